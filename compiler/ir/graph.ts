@@ -1,0 +1,161 @@
+/**
+ * The typed graph IR. Values are named (ONNX style): a node reads values by
+ * name and defines new ones; `Graph.types` holds the inferred type of every
+ * value. Nodes are kept in topological order. Op semantics are those of the
+ * ONNX operator of the same name (domain "" unless `domain` is set), so the
+ * reference interpreter runs the IR and ONNX files with the same kernels.
+ */
+import type { DType, Tensor } from "./tensor.ts";
+
+/** A location in a .dlm source file, 1-based line and column. */
+export interface Span {
+  file: string;
+  line: number;
+  col: number;
+  endLine: number;
+  endCol: number;
+}
+
+/** A dimension: a concrete size, or a symbolic name such as "N". */
+export type Dim = number | string;
+
+export interface TensorType {
+  dtype: DType;
+  shape: Dim[];
+}
+
+/** An attribute value. Its ONNX type (int/float/...) comes from the op's registry entry. */
+export type AttrValue =
+  | number
+  | number[]
+  | string
+  | string[]
+  | Tensor
+  | Graph;
+
+export interface Node {
+  /** Unique node name; by convention the source-derived hierarchical name. */
+  name: string;
+  /** ONNX operator type, e.g. "Conv". */
+  op: string;
+  /** Operator domain; "" (default ONNX) when absent. */
+  domain?: string;
+  /** Input value names; "" marks an omitted optional input. */
+  inputs: string[];
+  outputs: string[];
+  attrs: Record<string, AttrValue>;
+  /** Where the node came from. Fused nodes keep the spans they replaced. */
+  spans?: Span[];
+}
+
+/** Role of a parameter or buffer, as reported by `dlm params`. */
+export type ParamRole =
+  | "weight"
+  | "bias"
+  | "running_mean"
+  | "running_var"
+  | "num_batches_tracked"
+  | "embedding"
+  | "buffer"
+  | string;
+
+/** Metadata of one initializer that came from a layer's parameters. */
+export interface ParamInfo {
+  name: string;
+  role: ParamRole;
+  /** Trainable parameter (true) or buffer such as running statistics (false). */
+  trainable: boolean;
+  /** Frozen by the source (e.g. transfer learning): never updated by training. */
+  frozen?: boolean;
+  /** Layer kind that owns it, e.g. "conv2d". */
+  layer?: string;
+  span?: Span;
+}
+
+export interface ValueInfo {
+  name: string;
+  type: TensorType;
+}
+
+export interface Graph {
+  name: string;
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  nodes: Node[];
+  /** Constant tensors: weights, buffers and folded constants, by value name. */
+  initializers: Map<string, Tensor>;
+  /** Type of every value (inputs, node outputs, initializers). */
+  types: Map<string, TensorType>;
+  /** Parameters and buffers, in definition order. */
+  params: ParamInfo[];
+  /** Source span of each graph input/output declaration, by name. */
+  spans?: Map<string, Span>;
+}
+
+export function emptyGraph(name: string): Graph {
+  return {
+    name,
+    inputs: [],
+    outputs: [],
+    nodes: [],
+    initializers: new Map(),
+    types: new Map(),
+    params: [],
+    spans: new Map(),
+  };
+}
+
+/** A deep-enough copy: nodes and maps are new, tensors are shared (they are immutable). */
+export function cloneGraph(g: Graph): Graph {
+  return {
+    name: g.name,
+    inputs: g.inputs.map((v) => ({ name: v.name, type: cloneType(v.type) })),
+    outputs: g.outputs.map((v) => ({ name: v.name, type: cloneType(v.type) })),
+    nodes: g.nodes.map((n) => ({
+      ...n,
+      inputs: [...n.inputs],
+      outputs: [...n.outputs],
+      attrs: { ...n.attrs },
+      spans: n.spans ? [...n.spans] : undefined,
+    })),
+    initializers: new Map(g.initializers),
+    types: new Map([...g.types].map(([k, t]) => [k, cloneType(t)])),
+    params: g.params.map((p) => ({ ...p })),
+    spans: g.spans ? new Map(g.spans) : undefined,
+  };
+}
+
+export function cloneType(t: TensorType): TensorType {
+  return { dtype: t.dtype, shape: [...t.shape] };
+}
+
+/** "f32[N, 3, 224, 224]" */
+export function formatType(t: TensorType): string {
+  return `${t.dtype}[${t.shape.join(", ")}]`;
+}
+
+/** "file.dlm:12:7" */
+export function formatSpan(s: Span): string {
+  return `${s.file}:${s.line}:${s.col}`;
+}
+
+/** Map from value name to the node producing it. */
+export function producers(g: Graph): Map<string, Node> {
+  const m = new Map<string, Node>();
+  for (const n of g.nodes) for (const o of n.outputs) if (o) m.set(o, n);
+  return m;
+}
+
+/** Map from value name to the nodes reading it (graph outputs are not included). */
+export function consumers(g: Graph): Map<string, Node[]> {
+  const m = new Map<string, Node[]>();
+  for (const n of g.nodes) {
+    for (const i of n.inputs) {
+      if (!i) continue;
+      let l = m.get(i);
+      if (!l) m.set(i, l = []);
+      if (!l.includes(n)) l.push(n);
+    }
+  }
+  return m;
+}

@@ -1,0 +1,105 @@
+/**
+ * The op registry: one entry per IR op, defined in `compiler/ops/<op>.ts`,
+ * holding its signature, its shape rule, its ONNX lowering and a slot for its
+ * gradient rule (filled by the training work). The semantics of an op are
+ * those of the ONNX operator of the same name at the opset in `since`.
+ */
+import type { AttrValue, Node, TensorType } from "../ir/graph.ts";
+import type { Tensor } from "../ir/tensor.ts";
+
+/** ONNX attribute types. */
+export type AttrType =
+  | "int"
+  | "float"
+  | "string"
+  | "ints"
+  | "floats"
+  | "strings"
+  | "tensor"
+  | "graph";
+
+export interface AttrSpec {
+  type: AttrType;
+  /** Value used when the attribute is absent (per the ONNX spec). */
+  default?: AttrValue;
+  required?: boolean;
+}
+
+export interface PortSpec {
+  name: string;
+  optional?: boolean;
+  /** Takes all remaining inputs (Concat, Sum, Max, ...). */
+  variadic?: boolean;
+}
+
+/** A shape rule failed: the message is for people (no code, no location: the caller adds them). */
+export class ShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ShapeError";
+  }
+}
+
+export interface InferContext {
+  /** Types of the inputs; undefined for an omitted optional input. */
+  inputs: (TensorType | undefined)[];
+  /** Attributes with defaults filled in. */
+  attrs: Record<string, AttrValue>;
+  /** The value of input `i` when it is a compile-time constant (e.g. Reshape's shape). */
+  constant(i: number): Tensor | undefined;
+}
+
+/** Gradient rule slot; its signature is fixed by the training work. */
+export type GradRule = unknown;
+
+export interface OpDef {
+  /** ONNX operator type, e.g. "Conv". */
+  op: string;
+  domain?: string;
+  /** Opset version whose definition this entry follows. */
+  since: number;
+  inputs: PortSpec[];
+  outputs: PortSpec[];
+  attrs: Record<string, AttrSpec>;
+  /** Output types from input types; throws ShapeError on bad input. */
+  infer(ctx: InferContext): TensorType[];
+  /**
+   * ONNX nodes for one IR node at the target opset. Absent: the node is
+   * emitted as it is. Returning nodes lets an op change form across opsets.
+   */
+  lower?(node: Node, opset: number): Node[];
+  /** Gradient rule (reverse mode), or undefined when the op has none yet. */
+  grad?: GradRule;
+}
+
+const REGISTRY = new Map<string, OpDef>();
+
+function key(op: string, domain = ""): string {
+  return domain ? `${domain}::${op}` : op;
+}
+
+export function register(def: OpDef): OpDef {
+  const k = key(def.op, def.domain);
+  if (REGISTRY.has(k)) throw new Error(`op ${k} registered twice`);
+  REGISTRY.set(k, def);
+  return def;
+}
+
+export function getOp(op: string, domain = ""): OpDef | undefined {
+  return REGISTRY.get(key(op, domain));
+}
+
+export function allOps(): OpDef[] {
+  return [...REGISTRY.values()];
+}
+
+/** Attributes of a node with the op's defaults filled in. */
+export function withDefaults(def: OpDef, attrs: Record<string, AttrValue>): Record<string, AttrValue> {
+  const out: Record<string, AttrValue> = {};
+  for (const [name, spec] of Object.entries(def.attrs)) {
+    if (name in attrs) out[name] = attrs[name];
+    else if (spec.default !== undefined) out[name] = spec.default;
+  }
+  for (const [name, v] of Object.entries(attrs)) if (!(name in out)) out[name] = v;
+  return out;
+}
