@@ -77,11 +77,14 @@ export interface Diagnostic {
 /** Thrown to abort with one or more diagnostics. Caught by the CLI. */
 export class DlmError extends Error {
   readonly diagnostics: Diagnostic[];
-  constructor(diagnostics: Diagnostic[] | Diagnostic) {
+  /** Source texts for quoting lines, when the diagnostics point into .dlm files. */
+  sources?: SourceMap;
+  constructor(diagnostics: Diagnostic[] | Diagnostic, sources?: SourceMap) {
     const list = Array.isArray(diagnostics) ? diagnostics : [diagnostics];
     super(list.map((d) => `${d.code}: ${d.message}`).join("\n"));
     this.name = "DlmError";
     this.diagnostics = list;
+    this.sources = sources;
   }
 }
 

@@ -47,6 +47,11 @@ export interface InferContext {
   attrs: Record<string, AttrValue>;
   /** The value of input `i` when it is a compile-time constant (e.g. Reshape's shape). */
   constant(i: number): Tensor | undefined;
+  /**
+   * Number of outputs of the node, when known. Split without a `split`
+   * input needs it (it divides its input into that many equal parts).
+   */
+  outputCount?: number;
 }
 
 /** Gradient rule slot; its signature is fixed by the training work. */
@@ -70,7 +75,17 @@ export interface OpDef {
   lower?(node: Node, opset: number): Node[];
   /** Gradient rule (reverse mode), or undefined when the op has none yet. */
   grad?: GradRule;
+  /** Behaviour the graph passes rely on (see `OpNature`); absent: none. */
+  nature?: OpNature[];
 }
+
+/**
+ * Tags for graph passes. "eval-noop": in eval mode the node passes input 0
+ * through unchanged as output 0 (its other outputs unused), so it can be
+ * removed. "random": the node draws random numbers and is never
+ * constant-folded.
+ */
+export type OpNature = "eval-noop" | "random";
 
 const REGISTRY = new Map<string, OpDef>();
 

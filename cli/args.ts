@@ -1,0 +1,73 @@
+/**
+ * A small, strict argument parser: known flags only, values checked, so a
+ * typo is a usage error (exit 2) rather than a silently ignored option.
+ */
+export type OptKind = "string" | "number" | "bool" | "multi";
+
+export interface OptSpec {
+  kind: OptKind;
+  short?: string;
+  help: string;
+  /** Placeholder shown in help: FILE, N, ... */
+  arg?: string;
+}
+
+export class UsageError extends Error {}
+
+export interface Parsed {
+  positional: string[];
+  opts: Record<string, string | number | boolean | string[] | undefined>;
+}
+
+export function parseArgs(argv: string[], spec: Record<string, OptSpec>): Parsed {
+  const out: Parsed = { positional: [], opts: {} };
+  const byShort = new Map(Object.entries(spec).filter(([, s]) => s.short).map(([k, s]) => [s.short!, k]));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") {
+      out.positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith("-") || a === "-") {
+      out.positional.push(a);
+      continue;
+    }
+    let name: string;
+    let inline: string | undefined;
+    if (a.startsWith("--")) {
+      const eq = a.indexOf("=");
+      name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      inline = eq > 0 ? a.slice(eq + 1) : undefined;
+    } else {
+      const k = byShort.get(a.slice(1));
+      if (!k) throw new UsageError(`unknown option '${a}'`);
+      name = k;
+    }
+    const s = spec[name];
+    if (!s) throw new UsageError(`unknown option '--${name}'`);
+    if (s.kind === "bool") {
+      if (inline !== undefined) throw new UsageError(`option '--${name}' takes no value`);
+      out.opts[name] = true;
+      continue;
+    }
+    const v = inline ?? argv[++i];
+    if (v === undefined) throw new UsageError(`option '--${name}' needs a value (${s.arg ?? "VALUE"})`);
+    if (s.kind === "number") {
+      const n = Number(v);
+      if (v.trim() === "" || !Number.isFinite(n)) throw new UsageError(`option '--${name}' needs a number, got '${v}'`);
+      out.opts[name] = n;
+    } else if (s.kind === "multi") {
+      ((out.opts[name] ??= []) as string[]).push(v);
+    } else out.opts[name] = v;
+  }
+  return out;
+}
+
+export function formatOptions(spec: Record<string, OptSpec>): string {
+  const rows = Object.entries(spec).map(([k, s]) => {
+    const flag = `${s.short ? `-${s.short}, ` : ""}--${k}${s.kind === "bool" ? "" : ` ${s.arg ?? "VALUE"}`}`;
+    return [flag, s.help];
+  });
+  const w = Math.max(...rows.map((r) => r[0].length));
+  return rows.map(([f, h]) => `  ${f.padEnd(w)}  ${h}`).join("\n");
+}

@@ -1,0 +1,419 @@
+/**
+ * Built-in functions: stateless operations on tensors (activations, pooling,
+ * shape operations, merging branches) and on compile-time values (min, len,
+ * range, enumerate...). In a pipe, `x |> f(a)` calls `f(x, a)`.
+ */
+import { formatType } from "../../ir/graph.ts";
+import { type DType, DTYPES, tensor } from "../../ir/tensor.ts";
+import type { Ctx } from "../context.ts";
+import { expandInts, num, type ParamSig } from "../signature.ts";
+import { ERROR, type TensorValue, type Value } from "../values.ts";
+
+export interface FnDef {
+  name: string;
+  doc: string;
+  sig: ParamSig[];
+  apply(ctx: Ctx, args: Record<string, Value>): Value;
+}
+
+const i = (v: number): Value => ({ k: "int", v });
+const fl = (v: number): Value => ({ k: "float", v });
+const B = (v: boolean): Value => ({ k: "bool", v });
+const X: ParamSig = { name: "x", type: "tensor" };
+
+function t(v: Value): TensorValue {
+  return v as TensorValue;
+}
+
+function one(ctx: Ctx, op: string, inputs: string[], attrs: Record<string, number | number[] | string> = {}): Value {
+  const r = ctx.op(op, inputs, attrs);
+  return r ? r[0] : ERROR;
+}
+
+function unary(name: string, op: string, doc: string, attrs?: (a: Record<string, Value>) => Record<string, number>, extra: ParamSig[] = []): FnDef {
+  return {
+    name,
+    doc,
+    sig: [X, ...extra],
+    apply: (ctx, a) => one(ctx, op, [t(a.x).v], attrs ? attrs(a) : {}),
+  };
+}
+
+function floatOnly(ctx: Ctx, x: TensorValue, name: string): boolean {
+  if (x.t.dtype === "f32" || x.t.dtype === "f64" || x.t.dtype === "f16" || x.t.dtype === "bf16") return true;
+  ctx.error("DLM0207", `${name}() needs a floating-point tensor, got ${formatType(x.t)}`);
+  return false;
+}
+
+function axisArg(ctx: Ctx, x: TensorValue, axis: number, name: string): number | undefined {
+  const r = x.t.shape.length;
+  if (axis < -r || axis >= Math.max(r, 1)) {
+    ctx.error("DLM0210", `${name}() axis ${axis} is out of range for ${formatType(x.t)}`, ctx.argSpan("axis"));
+    return undefined;
+  }
+  return axis < 0 ? axis + r : axis;
+}
+
+function pool(name: string, op: "MaxPool" | "AveragePool"): FnDef {
+  return {
+    name,
+    doc: `${op === "MaxPool" ? "Max" : "Average"} pooling over the spatial dims; stride defaults to the kernel.`,
+    sig: [
+      X,
+      { name: "kernel", type: "ints" },
+      { name: "stride", type: "ints", optional: true },
+      { name: "pad", type: "ints", default: i(0) },
+      { name: "ceil", type: "bool", default: B(false) },
+      ...(op === "AveragePool" ? [{ name: "count_pad", type: "bool" as const, default: B(true) }] : []),
+      ...(op === "MaxPool" ? [{ name: "dilation", type: "ints" as const, default: i(1) }] : []),
+    ],
+    apply(ctx, a) {
+      const x = t(a.x);
+      const sd = x.t.shape.length - 2;
+      if (sd < 1) return ctx.error("DLM0203", `${name}() needs an input [N, C, ...spatial], got ${formatType(x.t)}`);
+      const k = expandInts(a.kernel, sd);
+      const s = a.stride ? expandInts(a.stride, sd) : k;
+      const p = expandInts(a.pad, sd);
+      if (k.length !== sd || s.length !== sd) {
+        return ctx.error("DLM0210", `${name}() needs ${sd} kernel and stride sizes for ${formatType(x.t)}`, ctx.argSpan("kernel"));
+      }
+      const pads = p.length === 2 * sd ? p : [...p, ...p];
+      const attrs: Record<string, number | number[]> = { kernel_shape: k, strides: s, pads };
+      if (a.ceil.k === "bool" && a.ceil.v) attrs.ceil_mode = 1;
+      // PyTorch counts padding in averages by default; ONNX does not.
+      if (op === "AveragePool" && a.count_pad.k === "bool" && a.count_pad.v && pads.some((v) => v)) attrs.count_include_pad = 1;
+      if (op === "MaxPool") {
+        const d = expandInts(a.dilation, sd);
+        if (d.some((v) => v !== 1)) attrs.dilations = d;
+      }
+      return one(ctx, op, [x.v], attrs);
+    },
+  };
+}
+
+function reduce(name: string, op: string): FnDef {
+  return {
+    name,
+    doc: `${op} over the given axes (all axes when none are given).`,
+    sig: [X, { name: "axes", type: "ints", optional: true }, { name: "keepdims", type: "bool", default: B(false) }],
+    apply(ctx, a) {
+      const x = t(a.x);
+      const attrs: Record<string, number | number[]> = { keepdims: a.keepdims.k === "bool" && a.keepdims.v ? 1 : 0 };
+      if (a.axes) attrs.axes = expandInts(a.axes, 1);
+      if (op === "ReduceSum") {
+        // ReduceSum takes its axes as an input since opset 13.
+        const ax = a.axes ? [ctx.constant(tensor("i64", [expandInts(a.axes, 1).length], expandInts(a.axes, 1))).v] : [];
+        return one(ctx, op, [x.v, ...ax], { keepdims: attrs.keepdims as number });
+      }
+      return one(ctx, op, [x.v], attrs);
+    },
+  };
+}
+
+function variadic(name: string, op: string, doc: string): FnDef {
+  return {
+    name,
+    doc,
+    sig: [{ name: "xs", type: "tensors", variadic: true }],
+    apply(ctx, a) {
+      const xs = (a.xs as { items: Value[] }).items.map(t);
+      if (xs.length === 0) return ctx.error("DLM0206", `${name}() needs at least one tensor`);
+      if (xs.length === 1) return xs[0];
+      return one(ctx, op, xs.map((x) => x.v));
+    },
+  };
+}
+
+function randomLike(name: string, op: string, doc: string): FnDef {
+  return {
+    name,
+    doc,
+    sig: [X],
+    apply(ctx, a) {
+      const x = t(a.x);
+      if (!floatOnly(ctx, x, name)) return ERROR;
+      return one(ctx, op, [x.v], { seed: ctx.seedFor(name) });
+    },
+  };
+}
+
+const DTYPE_NAMES = new Set(["f32", "f64", "f16", "bf16", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "bool"]);
+
+const defs: FnDef[] = [
+  unary("relu", "Relu", "max(x, 0)"),
+  unary("tanh", "Tanh", "Hyperbolic tangent."),
+  unary("sigmoid", "Sigmoid", "1 / (1 + exp(-x))"),
+  unary("exp", "Exp", "e^x"),
+  unary("log", "Log", "Natural logarithm."),
+  unary("sqrt", "Sqrt", "Square root."),
+  unary("abs", "Abs", "|x|"),
+  unary("neg", "Neg", "-x"),
+  unary("floor", "Floor", "Round down."),
+  unary("ceil", "Ceil", "Round up."),
+  unary("sin", "Sin", "Sine."),
+  unary("cos", "Cos", "Cosine."),
+  unary("erf", "Erf", "Error function."),
+  unary("reciprocal", "Reciprocal", "1 / x"),
+  unary("softplus", "Softplus", "log(1 + exp(x))"),
+  unary("identity", "Identity", "x unchanged."),
+  unary("hardswish", "HardSwish", "x * relu6(x + 3) / 6"),
+  unary("leaky_relu", "LeakyRelu", "x if x > 0 else alpha * x (alpha 0.01)", (a) => ({ alpha: num(a.alpha) }), [
+    { name: "alpha", type: "float", default: fl(0.01) },
+  ]),
+  unary("elu", "Elu", "x if x > 0 else alpha * (exp(x) - 1)", (a) => ({ alpha: num(a.alpha) }), [
+    { name: "alpha", type: "float", default: fl(1) },
+  ]),
+  unary("selu", "Selu", "Scaled ELU (self-normalising)."),
+  unary("hard_sigmoid", "HardSigmoid", "max(0, min(1, alpha * x + beta))", (a) => ({ alpha: num(a.alpha), beta: num(a.beta) }), [
+    { name: "alpha", type: "float", default: fl(1 / 6) },
+    { name: "beta", type: "float", default: fl(0.5) },
+  ]),
+  {
+    name: "relu6",
+    doc: "min(max(x, 0), 6)",
+    sig: [X],
+    apply: (ctx, a) => {
+      const x = t(a.x);
+      return one(ctx, "Clip", [x.v, ctx.scalar(0, x.t.dtype).v, ctx.scalar(6, x.t.dtype).v]);
+    },
+  },
+  {
+    name: "clip",
+    doc: "min(max(x, min), max)",
+    sig: [X, { name: "min", type: "number", optional: true }, { name: "max", type: "number", optional: true }],
+    apply: (ctx, a) => {
+      const x = t(a.x);
+      return one(ctx, "Clip", [x.v, a.min ? ctx.scalar(num(a.min), x.t.dtype).v : "", a.max ? ctx.scalar(num(a.max), x.t.dtype).v : ""]);
+    },
+  },
+  {
+    name: "gelu",
+    doc: "x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (exact form).",
+    sig: [X],
+    apply: (ctx, a) => {
+      const x = t(a.x);
+      if (!floatOnly(ctx, x, "gelu")) return ERROR;
+      const d = ctx.op("Div", [x.v, ctx.scalar(Math.SQRT2, x.t.dtype).v]);
+      const e = d && ctx.op("Erf", [d[0].v]);
+      const p = e && ctx.op("Add", [e[0].v, ctx.scalar(1, x.t.dtype).v]);
+      const m = p && ctx.op("Mul", [x.v, p[0].v]);
+      return m ? one(ctx, "Mul", [m[0].v, ctx.scalar(0.5, x.t.dtype).v]) : ERROR;
+    },
+  },
+  {
+    name: "silu",
+    doc: "x * sigmoid(x) (swish).",
+    sig: [X],
+    apply: (ctx, a) => {
+      const x = t(a.x);
+      const s = ctx.op("Sigmoid", [x.v]);
+      return s ? one(ctx, "Mul", [x.v, s[0].v]) : ERROR;
+    },
+  },
+  {
+    name: "softmax",
+    doc: "exp(x) / sum(exp(x)) along axis (default -1).",
+    sig: [X, { name: "axis", type: "int", default: i(-1) }],
+    apply: (ctx, a) => one(ctx, "Softmax", [t(a.x).v], { axis: num(a.axis) }),
+  },
+  {
+    name: "log_softmax",
+    doc: "log(softmax(x)) along axis (default -1).",
+    sig: [X, { name: "axis", type: "int", default: i(-1) }],
+    apply: (ctx, a) => one(ctx, "LogSoftmax", [t(a.x).v], { axis: num(a.axis) }),
+  },
+  {
+    name: "flatten",
+    doc: "Collapse dims from `start` (default 1) on: [N, C, H, W] -> [N, C*H*W].",
+    sig: [X, { name: "start", type: "int", default: i(1) }],
+    apply: (ctx, a) => {
+      const x = t(a.x);
+      const ax = axisArg(ctx, x, num(a.start), "flatten");
+      return ax === undefined ? ERROR : one(ctx, "Flatten", [x.v], { axis: ax });
+    },
+  },
+  {
+    name: "reshape",
+    doc: "New shape; one dim may be -1, 0 keeps the input's dim.",
+    sig: [X, { name: "shape", type: "ints", variadic: false }],
+    apply: (ctx, a) => {
+      const x = t(a.x);
+      const s = expandInts(a.shape, 1);
+      return one(ctx, "Reshape", [x.v, ctx.constant(tensor("i64", [s.length], s)).v]);
+    },
+  },
+  {
+    name: "transpose",
+    doc: "Permute dims: transpose(x, (0, 2, 1)); without perm, reverse them.",
+    sig: [X, { name: "perm", type: "ints", optional: true }],
+    apply: (ctx, a) => {
+      const x = t(a.x);
+      const r = x.t.shape.length;
+      const perm = a.perm ? expandInts(a.perm, r) : [...Array(r).keys()].reverse();
+      const ok = perm.length === r && [...perm].sort((p, q) => p - q).every((v, k) => v === k);
+      if (!ok) return ctx.error("DLM0210", `transpose() needs a permutation of 0..${r - 1} for ${formatType(x.t)}, got (${perm.join(", ")})`, ctx.argSpan("perm"));
+      return one(ctx, "Transpose", [x.v], { perm });
+    },
+  },
+  {
+    name: "squeeze",
+    doc: "Remove size-1 dims (the given axes, or all).",
+    sig: [X, { name: "axes", type: "ints", optional: true }],
+    apply: (ctx, a) => {
+      const x = t(a.x);
+      if (!a.axes) return one(ctx, "Squeeze", [x.v]);
+      const ax = expandInts(a.axes, 1);
+      return one(ctx, "Squeeze", [x.v, ctx.constant(tensor("i64", [ax.length], ax)).v]);
+    },
+  },
+  {
+    name: "unsqueeze",
+    doc: "Insert size-1 dims at the given axes.",
+    sig: [X, { name: "axes", type: "ints" }],
+    apply: (ctx, a) => {
+      const ax = expandInts(a.axes, 1);
+      return one(ctx, "Unsqueeze", [t(a.x).v, ctx.constant(tensor("i64", [ax.length], ax)).v]);
+    },
+  },
+  pool("max_pool", "MaxPool"),
+  pool("avg_pool", "AveragePool"),
+  {
+    name: "global_avg_pool",
+    doc: "Mean over the spatial dims, keeping them as 1: [N, C, H, W] -> [N, C, 1, 1].",
+    sig: [X],
+    apply: (ctx, a) => one(ctx, "GlobalAveragePool", [t(a.x).v]),
+  },
+  {
+    name: "global_max_pool",
+    doc: "Max over the spatial dims, keeping them as 1.",
+    sig: [X],
+    apply: (ctx, a) => one(ctx, "GlobalMaxPool", [t(a.x).v]),
+  },
+  {
+    name: "adaptive_avg_pool",
+    doc: "Average pooling to a fixed output size; size 1 is global average pooling.",
+    sig: [X, { name: "size", type: "ints", default: i(1) }],
+    apply: (ctx, a) => {
+      const x = t(a.x);
+      const sd = x.t.shape.length - 2;
+      const out = expandInts(a.size, sd);
+      if (out.every((v) => v === 1)) return one(ctx, "GlobalAveragePool", [x.v]);
+      const ins = x.t.shape.slice(2);
+      if (ins.some((d, k) => typeof d !== "number" || d % out[k] !== 0)) {
+        return ctx.error("DLM0203", `adaptive_avg_pool() to (${out.join(", ")}) needs spatial dims divisible by it, got ${formatType(x.t)}`);
+      }
+      const k = ins.map((d, j) => (d as number) / out[j]);
+      return one(ctx, "AveragePool", [x.v], { kernel_shape: k, strides: k, pads: Array(2 * sd).fill(0) });
+    },
+  },
+  {
+    name: "lrn",
+    doc: "Local response normalisation across channels (AlexNet).",
+    sig: [
+      X,
+      { name: "size", type: "int", default: i(5) },
+      { name: "alpha", type: "float", default: fl(1e-4) },
+      { name: "beta", type: "float", default: fl(0.75) },
+      { name: "k", type: "float", default: fl(1) },
+    ],
+    apply: (ctx, a) => one(ctx, "LRN", [t(a.x).v], { size: num(a.size), alpha: num(a.alpha), beta: num(a.beta), bias: num(a.k) }),
+  },
+  {
+    name: "dropout",
+    doc: "Zero elements with probability p in train mode (scaling by 1/(1-p)); identity in eval mode.",
+    sig: [X, { name: "p", type: "float", default: fl(0.5) }],
+    apply: (ctx, a) => {
+      const x = t(a.x);
+      const p = num(a.p);
+      if (p < 0 || p >= 1) return ctx.error("DLM0210", `dropout() needs 0 <= p < 1, got ${p}`, ctx.argSpan("p"));
+      if (ctx.mode === "eval") return one(ctx, "Dropout", [x.v]);
+      const ratio = ctx.scalar(p, x.t.dtype);
+      const train = ctx.constant(tensor("bool", [], [1]));
+      const r = ctx.op("Dropout", [x.v, ratio.v, train.v], { seed: ctx.seedFor("dropout") }, { nOutputs: 1 });
+      return r ? r[0] : ERROR;
+    },
+  },
+  {
+    name: "drop_path",
+    doc: "Stochastic depth: in train mode drop the whole branch per sample with probability p (scaling by 1/(1-p)); identity in eval mode.",
+    sig: [X, { name: "p", type: "float", default: fl(0.1) }],
+    apply: (ctx, a) => {
+      const x = t(a.x);
+      const p = num(a.p);
+      if (p < 0 || p >= 1) return ctx.error("DLM0210", `drop_path() needs 0 <= p < 1, got ${p}`, ctx.argSpan("p"));
+      if (ctx.mode === "eval" || p === 0) return x;
+      if (!floatOnly(ctx, x, "drop_path")) return ERROR;
+      // keep = floor(u + (1 - p)) with u ~ U[0, 1) per sample: 1 with probability 1 - p.
+      const r = x.t.shape.length;
+      const n = ctx.op("Shape", [x.v], { start: 0, end: 1 });
+      if (!n) return ERROR;
+      const ones = ctx.constant(tensor("i64", [r - 1], Array(r - 1).fill(1)));
+      const shp = ctx.op("Concat", [n[0].v, ones.v], { axis: 0 });
+      const z = shp && ctx.op("ConstantOfShape", [shp[0].v], { value: tensor(x.t.dtype as DType, [1], [0]) });
+      const u = z && ctx.op("RandomUniformLike", [z[0].v], { seed: ctx.seedFor("drop_path") });
+      const k = u && ctx.op("Add", [u[0].v, ctx.scalar(1 - p, x.t.dtype).v]);
+      const keep = k && ctx.op("Floor", [k[0].v]);
+      const scaled = keep && ctx.op("Div", [x.v, ctx.scalar(1 - p, x.t.dtype).v]);
+      return scaled ? one(ctx, "Mul", [scaled[0].v, keep![0].v]) : ERROR;
+    },
+  },
+  {
+    name: "concat",
+    doc: "Join tensors along an axis (default 1, the channels).",
+    sig: [{ name: "xs", type: "tensors", variadic: true }, { name: "axis", type: "int", default: i(1) }],
+    apply: (ctx, a) => {
+      const xs = (a.xs as { items: Value[] }).items.map(t);
+      if (xs.length === 0) return ctx.error("DLM0206", "concat() needs at least one tensor");
+      if (xs.length === 1) return xs[0];
+      const ax = axisArg(ctx, xs[0], num(a.axis), "concat");
+      return ax === undefined ? ERROR : one(ctx, "Concat", xs.map((x) => x.v), { axis: ax });
+    },
+  },
+  variadic("join", "Mean", "FractalNet's join: the elementwise mean of the branches."),
+  variadic("mean", "Mean", "Elementwise mean of tensors."),
+  variadic("sum", "Sum", "Elementwise sum of tensors."),
+  variadic("maximum", "Max", "Elementwise maximum of tensors."),
+  variadic("minimum", "Min", "Elementwise minimum of tensors."),
+  {
+    name: "matmul",
+    doc: "Matrix product with batch broadcasting (same as a @ b).",
+    sig: [X, { name: "y", type: "tensor" }],
+    apply: (ctx, a) => one(ctx, "MatMul", [t(a.x).v, t(a.y).v]),
+  },
+  {
+    name: "where",
+    doc: "Elementwise choice: cond ? a : b.",
+    sig: [{ name: "cond", type: "tensor" }, X, { name: "y", type: "tensor" }],
+    apply: (ctx, a) => one(ctx, "Where", [t(a.cond).v, t(a.x).v, t(a.y).v]),
+  },
+  reduce("reduce_mean", "ReduceMean"),
+  reduce("reduce_sum", "ReduceSum"),
+  reduce("reduce_max", "ReduceMax"),
+  reduce("reduce_min", "ReduceMin"),
+  {
+    name: "argmax",
+    doc: "Index of the maximum along an axis (default -1).",
+    sig: [X, { name: "axis", type: "int", default: i(-1) }, { name: "keepdims", type: "bool", default: B(false) }],
+    apply: (ctx, a) => one(ctx, "ArgMax", [t(a.x).v], { axis: num(a.axis), keepdims: a.keepdims.k === "bool" && a.keepdims.v ? 1 : 0 }),
+  },
+  {
+    name: "cast",
+    doc: 'Convert the element type: cast(x, "f16").',
+    sig: [X, { name: "dtype", type: "str" }],
+    apply: (ctx, a) => {
+      const d = (a.dtype as { v: string }).v;
+      if (!DTYPE_NAMES.has(d)) return ctx.error("DLM0210", `cast() needs a dtype such as "f32" or "i64", got "${d}"`, ctx.argSpan("dtype"));
+      return one(ctx, "Cast", [t(a.x).v], { to: DTYPES[d as DType].onnx });
+    },
+  },
+  randomLike("randn_like", "RandomNormalLike", "Standard normal noise with the shape and dtype of x."),
+  randomLike("rand_like", "RandomUniformLike", "Uniform [0, 1) noise with the shape and dtype of x."),
+  {
+    name: "zeros_like",
+    doc: "Zeros with the shape and dtype of x.",
+    sig: [X],
+    apply: (ctx, a) => one(ctx, "Mul", [t(a.x).v, ctx.scalar(0, t(a.x).t.dtype).v]),
+  },
+];
+
+export const FUNCTIONS: Record<string, FnDef> = Object.fromEntries(defs.map((d) => [d.name, d]));

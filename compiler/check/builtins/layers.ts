@@ -1,0 +1,294 @@
+/**
+ * Built-in layers: the primitives that own parameters. Each is configured by
+ * its first call (`conv2d(64, kernel: 3)`) and applied to tensors by its
+ * second (or by a pipe). Parameter names and layouts follow PyTorch
+ * (`weight` [out, in, kH, kW], `bias`, `running_mean`, ...), so state dicts
+ * saved as safetensors load by name.
+ */
+import { formatType } from "../../ir/graph.ts";
+import { tensor } from "../../ir/tensor.ts";
+import type { Ctx } from "../context.ts";
+import { type InitSpec, TORCH_DEFAULT_WEIGHT } from "../init.ts";
+import { expandInts, num, type ParamSig } from "../signature.ts";
+import { ERROR, type TensorValue, type Value } from "../values.ts";
+
+export interface LayerDef {
+  name: string;
+  doc: string;
+  sig: ParamSig[];
+  /** Number of tensor inputs it takes when applied (default 1). */
+  inputs?: number;
+  apply(ctx: Ctx, args: Record<string, Value>, inputs: TensorValue[], prefix: string): Value;
+}
+
+const T: Value = { k: "bool", v: true };
+const F: Value = { k: "bool", v: false };
+const i = (v: number): Value => ({ k: "int", v });
+const f = (v: number): Value => ({ k: "float", v });
+
+/** A dimension the layer needs as a concrete number (channels, features). */
+function concreteDim(ctx: Ctx, x: TensorValue, axis: number, what: string, layer: string): number | undefined {
+  const r = x.t.shape.length;
+  const a = axis < 0 ? r + axis : axis;
+  const d = x.t.shape[a];
+  if (typeof d === "number") return d;
+  ctx.error("DLM0203", `${layer} needs a known ${what} (dim ${a}), but the input is ${formatType(x.t)}`);
+  return undefined;
+}
+
+function biasInit(ctx: Ctx, args: Record<string, Value>, fanIn: number): InitSpec {
+  return args.bias_init ? ctx.initSpec(args.bias_init) : { kind: "bias_default", fanIn };
+}
+
+function weightInit(ctx: Ctx, args: Record<string, Value>): InitSpec | undefined {
+  return args.init ? ctx.initSpec(args.init) : undefined;
+}
+
+const linear: LayerDef = {
+  name: "linear",
+  doc: "Fully connected layer y = x W^T + b over the last dim; weight [out, in].",
+  sig: [
+    { name: "out", type: "int" },
+    { name: "bias", type: "bool", default: T },
+    { name: "init", type: "init", optional: true },
+    { name: "bias_init", type: "init", optional: true },
+  ],
+  apply(ctx, args, [x], prefix) {
+    const out = num(args.out);
+    if (out <= 0) return ctx.error("DLM0210", `linear() needs a positive number of outputs, got ${out}`, ctx.argSpan("out"));
+    if (x.t.shape.length < 1) return ctx.error("DLM0203", `linear() needs at least a 1-D input, got ${formatType(x.t)}`);
+    const inF = concreteDim(ctx, x, -1, "number of input features", "linear()");
+    if (inF === undefined) return ERROR;
+    const w = ctx.param(prefix, "weight", [out, inF], TORCH_DEFAULT_WEIGHT, {
+      layer: "linear",
+      explicit: weightInit(ctx, args),
+    });
+    const b = args.bias.k === "bool" && args.bias.v
+      ? ctx.param(prefix, "bias", [out], biasInit(ctx, args, inF), { layer: "linear" })
+      : undefined;
+    if (!w) return ERROR;
+    if (x.t.shape.length === 2) {
+      const r = ctx.op("Gemm", [x.v, w.v, b?.v ?? ""], { transB: 1 }, { name: prefix });
+      return r ? r[0] : ERROR;
+    }
+    // Higher rank: MatMul with the transposed weight (constant folding turns it into one initializer).
+    const wt = ctx.op("Transpose", [w.v], { perm: [1, 0] }, { name: `${prefix}.weight_t` });
+    if (!wt) return ERROR;
+    const mm = ctx.op("MatMul", [x.v, wt[0].v], {}, { name: b ? `${prefix}.matmul` : prefix });
+    if (!mm || !b) return mm ? mm[0] : ERROR;
+    const r = ctx.op("Add", [mm[0].v, b.v], {}, { name: prefix });
+    return r ? r[0] : ERROR;
+  },
+};
+
+function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
+  return {
+    name,
+    doc: transpose
+      ? `${dims}-D transposed convolution; weight [in, out / groups, k...].`
+      : `${dims}-D convolution; weight [out, in / groups, k...]; pad may be "same".`,
+    sig: [
+      { name: "out", type: "int" },
+      { name: "kernel", type: "ints" },
+      { name: "stride", type: "ints", default: i(1) },
+      { name: "pad", type: "ints_or_str", default: i(0) },
+      { name: "dilation", type: "ints", default: i(1) },
+      { name: "groups", type: "int", default: i(1) },
+      { name: "bias", type: "bool", default: T },
+      ...(transpose ? [{ name: "output_pad", type: "ints" as const, default: i(0) }] : []),
+      { name: "init", type: "init", optional: true },
+      { name: "bias_init", type: "init", optional: true },
+    ],
+    apply(ctx, args, [x], prefix) {
+      const rank = x.t.shape.length;
+      if (rank !== dims + 2) {
+        return ctx.error(
+          "DLM0203",
+          `${name}() expects a ${dims + 2}-D input [N, C, ${["L", "H, W", "D, H, W"][dims - 1]}], got ${formatType(x.t)}`,
+        );
+      }
+      const out = num(args.out);
+      const groups = num(args.groups, 1);
+      const k = expandInts(args.kernel, dims);
+      const s = expandInts(args.stride, dims);
+      const d = expandInts(args.dilation, dims);
+      for (const [label, vals] of [["kernel", k], ["stride", s], ["dilation", d]] as const) {
+        if (vals.length !== dims || vals.some((v) => v <= 0)) {
+          return ctx.error("DLM0210", `${name}() needs ${dims} positive ${label} size${dims > 1 ? "s" : ""}, got (${vals.join(", ")})`, ctx.argSpan(label));
+        }
+      }
+      if (out <= 0) return ctx.error("DLM0210", `${name}() needs a positive number of output channels, got ${out}`, ctx.argSpan("out"));
+      const cin = concreteDim(ctx, x, 1, "number of input channels", `${name}()`);
+      if (cin === undefined) return ERROR;
+      if (cin % groups !== 0 || out % groups !== 0) {
+        return ctx.error("DLM0203", `${name}() with groups ${groups} needs input channels (${cin}) and output channels (${out}) divisible by ${groups}`, ctx.argSpan("groups"));
+      }
+      let pads: number[];
+      if (args.pad.k === "str") {
+        if (args.pad.v !== "same" && args.pad.v !== "valid") {
+          return ctx.error("DLM0210", `${name}() pad must be an int, a tuple, "same" or "valid", got "${args.pad.v}"`, ctx.argSpan("pad"));
+        }
+        if (args.pad.v === "valid") pads = Array(2 * dims).fill(0);
+        else {
+          if (s.some((v) => v !== 1)) return ctx.error("DLM0210", `${name}() pad "same" needs stride 1`, ctx.argSpan("pad"));
+          // PyTorch's "same": total (k - 1) * d, the extra one at the end.
+          const tot = k.map((kk, j) => (kk - 1) * d[j]);
+          pads = [...tot.map((t) => Math.floor(t / 2)), ...tot.map((t) => t - Math.floor(t / 2))];
+        }
+      } else {
+        const p = expandInts(args.pad, dims);
+        if (p.length === 2 * dims) pads = p;
+        else if (p.length === dims) pads = [...p, ...p];
+        else return ctx.error("DLM0210", `${name}() pad needs 1, ${dims} or ${2 * dims} values, got ${p.length}`, ctx.argSpan("pad"));
+      }
+      const wshape = transpose ? [cin, out / groups, ...k] : [out, cin / groups, ...k];
+      const fanIn = wshape[1] * k.reduce((a, b) => a * b, 1);
+      const w = ctx.param(prefix, "weight", wshape, TORCH_DEFAULT_WEIGHT, { layer: name, explicit: weightInit(ctx, args) });
+      const b = args.bias.k === "bool" && args.bias.v
+        ? ctx.param(prefix, "bias", [out], biasInit(ctx, args, fanIn), { layer: name })
+        : undefined;
+      if (!w) return ERROR;
+      const attrs: Record<string, number[] | number> = { kernel_shape: k, strides: s, pads, dilations: d, group: groups };
+      if (transpose) {
+        const op = expandInts(args.output_pad ?? i(0), dims);
+        if (op.some((v) => v !== 0)) attrs.output_padding = op;
+      }
+      const r = ctx.op(transpose ? "ConvTranspose" : "Conv", [x.v, w.v, b?.v ?? ""], attrs, { name: prefix });
+      return r ? r[0] : ERROR;
+    },
+  };
+}
+
+const batchNorm: LayerDef = {
+  name: "batch_norm",
+  doc: "Batch normalisation over dim 1 (any rank >= 2); running statistics as buffers.",
+  sig: [
+    { name: "eps", type: "float", default: f(1e-5) },
+    { name: "momentum", type: "float", default: f(0.1) },
+    { name: "affine", type: "bool", default: T },
+  ],
+  apply(ctx, args, [x], prefix) {
+    if (x.t.shape.length < 2) return ctx.error("DLM0203", `batch_norm() needs an input of rank >= 2 [N, C, ...], got ${formatType(x.t)}`);
+    const c = concreteDim(ctx, x, 1, "number of channels", "batch_norm()");
+    if (c === undefined) return ERROR;
+    const affine = args.affine.k === "bool" && args.affine.v;
+    const w = ctx.param(prefix, "weight", [c], { kind: "ones" }, { layer: "batch_norm", trainable: affine });
+    const b = ctx.param(prefix, "bias", [c], { kind: "zeros" }, { layer: "batch_norm", trainable: affine });
+    const m = ctx.param(prefix, "running_mean", [c], { kind: "zeros" }, { layer: "batch_norm", trainable: false });
+    const v = ctx.param(prefix, "running_var", [c], { kind: "ones" }, { layer: "batch_norm", trainable: false });
+    ctx.param(prefix, "num_batches_tracked", [], { kind: "zeros" }, { layer: "batch_norm", trainable: false, dtype: "i64" });
+    if (!w || !b || !m || !v) return ERROR;
+    // ONNX momentum weights the old running value; PyTorch's weights the new batch value.
+    const attrs = { epsilon: num(args.eps), momentum: 1 - num(args.momentum) };
+    if (ctx.mode === "train") {
+      const r = ctx.op("BatchNormalization", [x.v, w.v, b.v, m.v, v.v], { ...attrs, training_mode: 1 }, { name: prefix, nOutputs: 1 });
+      return r ? r[0] : ERROR;
+    }
+    const r = ctx.op("BatchNormalization", [x.v, w.v, b.v, m.v, v.v], attrs, { name: prefix });
+    return r ? r[0] : ERROR;
+  },
+};
+
+const layerNorm: LayerDef = {
+  name: "layer_norm",
+  doc: "Layer normalisation over the last `dims` dims (default 1), with weight and bias.",
+  sig: [
+    { name: "eps", type: "float", default: f(1e-5) },
+    { name: "dims", type: "int", default: i(1) },
+    { name: "affine", type: "bool", default: T },
+  ],
+  apply(ctx, args, [x], prefix) {
+    const nd = num(args.dims, 1);
+    const r = x.t.shape.length;
+    if (nd < 1 || nd > r) return ctx.error("DLM0210", `layer_norm() dims must be between 1 and the input rank ${r}, got ${nd}`, ctx.argSpan("dims"));
+    const shape: number[] = [];
+    for (let a = r - nd; a < r; a++) {
+      const d = concreteDim(ctx, x, a, "normalised dim", "layer_norm()");
+      if (d === undefined) return ERROR;
+      shape.push(d);
+    }
+    const w = ctx.param(prefix, "weight", shape, { kind: "ones" }, { layer: "layer_norm" });
+    const b = ctx.param(prefix, "bias", shape, { kind: "zeros" }, { layer: "layer_norm" });
+    if (!w || !b) return ERROR;
+    const out = ctx.op("LayerNormalization", [x.v, w.v, b.v], { axis: -nd, epsilon: num(args.eps) }, { name: prefix, nOutputs: 1 });
+    return out ? out[0] : ERROR;
+  },
+};
+
+const instanceNorm: LayerDef = {
+  name: "instance_norm",
+  doc: "Instance normalisation over the spatial dims, per channel scale and bias.",
+  sig: [{ name: "eps", type: "float", default: f(1e-5) }],
+  apply(ctx, args, [x], prefix) {
+    if (x.t.shape.length < 3) return ctx.error("DLM0203", `instance_norm() needs an input [N, C, ...spatial], got ${formatType(x.t)}`);
+    const c = concreteDim(ctx, x, 1, "number of channels", "instance_norm()");
+    if (c === undefined) return ERROR;
+    const w = ctx.param(prefix, "weight", [c], { kind: "ones" }, { layer: "instance_norm" });
+    const b = ctx.param(prefix, "bias", [c], { kind: "zeros" }, { layer: "instance_norm" });
+    if (!w || !b) return ERROR;
+    const out = ctx.op("InstanceNormalization", [x.v, w.v, b.v], { epsilon: num(args.eps) }, { name: prefix });
+    return out ? out[0] : ERROR;
+  },
+};
+
+const embedding: LayerDef = {
+  name: "embedding",
+  doc: "Lookup table: integer ids [...] to vectors [..., dim]; weight [num, dim] ~ N(0, 1).",
+  sig: [
+    { name: "num", type: "int" },
+    { name: "dim", type: "int" },
+    { name: "init", type: "init", optional: true },
+  ],
+  apply(ctx, args, [x], prefix) {
+    if (x.t.dtype !== "i64" && x.t.dtype !== "i32") {
+      return ctx.error("DLM0207", `embedding() needs integer ids, got ${formatType(x.t)}`);
+    }
+    const w = ctx.param(prefix, "weight", [num(args.num), num(args.dim)], { kind: "normal", mean: 0, std: 1 }, {
+      layer: "embedding",
+      explicit: weightInit(ctx, args),
+    });
+    if (!w) return ERROR;
+    const out = ctx.op("Gather", [w.v, x.v], { axis: 0 }, { name: prefix });
+    return out ? out[0] : ERROR;
+  },
+};
+
+const prelu: LayerDef = {
+  name: "prelu",
+  doc: "Parametric ReLU with one slope per channel (dim 1), initialised to 0.25.",
+  sig: [{ name: "channels", type: "int", default: i(0) }],
+  apply(ctx, args, [x], prefix) {
+    let c = num(args.channels);
+    if (c === 0) {
+      const d = x.t.shape.length >= 2 ? concreteDim(ctx, x, 1, "number of channels", "prelu()") : 1;
+      if (d === undefined) return ERROR;
+      c = d;
+    }
+    const extra = Math.max(0, x.t.shape.length - 2);
+    const w = ctx.param(prefix, "weight", [c], { kind: "constant", value: 0.25 }, { layer: "prelu" });
+    if (!w) return ERROR;
+    // Broadcast [C] over [N, C, ...]: reshape the slope to [C, 1, ...].
+    const shape = ctx.constant(tensor("i64", [extra + 1], [c, ...Array(extra).fill(1)]));
+    const ws = ctx.op("Reshape", [w.v, shape.v], {}, { name: `${prefix}.slope` });
+    if (!ws) return ERROR;
+    const out = ctx.op("PRelu", [x.v, ws[0].v], {}, { name: prefix });
+    return out ? out[0] : ERROR;
+  },
+};
+
+export const LAYERS: Record<string, LayerDef> = Object.fromEntries(
+  [
+    linear,
+    convLayer("conv1d", 1, false),
+    convLayer("conv2d", 2, false),
+    convLayer("conv3d", 3, false),
+    convLayer("conv_transpose1d", 1, true),
+    convLayer("conv_transpose2d", 2, true),
+    convLayer("conv_transpose3d", 3, true),
+    batchNorm,
+    layerNorm,
+    instanceNorm,
+    embedding,
+    prelu,
+  ].map((d) => [d.name, d]),
+);

@@ -1,0 +1,1459 @@
+/**
+ * The elaborator: checks a model and builds its graph in one walk. It runs
+ * the .dlm program at compile time — loops unroll, conditionals pick a
+ * branch, recursion expands — while tensors stay symbolic IR values whose
+ * shapes are inferred node by node through the op registry. Every error is a
+ * diagnostic at the user's span; after one, the failing expression yields
+ * the poison value and elaboration goes on, so independent errors are all
+ * reported in one run.
+ */
+import type { Dim, Graph, ParamInfo, Span, TensorType } from "../ir/graph.ts";
+import { formatType } from "../ir/graph.ts";
+import { GraphBuilder } from "../ir/builder.ts";
+import { type DType, numel, type Tensor, tensor as mkTensor, zeros } from "../ir/tensor.ts";
+import { type Code, type Diagnostic, error } from "../diagnostics.ts";
+import { ShapeError } from "../ops/registry.ts";
+import "../ops/mod.ts";
+import type * as A from "../syntax/ast.ts";
+import type { Ctx, ParamOptions } from "./context.ts";
+import { type InitSpec, initTensor, type Nonlinearity } from "./init.ts";
+import { Frame, Scope } from "./scope.ts";
+import { type ArgIn, type ArgType, bindArgs, num } from "./signature.ts";
+import { LAYERS } from "./builtins/layers.ts";
+import { FUNCTIONS } from "./builtins/functions.ts";
+import {
+  describe,
+  dimValue,
+  equalValues,
+  ERROR,
+  type Instance,
+  isNumber,
+  NONE,
+  show,
+  type TensorValue,
+  type Value,
+} from "./values.ts";
+import type { Program } from "./program.ts";
+import { globToRegExp } from "./glob.ts";
+
+export interface ElabOptions {
+  seed?: number;
+  mode?: "eval" | "train";
+  /** Model parameter overrides (`--set classes=100`). */
+  overrides?: Record<string, number | boolean | string>;
+}
+
+/** Limits that turn runaway programs into diagnostics instead of hangs. */
+export const LIMITS = {
+  depth: 200,
+  iterations: 1_000_000,
+  nodes: 2_000_000,
+  rangeLength: 1_000_000,
+  tensorElements: 2 ** 31 - 1,
+  totalParamElements: 4 * 2 ** 30,
+};
+
+const DTYPES = new Set(["f32", "f64", "f16", "bf16", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "bool"]);
+
+class Return {
+  constructor(readonly value: Value) {}
+}
+
+class Abort extends Error {}
+
+interface OutputDecl {
+  name: string;
+  value: Value;
+  span: Span;
+}
+
+export interface ElabResult {
+  graph: Graph;
+  diagnostics: Diagnostic[];
+}
+
+/** Elaborate model `model` of a loaded program into a graph. */
+export function elaborate(program: Program, model: A.ModelDecl, opts: ElabOptions = {}): ElabResult {
+  const e = new Elaborator(program, opts);
+  return e.run(model);
+}
+
+class Elaborator {
+  readonly b: GraphBuilder;
+  readonly diags: Diagnostic[] = [];
+  readonly mode: "eval" | "train";
+  readonly seed: number;
+  frame = new Frame("");
+  depth = 0;
+  chain: string[] = [];
+  iterations = 0;
+  paramElements = 0;
+  readonly global: Scope;
+  readonly constCache = new Map<string, string>();
+  readonly freezeRules: { re: RegExp; prefix: string }[] = [];
+  readonly paramIndex = new Map<string, ParamInfo>();
+  readonly randomCounters = new Map<string, number>();
+
+  constructor(readonly program: Program, readonly opts: ElabOptions) {
+    this.mode = opts.mode ?? "eval";
+    this.seed = opts.seed ?? 0;
+    this.b = new GraphBuilder("main");
+    this.global = new Scope();
+  }
+
+  run(model: A.ModelDecl): ElabResult {
+    this.b.graph.name = model.name;
+    try {
+      this.defineGlobals();
+      const scope = new Scope(this.global);
+      this.bindModelParams(model, scope);
+      this.hoistInits(model.body, scope);
+      const outputs: OutputDecl[] = [];
+      this.execBody(model.body, scope, { model: true, outputs });
+      if (outputs.length === 0 && !this.diags.some((d) => d.severity === "error")) {
+        this.diags.push(error("DLM0210", `Model ${model.name} declares no output`, model.nameSpan));
+      }
+      this.finishOutputs(outputs);
+      this.applyFreeze();
+    } catch (e) {
+      if (!(e instanceof Abort)) throw e;
+    }
+    return { graph: this.b.graph, diagnostics: this.diags };
+  }
+
+  // ----------------------------------------------------------------- set-up
+
+  defineGlobals(): void {
+    for (const c of this.program.consts) {
+      const v = this.eval(c.value, this.global);
+      if (c.type) this.checkDeclared(v, c.type, this.global, c.value.span);
+      this.global.define(c.name, v);
+    }
+  }
+
+  bindModelParams(model: A.ModelDecl, scope: Scope): void {
+    const given = new Map(Object.entries(this.opts.overrides ?? {}));
+    for (const p of model.params) {
+      let v: Value;
+      if (given.has(p.name)) {
+        const raw = given.get(p.name)!;
+        v = typeof raw === "number"
+          ? (Number.isInteger(raw) && p.type?.kind === "scalar_type" && p.type.name !== "float" ? { k: "int", v: raw } : { k: "float", v: raw })
+          : typeof raw === "boolean"
+          ? { k: "bool", v: raw }
+          : { k: "str", v: raw };
+        given.delete(p.name);
+      } else if (p.default) {
+        v = this.eval(p.default, scope);
+      } else {
+        this.err("DLM0206", `Model ${model.name} needs a value for '${p.name}' (give it a default, or pass --set ${p.name}=...)`, p.span);
+        v = ERROR;
+      }
+      if (p.type) this.checkDeclared(v, p.type, scope, p.span);
+      scope.define(p.name, v);
+    }
+    for (const k of given.keys()) {
+      const names = model.params.map((p) => p.name).join(", ") || "none";
+      this.err("DLM0205", `Model ${model.name} has no parameter '${k}'; its parameters are: ${names}`, model.nameSpan);
+    }
+  }
+
+  // ------------------------------------------------------------ diagnostics
+
+  err(code: Code, message: string, span?: Span, notes?: string[]): Value {
+    this.diags.push(error(code, message, span, notes));
+    if (this.diags.length > 200) {
+      this.diags.push(error(code, "Too many errors; stopping here", span));
+      throw new Abort();
+    }
+    return ERROR;
+  }
+
+  // ------------------------------------------------------------- statements
+
+  hoistInits(body: A.Stmt[], scope: Scope): void {
+    for (const s of body) {
+      if (s.kind !== "init") continue;
+      const v = this.eval(s.value, scope);
+      if (v.k === "error") continue;
+      if (v.k !== "init" && v.k !== "initfn") {
+        this.err("DLM0201", `init expects an initialiser such as kaiming_normal() or zeros, got ${describe(v)}`, s.value.span);
+        continue;
+      }
+      const spec = this.initSpecOf(v, s.value.span);
+      if (!s.glob && !/^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/.test(s.target)) {
+        this.err("DLM0210", `init target '${s.target}' must be layer.role (e.g. conv2d.weight) or a quoted name pattern`, s.span);
+        continue;
+      }
+      this.frame.rules.push({ target: s.target, glob: s.glob, spec, prefix: this.frame.prefix });
+    }
+  }
+
+  execBody(body: A.Stmt[], scope: Scope, where: { model: boolean; outputs?: OutputDecl[] }): void {
+    for (const s of body) this.exec(s, scope, where);
+  }
+
+  exec(s: A.Stmt, scope: Scope, where: { model: boolean; outputs?: OutputDecl[] }): void {
+    switch (s.kind) {
+      case "input": {
+        if (!where.model) {
+          this.err("DLM0210", "input declarations belong in a model; a block takes its inputs as parameters", s.span);
+          return;
+        }
+        if (s.type.kind !== "tensor_type") {
+          this.err("DLM0201", `input '${s.name}' needs a tensor type such as f32[N, 3, 224, 224]`, s.type.span);
+          scope.define(s.name, ERROR);
+          return;
+        }
+        const t = this.evalInputType(s.type, scope);
+        if (!t) {
+          scope.define(s.name, ERROR);
+          return;
+        }
+        if (scope.vars.has(s.name)) this.err("DLM0102", `'${s.name}' is already defined`, s.nameSpan);
+        const name = this.b.input(s.name, t, s.span);
+        scope.define(s.name, { k: "tensor", v: name, t });
+        return;
+      }
+      case "output": {
+        if (!where.model) {
+          this.err("DLM0210", "output declarations belong in a model; a block returns its result with return", s.span);
+          return;
+        }
+        let v: Value;
+        if (s.value) v = this.evalRhs(s.value, scope);
+        else {
+          const found = scope.lookup(s.name);
+          if (!found) {
+            this.err("DLM0101", `Unknown name '${s.name}': output without a value exports an existing binding`, s.nameSpan);
+            return;
+          }
+          v = found;
+        }
+        if (v.k === "error") {
+          scope.define(s.name, ERROR);
+          return;
+        }
+        if (v.k !== "tensor") {
+          this.err("DLM0201", `output '${s.name}' must be a tensor, got ${describe(v)}`, s.value?.span ?? s.span);
+          return;
+        }
+        if (s.type) this.checkDeclared(v, s.type, scope, s.value?.span ?? s.span, `output '${s.name}'`);
+        if (where.outputs!.some((o) => o.name === s.name)) this.err("DLM0102", `output '${s.name}' is declared twice`, s.nameSpan);
+        where.outputs!.push({ name: s.name, value: v, span: s.span });
+        scope.define(s.name, v);
+        return;
+      }
+      case "let": {
+        const v = this.evalRhs(s.value, scope);
+        if (s.destructure) {
+          this.destructure(s.names, v, scope, s.span);
+          return;
+        }
+        if (s.type && v.k !== "error") this.checkDeclared(v, s.type, scope, s.value.span, `'${s.names[0]}'`);
+        if (v.k === "layer" && !v.inst.prefix) this.nameInstance(v.inst, s.names[0], s.nameSpan);
+        scope.define(s.names[0], v);
+        return;
+      }
+      case "assign": {
+        const owner = scope.owner(s.name);
+        const v = this.evalRhs(s.value, scope);
+        if (!owner) {
+          this.err("DLM0107", `'${s.name}' is not declared; declare it first with let ${s.name} = ...`, s.nameSpan);
+          scope.define(s.name, v);
+          return;
+        }
+        owner.define(s.name, v);
+        return;
+      }
+      case "return": {
+        if (where.model) {
+          this.err("DLM0210", "return belongs in a block; a model declares outputs", s.span);
+          return;
+        }
+        throw new Return(this.eval(s.value, scope));
+      }
+      case "if": {
+        const c = this.eval(s.cond, scope);
+        const b = this.condition(c, s.cond.span);
+        if (b === undefined) return;
+        const branch = b ? s.then : s.else;
+        if (branch) this.execBody(branch, scope.nested(), where);
+        return;
+      }
+      case "for": {
+        const it = this.eval(s.iter, scope);
+        if (it.k === "error") return;
+        if (it.k !== "tuple" && it.k !== "list") {
+          this.err("DLM0201", `for needs a range, list or tuple to iterate over, got ${describe(it)}`, s.iter.span);
+          return;
+        }
+        for (const item of it.items) {
+          if (++this.iterations > LIMITS.iterations) {
+            this.err("DLM0302", `Loops run more than ${LIMITS.iterations} iterations in all; the limit keeps compile times bounded`, s.span);
+            throw new Abort();
+          }
+          const inner = scope.nested();
+          if (s.destructure) this.destructure(s.names, item, inner, s.span);
+          else inner.define(s.names[0], item);
+          this.execBody(s.body, inner, where);
+        }
+        return;
+      }
+      case "init":
+        return; // hoisted
+      case "freeze": {
+        const pattern = s.glob ? s.target : `${s.target}.**`;
+        this.freezeRules.push({ re: globToRegExp(this.frame.child(pattern.replace(/\.\*\*$/, "")) + (s.glob ? "" : "(\\..*)?"), !s.glob), prefix: this.frame.prefix });
+        return;
+      }
+      case "expr": {
+        this.eval(s.expr, scope);
+        return;
+      }
+    }
+  }
+
+  destructure(names: string[], v: Value, scope: Scope, span: Span): void {
+    if (v.k === "error") {
+      for (const n of names) scope.define(n, ERROR);
+      return;
+    }
+    const flat = flattenTuple(v, names.length);
+    if (!flat) {
+      this.err("DLM0201", `Cannot unpack ${describe(v)} into ${names.length} names (${names.join(", ")})`, span);
+      for (const n of names) scope.define(n, ERROR);
+      return;
+    }
+    names.forEach((n, i) => scope.define(n, flat[i]));
+  }
+
+  condition(c: Value, span: Span): boolean | undefined {
+    if (c.k === "error") return undefined;
+    if (c.k === "bool") return c.v;
+    if (c.k === "tensor") {
+      this.err("DLM0305", "if needs a condition known at compile time; for a choice at run time use where(cond, a, b)", span);
+      return undefined;
+    }
+    this.err("DLM0201", `if needs a bool, got ${describe(c)}`, span);
+    return undefined;
+  }
+
+  finishOutputs(outputs: OutputDecl[]): void {
+    const renamed = new Map<string, string>();
+    for (const o of outputs) {
+      if (o.value.k !== "tensor") continue;
+      const v = renamed.get(o.value.v) ?? o.value.v;
+      if (this.b.graph.types.get(v) === undefined) continue;
+      const before = new Set(this.b.graph.outputs.map((x) => x.name));
+      try {
+        this.b.output(v, o.name, o.span);
+      } catch {
+        this.err("DLM0102", `output '${o.name}' clashes with another value of the same name`, o.span);
+        continue;
+      }
+      const added = this.b.graph.outputs.find((x) => !before.has(x.name));
+      if (added && !this.b.graph.nodes.some((n) => n.op === "Identity" && n.outputs[0] === added.name && n.inputs[0] === v)) {
+        renamed.set(v, added.name);
+      }
+    }
+  }
+
+  applyFreeze(): void {
+    if (this.freezeRules.length === 0) return;
+    for (const p of this.b.graph.params) {
+      if (this.freezeRules.some((r) => r.re.test(p.name))) p.frozen = true;
+    }
+  }
+
+  // ------------------------------------------------------------ expressions
+
+  /** Right-hand sides may carry a label: `let c = conv1: conv2d(64)(x)`. */
+  evalRhs(e: A.Expr, scope: Scope): Value {
+    return this.eval(e, scope);
+  }
+
+  eval(e: A.Expr, scope: Scope): Value {
+    switch (e.kind) {
+      case "num":
+        return e.isInt ? { k: "int", v: e.value } : { k: "float", v: e.value };
+      case "str": {
+        let s = "";
+        for (const p of e.parts) {
+          if (typeof p === "string") s += p;
+          else {
+            const v = this.eval(p, scope);
+            if (v.k === "error") return ERROR;
+            s += show(v);
+          }
+        }
+        return { k: "str", v: s };
+      }
+      case "bool":
+        return { k: "bool", v: e.value };
+      case "name":
+        return this.lookup(e.name, scope, e.span);
+      case "tuple":
+      case "list": {
+        const items = e.items.map((x) => this.eval(x, scope));
+        if (items.some((x) => x.k === "error")) return ERROR;
+        return { k: e.kind, items };
+      }
+      case "unary":
+        return this.unary(e, this.eval(e.operand, scope));
+      case "binary": {
+        if (e.op === "&&" || e.op === "||") {
+          const l = this.eval(e.left, scope);
+          if (l.k === "bool" && ((e.op === "&&" && !l.v) || (e.op === "||" && l.v))) return l;
+          return this.binary(e, l, this.eval(e.right, scope));
+        }
+        return this.binary(e, this.eval(e.left, scope), this.eval(e.right, scope));
+      }
+      case "call":
+        return this.evalCall(e, scope);
+      case "index":
+        return this.index(e, scope);
+      case "member":
+        return this.member(e, scope);
+      case "pipe": {
+        let v = this.eval(e.head, scope);
+        for (const st of e.stages) {
+          if (v.k === "error") return ERROR;
+          v = this.applyStage(v, st, scope);
+        }
+        return v;
+      }
+      case "labeled": {
+        const label = this.evalLabel(e.label, scope);
+        if (label === undefined) return ERROR;
+        if (e.value.kind === "group") {
+          const inst: Instance = { kind: "seq", name: "seq", span: e.value.span, group: e.value, scope };
+          this.nameInstance(inst, label, e.label.span);
+          return { k: "layer", inst };
+        }
+        if (e.value.kind === "call") return this.evalCall(e.value, scope, { label, labelSpan: e.label.span });
+        const v = this.eval(e.value, scope);
+        if (v.k === "layer" && !v.inst.prefix) {
+          this.nameInstance(v.inst, label, e.label.span);
+          return v;
+        }
+        if (v.k === "layerdef" || v.k === "blockdef") return this.callValue(v, [], e.span, { label, labelSpan: e.label.span });
+        if (v.k === "error") return v;
+        return this.err("DLM0201", `A label names a layer, but '${label}' labels ${describe(v)}`, e.label.span);
+      }
+      case "ifexpr": {
+        const c = this.condition(this.eval(e.cond, scope), e.cond.span);
+        if (c === undefined) return ERROR;
+        return this.eval(c ? e.then : e.else, scope);
+      }
+      case "range": {
+        const a = this.eval(e.start, scope);
+        const b = this.eval(e.end, scope);
+        if (a.k === "error" || b.k === "error") return ERROR;
+        if (a.k !== "int" || b.k !== "int") {
+          return this.err("DLM0201", `A range needs int bounds, got ${describe(a)} and ${describe(b)}`, e.span);
+        }
+        const end = e.inclusive ? b.v + 1 : b.v;
+        const n = Math.max(0, end - a.v);
+        if (n > LIMITS.rangeLength) {
+          return this.err("DLM0302", `Range ${a.v}..${b.v} has ${n} elements; the limit is ${LIMITS.rangeLength}`, e.span);
+        }
+        return { k: "list", items: Array.from({ length: n }, (_, i) => ({ k: "int", v: a.v + i })) };
+      }
+    }
+  }
+
+  lookup(name: string, scope: Scope, span: Span): Value {
+    const v = scope.lookup(name);
+    if (v !== undefined) return v;
+    const block = this.program.blocks.get(name);
+    if (block) return { k: "blockdef", decl: block };
+    if (name in LAYERS) return { k: "layerdef", name };
+    if (name in FUNCTIONS || name in SCALAR_FNS) return { k: "fn", name };
+    if (INIT_FNS.has(name)) return { k: "initfn", name };
+    if (this.program.models.has(name)) {
+      return this.err("DLM0209", `'${name}' is a model; use a block to reuse layers inside another model`, span);
+    }
+    const known = [...scopeNames(scope), ...this.program.blocks.keys(), ...Object.keys(LAYERS), ...Object.keys(FUNCTIONS), ...Object.keys(SCALAR_FNS), ...INIT_FNS];
+    const near = closest(name, known);
+    return this.err("DLM0101", `Unknown name '${name}'${near ? `; did you mean '${near}'?` : ""}`, span);
+  }
+
+  evalLabel(l: A.Label, scope: Scope): string | undefined {
+    let s = "";
+    for (const p of l.parts) {
+      if (typeof p === "string") s += p;
+      else {
+        const v = this.eval(p, scope);
+        if (v.k === "error") return undefined;
+        s += show(v);
+      }
+    }
+    if (!/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(s)) {
+      this.err("DLM0210", `Label '${s}' must be made of letters, digits and _ (dots separate levels)`, l.span);
+      return undefined;
+    }
+    return s;
+  }
+
+  nameInstance(inst: Instance, label: string, span: Span): void {
+    if (inst.prefix) {
+      this.err("DLM0106", `This layer is already named '${inst.prefix}'; a layer instance has one name`, span);
+      return;
+    }
+    const prev = this.frame.labels.get(label);
+    if (prev) {
+      this.err("DLM0106", `Label '${label}' is already used in this scope (at line ${prev.line}); to share weights, bind the layer with let and call it twice`, span);
+    }
+    this.frame.labels.set(label, span);
+    inst.prefix = this.frame.child(label);
+  }
+
+  autoName(inst: Instance): void {
+    if (inst.prefix) return;
+    let name: string;
+    do name = this.frame.auto(inst.name); while (this.frame.labels.has(name));
+    this.frame.labels.set(name, inst.span);
+    inst.prefix = this.frame.child(name);
+  }
+
+  evalArgs(args: A.Arg[], scope: Scope): ArgIn[] {
+    return args.map((a) => ({ name: a.name, value: this.eval(a.value, scope), span: a.span }));
+  }
+
+  evalCall(e: A.CallExpr, scope: Scope, lab?: { label: string; labelSpan: Span }): Value {
+    const callee = this.eval(e.callee, scope);
+    const args = this.evalArgs(e.args, scope);
+    return this.callValue(callee, args, e.span, lab ?? {});
+  }
+
+  /** Apply one `|> stage` to `input`. `index` numbers unlabelled stages inside a labelled group. */
+  applyStage(input: Value, st: A.PipeStage, scope: Scope, index?: number): Value {
+    let label: string | undefined;
+    if (st.label) {
+      label = this.evalLabel(st.label, scope);
+      if (label === undefined) return ERROR;
+    } else if (index !== undefined) label = String(index);
+    const labelSpan = st.label?.span ?? st.span;
+    const tg = st.target;
+    if (tg.kind === "group") {
+      if (label === undefined) {
+        let v = input;
+        for (const s of tg.stages) {
+          if (v.k === "error") return ERROR;
+          v = this.applyStage(v, s, scope);
+        }
+        return v;
+      }
+      const inst: Instance = { kind: "seq", name: "seq", span: tg.span, group: tg, scope };
+      this.nameInstance(inst, label, labelSpan);
+      return this.applyInstance(inst, [input], st.span);
+    }
+    if (tg.kind === "call") {
+      const callee = this.eval(tg.callee, scope);
+      const args = this.evalArgs(tg.args, scope);
+      return this.callValue(callee, args, tg.span, { pipeInput: input, label, labelSpan });
+    }
+    const v = this.eval(tg, scope);
+    return this.callValue(v, [], tg.span, { pipeInput: input, label, labelSpan });
+  }
+
+  callValue(
+    callee: Value,
+    args: ArgIn[],
+    span: Span,
+    o: { pipeInput?: Value; label?: string; labelSpan?: Span },
+  ): Value {
+    if (callee.k === "error" || o.pipeInput?.k === "error") return ERROR;
+    const pipeArgs: ArgIn[] = o.pipeInput ? spread(o.pipeInput).map((v) => ({ value: v, span })) : [];
+    switch (callee.k) {
+      case "fn": {
+        const all = [...pipeArgs, ...args];
+        const scalar = SCALAR_FNS[callee.name];
+        if (scalar && (!(callee.name in FUNCTIONS) || all.every((a) => a.value.k !== "tensor"))) {
+          return scalar(this, all, span);
+        }
+        const def = FUNCTIONS[callee.name];
+        const bound = bindArgs(callee.name, def.sig, all, span, this.diags);
+        if (!bound) return ERROR;
+        const nameBase = this.frame.child(o.label ?? callee.name);
+        return def.apply(this.ctx(span, bound.__spans ?? {}, nameBase), bound);
+      }
+      case "layerdef": {
+        const def = LAYERS[callee.name];
+        const bound = bindArgs(callee.name, def.sig, args, span, this.diags);
+        if (!bound) return ERROR;
+        const inst: Instance = { kind: "builtin", name: callee.name, span, args: bound };
+        if (o.label) this.nameInstance(inst, o.label, o.labelSpan ?? span);
+        if (o.pipeInput) return this.applyInstance(inst, pipeArgs.map((a) => a.value), span);
+        return { k: "layer", inst };
+      }
+      case "blockdef": {
+        const d = callee.decl;
+        const inst: Instance = { kind: "block", name: d.name, span, decl: d };
+        if (d.config.length > 0) {
+          const cfg = this.bindBlockConfig(d, args, span);
+          if (!cfg) return ERROR;
+          inst.config = cfg;
+          if (o.label) this.nameInstance(inst, o.label, o.labelSpan ?? span);
+          if (o.pipeInput) return this.applyInstance(inst, pipeArgs.map((a) => a.value), span);
+          return { k: "layer", inst };
+        }
+        inst.config = new Map();
+        if (o.label) this.nameInstance(inst, o.label, o.labelSpan ?? span);
+        for (const a of args) if (a.name) return this.err("DLM0205", `Block ${d.name} takes its inputs by position, not by name '${a.name}'`, a.span);
+        return this.applyInstance(inst, [...pipeArgs, ...args].map((a) => a.value), span);
+      }
+      case "layer": {
+        if (o.label) this.nameInstance(callee.inst, o.label, o.labelSpan ?? span);
+        for (const a of args) if (a.name) return this.err("DLM0205", `A layer is applied to tensors by position; '${a.name}:' is not allowed here`, a.span);
+        return this.applyInstance(callee.inst, [...pipeArgs, ...args].map((a) => a.value), span);
+      }
+      case "initfn": {
+        if (o.pipeInput) return this.err("DLM0209", `${callee.name} is an initialiser and cannot be applied to a tensor`, span);
+        return this.makeInit(callee.name, args, span);
+      }
+      default:
+        return this.err("DLM0209", `${describe(callee)} is not callable`, span);
+    }
+  }
+
+  bindBlockConfig(d: A.BlockDecl, args: ArgIn[], span: Span): Map<string, Value> | undefined {
+    const sig = d.config.map((p) => ({ name: p.name, type: argTypeOf(p.type), optional: p.default !== undefined }));
+    const bound = bindArgs(d.name, sig, args, span, this.diags);
+    if (!bound) return undefined;
+    const cfg = new Map<string, Value>();
+    const scope = new Scope(this.global);
+    for (const p of d.config) {
+      let v = bound[p.name] as Value | undefined;
+      if (v === undefined) v = this.eval(p.default!, scope);
+      if (p.type && v.k !== "error" && !this.checkDeclared(v, p.type, scope, bound.__spans?.[p.name] ?? span, `${d.name}'s '${p.name}'`)) {
+        return undefined;
+      }
+      v = coerce(v, p.type);
+      scope.define(p.name, v);
+      cfg.set(p.name, v);
+    }
+    return cfg;
+  }
+
+  applyInstance(inst: Instance, inputs: Value[], span: Span): Value {
+    if (inputs.some((v) => v.k === "error")) return ERROR;
+    this.autoName(inst);
+    const prefix = inst.prefix!;
+    switch (inst.kind) {
+      case "builtin": {
+        const def = LAYERS[inst.name];
+        const want = def.inputs ?? 1;
+        if (inputs.length !== want) {
+          return this.err("DLM0202", `${inst.name}() is applied to ${want} tensor${want > 1 ? "s" : ""}, got ${inputs.length}`, span);
+        }
+        for (const v of inputs) {
+          if (v.k !== "tensor") return this.err("DLM0201", `${inst.name}() is applied to a tensor, got ${describe(v)}`, span);
+        }
+        const saved = this.frame;
+        const spans = (inst.args as { __spans?: Record<string, Span> }).__spans ?? {};
+        try {
+          return def.apply(this.ctx(span, spans), inst.args!, inputs as TensorValue[], prefix);
+        } finally {
+          this.frame = saved;
+        }
+      }
+      case "seq": {
+        const saved = this.frame;
+        this.frame = new Frame(prefix, saved);
+        try {
+          let v: Value = inputs.length === 1 ? inputs[0] : { k: "tuple", items: inputs };
+          inst.group!.stages.forEach((st, k) => {
+            if (v.k !== "error") v = this.applyStage(v, st, inst.scope!, k);
+          });
+          return v;
+        } finally {
+          this.frame = saved;
+        }
+      }
+      case "block":
+        return this.applyBlock(inst, inputs, span);
+    }
+  }
+
+  applyBlock(inst: Instance, inputs: Value[], span: Span): Value {
+    const d = inst.decl!;
+    if (this.depth >= LIMITS.depth) {
+      const tail = this.chain.slice(-4).join(" -> ");
+      this.err("DLM0301", `Recursion is deeper than ${LIMITS.depth} block calls: ${d.name} never reaches a base case`, span, [`the innermost calls are ${tail} -> ${d.name}`]);
+      throw new Abort();
+    }
+    if (inputs.length !== d.inputs.length) {
+      return this.err("DLM0202", `Block ${d.name} takes ${d.inputs.length} input${d.inputs.length === 1 ? "" : "s"} (${d.inputs.map((p) => p.name).join(", ")}), got ${inputs.length}`, span);
+    }
+    const scope = new Scope(this.global);
+    for (const [k, v] of inst.config ?? []) scope.define(k, v);
+    for (let i = 0; i < d.inputs.length; i++) {
+      const p = d.inputs[i];
+      const v = inputs[i];
+      if (p.type) {
+        if (!this.checkDeclared(v, p.type, scope, span, `${d.name}'s input '${p.name}'`, true)) return ERROR;
+      }
+      scope.define(p.name, v);
+    }
+    const saved = this.frame;
+    this.frame = new Frame(inst.prefix!, saved);
+    this.depth++;
+    this.chain.push(d.name);
+    try {
+      this.hoistInits(d.body, scope);
+      this.execBody(d.body, scope, { model: false });
+      return this.err("DLM0211", `Block ${d.name} ends without returning a value`, d.nameSpan);
+    } catch (r) {
+      if (!(r instanceof Return)) throw r;
+      const v = r.value;
+      if (d.returnType && v.k !== "error") {
+        if (!this.checkDeclared(v, d.returnType, scope, span, `${d.name}'s result`)) return ERROR;
+      }
+      return v;
+    } finally {
+      this.depth--;
+      this.chain.pop();
+      this.frame = saved;
+    }
+  }
+
+  // --------------------------------------------------------------- builtins
+
+  ctx(span: Span, argSpans: Record<string, Span>, nameBase?: string): Ctx {
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    let named = false;
+    return {
+      mode: this.mode,
+      span,
+      op(op, inputs, attrs = {}, opts = {}) {
+        let name = opts.name;
+        if (!name && nameBase && !named) {
+          name = nameBase;
+          named = true;
+        }
+        return self.addOp(op, inputs, attrs, span, name, opts.nOutputs);
+      },
+      param: (prefix, role, shape, init, opts) => self.param(prefix, role, shape, init, opts, span),
+      constant: (t, base) => self.constant(t, base),
+      scalar: (v, dtype) => self.constant(mkTensor(dtype, [], [v])),
+      error: (code, message, sp) => self.err(code, message, sp ?? span),
+      argSpan: (name) => argSpans[name] ?? span,
+      initSpec: (v) => self.initSpecOf(v, span),
+      seedFor: (name) => {
+        const k = this.randomCounters.get(name) ?? 0;
+        this.randomCounters.set(name, k + 1);
+        return (this.seed * 1000003 + k * 7919 + name.length) % 2147483647;
+      },
+      typeOf: (v) => v.t,
+    };
+  }
+
+  addOp(
+    op: string,
+    inputs: string[],
+    attrs: Record<string, unknown>,
+    span: Span,
+    name?: string,
+    nOutputs?: number,
+  ): TensorValue[] | undefined {
+    if (this.b.graph.nodes.length >= LIMITS.nodes) {
+      this.err("DLM0302", `The graph has more than ${LIMITS.nodes} nodes; is a loop or a recursion running away?`, span);
+      throw new Abort();
+    }
+    try {
+      const outs = this.b.addNode(op, inputs, attrs as Record<string, never>, {
+        name: name ?? this.frame.child(op.toLowerCase()),
+        nOutputs,
+        spans: [span],
+      });
+      for (const o of outs) {
+        const t = this.b.graph.types.get(o)!;
+        if (t.shape.every((d) => typeof d === "number") && numel(t.shape as number[]) > LIMITS.tensorElements) {
+          this.err("DLM0303", `${op} would make a tensor ${formatType(t)} of ${numel(t.shape as number[]).toExponential(2)} elements; the limit is ${LIMITS.tensorElements}`, span);
+          return undefined;
+        }
+      }
+      return outs.map((o) => ({ k: "tensor", v: o, t: this.b.graph.types.get(o)! }));
+    } catch (e) {
+      if (e instanceof ShapeError) {
+        this.err(e.message.startsWith("Cannot broadcast") ? "DLM0204" : "DLM0203", e.message, span);
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  param(
+    prefix: string,
+    role: string,
+    shape: number[],
+    init: InitSpec,
+    opts: ParamOptions,
+    span: Span,
+  ): TensorValue | undefined {
+    const name = `${prefix}.${role}`;
+    const dtype: DType = opts.dtype ?? "f32";
+    const existing = this.paramIndex.get(name);
+    if (existing) {
+      const t = this.b.graph.types.get(name)!;
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        this.err("DLM0203", `Shared layer '${prefix}' needs ${name} of shape [${shape.join(", ")}] here, but it was created as [${t.shape.join(", ")}]; a layer applied twice needs inputs of the same size`, span);
+        return undefined;
+      }
+      return { k: "tensor", v: name, t };
+    }
+    const n = numel(shape);
+    if (shape.some((d) => !Number.isInteger(d) || d < 0) || n > LIMITS.tensorElements) {
+      this.err("DLM0303", `Parameter ${name} of shape [${shape.join(", ")}] has ${n.toExponential(2)} elements; the limit per tensor is ${LIMITS.tensorElements}`, span);
+      throw new Abort();
+    }
+    this.paramElements += n;
+    if (this.paramElements > LIMITS.totalParamElements) {
+      this.err("DLM0303", `The model has more than ${LIMITS.totalParamElements.toExponential(2)} parameter elements`, span);
+      throw new Abort();
+    }
+    const spec = opts.explicit ?? this.ruleFor(name, opts.layer, role) ?? init;
+    const t: Tensor = dtype === "f32" ? initTensor(spec, shape, name, this.seed) : zeros(dtype, shape);
+    if (this.b.isUsed(name)) {
+      this.err("DLM0106", `Parameter name '${name}' clashes with another value of the same name`, span);
+      return undefined;
+    }
+    const v = this.b.initializer(name, t);
+    const info: ParamInfo = { name, role, trainable: opts.trainable ?? true, layer: opts.layer, span };
+    this.b.graph.params.push(info);
+    this.paramIndex.set(name, info);
+    return { k: "tensor", v, t: { dtype, shape: [...shape] } };
+  }
+
+  ruleFor(name: string, layer: string, role: string): InitSpec | undefined {
+    const rules = this.frame.rules;
+    for (let i = rules.length - 1; i >= 0; i--) {
+      const r = rules[i];
+      if (r.prefix && !name.startsWith(r.prefix + ".")) continue;
+      if (r.glob) {
+        const rel = r.prefix ? name.slice(r.prefix.length + 1) : name;
+        if (globToRegExp(r.target).test(rel)) return r.spec;
+      } else if (r.target === `${layer}.${role}`) return r.spec;
+    }
+    return undefined;
+  }
+
+  constant(t: Tensor, base = "const"): TensorValue {
+    const small = t.data.length <= 16 && t.dtype !== "str";
+    const key = small ? `${t.dtype}[${t.shape}]:${Array.from(t.data as ArrayLike<number | bigint>).join(",")}` : "";
+    const hit = small ? this.constCache.get(key) : undefined;
+    if (hit) return { k: "tensor", v: hit, t: this.b.graph.types.get(hit)! };
+    const name = this.b.initializer(this.b.isUsed(base) ? this.b.fresh(base) : base, t);
+    if (small) this.constCache.set(key, name);
+    return { k: "tensor", v: name, t: { dtype: t.dtype, shape: [...t.shape] } };
+  }
+
+  // ----------------------------------------------------------- initialisers
+
+  makeInit(name: string, args: ArgIn[], span: Span): Value {
+    const sig = INIT_SIGS[canonicalInit(name)];
+    const bound = bindArgs(name, sig, args, span, this.diags);
+    if (!bound) return ERROR;
+    return { k: "init", name, spec: buildInit(canonicalInit(name), bound) };
+  }
+
+  initSpecOf(v: Value, span: Span): InitSpec {
+    if (v.k === "init") return v.spec;
+    if (v.k === "initfn") {
+      const made = this.makeInit(v.name, [], span);
+      if (made.k === "init") return made.spec;
+    }
+    return { kind: "zeros" };
+  }
+
+  // ------------------------------------------------------------------ types
+
+  /** The type of a model input: unbound capitalised or unknown names become symbolic dims. */
+  evalInputType(te: A.TensorTypeExpr, scope: Scope): TensorType | undefined {
+    if (!DTYPES.has(te.dtype)) {
+      this.err("DLM0201", `Unknown element type '${te.dtype}'; use one of ${[...DTYPES].join(", ")}`, te.span);
+      return undefined;
+    }
+    const shape: Dim[] = [];
+    for (const d of te.dims) {
+      if (d.kind === "dim_any" || d.kind === "dim_rest") {
+        this.err("DLM0210", "Model inputs need every dim named or sized; _ and ... are for block parameters", d.span);
+        return undefined;
+      }
+      if (d.kind === "name" && scope.lookup(d.name) === undefined && !this.program.blocks.has(d.name)) {
+        scope.define(d.name, { k: "dim", v: d.name });
+        shape.push(d.name);
+        continue;
+      }
+      const v = this.eval(d, scope);
+      if (v.k === "int") {
+        if (v.v < 0) {
+          this.err("DLM0210", `A dim must not be negative, got ${v.v}`, d.span);
+          return undefined;
+        }
+        shape.push(v.v);
+      } else if (v.k === "dim") shape.push(v.v);
+      else {
+        if (v.k !== "error") this.err("DLM0201", `A dim must be an int or a symbolic name, got ${describe(v)}`, d.span);
+        return undefined;
+      }
+    }
+    if (shape.every((d) => typeof d === "number") && numel(shape as number[]) > LIMITS.tensorElements) {
+      this.err("DLM0303", `Input ${te.dtype}[${shape.join(", ")}] has ${numel(shape as number[]).toExponential(2)} elements; the limit is ${LIMITS.tensorElements}`, te.span);
+      return undefined;
+    }
+    return { dtype: te.dtype as DType, shape };
+  }
+
+  /**
+   * Check `v` against a declared type; with `bind`, unbound dim names become
+   * bound to the actual dims (block parameters such as x: f32[N, C, H, W]).
+   */
+  checkDeclared(v: Value, te: A.TypeExpr, scope: Scope, span: Span, what = "value", bind = true): boolean {
+    if (v.k === "error") return false;
+    switch (te.kind) {
+      case "scalar_type": {
+        const ok = te.name === "tensor" ? v.k === "tensor"
+          : te.name === "float" ? isNumber(v)
+          : te.name === "int" ? v.k === "int"
+          : te.name === "bool" ? v.k === "bool"
+          : v.k === "str";
+        if (!ok) this.err("DLM0201", `${what} must be ${te.name === "int" ? "an" : "a"} ${te.name}, got ${describe(v)}`, span);
+        return ok;
+      }
+      case "tuple_type": {
+        if ((v.k !== "tuple" && v.k !== "list") || v.items.length !== te.items.length) {
+          this.err("DLM0201", `${what} must be a tuple of ${te.items.length}, got ${describe(v)}`, span);
+          return false;
+        }
+        return te.items.every((t, i) => this.checkDeclared(v.items[i], t, scope, span, what, bind));
+      }
+      case "tensor_type": {
+        if (v.k !== "tensor") {
+          this.err("DLM0201", `${what} must be a tensor ${te.dtype}[...], got ${describe(v)}`, span);
+          return false;
+        }
+        const problem = this.matchTensorType(v.t, te, scope, bind);
+        if (problem) {
+          this.err("DLM0208", `${what} is declared ${typeText(te)} but is ${formatType(v.t)}: ${problem}`, span);
+          return false;
+        }
+        return true;
+      }
+    }
+  }
+
+  matchTensorType(t: TensorType, te: A.TensorTypeExpr, scope: Scope, bind: boolean): string | undefined {
+    if (te.dtype !== t.dtype) return `element type ${t.dtype} is not ${te.dtype}`;
+    const rest = te.dims.findIndex((d) => d.kind === "dim_rest");
+    const pattern = te.dims;
+    const r = t.shape.length;
+    if (rest < 0 && pattern.length !== r) return `rank ${r} is not ${pattern.length}`;
+    if (rest >= 0 && r < pattern.length - 1) return `rank ${r} is less than ${pattern.length - 1}`;
+    for (let i = 0; i < pattern.length; i++) {
+      if (i === rest) continue;
+      const axis = rest >= 0 && i > rest ? r - (pattern.length - i) : i;
+      const d = pattern[i];
+      const actual = t.shape[axis];
+      if (d.kind === "dim_any" || d.kind === "dim_rest") continue;
+      if (d.kind === "name" && scope.lookup(d.name) === undefined && !this.program.blocks.has(d.name)) {
+        if (bind) scope.define(d.name, dimValue(actual));
+        continue;
+      }
+      const v = this.eval(d, scope);
+      if (v.k === "error") return "its declared dims are invalid";
+      const want: Dim | undefined = v.k === "int" ? v.v : v.k === "dim" ? v.v : undefined;
+      if (want === undefined) return `dim ${axis} is declared as ${describe(v)}`;
+      if (want !== actual) return `dim ${axis} is ${actual}, expected ${want}`;
+    }
+    return undefined;
+  }
+
+  // -------------------------------------------------------------- operators
+
+  unary(e: A.UnaryExpr, v: Value): Value {
+    if (v.k === "error") return v;
+    if (e.op === "!") {
+      if (v.k === "bool") return { k: "bool", v: !v.v };
+      if (v.k === "tensor") return this.tensorOp("Not", [v], e.span);
+    } else {
+      if (isNumber(v)) return { k: v.k, v: e.op === "-" ? -v.v : v.v };
+      if (v.k === "tensor") return e.op === "-" ? this.tensorOp("Neg", [v], e.span) : v;
+    }
+    return this.err("DLM0201", `Operator ${e.op} does not apply to ${describe(v)}`, e.span);
+  }
+
+  binary(e: A.BinaryExpr, l: Value, r: Value): Value {
+    if (l.k === "error" || r.k === "error") return ERROR;
+    const op = e.op;
+    if (l.k === "tensor" || r.k === "tensor") return this.tensorBinary(e, l, r);
+    if (isNumber(l) && isNumber(r)) return this.numBinary(e, l, r);
+    if (op === "==" || op === "!=") {
+      if ((l.k === "dim" || r.k === "dim") && !equalValues(l, r)) {
+        if ((l.k === "dim" || l.k === "int") && (r.k === "dim" || r.k === "int")) {
+          return this.err("DLM0305", `Cannot compare ${describe(l)} with ${describe(r)} at compile time: a symbolic dim is only known at run time`, e.span);
+        }
+      }
+      const eq = equalValues(l, r);
+      return { k: "bool", v: op === "==" ? eq : !eq };
+    }
+    if (l.k === "bool" && r.k === "bool" && (op === "&&" || op === "||")) {
+      return { k: "bool", v: op === "&&" ? l.v && r.v : l.v || r.v };
+    }
+    if (l.k === "str" && r.k === "str" && op === "+") return { k: "str", v: l.v + r.v };
+    if ((l.k === "tuple" || l.k === "list") && l.k === r.k && op === "+") return { k: l.k, items: [...l.items, ...r.items] };
+    if (l.k === "dim" || r.k === "dim") {
+      return this.err("DLM0305", `${describe(l)} ${op} ${describe(r)} needs the symbolic dim's value, which is only known at run time`, e.span);
+    }
+    return this.err("DLM0201", `Operator ${op} does not apply to ${describe(l)} and ${describe(r)}`, e.opSpan);
+  }
+
+  numBinary(e: A.BinaryExpr, l: { k: "int" | "float"; v: number }, r: { k: "int" | "float"; v: number }): Value {
+    const ints = l.k === "int" && r.k === "int";
+    const a = l.v, b = r.v;
+    const n = (v: number): Value => {
+      if (ints && Number.isInteger(v)) {
+        if (!Number.isSafeInteger(v)) return this.err("DLM0210", `Integer overflow: ${a} ${e.op} ${b} is beyond 2^53`, e.span);
+        return { k: "int", v };
+      }
+      return { k: "float", v };
+    };
+    switch (e.op) {
+      case "+":
+        return n(a + b);
+      case "-":
+        return n(a - b);
+      case "*":
+        return n(a * b);
+      case "/":
+        if (b === 0) return this.err("DLM0304", `Division by zero: ${a} / ${b}`, e.span);
+        return { k: "float", v: a / b };
+      case "//":
+        if (b === 0) return this.err("DLM0304", `Division by zero: ${a} // ${b}`, e.span);
+        return n(Math.floor(a / b));
+      case "%":
+        if (b === 0) return this.err("DLM0304", `Division by zero: ${a} % ${b}`, e.span);
+        return n(a - b * Math.floor(a / b));
+      case "**":
+        return ints && b >= 0 ? n(a ** b) : { k: "float", v: a ** b };
+      case "==":
+        return { k: "bool", v: a === b };
+      case "!=":
+        return { k: "bool", v: a !== b };
+      case "<":
+        return { k: "bool", v: a < b };
+      case "<=":
+        return { k: "bool", v: a <= b };
+      case ">":
+        return { k: "bool", v: a > b };
+      case ">=":
+        return { k: "bool", v: a >= b };
+      default:
+        return this.err("DLM0201", `Operator ${e.op} does not apply to numbers`, e.opSpan);
+    }
+  }
+
+  tensorBinary(e: A.BinaryExpr, l: Value, r: Value): Value {
+    const ref = (l.k === "tensor" ? l : r) as TensorValue;
+    const lift = (v: Value): TensorValue | undefined => {
+      if (v.k === "tensor") return v;
+      if (isNumber(v)) return this.constant(mkTensor(ref.t.dtype, [], [v.v]));
+      if (v.k === "bool") return this.constant(mkTensor("bool", [], [v.v ? 1 : 0]));
+      return undefined;
+    };
+    const a = lift(l), b = lift(r);
+    if (!a || !b) return this.err("DLM0201", `Operator ${e.op} does not apply to ${describe(l)} and ${describe(r)}`, e.opSpan);
+    if (a.t.dtype !== b.t.dtype) {
+      return this.err("DLM0207", `Operator ${e.op} needs tensors of one element type, got ${formatType(a.t)} and ${formatType(b.t)}; convert with cast()`, e.span);
+    }
+    const OPS: Record<string, string> = {
+      "+": "Add",
+      "-": "Sub",
+      "*": "Mul",
+      "/": "Div",
+      "**": "Pow",
+      "@": "MatMul",
+      "%": "Mod",
+      "==": "Equal",
+      "<": "Less",
+      "<=": "LessOrEqual",
+      ">": "Greater",
+      ">=": "GreaterOrEqual",
+      "&&": "And",
+      "||": "Or",
+    };
+    if (e.op === "!=") {
+      const eq = this.tensorOp("Equal", [a, b], e.span);
+      return eq.k === "tensor" ? this.tensorOp("Not", [eq], e.span) : eq;
+    }
+    if (e.op === "//") {
+      const q = this.tensorOp("Div", [a, b], e.span);
+      return q.k === "tensor" && (a.t.dtype.startsWith("f") || a.t.dtype === "bf16") ? this.tensorOp("Floor", [q], e.span) : q;
+    }
+    const op = OPS[e.op];
+    if (!op) return this.err("DLM0201", `Operator ${e.op} does not apply to tensors`, e.opSpan);
+    return this.tensorOp(op, [a, b], e.span, op === "Mod" && a.t.dtype.startsWith("f") ? { fmod: 1 } : {});
+  }
+
+  tensorOp(op: string, xs: TensorValue[], span: Span, attrs: Record<string, unknown> = {}): Value {
+    const r = this.addOp(op, xs.map((x) => x.v), attrs, span);
+    return r ? r[0] : ERROR;
+  }
+
+  index(e: A.IndexExpr, scope: Scope): Value {
+    const t = this.eval(e.target, scope);
+    if (t.k === "error") return t;
+    if (t.k === "tuple" || t.k === "list") {
+      if (e.indices.length !== 1 || e.indices[0].kind === "slice") {
+        return this.err("DLM0201", `A ${t.k} takes one int index`, e.span);
+      }
+      const i = this.eval(e.indices[0] as A.Expr, scope);
+      if (i.k !== "int") return i.k === "error" ? i : this.err("DLM0201", `A ${t.k} index must be an int, got ${describe(i)}`, e.indices[0].span);
+      const k = i.v < 0 ? t.items.length + i.v : i.v;
+      if (k < 0 || k >= t.items.length) return this.err("DLM0210", `Index ${i.v} is out of range for a ${t.k} of ${t.items.length}`, e.indices[0].span);
+      return t.items[k];
+    }
+    if (t.k !== "tensor") return this.err("DLM0201", `Cannot index ${describe(t)}`, e.span);
+    const rank = t.t.shape.length;
+    if (e.indices.length > rank) return this.err("DLM0210", `${e.indices.length} indices for ${formatType(t.t)}`, e.span);
+    const starts: number[] = [], ends: number[] = [], axes: number[] = [], steps: number[] = [], squeeze: number[] = [];
+    const intOf = (x: A.Expr | undefined, dflt: number): number | undefined => {
+      if (!x) return dflt;
+      const v = this.eval(x, scope);
+      if (v.k === "int") return v.v;
+      if (v.k !== "error") this.err("DLM0201", `A slice bound must be an int, got ${describe(v)}`, x.span);
+      return undefined;
+    };
+    for (let ax = 0; ax < e.indices.length; ax++) {
+      const ix = e.indices[ax];
+      if (ix.kind === "slice") {
+        const step = intOf(ix.step, 1);
+        if (step === undefined) return ERROR;
+        if (step === 0) return this.err("DLM0210", "A slice step must not be 0", ix.span);
+        const big = 2 ** 53 - 1;
+        const s = intOf(ix.start, step > 0 ? 0 : -1);
+        const en = intOf(ix.end, step > 0 ? big : -big);
+        if (s === undefined || en === undefined) return ERROR;
+        if (!ix.start && !ix.end && step === 1) continue;
+        starts.push(s), ends.push(en), axes.push(ax), steps.push(step);
+      } else {
+        const i = intOf(ix, 0);
+        if (i === undefined) return ERROR;
+        const d = t.t.shape[ax];
+        if (typeof d === "number" && (i >= d || i < -d)) {
+          return this.err("DLM0210", `Index ${i} is out of range for dim ${ax} of ${formatType(t.t)}`, ix.span);
+        }
+        starts.push(i), ends.push(i === -1 ? 2 ** 53 - 1 : i + 1), axes.push(ax), steps.push(1), squeeze.push(ax);
+      }
+    }
+    let v: Value = t;
+    if (axes.length) {
+      const c = (xs: number[]) => this.constant(mkTensor("i64", [xs.length], xs)).v;
+      const r = this.addOp("Slice", [t.v, c(starts), c(ends), c(axes), c(steps)], {}, e.span);
+      if (!r) return ERROR;
+      v = r[0];
+    }
+    if (squeeze.length && v.k === "tensor") {
+      const r = this.addOp("Squeeze", [v.v, this.constant(mkTensor("i64", [squeeze.length], squeeze)).v], {}, e.span);
+      if (!r) return ERROR;
+      v = r[0];
+    }
+    return v;
+  }
+
+  member(e: A.MemberExpr, scope: Scope): Value {
+    const t = this.eval(e.target, scope);
+    if (t.k === "error") return t;
+    if (t.k === "tensor") {
+      switch (e.name) {
+        case "shape":
+          return { k: "tuple", items: t.t.shape.map(dimValue) };
+        case "rank":
+          return { k: "int", v: t.t.shape.length };
+        case "dtype":
+          return { k: "str", v: t.t.dtype };
+        case "T": {
+          const r = t.t.shape.length;
+          if (r < 2) return this.err("DLM0210", `.T needs a tensor of rank >= 2, got ${formatType(t.t)}`, e.span);
+          const perm = [...Array(r).keys()];
+          [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+          const out = this.addOp("Transpose", [t.v], { perm }, e.span);
+          return out ? out[0] : ERROR;
+        }
+      }
+      return this.err("DLM0101", `A tensor has no member '${e.name}'; it has shape, rank, dtype and T`, e.nameSpan);
+    }
+    if ((t.k === "tuple" || t.k === "list") && e.name === "length") return { k: "int", v: t.items.length };
+    return this.err("DLM0101", `${describe(t)} has no member '${e.name}'`, e.nameSpan);
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+function spread(v: Value): Value[] {
+  return v.k === "tuple" ? v.items : [v];
+}
+
+function flattenTuple(v: Value, n: number): Value[] | undefined {
+  if (v.k !== "tuple" && v.k !== "list") return undefined;
+  const out: Value[] = [];
+  const walk = (x: Value) => {
+    if ((x.k === "tuple" || x.k === "list") && out.length + x.items.length <= n && x !== v) {
+      for (const y of x.items) out.push(y);
+    } else out.push(x);
+  };
+  if (v.items.length === n) return v.items;
+  for (const x of v.items) walk(x);
+  return out.length === n ? out : undefined;
+}
+
+function argTypeOf(te?: A.TypeExpr): ArgType {
+  if (!te) return "any";
+  if (te.kind === "tensor_type") return "tensor";
+  if (te.kind === "tuple_type") return "any";
+  switch (te.name) {
+    case "int":
+      return "int";
+    case "float":
+      return "number";
+    case "bool":
+      return "bool";
+    case "str":
+      return "str";
+    default:
+      return "tensor";
+  }
+}
+
+function coerce(v: Value, te?: A.TypeExpr): Value {
+  if (te?.kind === "scalar_type" && te.name === "float" && v.k === "int") return { k: "float", v: v.v };
+  return v;
+}
+
+function typeText(te: A.TensorTypeExpr): string {
+  const dims = te.dims.map((d) => {
+    if (d.kind === "dim_any") return "_";
+    if (d.kind === "dim_rest") return "...";
+    if (d.kind === "name") return d.name;
+    if (d.kind === "num") return String(d.value);
+    return "?";
+  });
+  return `${te.dtype}[${dims.join(", ")}]`;
+}
+
+function scopeNames(s: Scope): string[] {
+  const out: string[] = [];
+  for (let c: Scope | undefined = s; c; c = c.parent) out.push(...c.vars.keys());
+  return out;
+}
+
+/** The known name nearest to `name` (edit distance <= 2), for "did you mean". */
+export function closest(name: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k.toLowerCase());
+    if (d < bestD || (d === bestD && best !== undefined && k < best)) {
+      if (d < bestD) {
+        bestD = d;
+        best = k;
+      }
+    }
+  }
+  return bestD <= Math.min(2, Math.max(1, Math.floor(name.length / 3))) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0];
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j];
+      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length];
+}
+
+// ------------------------------------------------------ compile-time functions
+
+type ScalarFn = (e: Elaborator, args: ArgIn[], span: Span) => Value;
+
+function numArgs(e: Elaborator, name: string, args: ArgIn[], span: Span, n?: number): number[] | undefined {
+  if (n !== undefined && args.length !== n) {
+    e.err("DLM0202", `${name}() takes ${n} argument${n === 1 ? "" : "s"}, got ${args.length}`, span);
+    return undefined;
+  }
+  const out: number[] = [];
+  for (const a of args) {
+    if (a.value.k === "error") return undefined;
+    if (!isNumber(a.value)) {
+      e.err("DLM0201", `${name}() expects numbers, got ${describe(a.value)}`, a.span);
+      return undefined;
+    }
+    out.push(a.value.v);
+  }
+  return out;
+}
+
+function numFn(name: string, f: (x: number) => number, intResult = false): ScalarFn {
+  return (e, args, span) => {
+    const xs = numArgs(e, name, args, span, 1);
+    if (!xs) return ERROR;
+    const v = f(xs[0]);
+    if (Number.isNaN(v)) return e.err("DLM0210", `${name}(${xs[0]}) is not a number`, span);
+    return intResult || (args[0].value.k === "int" && Number.isInteger(v) && name === "abs") ? { k: "int", v } : { k: "float", v };
+  };
+}
+
+const SCALAR_FNS: Record<string, ScalarFn> = {
+  min: (e, args, span) => {
+    const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list") ? args[0].value.items.map((value) => ({ value, span })) : args;
+    const xs = numArgs(e, "min", items, span);
+    if (!xs || xs.length === 0) return xs ? e.err("DLM0206", "min() needs at least one number", span) : ERROR;
+    const allInt = items.every((a) => a.value.k === "int");
+    return { k: allInt ? "int" : "float", v: Math.min(...xs) };
+  },
+  max: (e, args, span) => {
+    const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list") ? args[0].value.items.map((value) => ({ value, span })) : args;
+    const xs = numArgs(e, "max", items, span);
+    if (!xs || xs.length === 0) return xs ? e.err("DLM0206", "max() needs at least one number", span) : ERROR;
+    const allInt = items.every((a) => a.value.k === "int");
+    return { k: allInt ? "int" : "float", v: Math.max(...xs) };
+  },
+  abs: numFn("abs", Math.abs),
+  sqrt: numFn("sqrt", Math.sqrt),
+  exp: numFn("exp", Math.exp),
+  log: numFn("log", Math.log),
+  floor: numFn("floor", Math.floor, true),
+  ceil: numFn("ceil", Math.ceil, true),
+  round: numFn("round", Math.round, true),
+  int: numFn("int", Math.trunc, true),
+  float: numFn("float", (x) => x),
+  len: (e, args, span) => {
+    if (args.length !== 1) return e.err("DLM0202", `len() takes 1 argument, got ${args.length}`, span);
+    const v = args[0].value;
+    if (v.k === "tuple" || v.k === "list") return { k: "int", v: v.items.length };
+    if (v.k === "str") return { k: "int", v: v.v.length };
+    if (v.k === "error") return v;
+    return e.err("DLM0201", `len() needs a tuple, list or string, got ${describe(v)}`, args[0].span);
+  },
+  range: (e, args, span) => {
+    const xs = numArgs(e, "range", args, span);
+    if (!xs) return ERROR;
+    if (xs.length < 1 || xs.length > 3 || !args.every((a) => a.value.k === "int")) {
+      return e.err("DLM0201", "range() takes 1 to 3 ints: range(end), range(start, end), range(start, end, step)", span);
+    }
+    const [start, end, step] = xs.length === 1 ? [0, xs[0], 1] : [xs[0], xs[1], xs[2] ?? 1];
+    if (step === 0) return e.err("DLM0210", "range() step must not be 0", span);
+    const n = Math.max(0, Math.ceil((end - start) / step));
+    if (n > LIMITS.rangeLength) return e.err("DLM0302", `range() of ${n} elements; the limit is ${LIMITS.rangeLength}`, span);
+    return { k: "list", items: Array.from({ length: n }, (_, i) => ({ k: "int", v: start + i * step })) };
+  },
+  enumerate: (e, args, span) => {
+    const v = args[0]?.value;
+    if (args.length !== 1 || !v || (v.k !== "tuple" && v.k !== "list")) {
+      return v?.k === "error" ? v : e.err("DLM0201", "enumerate() takes one list or tuple", span);
+    }
+    return { k: "list", items: v.items.map((x, i) => ({ k: "tuple", items: [{ k: "int", v: i }, x] })) };
+  },
+  zip: (e, args, span) => {
+    const lists: Value[][] = [];
+    for (const a of args) {
+      if (a.value.k === "error") return ERROR;
+      if (a.value.k !== "tuple" && a.value.k !== "list") return e.err("DLM0201", `zip() takes lists or tuples, got ${describe(a.value)}`, a.span);
+      lists.push(a.value.items);
+    }
+    const n = Math.min(...lists.map((l) => l.length));
+    return { k: "list", items: Array.from({ length: n }, (_, i) => ({ k: "tuple", items: lists.map((l) => l[i]) })) };
+  },
+  assert: (e, args, span) => {
+    const c = args[0]?.value;
+    if (!c || c.k === "error") return c ?? e.err("DLM0202", "assert() needs a condition", span);
+    if (c.k !== "bool") return e.err("DLM0201", `assert() needs a bool, got ${describe(c)}`, args[0].span);
+    if (!c.v) {
+      const msg = args[1]?.value.k === "str" ? args[1].value.v : "assertion failed";
+      return e.err("DLM0306", msg, span);
+    }
+    return NONE;
+  },
+};
+
+// -------------------------------------------------------------- init specs
+
+const INIT_FNS = new Set([
+  "zeros",
+  "ones",
+  "constant",
+  "normal",
+  "uniform",
+  "kaiming_normal",
+  "kaiming_uniform",
+  "kaiming",
+  "xavier_normal",
+  "xavier_uniform",
+  "xavier",
+  "trunc_normal",
+]);
+
+function canonicalInit(name: string): string {
+  return name === "kaiming" ? "kaiming_normal" : name === "xavier" ? "xavier_uniform" : name;
+}
+
+const fl = (v: number): Value => ({ k: "float", v });
+const KAIMING_SIG = [
+  { name: "mode", type: "str" as const, default: { k: "str", v: "fan_in" } as Value },
+  { name: "nonlinearity", type: "str" as const, default: { k: "str", v: "relu" } as Value },
+  { name: "a", type: "float" as const, default: fl(0) },
+];
+const INIT_SIGS: Record<string, import("./signature.ts").ParamSig[]> = {
+  zeros: [],
+  ones: [],
+  constant: [{ name: "value", type: "float" }],
+  normal: [{ name: "mean", type: "float", default: fl(0) }, { name: "std", type: "float", default: fl(1) }],
+  uniform: [{ name: "low", type: "float", default: fl(0) }, { name: "high", type: "float", default: fl(1) }],
+  kaiming_normal: KAIMING_SIG,
+  kaiming_uniform: KAIMING_SIG,
+  xavier_normal: [{ name: "gain", type: "float", default: fl(1) }],
+  xavier_uniform: [{ name: "gain", type: "float", default: fl(1) }],
+  trunc_normal: [
+    { name: "mean", type: "float", default: fl(0) },
+    { name: "std", type: "float", default: fl(1) },
+    { name: "a", type: "float", default: fl(-2) },
+    { name: "b", type: "float", default: fl(2) },
+  ],
+};
+
+function buildInit(name: string, a: Record<string, Value>): InitSpec {
+  const s = (k: string) => (a[k] as { v: string }).v;
+  switch (name) {
+    case "zeros":
+      return { kind: "zeros" };
+    case "ones":
+      return { kind: "ones" };
+    case "constant":
+      return { kind: "constant", value: num(a.value) };
+    case "normal":
+      return { kind: "normal", mean: num(a.mean), std: num(a.std) };
+    case "uniform":
+      return { kind: "uniform", low: num(a.low), high: num(a.high) };
+    case "kaiming_normal":
+    case "kaiming_uniform":
+      return {
+        kind: name,
+        a: num(a.a),
+        mode: s("mode") === "fan_out" ? "fan_out" : "fan_in",
+        nonlinearity: s("nonlinearity") as Nonlinearity,
+      };
+    case "xavier_normal":
+    case "xavier_uniform":
+      return { kind: name, gain: num(a.gain, 1) };
+    default:
+      return { kind: "trunc_normal", mean: num(a.mean), std: num(a.std, 1), a: num(a.a, -2), b: num(a.b, 2) };
+  }
+}

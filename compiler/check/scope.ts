@@ -1,0 +1,67 @@
+/**
+ * Lexical scopes and naming frames. A Scope maps names to values (lexical:
+ * a block body sees the globals, its config and its inputs); a Frame is
+ * one application of a block (or the model body, or a group): it owns the
+ * hierarchical name prefix, the labels used so far, the counters that give
+ * unlabelled layers their deterministic names, and the init/freeze rules in
+ * force.
+ */
+import type { Span } from "../ir/graph.ts";
+import type { InitSpec } from "./init.ts";
+import type { Value } from "./values.ts";
+
+export interface InitRule {
+  /** `conv2d.weight` form: layer kind and role; or a glob over full parameter names. */
+  target: string;
+  glob: boolean;
+  spec: InitSpec;
+  /** Frame prefix where the rule was written: kind rules apply below it. */
+  prefix: string;
+}
+
+export class Frame {
+  readonly labels = new Map<string, Span>();
+  readonly counters = new Map<string, number>();
+  readonly rules: InitRule[];
+  constructor(readonly prefix: string, parent?: Frame) {
+    this.rules = parent ? [...parent.rules] : [];
+  }
+  /** The full name of a child: `prefix.child`, or `child` at the top. */
+  child(name: string): string {
+    return this.prefix ? `${this.prefix}.${name}` : name;
+  }
+  /** The next automatic name for a kind: conv2d_0, conv2d_1, ... */
+  auto(kind: string): string {
+    const k = this.counters.get(kind) ?? 0;
+    this.counters.set(kind, k + 1);
+    return `${kind}_${k}`;
+  }
+}
+
+export class Scope {
+  readonly vars = new Map<string, Value>();
+  constructor(readonly parent?: Scope) {}
+
+  lookup(name: string): Value | undefined {
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      const v = s.vars.get(name);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+
+  /** The scope that defines `name`, for assignments. */
+  owner(name: string): Scope | undefined {
+    for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s;
+    return undefined;
+  }
+
+  define(name: string, v: Value): void {
+    this.vars.set(name, v);
+  }
+
+  /** A nested scope (if/for bodies). */
+  nested(): Scope {
+    return new Scope(this);
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * Argument binding for built-in layers and functions: positional and named
+ * arguments matched against a signature, with type checks and defaults, and
+ * a diagnostic at the offending argument when something does not fit.
+ */
+import type { Span } from "../ir/graph.ts";
+import type { Diagnostic } from "../diagnostics.ts";
+import { error } from "../diagnostics.ts";
+import { describe, type Value } from "./values.ts";
+
+export type ArgType =
+  | "tensor"
+  | "tensors"
+  | "int"
+  | "float"
+  | "number"
+  | "bool"
+  | "str"
+  /** An int or a tuple/list of ints. */
+  | "ints"
+  /** An int, a tuple of ints, or a string (e.g. pad: "same"). */
+  | "ints_or_str"
+  | "init"
+  | "tensor_or_number"
+  | "any";
+
+export interface ParamSig {
+  name: string;
+  type: ArgType;
+  /** Absent: the argument is required. */
+  default?: Value;
+  /** Accepts the remaining positional arguments (only for type "tensors"/"any"). */
+  variadic?: boolean;
+  optional?: boolean;
+}
+
+export interface ArgIn {
+  name?: string;
+  value: Value;
+  span: Span;
+}
+
+export type Bound = Record<string, Value> & { __spans?: Record<string, Span> };
+
+/** Does `v` fit `t`? Ints are accepted where floats are expected. */
+export function fits(v: Value, t: ArgType): boolean {
+  switch (t) {
+    case "any":
+      return true;
+    case "tensor":
+      return v.k === "tensor";
+    case "tensors":
+      return v.k === "tensor" || ((v.k === "tuple" || v.k === "list") && v.items.every((x) => x.k === "tensor"));
+    case "int":
+      return v.k === "int";
+    case "float":
+    case "number":
+      return v.k === "int" || v.k === "float";
+    case "bool":
+      return v.k === "bool";
+    case "str":
+      return v.k === "str";
+    case "ints":
+      return v.k === "int" || ((v.k === "tuple" || v.k === "list") && v.items.every((x) => x.k === "int"));
+    case "ints_or_str":
+      return fits(v, "ints") || v.k === "str";
+    case "init":
+      return v.k === "init" || v.k === "initfn";
+    case "tensor_or_number":
+      return v.k === "tensor" || v.k === "int" || v.k === "float";
+  }
+}
+
+const TYPE_WORDS: Record<ArgType, string> = {
+  tensor: "a tensor",
+  tensors: "tensors",
+  int: "an int",
+  float: "a float",
+  number: "a number",
+  bool: "a bool",
+  str: "a string",
+  ints: "an int or a tuple of ints",
+  ints_or_str: "an int, a tuple of ints or a string",
+  init: "an initialiser",
+  tensor_or_number: "a tensor or a number",
+  any: "a value",
+};
+
+/**
+ * Bind `args` to `sig`. Returns the bound values (defaults filled in) or
+ * undefined after pushing diagnostics. `what` names the callee in messages.
+ */
+export function bindArgs(
+  what: string,
+  sig: ParamSig[],
+  args: ArgIn[],
+  callSpan: Span,
+  diags: Diagnostic[],
+): Bound | undefined {
+  const out: Bound = {};
+  const spans: Record<string, Span> = {};
+  let ok = true;
+  let pos = 0;
+  const variadic = sig.find((p) => p.variadic);
+  for (const a of args) {
+    if (a.value.k === "error") {
+      ok = false;
+      continue;
+    }
+    if (a.name !== undefined) {
+      const p = sig.find((s) => s.name === a.name);
+      if (!p) {
+        const names = sig.map((s) => s.name).join(", ");
+        diags.push(error("DLM0205", `${what}() has no parameter '${a.name}'; its parameters are: ${names}`, a.span));
+        ok = false;
+        continue;
+      }
+      if (p.name in out) {
+        diags.push(error("DLM0202", `${what}() got '${a.name}' twice`, a.span));
+        ok = false;
+        continue;
+      }
+      if (!check(what, p, a, diags)) ok = false;
+      out[p.name] = a.value;
+      spans[p.name] = a.span;
+      continue;
+    }
+    // Positional.
+    while (pos < sig.length && sig[pos].name in out && !sig[pos].variadic) pos++;
+    const p = sig[pos];
+    if (!p) {
+      const max = sig.length;
+      diags.push(
+        error("DLM0202", `${what}() takes at most ${max} positional argument${max === 1 ? "" : "s"}, but more were given`, a.span),
+      );
+      ok = false;
+      continue;
+    }
+    if (p.variadic) {
+      const list = (out[p.name] as Value | undefined) ?? { k: "tuple", items: [] };
+      if (!check(what, { ...p, type: p.type === "tensors" ? "tensor" : p.type }, a, diags)) ok = false;
+      (list as { items: Value[] }).items.push(a.value);
+      out[p.name] = list;
+      spans[p.name] ??= a.span;
+      continue;
+    }
+    if (!check(what, p, a, diags)) ok = false;
+    out[p.name] = a.value;
+    spans[p.name] = a.span;
+    pos++;
+  }
+  for (const p of sig) {
+    if (p.name in out) continue;
+    if (p.variadic) {
+      out[p.name] = { k: "tuple", items: [] };
+      continue;
+    }
+    if (p.default !== undefined) out[p.name] = p.default;
+    else if (p.optional) continue;
+    else if (ok) {
+      diags.push(error("DLM0206", `${what}() is missing its argument '${p.name}' (${TYPE_WORDS[p.type]})`, callSpan));
+      ok = false;
+    }
+  }
+  if (variadic && variadic.type === "tensors") {
+    // Flatten a single tuple argument: concat((a, b), axis: 1) == concat(a, b, axis: 1).
+    const v = out[variadic.name] as { items: Value[] };
+    if (v.items.length === 1 && (v.items[0].k === "tuple" || v.items[0].k === "list")) {
+      out[variadic.name] = { k: "tuple", items: (v.items[0] as { items: Value[] }).items };
+    }
+  }
+  out.__spans = spans;
+  return ok ? out : undefined;
+}
+
+function check(what: string, p: ParamSig, a: ArgIn, diags: Diagnostic[]): boolean {
+  if (fits(a.value, p.type)) return true;
+  diags.push(
+    error("DLM0201", `${what}() expects ${TYPE_WORDS[p.type]} for '${p.name}', but got ${describe(a.value)}`, a.span),
+  );
+  return false;
+}
+
+/** An int or tuple argument as a list of `n` ints (an int is repeated). */
+export function expandInts(v: Value, n: number): number[] {
+  if (v.k === "int") return Array(n).fill(v.v);
+  if (v.k === "tuple" || v.k === "list") return v.items.map((x) => (x as { v: number }).v);
+  return Array(n).fill(0);
+}
+
+export function num(v: Value | undefined, fallback = 0): number {
+  return v && (v.k === "int" || v.k === "float") ? v.v : fallback;
+}

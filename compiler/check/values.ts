@@ -1,0 +1,171 @@
+/**
+ * Compile-time values of the elaborator. The compiler evaluates a .dlm file
+ * like a program: ints, floats, bools, strings and tuples are known exactly;
+ * tensors are IR values with a static type; layers are configured instances
+ * that own parameters. `error` is a poison value: an expression that already
+ * failed yields it, and everything built from it stays quiet, so that one
+ * mistake gives one diagnostic and independent mistakes are all reported.
+ */
+import type { Dim, Span, TensorType } from "../ir/graph.ts";
+import { formatType } from "../ir/graph.ts";
+import type { BlockDecl, Expr, PipeGroup } from "../syntax/ast.ts";
+import type { InitSpec } from "./init.ts";
+import type { Scope } from "./scope.ts";
+
+export type Value =
+  | { k: "int"; v: number }
+  | { k: "float"; v: number }
+  | { k: "bool"; v: boolean }
+  | { k: "str"; v: string }
+  | { k: "tuple"; items: Value[] }
+  | { k: "list"; items: Value[] }
+  /** A symbolic dimension (e.g. the batch size N), known only at run time. */
+  | { k: "dim"; v: string }
+  | { k: "tensor"; v: string; t: TensorType }
+  | { k: "fn"; name: string }
+  | { k: "layerdef"; name: string }
+  | { k: "blockdef"; decl: BlockDecl }
+  | { k: "layer"; inst: Instance }
+  | { k: "initfn"; name: string }
+  | { k: "init"; spec: InitSpec; name: string }
+  | { k: "none" }
+  | { k: "error" };
+
+export type TensorValue = Extract<Value, { k: "tensor" }>;
+
+/** A configured layer: a built-in layer with its arguments, a block with its config, or a group. */
+export interface Instance {
+  kind: "builtin" | "block" | "seq";
+  /** Kind name used for automatic names: "conv2d", "Basic", "seq". */
+  name: string;
+  /** Hierarchical name prefix ("layer1.0.conv1"); set by a label, a let, or on first use. */
+  prefix?: string;
+  span: Span;
+  /** Built-in layer arguments by parameter name. */
+  args?: Record<string, Value>;
+  decl?: BlockDecl;
+  /** Block config values, bound when the instance is applied. */
+  config?: Map<string, Value>;
+  /** Group stages and the scope they were written in. */
+  group?: PipeGroup;
+  scope?: Scope;
+  /** Extra arguments captured from `Block(cfg)(extra)` partial applications in pipes. */
+  extra?: Expr[];
+}
+
+export const ERROR: Value = { k: "error" };
+export const NONE: Value = { k: "none" };
+
+export function int(v: number): Value {
+  return { k: "int", v };
+}
+
+/** What a value is, in words, for messages: "int 3", "tensor f32[N, 10]", "layer conv2d". */
+export function describe(v: Value): string {
+  switch (v.k) {
+    case "int":
+    case "float":
+      return `${v.k} ${v.v}`;
+    case "bool":
+      return `bool ${v.v}`;
+    case "str":
+      return `string "${v.v}"`;
+    case "tuple":
+      return `tuple (${v.items.map(short).join(", ")})`;
+    case "list":
+      return `list [${v.items.map(short).join(", ")}]`;
+    case "dim":
+      return `symbolic dim ${v.v}`;
+    case "tensor":
+      return `tensor ${formatType(v.t)}`;
+    case "fn":
+      return `function ${v.name}`;
+    case "layerdef":
+      return `layer ${v.name}`;
+    case "blockdef":
+      return `block ${v.decl.name}`;
+    case "layer":
+      return `layer ${v.inst.name}`;
+    case "initfn":
+    case "init":
+      return `initialiser ${v.name}`;
+    case "none":
+      return "nothing";
+    case "error":
+      return "an invalid value";
+  }
+}
+
+function short(v: Value): string {
+  switch (v.k) {
+    case "int":
+    case "float":
+      return String(v.v);
+    case "bool":
+      return String(v.v);
+    case "str":
+      return `"${v.v}"`;
+    case "dim":
+      return v.v;
+    case "tensor":
+      return formatType(v.t);
+    default:
+      return describe(v);
+  }
+}
+
+/** The value printed as a user would write it (labels interpolate with this). */
+export function show(v: Value): string {
+  switch (v.k) {
+    case "int":
+    case "float":
+    case "bool":
+    case "str":
+      return String(v.v);
+    case "dim":
+      return v.v;
+    case "tuple":
+      return `(${v.items.map(show).join(", ")})`;
+    case "list":
+      return `[${v.items.map(show).join(", ")}]`;
+    default:
+      return describe(v);
+  }
+}
+
+export function isNumber(v: Value): v is { k: "int"; v: number } | { k: "float"; v: number } {
+  return v.k === "int" || v.k === "float";
+}
+
+export function isCallable(v: Value): boolean {
+  return v.k === "fn" || v.k === "layerdef" || v.k === "blockdef" || v.k === "layer" ||
+    v.k === "initfn";
+}
+
+/** A dim value (int or symbolic) for a shape. */
+export function dimValue(d: Dim): Value {
+  return typeof d === "number" ? { k: "int", v: d } : { k: "dim", v: d };
+}
+
+/** Structural equality of compile-time values (tensors and layers by identity). */
+export function equalValues(a: Value, b: Value): boolean {
+  if (isNumber(a) && isNumber(b)) return a.v === b.v;
+  if (a.k !== b.k) return false;
+  switch (a.k) {
+    case "bool":
+    case "str":
+    case "dim":
+      return a.v === (b as typeof a).v;
+    case "tuple":
+    case "list": {
+      const bi = (b as typeof a).items;
+      return a.items.length === bi.length && a.items.every((x, i) => equalValues(x, bi[i]));
+    }
+    case "tensor":
+      return a.v === (b as typeof a).v;
+    case "none":
+      return true;
+    default:
+      return a === b;
+  }
+}

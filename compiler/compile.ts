@@ -1,0 +1,52 @@
+/**
+ * The compiler's front door: source file -> checked graph. Model selection:
+ * `--model NAME`, else the first model declared in the main file.
+ */
+import type { Graph } from "./ir/graph.ts";
+import { type Diagnostic, error, SourceMap } from "./diagnostics.ts";
+import { isProgram, loadProgram, type Program, type ReadFile, readFromDisk } from "./check/program.ts";
+import { elaborate, type ElabOptions } from "./check/elaborate.ts";
+import type { ModelDecl } from "./syntax/ast.ts";
+
+export interface CompileOptions extends ElabOptions {
+  model?: string;
+  read?: ReadFile;
+}
+
+export interface CompileResult {
+  graph?: Graph;
+  program?: Program;
+  model?: ModelDecl;
+  diagnostics: Diagnostic[];
+  sources: SourceMap;
+}
+
+export function hasErrors(ds: Diagnostic[]): boolean {
+  return ds.some((d) => d.severity === "error");
+}
+
+/** Pick the model to build, or explain why none can be picked. */
+export function selectModel(p: Program, name?: string): ModelDecl | Diagnostic {
+  if (name) {
+    const m = p.models.get(name);
+    if (m) return m;
+    const names = [...p.models.keys()].join(", ") || "none";
+    return error("DLM0103", `No model named '${name}'; the models are: ${names}`);
+  }
+  const first = p.main.decls.find((d) => d.kind === "model") as ModelDecl | undefined;
+  if (first) return first;
+  return error("DLM0103", `${p.main.path} declares no model`);
+}
+
+/** Parse, check and build the graph of one model. Never throws for bad input. */
+export function compileFile(path: string, opts: CompileOptions = {}): CompileResult {
+  const loaded = loadProgram(path, opts.read ?? readFromDisk);
+  if (!isProgram(loaded)) return { diagnostics: loaded.diagnostics, sources: loaded.sources };
+  const program = loaded;
+  if (hasErrors(program.diagnostics)) return { program, diagnostics: program.diagnostics, sources: program.sources };
+  const model = selectModel(program, opts.model);
+  if (!("kind" in model)) return { program, diagnostics: [model], sources: program.sources };
+  const { graph, diagnostics } = elaborate(program, model, opts);
+  const all = [...program.diagnostics, ...diagnostics];
+  return { graph: hasErrors(all) ? undefined : graph, program, model, diagnostics: all, sources: program.sources };
+}

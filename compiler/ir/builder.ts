@@ -1,0 +1,152 @@
+/**
+ * GraphBuilder: appends nodes to a Graph, naming values and inferring each
+ * node's output types through the op registry. Used by the elaborator, by
+ * passes that add nodes, and by tests that build graphs by hand.
+ */
+import type { AttrValue, Graph, Node, Span, TensorType, ValueInfo } from "./graph.ts";
+import { emptyGraph } from "./graph.ts";
+import type { Tensor } from "./tensor.ts";
+import { getOp, ShapeError, withDefaults } from "../ops/registry.ts";
+
+export class GraphBuilder {
+  readonly graph: Graph;
+  /** Value names (inputs, initializers, node outputs). Node names live in their own namespace, as in ONNX. */
+  #used = new Set<string>();
+  #nodeNames = new Set<string>();
+  /** Constant tensors known at build time (initializers and folded Constant nodes). */
+  readonly constants = new Map<string, Tensor>();
+
+  constructor(graphOrName: Graph | string) {
+    this.graph = typeof graphOrName === "string" ? emptyGraph(graphOrName) : graphOrName;
+    for (const v of this.graph.inputs) this.#used.add(v.name);
+    for (const k of this.graph.initializers.keys()) this.#used.add(k);
+    for (const n of this.graph.nodes) {
+      this.#nodeNames.add(n.name);
+      for (const o of n.outputs) this.#used.add(o);
+    }
+  }
+
+  /** A name not used yet by any value or node: `base`, else `base_1`, `base_2`, ... */
+  fresh(base: string): string {
+    let name = base;
+    for (let i = 1; this.#used.has(name); i++) name = `${base}_${i}`;
+    this.#used.add(name);
+    return name;
+  }
+
+  isUsed(name: string): boolean {
+    return this.#used.has(name);
+  }
+
+  input(name: string, type: TensorType, span?: Span): string {
+    const n = this.fresh(name);
+    const v: ValueInfo = { name: n, type };
+    this.graph.inputs.push(v);
+    this.graph.types.set(n, type);
+    if (span) this.graph.spans?.set(n, span);
+    return n;
+  }
+
+  /** Add an initializer under exactly `name` (which must be free). */
+  initializer(name: string, t: Tensor): string {
+    const n = this.fresh(name);
+    this.graph.initializers.set(n, t);
+    this.graph.types.set(n, { dtype: t.dtype, shape: [...t.shape] });
+    this.constants.set(n, t);
+    return n;
+  }
+
+  output(value: string, name?: string, span?: Span): void {
+    const type = this.graph.types.get(value);
+    if (!type) throw new Error(`output(): unknown value ${value}`);
+    let v = value;
+    if (name && name !== value) {
+      // Graph outputs carry the user's name: rename through an Identity only when needed.
+      if (this.#used.has(name)) throw new Error(`output(): name ${name} is taken`);
+      this.#used.add(name);
+      v = this.rename(value, name);
+    }
+    this.graph.outputs.push({ name: v, type });
+    if (span) this.graph.spans?.set(v, span);
+  }
+
+  /**
+   * Give `value` the new name `name` by renaming it where it is defined. Inputs
+   * and initializers that are used elsewhere keep their names and get an Identity.
+   */
+  rename(value: string, name: string): string {
+    const prod = this.graph.nodes.find((n) => n.outputs.includes(value));
+    const usedElsewhere = this.graph.outputs.some((o) => o.name === value);
+    if (!prod || usedElsewhere) {
+      this.addNode("Identity", [value], {}, { name, outputs: [name] });
+      return name;
+    }
+    prod.outputs = prod.outputs.map((o) => (o === value ? name : o));
+    for (const n of this.graph.nodes) n.inputs = n.inputs.map((i) => (i === value ? name : i));
+    const t = this.graph.types.get(value)!;
+    this.graph.types.delete(value);
+    this.graph.types.set(name, t);
+    for (const [k, c] of this.constants) {
+      if (k === value) {
+        this.constants.delete(k);
+        this.constants.set(name, c);
+      }
+    }
+    return name;
+  }
+
+  /**
+   * Append a node, inferring output types with the op's shape rule.
+   * Throws ShapeError (from the rule) for bad inputs; the caller adds location.
+   */
+  addNode(
+    op: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    opts: { name?: string; outputs?: string[]; nOutputs?: number; spans?: Span[]; domain?: string } =
+      {},
+  ): string[] {
+    const def = getOp(op, opts.domain);
+    if (!def) throw new Error(`internal: op ${op} is not registered`);
+    const types = inputs.map((i) => {
+      if (!i) return undefined;
+      const t = this.graph.types.get(i);
+      if (!t) throw new Error(`internal: value ${i} has no type`);
+      return t;
+    });
+    const full = withDefaults(def, attrs);
+    const outTypes = def.infer({
+      inputs: types,
+      attrs: full,
+      constant: (k: number) => (inputs[k] ? this.constants.get(inputs[k]) : undefined),
+      outputCount: opts.outputs?.length ?? opts.nOutputs,
+    });
+    const base = opts.name ?? op.toLowerCase();
+    let nodeName = base;
+    for (let i = 1; this.#nodeNames.has(nodeName); i++) nodeName = `${base}_${i}`;
+    this.#nodeNames.add(nodeName);
+    const count = opts.outputs?.length ?? opts.nOutputs ?? outTypes.length;
+    const outputs: string[] = [];
+    for (let k = 0; k < count; k++) {
+      const want = opts.outputs?.[k] ?? (count === 1 ? nodeName : `${nodeName}:${k}`);
+      outputs.push(opts.outputs?.[k] !== undefined && !this.#used.has(want) ? this.#claim(want) : this.fresh(want));
+    }
+    if (outTypes.length < count) throw new ShapeError(`${op} yields ${outTypes.length} outputs, ${count} requested`);
+    const node: Node = { name: nodeName, op, inputs: [...inputs], outputs, attrs: { ...attrs } };
+    if (opts.domain) node.domain = opts.domain;
+    if (opts.spans?.length) node.spans = opts.spans;
+    this.graph.nodes.push(node);
+    outputs.forEach((o, k) => this.graph.types.set(o, outTypes[k]));
+    return outputs;
+  }
+
+  /** Record a value as a known constant (e.g. the output of a Constant node). */
+  setConstant(name: string, t: Tensor): void {
+    this.constants.set(name, t);
+  }
+
+  #claim(name: string): string {
+    this.#used.add(name);
+    return name;
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * ONNX model bytes to the IR: the inverse of the emitter, used by the
+ * reference interpreter (`dlm diff`, the conformance suite) to run any ONNX
+ * file, including ones dlm did not write.
+ */
+import type { AttrValue, Dim, Graph, Node, TensorType, ValueInfo } from "../ir/graph.ts";
+import { emptyGraph } from "../ir/graph.ts";
+import { dtypeFromOnnx, type Tensor } from "../ir/tensor.ts";
+import { DlmError, fail } from "../diagnostics.ts";
+import { longToNumber, onnx } from "./proto.ts";
+import { fromTensorProto } from "./tensor_proto.ts";
+
+/** What `decodeModel` returns. */
+export interface DecodedModel {
+  graph: Graph;
+  /** Version of the default ("" / "ai.onnx") operator set. */
+  opset: number;
+  /** Version of every imported operator set, by domain ("" for the default one). */
+  opsets: Record<string, number>;
+}
+
+export interface DecodeOptions {
+  /** Folder that external tensor data is resolved against. */
+  baseDir?: string;
+  /** File name used in error messages. */
+  file?: string;
+}
+
+/** ONNX AttributeProto.AttributeType codes. */
+const ATTR = {
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+  TENSORS: 9,
+  GRAPHS: 10,
+  SPARSE_TENSOR: 11,
+  SPARSE_TENSORS: 12,
+  TYPE_PROTO: 13,
+  TYPE_PROTOS: 14,
+} as const;
+
+const ATTR_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(ATTR).map(([k, v]) => [v, k]),
+);
+
+/**
+ * Decode a serialized ONNX ModelProto into an IR graph.
+ *
+ * Graph inputs that also have an initializer (old exporters list weights as
+ * inputs) are dropped from `graph.inputs`: they are constants, not feeds.
+ * Unknown dimensions get fresh symbolic names starting with "?". Subgraph
+ * inputs/outputs declared without a type (legal in loop bodies) get the
+ * placeholder type f32["?k"] and no entry in `types`.
+ * Malformed bytes raise DLM0405.
+ *
+ * @example
+ * const { graph, opset } = decodeModel(Deno.readFileSync("model.onnx"));
+ */
+export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedModel {
+  const what = opts.file ? `'${opts.file}'` : "The ONNX model";
+  let model: any;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    fail("DLM0405", `${what} is not a valid ONNX model: ${protoReason(e)}`);
+  }
+  if (!model.graph) fail("DLM0405", `${what} holds no graph`);
+  const opsets: Record<string, number> = {};
+  for (const o of model.opsetImport ?? []) {
+    opsets[normalizeDomain(o.domain ?? "")] = longToNumber(o.version);
+  }
+  const opset = opsets[""] ?? 1;
+  try {
+    const graph = new GraphDecoder(opts.baseDir).graph(model.graph, false);
+    return { graph, opset, opsets };
+  } catch (e) {
+    if (e instanceof DlmError) throw e;
+    fail("DLM0405", `${what} is not a valid ONNX model: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Decode a serialized TensorProto (the `.pb` files of the ONNX backend tests).
+ * Malformed bytes raise DLM0405.
+ */
+export function decodeTensorFile(bytes: Uint8Array, opts: DecodeOptions = {}): Tensor {
+  const what = opts.file ? `'${opts.file}'` : "The tensor file";
+  let proto: any;
+  try {
+    proto = onnx.TensorProto.decode(bytes);
+  } catch (e) {
+    fail("DLM0405", `${what} is not a valid ONNX TensorProto: ${protoReason(e)}`);
+  }
+  try {
+    return fromTensorProto(proto, opts.baseDir);
+  } catch (e) {
+    if (e instanceof DlmError) throw e;
+    fail("DLM0405", `${what} is not a valid ONNX TensorProto: ${protoReason(e)}`);
+  }
+}
+
+function protoReason(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  // protobufjs reports truncation as "index out of range: 12 + 10 > 15".
+  return /index out of range/.test(msg) ? `truncated data (${msg})` : msg;
+}
+
+function normalizeDomain(d: string): string {
+  return d === "ai.onnx" ? "" : d;
+}
+
+/** Decodes one graph and its subgraphs; shares the counter of unknown-dim names. */
+class GraphDecoder {
+  #unknown = 0;
+  constructor(readonly baseDir?: string) {}
+
+  graph(g: any, subgraph: boolean): Graph {
+    const graph = emptyGraph(g.name || (subgraph ? "subgraph" : "main"));
+    for (const init of g.initializer ?? []) {
+      if (!init.name) fail("DLM0405", "An initializer has no name");
+      const t = fromTensorProto(init, this.baseDir);
+      graph.initializers.set(init.name, t);
+      graph.types.set(init.name, { dtype: t.dtype, shape: [...t.shape] });
+    }
+    if ((g.sparseInitializer ?? []).length > 0) {
+      fail("DLM0405", `Graph '${graph.name}' has sparse initializers, which dlm does not support`);
+    }
+    for (const vi of g.valueInfo ?? []) {
+      const t = this.type(vi, true);
+      if (t && !graph.types.has(vi.name)) graph.types.set(vi.name, t);
+    }
+    for (const vi of g.input ?? []) {
+      if (graph.initializers.has(vi.name)) continue;
+      graph.inputs.push(this.valueInfo(vi, graph, subgraph));
+    }
+    for (const vi of g.output ?? []) graph.outputs.push(this.valueInfo(vi, graph, subgraph));
+    (g.node ?? []).forEach((n: any, i: number) => graph.nodes.push(this.node(n, i)));
+    return graph;
+  }
+
+  valueInfo(vi: any, graph: Graph, subgraph: boolean): ValueInfo {
+    if (!vi.name) fail("DLM0405", `A value of graph '${graph.name}' has no name`);
+    if (subgraph && !vi.type) {
+      // ONNX lets subgraph (loop body) inputs and outputs omit their type; the
+      // IR needs one, so they get a placeholder that `types` does not repeat.
+      return { name: vi.name, type: { dtype: "f32", shape: [this.fresh()] } };
+    }
+    const t = this.type(vi, false)!;
+    graph.types.set(vi.name, t);
+    return { name: vi.name, type: t };
+  }
+
+  /**
+   * The TensorType of a ValueInfoProto. Non-tensor types (sequences, maps)
+   * fail for graph inputs/outputs and are skipped (undefined) for value_info
+   * (`lenient`). An optional tensor is read as its tensor type.
+   */
+  type(vi: any, lenient: boolean): TensorType | undefined {
+    const tp = vi.type;
+    const tt = tp?.tensorType ?? tp?.optionalType?.elemType?.tensorType;
+    if (!tt) {
+      if (lenient) return undefined;
+      const kind = tp?.sequenceType
+        ? "a sequence type"
+        : tp?.mapType
+        ? "a map type"
+        : tp?.sparseTensorType
+        ? "a sparse tensor type"
+        : tp?.optionalType
+        ? "an optional non-tensor type"
+        : "no type";
+      fail("DLM0405", `Value '${vi.name}' has ${kind}; dlm supports tensor values only`);
+    }
+    const dtype = dtypeFromOnnx(tt.elemType ?? 0);
+    if (!dtype) {
+      if (lenient) return undefined;
+      fail(
+        "DLM0405",
+        `Value '${vi.name}' has unsupported element type ${tt.elemType ?? 0}`,
+      );
+    }
+    if (!tt.shape) return { dtype, shape: [] };
+    const shape: Dim[] = (tt.shape.dim ?? []).map((d: any) => {
+      if (Object.hasOwn(d, "dimValue")) return longToNumber(d.dimValue);
+      if (d.dimParam) return d.dimParam as string;
+      return this.fresh();
+    });
+    return { dtype, shape };
+  }
+
+  fresh(): string {
+    return `?${++this.#unknown}`;
+  }
+
+  node(n: any, index: number): Node {
+    const op: string = n.opType ?? "";
+    if (!op) fail("DLM0405", `Node ${index} has no operator type`);
+    const node: Node = {
+      name: n.name || `${op}_${index}`,
+      op,
+      inputs: [...(n.input ?? [])],
+      outputs: [...(n.output ?? [])],
+      attrs: {},
+    };
+    const domain = normalizeDomain(n.domain ?? "");
+    if (domain) node.domain = domain;
+    for (const a of n.attribute ?? []) node.attrs[a.name] = this.attr(a, node);
+    return node;
+  }
+
+  attr(a: any, node: Node): AttrValue {
+    const type = a.type ?? inferAttrType(a);
+    switch (type) {
+      case ATTR.FLOAT:
+        return a.f ?? 0;
+      case ATTR.INT:
+        return longToNumber(a.i);
+      case ATTR.STRING:
+        return new TextDecoder().decode(a.s ?? new Uint8Array());
+      case ATTR.TENSOR:
+        return fromTensorProto(a.t, this.baseDir);
+      case ATTR.GRAPH:
+        return this.graph(a.g, true);
+      case ATTR.FLOATS:
+        return [...(a.floats ?? [])];
+      case ATTR.INTS:
+        return (a.ints ?? []).map(longToNumber);
+      case ATTR.STRINGS: {
+        const dec = new TextDecoder();
+        return (a.strings ?? []).map((s: Uint8Array) => dec.decode(s));
+      }
+      default:
+        fail(
+          "DLM0405",
+          `Attribute '${a.name}' of node '${node.name}' (${node.op}) has type ${
+            ATTR_NAMES[type] ?? type
+          }, which dlm does not support`,
+        );
+    }
+  }
+}
+
+/** IR version 1 files may omit AttributeProto.type: guess it from the field set. */
+function inferAttrType(a: any): number {
+  if (Object.hasOwn(a, "f")) return ATTR.FLOAT;
+  if (Object.hasOwn(a, "i")) return ATTR.INT;
+  if (Object.hasOwn(a, "s")) return ATTR.STRING;
+  if (a.t) return ATTR.TENSOR;
+  if (a.g) return ATTR.GRAPH;
+  if (a.floats?.length) return ATTR.FLOATS;
+  if (a.ints?.length) return ATTR.INTS;
+  if (a.strings?.length) return ATTR.STRINGS;
+  return 0;
+}

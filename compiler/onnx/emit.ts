@@ -1,0 +1,398 @@
+/**
+ * The ONNX emitter: an IR Graph to ModelProto bytes.
+ *
+ * - Attribute types come from the op registry (an attribute the registry does
+ *   not describe is a compiler bug, reported as an "internal:" Error).
+ * - Each node goes through its op's `lower(node, opset)` first.
+ * - Node doc strings carry the source spans (`model.dlm:12:7; ...`) so Netron
+ *   shows where a node came from; value_info carries every known
+ *   intermediate type so viewers show shapes.
+ * - Output is deterministic: it depends on the graph's own order only
+ *   (attributes are sorted by name as onnx.helper.make_node does).
+ * - Initializers too large for one protobuf (2 GB) go to an external data
+ *   blob, each tensor at a 4096-aligned offset (page-aligned for mmap).
+ */
+import { fail } from "../diagnostics.ts";
+import type { AttrValue, Dim, Graph, Node, Span, TensorType } from "../ir/graph.ts";
+import { formatSpan } from "../ir/graph.ts";
+import { DTYPES, numel, type Tensor } from "../ir/tensor.ts";
+import { type AttrType, getOp, SUPPORTED_OPSETS } from "../ops/mod.ts";
+import { DLM_VERSION } from "../version.ts";
+import { onnx } from "./proto.ts";
+import { tensorBytes, toTensorProto } from "./tensor_proto.ts";
+import { writeFileAtomic } from "../../runtime/fs.ts";
+
+/**
+ * The ONNX IR version that goes with each opset: the one of the ONNX release
+ * that introduced the opset (1.12: opset 17, IR 8; 1.13: 18, IR 8;
+ * 1.14: 19, IR 9; 1.15: 20, IR 9; 1.16: 21, IR 10). onnxruntime 1.30 loads all.
+ */
+export const IR_VERSION_FOR_OPSET: Readonly<Record<number, number>> = {
+  17: 8,
+  18: 8,
+  19: 9,
+  20: 9,
+  21: 10,
+};
+
+/** Default external-data threshold: protobuf's 2 GiB limit less 64 MiB for the rest of the model. */
+export const DEFAULT_EXTERNAL_THRESHOLD = 2 ** 31 - 2 ** 26;
+/** Tensors smaller than this stay inline even when external data is used. */
+export const EXTERNAL_MIN_BYTES = 1024;
+/** Alignment of each tensor in the external data blob. */
+export const EXTERNAL_ALIGN = 4096;
+
+export interface EmitOptions {
+  /** Default-domain opset, 17..21 (default 17). */
+  opset?: number;
+  /** Model doc string. */
+  docString?: string;
+  /**
+   * Put large initializers in a separate blob named `location` when the
+   * initializers total more than `threshold` bytes (default
+   * DEFAULT_EXTERNAL_THRESHOLD; 0 = always).
+   */
+  externalData?: { location: string; threshold?: number };
+}
+
+export interface EmittedModel {
+  /** Serialized ModelProto. */
+  model: Uint8Array;
+  /** External tensor data, when any initializer was moved out. */
+  data?: Uint8Array;
+}
+
+// ONNX AttributeProto.AttributeType codes.
+const ATTR_CODE: Record<AttrType, number> = {
+  float: 1,
+  int: 2,
+  string: 3,
+  tensor: 4,
+  graph: 5,
+  floats: 6,
+  ints: 7,
+  strings: 8,
+};
+
+/**
+ * Serialize a graph as an ONNX model.
+ *
+ * @example
+ * ```ts
+ * const { model } = emitModel(graph, { opset: 17 });
+ * Deno.writeFileSync("model.onnx", model);
+ * ```
+ */
+export function emitModel(graph: Graph, opts: EmitOptions = {}): EmittedModel {
+  const opset = opts.opset ?? 17;
+  const irVersion = IR_VERSION_FOR_OPSET[opset];
+  if (irVersion === undefined || !SUPPORTED_OPSETS.includes(opset)) {
+    fail("DLM0501", `Unsupported opset ${opset}; expected one of ${SUPPORTED_OPSETS.join(", ")}`);
+  }
+
+  const total = initializerBytes(graph);
+  const ext = opts.externalData;
+  const threshold = ext?.threshold ?? DEFAULT_EXTERNAL_THRESHOLD;
+  if (!ext && total > DEFAULT_EXTERNAL_THRESHOLD) {
+    fail(
+      "DLM0302",
+      `The model's weights take ${total} bytes, more than one ONNX protobuf can hold (2 GB); ` +
+        `write it with external data (writeModel) instead`,
+    );
+  }
+  const blob = ext && total > threshold ? new ExternalBlob(ext.location) : undefined;
+
+  const ctx: EmitContext = { opset, blob, domains: new Map() };
+  const graphProto = encodeGraph(graph, ctx);
+
+  const opsetImport = [{ domain: "", version: opset }];
+  for (const d of [...ctx.domains.keys()].sort()) {
+    opsetImport.push({ domain: d, version: ctx.domains.get(d)! });
+  }
+  const msg: Record<string, unknown> = {
+    irVersion,
+    opsetImport,
+    producerName: "dlm",
+    producerVersion: DLM_VERSION,
+    graph: graphProto,
+  };
+  if (opts.docString) msg.docString = opts.docString;
+  const model = ownBytes(onnx.ModelProto.encode(onnx.ModelProto.create(msg)).finish());
+  return blob?.size ? { model, data: blob.bytes() } : { model };
+}
+
+/**
+ * Emit `graph` and write it to `outPath` atomically. When initializers go
+ * external (over `threshold`, default DEFAULT_EXTERNAL_THRESHOLD), they are
+ * written to `<outPath>.data`, which the model names by its base name.
+ * Returns the paths written.
+ */
+export function writeModel(
+  graph: Graph,
+  outPath: string,
+  opts: Omit<EmitOptions, "externalData"> & { externalData?: { threshold?: number } } = {},
+): { model: string; data?: string } {
+  const dataPath = `${outPath}.data`;
+  const location = dataPath.slice(dataPath.lastIndexOf("/") + 1);
+  const { model, data } = emitModel(graph, {
+    ...opts,
+    externalData: { location, threshold: opts.externalData?.threshold },
+  });
+  // Data first: a model that names a missing data file is worse than a stale data file.
+  if (data) writeFileAtomic(dataPath, data);
+  writeFileAtomic(outPath, model);
+  return data ? { model: outPath, data: dataPath } : { model: outPath };
+}
+
+interface EmitContext {
+  opset: number;
+  blob?: ExternalBlob;
+  /** Non-default domains used by emitted nodes, with their opset version. */
+  domains: Map<string, number>;
+}
+
+/** Tensors appended at 4096-aligned offsets. */
+class ExternalBlob {
+  #parts: { offset: number; bytes: Uint8Array }[] = [];
+  size = 0;
+  constructor(readonly location: string) {}
+
+  add(bytes: Uint8Array): number {
+    const offset = Math.ceil(this.size / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
+    this.#parts.push({ offset, bytes });
+    this.size = offset + bytes.byteLength;
+    return offset;
+  }
+
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    for (const p of this.#parts) out.set(p.bytes, p.offset);
+    return out;
+  }
+}
+
+/**
+ * protobufjs returns a Node Buffer under Deno, small ones slices of a shared
+ * pool: copy into a plain Uint8Array that owns its whole ArrayBuffer.
+ */
+function ownBytes(b: Uint8Array): Uint8Array {
+  if (b.constructor === Uint8Array && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) {
+    return b;
+  }
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength).slice();
+}
+
+function initializerBytes(g: Graph): number {
+  let n = 0;
+  for (const t of g.initializers.values()) n += numel(t.shape) * DTYPES[t.dtype].bytes;
+  for (const node of g.nodes) {
+    for (const v of Object.values(node.attrs)) if (isGraph(v)) n += initializerBytes(v);
+  }
+  return n;
+}
+
+function encodeGraph(g: Graph, ctx: EmitContext): unknown {
+  const nodes: unknown[] = [];
+  for (const node of g.nodes) {
+    const def = getOp(node.op, node.domain ?? "");
+    if (!def) throw new Error(`internal: node '${node.name}' uses unregistered op ${opName(node)}`);
+    const lowered = def.lower ? def.lower(node, ctx.opset) : [node];
+    for (const n of lowered) nodes.push(encodeNode(n, node, ctx));
+  }
+
+  const declared = new Set<string>([
+    ...g.inputs.map((v) => v.name),
+    ...g.outputs.map((v) => v.name),
+    ...g.initializers.keys(),
+  ]);
+  const valueInfo: unknown[] = [];
+  for (const node of g.nodes) {
+    for (const o of node.outputs) {
+      const t = o ? g.types.get(o) : undefined;
+      if (!t || declared.has(o)) continue;
+      declared.add(o);
+      valueInfo.push(valueInfoProto(o, t));
+    }
+  }
+
+  const initializer: unknown[] = [];
+  for (const [name, t] of g.initializers) initializer.push(tensorProto(name, t, ctx));
+
+  return onnx.GraphProto.create({
+    name: g.name,
+    node: nodes,
+    initializer,
+    input: g.inputs.map((v) => valueInfoProto(v.name, v.type, g.spans?.get(v.name))),
+    output: g.outputs.map((v) => valueInfoProto(v.name, v.type, g.spans?.get(v.name))),
+    valueInfo,
+  });
+}
+
+/** An initializer, inline (raw_data) or in the external blob. */
+function tensorProto(name: string, t: Tensor, ctx: EmitContext): unknown {
+  const size = t.dtype === "str" ? 0 : numel(t.shape) * DTYPES[t.dtype].bytes;
+  if (!ctx.blob || size < EXTERNAL_MIN_BYTES) return toTensorProto(t, name);
+  const offset = ctx.blob.add(tensorBytes(t));
+  return onnx.TensorProto.create({
+    name,
+    dims: t.shape,
+    dataType: DTYPES[t.dtype].onnx,
+    dataLocation: 1, // EXTERNAL
+    externalData: [
+      { key: "location", value: ctx.blob.location },
+      { key: "offset", value: String(offset) },
+      { key: "length", value: String(size) },
+    ],
+  });
+}
+
+/**
+ * One emitted node. `source` is the IR node it was lowered from: its spans
+ * stand in when the lowered node has none, and its op's registry entry
+ * describes attributes the lowered op's entry does not.
+ */
+function encodeNode(n: Node, source: Node, ctx: EmitContext): unknown {
+  const domain = n.domain ?? "";
+  const def = getOp(n.op, domain);
+  // A lowered node may use an op outside the IR (e.g. a newer opset's form);
+  // the source op's entry then describes its attributes.
+  const srcDef = getOp(source.op, source.domain ?? "");
+  if (domain) {
+    const v = Math.max(ctx.domains.get(domain) ?? 1, def?.since ?? 1);
+    ctx.domains.set(domain, v);
+  }
+
+  const attribute: unknown[] = [];
+  for (const name of Object.keys(n.attrs).sort()) {
+    const value = n.attrs[name];
+    if (value === undefined) continue;
+    const type = def?.attrs[name]?.type ?? srcDef?.attrs[name]?.type;
+    if (!type) {
+      throw new Error(
+        `internal: attribute '${name}' of node '${n.name}' (${
+          opName(n)
+        }) is not in the op registry`,
+      );
+    }
+    attribute.push(attrProto(name, type, value, n, ctx));
+  }
+
+  const msg: Record<string, unknown> = {
+    name: n.name,
+    opType: n.op,
+    input: trimTrailingEmpty(n.inputs),
+    output: trimTrailingEmpty(n.outputs),
+    attribute,
+  };
+  if (domain) msg.domain = domain;
+  const spans = n.spans?.length ? n.spans : source.spans;
+  if (spans?.length) msg.docString = spans.map(formatSpan).join("; ");
+  return onnx.NodeProto.create(msg);
+}
+
+function attrProto(name: string, type: AttrType, v: AttrValue, n: Node, ctx: EmitContext): unknown {
+  const wrong = (): never => {
+    throw new Error(
+      `internal: attribute '${name}' of node '${n.name}' (${opName(n)}) must be ${type}, found ${
+        describe(v)
+      }`,
+    );
+  };
+  const msg: Record<string, unknown> = { name, type: ATTR_CODE[type] };
+  switch (type) {
+    case "int":
+      if (typeof v !== "number" || !Number.isInteger(v)) wrong();
+      msg.i = int64(v as number);
+      break;
+    case "float":
+      if (typeof v !== "number") wrong();
+      msg.f = v;
+      break;
+    case "string":
+      if (typeof v !== "string") wrong();
+      msg.s = new TextEncoder().encode(v as string);
+      break;
+    case "ints":
+      if (!Array.isArray(v) || !v.every((x) => typeof x === "number" && Number.isInteger(x))) {
+        wrong();
+      }
+      msg.ints = (v as number[]).map(int64);
+      break;
+    case "floats":
+      if (!Array.isArray(v) || !v.every((x) => typeof x === "number")) wrong();
+      msg.floats = v;
+      break;
+    case "strings":
+      if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) wrong();
+      msg.strings = (v as string[]).map((s) => new TextEncoder().encode(s));
+      break;
+    case "tensor":
+      if (!isTensor(v)) wrong();
+      msg.t = toTensorProto(v as Tensor);
+      break;
+    case "graph":
+      if (!isGraph(v)) wrong();
+      msg.g = encodeGraph(v as Graph, ctx);
+      break;
+  }
+  return onnx.AttributeProto.create(msg);
+}
+
+/**
+ * An int64 for protobufjs. Numbers beyond 2^53 (INT64_MAX written as a JS
+ * number, e.g. Slice's "to the end") saturate to the int64 range instead of
+ * wrapping around.
+ */
+function int64(v: number): number | { low: number; high: number; unsigned: boolean } {
+  if (Number.isSafeInteger(v)) return v;
+  const max = (1n << 63n) - 1n, min = -(1n << 63n);
+  let b = BigInt(v);
+  if (b > max) b = max;
+  if (b < min) b = min;
+  const u = BigInt.asUintN(64, b);
+  return { low: Number(u & 0xffffffffn) | 0, high: Number(u >> 32n) | 0, unsigned: false };
+}
+
+function valueInfoProto(name: string, t: TensorType, span?: Span): unknown {
+  const msg: Record<string, unknown> = {
+    name,
+    type: {
+      tensorType: {
+        elemType: DTYPES[t.dtype].onnx,
+        shape: { dim: t.shape.map(dimProto) },
+      },
+    },
+  };
+  if (span) msg.docString = formatSpan(span);
+  return onnx.ValueInfoProto.create(msg);
+}
+
+/** A number is dim_value, a name dim_param; "?k" names (unknown dims from the decoder) stay unknown. */
+function dimProto(d: Dim): Record<string, unknown> {
+  if (typeof d === "number") return { dimValue: d };
+  return d.startsWith("?") ? {} : { dimParam: d };
+}
+
+function trimTrailingEmpty(names: string[]): string[] {
+  let end = names.length;
+  while (end > 0 && names[end - 1] === "") end--;
+  return names.slice(0, end);
+}
+
+function opName(n: Node): string {
+  return n.domain ? `${n.domain}::${n.op}` : n.op;
+}
+
+function isTensor(v: unknown): v is Tensor {
+  return typeof v === "object" && v !== null && "dtype" in v && "shape" in v && "data" in v;
+}
+
+function isGraph(v: unknown): v is Graph {
+  return typeof v === "object" && v !== null && "nodes" in v && "initializers" in v;
+}
+
+function describe(v: unknown): string {
+  if (isTensor(v)) return `a ${v.dtype} tensor`;
+  if (isGraph(v)) return `graph '${v.name}'`;
+  return JSON.stringify(v) ?? String(v);
+}

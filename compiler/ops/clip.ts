@@ -1,0 +1,27 @@
+/**
+ * Clip (opset 13): clamps to [min, max]; min and max are optional scalars
+ * of the input's type. Same shape as the input.
+ */
+import { formatType } from "../ir/graph.ts";
+import { register, ShapeError } from "./registry.ts";
+import { expectDtype, input, NUMERIC, sameDtype } from "./rules.ts";
+
+register({
+  op: "Clip",
+  since: 13,
+  inputs: [{ name: "input" }, { name: "min", optional: true }, { name: "max", optional: true }],
+  outputs: [{ name: "output" }],
+  attrs: {},
+  infer(ctx) {
+    const x = input(ctx, "Clip", 0, "input");
+    expectDtype("Clip", "input", x, NUMERIC);
+    sameDtype("Clip", [["input", x], ["min", ctx.inputs[1]], ["max", ctx.inputs[2]]]);
+    for (const [i, port] of [[1, "min"], [2, "max"]] as const) {
+      const t = ctx.inputs[i];
+      if (t && !(t.shape.length === 0 || (t.shape.length === 1 && t.shape[0] === 1))) {
+        throw new ShapeError(`Clip expects '${port}' to be a scalar, found ${formatType(t)}`);
+      }
+    }
+    return [{ dtype: x.dtype, shape: [...x.shape] }];
+  },
+});

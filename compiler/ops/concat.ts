@@ -1,0 +1,53 @@
+/**
+ * Concat (opset 13): joins inputs of equal rank along `axis`; the other
+ * dims must agree and the axis dim is the sum.
+ */
+import { type Dim, formatType } from "../ir/graph.ts";
+import { register, ShapeError } from "./registry.ts";
+import { dimAdd, dimEquals } from "./dims.ts";
+import { input, intAttr, normAxis, sameDtype } from "./rules.ts";
+
+register({
+  op: "Concat",
+  since: 13,
+  inputs: [{ name: "inputs", variadic: true }],
+  outputs: [{ name: "concat_result" }],
+  attrs: { axis: { type: "int", required: true } },
+  infer(ctx) {
+    if (ctx.inputs.length === 0) {
+      throw new ShapeError("Concat expects at least one input, found none");
+    }
+    if (typeof ctx.attrs.axis !== "number") {
+      throw new ShapeError("Concat expects an 'axis' attribute");
+    }
+    const ts = ctx.inputs.map((_, i) => input(ctx, "Concat", i, `inputs[${i}]`));
+    const dtype = sameDtype("Concat", ts.map((t, i) => [`inputs[${i}]`, t]));
+    const first = ts[0];
+    const rank = first.shape.length;
+    const axis = normAxis("Concat", intAttr(ctx.attrs, "axis"), rank);
+    const shape: Dim[] = [...first.shape];
+    for (const t of ts.slice(1)) {
+      if (t.shape.length !== rank) {
+        throw new ShapeError(
+          `Concat expects inputs of equal rank: ${formatType(first)} has ${rank} dims, ${
+            formatType(t)
+          } has ${t.shape.length}`,
+        );
+      }
+      for (let d = 0; d < rank; d++) {
+        if (d === axis) continue;
+        const a = shape[d], b = t.shape[d];
+        if (typeof a === "number" && typeof b === "number" && a !== b) {
+          throw new ShapeError(
+            `Concat along axis ${axis} expects the other dims to agree: dim ${d} is ${a} in ${
+              formatType(first)
+            } but ${b} in ${formatType(t)}`,
+          );
+        }
+        if (!dimEquals(a, b) && typeof b === "number") shape[d] = b;
+      }
+      shape[axis] = dimAdd(shape[axis], t.shape[axis]);
+    }
+    return [{ dtype, shape }];
+  },
+});

@@ -1,0 +1,30 @@
+/**
+ * CumSum (opset 14): running sums along the scalar `axis` input; same
+ * shape as x.
+ */
+import { formatType } from "../ir/graph.ts";
+import type { DType } from "../ir/tensor.ts";
+import { register, ShapeError } from "./registry.ts";
+import { constInts, expectDtype, FLOAT, INDEX, input, normAxis } from "./rules.ts";
+
+const CUMSUM_TYPES: readonly DType[] = ["u32", "u64", "i32", "i64", ...FLOAT];
+
+register({
+  op: "CumSum",
+  since: 14,
+  inputs: [{ name: "x" }, { name: "axis" }],
+  outputs: [{ name: "y" }],
+  attrs: { exclusive: { type: "int", default: 0 }, reverse: { type: "int", default: 0 } },
+  infer(ctx) {
+    const x = input(ctx, "CumSum", 0, "x");
+    const a = input(ctx, "CumSum", 1, "axis");
+    expectDtype("CumSum", "x", x, CUMSUM_TYPES);
+    expectDtype("CumSum", "axis", a, INDEX);
+    if (!(a.shape.length === 0 || (a.shape.length === 1 && a.shape[0] === 1))) {
+      throw new ShapeError(`CumSum expects 'axis' to be a scalar, found ${formatType(a)}`);
+    }
+    const axis = constInts(ctx, 1)?.[0];
+    if (axis !== undefined) normAxis("CumSum", axis, x.shape.length);
+    return [{ dtype: x.dtype, shape: [...x.shape] }];
+  },
+});

@@ -1,0 +1,43 @@
+/**
+ * Expand (opset 13): broadcasts the input against the constant i64 `shape`
+ * (numpy rules, both ways: the result may be larger than `shape`).
+ */
+import { type Dim, formatType } from "../ir/graph.ts";
+import { register, ShapeError } from "./registry.ts";
+import { broadcastShapes, formatShape } from "./dims.ts";
+import { constInts, expectDtype, expectRank, freshDim, input } from "./rules.ts";
+
+register({
+  op: "Expand",
+  since: 13,
+  inputs: [{ name: "input" }, { name: "shape" }],
+  outputs: [{ name: "output" }],
+  attrs: {},
+  infer(ctx) {
+    const x = input(ctx, "Expand", 0, "input");
+    const s = input(ctx, "Expand", 1, "shape");
+    expectDtype("Expand", "shape", s, ["i64"]);
+    expectRank("Expand", "shape", s, 1);
+    const dims = constInts(ctx, 1);
+    if (dims) {
+      return [{
+        dtype: x.dtype,
+        shape: broadcastShapes(x.shape, dims, [formatType(x), formatShape(dims)]),
+      }];
+    }
+    const len = s.shape[0];
+    if (typeof len !== "number") {
+      throw new ShapeError(
+        `Expand needs a constant shape or a shape of known length, found ${formatType(s)}`,
+      );
+    }
+    // Unknown target: a dim n != 1 of the input survives (the target must be 1 or n there).
+    const rank = Math.max(len, x.shape.length);
+    const shape: Dim[] = [];
+    for (let i = 0; i < rank; i++) {
+      const d = x.shape[x.shape.length - rank + i];
+      shape.push(typeof d === "number" && d !== 1 ? d : freshDim("Expand"));
+    }
+    return [{ dtype: x.dtype, shape }];
+  },
+});

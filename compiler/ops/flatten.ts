@@ -1,0 +1,31 @@
+/**
+ * Flatten (opset 13): (d0, ..., dn-1) -> (d0 * ... * d(axis-1), d(axis) * ... * dn-1),
+ * with axis in [-rank, rank].
+ */
+import { register, ShapeError } from "./registry.ts";
+import { dimProduct } from "./dims.ts";
+import { input, intAttr } from "./rules.ts";
+import { formatType } from "../ir/graph.ts";
+
+register({
+  op: "Flatten",
+  since: 13,
+  inputs: [{ name: "input" }],
+  outputs: [{ name: "output" }],
+  attrs: { axis: { type: "int", default: 1 } },
+  infer(ctx) {
+    const x = input(ctx, "Flatten", 0, "input");
+    const r = x.shape.length;
+    let axis = intAttr(ctx.attrs, "axis", 1);
+    if (axis < -r || axis > r) {
+      throw new ShapeError(
+        `Flatten expects axis in [${-r}, ${r}] for ${formatType(x)}, found ${axis}`,
+      );
+    }
+    if (axis < 0) axis += r;
+    return [{
+      dtype: x.dtype,
+      shape: [dimProduct(x.shape.slice(0, axis)), dimProduct(x.shape.slice(axis))],
+    }];
+  },
+});

@@ -1,0 +1,63 @@
+/**
+ * Gemm (opset 13): Y = alpha * A' * B' + beta * C, where A' is A (M, K) or
+ * its transpose, B' is B (K, N) or its transpose, and C broadcasts
+ * (unidirectionally) to (M, N).
+ */
+import { formatType } from "../ir/graph.ts";
+import type { DType } from "../ir/tensor.ts";
+import { register, ShapeError } from "./registry.ts";
+import { broadcastShapes, dimEquals, formatShape } from "./dims.ts";
+import { expectDtype, expectRank, FLOAT, input, intAttr, sameDtype } from "./rules.ts";
+
+const GEMM_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
+
+register({
+  op: "Gemm",
+  since: 13,
+  inputs: [{ name: "A" }, { name: "B" }, { name: "C", optional: true }],
+  outputs: [{ name: "Y" }],
+  attrs: {
+    alpha: { type: "float", default: 1.0 },
+    beta: { type: "float", default: 1.0 },
+    transA: { type: "int", default: 0 },
+    transB: { type: "int", default: 0 },
+  },
+  infer(ctx) {
+    const a = input(ctx, "Gemm", 0, "A");
+    const b = input(ctx, "Gemm", 1, "B");
+    const c = ctx.inputs[2];
+    expectDtype("Gemm", "A", a, GEMM_TYPES);
+    const dtype = sameDtype("Gemm", [["A", a], ["B", b], ["C", c]]);
+    expectRank("Gemm", "A", a, 2);
+    expectRank("Gemm", "B", b, 2);
+    const transA = intAttr(ctx.attrs, "transA") !== 0;
+    const transB = intAttr(ctx.attrs, "transB") !== 0;
+    const [m, ka] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+    const [kb, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+    if (typeof ka === "number" && typeof kb === "number" && ka !== kb) {
+      throw new ShapeError(
+        `Gemm cannot multiply ${formatType(a)}${transA ? " (transposed)" : ""} by ${formatType(b)}${
+          transB ? " (transposed)" : ""
+        }: inner dims ${ka} and ${kb} differ`,
+      );
+    }
+    if (c) {
+      const target = [m, n];
+      const out = broadcastShapes(c.shape, target, [
+        formatType(c),
+        `the output ${formatShape(target)}`,
+      ]);
+      if (
+        out.length !== 2 ||
+        !out.every((d, i) => dimEquals(d, target[i]) || typeof target[i] !== "number")
+      ) {
+        throw new ShapeError(
+          `Gemm expects C to broadcast to the output ${formatShape(target)}, found ${
+            formatType(c)
+          }`,
+        );
+      }
+    }
+    return [{ dtype, shape: [m, n] }];
+  },
+});

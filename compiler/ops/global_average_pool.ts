@@ -1,0 +1,20 @@
+/**
+ * GlobalAveragePool (opset 1): X (N, C, D1..Dn) -> (N, C, 1, ..., 1), a
+ * average over all spatial positions.
+ */
+import { register } from "./registry.ts";
+import { expectDtype, expectRank, FLOAT_NO_BF16, input } from "./rules.ts";
+
+register({
+  op: "GlobalAveragePool",
+  since: 1,
+  inputs: [{ name: "X" }],
+  outputs: [{ name: "Y" }],
+  attrs: {},
+  infer(ctx) {
+    const x = input(ctx, "GlobalAveragePool", 0, "X");
+    expectDtype("GlobalAveragePool", "X", x, FLOAT_NO_BF16);
+    expectRank("GlobalAveragePool", "X", x, 3, true);
+    return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...x.shape.slice(2).map(() => 1)] }];
+  },
+});

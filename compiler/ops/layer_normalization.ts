@@ -1,0 +1,56 @@
+/**
+ * LayerNormalization (opset 17): normalises X over dims [axis, rank), then
+ * Y = normalised * Scale + B, with Scale and B broadcasting to
+ * X.shape[axis:]. The optional Mean and InvStdDev outputs have shape
+ * X.shape[:axis] + [1] * (rank - axis) and the stash type (f32 by default).
+ */
+import { formatType, type TensorType } from "../ir/graph.ts";
+import { register, ShapeError } from "./registry.ts";
+import { broadcastShapes, dimEquals, formatShape } from "./dims.ts";
+import { dtypeFromOnnx, expectDtype, FLOAT, input, intAttr, normAxis, sameDtype } from "./rules.ts";
+
+register({
+  op: "LayerNormalization",
+  since: 17,
+  inputs: [{ name: "X" }, { name: "Scale" }, { name: "B", optional: true }],
+  outputs: [{ name: "Y" }, { name: "Mean", optional: true }, { name: "InvStdDev", optional: true }],
+  attrs: {
+    axis: { type: "int", default: -1 },
+    epsilon: { type: "float", default: 1e-5 },
+    stash_type: { type: "int", default: 1 },
+  },
+  infer(ctx) {
+    const op = "LayerNormalization";
+    const x = input(ctx, op, 0, "X");
+    const scale = input(ctx, op, 1, "Scale");
+    const b = ctx.inputs[2];
+    expectDtype(op, "X", x, FLOAT);
+    sameDtype(op, [["X", x], ["Scale", scale], ["B", b]]);
+    const rank = x.shape.length;
+    const axis = normAxis(op, intAttr(ctx.attrs, "axis", -1), rank);
+    const normShape = x.shape.slice(axis);
+    for (const [port, t] of [["Scale", scale], ["B", b]] as const) {
+      if (!t) continue;
+      const fits = t.shape.length <= normShape.length &&
+        broadcastShapes(t.shape, normShape, [formatType(t), formatShape(normShape)])
+          .every((d, i) => dimEquals(d, normShape[i]) || typeof normShape[i] !== "number");
+      if (!fits) {
+        throw new ShapeError(
+          `${op} expects '${port}' to broadcast to the normalised dims ${
+            formatShape(normShape)
+          } of ${formatType(x)}, found ${formatType(t)}`,
+        );
+      }
+    }
+    const stash = dtypeFromOnnx(intAttr(ctx.attrs, "stash_type", 1)) ?? "f32";
+    const stat: TensorType = {
+      dtype: stash,
+      shape: [...x.shape.slice(0, axis), ...normShape.map(() => 1)],
+    };
+    const out: TensorType[] = [{ dtype: x.dtype, shape: [...x.shape] }];
+    const n = ctx.outputCount ?? 1;
+    if (n > 1) out.push(stat);
+    if (n > 2) out.push({ ...stat, shape: [...stat.shape] });
+    return out;
+  },
+});

@@ -1,0 +1,50 @@
+/**
+ * MatMul (opset 13), numpy semantics: the last two dims multiply as
+ * matrices (..., M, K) x (..., K, N) -> (..., M, N), the leading batch dims
+ * broadcast, and a 1-D operand is promoted to a matrix and the added dim
+ * removed from the result.
+ */
+import { formatType } from "../ir/graph.ts";
+import type { DType } from "../ir/tensor.ts";
+import { register, ShapeError } from "./registry.ts";
+import { broadcastShapes } from "./dims.ts";
+import { expectDtype, FLOAT, input, sameDtype } from "./rules.ts";
+
+const MATMUL_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
+
+register({
+  op: "MatMul",
+  since: 13,
+  inputs: [{ name: "A" }, { name: "B" }],
+  outputs: [{ name: "Y" }],
+  attrs: {},
+  infer(ctx) {
+    const a = input(ctx, "MatMul", 0, "A");
+    const b = input(ctx, "MatMul", 1, "B");
+    expectDtype("MatMul", "A", a, MATMUL_TYPES);
+    const dtype = sameDtype("MatMul", [["A", a], ["B", b]]);
+    if (a.shape.length === 0 || b.shape.length === 0) {
+      throw new ShapeError(
+        `MatMul expects tensors of rank 1 or more, found ${formatType(a)} and ${formatType(b)}`,
+      );
+    }
+    const sa = a.shape.length === 1 ? [1, a.shape[0]] : a.shape;
+    const sb = b.shape.length === 1 ? [b.shape[0], 1] : b.shape;
+    const k1 = sa[sa.length - 1], k2 = sb[sb.length - 2];
+    if (typeof k1 === "number" && typeof k2 === "number" && k1 !== k2) {
+      throw new ShapeError(
+        `MatMul cannot multiply ${formatType(a)} by ${
+          formatType(b)
+        }: inner dims ${k1} and ${k2} differ`,
+      );
+    }
+    const batch = broadcastShapes(sa.slice(0, -2), sb.slice(0, -2), [
+      formatType(a),
+      formatType(b),
+    ]);
+    const shape = [...batch];
+    if (a.shape.length > 1) shape.push(sa[sa.length - 2]);
+    if (b.shape.length > 1) shape.push(sb[sb.length - 1]);
+    return [{ dtype, shape }];
+  },
+});

@@ -1,0 +1,45 @@
+/**
+ * MaxPool (opset 12): X (N, C, D1..Dn) -> Y (N, C, O1..On) and optional
+ * Indices (i64, same shape), the window sizes from `kernel_shape` (see
+ * `windowOutput`).
+ */
+import type { TensorType } from "../ir/graph.ts";
+import { register, ShapeError } from "./registry.ts";
+import { expectDtype, expectRank, input, intAttr, intsAttr } from "./rules.ts";
+import { windowOutput } from "./window.ts";
+
+register({
+  op: "MaxPool",
+  since: 12,
+  inputs: [{ name: "X" }],
+  outputs: [{ name: "Y" }, { name: "Indices", optional: true }],
+  attrs: {
+    auto_pad: { type: "string", default: "NOTSET" },
+    ceil_mode: { type: "int", default: 0 },
+    dilations: { type: "ints" },
+    kernel_shape: { type: "ints", required: true },
+    pads: { type: "ints" },
+    storage_order: { type: "int", default: 0 },
+    strides: { type: "ints" },
+  },
+  infer(ctx) {
+    const x = input(ctx, "MaxPool", 0, "X");
+    expectDtype("MaxPool", "X", x, ["f16", "f32", "f64", "i8", "u8"]);
+    expectRank("MaxPool", "X", x, 3, true);
+    const kernel = intsAttr(ctx.attrs, "kernel_shape");
+    if (!kernel || kernel.length !== x.shape.length - 2) {
+      throw new ShapeError(
+        `MaxPool expects kernel_shape with ${
+          x.shape.length - 2
+        } values for input of rank ${x.shape.length}, found ${
+          kernel ? `[${kernel.join(", ")}]` : "none"
+        }`,
+      );
+    }
+    const ceil = intAttr(ctx.attrs, "ceil_mode") === 1;
+    const shape = [x.shape[0], x.shape[1], ...windowOutput("MaxPool", x, kernel, ctx.attrs, ceil)];
+    const out: TensorType[] = [{ dtype: x.dtype, shape }];
+    if ((ctx.outputCount ?? 1) > 1) out.push({ dtype: "i64", shape: [...shape] });
+    return out;
+  },
+});

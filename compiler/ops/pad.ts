@@ -1,0 +1,54 @@
+/**
+ * Pad (opset 13): out[i] = in[i] + pads[i] + pads[rank + i], pads being the
+ * constant i64 input [x1_begin, ..., xn_begin, x1_end, ..., xn_end]
+ * (negative values crop).
+ */
+import { type Dim, formatType } from "../ir/graph.ts";
+import { register, ShapeError } from "./registry.ts";
+import { dimAdd } from "./dims.ts";
+import {
+  constInts,
+  expectDtype,
+  expectRank,
+  freshDim,
+  input,
+  sameDtype,
+  strAttr,
+} from "./rules.ts";
+
+register({
+  op: "Pad",
+  since: 13,
+  inputs: [{ name: "data" }, { name: "pads" }, { name: "constant_value", optional: true }],
+  outputs: [{ name: "output" }],
+  attrs: { mode: { type: "string", default: "constant" } },
+  infer(ctx) {
+    const x = input(ctx, "Pad", 0, "data");
+    const p = input(ctx, "Pad", 1, "pads");
+    expectDtype("Pad", "pads", p, ["i64"]);
+    expectRank("Pad", "pads", p, 1);
+    sameDtype("Pad", [["data", x], ["constant_value", ctx.inputs[2]]]);
+    const mode = strAttr(ctx.attrs, "mode", "constant");
+    if (!["constant", "reflect", "edge"].includes(mode)) {
+      throw new ShapeError(`Pad expects mode 'constant', 'reflect' or 'edge', found '${mode}'`);
+    }
+    const rank = x.shape.length;
+    const pads = constInts(ctx, 1);
+    if (!pads) return [{ dtype: x.dtype, shape: x.shape.map(() => freshDim("Pad")) }];
+    if (pads.length !== 2 * rank) {
+      throw new ShapeError(
+        `Pad expects ${2 * rank} pads for ${formatType(x)}, found [${pads.join(", ")}]`,
+      );
+    }
+    const shape: Dim[] = x.shape.map((d, i) => dimAdd(d, pads[i] + pads[rank + i]));
+    const bad = shape.findIndex((d) => typeof d === "number" && d < 0);
+    if (bad >= 0) {
+      throw new ShapeError(
+        `Pad cannot crop dim ${bad} of ${formatType(x)} by more than its size: pads [${
+          pads.join(", ")
+        }]`,
+      );
+    }
+    return [{ dtype: x.dtype, shape }];
+  },
+});

@@ -1,0 +1,32 @@
+/**
+ * RandomUniformLike (opset 1): random numbers with the input's shape; the
+ * element type is `dtype` (an ONNX type code) or else the input's.
+ */
+import { register, ShapeError } from "./registry.ts";
+import { dtypeFromOnnx, expectDtype, FLOAT_NO_BF16, input } from "./rules.ts";
+
+register({
+  op: "RandomUniformLike",
+  since: 1,
+  inputs: [{ name: "input" }],
+  outputs: [{ name: "output" }],
+  attrs: {
+    dtype: { type: "int" },
+    high: { type: "float", default: 1.0 },
+    low: { type: "float", default: 0.0 },
+    seed: { type: "float" },
+  },
+  nature: ["random"],
+  infer(ctx) {
+    const x = input(ctx, "RandomUniformLike", 0, "input");
+    const code = ctx.attrs.dtype;
+    const dtype = typeof code === "number" ? dtypeFromOnnx(code) : x.dtype;
+    if (!dtype) {
+      throw new ShapeError(
+        `RandomUniformLike expects 'dtype' to name a supported element type, found ${code}`,
+      );
+    }
+    expectDtype("RandomUniformLike", "output", { dtype, shape: x.shape }, FLOAT_NO_BF16);
+    return [{ dtype, shape: [...x.shape] }];
+  },
+});

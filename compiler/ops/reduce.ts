@@ -1,0 +1,123 @@
+/**
+ * The Reduce* ops (opset 13): reduce `data` over `axes` (all axes when
+ * none are given), keeping each reduced axis as size 1 (keepdims = 1) or
+ * removing it. ReduceSum takes its axes as an optional i64 input since
+ * opset 13; the others take an `axes` attribute until opset 17 and an
+ * input from opset 18, which their `lower` produces as a Constant node.
+ */
+import { type Dim, formatType, type Node } from "../ir/graph.ts";
+import { type DType, tensor } from "../ir/tensor.ts";
+import { type OpDef, register, ShapeError } from "./registry.ts";
+import {
+  constInts,
+  expectDtype,
+  expectRank,
+  FLOAT,
+  freshDim,
+  input,
+  intAttr,
+  intsAttr,
+  normAxes,
+} from "./rules.ts";
+
+const REDUCE_TYPES: readonly DType[] = ["u32", "u64", "i32", "i64", ...FLOAT];
+
+interface ReduceRow {
+  op: string;
+  since: number;
+  dtypes: readonly DType[];
+  /** Axes come from input 1 (ReduceSum) rather than the `axes` attribute. */
+  axesInput?: boolean;
+}
+
+/** The reduce ops, by name. */
+export const REDUCE_OPS: readonly ReduceRow[] = [
+  { op: "ReduceL2", since: 13, dtypes: REDUCE_TYPES },
+  { op: "ReduceMax", since: 13, dtypes: [...REDUCE_TYPES, "u8", "i8"] },
+  { op: "ReduceMean", since: 13, dtypes: REDUCE_TYPES },
+  { op: "ReduceMin", since: 13, dtypes: [...REDUCE_TYPES, "u8", "i8"] },
+  { op: "ReduceSum", since: 13, dtypes: REDUCE_TYPES, axesInput: true },
+  { op: "ReduceSumSquare", since: 13, dtypes: REDUCE_TYPES },
+];
+
+/**
+ * From opset 18 the axes of every Reduce op are an input: move the `axes`
+ * attribute into a Constant node named `<node>/axes` whose value is
+ * `<output>_axes`.
+ */
+export function lowerReduceAxes(node: Node, opset: number): Node[] {
+  if (opset < 18) return [node];
+  const { axes, ...attrs } = node.attrs;
+  if (axes === undefined) return [{ ...node, attrs }];
+  const list = axes as number[];
+  const name = `${node.outputs[0]}_axes`;
+  const constant: Node = {
+    name: `${node.name}/axes`,
+    op: "Constant",
+    inputs: [],
+    outputs: [name],
+    attrs: { value: tensor("i64", [list.length], list) },
+    spans: node.spans,
+  };
+  return [constant, { ...node, inputs: [node.inputs[0], name], attrs }];
+}
+
+for (const row of REDUCE_OPS) {
+  const def: OpDef = {
+    op: row.op,
+    since: row.since,
+    inputs: row.axesInput
+      ? [{ name: "data" }, { name: "axes", optional: true }]
+      : [{ name: "data" }],
+    outputs: [{ name: "reduced" }],
+    attrs: row.axesInput
+      ? {
+        keepdims: { type: "int", default: 1 },
+        noop_with_empty_axes: { type: "int", default: 0 },
+      }
+      : { axes: { type: "ints" }, keepdims: { type: "int", default: 1 } },
+    infer(ctx) {
+      const x = input(ctx, row.op, 0, "data");
+      expectDtype(row.op, "data", x, row.dtypes);
+      const keep = intAttr(ctx.attrs, "keepdims", 1) === 1;
+      const rank = x.shape.length;
+      let axes: number[] | undefined;
+      if (row.axesInput && ctx.inputs[1]) {
+        const a = ctx.inputs[1];
+        expectDtype(row.op, "axes", a, ["i64"]);
+        expectRank(row.op, "axes", a, 1);
+        axes = constInts(ctx, 1);
+        if (!axes) {
+          // Unknown axes: the rank is known only when keepdims = 1.
+          if (keep) return [{ dtype: x.dtype, shape: x.shape.map(() => freshDim(row.op)) }];
+          if (typeof a.shape[0] !== "number") {
+            throw new ShapeError(
+              `${row.op} needs constant axes, axes of known length or keepdims = 1, found axes ${
+                formatType(a)
+              }`,
+            );
+          }
+          const n = rank - a.shape[0];
+          return [{ dtype: x.dtype, shape: Array.from({ length: n }, () => freshDim(row.op)) }];
+        }
+      } else if (!row.axesInput) {
+        axes = intsAttr(ctx.attrs, "axes");
+      }
+      if (!axes || axes.length === 0) {
+        if (row.axesInput && intAttr(ctx.attrs, "noop_with_empty_axes") === 1) {
+          return [{ dtype: x.dtype, shape: [...x.shape] }];
+        }
+        axes = x.shape.map((_, i) => i);
+      }
+      const set = new Set(normAxes(row.op, axes, rank));
+      const shape: Dim[] = [];
+      for (const [i, d] of x.shape.entries()) {
+        if (!set.has(i)) shape.push(d);
+        else if (keep) shape.push(1);
+      }
+      return [{ dtype: x.dtype, shape }];
+    },
+  };
+  if (!row.axesInput) def.lower = lowerReduceAxes;
+  register(def);
+}

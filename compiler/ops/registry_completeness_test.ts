@@ -1,0 +1,168 @@
+/**
+ * Every op the CNN family needs is registered, and every registry entry is
+ * complete: op, since, ports, typed attributes, a shape rule, and a
+ * lowering for each op whose ONNX signature changes between opsets 17 and
+ * 21. Entries are cross-checked against the operator spec in
+ * `../shared/onnx-operators.md` (version, attribute names, port names).
+ */
+import assert from "node:assert/strict";
+import type { AttrValue } from "../ir/graph.ts";
+import { allOps, type AttrType, getOp, type OpDef } from "./mod.ts";
+
+const SPEC = new URL("../../../shared/onnx-operators.md", import.meta.url);
+
+const REQUIRED = (
+  "Abs Add And ArgMax AveragePool BatchNormalization Cast Ceil Clip Concat Constant " +
+  "ConstantOfShape Conv ConvTranspose Cos Div Dropout Elu Equal Erf Exp Expand Flatten Floor " +
+  "Gather Gemm GlobalAveragePool GlobalMaxPool Greater GreaterOrEqual HardSigmoid HardSwish " +
+  "Identity InstanceNormalization LayerNormalization LeakyRelu Less LessOrEqual Log LogSoftmax " +
+  "LRN MatMul Max MaxPool Mean Min Mod Mul Neg Not Or Pad PRelu Pow RandomNormalLike " +
+  "RandomUniformLike Range Reciprocal ReduceMax ReduceMean ReduceMin ReduceSum ReduceSumSquare " +
+  "ReduceL2 Relu Reshape Selu Shape Sigmoid Sign Sin Slice Softmax Softplus Split Sqrt Squeeze " +
+  "Sub Sum Tanh Tile Transpose Trilu Unsqueeze Where Einsum CumSum TopK OneHot Resize " +
+  "GatherElements"
+).split(" ");
+
+/**
+ * Ops whose ONNX signature changes between opsets 18 and 21 in a way an
+ * opset-17 node cannot be emitted as is: the Reduce ops other than
+ * ReduceSum take `axes` as an input from 18, and Split without `split`
+ * needs `num_outputs` from 18.
+ */
+const CHANGED_AFTER_17 = [
+  "ReduceL2",
+  "ReduceMax",
+  "ReduceMean",
+  "ReduceMin",
+  "ReduceSumSquare",
+  "Split",
+];
+
+/** Spec attributes dlm leaves out on purpose. */
+const OMITTED_ATTRS: Record<string, string[]> = { Constant: ["sparse_value"] };
+/** Attributes of a later opset declared so that lowered nodes can carry them. */
+const LATER_ATTRS: Record<string, string[]> = { Split: ["num_outputs"] };
+
+const ATTR_TYPES: AttrType[] = [
+  "int",
+  "float",
+  "string",
+  "ints",
+  "floats",
+  "strings",
+  "tensor",
+  "graph",
+];
+
+interface SpecOp {
+  version: number;
+  attrs: string[];
+  inputs: string[];
+  outputs: string[];
+}
+
+/** Port lists read as "name", "name?" (optional) or "name..." (variadic). */
+function readSpec(): Map<string, SpecOp> {
+  const out = new Map<string, SpecOp>();
+  const text = Deno.readTextFileSync(SPEC);
+  for (const section of text.split(/\n## /).slice(1)) {
+    const name = section.slice(0, section.indexOf("\n"));
+    const version = Number(/Version (\d+)/.exec(section)?.[1]);
+    const part = (h: string) => (section.split(`**${h}**`)[1] ?? "").split("**")[0];
+    const ports = (t: string) =>
+      [...t.matchAll(/^- `(\w+)`( \((optional|variadic)[^)]*\))?/gm)].map((m) =>
+        m[1] + (m[3] === "optional" ? "?" : m[3] === "variadic" ? "..." : "")
+      );
+    out.set(name, {
+      version,
+      attrs: [...part("Attributes").matchAll(/^- `(\w+)`/gm)].map((m) => m[1]).sort(),
+      inputs: ports(part("Inputs")),
+      outputs: ports(part("Outputs")),
+    });
+  }
+  return out;
+}
+
+function portList(def: OpDef, which: "inputs" | "outputs"): string[] {
+  return def[which].map((p) => p.name + (p.optional ? "?" : p.variadic ? "..." : ""));
+}
+
+function defaultFits(type: AttrType, v: AttrValue): boolean {
+  switch (type) {
+    case "int":
+      return Number.isInteger(v);
+    case "float":
+      return typeof v === "number";
+    case "string":
+      return typeof v === "string";
+    case "ints":
+      return Array.isArray(v) && v.every((x) => Number.isInteger(x));
+    case "floats":
+      return Array.isArray(v) && v.every((x) => typeof x === "number");
+    case "strings":
+      return Array.isArray(v) && v.every((x) => typeof x === "string");
+    case "tensor":
+      return typeof v === "object" && v !== null && "dtype" in v && "data" in v;
+    case "graph":
+      return typeof v === "object" && v !== null && "nodes" in v;
+  }
+}
+
+Deno.test("every op of the CNN family is registered", () => {
+  const missing = REQUIRED.filter((op) => !getOp(op));
+  assert.deepEqual(missing, []);
+});
+
+Deno.test("every registry entry has op, since, ports, typed attributes and a shape rule", () => {
+  for (const def of allOps()) {
+    const where = `op ${def.op}`;
+    assert.match(def.op, /^[A-Z][A-Za-z0-9]*$/, where);
+    assert.ok(
+      Number.isInteger(def.since) && def.since >= 1 && def.since <= 17,
+      `${where}: since ${def.since}`,
+    );
+    assert.ok(Array.isArray(def.inputs) && Array.isArray(def.outputs), where);
+    assert.ok(def.outputs.length >= 1, `${where} has no outputs`);
+    for (const p of [...def.inputs, ...def.outputs]) assert.match(p.name, /^\w+$/, where);
+    for (const ports of [def.inputs, def.outputs]) {
+      const v = ports.findIndex((p) => p.variadic);
+      assert.ok(v < 0 || v === ports.length - 1, `${where}: only the last port may be variadic`);
+    }
+    for (const [name, spec] of Object.entries(def.attrs)) {
+      assert.ok(
+        ATTR_TYPES.includes(spec.type),
+        `${where}: attribute ${name} has type ${spec.type}`,
+      );
+      if (spec.default !== undefined) {
+        assert.ok(
+          defaultFits(spec.type, spec.default),
+          `${where}: default of ${name} is not ${spec.type}`,
+        );
+      }
+    }
+    assert.equal(typeof def.infer, "function", where);
+    if (def.lower) assert.equal(typeof def.lower, "function", where);
+  }
+});
+
+Deno.test("registry entries match the ONNX operator spec at opset 17", () => {
+  const spec = readSpec();
+  for (const def of allOps()) {
+    const s = spec.get(def.op);
+    assert.ok(s, `${def.op} is not in the spec`);
+    assert.equal(def.since, s.version, `${def.op}: since`);
+    const attrs = s.attrs.filter((a) => !(OMITTED_ATTRS[def.op] ?? []).includes(a));
+    const ours = Object.keys(def.attrs).filter((a) => !(LATER_ATTRS[def.op] ?? []).includes(a));
+    assert.deepEqual(ours.sort(), attrs, `${def.op}: attributes`);
+    assert.deepEqual(portList(def, "inputs"), s.inputs, `${def.op}: inputs`);
+    assert.deepEqual(portList(def, "outputs"), s.outputs, `${def.op}: outputs`);
+  }
+});
+
+Deno.test("every op whose signature changes after opset 17 has a lowering", () => {
+  for (const op of CHANGED_AFTER_17) assert.equal(typeof getOp(op)?.lower, "function", op);
+  const others = allOps().filter((d) => d.lower && !CHANGED_AFTER_17.includes(d.op)).map((d) =>
+    d.op
+  );
+  assert.deepEqual(others, [], "ops with a lowering that is not listed as changed");
+});

@@ -1,0 +1,22 @@
+/**
+ * Shape (opset 15): the 1-D i64 shape of the input, sliced to
+ * [start, end) with numpy clamping (end defaults to the rank).
+ */
+import { register } from "./registry.ts";
+import { input, intAttr } from "./rules.ts";
+
+register({
+  op: "Shape",
+  since: 15,
+  inputs: [{ name: "data" }],
+  outputs: [{ name: "shape" }],
+  attrs: { end: { type: "int" }, start: { type: "int", default: 0 } },
+  infer(ctx) {
+    const x = input(ctx, "Shape", 0, "data");
+    const r = x.shape.length;
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + r : v, 0), r);
+    const start = clamp(intAttr(ctx.attrs, "start"));
+    const end = clamp(intAttr(ctx.attrs, "end", r));
+    return [{ dtype: "i64", shape: [Math.max(end - start, 0)] }];
+  },
+});

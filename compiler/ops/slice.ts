@@ -1,0 +1,107 @@
+/**
+ * Slice (opset 13): for each listed axis, the elements start, start + step,
+ * ... before end, with numpy clamping:
+ *   step > 0: start, end clamped to [0, dim];   len = max(ceil((end - start) / step), 0)
+ *   step < 0: start, end clamped to [-1, dim-1]; len = max(ceil((start - end) / -step), 0)
+ * A symbolic dim is sliced assuming the bounds lie inside it (e.g. 1:-1 of
+ * H gives H - 2); bounds past INT32 range mean "to the end".
+ */
+import { type Dim, formatType } from "../ir/graph.ts";
+import { register, ShapeError } from "./registry.ts";
+import { dimAdd, dimDiv, dimSub } from "./dims.ts";
+import { constInts, expectDtype, expectRank, freshDim, INDEX, input, normAxes } from "./rules.ts";
+
+/** |bound| at or beyond this means "past the end" (ONNX exporters use INT_MAX / INT64_MAX). */
+const HUGE = 2 ** 31 - 1;
+
+/** Length of one sliced axis. */
+export function sliceLength(dim: Dim, start: number, end: number, step: number): Dim {
+  if (typeof dim === "number") {
+    const clamp = (v: number, lo: number, hi: number) =>
+      Math.min(Math.max(v < 0 ? v + dim : v, lo), hi);
+    if (step > 0) {
+      const s = clamp(start, 0, dim), e = clamp(end, 0, dim);
+      return Math.max(Math.ceil((e - s) / step), 0);
+    }
+    const s = clamp(start, -1, dim - 1), e = clamp(end, -1, dim - 1);
+    return Math.max(Math.ceil((s - e) / -step), 0);
+  }
+  if (step > 0) {
+    const s: Dim = start >= HUGE
+      ? dim
+      : start < 0
+      ? (start <= -HUGE ? 0 : dimAdd(dim, start))
+      : start;
+    const e: Dim = end >= HUGE ? dim : end < 0 ? (end <= -HUGE ? 0 : dimAdd(dim, end)) : end;
+    const len = dimDiv(dimSub(e, s), step, "ceil");
+    return typeof len === "number" ? Math.max(len, 0) : len;
+  }
+  const s: Dim = start >= HUGE
+    ? dimSub(dim, 1)
+    : start < 0
+    ? (start <= -HUGE ? -1 : dimAdd(dim, start))
+    : start;
+  const e: Dim = end >= HUGE
+    ? dimSub(dim, 1)
+    : end < 0
+    ? (end <= -HUGE ? -1 : dimAdd(dim, end))
+    : end;
+  const len = dimDiv(dimSub(s, e), -step, "ceil");
+  return typeof len === "number" ? Math.max(len, 0) : len;
+}
+
+register({
+  op: "Slice",
+  since: 13,
+  inputs: [
+    { name: "data" },
+    { name: "starts" },
+    { name: "ends" },
+    { name: "axes", optional: true },
+    { name: "steps", optional: true },
+  ],
+  outputs: [{ name: "output" }],
+  attrs: {},
+  infer(ctx) {
+    const x = input(ctx, "Slice", 0, "data");
+    const ports = ["starts", "ends", "axes", "steps"];
+    for (let i = 1; i < 5; i++) {
+      const t = i < 3 ? input(ctx, "Slice", i, ports[i - 1]) : ctx.inputs[i];
+      if (!t) continue;
+      expectDtype("Slice", ports[i - 1], t, INDEX);
+      expectRank("Slice", ports[i - 1], t, 1);
+    }
+    const rank = x.shape.length;
+    const starts = constInts(ctx, 1);
+    const ends = constInts(ctx, 2);
+    const axesIn = ctx.inputs[3] ? constInts(ctx, 3) : undefined;
+    const stepsIn = ctx.inputs[4] ? constInts(ctx, 4) : undefined;
+    const axesKnown = !ctx.inputs[3] || axesIn !== undefined;
+    if (!axesKnown) return [{ dtype: x.dtype, shape: x.shape.map(() => freshDim("Slice")) }];
+    const n = starts?.length ?? ends?.length ??
+      (typeof ctx.inputs[1]!.shape[0] === "number" ? ctx.inputs[1]!.shape[0] : rank);
+    const axes = normAxes("Slice", axesIn ?? Array.from({ length: n }, (_, i) => i), rank);
+    const shape = [...x.shape];
+    if (!starts || !ends || (ctx.inputs[4] && !stepsIn)) {
+      for (const a of axes) shape[a] = freshDim("Slice");
+      return [{ dtype: x.dtype, shape }];
+    }
+    const steps = stepsIn ?? axes.map(() => 1);
+    if (
+      starts.length !== axes.length || ends.length !== axes.length || steps.length !== axes.length
+    ) {
+      throw new ShapeError(
+        `Slice expects starts, ends, axes and steps of one length, found ${starts.length}, ${ends.length}, ${axes.length} and ${steps.length}`,
+      );
+    }
+    for (const [i, a] of axes.entries()) {
+      if (steps[i] === 0) {
+        throw new ShapeError(
+          `Slice expects non-zero steps, found [${steps.join(", ")}] for ${formatType(x)}`,
+        );
+      }
+      shape[a] = sliceLength(x.shape[a], starts[i], ends[i], steps[i]);
+    }
+    return [{ dtype: x.dtype, shape }];
+  },
+});

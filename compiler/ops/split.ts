@@ -1,0 +1,95 @@
+/**
+ * Split (opset 13): splits `input` along `axis` into parts of the sizes in
+ * the constant `split` input, or into as many equal parts as the node has
+ * outputs. From opset 18 the equal split must say how many parts in
+ * `num_outputs`, which `lower` adds. In the IR `num_outputs` is optional and
+ * must equal the number of outputs.
+ */
+import { type Dim, formatType, type Node } from "../ir/graph.ts";
+import { register, ShapeError } from "./registry.ts";
+import { dimDiv } from "./dims.ts";
+import { constInts, expectDtype, expectRank, freshDim, input, intAttr, normAxis } from "./rules.ts";
+
+register({
+  op: "Split",
+  since: 13,
+  inputs: [{ name: "input" }, { name: "split", optional: true }],
+  outputs: [{ name: "outputs", variadic: true }],
+  attrs: {
+    axis: { type: "int", default: 0 },
+    // Opset 18's attribute, declared so the emitter knows its type: `lower`
+    // sets it from 18 on and removes it below 18 (it repeats the output count).
+    num_outputs: { type: "int" },
+  },
+  infer(ctx) {
+    const x = input(ctx, "Split", 0, "input");
+    const axis = normAxis("Split", intAttr(ctx.attrs, "axis"), x.shape.length);
+    const d = x.shape[axis];
+    const withSize = (size: Dim) => {
+      const shape = [...x.shape];
+      shape[axis] = size;
+      return { dtype: x.dtype, shape };
+    };
+    const s = ctx.inputs[1];
+    if (s) {
+      expectDtype("Split", "split", s, ["i64"]);
+      expectRank("Split", "split", s, 1);
+      const sizes = constInts(ctx, 1);
+      if (!sizes) {
+        const n = ctx.outputCount ?? s.shape[0];
+        if (typeof n !== "number") {
+          throw new ShapeError(
+            `Split needs a constant split or a known number of outputs, found ${formatType(s)}`,
+          );
+        }
+        return Array.from({ length: n }, () => withSize(freshDim("Split")));
+      }
+      const total = sizes.reduce((a, b) => a + b, 0);
+      if (typeof d === "number" && total !== d) {
+        throw new ShapeError(
+          `Split expects sizes [${sizes.join(", ")}] to add up to dim ${axis} of ${
+            formatType(x)
+          }, found ${total}`,
+        );
+      }
+      if (ctx.outputCount !== undefined && ctx.outputCount !== sizes.length) {
+        throw new ShapeError(
+          `Split has ${ctx.outputCount} outputs but split [${
+            sizes.join(", ")
+          }] makes ${sizes.length} parts`,
+        );
+      }
+      return sizes.map(withSize);
+    }
+    const declared = ctx.attrs.num_outputs;
+    if (
+      typeof declared === "number" && ctx.outputCount !== undefined && declared !== ctx.outputCount
+    ) {
+      throw new ShapeError(
+        `Split has ${ctx.outputCount} outputs but num_outputs is ${declared}`,
+      );
+    }
+    const n = ctx.outputCount ?? (typeof declared === "number" ? declared : undefined);
+    if (n === undefined) {
+      throw new ShapeError("Split without a 'split' input needs the number of outputs");
+    }
+    if (typeof d === "number" && d % n !== 0) {
+      throw new ShapeError(
+        `Split cannot divide dim ${axis} of ${formatType(x)} into ${n} equal parts`,
+      );
+    }
+    return Array.from({ length: n }, () => withSize(dimDiv(d, n)));
+  },
+  lower(node: Node, opset: number): Node[] {
+    const hasSplit = node.inputs.length > 1 && node.inputs[1] !== "";
+    const { num_outputs: _, ...attrs } = node.attrs;
+    if (opset < 18 || hasSplit) {
+      return [node.attrs.num_outputs === undefined ? node : { ...node, attrs }];
+    }
+    return [{
+      ...node,
+      inputs: [node.inputs[0]],
+      attrs: { ...attrs, num_outputs: node.outputs.length },
+    }];
+  },
+});

@@ -1,0 +1,46 @@
+/**
+ * Squeeze (opset 13): removes the listed axes (constant i64 input), which
+ * must have size 1, or every size-1 dim when `axes` is absent (a symbolic
+ * dim is then assumed not to be 1).
+ */
+import { formatType } from "../ir/graph.ts";
+import { register, ShapeError } from "./registry.ts";
+import { constInts, expectDtype, expectRank, freshDim, input, normAxes } from "./rules.ts";
+
+register({
+  op: "Squeeze",
+  since: 13,
+  inputs: [{ name: "data" }, { name: "axes", optional: true }],
+  outputs: [{ name: "squeezed" }],
+  attrs: {},
+  infer(ctx) {
+    const x = input(ctx, "Squeeze", 0, "data");
+    const a = ctx.inputs[1];
+    if (!a) return [{ dtype: x.dtype, shape: x.shape.filter((d) => d !== 1) }];
+    expectDtype("Squeeze", "axes", a, ["i64"]);
+    expectRank("Squeeze", "axes", a, 1);
+    const axes = constInts(ctx, 1);
+    if (!axes) {
+      const k = a.shape[0];
+      if (typeof k !== "number") {
+        throw new ShapeError(
+          `Squeeze needs constant axes or axes of known length, found ${formatType(a)}`,
+        );
+      }
+      return [{
+        dtype: x.dtype,
+        shape: Array.from({ length: x.shape.length - k }, () => freshDim("Squeeze")),
+      }];
+    }
+    const set = new Set(normAxes("Squeeze", axes, x.shape.length));
+    for (const i of set) {
+      const d = x.shape[i];
+      if (typeof d === "number" && d !== 1) {
+        throw new ShapeError(
+          `Squeeze can only remove dims of size 1: dim ${i} of ${formatType(x)} is ${d}`,
+        );
+      }
+    }
+    return [{ dtype: x.dtype, shape: x.shape.filter((_, i) => !set.has(i)) }];
+  },
+});

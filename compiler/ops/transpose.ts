@@ -1,0 +1,29 @@
+/**
+ * Transpose (opset 13): out[i] = in[perm[i]]; perm defaults to the
+ * reversed axes.
+ */
+import { formatType } from "../ir/graph.ts";
+import { register, ShapeError } from "./registry.ts";
+import { input, intsAttr } from "./rules.ts";
+
+register({
+  op: "Transpose",
+  since: 13,
+  inputs: [{ name: "data" }],
+  outputs: [{ name: "transposed" }],
+  attrs: { perm: { type: "ints" } },
+  infer(ctx) {
+    const x = input(ctx, "Transpose", 0, "data");
+    const r = x.shape.length;
+    const perm = intsAttr(ctx.attrs, "perm") ?? x.shape.map((_, i) => r - 1 - i);
+    const sorted = [...perm].sort((a, b) => a - b);
+    if (perm.length !== r || sorted.some((v, i) => v !== i)) {
+      throw new ShapeError(
+        `Transpose expects perm to be a permutation of 0..${r - 1} for ${formatType(x)}, found [${
+          perm.join(", ")
+        }]`,
+      );
+    }
+    return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]) }];
+  },
+});

@@ -1,0 +1,27 @@
+/**
+ * Trilu (opset 14): keeps the upper (or lower) triangle of the last two
+ * dims, offset by the optional scalar `k`; same shape as the input.
+ */
+import { formatType } from "../ir/graph.ts";
+import { register, ShapeError } from "./registry.ts";
+import { expectDtype, expectRank, input } from "./rules.ts";
+
+register({
+  op: "Trilu",
+  since: 14,
+  inputs: [{ name: "input" }, { name: "k", optional: true }],
+  outputs: [{ name: "output" }],
+  attrs: { upper: { type: "int", default: 1 } },
+  infer(ctx) {
+    const x = input(ctx, "Trilu", 0, "input");
+    expectRank("Trilu", "input", x, 2, true);
+    const k = ctx.inputs[1];
+    if (k) {
+      expectDtype("Trilu", "k", k, ["i64"]);
+      if (!(k.shape.length === 0 || (k.shape.length === 1 && k.shape[0] === 1))) {
+        throw new ShapeError(`Trilu expects 'k' to be a scalar, found ${formatType(k)}`);
+      }
+    }
+    return [{ dtype: x.dtype, shape: [...x.shape] }];
+  },
+});

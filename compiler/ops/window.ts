@@ -1,0 +1,93 @@
+/**
+ * Spatial output sizes of sliding-window ops (Conv, MaxPool, AveragePool)
+ * from their `auto_pad`, `pads`, `strides`, `dilations` and `ceil_mode`
+ * attributes, shared so the three ops agree on every padding mode.
+ */
+import { type AttrValue, type Dim, formatType, type TensorType } from "../ir/graph.ts";
+import { ShapeError } from "./registry.ts";
+import { convOutDim, dimDiv } from "./dims.ts";
+import { intsAttr, strAttr } from "./rules.ts";
+
+/** Read an INTS attribute that must have `n` entries, defaulting to `fill`. */
+export function spatialInts(
+  op: string,
+  attrs: Record<string, AttrValue>,
+  name: string,
+  n: number,
+  fill: number,
+): number[] {
+  const v = intsAttr(attrs, name);
+  if (v === undefined) return new Array(n).fill(fill);
+  if (v.length !== n) {
+    throw new ShapeError(
+      `${op} expects ${name} to have ${n} value${n === 1 ? "" : "s"}, found [${v.join(", ")}]`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Output spatial dims for input `x` (N, C, D1, ..., Dn) and a kernel of the
+ * given spatial sizes:
+ *   NOTSET:     out = floor_or_ceil((in + pb + pe - d*(k-1) - 1) / s) + 1
+ *   SAME_*:     out = ceil(in / s)
+ *   VALID:      NOTSET with zero pads
+ */
+export function windowOutput(
+  op: string,
+  x: TensorType,
+  kernel: readonly Dim[],
+  attrs: Record<string, AttrValue>,
+  ceilMode: boolean,
+): Dim[] {
+  const n = kernel.length;
+  const strides = spatialInts(op, attrs, "strides", n, 1);
+  const dilations = spatialInts(op, attrs, "dilations", n, 1);
+  const autoPad = strAttr(attrs, "auto_pad", "NOTSET");
+  const pads = autoPad === "NOTSET"
+    ? spatialInts(op, attrs, "pads", 2 * n, 0)
+    : new Array(2 * n).fill(0);
+  if (!["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"].includes(autoPad)) {
+    throw new ShapeError(
+      `${op} expects auto_pad to be NOTSET, SAME_UPPER, SAME_LOWER or VALID, found '${autoPad}'`,
+    );
+  }
+  for (
+    const [name, vs, min] of [["strides", strides, 1], ["dilations", dilations, 1], [
+      "pads",
+      pads,
+      0,
+    ]] as const
+  ) {
+    if (vs.some((v) => v < min)) {
+      throw new ShapeError(`${op} expects ${name} >= ${min}, found [${vs.join(", ")}]`);
+    }
+  }
+  const out: Dim[] = [];
+  for (let i = 0; i < n; i++) {
+    const input = x.shape[2 + i];
+    if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
+      out.push(dimDiv(input, strides[i], "ceil"));
+      continue;
+    }
+    const d = convOutDim(
+      input,
+      kernel[i],
+      strides[i],
+      pads[i],
+      pads[n + i],
+      dilations[i],
+      ceilMode,
+    );
+    if (typeof d === "number" && d < 1) {
+      const k = kernel[i];
+      const span = typeof k === "number" ? (k - 1) * dilations[i] + 1 : k;
+      throw new ShapeError(
+        `${op} window of ${span} does not fit in dim ${2 + i} of input ${formatType(x)}` +
+          ` padded to ${typeof input === "number" ? input + pads[i] + pads[n + i] : input}`,
+      );
+    }
+    out.push(d);
+  }
+  return out;
+}

@@ -1,0 +1,19 @@
+/**
+ * Graph passes: small rewrites of the IR, each in its own file with the
+ * algebra above it, and the pass manager that runs them to a fixpoint.
+ */
+export {
+  DEFAULT_MAX_ROUNDS,
+  formatPassReport,
+  inferencePipeline,
+  newPassReport,
+  passName,
+  runPasses,
+} from "./manager.ts";
+export type { Pass, PassContext, PassReport, PassRun, Rewrite } from "./context.ts";
+export { mergeSpans, noteRewrite } from "./context.ts";
+export { removeNoops } from "./remove_noops.ts";
+export { foldConstants } from "./fold_constants.ts";
+export { foldBatchNorm } from "./fold_batch_norm.ts";
+export { fuseGemm } from "./fuse_gemm.ts";
+export { dce } from "./dce.ts";

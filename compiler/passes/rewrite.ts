@@ -1,0 +1,231 @@
+/**
+ * Helpers the rewrite passes share: which values are constants, who reads a
+ * value, and rewiring readers from one value to another.
+ */
+import type { AttrValue, Graph, Node, TensorType } from "../ir/graph.ts";
+import { dimEquals } from "../ops/dims.ts";
+import { type DType, DTYPES, getNumber, numel, type Tensor, tensor } from "../ir/tensor.ts";
+import { capturedNames } from "../ir/verify.ts";
+import type { PassContext } from "./context.ts";
+
+/** Whether an attribute value is a tensor (rather than a number, string or graph). */
+export function isTensor(v: AttrValue | undefined): v is Tensor {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && "data" in v && "dtype" in v;
+}
+
+/** Whether an attribute value is a subgraph. */
+export function isGraph(v: AttrValue | undefined): v is Graph {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && "nodes" in v;
+}
+
+/** Whether a node carries a subgraph (If/Loop/Scan): such nodes are left alone. */
+export function hasSubgraph(n: Node): boolean {
+  return Object.values(n.attrs).some(isGraph);
+}
+
+/** The value of a Constant node, whichever `value*` attribute holds it. */
+export function constantNodeValue(n: Node): Tensor | undefined {
+  if (n.op !== "Constant" || n.domain) return undefined;
+  const a = n.attrs;
+  if (isTensor(a.value)) return a.value;
+  if (typeof a.value_float === "number") return tensor("f32", [], [a.value_float]);
+  if (Array.isArray(a.value_floats)) {
+    const v = a.value_floats as number[];
+    return tensor("f32", [v.length], v);
+  }
+  if (typeof a.value_int === "number") return tensor("i64", [], [a.value_int]);
+  if (Array.isArray(a.value_ints)) {
+    const v = a.value_ints as number[];
+    return tensor("i64", [v.length], v);
+  }
+  return undefined;
+}
+
+/**
+ * Values whose contents are known at compile time: initializers and the
+ * outputs of Constant nodes. With `ctx.keepParams` (training graphs) the
+ * initializers listed in `params` are variables, not constants: the trainable
+ * ones change every step, and buffers such as running statistics are rewritten
+ * by the training graph itself.
+ */
+export function constantTable(g: Graph, ctx: PassContext): Map<string, Tensor> {
+  const vars = ctx.keepParams ? new Set(g.params.map((p) => p.name)) : new Set<string>();
+  const m = new Map<string, Tensor>();
+  for (const [k, t] of g.initializers) if (!vars.has(k)) m.set(k, t);
+  for (const n of g.nodes) {
+    const v = constantNodeValue(n);
+    if (v && n.outputs[0]) m.set(n.outputs[0], v);
+  }
+  return m;
+}
+
+/** Bytes a tensor of this dtype and element count occupies (strings count 8 each). */
+export function byteSize(dtype: DType, count: number): number {
+  return count * (DTYPES[dtype].bytes || 8);
+}
+
+/** Bytes of a tensor. */
+export function tensorSize(t: Tensor): number {
+  return byteSize(t.dtype, numel(t.shape));
+}
+
+/** Same dtype and the same dims (compared as dim expressions). */
+export function sameType(a: TensorType | undefined, b: TensorType | undefined): boolean {
+  return !!a && !!b && a.dtype === b.dtype && a.shape.length === b.shape.length &&
+    a.shape.every((d, i) => dimEquals(d, b.shape[i]));
+}
+
+/** Whether every dim of the type is a number. */
+export function isStatic(t: TensorType | undefined): t is TensorType & { shape: number[] } {
+  return !!t && t.shape.every((d) => typeof d === "number");
+}
+
+/** Every element of a numeric tensor equals `x` exactly (f16/bf16 decoded; -0 equals 0). */
+export function allEqual(t: Tensor, x: number): boolean {
+  if (t.dtype === "str") return false;
+  for (let i = 0; i < t.data.length; i++) if (getNumber(t, i) !== x) return false;
+  return true;
+}
+
+/**
+ * Who reads each value: nodes (by input slot or subgraph capture) and graph
+ * outputs. Kept up to date by `replace` and `drop` while a pass rewrites.
+ */
+export class Uses {
+  readonly #readers = new Map<string, Node[]>();
+  readonly #captured = new Set<string>();
+  readonly #outputs: Set<string>;
+  readonly #producers = new Map<string, Node>();
+  readonly #graph: Graph;
+
+  constructor(g: Graph) {
+    this.#graph = g;
+    this.#outputs = new Set(g.outputs.map((v) => v.name));
+    for (const n of g.nodes) {
+      for (const i of n.inputs) if (i) this.#add(i, n);
+      for (const c of capturedNames(n)) {
+        this.#captured.add(c);
+        this.#add(c, n);
+      }
+      for (const o of n.outputs) if (o) this.#producers.set(o, n);
+    }
+  }
+
+  #add(name: string, n: Node): void {
+    let l = this.#readers.get(name);
+    if (!l) this.#readers.set(name, l = []);
+    if (!l.includes(n)) l.push(n);
+  }
+
+  /** Nodes reading `name` (each once). */
+  readers(name: string): Node[] {
+    return this.#readers.get(name) ?? [];
+  }
+
+  /** The node defining `name`, if a node does. */
+  producer(name: string): Node | undefined {
+    return this.#producers.get(name);
+  }
+
+  isGraphOutput(name: string): boolean {
+    return this.#outputs.has(name);
+  }
+
+  /** Read by a subgraph: such values are never renamed or bypassed. */
+  isCaptured(name: string): boolean {
+    return this.#captured.has(name);
+  }
+
+  /** Read by anything at all (a node, a subgraph or a graph output). */
+  isUsed(name: string): boolean {
+    return this.readers(name).length > 0 || this.#outputs.has(name);
+  }
+
+  /**
+   * The one node reading `name`, when nothing else does (no other node, no
+   * graph output, no subgraph): the condition for fusing it into that node.
+   */
+  soleReader(name: string): Node | undefined {
+    const r = this.readers(name);
+    if (r.length !== 1 || this.#outputs.has(name) || this.#captured.has(name)) return undefined;
+    return r[0];
+  }
+
+  /** Make every node reading `from` read `to` instead. */
+  replace(from: string, to: string): void {
+    for (const n of this.readers(from)) {
+      n.inputs = n.inputs.map((i) => (i === from ? to : i));
+      this.#add(to, n);
+    }
+    this.#readers.delete(from);
+  }
+
+  /** Forget `n` as a reader and producer (it is being removed from the graph). */
+  drop(n: Node): void {
+    for (const i of n.inputs) {
+      const l = this.#readers.get(i);
+      if (l) this.#readers.set(i, l.filter((m) => m !== n));
+    }
+    for (const o of n.outputs) if (this.#producers.get(o) === n) this.#producers.delete(o);
+  }
+
+  /** Record `n` as a reader of its inputs and producer of its outputs (it was just added). */
+  add(n: Node): void {
+    for (const i of n.inputs) if (i) this.#add(i, n);
+    for (const o of n.outputs) if (o) this.#producers.set(o, n);
+  }
+
+  /** Rename output `from` of its producer to `to`, and every reader with it. */
+  renameOutput(from: string, to: string): void {
+    const p = this.#producers.get(from);
+    if (p) {
+      p.outputs = p.outputs.map((o) => (o === from ? to : o));
+      this.#producers.delete(from);
+      this.#producers.set(to, p);
+    }
+    this.replace(from, to);
+    const t = this.#graph.types.get(from);
+    this.#graph.types.delete(from);
+    if (t && !this.#graph.types.has(to)) this.#graph.types.set(to, t);
+  }
+}
+
+/**
+ * Remove initializers among `names` that nothing reads any more, with their
+ * types and their `params` entries (unless `ctx.keepParams` keeps params).
+ */
+export function dropUnusedInitializers(
+  g: Graph,
+  names: Iterable<string>,
+  uses: Uses,
+  ctx: PassContext,
+): void {
+  const params = new Set(g.params.map((p) => p.name));
+  const gone = new Set<string>();
+  for (const k of names) {
+    if (!k || !g.initializers.has(k) || uses.isUsed(k)) continue;
+    if (ctx.keepParams && params.has(k)) continue;
+    g.initializers.delete(k);
+    g.types.delete(k);
+    gone.add(k);
+  }
+  if (gone.size) g.params = g.params.filter((p) => !gone.has(p.name));
+}
+
+/** A fresh value name: `base`, else `base_1`, `base_2`, ... (not a value or node name yet). */
+export function freshName(g: Graph, base: string, taken?: Set<string>): string {
+  const used = taken ?? new Set<string>();
+  if (!taken) {
+    for (const v of g.inputs) used.add(v.name);
+    for (const k of g.initializers.keys()) used.add(k);
+    for (const k of g.types.keys()) used.add(k);
+    for (const n of g.nodes) {
+      used.add(n.name);
+      for (const o of n.outputs) used.add(o);
+    }
+  }
+  let name = base;
+  for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
+  used.add(name);
+  return name;
+}

@@ -1,0 +1,452 @@
+/**
+ * The .dlm lexer: chevrotain token types and `lex`, which turns source text
+ * into tokens plus diagnostics (DLM0001 for an unexpected character, DLM0003
+ * for an unterminated string). Lexing never stops at an error: unexpected
+ * characters are skipped and an unterminated string still becomes a string
+ * token, so the parser sees the rest of the file.
+ *
+ * The lexical structure is specified in spec/grammar.md.
+ */
+import { createToken, type IToken, Lexer, type TokenType } from "chevrotain";
+import type { Span } from "../ir/graph.ts";
+import type { Code, Diagnostic } from "../diagnostics.ts";
+
+// ---------------------------------------------------------------------------
+// Custom matchers. Chevrotain calls them with the whole text and an offset
+// and expects a RegExp-like match array (or null).
+
+type Match = RegExpExecArray | null;
+
+function matchOf(text: string, start: number, end: number): Match {
+  return [text.slice(start, end)] as unknown as RegExpExecArray;
+}
+
+/**
+ * Returns the offset just after the string literal opening at `i` (a `"`),
+ * or -1 when the line ends first. `${...}` parts are skipped with brace
+ * counting, and strings nested inside them are scanned recursively, so that
+ * `"${f("a")}"` is one token.
+ */
+export function scanString(text: string, i: number): number {
+  i++;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) return i + 1;
+    if (c === 10 || c === 13) return -1;
+    if (c === 92 /* \ */) {
+      const n = text.charCodeAt(i + 1);
+      if (Number.isNaN(n) || n === 10 || n === 13) return -1;
+      i += 2;
+      continue;
+    }
+    if (c === 36 /* $ */ && text.charCodeAt(i + 1) === 123 /* { */) {
+      i = scanInterpolation(text, i + 2);
+      if (i < 0) return -1;
+      continue;
+    }
+    i++;
+  }
+  return -1;
+}
+
+/** Returns the offset just after the `}` that closes an interpolation whose body starts at `i`. */
+function scanInterpolation(text: string, i: number): number {
+  let depth = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13) return -1;
+    if (c === 34) {
+      i = scanString(text, i);
+      if (i < 0) return -1;
+      continue;
+    }
+    if (c === 123) depth++;
+    else if (c === 125 /* } */) {
+      if (depth === 0) return i + 1;
+      depth--;
+    }
+    i++;
+  }
+  return -1;
+}
+
+function matchString(text: string, offset: number): Match {
+  if (text.charCodeAt(offset) !== 34) return null;
+  const end = scanString(text, offset);
+  return end < 0 ? null : matchOf(text, offset, end);
+}
+
+/** Tried only after `matchString` failed: a `"` whose string runs to the end of the line. */
+function matchUnterminatedString(text: string, offset: number): Match {
+  if (text.charCodeAt(offset) !== 34) return null;
+  let end = offset + 1;
+  while (end < text.length) {
+    const c = text.charCodeAt(end);
+    if (c === 10 || c === 13) break;
+    end++;
+  }
+  return matchOf(text, offset, end);
+}
+
+const OPERAND_END = /[A-Za-z0-9_)\]]/;
+const OPERAND_START = /[A-Za-z0-9_(]/;
+
+/**
+ * `//` is both the line-comment opener and the floor-division operator. It is
+ * floor division only when written tight between two operands, with no space
+ * on either side (`H//2`, `n//(k+1)`); anywhere else it opens a comment, so
+ * `x |> relu // note` and `64 // width` are comments.
+ */
+export function isFloorDivAt(text: string, offset: number): boolean {
+  return offset > 0 && OPERAND_END.test(text[offset - 1]) &&
+    OPERAND_START.test(text[offset + 2] ?? "");
+}
+
+function matchLineComment(text: string, offset: number): Match {
+  if (text.charCodeAt(offset) !== 47 || text.charCodeAt(offset + 1) !== 47) return null;
+  if (isFloorDivAt(text, offset)) return null;
+  let end = offset + 2;
+  while (end < text.length) {
+    const c = text.charCodeAt(end);
+    if (c === 10 || c === 13) break;
+    end++;
+  }
+  return matchOf(text, offset, end);
+}
+
+/** `/* ... *\/`; an unterminated one runs to the end of the file (and is reported). */
+function matchBlockComment(text: string, offset: number): Match {
+  if (text.charCodeAt(offset) !== 47 || text.charCodeAt(offset + 1) !== 42) return null;
+  const close = text.indexOf("*/", offset + 2);
+  return matchOf(text, offset, close < 0 ? text.length : close + 2);
+}
+
+// ---------------------------------------------------------------------------
+// Token types. Chevrotain tries them in this order and takes the first that
+// matches, so longer operators come before their prefixes.
+
+/** Whitespace, newlines included: statements need no separator. */
+export const WhiteSpace = createToken({
+  name: "WhiteSpace",
+  pattern: /[ \t\r\n\f\v]+/,
+  group: Lexer.SKIPPED,
+  line_breaks: true,
+});
+export const LineComment = createToken({
+  name: "LineComment",
+  pattern: { exec: matchLineComment },
+  group: Lexer.SKIPPED,
+  line_breaks: false,
+  start_chars_hint: ["/"],
+});
+export const BlockComment = createToken({
+  name: "BlockComment",
+  pattern: { exec: matchBlockComment },
+  // Kept in a group of its own so that `lex` can tell whether it was closed.
+  group: "comments",
+  line_breaks: true,
+  start_chars_hint: ["/"],
+});
+
+export const Identifier = createToken({
+  name: "Identifier",
+  pattern: /[A-Za-z_][A-Za-z0-9_]*/,
+  label: "a name",
+});
+
+function keyword(word: string): TokenType {
+  const name = word[0].toUpperCase() + word.slice(1);
+  return createToken({ name, pattern: word, longer_alt: Identifier, label: `'${word}'` });
+}
+
+export const Model = keyword("model");
+export const Block = keyword("block");
+export const Train = keyword("train");
+export const Import = keyword("import");
+export const Input = keyword("input");
+export const Output = keyword("output");
+export const Let = keyword("let");
+export const Return = keyword("return");
+export const If = keyword("if");
+export const Else = keyword("else");
+export const For = keyword("for");
+export const In = keyword("in");
+export const Init = keyword("init");
+export const Freeze = keyword("freeze");
+export const True = keyword("true");
+export const False = keyword("false");
+export const With = keyword("with");
+
+/** The keywords, in the order spec/grammar.md lists them. */
+export const KEYWORDS: readonly TokenType[] = [
+  Model,
+  Block,
+  Train,
+  Import,
+  Input,
+  Output,
+  Let,
+  Return,
+  If,
+  Else,
+  For,
+  In,
+  Init,
+  Freeze,
+  True,
+  False,
+  With,
+];
+
+/**
+ * `64`, `1_000`, `0.5`, `2.`, `1e-3`. A `.` followed by another `.` is not part
+ * of the number, so `0..4` is a range.
+ */
+export const NumberLit = createToken({
+  name: "NumberLit",
+  pattern: /\d(?:_?\d)*(?:\.(?!\.)(?:\d(?:_?\d)*)?)?(?:[eE][+-]?\d(?:_?\d)*)?/,
+  label: "a number",
+});
+
+export const StringLit = createToken({
+  name: "StringLit",
+  pattern: { exec: matchString },
+  line_breaks: false,
+  start_chars_hint: ['"'],
+  label: "a string",
+});
+/** Never reaches the parser: `lex` reports it and turns it into a `StringLit`. */
+export const UnterminatedString = createToken({
+  name: "UnterminatedString",
+  pattern: { exec: matchUnterminatedString },
+  line_breaks: false,
+  start_chars_hint: ['"'],
+});
+
+/** Category of the binary operators, so the parser consumes any of them in one step. */
+export const BinaryOperator = createToken({
+  name: "BinaryOperator",
+  pattern: Lexer.NA,
+  label: "an operator",
+});
+/** Category of the prefix operators `-`, `+` and `!`. */
+export const PrefixOperator = createToken({
+  name: "PrefixOperator",
+  pattern: Lexer.NA,
+  label: "'-', '+' or '!'",
+});
+
+function punct(name: string, image: string, categories: TokenType[] = []): TokenType {
+  return createToken({ name, pattern: image, label: `'${image}'`, categories });
+}
+
+export const Pipe = punct("Pipe", "|>");
+export const OrOr = punct("OrOr", "||", [BinaryOperator]);
+export const AndAnd = punct("AndAnd", "&&", [BinaryOperator]);
+export const Arrow = punct("Arrow", "->");
+export const LParen = punct("LParen", "(");
+export const RParen = punct("RParen", ")");
+export const LBracket = punct("LBracket", "[");
+export const RBracket = punct("RBracket", "]");
+export const LCurly = punct("LCurly", "{");
+export const RCurly = punct("RCurly", "}");
+export const Comma = punct("Comma", ",");
+export const Colon = punct("Colon", ":");
+export const Semicolon = punct("Semicolon", ";");
+export const Ellipsis = punct("Ellipsis", "...");
+export const DotDotEq = punct("DotDotEq", "..=", [BinaryOperator]);
+export const DotDot = punct("DotDot", "..", [BinaryOperator]);
+export const Dot = punct("Dot", ".");
+export const StarStar = punct("StarStar", "**");
+export const Star = punct("Star", "*", [BinaryOperator]);
+export const SlashSlash = createToken({
+  name: "SlashSlash",
+  pattern: {
+    exec: (text: string, offset: number): Match =>
+      text.startsWith("//", offset) && isFloorDivAt(text, offset)
+        ? matchOf(text, offset, offset + 2)
+        : null,
+  },
+  line_breaks: false,
+  start_chars_hint: ["/"],
+  label: "'//'",
+  categories: [BinaryOperator],
+});
+export const Slash = punct("Slash", "/", [BinaryOperator]);
+export const Percent = punct("Percent", "%", [BinaryOperator]);
+export const At = punct("At", "@", [BinaryOperator]);
+export const Plus = punct("Plus", "+", [BinaryOperator, PrefixOperator]);
+export const Minus = punct("Minus", "-", [BinaryOperator, PrefixOperator]);
+export const EqEq = punct("EqEq", "==", [BinaryOperator]);
+export const NotEq = punct("NotEq", "!=", [BinaryOperator]);
+export const LtEq = punct("LtEq", "<=", [BinaryOperator]);
+export const Lt = punct("Lt", "<", [BinaryOperator]);
+export const GtEq = punct("GtEq", ">=", [BinaryOperator]);
+export const Gt = punct("Gt", ">", [BinaryOperator]);
+export const Bang = punct("Bang", "!", [PrefixOperator]);
+export const Equals = punct("Equals", "=");
+
+/** All token types in matching order (the lexer's definition). */
+export const ALL_TOKENS: TokenType[] = [
+  WhiteSpace,
+  LineComment,
+  BlockComment,
+  // Longest first: "in" would otherwise take the start of "init" and "input"
+  // (its longer alternative is an identifier, not another keyword).
+  ...[...KEYWORDS].sort((a, b) => String(b.PATTERN).length - String(a.PATTERN).length),
+  Identifier,
+  NumberLit,
+  StringLit,
+  UnterminatedString,
+  Pipe,
+  OrOr,
+  AndAnd,
+  Arrow,
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  LCurly,
+  RCurly,
+  Comma,
+  Colon,
+  Semicolon,
+  Ellipsis,
+  DotDotEq,
+  DotDot,
+  Dot,
+  StarStar,
+  Star,
+  SlashSlash,
+  Slash,
+  Percent,
+  At,
+  Plus,
+  Minus,
+  EqEq,
+  NotEq,
+  LtEq,
+  Lt,
+  GtEq,
+  Gt,
+  Bang,
+  Equals,
+  BinaryOperator,
+  PrefixOperator,
+];
+
+/** The token types the parser consumes (`UnterminatedString` is rewritten by `lex`). */
+export const PARSER_TOKENS: TokenType[] = ALL_TOKENS.filter((t) => t !== UnterminatedString);
+
+const lexer = new Lexer(ALL_TOKENS, {
+  positionTracking: "full",
+  ensureOptimizations: true,
+});
+
+/** An error diagnostic (without the `notes` key, so results compare cleanly). */
+export function syntaxError(code: Code, message: string, span: Span): Diagnostic {
+  return { code, severity: "error", message, span };
+}
+
+/** A string token whose closing quote is missing (set by `lex`). */
+export function isUnterminated(token: IToken): boolean {
+  return (token as IToken & { unterminated?: boolean }).unterminated === true;
+}
+
+export interface LexResult {
+  tokens: IToken[];
+  diagnostics: Diagnostic[];
+}
+
+/** Where a lexed fragment sits in its file: for `${...}` parts of strings. */
+export interface LexOrigin {
+  /** Offset, line and column (1-based) of the fragment's first character. */
+  offset: number;
+  line: number;
+  col: number;
+}
+
+/**
+ * Tokenize `text`. Never throws: problems become diagnostics whose spans are
+ * in `file`. With `origin`, `text` is a fragment of a single line of the file
+ * starting there, and all token positions are shifted to point into the file.
+ *
+ * @example
+ * ```ts
+ * const { tokens } = lex("let w = 64", "a.dlm");
+ * tokens.map((t) => t.image); // ["let", "w", "=", "64"]
+ * ```
+ */
+export function lex(text: string, file: string, origin?: LexOrigin): LexResult {
+  const result = lexer.tokenize(text);
+  const diagnostics: Diagnostic[] = [];
+  const dOff = origin ? origin.offset : 0;
+  const dLine = origin ? origin.line - 1 : 0;
+  const dCol = origin ? origin.col - 1 : 0;
+  for (const e of result.errors) {
+    const line = (e.line ?? 1) + dLine;
+    const col = (e.column ?? 1) + (e.line === 1 ? dCol : 0);
+    const chars = text.slice(e.offset, e.offset + e.length);
+    const what = chars.length === 1
+      ? `Unexpected character ${quoteChars(chars)}`
+      : `Unexpected characters ${quoteChars(chars)}`;
+    diagnostics.push(
+      syntaxError("DLM0001", what, { file, line, col, endLine: line, endCol: col + e.length }),
+    );
+  }
+  const tokens = result.tokens;
+  const comments = result.groups.comments ?? [];
+  if (origin) {
+    // A fragment is part of one line, so only the first line's columns move.
+    for (const t of [...tokens, ...comments]) {
+      t.startOffset += dOff;
+      if (t.endOffset !== undefined) t.endOffset += dOff;
+      if (t.startLine === 1) t.startColumn = (t.startColumn ?? 1) + dCol;
+      if (t.endLine === 1) t.endColumn = (t.endColumn ?? 1) + dCol;
+      t.startLine = (t.startLine ?? 1) + dLine;
+      t.endLine = (t.endLine ?? 1) + dLine;
+    }
+  }
+  for (const t of tokens) {
+    if (t.tokenType === UnterminatedString) {
+      diagnostics.push(
+        syntaxError(
+          "DLM0003",
+          "Unterminated string: expected a closing '\"' before the end of the line",
+          tokenSpan(t, file),
+        ),
+      );
+      (t as IToken & { unterminated?: boolean }).unterminated = true;
+      t.tokenType = StringLit;
+      t.tokenTypeIdx = StringLit.tokenTypeIdx!;
+    }
+  }
+  for (const c of comments) {
+    // An unterminated block comment runs to the end of the file.
+    if (c.image.length >= 4 && c.image.endsWith("*/")) continue;
+    const s = tokenSpan(c, file);
+    diagnostics.push(
+      syntaxError("DLM0002", "Unterminated comment: expected '*/' before the end of the file", {
+        ...s,
+        endLine: s.line,
+        endCol: s.col + 2,
+      }),
+    );
+  }
+  return { tokens, diagnostics };
+}
+
+/** The span of one token (end is just after its last character). */
+export function tokenSpan(t: IToken, file: string): Span {
+  return {
+    file,
+    line: t.startLine ?? 1,
+    col: t.startColumn ?? 1,
+    endLine: t.endLine ?? t.startLine ?? 1,
+    endCol: (t.endColumn ?? t.startColumn ?? 0) + 1,
+  };
+}
+
+function quoteChars(s: string): string {
+  return `'${s.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}'`;
+}

@@ -1,0 +1,119 @@
+/**
+ * `dlm diff`: the reference interpreter and onnxruntime on the same graph
+ * and inputs. Per output, the largest absolute and relative errors; when an
+ * output is out of tolerance, the run is repeated with every intermediate
+ * value exported, and the first value (in execution order) that diverges is
+ * reported with the node that made it and its source line.
+ */
+import type { Graph, Node } from "../../compiler/ir/graph.ts";
+import { cloneGraph, formatSpan } from "../../compiler/ir/graph.ts";
+import type { Tensor } from "../../compiler/ir/tensor.ts";
+import { emitModel } from "../../compiler/onnx/emit.ts";
+import { runGraph } from "../reference/mod.ts";
+import { createSession } from "../ort/mod.ts";
+import { compareTensors, type Comparison } from "./compare.ts";
+
+export interface DiffOptions {
+  rtol: number;
+  atol: number;
+  backend: "node" | "web";
+  opset?: number;
+}
+
+export interface OutputDiff extends Comparison {
+  name: string;
+}
+
+export interface Divergence {
+  value: string;
+  node?: Node;
+  comparison: Comparison;
+}
+
+export interface DiffResult {
+  outputs: OutputDiff[];
+  ok: boolean;
+  divergence?: Divergence;
+  referenceMs: number;
+  runtimeMs: number;
+}
+
+export async function diffGraph(graph: Graph, feeds: Record<string, Tensor>, opts: DiffOptions): Promise<DiffResult> {
+  let t0 = performance.now();
+  const ref = runGraph(graph, feeds);
+  const referenceMs = performance.now() - t0;
+  const { model } = emitModel(graph, { opset: opts.opset });
+  const session = await createSession(model, { backend: opts.backend });
+  let got: Record<string, Tensor>;
+  t0 = performance.now();
+  try {
+    got = await session.run(feeds);
+  } finally {
+    await session.release();
+  }
+  const runtimeMs = performance.now() - t0;
+  const outputs = graph.outputs.map((o) => ({
+    name: o.name,
+    ...compareTensors(got[o.name], ref.outputs[o.name], opts.rtol, opts.atol),
+  }));
+  const ok = outputs.every((o) => o.ok);
+  const result: DiffResult = { outputs, ok, referenceMs, runtimeMs };
+  if (!ok) result.divergence = await firstDivergence(graph, feeds, opts);
+  return result;
+}
+
+/** Re-run with every node output exported and find the first value out of tolerance. */
+async function firstDivergence(graph: Graph, feeds: Record<string, Tensor>, opts: DiffOptions): Promise<Divergence | undefined> {
+  const ref = runGraph(graph, feeds, { intermediates: true });
+  const g = cloneGraph(graph);
+  const have = new Set(g.outputs.map((o) => o.name));
+  const order: { value: string; node: Node }[] = [];
+  for (const n of g.nodes) {
+    for (const o of n.outputs) {
+      if (!o) continue;
+      order.push({ value: o, node: n });
+      const t = g.types.get(o);
+      if (!have.has(o) && t) {
+        g.outputs.push({ name: o, type: t });
+        have.add(o);
+      }
+    }
+  }
+  const { model } = emitModel(g, { opset: opts.opset });
+  const session = await createSession(model, { backend: opts.backend });
+  try {
+    const got = await session.run(feeds);
+    for (const { value, node } of order) {
+      const a = got[value], b = ref.values?.get(value);
+      if (!a || !b) continue;
+      const c = compareTensors(a, b, opts.rtol, opts.atol);
+      if (!c.ok) return { value, node, comparison: c };
+    }
+  } finally {
+    await session.release();
+  }
+  return undefined;
+}
+
+export function formatDiff(r: DiffResult, opts: DiffOptions): string {
+  const lines: string[] = [];
+  const w = Math.max(6, ...r.outputs.map((o) => o.name.length));
+  lines.push(`${"output".padEnd(w)}  ${"max abs err".padStart(12)}  ${"max rel err".padStart(12)}  verdict`);
+  for (const o of r.outputs) {
+    const verdict = o.problem ? `FAIL (${o.problem})` : o.ok ? "ok" : `FAIL (${o.bad} elements outside tolerance)`;
+    lines.push(`${o.name.padEnd(w)}  ${fmt(o.maxAbs).padStart(12)}  ${fmt(o.maxRel).padStart(12)}  ${verdict}`);
+  }
+  lines.push(`tolerance rtol ${opts.rtol}, atol ${opts.atol}; reference ${r.referenceMs.toFixed(1)} ms, onnxruntime-${opts.backend} ${r.runtimeMs.toFixed(1)} ms`);
+  if (r.divergence) {
+    const d = r.divergence;
+    const where = d.node?.spans?.length ? ` at ${d.node.spans.map(formatSpan).join(", ")}` : "";
+    lines.push(
+      `first divergence: value '${d.value}' from ${d.node?.op ?? "?"} node '${d.node?.name ?? "?"}'${where}: max abs err ${fmt(d.comparison.maxAbs)}, max rel err ${fmt(d.comparison.maxRel)}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function fmt(v: number): string {
+  return Number.isFinite(v) ? v.toExponential(2) : String(v);
+}

@@ -1,0 +1,108 @@
+/**
+ * Inputs for `dlm run` and `dlm diff`: given .npy files, checked against the
+ * graph's declared inputs, and seeded random data for the rest. Symbolic
+ * dims take the sizes the user gives (`--dim N=4`), else those implied by
+ * the given files, else 1.
+ */
+import type { Graph } from "../compiler/ir/graph.ts";
+import { formatType } from "../compiler/ir/graph.ts";
+import { type DType, isFloat, numel, type Tensor, zeros } from "../compiler/ir/tensor.ts";
+import { fail } from "../compiler/diagnostics.ts";
+import { Rng } from "../compiler/check/init.ts";
+import { readNpy } from "./formats/mod.ts";
+import { readFileOrFail } from "./fs.ts";
+
+export interface InputOptions {
+  /** NAME=PATH.npy pairs. */
+  files?: string[];
+  seed?: number;
+  dims?: Record<string, number>;
+  /** Range of random integer inputs, [low, high). */
+  intRange?: [number, number];
+}
+
+export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<string, Tensor> {
+  const given = new Map<string, Tensor>();
+  for (const spec of opts.files ?? []) {
+    const eq = spec.indexOf("=");
+    if (eq <= 0) fail("DLM0501", `--input needs NAME=PATH.npy, got '${spec}'`);
+    const name = spec.slice(0, eq), path = spec.slice(eq + 1);
+    if (!graph.inputs.some((i) => i.name === name)) {
+      fail("DLM0411", `The model has no input '${name}'; its inputs are: ${graph.inputs.map((i) => i.name).join(", ")}`);
+    }
+    given.set(name, readNpy(readFileOrFail(path, "input file"), path));
+  }
+  const dims: Record<string, number> = { ...(opts.dims ?? {}) };
+  // Bind symbolic dims from the files given.
+  for (const inp of graph.inputs) {
+    const t = given.get(inp.name);
+    if (!t) continue;
+    if (t.dtype !== inp.type.dtype) {
+      fail("DLM0411", `Input '${inp.name}' is declared ${formatType(inp.type)} but the file holds ${formatType(t)}`);
+    }
+    if (t.shape.length !== inp.type.shape.length) {
+      fail("DLM0411", `Input '${inp.name}' is declared ${formatType(inp.type)} but the file holds ${formatType(t)}`);
+    }
+    inp.type.shape.forEach((d, i) => {
+      if (typeof d === "number") {
+        if (d !== t.shape[i]) fail("DLM0411", `Input '${inp.name}' is declared ${formatType(inp.type)} but the file holds ${formatType(t)}: dim ${i} differs`);
+      } else if (dims[d] !== undefined && dims[d] !== t.shape[i]) {
+        fail("DLM0411", `Input '${inp.name}' has ${d} = ${t.shape[i]} but another input or --dim sets ${d} = ${dims[d]}`);
+      } else dims[d] = t.shape[i];
+    });
+  }
+  const seed = opts.seed ?? 0;
+  const [lo, hi] = opts.intRange ?? [0, 10];
+  const out: Record<string, Tensor> = {};
+  for (const inp of graph.inputs) {
+    const t = given.get(inp.name);
+    if (t) {
+      out[inp.name] = t;
+      continue;
+    }
+    const shape = inp.type.shape.map((d) => (typeof d === "number" ? d : dims[d] ?? 1));
+    out[inp.name] = randomTensor(inp.type.dtype, shape, Rng.forName(seed, `input:${inp.name}`), lo, hi);
+  }
+  return out;
+}
+
+function randomTensor(dtype: DType, shape: number[], rng: Rng, lo: number, hi: number): Tensor {
+  const t = zeros(dtype, shape);
+  const n = numel(shape);
+  if (dtype === "f32" || dtype === "f64") {
+    const d = t.data as Float32Array;
+    for (let i = 0; i < n; i++) d[i] = rng.normal();
+  } else if (isFloat(dtype)) {
+    fail("DLM0411", `Random ${dtype} inputs are not supported; give the input as a .npy file`);
+  } else if (dtype === "bool") {
+    const d = t.data as Uint8Array;
+    for (let i = 0; i < n; i++) d[i] = rng.uniform() < 0.5 ? 1 : 0;
+  } else if (dtype === "str") {
+    fail("DLM0411", "String inputs must be given as files");
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = lo + Math.floor(rng.uniform() * (hi - lo));
+      if (t.data instanceof BigInt64Array) t.data[i] = BigInt(v);
+      else if (t.data instanceof BigUint64Array) t.data[i] = BigInt(Math.max(0, v));
+      else (t.data as Int32Array)[i] = v;
+    }
+  }
+  return t;
+}
+
+/** One-line summary: shape, min, max, mean. */
+export function summarize(t: Tensor): string {
+  const shape = `${t.dtype}[${t.shape.join(", ")}]`;
+  if (t.dtype === "str") return shape;
+  let min = Infinity, max = -Infinity, sum = 0, n = 0;
+  for (let i = 0; i < t.data.length; i++) {
+    const v = Number(t.data[i]);
+    if (Number.isNaN(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+    n++;
+  }
+  const f = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)).toString() : String(v));
+  return n ? `${shape}  min ${f(min)}  max ${f(max)}  mean ${f(sum / n)}` : `${shape}  (empty)`;
+}

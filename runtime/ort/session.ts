@@ -1,0 +1,122 @@
+/**
+ * The runtime-independent half of an onnxruntime session: the `Session`
+ * interface both backends implement, feed checking, tensor conversion, and
+ * turning onnxruntime's exceptions into diagnostics without stack traces.
+ */
+import { DlmError, fail } from "../../compiler/diagnostics.ts";
+import { formatType } from "../../compiler/ir/graph.ts";
+import type { Tensor } from "../../compiler/ir/tensor.ts";
+import { fromOrt, type OrtTensorCtor, type OrtTensorLike, toOrt } from "./convert.ts";
+
+/** A loaded model, ready to run. */
+export interface Session {
+  /** "node" or "web". */
+  backend: string;
+  inputNames: string[];
+  outputNames: string[];
+  /**
+   * Run the model. `fetch` selects outputs (default: all). Failures raise
+   * DLM0602 with onnxruntime's message.
+   */
+  run(feeds: Record<string, Tensor>, fetch?: string[]): Promise<Record<string, Tensor>>;
+  /** Free the native session; later runs fail with DLM0602. */
+  release(): Promise<void>;
+}
+
+/** Options shared by both backends. */
+export interface SessionOptions {
+  backend?: "node" | "web";
+  /** Intra-op threads (node: default 2; web: always 1, see web.ts). */
+  threads?: number;
+}
+
+/** The part of onnxruntime-common's InferenceSession that a Session wraps. */
+export interface OrtSessionLike {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, any>, fetches: string[]): Promise<Record<string, OrtTensorLike>>;
+  release(): Promise<void>;
+}
+
+/** Wrap a created onnxruntime session as a dlm Session. */
+export function wrapSession(inner: OrtSessionLike, backend: string, Ctor: OrtTensorCtor): Session {
+  const inputNames = [...inner.inputNames];
+  const outputNames = [...inner.outputNames];
+  let released = false;
+  const list = (names: string[]) => names.map((n) => `'${n}'`).join(", ");
+  return {
+    backend,
+    inputNames,
+    outputNames,
+    async run(feeds, fetch) {
+      if (released) fail("DLM0602", `The onnxruntime (${backend}) session was already released`);
+      // onnxruntime-node ignores unknown feeds and the two runtimes word missing
+      // ones differently: check names here so both report the same way.
+      const given = Object.keys(feeds);
+      const unknown = given.filter((n) => !inputNames.includes(n));
+      if (unknown.length) {
+        fail(
+          "DLM0602",
+          `Unknown input ${list(unknown)}; the model's inputs are ${list(inputNames)}`,
+        );
+      }
+      const missing = inputNames.filter((n) => !(n in feeds));
+      if (missing.length) {
+        fail("DLM0602", `Missing input ${list(missing)}; the model needs ${list(inputNames)}`);
+      }
+      const wanted = fetch ?? outputNames;
+      const bad = wanted.filter((n) => !outputNames.includes(n));
+      if (bad.length) {
+        fail(
+          "DLM0602",
+          `Unknown output ${list(bad)}; the model's outputs are ${list(outputNames)}`,
+        );
+      }
+      const ortFeeds: Record<string, OrtTensorLike> = {};
+      for (const n of given) ortFeeds[n] = toOrt(feeds[n], Ctor, n);
+      let out: Record<string, OrtTensorLike>;
+      try {
+        out = await inner.run(ortFeeds, wanted);
+      } catch (e) {
+        const fed = given.map((n) => `input '${n}' was ${formatType(feeds[n])}`);
+        fail(
+          "DLM0602",
+          `onnxruntime (${backend}) failed to run the model: ${ortMessage(e)}`,
+          undefined,
+          fed,
+        );
+      }
+      const result: Record<string, Tensor> = {};
+      for (const n of wanted) result[n] = fromOrt(out[n], n);
+      return result;
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      await inner.release();
+    },
+  };
+}
+
+/**
+ * onnxruntime's error message without its wrapping: the web runtime's
+ * "failed to call OrtRun(). ERROR_CODE: 2, ERROR_MESSAGE: ", the native
+ * "[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : ", the advice to "fix either
+ * the inputs/outputs or the model", line breaks, and any stack trace.
+ */
+export function ortMessage(e: unknown): string {
+  if (e instanceof DlmError) return e.diagnostics.map((d) => d.message).join("; ");
+  let m = e instanceof Error ? e.message : String(e);
+  m = m.replace(/\n\s+at .*/gs, "");
+  m = m.replace(/^.*?ERROR_CODE: \d+, ERROR_MESSAGE: /s, "");
+  m = m.replace(/\[ONNXRuntimeError\] : \d+ : [A-Z_]+ : /g, "");
+  m = m.replace(/\s*Please fix either the inputs\/outputs or the model\.?/g, "");
+  m = m.replace(/\s*\n\s*/g, " ").trim();
+  return m || "unknown error";
+}
+
+/** Raise DLM0405 for a model onnxruntime could not load. */
+export function failLoad(backend: string, what: string, e: unknown): never {
+  if (e instanceof DlmError) throw e;
+  fail("DLM0405", `onnxruntime (${backend}) cannot load ${what}: ${ortMessage(e)}`);
+}

@@ -1,0 +1,206 @@
+/**
+ * The reference interpreter: runs an IR graph (or an ONNX file) node by node
+ * with the naive kernels of `kernels/`. It is the oracle the compiler's
+ * output is diffed against, so it favours clarity and precise errors; values
+ * are freed after their last use so large models fit in memory.
+ */
+import type { Graph, Node } from "../../compiler/ir/graph.ts";
+import { formatType } from "../../compiler/ir/graph.ts";
+import type { Tensor } from "../../compiler/ir/tensor.ts";
+import { DlmError, fail } from "../../compiler/diagnostics.ts";
+import { decodeModel } from "../../compiler/onnx/decode.ts";
+import type { KernelContext } from "./kernel.ts";
+import { kernelFor } from "./kernels/mod.ts";
+
+/** Options of `runGraph`. */
+export interface RunOptions {
+  /** Default-domain opset the graph follows (default 17). */
+  opset?: number;
+  /** Keep every value and return it in `values` (default false: values are freed after use). */
+  intermediates?: boolean;
+  /** Called with every value a node produces, as soon as it exists. */
+  onValue?: (name: string, t: Tensor) => void;
+}
+
+/** What `runGraph` returns. */
+export interface RunResult {
+  /** Graph outputs by name. */
+  outputs: Record<string, Tensor>;
+  /** Inputs and every node output, when `intermediates` was set. */
+  values?: Map<string, Tensor>;
+}
+
+/** Default opset of IR graphs built by dlm. */
+export const DEFAULT_OPSET = 17;
+
+/**
+ * Run `graph` on `feeds` (one tensor per graph input, by name). Synchronous.
+ * Errors: a missing or mistyped feed is DLM0411, an operator without a
+ * kernel DLM0410, a kernel failure DLM0602 naming the node.
+ *
+ * @example
+ * const { outputs } = runGraph(graph, { x: tensor("f32", [1, 3], [1, 2, 3]) });
+ */
+export function runGraph(
+  graph: Graph,
+  feeds: Record<string, Tensor>,
+  opts: RunOptions = {},
+): RunResult {
+  checkFeeds(graph, feeds);
+  const values = opts.intermediates ? new Map<string, Tensor>() : undefined;
+  if (values) for (const v of graph.inputs) values.set(v.name, feeds[v.name]);
+  const env = execute(graph, feeds, undefined, opts.opset ?? DEFAULT_OPSET, opts, values);
+  const outputs: Record<string, Tensor> = {};
+  graph.outputs.forEach((o, i) => outputs[o.name] = env[i]);
+  return values ? { outputs, values } : { outputs };
+}
+
+/**
+ * Decode ONNX model bytes and run them at the model's own opset.
+ * Feeds are by graph input name.
+ */
+export function runModelBytes(
+  bytes: Uint8Array,
+  feeds: Record<string, Tensor>,
+  opts: Omit<RunOptions, "opset"> & { baseDir?: string; file?: string } = {},
+): RunResult {
+  const { graph, opset } = decodeModel(bytes, { baseDir: opts.baseDir, file: opts.file });
+  return runGraph(graph, feeds, { ...opts, opset });
+}
+
+/** Lookup of values defined by enclosing graphs (ONNX lexical scoping of subgraphs). */
+type Scope = (name: string) => Tensor | undefined;
+
+function checkFeeds(graph: Graph, feeds: Record<string, Tensor>): void {
+  const names = new Set(graph.inputs.map((v) => v.name));
+  for (const k of Object.keys(feeds)) {
+    if (!names.has(k)) {
+      const expected = graph.inputs.map((v) => `'${v.name}'`).join(", ") || "none";
+      fail("DLM0411", `Unknown input '${k}': the graph's inputs are ${expected}`);
+    }
+  }
+  for (const v of graph.inputs) {
+    const t = feeds[v.name];
+    if (!t) fail("DLM0411", `Missing input '${v.name}' of type ${formatType(v.type)}`);
+    const want = formatType(v.type);
+    const found = `${t.dtype}[${t.shape.join(", ")}]`;
+    if (t.dtype !== v.type.dtype) {
+      fail("DLM0411", `Input '${v.name}' expects ${want}, found ${found}`);
+    }
+    const rankOk = t.shape.length === v.type.shape.length;
+    const dimsOk = rankOk &&
+      v.type.shape.every((d, i) => typeof d !== "number" || d === t.shape[i]);
+    if (!dimsOk) fail("DLM0411", `Input '${v.name}' expects ${want}, found ${found}`);
+  }
+}
+
+/** Names a node reads: its inputs and, through subgraph attributes, outer values. */
+function reads(node: Node): string[] {
+  const out = node.inputs.filter((i) => i);
+  for (const a of Object.values(node.attrs)) {
+    if (isGraph(a)) out.push(...freeNames(a));
+  }
+  return out;
+}
+
+const FREE = new WeakMap<Graph, string[]>();
+
+/** Values a subgraph reads from enclosing scopes (cached: loop bodies run often). */
+function freeNames(g: Graph): string[] {
+  const cached = FREE.get(g);
+  if (cached) return cached;
+  const defined = new Set<string>([...g.inputs.map((v) => v.name), ...g.initializers.keys()]);
+  const free = new Set<string>();
+  for (const n of g.nodes) {
+    for (const r of reads(n)) if (!defined.has(r)) free.add(r);
+    for (const o of n.outputs) if (o) defined.add(o);
+  }
+  for (const o of g.outputs) if (!defined.has(o.name)) free.add(o.name);
+  const list = [...free];
+  FREE.set(g, list);
+  return list;
+}
+
+function isGraph(a: unknown): a is Graph {
+  return typeof a === "object" && a !== null && "nodes" in a && "initializers" in a;
+}
+
+/** Run one graph; returns its outputs in order. */
+function execute(
+  graph: Graph,
+  feeds: Record<string, Tensor>,
+  outer: Scope | undefined,
+  opset: number,
+  opts: RunOptions,
+  values: Map<string, Tensor> | undefined,
+): Tensor[] {
+  const env = new Map<string, Tensor>();
+  for (const [k, t] of graph.initializers) env.set(k, t);
+  for (const v of graph.inputs) if (feeds[v.name]) env.set(v.name, feeds[v.name]);
+  const lookup = (name: string): Tensor | undefined => env.get(name) ?? outer?.(name);
+
+  // Index of the last node reading each value; graph outputs live to the end.
+  const lastUse = new Map<string, number>();
+  if (!opts.intermediates) {
+    graph.nodes.forEach((n, i) => {
+      for (const r of reads(n)) lastUse.set(r, i);
+    });
+    for (const o of graph.outputs) lastUse.set(o.name, Infinity);
+  }
+
+  graph.nodes.forEach((node, index) => {
+    const inputs = node.inputs.map((name) => {
+      if (!name) return undefined;
+      const t = lookup(name);
+      if (!t) {
+        fail(
+          "DLM0602",
+          `Node '${node.name}' (${node.op}) reads '${name}', which no earlier node defines`,
+          node.spans?.[0],
+        );
+      }
+      return t;
+    });
+    const kernel = kernelFor(node.op, node.domain);
+    if (!kernel) {
+      const op = node.domain ? `${node.domain}::${node.op}` : node.op;
+      fail(
+        "DLM0410",
+        `Operator '${op}' is not implemented by the reference interpreter (node '${node.name}')`,
+        node.spans?.[0],
+      );
+    }
+    const ctx: KernelContext = {
+      node,
+      opset,
+      runSubgraph: (g, subFeeds) => execute(g, subFeeds, lookup, opset, opts, values),
+    };
+    let results: Tensor[];
+    try {
+      results = kernel(inputs, node.attrs, ctx);
+    } catch (e) {
+      if (e instanceof DlmError) throw e;
+      const msg = e instanceof Error ? e.message : String(e);
+      fail("DLM0602", `Node '${node.name}' (${node.op}) failed: ${msg}`, node.spans?.[0]);
+    }
+    node.outputs.forEach((name, i) => {
+      if (!name) return;
+      const t = results[i];
+      if (!t) return;
+      env.set(name, t);
+      values?.set(name, t);
+      opts.onValue?.(name, t);
+    });
+    if (!opts.intermediates) {
+      for (const r of reads(node)) {
+        if (lastUse.get(r) === index && env.has(r)) env.delete(r);
+      }
+    }
+  });
+
+  return graph.outputs.map((o) => {
+    const t = lookup(o.name);
+    if (!t) fail("DLM0602", `Graph '${graph.name}' output '${o.name}' was never computed`);
+    return t;
+  });
+}

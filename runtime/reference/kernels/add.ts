@@ -1,0 +1,8 @@
+/** Add: y = a + b with numpy broadcasting. */
+import type { Kernel } from "../kernel.ts";
+import { binaryElems, input, sameDType } from "../util.ts";
+
+export const add: Kernel = (inputs) => {
+  sameDType(inputs, "Add");
+  return [binaryElems(input(inputs, 0), input(inputs, 1), (a, b) => a + b)];
+};

@@ -1,0 +1,5 @@
+/** ArgMin: i64 index of the smallest value along `axis` (first, or last with select_last_index). */
+import type { Kernel } from "../kernel.ts";
+import { argExtreme } from "./arg_util.ts";
+
+export const argMin: Kernel = (inputs, attrs) => [argExtreme(inputs, attrs, (a, b) => a < b)];

@@ -1,0 +1,8 @@
+/** LessOrEqual: elementwise a <= b with numpy broadcasting, as a bool tensor. */
+import type { Kernel } from "../kernel.ts";
+import { binaryElems, input, sameDType } from "../util.ts";
+
+export const lessOrEqual: Kernel = (inputs) => {
+  sameDType(inputs, "LessOrEqual");
+  return [binaryElems(input(inputs, 0), input(inputs, 1), (a, b) => a <= b, "bool")];
+};

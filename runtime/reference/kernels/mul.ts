@@ -1,0 +1,8 @@
+/** Mul: y = a * b with numpy broadcasting. */
+import type { Kernel } from "../kernel.ts";
+import { binaryElems, input, sameDType } from "../util.ts";
+
+export const mul: Kernel = (inputs) => {
+  sameDType(inputs, "Mul");
+  return [binaryElems(input(inputs, 0), input(inputs, 1), (a, b) => a * b)];
+};

@@ -1,0 +1,7 @@
+/** ReduceL1: sum(|x|) over `axes` (all axes by default). */
+import type { Kernel } from "../kernel.ts";
+import { reduce } from "./reduce_util.ts";
+
+export const reduceL1: Kernel = (inputs, attrs, ctx) => [
+  reduce(inputs, attrs, ctx, { init: 0, step: (a, x) => a + Math.abs(x) }, 18),
+];
