@@ -5,4 +5,28 @@
  * Cases whose operators have no kernel at all are not listed here: the
  * suite reports them as "not implemented".
  */
-export const EXCLUSIONS: Record<string, string> = {};
+
+const RANDOM = "the expected values come from numpy's random generator, which the " +
+  "interpreter's seeded generator does not reproduce";
+const BF16_TRUNCATION = "the onnx 1.12 generator truncates f32 to bf16; the interpreter " +
+  "rounds to nearest even, as onnxruntime and later ONNX releases do";
+const LIKE_SHAPE = "the model declares input 'like' as [3, 4] but the test data feeds a " +
+  "tensor of shape [1], which the interpreter's input check rejects";
+const SEQUENCE = "sequence and optional values are not representable in the IR (tensors only)";
+
+export const EXCLUSIONS: Record<string, string> = {
+  test_bernoulli_double_expanded: RANDOM,
+  test_bernoulli_expanded: RANDOM,
+  test_bernoulli_seed_expanded: RANDOM,
+  test_training_dropout: RANDOM,
+  test_training_dropout_default: RANDOM,
+  test_training_dropout_default_mask: RANDOM,
+  test_training_dropout_mask: RANDOM,
+  test_cast_FLOAT_to_BFLOAT16: BF16_TRUNCATION,
+  test_castlike_FLOAT_to_BFLOAT16: LIKE_SHAPE,
+  test_castlike_FLOAT_to_BFLOAT16_expanded: LIKE_SHAPE,
+  test_castlike_BFLOAT16_to_FLOAT: LIKE_SHAPE,
+  test_castlike_BFLOAT16_to_FLOAT_expanded: LIKE_SHAPE,
+  test_identity_opt: SEQUENCE,
+  test_identity_sequence: SEQUENCE,
+};

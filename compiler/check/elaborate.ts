@@ -13,7 +13,7 @@ import { GraphBuilder } from "../ir/builder.ts";
 import { type DType, numel, type Tensor, tensor as mkTensor, zeros } from "../ir/tensor.ts";
 import { type Code, type Diagnostic, error } from "../diagnostics.ts";
 import { ShapeError } from "../ops/registry.ts";
-import "../ops/mod.ts";
+import { resetFreshDims } from "../ops/mod.ts";
 import type * as A from "../syntax/ast.ts";
 import type { Ctx, ParamOptions } from "./context.ts";
 import { type InitSpec, initTensor, type Nonlinearity } from "./init.ts";
@@ -103,6 +103,7 @@ class Elaborator {
 
   run(model: A.ModelDecl): ElabResult {
     this.b.graph.name = model.name;
+    resetFreshDims();
     try {
       this.defineGlobals();
       const scope = new Scope(this.global);
@@ -251,7 +252,7 @@ class Elaborator {
           return;
         }
         if (s.type && v.k !== "error") this.checkDeclared(v, s.type, scope, s.value.span, `'${s.names[0]}'`);
-        if (v.k === "layer" && !v.inst.prefix) this.nameInstance(v.inst, s.names[0], s.nameSpan);
+        if (v.k === "layer" && v.inst.prefix === undefined) this.nameInstance(v.inst, s.names[0], s.nameSpan);
         scope.define(s.names[0], v);
         return;
       }
@@ -433,7 +434,7 @@ class Elaborator {
         }
         if (e.value.kind === "call") return this.evalCall(e.value, scope, { label, labelSpan: e.label.span });
         const v = this.eval(e.value, scope);
-        if (v.k === "layer" && !v.inst.prefix) {
+        if (v.k === "layer" && v.inst.prefix === undefined) {
           this.nameInstance(v.inst, label, e.label.span);
           return v;
         }
@@ -489,7 +490,7 @@ class Elaborator {
         s += show(v);
       }
     }
-    if (!/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(s)) {
+    if (s !== "_" && !/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(s)) {
       this.err("DLM0210", `Label '${s}' must be made of letters, digits and _ (dots separate levels)`, l.span);
       return undefined;
     }
@@ -497,8 +498,17 @@ class Elaborator {
   }
 
   nameInstance(inst: Instance, label: string, span: Span): void {
-    if (inst.prefix) {
+    if (inst.prefix !== undefined) {
       this.err("DLM0106", `This layer is already named '${inst.prefix}'; a layer instance has one name`, span);
+      return;
+    }
+    if (label === "_") {
+      if (inst.kind === "builtin") {
+        this.err("DLM0210", "The label _ splices a block's names into this level; a built-in layer needs a real name", span);
+        return;
+      }
+      inst.inline = true;
+      inst.prefix = this.frame.prefix;
       return;
     }
     const prev = this.frame.labels.get(label);
@@ -510,7 +520,7 @@ class Elaborator {
   }
 
   autoName(inst: Instance): void {
-    if (inst.prefix) return;
+    if (inst.prefix !== undefined) return;
     let name: string;
     do name = this.frame.auto(inst.name); while (this.frame.labels.has(name));
     this.frame.labels.set(name, inst.span);
@@ -661,7 +671,7 @@ class Elaborator {
       }
       case "seq": {
         const saved = this.frame;
-        this.frame = new Frame(prefix, saved);
+        if (!inst.inline) this.frame = new Frame(prefix, saved);
         try {
           let v: Value = inputs.length === 1 ? inputs[0] : { k: "tuple", items: inputs };
           inst.group!.stages.forEach((st, k) => {
@@ -698,7 +708,7 @@ class Elaborator {
       scope.define(p.name, v);
     }
     const saved = this.frame;
-    this.frame = new Frame(inst.prefix!, saved);
+    if (!inst.inline) this.frame = new Frame(inst.prefix!, saved);
     this.depth++;
     this.chain.push(d.name);
     try {

@@ -40,6 +40,8 @@ export interface Instance {
   name: string;
   /** Hierarchical name prefix ("layer1.0.conv1"); set by a label, a let, or on first use. */
   prefix?: string;
+  /** Labelled `_`: the block's names join the caller's level instead of adding one. */
+  inline?: boolean;
   span: Span;
   /** Built-in layer arguments by parameter name. */
   args?: Record<string, Value>;

@@ -161,7 +161,13 @@ export class AstBuilder {
 
   #here(): Span {
     const l = this.#last;
-    return { file: this.#file, line: l.endLine, col: l.endCol, endLine: l.endLine, endCol: l.endCol };
+    return {
+      file: this.#file,
+      line: l.endLine,
+      col: l.endCol,
+      endLine: l.endLine,
+      endCol: l.endCol,
+    };
   }
 
   #error(message: string, span: Span): void {
@@ -684,7 +690,13 @@ export class AstBuilder {
         const member = tok(op, "member");
         if (!member) continue;
         const nameSpan = this.tokenSpan(member);
-        e = { kind: "member", target: e, name: member.image, span: join(e.span, nameSpan), nameSpan };
+        e = {
+          kind: "member",
+          target: e,
+          name: member.image,
+          span: join(e.span, nameSpan),
+          nameSpan,
+        };
       }
     }
     return e;
@@ -717,11 +729,15 @@ export class AstBuilder {
     return out;
   }
 
-  /** `(e)` is e; `(e,)` and `(a, b)` are tuples. */
+  /**
+   * `(e)` is e, with a span that takes in the parentheses (so that the span
+   * of `(b + c) * 2` covers its closing parenthesis); `(e,)` and `(a, b)`
+   * are tuples.
+   */
   parenExpr(n: CstNode): A.Expr {
     const span = this.nodeSpan(n);
     const items = nodes(n, "items").map((i) => this.labeledOrExpr(i));
-    if (items.length === 1 && !has(n, "commas")) return items[0];
+    if (items.length === 1 && !has(n, "commas")) return { ...items[0], span };
     return { kind: "tuple", items, span };
   }
 
@@ -905,7 +921,13 @@ function interpolationEnd(s: string, i: number): number {
 export function join(a: Span, b: Span): Span {
   const [first, last] = before(b.line, b.col, a.line, a.col) ? [b, a] : [a, b];
   const end = before(first.endLine, first.endCol, last.endLine, last.endCol) ? last : first;
-  return { file: a.file, line: first.line, col: first.col, endLine: end.endLine, endCol: end.endCol };
+  return {
+    file: a.file,
+    line: first.line,
+    col: first.col,
+    endLine: end.endLine,
+    endCol: end.endCol,
+  };
 }
 
 function before(l1: number, c1: number, l2: number, c2: number): boolean {

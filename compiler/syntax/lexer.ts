@@ -27,7 +27,7 @@ function matchOf(text: string, start: number, end: number): Match {
  * counting, and strings nested inside them are scanned recursively, so that
  * `"${f("a")}"` is one token.
  */
-export function scanString(text: string, i: number): number {
+function scanString(text: string, i: number): number {
   i++;
   while (i < text.length) {
     const c = text.charCodeAt(i);
@@ -97,7 +97,7 @@ const OPERAND_START = /[A-Za-z0-9_(]/;
  * on either side (`H//2`, `n//(k+1)`); anywhere else it opens a comment, so
  * `x |> relu // note` and `64 // width` are comments.
  */
-export function isFloorDivAt(text: string, offset: number): boolean {
+function isFloorDivAt(text: string, offset: number): boolean {
   return offset > 0 && OPERAND_END.test(text[offset - 1]) &&
     OPERAND_START.test(text[offset + 2] ?? "");
 }
@@ -447,6 +447,12 @@ export function tokenSpan(t: IToken, file: string): Span {
   };
 }
 
+/** The characters in quotes, control characters written as `\u....` so they show. */
 function quoteChars(s: string): string {
-  return `'${s.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}'`;
+  let out = "";
+  for (const c of s) {
+    const code = c.charCodeAt(0);
+    out += code < 0x20 || code === 0x7f ? `\\u${code.toString(16).padStart(4, "0")}` : c;
+  }
+  return `'${out}'`;
 }

@@ -7,10 +7,11 @@ import type { Span } from "../ir/graph.ts";
 import { type Diagnostic, sortDiagnostics } from "../diagnostics.ts";
 import type { Decl, SourceFile } from "./ast.ts";
 import { AstBuilder } from "./cst_to_ast.ts";
-import { Block, Import, lex, Let, Model, tokenSpan, Train } from "./lexer.ts";
+import { Block, Import, Let, lex, Model, tokenSpan, Train } from "./lexer.ts";
 import { parseTokens, syntaxDiagnostics } from "./parser.ts";
 
 export type * from "./ast.ts";
+export type { Span } from "../ir/graph.ts";
 export { MISSING, TENSOR_DTYPES } from "./cst_to_ast.ts";
 
 /**
@@ -71,7 +72,10 @@ function parseUnchecked(
     start = next;
   }
   diagnostics.push(...builder.diagnostics);
-  return { file: { kind: "file", path, decls, span }, diagnostics: sortDiagnostics(dedupe(diagnostics)) };
+  return {
+    file: { kind: "file", path, decls, span },
+    diagnostics: sortDiagnostics(dedupe(diagnostics)),
+  };
 }
 
 function startsDecl(t: IToken): boolean {

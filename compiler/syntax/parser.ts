@@ -13,8 +13,8 @@ import {
   type IParserErrorMessageProvider,
   type IRecognitionException,
   type IToken,
-  type TokenType,
   tokenLabel,
+  type TokenType,
 } from "chevrotain";
 import type { Span } from "../ir/graph.ts";
 import type { Diagnostic } from "../diagnostics.ts";

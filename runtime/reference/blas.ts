@@ -10,8 +10,8 @@
 /** Any array of numbers the inner loop can read. */
 export type Floats = Float32Array | Float64Array;
 
-const NB = 256; // columns of B/C per tile
-const KB = 64; // rows of B per tile
+const NB = 512; // columns of B/C per tile
+const KB = 128; // rows of B per tile
 
 /**
  * C[m, n] += sum_k A[m, k] * B[k, n], with A (M x K) read through strides
@@ -35,9 +35,27 @@ export function gemmAcc(
     const j1 = Math.min(N, j0 + NB);
     for (let k0 = 0; k0 < K; k0 += KB) {
       const k1 = Math.min(K, k0 + KB);
-      for (let i = 0; i < M; i++) {
-        const cRow = cOff + i * N;
-        const aRow = aOff + i * aRowStride;
+      let i = 0;
+      // Four rows of A at a time: each B element loaded once feeds four products.
+      for (; i + 3 < M; i += 4) {
+        const c0 = cOff + i * N, c1 = c0 + N, c2 = c1 + N, c3 = c2 + N;
+        const r0 = aOff + i * aRowStride, r1 = r0 + aRowStride;
+        const r2 = r1 + aRowStride, r3 = r2 + aRowStride;
+        for (let k = k0; k < k1; k++) {
+          const kk = k * aColStride;
+          const a0 = a[r0 + kk], a1 = a[r1 + kk], a2 = a[r2 + kk], a3 = a[r3 + kk];
+          const bRow = bOff + k * N;
+          for (let j = j0; j < j1; j++) {
+            const bv = b[bRow + j];
+            c[c0 + j] += a0 * bv;
+            c[c1 + j] += a1 * bv;
+            c[c2 + j] += a2 * bv;
+            c[c3 + j] += a3 * bv;
+          }
+        }
+      }
+      for (; i < M; i++) {
+        const cRow = cOff + i * N, aRow = aOff + i * aRowStride;
         for (let k = k0; k < k1; k++) {
           const av = a[aRow + k * aColStride];
           const bRow = bOff + k * N;

@@ -48,7 +48,7 @@ export function runGraph(
 ): RunResult {
   checkFeeds(graph, feeds);
   const values = opts.intermediates ? new Map<string, Tensor>() : undefined;
-  if (values) for (const v of graph.inputs) values.set(v.name, feeds[v.name]);
+  if (values) { for (const v of graph.inputs) values.set(v.name, feeds[v.name]); }
   const env = execute(graph, feeds, undefined, opts.opset ?? DEFAULT_OPSET, opts, values);
   const outputs: Record<string, Tensor> = {};
   graph.outputs.forEach((o, i) => outputs[o.name] = env[i]);

@@ -13,8 +13,8 @@ import {
   allocData,
   bf16ToF32,
   type DType,
-  DTYPES,
   dtypeFromOnnx,
+  DTYPES,
   f16ToF32,
   f32ToBf16,
   f32ToF16,
@@ -254,14 +254,22 @@ export function scratch(dtype: DType, n: number): NumArray {
 
 /** The tensor of a `scratch()` array filled with results. */
 export function finish(dtype: DType, shape: number[], arr: NumArray): Tensor {
-  const direct = dtype === "f32" ? arr instanceof Float32Array
-    : dtype === "f64" ? arr instanceof Float64Array
-    : dtype === "i8" ? arr instanceof Int8Array
-    : dtype === "i16" ? arr instanceof Int16Array
-    : dtype === "i32" ? arr instanceof Int32Array
-    : dtype === "u8" ? arr instanceof Uint8Array
-    : dtype === "u16" ? arr instanceof Uint16Array
-    : dtype === "u32" ? arr instanceof Uint32Array
+  const direct = dtype === "f32"
+    ? arr instanceof Float32Array
+    : dtype === "f64"
+    ? arr instanceof Float64Array
+    : dtype === "i8"
+    ? arr instanceof Int8Array
+    : dtype === "i16"
+    ? arr instanceof Int16Array
+    : dtype === "i32"
+    ? arr instanceof Int32Array
+    : dtype === "u8"
+    ? arr instanceof Uint8Array
+    : dtype === "u16"
+    ? arr instanceof Uint16Array
+    : dtype === "u32"
+    ? arr instanceof Uint32Array
     : false;
   if (direct) {
     if (arr.length !== numel(shape)) kernelFail(`Internal: result size does not match [${shape}]`);
@@ -346,7 +354,10 @@ export function broadcastShapes(...shapes: (readonly number[])[]): number[] {
  * For each flat index of `outShape`, the flat index of the element of a
  * tensor of `inShape` broadcast to it; null when the shapes are equal.
  */
-export function broadcastMap(outShape: readonly number[], inShape: readonly number[]): Int32Array | null {
+export function broadcastMap(
+  outShape: readonly number[],
+  inShape: readonly number[],
+): Int32Array | null {
   if (sameShape(outShape, inShape)) return null;
   const rank = outShape.length;
   const inStr = stridesOf(inShape);
@@ -363,7 +374,11 @@ export function broadcastMap(outShape: readonly number[], inShape: readonly numb
  * For each flat index of `shape` (row-major), `offset + sum(coord[d] * str[d])`.
  * The workhorse of transposes, slices and broadcasts.
  */
-export function indexMap(shape: readonly number[], str: readonly number[], offset: number): Int32Array {
+export function indexMap(
+  shape: readonly number[],
+  str: readonly number[],
+  offset: number,
+): Int32Array {
   const n = numel(shape);
   const out = new Int32Array(n);
   const rank = shape.length;
@@ -455,9 +470,9 @@ export function binaryElems(
   const ma = broadcastMap(shape, a.shape), mb = broadcastMap(shape, b.shape);
   const fast = !isBig(outDtype) && outDtype !== "bool" && outDtype !== "str";
   const out: any = fast ? scratch(outDtype, n) : new Array(n);
-  if (!ma && !mb) for (let i = 0; i < n; i++) out[i] = fn(ea[i], eb[i]);
-  else if (!ma) for (let i = 0; i < n; i++) out[i] = fn(ea[i], eb[mb![i]]);
-  else if (!mb) for (let i = 0; i < n; i++) out[i] = fn(ea[ma[i]], eb[i]);
+  if (!ma && !mb) { for (let i = 0; i < n; i++) out[i] = fn(ea[i], eb[i]); }
+  else if (!ma) { for (let i = 0; i < n; i++) out[i] = fn(ea[i], eb[mb![i]]); }
+  else if (!mb) { for (let i = 0; i < n; i++) out[i] = fn(ea[ma[i]], eb[i]); }
   else for (let i = 0; i < n; i++) out[i] = fn(ea[ma[i]], eb[mb[i]]);
   return fast ? finish(outDtype, shape, out) : fromValues(outDtype, shape, out);
 }

@@ -137,6 +137,16 @@ function randomLike(name: string, op: string, doc: string): FnDef {
   };
 }
 
+/** Adaptive-pooling bins as an [o, n] averaging matrix (or its transpose, [n, o]). */
+function binMatrix(o: number, n: number, transposed: boolean): import("../../ir/tensor.ts").Tensor {
+  const m = new Array<number>(o * n).fill(0);
+  for (let i = 0; i < o; i++) {
+    const a = Math.floor((i * n) / o), b = Math.ceil(((i + 1) * n) / o);
+    for (let j = a; j < b; j++) m[transposed ? j * o + i : i * n + j] = 1 / (b - a);
+  }
+  return tensor("f32", transposed ? [n, o] : [o, n], m);
+}
+
 const DTYPE_NAMES = new Set(["f32", "f64", "f16", "bf16", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "bool"]);
 
 const defs: FnDef[] = [
@@ -299,11 +309,21 @@ const defs: FnDef[] = [
       const out = expandInts(a.size, sd);
       if (out.every((v) => v === 1)) return one(ctx, "GlobalAveragePool", [x.v]);
       const ins = x.t.shape.slice(2);
-      if (ins.some((d, k) => typeof d !== "number" || d % out[k] !== 0)) {
-        return ctx.error("DLM0203", `adaptive_avg_pool() to (${out.join(", ")}) needs spatial dims divisible by it, got ${formatType(x.t)}`);
+      if (ins.some((d) => typeof d !== "number")) {
+        return ctx.error("DLM0203", `adaptive_avg_pool() to (${out.join(", ")}) needs known spatial dims, got ${formatType(x.t)}`);
       }
-      const k = ins.map((d, j) => (d as number) / out[j]);
-      return one(ctx, "AveragePool", [x.v], { kernel_shape: k, strides: k, pads: Array(2 * sd).fill(0) });
+      if (ins.every((d, k) => (d as number) % out[k] === 0)) {
+        const k = ins.map((d, j) => (d as number) / out[j]);
+        return one(ctx, "AveragePool", [x.v], { kernel_shape: k, strides: k, pads: Array(2 * sd).fill(0) });
+      }
+      if (sd !== 2) return ctx.error("DLM0203", `adaptive_avg_pool() to (${out.join(", ")}) needs spatial dims divisible by it for ${formatType(x.t)}`);
+      // PyTorch's bins: output i averages input [floor(i*n/o), ceil((i+1)*n/o)). As matrices:
+      // y = P_h x P_w^T with P[i, j] = 1/len(bin i) for j in bin i.
+      const [h, w] = ins as number[];
+      const ph = ctx.constant(binMatrix(out[0], h, false));
+      const pw = ctx.constant(binMatrix(out[1], w, true));
+      const r1 = ctx.op("MatMul", [ph.v, x.v]);
+      return r1 ? one(ctx, "MatMul", [r1[0].v, pw.v]) : ERROR;
     },
   },
   {

@@ -50,4 +50,7 @@ function parseNumber(s: string, to: DType): number | bigint {
   return Number(t);
 }
 
-export const cast: Kernel = (inputs, attrs) => [castTensor(input(inputs, 0), attrDType(attrs, "to"))];
+export const cast: Kernel = (
+  inputs,
+  attrs,
+) => [castTensor(input(inputs, 0), attrDType(attrs, "to"))];

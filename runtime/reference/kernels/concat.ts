@@ -28,7 +28,7 @@ export function concatTensors(ts: Tensor[], axis: number): Tensor {
     const src = t.data as any;
     for (let o = 0; o < outer; o++) {
       const from = o * chunk, to = o * rowLen + offset;
-      if (Array.isArray(src)) for (let i = 0; i < chunk; i++) data[to + i] = src[from + i];
+      if (Array.isArray(src)) { for (let i = 0; i < chunk; i++) data[to + i] = src[from + i]; }
       else data.set(src.subarray(from, from + chunk), to);
     }
     offset += chunk;

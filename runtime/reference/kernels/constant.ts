@@ -1,7 +1,7 @@
 /** Constant: the tensor given by exactly one of its value attributes. */
 import type { Kernel } from "../kernel.ts";
 import { i64Tensor, kernelFail } from "../util.ts";
-import { tensor, type Tensor } from "../../../compiler/ir/tensor.ts";
+import { type Tensor, tensor } from "../../../compiler/ir/tensor.ts";
 
 export const constant: Kernel = (_inputs, attrs) => {
   const a = attrs;

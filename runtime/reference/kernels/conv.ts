@@ -61,7 +61,13 @@ export function im2col(
   xOff: number,
   channels: number,
   inSp: number[],
-  geo: { kernel: number[]; strides: number[]; dilations: number[]; padsBegin: number[]; out: number[] },
+  geo: {
+    kernel: number[];
+    strides: number[];
+    dilations: number[];
+    padsBegin: number[];
+    out: number[];
+  },
   cols: Float64Array,
 ): void {
   const r = inSp.length;
@@ -112,7 +118,13 @@ function im2col2d(
   xOff: number,
   channels: number,
   [H, W]: number[],
-  geo: { kernel: number[]; strides: number[]; dilations: number[]; padsBegin: number[]; out: number[] },
+  geo: {
+    kernel: number[];
+    strides: number[];
+    dilations: number[];
+    padsBegin: number[];
+    out: number[];
+  },
   cols: Float64Array,
 ): void {
   const [KH, KW] = geo.kernel, [SH, SW] = geo.strides, [DH, DW] = geo.dilations;

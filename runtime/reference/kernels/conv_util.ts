@@ -36,11 +36,15 @@ export function windowGeometry(
   const strides = attrInts(attrs, "strides") ?? new Array(r).fill(1);
   const dilations = attrInts(attrs, "dilations") ?? new Array(r).fill(1);
   const pads = attrInts(attrs, "pads") ?? new Array(2 * r).fill(0);
-  kernelFailIf(strides.length !== r || dilations.length !== r || pads.length !== 2 * r,
-    "Expected strides, dilations and pads to match the spatial rank");
+  kernelFailIf(
+    strides.length !== r || dilations.length !== r || pads.length !== 2 * r,
+    "Expected strides, dilations and pads to match the spatial rank",
+  );
   const autoPad = attrString(attrs, "auto_pad", "NOTSET");
   const ceilMode = attrInt(attrs, "ceil_mode", 0) !== 0;
-  const padsBegin = new Array<number>(r), padsEnd = new Array<number>(r), out = new Array<number>(r);
+  const padsBegin = new Array<number>(r),
+    padsEnd = new Array<number>(r),
+    out = new Array<number>(r);
   for (let i = 0; i < r; i++) {
     const ek = (kernel[i] - 1) * dilations[i] + 1;
     const s = strides[i], n = inSpatial[i];

@@ -12,7 +12,10 @@ export const depthToSpace: Kernel = (inputs, attrs) => {
   const b = attrInt(attrs, "blocksize", 0);
   kernelFailIf(x.shape.length !== 4, `DepthToSpace expects a 4-D input, found [${x.shape}]`);
   const [N, C, H, W] = x.shape;
-  kernelFailIf(b < 1 || C % (b * b) !== 0, `Channels ${C} are not divisible by blocksize^2 (${b}^2)`);
+  kernelFailIf(
+    b < 1 || C % (b * b) !== 0,
+    `Channels ${C} are not divisible by blocksize^2 (${b}^2)`,
+  );
   const c = C / (b * b);
   const crd = attrString(attrs, "mode", "DCR") === "CRD";
   const t = crd

@@ -6,7 +6,10 @@ import { numel } from "../../../compiler/ir/tensor.ts";
 export const det: Kernel = (inputs) => {
   const x = input(inputs, 0);
   const r = x.shape.length;
-  kernelFailIf(r < 2 || x.shape[r - 1] !== x.shape[r - 2], `Det expects square matrices, found [${x.shape}]`);
+  kernelFailIf(
+    r < 2 || x.shape[r - 1] !== x.shape[r - 2],
+    `Det expects square matrices, found [${x.shape}]`,
+  );
   const n = x.shape[r - 1];
   const batch = numel(x.shape.slice(0, -2));
   const src = numbers(x);

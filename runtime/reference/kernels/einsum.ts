@@ -13,9 +13,15 @@ export const einsum: Kernel = (inputs, attrs) => {
   const eq = attrString(attrs, "equation", "").replace(/\s/g, "");
   const [lhs, rhs] = eq.split("->");
   const terms = lhs.split(",");
-  kernelFailIf(terms.length !== ts.length, `Equation "${eq}" has ${terms.length} operands, found ${ts.length}`);
+  kernelFailIf(
+    terms.length !== ts.length,
+    `Equation "${eq}" has ${terms.length} operands, found ${ts.length}`,
+  );
   // Ellipsis dims become private letters \u0100.. (right-aligned across operands).
-  const ell = Math.max(0, ...terms.map((t, i) => (t.includes("...") ? ts[i].shape.length - (t.length - 3) : 0)));
+  const ell = Math.max(
+    0,
+    ...terms.map((t, i) => (t.includes("...") ? ts[i].shape.length - (t.length - 3) : 0)),
+  );
   const ellLetters = Array.from({ length: ell }, (_, i) => String.fromCharCode(0x100 + i));
   const expand = (t: string, rank: number) => {
     if (!t.includes("...")) return [...t];
@@ -25,7 +31,10 @@ export const einsum: Kernel = (inputs, attrs) => {
   };
   const inLetters = terms.map((t, i) => expand(t, ts[i].shape.length));
   inLetters.forEach((l, i) => {
-    kernelFailIf(l.length !== ts[i].shape.length, `Term "${terms[i]}" does not match rank ${ts[i].shape.length}`);
+    kernelFailIf(
+      l.length !== ts[i].shape.length,
+      `Term "${terms[i]}" does not match rank ${ts[i].shape.length}`,
+    );
   });
   let outLetters: string[];
   if (rhs !== undefined) outLetters = expand(rhs, ell + rhs.replace("...", "").length);

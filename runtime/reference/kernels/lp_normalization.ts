@@ -11,7 +11,7 @@ export const lpNormalization: Kernel = (inputs, attrs) => {
   for (let i = 0; i < xv.length; i++) {
     norm[plan.map[i]] += p === 1 ? Math.abs(xv[i]) : xv[i] * xv[i];
   }
-  if (p !== 1) for (let j = 0; j < norm.length; j++) norm[j] = Math.sqrt(norm[j]);
+  if (p !== 1) { for (let j = 0; j < norm.length; j++) norm[j] = Math.sqrt(norm[j]); }
   const out = scratch(x.dtype, xv.length);
   for (let i = 0; i < xv.length; i++) out[i] = xv[i] / norm[plan.map[i]];
   return [finish(x.dtype, x.shape, out)];

@@ -3,7 +3,15 @@
  * [K, 1]) and the added dim removed after; batch dims broadcast.
  */
 import type { Kernel } from "../kernel.ts";
-import { broadcastShapes, finish, input, kernelFailIf, numbers, scratch, stridesOf } from "../util.ts";
+import {
+  broadcastShapes,
+  finish,
+  input,
+  kernelFailIf,
+  numbers,
+  scratch,
+  stridesOf,
+} from "../util.ts";
 import { gemmAcc } from "../blas.ts";
 import { numel, type Tensor } from "../../../compiler/ir/tensor.ts";
 

@@ -53,10 +53,12 @@ import { globalLpPool } from "./global_lp_pool.ts";
 import { globalMaxPool } from "./global_max_pool.ts";
 import { greater } from "./greater.ts";
 import { greaterOrEqual } from "./greater_or_equal.ts";
+import { gru } from "./gru.ts";
 import { hardSigmoid } from "./hard_sigmoid.ts";
 import { hardSwish } from "./hard_swish.ts";
 import { hardmax } from "./hardmax.ts";
 import { identity } from "./identity.ts";
+import { ifKernel } from "./if.ts";
 import { instanceNormalization } from "./instance_normalization.ts";
 import { isInf } from "./is_inf.ts";
 import { isNaN } from "./is_nan.ts";
@@ -66,9 +68,11 @@ import { less } from "./less.ts";
 import { lessOrEqual } from "./less_or_equal.ts";
 import { log } from "./log.ts";
 import { logSoftmax } from "./log_softmax.ts";
+import { loop } from "./loop.ts";
 import { lpNormalization } from "./lp_normalization.ts";
 import { lpPool } from "./lp_pool.ts";
 import { lrn } from "./lrn.ts";
+import { lstm } from "./lstm.ts";
 import { matMul } from "./mat_mul.ts";
 import { max } from "./max.ts";
 import { maxPool } from "./max_pool.ts";
@@ -107,7 +111,9 @@ import { relu } from "./relu.ts";
 import { reshape } from "./reshape.ts";
 import { resize } from "./resize.ts";
 import { reverseSequence } from "./reverse_sequence.ts";
+import { rnn } from "./rnn.ts";
 import { round } from "./round.ts";
+import { scan } from "./scan.ts";
 import { scatter } from "./scatter.ts";
 import { scatterElements } from "./scatter_elements.ts";
 import { scatterND } from "./scatter_nd.ts";
@@ -185,6 +191,7 @@ export const KERNELS: Record<string, Kernel> = {
   "EyeLike": eyeLike,
   "Flatten": flatten,
   "Floor": floor,
+  "GRU": gru,
   "Gather": gather,
   "GatherElements": gatherElements,
   "GatherND": gatherND,
@@ -198,16 +205,19 @@ export const KERNELS: Record<string, Kernel> = {
   "HardSwish": hardSwish,
   "Hardmax": hardmax,
   "Identity": identity,
+  "If": ifKernel,
   "InstanceNormalization": instanceNormalization,
   "IsInf": isInf,
   "IsNaN": isNaN,
   "LRN": lrn,
+  "LSTM": lstm,
   "LayerNormalization": layerNormalization,
   "LeakyRelu": leakyRelu,
   "Less": less,
   "LessOrEqual": lessOrEqual,
   "Log": log,
   "LogSoftmax": logSoftmax,
+  "Loop": loop,
   "LpNormalization": lpNormalization,
   "LpPool": lpPool,
   "MatMul": matMul,
@@ -228,6 +238,7 @@ export const KERNELS: Record<string, Kernel> = {
   "PRelu": prelu,
   "Pad": pad,
   "Pow": pow,
+  "RNN": rnn,
   "RandomNormal": randomNormal,
   "RandomNormalLike": randomNormalLike,
   "RandomUniform": randomUniform,
@@ -249,6 +260,7 @@ export const KERNELS: Record<string, Kernel> = {
   "Resize": resize,
   "ReverseSequence": reverseSequence,
   "Round": round,
+  "Scan": scan,
   "Scatter": scatter,
   "ScatterElements": scatterElements,
   "ScatterND": scatterND,

@@ -5,7 +5,18 @@
  */
 import type { Kernel } from "../kernel.ts";
 import { f32ToBf16, f32ToF16 } from "../../../compiler/ir/tensor.ts";
-import { attrFloat, attrInts, attrString, elems, gatherByDims, input, intsOf, kernelFail, kernelFailIf, normAxis } from "../util.ts";
+import {
+  attrFloat,
+  attrInts,
+  attrString,
+  elems,
+  gatherByDims,
+  input,
+  intsOf,
+  kernelFail,
+  kernelFailIf,
+  normAxis,
+} from "../util.ts";
 
 export const pad: Kernel = (inputs, attrs, ctx) => {
   const x = input(inputs, 0);
@@ -31,7 +42,10 @@ export const pad: Kernel = (inputs, attrs, ctx) => {
   }
   kernelFailIf(pads.length !== 2 * rank, `Expected ${2 * rank} pads, found ${pads.length}`);
   const shape = x.shape.map((d, i) => d + pads[i] + pads[i + rank]);
-  kernelFailIf(shape.some((d) => d < 0), `Pads [${pads.join(", ")}] crop more than the input holds`);
+  kernelFailIf(
+    shape.some((d) => d < 0),
+    `Pads [${pads.join(", ")}] crop more than the input holds`,
+  );
   const maps = shape.map((n, d) => {
     const dim = x.shape[d], before = pads[d];
     return Int32Array.from({ length: n }, (_, o) => {

@@ -9,7 +9,7 @@ export const range: Kernel = (inputs) => {
   const n = Math.max(Math.ceil((Number(limit) - Number(start)) / Number(delta)), 0);
   kernelFailIf(n > 2 ** 28, `Range would produce ${n} values`);
   const out = new Array(n);
-  if (isBig(s.dtype)) for (let i = 0; i < n; i++) out[i] = start + BigInt(i) * delta;
+  if (isBig(s.dtype)) { for (let i = 0; i < n; i++) out[i] = start + BigInt(i) * delta; }
   else for (let i = 0; i < n; i++) out[i] = start + i * delta;
   return [fromValues(s.dtype, [n], out)];
 };

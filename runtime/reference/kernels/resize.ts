@@ -27,7 +27,9 @@ export const resize: Kernel = (inputs, attrs, ctx) => {
   return [
     interpolate(x, outShape, scales, {
       mode: attrString(attrs, "mode", "nearest"),
-      coord: legacy ? "asymmetric" : attrString(attrs, "coordinate_transformation_mode", "half_pixel"),
+      coord: legacy
+        ? "asymmetric"
+        : attrString(attrs, "coordinate_transformation_mode", "half_pixel"),
       nearestMode: legacy ? "floor" : attrString(attrs, "nearest_mode", "round_prefer_floor"),
       cubicA: attrFloat(attrs, "cubic_coeff_a", -0.75),
       excludeOutside: attrInt(attrs, "exclude_outside", 0) !== 0,

@@ -54,7 +54,8 @@ export function interpolate(
     shape = shape.map((v, i) => (i === d ? outDim : v));
   }
   const out = scratch(x.dtype, cur.length);
-  const isInt = !(x.dtype === "f32" || x.dtype === "f64" || x.dtype === "f16" || x.dtype === "bf16");
+  const isInt =
+    !(x.dtype === "f32" || x.dtype === "f64" || x.dtype === "f16" || x.dtype === "bf16");
   // Integer outputs round the interpolated value (the reference casts after rounding).
   for (let i = 0; i < cur.length; i++) out[i] = isInt ? Math.round(cur[i]) : cur[i];
   return finish(x.dtype, outShape, out);

@@ -4,7 +4,17 @@
  * coordinate) is set to (or combined with, per `reduction`) updates[i, j, ...].
  */
 import type { Kernel } from "../kernel.ts";
-import { attrInt, attrString, elems, fromValues, input, intsOf, kernelFailIf, normAxis, stridesOf } from "../util.ts";
+import {
+  attrInt,
+  attrString,
+  elems,
+  fromValues,
+  input,
+  intsOf,
+  kernelFailIf,
+  normAxis,
+  stridesOf,
+} from "../util.ts";
 import { combiner } from "./scatter_util.ts";
 import type { Tensor } from "../../../compiler/ir/tensor.ts";
 

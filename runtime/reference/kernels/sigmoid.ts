@@ -2,4 +2,6 @@
 import type { Kernel } from "../kernel.ts";
 import { input, unaryNumeric } from "../util.ts";
 
-export const sigmoid: Kernel = (inputs) => [unaryNumeric(input(inputs, 0), (v) => 1 / (1 + Math.exp(-v)))];
+export const sigmoid: Kernel = (
+  inputs,
+) => [unaryNumeric(input(inputs, 0), (v) => 1 / (1 + Math.exp(-v)))];

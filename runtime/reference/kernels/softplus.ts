@@ -2,4 +2,6 @@
 import type { Kernel } from "../kernel.ts";
 import { input, unaryNumeric } from "../util.ts";
 
-export const softplus: Kernel = (inputs) => [unaryNumeric(input(inputs, 0), (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))))];
+export const softplus: Kernel = (
+  inputs,
+) => [unaryNumeric(input(inputs, 0), (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))))];

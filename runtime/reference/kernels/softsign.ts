@@ -2,4 +2,6 @@
 import type { Kernel } from "../kernel.ts";
 import { input, unaryNumeric } from "../util.ts";
 
-export const softsign: Kernel = (inputs) => [unaryNumeric(input(inputs, 0), (v) => v / (1 + Math.abs(v)))];
+export const softsign: Kernel = (
+  inputs,
+) => [unaryNumeric(input(inputs, 0), (v) => v / (1 + Math.abs(v)))];

@@ -14,7 +14,10 @@ export const split: Kernel = (inputs, attrs, ctx) => {
   if (!sizes || sizes.length === 0) {
     const n = attrInt(attrs, "num_outputs", ctx.node.outputs.length);
     const part = Math.ceil(dim / n);
-    kernelFailIf(ctx.opset < 18 && dim % n !== 0, `Cannot split a dim of ${dim} into ${n} equal parts`);
+    kernelFailIf(
+      ctx.opset < 18 && dim % n !== 0,
+      `Cannot split a dim of ${dim} into ${n} equal parts`,
+    );
     sizes = Array.from({ length: n }, (_, i) => Math.max(0, Math.min(part, dim - i * part)));
   }
   kernelFailIf(

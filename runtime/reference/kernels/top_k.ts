@@ -4,7 +4,16 @@
  * k is an input from opset 10, an attribute before.
  */
 import type { Kernel } from "../kernel.ts";
-import { attrInt, elems, fromValues, i64Tensor, input, kernelFailIf, normAxis, scalarOf } from "../util.ts";
+import {
+  attrInt,
+  elems,
+  fromValues,
+  i64Tensor,
+  input,
+  kernelFailIf,
+  normAxis,
+  scalarOf,
+} from "../util.ts";
 import { numel } from "../../../compiler/ir/tensor.ts";
 
 export const topK: Kernel = (inputs, attrs, ctx) => {

@@ -11,7 +11,9 @@ export const upsample: Kernel = (inputs, attrs, ctx) => {
   const x = input(inputs, 0);
   const scales = ctx.opset < 9
     ? attrInts(attrs, "scales")
-    : inputs[1] ? Array.from(numbers(inputs[1])) : undefined;
+    : inputs[1]
+    ? Array.from(numbers(inputs[1]))
+    : undefined;
   kernelFailIf(!scales || scales.length !== x.shape.length, "Upsample expects one scale per dim");
   const outShape = x.shape.map((d, i) => Math.floor(d * scales![i]));
   return [

@@ -5,7 +5,10 @@ import { allocData, numel } from "../../../compiler/ir/tensor.ts";
 
 export const where: Kernel = (inputs) => {
   const c = input(inputs, 0), x = input(inputs, 1), y = input(inputs, 2);
-  kernelFailIf(x.dtype !== y.dtype, `Where expects x and y of one dtype, found ${x.dtype} and ${y.dtype}`);
+  kernelFailIf(
+    x.dtype !== y.dtype,
+    `Where expects x and y of one dtype, found ${x.dtype} and ${y.dtype}`,
+  );
   const shape = broadcastShapes(c.shape, x.shape, y.shape);
   const n = numel(shape);
   const mc = broadcastMap(shape, c.shape), mx = broadcastMap(shape, x.shape);

@@ -1,0 +1,36 @@
+// AlexNet (Krizhevsky et al., 2012), laid out as torchvision's alexnet:
+// features.0 ... features.12, classifier.1 ... classifier.6. `scale` divides
+// every width (the tests use a narrow network); scale 1 is the real one.
+model AlexNet(classes: int = 1000, scale: int = 1, size: int = 224) {
+  input image: f32[N, 3, size, size]
+  let w = (64 / scale, 192 / scale, 384 / scale, 256 / scale, 4096 / scale)
+  let h = image |> features: (
+      conv2d(int(w[0]), kernel: 11, stride: 4, pad: 2) |> relu |> max_pool(3, stride: 2)
+      |> conv2d(int(w[1]), kernel: 5, pad: 2) |> relu |> max_pool(3, stride: 2)
+      |> conv2d(int(w[2]), kernel: 3, pad: 1) |> relu
+      |> conv2d(int(w[3]), kernel: 3, pad: 1) |> relu
+      |> conv2d(int(w[3]), kernel: 3, pad: 1) |> relu |> max_pool(3, stride: 2)
+    )
+  output logits: f32[N, classes] = h
+    |> adaptive_avg_pool(6) |> flatten
+    |> classifier: (
+      dropout(0.5) |> linear(int(w[4])) |> relu
+      |> dropout(0.5) |> linear(int(w[4])) |> relu
+      |> linear(classes)
+    )
+}
+
+// The original network with local response normalisation after the first two blocks.
+model AlexNetLRN(classes: int = 1000) {
+  input image: f32[N, 3, 227, 227]
+  output logits: f32[N, classes] = image
+    |> conv1: conv2d(96, kernel: 11, stride: 4) |> relu |> lrn(size: 5, alpha: 1e-4, beta: 0.75, k: 2) |> max_pool(3, stride: 2)
+    |> conv2: conv2d(256, kernel: 5, pad: 2, groups: 2) |> relu |> lrn(size: 5, alpha: 1e-4, beta: 0.75, k: 2) |> max_pool(3, stride: 2)
+    |> conv3: conv2d(384, kernel: 3, pad: 1) |> relu
+    |> conv4: conv2d(384, kernel: 3, pad: 1, groups: 2) |> relu
+    |> conv5: conv2d(256, kernel: 3, pad: 1, groups: 2) |> relu |> max_pool(3, stride: 2)
+    |> flatten
+    |> fc6: linear(4096) |> relu |> dropout(0.5)
+    |> fc7: linear(4096) |> relu |> dropout(0.5)
+    |> fc8: linear(classes)
+}
