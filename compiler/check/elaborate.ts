@@ -1041,9 +1041,6 @@ class Elaborator {
       case "/":
         if (b === 0) return this.err("DLM0304", `Division by zero: ${a} / ${b}`, e.span);
         return { k: "float", v: a / b };
-      case "//":
-        if (b === 0) return this.err("DLM0304", `Division by zero: ${a} // ${b}`, e.span);
-        return n(Math.floor(a / b));
       case "%":
         if (b === 0) return this.err("DLM0304", `Division by zero: ${a} % ${b}`, e.span);
         return n(a - b * Math.floor(a / b));
@@ -1098,10 +1095,6 @@ class Elaborator {
     if (e.op === "!=") {
       const eq = this.tensorOp("Equal", [a, b], e.span);
       return eq.k === "tensor" ? this.tensorOp("Not", [eq], e.span) : eq;
-    }
-    if (e.op === "//") {
-      const q = this.tensorOp("Div", [a, b], e.span);
-      return q.k === "tensor" && (a.t.dtype.startsWith("f") || a.t.dtype === "bf16") ? this.tensorOp("Floor", [q], e.span) : q;
     }
     const op = OPS[e.op];
     if (!op) return this.err("DLM0201", `Operator ${e.op} does not apply to tensors`, e.opSpan);

@@ -3,7 +3,7 @@
  * linear layer that feeds it.
  */
 import type { Graph, Node, ParamInfo } from "../ir/graph.ts";
-import { type DType, numel, type Tensor, tensor, toNumbers } from "../ir/tensor.ts";
+import { type DType, numel, type Tensor, tensor, toNumbers, zeros } from "../ir/tensor.ts";
 import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
 import { constantTable, dropUnusedInitializers, freshName, hasSubgraph, Uses } from "./rewrite.ts";
 
@@ -172,7 +172,7 @@ class Folder {
     if (b === null) return false;
     const bias = b ? toNumbers(b) : new Array<number>(s.length).fill(0);
     const wName = p.inputs[1];
-    this.#setWeight(p, 1, scaled(w, s, channelOf));
+    this.#setWeight(p, 1, scaled(w, s, channelOf, transposed ? undefined : numel(w.shape) / w.shape[0]));
     this.#setBias(p, 2, wName, tensor(w.dtype, [s.length], bias.map((v, c) => v * s[c] + t[c])));
     return true;
   }
@@ -191,7 +191,7 @@ class Folder {
     const cv = c ? toNumbers(c) : [0];
     const at = (n: number) => (cv.length === 1 ? cv[0] : cv[n]);
     const wName = p.inputs[1];
-    this.#setWeight(p, 1, scaled(bw, s, channelOf));
+    this.#setWeight(p, 1, scaled(bw, s, channelOf, transB ? cols : undefined));
     const folded = s.map((sn, n) => beta * at(n) * sn + t[n]);
     this.#setBias(p, 2, wName, tensor(bw.dtype, [s.length], folded));
     delete p.attrs.beta; // beta * C was folded into C'; the default beta is 1
@@ -332,7 +332,18 @@ class Folder {
 }
 
 /** A copy of `w` with element i multiplied by s[channelOf(i)]. */
-function scaled(w: Tensor, s: number[], channelOf: ChannelOf): Tensor {
-  const src = toNumbers(w);
-  return tensor(w.dtype, [...w.shape], src.map((v, i) => v * s[channelOf(i)]));
+function scaled(w: Tensor, s: number[], channelOf: ChannelOf, per?: number): Tensor {
+  const src = w.data as Float32Array | Float64Array;
+  const out = zeros(w.dtype, w.shape);
+  const dst = out.data as Float32Array | Float64Array;
+  if (per !== undefined) {
+    // Channel-major layout (Conv weights, Gemm with transB): one contiguous run per channel.
+    for (let c = 0, i = 0; c < s.length; c++) {
+      const k = s[c];
+      for (let end = i + per; i < end; i++) dst[i] = src[i] * k;
+    }
+    return out;
+  }
+  for (let i = 0; i < src.length; i++) dst[i] = src[i] * s[channelOf(i)];
+  return out;
 }

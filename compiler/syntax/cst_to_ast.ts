@@ -104,7 +104,6 @@ const PRECEDENCE: Record<string, number> = {
   "-": 5,
   "*": 6,
   "/": 6,
-  "//": 6,
   "%": 6,
   "@": 6,
 };

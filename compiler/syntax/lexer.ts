@@ -88,23 +88,8 @@ function matchUnterminatedString(text: string, offset: number): Match {
   return matchOf(text, offset, end);
 }
 
-const OPERAND_END = /[A-Za-z0-9_)\]]/;
-const OPERAND_START = /[A-Za-z0-9_(]/;
-
-/**
- * `//` is both the line-comment opener and the floor-division operator. It is
- * floor division only when written tight between two operands, with no space
- * on either side (`H//2`, `n//(k+1)`); anywhere else it opens a comment, so
- * `x |> relu // note` and `64 // width` are comments.
- */
-function isFloorDivAt(text: string, offset: number): boolean {
-  return offset > 0 && OPERAND_END.test(text[offset - 1]) &&
-    OPERAND_START.test(text[offset + 2] ?? "");
-}
-
 function matchLineComment(text: string, offset: number): Match {
   if (text.charCodeAt(offset) !== 47 || text.charCodeAt(offset + 1) !== 47) return null;
-  if (isFloorDivAt(text, offset)) return null;
   let end = offset + 2;
   while (end < text.length) {
     const c = text.charCodeAt(end);
@@ -259,19 +244,6 @@ export const DotDot = punct("DotDot", "..", [BinaryOperator]);
 export const Dot = punct("Dot", ".");
 export const StarStar = punct("StarStar", "**");
 export const Star = punct("Star", "*", [BinaryOperator]);
-export const SlashSlash = createToken({
-  name: "SlashSlash",
-  pattern: {
-    exec: (text: string, offset: number): Match =>
-      text.startsWith("//", offset) && isFloorDivAt(text, offset)
-        ? matchOf(text, offset, offset + 2)
-        : null,
-  },
-  line_breaks: false,
-  start_chars_hint: ["/"],
-  label: "'//'",
-  categories: [BinaryOperator],
-});
 export const Slash = punct("Slash", "/", [BinaryOperator]);
 export const Percent = punct("Percent", "%", [BinaryOperator]);
 export const At = punct("At", "@", [BinaryOperator]);
@@ -317,7 +289,6 @@ export const ALL_TOKENS: TokenType[] = [
   Dot,
   StarStar,
   Star,
-  SlashSlash,
   Slash,
   Percent,
   At,

@@ -225,7 +225,6 @@ Deno.test("parse() orders || below && below comparisons below ranges below + bel
   assert.equal(expr("a + b * c - d"), "(- (+ a (* b c)) d)");
   assert.equal(expr("a * b @ c / d % e"), "(% (/ (@ (* a b) c) d) e)");
   assert.equal(expr("a - b - c"), "(- (- a b) c)");
-  assert.equal(expr("H//2 * 3"), "(* (// H 2) 3)");
 });
 
 Deno.test("parse() binds ** tighter than a prefix operator and to the right", () => {

@@ -68,6 +68,45 @@ export function runModelBytes(
   return runGraph(graph, feeds, { ...opts, opset });
 }
 
+/**
+ * Run one operator on tensors, outside any graph (constant folding, tests).
+ * `outputs` is the number of outputs the node declares (default 1), which
+ * ops such as Split and MaxPool consult. Errors as in `runGraph`.
+ *
+ * @example
+ * const [y] = runOp("Relu", [tensor("f32", [2], [-1, 1])]);
+ */
+export function runOp(
+  op: string,
+  inputs: (Tensor | undefined)[],
+  attrs: Node["attrs"] = {},
+  opts: { opset?: number; domain?: string; outputs?: number } = {},
+): Tensor[] {
+  const node: Node = {
+    name: op,
+    op,
+    inputs: inputs.map((t, i) => (t ? `input_${i}` : "")),
+    outputs: Array.from({ length: opts.outputs ?? 1 }, (_, i) => `output_${i}`),
+    attrs,
+  };
+  if (opts.domain) node.domain = opts.domain;
+  const graph: Graph = {
+    name: op,
+    inputs: [],
+    outputs: [],
+    nodes: [node],
+    initializers: new Map(),
+    types: new Map(),
+    params: [],
+  };
+  inputs.forEach((t, i) => t && graph.initializers.set(`input_${i}`, t));
+  const results: Tensor[] = [];
+  execute(graph, {}, undefined, opts.opset ?? DEFAULT_OPSET, {
+    onValue: (name, t) => (results[Number(name.slice("output_".length))] = t),
+  }, undefined);
+  return results;
+}
+
 /** Lookup of values defined by enclosing graphs (ONNX lexical scoping of subgraphs). */
 type Scope = (name: string) => Tensor | undefined;
 

@@ -4,7 +4,7 @@ let heads = 8
 
 block Attention(d: int, h: int = heads)(x: f32[B, T, D]) -> f32[B, T, d] {
   let (q, k, v) = (x |> q: linear(d), x |> k: linear(d), x |> v: linear(d))
-  let scores = q @ k.T / sqrt(d//h) + causal_mask(T)[:T, :T]
+  let scores = q @ k.T / sqrt(floor(d / h)) + causal_mask(T)[:T, :T]
   let w: f32[B, T, T] = softmax(scores, axis: -1) |> dropout(p: 0.1)
   return w @ v |> o: linear(d)
 }

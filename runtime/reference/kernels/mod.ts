@@ -6,6 +6,8 @@ import type { Kernel } from "../kernel.ts";
 import { abs } from "./abs.ts";
 import { acos } from "./acos.ts";
 import { acosh } from "./acosh.ts";
+import { adagrad } from "./adagrad.ts";
+import { adam } from "./adam.ts";
 import { add } from "./add.ts";
 import { and } from "./and.ts";
 import { argMax } from "./arg_max.ts";
@@ -81,6 +83,7 @@ import { meanVarianceNormalization } from "./mean_variance_normalization.ts";
 import { min } from "./min.ts";
 import { mish } from "./mish.ts";
 import { mod } from "./modulo.ts";
+import { momentum } from "./momentum.ts";
 import { mul } from "./mul.ts";
 import { neg } from "./neg.ts";
 import { negativeLogLikelihoodLoss } from "./negative_log_likelihood_loss.ts";
@@ -294,6 +297,9 @@ export const KERNELS: Record<string, Kernel> = {
   "Upsample": upsample,
   "Where": where,
   "Xor": xor,
+  "ai.onnx.preview.training::Adagrad": adagrad,
+  "ai.onnx.preview.training::Adam": adam,
+  "ai.onnx.preview.training::Momentum": momentum,
 };
 
 /** The kernel of `op` in `domain` ("" or "ai.onnx" for the default domain), if implemented. */
