@@ -6,6 +6,7 @@ import type { Graph } from "./ir/graph.ts";
 import { type Diagnostic, error, SourceMap } from "./diagnostics.ts";
 import { isProgram, loadProgram, type Program, type ReadFile, readFromDisk } from "./check/program.ts";
 import { elaborate, type ElabOptions } from "./check/elaborate.ts";
+import { resolveNames } from "./check/resolve.ts";
 import type { ModelDecl } from "./syntax/ast.ts";
 
 export interface CompileOptions extends ElabOptions {
@@ -46,7 +47,19 @@ export function compileFile(path: string, opts: CompileOptions = {}): CompileRes
   if (hasErrors(program.diagnostics)) return { program, diagnostics: program.diagnostics, sources: program.sources };
   const model = selectModel(program, opts.model);
   if (!("kind" in model)) return { program, diagnostics: [model], sources: program.sources };
+  const resolved = resolveNames(program);
   const { graph, diagnostics } = elaborate(program, model, opts);
-  const all = [...program.diagnostics, ...diagnostics];
+  const all = dedupe([...program.diagnostics, ...resolved, ...diagnostics]);
   return { graph: hasErrors(all) ? undefined : graph, program, model, diagnostics: all, sources: program.sources };
+}
+
+/** One diagnostic per code and place: the resolver and the elaborator may both see an unknown name. */
+function dedupe(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const k = d.span ? `${d.code}@${d.span.file}:${d.span.line}:${d.span.col}` : `${d.code}:${d.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }

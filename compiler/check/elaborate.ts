@@ -1314,7 +1314,7 @@ function numFn(name: string, f: (x: number) => number, intResult = false): Scala
   };
 }
 
-const SCALAR_FNS: Record<string, ScalarFn> = {
+export const SCALAR_FNS: Record<string, ScalarFn> = {
   min: (e, args, span) => {
     const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list") ? args[0].value.items.map((value) => ({ value, span })) : args;
     const xs = numArgs(e, "min", items, span);
@@ -1389,7 +1389,7 @@ const SCALAR_FNS: Record<string, ScalarFn> = {
 
 // -------------------------------------------------------------- init specs
 
-const INIT_FNS = new Set([
+export const INIT_FNS = new Set([
   "zeros",
   "ones",
   "constant",

@@ -364,13 +364,12 @@ const defs: FnDef[] = [
       if (ctx.mode === "eval" || p === 0) return x;
       if (!floatOnly(ctx, x, "drop_path")) return ERROR;
       // keep = floor(u + (1 - p)) with u ~ U[0, 1) per sample: 1 with probability 1 - p.
+      // The per-sample noise has the shape [N, 1, ...] of a corner slice of x, so N stays symbolic.
       const r = x.t.shape.length;
-      const n = ctx.op("Shape", [x.v], { start: 0, end: 1 });
-      if (!n) return ERROR;
-      const ones = ctx.constant(tensor("i64", [r - 1], Array(r - 1).fill(1)));
-      const shp = ctx.op("Concat", [n[0].v, ones.v], { axis: 0 });
-      const z = shp && ctx.op("ConstantOfShape", [shp[0].v], { value: tensor(x.t.dtype as DType, [1], [0]) });
-      const u = z && ctx.op("RandomUniformLike", [z[0].v], { seed: ctx.seedFor("drop_path") });
+      const rest = [...Array(r - 1).keys()].map((k) => k + 1);
+      const c = (xs: number[]) => ctx.constant(tensor("i64", [xs.length], xs)).v;
+      const corner = r > 1 ? ctx.op("Slice", [x.v, c(rest.map(() => 0)), c(rest.map(() => 1)), c(rest)]) : [x];
+      const u = corner && ctx.op("RandomUniformLike", [corner[0].v], { seed: ctx.seedFor("drop_path") });
       const k = u && ctx.op("Add", [u[0].v, ctx.scalar(1 - p, x.t.dtype).v]);
       const keep = k && ctx.op("Floor", [k[0].v]);
       const scaled = keep && ctx.op("Div", [x.v, ctx.scalar(1 - p, x.t.dtype).v]);

@@ -181,7 +181,8 @@ const batchNorm: LayerDef = {
     // ONNX momentum weights the old running value; PyTorch's weights the new batch value.
     const attrs = { epsilon: num(args.eps), momentum: 1 - num(args.momentum) };
     if (ctx.mode === "train") {
-      const r = ctx.op("BatchNormalization", [x.v, w.v, b.v, m.v, v.v], { ...attrs, training_mode: 1 }, { name: prefix, nOutputs: 1 });
+      // ONNX requires the updated running statistics as outputs in training mode.
+      const r = ctx.op("BatchNormalization", [x.v, w.v, b.v, m.v, v.v], { ...attrs, training_mode: 1 }, { name: prefix, nOutputs: 3 });
       return r ? r[0] : ERROR;
     }
     const r = ctx.op("BatchNormalization", [x.v, w.v, b.v, m.v, v.v], attrs, { name: prefix });

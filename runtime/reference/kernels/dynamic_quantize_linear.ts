@@ -18,9 +18,12 @@ export const dynamicQuantizeLinear: Kernel = (inputs) => {
   }
   // The scale is an f32 value; the maths below uses it as stored.
   const scale = Math.fround((hi - lo) / 255);
-  const zp = scale === 0 ? 0 : saturate(-lo / scale, "u8");
+  // Divisions are f32 divisions, rounded before round-half-even, as in f32 arithmetic.
+  const zp = scale === 0 ? 0 : saturate(Math.fround(-lo / scale), "u8");
   const out = scratch("u8", xv.length);
-  for (let i = 0; i < xv.length; i++) out[i] = scale === 0 ? zp : saturate(xv[i] / scale + zp, "u8");
+  for (let i = 0; i < xv.length; i++) {
+    out[i] = scale === 0 ? zp : saturate(Math.fround(xv[i] / scale), "u8", zp);
+  }
   return [
     finish("u8", x.shape, out),
     finish("f32", [], Float32Array.of(scale)),

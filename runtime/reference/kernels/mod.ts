@@ -18,7 +18,9 @@ import { atan } from "./atan.ts";
 import { atanh } from "./atanh.ts";
 import { averagePool } from "./average_pool.ts";
 import { batchNormalization } from "./batch_normalization.ts";
+import { bernoulli } from "./bernoulli.ts";
 import { bitShift } from "./bit_shift.ts";
+import { blackmanWindow } from "./blackman_window.ts";
 import { cast } from "./cast.ts";
 import { castLike } from "./cast_like.ts";
 import { ceil } from "./ceil.ts";
@@ -29,14 +31,17 @@ import { concat } from "./concat.ts";
 import { constant } from "./constant.ts";
 import { constantOfShape } from "./constant_of_shape.ts";
 import { conv } from "./conv.ts";
+import { convInteger } from "./conv_integer.ts";
 import { convTranspose } from "./conv_transpose.ts";
 import { cos } from "./cos.ts";
 import { cosh } from "./cosh.ts";
 import { cumSum } from "./cum_sum.ts";
 import { depthToSpace } from "./depth_to_space.ts";
+import { dequantizeLinear } from "./dequantize_linear.ts";
 import { det } from "./det.ts";
 import { div } from "./div.ts";
 import { dropout } from "./dropout.ts";
+import { dynamicQuantizeLinear } from "./dynamic_quantize_linear.ts";
 import { einsum } from "./einsum.ts";
 import { elu } from "./elu.ts";
 import { equal } from "./equal.ts";
@@ -55,7 +60,10 @@ import { globalLpPool } from "./global_lp_pool.ts";
 import { globalMaxPool } from "./global_max_pool.ts";
 import { greater } from "./greater.ts";
 import { greaterOrEqual } from "./greater_or_equal.ts";
+import { gridSample } from "./grid_sample.ts";
 import { gru } from "./gru.ts";
+import { hammingWindow } from "./hamming_window.ts";
+import { hannWindow } from "./hann_window.ts";
 import { hardSigmoid } from "./hard_sigmoid.ts";
 import { hardSwish } from "./hard_swish.ts";
 import { hardmax } from "./hardmax.ts";
@@ -76,8 +84,10 @@ import { lpPool } from "./lp_pool.ts";
 import { lrn } from "./lrn.ts";
 import { lstm } from "./lstm.ts";
 import { matMul } from "./mat_mul.ts";
+import { matMulInteger } from "./mat_mul_integer.ts";
 import { max } from "./max.ts";
 import { maxPool } from "./max_pool.ts";
+import { maxUnpool } from "./max_unpool.ts";
 import { mean } from "./mean.ts";
 import { meanVarianceNormalization } from "./mean_variance_normalization.ts";
 import { min } from "./min.ts";
@@ -87,6 +97,7 @@ import { momentum } from "./momentum.ts";
 import { mul } from "./mul.ts";
 import { neg } from "./neg.ts";
 import { negativeLogLikelihoodLoss } from "./negative_log_likelihood_loss.ts";
+import { nonMaxSuppression } from "./non_max_suppression.ts";
 import { nonZero } from "./non_zero.ts";
 import { not } from "./not.ts";
 import { oneHot } from "./one_hot.ts";
@@ -94,6 +105,9 @@ import { or } from "./or.ts";
 import { pad } from "./pad.ts";
 import { pow } from "./pow.ts";
 import { prelu } from "./prelu.ts";
+import { qLinearConv } from "./q_linear_conv.ts";
+import { qLinearMatMul } from "./q_linear_mat_mul.ts";
+import { quantizeLinear } from "./quantize_linear.ts";
 import { randomNormal } from "./random_normal.ts";
 import { randomNormalLike } from "./random_normal_like.ts";
 import { randomUniform } from "./random_uniform.ts";
@@ -115,6 +129,7 @@ import { reshape } from "./reshape.ts";
 import { resize } from "./resize.ts";
 import { reverseSequence } from "./reverse_sequence.ts";
 import { rnn } from "./rnn.ts";
+import { roiAlign } from "./roi_align.ts";
 import { round } from "./round.ts";
 import { scan } from "./scan.ts";
 import { scatter } from "./scatter.ts";
@@ -146,6 +161,7 @@ import { tile } from "./tile.ts";
 import { topK } from "./top_k.ts";
 import { transpose } from "./transpose.ts";
 import { trilu } from "./trilu.ts";
+import { unique } from "./unique.ts";
 import { unsqueeze } from "./unsqueeze.ts";
 import { upsample } from "./upsample.ts";
 import { where } from "./where.ts";
@@ -166,7 +182,9 @@ export const KERNELS: Record<string, Kernel> = {
   "Atanh": atanh,
   "AveragePool": averagePool,
   "BatchNormalization": batchNormalization,
+  "Bernoulli": bernoulli,
   "BitShift": bitShift,
+  "BlackmanWindow": blackmanWindow,
   "Cast": cast,
   "CastLike": castLike,
   "Ceil": ceil,
@@ -177,14 +195,17 @@ export const KERNELS: Record<string, Kernel> = {
   "Constant": constant,
   "ConstantOfShape": constantOfShape,
   "Conv": conv,
+  "ConvInteger": convInteger,
   "ConvTranspose": convTranspose,
   "Cos": cos,
   "Cosh": cosh,
   "CumSum": cumSum,
   "DepthToSpace": depthToSpace,
+  "DequantizeLinear": dequantizeLinear,
   "Det": det,
   "Div": div,
   "Dropout": dropout,
+  "DynamicQuantizeLinear": dynamicQuantizeLinear,
   "Einsum": einsum,
   "Elu": elu,
   "Equal": equal,
@@ -204,6 +225,9 @@ export const KERNELS: Record<string, Kernel> = {
   "GlobalMaxPool": globalMaxPool,
   "Greater": greater,
   "GreaterOrEqual": greaterOrEqual,
+  "GridSample": gridSample,
+  "HammingWindow": hammingWindow,
+  "HannWindow": hannWindow,
   "HardSigmoid": hardSigmoid,
   "HardSwish": hardSwish,
   "Hardmax": hardmax,
@@ -224,8 +248,10 @@ export const KERNELS: Record<string, Kernel> = {
   "LpNormalization": lpNormalization,
   "LpPool": lpPool,
   "MatMul": matMul,
+  "MatMulInteger": matMulInteger,
   "Max": max,
   "MaxPool": maxPool,
+  "MaxUnpool": maxUnpool,
   "Mean": mean,
   "MeanVarianceNormalization": meanVarianceNormalization,
   "Min": min,
@@ -234,6 +260,7 @@ export const KERNELS: Record<string, Kernel> = {
   "Mul": mul,
   "Neg": neg,
   "NegativeLogLikelihoodLoss": negativeLogLikelihoodLoss,
+  "NonMaxSuppression": nonMaxSuppression,
   "NonZero": nonZero,
   "Not": not,
   "OneHot": oneHot,
@@ -241,6 +268,9 @@ export const KERNELS: Record<string, Kernel> = {
   "PRelu": prelu,
   "Pad": pad,
   "Pow": pow,
+  "QLinearConv": qLinearConv,
+  "QLinearMatMul": qLinearMatMul,
+  "QuantizeLinear": quantizeLinear,
   "RNN": rnn,
   "RandomNormal": randomNormal,
   "RandomNormalLike": randomNormalLike,
@@ -262,6 +292,7 @@ export const KERNELS: Record<string, Kernel> = {
   "Reshape": reshape,
   "Resize": resize,
   "ReverseSequence": reverseSequence,
+  "RoiAlign": roiAlign,
   "Round": round,
   "Scan": scan,
   "Scatter": scatter,
@@ -293,6 +324,7 @@ export const KERNELS: Record<string, Kernel> = {
   "TopK": topK,
   "Transpose": transpose,
   "Trilu": trilu,
+  "Unique": unique,
   "Unsqueeze": unsqueeze,
   "Upsample": upsample,
   "Where": where,

@@ -31,7 +31,7 @@ export const qLinearConv: Kernel = (inputs, attrs, ctx) => {
   const out = scratch(yZp.dtype, accv.length);
   for (let i = 0; i < accv.length; i++) {
     const m = Math.floor(i / inner) % M;
-    out[i] = saturate((accv[i] * sx * sw[sw.length > 1 ? m : 0]) / sy + zy, yZp.dtype);
+    out[i] = saturate((accv[i] * sx * sw[sw.length > 1 ? m : 0]) / sy, yZp.dtype, zy);
   }
   return [finish(yZp.dtype, acc.shape, out)];
 };

@@ -23,7 +23,7 @@ export const qLinearMatMul: Kernel = (inputs) => {
   const out = scratch(yZp.dtype, accv.length);
   for (let i = 0; i < accv.length; i++) {
     const sa = as[aMap ? aMap[i] : 0], sb = bs[bMap ? bMap[i] : 0];
-    out[i] = saturate((accv[i] * sa * sb) / ys + yz, yZp.dtype);
+    out[i] = saturate((accv[i] * sa * sb) / ys, yZp.dtype, yz);
   }
   return [finish(yZp.dtype, acc.shape, out)];
 };

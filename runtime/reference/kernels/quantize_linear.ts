@@ -1,4 +1,7 @@
-/** QuantizeLinear: y = saturate(round_half_even(x / y_scale) + y_zero_point); u8 when no zero point. */
+/**
+ * QuantizeLinear: y = saturate(round_half_even(x / y_scale) + y_zero_point), rounding
+ * before the zero point is added; u8 when there is no zero point.
+ */
 import type { Kernel } from "../kernel.ts";
 import { attrInt, finish, input, numbers, scratch } from "../util.ts";
 import { paramIndex, paramValues, saturate } from "./quantize_util.ts";
@@ -11,7 +14,8 @@ export const quantizeLinear: Kernel = (inputs, attrs) => {
   const out = scratch(dtype, xv.length);
   for (let i = 0; i < xv.length; i++) {
     const k = at(i);
-    out[i] = saturate(xv[i] / s[k] + z[z.length > 1 ? k : 0], dtype);
+    // x / scale is an f32 division (as onnxruntime computes it) before the rounding.
+    out[i] = saturate(Math.fround(xv[i] / s[k]), dtype, z[z.length > 1 ? k : 0]);
   }
   return [finish(dtype, x.shape, out)];
 };

@@ -1,7 +1,7 @@
 /**
  * Linear quantization shared by QuantizeLinear, DequantizeLinear,
  * DynamicQuantizeLinear and the QLinear* ops:
- *   q = saturate(round_half_even(x / scale) + zero_point)
+ *   q = saturate(round_half_even(x / scale) + zero_point)   (round, then add)
  *   x = (q - zero_point) * scale
  * Scale and zero point are per tensor (scalars) or per `axis` (1-D).
  */
@@ -24,10 +24,10 @@ export function qRange(d: DType): [number, number] {
   }
 }
 
-/** Round half to even, then clamp to the type's range. */
-export function saturate(v: number, d: DType): number {
+/** round_half_even(v) + zeroPoint, clamped to the type's range. */
+export function saturate(v: number, d: DType, zeroPoint = 0): number {
   const [lo, hi] = qRange(d);
-  return Math.min(hi, Math.max(lo, roundHalfEven(v)));
+  return Math.min(hi, Math.max(lo, roundHalfEven(v) + zeroPoint));
 }
 
 /**
