@@ -90,7 +90,7 @@ class Elaborator {
   paramElements = 0;
   readonly global: Scope;
   readonly constCache = new Map<string, string>();
-  readonly freezeRules: { re: RegExp; prefix: string }[] = [];
+  readonly freezeRules: ((name: string) => boolean)[] = [];
   readonly paramIndex = new Map<string, ParamInfo>();
   readonly randomCounters = new Map<string, number>();
 
@@ -304,8 +304,16 @@ class Elaborator {
       case "init":
         return; // hoisted
       case "freeze": {
-        const pattern = s.glob ? s.target : `${s.target}.**`;
-        this.freezeRules.push({ re: globToRegExp(this.frame.child(pattern.replace(/\.\*\*$/, "")) + (s.glob ? "" : "(\\..*)?"), !s.glob), prefix: this.frame.prefix });
+        // A label freezes everything under it; a quoted pattern matches names below this level.
+        const prefix = this.frame.prefix;
+        const rel = (name: string) => (prefix ? (name.startsWith(prefix + ".") ? name.slice(prefix.length + 1) : undefined) : name);
+        const re = s.glob ? globToRegExp(s.target) : undefined;
+        const target = s.target;
+        this.freezeRules.push((name) => {
+          const r = rel(name);
+          if (r === undefined) return false;
+          return re ? re.test(r) : r === target || r.startsWith(target + ".");
+        });
         return;
       }
       case "expr": {
@@ -363,7 +371,7 @@ class Elaborator {
   applyFreeze(): void {
     if (this.freezeRules.length === 0) return;
     for (const p of this.b.graph.params) {
-      if (this.freezeRules.some((r) => r.re.test(p.name))) p.frozen = true;
+      if (this.freezeRules.some((rule) => rule(p.name))) p.frozen = true;
     }
   }
 
@@ -611,6 +619,8 @@ class Elaborator {
         }
         inst.config = new Map();
         if (o.label) this.nameInstance(inst, o.label, o.labelSpan ?? span);
+        // `Tower()` with nothing to apply to is an instance, ready to be bound and shared.
+        if (!o.pipeInput && args.length === 0) return { k: "layer", inst };
         for (const a of args) if (a.name) return this.err("DLM0205", `Block ${d.name} takes its inputs by position, not by name '${a.name}'`, a.span);
         return this.applyInstance(inst, [...pipeArgs, ...args].map((a) => a.value), span);
       }
@@ -712,8 +722,11 @@ class Elaborator {
     this.depth++;
     this.chain.push(d.name);
     try {
+      const before = this.diags.length;
       this.hoistInits(d.body, scope);
       this.execBody(d.body, scope, { model: false });
+      // After an error inside the body (a skipped branch), a missing return is no news.
+      if (this.diags.length > before) return ERROR;
       return this.err("DLM0211", `Block ${d.name} ends without returning a value`, d.nameSpan);
     } catch (r) {
       if (!(r instanceof Return)) throw r;

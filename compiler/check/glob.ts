@@ -3,8 +3,7 @@
  * `*` matches any run of characters (dots included), `?` one character,
  * `{q,v}` one of the alternatives. Anchored at both ends.
  */
-export function globToRegExp(glob: string, literal = false): RegExp {
-  if (literal) return new RegExp(`^${escape(glob)}`);
+export function globToRegExp(glob: string): RegExp {
   let re = "";
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];

@@ -130,11 +130,12 @@ export function bindArgs(
     const p = sig[pos];
     if (!p) {
       const max = sig.length;
+      const given = args.filter((x) => x.name === undefined).length;
       diags.push(
-        error("DLM0202", `${what}() takes at most ${max} positional argument${max === 1 ? "" : "s"}, but more were given`, a.span),
+        error("DLM0202", `${what}() takes at most ${max} positional argument${max === 1 ? "" : "s"}, but ${given} were given`, a.span),
       );
       ok = false;
-      continue;
+      break;
     }
     if (p.variadic) {
       const list = (out[p.name] as Value | undefined) ?? { k: "tuple", items: [] };

@@ -160,7 +160,8 @@ Deno.test("decodeModel() rejects garbage that is not protobuf with DLM0405", () 
 });
 
 Deno.test("decodeTensorFile() reads a serialized TensorProto", () => {
-  const bytes = onnx.TensorProto.encode(toTensorProto(tensor("i32", [2, 2], [1, -2, 3, 4]))).finish();
+  const bytes = onnx.TensorProto.encode(toTensorProto(tensor("i32", [2, 2], [1, -2, 3, 4])))
+    .finish();
   const t = decodeTensorFile(bytes);
   assert.equal(t.dtype, "i32");
   assert.deepEqual(t.shape, [2, 2]);

@@ -139,9 +139,12 @@ export const Identifier = createToken({
   label: "a name",
 });
 
+/** Category of all keywords: a keyword may still name an argument (`linear(10, init: zeros)`). */
+export const Keyword = createToken({ name: "Keyword", pattern: Lexer.NA, label: "a keyword" });
+
 function keyword(word: string): TokenType {
   const name = word[0].toUpperCase() + word.slice(1);
-  return createToken({ name, pattern: word, longer_alt: Identifier, label: `'${word}'` });
+  return createToken({ name, pattern: word, longer_alt: Identifier, label: `'${word}'`, categories: [Keyword] });
 }
 
 export const Model = keyword("model");
@@ -260,6 +263,7 @@ export const Equals = punct("Equals", "=");
 
 /** All token types in matching order (the lexer's definition). */
 export const ALL_TOKENS: TokenType[] = [
+  Keyword,
   WhiteSpace,
   LineComment,
   BlockComment,

@@ -541,11 +541,17 @@ export class DlmParser extends CstParser {
     this.CONSUME(T.RParen);
   });
 
-  // arg = [ IDENT ":" ] expr ;
+  // arg = [ ( IDENT | KEYWORD ) ":" ] expr ;   (a keyword may name an argument: init: zeros)
   arg = this.RULE("arg", () => {
-    this.OPTION(() => {
-      this.CONSUME(T.Identifier, { LABEL: "name" });
-      this.CONSUME(T.Colon);
+    this.OPTION({
+      GATE: () => this.LA(2).tokenType === T.Colon,
+      DEF: () => {
+        this.OR([
+          { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
+          { ALT: () => this.CONSUME(T.Keyword, { LABEL: "name" }) },
+        ]);
+        this.CONSUME(T.Colon);
+      },
     });
     this.SUBRULE(this.expr, { LABEL: "value" });
   });

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { contiguous, gemmAcc } from "./blas.ts";
 
-function naive(M: number, N: number, K: number, a: (i: number, k: number) => number, b: Float64Array) {
+function naive(
+  M: number,
+  N: number,
+  K: number,
+  a: (i: number, k: number) => number,
+  b: Float64Array,
+) {
   const c = new Float64Array(M * N);
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {

@@ -226,9 +226,10 @@ function execute(
       if (!name) return;
       const t = results[i];
       if (!t) return;
-      env.set(name, t);
       values?.set(name, t);
       opts.onValue?.(name, t);
+      // A value nothing reads (say MaxPool's unused indices) is dropped at once.
+      if (opts.intermediates || lastUse.has(name)) env.set(name, t);
     });
     if (!opts.intermediates) {
       for (const r of reads(node)) {

@@ -115,9 +115,14 @@ Deno.test("runModelBytes() decodes an ONNX model and runs it at its opset", () =
       input: [vi("x")],
       output: [vi("y")],
       // Softmax before opset 13 flattens from axis 1; on a 1-D input that is the whole vector.
-      node: [{ opType: "Softmax", input: ["x"], output: ["y"], attribute: [
-        { name: "axis", type: 2, i: 0 },
-      ] }],
+      node: [{
+        opType: "Softmax",
+        input: ["x"],
+        output: ["y"],
+        attribute: [
+          { name: "axis", type: 2, i: 0 },
+        ],
+      }],
     },
   });
   const bytes = onnx.ModelProto.encode(model).finish();

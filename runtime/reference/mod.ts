@@ -7,6 +7,7 @@ export {
   DEFAULT_OPSET,
   runGraph,
   runModelBytes,
+  runOp,
   type RunOptions,
   type RunResult,
 } from "./interpreter.ts";

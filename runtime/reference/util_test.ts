@@ -40,7 +40,10 @@ Deno.test("fromValues() rounds, truncates and wraps like the target dtype", () =
   assert.deepEqual(toNumbers(fromValues("i32", [3], [1.9, -1.9, 2 ** 32 + 5])), [1, -1, 5]);
   assert.deepEqual(toNumbers(fromValues("u8", [2], [256, -1])), [0, 255]);
   assert.deepEqual(fromValues("bool", [3], [0, NaN, -2]).data, new Uint8Array([0, 1, 1]));
-  assert.deepEqual(fromValues("i64", [2], [2.7, 2n ** 60n]).data, new BigInt64Array([2n, 2n ** 60n]));
+  assert.deepEqual(
+    fromValues("i64", [2], [2.7, 2n ** 60n]).data,
+    new BigInt64Array([2n, 2n ** 60n]),
+  );
   assert.deepEqual(toNumbers(fromValues("f16", [2], [1 / 3, 65504])), [0.333251953125, 65504]);
 });
 

@@ -12,7 +12,10 @@ Deno.test("Cast from float to integer truncates toward zero", () => {
 });
 
 Deno.test("Cast to bool is x != 0 and to f16 rounds to nearest even", () => {
-  assert.deepEqual(cast(tensor("f32", [3], [0, -0.1, NaN]), "bool").data, new Uint8Array([0, 1, 1]));
+  assert.deepEqual(
+    cast(tensor("f32", [3], [0, -0.1, NaN]), "bool").data,
+    new Uint8Array([0, 1, 1]),
+  );
   const h = cast(tensor("f32", [2], [1 + 2 ** -11, 1 + 3 * 2 ** -11]), "f16");
   assert.deepEqual(toNumbers(h), [1, 1 + 2 ** -9]);
 });

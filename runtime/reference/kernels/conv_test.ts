@@ -137,6 +137,7 @@ Deno.test("ConvTranspose is the adjoint of Conv: <conv(x), y> = <x, convT(y)>", 
   // The output_shape pins the size the stride leaves ambiguous.
   const [ty] = runOp("ConvTranspose", [y, w], { ...attrs, output_shape: [6, 7] });
   assert.deepEqual(ty.shape, x.shape);
-  const dot = (a: Tensor, b: Tensor) => toNumbers(a).reduce((s, v, i) => s + v * toNumbers(b)[i], 0);
+  const dot = (a: Tensor, b: Tensor) =>
+    toNumbers(a).reduce((s, v, i) => s + v * toNumbers(b)[i], 0);
   assert.ok(Math.abs(dot(cx, y) - dot(x, ty)) < 1e-4);
 });

@@ -76,5 +76,13 @@ Deno.test("erf() is accurate to 1e-12 on both sides of the series/continued-frac
 });
 
 Deno.test("Round sends halves to the even neighbour", () => {
-  assert.deepEqual([0.5, 1.5, 2.5, -0.5, -1.5, 2.4, 2.6].map(roundHalfEven), [0, 2, 2, -0, -2, 2, 3]);
+  assert.deepEqual([0.5, 1.5, 2.5, -0.5, -1.5, 2.4, 2.6].map(roundHalfEven), [
+    0,
+    2,
+    2,
+    -0,
+    -2,
+    2,
+    3,
+  ]);
 });

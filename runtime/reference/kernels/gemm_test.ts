@@ -9,7 +9,14 @@ const At = tensor("f32", [3, 2], [1, 4, 2, 5, 3, 6]);
 const Bt = tensor("f32", [2, 3], [1, 0, 1, 0, 1, 1]);
 
 Deno.test("Gemm gives the same product for every combination of transA and transB", () => {
-  for (const [a, b, transA, transB] of [[A, B, 0, 0], [At, B, 1, 0], [A, Bt, 0, 1], [At, Bt, 1, 1]] as const) {
+  for (
+    const [a, b, transA, transB] of [[A, B, 0, 0], [At, B, 1, 0], [A, Bt, 0, 1], [
+      At,
+      Bt,
+      1,
+      1,
+    ]] as const
+  ) {
     const [y] = runOp("Gemm", [a, b], { transA, transB });
     assert.deepEqual(y.shape, [2, 2]);
     assert.deepEqual(toNumbers(y), [4, 5, 10, 11], `transA=${transA} transB=${transB}`);
@@ -40,11 +47,14 @@ Deno.test("MatMul promotes 1-D operands and broadcasts batch dims", () => {
   const [vm] = runOp("MatMul", [tensor("f32", [2], [1, 1]), A]);
   assert.deepEqual(toNumbers(vm), [5, 7, 9]);
   const batch = tensor("f32", [2, 1, 2, 3], [...toNumbers(A), ...toNumbers(A).map((x) => -x)]);
-  const [bm] = runOp("MatMul", [batch, tensor("f32", [3, 3, 2], [
-    ...toNumbers(B),
-    ...toNumbers(B),
-    ...toNumbers(B),
-  ])]);
+  const [bm] = runOp("MatMul", [
+    batch,
+    tensor("f32", [3, 3, 2], [
+      ...toNumbers(B),
+      ...toNumbers(B),
+      ...toNumbers(B),
+    ]),
+  ]);
   assert.deepEqual(bm.shape, [2, 3, 2, 2]);
   assert.deepEqual(toNumbers(bm).slice(0, 4), [4, 5, 10, 11]);
   assert.deepEqual(toNumbers(bm).slice(12, 16), [-4, -5, -10, -11]);

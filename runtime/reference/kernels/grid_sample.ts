@@ -6,7 +6,16 @@
  * padding_mode zeros reads 0 outside, border clamps, reflection mirrors.
  */
 import type { Kernel } from "../kernel.ts";
-import { attrInt, attrString, finish, input, kernelFail, kernelFailIf, numbers, scratch } from "../util.ts";
+import {
+  attrInt,
+  attrString,
+  finish,
+  input,
+  kernelFail,
+  kernelFailIf,
+  numbers,
+  scratch,
+} from "../util.ts";
 import { roundHalfEven } from "./round.ts";
 
 export const gridSample: Kernel = (inputs, attrs) => {
@@ -41,7 +50,7 @@ export const gridSample: Kernel = (inputs, attrs) => {
     for (let h = 0; h < HO; h++) {
       for (let w = 0; w < WO; w++) {
         const g = ((n * HO + h) * WO + w) * 2;
-        let ix = unnormalize(gv[g], W), iy = unnormalize(gv[g + 1], H);
+        const ix = unnormalize(gv[g], W), iy = unnormalize(gv[g + 1], H);
         for (let c = 0; c < C; c++) {
           const plane = (n * C + c) * H * W;
           const at = (yy: number, xx: number) =>
@@ -71,7 +80,6 @@ export const gridSample: Kernel = (inputs, attrs) => {
           }
           out[((n * C + c) * HO + h) * WO + w] = v!;
         }
-        ix = iy = 0;
       }
     }
   }

@@ -15,11 +15,15 @@ export const maxUnpool: Kernel = (inputs, attrs) => {
   kernelFailIf(kernel.length !== r, "MaxUnpool requires kernel_shape");
   const strides = attrInts(attrs, "strides") ?? new Array(r).fill(1);
   const pads = attrInts(attrs, "pads") ?? new Array(2 * r).fill(0);
-  const inferred = [...x.shape.slice(0, 2), ...x.shape.slice(2).map((d, i) =>
-    (d - 1) * strides[i] + kernel[i] - pads[i] - pads[i + r]
-  )];
+  const inferred = [
+    ...x.shape.slice(0, 2),
+    ...x.shape.slice(2).map((d, i) => (d - 1) * strides[i] + kernel[i] - pads[i] - pads[i + r]),
+  ];
   const shape = inputs[2] ? intsOf(inputs[2]) : inferred;
-  kernelFailIf(shape.length !== inferred.length, `Expected an output_shape of rank ${inferred.length}`);
+  kernelFailIf(
+    shape.length !== inferred.length,
+    `Expected an output_shape of rank ${inferred.length}`,
+  );
   // Indices address the inferred shape; a larger output_shape keeps the coordinates.
   const from = stridesOf(inferred), to = stridesOf(shape);
   const data = allocData(x.dtype, numel(shape)) as any;

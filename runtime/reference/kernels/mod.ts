@@ -39,6 +39,7 @@ import { cumSum } from "./cum_sum.ts";
 import { depthToSpace } from "./depth_to_space.ts";
 import { dequantizeLinear } from "./dequantize_linear.ts";
 import { det } from "./det.ts";
+import { dftKernel } from "./dft.ts";
 import { div } from "./div.ts";
 import { dropout } from "./dropout.ts";
 import { dynamicQuantizeLinear } from "./dynamic_quantize_linear.ts";
@@ -90,6 +91,7 @@ import { maxPool } from "./max_pool.ts";
 import { maxUnpool } from "./max_unpool.ts";
 import { mean } from "./mean.ts";
 import { meanVarianceNormalization } from "./mean_variance_normalization.ts";
+import { melWeightMatrix } from "./mel_weight_matrix.ts";
 import { min } from "./min.ts";
 import { mish } from "./mish.ts";
 import { mod } from "./modulo.ts";
@@ -152,10 +154,13 @@ import { spaceToDepth } from "./space_to_depth.ts";
 import { split } from "./split.ts";
 import { sqrt } from "./sqrt.ts";
 import { squeeze } from "./squeeze.ts";
+import { stft } from "./stft.ts";
+import { stringNormalizer } from "./string_normalizer.ts";
 import { sub } from "./sub.ts";
 import { sum } from "./sum.ts";
 import { tan } from "./tan.ts";
 import { tanh } from "./tanh.ts";
+import { tfIdfVectorizer } from "./tf_idf_vectorizer.ts";
 import { thresholdedRelu } from "./thresholded_relu.ts";
 import { tile } from "./tile.ts";
 import { topK } from "./top_k.ts";
@@ -200,6 +205,7 @@ export const KERNELS: Record<string, Kernel> = {
   "Cos": cos,
   "Cosh": cosh,
   "CumSum": cumSum,
+  "DFT": dftKernel,
   "DepthToSpace": depthToSpace,
   "DequantizeLinear": dequantizeLinear,
   "Det": det,
@@ -254,6 +260,7 @@ export const KERNELS: Record<string, Kernel> = {
   "MaxUnpool": maxUnpool,
   "Mean": mean,
   "MeanVarianceNormalization": meanVarianceNormalization,
+  "MelWeightMatrix": melWeightMatrix,
   "Min": min,
   "Mish": mish,
   "Mod": mod,
@@ -294,6 +301,7 @@ export const KERNELS: Record<string, Kernel> = {
   "ReverseSequence": reverseSequence,
   "RoiAlign": roiAlign,
   "Round": round,
+  "STFT": stft,
   "Scan": scan,
   "Scatter": scatter,
   "ScatterElements": scatterElements,
@@ -315,10 +323,12 @@ export const KERNELS: Record<string, Kernel> = {
   "Split": split,
   "Sqrt": sqrt,
   "Squeeze": squeeze,
+  "StringNormalizer": stringNormalizer,
   "Sub": sub,
   "Sum": sum,
   "Tan": tan,
   "Tanh": tanh,
+  "TfIdfVectorizer": tfIdfVectorizer,
   "ThresholdedRelu": thresholdedRelu,
   "Tile": tile,
   "TopK": topK,
@@ -337,5 +347,7 @@ export const KERNELS: Record<string, Kernel> = {
 /** The kernel of `op` in `domain` ("" or "ai.onnx" for the default domain), if implemented. */
 export function kernelFor(op: string, domain = ""): Kernel | undefined {
   const d = domain === "ai.onnx" ? "" : domain;
-  return Object.hasOwn(KERNELS, d ? `${d}::${op}` : op) ? KERNELS[d ? `${d}::${op}` : op] : undefined;
+  return Object.hasOwn(KERNELS, d ? `${d}::${op}` : op)
+    ? KERNELS[d ? `${d}::${op}` : op]
+    : undefined;
 }

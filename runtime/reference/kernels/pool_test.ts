@@ -17,7 +17,12 @@ Deno.test("MaxPool with ceil_mode drops a window that would start in the right p
   // in 4, pads 1+1, k 2, s 3: ceil((4 + 2 - 2) / 3) + 1 = 3 windows, but the third
   // would start at 5, past the input and its left pad, so only 2 remain.
   const x1 = tensor("f32", [1, 1, 4], [1, 2, 3, 4]);
-  const [y] = runOp("MaxPool", [x1], { kernel_shape: [2], strides: [3], pads: [1, 1], ceil_mode: 1 });
+  const [y] = runOp("MaxPool", [x1], {
+    kernel_shape: [2],
+    strides: [3],
+    pads: [1, 1],
+    ceil_mode: 1,
+  });
   assert.deepEqual(toNumbers(y), [1, 4]);
 });
 
@@ -39,7 +44,11 @@ Deno.test("MaxPool indices include the batch and channel offset", () => {
 
 Deno.test("MaxPool honours dilations and never picks padding", () => {
   const neg = tensor("f32", [1, 1, 3, 3], [-9, -8, -7, -6, -5, -4, -3, -2, -1]);
-  const [y] = runOp("MaxPool", [neg], { kernel_shape: [2, 2], dilations: [2, 2], pads: [1, 1, 1, 1] });
+  const [y] = runOp("MaxPool", [neg], {
+    kernel_shape: [2, 2],
+    dilations: [2, 2],
+    pads: [1, 1, 1, 1],
+  });
   assert.deepEqual(y.shape, [1, 1, 3, 3]);
   assert.deepEqual(toNumbers(y), [-5, -4, -5, -2, -1, -2, -5, -4, -5]);
 });

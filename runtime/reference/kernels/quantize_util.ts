@@ -34,7 +34,11 @@ export function saturate(v: number, d: DType, zeroPoint = 0): number {
  * For each element of `x`, the index into a per-axis parameter (0 when the
  * parameter is a scalar or a 1-element tensor).
  */
-export function paramIndex(x: Tensor, param: Tensor | undefined, axisAttr: number): (i: number) => number {
+export function paramIndex(
+  x: Tensor,
+  param: Tensor | undefined,
+  axisAttr: number,
+): (i: number) => number {
   if (!param || param.data.length <= 1) return () => 0;
   const axis = normAxis(axisAttr, x.shape.length);
   kernelFailIf(

@@ -18,7 +18,8 @@ Deno.test("Dropout in inference is the identity with an all-true mask", () => {
 Deno.test("Dropout in training keeps about 1 - ratio, scaled by 1 / (1 - ratio), reproducibly", () => {
   const n = 4000;
   const x = tensor("f32", [n], new Array(n).fill(1));
-  const run = () => runOp("Dropout", [x, tensor("f32", [], [0.25]), on], { seed: 3 }, { outputs: 2 });
+  const run = () =>
+    runOp("Dropout", [x, tensor("f32", [], [0.25]), on], { seed: 3 }, { outputs: 2 });
   const [y, mask] = run();
   const kept = (mask.data as Uint8Array).reduce((s, v) => s + v, 0);
   assert.ok(Math.abs(kept / n - 0.75) < 0.03, `kept ${kept} of ${n}`);
@@ -36,7 +37,13 @@ Deno.test("RandomNormal and RandomUniform honour their parameters and seeds", ()
   const nv = toNumbers(n), mean = nv.reduce((a, b) => a + b) / nv.length;
   const sd = Math.sqrt(nv.reduce((a, b) => a + (b - mean) ** 2, 0) / nv.length);
   assert.ok(Math.abs(mean - 1) < 0.1 && Math.abs(sd - 2) < 0.1, `mean ${mean}, sd ${sd}`);
-  const [again] = runOp("RandomNormal", [], { shape: [4000], mean: 1, scale: 2, seed: 1, dtype: 11 });
+  const [again] = runOp("RandomNormal", [], {
+    shape: [4000],
+    mean: 1,
+    scale: 2,
+    seed: 1,
+    dtype: 11,
+  });
   assert.deepEqual(again.data, n.data);
 });
 

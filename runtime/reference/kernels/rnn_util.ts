@@ -125,10 +125,21 @@ export function recurrent(
   const lens = inputs[4] ? intsOf(inputs[4]) : new Array(batch).fill(seq);
   const W = [], R = [], B = [];
   for (let d = 0; d < dirs; d++) {
-    W.push(Float64Array.from(wv.subarray(d * gates * hidden * inSize, (d + 1) * gates * hidden * inSize)));
-    R.push(Float64Array.from(rv.subarray(d * gates * hidden * hidden, (d + 1) * gates * hidden * hidden)));
-    B.push(bv ? Float64Array.from(bv.subarray(d * 2 * gates * hidden, (d + 1) * 2 * gates * hidden))
-      : new Float64Array(2 * gates * hidden));
+    W.push(
+      Float64Array.from(
+        wv.subarray(d * gates * hidden * inSize, (d + 1) * gates * hidden * inSize),
+      ),
+    );
+    R.push(
+      Float64Array.from(
+        rv.subarray(d * gates * hidden * hidden, (d + 1) * gates * hidden * hidden),
+      ),
+    );
+    B.push(
+      bv
+        ? Float64Array.from(bv.subarray(d * 2 * gates * hidden, (d + 1) * 2 * gates * hidden))
+        : new Float64Array(2 * gates * hidden),
+    );
   }
   const x = (t: number, b: number) => {
     const off = layout ? (b * seq + t) * inSize : (t * batch + b) * inSize;
@@ -145,7 +156,23 @@ export function recurrent(
   };
   const clip = attrs.clip === undefined ? Infinity : attrFloat(attrs, "clip", Infinity);
   const reverse = direction === "reverse" ? [true] : dirs === 2 ? [false, true] : [false];
-  return { seq, batch, inSize, hidden, dirs, reverse, lens, x, W, R, B, clip, layout, dtype: X.dtype, state };
+  return {
+    seq,
+    batch,
+    inSize,
+    hidden,
+    dirs,
+    reverse,
+    lens,
+    x,
+    W,
+    R,
+    B,
+    clip,
+    layout,
+    dtype: X.dtype,
+    state,
+  };
 }
 
 /** rows [g*H, (g+1)*H) of M (rows of `n`) times v, plus bias b[g*H..] (if given). */

@@ -6,7 +6,16 @@
  * sampling_ratio^2 (or ceil(bin size)) bilinear samples.
  */
 import type { Kernel } from "../kernel.ts";
-import { attrFloat, attrInt, attrString, finish, input, intsOf, numbers, scratch } from "../util.ts";
+import {
+  attrFloat,
+  attrInt,
+  attrString,
+  finish,
+  input,
+  intsOf,
+  numbers,
+  scratch,
+} from "../util.ts";
 
 export const roiAlign: Kernel = (inputs, attrs, ctx) => {
   const x = input(inputs, 0), rois = numbers(input(inputs, 1, "rois"));
@@ -75,5 +84,8 @@ function bilinear(y: number, x: number, H: number, W: number): [number, number][
   if (xl >= W - 1) xh = xl = W - 1, x = xl;
   else xh = xl + 1;
   const ly = y - yl, lx = x - xl, hy = 1 - ly, hx = 1 - lx;
-  return [[yl * W + xl, hy * hx], [yl * W + xh, hy * lx], [yh * W + xl, ly * hx], [yh * W + xh, ly * lx]];
+  return [[yl * W + xl, hy * hx], [yl * W + xh, hy * lx], [yh * W + xl, ly * hx], [
+    yh * W + xh,
+    ly * lx,
+  ]];
 }

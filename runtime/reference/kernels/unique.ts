@@ -20,7 +20,9 @@ export const unique: Kernel = (inputs, attrs) => {
   // Slice k along the axis, as a list of its elements.
   const sliceOf = (k: number) => {
     const v: any[] = [];
-    for (let o = 0; o < outer; o++) for (let j = 0; j < inner; j++) v.push(src[(o * dim + k) * inner + j]);
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < inner; j++) v.push(src[(o * dim + k) * inner + j]);
+    }
     return v;
   };
   const slices = Array.from({ length: dim }, (_, k) => sliceOf(k));

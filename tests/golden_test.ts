@@ -1,0 +1,246 @@
+/**
+ * Golden files: the text form of every stage for every example, and the
+ * diagnostics of one small broken file per kind of source error. A refactor
+ * that changes no behaviour shows zero diff here; one that does shows the
+ * change as a readable diff to review.
+ *
+ * Update the goldens after an intended change, then review `git diff tests/golden`:
+ *
+ *     DLM_UPDATE_GOLDEN=1 deno test -A tests/golden_test.ts
+ *
+ * For each model of each `lang-examples/*.dlm`, at the small configuration in
+ * CONFIGS, `tests/golden/<example>[.<Model>]`:
+ * - `.ir.txt`: the graph straight out of the elaborator (`printGraph`);
+ * - `.opt.ir.txt`: after the eval-mode inference passes, verified after each;
+ * - `.onnx.txt`: the emitted ONNX model (`printOnnx`).
+ * The model name is in the file name only for files that declare several.
+ *
+ * For each `tests/golden/errors/*.dlm`, `<name>.errors.txt` holds every
+ * diagnostic of `compileFile` as `formatDiagnostic` prints it. Each file's
+ * first line names the code it is about (`// expect DLM0203`).
+ *
+ * Paths are given to the compiler relative to the repository root (files
+ * are read through `read`), so spans in the goldens do not depend on where
+ * the repository is checked out.
+ */
+import assert from "node:assert/strict";
+import { compileFile } from "../compiler/compile.ts";
+import { formatDiagnostic } from "../compiler/diagnostics.ts";
+import { type Graph, producers } from "../compiler/ir/graph.ts";
+import { printGraph } from "../compiler/ir/print.ts";
+import { emitModel } from "../compiler/onnx/emit.ts";
+import { printOnnx } from "../compiler/onnx/print.ts";
+import { inferencePipeline, runPasses } from "../compiler/passes/mod.ts";
+import { loadProgram, readFromDisk, type ReadFile } from "../compiler/check/program.ts";
+import { writeFileAtomic } from "../runtime/fs.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const EXAMPLES = "lang-examples";
+const GOLDEN = "tests/golden";
+const ERRORS = "tests/golden/errors";
+const UPDATE = Deno.env.get("DLM_UPDATE_GOLDEN") === "1";
+
+/**
+ * The small configuration of every example model: model parameter
+ * overrides (`--set`). Every model of every example must be listed, so
+ * that a new example cannot slip in at ImageNet size; `{}` keeps the
+ * defaults. AlexNetLRN has no width parameters: its defaults (58M weights,
+ * a 228 MB ONNX file) are the smallest it comes in.
+ */
+const CONFIGS: Record<string, Record<string, number>> = {
+  AlexNet: { classes: 10, scale: 16, size: 64 },
+  AlexNetLRN: { classes: 10 },
+  FractalNet: { classes: 10, width: 8, size: 32 },
+  GoogLeNet: { classes: 10, size: 32 },
+  LeNet5: {},
+  Perceptron: {},
+  MLP: { features: 64, classes: 10 },
+  ResNet18: { classes: 10, size: 32 },
+  ResNet50: { classes: 10, size: 32 },
+  StochasticDepthResNet: { classes: 10, blocks: 1, size: 32 },
+  Transfer: { classes: 5, size: 32 },
+  VGG16: { classes: 10, width: 4, hidden: 32, size: 32 },
+};
+
+/** Reads repository-relative paths, so the compiler sees (and spans show) `lang-examples/x.dlm`. */
+const read: ReadFile = (path) => readFromDisk(decodeURIComponent(new URL(path, ROOT).pathname));
+
+function listDlm(dir: string): string[] {
+  return [...Deno.readDirSync(new URL(`${dir}/`, ROOT))]
+    .filter((e) => e.isFile && e.name.endsWith(".dlm"))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** The suffixes of one model's golden files: elaborated IR, optimised IR, ONNX. */
+const STAGES = [".ir.txt", ".opt.ir.txt", ".onnx.txt"];
+
+/** `tests/golden/<example>[.<Model>]`: the model name only when the file declares several. */
+function goldenBase(file: string, model: string, models: number): string {
+  return `${GOLDEN}/${file.replace(/\.dlm$/, "")}${models > 1 ? `.${model}` : ""}`;
+}
+
+/** Compare `actual` with the golden file `path` (repository-relative), or write it when updating. */
+function golden(path: string, actual: string): void {
+  const url = new URL(path, ROOT);
+  let expected: string | undefined;
+  try {
+    expected = Deno.readTextFileSync(url);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  if (expected === actual) return;
+  if (UPDATE) {
+    writeFileAtomic(decodeURIComponent(url.pathname), actual);
+    return;
+  }
+  if (expected === undefined) {
+    assert.fail(`${path} does not exist; run DLM_UPDATE_GOLDEN=1 deno test -A tests/golden_test.ts`);
+  }
+  assert.fail(
+    `${path} differs from the output (- golden, + actual); if the change is intended, ` +
+      `run DLM_UPDATE_GOLDEN=1 deno test -A tests/golden_test.ts\n${diffExcerpt(expected, actual)}`,
+  );
+}
+
+/**
+ * A unified-diff-like hunk around the first difference: the common prefix
+ * and suffix are trimmed, the rest is shown as removed and added lines
+ * (at most `limit` of each) with three lines of context.
+ */
+function diffExcerpt(expected: string, actual: string, limit = 20): string {
+  const a = expected.split("\n"), b = actual.split("\n");
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let endA = a.length, endB = b.length;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) endA--, endB--;
+  const ctx = Math.max(0, start - 3);
+  const out = [`@@ -${start + 1},${endA - start} +${start + 1},${endB - start} @@`];
+  for (let i = ctx; i < start; i++) out.push(` ${a[i]}`);
+  const side = (lines: string[], from: number, to: number, mark: string) => {
+    for (let i = from; i < Math.min(to, from + limit); i++) out.push(`${mark}${lines[i]}`);
+    if (to - from > limit) out.push(`${mark}... ${to - from - limit} more lines`);
+  };
+  side(a, start, endA, "-");
+  side(b, start, endB, "+");
+  for (let i = endA; i < Math.min(a.length, endA + 3); i++) out.push(` ${a[i]}`);
+  return out.join("\n");
+}
+
+/** Models of one example file, in declaration order. */
+function modelsOf(path: string): string[] {
+  const p = loadProgram(path, read);
+  if (!("main" in p)) {
+    assert.fail(`${path} does not load:\n${p.diagnostics.map((d) => formatDiagnostic(d, p.sources)).join("\n")}`);
+  }
+  return p.main.decls.filter((d) => d.kind === "model").map((d) => d.name);
+}
+
+function compileExample(path: string, model: string): Graph {
+  const overrides = CONFIGS[model];
+  assert.ok(
+    overrides,
+    `Model ${model} of ${path} has no small configuration: add it to CONFIGS in tests/golden_test.ts`,
+  );
+  const r = compileFile(path, { model, overrides, read });
+  const text = r.diagnostics.map((d) => formatDiagnostic(d, r.sources)).join("\n");
+  assert.ok(r.graph, `${path} (${model}) does not compile:\n${text}`);
+  return r.graph;
+}
+
+/** What the eval-mode passes must have removed; one message per leftover. */
+function leftovers(g: Graph): string[] {
+  const prod = producers(g);
+  const out: string[] = [];
+  for (const n of g.nodes) {
+    if (n.op === "Identity" || n.op === "Dropout") out.push(`${n.op} node '${n.name}' is left`);
+    if (n.op === "BatchNormalization" && prod.get(n.inputs[0])?.op === "Conv") {
+      out.push(`BatchNormalization '${n.name}' after Conv '${prod.get(n.inputs[0])!.name}' is not folded`);
+    }
+  }
+  return out;
+}
+
+for (const file of listDlm(EXAMPLES)) {
+  Deno.test(`golden: every model of ${file} prints as its golden IR, optimised IR and ONNX`, async (t) => {
+    const path = `${EXAMPLES}/${file}`;
+    const models = modelsOf(path);
+    assert.ok(models.length > 0, `${path} declares no model`);
+    for (const model of models) {
+      await t.step(model, () => {
+        const base = goldenBase(file, model, models.length);
+        const graph = compileExample(path, model);
+        golden(`${base}${STAGES[0]}`, printGraph(graph));
+        // The passes rewrite in place: the graph is printed above before they run.
+        const opt = graph;
+        runPasses(opt, inferencePipeline("eval"), { mode: "eval", verify: true });
+        golden(`${base}${STAGES[1]}`, printGraph(opt));
+        assert.deepEqual(leftovers(opt), [], `the eval-mode passes left work undone in ${model}`);
+        golden(`${base}${STAGES[2]}`, printOnnx(emitModel(opt).model));
+      });
+    }
+  });
+}
+
+Deno.test("golden: every broken example prints its diagnostics as its golden errors file", async (t) => {
+  const files = listDlm(ERRORS);
+  assert.ok(files.length > 0, `no .dlm files in ${ERRORS}`);
+  for (const file of files) {
+    await t.step(file, () => {
+      const path = `${ERRORS}/${file}`;
+      const first = read(path);
+      assert.ok(typeof first === "string", `cannot read ${path}`);
+      const expect = /^\/\/ expect (DLM\d{4})/.exec(first)?.[1];
+      assert.ok(expect, `${path} must start with a line '// expect DLMxxxx' naming the code it is about`);
+      let r: ReturnType<typeof compileFile>;
+      try {
+        r = compileFile(path, { read });
+      } catch (e) {
+        // A user must never see an exception: every failure is a diagnostic.
+        assert.fail(`compileFile threw on ${path} instead of reporting a diagnostic: ${(e as Error).stack}`);
+      }
+      const codes = r.diagnostics.map((d) => d.code);
+      golden(path.replace(/\.dlm$/, ".errors.txt"), r.diagnostics.map((d) => formatDiagnostic(d, r.sources) + "\n").join(""));
+      assert.ok(codes.length > 0, `${path} compiles without a diagnostic`);
+      assert.ok(codes.includes(expect as never), `${path} should report ${expect}, but reports ${codes.join(", ")}`);
+    });
+  }
+});
+
+Deno.test("golden: every golden file belongs to an example model or a broken file", () => {
+  const expected = new Set<string>();
+  for (const file of listDlm(EXAMPLES)) {
+    const models = modelsOf(`${EXAMPLES}/${file}`);
+    for (const model of models) {
+      const base = goldenBase(file, model, models.length);
+      for (const ext of STAGES) expected.add(`${base}${ext}`);
+    }
+  }
+  for (const file of listDlm(ERRORS)) expected.add(`${ERRORS}/${file.replace(/\.dlm$/, ".errors.txt")}`);
+  const orphans: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(new URL(`${dir}/`, ROOT))) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) walk(path);
+      else if (e.name.endsWith(".txt") && !expected.has(path)) orphans.push(path);
+    }
+  };
+  walk(GOLDEN);
+  if (UPDATE) {
+    for (const p of orphans) Deno.removeSync(new URL(p, ROOT));
+    return;
+  }
+  assert.deepEqual(
+    orphans.sort(),
+    [],
+    "these golden files belong to no example or broken file: delete them, or rerun with DLM_UPDATE_GOLDEN=1",
+  );
+});
+
+Deno.test("diffExcerpt() shows the first differing lines with context, as a unified diff does", () => {
+  const a = "1\n2\n3\n4\n5\n6\n7\n";
+  const b = "1\n2\n3\n4\nfive\n6\n7\n";
+  assert.equal(diffExcerpt(a, b), "@@ -5,1 +5,1 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n ");
+  assert.equal(diffExcerpt("x\n", "x\ny\n"), "@@ -2,0 +2,1 @@\n x\n+y\n ");
+  assert.match(diffExcerpt("a\n", "b\nc\nd\n", 1), /\+b\n\+\.\.\. 2 more lines/);
+});
