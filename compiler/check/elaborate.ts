@@ -16,7 +16,7 @@ import { ShapeError } from "../ops/registry.ts";
 import { resetFreshDims } from "../ops/mod.ts";
 import type * as A from "../syntax/ast.ts";
 import type { Ctx, ParamOptions } from "./context.ts";
-import { type InitSpec, initTensor, type Nonlinearity } from "./init.ts";
+import { type InitSpec, lazyInitTensor, type Nonlinearity } from "./init.ts";
 import { Frame, Scope } from "./scope.ts";
 import { type ArgIn, type ArgType, bindArgs, num } from "./signature.ts";
 import { LAYERS } from "./builtins/layers.ts";
@@ -839,7 +839,7 @@ class Elaborator {
       throw new Abort();
     }
     const spec = opts.explicit ?? this.ruleFor(name, opts.layer, role) ?? init;
-    const t: Tensor = dtype === "f32" ? initTensor(spec, shape, name, this.seed) : zeros(dtype, shape);
+    const t: Tensor = dtype === "f32" ? lazyInitTensor(spec, shape, name, this.seed) : zeros(dtype, shape);
     if (this.b.isUsed(name)) {
       this.err("DLM0106", `Parameter name '${name}' clashes with another value of the same name`, span);
       return undefined;

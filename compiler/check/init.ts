@@ -294,3 +294,27 @@ export const TORCH_DEFAULT_WEIGHT: InitSpec = {
   mode: "fan_in",
   nonlinearity: "leaky_relu",
 };
+
+/**
+ * A parameter tensor whose values are drawn on first read of `data`.
+ * Checking a model (`dlm check`, `dlm params`) never reads them, so it
+ * costs no initialisation even for VGG16's 138M weights; compiling reads
+ * each once. Values are the same as `initTensor`'s: the stream depends only
+ * on the seed and the name.
+ */
+export function lazyInitTensor(spec: InitSpec, shape: number[], name: string, seed: number): Tensor {
+  const t = { dtype: "f32", shape: [...shape] } as Tensor;
+  Object.defineProperty(t, "data", {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const data = initTensor(spec, shape, name, seed).data;
+      Object.defineProperty(t, "data", { value: data, writable: true, enumerable: true, configurable: true });
+      return data;
+    },
+    set(v) {
+      Object.defineProperty(t, "data", { value: v, writable: true, enumerable: true, configurable: true });
+    },
+  });
+  return t;
+}
