@@ -35,6 +35,8 @@ import {
 } from "./values.ts";
 import type { Program } from "./program.ts";
 import { globToRegExp } from "./glob.ts";
+import { PRELUDE_PATH } from "./prelude.ts";
+import { closest } from "./suggest.ts";
 
 export interface ElabOptions {
   seed?: number;
@@ -85,7 +87,8 @@ class Elaborator {
   readonly seed: number;
   frame = new Frame("");
   depth = 0;
-  chain: string[] = [];
+  /** Block calls being elaborated, innermost last: for notes and the recursion message. */
+  calls: { name: string; span: Span }[] = [];
   iterations = 0;
   paramElements = 0;
   readonly global: Scope;
@@ -162,12 +165,33 @@ class Elaborator {
   // ------------------------------------------------------------ diagnostics
 
   err(code: Code, message: string, span?: Span, notes?: string[]): Value {
-    this.diags.push(error(code, message, span, notes));
+    const where = this.callNotes(span);
+    this.diags.push(error(code, message, this.userSpan(span), notes || where.length ? [...(notes ?? []), ...where] : undefined));
     if (this.diags.length > 200) {
       this.diags.push(error(code, "Too many errors; stopping here", span));
       throw new Abort();
     }
     return ERROR;
+  }
+
+  /** "in block Residual(...) called at f.dlm:10:5" for errors inside blocks, innermost first (at most 3). */
+  callNotes(span?: Span): string[] {
+    if (!span || this.calls.length === 0) return [];
+    const out: string[] = [];
+    for (let i = this.calls.length - 1; i >= 0 && out.length < 3; i--) {
+      const c = this.calls[i];
+      if (c.span.file === PRELUDE_PATH) continue;
+      out.push(`in block ${c.name}, used at ${c.span.file}:${c.span.line}:${c.span.col}`);
+    }
+    if (this.calls.length > 3 && out.length === 3) out.push(`(${this.calls.length - 3} more enclosing block calls)`);
+    return out;
+  }
+
+  /** Code inside the prelude is reported (and located in the graph) at the user's call. */
+  userSpan(span?: Span): Span | undefined {
+    if (!span || span.file !== PRELUDE_PATH) return span;
+    for (let i = this.calls.length - 1; i >= 0; i--) if (this.calls[i].span.file !== PRELUDE_PATH) return this.calls[i].span;
+    return span;
   }
 
   // ------------------------------------------------------------- statements
@@ -291,7 +315,7 @@ class Elaborator {
         }
         for (const item of it.items) {
           if (++this.iterations > LIMITS.iterations) {
-            this.err("DLM0302", `Loops run more than ${LIMITS.iterations} iterations in all; the limit keeps compile times bounded`, s.span);
+            this.err("DLM0302", `Loops run more than ${LIMITS.iterations.toLocaleString("en-US")} iterations in all; the limit keeps compile times bounded`, s.span);
             throw new Abort();
           }
           const inner = scope.nested();
@@ -465,7 +489,7 @@ class Elaborator {
         const end = e.inclusive ? b.v + 1 : b.v;
         const n = Math.max(0, end - a.v);
         if (n > LIMITS.rangeLength) {
-          return this.err("DLM0302", `Range ${a.v}..${b.v} has ${n} elements; the limit is ${LIMITS.rangeLength}`, e.span);
+          return this.err("DLM0302", `Range ${a.v}..${b.v} has ${n.toLocaleString("en-US")} elements; the limit is ${LIMITS.rangeLength.toLocaleString("en-US")}`, e.span);
         }
         return { k: "list", items: Array.from({ length: n }, (_, i) => ({ k: "int", v: a.v + i })) };
       }
@@ -522,6 +546,9 @@ class Elaborator {
     const prev = this.frame.labels.get(label);
     if (prev) {
       this.err("DLM0106", `Label '${label}' is already used in this scope (at line ${prev.line}); to share weights, bind the layer with let and call it twice`, span);
+      // Carry on under a private name so the duplicate does not also look like a shared layer.
+      inst.prefix = this.frame.child(`${label}#${span.line}:${span.col}`);
+      return;
     }
     this.frame.labels.set(label, span);
     inst.prefix = this.frame.child(label);
@@ -592,7 +619,7 @@ class Elaborator {
           return scalar(this, all, span);
         }
         const def = FUNCTIONS[callee.name];
-        const bound = bindArgs(callee.name, def.sig, all, span, this.diags);
+        const bound = bindArgs(callee.name, def.sig, all, span, this.diags, pipeArgs.length);
         if (!bound) return ERROR;
         const nameBase = this.frame.child(o.label ?? callee.name);
         return def.apply(this.ctx(span, bound.__spans ?? {}, nameBase), bound);
@@ -700,7 +727,7 @@ class Elaborator {
   applyBlock(inst: Instance, inputs: Value[], span: Span): Value {
     const d = inst.decl!;
     if (this.depth >= LIMITS.depth) {
-      const tail = this.chain.slice(-4).join(" -> ");
+      const tail = this.calls.slice(-4).map((c) => c.name).join(" -> ");
       this.err("DLM0301", `Recursion is deeper than ${LIMITS.depth} block calls: ${d.name} never reaches a base case`, span, [`the innermost calls are ${tail} -> ${d.name}`]);
       throw new Abort();
     }
@@ -720,7 +747,7 @@ class Elaborator {
     const saved = this.frame;
     if (!inst.inline) this.frame = new Frame(inst.prefix!, saved);
     this.depth++;
-    this.chain.push(d.name);
+    this.calls.push({ name: d.name, span });
     try {
       const before = this.diags.length;
       this.hoistInits(d.body, scope);
@@ -737,7 +764,7 @@ class Elaborator {
       return v;
     } finally {
       this.depth--;
-      this.chain.pop();
+      this.calls.pop();
       this.frame = saved;
     }
   }
@@ -790,12 +817,12 @@ class Elaborator {
       const outs = this.b.addNode(op, inputs, attrs as Record<string, never>, {
         name: name ?? this.frame.child(op.toLowerCase()),
         nOutputs,
-        spans: [span],
+        spans: [this.userSpan(span)!],
       });
       for (const o of outs) {
         const t = this.b.graph.types.get(o)!;
         if (t.shape.every((d) => typeof d === "number") && numel(t.shape as number[]) > LIMITS.tensorElements) {
-          this.err("DLM0303", `${op} would make a tensor ${formatType(t)} of ${numel(t.shape as number[]).toExponential(2)} elements; the limit is ${LIMITS.tensorElements}`, span);
+          this.err("DLM0303", `${op} would make a tensor ${formatType(t)} of ${big(numel(t.shape as number[]))} elements; the limit is ${big(LIMITS.tensorElements)}`, span);
           return undefined;
         }
       }
@@ -830,12 +857,12 @@ class Elaborator {
     }
     const n = numel(shape);
     if (shape.some((d) => !Number.isInteger(d) || d < 0) || n > LIMITS.tensorElements) {
-      this.err("DLM0303", `Parameter ${name} of shape [${shape.join(", ")}] has ${n.toExponential(2)} elements; the limit per tensor is ${LIMITS.tensorElements}`, span);
+      this.err("DLM0303", `Parameter ${name} of shape [${shape.join(", ")}] has ${big(n)} elements; the limit per tensor is ${big(LIMITS.tensorElements)}`, span);
       throw new Abort();
     }
     this.paramElements += n;
     if (this.paramElements > LIMITS.totalParamElements) {
-      this.err("DLM0303", `The model has more than ${LIMITS.totalParamElements.toExponential(2)} parameter elements`, span);
+      this.err("DLM0303", `The model has more than ${big(LIMITS.totalParamElements)} parameter elements`, span);
       throw new Abort();
     }
     const spec = opts.explicit ?? this.ruleFor(name, opts.layer, role) ?? init;
@@ -925,7 +952,7 @@ class Elaborator {
       }
     }
     if (shape.every((d) => typeof d === "number") && numel(shape as number[]) > LIMITS.tensorElements) {
-      this.err("DLM0303", `Input ${te.dtype}[${shape.join(", ")}] has ${numel(shape as number[]).toExponential(2)} elements; the limit is ${LIMITS.tensorElements}`, te.span);
+      this.err("DLM0303", `Input ${te.dtype}[${shape.join(", ")}] has ${big(numel(shape as number[]))} elements; the limit is ${big(LIMITS.tensorElements)}`, te.span);
       return undefined;
     }
     return { dtype: te.dtype as DType, shape };
@@ -974,8 +1001,8 @@ class Elaborator {
     const rest = te.dims.findIndex((d) => d.kind === "dim_rest");
     const pattern = te.dims;
     const r = t.shape.length;
-    if (rest < 0 && pattern.length !== r) return `rank ${r} is not ${pattern.length}`;
-    if (rest >= 0 && r < pattern.length - 1) return `rank ${r} is less than ${pattern.length - 1}`;
+    if (rest < 0 && pattern.length !== r) return `its rank is ${r}, expected ${pattern.length}`;
+    if (rest >= 0 && r < pattern.length - 1) return `its rank is ${r}, expected at least ${pattern.length - 1}`;
     for (let i = 0; i < pattern.length; i++) {
       if (i === rest) continue;
       const axis = rest >= 0 && i > rest ? r - (pattern.length - i) : i;
@@ -990,7 +1017,10 @@ class Elaborator {
       if (v.k === "error") return "its declared dims are invalid";
       const want: Dim | undefined = v.k === "int" ? v.v : v.k === "dim" ? v.v : undefined;
       if (want === undefined) return `dim ${axis} is declared as ${describe(v)}`;
-      if (want !== actual) return `dim ${axis} is ${actual}, expected ${want}`;
+      if (want !== actual) {
+        const bound = d.kind === "name" ? ` (${d.name} = ${want})` : "";
+        return `dim ${axis} is ${actual}, expected ${want}${bound}`;
+      }
     }
     return undefined;
   }
@@ -1209,6 +1239,11 @@ class Elaborator {
 
 // ------------------------------------------------------------------ helpers
 
+/** 2,147,483,647 or, past a trillion, 1.0e+12: one format for every size limit message. */
+function big(n: number): string {
+  return n < 1e12 ? n.toLocaleString("en-US") : n.toExponential(1);
+}
+
 function spread(v: Value): Value[] {
   return v.k === "tuple" ? v.items : [v];
 }
@@ -1264,36 +1299,6 @@ function scopeNames(s: Scope): string[] {
   const out: string[] = [];
   for (let c: Scope | undefined = s; c; c = c.parent) out.push(...c.vars.keys());
   return out;
-}
-
-/** The known name nearest to `name` (edit distance <= 2), for "did you mean". */
-export function closest(name: string, known: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const k of known) {
-    const d = editDistance(name.toLowerCase(), k.toLowerCase());
-    if (d < bestD || (d === bestD && best !== undefined && k < best)) {
-      if (d < bestD) {
-        bestD = d;
-        best = k;
-      }
-    }
-  }
-  return bestD <= Math.min(2, Math.max(1, Math.floor(name.length / 3))) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0];
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j];
-      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length];
 }
 
 // ------------------------------------------------------ compile-time functions

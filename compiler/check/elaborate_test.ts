@@ -170,7 +170,7 @@ Deno.test("a block input of the wrong rank is reported against its declared patt
   const ds = errors(`block B()(x: f32[N, C, H, W]) { return x }
   model M { input x: f32[N, 4]  output y = x |> B }`);
   assert.deepEqual(codes(ds), ["DLM0208"]);
-  assert.match(ds[0].message, /B's input 'x' is declared f32\[N, C, H, W\] but is f32\[N, 4\]: rank 2 is not 4/);
+  assert.match(ds[0].message, /B's input 'x' is declared f32\[N, C, H, W\] but is f32\[N, 4\]: its rank is 2, expected 4/);
 });
 
 Deno.test("a declared output type is checked", () => {

@@ -11,7 +11,8 @@ import { type Diagnostic, error } from "../diagnostics.ts";
 import type { Program } from "./program.ts";
 import { LAYERS } from "./builtins/layers.ts";
 import { FUNCTIONS } from "./builtins/functions.ts";
-import { closest, INIT_FNS, SCALAR_FNS } from "./elaborate.ts";
+import { INIT_FNS, SCALAR_FNS } from "./elaborate.ts";
+import { closest } from "./suggest.ts";
 
 class Names {
   readonly names = new Set<string>();

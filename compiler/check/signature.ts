@@ -7,6 +7,7 @@ import type { Span } from "../ir/graph.ts";
 import type { Diagnostic } from "../diagnostics.ts";
 import { error } from "../diagnostics.ts";
 import { describe, type Value } from "./values.ts";
+import { closest } from "./suggest.ts";
 
 export type ArgType =
   | "tensor"
@@ -96,6 +97,8 @@ export function bindArgs(
   args: ArgIn[],
   callSpan: Span,
   diags: Diagnostic[],
+  /** Leading arguments supplied by a pipe (`x |> f(a)`), for messages. */
+  piped = 0,
 ): Bound | undefined {
   const out: Bound = {};
   const spans: Record<string, Span> = {};
@@ -111,7 +114,9 @@ export function bindArgs(
       const p = sig.find((s) => s.name === a.name);
       if (!p) {
         const names = sig.map((s) => s.name).join(", ");
-        diags.push(error("DLM0205", `${what}() has no parameter '${a.name}'; its parameters are: ${names}`, a.span));
+        const near = closest(a.name, sig.map((s) => s.name));
+        const hint = near ? `did you mean '${near}'? ` : "";
+        diags.push(error("DLM0205", `${what}() has no parameter '${a.name}'; ${hint}its parameters are: ${names}`, a.span));
         ok = false;
         continue;
       }
@@ -131,8 +136,9 @@ export function bindArgs(
     if (!p) {
       const max = sig.length;
       const given = args.filter((x) => x.name === undefined).length;
+      const note = piped ? ` (counting the piped value, which comes first)` : "";
       diags.push(
-        error("DLM0202", `${what}() takes at most ${max} positional argument${max === 1 ? "" : "s"}, but ${given} were given`, a.span),
+        error("DLM0202", `${what}() takes at most ${max} positional argument${max === 1 ? "" : "s"}, but ${given} were given${note}`, a.span),
       );
       ok = false;
       break;
@@ -192,3 +198,4 @@ export function expandInts(v: Value, n: number): number[] {
 export function num(v: Value | undefined, fallback = 0): number {
   return v && (v.k === "int" || v.k === "float") ? v.v : fallback;
 }
+
