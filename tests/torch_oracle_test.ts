@@ -78,7 +78,9 @@ function assertClose(actual: Tensor, expected: Tensor, what: string): void {
   let worst = -1, worstExcess = 0;
   for (let i = 0; i < e.length; i++) {
     const excess = Math.abs(a[i] - e[i]) - (ATOL + RTOL * Math.abs(e[i]));
-    if (!(excess <= worstExcess)) [worst, worstExcess] = [i, Number.isNaN(excess) ? Infinity : excess];
+    if (!(excess <= worstExcess)) {
+      [worst, worstExcess] = [i, Number.isNaN(excess) ? Infinity : excess];
+    }
   }
   assert.ok(
     worst < 0,
@@ -142,7 +144,11 @@ for (const c of CASES) {
     const graph = compile(c.dlm, { overrides: c.overrides });
     const weights = new URL(`${c.name}.safetensors`, FIXTURES).pathname;
     const { loaded, warnings } = loadWeights(graph, weights);
-    assert.deepEqual(warnings.map((w) => w.message), [], "every tensor matches a parameter and back");
+    assert.deepEqual(
+      warnings.map((w) => w.message),
+      [],
+      "every tensor matches a parameter and back",
+    );
     assert.equal(loaded, graph.params.length);
 
     const x = readInput(`${c.name}_input.npy`);

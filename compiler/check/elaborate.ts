@@ -177,13 +177,19 @@ class Elaborator {
   /** "in block Residual(...) called at f.dlm:10:5" for errors inside blocks, innermost first (at most 3). */
   callNotes(span?: Span): string[] {
     if (!span || this.calls.length === 0) return [];
-    const out: string[] = [];
-    for (let i = this.calls.length - 1; i >= 0 && out.length < 3; i--) {
+    // Innermost first; repeated calls from one place (recursion) collapse into one note.
+    const groups: { name: string; span: Span; count: number }[] = [];
+    for (let i = this.calls.length - 1; i >= 0; i--) {
       const c = this.calls[i];
       if (c.span.file === PRELUDE_PATH) continue;
-      out.push(`in block ${c.name}, used at ${c.span.file}:${c.span.line}:${c.span.col}`);
+      const last = groups[groups.length - 1];
+      if (last && last.name === c.name && last.span === c.span) last.count++;
+      else groups.push({ ...c, count: 1 });
     }
-    if (this.calls.length > 3 && out.length === 3) out.push(`(${this.calls.length - 3} more enclosing block calls)`);
+    const out = groups.slice(0, 3).map((g) =>
+      `in block ${g.name}, used at ${g.span.file}:${g.span.line}:${g.span.col}${g.count > 1 ? ` (${g.count} nested calls)` : ""}`
+    );
+    if (groups.length > 3) out.push(`(${groups.length - 3} more enclosing block calls)`);
     return out;
   }
 

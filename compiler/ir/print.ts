@@ -94,7 +94,12 @@ function printBody(g: Graph, indent: string, lines: string[], hooks: BodyHooks):
   );
   const inner = indent + "  ";
   const io = (kind: string, name: string, t: TensorType) =>
-    lines.push(withComment(`${inner}${kind} ${formatValue(name)}: ${formatType(t)}`, hooks.valueComment(name)));
+    lines.push(
+      withComment(
+        `${inner}${kind} ${formatValue(name)}: ${formatType(t)}`,
+        hooks.valueComment(name),
+      ),
+    );
   for (const v of g.inputs) io("input", v.name, v.type);
   for (const v of g.outputs) io("output", v.name, v.type);
   for (const [name, t] of g.initializers) {
@@ -182,11 +187,15 @@ function formatName(name: string): string {
  * floats from ints: a float attribute prints as `1.0`, an int as `1`.
  */
 export function formatAttr(v: AttrValue, type?: AttrType): string {
-  if (typeof v === "number") return type === "float" || (!type && !Number.isInteger(v)) ? formatFloat(v) : formatInt(v);
+  if (typeof v === "number") {
+    return type === "float" || (!type && !Number.isInteger(v)) ? formatFloat(v) : formatInt(v);
+  }
   if (typeof v === "string") return JSON.stringify(v);
   if (Array.isArray(v)) {
     const items = (v as (number | string)[]).map((x) =>
-      typeof x === "string" ? JSON.stringify(x) : formatAttr(x, type === "floats" ? "float" : type === "ints" ? "int" : undefined)
+      typeof x === "string"
+        ? JSON.stringify(x)
+        : formatAttr(x, type === "floats" ? "float" : type === "ints" ? "int" : undefined)
     );
     return `[${items.join(", ")}]`;
   }

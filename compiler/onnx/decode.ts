@@ -62,7 +62,7 @@ const ATTR_NAMES: Record<number, string> = Object.fromEntries(
  * const { graph, opset } = decodeModel(Deno.readFileSync("model.onnx"));
  */
 export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedModel {
-  const what = opts.file ? `'${opts.file}'` : "The ONNX model";
+  const what = opts.file ? `'${opts.file}'` : "The data";
   let model: any;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -89,7 +89,7 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Decode
  * Malformed bytes raise DLM0405.
  */
 export function decodeTensorFile(bytes: Uint8Array, opts: DecodeOptions = {}): Tensor {
-  const what = opts.file ? `'${opts.file}'` : "The tensor file";
+  const what = opts.file ? `'${opts.file}'` : "The data";
   let proto: any;
   try {
     proto = onnx.TensorProto.decode(bytes);

@@ -77,15 +77,21 @@ export function printOnnx(bytes: Uint8Array): string {
     header.push(`opset_import ${o.domain || "ai.onnx"} ${longToNumber(o.version)}`);
   }
   if (model.producerName || model.producerVersion) {
-    header.push(`producer ${[model.producerName, model.producerVersion].filter(Boolean).join(" ")}`);
+    header.push(
+      `producer ${[model.producerName, model.producerVersion].filter(Boolean).join(" ")}`,
+    );
   }
   if (model.domain) header.push(`domain ${model.domain}`);
-  if (longToNumber(model.modelVersion)) header.push(`model_version ${longToNumber(model.modelVersion)}`);
+  if (longToNumber(model.modelVersion)) {
+    header.push(`model_version ${longToNumber(model.modelVersion)}`);
+  }
   if (model.docString) header.push(`doc_string ${JSON.stringify(model.docString)}`);
   for (const p of model.metadataProps ?? []) {
     header.push(`metadata ${JSON.stringify(p.key)} = ${JSON.stringify(p.value)}`);
   }
-  if (model.graph.docString) header.push(`graph doc_string ${JSON.stringify(model.graph.docString)}`);
+  if (model.graph.docString) {
+    header.push(`graph doc_string ${JSON.stringify(model.graph.docString)}`);
+  }
 
   const reader = new GraphReader();
   let graph: Graph;
@@ -121,8 +127,14 @@ class GraphReader {
       const notes: string[] = [];
       if (inputs.has(p.name)) notes.push("also a graph input");
       if (p.dataLocation === 1 || p.externalData?.length) {
-        const kv = new Map<string, string>((p.externalData ?? []).map((e: any) => [e.key, e.value]));
-        notes.push(`external data in ${JSON.stringify(kv.get("location") ?? "")} at offset ${kv.get("offset") ?? 0}`);
+        const kv = new Map<string, string>(
+          (p.externalData ?? []).map((e: any) => [e.key, e.value]),
+        );
+        notes.push(
+          `external data in ${JSON.stringify(kv.get("location") ?? "")} at offset ${
+            kv.get("offset") ?? 0
+          }`,
+        );
       }
       if (p.docString) notes.push(JSON.stringify(p.docString));
       if (notes.length) this.initNotes.set(p.name ?? "", notes.join(", "));
@@ -130,7 +142,10 @@ class GraphReader {
     for (const p of g.sparseInitializer ?? []) {
       // Shown by name and dense shape only: dlm never writes them.
       const name = p.values?.name ?? "";
-      graph.initializers.set(name, { ...this.tensorShell(p.values ?? {}, p.dims), data: allocData("f32", 0) });
+      graph.initializers.set(name, {
+        ...this.tensorShell(p.values ?? {}, p.dims),
+        data: allocData("f32", 0),
+      });
       this.initNotes.set(name, "sparse");
     }
     for (const vi of g.valueInfo ?? []) graph.types.set(vi.name, this.type(vi.type));
@@ -215,7 +230,13 @@ class GraphReader {
   type(tp: any): TensorType {
     const tt = tp?.tensorType ?? tp?.sparseTensorType ?? tp?.optionalType?.elemType?.tensorType;
     if (!tt) {
-      const kind = tp?.sequenceType ? "sequence" : tp?.mapType ? "map" : tp?.optionalType ? "optional" : "untyped";
+      const kind = tp?.sequenceType
+        ? "sequence"
+        : tp?.mapType
+        ? "map"
+        : tp?.optionalType
+        ? "optional"
+        : "untyped";
       return { dtype: kind as DType, shape: [] };
     }
     const dtype = this.dtype(tt.elemType ?? 0);

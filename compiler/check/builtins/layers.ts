@@ -141,6 +141,20 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
         else if (p.length === dims) pads = [...p, ...p];
         else return ctx.error("DLM0210", `${name}() pad needs 1, ${dims} or ${2 * dims} values, got ${p.length}`, ctx.argSpan("pad"));
       }
+      if (!transpose) {
+        // Say it in the layer's words before the Conv shape rule does in ONNX's.
+        for (let j = 0; j < dims; j++) {
+          const size = x.t.shape[2 + j];
+          if (typeof size !== "number") continue;
+          const padded = size + pads[j] + pads[j + dims];
+          const span = d[j] * (k[j] - 1) + 1;
+          if (padded < span) {
+            const withPad = padded === size ? "" : ` (${padded} with padding)`;
+            const dil = d[j] > 1 ? ` with dilation ${d[j]} spans ${span}` : "";
+            return ctx.error("DLM0203", `${name}() kernel ${k[j]}${dil} does not fit the input ${formatType(x.t)}: dim ${2 + j} is ${size}${withPad}`, ctx.argSpan("kernel"));
+          }
+        }
+      }
       const wshape = transpose ? [cin, out / groups, ...k] : [out, cin / groups, ...k];
       const fanIn = wshape[1] * k.reduce((a, b) => a * b, 1);
       const w = ctx.param(prefix, "weight", wshape, TORCH_DEFAULT_WEIGHT, { layer: name, explicit: weightInit(ctx, args) });

@@ -30,11 +30,20 @@ export const conv: Kernel = (inputs, attrs) => {
   const xv = numbers(x), wv = numbers(w);
   const wf = wv instanceof Float32Array || wv instanceof Float64Array ? wv : Float64Array.from(wv);
   const acc = new Float64Array(N * M * P);
-  const cols = new Float64Array(rows * P);
+  // A 1x1 kernel with unit strides and no padding reads the input as it is: no im2col.
+  const pointwise = ksz === 1 && P === inP && geo.strides.every((s) => s === 1) &&
+    geo.padsBegin.every((p) => p === 0) &&
+    (xv instanceof Float32Array || xv instanceof Float64Array);
+  const cols = pointwise ? undefined : new Float64Array(rows * P);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < group; g++) {
-      im2col(xv, (n * C + g * Cg) * inP, Cg, inSp, geo, cols);
-      gemmAcc(Mg, P, rows, wf, g * Mg * rows, rows, 1, cols, 0, acc, (n * M + g * Mg) * P);
+      const xOff = (n * C + g * Cg) * inP, yOff = (n * M + g * Mg) * P;
+      if (!cols) {
+        gemmAcc(Mg, P, rows, wf, g * Mg * rows, rows, 1, xv as Float32Array, xOff, acc, yOff);
+        continue;
+      }
+      im2col(xv, xOff, Cg, inSp, geo, cols);
+      gemmAcc(Mg, P, rows, wf, g * Mg * rows, rows, 1, cols, 0, acc, yOff);
     }
   }
   if (b) {

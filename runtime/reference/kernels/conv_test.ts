@@ -141,3 +141,12 @@ Deno.test("ConvTranspose is the adjoint of Conv: <conv(x), y> = <x, convT(y)>", 
     toNumbers(a).reduce((s, v, i) => s + v * toNumbers(b)[i], 0);
   assert.ok(Math.abs(dot(cx, y) - dot(x, ty)) < 1e-4);
 });
+
+Deno.test("Conv with a 1x1 kernel (the no-im2col path) matches the direct definition", () => {
+  const x = rand([2, 4, 3, 5], 13), w = rand([6, 4, 1, 1], 14), b = rand([6], 15);
+  const cfg = { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 };
+  assertClose(runOp("Conv", [x, w, b])[0], naiveConv(x, w, b, cfg));
+  const cfg2 = { ...cfg, group: 2 };
+  const w2 = rand([6, 2, 1, 1], 16);
+  assertClose(runOp("Conv", [x, w2], { group: 2 })[0], naiveConv(x, w2, undefined, cfg2));
+});

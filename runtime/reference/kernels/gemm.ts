@@ -30,6 +30,10 @@ export const gemm: Kernel = (inputs, attrs) => {
   gemmAcc(M, N, K, av, 0, tA ? 1 : K, tA ? M : 1, bv, 0, acc, 0);
   const out = scratch(a.dtype, M * N);
   if (c) {
+    kernelFailIf(
+      c.shape.length > 2 || c.shape.some((d, i) => d !== 1 && d !== [M, N][i + 2 - c.shape.length]),
+      `Gemm expects C to broadcast to [${M}, ${N}], found [${c.shape}]`,
+    );
     const cv = numbers(c);
     const map = broadcastMap([M, N], c.shape);
     for (let i = 0; i < M * N; i++) out[i] = alpha * acc[i] + beta * cv[map ? map[i] : i];
