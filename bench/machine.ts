@@ -11,6 +11,12 @@ export interface MachineFacts {
   cores: number;
   /** Total memory in GiB from /proc/meminfo, when readable. */
   memoryGiB?: number;
+  /**
+   * 1, 5 and 15 minute load averages from /proc/loadavg when the bench
+   * started: above the core count, other processes share the CPU and the
+   * timings are noisy.
+   */
+  loadAverage?: number[];
   os: string;
   deno: string;
   v8: string;
@@ -37,6 +43,12 @@ export function parseMemTotalGiB(meminfo: string): number | undefined {
   return m ? Number(m[1]) / 2 ** 20 : undefined;
 }
 
+/** The three load averages of a /proc/loadavg text ("0.52 0.58 0.59 1/467 12345"). */
+export function parseLoadAverage(loadavg: string): number[] | undefined {
+  const xs = loadavg.trim().split(/\s+/).slice(0, 3).map(Number);
+  return xs.length === 3 && xs.every(Number.isFinite) ? xs : undefined;
+}
+
 /** The version in an npm specifier such as "npm:onnxruntime-node@1.30.0". */
 export function npmVersion(specifier: string | undefined): string | undefined {
   return specifier?.match(/@([^@/]+)$/)?.[1];
@@ -60,10 +72,12 @@ export function machineFacts(): MachineFacts {
     ort = undefined;
   }
   const meminfo = readText("/proc/meminfo");
+  const loadavg = readText("/proc/loadavg");
   return {
     cpu: parseCpuModel(readText("/proc/cpuinfo") ?? ""),
     cores: navigator.hardwareConcurrency,
     memoryGiB: meminfo ? parseMemTotalGiB(meminfo) : undefined,
+    loadAverage: loadavg ? parseLoadAverage(loadavg) : undefined,
     os: `${Deno.build.os} ${Deno.osRelease()} ${Deno.build.arch}`,
     deno: Deno.version.deno,
     v8: Deno.version.v8,
@@ -75,8 +89,9 @@ export function machineFacts(): MachineFacts {
 /** The facts as "key: value" lines. */
 export function formatMachineFacts(f: MachineFacts): string {
   const mem = f.memoryGiB !== undefined ? `, ${f.memoryGiB.toFixed(1)} GiB memory` : "";
+  const load = f.loadAverage ? `, load average ${f.loadAverage.join(" ")}` : "";
   return [
-    `cpu: ${f.cpu} (${f.cores} logical cores${mem})`,
+    `cpu: ${f.cpu} (${f.cores} logical cores${mem}${load})`,
     `os: ${f.os}`,
     `deno ${f.deno}, v8 ${f.v8}, typescript ${f.typescript}, onnxruntime-node ${
       f.onnxruntimeNode ?? "unknown"

@@ -4,6 +4,7 @@ import {
   machineFacts,
   npmVersion,
   parseCpuModel,
+  parseLoadAverage,
   parseMemTotalGiB,
 } from "./machine.ts";
 
@@ -37,4 +38,9 @@ Deno.test("machineFacts() names the Deno and V8 versions and a positive core cou
   assert.equal(f.v8, Deno.version.v8);
   assert.ok(f.cores > 0);
   assert.match(formatMachineFacts(f), /^cpu: .+ \(\d+ logical cores/);
+});
+
+Deno.test("parseLoadAverage() reads the first three fields of /proc/loadavg", () => {
+  assert.deepEqual(parseLoadAverage("0.52 0.58 0.59 1/467 12345\n"), [0.52, 0.58, 0.59]);
+  assert.equal(parseLoadAverage("garbage"), undefined);
 });

@@ -17,6 +17,13 @@
  * - options after the kind: `model=NAME`, `set=KEY=VALUE` (repeatable), `mode=train`;
  * - ```text diagnostics  right after an example: its diagnostics exactly as printed;
  * - ```text params       right after an example: its parameters, `name [shape]` a line.
+ *
+ * When the compiler's messages change, rewrite the shown diagnostics and
+ * parameter lists (and regenerate spec/builtins.md) with the golden-file flag:
+ *
+ *     DLM_UPDATE_GOLDEN=1 deno test -A tests/spec_test.ts
+ *
+ * and review the diff of spec/ like any other golden diff.
  */
 import assert from "node:assert/strict";
 import { compileFile, type CompileOptions } from "../compiler/compile.ts";
@@ -26,7 +33,9 @@ import { INIT_FNS, LIMITS, SCALAR_FNS } from "../compiler/check/elaborate.ts";
 import { generateBuiltinsDoc } from "../tools/gen_builtins_doc.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const LANGUAGE = Deno.readTextFileSync(new URL("spec/language.md", ROOT));
+const LANGUAGE_URL = new URL("spec/language.md", ROOT);
+const BUILTINS_URL = new URL("spec/builtins.md", ROOT);
+const UPDATE = Deno.env.get("DLM_UPDATE_GOLDEN") === "1";
 
 /** A fenced code block of a markdown file. */
 export interface Fence {
@@ -57,8 +66,10 @@ interface Example {
   file: string;
   errors?: string[];
   opts: CompileOptions;
-  diagnostics?: string;
-  params?: string;
+  /** The ```text diagnostics block after the example, if any. */
+  diagnostics?: Fence;
+  /** The ```text params block after the example, if any. */
+  params?: Fence;
 }
 
 function examples(md: string): Example[] {
@@ -86,8 +97,8 @@ function examples(md: string): Example[] {
     const ex: Example = { fence: f, file: named ? named[1] : "example.dlm", errors, opts };
     for (const next of fs.slice(k + 1, k + 3)) {
       if (next.info[0] !== "text") break;
-      if (next.info[1] === "diagnostics") ex.diagnostics = next.body;
-      else if (next.info[1] === "params") ex.params = next.body;
+      if (next.info[1] === "diagnostics") ex.diagnostics = next;
+      else if (next.info[1] === "params") ex.params = next;
       else break;
     }
     out.push(ex);
@@ -95,21 +106,64 @@ function examples(md: string): Example[] {
   return out;
 }
 
-const EXAMPLES = examples(LANGUAGE);
-
 /** Every named example is a file of one virtual file system, so examples can import each other. */
-const FILES = new Map<string, string>();
-for (const ex of EXAMPLES) {
-  if (ex.file === "example.dlm") continue;
-  if (FILES.has(ex.file)) throw new Error(`spec/language.md:${ex.fence.line}: a second example named ${ex.file}`);
-  FILES.set(ex.file, ex.fence.body);
+function fileSystem(exs: Example[]): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const ex of exs) {
+    if (ex.file === "example.dlm") continue;
+    if (files.has(ex.file)) throw new Error(`spec/language.md:${ex.fence.line}: a second example named ${ex.file}`);
+    files.set(ex.file, ex.fence.body);
+  }
+  return files;
 }
 
-function compileExample(ex: Example) {
+/** The example's error diagnostics as printed, and its parameters as `name [shape]`. */
+function run(ex: Example, files: Map<string, string>) {
+  const r = compileExample(ex, files);
+  const errors = sortDiagnostics(r.diagnostics.filter((d) => d.severity === "error"));
+  const printed = errors.map((d) => formatDiagnostic(d, r.sources)).join("\n");
+  const g = r.graph;
+  const params = g?.params.map((p) => [p.name, `[${g.initializers.get(p.name)!.shape.join(", ")}]`]);
+  return { errors, printed, params };
+}
+
+/** Rewrite the shown diagnostics and parameter lists of `md` with the compiler's output. */
+function updated(md: string): string {
+  const exs = examples(md);
+  const files = fileSystem(exs);
+  const lines = md.split("\n");
+  const edits: { line: number; body: string }[] = [];
+  for (const ex of exs) {
+    const { printed, params } = run(ex, files);
+    if (ex.diagnostics) edits.push({ line: ex.diagnostics.line, body: printed });
+    if (ex.params && params) {
+      const w = Math.max(...params.map(([n]) => n.length)) + 2;
+      edits.push({ line: ex.params.line, body: params.map(([n, s]) => n.padEnd(w) + s).join("\n") });
+    }
+  }
+  // Bottom up, so that earlier line numbers stay valid.
+  for (const e of edits.sort((a, b) => b.line - a.line)) {
+    let end = e.line;
+    while (!lines[end].startsWith("```")) end++;
+    lines.splice(e.line, end - e.line, ...(e.body === "" ? [] : e.body.split("\n")));
+  }
+  return lines.join("\n");
+}
+
+if (UPDATE) {
+  Deno.writeTextFileSync(LANGUAGE_URL, updated(Deno.readTextFileSync(LANGUAGE_URL)));
+  Deno.writeTextFileSync(BUILTINS_URL, generateBuiltinsDoc());
+}
+
+const LANGUAGE = Deno.readTextFileSync(LANGUAGE_URL);
+const EXAMPLES = examples(LANGUAGE);
+const FILES = fileSystem(EXAMPLES);
+
+function compileExample(ex: Example, files: Map<string, string>) {
   const read = (p: string) => {
     const key = normalizePath(p);
     if (key === ex.file) return ex.fence.body;
-    return FILES.get(key) ?? new Error("no such file");
+    return files.get(key) ?? new Error("no such file");
   };
   const hasModel = /^\s*model\s/m.test(ex.fence.body);
   if (!hasModel && !ex.errors) {
@@ -124,7 +178,7 @@ function where(ex: Example): string {
 }
 
 Deno.test("spec/builtins.md is up to date with tools/gen_builtins_doc.ts", () => {
-  const current = Deno.readTextFileSync(new URL("spec/builtins.md", ROOT));
+  const current = Deno.readTextFileSync(BUILTINS_URL);
   assert.ok(
     current === generateBuiltinsDoc(),
     "spec/builtins.md is stale: run deno run -A tools/gen_builtins_doc.ts",
@@ -139,20 +193,21 @@ Deno.test("every dlm code block of spec/language.md is marked as a file, an erro
   assert.deepEqual(bare.map((f) => `line ${f.line}: a code block without an info string looks like dlm`), []);
 });
 
+const UPDATE_HINT = "(DLM_UPDATE_GOLDEN=1 deno test -A tests/spec_test.ts rewrites it)";
+
 for (const ex of EXAMPLES) {
   const what = ex.errors ? `fails with ${ex.errors.join(", ")}` : "compiles";
   Deno.test(`the example at ${where(ex)} ${what}`, () => {
-    const r = compileExample(ex);
-    const errs = sortDiagnostics(r.diagnostics.filter((d) => d.severity === "error"));
-    const printed = errs.map((d) => formatDiagnostic(d, r.sources)).join("\n");
-    if (ex.errors) assert.deepEqual(errs.map((d) => d.code), ex.errors, `${where(ex)} gave:\n${printed}`);
+    const { errors, printed, params } = run(ex, FILES);
+    if (ex.errors) assert.deepEqual(errors.map((d) => d.code), ex.errors, `${where(ex)} gave:\n${printed}`);
     else assert.equal(printed, "", `${where(ex)} should compile, but gave:\n${printed}`);
-    if (ex.diagnostics !== undefined) assert.equal(printed, ex.diagnostics, `${where(ex)}: the diagnostics shown differ`);
-    if (ex.params !== undefined) {
-      assert.ok(r.graph, `${where(ex)} has no graph to list parameters of`);
-      const got = r.graph.params.map((p) => `${p.name} [${r.graph!.initializers.get(p.name)!.shape.join(", ")}]`);
-      const shown = ex.params.split("\n").map((l) => l.trim().replace(/\s+/g, " ")).filter((l) => l !== "");
-      assert.deepEqual(shown, got, `${where(ex)}: the parameters shown differ`);
+    if (ex.diagnostics) {
+      assert.equal(printed, ex.diagnostics.body, `${where(ex)}: the diagnostics shown differ ${UPDATE_HINT}`);
+    }
+    if (ex.params) {
+      assert.ok(params, `${where(ex)} has no graph to list parameters of`);
+      const shown = ex.params.body.split("\n").map((l) => l.trim().split(/\s+(?=\[)/)).filter((l) => l[0] !== "");
+      assert.deepEqual(shown, params, `${where(ex)}: the parameters shown differ ${UPDATE_HINT}`);
     }
   });
 }

@@ -85,7 +85,7 @@ Deno.test("emitModel() encodes nodes with names, registry attribute types and so
   ]);
   const [conv, relu, flatten, fc] = g.node;
   assert.deepEqual(conv.input, ["x", "conv.weight", "conv.bias"]);
-  assert.deepEqual(conv.output, ["conv_1"]);
+  assert.deepEqual(conv.output, ["conv"]);
   assert.equal(conv.docString, "model.dlm:3:5; model.dlm:4:1");
   assert.equal(relu.docString, "model.dlm:3:12");
   assert.equal(flatten.docString, "");
@@ -109,9 +109,9 @@ Deno.test("emitModel() declares inputs, outputs and intermediate types with symb
   assert.equal(g.input[0].docString, "model.dlm:1:7");
   assert.deepEqual(g.output.map((v: any) => [v.name, dims(v)]), [["y", ["N", 2]]]);
   assert.deepEqual(g.valueInfo.map((v: any) => [v.name, dims(v)]), [
-    ["conv_1", ["N", 2, 2, 2]],
-    ["relu_1", ["N", 2, 2, 2]],
-    ["flatten_1", ["N", 8]],
+    ["conv", ["N", 2, 2, 2]],
+    ["relu", ["N", 2, 2, 2]],
+    ["flatten", ["N", 8]],
   ]);
 });
 
