@@ -21,7 +21,9 @@ export interface Parsed {
 
 export function parseArgs(argv: string[], spec: Record<string, OptSpec>): Parsed {
   const out: Parsed = { positional: [], opts: {} };
-  const byShort = new Map(Object.entries(spec).filter(([, s]) => s.short).map(([k, s]) => [s.short!, k]));
+  const byShort = new Map(
+    Object.entries(spec).filter(([, s]) => s.short).map(([k, s]) => [s.short!, k]),
+  );
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--") {
@@ -51,10 +53,14 @@ export function parseArgs(argv: string[], spec: Record<string, OptSpec>): Parsed
       continue;
     }
     const v = inline ?? argv[++i];
-    if (v === undefined) throw new UsageError(`option '--${name}' needs a value (${s.arg ?? "VALUE"})`);
+    if (v === undefined) {
+      throw new UsageError(`option '--${name}' needs a value (${s.arg ?? "VALUE"})`);
+    }
     if (s.kind === "number") {
       const n = Number(v);
-      if (v.trim() === "" || !Number.isFinite(n)) throw new UsageError(`option '--${name}' needs a number, got '${v}'`);
+      if (v.trim() === "" || !Number.isFinite(n)) {
+        throw new UsageError(`option '--${name}' needs a number, got '${v}'`);
+      }
       out.opts[name] = n;
     } else if (s.kind === "multi") {
       ((out.opts[name] ??= []) as string[]).push(v);
@@ -65,7 +71,9 @@ export function parseArgs(argv: string[], spec: Record<string, OptSpec>): Parsed
 
 export function formatOptions(spec: Record<string, OptSpec>): string {
   const rows = Object.entries(spec).map(([k, s]) => {
-    const flag = `${s.short ? `-${s.short}, ` : ""}--${k}${s.kind === "bool" ? "" : ` ${s.arg ?? "VALUE"}`}`;
+    const flag = `${s.short ? `-${s.short}, ` : ""}--${k}${
+      s.kind === "bool" ? "" : ` ${s.arg ?? "VALUE"}`
+    }`;
     return [flag, s.help];
   });
   const w = Math.max(...rows.map((r) => r[0].length));

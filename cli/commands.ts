@@ -18,7 +18,7 @@ import { prepareInputs, summarize } from "../runtime/inputs.ts";
 import { saveWeights } from "../runtime/weights.ts";
 import { diffGraph, formatDiff } from "../runtime/diff/diff.ts";
 import { type OptSpec, type Parsed, UsageError } from "./args.ts";
-import { type BuildOptions, buildGraph, type Built, isOnnxPath } from "./pipeline.ts";
+import { buildGraph, type BuildOptions, type Built, isOnnxPath } from "./pipeline.ts";
 import type { Io } from "./main.ts";
 
 export interface Command {
@@ -29,22 +29,52 @@ export interface Command {
 }
 
 const MODEL: Record<string, OptSpec> = {
-  model: { kind: "string", arg: "NAME", help: "the model to build (default: the first in the file)" },
-  set: { kind: "multi", arg: "KEY=VALUE", help: "override a model parameter, e.g. --set classes=100 (repeatable)" },
-  seed: { kind: "number", arg: "S", help: "seed for weight initialisation and random inputs (default 0)" },
-  mode: { kind: "string", arg: "eval|train", help: "build the eval graph (default) or the train-mode forward graph" },
+  model: {
+    kind: "string",
+    arg: "NAME",
+    help: "the model to build (default: the first in the file)",
+  },
+  set: {
+    kind: "multi",
+    arg: "KEY=VALUE",
+    help: "override a model parameter, e.g. --set classes=100 (repeatable)",
+  },
+  seed: {
+    kind: "number",
+    arg: "S",
+    help: "seed for weight initialisation and random inputs (default 0)",
+  },
+  mode: {
+    kind: "string",
+    arg: "eval|train",
+    help: "build the eval graph (default) or the train-mode forward graph",
+  },
 };
 const WEIGHTS: Record<string, OptSpec> = {
   weights: { kind: "string", arg: "W.safetensors", help: "load weights by dlm parameter name" },
-  "weights-map": { kind: "string", arg: "MAP.json", help: "regex renames from another framework's names" },
+  "weights-map": {
+    kind: "string",
+    arg: "MAP.json",
+    help: "regex renames from another framework's names",
+  },
 };
 const INPUTS: Record<string, OptSpec> = {
-  input: { kind: "multi", arg: "NAME=PATH.npy", help: "an input from a .npy file (repeatable); others are random" },
-  dim: { kind: "multi", arg: "SYM=N", help: "size of a symbolic dim for random inputs, e.g. --dim N=4 (default 1)" },
+  input: {
+    kind: "multi",
+    arg: "NAME=PATH.npy",
+    help: "an input from a .npy file (repeatable); others are random",
+  },
+  dim: {
+    kind: "multi",
+    arg: "SYM=N",
+    help: "size of a symbolic dim for random inputs, e.g. --dim N=4 (default 1)",
+  },
 };
 
 function one(args: Parsed, what: string): string {
-  if (args.positional.length !== 1) throw new UsageError(`expected one ${what}, got ${args.positional.length}`);
+  if (args.positional.length !== 1) {
+    throw new UsageError(`expected one ${what}, got ${args.positional.length}`);
+  }
   return args.positional[0];
 }
 
@@ -60,10 +90,18 @@ function keyValues(list: unknown, flag: string): Record<string, string> {
 
 function buildOptions(args: Parsed): BuildOptions {
   const mode = (args.opts.mode as string | undefined) ?? "eval";
-  if (mode !== "eval" && mode !== "train") throw new UsageError(`--mode must be eval or train, got '${mode}'`);
+  if (mode !== "eval" && mode !== "train") {
+    throw new UsageError(`--mode must be eval or train, got '${mode}'`);
+  }
   const overrides: Record<string, number | boolean | string> = {};
   for (const [k, v] of Object.entries(keyValues(args.opts.set, "set"))) {
-    overrides[k] = v === "true" ? true : v === "false" ? false : v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v;
+    overrides[k] = v === "true"
+      ? true
+      : v === "false"
+      ? false
+      : v.trim() !== "" && Number.isFinite(Number(v))
+      ? Number(v)
+      : v;
   }
   return {
     model: args.opts.model as string | undefined,
@@ -77,7 +115,9 @@ function buildOptions(args: Parsed): BuildOptions {
 
 function opsetOf(args: Parsed): number {
   const opset = (args.opts.opset as number | undefined) ?? 17;
-  if (!SUPPORTED_OPSETS.includes(opset)) throw new UsageError(`--opset must be one of ${SUPPORTED_OPSETS.join(", ")}, got ${opset}`);
+  if (!SUPPORTED_OPSETS.includes(opset)) {
+    throw new UsageError(`--opset must be one of ${SUPPORTED_OPSETS.join(", ")}, got ${opset}`);
+  }
   return opset;
 }
 
@@ -85,7 +125,9 @@ function dimsOf(args: Parsed): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(keyValues(args.opts.dim, "dim"))) {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--dim ${k} needs a non-negative integer, got '${v}'`);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new UsageError(`--dim ${k} needs a non-negative integer, got '${v}'`);
+    }
     out[k] = n;
   }
   return out;
@@ -107,7 +149,9 @@ const check: Command = {
     for (const d of ds) io.err(formatDiagnostic(d, r.sources));
     const n = ds.filter((d) => d.severity === "error").length;
     if (n > 1) io.err(`${n} errors`);
-    return Promise.resolve(hasErrors(r.diagnostics) ? (ds.some((d) => d.code === "DLM0501") ? 2 : 1) : 0);
+    return Promise.resolve(
+      hasErrors(r.diagnostics) ? (ds.some((d) => d.code === "DLM0501") ? 2 : 1) : 0,
+    );
   },
 };
 
@@ -119,7 +163,11 @@ const compile: Command = {
     ...MODEL,
     opset: { kind: "number", arg: "N", help: "target ONNX opset (default 17; 17-21)" },
     ...WEIGHTS,
-    "save-weights": { kind: "string", arg: "OUT.safetensors", help: "also write the (initialised or loaded) weights" },
+    "save-weights": {
+      kind: "string",
+      arg: "OUT.safetensors",
+      help: "also write the (initialised or loaded) weights",
+    },
     "no-passes": { kind: "bool", help: "emit the graph as declared, without graph passes" },
     "explain-passes": { kind: "bool", help: "print which rewrites fired, where, and node counts" },
     "external-data": { kind: "bool", help: "store weights in OUT.onnx.data even under 2 GB" },
@@ -129,7 +177,11 @@ const compile: Command = {
     const out = args.opts.out as string | undefined;
     if (!out) throw new UsageError("missing -o OUT.onnx");
     const opset = opsetOf(args);
-    const b = buildGraph(file, { ...buildOptions(args), passes: !args.opts["no-passes"], explainPasses: !!args.opts["explain-passes"] });
+    const b = buildGraph(file, {
+      ...buildOptions(args),
+      passes: !args.opts["no-passes"],
+      explainPasses: !!args.opts["explain-passes"],
+    });
     warn(b, io);
     if (b.passReport) io.out(b.passReport);
     const written = writeModel(b.graph, out, {
@@ -139,8 +191,15 @@ const compile: Command = {
     const save = args.opts["save-weights"] as string | undefined;
     if (save) saveWeights(b.declared ?? b.graph, save);
     const nodes = b.graph.nodes.length;
-    const params = (b.declared ?? b.graph).params.reduce((s, p) => s + numel(((b.declared ?? b.graph).initializers.get(p.name)?.shape) ?? []), 0);
-    io.err(`wrote ${written.model}${written.data ? ` and ${written.data}` : ""}: ${nodes} nodes, ${params.toLocaleString("en-US")} parameter elements, opset ${opset}`);
+    const params = (b.declared ?? b.graph).params.reduce(
+      (s, p) => s + numel(((b.declared ?? b.graph).initializers.get(p.name)?.shape) ?? []),
+      0,
+    );
+    io.err(
+      `wrote ${written.model}${written.data ? ` and ${written.data}` : ""}: ${nodes} nodes, ${
+        params.toLocaleString("en-US")
+      } parameter elements, opset ${opset}`,
+    );
     return Promise.resolve(0);
   },
 };
@@ -166,7 +225,8 @@ const params: Command = {
         count: numel(t.shape),
       };
     });
-    const total = (f: (r: typeof rows[number]) => boolean) => rows.filter(f).reduce((s, r) => s + r.count, 0);
+    const total = (f: (r: typeof rows[number]) => boolean) =>
+      rows.filter(f).reduce((s, r) => s + r.count, 0);
     const totals = {
       parameters: total((r) => r.kind === "parameter"),
       trainable: total((r) => r.kind === "parameter" && !r.frozen),
@@ -177,15 +237,26 @@ const params: Command = {
       io.out(JSON.stringify({ model: g.name, params: rows, totals }, null, 2));
       return Promise.resolve(0);
     }
-    const cells = rows.map((r) => [r.name, r.role + (r.frozen ? " (frozen)" : ""), `[${r.shape.join(", ")}]`, r.dtype, r.count.toLocaleString("en-US")]);
+    const cells = rows.map((
+      r,
+    ) => [
+      r.name,
+      r.role + (r.frozen ? " (frozen)" : ""),
+      `[${r.shape.join(", ")}]`,
+      r.dtype,
+      r.count.toLocaleString("en-US"),
+    ]);
     const head = ["name", "role", "shape", "dtype", "count"];
     const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-    const line = (c: string[]) => c.map((x, i) => (i === 4 ? x.padStart(w[i]) : x.padEnd(w[i]))).join("  ").trimEnd();
+    const line = (c: string[]) =>
+      c.map((x, i) => (i === 4 ? x.padStart(w[i]) : x.padEnd(w[i]))).join("  ").trimEnd();
     io.out(line(head));
     for (const c of cells) io.out(line(c));
     const f = (n: number) => n.toLocaleString("en-US");
     io.out(
-      `total: ${f(totals.parameters)} parameters (${f(totals.trainable)} trainable, ${f(totals.frozen)} frozen), ${f(totals.buffers)} buffer elements`,
+      `total: ${f(totals.parameters)} parameters (${f(totals.trainable)} trainable, ${
+        f(totals.frozen)
+      } frozen), ${f(totals.buffers)} buffer elements`,
     );
     return Promise.resolve(0);
   },
@@ -194,18 +265,25 @@ const params: Command = {
 function backendOf(args: Parsed, allowReference: boolean): "node" | "web" | "reference" {
   const b = (args.opts.backend as string | undefined) ?? "node";
   if (b === "node" || b === "web" || (allowReference && b === "reference")) return b;
-  throw new UsageError(`--backend must be node, web${allowReference ? " or reference" : ""}, got '${b}'`);
+  throw new UsageError(
+    `--backend must be node, web${allowReference ? " or reference" : ""}, got '${b}'`,
+  );
 }
 
 const run: Command = {
   summary: "run a model (.dlm or .onnx) on given or random inputs",
-  usage: "FILE.dlm|FILE.onnx [--input NAME=PATH.npy ...] [--out DIR] [--backend node|web|reference]",
+  usage:
+    "FILE.dlm|FILE.onnx [--input NAME=PATH.npy ...] [--out DIR] [--backend node|web|reference]",
   options: {
     ...INPUTS,
     ...MODEL,
     ...WEIGHTS,
     out: { kind: "string", arg: "DIR", help: "write each output as DIR/NAME.npy" },
-    backend: { kind: "string", arg: "node|web|reference", help: "where to run (default node: onnxruntime-node)" },
+    backend: {
+      kind: "string",
+      arg: "node|web|reference",
+      help: "where to run (default node: onnxruntime-node)",
+    },
   },
   async run(args, io) {
     const file = one(args, "file");
@@ -213,7 +291,11 @@ const run: Command = {
     const o = buildOptions(args);
     const b = buildGraph(file, o);
     warn(b, io);
-    const feeds = prepareInputs(b.graph, { files: args.opts.input as string[], seed: o.seed, dims: dimsOf(args) });
+    const feeds = prepareInputs(b.graph, {
+      files: args.opts.input as string[],
+      seed: o.seed,
+      dims: dimsOf(args),
+    });
     let outputs: Record<string, import("../compiler/ir/tensor.ts").Tensor>;
     const t0 = performance.now();
     if (backend === "reference") outputs = runGraph(b.graph, feeds).outputs;
@@ -233,7 +315,11 @@ const run: Command = {
       try {
         Deno.mkdirSync(dir, { recursive: true });
       } catch (e) {
-        throw new DlmError({ code: "DLM0409", severity: "error", message: `Cannot create '${dir}': ${(e as Error).message}` });
+        throw new DlmError({
+          code: "DLM0409",
+          severity: "error",
+          message: `Cannot create '${dir}': ${(e as Error).message}`,
+        });
       }
     }
     const w = Math.max(...Object.keys(outputs).map((k) => k.length));
@@ -241,7 +327,11 @@ const run: Command = {
       io.out(`${name.padEnd(w)}  ${summarize(t)}`);
       if (dir) writeFileAtomic(`${dir}/${safeName(name)}.npy`, writeNpy(t));
     }
-    io.err(`ran on ${backend === "reference" ? "the reference interpreter" : `onnxruntime-${backend}`} in ${ms.toFixed(1)} ms`);
+    io.err(
+      `ran on ${
+        backend === "reference" ? "the reference interpreter" : `onnxruntime-${backend}`
+      } in ${ms.toFixed(1)} ms`,
+    );
     return 0;
   },
 };
@@ -259,7 +349,11 @@ const diff: Command = {
     ...WEIGHTS,
     rtol: { kind: "number", arg: "R", help: "relative tolerance (default 1e-4)" },
     atol: { kind: "number", arg: "A", help: "absolute tolerance (default 1e-5)" },
-    backend: { kind: "string", arg: "node|web", help: "the onnxruntime to compare with (default node)" },
+    backend: {
+      kind: "string",
+      arg: "node|web",
+      help: "the onnxruntime to compare with (default node)",
+    },
     opset: { kind: "number", arg: "N", help: "target ONNX opset (default 17)" },
   },
   async run(args, io) {
@@ -268,8 +362,17 @@ const diff: Command = {
     const backend = backendOf(args, false) as "node" | "web";
     const b = buildGraph(file, o);
     warn(b, io);
-    const feeds = prepareInputs(b.graph, { files: args.opts.input as string[], seed: o.seed, dims: dimsOf(args) });
-    const opts = { rtol: (args.opts.rtol as number) ?? 1e-4, atol: (args.opts.atol as number) ?? 1e-5, backend, opset: opsetOf(args) };
+    const feeds = prepareInputs(b.graph, {
+      files: args.opts.input as string[],
+      seed: o.seed,
+      dims: dimsOf(args),
+    });
+    const opts = {
+      rtol: (args.opts.rtol as number) ?? 1e-4,
+      atol: (args.opts.atol as number) ?? 1e-5,
+      backend,
+      opset: opsetOf(args),
+    };
     const r = await diffGraph(b.graph, feeds, opts);
     io.out(formatDiff(r, opts));
     return r.ok ? 0 : 1;
@@ -288,10 +391,14 @@ const graph: Command = {
   run(args, io) {
     const file = one(args, "file");
     const fmt = (args.opts.format as string | undefined) ?? "dot";
-    if (fmt !== "dot" && fmt !== "svg") throw new UsageError(`--format must be dot or svg, got '${fmt}'`);
+    if (fmt !== "dot" && fmt !== "svg") {
+      throw new UsageError(`--format must be dot or svg, got '${fmt}'`);
+    }
     const b = buildGraph(file, { ...buildOptions(args), passes: !args.opts["no-passes"] });
     warn(b, io);
-    const text = fmt === "dot" ? graphToDot(b.graph, { title: b.graph.name }) : graphToSvg(b.graph, { title: b.graph.name });
+    const text = fmt === "dot"
+      ? graphToDot(b.graph, { title: b.graph.name })
+      : graphToSvg(b.graph, { title: b.graph.name });
     const out = args.opts.out as string | undefined;
     if (out) writeFileAtomic(out, text);
     else io.out(text);

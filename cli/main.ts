@@ -3,7 +3,7 @@
  * input (diagnostics printed), 2 a usage error. A user never sees a stack
  * trace: an unexpected exception is reported as an internal error.
  */
-import { DlmError, formatDiagnostic, SourceMap, sortDiagnostics } from "../compiler/diagnostics.ts";
+import { DlmError, formatDiagnostic, sortDiagnostics, SourceMap } from "../compiler/diagnostics.ts";
 import { DLM_VERSION } from "../compiler/version.ts";
 import { formatOptions, type OptSpec, parseArgs, type Parsed, UsageError } from "./args.ts";
 import { COMMANDS } from "./commands.ts";
@@ -46,7 +46,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     io.err(`dlm: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  const spec: Record<string, OptSpec> = { ...cmd.options, help: { kind: "bool", short: "h", help: "show this help" } };
+  const spec: Record<string, OptSpec> = {
+    ...cmd.options,
+    help: { kind: "bool", short: "h", help: "show this help" },
+  };
   let args: Parsed;
   try {
     args = parseArgs(rest, spec);

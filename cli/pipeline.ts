@@ -7,7 +7,12 @@ import { type Diagnostic, DlmError, SourceMap } from "../compiler/diagnostics.ts
 import { compileFile, hasErrors } from "../compiler/compile.ts";
 import type { Program } from "../compiler/check/program.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
-import { formatPassReport, inferencePipeline, newPassReport, runPasses } from "../compiler/passes/mod.ts";
+import {
+  formatPassReport,
+  inferencePipeline,
+  newPassReport,
+  runPasses,
+} from "../compiler/passes/mod.ts";
 import { loadWeights, readWeightsMap } from "../runtime/weights.ts";
 import { readFileOrFail } from "../runtime/fs.ts";
 
@@ -49,9 +54,18 @@ export function buildGraph(path: string, o: BuildOptions = {}): Built {
     graph = decodeModel(readFileOrFail(path, "model"), { baseDir: dir, file: path }).graph;
   } else {
     if (!path.toLowerCase().endsWith(".dlm")) {
-      throw new DlmError({ code: "DLM0501", severity: "error", message: `Expected a .dlm or .onnx file, got '${path}'` });
+      throw new DlmError({
+        code: "DLM0501",
+        severity: "error",
+        message: `Expected a .dlm or .onnx file, got '${path}'`,
+      });
     }
-    const r = compileFile(path, { model: o.model, mode: o.mode, seed: o.seed, overrides: o.overrides });
+    const r = compileFile(path, {
+      model: o.model,
+      mode: o.mode,
+      seed: o.seed,
+      overrides: o.overrides,
+    });
     sources = r.sources;
     program = r.program;
     warnings.push(...r.diagnostics.filter((d) => d.severity === "warning"));
@@ -64,11 +78,19 @@ export function buildGraph(path: string, o: BuildOptions = {}): Built {
     const rules = o.weightsMap ? readWeightsMap(o.weightsMap) : [];
     warnings.push(...loadWeights(graph, o.weights, rules).warnings);
   } else if (o.weightsMap) {
-    throw new DlmError({ code: "DLM0501", severity: "error", message: "--weights-map needs --weights" });
+    throw new DlmError({
+      code: "DLM0501",
+      severity: "error",
+      message: "--weights-map needs --weights",
+    });
   }
   const built: Built = { graph, sources, warnings, program, isOnnx: onnx };
   if (o.passes !== false && !onnx) {
-    built.declared = { ...graph, params: [...graph.params], initializers: new Map(graph.initializers) };
+    built.declared = {
+      ...graph,
+      params: [...graph.params],
+      initializers: new Map(graph.initializers),
+    };
     const report = newPassReport();
     runPasses(graph, inferencePipeline(o.mode ?? "eval"), { mode: o.mode ?? "eval", report });
     if (o.explainPasses) built.passReport = formatPassReport(report);

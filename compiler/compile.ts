@@ -4,8 +4,14 @@
  */
 import type { Graph } from "./ir/graph.ts";
 import { type Diagnostic, error, SourceMap } from "./diagnostics.ts";
-import { isProgram, loadProgram, type Program, type ReadFile, readFromDisk } from "./check/program.ts";
-import { elaborate, type ElabOptions } from "./check/elaborate.ts";
+import {
+  isProgram,
+  loadProgram,
+  type Program,
+  type ReadFile,
+  readFromDisk,
+} from "./check/program.ts";
+import { type ElabOptions, elaborate } from "./check/elaborate.ts";
 import { resolveNames } from "./check/resolve.ts";
 import type { ModelDecl } from "./syntax/ast.ts";
 
@@ -44,20 +50,30 @@ export function compileFile(path: string, opts: CompileOptions = {}): CompileRes
   const loaded = loadProgram(path, opts.read ?? readFromDisk);
   if (!isProgram(loaded)) return { diagnostics: loaded.diagnostics, sources: loaded.sources };
   const program = loaded;
-  if (hasErrors(program.diagnostics)) return { program, diagnostics: program.diagnostics, sources: program.sources };
+  if (hasErrors(program.diagnostics)) {
+    return { program, diagnostics: program.diagnostics, sources: program.sources };
+  }
   const model = selectModel(program, opts.model);
   if (!("kind" in model)) return { program, diagnostics: [model], sources: program.sources };
   const resolved = resolveNames(program);
   const { graph, diagnostics } = elaborate(program, model, opts);
   const all = dedupe([...program.diagnostics, ...resolved, ...diagnostics]);
-  return { graph: hasErrors(all) ? undefined : graph, program, model, diagnostics: all, sources: program.sources };
+  return {
+    graph: hasErrors(all) ? undefined : graph,
+    program,
+    model,
+    diagnostics: all,
+    sources: program.sources,
+  };
 }
 
 /** One diagnostic per code and place: the resolver and the elaborator may both see an unknown name. */
 function dedupe(ds: Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
   return ds.filter((d) => {
-    const k = d.span ? `${d.code}@${d.span.file}:${d.span.line}:${d.span.col}` : `${d.code}:${d.message}`;
+    const k = d.span
+      ? `${d.code}@${d.span.file}:${d.span.line}:${d.span.col}`
+      : `${d.code}:${d.message}`;
     if (seen.has(k)) return false;
     seen.add(k);
     return true;

@@ -117,7 +117,9 @@ export function formatDiagnostic(d: Diagnostic, sources?: SourceMap): string {
     const num = String(d.span.line);
     const pad = " ".repeat(num.length);
     const start = Math.max(1, d.span.col);
-    const end = d.span.endLine === d.span.line ? Math.max(d.span.endCol, start + 1) : src.length + 1;
+    const end = d.span.endLine === d.span.line
+      ? Math.max(d.span.endCol, start + 1)
+      : src.length + 1;
     const width = Math.max(1, Math.min(end, src.length + 1) - start);
     out.push(`${num} | ${src.replace(/\t/g, " ")}`);
     out.push(`${pad} | ${" ".repeat(start - 1)}${"~".repeat(width)}`);

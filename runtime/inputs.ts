@@ -28,7 +28,12 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
     if (eq <= 0) fail("DLM0501", `--input needs NAME=PATH.npy, got '${spec}'`);
     const name = spec.slice(0, eq), path = spec.slice(eq + 1);
     if (!graph.inputs.some((i) => i.name === name)) {
-      fail("DLM0411", `The model has no input '${name}'; its inputs are: ${graph.inputs.map((i) => i.name).join(", ")}`);
+      fail(
+        "DLM0411",
+        `The model has no input '${name}'; its inputs are: ${
+          graph.inputs.map((i) => i.name).join(", ")
+        }`,
+      );
     }
     given.set(name, readNpy(readFileOrFail(path, "input file"), path));
   }
@@ -38,16 +43,38 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
     const t = given.get(inp.name);
     if (!t) continue;
     if (t.dtype !== inp.type.dtype) {
-      fail("DLM0411", `Input '${inp.name}' is declared ${formatType(inp.type)} but the file holds ${formatType(t)}`);
+      fail(
+        "DLM0411",
+        `Input '${inp.name}' is declared ${formatType(inp.type)} but the file holds ${
+          formatType(t)
+        }`,
+      );
     }
     if (t.shape.length !== inp.type.shape.length) {
-      fail("DLM0411", `Input '${inp.name}' is declared ${formatType(inp.type)} but the file holds ${formatType(t)}`);
+      fail(
+        "DLM0411",
+        `Input '${inp.name}' is declared ${formatType(inp.type)} but the file holds ${
+          formatType(t)
+        }`,
+      );
     }
     inp.type.shape.forEach((d, i) => {
       if (typeof d === "number") {
-        if (d !== t.shape[i]) fail("DLM0411", `Input '${inp.name}' is declared ${formatType(inp.type)} but the file holds ${formatType(t)}: dim ${i} differs`);
+        if (d !== t.shape[i]) {
+          fail(
+            "DLM0411",
+            `Input '${inp.name}' is declared ${formatType(inp.type)} but the file holds ${
+              formatType(t)
+            }: dim ${i} differs`,
+          );
+        }
       } else if (dims[d] !== undefined && dims[d] !== t.shape[i]) {
-        fail("DLM0411", `Input '${inp.name}' has ${d} = ${t.shape[i]} but another input or --dim sets ${d} = ${dims[d]}`);
+        fail(
+          "DLM0411",
+          `Input '${inp.name}' has ${d} = ${t.shape[i]} but another input or --dim sets ${d} = ${
+            dims[d]
+          }`,
+        );
       } else dims[d] = t.shape[i];
     });
   }
@@ -61,7 +88,13 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
       continue;
     }
     const shape = inp.type.shape.map((d) => (typeof d === "number" ? d : dims[d] ?? 1));
-    out[inp.name] = randomTensor(inp.type.dtype, shape, Rng.forName(seed, `input:${inp.name}`), lo, hi);
+    out[inp.name] = randomTensor(
+      inp.type.dtype,
+      shape,
+      Rng.forName(seed, `input:${inp.name}`),
+      lo,
+      hi,
+    );
   }
   return out;
 }

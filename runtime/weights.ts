@@ -6,7 +6,7 @@
 import type { Graph } from "../compiler/ir/graph.ts";
 import { formatType } from "../compiler/ir/graph.ts";
 import { type Diagnostic, DlmError, error, fail } from "../compiler/diagnostics.ts";
-import { f16ToF32, bf16ToF32, type Tensor, zeros } from "../compiler/ir/tensor.ts";
+import { bf16ToF32, f16ToF32, type Tensor, zeros } from "../compiler/ir/tensor.ts";
 import { readSafetensors, writeSafetensors } from "./formats/mod.ts";
 import { readFileOrFail, readTextOrFail, writeFileAtomic } from "./fs.ts";
 
@@ -32,13 +32,18 @@ export function readWeightsMap(path: string): RenameRule[] {
   if (Array.isArray(json)) {
     for (const [i, r] of json.entries()) {
       if (!r || typeof r !== "object" || typeof r.from !== "string" || typeof r.to !== "string") {
-        fail("DLM0408", `Weights map '${path}': rule ${i} must be {"from": "regex", "to": "replacement"}`);
+        fail(
+          "DLM0408",
+          `Weights map '${path}': rule ${i} must be {"from": "regex", "to": "replacement"}`,
+        );
       }
       pairs.push([r.from, r.to]);
     }
   } else if (json && typeof json === "object") {
     for (const [k, v] of Object.entries(json)) {
-      if (typeof v !== "string") fail("DLM0408", `Weights map '${path}': the replacement for '${k}' must be a string`);
+      if (typeof v !== "string") {
+        fail("DLM0408", `Weights map '${path}': the replacement for '${k}' must be a string`);
+      }
       pairs.push([k, v]);
     }
   } else fail("DLM0408", `Weights map '${path}' must be a JSON object or list of rules`);
@@ -46,7 +51,10 @@ export function readWeightsMap(path: string): RenameRule[] {
     try {
       return { from: new RegExp(`^(?:${from})$`), to };
     } catch (e) {
-      fail("DLM0408", `Weights map '${path}': '${from}' is not a valid regex: ${(e as Error).message}`);
+      fail(
+        "DLM0408",
+        `Weights map '${path}': '${from}' is not a valid regex: ${(e as Error).message}`,
+      );
     }
   });
 }
@@ -95,18 +103,35 @@ export function loadWeights(graph: Graph, path: string, rules: RenameRule[] = []
     seen.add(name);
     let v = t;
     if (v.dtype !== cur.dtype) {
-      if (cur.dtype === "f32" && (v.dtype === "f16" || v.dtype === "bf16" || v.dtype === "f64")) v = toF32(v);
-      else if (cur.dtype === "i64" && v.dtype === "i32") {
+      if (cur.dtype === "f32" && (v.dtype === "f16" || v.dtype === "bf16" || v.dtype === "f64")) {
+        v = toF32(v);
+      } else if (cur.dtype === "i64" && v.dtype === "i32") {
         const o = zeros("i64", v.shape);
-        for (let i = 0; i < o.data.length; i++) (o.data as BigInt64Array)[i] = BigInt(v.data[i] as number);
+        for (let i = 0; i < o.data.length; i++) {
+          (o.data as BigInt64Array)[i] = BigInt(v.data[i] as number);
+        }
         v = o;
       } else {
-        errors.push(error("DLM0403", `Weight '${raw}' in ${path} is ${formatType(t)} but parameter '${name}' is ${formatType(cur)}`));
+        errors.push(
+          error(
+            "DLM0403",
+            `Weight '${raw}' in ${path} is ${formatType(t)} but parameter '${name}' is ${
+              formatType(cur)
+            }`,
+          ),
+        );
         continue;
       }
     }
     if (v.shape.length !== cur.shape.length || v.shape.some((d, i) => d !== cur.shape[i])) {
-      errors.push(error("DLM0403", `Weight '${raw}' in ${path} has shape [${v.shape.join(", ")}] but parameter '${name}' has shape [${cur.shape.join(", ")}]`));
+      errors.push(
+        error(
+          "DLM0403",
+          `Weight '${raw}' in ${path} has shape [${
+            v.shape.join(", ")
+          }] but parameter '${name}' has shape [${cur.shape.join(", ")}]`,
+        ),
+      );
       continue;
     }
     graph.initializers.set(name, v);
@@ -119,21 +144,27 @@ export function loadWeights(graph: Graph, path: string, rules: RenameRule[] = []
     warnings.push({
       code: "DLM0407",
       severity: "warning",
-      message: `${unused.length} tensor${unused.length === 1 ? "" : "s"} in ${path} match no parameter: ${list(unused)}`,
+      message: `${unused.length} tensor${
+        unused.length === 1 ? "" : "s"
+      } in ${path} match no parameter: ${list(unused)}`,
     });
   }
   if (missing.length) {
     warnings.push({
       code: "DLM0404",
       severity: "warning",
-      message: `${missing.length} parameter${missing.length === 1 ? "" : "s"} not in ${path} keep their initial values: ${list(missing)}`,
+      message: `${missing.length} parameter${
+        missing.length === 1 ? "" : "s"
+      } not in ${path} keep their initial values: ${list(missing)}`,
     });
   }
   return { loaded, warnings };
 }
 
 function list(xs: string[]): string {
-  return xs.length <= 6 ? xs.join(", ") : `${xs.slice(0, 6).join(", ")}, ... (${xs.length - 6} more)`;
+  return xs.length <= 6
+    ? xs.join(", ")
+    : `${xs.slice(0, 6).join(", ")}, ... (${xs.length - 6} more)`;
 }
 
 /** Write the graph's parameters and buffers, in definition order, as safetensors. */

@@ -46,12 +46,15 @@ for (const c of CASES) {
     runPasses(g, inferencePipeline("eval"), { mode: "eval", verify: true });
     const feeds = prepareInputs(g, { seed: 1, dims: c.dims });
     const d = await diffGraph(g, feeds, { rtol: 1e-4, atol: 1e-5, backend: "node" });
-    for (const o of d.outputs) assert.ok(o.ok, `${o.name}: max abs ${o.maxAbs}, max rel ${o.maxRel}`);
+    for (const o of d.outputs) {
+      assert.ok(o.ok, `${o.name}: max abs ${o.maxAbs}, max rel ${o.maxRel}`);
+    }
   });
 }
 
 Deno.test("every example file is covered by a test case", () => {
-  const files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".dlm")).map((e) => e.name).sort();
+  const files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".dlm")).map((e) => e.name)
+    .sort();
   const covered = new Set(CASES.map((c) => c.file));
   assert.deepEqual(files.filter((f) => !covered.has(f)), []);
 });

@@ -14,6 +14,7 @@ import { LAYERS } from "../compiler/check/builtins/layers.ts";
 import { FUNCTIONS } from "../compiler/check/builtins/functions.ts";
 import type { ArgType, ParamSig } from "../compiler/check/signature.ts";
 import { show, type Value } from "../compiler/check/values.ts";
+import { INIT_FNS, SCALAR_FNS } from "../compiler/check/elaborate.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
 
 /** Where the generated reference lives, relative to the repository root. */
@@ -47,7 +48,7 @@ const TYPE_MEANINGS: [string, string][] = [
   ["str", 'a string such as `"same"`'],
   ["ints", "an int, or a tuple or list of ints; a single int is repeated for every spatial dim"],
   ["ints_or_str", "an int, a tuple or list of ints, or a string"],
-  ["initialiser", "an initialiser such as `zeros` or `kaiming_normal(mode: \"fan_out\")`"],
+  ["initialiser", 'an initialiser such as `zeros` or `kaiming_normal(mode: "fan_out")`'],
   ["tensor_or_number", "a tensor or a number"],
   ["any", "any value"],
 ];
@@ -114,7 +115,8 @@ export function wrap(text: string, width = LINE_WIDTH): string {
 
 /** Prose from a doc string: ends with a full stop; `*` outside code spans is escaped (`C*H*W`). */
 function prose(doc: string): string {
-  const text = doc.trim().split("`").map((s, k) => (k % 2 === 0 ? s.replace(/\*/g, "\\*") : s)).join("`");
+  const text = doc.trim().split("`").map((s, k) => (k % 2 === 0 ? s.replace(/\*/g, "\\*") : s))
+    .join("`");
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
@@ -179,7 +181,9 @@ export function generateBuiltinsDoc(): string {
     "",
     table(["layer", "summary"], layers.map((l) => [`[\`${l.name}\`](#${l.name})`, oneLine(l.doc)])),
     "",
-    ...layers.flatMap((l) => [section(l.name, l.name, l.sig, l.doc, inputsText(l.inputs ?? 1)), ""]),
+    ...layers.flatMap((
+      l,
+    ) => [section(l.name, l.name, l.sig, l.doc, inputsText(l.inputs ?? 1)), ""]),
     `## Functions (${fns.length})`,
     "",
     wrap(
@@ -192,8 +196,30 @@ export function generateBuiltinsDoc(): string {
     table(["function", "summary"], fns.map((f) => [`[\`${f.name}\`](#${f.name})`, oneLine(f.doc)])),
     "",
     ...fns.flatMap((f) => [section(f.name, f.name, f.sig, f.doc, ""), ""]),
+    "## Also built in",
+    "",
+    wrap(
+      "The compile-time functions and the initialisers have no documentation strings in the compiler; " +
+        "they are specified by hand in [language.md](language.md), whose test checks that these lists " +
+        "and its tables agree.",
+    ),
+    "",
+    bullet(`Compile-time functions (language.md 4.8): ${codeList(Object.keys(SCALAR_FNS))}.`),
+    bullet(`Initialisers (language.md 8.2): ${codeList([...INIT_FNS])}.`),
   ];
-  return parts.join("\n").replace(/\n+$/, "\n");
+  return parts.join("\n").replace(/\n*$/, "\n");
+}
+
+/** A list item, wrapped with its continuation lines indented under the text. */
+function bullet(text: string): string {
+  return wrap(text, LINE_WIDTH - 2).split("\n").map((l, k) => (k === 0 ? "- " : "  ") + l).join(
+    "\n",
+  );
+}
+
+/** Names as a comma-separated list of code spans. */
+function codeList(names: string[]): string {
+  return names.map((n) => `\`${n}\``).join(", ");
 }
 
 /** A table cell: the doc on one line, without characters that would break the table. */
@@ -211,7 +237,9 @@ if (import.meta.main) {
       current = Deno.readTextFileSync(path);
     } catch { /* a missing file is stale */ }
     if (current !== text) {
-      console.error(`${BUILTINS_DOC_PATH} is out of date: run deno run -A tools/gen_builtins_doc.ts`);
+      console.error(
+        `${BUILTINS_DOC_PATH} is out of date: run deno run -A tools/gen_builtins_doc.ts`,
+      );
       Deno.exit(1);
     }
   } else {

@@ -55,7 +55,21 @@ export const LIMITS = {
   totalParamElements: 4 * 2 ** 30,
 };
 
-const DTYPES = new Set(["f32", "f64", "f16", "bf16", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "bool"]);
+const DTYPES = new Set([
+  "f32",
+  "f64",
+  "f16",
+  "bf16",
+  "i8",
+  "i16",
+  "i32",
+  "i64",
+  "u8",
+  "u16",
+  "u32",
+  "u64",
+  "bool",
+]);
 
 class Return {
   constructor(readonly value: Value) {}
@@ -75,7 +89,11 @@ export interface ElabResult {
 }
 
 /** Elaborate model `model` of a loaded program into a graph. */
-export function elaborate(program: Program, model: A.ModelDecl, opts: ElabOptions = {}): ElabResult {
+export function elaborate(
+  program: Program,
+  model: A.ModelDecl,
+  opts: ElabOptions = {},
+): ElabResult {
   const e = new Elaborator(program, opts);
   return e.run(model);
 }
@@ -142,7 +160,9 @@ class Elaborator {
       if (given.has(p.name)) {
         const raw = given.get(p.name)!;
         v = typeof raw === "number"
-          ? (Number.isInteger(raw) && p.type?.kind === "scalar_type" && p.type.name !== "float" ? { k: "int", v: raw } : { k: "float", v: raw })
+          ? (Number.isInteger(raw) && p.type?.kind === "scalar_type" && p.type.name !== "float"
+            ? { k: "int", v: raw }
+            : { k: "float", v: raw })
           : typeof raw === "boolean"
           ? { k: "bool", v: raw }
           : { k: "str", v: raw };
@@ -150,7 +170,11 @@ class Elaborator {
       } else if (p.default) {
         v = this.eval(p.default, scope);
       } else {
-        this.err("DLM0206", `Model ${model.name} needs a value for '${p.name}' (give it a default, or pass --set ${p.name}=...)`, p.span);
+        this.err(
+          "DLM0206",
+          `Model ${model.name} needs a value for '${p.name}' (give it a default, or pass --set ${p.name}=...)`,
+          p.span,
+        );
         v = ERROR;
       }
       if (p.type) this.checkDeclared(v, p.type, scope, p.span);
@@ -158,7 +182,11 @@ class Elaborator {
     }
     for (const k of given.keys()) {
       const names = model.params.map((p) => p.name).join(", ") || "none";
-      this.err("DLM0205", `Model ${model.name} has no parameter '${k}'; its parameters are: ${names}`, model.nameSpan);
+      this.err(
+        "DLM0205",
+        `Model ${model.name} has no parameter '${k}'; its parameters are: ${names}`,
+        model.nameSpan,
+      );
     }
   }
 
@@ -166,7 +194,14 @@ class Elaborator {
 
   err(code: Code, message: string, span?: Span, notes?: string[]): Value {
     const where = this.callNotes(span);
-    this.diags.push(error(code, message, this.userSpan(span), notes || where.length ? [...(notes ?? []), ...where] : undefined));
+    this.diags.push(
+      error(
+        code,
+        message,
+        this.userSpan(span),
+        notes || where.length ? [...(notes ?? []), ...where] : undefined,
+      ),
+    );
     if (this.diags.length > 200) {
       this.diags.push(error(code, "Too many errors; stopping here", span));
       throw new Abort();
@@ -187,7 +222,9 @@ class Elaborator {
       else groups.push({ ...c, count: 1 });
     }
     const out = groups.slice(0, 3).map((g) =>
-      `in block ${g.name}, used at ${g.span.file}:${g.span.line}:${g.span.col}${g.count > 1 ? ` (${g.count} nested calls)` : ""}`
+      `in block ${g.name}, used at ${g.span.file}:${g.span.line}:${g.span.col}${
+        g.count > 1 ? ` (${g.count} nested calls)` : ""
+      }`
     );
     if (groups.length > 3) out.push(`(${groups.length - 3} more enclosing block calls)`);
     return out;
@@ -196,7 +233,9 @@ class Elaborator {
   /** Code inside the prelude is reported (and located in the graph) at the user's call. */
   userSpan(span?: Span): Span | undefined {
     if (!span || span.file !== PRELUDE_PATH) return span;
-    for (let i = this.calls.length - 1; i >= 0; i--) if (this.calls[i].span.file !== PRELUDE_PATH) return this.calls[i].span;
+    for (let i = this.calls.length - 1; i >= 0; i--) {
+      if (this.calls[i].span.file !== PRELUDE_PATH) return this.calls[i].span;
+    }
     return span;
   }
 
@@ -208,12 +247,20 @@ class Elaborator {
       const v = this.eval(s.value, scope);
       if (v.k === "error") continue;
       if (v.k !== "init" && v.k !== "initfn") {
-        this.err("DLM0201", `init expects an initialiser such as kaiming_normal() or zeros, got ${describe(v)}`, s.value.span);
+        this.err(
+          "DLM0201",
+          `init expects an initialiser such as kaiming_normal() or zeros, got ${describe(v)}`,
+          s.value.span,
+        );
         continue;
       }
       const spec = this.initSpecOf(v, s.value.span);
       if (!s.glob && !/^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/.test(s.target)) {
-        this.err("DLM0210", `init target '${s.target}' must be layer.role (e.g. conv2d.weight) or a quoted name pattern`, s.span);
+        this.err(
+          "DLM0210",
+          `init target '${s.target}' must be layer.role (e.g. conv2d.weight) or a quoted name pattern`,
+          s.span,
+        );
         continue;
       }
       this.frame.rules.push({ target: s.target, glob: s.glob, spec, prefix: this.frame.prefix });
@@ -228,11 +275,19 @@ class Elaborator {
     switch (s.kind) {
       case "input": {
         if (!where.model) {
-          this.err("DLM0210", "input declarations belong in a model; a block takes its inputs as parameters", s.span);
+          this.err(
+            "DLM0210",
+            "input declarations belong in a model; a block takes its inputs as parameters",
+            s.span,
+          );
           return;
         }
         if (s.type.kind !== "tensor_type") {
-          this.err("DLM0201", `input '${s.name}' needs a tensor type such as f32[N, 3, 224, 224]`, s.type.span);
+          this.err(
+            "DLM0201",
+            `input '${s.name}' needs a tensor type such as f32[N, 3, 224, 224]`,
+            s.type.span,
+          );
           scope.define(s.name, ERROR);
           return;
         }
@@ -241,14 +296,20 @@ class Elaborator {
           scope.define(s.name, ERROR);
           return;
         }
-        if (scope.vars.has(s.name)) this.err("DLM0102", `'${s.name}' is already defined`, s.nameSpan);
+        if (scope.vars.has(s.name)) {
+          this.err("DLM0102", `'${s.name}' is already defined`, s.nameSpan);
+        }
         const name = this.b.input(s.name, t, s.span);
         scope.define(s.name, { k: "tensor", v: name, t });
         return;
       }
       case "output": {
         if (!where.model) {
-          this.err("DLM0210", "output declarations belong in a model; a block returns its result with return", s.span);
+          this.err(
+            "DLM0210",
+            "output declarations belong in a model; a block returns its result with return",
+            s.span,
+          );
           return;
         }
         let v: Value;
@@ -256,7 +317,11 @@ class Elaborator {
         else {
           const found = scope.lookup(s.name);
           if (!found) {
-            this.err("DLM0101", `Unknown name '${s.name}': output without a value exports an existing binding`, s.nameSpan);
+            this.err(
+              "DLM0101",
+              `Unknown name '${s.name}': output without a value exports an existing binding`,
+              s.nameSpan,
+            );
             return;
           }
           v = found;
@@ -266,11 +331,19 @@ class Elaborator {
           return;
         }
         if (v.k !== "tensor") {
-          this.err("DLM0201", `output '${s.name}' must be a tensor, got ${describe(v)}`, s.value?.span ?? s.span);
+          this.err(
+            "DLM0201",
+            `output '${s.name}' must be a tensor, got ${describe(v)}`,
+            s.value?.span ?? s.span,
+          );
           return;
         }
-        if (s.type) this.checkDeclared(v, s.type, scope, s.value?.span ?? s.span, `output '${s.name}'`);
-        if (where.outputs!.some((o) => o.name === s.name)) this.err("DLM0102", `output '${s.name}' is declared twice`, s.nameSpan);
+        if (s.type) {
+          this.checkDeclared(v, s.type, scope, s.value?.span ?? s.span, `output '${s.name}'`);
+        }
+        if (where.outputs!.some((o) => o.name === s.name)) {
+          this.err("DLM0102", `output '${s.name}' is declared twice`, s.nameSpan);
+        }
         where.outputs!.push({ name: s.name, value: v, span: s.span });
         scope.define(s.name, v);
         return;
@@ -281,8 +354,12 @@ class Elaborator {
           this.destructure(s.names, v, scope, s.span);
           return;
         }
-        if (s.type && v.k !== "error") this.checkDeclared(v, s.type, scope, s.value.span, `'${s.names[0]}'`);
-        if (v.k === "layer" && v.inst.prefix === undefined) this.nameInstance(v.inst, s.names[0], s.nameSpan);
+        if (s.type && v.k !== "error") {
+          this.checkDeclared(v, s.type, scope, s.value.span, `'${s.names[0]}'`);
+        }
+        if (v.k === "layer" && v.inst.prefix === undefined) {
+          this.nameInstance(v.inst, s.names[0], s.nameSpan);
+        }
         scope.define(s.names[0], v);
         return;
       }
@@ -290,7 +367,11 @@ class Elaborator {
         const owner = scope.owner(s.name);
         const v = this.evalRhs(s.value, scope);
         if (!owner) {
-          this.err("DLM0107", `'${s.name}' is not declared; declare it first with let ${s.name} = ...`, s.nameSpan);
+          this.err(
+            "DLM0107",
+            `'${s.name}' is not declared; declare it first with let ${s.name} = ...`,
+            s.nameSpan,
+          );
           scope.define(s.name, v);
           return;
         }
@@ -316,12 +397,22 @@ class Elaborator {
         const it = this.eval(s.iter, scope);
         if (it.k === "error") return;
         if (it.k !== "tuple" && it.k !== "list") {
-          this.err("DLM0201", `for needs a range, list or tuple to iterate over, got ${describe(it)}`, s.iter.span);
+          this.err(
+            "DLM0201",
+            `for needs a range, list or tuple to iterate over, got ${describe(it)}`,
+            s.iter.span,
+          );
           return;
         }
         for (const item of it.items) {
           if (++this.iterations > LIMITS.iterations) {
-            this.err("DLM0302", `Loops run more than ${LIMITS.iterations.toLocaleString("en-US")} iterations in all; the limit keeps compile times bounded`, s.span);
+            this.err(
+              "DLM0302",
+              `Loops run more than ${
+                LIMITS.iterations.toLocaleString("en-US")
+              } iterations in all; the limit keeps compile times bounded`,
+              s.span,
+            );
             throw new Abort();
           }
           const inner = scope.nested();
@@ -336,7 +427,11 @@ class Elaborator {
       case "freeze": {
         // A label freezes everything under it; a quoted pattern matches names below this level.
         const prefix = this.frame.prefix;
-        const rel = (name: string) => (prefix ? (name.startsWith(prefix + ".") ? name.slice(prefix.length + 1) : undefined) : name);
+        const rel = (
+          name: string,
+        ) => (prefix
+          ? (name.startsWith(prefix + ".") ? name.slice(prefix.length + 1) : undefined)
+          : name);
         const re = s.glob ? globToRegExp(s.target) : undefined;
         const target = s.target;
         this.freezeRules.push((name) => {
@@ -360,7 +455,11 @@ class Elaborator {
     }
     const flat = flattenTuple(v, names.length);
     if (!flat) {
-      this.err("DLM0201", `Cannot unpack ${describe(v)} into ${names.length} names (${names.join(", ")})`, span);
+      this.err(
+        "DLM0201",
+        `Cannot unpack ${describe(v)} into ${names.length} names (${names.join(", ")})`,
+        span,
+      );
       for (const n of names) scope.define(n, ERROR);
       return;
     }
@@ -371,7 +470,11 @@ class Elaborator {
     if (c.k === "error") return undefined;
     if (c.k === "bool") return c.v;
     if (c.k === "tensor") {
-      this.err("DLM0305", "if needs a condition known at compile time; for a choice at run time use where(cond, a, b)", span);
+      this.err(
+        "DLM0305",
+        "if needs a condition known at compile time; for a choice at run time use where(cond, a, b)",
+        span,
+      );
       return undefined;
     }
     this.err("DLM0201", `if needs a bool, got ${describe(c)}`, span);
@@ -388,11 +491,20 @@ class Elaborator {
       try {
         this.b.output(v, o.name, o.span);
       } catch {
-        this.err("DLM0102", `output '${o.name}' clashes with another value of the same name`, o.span);
+        this.err(
+          "DLM0102",
+          `output '${o.name}' clashes with another value of the same name`,
+          o.span,
+        );
         continue;
       }
       const added = this.b.graph.outputs.find((x) => !before.has(x.name));
-      if (added && !this.b.graph.nodes.some((n) => n.op === "Identity" && n.outputs[0] === added.name && n.inputs[0] === v)) {
+      if (
+        added &&
+        !this.b.graph.nodes.some((n) =>
+          n.op === "Identity" && n.outputs[0] === added.name && n.inputs[0] === v
+        )
+      ) {
         renamed.set(v, added.name);
       }
     }
@@ -466,19 +578,33 @@ class Elaborator {
         const label = this.evalLabel(e.label, scope);
         if (label === undefined) return ERROR;
         if (e.value.kind === "group") {
-          const inst: Instance = { kind: "seq", name: "seq", span: e.value.span, group: e.value, scope };
+          const inst: Instance = {
+            kind: "seq",
+            name: "seq",
+            span: e.value.span,
+            group: e.value,
+            scope,
+          };
           this.nameInstance(inst, label, e.label.span);
           return { k: "layer", inst };
         }
-        if (e.value.kind === "call") return this.evalCall(e.value, scope, { label, labelSpan: e.label.span });
+        if (e.value.kind === "call") {
+          return this.evalCall(e.value, scope, { label, labelSpan: e.label.span });
+        }
         const v = this.eval(e.value, scope);
         if (v.k === "layer" && v.inst.prefix === undefined) {
           this.nameInstance(v.inst, label, e.label.span);
           return v;
         }
-        if (v.k === "layerdef" || v.k === "blockdef") return this.callValue(v, [], e.span, { label, labelSpan: e.label.span });
+        if (v.k === "layerdef" || v.k === "blockdef") {
+          return this.callValue(v, [], e.span, { label, labelSpan: e.label.span });
+        }
         if (v.k === "error") return v;
-        return this.err("DLM0201", `A label names a layer, but '${label}' labels ${describe(v)}`, e.label.span);
+        return this.err(
+          "DLM0201",
+          `A label names a layer, but '${label}' labels ${describe(v)}`,
+          e.label.span,
+        );
       }
       case "ifexpr": {
         const c = this.condition(this.eval(e.cond, scope), e.cond.span);
@@ -490,14 +616,27 @@ class Elaborator {
         const b = this.eval(e.end, scope);
         if (a.k === "error" || b.k === "error") return ERROR;
         if (a.k !== "int" || b.k !== "int") {
-          return this.err("DLM0201", `A range needs int bounds, got ${describe(a)} and ${describe(b)}`, e.span);
+          return this.err(
+            "DLM0201",
+            `A range needs int bounds, got ${describe(a)} and ${describe(b)}`,
+            e.span,
+          );
         }
         const end = e.inclusive ? b.v + 1 : b.v;
         const n = Math.max(0, end - a.v);
         if (n > LIMITS.rangeLength) {
-          return this.err("DLM0302", `Range ${a.v}..${b.v} has ${n.toLocaleString("en-US")} elements; the limit is ${LIMITS.rangeLength.toLocaleString("en-US")}`, e.span);
+          return this.err(
+            "DLM0302",
+            `Range ${a.v}..${b.v} has ${n.toLocaleString("en-US")} elements; the limit is ${
+              LIMITS.rangeLength.toLocaleString("en-US")
+            }`,
+            e.span,
+          );
         }
-        return { k: "list", items: Array.from({ length: n }, (_, i) => ({ k: "int", v: a.v + i })) };
+        return {
+          k: "list",
+          items: Array.from({ length: n }, (_, i) => ({ k: "int", v: a.v + i })),
+        };
       }
     }
   }
@@ -511,11 +650,26 @@ class Elaborator {
     if (name in FUNCTIONS || name in SCALAR_FNS) return { k: "fn", name };
     if (INIT_FNS.has(name)) return { k: "initfn", name };
     if (this.program.models.has(name)) {
-      return this.err("DLM0209", `'${name}' is a model; use a block to reuse layers inside another model`, span);
+      return this.err(
+        "DLM0209",
+        `'${name}' is a model; use a block to reuse layers inside another model`,
+        span,
+      );
     }
-    const known = [...scopeNames(scope), ...this.program.blocks.keys(), ...Object.keys(LAYERS), ...Object.keys(FUNCTIONS), ...Object.keys(SCALAR_FNS), ...INIT_FNS];
+    const known = [
+      ...scopeNames(scope),
+      ...this.program.blocks.keys(),
+      ...Object.keys(LAYERS),
+      ...Object.keys(FUNCTIONS),
+      ...Object.keys(SCALAR_FNS),
+      ...INIT_FNS,
+    ];
     const near = closest(name, known);
-    return this.err("DLM0101", `Unknown name '${name}'${near ? `; did you mean '${near}'?` : ""}`, span);
+    return this.err(
+      "DLM0101",
+      `Unknown name '${name}'${near ? `; did you mean '${near}'?` : ""}`,
+      span,
+    );
   }
 
   evalLabel(l: A.Label, scope: Scope): string | undefined {
@@ -529,7 +683,11 @@ class Elaborator {
       }
     }
     if (s !== "_" && !/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(s)) {
-      this.err("DLM0210", `Label '${s}' must be made of letters, digits and _ (dots separate levels)`, l.span);
+      this.err(
+        "DLM0210",
+        `Label '${s}' must be made of letters, digits and _ (dots separate levels)`,
+        l.span,
+      );
       return undefined;
     }
     return s;
@@ -537,12 +695,20 @@ class Elaborator {
 
   nameInstance(inst: Instance, label: string, span: Span): void {
     if (inst.prefix !== undefined) {
-      this.err("DLM0106", `This layer is already named '${inst.prefix}'; a layer instance has one name`, span);
+      this.err(
+        "DLM0106",
+        `This layer is already named '${inst.prefix}'; a layer instance has one name`,
+        span,
+      );
       return;
     }
     if (label === "_") {
       if (inst.kind === "builtin") {
-        this.err("DLM0210", "The label _ splices a block's names into this level; a built-in layer needs a real name", span);
+        this.err(
+          "DLM0210",
+          "The label _ splices a block's names into this level; a built-in layer needs a real name",
+          span,
+        );
         return;
       }
       inst.inline = true;
@@ -551,7 +717,11 @@ class Elaborator {
     }
     const prev = this.frame.labels.get(label);
     if (prev) {
-      this.err("DLM0106", `Label '${label}' is already used in this scope (at line ${prev.line}); to share weights, bind the layer with let and call it twice`, span);
+      this.err(
+        "DLM0106",
+        `Label '${label}' is already used in this scope (at line ${prev.line}); to share weights, bind the layer with let and call it twice`,
+        span,
+      );
       // Carry on under a private name so the duplicate does not also look like a shared layer.
       inst.prefix = this.frame.child(`${label}#${span.line}:${span.col}`);
       return;
@@ -616,7 +786,9 @@ class Elaborator {
     o: { pipeInput?: Value; label?: string; labelSpan?: Span },
   ): Value {
     if (callee.k === "error" || o.pipeInput?.k === "error") return ERROR;
-    const pipeArgs: ArgIn[] = o.pipeInput ? spread(o.pipeInput).map((v) => ({ value: v, span })) : [];
+    const pipeArgs: ArgIn[] = o.pipeInput
+      ? spread(o.pipeInput).map((v) => ({ value: v, span }))
+      : [];
     switch (callee.k) {
       case "fn": {
         const all = [...pipeArgs, ...args];
@@ -654,16 +826,38 @@ class Elaborator {
         if (o.label) this.nameInstance(inst, o.label, o.labelSpan ?? span);
         // `Tower()` with nothing to apply to is an instance, ready to be bound and shared.
         if (!o.pipeInput && args.length === 0) return { k: "layer", inst };
-        for (const a of args) if (a.name) return this.err("DLM0205", `Block ${d.name} takes its inputs by position, not by name '${a.name}'`, a.span);
+        for (const a of args) {
+          if (a.name) {
+            return this.err(
+              "DLM0205",
+              `Block ${d.name} takes its inputs by position, not by name '${a.name}'`,
+              a.span,
+            );
+          }
+        }
         return this.applyInstance(inst, [...pipeArgs, ...args].map((a) => a.value), span);
       }
       case "layer": {
         if (o.label) this.nameInstance(callee.inst, o.label, o.labelSpan ?? span);
-        for (const a of args) if (a.name) return this.err("DLM0205", `A layer is applied to tensors by position; '${a.name}:' is not allowed here`, a.span);
+        for (const a of args) {
+          if (a.name) {
+            return this.err(
+              "DLM0205",
+              `A layer is applied to tensors by position; '${a.name}:' is not allowed here`,
+              a.span,
+            );
+          }
+        }
         return this.applyInstance(callee.inst, [...pipeArgs, ...args].map((a) => a.value), span);
       }
       case "initfn": {
-        if (o.pipeInput) return this.err("DLM0209", `${callee.name} is an initialiser and cannot be applied to a tensor`, span);
+        if (o.pipeInput) {
+          return this.err(
+            "DLM0209",
+            `${callee.name} is an initialiser and cannot be applied to a tensor`,
+            span,
+          );
+        }
         return this.makeInit(callee.name, args, span);
       }
       default:
@@ -672,7 +866,11 @@ class Elaborator {
   }
 
   bindBlockConfig(d: A.BlockDecl, args: ArgIn[], span: Span): Map<string, Value> | undefined {
-    const sig = d.config.map((p) => ({ name: p.name, type: argTypeOf(p.type), optional: p.default !== undefined }));
+    const sig = d.config.map((p) => ({
+      name: p.name,
+      type: argTypeOf(p.type),
+      optional: p.default !== undefined,
+    }));
     const bound = bindArgs(d.name, sig, args, span, this.diags);
     if (!bound) return undefined;
     const cfg = new Map<string, Value>();
@@ -680,7 +878,16 @@ class Elaborator {
     for (const p of d.config) {
       let v = bound[p.name] as Value | undefined;
       if (v === undefined) v = this.eval(p.default!, scope);
-      if (p.type && v.k !== "error" && !this.checkDeclared(v, p.type, scope, bound.__spans?.[p.name] ?? span, `${d.name}'s '${p.name}'`)) {
+      if (
+        p.type && v.k !== "error" &&
+        !this.checkDeclared(
+          v,
+          p.type,
+          scope,
+          bound.__spans?.[p.name] ?? span,
+          `${d.name}'s '${p.name}'`,
+        )
+      ) {
         return undefined;
       }
       v = coerce(v, p.type);
@@ -699,10 +906,22 @@ class Elaborator {
         const def = LAYERS[inst.name];
         const want = def.inputs ?? 1;
         if (inputs.length !== want) {
-          return this.err("DLM0202", `${inst.name}() is applied to ${want} tensor${want > 1 ? "s" : ""}, got ${inputs.length}`, span);
+          return this.err(
+            "DLM0202",
+            `${inst.name}() is applied to ${want} tensor${
+              want > 1 ? "s" : ""
+            }, got ${inputs.length}`,
+            span,
+          );
         }
         for (const v of inputs) {
-          if (v.k !== "tensor") return this.err("DLM0201", `${inst.name}() is applied to a tensor, got ${describe(v)}`, span);
+          if (v.k !== "tensor") {
+            return this.err(
+              "DLM0201",
+              `${inst.name}() is applied to a tensor, got ${describe(v)}`,
+              span,
+            );
+          }
         }
         const saved = this.frame;
         const spans = (inst.args as { __spans?: Record<string, Span> }).__spans ?? {};
@@ -734,11 +953,22 @@ class Elaborator {
     const d = inst.decl!;
     if (this.depth >= LIMITS.depth) {
       const tail = this.calls.slice(-4).map((c) => c.name).join(" -> ");
-      this.err("DLM0301", `Recursion is deeper than ${LIMITS.depth} block calls: ${d.name} never reaches a base case`, span, [`the innermost calls are ${tail} -> ${d.name}`]);
+      this.err(
+        "DLM0301",
+        `Recursion is deeper than ${LIMITS.depth} block calls: ${d.name} never reaches a base case`,
+        span,
+        [`the innermost calls are ${tail} -> ${d.name}`],
+      );
       throw new Abort();
     }
     if (inputs.length !== d.inputs.length) {
-      return this.err("DLM0202", `Block ${d.name} takes ${d.inputs.length} input${d.inputs.length === 1 ? "" : "s"} (${d.inputs.map((p) => p.name).join(", ")}), got ${inputs.length}`, span);
+      return this.err(
+        "DLM0202",
+        `Block ${d.name} takes ${d.inputs.length} input${d.inputs.length === 1 ? "" : "s"} (${
+          d.inputs.map((p) => p.name).join(", ")
+        }), got ${inputs.length}`,
+        span,
+      );
     }
     const scope = new Scope(this.global);
     for (const [k, v] of inst.config ?? []) scope.define(k, v);
@@ -746,7 +976,9 @@ class Elaborator {
       const p = d.inputs[i];
       const v = inputs[i];
       if (p.type) {
-        if (!this.checkDeclared(v, p.type, scope, span, `${d.name}'s input '${p.name}'`, true)) return ERROR;
+        if (!this.checkDeclared(v, p.type, scope, span, `${d.name}'s input '${p.name}'`, true)) {
+          return ERROR;
+        }
       }
       scope.define(p.name, v);
     }
@@ -816,7 +1048,11 @@ class Elaborator {
     nOutputs?: number,
   ): TensorValue[] | undefined {
     if (this.b.graph.nodes.length >= LIMITS.nodes) {
-      this.err("DLM0302", `The graph has more than ${LIMITS.nodes} nodes; is a loop or a recursion running away?`, span);
+      this.err(
+        "DLM0302",
+        `The graph has more than ${LIMITS.nodes} nodes; is a loop or a recursion running away?`,
+        span,
+      );
       throw new Abort();
     }
     try {
@@ -827,8 +1063,17 @@ class Elaborator {
       });
       for (const o of outs) {
         const t = this.b.graph.types.get(o)!;
-        if (t.shape.every((d) => typeof d === "number") && numel(t.shape as number[]) > LIMITS.tensorElements) {
-          this.err("DLM0303", `${op} would make a tensor ${formatType(t)} of ${big(numel(t.shape as number[]))} elements; the limit is ${big(LIMITS.tensorElements)}`, span);
+        if (
+          t.shape.every((d) => typeof d === "number") &&
+          numel(t.shape as number[]) > LIMITS.tensorElements
+        ) {
+          this.err(
+            "DLM0303",
+            `${op} would make a tensor ${formatType(t)} of ${
+              big(numel(t.shape as number[]))
+            } elements; the limit is ${big(LIMITS.tensorElements)}`,
+            span,
+          );
           return undefined;
         }
       }
@@ -856,29 +1101,59 @@ class Elaborator {
     if (existing) {
       const t = this.b.graph.types.get(name)!;
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        this.err("DLM0203", `Shared layer '${prefix}' needs ${name} of shape [${shape.join(", ")}] here, but it was created as [${t.shape.join(", ")}]; a layer applied twice needs inputs of the same size`, span);
+        this.err(
+          "DLM0203",
+          `Shared layer '${prefix}' needs ${name} of shape [${
+            shape.join(", ")
+          }] here, but it was created as [${
+            t.shape.join(", ")
+          }]; a layer applied twice needs inputs of the same size`,
+          span,
+        );
         return undefined;
       }
       return { k: "tensor", v: name, t };
     }
     const n = numel(shape);
     if (shape.some((d) => !Number.isInteger(d) || d < 0) || n > LIMITS.tensorElements) {
-      this.err("DLM0303", `Parameter ${name} of shape [${shape.join(", ")}] has ${big(n)} elements; the limit per tensor is ${big(LIMITS.tensorElements)}`, span);
+      this.err(
+        "DLM0303",
+        `Parameter ${name} of shape [${shape.join(", ")}] has ${
+          big(n)
+        } elements; the limit per tensor is ${big(LIMITS.tensorElements)}`,
+        span,
+      );
       throw new Abort();
     }
     this.paramElements += n;
     if (this.paramElements > LIMITS.totalParamElements) {
-      this.err("DLM0303", `The model has more than ${big(LIMITS.totalParamElements)} parameter elements`, span);
+      this.err(
+        "DLM0303",
+        `The model has more than ${big(LIMITS.totalParamElements)} parameter elements`,
+        span,
+      );
       throw new Abort();
     }
     const spec = opts.explicit ?? this.ruleFor(name, opts.layer, role) ?? init;
-    const t: Tensor = dtype === "f32" ? lazyInitTensor(spec, shape, name, this.seed) : zeros(dtype, shape);
+    const t: Tensor = dtype === "f32"
+      ? lazyInitTensor(spec, shape, name, this.seed)
+      : zeros(dtype, shape);
     if (this.b.isUsed(name)) {
-      this.err("DLM0106", `Parameter name '${name}' clashes with another value of the same name`, span);
+      this.err(
+        "DLM0106",
+        `Parameter name '${name}' clashes with another value of the same name`,
+        span,
+      );
       return undefined;
     }
     const v = this.b.initializer(name, t);
-    const info: ParamInfo = { name, role, trainable: opts.trainable ?? true, layer: opts.layer, span };
+    const info: ParamInfo = {
+      name,
+      role,
+      trainable: opts.trainable ?? true,
+      layer: opts.layer,
+      span,
+    };
     this.b.graph.params.push(info);
     this.paramIndex.set(name, info);
     return { k: "tensor", v, t: { dtype, shape: [...shape] } };
@@ -899,7 +1174,9 @@ class Elaborator {
 
   constant(t: Tensor, base = "const"): TensorValue {
     const small = t.data.length <= 16 && t.dtype !== "str";
-    const key = small ? `${t.dtype}[${t.shape}]:${Array.from(t.data as ArrayLike<number | bigint>).join(",")}` : "";
+    const key = small
+      ? `${t.dtype}[${t.shape}]:${Array.from(t.data as ArrayLike<number | bigint>).join(",")}`
+      : "";
     const hit = small ? this.constCache.get(key) : undefined;
     if (hit) return { k: "tensor", v: hit, t: this.b.graph.types.get(hit)! };
     const name = this.b.initializer(this.b.isUsed(base) ? this.b.fresh(base) : base, t);
@@ -930,16 +1207,26 @@ class Elaborator {
   /** The type of a model input: unbound capitalised or unknown names become symbolic dims. */
   evalInputType(te: A.TensorTypeExpr, scope: Scope): TensorType | undefined {
     if (!DTYPES.has(te.dtype)) {
-      this.err("DLM0201", `Unknown element type '${te.dtype}'; use one of ${[...DTYPES].join(", ")}`, te.span);
+      this.err(
+        "DLM0201",
+        `Unknown element type '${te.dtype}'; use one of ${[...DTYPES].join(", ")}`,
+        te.span,
+      );
       return undefined;
     }
     const shape: Dim[] = [];
     for (const d of te.dims) {
       if (d.kind === "dim_any" || d.kind === "dim_rest") {
-        this.err("DLM0210", "Model inputs need every dim named or sized; _ and ... are for block parameters", d.span);
+        this.err(
+          "DLM0210",
+          "Model inputs need every dim named or sized; _ and ... are for block parameters",
+          d.span,
+        );
         return undefined;
       }
-      if (d.kind === "name" && scope.lookup(d.name) === undefined && !this.program.blocks.has(d.name)) {
+      if (
+        d.kind === "name" && scope.lookup(d.name) === undefined && !this.program.blocks.has(d.name)
+      ) {
         scope.define(d.name, { k: "dim", v: d.name });
         shape.push(d.name);
         continue;
@@ -953,12 +1240,26 @@ class Elaborator {
         shape.push(v.v);
       } else if (v.k === "dim") shape.push(v.v);
       else {
-        if (v.k !== "error") this.err("DLM0201", `A dim must be an int or a symbolic name, got ${describe(v)}`, d.span);
+        if (v.k !== "error") {
+          this.err(
+            "DLM0201",
+            `A dim must be an int or a symbolic name, got ${describe(v)}`,
+            d.span,
+          );
+        }
         return undefined;
       }
     }
-    if (shape.every((d) => typeof d === "number") && numel(shape as number[]) > LIMITS.tensorElements) {
-      this.err("DLM0303", `Input ${te.dtype}[${shape.join(", ")}] has ${big(numel(shape as number[]))} elements; the limit is ${big(LIMITS.tensorElements)}`, te.span);
+    if (
+      shape.every((d) => typeof d === "number") && numel(shape as number[]) > LIMITS.tensorElements
+    ) {
+      this.err(
+        "DLM0303",
+        `Input ${te.dtype}[${shape.join(", ")}] has ${
+          big(numel(shape as number[]))
+        } elements; the limit is ${big(LIMITS.tensorElements)}`,
+        te.span,
+      );
       return undefined;
     }
     return { dtype: te.dtype as DType, shape };
@@ -968,33 +1269,62 @@ class Elaborator {
    * Check `v` against a declared type; with `bind`, unbound dim names become
    * bound to the actual dims (block parameters such as x: f32[N, C, H, W]).
    */
-  checkDeclared(v: Value, te: A.TypeExpr, scope: Scope, span: Span, what = "value", bind = true): boolean {
+  checkDeclared(
+    v: Value,
+    te: A.TypeExpr,
+    scope: Scope,
+    span: Span,
+    what = "value",
+    bind = true,
+  ): boolean {
     if (v.k === "error") return false;
     switch (te.kind) {
       case "scalar_type": {
-        const ok = te.name === "tensor" ? v.k === "tensor"
-          : te.name === "float" ? isNumber(v)
-          : te.name === "int" ? v.k === "int"
-          : te.name === "bool" ? v.k === "bool"
+        const ok = te.name === "tensor"
+          ? v.k === "tensor"
+          : te.name === "float"
+          ? isNumber(v)
+          : te.name === "int"
+          ? v.k === "int"
+          : te.name === "bool"
+          ? v.k === "bool"
           : v.k === "str";
-        if (!ok) this.err("DLM0201", `${what} must be ${te.name === "int" ? "an" : "a"} ${te.name}, got ${describe(v)}`, span);
+        if (!ok) {
+          this.err(
+            "DLM0201",
+            `${what} must be ${te.name === "int" ? "an" : "a"} ${te.name}, got ${describe(v)}`,
+            span,
+          );
+        }
         return ok;
       }
       case "tuple_type": {
         if ((v.k !== "tuple" && v.k !== "list") || v.items.length !== te.items.length) {
-          this.err("DLM0201", `${what} must be a tuple of ${te.items.length}, got ${describe(v)}`, span);
+          this.err(
+            "DLM0201",
+            `${what} must be a tuple of ${te.items.length}, got ${describe(v)}`,
+            span,
+          );
           return false;
         }
         return te.items.every((t, i) => this.checkDeclared(v.items[i], t, scope, span, what, bind));
       }
       case "tensor_type": {
         if (v.k !== "tensor") {
-          this.err("DLM0201", `${what} must be a tensor ${te.dtype}[...], got ${describe(v)}`, span);
+          this.err(
+            "DLM0201",
+            `${what} must be a tensor ${te.dtype}[...], got ${describe(v)}`,
+            span,
+          );
           return false;
         }
         const problem = this.matchTensorType(v.t, te, scope, bind);
         if (problem) {
-          this.err("DLM0208", `${what} is declared ${typeText(te)} but is ${formatType(v.t)}: ${problem}`, span);
+          this.err(
+            "DLM0208",
+            `${what} is declared ${typeText(te)} but is ${formatType(v.t)}: ${problem}`,
+            span,
+          );
           return false;
         }
         return true;
@@ -1002,20 +1332,29 @@ class Elaborator {
     }
   }
 
-  matchTensorType(t: TensorType, te: A.TensorTypeExpr, scope: Scope, bind: boolean): string | undefined {
+  matchTensorType(
+    t: TensorType,
+    te: A.TensorTypeExpr,
+    scope: Scope,
+    bind: boolean,
+  ): string | undefined {
     if (te.dtype !== t.dtype) return `element type ${t.dtype} is not ${te.dtype}`;
     const rest = te.dims.findIndex((d) => d.kind === "dim_rest");
     const pattern = te.dims;
     const r = t.shape.length;
     if (rest < 0 && pattern.length !== r) return `its rank is ${r}, expected ${pattern.length}`;
-    if (rest >= 0 && r < pattern.length - 1) return `its rank is ${r}, expected at least ${pattern.length - 1}`;
+    if (rest >= 0 && r < pattern.length - 1) {
+      return `its rank is ${r}, expected at least ${pattern.length - 1}`;
+    }
     for (let i = 0; i < pattern.length; i++) {
       if (i === rest) continue;
       const axis = rest >= 0 && i > rest ? r - (pattern.length - i) : i;
       const d = pattern[i];
       const actual = t.shape[axis];
       if (d.kind === "dim_any" || d.kind === "dim_rest") continue;
-      if (d.kind === "name" && scope.lookup(d.name) === undefined && !this.program.blocks.has(d.name)) {
+      if (
+        d.kind === "name" && scope.lookup(d.name) === undefined && !this.program.blocks.has(d.name)
+      ) {
         if (bind) scope.define(d.name, dimValue(actual));
         continue;
       }
@@ -1053,7 +1392,13 @@ class Elaborator {
     if (op === "==" || op === "!=") {
       if ((l.k === "dim" || r.k === "dim") && !equalValues(l, r)) {
         if ((l.k === "dim" || l.k === "int") && (r.k === "dim" || r.k === "int")) {
-          return this.err("DLM0305", `Cannot compare ${describe(l)} with ${describe(r)} at compile time: a symbolic dim is only known at run time`, e.span);
+          return this.err(
+            "DLM0305",
+            `Cannot compare ${describe(l)} with ${
+              describe(r)
+            } at compile time: a symbolic dim is only known at run time`,
+            e.span,
+          );
         }
       }
       const eq = equalValues(l, r);
@@ -1063,19 +1408,37 @@ class Elaborator {
       return { k: "bool", v: op === "&&" ? l.v && r.v : l.v || r.v };
     }
     if (l.k === "str" && r.k === "str" && op === "+") return { k: "str", v: l.v + r.v };
-    if ((l.k === "tuple" || l.k === "list") && l.k === r.k && op === "+") return { k: l.k, items: [...l.items, ...r.items] };
-    if (l.k === "dim" || r.k === "dim") {
-      return this.err("DLM0305", `${describe(l)} ${op} ${describe(r)} needs the symbolic dim's value, which is only known at run time`, e.span);
+    if ((l.k === "tuple" || l.k === "list") && l.k === r.k && op === "+") {
+      return { k: l.k, items: [...l.items, ...r.items] };
     }
-    return this.err("DLM0201", `Operator ${op} does not apply to ${describe(l)} and ${describe(r)}`, e.opSpan);
+    if (l.k === "dim" || r.k === "dim") {
+      return this.err(
+        "DLM0305",
+        `${describe(l)} ${op} ${
+          describe(r)
+        } needs the symbolic dim's value, which is only known at run time`,
+        e.span,
+      );
+    }
+    return this.err(
+      "DLM0201",
+      `Operator ${op} does not apply to ${describe(l)} and ${describe(r)}`,
+      e.opSpan,
+    );
   }
 
-  numBinary(e: A.BinaryExpr, l: { k: "int" | "float"; v: number }, r: { k: "int" | "float"; v: number }): Value {
+  numBinary(
+    e: A.BinaryExpr,
+    l: { k: "int" | "float"; v: number },
+    r: { k: "int" | "float"; v: number },
+  ): Value {
     const ints = l.k === "int" && r.k === "int";
     const a = l.v, b = r.v;
     const n = (v: number): Value => {
       if (ints && Number.isInteger(v)) {
-        if (!Number.isSafeInteger(v)) return this.err("DLM0210", `Integer overflow: ${a} ${e.op} ${b} is beyond 2^53`, e.span);
+        if (!Number.isSafeInteger(v)) {
+          return this.err("DLM0210", `Integer overflow: ${a} ${e.op} ${b} is beyond 2^53`, e.span);
+        }
         return { k: "int", v };
       }
       return { k: "float", v };
@@ -1121,9 +1484,21 @@ class Elaborator {
       return undefined;
     };
     const a = lift(l), b = lift(r);
-    if (!a || !b) return this.err("DLM0201", `Operator ${e.op} does not apply to ${describe(l)} and ${describe(r)}`, e.opSpan);
+    if (!a || !b) {
+      return this.err(
+        "DLM0201",
+        `Operator ${e.op} does not apply to ${describe(l)} and ${describe(r)}`,
+        e.opSpan,
+      );
+    }
     if (a.t.dtype !== b.t.dtype) {
-      return this.err("DLM0207", `Operator ${e.op} needs tensors of one element type, got ${formatType(a.t)} and ${formatType(b.t)}; convert with cast()`, e.span);
+      return this.err(
+        "DLM0207",
+        `Operator ${e.op} needs tensors of one element type, got ${formatType(a.t)} and ${
+          formatType(b.t)
+        }; convert with cast()`,
+        e.span,
+      );
     }
     const OPS: Record<string, string> = {
       "+": "Add",
@@ -1147,7 +1522,12 @@ class Elaborator {
     }
     const op = OPS[e.op];
     if (!op) return this.err("DLM0201", `Operator ${e.op} does not apply to tensors`, e.opSpan);
-    return this.tensorOp(op, [a, b], e.span, op === "Mod" && a.t.dtype.startsWith("f") ? { fmod: 1 } : {});
+    return this.tensorOp(
+      op,
+      [a, b],
+      e.span,
+      op === "Mod" && a.t.dtype.startsWith("f") ? { fmod: 1 } : {},
+    );
   }
 
   tensorOp(op: string, xs: TensorValue[], span: Span, attrs: Record<string, unknown> = {}): Value {
@@ -1163,20 +1543,40 @@ class Elaborator {
         return this.err("DLM0201", `A ${t.k} takes one int index`, e.span);
       }
       const i = this.eval(e.indices[0] as A.Expr, scope);
-      if (i.k !== "int") return i.k === "error" ? i : this.err("DLM0201", `A ${t.k} index must be an int, got ${describe(i)}`, e.indices[0].span);
+      if (i.k !== "int") {
+        return i.k === "error" ? i : this.err(
+          "DLM0201",
+          `A ${t.k} index must be an int, got ${describe(i)}`,
+          e.indices[0].span,
+        );
+      }
       const k = i.v < 0 ? t.items.length + i.v : i.v;
-      if (k < 0 || k >= t.items.length) return this.err("DLM0210", `Index ${i.v} is out of range for a ${t.k} of ${t.items.length}`, e.indices[0].span);
+      if (k < 0 || k >= t.items.length) {
+        return this.err(
+          "DLM0210",
+          `Index ${i.v} is out of range for a ${t.k} of ${t.items.length}`,
+          e.indices[0].span,
+        );
+      }
       return t.items[k];
     }
     if (t.k !== "tensor") return this.err("DLM0201", `Cannot index ${describe(t)}`, e.span);
     const rank = t.t.shape.length;
-    if (e.indices.length > rank) return this.err("DLM0210", `${e.indices.length} indices for ${formatType(t.t)}`, e.span);
-    const starts: number[] = [], ends: number[] = [], axes: number[] = [], steps: number[] = [], squeeze: number[] = [];
+    if (e.indices.length > rank) {
+      return this.err("DLM0210", `${e.indices.length} indices for ${formatType(t.t)}`, e.span);
+    }
+    const starts: number[] = [],
+      ends: number[] = [],
+      axes: number[] = [],
+      steps: number[] = [],
+      squeeze: number[] = [];
     const intOf = (x: A.Expr | undefined, dflt: number): number | undefined => {
       if (!x) return dflt;
       const v = this.eval(x, scope);
       if (v.k === "int") return v.v;
-      if (v.k !== "error") this.err("DLM0201", `A slice bound must be an int, got ${describe(v)}`, x.span);
+      if (v.k !== "error") {
+        this.err("DLM0201", `A slice bound must be an int, got ${describe(v)}`, x.span);
+      }
       return undefined;
     };
     for (let ax = 0; ax < e.indices.length; ax++) {
@@ -1196,9 +1596,17 @@ class Elaborator {
         if (i === undefined) return ERROR;
         const d = t.t.shape[ax];
         if (typeof d === "number" && (i >= d || i < -d)) {
-          return this.err("DLM0210", `Index ${i} is out of range for dim ${ax} of ${formatType(t.t)}`, ix.span);
+          return this.err(
+            "DLM0210",
+            `Index ${i} is out of range for dim ${ax} of ${formatType(t.t)}`,
+            ix.span,
+          );
         }
-        starts.push(i), ends.push(i === -1 ? 2 ** 53 - 1 : i + 1), axes.push(ax), steps.push(1), squeeze.push(ax);
+        starts.push(i),
+          ends.push(i === -1 ? 2 ** 53 - 1 : i + 1),
+          axes.push(ax),
+          steps.push(1),
+          squeeze.push(ax);
       }
     }
     let v: Value = t;
@@ -1209,7 +1617,12 @@ class Elaborator {
       v = r[0];
     }
     if (squeeze.length && v.k === "tensor") {
-      const r = this.addOp("Squeeze", [v.v, this.constant(mkTensor("i64", [squeeze.length], squeeze)).v], {}, e.span);
+      const r = this.addOp(
+        "Squeeze",
+        [v.v, this.constant(mkTensor("i64", [squeeze.length], squeeze)).v],
+        {},
+        e.span,
+      );
       if (!r) return ERROR;
       v = r[0];
     }
@@ -1229,16 +1642,28 @@ class Elaborator {
           return { k: "str", v: t.t.dtype };
         case "T": {
           const r = t.t.shape.length;
-          if (r < 2) return this.err("DLM0210", `.T needs a tensor of rank >= 2, got ${formatType(t.t)}`, e.span);
+          if (r < 2) {
+            return this.err(
+              "DLM0210",
+              `.T needs a tensor of rank >= 2, got ${formatType(t.t)}`,
+              e.span,
+            );
+          }
           const perm = [...Array(r).keys()];
           [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
           const out = this.addOp("Transpose", [t.v], { perm }, e.span);
           return out ? out[0] : ERROR;
         }
       }
-      return this.err("DLM0101", `A tensor has no member '${e.name}'; it has shape, rank, dtype and T`, e.nameSpan);
+      return this.err(
+        "DLM0101",
+        `A tensor has no member '${e.name}'; it has shape, rank, dtype and T`,
+        e.nameSpan,
+      );
     }
-    if ((t.k === "tuple" || t.k === "list") && e.name === "length") return { k: "int", v: t.items.length };
+    if ((t.k === "tuple" || t.k === "list") && e.name === "length") {
+      return { k: "int", v: t.items.length };
+    }
     return this.err("DLM0101", `${describe(t)} has no member '${e.name}'`, e.nameSpan);
   }
 }
@@ -1286,7 +1711,9 @@ function argTypeOf(te?: A.TypeExpr): ArgType {
 }
 
 function coerce(v: Value, te?: A.TypeExpr): Value {
-  if (te?.kind === "scalar_type" && te.name === "float" && v.k === "int") return { k: "float", v: v.v };
+  if (te?.kind === "scalar_type" && te.name === "float" && v.k === "int") {
+    return { k: "float", v: v.v };
+  }
   return v;
 }
 
@@ -1311,9 +1738,19 @@ function scopeNames(s: Scope): string[] {
 
 type ScalarFn = (e: Elaborator, args: ArgIn[], span: Span) => Value;
 
-function numArgs(e: Elaborator, name: string, args: ArgIn[], span: Span, n?: number): number[] | undefined {
+function numArgs(
+  e: Elaborator,
+  name: string,
+  args: ArgIn[],
+  span: Span,
+  n?: number,
+): number[] | undefined {
   if (n !== undefined && args.length !== n) {
-    e.err("DLM0202", `${name}() takes ${n} argument${n === 1 ? "" : "s"}, got ${args.length}`, span);
+    e.err(
+      "DLM0202",
+      `${name}() takes ${n} argument${n === 1 ? "" : "s"}, got ${args.length}`,
+      span,
+    );
     return undefined;
   }
   const out: number[] = [];
@@ -1334,22 +1771,32 @@ function numFn(name: string, f: (x: number) => number, intResult = false): Scala
     if (!xs) return ERROR;
     const v = f(xs[0]);
     if (Number.isNaN(v)) return e.err("DLM0210", `${name}(${xs[0]}) is not a number`, span);
-    return intResult || (args[0].value.k === "int" && Number.isInteger(v) && name === "abs") ? { k: "int", v } : { k: "float", v };
+    return intResult || (args[0].value.k === "int" && Number.isInteger(v) && name === "abs")
+      ? { k: "int", v }
+      : { k: "float", v };
   };
 }
 
 export const SCALAR_FNS: Record<string, ScalarFn> = {
   min: (e, args, span) => {
-    const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list") ? args[0].value.items.map((value) => ({ value, span })) : args;
+    const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list")
+      ? args[0].value.items.map((value) => ({ value, span }))
+      : args;
     const xs = numArgs(e, "min", items, span);
-    if (!xs || xs.length === 0) return xs ? e.err("DLM0206", "min() needs at least one number", span) : ERROR;
+    if (!xs || xs.length === 0) {
+      return xs ? e.err("DLM0206", "min() needs at least one number", span) : ERROR;
+    }
     const allInt = items.every((a) => a.value.k === "int");
     return { k: allInt ? "int" : "float", v: Math.min(...xs) };
   },
   max: (e, args, span) => {
-    const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list") ? args[0].value.items.map((value) => ({ value, span })) : args;
+    const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list")
+      ? args[0].value.items.map((value) => ({ value, span }))
+      : args;
     const xs = numArgs(e, "max", items, span);
-    if (!xs || xs.length === 0) return xs ? e.err("DLM0206", "max() needs at least one number", span) : ERROR;
+    if (!xs || xs.length === 0) {
+      return xs ? e.err("DLM0206", "max() needs at least one number", span) : ERROR;
+    }
     const allInt = items.every((a) => a.value.k === "int");
     return { k: allInt ? "int" : "float", v: Math.max(...xs) };
   },
@@ -1363,46 +1810,71 @@ export const SCALAR_FNS: Record<string, ScalarFn> = {
   int: numFn("int", Math.trunc, true),
   float: numFn("float", (x) => x),
   len: (e, args, span) => {
-    if (args.length !== 1) return e.err("DLM0202", `len() takes 1 argument, got ${args.length}`, span);
+    if (args.length !== 1) {
+      return e.err("DLM0202", `len() takes 1 argument, got ${args.length}`, span);
+    }
     const v = args[0].value;
     if (v.k === "tuple" || v.k === "list") return { k: "int", v: v.items.length };
     if (v.k === "str") return { k: "int", v: v.v.length };
     if (v.k === "error") return v;
-    return e.err("DLM0201", `len() needs a tuple, list or string, got ${describe(v)}`, args[0].span);
+    return e.err(
+      "DLM0201",
+      `len() needs a tuple, list or string, got ${describe(v)}`,
+      args[0].span,
+    );
   },
   range: (e, args, span) => {
     const xs = numArgs(e, "range", args, span);
     if (!xs) return ERROR;
     if (xs.length < 1 || xs.length > 3 || !args.every((a) => a.value.k === "int")) {
-      return e.err("DLM0201", "range() takes 1 to 3 ints: range(end), range(start, end), range(start, end, step)", span);
+      return e.err(
+        "DLM0201",
+        "range() takes 1 to 3 ints: range(end), range(start, end), range(start, end, step)",
+        span,
+      );
     }
     const [start, end, step] = xs.length === 1 ? [0, xs[0], 1] : [xs[0], xs[1], xs[2] ?? 1];
     if (step === 0) return e.err("DLM0210", "range() step must not be 0", span);
     const n = Math.max(0, Math.ceil((end - start) / step));
-    if (n > LIMITS.rangeLength) return e.err("DLM0302", `range() of ${n} elements; the limit is ${LIMITS.rangeLength}`, span);
-    return { k: "list", items: Array.from({ length: n }, (_, i) => ({ k: "int", v: start + i * step })) };
+    if (n > LIMITS.rangeLength) {
+      return e.err("DLM0302", `range() of ${n} elements; the limit is ${LIMITS.rangeLength}`, span);
+    }
+    return {
+      k: "list",
+      items: Array.from({ length: n }, (_, i) => ({ k: "int", v: start + i * step })),
+    };
   },
   enumerate: (e, args, span) => {
     const v = args[0]?.value;
     if (args.length !== 1 || !v || (v.k !== "tuple" && v.k !== "list")) {
       return v?.k === "error" ? v : e.err("DLM0201", "enumerate() takes one list or tuple", span);
     }
-    return { k: "list", items: v.items.map((x, i) => ({ k: "tuple", items: [{ k: "int", v: i }, x] })) };
+    return {
+      k: "list",
+      items: v.items.map((x, i) => ({ k: "tuple", items: [{ k: "int", v: i }, x] })),
+    };
   },
-  zip: (e, args, span) => {
+  zip: (e, args) => {
     const lists: Value[][] = [];
     for (const a of args) {
       if (a.value.k === "error") return ERROR;
-      if (a.value.k !== "tuple" && a.value.k !== "list") return e.err("DLM0201", `zip() takes lists or tuples, got ${describe(a.value)}`, a.span);
+      if (a.value.k !== "tuple" && a.value.k !== "list") {
+        return e.err("DLM0201", `zip() takes lists or tuples, got ${describe(a.value)}`, a.span);
+      }
       lists.push(a.value.items);
     }
     const n = Math.min(...lists.map((l) => l.length));
-    return { k: "list", items: Array.from({ length: n }, (_, i) => ({ k: "tuple", items: lists.map((l) => l[i]) })) };
+    return {
+      k: "list",
+      items: Array.from({ length: n }, (_, i) => ({ k: "tuple", items: lists.map((l) => l[i]) })),
+    };
   },
   assert: (e, args, span) => {
     const c = args[0]?.value;
     if (!c || c.k === "error") return c ?? e.err("DLM0202", "assert() needs a condition", span);
-    if (c.k !== "bool") return e.err("DLM0201", `assert() needs a bool, got ${describe(c)}`, args[0].span);
+    if (c.k !== "bool") {
+      return e.err("DLM0201", `assert() needs a bool, got ${describe(c)}`, args[0].span);
+    }
     if (!c.v) {
       const msg = args[1]?.value.k === "str" ? args[1].value.v : "assertion failed";
       return e.err("DLM0306", msg, span);
@@ -1442,8 +1914,16 @@ const INIT_SIGS: Record<string, import("./signature.ts").ParamSig[]> = {
   zeros: [],
   ones: [],
   constant: [{ name: "value", type: "float" }],
-  normal: [{ name: "mean", type: "float", default: fl(0) }, { name: "std", type: "float", default: fl(1) }],
-  uniform: [{ name: "low", type: "float", default: fl(0) }, { name: "high", type: "float", default: fl(1) }],
+  normal: [{ name: "mean", type: "float", default: fl(0) }, {
+    name: "std",
+    type: "float",
+    default: fl(1),
+  }],
+  uniform: [{ name: "low", type: "float", default: fl(0) }, {
+    name: "high",
+    type: "float",
+    default: fl(1),
+  }],
   kaiming_normal: KAIMING_SIG,
   kaiming_uniform: KAIMING_SIG,
   xavier_normal: [{ name: "gain", type: "float", default: fl(1) }],
@@ -1481,6 +1961,12 @@ function buildInit(name: string, a: Record<string, Value>): InitSpec {
     case "xavier_uniform":
       return { kind: name, gain: num(a.gain, 1) };
     default:
-      return { kind: "trunc_normal", mean: num(a.mean), std: num(a.std, 1), a: num(a.a, -2), b: num(a.b, 2) };
+      return {
+        kind: "trunc_normal",
+        mean: num(a.mean),
+        std: num(a.std, 1),
+        a: num(a.a, -2),
+        b: num(a.b, 2),
+      };
   }
 }

@@ -83,7 +83,10 @@ Deno.test("a shared layer applied to inputs of different widths is an error at t
     output b = z |> f
   }`);
   assert.deepEqual(codes(ds), ["DLM0203"]);
-  assert.match(ds[0].message, /Shared layer 'f' needs f\.weight of shape \[2, 6\] here, but it was created as \[2, 4\]/);
+  assert.match(
+    ds[0].message,
+    /Shared layer 'f' needs f\.weight of shape \[2, 6\] here, but it was created as \[2, 4\]/,
+  );
   assert.equal(ds[0].span?.line, 6);
 });
 
@@ -105,7 +108,11 @@ Deno.test("loops, interpolated labels and reassignment unroll at compile time", 
     }
     output y = h
   }`);
-  assert.deepEqual(names(g).filter((n) => n.endsWith("weight")), ["layer1.weight", "layer2.weight", "layer3.weight"]);
+  assert.deepEqual(names(g).filter((n) => n.endsWith("weight")), [
+    "layer1.weight",
+    "layer2.weight",
+    "layer3.weight",
+  ]);
   assert.deepEqual(g.outputs[0].type.shape, ["N", 7]);
 });
 
@@ -170,7 +177,10 @@ Deno.test("a block input of the wrong rank is reported against its declared patt
   const ds = errors(`block B()(x: f32[N, C, H, W]) { return x }
   model M { input x: f32[N, 4]  output y = x |> B }`);
   assert.deepEqual(codes(ds), ["DLM0208"]);
-  assert.match(ds[0].message, /B's input 'x' is declared f32\[N, C, H, W\] but is f32\[N, 4\]: its rank is 2, expected 4/);
+  assert.match(
+    ds[0].message,
+    /B's input 'x' is declared f32\[N, C, H, W\] but is f32\[N, 4\]: its rank is 2, expected 4/,
+  );
 });
 
 Deno.test("a declared output type is checked", () => {
@@ -218,20 +228,30 @@ Deno.test("init rules by layer kind and by name pattern, and explicit arguments 
 
 Deno.test("initial values depend on the seed and the parameter's name only", () => {
   const one = ok(`model M { input x: f32[N, 4]  output y = x |> a: linear(3) }`, { seed: 7 });
-  const two = ok(`model M { input x: f32[N, 4]  output y = x |> z: linear(5) |> relu |> a: linear(3, init: kaiming_uniform(a: 2.23606797749979)) }`, { seed: 7 });
+  const two = ok(
+    `model M { input x: f32[N, 4]  output y = x |> z: linear(5) |> relu |> a: linear(3, init: kaiming_uniform(a: 2.23606797749979)) }`,
+    { seed: 7 },
+  );
   // a.weight has shape [3, 4] in one and [3, 5] in two: compare the bias stream instead, same name and fan-in rule.
   const other = ok(`model M { input x: f32[N, 4]  output y = x |> a: linear(3) }`, { seed: 8 });
-  assert.deepEqual(w(one, "a.weight"), w(ok(`model M { input x: f32[N, 4]  output y = x |> a: linear(3) }`, { seed: 7 }), "a.weight"));
+  assert.deepEqual(
+    w(one, "a.weight"),
+    w(ok(`model M { input x: f32[N, 4]  output y = x |> a: linear(3) }`, { seed: 7 }), "a.weight"),
+  );
   assert.notDeepEqual(w(one, "a.weight"), w(other, "a.weight"));
   assert.ok(two.initializers.has("z.weight"));
   // Adding a layer before `a` leaves a's values unchanged when its shape is unchanged.
-  const three = ok(`model M { input x: f32[N, 4]  output y = x |> z: linear(4) |> a: linear(3) }`, { seed: 7 });
+  const three = ok(`model M { input x: f32[N, 4]  output y = x |> z: linear(4) |> a: linear(3) }`, {
+    seed: 7,
+  });
   assert.deepEqual(w(three, "a.weight"), w(one, "a.weight"));
 });
 
 Deno.test("kaiming_normal(fan_out) has the standard deviation it promises", () => {
-  const g = ok(`model M { input x: f32[N, 64, 8, 8]  init conv2d.weight = kaiming_normal(mode: "fan_out")
-    output y = x |> c: conv2d(128, kernel: 3, bias: false) }`);
+  const g = ok(
+    `model M { input x: f32[N, 64, 8, 8]  init conv2d.weight = kaiming_normal(mode: "fan_out")
+    output y = x |> c: conv2d(128, kernel: 3, bias: false) }`,
+  );
   const d = w(g, "c.weight");
   let s2 = 0;
   for (const v of d) s2 += v * v;
@@ -248,7 +268,14 @@ Deno.test("freeze marks parameters by name pattern and by label", () => {
     output y = x |> body: (linear(4) |> relu |> linear(4)) |> head: linear(2) |> out: linear(2)
   }`);
   const frozen = g.params.filter((p) => p.frozen).map((p) => p.name);
-  assert.deepEqual(frozen, ["body.0.weight", "body.0.bias", "body.2.weight", "body.2.bias", "head.weight", "head.bias"]);
+  assert.deepEqual(frozen, [
+    "body.0.weight",
+    "body.0.bias",
+    "body.2.weight",
+    "body.2.bias",
+    "head.weight",
+    "head.bias",
+  ]);
 });
 
 Deno.test("the _ label splices a block's names into the caller's level", () => {
@@ -259,7 +286,8 @@ Deno.test("the _ label splices a block's names into the caller's level", () => {
 
 Deno.test("imports resolve relative to the importing file, and cycles are reported", () => {
   const g = ok({
-    "nets/main.dlm": `import "../lib/blocks.dlm"\nmodel M { input x: f32[N, 4]  output y = x |> Twice(3) }`,
+    "nets/main.dlm":
+      `import "../lib/blocks.dlm"\nmodel M { input x: f32[N, 4]  output y = x |> Twice(3) }`,
     "lib/blocks.dlm": `block Twice(w: int)(x) { return x |> linear(w) |> linear(w) }`,
   });
   assert.equal(g.nodes.filter((n) => n.op === "Gemm").length, 2);
@@ -269,24 +297,33 @@ Deno.test("imports resolve relative to the importing file, and cycles are report
   });
   assert.deepEqual(codes(ds), ["DLM0105"]);
   assert.match(ds[0].message, /a\.dlm -> b\.dlm -> a\.dlm/);
-  const missing = errors({ "a.dlm": `import "nope.dlm"\nmodel M { input x: f32[N]  output y = x }` });
+  const missing = errors({
+    "a.dlm": `import "nope.dlm"\nmodel M { input x: f32[N]  output y = x }`,
+  });
   assert.deepEqual(codes(missing), ["DLM0104"]);
   assert.equal(missing[0].span?.line, 1);
 });
 
 Deno.test("model parameters take --set overrides, and unknown ones are errors", () => {
-  const g = ok(`model M(classes: int = 10) { input x: f32[N, 4]  output y = x |> linear(classes) }`, {
-    overrides: { classes: 3 },
-  });
+  const g = ok(
+    `model M(classes: int = 10) { input x: f32[N, 4]  output y = x |> linear(classes) }`,
+    {
+      overrides: { classes: 3 },
+    },
+  );
   assert.deepEqual(g.outputs[0].type.shape, ["N", 3]);
-  const ds = errors(`model M(classes: int = 10) { input x: f32[N, 4]  output y = x |> linear(classes) }`, {
-    overrides: { clases: 3 },
-  });
+  const ds = errors(
+    `model M(classes: int = 10) { input x: f32[N, 4]  output y = x |> linear(classes) }`,
+    {
+      overrides: { clases: 3 },
+    },
+  );
   assert.deepEqual(codes(ds), ["DLM0205"]);
 });
 
 Deno.test("--model picks a model by name; an unknown one lists the models", () => {
-  const src = `model A { input x: f32[N]  output y = x }  model B { input x: f32[N]  output z = x |> relu }`;
+  const src =
+    `model A { input x: f32[N]  output y = x }  model B { input x: f32[N]  output z = x |> relu }`;
   assert.equal(ok(src).outputs[0].name, "y");
   assert.equal(ok(src, { model: "B" }).outputs[0].name, "z");
   const ds = errors(src, { model: "C" });
@@ -302,6 +339,8 @@ Deno.test("scalar arithmetic lifts to tensors of the tensor's dtype", () => {
 });
 
 Deno.test("compile-time division by zero is an error at the expression", () => {
-  const ds = errors(`model M(k: int = 0) { input x: f32[N, 4]  output y = x |> linear(floor(8 / k)) }`);
+  const ds = errors(
+    `model M(k: int = 0) { input x: f32[N, 4]  output y = x |> linear(floor(8 / k)) }`,
+  );
   assert.deepEqual(codes(ds), ["DLM0304"]);
 });

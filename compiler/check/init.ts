@@ -4,7 +4,7 @@
  * parameter's values do not depend on the order of definition or on other
  * layers: adding a layer never changes the initial values of the others.
  */
-import { zeros, type Tensor } from "../ir/tensor.ts";
+import { type Tensor, zeros } from "../ir/tensor.ts";
 
 /** How to fill a parameter. Fan values are computed from its shape and role. */
 export type InitSpec =
@@ -148,7 +148,8 @@ export class Rng {
       for (let j = 0; j < m; j++) {
         const hz = buf[j];
         const iz = hz & 127;
-        out[base + j] = mean + std * (Math.abs(hz) < KN[iz] ? hz * WN[iz] : this.normalTail(hz, iz));
+        out[base + j] = mean +
+          std * (Math.abs(hz) < KN[iz] ? hz * WN[iz] : this.normalTail(hz, iz));
       }
     }
   }
@@ -258,7 +259,9 @@ export function initTensor(spec: InitSpec, shape: number[], name: string, seed: 
       for (let i = 0; i < n; i++) {
         let v: number;
         let tries = 0;
-        do v = spec.mean + spec.std * rng.normal(); while ((v < spec.a || v > spec.b) && ++tries < 100);
+        do v = spec.mean + spec.std * rng.normal(); while (
+          (v < spec.a || v > spec.b) && ++tries < 100
+        );
         d[i] = Math.min(spec.b, Math.max(spec.a, v));
       }
       break;
@@ -302,18 +305,33 @@ export const TORCH_DEFAULT_WEIGHT: InitSpec = {
  * each once. Values are the same as `initTensor`'s: the stream depends only
  * on the seed and the name.
  */
-export function lazyInitTensor(spec: InitSpec, shape: number[], name: string, seed: number): Tensor {
+export function lazyInitTensor(
+  spec: InitSpec,
+  shape: number[],
+  name: string,
+  seed: number,
+): Tensor {
   const t = { dtype: "f32", shape: [...shape] } as Tensor;
   Object.defineProperty(t, "data", {
     configurable: true,
     enumerable: true,
     get() {
       const data = initTensor(spec, shape, name, seed).data;
-      Object.defineProperty(t, "data", { value: data, writable: true, enumerable: true, configurable: true });
+      Object.defineProperty(t, "data", {
+        value: data,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
       return data;
     },
     set(v) {
-      Object.defineProperty(t, "data", { value: v, writable: true, enumerable: true, configurable: true });
+      Object.defineProperty(t, "data", {
+        value: v,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
     },
   });
   return t;

@@ -52,7 +52,10 @@ function dirname(p: string): string {
 }
 
 /** Load `path` and everything it imports. Never throws for bad input: see `diagnostics`. */
-export function loadProgram(path: string, read: ReadFile = readFromDisk): Program | { diagnostics: Diagnostic[]; sources: SourceMap } {
+export function loadProgram(
+  path: string,
+  read: ReadFile = readFromDisk,
+): Program | { diagnostics: Diagnostic[]; sources: SourceMap } {
   const sources = new SourceMap();
   const diagnostics: Diagnostic[] = [];
   const files: A.SourceFile[] = [];
@@ -86,7 +89,9 @@ export function loadProgram(path: string, read: ReadFile = readFromDisk): Progra
     for (const d of file.decls) {
       if (d.kind !== "import") continue;
       if (!d.path.endsWith(".dlm")) {
-        diagnostics.push(error("DLM0104", `Cannot import '${d.path}': only .dlm files can be imported`, d.span));
+        diagnostics.push(
+          error("DLM0104", `Cannot import '${d.path}': only .dlm files can be imported`, d.span),
+        );
         continue;
       }
       const target = d.path.startsWith("/") ? d.path : normalizePath(`${dirname(p)}/${d.path}`);
@@ -112,7 +117,13 @@ export function loadProgram(path: string, read: ReadFile = readFromDisk): Progra
     const prev = where.get(name);
     if (prev && !fromPrelude) {
       if (prev.file === PRELUDE_PATH) return true; // user definitions shadow the prelude
-      diagnostics.push(error("DLM0102", `'${name}' is already defined at ${prev.file}:${prev.line}:${prev.col}`, span));
+      diagnostics.push(
+        error(
+          "DLM0102",
+          `'${name}' is already defined at ${prev.file}:${prev.line}:${prev.col}`,
+          span,
+        ),
+      );
       return false;
     }
     if (prev && fromPrelude) return false;

@@ -18,13 +18,10 @@ class Names {
   readonly names = new Set<string>();
   constructor(readonly parent?: Names) {}
   has(n: string): boolean {
-    for (let s: Names | undefined = this; s; s = s.parent) if (s.names.has(n)) return true;
-    return false;
+    return this.names.has(n) || (this.parent?.has(n) ?? false);
   }
   all(): string[] {
-    const out: string[] = [];
-    for (let s: Names | undefined = this; s; s = s.parent) out.push(...s.names);
-    return out;
+    return [...this.names, ...(this.parent?.all() ?? [])];
   }
   child(): Names {
     return new Names(this);
@@ -34,7 +31,14 @@ class Names {
 export function resolveNames(p: Program): Diagnostic[] {
   const diags: Diagnostic[] = [];
   const global = new Names();
-  for (const n of [...Object.keys(LAYERS), ...Object.keys(FUNCTIONS), ...Object.keys(SCALAR_FNS), ...INIT_FNS]) {
+  for (
+    const n of [
+      ...Object.keys(LAYERS),
+      ...Object.keys(FUNCTIONS),
+      ...Object.keys(SCALAR_FNS),
+      ...INIT_FNS,
+    ]
+  ) {
     global.names.add(n);
   }
   for (const b of p.blocks.keys()) global.names.add(b);
@@ -101,7 +105,13 @@ class Resolver {
       case "assign":
         this.expr(st.value, s);
         if (!s.has(st.name)) {
-          this.diags.push(error("DLM0107", `'${st.name}' is not declared; declare it first with let ${st.name} = ...`, st.nameSpan));
+          this.diags.push(
+            error(
+              "DLM0107",
+              `'${st.name}' is not declared; declare it first with let ${st.name} = ...`,
+              st.nameSpan,
+            ),
+          );
           s.names.add(st.name);
         }
         return;
@@ -222,6 +232,8 @@ class Resolver {
   unknown(name: string, span: A.NameExpr["span"], s: Names): void {
     if (name === "<missing>") return; // the parser already reported it
     const near = closest(name, s.all());
-    this.diags.push(error("DLM0101", `Unknown name '${name}'${near ? `; did you mean '${near}'?` : ""}`, span));
+    this.diags.push(
+      error("DLM0101", `Unknown name '${name}'${near ? `; did you mean '${near}'?` : ""}`, span),
+    );
   }
 }

@@ -43,17 +43,12 @@ export class Scope {
   constructor(readonly parent?: Scope) {}
 
   lookup(name: string): Value | undefined {
-    for (let s: Scope | undefined = this; s; s = s.parent) {
-      const v = s.vars.get(name);
-      if (v !== undefined) return v;
-    }
-    return undefined;
+    return this.vars.get(name) ?? this.parent?.lookup(name);
   }
 
   /** The scope that defines `name`, for assignments. */
   owner(name: string): Scope | undefined {
-    for (let s: Scope | undefined = this; s; s = s.parent) if (s.vars.has(name)) return s;
-    return undefined;
+    return this.vars.has(name) ? this : this.parent?.owner(name);
   }
 
   define(name: string, v: Value): void {

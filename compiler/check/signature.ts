@@ -51,7 +51,8 @@ export function fits(v: Value, t: ArgType): boolean {
     case "tensor":
       return v.k === "tensor";
     case "tensors":
-      return v.k === "tensor" || ((v.k === "tuple" || v.k === "list") && v.items.every((x) => x.k === "tensor"));
+      return v.k === "tensor" ||
+        ((v.k === "tuple" || v.k === "list") && v.items.every((x) => x.k === "tensor"));
     case "int":
       return v.k === "int";
     case "float":
@@ -62,7 +63,8 @@ export function fits(v: Value, t: ArgType): boolean {
     case "str":
       return v.k === "str";
     case "ints":
-      return v.k === "int" || ((v.k === "tuple" || v.k === "list") && v.items.every((x) => x.k === "int"));
+      return v.k === "int" ||
+        ((v.k === "tuple" || v.k === "list") && v.items.every((x) => x.k === "int"));
     case "ints_or_str":
       return fits(v, "ints") || v.k === "str";
     case "init":
@@ -116,7 +118,13 @@ export function bindArgs(
         const names = sig.map((s) => s.name).join(", ");
         const near = closest(a.name, sig.map((s) => s.name));
         const hint = near ? `did you mean '${near}'? ` : "";
-        diags.push(error("DLM0205", `${what}() has no parameter '${a.name}'; ${hint}its parameters are: ${names}`, a.span));
+        diags.push(
+          error(
+            "DLM0205",
+            `${what}() has no parameter '${a.name}'; ${hint}its parameters are: ${names}`,
+            a.span,
+          ),
+        );
         ok = false;
         continue;
       }
@@ -138,14 +146,22 @@ export function bindArgs(
       const given = args.filter((x) => x.name === undefined).length;
       const note = piped ? ` (counting the piped value, which comes first)` : "";
       diags.push(
-        error("DLM0202", `${what}() takes at most ${max} positional argument${max === 1 ? "" : "s"}, but ${given} were given${note}`, a.span),
+        error(
+          "DLM0202",
+          `${what}() takes at most ${max} positional argument${
+            max === 1 ? "" : "s"
+          }, but ${given} were given${note}`,
+          a.span,
+        ),
       );
       ok = false;
       break;
     }
     if (p.variadic) {
       const list = (out[p.name] as Value | undefined) ?? { k: "tuple", items: [] };
-      if (!check(what, { ...p, type: p.type === "tensors" ? "tensor" : p.type }, a, diags)) ok = false;
+      if (!check(what, { ...p, type: p.type === "tensors" ? "tensor" : p.type }, a, diags)) {
+        ok = false;
+      }
       (list as { items: Value[] }).items.push(a.value);
       out[p.name] = list;
       spans[p.name] ??= a.span;
@@ -165,7 +181,13 @@ export function bindArgs(
     if (p.default !== undefined) out[p.name] = p.default;
     else if (p.optional) continue;
     else if (ok) {
-      diags.push(error("DLM0206", `${what}() is missing its argument '${p.name}' (${TYPE_WORDS[p.type]})`, callSpan));
+      diags.push(
+        error(
+          "DLM0206",
+          `${what}() is missing its argument '${p.name}' (${TYPE_WORDS[p.type]})`,
+          callSpan,
+        ),
+      );
       ok = false;
     }
   }
@@ -183,7 +205,11 @@ export function bindArgs(
 function check(what: string, p: ParamSig, a: ArgIn, diags: Diagnostic[]): boolean {
   if (fits(a.value, p.type)) return true;
   diags.push(
-    error("DLM0201", `${what}() expects ${TYPE_WORDS[p.type]} for '${p.name}', but got ${describe(a.value)}`, a.span),
+    error(
+      "DLM0201",
+      `${what}() expects ${TYPE_WORDS[p.type]} for '${p.name}', but got ${describe(a.value)}`,
+      a.span,
+    ),
   );
   return false;
 }
@@ -198,4 +224,3 @@ export function expandInts(v: Value, n: number): number[] {
 export function num(v: Value | undefined, fallback = 0): number {
   return v && (v.k === "int" || v.k === "float") ? v.v : fallback;
 }
-

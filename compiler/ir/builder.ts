@@ -103,8 +103,13 @@ export class GraphBuilder {
     op: string,
     inputs: string[],
     attrs: Record<string, AttrValue> = {},
-    opts: { name?: string; outputs?: string[]; nOutputs?: number; spans?: Span[]; domain?: string } =
-      {},
+    opts: {
+      name?: string;
+      outputs?: string[];
+      nOutputs?: number;
+      spans?: Span[];
+      domain?: string;
+    } = {},
   ): string[] {
     const def = getOp(op, opts.domain);
     if (!def) throw new Error(`internal: op ${op} is not registered`);
@@ -129,9 +134,15 @@ export class GraphBuilder {
     const outputs: string[] = [];
     for (let k = 0; k < count; k++) {
       const want = opts.outputs?.[k] ?? (count === 1 ? nodeName : `${nodeName}:${k}`);
-      outputs.push(opts.outputs?.[k] !== undefined && !this.#used.has(want) ? this.#claim(want) : this.fresh(want));
+      outputs.push(
+        opts.outputs?.[k] !== undefined && !this.#used.has(want)
+          ? this.#claim(want)
+          : this.fresh(want),
+      );
     }
-    if (outTypes.length < count) throw new ShapeError(`${op} yields ${outTypes.length} outputs, ${count} requested`);
+    if (outTypes.length < count) {
+      throw new ShapeError(`${op} yields ${outTypes.length} outputs, ${count} requested`);
+    }
     const node: Node = { name: nodeName, op, inputs: [...inputs], outputs, attrs: { ...attrs } };
     if (opts.domain) node.domain = opts.domain;
     if (opts.spans?.length) node.spans = opts.spans;

@@ -3,7 +3,7 @@
  * always uses raw_data (little-endian), which is what onnxruntime reads
  * fastest; decoding accepts every field the specification allows.
  */
-import { allocData, DTYPES, dtypeFromOnnx, numel, type Tensor } from "../ir/tensor.ts";
+import { allocData, dtypeFromOnnx, DTYPES, numel, type Tensor } from "../ir/tensor.ts";
 import { fail } from "../diagnostics.ts";
 import { longToBigInt, longToNumber, onnx } from "./proto.ts";
 
@@ -141,7 +141,10 @@ function readExternal(p: any, dtype: Tensor["dtype"], shape: number[], baseDir?:
   try {
     file = Deno.openSync(path, { read: true });
   } catch (e) {
-    fail("DLM0401", `Cannot read external data '${path}' of tensor${where}: ${(e as Error).message}`);
+    fail(
+      "DLM0401",
+      `Cannot read external data '${path}' of tensor${where}: ${(e as Error).message}`,
+    );
   }
   try {
     const buf = new Uint8Array(length);

@@ -109,7 +109,10 @@ export function allOps(): OpDef[] {
 }
 
 /** Attributes of a node with the op's defaults filled in. */
-export function withDefaults(def: OpDef, attrs: Record<string, AttrValue>): Record<string, AttrValue> {
+export function withDefaults(
+  def: OpDef,
+  attrs: Record<string, AttrValue>,
+): Record<string, AttrValue> {
   const out: Record<string, AttrValue> = {};
   for (const [name, spec] of Object.entries(def.attrs)) {
     if (name in attrs) out[name] = attrs[name];

@@ -172,7 +172,11 @@ class Folder {
     if (b === null) return false;
     const bias = b ? toNumbers(b) : new Array<number>(s.length).fill(0);
     const wName = p.inputs[1];
-    this.#setWeight(p, 1, scaled(w, s, channelOf, transposed ? undefined : numel(w.shape) / w.shape[0]));
+    this.#setWeight(
+      p,
+      1,
+      scaled(w, s, channelOf, transposed ? undefined : numel(w.shape) / w.shape[0]),
+    );
     this.#setBias(p, 2, wName, tensor(w.dtype, [s.length], bias.map((v, c) => v * s[c] + t[c])));
     return true;
   }
@@ -340,7 +344,7 @@ function scaled(w: Tensor, s: number[], channelOf: ChannelOf, per?: number): Ten
     // Channel-major layout (Conv weights, Gemm with transB): one contiguous run per channel.
     for (let c = 0, i = 0; c < s.length; c++) {
       const k = s[c];
-      for (let end = i + per; i < end; i++) dst[i] = src[i] * k;
+      for (const end = i + per; i < end; i++) dst[i] = src[i] * k;
     }
     return out;
   }

@@ -144,7 +144,13 @@ export const Keyword = createToken({ name: "Keyword", pattern: Lexer.NA, label: 
 
 function keyword(word: string): TokenType {
   const name = word[0].toUpperCase() + word.slice(1);
-  return createToken({ name, pattern: word, longer_alt: Identifier, label: `'${word}'`, categories: [Keyword] });
+  return createToken({
+    name,
+    pattern: word,
+    longer_alt: Identifier,
+    label: `'${word}'`,
+    categories: [Keyword],
+  });
 }
 
 export const Model = keyword("model");

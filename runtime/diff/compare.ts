@@ -15,9 +15,23 @@ export interface Comparison {
   problem?: string;
 }
 
-export function compareTensors(actual: Tensor, expected: Tensor, rtol: number, atol: number): Comparison {
-  if (actual.shape.length !== expected.shape.length || actual.shape.some((d, i) => d !== expected.shape[i])) {
-    return { ok: false, maxAbs: Infinity, maxRel: Infinity, bad: -1, problem: `shapes differ: [${actual.shape}] vs [${expected.shape}]` };
+export function compareTensors(
+  actual: Tensor,
+  expected: Tensor,
+  rtol: number,
+  atol: number,
+): Comparison {
+  if (
+    actual.shape.length !== expected.shape.length ||
+    actual.shape.some((d, i) => d !== expected.shape[i])
+  ) {
+    return {
+      ok: false,
+      maxAbs: Infinity,
+      maxRel: Infinity,
+      bad: -1,
+      problem: `shapes differ: [${actual.shape}] vs [${expected.shape}]`,
+    };
   }
   if (actual.dtype === "str" || expected.dtype === "str") {
     const eq = (actual.data as string[]).every((s, i) => s === (expected.data as string[])[i]);

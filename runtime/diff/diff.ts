@@ -38,7 +38,11 @@ export interface DiffResult {
   runtimeMs: number;
 }
 
-export async function diffGraph(graph: Graph, feeds: Record<string, Tensor>, opts: DiffOptions): Promise<DiffResult> {
+export async function diffGraph(
+  graph: Graph,
+  feeds: Record<string, Tensor>,
+  opts: DiffOptions,
+): Promise<DiffResult> {
   let t0 = performance.now();
   const ref = runGraph(graph, feeds);
   const referenceMs = performance.now() - t0;
@@ -63,7 +67,11 @@ export async function diffGraph(graph: Graph, feeds: Record<string, Tensor>, opt
 }
 
 /** Re-run with every node output exported and find the first value out of tolerance. */
-async function firstDivergence(graph: Graph, feeds: Record<string, Tensor>, opts: DiffOptions): Promise<Divergence | undefined> {
+async function firstDivergence(
+  graph: Graph,
+  feeds: Record<string, Tensor>,
+  opts: DiffOptions,
+): Promise<Divergence | undefined> {
   const ref = runGraph(graph, feeds, { intermediates: true });
   const g = cloneGraph(graph);
   const have = new Set(g.outputs.map((o) => o.name));
@@ -98,17 +106,33 @@ async function firstDivergence(graph: Graph, feeds: Record<string, Tensor>, opts
 export function formatDiff(r: DiffResult, opts: DiffOptions): string {
   const lines: string[] = [];
   const w = Math.max(6, ...r.outputs.map((o) => o.name.length));
-  lines.push(`${"output".padEnd(w)}  ${"max abs err".padStart(12)}  ${"max rel err".padStart(12)}  verdict`);
+  lines.push(
+    `${"output".padEnd(w)}  ${"max abs err".padStart(12)}  ${"max rel err".padStart(12)}  verdict`,
+  );
   for (const o of r.outputs) {
-    const verdict = o.problem ? `FAIL (${o.problem})` : o.ok ? "ok" : `FAIL (${o.bad} elements outside tolerance)`;
-    lines.push(`${o.name.padEnd(w)}  ${fmt(o.maxAbs).padStart(12)}  ${fmt(o.maxRel).padStart(12)}  ${verdict}`);
+    const verdict = o.problem
+      ? `FAIL (${o.problem})`
+      : o.ok
+      ? "ok"
+      : `FAIL (${o.bad} elements outside tolerance)`;
+    lines.push(
+      `${o.name.padEnd(w)}  ${fmt(o.maxAbs).padStart(12)}  ${
+        fmt(o.maxRel).padStart(12)
+      }  ${verdict}`,
+    );
   }
-  lines.push(`tolerance rtol ${opts.rtol}, atol ${opts.atol}; reference ${r.referenceMs.toFixed(1)} ms, onnxruntime-${opts.backend} ${r.runtimeMs.toFixed(1)} ms`);
+  lines.push(
+    `tolerance rtol ${opts.rtol}, atol ${opts.atol}; reference ${
+      r.referenceMs.toFixed(1)
+    } ms, onnxruntime-${opts.backend} ${r.runtimeMs.toFixed(1)} ms`,
+  );
   if (r.divergence) {
     const d = r.divergence;
     const where = d.node?.spans?.length ? ` at ${d.node.spans.map(formatSpan).join(", ")}` : "";
     lines.push(
-      `first divergence: value '${d.value}' from ${d.node?.op ?? "?"} node '${d.node?.name ?? "?"}'${where}: max abs err ${fmt(d.comparison.maxAbs)}, max rel err ${fmt(d.comparison.maxRel)}`,
+      `first divergence: value '${d.value}' from ${d.node?.op ?? "?"} node '${
+        d.node?.name ?? "?"
+      }'${where}: max abs err ${fmt(d.comparison.maxAbs)}, max rel err ${fmt(d.comparison.maxRel)}`,
     );
   }
   return lines.join("\n");

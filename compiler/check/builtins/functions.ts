@@ -25,12 +25,23 @@ function t(v: Value): TensorValue {
   return v as TensorValue;
 }
 
-function one(ctx: Ctx, op: string, inputs: string[], attrs: Record<string, number | number[] | string> = {}): Value {
+function one(
+  ctx: Ctx,
+  op: string,
+  inputs: string[],
+  attrs: Record<string, number | number[] | string> = {},
+): Value {
   const r = ctx.op(op, inputs, attrs);
   return r ? r[0] : ERROR;
 }
 
-function unary(name: string, op: string, doc: string, attrs?: (a: Record<string, Value>) => Record<string, number>, extra: ParamSig[] = []): FnDef {
+function unary(
+  name: string,
+  op: string,
+  doc: string,
+  attrs?: (a: Record<string, Value>) => Record<string, number>,
+  extra: ParamSig[] = [],
+): FnDef {
   return {
     name,
     doc,
@@ -40,7 +51,9 @@ function unary(name: string, op: string, doc: string, attrs?: (a: Record<string,
 }
 
 function floatOnly(ctx: Ctx, x: TensorValue, name: string): boolean {
-  if (x.t.dtype === "f32" || x.t.dtype === "f64" || x.t.dtype === "f16" || x.t.dtype === "bf16") return true;
+  if (x.t.dtype === "f32" || x.t.dtype === "f64" || x.t.dtype === "f16" || x.t.dtype === "bf16") {
+    return true;
+  }
   ctx.error("DLM0207", `${name}() needs a floating-point tensor, got ${formatType(x.t)}`);
   return false;
 }
@@ -48,7 +61,11 @@ function floatOnly(ctx: Ctx, x: TensorValue, name: string): boolean {
 function axisArg(ctx: Ctx, x: TensorValue, axis: number, name: string): number | undefined {
   const r = x.t.shape.length;
   if (axis < -r || axis >= Math.max(r, 1)) {
-    ctx.error("DLM0210", `${name}() axis ${axis} is out of range for ${formatType(x.t)}`, ctx.argSpan("axis"));
+    ctx.error(
+      "DLM0210",
+      `${name}() axis ${axis} is out of range for ${formatType(x.t)}`,
+      ctx.argSpan("axis"),
+    );
     return undefined;
   }
   return axis < 0 ? axis + r : axis;
@@ -57,31 +74,46 @@ function axisArg(ctx: Ctx, x: TensorValue, axis: number, name: string): number |
 function pool(name: string, op: "MaxPool" | "AveragePool"): FnDef {
   return {
     name,
-    doc: `${op === "MaxPool" ? "Max" : "Average"} pooling over the spatial dims; stride defaults to the kernel.`,
+    doc: `${
+      op === "MaxPool" ? "Max" : "Average"
+    } pooling over the spatial dims; stride defaults to the kernel.`,
     sig: [
       X,
       { name: "kernel", type: "ints" },
       { name: "stride", type: "ints", optional: true },
       { name: "pad", type: "ints", default: i(0) },
       { name: "ceil", type: "bool", default: B(false) },
-      ...(op === "AveragePool" ? [{ name: "count_pad", type: "bool" as const, default: B(true) }] : []),
+      ...(op === "AveragePool"
+        ? [{ name: "count_pad", type: "bool" as const, default: B(true) }]
+        : []),
       ...(op === "MaxPool" ? [{ name: "dilation", type: "ints" as const, default: i(1) }] : []),
     ],
     apply(ctx, a) {
       const x = t(a.x);
       const sd = x.t.shape.length - 2;
-      if (sd < 1) return ctx.error("DLM0203", `${name}() needs an input [N, C, ...spatial], got ${formatType(x.t)}`);
+      if (sd < 1) {
+        return ctx.error(
+          "DLM0203",
+          `${name}() needs an input [N, C, ...spatial], got ${formatType(x.t)}`,
+        );
+      }
       const k = expandInts(a.kernel, sd);
       const s = a.stride ? expandInts(a.stride, sd) : k;
       const p = expandInts(a.pad, sd);
       if (k.length !== sd || s.length !== sd) {
-        return ctx.error("DLM0210", `${name}() needs ${sd} kernel and stride sizes for ${formatType(x.t)}`, ctx.argSpan("kernel"));
+        return ctx.error(
+          "DLM0210",
+          `${name}() needs ${sd} kernel and stride sizes for ${formatType(x.t)}`,
+          ctx.argSpan("kernel"),
+        );
       }
       const pads = p.length === 2 * sd ? p : [...p, ...p];
       const attrs: Record<string, number | number[]> = { kernel_shape: k, strides: s, pads };
       if (a.ceil.k === "bool" && a.ceil.v) attrs.ceil_mode = 1;
       // PyTorch counts padding in averages by default; ONNX does not.
-      if (op === "AveragePool" && a.count_pad.k === "bool" && a.count_pad.v && pads.some((v) => v)) attrs.count_include_pad = 1;
+      if (
+        op === "AveragePool" && a.count_pad.k === "bool" && a.count_pad.v && pads.some((v) => v)
+      ) attrs.count_include_pad = 1;
       if (op === "MaxPool") {
         const d = expandInts(a.dilation, sd);
         if (d.some((v) => v !== 1)) attrs.dilations = d;
@@ -95,14 +127,22 @@ function reduce(name: string, op: string): FnDef {
   return {
     name,
     doc: `${op} over the given axes (all axes when none are given).`,
-    sig: [X, { name: "axes", type: "ints", optional: true }, { name: "keepdims", type: "bool", default: B(false) }],
+    sig: [X, { name: "axes", type: "ints", optional: true }, {
+      name: "keepdims",
+      type: "bool",
+      default: B(false),
+    }],
     apply(ctx, a) {
       const x = t(a.x);
-      const attrs: Record<string, number | number[]> = { keepdims: a.keepdims.k === "bool" && a.keepdims.v ? 1 : 0 };
+      const attrs: Record<string, number | number[]> = {
+        keepdims: a.keepdims.k === "bool" && a.keepdims.v ? 1 : 0,
+      };
       if (a.axes) attrs.axes = expandInts(a.axes, 1);
       if (op === "ReduceSum") {
         // ReduceSum takes its axes as an input since opset 13.
-        const ax = a.axes ? [ctx.constant(tensor("i64", [expandInts(a.axes, 1).length], expandInts(a.axes, 1))).v] : [];
+        const ax = a.axes
+          ? [ctx.constant(tensor("i64", [expandInts(a.axes, 1).length], expandInts(a.axes, 1))).v]
+          : [];
         return one(ctx, op, [x.v, ...ax], { keepdims: attrs.keepdims as number });
       }
       return one(ctx, op, [x.v], attrs);
@@ -147,7 +187,21 @@ function binMatrix(o: number, n: number, transposed: boolean): import("../../ir/
   return tensor("f32", transposed ? [n, o] : [o, n], m);
 }
 
-const DTYPE_NAMES = new Set(["f32", "f64", "f16", "bf16", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "bool"]);
+const DTYPE_NAMES = new Set([
+  "f32",
+  "f64",
+  "f16",
+  "bf16",
+  "i8",
+  "i16",
+  "i32",
+  "i64",
+  "u8",
+  "u16",
+  "u32",
+  "u64",
+  "bool",
+]);
 
 const defs: FnDef[] = [
   unary("relu", "Relu", "max(x, 0)"),
@@ -167,17 +221,29 @@ const defs: FnDef[] = [
   unary("softplus", "Softplus", "log(1 + exp(x))"),
   unary("identity", "Identity", "x unchanged."),
   unary("hardswish", "HardSwish", "x * relu6(x + 3) / 6"),
-  unary("leaky_relu", "LeakyRelu", "x if x > 0 else alpha * x (alpha 0.01)", (a) => ({ alpha: num(a.alpha) }), [
-    { name: "alpha", type: "float", default: fl(0.01) },
-  ]),
+  unary(
+    "leaky_relu",
+    "LeakyRelu",
+    "x if x > 0 else alpha * x (alpha 0.01)",
+    (a) => ({ alpha: num(a.alpha) }),
+    [
+      { name: "alpha", type: "float", default: fl(0.01) },
+    ],
+  ),
   unary("elu", "Elu", "x if x > 0 else alpha * (exp(x) - 1)", (a) => ({ alpha: num(a.alpha) }), [
     { name: "alpha", type: "float", default: fl(1) },
   ]),
   unary("selu", "Selu", "Scaled ELU (self-normalising)."),
-  unary("hard_sigmoid", "HardSigmoid", "max(0, min(1, alpha * x + beta))", (a) => ({ alpha: num(a.alpha), beta: num(a.beta) }), [
-    { name: "alpha", type: "float", default: fl(1 / 6) },
-    { name: "beta", type: "float", default: fl(0.5) },
-  ]),
+  unary(
+    "hard_sigmoid",
+    "HardSigmoid",
+    "max(0, min(1, alpha * x + beta))",
+    (a) => ({ alpha: num(a.alpha), beta: num(a.beta) }),
+    [
+      { name: "alpha", type: "float", default: fl(1 / 6) },
+      { name: "beta", type: "float", default: fl(0.5) },
+    ],
+  ),
   {
     name: "relu6",
     doc: "min(max(x, 0), 6)",
@@ -190,10 +256,18 @@ const defs: FnDef[] = [
   {
     name: "clip",
     doc: "min(max(x, min), max)",
-    sig: [X, { name: "min", type: "number", optional: true }, { name: "max", type: "number", optional: true }],
+    sig: [X, { name: "min", type: "number", optional: true }, {
+      name: "max",
+      type: "number",
+      optional: true,
+    }],
     apply: (ctx, a) => {
       const x = t(a.x);
-      return one(ctx, "Clip", [x.v, a.min ? ctx.scalar(num(a.min), x.t.dtype).v : "", a.max ? ctx.scalar(num(a.max), x.t.dtype).v : ""]);
+      return one(ctx, "Clip", [
+        x.v,
+        a.min ? ctx.scalar(num(a.min), x.t.dtype).v : "",
+        a.max ? ctx.scalar(num(a.max), x.t.dtype).v : "",
+      ]);
     },
   },
   {
@@ -261,7 +335,15 @@ const defs: FnDef[] = [
       const r = x.t.shape.length;
       const perm = a.perm ? expandInts(a.perm, r) : [...Array(r).keys()].reverse();
       const ok = perm.length === r && [...perm].sort((p, q) => p - q).every((v, k) => v === k);
-      if (!ok) return ctx.error("DLM0210", `transpose() needs a permutation of 0..${r - 1} for ${formatType(x.t)}, got (${perm.join(", ")})`, ctx.argSpan("perm"));
+      if (!ok) {
+        return ctx.error(
+          "DLM0210",
+          `transpose() needs a permutation of 0..${r - 1} for ${formatType(x.t)}, got (${
+            perm.join(", ")
+          })`,
+          ctx.argSpan("perm"),
+        );
+      }
       return one(ctx, "Transpose", [x.v], { perm });
     },
   },
@@ -310,13 +392,29 @@ const defs: FnDef[] = [
       if (out.every((v) => v === 1)) return one(ctx, "GlobalAveragePool", [x.v]);
       const ins = x.t.shape.slice(2);
       if (ins.some((d) => typeof d !== "number")) {
-        return ctx.error("DLM0203", `adaptive_avg_pool() to (${out.join(", ")}) needs known spatial dims, got ${formatType(x.t)}`);
+        return ctx.error(
+          "DLM0203",
+          `adaptive_avg_pool() to (${out.join(", ")}) needs known spatial dims, got ${
+            formatType(x.t)
+          }`,
+        );
       }
       if (ins.every((d, k) => (d as number) % out[k] === 0)) {
         const k = ins.map((d, j) => (d as number) / out[j]);
-        return one(ctx, "AveragePool", [x.v], { kernel_shape: k, strides: k, pads: Array(2 * sd).fill(0) });
+        return one(ctx, "AveragePool", [x.v], {
+          kernel_shape: k,
+          strides: k,
+          pads: Array(2 * sd).fill(0),
+        });
       }
-      if (sd !== 2) return ctx.error("DLM0203", `adaptive_avg_pool() to (${out.join(", ")}) needs spatial dims divisible by it for ${formatType(x.t)}`);
+      if (sd !== 2) {
+        return ctx.error(
+          "DLM0203",
+          `adaptive_avg_pool() to (${out.join(", ")}) needs spatial dims divisible by it for ${
+            formatType(x.t)
+          }`,
+        );
+      }
       // PyTorch's bins: output i averages input [floor(i*n/o), ceil((i+1)*n/o)). As matrices:
       // y = P_h x P_w^T with P[i, j] = 1/len(bin i) for j in bin i.
       const [h, w] = ins as number[];
@@ -336,31 +434,45 @@ const defs: FnDef[] = [
       { name: "beta", type: "float", default: fl(0.75) },
       { name: "k", type: "float", default: fl(1) },
     ],
-    apply: (ctx, a) => one(ctx, "LRN", [t(a.x).v], { size: num(a.size), alpha: num(a.alpha), beta: num(a.beta), bias: num(a.k) }),
+    apply: (ctx, a) =>
+      one(ctx, "LRN", [t(a.x).v], {
+        size: num(a.size),
+        alpha: num(a.alpha),
+        beta: num(a.beta),
+        bias: num(a.k),
+      }),
   },
   {
     name: "dropout",
-    doc: "Zero elements with probability p in train mode (scaling by 1/(1-p)); identity in eval mode.",
+    doc:
+      "Zero elements with probability p in train mode (scaling by 1/(1-p)); identity in eval mode.",
     sig: [X, { name: "p", type: "float", default: fl(0.5) }],
     apply: (ctx, a) => {
       const x = t(a.x);
       const p = num(a.p);
-      if (p < 0 || p >= 1) return ctx.error("DLM0210", `dropout() needs 0 <= p < 1, got ${p}`, ctx.argSpan("p"));
+      if (p < 0 || p >= 1) {
+        return ctx.error("DLM0210", `dropout() needs 0 <= p < 1, got ${p}`, ctx.argSpan("p"));
+      }
       if (ctx.mode === "eval") return one(ctx, "Dropout", [x.v]);
       const ratio = ctx.scalar(p, x.t.dtype);
       const train = ctx.constant(tensor("bool", [], [1]));
-      const r = ctx.op("Dropout", [x.v, ratio.v, train.v], { seed: ctx.seedFor("dropout") }, { nOutputs: 1 });
+      const r = ctx.op("Dropout", [x.v, ratio.v, train.v], { seed: ctx.seedFor("dropout") }, {
+        nOutputs: 1,
+      });
       return r ? r[0] : ERROR;
     },
   },
   {
     name: "drop_path",
-    doc: "Stochastic depth: in train mode drop the whole branch per sample with probability p (scaling by 1/(1-p)); identity in eval mode.",
+    doc:
+      "Stochastic depth: in train mode drop the whole branch per sample with probability p (scaling by 1/(1-p)); identity in eval mode.",
     sig: [X, { name: "p", type: "float", default: fl(0.1) }],
     apply: (ctx, a) => {
       const x = t(a.x);
       const p = num(a.p);
-      if (p < 0 || p >= 1) return ctx.error("DLM0210", `drop_path() needs 0 <= p < 1, got ${p}`, ctx.argSpan("p"));
+      if (p < 0 || p >= 1) {
+        return ctx.error("DLM0210", `drop_path() needs 0 <= p < 1, got ${p}`, ctx.argSpan("p"));
+      }
       if (ctx.mode === "eval" || p === 0) return x;
       if (!floatOnly(ctx, x, "drop_path")) return ERROR;
       // keep = floor(u + (1 - p)) with u ~ U[0, 1) per sample: 1 with probability 1 - p.
@@ -368,8 +480,11 @@ const defs: FnDef[] = [
       const r = x.t.shape.length;
       const rest = [...Array(r - 1).keys()].map((k) => k + 1);
       const c = (xs: number[]) => ctx.constant(tensor("i64", [xs.length], xs)).v;
-      const corner = r > 1 ? ctx.op("Slice", [x.v, c(rest.map(() => 0)), c(rest.map(() => 1)), c(rest)]) : [x];
-      const u = corner && ctx.op("RandomUniformLike", [corner[0].v], { seed: ctx.seedFor("drop_path") });
+      const corner = r > 1
+        ? ctx.op("Slice", [x.v, c(rest.map(() => 0)), c(rest.map(() => 1)), c(rest)])
+        : [x];
+      const u = corner &&
+        ctx.op("RandomUniformLike", [corner[0].v], { seed: ctx.seedFor("drop_path") });
       const k = u && ctx.op("Add", [u[0].v, ctx.scalar(1 - p, x.t.dtype).v]);
       const keep = k && ctx.op("Floor", [k[0].v]);
       const scaled = keep && ctx.op("Div", [x.v, ctx.scalar(1 - p, x.t.dtype).v]);
@@ -379,7 +494,11 @@ const defs: FnDef[] = [
   {
     name: "concat",
     doc: "Join tensors along an axis (default 1, the channels).",
-    sig: [{ name: "xs", type: "tensors", variadic: true }, { name: "axis", type: "int", default: i(1) }],
+    sig: [{ name: "xs", type: "tensors", variadic: true }, {
+      name: "axis",
+      type: "int",
+      default: i(1),
+    }],
     apply: (ctx, a) => {
       const xs = (a.xs as { items: Value[] }).items.map(t);
       if (xs.length === 0) return ctx.error("DLM0206", "concat() needs at least one tensor");
@@ -412,8 +531,16 @@ const defs: FnDef[] = [
   {
     name: "argmax",
     doc: "Index of the maximum along an axis (default -1).",
-    sig: [X, { name: "axis", type: "int", default: i(-1) }, { name: "keepdims", type: "bool", default: B(false) }],
-    apply: (ctx, a) => one(ctx, "ArgMax", [t(a.x).v], { axis: num(a.axis), keepdims: a.keepdims.k === "bool" && a.keepdims.v ? 1 : 0 }),
+    sig: [X, { name: "axis", type: "int", default: i(-1) }, {
+      name: "keepdims",
+      type: "bool",
+      default: B(false),
+    }],
+    apply: (ctx, a) =>
+      one(ctx, "ArgMax", [t(a.x).v], {
+        axis: num(a.axis),
+        keepdims: a.keepdims.k === "bool" && a.keepdims.v ? 1 : 0,
+      }),
   },
   {
     name: "cast",
@@ -421,12 +548,26 @@ const defs: FnDef[] = [
     sig: [X, { name: "dtype", type: "str" }],
     apply: (ctx, a) => {
       const d = (a.dtype as { v: string }).v;
-      if (!DTYPE_NAMES.has(d)) return ctx.error("DLM0210", `cast() needs a dtype such as "f32" or "i64", got "${d}"`, ctx.argSpan("dtype"));
+      if (!DTYPE_NAMES.has(d)) {
+        return ctx.error(
+          "DLM0210",
+          `cast() needs a dtype such as "f32" or "i64", got "${d}"`,
+          ctx.argSpan("dtype"),
+        );
+      }
       return one(ctx, "Cast", [t(a.x).v], { to: DTYPES[d as DType].onnx });
     },
   },
-  randomLike("randn_like", "RandomNormalLike", "Standard normal noise with the shape and dtype of x."),
-  randomLike("rand_like", "RandomUniformLike", "Uniform [0, 1) noise with the shape and dtype of x."),
+  randomLike(
+    "randn_like",
+    "RandomNormalLike",
+    "Standard normal noise with the shape and dtype of x.",
+  ),
+  randomLike(
+    "rand_like",
+    "RandomUniformLike",
+    "Uniform [0, 1) noise with the shape and dtype of x.",
+  ),
   {
     name: "zeros_like",
     doc: "Zeros with the shape and dtype of x.",

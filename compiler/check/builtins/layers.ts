@@ -22,17 +22,25 @@ export interface LayerDef {
 }
 
 const T: Value = { k: "bool", v: true };
-const F: Value = { k: "bool", v: false };
 const i = (v: number): Value => ({ k: "int", v });
 const f = (v: number): Value => ({ k: "float", v });
 
 /** A dimension the layer needs as a concrete number (channels, features). */
-function concreteDim(ctx: Ctx, x: TensorValue, axis: number, what: string, layer: string): number | undefined {
+function concreteDim(
+  ctx: Ctx,
+  x: TensorValue,
+  axis: number,
+  what: string,
+  layer: string,
+): number | undefined {
   const r = x.t.shape.length;
   const a = axis < 0 ? r + axis : axis;
   const d = x.t.shape[a];
   if (typeof d === "number") return d;
-  ctx.error("DLM0203", `${layer} needs a known ${what} (dim ${a}), but the input is ${formatType(x.t)}`);
+  ctx.error(
+    "DLM0203",
+    `${layer} needs a known ${what} (dim ${a}), but the input is ${formatType(x.t)}`,
+  );
   return undefined;
 }
 
@@ -55,8 +63,16 @@ const linear: LayerDef = {
   ],
   apply(ctx, args, [x], prefix) {
     const out = num(args.out);
-    if (out <= 0) return ctx.error("DLM0210", `linear() needs a positive number of outputs, got ${out}`, ctx.argSpan("out"));
-    if (x.t.shape.length < 1) return ctx.error("DLM0203", `linear() needs at least a 1-D input, got ${formatType(x.t)}`);
+    if (out <= 0) {
+      return ctx.error(
+        "DLM0210",
+        `linear() needs a positive number of outputs, got ${out}`,
+        ctx.argSpan("out"),
+      );
+    }
+    if (x.t.shape.length < 1) {
+      return ctx.error("DLM0203", `linear() needs at least a 1-D input, got ${formatType(x.t)}`);
+    }
     const inF = concreteDim(ctx, x, -1, "number of input features", "linear()");
     if (inF === undefined) return ERROR;
     const w = ctx.param(prefix, "weight", [out, inF], TORCH_DEFAULT_WEIGHT, {
@@ -104,7 +120,9 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
       if (rank !== dims + 2) {
         return ctx.error(
           "DLM0203",
-          `${name}() expects a ${dims + 2}-D input [N, C, ${["L", "H, W", "D, H, W"][dims - 1]}], got ${formatType(x.t)}`,
+          `${name}() expects a ${dims + 2}-D input [N, C, ${
+            ["L", "H, W", "D, H, W"][dims - 1]
+          }], got ${formatType(x.t)}`,
         );
       }
       const out = num(args.out);
@@ -114,23 +132,45 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
       const d = expandInts(args.dilation, dims);
       for (const [label, vals] of [["kernel", k], ["stride", s], ["dilation", d]] as const) {
         if (vals.length !== dims || vals.some((v) => v <= 0)) {
-          return ctx.error("DLM0210", `${name}() needs ${dims} positive ${label} size${dims > 1 ? "s" : ""}, got (${vals.join(", ")})`, ctx.argSpan(label));
+          return ctx.error(
+            "DLM0210",
+            `${name}() needs ${dims} positive ${label} size${dims > 1 ? "s" : ""}, got (${
+              vals.join(", ")
+            })`,
+            ctx.argSpan(label),
+          );
         }
       }
-      if (out <= 0) return ctx.error("DLM0210", `${name}() needs a positive number of output channels, got ${out}`, ctx.argSpan("out"));
+      if (out <= 0) {
+        return ctx.error(
+          "DLM0210",
+          `${name}() needs a positive number of output channels, got ${out}`,
+          ctx.argSpan("out"),
+        );
+      }
       const cin = concreteDim(ctx, x, 1, "number of input channels", `${name}()`);
       if (cin === undefined) return ERROR;
       if (cin % groups !== 0 || out % groups !== 0) {
-        return ctx.error("DLM0203", `${name}() with groups ${groups} needs input channels (${cin}) and output channels (${out}) divisible by ${groups}`, ctx.argSpan("groups"));
+        return ctx.error(
+          "DLM0203",
+          `${name}() with groups ${groups} needs input channels (${cin}) and output channels (${out}) divisible by ${groups}`,
+          ctx.argSpan("groups"),
+        );
       }
       let pads: number[];
       if (args.pad.k === "str") {
         if (args.pad.v !== "same" && args.pad.v !== "valid") {
-          return ctx.error("DLM0210", `${name}() pad must be an int, a tuple, "same" or "valid", got "${args.pad.v}"`, ctx.argSpan("pad"));
+          return ctx.error(
+            "DLM0210",
+            `${name}() pad must be an int, a tuple, "same" or "valid", got "${args.pad.v}"`,
+            ctx.argSpan("pad"),
+          );
         }
         if (args.pad.v === "valid") pads = Array(2 * dims).fill(0);
         else {
-          if (s.some((v) => v !== 1)) return ctx.error("DLM0210", `${name}() pad "same" needs stride 1`, ctx.argSpan("pad"));
+          if (s.some((v) => v !== 1)) {
+            return ctx.error("DLM0210", `${name}() pad "same" needs stride 1`, ctx.argSpan("pad"));
+          }
           // PyTorch's "same": total (k - 1) * d, the extra one at the end.
           const tot = k.map((kk, j) => (kk - 1) * d[j]);
           pads = [...tot.map((t) => Math.floor(t / 2)), ...tot.map((t) => t - Math.floor(t / 2))];
@@ -139,7 +179,11 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
         const p = expandInts(args.pad, dims);
         if (p.length === 2 * dims) pads = p;
         else if (p.length === dims) pads = [...p, ...p];
-        else return ctx.error("DLM0210", `${name}() pad needs 1, ${dims} or ${2 * dims} values, got ${p.length}`, ctx.argSpan("pad"));
+        else {return ctx.error(
+            "DLM0210",
+            `${name}() pad needs 1, ${dims} or ${2 * dims} values, got ${p.length}`,
+            ctx.argSpan("pad"),
+          );}
       }
       if (!transpose) {
         // Say it in the layer's words before the Conv shape rule does in ONNX's.
@@ -151,23 +195,40 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
           if (padded < span) {
             const withPad = padded === size ? "" : ` (${padded} with padding)`;
             const dil = d[j] > 1 ? ` with dilation ${d[j]} spans ${span}` : "";
-            return ctx.error("DLM0203", `${name}() kernel ${k[j]}${dil} does not fit the input ${formatType(x.t)}: dim ${2 + j} is ${size}${withPad}`, ctx.argSpan("kernel"));
+            return ctx.error(
+              "DLM0203",
+              `${name}() kernel ${k[j]}${dil} does not fit the input ${formatType(x.t)}: dim ${
+                2 + j
+              } is ${size}${withPad}`,
+              ctx.argSpan("kernel"),
+            );
           }
         }
       }
       const wshape = transpose ? [cin, out / groups, ...k] : [out, cin / groups, ...k];
       const fanIn = wshape[1] * k.reduce((a, b) => a * b, 1);
-      const w = ctx.param(prefix, "weight", wshape, TORCH_DEFAULT_WEIGHT, { layer: name, explicit: weightInit(ctx, args) });
+      const w = ctx.param(prefix, "weight", wshape, TORCH_DEFAULT_WEIGHT, {
+        layer: name,
+        explicit: weightInit(ctx, args),
+      });
       const b = args.bias.k === "bool" && args.bias.v
         ? ctx.param(prefix, "bias", [out], biasInit(ctx, args, fanIn), { layer: name })
         : undefined;
       if (!w) return ERROR;
-      const attrs: Record<string, number[] | number> = { kernel_shape: k, strides: s, pads, dilations: d, group: groups };
+      const attrs: Record<string, number[] | number> = {
+        kernel_shape: k,
+        strides: s,
+        pads,
+        dilations: d,
+        group: groups,
+      };
       if (transpose) {
         const op = expandInts(args.output_pad ?? i(0), dims);
         if (op.some((v) => v !== 0)) attrs.output_padding = op;
       }
-      const r = ctx.op(transpose ? "ConvTranspose" : "Conv", [x.v, w.v, b?.v ?? ""], attrs, { name: prefix });
+      const r = ctx.op(transpose ? "ConvTranspose" : "Conv", [x.v, w.v, b?.v ?? ""], attrs, {
+        name: prefix,
+      });
       return r ? r[0] : ERROR;
     },
   };
@@ -182,21 +243,45 @@ const batchNorm: LayerDef = {
     { name: "affine", type: "bool", default: T },
   ],
   apply(ctx, args, [x], prefix) {
-    if (x.t.shape.length < 2) return ctx.error("DLM0203", `batch_norm() needs an input of rank >= 2 [N, C, ...], got ${formatType(x.t)}`);
+    if (x.t.shape.length < 2) {
+      return ctx.error(
+        "DLM0203",
+        `batch_norm() needs an input of rank >= 2 [N, C, ...], got ${formatType(x.t)}`,
+      );
+    }
     const c = concreteDim(ctx, x, 1, "number of channels", "batch_norm()");
     if (c === undefined) return ERROR;
     const affine = args.affine.k === "bool" && args.affine.v;
-    const w = ctx.param(prefix, "weight", [c], { kind: "ones" }, { layer: "batch_norm", trainable: affine });
-    const b = ctx.param(prefix, "bias", [c], { kind: "zeros" }, { layer: "batch_norm", trainable: affine });
-    const m = ctx.param(prefix, "running_mean", [c], { kind: "zeros" }, { layer: "batch_norm", trainable: false });
-    const v = ctx.param(prefix, "running_var", [c], { kind: "ones" }, { layer: "batch_norm", trainable: false });
-    ctx.param(prefix, "num_batches_tracked", [], { kind: "zeros" }, { layer: "batch_norm", trainable: false, dtype: "i64" });
+    const w = ctx.param(prefix, "weight", [c], { kind: "ones" }, {
+      layer: "batch_norm",
+      trainable: affine,
+    });
+    const b = ctx.param(prefix, "bias", [c], { kind: "zeros" }, {
+      layer: "batch_norm",
+      trainable: affine,
+    });
+    const m = ctx.param(prefix, "running_mean", [c], { kind: "zeros" }, {
+      layer: "batch_norm",
+      trainable: false,
+    });
+    const v = ctx.param(prefix, "running_var", [c], { kind: "ones" }, {
+      layer: "batch_norm",
+      trainable: false,
+    });
+    ctx.param(prefix, "num_batches_tracked", [], { kind: "zeros" }, {
+      layer: "batch_norm",
+      trainable: false,
+      dtype: "i64",
+    });
     if (!w || !b || !m || !v) return ERROR;
     // ONNX momentum weights the old running value; PyTorch's weights the new batch value.
     const attrs = { epsilon: num(args.eps), momentum: 1 - num(args.momentum) };
     if (ctx.mode === "train") {
       // ONNX requires the updated running statistics as outputs in training mode.
-      const r = ctx.op("BatchNormalization", [x.v, w.v, b.v, m.v, v.v], { ...attrs, training_mode: 1 }, { name: prefix, nOutputs: 3 });
+      const r = ctx.op("BatchNormalization", [x.v, w.v, b.v, m.v, v.v], {
+        ...attrs,
+        training_mode: 1,
+      }, { name: prefix, nOutputs: 3 });
       return r ? r[0] : ERROR;
     }
     const r = ctx.op("BatchNormalization", [x.v, w.v, b.v, m.v, v.v], attrs, { name: prefix });
@@ -215,7 +300,13 @@ const layerNorm: LayerDef = {
   apply(ctx, args, [x], prefix) {
     const nd = num(args.dims, 1);
     const r = x.t.shape.length;
-    if (nd < 1 || nd > r) return ctx.error("DLM0210", `layer_norm() dims must be between 1 and the input rank ${r}, got ${nd}`, ctx.argSpan("dims"));
+    if (nd < 1 || nd > r) {
+      return ctx.error(
+        "DLM0210",
+        `layer_norm() dims must be between 1 and the input rank ${r}, got ${nd}`,
+        ctx.argSpan("dims"),
+      );
+    }
     const shape: number[] = [];
     for (let a = r - nd; a < r; a++) {
       const d = concreteDim(ctx, x, a, "normalised dim", "layer_norm()");
@@ -225,7 +316,12 @@ const layerNorm: LayerDef = {
     const w = ctx.param(prefix, "weight", shape, { kind: "ones" }, { layer: "layer_norm" });
     const b = ctx.param(prefix, "bias", shape, { kind: "zeros" }, { layer: "layer_norm" });
     if (!w || !b) return ERROR;
-    const out = ctx.op("LayerNormalization", [x.v, w.v, b.v], { axis: -nd, epsilon: num(args.eps) }, { name: prefix, nOutputs: 1 });
+    const out = ctx.op(
+      "LayerNormalization",
+      [x.v, w.v, b.v],
+      { axis: -nd, epsilon: num(args.eps) },
+      { name: prefix, nOutputs: 1 },
+    );
     return out ? out[0] : ERROR;
   },
 };
@@ -235,13 +331,20 @@ const instanceNorm: LayerDef = {
   doc: "Instance normalisation over the spatial dims, per channel scale and bias.",
   sig: [{ name: "eps", type: "float", default: f(1e-5) }],
   apply(ctx, args, [x], prefix) {
-    if (x.t.shape.length < 3) return ctx.error("DLM0203", `instance_norm() needs an input [N, C, ...spatial], got ${formatType(x.t)}`);
+    if (x.t.shape.length < 3) {
+      return ctx.error(
+        "DLM0203",
+        `instance_norm() needs an input [N, C, ...spatial], got ${formatType(x.t)}`,
+      );
+    }
     const c = concreteDim(ctx, x, 1, "number of channels", "instance_norm()");
     if (c === undefined) return ERROR;
     const w = ctx.param(prefix, "weight", [c], { kind: "ones" }, { layer: "instance_norm" });
     const b = ctx.param(prefix, "bias", [c], { kind: "zeros" }, { layer: "instance_norm" });
     if (!w || !b) return ERROR;
-    const out = ctx.op("InstanceNormalization", [x.v, w.v, b.v], { epsilon: num(args.eps) }, { name: prefix });
+    const out = ctx.op("InstanceNormalization", [x.v, w.v, b.v], { epsilon: num(args.eps) }, {
+      name: prefix,
+    });
     return out ? out[0] : ERROR;
   },
 };
@@ -258,7 +361,11 @@ const embedding: LayerDef = {
     if (x.t.dtype !== "i64" && x.t.dtype !== "i32") {
       return ctx.error("DLM0207", `embedding() needs integer ids, got ${formatType(x.t)}`);
     }
-    const w = ctx.param(prefix, "weight", [num(args.num), num(args.dim)], { kind: "normal", mean: 0, std: 1 }, {
+    const w = ctx.param(prefix, "weight", [num(args.num), num(args.dim)], {
+      kind: "normal",
+      mean: 0,
+      std: 1,
+    }, {
       layer: "embedding",
       explicit: weightInit(ctx, args),
     });
@@ -280,7 +387,9 @@ const prelu: LayerDef = {
       c = d;
     }
     const extra = Math.max(0, x.t.shape.length - 2);
-    const w = ctx.param(prefix, "weight", [c], { kind: "constant", value: 0.25 }, { layer: "prelu" });
+    const w = ctx.param(prefix, "weight", [c], { kind: "constant", value: 0.25 }, {
+      layer: "prelu",
+    });
     if (!w) return ERROR;
     // Broadcast [C] over [N, C, ...]: reshape the slope to [C, 1, ...].
     const shape = ctx.constant(tensor("i64", [extra + 1], [c, ...Array(extra).fill(1)]));
