@@ -88,6 +88,11 @@ interface Results {
   torch: TorchComparison;
 }
 
+/** A file URL as a path for compileFile and friends (percent-escapes such as %20 decoded). */
+function pathOf(url: URL): string {
+  return decodeURIComponent(url.pathname);
+}
+
 function log(msg: string): void {
   console.error(`bench: ${msg}`);
 }
@@ -126,7 +131,7 @@ function seededInput(shape: number[], seed = 1): Tensor {
 }
 
 function benchCompile(file: string, model: string, runs: number): CompileBench {
-  const path = new URL(file, EXAMPLES).pathname;
+  const path = pathOf(new URL(file, EXAMPLES));
   const text = Deno.readTextFileSync(path);
   const parseT = timeSync(() => parse(text, path), { warmup: 2, runs: Math.max(runs, 10) });
   const checkT = timeSync(() => compiled(path, model), { warmup: 1, runs });
@@ -179,7 +184,7 @@ function exampleModels(only?: string): { file: string; model: string }[] {
     .sort();
   const out: { file: string; model: string }[] = [];
   for (const file of files) {
-    const path = new URL(file, EXAMPLES).pathname;
+    const path = pathOf(new URL(file, EXAMPLES));
     const { file: ast } = parse(Deno.readTextFileSync(path), path);
     for (const d of ast.decls) if (d.kind === "model") out.push({ file, model: d.name });
   }
@@ -247,7 +252,7 @@ function exists(path: string): boolean {
 async function main(argv: string[]): Promise<number> {
   let args: BenchArgs;
   try {
-    args = parseBenchArgs(argv, new URL("bench/results.json", ROOT).pathname);
+    args = parseBenchArgs(argv, pathOf(new URL("bench/results.json", ROOT)));
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${USAGE}`);
     return 2;
@@ -305,7 +310,7 @@ async function main(argv: string[]): Promise<number> {
 
   // Latencies.
   const latency: LatencyBench[] = [];
-  const resnet50 = emitModel(optimized(new URL("resnet50.dlm", EXAMPLES).pathname)).model;
+  const resnet50 = emitModel(optimized(pathOf(new URL("resnet50.dlm", EXAMPLES)))).model;
   const image224 = seededInput([1, 3, 224, 224]);
   // torchvision's ResNet-50 through torch.onnx.export, when there is one, runs in turn with dlm's.
   const withTorch = exists(args.torchOnnx);
@@ -339,7 +344,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   log("reference interpreter: LeNet-5");
-  const lenet = optimized(new URL("lenet5.dlm", EXAMPLES).pathname);
+  const lenet = optimized(pathOf(new URL("lenet5.dlm", EXAMPLES)));
   const image32 = seededInput([1, 1, 32, 32]);
   latency.push({
     what: "LeNet-5",
@@ -351,7 +356,7 @@ async function main(argv: string[]): Promise<number> {
     }),
   });
   log("reference interpreter: ResNet-18");
-  const resnet18 = optimized(new URL("resnet18.dlm", EXAMPLES).pathname);
+  const resnet18 = optimized(pathOf(new URL("resnet18.dlm", EXAMPLES)));
   latency.push({
     what: "ResNet-18",
     backend: "reference",

@@ -9,7 +9,7 @@
  *   compile-time functions, initialisers) must match the implementation.
  *
  * Marking examples in language.md (the fence's info string):
- * - ```dlm               a complete file, named by a first line `// file: NAME.dlm`
+ * - ```dlm (or dlm file)  a complete file, named by a first line `// file: NAME.dlm`
  *                        (else "example.dlm"); a file without a model is a library
  *                        that other examples import, and must load without errors;
  * - ```dlm error DLM0203 a complete file whose errors, in order, have these codes;
@@ -38,7 +38,7 @@ const BUILTINS_URL = new URL("spec/builtins.md", ROOT);
 const UPDATE = Deno.env.get("DLM_UPDATE_GOLDEN") === "1";
 
 /** A fenced code block of a markdown file. */
-export interface Fence {
+interface Fence {
   info: string[];
   body: string;
   /** 1-based line of the opening fence. */
@@ -46,7 +46,7 @@ export interface Fence {
 }
 
 /** The ``` fenced blocks of a markdown text, in order. */
-export function fences(md: string): Fence[] {
+function fences(md: string): Fence[] {
   const out: Fence[] = [];
   const lines = md.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -55,7 +55,11 @@ export function fences(md: string): Fence[] {
     const body: string[] = [];
     let j = i + 1;
     while (j < lines.length && !lines[j].startsWith(open[1])) body.push(lines[j++]);
-    out.push({ info: open[2].trim().split(/\s+/).filter((w) => w !== ""), body: body.join("\n"), line: i + 1 });
+    out.push({
+      info: open[2].trim().split(/\s+/).filter((w) => w !== ""),
+      body: body.join("\n"),
+      line: i + 1,
+    });
     i = j;
   }
   return out;
@@ -81,7 +85,7 @@ function examples(md: string): Example[] {
     if (kind === "fragment") return;
     const named = /^\/\/ file: (\S+)/.exec(f.body);
     const opts: CompileOptions = {};
-    const rest = kind === "error" ? f.info.slice(2) : f.info.slice(1);
+    const rest = kind === "error" || kind === "file" ? f.info.slice(2) : f.info.slice(1);
     const errors = kind === "error" ? rest.filter((w) => /^DLM\d{4}$/.test(w)) : undefined;
     for (const w of rest) {
       if (/^DLM\d{4}$/.test(w) && errors) continue;
@@ -90,8 +94,14 @@ function examples(md: string): Example[] {
       if (key === "model") opts.model = value;
       else if (key === "mode" && (value === "train" || value === "eval")) opts.mode = value;
       else if (key === "set") {
-        const [name, raw] = [value.slice(0, value.indexOf("=")), value.slice(value.indexOf("=") + 1)];
-        opts.overrides = { ...opts.overrides, [name]: Number.isFinite(Number(raw)) ? Number(raw) : raw };
+        const [name, raw] = [
+          value.slice(0, value.indexOf("=")),
+          value.slice(value.indexOf("=") + 1),
+        ];
+        opts.overrides = {
+          ...opts.overrides,
+          [name]: Number.isFinite(Number(raw)) ? Number(raw) : raw,
+        };
       } else throw new Error(`spec/language.md:${f.line}: unknown fence word '${w}'`);
     }
     const ex: Example = { fence: f, file: named ? named[1] : "example.dlm", errors, opts };
@@ -111,7 +121,9 @@ function fileSystem(exs: Example[]): Map<string, string> {
   const files = new Map<string, string>();
   for (const ex of exs) {
     if (ex.file === "example.dlm") continue;
-    if (files.has(ex.file)) throw new Error(`spec/language.md:${ex.fence.line}: a second example named ${ex.file}`);
+    if (files.has(ex.file)) {
+      throw new Error(`spec/language.md:${ex.fence.line}: a second example named ${ex.file}`);
+    }
     files.set(ex.file, ex.fence.body);
   }
   return files;
@@ -123,7 +135,9 @@ function run(ex: Example, files: Map<string, string>) {
   const errors = sortDiagnostics(r.diagnostics.filter((d) => d.severity === "error"));
   const printed = errors.map((d) => formatDiagnostic(d, r.sources)).join("\n");
   const g = r.graph;
-  const params = g?.params.map((p) => [p.name, `[${g.initializers.get(p.name)!.shape.join(", ")}]`]);
+  const params = g?.params.map((
+    p,
+  ) => [p.name, `[${g.initializers.get(p.name)!.shape.join(", ")}]`]);
   return { errors, printed, params };
 }
 
@@ -138,7 +152,10 @@ function updated(md: string): string {
     if (ex.diagnostics) edits.push({ line: ex.diagnostics.line, body: printed });
     if (ex.params && params) {
       const w = Math.max(...params.map(([n]) => n.length)) + 2;
-      edits.push({ line: ex.params.line, body: params.map(([n, s]) => n.padEnd(w) + s).join("\n") });
+      edits.push({
+        line: ex.params.line,
+        body: params.map(([n, s]) => n.padEnd(w) + s).join("\n"),
+      });
     }
   }
   // Bottom up, so that earlier line numbers stay valid.
@@ -187,10 +204,15 @@ Deno.test("spec/builtins.md is up to date with tools/gen_builtins_doc.ts", () =>
 
 Deno.test("every dlm code block of spec/language.md is marked as a file, an error example or a fragment", () => {
   const unmarked = fences(LANGUAGE).filter((f) => f.info[0] === "dlm" && f.info[1] !== undefined)
-    .filter((f) => !["error", "fragment"].includes(f.info[1]) && !f.info[1].includes("="));
+    .filter((f) => !["file", "error", "fragment"].includes(f.info[1]) && !f.info[1].includes("="));
   assert.deepEqual(unmarked.map((f) => `line ${f.line}: dlm ${f.info.join(" ")}`), []);
-  const bare = fences(LANGUAGE).filter((f) => f.info.length === 0 && /^\s*(model|block|let|import)\s/m.test(f.body));
-  assert.deepEqual(bare.map((f) => `line ${f.line}: a code block without an info string looks like dlm`), []);
+  const bare = fences(LANGUAGE).filter((f) =>
+    f.info.length === 0 && /^\s*(model|block|let|import)\s/m.test(f.body)
+  );
+  assert.deepEqual(
+    bare.map((f) => `line ${f.line}: a code block without an info string looks like dlm`),
+    [],
+  );
 });
 
 const UPDATE_HINT = "(DLM_UPDATE_GOLDEN=1 deno test -A tests/spec_test.ts rewrites it)";
@@ -199,14 +221,21 @@ for (const ex of EXAMPLES) {
   const what = ex.errors ? `fails with ${ex.errors.join(", ")}` : "compiles";
   Deno.test(`the example at ${where(ex)} ${what}`, () => {
     const { errors, printed, params } = run(ex, FILES);
-    if (ex.errors) assert.deepEqual(errors.map((d) => d.code), ex.errors, `${where(ex)} gave:\n${printed}`);
-    else assert.equal(printed, "", `${where(ex)} should compile, but gave:\n${printed}`);
+    if (ex.errors) {
+      assert.deepEqual(errors.map((d) => d.code), ex.errors, `${where(ex)} gave:\n${printed}`);
+    } else assert.equal(printed, "", `${where(ex)} should compile, but gave:\n${printed}`);
     if (ex.diagnostics) {
-      assert.equal(printed, ex.diagnostics.body, `${where(ex)}: the diagnostics shown differ ${UPDATE_HINT}`);
+      assert.equal(
+        printed,
+        ex.diagnostics.body,
+        `${where(ex)}: the diagnostics shown differ ${UPDATE_HINT}`,
+      );
     }
     if (ex.params) {
       assert.ok(params, `${where(ex)} has no graph to list parameters of`);
-      const shown = ex.params.body.split("\n").map((l) => l.trim().split(/\s+(?=\[)/)).filter((l) => l[0] !== "");
+      const shown = ex.params.body.split("\n").map((l) => l.trim().split(/\s+(?=\[)/)).filter((l) =>
+        l[0] !== ""
+      );
       assert.deepEqual(shown, params, `${where(ex)}: the parameters shown differ ${UPDATE_HINT}`);
     }
   });
@@ -230,13 +259,19 @@ Deno.test("the table of diagnostic codes in spec/language.md lists every code wi
 
 Deno.test("the limits in spec/language.md are the elaborator's LIMITS", () => {
   const rows = tableUnder(LANGUAGE, "### 4.9 Limits");
-  const listed = Object.fromEntries(rows.map((r) => [/\(`(\w+)`\)/.exec(r[0])?.[1], Number(r[1].replace(/,/g, ""))]));
+  const listed = Object.fromEntries(
+    rows.map((r) => [/\(`(\w+)`\)/.exec(r[0])?.[1], Number(r[1].replace(/,/g, ""))]),
+  );
   assert.deepEqual(listed, { ...LIMITS });
 });
 
 Deno.test("spec/language.md documents every compile-time function and initialiser", () => {
-  const fns = tableUnder(LANGUAGE, "### 4.8 Compile-time functions").flatMap((r) => [...r[0].matchAll(/`(\w+)\(/g)].map((m) => m[1]));
+  const fns = tableUnder(LANGUAGE, "### 4.8 Compile-time functions").flatMap((r) =>
+    [...r[0].matchAll(/`(\w+)\(/g)].map((m) => m[1])
+  );
   assert.deepEqual([...new Set(fns)].sort(), Object.keys(SCALAR_FNS).sort());
-  const inits = tableUnder(LANGUAGE, "### 8.2 Initialisers").flatMap((r) => [...r[0].matchAll(/`(\w+)/g)].map((m) => m[1]));
+  const inits = tableUnder(LANGUAGE, "### 8.2 Initialisers").flatMap((r) =>
+    [...r[0].matchAll(/`(\w+)/g)].map((m) => m[1])
+  );
   assert.deepEqual([...new Set(inits)].sort(), [...INIT_FNS].sort());
 });

@@ -36,8 +36,13 @@ interface StateEntry {
   dtype: string;
 }
 
+/** A file URL as a path (percent-escapes such as %20 decoded). */
+function pathOf(url: URL): string {
+  return decodeURIComponent(url.pathname);
+}
+
 function compile(url: URL, opts: CompileOptions = {}): Graph {
-  const r = compileFile(url.pathname, { mode: "eval", ...opts });
+  const r = compileFile(pathOf(url), { mode: "eval", ...opts });
   if (hasErrors(r.diagnostics) || !r.graph) {
     assert.fail(r.diagnostics.map((d) => formatDiagnostic(d, r.sources)).join("\n"));
   }
@@ -55,7 +60,7 @@ function declaredState(g: Graph): StateEntry[] {
 
 function readFixtureNpy(name: string): Tensor {
   const url = new URL(name, FIXTURES);
-  return readNpy(Deno.readFileSync(url), url.pathname);
+  return readNpy(Deno.readFileSync(url), pathOf(url));
 }
 
 /** The stored input, as f32; a u8 image stands for u8 / 255 (as make_fixtures.py computed it). */
@@ -142,7 +147,7 @@ const CASES: NumericCase[] = [
 for (const c of CASES) {
   Deno.test(`${c.what} with torch's weights matches torch's output in the interpreter and onnxruntime`, async (t) => {
     const graph = compile(c.dlm, { overrides: c.overrides });
-    const weights = new URL(`${c.name}.safetensors`, FIXTURES).pathname;
+    const weights = pathOf(new URL(`${c.name}.safetensors`, FIXTURES));
     const { loaded, warnings } = loadWeights(graph, weights);
     assert.deepEqual(
       warnings.map((w) => w.message),

@@ -10,13 +10,22 @@
 import type { Dim, Graph, ParamInfo, Span, TensorType } from "../ir/graph.ts";
 import { formatType } from "../ir/graph.ts";
 import { GraphBuilder } from "../ir/builder.ts";
-import { type DType, numel, type Tensor, tensor as mkTensor, zeros } from "../ir/tensor.ts";
+import {
+  type DType,
+  f32ToBf16,
+  f32ToF16,
+  isFloat,
+  numel,
+  type Tensor,
+  tensor as mkTensor,
+  zeros,
+} from "../ir/tensor.ts";
 import { type Code, type Diagnostic, error } from "../diagnostics.ts";
 import { ShapeError } from "../ops/registry.ts";
 import { resetFreshDims } from "../ops/mod.ts";
 import type * as A from "../syntax/ast.ts";
 import type { Ctx, ParamOptions } from "./context.ts";
-import { type InitSpec, lazyInitTensor, type Nonlinearity } from "./init.ts";
+import { type InitSpec, lazyInitTensor, type Nonlinearity, Rng } from "./init.ts";
 import { Frame, Scope } from "./scope.ts";
 import { type ArgIn, type ArgType, bindArgs, num } from "./signature.ts";
 import { LAYERS } from "./builtins/layers.ts";
@@ -148,8 +157,8 @@ class Elaborator {
   defineGlobals(): void {
     for (const c of this.program.consts) {
       const v = this.eval(c.value, this.global);
-      if (c.type) this.checkDeclared(v, c.type, this.global, c.value.span);
-      this.global.define(c.name, v);
+      if (c.type) this.checkDeclared(v, c.type, this.global, c.value.span, `'${c.name}'`);
+      this.global.define(c.name, coerce(v, c.type));
     }
   }
 
@@ -177,8 +186,10 @@ class Elaborator {
         );
         v = ERROR;
       }
-      if (p.type) this.checkDeclared(v, p.type, scope, p.span);
-      scope.define(p.name, v);
+      if (p.type && !this.checkDeclared(v, p.type, scope, p.span, `model parameter '${p.name}'`)) {
+        v = ERROR;
+      }
+      scope.define(p.name, coerce(v, p.type));
     }
     for (const k of given.keys()) {
       const names = model.params.map((p) => p.name).join(", ") || "none";
@@ -193,7 +204,8 @@ class Elaborator {
   // ------------------------------------------------------------ diagnostics
 
   err(code: Code, message: string, span?: Span, notes?: string[]): Value {
-    const where = this.callNotes(span);
+    const here = span && `${span.file}:${span.line}:${span.col}`;
+    const where = this.callNotes(span).filter((n) => !here || !n.endsWith(`used at ${here}`));
     this.diags.push(
       error(
         code,
@@ -983,6 +995,7 @@ class Elaborator {
       scope.define(p.name, v);
     }
     const saved = this.frame;
+    const savedRules = saved.rules.length;
     if (!inst.inline) this.frame = new Frame(inst.prefix!, saved);
     this.depth++;
     this.calls.push({ name: d.name, span });
@@ -1004,6 +1017,8 @@ class Elaborator {
       this.depth--;
       this.calls.pop();
       this.frame = saved;
+      // An inline (_) block shares its caller's level, but its init rules end with it.
+      saved.rules.length = savedRules;
     }
   }
 
@@ -1026,14 +1041,17 @@ class Elaborator {
       },
       param: (prefix, role, shape, init, opts) => self.param(prefix, role, shape, init, opts, span),
       constant: (t, base) => self.constant(t, base),
-      scalar: (v, dtype) => self.constant(mkTensor(dtype, [], [v])),
+      scalar: (v, dtype) => self.constant(scalarTensor(dtype, v)),
       error: (code, message, sp) => self.err(code, message, sp ?? span),
       argSpan: (name) => argSpans[name] ?? span,
       initSpec: (v) => self.initSpecOf(v, span),
       seedFor: (name) => {
-        const k = this.randomCounters.get(name) ?? 0;
-        this.randomCounters.set(name, k + 1);
-        return (this.seed * 1000003 + k * 7919 + name.length) % 2147483647;
+        // From the global seed and where the node is (its level and kind), like parameters:
+        // inserting a random op elsewhere leaves this one's stream unchanged.
+        const key = this.frame.child(name);
+        const k = this.randomCounters.get(key) ?? 0;
+        this.randomCounters.set(key, k + 1);
+        return Rng.forName(this.seed, `${key}#${k}`).u32() % 2147483647;
       },
       typeOf: (v) => v.t,
     };
@@ -1190,6 +1208,20 @@ class Elaborator {
     const sig = INIT_SIGS[canonicalInit(name)];
     const bound = bindArgs(name, sig, args, span, this.diags);
     if (!bound) return ERROR;
+    const choices: Record<string, string[]> = {
+      mode: ["fan_in", "fan_out"],
+      nonlinearity: ["relu", "leaky_relu", "linear", "tanh", "sigmoid", "selu"],
+    };
+    for (const [k, allowed] of Object.entries(choices)) {
+      const v = bound[k];
+      if (v?.k === "str" && !allowed.includes(v.v)) {
+        return this.err(
+          "DLM0210",
+          `${name}() ${k} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got "${v.v}"`,
+          bound.__spans?.[k] ?? span,
+        );
+      }
+    }
     return { k: "init", name, spec: buildInit(canonicalInit(name), bound) };
   }
 
@@ -1479,7 +1511,19 @@ class Elaborator {
     const ref = (l.k === "tensor" ? l : r) as TensorValue;
     const lift = (v: Value): TensorValue | undefined => {
       if (v.k === "tensor") return v;
-      if (isNumber(v)) return this.constant(mkTensor(ref.t.dtype, [], [v.v]));
+      if (isNumber(v)) {
+        if (!isFloat(ref.t.dtype) && !Number.isInteger(v.v)) {
+          this.err(
+            "DLM0207",
+            `Cannot combine ${
+              formatType(ref.t)
+            } with the non-integer ${v.v}; convert the tensor with cast() first`,
+            e.span,
+          );
+          return undefined;
+        }
+        return this.constant(scalarTensor(ref.t.dtype, v.v));
+      }
       if (v.k === "bool") return this.constant(mkTensor("bool", [], [v.v ? 1 : 0]));
       return undefined;
     };
@@ -1669,6 +1713,23 @@ class Elaborator {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/**
+ * Capitalised names in a tensor type introduce symbolic dims (N, C, H);
+ * other names must already be bound (classes, width), so a typo such as
+ * f32[N, clases] is an unknown name, not a new dim.
+ */
+export function isSymbolName(name: string): boolean {
+  return /^[A-Z]/.test(name);
+}
+
+/** A scalar constant of `dtype`; 16-bit floats are stored as their bits. */
+function scalarTensor(dtype: DType, v: number): Tensor {
+  if (dtype === "f16") return mkTensor(dtype, [], [f32ToF16(v)]);
+  if (dtype === "bf16") return mkTensor(dtype, [], [f32ToBf16(v)]);
+  if (dtype === "bool") return mkTensor(dtype, [], [v ? 1 : 0]);
+  return mkTensor(dtype, [], [v]);
+}
 
 /** 2,147,483,647 or, past a trillion, 1.0e+12: one format for every size limit message. */
 function big(n: number): string {

@@ -11,7 +11,7 @@ import { type Diagnostic, error } from "../diagnostics.ts";
 import type { Program } from "./program.ts";
 import { LAYERS } from "./builtins/layers.ts";
 import { FUNCTIONS } from "./builtins/functions.ts";
-import { INIT_FNS, SCALAR_FNS } from "./elaborate.ts";
+import { INIT_FNS, isSymbolName, SCALAR_FNS } from "./elaborate.ts";
 import { closest } from "./suggest.ts";
 
 class Names {
@@ -143,7 +143,7 @@ class Resolver {
     if (t.kind !== "tensor_type") return;
     for (const d of t.dims) {
       if (d.kind === "dim_any" || d.kind === "dim_rest") continue;
-      if (d.kind === "name") {
+      if (d.kind === "name" && isSymbolName(d.name)) {
         s.names.add(d.name);
         continue;
       }
@@ -156,7 +156,8 @@ class Resolver {
     if (t.kind === "tuple_type") return t.items.forEach((x) => this.typeUse(x, s));
     if (t.kind !== "tensor_type") return;
     for (const d of t.dims) {
-      if (d.kind === "dim_any" || d.kind === "dim_rest" || d.kind === "name") continue;
+      if (d.kind === "dim_any" || d.kind === "dim_rest") continue;
+      if (d.kind === "name" && isSymbolName(d.name)) continue;
       this.expr(d, s);
     }
   }

@@ -179,6 +179,10 @@ function ownBytes(b: Uint8Array): Uint8Array {
   if (b.constructor === Uint8Array && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) {
     return b;
   }
+  // A Node Buffer that owns its whole ArrayBuffer: a plain view, no 100 MB copy.
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) {
+    return new Uint8Array(b.buffer, 0, b.byteLength);
+  }
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength).slice();
 }
 

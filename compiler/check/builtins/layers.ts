@@ -6,7 +6,7 @@
  * saved as safetensors load by name.
  */
 import { formatType } from "../../ir/graph.ts";
-import { tensor } from "../../ir/tensor.ts";
+import { numel, tensor } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
 import { type InitSpec, TORCH_DEFAULT_WEIGHT } from "../init.ts";
 import { expandInts, num, type ParamSig } from "../signature.ts";
@@ -44,8 +44,13 @@ function concreteDim(
   return undefined;
 }
 
-function biasInit(ctx: Ctx, args: Record<string, Value>, fanIn: number): InitSpec {
-  return args.bias_init ? ctx.initSpec(args.bias_init) : { kind: "bias_default", fanIn };
+function biasInit(fanIn: number): InitSpec {
+  return { kind: "bias_default", fanIn };
+}
+
+/** An explicit `bias_init:` from the call, which beats init rules as `init:` does. */
+function biasExplicit(ctx: Ctx, args: Record<string, Value>): InitSpec | undefined {
+  return args.bias_init ? ctx.initSpec(args.bias_init) : undefined;
 }
 
 function weightInit(ctx: Ctx, args: Record<string, Value>): InitSpec | undefined {
@@ -80,7 +85,10 @@ const linear: LayerDef = {
       explicit: weightInit(ctx, args),
     });
     const b = args.bias.k === "bool" && args.bias.v
-      ? ctx.param(prefix, "bias", [out], biasInit(ctx, args, inF), { layer: "linear" })
+      ? ctx.param(prefix, "bias", [out], biasInit(inF), {
+        layer: "linear",
+        explicit: biasExplicit(ctx, args),
+      })
       : undefined;
     if (!w) return ERROR;
     if (x.t.shape.length === 2) {
@@ -212,7 +220,10 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
         explicit: weightInit(ctx, args),
       });
       const b = args.bias.k === "bool" && args.bias.v
-        ? ctx.param(prefix, "bias", [out], biasInit(ctx, args, fanIn), { layer: name })
+        ? ctx.param(prefix, "bias", [out], biasInit(fanIn), {
+          layer: name,
+          explicit: biasExplicit(ctx, args),
+        })
         : undefined;
       if (!w) return ERROR;
       const attrs: Record<string, number[] | number> = {
@@ -313,12 +324,20 @@ const layerNorm: LayerDef = {
       if (d === undefined) return ERROR;
       shape.push(d);
     }
-    const w = ctx.param(prefix, "weight", shape, { kind: "ones" }, { layer: "layer_norm" });
-    const b = ctx.param(prefix, "bias", shape, { kind: "zeros" }, { layer: "layer_norm" });
-    if (!w || !b) return ERROR;
+    // Without affine, the scale is a constant 1 (LayerNormalization requires one) and no bias.
+    const affine = args.affine.k === "bool" && args.affine.v;
+    const w = affine
+      ? ctx.param(prefix, "weight", shape, { kind: "ones" }, { layer: "layer_norm" })
+      : ctx.constant(
+        tensor(x.t.dtype === "f64" ? "f64" : "f32", shape, new Array(numel(shape)).fill(1)),
+      );
+    const b = affine
+      ? ctx.param(prefix, "bias", shape, { kind: "zeros" }, { layer: "layer_norm" })
+      : undefined;
+    if (!w || (affine && !b)) return ERROR;
     const out = ctx.op(
       "LayerNormalization",
-      [x.v, w.v, b.v],
+      [x.v, w.v, b?.v ?? ""],
       { axis: -nd, epsilon: num(args.eps) },
       { name: prefix, nOutputs: 1 },
     );
@@ -328,8 +347,13 @@ const layerNorm: LayerDef = {
 
 const instanceNorm: LayerDef = {
   name: "instance_norm",
-  doc: "Instance normalisation over the spatial dims, per channel scale and bias.",
-  sig: [{ name: "eps", type: "float", default: f(1e-5) }],
+  doc:
+    "Instance normalisation over the spatial dims; per-channel scale and bias with affine: true (PyTorch's default is false).",
+  sig: [{ name: "eps", type: "float", default: f(1e-5) }, {
+    name: "affine",
+    type: "bool",
+    default: { k: "bool", v: false },
+  }],
   apply(ctx, args, [x], prefix) {
     if (x.t.shape.length < 3) {
       return ctx.error(
@@ -339,8 +363,15 @@ const instanceNorm: LayerDef = {
     }
     const c = concreteDim(ctx, x, 1, "number of channels", "instance_norm()");
     if (c === undefined) return ERROR;
-    const w = ctx.param(prefix, "weight", [c], { kind: "ones" }, { layer: "instance_norm" });
-    const b = ctx.param(prefix, "bias", [c], { kind: "zeros" }, { layer: "instance_norm" });
+    // InstanceNormalization always takes a scale and a bias: constants when not affine.
+    const affine = args.affine.k === "bool" && args.affine.v;
+    const dt = x.t.dtype === "f64" ? "f64" : "f32";
+    const w = affine
+      ? ctx.param(prefix, "weight", [c], { kind: "ones" }, { layer: "instance_norm" })
+      : ctx.constant(tensor(dt, [c], new Array(c).fill(1)));
+    const b = affine
+      ? ctx.param(prefix, "bias", [c], { kind: "zeros" }, { layer: "instance_norm" })
+      : ctx.constant(tensor(dt, [c], new Array(c).fill(0)));
     if (!w || !b) return ERROR;
     const out = ctx.op("InstanceNormalization", [x.v, w.v, b.v], { epsilon: num(args.eps) }, {
       name: prefix,

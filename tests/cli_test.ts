@@ -1,0 +1,403 @@
+/**
+ * The dlm command line as a user drives it: every command's happy path on
+ * small models. Most tests call `main()` in-process with a capturing io (fast);
+ * a few spawn `deno run -A cli/main.ts` to check the real exit code and that
+ * nothing resembling a stack trace reaches the terminal.
+ */
+import assert from "node:assert/strict";
+import { main } from "../cli/main.ts";
+import { COMMANDS } from "../cli/commands.ts";
+import { decodeModel } from "../compiler/onnx/decode.ts";
+import { parseXml } from "../compiler/viz/xml_wellformed.ts";
+import type { Tensor } from "../compiler/ir/tensor.ts";
+import { readNpy, writeNpy } from "../runtime/formats/mod.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const path = (u: URL) => decodeURIComponent(u.pathname);
+const example = (name: string) => path(new URL(`lang-examples/${name}`, ROOT));
+const LENET = example("lenet5.dlm");
+const MLP = example("mlp.dlm");
+
+interface Result {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** Run the CLI in-process, capturing what it prints. */
+async function dlm(...argv: string[]): Promise<Result> {
+  const out: string[] = [], err: string[] = [];
+  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+/** Run `deno run -A cli/main.ts ...` from the repository root, as a user would. */
+async function spawnDlm(...argv: string[]): Promise<Result> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli/main.ts", ...argv],
+    cwd: path(ROOT),
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}
+
+const STACK = /^\s+at .*(:\d+:\d+\)?|<anonymous>|native)$/m;
+
+function assertNoStackTrace(r: Result): void {
+  assert.doesNotMatch(r.out + r.err, STACK, "a stack trace reached the user");
+  assert.doesNotMatch(r.out + r.err, /internal error/i);
+}
+
+function withTemp(fn: (dir: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "dlm_cli_test_" });
+    try {
+      await fn(dir);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  };
+}
+
+/** A deterministic f32 tensor with values in [-1, 1). */
+function sample(shape: number[], seed = 1): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    data[i] = s / 1073741824 - 1;
+  }
+  return { dtype: "f32", shape, data };
+}
+
+function maxAbsDiff(a: Tensor, b: Tensor): number {
+  assert.deepEqual(a.shape, b.shape);
+  assert.equal(a.dtype, b.dtype);
+  let m = 0;
+  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(Number(a.data[i]) - Number(b.data[i])));
+  return m;
+}
+
+const readTensor = (file: string) => readNpy(Deno.readFileSync(file), file);
+
+// ---------------------------------------------------------------- compile
+
+Deno.test(
+  "compile writes an ONNX model that decodes, and the same input gives the same bytes twice",
+  withTemp(async (dir) => {
+    const a = await dlm("compile", LENET, "-o", `${dir}/a.onnx`);
+    assert.equal(a.code, 0, a.err);
+    assert.match(a.err, /^wrote .*a\.onnx: \d+ nodes, 61,706 parameter elements, opset 17$/m);
+    const b = await dlm("compile", LENET, "-o", `${dir}/b.onnx`);
+    assert.equal(b.code, 0, b.err);
+    const bytesA = Deno.readFileSync(`${dir}/a.onnx`), bytesB = Deno.readFileSync(`${dir}/b.onnx`);
+    assert.deepEqual(bytesA, bytesB);
+    const decoded = decodeModel(bytesA, { file: "a.onnx" });
+    assert.equal(decoded.opset, 17);
+    assert.deepEqual(decoded.graph.inputs.map((i) => i.name), ["image"]);
+    assert.deepEqual(decoded.graph.outputs.map((o) => o.name), ["logits"]);
+    // Nothing but the model: no temp files left beside it.
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["a.onnx", "b.onnx"]);
+  }),
+);
+
+Deno.test(
+  "compile --opset 18 writes an opset-18 model that onnxruntime runs like the opset-17 one",
+  withTemp(async (dir) => {
+    const x = `${dir}/image.npy`;
+    Deno.writeFileSync(x, writeNpy(sample([2, 1, 32, 32])));
+    for (const opset of ["17", "18"]) {
+      const c = await dlm("compile", LENET, "-o", `${dir}/m${opset}.onnx`, "--opset", opset);
+      assert.equal(c.code, 0, c.err);
+      assert.match(c.err, new RegExp(`opset ${opset}$`, "m"));
+      assert.equal(decodeModel(Deno.readFileSync(`${dir}/m${opset}.onnx`)).opset, Number(opset));
+      const r = await dlm("run", `${dir}/m${opset}.onnx`, "--input", `image=${x}`, "--out", `${dir}/o${opset}`);
+      assert.equal(r.code, 0, r.err);
+    }
+    const d = maxAbsDiff(readTensor(`${dir}/o17/logits.npy`), readTensor(`${dir}/o18/logits.npy`));
+    assert.ok(d < 1e-6, `opset 17 and 18 outputs differ by ${d}`);
+  }),
+);
+
+Deno.test(
+  "compile --save-weights then run --weights reproduces the outputs of the saved weights",
+  withTemp(async (dir) => {
+    const x = `${dir}/image.npy`;
+    Deno.writeFileSync(x, writeNpy(sample([3, 1, 32, 32])));
+    const c = await dlm("compile", LENET, "--seed", "1", "-o", `${dir}/m.onnx`, "--save-weights", `${dir}/w.safetensors`);
+    assert.equal(c.code, 0, c.err);
+    assert.ok(Deno.statSync(`${dir}/w.safetensors`).size > 61_706 * 4);
+    // Seed 1 initialises the weights that were saved; seed 7 would initialise others,
+    // so equal outputs under seed 7 prove the weights came from the file.
+    const own = await dlm("run", LENET, "--seed", "1", "--input", `image=${x}`, "--out", `${dir}/own`);
+    const loaded = await dlm("run", LENET, "--seed", "7", "--weights", `${dir}/w.safetensors`, "--input", `image=${x}`, "--out", `${dir}/loaded`);
+    const other = await dlm("run", LENET, "--seed", "7", "--input", `image=${x}`, "--out", `${dir}/other`);
+    const onnx = await dlm("run", `${dir}/m.onnx`, "--input", `image=${x}`, "--out", `${dir}/onnx`);
+    for (const r of [own, loaded, other, onnx]) assert.equal(r.code, 0, r.err);
+    assert.doesNotMatch(loaded.err, /DLM04/, "every weight should load, with no warning");
+    const bytes = (d: string) => Deno.readFileSync(`${dir}/${d}/logits.npy`);
+    assert.deepEqual(bytes("loaded"), bytes("own"));
+    assert.notDeepEqual(bytes("other"), bytes("own"));
+    assert.ok(maxAbsDiff(readTensor(`${dir}/onnx/logits.npy`), readTensor(`${dir}/own/logits.npy`)) < 1e-6);
+  }),
+);
+
+// ---------------------------------------------------------------- params
+
+Deno.test("params prints a table in definition order with LeNet-5's 61,706 parameters", async () => {
+  const r = await dlm("params", LENET);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.err, "");
+  const lines = r.out.split("\n");
+  assert.match(lines[0], /^name\s+role\s+shape\s+dtype\s+count$/);
+  assert.match(lines[1], /^conv2d_0\.weight\s+weight\s+\[6, 1, 5, 5\]\s+f32\s+150$/);
+  assert.match(lines[2], /^conv2d_0\.bias\s+bias\s+\[6\]\s+f32\s+6$/);
+  assert.match(lines.at(-2)!, /bias\s+\[10\]\s+f32\s+10$/);
+  assert.equal(lines.at(-1), "total: 61,706 parameters (61,706 trainable, 0 frozen), 0 buffer elements");
+  assert.equal(lines.length, 1 + 10 + 1);
+});
+
+Deno.test("params --json lists names in definition order with shapes, roles and totals", async () => {
+  const r = await dlm("params", MLP, "--model", "MLP", "--json");
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.model, "MLP");
+  assert.deepEqual(
+    j.params.map((p: { name: string }) => p.name),
+    ["fc0.weight", "fc0.bias", "fc1.weight", "fc1.bias", "out.weight", "out.bias"],
+  );
+  assert.deepEqual(j.params[0], {
+    name: "fc0.weight",
+    shape: [256, 784],
+    dtype: "f32",
+    role: "weight",
+    kind: "parameter",
+    frozen: false,
+    count: 200_704,
+  });
+  // 784*256 + 256 + 256*128 + 128 + 128*10 + 10
+  assert.deepEqual(j.totals, { parameters: 235_146, trainable: 235_146, frozen: 0, buffers: 0 });
+  const sum = j.params.reduce((s: number, p: { count: number }) => s + p.count, 0);
+  assert.equal(sum, j.totals.parameters);
+});
+
+Deno.test("params --set changes the sizes it reports", async () => {
+  const r = await dlm("params", MLP, "--model", "MLP", "--set", "features=10", "--set", "classes=3", "--json");
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.totals.parameters, 10 * 256 + 256 + 256 * 128 + 128 + 128 * 3 + 3);
+});
+
+Deno.test("params counts torchvision's 11,689,512 parameters for ResNet-18 and its batch-norm buffers", async () => {
+  const r = await dlm("params", example("resnet18.dlm"), "--set", "size=32", "--json");
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.totals.parameters, 11_689_512);
+  const names = j.params.map((p: { name: string }) => p.name);
+  assert.deepEqual(names.slice(0, 6), [
+    "conv1.weight",
+    "bn1.weight",
+    "bn1.bias",
+    "bn1.running_mean",
+    "bn1.running_var",
+    "bn1.num_batches_tracked",
+  ]);
+  assert.deepEqual(names.slice(-2), ["fc.weight", "fc.bias"]);
+  assert.ok(names.includes("layer2.0.downsample.0.weight"));
+  const mean = j.params.find((p: { name: string }) => p.name === "bn1.running_mean");
+  assert.equal(mean.kind, "buffer");
+});
+
+// ---------------------------------------------------------------- run
+
+Deno.test(
+  "run --input NAME=file.npy --out DIR writes NAME.npy per output and prints a summary",
+  withTemp(async (dir) => {
+    const x = `${dir}/x.npy`;
+    Deno.writeFileSync(x, writeNpy(sample([2, 784])));
+    const r = await dlm("run", MLP, "--model", "MLP", "--input", `x=${x}`, "--out", `${dir}/out`);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^logits\s+f32\[2, 10\]\s+min -?[\d.e-]+\s+max -?[\d.e-]+\s+mean -?[\d.e-]+$/m);
+    assert.match(r.out, /^probs\s+f32\[2, 10\]\s+min [\d.e-]+\s+max [\d.e-]+\s+mean 0\.1$/m);
+    assert.match(r.err, /^ran on onnxruntime-node in [\d.]+ ms$/m);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/out`)].map((e) => e.name).sort(), ["logits.npy", "probs.npy"]);
+    const probs = readTensor(`${dir}/out/probs.npy`);
+    assert.deepEqual(probs.shape, [2, 10]);
+    for (let n = 0; n < 2; n++) {
+      let s = 0;
+      for (let k = 0; k < 10; k++) s += probs.data[n * 10 + k] as number;
+      assert.ok(Math.abs(s - 1) < 1e-5, `softmax row ${n} sums to ${s}`);
+    }
+  }),
+);
+
+Deno.test("run without --input uses seeded random inputs: the same seed gives the same outputs", async () => {
+  const a = await dlm("run", LENET, "--backend", "reference", "--dim", "N=2");
+  const b = await dlm("run", LENET, "--backend", "reference", "--dim", "N=2");
+  const c = await dlm("run", LENET, "--backend", "reference", "--dim", "N=2", "--seed", "3");
+  for (const r of [a, b, c]) assert.equal(r.code, 0, r.err);
+  assert.match(a.out, /^logits\s+f32\[2, 10\]/);
+  assert.equal(a.out, b.out);
+  assert.notEqual(a.out, c.out);
+});
+
+Deno.test(
+  "run --backend reference and --backend web agree with the default node backend",
+  withTemp(async (dir) => {
+    const x = `${dir}/image.npy`;
+    Deno.writeFileSync(x, writeNpy(sample([2, 1, 32, 32], 5)));
+    const outs: Record<string, Tensor> = {};
+    for (const backend of ["node", "web", "reference"]) {
+      const r = await dlm("run", LENET, "--backend", backend, "--input", `image=${x}`, "--out", `${dir}/${backend}`);
+      assert.equal(r.code, 0, r.err);
+      const where = backend === "reference" ? "the reference interpreter" : `onnxruntime-${backend}`;
+      assert.match(r.err, new RegExp(`ran on ${where} in`));
+      outs[backend] = readTensor(`${dir}/${backend}/logits.npy`);
+    }
+    assert.ok(maxAbsDiff(outs.node, outs.web) < 1e-5);
+    assert.ok(maxAbsDiff(outs.node, outs.reference) < 1e-5);
+  }),
+);
+
+// ---------------------------------------------------------------- diff
+
+Deno.test("diff exits 0 and prints one table row per output with the tolerances", async () => {
+  const r = await dlm("diff", MLP, "--model", "MLP", "--dim", "N=2");
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.split("\n");
+  assert.match(lines[0], /^output\s+max abs err\s+max rel err\s+verdict$/);
+  assert.match(r.out, /^logits\s+[\d.e+-]+\s+[\d.e+-]+\s+ok$/m);
+  assert.match(r.out, /^probs\s+[\d.e+-]+\s+[\d.e+-]+\s+ok$/m);
+  assert.match(r.out, /^tolerance rtol 0\.0001, atol 0\.00001; reference [\d.]+ ms, onnxruntime-node [\d.]+ ms$/m);
+});
+
+Deno.test("diff of an ONNX file dlm wrote also agrees", withTemp(async (dir) => {
+  assert.equal((await dlm("compile", LENET, "-o", `${dir}/m.onnx`)).code, 0);
+  const r = await dlm("diff", `${dir}/m.onnx`);
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /^logits\s.*\bok$/m);
+}));
+
+// ---------------------------------------------------------------- graph
+
+Deno.test("graph prints Graphviz DOT by default and --format dot says the same", async () => {
+  const a = await dlm("graph", LENET);
+  const b = await dlm("graph", LENET, "--format", "dot");
+  assert.equal(a.code, 0, a.err);
+  assert.equal(a.out, b.out);
+  assert.match(a.out, /^digraph "LeNet5" \{/);
+  assert.match(a.out, /\}\n?$/);
+  assert.match(a.out, /label="Conv\\nconv2d_0/);
+  assert.match(a.out, /label="image\\nf32\[N, 1, 32, 32\]/);
+});
+
+Deno.test("graph --format svg -o FILE writes well-formed SVG and prints nothing", withTemp(async (dir) => {
+  const r = await dlm("graph", LENET, "--format", "svg", "-o", `${dir}/g.svg`);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, "");
+  const text = Deno.readTextFileSync(`${dir}/g.svg`);
+  const root = parseXml(text);
+  assert.equal(root.name, "svg");
+  assert.match(text, /<title>LeNet5<\/title>/);
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["g.svg"]);
+}));
+
+// ---------------------------------------------------------------- check
+
+Deno.test("check prints nothing and exits 0 on a good file", async () => {
+  for (const f of ["lenet5.dlm", "mlp.dlm", "resnet18.dlm", "transfer.dlm"]) {
+    const r = await dlm("check", example(f));
+    assert.deepEqual(r, { code: 0, out: "", err: "" }, f);
+  }
+});
+
+Deno.test("check --model picks the second model of a file", async () => {
+  const r = await dlm("check", MLP, "--model", "MLP");
+  assert.deepEqual(r, { code: 0, out: "", err: "" });
+});
+
+// ---------------------------------------------------------------- help and usage
+
+Deno.test("every command has --help and -h that print its usage and options and exit 0", async () => {
+  for (const name of Object.keys(COMMANDS)) {
+    for (const flag of ["--help", "-h"]) {
+      const r = await dlm(name, flag);
+      assert.equal(r.code, 0, `${name} ${flag}`);
+      assert.equal(r.err, "");
+      assert.match(r.out, new RegExp(`^usage: dlm ${name} `));
+      assert.match(r.out, /^options:$/m);
+      assert.match(r.out, /-h, --help\s+show this help/);
+    }
+  }
+  assert.deepEqual(Object.keys(COMMANDS).sort(), ["check", "compile", "diff", "graph", "params", "run"]);
+});
+
+Deno.test("dlm --help lists every command; dlm with no command is a usage error", async () => {
+  const help = await dlm("--help");
+  assert.equal(help.code, 0);
+  for (const name of Object.keys(COMMANDS)) assert.match(help.out, new RegExp(`^  ${name}\\s`, "m"));
+  const none = await dlm();
+  assert.equal(none.code, 2);
+  assert.match(none.err, /^usage: dlm <command>/m);
+  const version = await dlm("--version");
+  assert.equal(version.code, 0);
+  assert.match(version.out, /^dlm \d+\.\d+\.\d+/);
+});
+
+Deno.test("an unknown command exits 2 and names it", async () => {
+  const r = await dlm("compiel", LENET);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /unknown command 'compiel'/);
+  assert.equal(r.out, "");
+});
+
+Deno.test("an unknown option exits 2, names it and shows the command's usage", async () => {
+  const r = await dlm("compile", LENET, "-o", "/nonexistent/x.onnx", "--optimise");
+  assert.equal(r.code, 2);
+  assert.match(r.err, /unknown option '--optimise'/);
+  assert.match(r.err, /^usage: dlm compile /m);
+  const short = await dlm("params", LENET, "-x");
+  assert.equal(short.code, 2);
+  assert.match(short.err, /unknown option '-x'/);
+});
+
+Deno.test("an option without its value or with a non-number value exits 2", async () => {
+  const a = await dlm("compile", LENET, "-o");
+  assert.equal(a.code, 2);
+  assert.match(a.err, /'--out' needs a value/);
+  const b = await dlm("run", LENET, "--seed", "abc");
+  assert.equal(b.code, 2);
+  assert.match(b.err, /'--seed' needs a number, got 'abc'/);
+  const c = await dlm("check", LENET, "--mode", "infer");
+  assert.equal(c.code, 2);
+  assert.match(c.err, /--mode must be eval or train, got 'infer'/);
+  const d = await dlm("graph", LENET, "--format", "png");
+  assert.equal(d.code, 2);
+  assert.match(d.err, /--format must be dot or svg, got 'png'/);
+});
+
+// ---------------------------------------------------------------- as a subprocess
+
+Deno.test("as a subprocess, a good compile exits 0 and a bad file exits 1 without a stack trace", withTemp(async (dir) => {
+  const ok = await spawnDlm("compile", "lang-examples/mlp.dlm", "-o", `${dir}/m.onnx`);
+  assert.equal(ok.code, 0, ok.err);
+  assert.match(ok.err, /wrote .*m\.onnx/);
+  Deno.writeTextFileSync(`${dir}/bad.dlm`, "model M {\n  input x: f32[N, 4]\n  output y = x |> linaer(3)\n}\n");
+  const bad = await spawnDlm("compile", `${dir}/bad.dlm`, "-o", `${dir}/bad.onnx`);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /bad\.dlm:3:19: error DLM0101: /);
+  assertNoStackTrace(bad);
+  assert.throws(() => Deno.statSync(`${dir}/bad.onnx`), Deno.errors.NotFound);
+}));
+
+Deno.test("as a subprocess, usage errors exit 2 without a stack trace", async () => {
+  for (const argv of [[], ["frobnicate"], ["compile", "lang-examples/mlp.dlm"], ["run", "--backend"]]) {
+    const r = await spawnDlm(...argv);
+    assert.equal(r.code, 2, argv.join(" "));
+    assertNoStackTrace(r);
+  }
+});
