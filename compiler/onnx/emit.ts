@@ -103,7 +103,7 @@ export function emitModel(graph: Graph, opts: EmitOptions = {}): EmittedModel {
   const blob = ext && total > threshold ? new ExternalBlob(ext.location) : undefined;
 
   const ctx: EmitContext = { opset, blob, domains: new Map() };
-  const graphProto = encodeGraph(graph, ctx);
+  const graphParts = encodeGraphBytes(graph, ctx);
 
   const opsetImport = [{ domain: "", version: opset }];
   for (const d of [...ctx.domains.keys()].sort()) {
@@ -114,10 +114,13 @@ export function emitModel(graph: Graph, opts: EmitOptions = {}): EmittedModel {
     opsetImport,
     producerName: "dlm",
     producerVersion: DLM_VERSION,
-    graph: graphProto,
   };
   if (opts.docString) msg.docString = opts.docString;
-  const model = ownBytes(onnx.ModelProto.encode(onnx.ModelProto.create(msg)).finish());
+  // ModelProto without its graph, then the graph as field 7, assembled in one buffer.
+  const head = onnx.ModelProto.encode(onnx.ModelProto.create(msg)).finish() as Uint8Array;
+  let graphLen = 0;
+  for (const p of graphParts) graphLen += p.length;
+  const model = concat([head, tag(7), varint(graphLen), ...graphParts]);
   return blob?.size ? { model, data: blob.bytes() } : { model };
 }
 
@@ -175,16 +178,6 @@ class ExternalBlob {
  * protobufjs returns a Node Buffer under Deno, small ones slices of a shared
  * pool: copy into a plain Uint8Array that owns its whole ArrayBuffer.
  */
-function ownBytes(b: Uint8Array): Uint8Array {
-  if (b.constructor === Uint8Array && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) {
-    return b;
-  }
-  // A Node Buffer that owns its whole ArrayBuffer: a plain view, no 100 MB copy.
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) {
-    return new Uint8Array(b.buffer, 0, b.byteLength);
-  }
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength).slice();
-}
 
 function initializerBytes(g: Graph): number {
   let n = 0;
@@ -195,7 +188,62 @@ function initializerBytes(g: Graph): number {
   return n;
 }
 
-function encodeGraph(g: Graph, ctx: EmitContext): unknown {
+/**
+ * GraphProto bytes. protobufjs encodes everything but the initializers;
+ * those are appended as `initializer` fields (5) whose raw_data is written
+ * straight from the tensors, so a 100 MB model is copied once, not three
+ * times. Protobuf readers take repeated fields in the order they appear,
+ * so the initializers keep the graph's order.
+ */
+function encodeGraphBytes(g: Graph, ctx: EmitContext): Uint8Array[] {
+  const head = onnx.GraphProto.encode(encodeGraph(g, ctx, false)).finish() as Uint8Array;
+  const parts: Uint8Array[] = [head];
+  for (const [name, t] of g.initializers) {
+    const size = t.dtype === "str" ? 0 : numel(t.shape) * DTYPES[t.dtype].bytes;
+    if (t.dtype === "str" || (ctx.blob && size >= EXTERNAL_MIN_BYTES)) {
+      const tp = onnx.TensorProto.encode(tensorProto(name, t, ctx)).finish() as Uint8Array;
+      parts.push(tag(5), varint(tp.length), tp);
+      continue;
+    }
+    const meta = onnx.TensorProto.encode(
+      onnx.TensorProto.create({ name, dims: t.shape, dataType: DTYPES[t.dtype].onnx }),
+    ).finish() as Uint8Array;
+    const raw = tensorBytes(t);
+    const rawHead = concat([tag(9), varint(raw.length)]);
+    parts.push(tag(5), varint(meta.length + rawHead.length + raw.length), meta, rawHead, raw);
+  }
+  return parts;
+}
+
+/** A length-delimited field key: (field << 3) | 2. */
+function tag(field: number): Uint8Array {
+  return varint((field << 3) | 2);
+}
+
+function varint(n: number): Uint8Array {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return new Uint8Array(out);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** A GraphProto message; subgraphs carry their initializers, the main graph appends them as bytes. */
+function encodeGraph(g: Graph, ctx: EmitContext, withInitializers = true): unknown {
   const nodes: unknown[] = [];
   for (const node of g.nodes) {
     const def = getOp(node.op, node.domain ?? "");
@@ -220,7 +268,9 @@ function encodeGraph(g: Graph, ctx: EmitContext): unknown {
   }
 
   const initializer: unknown[] = [];
-  for (const [name, t] of g.initializers) initializer.push(tensorProto(name, t, ctx));
+  if (withInitializers) {
+    for (const [name, t] of g.initializers) initializer.push(tensorProto(name, t, ctx));
+  }
 
   return onnx.GraphProto.create({
     name: g.name,
