@@ -13,9 +13,9 @@ import { graphToDot, graphToSvg } from "../compiler/viz/mod.ts";
 import { runGraph } from "../runtime/reference/mod.ts";
 import { createSession } from "../runtime/ort/mod.ts";
 import { writeNpy } from "../runtime/formats/mod.ts";
-import { writeFileAtomic } from "../runtime/fs.ts";
+import { describeFsError, writeFileAtomic } from "../runtime/fs.ts";
 import { prepareInputs, summarize } from "../runtime/inputs.ts";
-import { saveWeights } from "../runtime/weights.ts";
+import { weightsBytes } from "../runtime/weights.ts";
 import { diffGraph, formatDiff } from "../runtime/diff/diff.ts";
 import { type OptSpec, type Parsed, UsageError } from "./args.ts";
 import { buildGraph, type BuildOptions, type Built, isOnnxPath } from "./pipeline.ts";
@@ -176,6 +176,15 @@ const compile: Command = {
     const file = one(args, "file");
     const out = args.opts.out as string | undefined;
     if (!out) throw new UsageError("missing -o OUT.onnx");
+    const save = args.opts["save-weights"] as string | undefined;
+    if (save && samePath(save, out)) {
+      throw new UsageError(`-o and --save-weights name the same file '${out}'`);
+    }
+    for (const target of [out, save, out + ".data"]) {
+      if (target && samePath(target, file)) {
+        throw new UsageError(`refusing to overwrite the source file '${file}' with an output`);
+      }
+    }
     const opset = opsetOf(args);
     const b = buildGraph(file, {
       ...buildOptions(args),
@@ -187,9 +196,8 @@ const compile: Command = {
     const written = writeModel(b.graph, out, {
       opset,
       externalData: args.opts["external-data"] ? { threshold: 0 } : undefined,
+      also: save ? [{ path: save, bytes: weightsBytes(b.declared ?? b.graph) }] : [],
     });
-    const save = args.opts["save-weights"] as string | undefined;
-    if (save) saveWeights(b.declared ?? b.graph, save);
     const nodes = b.graph.nodes.length;
     const params = (b.declared ?? b.graph).params.reduce(
       (s, p) => s + numel(((b.declared ?? b.graph).initializers.get(p.name)?.shape) ?? []),
@@ -300,7 +308,8 @@ const run: Command = {
     const t0 = performance.now();
     if (backend === "reference") outputs = runGraph(b.graph, feeds).outputs;
     else {
-      const session = isOnnxPath(file)
+      // From the file when it is used as is (external data resolves beside it), else from the graph.
+      const session = isOnnxPath(file) && !o.weights
         ? await createSession(file, { backend })
         : await createSession(emitModel(b.graph).model, { backend });
       try {
@@ -335,6 +344,25 @@ const run: Command = {
     return 0;
   },
 };
+
+/** Do two paths name one file? (Absolute, normalised; real paths when both exist.) */
+function samePath(a: string, b: string): boolean {
+  const abs = (p: string) => {
+    const full = p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
+    const out: string[] = [];
+    for (const seg of full.split("/")) {
+      if (seg === "" || seg === ".") continue;
+      if (seg === "..") out.pop();
+      else out.push(seg);
+    }
+    return "/" + out.join("/");
+  };
+  try {
+    return Deno.realPathSync(a) === Deno.realPathSync(b);
+  } catch {
+    return abs(a) === abs(b);
+  }
+}
 
 function safeName(n: string): string {
   return n.replace(/[^A-Za-z0-9_.-]/g, "_");

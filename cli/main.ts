@@ -43,7 +43,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   }
   const cmd = COMMANDS[name];
   if (!cmd) {
-    io.err(`dlm: unknown command '${name}'\n\n${usage()}`);
+    io.err(`error DLM0501: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
   const spec: Record<string, OptSpec> = {
@@ -55,7 +55,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     args = parseArgs(rest, spec);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`dlm ${name}: ${e.message}\nusage: dlm ${name} ${cmd.usage}\n${formatOptions(spec)}`);
+      io.err(
+        `error DLM0501: ${e.message}\nusage: dlm ${name} ${cmd.usage}\n${formatOptions(spec)}`,
+      );
       return 2;
     }
     throw e;
@@ -68,7 +70,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     return await cmd.run(args, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`dlm ${name}: ${e.message}\nusage: dlm ${name} ${cmd.usage}`);
+      io.err(`error DLM0501: ${e.message}\nusage: dlm ${name} ${cmd.usage}`);
       return 2;
     }
     if (e instanceof DlmError) {

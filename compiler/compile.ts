@@ -14,6 +14,7 @@ import {
 import { type ElabOptions, elaborate } from "./check/elaborate.ts";
 import { resolveNames } from "./check/resolve.ts";
 import type { ModelDecl } from "./syntax/ast.ts";
+import { isStackOverflow } from "./syntax/mod.ts";
 
 export interface CompileOptions extends ElabOptions {
   model?: string;
@@ -47,6 +48,19 @@ export function selectModel(p: Program, name?: string): ModelDecl | Diagnostic {
 
 /** Parse, check and build the graph of one model. Never throws for bad input. */
 export function compileFile(path: string, opts: CompileOptions = {}): CompileResult {
+  try {
+    return compileUnchecked(path, opts);
+  } catch (e) {
+    if (!isStackOverflow(e)) throw e;
+    // A 100,000-term sum or similar: recursion over the tree ran out of stack.
+    return {
+      diagnostics: [error("DLM0302", `${path} nests expressions or calls too deeply to compile`)],
+      sources: new SourceMap(),
+    };
+  }
+}
+
+function compileUnchecked(path: string, opts: CompileOptions): CompileResult {
   const loaded = loadProgram(path, opts.read ?? readFromDisk);
   if (!isProgram(loaded)) return { diagnostics: loaded.diagnostics, sources: loaded.sources };
   const program = loaded;

@@ -116,12 +116,21 @@ export function formatDiagnostic(d: Diagnostic, sources?: SourceMap): string {
   if (d.span && src !== undefined) {
     const num = String(d.span.line);
     const pad = " ".repeat(num.length);
-    const start = Math.max(1, d.span.col);
-    const end = d.span.endLine === d.span.line
-      ? Math.max(d.span.endCol, start + 1)
-      : src.length + 1;
-    const width = Math.max(1, Math.min(end, src.length + 1) - start);
-    out.push(`${num} | ${src.replace(/\t/g, " ")}`);
+    let line = src.replace(/\t/g, " ");
+    let start = Math.max(1, d.span.col);
+    let end = d.span.endLine === d.span.line ? Math.max(d.span.endCol, start + 1) : line.length + 1;
+    // A very long line (generated code) is shown as a window around the error.
+    const MAX = 160;
+    if (line.length > MAX) {
+      const from = Math.max(0, Math.min(start - 1 - 40, line.length - MAX));
+      const head = from > 0 ? "..." : "";
+      const tail = from + MAX < line.length ? "..." : "";
+      line = head + line.slice(from, from + MAX) + tail;
+      start = start - from + head.length;
+      end = Math.min(end - from + head.length, head.length + MAX + 1);
+    }
+    const width = Math.max(1, Math.min(end, line.length + 1) - start);
+    out.push(`${num} | ${line}`);
     out.push(`${pad} | ${" ".repeat(start - 1)}${"~".repeat(width)}`);
   }
   for (const n of d.notes ?? []) out.push(`  note: ${n}`);

@@ -19,6 +19,41 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
   }
 }
 
+/**
+ * Write several files as one step: every file goes to a temporary file
+ * first, and only when all of them are written are they renamed into
+ * place. A failure leaves none of the targets changed (DLM0409).
+ */
+export function writeFilesAtomic(files: { path: string; bytes: Uint8Array | string }[]): void {
+  const temps: { tmp: string; path: string }[] = [];
+  const cleanup = () => {
+    for (const t of temps) {
+      try {
+        Deno.removeSync(t.tmp);
+      } catch { /* already gone */ }
+    }
+  };
+  for (const f of files) {
+    const data = typeof f.bytes === "string" ? new TextEncoder().encode(f.bytes) : f.bytes;
+    const tmp = `${f.path}.${Deno.pid}.${Date.now().toString(36)}.tmp`;
+    try {
+      Deno.writeFileSync(tmp, data);
+      temps.push({ tmp, path: f.path });
+    } catch (e) {
+      cleanup();
+      fail("DLM0409", `Cannot write '${f.path}': ${describeFsError(e)}`);
+    }
+  }
+  for (const t of temps) {
+    try {
+      Deno.renameSync(t.tmp, t.path);
+    } catch (e) {
+      cleanup();
+      fail("DLM0409", `Cannot write '${t.path}': ${describeFsError(e)}`);
+    }
+  }
+}
+
 /** Read a whole file, raising DLM0401 with the reason when it cannot be read. */
 export function readFileOrFail(path: string, what = "file"): Uint8Array {
   try {
@@ -37,6 +72,14 @@ export function describeFsError(e: unknown): string {
   if (e instanceof Deno.errors.NotFound) return "no such file or directory";
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Deno.errors.IsADirectory) return "is a directory";
-  if (e instanceof Error) return e.message.replace(/,? ?(open|read|write|rename) '.*$/, "");
+  if (e instanceof Deno.errors.AlreadyExists) return "a file of that name already exists";
+  if (e instanceof Deno.errors.NotADirectory) return "a part of the path is not a folder";
+  // Deno's messages end with "(os error N): op 'path'"; the path is already in our message.
+  if (e instanceof Error) {
+    return e.message.replace(/ \(os error \d+\).*$/, "").replace(
+      /,? ?(open|read|write|rename|mkdir) '.*$/,
+      "",
+    ).toLowerCase();
+  }
   return String(e);
 }

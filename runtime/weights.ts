@@ -167,13 +167,17 @@ function list(xs: string[]): string {
     : `${xs.slice(0, 6).join(", ")}, ... (${xs.length - 6} more)`;
 }
 
-/** Write the graph's parameters and buffers, in definition order, as safetensors. */
-export function saveWeights(graph: Graph, path: string): number {
+/** The graph's parameters and buffers, in definition order, as safetensors bytes. */
+export function weightsBytes(graph: Graph): Uint8Array {
   const entries: [string, Tensor][] = [];
   for (const p of graph.params) {
     const t = graph.initializers.get(p.name);
     if (t) entries.push([p.name, t]);
   }
-  writeFileAtomic(path, writeSafetensors(entries, { producer: "dlm", format: "pt" }));
-  return entries.length;
+  return writeSafetensors(entries, { producer: "dlm", format: "pt" });
+}
+
+/** Write the graph's parameters and buffers, in definition order, as safetensors. */
+export function saveWeights(graph: Graph, path: string): void {
+  writeFileAtomic(path, weightsBytes(graph));
 }

@@ -45,7 +45,12 @@ async function spawnDlm(timeoutMs: number, ...argv: string[]): Promise<Result & 
   const r = await child.output();
   clearTimeout(timer);
   const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr), ms: performance.now() - t0 };
+  return {
+    code: r.code,
+    out: dec.decode(r.stdout),
+    err: dec.decode(r.stderr),
+    ms: performance.now() - t0,
+  };
 }
 
 const STACK = /^\s+at .*(:\d+:\d+\)?|<anonymous>|native)$/m;
@@ -68,10 +73,15 @@ function assertFails(r: Result, e: Expect): void {
   assert.doesNotMatch(all, STACK, "a stack trace reached the user");
   assert.doesNotMatch(all, /internal error|DLM0900/i);
   const where = e.at ? `${escape(e.at)}: ` : "(?:\\S+:\\d+:\\d+: )?";
-  assert.match(r.err, new RegExp(`^${where}error ${e.code}: `, "m"), `expected ${e.at ?? ""} ${e.code} in:\n${r.err}`);
+  assert.match(
+    r.err,
+    new RegExp(`^${where}error ${e.code}: `, "m"),
+    `expected ${e.at ?? ""} ${e.code} in:\n${r.err}`,
+  );
   for (const s of e.says ?? []) {
-    if (typeof s === "string") assert.ok(r.err.includes(s), `expected ${JSON.stringify(s)} in:\n${r.err}`);
-    else assert.match(r.err, s);
+    if (typeof s === "string") {
+      assert.ok(r.err.includes(s), `expected ${JSON.stringify(s)} in:\n${r.err}`);
+    } else assert.match(r.err, s);
   }
 }
 
@@ -97,7 +107,11 @@ async function compileFails(dir: string, argv: string[], e: Expect): Promise<voi
   Deno.writeTextFileSync(out, "an earlier model");
   Deno.writeTextFileSync(weights, "earlier weights");
   assertFails(await dlm(...args), e);
-  assert.equal(Deno.readTextFileSync(out), "an earlier model", "a failed compile touched an existing output");
+  assert.equal(
+    Deno.readTextFileSync(out),
+    "an earlier model",
+    "a failed compile touched an existing output",
+  );
   assert.equal(Deno.readTextFileSync(weights), "earlier weights");
   Deno.removeSync(out);
   Deno.removeSync(weights);
@@ -130,61 +144,91 @@ function model(body: string): string {
 
 function f32(shape: number[], values?: number[]): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return { dtype: "f32", shape, data: Float32Array.from(values ?? Array.from({ length: n }, (_, i) => i / n)) };
+  return {
+    dtype: "f32",
+    shape,
+    data: Float32Array.from(values ?? Array.from({ length: n }, (_, i) => i / n)),
+  };
 }
 
 // ============================================================ syntax
 
-Deno.test("malformed syntax: several errors in one file are all reported, each at its place", withTemp(async (dir) => {
-  const f = put(
-    dir,
-    "broken.dlm",
-    `model Broken {
+Deno.test(
+  "malformed syntax: several errors in one file are all reported, each at its place",
+  withTemp(async (dir) => {
+    const f = put(
+      dir,
+      "broken.dlm",
+      `model Broken {
   input x: f32[N, 3
   let y = conv2d(64 { x }
   let = 3
   output z = y + # 2
 }
 `,
-  );
-  const r = await dlm("check", f);
-  assertFails(r, { code: "DLM0002", at: `${f}:3:3` });
-  assertFails(r, { code: "DLM0002", at: `${f}:4:7` });
-  assertFails(r, { code: "DLM0001", at: `${f}:5:18`, says: ["'#'"] });
-  const n = Number(/^(\d+) errors$/m.exec(r.err)?.[1]);
-  assert.ok(n >= 3, `expected a count of at least 3 errors in:\n${r.err}`);
-  await compileFails(dir, [f], { code: "DLM0002", at: `${f}:3:3` });
-}));
+    );
+    const r = await dlm("check", f);
+    assertFails(r, { code: "DLM0002", at: `${f}:3:3` });
+    assertFails(r, { code: "DLM0002", at: `${f}:4:7` });
+    assertFails(r, { code: "DLM0001", at: `${f}:5:18`, says: ["'#'"] });
+    const n = Number(/^(\d+) errors$/m.exec(r.err)?.[1]);
+    assert.ok(n >= 3, `expected a count of at least 3 errors in:\n${r.err}`);
+    await compileFails(dir, [f], { code: "DLM0002", at: `${f}:3:3` });
+  }),
+);
 
-Deno.test("an unterminated string is DLM0003 at its opening quote", withTemp(async (dir) => {
-  const f = put(dir, "s.dlm", 'import "resnet18.dlm\nmodel M {\n  input x: f32[N, 4]\n  output y = x\n}\n');
-  assertFails(await dlm("check", f), { code: "DLM0003", at: `${f}:1:8` });
-}));
+Deno.test(
+  "an unterminated string is DLM0003 at its opening quote",
+  withTemp(async (dir) => {
+    const f = put(
+      dir,
+      "s.dlm",
+      'import "resnet18.dlm\nmodel M {\n  input x: f32[N, 4]\n  output y = x\n}\n',
+    );
+    assertFails(await dlm("check", f), { code: "DLM0003", at: `${f}:1:8` });
+  }),
+);
 
-Deno.test("a binary file given as .dlm source is reported as bad characters, not a crash", withTemp(async (dir) => {
-  const bytes = new Uint8Array(256).map((_, i) => (i * 37 + 11) % 256);
-  const f = put(dir, "binary.dlm", bytes);
-  const r = await dlm("check", f);
-  assertFails(r, { code: "DLM0001" });
-  assert.match(r.err, new RegExp(`^${escape(f)}:\\d+:\\d+: error DLM0001`, "m"));
-}));
+Deno.test(
+  "a binary file given as .dlm source is reported as bad characters, not a crash",
+  withTemp(async (dir) => {
+    const bytes = new Uint8Array(256).map((_, i) => (i * 37 + 11) % 256);
+    const f = put(dir, "binary.dlm", bytes);
+    const r = await dlm("check", f);
+    assertFails(r, { code: "DLM0001" });
+    assert.match(r.err, new RegExp(`^${escape(f)}:\\d+:\\d+: error DLM0001`, "m"));
+  }),
+);
 
 // ============================================================ names
 
-Deno.test("an unknown layer name is DLM0101 with a did-you-mean hint", withTemp(async (dir) => {
-  const f = put(dir, "u.dlm", model("  output y = x |> linaer(3)"));
-  const e = { code: "DLM0101", at: `${f}:3:19`, says: ["'linaer'", "did you mean 'linear'"] };
-  assertFails(await dlm("check", f), e);
-  await compileFails(dir, [f], e);
-}));
+Deno.test(
+  "an unknown layer name is DLM0101 with a did-you-mean hint",
+  withTemp(async (dir) => {
+    const f = put(dir, "u.dlm", model("  output y = x |> linaer(3)"));
+    const e = { code: "DLM0101", at: `${f}:3:19`, says: ["'linaer'", "did you mean 'linear'"] };
+    assertFails(await dlm("check", f), e);
+    await compileFails(dir, [f], e);
+  }),
+);
 
-Deno.test("an unknown local name is DLM0101 with a did-you-mean hint naming the local", withTemp(async (dir) => {
-  const f = put(dir, "u.dlm", model("  let hidden = x |> linear(8)\n  output y = hiden |> relu"));
-  assertFails(await dlm("check", f), { code: "DLM0101", at: `${f}:4:14`, says: ["'hiden'", "did you mean 'hidden'"] });
-}));
+Deno.test(
+  "an unknown local name is DLM0101 with a did-you-mean hint naming the local",
+  withTemp(async (dir) => {
+    const f = put(dir, "u.dlm", model("  let hidden = x |> linear(8)\n  output y = hiden |> relu"));
+    assertFails(await dlm("check", f), {
+      code: "DLM0101",
+      at: `${f}:4:14`,
+      says: ["'hiden'", "did you mean 'hidden'"],
+    });
+  }),
+);
 
 Deno.test("an unknown model given to --model is DLM0103 listing the models", async () => {
-  assertFails(await dlm("check", MLP, "--model", "Resnet"), { code: "DLM0103", says: ["'Resnet'", "Perceptron, MLP"] });
+  assertFails(await dlm("check", MLP, "--model", "Resnet"), {
+    code: "DLM0103",
+    says: ["'Resnet'", "Perceptron, MLP"],
+  });
 });
 
 Deno.test("an unknown --set parameter is DLM0205 naming the model's parameters", async () => {
@@ -196,80 +240,130 @@ Deno.test("an unknown --set parameter is DLM0205 naming the model's parameters",
 
 // ============================================================ arguments
 
-Deno.test("a wrong argument type is DLM0201 at the argument, quoting the value", withTemp(async (dir) => {
-  const f = put(dir, "t.dlm", model('  output y = x |> linear("three")'));
-  const e = { code: "DLM0201", at: `${f}:3:26`, says: ['"three"', "int"] };
-  assertFails(await dlm("check", f), e);
-  await compileFails(dir, [f], e);
-}));
+Deno.test(
+  "a wrong argument type is DLM0201 at the argument, quoting the value",
+  withTemp(async (dir) => {
+    const f = put(dir, "t.dlm", model('  output y = x |> linear("three")'));
+    const e = { code: "DLM0201", at: `${f}:3:26`, says: ['"three"', "int"] };
+    assertFails(await dlm("check", f), e);
+    await compileFails(dir, [f], e);
+  }),
+);
 
-Deno.test("a wrong named-argument type is DLM0201 at that argument", withTemp(async (dir) => {
-  const f = put(dir, "t.dlm", model('  output y = x |> softmax(axis: "last")'));
-  assertFails(await dlm("check", f), { code: "DLM0201", at: `${f}:3:27`, says: ['"last"'] });
-}));
+Deno.test(
+  "a wrong named-argument type is DLM0201 at that argument",
+  withTemp(async (dir) => {
+    const f = put(dir, "t.dlm", model('  output y = x |> softmax(axis: "last")'));
+    assertFails(await dlm("check", f), { code: "DLM0201", at: `${f}:3:27`, says: ['"last"'] });
+  }),
+);
 
-Deno.test("too many positional arguments is DLM0202 at the first extra one", withTemp(async (dir) => {
-  const f = put(dir, "c.dlm", model("  output y = x |> linear(3, true, zeros, zeros, 7)"));
-  assertFails(await dlm("check", f), { code: "DLM0202", at: `${f}:3:49`, says: ["linear()", "4"] });
-}));
+Deno.test(
+  "too many positional arguments is DLM0202 at the first extra one",
+  withTemp(async (dir) => {
+    const f = put(dir, "c.dlm", model("  output y = x |> linear(3, true, zeros, zeros, 7)"));
+    assertFails(await dlm("check", f), {
+      code: "DLM0202",
+      at: `${f}:3:49`,
+      says: ["linear()", "4"],
+    });
+  }),
+);
 
-Deno.test("too many arguments to a user block is DLM0202", withTemp(async (dir) => {
-  const f = put(
-    dir,
-    "c.dlm",
-    "block B(w: int)(x) {\n  return x |> linear(w)\n}\n" + model("  output y = x |> B(3, 4)"),
-  );
-  assertFails(await dlm("check", f), { code: "DLM0202", at: `${f}:6:24`, says: ["B()"] });
-}));
+Deno.test(
+  "too many arguments to a user block is DLM0202",
+  withTemp(async (dir) => {
+    const f = put(
+      dir,
+      "c.dlm",
+      "block B(w: int)(x) {\n  return x |> linear(w)\n}\n" + model("  output y = x |> B(3, 4)"),
+    );
+    assertFails(await dlm("check", f), { code: "DLM0202", at: `${f}:6:24`, says: ["B()"] });
+  }),
+);
 
-Deno.test("a missing argument is DLM0206 naming it", withTemp(async (dir) => {
-  const f = put(dir, "c.dlm", model("  output y = x |> linear()"));
-  assertFails(await dlm("check", f), { code: "DLM0206", at: `${f}:3:19`, says: ["'out'"] });
-}));
+Deno.test(
+  "a missing argument is DLM0206 naming it",
+  withTemp(async (dir) => {
+    const f = put(dir, "c.dlm", model("  output y = x |> linear()"));
+    assertFails(await dlm("check", f), { code: "DLM0206", at: `${f}:3:19`, says: ["'out'"] });
+  }),
+);
 
-Deno.test("a misspelt named argument is DLM0205 with a did-you-mean hint", withTemp(async (dir) => {
-  const f = put(dir, "c.dlm", model("  output y = x |> linear(3, bais: false)"));
-  assertFails(await dlm("check", f), { code: "DLM0205", at: `${f}:3:29`, says: ["'bais'", "did you mean 'bias'"] });
-}));
+Deno.test(
+  "a misspelt named argument is DLM0205 with a did-you-mean hint",
+  withTemp(async (dir) => {
+    const f = put(dir, "c.dlm", model("  output y = x |> linear(3, bais: false)"));
+    assertFails(await dlm("check", f), {
+      code: "DLM0205",
+      at: `${f}:3:29`,
+      says: ["'bais'", "did you mean 'bias'"],
+    });
+  }),
+);
 
 // ============================================================ shapes
 
-Deno.test("linear to the wrong width under a declared output type is DLM0208 with both types", withTemp(async (dir) => {
-  const f = put(dir, "s.dlm", model("  output y: f32[N, 5] = x |> linear(3)"));
-  const e = { code: "DLM0208", at: `${f}:3:25`, says: ["f32[N, 5]", "f32[N, 3]"] };
-  assertFails(await dlm("check", f), e);
-  await compileFails(dir, [f], e);
-}));
+Deno.test(
+  "linear to the wrong width under a declared output type is DLM0208 with both types",
+  withTemp(async (dir) => {
+    const f = put(dir, "s.dlm", model("  output y: f32[N, 5] = x |> linear(3)"));
+    const e = { code: "DLM0208", at: `${f}:3:25`, says: ["f32[N, 5]", "f32[N, 3]"] };
+    assertFails(await dlm("check", f), e);
+    await compileFails(dir, [f], e);
+  }),
+);
 
-Deno.test("a block whose declared input width differs from its argument is DLM0208 at the call", withTemp(async (dir) => {
-  const f = put(
-    dir,
-    "s.dlm",
-    "block Head()(x: f32[N, 8]) -> f32[N, 3] {\n  return x |> linear(3)\n}\n" + model("  output y = x |> Head()"),
-  );
-  assertFails(await dlm("check", f), { code: "DLM0208", at: `${f}:6:19`, says: ["f32[N, 8]", "f32[N, 4]"] });
-}));
+Deno.test(
+  "a block whose declared input width differs from its argument is DLM0208 at the call",
+  withTemp(async (dir) => {
+    const f = put(
+      dir,
+      "s.dlm",
+      "block Head()(x: f32[N, 8]) -> f32[N, 3] {\n  return x |> linear(3)\n}\n" +
+        model("  output y = x |> Head()"),
+    );
+    assertFails(await dlm("check", f), {
+      code: "DLM0208",
+      at: `${f}:6:19`,
+      says: ["f32[N, 8]", "f32[N, 4]"],
+    });
+  }),
+);
 
-Deno.test("a residual add of mismatched channels is DLM0204 with both shapes", withTemp(async (dir) => {
-  const f = put(
-    dir,
-    "r.dlm",
-    "model M {\n  input x: f32[N, 3, 8, 8]\n  let y = x |> conv2d(16, kernel: 3, pad: 1)\n  output z = y + x\n}\n",
-  );
-  const e = { code: "DLM0204", at: `${f}:4:14`, says: ["f32[N, 16, 8, 8]", "f32[N, 3, 8, 8]"] };
-  assertFails(await dlm("check", f), e);
-  await compileFails(dir, [f], e);
-}));
+Deno.test(
+  "a residual add of mismatched channels is DLM0204 with both shapes",
+  withTemp(async (dir) => {
+    const f = put(
+      dir,
+      "r.dlm",
+      "model M {\n  input x: f32[N, 3, 8, 8]\n  let y = x |> conv2d(16, kernel: 3, pad: 1)\n  output z = y + x\n}\n",
+    );
+    const e = { code: "DLM0204", at: `${f}:4:14`, says: ["f32[N, 16, 8, 8]", "f32[N, 3, 8, 8]"] };
+    assertFails(await dlm("check", f), e);
+    await compileFails(dir, [f], e);
+  }),
+);
 
-Deno.test("a matmul of mismatched inner dims is DLM0203 with both shapes", withTemp(async (dir) => {
-  const f = put(dir, "m.dlm", model("  input w: f32[5, 3]\n  output y = x @ w"));
-  assertFails(await dlm("check", f), { code: "DLM0203", at: `${f}:4:14`, says: ["f32[N, 4]", "f32[5, 3]"] });
-}));
+Deno.test(
+  "a matmul of mismatched inner dims is DLM0203 with both shapes",
+  withTemp(async (dir) => {
+    const f = put(dir, "m.dlm", model("  input w: f32[5, 3]\n  output y = x @ w"));
+    assertFails(await dlm("check", f), {
+      code: "DLM0203",
+      at: `${f}:4:14`,
+      says: ["f32[N, 4]", "f32[5, 3]"],
+    });
+  }),
+);
 
-Deno.test("conv2d of a 2-D input is DLM0203", withTemp(async (dir) => {
-  const f = put(dir, "c.dlm", model("  output y = x |> conv2d(8, kernel: 3)"));
-  assertFails(await dlm("check", f), { code: "DLM0203", at: `${f}:3:19`, says: ["f32[N, 4]"] });
-}));
+Deno.test(
+  "conv2d of a 2-D input is DLM0203",
+  withTemp(async (dir) => {
+    const f = put(dir, "c.dlm", model("  output y = x |> conv2d(8, kernel: 3)"));
+    assertFails(await dlm("check", f), { code: "DLM0203", at: `${f}:3:19`, says: ["f32[N, 4]"] });
+  }),
+);
 
 Deno.test("a negative dim from --set is DLM0210", async () => {
   assertFails(await dlm("check", MLP, "--set", "features=-3"), { code: "DLM0210", says: ["-3"] });
@@ -277,49 +371,63 @@ Deno.test("a negative dim from --set is DLM0210", async () => {
 
 // ============================================================ compile-time limits
 
-Deno.test("recursion without a base case is DLM0301 at the recursive call", withTemp(async (dir) => {
-  const f = put(dir, "rec.dlm", "block F(n: int)(x) {\n  return x |> F(n - 1)\n}\n" + model("  output y = x |> F(3)"));
-  const e = { code: "DLM0301", at: `${f}:2:15`, says: ["F"] };
-  assertFails(await dlm("check", f), e);
-  await compileFails(dir, [f], e);
-}));
+Deno.test(
+  "recursion without a base case is DLM0301 at the recursive call",
+  withTemp(async (dir) => {
+    const f = put(
+      dir,
+      "rec.dlm",
+      "block F(n: int)(x) {\n  return x |> F(n - 1)\n}\n" + model("  output y = x |> F(3)"),
+    );
+    const e = { code: "DLM0301", at: `${f}:2:15`, says: ["F"] };
+    assertFails(await dlm("check", f), e);
+    await compileFails(dir, [f], e);
+  }),
+);
 
-Deno.test("division by zero at compile time is DLM0304", withTemp(async (dir) => {
-  const f = put(dir, "d.dlm", "let k = 0\n" + model("  output y = x |> linear(8 / k)"));
-  assertFails(await dlm("check", f), { code: "DLM0304", at: `${f}:4:26` });
-}));
+Deno.test(
+  "division by zero at compile time is DLM0304",
+  withTemp(async (dir) => {
+    const f = put(dir, "d.dlm", "let k = 0\n" + model("  output y = x |> linear(8 / k)"));
+    assertFails(await dlm("check", f), { code: "DLM0304", at: `${f}:4:26` });
+  }),
+);
 
-Deno.test("a loop of 1e9 iterations is DLM0302 and fails fast", withTemp(async (dir) => {
-  const f = put(dir, "loop.dlm", model("  let h = x\n  for i in 0..1000000000 {\n    h = h |> relu\n  }\n  output y = h"));
-  const t0 = performance.now();
-  const e = { code: "DLM0302", at: `${f}:4:12`, says: ["1000000000"] };
-  assertFails(await dlm("check", f), e);
-  assert.ok(performance.now() - t0 < 5000, "took more than 5 s");
-  await compileFails(dir, [f], e);
-}));
+Deno.test(
+  "a loop of 1e9 iterations is DLM0302 and fails fast",
+  withTemp(async (dir) => {
+    const f = put(
+      dir,
+      "loop.dlm",
+      model("  let h = x\n  for i in 0..1000000000 {\n    h = h |> relu\n  }\n  output y = h"),
+    );
+    const t0 = performance.now();
+    const e = { code: "DLM0302", at: `${f}:4:12`, says: ["1000000000"] };
+    assertFails(await dlm("check", f), e);
+    assert.ok(performance.now() - t0 < 5000, "took more than 5 s");
+    await compileFails(dir, [f], e);
+  }),
+);
 
-Deno.test("nested loops of 1e9 iterations in all are DLM0302 and fail fast", withTemp(async (dir) => {
-  const f = put(
-    dir,
-    "loop.dlm",
-    model(
-      "  let s = 0\n  for i in 0..1000 {\n    for j in 0..1000 {\n      for k in 0..1000 {\n" +
-        "        s = s + 1\n      }\n    }\n  }\n  output y = x * s",
-    ),
-  );
-  const r = await spawnDlm(15_000, "check", f);
-  assertFails(r, { code: "DLM0302" });
-  assert.ok(r.ms < 10_000, `took ${Math.round(r.ms)} ms`);
-}));
+Deno.test(
+  "nested loops of 1e9 iterations in all are DLM0302 and fail fast",
+  withTemp(async (dir) => {
+    const f = put(
+      dir,
+      "loop.dlm",
+      model(
+        "  let s = 0\n  for i in 0..1000 {\n    for j in 0..1000 {\n      for k in 0..1000 {\n" +
+          "        s = s + 1\n      }\n    }\n  }\n  output y = x * s",
+      ),
+    );
+    const r = await spawnDlm(15_000, "check", f);
+    assertFails(r, { code: "DLM0302" });
+    assert.ok(r.ms < 10_000, `took ${Math.round(r.ms)} ms`);
+  }),
+);
 
-// BUG: every layer call names its node by probing "relu", "relu_1", "relu_2", ...
-// until a free name is found (IrBuilder.addNode in compiler/ir/builder.ts), so
-// n unlabelled calls of one layer cost O(n^2): 5,000 relus take 3 s, 20,000 take
-// 48 s, and these nested loops hang for minutes long before reaching the
-// 1,000,000-iteration limit.
 Deno.test({
   name: "nested loops that build 1e9 layers are DLM0302 and fail fast",
-  ignore: true,
   fn: withTemp(async (dir) => {
     const f = put(
       dir,
@@ -335,12 +443,8 @@ Deno.test({
   }),
 });
 
-// BUG: an exponential recursion (each level calls itself twice) is stopped by
-// the 2,000,000-node limit, but only after about 17 s (the same quadratic node
-// naming as above, plus building two million nodes before giving up).
 Deno.test({
   name: "an exponential recursion is DLM0302 and fails fast",
-  ignore: true,
   fn: withTemp(async (dir) => {
     const f = put(
       dir,
@@ -355,13 +459,14 @@ Deno.test({
   }),
 });
 
-// BUG: 20,000 nested parentheses overflow the parser's stack: the user gets
-// "DLM0900: Internal error while parsing" instead of a diagnostic about the input.
 Deno.test({
   name: "deeply nested parentheses are a diagnostic about the input, not an internal error",
-  ignore: true,
   fn: withTemp(async (dir) => {
-    const f = put(dir, "deep.dlm", model(`  output y = ${"(".repeat(20_000)}x${")".repeat(20_000)}`));
+    const f = put(
+      dir,
+      "deep.dlm",
+      model(`  output y = ${"(".repeat(20_000)}x${")".repeat(20_000)}`),
+    );
     const r = await dlm("check", f);
     assert.equal(r.code, 1);
     assert.doesNotMatch(r.err, /internal error|DLM0900/i);
@@ -369,12 +474,8 @@ Deno.test({
   }),
 });
 
-// BUG: a chain of 100,000 additions (`x + x + x ...`) overflows the stack after
-// parsing; the user sees "dlm check: internal error: Maximum call stack size
-// exceeded" instead of a diagnostic (or a graph).
 Deno.test({
   name: "a very long chain of additions is checked without an internal error",
-  ignore: true,
   fn: withTemp(async (dir) => {
     const f = put(dir, "long.dlm", model(`  output y = x${" + x".repeat(100_000)}`));
     const r = await dlm("check", f);
@@ -383,17 +484,35 @@ Deno.test({
   }),
 });
 
-Deno.test("a parameter of 1e12 elements is DLM0303 at the layer", withTemp(async (dir) => {
-  const f = put(dir, "big.dlm", "model M {\n  input x: f32[N, 1000000]\n  output y = x |> linear(1000000)\n}\n");
-  const e = { code: "DLM0303", at: `${f}:3:19`, says: ["[1000000, 1000000]"] };
-  assertFails(await dlm("check", f), e);
-  await compileFails(dir, [f], e);
-}));
+Deno.test(
+  "a parameter of 1e12 elements is DLM0303 at the layer",
+  withTemp(async (dir) => {
+    const f = put(
+      dir,
+      "big.dlm",
+      "model M {\n  input x: f32[N, 1000000]\n  output y = x |> linear(1000000)\n}\n",
+    );
+    const e = { code: "DLM0303", at: `${f}:3:19`, says: ["[1000000, 1000000]"] };
+    assertFails(await dlm("check", f), e);
+    await compileFails(dir, [f], e);
+  }),
+);
 
-Deno.test("an input type of 1e12 elements is DLM0303 at the type", withTemp(async (dir) => {
-  const f = put(dir, "big.dlm", "model M {\n  input x: f32[1000000, 1000000]\n  output y = x |> relu\n}\n");
-  assertFails(await dlm("check", f), { code: "DLM0303", at: `${f}:2:12`, says: ["f32[1000000, 1000000]"] });
-}));
+Deno.test(
+  "an input type of 1e12 elements is DLM0303 at the type",
+  withTemp(async (dir) => {
+    const f = put(
+      dir,
+      "big.dlm",
+      "model M {\n  input x: f32[1000000, 1000000]\n  output y = x |> relu\n}\n",
+    );
+    assertFails(await dlm("check", f), {
+      code: "DLM0303",
+      at: `${f}:2:12`,
+      says: ["f32[1000000, 1000000]"],
+    });
+  }),
+);
 
 Deno.test("--set of a size that makes a 1e12-element parameter is DLM0303", async () => {
   assertFails(await dlm("params", MLP, "--set", "features=1e12"), { code: "DLM0303" });
@@ -401,23 +520,32 @@ Deno.test("--set of a size that makes a 1e12-element parameter is DLM0303", asyn
 
 // ============================================================ files
 
-Deno.test("a nonexistent source file is DLM0401 saying so", withTemp(async (dir) => {
-  const f = `${dir}/nothere.dlm`;
-  const e = { code: "DLM0401", says: [`'${f}'`, "no such file"] };
-  assertFails(await dlm("check", f), e);
-  await compileFails(dir, [f], e);
-  assertFails(await dlm("run", `${dir}/nothere.onnx`), { code: "DLM0401", says: ["no such file"] });
-}));
+Deno.test(
+  "a nonexistent source file is DLM0401 saying so",
+  withTemp(async (dir) => {
+    const f = `${dir}/nothere.dlm`;
+    const e = { code: "DLM0401", says: [`'${f}'`, "no such file"] };
+    assertFails(await dlm("check", f), e);
+    await compileFails(dir, [f], e);
+    assertFails(await dlm("run", `${dir}/nothere.onnx`), {
+      code: "DLM0401",
+      says: ["no such file"],
+    });
+  }),
+);
 
-Deno.test("a directory given as the source file is DLM0401 saying it is a directory", withTemp(async (dir) => {
-  const d = `${dir}/folder.dlm`;
-  Deno.mkdirSync(d);
-  const e = { code: "DLM0401", says: ["is a directory"] };
-  assertFails(await dlm("check", d), e);
-  await compileFails(dir, [d], e);
-  Deno.mkdirSync(`${dir}/folder.onnx`);
-  assertFails(await dlm("run", `${dir}/folder.onnx`), e);
-}));
+Deno.test(
+  "a directory given as the source file is DLM0401 saying it is a directory",
+  withTemp(async (dir) => {
+    const d = `${dir}/folder.dlm`;
+    Deno.mkdirSync(d);
+    const e = { code: "DLM0401", says: ["is a directory"] };
+    assertFails(await dlm("check", d), e);
+    await compileFails(dir, [d], e);
+    Deno.mkdirSync(`${dir}/folder.onnx`);
+    assertFails(await dlm("run", `${dir}/folder.onnx`), e);
+  }),
+);
 
 Deno.test({
   name: "an unreadable source file is DLM0401 saying permission is denied",
@@ -430,95 +558,146 @@ Deno.test({
   }),
 });
 
-Deno.test("a file that is neither .dlm nor .onnx is a usage error for compile", withTemp(async (dir) => {
-  const f = put(dir, "model.txt", model("  output y = x"));
-  assertFails(await dlm("compile", f, "-o", `${dir}/o.onnx`), { code: "DLM0501", exit: 2, says: ["model.txt"] });
-  assert.deepEqual(listing(dir), ["model.txt"]);
-}));
+Deno.test(
+  "a file that is neither .dlm nor .onnx is a usage error for compile",
+  withTemp(async (dir) => {
+    const f = put(dir, "model.txt", model("  output y = x"));
+    assertFails(await dlm("compile", f, "-o", `${dir}/o.onnx`), {
+      code: "DLM0501",
+      exit: 2,
+      says: ["model.txt"],
+    });
+    assert.deepEqual(listing(dir), ["model.txt"]);
+  }),
+);
 
-Deno.test("a missing import is DLM0104 at the import", withTemp(async (dir) => {
-  const f = put(dir, "m.dlm", 'import "nothere.dlm"\n' + model("  output y = x"));
-  const e = { code: "DLM0104", at: `${f}:1:1`, says: ["nothere.dlm'"] };
-  assertFails(await dlm("check", f), e);
-  await compileFails(dir, [f], e);
-}));
+Deno.test(
+  "a missing import is DLM0104 at the import",
+  withTemp(async (dir) => {
+    const f = put(dir, "m.dlm", 'import "nothere.dlm"\n' + model("  output y = x"));
+    const e = { code: "DLM0104", at: `${f}:1:1`, says: ["nothere.dlm'"] };
+    assertFails(await dlm("check", f), e);
+    await compileFails(dir, [f], e);
+  }),
+);
 
-Deno.test("two files importing each other are DLM0105 naming the cycle", withTemp(async (dir) => {
-  const a = put(dir, "a.dlm", 'import "b.dlm"\n' + model("  output y = x |> relu"));
-  const b = put(dir, "b.dlm", 'import "a.dlm"\nblock Id()(x) { return x }\n');
-  const r = await dlm("check", a);
-  assertFails(r, { code: "DLM0105", says: ["a.dlm -> ", "b.dlm -> "] });
-  assert.match(r.err, new RegExp(`^(${escape(a)}|${escape(b)}):1:1: error DLM0105`, "m"));
-  await compileFails(dir, [a], { code: "DLM0105" });
-}));
+Deno.test(
+  "two files importing each other are DLM0105 naming the cycle",
+  withTemp(async (dir) => {
+    const a = put(dir, "a.dlm", 'import "b.dlm"\n' + model("  output y = x |> relu"));
+    const b = put(dir, "b.dlm", 'import "a.dlm"\nblock Id()(x) { return x }\n');
+    const r = await dlm("check", a);
+    assertFails(r, { code: "DLM0105", says: ["a.dlm -> ", "b.dlm -> "] });
+    assert.match(r.err, new RegExp(`^(${escape(a)}|${escape(b)}):1:1: error DLM0105`, "m"));
+    await compileFails(dir, [a], { code: "DLM0105" });
+  }),
+);
 
-Deno.test("a file importing itself is DLM0105", withTemp(async (dir) => {
-  const a = put(dir, "self.dlm", 'import "self.dlm"\n' + model("  output y = x"));
-  assertFails(await dlm("check", a), { code: "DLM0105", at: `${a}:1:1` });
-}));
+Deno.test(
+  "a file importing itself is DLM0105",
+  withTemp(async (dir) => {
+    const a = put(dir, "self.dlm", 'import "self.dlm"\n' + model("  output y = x"));
+    assertFails(await dlm("check", a), { code: "DLM0105", at: `${a}:1:1` });
+  }),
+);
 
 // ============================================================ corrupt weights, models and inputs
 
 /** Weights of mlp.dlm's Perceptron, written as a safetensors file. */
 function perceptronWeights(dir: string, name = "w.safetensors", width = 4): string {
-  return put(dir, name, writeSafetensors([["fc.weight", f32([1, width])], ["fc.bias", f32([1], [0.5])]]));
+  return put(
+    dir,
+    name,
+    writeSafetensors([["fc.weight", f32([1, width])], ["fc.bias", f32([1], [0.5])]]),
+  );
 }
 
-Deno.test("a truncated safetensors file given to --weights is DLM0402", withTemp(async (dir) => {
-  const good = Deno.readFileSync(perceptronWeights(dir));
-  const header = put(dir, "header.safetensors", good.slice(0, 40));
-  await compileFails(dir, [MLP, "--weights", header], { code: "DLM0402", says: ["header.safetensors"] });
-  const data = put(dir, "data.safetensors", good.slice(0, good.length - 3));
-  await compileFails(dir, [MLP, "--weights", data], { code: "DLM0402", says: ["truncated"] });
-  const empty = put(dir, "empty.safetensors", new Uint8Array(0));
-  await compileFails(dir, [MLP, "--weights", empty], { code: "DLM0402" });
-  assertFails(await dlm("run", MLP, "--weights", data), { code: "DLM0402" });
-}));
+Deno.test(
+  "a truncated safetensors file given to --weights is DLM0402",
+  withTemp(async (dir) => {
+    const good = Deno.readFileSync(perceptronWeights(dir));
+    const header = put(dir, "header.safetensors", good.slice(0, 40));
+    await compileFails(dir, [MLP, "--weights", header], {
+      code: "DLM0402",
+      says: ["header.safetensors"],
+    });
+    const data = put(dir, "data.safetensors", good.slice(0, good.length - 3));
+    await compileFails(dir, [MLP, "--weights", data], { code: "DLM0402", says: ["truncated"] });
+    const empty = put(dir, "empty.safetensors", new Uint8Array(0));
+    await compileFails(dir, [MLP, "--weights", empty], { code: "DLM0402" });
+    assertFails(await dlm("run", MLP, "--weights", data), { code: "DLM0402" });
+  }),
+);
 
-Deno.test("a corrupted safetensors header given to --weights is DLM0402", withTemp(async (dir) => {
-  const good = Deno.readFileSync(perceptronWeights(dir));
-  const bad = good.slice();
-  bad[10] = 0xff; // inside the JSON header: no longer UTF-8
-  await compileFails(dir, [MLP, "--weights", put(dir, "utf8.safetensors", bad)], { code: "DLM0402" });
-  const text = new TextEncoder().encode("this is not a safetensors file at all");
-  await compileFails(dir, [MLP, "--weights", put(dir, "text.safetensors", text)], { code: "DLM0402" });
-}));
+Deno.test(
+  "a corrupted safetensors header given to --weights is DLM0402",
+  withTemp(async (dir) => {
+    const good = Deno.readFileSync(perceptronWeights(dir));
+    const bad = good.slice();
+    bad[10] = 0xff; // inside the JSON header: no longer UTF-8
+    await compileFails(dir, [MLP, "--weights", put(dir, "utf8.safetensors", bad)], {
+      code: "DLM0402",
+    });
+    const text = new TextEncoder().encode("this is not a safetensors file at all");
+    await compileFails(dir, [MLP, "--weights", put(dir, "text.safetensors", text)], {
+      code: "DLM0402",
+    });
+  }),
+);
 
-Deno.test("an ONNX or .npy file given to --weights is DLM0402", withTemp(async (dir) => {
-  assert.equal((await dlm("compile", MLP, "-o", `${dir}/m.onnx`)).code, 0);
-  await compileFails(dir, [MLP, "--weights", `${dir}/m.onnx`], { code: "DLM0402", says: ["m.onnx"] });
-  const npy = put(dir, "x.npy", writeNpy(f32([2, 4])));
-  await compileFails(dir, [MLP, "--weights", npy], { code: "DLM0402" });
-}));
+Deno.test(
+  "an ONNX or .npy file given to --weights is DLM0402",
+  withTemp(async (dir) => {
+    assert.equal((await dlm("compile", MLP, "-o", `${dir}/m.onnx`)).code, 0);
+    await compileFails(dir, [MLP, "--weights", `${dir}/m.onnx`], {
+      code: "DLM0402",
+      says: ["m.onnx"],
+    });
+    const npy = put(dir, "x.npy", writeNpy(f32([2, 4])));
+    await compileFails(dir, [MLP, "--weights", npy], { code: "DLM0402" });
+  }),
+);
 
-Deno.test("a missing or directory --weights file is DLM0401", withTemp(async (dir) => {
-  await compileFails(dir, [MLP, "--weights", `${dir}/nothere.safetensors`], { code: "DLM0401", says: ["no such file"] });
-  Deno.mkdirSync(`${dir}/w.safetensors`);
-  await compileFails(dir, [MLP, "--weights", `${dir}/w.safetensors`], { code: "DLM0401", says: ["is a directory"] });
-}));
+Deno.test(
+  "a missing or directory --weights file is DLM0401",
+  withTemp(async (dir) => {
+    await compileFails(dir, [MLP, "--weights", `${dir}/nothere.safetensors`], {
+      code: "DLM0401",
+      says: ["no such file"],
+    });
+    Deno.mkdirSync(`${dir}/w.safetensors`);
+    await compileFails(dir, [MLP, "--weights", `${dir}/w.safetensors`], {
+      code: "DLM0401",
+      says: ["is a directory"],
+    });
+  }),
+);
 
-Deno.test("a truncated or corrupted ONNX file given to run is DLM0405", withTemp(async (dir) => {
-  assert.equal((await dlm("compile", MLP, "-o", `${dir}/m.onnx`)).code, 0);
-  const good = Deno.readFileSync(`${dir}/m.onnx`);
-  for (const n of [1, 20, 100, 200]) {
-    const f = put(dir, `t${n}.onnx`, good.slice(0, n));
-    for (const backend of ["node", "reference"]) {
-      assertFails(await dlm("run", f, "--backend", backend), { code: "DLM0405", says: [`t${n}.onnx`] });
+Deno.test(
+  "a truncated or corrupted ONNX file given to run is DLM0405",
+  withTemp(async (dir) => {
+    assert.equal((await dlm("compile", MLP, "-o", `${dir}/m.onnx`)).code, 0);
+    const good = Deno.readFileSync(`${dir}/m.onnx`);
+    for (const n of [1, 20, 100, 200]) {
+      const f = put(dir, `t${n}.onnx`, good.slice(0, n));
+      for (const backend of ["node", "reference"]) {
+        assertFails(await dlm("run", f, "--backend", backend), {
+          code: "DLM0405",
+          says: [`t${n}.onnx`],
+        });
+      }
     }
-  }
-  assertFails(await dlm("run", put(dir, "empty.onnx", new Uint8Array(0))), { code: "DLM0405" });
-  assertFails(await dlm("run", put(dir, "text.onnx", "not a model\n")), { code: "DLM0405" });
-  assertFails(await dlm("diff", put(dir, "npy.onnx", writeNpy(f32([2, 3])))), { code: "DLM0405" });
-  assertFails(await dlm("graph", `${dir}/t100.onnx`), { code: "DLM0405" });
-}));
+    assertFails(await dlm("run", put(dir, "empty.onnx", new Uint8Array(0))), { code: "DLM0405" });
+    assertFails(await dlm("run", put(dir, "text.onnx", "not a model\n")), { code: "DLM0405" });
+    assertFails(await dlm("diff", put(dir, "npy.onnx", writeNpy(f32([2, 3])))), {
+      code: "DLM0405",
+    });
+    assertFails(await dlm("graph", `${dir}/t100.onnx`), { code: "DLM0405" });
+  }),
+);
 
-// BUG: an ONNX file cut 6 bytes short loses its opset_import, which ONNX
-// requires ("All ModelProtos MUST have at least one entry"); the decoder
-// (compiler/onnx/decode.ts) defaults the opset to 1 and `run --backend reference`
-// runs it and exits 0, and onnxruntime-node only warns.
 Deno.test({
   name: "an ONNX file truncated before its opset import is DLM0405",
-  ignore: true,
   fn: withTemp(async (dir) => {
     assert.equal((await dlm("compile", MLP, "-o", `${dir}/m.onnx`)).code, 0);
     const good = Deno.readFileSync(`${dir}/m.onnx`);
@@ -527,151 +706,276 @@ Deno.test({
   }),
 });
 
-Deno.test("a truncated, corrupted or misnamed .npy given to --input is DLM0406", withTemp(async (dir) => {
-  const good = writeNpy(f32([2, 4]));
-  const cases: [string, Uint8Array | string][] = [
-    ["header.npy", good.slice(0, 30)],
-    ["data.npy", good.slice(0, good.length - 4)],
-    ["empty.npy", new Uint8Array(0)],
-    ["text.npy", "x,y\n1,2\n"],
-    ["w.npy", Deno.readFileSync(perceptronWeights(dir))],
-  ];
-  for (const [name, bytes] of cases) {
-    const f = put(dir, name, bytes);
-    assertFails(await dlm("run", MLP, "--input", `x=${f}`), { code: "DLM0406", says: [name] });
-  }
-  assertFails(await dlm("diff", MLP, "--input", `x=${dir}/data.npy`), { code: "DLM0406" });
-}));
+Deno.test(
+  "a truncated, corrupted or misnamed .npy given to --input is DLM0406",
+  withTemp(async (dir) => {
+    const good = writeNpy(f32([2, 4]));
+    const cases: [string, Uint8Array | string][] = [
+      ["header.npy", good.slice(0, 30)],
+      ["data.npy", good.slice(0, good.length - 4)],
+      ["empty.npy", new Uint8Array(0)],
+      ["text.npy", "x,y\n1,2\n"],
+      ["w.npy", Deno.readFileSync(perceptronWeights(dir))],
+    ];
+    for (const [name, bytes] of cases) {
+      const f = put(dir, name, bytes);
+      assertFails(await dlm("run", MLP, "--input", `x=${f}`), { code: "DLM0406", says: [name] });
+    }
+    assertFails(await dlm("diff", MLP, "--input", `x=${dir}/data.npy`), { code: "DLM0406" });
+  }),
+);
 
-Deno.test("a missing --input file is DLM0401", withTemp(async (dir) => {
-  assertFails(await dlm("run", MLP, "--input", `x=${dir}/nothere.npy`), { code: "DLM0401", says: ["no such file"] });
-}));
+Deno.test(
+  "a missing --input file is DLM0401",
+  withTemp(async (dir) => {
+    assertFails(await dlm("run", MLP, "--input", `x=${dir}/nothere.npy`), {
+      code: "DLM0401",
+      says: ["no such file"],
+    });
+  }),
+);
 
 // ============================================================ weights that do not fit
 
-Deno.test("a weight whose shape does not match is DLM0403 naming both shapes", withTemp(async (dir) => {
-  const w = perceptronWeights(dir, "w5.safetensors", 5);
-  const e = { code: "DLM0403", says: ["'fc.weight'", "[1, 5]", "[1, 4]"] };
-  await compileFails(dir, [MLP, "--weights", w], e);
-  assertFails(await dlm("run", MLP, "--weights", w), e);
-}));
+Deno.test(
+  "a weight whose shape does not match is DLM0403 naming both shapes",
+  withTemp(async (dir) => {
+    const w = perceptronWeights(dir, "w5.safetensors", 5);
+    const e = { code: "DLM0403", says: ["'fc.weight'", "[1, 5]", "[1, 4]"] };
+    await compileFails(dir, [MLP, "--weights", w], e);
+    assertFails(await dlm("run", MLP, "--weights", w), e);
+  }),
+);
 
-Deno.test("a weight whose dtype cannot convert is DLM0403 naming both types", withTemp(async (dir) => {
-  const i64: Tensor = { dtype: "i64", shape: [1, 4], data: new BigInt64Array(4) };
-  const w = put(dir, "w.safetensors", writeSafetensors([["fc.weight", i64], ["fc.bias", f32([1])]]));
-  await compileFails(dir, [MLP, "--weights", w], { code: "DLM0403", says: ["i64[1, 4]", "f32[1, 4]"] });
-}));
+Deno.test(
+  "a weight whose dtype cannot convert is DLM0403 naming both types",
+  withTemp(async (dir) => {
+    const i64: Tensor = { dtype: "i64", shape: [1, 4], data: new BigInt64Array(4) };
+    const w = put(
+      dir,
+      "w.safetensors",
+      writeSafetensors([["fc.weight", i64], ["fc.bias", f32([1])]]),
+    );
+    await compileFails(dir, [MLP, "--weights", w], {
+      code: "DLM0403",
+      says: ["i64[1, 4]", "f32[1, 4]"],
+    });
+  }),
+);
 
-Deno.test("a weights map that is not JSON is DLM0408", withTemp(async (dir) => {
-  const w = perceptronWeights(dir);
-  const m = put(dir, "map.json", "{ backbone: fc }");
-  await compileFails(dir, [MLP, "--weights", w, "--weights-map", m], { code: "DLM0408", says: ["map.json", "JSON"] });
-}));
+Deno.test(
+  "a weights map that is not JSON is DLM0408",
+  withTemp(async (dir) => {
+    const w = perceptronWeights(dir);
+    const m = put(dir, "map.json", "{ backbone: fc }");
+    await compileFails(dir, [MLP, "--weights", w, "--weights-map", m], {
+      code: "DLM0408",
+      says: ["map.json", "JSON"],
+    });
+  }),
+);
 
-Deno.test("a weights map with a bad regex is DLM0408 quoting the regex", withTemp(async (dir) => {
-  const w = perceptronWeights(dir);
-  const m = put(dir, "map.json", JSON.stringify({ "backbone\\.(.*": "$1" }));
-  await compileFails(dir, [MLP, "--weights", w, "--weights-map", m], { code: "DLM0408", says: ["'backbone\\.(.*'"] });
-}));
+Deno.test(
+  "a weights map with a bad regex is DLM0408 quoting the regex",
+  withTemp(async (dir) => {
+    const w = perceptronWeights(dir);
+    const m = put(dir, "map.json", JSON.stringify({ "backbone\\.(.*": "$1" }));
+    await compileFails(dir, [MLP, "--weights", w, "--weights-map", m], {
+      code: "DLM0408",
+      says: ["'backbone\\.(.*'"],
+    });
+  }),
+);
 
-Deno.test("a weights map of the wrong shape is DLM0408", withTemp(async (dir) => {
-  const w = perceptronWeights(dir);
-  for (const text of ["[1, 2]", '"fc"', '{"a": 1}', '[{"from": "a"}]']) {
-    const m = put(dir, "map.json", text);
-    await compileFails(dir, [MLP, "--weights", w, "--weights-map", m], { code: "DLM0408" });
-  }
-  await compileFails(dir, [MLP, "--weights", w, "--weights-map", `${dir}/nothere.json`], { code: "DLM0401" });
-}));
+Deno.test(
+  "a weights map of the wrong shape is DLM0408",
+  withTemp(async (dir) => {
+    const w = perceptronWeights(dir);
+    for (const text of ["[1, 2]", '"fc"', '{"a": 1}', '[{"from": "a"}]']) {
+      const m = put(dir, "map.json", text);
+      await compileFails(dir, [MLP, "--weights", w, "--weights-map", m], { code: "DLM0408" });
+    }
+    await compileFails(dir, [MLP, "--weights", w, "--weights-map", `${dir}/nothere.json`], {
+      code: "DLM0401",
+    });
+  }),
+);
 
-Deno.test("--weights-map without --weights is a usage error", withTemp(async (dir) => {
-  const m = put(dir, "map.json", "{}");
-  await compileFails(dir, [MLP, "--weights-map", m], { code: "DLM0501", exit: 2 });
-}));
+Deno.test(
+  "--weights-map without --weights is a usage error",
+  withTemp(async (dir) => {
+    const m = put(dir, "map.json", "{}");
+    await compileFails(dir, [MLP, "--weights-map", m], { code: "DLM0501", exit: 2 });
+  }),
+);
 
 // ============================================================ inputs that do not fit
 
-Deno.test("--input for a nonexistent input name is DLM0411 listing the inputs", withTemp(async (dir) => {
-  const f = put(dir, "x.npy", writeNpy(f32([2, 4])));
-  assertFails(await dlm("run", MLP, "--input", `image=${f}`), { code: "DLM0411", says: ["'image'", "x"] });
-  assertFails(await dlm("diff", MLP, "--input", `image=${f}`), { code: "DLM0411" });
-}));
+Deno.test(
+  "--input for a nonexistent input name is DLM0411 listing the inputs",
+  withTemp(async (dir) => {
+    const f = put(dir, "x.npy", writeNpy(f32([2, 4])));
+    assertFails(await dlm("run", MLP, "--input", `image=${f}`), {
+      code: "DLM0411",
+      says: ["'image'", "x"],
+    });
+    assertFails(await dlm("diff", MLP, "--input", `image=${f}`), { code: "DLM0411" });
+  }),
+);
 
-Deno.test("--input of the wrong dtype is DLM0411 naming both types", withTemp(async (dir) => {
-  const f = put(dir, "x.npy", writeNpy({ dtype: "f64", shape: [2, 4], data: new Float64Array(8) }));
-  assertFails(await dlm("run", MLP, "--input", `x=${f}`), { code: "DLM0411", says: ["f32[N, 4]", "f64[2, 4]"] });
-}));
+Deno.test(
+  "--input of the wrong dtype is DLM0411 naming both types",
+  withTemp(async (dir) => {
+    const f = put(
+      dir,
+      "x.npy",
+      writeNpy({ dtype: "f64", shape: [2, 4], data: new Float64Array(8) }),
+    );
+    assertFails(await dlm("run", MLP, "--input", `x=${f}`), {
+      code: "DLM0411",
+      says: ["f32[N, 4]", "f64[2, 4]"],
+    });
+  }),
+);
 
-Deno.test("--input of the wrong shape or rank is DLM0411 naming both types", withTemp(async (dir) => {
-  const wide = put(dir, "wide.npy", writeNpy(f32([2, 3])));
-  assertFails(await dlm("run", MLP, "--input", `x=${wide}`), { code: "DLM0411", says: ["f32[N, 4]", "f32[2, 3]"] });
-  const flat = put(dir, "flat.npy", writeNpy(f32([8])));
-  assertFails(await dlm("run", MLP, "--input", `x=${flat}`), { code: "DLM0411", says: ["f32[N, 4]", "f32[8]"] });
-}));
+Deno.test(
+  "--input of the wrong shape or rank is DLM0411 naming both types",
+  withTemp(async (dir) => {
+    const wide = put(dir, "wide.npy", writeNpy(f32([2, 3])));
+    assertFails(await dlm("run", MLP, "--input", `x=${wide}`), {
+      code: "DLM0411",
+      says: ["f32[N, 4]", "f32[2, 3]"],
+    });
+    const flat = put(dir, "flat.npy", writeNpy(f32([8])));
+    assertFails(await dlm("run", MLP, "--input", `x=${flat}`), {
+      code: "DLM0411",
+      says: ["f32[N, 4]", "f32[8]"],
+    });
+  }),
+);
 
-Deno.test("--input files that disagree on a symbolic dim are DLM0411", withTemp(async (dir) => {
-  const m = put(dir, "two.dlm", "model Two {\n  input a: f32[N, 4]\n  input b: f32[N, 4]\n  output y = a + b\n}\n");
-  const a = put(dir, "a.npy", writeNpy(f32([2, 4])));
-  const b = put(dir, "b.npy", writeNpy(f32([3, 4])));
-  assertFails(await dlm("run", m, "--input", `a=${a}`, "--input", `b=${b}`), { code: "DLM0411", says: ["N"] });
-  assertFails(await dlm("run", m, "--input", `a=${a}`, "--dim", "N=5"), { code: "DLM0411", says: ["N = 5"] });
-}));
+Deno.test(
+  "--input files that disagree on a symbolic dim are DLM0411",
+  withTemp(async (dir) => {
+    const m = put(
+      dir,
+      "two.dlm",
+      "model Two {\n  input a: f32[N, 4]\n  input b: f32[N, 4]\n  output y = a + b\n}\n",
+    );
+    const a = put(dir, "a.npy", writeNpy(f32([2, 4])));
+    const b = put(dir, "b.npy", writeNpy(f32([3, 4])));
+    assertFails(await dlm("run", m, "--input", `a=${a}`, "--input", `b=${b}`), {
+      code: "DLM0411",
+      says: ["N"],
+    });
+    assertFails(await dlm("run", m, "--input", `a=${a}`, "--dim", "N=5"), {
+      code: "DLM0411",
+      says: ["N = 5"],
+    });
+  }),
+);
 
-Deno.test("--input without NAME= is a usage error", withTemp(async (dir) => {
-  const f = put(dir, "x.npy", writeNpy(f32([2, 4])));
-  assertFails(await dlm("run", MLP, "--input", f), { code: "DLM0501", exit: 2 });
-}));
+Deno.test(
+  "--input without NAME= is a usage error",
+  withTemp(async (dir) => {
+    const f = put(dir, "x.npy", writeNpy(f32([2, 4])));
+    assertFails(await dlm("run", MLP, "--input", f), { code: "DLM0501", exit: 2 });
+  }),
+);
 
 // ============================================================ usage errors and output files
 
-Deno.test("--opset 12 is a usage error that writes nothing", withTemp(async (dir) => {
-  const r = await dlm("compile", MLP, "-o", `${dir}/o.onnx`, "--opset", "12");
-  assert.equal(r.code, 2);
-  assert.match(r.err, /--opset must be one of 17, .*got 12/);
-  assert.doesNotMatch(r.err, STACK);
-  assert.deepEqual(listing(dir), []);
-  const d = await dlm("diff", MLP, "--opset", "12");
-  assert.equal(d.code, 2);
-}));
+Deno.test(
+  "--opset 12 is a usage error that writes nothing",
+  withTemp(async (dir) => {
+    const r = await dlm("compile", MLP, "-o", `${dir}/o.onnx`, "--opset", "12");
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--opset must be one of 17, .*got 12/);
+    assert.doesNotMatch(r.err, STACK);
+    assert.deepEqual(listing(dir), []);
+    const d = await dlm("diff", MLP, "--opset", "12");
+    assert.equal(d.code, 2);
+  }),
+);
 
-Deno.test("compile without -o is a usage error that writes nothing", withTemp(async (dir) => {
-  const r = await dlm("compile", MLP, "--save-weights", `${dir}/w.safetensors`);
-  assert.equal(r.code, 2);
-  assert.match(r.err, /missing -o OUT\.onnx/);
-  assert.match(r.err, /^usage: dlm compile /m);
-  assert.deepEqual(listing(dir), []);
-}));
+Deno.test(
+  "compile without -o is a usage error that writes nothing",
+  withTemp(async (dir) => {
+    const r = await dlm("compile", MLP, "--save-weights", `${dir}/w.safetensors`);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /missing -o OUT\.onnx/);
+    assert.match(r.err, /^usage: dlm compile /m);
+    assert.deepEqual(listing(dir), []);
+  }),
+);
 
-Deno.test("an output path in a missing folder is DLM0409 and leaves no temp file", withTemp(async (dir) => {
-  assertFails(await dlm("compile", MLP, "-o", `${dir}/no/such/dir/m.onnx`), {
-    code: "DLM0409",
-    says: ["no such file or directory"],
-  });
-  Deno.mkdirSync(`${dir}/m.onnx`);
-  assertFails(await dlm("compile", MLP, "-o", `${dir}/m.onnx`), { code: "DLM0409", says: ["is a directory"] });
-  assertFails(await dlm("graph", MLP, "-o", `${dir}/no/g.dot`), { code: "DLM0409" });
-  put(dir, "file", "x");
-  assertFails(await dlm("run", MLP, "--out", `${dir}/file`), { code: "DLM0409" });
-  assert.deepEqual(listing(dir), ["file", "m.onnx"]);
-  assert.deepEqual(listing(`${dir}/m.onnx`), []);
-}));
+Deno.test(
+  "an output path in a missing folder is DLM0409 and leaves no temp file",
+  withTemp(async (dir) => {
+    assertFails(await dlm("compile", MLP, "-o", `${dir}/no/such/dir/m.onnx`), {
+      code: "DLM0409",
+      says: ["no such file or directory"],
+    });
+    Deno.mkdirSync(`${dir}/m.onnx`);
+    assertFails(await dlm("compile", MLP, "-o", `${dir}/m.onnx`), {
+      code: "DLM0409",
+      says: ["is a directory"],
+    });
+    assertFails(await dlm("graph", MLP, "-o", `${dir}/no/g.dot`), { code: "DLM0409" });
+    put(dir, "file", "x");
+    assertFails(await dlm("run", MLP, "--out", `${dir}/file`), { code: "DLM0409" });
+    assert.deepEqual(listing(dir), ["file", "m.onnx"]);
+    assert.deepEqual(listing(`${dir}/m.onnx`), []);
+  }),
+);
 
-// BUG: compile writes OUT.onnx before --save-weights, so when the weights
-// cannot be written the command fails (exit 1) but leaves a new OUT.onnx
-// behind (cli/commands.ts, compile.run).
 Deno.test({
   name: "a compile whose --save-weights cannot be written leaves no model behind",
-  ignore: true,
   fn: withTemp(async (dir) => {
-    assertFails(await dlm("compile", MLP, "-o", `${dir}/m.onnx`, "--save-weights", `${dir}/no/w.safetensors`), {
-      code: "DLM0409",
-    });
+    assertFails(
+      await dlm("compile", MLP, "-o", `${dir}/m.onnx`, "--save-weights", `${dir}/no/w.safetensors`),
+      {
+        code: "DLM0409",
+      },
+    );
     assert.deepEqual(listing(dir), []);
   }),
 });
 
-Deno.test("as a subprocess, bad weights exit 1 with the diagnostic and no stack trace", withTemp(async (dir) => {
-  const w = put(dir, "w.safetensors", new Uint8Array([1, 2, 3]));
-  const r = await spawnDlm(30_000, "compile", "lang-examples/mlp.dlm", "-o", `${dir}/o.onnx`, "--weights", w);
-  assertFails(r, { code: "DLM0402" });
-  assert.deepEqual(listing(dir), ["w.safetensors"]);
-}));
+Deno.test({
+  name: "compile with -o and --save-weights on the same path is a usage error",
+  fn: withTemp(async (dir) => {
+    const r = await dlm("compile", MLP, "-o", `${dir}/m.onnx`, "--save-weights", `${dir}/m.onnx`);
+    assertFails(r, { code: "DLM0501", exit: 2 });
+    assert.deepEqual(listing(dir), []);
+  }),
+});
+
+Deno.test({
+  name: "compile refuses to write its output over its own source file",
+  fn: withTemp(async (dir) => {
+    const text = model("  output y = x |> relu");
+    const f = put(dir, "m.dlm", text);
+    const r = await dlm("compile", f, "-o", f);
+    assert.notEqual(r.code, 0);
+    assert.equal(Deno.readTextFileSync(f), text);
+  }),
+});
+
+Deno.test(
+  "as a subprocess, bad weights exit 1 with the diagnostic and no stack trace",
+  withTemp(async (dir) => {
+    const w = put(dir, "w.safetensors", new Uint8Array([1, 2, 3]));
+    const r = await spawnDlm(
+      30_000,
+      "compile",
+      "lang-examples/mlp.dlm",
+      "-o",
+      `${dir}/o.onnx`,
+      "--weights",
+      w,
+    );
+    assertFails(r, { code: "DLM0402" });
+    assert.deepEqual(listing(dir), ["w.safetensors"]);
+  }),
+);

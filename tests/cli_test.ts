@@ -78,7 +78,9 @@ function maxAbsDiff(a: Tensor, b: Tensor): number {
   assert.deepEqual(a.shape, b.shape);
   assert.equal(a.dtype, b.dtype);
   let m = 0;
-  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(Number(a.data[i]) - Number(b.data[i])));
+  for (let i = 0; i < a.data.length; i++) {
+    m = Math.max(m, Math.abs(Number(a.data[i]) - Number(b.data[i])));
+  }
   return m;
 }
 
@@ -115,7 +117,14 @@ Deno.test(
       assert.equal(c.code, 0, c.err);
       assert.match(c.err, new RegExp(`opset ${opset}$`, "m"));
       assert.equal(decodeModel(Deno.readFileSync(`${dir}/m${opset}.onnx`)).opset, Number(opset));
-      const r = await dlm("run", `${dir}/m${opset}.onnx`, "--input", `image=${x}`, "--out", `${dir}/o${opset}`);
+      const r = await dlm(
+        "run",
+        `${dir}/m${opset}.onnx`,
+        "--input",
+        `image=${x}`,
+        "--out",
+        `${dir}/o${opset}`,
+      );
       assert.equal(r.code, 0, r.err);
     }
     const d = maxAbsDiff(readTensor(`${dir}/o17/logits.npy`), readTensor(`${dir}/o18/logits.npy`));
@@ -128,21 +137,61 @@ Deno.test(
   withTemp(async (dir) => {
     const x = `${dir}/image.npy`;
     Deno.writeFileSync(x, writeNpy(sample([3, 1, 32, 32])));
-    const c = await dlm("compile", LENET, "--seed", "1", "-o", `${dir}/m.onnx`, "--save-weights", `${dir}/w.safetensors`);
+    const c = await dlm(
+      "compile",
+      LENET,
+      "--seed",
+      "1",
+      "-o",
+      `${dir}/m.onnx`,
+      "--save-weights",
+      `${dir}/w.safetensors`,
+    );
     assert.equal(c.code, 0, c.err);
     assert.ok(Deno.statSync(`${dir}/w.safetensors`).size > 61_706 * 4);
     // Seed 1 initialises the weights that were saved; seed 7 would initialise others,
     // so equal outputs under seed 7 prove the weights came from the file.
-    const own = await dlm("run", LENET, "--seed", "1", "--input", `image=${x}`, "--out", `${dir}/own`);
-    const loaded = await dlm("run", LENET, "--seed", "7", "--weights", `${dir}/w.safetensors`, "--input", `image=${x}`, "--out", `${dir}/loaded`);
-    const other = await dlm("run", LENET, "--seed", "7", "--input", `image=${x}`, "--out", `${dir}/other`);
+    const own = await dlm(
+      "run",
+      LENET,
+      "--seed",
+      "1",
+      "--input",
+      `image=${x}`,
+      "--out",
+      `${dir}/own`,
+    );
+    const loaded = await dlm(
+      "run",
+      LENET,
+      "--seed",
+      "7",
+      "--weights",
+      `${dir}/w.safetensors`,
+      "--input",
+      `image=${x}`,
+      "--out",
+      `${dir}/loaded`,
+    );
+    const other = await dlm(
+      "run",
+      LENET,
+      "--seed",
+      "7",
+      "--input",
+      `image=${x}`,
+      "--out",
+      `${dir}/other`,
+    );
     const onnx = await dlm("run", `${dir}/m.onnx`, "--input", `image=${x}`, "--out", `${dir}/onnx`);
     for (const r of [own, loaded, other, onnx]) assert.equal(r.code, 0, r.err);
     assert.doesNotMatch(loaded.err, /DLM04/, "every weight should load, with no warning");
     const bytes = (d: string) => Deno.readFileSync(`${dir}/${d}/logits.npy`);
     assert.deepEqual(bytes("loaded"), bytes("own"));
     assert.notDeepEqual(bytes("other"), bytes("own"));
-    assert.ok(maxAbsDiff(readTensor(`${dir}/onnx/logits.npy`), readTensor(`${dir}/own/logits.npy`)) < 1e-6);
+    assert.ok(
+      maxAbsDiff(readTensor(`${dir}/onnx/logits.npy`), readTensor(`${dir}/own/logits.npy`)) < 1e-6,
+    );
   }),
 );
 
@@ -157,7 +206,10 @@ Deno.test("params prints a table in definition order with LeNet-5's 61,706 param
   assert.match(lines[1], /^conv2d_0\.weight\s+weight\s+\[6, 1, 5, 5\]\s+f32\s+150$/);
   assert.match(lines[2], /^conv2d_0\.bias\s+bias\s+\[6\]\s+f32\s+6$/);
   assert.match(lines.at(-2)!, /bias\s+\[10\]\s+f32\s+10$/);
-  assert.equal(lines.at(-1), "total: 61,706 parameters (61,706 trainable, 0 frozen), 0 buffer elements");
+  assert.equal(
+    lines.at(-1),
+    "total: 61,706 parameters (61,706 trainable, 0 frozen), 0 buffer elements",
+  );
   assert.equal(lines.length, 1 + 10 + 1);
 });
 
@@ -186,7 +238,17 @@ Deno.test("params --json lists names in definition order with shapes, roles and 
 });
 
 Deno.test("params --set changes the sizes it reports", async () => {
-  const r = await dlm("params", MLP, "--model", "MLP", "--set", "features=10", "--set", "classes=3", "--json");
+  const r = await dlm(
+    "params",
+    MLP,
+    "--model",
+    "MLP",
+    "--set",
+    "features=10",
+    "--set",
+    "classes=3",
+    "--json",
+  );
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
   assert.equal(j.totals.parameters, 10 * 256 + 256 + 256 * 128 + 128 + 128 * 3 + 3);
@@ -221,10 +283,16 @@ Deno.test(
     Deno.writeFileSync(x, writeNpy(sample([2, 784])));
     const r = await dlm("run", MLP, "--model", "MLP", "--input", `x=${x}`, "--out", `${dir}/out`);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^logits\s+f32\[2, 10\]\s+min -?[\d.e-]+\s+max -?[\d.e-]+\s+mean -?[\d.e-]+$/m);
+    assert.match(
+      r.out,
+      /^logits\s+f32\[2, 10\]\s+min -?[\d.e-]+\s+max -?[\d.e-]+\s+mean -?[\d.e-]+$/m,
+    );
     assert.match(r.out, /^probs\s+f32\[2, 10\]\s+min [\d.e-]+\s+max [\d.e-]+\s+mean 0\.1$/m);
     assert.match(r.err, /^ran on onnxruntime-node in [\d.]+ ms$/m);
-    assert.deepEqual([...Deno.readDirSync(`${dir}/out`)].map((e) => e.name).sort(), ["logits.npy", "probs.npy"]);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/out`)].map((e) => e.name).sort(), [
+      "logits.npy",
+      "probs.npy",
+    ]);
     const probs = readTensor(`${dir}/out/probs.npy`);
     assert.deepEqual(probs.shape, [2, 10]);
     for (let n = 0; n < 2; n++) {
@@ -252,9 +320,20 @@ Deno.test(
     Deno.writeFileSync(x, writeNpy(sample([2, 1, 32, 32], 5)));
     const outs: Record<string, Tensor> = {};
     for (const backend of ["node", "web", "reference"]) {
-      const r = await dlm("run", LENET, "--backend", backend, "--input", `image=${x}`, "--out", `${dir}/${backend}`);
+      const r = await dlm(
+        "run",
+        LENET,
+        "--backend",
+        backend,
+        "--input",
+        `image=${x}`,
+        "--out",
+        `${dir}/${backend}`,
+      );
       assert.equal(r.code, 0, r.err);
-      const where = backend === "reference" ? "the reference interpreter" : `onnxruntime-${backend}`;
+      const where = backend === "reference"
+        ? "the reference interpreter"
+        : `onnxruntime-${backend}`;
       assert.match(r.err, new RegExp(`ran on ${where} in`));
       outs[backend] = readTensor(`${dir}/${backend}/logits.npy`);
     }
@@ -272,15 +351,21 @@ Deno.test("diff exits 0 and prints one table row per output with the tolerances"
   assert.match(lines[0], /^output\s+max abs err\s+max rel err\s+verdict$/);
   assert.match(r.out, /^logits\s+[\d.e+-]+\s+[\d.e+-]+\s+ok$/m);
   assert.match(r.out, /^probs\s+[\d.e+-]+\s+[\d.e+-]+\s+ok$/m);
-  assert.match(r.out, /^tolerance rtol 0\.0001, atol 0\.00001; reference [\d.]+ ms, onnxruntime-node [\d.]+ ms$/m);
+  assert.match(
+    r.out,
+    /^tolerance rtol 0\.0001, atol 0\.00001; reference [\d.]+ ms, onnxruntime-node [\d.]+ ms$/m,
+  );
 });
 
-Deno.test("diff of an ONNX file dlm wrote also agrees", withTemp(async (dir) => {
-  assert.equal((await dlm("compile", LENET, "-o", `${dir}/m.onnx`)).code, 0);
-  const r = await dlm("diff", `${dir}/m.onnx`);
-  assert.equal(r.code, 0, r.out + r.err);
-  assert.match(r.out, /^logits\s.*\bok$/m);
-}));
+Deno.test(
+  "diff of an ONNX file dlm wrote also agrees",
+  withTemp(async (dir) => {
+    assert.equal((await dlm("compile", LENET, "-o", `${dir}/m.onnx`)).code, 0);
+    const r = await dlm("diff", `${dir}/m.onnx`);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /^logits\s.*\bok$/m);
+  }),
+);
 
 // ---------------------------------------------------------------- graph
 
@@ -295,16 +380,19 @@ Deno.test("graph prints Graphviz DOT by default and --format dot says the same",
   assert.match(a.out, /label="image\\nf32\[N, 1, 32, 32\]/);
 });
 
-Deno.test("graph --format svg -o FILE writes well-formed SVG and prints nothing", withTemp(async (dir) => {
-  const r = await dlm("graph", LENET, "--format", "svg", "-o", `${dir}/g.svg`);
-  assert.equal(r.code, 0, r.err);
-  assert.equal(r.out, "");
-  const text = Deno.readTextFileSync(`${dir}/g.svg`);
-  const root = parseXml(text);
-  assert.equal(root.name, "svg");
-  assert.match(text, /<title>LeNet5<\/title>/);
-  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["g.svg"]);
-}));
+Deno.test(
+  "graph --format svg -o FILE writes well-formed SVG and prints nothing",
+  withTemp(async (dir) => {
+    const r = await dlm("graph", LENET, "--format", "svg", "-o", `${dir}/g.svg`);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, "");
+    const text = Deno.readTextFileSync(`${dir}/g.svg`);
+    const root = parseXml(text);
+    assert.equal(root.name, "svg");
+    assert.match(text, /<title>LeNet5<\/title>/);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["g.svg"]);
+  }),
+);
 
 // ---------------------------------------------------------------- check
 
@@ -333,13 +421,22 @@ Deno.test("every command has --help and -h that print its usage and options and 
       assert.match(r.out, /-h, --help\s+show this help/);
     }
   }
-  assert.deepEqual(Object.keys(COMMANDS).sort(), ["check", "compile", "diff", "graph", "params", "run"]);
+  assert.deepEqual(Object.keys(COMMANDS).sort(), [
+    "check",
+    "compile",
+    "diff",
+    "graph",
+    "params",
+    "run",
+  ]);
 });
 
 Deno.test("dlm --help lists every command; dlm with no command is a usage error", async () => {
   const help = await dlm("--help");
   assert.equal(help.code, 0);
-  for (const name of Object.keys(COMMANDS)) assert.match(help.out, new RegExp(`^  ${name}\\s`, "m"));
+  for (const name of Object.keys(COMMANDS)) {
+    assert.match(help.out, new RegExp(`^  ${name}\\s`, "m"));
+  }
   const none = await dlm();
   assert.equal(none.code, 2);
   assert.match(none.err, /^usage: dlm <command>/m);
@@ -382,20 +479,28 @@ Deno.test("an option without its value or with a non-number value exits 2", asyn
 
 // ---------------------------------------------------------------- as a subprocess
 
-Deno.test("as a subprocess, a good compile exits 0 and a bad file exits 1 without a stack trace", withTemp(async (dir) => {
-  const ok = await spawnDlm("compile", "lang-examples/mlp.dlm", "-o", `${dir}/m.onnx`);
-  assert.equal(ok.code, 0, ok.err);
-  assert.match(ok.err, /wrote .*m\.onnx/);
-  Deno.writeTextFileSync(`${dir}/bad.dlm`, "model M {\n  input x: f32[N, 4]\n  output y = x |> linaer(3)\n}\n");
-  const bad = await spawnDlm("compile", `${dir}/bad.dlm`, "-o", `${dir}/bad.onnx`);
-  assert.equal(bad.code, 1);
-  assert.match(bad.err, /bad\.dlm:3:19: error DLM0101: /);
-  assertNoStackTrace(bad);
-  assert.throws(() => Deno.statSync(`${dir}/bad.onnx`), Deno.errors.NotFound);
-}));
+Deno.test(
+  "as a subprocess, a good compile exits 0 and a bad file exits 1 without a stack trace",
+  withTemp(async (dir) => {
+    const ok = await spawnDlm("compile", "lang-examples/mlp.dlm", "-o", `${dir}/m.onnx`);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.err, /wrote .*m\.onnx/);
+    Deno.writeTextFileSync(
+      `${dir}/bad.dlm`,
+      "model M {\n  input x: f32[N, 4]\n  output y = x |> linaer(3)\n}\n",
+    );
+    const bad = await spawnDlm("compile", `${dir}/bad.dlm`, "-o", `${dir}/bad.onnx`);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /bad\.dlm:3:19: error DLM0101: /);
+    assertNoStackTrace(bad);
+    assert.throws(() => Deno.statSync(`${dir}/bad.onnx`), Deno.errors.NotFound);
+  }),
+);
 
 Deno.test("as a subprocess, usage errors exit 2 without a stack trace", async () => {
-  for (const argv of [[], ["frobnicate"], ["compile", "lang-examples/mlp.dlm"], ["run", "--backend"]]) {
+  for (
+    const argv of [[], ["frobnicate"], ["compile", "lang-examples/mlp.dlm"], ["run", "--backend"]]
+  ) {
     const r = await spawnDlm(...argv);
     assert.equal(r.code, 2, argv.join(" "));
     assertNoStackTrace(r);

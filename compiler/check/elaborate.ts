@@ -58,7 +58,8 @@ export interface ElabOptions {
 export const LIMITS = {
   depth: 200,
   iterations: 1_000_000,
-  nodes: 2_000_000,
+  // Real networks have thousands of nodes (GPT-2: ~3k; an unrolled RNN: tens of thousands).
+  nodes: 250_000,
   rangeLength: 1_000_000,
   tensorElements: 2 ** 31 - 1,
   totalParamElements: 4 * 2 ** 30,
@@ -168,10 +169,9 @@ class Elaborator {
       let v: Value;
       if (given.has(p.name)) {
         const raw = given.get(p.name)!;
+        const wantsFloat = p.type?.kind === "scalar_type" && p.type.name === "float";
         v = typeof raw === "number"
-          ? (Number.isInteger(raw) && p.type?.kind === "scalar_type" && p.type.name !== "float"
-            ? { k: "int", v: raw }
-            : { k: "float", v: raw })
+          ? (Number.isInteger(raw) && !wantsFloat ? { k: "int", v: raw } : { k: "float", v: raw })
           : typeof raw === "boolean"
           ? { k: "bool", v: raw }
           : { k: "str", v: raw };
@@ -372,7 +372,7 @@ class Elaborator {
         if (v.k === "layer" && v.inst.prefix === undefined) {
           this.nameInstance(v.inst, s.names[0], s.nameSpan);
         }
-        scope.define(s.names[0], v);
+        scope.define(s.names[0], coerce(v, s.type));
         return;
       }
       case "assign": {
@@ -385,6 +385,14 @@ class Elaborator {
             s.nameSpan,
           );
           scope.define(s.name, v);
+          return;
+        }
+        if (owner === this.global) {
+          this.err(
+            "DLM0107",
+            `'${s.name}' is a top-level constant and cannot be reassigned; bind a new name with let`,
+            s.nameSpan,
+          );
           return;
         }
         owner.define(s.name, v);
@@ -500,6 +508,7 @@ class Elaborator {
       const v = renamed.get(o.value.v) ?? o.value.v;
       if (this.b.graph.types.get(v) === undefined) continue;
       const before = new Set(this.b.graph.outputs.map((x) => x.name));
+      if (before.has(o.name)) continue; // a duplicate output, reported as DLM0102 already
       try {
         this.b.output(v, o.name, o.span);
       } catch {
@@ -1068,7 +1077,9 @@ class Elaborator {
     if (this.b.graph.nodes.length >= LIMITS.nodes) {
       this.err(
         "DLM0302",
-        `The graph has more than ${LIMITS.nodes} nodes; is a loop or a recursion running away?`,
+        `The graph has more than ${
+          big(LIMITS.nodes)
+        } nodes; is a loop or a recursion running away?`,
         span,
       );
       throw new Abort();
@@ -1528,6 +1539,7 @@ class Elaborator {
       return undefined;
     };
     const a = lift(l), b = lift(r);
+    if ((!a && isNumber(l)) || (!b && isNumber(r))) return ERROR; // reported by lift
     if (!a || !b) {
       return this.err(
         "DLM0201",

@@ -27,7 +27,7 @@ export const readFromDisk: ReadFile = (path) => {
   try {
     return Deno.readTextFileSync(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return new Error("no such file");
+    if (e instanceof Deno.errors.NotFound) return new Error("no such file or directory");
     if (e instanceof Deno.errors.IsADirectory) return new Error("is a directory");
     if (e instanceof Deno.errors.PermissionDenied) return new Error("permission denied");
     return new Error((e as Error).message);

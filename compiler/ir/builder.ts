@@ -28,9 +28,22 @@ export class GraphBuilder {
 
   /** A name not used yet by any value or node: `base`, else `base_1`, `base_2`, ... */
   fresh(base: string): string {
+    return this.#freshIn(this.#used, this.#nextValue, base);
+  }
+
+  // Next suffix to try per base name, so naming the 20,000th `relu` does not
+  // first try relu_1 ... relu_19999 (which made long loops quadratic).
+  #nextValue = new Map<string, number>();
+  #nextNode = new Map<string, number>();
+
+  #freshIn(used: Set<string>, next: Map<string, number>, base: string): string {
     let name = base;
-    for (let i = 1; this.#used.has(name); i++) name = `${base}_${i}`;
-    this.#used.add(name);
+    if (used.has(name)) {
+      let i = next.get(base) ?? 1;
+      while (used.has(name = `${base}_${i}`)) i++;
+      next.set(base, i + 1);
+    }
+    used.add(name);
     return name;
   }
 
@@ -127,9 +140,7 @@ export class GraphBuilder {
       outputCount: opts.outputs?.length ?? opts.nOutputs,
     });
     const base = opts.name ?? op.toLowerCase();
-    let nodeName = base;
-    for (let i = 1; this.#nodeNames.has(nodeName); i++) nodeName = `${base}_${i}`;
-    this.#nodeNames.add(nodeName);
+    const nodeName = this.#freshIn(this.#nodeNames, this.#nextNode, base);
     const count = opts.outputs?.length ?? opts.nOutputs ?? outTypes.length;
     const outputs: string[] = [];
     for (let k = 0; k < count; k++) {

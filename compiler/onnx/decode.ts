@@ -74,6 +74,14 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Decode
   for (const o of model.opsetImport ?? []) {
     opsets[normalizeDomain(o.domain ?? "")] = longToNumber(o.version);
   }
+  // The ONNX spec requires opset_import; a file without it is truncated or not a model
+  // (protobuf decodes a prefix of a valid file without complaint).
+  if (!model.opsetImport?.length) {
+    fail(
+      "DLM0405",
+      `${what} declares no operator set (opset_import): it is truncated or not an ONNX model`,
+    );
+  }
   const opset = opsets[""] ?? 1;
   try {
     const graph = new GraphDecoder(opts.baseDir).graph(model.graph, false);

@@ -20,7 +20,7 @@ import { type AttrType, getOp, SUPPORTED_OPSETS } from "../ops/mod.ts";
 import { DLM_VERSION } from "../version.ts";
 import { onnx } from "./proto.ts";
 import { tensorBytes, toTensorProto } from "./tensor_proto.ts";
-import { writeFileAtomic } from "../../runtime/fs.ts";
+import { writeFilesAtomic } from "../../runtime/fs.ts";
 
 /**
  * The ONNX IR version that goes with each opset: the one of the ONNX release
@@ -133,7 +133,11 @@ export function emitModel(graph: Graph, opts: EmitOptions = {}): EmittedModel {
 export function writeModel(
   graph: Graph,
   outPath: string,
-  opts: Omit<EmitOptions, "externalData"> & { externalData?: { threshold?: number } } = {},
+  opts: Omit<EmitOptions, "externalData"> & {
+    externalData?: { threshold?: number };
+    /** Other files to write in the same all-or-nothing step (e.g. --save-weights). */
+    also?: { path: string; bytes: Uint8Array }[];
+  } = {},
 ): { model: string; data?: string } {
   const dataPath = `${outPath}.data`;
   const location = dataPath.slice(dataPath.lastIndexOf("/") + 1);
@@ -142,8 +146,12 @@ export function writeModel(
     externalData: { location, threshold: opts.externalData?.threshold },
   });
   // Data first: a model that names a missing data file is worse than a stale data file.
-  if (data) writeFileAtomic(dataPath, data);
-  writeFileAtomic(outPath, model);
+  // All files are written to temporaries before any is renamed into place.
+  writeFilesAtomic([
+    ...(opts.also ?? []),
+    ...(data ? [{ path: dataPath, bytes: data }] : []),
+    { path: outPath, bytes: model },
+  ]);
   return data ? { model: outPath, data: dataPath } : { model: outPath };
 }
 

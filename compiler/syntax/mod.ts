@@ -33,6 +33,18 @@ export function parse(text: string, path: string): { file: SourceFile; diagnosti
   try {
     return parseUnchecked(text, path, span);
   } catch (e) {
+    if (isStackOverflow(e)) {
+      return {
+        file: { kind: "file", path, decls: [], span },
+        diagnostics: [{
+          code: "DLM0302",
+          severity: "error",
+          message:
+            "The file nests too deeply to parse (thousands of levels of parentheses or operators)",
+          span: { ...span, endLine: 1, endCol: 1 },
+        }],
+      };
+    }
     // A bug of ours, not of the input: still no stack trace for the user.
     const message = e instanceof Error ? e.message : String(e);
     return {
@@ -115,4 +127,9 @@ function eofSpan(tokens: IToken[], path: string, file: Span): Span {
   if (!last) return { ...file, line: file.endLine, col: file.endCol };
   const s = tokenSpan(last, path);
   return { file: path, line: s.endLine, col: s.endCol, endLine: s.endLine, endCol: s.endCol + 1 };
+}
+
+/** V8's "Maximum call stack size exceeded": the input is absurdly deep, not our bug. */
+export function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack/i.test(e.message);
 }
