@@ -6,7 +6,7 @@
  * saved as safetensors load by name.
  */
 import { formatType } from "../../ir/graph.ts";
-import { numel, tensor } from "../../ir/tensor.ts";
+import { type DType, f32ToBf16, f32ToF16, numel, type Tensor, tensor } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
 import { type InitSpec, TORCH_DEFAULT_WEIGHT } from "../init.ts";
 import { expandInts, num, type ParamSig } from "../signature.ts";
@@ -42,6 +42,12 @@ function concreteDim(
     `${layer} needs a known ${what} (dim ${a}), but the input is ${formatType(x.t)}`,
   );
   return undefined;
+}
+
+/** A constant tensor of the input's float type filled with `v` (16-bit floats as their bits). */
+function filled(dtype: DType, shape: number[], v: number): Tensor {
+  const bits = dtype === "f16" ? f32ToF16(v) : dtype === "bf16" ? f32ToBf16(v) : v;
+  return tensor(dtype, shape, new Array(numel(shape)).fill(bits));
 }
 
 function biasInit(fanIn: number): InitSpec {
@@ -302,7 +308,8 @@ const batchNorm: LayerDef = {
 
 const layerNorm: LayerDef = {
   name: "layer_norm",
-  doc: "Layer normalisation over the last `dims` dims (default 1), with weight and bias.",
+  doc:
+    "Layer normalisation over the last `dims` dims (default 1); weight and bias unless affine: false.",
   sig: [
     { name: "eps", type: "float", default: f(1e-5) },
     { name: "dims", type: "int", default: i(1) },
@@ -328,9 +335,7 @@ const layerNorm: LayerDef = {
     const affine = args.affine.k === "bool" && args.affine.v;
     const w = affine
       ? ctx.param(prefix, "weight", shape, { kind: "ones" }, { layer: "layer_norm" })
-      : ctx.constant(
-        tensor(x.t.dtype === "f64" ? "f64" : "f32", shape, new Array(numel(shape)).fill(1)),
-      );
+      : ctx.constant(filled(x.t.dtype, shape, 1));
     const b = affine
       ? ctx.param(prefix, "bias", shape, { kind: "zeros" }, { layer: "layer_norm" })
       : undefined;
@@ -365,13 +370,12 @@ const instanceNorm: LayerDef = {
     if (c === undefined) return ERROR;
     // InstanceNormalization always takes a scale and a bias: constants when not affine.
     const affine = args.affine.k === "bool" && args.affine.v;
-    const dt = x.t.dtype === "f64" ? "f64" : "f32";
     const w = affine
       ? ctx.param(prefix, "weight", [c], { kind: "ones" }, { layer: "instance_norm" })
-      : ctx.constant(tensor(dt, [c], new Array(c).fill(1)));
+      : ctx.constant(filled(x.t.dtype, [c], 1));
     const b = affine
       ? ctx.param(prefix, "bias", [c], { kind: "zeros" }, { layer: "instance_norm" })
-      : ctx.constant(tensor(dt, [c], new Array(c).fill(0)));
+      : ctx.constant(filled(x.t.dtype, [c], 0));
     if (!w || !b) return ERROR;
     const out = ctx.op("InstanceNormalization", [x.v, w.v, b.v], { epsilon: num(args.eps) }, {
       name: prefix,
