@@ -139,17 +139,25 @@ export class Rng {
 
   /** Fill `out` with N(mean, std^2) (its own order of draws: not the values of normal() in a loop). */
   fillNormal(out: Float32Array | Float64Array, mean: number, std: number): void {
-    // Draw 32-bit words in chunks (a tight loop), then map them through the
-    // ziggurat's fast path; the rare tail draws more words from the stream.
-    const buf = new Int32Array(Math.min(4096, out.length));
-    for (let base = 0; base < out.length; base += buf.length) {
-      const m = Math.min(buf.length, out.length - base);
+    // Draw 32-bit words a cache-sized chunk at a time (a tight loop), map them
+    // through the ziggurat's fast path with no calls in the loop, then finish
+    // the few (~3%) samples that need the slow path from further words.
+    const n = Math.min(4096, out.length);
+    const buf = new Int32Array(n);
+    const tails = new Int32Array(n);
+    for (let base = 0; base < out.length; base += n) {
+      const m = Math.min(n, out.length - base);
       this.fillU32(buf, m);
+      let t = 0;
       for (let j = 0; j < m; j++) {
         const hz = buf[j];
         const iz = hz & 127;
-        out[base + j] = mean +
-          std * (Math.abs(hz) < KN[iz] ? hz * WN[iz] : this.normalTail(hz, iz));
+        if (Math.abs(hz) < KN[iz]) out[base + j] = mean + std * (hz * WN[iz]);
+        else tails[t++] = j;
+      }
+      for (let q = 0; q < t; q++) {
+        const j = tails[q];
+        out[base + j] = mean + std * this.normalTail(buf[j], buf[j] & 127);
       }
     }
   }
@@ -299,6 +307,51 @@ export const TORCH_DEFAULT_WEIGHT: InitSpec = {
 };
 
 /**
+ * What a lazily initialised parameter will hold: its initialiser, and
+ * optionally a per-channel scale applied afterwards (batch-norm folding
+ * scales a still-undrawn conv weight without drawing it first).
+ */
+export interface LazyJob {
+  spec: InitSpec;
+  shape: number[];
+  name: string;
+  seed: number;
+  /** Multiply run c (of `per` contiguous values) by scale[c]. */
+  scale?: number[];
+  per?: number;
+}
+
+const LAZY = new WeakMap<Tensor, LazyJob>();
+
+/** The values of a job, drawn now. */
+function runJob(job: LazyJob): Float32Array {
+  const d = initTensor(job.spec, job.shape, job.name, job.seed).data as Float32Array;
+  if (job.scale && job.per) {
+    for (let c = 0, i = 0; c < job.scale.length; c++) {
+      const k = job.scale[c];
+      for (const end = i + job.per; i < end; i++) d[i] *= k;
+    }
+  }
+  return d;
+}
+
+/** The pending job of a tensor whose values have not been drawn yet, else undefined. */
+export function pendingJob(t: Tensor): LazyJob | undefined {
+  const desc = Object.getOwnPropertyDescriptor(t, "data");
+  return desc?.get ? LAZY.get(t) : undefined;
+}
+
+/** Give a lazy tensor its values. */
+function settle(t: Tensor, data: Float32Array): void {
+  Object.defineProperty(t, "data", {
+    value: data,
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  });
+}
+
+/**
  * A parameter tensor whose values are drawn on first read of `data`.
  * Checking a model (`dlm check`, `dlm params`) never reads them, so it
  * costs no initialisation even for VGG16's 138M weights; compiling reads
@@ -311,28 +364,34 @@ export function lazyInitTensor(
   name: string,
   seed: number,
 ): Tensor {
-  const t = { dtype: "f32", shape: [...shape] } as Tensor;
+  return lazyTensor({ spec, shape: [...shape], name, seed });
+}
+
+function lazyTensor(job: LazyJob): Tensor {
+  const t = { dtype: "f32", shape: [...job.shape] } as Tensor;
+  LAZY.set(t, job);
   Object.defineProperty(t, "data", {
     configurable: true,
     enumerable: true,
     get() {
-      const data = initTensor(spec, shape, name, seed).data;
-      Object.defineProperty(t, "data", {
-        value: data,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      });
+      const data = runJob(job);
+      settle(t, data);
       return data;
     },
     set(v) {
-      Object.defineProperty(t, "data", {
-        value: v,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      });
+      settle(t, v);
     },
   });
   return t;
+}
+
+/**
+ * `t` with run c of `per` values scaled by `scale[c]`, still lazy when `t`
+ * is: the values are drawn and scaled in one pass when first read.
+ * Undefined when `t` already has values (the caller scales them itself).
+ */
+export function lazyScaled(t: Tensor, scale: number[], per: number): Tensor | undefined {
+  const job = pendingJob(t);
+  if (!job || job.scale) return undefined;
+  return lazyTensor({ ...job, scale: [...scale], per });
 }

@@ -5,6 +5,7 @@
 import type { Graph, Node, ParamInfo } from "../ir/graph.ts";
 import { type DType, numel, type Tensor, tensor, toNumbers, zeros } from "../ir/tensor.ts";
 import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
+import { lazyScaled } from "../check/init.ts";
 import { constantTable, dropUnusedInitializers, freshName, hasSubgraph, Uses } from "./rewrite.ts";
 
 /**
@@ -337,6 +338,11 @@ class Folder {
 
 /** A copy of `w` with element i multiplied by s[channelOf(i)]. */
 function scaled(w: Tensor, s: number[], channelOf: ChannelOf, per?: number): Tensor {
+  // A weight not drawn yet stays lazy: drawn and scaled in one pass when emitted.
+  if (per !== undefined && w.dtype === "f32") {
+    const lazy = lazyScaled(w, s, per);
+    if (lazy) return lazy;
+  }
   const src = w.data as Float32Array | Float64Array;
   const out = zeros(w.dtype, w.shape);
   const dst = out.data as Float32Array | Float64Array;
