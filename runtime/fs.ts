@@ -24,7 +24,9 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
  * first, and only when all of them are written are they renamed into
  * place. A failure leaves none of the targets changed (DLM0409).
  */
-export function writeFilesAtomic(files: { path: string; bytes: Uint8Array | string }[]): void {
+export function writeFilesAtomic(
+  files: { path: string; bytes: Uint8Array | string | Uint8Array[] }[],
+): void {
   const temps: { tmp: string; path: string }[] = [];
   const cleanup = () => {
     for (const t of temps) {
@@ -34,10 +36,13 @@ export function writeFilesAtomic(files: { path: string; bytes: Uint8Array | stri
     }
   };
   for (const f of files) {
-    const data = typeof f.bytes === "string" ? new TextEncoder().encode(f.bytes) : f.bytes;
     const tmp = `${f.path}.${Deno.pid}.${Date.now().toString(36)}.tmp`;
     try {
-      Deno.writeFileSync(tmp, data);
+      if (Array.isArray(f.bytes)) writeParts(tmp, f.bytes);
+      else {Deno.writeFileSync(
+          tmp,
+          typeof f.bytes === "string" ? new TextEncoder().encode(f.bytes) : f.bytes,
+        );}
       temps.push({ tmp, path: f.path });
     } catch (e) {
       cleanup();
@@ -82,4 +87,16 @@ export function describeFsError(e: unknown): string {
     ).toLowerCase();
   }
   return String(e);
+}
+
+/** Write consecutive byte ranges to one file without joining them in memory first. */
+function writeParts(path: string, parts: Uint8Array[]): void {
+  const file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  try {
+    for (const p of parts) {
+      for (let off = 0; off < p.length;) off += file.writeSync(p.subarray(off));
+    }
+  } finally {
+    file.close();
+  }
 }

@@ -84,6 +84,21 @@ const ATTR_CODE: Record<AttrType, number> = {
  * ```
  */
 export function emitModel(graph: Graph, opts: EmitOptions = {}): EmittedModel {
+  const { parts, data } = emitModelParts(graph, opts);
+  const model = concat(parts);
+  return data ? { model, data } : { model };
+}
+
+/**
+ * The serialized ModelProto as consecutive byte ranges (their concatenation
+ * is the model), so a writer can stream 100 MB of weights to a file without
+ * first copying them into one buffer; on this machine a fresh 100 MB buffer
+ * costs ~60 ms of page faults alone.
+ */
+export function emitModelParts(
+  graph: Graph,
+  opts: EmitOptions = {},
+): { parts: Uint8Array[]; data?: Uint8Array } {
   const opset = opts.opset ?? 17;
   const irVersion = IR_VERSION_FOR_OPSET[opset];
   if (irVersion === undefined || !SUPPORTED_OPSETS.includes(opset)) {
@@ -120,8 +135,8 @@ export function emitModel(graph: Graph, opts: EmitOptions = {}): EmittedModel {
   const head = onnx.ModelProto.encode(onnx.ModelProto.create(msg)).finish() as Uint8Array;
   let graphLen = 0;
   for (const p of graphParts) graphLen += p.length;
-  const model = concat([head, tag(7), varint(graphLen), ...graphParts]);
-  return blob?.size ? { model, data: blob.bytes() } : { model };
+  const parts = [head, tag(7), varint(graphLen), ...graphParts];
+  return blob?.size ? { parts, data: blob.bytes() } : { parts };
 }
 
 /**
@@ -141,7 +156,7 @@ export function writeModel(
 ): { model: string; data?: string } {
   const dataPath = `${outPath}.data`;
   const location = dataPath.slice(dataPath.lastIndexOf("/") + 1);
-  const { model, data } = emitModel(graph, {
+  const { parts, data } = emitModelParts(graph, {
     ...opts,
     externalData: { location, threshold: opts.externalData?.threshold },
   });
@@ -150,7 +165,7 @@ export function writeModel(
   writeFilesAtomic([
     ...(opts.also ?? []),
     ...(data ? [{ path: dataPath, bytes: data }] : []),
-    { path: outPath, bytes: model },
+    { path: outPath, bytes: parts },
   ]);
   return data ? { model: outPath, data: dataPath } : { model: outPath };
 }
