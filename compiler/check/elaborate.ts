@@ -18,6 +18,7 @@ import {
   numel,
   type Tensor,
   tensor as mkTensor,
+  TENSOR_DTYPES,
   zeros,
 } from "../ir/tensor.ts";
 import { type Code, type Diagnostic, error } from "../diagnostics.ts";
@@ -65,21 +66,7 @@ export const LIMITS = {
   totalParamElements: 4 * 2 ** 30,
 };
 
-const DTYPES = new Set([
-  "f32",
-  "f64",
-  "f16",
-  "bf16",
-  "i8",
-  "i16",
-  "i32",
-  "i64",
-  "u8",
-  "u16",
-  "u32",
-  "u64",
-  "bool",
-]);
+const DTYPES = new Set<string>(TENSOR_DTYPES);
 
 class Return {
   constructor(readonly value: Value) {}

@@ -70,6 +70,11 @@ export const DTYPES: Record<DType, DTypeInfo> = {
   bf16: { onnx: 16, bytes: 2, safetensors: "BF16" },
 };
 
+/** The element types a tensor type may name in .dlm source (every dtype but "str"). */
+export const TENSOR_DTYPES: readonly DType[] = (Object.keys(DTYPES) as DType[]).filter((d) =>
+  d !== "str"
+);
+
 const BY_ONNX = new Map<number, DType>(
   (Object.keys(DTYPES) as DType[]).map((d) => [DTYPES[d].onnx, d]),
 );

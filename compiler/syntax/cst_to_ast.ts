@@ -13,6 +13,7 @@
  * dropped. It never throws on a malformed tree.
  */
 import type { CstNode, IToken } from "chevrotain";
+import { TENSOR_DTYPES } from "../ir/tensor.ts";
 import type { Span } from "../ir/graph.ts";
 import type { Diagnostic } from "../diagnostics.ts";
 import type * as A from "./ast.ts";
@@ -23,23 +24,9 @@ import { parseTokens, syntaxDiagnostics } from "./parser.ts";
 export const MISSING = "<missing>";
 
 const SCALAR_TYPES = new Set(["int", "float", "bool", "str", "tensor"]);
-/** Element types of tensor types (the `DType`s of compiler/ir/tensor.ts). */
-export const TENSOR_DTYPES: readonly string[] = [
-  "f32",
-  "f64",
-  "f16",
-  "bf16",
-  "i8",
-  "i16",
-  "i32",
-  "i64",
-  "u8",
-  "u16",
-  "u32",
-  "u64",
-  "bool",
-];
-const DTYPE_SET = new Set(TENSOR_DTYPES);
+/** Element types of tensor types. */
+export { TENSOR_DTYPES };
+const DTYPE_SET = new Set<string>(TENSOR_DTYPES);
 
 type Child = CstNode | IToken;
 

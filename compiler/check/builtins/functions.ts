@@ -4,7 +4,7 @@
  * range, enumerate...). In a pipe, `x |> f(a)` calls `f(x, a)`.
  */
 import { formatType } from "../../ir/graph.ts";
-import { type DType, DTYPES, tensor } from "../../ir/tensor.ts";
+import { type DType, DTYPES, tensor, TENSOR_DTYPES } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
 import { expandInts, num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
@@ -187,21 +187,7 @@ function binMatrix(o: number, n: number, transposed: boolean): import("../../ir/
   return tensor("f32", transposed ? [n, o] : [o, n], m);
 }
 
-const DTYPE_NAMES = new Set([
-  "f32",
-  "f64",
-  "f16",
-  "bf16",
-  "i8",
-  "i16",
-  "i32",
-  "i64",
-  "u8",
-  "u16",
-  "u32",
-  "u64",
-  "bool",
-]);
+const DTYPE_NAMES = new Set<string>(TENSOR_DTYPES);
 
 const defs: FnDef[] = [
   unary("relu", "Relu", "max(x, 0)"),
