@@ -71,9 +71,21 @@ export const DTYPES: Record<DType, DTypeInfo> = {
 };
 
 /** The element types a tensor type may name in .dlm source (every dtype but "str"). */
-export const TENSOR_DTYPES: readonly DType[] = (Object.keys(DTYPES) as DType[]).filter((d) =>
-  d !== "str"
-);
+export const TENSOR_DTYPES: readonly DType[] = [
+  "f32",
+  "f64",
+  "f16",
+  "bf16",
+  "i8",
+  "i16",
+  "i32",
+  "i64",
+  "u8",
+  "u16",
+  "u32",
+  "u64",
+  "bool",
+];
 
 const BY_ONNX = new Map<number, DType>(
   (Object.keys(DTYPES) as DType[]).map((d) => [DTYPES[d].onnx, d]),
