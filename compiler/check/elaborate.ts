@@ -26,7 +26,7 @@ import { ShapeError } from "../ops/registry.ts";
 import { resetFreshDims } from "../ops/mod.ts";
 import type * as A from "../syntax/ast.ts";
 import type { Ctx, ParamOptions } from "./context.ts";
-import { type InitSpec, lazyInitTensor, type Nonlinearity, Rng } from "./init.ts";
+import { INIT_NAMES, type InitSpec, lazyInitTensor, type Nonlinearity, Rng } from "./init.ts";
 import { Frame, Scope } from "./scope.ts";
 import { type ArgIn, type ArgType, bindArgs, num } from "./signature.ts";
 import { LAYERS } from "./builtins/layers.ts";
@@ -1945,20 +1945,8 @@ export const SCALAR_FNS: Record<string, ScalarFn> = {
 
 // -------------------------------------------------------------- init specs
 
-export const INIT_FNS = new Set([
-  "zeros",
-  "ones",
-  "constant",
-  "normal",
-  "uniform",
-  "kaiming_normal",
-  "kaiming_uniform",
-  "kaiming",
-  "xavier_normal",
-  "xavier_uniform",
-  "xavier",
-  "trunc_normal",
-]);
+/** The initialisers callable in .dlm (a set of init.ts's INIT_NAMES). */
+export const INIT_FNS = new Set<string>(INIT_NAMES);
 
 function canonicalInit(name: string): string {
   return name === "kaiming" ? "kaiming_normal" : name === "xavier" ? "xavier_uniform" : name;

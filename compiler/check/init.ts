@@ -35,7 +35,7 @@ export const INIT_NAMES = [
   "xavier_normal",
   "xavier_uniform",
   "trunc_normal",
-  // Short forms from the issue text.
+  // Short forms: kaiming_normal and xavier_uniform.
   "kaiming",
   "xavier",
 ] as const;
@@ -121,20 +121,14 @@ export class Rng {
 
   /** Fill `out` with U[low, high): the same values as calling uniform() in a loop, faster. */
   fillUniform(out: Float32Array | Float64Array, low: number, high: number): void {
-    let a = this.a, b = this.b, c = this.c, d = this.d;
     const w = (high - low) / 4294967296;
-    for (let i = 0; i < out.length; i++) {
-      const r = Math.imul(rotl(Math.imul(b, 5), 7), 9);
-      const t = b << 9;
-      c ^= a;
-      d ^= b;
-      b ^= c;
-      a ^= d;
-      c ^= t;
-      d = (d << 11) | (d >>> 21);
-      out[i] = low + w * (r >>> 0);
+    const n = Math.min(4096, out.length);
+    const buf = new Int32Array(n);
+    for (let base = 0; base < out.length; base += n) {
+      const m = Math.min(n, out.length - base);
+      this.fillU32(buf, m);
+      for (let j = 0; j < m; j++) out[base + j] = low + w * (buf[j] >>> 0);
     }
-    this.a = a, this.b = b, this.c = c, this.d = d;
   }
 
   /** Fill `out` with N(mean, std^2) (its own order of draws: not the values of normal() in a loop). */
