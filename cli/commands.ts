@@ -327,7 +327,7 @@ const run: Command = {
         throw new DlmError({
           code: "DLM0409",
           severity: "error",
-          message: `Cannot create '${dir}': ${(e as Error).message}`,
+          message: `Cannot create the folder '${dir}': ${describeFsError(e)}`,
         });
       }
     }
