@@ -1255,7 +1255,7 @@ class Elaborator {
         return undefined;
       }
       if (
-        d.kind === "name" && scope.lookup(d.name) === undefined && !this.program.blocks.has(d.name)
+        d.kind === "name" && isSymbolName(d.name) && scope.lookup(d.name) === undefined
       ) {
         scope.define(d.name, { k: "dim", v: d.name });
         shape.push(d.name);
@@ -1349,6 +1349,7 @@ class Elaborator {
           return false;
         }
         const problem = this.matchTensorType(v.t, te, scope, bind);
+        if (problem === null) return false;
         if (problem) {
           this.err(
             "DLM0208",
@@ -1367,7 +1368,7 @@ class Elaborator {
     te: A.TensorTypeExpr,
     scope: Scope,
     bind: boolean,
-  ): string | undefined {
+  ): string | undefined | null {
     if (te.dtype !== t.dtype) return `element type ${t.dtype} is not ${te.dtype}`;
     const rest = te.dims.findIndex((d) => d.kind === "dim_rest");
     const pattern = te.dims;
@@ -1383,13 +1384,13 @@ class Elaborator {
       const actual = t.shape[axis];
       if (d.kind === "dim_any" || d.kind === "dim_rest") continue;
       if (
-        d.kind === "name" && scope.lookup(d.name) === undefined && !this.program.blocks.has(d.name)
+        d.kind === "name" && isSymbolName(d.name) && scope.lookup(d.name) === undefined
       ) {
         if (bind) scope.define(d.name, dimValue(actual));
         continue;
       }
       const v = this.eval(d, scope);
-      if (v.k === "error") return "its declared dims are invalid";
+      if (v.k === "error") return null; // the dim expression already reported its error
       const want: Dim | undefined = v.k === "int" ? v.v : v.k === "dim" ? v.v : undefined;
       if (want === undefined) return `dim ${axis} is declared as ${describe(v)}`;
       if (want !== actual) {
