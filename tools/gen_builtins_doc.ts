@@ -10,8 +10,7 @@
  * The output is already in `deno fmt`'s markdown form (prose wrapped at 100
  * columns, tables padded), so `deno fmt --check` accepts it unchanged.
  */
-import { LAYERS } from "../compiler/check/builtins/layers.ts";
-import { FUNCTIONS } from "../compiler/check/builtins/functions.ts";
+import { FUNCTIONS, LAYERS } from "../compiler/check/builtins/mod.ts";
 import type { ArgType, ParamSig } from "../compiler/check/signature.ts";
 import { show, type Value } from "../compiler/check/values.ts";
 import { INIT_FNS, SCALAR_FNS } from "../compiler/check/elaborate.ts";
@@ -139,7 +138,8 @@ function section(title: string, name: string, sig: ParamSig[], doc: string, extr
   ].join("\n");
 }
 
-function inputsText(n: number): string {
+function inputsText(n: number | [number, number]): string {
+  if (Array.isArray(n)) return `Applied to ${n[0]} to ${n[1]} tensors.`;
   return n === 1 ? "Applied to one tensor." : `Applied to ${n} tensors.`;
 }
 

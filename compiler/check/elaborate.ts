@@ -29,8 +29,7 @@ import type { Ctx, ParamOptions } from "./context.ts";
 import { INIT_NAMES, type InitSpec, lazyInitTensor, type Nonlinearity, Rng } from "./init.ts";
 import { Frame, Scope } from "./scope.ts";
 import { type ArgIn, type ArgType, bindArgs, num } from "./signature.ts";
-import { LAYERS } from "./builtins/layers.ts";
-import { FUNCTIONS } from "./builtins/functions.ts";
+import { FUNCTIONS, LAYERS } from "./builtins/mod.ts";
 import {
   describe,
   dimValue,
@@ -912,13 +911,14 @@ class Elaborator {
     switch (inst.kind) {
       case "builtin": {
         const def = LAYERS[inst.name];
-        const want = def.inputs ?? 1;
-        if (inputs.length !== want) {
+        const [lo, hi] = Array.isArray(def.inputs)
+          ? def.inputs
+          : [def.inputs ?? 1, def.inputs ?? 1];
+        if (inputs.length < lo || inputs.length > hi) {
+          const want = lo === hi ? `${lo}` : `${lo} to ${hi}`;
           return this.err(
             "DLM0202",
-            `${inst.name}() is applied to ${want} tensor${
-              want > 1 ? "s" : ""
-            }, got ${inputs.length}`,
+            `${inst.name}() is applied to ${want} tensor${hi > 1 ? "s" : ""}, got ${inputs.length}`,
             span,
           );
         }

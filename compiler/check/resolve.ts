@@ -9,8 +9,7 @@
 import type * as A from "../syntax/ast.ts";
 import { type Diagnostic, error } from "../diagnostics.ts";
 import type { Program } from "./program.ts";
-import { LAYERS } from "./builtins/layers.ts";
-import { FUNCTIONS } from "./builtins/functions.ts";
+import { FUNCTIONS, LAYERS } from "./builtins/mod.ts";
 import { INIT_FNS, isSymbolName, SCALAR_FNS } from "./elaborate.ts";
 import { closest } from "./suggest.ts";
 

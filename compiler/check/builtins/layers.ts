@@ -16,8 +16,11 @@ export interface LayerDef {
   name: string;
   doc: string;
   sig: ParamSig[];
-  /** Number of tensor inputs it takes when applied (default 1). */
-  inputs?: number;
+  /**
+   * Tensor inputs it takes when applied: a count (default 1) or [min, max]
+   * (a recurrent layer takes x, then optional initial states).
+   */
+  inputs?: number | [number, number];
   apply(ctx: Ctx, args: Record<string, Value>, inputs: TensorValue[], prefix: string): Value;
 }
 

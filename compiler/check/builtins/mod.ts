@@ -1,0 +1,24 @@
+/**
+ * All built-in layers and functions, gathered from the files that define
+ * them (one family a file: CNN layers, recurrent layers, attention, tensor
+ * operations). A name defined twice is a programming error caught at load.
+ */
+import { type LayerDef, LAYERS as CORE_LAYERS } from "./layers.ts";
+import { type FnDef, FUNCTIONS as CORE_FUNCTIONS } from "./functions.ts";
+
+export type { LayerDef } from "./layers.ts";
+export type { FnDef } from "./functions.ts";
+
+function merge<T>(what: string, ...tables: Record<string, T>[]): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const t of tables) {
+    for (const [k, v] of Object.entries(t)) {
+      if (k in out) throw new Error(`internal: built-in ${what} '${k}' is defined twice`);
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+export const LAYERS: Record<string, LayerDef> = merge("layer", CORE_LAYERS);
+export const FUNCTIONS: Record<string, FnDef> = merge("function", CORE_FUNCTIONS);
