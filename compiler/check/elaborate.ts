@@ -846,16 +846,34 @@ class Elaborator {
       }
       case "layer": {
         if (o.label) this.nameInstance(callee.inst, o.label, o.labelSpan ?? span);
+        const allowed = callee.inst.kind === "builtin"
+          ? LAYERS[callee.inst.name].namedInputs ?? []
+          : [];
+        const named: Record<string, TensorValue> = {};
         for (const a of args) {
-          if (a.name) {
+          if (!a.name) continue;
+          if (!allowed.includes(a.name)) {
+            const which = allowed.length
+              ? `; it takes ${allowed.map((n) => `${n}:`).join(", ")} by name`
+              : "";
             return this.err(
               "DLM0205",
-              `A layer is applied to tensors by position; '${a.name}:' is not allowed here`,
+              `${callee.inst.name} is applied to tensors by position${which}; '${a.name}:' is not one of them`,
               a.span,
             );
           }
+          if (a.value.k === "error") return ERROR;
+          if (a.value.k !== "tensor") {
+            return this.err(
+              "DLM0201",
+              `'${a.name}:' must be a tensor, got ${describe(a.value)}`,
+              a.span,
+            );
+          }
+          named[a.name] = a.value;
         }
-        return this.applyInstance(callee.inst, [...pipeArgs, ...args].map((a) => a.value), span);
+        const positional = [...pipeArgs, ...args.filter((a) => !a.name)].map((a) => a.value);
+        return this.applyInstance(callee.inst, positional, span, named);
       }
       case "initfn": {
         if (o.pipeInput) {
@@ -904,7 +922,12 @@ class Elaborator {
     return cfg;
   }
 
-  applyInstance(inst: Instance, inputs: Value[], span: Span): Value {
+  applyInstance(
+    inst: Instance,
+    inputs: Value[],
+    span: Span,
+    named: Record<string, TensorValue> = {},
+  ): Value {
     if (inputs.some((v) => v.k === "error")) return ERROR;
     this.autoName(inst);
     const prefix = inst.prefix!;
@@ -934,7 +957,13 @@ class Elaborator {
         const saved = this.frame;
         const spans = (inst.args as { __spans?: Record<string, Span> }).__spans ?? {};
         try {
-          return def.apply(this.ctx(span, spans), inst.args!, inputs as TensorValue[], prefix);
+          return def.apply(
+            this.ctx(span, spans),
+            inst.args!,
+            inputs as TensorValue[],
+            prefix,
+            named,
+          );
         } finally {
           this.frame = saved;
         }

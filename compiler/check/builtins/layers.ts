@@ -21,7 +21,18 @@ export interface LayerDef {
    * (a recurrent layer takes x, then optional initial states).
    */
   inputs?: number | [number, number];
-  apply(ctx: Ctx, args: Record<string, Value>, inputs: TensorValue[], prefix: string): Value;
+  /**
+   * Optional tensors passed by name when the layer is applied, e.g.
+   * `lstm(64)(x, h0: h, c0: c)`; they arrive in `named`.
+   */
+  namedInputs?: string[];
+  apply(
+    ctx: Ctx,
+    args: Record<string, Value>,
+    inputs: TensorValue[],
+    prefix: string,
+    named: Record<string, TensorValue>,
+  ): Value;
 }
 
 const T: Value = { k: "bool", v: true };
