@@ -95,7 +95,10 @@ export function elaborate(
 }
 
 class Elaborator {
-  readonly b: GraphBuilder;
+  /** Where nodes go: the model's graph, or a Scan body while one is being built. */
+  b: GraphBuilder;
+  /** The model's graph: parameters and constants always live here (bodies read them by name). */
+  readonly root: GraphBuilder;
   readonly diags: Diagnostic[] = [];
   readonly mode: "eval" | "train";
   readonly seed: number;
@@ -110,11 +113,12 @@ class Elaborator {
   readonly freezeRules: ((name: string) => boolean)[] = [];
   readonly paramIndex = new Map<string, ParamInfo>();
   readonly randomCounters = new Map<string, number>();
+  scanCount = 0;
 
   constructor(readonly program: Program, readonly opts: ElabOptions) {
     this.mode = opts.mode ?? "eval";
     this.seed = opts.seed ?? 0;
-    this.b = new GraphBuilder("main");
+    this.b = this.root = new GraphBuilder("main");
     this.global = new Scope();
   }
 
@@ -1144,7 +1148,7 @@ class Elaborator {
     const dtype: DType = opts.dtype ?? "f32";
     const existing = this.paramIndex.get(name);
     if (existing) {
-      const t = this.b.graph.types.get(name)!;
+      const t = this.root.graph.types.get(name)!;
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
         this.err(
           "DLM0203",
@@ -1183,7 +1187,7 @@ class Elaborator {
     const t: Tensor = dtype === "f32"
       ? lazyInitTensor(spec, shape, name, this.seed)
       : zeros(dtype, shape);
-    if (this.b.isUsed(name)) {
+    if (this.root.isUsed(name)) {
       this.err(
         "DLM0106",
         `Parameter name '${name}' clashes with another value of the same name`,
@@ -1191,7 +1195,7 @@ class Elaborator {
       );
       return undefined;
     }
-    const v = this.b.initializer(name, t);
+    const v = this.root.initializer(name, t);
     const info: ParamInfo = {
       name,
       role,
@@ -1199,7 +1203,7 @@ class Elaborator {
       layer: opts.layer,
       span,
     };
-    this.b.graph.params.push(info);
+    this.root.graph.params.push(info);
     this.paramIndex.set(name, info);
     return { k: "tensor", v, t: { dtype, shape: [...shape] } };
   }
@@ -1223,10 +1227,230 @@ class Elaborator {
       ? `${t.dtype}[${t.shape}]:${Array.from(t.data as ArrayLike<number | bigint>).join(",")}`
       : "";
     const hit = small ? this.constCache.get(key) : undefined;
-    if (hit) return { k: "tensor", v: hit, t: this.b.graph.types.get(hit)! };
-    const name = this.b.initializer(this.b.isUsed(base) ? this.b.fresh(base) : base, t);
+    if (hit) return { k: "tensor", v: hit, t: this.root.graph.types.get(hit)! };
+    const name = this.root.initializer(this.root.isUsed(base) ? this.root.fresh(base) : base, t);
     if (small) this.constCache.set(key, name);
     return { k: "tensor", v: name, t: { dtype: t.dtype, shape: [...t.shape] } };
+  }
+
+  // ------------------------------------------------------------------ scan
+
+  /**
+   * `scan(cell, init, xs, axis: 1, reverse: false)`: run a recurrent cell
+   * over time. The cell is a layer applied as cell(state..., x_t...) that
+   * returns (new_state, y_t); the state may be a tensor or a tuple (h, c),
+   * xs a tensor or a tuple of tensors scanned along `axis`. The result is
+   * (final_state, ys) with the y_t stacked along `axis`. Over a known
+   * length the loop is unrolled; over a symbolic one (T) it becomes one
+   * ONNX Scan whose body is the cell, reading the cell's weights from the
+   * outer graph, so one file serves every sequence length.
+   */
+  scanFn(args: ArgIn[], span: Span): Value {
+    const sig = [
+      { name: "cell", type: "any" as const },
+      { name: "init", type: "any" as const },
+      { name: "xs", type: "any" as const },
+      { name: "axis", type: "int" as const, default: { k: "int", v: 1 } as Value },
+      { name: "reverse", type: "bool" as const, default: { k: "bool", v: false } as Value },
+    ];
+    const a = bindArgs("scan", sig, args, span, this.diags);
+    if (!a) return ERROR;
+    const sp = (k: string) => a.__spans?.[k] ?? span;
+    let cell = a.cell;
+    if (cell.k === "blockdef" && cell.decl.config.length === 0) {
+      cell = {
+        k: "layer",
+        inst: { kind: "block", name: cell.decl.name, span, decl: cell.decl, config: new Map() },
+      };
+    }
+    if (cell.k !== "layer") {
+      return this.err(
+        "DLM0201",
+        `scan() needs a layer to run at each step (such as Cell(64)), got ${describe(a.cell)}`,
+        sp("cell"),
+      );
+    }
+    const tensors = (v: Value, what: string, where: Span): TensorValue[] | undefined => {
+      const items = v.k === "tuple" || v.k === "list" ? v.items : [v];
+      if (items.length === 0 || items.some((x) => x.k !== "tensor")) {
+        this.err(
+          "DLM0201",
+          `scan() needs ${what} to be a tensor or a tuple of tensors, got ${describe(v)}`,
+          where,
+        );
+        return undefined;
+      }
+      return items as TensorValue[];
+    };
+    const state0 = tensors(a.init, "the initial state", sp("init"));
+    const xs = tensors(a.xs, "the sequence", sp("xs"));
+    if (!state0 || !xs) return ERROR;
+    const stateIsTuple = a.init.k === "tuple" || a.init.k === "list";
+    const xsIsTuple = a.xs.k === "tuple" || a.xs.k === "list";
+    const axisIn = (a.axis as { v: number }).v;
+    const reverse = (a.reverse as { v: boolean }).v;
+    const rank = xs[0].t.shape.length;
+    const axis = axisIn < 0 ? axisIn + rank : axisIn;
+    if (axis < 0 || axis >= rank || xs.some((x) => x.t.shape.length !== rank)) {
+      return this.err(
+        "DLM0210",
+        `scan() axis ${axisIn} does not fit the sequence ${formatType(xs[0].t)}`,
+        sp("axis"),
+      );
+    }
+    const steps = xs[0].t.shape[axis];
+    if (xs.some((x) => x.t.shape[axis] !== steps)) {
+      return this.err(
+        "DLM0203",
+        `scan() needs sequences of one length along axis ${axis}, got ${
+          xs.map((x) => formatType(x.t)).join(" and ")
+        }`,
+        sp("xs"),
+      );
+    }
+    const inst = cell.inst;
+    // Split the cell's result into (new state tensors, per-step output tensors).
+    const unpack = (
+      out: Value,
+    ): { ns: TensorValue[]; ys: TensorValue[]; ysTuple: boolean } | undefined => {
+      if (out.k === "error") return undefined;
+      if (out.k !== "tuple" || out.items.length !== 2) {
+        this.err(
+          "DLM0201",
+          `scan()'s cell must return (new_state, output), got ${describe(out)}`,
+          span,
+        );
+        return undefined;
+      }
+      const ns = tensors(out.items[0], "the cell's new state", span);
+      const ys = tensors(out.items[1], "the cell's output", span);
+      if (!ns || !ys) return undefined;
+      if (ns.length !== state0.length) {
+        this.err(
+          "DLM0203",
+          `scan()'s cell returns ${ns.length} state tensor(s) but the state has ${state0.length}`,
+          span,
+        );
+        return undefined;
+      }
+      for (let i = 0; i < ns.length; i++) {
+        const want = state0[i].t, got = ns[i].t;
+        if (
+          want.dtype !== got.dtype || want.shape.length !== got.shape.length ||
+          want.shape.some((d, j) => d !== got.shape[j])
+        ) {
+          this.err(
+            "DLM0203",
+            `scan()'s cell returns a state ${formatType(got)} for a state ${
+              formatType(want)
+            }: the state must keep its type`,
+            span,
+          );
+          return undefined;
+        }
+      }
+      return { ns, ys, ysTuple: out.items[1].k === "tuple" || out.items[1].k === "list" };
+    };
+    const pack = (
+      ts: TensorValue[],
+      tuple: boolean,
+    ): Value => (tuple ? { k: "tuple", items: ts } : ts[0]);
+    if (typeof steps === "number") {
+      // Unrolled: one application of the cell per step, sharing its weights.
+      if (steps === 0) return this.err("DLM0210", "scan() over an empty sequence", sp("xs"));
+      let state = state0;
+      const per: TensorValue[][] = new Array(steps);
+      let ysTuple = false;
+      for (let q = 0; q < steps; q++) {
+        const t = reverse ? steps - 1 - q : q;
+        const index = this.constant(mkTensor("i64", [], [t]));
+        const elems: TensorValue[] = [];
+        for (const x of xs) {
+          const g = this.addOp("Gather", [x.v, index.v], { axis }, span);
+          if (!g) return ERROR;
+          elems.push(g[0]);
+        }
+        const r = unpack(this.applyInstance(inst, [...state, ...elems], span));
+        if (!r) return ERROR;
+        state = r.ns;
+        per[t] = r.ys;
+        ysTuple = r.ysTuple;
+      }
+      const axesC = this.constant(mkTensor("i64", [1], [axis]));
+      const stacked: TensorValue[] = [];
+      for (let j = 0; j < per[0].length; j++) {
+        const parts: string[] = [];
+        for (let t = 0; t < steps; t++) {
+          const u = this.addOp("Unsqueeze", [per[t][j].v, axesC.v], {}, span);
+          if (!u) return ERROR;
+          parts.push(u[0].v);
+        }
+        const c = parts.length === 1 ? undefined : this.addOp("Concat", parts, { axis }, span);
+        if (parts.length > 1 && !c) return ERROR;
+        stacked.push(c ? c[0] : { k: "tensor", v: parts[0], t: this.b.graph.types.get(parts[0])! });
+      }
+      void xsIsTuple;
+      return { k: "tuple", items: [pack(state, stateIsTuple), pack(stacked, ysTuple)] };
+    }
+    // Symbolic length: an ONNX Scan whose body is the cell.
+    const k = this.scanCount++;
+    const prefix = `${this.frame.child(`scan_${k}`)}/`;
+    const sub = new GraphBuilder(prefix.slice(0, -1), { outer: this.b, prefix });
+    const bodyState = state0.map((st, i): TensorValue => {
+      const n = sub.input(`state${i}`, st.t);
+      return { k: "tensor", v: n, t: st.t };
+    });
+    const bodyX = xs.map((x, j): TensorValue => {
+      const t = { dtype: x.t.dtype, shape: x.t.shape.filter((_, d) => d !== axis) };
+      return { k: "tensor", v: sub.input(`x${j}`, t), t };
+    });
+    const saved = this.b;
+    this.b = sub;
+    let r: ReturnType<typeof unpack>;
+    try {
+      r = unpack(this.applyInstance(inst, [...bodyState, ...bodyX], span));
+    } finally {
+      this.b = saved;
+    }
+    if (!r) return ERROR;
+    // Body outputs, renaming as they go (one value may be both state and output).
+    const renamed = new Map<string, string>();
+    [...r.ns, ...r.ys].forEach((v, i) => {
+      const from = renamed.get(v.v) ?? v.v;
+      const before = sub.graph.outputs.length;
+      sub.output(from, `${prefix}out${i}`, span);
+      const added = sub.graph.outputs[before].name;
+      if (!sub.graph.nodes.some((n) => n.op === "Identity" && n.outputs[0] === added)) {
+        renamed.set(v.v, added);
+      }
+    });
+    const m = xs.length, nOut = r.ns.length + r.ys.length;
+    const attrs: Record<string, unknown> = {
+      body: sub.graph,
+      num_scan_inputs: m,
+      scan_input_axes: Array(m).fill(axis),
+      scan_output_axes: Array(r.ys.length).fill(axis),
+    };
+    if (reverse) {
+      attrs.scan_input_directions = Array(m).fill(1);
+      attrs.scan_output_directions = Array(r.ys.length).fill(1);
+    }
+    const outs = this.addOp(
+      "Scan",
+      [...state0.map((x) => x.v), ...xs.map((x) => x.v)],
+      attrs,
+      span,
+      this.frame.child(`scan_${k}`),
+      nOut,
+    );
+    if (!outs) return ERROR;
+    return {
+      k: "tuple",
+      items: [
+        pack(outs.slice(0, r.ns.length), stateIsTuple),
+        pack(outs.slice(r.ns.length), r.ysTuple),
+      ],
+    };
   }
 
   // ----------------------------------------------------------- initialisers
@@ -1868,6 +2092,7 @@ function numFn(name: string, f: (x: number) => number, intResult = false): Scala
 }
 
 export const SCALAR_FNS: Record<string, ScalarFn> = {
+  scan: (e, args, span) => e.scanFn(args, span),
   min: (e, args, span) => {
     const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list")
       ? args[0].value.items.map((value) => ({ value, span }))

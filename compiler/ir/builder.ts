@@ -16,8 +16,20 @@ export class GraphBuilder {
   /** Constant tensors known at build time (initializers and folded Constant nodes). */
   readonly constants = new Map<string, Tensor>();
 
-  constructor(graphOrName: Graph | string) {
+  /**
+   * For a subgraph body (Scan, Loop, If): the enclosing graph's builder.
+   * Values of the outer scope (weights, constants) are read by name, their
+   * types and constant values come from there, and the body's own names
+   * start with `prefix` so that they never clash with the outer graph's
+   * (ONNX wants names unique across scopes).
+   */
+  readonly outer?: GraphBuilder;
+  readonly prefix: string;
+
+  constructor(graphOrName: Graph | string, opts: { outer?: GraphBuilder; prefix?: string } = {}) {
     this.graph = typeof graphOrName === "string" ? emptyGraph(graphOrName) : graphOrName;
+    this.outer = opts.outer;
+    this.prefix = opts.prefix ?? "";
     for (const v of this.graph.inputs) this.#used.add(v.name);
     for (const k of this.graph.initializers.keys()) this.#used.add(k);
     for (const n of this.graph.nodes) {
@@ -28,7 +40,17 @@ export class GraphBuilder {
 
   /** A name not used yet by any value or node: `base`, else `base_1`, `base_2`, ... */
   fresh(base: string): string {
-    return this.#freshIn(this.#used, this.#nextValue, base);
+    return this.#freshIn(this.#used, this.#nextValue, this.prefix + base);
+  }
+
+  /** The type of a value of this graph or of an enclosing one. */
+  typeOf(name: string): TensorType | undefined {
+    return this.graph.types.get(name) ?? this.outer?.typeOf(name);
+  }
+
+  /** The constant value of a value of this graph or of an enclosing one. */
+  constantOf(name: string): Tensor | undefined {
+    return this.constants.get(name) ?? this.outer?.constantOf(name);
   }
 
   // Next suffix to try per base name, so naming the 20,000th `relu` does not
@@ -70,13 +92,12 @@ export class GraphBuilder {
   }
 
   output(value: string, name?: string, span?: Span): void {
-    const type = this.graph.types.get(value);
+    const type = this.typeOf(value);
     if (!type) throw new Error(`output(): unknown value ${value}`);
     let v = value;
     if (name && name !== value) {
       // Graph outputs carry the user's name: rename through an Identity only when needed.
       if (this.#used.has(name)) throw new Error(`output(): name ${name} is taken`);
-      this.#used.add(name);
       v = this.rename(value, name);
     }
     this.graph.outputs.push({ name: v, type });
@@ -94,6 +115,7 @@ export class GraphBuilder {
       this.addNode("Identity", [value], {}, { name, outputs: [name] });
       return name;
     }
+    this.#used.add(name);
     prod.outputs = prod.outputs.map((o) => (o === value ? name : o));
     for (const n of this.graph.nodes) n.inputs = n.inputs.map((i) => (i === value ? name : i));
     const t = this.graph.types.get(value)!;
@@ -128,7 +150,7 @@ export class GraphBuilder {
     if (!def) throw new Error(`internal: op ${op} is not registered`);
     const types = inputs.map((i) => {
       if (!i) return undefined;
-      const t = this.graph.types.get(i);
+      const t = this.typeOf(i);
       if (!t) throw new Error(`internal: value ${i} has no type`);
       return t;
     });
@@ -136,10 +158,11 @@ export class GraphBuilder {
     const outTypes = def.infer({
       inputs: types,
       attrs: full,
-      constant: (k: number) => (inputs[k] ? this.constants.get(inputs[k]) : undefined),
+      constant: (k: number) => (inputs[k] ? this.constantOf(inputs[k]) : undefined),
       outputCount: opts.outputs?.length ?? opts.nOutputs,
     });
-    const base = opts.name ?? op.toLowerCase();
+    const named = opts.name ?? op.toLowerCase();
+    const base = named.startsWith(this.prefix) ? named : this.prefix + named;
     const nodeName = this.#freshIn(this.#nodeNames, this.#nextNode, base);
     const count = opts.outputs?.length ?? opts.nOutputs ?? outTypes.length;
     const outputs: string[] = [];
@@ -148,7 +171,7 @@ export class GraphBuilder {
       outputs.push(
         opts.outputs?.[k] !== undefined && !this.#used.has(want)
           ? this.#claim(want)
-          : this.fresh(want),
+          : this.#freshIn(this.#used, this.#nextValue, want), // `want` carries the prefix already
       );
     }
     if (outTypes.length < count) {

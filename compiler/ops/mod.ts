@@ -5,6 +5,7 @@
  */
 import "./unary.ts";
 import "./binary.ts";
+import "./scan.ts";
 import "./reduce.ts";
 import "./arg_max.ts";
 import "./average_pool.ts";

@@ -1,0 +1,73 @@
+/**
+ * Scan (opset 16): runs `body` once per element of the scan inputs along
+ * their scan axes, threading N state values through the iterations.
+ *   inputs:  state_1..state_N, scan_1..scan_M
+ *   body:    (state_1..state_N, elem_1..elem_M) -> (state'_1..state'_N, out_1..out_K)
+ *   outputs: final state_1..state_N, then each out_k stacked along its scan output axis.
+ * The output types come from the body's declared outputs; the stacked
+ * dim is the scan inputs' length along their axis.
+ */
+import type { Graph } from "../ir/graph.ts";
+import { register, ShapeError } from "./registry.ts";
+
+register({
+  op: "Scan",
+  since: 16,
+  inputs: [{ name: "initial_state_and_scan_inputs", variadic: true }],
+  outputs: [{ name: "final_state_and_scan_outputs", variadic: true }],
+  attrs: {
+    body: { type: "graph", required: true },
+    num_scan_inputs: { type: "int", required: true },
+    scan_input_axes: { type: "ints" },
+    scan_input_directions: { type: "ints" },
+    scan_output_axes: { type: "ints" },
+    scan_output_directions: { type: "ints" },
+  },
+  infer(ctx) {
+    const body = ctx.attrs.body as Graph | undefined;
+    const m = ctx.attrs.num_scan_inputs as number;
+    if (!body || typeof m !== "number") {
+      throw new ShapeError("Scan needs a body graph and num_scan_inputs");
+    }
+    const n = ctx.inputs.length - m;
+    if (n < 0) {
+      throw new ShapeError(`Scan has ${ctx.inputs.length} inputs but num_scan_inputs is ${m}`);
+    }
+    if (body.inputs.length !== n + m) {
+      throw new ShapeError(
+        `Scan's body takes ${body.inputs.length} inputs, expected ${n} states + ${m} scan elements`,
+      );
+    }
+    if (body.outputs.length < n) {
+      throw new ShapeError(
+        `Scan's body returns ${body.outputs.length} values, fewer than its ${n} states`,
+      );
+    }
+    const inAxes = (ctx.attrs.scan_input_axes as number[] | undefined) ?? Array(m).fill(0);
+    const first = ctx.inputs[n];
+    if (!first) throw new ShapeError("Scan needs at least one scan input");
+    const ax0 = inAxes[0] < 0 ? inAxes[0] + first.shape.length : inAxes[0];
+    const steps = first.shape[ax0];
+    for (let i = 0; i < n; i++) {
+      const s = ctx.inputs[i]!, o = body.outputs[i].type;
+      if (s.dtype !== o.dtype || s.shape.length !== o.shape.length) {
+        throw new ShapeError(
+          `Scan state ${i} is ${s.dtype}[${s.shape.join(", ")}] but the body returns ${o.dtype}[${
+            o.shape.join(", ")
+          }]`,
+        );
+      }
+    }
+    const k = body.outputs.length - n;
+    const outAxes = (ctx.attrs.scan_output_axes as number[] | undefined) ?? Array(k).fill(0);
+    const states = ctx.inputs.slice(0, n).map((t) => ({ dtype: t!.dtype, shape: [...t!.shape] }));
+    const stacked = body.outputs.slice(n).map((o, j) => {
+      const r = o.type.shape.length + 1;
+      const a = outAxes[j] < 0 ? outAxes[j] + r : outAxes[j];
+      const shape = [...o.type.shape];
+      shape.splice(a, 0, steps);
+      return { dtype: o.type.dtype, shape };
+    });
+    return [...states, ...stacked];
+  },
+});
