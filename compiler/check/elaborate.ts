@@ -1249,8 +1249,9 @@ class Elaborator {
     const sig = [
       { name: "cell", type: "any" as const },
       { name: "init", type: "any" as const },
-      { name: "xs", type: "any" as const },
+      { name: "xs", type: "any" as const, optional: true },
       { name: "axis", type: "int" as const, default: { k: "int", v: 1 } as Value },
+      { name: "steps", type: "int" as const, optional: true },
       { name: "reverse", type: "bool" as const, default: { k: "bool", v: false } as Value },
     ];
     const a = bindArgs("scan", sig, args, span, this.diags);
@@ -1283,8 +1284,10 @@ class Elaborator {
       return items as TensorValue[];
     };
     const state0 = tensors(a.init, "the initial state", sp("init"));
+    if (!state0) return ERROR;
+    if (!a.xs) return this.scanSteps(cell.inst, a, state0, span);
     const xs = tensors(a.xs, "the sequence", sp("xs"));
-    if (!state0 || !xs) return ERROR;
+    if (!xs) return ERROR;
     const stateIsTuple = a.init.k === "tuple" || a.init.k === "list";
     const xsIsTuple = a.xs.k === "tuple" || a.xs.k === "list";
     const axisIn = (a.axis as { v: number }).v;
@@ -1451,6 +1454,87 @@ class Elaborator {
         pack(outs.slice(r.ns.length), r.ysTuple),
       ],
     };
+  }
+
+  /**
+   * `scan(cell, init, steps: L)` with no sequence: the cell runs L times on
+   * its state alone (greedy decoding feeds each step's prediction back
+   * through the state). Unrolled; L must be known.
+   */
+  scanSteps(inst: Instance, a: Record<string, Value>, state0: TensorValue[], span: Span): Value {
+    const steps = a.steps;
+    if (!steps || steps.k !== "int" || steps.v <= 0) {
+      return this.err(
+        "DLM0206",
+        "scan() without a sequence needs steps: a positive int (how many times to run the cell)",
+        span,
+      );
+    }
+    const stateIsTuple = a.init.k === "tuple" || a.init.k === "list";
+    let state = state0;
+    const per: Value[] = [];
+    for (let t = 0; t < steps.v; t++) {
+      const out = this.applyInstance(inst, [...state], span);
+      if (out.k === "error") return ERROR;
+      if (out.k !== "tuple" || out.items.length !== 2) {
+        return this.err(
+          "DLM0201",
+          `scan()'s cell must return (new_state, output), got ${describe(out)}`,
+          span,
+        );
+      }
+      const ns = out.items[0];
+      const nsList = ns.k === "tuple" || ns.k === "list" ? ns.items : [ns];
+      if (
+        nsList.length !== state0.length ||
+        nsList.some((x, i) => x.k !== "tensor" || formatType(x.t) !== formatType(state0[i].t))
+      ) {
+        return this.err(
+          "DLM0203",
+          `scan()'s cell returns a new state ${describe(ns)} for a state of ${
+            state0.map((x) => formatType(x.t)).join(", ")
+          }: the state must keep its type`,
+          span,
+        );
+      }
+      state = nsList as TensorValue[];
+      per.push(out.items[1]);
+    }
+    const axis = (a.axis as { v: number }).v;
+    const ysTuple = per[0].k === "tuple";
+    const cols = ysTuple ? (per[0] as { items: Value[] }).items.length : 1;
+    const stacked: TensorValue[] = [];
+    for (let j = 0; j < cols; j++) {
+      const parts: string[] = [];
+      for (const y of per) {
+        const v = ysTuple ? (y as { items: Value[] }).items[j] : y;
+        if (v.k !== "tensor") {
+          return this.err(
+            "DLM0201",
+            `scan()'s cell output must be tensors, got ${describe(v)}`,
+            span,
+          );
+        }
+        const r = v.t.shape.length + 1;
+        const ax = axis < 0 ? axis + r : axis;
+        const u = this.addOp(
+          "Unsqueeze",
+          [v.v, this.constant(mkTensor("i64", [1], [ax])).v],
+          {},
+          span,
+        );
+        if (!u) return ERROR;
+        parts.push(u[0].v);
+      }
+      const r0 = parts.length === 1 ? undefined : this.addOp("Concat", parts, { axis }, span);
+      if (parts.length > 1 && !r0) return ERROR;
+      stacked.push(r0 ? r0[0] : { k: "tensor", v: parts[0], t: this.b.graph.types.get(parts[0])! });
+    }
+    const pack = (
+      ts: TensorValue[],
+      tuple: boolean,
+    ): Value => (tuple ? { k: "tuple", items: ts } : ts[0]);
+    return { k: "tuple", items: [pack(state, stateIsTuple), pack(stacked, ysTuple)] };
   }
 
   // ----------------------------------------------------------- initialisers
@@ -2093,6 +2177,10 @@ function numFn(name: string, f: (x: number) => number, intResult = false): Scala
 
 export const SCALAR_FNS: Record<string, ScalarFn> = {
   scan: (e, args, span) => e.scanFn(args, span),
+  training: (e, args, span) =>
+    args.length
+      ? e.err("DLM0202", "training() takes no arguments", span)
+      : { k: "bool", v: e.mode === "train" },
   min: (e, args, span) => {
     const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list")
       ? args[0].value.items.map((value) => ({ value, span }))

@@ -117,3 +117,19 @@ model M { input x: f32[N, T, 4]  input h0: f32[N, 3]  let (h, ys) = scan(Bad(), 
   assert.deepEqual(r.diagnostics.map((d) => d.code), ["DLM0203"]);
   assert.match(r.diagnostics[0].message, /state must keep its type/);
 });
+
+Deno.test("scan() with steps and no sequence unrolls a cell on its state (greedy decoding)", () => {
+  const g = ok(`
+block Count()(s: f32[N, 2]) { let s2 = s + 1.0 return (s2, s2 * 2.0) }
+model M { input s0: f32[N, 2]  let (s, ys) = scan(Count(), s0, steps: 3)  output last = s  output seq = ys }`);
+  assert.deepEqual(g.outputs.map((o) => o.type.shape), [["N", 2], ["N", 3, 2]]);
+  const out = runGraph(g, { s0: tensor("f32", [1, 2], [0, 10]) }).outputs;
+  assert.deepEqual(Array.from(out.last.data as Float32Array), [3, 13]);
+  assert.deepEqual(Array.from(out.seq.data as Float32Array), [2, 22, 4, 24, 6, 26]);
+});
+
+Deno.test("training() tells the model which mode it is compiled for", () => {
+  const src = `model M { input x: f32[N]  output y = if training() { x * 2.0 } else { x } }`;
+  assert.ok(!ok(src).nodes.some((n) => n.op === "Mul"));
+  assert.deepEqual(ok(src, { mode: "train" }).nodes.map((n) => n.op), ["Mul"]);
+});
