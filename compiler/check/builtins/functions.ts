@@ -258,11 +258,32 @@ const defs: FnDef[] = [
   },
   {
     name: "gelu",
-    doc: "x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (exact form).",
-    sig: [X],
+    doc:
+      'x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (exact form); approximate: "tanh" gives 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (GPT-2).',
+    sig: [X, { name: "approximate", type: "str", default: { k: "str", v: "none" } }],
     apply: (ctx, a) => {
       const x = t(a.x);
       if (!floatOnly(ctx, x, "gelu")) return ERROR;
+      const approx = (a.approximate as { v: string }).v;
+      if (approx !== "none" && approx !== "tanh") {
+        return ctx.error(
+          "DLM0210",
+          `gelu() approximate must be "none" or "tanh", got "${approx}"`,
+          ctx.argSpan("approximate"),
+        );
+      }
+      if (approx === "tanh") {
+        const s = (v: number) => ctx.scalar(v, x.t.dtype).v;
+        const x3 = ctx.op("Mul", [x.v, x.v]);
+        const c = x3 && ctx.op("Mul", [x3[0].v, x.v]);
+        const k = c && ctx.op("Mul", [c[0].v, s(0.044715)]);
+        const inner = k && ctx.op("Add", [x.v, k[0].v]);
+        const sc = inner && ctx.op("Mul", [inner[0].v, s(Math.sqrt(2 / Math.PI))]);
+        const th = sc && ctx.op("Tanh", [sc[0].v]);
+        const p1 = th && ctx.op("Add", [th[0].v, s(1)]);
+        const hx = p1 && ctx.op("Mul", [x.v, s(0.5)]);
+        return hx ? one(ctx, "Mul", [hx[0].v, p1![0].v]) : ERROR;
+      }
       const d = ctx.op("Div", [x.v, ctx.scalar(Math.SQRT2, x.t.dtype).v]);
       const e = d && ctx.op("Erf", [d[0].v]);
       const p = e && ctx.op("Add", [e[0].v, ctx.scalar(1, x.t.dtype).v]);

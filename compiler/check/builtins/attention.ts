@@ -1,0 +1,602 @@
+/**
+ * Attention primitives: scaled dot-product attention, masks (causal,
+ * padding, additive bias from a 0/1 attention mask), positional encodings
+ * (sinusoidal, rotary) and the small layers attention blocks need (RMSNorm,
+ * Shaw et al.'s relative position keys, PyTorch's packed in-projection).
+ * Blocks built from these (multi-head attention, encoder and decoder layers)
+ * are written in .dlm: lang-examples/lib/transformer.dlm.
+ *
+ * Masks follow torch.nn.functional.scaled_dot_product_attention: a bool mask
+ * is true where attention is allowed; a float mask is added to the scores.
+ */
+import { formatType } from "../../ir/graph.ts";
+import { type DType, DTYPES, tensor } from "../../ir/tensor.ts";
+import { dimEquals } from "../../ops/dims.ts";
+import type { Ctx } from "../context.ts";
+import { type InitSpec, TORCH_DEFAULT_WEIGHT } from "../init.ts";
+import { num } from "../signature.ts";
+import { ERROR, type TensorValue, type Value } from "../values.ts";
+import type { FnDef } from "./functions.ts";
+import type { LayerDef } from "./layers.ts";
+import { normAxisArg, rangeAlong } from "./tensor_ops.ts";
+
+const i = (v: number): Value => ({ k: "int", v });
+const fl = (v: number): Value => ({ k: "float", v });
+const B = (v: boolean): Value => ({ k: "bool", v });
+
+function t(v: Value): TensorValue {
+  return v as TensorValue;
+}
+
+function one(
+  ctx: Ctx,
+  op: string,
+  inputs: string[],
+  attrs: Record<string, number | number[] | string> = {},
+  name?: string,
+): TensorValue | undefined {
+  const r = ctx.op(op, inputs, attrs, name ? { name } : {});
+  return r ? r[0] : undefined;
+}
+
+function ints(ctx: Ctx, xs: number[]): string {
+  return ctx.constant(tensor("i64", [xs.length], xs)).v;
+}
+
+const FLOATS = new Set<DType>(["f32", "f64", "f16", "bf16"]);
+
+/**
+ * The most negative finite value of a float type: masked scores become
+ * this rather than -inf, so a fully masked row gives a uniform softmax
+ * instead of NaN (as Hugging Face models do with finfo.min).
+ */
+function lowest(dtype: DType): number {
+  if (dtype === "f16") return -65504;
+  if (dtype === "f64") return -Number.MAX_VALUE;
+  return -3.4028234663852886e38;
+}
+
+function needFloat(ctx: Ctx, x: TensorValue, what: string, arg: string): boolean {
+  if (FLOATS.has(x.t.dtype)) return true;
+  ctx.error(
+    "DLM0207",
+    `${what}() needs a floating-point tensor for '${arg}', got ${formatType(x.t)}`,
+    ctx.argSpan(arg),
+  );
+  return false;
+}
+
+/** mask[i, j] = (j <= i) for query positions rq [T] and key positions rk [S]: bool [T, S]. */
+function causalFrom(ctx: Ctx, rq: TensorValue, rk: TensorValue): TensorValue | undefined {
+  const row = one(ctx, "Unsqueeze", [rk.v, ints(ctx, [0])]);
+  const col = one(ctx, "Unsqueeze", [rq.v, ints(ctx, [1])]);
+  return row && col && one(ctx, "LessOrEqual", [row.v, col.v]);
+}
+
+/** A dim of `like` (found by value) or an int, as the positions 0..n-1. */
+function positions(ctx: Ctx, n: Value, like: Value | undefined, what: string) {
+  if (n.k === "int") {
+    if (n.v <= 0) {
+      ctx.error("DLM0210", `${what}() needs a positive size, got ${n.v}`, ctx.argSpan("n"));
+      return undefined;
+    }
+    return ctx.constant(tensor("i64", [n.v], [...Array(n.v).keys()]));
+  }
+  if (n.k !== "dim" || !like || like.k !== "tensor") {
+    ctx.error(
+      "DLM0201",
+      `${what}() expects an int, or a symbolic dim with like: a tensor that has it, for 'n'`,
+      ctx.argSpan("n"),
+    );
+    return undefined;
+  }
+  const at = like.t.shape.findIndex((d) => dimEquals(d, n.v));
+  if (at < 0) {
+    ctx.error(
+      "DLM0203",
+      `${what}() needs the dim ${n.v} in 'like', but it is ${formatType(like.t)}`,
+      ctx.argSpan("like"),
+    );
+    return undefined;
+  }
+  return rangeAlong(ctx, like, at);
+}
+
+/** softmax(q k^T * scale + mask) v over the last two dims, batch dims broadcast. */
+function sdpa(ctx: Ctx, a: Record<string, Value>): Value {
+  const q = t(a.q), k = t(a.k), v = t(a.v);
+  for (const [x, n] of [[q, "q"], [k, "k"], [v, "v"]] as const) {
+    if (!needFloat(ctx, x, "scaled_dot_product_attention", n)) return ERROR;
+    if (x.t.shape.length < 2) {
+      return ctx.error(
+        "DLM0203",
+        `scaled_dot_product_attention() needs '${n}' of rank >= 2 [..., L, d], got ${
+          formatType(x.t)
+        }`,
+        ctx.argSpan(n),
+      );
+    }
+  }
+  const d = q.t.shape[q.t.shape.length - 1];
+  let scale: number;
+  if (a.scale) scale = num(a.scale);
+  else if (typeof d === "number") scale = 1 / Math.sqrt(d);
+  else {
+    return ctx.error(
+      "DLM0203",
+      `scaled_dot_product_attention() needs a known head size for the default scale, but q is ${
+        formatType(q.t)
+      }; pass scale:`,
+      ctx.argSpan("q"),
+    );
+  }
+  const rk = k.t.shape.length;
+  const perm = [...Array(rk).keys()];
+  [perm[rk - 2], perm[rk - 1]] = [perm[rk - 1], perm[rk - 2]];
+  const kt = one(ctx, "Transpose", [k.v], { perm });
+  const qk = kt && one(ctx, "MatMul", [q.v, kt.v]);
+  let s = qk && one(ctx, "Mul", [qk.v, ctx.scalar(scale, q.t.dtype).v]);
+  if (!s) return ERROR;
+  const low = ctx.scalar(lowest(q.t.dtype), q.t.dtype).v;
+  if (a.mask) {
+    const m = t(a.mask);
+    if (m.t.dtype === "bool") s = one(ctx, "Where", [m.v, s.v, low]);
+    else if (m.t.dtype === q.t.dtype) s = one(ctx, "Add", [s.v, m.v]);
+    else {
+      return ctx.error(
+        "DLM0207",
+        `scaled_dot_product_attention() needs a bool mask or an additive mask of q's type ${q.t.dtype}, got ${
+          formatType(m.t)
+        }`,
+        ctx.argSpan("mask"),
+      );
+    }
+    if (!s) return ERROR;
+  }
+  if (a.causal.k === "bool" && a.causal.v) {
+    const pq = rangeAlong(ctx, q, q.t.shape.length - 2);
+    const pk = rangeAlong(ctx, k, rk - 2);
+    const c = pq && pk && causalFrom(ctx, pq, pk);
+    s = c && one(ctx, "Where", [c.v, s.v, low]);
+    if (!s) return ERROR;
+  }
+  const p = one(ctx, "Softmax", [s.v], { axis: -1 });
+  return (p && one(ctx, "MatMul", [p.v, v.v])) ?? ERROR;
+}
+
+/** PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(pos / 10000^(2i/d)). */
+export function sinusoidalTable(maxLen: number, dim: number, base = 10000): number[] {
+  const out = new Array<number>(maxLen * dim);
+  for (let p = 0; p < maxLen; p++) {
+    for (let j = 0; j < dim; j++) {
+      const ang = p / Math.pow(base, (2 * Math.floor(j / 2)) / dim);
+      out[p * dim + j] = j % 2 === 0 ? Math.sin(ang) : Math.cos(ang);
+    }
+  }
+  return out;
+}
+
+/**
+ * Rotary position embedding (RoFormer) of x [..., T, d]: each pair of
+ * features (x_a, x_b) at position p is rotated by the angle p * theta_i,
+ * theta_i = base^(-2i/d):
+ *   x_a' = x_a cos - x_b sin,  x_b' = x_a sin + x_b cos.
+ * Pairs are (i, i + d/2) (GPT-NeoX, LLaMA: "rotate half") or, with
+ * interleaved, (2i, 2i+1) as in the RoFormer paper.
+ */
+function rotary(ctx: Ctx, a: Record<string, Value>): Value {
+  const x = t(a.x);
+  if (!needFloat(ctx, x, "rotary", "x")) return ERROR;
+  const r = x.t.shape.length;
+  const d = r >= 2 ? x.t.shape[r - 1] : undefined;
+  if (typeof d !== "number" || d % 2 !== 0) {
+    return ctx.error(
+      "DLM0203",
+      `rotary() needs an input [..., T, d] with a known even d, got ${formatType(x.t)}`,
+    );
+  }
+  const h = d / 2;
+  const base = num(a.base, 10000);
+  const invFreq = [...Array(h).keys()].map((j) => Math.pow(base, (-2 * j) / d));
+  const pos = rangeAlong(ctx, x, r - 2);
+  const pf = pos && one(ctx, "Cast", [pos.v], { to: DTYPES[x.t.dtype].onnx });
+  const col = pf && one(ctx, "Unsqueeze", [pf.v, ints(ctx, [1])]);
+  const ang = col &&
+    one(ctx, "Mul", [col.v, ctx.constant(tensor(x.t.dtype, [h], invFreq)).v]);
+  const cos = ang && one(ctx, "Cos", [ang.v]);
+  const sin = ang && one(ctx, "Sin", [ang.v]);
+  if (!cos || !sin) return ERROR;
+  const interleaved = a.interleaved.k === "bool" && a.interleaved.v;
+  if (!interleaved) {
+    // [x1, x2] -> [x1 cos - x2 sin, x2 cos + x1 sin] = x * [cos, cos] + [-x2, x1] * [sin, sin].
+    const cc = one(ctx, "Concat", [cos.v, cos.v], { axis: -1 });
+    const ss = one(ctx, "Concat", [sin.v, sin.v], { axis: -1 });
+    const ax = ints(ctx, [r - 1]);
+    const x1 = one(ctx, "Slice", [x.v, ints(ctx, [0]), ints(ctx, [h]), ax]);
+    const x2 = one(ctx, "Slice", [x.v, ints(ctx, [h]), ints(ctx, [d]), ax]);
+    const n2 = x2 && one(ctx, "Neg", [x2.v]);
+    const rot = n2 && x1 && one(ctx, "Concat", [n2.v, x1.v], { axis: r - 1 });
+    const a1 = cc && one(ctx, "Mul", [x.v, cc.v]);
+    const a2 = rot && ss && one(ctx, "Mul", [rot.v, ss.v]);
+    return (a1 && a2 && one(ctx, "Add", [a1.v, a2.v])) ?? ERROR;
+  }
+  // Pairs (2i, 2i+1): view as [..., T, d/2, 2], rotate, view back.
+  const keep = Array(r - 1).fill(0);
+  const xr = one(ctx, "Reshape", [x.v, ints(ctx, [...keep, h, 2])]);
+  const zero = ctx.constant(tensor("i64", [], [0])).v;
+  const onei = ctx.constant(tensor("i64", [], [1])).v;
+  const xe = xr && one(ctx, "Gather", [xr.v, zero], { axis: r });
+  const xo = xr && one(ctx, "Gather", [xr.v, onei], { axis: r });
+  if (!xe || !xo) return ERROR;
+  const mul = (p: TensorValue, q: TensorValue) => one(ctx, "Mul", [p.v, q.v]);
+  const ec = mul(xe, cos), os = mul(xo, sin), es = mul(xe, sin), oc = mul(xo, cos);
+  const oe = ec && os && one(ctx, "Sub", [ec.v, os.v]);
+  const oo = es && oc && one(ctx, "Add", [es.v, oc.v]);
+  const ue = oe && one(ctx, "Unsqueeze", [oe.v, ints(ctx, [r])]);
+  const uo = oo && one(ctx, "Unsqueeze", [oo.v, ints(ctx, [r])]);
+  const st = ue && uo && one(ctx, "Concat", [ue.v, uo.v], { axis: r });
+  return (st && one(ctx, "Reshape", [st.v, ints(ctx, [...keep, d])])) ?? ERROR;
+}
+
+const fns: FnDef[] = [
+  {
+    name: "scaled_dot_product_attention",
+    doc:
+      "softmax(q k^T * scale + mask) v for q [..., T, d], k [..., S, d], v [..., S, dv] (batch and head dims broadcast). " +
+      "mask: bool (true = attend) or additive float; causal: query i sees keys j <= i; scale defaults to 1 / sqrt(d).",
+    sig: [
+      { name: "q", type: "tensor" },
+      { name: "k", type: "tensor" },
+      { name: "v", type: "tensor" },
+      { name: "mask", type: "tensor", optional: true },
+      { name: "causal", type: "bool", default: B(false) },
+      { name: "scale", type: "float", optional: true },
+    ],
+    apply: sdpa,
+  },
+  {
+    name: "causal_mask",
+    doc:
+      "bool [n, n], true where key j <= query i. n is an int, or a symbolic dim with like: a tensor that has it: causal_mask(T, like: ids).",
+    sig: [{ name: "n", type: "any" }, { name: "like", type: "tensor", optional: true }],
+    apply(ctx, a) {
+      const p = positions(ctx, a.n, a.like, "causal_mask");
+      if (!p) return ERROR;
+      return causalFrom(ctx, p, p) ?? ERROR;
+    },
+  },
+  {
+    name: "padding_mask",
+    doc:
+      "bool [N, T], true at positions < lengths[n]: padding_mask(lengths, x, axis: 1) for lengths i64[N] and x with T at axis.",
+    sig: [
+      { name: "lengths", type: "tensor" },
+      { name: "x", type: "tensor" },
+      { name: "axis", type: "int", default: i(1) },
+    ],
+    apply(ctx, a) {
+      const len = t(a.lengths), x = t(a.x);
+      if (len.t.shape.length !== 1 || (len.t.dtype !== "i64" && len.t.dtype !== "i32")) {
+        return ctx.error(
+          "DLM0203",
+          `padding_mask() needs lengths i64[N], got ${formatType(len.t)}`,
+          ctx.argSpan("lengths"),
+        );
+      }
+      const ax = normAxisArg(ctx, num(a.axis), x.t.shape.length, "padding_mask");
+      if (ax === undefined) return ERROR;
+      const p = rangeAlong(ctx, x, ax);
+      const l64 = len.t.dtype === "i64" ? len : one(ctx, "Cast", [len.v], { to: 7 });
+      const row = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [0])]);
+      const col = l64 && one(ctx, "Unsqueeze", [l64.v, ints(ctx, [1])]);
+      return (row && col && one(ctx, "Less", [row.v, col.v])) ?? ERROR;
+    },
+  },
+  {
+    name: "attention_bias",
+    doc:
+      "Additive mask [N, 1, 1, S] from a 0/1 (or bool) attention_mask [N, S]: 0 where nonzero, the lowest float where 0 (BERT's extended mask).",
+    sig: [{ name: "mask", type: "tensor" }, {
+      name: "dtype",
+      type: "str",
+      default: { k: "str", v: "f32" },
+    }],
+    apply(ctx, a) {
+      const m = t(a.mask);
+      const dt = (a.dtype as { v: string }).v as DType;
+      if (!FLOATS.has(dt)) {
+        return ctx.error(
+          "DLM0210",
+          `attention_bias() needs a float dtype, got "${dt}"`,
+          ctx.argSpan("dtype"),
+        );
+      }
+      if (m.t.shape.length !== 2) {
+        return ctx.error(
+          "DLM0203",
+          `attention_bias() needs a mask [N, S], got ${formatType(m.t)}`,
+          ctx.argSpan("mask"),
+        );
+      }
+      // Any nonzero entry attends: go through bool so a mask of 0s and 1s and one of counts agree.
+      const mb = m.t.dtype === "bool" ? m : one(ctx, "Cast", [m.v], { to: DTYPES.bool.onnx });
+      const f = mb && one(ctx, "Cast", [mb.v], { to: DTYPES[dt].onnx });
+      // (1 - m) * lowest
+      const inv = f && one(ctx, "Sub", [ctx.scalar(1, dt).v, f.v]);
+      const b = inv && one(ctx, "Mul", [inv.v, ctx.scalar(lowest(dt), dt).v]);
+      return (b && one(ctx, "Unsqueeze", [b.v, ints(ctx, [1, 2])])) ?? ERROR;
+    },
+  },
+  {
+    name: "sinusoidal_positions",
+    doc:
+      "The constant f32 [max_len, dim] table PE[pos, 2i] = sin(pos / 10000^(2i/dim)), PE[pos, 2i+1] = cos(...) " +
+      "(Vaswani et al.); index it with gather(pe, arange(T, like: ids)).",
+    sig: [
+      { name: "max_len", type: "int" },
+      { name: "dim", type: "int" },
+      { name: "base", type: "float", default: fl(10000) },
+    ],
+    apply(ctx, a) {
+      const n = num(a.max_len), d = num(a.dim);
+      if (n <= 0 || d <= 0) {
+        return ctx.error(
+          "DLM0210",
+          `sinusoidal_positions() needs positive max_len and dim, got ${n} and ${d}`,
+        );
+      }
+      return ctx.constant(tensor("f32", [n, d], sinusoidalTable(n, d, num(a.base))), "pe");
+    },
+  },
+  {
+    name: "rotary",
+    doc:
+      "Rotary position embedding (RoFormer) of q or k [..., T, d]: feature pairs rotated by pos * base^(-2i/d); " +
+      "pairs (i, i + d/2) (rotate-half, GPT-NeoX/LLaMA) or (2i, 2i+1) with interleaved: true.",
+    sig: [
+      { name: "x", type: "tensor" },
+      { name: "base", type: "float", default: fl(10000) },
+      { name: "interleaved", type: "bool", default: B(false) },
+    ],
+    apply: rotary,
+  },
+];
+
+const rmsNorm: LayerDef = {
+  name: "rms_norm",
+  doc: "RMS normalisation over the last dim: x / sqrt(mean(x^2) + eps) * weight; weight [d] = 1.",
+  sig: [{ name: "eps", type: "float", default: fl(1e-6) }],
+  apply(ctx, args, [x], prefix) {
+    if (!needFloat(ctx, x, "rms_norm", "x")) return ERROR;
+    const d = x.t.shape[x.t.shape.length - 1];
+    if (typeof d !== "number") {
+      return ctx.error("DLM0203", `rms_norm() needs a known last dim, got ${formatType(x.t)}`);
+    }
+    const w = ctx.param(prefix, "weight", [d], { kind: "ones" }, { layer: "rms_norm" });
+    if (!w) return ERROR;
+    const sq = one(ctx, "Mul", [x.v, x.v]);
+    const ms = sq && one(ctx, "ReduceMean", [sq.v], { axes: [-1], keepdims: 1 });
+    const pe = ms && one(ctx, "Add", [ms.v, ctx.scalar(num(args.eps), x.t.dtype).v]);
+    const rt = pe && one(ctx, "Sqrt", [pe.v]);
+    const y = rt && one(ctx, "Div", [x.v, rt.v]);
+    return (y && one(ctx, "Mul", [y.v, w.v], {}, prefix)) ?? ERROR;
+  },
+};
+
+const relativeKeys: LayerDef = {
+  name: "relative_position_keys",
+  doc:
+    "Shaw et al.'s relative position keys: for q [..., T, d], the logits q_i . w[clip(j - i, -k, k) + k] as [..., T, T], " +
+    "to add to q k^T; weight [2k + 1, d] with k = max_distance.",
+  sig: [{ name: "max_distance", type: "int" }],
+  apply(ctx, args, [q], prefix) {
+    const k = num(args.max_distance);
+    if (k < 1) {
+      return ctx.error(
+        "DLM0210",
+        `relative_position_keys() needs max_distance >= 1, got ${k}`,
+        ctx.argSpan("max_distance"),
+      );
+    }
+    const r = q.t.shape.length;
+    const d = q.t.shape[r - 1];
+    if (r < 2 || typeof d !== "number") {
+      return ctx.error(
+        "DLM0203",
+        `relative_position_keys() needs q [..., T, d] with a known d, got ${formatType(q.t)}`,
+      );
+    }
+    const w = ctx.param(prefix, "weight", [2 * k + 1, d], { kind: "normal", mean: 0, std: 1 }, {
+      layer: "relative_position_keys",
+    });
+    if (!w) return ERROR;
+    const p = rangeAlong(ctx, q, r - 2);
+    const row = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [0])]);
+    const col = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [1])]);
+    // rel[i, j] = clip(j - i, -k, k) + k indexes the 2k + 1 embeddings.
+    const rel = row && col && one(ctx, "Sub", [row.v, col.v]);
+    const lo = ctx.scalar(-k, "i64").v, hi = ctx.scalar(k, "i64").v;
+    const cl = rel && one(ctx, "Max", [rel.v, lo]);
+    const cu = cl && one(ctx, "Min", [cl.v, hi]);
+    const idx = cu && one(ctx, "Add", [cu.v, hi]);
+    const e = idx && one(ctx, "Gather", [w.v, idx.v], { axis: 0 });
+    const et = e && one(ctx, "Transpose", [e.v], { perm: [0, 2, 1] });
+    const qu = one(ctx, "Unsqueeze", [q.v, ints(ctx, [r - 1])]);
+    const mm = et && qu && one(ctx, "MatMul", [qu.v, et.v]);
+    return (mm && one(ctx, "Squeeze", [mm.v, ints(ctx, [r - 1])], {}, prefix)) ?? ERROR;
+  },
+};
+
+const inProjection: LayerDef = {
+  name: "in_projection",
+  doc:
+    "PyTorch MultiheadAttention's packed q/k/v projection: labelled in_proj it owns in_proj_weight [3 dim, E] and " +
+    "in_proj_bias [3 dim] at its caller's level; applied to (q_in) or (q_in, kv_in), returns the tuple (q, k, v).",
+  sig: [
+    { name: "dim", type: "int" },
+    { name: "bias", type: "bool", default: B(true) },
+  ],
+  inputs: [1, 2],
+  apply(ctx, args, inputs, prefix) {
+    const [qIn, kvIn = inputs[0]] = inputs;
+    const dim = num(args.dim);
+    const e = qIn.t.shape[qIn.t.shape.length - 1];
+    const e2 = kvIn.t.shape[kvIn.t.shape.length - 1];
+    if (typeof e !== "number" || e !== e2) {
+      return ctx.error(
+        "DLM0203",
+        `in_projection() needs inputs with the same known last dim, got ${formatType(qIn.t)} and ${
+          formatType(kvIn.t)
+        }`,
+      );
+    }
+    // `a.b.in_proj` owns `a.b.in_proj_weight`, as torch names it.
+    const dot = prefix.lastIndexOf(".");
+    const [level, leaf] = dot < 0 ? [prefix, ""] : [prefix.slice(0, dot), prefix.slice(dot + 1)];
+    const role = (r: string) => (leaf ? `${leaf}_${r}` : r);
+    const w = ctx.param(level, role("weight"), [3 * dim, e], { kind: "xavier_uniform", gain: 1 }, {
+      layer: "in_projection",
+    });
+    const b = args.bias.k === "bool" && args.bias.v
+      ? ctx.param(level, role("bias"), [3 * dim], { kind: "zeros" }, { layer: "in_projection" })
+      : undefined;
+    if (!w) return ERROR;
+    const out: TensorValue[] = [];
+    for (const [j, x] of [qIn, kvIn, kvIn].entries()) {
+      const lo = ints(ctx, [j * dim]), hi = ints(ctx, [(j + 1) * dim]), ax = ints(ctx, [0]);
+      const wj = one(ctx, "Slice", [w.v, lo, hi, ax]);
+      const wt = wj && one(ctx, "Transpose", [wj.v], { perm: [1, 0] });
+      let y = wt && one(ctx, "MatMul", [x.v, wt.v]);
+      if (y && b) {
+        const bj = one(ctx, "Slice", [b.v, lo, hi, ax]);
+        y = bj && one(ctx, "Add", [y.v, bj.v]);
+      }
+      if (!y) return ERROR;
+      out.push(y);
+    }
+    return { k: "tuple", items: out };
+  },
+};
+
+/** `a.b.leaf` -> ["a.b", "leaf"]: raw parameters take their label as their name, as torch's do. */
+function levelAndLeaf(prefix: string): [string, string] {
+  const dot = prefix.lastIndexOf(".");
+  return dot < 0 ? [prefix, ""] : [prefix.slice(0, dot), prefix.slice(dot + 1)];
+}
+
+function rawParam(
+  ctx: Ctx,
+  prefix: string,
+  shape: number[],
+  init: InitSpec,
+  layer: string,
+): TensorValue | undefined {
+  const [level, leaf] = levelAndLeaf(prefix);
+  return leaf
+    ? ctx.param(level, leaf, shape, init, { layer })
+    : ctx.param(prefix, "weight", shape, init, { layer });
+}
+
+const TOKEN_INIT: InitSpec = { kind: "trunc_normal", mean: 0, std: 0.02, a: -2, b: 2 };
+
+const prependToken: LayerDef = {
+  name: "prepend_token",
+  doc:
+    "A learned token [1, 1, D] put before the sequence x [N, L, D] -> [N, L + 1, D] (ViT's class token); " +
+    "labelled cls_token it is the parameter cls_token at its caller's level.",
+  sig: [{ name: "init", type: "init", optional: true }],
+  apply(ctx, args, [x], prefix) {
+    const d = x.t.shape[2];
+    if (x.t.shape.length !== 3 || typeof d !== "number") {
+      return ctx.error(
+        "DLM0203",
+        `prepend_token() needs x [N, L, D] with a known D, got ${formatType(x.t)}`,
+      );
+    }
+    const w = rawParam(
+      ctx,
+      prefix,
+      [1, 1, d],
+      args.init ? ctx.initSpec(args.init) : TOKEN_INIT,
+      "prepend_token",
+    );
+    if (!w) return ERROR;
+    // [N, 1, D] of the token: x's first position times 0 plus the token keeps N symbolic and exact.
+    const first = one(ctx, "Slice", [x.v, ints(ctx, [0]), ints(ctx, [1]), ints(ctx, [1])]);
+    const z = first && one(ctx, "Mul", [first.v, ctx.scalar(0, x.t.dtype).v]);
+    const tok = z && one(ctx, "Add", [z.v, w.v]);
+    return (tok && one(ctx, "Concat", [tok.v, x.v], { axis: 1 }, prefix)) ?? ERROR;
+  },
+};
+
+const addPositions: LayerDef = {
+  name: "add_positions",
+  doc: "Learned absolute positions for a fixed-length x [N, L, D]: x + p with p [1, L, D] " +
+    "(ViT's position_embeddings; labelled so it is the parameter of that name at its caller's level).",
+  sig: [{ name: "init", type: "init", optional: true }],
+  apply(ctx, args, [x], prefix) {
+    const shape = x.t.shape.slice(1);
+    if (x.t.shape.length < 2 || shape.some((s) => typeof s !== "number")) {
+      return ctx.error(
+        "DLM0203",
+        `add_positions() needs x [N, L, ...] with known L and features, got ${formatType(x.t)}`,
+      );
+    }
+    const p = rawParam(
+      ctx,
+      prefix,
+      [1, ...(shape as number[])],
+      args.init ? ctx.initSpec(args.init) : TOKEN_INIT,
+      "add_positions",
+    );
+    return (p && one(ctx, "Add", [x.v, p.v], {}, prefix)) ?? ERROR;
+  },
+};
+
+const tiedLinear: LayerDef = {
+  name: "tied_linear",
+  doc: "A linear layer whose weight [out, in] is another layer's parameter, by its full name: " +
+    'tied_linear("wte.weight", vocab) is GPT-2\'s LM head sharing the token embedding; y = x W^T (+ its own bias [out]).',
+  sig: [
+    { name: "weight", type: "str" },
+    { name: "out", type: "int" },
+    { name: "bias", type: "bool", default: B(false) },
+  ],
+  apply(ctx, args, [x], prefix) {
+    const path = (args.weight as { v: string }).v;
+    const out = num(args.out);
+    const dot = path.lastIndexOf(".");
+    const e = x.t.shape[x.t.shape.length - 1];
+    if (dot <= 0 || typeof e !== "number") {
+      return ctx.error(
+        "DLM0210",
+        `tied_linear() needs a parameter name such as "wte.weight" and an input with a known last dim, got "${path}" and ${
+          formatType(x.t)
+        }`,
+        ctx.argSpan("weight"),
+      );
+    }
+    const owner = path.slice(0, dot);
+    // ctx.param reuses the existing parameter (the tied embedding) and checks its shape.
+    const w = ctx.param(owner, path.slice(dot + 1), [out, e], TORCH_DEFAULT_WEIGHT, {
+      layer: "tied_linear",
+    });
+    const b = args.bias.k === "bool" && args.bias.v
+      ? ctx.param(prefix, "bias", [out], { kind: "zeros" }, { layer: "tied_linear" })
+      : undefined;
+    if (!w) return ERROR;
+    const wt = one(ctx, "Transpose", [w.v], { perm: [1, 0] });
+    const mm = wt && one(ctx, "MatMul", [x.v, wt.v], {}, b ? undefined : prefix);
+    if (!mm || !b) return mm ?? ERROR;
+    return one(ctx, "Add", [mm.v, b.v], {}, prefix) ?? ERROR;
+  },
+};
+
+/** The attention functions by name. */
+export const FUNCTIONS: Record<string, FnDef> = Object.fromEntries(fns.map((d) => [d.name, d]));
+/** The attention layers by name. */
+export const LAYERS: Record<string, LayerDef> = Object.fromEntries(
+  [rmsNorm, relativeKeys, inProjection, prependToken, addPositions, tiedLinear].map((
+    d,
+  ) => [d.name, d]),
+);

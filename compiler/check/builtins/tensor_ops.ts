@@ -1,0 +1,455 @@
+/**
+ * Built-in tensor operations that attention code needs: reshaping with
+ * symbolic dims (`view`), splitting and stacking, broadcasting (`expand`),
+ * positions (`arange`), triangular masks, `masked_fill` and gathers.
+ *
+ * Shapes stay exact when a size is only known at run time: `view` copies a
+ * symbolic dim in place (a 0 in Reshape's constant shape) or lets the one
+ * `-1` find it, and `arange(T, like: x)` builds the positions 0..T-1 from x
+ * itself (a cumulative sum of ones along T), so its type is i64[T], not a
+ * fresh unknown dim.
+ */
+import { type Dim, formatType } from "../../ir/graph.ts";
+import { tensor } from "../../ir/tensor.ts";
+import { dimEquals } from "../../ops/dims.ts";
+import type { Ctx } from "../context.ts";
+import { expandInts, num, type ParamSig } from "../signature.ts";
+import { describe, ERROR, type TensorValue, type Value } from "../values.ts";
+import type { FnDef } from "./functions.ts";
+
+const i = (v: number): Value => ({ k: "int", v });
+const X: ParamSig = { name: "x", type: "tensor" };
+
+function t(v: Value): TensorValue {
+  return v as TensorValue;
+}
+
+function one(
+  ctx: Ctx,
+  op: string,
+  inputs: string[],
+  attrs: Record<string, number | number[] | string> = {},
+): TensorValue | undefined {
+  const r = ctx.op(op, inputs, attrs);
+  return r ? r[0] : undefined;
+}
+
+/** A 1-D i64 constant. */
+function ints(ctx: Ctx, xs: number[]): string {
+  return ctx.constant(tensor("i64", [xs.length], xs)).v;
+}
+
+/** Normalise an axis of a rank-`r` tensor, or report DLM0210 at `argName` and return undefined. */
+export function normAxisArg(
+  ctx: Ctx,
+  axis: number,
+  r: number,
+  what: string,
+  argName = "axis",
+): number | undefined {
+  if (axis < -r || axis >= Math.max(r, 1)) {
+    ctx.error(
+      "DLM0210",
+      `${what}() axis ${axis} is out of range for a tensor of rank ${r}`,
+      ctx.argSpan(argName),
+    );
+    return undefined;
+  }
+  return axis < 0 ? axis + r : axis;
+}
+
+/**
+ * The positions 0..d-1 along `axis` of `x` as an i64[d] tensor, where d is
+ * x's dim there: a constant when d is a number, otherwise computed from x
+ * (reduce x to its 1-D slice along the axis, turn it into ones, take the
+ * cumulative sum, subtract 1), which keeps the exact symbolic type i64[d].
+ */
+export function rangeAlong(ctx: Ctx, x: TensorValue, axis: number): TensorValue | undefined {
+  const r = x.t.shape.length;
+  const d = x.t.shape[axis];
+  if (typeof d === "number") {
+    return ctx.constant(tensor("i64", [d], [...Array(d).keys()]));
+  }
+  let v: TensorValue | undefined = x;
+  const zero = ctx.constant(tensor("i64", [], [0])).v;
+  // Take index 0 of every other axis, last first so the axis numbers stay valid.
+  for (let a = r - 1; a >= 0 && v; a--) {
+    if (a !== axis) v = one(ctx, "Gather", [v.v, zero], { axis: a });
+  }
+  if (v && v.t.dtype !== "i64") v = one(ctx, "Cast", [v.v], { to: 7 });
+  const z = v && one(ctx, "Mul", [v.v, ctx.scalar(0, "i64").v]);
+  const ones = z && one(ctx, "Add", [z.v, ctx.scalar(1, "i64").v]);
+  const c = ones && one(ctx, "CumSum", [ones.v, zero]);
+  return c && one(ctx, "Sub", [c.v, ctx.scalar(1, "i64").v]);
+}
+
+/** Where `d` occurs in `x`'s shape, or -1. */
+function findDim(x: TensorValue, d: Dim): number {
+  return x.t.shape.findIndex((s) => dimEquals(s, d));
+}
+
+/** A shape argument (tuple or list of ints and symbolic dims, or one int) as dims. */
+function shapeArg(ctx: Ctx, v: Value, what: string): Dim[] | undefined {
+  const items = v.k === "tuple" || v.k === "list" ? v.items : [v];
+  const out: Dim[] = [];
+  for (const it of items) {
+    if (it.k === "int") out.push(it.v);
+    else if (it.k === "dim") out.push(it.v);
+    else {
+      ctx.error(
+        "DLM0201",
+        `${what}() expects a shape of ints and symbolic dims, but got ${describe(it)} in it`,
+        ctx.argSpan("shape"),
+      );
+      return undefined;
+    }
+  }
+  return out;
+}
+
+/**
+ * view(x, shape): Reshape where the shape may name symbolic dims.
+ * A symbolic dim at the same position as in x becomes a 0 (copy), one
+ * other symbolic dim or one -1 is inferred, so the shape is a constant and
+ * the result type exact. Otherwise the shape is assembled at run time from
+ * Shape/Gather/Concat (dims taken from x).
+ */
+function view(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
+  const spec: number[] = [];
+  const unresolved: number[] = [];
+  let holes = 0;
+  for (const [k, d] of target.entries()) {
+    if (typeof d === "number") {
+      if (d === -1) holes++;
+      else if (d <= 0) {
+        return ctx.error(
+          "DLM0210",
+          `view() dims must be positive, a symbolic dim or -1, got ${d} at position ${k}`,
+          ctx.argSpan("shape"),
+        );
+      }
+      spec.push(d);
+    } else if (k < x.t.shape.length && dimEquals(x.t.shape[k], d)) spec.push(0);
+    else {
+      unresolved.push(k);
+      spec.push(-1);
+    }
+  }
+  if (holes > 1 || (holes === 1 && unresolved.length > 0) || unresolved.length > 1) {
+    if (holes > 1) {
+      return ctx.error(
+        "DLM0210",
+        `view() accepts at most one -1, got (${target.join(", ")})`,
+        ctx.argSpan("shape"),
+      );
+    }
+    return viewAtRunTime(ctx, x, target);
+  }
+  const r = one(ctx, "Reshape", [x.v, ints(ctx, spec)]);
+  if (!r) return ERROR;
+  if (unresolved.length === 1 && !dimEquals(r.t.shape[unresolved[0]], target[unresolved[0]])) {
+    return ctx.error(
+      "DLM0203",
+      `view() cannot turn ${formatType(x.t)} into (${target.join(", ")}): the dims left make ${
+        r.t.shape[unresolved[0]]
+      }, not ${target[unresolved[0]]}`,
+    );
+  }
+  return r;
+}
+
+function viewAtRunTime(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
+  const shape = one(ctx, "Shape", [x.v]);
+  if (!shape) return ERROR;
+  const parts: string[] = [];
+  for (const d of target) {
+    if (typeof d === "number") {
+      parts.push(ints(ctx, [d]));
+      continue;
+    }
+    const at = findDim(x, d);
+    if (at < 0) {
+      return ctx.error(
+        "DLM0203",
+        `view() cannot find the dim ${d} in the input ${formatType(x.t)}; ` +
+          `use -1 for one dim that is not in the input`,
+        ctx.argSpan("shape"),
+      );
+    }
+    const g = one(ctx, "Gather", [shape.v, ints(ctx, [at])], { axis: 0 });
+    if (!g) return ERROR;
+    parts.push(g.v);
+  }
+  const s = one(ctx, "Concat", parts, { axis: 0 });
+  const r = s && one(ctx, "Reshape", [x.v, s.v]);
+  return r ?? ERROR;
+}
+
+/** Split sizes for `n` equal parts of a known dim (torch.split(x, size) and chunk differ). */
+function partSizes(ctx: Ctx, x: TensorValue, axis: number, what: string): number | undefined {
+  const d = x.t.shape[axis];
+  if (typeof d !== "number") {
+    ctx.error(
+      "DLM0203",
+      `${what}() into equal parts needs a known dim ${axis}, but the input is ${formatType(x.t)}`,
+    );
+    return undefined;
+  }
+  return d;
+}
+
+function splitInto(ctx: Ctx, x: TensorValue, sizes: number[], axis: number): Value {
+  const r = ctx.op("Split", [x.v, ints(ctx, sizes)], { axis }, { nOutputs: sizes.length });
+  return r ? { k: "tuple", items: r } : ERROR;
+}
+
+const defs: FnDef[] = [
+  {
+    name: "view",
+    doc:
+      "Reshape to a shape of ints, symbolic dims and at most one -1: view(x, (N, T, heads, -1)). " +
+      "The result type is exact: f32[N, T, 8, 64].",
+    sig: [X, { name: "shape", type: "any" }],
+    apply(ctx, a) {
+      const s = shapeArg(ctx, a.shape, "view");
+      return s ? view(ctx, t(a.x), s) : ERROR;
+    },
+  },
+  {
+    name: "split",
+    doc:
+      "Split along axis (default -1) into parts of the given sizes, or into n equal parts for an int; " +
+      "returns a tuple: let (q, k, v) = split(x, 3).",
+    sig: [X, { name: "sizes", type: "ints" }, { name: "axis", type: "int", default: i(-1) }],
+    apply(ctx, a) {
+      const x = t(a.x);
+      const axis = normAxisArg(ctx, num(a.axis), x.t.shape.length, "split");
+      if (axis === undefined) return ERROR;
+      if (a.sizes.k === "int") {
+        const n = a.sizes.v;
+        const d = partSizes(ctx, x, axis, "split");
+        if (d === undefined) return ERROR;
+        if (n <= 0 || d % n !== 0) {
+          return ctx.error(
+            "DLM0210",
+            `split() into ${n} equal parts needs dim ${axis} (${d}) divisible by ${n}`,
+            ctx.argSpan("sizes"),
+          );
+        }
+        return splitInto(ctx, x, Array(n).fill(d / n), axis);
+      }
+      const sizes = expandInts(a.sizes, 1);
+      if (sizes.some((s) => s <= 0)) {
+        return ctx.error(
+          "DLM0210",
+          `split() sizes must be positive, got (${sizes.join(", ")})`,
+          ctx.argSpan("sizes"),
+        );
+      }
+      return splitInto(ctx, x, sizes, axis);
+    },
+  },
+  {
+    name: "chunk",
+    doc:
+      "Split into n chunks along axis (default -1) as torch.chunk: each ceil(d / n) long, the last may be shorter.",
+    sig: [X, { name: "n", type: "int" }, { name: "axis", type: "int", default: i(-1) }],
+    apply(ctx, a) {
+      const x = t(a.x);
+      const axis = normAxisArg(ctx, num(a.axis), x.t.shape.length, "chunk");
+      if (axis === undefined) return ERROR;
+      const n = num(a.n);
+      if (n <= 0) {
+        return ctx.error("DLM0210", `chunk() needs n >= 1, got ${n}`, ctx.argSpan("n"));
+      }
+      const d = partSizes(ctx, x, axis, "chunk");
+      if (d === undefined) return ERROR;
+      const size = Math.ceil(d / n);
+      const sizes: number[] = [];
+      for (let left = d; left > 0; left -= size) sizes.push(Math.min(size, left));
+      return splitInto(ctx, x, sizes, axis);
+    },
+  },
+  {
+    name: "expand",
+    doc:
+      "Broadcast to a shape (ints, symbolic dims, -1 keeps a dim), as torch's expand: expand(x, (N, 1, T, T)).",
+    sig: [X, { name: "shape", type: "any" }],
+    apply(ctx, a) {
+      const x = t(a.x);
+      const s = shapeArg(ctx, a.shape, "expand");
+      if (!s) return ERROR;
+      const off = s.length - x.t.shape.length;
+      if (off < 0) {
+        return ctx.error(
+          "DLM0203",
+          `expand() needs a shape of at least rank ${x.t.shape.length} for ${
+            formatType(x.t)
+          }, got (${s.join(", ")})`,
+          ctx.argSpan("shape"),
+        );
+      }
+      const spec: number[] = [];
+      for (const [k, d] of s.entries()) {
+        const have = k >= off ? x.t.shape[k - off] : undefined;
+        if (typeof d === "number") spec.push(d === -1 ? 1 : d);
+        else if (have !== undefined && dimEquals(have, d)) spec.push(1);
+        else {
+          return ctx.error(
+            "DLM0203",
+            `expand() can only keep a symbolic dim the input has in the same place; ${d} at position ${k} is not in ${
+              formatType(x.t)
+            }`,
+            ctx.argSpan("shape"),
+          );
+        }
+      }
+      return one(ctx, "Expand", [x.v, ints(ctx, spec)]) ?? ERROR;
+    },
+  },
+  {
+    name: "arange",
+    doc:
+      "The positions 0..n-1 as i64[n]: a constant for an int n; for a symbolic dim, computed from a tensor " +
+      "that has it, arange(T, like: ids).",
+    sig: [{ name: "n", type: "any" }, { name: "like", type: "tensor", optional: true }],
+    apply(ctx, a) {
+      const n = a.n;
+      if (n.k === "int") {
+        if (n.v < 0) return ctx.error("DLM0210", `arange() needs n >= 0, got ${n.v}`);
+        return ctx.constant(tensor("i64", [n.v], [...Array(n.v).keys()]));
+      }
+      if (n.k !== "dim") {
+        return ctx.error(
+          "DLM0201",
+          `arange() expects an int or a symbolic dim for 'n', but got ${describe(n)}`,
+          ctx.argSpan("n"),
+        );
+      }
+      if (!a.like) {
+        return ctx.error(
+          "DLM0206",
+          `arange(${n.v}) of a symbolic dim needs a tensor that has it: arange(${n.v}, like: x)`,
+        );
+      }
+      const like = t(a.like);
+      const at = findDim(like, n.v);
+      if (at < 0) {
+        return ctx.error(
+          "DLM0203",
+          `arange() needs the dim ${n.v} in 'like', but it is ${formatType(like.t)}`,
+          ctx.argSpan("like"),
+        );
+      }
+      return rangeAlong(ctx, like, at) ?? ERROR;
+    },
+  },
+  ...(["tril", "triu"] as const).map((name): FnDef => ({
+    name,
+    doc: `${
+      name === "tril" ? "Lower" : "Upper"
+    } triangle of the last two dims (diagonal k, default 0), the rest zeroed.`,
+    sig: [X, { name: "k", type: "int", default: i(0) }],
+    apply(ctx, a) {
+      const x = t(a.x);
+      if (x.t.shape.length < 2) {
+        return ctx.error("DLM0203", `${name}() needs a rank >= 2 input, got ${formatType(x.t)}`);
+      }
+      const k = ctx.constant(tensor("i64", [], [num(a.k)])).v;
+      return one(ctx, "Trilu", [x.v, k], { upper: name === "triu" ? 1 : 0 }) ?? ERROR;
+    },
+  })),
+  {
+    name: "masked_fill",
+    doc: "x with `value` where the bool mask (broadcast) is true, as torch's masked_fill.",
+    sig: [X, { name: "mask", type: "tensor" }, { name: "value", type: "number" }],
+    apply(ctx, a) {
+      const x = t(a.x), m = t(a.mask);
+      if (m.t.dtype !== "bool") {
+        return ctx.error(
+          "DLM0207",
+          `masked_fill() needs a bool mask, got ${formatType(m.t)}`,
+          ctx.argSpan("mask"),
+        );
+      }
+      return one(ctx, "Where", [m.v, ctx.scalar(num(a.value), x.t.dtype).v, x.v]) ?? ERROR;
+    },
+  },
+  {
+    name: "gather",
+    doc:
+      "Take slices along axis (default 0) at integer indices: the result has the indices' dims in place of the axis.",
+    sig: [X, { name: "indices", type: "tensor" }, { name: "axis", type: "int", default: i(0) }],
+    apply(ctx, a) {
+      const x = t(a.x);
+      const axis = normAxisArg(ctx, num(a.axis), x.t.shape.length, "gather");
+      if (axis === undefined) return ERROR;
+      return one(ctx, "Gather", [x.v, t(a.indices).v], { axis }) ?? ERROR;
+    },
+  },
+  {
+    name: "index_select",
+    doc: "torch.index_select(x, axis, indices): the entries of 1-D indices along axis.",
+    sig: [X, { name: "axis", type: "int" }, { name: "indices", type: "tensor" }],
+    apply(ctx, a) {
+      const x = t(a.x), idx = t(a.indices);
+      if (idx.t.shape.length !== 1) {
+        return ctx.error(
+          "DLM0203",
+          `index_select() needs 1-D indices, got ${formatType(idx.t)}`,
+          ctx.argSpan("indices"),
+        );
+      }
+      const axis = normAxisArg(ctx, num(a.axis), x.t.shape.length, "index_select");
+      if (axis === undefined) return ERROR;
+      return one(ctx, "Gather", [x.v, idx.v], { axis }) ?? ERROR;
+    },
+  },
+  {
+    name: "stack",
+    doc: "Join tensors of one shape along a new axis (default 0).",
+    sig: [{ name: "xs", type: "tensors", variadic: true }, {
+      name: "axis",
+      type: "int",
+      default: i(0),
+    }],
+    apply(ctx, a) {
+      const xs = (a.xs as { items: Value[] }).items.map(t);
+      if (xs.length === 0) return ctx.error("DLM0206", "stack() needs at least one tensor");
+      const axis = normAxisArg(ctx, num(a.axis), xs[0].t.shape.length + 1, "stack");
+      if (axis === undefined) return ERROR;
+      const us: TensorValue[] = [];
+      for (const x of xs) {
+        const u = one(ctx, "Unsqueeze", [x.v, ints(ctx, [axis])]);
+        if (!u) return ERROR;
+        us.push(u);
+      }
+      if (us.length === 1) return us[0];
+      return one(ctx, "Concat", us.map((u) => u.v), { axis }) ?? ERROR;
+    },
+  },
+  {
+    name: "permute",
+    doc: "Reorder dims as torch's permute: permute(x, (0, 2, 1, 3)).",
+    sig: [X, { name: "dims", type: "ints" }],
+    apply(ctx, a) {
+      const x = t(a.x);
+      const r = x.t.shape.length;
+      const perm = expandInts(a.dims, r).map((p) => (p < 0 ? p + r : p));
+      const ok = perm.length === r && [...perm].sort((p, q) => p - q).every((v, k) => v === k);
+      if (!ok) {
+        return ctx.error(
+          "DLM0210",
+          `permute() needs a permutation of 0..${r - 1} for ${formatType(x.t)}, got (${
+            expandInts(a.dims, r).join(", ")
+          })`,
+          ctx.argSpan("dims"),
+        );
+      }
+      return one(ctx, "Transpose", [x.v], { perm }) ?? ERROR;
+    },
+  },
+];
+
+/** The tensor operations by name. */
+export const FUNCTIONS: Record<string, FnDef> = Object.fromEntries(defs.map((d) => [d.name, d]));
