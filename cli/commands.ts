@@ -16,6 +16,7 @@ import { writeNpy } from "../runtime/formats/mod.ts";
 import { describeFsError, writeFileAtomic } from "../runtime/fs.ts";
 import { prepareInputs, summarize } from "../runtime/inputs.ts";
 import { weightsBytes } from "../runtime/weights.ts";
+import { type Target, TARGETS } from "../compiler/passes/mod.ts";
 import { diffGraph, formatDiff } from "../runtime/diff/diff.ts";
 import { type OptSpec, type Parsed, UsageError } from "./args.ts";
 import { buildGraph, type BuildOptions, type Built, isOnnxPath } from "./pipeline.ts";
@@ -48,6 +49,12 @@ const MODEL: Record<string, OptSpec> = {
     kind: "string",
     arg: "eval|train",
     help: "build the eval graph (default) or the train-mode forward graph",
+  },
+  target: {
+    kind: "string",
+    arg: "onnx|ort",
+    help:
+      "standard ONNX ops only (default), or onnxruntime's fused contrib ops (Gelu, SkipLayerNormalization, MultiHeadAttention)",
   },
 };
 const WEIGHTS: Record<string, OptSpec> = {
@@ -103,9 +110,14 @@ function buildOptions(args: Parsed): BuildOptions {
       ? Number(v)
       : v;
   }
+  const target = (args.opts.target as string | undefined) ?? "onnx";
+  if (!TARGETS.includes(target as Target)) {
+    throw new UsageError(`--target must be onnx or ort, got '${target}'`);
+  }
   return {
     model: args.opts.model as string | undefined,
     mode,
+    target: target as Target,
     seed: (args.opts.seed as number | undefined) ?? 0,
     weights: args.opts.weights as string | undefined,
     weightsMap: args.opts["weights-map"] as string | undefined,

@@ -9,9 +9,10 @@ import type { Program } from "../compiler/check/program.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import {
   formatPassReport,
-  inferencePipeline,
   newPassReport,
+  pipelineFor,
   runPasses,
+  type Target,
 } from "../compiler/passes/mod.ts";
 import { loadWeights, readWeightsMap } from "../runtime/weights.ts";
 import { readFileOrFail } from "../runtime/fs.ts";
@@ -25,6 +26,8 @@ export interface BuildOptions {
   overrides?: Record<string, number | boolean | string>;
   /** Run the inference passes (default true). */
   passes?: boolean;
+  /** Which runtime the graph is for: "onnx" (standard ops only, default) or "ort" (onnxruntime's fused contrib ops). */
+  target?: Target;
   explainPasses?: boolean;
 }
 
@@ -92,7 +95,10 @@ export function buildGraph(path: string, o: BuildOptions = {}): Built {
       initializers: new Map(graph.initializers),
     };
     const report = newPassReport();
-    runPasses(graph, inferencePipeline(o.mode ?? "eval"), { mode: o.mode ?? "eval", report });
+    runPasses(graph, pipelineFor(o.target ?? "onnx", o.mode ?? "eval"), {
+      mode: o.mode ?? "eval",
+      report,
+    });
     if (o.explainPasses) built.passReport = formatPassReport(report);
   }
   return built;

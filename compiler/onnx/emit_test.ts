@@ -241,15 +241,7 @@ register({
   ) => [{ ...node, op: "Add", domain: undefined, inputs: [node.inputs[0], node.inputs[0]] }],
 });
 
-register({
-  op: "Gelu",
-  domain: "com.microsoft",
-  since: 1,
-  inputs: [{ name: "X" }],
-  outputs: [{ name: "Y" }],
-  attrs: {},
-  infer: (ctx) => [ctx.inputs[0]!],
-});
+// com.microsoft Gelu is registered by compiler/ops/contrib (imported by ../ops/mod.ts).
 
 Deno.test("emitModel() encodes every attribute kind, subgraphs included", () => {
   const sub = new GraphBuilder("body");

@@ -171,6 +171,7 @@ import { unsqueeze } from "./unsqueeze.ts";
 import { upsample } from "./upsample.ts";
 import { where } from "./where.ts";
 import { xor } from "./xor.ts";
+import { CONTRIB_KERNELS } from "./contrib/mod.ts";
 
 /** Every implemented operator. */
 export const KERNELS: Record<string, Kernel> = {
@@ -342,6 +343,7 @@ export const KERNELS: Record<string, Kernel> = {
   "ai.onnx.preview.training::Adagrad": adagrad,
   "ai.onnx.preview.training::Adam": adam,
   "ai.onnx.preview.training::Momentum": momentum,
+  ...CONTRIB_KERNELS,
 };
 
 /** The kernel of `op` in `domain` ("" or "ai.onnx" for the default domain), if implemented. */

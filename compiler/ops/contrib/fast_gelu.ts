@@ -1,0 +1,25 @@
+/**
+ * com.microsoft FastGelu (onnxruntime contrib op, version 1): the tanh
+ * approximation of GELU on X + bias (bias optional, 1-D over the last dim):
+ *   Y = 0.5 u (1 + tanh(sqrt(2 / pi) (u + 0.044715 u^3))),  u = X + bias.
+ */
+import { register } from "../registry.ts";
+import { expectDtype, input, sameDtype } from "../rules.ts";
+import { CONTRIB_FLOAT, expectHiddenVector, MS_DOMAIN } from "./common.ts";
+
+register({
+  op: "FastGelu",
+  domain: MS_DOMAIN,
+  since: 1,
+  inputs: [{ name: "X" }, { name: "bias", optional: true }],
+  outputs: [{ name: "Y" }],
+  attrs: {},
+  infer(ctx) {
+    const x = input(ctx, "FastGelu", 0, "X");
+    const bias = ctx.inputs[1];
+    expectDtype("FastGelu", "X", x, CONTRIB_FLOAT);
+    sameDtype("FastGelu", [["X", x], ["bias", bias]]);
+    if (bias) expectHiddenVector("FastGelu", "bias", bias, "X", x);
+    return [{ dtype: x.dtype, shape: [...x.shape] }];
+  },
+});
