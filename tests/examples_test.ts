@@ -19,6 +19,8 @@ interface Case {
   model?: string;
   set?: Record<string, number>;
   dims?: Record<string, number>;
+  /** Compile for train mode (teacher forcing, dropout on; random ops must be absent). */
+  mode?: "eval" | "train";
 }
 
 /** Small configurations: widths and image sizes cut so the reference interpreter stays fast. */
@@ -35,15 +37,37 @@ export const CASES: Case[] = [
   { file: "fractalnet.dlm", set: { width: 8, size: 32 } },
   { file: "resnet_stochastic_depth.dlm", set: { blocks: 2 } },
   { file: "transfer.dlm", set: { size: 64 } },
+  { file: "rnn.dlm", set: { vocab: 20, dim: 8, hidden: 16 }, dims: { N: 2, T: 5 } },
+  { file: "birnn.dlm", set: { vocab: 20, dim: 8, hidden: 8, tags: 5 }, dims: { N: 2, T: 5 } },
+  { file: "lstm.dlm", set: { vocab: 20, dim: 8, hidden: 16 }, dims: { N: 2, T: 5 } },
+  { file: "gru.dlm", set: { features: 8, hidden: 16, layers: 2 }, dims: { N: 2, T: 5 } },
+  { file: "transformer.dlm", model: "TransformerTiny", dims: { N: 2, S: 7, T: 5 } },
+  { file: "bert.dlm", model: "BertSmall", dims: { N: 2, T: 6 } },
+  { file: "gpt2.dlm", model: "GPT2Tiny", dims: { N: 2, T: 6 } },
+  { file: "vit.dlm", model: "ViTTiny", dims: { N: 2 } },
+  {
+    file: "seq2seq_attention.dlm",
+    set: { src_vocab: 30, tgt_vocab: 20, dim: 8, hidden: 16, max_len: 6 },
+    dims: { N: 2, S: 5 },
+  },
+  {
+    file: "seq2seq_attention.dlm",
+    set: { src_vocab: 30, tgt_vocab: 20, dim: 8, hidden: 16 },
+    dims: { N: 2, S: 5, T: 4 },
+    mode: "train",
+  },
 ];
 
 for (const c of CASES) {
-  const label = `${c.file}${c.model ? ` (${c.model})` : ""}`;
+  const label = `${c.file}${c.model ? ` (${c.model})` : ""}${
+    c.mode === "train" ? " in train mode" : ""
+  }`;
   Deno.test(`example ${label} compiles and onnxruntime agrees with the reference interpreter`, async () => {
-    const r = compileFile(dir + c.file, { model: c.model, overrides: c.set });
+    const mode = c.mode ?? "eval";
+    const r = compileFile(dir + c.file, { model: c.model, overrides: c.set, mode });
     assert.deepEqual(r.diagnostics.map((d) => formatDiagnostic(d, r.sources)), []);
     const g = r.graph!;
-    runPasses(g, inferencePipeline("eval"), { mode: "eval", verify: true });
+    runPasses(g, inferencePipeline(mode), { mode, verify: true });
     const feeds = prepareInputs(g, { seed: 1, dims: c.dims });
     const d = await diffGraph(g, feeds, { rtol: 1e-4, atol: 1e-5, backend: "node" });
     for (const o of d.outputs) {

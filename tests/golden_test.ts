@@ -60,7 +60,28 @@ const CONFIGS: Record<string, Record<string, number>> = {
   ResNet50: { classes: 10, size: 32 },
   StochasticDepthResNet: { classes: 10, blocks: 1, size: 32 },
   Transfer: { classes: 5, size: 32 },
+  RnnClassifier: { vocab: 20, dim: 8, hidden: 16 },
+  BiRnnTagger: { vocab: 20, dim: 8, hidden: 8, tags: 5 },
+  LstmLanguageModel: { vocab: 20, dim: 8, hidden: 16 },
+  GruEncoder: { features: 8, hidden: 16, layers: 2 },
+  TransformerBase: {
+    src_vocab: 32,
+    tgt_vocab: 32,
+    dim: 16,
+    heads: 4,
+    hidden: 32,
+    layers: 1,
+    max_len: 16,
+  },
+  TransformerTiny: {},
+  BertBase: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4, hidden: 64 },
+  BertSmall: {},
+  GPT2Small: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
+  GPT2Tiny: {},
+  ViTB16: { size: 32, patch: 8, dim: 32, layers: 1, heads: 4, hidden: 64, classes: 10 },
+  ViTTiny: {},
   VGG16: { classes: 10, width: 4, hidden: 32, size: 32 },
+  Seq2Seq: { src_vocab: 30, tgt_vocab: 20, dim: 8, hidden: 16, max_len: 4 },
 };
 
 /** Reads repository-relative paths, so the compiler sees (and spans show) `lang-examples/x.dlm`. */

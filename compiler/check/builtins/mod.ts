@@ -5,6 +5,9 @@
  */
 import { type LayerDef, LAYERS as CORE_LAYERS } from "./layers.ts";
 import { type FnDef, FUNCTIONS as CORE_FUNCTIONS } from "./functions.ts";
+import { RECURRENT_LAYERS } from "./recurrent.ts";
+import { FUNCTIONS as TENSOR_FUNCTIONS } from "./tensor_ops.ts";
+import { FUNCTIONS as ATTENTION_FUNCTIONS, LAYERS as ATTENTION_LAYERS } from "./attention.ts";
 
 export type { LayerDef } from "./layers.ts";
 export type { FnDef } from "./functions.ts";
@@ -20,5 +23,15 @@ function merge<T>(what: string, ...tables: Record<string, T>[]): Record<string, 
   return out;
 }
 
-export const LAYERS: Record<string, LayerDef> = merge("layer", CORE_LAYERS);
-export const FUNCTIONS: Record<string, FnDef> = merge("function", CORE_FUNCTIONS);
+export const LAYERS: Record<string, LayerDef> = merge(
+  "layer",
+  CORE_LAYERS,
+  RECURRENT_LAYERS,
+  ATTENTION_LAYERS,
+);
+export const FUNCTIONS: Record<string, FnDef> = merge(
+  "function",
+  CORE_FUNCTIONS,
+  TENSOR_FUNCTIONS,
+  ATTENTION_FUNCTIONS,
+);
