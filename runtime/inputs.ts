@@ -79,7 +79,7 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
     });
   }
   const seed = opts.seed ?? 0;
-  const [lo, hi] = opts.intRange ?? [0, 10];
+  const bounds = indexBounds(graph);
   const out: Record<string, Tensor> = {};
   for (const inp of graph.inputs) {
     const t = given.get(inp.name);
@@ -88,6 +88,8 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
       continue;
     }
     const shape = inp.type.shape.map((d) => (typeof d === "number" ? d : dims[d] ?? 1));
+    // Integer inputs that index a table (token ids, token types) stay inside it.
+    const [lo, hi] = opts.intRange ?? [0, Math.min(10, bounds.get(inp.name) ?? 10)];
     out[inp.name] = randomTensor(
       inp.type.dtype,
       shape,
@@ -95,6 +97,21 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
       lo,
       hi,
     );
+  }
+  return out;
+}
+
+/** For inputs used as Gather indices into a constant table: the table's length (the smallest). */
+function indexBounds(graph: Graph): Map<string, number> {
+  const inputs = new Set(graph.inputs.map((i) => i.name));
+  const out = new Map<string, number>();
+  for (const n of graph.nodes) {
+    if (n.op !== "Gather" || !inputs.has(n.inputs[1])) continue;
+    const table = graph.initializers.get(n.inputs[0]);
+    if (!table) continue;
+    const axis = typeof n.attrs.axis === "number" ? n.attrs.axis : 0;
+    const len = table.shape[axis < 0 ? axis + table.shape.length : axis];
+    out.set(n.inputs[1], Math.min(len, out.get(n.inputs[1]) ?? Infinity));
   }
   return out;
 }

@@ -47,6 +47,8 @@ export async function createNodeSession(
     intraOpNumThreads: opts.threads ?? DEFAULT_THREADS,
     interOpNumThreads: 1,
     graphOptimizationLevel: "all" as const,
+    // Errors reach the user once, as a diagnostic; onnxruntime's own log line would repeat them.
+    logSeverityLevel: 4 as const,
   };
   let inner: ort.InferenceSession;
   try {
