@@ -52,4 +52,11 @@ export interface Ctx {
   /** A fresh seed for an in-graph random op, derived from the global seed and the node. */
   seedFor(name: string): number;
   typeOf(v: TensorValue): TensorType;
+  /**
+   * Give a value a more precise type than its shape rule could: dims the
+   * rule left unknown (`?Op_k`, only known at run time) replaced by what
+   * the built-in knows (e.g. a Reshape whose shape is assembled from the
+   * input's own dims). Known dims must agree.
+   */
+  refine(v: TensorValue, type: TensorType): TensorValue;
 }

@@ -1083,6 +1083,18 @@ class Elaborator {
         return Rng.forName(this.seed, `${key}#${k}`).u32() % 2147483647;
       },
       typeOf: (v) => v.t,
+      refine: (v, type) => {
+        const cur = this.b.graph.types.get(v.v) ?? v.t;
+        const fits = cur.dtype === type.dtype && cur.shape.length === type.shape.length &&
+          cur.shape.every((d, i) =>
+            (typeof d === "string" && d.startsWith("?")) || d === type.shape[i]
+          );
+        if (!fits) {
+          throw new Error(`internal: refine() of ${formatType(cur)} to ${formatType(type)}`);
+        }
+        this.b.graph.types.set(v.v, { dtype: type.dtype, shape: [...type.shape] });
+        return { k: "tensor", v: v.v, t: { dtype: type.dtype, shape: [...type.shape] } };
+      },
     };
   }
 

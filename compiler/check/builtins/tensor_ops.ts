@@ -182,7 +182,9 @@ function viewAtRunTime(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
   }
   const s = one(ctx, "Concat", parts, { axis: 0 });
   const r = s && one(ctx, "Reshape", [x.v, s.v]);
-  return r ?? ERROR;
+  if (!r) return ERROR;
+  // Every dim came from x or is a constant: the result type is exactly the target.
+  return target.includes(-1) ? r : ctx.refine(r, { dtype: x.t.dtype, shape: [...target] });
 }
 
 /** Split sizes for `n` equal parts of a known dim (torch.split(x, size) and chunk differ). */

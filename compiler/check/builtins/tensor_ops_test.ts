@@ -130,3 +130,11 @@ Deno.test("permute rejects something that is not a permutation", () => {
   }`);
   assert.deepEqual(r.diagnostics.map((d) => d.code), ["DLM0210"]);
 });
+
+Deno.test("view() that moves symbolic dims builds the shape at run time and keeps the exact type", () => {
+  const r = compileFile("v.dlm", {
+    read: () => "model M { input x: f32[N, T, 12]  output y = view(x, (T, N, 3, 4)) }",
+  });
+  assert.deepEqual(r.diagnostics, []);
+  assert.deepEqual(r.graph!.outputs[0].type.shape, ["T", "N", 3, 4]);
+});
