@@ -8,6 +8,7 @@ import { type FnDef, FUNCTIONS as CORE_FUNCTIONS } from "./functions.ts";
 import { RECURRENT_LAYERS } from "./recurrent.ts";
 import { FUNCTIONS as TENSOR_FUNCTIONS } from "./tensor_ops.ts";
 import { FUNCTIONS as ATTENTION_FUNCTIONS, LAYERS as ATTENTION_LAYERS } from "./attention.ts";
+import { FUNCTIONS as WINDOW_FUNCTIONS, LAYERS as WINDOW_LAYERS } from "./window_ops.ts";
 
 export type { LayerDef } from "./layers.ts";
 export type { FnDef } from "./functions.ts";
@@ -28,10 +29,12 @@ export const LAYERS: Record<string, LayerDef> = merge(
   CORE_LAYERS,
   RECURRENT_LAYERS,
   ATTENTION_LAYERS,
+  WINDOW_LAYERS,
 );
 export const FUNCTIONS: Record<string, FnDef> = merge(
   "function",
   CORE_FUNCTIONS,
   TENSOR_FUNCTIONS,
   ATTENTION_FUNCTIONS,
+  WINDOW_FUNCTIONS,
 );
