@@ -21,6 +21,7 @@ import { diffGraph, formatDiff } from "../runtime/diff/diff.ts";
 import { type OptSpec, type Parsed, UsageError } from "./args.ts";
 import { buildGraph, type BuildOptions, type Built, isOnnxPath } from "./pipeline.ts";
 import type { Io } from "./main.ts";
+import { generateCommand } from "./generate.ts";
 
 export interface Command {
   summary: string;
@@ -446,7 +447,15 @@ const graph: Command = {
   },
 };
 
-export const COMMANDS: Record<string, Command> = { check, compile, params, run, diff, graph };
+export const COMMANDS: Record<string, Command> = {
+  check,
+  compile,
+  params,
+  run,
+  diff,
+  graph,
+  generate: generateCommand,
+};
 
 export type { Graph };
 export { formatType };

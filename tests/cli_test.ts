@@ -425,6 +425,7 @@ Deno.test("every command has --help and -h that print its usage and options and 
     "check",
     "compile",
     "diff",
+    "generate",
     "graph",
     "params",
     "run",

@@ -44,7 +44,9 @@ export const CASES: Case[] = [
   { file: "transformer.dlm", model: "TransformerTiny", dims: { N: 2, S: 7, T: 5 } },
   { file: "bert.dlm", model: "BertSmall", dims: { N: 2, T: 6 } },
   { file: "gpt2.dlm", model: "GPT2Tiny", dims: { N: 2, T: 6 } },
+  { file: "gpt2.dlm", model: "GPT2TinyCached", dims: { N: 2, T: 2, P: 3 } },
   { file: "vit.dlm", model: "ViTTiny", dims: { N: 2 } },
+  { file: "swin.dlm", model: "SwinTiny", dims: { N: 2 } },
   {
     file: "seq2seq_attention.dlm",
     set: { src_vocab: 30, tgt_vocab: 20, dim: 8, hidden: 16, max_len: 6 },

@@ -78,8 +78,12 @@ const CONFIGS: Record<string, Record<string, number>> = {
   BertSmall: {},
   GPT2Small: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2Tiny: {},
+  GPT2SmallCached: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
+  GPT2TinyCached: {},
   ViTB16: { size: 32, patch: 8, dim: 32, layers: 1, heads: 4, hidden: 64, classes: 10 },
   ViTTiny: {},
+  SwinT: { size: 32, patch: 2, dim: 24, window: 2, classes: 10 },
+  SwinTiny: {},
   VGG16: { classes: 10, width: 4, hidden: 32, size: 32 },
   Seq2Seq: { src_vocab: 30, tgt_vocab: 20, dim: 8, hidden: 16, max_len: 4 },
 };

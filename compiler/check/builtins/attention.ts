@@ -427,6 +427,48 @@ const relativeKeys: LayerDef = {
   },
 };
 
+const relativeValues: LayerDef = {
+  name: "relative_position_values",
+  doc:
+    "Shaw et al.'s relative position values: for attention weights a [..., T, T], sum_j a_ij w[clip(j - i, -k, k) + k] " +
+    "as [..., T, dim], to add to a v; weight [2k + 1, dim] with k = max_distance.",
+  sig: [{ name: "dim", type: "int" }, { name: "max_distance", type: "int" }],
+  apply(ctx, args, [a], prefix) {
+    const k = num(args.max_distance), dim = num(args.dim);
+    if (k < 1 || dim < 1) {
+      return ctx.error(
+        "DLM0210",
+        `relative_position_values() needs dim >= 1 and max_distance >= 1, got ${dim} and ${k}`,
+        ctx.argSpan(k < 1 ? "max_distance" : "dim"),
+      );
+    }
+    const r = a.t.shape.length;
+    if (r < 2) {
+      return ctx.error(
+        "DLM0203",
+        `relative_position_values() needs attention weights [..., T, T], got ${formatType(a.t)}`,
+      );
+    }
+    const w = ctx.param(prefix, "weight", [2 * k + 1, dim], { kind: "normal", mean: 0, std: 1 }, {
+      layer: "relative_position_values",
+    });
+    if (!w) return ERROR;
+    // E[i, j] = w[clip(j - i, -k, k) + k]: [T, T, dim]; out_i = sum_j a_ij E[i, j] = (a_i. as a row) @ E[i].
+    const p = rangeAlong(ctx, a, r - 1);
+    const row = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [0])]);
+    const col = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [1])]);
+    const rel = row && col && one(ctx, "Sub", [row.v, col.v]);
+    const lo = ctx.scalar(-k, "i64").v, hi = ctx.scalar(k, "i64").v;
+    const cl = rel && one(ctx, "Max", [rel.v, lo]);
+    const cu = cl && one(ctx, "Min", [cl.v, hi]);
+    const idx = cu && one(ctx, "Add", [cu.v, hi]);
+    const e = idx && one(ctx, "Gather", [w.v, idx.v], { axis: 0 });
+    const au = one(ctx, "Unsqueeze", [a.v, ints(ctx, [r - 1])]);
+    const mm = e && au && one(ctx, "MatMul", [au.v, e.v]);
+    return (mm && one(ctx, "Squeeze", [mm.v, ints(ctx, [r - 1])], {}, prefix)) ?? ERROR;
+  },
+};
+
 const inProjection: LayerDef = {
   name: "in_projection",
   doc:
@@ -596,7 +638,9 @@ const tiedLinear: LayerDef = {
 export const FUNCTIONS: Record<string, FnDef> = Object.fromEntries(fns.map((d) => [d.name, d]));
 /** The attention layers by name. */
 export const LAYERS: Record<string, LayerDef> = Object.fromEntries(
-  [rmsNorm, relativeKeys, inProjection, prependToken, addPositions, tiedLinear].map((
-    d,
-  ) => [d.name, d]),
+  [rmsNorm, relativeKeys, relativeValues, inProjection, prependToken, addPositions, tiedLinear].map(
+    (
+      d,
+    ) => [d.name, d],
+  ),
 );

@@ -173,6 +173,36 @@ Deno.test("relative_position_keys gives [..., T, T] logits from clipped distance
   assert.deepEqual(g.types.get("rel.weight")!.shape, [5, 8]);
 });
 
+Deno.test("relative_position_keys and _values compute Shaw et al.'s sums over clipped distances", () => {
+  const g = ok(`model M {
+    input q: f32[1, 3, 2]
+    input a: f32[1, 3, 3]
+    output lk = q |> rk: relative_position_keys(1)
+    output lv = a |> rv: relative_position_values(2, 1)
+  }`);
+  assert.equal(outType(g, "lv"), "f32[1, 3, 2]");
+  const wk = Array.from(g.initializers.get("rk.weight")!.data as Float32Array);
+  const wv = Array.from(g.initializers.get("rv.weight")!.data as Float32Array);
+  const q = [1, 2, -1, 0.5, 0.25, -2], a = [0.2, 0.3, 0.5, 0.1, 0.6, 0.3, 0.4, 0.4, 0.2];
+  const clip = (d: number) => Math.max(-1, Math.min(1, d)) + 1;
+  const outs =
+    runGraph(g, { q: tensor("f32", [1, 3, 2], q), a: tensor("f32", [1, 3, 3], a) }).outputs;
+  const lk: number[] = [], lv: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      const e = clip(j - i);
+      lk.push(q[2 * i] * wk[2 * e] + q[2 * i + 1] * wk[2 * e + 1]);
+    }
+    for (let c = 0; c < 2; c++) {
+      let sum = 0;
+      for (let j = 0; j < 3; j++) sum += a[3 * i + j] * wv[2 * clip(j - i) + c];
+      lv.push(sum);
+    }
+  }
+  close(Array.from(outs.lk.data as Float32Array), lk);
+  close(Array.from(outs.lv.data as Float32Array), lv);
+});
+
 Deno.test("in_projection labelled in_proj owns torch's in_proj_weight and in_proj_bias", () => {
   const g = ok(`block A(x: f32[N, T, 8]) {
     let (q, k, v) = x |> in_proj: in_projection(8)

@@ -1,0 +1,297 @@
+/**
+ * Autoregressive token generation for decoder language models, with or
+ * without a KV cache.
+ *
+ * Without the cache, every new token re-runs the plain model (`ids [N, L]`
+ * -> `logits [N, L, vocab]`) on the whole sequence so far: step t costs a
+ * forward pass over t positions. With it, a cached step model (see
+ * `cacheInputs`) is called once on the prompt with an empty past (the
+ * prefill), then once per new token on that token alone, each call feeding
+ * the previous call's `present*` outputs back as its `past*` inputs: the
+ * keys and values of earlier positions are computed once.
+ *
+ * Both paths pick the next token from the logits of the last position in the
+ * same way (`pickToken`), so greedy decoding gives the same tokens either way.
+ */
+import type { Graph, ValueInfo } from "../compiler/ir/graph.ts";
+import { formatType } from "../compiler/ir/graph.ts";
+import { type Tensor, tensor } from "../compiler/ir/tensor.ts";
+import { fail } from "../compiler/diagnostics.ts";
+import { decodeModel } from "../compiler/onnx/decode.ts";
+import { emitModel } from "../compiler/onnx/emit.ts";
+import { Rng } from "../compiler/check/init.ts";
+import { DEFAULT_OPSET, runGraph } from "./reference/mod.ts";
+import { createSession } from "./ort/mod.ts";
+
+/** Where the model runs. */
+export type GenerateBackend = "node" | "web" | "reference";
+
+/** Options of `generate`. */
+export interface GenerateOptions {
+  /**
+   * The model as an IR graph or ONNX bytes: the cached step model when
+   * `cached`, else the plain model.
+   */
+  model: Graph | Uint8Array;
+  /** The prompts, one token list per batch row, all of one length >= 1. */
+  prompt: number[][];
+  /** How many tokens to generate (default 16). */
+  maxNew?: number;
+  /** Softmax temperature; 0 (the default) is greedy decoding (argmax). */
+  temperature?: number;
+  /** Sample among the k most likely tokens only; 0 (the default) means all. */
+  topK?: number;
+  /** Seed of the sampling RNG (default 0). */
+  seed?: number;
+  /** Default "node" (onnxruntime-node). */
+  backend?: GenerateBackend;
+  /** Use the KV cache: `model` is a cached step model (default: whether it has `past*` inputs). */
+  cached?: boolean;
+  /** onnxruntime intra-op threads (node only). */
+  threads?: number;
+}
+
+/** What `generate` returns. */
+export interface GenerateResult {
+  /** The generated tokens, one list of `maxNew` per batch row. */
+  tokens: number[][];
+  /** Wall time of the model call that produced each new token, ms (the first includes the prompt). */
+  stepMs: number[];
+  /** Total wall time of the model calls, ms. */
+  totalMs: number;
+  /** Whether the KV cache was used. */
+  cached: boolean;
+}
+
+/** One cache slot: the input fed from the past and the output that gives its next value. */
+export interface CacheSlot {
+  input: ValueInfo;
+  output: string;
+}
+
+/**
+ * The KV-cache convention: every input whose name starts with `past`
+ * (`past_key`, `past.0.key`, ...) is a cache input, fed on each call with
+ * the output of the previous call named by replacing `past` with `present`
+ * (`present_key`, `present.0.key`). The cache's sequence axis is its
+ * second-to-last dim (`[..., P, head_dim]`), 0 long on the first call.
+ * Throws DLM0411 when a cache input has no matching output.
+ */
+export function cacheInputs(inputs: ValueInfo[], outputs: string[]): CacheSlot[] {
+  const slots: CacheSlot[] = [];
+  for (const v of inputs) {
+    if (!v.name.startsWith("past")) continue;
+    const output = "present" + v.name.slice("past".length);
+    if (!outputs.includes(output)) {
+      fail(
+        "DLM0411",
+        `The cache input '${v.name}' needs a matching output '${output}', but the model's outputs are ${
+          outputs.map((o) => `'${o}'`).join(", ")
+        }`,
+      );
+    }
+    if (v.type.shape.length < 2) {
+      fail(
+        "DLM0411",
+        `The cache input '${v.name}' needs a sequence axis [..., P, d], got ${formatType(v.type)}`,
+      );
+    }
+    slots.push({ input: v, output });
+  }
+  return slots;
+}
+
+/**
+ * The empty cache for `slot` and a batch of `batch` rows: its sequence axis
+ * (second-to-last) is 0, other symbolic dims are the batch size.
+ */
+export function emptyCache(slot: CacheSlot, batch: number): Tensor {
+  const { shape, dtype } = slot.input.type;
+  const dims = shape.map((d, i) => i === shape.length - 2 ? 0 : typeof d === "number" ? d : batch);
+  return tensor(dtype, dims, []);
+}
+
+/**
+ * The next token from one row of logits: argmax when `temperature` is 0
+ * (the first maximum on ties), else a draw from softmax(logits / T)
+ * restricted to the `topK` largest logits (all when 0).
+ */
+export function pickToken(
+  logits: ArrayLike<number>,
+  temperature: number,
+  topK: number,
+  rng: Rng,
+): number {
+  const n = logits.length;
+  if (temperature === 0) {
+    let best = 0;
+    for (let j = 1; j < n; j++) if (logits[j] > logits[best]) best = j;
+    return best;
+  }
+  let order = [...Array(n).keys()];
+  if (topK > 0 && topK < n) {
+    // A stable sort keeps the lower index first among equal logits.
+    order = order.sort((a, b) => logits[b] - logits[a]).slice(0, topK);
+  }
+  // softmax(l / T) with the maximum subtracted: exp(l_j - l_max) / T cannot overflow.
+  let max = -Infinity;
+  for (const j of order) max = Math.max(max, logits[j]);
+  const w = order.map((j) => Math.exp((logits[j] - max) / temperature));
+  const total = w.reduce((s, x) => s + x, 0);
+  let u = rng.uniform() * total;
+  for (let j = 0; j < order.length; j++) {
+    u -= w[j];
+    if (u < 0) return order[j];
+  }
+  return order[order.length - 1];
+}
+
+interface Runner {
+  inputs: ValueInfo[];
+  outputs: string[];
+  run(feeds: Record<string, Tensor>, fetch: string[]): Promise<Record<string, Tensor>>;
+  release(): Promise<void>;
+}
+
+async function makeRunner(
+  model: Graph | Uint8Array,
+  backend: GenerateBackend,
+  threads?: number,
+): Promise<Runner> {
+  const decoded = model instanceof Uint8Array ? decodeModel(model) : undefined;
+  const graph = decoded ? decoded.graph : model as Graph;
+  const inputs = graph.inputs;
+  const outputs = graph.outputs.map((o) => o.name);
+  if (backend === "reference") {
+    const opset = decoded?.opset ?? DEFAULT_OPSET;
+    return {
+      inputs,
+      outputs,
+      run: (feeds, fetch) => {
+        const all = runGraph(graph, feeds, { opset }).outputs;
+        return Promise.resolve(Object.fromEntries(fetch.map((n) => [n, all[n]])));
+      },
+      release: () => Promise.resolve(),
+    };
+  }
+  const bytes = model instanceof Uint8Array ? model : emitModel(graph).model;
+  const s = await createSession(bytes, { backend, threads });
+  return { inputs, outputs, run: (f, fetch) => s.run(f, fetch), release: () => s.release() };
+}
+
+function checkOptions(o: GenerateOptions): Required<
+  Pick<GenerateOptions, "maxNew" | "temperature" | "topK" | "seed">
+> {
+  const maxNew = o.maxNew ?? 16, temperature = o.temperature ?? 0, topK = o.topK ?? 0;
+  const seed = o.seed ?? 0;
+  if (!Number.isInteger(maxNew) || maxNew < 0) {
+    fail("DLM0501", `The number of new tokens must be an integer >= 0, got ${maxNew}`);
+  }
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) {
+    fail("DLM0501", `The temperature must be a number >= 0, got ${temperature}`);
+  }
+  if (!Number.isInteger(topK) || topK < 0) {
+    fail("DLM0501", `top-k must be an integer >= 0, got ${topK}`);
+  }
+  const p = o.prompt;
+  if (p.length === 0 || p[0].length === 0) {
+    fail("DLM0501", "The prompt needs at least one token");
+  }
+  for (const row of p) {
+    if (row.length !== p[0].length) {
+      fail(
+        "DLM0501",
+        `Every prompt in a batch must have the same length, got ${
+          p.map((r) => r.length).join(" and ")
+        }`,
+      );
+    }
+    const bad = row.find((x) => !Number.isInteger(x) || x < 0);
+    if (bad !== undefined) fail("DLM0501", `Token ids are integers >= 0, got ${bad}`);
+  }
+  return { maxNew, temperature, topK, seed };
+}
+
+/** The logits of the last position of every row: `logits [N, T, V]` -> N rows of V. */
+function lastLogits(t: Tensor, name: string): Float32Array[] | Float64Array[] {
+  if (t.shape.length !== 3 || (t.dtype !== "f32" && t.dtype !== "f64")) {
+    fail(
+      "DLM0411",
+      `The output '${name}' must be float logits [N, T, vocab], got ${formatType(t)}`,
+    );
+  }
+  const [n, len, v] = t.shape;
+  const data = t.data as Float32Array;
+  return [...Array(n).keys()].map((i) =>
+    data.subarray((i * len + len - 1) * v, (i * len + len) * v)
+  );
+}
+
+function ids(rows: number[][]): Tensor {
+  return tensor("i64", [rows.length, rows[0].length], rows.flat());
+}
+
+/**
+ * Generate `maxNew` tokens after each prompt. With `cached`, `model` is a
+ * cached step model (`cacheInputs`): one call on the prompt, then one per
+ * new token; else the plain model re-runs on the whole sequence each step.
+ * The model's input is `ids` (or its first input) and its logits the output
+ * `logits` (or its first output).
+ *
+ * @example
+ * const { tokens } = await generate({ model: cachedGraph, prompt: [[1, 2, 3]], maxNew: 8 });
+ */
+export async function generate(o: GenerateOptions): Promise<GenerateResult> {
+  const { maxNew, temperature, topK, seed } = checkOptions(o);
+  const runner = await makeRunner(o.model, o.backend ?? "node", o.threads);
+  try {
+    const slots = cacheInputs(runner.inputs, runner.outputs);
+    const cached = o.cached ?? slots.length > 0;
+    if (cached && slots.length === 0) {
+      fail(
+        "DLM0411",
+        "This is not a cached step model: it has no inputs named past* (with outputs present*)",
+      );
+    }
+    const idsName = runner.inputs.find((v) => v.name === "ids")?.name ??
+      runner.inputs.find((v) => !v.name.startsWith("past"))?.name;
+    if (!idsName) fail("DLM0411", "The model needs a token input 'ids' [N, T]");
+    const others = runner.inputs.filter((v) => v.name !== idsName && !v.name.startsWith("past"));
+    if (others.length || (!cached && slots.length)) {
+      const extra = [...others, ...(cached ? [] : slots.map((s) => s.input))];
+      fail(
+        "DLM0411",
+        `Generation feeds only 'ids'${cached ? " and the cache" : ""}, but the model also needs ${
+          extra.map((v) => `'${v.name}'`).join(", ")
+        }${cached ? "" : " (a cached step model: leave the cache on)"}`,
+      );
+    }
+    const logitsName = runner.outputs.includes("logits") ? "logits" : runner.outputs[0];
+    const batch = o.prompt.length;
+    const seqs = o.prompt.map((r) => [...r]);
+    const tokens: number[][] = o.prompt.map(() => []);
+    const rng = new Rng(seed);
+    const stepMs: number[] = [];
+    let past: Record<string, Tensor> = {};
+    if (cached) { for (const s of slots) past[s.input.name] = emptyCache(s, batch); }
+    const fetch = cached ? [logitsName, ...slots.map((s) => s.output)] : [logitsName];
+    for (let step = 0; step < maxNew; step++) {
+      // The cached model sees the whole prompt on its first call, then only the last token.
+      const fed = !cached || step === 0 ? seqs : seqs.map((r) => r.slice(-1));
+      const t0 = performance.now();
+      const out = await runner.run({ [idsName]: ids(fed), ...past }, fetch);
+      stepMs.push(performance.now() - t0);
+      if (cached) {
+        past = Object.fromEntries(slots.map((s) => [s.input.name, out[s.output]]));
+      }
+      lastLogits(out[logitsName], logitsName).forEach((row, i) => {
+        const tok = pickToken(row, temperature, topK, rng);
+        tokens[i].push(tok);
+        seqs[i].push(tok);
+      });
+    }
+    return { tokens, stepMs, totalMs: stepMs.reduce((a, b) => a + b, 0), cached };
+  } finally {
+    await runner.release();
+  }
+}
