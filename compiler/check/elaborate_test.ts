@@ -344,3 +344,14 @@ Deno.test("compile-time division by zero is an error at the expression", () => {
   );
   assert.deepEqual(codes(ds), ["DLM0304"]);
 });
+
+Deno.test("variadic tensor functions take a list or tuple of tensors as their items", () => {
+  const g = ok(`model M {
+    input a: f32[N, 2]
+    input b: f32[N, 3]
+    let parts = [a, b]
+    output y = concat(parts, axis: 1)
+    output w = stack([a, a], axis: 0)
+  }`);
+  assert.deepEqual(g.outputs.map((o) => o.type.shape), [["N", 5], [2, "N", 2]]);
+});

@@ -159,6 +159,14 @@ export function bindArgs(
     }
     if (p.variadic) {
       const list = (out[p.name] as Value | undefined) ?? { k: "tuple", items: [] };
+      // A tuple or list of tensors stands for its items: concat(parts, axis: 1) == concat(a, b, axis: 1).
+      const v = a.value;
+      if (p.type === "tensors" && (v.k === "tuple" || v.k === "list") && fits(v, "tensors")) {
+        (list as { items: Value[] }).items.push(...v.items);
+        out[p.name] = list;
+        spans[p.name] ??= a.span;
+        continue;
+      }
       if (!check(what, { ...p, type: p.type === "tensors" ? "tensor" : p.type }, a, diags)) {
         ok = false;
       }
