@@ -411,6 +411,8 @@ function benchCompile(file: string, model: string, runs: number): CompileBench {
   const text = Deno.readTextFileSync(path);
   const parseT = timeSync(() => parse(text, path), { warmup: 2, runs: Math.max(runs, 10) });
   const checkT = timeSync(() => compiled(path, model), { warmup: 1, runs });
+  // Counted before the passes, which fold and rename initializers (a transposed copy of a weight).
+  const parameters = parameterCount(compiled(path, model));
   const total: number[] = [], elab: number[] = [], init: number[] = [], passes: number[] = [];
   const emit: number[] = [];
   let last: { graph: Graph; bytes: number } | undefined;
@@ -438,7 +440,7 @@ function benchCompile(file: string, model: string, runs: number): CompileBench {
   return {
     file,
     model,
-    parameters: parameterCount(last!.graph),
+    parameters,
     nodes: last!.graph.nodes.length,
     onnxBytes: last!.bytes,
     parse: parseT,
