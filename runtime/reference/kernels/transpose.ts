@@ -11,9 +11,32 @@ export function transposeTensor(x: Tensor, perm: number[]): Tensor {
     perm.length !== rank || sorted.some((p, i) => p !== i),
     `Expected perm to be a permutation of 0..${rank - 1}, found [${perm.join(", ")}]`,
   );
-  const str = stridesOf(x.shape);
   const shape = perm.map((p) => x.shape[p]);
+  if (rank === 2 && perm[0] === 1 && x.dtype !== "str") return transpose2d(x, shape);
+  const str = stridesOf(x.shape);
   return gatherFlat(x, shape, indexMap(shape, perm.map((p) => str[p]), 0));
+}
+
+/**
+ * A matrix transpose in 32x32 tiles (cache-friendly). Constant folding
+ * transposes every linear weight of a Transformer this way: GPT-2's 124M
+ * values took seconds through the general index map.
+ */
+function transpose2d(x: Tensor, shape: number[]): Tensor {
+  const [rows, cols] = x.shape;
+  const src = x.data as Float32Array;
+  const dst = new (src.constructor as { new (n: number): Float32Array })(src.length);
+  const B = 32;
+  for (let i0 = 0; i0 < rows; i0 += B) {
+    const i1 = Math.min(rows, i0 + B);
+    for (let j0 = 0; j0 < cols; j0 += B) {
+      const j1 = Math.min(cols, j0 + B);
+      for (let i = i0; i < i1; i++) {
+        for (let j = j0; j < j1; j++) dst[j * rows + i] = src[i * cols + j];
+      }
+    }
+  }
+  return { dtype: x.dtype, shape, data: dst as Tensor["data"] };
 }
 
 export const transpose: Kernel = (inputs, attrs) => {
