@@ -7,6 +7,7 @@ import type { Graph } from "../ir/graph.ts";
 import { formatSpan } from "../ir/graph.ts";
 import { assertValid } from "../ir/verify.ts";
 import type { Pass, PassContext, PassReport, PassRun, Rewrite } from "./context.ts";
+import { cse } from "./cse.ts";
 import { dce } from "./dce.ts";
 import { foldBatchNorm } from "./fold_batch_norm.ts";
 import { foldConstants } from "./fold_constants.ts";
@@ -110,8 +111,8 @@ export function runPasses(g: Graph, passes: readonly Pass[], ctx: PassContext): 
  */
 export function inferencePipeline(mode: "eval" | "train"): Pass[] {
   return mode === "eval"
-    ? [removeNoops, foldBatchNorm, fuseGemm, foldConstants, dce]
-    : [removeNoops, fuseGemm, foldConstants, dce];
+    ? [removeNoops, cse, foldBatchNorm, fuseGemm, foldConstants, dce]
+    : [removeNoops, cse, fuseGemm, foldConstants, dce];
 }
 
 /**

@@ -155,6 +155,7 @@ Deno.test("passName() gives a pass the name of its file", () => {
   assert.equal(passName(foldBatchNorm), "fold_batch_norm");
   assert.deepEqual(inferencePipeline("eval").map(passName), [
     "remove_noops",
+    "cse",
     "fold_batch_norm",
     "fuse_gemm",
     "fold_constants",

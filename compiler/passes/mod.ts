@@ -17,6 +17,7 @@ export { foldConstants } from "./fold_constants.ts";
 export { foldBatchNorm } from "./fold_batch_norm.ts";
 export { fuseGemm } from "./fuse_gemm.ts";
 export { dce } from "./dce.ts";
+export { cse } from "./cse.ts";
 export { fuseLayerNorm } from "./fuse_layer_norm.ts";
 export { fuseGelu } from "./fuse_gelu.ts";
 export { fuseBiasGelu } from "./fuse_bias_gelu.ts";

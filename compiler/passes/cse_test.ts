@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import "../ops/mod.ts";
+import { GraphBuilder } from "../ir/builder.ts";
+import type { Span } from "../ir/graph.ts";
+import { cse } from "./cse.ts";
+import { applyPass, assertSameOutputs, ops, randomFeeds } from "./testing.ts";
+
+const at = (line: number): Span => ({ file: "m.dlm", line, col: 3, endLine: line, endCol: 9 });
+
+/** x -> (Relu, Relu) -> Add: two identical Relu nodes. */
+function twinRelus() {
+  const b = new GraphBuilder("g");
+  const x = b.input("x", { dtype: "f32", shape: ["N", 4] });
+  const [r1] = b.addNode("Relu", [x], {}, { name: "r1", spans: [at(1)] });
+  const [r2] = b.addNode("Relu", [x], {}, { name: "r2", spans: [at(2)] });
+  const [s] = b.addNode("Add", [r1, r2], {}, { name: "sum" });
+  b.output(s, "y");
+  return b.graph;
+}
+
+Deno.test("cse() merges a node that repeats an earlier one and keeps both spans", () => {
+  const g = twinRelus();
+  const { graph, changed, run } = applyPass(g, cse);
+  assert.ok(changed);
+  assert.deepEqual(ops(graph), ["Relu", "Add"]);
+  assert.deepEqual(graph.nodes[1].inputs, ["r1", "r1"]);
+  assert.deepEqual(graph.nodes[0].spans?.map((s) => s.line), [1, 2]);
+  assert.equal(run.fired, 1);
+  assert.deepEqual(run.rewrites[0].nodes, ["r2"]);
+});
+
+Deno.test("cse() leaves the numbers as they were", () => {
+  const g = twinRelus();
+  const { graph } = applyPass(g, cse);
+  assertSameOutputs(g, graph, randomFeeds(g, 3, { N: 3 }));
+});
+
+Deno.test("cse() merges chains: equal inputs make the next nodes equal too", () => {
+  const b = new GraphBuilder("g");
+  const x = b.input("x", { dtype: "f32", shape: [2, 3] });
+  const [a1] = b.addNode("Exp", [x], {}, { name: "a1" });
+  const [b1] = b.addNode("Softmax", [a1], { axis: 1 }, { name: "b1" });
+  const [a2] = b.addNode("Exp", [x], {}, { name: "a2" });
+  const [b2] = b.addNode("Softmax", [a2], { axis: 1 }, { name: "b2" });
+  const [s] = b.addNode("Mul", [b1, b2], {}, { name: "m" });
+  b.output(s, "y");
+  const { graph } = applyPass(b.graph, cse);
+  assert.deepEqual(ops(graph), ["Exp", "Softmax", "Mul"]);
+  assertSameOutputs(b.graph, graph, randomFeeds(b.graph, 1));
+});
+
+Deno.test("cse() does not merge nodes that differ in attributes, random ops, or graph outputs", () => {
+  const b = new GraphBuilder("g");
+  const x = b.input("x", { dtype: "f32", shape: [2, 3] });
+  const [s0] = b.addNode("Softmax", [x], { axis: 0 }, { name: "s0" });
+  const [s1] = b.addNode("Softmax", [x], { axis: 1 }, { name: "s1" });
+  const [u1] = b.addNode("RandomUniformLike", [x], { seed: 1 }, { name: "u1" });
+  const [u2] = b.addNode("RandomUniformLike", [x], { seed: 1 }, { name: "u2" });
+  const [t1] = b.addNode("Tanh", [x], {}, { name: "t1" });
+  const [t2] = b.addNode("Tanh", [x], {}, { name: "t2" });
+  const [a] = b.addNode("Add", [s0, s1], {}, { name: "a" });
+  const [c] = b.addNode("Add", [u1, u2], {}, { name: "c" });
+  b.output(a, "y");
+  b.output(c, "z");
+  b.output(t1, "t1out");
+  b.output(t2, "t2out");
+  const { changed } = applyPass(b.graph, cse);
+  assert.equal(changed, false);
+});
