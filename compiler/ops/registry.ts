@@ -54,8 +54,42 @@ export interface InferContext {
   outputCount?: number;
 }
 
-/** Gradient rule slot; its signature is fixed by the training work. */
-export type GradRule = unknown;
+/**
+ * What a gradient rule may do: read the forward node and its types, and
+ * add nodes to the backward graph (standard ONNX ops, so that a whole
+ * training step stays plain ONNX).
+ */
+export interface GradContext {
+  /** The forward node being differentiated. */
+  node: Node;
+  /** Types of its inputs (undefined for an omitted optional input). */
+  inputTypes: (TensorType | undefined)[];
+  /** Types of its outputs. */
+  outputTypes: TensorType[];
+  /**
+   * The gradient of the loss with respect to each output, as a value name;
+   * "" for an output the loss does not depend on.
+   */
+  outputGrads: string[];
+  /** Append a node to the backward graph; returns its output value names. */
+  op(op: string, inputs: string[], attrs?: Record<string, AttrValue>, opts?: { nOutputs?: number; domain?: string }): string[];
+  /** A constant initializer (small tensors are shared). */
+  constant(t: Tensor): string;
+  /** The type of any value of the graph. */
+  typeOf(name: string): TensorType;
+  /**
+   * Sum a gradient of a broadcast result back to the shape of the operand
+   * it came from (the adjoint of numpy broadcasting).
+   */
+  unbroadcast(grad: string, to: TensorType): string;
+}
+
+/**
+ * A reverse-mode gradient rule: the gradients of the loss with respect to
+ * each input of `ctx.node`, as value names; undefined for inputs that are
+ * not differentiable (integer indices, shapes) or not needed.
+ */
+export type GradRule = (ctx: GradContext) => (string | undefined)[];
 
 export interface OpDef {
   /** ONNX operator type, e.g. "Conv". */
