@@ -627,10 +627,16 @@ const tiedLinear: LayerDef = {
       ? ctx.param(prefix, "bias", [out], { kind: "zeros" }, { layer: "tied_linear" })
       : undefined;
     if (!w) return ERROR;
-    const wt = one(ctx, "Transpose", [w.v], { perm: [1, 0] });
-    const mm = wt && one(ctx, "MatMul", [x.v, wt.v], {}, b ? undefined : prefix);
-    if (!mm || !b) return mm ?? ERROR;
-    return one(ctx, "Add", [mm.v, b.v], {}, prefix) ?? ERROR;
+    const r = x.t.shape.length;
+    if (r === 2) return one(ctx, "Gemm", [x.v, w.v, b?.v ?? ""], { transB: 1 }, prefix) ?? ERROR;
+    // [..., e] -> [M, e] -> Gemm with transB (the shared weight is read as it is: no
+    // transposed copy of a 38M-value embedding) -> [..., out].
+    const flat = one(ctx, "Reshape", [x.v, ints(ctx, [-1, e])]);
+    const mm = flat && one(ctx, "Gemm", [flat.v, w.v, b?.v ?? ""], { transB: 1 });
+    const shape = one(ctx, "Shape", [x.v], { start: 0, end: r - 1 });
+    const full = shape && one(ctx, "Concat", [shape.v, ints(ctx, [out])], { axis: 0 });
+    const y = mm && full && one(ctx, "Reshape", [mm.v, full.v], {}, prefix);
+    return y ? ctx.refine(y, { dtype: x.t.dtype, shape: [...x.t.shape.slice(0, -1), out] }) : ERROR;
   },
 };
 
