@@ -1156,7 +1156,7 @@ class Elaborator {
     opts: ParamOptions,
     span: Span,
   ): TensorValue | undefined {
-    const name = `${prefix}.${role}`;
+    const name = prefix ? `${prefix}.${role}` : role;
     const dtype: DType = opts.dtype ?? "f32";
     const existing = this.paramIndex.get(name);
     if (existing) {
@@ -1547,6 +1547,126 @@ class Elaborator {
       tuple: boolean,
     ): Value => (tuple ? { k: "tuple", items: ts } : ts[0]);
     return { k: "tuple", items: [pack(state, stateIsTuple), pack(stacked, ysTuple)] };
+  }
+
+  // ------------------------------------------------- raw parameters, constants
+
+  /**
+   * `param(shape, name: "table", init: normal(std: 0.02))`: a learned tensor
+   * declared in .dlm (a class token, a bias table), named `name` at the
+   * current level (`features.1.0.attn.table`). Applying the enclosing block
+   * twice shares it, as any parameter.
+   */
+  paramFn(args: ArgIn[], span: Span): Value {
+    const a = bindArgs(
+      "param",
+      [
+        { name: "shape", type: "ints" },
+        { name: "name", type: "str" },
+        { name: "init", type: "init", optional: true },
+      ],
+      args,
+      span,
+      this.diags,
+    );
+    if (!a) return ERROR;
+    const shape = a.shape.k === "int"
+      ? [a.shape.v]
+      : (a.shape as { items: { v: number }[] }).items.map((x) => x.v);
+    const name = (a.name as { v: string }).v;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9]+)*$/.test(name)) {
+      return this.err(
+        "DLM0210",
+        `param() needs a name made of letters, digits and _ (dots for levels), got "${name}"`,
+        a.__spans?.name ?? span,
+      );
+    }
+    if (shape.some((d) => d < 0)) {
+      return this.err(
+        "DLM0210",
+        `param() needs non-negative dims, got (${shape.join(", ")})`,
+        a.__spans?.shape ?? span,
+      );
+    }
+    const init = a.init
+      ? this.initSpecOf(a.init, span)
+      : ({ kind: "normal", mean: 0, std: 1 } as InitSpec);
+    const dot = name.lastIndexOf(".");
+    const prefix = dot < 0 ? this.frame.prefix : this.frame.child(name.slice(0, dot));
+    const role = dot < 0 ? name : name.slice(dot + 1);
+    const v = this.param(prefix, role, shape, init, {
+      layer: "param",
+      explicit: a.init ? init : undefined,
+    }, span);
+    return v ?? ERROR;
+  }
+
+  /**
+   * `tensor([[1, 2], [3, 4]], dtype: "f32")`: a constant tensor from
+   * compile-time numbers (nested lists or tuples of one shape).
+   */
+  tensorFn(args: ArgIn[], span: Span): Value {
+    const a = bindArgs(
+      "tensor",
+      [
+        { name: "values", type: "any" },
+        { name: "dtype", type: "str", default: { k: "str", v: "f32" } },
+      ],
+      args,
+      span,
+      this.diags,
+    );
+    if (!a) return ERROR;
+    const dtype = (a.dtype as { v: string }).v;
+    if (!DTYPES.has(dtype)) {
+      return this.err(
+        "DLM0210",
+        `tensor() needs a dtype such as "f32" or "i64", got "${dtype}"`,
+        a.__spans?.dtype ?? span,
+      );
+    }
+    const flat: number[] = [];
+    const shapeOf = (v: Value, depth: number, shape: number[]): boolean => {
+      if (v.k === "int" || v.k === "float" || v.k === "bool") {
+        if (depth !== shape.length) return false;
+        flat.push(v.k === "bool" ? (v.v ? 1 : 0) : v.v);
+        return true;
+      }
+      if (v.k !== "tuple" && v.k !== "list") return false;
+      if (shape.length === depth) shape.push(v.items.length);
+      else if (shape[depth] !== v.items.length) return false;
+      return v.items.every((x) => shapeOf(x, depth + 1, shape));
+    };
+    const shape: number[] = [];
+    if (!shapeOf(a.values, 0, shape)) {
+      return this.err(
+        "DLM0201",
+        `tensor() needs numbers, or nested lists of numbers of one shape, got ${
+          describe(a.values)
+        }`,
+        a.__spans?.values ?? span,
+      );
+    }
+    if (flat.length > LIMITS.rangeLength) {
+      return this.err(
+        "DLM0303",
+        `tensor() of ${flat.length} values; the limit is ${LIMITS.rangeLength}`,
+        span,
+      );
+    }
+    if (!isFloat(dtype as DType) && flat.some((x) => !Number.isInteger(x))) {
+      return this.err(
+        "DLM0207",
+        `tensor() of dtype ${dtype} needs whole numbers`,
+        a.__spans?.values ?? span,
+      );
+    }
+    const values = dtype === "f16"
+      ? flat.map(f32ToF16)
+      : dtype === "bf16"
+      ? flat.map(f32ToBf16)
+      : flat;
+    return this.constant(mkTensor(dtype as DType, shape, values));
   }
 
   // ----------------------------------------------------------- initialisers
@@ -2189,6 +2309,8 @@ function numFn(name: string, f: (x: number) => number, intResult = false): Scala
 
 export const SCALAR_FNS: Record<string, ScalarFn> = {
   scan: (e, args, span) => e.scanFn(args, span),
+  param: (e, args, span) => e.paramFn(args, span),
+  tensor: (e, args, span) => e.tensorFn(args, span),
   training: (e, args, span) =>
     args.length
       ? e.err("DLM0202", "training() takes no arguments", span)

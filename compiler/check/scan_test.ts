@@ -133,3 +133,17 @@ Deno.test("training() tells the model which mode it is compiled for", () => {
   assert.ok(!ok(src).nodes.some((n) => n.op === "Mul"));
   assert.deepEqual(ok(src, { mode: "train" }).nodes.map((n) => n.op), ["Mul"]);
 });
+
+Deno.test("param() declares a learned tensor named at its level, and tensor() a constant from lists", () => {
+  const g = ok(`
+block Tok(dim: int)(x: f32[N, T, D]) {
+  let cls = param((1, 1, dim), name: "cls_token", init: zeros)
+  return x + cls + tensor([[[1.0]]])
+}
+model M { input x: f32[N, 3, 4]  output y = x |> embed: Tok(4) }`);
+  assert.deepEqual(g.params.map((p) => p.name), ["embed.cls_token"]);
+  const out = runGraph(g, { x: tensor("f32", [1, 3, 4], Array(12).fill(2)) }).outputs.y;
+  assert.ok(Array.from(out.data as Float32Array).every((v) => v === 3));
+  const r = compile(`model M { input x: f32[N]  output y = x + tensor([[1, 2], [3]]) }`);
+  assert.deepEqual(r.diagnostics.map((d) => d.code), ["DLM0201"]);
+});
