@@ -23,6 +23,7 @@ export const CODES = {
   DLM0106: "Duplicate label",
   DLM0107: "Assignment to an undeclared variable",
   DLM0108: "Ambiguous model",
+  DLM0109: "Hides a built-in",
   // 02xx: types and shapes
   DLM0201: "Wrong argument type",
   DLM0202: "Wrong number of arguments",

@@ -54,6 +54,7 @@ export function resolveNames(p: Program): Diagnostic[] {
         const s = global.child();
         for (const prm of d.params) {
           if (prm.default) r.expr(prm.default, s);
+          r.shadowCheck(prm.name, prm.span);
           s.names.add(prm.name);
         }
         r.body(d.body, s);
@@ -61,10 +62,12 @@ export function resolveNames(p: Program): Diagnostic[] {
         const s = global.child();
         for (const prm of d.config) {
           if (prm.default) r.expr(prm.default, s);
+          r.shadowCheck(prm.name, prm.span);
           s.names.add(prm.name);
         }
         for (const prm of d.inputs) {
           if (prm.type) r.typeBinding(prm.type, s);
+          r.shadowCheck(prm.name, prm.span);
           s.names.add(prm.name);
         }
         if (d.returnType) r.typeUse(d.returnType, s);
@@ -77,6 +80,18 @@ export function resolveNames(p: Program): Diagnostic[] {
 
 class Resolver {
   constructor(readonly diags: Diagnostic[]) {}
+
+  /** A parameter or binding named like a built-in hides it in its scope: say so, once per place. */
+  shadowCheck(name: string, span: A.NameExpr["span"]): void {
+    if (!(name in LAYERS || name in FUNCTIONS || name in SCALAR_FNS)) return;
+    this.diags.push({
+      code: "DLM0109",
+      severity: "warning",
+      message:
+        `'${name}' hides the built-in ${name}() in this scope; calling ${name}(...) here calls this value`,
+      span,
+    });
+  }
 
   body(stmts: A.Stmt[], s: Names): void {
     // init targets and values are hoisted by the elaborator; resolve them first.
@@ -99,7 +114,10 @@ class Resolver {
       case "let":
         this.expr(st.value, s);
         if (st.type) this.typeBinding(st.type, s);
-        for (const n of st.names) s.names.add(n);
+        for (const n of st.names) {
+          this.shadowCheck(n, st.nameSpan);
+          s.names.add(n);
+        }
         return;
       case "assign":
         this.expr(st.value, s);
