@@ -22,6 +22,7 @@ import { type OptSpec, type Parsed, UsageError } from "./args.ts";
 import { buildGraph, type BuildOptions, type Built, isOnnxPath } from "./pipeline.ts";
 import type { Io } from "./main.ts";
 import { generateCommand } from "./generate.ts";
+import { trainCommand } from "./train.ts";
 
 export interface Command {
   summary: string;
@@ -455,6 +456,7 @@ export const COMMANDS: Record<string, Command> = {
   diff,
   graph,
   generate: generateCommand,
+  train: trainCommand,
 };
 
 export type { Graph };

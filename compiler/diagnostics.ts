@@ -55,6 +55,8 @@ export const CODES = {
   DLM0409: "Cannot write file",
   DLM0410: "Unsupported operator",
   DLM0411: "Input mismatch",
+  DLM0412: "Invalid data file",
+  DLM0413: "Not implemented yet",
   // 05xx: command line
   DLM0501: "Usage error",
   // 06xx: runtime

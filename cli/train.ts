@@ -1,0 +1,165 @@
+/**
+ * `dlm train`: run a training-step ONNX model (compiler/train/contract.ts)
+ * over data files, with validation, early stopping, checkpoints and curves.
+ * Training a .dlm file directly comes with the compiler's `train` sections.
+ */
+import { fail } from "../compiler/diagnostics.ts";
+import type { Tensor } from "../compiler/ir/tensor.ts";
+import { Dataset, loadData, parseDataSpecs } from "../runtime/data/mod.ts";
+import { readSafetensors, writeSafetensors } from "../runtime/formats/mod.ts";
+import { readFileOrFail, writeFileAtomic } from "../runtime/fs.ts";
+import { stderrSink, train } from "../runtime/train/mod.ts";
+import { type Parsed, UsageError } from "./args.ts";
+import type { Command } from "./commands.ts";
+import type { Io } from "./main.ts";
+
+const DATA_HELP = "a named array (repeatable): NAME=FILE.npy, NAME=FILE.csv:COLS[@DTYPE] " +
+  "(COLS: 0-based columns '0-63', '64', '0,2,5-7' or header names; one plain column gives " +
+  "a vector, else a matrix; dtype i64 for one all-integer column, else f32), 'digits' as FILE " +
+  "for the bundled digits set (pixels divided by 16), or 'digits' alone for " +
+  "image=digits:0-63 label=digits:64";
+
+function backendOf(args: Parsed): "node" | "web" | "reference" {
+  const b = (args.opts.backend as string | undefined) ?? "node";
+  if (b === "node" || b === "web" || b === "reference") return b;
+  throw new UsageError(`--backend must be node, web or reference, got '${b}'`);
+}
+
+function positiveInt(args: Parsed, flag: string, dflt: number, min = 1): number {
+  const v = (args.opts[flag] as number | undefined) ?? dflt;
+  if (!Number.isInteger(v) || v < min) {
+    throw new UsageError(`--${flag} needs an integer >= ${min}, got ${v}`);
+  }
+  return v;
+}
+
+/** The `dlm train` command; register it as `train: trainCommand` in COMMANDS. */
+export const trainCommand: Command = {
+  summary: "train a model: run a training-step ONNX model over data files",
+  usage: "STEP.onnx --data NAME=PATH ... [--eval EVAL.onnx] [--epochs E] [--batch-size B] " +
+    "[--val-split F] [--out DIR] [options]",
+  options: {
+    data: { kind: "multi", arg: "NAME=PATH[:COLS][@DTYPE]", help: DATA_HELP },
+    eval: {
+      kind: "string",
+      arg: "EVAL.onnx",
+      help: "evaluation model (parameters, buffers and batch in; loss and metric:* out)",
+    },
+    model: { kind: "string", arg: "NAME", help: "the model to train (.dlm files, not yet)" },
+    epochs: { kind: "number", arg: "E", help: "passes over the data (default 1)" },
+    "batch-size": { kind: "number", arg: "B", help: "samples per step (default 32)" },
+    "no-shuffle": { kind: "bool", help: "keep the data order (default: shuffle every epoch)" },
+    weights: {
+      kind: "string",
+      arg: "INIT.safetensors",
+      help: "initial parameters (and any other state) by name",
+    },
+    save: {
+      kind: "string",
+      arg: "OUT.safetensors",
+      help: "write the trained parameters and buffers",
+    },
+    "val-split": {
+      kind: "number",
+      arg: "F",
+      help: "hold out this fraction of the data for validation (needs --eval)",
+    },
+    stratify: {
+      kind: "string",
+      arg: "NAME",
+      help: "keep the class shares of this label array in the validation split",
+    },
+    seed: { kind: "number", arg: "S", help: "seed of the shuffles and the split (default 0)" },
+    backend: {
+      kind: "string",
+      arg: "node|web|reference",
+      help: "where to run the steps (default node: onnxruntime-node)",
+    },
+    resume: {
+      kind: "string",
+      arg: "CKPT",
+      help: "continue from a checkpoint (DIR/checkpoint.safetensors of an earlier run)",
+    },
+    out: {
+      kind: "string",
+      arg: "DIR",
+      help: "write checkpoint.safetensors every epoch and history.csv/history.svg at the end",
+    },
+    "early-stop": {
+      kind: "string",
+      arg: "NAME",
+      help: "stop when this history value stops improving (val_loss, val_accuracy, ...)",
+    },
+    patience: {
+      kind: "number",
+      arg: "N",
+      help: "epochs without improvement before early stopping (default 3)",
+    },
+  },
+  async run(args: Parsed, io: Io): Promise<number> {
+    if (args.positional.length !== 1) {
+      throw new UsageError(`expected one step model file, got ${args.positional.length}`);
+    }
+    const file = args.positional[0];
+    if (file.toLowerCase().endsWith(".dlm")) {
+      fail(
+        "DLM0413",
+        `Training a .dlm file ('${file}') is not implemented yet; compile its training step ` +
+          "to ONNX and pass the .onnx file",
+      );
+    }
+    if (!file.toLowerCase().endsWith(".onnx")) {
+      throw new UsageError(`expected a .onnx step model, got '${file}'`);
+    }
+    const items = (args.opts.data as string[] | undefined) ?? [];
+    if (items.length === 0) throw new UsageError("missing --data NAME=PATH");
+    const data = new Dataset(loadData(parseDataSpecs(items)));
+    const seed = (args.opts.seed as number | undefined) ?? 0;
+    const evalFile = args.opts.eval as string | undefined;
+    const frac = args.opts["val-split"] as number | undefined;
+    let trainSet = data;
+    let val: Dataset | undefined;
+    if (frac !== undefined) {
+      if (!evalFile) throw new UsageError("--val-split needs --eval EVAL.onnx");
+      ({ train: trainSet, val } = data.split(frac, {
+        seed,
+        stratify: args.opts.stratify as string | undefined,
+      }));
+    }
+    let initial: Map<string, Tensor> | undefined;
+    const w = args.opts.weights as string | undefined;
+    if (w) initial = readSafetensors(readFileOrFail(w, "weights file"), w).tensors;
+    const monitor = args.opts["early-stop"] as string | undefined;
+    const r = await train({
+      step: file,
+      eval: evalFile,
+      data: trainSet,
+      val,
+      epochs: positiveInt(args, "epochs", 1, 0),
+      batchSize: positiveInt(args, "batch-size", 32),
+      shuffle: !args.opts["no-shuffle"],
+      seed: args.opts.seed as number | undefined,
+      backend: backendOf(args),
+      initial,
+      resume: args.opts.resume as string | undefined,
+      outDir: args.opts.out as string | undefined,
+      earlyStopping: monitor ? { monitor, patience: positiveInt(args, "patience", 3) } : undefined,
+      progress: stderrSink(),
+    });
+    const save = args.opts.save as string | undefined;
+    if (save) {
+      writeFileAtomic(save, writeSafetensors([...r.weights]));
+      r.files.push(save);
+    }
+    const last = r.history.at(-1);
+    io.err(
+      `trained ${r.epochs} epoch${r.epochs === 1 ? "" : "s"}` +
+        (r.stoppedEarly ? " (stopped early)" : "") +
+        (last
+          ? `: ${Object.entries(last.values).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")}`
+          : ""),
+    );
+    for (const f of r.files) io.err(`wrote ${f}`);
+    return 0;
+  },
+};

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { DlmError } from "../compiler/diagnostics.ts";
+import { emitModel } from "../compiler/onnx/emit.ts";
+import { readSafetensors } from "../runtime/formats/mod.ts";
+import { regressionEval, regressionInit, regressionStep } from "../runtime/train/testing.ts";
+import { parseArgs } from "./args.ts";
+import { trainCommand } from "./train.ts";
+
+const C = { features: 64, classes: 10, lr: 0.5, momentum: 0.9 };
+
+async function run(argv: string[]): Promise<{ code: number; err: string }> {
+  const lines: string[] = [];
+  const code = await trainCommand.run(parseArgs(argv, trainCommand.options), {
+    out: (s) => lines.push(s),
+    err: (s) => lines.push(s),
+  });
+  return { code, err: lines.join("\n") };
+}
+
+Deno.test("dlm train runs an ONNX step model whose initializers give the initial weights", async () => {
+  const dir = Deno.makeTempDirSync();
+  const step = regressionStep(C);
+  for (const [k, t] of regressionInit(C)) step.initializers.set(k, t);
+  Deno.writeFileSync(`${dir}/step.onnx`, emitModel(step).model);
+  Deno.writeFileSync(`${dir}/eval.onnx`, emitModel(regressionEval(C)).model);
+  const r = await run([
+    `${dir}/step.onnx`,
+    "--eval",
+    `${dir}/eval.onnx`,
+    "--data",
+    "digits",
+    "--val-split",
+    "0.2",
+    "--stratify",
+    "label",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "64",
+    "--backend",
+    "reference",
+    "--out",
+    `${dir}/run`,
+    "--save",
+    `${dir}/trained.safetensors`,
+  ]);
+  assert.equal(r.code, 0);
+  assert.match(r.err, /trained 2 epochs: loss [\d.]+, .*val_accuracy 0\.9/);
+  const { tensors } = readSafetensors(Deno.readFileSync(`${dir}/trained.safetensors`));
+  assert.deepEqual([...tensors.keys()].sort(), ["fc.bias", "fc.weight"]);
+  for (const f of ["checkpoint.safetensors", "history.csv", "history.svg"]) {
+    assert.ok(Deno.statSync(`${dir}/run/${f}`).isFile);
+  }
+});
+
+Deno.test("dlm train on a .dlm file reports that training .dlm files is not implemented yet", async () => {
+  await assert.rejects(
+    () => run(["model.dlm", "--data", "digits"]),
+    (e: DlmError) => e.diagnostics[0].code === "DLM0413" && /not implemented yet/.test(e.message),
+  );
+});

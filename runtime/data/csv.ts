@@ -1,0 +1,155 @@
+/**
+ * Numeric CSV files as tensors: parse the numbers (an optional header row
+ * names the columns), select columns, infer the dtype. No quoting: a data
+ * file for training holds numbers only.
+ */
+import { fail } from "../../compiler/diagnostics.ts";
+import type { DType, Tensor } from "../../compiler/ir/tensor.ts";
+import { allocData } from "../../compiler/ir/tensor.ts";
+
+/** A parsed numeric CSV file: `rows` x `cols` values, row-major. */
+export interface CsvTable {
+  rows: number;
+  cols: number;
+  values: Float64Array;
+  /** Column names from a header row, when the first row is not numeric. */
+  header?: string[];
+}
+
+/**
+ * Parse CSV text of numbers. A first row with any non-numeric field is a
+ * header. Blank lines are skipped. Every row must have the same number of
+ * fields; a field that is not a number raises DLM0412 with its line and
+ * column.
+ */
+export function parseCsv(text: string, path = "the CSV data"): CsvTable {
+  const lines = text.split(/\r?\n/);
+  let header: string[] | undefined;
+  const rows: number[][] = [];
+  let cols = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === "") continue;
+    const fields = line.split(",").map((f) => f.trim());
+    if (cols < 0 && header === undefined && rows.length === 0 && fields.some((f) => !isNumber(f))) {
+      header = fields;
+      cols = fields.length;
+      continue;
+    }
+    if (cols < 0) cols = fields.length;
+    if (fields.length !== cols) {
+      fail(
+        "DLM0412",
+        `Expected ${cols} fields on every row of '${path}', found ${fields.length} on line ${
+          i + 1
+        }`,
+      );
+    }
+    const row = new Array<number>(cols);
+    for (let j = 0; j < cols; j++) {
+      if (!isNumber(fields[j])) {
+        fail(
+          "DLM0412",
+          `Expected a number in '${path}' at line ${i + 1}, column ${j}, found '${fields[j]}'`,
+        );
+      }
+      row[j] = Number(fields[j]);
+    }
+    rows.push(row);
+  }
+  if (rows.length === 0) fail("DLM0412", `Expected at least one row of numbers in '${path}'`);
+  const values = new Float64Array(rows.length * cols);
+  rows.forEach((r, i) => values.set(r, i * cols));
+  return header ? { rows: rows.length, cols, values, header } : { rows: rows.length, cols, values };
+}
+
+function isNumber(f: string): boolean {
+  return f !== "" && Number.isFinite(Number(f));
+}
+
+/** Which columns to take and whether the result keeps a column axis. */
+export interface ColumnSelection {
+  columns: number[];
+  /** A single plain index (`64`, `label`) gives a 1-D tensor; ranges and lists give 2-D. */
+  vector: boolean;
+}
+
+/**
+ * Parse a column selector against a table: comma-separated items, each a
+ * 0-based index (`64`), an inclusive range (`0-63`) or a header name
+ * (`label`). Undefined selects every column. Bad selectors raise DLM0412.
+ */
+export function selectColumns(
+  spec: string | undefined,
+  table: CsvTable,
+  path = "the CSV data",
+): ColumnSelection {
+  if (spec === undefined || spec === "") {
+    return { columns: [...Array(table.cols).keys()], vector: false };
+  }
+  const items = spec.split(",").map((s) => s.trim());
+  const columns: number[] = [];
+  const check = (c: number, item: string) => {
+    if (c >= table.cols) {
+      fail(
+        "DLM0412",
+        `Column ${c} (in '${item}') is out of range: '${path}' has columns 0-${table.cols - 1}`,
+      );
+    }
+  };
+  for (const item of items) {
+    const range = /^(\d+)-(\d+)$/.exec(item);
+    if (range) {
+      const [a, b] = [Number(range[1]), Number(range[2])];
+      if (a > b) fail("DLM0412", `Expected a range 'FROM-TO' with FROM <= TO, found '${item}'`);
+      check(b, item);
+      for (let c = a; c <= b; c++) columns.push(c);
+    } else if (/^\d+$/.test(item)) {
+      check(Number(item), item);
+      columns.push(Number(item));
+    } else {
+      const k = table.header?.indexOf(item) ?? -1;
+      if (k < 0) {
+        const names = table.header
+          ? `; its columns are ${table.header.map((h) => `'${h}'`).join(", ")}`
+          : " (it has no header row)";
+        fail("DLM0412", `Unknown column '${item}' in '${path}'${names}`);
+      }
+      columns.push(k);
+    }
+  }
+  const vector = items.length === 1 && !items[0].includes("-");
+  return { columns, vector };
+}
+
+/**
+ * The selected columns as a tensor. Without an explicit dtype: i64 when a
+ * single column holds only integers (a class label), else f32 (features).
+ * `scale` multiplies f32 values (the digits' 0..16 pixels use 1/16).
+ */
+export function tableToTensor(
+  table: CsvTable,
+  sel: ColumnSelection,
+  opts: { dtype?: DType; scale?: number } = {},
+): Tensor {
+  const k = sel.columns.length;
+  const n = table.rows;
+  let dtype = opts.dtype;
+  if (!dtype) {
+    let integral = k === 1;
+    for (let i = 0; integral && i < n; i++) {
+      integral = Number.isInteger(table.values[i * table.cols + sel.columns[0]]);
+    }
+    dtype = integral ? "i64" : "f32";
+  }
+  const data = allocData(dtype, n * k);
+  const scale = dtype === "f32" || dtype === "f64" ? opts.scale ?? 1 : 1;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < k; j++) {
+      const v = table.values[i * table.cols + sel.columns[j]] * scale;
+      if (data instanceof BigInt64Array) data[i * k + j] = BigInt(Math.trunc(v));
+      else (data as Float32Array)[i * k + j] = v;
+    }
+  }
+  return { dtype, shape: sel.vector ? [n] : [n, k], data };
+}

@@ -1,0 +1,178 @@
+/**
+ * A dataset of aligned arrays (one row per sample along the first axis):
+ * seeded shuffling, batching (the last partial batch is kept) and a seeded,
+ * optionally stratified, validation split.
+ */
+import { fail } from "../../compiler/diagnostics.ts";
+import { formatType } from "../../compiler/ir/graph.ts";
+import { allocData, numel, type Tensor, type TensorData } from "../../compiler/ir/tensor.ts";
+import { makeRng } from "../reference/random.ts";
+
+/** One batch: its rows' tensors by name. */
+export interface Batch {
+  /** 0-based batch number within the epoch. */
+  index: number;
+  /** Number of samples (the last batch may be smaller). */
+  size: number;
+  arrays: Record<string, Tensor>;
+}
+
+/** Options of `Dataset.batches`. */
+export interface BatchOptions {
+  /** Shuffle the sample order (default true). */
+  shuffle?: boolean;
+  /** Seed of the order; a different one per epoch gives a different order (default 0). */
+  seed?: number;
+}
+
+/** Options of `Dataset.split`. */
+export interface SplitOptions {
+  seed?: number;
+  /** Name of an integer label array: keep each class's share in both parts. */
+  stratify?: string;
+}
+
+/**
+ * A seeded permutation of 0..n-1 (Fisher–Yates over mulberry32): the same
+ * seed gives the same order on every machine.
+ */
+export function permutation(n: number, seed: number): number[] {
+  const rng = makeRng(seed);
+  const p = [...Array(n).keys()];
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    [p[i], p[j]] = [p[j], p[i]];
+  }
+  return p;
+}
+
+/** The rows `indices` of `t`, in that order. */
+export function takeRows(t: Tensor, indices: readonly number[]): Tensor {
+  const row = numel(t.shape.slice(1));
+  const shape = [indices.length, ...t.shape.slice(1)];
+  if (Array.isArray(t.data)) {
+    const data: string[] = [];
+    for (const i of indices) data.push(...t.data.slice(i * row, (i + 1) * row));
+    return { dtype: t.dtype, shape, data };
+  }
+  const src = t.data as Exclude<TensorData, string[]>;
+  const data = allocData(t.dtype, indices.length * row) as typeof src;
+  indices.forEach((i, k) => (data as any).set(src.subarray(i * row, (i + 1) * row), k * row));
+  return { dtype: t.dtype, shape, data };
+}
+
+export class Dataset {
+  /** Arrays by name, each with `size` rows. */
+  readonly arrays: Readonly<Record<string, Tensor>>;
+  /** Number of samples. */
+  readonly size: number;
+
+  /**
+   * Check that the arrays share their first dimension; a scalar or a
+   * disagreeing array raises DLM0411 naming every array's type.
+   */
+  constructor(arrays: Record<string, Tensor>) {
+    const names = Object.keys(arrays);
+    if (names.length === 0) fail("DLM0411", "Expected at least one data array, found none");
+    const list = names.map((n) => `'${n}' is ${formatType(arrays[n])}`).join(", ");
+    for (const n of names) {
+      if (arrays[n].shape.length === 0) {
+        fail("DLM0411", `Expected data arrays with a sample axis, found a scalar: ${list}`);
+      }
+    }
+    const size = arrays[names[0]].shape[0];
+    if (names.some((n) => arrays[n].shape[0] !== size)) {
+      fail("DLM0411", `Expected data arrays with the same number of samples (first dim): ${list}`);
+    }
+    this.arrays = arrays;
+    this.size = size;
+  }
+
+  get names(): string[] {
+    return Object.keys(this.arrays);
+  }
+
+  /** The samples `indices`, in that order, as a new dataset. */
+  take(indices: readonly number[]): Dataset {
+    const out: Record<string, Tensor> = {};
+    for (const [n, t] of Object.entries(this.arrays)) out[n] = takeRows(t, indices);
+    return new Dataset(out);
+  }
+
+  /** Number of batches of `batchSize` (the last may be partial). */
+  batchCount(batchSize: number): number {
+    return Math.ceil(this.size / batchSize);
+  }
+
+  /** The batches of one pass over the data, in a seeded shuffled order or in file order. */
+  *batches(batchSize: number, opts: BatchOptions = {}): Generator<Batch> {
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      fail("DLM0210", `Expected a positive integer batch size, found ${batchSize}`);
+    }
+    const order = opts.shuffle === false
+      ? [...Array(this.size).keys()]
+      : permutation(this.size, opts.seed ?? 0);
+    for (let b = 0, start = 0; start < this.size; b++, start += batchSize) {
+      const idx = order.slice(start, start + batchSize);
+      const arrays: Record<string, Tensor> = {};
+      for (const [n, t] of Object.entries(this.arrays)) arrays[n] = takeRows(t, idx);
+      yield { index: b, size: idx.length, arrays };
+    }
+  }
+
+  /**
+   * Split off a validation part of `fraction` of the samples (rounded, at
+   * least one when fraction > 0), chosen by a seeded shuffle. With
+   * `stratify`, each class of that integer array is split on its own so both
+   * parts keep the class shares. Both parts keep the original sample order.
+   */
+  split(fraction: number, opts: SplitOptions = {}): { train: Dataset; val: Dataset } {
+    if (!(fraction > 0 && fraction < 1)) {
+      fail(
+        "DLM0210",
+        `Expected a validation fraction between 0 and 1 (exclusive), found ${fraction}`,
+      );
+    }
+    const seed = opts.seed ?? 0;
+    const groups: number[][] = [];
+    if (opts.stratify !== undefined) {
+      const t = this.arrays[opts.stratify];
+      if (!t) {
+        fail(
+          "DLM0411",
+          `Unknown data array '${opts.stratify}' to stratify by; have ${
+            this.names.map((n) => `'${n}'`).join(", ")
+          }`,
+        );
+      }
+      if (t.shape.length !== 1) {
+        fail(
+          "DLM0411",
+          `Expected a 1-D label array to stratify by, found '${opts.stratify}' of ${formatType(t)}`,
+        );
+      }
+      const byClass = new Map<string, number[]>();
+      for (let i = 0; i < this.size; i++) {
+        const k = String(t.data[i]);
+        if (!byClass.has(k)) byClass.set(k, []);
+        byClass.get(k)!.push(i);
+      }
+      groups.push(...byClass.values());
+    } else groups.push([...Array(this.size).keys()]);
+    const val: number[] = [];
+    groups.forEach((g, k) => {
+      const p = permutation(g.length, seed * 7919 + k);
+      const n = Math.max(1, Math.round(g.length * fraction));
+      for (const i of p.slice(0, Math.min(n, g.length - 1))) val.push(g[i]);
+    });
+    const inVal = new Set(val);
+    if (inVal.size === 0 || inVal.size === this.size) {
+      fail(
+        "DLM0210",
+        `A validation fraction of ${fraction} of ${this.size} samples leaves one part empty`,
+      );
+    }
+    const train = [...Array(this.size).keys()].filter((i) => !inVal.has(i));
+    return { train: this.take(train), val: this.take([...inVal].sort((a, b) => a - b)) };
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * `--data` specifications: named arrays from `.npy` and `.csv` files, and
+ * the bundled digits set.
+ *
+ * Syntax: `NAME=PATH[:COLUMNS][@DTYPE]`
+ *   - `PATH.npy`: the whole array (no column selector).
+ *   - `PATH.csv:0-63`, `PATH.csv:64`, `PATH.csv:0,3,5-7`, `PATH.csv:label`:
+ *     0-based columns, inclusive ranges, or header names. One plain column
+ *     gives a vector [rows]; ranges and lists give a matrix [rows, k].
+ *   - `@f32` / `@i64` (and the other dtypes) force the dtype; by default a
+ *     single all-integer column is i64 (labels), anything else f32.
+ *   - `digits` as PATH is the bundled handwritten digits set
+ *     (lang-examples/data/digits.csv: 1797 rows, 64 pixels then the label);
+ *     its f32 columns are divided by 16 so pixels lie in 0..1.
+ *   - `digits` alone (no `NAME=`) is `image=digits:0-63 label=digits:64`.
+ */
+import { fail } from "../../compiler/diagnostics.ts";
+import { type DType, DTYPES, type Tensor } from "../../compiler/ir/tensor.ts";
+import { readNpy } from "../formats/mod.ts";
+import { readFileOrFail, readTextOrFail } from "../fs.ts";
+import { type CsvTable, parseCsv, selectColumns, tableToTensor } from "./csv.ts";
+
+/** The bundled digits CSV, found relative to this module. */
+export const DIGITS_PATH = new URL("../../lang-examples/data/digits.csv", import.meta.url).pathname;
+/** Pixels of the digits set are 0..16. */
+const DIGITS_SCALE = 1 / 16;
+
+/** One parsed `--data` item. */
+export interface DataSpec {
+  name: string;
+  path: string;
+  columns?: string;
+  dtype?: DType;
+}
+
+/**
+ * Parse `--data` items. `digits` alone expands to two items. A malformed
+ * item raises DLM0501 (a usage error).
+ */
+export function parseDataSpecs(items: string[]): DataSpec[] {
+  const out: DataSpec[] = [];
+  for (const item of items) {
+    if (item === "digits") {
+      out.push({ name: "image", path: "digits", columns: "0-63" });
+      out.push({ name: "label", path: "digits", columns: "64" });
+      continue;
+    }
+    const eq = item.indexOf("=");
+    if (eq <= 0 || eq === item.length - 1) {
+      fail("DLM0501", `Expected --data NAME=PATH[:COLUMNS][@DTYPE] or 'digits', found '${item}'`);
+    }
+    const name = item.slice(0, eq);
+    let rest = item.slice(eq + 1);
+    let dtype: DType | undefined;
+    const at = rest.lastIndexOf("@");
+    if (at > 0) {
+      const d = rest.slice(at + 1);
+      if (!(d in DTYPES) || d === "str") {
+        fail("DLM0501", `Unknown dtype '${d}' in --data '${item}'; expected f32, i64, ...`);
+      }
+      dtype = d as DType;
+      rest = rest.slice(0, at);
+    }
+    // The selector follows the ':' after a file name ending in .csv/.npy (or `digits`),
+    // so a ':' inside a path is left alone.
+    let path = rest;
+    let columns: string | undefined;
+    const colon = rest.lastIndexOf(":");
+    const head = rest.slice(0, Math.max(colon, 0)).toLowerCase();
+    if (colon > 0 && (head.endsWith(".csv") || head.endsWith(".npy") || head === "digits")) {
+      path = rest.slice(0, colon);
+      columns = rest.slice(colon + 1);
+    }
+    if (out.some((s) => s.name === name)) {
+      fail("DLM0501", `The data name '${name}' is given twice`);
+    }
+    out.push({ name, path, columns, dtype });
+  }
+  return out;
+}
+
+/**
+ * Load every spec as a named tensor. Each CSV file is parsed once. Bad files
+ * raise DLM0401 (unreadable), DLM0406 (bad .npy) or DLM0412 (bad CSV or
+ * column selection).
+ */
+export function loadData(specs: DataSpec[]): Record<string, Tensor> {
+  const tables = new Map<string, CsvTable>();
+  const out: Record<string, Tensor> = {};
+  for (const s of specs) {
+    const digits = s.path === "digits";
+    const path = digits ? DIGITS_PATH : s.path;
+    const lower = path.toLowerCase();
+    if (lower.endsWith(".npy")) {
+      if (s.columns !== undefined) {
+        fail(
+          "DLM0412",
+          `Column selectors apply to .csv files only, found ':${s.columns}' on '${path}'`,
+        );
+      }
+      const t = readNpy(readFileOrFail(path, "data file"), path);
+      if (s.dtype && s.dtype !== t.dtype) {
+        fail("DLM0412", `Expected '${path}' to hold ${s.dtype}, found ${t.dtype}`);
+      }
+      out[s.name] = t;
+    } else if (lower.endsWith(".csv")) {
+      let table = tables.get(path);
+      if (!table) {
+        table = parseCsv(readTextOrFail(path, "data file"), digits ? "digits" : path);
+        tables.set(path, table);
+      }
+      const sel = selectColumns(s.columns, table, digits ? "digits" : path);
+      out[s.name] = tableToTensor(table, sel, {
+        dtype: s.dtype,
+        scale: digits ? DIGITS_SCALE : 1,
+      });
+    } else {
+      fail("DLM0412", `Expected a .csv or .npy data file for '${s.name}', found '${s.path}'`);
+    }
+  }
+  return out;
+}
+
+/** The bundled digits set: `image` f32[1797, 64] in 0..1 and `label` i64[1797] in 0..9. */
+export function loadDigits(): { image: Tensor; label: Tensor } {
+  const d = loadData(parseDataSpecs(["digits"]));
+  return { image: d.image, label: d.label };
+}

@@ -1,0 +1,15 @@
+/**
+ * Training data: named arrays from `.npy` and `.csv` files (and the bundled
+ * digits set), aligned into a Dataset with seeded shuffling, batching and a
+ * validation split.
+ */
+export { type CsvTable, parseCsv, selectColumns, tableToTensor } from "./csv.ts";
+export { type DataSpec, DIGITS_PATH, loadData, loadDigits, parseDataSpecs } from "./load.ts";
+export {
+  type Batch,
+  type BatchOptions,
+  Dataset,
+  permutation,
+  type SplitOptions,
+  takeRows,
+} from "./dataset.ts";

@@ -1,0 +1,345 @@
+/**
+ * The training loop over a step model that follows compiler/train/contract.ts:
+ * hold the state (every input X with an output `next:X`), feed it with each
+ * batch, replace it by the `next:` outputs, evaluate on a validation set
+ * through an evaluation model, stop early, checkpoint every epoch, and
+ * write the loss/metric curves. The same seed gives the same run; on the
+ * reference backend the losses are bit-identical.
+ */
+import { fail } from "../../compiler/diagnostics.ts";
+import { formatType } from "../../compiler/ir/graph.ts";
+import { type Tensor, tensor, toNumbers, zeros } from "../../compiler/ir/tensor.ts";
+import {
+  fedInput,
+  LOSS_OUTPUT,
+  metricOf,
+  nextName,
+  parseOptSlot,
+  stateInputs,
+  STEP_INPUT,
+} from "../../compiler/train/contract.ts";
+import { describeFsError } from "../fs.ts";
+import type { Dataset } from "../data/mod.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import type { EpochRecord } from "./history.ts";
+import { writeHistory } from "./history.ts";
+import { type LoadedModel, loadModel, type ModelSource } from "./model.ts";
+import { Progress, type ProgressSink } from "./progress.ts";
+import { type Backend, openRunner, type Runner } from "./runner.ts";
+
+/** Early stopping on a value of the history (`val_loss`, `val_accuracy`, ...). */
+export interface EarlyStopping {
+  monitor: string;
+  /** Default: "min" for names ending in "loss", else "max". */
+  mode?: "min" | "max";
+  /** Epochs without improvement before stopping (default 3). */
+  patience?: number;
+  /** The smallest change that counts as an improvement (default 0). */
+  minDelta?: number;
+}
+
+/** Options of `train`. */
+export interface TrainOptions {
+  /** The step model (contract.ts). */
+  step: ModelSource;
+  /** The evaluation model: params/buffers/batch in, `loss` and `metric:*` out. */
+  eval?: ModelSource;
+  data: Dataset;
+  /** Validation data; needs `eval`. */
+  val?: Dataset;
+  epochs?: number;
+  batchSize?: number;
+  /** Shuffle every epoch (default true), seeded by `seed` and the epoch. */
+  shuffle?: boolean;
+  seed?: number;
+  backend?: Backend;
+  /** Initial values by name; override the model's initializers. */
+  initial?: Map<string, Tensor> | Record<string, Tensor>;
+  /** A checkpoint to continue from (its state, epoch count and history). */
+  resume?: string;
+  /** Folder for `checkpoint.safetensors` (every epoch) and `history.csv`/`.svg` (at the end). */
+  outDir?: string;
+  earlyStopping?: EarlyStopping;
+  /** Progress display (default: none). */
+  progress?: ProgressSink;
+}
+
+/** What `train` returns. */
+export interface TrainResult {
+  history: EpochRecord[];
+  /** Loss of every step, in order (including steps before a resume). */
+  losses: number[];
+  /** Final state by input name: parameters, buffers, optimiser state, `step`. */
+  state: Map<string, Tensor>;
+  /** Parameters and buffers only (no optimiser state, no `step`). */
+  weights: Map<string, Tensor>;
+  stoppedEarly: boolean;
+  /** Epochs completed. */
+  epochs: number;
+  /** Files written (checkpoint, curves). */
+  files: string[];
+}
+
+const quote = (xs: Iterable<string>) => [...xs].map((x) => `'${x}'`).join(", ");
+
+/** The initial state: given values, else the model's defaults, else zeros for optimiser state and `step`. */
+function initialState(m: LoadedModel, given: Map<string, Tensor>): Map<string, Tensor> {
+  const names = stateInputs(m.outputNames);
+  if (!m.outputNames.includes(LOSS_OUTPUT)) {
+    fail(
+      "DLM0411",
+      `Expected the step model to output '${LOSS_OUTPUT}'; its outputs are ${quote(m.outputNames)}`,
+    );
+  }
+  if (names.length === 0) {
+    fail(
+      "DLM0411",
+      `Expected the step model to output 'next:<name>' for its state; its outputs are ${
+        quote(m.outputNames)
+      }`,
+    );
+  }
+  const state = new Map<string, Tensor>();
+  const missing: string[] = [];
+  for (const n of names) {
+    const v = m.graph.inputs.find((i) => i.name === n);
+    if (!v) fail("DLM0411", `The step model outputs '${nextName(n)}' but has no input '${n}'`);
+    const t = given.get(n) ?? m.defaults.get(n);
+    if (t) {
+      const ok = t.dtype === v.type.dtype && t.shape.length === v.type.shape.length &&
+        v.type.shape.every((d, i) => typeof d !== "number" || d === t.shape[i]);
+      if (!ok) {
+        fail(
+          "DLM0403",
+          `The initial value of '${n}' is ${formatType(t)}; the step model expects ${
+            formatType(v.type)
+          }`,
+        );
+      }
+      state.set(n, t);
+    } else if (
+      (n === STEP_INPUT || parseOptSlot(n)) && v.type.shape.every((d) => typeof d === "number")
+    ) {
+      // Optimiser state and the step counter start at zero.
+      state.set(n, zeros(v.type.dtype, v.type.shape as number[]));
+    } else missing.push(n);
+  }
+  if (missing.length) {
+    fail(
+      "DLM0404",
+      `No initial value for ${
+        quote(missing)
+      }: give a weights file or store them as initializers of the step model`,
+    );
+  }
+  return state;
+}
+
+/** The scalar value of a tensor (loss, metrics). */
+function scalar(t: Tensor, name: string): number {
+  if (t.shape.reduce((a, b) => a * b, 1) !== 1) {
+    fail("DLM0411", `Expected output '${name}' to be a scalar, found ${formatType(t)}`);
+  }
+  return toNumbers(t)[0];
+}
+
+/** The batch inputs of a model: its inputs that are not state. */
+function batchInputs(m: LoadedModel, state: Set<string>, data: Dataset, what: string): string[] {
+  const out = m.inputNames.filter((n) => !state.has(n));
+  const lacking = out.filter((n) => !(n in data.arrays));
+  if (lacking.length) {
+    fail(
+      "DLM0411",
+      `The ${what} needs data for ${quote(lacking)}; the data gives ${quote(data.names)}`,
+    );
+  }
+  return out;
+}
+
+/** Run the model over `data` in order; sample-weighted means of loss and metrics. */
+async function evaluate(
+  runner: Runner,
+  m: LoadedModel,
+  state: Map<string, Tensor>,
+  data: Dataset,
+  batchSize: number,
+): Promise<Record<string, number>> {
+  const inputs = batchInputs(m, new Set(state.keys()), data, "evaluation model");
+  const wanted = m.outputNames.filter((o) => o === LOSS_OUTPUT || metricOf(o));
+  const sums: Record<string, number> = {};
+  for (const b of data.batches(batchSize, { shuffle: false })) {
+    const feeds: Record<string, Tensor> = {};
+    for (const n of m.inputNames) if (state.has(n)) feeds[n] = state.get(n)!;
+    for (const n of inputs) feeds[n] = b.arrays[n];
+    const out = await runner.run(feeds);
+    for (const o of wanted) {
+      const key = o === LOSS_OUTPUT ? "loss" : metricOf(o)!;
+      sums[key] = (sums[key] ?? 0) + scalar(out[o], o) * b.size;
+    }
+  }
+  for (const k of Object.keys(sums)) sums[k] /= data.size;
+  return sums;
+}
+
+/**
+ * Train: run the step model over `data` for `epochs` epochs and return the
+ * history and the final state. Errors are DlmErrors: DLM0411 for a model
+ * that does not follow the contract or data that does not fit it, DLM0404
+ * for state without an initial value, DLM0602 for a failing step.
+ *
+ * @example
+ * ```ts
+ * const r = await train({ step: "step.onnx", eval: "eval.onnx", data, val, epochs: 5 });
+ * console.log(r.history.at(-1)?.values.val_accuracy);
+ * ```
+ */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const epochs = opts.epochs ?? 1;
+  const batchSize = opts.batchSize ?? 32;
+  const backend = opts.backend ?? "reference";
+  if (!Number.isInteger(epochs) || epochs < 0) {
+    fail("DLM0210", `Expected a non-negative integer epoch count, found ${epochs}`);
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    fail("DLM0210", `Expected a positive integer batch size, found ${batchSize}`);
+  }
+  if (opts.val && !opts.eval) fail("DLM0411", "Validation data needs an evaluation model");
+  const step = loadModel(opts.step, "step model");
+  const evalModel = opts.eval !== undefined ? loadModel(opts.eval, "evaluation model") : undefined;
+
+  let seed = opts.seed ?? 0;
+  const given = new Map(
+    opts.initial instanceof Map ? opts.initial : Object.entries(opts.initial ?? {}),
+  );
+  let startEpoch = 0;
+  let history: EpochRecord[] = [];
+  let losses: number[] = [];
+  if (opts.resume) {
+    const c = loadCheckpoint(opts.resume);
+    for (const [k, t] of c.state) given.set(k, t);
+    startEpoch = c.epoch;
+    history = c.history;
+    losses = c.losses;
+    if (opts.seed === undefined) seed = c.seed;
+  }
+  let state = initialState(step, given);
+  const stateNames = new Set(state.keys());
+  const inputs = batchInputs(step, stateNames, opts.data, "step model");
+  const metrics = step.outputNames.filter((o) => metricOf(o)).map((o) => metricOf(o)!);
+  const fetch = [
+    LOSS_OUTPUT,
+    ...metrics.map((k) => `metric:${k}`),
+    ...[...stateNames].map(nextName),
+  ];
+
+  const files: string[] = [];
+  if (opts.outDir) {
+    try {
+      Deno.mkdirSync(opts.outDir, { recursive: true });
+    } catch (e) {
+      fail("DLM0409", `Cannot create the folder '${opts.outDir}': ${describeFsError(e)}`);
+    }
+  }
+  const progress = opts.progress ? new Progress(opts.progress) : undefined;
+  const stopper = opts.earlyStopping;
+  const mode = stopper?.mode ?? (stopper?.monitor.endsWith("loss") ? "min" : "max");
+  const better = (a: number, b: number) =>
+    mode === "min" ? a < b - (stopper?.minDelta ?? 0) : a > b + (stopper?.minDelta ?? 0);
+  let best = NaN, sinceBest = 0, stoppedEarly = false;
+  // Replay the resumed history so early stopping counts as an uninterrupted run would.
+  for (const r of history) track(r);
+  function track(r: EpochRecord): void {
+    if (!stopper) return;
+    const v = r.values[stopper.monitor];
+    if (v === undefined) {
+      fail(
+        "DLM0411",
+        `Early stopping monitors '${stopper.monitor}', but the history has ${
+          quote(Object.keys(r.values))
+        }`,
+      );
+    }
+    if (Number.isNaN(best) || better(v, best)) [best, sinceBest] = [v, 0];
+    else sinceBest++;
+  }
+
+  const runner = await openRunner(step, backend);
+  const evalRunner = evalModel && opts.val ? await openRunner(evalModel, backend) : undefined;
+  let epoch = startEpoch;
+  try {
+    while (epoch < epochs && !(stopper && sinceBest >= (stopper.patience ?? 3))) {
+      const t0 = performance.now();
+      const sums: Record<string, number> = {};
+      let seen = 0;
+      const batches = opts.data.batchCount(batchSize);
+      // One seed per epoch, so a resumed run shuffles as the uninterrupted one did.
+      for (
+        const b of opts.data.batches(batchSize, {
+          shuffle: opts.shuffle,
+          seed: seed * 100003 + epoch,
+        })
+      ) {
+        const feeds: Record<string, Tensor> = {};
+        for (const n of step.inputNames) if (stateNames.has(n)) feeds[n] = state.get(n)!;
+        for (const n of inputs) feeds[n] = b.arrays[n];
+        const out = await runner.run(feeds);
+        const loss = scalar(out[LOSS_OUTPUT], LOSS_OUTPUT);
+        losses.push(loss);
+        sums.loss = (sums.loss ?? 0) + loss * b.size;
+        for (const k of metrics) {
+          sums[k] = (sums[k] ?? 0) + scalar(out[`metric:${k}`], `metric:${k}`) * b.size;
+        }
+        const next = new Map<string, Tensor>();
+        for (const o of fetch) {
+          const x = fedInput(o);
+          if (x !== undefined) next.set(x, out[o]);
+        }
+        state = next;
+        seen += b.size;
+        const secs = (performance.now() - t0) / 1000;
+        progress?.batch(epoch + 1, epochs, b.index + 1, batches, sums.loss / seen, seen / secs);
+      }
+      const values: Record<string, number> = {};
+      for (const [k, v] of Object.entries(sums)) values[k] = v / seen;
+      if (evalRunner && evalModel && opts.val) {
+        const v = await evaluate(evalRunner, evalModel, state, opts.val, batchSize);
+        for (const [k, x] of Object.entries(v)) values[`val_${k}`] = x;
+      }
+      epoch++;
+      const stepT = state.get(STEP_INPUT);
+      const record: EpochRecord = {
+        epoch,
+        step: stepT ? Number(toNumbers(stepT)[0]) : losses.length,
+        values,
+        seconds: (performance.now() - t0) / 1000,
+      };
+      history.push(record);
+      track(record);
+      progress?.epoch(
+        `epoch ${epoch}/${epochs}  ` +
+          Object.entries(values).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  ") +
+          `  (${record.seconds.toFixed(1)} s)`,
+      );
+      if (opts.outDir) {
+        const path = `${opts.outDir}/checkpoint.safetensors`;
+        saveCheckpoint(path, { state, epoch, seed, history, losses });
+        if (!files.includes(path)) files.push(path);
+      }
+    }
+    stoppedEarly = epoch < epochs;
+  } finally {
+    await runner.release();
+    await evalRunner?.release();
+  }
+  if (opts.outDir && history.length) {
+    const w = writeHistory(opts.outDir, history, step.graph.name || "training");
+    files.push(w.csv, w.svg);
+  }
+  const weights = new Map([...state].filter(([k]) => k !== STEP_INPUT && !parseOptSlot(k)));
+  return { history, losses, state, weights, stoppedEarly, epochs: epoch, files };
+}
+
+/** An i64 scalar step counter (for callers that build initial state by hand). */
+export function stepTensor(n: number): Tensor {
+  return tensor("i64", [], [n]);
+}

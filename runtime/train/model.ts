@@ -1,0 +1,89 @@
+/**
+ * Loading a training-step (or evaluation) model for the loop: the graph for
+ * the reference interpreter, the ONNX bytes for onnxruntime, and the default
+ * values of inputs that also have an initializer (ONNX's overridable
+ * initializers). Those are stripped from the model so every backend treats
+ * them as plain inputs: the loop feeds them at every step.
+ */
+import { fail } from "../../compiler/diagnostics.ts";
+import { cloneGraph, type Graph } from "../../compiler/ir/graph.ts";
+import type { Tensor } from "../../compiler/ir/tensor.ts";
+import { decodeModel } from "../../compiler/onnx/decode.ts";
+import { emitModel } from "../../compiler/onnx/emit.ts";
+import { onnx } from "../../compiler/onnx/proto.ts";
+import { fromTensorProto } from "../../compiler/onnx/tensor_proto.ts";
+import { readFileOrFail } from "../fs.ts";
+
+/** A step or evaluation model: an IR graph, ONNX bytes, or an ONNX file path. */
+export type ModelSource = Graph | Uint8Array | string;
+
+/** A model ready for the loop. */
+export interface LoadedModel {
+  /** The graph without input defaults (for the reference interpreter). */
+  graph: Graph;
+  /** Default-domain opset (for the reference interpreter). */
+  opset: number;
+  /** The same model as ONNX bytes (for onnxruntime). */
+  bytes: Uint8Array;
+  /** Initializer values of graph inputs: initial state. */
+  defaults: Map<string, Tensor>;
+  inputNames: string[];
+  outputNames: string[];
+}
+
+/**
+ * Load a model from a graph, bytes or a file. Bad ONNX raises DLM0405, an
+ * unreadable file DLM0401.
+ */
+export function loadModel(src: ModelSource, what = "model"): LoadedModel {
+  if (typeof src === "string" || src instanceof Uint8Array) {
+    const file = typeof src === "string" ? src : undefined;
+    const raw = typeof src === "string" ? readFileOrFail(src, what) : src;
+    const baseDir = file?.includes("/") ? file.slice(0, file.lastIndexOf("/")) : ".";
+    let proto: any;
+    try {
+      proto = onnx.ModelProto.decode(raw);
+    } catch {
+      // decodeModel words the failure.
+      decodeModel(raw, { file });
+    }
+    const defaults = new Map<string, Tensor>();
+    let bytes = raw;
+    const inputs = new Set<string>((proto?.graph?.input ?? []).map((v: any) => v.name));
+    const inits: any[] = proto?.graph?.initializer ?? [];
+    if (inits.some((t) => inputs.has(t.name))) {
+      for (const t of inits) {
+        if (inputs.has(t.name)) defaults.set(t.name, fromTensorProto(t, baseDir));
+      }
+      proto.graph.initializer = inits.filter((t) => !inputs.has(t.name));
+      bytes = onnx.ModelProto.encode(proto).finish() as Uint8Array;
+    }
+    const { graph, opset } = decodeModel(bytes, { file, baseDir });
+    return {
+      graph,
+      opset,
+      bytes,
+      defaults,
+      inputNames: graph.inputs.map((v) => v.name),
+      outputNames: graph.outputs.map((v) => v.name),
+    };
+  }
+  const graph = cloneGraph(src);
+  const defaults = new Map<string, Tensor>();
+  for (const v of graph.inputs) {
+    const t = graph.initializers.get(v.name);
+    if (t) {
+      defaults.set(v.name, t);
+      graph.initializers.delete(v.name);
+    }
+  }
+  if (graph.outputs.length === 0) fail("DLM0405", `The ${what} '${graph.name}' has no outputs`);
+  return {
+    graph,
+    opset: 17,
+    bytes: emitModel(graph).model,
+    defaults,
+    inputNames: graph.inputs.map((v) => v.name),
+    outputNames: graph.outputs.map((v) => v.name),
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * One interface over the three places a model can run: onnxruntime-node,
+ * onnxruntime-web, and the reference interpreter.
+ */
+import type { Tensor } from "../../compiler/ir/tensor.ts";
+import { createSession } from "../ort/mod.ts";
+import { runGraph } from "../reference/mod.ts";
+import type { LoadedModel } from "./model.ts";
+
+/** Where a model runs. */
+export type Backend = "node" | "web" | "reference";
+
+/** A model that can be run repeatedly. */
+export interface Runner {
+  run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>>;
+  release(): Promise<void>;
+}
+
+/** Open a runner for a loaded model on a backend. */
+export async function openRunner(m: LoadedModel, backend: Backend): Promise<Runner> {
+  if (backend === "reference") {
+    return {
+      run: (feeds) => Promise.resolve(runGraph(m.graph, feeds, { opset: m.opset }).outputs),
+      release: () => Promise.resolve(),
+    };
+  }
+  const s = await createSession(m.bytes, { backend });
+  return { run: (feeds) => s.run(feeds), release: () => s.release() };
+}
