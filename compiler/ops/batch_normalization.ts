@@ -7,11 +7,14 @@ import { formatType, type TensorType } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { dimEquals } from "./dims.ts";
 import { expectDtype, expectRank, FLOAT, input, sameDtype } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { ints, normalizeGrad, op1, scalar } from "./grad_util.ts";
 
 const PORTS = ["X", "scale", "B", "input_mean", "input_var"];
 
 register({
   op: "BatchNormalization",
+  grad: batchNormGrad,
   since: 15,
   inputs: PORTS.map((name) => ({ name })),
   outputs: [
@@ -57,3 +60,33 @@ register({
     return out;
   },
 });
+
+/**
+ * Training mode normalises with the batch statistics over axes (0, 2, ...),
+ * so the gradient flows through them; eval mode is an affine map with the
+ * running statistics (which get no gradient).
+ */
+function batchNormGrad(c: GradContext) {
+  const [x, scale, , runMean, runVar] = c.node.inputs;
+  const g = c.outputGrads[0];
+  if (!g) return [];
+  const rank = c.inputTypes[0]!.shape.length;
+  const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+  const eps = (c.node.attrs.epsilon as number | undefined) ?? 1e-5;
+  const perChannel = ints(c, [-1, ...new Array(rank - 2).fill(1)]);
+  const gamma = op1(c, "Reshape", [scale, perChannel]);
+  const sum = (v: string) => op1(c, "ReduceSum", [v, ints(c, axes)], { keepdims: 0 });
+  const dB = sum(g);
+  if (c.node.attrs.training_mode === 1) {
+    const { dx, xhat } = normalizeGrad(c, x, g, gamma, axes, eps);
+    return [dx, sum(op1(c, "Mul", [g, xhat])), dB, undefined, undefined];
+  }
+  const dtype = c.inputTypes[0]!.dtype;
+  const rstd = op1(c, "Reshape", [
+    op1(c, "Reciprocal", [op1(c, "Sqrt", [op1(c, "Add", [runVar, scalar(c, dtype, eps)])])]),
+    perChannel,
+  ]);
+  const xhat = op1(c, "Mul", [op1(c, "Sub", [x, op1(c, "Reshape", [runMean, perChannel])]), rstd]);
+  const dx = op1(c, "Mul", [g, op1(c, "Mul", [gamma, rstd])]);
+  return [dx, sum(op1(c, "Mul", [g, xhat])), dB, undefined, undefined];
+}

@@ -4,8 +4,15 @@
  * op, generated from the tables below (ONNX definitions in force at opset 17).
  */
 import { formatType } from "../ir/graph.ts";
-import type { DType } from "../ir/tensor.ts";
-import { type AttrSpec, register, ShapeError } from "./registry.ts";
+import { type DType, DTYPES } from "../ir/tensor.ts";
+import { op1, scalar } from "./grad_util.ts";
+import {
+  type AttrSpec,
+  type GradContext,
+  type GradRule,
+  register,
+  ShapeError,
+} from "./registry.ts";
 import { broadcastTypes, expectDtype, FLOAT, input, NUMERIC, sameDtype } from "./rules.ts";
 
 interface BinaryRow {
@@ -16,6 +23,73 @@ interface BinaryRow {
   bool?: boolean;
   attrs?: Record<string, AttrSpec>;
 }
+
+// Gradient rules: g = dL/dC; each operand's gradient is summed back over the axes it was broadcast along.
+const G = (c: GradContext) => c.outputGrads[0];
+const A = (c: GradContext) => c.node.inputs[0];
+const B = (c: GradContext) => c.node.inputs[1];
+const unbA = (c: GradContext, g: string) => c.unbroadcast(g, c.inputTypes[0]!);
+const unbB = (c: GradContext, g: string) => c.unbroadcast(g, c.inputTypes[1]!);
+
+function addGrad(c: GradContext) {
+  return [unbA(c, G(c)), unbB(c, G(c))];
+}
+function subGrad(c: GradContext) {
+  return [unbA(c, G(c)), unbB(c, op1(c, "Neg", [G(c)]))];
+}
+/** d(ab) = b da + a db. */
+function mulGrad(c: GradContext) {
+  return [unbA(c, op1(c, "Mul", [G(c), B(c)])), unbB(c, op1(c, "Mul", [G(c), A(c)]))];
+}
+/** d(a/b) = da / b - (a/b) db / b. */
+function divGrad(c: GradContext) {
+  const dA = op1(c, "Div", [G(c), B(c)]);
+  const dB = op1(c, "Neg", [op1(c, "Mul", [dA, c.node.outputs[0]])]);
+  return [unbA(c, dA), unbB(c, dB)];
+}
+/** d(x^p)/dx = p x^(p-1); the exponent gets no gradient (it is a constant). */
+function powGrad(c: GradContext) {
+  const dtype = c.inputTypes[0]!.dtype;
+  const p = c.inputTypes[1]!.dtype === dtype
+    ? B(c)
+    : op1(c, "Cast", [B(c)], { to: DTYPES[dtype].onnx });
+  const pm1 = op1(c, "Sub", [p, scalar(c, dtype, 1)]);
+  const d = op1(c, "Mul", [p, op1(c, "Pow", [A(c), pm1])]);
+  return [unbA(c, op1(c, "Mul", [G(c), d])), undefined];
+}
+/** Max/Min of two: the gradient goes to the selected operand (to the first on ties). */
+function extremumGrad(cmp: "GreaterOrEqual" | "LessOrEqual"): GradRule {
+  return (c) => {
+    if (c.node.inputs.length === 1) return [G(c)];
+    if (c.node.inputs.length !== 2) {
+      throw new Error(`only 1 or 2 inputs are supported, found ${c.node.inputs.length}`);
+    }
+    const first = op1(c, cmp, [A(c), B(c)]);
+    const zero = scalar(c, c.outputTypes[0].dtype, 0);
+    return [
+      unbA(c, op1(c, "Where", [first, G(c), zero])),
+      unbB(c, op1(c, "Where", [first, zero, G(c)])),
+    ];
+  };
+}
+function sumGrad(c: GradContext) {
+  return c.inputTypes.map((t) => c.unbroadcast(G(c), t!));
+}
+function meanGrad(c: GradContext) {
+  const n = scalar(c, c.outputTypes[0].dtype, 1 / c.node.inputs.length);
+  const g = op1(c, "Mul", [G(c), n]);
+  return c.inputTypes.map((t) => c.unbroadcast(g, t!));
+}
+const BINARY_GRADS: Record<string, GradRule> = {
+  Add: addGrad,
+  Sub: subGrad,
+  Mul: mulGrad,
+  Div: divGrad,
+  Max: extremumGrad("GreaterOrEqual"),
+  Min: extremumGrad("LessOrEqual"),
+  Sum: sumGrad,
+  Mean: meanGrad,
+};
 
 /** The binary broadcasting ops with inputs A, B and output C. */
 export const BINARY_OPS: readonly BinaryRow[] = [
@@ -40,6 +114,7 @@ for (const row of BINARY_OPS) {
     inputs: [{ name: "A" }, { name: "B" }],
     outputs: [{ name: "C" }],
     attrs: row.attrs ?? {},
+    grad: BINARY_GRADS[row.op],
     infer(ctx) {
       const a = input(ctx, row.op, 0, "A");
       const b = input(ctx, row.op, 1, "B");
@@ -62,6 +137,7 @@ register({
   inputs: [{ name: "X" }, { name: "Y" }],
   outputs: [{ name: "Z" }],
   attrs: {},
+  grad: powGrad,
   infer(ctx) {
     const x = input(ctx, "Pow", 0, "X");
     const y = input(ctx, "Pow", 1, "Y");
@@ -87,6 +163,7 @@ for (const row of VARIADIC_OPS) {
     inputs: [{ name: "data_0", variadic: true }],
     outputs: [{ name: out }],
     attrs: {},
+    grad: BINARY_GRADS[row.op],
     infer(ctx) {
       if (ctx.inputs.length === 0) {
         throw new ShapeError(`${row.op} expects at least one input, found none`);

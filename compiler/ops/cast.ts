@@ -4,9 +4,13 @@
  */
 import { register, ShapeError } from "./registry.ts";
 import { dtypeFromOnnx, input } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { op1 } from "./grad_util.ts";
+import { DTYPES, isFloat } from "../ir/tensor.ts";
 
 register({
   op: "Cast",
+  grad: castGrad,
   since: 13,
   inputs: [{ name: "input" }],
   outputs: [{ name: "output" }],
@@ -23,3 +27,10 @@ register({
     return [{ dtype, shape: [...x.shape] }];
   },
 });
+
+/** Float to float: the gradient is cast back. From or to integers there is none. */
+function castGrad(c: GradContext) {
+  const from = c.inputTypes[0]!.dtype;
+  if (!isFloat(from) || !isFloat(c.outputTypes[0].dtype)) return [undefined];
+  return [op1(c, "Cast", [c.outputGrads[0]], { to: DTYPES[from].onnx })];
+}

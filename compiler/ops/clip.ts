@@ -5,9 +5,12 @@
 import { formatType } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { expectDtype, input, NUMERIC, sameDtype } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { maskGrad, op1 } from "./grad_util.ts";
 
 register({
   op: "Clip",
+  grad: clipGrad,
   since: 13,
   inputs: [{ name: "input" }, { name: "min", optional: true }, { name: "max", optional: true }],
   outputs: [{ name: "output" }],
@@ -25,3 +28,14 @@ register({
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
 });
+
+/** The gradient passes where min <= x <= max (the bounds themselves get none). */
+function clipGrad(c: GradContext) {
+  const [x, lo, hi] = c.node.inputs;
+  const conds: string[] = [];
+  if (lo) conds.push(op1(c, "GreaterOrEqual", [x, lo]));
+  if (hi) conds.push(op1(c, "LessOrEqual", [x, hi]));
+  if (conds.length === 0) return [c.outputGrads[0]];
+  const cond = conds.length === 2 ? op1(c, "And", conds) : conds[0];
+  return [maskGrad(c, cond, c.outputGrads[0]), undefined, undefined];
+}

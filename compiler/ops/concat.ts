@@ -6,9 +6,12 @@ import { type Dim, formatType } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { dimAdd, dimEquals } from "./dims.ts";
 import { input, intAttr, normAxis, sameDtype } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { ints, needStatic } from "./grad_util.ts";
 
 register({
   op: "Concat",
+  grad: concatGrad,
   since: 13,
   inputs: [{ name: "inputs", variadic: true }],
   outputs: [{ name: "concat_result" }],
@@ -51,3 +54,15 @@ register({
     return [{ dtype, shape }];
   },
 });
+
+/** The gradient is g split back into the inputs' extents along the axis. */
+function concatGrad(c: GradContext) {
+  const rank = c.outputTypes[0].shape.length;
+  const a = c.node.attrs.axis as number;
+  const axis = a < 0 ? a + rank : a;
+  const sizes = c.inputTypes.map((t, i) =>
+    needStatic(t!.shape[axis], "Concat", `size of input ${i} along the axis`)
+  );
+  if (sizes.length === 1) return [c.outputGrads[0]];
+  return c.op("Split", [c.outputGrads[0], ints(c, sizes)], { axis }, { nOutputs: sizes.length });
+}

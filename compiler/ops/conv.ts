@@ -15,9 +15,12 @@ import {
   sameDtype,
 } from "./rules.ts";
 import { windowOutput } from "./window.ts";
+import type { GradContext } from "./registry.ts";
+import { ints, needStatic, op1 } from "./grad_util.ts";
 
 register({
   op: "Conv",
+  grad: convGrad,
   since: 11,
   inputs: [{ name: "X" }, { name: "W" }, { name: "B", optional: true }],
   outputs: [{ name: "Y" }],
@@ -87,3 +90,83 @@ register({
     return [{ dtype, shape: [x.shape[0], m, ...spatial] }];
   },
 });
+
+/** Explicit [begins..., ends...] pads of a window op, resolving auto_pad from the shapes. */
+export function explicitPads(
+  attrs: Record<string, unknown>,
+  inSp: number[],
+  outSp: number[],
+  kernel: number[],
+  strides: number[],
+  dil: number[],
+): number[] {
+  const n = inSp.length;
+  const mode = (attrs.auto_pad as string | undefined) ?? "NOTSET";
+  if (mode === "NOTSET") return (attrs.pads as number[] | undefined) ?? new Array(2 * n).fill(0);
+  if (mode === "VALID") return new Array(2 * n).fill(0);
+  const pads = new Array(2 * n).fill(0);
+  for (let i = 0; i < n; i++) {
+    const total = Math.max(0, (outSp[i] - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1 - inSp[i]);
+    const small = Math.floor(total / 2);
+    pads[i] = mode === "SAME_UPPER" ? small : total - small;
+    pads[i + n] = total - pads[i];
+  }
+  return pads;
+}
+
+/**
+ * y[n, m, o] = sum_{c, k} x[n, c, o s + k d - p] w[m, c, k] (per group), so
+ * dx is the transposed convolution of g with the same weights (its
+ * output_padding restores the rows the forward stride dropped), and
+ * dw[m, c, k] = sum_{n, o} g[n, m, o] x[n, c, o s + k d - p] is a
+ * convolution of x (channels as batch) with g (batch as channels), stride
+ * and dilation swapped, cropped to the kernel; one per group.
+ */
+function convGrad(c: GradContext) {
+  const [x, w, bias] = c.node.inputs;
+  const g = c.outputGrads[0];
+  const xt = c.inputTypes[0]!;
+  const wt = c.inputTypes[1]!;
+  const n = xt.shape.length - 2;
+  const attrs = c.node.attrs;
+  const ones = new Array<number>(n).fill(1);
+  const strides = (attrs.strides as number[] | undefined) ?? ones;
+  const dil = (attrs.dilations as number[] | undefined) ?? ones;
+  const group = (attrs.group as number | undefined) ?? 1;
+  const kernel = (attrs.kernel_shape as number[] | undefined) ??
+    wt.shape.slice(2).map((d, i) => needStatic(d, "Conv", `kernel dim ${i}`));
+  const inSp = xt.shape.slice(2).map((d, i) => needStatic(d, "Conv", `input spatial dim ${i}`));
+  const outSp = c.outputTypes[0].shape.slice(2).map((d, i) =>
+    needStatic(d, "Conv", `output spatial dim ${i}`)
+  );
+  const pads = explicitPads(attrs, inSp, outSp, kernel, strides, dil);
+  const outputPadding = inSp.map((h, i) =>
+    h - (strides[i] * (outSp[i] - 1) + (kernel[i] - 1) * dil[i] + 1 - pads[i] - pads[i + n])
+  );
+  const dX = op1(c, "ConvTranspose", [g, w], {
+    strides,
+    dilations: dil,
+    group,
+    pads,
+    output_padding: outputPadding,
+  });
+
+  const perm = [1, 0, ...Array.from({ length: n }, (_, i) => i + 2)];
+  const xT = op1(c, "Transpose", [x], { perm });
+  const gT = op1(c, "Transpose", [g], { perm });
+  const xs = group === 1 ? [xT] : c.op("Split", [xT], { axis: 0 }, { nOutputs: group });
+  const gs = group === 1 ? [gT] : c.op("Split", [gT], { axis: 0 }, { nOutputs: group });
+  const spatialAxes = ints(c, Array.from({ length: n }, (_, i) => i + 2));
+  const parts = xs.map((xp, i) => {
+    const full = op1(c, "Conv", [xp, gs[i]], { strides: dil, dilations: strides, pads });
+    return op1(c, "Slice", [full, ints(c, new Array(n).fill(0)), ints(c, kernel), spatialAxes]);
+  });
+  const dWt = parts.length === 1 ? parts[0] : op1(c, "Concat", parts, { axis: 1 });
+  const dW = op1(c, "Transpose", [dWt], { perm });
+  const dB = bias
+    ? op1(c, "ReduceSum", [g, ints(c, [0, ...Array.from({ length: n }, (_, i) => i + 2)])], {
+      keepdims: 0,
+    })
+    : undefined;
+  return [dX, dW, dB];
+}

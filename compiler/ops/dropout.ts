@@ -5,9 +5,13 @@
 import type { TensorType } from "../ir/graph.ts";
 import { register } from "./registry.ts";
 import { expectDtype, FLOAT, FLOAT_NO_BF16, input } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { maskGrad, op1, scalar } from "./grad_util.ts";
+import { DTYPES } from "../ir/tensor.ts";
 
 register({
   op: "Dropout",
+  grad: dropoutGrad,
   since: 13,
   inputs: [
     { name: "data" },
@@ -27,3 +31,27 @@ register({
     return out;
   },
 });
+
+/**
+ * Eval mode (no or false training_mode) is the identity. Train mode:
+ * y = x mask / (1 - ratio), so dx = g mask / (1 - ratio), which needs the
+ * mask output (a fresh mask would be a different draw). A training_mode
+ * known only at run time scales by Where(training_mode, 1 / (1 - ratio), 1).
+ */
+function dropoutGrad(c: GradContext) {
+  const g = c.outputGrads[0];
+  const [, ratio, training] = c.node.inputs;
+  const known = training ? c.constantOf(training) : undefined;
+  if (!training || (known && !known.data[0])) return [g];
+  const mask = c.node.outputs[1];
+  if (!mask) throw new Error("Dropout in training mode needs its mask output for a gradient");
+  const dtype = c.outputTypes[0].dtype;
+  let r = ratio || scalar(c, dtype, 0.5);
+  if (ratio && c.typeOf(ratio).dtype !== dtype) {
+    r = op1(c, "Cast", [ratio], { to: DTYPES[dtype].onnx });
+  }
+  const one = scalar(c, dtype, 1);
+  let scale = op1(c, "Div", [one, op1(c, "Sub", [one, r])]);
+  if (!known) scale = op1(c, "Where", [training, scale, one]);
+  return [op1(c, "Mul", [maskGrad(c, mask, g), scale])];
+}

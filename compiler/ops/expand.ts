@@ -6,9 +6,11 @@ import { type Dim, formatType } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { broadcastShapes, formatShape } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
 
 register({
   op: "Expand",
+  grad: expandGrad,
   since: 13,
   inputs: [{ name: "input" }, { name: "shape" }],
   outputs: [{ name: "output" }],
@@ -41,3 +43,8 @@ register({
     return [{ dtype: x.dtype, shape }];
   },
 });
+
+/** Expand broadcasts: the gradient is summed back over the broadcast axes. */
+function expandGrad(c: GradContext) {
+  return [c.unbroadcast(c.outputGrads[0], c.inputTypes[0]!), undefined];
+}

@@ -6,9 +6,12 @@ import { register, ShapeError } from "./registry.ts";
 import { dimProduct } from "./dims.ts";
 import { input, intAttr } from "./rules.ts";
 import { formatType } from "../ir/graph.ts";
+import type { GradContext } from "./registry.ts";
+import { reshapeLike } from "./grad_util.ts";
 
 register({
   op: "Flatten",
+  grad: flattenGrad,
   since: 13,
   inputs: [{ name: "input" }],
   outputs: [{ name: "output" }],
@@ -29,3 +32,8 @@ register({
     }];
   },
 });
+
+/** A reshape moves no values: the gradient is g reshaped back to the input's shape. */
+function flattenGrad(c: GradContext) {
+  return [reshapeLike(c, c.outputGrads[0], c.node.inputs[0]), undefined];
+}

@@ -5,9 +5,12 @@
 import { formatType } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { expectDtype, INDEX, input, intAttr, normAxis } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { op1, zerosLike } from "./grad_util.ts";
 
 register({
   op: "GatherElements",
+  grad: gatherElementsGrad,
   since: 13,
   inputs: [{ name: "data" }, { name: "indices" }],
   outputs: [{ name: "output" }],
@@ -27,3 +30,13 @@ register({
     return [{ dtype: x.dtype, shape: [...idx.shape] }];
   },
 });
+
+/** The adjoint of a gather is a scatter-add of g into zeros at the same indices. */
+function gatherElementsGrad(c: GradContext) {
+  const [x, idx] = c.node.inputs;
+  const axis = (c.node.attrs.axis as number | undefined) ?? 0;
+  return [
+    op1(c, "ScatterElements", [zerosLike(c, x), idx, c.outputGrads[0]], { axis, reduction: "add" }),
+    undefined,
+  ];
+}

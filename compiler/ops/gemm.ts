@@ -8,11 +8,14 @@ import type { DType } from "../ir/tensor.ts";
 import { register, ShapeError } from "./registry.ts";
 import { broadcastShapes, dimEquals, formatShape } from "./dims.ts";
 import { expectDtype, expectRank, FLOAT, input, intAttr, sameDtype } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { op1, scalar } from "./grad_util.ts";
 
 const GEMM_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
 
 register({
   op: "Gemm",
+  grad: gemmGrad,
   since: 13,
   inputs: [{ name: "A" }, { name: "B" }, { name: "C", optional: true }],
   outputs: [{ name: "Y" }],
@@ -61,3 +64,29 @@ register({
     return [{ dtype, shape: [m, n] }];
   },
 });
+
+/**
+ * Y = alpha A' B' + beta C with A' = transA ? A^T : A (same for B):
+ * dA' = alpha g B'^T and dB' = alpha A'^T g, transposed back when the
+ * operand was; dC = beta g summed over C's broadcast axes.
+ */
+function gemmGrad(c: GradContext) {
+  const [a, b, cc] = c.node.inputs;
+  const g = c.outputGrads[0];
+  const alpha = (c.node.attrs.alpha as number | undefined) ?? 1;
+  const beta = (c.node.attrs.beta as number | undefined) ?? 1;
+  const tA = c.node.attrs.transA === 1;
+  const tB = c.node.attrs.transB === 1;
+  const dA = tA
+    ? op1(c, "Gemm", [b, g], { alpha, transA: tB ? 1 : 0, transB: 1 })
+    : op1(c, "Gemm", [g, b], { alpha, transB: tB ? 0 : 1 });
+  const dB = tB
+    ? op1(c, "Gemm", [g, a], { alpha, transA: 1, transB: tA ? 1 : 0 })
+    : op1(c, "Gemm", [a, g], { alpha, transA: tA ? 0 : 1 });
+  let dC: string | undefined;
+  if (cc) {
+    const gb = beta === 1 ? g : op1(c, "Mul", [g, scalar(c, c.outputTypes[0].dtype, beta)]);
+    dC = c.unbroadcast(gb, c.inputTypes[2]!);
+  }
+  return [dA, dB, dC];
+}

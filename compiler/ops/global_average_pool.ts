@@ -4,9 +4,12 @@
  */
 import { register } from "./registry.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { needStatic, op1, scalar, shapeOf } from "./grad_util.ts";
 
 register({
   op: "GlobalAveragePool",
+  grad: globalAveragePoolGrad,
   since: 1,
   inputs: [{ name: "X" }],
   outputs: [{ name: "Y" }],
@@ -18,3 +21,14 @@ register({
     return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...x.shape.slice(2).map(() => 1)] }];
   },
 });
+
+/** Each input element contributes 1 / (spatial size) to its channel's mean. */
+function globalAveragePoolGrad(c: GradContext) {
+  const x = c.inputTypes[0]!;
+  const n = x.shape.slice(2).reduce<number>(
+    (p, d, i) => p * needStatic(d, "GlobalAveragePool", `spatial dim ${i}`),
+    1,
+  );
+  const g = op1(c, "Mul", [c.outputGrads[0], scalar(c, x.dtype, 1 / n)]);
+  return [op1(c, "Expand", [g, shapeOf(c, c.node.inputs[0])])];
+}

@@ -8,9 +8,12 @@ import { formatType, type TensorType } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { broadcastShapes, dimEquals, formatShape } from "./dims.ts";
 import { dtypeFromOnnx, expectDtype, FLOAT, input, intAttr, normAxis, sameDtype } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { normalizeGrad, op1 } from "./grad_util.ts";
 
 register({
   op: "LayerNormalization",
+  grad: layerNormGrad,
   since: 17,
   inputs: [{ name: "X" }, { name: "Scale" }, { name: "B", optional: true }],
   outputs: [{ name: "Y" }, { name: "Mean", optional: true }, { name: "InvStdDev", optional: true }],
@@ -54,3 +57,18 @@ register({
     return out;
   },
 });
+
+/** Normalised over axes axis..rank-1; Scale and B broadcast from the right. */
+function layerNormGrad(c: GradContext) {
+  const [x, scale, bias] = c.node.inputs;
+  const rank = c.inputTypes[0]!.shape.length;
+  const a = (c.node.attrs.axis as number | undefined) ?? -1;
+  const axis = a < 0 ? a + rank : a;
+  const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
+  const eps = (c.node.attrs.epsilon as number | undefined) ?? 1e-5;
+  const g = c.outputGrads[0];
+  if (!g) return [undefined, undefined, undefined];
+  const { dx, xhat } = normalizeGrad(c, x, g, scale, axes, eps);
+  const dScale = c.unbroadcast(op1(c, "Mul", [g, xhat]), c.inputTypes[1]!);
+  return [dx, dScale, bias ? c.unbroadcast(g, c.inputTypes[2]!) : undefined];
+}

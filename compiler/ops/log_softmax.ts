@@ -3,9 +3,12 @@
  */
 import { register } from "./registry.ts";
 import { expectDtype, FLOAT, input, intAttr, normAxis } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { ints, op1 } from "./grad_util.ts";
 
 register({
   op: "LogSoftmax",
+  grad: logSoftmaxGrad,
   since: 13,
   inputs: [{ name: "input" }],
   outputs: [{ name: "output" }],
@@ -17,3 +20,11 @@ register({
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
 });
+
+/** y = log_softmax(x) along axis: dx = g - exp(y) sum(g). */
+function logSoftmaxGrad(c: GradContext) {
+  const g = c.outputGrads[0];
+  const axis = ints(c, [(c.node.attrs.axis as number | undefined) ?? -1]);
+  const s = op1(c, "ReduceSum", [g, axis], { keepdims: 1 });
+  return [op1(c, "Sub", [g, op1(c, "Mul", [op1(c, "Exp", [c.node.outputs[0]]), s])])];
+}

@@ -9,11 +9,14 @@ import type { DType } from "../ir/tensor.ts";
 import { register, ShapeError } from "./registry.ts";
 import { broadcastShapes } from "./dims.ts";
 import { expectDtype, FLOAT, input, sameDtype } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { ints, op1 } from "./grad_util.ts";
 
 const MATMUL_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
 
 register({
   op: "MatMul",
+  grad: matMulGrad,
   since: 13,
   inputs: [{ name: "A" }, { name: "B" }],
   outputs: [{ name: "Y" }],
@@ -48,3 +51,34 @@ register({
     return [{ dtype, shape }];
   },
 });
+
+/**
+ * C = A B: dA = g B^T, dB = A^T g, batched, then summed over the batch axes
+ * an operand was broadcast along. A 1-D operand is treated as a matrix with
+ * a unit axis (as MatMul does) and the axis is removed again.
+ */
+function matMulGrad(c: GradContext) {
+  let [a, b] = c.node.inputs;
+  let g = c.outputGrads[0];
+  const ra = c.inputTypes[0]!.shape.length;
+  const rb = c.inputTypes[1]!.shape.length;
+  if (rb === 1) {
+    b = op1(c, "Unsqueeze", [b, ints(c, [1])]);
+    g = op1(c, "Unsqueeze", [g, ints(c, [-1])]);
+  }
+  if (ra === 1) {
+    a = op1(c, "Unsqueeze", [a, ints(c, [0])]);
+    g = op1(c, "Unsqueeze", [g, ints(c, [-2])]);
+  }
+  const t = (v: string) => {
+    const r = c.typeOf(v).shape.length;
+    const perm = Array.from({ length: r }, (_, i) => i);
+    [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+    return op1(c, "Transpose", [v], { perm });
+  };
+  let dA = c.unbroadcast(op1(c, "MatMul", [g, t(b)]), c.typeOf(a));
+  let dB = c.unbroadcast(op1(c, "MatMul", [t(a), g]), c.typeOf(b));
+  if (ra === 1) dA = op1(c, "Squeeze", [dA, ints(c, [0])]);
+  if (rb === 1) dB = op1(c, "Squeeze", [dB, ints(c, [1])]);
+  return [dA, dB];
+}

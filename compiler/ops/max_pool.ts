@@ -7,9 +7,12 @@ import type { TensorType } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { expectDtype, expectRank, input, intAttr, intsAttr } from "./rules.ts";
 import { windowOutput } from "./window.ts";
+import type { GradContext } from "./registry.ts";
+import { ints, op1, reshapeLike, zerosLike } from "./grad_util.ts";
 
 register({
   op: "MaxPool",
+  grad: maxPoolGrad,
   since: 12,
   inputs: [{ name: "X" }],
   outputs: [{ name: "Y" }, { name: "Indices", optional: true }],
@@ -43,3 +46,24 @@ register({
     return out;
   },
 });
+
+/**
+ * Each output's gradient goes to the input element it took the maximum
+ * from: a scatter-add over the flattened input at MaxPool's Indices (a
+ * second MaxPool with two outputs computes them when the node has none).
+ * Correct for overlapping windows too.
+ */
+function maxPoolGrad(c: GradContext) {
+  const x = c.node.inputs[0];
+  if ((c.node.attrs.storage_order ?? 0) !== 0) {
+    throw new Error("storage_order = 1 is not supported");
+  }
+  const indices = c.node.outputs[1] || c.op("MaxPool", [x], c.node.attrs, { nOutputs: 2 })[1];
+  const flat = ints(c, [-1]);
+  const dx = op1(c, "ScatterElements", [
+    op1(c, "Reshape", [zerosLike(c, x), flat]),
+    op1(c, "Reshape", [indices, flat]),
+    op1(c, "Reshape", [c.outputGrads[0], flat]),
+  ], { axis: 0, reduction: "add" });
+  return [reshapeLike(c, dx, x)];
+}

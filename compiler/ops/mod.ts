@@ -42,6 +42,7 @@ import "./random_normal_like.ts";
 import "./random_uniform_like.ts";
 import "./range.ts";
 import "./reshape.ts";
+import "./scatter_elements.ts";
 import "./resize.ts";
 import "./rnn.ts";
 import "./shape.ts";

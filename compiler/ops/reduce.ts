@@ -6,8 +6,9 @@
  * input from opset 18, which their `lower` produces as a Constant node.
  */
 import { type Dim, formatType, type Node } from "../ir/graph.ts";
-import { type DType, tensor } from "../ir/tensor.ts";
-import { type OpDef, register, ShapeError } from "./registry.ts";
+import { type DType, DTYPES, tensor, toNumbers } from "../ir/tensor.ts";
+import { type GradContext, type GradRule, type OpDef, register, ShapeError } from "./registry.ts";
+import { ints, needStatic, op1, scalar, shapeOf } from "./grad_util.ts";
 import {
   constInts,
   expectDtype,
@@ -29,6 +30,68 @@ interface ReduceRow {
   /** Axes come from input 1 (ReduceSum) rather than the `axes` attribute. */
   axesInput?: boolean;
 }
+
+/** The reduced axes of a Reduce node (normalised, sorted), from its attribute or constant input. */
+function reducedAxes(c: GradContext): number[] {
+  const rank = c.inputTypes[0]!.shape.length;
+  let axes: number[] | undefined;
+  if (c.node.op === "ReduceSum") {
+    const a = c.node.inputs[1];
+    if (a) {
+      const t = c.constantOf(a);
+      if (!t) throw new Error("ReduceSum needs constant axes");
+      axes = toNumbers(t);
+    }
+    if ((!axes || axes.length === 0) && c.node.attrs.noop_with_empty_axes === 1) return [];
+  } else {
+    axes = c.node.attrs.axes as number[] | undefined;
+  }
+  if (!axes || axes.length === 0) return Array.from({ length: rank }, (_, i) => i);
+  return axes.map((a) => (a < 0 ? a + rank : a)).sort((x, y) => x - y);
+}
+
+/** A reduced value (gradient or result) with the reduced axes put back as size 1. */
+function keepDims(c: GradContext, v: string, axes: number[]): string {
+  if (c.node.attrs.keepdims === 0 && axes.length > 0) {
+    return op1(c, "Unsqueeze", [v, ints(c, axes)]);
+  }
+  return v;
+}
+
+/** d sum(x) / dx = 1: broadcast g back over the reduced axes. */
+function reduceSumGrad(c: GradContext) {
+  const axes = reducedAxes(c);
+  const g = keepDims(c, c.outputGrads[0], axes);
+  return [op1(c, "Expand", [g, shapeOf(c, c.node.inputs[0])]), undefined];
+}
+
+/** d mean(x) / dx = 1 / count. */
+function reduceMeanGrad(c: GradContext) {
+  const axes = reducedAxes(c);
+  const x = c.inputTypes[0]!;
+  const count = axes.reduce((n, a) => n * needStatic(x.shape[a], "ReduceMean", `dim ${a}`), 1);
+  const g = keepDims(c, c.outputGrads[0], axes);
+  const scaled = op1(c, "Mul", [g, scalar(c, x.dtype, 1 / count)]);
+  return [op1(c, "Expand", [scaled, shapeOf(c, c.node.inputs[0])])];
+}
+
+/** d max(x) / dx: the gradient is shared evenly by the elements equal to the maximum. */
+function reduceMaxGrad(c: GradContext) {
+  const axes = reducedAxes(c);
+  const x = c.node.inputs[0];
+  const dtype = c.inputTypes[0]!.dtype;
+  const mask = op1(c, "Equal", [x, keepDims(c, c.node.outputs[0], axes)]);
+  const ones = op1(c, "Cast", [mask], { to: DTYPES[dtype].onnx });
+  const count = op1(c, "ReduceSum", [ones, ints(c, axes)], { keepdims: 1 });
+  const g = op1(c, "Div", [keepDims(c, c.outputGrads[0], axes), count]);
+  return [op1(c, "Mul", [op1(c, "Expand", [g, shapeOf(c, x)]), ones])];
+}
+
+const REDUCE_GRADS: Record<string, GradRule> = {
+  ReduceSum: reduceSumGrad,
+  ReduceMean: reduceMeanGrad,
+  ReduceMax: reduceMaxGrad,
+};
 
 /** The reduce ops, by name. */
 export const REDUCE_OPS: readonly ReduceRow[] = [
@@ -119,5 +182,6 @@ for (const row of REDUCE_OPS) {
     },
   };
   if (!row.axesInput) def.lower = lowerReduceAxes;
+  if (REDUCE_GRADS[row.op]) def.grad = REDUCE_GRADS[row.op];
   register(def);
 }

@@ -72,11 +72,18 @@ export interface GradContext {
    */
   outputGrads: string[];
   /** Append a node to the backward graph; returns its output value names. */
-  op(op: string, inputs: string[], attrs?: Record<string, AttrValue>, opts?: { nOutputs?: number; domain?: string }): string[];
+  op(
+    op: string,
+    inputs: string[],
+    attrs?: Record<string, AttrValue>,
+    opts?: { nOutputs?: number; domain?: string },
+  ): string[];
   /** A constant initializer (small tensors are shared). */
   constant(t: Tensor): string;
   /** The type of any value of the graph. */
   typeOf(name: string): TensorType;
+  /** The value of `name` when it is a compile-time constant (Slice's starts, Pow's exponent). */
+  constantOf(name: string): Tensor | undefined;
   /**
    * Sum a gradient of a broadcast result back to the shape of the operand
    * it came from (the adjoint of numpy broadcasting).

@@ -7,9 +7,12 @@ import { type Dim, formatType } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { dimDiv, dimProduct, formatShape } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, intAttr } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { reshapeLike } from "./grad_util.ts";
 
 register({
   op: "Reshape",
+  grad: reshapeGrad,
   since: 14,
   inputs: [{ name: "data" }, { name: "shape" }],
   outputs: [{ name: "reshaped" }],
@@ -81,3 +84,8 @@ register({
     return [{ dtype: x.dtype, shape: out }];
   },
 });
+
+/** A reshape moves no values: the gradient is g reshaped back to the input's shape. */
+function reshapeGrad(c: GradContext) {
+  return [reshapeLike(c, c.outputGrads[0], c.node.inputs[0]), undefined];
+}

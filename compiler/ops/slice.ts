@@ -10,6 +10,8 @@ import { type Dim, formatType } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { dimAdd, dimDiv, dimSub } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, INDEX, input, normAxes } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { ints, needStatic, op1 } from "./grad_util.ts";
 
 /** |bound| at or beyond this means "past the end" (ONNX exporters use INT_MAX / INT64_MAX). */
 const HUGE = 2 ** 31 - 1;
@@ -52,6 +54,7 @@ export function sliceLength(dim: Dim, start: number, end: number, step: number):
 
 register({
   op: "Slice",
+  grad: sliceGrad,
   since: 13,
   inputs: [
     { name: "data" },
@@ -105,3 +108,33 @@ register({
     return [{ dtype: x.dtype, shape }];
   },
 });
+
+/** Steps of 1: the gradient is g padded with zeros back to the input's extent. */
+function sliceGrad(c: GradContext) {
+  const [, starts, ends, axesIn, stepsIn] = c.node.inputs;
+  const x = c.inputTypes[0]!;
+  const rank = x.shape.length;
+  const known = (v: string | undefined, what: string) => {
+    const t = v ? c.constantOf(v) : undefined;
+    if (v && !t) throw new Error(`Slice needs constant ${what}`);
+    return t ? Array.from(t.data as ArrayLike<number | bigint>, Number) : undefined;
+  };
+  const s = known(starts, "starts")!;
+  const e = known(ends, "ends")!;
+  const axes = known(axesIn, "axes") ?? s.map((_, i) => i);
+  const steps = known(stepsIn, "steps") ?? s.map(() => 1);
+  if (steps.some((k) => k !== 1)) {
+    throw new Error(`only steps of 1 are supported, found [${steps}]`);
+  }
+  const pads = new Array<number>(2 * rank).fill(0);
+  axes.forEach((a0, i) => {
+    const a = a0 < 0 ? a0 + rank : a0;
+    const d = needStatic(x.shape[a], "Slice", `dim ${a}`);
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
+    const b = clamp(s[i]);
+    const len = Math.max(0, clamp(e[i]) - b);
+    pads[a] = b;
+    pads[a + rank] = d - b - len;
+  });
+  return [op1(c, "Pad", [c.outputGrads[0], ints(c, pads)])];
+}

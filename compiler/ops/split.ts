@@ -9,9 +9,12 @@ import { type Dim, formatType, type Node } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { dimDiv } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, intAttr, normAxis } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { op1, zerosLike } from "./grad_util.ts";
 
 register({
   op: "Split",
+  grad: splitGrad,
   since: 13,
   inputs: [{ name: "input" }, { name: "split", optional: true }],
   outputs: [{ name: "outputs", variadic: true }],
@@ -93,3 +96,11 @@ register({
     }];
   },
 });
+
+/** The gradient is the outputs' gradients concatenated back (zeros for unused outputs). */
+function splitGrad(c: GradContext) {
+  const rank = c.inputTypes[0]!.shape.length;
+  const a = (c.node.attrs.axis as number | undefined) ?? 0;
+  const parts = c.outputGrads.map((g, k) => g || zerosLike(c, c.node.outputs[k]));
+  return [op1(c, "Concat", parts, { axis: a < 0 ? a + rank : a }), undefined];
+}

@@ -6,9 +6,12 @@
 import { formatType } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, normAxes } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { reshapeLike } from "./grad_util.ts";
 
 register({
   op: "Squeeze",
+  grad: squeezeGrad,
   since: 13,
   inputs: [{ name: "data" }, { name: "axes", optional: true }],
   outputs: [{ name: "squeezed" }],
@@ -44,3 +47,8 @@ register({
     return [{ dtype: x.dtype, shape: x.shape.filter((_, i) => !set.has(i)) }];
   },
 });
+
+/** A reshape moves no values: the gradient is g reshaped back to the input's shape. */
+function squeezeGrad(c: GradContext) {
+  return [reshapeLike(c, c.outputGrads[0], c.node.inputs[0]), undefined];
+}

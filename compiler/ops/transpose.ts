@@ -5,9 +5,12 @@
 import { formatType } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { input, intsAttr } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { op1 } from "./grad_util.ts";
 
 register({
   op: "Transpose",
+  grad: transposeGrad,
   since: 13,
   inputs: [{ name: "data" }],
   outputs: [{ name: "transposed" }],
@@ -27,3 +30,13 @@ register({
     return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]) }];
   },
 });
+
+/** The gradient is g transposed by the inverse permutation. */
+function transposeGrad(c: GradContext) {
+  const r = c.inputTypes[0]!.shape.length;
+  const perm = (c.node.attrs.perm as number[] | undefined) ??
+    Array.from({ length: r }, (_, i) => r - 1 - i);
+  const inv = new Array<number>(r);
+  perm.forEach((p, i) => inv[p] = i);
+  return [op1(c, "Transpose", [c.outputGrads[0]], { perm: inv })];
+}

@@ -5,7 +5,8 @@
  * operator definitions in force at opset 17.
  */
 import type { DType } from "../ir/tensor.ts";
-import { type AttrSpec, register } from "./registry.ts";
+import { type AttrSpec, type GradContext, type GradRule, register } from "./registry.ts";
+import { maskGrad, op1, scalar } from "./grad_util.ts";
 import { ANY, expectDtype, FLOAT, FLOAT_NO_BF16, input, NUMERIC } from "./rules.ts";
 
 /** Relu and Neg: signed types only. */
@@ -18,18 +19,97 @@ interface UnaryRow {
   ports: "XY" | "io";
   dtypes: readonly DType[];
   attrs?: Record<string, AttrSpec>;
+  grad?: GradRule;
 }
 
 const float = (v: number): AttrSpec => ({ type: "float", default: v });
 
+// Gradient rules: g = dL/dY, x = the input, y = the output.
+const gx = (c: GradContext) => c.outputGrads[0];
+const xin = (c: GradContext) => c.node.inputs[0];
+const yout = (c: GradContext) => c.node.outputs[0];
+const dt = (c: GradContext) => c.outputTypes[0].dtype;
+const mul = (c: GradContext, a: string, b: string) => op1(c, "Mul", [a, b]);
+
+/** d|x| = sign(x). */
+function absGrad(c: GradContext) {
+  return [mul(c, gx(c), op1(c, "Sign", [xin(c)]))];
+}
+/** d exp(x) = exp(x) = y. */
+function expGrad(c: GradContext) {
+  return [mul(c, gx(c), yout(c))];
+}
+/** d log(x) = 1 / x. */
+function logGrad(c: GradContext) {
+  return [op1(c, "Div", [gx(c), xin(c)])];
+}
+/** d sqrt(x) = 1 / (2 sqrt(x)) = 0.5 / y. */
+function sqrtGrad(c: GradContext) {
+  return [op1(c, "Div", [mul(c, gx(c), scalar(c, dt(c), 0.5)), yout(c)])];
+}
+/** d (1/x) = -1/x^2 = -y^2. */
+function reciprocalGrad(c: GradContext) {
+  return [op1(c, "Neg", [mul(c, gx(c), mul(c, yout(c), yout(c)))])];
+}
+function negGrad(c: GradContext) {
+  return [op1(c, "Neg", [gx(c)])];
+}
+function identityGrad(c: GradContext) {
+  return [gx(c)];
+}
+/** relu'(x) = [x > 0]. */
+function reluGrad(c: GradContext) {
+  return [maskGrad(c, op1(c, "Greater", [xin(c), scalar(c, dt(c), 0)]), gx(c))];
+}
+/** leaky_relu'(x) = 1 for x > 0, alpha otherwise. */
+function leakyReluGrad(c: GradContext) {
+  const alpha = (c.node.attrs.alpha as number | undefined) ?? 0.01;
+  const pos = op1(c, "Greater", [xin(c), scalar(c, dt(c), 0)]);
+  return [op1(c, "Where", [pos, gx(c), mul(c, gx(c), scalar(c, dt(c), alpha))])];
+}
+/** elu'(x) = 1 for x > 0, alpha e^x = y + alpha otherwise. */
+function eluGrad(c: GradContext) {
+  const alpha = (c.node.attrs.alpha as number | undefined) ?? 1;
+  const pos = op1(c, "Greater", [xin(c), scalar(c, dt(c), 0)]);
+  const neg = mul(c, gx(c), op1(c, "Add", [yout(c), scalar(c, dt(c), alpha)]));
+  return [op1(c, "Where", [pos, gx(c), neg])];
+}
+/** sigmoid' = y (1 - y). */
+function sigmoidGrad(c: GradContext) {
+  const oneMinus = op1(c, "Sub", [scalar(c, dt(c), 1), yout(c)]);
+  return [mul(c, gx(c), mul(c, yout(c), oneMinus))];
+}
+/** tanh' = 1 - y^2. */
+function tanhGrad(c: GradContext) {
+  const oneMinus = op1(c, "Sub", [scalar(c, dt(c), 1), mul(c, yout(c), yout(c))]);
+  return [mul(c, gx(c), oneMinus)];
+}
+/** softplus'(x) = sigmoid(x). */
+function softplusGrad(c: GradContext) {
+  return [mul(c, gx(c), op1(c, "Sigmoid", [xin(c)]))];
+}
+/** erf'(x) = 2 / sqrt(pi) exp(-x^2). */
+function erfGrad(c: GradContext) {
+  const x2 = op1(c, "Neg", [mul(c, xin(c), xin(c))]);
+  const d = mul(c, op1(c, "Exp", [x2]), scalar(c, dt(c), 2 / Math.sqrt(Math.PI)));
+  return [mul(c, gx(c), d)];
+}
+
 /** The unary ops, by name. */
 export const UNARY_OPS: readonly UnaryRow[] = [
-  { op: "Abs", since: 13, ports: "XY", dtypes: NUMERIC },
+  { op: "Abs", since: 13, ports: "XY", dtypes: NUMERIC, grad: absGrad },
   { op: "Ceil", since: 13, ports: "XY", dtypes: FLOAT },
   { op: "Cos", since: 7, ports: "io", dtypes: FLOAT_NO_BF16 },
-  { op: "Elu", since: 6, ports: "XY", dtypes: FLOAT_NO_BF16, attrs: { alpha: float(1.0) } },
-  { op: "Erf", since: 13, ports: "io", dtypes: NUMERIC },
-  { op: "Exp", since: 13, ports: "io", dtypes: FLOAT },
+  {
+    op: "Elu",
+    since: 6,
+    ports: "XY",
+    dtypes: FLOAT_NO_BF16,
+    attrs: { alpha: float(1.0) },
+    grad: eluGrad,
+  },
+  { op: "Erf", since: 13, ports: "io", dtypes: NUMERIC, grad: erfGrad },
+  { op: "Exp", since: 13, ports: "io", dtypes: FLOAT, grad: expGrad },
   { op: "Floor", since: 13, ports: "XY", dtypes: FLOAT },
   {
     op: "HardSigmoid",
@@ -39,13 +119,20 @@ export const UNARY_OPS: readonly UnaryRow[] = [
     attrs: { alpha: float(0.2), beta: float(0.5) },
   },
   { op: "HardSwish", since: 14, ports: "XY", dtypes: FLOAT_NO_BF16 },
-  { op: "Identity", since: 16, ports: "io", dtypes: ANY },
-  { op: "LeakyRelu", since: 16, ports: "XY", dtypes: FLOAT, attrs: { alpha: float(0.01) } },
-  { op: "Log", since: 13, ports: "io", dtypes: FLOAT },
-  { op: "Neg", since: 13, ports: "XY", dtypes: SIGNED },
+  { op: "Identity", since: 16, ports: "io", dtypes: ANY, grad: identityGrad },
+  {
+    op: "LeakyRelu",
+    since: 16,
+    ports: "XY",
+    dtypes: FLOAT,
+    attrs: { alpha: float(0.01) },
+    grad: leakyReluGrad,
+  },
+  { op: "Log", since: 13, ports: "io", dtypes: FLOAT, grad: logGrad },
+  { op: "Neg", since: 13, ports: "XY", dtypes: SIGNED, grad: negGrad },
   { op: "Not", since: 1, ports: "XY", dtypes: ["bool"] },
-  { op: "Reciprocal", since: 13, ports: "XY", dtypes: FLOAT },
-  { op: "Relu", since: 14, ports: "XY", dtypes: SIGNED },
+  { op: "Reciprocal", since: 13, ports: "XY", dtypes: FLOAT, grad: reciprocalGrad },
+  { op: "Relu", since: 14, ports: "XY", dtypes: SIGNED, grad: reluGrad },
   {
     op: "Selu",
     since: 6,
@@ -54,12 +141,12 @@ export const UNARY_OPS: readonly UnaryRow[] = [
     // The spec's defaults are float32 values: 1.67326319217681884765625 and 1.05070102214813232421875.
     attrs: { alpha: float(1.6732632), gamma: float(1.0507010) },
   },
-  { op: "Sigmoid", since: 13, ports: "XY", dtypes: FLOAT },
+  { op: "Sigmoid", since: 13, ports: "XY", dtypes: FLOAT, grad: sigmoidGrad },
   { op: "Sign", since: 13, ports: "io", dtypes: NUMERIC },
   { op: "Sin", since: 7, ports: "io", dtypes: FLOAT_NO_BF16 },
-  { op: "Softplus", since: 1, ports: "XY", dtypes: FLOAT_NO_BF16 },
-  { op: "Sqrt", since: 13, ports: "XY", dtypes: FLOAT },
-  { op: "Tanh", since: 13, ports: "io", dtypes: FLOAT },
+  { op: "Softplus", since: 1, ports: "XY", dtypes: FLOAT_NO_BF16, grad: softplusGrad },
+  { op: "Sqrt", since: 13, ports: "XY", dtypes: FLOAT, grad: sqrtGrad },
+  { op: "Tanh", since: 13, ports: "io", dtypes: FLOAT, grad: tanhGrad },
 ];
 
 for (const row of UNARY_OPS) {
@@ -70,6 +157,7 @@ for (const row of UNARY_OPS) {
     inputs: [{ name: inName }],
     outputs: [{ name: outName }],
     attrs: row.attrs ?? {},
+    grad: row.grad,
     infer(ctx) {
       const x = input(ctx, row.op, 0, inName);
       expectDtype(row.op, inName, x, row.dtypes);

@@ -5,9 +5,12 @@
 import { type Dim, formatType } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, normAxes } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { reshapeLike } from "./grad_util.ts";
 
 register({
   op: "Unsqueeze",
+  grad: unsqueezeGrad,
   since: 13,
   inputs: [{ name: "data" }, { name: "axes" }],
   outputs: [{ name: "expanded" }],
@@ -38,3 +41,8 @@ register({
     return [{ dtype: x.dtype, shape }];
   },
 });
+
+/** A reshape moves no values: the gradient is g reshaped back to the input's shape. */
+function unsqueezeGrad(c: GradContext) {
+  return [reshapeLike(c, c.outputGrads[0], c.node.inputs[0]), undefined];
+}

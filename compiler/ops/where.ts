@@ -4,9 +4,12 @@
  */
 import { register } from "./registry.ts";
 import { broadcastTypes, expectDtype, input, sameDtype } from "./rules.ts";
+import type { GradContext } from "./registry.ts";
+import { maskGrad, op1, scalar } from "./grad_util.ts";
 
 register({
   op: "Where",
+  grad: whereGrad,
   since: 16,
   inputs: [{ name: "condition" }, { name: "X" }, { name: "Y" }],
   outputs: [{ name: "output" }],
@@ -20,3 +23,15 @@ register({
     return [{ dtype, shape: broadcastTypes([c, x, y]) }];
   },
 });
+
+/** The gradient goes to X where the condition holds, to Y elsewhere; the condition has none. */
+function whereGrad(c: GradContext) {
+  const [cond] = c.node.inputs;
+  const g = c.outputGrads[0];
+  const zero = scalar(c, c.outputTypes[0].dtype, 0);
+  return [
+    undefined,
+    c.unbroadcast(maskGrad(c, cond, g), c.inputTypes[1]!),
+    c.unbroadcast(op1(c, "Where", [cond, zero, g]), c.inputTypes[2]!),
+  ];
+}

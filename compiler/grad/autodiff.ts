@@ -1,0 +1,267 @@
+/**
+ * Reverse-mode automatic differentiation over the IR: `buildGradients`
+ * appends the backward graph of a scalar loss to a GraphBuilder's graph,
+ * using the gradient rule (`grad`) of each op's registry entry. The
+ * backward graph is made of standard ONNX ops only, so a training step stays
+ * a plain ONNX model.
+ *
+ * Policy for values the loss does not reach: a `wrt` value whose gradient is
+ * zero (the loss does not depend on it, or only through integer values) gets
+ * an explicit zeros tensor of its type, so an optimiser can treat every
+ * parameter alike.
+ */
+import type { AttrValue, Graph, Node, TensorType } from "../ir/graph.ts";
+import { formatSpan, formatType } from "../ir/graph.ts";
+import type { GraphBuilder } from "../ir/builder.ts";
+import { isFloat, type Tensor, tensor } from "../ir/tensor.ts";
+import { DlmError, fail } from "../diagnostics.ts";
+import { getOp } from "../ops/mod.ts";
+import type { GradContext } from "../ops/registry.ts";
+
+/** Options of `buildGradients`. */
+export interface GradientOptions {
+  /** dL/dloss, a value of loss's type; default ones (then loss must have one element). */
+  seed?: string;
+  /** Prefix of backward node names (default "grad"). */
+  prefix?: string;
+}
+
+/**
+ * Ops whose outputs carry no gradient (integer or boolean results, shapes,
+ * random draws): the backward pass stops at them without needing a rule.
+ */
+export const NON_DIFFERENTIABLE: ReadonlySet<string> = new Set([
+  "Shape",
+  "Size",
+  "ArgMax",
+  "ArgMin",
+  "Equal",
+  "Less",
+  "LessOrEqual",
+  "Greater",
+  "GreaterOrEqual",
+  "And",
+  "Or",
+  "Not",
+  "Sign",
+  "Floor",
+  "Ceil",
+  "Round",
+  "Range",
+  "ConstantOfShape",
+  "Constant",
+  "OneHot",
+  "RandomNormalLike",
+  "RandomUniformLike",
+  "EyeLike",
+]);
+
+/**
+ * Append the backward graph of `loss` to `b.graph` and return, for each
+ * name in `wrt`, the value holding dL/d(wrt). Nodes are visited in reverse
+ * topological order over the nodes that lie between `wrt` and `loss`;
+ * several contributions to one value are summed with Add. Only float values
+ * carry gradients.
+ *
+ * Errors (DlmError): DLM0203 when the loss is not a scalar and no seed is
+ * given, DLM0410 for a node on the path whose op has no gradient rule
+ * (naming the op, the node and its source location), DLM0900 when a rule
+ * fails.
+ *
+ * @example
+ * const grads = buildGradients(b, "loss", ["fc.weight", "fc.bias"]);
+ * b.output(grads.get("fc.weight")!, "grad:fc.weight");
+ */
+export function buildGradients(
+  b: GraphBuilder,
+  loss: string,
+  wrt: string[],
+  opts: GradientOptions = {},
+): Map<string, string> {
+  const graph = b.graph;
+  const forward = [...graph.nodes];
+  const lossType = typeOrFail(b, loss);
+  const prefix = opts.prefix ?? "grad";
+
+  // Nodes on a path wrt -> loss: descendants of wrt (through float values) that are ancestors of loss.
+  const fromWrt = new Set<string>(wrt);
+  const onPath: Node[] = [];
+  for (const n of forward) {
+    if (NON_DIFFERENTIABLE.has(n.op)) continue;
+    if (n.inputs.some((i) => i && fromWrt.has(i))) {
+      for (const o of n.outputs) if (o && isFloatValue(b, o)) fromWrt.add(o);
+    }
+  }
+  const needed = new Set<string>([loss]);
+  for (let k = forward.length - 1; k >= 0; k--) {
+    const n = forward[k];
+    if (!n.outputs.some((o) => needed.has(o))) continue;
+    if (!n.inputs.some((i) => i && fromWrt.has(i))) continue;
+    if (NON_DIFFERENTIABLE.has(n.op)) continue;
+    onPath.push(n);
+    for (const i of n.inputs) if (i && fromWrt.has(i)) needed.add(i);
+  }
+
+  const contributions = new Map<string, string[]>();
+  const add = (value: string, g: string | undefined) => {
+    if (!g) return;
+    const list = contributions.get(value);
+    if (list) list.push(g);
+    else contributions.set(value, [g]);
+  };
+  const total = (value: string): string => {
+    const list = contributions.get(value);
+    if (!list || list.length === 0) return "";
+    let acc = list[0];
+    for (const g of list.slice(1)) acc = emit(b, prefix, "Add", [acc, g])[0];
+    contributions.set(value, [acc]);
+    return acc;
+  };
+
+  if (opts.seed) {
+    add(loss, opts.seed);
+  } else {
+    if (!lossType.shape.every((d) => d === 1)) {
+      fail(
+        "DLM0203",
+        `Expected a scalar loss to differentiate, found '${loss}' of type ${formatType(lossType)}`,
+      );
+    }
+    add(loss, constant(b, tensor(lossType.dtype, lossType.shape as number[], [1])));
+  }
+
+  for (const n of onPath) { // already in reverse topological order
+    const outputGrads = n.outputs.map((o) => (o ? total(o) : ""));
+    if (outputGrads.every((g) => g === "")) continue;
+    const def = getOp(n.op, n.domain);
+    if (!def?.grad) {
+      fail(
+        "DLM0410",
+        `No gradient rule for op '${n.op}' (node '${n.name}'${where(n)})`,
+        n.spans?.[0],
+      );
+    }
+    const ctx = gradContext(b, n, outputGrads, prefix);
+    let grads: (string | undefined)[];
+    try {
+      grads = def.grad(ctx);
+    } catch (e) {
+      if (e instanceof DlmError) throw e;
+      const msg = e instanceof Error ? e.message : String(e);
+      fail(
+        "DLM0900",
+        `Cannot differentiate op '${n.op}' (node '${n.name}'${where(n)}): ${msg}`,
+        n.spans?.[0],
+      );
+    }
+    n.inputs.forEach((i, k) => {
+      if (i && fromWrt.has(i) && isFloatValue(b, i)) add(i, grads[k]);
+    });
+  }
+
+  const out = new Map<string, string>();
+  for (const w of wrt) {
+    const g = total(w);
+    out.set(w, g || zerosOf(b, w, prefix));
+  }
+  return out;
+}
+
+function where(n: Node): string {
+  const s = n.spans?.[0];
+  return s ? `, ${formatSpan(s)}` : "";
+}
+
+function typeOrFail(b: GraphBuilder, name: string): TensorType {
+  const t = b.typeOf(name);
+  if (!t) fail("DLM0101", `Unknown value '${name}' in the graph '${b.graph.name}'`);
+  return t;
+}
+
+function isFloatValue(b: GraphBuilder, name: string): boolean {
+  const t = b.typeOf(name);
+  return t !== undefined && isFloat(t.dtype);
+}
+
+function emit(
+  b: GraphBuilder,
+  prefix: string,
+  op: string,
+  inputs: string[],
+  attrs: Record<string, AttrValue> = {},
+  opts: { nOutputs?: number; domain?: string } = {},
+): string[] {
+  return b.addNode(op, inputs, attrs, { name: `${prefix}/${op.toLowerCase()}`, ...opts });
+}
+
+/** Constants are shared by value so a backward graph does not repeat `1.0` a hundred times. */
+const CONSTANT_CACHE = new WeakMap<Graph, Map<string, string>>();
+
+function constant(b: GraphBuilder, t: Tensor): string {
+  let cache = CONSTANT_CACHE.get(b.graph);
+  if (!cache) CONSTANT_CACHE.set(b.graph, cache = new Map());
+  const small = t.data.length <= 16;
+  const key = small
+    ? `${t.dtype}[${t.shape}]:${Array.from(t.data as ArrayLike<number | bigint>).join(",")}`
+    : "";
+  if (small) {
+    const hit = cache.get(key);
+    if (hit && b.graph.initializers.has(hit)) return hit;
+  }
+  const name = b.initializer("grad_const", t);
+  if (small) cache.set(key, name);
+  return name;
+}
+
+function zerosOf(b: GraphBuilder, value: string, prefix: string): string {
+  const t = typeOrFail(b, value);
+  const value0 = tensor(t.dtype, [1], [0]);
+  if (t.shape.every((d) => typeof d === "number")) {
+    const shape = constant(b, tensor("i64", [t.shape.length], t.shape as number[]));
+    return emit(b, prefix, "ConstantOfShape", [shape], { value: value0 })[0];
+  }
+  const shape = emit(b, prefix, "Shape", [value])[0];
+  return emit(b, prefix, "ConstantOfShape", [shape], { value: value0 })[0];
+}
+
+/** The `GradContext` handed to the rule of node `n`. */
+function gradContext(b: GraphBuilder, n: Node, outputGrads: string[], prefix: string): GradContext {
+  const typeOf = (name: string): TensorType => typeOrFail(b, name);
+  const ctx: GradContext = {
+    node: n,
+    inputTypes: n.inputs.map((i) => (i ? typeOf(i) : undefined)),
+    outputTypes: n.outputs.map((o) => typeOf(o)),
+    outputGrads,
+    op: (op, inputs, attrs = {}, opts = {}) =>
+      emit(b, `${prefix}/${n.name}`, op, inputs, attrs, opts),
+    constant: (t) => constant(b, t),
+    typeOf,
+    constantOf: (name) => b.constantOf(name),
+    unbroadcast: (g, to) => unbroadcast(ctx, g, to),
+  };
+  return ctx;
+}
+
+/**
+ * The adjoint of numpy broadcasting: sum `g` over the leading axes `to`
+ * lacks and over the axes where `to` has size 1 but `g` does not, then drop
+ * the leading axes. Equal symbolic dims need no reduction.
+ */
+function unbroadcast(ctx: GradContext, g: string, to: TensorType): string {
+  const gt = ctx.typeOf(g);
+  const lead = gt.shape.length - to.shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < lead; i++) axes.push(i);
+  to.shape.forEach((d, i) => {
+    const gd = gt.shape[lead + i];
+    if (d === 1 && gd !== 1) axes.push(lead + i);
+  });
+  if (axes.length === 0) return g;
+  const axesValue = ctx.constant(tensor("i64", [axes.length], axes));
+  let r = ctx.op("ReduceSum", [g, axesValue], { keepdims: 1 })[0];
+  if (lead > 0) {
+    const leadAxes = ctx.constant(tensor("i64", [lead], axes.slice(0, lead)));
+    r = ctx.op("Squeeze", [r, leadAxes])[0];
+  }
+  return r;
+}

@@ -1,0 +1,193 @@
+/**
+ * The gradient-check cases, one or more per op with a gradient rule; run by
+ * `grad_rules_test.ts` and cross-checked by `compiler/ops/grad_completeness_test.ts`.
+ */
+import { tensor } from "../ir/tensor.ts";
+import { type GradCase, rand } from "./grad_check.ts";
+
+const i64 = (shape: number[], vs: number[]) => tensor("i64", shape, vs);
+const f64 = (shape: number[], vs: number[]) => tensor("f64", shape, vs);
+/** Values kept away from 0 (for Log, Sqrt, Div, Abs, Relu kinks). */
+const pos = (shape: number[], seed = 3) => rand(shape, { lo: 0.5, hi: 2, seed });
+/** Values kept away from 0 on both sides. */
+const away = (shape: number[], seed = 5) => {
+  const t = rand(shape, { seed });
+  const d = t.data as Float64Array;
+  for (let k = 0; k < d.length; k++) d[k] = d[k] < 0 ? d[k] - 0.2 : d[k] + 0.2;
+  return t;
+};
+
+export const GRAD_CASES: GradCase[] = [
+  { op: "Add", inputs: [rand([2, 3]), rand([3], { seed: 2 })] },
+  { name: "Add with size-1 axes", op: "Add", inputs: [rand([2, 1, 4]), rand([3, 1], { seed: 2 })] },
+  { op: "Sub", inputs: [rand([2, 1]), rand([2, 3], { seed: 2 })] },
+  { op: "Mul", inputs: [rand([2, 3]), rand([1, 3], { seed: 2 })] },
+  { op: "Div", inputs: [rand([2, 3]), pos([3])] },
+  { op: "Pow", inputs: [pos([2, 3]), f64([], [2.5])], constant: [1] },
+  { name: "Pow with an integer exponent", op: "Pow", inputs: [rand([4]), i64([], [3])] },
+  { op: "Neg", inputs: [rand([3])] },
+  { op: "Exp", inputs: [rand([2, 3])] },
+  { op: "Log", inputs: [pos([2, 3])] },
+  { op: "Sqrt", inputs: [pos([2, 3])] },
+  { op: "Reciprocal", inputs: [pos([2, 3])] },
+  { op: "Abs", inputs: [away([2, 3])] },
+  { op: "Relu", inputs: [away([2, 3])] },
+  { op: "LeakyRelu", inputs: [away([2, 3])], attrs: { alpha: 0.1 } },
+  { op: "Elu", inputs: [away([2, 3])], attrs: { alpha: 0.7 } },
+  { op: "Sigmoid", inputs: [rand([2, 3])] },
+  { op: "Tanh", inputs: [rand([2, 3])] },
+  { op: "Softplus", inputs: [rand([2, 3])] },
+  { op: "Erf", inputs: [rand([2, 3])] },
+  { op: "Identity", inputs: [rand([2, 3])] },
+  { op: "Max", inputs: [rand([2, 3]), rand([3], { seed: 9 })] },
+  { op: "Min", inputs: [rand([2, 3]), rand([2, 1], { seed: 23, lo: -0.9 })] },
+  { op: "Sum", inputs: [rand([2, 3]), rand([3], { seed: 2 }), rand([2, 1], { seed: 4 })] },
+  { op: "Mean", inputs: [rand([2, 3]), rand([3], { seed: 2 })] },
+  { op: "ReduceSum", inputs: [rand([2, 3, 4]), i64([2], [0, -1])], attrs: { keepdims: 0 } },
+  { name: "ReduceSum over all axes", op: "ReduceSum", inputs: [rand([2, 3])] },
+  { op: "ReduceMean", inputs: [rand([2, 3, 4])], attrs: { axes: [1], keepdims: 1 } },
+  { op: "ReduceMax", inputs: [rand([2, 3, 4])], attrs: { axes: [2], keepdims: 0 } },
+  { op: "MatMul", inputs: [rand([2, 3, 4]), rand([4, 5], { seed: 2 })] },
+  {
+    name: "MatMul with broadcast batches",
+    op: "MatMul",
+    inputs: [rand([2, 1, 2, 3]), rand([3, 3, 2], { seed: 2 })],
+  },
+  {
+    name: "MatMul of a vector and a matrix",
+    op: "MatMul",
+    inputs: [rand([3]), rand([2, 3, 2], { seed: 2 })],
+  },
+  {
+    name: "MatMul of a matrix and a vector",
+    op: "MatMul",
+    inputs: [rand([2, 3]), rand([3], { seed: 2 })],
+  },
+  {
+    op: "Gemm",
+    inputs: [rand([2, 3]), rand([3, 4], { seed: 2 }), rand([4], { seed: 3 })],
+    attrs: { alpha: 0.5, beta: 2 },
+  },
+  {
+    name: "Gemm with transA, transB and a 2-D C",
+    op: "Gemm",
+    inputs: [rand([3, 2]), rand([4, 3], { seed: 2 }), rand([2, 1], { seed: 3 })],
+    attrs: { transA: 1, transB: 1, alpha: 1.5 },
+  },
+  {
+    name: "Gemm with transB and no C",
+    op: "Gemm",
+    inputs: [rand([2, 3]), rand([4, 3], { seed: 2 })],
+    attrs: { transB: 1 },
+  },
+  { op: "Flatten", inputs: [rand([2, 3, 2])], attrs: { axis: 2 } },
+  { op: "Reshape", inputs: [rand([2, 3, 2]), i64([2], [3, -1])] },
+  { op: "Squeeze", inputs: [rand([2, 1, 3]), i64([1], [1])] },
+  { op: "Unsqueeze", inputs: [rand([2, 3]), i64([2], [0, 3])] },
+  { op: "Transpose", inputs: [rand([2, 3, 4])], attrs: { perm: [1, 2, 0] } },
+  { op: "Expand", inputs: [rand([3, 1]), i64([3], [2, 3, 4])] },
+  { op: "Cast", inputs: [rand([2, 3])], attrs: { to: 1 }, eps: 1e-3, rtol: 1e-3, atol: 1e-3 },
+  {
+    op: "Where",
+    inputs: [tensor("bool", [2, 3], [1, 0, 1, 0, 0, 1]), rand([2, 3]), rand([3], { seed: 2 })],
+  },
+  { op: "Clip", inputs: [rand([3, 4]), f64([], [-0.5]), f64([], [0.4])], constant: [1, 2] },
+  { name: "Dropout in eval mode", op: "Dropout", inputs: [rand([2, 3])], lossOutputs: [0] },
+  { op: "Softmax", inputs: [rand([2, 3, 4])], attrs: { axis: 1 } },
+  { op: "LogSoftmax", inputs: [rand([2, 5])] },
+  {
+    op: "GatherElements",
+    inputs: [rand([3, 4]), i64([2, 4], [0, 2, 1, 0, 2, 2, 0, 1])],
+    attrs: { axis: 0 },
+  },
+  { op: "GlobalAveragePool", inputs: [rand([2, 3, 2, 3])] },
+  { op: "MaxPool", inputs: [rand([2, 2, 5, 5])], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+  {
+    name: "MaxPool with overlapping padded windows",
+    op: "MaxPool",
+    inputs: [rand([1, 2, 5, 4])],
+    attrs: { kernel_shape: [3, 3], strides: [1, 2], pads: [1, 1, 1, 1] },
+  },
+  {
+    op: "Concat",
+    inputs: [rand([2, 3]), rand([2, 1], { seed: 2 }), rand([2, 2], { seed: 3 })],
+    attrs: { axis: -1 },
+  },
+  {
+    op: "Conv",
+    inputs: [rand([2, 3, 5, 5]), rand([4, 3, 3, 3], { seed: 2 }), rand([4], { seed: 3 })],
+  },
+  {
+    name: "Conv with stride, padding and dilation",
+    op: "Conv",
+    inputs: [rand([1, 2, 7, 6]), rand([3, 2, 2, 3], { seed: 2 })],
+    attrs: { strides: [2, 3], pads: [1, 0, 2, 1], dilations: [2, 1] },
+  },
+  {
+    name: "Conv with groups and SAME_UPPER padding",
+    op: "Conv",
+    inputs: [rand([2, 4, 5, 5]), rand([6, 2, 3, 3], { seed: 2 }), rand([6], { seed: 3 })],
+    attrs: { group: 2, strides: [2, 2], auto_pad: "SAME_UPPER" },
+  },
+  {
+    name: "depthwise Conv with a 1-D input",
+    op: "Conv",
+    inputs: [rand([2, 3, 8]), rand([3, 1, 3], { seed: 2 })],
+    attrs: { group: 3, strides: [2], pads: [1, 1] },
+  },
+  {
+    op: "LayerNormalization",
+    inputs: [rand([2, 3, 4]), rand([4], { seed: 2 }), rand([4], { seed: 3 })],
+  },
+  {
+    name: "LayerNormalization over two axes",
+    op: "LayerNormalization",
+    inputs: [rand([2, 3, 4]), rand([3, 4], { seed: 2 })],
+    attrs: { axis: 1, epsilon: 1e-3 },
+    nOutputs: 1,
+  },
+  {
+    name: "BatchNormalization in training mode",
+    op: "BatchNormalization",
+    inputs: [
+      rand([3, 2, 2, 2]),
+      rand([2], { seed: 2 }),
+      rand([2], { seed: 3 }),
+      rand([2], { seed: 4 }),
+      pos([2]),
+    ],
+    attrs: { training_mode: 1 },
+    lossOutputs: [0],
+    wrt: [0, 1, 2],
+  },
+  {
+    name: "BatchNormalization in eval mode",
+    op: "BatchNormalization",
+    inputs: [
+      rand([3, 2, 2]),
+      rand([2], { seed: 2 }),
+      rand([2], { seed: 3 }),
+      rand([2], { seed: 4 }),
+      pos([2]),
+    ],
+    wrt: [0, 1, 2],
+  },
+  { op: "Slice", inputs: [rand([3, 5]), i64([2], [1, -4]), i64([2], [3, 100]), i64([2], [0, 1])] },
+  { op: "Split", inputs: [rand([2, 5]), i64([2], [2, 3])], attrs: { axis: 1 }, nOutputs: 2 },
+  {
+    name: "Split with one output unused",
+    op: "Split",
+    inputs: [rand([4, 2])],
+    nOutputs: 2,
+    lossOutputs: [1],
+  },
+  {
+    name: "Dropout in training mode",
+    op: "Dropout",
+    inputs: [rand([3, 4]), f64([], [0.25]), tensor("bool", [], [1])],
+    attrs: { seed: 3 },
+    nOutputs: 2,
+    lossOutputs: [0],
+    wrt: [0],
+  },
+];

@@ -1,0 +1,5 @@
+/**
+ * Reverse-mode automatic differentiation over the IR (the backward half of
+ * a training step), built from the gradient rules of the op registry.
+ */
+export { buildGradients, type GradientOptions, NON_DIFFERENTIABLE } from "./autodiff.ts";

@@ -1,0 +1,43 @@
+/**
+ * ScatterElements (opset 16): a copy of `data` with the elements of
+ * `updates` written (or, per `reduction`, added / multiplied) at the
+ * positions `indices` gives along `axis`. The output has data's type.
+ * Gradient rules use it to scatter-add (Gather, GatherElements, MaxPool).
+ */
+import { formatType } from "../ir/graph.ts";
+import { register, ShapeError } from "./registry.ts";
+import { expectDtype, INDEX, input, intAttr, normAxis } from "./rules.ts";
+
+register({
+  op: "ScatterElements",
+  since: 16,
+  inputs: [{ name: "data" }, { name: "indices" }, { name: "updates" }],
+  outputs: [{ name: "output" }],
+  attrs: {
+    axis: { type: "int", default: 0 },
+    reduction: { type: "string", default: "none" },
+  },
+  infer(ctx) {
+    const x = input(ctx, "ScatterElements", 0, "data");
+    const idx = input(ctx, "ScatterElements", 1, "indices");
+    const upd = input(ctx, "ScatterElements", 2, "updates");
+    expectDtype("ScatterElements", "indices", idx, INDEX);
+    if (
+      idx.shape.length !== x.shape.length || upd.shape.length !== x.shape.length ||
+      x.shape.length === 0
+    ) {
+      throw new ShapeError(
+        `ScatterElements expects data, indices and updates of one rank (>= 1), found data ${
+          formatType(x)
+        }, indices ${formatType(idx)}, updates ${formatType(upd)}`,
+      );
+    }
+    if (upd.dtype !== x.dtype) {
+      throw new ShapeError(
+        `ScatterElements expects updates of data's dtype ${x.dtype}, found ${formatType(upd)}`,
+      );
+    }
+    normAxis("ScatterElements", intAttr(ctx.attrs, "axis"), x.shape.length);
+    return [{ dtype: x.dtype, shape: [...x.shape] }];
+  },
+});
