@@ -9,6 +9,7 @@ import { RECURRENT_LAYERS } from "./recurrent.ts";
 import { FUNCTIONS as TENSOR_FUNCTIONS } from "./tensor_ops.ts";
 import { FUNCTIONS as ATTENTION_FUNCTIONS, LAYERS as ATTENTION_LAYERS } from "./attention.ts";
 import { FUNCTIONS as WINDOW_FUNCTIONS, LAYERS as WINDOW_LAYERS } from "./window_ops.ts";
+import { FUNCTIONS as LOSS_FUNCTIONS } from "./losses.ts";
 
 export type { LayerDef } from "./layers.ts";
 export type { FnDef } from "./functions.ts";
@@ -37,4 +38,5 @@ export const FUNCTIONS: Record<string, FnDef> = merge(
   TENSOR_FUNCTIONS,
   ATTENTION_FUNCTIONS,
   WINDOW_FUNCTIONS,
+  LOSS_FUNCTIONS,
 );
