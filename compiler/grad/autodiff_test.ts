@@ -43,7 +43,7 @@ Deno.test("buildGradients() rejects a loss that is not a scalar", () => {
 Deno.test("buildGradients() names the op, the node and its line when a rule is missing", () => {
   const b = new GraphBuilder("g");
   const x = b.input("x", { dtype: "f32", shape: [2] });
-  const y = b.addNode("Sin", [x], {}, {
+  const y = b.addNode("Einsum", [x], { equation: "i->i" }, {
     name: "wave",
     spans: [{ file: "net.dlm", line: 12, col: 3, endLine: 12, endCol: 9 }],
   })[0];
@@ -52,7 +52,7 @@ Deno.test("buildGradients() names the op, the node and its line when a rule is m
     () => buildGradients(b, "loss", [x]),
     (e: unknown) =>
       e instanceof DlmError &&
-      e.message.includes("No gradient rule for op 'Sin' (node 'wave', net.dlm:12:3)"),
+      e.message.includes("No gradient rule for op 'Einsum' (node 'wave', net.dlm:12:3)"),
   );
 });
 

@@ -2,12 +2,16 @@
  * AveragePool (opset 11): X (N, C, D1..Dn) -> (N, C, O1..On), the window
  * sizes from `kernel_shape` (see `windowOutput`). Opset 11 has no dilations.
  */
-import { register, ShapeError } from "./registry.ts";
+import { type GradContext, register, ShapeError } from "./registry.ts";
+import { ints, needStatic, op1, shapeOf } from "./grad_util.ts";
+import { explicitPads } from "./conv.ts";
+import { tensor } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input, intAttr, intsAttr } from "./rules.ts";
 import { windowOutput } from "./window.ts";
 
 register({
   op: "AveragePool",
+  grad: averagePoolGrad,
   since: 11,
   inputs: [{ name: "X" }],
   outputs: [{ name: "Y" }],
@@ -40,3 +44,87 @@ register({
     return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...spatial] }];
   },
 });
+
+/**
+ * The divisor of each output position: the window positions inside the
+ * input (count_include_pad = 0) or inside the explicitly padded input (1;
+ * positions past the padding, which ceil_mode can add, never count), as
+ * the reference kernel and onnxruntime divide.
+ */
+function divisors(
+  inSp: number[],
+  outSp: number[],
+  kernel: number[],
+  strides: number[],
+  pads: number[],
+  includePad: boolean,
+): number[] {
+  const n = inSp.length;
+  const perDim = inSp.map((h, d) =>
+    Array.from({ length: outSp[d] }, (_, o) => {
+      let count = 0;
+      for (let k = 0; k < kernel[d]; k++) {
+        const pos = o * strides[d] + k - pads[d];
+        const lo = includePad ? -pads[d] : 0;
+        const hi = includePad ? h + pads[d + n] : h;
+        if (pos >= lo && pos < hi) count++;
+      }
+      return count;
+    })
+  );
+  const total = outSp.reduce((p, d) => p * d, 1);
+  const out = new Array<number>(total);
+  for (let p = 0; p < total; p++) {
+    let q = p, count = 1;
+    for (let d = n - 1; d >= 0; d--) {
+      count *= perDim[d][q % outSp[d]];
+      q = Math.floor(q / outSp[d]);
+    }
+    out[p] = count;
+  }
+  return out;
+}
+
+/**
+ * AveragePool is linear: y[o] = sum_{i in window(o)} x[i] / count[o]. So
+ * dx[i] = sum_{o: i in window(o)} g[o] / count[o]: g divided by the
+ * (compile-time) divisors, spread over each window by a transposed
+ * convolution with a ones kernel (each (n, c) plane as its own batch item),
+ * then cropped or zero-extended to the input by a Pad with pads
+ * [-pad_begin, in - (full - pad_begin)].
+ */
+function averagePoolGrad(c: GradContext) {
+  const x = c.node.inputs[0];
+  const xt = c.inputTypes[0]!;
+  const attrs = c.node.attrs;
+  const n = xt.shape.length - 2;
+  const ones = new Array<number>(n).fill(1);
+  const kernel = attrs.kernel_shape as number[];
+  const strides = (attrs.strides as number[] | undefined) ?? ones;
+  const inSp = xt.shape.slice(2).map((d, i) => needStatic(d, "AveragePool", `input dim ${i + 2}`));
+  const outSp = c.outputTypes[0].shape.slice(2).map((d, i) =>
+    needStatic(d, "AveragePool", `output dim ${i + 2}`)
+  );
+  const pads = explicitPads(attrs, inSp, outSp, kernel, strides, ones);
+  const includePad = ((attrs.count_include_pad as number | undefined) ?? 0) !== 0;
+  const dtype = xt.dtype;
+  const div = divisors(inSp, outSp, kernel, strides, pads, includePad);
+  const inv = c.constant(tensor(dtype, outSp, div.map((v) => (v > 0 ? 1 / v : 0))));
+  const scaled = op1(c, "Mul", [c.outputGrads[0], inv]);
+  const planes = op1(c, "Reshape", [scaled, ints(c, [-1, 1, ...outSp])]);
+  const kernelOnes = c.constant(
+    tensor(dtype, [1, 1, ...kernel], new Array(kernel.reduce((p, k) => p * k, 1)).fill(1)),
+  );
+  const full = op1(c, "ConvTranspose", [planes, kernelOnes], { strides });
+  const fullSp = outSp.map((o, i) => (o - 1) * strides[i] + kernel[i]);
+  const crop = [
+    0,
+    0,
+    ...pads.slice(0, n).map((p) => -p),
+    0,
+    0,
+    ...inSp.map((h, i) => h + pads[i] - fullSp[i]),
+  ];
+  const dx = op1(c, "Pad", [full, ints(c, crop)]);
+  return [op1(c, "Reshape", [dx, shapeOf(c, x)])];
+}

@@ -5,7 +5,8 @@
  * or Oi = Di * stride under SAME_* auto padding, or `output_shape` when set.
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type GradContext, register, ShapeError } from "./registry.ts";
+import { ints, needStatic, op1 } from "./grad_util.ts";
 import { dimAdd, dimMul, dimSub } from "./dims.ts";
 import {
   expectDtype,
@@ -21,6 +22,7 @@ import { spatialInts } from "./window.ts";
 
 register({
   op: "ConvTranspose",
+  grad: convTransposeGrad,
   since: 11,
   inputs: [{ name: "X" }, { name: "W" }, { name: "B", optional: true }],
   outputs: [{ name: "Y" }],
@@ -93,3 +95,57 @@ register({
     return [{ dtype, shape: [x.shape[0], m, ...spatial] }];
   },
 });
+
+/**
+ * y[n, m, i s + k d - p] += x[n, c, i] w[c, m, k] (per group; p = pad_begin,
+ * the output cropped by the pads), so dx[n, c, i] = sum_{m, k} g[n, m,
+ * i s + k d - p] w[c, m, k] is the forward Conv of g with the same weights,
+ * strides, dilations and pads; and dw[c, m, k] = sum_{n, i} x[n, c, i]
+ * g[n, m, k d + i s - p] is a Conv of g (channels as batch) with x (batch as
+ * channels) as the kernel, strides and dilations swapped, cropped to the
+ * kernel; one per group. Explicit pads only (auto_pad NOTSET, no output_shape).
+ */
+function convTransposeGrad(c: GradContext) {
+  const [x, w, bias] = c.node.inputs;
+  const g = c.outputGrads[0];
+  const xt = c.inputTypes[0]!;
+  const wt = c.inputTypes[1]!;
+  const n = xt.shape.length - 2;
+  const attrs = c.node.attrs;
+  if (((attrs.auto_pad as string | undefined) ?? "NOTSET") !== "NOTSET" || attrs.output_shape) {
+    throw new Error("only explicit pads are supported (auto_pad NOTSET, no output_shape)");
+  }
+  const ones = new Array<number>(n).fill(1);
+  const strides = (attrs.strides as number[] | undefined) ?? ones;
+  const dil = (attrs.dilations as number[] | undefined) ?? ones;
+  const group = (attrs.group as number | undefined) ?? 1;
+  const pads = (attrs.pads as number[] | undefined) ?? new Array<number>(2 * n).fill(0);
+  const kernel = (attrs.kernel_shape as number[] | undefined) ??
+    wt.shape.slice(2).map((d, i) => needStatic(d, "ConvTranspose", `kernel dim ${i}`));
+  const inSp = xt.shape.slice(2).map((d, i) =>
+    needStatic(d, "ConvTranspose", `input dim ${i + 2}`)
+  );
+  const spatialAxes = ints(c, Array.from({ length: n }, (_, i) => i + 2));
+  const crop = (v: string, to: number[]) =>
+    op1(c, "Slice", [v, ints(c, new Array(n).fill(0)), ints(c, to), spatialAxes]);
+
+  // Output padding of at least one stride would give extra rows: crop to the input.
+  const dX = crop(op1(c, "Conv", [g, w], { strides, dilations: dil, group, pads }), inSp);
+
+  const perm = [1, 0, ...Array.from({ length: n }, (_, i) => i + 2)];
+  const xT = op1(c, "Transpose", [x], { perm });
+  const gT = op1(c, "Transpose", [g], { perm });
+  const xs = group === 1 ? [xT] : c.op("Split", [xT], { axis: 0 }, { nOutputs: group });
+  const gs = group === 1 ? [gT] : c.op("Split", [gT], { axis: 0 }, { nOutputs: group });
+  const parts = gs.map((gp, i) =>
+    crop(op1(c, "Conv", [gp, xs[i]], { strides: dil, dilations: strides, pads }), kernel)
+  );
+  const dWt = parts.length === 1 ? parts[0] : op1(c, "Concat", parts, { axis: 1 });
+  const dW = op1(c, "Transpose", [dWt], { perm });
+  const dB = bias
+    ? op1(c, "ReduceSum", [g, ints(c, [0, ...Array.from({ length: n }, (_, i) => i + 2)])], {
+      keepdims: 0,
+    })
+    : undefined;
+  return [dX, dW, dB];
+}

@@ -4,13 +4,15 @@
  */
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type GradContext, register, ShapeError } from "./registry.ts";
+import { op1 } from "./grad_util.ts";
 import { constInts, expectDtype, FLOAT, INDEX, input, normAxis } from "./rules.ts";
 
 const CUMSUM_TYPES: readonly DType[] = ["u32", "u64", "i32", "i64", ...FLOAT];
 
 register({
   op: "CumSum",
+  grad: cumSumGrad,
   since: 14,
   inputs: [{ name: "x" }, { name: "axis" }],
   outputs: [{ name: "y" }],
@@ -28,3 +30,19 @@ register({
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
 });
+
+/**
+ * y_j = sum_{i <= j} x_i (i < j when exclusive), so dx_i = sum_{j >= i} g_j
+ * (j > i): the cumulative sum of g in the other direction.
+ */
+function cumSumGrad(c: GradContext) {
+  const reverse = (c.node.attrs.reverse as number | undefined) ?? 0;
+  const exclusive = (c.node.attrs.exclusive as number | undefined) ?? 0;
+  return [
+    op1(c, "CumSum", [c.outputGrads[0], c.node.inputs[1]], {
+      exclusive,
+      reverse: reverse ? 0 : 1,
+    }),
+    undefined,
+  ];
+}

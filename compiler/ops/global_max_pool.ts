@@ -2,11 +2,14 @@
  * GlobalMaxPool (opset 1): X (N, C, D1..Dn) -> (N, C, 1, ..., 1), a
  * max over all spatial positions.
  */
-import { register } from "./registry.ts";
+import { type GradContext, register } from "./registry.ts";
+import { ints, op1, shapeOf } from "./grad_util.ts";
+import { DTYPES } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input } from "./rules.ts";
 
 register({
   op: "GlobalMaxPool",
+  grad: globalMaxPoolGrad,
   since: 1,
   inputs: [{ name: "X" }],
   outputs: [{ name: "Y" }],
@@ -18,3 +21,16 @@ register({
     return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...x.shape.slice(2).map(() => 1)] }];
   },
 });
+
+/** As ReduceMax over the spatial axes: g is shared evenly by the elements equal to the maximum. */
+function globalMaxPoolGrad(c: GradContext) {
+  const x = c.node.inputs[0];
+  const xt = c.inputTypes[0]!;
+  const axes = ints(c, xt.shape.slice(2).map((_, i) => i + 2));
+  const ones = op1(c, "Cast", [op1(c, "Equal", [x, c.node.outputs[0]])], {
+    to: DTYPES[xt.dtype].onnx,
+  });
+  const count = op1(c, "ReduceSum", [ones, axes], { keepdims: 1 });
+  const g = op1(c, "Div", [c.outputGrads[0], count]);
+  return [op1(c, "Mul", [op1(c, "Expand", [g, shapeOf(c, x)]), ones])];
+}

@@ -11,7 +11,10 @@ const REQUIRED = (
   "Add Sub Mul Div Neg Pow Exp Log Sqrt Reciprocal Abs Relu LeakyRelu Elu Sigmoid Tanh Softplus " +
   "Erf Identity Dropout Clip Max Min MatMul Gemm Conv MaxPool GlobalAveragePool Flatten Reshape " +
   "Squeeze Unsqueeze Transpose Concat ReduceSum ReduceMean ReduceMax Softmax LogSoftmax Expand " +
-  "Where Cast Sum Mean GatherElements LayerNormalization BatchNormalization Slice Split"
+  "Where Cast Sum Mean GatherElements LayerNormalization BatchNormalization Slice Split " +
+  // Issue 4, second round: embeddings, pooling, padding and the remaining activations.
+  "Gather AveragePool Tile Pad Sin Cos HardSigmoid HardSwish Selu PRelu InstanceNormalization " +
+  "ConvTranspose ReduceSumSquare ReduceL2 ReduceMin GlobalMaxPool LRN CumSum Trilu"
 ).split(" ");
 
 Deno.test("every op with a gradient rule has a finite-difference test", () => {

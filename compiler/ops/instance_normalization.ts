@@ -3,11 +3,13 @@
  * sample and channel, then scaled by `scale` (C) and shifted by `B` (C).
  */
 import { formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type GradContext, register, ShapeError } from "./registry.ts";
+import { ints, normalizeGrad, op1 } from "./grad_util.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input, sameDtype } from "./rules.ts";
 
 register({
   op: "InstanceNormalization",
+  grad: instanceNormGrad,
   since: 6,
   inputs: [{ name: "input" }, { name: "scale" }, { name: "B" }],
   outputs: [{ name: "output" }],
@@ -34,3 +36,22 @@ register({
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
 });
+
+/**
+ * Each (n, c) plane is normalised on its own: the normalisation backward
+ * pass over the spatial axes with gamma = scale[c]; dscale = sum g xhat and
+ * dB = sum g over the batch and spatial axes.
+ */
+function instanceNormGrad(c: GradContext) {
+  const [x, scale] = c.node.inputs;
+  const g = c.outputGrads[0];
+  const rank = c.inputTypes[0]!.shape.length;
+  const spatial = Array.from({ length: rank - 2 }, (_, i) => i + 2);
+  const eps = (c.node.attrs.epsilon as number | undefined) ?? 1e-5;
+  const gamma = op1(c, "Unsqueeze", [scale, ints(c, spatial.map((a) => a - 1))]);
+  const { dx, xhat } = normalizeGrad(c, x, g, gamma, spatial, eps);
+  const sumAxes = ints(c, [0, ...spatial]);
+  const dScale = op1(c, "ReduceSum", [op1(c, "Mul", [g, xhat]), sumAxes], { keepdims: 0 });
+  const dB = op1(c, "ReduceSum", [g, sumAxes], { keepdims: 0 });
+  return [dx, dScale, dB];
+}

@@ -4,7 +4,8 @@
  */
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type GradContext, register, ShapeError } from "./registry.ts";
+import { op1, scalar } from "./grad_util.ts";
 import { broadcastShapes, dimEquals } from "./dims.ts";
 import { expectDtype, FLOAT, input, sameDtype } from "./rules.ts";
 
@@ -12,6 +13,7 @@ const PRELU_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
 
 register({
   op: "PRelu",
+  grad: pReluGrad,
   since: 16,
   inputs: [{ name: "X" }, { name: "slope" }],
   outputs: [{ name: "Y" }],
@@ -33,3 +35,17 @@ register({
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
 });
+
+/**
+ * y = x for x > 0, slope x otherwise: dx = g or g slope, and
+ * dslope = g x where x <= 0, summed back to the slope's shape.
+ */
+function pReluGrad(c: GradContext) {
+  const [x, slope] = c.node.inputs;
+  const g = c.outputGrads[0];
+  const zero = scalar(c, c.inputTypes[0]!.dtype, 0);
+  const pos = op1(c, "Greater", [x, zero]);
+  const dx = op1(c, "Where", [pos, g, op1(c, "Mul", [g, slope])]);
+  const dSlope = op1(c, "Where", [pos, zero, op1(c, "Mul", [g, x])]);
+  return [dx, c.unbroadcast(dSlope, c.inputTypes[1]!)];
+}

@@ -4,7 +4,9 @@
  * (negative values crop).
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type GradContext, register, ShapeError } from "./registry.ts";
+import { ints, op1 } from "./grad_util.ts";
+import { toNumbers } from "../ir/tensor.ts";
 import { dimAdd } from "./dims.ts";
 import {
   constInts,
@@ -18,6 +20,7 @@ import {
 
 register({
   op: "Pad",
+  grad: padGrad,
   since: 13,
   inputs: [{ name: "data" }, { name: "pads" }, { name: "constant_value", optional: true }],
   outputs: [{ name: "output" }],
@@ -52,3 +55,26 @@ register({
     return [{ dtype: x.dtype, shape }];
   },
 });
+
+/**
+ * Constant-mode Pad copies x into the middle of y (cropping where a pad is
+ * negative), so dx is g padded by the negated pads with zeros: the middle
+ * is cut out and cropped rows come back as zeros. The fill value's
+ * gradient is what g holds outside the copy: sum(g) - sum(dx).
+ */
+function padGrad(c: GradContext) {
+  const mode = (c.node.attrs.mode as string | undefined) ?? "constant";
+  if (mode !== "constant") throw new Error(`mode '${mode}' is not supported, only 'constant'`);
+  const [, padsName, value] = c.node.inputs;
+  const padsValue = c.constantOf(padsName);
+  if (!padsValue) throw new Error("Pad needs constant pads");
+  const g = c.outputGrads[0];
+  const dx = op1(c, "Pad", [g, ints(c, toNumbers(padsValue).map((p) => -p))]);
+  let dValue: string | undefined;
+  if (value) {
+    const total = (v: string) => op1(c, "ReduceSum", [v], { keepdims: 0 });
+    const outside = op1(c, "Sub", [total(g), total(dx)]);
+    dValue = op1(c, "Reshape", [outside, ints(c, c.typeOf(value).shape.map(() => 1))]);
+  }
+  return [dx, undefined, dValue];
+}

@@ -75,7 +75,10 @@ function reduceMeanGrad(c: GradContext) {
   return [op1(c, "Expand", [scaled, shapeOf(c, c.node.inputs[0])])];
 }
 
-/** d max(x) / dx: the gradient is shared evenly by the elements equal to the maximum. */
+/**
+ * d max(x) / dx (and d min(x) / dx): the gradient is shared evenly by the
+ * elements equal to the maximum (minimum).
+ */
 function reduceMaxGrad(c: GradContext) {
   const axes = reducedAxes(c);
   const x = c.node.inputs[0];
@@ -87,10 +90,35 @@ function reduceMaxGrad(c: GradContext) {
   return [op1(c, "Mul", [op1(c, "Expand", [g, shapeOf(c, x)]), ones])];
 }
 
+/** d sum(x^2) / dx = 2 x. */
+function reduceSumSquareGrad(c: GradContext) {
+  const axes = reducedAxes(c);
+  const x = c.node.inputs[0];
+  const g = op1(c, "Expand", [keepDims(c, c.outputGrads[0], axes), shapeOf(c, x)]);
+  return [op1(c, "Mul", [g, op1(c, "Mul", [x, scalar(c, c.inputTypes[0]!.dtype, 2)])])];
+}
+
+/** d sqrt(sum(x^2)) / dx = x / y (the subgradient 0 where y = 0). */
+function reduceL2Grad(c: GradContext) {
+  const axes = reducedAxes(c);
+  const x = c.node.inputs[0];
+  const dtype = c.inputTypes[0]!.dtype;
+  const y = keepDims(c, c.node.outputs[0], axes);
+  const zero = op1(c, "Equal", [y, scalar(c, dtype, 0)]);
+  const safeY = op1(c, "Where", [zero, scalar(c, dtype, 1), y]);
+  const gOverY = op1(c, "Div", [keepDims(c, c.outputGrads[0], axes), safeY]);
+  const scaled = op1(c, "Where", [zero, scalar(c, dtype, 0), gOverY]);
+  return [op1(c, "Mul", [op1(c, "Expand", [scaled, shapeOf(c, x)]), x])];
+}
+
 const REDUCE_GRADS: Record<string, GradRule> = {
   ReduceSum: reduceSumGrad,
   ReduceMean: reduceMeanGrad,
   ReduceMax: reduceMaxGrad,
+  // The same tie-sharing rule: the mask compares x with the reduced value.
+  ReduceMin: reduceMaxGrad,
+  ReduceSumSquare: reduceSumSquareGrad,
+  ReduceL2: reduceL2Grad,
 };
 
 /** The reduce ops, by name. */

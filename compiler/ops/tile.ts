@@ -3,12 +3,15 @@
  * input with one entry per input dim.
  */
 import { formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type GradContext, register, ShapeError } from "./registry.ts";
+import { ints, needStatic, op1 } from "./grad_util.ts";
+import { toNumbers } from "../ir/tensor.ts";
 import { dimMul } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input } from "./rules.ts";
 
 register({
   op: "Tile",
+  grad: tileGrad,
   since: 13,
   inputs: [{ name: "input" }, { name: "repeats" }],
   outputs: [{ name: "output" }],
@@ -32,3 +35,20 @@ register({
     return [{ dtype: x.dtype, shape: x.shape.map((d, i) => dimMul(d, reps[i])) }];
   },
 });
+
+/**
+ * y[r_0 d_0 + i_0, ...] = x[i_0, ...] for every repeat r: viewing g as
+ * [r_0, d_0, r_1, d_1, ...], dx is its sum over the repeat axes 0, 2, 4, ...
+ */
+function tileGrad(c: GradContext) {
+  const xt = c.inputTypes[0]!;
+  const repsValue = c.constantOf(c.node.inputs[1]);
+  if (!repsValue) throw new Error("Tile needs constant repeats");
+  const reps = toNumbers(repsValue);
+  const dims = xt.shape.map((d, i) => needStatic(d, "Tile", `input dim ${i}`));
+  const split = dims.flatMap((d, i) => [reps[i], d]);
+  const g = op1(c, "Reshape", [c.outputGrads[0], ints(c, split)]);
+  const axes = dims.map((_, i) => 2 * i);
+  if (axes.length === 0) return [g, undefined];
+  return [op1(c, "ReduceSum", [g, ints(c, axes)], { keepdims: 0 }), undefined];
+}

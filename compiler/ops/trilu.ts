@@ -3,11 +3,13 @@
  * dims, offset by the optional scalar `k`; same shape as the input.
  */
 import { formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type GradContext, register, ShapeError } from "./registry.ts";
+import { op1 } from "./grad_util.ts";
 import { expectDtype, expectRank, input } from "./rules.ts";
 
 register({
   op: "Trilu",
+  grad: triluGrad,
   since: 14,
   inputs: [{ name: "input" }, { name: "k", optional: true }],
   outputs: [{ name: "output" }],
@@ -25,3 +27,10 @@ register({
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
 });
+
+/** Trilu multiplies by a constant 0/1 mask, so dx is g through the same mask. */
+function triluGrad(c: GradContext) {
+  const [, k] = c.node.inputs;
+  const upper = (c.node.attrs.upper as number | undefined) ?? 1;
+  return [op1(c, "Trilu", k ? [c.outputGrads[0], k] : [c.outputGrads[0]], { upper }), undefined];
+}

@@ -95,11 +95,58 @@ function erfGrad(c: GradContext) {
   return [mul(c, gx(c), d)];
 }
 
+/** sin' = cos. */
+function sinGrad(c: GradContext) {
+  return [mul(c, gx(c), op1(c, "Cos", [xin(c)]))];
+}
+/** cos' = -sin. */
+function cosGrad(c: GradContext) {
+  return [op1(c, "Neg", [mul(c, gx(c), op1(c, "Sin", [xin(c)]))])];
+}
+/** hard_sigmoid(x) = max(0, min(1, alpha x + beta)): slope alpha where 0 < alpha x + beta < 1. */
+function hardSigmoidGrad(c: GradContext) {
+  const alpha = (c.node.attrs.alpha as number | undefined) ?? 0.2;
+  const beta = (c.node.attrs.beta as number | undefined) ?? 0.5;
+  const z = op1(c, "Add", [mul(c, xin(c), scalar(c, dt(c), alpha)), scalar(c, dt(c), beta)]);
+  const inside = op1(c, "And", [
+    op1(c, "Greater", [z, scalar(c, dt(c), 0)]),
+    op1(c, "Less", [z, scalar(c, dt(c), 1)]),
+  ]);
+  return [maskGrad(c, inside, mul(c, gx(c), scalar(c, dt(c), alpha)))];
+}
+/**
+ * hard_swish(x) = x hard_sigmoid(x) with alpha 1/6, beta 1/2: the derivative
+ * is 0 for x <= -3, 1 for x >= 3 and x / 3 + 1/2 in between.
+ */
+function hardSwishGrad(c: GradContext) {
+  const x = xin(c);
+  const mid = op1(c, "Add", [mul(c, x, scalar(c, dt(c), 1 / 3)), scalar(c, dt(c), 0.5)]);
+  const upper = op1(c, "Where", [
+    op1(c, "GreaterOrEqual", [x, scalar(c, dt(c), 3)]),
+    scalar(c, dt(c), 1),
+    mid,
+  ]);
+  const d = op1(c, "Where", [
+    op1(c, "LessOrEqual", [x, scalar(c, dt(c), -3)]),
+    scalar(c, dt(c), 0),
+    upper,
+  ]);
+  return [mul(c, gx(c), d)];
+}
+/** selu'(x) = gamma for x > 0, gamma alpha e^x = y + gamma alpha otherwise. */
+function seluGrad(c: GradContext) {
+  const alpha = (c.node.attrs.alpha as number | undefined) ?? 1.6732632;
+  const gamma = (c.node.attrs.gamma as number | undefined) ?? 1.0507010;
+  const pos = op1(c, "Greater", [xin(c), scalar(c, dt(c), 0)]);
+  const neg = op1(c, "Add", [yout(c), scalar(c, dt(c), gamma * alpha)]);
+  return [mul(c, gx(c), op1(c, "Where", [pos, scalar(c, dt(c), gamma), neg]))];
+}
+
 /** The unary ops, by name. */
 export const UNARY_OPS: readonly UnaryRow[] = [
   { op: "Abs", since: 13, ports: "XY", dtypes: NUMERIC, grad: absGrad },
   { op: "Ceil", since: 13, ports: "XY", dtypes: FLOAT },
-  { op: "Cos", since: 7, ports: "io", dtypes: FLOAT_NO_BF16 },
+  { op: "Cos", since: 7, ports: "io", dtypes: FLOAT_NO_BF16, grad: cosGrad },
   {
     op: "Elu",
     since: 6,
@@ -117,8 +164,9 @@ export const UNARY_OPS: readonly UnaryRow[] = [
     ports: "XY",
     dtypes: FLOAT_NO_BF16,
     attrs: { alpha: float(0.2), beta: float(0.5) },
+    grad: hardSigmoidGrad,
   },
-  { op: "HardSwish", since: 14, ports: "XY", dtypes: FLOAT_NO_BF16 },
+  { op: "HardSwish", since: 14, ports: "XY", dtypes: FLOAT_NO_BF16, grad: hardSwishGrad },
   { op: "Identity", since: 16, ports: "io", dtypes: ANY, grad: identityGrad },
   {
     op: "LeakyRelu",
@@ -140,10 +188,11 @@ export const UNARY_OPS: readonly UnaryRow[] = [
     dtypes: FLOAT_NO_BF16,
     // The spec's defaults are float32 values: 1.67326319217681884765625 and 1.05070102214813232421875.
     attrs: { alpha: float(1.6732632), gamma: float(1.0507010) },
+    grad: seluGrad,
   },
   { op: "Sigmoid", since: 13, ports: "XY", dtypes: FLOAT, grad: sigmoidGrad },
   { op: "Sign", since: 13, ports: "io", dtypes: NUMERIC },
-  { op: "Sin", since: 7, ports: "io", dtypes: FLOAT_NO_BF16 },
+  { op: "Sin", since: 7, ports: "io", dtypes: FLOAT_NO_BF16, grad: sinGrad },
   { op: "Softplus", since: 1, ports: "XY", dtypes: FLOAT_NO_BF16, grad: softplusGrad },
   { op: "Sqrt", since: 13, ports: "XY", dtypes: FLOAT, grad: sqrtGrad },
   { op: "Tanh", since: 13, ports: "io", dtypes: FLOAT, grad: tanhGrad },
