@@ -17,6 +17,9 @@ import { describeFsError, writeFileAtomic } from "../runtime/fs.ts";
 import { prepareInputs, summarize } from "../runtime/inputs.ts";
 import { weightsBytes } from "../runtime/weights.ts";
 import { type Target, TARGETS } from "../compiler/passes/mod.ts";
+import { compileTrain } from "../compiler/train/mod.ts";
+import type { Tensor } from "../compiler/ir/tensor.ts";
+import { writeSafetensors } from "../runtime/formats/mod.ts";
 import { diffGraph, formatDiff } from "../runtime/diff/diff.ts";
 import { type OptSpec, type Parsed, UsageError } from "./args.ts";
 import { buildGraph, type BuildOptions, type Built, isOnnxPath } from "./pipeline.ts";
@@ -185,6 +188,12 @@ const compile: Command = {
     "no-passes": { kind: "bool", help: "emit the graph as declared, without graph passes" },
     "explain-passes": { kind: "bool", help: "print which rewrites fired, where, and node counts" },
     "external-data": { kind: "bool", help: "store weights in OUT.onnx.data even under 2 GB" },
+    train: {
+      kind: "bool",
+      help:
+        "write the training-step model of the file's train section (state in, next:state out; see compiler/train/contract.ts)",
+    },
+    eval: { kind: "bool", help: "write the evaluation model of the file's train section" },
   },
   run(args, io) {
     const file = one(args, "file");
@@ -200,6 +209,41 @@ const compile: Command = {
       }
     }
     const opset = opsetOf(args);
+    if (args.opts.train || args.opts.eval) {
+      if (args.opts.train && args.opts.eval) {
+        throw new UsageError("--train and --eval write different models: give one");
+      }
+      const o = buildOptions(args);
+      const c = compileTrain(file, { model: o.model, seed: o.seed, overrides: o.overrides });
+      if (!c.step || !c.eval) {
+        throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
+      }
+      const g = args.opts.train ? c.step : c.eval;
+      // State values are inputs; their initial values go to --save-weights, not into the model,
+      // so that any onnxruntime session takes them as ordinary feeds.
+      const initial = new Map<string, Tensor>();
+      for (const i of g.inputs) {
+        const t = g.initializers.get(i.name);
+        if (t) {
+          initial.set(i.name, t);
+          g.initializers.delete(i.name);
+        }
+      }
+      const written = writeModel(g, out, {
+        opset,
+        also: save
+          ? [{ path: save, bytes: writeSafetensors([...initial], { producer: "dlm" }) }]
+          : [],
+      });
+      io.err(
+        `wrote ${written.model}: the ${
+          args.opts.train ? "training-step" : "evaluation"
+        } model of train ${g.name}, ` +
+          `${g.nodes.length} nodes, ${g.inputs.length} inputs, ${g.outputs.length} outputs` +
+          (save ? `; initial state in ${save}` : "; initial state: --save-weights FILE"),
+      );
+      return Promise.resolve(0);
+    }
     const b = buildGraph(file, {
       ...buildOptions(args),
       passes: !args.opts["no-passes"],

@@ -3,7 +3,9 @@
  * over data files, with validation, early stopping, checkpoints and curves.
  * Training a .dlm file directly comes with the compiler's `train` sections.
  */
-import { fail } from "../compiler/diagnostics.ts";
+import { DlmError } from "../compiler/diagnostics.ts";
+import type { Graph } from "../compiler/ir/graph.ts";
+import { compileTrain, type TrainSettings } from "../compiler/train/mod.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { Dataset, loadData, parseDataSpecs } from "../runtime/data/mod.ts";
 import { readSafetensors, writeSafetensors } from "../runtime/formats/mod.ts";
@@ -101,25 +103,34 @@ export const trainCommand: Command = {
       throw new UsageError(`expected one step model file, got ${args.positional.length}`);
     }
     const file = args.positional[0];
+    // A .dlm file: its train section compiles to the step and evaluation models, and
+    // sets defaults (epochs, batch size, validation split) that flags override.
+    let step: string | Graph = file;
+    let evalModel: string | Graph | undefined = args.opts.eval as string | undefined;
+    let defaults: TrainSettings = { metrics: [] };
     if (file.toLowerCase().endsWith(".dlm")) {
-      fail(
-        "DLM0413",
-        `Training a .dlm file ('${file}') is not implemented yet; compile its training step ` +
-          "to ONNX and pass the .onnx file",
-      );
-    }
-    if (!file.toLowerCase().endsWith(".onnx")) {
-      throw new UsageError(`expected a .onnx step model, got '${file}'`);
+      const c = compileTrain(file, {
+        model: args.opts.model as string | undefined,
+        seed: (args.opts.seed as number | undefined) ?? 0,
+      });
+      if (!c.step || !c.eval) {
+        throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
+      }
+      step = c.step;
+      evalModel = c.eval;
+      defaults = c.settings!;
+    } else if (!file.toLowerCase().endsWith(".onnx")) {
+      throw new UsageError(`expected a .dlm file or a .onnx step model, got '${file}'`);
     }
     const items = (args.opts.data as string[] | undefined) ?? [];
     if (items.length === 0) throw new UsageError("missing --data NAME=PATH");
     const data = new Dataset(loadData(parseDataSpecs(items)));
     const seed = (args.opts.seed as number | undefined) ?? 0;
-    const evalFile = args.opts.eval as string | undefined;
-    const frac = args.opts["val-split"] as number | undefined;
+    const evalFile = evalModel;
+    const frac = (args.opts["val-split"] as number | undefined) ?? defaults.valSplit;
     let trainSet = data;
     let val: Dataset | undefined;
-    if (frac !== undefined) {
+    if (frac !== undefined && frac > 0) {
       if (!evalFile) throw new UsageError("--val-split needs --eval EVAL.onnx");
       ({ train: trainSet, val } = data.split(frac, {
         seed,
@@ -129,21 +140,23 @@ export const trainCommand: Command = {
     let initial: Map<string, Tensor> | undefined;
     const w = args.opts.weights as string | undefined;
     if (w) initial = readSafetensors(readFileOrFail(w, "weights file"), w).tensors;
-    const monitor = args.opts["early-stop"] as string | undefined;
+    const monitor = (args.opts["early-stop"] as string | undefined) ?? defaults.earlyStop;
     const r = await train({
-      step: file,
+      step,
       eval: evalFile,
       data: trainSet,
       val,
-      epochs: positiveInt(args, "epochs", 1, 0),
-      batchSize: positiveInt(args, "batch-size", 32),
+      epochs: positiveInt(args, "epochs", defaults.epochs ?? 1, 0),
+      batchSize: positiveInt(args, "batch-size", defaults.batchSize ?? 32),
       shuffle: !args.opts["no-shuffle"],
       seed: args.opts.seed as number | undefined,
       backend: backendOf(args),
       initial,
       resume: args.opts.resume as string | undefined,
       outDir: args.opts.out as string | undefined,
-      earlyStopping: monitor ? { monitor, patience: positiveInt(args, "patience", 3) } : undefined,
+      earlyStopping: monitor
+        ? { monitor, patience: positiveInt(args, "patience", defaults.patience ?? 3) }
+        : undefined,
       progress: stderrSink(),
     });
     const save = args.opts.save as string | undefined;

@@ -53,9 +53,31 @@ Deno.test("dlm train runs an ONNX step model whose initializers give the initial
   }
 });
 
-Deno.test("dlm train on a .dlm file reports that training .dlm files is not implemented yet", async () => {
+Deno.test("dlm train on a .dlm file compiles its train section and trains with its defaults", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const { code, err } = await run([
+      new URL("../lang-examples/mlp_digits.dlm", import.meta.url).pathname,
+      "--data",
+      "digits",
+      "--epochs",
+      "3",
+      "--save",
+      `${dir}/w.safetensors`,
+    ]);
+    assert.equal(code, 0, err);
+    assert.match(err, /trained 3 epochs: .*val_accuracy/);
+    const { tensors } = readSafetensors(Deno.readFileSync(`${dir}/w.safetensors`));
+    assert.ok(tensors.has("fc1.weight") && tensors.has("fc2.bias"));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("dlm train on a .dlm file without a train section says so", async () => {
   await assert.rejects(
-    () => run(["model.dlm", "--data", "digits"]),
-    (e: DlmError) => e.diagnostics[0].code === "DLM0413" && /not implemented yet/.test(e.message),
+    () =>
+      run([new URL("../lang-examples/lenet5.dlm", import.meta.url).pathname, "--data", "digits"]),
+    (e: DlmError) => e.diagnostics[0].code === "DLM0103" && /no train section/.test(e.message),
   );
 });

@@ -85,6 +85,37 @@ export interface ElabResult {
 }
 
 /** Elaborate model `model` of a loaded program into a graph. */
+/** Settings a `train` section may assign. */
+export const TRAIN_SETTINGS = [
+  "loss",
+  "optimizer",
+  "schedule",
+  "clip",
+  "epochs",
+  "batch_size",
+  "val_split",
+  "early_stop",
+  "patience",
+] as const;
+
+export interface TrainElabResult extends ElabResult {
+  /** The graph output holding the loss ("loss"), when the section has a valid one. */
+  loss?: string;
+  /** Metric names (graph outputs `metric:<name>`). */
+  metrics: string[];
+  settings: Map<string, Value>;
+}
+
+/** Elaborate a model with its `train` section (see Elaborator.runTrain). */
+export function elaborateTrain(
+  program: Program,
+  model: A.ModelDecl,
+  train: A.TrainDecl,
+  opts: ElabOptions = {},
+): TrainElabResult {
+  return new Elaborator(program, opts).runTrain(model, train);
+}
+
 export function elaborate(
   program: Program,
   model: A.ModelDecl,
@@ -120,6 +151,78 @@ class Elaborator {
     this.seed = opts.seed ?? 0;
     this.b = this.root = new GraphBuilder("main");
     this.global = new Scope();
+  }
+
+  /**
+   * A model and its `train` section: the model's forward graph (in the
+   * mode asked for), then the section's inputs (targets), its `loss`, its
+   * `output`s (metrics, named `metric:<name>`) and its settings
+   * (optimizer, schedule, clip, epochs, batch_size, ...).
+   */
+  runTrain(model: A.ModelDecl, train: A.TrainDecl): TrainElabResult {
+    this.b.graph.name = model.name;
+    resetFreshDims();
+    const settings = new Map<string, Value>();
+    let loss: string | undefined;
+    const metrics: string[] = [];
+    try {
+      this.defineGlobals();
+      const scope = new Scope(this.global);
+      this.bindModelParams(model, scope);
+      this.hoistInits(model.body, scope);
+      const outputs: OutputDecl[] = [];
+      this.execBody(model.body, scope, { model: true, outputs });
+      // The section sees the model's bindings (its outputs by name).
+      const ts = scope.nested();
+      for (const k of TRAIN_SETTINGS) ts.define(k, NONE);
+      const extra: OutputDecl[] = [];
+      this.hoistInits(train.body, ts);
+      this.execBody(train.body, ts, { model: true, outputs: extra });
+      for (const k of TRAIN_SETTINGS) {
+        const v = ts.vars.get(k)!;
+        if (v.k !== "none") settings.set(k, v);
+      }
+      const l = settings.get("loss");
+      if (!l) {
+        this.err(
+          "DLM0206",
+          `train ${train.model} needs a loss: loss = cross_entropy(logits, label)`,
+          train.nameSpan,
+        );
+      } else if (l.k === "tensor") {
+        if (l.t.shape.length !== 0 || !isFloat(l.t.dtype)) {
+          this.err(
+            "DLM0203",
+            `The loss must be a float scalar, but it is ${
+              formatType(l.t)
+            }; reduce it (mean or sum)`,
+            train.nameSpan,
+          );
+        } else outputs.push({ name: "loss", value: l, span: train.nameSpan });
+      } else if (l.k !== "error") {
+        this.err("DLM0201", `The loss must be a tensor, got ${describe(l)}`, train.nameSpan);
+      }
+      for (const m of extra) {
+        if (m.value.k === "tensor" && m.value.t.shape.length !== 0) {
+          this.err(
+            "DLM0203",
+            `A metric must be a scalar, but '${m.name}' is ${formatType(m.value.t)}`,
+            m.span,
+          );
+          continue;
+        }
+        outputs.push({ name: `metric:${m.name}`, value: m.value, span: m.span });
+      }
+      this.finishOutputs(outputs);
+      if (outputs.some((o) => o.name === "loss")) loss = "loss";
+      for (const m of extra) {
+        if (this.b.graph.outputs.some((o) => o.name === `metric:${m.name}`)) metrics.push(m.name);
+      }
+      this.applyFreeze();
+    } catch (e) {
+      if (!(e instanceof Abort)) throw e;
+    }
+    return { graph: this.b.graph, diagnostics: this.diags, loss, metrics, settings };
   }
 
   run(model: A.ModelDecl): ElabResult {
@@ -2266,6 +2369,26 @@ function scopeNames(s: Scope): string[] {
 
 // ------------------------------------------------------ compile-time functions
 
+/**
+ * A training-setting constructor (`adam(lr: 1e-3)`): named arguments of the
+ * given types, all optional (defaults are the builders' PyTorch defaults).
+ */
+function specFn(kind: string, params: [string, ArgType][]): ScalarFn {
+  return (e, args, span) => {
+    const bound = bindArgs(
+      kind,
+      params.map(([name, type]) => ({ name, type, optional: true })),
+      args,
+      span,
+      e.diags,
+    );
+    if (!bound) return ERROR;
+    const out: Record<string, Value> = {};
+    for (const [name] of params) if (bound[name] !== undefined) out[name] = bound[name];
+    return { k: "spec", kind, args: out };
+  };
+}
+
 type ScalarFn = (e: Elaborator, args: ArgIn[], span: Span) => Value;
 
 function numArgs(
@@ -2310,6 +2433,48 @@ function numFn(name: string, f: (x: number) => number, intResult = false): Scala
 export const SCALAR_FNS: Record<string, ScalarFn> = {
   scan: (e, args, span) => e.scanFn(args, span),
   param: (e, args, span) => e.paramFn(args, span),
+  sgd: specFn("sgd", [
+    ["lr", "number"],
+    ["momentum", "number"],
+    ["dampening", "number"],
+    ["nesterov", "bool"],
+    ["weight_decay", "number"],
+    ["no_decay", "str"],
+  ]),
+  adam: specFn("adam", [
+    ["lr", "number"],
+    ["beta1", "number"],
+    ["beta2", "number"],
+    ["eps", "number"],
+    ["weight_decay", "number"],
+    ["no_decay", "str"],
+  ]),
+  adamw: specFn("adamw", [
+    ["lr", "number"],
+    ["beta1", "number"],
+    ["beta2", "number"],
+    ["eps", "number"],
+    ["weight_decay", "number"],
+    ["no_decay", "str"],
+  ]),
+  adagrad: specFn("adagrad", [["lr", "number"], ["lr_decay", "number"], ["eps", "number"], [
+    "weight_decay",
+    "number",
+  ], ["no_decay", "str"]]),
+  rmsprop: specFn("rmsprop", [
+    ["lr", "number"],
+    ["alpha", "number"],
+    ["eps", "number"],
+    ["momentum", "number"],
+    ["centered", "bool"],
+    ["weight_decay", "number"],
+    ["no_decay", "str"],
+  ]),
+  step_lr: specFn("step_lr", [["step_size", "int"], ["gamma", "number"], ["warmup", "int"]]),
+  exponential_lr: specFn("exponential_lr", [["gamma", "number"], ["warmup", "int"]]),
+  cosine_lr: specFn("cosine_lr", [["t_max", "int"], ["eta_min", "number"], ["warmup", "int"]]),
+  clip_norm: specFn("clip_norm", [["max_norm", "number"]]),
+  clip_value: specFn("clip_value", [["value", "number"]]),
   tensor: (e, args, span) => e.tensorFn(args, span),
   training: (e, args, span) =>
     args.length

@@ -28,6 +28,8 @@ export type Value =
   | { k: "layer"; inst: Instance }
   | { k: "initfn"; name: string }
   | { k: "init"; spec: InitSpec; name: string }
+  /** A training setting built by an optimiser, schedule or clipping function: `adam(lr: 1e-3)`. */
+  | { k: "spec"; kind: string; args: Record<string, Value> }
   | { k: "none" }
   | { k: "error" };
 
@@ -91,6 +93,8 @@ export function describe(v: Value): string {
     case "initfn":
     case "init":
       return `initialiser ${v.name}`;
+    case "spec":
+      return `${v.kind}(...)`;
     case "none":
       return "nothing";
     case "error":

@@ -463,8 +463,9 @@ const defs: FnDef[] = [
       if (ctx.mode === "eval") return one(ctx, "Dropout", [x.v]);
       const ratio = ctx.scalar(p, x.t.dtype);
       const train = ctx.constant(tensor("bool", [], [1]));
+      // The mask output too: the gradient of dropout is the same mask (compiler/grad).
       const r = ctx.op("Dropout", [x.v, ratio.v, train.v], { seed: ctx.seedFor("dropout") }, {
-        nOutputs: 1,
+        nOutputs: 2,
       });
       return r ? r[0] : ERROR;
     },

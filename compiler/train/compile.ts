@@ -1,0 +1,293 @@
+/**
+ * Compiling a `train` section into two plain ONNX graphs that follow
+ * compiler/train/contract.ts:
+ *
+ * - the training step: the model in train mode, its loss, the gradients of
+ *   the loss with respect to every trainable (not frozen) parameter
+ *   (compiler/grad), gradient clipping, the learning-rate schedule and the
+ *   optimiser update; inputs are the parameters (their initial values kept
+ *   as initializers), batch-norm running statistics, optimiser state and
+ *   `step`; outputs are `loss`, the metrics and `next:<X>` for every state
+ *   input X;
+ * - the evaluation step: the model in eval mode with the same loss and
+ *   metrics, reading the current parameters and statistics as inputs.
+ */
+import type { Graph } from "../ir/graph.ts";
+import { GraphBuilder } from "../ir/builder.ts";
+import { type Diagnostic, error, SourceMap } from "../diagnostics.ts";
+import {
+  isProgram,
+  loadProgram,
+  type Program,
+  type ReadFile,
+  readFromDisk,
+} from "../check/program.ts";
+import { elaborateTrain, type TrainElabResult } from "../check/elaborate.ts";
+import { resolveNames } from "../check/resolve.ts";
+import type { Value } from "../check/values.ts";
+import type * as A from "../syntax/ast.ts";
+import { buildGradients } from "../grad/mod.ts";
+import { inferencePipeline, runPasses } from "../passes/mod.ts";
+import { buildOptimizer, type OptimizerSpec } from "./optimizers.ts";
+import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
+import { buildClip, type ClipSpec } from "./clip.ts";
+import { nextName, STEP_INPUT } from "./contract.ts";
+import { DlmError } from "../diagnostics.ts";
+
+/** Defaults for `dlm train` from the section (flags override them). */
+export interface TrainSettings {
+  epochs?: number;
+  batchSize?: number;
+  valSplit?: number;
+  earlyStop?: string;
+  patience?: number;
+  metrics: string[];
+}
+
+export interface CompiledTrain {
+  step?: Graph;
+  eval?: Graph;
+  settings?: TrainSettings;
+  diagnostics: Diagnostic[];
+  sources: SourceMap;
+}
+
+export interface TrainCompileOptions {
+  /** The model to train; default: the model of the first train section of the main file. */
+  model?: string;
+  seed?: number;
+  overrides?: Record<string, number | boolean | string>;
+  read?: ReadFile;
+}
+
+/** Compile the train section of a file into its step and evaluation graphs. Never throws for bad input. */
+export function compileTrain(path: string, opts: TrainCompileOptions = {}): CompiledTrain {
+  const loaded = loadProgram(path, opts.read ?? readFromDisk);
+  if (!isProgram(loaded)) return { diagnostics: loaded.diagnostics, sources: loaded.sources };
+  const p = loaded;
+  const diags = [...p.diagnostics];
+  if (diags.some((d) => d.severity === "error")) return { diagnostics: diags, sources: p.sources };
+  const section = pickSection(p, opts.model);
+  if (!("kind" in section)) return { diagnostics: [section], sources: p.sources };
+  const model = p.models.get(section.model);
+  if (!model) {
+    const names = [...p.models.keys()].join(", ") || "none";
+    return {
+      diagnostics: [
+        error(
+          "DLM0103",
+          `train ${section.model}: no model of that name; the models are: ${names}`,
+          section.nameSpan,
+        ),
+      ],
+      sources: p.sources,
+    };
+  }
+  diags.push(...resolveNames(p));
+  const eopts = { seed: opts.seed, overrides: opts.overrides };
+  const tr = elaborateTrain(p, model, section, { ...eopts, mode: "train" });
+  const ev = elaborateTrain(p, model, section, { ...eopts, mode: "eval" });
+  diags.push(...tr.diagnostics);
+  if (diags.some((d) => d.severity === "error") || !tr.loss) {
+    return { diagnostics: dedupe(diags), sources: p.sources };
+  }
+  try {
+    const settings = readSettings(tr, section);
+    const step = buildStep(tr, section);
+    const evalGraph = buildEval(ev);
+    return { step, eval: evalGraph, settings, diagnostics: dedupe(diags), sources: p.sources };
+  } catch (e) {
+    if (e instanceof DlmError) {
+      return { diagnostics: [...diags, ...e.diagnostics], sources: p.sources };
+    }
+    throw e;
+  }
+}
+
+function pickSection(p: Program, model?: string): A.TrainDecl | Diagnostic {
+  const mine = p.main.decls.filter((d): d is A.TrainDecl => d.kind === "train");
+  const all = model ? p.trains.filter((t) => t.model === model) : mine;
+  if (all.length > 0) return all[0];
+  return error(
+    "DLM0103",
+    model
+      ? `No train section for model '${model}'`
+      : `${p.main.path} has no train section (train Model { loss = ... optimizer = ... })`,
+  );
+}
+
+/** The model's parameters and training-updated buffers become inputs whose initial values are the initializers. */
+function exposeState(g: Graph, names: string[]): void {
+  const have = new Set(g.inputs.map((i) => i.name));
+  for (const n of names) {
+    if (have.has(n)) continue;
+    const t = g.types.get(n);
+    if (t) g.inputs.push({ name: n, type: { dtype: t.dtype, shape: [...t.shape] } });
+  }
+}
+
+function buildStep(tr: TrainElabResult, section: A.TrainDecl): Graph {
+  const g = tr.graph;
+  const b = new GraphBuilder(g);
+  const trainable = g.params.filter((p) => p.trainable && !p.frozen).map((p) => p.name);
+  if (trainable.length === 0) {
+    throw new DlmError(
+      error(
+        "DLM0210",
+        `train ${section.model}: every parameter is frozen; there is nothing to train`,
+        section.nameSpan,
+      ),
+    );
+  }
+  // Only the loss and the metrics leave the step; the model's own outputs are dropped.
+  g.outputs = g.outputs.filter((o) => o.name === "loss" || o.name.startsWith("metric:"));
+  // Batch-norm running statistics: the train-mode node's extra outputs are their next values.
+  const buffers = new Map<string, string>();
+  for (const n of g.nodes) {
+    if (n.op !== "BatchNormalization" || n.outputs.length < 3) continue;
+    if (n.outputs[1]) buffers.set(n.inputs[3], n.outputs[1]);
+    if (n.outputs[2]) buffers.set(n.inputs[4], n.outputs[2]);
+  }
+  exposeState(g, [...trainable, ...buffers.keys()]);
+  const grads = buildGradients(b, "loss", trainable);
+  const step = b.input(STEP_INPUT, { dtype: "i64", shape: [] });
+  const opt = optimizerSpec(tr.settings.get("optimizer"), section);
+  const sched = scheduleSpec(tr.settings.get("schedule"));
+  const lr = buildSchedule(b, sched, step, opt.lr);
+  let gradNames = trainable.map((p) => grads.get(p)!);
+  const clip = clipSpec(tr.settings.get("clip"));
+  if (clip) gradNames = buildClip(b, clip, gradNames).grads;
+  const { updates } = buildOptimizer(
+    b,
+    opt.spec,
+    trainable.map((name, i) => ({ name, grad: gradNames[i] })),
+    step,
+    lr,
+  );
+  const outs: [string, string][] = updates.map((u) => [u.output, nextName(u.input)]);
+  for (const [input, value] of buffers) outs.push([value, nextName(input)]);
+  const [next] = b.addNode("Add", [
+    step,
+    b.initializer("step.one", { dtype: "i64", shape: [], data: new BigInt64Array([1n]) }),
+  ]);
+  outs.push([next, nextName(STEP_INPUT)]);
+  for (const [value, name] of outs) {
+    // A value may feed two outputs (a parameter that does not change): each gets its own name.
+    b.output(value, name);
+  }
+  runPasses(g, inferencePipeline("train"), { mode: "train", keepParams: true });
+  return g;
+}
+
+function buildEval(ev: TrainElabResult): Graph {
+  const g = ev.graph;
+  exposeState(g, g.params.filter((p) => p.role !== "num_batches_tracked").map((p) => p.name));
+  runPasses(g, inferencePipeline("eval"), { mode: "eval", keepParams: true });
+  return g;
+}
+
+function num(v: Value | undefined): number | undefined {
+  return v && (v.k === "int" || v.k === "float") ? v.v : undefined;
+}
+
+function optimizerSpec(
+  v: Value | undefined,
+  section: A.TrainDecl,
+): { spec: OptimizerSpec; lr: number } {
+  if (!v || v.k !== "spec" || !["sgd", "adam", "adamw", "adagrad", "rmsprop"].includes(v.kind)) {
+    throw new DlmError(
+      error(
+        "DLM0206",
+        `train ${section.model} needs an optimizer: optimizer = sgd(lr: 0.1) (or adam, adamw, adagrad, rmsprop)`,
+        section.nameSpan,
+      ),
+    );
+  }
+  const a = v.args;
+  const lr = num(a.lr) ?? (v.kind === "sgd" ? 0.01 : v.kind === "adagrad" ? 0.01 : 0.001);
+  const wd = num(a.weight_decay);
+  let spec: OptimizerSpec;
+  switch (v.kind) {
+    case "sgd":
+      spec = {
+        kind: "sgd",
+        momentum: num(a.momentum),
+        dampening: num(a.dampening),
+        nesterov: a.nesterov?.k === "bool" ? a.nesterov.v : undefined,
+        weightDecay: wd,
+      };
+      break;
+    case "adagrad":
+      spec = { kind: "adagrad", lrDecay: num(a.lr_decay), eps: num(a.eps), weightDecay: wd };
+      break;
+    case "rmsprop":
+      spec = {
+        kind: "rmsprop",
+        alpha: num(a.alpha),
+        eps: num(a.eps),
+        momentum: num(a.momentum),
+        centered: a.centered?.k === "bool" ? a.centered.v : undefined,
+        weightDecay: wd,
+      };
+      break;
+    default:
+      spec = {
+        kind: v.kind as "adam" | "adamw",
+        beta1: num(a.beta1),
+        beta2: num(a.beta2),
+        eps: num(a.eps),
+        weightDecay: wd,
+      };
+  }
+  if (a.no_decay?.k === "str") {
+    spec.groups = [{ params: a.no_decay.v, overrides: { weightDecay: 0 } }];
+  }
+  return { spec, lr };
+}
+
+function scheduleSpec(v: Value | undefined): ScheduleSpec {
+  if (!v || v.k !== "spec") return { kind: "constant" };
+  const a = v.args;
+  const warm = num(a.warmup);
+  const warmup = warm ? { steps: warm } : undefined;
+  switch (v.kind) {
+    case "step_lr":
+      return { kind: "step", stepSize: num(a.step_size) ?? 1, gamma: num(a.gamma), warmup };
+    case "exponential_lr":
+      return { kind: "exponential", gamma: num(a.gamma) ?? 0.99, warmup };
+    case "cosine_lr":
+      return { kind: "cosine", tMax: num(a.t_max) ?? 1000, etaMin: num(a.eta_min), warmup };
+    default:
+      return { kind: "constant" };
+  }
+}
+
+function clipSpec(v: Value | undefined): ClipSpec | undefined {
+  if (!v || v.k !== "spec") return undefined;
+  if (v.kind === "clip_norm") return { kind: "norm", maxNorm: num(v.args.max_norm) ?? 1 };
+  if (v.kind === "clip_value") return { kind: "value", clipValue: num(v.args.value) ?? 1 };
+  return undefined;
+}
+
+function readSettings(tr: TrainElabResult, _section: A.TrainDecl): TrainSettings {
+  const s = tr.settings;
+  const str = (v: Value | undefined) => (v?.k === "str" ? v.v : undefined);
+  return {
+    epochs: num(s.get("epochs")),
+    batchSize: num(s.get("batch_size")),
+    valSplit: num(s.get("val_split")),
+    earlyStop: str(s.get("early_stop")),
+    patience: num(s.get("patience")),
+    metrics: tr.metrics,
+  };
+}
+
+function dedupe(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const k = `${d.code}@${d.span?.file}:${d.span?.line}:${d.span?.col}:${d.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
