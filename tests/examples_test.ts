@@ -47,6 +47,7 @@ export const CASES: Case[] = [
   { file: "gpt2.dlm", model: "GPT2TinyCached", dims: { N: 2, T: 2, P: 3 } },
   { file: "vit.dlm", model: "ViTTiny", dims: { N: 2 } },
   { file: "mlp_digits.dlm", dims: { N: 4 } },
+  { file: "moco.dlm", dims: { N: 4 } },
   { file: "lenet_digits.dlm", set: { c1: 4, c2: 8 }, dims: { N: 2 } },
   { file: "swin.dlm", model: "SwinTiny", dims: { N: 2 } },
   {

@@ -96,6 +96,7 @@ export const TRAIN_SETTINGS = [
   "val_split",
   "early_stop",
   "patience",
+  "ema",
 ] as const;
 
 export interface TrainElabResult extends ElabResult {
@@ -2474,6 +2475,7 @@ export const SCALAR_FNS: Record<string, ScalarFn> = {
   exponential_lr: specFn("exponential_lr", [["gamma", "number"], ["warmup", "int"]]),
   cosine_lr: specFn("cosine_lr", [["t_max", "int"], ["eta_min", "number"], ["warmup", "int"]]),
   clip_norm: specFn("clip_norm", [["max_norm", "number"]]),
+  moving_average: specFn("moving_average", [["target", "str"], ["source", "str"], ["decay", "number"]]),
   clip_value: specFn("clip_value", [["value", "number"]]),
   tensor: (e, args, span) => e.tensorFn(args, span),
   training: (e, args, span) =>

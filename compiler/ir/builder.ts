@@ -31,7 +31,10 @@ export class GraphBuilder {
     this.outer = opts.outer;
     this.prefix = opts.prefix ?? "";
     for (const v of this.graph.inputs) this.#used.add(v.name);
-    for (const k of this.graph.initializers.keys()) this.#used.add(k);
+    for (const [k, t] of this.graph.initializers) {
+      this.#used.add(k);
+      this.constants.set(k, t);
+    }
     for (const n of this.graph.nodes) {
       this.#nodeNames.add(n.name);
       for (const o of n.outputs) this.#used.add(o);

@@ -69,9 +69,21 @@ function reduceSumGrad(c: GradContext) {
 function reduceMeanGrad(c: GradContext) {
   const axes = reducedAxes(c);
   const x = c.inputTypes[0]!;
-  const count = axes.reduce((n, a) => n * needStatic(x.shape[a], "ReduceMean", `dim ${a}`), 1);
   const g = keepDims(c, c.outputGrads[0], axes);
-  const scaled = op1(c, "Mul", [g, scalar(c, x.dtype, 1 / count)]);
+  let scaled: string;
+  if (axes.every((a) => typeof x.shape[a] === "number")) {
+    const count = axes.reduce((n, a) => n * (x.shape[a] as number), 1);
+    scaled = op1(c, "Mul", [g, scalar(c, x.dtype, 1 / count)]);
+  } else {
+    // A symbolic reduced dim (the batch N of a mean loss): count it at run time.
+    const shape = shapeOf(c, c.node.inputs[0]);
+    let count = "";
+    for (const a of axes) {
+      const d = op1(c, "Gather", [shape, c.constant(tensor("i64", [], [a]))], { axis: 0 });
+      count = count ? op1(c, "Mul", [count, d]) : d;
+    }
+    scaled = op1(c, "Div", [g, op1(c, "Cast", [count], { to: DTYPES[x.dtype].onnx })]);
+  }
   return [op1(c, "Expand", [scaled, shapeOf(c, c.node.inputs[0])])];
 }
 

@@ -165,6 +165,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl): Graph {
     lr,
   );
   const outs: [string, string][] = updates.map((u) => [u.output, nextName(u.input)]);
+  outs.push(...emaUpdates(b, tr.settings.get("ema"), updates, trainable, section));
   for (const [input, value] of buffers) outs.push([value, nextName(input)]);
   const [next] = b.addNode("Add", [
     step,
@@ -177,6 +178,54 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl): Graph {
   }
   runPasses(g, inferencePipeline("train"), { mode: "train", keepParams: true });
   return g;
+}
+
+/**
+ * `ema = moving_average(target: "key", source: "query", decay: 0.999)`:
+ * every parameter under `target` tracks its twin under `source` (MoCo's
+ * momentum encoder): next = decay * target + (1 - decay) * source, with
+ * the source's value after this step's update. Target parameters must be
+ * frozen (they are not trained by gradients).
+ */
+function emaUpdates(
+  b: GraphBuilder,
+  v: Value | undefined,
+  updates: { input: string; output: string }[],
+  trainable: string[],
+  section: A.TrainDecl,
+): [string, string][] {
+  if (!v || v.k !== "spec" || v.kind !== "moving_average") return [];
+  const str = (x: Value | undefined) => (x?.k === "str" ? x.v : undefined);
+  const target = str(v.args.target), source = str(v.args.source);
+  const decay = num(v.args.decay) ?? 0.999;
+  if (!target || !source) {
+    throw new DlmError(error("DLM0206", "moving_average() needs target: and source: (label prefixes)", section.nameSpan));
+  }
+  const g = b.graph;
+  const newValue = new Map(updates.map((u) => [u.input, u.output]));
+  const out: [string, string][] = [];
+  const d = b.initializer("ema.decay", { dtype: "f32", shape: [], data: new Float32Array([decay]) });
+  const e = b.initializer("ema.rest", { dtype: "f32", shape: [], data: new Float32Array([1 - decay]) });
+  for (const p of g.params) {
+    if (!p.name.startsWith(target + ".")) continue;
+    const src = source + p.name.slice(target.length);
+    const tt = g.types.get(p.name), st = g.types.get(src);
+    if (!st || !tt || tt.shape.join() !== st.shape.join()) {
+      throw new DlmError(error("DLM0203", `moving_average(): ${p.name} has no twin ${src} of the same shape`, section.nameSpan));
+    }
+    if (trainable.includes(p.name)) {
+      throw new DlmError(error("DLM0210", `moving_average(): ${p.name} is trained by gradients too; freeze "${target}.*"`, section.nameSpan));
+    }
+    exposeState(g, [p.name]);
+    const [a] = b.addNode("Mul", [p.name, d]);
+    const [c] = b.addNode("Mul", [newValue.get(src) ?? src, e]);
+    const [n] = b.addNode("Add", [a, c]);
+    out.push([n, nextName(p.name)]);
+  }
+  if (out.length === 0) {
+    throw new DlmError(error("DLM0210", `moving_average(): no parameter is named ${target}.*`, section.nameSpan));
+  }
+  return out;
 }
 
 function buildEval(ev: TrainElabResult): Graph {
