@@ -3,7 +3,8 @@
  * over data files, with validation, early stopping, checkpoints and curves.
  * Training a .dlm file directly comes with the compiler's `train` sections.
  */
-import { DlmError } from "../compiler/diagnostics.ts";
+import { DlmError, formatDiagnostic } from "../compiler/diagnostics.ts";
+import { loadWeights } from "../runtime/weights.ts";
 import type { Graph } from "../compiler/ir/graph.ts";
 import { compileTrain, type TrainSettings } from "../compiler/train/mod.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
@@ -116,6 +117,12 @@ export const trainCommand: Command = {
       if (!c.step || !c.eval) {
         throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
       }
+      // Weights load by name into both models: the trained state and the frozen constants.
+      const w = args.opts.weights as string | undefined;
+      if (w) {
+        for (const d of loadWeights(c.step, w).warnings) io.err(formatDiagnostic(d));
+        loadWeights(c.eval, w);
+      }
       step = c.step;
       evalModel = c.eval;
       defaults = c.settings!;
@@ -139,7 +146,9 @@ export const trainCommand: Command = {
     }
     let initial: Map<string, Tensor> | undefined;
     const w = args.opts.weights as string | undefined;
-    if (w) initial = readSafetensors(readFileOrFail(w, "weights file"), w).tensors;
+    if (w && typeof step === "string") {
+      initial = readSafetensors(readFileOrFail(w, "weights file"), w).tensors;
+    }
     const monitor = (args.opts["early-stop"] as string | undefined) ?? defaults.earlyStop;
     const r = await train({
       step,
@@ -161,7 +170,15 @@ export const trainCommand: Command = {
     });
     const save = args.opts.save as string | undefined;
     if (save) {
-      writeFileAtomic(save, writeSafetensors([...r.weights]));
+      // Every parameter under its dlm name: the trained ones and, for a .dlm file, the frozen ones.
+      const all = new Map(r.weights);
+      if (typeof step !== "string") {
+        for (const p of step.params) {
+          const t = all.get(p.name) ?? step.initializers.get(p.name);
+          if (t && !all.has(p.name)) all.set(p.name, t);
+        }
+      }
+      writeFileAtomic(save, writeSafetensors([...all]));
       r.files.push(save);
     }
     const last = r.history.at(-1);

@@ -48,6 +48,7 @@ export const CASES: Case[] = [
   { file: "vit.dlm", model: "ViTTiny", dims: { N: 2 } },
   { file: "mlp_digits.dlm", dims: { N: 4 } },
   { file: "moco.dlm", dims: { N: 4 } },
+  { file: "transfer_digits.dlm", dims: { N: 4 } },
   { file: "lenet_digits.dlm", set: { c1: 4, c2: 8 }, dims: { N: 2 } },
   { file: "swin.dlm", model: "SwinTiny", dims: { N: 2 } },
   {

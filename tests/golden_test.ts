@@ -87,6 +87,7 @@ const CONFIGS: Record<string, Record<string, number>> = {
   VGG16: { classes: 10, width: 4, hidden: 32, size: 32 },
   MlpDigits: {},
   Moco: { features: 8 },
+  ParityHead: {},
   LenetDigits: { c1: 4, c2: 8 },
   Seq2Seq: { src_vocab: 30, tgt_vocab: 20, dim: 8, hidden: 16, max_len: 4 },
 };

@@ -94,7 +94,11 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
   try {
     const settings = readSettings(tr, section);
     const step = buildStep(tr, section);
-    const evalGraph = buildEval(ev);
+    // The evaluation model reads the same state as the step (parameters being trained, running
+    // statistics, moving averages); frozen parameters stay constants in both.
+    const state = step.outputs.map((o) => o.name.startsWith("next:") ? o.name.slice(5) : "")
+      .filter((n) => n && n !== STEP_INPUT && !n.startsWith("opt:"));
+    const evalGraph = buildEval(ev, state);
     return { step, eval: evalGraph, settings, diagnostics: dedupe(diags), sources: p.sources };
   } catch (e) {
     if (e instanceof DlmError) {
@@ -199,22 +203,48 @@ function emaUpdates(
   const target = str(v.args.target), source = str(v.args.source);
   const decay = num(v.args.decay) ?? 0.999;
   if (!target || !source) {
-    throw new DlmError(error("DLM0206", "moving_average() needs target: and source: (label prefixes)", section.nameSpan));
+    throw new DlmError(
+      error(
+        "DLM0206",
+        "moving_average() needs target: and source: (label prefixes)",
+        section.nameSpan,
+      ),
+    );
   }
   const g = b.graph;
   const newValue = new Map(updates.map((u) => [u.input, u.output]));
   const out: [string, string][] = [];
-  const d = b.initializer("ema.decay", { dtype: "f32", shape: [], data: new Float32Array([decay]) });
-  const e = b.initializer("ema.rest", { dtype: "f32", shape: [], data: new Float32Array([1 - decay]) });
+  const d = b.initializer("ema.decay", {
+    dtype: "f32",
+    shape: [],
+    data: new Float32Array([decay]),
+  });
+  const e = b.initializer("ema.rest", {
+    dtype: "f32",
+    shape: [],
+    data: new Float32Array([1 - decay]),
+  });
   for (const p of g.params) {
     if (!p.name.startsWith(target + ".")) continue;
     const src = source + p.name.slice(target.length);
     const tt = g.types.get(p.name), st = g.types.get(src);
     if (!st || !tt || tt.shape.join() !== st.shape.join()) {
-      throw new DlmError(error("DLM0203", `moving_average(): ${p.name} has no twin ${src} of the same shape`, section.nameSpan));
+      throw new DlmError(
+        error(
+          "DLM0203",
+          `moving_average(): ${p.name} has no twin ${src} of the same shape`,
+          section.nameSpan,
+        ),
+      );
     }
     if (trainable.includes(p.name)) {
-      throw new DlmError(error("DLM0210", `moving_average(): ${p.name} is trained by gradients too; freeze "${target}.*"`, section.nameSpan));
+      throw new DlmError(
+        error(
+          "DLM0210",
+          `moving_average(): ${p.name} is trained by gradients too; freeze "${target}.*"`,
+          section.nameSpan,
+        ),
+      );
     }
     exposeState(g, [p.name]);
     const [a] = b.addNode("Mul", [p.name, d]);
@@ -223,14 +253,16 @@ function emaUpdates(
     out.push([n, nextName(p.name)]);
   }
   if (out.length === 0) {
-    throw new DlmError(error("DLM0210", `moving_average(): no parameter is named ${target}.*`, section.nameSpan));
+    throw new DlmError(
+      error("DLM0210", `moving_average(): no parameter is named ${target}.*`, section.nameSpan),
+    );
   }
   return out;
 }
 
-function buildEval(ev: TrainElabResult): Graph {
+function buildEval(ev: TrainElabResult, state: string[]): Graph {
   const g = ev.graph;
-  exposeState(g, g.params.filter((p) => p.role !== "num_batches_tracked").map((p) => p.name));
+  exposeState(g, state);
   runPasses(g, inferencePipeline("eval"), { mode: "eval", keepParams: true });
   return g;
 }

@@ -32,7 +32,14 @@ Deno.test("a train section compiles to a step model that follows the contract", 
     "next:fc2.bias",
     "next:step",
   ]);
-  assert.deepEqual(r.settings, { epochs: 30, batchSize: 32, valSplit: 0.2, earlyStop: undefined, patience: undefined, metrics: ["accuracy"] });
+  assert.deepEqual(r.settings, {
+    epochs: 30,
+    batchSize: 32,
+    valSplit: 0.2,
+    earlyStop: undefined,
+    patience: undefined,
+    metrics: ["accuracy"],
+  });
   const out = runGraph(g, feeds(g, ["image", "label"], { N: 8 })).outputs;
   // SGD: next = w - 0.1 * grad; the loss of a fresh MLP on 10 classes is near log(10).
   assert.ok(Math.abs((out.loss.data[0] as number) - Math.log(10)) < 0.5);
@@ -48,16 +55,33 @@ Deno.test("moving_average() makes the frozen key encoder track the trained query
   const q = out["next:query.fc1.weight"].data as Float32Array;
   const next = out["next:key.fc1.weight"].data as Float32Array;
   for (let i = 0; i < 10; i++) assert.ok(Math.abs(next[i] - (0.999 * k[i] + 0.001 * q[i])) < 1e-6);
-  assert.ok(!g.outputs.some((o) => o.name === "next:opt:momentum:key.fc1.weight"), "the key encoder has no optimiser state");
+  assert.ok(
+    !g.outputs.some((o) => o.name === "next:opt:momentum:key.fc1.weight"),
+    "the key encoder has no optimiser state",
+  );
 });
 
 Deno.test("a train section without an optimiser, or with everything frozen, is reported", () => {
-  const src = (body: string) => `model M { input x: f32[N, 4]  output y = x |> fc: linear(1) }\ntrain M { ${body} }`;
+  const src = (body: string) =>
+    `model M { input x: f32[N, 4]  output y = x |> fc: linear(1) }\ntrain M { ${body} }`;
   const read = (body: string) => () => src(body);
   const a = compileTrain("m.dlm", { read: read("loss = reduce_mean(y)") });
   assert.deepEqual(a.diagnostics.map((d) => d.code), ["DLM0206"]);
-  const b = compileTrain("m.dlm", { read: read('freeze "fc.*"  loss = reduce_mean(y)  optimizer = sgd(lr: 0.1)') });
+  const b = compileTrain("m.dlm", {
+    read: read('freeze "fc.*"  loss = reduce_mean(y)  optimizer = sgd(lr: 0.1)'),
+  });
   assert.deepEqual(b.diagnostics.map((d) => d.code), ["DLM0210"]);
   const c = compileTrain("m.dlm", { read: read("loss = y  optimizer = sgd()") });
   assert.deepEqual(c.diagnostics.map((d) => d.code), ["DLM0203"]);
+});
+
+Deno.test("transfer learning: a frozen backbone stays a constant and only the new head is trained", () => {
+  const r = compileTrain(ex("transfer_digits.dlm"));
+  assert.deepEqual(r.diagnostics, []);
+  const next = r.step!.outputs.map((o) => o.name).filter((n) =>
+    n.startsWith("next:") && !n.includes("opt:")
+  );
+  assert.deepEqual(next, ["next:head.weight", "next:head.bias", "next:step"]);
+  assert.ok(r.step!.initializers.has("fc1.weight"), "the backbone is a constant of the step");
+  assert.ok(!r.eval!.inputs.some((i) => i.name === "fc1.weight"));
 });
