@@ -2475,7 +2475,10 @@ export const SCALAR_FNS: Record<string, ScalarFn> = {
   exponential_lr: specFn("exponential_lr", [["gamma", "number"], ["warmup", "int"]]),
   cosine_lr: specFn("cosine_lr", [["t_max", "int"], ["eta_min", "number"], ["warmup", "int"]]),
   clip_norm: specFn("clip_norm", [["max_norm", "number"]]),
-  moving_average: specFn("moving_average", [["target", "str"], ["source", "str"], ["decay", "number"]]),
+  moving_average: specFn("moving_average", [["target", "str"], ["source", "str"], [
+    "decay",
+    "number",
+  ]]),
   clip_value: specFn("clip_value", [["value", "number"]]),
   tensor: (e, args, span) => e.tensorFn(args, span),
   training: (e, args, span) =>
