@@ -21,6 +21,8 @@ import { compileTrain } from "../compiler/train/mod.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { writeSafetensors } from "../runtime/formats/mod.ts";
 import { diffGraph, formatDiff } from "../runtime/diff/diff.ts";
+import { diffTrain, formatTrainDiff } from "../runtime/diff/train_diff.ts";
+import { Dataset, loadData, parseDataSpecs } from "../runtime/data/mod.ts";
 import { type OptSpec, type Parsed, UsageError } from "./args.ts";
 import { buildGraph, type BuildOptions, type Built, isOnnxPath } from "./pipeline.ts";
 import type { Io } from "./main.ts";
@@ -428,11 +430,24 @@ function safeName(n: string): string {
 
 const diff: Command = {
   summary: "run the reference interpreter and onnxruntime on the same inputs and compare",
-  usage: "FILE.dlm|FILE.onnx [--input NAME=PATH.npy ...] [--rtol R] [--atol A]",
+  usage: "FILE.dlm|FILE.onnx [--input NAME=PATH.npy ...] [--rtol R] [--atol A]\n" +
+    "       FILE.dlm --train K [--data NAME=PATH ...] [--batch-size B] [--rtol R] [--atol A]",
   options: {
     ...INPUTS,
     ...MODEL,
     ...WEIGHTS,
+    train: {
+      kind: "number",
+      arg: "K",
+      help: "run K training steps of the file's train section on both sides and compare the state",
+    },
+    data: {
+      kind: "multi",
+      arg: "NAME=PATH",
+      help:
+        "batches for --train (as dlm train; default: digits for image/label models, else random)",
+    },
+    "batch-size": { kind: "number", arg: "B", help: "samples per step for --train (default 8)" },
     rtol: { kind: "number", arg: "R", help: "relative tolerance (default 1e-4)" },
     atol: { kind: "number", arg: "A", help: "absolute tolerance (default 1e-5)" },
     backend: {
@@ -446,6 +461,36 @@ const diff: Command = {
     const file = one(args, "file");
     const o = buildOptions(args);
     const backend = backendOf(args, false) as "node" | "web";
+    if (args.opts.train !== undefined) {
+      // K training steps of the train section (runtime/diff/train_diff.ts).
+      const k = args.opts.train as number;
+      if (!Number.isInteger(k) || k < 1) {
+        throw new UsageError(`--train needs an integer >= 1, got ${k}`);
+      }
+      if (!file.toLowerCase().endsWith(".dlm")) {
+        throw new UsageError(`--train needs a .dlm file with a train section, got '${file}'`);
+      }
+      const c = compileTrain(file, { model: o.model, seed: o.seed, overrides: o.overrides });
+      for (const d of c.diagnostics) {
+        if (d.severity !== "error") io.err(formatDiagnostic(d, c.sources));
+      }
+      if (!c.step) {
+        throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
+      }
+      const items = (args.opts.data as string[] | undefined) ?? [];
+      const topts = {
+        steps: k,
+        batchSize: args.opts["batch-size"] as number | undefined,
+        rtol: (args.opts.rtol as number) ?? 1e-4,
+        atol: (args.opts.atol as number) ?? 1e-5,
+        backend,
+        seed: o.seed,
+        data: items.length ? new Dataset(loadData(parseDataSpecs(items))) : undefined,
+      };
+      const r = await diffTrain(c.step, topts);
+      io.out(formatTrainDiff(r, topts));
+      return r.ok ? 0 : 1;
+    }
     const b = buildGraph(file, o);
     warn(b, io);
     const feeds = prepareInputs(b.graph, {

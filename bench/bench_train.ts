@@ -1,0 +1,222 @@
+/**
+ * The training benchmark (issue 4): for MLP and LeNet on the digits set
+ * (batch 32) and ResNet-18 at 32x32 (batch 16), the onnxruntime-node time of
+ * one training step against one forward pass of the evaluation model on the
+ * same batch (interleaved runs, medians), their ratio (target <= 4x: a step
+ * does about 3x the work of a forward), the reference interpreter's step
+ * time, and the end-to-end time of `dlm train lang-examples/lenet_digits.dlm
+ * --data digits` with its validation accuracy (target >= 97% in under a
+ * minute). Writes bench/results_train.json.
+ *
+ *   deno task bench:train [--quick]
+ */
+import type { Tensor } from "../compiler/ir/tensor.ts";
+import { zeros } from "../compiler/ir/tensor.ts";
+import { compileTrain } from "../compiler/train/mod.ts";
+import { parseOptSlot, stateInputs, STEP_INPUT } from "../compiler/train/contract.ts";
+import { type LoadedModel, loadModel, openRunner, type Runner } from "../runtime/train/mod.ts";
+import { Dataset, loadDigits } from "../runtime/data/mod.ts";
+import { prepareInputs } from "../runtime/inputs.ts";
+import { writeFileAtomic } from "../runtime/fs.ts";
+import { formatMachineFacts, machineFacts } from "./machine.ts";
+import { summarize, type Timing } from "./stats.ts";
+import { formatTable, ms } from "./table.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+const quick = Deno.args.includes("--quick");
+
+interface Case {
+  name: string;
+  file: string;
+  batch: number;
+  /** Reference interpreter step runs. */
+  refRuns: number;
+}
+
+const CASES: Case[] = [
+  { name: "mlp_digits", file: "lang-examples/mlp_digits.dlm", batch: 32, refRuns: 10 },
+  { name: "lenet_digits", file: "lang-examples/lenet_digits.dlm", batch: 32, refRuns: 5 },
+  { name: "resnet18 32x32", file: "bench/resnet18_train.dlm", batch: 16, refRuns: 2 },
+];
+const WARMUP = 3;
+const RUNS = quick ? 5 : 25;
+
+/** Initial state as `dlm train` makes it: initializers, zeros for optimiser state and step. */
+function initialState(m: LoadedModel): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const n of stateInputs(m.outputNames)) {
+    const t = m.defaults.get(n);
+    const v = m.graph.inputs.find((i) => i.name === n)!;
+    if (t) out.set(n, t);
+    else if (n === STEP_INPUT || parseOptSlot(n)) {
+      out.set(n, zeros(v.type.dtype, v.type.shape as number[]));
+    } else throw new Error(`no initial value for '${n}'`);
+  }
+  return out;
+}
+
+/** One batch: the first of the digits set when the model reads image/label f32[N,64]/i64[N], else random. */
+function batchOf(m: LoadedModel, state: Map<string, Tensor>, size: number): Record<string, Tensor> {
+  const names = m.inputNames.filter((n) => !state.has(n));
+  const img = m.graph.inputs.find((i) => i.name === "image")?.type;
+  if (img?.shape.length === 2 && img.shape[1] === 64) {
+    const d = new Dataset(loadDigits());
+    const b = d.batches(size, { shuffle: false }).next().value!;
+    return Object.fromEntries(names.map((n) => [n, b.arrays[n]]));
+  }
+  const sub = { ...m.graph, inputs: m.graph.inputs.filter((i) => names.includes(i.name)) };
+  return prepareInputs(sub, { seed: 0, dims: { N: size } });
+}
+
+async function timeRun(r: Runner, feeds: Record<string, Tensor>): Promise<number> {
+  const t0 = performance.now();
+  await r.run(feeds);
+  return performance.now() - t0;
+}
+
+interface Row {
+  model: string;
+  batch: number;
+  params: number;
+  stepMs: Timing;
+  forwardMs: Timing;
+  ratio: number;
+  referenceStepMs: Timing;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+async function benchCase(c: Case): Promise<Row> {
+  const compiled = compileTrain(root + c.file);
+  if (!compiled.step || !compiled.eval) {
+    throw new Error(`${c.file}: ${compiled.diagnostics.map((d) => d.message).join("; ")}`);
+  }
+  const step = loadModel(compiled.step, "step model");
+  const evalModel = loadModel(compiled.eval, "evaluation model");
+  const state = initialState(step);
+  const batch = batchOf(step, state, c.batch);
+  const stepFeeds = { ...Object.fromEntries(state), ...batch };
+  const evalFeeds: Record<string, Tensor> = {};
+  for (const n of evalModel.inputNames) {
+    const t = batch[n] ?? state.get(n) ?? evalModel.defaults.get(n);
+    if (!t) throw new Error(`no value for evaluation input '${n}'`);
+    evalFeeds[n] = t;
+  }
+  const ortStep = await openRunner(step, "node");
+  const ortEval = await openRunner(evalModel, "node");
+  const stepRuns: number[] = [], fwdRuns: number[] = [];
+  try {
+    for (let i = 0; i < WARMUP + RUNS; i++) {
+      gc();
+      // Interleaved: a step, then a forward, so drift in machine load hits both alike.
+      const s = await timeRun(ortStep, stepFeeds);
+      const f = await timeRun(ortEval, evalFeeds);
+      if (i >= WARMUP) {
+        stepRuns.push(s);
+        fwdRuns.push(f);
+      }
+    }
+  } finally {
+    await ortStep.release();
+    await ortEval.release();
+  }
+  const ref = await openRunner(step, "reference");
+  const refRuns: number[] = [];
+  const nRef = quick ? 1 : c.refRuns;
+  for (let i = 0; i < nRef; i++) {
+    gc();
+    refRuns.push(await timeRun(ref, stepFeeds));
+  }
+  // Trainable parameter count: the sizes of the tensors that have an optimiser update.
+  let params = 0;
+  for (const p of compiled.step.params) {
+    if (!p.trainable || p.frozen) continue;
+    const t = step.defaults.get(p.name);
+    if (t) params += t.data.length;
+  }
+  const stepMs = summarize(stepRuns), forwardMs = summarize(fwdRuns);
+  return {
+    model: c.name,
+    batch: c.batch,
+    params,
+    stepMs,
+    forwardMs,
+    ratio: stepMs.median / forwardMs.median,
+    referenceStepMs: summarize(refRuns),
+  };
+}
+
+/** `dlm train lang-examples/lenet_digits.dlm --data digits`, end to end, as a user runs it. */
+async function endToEnd(): Promise<{ seconds: number; valAccuracy?: number; output: string }> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "cli/main.ts",
+      "train",
+      "lang-examples/lenet_digits.dlm",
+      "--data",
+      "digits",
+    ],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const seconds = (performance.now() - t0) / 1000;
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`dlm train failed:\n${text}`);
+  // The last "val_accuracy" figure printed.
+  const m = [...text.matchAll(/val_accuracy[^0-9]*([0-9.]+)/g)].at(-1);
+  let acc = m ? Number(m[1]) : undefined;
+  if (acc !== undefined && acc > 1) acc /= 100;
+  return { seconds, valAccuracy: acc, output: text.trim().split("\n").slice(-4).join("\n") };
+}
+
+const facts = machineFacts();
+console.log(formatMachineFacts(facts));
+console.log(
+  `\ntraining step vs forward (onnxruntime-node), medians of ${RUNS} interleaved runs after ${WARMUP} warm-up`,
+);
+const rows: Row[] = [];
+for (const c of CASES) rows.push(await benchCase(c));
+console.log(formatTable(
+  [
+    { header: "model" },
+    { header: "batch", right: true },
+    { header: "params", right: true },
+    { header: "step ms", right: true },
+    { header: "forward ms", right: true },
+    { header: "step/forward", right: true },
+    { header: "reference step ms", right: true },
+  ],
+  rows.map((r) => [
+    r.model,
+    String(r.batch),
+    r.params.toLocaleString("en"),
+    ms(r.stepMs.median),
+    ms(r.forwardMs.median),
+    `${r.ratio.toFixed(2)}x`,
+    `${ms(r.referenceStepMs.median)} (${r.referenceStepMs.runs.length} runs)`,
+  ]),
+));
+console.log("\ndlm train lang-examples/lenet_digits.dlm --data digits (end to end)");
+const e2e = quick ? undefined : await endToEnd();
+if (e2e) {
+  console.log(
+    `${e2e.seconds.toFixed(1)} s, final validation accuracy ${
+      e2e.valAccuracy !== undefined ? (e2e.valAccuracy * 100).toFixed(1) + "%" : "not found"
+    } (target: >= 97% in under 60 s)\n${e2e.output}`,
+  );
+}
+const outPath = root + "bench/results_train.json";
+writeFileAtomic(
+  outPath,
+  JSON.stringify(
+    { date: new Date().toISOString(), machine: facts, runs: RUNS, rows, endToEnd: e2e },
+    null,
+    2,
+  ) +
+    "\n",
+);
+console.log(`\nwrote ${outPath}`);

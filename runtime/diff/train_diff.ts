@@ -1,0 +1,398 @@
+/**
+ * `dlm diff FILE.dlm --train K`: K training steps of the same step model
+ * (compiler/train/contract.ts) on the reference interpreter and on
+ * onnxruntime, from the same initial state and on the same batches. Each
+ * side feeds its own `next:` outputs back, so errors compound as they would
+ * in a real run; after every step the loss and every state tensor
+ * (parameters, buffers, optimiser state, `step`) are compared.
+ *
+ * Dropout in train mode draws its mask from a runtime-specific generator, so
+ * the two sides would never agree. Each train-mode Dropout node is therefore
+ * replaced by `Where(mask, x * 1/(1-p), 0)` with the mask as an extra graph
+ * input, drawn here from a seeded generator per step and fed to both sides.
+ */
+import { fail } from "../../compiler/diagnostics.ts";
+import { type Graph, type Node, type TensorType } from "../../compiler/ir/graph.ts";
+import { type Tensor, tensor, toNumbers, zeros } from "../../compiler/ir/tensor.ts";
+import { emitModel } from "../../compiler/onnx/emit.ts";
+import { Rng } from "../../compiler/check/init.ts";
+import {
+  LOSS_OUTPUT,
+  nextName,
+  parseOptSlot,
+  stateInputs,
+  STEP_INPUT,
+} from "../../compiler/train/contract.ts";
+import { loadModel } from "../train/model.ts";
+import { openRunner } from "../train/runner.ts";
+import { Dataset, loadDigits } from "../data/mod.ts";
+import { prepareInputs } from "../inputs.ts";
+import { compareTensors, type Comparison } from "./compare.ts";
+
+/** Options of `diffTrain`. */
+export interface TrainDiffOptions {
+  /** Number of training steps K. */
+  steps: number;
+  /** Samples per batch (default 8). */
+  batchSize?: number;
+  rtol: number;
+  atol: number;
+  backend: "node" | "web";
+  /** Batch data by input name; default: the digits set for `image`/`label` models, else random. */
+  data?: Dataset;
+  /** Seed of random batches and dropout masks (default 0). */
+  seed?: number;
+}
+
+/** One state tensor (or the loss) after one step. */
+export interface TensorDiff extends Comparison {
+  name: string;
+}
+
+/** Everything compared after one step. */
+export interface StepDiff {
+  /** 1-based step number. */
+  step: number;
+  lossReference: number;
+  lossRuntime: number;
+  /** The loss first, then `next:<X>` for every state input X. */
+  tensors: TensorDiff[];
+  /** The tensor with the largest relative error (ties: absolute). */
+  worst: TensorDiff;
+  ok: boolean;
+  /** The first tensor out of tolerance, in output order. */
+  firstBad?: TensorDiff;
+}
+
+/** The result of `diffTrain`. */
+export interface TrainDiffResult {
+  steps: StepDiff[];
+  ok: boolean;
+  batchSize: number;
+  /** Where the batches came from: "digits", "data" or "random". */
+  batchSource: string;
+  /** Train-mode Dropout nodes whose mask was made a shared input. */
+  sharedMasks: number;
+  referenceMs: number;
+  runtimeMs: number;
+}
+
+const MASK_PREFIX = "diff:mask:";
+
+/**
+ * Run K steps on both sides and compare after each. Stops at the first step
+ * out of tolerance (later steps would only compound the difference).
+ *
+ * @example
+ * ```ts
+ * const c = compileTrain("lang-examples/mlp_digits.dlm");
+ * const r = await diffTrain(c.step!, { steps: 3, rtol: 1e-4, atol: 1e-5, backend: "node" });
+ * console.log(formatTrainDiff(r, opts));
+ * ```
+ */
+export async function diffTrain(
+  stepGraph: Graph,
+  opts: TrainDiffOptions,
+): Promise<TrainDiffResult> {
+  if (!Number.isInteger(opts.steps) || opts.steps < 1) {
+    fail("DLM0210", `Expected a positive integer step count for --train, found ${opts.steps}`);
+  }
+  const batchSize = opts.batchSize ?? 8;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    fail("DLM0210", `Expected a positive integer batch size, found ${batchSize}`);
+  }
+  const seed = opts.seed ?? 0;
+  const loaded = loadModel(stepGraph, "step model");
+  if (!loaded.outputNames.includes(LOSS_OUTPUT)) {
+    fail("DLM0411", `Expected the step model to output '${LOSS_OUTPUT}'`);
+  }
+  const stateNames = stateInputs(loaded.outputNames);
+  const stateSet = new Set(stateNames);
+  const batchNames = loaded.inputNames.filter((n) => !stateSet.has(n));
+  const { batches, source } = makeBatches(loaded.graph, batchNames, opts, batchSize, seed);
+  const dims = bindDims(loaded.graph, batches[0]);
+  const masks = shareDropoutMasks(loaded.graph);
+  const bytes = emitModel(loaded.graph).model;
+  const initial = initialState(loaded.graph, stateNames, loaded.defaults);
+
+  const ref = await openRunner({ ...loaded, bytes }, "reference");
+  const ort = await openRunner({ ...loaded, bytes }, opts.backend);
+  let refState = new Map(initial), ortState = new Map(initial);
+  const steps: StepDiff[] = [];
+  let referenceMs = 0, runtimeMs = 0;
+  try {
+    for (let k = 0; k < opts.steps; k++) {
+      const batch = batches[k % batches.length];
+      const maskFeeds: Record<string, Tensor> = {};
+      for (const m of masks) maskFeeds[m.input] = drawMask(m, dims, seed, k);
+      const feed = (state: Map<string, Tensor>) => ({
+        ...Object.fromEntries(state),
+        ...batch,
+        ...maskFeeds,
+      });
+      let t0 = performance.now();
+      const a = await ref.run(feed(refState));
+      referenceMs += performance.now() - t0;
+      t0 = performance.now();
+      const b = await ort.run(feed(ortState));
+      runtimeMs += performance.now() - t0;
+      const tensors: TensorDiff[] = [];
+      for (const name of [LOSS_OUTPUT, ...stateNames.map(nextName)]) {
+        const got = b[name], want = a[name];
+        if (!got || !want) {
+          fail(
+            "DLM0411",
+            `The step model did not return '${name}' on ${got ? "the reference" : "onnxruntime"}`,
+          );
+        }
+        tensors.push({ name, ...compareTensors(got, want, opts.rtol, opts.atol) });
+      }
+      const worst = tensors.reduce((w, t) =>
+        t.maxRel > w.maxRel || (t.maxRel === w.maxRel && t.maxAbs > w.maxAbs) ? t : w
+      );
+      const firstBad = tensors.find((t) => !t.ok);
+      steps.push({
+        step: k + 1,
+        lossReference: toNumbers(a[LOSS_OUTPUT])[0],
+        lossRuntime: toNumbers(b[LOSS_OUTPUT])[0],
+        tensors,
+        worst,
+        ok: !firstBad,
+        firstBad,
+      });
+      if (firstBad) break;
+      refState = new Map(stateNames.map((n) => [n, a[nextName(n)]]));
+      ortState = new Map(stateNames.map((n) => [n, b[nextName(n)]]));
+    }
+  } finally {
+    await ref.release();
+    await ort.release();
+  }
+  return {
+    steps,
+    ok: steps.length === opts.steps && steps.every((s) => s.ok),
+    batchSize,
+    batchSource: source,
+    sharedMasks: masks.length,
+    referenceMs,
+    runtimeMs,
+  };
+}
+
+/** A per-step table, the tolerance line, and the first tensor out of tolerance if any. */
+export function formatTrainDiff(
+  r: TrainDiffResult,
+  opts: Pick<TrainDiffOptions, "rtol" | "atol" | "backend" | "steps">,
+): string {
+  const w = Math.max(12, ...r.steps.map((s) => s.worst.name.length));
+  const lines = [
+    `${"step".padStart(4)}  ${"loss (ref)".padStart(12)}  ${"loss (ort)".padStart(12)}  ${
+      "worst tensor".padEnd(w)
+    }  ${"max abs err".padStart(11)}  ${"max rel err".padStart(11)}  verdict`,
+  ];
+  for (const s of r.steps) {
+    lines.push(
+      `${String(s.step).padStart(4)}  ${s.lossReference.toPrecision(7).padStart(12)}  ${
+        s.lossRuntime.toPrecision(7).padStart(12)
+      }  ${s.worst.name.padEnd(w)}  ${fmt(s.worst.maxAbs).padStart(11)}  ${
+        fmt(s.worst.maxRel).padStart(11)
+      }  ${s.ok ? "ok" : "FAIL"}`,
+    );
+  }
+  const bad = r.steps.find((s) => !s.ok);
+  if (bad?.firstBad) {
+    const t = bad.firstBad;
+    const why = t.problem ?? `${t.bad} elements outside tolerance`;
+    lines.push(
+      `first tensor out of tolerance: '${t.name}' after step ${bad.step}: ${why}, max abs err ${
+        fmt(t.maxAbs)
+      }, max rel err ${fmt(t.maxRel)}`,
+    );
+  }
+  const masks = r.sharedMasks ? `; ${r.sharedMasks} dropout mask(s) shared` : "";
+  lines.push(
+    `${r.steps.length} of ${opts.steps} steps, batch ${r.batchSize} (${r.batchSource})${masks}; ` +
+      `tolerance rtol ${opts.rtol}, atol ${opts.atol}; reference ${
+        r.referenceMs.toFixed(1)
+      } ms, onnxruntime-${opts.backend} ${r.runtimeMs.toFixed(1)} ms`,
+  );
+  return lines.join("\n");
+}
+
+function fmt(v: number): string {
+  return Number.isFinite(v) ? v.toExponential(2) : String(v);
+}
+
+/** State starts from the model's initializers; optimiser state and `step` from zeros. */
+function initialState(
+  g: Graph,
+  names: string[],
+  defaults: Map<string, Tensor>,
+): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const n of names) {
+    const t = defaults.get(n);
+    const v = g.inputs.find((i) => i.name === n);
+    if (t) out.set(n, t);
+    else if (
+      v && (n === STEP_INPUT || parseOptSlot(n)) && v.type.shape.every((d) => typeof d === "number")
+    ) {
+      out.set(n, zeros(v.type.dtype, v.type.shape as number[]));
+    } else fail("DLM0404", `No initial value for state input '${n}' of the step model`);
+  }
+  return out;
+}
+
+/** True when the batch inputs are exactly `image` f32[N, 64] and `label` i64[N]: the digits set fits. */
+function digitsFit(g: Graph, names: string[]): boolean {
+  if (names.length !== 2 || !names.includes("image") || !names.includes("label")) return false;
+  const img = g.inputs.find((i) => i.name === "image")!.type;
+  const lab = g.inputs.find((i) => i.name === "label")!.type;
+  return img.dtype === "f32" && img.shape.length === 2 && img.shape[1] === 64 &&
+    lab.dtype === "i64" && lab.shape.length === 1;
+}
+
+/** The K batches: from the given data, else the digits set, else seeded random inputs. */
+function makeBatches(
+  g: Graph,
+  names: string[],
+  opts: TrainDiffOptions,
+  batchSize: number,
+  seed: number,
+): { batches: Record<string, Tensor>[]; source: string } {
+  let data = opts.data;
+  let source = "data";
+  if (!data && digitsFit(g, names)) {
+    data = new Dataset(loadDigits());
+    source = "digits";
+  }
+  if (data) {
+    const lacking = names.filter((n) => !(n in data!.arrays));
+    if (lacking.length) {
+      fail(
+        "DLM0411",
+        `The step model needs data for ${lacking.map((n) => `'${n}'`).join(", ")}; the data gives ${
+          data.names.map((n) => `'${n}'`).join(", ")
+        }`,
+      );
+    }
+    const batches: Record<string, Tensor>[] = [];
+    for (const b of data.batches(batchSize, { seed })) {
+      if (b.size < batchSize && batches.length > 0) break;
+      batches.push(Object.fromEntries(names.map((n) => [n, b.arrays[n]])));
+      if (batches.length >= opts.steps) break;
+    }
+    return { batches, source };
+  }
+  // Random batches: every symbolic dim of the batch inputs is the batch size.
+  const sub: Graph = { ...g, inputs: g.inputs.filter((i) => names.includes(i.name)) };
+  const dims: Record<string, number> = {};
+  for (const i of sub.inputs) {
+    for (const d of i.type.shape) if (typeof d === "string") dims[d] = batchSize;
+  }
+  const batches: Record<string, Tensor>[] = [];
+  for (let k = 0; k < opts.steps; k++) {
+    batches.push(prepareInputs(sub, { seed: seed + k, dims }));
+  }
+  return { batches, source: "random" };
+}
+
+/** Symbolic dims of the graph's inputs, bound by one batch. */
+function bindDims(g: Graph, batch: Record<string, Tensor>): Record<string, number> {
+  const dims: Record<string, number> = {};
+  for (const i of g.inputs) {
+    const t = batch[i.name];
+    if (!t) continue;
+    i.type.shape.forEach((d, k) => {
+      if (typeof d === "string") dims[d] = t.shape[k];
+    });
+  }
+  return dims;
+}
+
+interface SharedMask {
+  input: string;
+  type: TensorType;
+  ratio: number;
+}
+
+/** Replace every train-mode Dropout by Where(mask, x * scale, 0) with the mask as a graph input. */
+function shareDropoutMasks(g: Graph): SharedMask[] {
+  const out: SharedMask[] = [];
+  const nodes: Node[] = [];
+  for (const n of g.nodes) {
+    const ratio = n.op === "Dropout" && n.inputs[2] ? constScalar(g, n.inputs[1]) : undefined;
+    const xType = g.types.get(n.inputs[0]);
+    if (ratio === undefined || !xType || !n.inputs[2]) {
+      nodes.push(n);
+      continue;
+    }
+    const input = MASK_PREFIX + n.name;
+    const type: TensorType = { dtype: "bool", shape: [...xType.shape] };
+    g.inputs.push({ name: input, type });
+    g.types.set(input, type);
+    const scaleName = `${input}:scale`, zeroName = `${input}:zero`, scaled = `${input}:scaled`;
+    g.initializers.set(scaleName, tensor(xType.dtype, [], [1 / (1 - ratio)]));
+    g.initializers.set(zeroName, tensor(xType.dtype, [], [0]));
+    g.types.set(scaleName, { dtype: xType.dtype, shape: [] });
+    g.types.set(zeroName, { dtype: xType.dtype, shape: [] });
+    g.types.set(scaled, xType);
+    nodes.push({
+      name: `${n.name}:scale`,
+      op: "Mul",
+      inputs: [n.inputs[0], scaleName],
+      outputs: [scaled],
+      attrs: {},
+      spans: n.spans,
+    });
+    nodes.push({
+      name: n.name,
+      op: "Where",
+      inputs: [input, scaled, zeroName],
+      outputs: [n.outputs[0]],
+      attrs: {},
+      spans: n.spans,
+    });
+    if (n.outputs[1]) {
+      nodes.push({
+        name: `${n.name}:mask`,
+        op: "Identity",
+        inputs: [input],
+        outputs: [n.outputs[1]],
+        attrs: {},
+        spans: n.spans,
+      });
+    }
+    out.push({ input, type, ratio });
+  }
+  g.nodes = nodes;
+  return out;
+}
+
+/** The value of a scalar initializer or Constant node, if it is one. */
+function constScalar(g: Graph, name: string): number | undefined {
+  const t = g.initializers.get(name) ??
+    (g.nodes.find((n) => n.op === "Constant" && n.outputs[0] === name)?.attrs.value as
+      | Tensor
+      | undefined);
+  return t && t.data && t.data.length === 1 ? toNumbers(t)[0] : undefined;
+}
+
+/** A fresh keep-mask for one step: each element kept with probability 1 - ratio. */
+function drawMask(m: SharedMask, dims: Record<string, number>, seed: number, k: number): Tensor {
+  const shape = m.type.shape.map((d) => {
+    if (typeof d === "number") return d;
+    if (dims[d] === undefined) {
+      fail(
+        "DLM0411",
+        `Cannot size the dropout mask '${m.input}': dim '${d}' is not bound by the batch`,
+      );
+    }
+    return dims[d];
+  });
+  const rng = Rng.forName(seed + k, m.input);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const vals = new Array<number>(n);
+  for (let i = 0; i < n; i++) vals[i] = rng.u32() / 4294967296 >= m.ratio ? 1 : 0;
+  return tensor("bool", shape, vals);
+}

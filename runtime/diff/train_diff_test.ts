@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { compileTrain } from "../../compiler/train/mod.ts";
+import { diffTrain, formatTrainDiff } from "./train_diff.ts";
+
+const example = (name: string) =>
+  new URL(`../../lang-examples/${name}.dlm`, import.meta.url).pathname;
+const TOL = { rtol: 1e-4, atol: 1e-5, backend: "node" as const };
+
+Deno.test("two training steps of mlp_digits agree between the reference and onnxruntime", async () => {
+  const c = compileTrain(example("mlp_digits"));
+  const opts = { ...TOL, steps: 2, batchSize: 4 };
+  const r = await diffTrain(c.step!, opts);
+  assert.equal(r.ok, true, formatTrainDiff(r, opts));
+  assert.equal(r.steps.length, 2);
+  assert.equal(r.batchSource, "digits");
+  // The loss and every state tensor: 4 parameters and the step counter.
+  assert.deepEqual(r.steps[0].tensors.map((t) => t.name), [
+    "loss",
+    "next:fc1.weight",
+    "next:fc1.bias",
+    "next:fc2.weight",
+    "next:fc2.bias",
+    "next:step",
+  ]);
+  assert.ok(Math.abs(r.steps[1].lossReference - r.steps[1].lossRuntime) < 1e-5);
+});
+
+Deno.test("lenet_digits agrees with its dropout mask shared by both sides", async () => {
+  const c = compileTrain(example("lenet_digits"));
+  const opts = { ...TOL, steps: 2, batchSize: 4 };
+  const r = await diffTrain(c.step!, opts);
+  assert.equal(r.ok, true, formatTrainDiff(r, opts));
+  assert.equal(r.sharedMasks, 1);
+  // Adam's moments are state too.
+  assert.ok(r.steps[0].tensors.some((t) => t.name === "next:opt:m:fc3.weight"));
+});
+
+Deno.test("zero tolerance stops at the first failing step and names the tensor", async () => {
+  const c = compileTrain(example("mlp_digits"));
+  const opts = { rtol: 0, atol: 0, backend: "node" as const, steps: 3, batchSize: 4 };
+  const r = await diffTrain(c.step!, opts);
+  // Float sums in a different order differ in the last bits; if they happen not to, all is ok.
+  if (r.ok) return;
+  const last = r.steps.at(-1)!;
+  assert.equal(r.steps.filter((s) => !s.ok).length, 1);
+  assert.equal(last.ok, false);
+  assert.ok(last.firstBad);
+  assert.match(formatTrainDiff(r, opts), /first tensor out of tolerance: '(loss|next:)/);
+});
+
+Deno.test("a step count below one is refused with DLM0210", async () => {
+  const c = compileTrain(example("mlp_digits"));
+  await assert.rejects(() => diffTrain(c.step!, { ...TOL, steps: 0 }), /DLM0210|positive integer/);
+});
