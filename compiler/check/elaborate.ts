@@ -99,7 +99,19 @@ export const TRAIN_SETTINGS = [
   "ema",
 ] as const;
 
+/** One optimisation step of an iteration: `phase("disc", loss: d_loss, optimizer: adam(), params: "disc.*")`. */
+export interface TrainPhase {
+  name: string;
+  /** The graph output holding this phase's loss (`phase:<name>`). */
+  loss: string;
+  optimizer: Value;
+  /** Name glob of the parameters this phase trains (default: all). */
+  params?: string;
+}
+
 export interface TrainElabResult extends ElabResult {
+  /** Phases in order, when the section declares any. */
+  phases: TrainPhase[];
   /** The graph output holding the loss ("loss"), when the section has a valid one. */
   loss?: string;
   /** Metric names (graph outputs `metric:<name>`). */
@@ -146,6 +158,8 @@ class Elaborator {
   readonly paramIndex = new Map<string, ParamInfo>();
   readonly randomCounters = new Map<string, number>();
   scanCount = 0;
+  /** Phases declared by the train section being elaborated (undefined outside one). */
+  phases?: { name: string; loss: Value; optimizer: Value; params?: string; span: Span }[];
 
   constructor(readonly program: Program, readonly opts: ElabOptions) {
     this.mode = opts.mode ?? "eval";
@@ -166,6 +180,8 @@ class Elaborator {
     const settings = new Map<string, Value>();
     let loss: string | undefined;
     const metrics: string[] = [];
+    this.phases = [];
+    const phases: TrainPhase[] = [];
     try {
       this.defineGlobals();
       const scope = new Scope(this.global);
@@ -183,6 +199,17 @@ class Elaborator {
         const v = ts.vars.get(k)!;
         if (v.k !== "none") settings.set(k, v);
       }
+      // Phases: each loss becomes an output `phase:<name>` (renamed safely with the others).
+      for (const ph of this.phases) {
+        outputs.push({ name: `phase:${ph.name}`, value: ph.loss, span: ph.span });
+        phases.push({
+          name: ph.name,
+          loss: `phase:${ph.name}`,
+          optimizer: ph.optimizer,
+          params: ph.params,
+        });
+      }
+      if (this.phases.length && !settings.get("loss")) settings.set("loss", this.phases[0].loss);
       const l = settings.get("loss");
       if (!l) {
         this.err(
@@ -223,7 +250,7 @@ class Elaborator {
     } catch (e) {
       if (!(e instanceof Abort)) throw e;
     }
-    return { graph: this.b.graph, diagnostics: this.diags, loss, metrics, settings };
+    return { graph: this.b.graph, diagnostics: this.diags, loss, metrics, settings, phases };
   }
 
   run(model: A.ModelDecl): ElabResult {
@@ -1653,6 +1680,50 @@ class Elaborator {
     return { k: "tuple", items: [pack(state, stateIsTuple), pack(stacked, ysTuple)] };
   }
 
+  // --------------------------------------------------------------- phases
+
+  /**
+   * `phase("disc", loss: d_loss, optimizer: adam(lr: 2e-4), params: "disc.*")`
+   * in a train section: one optimisation step of an iteration. Phases run
+   * in order within one training step; a later phase sees the parameters
+   * earlier phases updated (a GAN's discriminator, then generator, step).
+   */
+  phaseFn(args: ArgIn[], span: Span): Value {
+    if (!this.phases) return this.err("DLM0210", "phase() belongs in a train section", span);
+    const a = bindArgs(
+      "phase",
+      [
+        { name: "name", type: "str" },
+        { name: "loss", type: "tensor" },
+        { name: "optimizer", type: "any" },
+        { name: "params", type: "str", optional: true },
+      ],
+      args,
+      span,
+      this.diags,
+    );
+    if (!a) return ERROR;
+    const name = (a.name as { v: string }).v;
+    if (this.phases.some((p) => p.name === name)) {
+      return this.err("DLM0102", `phase '${name}' is declared twice`, span);
+    }
+    if (a.optimizer.k !== "spec") {
+      return this.err(
+        "DLM0201",
+        `phase() needs an optimizer such as adam(lr: 2e-4), got ${describe(a.optimizer)}`,
+        a.__spans?.optimizer ?? span,
+      );
+    }
+    this.phases.push({
+      name,
+      loss: a.loss,
+      optimizer: a.optimizer,
+      params: a.params?.k === "str" ? a.params.v : undefined,
+      span,
+    });
+    return NONE;
+  }
+
   // ------------------------------------------------- raw parameters, constants
 
   /**
@@ -2434,6 +2505,7 @@ function numFn(name: string, f: (x: number) => number, intResult = false): Scala
 export const SCALAR_FNS: Record<string, ScalarFn> = {
   scan: (e, args, span) => e.scanFn(args, span),
   param: (e, args, span) => e.paramFn(args, span),
+  phase: (e, args, span) => e.phaseFn(args, span),
   sgd: specFn("sgd", [
     ["lr", "number"],
     ["momentum", "number"],

@@ -20,6 +20,12 @@ import type { GradContext } from "../ops/registry.ts";
 
 /** Options of `buildGradients`. */
 export interface GradientOptions {
+  /**
+   * Values that gradients do not flow through (treated as constants): a
+   * later phase of a training step reads earlier phases' updated
+   * parameters without differentiating through their update.
+   */
+  stop?: Set<string>;
   /** dL/dloss, a value of loss's type; default ones (then loss must have one element). */
   seed?: string;
   /** Prefix of backward node names (default "grad"). */
@@ -89,7 +95,7 @@ export function buildGradients(
   for (const n of forward) {
     if (NON_DIFFERENTIABLE.has(n.op)) continue;
     if (n.inputs.some((i) => i && fromWrt.has(i))) {
-      for (const o of n.outputs) if (o && isFloatValue(b, o)) fromWrt.add(o);
+      for (const o of n.outputs) if (o && !opts.stop?.has(o) && isFloatValue(b, o)) fromWrt.add(o);
     }
   }
   const needed = new Set<string>([loss]);

@@ -12,7 +12,8 @@
  * - the evaluation step: the model in eval mode with the same loss and
  *   metrics, reading the current parameters and statistics as inputs.
  */
-import type { Graph } from "../ir/graph.ts";
+import type { Graph, Node } from "../ir/graph.ts";
+import { globToRegExp } from "../check/glob.ts";
 import { GraphBuilder } from "../ir/builder.ts";
 import { type Diagnostic, error, SourceMap } from "../diagnostics.ts";
 import {
@@ -144,7 +145,11 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl): Graph {
     );
   }
   // Only the loss and the metrics leave the step; the model's own outputs are dropped.
-  g.outputs = g.outputs.filter((o) => o.name === "loss" || o.name.startsWith("metric:"));
+  // Phase losses are reported as metrics `metric:<phase>_loss`.
+  const phaseLoss = new Map(tr.phases.map((p) => [p.name, p.loss]));
+  g.outputs = g.outputs.filter((o) =>
+    o.name === "loss" || o.name.startsWith("metric:") || o.name.startsWith("phase:")
+  );
   // Batch-norm running statistics: the train-mode node's extra outputs are their next values.
   const buffers = new Map<string, string>();
   for (const n of g.nodes) {
@@ -153,21 +158,77 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl): Graph {
     if (n.outputs[2]) buffers.set(n.inputs[4], n.outputs[2]);
   }
   exposeState(g, [...trainable, ...buffers.keys()]);
-  const grads = buildGradients(b, "loss", trainable);
   const step = b.input(STEP_INPUT, { dtype: "i64", shape: [] });
-  const opt = optimizerSpec(tr.settings.get("optimizer"), section);
   const sched = scheduleSpec(tr.settings.get("schedule"));
-  const lr = buildSchedule(b, sched, step, opt.lr);
-  let gradNames = trainable.map((p) => grads.get(p)!);
   const clip = clipSpec(tr.settings.get("clip"));
-  if (clip) gradNames = buildClip(b, clip, gradNames).grads;
-  const { updates } = buildOptimizer(
-    b,
-    opt.spec,
-    trainable.map((name, i) => ({ name, grad: gradNames[i] })),
-    step,
-    lr,
-  );
+  // One phase (the section's loss and optimizer), or the declared phases in order.
+  const phases = tr.phases.length
+    ? tr.phases.map((p) => ({
+      name: p.name,
+      loss: p.loss,
+      optimizer: p.optimizer,
+      params: p.params,
+    }))
+    : [{
+      name: "",
+      loss: "loss",
+      optimizer: tr.settings.get("optimizer"),
+      params: undefined as string | undefined,
+    }];
+  const updated = new Map<string, string>(); // parameter -> its value after earlier phases
+  const updates: { input: string; output: string }[] = [];
+  const forward = [...g.nodes];
+  for (const [k, ph] of phases.entries()) {
+    const re = ph.params ? globToRegExp(ph.params) : undefined;
+    const own = trainable.filter((p) => !re || re.test(p));
+    if (own.length === 0) {
+      throw new DlmError(
+        error(
+          "DLM0210",
+          `phase '${ph.name}' trains no parameter (params: "${ph.params}")`,
+          section.nameSpan,
+        ),
+      );
+    }
+    if (own.some((p) => updated.has(p))) {
+      throw new DlmError(
+        error(
+          "DLM0210",
+          `phase '${ph.name}' trains parameters an earlier phase trains`,
+          section.nameSpan,
+        ),
+      );
+    }
+    // A later phase recomputes its loss with the parameters earlier phases updated,
+    // without differentiating through those updates.
+    const loss = k === 0 ? ph.loss : recompute(b, forward, ph.loss, updated, `${ph.name}@`);
+    const grads = buildGradients(b, loss, own, {
+      stop: new Set(updated.values()),
+      prefix: `grad.${ph.name || "step"}`,
+    });
+    const opt = optimizerSpec(ph.optimizer, section);
+    const lr = buildSchedule(b, sched, step, opt.lr);
+    let gradNames = own.map((p) => grads.get(p)!);
+    if (clip) gradNames = buildClip(b, clip, gradNames).grads;
+    const r = buildOptimizer(
+      b,
+      opt.spec,
+      own.map((name, i) => ({ name, grad: gradNames[i] })),
+      step,
+      lr,
+    );
+    for (const u of r.updates) {
+      updates.push(u);
+      if (own.includes(u.input)) updated.set(u.input, u.output);
+    }
+    if (k > 0) b.output(loss, `metric:${ph.name}_loss`);
+  }
+  if (phaseLoss.size) {
+    // The first phase's loss is `loss`; every phase's loss is also a metric.
+    const first = phases[0];
+    g.outputs = g.outputs.filter((o) => !o.name.startsWith("phase:"));
+    b.output(first.loss, `metric:${first.name}_loss`);
+  }
   const outs: [string, string][] = updates.map((u) => [u.output, nextName(u.input)]);
   outs.push(...emaUpdates(b, tr.settings.get("ema"), updates, trainable, section));
   for (const [input, value] of buffers) outs.push([value, nextName(input)]);
@@ -258,6 +319,47 @@ function emaUpdates(
     );
   }
   return out;
+}
+
+/**
+ * Copy the nodes that compute `value` (its ancestors in `nodes`) under fresh
+ * names, reading `subst`'s values in place of the parameters they replace.
+ * Returns the copy of `value`.
+ */
+function recompute(
+  b: GraphBuilder,
+  nodes: Node[],
+  value: string,
+  subst: Map<string, string>,
+  prefix: string,
+): string {
+  const need = new Set([value]);
+  const chosen: Node[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i];
+    if (!n.outputs.some((o) => need.has(o))) continue;
+    chosen.push(n);
+    for (const x of n.inputs) if (x) need.add(x);
+  }
+  chosen.reverse();
+  // Only nodes that read a substituted value (directly or not) need copying.
+  const changed = new Set(subst.keys());
+  const copies = new Map(subst);
+  for (const n of chosen) {
+    if (!n.inputs.some((x) => changed.has(x))) continue;
+    const outs = b.addNode(n.op, n.inputs.map((x) => copies.get(x) ?? x), n.attrs, {
+      name: prefix + n.name,
+      nOutputs: n.outputs.length,
+      domain: n.domain,
+      spans: n.spans,
+    });
+    n.outputs.forEach((o, j) => {
+      if (!o) return;
+      changed.add(o);
+      copies.set(o, outs[j]);
+    });
+  }
+  return copies.get(value) ?? value;
 }
 
 function buildEval(ev: TrainElabResult, state: string[]): Graph {

@@ -85,3 +85,26 @@ Deno.test("transfer learning: a frozen backbone stays a constant and only the ne
   assert.ok(r.step!.initializers.has("fc1.weight"), "the backbone is a constant of the step");
   assert.ok(!r.eval!.inputs.some((i) => i.name === "fc1.weight"));
 });
+
+Deno.test("phases: a GAN step updates the discriminator, then the generator against the updated discriminator", () => {
+  const r = compileTrain(ex("gan.dlm"), { overrides: { hidden: 8 } });
+  assert.deepEqual(r.diagnostics, []);
+  const g = r.step!;
+  const outs = g.outputs.map((o) => o.name);
+  assert.ok(
+    outs.includes("metric:disc_loss") && outs.includes("metric:gen_loss") && outs.includes("loss"),
+  );
+  // Each phase trains its own parameters, with its own optimiser state.
+  assert.ok(
+    outs.includes("next:opt:m:disc.fc1.weight") && outs.includes("next:opt:m:gen.fc1.weight"),
+  );
+  // The generator's loss is recomputed through copies of the discriminator that read its updated weights.
+  const copies = g.nodes.filter((n) => n.name.startsWith("gen@"));
+  assert.ok(copies.length > 0);
+  const updatedW = g.nodes.find((n) => n.outputs.includes("next:disc.fc1.weight"));
+  assert.ok(updatedW, "the discriminator's update is computed in the step");
+  assert.ok(
+    copies.some((n) => n.inputs.includes("next:disc.fc1.weight")),
+    "the generator phase reads the updated discriminator",
+  );
+});
