@@ -1680,6 +1680,33 @@ class Elaborator {
     return { k: "tuple", items: [pack(state, stateIsTuple), pack(stacked, ysTuple)] };
   }
 
+  /**
+   * `params("*.weight")`: the trainable parameters whose names match, as a
+   * tuple of tensors (for regularisers: l2_penalty(params("*.weight"))).
+   */
+  paramsFn(args: ArgIn[], span: Span): Value {
+    const a = bindArgs(
+      "params",
+      [{ name: "pattern", type: "str", default: { k: "str", v: "*" } }],
+      args,
+      span,
+      this.diags,
+    );
+    if (!a) return ERROR;
+    const re = globToRegExp((a.pattern as { v: string }).v);
+    const items: Value[] = this.root.graph.params
+      .filter((p) => p.trainable && re.test(p.name))
+      .map((p) => ({ k: "tensor", v: p.name, t: this.root.graph.types.get(p.name)! }));
+    if (items.length === 0) {
+      return this.err(
+        "DLM0210",
+        `params("${(a.pattern as { v: string }).v}") matches no trainable parameter`,
+        a.__spans?.pattern ?? span,
+      );
+    }
+    return { k: "tuple", items };
+  }
+
   // --------------------------------------------------------------- phases
 
   /**
@@ -2506,6 +2533,7 @@ export const SCALAR_FNS: Record<string, ScalarFn> = {
   scan: (e, args, span) => e.scanFn(args, span),
   param: (e, args, span) => e.paramFn(args, span),
   phase: (e, args, span) => e.phaseFn(args, span),
+  params: (e, args, span) => e.paramsFn(args, span),
   sgd: specFn("sgd", [
     ["lr", "number"],
     ["momentum", "number"],

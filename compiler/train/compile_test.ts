@@ -108,3 +108,29 @@ Deno.test("phases: a GAN step updates the discriminator, then the generator agai
     "the generator phase reads the updated discriminator",
   );
 });
+
+Deno.test("L1/L2 regularisers over parameter sets add their sums to the loss", () => {
+  const model =
+    "model M { input x: f32[N, 4]  output y = x |> fc1: linear(8) |> relu |> fc2: linear(1) }";
+  const section = (loss: string) =>
+    `${model}\ntrain M { input t: f32[N, 1]  loss = ${loss}  optimizer = sgd(lr: 0.1) }`;
+  const plain = compileTrain("m.dlm", { read: () => section("mse(y, t)") });
+  const reg = compileTrain("m.dlm", {
+    read: () =>
+      section(
+        'mse(y, t) + 0.01 * l2_penalty(params("*.weight")) + 0.001 * l1_penalty(params("fc2.*"))',
+      ),
+  });
+  assert.deepEqual(reg.diagnostics, []);
+  const f = feeds(plain.step!, ["x", "t"], { N: 3 });
+  const a = runGraph(plain.step!, f).outputs.loss.data[0] as number;
+  const b = runGraph(reg.step!, f).outputs.loss.data[0] as number;
+  const init = plain.step!.initializers;
+  const sq = (n: string) =>
+    Array.from(init.get(n)!.data as Float32Array).reduce((s, v) => s + v * v, 0);
+  const ab = (n: string) =>
+    Array.from(init.get(n)!.data as Float32Array).reduce((s, v) => s + Math.abs(v), 0);
+  const want = 0.01 * (sq("fc1.weight") + sq("fc2.weight")) +
+    0.001 * (ab("fc2.weight") + ab("fc2.bias"));
+  assert.ok(Math.abs(b - a - want) < 1e-5, `${b - a} vs ${want}`);
+});

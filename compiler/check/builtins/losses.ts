@@ -142,6 +142,19 @@ function t(v: Value): TensorValue {
 }
 
 /** Wrap a body so that reported failures return the poison value. */
+/** A penalty summed over every tensor given (a parameter set). */
+function sumOver(l: L, a: Record<string, Value>, each: (x: string) => string): string {
+  const xs = (a.xs as { items: Value[] }).items.map(t);
+  if (xs.length === 0) l.error("DLM0210", "needs at least one tensor", "xs");
+  let acc = "";
+  for (const x of xs) {
+    l.float(x, "x");
+    const v = each(x.v);
+    acc = acc ? l.add(acc, v) : v;
+  }
+  return acc;
+}
+
 function loss(
   name: string,
   doc: string,
@@ -513,21 +526,15 @@ const defs: FnDef[] = [
   ),
   loss(
     "l1_penalty",
-    "The L1 regulariser sum |x| of a tensor.",
-    [{ name: "x", type: "tensor" }],
-    (l, a) => {
-      l.float(t(a.x), "x");
-      return l.sum(l.op("Abs", [t(a.x).v]));
-    },
+    'The L1 regulariser sum |x| of tensors (a parameter set: l1_penalty(params("*.weight"))).',
+    [{ name: "xs", type: "tensors", variadic: true }],
+    (l, a) => sumOver(l, a, (x) => l.sum(l.op("Abs", [x]))),
   ),
   loss(
     "l2_penalty",
-    "The L2 regulariser sum x^2 of a tensor (no factor 1/2).",
-    [{ name: "x", type: "tensor" }],
-    (l, a) => {
-      l.float(t(a.x), "x");
-      return l.op("ReduceSumSquare", [t(a.x).v], { keepdims: 0 });
-    },
+    'The L2 regulariser sum x^2 of tensors, no factor 1/2 (a parameter set: l2_penalty(params("*.weight"))).',
+    [{ name: "xs", type: "tensors", variadic: true }],
+    (l, a) => sumOver(l, a, (x) => l.op("ReduceSumSquare", [x], { keepdims: 0 })),
   ),
   loss(
     "sparsity_penalty",
