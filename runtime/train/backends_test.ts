@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { compileTrain } from "../../compiler/train/mod.ts";
+import { Dataset, loadDigits } from "../data/mod.ts";
+import { train } from "./mod.ts";
+
+// The step model of a .dlm train section is plain ONNX: the same model trains on onnxruntime-node,
+// onnxruntime-web (WASM) and the reference interpreter, and the three agree step by step.
+Deno.test("lenet_digits trains the same on onnxruntime-node, onnxruntime-web and the reference", async () => {
+  // Dropout draws from each backend's own generator, so it is turned off here.
+  const path = new URL("../../lang-examples/lenet_digits.dlm", import.meta.url).pathname;
+  const read = (p: string) => {
+    const text = Deno.readTextFileSync(p);
+    return p === path ? text.replace("dropout(0.3)", "dropout(0.0)") : text;
+  };
+  const c = compileTrain(path, { seed: 0, read });
+  assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
+  const all = new Dataset(loadDigits());
+  const data = all.take([...Array(192).keys()]);
+  const run = (backend: "node" | "web" | "reference") =>
+    train({ step: c.step!, data, epochs: 1, batchSize: 32, seed: 3, backend });
+  const ref = await run("reference");
+  const node = await run("node");
+  const web = await run("web");
+  assert.equal(ref.losses.length, 6);
+  // Adam moves the loss down within a few steps on every backend.
+  assert.ok(ref.losses[5] < ref.losses[0], `${ref.losses}`);
+  for (const [name, r] of [["node", node], ["web", web]] as const) {
+    for (let i = 0; i < ref.losses.length; i++) {
+      const d = Math.abs(r.losses[i] - ref.losses[i]);
+      assert.ok(d < 1e-4 * Math.max(1, Math.abs(ref.losses[i])), `${name} step ${i}: ${d}`);
+    }
+    for (const [k, t] of ref.weights) {
+      const a = t.data as Float32Array, b = r.weights.get(k)!.data as Float32Array;
+      let worst = 0;
+      for (let j = 0; j < a.length; j++) worst = Math.max(worst, Math.abs(a[j] - b[j]));
+      assert.ok(worst < 1e-4, `${name} ${k}: max abs difference ${worst}`);
+    }
+  }
+});
