@@ -53,6 +53,7 @@ export const CASES: Case[] = [
   { file: "transfer_digits.dlm", dims: { N: 4 } },
   { file: "gan.dlm", set: { hidden: 16 }, dims: { N: 4 }, outputs: ["d_real"] },
   { file: "lenet_digits.dlm", set: { c1: 4, c2: 8 }, dims: { N: 2 } },
+  { file: "lstm_digits.dlm", set: { hidden: 8 }, dims: { N: 2 } },
   { file: "swin.dlm", model: "SwinTiny", dims: { N: 2 } },
   {
     file: "seq2seq_attention.dlm",

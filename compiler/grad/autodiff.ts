@@ -16,6 +16,7 @@ import type { GraphBuilder } from "../ir/builder.ts";
 import { isFloat, type Tensor, tensor } from "../ir/tensor.ts";
 import { DlmError, fail } from "../diagnostics.ts";
 import { getOp } from "../ops/mod.ts";
+import { expandRecurrent } from "./expand_recurrent.ts";
 import type { GradContext } from "../ops/registry.ts";
 
 /** Options of `buildGradients`. */
@@ -85,6 +86,8 @@ export function buildGradients(
   opts: GradientOptions = {},
 ): Map<string, string> {
   const graph = b.graph;
+  // Recurrent layers are differentiated through their unrolled form (backpropagation through time).
+  expandRecurrent(b);
   const forward = [...graph.nodes];
   const lossType = typeOrFail(b, loss);
   const prefix = opts.prefix ?? "grad";

@@ -8,7 +8,7 @@
 import { type Dim, formatType, type Node } from "../ir/graph.ts";
 import { type DType, DTYPES, tensor, toNumbers } from "../ir/tensor.ts";
 import { type GradContext, type GradRule, type OpDef, register, ShapeError } from "./registry.ts";
-import { ints, needStatic, op1, scalar, shapeOf } from "./grad_util.ts";
+import { ints, op1, scalar, shapeOf } from "./grad_util.ts";
 import {
   constInts,
   expectDtype,
