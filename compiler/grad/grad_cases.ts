@@ -173,6 +173,22 @@ export const GRAD_CASES: GradCase[] = [
     wrt: [0, 1, 2],
   },
   { op: "Slice", inputs: [rand([3, 5]), i64([2], [1, -4]), i64([2], [3, 100]), i64([2], [0, 1])] },
+  {
+    name: "Slice with steps (Swin's x[:, 0::2, 1::2] and a reversal)",
+    op: "Slice",
+    inputs: [
+      rand([2, 5, 4, 3]),
+      i64([3], [0, 1, -1]),
+      i64([3], [2 ** 31 - 1, 2 ** 31 - 1, -(2 ** 31)]),
+      i64([3], [1, 2, 3]),
+      i64([3], [2, 2, -1]),
+    ],
+  },
+  {
+    name: "Slice with a negative step of 2 and a step-1 axis",
+    op: "Slice",
+    inputs: [rand([4, 7]), i64([2], [1, 5]), i64([2], [3, 0]), i64([2], [0, 1]), i64([2], [1, -2])],
+  },
   { op: "Split", inputs: [rand([2, 5]), i64([2], [2, 3])], attrs: { axis: 1 }, nOutputs: 2 },
   {
     name: "Split with one output unused",

@@ -12,6 +12,7 @@ import { dimAdd, dimDiv, dimSub } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, INDEX, input, normAxes } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { ints, needStatic, op1 } from "./grad_util.ts";
+import { tensor } from "../ir/tensor.ts";
 
 /** |bound| at or beyond this means "past the end" (ONNX exporters use INT_MAX / INT64_MAX). */
 const HUGE = 2 ** 31 - 1;
@@ -109,7 +110,12 @@ register({
   },
 });
 
-/** Steps of 1: the gradient is g padded with zeros back to the input's extent. */
+/**
+ * The gradient scatters g back into zeros of the input's extent: along axes
+ * with step 1 by padding, along strided axes (Swin's x[:, 0::2]) by a
+ * product with the transposed 0/1 selection matrix of that axis. Sliced
+ * axes must have known sizes; the others may be symbolic.
+ */
 function sliceGrad(c: GradContext) {
   const [, starts, ends, axesIn, stepsIn] = c.node.inputs;
   const x = c.inputTypes[0]!;
@@ -123,18 +129,45 @@ function sliceGrad(c: GradContext) {
   const e = known(ends, "ends")!;
   const axes = known(axesIn, "axes") ?? s.map((_, i) => i);
   const steps = known(stepsIn, "steps") ?? s.map(() => 1);
-  if (steps.some((k) => k !== 1)) {
-    throw new Error(`only steps of 1 are supported, found [${steps}]`);
-  }
+  let g = c.outputGrads[0];
   const pads = new Array<number>(2 * rank).fill(0);
   axes.forEach((a0, i) => {
     const a = a0 < 0 ? a0 + rank : a0;
     const d = needStatic(x.shape[a], "Slice", `dim ${a}`);
-    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
-    const b = clamp(s[i]);
-    const len = Math.max(0, clamp(e[i]) - b);
-    pads[a] = b;
-    pads[a + rank] = d - b - len;
+    const k = steps[i];
+    if (k === 1) {
+      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
+      const b = clamp(s[i]);
+      const len = Math.max(0, clamp(e[i]) - b);
+      pads[a] = b;
+      pads[a + rank] = d - b - len;
+      return;
+    }
+    g = unselect(c, g, a, rank, d, sliceIndices(d, s[i], e[i], k));
   });
-  return [op1(c, "Pad", [c.outputGrads[0], ints(c, pads)])];
+  return [pads.some((p) => p !== 0) ? op1(c, "Pad", [g, ints(c, pads)]) : g];
+}
+
+/** The input indices a strided slice of one axis of size d picks, in order. */
+export function sliceIndices(d: number, start: number, end: number, step: number): number[] {
+  const norm = (v: number) => (v < 0 ? v + d : v);
+  const [lo, hi] = step > 0 ? [0, d] : [-1, d - 1];
+  const b = Math.min(Math.max(norm(start), lo), hi);
+  const stop = Math.min(Math.max(norm(end), lo), hi);
+  const out: number[] = [];
+  for (let j = b; step > 0 ? j < stop : j > stop; j += step) out.push(j);
+  return out;
+}
+
+/** g with axis `a` (holding the picked elements) spread back to size d: g ×_a Sᵀ. */
+function unselect(c: GradContext, g: string, a: number, rank: number, d: number, picked: number[]) {
+  const dtype = c.typeOf(g).dtype;
+  const sel = new Array<number>(picked.length * d).fill(0);
+  picked.forEach((j, r) => sel[r * d + j] = 1);
+  const S = c.constant(tensor(dtype, [picked.length, d], sel));
+  if (a === rank - 1) return op1(c, "MatMul", [g, S]);
+  const perm = [...Array(rank).keys()].filter((q) => q !== a).concat([a]);
+  const inv = perm.map((_, q) => perm.indexOf(q));
+  const moved = op1(c, "Transpose", [g], { perm });
+  return op1(c, "Transpose", [op1(c, "MatMul", [moved, S])], { perm: inv });
 }

@@ -9,7 +9,9 @@
  * Dropout in train mode draws its mask from a runtime-specific generator, so
  * the two sides would never agree. Each train-mode Dropout node is therefore
  * replaced by `Where(mask, x * 1/(1-p), 0)` with the mask as an extra graph
- * input, drawn here from a seeded generator per step and fed to both sides.
+ * input, drawn here from a seeded generator per step and fed to both sides;
+ * RandomUniformLike/RandomNormalLike draws (drop-path) become shared inputs
+ * the same way.
  */
 import { fail } from "../../compiler/diagnostics.ts";
 import { type Graph, type Node, type TensorType } from "../../compiler/ir/graph.ts";
@@ -209,7 +211,9 @@ export function formatTrainDiff(
       }, max rel err ${fmt(t.maxRel)}`,
     );
   }
-  const masks = r.sharedMasks ? `; ${r.sharedMasks} dropout mask(s) shared` : "";
+  const masks = r.sharedMasks
+    ? `; ${r.sharedMasks} random draw(s) shared (dropout masks, drop-path noise)`
+    : "";
   lines.push(
     `${r.steps.length} of ${opts.steps} steps, batch ${r.batchSize} (${r.batchSource})${masks}; ` +
       `tolerance rtol ${opts.rtol}, atol ${opts.atol}; reference ${
@@ -313,7 +317,10 @@ function bindDims(g: Graph, batch: Record<string, Tensor>): Record<string, numbe
 interface SharedMask {
   input: string;
   type: TensorType;
+  /** A dropout mask keeps an element with probability 1 - ratio. */
   ratio: number;
+  /** Random noise instead of a mask: U[a, b) or N(a, b²). */
+  draw?: { kind: "uniform" | "normal"; a: number; b: number };
 }
 
 /** Replace every train-mode Dropout by Where(mask, x * scale, 0) with the mask as a graph input. */
@@ -321,6 +328,24 @@ function shareDropoutMasks(g: Graph): SharedMask[] {
   const out: SharedMask[] = [];
   const nodes: Node[] = [];
   for (const n of g.nodes) {
+    if (n.op === "RandomUniformLike" || n.op === "RandomNormalLike") {
+      // Drop-path noise and the like: the draw becomes a shared input too.
+      const type = g.types.get(n.outputs[0])!;
+      const input = MASK_PREFIX + n.name;
+      g.inputs.push({ name: input, type });
+      g.types.set(input, type);
+      nodes.push({ ...n, op: "Identity", inputs: [input], attrs: {} });
+      const a = n.attrs as Record<string, number>;
+      out.push({
+        input,
+        type,
+        ratio: 0,
+        draw: n.op === "RandomUniformLike"
+          ? { kind: "uniform", a: a.low ?? 0, b: a.high ?? 1 }
+          : { kind: "normal", a: a.mean ?? 0, b: a.scale ?? 1 },
+      });
+      continue;
+    }
     const ratio = n.op === "Dropout" && n.inputs[2] ? constScalar(g, n.inputs[1]) : undefined;
     const xType = g.types.get(n.inputs[0]);
     if (ratio === undefined || !xType || !n.inputs[2]) {
@@ -385,13 +410,19 @@ function drawMask(m: SharedMask, dims: Record<string, number>, seed: number, k: 
     if (dims[d] === undefined) {
       fail(
         "DLM0411",
-        `Cannot size the dropout mask '${m.input}': dim '${d}' is not bound by the batch`,
+        `Cannot size the shared random input '${m.input}': dim '${d}' is not bound by the batch`,
       );
     }
     return dims[d];
   });
   const rng = Rng.forName(seed + k, m.input);
   const n = shape.reduce((a, b) => a * b, 1);
+  if (m.draw) {
+    const out = new Float32Array(n);
+    if (m.draw.kind === "uniform") rng.fillUniform(out, m.draw.a, m.draw.b);
+    else rng.fillNormal(out, m.draw.a, m.draw.b);
+    return tensor(m.type.dtype, shape, out);
+  }
   const vals = new Array<number>(n);
   for (let i = 0; i < n; i++) vals[i] = rng.u32() / 4294967296 >= m.ratio ? 1 : 0;
   return tensor("bool", shape, vals);
