@@ -124,6 +124,20 @@ export const GRAD_CASES: GradCase[] = [
     attrs: { strides: [2, 3], pads: [1, 0, 2, 1], dilations: [2, 1] },
   },
   {
+    // ResNet's downsampling 3x3: the weight gradient's end padding is trimmed instead of cropping.
+    name: "Conv 3x3 with stride 2 and padding 1 on an even input",
+    op: "Conv",
+    inputs: [rand([2, 2, 6, 6]), rand([3, 2, 3, 3], { seed: 2 })],
+    attrs: { strides: [2, 2], pads: [1, 1, 1, 1] },
+  },
+  {
+    // ResNet's 1x1 shortcut: no padding to trim, so the weight gradient is cropped.
+    name: "Conv 1x1 with stride 2 on an even input",
+    op: "Conv",
+    inputs: [rand([2, 2, 6, 6]), rand([3, 2, 1, 1], { seed: 2 })],
+    attrs: { strides: [2, 2] },
+  },
+  {
     name: "Conv with groups and SAME_UPPER padding",
     op: "Conv",
     inputs: [rand([2, 4, 5, 5]), rand([6, 2, 3, 3], { seed: 2 }), rand([6], { seed: 3 })],

@@ -8,7 +8,7 @@ import { register, ShapeError } from "./registry.ts";
 import { dimEquals } from "./dims.ts";
 import { expectDtype, expectRank, FLOAT, input, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { ints, normalizeGrad, op1, scalar } from "./grad_util.ts";
+import { ints, op1, scalar } from "./grad_util.ts";
 
 const PORTS = ["X", "scale", "B", "input_mean", "input_var"];
 
@@ -78,8 +78,21 @@ function batchNormGrad(c: GradContext) {
   const sum = (v: string) => op1(c, "ReduceSum", [v, ints(c, axes)], { keepdims: 0 });
   const dB = sum(g);
   if (c.node.attrs.training_mode === 1) {
-    const { dx, xhat } = normalizeGrad(c, x, g, gamma, axes, eps);
-    return [dx, sum(op1(c, "Mul", [g, xhat])), dB, undefined, undefined];
+    // gamma is constant over the reduced axes, so with gx = g * xhat:
+    //   dx = gamma * rstd * (g - mean(g) - xhat * mean(gx)),  dgamma = sum(gx)
+    // (fewer full-size ops than the general normalizeGrad, which LayerNorm needs).
+    const dtype = c.inputTypes[0]!.dtype;
+    const mean = (v: string) => op1(c, "ReduceMean", [v], { axes, keepdims: 1 });
+    const xc = op1(c, "Sub", [x, mean(x)]);
+    const rstd = op1(c, "Reciprocal", [
+      op1(c, "Sqrt", [op1(c, "Add", [mean(op1(c, "Mul", [xc, xc])), scalar(c, dtype, eps)])]),
+    ]);
+    const xhat = op1(c, "Mul", [xc, rstd]);
+    const gx = op1(c, "Mul", [g, xhat]);
+    const centred = op1(c, "Sub", [g, mean(g)]);
+    const inner = op1(c, "Sub", [centred, op1(c, "Mul", [xhat, mean(gx)])]);
+    const dx = op1(c, "Mul", [inner, op1(c, "Mul", [gamma, rstd])]);
+    return [dx, sum(gx), dB, undefined, undefined];
   }
   const dtype = c.inputTypes[0]!.dtype;
   const rstd = op1(c, "Reshape", [

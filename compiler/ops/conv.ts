@@ -157,9 +157,29 @@ function convGrad(c: GradContext) {
   const xs = group === 1 ? [xT] : c.op("Split", [xT], { axis: 0 }, { nOutputs: group });
   const gs = group === 1 ? [gT] : c.op("Split", [gT], { axis: 0 }, { nOutputs: group });
   const spatialAxes = ints(c, Array.from({ length: n }, (_, i) => i + 2));
+  // The correlation can run past the kernel at the end (rows the forward stride never reached).
+  // Trimming the end padding drops those positions in the Conv itself; where the padding is too
+  // small for that, the result is cropped with a Slice.
+  const wPads = [...pads];
+  let crop = false;
+  for (let i = 0; i < n; i++) {
+    const span = (outSp[i] - 1) * strides[i] + 1;
+    const full = Math.floor((inSp[i] + pads[i] + pads[i + n] - span) / dil[i]) + 1;
+    const excess = full - kernel[i];
+    if (excess <= 0) continue;
+    const trimmed = pads[i + n] - excess * dil[i];
+    if (trimmed >= 0) wPads[i + n] = trimmed;
+    else crop = true;
+  }
   const parts = xs.map((xp, i) => {
-    const full = op1(c, "Conv", [xp, gs[i]], { strides: dil, dilations: strides, pads });
-    return op1(c, "Slice", [full, ints(c, new Array(n).fill(0)), ints(c, kernel), spatialAxes]);
+    const full = op1(c, "Conv", [xp, gs[i]], {
+      strides: dil,
+      dilations: strides,
+      pads: crop ? pads : wPads,
+    });
+    return crop
+      ? op1(c, "Slice", [full, ints(c, new Array(n).fill(0)), ints(c, kernel), spatialAxes])
+      : full;
   });
   const dWt = parts.length === 1 ? parts[0] : op1(c, "Concat", parts, { axis: 1 });
   const dW = op1(c, "Transpose", [dWt], { perm });
