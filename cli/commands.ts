@@ -157,19 +157,33 @@ function warn(b: Built, io: Io): void {
 }
 
 const check: Command = {
-  summary: "parse and check a .dlm file; print its diagnostics",
+  summary: "parse and check a .dlm file (its model and its train sections); print its diagnostics",
   usage: "FILE.dlm [--model NAME]",
   options: { model: MODEL.model, set: MODEL.set, mode: MODEL.mode },
   run(args, io) {
     const file = one(args, "file");
     const o = buildOptions(args);
     const r = compileFile(file, { model: o.model, mode: o.mode, overrides: o.overrides });
-    const ds = sortDiagnostics(r.diagnostics);
+    let all = r.diagnostics;
+    if (!hasErrors(all) && r.program) {
+      // Train sections are checked too: their losses and metrics, and that the loss differentiates.
+      const seen = new Set(all.map((d) => `${d.code}@${d.span?.line}:${d.span?.col}:${d.message}`));
+      for (const t of r.program.main.decls) {
+        if (t.kind !== "train") continue;
+        const c = compileTrain(file, { model: t.model, overrides: o.overrides });
+        for (const d of c.diagnostics) {
+          const k = `${d.code}@${d.span?.line}:${d.span?.col}:${d.message}`;
+          if (!seen.has(k)) all = [...all, d];
+          seen.add(k);
+        }
+      }
+    }
+    const ds = sortDiagnostics(all);
     for (const d of ds) io.err(formatDiagnostic(d, r.sources));
     const n = ds.filter((d) => d.severity === "error").length;
     if (n > 1) io.err(`${n} errors`);
     return Promise.resolve(
-      hasErrors(r.diagnostics) ? (ds.some((d) => d.code === "DLM0501") ? 2 : 1) : 0,
+      hasErrors(all) ? (ds.some((d) => d.code === "DLM0501") ? 2 : 1) : 0,
     );
   },
 };

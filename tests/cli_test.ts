@@ -403,6 +403,45 @@ Deno.test("check prints nothing and exits 0 on a good file", async () => {
   }
 });
 
+Deno.test("check checks train sections too, and reports each error once, with no follow-on errors", async () => {
+  for (const f of ["mlp_digits.dlm", "lenet_digits.dlm", "gan.dlm", "lstm_digits.dlm"]) {
+    assert.deepEqual(await dlm("check", example(f)), { code: 0, out: "", err: "" }, f);
+  }
+  const dir = Deno.makeTempDirSync();
+  try {
+    const file = `${dir}/bad_train.dlm`;
+    Deno.writeTextFileSync(
+      file,
+      `model M {
+  input image: f32[N, 64]
+  output logits: f32[N, 10] = image |> fc: linear(10)
+}
+train M {
+  input label: i64[N]
+  loss = cross_entropy(logits, label, label_smoothing: 2)
+  output accuracy = reduce_mean(cast(argmax(logits, axis: 1) == labels, "f32"))
+  optimizer = sgd(lr: 0.1)
+}
+`,
+    );
+    const r = await dlm("check", file);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      /bad_train\.dlm:7:39: error DLM0210: cross_entropy\(\) needs 0 <= label_smoothing <= 1/,
+    );
+    assert.match(
+      r.err,
+      /bad_train\.dlm:8:65: error DLM0101: Unknown name 'labels'; did you mean 'label'\?/,
+    );
+    assert.match(r.err, /^2 errors$/m);
+    // An argument that failed is not reported again by the call it feeds (cast of the string "f32").
+    assert.doesNotMatch(r.err, /cast\(\) expects/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("check --model picks the second model of a file", async () => {
   const r = await dlm("check", MLP, "--model", "MLP");
   assert.deepEqual(r, { code: 0, out: "", err: "" });

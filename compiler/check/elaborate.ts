@@ -928,6 +928,9 @@ class Elaborator {
     o: { pipeInput?: Value; label?: string; labelSpan?: Span },
   ): Value {
     if (callee.k === "error" || o.pipeInput?.k === "error") return ERROR;
+    // An argument that already failed was reported; going on would report a confusing follow-on
+    // error (e.g. cast(<error>, "f32") read as cast of the string).
+    if (args.some((a) => a.value.k === "error")) return ERROR;
     const pipeArgs: ArgIn[] = o.pipeInput
       ? spread(o.pipeInput).map((v) => ({ value: v, span }))
       : [];

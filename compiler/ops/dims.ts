@@ -206,11 +206,15 @@ function parsePoly(s: string): Poly | undefined {
         }
         if (t.text === "max" && peek() === "(") {
           pos++;
-          const a = expr();
+          let m = expr();
           eat(",");
-          const b = expr();
+          m = maxPoly(m, expr());
+          while (peek() === ",") {
+            pos++;
+            m = maxPoly(m, expr());
+          }
           eat(")");
-          return maxPoly(a, b);
+          return m;
         }
         return atomPoly(t.text);
       }
@@ -233,13 +237,40 @@ function polyOf(d: Dim): Poly {
   return parsePoly(d) ?? atomPoly(d);
 }
 
+/** Operands of the n-ary max atoms made so far, by their spelling. */
+const MAX_ARGS = new Map<string, string[]>();
+
+/** The operands of p as a max: its own operands when p is a max atom, else p itself. */
+function maxOperands(p: Poly): string[] {
+  if (p.size === 1) {
+    const [[atom, c]] = [...p];
+    const args = c === 1 ? MAX_ARGS.get(atom) : undefined;
+    if (args) return args;
+  }
+  return [printPoly(p)];
+}
+
+/**
+ * max(a, b), flattened and deduplicated: max(N, max(N, M)) is max(M, N), so
+ * repeated broadcasting of the same symbols does not grow the expression.
+ */
 function maxPoly(a: Poly, b: Poly): Poly {
   const sa = printPoly(a), sb = printPoly(b);
   if (sa === sb) return a;
   const ca = polyConst(a), cb = polyConst(b);
   if (ca !== undefined && cb !== undefined) return constPoly(Math.max(ca, cb));
-  const [x, y] = [sa, sb].sort();
-  return atomPoly(`max(${x}, ${y})`);
+  const ops = new Set<string>();
+  let constant: number | undefined;
+  for (const o of [...maxOperands(a), ...maxOperands(b)]) {
+    if (/^-?\d+$/.test(o)) constant = Math.max(constant ?? -Infinity, Number(o));
+    else ops.add(o);
+  }
+  const list = [...ops].sort();
+  if (constant !== undefined) list.push(String(constant));
+  if (list.length === 1) return parsePoly(list[0]) ?? atomPoly(list[0]);
+  const atom = `max(${list.join(", ")})`;
+  MAX_ARGS.set(atom, list);
+  return atomPoly(atom);
 }
 
 // ---- public API ----

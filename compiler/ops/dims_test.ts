@@ -88,6 +88,17 @@ Deno.test("dimMax is symmetric and folds numbers", () => {
   assert.equal(dimMax("A", "A"), "A");
 });
 
+Deno.test("dimMax flattens nested maxima, so repeated broadcasting does not grow the expression", () => {
+  let d = dimMax("N", "M");
+  for (let i = 0; i < 50; i++) d = dimMax("N", dimMax(d, "N"));
+  assert.equal(d, "max(M, N)");
+  assert.equal(dimMax(dimMax("A", "B"), dimMax("C", "A")), "max(A, B, C)");
+  assert.equal(dimMax(dimMax("A", 2), 5), "max(A, 5)");
+  // The spelling reads back as the same dim.
+  assert.ok(dimEquals("max(C, B, A)", "max(A, B, C)"));
+  assert.ok(dimEquals(dimAdd("max(A, B, C)", 1), "max(A, B, C) + 1"));
+});
+
 Deno.test("convOutDim follows the ONNX output size formula", () => {
   assert.equal(convOutDim(32, 5, 1, 0, 0, 1, false), 28); // LeNet conv1
   assert.equal(convOutDim(224, 7, 2, 3, 3, 1, false), 112); // ResNet stem

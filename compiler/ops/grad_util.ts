@@ -49,6 +49,13 @@ export function zerosLike(ctx: GradContext, value: string): string {
 
 /** `g` reshaped to the shape of `like` (same number of elements). */
 export function reshapeLike(ctx: GradContext, g: string, like: string): string {
+  // With one symbolic dim, a constant shape with -1 there keeps the dim's name (N stays N)
+  // where a runtime Shape would give the result a fresh, unrelated dim.
+  const shape = ctx.typeOf(like).shape;
+  const symbolic = shape.filter((d) => typeof d !== "number").length;
+  if (symbolic === 1 && shape.every((d) => d !== 0)) {
+    return op1(ctx, "Reshape", [g, ints(ctx, shape.map((d) => (typeof d === "number" ? d : -1)))]);
+  }
   return op1(ctx, "Reshape", [g, shapeOf(ctx, like)]);
 }
 
