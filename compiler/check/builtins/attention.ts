@@ -19,29 +19,7 @@ import { ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { LayerDef } from "./layers.ts";
 import { normAxisArg, rangeAlong } from "./tensor_ops.ts";
-
-const i = (v: number): Value => ({ k: "int", v });
-const fl = (v: number): Value => ({ k: "float", v });
-const B = (v: boolean): Value => ({ k: "bool", v });
-
-function t(v: Value): TensorValue {
-  return v as TensorValue;
-}
-
-function one(
-  ctx: Ctx,
-  op: string,
-  inputs: string[],
-  attrs: Record<string, number | number[] | string> = {},
-  name?: string,
-): TensorValue | undefined {
-  const r = ctx.op(op, inputs, attrs, name ? { name } : {});
-  return r ? r[0] : undefined;
-}
-
-function ints(ctx: Ctx, xs: number[]): string {
-  return ctx.constant(tensor("i64", [xs.length], xs)).v;
-}
+import { B, fl, i, ints, op1 as one, t } from "./util.ts";
 
 const FLOATS = new Set<DType>(["f32", "f64", "f16", "bf16"]);
 

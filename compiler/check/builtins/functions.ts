@@ -8,6 +8,7 @@ import { type DType, DTYPES, tensor, TENSOR_DTYPES } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
 import { expandInts, num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
+import { B, fl, i, op1, t, X } from "./util.ts";
 
 export interface FnDef {
   name: string;
@@ -16,23 +17,14 @@ export interface FnDef {
   apply(ctx: Ctx, args: Record<string, Value>): Value;
 }
 
-const i = (v: number): Value => ({ k: "int", v });
-const fl = (v: number): Value => ({ k: "float", v });
-const B = (v: boolean): Value => ({ k: "bool", v });
-const X: ParamSig = { name: "x", type: "tensor" };
-
-function t(v: Value): TensorValue {
-  return v as TensorValue;
-}
-
+/** One node with one output, or the poison value when the op reported an error. */
 function one(
   ctx: Ctx,
   op: string,
   inputs: string[],
   attrs: Record<string, number | number[] | string> = {},
 ): Value {
-  const r = ctx.op(op, inputs, attrs);
-  return r ? r[0] : ERROR;
+  return op1(ctx, op, inputs, attrs) ?? ERROR;
 }
 
 function unary(

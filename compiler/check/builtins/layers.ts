@@ -11,6 +11,7 @@ import type { Ctx } from "../context.ts";
 import { type InitSpec, TORCH_DEFAULT_WEIGHT } from "../init.ts";
 import { expandInts, num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
+import { i } from "./util.ts";
 
 export interface LayerDef {
   name: string;
@@ -36,7 +37,6 @@ export interface LayerDef {
 }
 
 const T: Value = { k: "bool", v: true };
-const i = (v: number): Value => ({ k: "int", v });
 const f = (v: number): Value => ({ k: "float", v });
 
 /** A dimension the layer needs as a concrete number (channels, features). */

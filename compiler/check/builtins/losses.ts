@@ -13,8 +13,8 @@ import type { Ctx } from "../context.ts";
 import { num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
+import { fl, t } from "./util.ts";
 
-const fl = (v: number): Value => ({ k: "float", v });
 const int = (v: number): Value => ({ k: "int", v });
 const str = (v: string): Value => ({ k: "str", v });
 
@@ -135,10 +135,6 @@ class L {
 
 function sameDims(a: Dim[], b: Dim[]): boolean {
   return a.length === b.length && a.every((d, i) => dimEquals(d, b[i]));
-}
-
-function t(v: Value): TensorValue {
-  return v as TensorValue;
 }
 
 /** Wrap a body so that reported failures return the poison value. */

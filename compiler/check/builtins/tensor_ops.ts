@@ -13,31 +13,10 @@ import { type Dim, formatType } from "../../ir/graph.ts";
 import { tensor } from "../../ir/tensor.ts";
 import { dimEquals } from "../../ops/dims.ts";
 import type { Ctx } from "../context.ts";
-import { expandInts, num, type ParamSig } from "../signature.ts";
+import { expandInts, num } from "../signature.ts";
 import { describe, ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
-
-const i = (v: number): Value => ({ k: "int", v });
-const X: ParamSig = { name: "x", type: "tensor" };
-
-function t(v: Value): TensorValue {
-  return v as TensorValue;
-}
-
-function one(
-  ctx: Ctx,
-  op: string,
-  inputs: string[],
-  attrs: Record<string, number | number[] | string> = {},
-): TensorValue | undefined {
-  const r = ctx.op(op, inputs, attrs);
-  return r ? r[0] : undefined;
-}
-
-/** A 1-D i64 constant. */
-function ints(ctx: Ctx, xs: number[]): string {
-  return ctx.constant(tensor("i64", [xs.length], xs)).v;
-}
+import { i, ints, op1 as one, t, X } from "./util.ts";
 
 /** Normalise an axis of a rank-`r` tensor, or report DLM0210 at `argName` and return undefined. */
 export function normAxisArg(

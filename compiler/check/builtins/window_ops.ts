@@ -14,14 +14,12 @@
 import { formatType } from "../../ir/graph.ts";
 import { tensor } from "../../ir/tensor.ts";
 import { dimEquals } from "../../ops/dims.ts";
-import type { Ctx } from "../context.ts";
 import type { InitSpec } from "../init.ts";
 import { expandInts, num } from "../signature.ts";
-import { ERROR, type TensorValue, type Value } from "../values.ts";
+import { ERROR, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { LayerDef } from "./layers.ts";
-
-const fl = (v: number): Value => ({ k: "float", v });
+import { fl, op1 as one } from "./util.ts";
 
 /**
  * torchvision's relative_position_index for a window of mh x mw tokens, as
@@ -165,17 +163,6 @@ const fns: FnDef[] = [
 ];
 
 const TABLE_INIT: InitSpec = { kind: "trunc_normal", mean: 0, std: 0.02, a: -2, b: 2 };
-
-function one(
-  ctx: Ctx,
-  op: string,
-  inputs: string[],
-  attrs: Record<string, number | number[]> = {},
-  name?: string,
-): TensorValue | undefined {
-  const r = ctx.op(op, inputs, attrs, name ? { name } : {});
-  return r ? r[0] : undefined;
-}
 
 const relativePositionBias: LayerDef = {
   name: "relative_position_bias",
