@@ -19,6 +19,11 @@ block BertLayer(dim: int, heads: int, hidden: int, eps: float = 1e-12)(x: f32[N,
 block Bert(vocab: int, positions: int, types: int, dim: int, layers: int, heads: int,
            hidden: int)(ids: i64[N, T], attention_mask: i64[N, T], token_type_ids: i64[N, T])
     -> f32[N, T, vocab] {
+  // Hugging Face's initialisation (BertPreTrainedModel._init_weights), for training from scratch:
+  // N(0, 0.02) weights and embeddings, zero biases.
+  init linear.weight = normal(std: 0.02)
+  init linear.bias = zeros
+  init embedding.weight = normal(std: 0.02)
   let h = (ids |> "embeddings.word_embeddings": embedding(vocab, dim))
     + (arange(T, like: ids) |> "embeddings.position_embeddings": embedding(positions, dim))
     + (token_type_ids |> "embeddings.token_type_embeddings": embedding(types, dim))

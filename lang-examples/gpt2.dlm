@@ -20,6 +20,13 @@ block GPT2Block(dim: int, heads: int, eps: float = 1e-5)(x: f32[N, T, D]) -> f32
 
 block GPT2(vocab: int, positions: int, dim: int, layers: int, heads: int)(ids: i64[N, T])
     -> f32[N, T, vocab] {
+  // Hugging Face's initialisation (GPT2PreTrainedModel._init_weights), for training from scratch:
+  // N(0, 0.02) weights and embeddings, zero biases, and the residual projections scaled by
+  // 1/sqrt(2 * layers).
+  init linear.weight = normal(std: 0.02)
+  init linear.bias = zeros
+  init embedding.weight = normal(std: 0.02)
+  init "h.*.c_proj.weight" = normal(std: 0.02 / sqrt(2 * layers))
   let h = (ids |> wte: embedding(vocab, dim)) + (arange(T, like: ids) |> wpe: embedding(positions, dim))
   for i in 0..layers {
     h = h |> "h.${i}": GPT2Block(dim, heads)
