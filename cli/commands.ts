@@ -7,6 +7,7 @@ import { formatType } from "../compiler/ir/graph.ts";
 import { numel } from "../compiler/ir/tensor.ts";
 import { DlmError, formatDiagnostic, sortDiagnostics } from "../compiler/diagnostics.ts";
 import { compileFile, hasErrors } from "../compiler/compile.ts";
+import { resolveNames } from "../compiler/check/resolve.ts";
 import { emitModel, writeModel } from "../compiler/onnx/emit.ts";
 import { SUPPORTED_OPSETS } from "../compiler/ops/mod.ts";
 import { graphToDot, graphToSvg } from "../compiler/viz/mod.ts";
@@ -165,6 +166,12 @@ const check: Command = {
     const o = buildOptions(args);
     const r = compileFile(file, { model: o.model, mode: o.mode, overrides: o.overrides });
     let all = r.diagnostics;
+    const decls = r.program?.main.decls ?? [];
+    if (r.program && !o.model && !decls.some((d) => d.kind === "model")) {
+      // A library of blocks, or train sections for imported models: no model of its own to
+      // elaborate, so its names are resolved statically (and its train sections checked below).
+      all = [...all.filter((d) => d.code !== "DLM0103"), ...resolveNames(r.program)];
+    }
     if (!hasErrors(all) && r.program) {
       // Train sections are checked too: their losses and metrics, and that the loss differentiates.
       const seen = new Set(all.map((d) => `${d.code}@${d.span?.line}:${d.span?.col}:${d.message}`));

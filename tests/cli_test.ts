@@ -442,6 +442,26 @@ train M {
   }
 });
 
+Deno.test("check resolves the names of a library of blocks, and checks a file of train sections", async () => {
+  assert.deepEqual(await dlm("check", example("lib/transformer.dlm")), {
+    code: 0,
+    out: "",
+    err: "",
+  });
+  const fixture = path(new URL("tests/fixtures/train/attention_models.dlm", ROOT));
+  assert.deepEqual(await dlm("check", fixture), { code: 0, out: "", err: "" });
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(`${dir}/lib.dlm`, "block B(x) {\n  return x |> relu |> nosuch\n}\n");
+    const r = await dlm("check", `${dir}/lib.dlm`);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /lib\.dlm:2:23: error DLM0101: Unknown name 'nosuch'/);
+    assert.doesNotMatch(r.err, /declares no model/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("check --model picks the second model of a file", async () => {
   const r = await dlm("check", MLP, "--model", "MLP");
   assert.deepEqual(r, { code: 0, out: "", err: "" });
