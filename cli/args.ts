@@ -79,3 +79,27 @@ export function formatOptions(spec: Record<string, OptSpec>): string {
   const w = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([f, h]) => `  ${f.padEnd(w)}  ${h}`).join("\n");
 }
+
+/** `--flag KEY=VALUE` pairs (a repeatable option) as a record. */
+export function keyValues(list: unknown, flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of (list as string[] | undefined) ?? []) {
+    const eq = s.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--${flag} needs KEY=VALUE, got '${s}'`);
+    out[s.slice(0, eq)] = s.slice(eq + 1);
+  }
+  return out;
+}
+
+/** `--dim SYM=N` sizes of symbolic dims. */
+export function dimsOf(args: Parsed): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(keyValues(args.opts.dim, "dim"))) {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new UsageError(`--dim ${k} needs a non-negative integer, got '${v}'`);
+    }
+    out[k] = n;
+  }
+  return out;
+}

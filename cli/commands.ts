@@ -24,7 +24,7 @@ import { writeSafetensors } from "../runtime/formats/mod.ts";
 import { diffGraph, formatDiff } from "../runtime/diff/diff.ts";
 import { diffTrain, formatTrainDiff } from "../runtime/diff/train_diff.ts";
 import { Dataset, loadData, parseDataSpecs } from "../runtime/data/mod.ts";
-import { type OptSpec, type Parsed, UsageError } from "./args.ts";
+import { dimsOf, keyValues, type OptSpec, type Parsed, UsageError } from "./args.ts";
 import { buildGraph, type BuildOptions, type Built, isOnnxPath } from "./pipeline.ts";
 import type { Io } from "./main.ts";
 import { generateCommand } from "./generate.ts";
@@ -93,16 +93,6 @@ function one(args: Parsed, what: string): string {
   return args.positional[0];
 }
 
-function keyValues(list: unknown, flag: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const s of (list as string[] | undefined) ?? []) {
-    const eq = s.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--${flag} needs KEY=VALUE, got '${s}'`);
-    out[s.slice(0, eq)] = s.slice(eq + 1);
-  }
-  return out;
-}
-
 function buildOptions(args: Parsed): BuildOptions {
   const mode = (args.opts.mode as string | undefined) ?? "eval";
   if (mode !== "eval" && mode !== "train") {
@@ -141,18 +131,6 @@ function opsetOf(args: Parsed): number {
   return opset;
 }
 
-function dimsOf(args: Parsed): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(keyValues(args.opts.dim, "dim"))) {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new UsageError(`--dim ${k} needs a non-negative integer, got '${v}'`);
-    }
-    out[k] = n;
-  }
-  return out;
-}
-
 function warn(b: Built, io: Io): void {
   for (const d of sortDiagnostics(b.warnings)) io.err(formatDiagnostic(d, b.sources));
 }
@@ -160,7 +138,16 @@ function warn(b: Built, io: Io): void {
 const check: Command = {
   summary: "parse and check a .dlm file (its model and its train sections); print its diagnostics",
   usage: "FILE.dlm [--model NAME]",
-  options: { model: MODEL.model, set: MODEL.set, mode: MODEL.mode },
+  options: {
+    model: MODEL.model,
+    set: MODEL.set,
+    mode: MODEL.mode,
+    dim: {
+      kind: "multi",
+      arg: "SYM=N",
+      help: "fix a symbolic input dim for the train sections, e.g. --dim T=35",
+    },
+  },
   run(args, io) {
     const file = one(args, "file");
     const o = buildOptions(args);
@@ -177,7 +164,11 @@ const check: Command = {
       const seen = new Set(all.map((d) => `${d.code}@${d.span?.line}:${d.span?.col}:${d.message}`));
       for (const t of r.program.main.decls) {
         if (t.kind !== "train") continue;
-        const c = compileTrain(file, { model: t.model, overrides: o.overrides });
+        const c = compileTrain(file, {
+          model: t.model,
+          overrides: o.overrides,
+          dims: dimsOf(args),
+        });
         for (const d of c.diagnostics) {
           const k = `${d.code}@${d.span?.line}:${d.span?.col}:${d.message}`;
           if (!seen.has(k)) all = [...all, d];
@@ -217,6 +208,11 @@ const compile: Command = {
         "write the training-step model of the file's train section (state in, next:state out; see compiler/train/contract.ts)",
     },
     eval: { kind: "bool", help: "write the evaluation model of the file's train section" },
+    dim: {
+      kind: "multi",
+      arg: "SYM=N",
+      help: "fix a symbolic input dim, e.g. --dim T=35 (training unrolls recurrent layers over it)",
+    },
   },
   run(args, io) {
     const file = one(args, "file");
@@ -237,7 +233,12 @@ const compile: Command = {
         throw new UsageError("--train and --eval write different models: give one");
       }
       const o = buildOptions(args);
-      const c = compileTrain(file, { model: o.model, seed: o.seed, overrides: o.overrides });
+      const c = compileTrain(file, {
+        model: o.model,
+        seed: o.seed,
+        overrides: o.overrides,
+        dims: dimsOf(args),
+      });
       if (!c.step || !c.eval) {
         throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
       }
@@ -491,7 +492,12 @@ const diff: Command = {
       if (!file.toLowerCase().endsWith(".dlm")) {
         throw new UsageError(`--train needs a .dlm file with a train section, got '${file}'`);
       }
-      const c = compileTrain(file, { model: o.model, seed: o.seed, overrides: o.overrides });
+      const c = compileTrain(file, {
+        model: o.model,
+        seed: o.seed,
+        overrides: o.overrides,
+        dims: dimsOf(args),
+      });
       for (const d of c.diagnostics) {
         if (d.severity !== "error") io.err(formatDiagnostic(d, c.sources));
       }

@@ -12,7 +12,7 @@ import { Dataset, loadData, parseDataSpecs } from "../runtime/data/mod.ts";
 import { readSafetensors, writeSafetensors } from "../runtime/formats/mod.ts";
 import { readFileOrFail, writeFileAtomic } from "../runtime/fs.ts";
 import { stderrSink, train } from "../runtime/train/mod.ts";
-import { type Parsed, UsageError } from "./args.ts";
+import { dimsOf, type Parsed, UsageError } from "./args.ts";
 import type { Command } from "./commands.ts";
 import type { Io } from "./main.ts";
 
@@ -38,9 +38,9 @@ function positiveInt(args: Parsed, flag: string, dflt: number, min = 1): number 
 
 /** The `dlm train` command; register it as `train: trainCommand` in COMMANDS. */
 export const trainCommand: Command = {
-  summary: "train a model: run a training-step ONNX model over data files",
-  usage: "STEP.onnx --data NAME=PATH ... [--eval EVAL.onnx] [--epochs E] [--batch-size B] " +
-    "[--val-split F] [--out DIR] [options]",
+  summary: "train a model: a .dlm file's train section, or training-step ONNX models, over data",
+  usage: "FILE.dlm|STEP.onnx --data NAME=PATH ... [--eval EVAL.onnx] [--epochs E] " +
+    "[--batch-size B] [--val-split F] [--out DIR] [options]",
   options: {
     data: { kind: "multi", arg: "NAME=PATH[:COLS][@DTYPE]", help: DATA_HELP },
     eval: {
@@ -48,7 +48,16 @@ export const trainCommand: Command = {
       arg: "EVAL.onnx",
       help: "evaluation model (parameters, buffers and batch in; loss and metric:* out)",
     },
-    model: { kind: "string", arg: "NAME", help: "the model to train (.dlm files, not yet)" },
+    model: {
+      kind: "string",
+      arg: "NAME",
+      help: "the model whose train section to use (.dlm files; default: the file's first)",
+    },
+    dim: {
+      kind: "multi",
+      arg: "SYM=N",
+      help: "fix a symbolic input dim (.dlm files), e.g. --dim T=35 to unroll recurrent layers",
+    },
     epochs: { kind: "number", arg: "E", help: "passes over the data (default 1)" },
     "batch-size": { kind: "number", arg: "B", help: "samples per step (default 32)" },
     "no-shuffle": { kind: "bool", help: "keep the data order (default: shuffle every epoch)" },
@@ -113,6 +122,7 @@ export const trainCommand: Command = {
       const c = compileTrain(file, {
         model: args.opts.model as string | undefined,
         seed: (args.opts.seed as number | undefined) ?? 0,
+        dims: dimsOf(args),
       });
       if (!c.step || !c.eval) {
         throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);

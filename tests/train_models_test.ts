@@ -9,6 +9,7 @@ import { compileTrain } from "../compiler/train/mod.ts";
 import { diffTrain, formatTrainDiff } from "../runtime/diff/train_diff.ts";
 
 const FILE = new URL("./fixtures/train/attention_models.dlm", import.meta.url).pathname;
+const RNN_FILE = new URL("./fixtures/train/rnn_models.dlm", import.meta.url).pathname;
 
 for (const model of ["GPT2Tiny", "BertSmall", "ViTTiny", "SwinTiny", "TransformerTiny"]) {
   Deno.test(`two training steps of ${model} agree between the reference and onnxruntime`, async () => {
@@ -32,3 +33,24 @@ for (const model of ["GPT2Tiny", "BertSmall", "ViTTiny", "SwinTiny", "Transforme
     }
   });
 }
+
+Deno.test("recurrent models over a symbolic length train once --dim fixes it, and say so until then", async () => {
+  const without = compileTrain(RNN_FILE, { model: "RnnClassifier" });
+  const d = without.diagnostics.find((x) => x.code === "DLM0410");
+  assert.ok(d, JSON.stringify(without.diagnostics));
+  assert.match(d.message, /fix it with --dim T=<length>/);
+  assert.equal(d.span?.line, 6);
+  // Random batches draw labels below 10, so the heads get 10 classes.
+  const cases = [
+    ["RnnClassifier", { vocab: 20, dim: 8, hidden: 16, classes: 10 }],
+    ["BiRnnTagger", { vocab: 20, dim: 8, hidden: 8, tags: 10 }],
+  ] as const;
+  for (const [model, overrides] of cases) {
+    const c = compileTrain(RNN_FILE, { model, dims: { T: 5 }, overrides });
+    assert.deepEqual(c.diagnostics.filter((x) => x.severity === "error"), [], model);
+    assert.ok(!c.step!.nodes.some((n) => n.op === "RNN"), model);
+    const opts = { rtol: 1e-4, atol: 1e-5, backend: "node" as const, steps: 2, batchSize: 2 };
+    const r = await diffTrain(c.step!, opts);
+    assert.equal(r.ok, true, formatTrainDiff(r, opts));
+  }
+});

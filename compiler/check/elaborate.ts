@@ -52,6 +52,11 @@ export interface ElabOptions {
   mode?: "eval" | "train";
   /** Model parameter overrides (`--set classes=100`). */
   overrides?: Record<string, number | boolean | string>;
+  /**
+   * Fixed sizes for symbolic dims of the model's inputs (`--dim T=35`): the dim becomes that
+   * number everywhere, e.g. so that training can unroll a recurrent layer over T.
+   */
+  dims?: Record<string, number>;
 }
 
 /** Limits that turn runaway programs into diagnostics instead of hangs. */
@@ -1931,6 +1936,12 @@ class Elaborator {
       if (
         d.kind === "name" && isSymbolName(d.name) && scope.lookup(d.name) === undefined
       ) {
+        const fixed = this.opts.dims?.[d.name];
+        if (fixed !== undefined) {
+          scope.define(d.name, { k: "int", v: fixed });
+          shape.push(fixed);
+          continue;
+        }
         scope.define(d.name, { k: "dim", v: d.name });
         shape.push(d.name);
         continue;

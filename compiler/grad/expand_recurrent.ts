@@ -154,7 +154,11 @@ class Unroller {
       this.fail(
         `training unrolls it over time, which needs a known sequence length (the input is [${
           xt.shape.join(", ")
-        }]); give the input a fixed length`,
+        }]); ${
+          /^[A-Za-z_]\w*$/.test(String(T))
+            ? `fix it with --dim ${T}=<length>, or declare the input with a fixed length`
+            : "declare the input with a fixed length"
+        }`,
       );
     }
     const gates = n.op === "LSTM" ? 4 : n.op === "GRU" ? 3 : 1;

@@ -58,6 +58,8 @@ export interface TrainCompileOptions {
   model?: string;
   seed?: number;
   overrides?: Record<string, number | boolean | string>;
+  /** Fixed sizes for symbolic input dims (`--dim T=35`). */
+  dims?: Record<string, number>;
   read?: ReadFile;
 }
 
@@ -85,7 +87,7 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
     };
   }
   diags.push(...resolveNames(p));
-  const eopts = { seed: opts.seed, overrides: opts.overrides };
+  const eopts = { seed: opts.seed, overrides: opts.overrides, dims: opts.dims };
   const tr = elaborateTrain(p, model, section, { ...eopts, mode: "train" });
   const ev = elaborateTrain(p, model, section, { ...eopts, mode: "eval" });
   diags.push(...tr.diagnostics);
