@@ -113,6 +113,10 @@ export const trainCommand: Command = {
       throw new UsageError(`expected one step model file, got ${args.positional.length}`);
     }
     const file = args.positional[0];
+    const items = (args.opts.data as string[] | undefined) ?? [];
+    if (items.length === 0) throw new UsageError("missing --data NAME=PATH");
+    const arrays = loadData(parseDataSpecs(items));
+    const data = new Dataset(arrays);
     // A .dlm file: its train section compiles to the step and evaluation models, and
     // sets defaults (epochs, batch size, validation split) that flags override.
     let step: string | Graph = file;
@@ -123,6 +127,8 @@ export const trainCommand: Command = {
         model: args.opts.model as string | undefined,
         seed: (args.opts.seed as number | undefined) ?? 0,
         dims: dimsOf(args),
+        // A sequence length the model leaves symbolic is the data's: recurrent layers unroll over it.
+        dataShapes: Object.fromEntries(Object.entries(arrays).map(([k, t]) => [k, t.shape])),
       });
       if (!c.step || !c.eval) {
         throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
@@ -139,9 +145,6 @@ export const trainCommand: Command = {
     } else if (!file.toLowerCase().endsWith(".onnx")) {
       throw new UsageError(`expected a .dlm file or a .onnx step model, got '${file}'`);
     }
-    const items = (args.opts.data as string[] | undefined) ?? [];
-    if (items.length === 0) throw new UsageError("missing --data NAME=PATH");
-    const data = new Dataset(loadData(parseDataSpecs(items)));
     const seed = (args.opts.seed as number | undefined) ?? 0;
     const evalFile = evalModel;
     const frac = (args.opts["val-split"] as number | undefined) ?? defaults.valSplit;

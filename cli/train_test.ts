@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { DlmError } from "../compiler/diagnostics.ts";
 import { emitModel } from "../compiler/onnx/emit.ts";
-import { readSafetensors } from "../runtime/formats/mod.ts";
+import { readSafetensors, writeNpy } from "../runtime/formats/mod.ts";
+import { tensor } from "../compiler/ir/tensor.ts";
 import { regressionEval, regressionInit, regressionStep } from "../runtime/train/testing.ts";
 import { parseArgs } from "./args.ts";
 import { trainCommand } from "./train.ts";
@@ -80,4 +81,22 @@ Deno.test("dlm train on a .dlm file without a train section says so", async () =
       run([new URL("../lang-examples/lenet5.dlm", import.meta.url).pathname, "--data", "digits"]),
     (e: DlmError) => e.diagnostics[0].code === "DLM0103" && /no train section/.test(e.message),
   );
+});
+
+Deno.test("dlm train takes a recurrent model's sequence length from the data", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    // 64 sequences of 6 tokens below 20; the label is the first token's parity.
+    const tokens = Array.from({ length: 64 * 6 }, (_, k) => (k * 7 + (k >> 3)) % 20);
+    const label = Array.from({ length: 64 }, (_, n) => tokens[n * 6] % 2);
+    Deno.writeFileSync(`${dir}/tokens.npy`, writeNpy(tensor("i64", [64, 6], tokens)));
+    Deno.writeFileSync(`${dir}/label.npy`, writeNpy(tensor("i64", [64], label)));
+    const file = new URL("../tests/fixtures/train/rnn_models.dlm", import.meta.url).pathname;
+    const data = ["--data", `tokens=${dir}/tokens.npy`, "--data", `label=${dir}/label.npy`];
+    const { code, err } = await run([file, "--model", "RnnClassifier", ...data, "--epochs", "1"]);
+    assert.equal(code, 0, err);
+    assert.match(err, /trained 1 epoch: loss [\d.]+/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

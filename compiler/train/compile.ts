@@ -60,6 +60,11 @@ export interface TrainCompileOptions {
   overrides?: Record<string, number | boolean | string>;
   /** Fixed sizes for symbolic input dims (`--dim T=35`). */
   dims?: Record<string, number>;
+  /**
+   * Shapes of the training data by input name: a symbolic dim an input declares after its first
+   * (batch) axis takes the data's size there, unless `dims` gives it.
+   */
+  dataShapes?: Record<string, readonly number[]>;
   read?: ReadFile;
 }
 
@@ -87,7 +92,8 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
     };
   }
   diags.push(...resolveNames(p));
-  const eopts = { seed: opts.seed, overrides: opts.overrides, dims: opts.dims };
+  const dims = { ...dimsFromData(model, section, opts.dataShapes ?? {}), ...opts.dims };
+  const eopts = { seed: opts.seed, overrides: opts.overrides, dims };
   const tr = elaborateTrain(p, model, section, { ...eopts, mode: "train" });
   const ev = elaborateTrain(p, model, section, { ...eopts, mode: "eval" });
   diags.push(...tr.diagnostics);
@@ -109,6 +115,27 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
     }
     throw e;
   }
+}
+
+/**
+ * Symbolic dims the data fixes: for `input tokens: i64[N, T]` and tokens data of shape
+ * [1000, 35], T = 35. The first axis is the batch, which the data does not fix.
+ */
+function dimsFromData(
+  model: A.ModelDecl,
+  section: A.TrainDecl,
+  shapes: Record<string, readonly number[]>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of [...model.body, ...section.body]) {
+    if (s.kind !== "input" || s.type.kind !== "tensor_type") continue;
+    const shape = shapes[s.name];
+    if (!shape || shape.length !== s.type.dims.length) continue;
+    s.type.dims.forEach((d, k) => {
+      if (k > 0 && d.kind === "name" && out[d.name] === undefined) out[d.name] = shape[k];
+    });
+  }
+  return out;
 }
 
 function pickSection(p: Program, model?: string): A.TrainDecl | Diagnostic {
