@@ -14,55 +14,13 @@
  * direction starts at each sequence's own last step.
  */
 import assert from "node:assert/strict";
-import { compileFile, hasErrors } from "../compiler/compile.ts";
-import { formatDiagnostic } from "../compiler/diagnostics.ts";
-import type { Graph } from "../compiler/ir/graph.ts";
-import { type Tensor, toNumbers } from "../compiler/ir/tensor.ts";
+import type { Tensor } from "../compiler/ir/tensor.ts";
 import { emitModel } from "../compiler/onnx/emit.ts";
 import { inferencePipeline, runPasses } from "../compiler/passes/mod.ts";
-import { readNpy } from "../runtime/formats/mod.ts";
 import { createSession } from "../runtime/ort/mod.ts";
 import { runGraph } from "../runtime/reference/mod.ts";
 import { loadWeights } from "../runtime/weights.ts";
-
-const FIXTURES = new URL("fixtures/torch/", import.meta.url);
-const RTOL = 1e-4;
-const ATOL = 1e-5;
-
-function pathOf(url: URL): string {
-  return decodeURIComponent(url.pathname);
-}
-
-function compile(url: URL): Graph {
-  const r = compileFile(pathOf(url), { mode: "eval" });
-  if (hasErrors(r.diagnostics) || !r.graph) {
-    assert.fail(r.diagnostics.map((d) => formatDiagnostic(d, r.sources)).join("\n"));
-  }
-  return r.graph;
-}
-
-function readFixtureNpy(name: string): Tensor {
-  const url = new URL(name, FIXTURES);
-  return readNpy(Deno.readFileSync(url), pathOf(url));
-}
-
-/** Assert |actual - expected| <= atol + rtol * |expected| everywhere, naming the worst element. */
-function assertClose(actual: Tensor, expected: Tensor, what: string): void {
-  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
-  const a = toNumbers(actual), e = toNumbers(expected);
-  let worst = -1, worstExcess = 0;
-  for (let i = 0; i < e.length; i++) {
-    const excess = Math.abs(a[i] - e[i]) - (ATOL + RTOL * Math.abs(e[i]));
-    if (!(excess <= worstExcess)) {
-      [worst, worstExcess] = [i, Number.isNaN(excess) ? Infinity : excess];
-    }
-  }
-  assert.ok(
-    worst < 0,
-    `${what}: element ${worst} is ${a[worst]} but torch says ${e[worst]} ` +
-      `(difference ${Math.abs(a[worst] - e[worst])}, rtol ${RTOL}, atol ${ATOL})`,
-  );
-}
+import { assertClose, compile, FIXTURES, pathOf, readFixtureNpy } from "./torch_fixtures.ts";
 
 interface Case {
   /** Fixture prefix: `<name>.dlm`, `<name>.safetensors`, `<name>_<value>.npy`. */

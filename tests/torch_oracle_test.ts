@@ -13,40 +13,22 @@
  *   onnxruntime-node (the emitted ONNX model).
  */
 import assert from "node:assert/strict";
-import { compileFile, type CompileOptions, hasErrors } from "../compiler/compile.ts";
-import { formatDiagnostic } from "../compiler/diagnostics.ts";
 import type { Graph } from "../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers } from "../compiler/ir/tensor.ts";
 import { emitModel } from "../compiler/onnx/emit.ts";
 import { inferencePipeline, runPasses } from "../compiler/passes/mod.ts";
-import { readNpy } from "../runtime/formats/mod.ts";
 import { createSession } from "../runtime/ort/mod.ts";
 import { runGraph } from "../runtime/reference/mod.ts";
 import { loadWeights } from "../runtime/weights.ts";
+import { assertClose, compile, FIXTURES, pathOf, readFixtureNpy } from "./torch_fixtures.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const FIXTURES = new URL("fixtures/torch/", import.meta.url);
-const RTOL = 1e-4;
-const ATOL = 1e-5;
 
 /** One row of `<model>_state_dict.json`: a torchvision state dict entry. */
 interface StateEntry {
   name: string;
   shape: number[];
   dtype: string;
-}
-
-/** A file URL as a path (percent-escapes such as %20 decoded). */
-function pathOf(url: URL): string {
-  return decodeURIComponent(url.pathname);
-}
-
-function compile(url: URL, opts: CompileOptions = {}): Graph {
-  const r = compileFile(pathOf(url), { mode: "eval", ...opts });
-  if (hasErrors(r.diagnostics) || !r.graph) {
-    assert.fail(r.diagnostics.map((d) => formatDiagnostic(d, r.sources)).join("\n"));
-  }
-  return r.graph;
 }
 
 /** The graph's declared parameters and buffers as state dict rows, in declaration order. */
@@ -56,11 +38,6 @@ function declaredState(g: Graph): StateEntry[] {
     assert.ok(t, `parameter '${p.name}' has no initializer`);
     return { name: p.name, shape: t.shape, dtype: t.dtype };
   });
-}
-
-function readFixtureNpy(name: string): Tensor {
-  const url = new URL(name, FIXTURES);
-  return readNpy(Deno.readFileSync(url), pathOf(url));
 }
 
 /** The stored input, as f32; a u8 image stands for u8 / 255 (as make_fixtures.py computed it). */
@@ -77,22 +54,6 @@ function readInput(name: string): Tensor {
  * Assert |actual - expected| <= atol + rtol * |expected| everywhere, naming
  * the worst element when not.
  */
-function assertClose(actual: Tensor, expected: Tensor, what: string): void {
-  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
-  const a = toNumbers(actual), e = toNumbers(expected);
-  let worst = -1, worstExcess = 0;
-  for (let i = 0; i < e.length; i++) {
-    const excess = Math.abs(a[i] - e[i]) - (ATOL + RTOL * Math.abs(e[i]));
-    if (!(excess <= worstExcess)) {
-      [worst, worstExcess] = [i, Number.isNaN(excess) ? Infinity : excess];
-    }
-  }
-  assert.ok(
-    worst < 0,
-    `${what}: element ${worst} is ${a[worst]} but torch says ${e[worst]} ` +
-      `(difference ${Math.abs(a[worst] - e[worst])}, rtol ${RTOL}, atol ${ATOL})`,
-  );
-}
 
 function countOps(g: Graph, op: string): number {
   return g.nodes.filter((n) => n.op === op).length;
