@@ -1,0 +1,93 @@
+/**
+ * Where a training step's time goes in onnxruntime-node: runs the step (or
+ * evaluation) model of a .dlm file's train section with onnxruntime's own
+ * profiler and prints the time per op type and the slowest nodes. For work on
+ * the step/forward ratio (bench/bench_train.ts measures the ratio itself).
+ *
+ *   deno task profile:train FILE.dlm [--eval] [--batch N] [--runs R]
+ */
+import * as ort from "onnxruntime-node";
+import type { Tensor } from "../compiler/ir/tensor.ts";
+import { zeros } from "../compiler/ir/tensor.ts";
+import { compileTrain } from "../compiler/train/mod.ts";
+import { parseOptSlot, STEP_INPUT } from "../compiler/train/contract.ts";
+import { emitModel } from "../compiler/onnx/emit.ts";
+import { prepareInputs } from "../runtime/inputs.ts";
+import { toOrt } from "../runtime/ort/mod.ts";
+
+const args = [...Deno.args];
+const flag = (name: string, fallback: number) => {
+  const k = args.indexOf(name);
+  return k >= 0 ? Number(args.splice(k, 2)[1]) : fallback;
+};
+const evalOnly = args.includes("--eval");
+const batch = flag("--batch", 16);
+const runs = flag("--runs", 20);
+const file = args.find((a) => a.endsWith(".dlm"));
+if (!file) {
+  console.error("usage: deno task profile:train FILE.dlm [--eval] [--batch N] [--runs R]");
+  Deno.exit(2);
+}
+const c = compileTrain(file);
+if (!c.step || !c.eval) {
+  console.error(c.diagnostics.map((d) => d.message).join("\n"));
+  Deno.exit(1);
+}
+const g = evalOnly ? c.eval : c.step;
+// Batch inputs random; state from the initializers; optimiser state and step zero.
+const state = (n: string) => g.initializers.has(n) || n === STEP_INPUT || parseOptSlot(n);
+const batchGraph = { ...g, inputs: g.inputs.filter((i) => !state(i.name)) };
+const feeds: Record<string, Tensor> = prepareInputs(batchGraph, { seed: 0, dims: { N: batch } });
+for (const i of g.inputs) {
+  feeds[i.name] ??= g.initializers.get(i.name) ??
+    zeros(i.type.dtype, i.type.shape.map((d) => (typeof d === "number" ? d : batch)));
+}
+const ortFeeds = Object.fromEntries(
+  Object.entries(feeds).map(([k, t]) => [k, toOrt(t, ort.Tensor as never, k)]),
+);
+const dir = Deno.makeTempDirSync();
+const session = await ort.InferenceSession.create(emitModel(g).model, {
+  intraOpNumThreads: 2,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: "all",
+  logSeverityLevel: 3,
+  enableProfiling: true,
+  profileFilePrefix: `${dir}/profile`,
+});
+for (let k = 0; k < runs; k++) await session.run(ortFeeds as never);
+session.endProfiling();
+await session.release();
+const [json] = [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`);
+const events = JSON.parse(Deno.readTextFileSync(json)) as {
+  cat: string;
+  name: string;
+  dur: number;
+  args: { op_name?: string };
+}[];
+Deno.removeSync(dir, { recursive: true });
+
+const byOp = new Map<string, { us: number; count: number }>();
+const byNode = new Map<string, number>();
+let runUs = 0;
+for (const e of events) {
+  if (e.name === "model_run") runUs += e.dur;
+  if (e.cat !== "Node" || !e.name.endsWith("_kernel_time")) continue;
+  const op = e.args.op_name ?? "?";
+  const v = byOp.get(op) ?? { us: 0, count: 0 };
+  byOp.set(op, { us: v.us + e.dur, count: v.count + 1 });
+  const node = `${op} ${e.name.slice(0, -"_kernel_time".length)}`;
+  byNode.set(node, (byNode.get(node) ?? 0) + e.dur);
+}
+const ms = (us: number) => (us / runs / 1000).toFixed(3);
+console.log(
+  `${file} ${evalOnly ? "evaluation" : "step"} model, batch ${batch}, ${g.nodes.length} nodes: ` +
+    `${ms(runUs)} ms per run (mean of ${runs}, the first included; onnxruntime-node, 2 threads)`,
+);
+console.log("\nop type                 ms/run  nodes");
+for (const [op, v] of [...byOp].sort((a, b) => b[1].us - a[1].us)) {
+  console.log(`${op.padEnd(22)} ${ms(v.us).padStart(7)}  ${String(v.count / runs).padStart(5)}`);
+}
+console.log("\nslowest nodes                                                     ms/run");
+for (const [n, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+  console.log(`${n.slice(0, 64).padEnd(64)} ${ms(us).padStart(7)}`);
+}
