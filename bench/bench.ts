@@ -18,11 +18,9 @@
  *   onnxruntime measurement on it, and both models' node counts and operator
  *   histograms; otherwise "skipped".
  */
-import { compileFile, type CompileResult } from "../compiler/compile.ts";
-import { formatDiagnostic } from "../compiler/diagnostics.ts";
 import type { Graph } from "../compiler/ir/graph.ts";
 import { numel, type Tensor, tensor } from "../compiler/ir/tensor.ts";
-import { emitModel, emitModelParts } from "../compiler/onnx/emit.ts";
+import { emitModel } from "../compiler/onnx/emit.ts";
 import { inferencePipeline, runPasses } from "../compiler/passes/mod.ts";
 import { parse } from "../compiler/syntax/mod.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
@@ -32,7 +30,16 @@ import { type BenchArgs, parseBenchArgs, USAGE } from "./args.ts";
 import { formatMachineFacts, type MachineFacts, machineFacts } from "./machine.ts";
 import { formatOpComparison, type OnnxStats, onnxStats } from "./onnx_stats.ts";
 import { summarize, timeSync, type Timing } from "./stats.ts";
-import { bytes, count, formatTable, ms } from "./table.ts";
+import { formatTable, ms } from "./table.ts";
+import {
+  benchCompile,
+  type CompileBench,
+  compiled,
+  exists,
+  formatCompileTable,
+  pathOf,
+  readJson,
+} from "./compile_bench.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const EXAMPLES = new URL("lang-examples/", ROOT);
@@ -41,24 +48,6 @@ const ORT_THREADS = 2;
 const ORT_WARMUP = 3;
 
 /** One model of one example file. */
-interface CompileBench {
-  file: string;
-  model: string;
-  parameters: number;
-  nodes: number;
-  onnxBytes: number;
-  /** `parse()` of the main file alone. */
-  parse: Timing;
-  /**
-   * Parse, check and elaborate: `compileFile`. Parameters are initialised
-   * lazily (compiler/check/init.ts `lazyInitTensor`), so this excludes
-   * drawing the initial weights.
-   */
-  check: Timing;
-  /** The whole path to ONNX bytes, and its four phases within the same runs. */
-  compile: Timing;
-  phases: { elaborate: Timing; init: Timing; passes: Timing; emit: Timing };
-}
 
 interface LatencyBench {
   what: string;
@@ -88,35 +77,14 @@ interface Results {
   torch: TorchComparison;
 }
 
-/** A file URL as a path for compileFile and friends (percent-escapes such as %20 decoded). */
-function pathOf(url: URL): string {
-  return decodeURIComponent(url.pathname);
-}
-
 function log(msg: string): void {
   console.error(`bench: ${msg}`);
-}
-
-/** Compile or stop the bench with the diagnostics. */
-function compiled(path: string, model?: string): Graph {
-  const r: CompileResult = compileFile(path, { model, mode: "eval" });
-  if (!r.graph) {
-    const text = r.diagnostics.map((d) => formatDiagnostic(d, r.sources)).join("\n");
-    throw new Error(`Cannot compile ${path}${model ? ` (model ${model})` : ""}:\n${text}`);
-  }
-  return r.graph;
 }
 
 function optimized(path: string, model?: string): Graph {
   const g = compiled(path, model);
   runPasses(g, inferencePipeline("eval"), { mode: "eval" });
   return g;
-}
-
-function parameterCount(g: Graph): number {
-  let n = 0;
-  for (const p of g.params) if (p.trainable) n += numel(g.initializers.get(p.name)?.shape ?? []);
-  return n;
 }
 
 /** Uniform [0, 1) values from a fixed linear congruential sequence: the same input every run. */
@@ -128,57 +96,6 @@ function seededInput(shape: number[], seed = 1): Tensor {
     data[i] = s / 2 ** 32;
   }
   return tensor("f32", shape, data);
-}
-
-function benchCompile(file: string, model: string, runs: number): CompileBench {
-  const path = pathOf(new URL(file, EXAMPLES));
-  const text = Deno.readTextFileSync(path);
-  const parseT = timeSync(() => parse(text, path), { warmup: 2, runs: Math.max(runs, 10) });
-  const checkT = timeSync(() => compiled(path, model), { warmup: 1, runs });
-
-  const total: number[] = [], elab: number[] = [], init: number[] = [], passes: number[] = [];
-  const emit: number[] = [];
-  let last: { graph: Graph; bytes: number } | undefined;
-  for (let i = 0; i <= runs; i++) {
-    // Each run starts from a collected heap, as a fresh `dlm compile` process does;
-    // otherwise the previous run's 100 MB of weights are collected inside this one.
-    (globalThis as { gc?: () => void }).gc?.();
-    const t0 = performance.now();
-    const g = compiled(path, model);
-    const t1 = performance.now();
-    // Reading `data` draws a lazily initialised parameter; passes and emit would do it anyway.
-    for (const t of g.initializers.values()) void t.data;
-    const t2 = performance.now();
-    runPasses(g, inferencePipeline("eval"), { mode: "eval" });
-    const t3 = performance.now();
-    // The model as the byte ranges a writer streams to the file (dlm compile does this).
-    const { parts } = emitModelParts(g);
-    const t4 = performance.now();
-    const onnx = { length: parts.reduce((n, p) => n + p.length, 0) };
-    if (i === 0) continue; // warm-up
-    total.push(t4 - t0),
-      elab.push(t1 - t0),
-      init.push(t2 - t1),
-      passes.push(t3 - t2),
-      emit.push(t4 - t3);
-    last = { graph: g, bytes: onnx.length };
-  }
-  return {
-    file,
-    model,
-    parameters: parameterCount(last!.graph),
-    nodes: last!.graph.nodes.length,
-    onnxBytes: last!.bytes,
-    parse: parseT,
-    check: checkT,
-    compile: summarize(total),
-    phases: {
-      elaborate: summarize(elab),
-      init: summarize(init),
-      passes: summarize(passes),
-      emit: summarize(emit),
-    },
-  };
 }
 
 /** Every model declared in each example file (not those it imports), files in name order. */
@@ -238,22 +155,6 @@ async function ortLatencies(
   }
 }
 
-function readJson(path: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(Deno.readTextFileSync(path));
-  } catch {
-    return undefined;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
 async function main(argv: string[]): Promise<number> {
   let args: BenchArgs;
   try {
@@ -274,43 +175,22 @@ async function main(argv: string[]): Promise<number> {
   const compile: CompileBench[] = [];
   for (const { file, model } of exampleModels(args.only)) {
     log(`compiling ${file} (${model})`);
-    compile.push(benchCompile(file, model, args.runs));
+    compile.push(
+      benchCompile(
+        pathOf(new URL(file, EXAMPLES)),
+        file,
+        model,
+        args.runs,
+        inferencePipeline("eval"),
+      ),
+    );
   }
   console.log(
     `Compile times (ms, median of ${args.runs} runs after a warm-up; ` +
       `check = parse + check + elaborate, weights initialised lazily so not included; ` +
       `compile = elaborate + weight init + passes + emit)`,
   );
-  console.log(formatTable(
-    [
-      { header: "example" },
-      { header: "model" },
-      { header: "params", right: true },
-      { header: "nodes", right: true },
-      { header: "onnx", right: true },
-      { header: "parse", right: true },
-      { header: "check", right: true },
-      { header: "compile", right: true },
-      { header: "=elab", right: true },
-      { header: "+init", right: true },
-      { header: "+passes", right: true },
-      { header: "+emit", right: true },
-    ],
-    compile.map((c) => [
-      c.file,
-      c.model,
-      count(c.parameters),
-      count(c.nodes),
-      bytes(c.onnxBytes),
-      ms(c.parse.median),
-      ms(c.check.median),
-      ms(c.compile.median),
-      ms(c.phases.elaborate.median),
-      ms(c.phases.init.median),
-      ms(c.phases.passes.median),
-      ms(c.phases.emit.median),
-    ]),
-  ));
+  console.log(formatCompileTable(compile));
   console.log();
 
   // Latencies.

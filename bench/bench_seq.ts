@@ -19,19 +19,26 @@
  *   `--new` tokens after a `--prompt`-token prompt with GPT2SmallCached
  *   (the cache) and GPT2Small (re-running the whole sequence each token).
  */
-import { compileFile, type CompileResult } from "../compiler/compile.ts";
-import { formatDiagnostic } from "../compiler/diagnostics.ts";
-import type { Graph } from "../compiler/ir/graph.ts";
 import { numel, type Tensor, tensor } from "../compiler/ir/tensor.ts";
-import { emitModel, emitModelParts } from "../compiler/onnx/emit.ts";
+import { emitModel } from "../compiler/onnx/emit.ts";
 import { pipelineFor, runPasses, type Target } from "../compiler/passes/mod.ts";
 import { parse } from "../compiler/syntax/mod.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
 import { createSession } from "../runtime/ort/mod.ts";
 import { formatMachineFacts, type MachineFacts, machineFacts } from "./machine.ts";
 import { formatOpComparison, type OnnxStats, onnxStats } from "./onnx_stats.ts";
-import { summarize, timeSync, type Timing } from "./stats.ts";
-import { bytes, count, formatTable, ms } from "./table.ts";
+import { summarize, type Timing } from "./stats.ts";
+import { count, formatTable, ms } from "./table.ts";
+import {
+  benchCompile,
+  type CompileBench,
+  compiled,
+  exists,
+  formatCompileTable,
+  gc,
+  pathOf,
+  readJson,
+} from "./compile_bench.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const EXAMPLES = new URL("lang-examples/", ROOT);
@@ -176,43 +183,8 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** A file URL as a path for compileFile and friends (percent-escapes decoded). */
-function pathOf(url: URL): string {
-  return decodeURIComponent(url.pathname);
-}
-
 function log(msg: string): void {
   console.error(`bench:seq: ${msg}`);
-}
-
-function exists(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
-function readJson(path: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(Deno.readTextFileSync(path));
-  } catch {
-    return undefined;
-  }
-}
-
-function gc(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-}
-
-/** Compile or stop the bench with the diagnostics. */
-function compiled(path: string, model?: string): Graph {
-  const r: CompileResult = compileFile(path, { model, mode: "eval" });
-  if (!r.graph) {
-    const text = r.diagnostics.map((d) => formatDiagnostic(d, r.sources)).join("\n");
-    throw new Error(`Cannot compile ${path}${model ? ` (model ${model})` : ""}:\n${text}`);
-  }
-  return r.graph;
 }
 
 /** One model compiled for one target: the ONNX bytes and how long the whole path took. */
@@ -388,72 +360,6 @@ async function compare(
 }
 
 /** One model of one example file: compile times as bench.ts measures them. */
-interface CompileBench {
-  file: string;
-  model: string;
-  parameters: number;
-  nodes: number;
-  onnxBytes: number;
-  parse: Timing;
-  check: Timing;
-  compile: Timing;
-  phases: { elaborate: Timing; init: Timing; passes: Timing; emit: Timing };
-}
-
-function parameterCount(g: Graph): number {
-  let n = 0;
-  for (const p of g.params) if (p.trainable) n += numel(g.initializers.get(p.name)?.shape ?? []);
-  return n;
-}
-
-function benchCompile(file: string, model: string, runs: number): CompileBench {
-  const path = pathOf(new URL(file, EXAMPLES));
-  const text = Deno.readTextFileSync(path);
-  const parseT = timeSync(() => parse(text, path), { warmup: 2, runs: Math.max(runs, 10) });
-  const checkT = timeSync(() => compiled(path, model), { warmup: 1, runs });
-  // Counted before the passes, which fold and rename initializers (a transposed copy of a weight).
-  const parameters = parameterCount(compiled(path, model));
-  const total: number[] = [], elab: number[] = [], init: number[] = [], passes: number[] = [];
-  const emit: number[] = [];
-  let last: { graph: Graph; bytes: number } | undefined;
-  for (let i = 0; i <= runs; i++) {
-    // Each run starts from a collected heap, as a fresh `dlm compile` process does.
-    gc();
-    const t0 = performance.now();
-    const g = compiled(path, model);
-    const t1 = performance.now();
-    // Reading `data` draws a lazily initialised parameter; passes and emit would do it anyway.
-    for (const t of g.initializers.values()) void t.data;
-    const t2 = performance.now();
-    runPasses(g, pipelineFor("onnx", "eval"), { mode: "eval" });
-    const t3 = performance.now();
-    const { parts } = emitModelParts(g);
-    const t4 = performance.now();
-    if (i === 0) continue; // warm-up
-    total.push(t4 - t0);
-    elab.push(t1 - t0);
-    init.push(t2 - t1);
-    passes.push(t3 - t2);
-    emit.push(t4 - t3);
-    last = { graph: g, bytes: parts.reduce((n, p) => n + p.length, 0) };
-  }
-  return {
-    file,
-    model,
-    parameters,
-    nodes: last!.graph.nodes.length,
-    onnxBytes: last!.bytes,
-    parse: parseT,
-    check: checkT,
-    compile: summarize(total),
-    phases: {
-      elaborate: summarize(elab),
-      init: summarize(init),
-      passes: summarize(passes),
-      emit: summarize(emit),
-    },
-  };
-}
 
 /** Every model declared in each of `files` (not those it imports). */
 function modelsOf(files: string[]): { file: string; model: string }[] {
@@ -659,43 +565,22 @@ async function main(argv: string[]): Promise<number> {
   if (!args.skipCompile) {
     for (const { file, model } of modelsOf(TRANSFORMER_FILES)) {
       log(`compiling ${file} (${model})`);
-      compile.push(benchCompile(file, model, args.runs));
+      compile.push(
+        benchCompile(
+          pathOf(new URL(file, EXAMPLES)),
+          file,
+          model,
+          args.runs,
+          pipelineFor("onnx", "eval"),
+        ),
+      );
     }
     console.log(
       `Compile times of the Transformer examples (ms, median of ${args.runs} runs after a ` +
         `warm-up; check = parse + check + elaborate, weights initialised lazily so not ` +
         `included; compile = elaborate + weight init + passes (--target onnx) + emit)`,
     );
-    console.log(formatTable(
-      [
-        { header: "example" },
-        { header: "model" },
-        { header: "params", right: true },
-        { header: "nodes", right: true },
-        { header: "onnx", right: true },
-        { header: "parse", right: true },
-        { header: "check", right: true },
-        { header: "compile", right: true },
-        { header: "=elab", right: true },
-        { header: "+init", right: true },
-        { header: "+passes", right: true },
-        { header: "+emit", right: true },
-      ],
-      compile.map((c) => [
-        c.file,
-        c.model,
-        count(c.parameters),
-        count(c.nodes),
-        bytes(c.onnxBytes),
-        ms(c.parse.median),
-        ms(c.check.median),
-        ms(c.compile.median),
-        ms(c.phases.elaborate.median),
-        ms(c.phases.init.median),
-        ms(c.phases.passes.median),
-        ms(c.phases.emit.median),
-      ]),
-    ));
+    console.log(formatCompileTable(compile));
     console.log();
     gc();
   }
