@@ -5,7 +5,12 @@
 import type { Graph } from "../compiler/ir/graph.ts";
 import { formatType } from "../compiler/ir/graph.ts";
 import { numel } from "../compiler/ir/tensor.ts";
-import { DlmError, formatDiagnostic, sortDiagnostics } from "../compiler/diagnostics.ts";
+import {
+  dedupeDiagnostics,
+  DlmError,
+  formatDiagnostic,
+  sortDiagnostics,
+} from "../compiler/diagnostics.ts";
 import { compileFile, hasErrors } from "../compiler/compile.ts";
 import { resolveNames } from "../compiler/check/resolve.ts";
 import { emitModel, writeModel } from "../compiler/onnx/emit.ts";
@@ -161,7 +166,6 @@ const check: Command = {
     }
     if (!hasErrors(all) && r.program) {
       // Train sections are checked too: their losses and metrics, and that the loss differentiates.
-      const seen = new Set(all.map((d) => `${d.code}@${d.span?.line}:${d.span?.col}:${d.message}`));
       for (const t of r.program.main.decls) {
         if (t.kind !== "train") continue;
         const c = compileTrain(file, {
@@ -169,11 +173,7 @@ const check: Command = {
           overrides: o.overrides,
           dims: dimsOf(args),
         });
-        for (const d of c.diagnostics) {
-          const k = `${d.code}@${d.span?.line}:${d.span?.col}:${d.message}`;
-          if (!seen.has(k)) all = [...all, d];
-          seen.add(k);
-        }
+        all = dedupeDiagnostics([...all, ...c.diagnostics]);
       }
     }
     const ds = sortDiagnostics(all);

@@ -3,7 +3,7 @@
  * `--model NAME`, else the first model declared in the main file.
  */
 import type { Graph } from "./ir/graph.ts";
-import { type Diagnostic, error, SourceMap } from "./diagnostics.ts";
+import { dedupeDiagnostics, type Diagnostic, error, SourceMap } from "./diagnostics.ts";
 import {
   isProgram,
   loadProgram,
@@ -71,7 +71,7 @@ function compileUnchecked(path: string, opts: CompileOptions): CompileResult {
   if (!("kind" in model)) return { program, diagnostics: [model], sources: program.sources };
   const resolved = resolveNames(program);
   const { graph, diagnostics } = elaborate(program, model, opts);
-  const all = dedupe([...program.diagnostics, ...resolved, ...diagnostics]);
+  const all = dedupeDiagnostics([...program.diagnostics, ...resolved, ...diagnostics]);
   return {
     graph: hasErrors(all) ? undefined : graph,
     program,
@@ -79,17 +79,4 @@ function compileUnchecked(path: string, opts: CompileOptions): CompileResult {
     diagnostics: all,
     sources: program.sources,
   };
-}
-
-/** One diagnostic per code and place: the resolver and the elaborator may both see an unknown name. */
-function dedupe(ds: Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  return ds.filter((d) => {
-    const k = d.span
-      ? `${d.code}@${d.span.file}:${d.span.line}:${d.span.col}`
-      : `${d.code}:${d.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }

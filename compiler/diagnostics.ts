@@ -140,6 +140,22 @@ export function formatDiagnostic(d: Diagnostic, sources?: SourceMap): string {
   return out.join("\n");
 }
 
+/**
+ * One diagnostic per code and place (the first): the resolver and the elaborator may both see an
+ * unknown name, and the model and a train section compile the same declarations.
+ */
+export function dedupeDiagnostics(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    const k = d.span
+      ? `${d.code}@${d.span.file}:${d.span.line}:${d.span.col}`
+      : `${d.code}:${d.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
 /** Sort by file, line, column; keeps the order of diagnostics without spans. */
 export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
   return [...ds].sort((a, b) => {

@@ -15,7 +15,7 @@
 import type { Graph, Node } from "../ir/graph.ts";
 import { globToRegExp } from "../check/glob.ts";
 import { GraphBuilder } from "../ir/builder.ts";
-import { type Diagnostic, error, SourceMap } from "../diagnostics.ts";
+import { dedupeDiagnostics, type Diagnostic, DlmError, error, SourceMap } from "../diagnostics.ts";
 import {
   isProgram,
   loadProgram,
@@ -33,7 +33,6 @@ import { buildOptimizer, type OptimizerSpec } from "./optimizers.ts";
 import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
 import { buildClip, type ClipSpec } from "./clip.ts";
 import { nextName, STEP_INPUT } from "./contract.ts";
-import { DlmError } from "../diagnostics.ts";
 
 /** Defaults for `dlm train` from the section (flags override them). */
 export interface TrainSettings {
@@ -98,7 +97,7 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
   const ev = elaborateTrain(p, model, section, { ...eopts, mode: "eval" });
   diags.push(...tr.diagnostics);
   if (diags.some((d) => d.severity === "error") || !tr.loss) {
-    return { diagnostics: dedupe(diags), sources: p.sources };
+    return { diagnostics: dedupeDiagnostics(diags), sources: p.sources };
   }
   try {
     const settings = readSettings(tr, section);
@@ -108,7 +107,13 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
     const state = step.outputs.map((o) => o.name.startsWith("next:") ? o.name.slice(5) : "")
       .filter((n) => n && n !== STEP_INPUT && !n.startsWith("opt:"));
     const evalGraph = buildEval(ev, state);
-    return { step, eval: evalGraph, settings, diagnostics: dedupe(diags), sources: p.sources };
+    return {
+      step,
+      eval: evalGraph,
+      settings,
+      diagnostics: dedupeDiagnostics(diags),
+      sources: p.sources,
+    };
   } catch (e) {
     if (e instanceof DlmError) {
       return { diagnostics: [...diags, ...e.diagnostics], sources: p.sources };
@@ -492,14 +497,4 @@ function readSettings(tr: TrainElabResult, _section: A.TrainDecl): TrainSettings
     patience: num(s.get("patience")),
     metrics: tr.metrics,
   };
-}
-
-function dedupe(ds: Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  return ds.filter((d) => {
-    const k = `${d.code}@${d.span?.file}:${d.span?.line}:${d.span?.col}:${d.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
