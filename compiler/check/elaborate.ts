@@ -2531,6 +2531,21 @@ function numArgs(
   return out;
 }
 
+/** min/max of numbers given as arguments or as one tuple/list; int when every item is. */
+function extremum(name: string, f: (...xs: number[]) => number): ScalarFn {
+  return (e, args, span) => {
+    const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list")
+      ? args[0].value.items.map((value) => ({ value, span }))
+      : args;
+    const xs = numArgs(e, name, items, span);
+    if (!xs || xs.length === 0) {
+      return xs ? e.err("DLM0206", `${name}() needs at least one number`, span) : ERROR;
+    }
+    const allInt = items.every((a) => a.value.k === "int");
+    return { k: allInt ? "int" : "float", v: f(...xs) };
+  };
+}
+
 function numFn(name: string, f: (x: number) => number, intResult = false): ScalarFn {
   return (e, args, span) => {
     const xs = numArgs(e, name, args, span, 1);
@@ -2599,28 +2614,8 @@ export const SCALAR_FNS: Record<string, ScalarFn> = {
     args.length
       ? e.err("DLM0202", "training() takes no arguments", span)
       : { k: "bool", v: e.mode === "train" },
-  min: (e, args, span) => {
-    const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list")
-      ? args[0].value.items.map((value) => ({ value, span }))
-      : args;
-    const xs = numArgs(e, "min", items, span);
-    if (!xs || xs.length === 0) {
-      return xs ? e.err("DLM0206", "min() needs at least one number", span) : ERROR;
-    }
-    const allInt = items.every((a) => a.value.k === "int");
-    return { k: allInt ? "int" : "float", v: Math.min(...xs) };
-  },
-  max: (e, args, span) => {
-    const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list")
-      ? args[0].value.items.map((value) => ({ value, span }))
-      : args;
-    const xs = numArgs(e, "max", items, span);
-    if (!xs || xs.length === 0) {
-      return xs ? e.err("DLM0206", "max() needs at least one number", span) : ERROR;
-    }
-    const allInt = items.every((a) => a.value.k === "int");
-    return { k: allInt ? "int" : "float", v: Math.max(...xs) };
-  },
+  min: extremum("min", Math.min),
+  max: extremum("max", Math.max),
   abs: numFn("abs", Math.abs),
   sqrt: numFn("sqrt", Math.sqrt),
   exp: numFn("exp", Math.exp),
