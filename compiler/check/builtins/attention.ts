@@ -388,22 +388,33 @@ const relativeKeys: LayerDef = {
       layer: "relative_position_keys",
     });
     if (!w) return ERROR;
-    const p = rangeAlong(ctx, q, r - 2);
-    const row = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [0])]);
-    const col = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [1])]);
-    // rel[i, j] = clip(j - i, -k, k) + k indexes the 2k + 1 embeddings.
-    const rel = row && col && one(ctx, "Sub", [row.v, col.v]);
-    const lo = ctx.scalar(-k, "i64").v, hi = ctx.scalar(k, "i64").v;
-    const cl = rel && one(ctx, "Max", [rel.v, lo]);
-    const cu = cl && one(ctx, "Min", [cl.v, hi]);
-    const idx = cu && one(ctx, "Add", [cu.v, hi]);
-    const e = idx && one(ctx, "Gather", [w.v, idx.v], { axis: 0 });
+    const e = relativeEmbeddings(ctx, w, rangeAlong(ctx, q, r - 2), k);
     const et = e && one(ctx, "Transpose", [e.v], { perm: [0, 2, 1] });
     const qu = one(ctx, "Unsqueeze", [q.v, ints(ctx, [r - 1])]);
     const mm = et && qu && one(ctx, "MatMul", [qu.v, et.v]);
     return (mm && one(ctx, "Squeeze", [mm.v, ints(ctx, [r - 1])], {}, prefix)) ?? ERROR;
   },
 };
+
+/**
+ * E[i, j] = w[clip(j - i, -k, k) + k] for positions p [T]: [T, T, dim], the 2k + 1 embeddings
+ * of Shaw et al.'s relative positions gathered per (query, key) pair.
+ */
+function relativeEmbeddings(
+  ctx: Ctx,
+  w: TensorValue,
+  p: TensorValue | undefined,
+  k: number,
+): TensorValue | undefined {
+  const row = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [0])]);
+  const col = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [1])]);
+  const rel = row && col && one(ctx, "Sub", [row.v, col.v]);
+  const lo = ctx.scalar(-k, "i64").v, hi = ctx.scalar(k, "i64").v;
+  const cl = rel && one(ctx, "Max", [rel.v, lo]);
+  const cu = cl && one(ctx, "Min", [cl.v, hi]);
+  const idx = cu && one(ctx, "Add", [cu.v, hi]);
+  return idx && one(ctx, "Gather", [w.v, idx.v], { axis: 0 });
+}
 
 const relativeValues: LayerDef = {
   name: "relative_position_values",
@@ -432,15 +443,7 @@ const relativeValues: LayerDef = {
     });
     if (!w) return ERROR;
     // E[i, j] = w[clip(j - i, -k, k) + k]: [T, T, dim]; out_i = sum_j a_ij E[i, j] = (a_i. as a row) @ E[i].
-    const p = rangeAlong(ctx, a, r - 1);
-    const row = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [0])]);
-    const col = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [1])]);
-    const rel = row && col && one(ctx, "Sub", [row.v, col.v]);
-    const lo = ctx.scalar(-k, "i64").v, hi = ctx.scalar(k, "i64").v;
-    const cl = rel && one(ctx, "Max", [rel.v, lo]);
-    const cu = cl && one(ctx, "Min", [cl.v, hi]);
-    const idx = cu && one(ctx, "Add", [cu.v, hi]);
-    const e = idx && one(ctx, "Gather", [w.v, idx.v], { axis: 0 });
+    const e = relativeEmbeddings(ctx, w, rangeAlong(ctx, a, r - 1), k);
     const au = one(ctx, "Unsqueeze", [a.v, ints(ctx, [r - 1])]);
     const mm = e && au && one(ctx, "MatMul", [au.v, e.v]);
     return (mm && one(ctx, "Squeeze", [mm.v, ints(ctx, [r - 1])], {}, prefix)) ?? ERROR;
