@@ -134,22 +134,20 @@ function sliceGrad(c: GradContext) {
   axes.forEach((a0, i) => {
     const a = a0 < 0 ? a0 + rank : a0;
     const d = needStatic(x.shape[a], "Slice", `dim ${a}`);
-    const k = steps[i];
-    if (k === 1) {
-      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
-      const b = clamp(s[i]);
-      const len = Math.max(0, clamp(e[i]) - b);
+    const picked = sliceIndices(d, s[i], e[i], steps[i]);
+    if (steps[i] === 1) {
+      const b = picked[0] ?? 0;
       pads[a] = b;
-      pads[a + rank] = d - b - len;
+      pads[a + rank] = d - b - picked.length;
       return;
     }
-    g = unselect(c, g, a, rank, d, sliceIndices(d, s[i], e[i], k));
+    g = unselect(c, g, a, rank, d, picked);
   });
   return [pads.some((p) => p !== 0) ? op1(c, "Pad", [g, ints(c, pads)]) : g];
 }
 
 /** The input indices a strided slice of one axis of size d picks, in order. */
-export function sliceIndices(d: number, start: number, end: number, step: number): number[] {
+function sliceIndices(d: number, start: number, end: number, step: number): number[] {
   const norm = (v: number) => (v < 0 ? v + d : v);
   const [lo, hi] = step > 0 ? [0, d] : [-1, d - 1];
   const b = Math.min(Math.max(norm(start), lo), hi);

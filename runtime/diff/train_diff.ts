@@ -113,7 +113,7 @@ export async function diffTrain(
   const batchNames = loaded.inputNames.filter((n) => !stateSet.has(n));
   const { batches, source } = makeBatches(loaded.graph, batchNames, opts, batchSize, seed);
   const dims = bindDims(loaded.graph, batches[0]);
-  const masks = shareDropoutMasks(loaded.graph);
+  const masks = shareRandomDraws(loaded.graph);
   const bytes = emitModel(loaded.graph).model;
   const initial = initialState(loaded.graph, stateNames, loaded.defaults);
 
@@ -126,7 +126,7 @@ export async function diffTrain(
     for (let k = 0; k < opts.steps; k++) {
       const batch = batches[k % batches.length];
       const maskFeeds: Record<string, Tensor> = {};
-      for (const m of masks) maskFeeds[m.input] = drawMask(m, dims, seed, k);
+      for (const m of masks) maskFeeds[m.input] = drawShared(m, dims, seed, k);
       const feed = (state: Map<string, Tensor>) => ({
         ...Object.fromEntries(state),
         ...batch,
@@ -314,7 +314,7 @@ function bindDims(g: Graph, batch: Record<string, Tensor>): Record<string, numbe
   return dims;
 }
 
-interface SharedMask {
+interface SharedDraw {
   input: string;
   type: TensorType;
   /** A dropout mask keeps an element with probability 1 - ratio. */
@@ -323,9 +323,13 @@ interface SharedMask {
   draw?: { kind: "uniform" | "normal"; a: number; b: number };
 }
 
-/** Replace every train-mode Dropout by Where(mask, x * scale, 0) with the mask as a graph input. */
-function shareDropoutMasks(g: Graph): SharedMask[] {
-  const out: SharedMask[] = [];
+/**
+ * Make every random draw a graph input fed the same to both sides: a train-mode Dropout becomes
+ * Where(mask, x * scale, 0) with the mask as the input; RandomUniformLike/RandomNormalLike
+ * (drop-path noise) become the input itself.
+ */
+function shareRandomDraws(g: Graph): SharedDraw[] {
+  const out: SharedDraw[] = [];
   const nodes: Node[] = [];
   for (const n of g.nodes) {
     if (n.op === "RandomUniformLike" || n.op === "RandomNormalLike") {
@@ -404,7 +408,7 @@ function constScalar(g: Graph, name: string): number | undefined {
 }
 
 /** A fresh keep-mask for one step: each element kept with probability 1 - ratio. */
-function drawMask(m: SharedMask, dims: Record<string, number>, seed: number, k: number): Tensor {
+function drawShared(m: SharedDraw, dims: Record<string, number>, seed: number, k: number): Tensor {
   const shape = m.type.shape.map((d) => {
     if (typeof d === "number") return d;
     if (dims[d] === undefined) {
