@@ -24,12 +24,11 @@ import { emitModel } from "../compiler/onnx/emit.ts";
 import { inferencePipeline, runPasses } from "../compiler/passes/mod.ts";
 import { parse } from "../compiler/syntax/mod.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
-import { createSession } from "../runtime/ort/mod.ts";
 import { runGraph } from "../runtime/reference/mod.ts";
 import { type BenchArgs, parseBenchArgs, USAGE } from "./args.ts";
 import { formatMachineFacts, type MachineFacts, machineFacts } from "./machine.ts";
 import { formatOpComparison, type OnnxStats, onnxStats } from "./onnx_stats.ts";
-import { summarize, timeSync, type Timing } from "./stats.ts";
+import { timeSync, type Timing } from "./stats.ts";
 import { formatTable, ms } from "./table.ts";
 import {
   benchCompile,
@@ -37,17 +36,16 @@ import {
   compiled,
   exists,
   formatCompileTable,
+  ORT_THREADS,
+  ORT_WARMUP,
+  ortLatencies,
+  type OrtModel,
   pathOf,
   readJson,
-} from "./compile_bench.ts";
+} from "./shared.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const EXAMPLES = new URL("lang-examples/", ROOT);
-/** Intra-op threads of every onnxruntime session here (the task's fixed setting). */
-const ORT_THREADS = 2;
-const ORT_WARMUP = 3;
-
-/** One model of one example file. */
 
 interface LatencyBench {
   what: string;
@@ -113,47 +111,11 @@ function exampleModels(only?: string): { file: string; model: string }[] {
   return out;
 }
 
-/** A model for `ortLatencies`: bytes or a path, and the name of its image input (default: its first). */
-interface OrtModel {
-  model: Uint8Array | string;
-  feed?: string;
-}
-
 /**
  * onnxruntime-node latency of several models on one input. The models take
  * turns run by run (a, b, a, b, ...) after their warm-ups, so a burst of
  * load from another process slows all of them alike instead of one.
  */
-async function ortLatencies(
-  models: OrtModel[],
-  input: Tensor,
-  runs: number,
-): Promise<{ latency: Timing; sessionCreateMs: number }[]> {
-  const sessions = [];
-  const created: number[] = [];
-  try {
-    for (const m of models) {
-      const t0 = performance.now();
-      sessions.push(await createSession(m.model, { threads: ORT_THREADS }));
-      created.push(performance.now() - t0);
-    }
-    const feeds = sessions.map((s, i) => ({ [models[i].feed ?? s.inputNames[0]]: input }));
-    for (const [i, s] of sessions.entries()) {
-      for (let w = 0; w < ORT_WARMUP; w++) await s.run(feeds[i]);
-    }
-    const times: number[][] = sessions.map(() => []);
-    for (let r = 0; r < runs; r++) {
-      for (const [i, s] of sessions.entries()) {
-        const t0 = performance.now();
-        await s.run(feeds[i]);
-        times[i].push(performance.now() - t0);
-      }
-    }
-    return times.map((t, i) => ({ latency: summarize(t), sessionCreateMs: created[i] }));
-  } finally {
-    for (const s of sessions) await s.release();
-  }
-}
 
 async function main(argv: string[]): Promise<number> {
   let args: BenchArgs;
@@ -208,7 +170,8 @@ async function main(argv: string[]): Promise<number> {
     backend: "onnxruntime-node",
     input: image224.shape,
     threads: ORT_THREADS,
-    ...t,
+    latency: t.latency,
+    sessionCreateMs: t.sessionCreateMs,
   });
   latency.push(ortRow("ResNet-50 (dlm)", dlmOrt));
   let torch: TorchComparison;
@@ -218,7 +181,8 @@ async function main(argv: string[]): Promise<number> {
       status: "measured",
       path: args.torchOnnx,
       export: readJson(args.torchOnnx.replace(/\.onnx$/, "") + ".json"),
-      ...torchOrt,
+      latency: torchOrt.latency,
+      sessionCreateMs: torchOrt.sessionCreateMs,
       stats: { dlm: onnxStats(resnet50), torch: onnxStats(Deno.readFileSync(args.torchOnnx)) },
     };
   } else {

@@ -24,7 +24,6 @@ import { emitModel } from "../compiler/onnx/emit.ts";
 import { pipelineFor, runPasses, type Target } from "../compiler/passes/mod.ts";
 import { parse } from "../compiler/syntax/mod.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
-import { createSession } from "../runtime/ort/mod.ts";
 import { formatMachineFacts, type MachineFacts, machineFacts } from "./machine.ts";
 import { formatOpComparison, type OnnxStats, onnxStats } from "./onnx_stats.ts";
 import { summarize, type Timing } from "./stats.ts";
@@ -36,15 +35,17 @@ import {
   exists,
   formatCompileTable,
   gc,
+  ORT_THREADS,
+  ORT_WARMUP,
+  ortLatencies,
+  type OrtModel,
   pathOf,
   readJson,
-} from "./compile_bench.ts";
+} from "./shared.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const EXAMPLES = new URL("lang-examples/", ROOT);
 /** Intra-op threads of every onnxruntime session here (the task's fixed setting). */
-const ORT_THREADS = 2;
-const ORT_WARMUP = 3;
 /**
  * The Transformer examples whose compile times are measured (every model
  * each declares). swin.dlm is left out while it is being written.
@@ -221,65 +222,12 @@ function seededIds(shape: number[], vocab: number, seed = 1): Tensor {
   return tensor("i64", shape, lcg(numel(shape), seed).map((u) => Math.floor(u * vocab)));
 }
 
-/** A model for `ortLatencies`: bytes or a path, and the name it is reported under. */
-interface OrtModel {
-  name: string;
-  model: Uint8Array | string;
-}
-
-interface OrtLatency {
-  name: string;
-  sessionCreateMs: number;
-  latency: Timing;
-  /** The first output of the first warm-up run, to check that the dlm targets agree. */
-  firstOutput: Tensor;
-}
-
 /**
  * onnxruntime-node latency of several models on one input, fed to each
  * model's first input. The models take turns run by run (a, b, c, a, ...)
  * after their warm-ups, so a burst of load from another process slows all
  * of them alike instead of one.
  */
-async function ortLatencies(
-  models: OrtModel[],
-  input: Tensor,
-  runs: number,
-): Promise<OrtLatency[]> {
-  const sessions = [];
-  const created: number[] = [];
-  try {
-    for (const m of models) {
-      const t0 = performance.now();
-      sessions.push(await createSession(m.model, { threads: ORT_THREADS }));
-      created.push(performance.now() - t0);
-    }
-    const feeds = sessions.map((s) => ({ [s.inputNames[0]]: input }));
-    const first: Tensor[] = [];
-    for (const [i, s] of sessions.entries()) {
-      for (let w = 0; w < ORT_WARMUP; w++) {
-        const out = await s.run(feeds[i]);
-        if (w === 0) first.push(out[s.outputNames[0]]);
-      }
-    }
-    const times: number[][] = sessions.map(() => []);
-    for (let r = 0; r < runs; r++) {
-      for (const [i, s] of sessions.entries()) {
-        const t0 = performance.now();
-        await s.run(feeds[i]);
-        times[i].push(performance.now() - t0);
-      }
-    }
-    return times.map((t, i) => ({
-      name: models[i].name,
-      sessionCreateMs: created[i],
-      latency: summarize(t),
-      firstOutput: first[i],
-    }));
-  } finally {
-    for (const s of sessions) await s.release();
-  }
-}
 
 /** One model's row of the latency comparison. */
 interface LatencyRow {
@@ -316,9 +264,10 @@ async function compare(
   const targets: Target[] = ["onnx", "ort"];
   const emitted = targets.map((t) => emitFor(file, model, t));
   const withTorch = exists(torchPath);
-  const models: OrtModel[] = targets.map((t, i) => ({ name: t, model: emitted[i].bytes }));
-  if (withTorch) models.push({ name: "torch", model: torchPath });
-  log(`onnxruntime-node: ${what} (${models.map((m) => m.name).join(", ")}), ${runs} runs`);
+  const models: OrtModel[] = emitted.map((e) => ({ model: e.bytes }));
+  if (withTorch) models.push({ model: torchPath });
+  const names = [...targets, ...(withTorch ? ["torch"] : [])];
+  log(`onnxruntime-node: ${what} (${names.join(", ")}), ${runs} runs`);
   const lat = await ortLatencies(models, input, runs);
   const rows: LatencyRow[] = targets.map((t, i) => ({
     what,

@@ -1,15 +1,17 @@
 /**
- * The compile-time measurement `bench` and `bench:seq` share: parse alone,
- * parse + check + elaborate, and the whole path to ONNX bytes with its phases,
- * plus the small file helpers both use.
+ * What `bench` and `bench:seq` share: the compile-time measurement (parse
+ * alone, parse + check + elaborate, and the whole path to ONNX bytes with its
+ * phases), onnxruntime-node latencies of several models run interleaved, and
+ * small file helpers.
  */
 import { compileFile, type CompileResult } from "../compiler/compile.ts";
 import { formatDiagnostic } from "../compiler/diagnostics.ts";
 import type { Graph } from "../compiler/ir/graph.ts";
-import { numel } from "../compiler/ir/tensor.ts";
+import { numel, type Tensor } from "../compiler/ir/tensor.ts";
 import { emitModelParts } from "../compiler/onnx/emit.ts";
 import { type Pass, runPasses } from "../compiler/passes/mod.ts";
 import { parse } from "../compiler/syntax/mod.ts";
+import { createSession } from "../runtime/ort/mod.ts";
 import { summarize, timeSync, type Timing } from "./stats.ts";
 import { bytes, count, formatTable, ms } from "./table.ts";
 
@@ -162,4 +164,65 @@ export function formatCompileTable(rows: CompileBench[]): string {
       ms(c.phases.emit.median),
     ]),
   );
+}
+
+/** Intra-op threads of every onnxruntime session in the benchmarks (a fixed setting). */
+export const ORT_THREADS = 2;
+export const ORT_WARMUP = 3;
+
+/** A model to time: ONNX bytes or a path, and the input it feeds (default: its first). */
+export interface OrtModel {
+  model: Uint8Array | string;
+  feed?: string;
+}
+
+export interface OrtLatency {
+  sessionCreateMs: number;
+  latency: Timing;
+  /** The first output of the first warm-up run, to check that models agree. */
+  firstOutput: Tensor;
+}
+
+/**
+ * onnxruntime-node latency of each model on the same input: sessions made
+ * first, ORT_WARMUP warm-ups each, then `runs` rounds that run every model
+ * once, so that drift in machine load hits all of them alike.
+ */
+export async function ortLatencies(
+  models: OrtModel[],
+  input: Tensor,
+  runs: number,
+): Promise<OrtLatency[]> {
+  const sessions = [];
+  const created: number[] = [];
+  try {
+    for (const m of models) {
+      const t0 = performance.now();
+      sessions.push(await createSession(m.model, { threads: ORT_THREADS }));
+      created.push(performance.now() - t0);
+    }
+    const feeds = sessions.map((s, i) => ({ [models[i].feed ?? s.inputNames[0]]: input }));
+    const first: Tensor[] = [];
+    for (const [i, s] of sessions.entries()) {
+      for (let w = 0; w < ORT_WARMUP; w++) {
+        const out = await s.run(feeds[i]);
+        if (w === 0) first.push(out[s.outputNames[0]]);
+      }
+    }
+    const times: number[][] = sessions.map(() => []);
+    for (let r = 0; r < runs; r++) {
+      for (const [i, s] of sessions.entries()) {
+        const t0 = performance.now();
+        await s.run(feeds[i]);
+        times[i].push(performance.now() - t0);
+      }
+    }
+    return times.map((t, i) => ({
+      sessionCreateMs: created[i],
+      latency: summarize(t),
+      firstOutput: first[i],
+    }));
+  } finally {
+    for (const s of sessions) await s.release();
+  }
 }
