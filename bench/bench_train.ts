@@ -11,10 +11,14 @@
  *   deno task bench:train [--quick]
  */
 import type { Tensor } from "../compiler/ir/tensor.ts";
-import { zeros } from "../compiler/ir/tensor.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
-import { parseOptSlot, stateInputs, STEP_INPUT } from "../compiler/train/contract.ts";
-import { type LoadedModel, loadModel, openRunner, type Runner } from "../runtime/train/mod.ts";
+import {
+  initialState,
+  type LoadedModel,
+  loadModel,
+  openRunner,
+  type Runner,
+} from "../runtime/train/mod.ts";
 import { Dataset, loadDigits } from "../runtime/data/mod.ts";
 import { prepareInputs } from "../runtime/inputs.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
@@ -40,20 +44,6 @@ const CASES: Case[] = [
 ];
 const WARMUP = 3;
 const RUNS = quick ? 5 : 25;
-
-/** Initial state as `dlm train` makes it: initializers, zeros for optimiser state and step. */
-function initialState(m: LoadedModel): Map<string, Tensor> {
-  const out = new Map<string, Tensor>();
-  for (const n of stateInputs(m.outputNames)) {
-    const t = m.defaults.get(n);
-    const v = m.graph.inputs.find((i) => i.name === n)!;
-    if (t) out.set(n, t);
-    else if (n === STEP_INPUT || parseOptSlot(n)) {
-      out.set(n, zeros(v.type.dtype, v.type.shape as number[]));
-    } else throw new Error(`no initial value for '${n}'`);
-  }
-  return out;
-}
 
 /** One batch: the first of the digits set when the model reads image/label f32[N,64]/i64[N], else random. */
 function batchOf(m: LoadedModel, state: Map<string, Tensor>, size: number): Record<string, Tensor> {

@@ -15,17 +15,12 @@
  */
 import { fail } from "../../compiler/diagnostics.ts";
 import { type Graph, type Node, type TensorType } from "../../compiler/ir/graph.ts";
-import { type Tensor, tensor, toNumbers, zeros } from "../../compiler/ir/tensor.ts";
+import { type Tensor, tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
 import { Rng } from "../../compiler/check/init.ts";
-import {
-  LOSS_OUTPUT,
-  nextName,
-  parseOptSlot,
-  stateInputs,
-  STEP_INPUT,
-} from "../../compiler/train/contract.ts";
+import { LOSS_OUTPUT, nextName, stateInputs } from "../../compiler/train/contract.ts";
 import { loadModel } from "../train/model.ts";
+import { initialState } from "../train/loop.ts";
 import { openRunner } from "../train/runner.ts";
 import { Dataset, loadDigits } from "../data/mod.ts";
 import { prepareInputs } from "../inputs.ts";
@@ -115,7 +110,7 @@ export async function diffTrain(
   const dims = bindDims(loaded.graph, batches[0]);
   const masks = shareRandomDraws(loaded.graph);
   const bytes = emitModel(loaded.graph).model;
-  const initial = initialState(loaded.graph, stateNames, loaded.defaults);
+  const initial = initialState(loaded);
 
   const ref = await openRunner({ ...loaded, bytes }, "reference");
   const ort = await openRunner({ ...loaded, bytes }, opts.backend);
@@ -225,26 +220,6 @@ export function formatTrainDiff(
 
 function fmt(v: number): string {
   return Number.isFinite(v) ? v.toExponential(2) : String(v);
-}
-
-/** State starts from the model's initializers; optimiser state and `step` from zeros. */
-function initialState(
-  g: Graph,
-  names: string[],
-  defaults: Map<string, Tensor>,
-): Map<string, Tensor> {
-  const out = new Map<string, Tensor>();
-  for (const n of names) {
-    const t = defaults.get(n);
-    const v = g.inputs.find((i) => i.name === n);
-    if (t) out.set(n, t);
-    else if (
-      v && (n === STEP_INPUT || parseOptSlot(n)) && v.type.shape.every((d) => typeof d === "number")
-    ) {
-      out.set(n, zeros(v.type.dtype, v.type.shape as number[]));
-    } else fail("DLM0404", `No initial value for state input '${n}' of the step model`);
-  }
-  return out;
 }
 
 /** True when the batch inputs are exactly `image` f32[N, 64] and `label` i64[N]: the digits set fits. */

@@ -83,7 +83,10 @@ export interface TrainResult {
 const quote = (xs: Iterable<string>) => [...xs].map((x) => `'${x}'`).join(", ");
 
 /** The initial state: given values, else the model's defaults, else zeros for optimiser state and `step`. */
-function initialState(m: LoadedModel, given: Map<string, Tensor>): Map<string, Tensor> {
+export function initialState(
+  m: LoadedModel,
+  given: Map<string, Tensor> = new Map(),
+): Map<string, Tensor> {
   const names = stateInputs(m.outputNames);
   if (!m.outputNames.includes(LOSS_OUTPUT)) {
     fail(

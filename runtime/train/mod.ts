@@ -4,6 +4,7 @@
  */
 export {
   type EarlyStopping,
+  initialState,
   stepTensor,
   train,
   type TrainOptions,
