@@ -19,7 +19,7 @@ import {
   openRunner,
   type Runner,
 } from "../runtime/train/mod.ts";
-import { Dataset, loadDigits } from "../runtime/data/mod.ts";
+import { Dataset, digitsFit, loadDigits } from "../runtime/data/mod.ts";
 import { prepareInputs } from "../runtime/inputs.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
 import { formatMachineFacts, machineFacts } from "./machine.ts";
@@ -48,8 +48,7 @@ const RUNS = quick ? 5 : 25;
 /** One batch: the first of the digits set when the model reads image/label f32[N,64]/i64[N], else random. */
 function batchOf(m: LoadedModel, state: Map<string, Tensor>, size: number): Record<string, Tensor> {
   const names = m.inputNames.filter((n) => !state.has(n));
-  const img = m.graph.inputs.find((i) => i.name === "image")?.type;
-  if (img?.shape.length === 2 && img.shape[1] === 64) {
+  if (digitsFit(m.graph, names)) {
     const d = new Dataset(loadDigits());
     const b = d.batches(size, { shuffle: false }).next().value!;
     return Object.fromEntries(names.map((n) => [n, b.arrays[n]]));

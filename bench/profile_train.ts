@@ -8,12 +8,11 @@
  */
 import * as ort from "onnxruntime-node";
 import type { Tensor } from "../compiler/ir/tensor.ts";
-import { zeros } from "../compiler/ir/tensor.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
-import { parseOptSlot, STEP_INPUT } from "../compiler/train/contract.ts";
 import { emitModel } from "../compiler/onnx/emit.ts";
 import { prepareInputs } from "../runtime/inputs.ts";
 import { toOrt } from "../runtime/ort/mod.ts";
+import { initialState, loadModel } from "../runtime/train/mod.ts";
 
 const args = [...Deno.args];
 const flag = (name: string, fallback: number) => {
@@ -34,14 +33,12 @@ if (!c.step || !c.eval) {
   Deno.exit(1);
 }
 const g = evalOnly ? c.eval : c.step;
-// Batch inputs random; state from the initializers; optimiser state and step zero.
-const state = (n: string) => g.initializers.has(n) || n === STEP_INPUT || parseOptSlot(n);
-const batchGraph = { ...g, inputs: g.inputs.filter((i) => !state(i.name)) };
+// State as `dlm train` starts it (compiled initial values, zeros for optimiser state and step);
+// the batch inputs random.
+const state = initialState(loadModel(c.step, "step model"));
+const batchGraph = { ...g, inputs: g.inputs.filter((i) => !state.has(i.name)) };
 const feeds: Record<string, Tensor> = prepareInputs(batchGraph, { seed: 0, dims: { N: batch } });
-for (const i of g.inputs) {
-  feeds[i.name] ??= g.initializers.get(i.name) ??
-    zeros(i.type.dtype, i.type.shape.map((d) => (typeof d === "number" ? d : batch)));
-}
+for (const i of g.inputs) feeds[i.name] ??= state.get(i.name)!;
 const ortFeeds = Object.fromEntries(
   Object.entries(feeds).map(([k, t]) => [k, toOrt(t, ort.Tensor as never, k)]),
 );

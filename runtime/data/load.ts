@@ -15,6 +15,7 @@
  *   - `digits` alone (no `NAME=`) is `image=digits:0-63 label=digits:64`.
  */
 import { fail } from "../../compiler/diagnostics.ts";
+import type { Graph } from "../../compiler/ir/graph.ts";
 import { type DType, DTYPES, type Tensor } from "../../compiler/ir/tensor.ts";
 import { readNpy } from "../formats/mod.ts";
 import { readFileOrFail, readTextOrFail } from "../fs.ts";
@@ -125,4 +126,13 @@ export function loadData(specs: DataSpec[]): Record<string, Tensor> {
 export function loadDigits(): { image: Tensor; label: Tensor } {
   const d = loadData(parseDataSpecs(["digits"]));
   return { image: d.image, label: d.label };
+}
+
+/** True when a model's batch inputs are exactly `image` f32[N, 64] and `label` i64[N]: the digits set fits. */
+export function digitsFit(g: Graph, names: string[]): boolean {
+  if (names.length !== 2 || !names.includes("image") || !names.includes("label")) return false;
+  const img = g.inputs.find((i) => i.name === "image")!.type;
+  const lab = g.inputs.find((i) => i.name === "label")!.type;
+  return img.dtype === "f32" && img.shape.length === 2 && img.shape[1] === 64 &&
+    lab.dtype === "i64" && lab.shape.length === 1;
 }

@@ -4,7 +4,14 @@
  * validation split.
  */
 export { type CsvTable, parseCsv, selectColumns, tableToTensor } from "./csv.ts";
-export { type DataSpec, DIGITS_PATH, loadData, loadDigits, parseDataSpecs } from "./load.ts";
+export {
+  type DataSpec,
+  DIGITS_PATH,
+  digitsFit,
+  loadData,
+  loadDigits,
+  parseDataSpecs,
+} from "./load.ts";
 export {
   type Batch,
   type BatchOptions,

@@ -22,7 +22,7 @@ import { LOSS_OUTPUT, nextName, stateInputs } from "../../compiler/train/contrac
 import { loadModel } from "../train/model.ts";
 import { initialState } from "../train/loop.ts";
 import { openRunner } from "../train/runner.ts";
-import { Dataset, loadDigits } from "../data/mod.ts";
+import { Dataset, digitsFit, loadDigits } from "../data/mod.ts";
 import { prepareInputs } from "../inputs.ts";
 import { compareTensors, type Comparison } from "./compare.ts";
 
@@ -220,15 +220,6 @@ export function formatTrainDiff(
 
 function fmt(v: number): string {
   return Number.isFinite(v) ? v.toExponential(2) : String(v);
-}
-
-/** True when the batch inputs are exactly `image` f32[N, 64] and `label` i64[N]: the digits set fits. */
-function digitsFit(g: Graph, names: string[]): boolean {
-  if (names.length !== 2 || !names.includes("image") || !names.includes("label")) return false;
-  const img = g.inputs.find((i) => i.name === "image")!.type;
-  const lab = g.inputs.find((i) => i.name === "label")!.type;
-  return img.dtype === "f32" && img.shape.length === 2 && img.shape[1] === 64 &&
-    lab.dtype === "i64" && lab.shape.length === 1;
 }
 
 /** The K batches: from the given data, else the digits set, else seeded random inputs. */
