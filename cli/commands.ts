@@ -166,13 +166,10 @@ const check: Command = {
     }
     if (!hasErrors(all) && r.program) {
       // Train sections are checked too: their losses and metrics, and that the loss differentiates.
+      const dims = dimsOf(args);
       for (const t of r.program.main.decls) {
         if (t.kind !== "train") continue;
-        const c = compileTrain(file, {
-          model: t.model,
-          overrides: o.overrides,
-          dims: dimsOf(args),
-        });
+        const c = compileTrain(file, { model: t.model, overrides: o.overrides, dims });
         all = dedupeDiagnostics([...all, ...c.diagnostics]);
       }
     }

@@ -23,10 +23,7 @@ import "../ops/mod.ts";
 
 const RECURRENT = new Set(["RNN", "GRU", "LSTM"]);
 
-/** Whether the graph has a recurrent node to expand. */
-export function hasRecurrent(nodes: readonly Node[]): boolean {
-  return nodes.some((n) => !n.domain && RECURRENT.has(n.op));
-}
+const isRecurrent = (n: Node) => !n.domain && RECURRENT.has(n.op);
 
 /**
  * Replace every RNN/GRU/LSTM node of `b.graph` by its unrolled form, in place
@@ -35,12 +32,12 @@ export function hasRecurrent(nodes: readonly Node[]): boolean {
  */
 export function expandRecurrent(b: GraphBuilder): number {
   const g = b.graph;
-  if (!hasRecurrent(g.nodes)) return 0;
+  if (!g.nodes.some(isRecurrent)) return 0;
   const old = g.nodes;
   g.nodes = [];
   let count = 0;
   for (const n of old) {
-    if (n.domain || !RECURRENT.has(n.op)) {
+    if (!isRecurrent(n)) {
       g.nodes.push(n);
       continue;
     }
