@@ -164,8 +164,8 @@ function convGrad(c: GradContext) {
   let crop = false;
   for (let i = 0; i < n; i++) {
     const span = (outSp[i] - 1) * strides[i] + 1;
-    const full = Math.floor((inSp[i] + pads[i] + pads[i + n] - span) / dil[i]) + 1;
-    const excess = full - kernel[i];
+    const positions = Math.floor((inSp[i] + pads[i] + pads[i + n] - span) / dil[i]) + 1;
+    const excess = positions - kernel[i];
     if (excess <= 0) continue;
     const trimmed = pads[i + n] - excess * dil[i];
     if (trimmed >= 0) wPads[i + n] = trimmed;
