@@ -21,7 +21,7 @@ import { createSession } from "../runtime/ort/mod.ts";
 import { writeNpy } from "../runtime/formats/mod.ts";
 import { describeFsError, writeFileAtomic } from "../runtime/fs.ts";
 import { prepareInputs, summarize } from "../runtime/inputs.ts";
-import { weightsBytes } from "../runtime/weights.ts";
+import { loadWeights, readWeightsMap, weightsBytes } from "../runtime/weights.ts";
 import { type Target, TARGETS } from "../compiler/passes/mod.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
@@ -30,7 +30,14 @@ import { diffGraph, formatDiff } from "../runtime/diff/diff.ts";
 import { diffTrain, formatTrainDiff } from "../runtime/diff/train_diff.ts";
 import { Dataset, loadData, parseDataSpecs } from "../runtime/data/mod.ts";
 import { dimsOf, keyValues, type OptSpec, type Parsed, UsageError } from "./args.ts";
-import { buildGraph, type BuildOptions, type Built, isOnnxPath } from "./pipeline.ts";
+import {
+  ADAPTER_MODES,
+  type AdapterMode,
+  buildGraph,
+  type BuildOptions,
+  type Built,
+  isOnnxPath,
+} from "./pipeline.ts";
 import type { Io } from "./main.ts";
 import { generateCommand } from "./generate.ts";
 import { trainCommand } from "./train.ts";
@@ -69,9 +76,20 @@ const MODEL: Record<string, OptSpec> = {
     help:
       "standard ONNX ops only (default), or onnxruntime's fused contrib ops (Gelu, SkipLayerNormalization, MultiHeadAttention)",
   },
+  adapters: {
+    kind: "string",
+    arg: "unmerged|merged|inputs",
+    help:
+      "a fine-tuned model's LoRA/IA3 updates: beside the base weights (default), folded into them, or as graph inputs swappable at run time",
+  },
 };
 const WEIGHTS: Record<string, OptSpec> = {
-  weights: { kind: "string", arg: "W.safetensors", help: "load weights by dlm parameter name" },
+  weights: {
+    kind: "multi",
+    arg: "W.safetensors|W.onnx",
+    help:
+      "load weights by dlm parameter name from safetensors or an ONNX model's initializers (repeatable: later files override earlier ones)",
+  },
   "weights-map": {
     kind: "string",
     arg: "MAP.json",
@@ -122,10 +140,20 @@ function buildOptions(args: Parsed): BuildOptions {
     mode,
     target: target as Target,
     seed: (args.opts.seed as number | undefined) ?? 0,
-    weights: args.opts.weights as string | undefined,
+    weights: (args.opts.weights as string[] | undefined) ?? [],
     weightsMap: args.opts["weights-map"] as string | undefined,
     overrides,
+    adapters: adaptersOf(args),
   };
+}
+
+function adaptersOf(args: Parsed): AdapterMode | undefined {
+  const a = args.opts.adapters as string | undefined;
+  if (a === undefined) return undefined;
+  if (!ADAPTER_MODES.includes(a as AdapterMode)) {
+    throw new UsageError(`--adapters must be one of ${ADAPTER_MODES.join(", ")}, got '${a}'`);
+  }
+  return a as AdapterMode;
 }
 
 function opsetOf(args: Parsed): number {
@@ -196,6 +224,11 @@ const compile: Command = {
       arg: "OUT.safetensors",
       help: "also write the (initialised or loaded) weights",
     },
+    "save-adapter": {
+      kind: "string",
+      arg: "OUT.safetensors",
+      help: "also write only the fine-tuning methods' parameters (LoRA, IA3, adapters, prefixes)",
+    },
     "no-passes": { kind: "bool", help: "emit the graph as declared, without graph passes" },
     "explain-passes": { kind: "bool", help: "print which rewrites fired, where, and node counts" },
     "external-data": { kind: "bool", help: "store weights in OUT.onnx.data even under 2 GB" },
@@ -219,7 +252,11 @@ const compile: Command = {
     if (save && samePath(save, out)) {
       throw new UsageError(`-o and --save-weights name the same file '${out}'`);
     }
-    for (const target of [out, save, out + ".data"]) {
+    const saveAdapter = args.opts["save-adapter"] as string | undefined;
+    if (saveAdapter && (samePath(saveAdapter, out) || (save && samePath(saveAdapter, save)))) {
+      throw new UsageError(`--save-adapter names the same file as another output '${saveAdapter}'`);
+    }
+    for (const target of [out, save, saveAdapter, out + ".data"]) {
       if (target && samePath(target, file)) {
         throw new UsageError(`refusing to overwrite the source file '${file}' with an output`);
       }
@@ -272,10 +309,25 @@ const compile: Command = {
     });
     warn(b, io);
     if (b.passReport) io.out(b.passReport);
+    const also = save ? [{ path: save, bytes: weightsBytes(b.declared ?? b.graph) }] : [];
+    if (saveAdapter) {
+      if (!b.adapterWeights?.size) {
+        throw new DlmError({
+          code: "DLM0501",
+          severity: "error",
+          message:
+            `--save-adapter: model ${b.graph.name} has no fine-tuning methods (derive one: model M = ${b.graph.name} with lora(...))`,
+        });
+      }
+      also.push({
+        path: saveAdapter,
+        bytes: writeSafetensors([...b.adapterWeights], { producer: "dlm", format: "pt" }),
+      });
+    }
     const written = writeModel(b.graph, out, {
       opset,
       externalData: args.opts["external-data"] ? { threshold: 0 } : undefined,
-      also: save ? [{ path: save, bytes: weightsBytes(b.declared ?? b.graph) }] : [],
+      also,
     });
     const nodes = b.graph.nodes.length;
     const params = (b.declared ?? b.graph).params.reduce(
@@ -309,6 +361,7 @@ const params: Command = {
         role: p.role,
         kind: p.trainable ? "parameter" : "buffer",
         frozen: !!p.frozen,
+        ...(p.adapter ? { adapter: p.adapter } : {}),
         count: numel(t.shape),
       };
     });
@@ -328,7 +381,7 @@ const params: Command = {
       r,
     ) => [
       r.name,
-      r.role + (r.frozen ? " (frozen)" : ""),
+      r.adapter ? `${r.adapter} ${r.role}` : r.role + (r.frozen ? " (frozen)" : ""),
       `[${r.shape.join(", ")}]`,
       r.dtype,
       r.count.toLocaleString("en-US"),
@@ -388,7 +441,7 @@ const run: Command = {
     if (backend === "reference") outputs = runGraph(b.graph, feeds).outputs;
     else {
       // From the file when it is used as is (external data resolves beside it), else from the graph.
-      const session = isOnnxPath(file) && !o.weights
+      const session = isOnnxPath(file) && !(o.weights as string[]).length
         ? await createSession(file, { backend })
         : await createSession(emitModel(b.graph).model, { backend });
       try {
@@ -501,6 +554,12 @@ const diff: Command = {
       if (!c.step) {
         throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
       }
+      // Weights load by name into the step model, whose initializers are the starting state.
+      const weights = o.weights as string[];
+      if (weights.length) {
+        const rules = o.weightsMap ? readWeightsMap(o.weightsMap) : [];
+        for (const d of loadWeights(c.step, weights, rules).warnings) io.err(formatDiagnostic(d));
+      } else if (o.weightsMap) throw new UsageError("--weights-map needs --weights");
       const items = (args.opts.data as string[] | undefined) ?? [];
       const topts = {
         steps: k,

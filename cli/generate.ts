@@ -44,7 +44,12 @@ const OPTIONS: Record<string, OptSpec> = {
     kind: "bool",
     help: "re-run the plain model on the whole sequence for each token (no step model needed)",
   },
-  weights: { kind: "string", arg: "W.safetensors", help: "load weights by dlm parameter name" },
+  weights: {
+    kind: "multi",
+    arg: "W.safetensors|W.onnx",
+    help:
+      "load weights by dlm parameter name from safetensors or an ONNX model's initializers (repeatable: later files override earlier ones)",
+  },
   "weights-map": {
     kind: "string",
     arg: "MAP.json",
@@ -151,7 +156,7 @@ export const generateCommand: Command = {
     const base: BuildOptions = {
       seed,
       target: target as Target,
-      weights: args.opts.weights as string | undefined,
+      weights: (args.opts.weights as string[] | undefined) ?? [],
       weightsMap: args.opts["weights-map"] as string | undefined,
       overrides: overridesOf(args.opts.set),
     };

@@ -16,12 +16,21 @@ import {
 } from "../compiler/passes/mod.ts";
 import { loadWeights, readWeightsMap } from "../runtime/weights.ts";
 import { readFileOrFail } from "../runtime/fs.ts";
+import { mergeAdapters } from "../compiler/passes/merge_adapters.ts";
+import type { Tensor } from "../compiler/ir/tensor.ts";
+
+/** How a fine-tuned model's LoRA and IA3 updates are emitted (`--adapters`). */
+export type AdapterMode = "unmerged" | "merged" | "inputs";
+export const ADAPTER_MODES: readonly AdapterMode[] = ["unmerged", "merged", "inputs"];
 
 export interface BuildOptions {
+  /** Fine-tuning methods: kept beside the base (default), merged into it, or graph inputs. */
+  adapters?: AdapterMode;
   model?: string;
   mode?: "eval" | "train";
   seed?: number;
-  weights?: string;
+  /** Weights files (safetensors or ONNX), loaded in order: a later one overrides an earlier one. */
+  weights?: string | string[];
   weightsMap?: string;
   overrides?: Record<string, number | boolean | string>;
   /** Run the inference passes (default true). */
@@ -40,6 +49,55 @@ export interface Built {
   /** Graph before passes (parameters as declared). */
   declared?: Graph;
   passReport?: string;
+  /** The fine-tuning methods' parameters (before any merge), for `--save-adapter`. */
+  adapterWeights?: Map<string, Tensor>;
+}
+
+/** The parameters that fine-tuning methods created, by name. */
+export function adapterWeights(g: Graph): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const p of g.params) {
+    const t = p.adapter ? g.initializers.get(p.name) : undefined;
+    if (t) out.set(p.name, t);
+  }
+  return out;
+}
+
+/**
+ * `--adapters merged`: LoRA and IA3 folded into the base weights (bottleneck
+ * adapters and prefixes stay: they do not fold). `--adapters inputs`: every
+ * adapter parameter becomes a graph input whose initializer is its default,
+ * so a session can swap adapters without recompiling.
+ */
+export function applyAdapterMode(g: Graph, o: BuildOptions, warnings: Diagnostic[]): void {
+  if (!o.adapters || o.adapters === "unmerged") return;
+  const adapters = g.params.filter((p) => p.adapter);
+  if (adapters.length === 0) {
+    warnings.push({
+      code: "DLM0407",
+      severity: "warning",
+      message:
+        `--adapters ${o.adapters}: model ${g.name} has no fine-tuning methods (derive one: model M = ${g.name} with lora(...))`,
+    });
+    return;
+  }
+  if (o.adapters === "merged") {
+    if ((o.mode ?? "eval") === "train") {
+      throw new DlmError({
+        code: "DLM0501",
+        severity: "error",
+        message:
+          "--adapters merged builds an evaluation graph; in train mode adapters stay unmerged (their dropout runs)",
+      });
+    }
+    mergeAdapters(g);
+    return;
+  }
+  const have = new Set(g.inputs.map((i) => i.name));
+  for (const p of adapters) {
+    const t = g.types.get(p.name);
+    if (t && !have.has(p.name)) g.inputs.push({ name: p.name, type: t });
+  }
 }
 
 export function isOnnxPath(path: string): boolean {
@@ -77,9 +135,10 @@ export function buildGraph(path: string, o: BuildOptions = {}): Built {
     }
     graph = r.graph;
   }
-  if (o.weights) {
+  const weights = typeof o.weights === "string" ? [o.weights] : o.weights ?? [];
+  if (weights.length) {
     const rules = o.weightsMap ? readWeightsMap(o.weightsMap) : [];
-    warnings.push(...loadWeights(graph, o.weights, rules).warnings);
+    warnings.push(...loadWeights(graph, weights, rules).warnings);
   } else if (o.weightsMap) {
     throw new DlmError({
       code: "DLM0501",
@@ -88,6 +147,8 @@ export function buildGraph(path: string, o: BuildOptions = {}): Built {
     });
   }
   const built: Built = { graph, sources, warnings, program, isOnnx: onnx };
+  built.adapterWeights = adapterWeights(graph);
+  applyAdapterMode(graph, o, warnings);
   if (o.passes !== false && !onnx) {
     built.declared = {
       ...graph,

@@ -4,13 +4,13 @@
  * Training a .dlm file directly comes with the compiler's `train` sections.
  */
 import { DlmError, formatDiagnostic } from "../compiler/diagnostics.ts";
-import { loadWeights } from "../runtime/weights.ts";
+import { loadWeights, readWeightsFile, readWeightsMap, rename } from "../runtime/weights.ts";
 import type { Graph } from "../compiler/ir/graph.ts";
 import { compileTrain, type TrainSettings } from "../compiler/train/mod.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { Dataset, loadData, parseDataSpecs } from "../runtime/data/mod.ts";
-import { readSafetensors, writeSafetensors } from "../runtime/formats/mod.ts";
-import { readFileOrFail, writeFileAtomic } from "../runtime/fs.ts";
+import { writeSafetensors } from "../runtime/formats/mod.ts";
+import { writeFileAtomic } from "../runtime/fs.ts";
 import { stderrSink, train } from "../runtime/train/mod.ts";
 import { dimsOf, type Parsed, UsageError } from "./args.ts";
 import type { Command } from "./commands.ts";
@@ -62,14 +62,26 @@ export const trainCommand: Command = {
     "batch-size": { kind: "number", arg: "B", help: "samples per step (default 32)" },
     "no-shuffle": { kind: "bool", help: "keep the data order (default: shuffle every epoch)" },
     weights: {
+      kind: "multi",
+      arg: "INIT.safetensors|INIT.onnx",
+      help:
+        "initial parameters (and any other state) by name, from safetensors or an ONNX model's initializers (repeatable: later files override earlier ones)",
+    },
+    "weights-map": {
       kind: "string",
-      arg: "INIT.safetensors",
-      help: "initial parameters (and any other state) by name",
+      arg: "MAP.json",
+      help: "regex renames from another framework's names",
     },
     save: {
       kind: "string",
       arg: "OUT.safetensors",
       help: "write the trained parameters and buffers",
+    },
+    "save-adapter": {
+      kind: "string",
+      arg: "OUT.safetensors",
+      help:
+        "write only the fine-tuning methods' trained parameters (LoRA, IA3, adapters, prefixes)",
     },
     "val-split": {
       kind: "number",
@@ -115,6 +127,10 @@ export const trainCommand: Command = {
     const file = args.positional[0];
     const items = (args.opts.data as string[] | undefined) ?? [];
     if (items.length === 0) throw new UsageError("missing --data NAME=PATH");
+    const weights = (args.opts.weights as string[] | undefined) ?? [];
+    const map = args.opts["weights-map"] as string | undefined;
+    if (map && !weights.length) throw new UsageError("--weights-map needs --weights");
+    const rules = map ? readWeightsMap(map) : [];
     const arrays = loadData(parseDataSpecs(items));
     const data = new Dataset(arrays);
     // A .dlm file: its train section compiles to the step and evaluation models, and
@@ -134,10 +150,9 @@ export const trainCommand: Command = {
         throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
       }
       // Weights load by name into both models: the trained state and the frozen constants.
-      const w = args.opts.weights as string | undefined;
-      if (w) {
-        for (const d of loadWeights(c.step, w).warnings) io.err(formatDiagnostic(d));
-        loadWeights(c.eval, w);
+      if (weights.length) {
+        for (const d of loadWeights(c.step, weights, rules).warnings) io.err(formatDiagnostic(d));
+        loadWeights(c.eval, weights, rules);
       }
       step = c.step;
       evalModel = c.eval;
@@ -158,9 +173,12 @@ export const trainCommand: Command = {
       }));
     }
     let initial: Map<string, Tensor> | undefined;
-    const w = args.opts.weights as string | undefined;
-    if (w && typeof step === "string") {
-      initial = readSafetensors(readFileOrFail(w, "weights file"), w).tensors;
+    if (weights.length && typeof step === "string") {
+      // An ONNX step model: the files' tensors, renamed, are the initial state (later files win).
+      initial = new Map();
+      for (const w of weights) {
+        for (const [name, t] of readWeightsFile(w)) initial.set(rename(name, rules), t);
+      }
     }
     const monitor = (args.opts["early-stop"] as string | undefined) ?? defaults.earlyStop;
     const r = await train({
@@ -193,6 +211,22 @@ export const trainCommand: Command = {
       }
       writeFileAtomic(save, writeSafetensors([...all]));
       r.files.push(save);
+    }
+    const saveAdapter = args.opts["save-adapter"] as string | undefined;
+    if (saveAdapter) {
+      const methods = typeof step === "string" ? [] : step.params.filter((p) => p.adapter);
+      if (methods.length === 0) {
+        throw new DlmError({
+          code: "DLM0501",
+          severity: "error",
+          message: "--save-adapter: the model has no fine-tuning methods (with lora(...), ...)",
+        });
+      }
+      const entries = methods.map((p) =>
+        [p.name, r.weights.get(p.name) ?? (step as Graph).initializers.get(p.name)!] as const
+      );
+      writeFileAtomic(saveAdapter, writeSafetensors(entries.map(([k, t]) => [k, t])));
+      r.files.push(saveAdapter);
     }
     const last = r.history.at(-1);
     io.err(

@@ -42,7 +42,8 @@ export function selectModel(p: Program, name?: string): ModelDecl | Diagnostic {
     return error("DLM0103", `No model named '${name}'; the models are: ${names}`);
   }
   const first = p.main.decls.find((d) => d.kind === "model") as ModelDecl | undefined;
-  if (first) return first;
+  // A derived model's complete declaration is the one in `models`.
+  if (first) return p.models.get(first.name) ?? first;
   return error("DLM0103", `${p.main.path} declares no model`);
 }
 

@@ -87,6 +87,8 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
       out[inp.name] = t;
       continue;
     }
+    // An input with a default value (an initializer, e.g. `--adapters inputs`) keeps it.
+    if (graph.initializers.has(inp.name)) continue;
     const shape = inp.type.shape.map((d) => (typeof d === "number" ? d : dims[d] ?? 1));
     // Integer inputs that index a table (token ids, token types) stay inside it.
     const [lo, hi] = opts.intRange ?? [0, Math.min(10, bounds.get(inp.name) ?? 10)];

@@ -1,12 +1,13 @@
 /**
- * Weights in and out: safetensors files whose tensor names are dlm
- * parameter names, optionally renamed by a map of regex rules (for state
- * dicts written by other frameworks).
+ * Weights in and out: safetensors files, or the initializers of ONNX models,
+ * whose tensor names are dlm parameter names, optionally renamed by a map of
+ * regex rules (for state dicts and exports written by other frameworks).
  */
 import type { Graph } from "../compiler/ir/graph.ts";
 import { formatType } from "../compiler/ir/graph.ts";
 import { type Diagnostic, DlmError, error, fail } from "../compiler/diagnostics.ts";
 import { bf16ToF32, f16ToF32, type Tensor, zeros } from "../compiler/ir/tensor.ts";
+import { decodeModel } from "../compiler/onnx/decode.ts";
 import { readSafetensors, writeSafetensors } from "./formats/mod.ts";
 import { readFileOrFail, readTextOrFail, writeFileAtomic } from "./fs.ts";
 
@@ -79,83 +80,132 @@ export interface LoadReport {
   warnings: Diagnostic[];
 }
 
+/** Safetensors: an 8-byte little-endian header size (under 4 GB here), then a JSON object. */
+function looksLikeSafetensors(bytes: Uint8Array): boolean {
+  return bytes.length >= 9 && bytes[8] === 0x7b && bytes.subarray(4, 8).every((b) => b === 0);
+}
+
+/** An ONNX ModelProto almost always starts with field 1, ir_version (tag byte 0x08). */
+function looksLikeOnnx(bytes: Uint8Array, path: string): boolean {
+  return bytes[0] === 0x08 || path.toLowerCase().endsWith(".onnx");
+}
+
 /**
- * Replace the graph's initializers by the tensors of a safetensors file.
- * A tensor whose shape differs from the parameter's is an error naming both;
- * tensors with no parameter, and parameters with no tensor, are warnings
- * (transfer learning loads a backbone and keeps a new head's initial values).
+ * The tensors of a weights file by name: a safetensors file, or the graph
+ * initializers of an ONNX model (external data resolved beside the file).
+ * The format is told by content, not by the file's name.
  */
-export function loadWeights(graph: Graph, path: string, rules: RenameRule[] = []): LoadReport {
-  const { tensors } = readSafetensors(readFileOrFail(path, "weights file"), path);
+export function readWeightsFile(path: string): Map<string, Tensor> {
+  const bytes = readFileOrFail(path, "weights file");
+  const onnx = () => {
+    const slash = path.lastIndexOf("/");
+    const baseDir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
+    return decodeModel(bytes, { baseDir, file: path }).graph.initializers;
+  };
+  if (looksLikeSafetensors(bytes)) return readSafetensors(bytes, path).tensors;
+  if (looksLikeOnnx(bytes, path)) return onnx(); // its DLM0405 names what is wrong
+  if (path.toLowerCase().endsWith(".safetensors")) return readSafetensors(bytes, path).tensors;
+  try {
+    return onnx();
+  } catch (e) {
+    if (!(e instanceof DlmError)) throw e;
+    fail(
+      "DLM0402",
+      `Weights file '${path}' is neither safetensors (an 8-byte header size, then a JSON header) ` +
+        "nor an ONNX model",
+    );
+  }
+}
+
+/**
+ * Replace the graph's initializers by the tensors of weights files (safetensors,
+ * or ONNX models whose initializers are the tensors), loaded in order: a later
+ * file overrides an earlier one for the same parameter.
+ * A tensor whose shape differs from the parameter's is an error naming both;
+ * tensors of a file with no parameter are a warning per file, and parameters
+ * that no file provides one warning (transfer learning loads a backbone and
+ * keeps a new head's initial values).
+ */
+export function loadWeights(
+  graph: Graph,
+  paths: string | readonly string[],
+  rules: RenameRule[] = [],
+): LoadReport {
+  const files = typeof paths === "string" ? [paths] : [...paths];
   const errors: Diagnostic[] = [];
-  const unused: string[] = [];
+  const warnings: Diagnostic[] = [];
   const seen = new Set<string>();
   let loaded = 0;
-  for (const [raw, t] of tensors) {
-    const name = rename(raw, rules);
-    const cur = graph.initializers.get(name);
-    // An imported ONNX graph has no parameter list: every initializer is loadable.
-    const isParam = graph.params.length === 0 || graph.params.some((p) => p.name === name);
-    if (!cur || !isParam) {
-      unused.push(raw === name ? raw : `${raw} (as ${name})`);
-      continue;
-    }
-    seen.add(name);
-    let v = t;
-    if (v.dtype !== cur.dtype) {
-      if (cur.dtype === "f32" && (v.dtype === "f16" || v.dtype === "bf16" || v.dtype === "f64")) {
-        v = toF32(v);
-      } else if (cur.dtype === "i64" && v.dtype === "i32") {
-        const o = zeros("i64", v.shape);
-        for (let i = 0; i < o.data.length; i++) {
-          (o.data as BigInt64Array)[i] = BigInt(v.data[i] as number);
+  for (const path of files) {
+    const unused: string[] = [];
+    for (const [raw, t] of readWeightsFile(path)) {
+      const name = rename(raw, rules);
+      const cur = graph.initializers.get(name);
+      // An imported ONNX graph has no parameter list: every initializer is loadable.
+      const isParam = graph.params.length === 0 || graph.params.some((p) => p.name === name);
+      if (!cur || !isParam) {
+        unused.push(raw === name ? raw : `${raw} (as ${name})`);
+        continue;
+      }
+      let v = t;
+      if (v.dtype !== cur.dtype) {
+        if (
+          cur.dtype === "f32" && (v.dtype === "f16" || v.dtype === "bf16" || v.dtype === "f64")
+        ) {
+          v = toF32(v);
+        } else if (cur.dtype === "i64" && v.dtype === "i32") {
+          const o = zeros("i64", v.shape);
+          for (let i = 0; i < o.data.length; i++) {
+            (o.data as BigInt64Array)[i] = BigInt(v.data[i] as number);
+          }
+          v = o;
+        } else {
+          errors.push(
+            error(
+              "DLM0403",
+              `Weight '${raw}' in ${path} is ${formatType(t)} but parameter '${name}' is ${
+                formatType(cur)
+              }`,
+            ),
+          );
+          continue;
         }
-        v = o;
-      } else {
+      }
+      if (v.shape.length !== cur.shape.length || v.shape.some((d, i) => d !== cur.shape[i])) {
         errors.push(
           error(
             "DLM0403",
-            `Weight '${raw}' in ${path} is ${formatType(t)} but parameter '${name}' is ${
-              formatType(cur)
-            }`,
+            `Weight '${raw}' in ${path} has shape [${
+              v.shape.join(", ")
+            }] but parameter '${name}' has shape [${cur.shape.join(", ")}]`,
           ),
         );
         continue;
       }
+      graph.initializers.set(name, v);
+      if (!seen.has(name)) loaded++;
+      seen.add(name);
     }
-    if (v.shape.length !== cur.shape.length || v.shape.some((d, i) => d !== cur.shape[i])) {
-      errors.push(
-        error(
-          "DLM0403",
-          `Weight '${raw}' in ${path} has shape [${
-            v.shape.join(", ")
-          }] but parameter '${name}' has shape [${cur.shape.join(", ")}]`,
-        ),
-      );
-      continue;
+    if (unused.length) {
+      warnings.push({
+        code: "DLM0407",
+        severity: "warning",
+        message: `${unused.length} tensor${
+          unused.length === 1 ? "" : "s"
+        } in ${path} match no parameter: ${list(unused)}`,
+      });
     }
-    graph.initializers.set(name, v);
-    loaded++;
   }
   if (errors.length) throw new DlmError(errors);
-  const warnings: Diagnostic[] = [];
   const missing = graph.params.filter((p) => !seen.has(p.name)).map((p) => p.name);
-  if (unused.length) {
-    warnings.push({
-      code: "DLM0407",
-      severity: "warning",
-      message: `${unused.length} tensor${
-        unused.length === 1 ? "" : "s"
-      } in ${path} match no parameter: ${list(unused)}`,
-    });
-  }
   if (missing.length) {
+    const where = files.length === 1 ? files[0] : `any of ${files.join(", ")}`;
     warnings.push({
       code: "DLM0404",
       severity: "warning",
       message: `${missing.length} parameter${
         missing.length === 1 ? "" : "s"
-      } not in ${path} keep their initial values: ${list(missing)}`,
+      } not in ${where} keep their initial values: ${list(missing)}`,
     });
   }
   return { loaded, warnings };

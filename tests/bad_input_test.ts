@@ -647,15 +647,23 @@ Deno.test(
 );
 
 Deno.test(
-  "an ONNX or .npy file given to --weights is DLM0402",
+  "a .npy file given to --weights is DLM0402: neither safetensors nor ONNX",
+  withTemp(async (dir) => {
+    const npy = put(dir, "x.npy", writeNpy(f32([2, 4])));
+    await compileFails(dir, [MLP, "--weights", npy], {
+      code: "DLM0402",
+      says: ["x.npy", "neither safetensors", "nor an ONNX model"],
+    });
+  }),
+);
+
+Deno.test(
+  "a truncated ONNX file given to --weights is DLM0405 naming it",
   withTemp(async (dir) => {
     assert.equal((await dlm("compile", MLP, "-o", `${dir}/m.onnx`)).code, 0);
-    await compileFails(dir, [MLP, "--weights", `${dir}/m.onnx`], {
-      code: "DLM0402",
-      says: ["m.onnx"],
-    });
-    const npy = put(dir, "x.npy", writeNpy(f32([2, 4])));
-    await compileFails(dir, [MLP, "--weights", npy], { code: "DLM0402" });
+    const good = Deno.readFileSync(`${dir}/m.onnx`);
+    const cut = put(dir, "cut.onnx", good.slice(0, Math.floor(good.length / 2)));
+    await compileFails(dir, [MLP, "--weights", cut], { code: "DLM0405", says: ["cut.onnx"] });
   }),
 );
 

@@ -195,6 +195,60 @@ Deno.test(
   }),
 );
 
+Deno.test(
+  "run with two --weights files (safetensors, then an ONNX model) uses the later file's weights",
+  withTemp(async (dir) => {
+    const x = `${dir}/x.npy`;
+    Deno.writeFileSync(x, writeNpy(sample([2, 784], 3)));
+    const mlp = ["--model", "MLP"];
+    for (const seed of ["1", "2"]) {
+      const c = await dlm(
+        "compile",
+        MLP,
+        ...mlp,
+        "--seed",
+        seed,
+        "-o",
+        `${dir}/s${seed}.onnx`,
+        "--save-weights",
+        `${dir}/s${seed}.safetensors`,
+      );
+      assert.equal(c.code, 0, c.err);
+    }
+    const run = async (out: string, ...argv: string[]) => {
+      const r = await dlm(
+        "run",
+        MLP,
+        ...mlp,
+        ...argv,
+        "--input",
+        `x=${x}`,
+        "--out",
+        `${dir}/${out}`,
+        "--backend",
+        "reference",
+      );
+      assert.equal(r.code, 0, r.err);
+      assert.doesNotMatch(r.err, /DLM04/, "every weight should load, with no warning");
+      return Deno.readFileSync(`${dir}/${out}/logits.npy`);
+    };
+    const seed1 = await run("seed1", "--seed", "1");
+    const seed2 = await run("seed2", "--seed", "2");
+    assert.notDeepEqual(seed1, seed2);
+    const w = (n: string, ext: string) => ["--weights", `${dir}/s${n}.${ext}`];
+    assert.deepEqual(
+      await run("a", "--seed", "7", ...w("1", "safetensors"), ...w("2", "onnx")),
+      seed2,
+    );
+    assert.deepEqual(
+      await run("b", "--seed", "7", ...w("2", "onnx"), ...w("1", "safetensors")),
+      seed1,
+    );
+    // One --weights file works as it always did.
+    assert.deepEqual(await run("c", "--seed", "7", ...w("1", "onnx")), seed1);
+  }),
+);
+
 // ---------------------------------------------------------------- params
 
 Deno.test("params prints a table in definition order with LeNet-5's 61,706 parameters", async () => {
@@ -567,3 +621,32 @@ Deno.test("as a subprocess, usage errors exit 2 without a stack trace", async ()
     assertNoStackTrace(r);
   }
 });
+
+Deno.test(
+  "as a subprocess, a --weights file that is neither safetensors nor ONNX exits 1 with a clear error",
+  withTemp(async (dir) => {
+    const bad = `${dir}/weights.bin`;
+    Deno.writeTextFileSync(bad, "fc.weight,fc.bias\n0.5,0.25\n");
+    for (const argv of [["compile", "-o", `${dir}/m.onnx`], ["run"]]) {
+      const r = await spawnDlm(
+        argv[0],
+        "lang-examples/mlp.dlm",
+        ...argv.slice(1),
+        "--weights",
+        bad,
+      );
+      assert.equal(r.code, 1, argv[0]);
+      assert.match(
+        r.err,
+        new RegExp(
+          `^error DLM0402: Weights file '${
+            bad.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+          }' is neither safetensors .* nor an ONNX model$`,
+          "m",
+        ),
+      );
+      assertNoStackTrace(r);
+    }
+    assert.throws(() => Deno.statSync(`${dir}/m.onnx`), Deno.errors.NotFound);
+  }),
+);

@@ -55,6 +55,11 @@ export const CASES: Case[] = [
   { file: "lenet_digits.dlm", set: { c1: 4, c2: 8 }, dims: { N: 2 } },
   { file: "lstm_digits.dlm", set: { hidden: 8 }, dims: { N: 2 } },
   { file: "swin.dlm", model: "SwinTiny", dims: { N: 2 } },
+  { file: "gpt2_lora.dlm", model: "GPT2TinyLoRA", dims: { N: 2, T: 6 } },
+  { file: "gpt2_adapters.dlm", model: "GPT2TinyAdapters", dims: { N: 2, T: 6 } },
+  { file: "gpt2_adapters.dlm", model: "GPT2TinyIA3", dims: { N: 2, T: 6 } },
+  { file: "gpt2_prefix.dlm", model: "GPT2TinyPrefix", dims: { N: 2, T: 6 } },
+  { file: "resnet_lora.dlm", set: { size: 32, classes: 10 }, dims: { N: 2 } },
   {
     file: "seq2seq_attention.dlm",
     set: { src_vocab: 30, tgt_vocab: 20, dim: 8, hidden: 16, max_len: 6 },

@@ -1,12 +1,16 @@
 /**
  * Loading weights through the CLI: by name, through a `--weights-map` of regex
  * renames, with warnings for unused tensors and missing parameters, with dtype
- * conversion to the parameters' f32, and the transfer-learning example end to
- * end (a ResNet-18 backbone into lang-examples/transfer.dlm).
+ * conversion to the parameters' f32, from ONNX models' initializers as well as
+ * safetensors, from several files in order, and the transfer-learning example
+ * end to end (a ResNet-18 backbone into lang-examples/transfer.dlm).
  */
 import assert from "node:assert/strict";
 import { main } from "../cli/main.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
+import { onnx } from "../compiler/onnx/proto.ts";
+import { buildGraph } from "../cli/pipeline.ts";
+import { loadWeights, readWeightsFile } from "../runtime/weights.ts";
 import { f32ToBf16, f32ToF16, type Tensor, toNumbers } from "../compiler/ir/tensor.ts";
 import { readNpy, readSafetensors, writeNpy, writeSafetensors } from "../runtime/formats/mod.ts";
 
@@ -445,3 +449,237 @@ Deno.test("the params table marks frozen rows", async () => {
     /^total: 11,179,077 parameters \(2,565 trainable, 11,176,512 frozen\), [\d,]+ buffer elements$/m,
   );
 });
+
+// ============================================================ ONNX models as weights files
+
+const MLP_PARAMS = ["fc0.weight", "fc0.bias", "fc1.weight", "fc1.bias", "out.weight", "out.bias"];
+
+/** Compile mlp.dlm (graph passes on, as a user would) and return the ONNX file's path. */
+async function compileTo(file: string, ...argv: string[]): Promise<string> {
+  const r = await dlm("compile", MLP, ...argv, "-o", file);
+  assert.equal(r.code, 0, r.err);
+  return file;
+}
+
+/** Rewrite an ONNX file's initializer names (and the node inputs that use them). */
+function renameInitializers(file: string, out: string, to: (name: string) => string): string {
+  const m = onnx.ModelProto.decode(Deno.readFileSync(file));
+  for (const t of m.graph.initializer) t.name = to(t.name);
+  for (const n of m.graph.node) n.input = n.input.map((i: string) => i && to(i));
+  for (const i of m.graph.input) i.name = to(i.name);
+  Deno.writeFileSync(out, onnx.ModelProto.encode(m).finish());
+  return out;
+}
+
+Deno.test(
+  "--weights takes an ONNX model dlm compiled: its seed-1 initializers replace a seed-2 model's",
+  withTemp(async (dir) => {
+    const a = await compileTo(`${dir}/seed1.onnx`, "--model", "MLP", "--seed", "1");
+    const source = decodeModel(Deno.readFileSync(a)).graph.initializers;
+    const { r, init } = await compiledInitializers(
+      dir,
+      MLP,
+      "--model",
+      "MLP",
+      "--seed",
+      "2",
+      "--weights",
+      a,
+    );
+    assert.deepEqual(warnings(r.err), []);
+    const { init: seed2 } = await compiledInitializers(dir, MLP, "--model", "MLP", "--seed", "2");
+    for (const name of MLP_PARAMS) {
+      assert.deepEqual(init.get(name)!.shape, source.get(name)!.shape, name);
+      assert.deepEqual(init.get(name)!.data, source.get(name)!.data, name);
+      assert.notDeepEqual(seed2.get(name)!.data, source.get(name)!.data, name);
+    }
+  }),
+);
+
+Deno.test(
+  "an ONNX weights file with external data loads it from beside the file",
+  withTemp(async (dir) => {
+    Deno.mkdirSync(`${dir}/ext`);
+    const a = await compileTo(
+      `${dir}/ext/m.onnx`,
+      "--model",
+      "MLP",
+      "--seed",
+      "1",
+      "--external-data",
+    );
+    assert.ok(exists(`${dir}/ext/m.onnx.data`));
+    const { init: seed1 } = await compiledInitializers(dir, MLP, "--model", "MLP", "--seed", "1");
+    const { r, init } = await compiledInitializers(dir, MLP, "--model", "MLP", "--weights", a);
+    assert.deepEqual(warnings(r.err), []);
+    for (const name of MLP_PARAMS) assert.deepEqual(init.get(name)!.data, seed1.get(name)!.data);
+    // Without its data file the model cannot give its tensors: DLM0401 naming the data file.
+    Deno.removeSync(`${dir}/ext/m.onnx.data`);
+    const bad = await dlm("compile", MLP, "--model", "MLP", "--weights", a, "-o", `${dir}/o.onnx`);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /error DLM0401: Cannot read external data '.*ext\/m\.onnx\.data' /);
+  }),
+);
+
+Deno.test(
+  "--weights-map renames an ONNX model's initializers (torch-style onnx::Gemm_N and prefixed names)",
+  withTemp(async (dir) => {
+    const a = await compileTo(`${dir}/seed1.onnx`, "--model", "MLP", "--seed", "1");
+    const torchNames: Record<string, string> = {
+      "out.weight": "onnx::Gemm_101",
+      "out.bias": "onnx::Gemm_102",
+    };
+    const b = renameInitializers(a, `${dir}/exported.onnx`, (n) => torchNames[n] ?? `net.${n}`);
+    const names = [...decodeModel(Deno.readFileSync(b)).graph.initializers.keys()];
+    assert.ok(names.includes("onnx::Gemm_101") && names.includes("net.fc0.weight"), names.join());
+    const source = decodeModel(Deno.readFileSync(a)).graph.initializers;
+
+    // Without the map nothing matches: every tensor unused, every parameter missing.
+    const plain = await compiledInitializers(dir, MLP, "--model", "MLP", "--weights", b);
+    assert.match(
+      warnings(plain.r.err).join("\n"),
+      /warning DLM0407: 6 tensors in .*exported\.onnx match no parameter: /,
+    );
+
+    const map = `${dir}/map.json`;
+    Deno.writeTextFileSync(
+      map,
+      JSON.stringify({
+        "net\\.(.*)": "$1",
+        "onnx::Gemm_101": "out.weight",
+        "onnx::Gemm_102": "out.bias",
+      }),
+    );
+    const { r, init } = await compiledInitializers(
+      dir,
+      MLP,
+      "--model",
+      "MLP",
+      "--weights",
+      b,
+      "--weights-map",
+      map,
+    );
+    assert.deepEqual(warnings(r.err), []);
+    for (const name of MLP_PARAMS) assert.deepEqual(init.get(name)!.data, source.get(name)!.data);
+  }),
+);
+
+Deno.test(
+  "a shape mismatch from an ONNX weights file is DLM0403 naming the file, tensor, parameter and both shapes",
+  withTemp(async (dir) => {
+    const a = await compileTo(`${dir}/wide.onnx`, "--set", "features=5");
+    const r = await dlm("compile", MLP, "--weights", a, "-o", `${dir}/o.onnx`);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      new RegExp(
+        `^error DLM0403: Weight 'fc\\.weight' in ${escape(a)} has shape \\[1, 5\\] ` +
+          `but parameter 'fc\\.weight' has shape \\[1, 4\\]$`,
+        "m",
+      ),
+    );
+    assert.ok(!exists(`${dir}/o.onnx`));
+  }),
+);
+
+Deno.test(
+  "the format of a weights file is told by its content, not its name",
+  withTemp(async (dir) => {
+    const st = save(`${dir}/st.onnx`, [["fc.weight", f32([1, 4], W)], ["fc.bias", f32([1], B)]]);
+    assert.deepEqual(toNumbers(readWeightsFile(st).get("fc.weight")!), W);
+    const model = await compileTo(`${dir}/m.onnx`, "--seed", "1");
+    Deno.copyFileSync(model, `${dir}/m.bin`);
+    const fromOnnx = readWeightsFile(`${dir}/m.bin`);
+    assert.deepEqual(
+      fromOnnx.get("fc.weight")!.data,
+      decodeModel(Deno.readFileSync(model)).graph.initializers.get("fc.weight")!.data,
+    );
+  }),
+);
+
+// ============================================================ several weights files
+
+Deno.test(
+  "several --weights files load in order: the later file overrides the earlier one",
+  withTemp(async (dir) => {
+    const base = save(`${dir}/base.safetensors`, [
+      ["fc.weight", f32([1, 4], W)],
+      ["fc.bias", f32([1], B)],
+    ]);
+    const adapter = await compileTo(`${dir}/adapter.onnx`, "--seed", "1");
+    const seed1 = decodeModel(Deno.readFileSync(adapter)).graph.initializers;
+    const one = await compiledInitializers(dir, MLP, "--weights", base, "--weights", adapter);
+    assert.deepEqual(warnings(one.r.err), []);
+    assert.deepEqual(one.init.get("fc.weight")!.data, seed1.get("fc.weight")!.data);
+    assert.deepEqual(one.init.get("fc.bias")!.data, seed1.get("fc.bias")!.data);
+    const other = await compiledInitializers(dir, MLP, "--weights", adapter, "--weights", base);
+    assert.deepEqual(warnings(other.r.err), []);
+    assert.deepEqual(toNumbers(other.init.get("fc.weight")!), W);
+    assert.deepEqual(toNumbers(other.init.get("fc.bias")!), B);
+    // Only what the later file has is overridden.
+    const bias = save(`${dir}/bias.safetensors`, [["fc.bias", f32([1], [0.25])]]);
+    const partial = await compiledInitializers(dir, MLP, "--weights", base, "--weights", bias);
+    assert.deepEqual(warnings(partial.r.err), []);
+    assert.deepEqual(toNumbers(partial.init.get("fc.weight")!), W);
+    assert.deepEqual(toNumbers(partial.init.get("fc.bias")!), [0.25]);
+  }),
+);
+
+Deno.test(
+  "with several files a parameter is missing only if no file has it; unused tensors are per file",
+  withTemp(async (dir) => {
+    const w = save(`${dir}/w.safetensors`, [["fc.weight", f32([1, 4], W)], [
+      "w.extra",
+      f32([1], [1]),
+    ]]);
+    const b = save(`${dir}/b.safetensors`, [["fc.bias", f32([1], B)], ["b.extra", f32([1], [2])]]);
+    const both = await compiledInitializers(dir, MLP, "--weights", w, "--weights", b);
+    assert.deepEqual(warnings(both.r.err), [
+      `warning DLM0407: 1 tensor in ${w} match no parameter: w.extra`,
+      `warning DLM0407: 1 tensor in ${b} match no parameter: b.extra`,
+    ]);
+    assert.deepEqual(toNumbers(both.init.get("fc.weight")!), W);
+    assert.deepEqual(toNumbers(both.init.get("fc.bias")!), B);
+
+    const e = save(`${dir}/e.safetensors`, [["fc.weight", f32([1, 4], [1, 2, 3, 4])]]);
+    const none = await compiledInitializers(dir, MLP, "--weights", w, "--weights", e);
+    assert.match(
+      warnings(none.r.err).join("\n"),
+      new RegExp(
+        `^warning DLM0404: 1 parameter not in any of ${escape(w)}, ${
+          escape(e)
+        } keeps? (its|their) initial values?: fc\\.bias$`,
+        "m",
+      ),
+    );
+    assert.deepEqual(toNumbers(none.init.get("fc.weight")!), [1, 2, 3, 4]);
+  }),
+);
+
+Deno.test("loadWeights takes a list of files and reports each parameter loaded once", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "dlm_weights_test_" });
+  try {
+    const a = save(`${dir}/a.safetensors`, [["fc.weight", f32([1, 4], W)], [
+      "fc.bias",
+      f32([1], B),
+    ]]);
+    const b = save(`${dir}/b.safetensors`, [["fc.bias", f32([1], [4])]]);
+    const g = buildGraph(MLP, { passes: false }).graph;
+    const r = loadWeights(g, [a, b]);
+    assert.equal(r.loaded, 2);
+    assert.deepEqual(r.warnings, []);
+    assert.deepEqual(toNumbers(g.initializers.get("fc.bias")!), [4]);
+    // A single path works as before.
+    const g1 = buildGraph(MLP, { passes: false }).graph;
+    const r1 = loadWeights(g1, b);
+    assert.equal(r1.loaded, 1);
+    assert.deepEqual(r1.warnings.map((d) => d.code), ["DLM0404"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

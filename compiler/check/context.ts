@@ -2,7 +2,7 @@
  * What built-in layers and functions may do while the elaborator runs them:
  * add nodes, create parameters, make constants, report diagnostics.
  */
-import type { AttrValue, Span, TensorType } from "../ir/graph.ts";
+import type { AttrValue, Node, Span, TensorType } from "../ir/graph.ts";
 import type { DType, Tensor } from "../ir/tensor.ts";
 import type { Code } from "../diagnostics.ts";
 import type { InitSpec } from "./init.ts";
@@ -52,6 +52,8 @@ export interface Ctx {
   /** A fresh seed for an in-graph random op, derived from the global seed and the node. */
   seedFor(name: string): number;
   typeOf(v: TensorValue): TensorType;
+  /** The node that computes a value (undefined for inputs and initializers). */
+  producerOf(value: string): Node | undefined;
   /**
    * Give a value a more precise type than its shape rule could: dims the
    * rule left unknown (`?Op_k`, only known at run time) replaced by what

@@ -46,6 +46,7 @@ import type { Program } from "./program.ts";
 import { globToRegExp } from "./glob.ts";
 import { PRELUDE_PATH } from "./prelude.ts";
 import { closest } from "./suggest.ts";
+import { METHOD_ARGS, methodSpecs, Peft } from "./peft.ts";
 
 export interface ElabOptions {
   seed?: number;
@@ -163,6 +164,8 @@ class Elaborator {
   readonly paramIndex = new Map<string, ParamInfo>();
   readonly randomCounters = new Map<string, number>();
   scanCount = 0;
+  /** The fine-tuning methods applied to the model (`with lora(...)`), when there are any. */
+  peft?: Peft;
   /** Phases declared by the train section being elaborated (undefined outside one). */
   phases?: { name: string; loss: Value; optimizer: Value; params?: string; span: Span }[];
 
@@ -189,6 +192,7 @@ class Elaborator {
     const phases: TrainPhase[] = [];
     try {
       this.defineGlobals();
+      this.setUpPeft([...(model.with ?? []), ...train.with]);
       const scope = new Scope(this.global);
       this.bindModelParams(model, scope);
       this.hoistInits(model.body, scope);
@@ -263,6 +267,7 @@ class Elaborator {
     resetFreshDims();
     try {
       this.defineGlobals();
+      this.setUpPeft(model.with ?? []);
       const scope = new Scope(this.global);
       this.bindModelParams(model, scope);
       this.hoistInits(model.body, scope);
@@ -655,13 +660,45 @@ class Elaborator {
         renamed.set(v, added.name);
       }
     }
+    // Merge records name values, some of which are now outputs.
+    for (const m of this.root.graph.merges ?? []) {
+      m.base = renamed.get(m.base) ?? m.base;
+      m.result = renamed.get(m.result) ?? m.result;
+    }
   }
 
   applyFreeze(): void {
+    const params = this.root.graph.params;
+    if (this.peft) {
+      // Fine-tuning trains the methods' parameters (and top_layers' choice); the base is frozen.
+      const names = params.filter((p) => !p.adapter).map((p) => p.name);
+      this.peft.finish(names);
+      const keep = this.peft.trainable(names);
+      for (const p of params) if (!p.adapter && !keep.has(p.name)) p.frozen = true;
+    }
     if (this.freezeRules.length === 0) return;
-    for (const p of this.b.graph.params) {
+    for (const p of params) {
       if (this.freezeRules.some((rule) => rule(p.name))) p.frozen = true;
     }
+  }
+
+  /** Evaluate the `with` methods of a derived model or a train section. */
+  setUpPeft(exprs: A.Expr[]): void {
+    if (exprs.length === 0) return;
+    const values = exprs.map((e) => ({ value: this.eval(e, this.global), span: e.span }));
+    const specs = methodSpecs(values, (code, message, span) => this.err(code, message, span));
+    if (specs.length === 0) return;
+    const merges = this.root.graph.merges ??= [];
+    this.peft = new Peft(specs, {
+      mode: this.mode,
+      ctx: (span) => this.ctx(span, {}),
+      report: (code, message, span) => this.err(code, message, span),
+      markAdapter: (name, method) => {
+        const info = this.paramIndex.get(name);
+        if (info) info.adapter = method;
+      },
+      merges,
+    });
   }
 
   // ------------------------------------------------------------ expressions
@@ -947,8 +984,12 @@ class Elaborator {
           return scalar(this, all, span);
         }
         const def = FUNCTIONS[callee.name];
-        const bound = bindArgs(callee.name, def.sig, all, span, this.diags, pipeArgs.length);
+        let bound = bindArgs(callee.name, def.sig, all, span, this.diags, pipeArgs.length);
         if (!bound) return ERROR;
+        if (this.peft && callee.name === "scaled_dot_product_attention") {
+          bound = { ...bound, ...this.peft.attention(this.frame.prefix, bound, span) };
+          if (bound.q.k === "error") return ERROR;
+        }
         const nameBase = this.frame.child(o.label ?? callee.name);
         return def.apply(this.ctx(span, bound.__spans ?? {}, nameBase), bound);
       }
@@ -1100,13 +1141,13 @@ class Elaborator {
         const saved = this.frame;
         const spans = (inst.args as { __spans?: Record<string, Span> }).__spans ?? {};
         try {
-          return def.apply(
-            this.ctx(span, spans),
-            inst.args!,
-            inputs as TensorValue[],
-            prefix,
-            named,
-          );
+          const xs = this.peft
+            ? this.peft.beforeLayer(inst.name, prefix, inputs as TensorValue[], span)
+            : inputs as TensorValue[];
+          const out = def.apply(this.ctx(span, spans), inst.args!, xs, prefix, named);
+          return this.peft
+            ? this.peft.afterLayer(inst.name, prefix, xs, inst.args!, out, span)
+            : out;
         } finally {
           this.frame = saved;
         }
@@ -1119,13 +1160,15 @@ class Elaborator {
           inst.group!.stages.forEach((st, k) => {
             if (v.k !== "error") v = this.applyStage(v, st, inst.scope!, k);
           });
-          return v;
+          return this.peft && !inst.inline ? this.peft.afterBlock(prefix, v, span) : v;
         } finally {
           this.frame = saved;
         }
       }
-      case "block":
-        return this.applyBlock(inst, inputs, span);
+      case "block": {
+        const v = this.applyBlock(inst, inputs, span);
+        return this.peft && !inst.inline ? this.peft.afterBlock(prefix, v, span) : v;
+      }
     }
   }
 
@@ -1222,6 +1265,13 @@ class Elaborator {
         return Rng.forName(this.seed, `${key}#${k}`).u32() % 2147483647;
       },
       typeOf: (v) => v.t,
+      producerOf: (value) => {
+        const nodes = this.b.graph.nodes;
+        for (let i = nodes.length - 1; i >= 0; i--) {
+          if (nodes[i].outputs.includes(value)) return nodes[i];
+        }
+        return undefined;
+      },
       refine: (v, type) => {
         const cur = this.b.graph.types.get(v.v) ?? v.t;
         const fits = cur.dtype === type.dtype && cur.shape.length === type.shape.length &&
@@ -2609,6 +2659,10 @@ export const SCALAR_FNS: Record<string, ScalarFn> = {
     "number",
   ]]),
   clip_value: specFn("clip_value", [["value", "number"]]),
+  // Fine-tuning methods for `with` (compiler/check/peft.ts).
+  ...Object.fromEntries(
+    Object.entries(METHOD_ARGS).map(([k, ps]) => [k, specFn(k, ps as [string, ArgType][])]),
+  ),
   tensor: (e, args, span) => e.tensorFn(args, span),
   training: (e, args, span) =>
     args.length

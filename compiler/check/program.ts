@@ -149,7 +149,50 @@ export function loadProgram(
       }
     }
   }
+  deriveModels(models, diagnostics);
   return { main, files, blocks, models, trains, consts, sources, diagnostics };
+}
+
+/**
+ * `model B = A with lora(...)`: B gets A's parameters and body, and A's own
+ * fine-tuning methods before its own. Replaces each derived declaration in
+ * `models` by a complete one; an unknown base or a cycle is an error.
+ */
+function deriveModels(models: Map<string, A.ModelDecl>, diagnostics: Diagnostic[]): void {
+  const done = new Set<string>();
+  const visit = (m: A.ModelDecl, path: string[]): A.ModelDecl | undefined => {
+    if (!m.base || done.has(m.name)) return models.get(m.name);
+    if (path.includes(m.name)) {
+      diagnostics.push(
+        error("DLM0105", `Model derivation cycle: ${[...path, m.name].join(" -> ")}`, m.base.span),
+      );
+      return undefined;
+    }
+    const b = models.get(m.base.name);
+    if (!b) {
+      const names = [...models.keys()].filter((n) => n !== m.name).join(", ") || "none";
+      diagnostics.push(
+        error(
+          "DLM0103",
+          `Model ${m.name} derives from '${m.base.name}', which is not a model; the models are: ${names}`,
+          m.base.span,
+        ),
+      );
+      return undefined;
+    }
+    const base = visit(b, [...path, m.name]);
+    done.add(m.name);
+    if (!base) return undefined;
+    const full: A.ModelDecl = {
+      ...m,
+      params: base.params,
+      body: base.body,
+      with: [...(base.with ?? []), ...(m.with ?? [])],
+    };
+    models.set(m.name, full);
+    return full;
+  };
+  for (const m of [...models.values()]) visit(m, []);
 }
 
 export function isProgram(p: Program | { diagnostics: Diagnostic[] }): p is Program {

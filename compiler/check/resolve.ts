@@ -50,7 +50,12 @@ export function resolveNames(p: Program): Diagnostic[] {
   }
   for (const f of p.files) {
     for (const d of f.decls) {
-      if (d.kind === "model") {
+      if (d.kind === "model" && d.base) {
+        // A derived model's body is its base's (resolved there); its methods see the globals.
+        for (const w of d.with ?? []) r.expr(w, global);
+      } else if (d.kind === "train") {
+        for (const w of d.with) r.expr(w, global);
+      } else if (d.kind === "model") {
         const s = global.child();
         for (const prm of d.params) {
           if (prm.default) r.expr(prm.default, s);

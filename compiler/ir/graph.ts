@@ -70,7 +70,41 @@ export interface ParamInfo {
   /** Layer kind that owns it, e.g. "conv2d". */
   layer?: string;
   span?: Span;
+  /** Created by a fine-tuning method, e.g. "lora:qv" (compiler/check/peft.ts). */
+  adapter?: string;
 }
+
+/**
+ * A LoRA or IA3 application that can be folded into its layer's weight:
+ * value `result` equals `base` plus (LoRA) or times (IA3) the adapter's
+ * contribution. After merging, `result`'s readers read `base` instead.
+ */
+export type MergeRecord =
+  | {
+    method: "lora";
+    adapter: string;
+    layer: string;
+    weight: string;
+    /** A [k*r, in, kernel...] and B [k*part, r, 1...], k the enabled parts. */
+    a: string;
+    b: string;
+    scale: number;
+    /** The output's equal parts, and which of them adapt (GPT-2's fused q, k, v). */
+    parts: boolean[];
+    base: string;
+    result: string;
+  }
+  | {
+    /** Output scaling (rows of the weight, and the bias) or input scaling (columns). */
+    method: "ia3_out" | "ia3_in";
+    adapter: string;
+    layer: string;
+    weight: string;
+    bias?: string;
+    vector: string;
+    base: string;
+    result: string;
+  };
 
 export interface ValueInfo {
   name: string;
@@ -90,6 +124,8 @@ export interface Graph {
   params: ParamInfo[];
   /** Source span of each graph input/output declaration, by name. */
   spans?: Map<string, Span>;
+  /** Fine-tuning updates that `--adapters merged` folds into weights. */
+  merges?: MergeRecord[];
 }
 
 export function emptyGraph(name: string): Graph {
@@ -122,6 +158,7 @@ export function cloneGraph(g: Graph): Graph {
     types: new Map([...g.types].map(([k, t]) => [k, cloneType(t)])),
     params: g.params.map((p) => ({ ...p })),
     spans: g.spans ? new Map(g.spans) : undefined,
+    merges: g.merges?.map((m) => ({ ...m })),
   };
 }
 

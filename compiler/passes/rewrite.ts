@@ -46,10 +46,13 @@ export function constantNodeValue(n: Node): Tensor | undefined {
  * outputs of Constant nodes. With `ctx.keepParams` (training graphs) the
  * initializers listed in `params` are variables, not constants: the trainable
  * ones change every step, and buffers such as running statistics are rewritten
- * by the training graph itself.
+ * by the training graph itself. An initializer that is also a graph input
+ * (`--adapters inputs`) is a default value, not a constant.
  */
 export function constantTable(g: Graph, ctx: PassContext): Map<string, Tensor> {
   const vars = ctx.keepParams ? new Set(g.params.map((p) => p.name)) : new Set<string>();
+  // An initializer that is also a graph input is only a default: a session may feed another.
+  for (const i of g.inputs) vars.add(i.name);
   const m = new Map<string, Tensor>();
   for (const [k, t] of g.initializers) if (!vars.has(k)) m.set(k, t);
   for (const n of g.nodes) {

@@ -35,6 +35,13 @@ export interface ModelDecl {
   name: string;
   params: Param[];
   body: Stmt[];
+  /**
+   * `model Name = Base with lora(...), ...`: a derived model. The program
+   * loader copies the base's parameters and body into `params` and `body`.
+   */
+  base?: { name: string; span: Span };
+  /** The fine-tuning methods applied (a derived model's, after its base's own). */
+  with?: Expr[];
   span: Span;
   nameSpan: Span;
 }

@@ -224,6 +224,19 @@ export class AstBuilder {
     const span = this.nodeSpan(n);
     const nameSpan = this.tokenSpan(name);
     const params = node(n, "params");
+    const base = tok(n, "base");
+    if (base) {
+      return {
+        kind: "model",
+        name: name.image,
+        params: [],
+        body: [],
+        base: { name: base.image, span: this.tokenSpan(base) },
+        with: nodes(n, "with").map((e) => this.expr(e)),
+        span,
+        nameSpan,
+      };
+    }
     return {
       kind: "model",
       name: name.image,

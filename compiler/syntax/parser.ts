@@ -144,12 +144,31 @@ export class DlmParser extends CstParser {
     this.SUBRULE(this.expr, { LABEL: "value" });
   });
 
-  // modelDecl = "model" IDENT [ paramList ] body ;
+  // modelDecl = "model" IDENT ( [ paramList ] body | "=" IDENT "with" expr { "," expr } ) ;
+  // The second form derives a model: the base's parameters and body with adapters applied.
   modelDecl = this.RULE("modelDecl", () => {
     this.CONSUME(T.Model);
     this.CONSUME(T.Identifier, { LABEL: "name" });
-    this.OPTION(() => this.SUBRULE(this.paramList, { LABEL: "params" }));
-    this.SUBRULE(this.body);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Equals);
+          this.CONSUME2(T.Identifier, { LABEL: "base" });
+          this.CONSUME(T.With);
+          this.SUBRULE(this.expr, { LABEL: "with" });
+          this.MANY(() => {
+            this.CONSUME(T.Comma);
+            this.SUBRULE2(this.expr, { LABEL: "with" });
+          });
+        },
+      },
+      {
+        ALT: () => {
+          this.OPTION(() => this.SUBRULE(this.paramList, { LABEL: "params" }));
+          this.SUBRULE(this.body);
+        },
+      },
+    ]);
   });
 
   // blockDecl = "block" IDENT paramList [ paramList ] [ "->" type ] body ;

@@ -91,7 +91,9 @@ export function sexpr(n: Printable): string {
     case "const":
       return `(const ${n.name}${n.type ? " : " + sexpr(n.type) : ""} = ${sexpr(n.value)})`;
     case "model":
-      return `(model ${n.name} ${params(n.params)} ${block(n.body)})`;
+      return n.base
+        ? `(model ${n.name} = ${n.base.name} with [${(n.with ?? []).map(sexpr).join(" ")}])`
+        : `(model ${n.name} ${params(n.params)} ${block(n.body)})`;
     case "block":
       return `(block ${n.name} ${params(n.config)} ${params(n.inputs)}${
         n.returnType ? " -> " + sexpr(n.returnType) : ""

@@ -120,6 +120,8 @@ function checkFeeds(graph: Graph, feeds: Record<string, Tensor>): void {
   }
   for (const v of graph.inputs) {
     const t = feeds[v.name];
+    // An input with an initializer has a default (ONNX): feeding it is optional.
+    if (!t && graph.initializers.has(v.name)) continue;
     if (!t) fail("DLM0411", `Missing input '${v.name}' of type ${formatType(v.type)}`);
     const want = formatType(v.type);
     const found = `${t.dtype}[${t.shape.join(", ")}]`;

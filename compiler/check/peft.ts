@@ -1,0 +1,855 @@
+/**
+ * Parameter-efficient fine-tuning, applied while a model is elaborated:
+ * `model GPT2LoRA = GPT2Small with lora(rank: 8, targets: "h.*.attn.c_attn")`
+ * or `train GPT2Small with lora(...) { ... }`.
+ *
+ * - `lora`: a low-rank update (alpha/r) B A beside a linear or convolution
+ *   layer (Hu et al.); B starts at zero, so the model starts equal to its base.
+ * - `ia3`: a learned vector scaling a layer's output (or, for the layers
+ *   matching `feedforward:`, its input), starting at one (Liu et al.).
+ * - `adapter`: a bottleneck (down-projection, activation, up-projection,
+ *   residual) after a block (Houlsby et al.); the up-projection starts at zero.
+ * - `prefix_tuning`: learned keys and values prepended to an attention's
+ *   own (Li and Liang), at every `scaled_dot_product_attention` under a target.
+ * - `top_layers`: trains the last k of a stack of numbered layers.
+ * - `also_train`: base parameters that train as well (a new classifier head).
+ *
+ * Everything of the base model is frozen; the methods' parameters are the
+ * trainable ones. The graph always holds the unmerged form; each LoRA and
+ * IA3 application is recorded in `Graph.merges`, so that after weights are
+ * loaded `mergeAdapters` (compiler/passes/merge_adapters.ts) can fold them
+ * into the base weights.
+ */
+import { formatType, type MergeRecord, type Span } from "../ir/graph.ts";
+import { tensor, zeros as zeroTensor } from "../ir/tensor.ts";
+import type { Ctx } from "./context.ts";
+import { globToRegExp } from "./glob.ts";
+import type { InitSpec } from "./init.ts";
+import { describe, ERROR, type TensorValue, type Value } from "./values.ts";
+import { ints, op1 } from "./builtins/util.ts";
+import { FUNCTIONS } from "./builtins/functions.ts";
+import type { Code } from "../diagnostics.ts";
+
+export interface LoraSpec {
+  method: "lora";
+  name: string;
+  rank: number;
+  alpha: number;
+  dropout: number;
+  std: number;
+  targets: string;
+  re: RegExp;
+  /** `parts: (true, false, true)`: the output splits into equal parts; only true ones adapt. */
+  parts?: boolean[];
+  span: Span;
+}
+
+export interface Ia3Spec {
+  method: "ia3";
+  name: string;
+  targets: string;
+  re: RegExp;
+  feedforward?: RegExp;
+  span: Span;
+}
+
+export interface AdapterSpec {
+  method: "adapter";
+  name: string;
+  size: number;
+  activation: string;
+  targets: string;
+  re: RegExp;
+  span: Span;
+}
+
+export interface PrefixSpec {
+  method: "prefix_tuning";
+  name: string;
+  length: number;
+  std: number;
+  targets: string;
+  re: RegExp;
+  span: Span;
+}
+
+export interface TopLayersSpec {
+  method: "top_layers";
+  k: number;
+  layers: string;
+  also?: RegExp;
+  span: Span;
+}
+
+/** `also_train(targets: "fc.*")`: base parameters that train too (a new head). */
+export interface AlsoTrainSpec {
+  method: "also_train";
+  targets: string;
+  re: RegExp;
+  span: Span;
+}
+
+export type MethodSpec =
+  | LoraSpec
+  | Ia3Spec
+  | AdapterSpec
+  | PrefixSpec
+  | TopLayersSpec
+  | AlsoTrainSpec;
+
+/** The spec kinds `with` accepts, and the arguments each takes (for SCALAR_FNS). */
+export const METHOD_ARGS: Record<string, [string, "int" | "number" | "str" | "any"][]> = {
+  lora: [
+    ["rank", "int"],
+    ["alpha", "number"],
+    ["dropout", "number"],
+    ["targets", "str"],
+    ["name", "str"],
+    ["std", "number"],
+    ["parts", "any"],
+  ],
+  ia3: [["targets", "str"], ["feedforward", "str"], ["name", "str"]],
+  adapter: [["size", "int"], ["targets", "str"], ["activation", "str"], ["name", "str"]],
+  prefix_tuning: [["length", "int"], ["targets", "str"], ["name", "str"], ["std", "number"]],
+  top_layers: [["k", "int"], ["layers", "str"], ["also", "str"]],
+  also_train: [["targets", "str"]],
+};
+
+type Report = (code: Code, message: string, span: Span) => void;
+
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Turn the evaluated `with` expressions into method specs, reporting bad ones. */
+export function methodSpecs(values: { value: Value; span: Span }[], report: Report): MethodSpec[] {
+  const out: MethodSpec[] = [];
+  for (const { value: v, span } of values) {
+    if (v.k === "error") continue;
+    if (v.k !== "spec" || !(v.kind in METHOD_ARGS)) {
+      report(
+        "DLM0201",
+        `'with' takes fine-tuning methods (${Object.keys(METHOD_ARGS).join(", ")}), got ${
+          describe(v)
+        }`,
+        span,
+      );
+      continue;
+    }
+    const a = v.args;
+    const str = (k: string) => (a[k]?.k === "str" ? a[k].v as string : undefined);
+    const numv = (k: string) =>
+      a[k]?.k === "int" || a[k]?.k === "float" ? a[k].v as number : undefined;
+    const need = (k: string): boolean => {
+      if (a[k] !== undefined) return true;
+      report("DLM0206", `${v.kind}() needs '${k}:'`, span);
+      return false;
+    };
+    const name = str("name") ?? "default";
+    if (!NAME_RE.test(name)) {
+      report(
+        "DLM0210",
+        `${v.kind}() needs a name made of letters, digits and _, got "${name}"`,
+        span,
+      );
+      continue;
+    }
+    const positive = (k: string, x: number | undefined): boolean => {
+      if (x !== undefined && x > 0) return true;
+      report("DLM0210", `${v.kind}() needs a positive '${k}', got ${x}`, span);
+      return false;
+    };
+    switch (v.kind) {
+      case "lora": {
+        if (!need("rank") || !need("targets")) continue;
+        const rank = numv("rank")!;
+        if (!positive("rank", rank)) continue;
+        const alpha = numv("alpha") ?? rank;
+        const dropout = numv("dropout") ?? 0;
+        if (dropout < 0 || dropout >= 1) {
+          report("DLM0210", `lora() needs 0 <= dropout < 1, got ${dropout}`, span);
+          continue;
+        }
+        const std = numv("std") ?? 1 / rank;
+        let parts: boolean[] | undefined;
+        if (a.parts) {
+          const p = a.parts;
+          if (
+            (p.k !== "tuple" && p.k !== "list") || p.items.length < 1 ||
+            p.items.some((x) => x.k !== "bool")
+          ) {
+            report("DLM0201", `lora() needs parts: a tuple of bools, got ${describe(p)}`, span);
+            continue;
+          }
+          parts = p.items.map((x) => (x as { v: boolean }).v);
+          if (!parts.some((x) => x)) {
+            report("DLM0210", "lora() parts: enables no part", span);
+            continue;
+          }
+        }
+        const targets = str("targets")!;
+        out.push({
+          method: "lora",
+          name,
+          rank,
+          alpha,
+          dropout,
+          std,
+          targets,
+          re: globToRegExp(targets),
+          parts,
+          span,
+        });
+        break;
+      }
+      case "ia3": {
+        if (!need("targets")) continue;
+        const ff = str("feedforward");
+        out.push({
+          method: "ia3",
+          name,
+          targets: str("targets")!,
+          re: globToRegExp(str("targets")!),
+          feedforward: ff ? globToRegExp(ff) : undefined,
+          span,
+        });
+        break;
+      }
+      case "adapter": {
+        if (!need("size") || !need("targets")) continue;
+        const size = numv("size")!;
+        if (!positive("size", size)) continue;
+        const activation = str("activation") ?? "relu";
+        if (!ACTIVATIONS.includes(activation)) {
+          report(
+            "DLM0210",
+            `adapter() activation must be one of ${ACTIVATIONS.join(", ")}, got "${activation}"`,
+            span,
+          );
+          continue;
+        }
+        out.push({
+          method: "adapter",
+          name,
+          size,
+          activation,
+          targets: str("targets")!,
+          re: globToRegExp(str("targets")!),
+          span,
+        });
+        break;
+      }
+      case "prefix_tuning": {
+        if (!need("length") || !need("targets")) continue;
+        const length = numv("length")!;
+        if (!positive("length", length)) continue;
+        out.push({
+          method: "prefix_tuning",
+          name,
+          length,
+          std: numv("std") ?? 0.02,
+          targets: str("targets")!,
+          re: globToRegExp(str("targets")!),
+          span,
+        });
+        break;
+      }
+      case "also_train": {
+        if (!need("targets")) continue;
+        out.push({
+          method: "also_train",
+          targets: str("targets")!,
+          re: globToRegExp(str("targets")!),
+          span,
+        });
+        break;
+      }
+      case "top_layers": {
+        if (!need("k") || !need("layers")) continue;
+        const k = numv("k")!;
+        if (!positive("k", k)) continue;
+        const also = str("also");
+        out.push({
+          method: "top_layers",
+          k,
+          layers: str("layers")!,
+          also: also ? globToRegExp(also) : undefined,
+          span,
+        });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+const ACTIVATIONS = ["relu", "gelu", "gelu_tanh", "silu", "tanh"];
+
+const LINEAR_OR_CONV = new Set(["linear", "conv1d", "conv2d", "conv3d"]);
+
+/** What the elaborator gives the methods: a Ctx at a span, and where parameters are recorded. */
+export interface PeftHost {
+  readonly mode: "eval" | "train";
+  ctx(span: Span): Ctx;
+  report: Report;
+  /** Mark a parameter as created by a method (`lora:qv`). */
+  markAdapter(name: string, method: string): void;
+  merges: MergeRecord[];
+}
+
+/** The methods applied to one model, and the hooks the elaborator calls. */
+export class Peft {
+  /** Targets each method matched, for "matches no layer" errors at the end. */
+  readonly hits = new Map<MethodSpec, number>();
+
+  constructor(readonly specs: MethodSpec[], readonly host: PeftHost) {
+    for (const s of specs) this.hits.set(s, 0);
+  }
+
+  /** IA3 on the input of a feed-forward layer: x * l before the layer. */
+  beforeLayer(layer: string, prefix: string, inputs: TensorValue[], span: Span): TensorValue[] {
+    if (!LINEAR_OR_CONV.has(layer) || inputs.length !== 1) return inputs;
+    let x = inputs[0];
+    for (const s of this.specs) {
+      if (s.method !== "ia3" || !s.re.test(prefix) || !s.feedforward?.test(prefix)) continue;
+      this.hit(s);
+      const ctx = this.host.ctx(span);
+      const axis = layer === "linear" ? x.t.shape.length - 1 : 1;
+      const n = x.t.shape[axis];
+      if (typeof n !== "number") {
+        ctx.error(
+          "DLM0203",
+          `ia3() needs a known input width at ${prefix}, got ${formatType(x.t)}`,
+        );
+        continue;
+      }
+      const shape = layer === "linear" ? [n] : [n, ...Array(x.t.shape.length - 2).fill(1)];
+      const l = this.param(ctx, `${prefix}.ia3_l`, s.name, shape, { kind: "ones" }, s);
+      const y = l && op1(ctx, "Mul", [x.v, l.v], {}, `${prefix}.ia3.${s.name}`);
+      if (!y) continue;
+      this.host.merges.push({
+        method: "ia3_in",
+        adapter: s.name,
+        layer,
+        weight: `${prefix}.weight`,
+        vector: l!.v,
+        base: x.v,
+        result: y.v,
+      });
+      x = y;
+    }
+    return [x];
+  }
+
+  /** LoRA and IA3 on a layer's output. */
+  afterLayer(
+    layer: string,
+    prefix: string,
+    inputs: TensorValue[],
+    args: Record<string, Value>,
+    out: Value,
+    span: Span,
+  ): Value {
+    if (out.k !== "tensor" || !LINEAR_OR_CONV.has(layer)) return out;
+    let y: TensorValue = out;
+    for (const s of this.specs) {
+      if (!(s.method === "lora" || s.method === "ia3") || !s.re.test(prefix)) continue;
+      if (s.method === "ia3" && s.feedforward?.test(prefix)) continue;
+      this.hit(s);
+      const ctx = this.host.ctx(span);
+      const r = s.method === "lora"
+        ? (layer === "linear"
+          ? this.loraLinear(ctx, s, prefix, inputs[0], y)
+          : this.loraConv(ctx, s, layer, prefix, inputs[0], args, y))
+        : this.ia3Out(ctx, s, layer, prefix, y);
+      if (!r) return ERROR;
+      y = r;
+    }
+    return y;
+  }
+
+  /** Bottleneck adapters after a block or labelled group whose name matches. */
+  afterBlock(prefix: string, out: Value, span: Span): Value {
+    let y = out;
+    for (const s of this.specs) {
+      if (s.method !== "adapter" || !prefix || !s.re.test(prefix)) continue;
+      this.hit(s);
+      const ctx = this.host.ctx(span);
+      if (y.k !== "tensor") {
+        if (y.k === "error") return y;
+        return ctx.error(
+          "DLM0201",
+          `adapter() at '${prefix}' needs a block that returns one tensor, got ${describe(y)}`,
+        );
+      }
+      const r = this.bottleneck(ctx, s, prefix, y);
+      if (!r) return ERROR;
+      y = r;
+    }
+    return y;
+  }
+
+  /**
+   * Prefix tuning: learned keys and values before an attention's own, with
+   * its masks widened so that every query sees the prefix.
+   */
+  attention(level: string, a: Record<string, Value>, span: Span): Record<string, Value> {
+    let args = a;
+    for (const s of this.specs) {
+      if (s.method !== "prefix_tuning" || !s.re.test(level)) continue;
+      this.hit(s);
+      const r = this.prefix(this.host.ctx(span), s, level, args);
+      if (!r) return { ...args, q: ERROR };
+      args = r;
+    }
+    return args;
+  }
+
+  /** Report methods whose targets matched nothing: most likely a typo in the pattern. */
+  finish(paramNames: string[]): void {
+    for (const s of this.specs) {
+      if (s.method === "also_train") {
+        if (!paramNames.some((n) => s.re.test(n))) {
+          this.host.report(
+            "DLM0210",
+            `also_train(targets: "${s.targets}") matches no parameter (see dlm params)`,
+            s.span,
+          );
+        }
+      } else if (s.method === "top_layers") {
+        if (this.topLayerNames(paramNames, s).size === 0) {
+          this.host.report(
+            "DLM0210",
+            `top_layers(layers: "${s.layers}") finds no parameters named ${s.layers}.<i>.*`,
+            s.span,
+          );
+        }
+      } else if (this.hits.get(s) === 0) {
+        const what = s.method === "prefix_tuning"
+          ? "no scaled_dot_product_attention under it"
+          : s.method === "adapter"
+          ? "no block or labelled group"
+          : "no linear or convolution layer";
+        this.host.report(
+          "DLM0210",
+          `${s.method}(targets: "${s.targets}") matches ${what}; targets are matched against names such as h.0.attn.c_attn (see dlm params)`,
+          s.span,
+        );
+      }
+    }
+  }
+
+  /**
+   * Which parameters stay trainable: those the methods created and those
+   * top_layers selects. Everything else is frozen.
+   */
+  trainable(paramNames: string[]): Set<string> {
+    const keep = new Set<string>();
+    for (const s of this.specs) {
+      if (s.method === "top_layers") {
+        for (const n of this.topLayerNames(paramNames, s)) keep.add(n);
+      }
+      if (s.method === "also_train") { for (const n of paramNames) if (s.re.test(n)) keep.add(n); }
+    }
+    return keep;
+  }
+
+  topLayerNames(paramNames: string[], s: TopLayersSpec): Set<string> {
+    const prefix = `${s.layers}.`;
+    const indices = new Set<number>();
+    for (const n of paramNames) {
+      if (!n.startsWith(prefix)) continue;
+      const m = /^(\d+)\./.exec(n.slice(prefix.length));
+      if (m) indices.add(Number(m[1]));
+    }
+    const top = new Set([...indices].sort((x, y) => x - y).slice(-s.k));
+    const out = new Set<string>();
+    for (const n of paramNames) {
+      const m = n.startsWith(prefix) ? /^(\d+)\./.exec(n.slice(prefix.length)) : null;
+      if ((m && top.has(Number(m[1]))) || s.also?.test(n)) out.add(n);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- methods
+
+  hit(s: MethodSpec): void {
+    this.hits.set(s, (this.hits.get(s) ?? 0) + 1);
+  }
+
+  param(
+    ctx: Ctx,
+    prefix: string,
+    role: string,
+    shape: number[],
+    init: InitSpec,
+    s: MethodSpec,
+  ): TensorValue | undefined {
+    const p = ctx.param(prefix, role, shape, init, { layer: s.method, explicit: init });
+    if (p) this.host.markAdapter(p.v, `${s.method}:${"name" in s ? s.name : ""}`);
+    return p;
+  }
+
+  /** Dropout on the adapter's input, in train mode only. */
+  dropout(ctx: Ctx, x: TensorValue, p: number, name: string): TensorValue | undefined {
+    if (p === 0 || this.host.mode === "eval") return x;
+    const r = ctx.op(
+      "Dropout",
+      [x.v, ctx.scalar(p, x.t.dtype).v, ctx.constant(tensor("bool", [], [1])).v],
+      { seed: ctx.seedFor("dropout") },
+      { nOutputs: 2, name },
+    );
+    return r?.[0];
+  }
+
+  loraLinear(
+    ctx: Ctx,
+    s: LoraSpec,
+    prefix: string,
+    x: TensorValue,
+    base: TensorValue,
+  ): TensorValue | undefined {
+    const inF = x.t.shape[x.t.shape.length - 1];
+    const outF = base.t.shape[base.t.shape.length - 1];
+    if (typeof inF !== "number" || typeof outF !== "number") return undefined;
+    const parts = s.parts ?? [true];
+    if (outF % parts.length !== 0) {
+      ctx.error(
+        "DLM0203",
+        `lora() parts: splits ${prefix}'s ${outF} outputs into ${parts.length} equal parts, which does not divide`,
+        s.span,
+      );
+      return undefined;
+    }
+    const k = parts.filter((p) => p).length;
+    const partOut = outF / parts.length;
+    const r = s.rank;
+    const a = this.param(ctx, `${prefix}.lora_A.${s.name}`, "weight", [k * r, inF], {
+      kind: "normal",
+      mean: 0,
+      std: s.std,
+    }, s);
+    const b = this.param(ctx, `${prefix}.lora_B.${s.name}`, "weight", [k * partOut, r], {
+      kind: "zeros",
+    }, s);
+    if (!a || !b) return undefined;
+    const scale = s.alpha / r;
+    const base_ = `${prefix}.lora.${s.name}`;
+    // The full update matrix [out, k*r] in weight space: B's blocks placed at their parts.
+    let bFull: TensorValue | undefined = b;
+    if (s.parts) {
+      const rows: string[] = [];
+      let m = 0;
+      for (const on of parts) {
+        if (!on) {
+          rows.push(ctx.constant(zeroTensor(b.t.dtype, [partOut, k * r]), `${base_}.zeros`).v);
+          continue;
+        }
+        const bm = op1(ctx, "Slice", [
+          b.v,
+          ints(ctx, [m * partOut]),
+          ints(ctx, [(m + 1) * partOut]),
+          ints(ctx, [0]),
+        ]);
+        if (!bm) return undefined;
+        const cols: string[] = [];
+        if (m > 0) cols.push(ctx.constant(zeroTensor(b.t.dtype, [partOut, m * r])).v);
+        cols.push(bm.v);
+        if (m < k - 1) cols.push(ctx.constant(zeroTensor(b.t.dtype, [partOut, (k - 1 - m) * r])).v);
+        const row = cols.length === 1 ? bm : op1(ctx, "Concat", cols, { axis: 1 });
+        if (!row) return undefined;
+        rows.push(row.v);
+        m++;
+      }
+      bFull = op1(ctx, "Concat", rows, { axis: 0 }, `${base_}.B_full`);
+    }
+    const bs = bFull && op1(ctx, "Mul", [bFull.v, ctx.scalar(scale, b.t.dtype).v]);
+    const xd = bs && this.dropout(ctx, x, s.dropout, `${base_}.dropout`);
+    if (!bs || !xd) return undefined;
+    let delta: TensorValue | undefined;
+    if (x.t.shape.length === 2) {
+      const u = op1(ctx, "Gemm", [xd.v, a.v], { transB: 1 }, `${base_}.A`);
+      delta = u && op1(ctx, "Gemm", [u.v, bs.v, base.v], { transB: 1 }, base_);
+    } else {
+      const at = op1(ctx, "Transpose", [a.v], { perm: [1, 0] });
+      const bt = op1(ctx, "Transpose", [bs.v], { perm: [1, 0] });
+      const u = at && op1(ctx, "MatMul", [xd.v, at.v], {}, `${base_}.A`);
+      const d = u && bt && op1(ctx, "MatMul", [u.v, bt.v], {}, `${base_}.B`);
+      delta = d && op1(ctx, "Add", [base.v, d.v], {}, base_);
+    }
+    if (!delta) return undefined;
+    this.host.merges.push({
+      method: "lora",
+      adapter: s.name,
+      layer: "linear",
+      weight: `${prefix}.weight`,
+      a: a.v,
+      b: b.v,
+      scale,
+      parts,
+      base: base.v,
+      result: delta.v,
+    });
+    return delta;
+  }
+
+  loraConv(
+    ctx: Ctx,
+    s: LoraSpec,
+    layer: string,
+    prefix: string,
+    x: TensorValue,
+    args: Record<string, Value>,
+    base: TensorValue,
+  ): TensorValue | undefined {
+    if (s.parts) {
+      ctx.error("DLM0210", `lora() parts: is for linear layers; ${prefix} is a ${layer}`, s.span);
+      return undefined;
+    }
+    const groups = args.groups?.k === "int" ? args.groups.v : 1;
+    if (groups !== 1) {
+      ctx.error(
+        "DLM0210",
+        `lora() on ${prefix}: grouped convolutions (groups: ${groups}) are not supported`,
+        s.span,
+      );
+      return undefined;
+    }
+    // The base Conv node: its attributes give A's kernel, stride, pads and dilations.
+    const conv = ctx.producerOf(base.v);
+    if (!conv || conv.op !== "Conv") {
+      ctx.error("DLM0210", `lora() on ${prefix}: only convolutions (not transposed) adapt`, s.span);
+      return undefined;
+    }
+    const outC = base.t.shape[1], inC = x.t.shape[1];
+    const kernel = conv.attrs.kernel_shape as number[] | undefined;
+    if (typeof outC !== "number" || typeof inC !== "number" || !kernel) return undefined;
+    const r = s.rank;
+    const a = this.param(ctx, `${prefix}.lora_A.${s.name}`, "weight", [r, inC, ...kernel], {
+      kind: "normal",
+      mean: 0,
+      std: s.std,
+    }, s);
+    const b = this.param(ctx, `${prefix}.lora_B.${s.name}`, "weight", [
+      outC,
+      r,
+      ...kernel.map(() => 1),
+    ], {
+      kind: "zeros",
+    }, s);
+    if (!a || !b) return undefined;
+    const scale = s.alpha / r;
+    const name = `${prefix}.lora.${s.name}`;
+    const xd = this.dropout(ctx, x, s.dropout, `${name}.dropout`);
+    const attrs = { ...conv.attrs } as Record<string, number | number[] | string>;
+    const u = xd && op1(ctx, "Conv", [xd.v, a.v], attrs, `${name}.A`);
+    const bs = op1(ctx, "Mul", [b.v, ctx.scalar(scale, b.t.dtype).v]);
+    const d = u && bs && op1(ctx, "Conv", [u.v, bs.v], {}, `${name}.B`);
+    const y = d && op1(ctx, "Add", [base.v, d.v], {}, name);
+    if (!y) return undefined;
+    this.host.merges.push({
+      method: "lora",
+      adapter: s.name,
+      layer,
+      weight: conv.inputs[1],
+      a: a.v,
+      b: b.v,
+      scale,
+      parts: [true],
+      base: base.v,
+      result: y.v,
+    });
+    return y;
+  }
+
+  ia3Out(
+    ctx: Ctx,
+    s: Ia3Spec,
+    layer: string,
+    prefix: string,
+    y: TensorValue,
+  ): TensorValue | undefined {
+    const axis = layer === "linear" ? y.t.shape.length - 1 : 1;
+    const n = y.t.shape[axis];
+    if (typeof n !== "number") return undefined;
+    const shape = layer === "linear" ? [n] : [n, ...Array(y.t.shape.length - 2).fill(1)];
+    const l = this.param(ctx, `${prefix}.ia3_l`, s.name, shape, { kind: "ones" }, s);
+    const out = l && op1(ctx, "Mul", [y.v, l.v], {}, `${prefix}.ia3.${s.name}`);
+    if (!out) return undefined;
+    const producer = ctx.producerOf(y.v);
+    this.host.merges.push({
+      method: "ia3_out",
+      adapter: s.name,
+      layer,
+      weight: `${prefix}.weight`,
+      bias: producer?.inputs.find((i) => i === `${prefix}.bias`),
+      vector: l!.v,
+      base: y.v,
+      result: out.v,
+    });
+    return out;
+  }
+
+  bottleneck(ctx: Ctx, s: AdapterSpec, prefix: string, y: TensorValue): TensorValue | undefined {
+    const d = y.t.shape[y.t.shape.length - 1];
+    if (typeof d !== "number") {
+      ctx.error(
+        "DLM0203",
+        `adapter() at '${prefix}' needs a known last dim, got ${formatType(y.t)}`,
+      );
+      return undefined;
+    }
+    const base = `${prefix}.adapters.${s.name}`;
+    const lin = (
+      x: TensorValue,
+      name: string,
+      outF: number,
+      inF: number,
+      zero: boolean,
+    ): TensorValue | undefined => {
+      const bound = 1 / Math.sqrt(inF);
+      const w = this.param(
+        ctx,
+        `${base}.${name}`,
+        "weight",
+        [outF, inF],
+        zero ? { kind: "zeros" } : {
+          kind: "kaiming_uniform",
+          a: Math.sqrt(5),
+          mode: "fan_in",
+          nonlinearity: "leaky_relu",
+        },
+        s,
+      );
+      const b = this.param(
+        ctx,
+        `${base}.${name}`,
+        "bias",
+        [outF],
+        zero ? { kind: "zeros" } : { kind: "uniform", low: -bound, high: bound },
+        s,
+      );
+      if (!w || !b) return undefined;
+      if (x.t.shape.length === 2) {
+        return op1(ctx, "Gemm", [x.v, w.v, b.v], { transB: 1 }, `${base}.${name}`);
+      }
+      const wt = op1(ctx, "Transpose", [w.v], { perm: [1, 0] });
+      const m = wt && op1(ctx, "MatMul", [x.v, wt.v]);
+      return m && op1(ctx, "Add", [m.v, b.v], {}, `${base}.${name}`);
+    };
+    const down = lin(y, "down", s.size, d, false);
+    const act = down && activation(ctx, s.activation, down);
+    const up = act && lin(act, "up", d, s.size, true);
+    return up && op1(ctx, "Add", [y.v, up.v], {}, base);
+  }
+
+  prefix(
+    ctx: Ctx,
+    s: PrefixSpec,
+    level: string,
+    a: Record<string, Value>,
+  ): Record<string, Value> | undefined {
+    const q = a.q as TensorValue, k = a.k as TensorValue, v = a.v as TensorValue;
+    if (q.k !== "tensor" || k.k !== "tensor" || v.k !== "tensor") return undefined;
+    const rk = k.t.shape.length;
+    const inner = k.t.shape.slice(1, rk - 2);
+    const dk = k.t.shape[rk - 1], dv = v.t.shape[v.t.shape.length - 1];
+    if (
+      rk < 3 || v.t.shape.length !== rk || [...inner, dk, dv].some((x) => typeof x !== "number")
+    ) {
+      ctx.error(
+        "DLM0203",
+        `prefix_tuning() at '${level}' needs keys and values [N, ..., S, d] with known dims after N, got k ${
+          formatType(k.t)
+        } and v ${formatType(v.t)}`,
+        s.span,
+      );
+      return undefined;
+    }
+    const P = s.length;
+    const base = `${level}.prefix.${s.name}`;
+    const init: InitSpec = { kind: "normal", mean: 0, std: s.std };
+    const pk = this.param(ctx, base, "key", [...inner as number[], P, dk as number], init, s);
+    const pv = this.param(ctx, base, "value", [...inner as number[], P, dv as number], init, s);
+    if (!pk || !pv) return undefined;
+    // [N] ++ pk's shape: the batch dim from k.
+    const nDim = op1(ctx, "Shape", [k.v], { start: 0, end: 1 });
+    const shapeK = nDim &&
+      op1(ctx, "Concat", [nDim.v, ints(ctx, [...inner as number[], P, dk as number])], { axis: 0 });
+    const shapeV = nDim &&
+      op1(ctx, "Concat", [nDim.v, ints(ctx, [...inner as number[], P, dv as number])], { axis: 0 });
+    const batch = k.t.shape[0];
+    const typed = (x: TensorValue | undefined, d: number) =>
+      x && ctx.refine(x, { dtype: k.t.dtype, shape: [batch, ...inner, P, d] });
+    const ek = typed(shapeK && op1(ctx, "Expand", [pk.v, shapeK.v]), dk as number);
+    const ev = typed(shapeV && op1(ctx, "Expand", [pv.v, shapeV.v]), dv as number);
+    const k2 = ek && op1(ctx, "Concat", [ek.v, k.v], { axis: rk - 2 }, `${base}.keys`);
+    const v2 = ev && op1(ctx, "Concat", [ev.v, v.v], { axis: rk - 2 }, `${base}.values`);
+    if (!k2 || !v2) return undefined;
+    const out: Record<string, Value> = { ...a, k: k2, v: v2 };
+    const causal = a.causal?.k === "bool" && a.causal.v;
+    // The masks: the prefix is visible to every query; a causal mask shifts by P.
+    let mask: TensorValue | undefined = a.mask && a.mask.k === "tensor" ? a.mask : undefined;
+    if (mask) {
+      const m = mask;
+      const lead = op1(ctx, "Shape", [m.v], { start: 0, end: m.t.shape.length - 1 });
+      const shp = lead && op1(ctx, "Concat", [lead.v, ints(ctx, [P])], { axis: 0 });
+      const fill = m.t.dtype === "bool"
+        ? ctx.constant(tensor("bool", [], [1]))
+        : ctx.scalar(0, m.t.dtype);
+      const pad = shp && op1(ctx, "Expand", [fill.v, shp.v]);
+      if (pad) ctx.refine(pad, { dtype: m.t.dtype, shape: [...m.t.shape.slice(0, -1), P] });
+      mask = pad && op1(ctx, "Concat", [pad.v, m.v], { axis: -1 }, `${base}.mask`);
+      if (!mask) return undefined;
+    }
+    if (causal) {
+      // Query i sees the P prefix positions and keys 0..i: key position j - P <= i.
+      const tq = op1(ctx, "Shape", [q.v], { start: rk - 2, end: rk - 1 });
+      const tk = op1(ctx, "Shape", [k2.v], { start: rk - 2, end: rk - 1 });
+      const one = ints(ctx, [1]);
+      const zero = ctx.constant(tensor("i64", [], [0])).v;
+      const sq = tq && op1(ctx, "Squeeze", [tq.v]);
+      const sk = tk && op1(ctx, "Squeeze", [tk.v]);
+      const step = ctx.constant(tensor("i64", [], [1])).v;
+      const rq0 = sq && op1(ctx, "Range", [zero, sq.v, step]);
+      const rk0 = sk && op1(ctx, "Range", [zero, sk.v, step]);
+      // The positions' lengths are q's and the widened k's: say so for the shape checker.
+      const rq = rq0 && ctx.refine(rq0, { dtype: "i64", shape: [q.t.shape[rk - 2]] });
+      const rkk = rk0 && ctx.refine(rk0, { dtype: "i64", shape: [k2.t.shape[rk - 2]] });
+      const shifted = rkk && op1(ctx, "Sub", [rkk.v, ctx.constant(tensor("i64", [], [P])).v]);
+      const row = shifted && op1(ctx, "Unsqueeze", [shifted.v, ints(ctx, [0])]);
+      const col = rq && op1(ctx, "Unsqueeze", [rq.v, one]);
+      let c = row && col && op1(ctx, "LessOrEqual", [row.v, col.v], {}, `${base}.causal`);
+      if (!c) return undefined;
+      if (mask && mask.t.dtype === "bool") {
+        mask = op1(ctx, "And", [mask.v, c.v]);
+      } else if (mask) {
+        const low = ctx.scalar(-3.4028234663852886e38, mask.t.dtype);
+        const add = op1(ctx, "Where", [c.v, ctx.scalar(0, mask.t.dtype).v, low.v]);
+        mask = add && op1(ctx, "Add", [mask.v, add.v]);
+      } else mask = c;
+      if (!mask) return undefined;
+      c = undefined;
+      out.causal = { k: "bool", v: false };
+    }
+    if (mask) out.mask = mask;
+    return out;
+  }
+}
+
+function activation(ctx: Ctx, kind: string, x: TensorValue): TensorValue | undefined {
+  switch (kind) {
+    case "relu":
+      return op1(ctx, "Relu", [x.v]);
+    case "tanh":
+      return op1(ctx, "Tanh", [x.v]);
+    case "silu": {
+      const s = op1(ctx, "Sigmoid", [x.v]);
+      return s && op1(ctx, "Mul", [x.v, s.v]);
+    }
+    default: {
+      // gelu / gelu_tanh through the built-in, which knows the exact formula.
+      const approximate: Value = { k: "str", v: kind === "gelu_tanh" ? "tanh" : "none" };
+      const r = FUNCTIONS.gelu.apply(ctx, { x, approximate });
+      return r.k === "tensor" ? r : undefined;
+    }
+  }
+}

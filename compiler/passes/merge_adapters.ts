@@ -1,0 +1,151 @@
+/**
+ * merge_adapters: fold LoRA updates and IA3 scalings into the weights of the
+ * layers they adapt (`dlm compile --adapters merged`), so that the graph is
+ * the base model's, with merged weights, and runs at the base model's speed.
+ *
+ *   LoRA:       W' = W + (alpha / r) B A     (per enabled part of the output)
+ *   IA3 output: W'[o, :] = l[o] W[o, :],  b'[o] = l[o] b[o]
+ *   IA3 input:  W'[:, i] = l[i] W[:, i]
+ *
+ * Runs after weights are loaded and before the other passes (batch-norm
+ * folding would otherwise change W under it). Each adapted value's node
+ * becomes Identity(base); remove_noops and DCE then delete the adapter
+ * branch, and the adapters' parameters leave the graph.
+ */
+import type { Graph, MergeRecord } from "../ir/graph.ts";
+import { type Tensor, tensor } from "../ir/tensor.ts";
+import { DlmError } from "../diagnostics.ts";
+
+export interface MergeSummary {
+  /** Weights that changed, each once. */
+  weights: string[];
+  /** Adapter parameters removed. */
+  removed: string[];
+}
+
+function f32(g: Graph, name: string, what: string): Tensor {
+  const t = g.initializers.get(name);
+  if (!t) {
+    throw new DlmError({
+      code: "DLM0501",
+      severity: "error",
+      message: `Cannot merge adapters: ${what} '${name}' is not a constant of the graph`,
+    });
+  }
+  if (t.dtype !== "f32") {
+    throw new DlmError({
+      code: "DLM0501",
+      severity: "error",
+      message: `Cannot merge adapters: ${what} '${name}' is ${t.dtype}; merging needs f32`,
+    });
+  }
+  return t;
+}
+
+/** Fold every record of `g.merges` into its weight. Rewrites `g` in place. */
+export function mergeAdapters(g: Graph): MergeSummary {
+  const records = g.merges ?? [];
+  const done = new Set<string>();
+  const weights = new Set<string>();
+  const adapterValues = new Set<string>();
+  for (const m of records) {
+    // A shared layer applied twice records its adapter twice: fold it once.
+    const key = `${m.method}|${m.adapter}|${m.weight}`;
+    if (!done.has(key)) {
+      done.add(key);
+      if (m.method === "lora") mergeLora(g, m);
+      else mergeIa3(g, m);
+      weights.add(m.weight);
+    }
+    if (m.method === "lora") adapterValues.add(m.a).add(m.b);
+    else adapterValues.add(m.vector);
+    const n = g.nodes.find((x) => x.outputs.includes(m.result));
+    if (!n) continue;
+    n.op = "Identity";
+    n.domain = undefined;
+    n.inputs = [m.base];
+    n.outputs = [m.result];
+    n.attrs = {};
+  }
+  // Dead branches go; then the adapters' parameters, now unread.
+  dropDead(g);
+  const read = new Set(g.nodes.flatMap((n) => n.inputs));
+  for (const o of g.outputs) read.add(o.name);
+  const removed: string[] = [];
+  for (const name of adapterValues) {
+    if (read.has(name)) continue;
+    g.initializers.delete(name);
+    g.types.delete(name);
+    removed.push(name);
+  }
+  const gone = new Set(removed);
+  g.params = g.params.filter((p) => !gone.has(p.name));
+  g.merges = [];
+  return { weights: [...weights], removed };
+}
+
+function mergeLora(g: Graph, m: Extract<MergeRecord, { method: "lora" }>): void {
+  const w = f32(g, m.weight, "weight");
+  const a = f32(g, m.a, "LoRA A");
+  const b = f32(g, m.b, "LoRA B");
+  const out = w.shape[0];
+  const cols = w.data.length / out; // in * kernel
+  const r = b.shape[1];
+  const part = out / m.parts.length;
+  const W = new Float32Array(w.data as Float32Array);
+  const A = a.data as Float32Array, B = b.data as Float32Array;
+  let k = 0;
+  m.parts.forEach((on, slot) => {
+    if (!on) return;
+    for (let o = 0; o < part; o++) {
+      const row = (slot * part + o) * cols;
+      const brow = (k * part + o) * r;
+      for (let j = 0; j < r; j++) {
+        const s = m.scale * B[brow + j];
+        if (s === 0) continue;
+        const arow = (k * r + j) * cols;
+        for (let c = 0; c < cols; c++) W[row + c] += s * A[arow + c];
+      }
+    }
+    k++;
+  });
+  g.initializers.set(m.weight, tensor("f32", [...w.shape], W));
+}
+
+function mergeIa3(g: Graph, m: Extract<MergeRecord, { method: "ia3_out" | "ia3_in" }>): void {
+  const w = f32(g, m.weight, "weight");
+  const l = f32(g, m.vector, "IA3 vector").data as Float32Array;
+  const W = new Float32Array(w.data as Float32Array);
+  const out = w.shape[0];
+  const cols = W.length / out;
+  if (m.method === "ia3_out") {
+    for (let o = 0; o < out; o++) for (let c = 0; c < cols; c++) W[o * cols + c] *= l[o];
+    if (m.bias) {
+      const bt = f32(g, m.bias, "bias");
+      const bv = new Float32Array(bt.data as Float32Array);
+      for (let o = 0; o < out; o++) bv[o] *= l[o];
+      g.initializers.set(m.bias, tensor("f32", [...bt.shape], bv));
+    }
+  } else {
+    // [out, in, kernel...]: column block i of each row scales by l[i].
+    const inF = w.shape[1];
+    const kernel = cols / inF;
+    for (let o = 0; o < out; o++) {
+      for (let i = 0; i < inF; i++) {
+        for (let c = 0; c < kernel; c++) W[o * cols + i * kernel + c] *= l[i];
+      }
+    }
+  }
+  g.initializers.set(m.weight, tensor("f32", [...w.shape], W));
+}
+
+/** Remove nodes none of whose outputs is read (the adapter branches), to a fixpoint. */
+function dropDead(g: Graph): void {
+  const outputs = new Set(g.outputs.map((o) => o.name));
+  for (;;) {
+    const read = new Set(g.nodes.flatMap((n) => n.inputs));
+    const keep = g.nodes.filter((n) => n.outputs.some((o) => o && (read.has(o) || outputs.has(o))));
+    if (keep.length === g.nodes.length) return;
+    g.nodes = keep;
+  }
+}
