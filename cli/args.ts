@@ -103,3 +103,21 @@ export function dimsOf(args: Parsed): Record<string, number> {
   }
   return out;
 }
+
+/**
+ * `--set KEY=VALUE` pairs as model parameter overrides: true/false are
+ * bools, numbers are numbers, anything else a string.
+ */
+export function overridesOf(args: Parsed): Record<string, number | boolean | string> {
+  const out: Record<string, number | boolean | string> = {};
+  for (const [k, v] of Object.entries(keyValues(args.opts.set, "set"))) {
+    out[k] = v === "true"
+      ? true
+      : v === "false"
+      ? false
+      : v.trim() !== "" && Number.isFinite(Number(v))
+      ? Number(v)
+      : v;
+  }
+  return out;
+}

@@ -29,7 +29,7 @@ import { writeSafetensors } from "../runtime/formats/mod.ts";
 import { diffGraph, formatDiff } from "../runtime/diff/diff.ts";
 import { diffTrain, formatTrainDiff } from "../runtime/diff/train_diff.ts";
 import { Dataset, loadData, parseDataSpecs } from "../runtime/data/mod.ts";
-import { dimsOf, keyValues, type OptSpec, type Parsed, UsageError } from "./args.ts";
+import { dimsOf, type OptSpec, overridesOf, type Parsed, UsageError } from "./args.ts";
 import {
   ADAPTER_MODES,
   type AdapterMode,
@@ -121,16 +121,7 @@ function buildOptions(args: Parsed): BuildOptions {
   if (mode !== "eval" && mode !== "train") {
     throw new UsageError(`--mode must be eval or train, got '${mode}'`);
   }
-  const overrides: Record<string, number | boolean | string> = {};
-  for (const [k, v] of Object.entries(keyValues(args.opts.set, "set"))) {
-    overrides[k] = v === "true"
-      ? true
-      : v === "false"
-      ? false
-      : v.trim() !== "" && Number.isFinite(Number(v))
-      ? Number(v)
-      : v;
-  }
+  const overrides = overridesOf(args);
   const target = (args.opts.target as string | undefined) ?? "onnx";
   if (!TARGETS.includes(target as Target)) {
     throw new UsageError(`--target must be onnx or ort, got '${target}'`);

@@ -69,8 +69,12 @@ export function adapterWeights(g: Graph): Map<string, Tensor> {
  * adapter parameter becomes a graph input whose initializer is its default,
  * so a session can swap adapters without recompiling.
  */
-export function applyAdapterMode(g: Graph, o: BuildOptions, warnings: Diagnostic[]): void {
-  if (!o.adapters || o.adapters === "unmerged") return;
+export function applyAdapterMode(
+  g: Graph,
+  o: BuildOptions,
+  warnings: Diagnostic[],
+): string | undefined {
+  if (!o.adapters || o.adapters === "unmerged") return undefined;
   const adapters = g.params.filter((p) => p.adapter);
   if (adapters.length === 0) {
     warnings.push({
@@ -79,7 +83,7 @@ export function applyAdapterMode(g: Graph, o: BuildOptions, warnings: Diagnostic
       message:
         `--adapters ${o.adapters}: model ${g.name} has no fine-tuning methods (derive one: model M = ${g.name} with lora(...))`,
     });
-    return;
+    return undefined;
   }
   if (o.adapters === "merged") {
     if ((o.mode ?? "eval") === "train") {
@@ -90,14 +94,20 @@ export function applyAdapterMode(g: Graph, o: BuildOptions, warnings: Diagnostic
           "--adapters merged builds an evaluation graph; in train mode adapters stay unmerged (their dropout runs)",
       });
     }
-    mergeAdapters(g);
-    return;
+    const before = g.nodes.length;
+    const r = mergeAdapters(g);
+    // For --explain-passes: what folded, and how the graph shrank.
+    return `merge_adapters  merged ${r.weights.length} weight${
+      r.weights.length === 1 ? "" : "s"
+    }  removed ${r.removed.length} adapter parameters  nodes ${before} -> ${g.nodes.length}\n` +
+      r.weights.map((w) => `  ${w}`).join("\n");
   }
   const have = new Set(g.inputs.map((i) => i.name));
   for (const p of adapters) {
     const t = g.types.get(p.name);
     if (t && !have.has(p.name)) g.inputs.push({ name: p.name, type: t });
   }
+  return undefined;
 }
 
 export function isOnnxPath(path: string): boolean {
@@ -148,7 +158,7 @@ export function buildGraph(path: string, o: BuildOptions = {}): Built {
   }
   const built: Built = { graph, sources, warnings, program, isOnnx: onnx };
   built.adapterWeights = adapterWeights(graph);
-  applyAdapterMode(graph, o, warnings);
+  const merged = applyAdapterMode(graph, o, warnings);
   if (o.passes !== false && !onnx) {
     built.declared = {
       ...graph,
@@ -160,7 +170,9 @@ export function buildGraph(path: string, o: BuildOptions = {}): Built {
       mode: o.mode ?? "eval",
       report,
     });
-    if (o.explainPasses) built.passReport = formatPassReport(report);
+    if (o.explainPasses) {
+      built.passReport = (merged ? merged + "\n" : "") + formatPassReport(report);
+    }
   }
   return built;
 }

@@ -12,7 +12,7 @@ import { Dataset, loadData, parseDataSpecs } from "../runtime/data/mod.ts";
 import { writeSafetensors } from "../runtime/formats/mod.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
 import { stderrSink, train } from "../runtime/train/mod.ts";
-import { dimsOf, type Parsed, UsageError } from "./args.ts";
+import { dimsOf, overridesOf, type Parsed, UsageError } from "./args.ts";
 import type { Command } from "./commands.ts";
 import type { Io } from "./main.ts";
 
@@ -57,6 +57,11 @@ export const trainCommand: Command = {
       kind: "multi",
       arg: "SYM=N",
       help: "fix a symbolic input dim (.dlm files), e.g. --dim T=35 to unroll recurrent layers",
+    },
+    set: {
+      kind: "multi",
+      arg: "KEY=VALUE",
+      help: "override a model parameter (.dlm files), e.g. --set classes=10 (repeatable)",
     },
     epochs: { kind: "number", arg: "E", help: "passes over the data (default 1)" },
     "batch-size": { kind: "number", arg: "B", help: "samples per step (default 32)" },
@@ -142,6 +147,7 @@ export const trainCommand: Command = {
       const c = compileTrain(file, {
         model: args.opts.model as string | undefined,
         seed: (args.opts.seed as number | undefined) ?? 0,
+        overrides: overridesOf(args),
         dims: dimsOf(args),
         // A sequence length the model leaves symbolic is the data's: recurrent layers unroll over it.
         dataShapes: Object.fromEntries(Object.entries(arrays).map(([k, t]) => [k, t.shape])),

@@ -277,6 +277,55 @@ Deno.test(
   }),
 );
 
+Deno.test(
+  "dlm train on resnet_lora: LoRA on convolutions and the new head train, nothing else moves",
+  withTemp(async (dir) => {
+    // 16 noise images of 4 classes: the adapted network overfits them.
+    const N = 16;
+    Deno.writeFileSync(`${dir}/image.npy`, writeNpy(noise([N, 3, 32, 32], 3, 1)));
+    Deno.writeFileSync(
+      `${dir}/label.npy`,
+      writeNpy(tensor("i64", [N], Array.from({ length: N }, (_, i) => i % 4))),
+    );
+    const r = await dlm(
+      "train",
+      RESNET_LORA,
+      "--set",
+      "classes=4",
+      "--set",
+      "size=32",
+      "--data",
+      `image=${dir}/image.npy`,
+      "--data",
+      `label=${dir}/label.npy`,
+      "--epochs",
+      "6",
+      "--batch-size",
+      "8",
+      "--val-split",
+      "0",
+      "--out",
+      `${dir}/run`,
+      "--save",
+      `${dir}/all.safetensors`,
+    );
+    assert.equal(r.code, 0, r.err);
+    const losses = Deno.readTextFileSync(`${dir}/run/history.csv`).trim().split("\n").slice(1)
+      .map((l) => Number(l.split(",")[2]));
+    assert.ok(losses.at(-1)! < losses[0] * 0.9, `${losses}`);
+    const initial =
+      buildGraph(RESNET_LORA, { overrides: { classes: 4, size: 32 }, passes: false }).graph;
+    const trained = readSafetensors(Deno.readFileSync(`${dir}/all.safetensors`)).tensors;
+    // Batch-norm running statistics are buffers, which train mode updates as PyTorch does.
+    for (const p of initial.params.filter((p) => p.trainable)) {
+      const moved = maxAbsDiff(initial.initializers.get(p.name)!, trained.get(p.name)!) > 0;
+      // The LoRA B's and the head move; A's move once B is non-zero; the frozen backbone does not.
+      const shouldMove = !!p.adapter || p.name.startsWith("fc.");
+      assert.equal(moved, shouldMove, `${p.name} ${moved ? "moved" : "stayed"}`);
+    }
+  }),
+);
+
 Deno.test("the step model of a fine-tuned model has optimiser state only for the methods' parameters", async () => {
   const c = compileTrain(GPT2_LORA, { model: "GPT2TinyLoRA", dims: { T: 6 } });
   assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
