@@ -13,7 +13,7 @@
  * branch, and the adapters' parameters leave the graph.
  */
 import type { Graph, MergeRecord } from "../ir/graph.ts";
-import { type Tensor, tensor } from "../ir/tensor.ts";
+import type { Tensor } from "../ir/tensor.ts";
 import { DlmError } from "../diagnostics.ts";
 
 export interface MergeSummary {
@@ -40,6 +40,11 @@ function f32(g: Graph, name: string, what: string): Tensor {
     });
   }
   return t;
+}
+
+/** A tensor over `data` itself (tensor() would copy 7 MB per GPT-2 weight). */
+function f32Tensor(shape: readonly number[], data: Float32Array): Tensor {
+  return { dtype: "f32", shape: [...shape], data };
 }
 
 /** Fold every record of `g.merges` into its weight. Rewrites `g` in place. */
@@ -94,22 +99,24 @@ function mergeLora(g: Graph, m: Extract<MergeRecord, { method: "lora" }>): void 
   const part = out / m.parts.length;
   const W = new Float32Array(w.data as Float32Array);
   const A = a.data as Float32Array, B = b.data as Float32Array;
+  const scale = m.scale;
   let k = 0;
-  m.parts.forEach((on, slot) => {
-    if (!on) return;
+  for (let slot = 0; slot < m.parts.length; slot++) {
+    if (!m.parts[slot]) continue;
     for (let o = 0; o < part; o++) {
-      const row = (slot * part + o) * cols;
+      // Row slot*part + o of W gains scale * B[k*part + o, :] @ A[k*r : (k+1)*r, :].
+      const row = W.subarray((slot * part + o) * cols, (slot * part + o + 1) * cols);
       const brow = (k * part + o) * r;
       for (let j = 0; j < r; j++) {
-        const s = m.scale * B[brow + j];
+        const s = scale * B[brow + j];
         if (s === 0) continue;
         const arow = (k * r + j) * cols;
-        for (let c = 0; c < cols; c++) W[row + c] += s * A[arow + c];
+        for (let c = 0; c < cols; c++) row[c] += s * A[arow + c];
       }
     }
     k++;
-  });
-  g.initializers.set(m.weight, tensor("f32", [...w.shape], W));
+  }
+  g.initializers.set(m.weight, f32Tensor(w.shape, W));
 }
 
 function mergeIa3(g: Graph, m: Extract<MergeRecord, { method: "ia3_out" | "ia3_in" }>): void {
@@ -124,7 +131,7 @@ function mergeIa3(g: Graph, m: Extract<MergeRecord, { method: "ia3_out" | "ia3_i
       const bt = f32(g, m.bias, "bias");
       const bv = new Float32Array(bt.data as Float32Array);
       for (let o = 0; o < out; o++) bv[o] *= l[o];
-      g.initializers.set(m.bias, tensor("f32", [...bt.shape], bv));
+      g.initializers.set(m.bias, f32Tensor(bt.shape, bv));
     }
   } else {
     // [out, in, kernel...]: column block i of each row scales by l[i].
@@ -136,7 +143,7 @@ function mergeIa3(g: Graph, m: Extract<MergeRecord, { method: "ia3_out" | "ia3_i
       }
     }
   }
-  g.initializers.set(m.weight, tensor("f32", [...w.shape], W));
+  g.initializers.set(m.weight, f32Tensor(w.shape, W));
 }
 
 /** Remove nodes none of whose outputs is read (the adapter branches), to a fixpoint. */
