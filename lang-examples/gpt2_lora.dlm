@@ -30,3 +30,13 @@ train GPT2TinyLoRA {
   epochs = 5
   batch_size = 8
 }
+
+// The KV-cache step models (`dlm generate`): the same LoRA on the same layers, under the same
+// parameter names, so one adapter file serves both.
+model GPT2SmallLoRACached = GPT2SmallCached with
+  lora(rank: 8, alpha: 16, dropout: 0.05, targets: "h.*.attn.c_attn", parts: (true, false, true),
+       name: "qv")
+
+model GPT2TinyLoRACached = GPT2TinyCached with
+  lora(rank: 4, alpha: 8, dropout: 0.05, targets: "h.*.attn.c_attn", parts: (true, false, true),
+       name: "qv")

@@ -80,6 +80,8 @@ const CONFIGS: Record<string, Record<string, number>> = {
   GPT2Tiny: {},
   GPT2SmallLoRA: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2TinyLoRA: {},
+  GPT2SmallLoRACached: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
+  GPT2TinyLoRACached: {},
   GPT2SmallAdapters: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2TinyAdapters: {},
   GPT2SmallIA3: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },

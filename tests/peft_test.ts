@@ -456,3 +456,44 @@ Deno.test(
     assert.match(warn.err, /has no fine-tuning methods/);
   }),
 );
+
+Deno.test(
+  "dlm generate with a LoRA model: the cached step model carries the same adapter",
+  withTemp(async (dir) => {
+    const w = `${dir}/w.safetensors`;
+    // Full weights first: the cached model has no init rules of its own (HF init lives in GPT2).
+    const all = `${dir}/all.safetensors`;
+    const c = await dlm(
+      "compile",
+      GPT2_LORA,
+      "--model",
+      "GPT2TinyLoRA",
+      "-o",
+      `${dir}/m.onnx`,
+      "--save-weights",
+      all,
+    );
+    assert.equal(c.code, 0, c.err);
+    const plain = buildGraph(GPT2_LORA, { model: "GPT2TinyLoRA", passes: false }).graph;
+    Deno.writeFileSync(w, writeSafetensors(adapterNoise(plain)));
+    const gen = async (model: string, ...extra: string[]) => {
+      const r = await dlm(
+        "generate",
+        GPT2_LORA,
+        "--model",
+        model,
+        "--prompt",
+        "1 2 3",
+        "--max-new",
+        "6",
+        ...extra,
+      );
+      assert.equal(r.code, 0, r.err);
+      return r.out.trim().split("\n")[0];
+    };
+    const cached = await gen("GPT2TinyLoRA", "--weights", all, "--weights", w);
+    assert.equal(await gen("GPT2TinyLoRA", "--weights", all, "--weights", w, "--no-cache"), cached);
+    // The adapter is applied: without it (B = 0) the tokens differ.
+    assert.notEqual(await gen("GPT2TinyLoRA", "--weights", all), cached);
+  }),
+);
