@@ -136,13 +136,14 @@ export function loadWeights(
   const warnings: Diagnostic[] = [];
   const seen = new Set<string>();
   let loaded = 0;
+  const paramNames = new Set(graph.params.map((p) => p.name));
   for (const path of files) {
     const unused: string[] = [];
     for (const [raw, t] of readWeightsFile(path)) {
       const name = rename(raw, rules);
       const cur = graph.initializers.get(name);
       // An imported ONNX graph has no parameter list: every initializer is loadable.
-      const isParam = graph.params.length === 0 || graph.params.some((p) => p.name === name);
+      const isParam = graph.params.length === 0 || paramNames.has(name);
       if (!cur || !isParam) {
         unused.push(raw === name ? raw : `${raw} (as ${name})`);
         continue;

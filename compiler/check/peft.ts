@@ -488,16 +488,11 @@ export class Peft {
     return p;
   }
 
-  /** Dropout on the adapter's input, in train mode only. */
-  dropout(ctx: Ctx, x: TensorValue, p: number, name: string): TensorValue | undefined {
+  /** Dropout on the adapter's input, in train mode only (the built-in's train-mode node). */
+  dropout(ctx: Ctx, x: TensorValue, p: number): TensorValue | undefined {
     if (p === 0 || this.host.mode === "eval") return x;
-    const r = ctx.op(
-      "Dropout",
-      [x.v, ctx.scalar(p, x.t.dtype).v, ctx.constant(tensor("bool", [], [1])).v],
-      { seed: ctx.seedFor("dropout") },
-      { nOutputs: 2, name },
-    );
-    return r?.[0];
+    const r = FUNCTIONS.dropout.apply(ctx, { x, p: { k: "float", v: p } });
+    return r.k === "tensor" ? r : undefined;
   }
 
   loraLinear(
@@ -562,7 +557,7 @@ export class Peft {
       bFull = op1(ctx, "Concat", rows, { axis: 0 }, `${base_}.B_full`);
     }
     const bs = bFull && op1(ctx, "Mul", [bFull.v, ctx.scalar(scale, b.t.dtype).v]);
-    const xd = bs && this.dropout(ctx, x, s.dropout, `${base_}.dropout`);
+    const xd = bs && this.dropout(ctx, x, s.dropout);
     if (!bs || !xd) return undefined;
     let delta: TensorValue | undefined;
     if (x.t.shape.length === 2) {
@@ -638,7 +633,7 @@ export class Peft {
     if (!a || !b) return undefined;
     const scale = s.alpha / r;
     const name = `${prefix}.lora.${s.name}`;
-    const xd = this.dropout(ctx, x, s.dropout, `${name}.dropout`);
+    const xd = this.dropout(ctx, x, s.dropout);
     const attrs = { ...conv.attrs } as Record<string, number | number[] | string>;
     const u = xd && op1(ctx, "Conv", [xd.v, a.v], attrs, `${name}.A`);
     const bs = op1(ctx, "Mul", [b.v, ctx.scalar(scale, b.t.dtype).v]);
@@ -817,7 +812,7 @@ export class Peft {
       const shifted = rkk && op1(ctx, "Sub", [rkk.v, ctx.constant(tensor("i64", [], [P])).v]);
       const row = shifted && op1(ctx, "Unsqueeze", [shifted.v, ints(ctx, [0])]);
       const col = rq && op1(ctx, "Unsqueeze", [rq.v, one]);
-      let c = row && col && op1(ctx, "LessOrEqual", [row.v, col.v], {}, `${base}.causal`);
+      const c = row && col && op1(ctx, "LessOrEqual", [row.v, col.v], {}, `${base}.causal`);
       if (!c) return undefined;
       if (mask && mask.t.dtype === "bool") {
         mask = op1(ctx, "And", [mask.v, c.v]);
@@ -827,7 +822,6 @@ export class Peft {
         mask = add && op1(ctx, "Add", [mask.v, add.v]);
       } else mask = c;
       if (!mask) return undefined;
-      c = undefined;
       out.causal = { k: "bool", v: false };
     }
     if (mask) out.mask = mask;

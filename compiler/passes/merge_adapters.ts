@@ -9,12 +9,13 @@
  *
  * Runs after weights are loaded and before the other passes (batch-norm
  * folding would otherwise change W under it). Each adapted value's node
- * becomes Identity(base); remove_noops and DCE then delete the adapter
- * branch, and the adapters' parameters leave the graph.
+ * becomes Identity(base) (remove_noops deletes it later), and DCE deletes
+ * the adapter branches and the parameters only they read.
  */
 import type { Graph, MergeRecord } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { DlmError } from "../diagnostics.ts";
+import { dce } from "./dce.ts";
 
 export interface MergeSummary {
   /** Weights that changed, each once. */
@@ -72,19 +73,9 @@ export function mergeAdapters(g: Graph): MergeSummary {
     n.outputs = [m.result];
     n.attrs = {};
   }
-  // Dead branches go; then the adapters' parameters, now unread.
-  dropDead(g);
-  const read = new Set(g.nodes.flatMap((n) => n.inputs));
-  for (const o of g.outputs) read.add(o.name);
-  const removed: string[] = [];
-  for (const name of adapterValues) {
-    if (read.has(name)) continue;
-    g.initializers.delete(name);
-    g.types.delete(name);
-    removed.push(name);
-  }
-  const gone = new Set(removed);
-  g.params = g.params.filter((p) => !gone.has(p.name));
+  // The adapter branches are dead now: DCE removes them and the parameters only they read.
+  dce(g, { mode: "eval" });
+  const removed = [...adapterValues].filter((name) => !g.initializers.has(name));
   g.merges = [];
   return { weights: [...weights], removed };
 }
@@ -144,15 +135,4 @@ function mergeIa3(g: Graph, m: Extract<MergeRecord, { method: "ia3_out" | "ia3_i
     }
   }
   g.initializers.set(m.weight, f32Tensor(w.shape, W));
-}
-
-/** Remove nodes none of whose outputs is read (the adapter branches), to a fixpoint. */
-function dropDead(g: Graph): void {
-  const outputs = new Set(g.outputs.map((o) => o.name));
-  for (;;) {
-    const read = new Set(g.nodes.flatMap((n) => n.inputs));
-    const keep = g.nodes.filter((n) => n.outputs.some((o) => o && (read.has(o) || outputs.has(o))));
-    if (keep.length === g.nodes.length) return;
-    g.nodes = keep;
-  }
 }
