@@ -58,8 +58,25 @@ model GPT2Tiny(vocab: int = 64, positions: int = 16, dim: int = 32, layers: int 
 // prefill call with the whole prompt). The parameters are GPT2's, name for
 // name, so one weights file serves both models.
 
-// GPT2Block on the new positions only: k and v are appended to the layer's
-// cache, and mask (bool [T, P + T]) lets new token i see positions <= P + i.
+// GPT2Block's attention on the new positions only: k and v are appended to
+// the layer's cache, and mask (bool [T, P + T]) lets new token i see
+// positions <= P + i. Returns (output, k, v). Labelled attn like GPT2Block's,
+// so its names, and a fine-tuning method's targets (h.*.attn), are the same.
+block GPT2CachedAttention(dim: int, heads: int)(
+  n1: f32[N, T, D],
+  past_k: f32[N, H, P, E],
+  past_v: f32[N, H, P, E],
+  mask: bool[T, S],
+) {
+  let qkv = split(n1 |> c_attn: linear(3 * dim), 3)
+  let q = qkv[0] |> SplitHeads(heads)
+  let k = concat(past_k, qkv[1] |> SplitHeads(heads), axis: 2)
+  let v = concat(past_v, qkv[2] |> SplitHeads(heads), axis: 2)
+  let a = scaled_dot_product_attention(q, k, v, mask: mask) |> MergeHeads |> c_proj: linear(dim)
+  return a, k, v
+}
+
+// GPT2Block on the new positions only, with the layer's cache.
 block GPT2CachedBlock(dim: int, heads: int, eps: float = 1e-5)(
   x: f32[N, T, D],
   past_k: f32[N, H, P, E],
@@ -67,11 +84,7 @@ block GPT2CachedBlock(dim: int, heads: int, eps: float = 1e-5)(
   mask: bool[T, S],
 ) {
   let n1 = x |> ln_1: layer_norm(eps: eps)
-  let qkv = split(n1 |> "attn.c_attn": linear(3 * dim), 3)
-  let q = qkv[0] |> SplitHeads(heads)
-  let k = concat(past_k, qkv[1] |> SplitHeads(heads), axis: 2)
-  let v = concat(past_v, qkv[2] |> SplitHeads(heads), axis: 2)
-  let a = scaled_dot_product_attention(q, k, v, mask: mask) |> MergeHeads |> "attn.c_proj": linear(dim)
+  let (a, k, v) = attn: GPT2CachedAttention(dim, heads)(n1, past_k, past_v, mask)
   let h = x + a
   let f = h |> ln_2: layer_norm(eps: eps)
     |> mlp: (c_fc: linear(4 * dim) |> gelu(approximate: "tanh") |> c_proj: linear(dim))

@@ -11,6 +11,12 @@ model GPT2SmallPrefix = GPT2Small with prefix_tuning(length: 10, targets: "h.*.a
 // A tiny configuration for tests and quick runs.
 model GPT2TinyPrefix = GPT2Tiny with prefix_tuning(length: 4, targets: "h.*.attn")
 
+// The KV-cache step models (`dlm generate`): the same prefixes under the same names. The
+// cache holds the tokens' keys and values only; the prefix is added at every step.
+model GPT2SmallPrefixCached = GPT2SmallCached with prefix_tuning(length: 10, targets: "h.*.attn")
+
+model GPT2TinyPrefixCached = GPT2TinyCached with prefix_tuning(length: 4, targets: "h.*.attn")
+
 train GPT2TinyPrefix {
   input next: i64[N, T]
   loss = cross_entropy(transpose(logits, (0, 2, 1)), next)

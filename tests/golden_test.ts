@@ -88,6 +88,8 @@ const CONFIGS: Record<string, Record<string, number>> = {
   GPT2TinyIA3: {},
   GPT2SmallPrefix: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2TinyPrefix: {},
+  GPT2SmallPrefixCached: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
+  GPT2TinyPrefixCached: {},
   ResNet18LoRA: { classes: 10, size: 32 },
   GPT2SmallCached: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2TinyCached: {},

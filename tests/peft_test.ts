@@ -15,6 +15,7 @@ import { readSafetensors, writeNpy, writeSafetensors } from "../runtime/formats/
 import { runGraph } from "../runtime/reference/mod.ts";
 import { diffTrain, formatTrainDiff } from "../runtime/diff/train_diff.ts";
 import { buildGraph } from "../cli/pipeline.ts";
+import { saveWeights } from "../runtime/weights.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const path = (u: URL) => decodeURIComponent(u.pathname);
@@ -122,6 +123,7 @@ model Tuned = GPT2Tiny with
   lora(rank: 4, alpha: 8, targets: "h.*.attn.c_attn", parts: (true, false, true), name: "qv"),
   lora(rank: 2, targets: "h.*.mlp.c_fc", name: "ff"),
   ia3(targets: "h.*.attn.c_proj", name: "o"),
+  ia3(targets: "h.*.attn.c_attn", parts: (false, true, true), name: "kv"),
   ia3(targets: "h.*.mlp.c_proj", feedforward: "h.*.mlp.c_proj", name: "i")
 `;
   const dir = Deno.makeTempDirSync();
@@ -495,5 +497,51 @@ Deno.test(
     assert.equal(await gen("GPT2TinyLoRA", "--weights", all, "--weights", w, "--no-cache"), cached);
     // The adapter is applied: without it (B = 0) the tokens differ.
     assert.notEqual(await gen("GPT2TinyLoRA", "--weights", all), cached);
+  }),
+);
+
+/** Logits of the last of 4 tokens: the whole sequence at once, and a cached step after 3. */
+function cachedAndFull(file: string, model: string, weights: string[]): [Tensor, Tensor] {
+  const full = buildGraph(file, { model, weights }).graph;
+  const step = buildGraph(file, { model: `${model}Cached`, weights }).graph;
+  const ids = [7, 1, 42, 5];
+  const y = runGraph(full, { ids: tensor("i64", [1, 4], ids) }).outputs.logits;
+  const empty = tensor("f32", [2, 1, 4, 0, 8], []);
+  const pre = runGraph(step, {
+    ids: tensor("i64", [1, 3], ids.slice(0, 3)),
+    past_key: empty,
+    past_value: empty,
+  }).outputs;
+  const next = runGraph(step, {
+    ids: tensor("i64", [1, 1], ids.slice(3)),
+    past_key: pre.present_key,
+    past_value: pre.present_value,
+  }).outputs.logits;
+  const V = 64;
+  return [tensor("f32", [V], (y.data as Float32Array).slice(3 * V)), next];
+}
+
+Deno.test(
+  "prefix tuning and LoRA reach the KV-cache step models: a cached step equals the full run",
+  withTemp((dir) => {
+    for (
+      const [file, model] of [[example("gpt2_prefix.dlm"), "GPT2TinyPrefix"], [
+        GPT2_LORA,
+        "GPT2TinyLoRA",
+      ]]
+    ) {
+      // The full model's weights (the cached one has no init rules of its own), then the method's.
+      const plain = buildGraph(file, { model, passes: false }).graph;
+      const all = `${dir}/${model}.all.safetensors`, w = `${dir}/${model}.safetensors`;
+      saveWeights(plain, all);
+      Deno.writeFileSync(w, writeSafetensors(adapterNoise(plain)));
+      const [full, cached] = cachedAndFull(file, model, [all, w]);
+      assert.ok(
+        maxAbsDiff(full, tensor("f32", [64], cached.data as Float32Array)) < 1e-4,
+        `${model}: ${maxAbsDiff(full, tensor("f32", [64], cached.data as Float32Array))}`,
+      );
+      const [base] = cachedAndFull(file, model, [all]);
+      assert.ok(maxAbsDiff(full, base) > 1e-3, `${model}: the method changes the logits`);
+    }
   }),
 );

@@ -50,6 +50,8 @@ export interface Ia3Spec {
   targets: string;
   re: RegExp;
   feedforward?: RegExp;
+  /** As lora's: only these equal parts of the output are scaled (k and v of a fused q/k/v). */
+  parts?: boolean[];
   span: Span;
 }
 
@@ -108,7 +110,7 @@ export const METHOD_ARGS: Record<string, [string, "int" | "number" | "str" | "an
     ["std", "number"],
     ["parts", "any"],
   ],
-  ia3: [["targets", "str"], ["feedforward", "str"], ["name", "str"]],
+  ia3: [["targets", "str"], ["feedforward", "str"], ["parts", "any"], ["name", "str"]],
   adapter: [["size", "int"], ["targets", "str"], ["activation", "str"], ["name", "str"]],
   prefix_tuning: [["length", "int"], ["targets", "str"], ["name", "str"], ["std", "number"]],
   top_layers: [["k", "int"], ["layers", "str"], ["also", "str"]],
@@ -169,22 +171,8 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
           continue;
         }
         const std = numv("std") ?? 1 / rank;
-        let parts: boolean[] | undefined;
-        if (a.parts) {
-          const p = a.parts;
-          if (
-            (p.k !== "tuple" && p.k !== "list") || p.items.length < 1 ||
-            p.items.some((x) => x.k !== "bool")
-          ) {
-            report("DLM0201", `lora() needs parts: a tuple of bools, got ${describe(p)}`, span);
-            continue;
-          }
-          parts = p.items.map((x) => (x as { v: boolean }).v);
-          if (!parts.some((x) => x)) {
-            report("DLM0210", "lora() parts: enables no part", span);
-            continue;
-          }
-        }
+        const parts = partsOf(v.kind, a.parts, span, report);
+        if (parts === null) continue;
         const targets = str("targets")!;
         out.push({
           method: "lora",
@@ -203,12 +191,23 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
       case "ia3": {
         if (!need("targets")) continue;
         const ff = str("feedforward");
+        const parts = partsOf(v.kind, a.parts, span, report);
+        if (parts === null) continue;
+        if (parts && ff) {
+          report(
+            "DLM0210",
+            "ia3() parts: selects outputs to scale; feedforward: layers scale their input (use two ia3()s)",
+            span,
+          );
+          continue;
+        }
         out.push({
           method: "ia3",
           name,
           targets: str("targets")!,
           re: globToRegExp(str("targets")!),
           feedforward: ff ? globToRegExp(ff) : undefined,
+          parts,
           span,
         });
         break;
@@ -282,6 +281,29 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
 }
 
 const ACTIVATIONS = ["relu", "gelu", "gelu_tanh", "silu", "tanh"];
+
+/** `parts: (true, false, true)`: undefined when absent, null (reported) when malformed. */
+function partsOf(
+  method: string,
+  p: Value | undefined,
+  span: Span,
+  report: Report,
+): boolean[] | undefined | null {
+  if (!p) return undefined;
+  if (
+    (p.k !== "tuple" && p.k !== "list") || p.items.length < 1 ||
+    p.items.some((x) => x.k !== "bool")
+  ) {
+    report("DLM0201", `${method}() needs parts: a tuple of bools, got ${describe(p)}`, span);
+    return null;
+  }
+  const parts = p.items.map((x) => (x as { v: boolean }).v);
+  if (!parts.some((x) => x)) {
+    report("DLM0210", `${method}() parts: enables no part`, span);
+    return null;
+  }
+  return parts;
+}
 
 const LINEAR_OR_CONV = new Set(["linear", "conv1d", "conv2d", "conv3d"]);
 
@@ -665,9 +687,37 @@ export class Peft {
     const axis = layer === "linear" ? y.t.shape.length - 1 : 1;
     const n = y.t.shape[axis];
     if (typeof n !== "number") return undefined;
-    const shape = layer === "linear" ? [n] : [n, ...Array(y.t.shape.length - 2).fill(1)];
+    const parts = s.parts ?? [true];
+    if (s.parts && (layer !== "linear" || n % parts.length !== 0)) {
+      ctx.error(
+        "DLM0210",
+        `ia3() parts: splits a linear layer's outputs into equal parts; ${prefix} is a ${layer} with ${n} outputs`,
+        s.span,
+      );
+      return undefined;
+    }
+    const part = n / parts.length, k = parts.filter((p) => p).length;
+    const shape = layer === "linear" ? [k * part] : [n, ...Array(y.t.shape.length - 2).fill(1)];
     const l = this.param(ctx, `${prefix}.ia3_l`, s.name, shape, { kind: "ones" }, s);
-    const out = l && op1(ctx, "Mul", [y.v, l.v], {}, `${prefix}.ia3.${s.name}`);
+    if (!l) return undefined;
+    // With parts, the full scale vector: l's pieces where enabled, ones elsewhere.
+    let full: TensorValue | undefined = l;
+    if (s.parts) {
+      const pieces: (string | undefined)[] = [];
+      let m = 0;
+      for (const on of parts) {
+        if (!on) {
+          pieces.push(ctx.constant(tensor(l.t.dtype, [part], new Array(part).fill(1))).v);
+          continue;
+        }
+        const bounds = [ints(ctx, [m * part]), ints(ctx, [(m + 1) * part]), ints(ctx, [0])];
+        pieces.push(op1(ctx, "Slice", [l.v, ...bounds])?.v);
+        m++;
+      }
+      if (pieces.some((x) => !x)) return undefined;
+      full = op1(ctx, "Concat", pieces as string[], { axis: 0 }, `${prefix}.ia3_l.${s.name}.full`);
+    }
+    const out = full && op1(ctx, "Mul", [y.v, full.v], {}, `${prefix}.ia3.${s.name}`);
     if (!out) return undefined;
     const producer = ctx.producerOf(y.v);
     this.host.merges.push({
@@ -676,7 +726,8 @@ export class Peft {
       layer,
       weight: `${prefix}.weight`,
       bias: producer?.inputs.find((i) => i === `${prefix}.bias`),
-      vector: l!.v,
+      vector: l.v,
+      parts,
       base: y.v,
       result: out.v,
     });

@@ -102,6 +102,8 @@ export type MergeRecord =
     weight: string;
     bias?: string;
     vector: string;
+    /** Output scaling only: the equal parts of the output the vector covers (the rest stay). */
+    parts?: boolean[];
     base: string;
     result: string;
   };

@@ -117,11 +117,21 @@ function mergeIa3(g: Graph, m: Extract<MergeRecord, { method: "ia3_out" | "ia3_i
   const out = w.shape[0];
   const cols = W.length / out;
   if (m.method === "ia3_out") {
-    for (let o = 0; o < out; o++) for (let c = 0; c < cols; c++) W[o * cols + c] *= l[o];
+    // The scale of each output row: l's entries over the enabled parts, 1 elsewhere.
+    const parts = m.parts ?? [true];
+    const part = out / parts.length;
+    const scale = new Float32Array(out).fill(1);
+    let k = 0;
+    parts.forEach((on, slot) => {
+      if (!on) return;
+      scale.set(l.subarray(k * part, (k + 1) * part), slot * part);
+      k++;
+    });
+    for (let o = 0; o < out; o++) for (let c = 0; c < cols; c++) W[o * cols + c] *= scale[o];
     if (m.bias) {
       const bt = f32(g, m.bias, "bias");
       const bv = new Float32Array(bt.data as Float32Array);
-      for (let o = 0; o < out; o++) bv[o] *= l[o];
+      for (let o = 0; o < out; o++) bv[o] *= scale[o];
       g.initializers.set(m.bias, f32Tensor(bt.shape, bv));
     }
   } else {
