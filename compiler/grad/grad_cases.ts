@@ -138,6 +138,32 @@ export const GRAD_CASES: GradCase[] = [
     attrs: { strides: [2, 2] },
   },
   {
+    // Weights larger than the activations: the weight gradient comes out in the weight's layout
+    // by correlating flipped maps (conv.ts flippedWeightGrad) instead of a transpose.
+    name: "Conv whose weight gradient correlates flipped maps",
+    op: "Conv",
+    inputs: [rand([1, 4, 2, 3]), rand([6, 4, 3, 3], { seed: 2 }), rand([6], { seed: 3 })],
+    attrs: { pads: [1, 1, 1, 1] },
+  },
+  {
+    name: "Conv with flipped maps and asymmetric padding",
+    op: "Conv",
+    inputs: [rand([1, 3, 3, 2]), rand([5, 3, 3, 2], { seed: 2 })],
+    attrs: { pads: [0, 1, 2, 0] },
+  },
+  {
+    name: "Conv on 1x1 maps (the flips are no-ops)",
+    op: "Conv",
+    inputs: [rand([2, 8, 1, 1]), rand([4, 8, 3, 3], { seed: 2 })],
+    attrs: { pads: [1, 1, 1, 1] },
+  },
+  {
+    name: "1-D Conv with flipped maps",
+    op: "Conv",
+    inputs: [rand([1, 2, 3]), rand([4, 2, 3], { seed: 2 })],
+    attrs: { pads: [2, 0] },
+  },
+  {
     name: "Conv with groups and SAME_UPPER padding",
     op: "Conv",
     inputs: [rand([2, 4, 5, 5]), rand([6, 2, 3, 3], { seed: 2 }), rand([6], { seed: 3 })],

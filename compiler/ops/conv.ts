@@ -114,6 +114,69 @@ export function explicitPads(
   return pads;
 }
 
+/** Batch size the weight-gradient cost model assumes when the batch dim is symbolic. */
+const ASSUMED_BATCH = 32;
+
+/**
+ * The weight gradient of a stride-1, undilated, ungrouped convolution in the
+ * weight's own layout, [M, C, k...], when that is cheaper than transposing
+ * [C, M, k...] (the other form's last step): with x and g both flipped in
+ * space, correlating x as the kernel over g gives
+ *
+ *   Conv(flip(gT), flip(xT), pads = (K-1-p_end, K-1-p_begin))[m, c, k]
+ *     = sum_{n, o} g[n, m, o] x[n, c, o + k - p_begin] = dW[m, c, k]
+ *
+ * The flips copy activations, the transpose copies the weight: for the
+ * wide, small-image layers at the end of a CNN the weight is far larger
+ * (ResNet-18's layer4 at 32x32 pixels: 2.4M weights, 8k activations, and
+ * flips of 1-pixel maps are no-ops). Undefined when the form does not apply
+ * or is not cheaper.
+ */
+function flippedWeightGrad(
+  c: GradContext,
+  xT: string,
+  gT: string,
+  o: {
+    group: number;
+    strides: number[];
+    dil: number[];
+    pads: number[];
+    kernel: number[];
+    inSp: number[];
+    outSp: number[];
+    batch: string | number;
+    channelsIn: number;
+    channelsOut: number;
+  },
+): string | undefined {
+  const n = o.kernel.length;
+  if (o.group !== 1 || o.strides.some((s) => s !== 1) || o.dil.some((d) => d !== 1)) {
+    return undefined;
+  }
+  const qBegin = o.kernel.map((k, i) => k - 1 - o.pads[i + n]);
+  const qEnd = o.kernel.map((k, i) => k - 1 - o.pads[i]);
+  if ([...qBegin, ...qEnd].some((q) => q < 0)) return undefined;
+  const xAxes = o.inSp.flatMap((h, i) => (h > 1 ? [i + 2] : []));
+  const gAxes = o.outSp.flatMap((h, i) => (h > 1 ? [i + 2] : []));
+  const batch = typeof o.batch === "number" ? o.batch : ASSUMED_BATCH;
+  const area = (sp: number[]) => sp.reduce((a, d) => a * d, 1);
+  // Elements copied: the flips move the activations they flip, the transpose the whole weight.
+  const flipCost = (xAxes.length ? batch * o.channelsIn * area(o.inSp) : 0) +
+    (gAxes.length ? batch * o.channelsOut * area(o.outSp) : 0);
+  if (flipCost >= o.channelsIn * o.channelsOut * area(o.kernel)) return undefined;
+  const flip = (v: string, axes: number[], sp: number[]) =>
+    axes.length === 0 ? v : op1(c, "Slice", [
+      v,
+      ints(c, axes.map(() => -1)),
+      ints(c, axes.map((a) => -(sp[a - 2] + 1))),
+      ints(c, axes),
+      ints(c, axes.map(() => -1)),
+    ]);
+  return op1(c, "Conv", [flip(gT, gAxes, o.outSp), flip(xT, xAxes, o.inSp)], {
+    pads: [...qBegin, ...qEnd],
+  });
+}
+
 /**
  * y[n, m, o] = sum_{c, k} x[n, c, o s + k d - p] w[m, c, k] (per group), so
  * dx is the transposed convolution of g with the same weights (its
@@ -154,6 +217,26 @@ function convGrad(c: GradContext) {
   const perm = [1, 0, ...Array.from({ length: n }, (_, i) => i + 2)];
   const xT = op1(c, "Transpose", [x], { perm });
   const gT = op1(c, "Transpose", [g], { perm });
+  const flipped = flippedWeightGrad(c, xT, gT, {
+    group,
+    strides,
+    dil,
+    pads,
+    kernel,
+    inSp,
+    outSp,
+    batch: xt.shape[0],
+    channelsIn: needStatic(xt.shape[1], "Conv", "input channels"),
+    channelsOut: needStatic(wt.shape[0], "Conv", "output channels"),
+  });
+  if (flipped) {
+    const dB = bias
+      ? op1(c, "ReduceSum", [g, ints(c, [0, ...Array.from({ length: n }, (_, i) => i + 2)])], {
+        keepdims: 0,
+      })
+      : undefined;
+    return [dX, flipped, dB];
+  }
   const xs = group === 1 ? [xT] : c.op("Split", [xT], { axis: 0 }, { nOutputs: group });
   const gs = group === 1 ? [gT] : c.op("Split", [gT], { axis: 0 }, { nOutputs: group });
   const spatialAxes = ints(c, Array.from({ length: n }, (_, i) => i + 2));

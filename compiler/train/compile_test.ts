@@ -134,3 +134,22 @@ Deno.test("L1/L2 regularisers over parameter sets add their sums to the loss", (
     0.001 * (ab("fc2.weight") + ab("fc2.bias"));
   assert.ok(Math.abs(b - a - want) < 1e-5, `${b - a} vs ${want}`);
 });
+
+Deno.test("a conv's weight gradient skips the weight-sized transpose where the maps are smaller", () => {
+  // 64x32x3x3 weights (18k): on 2x2 maps the flipped-map correlation is cheaper; on 16x16 maps
+  // the transpose of the weight gradient is (compiler/ops/conv.ts flippedWeightGrad).
+  const src = (size: number) => () =>
+    `model M { input x: f32[N, 32, ${size}, ${size}]  output y = x |> c: conv2d(64, kernel: 3, pad: 1) }
+train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
+  const count = (size: number) => {
+    const r = compileTrain("m.dlm", { read: src(size) });
+    assert.deepEqual(r.diagnostics, []);
+    const grad = r.step!.nodes.filter((n) => n.name.startsWith("grad.step/c/"));
+    return {
+      transposes: grad.filter((n) => n.op === "Transpose").length,
+      slices: grad.filter((n) => n.op === "Slice").length,
+    };
+  };
+  assert.deepEqual(count(2), { transposes: 2, slices: 2 });
+  assert.deepEqual(count(16), { transposes: 3, slices: 0 });
+});
