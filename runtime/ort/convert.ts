@@ -58,8 +58,11 @@ export function toOrt(t: Tensor, Ctor: OrtTensorCtor, name = ""): OrtTensorLike 
   return new Ctor(type, t.data, t.shape);
 }
 
-/** A dlm tensor holding a copy of an onnxruntime tensor's data. */
-export function fromOrt(o: OrtTensorLike, name = ""): Tensor {
+/**
+ * A dlm tensor of an onnxruntime tensor's data: a copy, or with `owned` (the
+ * runtime handed the buffer over and keeps no reference) the same buffer.
+ */
+export function fromOrt(o: OrtTensorLike, name = "", owned = false): Tensor {
   const dtype = FROM_ORT.get(o.type);
   if (!dtype) {
     fail("DLM0602", `Output '${name}' has element type '${o.type}', which dlm does not support`);
@@ -75,7 +78,7 @@ export function fromOrt(o: OrtTensorLike, name = ""): Tensor {
   } else if (dtype === "bool" && !(src instanceof Uint8Array)) {
     data = Uint8Array.from(src as unknown as ArrayLike<number>, (v) => (v ? 1 : 0));
   } else {
-    data = (src as unknown as { slice(): TensorData }).slice();
+    data = owned ? src as unknown as TensorData : (src as unknown as { slice(): TensorData }).slice();
   }
   return { dtype, shape, data };
 }

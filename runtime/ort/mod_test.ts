@@ -272,3 +272,32 @@ Deno.test("ortMessage() strips onnxruntime's wrapping, line breaks and stack", (
   );
   assert.equal(ortMessage("plain"), "plain");
 });
+
+Deno.test("results of one run keep their values after the next run (outputs taken without a copy)", async () => {
+  // y = x + 1: the node backend hands its output buffers over instead of copying them; a later
+  // run must not write into an earlier result.
+  const bytes = model({
+    node: [{ opType: "Add", input: ["x", "one"], output: ["y"], name: "add" }],
+    initializer: [{
+      name: "one",
+      dims: [1],
+      dataType: 1,
+      rawData: new Uint8Array(new Float32Array([1]).buffer),
+    }],
+    input: [valueInfo("x", 1, ["N"])],
+    output: [valueInfo("y", 1, ["N"])],
+  });
+  for (const backend of ["node", "web"] as const) {
+    const s = await createSession(bytes, { backend });
+    try {
+      const x = tensor("f32", [3], [1, 2, 3]);
+      const a = (await s.run({ x })).y;
+      const b = (await s.run({ x: tensor("f32", [3], [10, 20, 30]) })).y;
+      assert.deepEqual(toNumbers(a), [2, 3, 4], backend);
+      assert.deepEqual(toNumbers(b), [11, 21, 31], backend);
+      assert.deepEqual(toNumbers(x), [1, 2, 3], `${backend}: the input is untouched`);
+    } finally {
+      await s.release();
+    }
+  }
+});

@@ -58,5 +58,6 @@ export async function createNodeSession(
   } catch (e) {
     failLoad("node", what, e);
   }
-  return wrapSession(inner, "node", NodeTensor);
+  // onnxruntime-node's outputs are fresh JS buffers nothing else refers to: no second copy.
+  return wrapSession(inner, "node", NodeTensor, true);
 }

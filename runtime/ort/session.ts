@@ -38,8 +38,18 @@ export interface OrtSessionLike {
   release(): Promise<void>;
 }
 
-/** Wrap a created onnxruntime session as a dlm Session. */
-export function wrapSession(inner: OrtSessionLike, backend: string, Ctor: OrtTensorCtor): Session {
+/**
+ * Wrap a created onnxruntime session as a dlm Session. With `ownedOutputs`
+ * the runtime's output buffers become the results' data without a copy
+ * (onnxruntime-node copies every output into a fresh JS buffer already; a
+ * training step's outputs are all the parameters and optimiser state).
+ */
+export function wrapSession(
+  inner: OrtSessionLike,
+  backend: string,
+  Ctor: OrtTensorCtor,
+  ownedOutputs = false,
+): Session {
   const inputNames = [...inner.inputNames];
   const outputNames = [...inner.outputNames];
   let released = false;
@@ -87,7 +97,7 @@ export function wrapSession(inner: OrtSessionLike, backend: string, Ctor: OrtTen
         );
       }
       const result: Record<string, Tensor> = {};
-      for (const n of wanted) result[n] = fromOrt(out[n], n);
+      for (const n of wanted) result[n] = fromOrt(out[n], n, ownedOutputs);
       return result;
     },
     async release() {
