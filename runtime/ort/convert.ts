@@ -78,7 +78,9 @@ export function fromOrt(o: OrtTensorLike, name = "", owned = false): Tensor {
   } else if (dtype === "bool" && !(src instanceof Uint8Array)) {
     data = Uint8Array.from(src as unknown as ArrayLike<number>, (v) => (v ? 1 : 0));
   } else {
-    data = owned ? src as unknown as TensorData : (src as unknown as { slice(): TensorData }).slice();
+    data = owned
+      ? src as unknown as TensorData
+      : (src as unknown as { slice(): TensorData }).slice();
   }
   return { dtype, shape, data };
 }
