@@ -121,7 +121,7 @@ Deno.test("merged, unmerged and inputs emissions agree with B non-zero (GPT-2 q/
 import "${example("gpt2.dlm")}"
 model Tuned = GPT2Tiny with
   lora(rank: 4, alpha: 8, targets: "h.*.attn.c_attn", parts: (true, false, true), name: "qv"),
-  lora(rank: 2, targets: "h.*.mlp.c_fc", name: "ff"),
+  lora(rank: 2, targets: "h.*.mlp.c_{fc,proj}", name: "ff"),
   ia3(targets: "h.*.attn.c_proj", name: "o"),
   ia3(targets: "h.*.attn.c_attn", parts: (false, true, true), name: "kv"),
   ia3(targets: "h.*.mlp.c_proj", feedforward: "h.*.mlp.c_proj", name: "i")

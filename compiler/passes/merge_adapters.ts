@@ -5,7 +5,8 @@
  *
  *   LoRA:       W' = W + (alpha / r) B A     (per enabled part of the output)
  *   IA3 output: W'[o, :] = l[o] W[o, :],  b'[o] = l[o] b[o]
- *   IA3 input:  W'[:, i] = l[i] W[:, i]
+ *   IA3 input:  W'[:, i] = l[i] W[:, i]     (after the layer's LoRA updates, which read the
+ *                                          scaled input too)
  *
  * Runs after weights are loaded and before the other passes (batch-norm
  * folding would otherwise change W under it). Each adapted value's node
@@ -50,7 +51,13 @@ function f32Tensor(shape: readonly number[], data: Float32Array): Tensor {
 
 /** Fold every record of `g.merges` into its weight. Rewrites `g` in place. */
 export function mergeAdapters(g: Graph): MergeSummary {
-  const records = g.merges ?? [];
+  // In application order, except IA3 input scalings last: the scaling applies to the layer's
+  // input, which every LoRA update of that layer also reads, so W' = (W + s B A) diag(l).
+  const all = g.merges ?? [];
+  const records = [
+    ...all.filter((m) => m.method !== "ia3_in"),
+    ...all.filter((m) => m.method === "ia3_in"),
+  ];
   const done = new Set<string>();
   const weights = new Set<string>();
   const adapterValues = new Set<string>();
