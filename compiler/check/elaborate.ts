@@ -693,9 +693,11 @@ class Elaborator {
       mode: this.mode,
       ctx: (span) => this.ctx(span, {}),
       report: (code, message, span) => this.err(code, message, span),
-      markAdapter: (name, method) => {
+      markAdapter: (name, method, role) => {
         const info = this.paramIndex.get(name);
-        if (info) info.adapter = method;
+        if (!info) return;
+        info.adapter = method;
+        if (role) info.role = role;
       },
       merges,
     });

@@ -312,8 +312,8 @@ export interface PeftHost {
   readonly mode: "eval" | "train";
   ctx(span: Span): Ctx;
   report: Report;
-  /** Mark a parameter as created by a method (`lora:qv`). */
-  markAdapter(name: string, method: string): void;
+  /** Mark a parameter as created by a method (`lora:qv`), with the role `dlm params` shows. */
+  markAdapter(name: string, method: string, role?: string): void;
   merges: MergeRecord[];
 }
 
@@ -506,7 +506,14 @@ export class Peft {
     s: MethodSpec,
   ): TensorValue | undefined {
     const p = ctx.param(prefix, role, shape, init, { layer: s.method, explicit: init });
-    if (p) this.host.markAdapter(p.v, `${s.method}:${"name" in s ? s.name : ""}`);
+    // An IA3 vector is named after its adapter (`L.ia3_l.<name>`); its role is a scale.
+    if (p) {
+      this.host.markAdapter(
+        p.v,
+        `${s.method}:${"name" in s ? s.name : ""}`,
+        s.method === "ia3" ? "scale" : undefined,
+      );
+    }
     return p;
   }
 
