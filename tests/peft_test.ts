@@ -545,3 +545,32 @@ Deno.test(
     }
   }),
 );
+
+Deno.test(
+  "LoRA and IA3 (output and input scaling) on the same convolutions merge exactly",
+  withTemp((dir) => {
+    const file = `${dir}/combo.dlm`;
+    Deno.writeTextFileSync(
+      file,
+      `import "${example("resnet18.dlm")}"
+model Combo = ResNet18 with
+  lora(rank: 2, targets: "layer4.*.conv{1,2}", name: "a"),
+  ia3(targets: "layer4.0.conv1", name: "o"),
+  ia3(targets: "layer4.1.conv2", feedforward: "layer4.1.conv2", name: "i"),
+  lora(rank: 3, targets: "fc", name: "head")
+`,
+    );
+    const overrides = { size: 32, classes: 10 };
+    const plain = buildGraph(file, { overrides, passes: false }).graph;
+    const w = `${dir}/a.safetensors`;
+    Deno.writeFileSync(w, writeSafetensors(adapterNoise(plain)));
+    const image = { image: noise([2, 3, 32, 32], 9, 1) };
+    const run = (adapters: "unmerged" | "merged" | "inputs") =>
+      runGraph(buildGraph(file, { overrides, weights: [w], adapters }).graph, image).outputs.logits;
+    const y = run("unmerged");
+    const base = buildGraph(file, { overrides, model: "ResNet18" }).graph;
+    assert.ok(maxAbsDiff(y, runGraph(base, image).outputs.logits) > 1e-2);
+    assert.ok(maxAbsDiff(y, run("merged")) < 1e-4, `${maxAbsDiff(y, run("merged"))}`);
+    assert.ok(maxAbsDiff(y, run("inputs")) < 1e-5);
+  }),
+);
