@@ -198,7 +198,12 @@ export function loadWeights(
     }
   }
   if (errors.length) throw new DlmError(errors);
-  const missing = graph.params.filter((p) => !seen.has(p.name)).map((p) => p.name);
+  // Fine-tuning from a base checkpoint: the methods' parameters (LoRA, IA3, ...) start from
+  // their own initialisation (B = 0), so they are missing on purpose unless some file has any.
+  const anyAdapter = graph.params.some((p) => p.adapter && seen.has(p.name));
+  const missing = graph.params
+    .filter((p) => !seen.has(p.name) && (!p.adapter || anyAdapter))
+    .map((p) => p.name);
   if (missing.length) {
     const where = files.length === 1 ? files[0] : `any of ${files.join(", ")}`;
     warnings.push({

@@ -574,3 +574,53 @@ model Combo = ResNet18 with
     assert.ok(maxAbsDiff(y, run("inputs")) < 1e-5);
   }),
 );
+
+Deno.test(
+  "loading a base checkpoint into a fine-tuned model does not warn about the adapter it lacks",
+  withTemp(async (dir) => {
+    const base = `${dir}/base.safetensors`;
+    const c = await dlm(
+      "compile",
+      example("gpt2.dlm"),
+      "--model",
+      "GPT2Tiny",
+      "-o",
+      `${dir}/b.onnx`,
+      "--save-weights",
+      base,
+    );
+    assert.equal(c.code, 0, c.err);
+    const r = await dlm(
+      "compile",
+      GPT2_LORA,
+      "--model",
+      "GPT2TinyLoRA",
+      "--weights",
+      base,
+      "-o",
+      `${dir}/l.onnx`,
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.doesNotMatch(r.err, /DLM0404/);
+    // A file with part of an adapter still names the adapter parameters it lacks.
+    const plain = buildGraph(GPT2_LORA, { model: "GPT2TinyLoRA", passes: false }).graph;
+    const half = `${dir}/half.safetensors`;
+    Deno.writeFileSync(half, writeSafetensors(adapterNoise(plain).slice(0, 1)));
+    const p = await dlm(
+      "compile",
+      GPT2_LORA,
+      "--model",
+      "GPT2TinyLoRA",
+      "--weights",
+      base,
+      "--weights",
+      half,
+      "-o",
+      `${dir}/h.onnx`,
+    );
+    assert.match(
+      p.err,
+      /DLM0404: 3 parameters not in any of .* keep their initial values: h\.0\.attn\.c_attn\.lora_B/,
+    );
+  }),
+);
