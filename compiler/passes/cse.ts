@@ -7,9 +7,11 @@
  *
  * dlm's blocks rebuild the same small subgraphs at every layer (GPT-2's
  * position ranges and causal mask, once per attention layer); after CSE
- * they are computed once. Random ops, nodes with subgraphs and nodes that
- * define graph outputs are left alone. The kept node carries the spans of
- * both.
+ * they are computed once. A node of an op with optional outputs merges into
+ * an earlier one that computes fewer of them, which then computes them all
+ * (a MaxPool and the MaxPool with Indices its gradient needs). Random ops,
+ * nodes with subgraphs and nodes that define graph outputs are left alone.
+ * The kept node carries the spans of both.
  */
 import type { AttrValue, Graph, Node } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
@@ -33,25 +35,46 @@ export function cse(g: Graph, ctx: PassContext): boolean {
       continue;
     }
     n.outputs.forEach((o, i) => {
-      if (o && first.outputs[i]) uses.replace(o, first.outputs[i]);
+      if (!o) return;
+      if (first.outputs[i]) uses.replace(o, first.outputs[i]);
+      else {
+        // An optional output only the later node computes (MaxPool's Indices for its
+        // gradient): the earlier node computes it too, under the same name.
+        while (first.outputs.length < i) first.outputs.push("");
+        first.outputs[i] = o;
+      }
     });
     first.spans = mergeSpans(first, n);
     noteRewrite(ctx, [n]);
     uses.drop(n);
+    for (const o of first.outputs) if (o && n.outputs.includes(o)) uses.adopt(o, first);
     removed.add(n);
-    for (const o of n.outputs) if (o) g.types.delete(o);
+    for (const o of n.outputs) if (o && !first.outputs.includes(o)) g.types.delete(o);
   }
   if (removed.size === 0) return false;
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   return true;
 }
 
+/**
+ * Ops whose trailing outputs are optional extras that leave the others
+ * unchanged: nodes that differ only in which of them they compute merge
+ * into one that computes all of them.
+ */
+const OPTIONAL_OUTPUTS = new Set([
+  "MaxPool",
+  "BatchNormalization",
+  "LayerNormalization",
+  "RNN",
+  "GRU",
+  "LSTM",
+]);
+
 /** What makes two nodes compute the same thing; undefined for nodes never merged. */
 function nodeKey(n: Node): string | undefined {
   const attrs = Object.keys(n.attrs).sort().map((k) => `${k}=${attrKey(n.attrs[k])}`);
-  return `${n.domain ?? ""}::${n.op}(${n.inputs.join(",")})[${
-    attrs.join(";")
-  }]#${n.outputs.length}`;
+  const outputs = !n.domain && OPTIONAL_OUTPUTS.has(n.op) ? "" : `#${n.outputs.length}`;
+  return `${n.domain ?? ""}::${n.op}(${n.inputs.join(",")})[${attrs.join(";")}]${outputs}`;
 }
 
 function attrKey(v: AttrValue): string {

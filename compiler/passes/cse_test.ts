@@ -67,3 +67,26 @@ Deno.test("cse() does not merge nodes that differ in attributes, random ops, or 
   const { changed } = applyPass(b.graph, cse);
   assert.equal(changed, false);
 });
+
+Deno.test("cse() merges a MaxPool into an earlier one that lacks its Indices output; Splits of different counts stay", () => {
+  const b = new GraphBuilder("g");
+  const x = b.input("x", { dtype: "f32", shape: [1, 2, 4, 4] });
+  const attrs = { kernel_shape: [2, 2], strides: [2, 2] };
+  const [p1] = b.addNode("MaxPool", [x], attrs, { name: "pool" });
+  const [p2, idx] = b.addNode("MaxPool", [x], attrs, { name: "pool_grad", nOutputs: 2 });
+  const [c] = b.addNode("Cast", [idx], { to: 1 }, { name: "cast" });
+  const [s] = b.addNode("Add", [p1, p2], {}, { name: "add" });
+  const [y] = b.addNode("Add", [s, c], {}, { name: "y" });
+  const [a, a2] = b.addNode("Split", [x], { axis: 1 }, { name: "split2", nOutputs: 2 });
+  const [h1, h2, h3, h4] = b.addNode("Split", [x], { axis: 2 }, { name: "split4", nOutputs: 4 });
+  b.output(y, "y");
+  b.output(b.addNode("Add", [a, a2], {}, { name: "sa" })[0], "s2");
+  b.output(b.addNode("Sum", [h1, h2, h3, h4], {}, { name: "s4" })[0], "s4");
+  const { graph } = applyPass(b.graph, cse);
+  const pools = graph.nodes.filter((n) => n.op === "MaxPool");
+  assert.equal(pools.length, 1);
+  assert.equal(pools[0].name, "pool");
+  assert.deepEqual(pools[0].outputs, [p1, idx]);
+  assert.equal(graph.nodes.filter((n) => n.op === "Split").length, 2);
+  assertSameOutputs(b.graph, graph, randomFeeds(b.graph, 2));
+});

@@ -172,6 +172,11 @@ export class Uses {
     for (const o of n.outputs) if (this.#producers.get(o) === n) this.#producers.delete(o);
   }
 
+  /** Record `n` as the producer of `value` (an output moved to it from another node). */
+  adopt(value: string, n: Node): void {
+    this.#producers.set(value, n);
+  }
+
   /** Record `n` as a reader of its inputs and producer of its outputs (it was just added). */
   add(n: Node): void {
     for (const i of n.inputs) if (i) this.#add(i, n);
