@@ -60,6 +60,8 @@ export const CASES: Case[] = [
   { file: "gpt2_adapters.dlm", model: "GPT2TinyIA3", dims: { N: 2, T: 6 } },
   { file: "gpt2_prefix.dlm", model: "GPT2TinyPrefix", dims: { N: 2, T: 6 } },
   { file: "resnet_lora.dlm", set: { size: 32, classes: 10 }, dims: { N: 2 } },
+  { file: "vae_digits.dlm", dims: { N: 4 } },
+  { file: "sparse_autoencoder_digits.dlm", dims: { N: 4 } },
   {
     file: "seq2seq_attention.dlm",
     set: { src_vocab: 30, tgt_vocab: 20, dim: 8, hidden: 16, max_len: 6 },

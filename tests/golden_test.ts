@@ -91,6 +91,8 @@ const CONFIGS: Record<string, Record<string, number>> = {
   GPT2SmallPrefixCached: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2TinyPrefixCached: {},
   ResNet18LoRA: { classes: 10, size: 32 },
+  VaeDigits: {},
+  SparseAutoencoder: {},
   GPT2SmallCached: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2TinyCached: {},
   ViTB16: { size: 32, patch: 8, dim: 32, layers: 1, heads: 4, hidden: 64, classes: 10 },
