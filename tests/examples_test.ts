@@ -62,6 +62,8 @@ export const CASES: Case[] = [
   { file: "resnet_lora.dlm", set: { size: 32, classes: 10 }, dims: { N: 2 } },
   { file: "vae_digits.dlm", dims: { N: 4 } },
   { file: "sparse_autoencoder_digits.dlm", dims: { N: 4 } },
+  // Every output is drawn from in-graph noise (t and eps): both runtimes run it, none compares.
+  { file: "ddpm_digits.dlm", set: { steps: 10, hidden: 32 }, dims: { N: 4 }, outputs: [] },
   {
     file: "seq2seq_attention.dlm",
     set: { src_vocab: 30, tgt_vocab: 20, dim: 8, hidden: 16, max_len: 6 },
