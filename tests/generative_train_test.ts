@@ -3,7 +3,8 @@
  * the VAE's negative ELBO falls and its KL term stays active (no posterior
  * collapse), its evaluation model is deterministic (z = mu); the sparse
  * autoencoder's code activations fall toward their target rho; the DDPM's
- * noise-prediction error falls well below that of predicting zero (1.0).
+ * noise-prediction error falls well below that of predicting zero (1.0);
+ * SimCLR's label-free features come to separate the classes.
  */
 import assert from "node:assert/strict";
 import { main } from "../cli/main.ts";
@@ -72,4 +73,21 @@ Deno.test("the DDPM learns to predict the noise it added", async () => {
   // Predicting zero noise scores 1 (eps ~ N(0, 1)); learning brings it well below.
   assert.ok(h[0].loss > 0.8 && h.at(-1)!.loss < 0.75, JSON.stringify(h.map((r) => r.loss)));
   assert.ok(h.at(-1)!.val_loss < 0.8, JSON.stringify(h.map((r) => r.val_loss)));
+});
+
+Deno.test("SimCLR's features, learnt without labels, come to separate the digit classes", async () => {
+  const h = await train(example("simclr_digits.dlm"), 10);
+  assert.ok(h.at(-1)!.loss < h[0].loss, JSON.stringify(h.map((r) => r.loss)));
+  // A nearest-class-mean readout of the features (the labels measure, the loss never sees them).
+  const acc = h.map((r) => r.val_probe_accuracy);
+  assert.ok(acc.at(-1)! > acc[0] + 0.15 && acc.at(-1)! > 0.6, JSON.stringify(acc));
+});
+
+Deno.test("NT-Xent over a symbolic batch differentiates (Concat of N rows); two steps agree", async () => {
+  const c = compileTrain(example("simclr_digits.dlm"));
+  assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
+  assert.equal(c.step!.inputs.find((i) => i.name === "image")!.type.shape[0], "N");
+  const opts = { rtol: 1e-4, atol: 1e-5, backend: "node" as const, steps: 2, batchSize: 6 };
+  const r = await diffTrain(c.step!, opts);
+  assert.equal(r.ok, true, formatTrainDiff(r, opts));
 });

@@ -17,6 +17,7 @@ import { isFloat, type Tensor, tensor } from "../ir/tensor.ts";
 import { DlmError, fail } from "../diagnostics.ts";
 import { getOp } from "../ops/mod.ts";
 import { expandRecurrent } from "./expand_recurrent.ts";
+import { GradLimit } from "../ops/grad_util.ts";
 import type { GradContext } from "../ops/registry.ts";
 
 /** Options of `buildGradients`. */
@@ -157,6 +158,11 @@ export function buildGradients(
     } catch (e) {
       if (e instanceof DlmError) throw e;
       const msg = e instanceof Error ? e.message : String(e);
+      if (e instanceof GradLimit) {
+        // A symbolic dim the rule needs as a number: a limit of training, not a bug.
+        const hint = e.dim && !/^\?/.test(e.dim) ? `; fix it with --dim ${e.dim}=<size>` : "";
+        fail("DLM0410", `Cannot differentiate '${n.name}': ${msg}${hint}`, n.spans?.[0]);
+      }
       fail(
         "DLM0900",
         `Cannot differentiate op '${n.op}' (node '${n.name}'${where(n)}): ${msg}`,

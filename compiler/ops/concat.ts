@@ -7,7 +7,7 @@ import { register, ShapeError } from "./registry.ts";
 import { dimAdd, dimEquals } from "./dims.ts";
 import { input, intAttr, normAxis, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { ints, needStatic } from "./grad_util.ts";
+import { ints, op1, reshapeLike } from "./grad_util.ts";
 
 register({
   op: "Concat",
@@ -60,9 +60,19 @@ function concatGrad(c: GradContext) {
   const rank = c.outputTypes[0].shape.length;
   const a = c.node.attrs.axis as number;
   const axis = a < 0 ? a + rank : a;
-  const sizes = c.inputTypes.map((t, i) =>
-    needStatic(t!.shape[axis], "Concat", `size of input ${i} along the axis`)
+  const dims = c.inputTypes.map((t) => t!.shape[axis]);
+  if (dims.length === 1) return [c.outputGrads[0]];
+  if (dims.every((d): d is number => typeof d === "number")) {
+    return c.op("Split", [c.outputGrads[0], ints(c, dims)], { axis }, { nOutputs: dims.length });
+  }
+  // A symbolic size along the axis (NT-Xent joins two views of N rows): the split sizes are
+  // read at run time, and each part is reshaped to its input's type (N stays N).
+  const sizes = c.node.inputs.map((x, i) =>
+    typeof dims[i] === "number"
+      ? ints(c, [dims[i] as number])
+      : op1(c, "Shape", [x], { start: axis, end: axis + 1 })
   );
-  if (sizes.length === 1) return [c.outputGrads[0]];
-  return c.op("Split", [c.outputGrads[0], ints(c, sizes)], { axis }, { nOutputs: sizes.length });
+  const split = op1(c, "Concat", sizes, { axis: 0 });
+  const parts = c.op("Split", [c.outputGrads[0], split], { axis }, { nOutputs: dims.length });
+  return parts.map((p, i) => reshapeLike(c, p, c.node.inputs[i]));
 }

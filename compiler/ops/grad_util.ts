@@ -70,9 +70,20 @@ export function axisOf(axis: number, rank: number): number {
 }
 
 /** A dim as a number, or an error naming what needed it. */
+/** A gradient rule's limit on its input (not a bug): autodiff reports it as DLM0410. */
+export class GradLimit extends Error {
+  constructor(message: string, readonly dim?: string) {
+    super(message);
+    this.name = "GradLimit";
+  }
+}
+
 export function needStatic(d: Dim, op: string, what: string): number {
   if (typeof d !== "number") {
-    throw new Error(`The gradient of ${op} needs a known ${what}, found symbolic dim '${d}'`);
+    throw new GradLimit(
+      `The gradient of ${op} needs a known ${what}, found symbolic dim '${d}'`,
+      d,
+    );
   }
   return d;
 }

@@ -153,3 +153,22 @@ train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
   assert.deepEqual(count(2), { transposes: 2, slices: 2 });
   assert.deepEqual(count(16), { transposes: 3, slices: 0 });
 });
+
+Deno.test("a gradient that needs a symbolic dim as a number is DLM0410 at the layer, naming the --dim fix", () => {
+  const src = () =>
+    `model M {
+  input x: f32[N, 3, H, W]
+  output y = x |> c: conv2d(4, kernel: 3, pad: 1) |> global_avg_pool |> flatten
+}
+train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
+  const r = compileTrain("m.dlm", { read: src });
+  const d = r.diagnostics.find((x) => x.severity === "error")!;
+  assert.equal(d.code, "DLM0410");
+  assert.match(
+    d.message,
+    /needs a known spatial dim 0, found symbolic dim 'H'; fix it with --dim H=<size>/,
+  );
+  assert.equal(d.span?.line, 3);
+  const fixed = compileTrain("m.dlm", { read: src, dims: { H: 8, W: 8 } });
+  assert.deepEqual(fixed.diagnostics, []);
+});
