@@ -18,6 +18,7 @@ import "./constant_of_shape.ts";
 import "./conv.ts";
 import "./conv_transpose.ts";
 import "./cum_sum.ts";
+import "./detection.ts";
 import "./dropout.ts";
 import "./einsum.ts";
 import "./expand.ts";

@@ -10,6 +10,7 @@ import { FUNCTIONS as TENSOR_FUNCTIONS } from "./tensor_ops.ts";
 import { FUNCTIONS as ATTENTION_FUNCTIONS, LAYERS as ATTENTION_LAYERS } from "./attention.ts";
 import { FUNCTIONS as WINDOW_FUNCTIONS, LAYERS as WINDOW_LAYERS } from "./window_ops.ts";
 import { FUNCTIONS as LOSS_FUNCTIONS } from "./losses.ts";
+import { FUNCTIONS as DETECTION_FUNCTIONS } from "./detection.ts";
 
 export type { LayerDef } from "./layers.ts";
 export type { FnDef } from "./functions.ts";
@@ -39,4 +40,5 @@ export const FUNCTIONS: Record<string, FnDef> = merge(
   ATTENTION_FUNCTIONS,
   WINDOW_FUNCTIONS,
   LOSS_FUNCTIONS,
+  DETECTION_FUNCTIONS,
 );

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { compileFile } from "../../compile.ts";
+import type { Graph } from "../../ir/graph.ts";
+import { type DType, type Tensor, tensor, toNumbers } from "../../ir/tensor.ts";
+import { emitModel } from "../../onnx/emit.ts";
+import { runGraph } from "../../../runtime/reference/interpreter.ts";
+import { createSession } from "../../../runtime/ort/mod.ts";
+import { compileTrain } from "../../train/mod.ts";
+import { diffTrain, formatTrainDiff } from "../../../runtime/diff/train_diff.ts";
+
+interface Encoded {
+  dtype: DType;
+  shape: number[];
+  data: number[];
+}
+
+/** torchvision 0.14's values, made by tests/fixtures/torch/make_detection_fixtures.py. */
+const FIX: { inputs: Record<string, Encoded>; cases: (Encoded & { expr: string })[] } = JSON.parse(
+  Deno.readTextFileSync(
+    new URL("../../../tests/fixtures/torch/detection_fixtures.json", import.meta.url),
+  ),
+);
+
+function compile(src: string) {
+  return compileFile("main.dlm", { read: (p) => (p === "main.dlm" ? src : new Error("no file")) });
+}
+
+function ok(src: string): Graph {
+  const r = compile(src);
+  assert.deepEqual(r.diagnostics.map((d) => `${d.code} ${d.message}`), []);
+  return r.graph!;
+}
+
+function close(got: number[], want: number[], what: string) {
+  assert.equal(got.length, want.length, `${what}: ${got.length} values, want ${want.length}`);
+  got.forEach((g, i) =>
+    assert.ok(
+      Math.abs(g - want[i]) <= 1e-4 + 1e-4 * Math.abs(want[i]),
+      `${what}[${i}]: got ${g}, want ${want[i]}`,
+    )
+  );
+}
+
+Deno.test("the detection built-ins match torchvision in the reference interpreter and onnxruntime-node", async () => {
+  const decls = Object.entries(FIX.inputs).map(([k, v]) =>
+    `  input ${k}: ${v.dtype}[${v.shape.join(", ")}]`
+  );
+  const outs = FIX.cases.map((c, i) => `  output y${i} = ${c.expr}`);
+  const g = ok(`model M {\n${[...decls, ...outs].join("\n")}\n}`);
+  const feeds: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(FIX.inputs)) feeds[k] = tensor(v.dtype, v.shape, v.data);
+  const ref = runGraph(g, feeds).outputs;
+  const s = await createSession(emitModel(g).model);
+  const ort = await s.run(feeds);
+  await s.release();
+  FIX.cases.forEach((c, i) => {
+    assert.equal(ref[`y${i}`].dtype, c.dtype, c.expr);
+    assert.deepEqual(ref[`y${i}`].shape, c.shape, c.expr);
+    close(toNumbers(ref[`y${i}`]), c.data, `${c.expr} (reference)`);
+    close(toNumbers(ort[`y${i}`]), c.data, `${c.expr} (onnxruntime)`);
+  });
+});
+
+Deno.test("box_iou differentiates: an IoU loss on learned box offsets trains, both runtimes agreeing", async () => {
+  const src = `model M {
+  input q: f32[N, 4]
+  // Predicted boxes: the targets, moved by a learned offset that starts away from zero.
+  output p: f32[N, 4] = q + param((4,), name: "offset", init: constant(0.5))
+}
+train M {
+  loss = reduce_mean(1.0 - box_iou(unsqueeze(p, 1), unsqueeze(q, 1)))
+  optimizer = sgd(lr: 0.5)
+}`;
+  const c = compileTrain("m.dlm", { read: () => src });
+  assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
+  const opts = { rtol: 1e-4, atol: 1e-5, backend: "node" as const, steps: 2, batchSize: 4 };
+  const r = await diffTrain(c.step!, opts);
+  assert.equal(r.ok, true, formatTrainDiff(r, opts));
+});
+
+Deno.test("detection built-ins report bad arguments at the call", () => {
+  const errs = (body: string) =>
+    compile(`model M {\n  input b: f32[N, 4]\n  input s: f32[N]\n  input c: f32[N, 3]\n${body}\n}`)
+      .diagnostics.filter((d) => d.severity === "error").map((d) => `${d.code} ${d.message}`);
+  assert.match(
+    errs("  output y = box_iou(b, c)")[0],
+    /DLM0203 box_iou\(\) needs b as f32\[\.\.\., 4\] boxes/,
+  );
+  assert.match(
+    errs("  output y = nms(b, c)")[0],
+    /DLM0203 nms\(\) needs boxes \[N, 4\] with scores f32\[N\]/,
+  );
+  assert.match(errs("  output y = nms(b, s, iou: 1.5)")[0], /DLM0210 nms\(\) needs 0 <= iou <= 1/);
+  assert.match(
+    errs("  output y = anchors(sizes: (0,), ratios: 1.0, grid: 2, stride: 4)")[0],
+    /DLM0210 anchors\(\) needs positive sizes and ratios/,
+  );
+  assert.match(
+    errs("  output y = decode_boxes(b, b, weights: (1.0, 2.0))")[0],
+    /DLM0210 needs weights: four positive numbers/,
+  );
+});
