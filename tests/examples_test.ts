@@ -64,6 +64,7 @@ export const CASES: Case[] = [
   { file: "sparse_autoencoder_digits.dlm", dims: { N: 4 } },
   // Every output is drawn from in-graph noise (t and eps): both runtimes run it, none compares.
   { file: "detection.dlm" },
+  { file: "digit_detector.dlm", dims: { N: 2 } },
   // The views are drawn from in-graph noise; the un-augmented features are deterministic.
   { file: "simclr_digits.dlm", dims: { N: 4 }, outputs: ["features_out"] },
   { file: "ddpm_digits.dlm", set: { steps: 10, hidden: 32 }, dims: { N: 4 }, outputs: [] },

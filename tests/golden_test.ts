@@ -96,6 +96,7 @@ const CONFIGS: Record<string, Record<string, number>> = {
   Ddpm: { steps: 10, hidden: 32 },
   SimClr: {},
   Detector: {},
+  DigitDetector: {},
   GPT2SmallCached: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2TinyCached: {},
   ViTB16: { size: 32, patch: 8, dim: 32, layers: 1, heads: 4, hidden: 64, classes: 10 },
