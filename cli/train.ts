@@ -166,6 +166,16 @@ export const trainCommand: Command = {
     } else if (!file.toLowerCase().endsWith(".onnx")) {
       throw new UsageError(`expected a .dlm file or a .onnx step model, got '${file}'`);
     }
+    // --save-adapter needs a fine-tuned model: say so before training, not after.
+    const saveAdapter = args.opts["save-adapter"] as string | undefined;
+    const methods = typeof step === "string" ? [] : step.params.filter((p) => p.adapter);
+    if (saveAdapter && methods.length === 0) {
+      throw new DlmError({
+        code: "DLM0501",
+        severity: "error",
+        message: "--save-adapter: the model has no fine-tuning methods (with lora(...), ...)",
+      });
+    }
     const seed = (args.opts.seed as number | undefined) ?? 0;
     const evalFile = evalModel;
     const frac = (args.opts["val-split"] as number | undefined) ?? defaults.valSplit;
@@ -218,20 +228,12 @@ export const trainCommand: Command = {
       writeFileAtomic(save, writeSafetensors([...all]));
       r.files.push(save);
     }
-    const saveAdapter = args.opts["save-adapter"] as string | undefined;
     if (saveAdapter) {
-      const methods = typeof step === "string" ? [] : step.params.filter((p) => p.adapter);
-      if (methods.length === 0) {
-        throw new DlmError({
-          code: "DLM0501",
-          severity: "error",
-          message: "--save-adapter: the model has no fine-tuning methods (with lora(...), ...)",
-        });
-      }
-      const entries = methods.map((p) =>
-        [p.name, r.weights.get(p.name) ?? (step as Graph).initializers.get(p.name)!] as const
-      );
-      writeFileAtomic(saveAdapter, writeSafetensors(entries.map(([k, t]) => [k, t])));
+      const entries = methods.map((p): [string, Tensor] => [
+        p.name,
+        r.weights.get(p.name) ?? (step as Graph).initializers.get(p.name)!,
+      ]);
+      writeFileAtomic(saveAdapter, writeSafetensors(entries));
       r.files.push(saveAdapter);
     }
     const last = r.history.at(-1);

@@ -5,6 +5,7 @@
  * top-scoring box overlaps the truth (mean IoU on held-out canvases).
  */
 import assert from "node:assert/strict";
+import { readHistory } from "./train_history.ts";
 import { main } from "../cli/main.ts";
 import { writeNpy } from "../runtime/formats/mod.ts";
 import { digitsDetection } from "../tools/digits_detection_data.ts";
@@ -30,9 +31,7 @@ Deno.test("digit_detector.dlm learns to find the digit: held-out mean IoU above 
       `${dir}/run`,
     ], { out: () => {}, err: (s) => err.push(s) });
     assert.equal(code, 0, err.join("\n"));
-    const [head, ...rows] = Deno.readTextFileSync(`${dir}/run/history.csv`).trim().split("\n");
-    const cols = head.split(",");
-    const h = rows.map((r) => Object.fromEntries(r.split(",").map((v, i) => [cols[i], Number(v)])));
+    const h = readHistory(`${dir}/run`);
     assert.ok(h.at(-1)!.loss < h[0].loss, JSON.stringify(h.map((r) => r.loss)));
     assert.ok(h.at(-1)!.val_mean_iou > 0.6, JSON.stringify(h.map((r) => r.val_mean_iou)));
   } finally {

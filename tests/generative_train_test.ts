@@ -7,6 +7,7 @@
  * SimCLR's label-free features come to separate the classes.
  */
 import assert from "node:assert/strict";
+import { readHistory } from "./train_history.ts";
 import { main } from "../cli/main.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
 import { tensor } from "../compiler/ir/tensor.ts";
@@ -26,9 +27,7 @@ async function train(file: string, epochs: number): Promise<Record<string, numbe
       { out: () => {}, err: (s) => err.push(s) },
     );
     assert.equal(code, 0, err.join("\n"));
-    const [head, ...rows] = Deno.readTextFileSync(`${dir}/history.csv`).trim().split("\n");
-    const cols = head.split(",");
-    return rows.map((r) => Object.fromEntries(r.split(",").map((v, i) => [cols[i], Number(v)])));
+    return readHistory(dir);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

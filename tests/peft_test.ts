@@ -5,6 +5,7 @@
  * parameters and the loss falls; adapter files save and load.
  */
 import assert from "node:assert/strict";
+import { readHistory } from "./train_history.ts";
 import { main } from "../cli/main.ts";
 import { compileFile } from "../compiler/compile.ts";
 import type { Graph } from "../compiler/ir/graph.ts";
@@ -221,8 +222,7 @@ Deno.test(
       `${dir}/qv.safetensors`,
     );
     assert.equal(r.code, 0, r.err);
-    const losses = Deno.readTextFileSync(`${dir}/run/history.csv`).trim().split("\n").slice(1)
-      .map((l) => Number(l.split(",")[2]));
+    const losses = readHistory(`${dir}/run`).map((h) => h.loss);
     assert.ok(losses.at(-1)! < losses[0] - 0.03, `${losses}`);
     const initial = buildGraph(GPT2_LORA, { model: "GPT2TinyLoRA", passes: false }).graph;
     const trained = readSafetensors(Deno.readFileSync(`${dir}/all.safetensors`)).tensors;
@@ -312,8 +312,7 @@ Deno.test(
       `${dir}/all.safetensors`,
     );
     assert.equal(r.code, 0, r.err);
-    const losses = Deno.readTextFileSync(`${dir}/run/history.csv`).trim().split("\n").slice(1)
-      .map((l) => Number(l.split(",")[2]));
+    const losses = readHistory(`${dir}/run`).map((h) => h.loss);
     assert.ok(losses.at(-1)! < losses[0] * 0.9, `${losses}`);
     const initial =
       buildGraph(RESNET_LORA, { overrides: { classes: 4, size: 32 }, passes: false }).graph;

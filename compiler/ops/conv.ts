@@ -214,6 +214,11 @@ function convGrad(c: GradContext) {
     output_padding: outputPadding,
   });
 
+  const dB = bias
+    ? op1(c, "ReduceSum", [g, ints(c, [0, ...Array.from({ length: n }, (_, i) => i + 2)])], {
+      keepdims: 0,
+    })
+    : undefined;
   const perm = [1, 0, ...Array.from({ length: n }, (_, i) => i + 2)];
   const xT = op1(c, "Transpose", [x], { perm });
   const gT = op1(c, "Transpose", [g], { perm });
@@ -229,14 +234,7 @@ function convGrad(c: GradContext) {
     channelsIn: needStatic(xt.shape[1], "Conv", "input channels"),
     channelsOut: needStatic(wt.shape[0], "Conv", "output channels"),
   });
-  if (flipped) {
-    const dB = bias
-      ? op1(c, "ReduceSum", [g, ints(c, [0, ...Array.from({ length: n }, (_, i) => i + 2)])], {
-        keepdims: 0,
-      })
-      : undefined;
-    return [dX, flipped, dB];
-  }
+  if (flipped) return [dX, flipped, dB];
   const xs = group === 1 ? [xT] : c.op("Split", [xT], { axis: 0 }, { nOutputs: group });
   const gs = group === 1 ? [gT] : c.op("Split", [gT], { axis: 0 }, { nOutputs: group });
   const spatialAxes = ints(c, Array.from({ length: n }, (_, i) => i + 2));
@@ -266,10 +264,5 @@ function convGrad(c: GradContext) {
   });
   const dWt = parts.length === 1 ? parts[0] : op1(c, "Concat", parts, { axis: 1 });
   const dW = op1(c, "Transpose", [dWt], { perm });
-  const dB = bias
-    ? op1(c, "ReduceSum", [g, ints(c, [0, ...Array.from({ length: n }, (_, i) => i + 2)])], {
-      keepdims: 0,
-    })
-    : undefined;
   return [dX, dW, dB];
 }

@@ -21,6 +21,41 @@ function corners(ctx: Ctx, b: TensorValue): string[] | undefined {
   return r?.map((x) => x.v);
 }
 
+/**
+ * Arithmetic on value names for the box formulas. After the first op that
+ * reports a shape error (boxes that do not broadcast) the rest are skipped;
+ * `failed` tells the caller to return the poison value.
+ */
+function arith(ctx: Ctx) {
+  const state = { failed: false };
+  const made = new Map<string, TensorValue>();
+  const node = (op: string, inputs: string[]): string => {
+    if (state.failed) return "";
+    const r = op1(ctx, op, inputs);
+    if (!r) state.failed = true;
+    else made.set(r.v, r);
+    return r?.v ?? "";
+  };
+  const bin = (op: string) => (x: string, y: string) => node(op, [x, y]);
+  return {
+    add: bin("Add"),
+    sub: bin("Sub"),
+    mul: bin("Mul"),
+    div: bin("Div"),
+    min: bin("Min"),
+    max: bin("Max"),
+    relu: (x: string) => node("Relu", [x]),
+    exp: (x: string) => node("Exp", [x]),
+    log: (x: string) => node("Log", [x]),
+    c: (v: number) => ctx.scalar(v, "f32").v,
+    /** The result of a node made here (with its type), or the poison value after a failure. */
+    result: (v: string): Value => (state.failed ? ERROR : made.get(v) ?? ERROR),
+    get failed() {
+      return state.failed;
+    },
+  };
+}
+
 function needBoxes(ctx: Ctx, b: TensorValue, what: string, fn: string, arg: string): boolean {
   const d = b.t.shape[b.t.shape.length - 1];
   if (b.t.shape.length >= 1 && d === 4 && b.t.dtype === "f32") return true;
@@ -59,15 +94,14 @@ const boxIou: FnDef = {
     const cb = cb0.map((c) => op1(ctx, "Transpose", [c], { perm })?.v);
     if (cb.some((c) => !c)) return ERROR;
     const [ax1, ay1, ax2, ay2] = ca, [bx1, by1, bx2, by2] = cb as string[];
-    const bin = (op: string, x: string, y: string) => op1(ctx, op, [x, y])?.v;
-    const iw = op1(ctx, "Relu", [bin("Sub", bin("Min", ax2, bx2)!, bin("Max", ax1, bx1)!)!]);
-    const ih = op1(ctx, "Relu", [bin("Sub", bin("Min", ay2, by2)!, bin("Max", ay1, by1)!)!]);
-    if (!iw || !ih) return ERROR;
-    const inter = bin("Mul", iw.v, ih.v)!;
-    const areaA = bin("Mul", bin("Sub", ax2, ax1)!, bin("Sub", ay2, ay1)!)!;
-    const areaB = bin("Mul", bin("Sub", bx2, bx1)!, bin("Sub", by2, by1)!)!;
-    const union = bin("Sub", bin("Add", areaA, areaB)!, inter)!;
-    return op1(ctx, "Div", [inter, union]) ?? ERROR;
+    const f = arith(ctx);
+    const iw = f.relu(f.sub(f.min(ax2, bx2), f.max(ax1, bx1)));
+    const ih = f.relu(f.sub(f.min(ay2, by2), f.max(ay1, by1)));
+    const inter = f.mul(iw, ih);
+    const areaA = f.mul(f.sub(ax2, ax1), f.sub(ay2, ay1));
+    const areaB = f.mul(f.sub(bx2, bx1), f.sub(by2, by1));
+    const iou = f.div(inter, f.sub(f.add(areaA, areaB), inter));
+    return f.result(iou);
   },
 };
 
@@ -234,11 +268,10 @@ function geometry(ctx: Ctx, b: TensorValue) {
   const c = corners(ctx, b);
   if (!c) return undefined;
   const [x1, y1, x2, y2] = c;
-  const w = op1(ctx, "Sub", [x2, x1])?.v, h = op1(ctx, "Sub", [y2, y1])?.v;
-  const half = ctx.scalar(0.5, "f32").v;
-  const cx = w && op1(ctx, "Add", [x1, op1(ctx, "Mul", [w, half])!.v])?.v;
-  const cy = h && op1(ctx, "Add", [y1, op1(ctx, "Mul", [h, half])!.v])?.v;
-  return w && h && cx && cy ? { w, h, cx, cy } : undefined;
+  const f = arith(ctx);
+  const w = f.sub(x2, x1), h = f.sub(y2, y1);
+  const cx = f.add(x1, f.mul(w, f.c(0.5))), cy = f.add(y1, f.mul(h, f.c(0.5)));
+  return f.failed ? undefined : { w, h, cx, cy };
 }
 
 function weightsOf(ctx: Ctx, v: Value): number[] | undefined {
@@ -270,19 +303,15 @@ const decodeBoxes: FnDef = {
     const g = geometry(ctx, a);
     const c = corners(ctx, d);
     if (!wts || !g || !c) return ERROR;
-    const s = (v: number) => ctx.scalar(v, "f32").v;
-    const m = (x: string, y: string) => op1(ctx, "Mul", [x, y])!.v;
-    const add = (x: string, y: string) => op1(ctx, "Add", [x, y])!.v;
-    const sub = (x: string, y: string) => op1(ctx, "Sub", [x, y])!.v;
+    const f = arith(ctx);
     const clamp = num(args.clamp);
-    const dx = m(c[0], s(1 / wts[0])), dy = m(c[1], s(1 / wts[1]));
-    const dw = op1(ctx, "Min", [m(c[2], s(1 / wts[2])), s(clamp)])!.v;
-    const dh = op1(ctx, "Min", [m(c[3], s(1 / wts[3])), s(clamp)])!.v;
-    const cx = add(m(dx, g.w), g.cx), cy = add(m(dy, g.h), g.cy);
-    const pw = m(op1(ctx, "Exp", [dw])!.v, g.w), ph = m(op1(ctx, "Exp", [dh])!.v, g.h);
-    const hw = m(pw, s(0.5)), hh = m(ph, s(0.5));
-    return op1(ctx, "Concat", [sub(cx, hw), sub(cy, hh), add(cx, hw), add(cy, hh)], { axis: -1 }) ??
-      ERROR;
+    const dx = f.mul(c[0], f.c(1 / wts[0])), dy = f.mul(c[1], f.c(1 / wts[1]));
+    const dw = f.min(f.mul(c[2], f.c(1 / wts[2])), f.c(clamp));
+    const dh = f.min(f.mul(c[3], f.c(1 / wts[3])), f.c(clamp));
+    const cx = f.add(f.mul(dx, g.w), g.cx), cy = f.add(f.mul(dy, g.h), g.cy);
+    const hw = f.mul(f.mul(f.exp(dw), g.w), f.c(0.5)), hh = f.mul(f.mul(f.exp(dh), g.h), f.c(0.5));
+    const parts = [f.sub(cx, hw), f.sub(cy, hh), f.add(cx, hw), f.add(cy, hh)];
+    return f.failed ? ERROR : op1(ctx, "Concat", parts, { axis: -1 }) ?? ERROR;
   },
 };
 
@@ -302,16 +331,12 @@ const encodeBoxes: FnDef = {
     const wts = weightsOf(ctx, args.weights);
     const ga = geometry(ctx, a), gb = geometry(ctx, b);
     if (!wts || !ga || !gb) return ERROR;
-    const s = (v: number) => ctx.scalar(v, "f32").v;
-    const m = (x: string, y: string) => op1(ctx, "Mul", [x, y])!.v;
-    const div = (x: string, y: string) => op1(ctx, "Div", [x, y])!.v;
-    const sub = (x: string, y: string) => op1(ctx, "Sub", [x, y])!.v;
-    const log = (x: string) => op1(ctx, "Log", [x])!.v;
-    const dx = m(div(sub(gb.cx, ga.cx), ga.w), s(wts[0]));
-    const dy = m(div(sub(gb.cy, ga.cy), ga.h), s(wts[1]));
-    const dw = m(log(div(gb.w, ga.w)), s(wts[2]));
-    const dh = m(log(div(gb.h, ga.h)), s(wts[3]));
-    return op1(ctx, "Concat", [dx, dy, dw, dh], { axis: -1 }) ?? ERROR;
+    const f = arith(ctx);
+    const dx = f.mul(f.div(f.sub(gb.cx, ga.cx), ga.w), f.c(wts[0]));
+    const dy = f.mul(f.div(f.sub(gb.cy, ga.cy), ga.h), f.c(wts[1]));
+    const dw = f.mul(f.log(f.div(gb.w, ga.w)), f.c(wts[2]));
+    const dh = f.mul(f.log(f.div(gb.h, ga.h)), f.c(wts[3]));
+    return f.failed ? ERROR : op1(ctx, "Concat", [dx, dy, dw, dh], { axis: -1 }) ?? ERROR;
   },
 };
 

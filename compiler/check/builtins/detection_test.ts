@@ -95,6 +95,11 @@ Deno.test("detection built-ins report bad arguments at the call", () => {
     errs("  output y = anchors(sizes: (0,), ratios: 1.0, grid: 2, stride: 4)")[0],
     /DLM0210 anchors\(\) needs positive sizes and ratios/,
   );
+  // Boxes that do not broadcast are a shape error at the call, not a crash.
+  const shapes = compile(
+    "model M {\n  input a: f32[3, 4]\n  input z: f32[5, 4]\n  output y = encode_boxes(a, z)\n}",
+  ).diagnostics.map((d) => d.code);
+  assert.deepEqual(shapes, ["DLM0204"]);
   assert.match(
     errs("  output y = decode_boxes(b, b, weights: (1.0, 2.0))")[0],
     /DLM0210 needs weights: four positive numbers/,
