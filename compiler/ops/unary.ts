@@ -59,7 +59,9 @@ function identityGrad(c: GradContext) {
 }
 /** relu'(x) = [x > 0]. */
 function reluGrad(c: GradContext) {
-  return [maskGrad(c, op1(c, "Greater", [xin(c), scalar(c, dt(c), 0)]), gx(c))];
+  // y > 0 exactly where x > 0. Reading the output leaves the input to Relu alone, so
+  // onnxruntime can fuse the layer before it (Conv, Gemm) with the Relu in a training step.
+  return [maskGrad(c, op1(c, "Greater", [yout(c), scalar(c, dt(c), 0)]), gx(c))];
 }
 /** leaky_relu'(x) = 1 for x > 0, alpha otherwise. */
 function leakyReluGrad(c: GradContext) {
