@@ -12,6 +12,7 @@
  */
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
+import { unpackValues } from "../compiler/train/pack.ts";
 import {
   initialState,
   type LoadedModel,
@@ -78,7 +79,8 @@ interface Row {
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 async function benchCase(c: Case): Promise<Row> {
-  const compiled = compileTrain(root + c.file);
+  // Compiled as `dlm train` compiles it: small parameters packed.
+  const compiled = compileTrain(root + c.file, { pack: true });
   if (!compiled.step || !compiled.eval) {
     throw new Error(`${c.file}: ${compiled.diagnostics.map((d) => d.message).join("; ")}`);
   }
@@ -87,9 +89,10 @@ async function benchCase(c: Case): Promise<Row> {
   const state = initialState(step);
   const batch = batchOf(step, state, c.batch);
   const stepFeeds = { ...Object.fromEntries(state), ...batch };
+  const named = unpackValues(step.packs, state);
   const evalFeeds: Record<string, Tensor> = {};
   for (const n of evalModel.inputNames) {
-    const t = batch[n] ?? state.get(n) ?? evalModel.defaults.get(n);
+    const t = batch[n] ?? named.get(n) ?? evalModel.defaults.get(n);
     if (!t) throw new Error(`no value for evaluation input '${n}'`);
     evalFeeds[n] = t;
   }
@@ -120,9 +123,10 @@ async function benchCase(c: Case): Promise<Row> {
   }
   // Trainable parameter count: the sizes of the tensors that have an optimiser update.
   let params = 0;
+  const initial = unpackValues(step.packs, step.defaults);
   for (const p of compiled.step.params) {
     if (!p.trainable || p.frozen) continue;
-    const t = step.defaults.get(p.name);
+    const t = initial.get(p.name);
     if (t) params += t.data.length;
   }
   const stepMs = summarize(stepRuns), forwardMs = summarize(fwdRuns);

@@ -24,6 +24,7 @@ import { prepareInputs, summarize } from "../runtime/inputs.ts";
 import { loadWeights, readWeightsMap, weightsBytes } from "../runtime/weights.ts";
 import { type Target, TARGETS } from "../compiler/passes/mod.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
+import { unpackValues } from "../compiler/train/pack.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { writeSafetensors } from "../runtime/formats/mod.ts";
 import { diffGraph, formatDiff } from "../runtime/diff/diff.ts";
@@ -229,6 +230,11 @@ const compile: Command = {
         "write the training-step model of the file's train section (state in, next:state out; see compiler/train/contract.ts)",
     },
     eval: { kind: "bool", help: "write the evaluation model of the file's train section" },
+    "pack-params": {
+      kind: "bool",
+      help:
+        "with --train: update small parameters as flat vectors (pack:N inputs; layout in the model's dlm.packs metadata), as dlm train does",
+    },
     dim: {
       kind: "multi",
       arg: "SYM=N",
@@ -257,12 +263,16 @@ const compile: Command = {
       if (args.opts.train && args.opts.eval) {
         throw new UsageError("--train and --eval write different models: give one");
       }
+      if (args.opts["pack-params"] && !args.opts.train) {
+        throw new UsageError("--pack-params applies to the training-step model: add --train");
+      }
       const o = buildOptions(args);
       const c = compileTrain(file, {
         model: o.model,
         seed: o.seed,
         overrides: o.overrides,
         dims: dimsOf(args),
+        pack: !!args.opts["pack-params"],
       });
       if (!c.step || !c.eval) {
         throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
@@ -278,10 +288,12 @@ const compile: Command = {
           g.initializers.delete(i.name);
         }
       }
+      // Packed parameters are saved under their own names; a runner packs them again.
+      const named = unpackValues(g.packs ?? [], initial);
       const written = writeModel(g, out, {
         opset,
         also: save
-          ? [{ path: save, bytes: writeSafetensors([...initial], { producer: "dlm" }) }]
+          ? [{ path: save, bytes: writeSafetensors([...named], { producer: "dlm" }) }]
           : [],
       });
       io.err(
@@ -533,11 +545,13 @@ const diff: Command = {
       if (!file.toLowerCase().endsWith(".dlm")) {
         throw new UsageError(`--train needs a .dlm file with a train section, got '${file}'`);
       }
+      // The step as `dlm train` runs it (packed parameters).
       const c = compileTrain(file, {
         model: o.model,
         seed: o.seed,
         overrides: o.overrides,
         dims: dimsOf(args),
+        pack: true,
       });
       for (const d of c.diagnostics) {
         if (d.severity !== "error") io.err(formatDiagnostic(d, c.sources));

@@ -149,6 +149,8 @@ export const trainCommand: Command = {
         seed: (args.opts.seed as number | undefined) ?? 0,
         overrides: overridesOf(args),
         dims: dimsOf(args),
+        // Small parameters update as flat vectors: fewer, larger operations per step.
+        pack: true,
         // A sequence length the model leaves symbolic is the data's: recurrent layers unroll over it.
         dataShapes: Object.fromEntries(Object.entries(arrays).map(([k, t]) => [k, t.shape])),
       });

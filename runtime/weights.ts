@@ -8,6 +8,7 @@ import { formatType } from "../compiler/ir/graph.ts";
 import { type Diagnostic, DlmError, error, fail } from "../compiler/diagnostics.ts";
 import { bf16ToF32, f16ToF32, type Tensor, zeros } from "../compiler/ir/tensor.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
+import { unpackValues } from "../compiler/train/pack.ts";
 import { readSafetensors, writeSafetensors } from "./formats/mod.ts";
 import { readFileOrFail, readTextOrFail, writeFileAtomic } from "./fs.ts";
 
@@ -137,11 +138,24 @@ export function loadWeights(
   const seen = new Set<string>();
   let loaded = 0;
   const paramNames = new Set(graph.params.map((p) => p.name));
+  // A training step's packed parameters load into their packs, through views of fresh copies.
+  const packed = new Map<string, Tensor>();
+  if (graph.packs?.length) {
+    const packs = new Map<string, Tensor>();
+    for (const p of graph.packs) {
+      const t = graph.initializers.get(p.name);
+      if (!t) continue;
+      const copy = { ...t, data: t.data.slice() } as Tensor;
+      graph.initializers.set(p.name, copy);
+      packs.set(p.name, copy);
+    }
+    for (const [k, t] of unpackValues(graph.packs, packs)) packed.set(k, t);
+  }
   for (const path of files) {
     const unused: string[] = [];
     for (const [raw, t] of readWeightsFile(path)) {
       const name = rename(raw, rules);
-      const cur = graph.initializers.get(name);
+      const cur = graph.initializers.get(name) ?? packed.get(name);
       // An imported ONNX graph has no parameter list: every initializer is loadable.
       const isParam = graph.params.length === 0 || paramNames.has(name);
       if (!cur || !isParam) {
@@ -183,7 +197,8 @@ export function loadWeights(
         );
         continue;
       }
-      graph.initializers.set(name, v);
+      if (packed.has(name)) (packed.get(name)!.data as Float32Array).set(v.data as Float32Array);
+      else graph.initializers.set(name, v);
       if (!seen.has(name)) loaded++;
       seen.add(name);
     }

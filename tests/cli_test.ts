@@ -10,7 +10,7 @@ import { COMMANDS } from "../cli/commands.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { parseXml } from "../compiler/viz/xml_wellformed.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
-import { readNpy, writeNpy } from "../runtime/formats/mod.ts";
+import { readNpy, readSafetensors, writeNpy } from "../runtime/formats/mod.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const path = (u: URL) => decodeURIComponent(u.pathname);
@@ -650,3 +650,59 @@ Deno.test(
     assert.throws(() => Deno.statSync(`${dir}/m.onnx`), Deno.errors.NotFound);
   }),
 );
+
+Deno.test("compile --train --pack-params writes a packed step that dlm train runs, saving parameters by name", async () => {
+  const dir = Deno.makeTempDirSync();
+  const file = example("lenet_digits.dlm");
+  const step = await dlm(
+    "compile",
+    file,
+    "--train",
+    "--pack-params",
+    "-o",
+    `${dir}/step.onnx`,
+    "--save-weights",
+    `${dir}/init.safetensors`,
+  );
+  assert.equal(step.code, 0, step.err);
+  const ev = await dlm("compile", file, "--eval", "-o", `${dir}/eval.onnx`);
+  assert.equal(ev.code, 0, ev.err);
+  const { graph } = decodeModel(Deno.readFileSync(`${dir}/step.onnx`));
+  assert.ok(graph.packs?.length, "the layout is in the model's metadata");
+  assert.ok(graph.inputs.some((i) => i.name === "pack:0"));
+  assert.ok(!graph.inputs.some((i) => i.name === "conv1.weight"));
+  // The initial state is saved under the parameters' own names.
+  const init = readSafetensors(Deno.readFileSync(`${dir}/init.safetensors`)).tensors;
+  assert.ok(init.has("conv1.weight") && !init.has("pack:0"));
+
+  const r = await dlm(
+    "train",
+    `${dir}/step.onnx`,
+    "--eval",
+    `${dir}/eval.onnx`,
+    "--weights",
+    `${dir}/init.safetensors`,
+    "--data",
+    "digits",
+    "--epochs",
+    "1",
+    "--val-split",
+    "0.2",
+    "--out",
+    `${dir}/run`,
+    "--save",
+    `${dir}/trained.safetensors`,
+  );
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /val_accuracy/);
+  const trained = readSafetensors(Deno.readFileSync(`${dir}/trained.safetensors`)).tensors;
+  assert.deepEqual(trained.get("conv1.weight")!.shape, [16, 1, 3, 3]);
+  assert.ok(!trained.has("pack:0"));
+  // The checkpoint keeps optimiser state per parameter too, so it resumes packed or not.
+  const ckpt = readSafetensors(Deno.readFileSync(`${dir}/run/checkpoint.safetensors`)).tensors;
+  assert.ok(ckpt.has("opt:m:fc1.weight") && !ckpt.has("opt:m:pack:0"));
+
+  const bad = await dlm("compile", file, "--eval", "--pack-params", "-o", `${dir}/x.onnx`);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--pack-params applies to the training-step model: add --train/);
+});

@@ -273,6 +273,8 @@ function unbroadcast(ctx: GradContext, g: string, to: TensorType): string {
   });
   if (axes.length === 0) return g;
   const axesValue = ctx.constant(tensor("i64", [axes.length], axes));
+  // Only leading axes (a bias's gradient): one ReduceSum that drops them.
+  if (axes.length === lead) return ctx.op("ReduceSum", [g, axesValue], { keepdims: 0 })[0];
   let r = ctx.op("ReduceSum", [g, axesValue], { keepdims: 1 })[0];
   if (lead > 0) {
     const leadAxes = ctx.constant(tensor("i64", [lead], axes.slice(0, lead)));

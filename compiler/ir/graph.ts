@@ -128,6 +128,17 @@ export interface Graph {
   spans?: Map<string, Span>;
   /** Fine-tuning updates that `--adapters merged` folds into weights. */
   merges?: MergeRecord[];
+  /** Parameters a training step reads from flat vectors (compiler/train/pack.ts). */
+  packs?: PackLayout[];
+}
+
+/** One flat vector of parameters in a training step: `name` holds each member at its offset. */
+export interface PackLayout {
+  name: string;
+  dtype: DType;
+  /** Elements in all. */
+  size: number;
+  members: { param: string; offset: number; shape: number[] }[];
 }
 
 export function emptyGraph(name: string): Graph {
@@ -161,6 +172,10 @@ export function cloneGraph(g: Graph): Graph {
     params: g.params.map((p) => ({ ...p })),
     spans: g.spans ? new Map(g.spans) : undefined,
     merges: g.merges?.map((m) => ({ ...m })),
+    packs: g.packs?.map((p) => ({
+      ...p,
+      members: p.members.map((m) => ({ ...m, shape: [...m.shape] })),
+    })),
   };
 }
 

@@ -3,12 +3,21 @@
  * reference interpreter (`dlm diff`, the conformance suite) to run any ONNX
  * file, including ones dlm did not write.
  */
-import type { AttrValue, Dim, Graph, Node, TensorType, ValueInfo } from "../ir/graph.ts";
+import type {
+  AttrValue,
+  Dim,
+  Graph,
+  Node,
+  PackLayout,
+  TensorType,
+  ValueInfo,
+} from "../ir/graph.ts";
 import { emptyGraph } from "../ir/graph.ts";
 import { dtypeFromOnnx, type Tensor } from "../ir/tensor.ts";
 import { DlmError, fail } from "../diagnostics.ts";
 import { longToNumber, onnx } from "./proto.ts";
 import { fromTensorProto } from "./tensor_proto.ts";
+import { PACKS_METADATA } from "./emit.ts";
 
 /** What `decodeModel` returns. */
 export interface DecodedModel {
@@ -85,11 +94,39 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Decode
   const opset = opsets[""] ?? 1;
   try {
     const graph = new GraphDecoder(opts.baseDir).graph(model.graph, false);
+    const packs = (model.metadataProps ?? []).find((p: any) => p.key === PACKS_METADATA);
+    if (packs) graph.packs = readPacks(packs.value, graph);
     return { graph, opset, opsets };
   } catch (e) {
     if (e instanceof DlmError) throw e;
     fail("DLM0405", `${what} is not a valid ONNX model: ${(e as Error).message}`);
   }
+}
+
+/** The `dlm.packs` metadata entry, checked against the graph it describes. */
+function readPacks(json: string, g: Graph): PackLayout[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    throw new Error(`its '${PACKS_METADATA}' metadata is not JSON`);
+  }
+  const isNums = (x: unknown) => Array.isArray(x) && x.every((d) => Number.isInteger(d) && d >= 0);
+  const ok = Array.isArray(v) &&
+    v.every((p) =>
+      typeof p?.name === "string" && typeof p.dtype === "string" && Number.isInteger(p.size) &&
+      g.inputs.some((i) => i.name === p.name) && Array.isArray(p.members) &&
+      p.members.every((m: any) =>
+        typeof m?.param === "string" && Number.isInteger(m.offset) && m.offset >= 0 &&
+        isNums(m.shape) && m.offset + m.shape.reduce((a: number, d: number) => a * d, 1) <= p.size
+      )
+    );
+  if (!ok) {
+    throw new Error(
+      `its '${PACKS_METADATA}' metadata does not describe packed inputs of the graph`,
+    );
+  }
+  return v as PackLayout[];
 }
 
 /**

@@ -42,6 +42,9 @@ export const EXTERNAL_MIN_BYTES = 1024;
 /** Alignment of each tensor in the external data blob. */
 export const EXTERNAL_ALIGN = 4096;
 
+/** The ModelProto metadata entry that records a training step's packed parameters (Graph.packs). */
+export const PACKS_METADATA = "dlm.packs";
+
 export interface EmitOptions {
   /** Default-domain opset, 17..21 (default 17). */
   opset?: number;
@@ -131,6 +134,9 @@ export function emitModelParts(
     producerVersion: DLM_VERSION,
   };
   if (opts.docString) msg.docString = opts.docString;
+  if (graph.packs?.length) {
+    msg.metadataProps = [{ key: PACKS_METADATA, value: JSON.stringify(graph.packs) }];
+  }
   // ModelProto without its graph, then the graph as field 7, assembled in one buffer.
   const head = onnx.ModelProto.encode(onnx.ModelProto.create(msg)).finish() as Uint8Array;
   let graphLen = 0;

@@ -45,7 +45,11 @@ export function dce(g: Graph, ctx: PassContext): boolean {
   }
   const inputs = new Set(g.inputs.map((v) => v.name));
   const before = g.params.length;
-  g.params = g.params.filter((p) => g.initializers.has(p.name) || inputs.has(p.name));
+  // A training step's packed parameters live in their packs (compiler/train/pack.ts).
+  const packed = new Set(g.packs?.flatMap((p) => p.members.map((m) => m.param)));
+  g.params = g.params.filter((p) =>
+    g.initializers.has(p.name) || inputs.has(p.name) || packed.has(p.name)
+  );
   if (g.params.length !== before) changed = true;
 
   const exists = new Set<string>([...inputs, ...g.initializers.keys()]);

@@ -29,7 +29,8 @@ import type { Value } from "../check/values.ts";
 import type * as A from "../syntax/ast.ts";
 import { buildGradients } from "../grad/mod.ts";
 import { inferencePipeline, runPasses } from "../passes/mod.ts";
-import { buildOptimizer, type OptimizerSpec } from "./optimizers.ts";
+import { buildOptimizer, type OptimizerSpec, resolveGroup } from "./optimizers.ts";
+import { packMembers, packParams } from "./pack.ts";
 import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
 import { buildClip, type ClipSpec } from "./clip.ts";
 import { nextName, STEP_INPUT } from "./contract.ts";
@@ -65,6 +66,12 @@ export interface TrainCompileOptions {
    */
   dataShapes?: Record<string, readonly number[]>;
   read?: ReadFile;
+  /**
+   * Update small parameters as flat vectors (compiler/train/pack.ts): a
+   * faster step whose parameter inputs are packs. Only for single-phase
+   * sections without a moving average.
+   */
+  pack?: boolean;
 }
 
 /** Compile the train section of a file into its step and evaluation graphs. Never throws for bad input. */
@@ -101,11 +108,13 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
   }
   try {
     const settings = readSettings(tr, section);
-    const step = buildStep(tr, section);
+    const step = buildStep(tr, section, opts.pack ?? false);
     // The evaluation model reads the same state as the step (parameters being trained, running
     // statistics, moving averages); frozen parameters stay constants in both.
+    const members = packMembers(step);
     const state = step.outputs.map((o) => o.name.startsWith("next:") ? o.name.slice(5) : "")
-      .filter((n) => n && n !== STEP_INPUT && !n.startsWith("opt:"));
+      .filter((n) => n && n !== STEP_INPUT && !n.startsWith("opt:"))
+      .flatMap((n) => members.get(n) ?? [n]);
     const evalGraph = buildEval(ev, state);
     return {
       step,
@@ -165,7 +174,7 @@ function exposeState(g: Graph, names: string[]): void {
   }
 }
 
-function buildStep(tr: TrainElabResult, section: A.TrainDecl): Graph {
+function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Graph {
   const g = tr.graph;
   const b = new GraphBuilder(g);
   const trainable = g.params.filter((p) => p.trainable && !p.frozen).map((p) => p.name);
@@ -209,12 +218,21 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl): Graph {
       optimizer: tr.settings.get("optimizer"),
       params: undefined as string | undefined,
     }];
+  // One phase and no moving average: small parameters may be updated as flat vectors.
+  let groupOf = new Map<string, string>();
+  let packed = trainable;
+  if (pack && phases.length === 1 && !phases[0].params && !tr.settings.get("ema")) {
+    const opt = optimizerSpec(phases[0].optimizer, section);
+    const r = packParams(b, trainable, (p) => JSON.stringify(resolveGroup(opt.spec, { name: p })));
+    packed = r.names;
+    groupOf = r.groupOf;
+  }
   const updated = new Map<string, string>(); // parameter -> its value after earlier phases
   const updates: { input: string; output: string }[] = [];
   const forward = [...g.nodes];
   for (const [k, ph] of phases.entries()) {
     const re = ph.params ? globToRegExp(ph.params) : undefined;
-    const own = trainable.filter((p) => !re || re.test(p));
+    const own = packed.filter((p) => !re || re.test(p));
     if (own.length === 0) {
       throw new DlmError(
         error(
@@ -247,7 +265,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl): Graph {
     const r = buildOptimizer(
       b,
       opt.spec,
-      own.map((name, i) => ({ name, grad: gradNames[i] })),
+      own.map((name, i) => ({ name, grad: gradNames[i], groupOf: groupOf.get(name) })),
       step,
       lr,
     );

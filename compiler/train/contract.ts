@@ -18,6 +18,11 @@
  *
  * An evaluation model takes the parameters, buffers and batch and returns
  * `loss`, the metrics and the model's outputs.
+ *
+ * A step with packed parameters (compiler/train/pack.ts, what `dlm train`
+ * compiles) takes flat vectors `pack:<k>` in place of their members, with
+ * optimiser state `opt:<slot>:pack:<k>`; the ModelProto's metadata entry
+ * `dlm.packs` gives each member's offset and shape.
  */
 
 export const STEP_INPUT = "step";

@@ -81,6 +81,8 @@ export interface OptimizerParam {
   name: string;
   grad: string;
   group?: string;
+  /** The name that selects its group when `name` is not a parameter's (a pack's first member). */
+  groupOf?: string;
 }
 
 export interface StateUpdate {
@@ -150,7 +152,7 @@ export function buildOptimizer(
   const t = m.add(stepF, m.c(1)); // PyTorch's step count
   const isFirst = m.op("Equal", [step, m.c(0, "i64")]);
   for (const p of params) {
-    const { hyper, lrScale } = resolveGroup(spec, p);
+    const { hyper, lrScale } = resolveGroup(spec, { name: p.groupOf ?? p.name, group: p.group });
     const type = b.typeOf(p.name);
     if (!type) throw new Error(`internal: parameter ${p.name} has no type`);
     const state = (slot: string) => {

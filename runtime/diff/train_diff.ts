@@ -19,6 +19,7 @@ import { type Tensor, tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
 import { Rng } from "../../compiler/check/init.ts";
 import { LOSS_OUTPUT, nextName, stateInputs } from "../../compiler/train/contract.ts";
+import { unpackValues } from "../../compiler/train/pack.ts";
 import { loadModel } from "../train/model.ts";
 import { initialState } from "../train/loop.ts";
 import { openRunner } from "../train/runner.ts";
@@ -133,16 +134,31 @@ export async function diffTrain(
       t0 = performance.now();
       const b = await ort.run(feed(ortState));
       runtimeMs += performance.now() - t0;
-      const tensors: TensorDiff[] = [];
       for (const name of [LOSS_OUTPUT, ...stateNames.map(nextName)]) {
-        const got = b[name], want = a[name];
-        if (!got || !want) {
+        if (!b[name] || !a[name]) {
           fail(
             "DLM0411",
-            `The step model did not return '${name}' on ${got ? "the reference" : "onnxruntime"}`,
+            `The step model did not return '${name}' on ${
+              b[name] ? "the reference" : "onnxruntime"
+            }`,
           );
         }
-        tensors.push({ name, ...compareTensors(got, want, opts.rtol, opts.atol) });
+      }
+      // Packed parameters are compared one by one, under their own names.
+      const named = (out: Record<string, Tensor>) =>
+        unpackValues(loaded.packs, new Map(stateNames.map((n) => [n, out[nextName(n)]])));
+      const want = named(a), got = named(b);
+      const tensors: TensorDiff[] = [
+        {
+          name: LOSS_OUTPUT,
+          ...compareTensors(b[LOSS_OUTPUT], a[LOSS_OUTPUT], opts.rtol, opts.atol),
+        },
+      ];
+      for (const [n, t] of want) {
+        tensors.push({
+          name: nextName(n),
+          ...compareTensors(got.get(n)!, t, opts.rtol, opts.atol),
+        });
       }
       const worst = tensors.reduce((w, t) =>
         t.maxRel > w.maxRel || (t.maxRel === w.maxRel && t.maxAbs > w.maxAbs) ? t : w

@@ -25,15 +25,21 @@ Deno.test("two training steps of mlp_digits agree between the reference and onnx
   assert.ok(Math.abs(r.steps[1].lossReference - r.steps[1].lossRuntime) < 1e-5);
 });
 
-Deno.test("lenet_digits agrees with its dropout mask shared by both sides", async () => {
-  const c = compileTrain(example("lenet_digits"));
-  const opts = { ...TOL, steps: 2, batchSize: 4 };
-  const r = await diffTrain(c.step!, opts);
-  assert.equal(r.ok, true, formatTrainDiff(r, opts));
-  assert.equal(r.sharedMasks, 1);
-  // Adam's moments are state too.
-  assert.ok(r.steps[0].tensors.some((t) => t.name === "next:opt:m:fc3.weight"));
-});
+for (const pack of [false, true]) {
+  Deno.test(`lenet_digits agrees with its dropout mask shared by both sides${pack ? " (packed parameters)" : ""}`, async () => {
+    const c = compileTrain(example("lenet_digits"), { pack });
+    assert.equal(!!c.step!.packs, pack);
+    const opts = { ...TOL, steps: 2, batchSize: 4 };
+    const r = await diffTrain(c.step!, opts);
+    assert.equal(r.ok, true, formatTrainDiff(r, opts));
+    assert.equal(r.sharedMasks, 1);
+    // Adam's moments are state too; packed ones are compared per parameter, by name.
+    const names = r.steps[0].tensors.map((t) => t.name);
+    assert.ok(names.includes("next:opt:m:fc3.weight"));
+    assert.ok(names.includes("next:conv1.weight"));
+    assert.ok(!names.some((n) => n.includes("pack:")));
+  });
+}
 
 Deno.test("zero tolerance stops at the first failing step and names the tensor", async () => {
   const c = compileTrain(example("mlp_digits"));

@@ -18,6 +18,7 @@ import {
   stateInputs,
   STEP_INPUT,
 } from "../../compiler/train/contract.ts";
+import { packValues, unpackValues } from "../../compiler/train/pack.ts";
 import { describeFsError } from "../fs.ts";
 import type { Dataset } from "../data/mod.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
@@ -69,7 +70,7 @@ export interface TrainResult {
   history: EpochRecord[];
   /** Loss of every step, in order (including steps before a resume). */
   losses: number[];
-  /** Final state by input name: parameters, buffers, optimiser state, `step`. */
+  /** Final state by name: parameters, buffers, optimiser state, `step` (packed ones unpacked). */
   state: Map<string, Tensor>;
   /** Parameters and buffers only (no optimiser state, no `step`). */
   weights: Map<string, Tensor>;
@@ -82,11 +83,16 @@ export interface TrainResult {
 
 const quote = (xs: Iterable<string>) => [...xs].map((x) => `'${x}'`).join(", ");
 
-/** The initial state: given values, else the model's defaults, else zeros for optimiser state and `step`. */
+/**
+ * The initial state: given values, else the model's defaults, else zeros
+ * for optimiser state and `step`. Values are given by parameter name; for a
+ * step with packed parameters they are written into their packs.
+ */
 export function initialState(
   m: LoadedModel,
-  given: Map<string, Tensor> = new Map(),
+  named: Map<string, Tensor> = new Map(),
 ): Map<string, Tensor> {
+  const given = m.packs.length ? packValues(m.packs, named, m.defaults) : named;
   const names = stateInputs(m.outputNames);
   if (!m.outputNames.includes(LOSS_OUTPUT)) {
     fail(
@@ -226,6 +232,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (opts.seed === undefined) seed = c.seed;
   }
   let state = initialState(step, given);
+  // The state by parameter name, as the evaluation model, checkpoints and callers see it.
+  const named = (s: Map<string, Tensor>) => step.packs.length ? unpackValues(step.packs, s) : s;
   const stateNames = new Set(state.keys());
   const inputs = batchInputs(step, stateNames, opts.data, "step model");
   const metrics = step.outputNames.filter((o) => metricOf(o)).map((o) => metricOf(o)!);
@@ -305,7 +313,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const values: Record<string, number> = {};
       for (const [k, v] of Object.entries(sums)) values[k] = v / seen;
       if (evalRunner && evalModel && opts.val) {
-        const v = await evaluate(evalRunner, evalModel, state, opts.val, batchSize);
+        const v = await evaluate(evalRunner, evalModel, named(state), opts.val, batchSize);
         for (const [k, x] of Object.entries(v)) values[`val_${k}`] = x;
       }
       epoch++;
@@ -325,7 +333,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       );
       if (opts.outDir) {
         const path = `${opts.outDir}/checkpoint.safetensors`;
-        saveCheckpoint(path, { state, epoch, seed, history, losses });
+        saveCheckpoint(path, { state: named(state), epoch, seed, history, losses });
         if (!files.includes(path)) files.push(path);
       }
     }
@@ -338,8 +346,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const w = writeHistory(opts.outDir, history, step.graph.name || "training");
     files.push(w.csv, w.svg);
   }
-  const weights = new Map([...state].filter(([k]) => k !== STEP_INPUT && !parseOptSlot(k)));
-  return { history, losses, state, weights, stoppedEarly, epochs: epoch, files };
+  const final = named(state);
+  const weights = new Map([...final].filter(([k]) => k !== STEP_INPUT && !parseOptSlot(k)));
+  return { history, losses, state: final, weights, stoppedEarly, epochs: epoch, files };
 }
 
 /** An i64 scalar step counter (for callers that build initial state by hand). */

@@ -6,7 +6,7 @@
  * them as plain inputs: the loop feeds them at every step.
  */
 import { fail } from "../../compiler/diagnostics.ts";
-import { cloneGraph, type Graph } from "../../compiler/ir/graph.ts";
+import { cloneGraph, type Graph, type PackLayout } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { decodeModel } from "../../compiler/onnx/decode.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
@@ -29,6 +29,8 @@ export interface LoadedModel {
   defaults: Map<string, Tensor>;
   inputNames: string[];
   outputNames: string[];
+  /** Parameters the step reads from flat vectors (compiler/train/pack.ts); empty when none. */
+  packs: PackLayout[];
 }
 
 /**
@@ -66,6 +68,7 @@ export function loadModel(src: ModelSource, what = "model"): LoadedModel {
       defaults,
       inputNames: graph.inputs.map((v) => v.name),
       outputNames: graph.outputs.map((v) => v.name),
+      packs: graph.packs ?? [],
     };
   }
   const graph = cloneGraph(src);
@@ -85,5 +88,6 @@ export function loadModel(src: ModelSource, what = "model"): LoadedModel {
     defaults,
     inputNames: graph.inputs.map((v) => v.name),
     outputNames: graph.outputs.map((v) => v.name),
+    packs: graph.packs ?? [],
   };
 }
