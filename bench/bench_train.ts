@@ -1,6 +1,7 @@
 /**
  * The training benchmark (issue 4): for MLP and LeNet on the digits set
- * (batch 32) and ResNet-18 at 32x32 (batch 16 and 32), the onnxruntime-node time of
+ * (batch 32), ResNet-18 at 32x32 (batch 16 and 32) and a 4-layer GPT-2 (batch 8
+ * of 64 tokens, bench/gpt2_train.dlm), the onnxruntime-node time of
  * one training step against one forward pass of the evaluation model on the
  * same batch (interleaved runs, medians), their ratio (target <= 4x: a step
  * does about 3x the work of a forward), the reference interpreter's step
@@ -34,22 +35,45 @@ interface Case {
   name: string;
   file: string;
   batch: number;
+  /** Timed step/forward pairs (small models are cheap to time often; medians need many). */
+  runs: number;
   /** Reference interpreter step runs. */
   refRuns: number;
+  /** Timed runs per block (default 5). */
+  block?: number;
+  /** Sizes of symbolic dims other than the batch N. */
+  dims?: Record<string, number>;
 }
 
 const CASES: Case[] = [
-  { name: "mlp_digits", file: "lang-examples/mlp_digits.dlm", batch: 32, refRuns: 10 },
-  { name: "lenet_digits", file: "lang-examples/lenet_digits.dlm", batch: 32, refRuns: 5 },
-  { name: "resnet18 32x32", file: "bench/resnet18_train.dlm", batch: 16, refRuns: 2 },
+  { name: "mlp_digits", file: "lang-examples/mlp_digits.dlm", batch: 32, runs: 400, refRuns: 10 },
+  {
+    name: "lenet_digits",
+    file: "lang-examples/lenet_digits.dlm",
+    batch: 32,
+    runs: 200,
+    refRuns: 5,
+  },
+  { name: "resnet18 32x32", file: "bench/resnet18_train.dlm", batch: 16, runs: 25, refRuns: 2 },
   // The batch the other models use: per-image work grows, the weight-sized work does not.
-  { name: "resnet18 32x32", file: "bench/resnet18_train.dlm", batch: 32, refRuns: 1 },
+  { name: "resnet18 32x32", file: "bench/resnet18_train.dlm", batch: 32, runs: 15, refRuns: 1 },
+  {
+    name: "gpt2 mini T=64",
+    file: "bench/gpt2_train.dlm",
+    batch: 8,
+    runs: 40,
+    refRuns: 1,
+    dims: { T: 64 },
+  },
 ];
-const WARMUP = 3;
-const RUNS = quick ? 5 : 25;
 
 /** One batch: the first of the digits set when the model reads image/label f32[N,64]/i64[N], else random. */
-function batchOf(m: LoadedModel, state: Map<string, Tensor>, size: number): Record<string, Tensor> {
+function batchOf(
+  m: LoadedModel,
+  state: Map<string, Tensor>,
+  size: number,
+  dims: Record<string, number> = {},
+): Record<string, Tensor> {
   const names = m.inputNames.filter((n) => !state.has(n));
   if (digitsFit(m.graph, names)) {
     const d = new Dataset(loadDigits());
@@ -57,7 +81,7 @@ function batchOf(m: LoadedModel, state: Map<string, Tensor>, size: number): Reco
     return Object.fromEntries(names.map((n) => [n, b.arrays[n]]));
   }
   const sub = { ...m.graph, inputs: m.graph.inputs.filter((i) => names.includes(i.name)) };
-  return prepareInputs(sub, { seed: 0, dims: { N: size } });
+  return prepareInputs(sub, { seed: 0, dims: { N: size, ...dims } });
 }
 
 async function timeRun(r: Runner, feeds: Record<string, Tensor>): Promise<number> {
@@ -80,14 +104,14 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 async function benchCase(c: Case): Promise<Row> {
   // Compiled as `dlm train` compiles it: small parameters packed.
-  const compiled = compileTrain(root + c.file, { pack: true });
+  const compiled = compileTrain(root + c.file, { pack: true, dims: c.dims });
   if (!compiled.step || !compiled.eval) {
     throw new Error(`${c.file}: ${compiled.diagnostics.map((d) => d.message).join("; ")}`);
   }
   const step = loadModel(compiled.step, "step model");
   const evalModel = loadModel(compiled.eval, "evaluation model");
   const state = initialState(step);
-  const batch = batchOf(step, state, c.batch);
+  const batch = batchOf(step, state, c.batch, c.dims);
   const stepFeeds = { ...Object.fromEntries(state), ...batch };
   const named = unpackValues(step.packs, state);
   const evalFeeds: Record<string, Tensor> = {};
@@ -100,14 +124,35 @@ async function benchCase(c: Case): Promise<Row> {
   const ortEval = await openRunner(evalModel, "node");
   const stepRuns: number[] = [], fwdRuns: number[] = [];
   try {
-    for (let i = 0; i < WARMUP + RUNS; i++) {
-      gc();
-      // Interleaved: a step, then a forward, so drift in machine load hits both alike.
-      const s = await timeRun(ortStep, stepFeeds);
-      const f = await timeRun(ortEval, evalFeeds);
-      if (i >= WARMUP) {
-        stepRuns.push(s);
-        fwdRuns.push(f);
+    const runs = quick ? 5 : c.runs;
+    // A step that outputs tens of MB (ResNet-18: 89 MB of parameters and momentum) leaves that
+    // much garbage per run; collected inside a timed run, it costs tens of ms of JavaScript heap
+    // work that is not onnxruntime's. Such cases collect before every timed run (step and
+    // forward alike). Small models do not: a run right after a forced collection is several
+    // times slower (0.5 against 0.1 ms for mlp_digits), which no training loop sees.
+    let stateBytes = 0;
+    for (const t of state.values()) stateBytes += t.data.length * 4;
+    const collect = stateBytes > 8e6 ? gc : () => {};
+    const timed = (r: Runner, feeds: Record<string, Tensor>) => {
+      collect();
+      return timeRun(r, feeds);
+    };
+    // Blocks of steps and of forwards in turn, as training and inference run them (a session's
+    // threads stay warm between its own runs), so drift in machine load hits both alike; the
+    // first run of each block is not counted.
+    const block = c.block ?? 5;
+    for (let i = 0; stepRuns.length < runs; i++) {
+      for (
+        const [r, feeds, out] of [[ortStep, stepFeeds, stepRuns], [
+          ortEval,
+          evalFeeds,
+          fwdRuns,
+        ]] as const
+      ) {
+        for (let k = 0; k <= block; k++) {
+          const t = await timed(r, feeds);
+          if (k > 0 && i > 0) out.push(t);
+        }
       }
     }
   } finally {
@@ -171,7 +216,8 @@ async function endToEnd(): Promise<{ seconds: number; valAccuracy?: number; outp
 const facts = machineFacts();
 console.log(formatMachineFacts(facts));
 console.log(
-  `\ntraining step vs forward (onnxruntime-node), medians of ${RUNS} interleaved runs after ${WARMUP} warm-up`,
+  `\ntraining step vs forward (onnxruntime-node), medians of timed runs (mlp 400, lenet 200, ` +
+    `resnet 25 and 15, gpt2 40) in blocks of 5 of each in turn, after a first pair of blocks`,
 );
 const rows: Row[] = [];
 for (const c of CASES) rows.push(await benchCase(c));
@@ -208,7 +254,7 @@ const outPath = root + "bench/results_train.json";
 writeFileAtomic(
   outPath,
   JSON.stringify(
-    { date: new Date().toISOString(), machine: facts, runs: RUNS, rows, endToEnd: e2e },
+    { date: new Date().toISOString(), machine: facts, rows, endToEnd: e2e },
     null,
     2,
   ) +

@@ -4,11 +4,12 @@
  * profiler and prints the time per op type and the slowest nodes. For work on
  * the step/forward ratio (bench/bench_train.ts measures the ratio itself).
  *
- *   deno task profile:train FILE.dlm [--eval] [--batch N] [--runs R]
+ *   deno task profile:train FILE.dlm [--model NAME] [--eval] [--batch N] [--dim T=16,...] [--runs R]
  */
 import * as ort from "onnxruntime-node";
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
+import { unpackValues } from "../compiler/train/pack.ts";
 import { emitModel } from "../compiler/onnx/emit.ts";
 import { prepareInputs } from "../runtime/inputs.ts";
 import { toOrt } from "../runtime/ort/mod.ts";
@@ -19,15 +20,30 @@ const flag = (name: string, fallback: number) => {
   const k = args.indexOf(name);
   return k >= 0 ? Number(args.splice(k, 2)[1]) : fallback;
 };
+const text = (name: string) => {
+  const k = args.indexOf(name);
+  return k >= 0 ? args.splice(k, 2)[1] : undefined;
+};
 const evalOnly = args.includes("--eval");
+const model = text("--model");
+// --dim T=16,S=16: sizes of other symbolic input dims.
+const dims: Record<string, number> = Object.fromEntries(
+  (text("--dim") ?? "").split(",").filter(Boolean).map((kv) => {
+    const [k, v] = kv.split("=");
+    return [k, Number(v)];
+  }),
+);
 const batch = flag("--batch", 16);
 const runs = flag("--runs", 20);
 const file = args.find((a) => a.endsWith(".dlm"));
 if (!file) {
-  console.error("usage: deno task profile:train FILE.dlm [--eval] [--batch N] [--runs R]");
+  console.error(
+    "usage: deno task profile:train FILE.dlm [--model NAME] [--eval] [--batch N] [--dim T=16,...] [--runs R]",
+  );
   Deno.exit(2);
 }
-const c = compileTrain(file);
+// Compiled as `dlm train` compiles it: small parameters packed.
+const c = compileTrain(file, { pack: true, model, dims });
 if (!c.step || !c.eval) {
   console.error(c.diagnostics.map((d) => d.message).join("\n"));
   Deno.exit(1);
@@ -37,8 +53,13 @@ const g = evalOnly ? c.eval : c.step;
 // the batch inputs random.
 const state = initialState(loadModel(c.step, "step model"));
 const batchGraph = { ...g, inputs: g.inputs.filter((i) => !state.has(i.name)) };
-const feeds: Record<string, Tensor> = prepareInputs(batchGraph, { seed: 0, dims: { N: batch } });
-for (const i of g.inputs) feeds[i.name] ??= state.get(i.name)!;
+const feeds: Record<string, Tensor> = prepareInputs(batchGraph, {
+  seed: 0,
+  dims: { N: batch, ...dims },
+});
+// The evaluation model reads packed parameters by name.
+const named = unpackValues(c.step.packs ?? [], state);
+for (const i of g.inputs) feeds[i.name] ??= state.get(i.name) ?? named.get(i.name)!;
 const ortFeeds = Object.fromEntries(
   Object.entries(feeds).map(([k, t]) => [k, toOrt(t, ort.Tensor as never, k)]),
 );

@@ -49,6 +49,11 @@ export const GRAD_CASES: GradCase[] = [
   { op: "ReduceMax", inputs: [rand([2, 3, 4])], attrs: { axes: [2], keepdims: 0 } },
   { op: "MatMul", inputs: [rand([2, 3, 4]), rand([4, 5], { seed: 2 })] },
   {
+    name: "MatMul of a rank-4 batch and a shared weight",
+    op: "MatMul",
+    inputs: [rand([2, 2, 3, 4]), rand([4, 5], { seed: 2 })],
+  },
+  {
     name: "MatMul with broadcast batches",
     op: "MatMul",
     inputs: [rand([2, 1, 2, 3]), rand([3, 3, 2], { seed: 2 })],

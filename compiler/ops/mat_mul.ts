@@ -77,8 +77,23 @@ function matMulGrad(c: GradContext) {
     return op1(c, "Transpose", [v], { perm });
   };
   let dA = c.unbroadcast(op1(c, "MatMul", [g, t(b)]), c.typeOf(a));
-  let dB = c.unbroadcast(op1(c, "MatMul", [t(a), g]), c.typeOf(b));
+  let dB = rb === 2 && ra >= 3 ? sharedWeightGrad(c, a, g) : undefined;
+  dB ??= c.unbroadcast(op1(c, "MatMul", [t(a), g]), c.typeOf(b));
   if (ra === 1) dA = op1(c, "Squeeze", [dA, ints(c, [0])]);
   if (rb === 1) dB = op1(c, "Squeeze", [dB, ints(c, [1])]);
   return [dA, dB];
+}
+
+/**
+ * dB for x [..., K] @ W [K, M] (a weight shared by every leading index):
+ * one Gemm over the flattened rows, x2^T g2 with x2 = [rows, K] and g2 =
+ * [rows, M], instead of a batched MatMul per leading index and a sum over
+ * them. Undefined when K or M is not static.
+ */
+function sharedWeightGrad(c: GradContext, a: string, g: string): string | undefined {
+  const k = c.typeOf(a).shape.at(-1), m = c.typeOf(g).shape.at(-1);
+  if (typeof k !== "number" || typeof m !== "number") return undefined;
+  const a2 = op1(c, "Reshape", [a, ints(c, [-1, k])]);
+  const g2 = op1(c, "Reshape", [g, ints(c, [-1, m])]);
+  return op1(c, "Gemm", [a2, g2], { transA: 1 });
 }

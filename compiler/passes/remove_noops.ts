@@ -1,5 +1,6 @@
 /**
- * remove_noops: delete nodes whose output 0 equals their input 0.
+ * remove_noops: delete nodes whose output 0 equals their input 0 (or, for
+ * a transpose undoing another, the first one's input).
  */
 import type { Graph, Node } from "../ir/graph.ts";
 import { numel, type Tensor, toNumbers } from "../ir/tensor.ts";
@@ -16,6 +17,7 @@ import { allEqual, constantTable, hasSubgraph, isStatic, sameType, Uses } from "
  *                                     or s pins every dim (s[i] = 0, s[i] = dim i, one -1 at most)
  *   Flatten(x, axis = 1)        = x   x of rank 2 (or the same static shape)
  *   Transpose(x, [0, .., r-1])  = x
+ *   Transpose(Transpose(y, p1), p2) = y   p1[p2[i]] = i for every axis i
  *   Cast(x, to = dtype(x))      = x
  *   x * c = c * x = x / c       = x   c a single element, exactly 1
  *   x + c = c + x = x - c       = x   c a single element, exactly 0 (-0 + 0 = +0 is accepted)
@@ -44,6 +46,11 @@ export function removeNoops(g: Graph, ctx: PassContext): boolean {
   if (removed.size === 0) return false;
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   return true;
+}
+
+/** [r-1, ..., 0]: Transpose's default perm. */
+function reversed(r: number): number[] {
+  return Array.from({ length: r }, (_, i) => r - 1 - i);
 }
 
 /** The input `n` provably outputs unchanged as output 0, else undefined. */
@@ -96,9 +103,14 @@ function candidate(
       return isStatic(tx) || (tx.shape.length === 2 && (axis === 1 || axis === -1)) ? x : undefined;
     }
     case "Transpose": {
-      const perm = attrInts("perm");
-      const identity = perm ? perm.every((p, i) => p === i) : tx.shape.length <= 1;
-      return identity ? x : undefined;
+      const r = tx.shape.length;
+      const perm = attrInts("perm") ?? reversed(r);
+      if (perm.every((p, i) => p === i)) return x;
+      // Transpose(Transpose(y, p1), p2) = y when p1[p2[i]] = i (a gradient transposes back).
+      const inner = uses.producer(x);
+      if (inner?.op !== "Transpose" || inner.domain || !inner.inputs[0]) return undefined;
+      const p1 = Array.isArray(inner.attrs.perm) ? inner.attrs.perm as number[] : reversed(r);
+      return p1.length === r && perm.every((p, i) => p1[p] === i) ? inner.inputs[0] : undefined;
     }
     case "Cast":
       return x; // the types agree, so `to` is x's dtype

@@ -145,3 +145,25 @@ Deno.test("removeNoops() keeps eval-noop ops in train mode but removes Identity"
   const { graph } = applyPass(chainOfNoops(), removeNoops, { mode: "train" });
   assert.deepEqual(ops(graph), ["Relu", "Dropout", "SkipInEval", "Relu"]);
 });
+
+Deno.test("removeNoops() removes a transpose that undoes another, and keeps one that does not", () => {
+  const b = new GraphBuilder("transposes");
+  const x = b.input("x", f32(2, 3, 4));
+  const [r] = b.addNode("Relu", [x]);
+  const [t1] = b.addNode("Transpose", [r], { perm: [1, 2, 0] }); // [3, 4, 2]
+  const [back] = b.addNode("Transpose", [t1], { perm: [2, 0, 1] }); // [2, 3, 4] again
+  const [other] = b.addNode("Transpose", [t1], { perm: [1, 0, 2] }); // [4, 3, 2]: not an undo
+  const [rev] = b.addNode("Transpose", [r]); // default perm: [4, 3, 2]
+  const [revBack] = b.addNode("Transpose", [rev]); // reversed twice
+  b.output(b.addNode("Relu", [back])[0], "a");
+  b.output(b.addNode("Relu", [other])[0], "b");
+  b.output(b.addNode("Relu", [revBack])[0], "c");
+  const before = structuredClone(b.graph);
+  const { graph, changed } = applyPass(b.graph, removeNoops);
+  assert.ok(changed);
+  const reluInputs = graph.nodes.filter((n) => n.op === "Relu").map((n) => n.inputs[0]);
+  // The outputs a and c read the first Relu directly; b still reads its transpose.
+  assert.equal(reluInputs.filter((i) => i === r).length, 2);
+  assert.ok(reluInputs.includes(other));
+  assertSameOutputs(before, graph, randomFeeds(before));
+});
