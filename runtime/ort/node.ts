@@ -7,6 +7,7 @@ import * as ort from "onnxruntime-node";
 import { fail } from "../../compiler/diagnostics.ts";
 import { describeFsError } from "../fs.ts";
 import type { OrtTensorCtor } from "./convert.ts";
+import { tuneAllocator } from "./allocator.ts";
 import { failLoad, type Session, type SessionOptions, wrapSession } from "./session.ts";
 
 /**
@@ -43,6 +44,8 @@ export async function createNodeSession(
       fail("DLM0401", `Cannot read model '${model}': ${describeFsError(e)}`);
     }
   }
+  // Large outputs (a training step's whole state) reuse heap pages instead of fresh ones.
+  tuneAllocator();
   const options = {
     intraOpNumThreads: opts.threads ?? DEFAULT_THREADS,
     interOpNumThreads: 1,
