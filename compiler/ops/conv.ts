@@ -140,8 +140,8 @@ interface WeightGradShape {
  * least half as large as the output channels, the [N, M, C*K] product is no
  * larger than cols and this runs fastest: 11.1 ms for ResNet-18's 64-channel
  * 3x3 layers at 32x32 and batch 16, against 16.3 for taps and 32.5 for the
- * Conv form. Undefined otherwise, and for fewer than `tapsTuning.minChannels`
- * input channels (a network's first layer, where the Conv form is faster).
+ * Conv form. Undefined otherwise, and for fewer than
+ * `weightGradTuning.minChannels` input channels (a network's first layer, where the Conv form is faster).
  * The one-hot kernel multiplies by 0 and 1 only: exact for finite x.
  */
 function im2colWeightGrad(
@@ -226,10 +226,10 @@ function tapsWeightGrad(
   const axes = Array.from({ length: n }, (_, i) => i + 2);
   const inSp = c.typeOf(padded).shape.slice(2) as number[];
   const parts: string[] = [];
-  for (let t = 0; t < taps; t++) {
-    // Tap t's position in the kernel, last dim fastest.
+  for (let tap = 0; tap < taps; tap++) {
+    // The tap's position in the kernel, last dim fastest.
     const at: number[] = [];
-    for (let i = n - 1, r = t; i >= 0; i--) {
+    for (let i = n - 1, r = tap; i >= 0; i--) {
       at[i] = r % p.kernel[i];
       r = Math.floor(r / p.kernel[i]);
     }

@@ -20,7 +20,11 @@ import { type DType, isFloat, type Tensor, tensor, type TensorData, zeros } from
 import { fail } from "../diagnostics.ts";
 import { optSlotName, parseOptSlot } from "./contract.ts";
 
-/** Parameters above this many elements stay separate: their update is arithmetic-bound and a copy would cost more than it saves. */
+/**
+ * Parameters above this many elements stay separate: their update's cost is
+ * the memory it moves, not per-node overhead, and copying them into and out
+ * of a pack would add to it.
+ */
 export const PACK_MAX_ELEMENTS = 1 << 16;
 
 /** The prefix of pack inputs: `pack:0`, `pack:1`, ... */
