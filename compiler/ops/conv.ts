@@ -17,7 +17,7 @@ import {
 import { windowOutput } from "./window.ts";
 import type { GradContext } from "./registry.ts";
 import { ints, needStatic, op1 } from "./grad_util.ts";
-import { zeros } from "../ir/tensor.ts";
+import { numel, zeros } from "../ir/tensor.ts";
 
 register({
   op: "Conv",
@@ -151,8 +151,8 @@ function im2colWeightGrad(
   p: WeightGradShape,
 ): string | undefined {
   const n = p.kernel.length;
-  const taps = p.kernel.reduce((a, k) => a * k, 1);
-  const positions = p.outSp.reduce((a, o) => a * o, 1);
+  const taps = numel(p.kernel);
+  const positions = numel(p.outSp);
   const t = weightGradTuning;
   if (n > 2 || p.group !== 1 || (t.force && t.force !== "im2col")) return undefined;
   if (!t.force && (p.channelsIn < t.minChannels || 2 * positions < p.channelsOut)) {
@@ -214,8 +214,8 @@ function tapsWeightGrad(
   p: WeightGradShape,
 ): string | undefined {
   const n = p.kernel.length;
-  const taps = p.kernel.reduce((a, k) => a * k, 1);
-  const work = p.channelsOut * p.channelsIn * taps * p.outSp.reduce((a, o) => a * o, 1);
+  const taps = numel(p.kernel);
+  const work = p.channelsOut * p.channelsIn * taps * numel(p.outSp);
   const t = weightGradTuning;
   if (n > 2 || p.group !== 1 || taps > 25 || (t.force && t.force !== "taps")) return undefined;
   if (!t.force && (p.channelsIn < t.minChannels || work < t.tapsMinWork)) return undefined;

@@ -16,7 +16,15 @@
  */
 import { formatType, type Graph, type PackLayout } from "../ir/graph.ts";
 import type { GraphBuilder } from "../ir/builder.ts";
-import { type DType, isFloat, type Tensor, tensor, type TensorData, zeros } from "../ir/tensor.ts";
+import {
+  type DType,
+  isFloat,
+  numel,
+  type Tensor,
+  tensor,
+  type TensorData,
+  zeros,
+} from "../ir/tensor.ts";
 import { fail } from "../diagnostics.ts";
 import { optSlotName, parseOptSlot } from "./contract.ts";
 
@@ -52,7 +60,7 @@ export function packParams(
     const t = g.types.get(p);
     const init = g.initializers.get(p);
     const size = t?.shape.every((d) => typeof d === "number")
-      ? (t.shape as number[]).reduce((a, d) => a * d, 1)
+      ? numel(t.shape as number[])
       : undefined;
     if (
       !t || !init || !isFloat(t.dtype) || t.dtype === "bf16" || size === undefined ||
@@ -81,7 +89,7 @@ export function packParams(
     for (const p of members) {
       const shape = g.types.get(p)!.shape as number[];
       layout.members.push({ param: p, offset: layout.size, shape: [...shape] });
-      layout.size += shape.reduce((a, d) => a * d, 1);
+      layout.size += numel(shape);
     }
     // The pack's initial value: the members' initial values, end to end.
     const data = packData(
@@ -105,7 +113,7 @@ export function packParams(
       tensor(
         "i64",
         [members.length],
-        layout.members.map((m) => m.shape.reduce((a, d) => a * d, 1)),
+        layout.members.map((m) => numel(m.shape)),
       ),
     );
     const pieces = layout.members.map((m) =>
@@ -119,7 +127,7 @@ export function packParams(
       attrs: { axis: 0 },
     });
     layout.members.forEach((m, i) => {
-      const n = m.shape.reduce((a, d) => a * d, 1);
+      const n = numel(m.shape);
       g.types.set(pieces[i], { dtype, shape: [n] });
       if (pieces[i] === m.param) return;
       const shape = b.initializer(
@@ -147,20 +155,11 @@ export function packParams(
 }
 
 function packData(dtype: DType, size: number, parts: Tensor[]): TensorData {
-  if (dtype === "f64") {
-    const out = new Float64Array(size);
-    let o = 0;
-    for (const t of parts) {
-      out.set(t.data as Float64Array, o);
-      o += t.data.length;
-    }
-    return out;
-  }
-  // f32, and f16 as its raw bits.
-  const out = dtype === "f16" ? new Uint16Array(size) : new Float32Array(size);
+  // f16 as its raw bits, like every f16 tensor.
+  const out = zeros(dtype, [size]).data as Float32Array;
   let o = 0;
   for (const t of parts) {
-    (out as Float32Array).set(t.data as Float32Array, o);
+    out.set(t.data as Float32Array, o);
     o += t.data.length;
   }
   return out;
@@ -203,7 +202,7 @@ export function unpackValues(
     }
     const data = t.data as Float32Array;
     for (const m of pack.members) {
-      const n = m.shape.reduce((a, d) => a * d, 1);
+      const n = numel(m.shape);
       out.set(slot ? optSlotName(slot.slot, m.param) : m.param, {
         dtype: t.dtype,
         shape: [...m.shape],
