@@ -2,8 +2,9 @@
  * The training benchmark (issue 4): for MLP and LeNet on the digits set
  * (batch 32), ResNet-18 at 32x32 (batch 16 and 32; and its CIFAR variant at
  * batch 16) and a 4-layer GPT-2 (batch 8 of 64 tokens, bench/gpt2_train.dlm),
- * the onnxruntime-node time of one training step against one forward pass of
- * the evaluation model on the same batch (blocks of runs in turn, medians),
+ * the onnxruntime-node time of one training step (as `dlm train` runs it, 8
+ * per run, and one per run) against one forward pass of the evaluation model
+ * on the same batch (blocks of runs in turn, medians),
  * their ratio (target <= 4x: a step does about 3x the work of a forward) and
  * the ratio of the fastest runs, the reference interpreter's step time, and
  * the end-to-end time of `dlm train lang-examples/lenet_digits.dlm --data
@@ -16,6 +17,8 @@
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
 import { unpackValues } from "../compiler/train/pack.ts";
+import { multiStep } from "../compiler/train/multistep.ts";
+import { stack } from "../runtime/reference/kernels/stack_util.ts";
 import {
   initialState,
   type LoadedModel,
@@ -32,6 +35,8 @@ import { formatTable, ms } from "./table.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const quick = Deno.args.includes("--quick");
+/** Steps per run, as `dlm train` runs them by default. */
+const STEPS_PER_RUN = 8;
 
 interface Case {
   name: string;
@@ -122,7 +127,10 @@ interface Row {
   model: string;
   batch: number;
   params: number;
+  /** Per step, as `dlm train` runs them: 8 steps per run (compiler/train/multistep.ts). */
   stepMs: Timing;
+  /** One step per run. */
+  singleStepMs: Timing;
   forwardMs: Timing;
   ratio: number;
   /** Fastest step over fastest forward: what the machine's noise (10-40% between runs here) touches least. */
@@ -150,9 +158,16 @@ async function benchCase(c: Case): Promise<Row> {
     if (!t) throw new Error(`no value for evaluation input '${n}'`);
     evalFeeds[n] = t;
   }
+  // `dlm train` runs STEPS_PER_RUN steps per run, on stacked batches.
+  const multi = loadModel(multiStep(compiled.step), "multi-step model");
+  const multiFeeds: Record<string, Tensor> = { ...Object.fromEntries(state) };
+  for (const [k, t] of Object.entries(batch)) {
+    multiFeeds[k] = stack(Array(STEPS_PER_RUN).fill(t), 0);
+  }
   const ortStep = await openRunner(step, "node");
+  const ortMulti = await openRunner(multi, "node");
   const ortEval = await openRunner(evalModel, "node");
-  const stepRuns: number[] = [], fwdRuns: number[] = [];
+  const stepRuns: number[] = [], singleRuns: number[] = [], fwdRuns: number[] = [];
   try {
     const runs = quick ? 5 : c.runs;
     // A step that outputs tens of MB (ResNet-18: 89 MB of parameters and momentum) leaves that
@@ -171,22 +186,23 @@ async function benchCase(c: Case): Promise<Row> {
     // threads stay warm between its own runs), so drift in machine load hits both alike; the
     // first run of each block is not counted.
     const block = c.block ?? 5;
-    for (let i = 0; stepRuns.length < runs; i++) {
-      for (
-        const [r, feeds, out] of [[ortStep, stepFeeds, stepRuns], [
-          ortEval,
-          evalFeeds,
-          fwdRuns,
-        ]] as const
-      ) {
-        for (let k = 0; k <= block; k++) {
-          const t = await timed(r, feeds);
-          if (k > 0 && i > 0) out.push(t);
+    // A multi-step run counts as STEPS_PER_RUN steps: blocks of 3 runs.
+    const kinds = [
+      { r: ortStep, feeds: stepFeeds, out: singleRuns, runs: block, per: 1 },
+      { r: ortMulti, feeds: multiFeeds, out: stepRuns, runs: 2, per: STEPS_PER_RUN },
+      { r: ortEval, feeds: evalFeeds, out: fwdRuns, runs: block, per: 1 },
+    ];
+    for (let i = 0; singleRuns.length < runs; i++) {
+      for (const k of kinds) {
+        for (let j = 0; j <= k.runs; j++) {
+          const t = await timed(k.r, k.feeds);
+          if (j > 0 && i > 0) k.out.push(t / k.per);
         }
       }
     }
   } finally {
     await ortStep.release();
+    await ortMulti.release();
     await ortEval.release();
   }
   const ref = await openRunner(step, "reference");
@@ -210,6 +226,7 @@ async function benchCase(c: Case): Promise<Row> {
     batch: c.batch,
     params,
     stepMs,
+    singleStepMs: summarize(singleRuns),
     forwardMs,
     ratio: stepMs.median / forwardMs.median,
     ratioOfMinima: stepMs.min / forwardMs.min,
@@ -248,7 +265,9 @@ const facts = machineFacts();
 console.log(formatMachineFacts(facts));
 console.log(
   `\ntraining step vs forward (onnxruntime-node), medians of timed runs (mlp 400, lenet 200, ` +
-    `resnet 25 and 15, cifar 10, gpt2 40) in blocks of 5 (cifar 2) of each in turn, after a first pair of blocks`,
+    `resnet 25 and 15, cifar 10, gpt2 40) in blocks of 5 (cifar 2) of each in turn, after a first ` +
+    `round of blocks; "step" as dlm train runs it (${STEPS_PER_RUN} steps per run), "1 step/run" ` +
+    `one step per run`,
 );
 const rows: Row[] = [];
 for (const c of CASES) rows.push(await benchCase(c));
@@ -258,6 +277,7 @@ console.log(formatTable(
     { header: "batch", right: true },
     { header: "params", right: true },
     { header: "step ms", right: true },
+    { header: "1 step/run", right: true },
     { header: "forward ms", right: true },
     { header: "step/forward", right: true },
     { header: "of minima", right: true },
@@ -268,6 +288,7 @@ console.log(formatTable(
     String(r.batch),
     r.params.toLocaleString("en"),
     ms(r.stepMs.median),
+    ms(r.singleStepMs.median),
     ms(r.forwardMs.median),
     `${r.ratio.toFixed(2)}x`,
     `${r.ratioOfMinima.toFixed(2)}x`,

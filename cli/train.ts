@@ -7,6 +7,7 @@ import { DlmError, formatDiagnostic } from "../compiler/diagnostics.ts";
 import { loadWeights, readWeightsFile, readWeightsMap, rename } from "../runtime/weights.ts";
 import type { Graph } from "../compiler/ir/graph.ts";
 import { compileTrain, type TrainSettings } from "../compiler/train/mod.ts";
+import { multiStep } from "../compiler/train/multistep.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { Dataset, loadData, parseDataSpecs } from "../runtime/data/mod.ts";
 import { writeSafetensors } from "../runtime/formats/mod.ts";
@@ -66,6 +67,12 @@ export const trainCommand: Command = {
     epochs: { kind: "number", arg: "E", help: "passes over the data (default 1)" },
     "batch-size": { kind: "number", arg: "B", help: "samples per step (default 32)" },
     "no-shuffle": { kind: "bool", help: "keep the data order (default: shuffle every epoch)" },
+    "steps-per-run": {
+      kind: "number",
+      arg: "K",
+      help:
+        "training steps per onnxruntime run (.dlm files: default 8, the state stays inside the runtime between them; 1: one step per run)",
+    },
     weights: {
       kind: "multi",
       arg: "INIT.safetensors|INIT.onnx",
@@ -141,6 +148,9 @@ export const trainCommand: Command = {
     // A .dlm file: its train section compiles to the step and evaluation models, and
     // sets defaults (epochs, batch size, validation split) that flags override.
     let step: string | Graph = file;
+    // The one-step graph of a .dlm file (parameter lists, frozen values), whatever runs.
+    let stepGraph: Graph | undefined;
+    const perRun = positiveInt(args, "steps-per-run", 8);
     let evalModel: string | Graph | undefined = args.opts.eval as string | undefined;
     let defaults: TrainSettings = { metrics: [] };
     if (file.toLowerCase().endsWith(".dlm")) {
@@ -162,7 +172,9 @@ export const trainCommand: Command = {
         for (const d of loadWeights(c.step, weights, rules).warnings) io.err(formatDiagnostic(d));
         loadWeights(c.eval, weights, rules);
       }
-      step = c.step;
+      // K steps per run: the step becomes a Scan over K stacked batches (compiler/train/multistep.ts).
+      stepGraph = c.step;
+      step = perRun > 1 ? multiStep(c.step) : c.step;
       evalModel = c.eval;
       defaults = c.settings!;
     } else if (!file.toLowerCase().endsWith(".onnx")) {
@@ -170,7 +182,7 @@ export const trainCommand: Command = {
     }
     // --save-adapter needs a fine-tuned model: say so before training, not after.
     const saveAdapter = args.opts["save-adapter"] as string | undefined;
-    const methods = typeof step === "string" ? [] : step.params.filter((p) => p.adapter);
+    const methods = stepGraph ? stepGraph.params.filter((p) => p.adapter) : [];
     if (saveAdapter && methods.length === 0) {
       throw new DlmError({
         code: "DLM0501",
@@ -211,6 +223,7 @@ export const trainCommand: Command = {
       backend: backendOf(args),
       initial,
       resume: args.opts.resume as string | undefined,
+      stepsPerRun: perRun,
       outDir: args.opts.out as string | undefined,
       earlyStopping: monitor
         ? { monitor, patience: positiveInt(args, "patience", defaults.patience ?? 3) }
@@ -221,9 +234,9 @@ export const trainCommand: Command = {
     if (save) {
       // Every parameter under its dlm name: the trained ones and, for a .dlm file, the frozen ones.
       const all = new Map(r.weights);
-      if (typeof step !== "string") {
-        for (const p of step.params) {
-          const t = all.get(p.name) ?? step.initializers.get(p.name);
+      if (stepGraph) {
+        for (const p of stepGraph.params) {
+          const t = all.get(p.name) ?? stepGraph.initializers.get(p.name);
           if (t && !all.has(p.name)) all.set(p.name, t);
         }
       }
@@ -233,7 +246,7 @@ export const trainCommand: Command = {
     if (saveAdapter) {
       const entries = methods.map((p): [string, Tensor] => [
         p.name,
-        r.weights.get(p.name) ?? (step as Graph).initializers.get(p.name)!,
+        r.weights.get(p.name) ?? stepGraph!.initializers.get(p.name)!,
       ]);
       writeFileAtomic(saveAdapter, writeSafetensors(entries));
       r.files.push(saveAdapter);

@@ -702,6 +702,10 @@ Deno.test("compile --train --pack-params writes a packed step that dlm train run
   const ckpt = readSafetensors(Deno.readFileSync(`${dir}/run/checkpoint.safetensors`)).tensors;
   assert.ok(ckpt.has("opt:m:fc1.weight") && !ckpt.has("opt:m:pack:0"));
 
+  const zero = await dlm("train", file, "--data", "digits", "--steps-per-run", "0");
+  assert.equal(zero.code, 2);
+  assert.match(zero.err, /--steps-per-run needs an integer >= 1, got 0/);
+
   const bad = await dlm("compile", file, "--eval", "--pack-params", "-o", `${dir}/x.onnx`);
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--pack-params applies to the training-step model: add --train/);

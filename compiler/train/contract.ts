@@ -23,6 +23,10 @@
  * compiles) takes flat vectors `pack:<k>` in place of their members, with
  * optimiser state `opt:<slot>:pack:<k>`; the ModelProto's metadata entry
  * `dlm.packs` gives each member's offset and shape.
+ *
+ * A multi-step model (compiler/train/multistep.ts, what `dlm train` runs)
+ * takes each batch input with a leading `steps` axis and returns `loss` and
+ * the metrics as one value per step.
  */
 
 export const STEP_INPUT = "step";

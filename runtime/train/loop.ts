@@ -20,7 +20,8 @@ import {
 } from "../../compiler/train/contract.ts";
 import { packValues, unpackValues } from "../../compiler/train/pack.ts";
 import { describeFsError } from "../fs.ts";
-import type { Dataset } from "../data/mod.ts";
+import type { Batch, Dataset } from "../data/mod.ts";
+import { stack } from "../reference/kernels/stack_util.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { EpochRecord } from "./history.ts";
 import { writeHistory } from "./history.ts";
@@ -63,6 +64,11 @@ export interface TrainOptions {
   earlyStopping?: EarlyStopping;
   /** Progress display (default: none). */
   progress?: ProgressSink;
+  /**
+   * For a multi-step model (compiler/train/multistep.ts): batches stacked per run (default 8).
+   * Batches of a different size (an epoch's last) run in a group of their own.
+   */
+  stepsPerRun?: number;
 }
 
 /** What `train` returns. */
@@ -274,6 +280,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     else sinceBest++;
   }
 
+  const perRun = step.multiStep ? (opts.stepsPerRun ?? 8) : 1;
+  if (!Number.isInteger(perRun) || perRun < 1) {
+    fail("DLM0210", `Expected a positive integer for steps per run, found ${opts.stepsPerRun}`);
+  }
   const runner = await openRunner(step, backend);
   const evalRunner = evalModel && opts.val ? await openRunner(evalModel, backend) : undefined;
   let epoch = startEpoch;
@@ -283,6 +293,35 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const sums: Record<string, number> = {};
       let seen = 0;
       const batches = opts.data.batchCount(batchSize);
+      // One run per batch, or per group of stackable batches for a multi-step model.
+      const runGroup = async (group: Batch[]) => {
+        const feeds: Record<string, Tensor> = {};
+        for (const n of step.inputNames) if (stateNames.has(n)) feeds[n] = state.get(n)!;
+        for (const n of inputs) {
+          feeds[n] = step.multiStep ? stack(group.map((b) => b.arrays[n]), 0) : group[0].arrays[n];
+        }
+        const out = await runner.run(feeds);
+        const perStep = (name: string) =>
+          step.multiStep ? toNumbers(out[name]) : [scalar(out[name], name)];
+        const stepLosses = perStep(LOSS_OUTPUT);
+        const stepMetrics = metrics.map((k) => perStep(`metric:${k}`));
+        group.forEach((b, i) => {
+          losses.push(stepLosses[i]);
+          sums.loss = (sums.loss ?? 0) + stepLosses[i] * b.size;
+          metrics.forEach((k, j) => (sums[k] = (sums[k] ?? 0) + stepMetrics[j][i] * b.size));
+          seen += b.size;
+        });
+        const next = new Map<string, Tensor>();
+        for (const o of fetch) {
+          const x = fedInput(o);
+          if (x !== undefined) next.set(x, out[o]);
+        }
+        state = next;
+        const last = group[group.length - 1];
+        const secs = (performance.now() - t0) / 1000;
+        progress?.batch(epoch + 1, epochs, last.index + 1, batches, sums.loss / seen, seen / secs);
+      };
+      let group: Batch[] = [];
       // One seed per epoch, so a resumed run shuffles as the uninterrupted one did.
       for (
         const b of opts.data.batches(batchSize, {
@@ -290,26 +329,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           seed: seed * 100003 + epoch,
         })
       ) {
-        const feeds: Record<string, Tensor> = {};
-        for (const n of step.inputNames) if (stateNames.has(n)) feeds[n] = state.get(n)!;
-        for (const n of inputs) feeds[n] = b.arrays[n];
-        const out = await runner.run(feeds);
-        const loss = scalar(out[LOSS_OUTPUT], LOSS_OUTPUT);
-        losses.push(loss);
-        sums.loss = (sums.loss ?? 0) + loss * b.size;
-        for (const k of metrics) {
-          sums[k] = (sums[k] ?? 0) + scalar(out[`metric:${k}`], `metric:${k}`) * b.size;
+        if (group.length && (group.length === perRun || group[0].size !== b.size)) {
+          await runGroup(group);
+          group = [];
         }
-        const next = new Map<string, Tensor>();
-        for (const o of fetch) {
-          const x = fedInput(o);
-          if (x !== undefined) next.set(x, out[o]);
-        }
-        state = next;
-        seen += b.size;
-        const secs = (performance.now() - t0) / 1000;
-        progress?.batch(epoch + 1, epochs, b.index + 1, batches, sums.loss / seen, seen / secs);
+        group.push(b);
       }
+      if (group.length) await runGroup(group);
       const values: Record<string, number> = {};
       for (const [k, v] of Object.entries(sums)) values[k] = v / seen;
       if (evalRunner && evalModel && opts.val) {

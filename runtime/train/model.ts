@@ -31,6 +31,16 @@ export interface LoadedModel {
   outputNames: string[];
   /** Parameters the step reads from flat vectors (compiler/train/pack.ts); empty when none. */
   packs: PackLayout[];
+  /**
+   * A multi-step model (compiler/train/multistep.ts): batch inputs stacked along a leading
+   * axis, `loss` and the metrics one value per step.
+   */
+  multiStep: boolean;
+}
+
+/** Whether a step model's `loss` is a vector: one value per stacked batch. */
+function isMultiStep(g: Graph): boolean {
+  return g.outputs.find((o) => o.name === "loss")?.type.shape.length === 1;
 }
 
 /**
@@ -69,6 +79,7 @@ export function loadModel(src: ModelSource, what = "model"): LoadedModel {
       inputNames: graph.inputs.map((v) => v.name),
       outputNames: graph.outputs.map((v) => v.name),
       packs: graph.packs ?? [],
+      multiStep: isMultiStep(graph),
     };
   }
   const graph = cloneGraph(src);
@@ -89,5 +100,6 @@ export function loadModel(src: ModelSource, what = "model"): LoadedModel {
     inputNames: graph.inputs.map((v) => v.name),
     outputNames: graph.outputs.map((v) => v.name),
     packs: graph.packs ?? [],
+    multiStep: isMultiStep(graph),
   };
 }
