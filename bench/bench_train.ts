@@ -4,7 +4,7 @@
  * batch 16) and a 4-layer GPT-2 (batch 8 of 64 tokens, bench/gpt2_train.dlm),
  * the onnxruntime-node time of one training step (as `dlm train` runs it, 8
  * per run, and one per run) against one forward pass of the evaluation model
- * on the same batch (blocks of runs in turn, medians),
+ * on the same batch (each kind timed in a process of its own, in rounds; medians),
  * their ratio (target <= 4x: a step does about 3x the work of a forward) and
  * the ratio of the fastest runs, the reference interpreter's step time, and
  * the end-to-end time of `dlm train lang-examples/lenet_digits.dlm --data
@@ -46,8 +46,6 @@ interface Case {
   runs: number;
   /** Reference interpreter step runs. */
   refRuns: number;
-  /** Timed runs per block (default 5). */
-  block?: number;
   /** The train section's model, when the file has several. */
   model?: string;
   /** Sizes of symbolic dims other than the batch N. */
@@ -87,7 +85,6 @@ const CASES: Case[] = [
     model: "ResNet18Cifar",
     batch: 16,
     runs: 10,
-    block: 2,
     refRuns: 1,
   },
   {
@@ -140,7 +137,21 @@ interface Row {
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-async function benchCase(c: Case): Promise<Row> {
+/** What a case runs: its models and their inputs. */
+interface Prepared {
+  step: LoadedModel;
+  state: Map<string, Tensor>;
+  stepFeeds: Record<string, Tensor>;
+  kinds: Record<Kind, { model: LoadedModel; feeds: Record<string, Tensor>; per: number }>;
+  /** Trainable parameter count: the sizes of the tensors that have an optimiser update. */
+  params: number;
+}
+
+/** What a timing process runs: `dlm train`'s several steps per run, one step per run, a forward. */
+type Kind = "multi" | "single" | "forward";
+const KINDS: Kind[] = ["multi", "single", "forward"];
+
+function prepare(c: Case): Prepared {
   // Compiled as `dlm train` compiles it: small parameters packed.
   const compiled = compileTrain(root + c.file, { pack: true, model: c.model, dims: c.dims });
   if (!compiled.step || !compiled.eval) {
@@ -164,55 +175,6 @@ async function benchCase(c: Case): Promise<Row> {
   for (const [k, t] of Object.entries(batch)) {
     multiFeeds[k] = stack(Array(STEPS_PER_RUN).fill(t), 0);
   }
-  const ortStep = await openRunner(step, "node");
-  const ortMulti = await openRunner(multi, "node");
-  const ortEval = await openRunner(evalModel, "node");
-  const stepRuns: number[] = [], singleRuns: number[] = [], fwdRuns: number[] = [];
-  try {
-    const runs = quick ? 5 : c.runs;
-    // A step that outputs tens of MB (ResNet-18: 89 MB of parameters and momentum) leaves that
-    // much garbage per run; collected inside a timed run, it costs tens of ms of JavaScript heap
-    // work that is not onnxruntime's. Such cases collect before every timed run (step and
-    // forward alike). Small models do not: a run right after a forced collection is several
-    // times slower (0.5 against 0.1 ms for mlp_digits), which no training loop sees.
-    let stateBytes = 0;
-    for (const t of state.values()) stateBytes += t.data.length * 4;
-    const collect = stateBytes > 8e6 ? gc : () => {};
-    const timed = (r: Runner, feeds: Record<string, Tensor>) => {
-      collect();
-      return timeRun(r, feeds);
-    };
-    // Blocks of steps and of forwards in turn, as training and inference run them (a session's
-    // threads stay warm between its own runs), so drift in machine load hits both alike; the
-    // first run of each block is not counted.
-    const block = c.block ?? 5;
-    // A multi-step run counts as STEPS_PER_RUN steps: blocks of 3 runs.
-    const kinds = [
-      { r: ortStep, feeds: stepFeeds, out: singleRuns, runs: block, per: 1 },
-      { r: ortMulti, feeds: multiFeeds, out: stepRuns, runs: 2, per: STEPS_PER_RUN },
-      { r: ortEval, feeds: evalFeeds, out: fwdRuns, runs: block, per: 1 },
-    ];
-    for (let i = 0; singleRuns.length < runs; i++) {
-      for (const k of kinds) {
-        for (let j = 0; j <= k.runs; j++) {
-          const t = await timed(k.r, k.feeds);
-          if (j > 0 && i > 0) k.out.push(t / k.per);
-        }
-      }
-    }
-  } finally {
-    await ortStep.release();
-    await ortMulti.release();
-    await ortEval.release();
-  }
-  const ref = await openRunner(step, "reference");
-  const refRuns: number[] = [];
-  const nRef = quick ? 1 : c.refRuns;
-  for (let i = 0; i < nRef; i++) {
-    gc();
-    refRuns.push(await timeRun(ref, stepFeeds));
-  }
-  // Trainable parameter count: the sizes of the tensors that have an optimiser update.
   let params = 0;
   const initial = unpackValues(step.packs, step.defaults);
   for (const p of compiled.step.params) {
@@ -220,13 +182,113 @@ async function benchCase(c: Case): Promise<Row> {
     const t = initial.get(p.name);
     if (t) params += t.data.length;
   }
-  const stepMs = summarize(stepRuns), forwardMs = summarize(fwdRuns);
+  return {
+    step,
+    state,
+    stepFeeds,
+    params,
+    kinds: {
+      multi: { model: multi, feeds: multiFeeds, per: STEPS_PER_RUN },
+      single: { model: step, feeds: stepFeeds, per: 1 },
+      forward: { model: evalModel, feeds: evalFeeds, per: 1 },
+    },
+  };
+}
+
+/**
+ * A timing process: RUNS timed runs of one kind of one case in onnxruntime-node, after
+ * WARMUP untimed ones; prints the per-step times (ms) as JSON. Each kind runs in a process of
+ * its own, as training and inference do: with two sessions in one process, the idle one's
+ * spinning worker threads take a core from the other (LeNet's step measured 2.2 against 1.4 ms
+ * here), and a pause after a block does not end that reliably.
+ */
+async function timingChild(caseIndex: number, kind: Kind, runs: number, warmup: number) {
+  const p = prepare(CASES[caseIndex]);
+  const { model, feeds, per } = p.kinds[kind];
+  let stateBytes = 0;
+  for (const t of p.state.values()) stateBytes += t.data.length * 4;
+  // A step that outputs tens of MB (ResNet-18: 89 MB of parameters and momentum) leaves that
+  // much garbage per run; collected inside a timed run, it costs tens of ms of JavaScript heap
+  // work that is not onnxruntime's. Such cases collect before every timed run (step and
+  // forward alike). Small models do not: a run right after a forced collection is several
+  // times slower (0.5 against 0.1 ms for mlp_digits), which no training loop sees.
+  const collect = stateBytes > 8e6 ? gc : () => {};
+  const r = await openRunner(model, "node");
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < warmup + runs; i++) {
+      collect();
+      const t = await timeRun(r, feeds);
+      if (i >= warmup) out.push(t / per);
+    }
+  } finally {
+    await r.release();
+  }
+  console.log(JSON.stringify(out));
+}
+
+/** Times one kind of one case in a process of its own (see timingChild). */
+async function timeInChild(
+  caseIndex: number,
+  kind: Kind,
+  runs: number,
+  warmup: number,
+): Promise<number[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      new URL(import.meta.url).pathname,
+      "--child",
+      String(caseIndex),
+      kind,
+      String(runs),
+      String(warmup),
+    ],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success) {
+    throw new Error(
+      `timing ${CASES[caseIndex].name} (${kind}) failed:\n${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return JSON.parse(text.split("\n").at(-1)!) as number[];
+}
+
+async function benchCase(caseIndex: number): Promise<Row> {
+  const c = CASES[caseIndex];
+  const p = prepare(c);
+  const runs = quick ? 5 : c.runs;
+  // Rounds of one process per kind in turn, so drift in machine load hits all kinds alike. A
+  // multi-step run is STEPS_PER_RUN steps: 2 of them for every 5 single steps or forwards.
+  const rounds = quick ? 1 : 3;
+  const timings: Record<Kind, number[]> = { multi: [], single: [], forward: [] };
+  for (let i = 0; i < rounds; i++) {
+    for (const kind of KINDS) {
+      const n = Math.ceil((kind === "multi" ? runs * 2 / 5 : runs) / rounds);
+      // Untimed first runs: a session's first runs plan its memory and warm its threads.
+      const warmup = Math.max(2, Math.ceil(n / 10));
+      timings[kind].push(...await timeInChild(caseIndex, kind, n, warmup));
+    }
+  }
+  const ref = await openRunner(p.step, "reference");
+  const refRuns: number[] = [];
+  const nRef = quick ? 1 : c.refRuns;
+  for (let i = 0; i < nRef; i++) {
+    gc();
+    refRuns.push(await timeRun(ref, p.stepFeeds));
+  }
+  const stepMs = summarize(timings.multi), forwardMs = summarize(timings.forward);
   return {
     model: c.name,
     batch: c.batch,
-    params,
+    params: p.params,
     stepMs,
-    singleStepMs: summarize(singleRuns),
+    singleStepMs: summarize(timings.single),
     forwardMs,
     ratio: stepMs.median / forwardMs.median,
     ratioOfMinima: stepMs.min / forwardMs.min,
@@ -261,16 +323,23 @@ async function endToEnd(): Promise<{ seconds: number; valAccuracy?: number; outp
   return { seconds, valAccuracy: acc, output: text.trim().split("\n").slice(-4).join("\n") };
 }
 
+const child = Deno.args.indexOf("--child");
+if (child >= 0) {
+  const [index, kind, runs, warmup] = Deno.args.slice(child + 1);
+  await timingChild(Number(index), kind as Kind, Number(runs), Number(warmup));
+  Deno.exit(0);
+}
 const facts = machineFacts();
 console.log(formatMachineFacts(facts));
 console.log(
   `\ntraining step vs forward (onnxruntime-node), medians of timed runs (mlp 400, lenet 200, ` +
-    `resnet 25 and 15, cifar 10, gpt2 40) in blocks of 5 (cifar 2) of each in turn, after a first ` +
-    `round of blocks; "step" as dlm train runs it (${STEPS_PER_RUN} steps per run), "1 step/run" ` +
+    `resnet 25 and 15, cifar 10, gpt2 40), each kind in a process of its own, 3 rounds of the ` +
+    `kinds in turn, the first tenth of each process's runs untimed; "step" as dlm train runs it ` +
+    `(${STEPS_PER_RUN} steps per run), "1 step/run" ` +
     `one step per run`,
 );
 const rows: Row[] = [];
-for (const c of CASES) rows.push(await benchCase(c));
+for (let i = 0; i < CASES.length; i++) rows.push(await benchCase(i));
 console.log(formatTable(
   [
     { header: "model" },

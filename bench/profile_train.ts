@@ -5,6 +5,8 @@
  * the step/forward ratio (bench/bench_train.ts measures the ratio itself).
  *
  *   deno task profile:train FILE.dlm [--model NAME] [--eval] [--batch N] [--dim T=16,...] [--runs R]
+ *
+ * TOP=N in the environment lists the N slowest nodes (default 15).
  */
 import * as ort from "onnxruntime-node";
 import type { Tensor } from "../compiler/ir/tensor.ts";
@@ -106,6 +108,11 @@ for (const [op, v] of [...byOp].sort((a, b) => b[1].us - a[1].us)) {
   console.log(`${op.padEnd(22)} ${ms(v.us).padStart(7)}  ${String(v.count / runs).padStart(5)}`);
 }
 console.log("\nslowest nodes                                                     ms/run");
-for (const [n, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+for (
+  const [n, us] of [...byNode].sort((a, b) => b[1] - a[1]).slice(
+    0,
+    Number(Deno.env.get("TOP") ?? 15),
+  )
+) {
   console.log(`${n.slice(0, 64).padEnd(64)} ${ms(us).padStart(7)}`);
 }
