@@ -12,7 +12,9 @@
  * Writes bench/results_train.json. bench/torch_train_ratio.py times the same
  * models in PyTorch.
  *
- *   deno task bench:train [--quick]
+ *   deno task bench:train [--quick] [--only NAME]
+ *
+ * --only times the cases whose name contains NAME (and skips the end-to-end run).
  */
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
@@ -35,6 +37,8 @@ import { formatTable, ms } from "./table.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const quick = Deno.args.includes("--quick");
+const onlyAt = Deno.args.indexOf("--only");
+const only = onlyAt >= 0 ? Deno.args[onlyAt + 1] : undefined;
 /** Steps per run, as `dlm train` runs them by default. */
 const STEPS_PER_RUN = 8;
 
@@ -339,7 +343,9 @@ console.log(
     `one step per run`,
 );
 const rows: Row[] = [];
-for (let i = 0; i < CASES.length; i++) rows.push(await benchCase(i));
+for (let i = 0; i < CASES.length; i++) {
+  if (!only || CASES[i].name.includes(only)) rows.push(await benchCase(i));
+}
 console.log(formatTable(
   [
     { header: "model" },
@@ -365,7 +371,7 @@ console.log(formatTable(
   ]),
 ));
 console.log("\ndlm train lang-examples/lenet_digits.dlm --data digits (end to end)");
-const e2e = quick ? undefined : await endToEnd();
+const e2e = quick || only ? undefined : await endToEnd();
 if (e2e) {
   console.log(
     `${e2e.seconds.toFixed(1)} s, final validation accuracy ${
@@ -373,7 +379,7 @@ if (e2e) {
     } (target: >= 97% in under 60 s)\n${e2e.output}`,
   );
 }
-const outPath = root + "bench/results_train.json";
+const outPath = root + (only ? "bench/results_train_only.json" : "bench/results_train.json");
 writeFileAtomic(
   outPath,
   JSON.stringify(

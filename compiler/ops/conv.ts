@@ -141,7 +141,7 @@ interface WeightGradShape {
  * larger than cols and this runs fastest: 11.1 ms for ResNet-18's 64-channel
  * 3x3 layers at 32x32 and batch 16, against 16.3 for taps and 32.5 for the
  * Conv form. Undefined otherwise, and for fewer than
- * `weightGradTuning.minChannels` input channels (a network's first layer, where the Conv form is faster).
+ * `convGradTuning.minChannels` input channels (a network's first layer, where the Conv form is faster).
  * The one-hot kernel multiplies by 0 and 1 only: exact for finite x.
  */
 function im2colWeightGrad(
@@ -153,7 +153,7 @@ function im2colWeightGrad(
   const n = p.kernel.length;
   const taps = numel(p.kernel);
   const positions = numel(p.outSp);
-  const t = weightGradTuning;
+  const t = convGradTuning;
   if (n > 2 || p.group !== 1 || (t.force && t.force !== "im2col")) return undefined;
   if (!t.force && (p.channelsIn < t.minChannels || 2 * positions < p.channelsOut)) {
     return undefined;
@@ -180,32 +180,36 @@ function im2colWeightGrad(
 }
 
 /**
- * Which form builds a convolution's weight gradient: im2col and taps need
- * `minChannels` input channels, taps also `tapsMinWork` multiply-adds per
- * sample (see those functions). `force` makes one form apply wherever it
- * can (tests check each on small convolutions).
+ * Which forms build a convolution's gradients. Weight gradient: im2col and
+ * taps need `minChannels` input channels, taps also `tapsMinWork`
+ * multiply-adds per sample (see those functions). Input gradient (see
+ * `dataGrad`): a flipped Conv where the weight has no more elements than the
+ * input, columns where it has at least `colsMinRatio` times as many, else a
+ * ConvTranspose. `force` and `forceData` make one form apply wherever it can
+ * (tests check each on small convolutions).
  */
-export const weightGradTuning: {
+export const convGradTuning: {
   minChannels: number;
   tapsMinWork: number;
+  colsMinRatio: number;
   force?: "im2col" | "taps" | "conv";
-} = { minChannels: 16, tapsMinWork: 5e5 };
+  forceData?: "transpose" | "flipped" | "cols";
+} = { minChannels: 16, tapsMinWork: 5e5, colsMinRatio: 16 };
 
 /**
- * The weight gradient of an ungrouped 1-D or 2-D convolution as one Gemm per
- * kernel tap: for tap k, the input shifted by k (a strided Slice of the padded
- * xT, [C, N, o...]) against the output gradient gT ([M, N, o...]), both as
- * matrices over (N, o...), gives dW[:, :, k] = g2 s2^T, [M, C]. Each Gemm is
- * [M x N*o] by [N*o x C]: large and well shaped, where the Conv form
- * correlates with an image-sized kernel into a kernel-sized output (a Gemm
- * [M x N*o*C] by [.. x k], k = 9 columns, per input channel) that MLAS runs
- * 1.3-2x slower (ResNet-18's 3x3 layers at batch 16: 21.2 against 16.0 ms for
- * 512 channels at 4x4, 16.3 against 10.3 for 256 at 8x8); for small maps
- * and many channels it also beats im2col, whose per-sample product grows
- * with the channels (32.7 ms at 4x4). Undefined for small convolutions (the
- * Conv form has fewer nodes and is no slower), few input channels (each
- * Gemm would be C columns wide), grouped ones, and kernels of more than 25
- * taps.
+ * The weight gradient of an ungrouped 1-D or 2-D convolution from its kernel
+ * taps as columns: for tap k, the input shifted by k (a strided Slice of the
+ * padded xT, [C, N, o...]); stacked, they are cols [(C, K), (N, o...)], and
+ * one Gemm against the output gradient gT ([M, (N, o...)]) gives dW as
+ * [M, (C, K)], the weight's own layout. For small maps and many channels
+ * this beats the Conv form, which correlates with an image-sized kernel into
+ * a kernel-sized output (a Gemm [M x N*o*C] by [.. x k], k = 9 columns, per
+ * input channel) that MLAS runs slowly, and im2col, whose per-sample product
+ * grows with the channels. ResNet-18's 3x3 layers at batch 16 (fastest of
+ * 20 runs): 512 channels at 4x4 13.7 ms (Conv form 14.1, im2col 34.8, a
+ * Gemm per tap and a Concat 16.3), 256 at 8x8 9.4 (17.0). Undefined for
+ * small convolutions (the Conv form has fewer nodes and is no slower), few
+ * input channels, grouped ones, and kernels of more than 25 taps.
  */
 function tapsWeightGrad(
   c: GradContext,
@@ -216,23 +220,17 @@ function tapsWeightGrad(
   const n = p.kernel.length;
   const taps = numel(p.kernel);
   const work = p.channelsOut * p.channelsIn * taps * numel(p.outSp);
-  const t = weightGradTuning;
+  const t = convGradTuning;
   if (n > 2 || p.group !== 1 || taps > 25 || (t.force && t.force !== "taps")) return undefined;
   if (!t.force && (p.channelsIn < t.minChannels || work < t.tapsMinWork)) return undefined;
   const padded = p.pads.some((v) => v !== 0)
     ? op1(c, "Pad", [xT, ints(c, [0, 0, ...p.pads.slice(0, n), 0, 0, ...p.pads.slice(n)])])
     : xT;
-  const g2 = op1(c, "Reshape", [gT, ints(c, [p.channelsOut, -1])]);
   const axes = Array.from({ length: n }, (_, i) => i + 2);
   const inSp = c.typeOf(padded).shape.slice(2) as number[];
-  const parts: string[] = [];
+  const cols: string[] = [];
   for (let tap = 0; tap < taps; tap++) {
-    // The tap's position in the kernel, last dim fastest.
-    const at: number[] = [];
-    for (let i = n - 1, r = tap; i >= 0; i--) {
-      at[i] = r % p.kernel[i];
-      r = Math.floor(r / p.kernel[i]);
-    }
+    const at = tapPosition(tap, p.kernel);
     const starts = at.map((k, i) => k * p.dil[i]);
     const ends = starts.map((b, i) => b + p.strides[i] * (p.outSp[i] - 1) + 1);
     const whole = starts.every((b, i) => b === 0 && ends[i] === inSp[i] && p.strides[i] === 1);
@@ -243,14 +241,24 @@ function tapsWeightGrad(
       ints(c, axes),
       ints(c, p.strides),
     ]);
-    const s2 = op1(c, "Reshape", [shifted, ints(c, [p.channelsIn, -1])]);
-    parts.push(op1(c, "Gemm", [g2, s2], { transB: 1 }));
+    cols.push(op1(c, "Reshape", [shifted, ints(c, [p.channelsIn, 1, -1])]));
   }
-  const shape = ints(c, [p.channelsOut, p.channelsIn, ...p.kernel]);
-  if (parts.length === 1) return op1(c, "Reshape", [parts[0], shape]);
-  const last = ints(c, [2]);
-  const stacked = op1(c, "Concat", parts.map((m) => op1(c, "Unsqueeze", [m, last])), { axis: 2 });
-  return op1(c, "Reshape", [stacked, shape]);
+  const stacked = cols.length === 1 ? cols[0] : op1(c, "Concat", cols, { axis: 1 });
+  const dW = op1(c, "Gemm", [
+    op1(c, "Reshape", [gT, ints(c, [p.channelsOut, -1])]),
+    op1(c, "Reshape", [stacked, ints(c, [p.channelsIn * taps, -1])]),
+  ], { transB: 1 });
+  return op1(c, "Reshape", [dW, ints(c, [p.channelsOut, p.channelsIn, ...p.kernel])]);
+}
+
+/** A kernel tap's position, last dim fastest. */
+function tapPosition(tap: number, kernel: number[]): number[] {
+  const at: number[] = [];
+  for (let i = kernel.length - 1, r = tap; i >= 0; i--) {
+    at[i] = r % kernel[i];
+    r = Math.floor(r / kernel[i]);
+  }
+  return at;
 }
 
 /** Batch size the weight-gradient cost model assumes when the batch dim is symbolic. */
@@ -317,12 +325,95 @@ function flippedWeightGrad(
 }
 
 /**
+ * The input gradient of a convolution, dx[n, c, i] = sum_{m, k} g[n, m, o]
+ * w[m, c, k] over o s + k d - p = i, in one of three forms:
+ *
+ * - "transpose": the transposed convolution of g with the same weights (its
+ *   output_padding restores the rows the forward stride dropped). Any
+ *   convolution.
+ * - "flipped": with stride 1 and no group, a Conv of g with the weight's
+ *   channels swapped and its taps reversed, padded d (k - 1) - p. MLAS runs
+ *   it as fast as the forward, where ConvTranspose's per-image col2im runs
+ *   1.3-1.6x slower; the weight's transpose and flip make it lose once the
+ *   weight is larger than dx.
+ * - "cols": with stride 1 and no group, one Gemm for every tap's rows of dx
+ *   at once, dcols[(c, k), (n, o)] = W[m, (c, k)]^T gT[m, (n, o)], then each
+ *   tap's rows padded into place (negative pads crop) and summed. For small
+ *   maps of many channels, where ConvTranspose's per-image Gemms are a few
+ *   columns wide.
+ *
+ * ResNet-18's 3x3 layers at batch 16 (fastest of 20 runs; transpose,
+ * flipped, cols): 64 channels at 32x32 10.8, 7.2, 18.2 ms; 128 at 16x16 10.2,
+ * 7.9, 16.8; 256 at 8x8 9.8, 9.7, 11.4; 512 at 4x4 14.9, 16.3, 10.4; 512 at
+ * 1x1 3.5, 14.4, 1.0. Hence the choice by the weight's size against dx's
+ * (`convGradTuning`).
+ */
+function dataGrad(
+  c: GradContext,
+  g: string,
+  w: string,
+  gT: () => string,
+  p: WeightGradShape & { inSp: number[]; batch: string | number; outputPadding: number[] },
+): string {
+  const n = p.kernel.length;
+  const t = convGradTuning;
+  const plain = p.group === 1 && p.strides.every((s) => s === 1) &&
+    p.pads.every((v, i) => v <= p.dil[i % n] * (p.kernel[i % n] - 1));
+  const batch = typeof p.batch === "number" ? p.batch : ASSUMED_BATCH;
+  const weight = p.channelsOut * p.channelsIn * numel(p.kernel);
+  const dx = batch * p.channelsIn * numel(p.inSp);
+  const form = !plain ? "transpose" : t.forceData ??
+    (weight <= dx ? "flipped" : weight >= t.colsMinRatio * dx ? "cols" : "transpose");
+  const spatial = Array.from({ length: n }, (_, i) => i + 2);
+  if (form === "flipped") {
+    const swapped = op1(c, "Transpose", [w], { perm: [1, 0, ...spatial] });
+    const reversed = op1(c, "Slice", [
+      swapped,
+      ints(c, spatial.map(() => -1)),
+      ints(c, spatial.map((a) => -(p.kernel[a - 2] + 1))),
+      ints(c, spatial),
+      ints(c, spatial.map(() => -1)),
+    ]);
+    return op1(c, "Conv", [g, reversed], {
+      dilations: p.dil,
+      pads: p.pads.map((v, i) => p.dil[i % n] * (p.kernel[i % n] - 1) - v),
+    });
+  }
+  if (form === "cols") {
+    const taps = numel(p.kernel);
+    const dcols = op1(c, "Gemm", [
+      op1(c, "Reshape", [w, ints(c, [p.channelsOut, -1])]),
+      op1(c, "Reshape", [gT(), ints(c, [p.channelsOut, -1])]),
+    ], { transA: 1 });
+    // [C, K, N, o...]: tap k's rows of dx, before the shift.
+    const perTap = op1(c, "Reshape", [dcols, ints(c, [p.channelsIn, taps, -1, ...p.outSp])]);
+    const rows = taps === 1 ? [perTap] : c.op("Split", [perTap], { axis: 1 }, { nOutputs: taps });
+    const placed = rows.map((r, tap) => {
+      // Output position o reads input position o + k d - p: shift by that, crop to the input.
+      const begin = tapPosition(tap, p.kernel).map((k, i) => k * p.dil[i] - p.pads[i]);
+      const end = begin.map((b, i) => p.inSp[i] - p.outSp[i] - b);
+      return op1(c, "Pad", [r, ints(c, [0, 0, 0, ...begin, 0, 0, 0, ...end])]);
+    });
+    const sum = placed.length === 1 ? placed[0] : op1(c, "Sum", placed);
+    const dxT = op1(c, "Reshape", [sum, ints(c, [p.channelsIn, -1, ...p.inSp])]);
+    return op1(c, "Transpose", [dxT], { perm: [1, 0, ...spatial] });
+  }
+  return op1(c, "ConvTranspose", [g, w], {
+    strides: p.strides,
+    dilations: p.dil,
+    group: p.group,
+    pads: p.pads,
+    output_padding: p.outputPadding,
+  });
+}
+
+/**
  * y[n, m, o] = sum_{c, k} x[n, c, o s + k d - p] w[m, c, k] (per group), so
- * dx is the transposed convolution of g with the same weights (its
- * output_padding restores the rows the forward stride dropped), and
- * dw[m, c, k] = sum_{n, o} g[n, m, o] x[n, c, o s + k d - p] is a
- * convolution of x (channels as batch) with g (batch as channels), stride
- * and dilation swapped, cropped to the kernel; one per group.
+ * dx is a transposed convolution of g (see `dataGrad` for its forms), and
+ * dw[m, c, k] = sum_{n, o} g[n, m, o] x[n, c, o s + k d - p]: im2col or the
+ * taps as columns where they are faster, else a convolution of x (channels
+ * as batch) with g (batch as channels), stride and dilation swapped, cropped
+ * to the kernel; one per group.
  */
 function convGrad(c: GradContext) {
   const [x, w, bias] = c.node.inputs;
@@ -345,47 +436,25 @@ function convGrad(c: GradContext) {
   const outputPadding = inSp.map((h, i) =>
     h - (strides[i] * (outSp[i] - 1) + (kernel[i] - 1) * dil[i] + 1 - pads[i] - pads[i + n])
   );
-  const dX = op1(c, "ConvTranspose", [g, w], {
-    strides,
-    dilations: dil,
-    group,
-    pads,
-    output_padding: outputPadding,
-  });
+  const perm = [1, 0, ...Array.from({ length: n }, (_, i) => i + 2)];
+  const channelsIn = needStatic(xt.shape[1], "Conv", "input channels");
+  const channelsOut = needStatic(wt.shape[0], "Conv", "output channels");
+  const shape = { group, strides, dil, pads, kernel, outSp, channelsIn, channelsOut };
+  let gTransposed: string | undefined;
+  const gT = () => gTransposed ??= op1(c, "Transpose", [g], { perm });
+  const dX = dataGrad(c, g, w, gT, { ...shape, inSp, batch: xt.shape[0], outputPadding });
 
   const dB = bias
     ? op1(c, "ReduceSum", [g, ints(c, [0, ...Array.from({ length: n }, (_, i) => i + 2)])], {
       keepdims: 0,
     })
     : undefined;
-  const perm = [1, 0, ...Array.from({ length: n }, (_, i) => i + 2)];
-  const channelsIn = needStatic(xt.shape[1], "Conv", "input channels");
-  const channelsOut = needStatic(wt.shape[0], "Conv", "output channels");
-  const cols = im2colWeightGrad(c, x, g, {
-    group,
-    strides,
-    dil,
-    pads,
-    kernel,
-    outSp,
-    channelsIn,
-    channelsOut,
-  });
+  const cols = im2colWeightGrad(c, x, g, shape);
   if (cols) return [dX, cols, dB];
   const xT = op1(c, "Transpose", [x], { perm });
-  const gT = op1(c, "Transpose", [g], { perm });
-  const taps = tapsWeightGrad(c, xT, gT, {
-    group,
-    strides,
-    dil,
-    pads,
-    kernel,
-    outSp,
-    channelsIn,
-    channelsOut,
-  });
+  const taps = tapsWeightGrad(c, xT, gT(), shape);
   if (taps) return [dX, taps, dB];
-  const flipped = flippedWeightGrad(c, xT, gT, {
+  const flipped = flippedWeightGrad(c, xT, gT(), {
     group,
     strides,
     dil,
@@ -399,7 +468,7 @@ function convGrad(c: GradContext) {
   });
   if (flipped) return [dX, flipped, dB];
   const xs = group === 1 ? [xT] : c.op("Split", [xT], { axis: 0 }, { nOutputs: group });
-  const gs = group === 1 ? [gT] : c.op("Split", [gT], { axis: 0 }, { nOutputs: group });
+  const gs = group === 1 ? [gT()] : c.op("Split", [gT()], { axis: 0 }, { nOutputs: group });
   const spatialAxes = ints(c, Array.from({ length: n }, (_, i) => i + 2));
   // The correlation can run past the kernel at the end (rows the forward stride never reached).
   // Trimming the end padding drops those positions in the Conv itself; where the padding is too

@@ -1,24 +1,34 @@
 /**
- * The weight gradient of a convolution through im2col or kernel taps
- * (conv.ts im2colWeightGrad, tapsWeightGrad): finite differences with each
- * form forced on small convolutions, and the cost model's choice on real
- * layer sizes.
+ * A convolution's gradients in their several forms (conv.ts: the weight
+ * gradient through im2col or kernel taps, the input gradient as a flipped
+ * Conv or columns): finite differences with each form forced on small
+ * convolutions, onnxruntime-node against the reference interpreter, and the
+ * cost model's choice on real layer sizes.
  */
 import assert from "node:assert/strict";
 import type { AttrValue } from "../ir/graph.ts";
 import { gradCheck, rand } from "../grad/grad_check.ts";
 import type { Tensor } from "../ir/tensor.ts";
-import { weightGradTuning } from "./conv.ts";
+import { convGradTuning } from "./conv.ts";
 import { GraphBuilder } from "../ir/builder.ts";
 import { buildGradients } from "../grad/autodiff.ts";
+import { emitModel } from "../onnx/emit.ts";
+import { dce } from "../passes/mod.ts";
+import { runGraph } from "../../runtime/reference/interpreter.ts";
+import { createNodeSession } from "../../runtime/ort/node.ts";
 
-/** Run `f` with every convolution's weight gradient built by one form. */
-function withForm<T>(form: "im2col" | "taps", f: () => T): T {
-  weightGradTuning.force = form;
+type DataForm = "transpose" | "flipped" | "cols";
+
+/** Run `f` with every convolution's weight (or input) gradient built by one form. */
+function withForm<T>(form: "im2col" | "taps" | DataForm, f: () => T): T {
+  const data = form === "transpose" || form === "flipped" || form === "cols";
+  if (data) convGradTuning.forceData = form;
+  else convGradTuning.force = form;
   try {
     return f();
   } finally {
-    weightGradTuning.force = undefined;
+    convGradTuning.force = undefined;
+    convGradTuning.forceData = undefined;
   }
 }
 
@@ -65,6 +75,112 @@ for (const form of ["im2col", "taps"] as const) {
     });
   }
 }
+
+// Stride 1 (the flipped and cols forms' domain), with dilation and padding up to d (k - 1).
+const dataCases: { name: string; inputs: Tensor[]; attrs?: Record<string, AttrValue> }[] = [
+  cases[0],
+  {
+    name: "dilation, asymmetric padding, a 2x3 kernel",
+    inputs: [rand([2, 2, 7, 6]), rand([3, 2, 2, 3], { seed: 2 })],
+    attrs: { pads: [2, 0, 0, 1], dilations: [2, 1] },
+  },
+  cases[4],
+  { name: "1-D", inputs: [rand([2, 2, 7]), rand([4, 2, 3], { seed: 2 })], attrs: { pads: [2, 1] } },
+  cases[6],
+  {
+    name: "3x3 on 1x1 maps (every tap but the centre reads padding)",
+    inputs: [rand([3, 4, 1, 1]), rand([5, 4, 3, 3], { seed: 2 })],
+    attrs: { pads: [1, 1, 1, 1] },
+  },
+];
+
+for (const form of ["flipped", "cols"] as const) {
+  for (const c of dataCases) {
+    Deno.test(`the ${form} input gradient of a Conv (${c.name}) matches finite differences`, () => {
+      const r = withForm(form, () => gradCheck({ op: "Conv", inputs: c.inputs, attrs: c.attrs }));
+      // The form was used: no ConvTranspose.
+      assert.ok(!r.graph.nodes.some((n) => n.op === "ConvTranspose"));
+    });
+  }
+}
+
+Deno.test("a strided or grouped Conv's input gradient stays a ConvTranspose whatever the form asked", () => {
+  for (const c of [cases[1], cases[2]]) {
+    const r = withForm("cols", () => gradCheck({ op: "Conv", inputs: c.inputs, attrs: c.attrs }));
+    assert.ok(r.graph.nodes.some((n) => n.op === "ConvTranspose"), c.name);
+  }
+});
+
+/** The gradients of sum(Conv(x, w) * g) with respect to x and w, as a graph of x, w and g. */
+function gradGraph(x: number[], w: number[], attrs: Record<string, AttrValue>) {
+  const b = new GraphBuilder("conv_grads");
+  const xv = b.input("x", { dtype: "f32", shape: x });
+  const wv = b.input("w", { dtype: "f32", shape: w });
+  const [y] = b.addNode("Conv", [xv, wv], attrs);
+  const gv = b.input("g", { dtype: "f32", shape: b.typeOf(y)!.shape });
+  const [loss] = b.addNode("ReduceSum", [b.addNode("Mul", [y, gv])[0]], { keepdims: 0 });
+  const grads = buildGradients(b, loss, ["x", "w"]);
+  b.output(grads.get("x")!, "dx");
+  b.output(grads.get("w")!, "dw");
+  dce(b.graph, { mode: "train" });
+  return b.graph;
+}
+
+for (const form of ["transpose", "flipped", "cols", "im2col", "taps"] as const) {
+  Deno.test(`onnxruntime-node runs the ${form} form of a Conv's gradients as the reference does`, async () => {
+    for (const c of dataCases) {
+      const [x, w] = c.inputs;
+      const g = withForm(form, () => gradGraph([...x.shape], [...w.shape], c.attrs ?? {}));
+      const y = g.inputs.find((i) => i.name === "g")!.type.shape as number[];
+      const f32 = (t: Tensor): Tensor => ({
+        ...t,
+        dtype: "f32",
+        data: Float32Array.from(t.data as Float64Array),
+      });
+      const feeds = { x: f32(x), w: f32(w), g: f32(rand(y, { seed: 5 })) };
+      const ref = runGraph(g, feeds).outputs;
+      const session = await createNodeSession(emitModel(g).model);
+      try {
+        const got = await session.run(feeds);
+        for (const k of ["dx", "dw"]) {
+          const a = ref[k].data as Float32Array, b = got[k].data as Float32Array;
+          assert.deepEqual(got[k].shape, ref[k].shape, `${c.name}: ${k}`);
+          for (let i = 0; i < a.length; i++) {
+            assert.ok(
+              Math.abs(a[i] - b[i]) <= 1e-4 * (1 + Math.abs(a[i])),
+              `${c.name}: ${k}[${i}]`,
+            );
+          }
+        }
+      } finally {
+        await session.release();
+      }
+    }
+  });
+}
+
+Deno.test("the input gradient is a flipped Conv where the weight is no larger than dx, columns where it is far larger", () => {
+  const form = (x: (number | string)[], w: number[], attrs: Record<string, AttrValue> = {}) => {
+    const b = new GraphBuilder("conv");
+    const xv = b.input("x", { dtype: "f32", shape: x });
+    const wv = b.input("w", { dtype: "f32", shape: w });
+    const [y] = b.addNode("Conv", [xv, wv], { pads: [1, 1, 1, 1], ...attrs });
+    const [loss] = b.addNode("ReduceSum", [y], { keepdims: 0 });
+    buildGradients(b, loss, ["x"]);
+    const ops = b.graph.nodes.map((n) => n.op);
+    return ops.includes("ConvTranspose") ? "transpose" : ops.includes("Sum") ? "cols" : "flipped";
+  };
+  // A symbolic batch counts as 32. 64 channels at 32x32: 37k weights, 2M inputs.
+  assert.equal(form(["N", 64, 32, 32], [64, 64, 3, 3]), "flipped");
+  assert.equal(form([32, 16, 4, 4], [32, 16, 3, 3]), "flipped");
+  // 256 channels at 8x8: 590k weights, 524k inputs.
+  assert.equal(form(["N", 256, 8, 8], [256, 256, 3, 3]), "transpose");
+  // 512 channels at 4x4: 2.4M weights, 262k inputs; and at 1x1.
+  assert.equal(form([16, 512, 4, 4], [512, 512, 3, 3]), "cols");
+  assert.equal(form(["N", 512, 1, 1], [512, 512, 3, 3]), "cols");
+  // Strided: the transposed convolution.
+  assert.equal(form(["N", 64, 32, 32], [128, 64, 3, 3], { strides: [2, 2] }), "transpose");
+});
 
 Deno.test("the cost model picks im2col for large maps, taps for small maps of many channels, else a Conv", () => {
   const ops = (x: (number | string)[], w: number[]) => {

@@ -4,7 +4,7 @@ import { runGraph } from "../../runtime/reference/mod.ts";
 import { prepareInputs } from "../../runtime/inputs.ts";
 import { type Tensor, tensor, zeros } from "../ir/tensor.ts";
 import type { Graph } from "../ir/graph.ts";
-import { weightGradTuning } from "../ops/conv.ts";
+import { convGradTuning } from "../ops/conv.ts";
 
 const ex = (f: string) => new URL(`../../lang-examples/${f}`, import.meta.url).pathname;
 
@@ -144,12 +144,12 @@ Deno.test("a conv's weight gradient skips the weight-sized transpose where the m
 train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
   const count = (size: number) => {
     // The Conv forms only (16x16 maps would take the im2col form, compiler/ops/conv_grad_test.ts).
-    weightGradTuning.force = "conv";
+    convGradTuning.force = "conv";
     let r;
     try {
       r = compileTrain("m.dlm", { read: src(size) });
     } finally {
-      weightGradTuning.force = undefined;
+      convGradTuning.force = undefined;
     }
     assert.deepEqual(r.diagnostics, []);
     const grad = r.step!.nodes.filter((n) => n.name.startsWith("grad.step/c/"));
