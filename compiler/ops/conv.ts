@@ -122,27 +122,52 @@ interface WeightGradShape {
   dil: number[];
   pads: number[];
   kernel: number[];
+  inSp: number[];
   outSp: number[];
   channelsIn: number;
   channelsOut: number;
 }
 
 /**
+ * im2col: a Conv of every sample's every channel on its own ([N*C, 1,
+ * i...]) with a one-hot kernel of K output channels (the forward's strides,
+ * dilations and padding) gives every input channel shifted by every tap,
+ * [N, (C, K), o...]. A depthwise Conv of x (C groups) does the same 1.1-1.6x
+ * slower on small maps (512 channels at 1x1, batch 32: 4.9 against 3.1 ms
+ * for the whole weight gradient). The kernel multiplies by 0 and 1 only:
+ * exact for finite x.
+ */
+function im2col(c: GradContext, x: string, p: WeightGradShape): string {
+  const dtype = c.typeOf(x).dtype;
+  const taps = numel(p.kernel);
+  // One-hot kernel [K, 1, k...]: output channel k copies the input at tap k.
+  const eye = zeros(dtype, [taps, 1, ...p.kernel]);
+  // f16 and bf16 keep raw bits.
+  const one = dtype === "f16" ? 0x3c00 : dtype === "bf16" ? 0x3f80 : 1;
+  for (let k = 0; k < taps; k++) (eye.data as Float32Array)[k * taps + k] = one;
+  const single = op1(c, "Reshape", [x, ints(c, [-1, 1, ...p.inSp])]);
+  const cols = op1(c, "Conv", [single, c.constant(eye)], {
+    strides: p.strides,
+    dilations: p.dil,
+    pads: p.pads,
+  });
+  return op1(c, "Reshape", [cols, ints(c, [-1, p.channelsIn * taps, ...p.outSp])]);
+}
+
+/**
  * The weight gradient of an ungrouped 1-D or 2-D convolution with large
- * maps through im2col: a depthwise Conv of x with a one-hot kernel (the
- * forward's strides, dilations and padding) gives, per sample, every input
- * channel shifted by every tap, cols [N, C*K, o...]; then
+ * maps from im2col's columns per sample:
  *
  *   dW[m, (c, k)] = sum_n g[n, m, :] . cols[n, (c, k), :]
  *
  * is one batched MatMul over the output positions (transposes that
  * onnxruntime folds into it) and a sum over the batch. Where the maps are at
  * least half as large as the output channels, the [N, M, C*K] product is no
- * larger than cols and this runs fastest: 11.1 ms for ResNet-18's 64-channel
- * 3x3 layers at 32x32 and batch 16, against 16.3 for taps and 32.5 for the
- * Conv form. Undefined otherwise, and for fewer than
- * `convGradTuning.minChannels` input channels (a network's first layer, where the Conv form is faster).
- * The one-hot kernel multiplies by 0 and 1 only: exact for finite x.
+ * larger than cols and this runs fastest: 8.3 ms for ResNet-18's 64-channel
+ * 3x3 layers at 32x32 and batch 16 (fastest of 20 runs), against 13.4 for
+ * one Gemm over all columns and 26.9 for the Conv form. Undefined otherwise,
+ * and for fewer than `convGradTuning.minChannels` input channels (a
+ * network's first layer, where the Conv form is faster).
  */
 function im2colWeightGrad(
   c: GradContext,
@@ -158,22 +183,10 @@ function im2colWeightGrad(
   if (!t.force && (p.channelsIn < t.minChannels || 2 * positions < p.channelsOut)) {
     return undefined;
   }
-  const dtype = c.typeOf(x).dtype;
-  // One-hot kernel [C*K, 1, k...]: output channel c*K + k copies input channel c at tap k.
-  const eye = zeros(dtype, [p.channelsIn * taps, 1, ...p.kernel]);
-  // f16 and bf16 keep raw bits.
-  const one = dtype === "f16" ? 0x3c00 : dtype === "bf16" ? 0x3f80 : 1;
-  for (let ch = 0; ch < p.channelsIn; ch++) {
-    for (let k = 0; k < taps; k++) (eye.data as Float32Array)[(ch * taps + k) * taps + k] = one;
-  }
-  const cols = op1(c, "Conv", [x, c.constant(eye)], {
-    group: p.channelsIn,
-    strides: p.strides,
-    dilations: p.dil,
-    pads: p.pads,
-  });
   const flat = (v: string, rows: number) => op1(c, "Reshape", [v, ints(c, [0, rows, -1])]);
-  const colsT = op1(c, "Transpose", [flat(cols, p.channelsIn * taps)], { perm: [0, 2, 1] });
+  const colsT = op1(c, "Transpose", [flat(im2col(c, x, p), p.channelsIn * taps)], {
+    perm: [0, 2, 1],
+  });
   const perSample = op1(c, "MatMul", [flat(g, p.channelsOut), colsT]);
   const sum = op1(c, "ReduceSum", [perSample, ints(c, [0])], { keepdims: 0 });
   return op1(c, "Reshape", [sum, ints(c, [p.channelsOut, p.channelsIn, ...p.kernel])]);
@@ -181,7 +194,7 @@ function im2colWeightGrad(
 
 /**
  * Which forms build a convolution's gradients. Weight gradient: im2col and
- * taps need `minChannels` input channels, taps also `tapsMinWork`
+ * cols need `minChannels` input channels, cols also `colsMinWork`
  * multiply-adds per sample (see those functions). Input gradient (see
  * `dataGrad`): a flipped Conv where the weight has no more elements than the
  * input, columns where it has at least `colsMinRatio` times as many, else a
@@ -190,63 +203,44 @@ function im2colWeightGrad(
  */
 export const convGradTuning: {
   minChannels: number;
-  tapsMinWork: number;
+  colsMinWork: number;
   colsMinRatio: number;
-  force?: "im2col" | "taps" | "conv";
+  force?: "im2col" | "cols" | "conv";
   forceData?: "transpose" | "flipped" | "cols";
-} = { minChannels: 16, tapsMinWork: 5e5, colsMinRatio: 16 };
+} = { minChannels: 16, colsMinWork: 5e5, colsMinRatio: 8 };
 
 /**
- * The weight gradient of an ungrouped 1-D or 2-D convolution from its kernel
- * taps as columns: for tap k, the input shifted by k (a strided Slice of the
- * padded xT, [C, N, o...]); stacked, they are cols [(C, K), (N, o...)], and
- * one Gemm against the output gradient gT ([M, (N, o...)]) gives dW as
- * [M, (C, K)], the weight's own layout. For small maps and many channels
- * this beats the Conv form, which correlates with an image-sized kernel into
- * a kernel-sized output (a Gemm [M x N*o*C] by [.. x k], k = 9 columns, per
- * input channel) that MLAS runs slowly, and im2col, whose per-sample product
- * grows with the channels. ResNet-18's 3x3 layers at batch 16 (fastest of
- * 20 runs): 512 channels at 4x4 13.7 ms (Conv form 14.1, im2col 34.8, a
- * Gemm per tap and a Concat 16.3), 256 at 8x8 9.4 (17.0). Undefined for
- * small convolutions (the Conv form has fewer nodes and is no slower), few
- * input channels, grouped ones, and kernels of more than 25 taps.
+ * The weight gradient of an ungrouped 1-D or 2-D convolution as one Gemm
+ * over all of im2col's columns: cols [N, (C, K), o...] transposed to
+ * [(C, K), (N, o...)] against the output gradient gT ([M, (N, o...)]) gives
+ * dW as [M, (C, K)], the weight's own layout. For small maps and many
+ * channels this beats the Conv form, which correlates with an image-sized
+ * kernel into a kernel-sized output (a Gemm [M x N*o*C] by [.. x k], k = 9
+ * columns, per input channel) that MLAS runs slowly, and im2col per sample,
+ * whose [N, M, C*K] product grows with the channels. ResNet-18's 3x3 layers
+ * at batch 16 (fastest of 20 runs): 256 channels at 8x8 6.7 ms (a Gemm per
+ * tap and a Concat 9.7, the Conv form 17.0), 512 at 4x4 9.1 (16.3, 14.1),
+ * 512 at 1x1 and batch 32 3.2 (8.3, 4.7). Undefined for small convolutions
+ * (the Conv form has fewer nodes and is no slower), few input channels,
+ * grouped ones, and kernels of more than 25 taps.
  */
-function tapsWeightGrad(
+function colsWeightGrad(
   c: GradContext,
-  xT: string,
-  gT: string,
+  x: string,
+  gT: () => string,
   p: WeightGradShape,
 ): string | undefined {
   const n = p.kernel.length;
   const taps = numel(p.kernel);
   const work = p.channelsOut * p.channelsIn * taps * numel(p.outSp);
   const t = convGradTuning;
-  if (n > 2 || p.group !== 1 || taps > 25 || (t.force && t.force !== "taps")) return undefined;
-  if (!t.force && (p.channelsIn < t.minChannels || work < t.tapsMinWork)) return undefined;
-  const padded = p.pads.some((v) => v !== 0)
-    ? op1(c, "Pad", [xT, ints(c, [0, 0, ...p.pads.slice(0, n), 0, 0, ...p.pads.slice(n)])])
-    : xT;
-  const axes = Array.from({ length: n }, (_, i) => i + 2);
-  const inSp = c.typeOf(padded).shape.slice(2) as number[];
-  const cols: string[] = [];
-  for (let tap = 0; tap < taps; tap++) {
-    const at = tapPosition(tap, p.kernel);
-    const starts = at.map((k, i) => k * p.dil[i]);
-    const ends = starts.map((b, i) => b + p.strides[i] * (p.outSp[i] - 1) + 1);
-    const whole = starts.every((b, i) => b === 0 && ends[i] === inSp[i] && p.strides[i] === 1);
-    const shifted = whole ? padded : op1(c, "Slice", [
-      padded,
-      ints(c, starts),
-      ints(c, ends),
-      ints(c, axes),
-      ints(c, p.strides),
-    ]);
-    cols.push(op1(c, "Reshape", [shifted, ints(c, [p.channelsIn, 1, -1])]));
-  }
-  const stacked = cols.length === 1 ? cols[0] : op1(c, "Concat", cols, { axis: 1 });
+  if (n > 2 || p.group !== 1 || taps > 25 || (t.force && t.force !== "cols")) return undefined;
+  if (!t.force && (p.channelsIn < t.minChannels || work < t.colsMinWork)) return undefined;
+  const perSample = op1(c, "Reshape", [im2col(c, x, p), ints(c, [0, p.channelsIn * taps, -1])]);
+  const cols = op1(c, "Transpose", [perSample], { perm: [1, 0, 2] });
   const dW = op1(c, "Gemm", [
-    op1(c, "Reshape", [gT, ints(c, [p.channelsOut, -1])]),
-    op1(c, "Reshape", [stacked, ints(c, [p.channelsIn * taps, -1])]),
+    op1(c, "Reshape", [gT(), ints(c, [p.channelsOut, -1])]),
+    op1(c, "Reshape", [cols, ints(c, [p.channelsIn * taps, -1])]),
   ], { transB: 1 });
   return op1(c, "Reshape", [dW, ints(c, [p.channelsOut, p.channelsIn, ...p.kernel])]);
 }
@@ -344,16 +338,17 @@ function flippedWeightGrad(
  *
  * ResNet-18's 3x3 layers at batch 16 (fastest of 20 runs; transpose,
  * flipped, cols): 64 channels at 32x32 10.8, 7.2, 18.2 ms; 128 at 16x16 10.2,
- * 7.9, 16.8; 256 at 8x8 9.8, 9.7, 11.4; 512 at 4x4 14.9, 16.3, 10.4; 512 at
- * 1x1 3.5, 14.4, 1.0. Hence the choice by the weight's size against dx's
- * (`convGradTuning`).
+ * 7.9, 16.8; 256 at 8x8 9.8, 9.7, 11.4; 256 at 4x4 3.1, 4.4, 3.9; 512 at 4x4
+ * 14.9, 16.3, 10.4 (batch 32: 21.4, 20.5, 19.2); 256 at 2x2 2.6, 3.8, 1.8;
+ * 512 at 1x1 3.5, 14.4, 1.0. Hence the choice by the weight's size against
+ * dx's (`convGradTuning`; a symbolic batch counts as 32).
  */
 function dataGrad(
   c: GradContext,
   g: string,
   w: string,
   gT: () => string,
-  p: WeightGradShape & { inSp: number[]; batch: string | number; outputPadding: number[] },
+  p: WeightGradShape & { batch: string | number; outputPadding: number[] },
 ): string {
   const n = p.kernel.length;
   const t = convGradTuning;
@@ -410,8 +405,8 @@ function dataGrad(
 /**
  * y[n, m, o] = sum_{c, k} x[n, c, o s + k d - p] w[m, c, k] (per group), so
  * dx is a transposed convolution of g (see `dataGrad` for its forms), and
- * dw[m, c, k] = sum_{n, o} g[n, m, o] x[n, c, o s + k d - p]: im2col or the
- * taps as columns where they are faster, else a convolution of x (channels
+ * dw[m, c, k] = sum_{n, o} g[n, m, o] x[n, c, o s + k d - p]: from im2col's
+ * columns where that is faster, else a convolution of x (channels
  * as batch) with g (batch as channels), stride and dilation swapped, cropped
  * to the kernel; one per group.
  */
@@ -439,21 +434,19 @@ function convGrad(c: GradContext) {
   const perm = [1, 0, ...Array.from({ length: n }, (_, i) => i + 2)];
   const channelsIn = needStatic(xt.shape[1], "Conv", "input channels");
   const channelsOut = needStatic(wt.shape[0], "Conv", "output channels");
-  const shape = { group, strides, dil, pads, kernel, outSp, channelsIn, channelsOut };
+  const shape = { group, strides, dil, pads, kernel, inSp, outSp, channelsIn, channelsOut };
   let gTransposed: string | undefined;
   const gT = () => gTransposed ??= op1(c, "Transpose", [g], { perm });
-  const dX = dataGrad(c, g, w, gT, { ...shape, inSp, batch: xt.shape[0], outputPadding });
+  const dX = dataGrad(c, g, w, gT, { ...shape, batch: xt.shape[0], outputPadding });
 
   const dB = bias
     ? op1(c, "ReduceSum", [g, ints(c, [0, ...Array.from({ length: n }, (_, i) => i + 2)])], {
       keepdims: 0,
     })
     : undefined;
-  const cols = im2colWeightGrad(c, x, g, shape);
+  const cols = im2colWeightGrad(c, x, g, shape) ?? colsWeightGrad(c, x, gT, shape);
   if (cols) return [dX, cols, dB];
   const xT = op1(c, "Transpose", [x], { perm });
-  const taps = tapsWeightGrad(c, xT, gT(), shape);
-  if (taps) return [dX, taps, dB];
   const flipped = flippedWeightGrad(c, xT, gT(), {
     group,
     strides,

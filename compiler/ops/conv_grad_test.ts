@@ -1,7 +1,7 @@
 /**
  * A convolution's gradients in their several forms (conv.ts: the weight
- * gradient through im2col or kernel taps, the input gradient as a flipped
- * Conv or columns): finite differences with each form forced on small
+ * gradient from im2col's columns per sample or in one Gemm, the input
+ * gradient as a flipped Conv or columns): finite differences with each form forced on small
  * convolutions, onnxruntime-node against the reference interpreter, and the
  * cost model's choice on real layer sizes.
  */
@@ -17,13 +17,15 @@ import { dce } from "../passes/mod.ts";
 import { runGraph } from "../../runtime/reference/interpreter.ts";
 import { createNodeSession } from "../../runtime/ort/node.ts";
 
-type DataForm = "transpose" | "flipped" | "cols";
+type Forms = {
+  weight?: "im2col" | "cols" | "conv";
+  data?: "transpose" | "flipped" | "cols";
+};
 
-/** Run `f` with every convolution's weight (or input) gradient built by one form. */
-function withForm<T>(form: "im2col" | "taps" | DataForm, f: () => T): T {
-  const data = form === "transpose" || form === "flipped" || form === "cols";
-  if (data) convGradTuning.forceData = form;
-  else convGradTuning.force = form;
+/** Run `f` with every convolution's weight and input gradients built by the forms given. */
+function withForm<T>(forms: Forms, f: () => T): T {
+  convGradTuning.force = forms.weight;
+  convGradTuning.forceData = forms.data;
   try {
     return f();
   } finally {
@@ -66,12 +68,15 @@ const cases: { name: string; inputs: Tensor[]; attrs?: Record<string, AttrValue>
   },
 ];
 
-for (const form of ["im2col", "taps"] as const) {
+for (const form of ["im2col", "cols"] as const) {
   for (const c of cases) {
     Deno.test(`the ${form} weight gradient of a Conv (${c.name}) matches finite differences`, () => {
-      const r = withForm(form, () => gradCheck({ op: "Conv", inputs: c.inputs, attrs: c.attrs }));
+      const r = withForm(
+        { weight: form },
+        () => gradCheck({ op: "Conv", inputs: c.inputs, attrs: c.attrs }),
+      );
       // The form was used: a Gemm per tap, or a MatMul over im2col columns.
-      assert.ok(r.graph.nodes.some((n) => n.op === (form === "taps" ? "Gemm" : "MatMul")));
+      assert.ok(r.graph.nodes.some((n) => n.op === (form === "cols" ? "Gemm" : "MatMul")));
     });
   }
 }
@@ -97,7 +102,10 @@ const dataCases: { name: string; inputs: Tensor[]; attrs?: Record<string, AttrVa
 for (const form of ["flipped", "cols"] as const) {
   for (const c of dataCases) {
     Deno.test(`the ${form} input gradient of a Conv (${c.name}) matches finite differences`, () => {
-      const r = withForm(form, () => gradCheck({ op: "Conv", inputs: c.inputs, attrs: c.attrs }));
+      const r = withForm(
+        { data: form },
+        () => gradCheck({ op: "Conv", inputs: c.inputs, attrs: c.attrs }),
+      );
       // The form was used: no ConvTranspose.
       assert.ok(!r.graph.nodes.some((n) => n.op === "ConvTranspose"));
     });
@@ -106,7 +114,10 @@ for (const form of ["flipped", "cols"] as const) {
 
 Deno.test("a strided or grouped Conv's input gradient stays a ConvTranspose whatever the form asked", () => {
   for (const c of [cases[1], cases[2]]) {
-    const r = withForm("cols", () => gradCheck({ op: "Conv", inputs: c.inputs, attrs: c.attrs }));
+    const r = withForm(
+      { data: "cols" },
+      () => gradCheck({ op: "Conv", inputs: c.inputs, attrs: c.attrs }),
+    );
     assert.ok(r.graph.nodes.some((n) => n.op === "ConvTranspose"), c.name);
   }
 });
@@ -126,11 +137,16 @@ function gradGraph(x: number[], w: number[], attrs: Record<string, AttrValue>) {
   return b.graph;
 }
 
-for (const form of ["transpose", "flipped", "cols", "im2col", "taps"] as const) {
-  Deno.test(`onnxruntime-node runs the ${form} form of a Conv's gradients as the reference does`, async () => {
+const ortForms: Forms[] = [
+  { data: "transpose", weight: "conv" },
+  { data: "flipped", weight: "im2col" },
+  { data: "cols", weight: "cols" },
+];
+for (const forms of ortForms) {
+  Deno.test(`onnxruntime-node runs the ${forms.data} input gradient and ${forms.weight} weight gradient of a Conv as the reference does`, async () => {
     for (const c of dataCases) {
       const [x, w] = c.inputs;
-      const g = withForm(form, () => gradGraph([...x.shape], [...w.shape], c.attrs ?? {}));
+      const g = withForm(forms, () => gradGraph([...x.shape], [...w.shape], c.attrs ?? {}));
       const y = g.inputs.find((i) => i.name === "g")!.type.shape as number[];
       const f32 = (t: Tensor): Tensor => ({
         ...t,
@@ -173,16 +189,18 @@ Deno.test("the input gradient is a flipped Conv where the weight is no larger th
   // A symbolic batch counts as 32. 64 channels at 32x32: 37k weights, 2M inputs.
   assert.equal(form(["N", 64, 32, 32], [64, 64, 3, 3]), "flipped");
   assert.equal(form([32, 16, 4, 4], [32, 16, 3, 3]), "flipped");
-  // 256 channels at 8x8: 590k weights, 524k inputs.
+  // 256 channels at 8x8 and 4x4: 590k weights, 524k and 131k inputs.
   assert.equal(form(["N", 256, 8, 8], [256, 256, 3, 3]), "transpose");
-  // 512 channels at 4x4: 2.4M weights, 262k inputs; and at 1x1.
-  assert.equal(form([16, 512, 4, 4], [512, 512, 3, 3]), "cols");
+  assert.equal(form(["N", 256, 4, 4], [256, 256, 3, 3]), "transpose");
+  // 512 channels at 4x4: 2.4M weights, 262k inputs; and at 2x2 and 1x1.
+  assert.equal(form(["N", 512, 4, 4], [512, 512, 3, 3]), "cols");
+  assert.equal(form([16, 256, 2, 2], [256, 256, 3, 3]), "cols");
   assert.equal(form(["N", 512, 1, 1], [512, 512, 3, 3]), "cols");
   // Strided: the transposed convolution.
   assert.equal(form(["N", 64, 32, 32], [128, 64, 3, 3], { strides: [2, 2] }), "transpose");
 });
 
-Deno.test("the cost model picks im2col for large maps, taps for small maps of many channels, else a Conv", () => {
+Deno.test("the cost model picks im2col for large maps, one Gemm over the columns for small maps of many channels, else a Conv", () => {
   const ops = (x: (number | string)[], w: number[]) => {
     const b = new GraphBuilder("conv");
     const xv = b.input("x", { dtype: "f32", shape: x });
@@ -193,11 +211,11 @@ Deno.test("the cost model picks im2col for large maps, taps for small maps of ma
     return b.graph.nodes.map((n) => n.op);
   };
   const form = (o: string[]) =>
-    o.includes("MatMul") ? "im2col" : o.includes("Gemm") ? "taps" : "conv";
+    o.includes("MatMul") ? "im2col" : o.includes("Gemm") ? "cols" : "conv";
   // 64 channels at 32x32 (ResNet's first stage on CIFAR): maps larger than the channels.
   assert.equal(form(ops(["N", 64, 32, 32], [64, 64, 3, 3])), "im2col");
   // 512 channels at 4x4.
-  assert.equal(form(ops(["N", 512, 4, 4], [512, 512, 3, 3])), "taps");
+  assert.equal(form(ops(["N", 512, 4, 4], [512, 512, 3, 3])), "cols");
   // LeNet's first layer (one input channel), and few channels on small maps.
   assert.equal(form(ops(["N", 1, 8, 8], [16, 1, 3, 3])), "conv");
   assert.equal(form(ops(["N", 8, 4, 4], [32, 8, 3, 3])), "conv");
