@@ -196,18 +196,20 @@ function im2colWeightGrad(
  * Which forms build a convolution's gradients. Weight gradient: im2col and
  * cols need `minChannels` input channels, cols also `colsMinWork`
  * multiply-adds per sample (see those functions). Input gradient (see
- * `dataGrad`): a flipped Conv where the weight has no more elements than the
- * input, columns where it has at least `colsMinRatio` times as many, else a
- * ConvTranspose. `force` and `forceData` make one form apply wherever it can
- * (tests check each on small convolutions).
+ * `dataGrad`): columns where the input maps have at most 1/`colsMinChannelRatio`
+ * as many positions as there are output channels (and col2im's matrix at most
+ * `col2imMaxElements`), else a flipped Conv where the weight has no more
+ * elements than the input, else a ConvTranspose. `force` and `forceData` make
+ * one form apply wherever it can (tests check each on small convolutions).
  */
 export const convGradTuning: {
   minChannels: number;
   colsMinWork: number;
-  colsMinRatio: number;
+  colsMinChannelRatio: number;
+  col2imMaxElements: number;
   force?: "im2col" | "cols" | "conv";
   forceData?: "transpose" | "flipped" | "cols";
-} = { minChannels: 16, colsMinWork: 5e5, colsMinRatio: 8 };
+} = { minChannels: 16, colsMinWork: 5e5, colsMinChannelRatio: 2, col2imMaxElements: 1 << 16 };
 
 /**
  * The weight gradient of an ungrouped 1-D or 2-D convolution as one Gemm
@@ -324,41 +326,52 @@ function flippedWeightGrad(
  *
  * - "transpose": the transposed convolution of g with the same weights (its
  *   output_padding restores the rows the forward stride dropped). Any
- *   convolution.
+ *   convolution. onnxruntime runs it as a Gemm and a col2im per image, a few
+ *   columns wide on small maps.
  * - "flipped": with stride 1 and no group, a Conv of g with the weight's
  *   channels swapped and its taps reversed, padded d (k - 1) - p. MLAS runs
- *   it as fast as the forward, where ConvTranspose's per-image col2im runs
- *   1.3-1.6x slower; the weight's transpose and flip make it lose once the
- *   weight is larger than dx.
- * - "cols": with stride 1 and no group, one Gemm for every tap's rows of dx
- *   at once, dcols[(c, k), (n, o)] = W[m, (c, k)]^T gT[m, (n, o)], then each
- *   tap's rows padded into place (negative pads crop) and summed. For small
- *   maps of many channels, where ConvTranspose's per-image Gemms are a few
- *   columns wide.
+ *   it about as fast as the forward; the weight's transpose and flip make it
+ *   lose once the weight is larger than dx.
+ * - "cols": without groups, one Gemm for every tap's rows of dx at once,
+ *   dcols[(c, k, o), n] = W[m, (c, k)]^T g[m, (o, n)], then col2im as one
+ *   batched MatMul by a constant 0/1 matrix [i, (k, o)] (which input
+ *   position each tap's output position reads, strides and padding
+ *   included). That product costs i/m of the Gemm, so it serves maps of
+ *   fewer positions than half the output channels; its matrix is bounded by
+ *   `col2imMaxElements` (8x8 maps for a 3x3 kernel).
  *
  * ResNet-18's 3x3 layers at batch 16 (fastest of 20 runs; transpose,
- * flipped, cols): 64 channels at 32x32 10.8, 7.2, 18.2 ms; 128 at 16x16 10.2,
- * 7.9, 16.8; 256 at 8x8 9.8, 9.7, 11.4; 256 at 4x4 3.1, 4.4, 3.9; 512 at 4x4
- * 14.9, 16.3, 10.4 (batch 32: 21.4, 20.5, 19.2); 256 at 2x2 2.6, 3.8, 1.8;
- * 512 at 1x1 3.5, 14.4, 1.0. Hence the choice by the weight's size against
- * dx's (`convGradTuning`; a symbolic batch counts as 32).
+ * flipped, cols): 64 channels at 32x32 10.8, 7.2, 18.2 ms (cols by pads and a
+ * sum then); 256 at 8x8 9.4, 8.5, 6.9; 512 at 4x4 11.5, 17.9, 7.1; 256 at 4x4
+ * 4.5, 4.2, 1.7; 256 at 8x8 to 512 at 4x4, stride 2, 8.8, -, 4.1. LeNet's
+ * second layer (16 to 32 channels at 4x4, batch 32): 0.27, 0.20, 0.11.
+ * Hence the choice (`convGradTuning`; a symbolic batch counts as 32).
  */
 function dataGrad(
   c: GradContext,
   g: string,
   w: string,
-  gT: () => string,
   p: WeightGradShape & { batch: string | number; outputPadding: number[] },
 ): string {
   const n = p.kernel.length;
   const t = convGradTuning;
-  const plain = p.group === 1 && p.strides.every((s) => s === 1) &&
+  const taps = numel(p.kernel);
+  const inputs = numel(p.inSp), positions = numel(p.outSp);
+  const flippable = p.group === 1 && p.strides.every((s) => s === 1) &&
     p.pads.every((v, i) => v <= p.dil[i % n] * (p.kernel[i % n] - 1));
+  // col2im's matrix stays small: maps of up to 8x8 for a 3x3 kernel.
+  const columns = p.group === 1 && inputs * taps * positions <= t.col2imMaxElements;
   const batch = typeof p.batch === "number" ? p.batch : ASSUMED_BATCH;
-  const weight = p.channelsOut * p.channelsIn * numel(p.kernel);
-  const dx = batch * p.channelsIn * numel(p.inSp);
-  const form = !plain ? "transpose" : t.forceData ??
-    (weight <= dx ? "flipped" : weight >= t.colsMinRatio * dx ? "cols" : "transpose");
+  const weight = p.channelsOut * p.channelsIn * taps;
+  const dx = batch * p.channelsIn * inputs;
+  const applies = { transpose: true, flipped: flippable, cols: columns };
+  const form = t.forceData && applies[t.forceData]
+    ? t.forceData
+    : columns && inputs * t.colsMinChannelRatio <= p.channelsOut
+    ? "cols"
+    : flippable && weight <= dx
+    ? "flipped"
+    : "transpose";
   const spatial = Array.from({ length: n }, (_, i) => i + 2);
   if (form === "flipped") {
     const swapped = op1(c, "Transpose", [w], { perm: [1, 0, ...spatial] });
@@ -375,23 +388,31 @@ function dataGrad(
     });
   }
   if (form === "cols") {
-    const taps = numel(p.kernel);
+    // g as [M, (o, N)]: the Gemm's columns keep (k, o) together for col2im.
+    const gO = op1(c, "Transpose", [g], { perm: [1, ...spatial, 0] });
     const dcols = op1(c, "Gemm", [
       op1(c, "Reshape", [w, ints(c, [p.channelsOut, -1])]),
-      op1(c, "Reshape", [gT(), ints(c, [p.channelsOut, -1])]),
+      op1(c, "Reshape", [gO, ints(c, [p.channelsOut, -1])]),
     ], { transA: 1 });
-    // [C, K, N, o...]: tap k's rows of dx, before the shift.
-    const perTap = op1(c, "Reshape", [dcols, ints(c, [p.channelsIn, taps, -1, ...p.outSp])]);
-    const rows = taps === 1 ? [perTap] : c.op("Split", [perTap], { axis: 1 }, { nOutputs: taps });
-    const placed = rows.map((r, tap) => {
-      // Output position o reads input position o + k d - p: shift by that, crop to the input.
-      const begin = tapPosition(tap, p.kernel).map((k, i) => k * p.dil[i] - p.pads[i]);
-      const end = begin.map((b, i) => p.inSp[i] - p.outSp[i] - b);
-      return op1(c, "Pad", [r, ints(c, [0, 0, 0, ...begin, 0, 0, 0, ...end])]);
-    });
-    const sum = placed.length === 1 ? placed[0] : op1(c, "Sum", placed);
-    const dxT = op1(c, "Reshape", [sum, ints(c, [p.channelsIn, -1, ...p.inSp])]);
-    return op1(c, "Transpose", [dxT], { perm: [1, 0, ...spatial] });
+    // col2im as a 0/1 matrix [i, (k, o)]: output position o reads input o s + k d - p.
+    const place = zeros(c.typeOf(g).dtype, [inputs, taps * positions]);
+    const one = place.dtype === "f16" ? 0x3c00 : place.dtype === "bf16" ? 0x3f80 : 1;
+    for (let tap = 0; tap < taps; tap++) {
+      const at = tapPosition(tap, p.kernel);
+      for (let o = 0; o < positions; o++) {
+        const od = tapPosition(o, p.outSp);
+        let i = 0;
+        for (let d = 0; d < n && i >= 0; d++) {
+          const id = od[d] * p.strides[d] + at[d] * p.dil[d] - p.pads[d];
+          i = id < 0 || id >= p.inSp[d] ? -1 : i * p.inSp[d] + id;
+        }
+        if (i >= 0) (place.data as Float32Array)[(i * taps + tap) * positions + o] = one;
+      }
+    }
+    const perChannel = op1(c, "Reshape", [dcols, ints(c, [p.channelsIn, taps * positions, -1])]);
+    const dxT = op1(c, "MatMul", [c.constant(place), perChannel]);
+    const split = op1(c, "Reshape", [dxT, ints(c, [p.channelsIn, ...p.inSp, -1])]);
+    return op1(c, "Transpose", [split], { perm: [n + 1, 0, ...spatial.map((a) => a - 1)] });
   }
   return op1(c, "ConvTranspose", [g, w], {
     strides: p.strides,
@@ -437,7 +458,7 @@ function convGrad(c: GradContext) {
   const shape = { group, strides, dil, pads, kernel, inSp, outSp, channelsIn, channelsOut };
   let gTransposed: string | undefined;
   const gT = () => gTransposed ??= op1(c, "Transpose", [g], { perm });
-  const dX = dataGrad(c, g, w, gT, { ...shape, batch: xt.shape[0], outputPadding });
+  const dX = dataGrad(c, g, w, { ...shape, batch: xt.shape[0], outputPadding });
 
   const dB = bias
     ? op1(c, "ReduceSum", [g, ints(c, [0, ...Array.from({ length: n }, (_, i) => i + 2)])], {
