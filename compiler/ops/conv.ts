@@ -129,28 +129,31 @@ interface WeightGradShape {
 }
 
 /**
- * im2col: a Conv of every sample's every channel on its own ([N*C, 1,
- * i...]) with a one-hot kernel of K output channels (the forward's strides,
+ * im2col: a Conv of x with a one-hot kernel (the forward's strides,
  * dilations and padding) gives every input channel shifted by every tap,
- * [N, (C, K), o...]. A depthwise Conv of x (C groups) does the same 1.1-1.6x
- * slower on small maps (512 channels at 1x1, batch 32: 4.9 against 3.1 ms
- * for the whole weight gradient). The kernel multiplies by 0 and 1 only:
- * exact for finite x.
+ * [N, (C, K), o...]. `depthwise`: a Conv of C groups with C*K output
+ * channels; else every sample's every channel on its own ([N*C, 1, i...])
+ * with K output channels. onnxruntime turns the second into its blocked
+ * layout (a constant kernel) and reorders the output back, which costs more
+ * than it saves on large maps; on small maps the second is the faster (512
+ * channels at 1x1, batch 32: 3.1 against 4.9 ms for the whole weight
+ * gradient). The kernel multiplies by 0 and 1 only: exact for finite x.
  */
-function im2col(c: GradContext, x: string, p: WeightGradShape): string {
+function im2col(c: GradContext, x: string, p: WeightGradShape, depthwise: boolean): string {
   const dtype = c.typeOf(x).dtype;
   const taps = numel(p.kernel);
-  // One-hot kernel [K, 1, k...]: output channel k copies the input at tap k.
-  const eye = zeros(dtype, [taps, 1, ...p.kernel]);
+  const channels = depthwise ? p.channelsIn : 1;
+  // One-hot kernel [C*K, 1, k...]: output channel c*K + k copies input channel c at tap k.
+  const eye = zeros(dtype, [channels * taps, 1, ...p.kernel]);
   // f16 and bf16 keep raw bits.
   const one = dtype === "f16" ? 0x3c00 : dtype === "bf16" ? 0x3f80 : 1;
-  for (let k = 0; k < taps; k++) (eye.data as Float32Array)[k * taps + k] = one;
+  for (let ch = 0; ch < channels; ch++) {
+    for (let k = 0; k < taps; k++) (eye.data as Float32Array)[(ch * taps + k) * taps + k] = one;
+  }
+  const attrs = { group: channels, strides: p.strides, dilations: p.dil, pads: p.pads };
+  if (depthwise) return op1(c, "Conv", [x, c.constant(eye)], attrs);
   const single = op1(c, "Reshape", [x, ints(c, [-1, 1, ...p.inSp])]);
-  const cols = op1(c, "Conv", [single, c.constant(eye)], {
-    strides: p.strides,
-    dilations: p.dil,
-    pads: p.pads,
-  });
+  const cols = op1(c, "Conv", [single, c.constant(eye)], attrs);
   return op1(c, "Reshape", [cols, ints(c, [-1, p.channelsIn * taps, ...p.outSp])]);
 }
 
@@ -184,7 +187,7 @@ function im2colWeightGrad(
     return undefined;
   }
   const flat = (v: string, rows: number) => op1(c, "Reshape", [v, ints(c, [0, rows, -1])]);
-  const colsT = op1(c, "Transpose", [flat(im2col(c, x, p), p.channelsIn * taps)], {
+  const colsT = op1(c, "Transpose", [flat(im2col(c, x, p, true), p.channelsIn * taps)], {
     perm: [0, 2, 1],
   });
   const perSample = op1(c, "MatMul", [flat(g, p.channelsOut), colsT]);
@@ -238,7 +241,10 @@ function colsWeightGrad(
   const t = convGradTuning;
   if (n > 2 || p.group !== 1 || taps > 25 || (t.force && t.force !== "cols")) return undefined;
   if (!t.force && (p.channelsIn < t.minChannels || work < t.colsMinWork)) return undefined;
-  const perSample = op1(c, "Reshape", [im2col(c, x, p), ints(c, [0, p.channelsIn * taps, -1])]);
+  const perSample = op1(c, "Reshape", [
+    im2col(c, x, p, false),
+    ints(c, [0, p.channelsIn * taps, -1]),
+  ]);
   const cols = op1(c, "Transpose", [perSample], { perm: [1, 0, 2] });
   const dW = op1(c, "Gemm", [
     op1(c, "Reshape", [gT(), ints(c, [p.channelsOut, -1])]),
