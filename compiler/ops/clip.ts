@@ -6,7 +6,7 @@ import { formatType } from "../ir/graph.ts";
 import { register, ShapeError } from "./registry.ts";
 import { expectDtype, input, NUMERIC, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { maskGrad, op1 } from "./grad_util.ts";
+import { maskMul, op1 } from "./grad_util.ts";
 
 register({
   op: "Clip",
@@ -37,5 +37,5 @@ function clipGrad(c: GradContext) {
   if (hi) conds.push(op1(c, "LessOrEqual", [x, hi]));
   if (conds.length === 0) return [c.outputGrads[0]];
   const cond = conds.length === 2 ? op1(c, "And", conds) : conds[0];
-  return [maskGrad(c, cond, c.outputGrads[0]), undefined, undefined];
+  return [maskMul(c, cond, c.outputGrads[0]), undefined, undefined];
 }

@@ -6,7 +6,7 @@ import type { TensorType } from "../ir/graph.ts";
 import { register } from "./registry.ts";
 import { expectDtype, FLOAT, FLOAT_NO_BF16, input } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { maskGrad, op1, scalar } from "./grad_util.ts";
+import { maskMul, op1, scalar } from "./grad_util.ts";
 import { DTYPES } from "../ir/tensor.ts";
 
 register({
@@ -53,5 +53,5 @@ function dropoutGrad(c: GradContext) {
   const one = scalar(c, dtype, 1);
   let scale = op1(c, "Div", [one, op1(c, "Sub", [one, r])]);
   if (!known) scale = op1(c, "Where", [training, scale, one]);
-  return [op1(c, "Mul", [maskGrad(c, mask, g), scale])];
+  return [op1(c, "Mul", [maskMul(c, mask, g), scale])];
 }

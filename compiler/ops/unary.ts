@@ -6,7 +6,7 @@
  */
 import type { DType } from "../ir/tensor.ts";
 import { type AttrSpec, type GradContext, type GradRule, register } from "./registry.ts";
-import { maskGrad, op1, scalar } from "./grad_util.ts";
+import { maskGrad, maskMul, op1, scalar } from "./grad_util.ts";
 import { ANY, expectDtype, FLOAT, FLOAT_NO_BF16, input, NUMERIC } from "./rules.ts";
 
 /** Relu and Neg: signed types only. */
@@ -61,7 +61,7 @@ function identityGrad(c: GradContext) {
 function reluGrad(c: GradContext) {
   // y > 0 exactly where x > 0. Reading the output leaves the input to Relu alone, so
   // onnxruntime can fuse the layer before it (Conv, Gemm) with the Relu in a training step.
-  return [maskGrad(c, op1(c, "Greater", [yout(c), scalar(c, dt(c), 0)]), gx(c))];
+  return [maskMul(c, op1(c, "Greater", [yout(c), scalar(c, dt(c), 0)]), gx(c))];
 }
 /** leaky_relu'(x) = 1 for x > 0, alpha otherwise. */
 function leakyReluGrad(c: GradContext) {
