@@ -1,6 +1,7 @@
 /**
  * Shape (opset 15): the 1-D i64 shape of the input, sliced to
- * [start, end) with numpy clamping (end defaults to the rank).
+ * [start, end) with numpy clamping (end defaults to the rank). Size
+ * (opset 13): the input's element count, an i64 scalar.
  */
 import { register } from "./registry.ts";
 import { input, intAttr } from "./rules.ts";
@@ -18,5 +19,17 @@ register({
     const start = clamp(intAttr(ctx.attrs, "start"));
     const end = clamp(intAttr(ctx.attrs, "end", r));
     return [{ dtype: "i64", shape: [Math.max(end - start, 0)] }];
+  },
+});
+
+register({
+  op: "Size",
+  since: 13,
+  inputs: [{ name: "data" }],
+  outputs: [{ name: "size" }],
+  attrs: {},
+  infer(ctx) {
+    input(ctx, "Size", 0, "data");
+    return [{ dtype: "i64", shape: [] }];
   },
 });
