@@ -217,8 +217,9 @@ export const convGradTuning: {
 /**
  * The weight gradient of an ungrouped 1-D or 2-D convolution as one Gemm
  * over all of im2col's columns: cols [N, (C, K), o...] transposed to
- * [(C, K), (N, o...)] against the output gradient gT ([M, (N, o...)]) gives
- * dW as [M, (C, K)], the weight's own layout. For small maps and many
+ * [(C, K), (o..., N)] against the output gradient gO ([M, (o..., N)], which
+ * the input gradient's columns share) gives dW as [M, (C, K)], the weight's
+ * own layout. For small maps and many
  * channels this beats the Conv form, which correlates with an image-sized
  * kernel into a kernel-sized output (a Gemm [M x N*o*C] by [.. x k], k = 9
  * columns, per input channel) that MLAS runs slowly, and im2col per sample,
@@ -232,7 +233,7 @@ export const convGradTuning: {
 function colsWeightGrad(
   c: GradContext,
   x: string,
-  gT: () => string,
+  gO: () => string,
   p: WeightGradShape,
 ): string | undefined {
   const n = p.kernel.length;
@@ -245,9 +246,9 @@ function colsWeightGrad(
     im2col(c, x, p, false),
     ints(c, [0, p.channelsIn * taps, -1]),
   ]);
-  const cols = op1(c, "Transpose", [perSample], { perm: [1, 0, 2] });
+  const cols = op1(c, "Transpose", [perSample], { perm: [1, 2, 0] });
   const dW = op1(c, "Gemm", [
-    op1(c, "Reshape", [gT(), ints(c, [p.channelsOut, -1])]),
+    op1(c, "Reshape", [gO(), ints(c, [p.channelsOut, -1])]),
     op1(c, "Reshape", [cols, ints(c, [p.channelsIn * taps, -1])]),
   ], { transB: 1 });
   return op1(c, "Reshape", [dW, ints(c, [p.channelsOut, p.channelsIn, ...p.kernel])]);
@@ -357,6 +358,7 @@ function dataGrad(
   c: GradContext,
   g: string,
   w: string,
+  gO: () => string,
   p: WeightGradShape & { batch: string | number; outputPadding: number[] },
 ): string {
   const n = p.kernel.length;
@@ -395,10 +397,9 @@ function dataGrad(
   }
   if (form === "cols") {
     // g as [M, (o, N)]: the Gemm's columns keep (k, o) together for col2im.
-    const gO = op1(c, "Transpose", [g], { perm: [1, ...spatial, 0] });
     const dcols = op1(c, "Gemm", [
       op1(c, "Reshape", [w, ints(c, [p.channelsOut, -1])]),
-      op1(c, "Reshape", [gO, ints(c, [p.channelsOut, -1])]),
+      op1(c, "Reshape", [gO(), ints(c, [p.channelsOut, -1])]),
     ], { transA: 1 });
     // col2im as a 0/1 matrix [i, (k, o)]: output position o reads input o s + k d - p.
     const place = zeros(c.typeOf(g).dtype, [inputs, taps * positions]);
@@ -462,19 +463,24 @@ function convGrad(c: GradContext) {
   const channelsIn = needStatic(xt.shape[1], "Conv", "input channels");
   const channelsOut = needStatic(wt.shape[0], "Conv", "output channels");
   const shape = { group, strides, dil, pads, kernel, inSp, outSp, channelsIn, channelsOut };
-  let gTransposed: string | undefined;
-  const gT = () => gTransposed ??= op1(c, "Transpose", [g], { perm });
-  const dX = dataGrad(c, g, w, { ...shape, batch: xt.shape[0], outputPadding });
+  // g as [M, o..., N], for the column forms of both gradients.
+  let gPositionsFirst: string | undefined;
+  const gO = () =>
+    gPositionsFirst ??= op1(c, "Transpose", [g], {
+      perm: [1, ...Array.from({ length: n }, (_, i) => i + 2), 0],
+    });
+  const dX = dataGrad(c, g, w, gO, { ...shape, batch: xt.shape[0], outputPadding });
 
   const dB = bias
     ? op1(c, "ReduceSum", [g, ints(c, [0, ...Array.from({ length: n }, (_, i) => i + 2)])], {
       keepdims: 0,
     })
     : undefined;
-  const cols = im2colWeightGrad(c, x, g, shape) ?? colsWeightGrad(c, x, gT, shape);
+  const cols = im2colWeightGrad(c, x, g, shape) ?? colsWeightGrad(c, x, gO, shape);
   if (cols) return [dX, cols, dB];
   const xT = op1(c, "Transpose", [x], { perm });
-  const flipped = flippedWeightGrad(c, xT, gT(), {
+  const gT = op1(c, "Transpose", [g], { perm });
+  const flipped = flippedWeightGrad(c, xT, gT, {
     group,
     strides,
     dil,
@@ -488,7 +494,7 @@ function convGrad(c: GradContext) {
   });
   if (flipped) return [dX, flipped, dB];
   const xs = group === 1 ? [xT] : c.op("Split", [xT], { axis: 0 }, { nOutputs: group });
-  const gs = group === 1 ? [gT()] : c.op("Split", [gT()], { axis: 0 }, { nOutputs: group });
+  const gs = group === 1 ? [gT] : c.op("Split", [gT], { axis: 0 }, { nOutputs: group });
   const spatialAxes = ints(c, Array.from({ length: n }, (_, i) => i + 2));
   // The correlation can run past the kernel at the end (rows the forward stride never reached).
   // Trimming the end padding drops those positions in the Conv itself; where the padding is too
