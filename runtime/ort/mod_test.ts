@@ -301,3 +301,18 @@ Deno.test("results of one run keep their values after the next run (outputs take
     }
   }
 });
+
+Deno.test("a node session without spinning threads runs as one with them", async () => {
+  const x = tensor("f32", [2, 3], [-1, 2, -3, 4, -5, 6]);
+  const spinning = await createSession(ADD_RELU, { spin: true });
+  const quiet = await createSession(ADD_RELU, { spin: false });
+  try {
+    const a = await spinning.run({ a: x, b: x });
+    const b = await quiet.run({ a: x, b: x });
+    assert.deepEqual(toNumbers(b.y), toNumbers(a.y));
+    assert.deepEqual(toNumbers(b.y), [0, 4, 0, 8, 0, 12]);
+  } finally {
+    await spinning.release();
+    await quiet.release();
+  }
+});

@@ -52,6 +52,7 @@ export async function createNodeSession(
     graphOptimizationLevel: "all" as const,
     // Errors reach the user once, as a diagnostic; onnxruntime's own log line would repeat them.
     logSeverityLevel: 4 as const,
+    ...(opts.spin === false ? { extra: { session: { intra_op: { allow_spinning: "0" } } } } : {}),
   };
   let inner: ort.InferenceSession;
   try {

@@ -28,6 +28,12 @@ export interface SessionOptions {
   backend?: "node" | "web";
   /** Intra-op threads (node: default 2; web: always 1, see web.ts). */
   threads?: number;
+  /**
+   * node: let idle worker threads spin, waiting for the next operator
+   * (default). A session that runs now and then beside a busy one (training's
+   * evaluation) should not: its spinning threads take a core from the other.
+   */
+  spin?: boolean;
 }
 
 /** The part of onnxruntime-common's InferenceSession that a Session wraps. */

@@ -16,14 +16,21 @@ export interface Runner {
   release(): Promise<void>;
 }
 
-/** Open a runner for a loaded model on a backend. */
-export async function openRunner(m: LoadedModel, backend: Backend): Promise<Runner> {
+/**
+ * Open a runner for a loaded model on a backend. `spin: false` for a model
+ * that runs now and then beside another (see SessionOptions.spin).
+ */
+export async function openRunner(
+  m: LoadedModel,
+  backend: Backend,
+  opts: { spin?: boolean } = {},
+): Promise<Runner> {
   if (backend === "reference") {
     return {
       run: (feeds) => Promise.resolve(runGraph(m.graph, feeds, { opset: m.opset }).outputs),
       release: () => Promise.resolve(),
     };
   }
-  const s = await createSession(m.bytes, { backend });
+  const s = await createSession(m.bytes, { backend, spin: opts.spin });
   return { run: (feeds) => s.run(feeds), release: () => s.release() };
 }
