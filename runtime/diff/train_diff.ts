@@ -18,7 +18,13 @@ import { type Graph, type Node, type TensorType } from "../../compiler/ir/graph.
 import { type Tensor, tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
 import { Rng } from "../../compiler/check/init.ts";
-import { LOSS_OUTPUT, nextName, stateInputs } from "../../compiler/train/contract.ts";
+import {
+  fedInput,
+  LOSS_OUTPUT,
+  nextName,
+  parseOptSlot,
+  stateInputs,
+} from "../../compiler/train/contract.ts";
 import { unpackValues } from "../../compiler/train/pack.ts";
 import { loadModel } from "../train/model.ts";
 import { initialState } from "../train/loop.ts";
@@ -221,6 +227,8 @@ export function formatTrainDiff(
         fmt(t.maxAbs)
       }, max rel err ${fmt(t.maxRel)}`,
     );
+    const hint = updateHint(bad, t);
+    if (hint) lines.push(hint);
   }
   const masks = r.sharedMasks
     ? `; ${r.sharedMasks} random draw(s) shared (dropout masks, drop-path noise)`
@@ -232,6 +240,23 @@ export function formatTrainDiff(
       } ms, onnxruntime-${opts.backend} ${r.runtimeMs.toFixed(1)} ms`,
   );
   return lines.join("\n");
+}
+
+/**
+ * When a parameter is out of tolerance but its optimiser state agrees, the
+ * difference arises in the update itself: Adam's lr m / (sqrt(v) + eps)
+ * turns a gradient near zero into a step near +-lr, so rounding differences
+ * of 1e-10 in such a gradient move the parameter by 1e-5.
+ */
+function updateHint(step: StepDiff, bad: TensorDiff): string | undefined {
+  const param = fedInput(bad.name);
+  if (!param || parseOptSlot(param) || bad.problem) return undefined;
+  const state = step.tensors.filter((x) => parseOptSlot(fedInput(x.name) ?? "")?.param === param);
+  if (state.length === 0 || !state.every((x) => x.ok)) return undefined;
+  return `its optimiser state (${
+    state.map((x) => `'${x.name}'`).join(", ")
+  }) agrees, so the difference arises in the update: Adam-style updates lr m / (sqrt(v) + eps) ` +
+    `magnify rounding in gradients near zero (--atol sets the tolerance)`;
 }
 
 function fmt(v: number): string {

@@ -58,3 +58,48 @@ Deno.test("a step count below one is refused with DLM0210", async () => {
   const c = compileTrain(example("mlp_digits"));
   await assert.rejects(() => diffTrain(c.step!, { ...TOL, steps: 0 }), /DLM0210|positive integer/);
 });
+
+Deno.test("a parameter out of tolerance whose optimiser state agrees gets a hint on the update", () => {
+  const t = (name: string, ok: boolean) => ({
+    name,
+    ok,
+    maxAbs: ok ? 0 : 2e-5,
+    maxRel: ok ? 0 : 2e-3,
+    bad: ok ? 0 : 1,
+  });
+  const step = (tensors: ReturnType<typeof t>[]) => ({
+    steps: [{
+      step: 1,
+      lossReference: 1,
+      lossRuntime: 1,
+      tensors,
+      worst: tensors.find((x) => !x.ok)!,
+      ok: false,
+      firstBad: tensors.find((x) => !x.ok),
+    }],
+    ok: false,
+    batchSize: 8,
+    batchSource: "random",
+    sharedMasks: 0,
+    referenceMs: 1,
+    runtimeMs: 1,
+  });
+  const opts = { ...TOL, steps: 2 };
+  const agreeing = formatTrainDiff(
+    step([
+      t("loss", true),
+      t("next:fc.weight", false),
+      t("next:opt:m:fc.weight", true),
+      t("next:opt:v:fc.weight", true),
+    ]),
+    opts,
+  );
+  assert.match(
+    agreeing,
+    /its optimiser state \('next:opt:m:fc.weight', 'next:opt:v:fc.weight'\) agrees/,
+  );
+  // No hint when the state differs too, or when the parameter has no optimiser state.
+  const differing = step([t("next:fc.weight", false), t("next:opt:m:fc.weight", false)]);
+  assert.doesNotMatch(formatTrainDiff(differing, opts), /optimiser state/);
+  assert.doesNotMatch(formatTrainDiff(step([t("next:fc.weight", false)]), opts), /optimiser state/);
+});
