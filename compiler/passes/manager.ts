@@ -13,6 +13,7 @@ import { foldBatchNorm } from "./fold_batch_norm.ts";
 import { foldConstants } from "./fold_constants.ts";
 import { fuseGemm } from "./fuse_gemm.ts";
 import { removeNoops } from "./remove_noops.ts";
+import { trimConvTaps } from "./trim_conv_taps.ts";
 
 export type { Pass, PassContext, PassReport, PassRun, Rewrite } from "./context.ts";
 
@@ -104,15 +105,17 @@ export function runPasses(g: Graph, passes: readonly Pass[], ctx: PassContext): 
  * fusions (batch norm before Gemm, so the bias Add a folded MatMul gets can
  * become a Gemm; both before constant folding, so a `Transpose` of a weight
  * is absorbed as `transB` and the weight keeps its name instead of being
- * folded into a transposed copy), then constant folding, and dead-code
- * elimination last to sweep what they left. The fixpoint loop takes care of
+ * folded into a transposed copy), then trimming convolution taps that read
+ * only padding (before constant folding, which folds a constant weight's
+ * Slice), then constant folding, and dead-code elimination last to sweep
+ * what they left. The fixpoint loop takes care of
  * what one pass enables for an earlier one. Train mode skips the batch-norm
  * fold (batch norm then uses batch statistics).
  */
 export function inferencePipeline(mode: "eval" | "train"): Pass[] {
   return mode === "eval"
-    ? [removeNoops, cse, foldBatchNorm, fuseGemm, foldConstants, dce]
-    : [removeNoops, cse, fuseGemm, foldConstants, dce];
+    ? [removeNoops, cse, foldBatchNorm, fuseGemm, trimConvTaps, foldConstants, dce]
+    : [removeNoops, cse, fuseGemm, trimConvTaps, foldConstants, dce];
 }
 
 /**

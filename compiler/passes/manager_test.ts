@@ -158,6 +158,7 @@ Deno.test("passName() gives a pass the name of its file", () => {
     "cse",
     "fold_batch_norm",
     "fuse_gemm",
+    "trim_conv_taps",
     "fold_constants",
     "dce",
   ]);

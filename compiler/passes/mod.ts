@@ -19,6 +19,7 @@ export { fuseGemm } from "./fuse_gemm.ts";
 export { dce } from "./dce.ts";
 export { cse } from "./cse.ts";
 export { fuseLayerNorm } from "./fuse_layer_norm.ts";
+export { trimConvTaps } from "./trim_conv_taps.ts";
 export { fuseGelu } from "./fuse_gelu.ts";
 export { fuseBiasGelu } from "./fuse_bias_gelu.ts";
 export { fuseSkipLayerNorm } from "./fuse_skip_layer_norm.ts";

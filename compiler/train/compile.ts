@@ -28,7 +28,7 @@ import { resolveNames } from "../check/resolve.ts";
 import type { Value } from "../check/values.ts";
 import type * as A from "../syntax/ast.ts";
 import { buildGradients } from "../grad/mod.ts";
-import { inferencePipeline, runPasses } from "../passes/mod.ts";
+import { inferencePipeline, runPasses, trimConvTaps } from "../passes/mod.ts";
 import { buildOptimizer, type OptimizerSpec, resolveGroup } from "./optimizers.ts";
 import { packMembers, packParams } from "./pack.ts";
 import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
@@ -176,6 +176,8 @@ function exposeState(g: Graph, names: string[]): void {
 
 function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Graph {
   const g = tr.graph;
+  // Before the gradients, so that they are built for the trimmed convolutions.
+  trimConvTaps(g, { mode: "train", keepParams: true });
   const b = new GraphBuilder(g);
   const trainable = g.params.filter((p) => p.trainable && !p.frozen).map((p) => p.name);
   if (trainable.length === 0) {

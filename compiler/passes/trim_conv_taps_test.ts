@@ -1,0 +1,132 @@
+/**
+ * trim_conv_taps: the taps that read only padding are dropped, the outputs
+ * stay the same (reference interpreter and onnxruntime), a constant weight
+ * is trimmed in place under its name, a parameter through a picking MatMul, and a
+ * training step's gradients see the trimmed kernel.
+ */
+import assert from "node:assert/strict";
+import type { AttrValue, Graph } from "../ir/graph.ts";
+import { GraphBuilder } from "../ir/builder.ts";
+import { emitModel } from "../onnx/emit.ts";
+import { createNodeSession } from "../../runtime/ort/node.ts";
+import { compileTrain } from "../train/mod.ts";
+import { applyPass, assertSameOutputs, ops, randomFeeds, randomTensor, seeded } from "./testing.ts";
+import { trimConvTaps } from "./trim_conv_taps.ts";
+
+/** y = Conv(x, w) with w an initializer (constant) or an input (a parameter fed at run time). */
+function conv(
+  x: number[],
+  w: number[],
+  attrs: Record<string, AttrValue>,
+  weight: "constant" | "input" = "constant",
+): Graph {
+  const b = new GraphBuilder("conv");
+  const xv = b.input("x", { dtype: "f32", shape: x });
+  const wv = weight === "constant"
+    ? b.initializer("w", randomTensor("f32", w, seeded(3)))
+    : b.input("w", { dtype: "f32", shape: w });
+  const [y] = b.addNode("Conv", [xv, wv], attrs);
+  b.output(y, "y");
+  return b.graph;
+}
+
+const kernelOf = (g: Graph) => g.types.get(g.nodes.find((n) => n.op === "Conv")!.inputs[1])!.shape;
+
+Deno.test("a 3x3 convolution padded by 1 on a 1x1 map becomes a 1x1 convolution of its centre tap", async () => {
+  const g = conv([2, 4, 1, 1], [5, 4, 3, 3], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] });
+  const r = applyPass(g, trimConvTaps);
+  assert.equal(r.changed, true);
+  assert.equal(r.run.fired, 1);
+  // In place, under the weight's name: no other node.
+  assert.deepEqual(ops(r.graph), ["Conv"]);
+  assert.deepEqual(r.graph.types.get("w")!.shape, [5, 4, 1, 1]);
+  assert.deepEqual(r.graph.initializers.get("w")!.shape, [5, 4, 1, 1]);
+  const c = r.graph.nodes[0];
+  assert.deepEqual(c.attrs.pads, [0, 0, 0, 0]);
+  assert.deepEqual(c.attrs.kernel_shape, [1, 1]);
+  const feeds = randomFeeds(g);
+  assertSameOutputs(g, r.graph, feeds);
+  // onnxruntime agrees with the reference on the trimmed graph.
+  const s = await createNodeSession(emitModel(r.graph).model);
+  try {
+    const before = await createNodeSession(emitModel(g).model);
+    const [a, b] = [await before.run(feeds), await s.run(feeds)];
+    await before.release();
+    const x = a.y.data as Float32Array, y = b.y.data as Float32Array;
+    for (let i = 0; i < x.length; i++) assert.ok(Math.abs(x[i] - y[i]) < 1e-5, `y[${i}]`);
+  } finally {
+    await s.release();
+  }
+});
+
+Deno.test("strides, dilation, asymmetric and auto padding keep their outputs after trimming", () => {
+  const cases: [number[], number[], Record<string, AttrValue>, number[]][] = [
+    // ResNet's stride-2 layer from 2x2 to 1x1: taps 1..2 of 3 on each axis.
+    [[1, 3, 2, 2], [4, 3, 3, 3], { pads: [1, 1, 1, 1], strides: [2, 2] }, [4, 3, 2, 2]],
+    // Dilated: the outer taps of a 3-tap kernel, dilation 2, read only padding on a 2-wide map.
+    [[1, 2, 2, 5], [3, 2, 3, 1], { pads: [2, 0, 2, 0], dilations: [2, 1] }, [3, 2, 1, 1]],
+    // Padding on one side only: the first tap of 3 never reaches the map.
+    [[2, 2, 1, 6], [3, 2, 3, 3], { pads: [2, 1, 0, 1] }, [3, 2, 1, 3]],
+    [[1, 2, 1, 1], [3, 2, 3, 3], { auto_pad: "SAME_UPPER" }, [3, 2, 1, 1]],
+    // 1-D.
+    [[2, 3, 1], [4, 3, 5], { pads: [2, 2] }, [4, 3, 1]],
+  ];
+  for (const [x, w, attrs, kernel] of cases) {
+    const g = conv(x, w, attrs);
+    const r = applyPass(g, trimConvTaps);
+    assert.equal(r.changed, true, JSON.stringify(attrs));
+    assert.deepEqual(kernelOf(r.graph), kernel, JSON.stringify(attrs));
+    assertSameOutputs(g, r.graph, randomFeeds(g));
+  }
+});
+
+Deno.test("a weight read elsewhere or fed at run time has its live taps picked by a MatMul", () => {
+  const fed = conv([2, 4, 1, 1], [5, 4, 3, 3], { pads: [1, 1, 1, 1] }, "input");
+  const r = applyPass(fed, trimConvTaps);
+  assert.deepEqual(ops(r.graph), ["Reshape", "MatMul", "Reshape", "Conv"]);
+  assert.deepEqual(kernelOf(r.graph), [5, 4, 1, 1]);
+  assert.deepEqual(r.graph.inputs.find((i) => i.name === "w")!.type.shape, [5, 4, 3, 3]);
+  assertSameOutputs(fed, r.graph, randomFeeds(fed));
+  // A constant weight that another node reads too keeps its shape.
+  const shared = conv([2, 4, 1, 1], [5, 4, 3, 3], { pads: [1, 1, 1, 1] });
+  const b = new GraphBuilder(shared);
+  b.output(b.addNode("Neg", ["w"])[0], "neg");
+  const s = applyPass(shared, trimConvTaps);
+  assert.deepEqual(ops(s.graph), ["Reshape", "MatMul", "Reshape", "Conv", "Neg"]);
+  assert.deepEqual(s.graph.initializers.get("w")!.shape, [5, 4, 3, 3]);
+  assertSameOutputs(shared, s.graph, randomFeeds(shared));
+});
+
+Deno.test("convolutions whose every tap reads the map, or whose maps are symbolic, are left alone", () => {
+  for (
+    const g of [
+      conv([1, 2, 4, 4], [3, 2, 3, 3], { pads: [1, 1, 1, 1] }),
+      conv([1, 2, 2, 2], [3, 2, 3, 3], { pads: [1, 1, 1, 1] }),
+      conv([1, 2, 5, 5], [3, 2, 3, 3], {}),
+    ]
+  ) {
+    assert.equal(applyPass(g, trimConvTaps).changed, false);
+  }
+  const b = new GraphBuilder("symbolic");
+  const x = b.input("x", { dtype: "f32", shape: ["N", 2, "H", "W"] });
+  const w = b.initializer("w", randomTensor("f32", [3, 2, 3, 3], seeded(1)));
+  b.output(b.addNode("Conv", [x, w], { pads: [1, 1, 1, 1] })[0], "y");
+  assert.equal(applyPass(b.graph, trimConvTaps).changed, false);
+});
+
+Deno.test("a training step differentiates the trimmed convolution and updates the whole weight", () => {
+  const src = `model M {
+  input x: f32[N, 8, 1, 1]
+  output y: f32[N, 8, 1, 1] = x |> c: conv2d(8, kernel: 3, pad: 1)
+}
+train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
+  const c = compileTrain("m.dlm", { read: () => src });
+  const step = c.step!;
+  const convs = step.nodes.filter((n) => n.op === "Conv");
+  // The forward reads the centre tap; the weight, its gradient and its update keep [8, 8, 3, 3].
+  assert.ok(convs.length > 0);
+  for (const n of convs) assert.deepEqual(step.types.get(n.inputs[1])!.shape.slice(2), [1, 1]);
+  assert.deepEqual(step.inputs.find((i) => i.name === "c.weight")!.type.shape, [8, 8, 3, 3]);
+  assert.deepEqual(step.outputs.find((o) => o.name === "next:c.weight")!.type.shape, [8, 8, 3, 3]);
+  assert.ok(!step.nodes.some((n) => n.op === "ConvTranspose"));
+});
