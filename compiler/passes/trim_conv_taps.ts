@@ -102,20 +102,20 @@ function trim(
   );
   if (!same) return undefined;
 
+  const size = lo.map((a, i) => hi[i] - a + 1);
   const attrs: Node["attrs"] = { ...conv.attrs, pads: [...begin, ...end] };
   delete attrs.auto_pad;
-  const size = lo.map((a, i) => hi[i] - a + 1);
   if (attrs.kernel_shape) attrs.kernel_shape = size;
-  conv.attrs = attrs;
   const [m, c] = wt.shape;
-  const shape = [m, c, ...size];
   const known = consts.get(w);
   if (known && g.initializers.get(w) === known && uses.soleReader(w) === conv) {
     g.initializers.set(w, cropKernel(known, lo, size));
-    g.types.set(w, { dtype: wt.dtype, shape });
+    g.types.set(w, { dtype: wt.dtype, shape: [m, c, ...size] });
+    conv.attrs = attrs;
     return true;
   }
   if (typeof m !== "number" || typeof c !== "number") return undefined;
+  conv.attrs = attrs;
   // W as rows [M * C, K] times a 0/1 matrix [K, K'] that picks the live taps: onnxruntime runs
   // that MatMul, and its gradient's product by the transpose, far faster than a Slice and the Pad
   // a Slice's gradient is (0.8 and 0.6 against 2.5 and 9.1 ms for a 512x512x3x3 weight).

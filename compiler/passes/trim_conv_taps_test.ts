@@ -112,6 +112,14 @@ Deno.test("convolutions whose every tap reads the map, or whose maps are symboli
   const w = b.initializer("w", randomTensor("f32", [3, 2, 3, 3], seeded(1)));
   b.output(b.addNode("Conv", [x, w], { pads: [1, 1, 1, 1] })[0], "y");
   assert.equal(applyPass(b.graph, trimConvTaps).changed, false);
+  // A weight of symbolic channels fed at run time: no picking matrix, the Conv unchanged.
+  const s = new GraphBuilder("symbolic_weight");
+  const xs = s.input("x", { dtype: "f32", shape: [1, 2, 1, 1] });
+  const ws = s.input("w", { dtype: "f32", shape: ["M", 2, 3, 3] });
+  s.output(s.addNode("Conv", [xs, ws], { pads: [1, 1, 1, 1] })[0], "y");
+  const r = applyPass(s.graph, trimConvTaps);
+  assert.equal(r.changed, false);
+  assert.deepEqual(r.graph.nodes[0].attrs.pads, [1, 1, 1, 1]);
 });
 
 Deno.test("a training step differentiates the trimmed convolution and updates the whole weight", () => {
