@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { compileTrain } from "./compile.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";
 import { prepareInputs } from "../../runtime/inputs.ts";
-import { type Tensor, tensor, zeros } from "../ir/tensor.ts";
+import { type Tensor, tensor, toNumbers, zeros } from "../ir/tensor.ts";
+import { GraphBuilder } from "../ir/builder.ts";
 import type { Graph } from "../ir/graph.ts";
 import { convGradTuning } from "../ops/conv.ts";
 
@@ -179,4 +180,54 @@ train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
   assert.equal(d.span?.line, 3);
   const fixed = compileTrain("m.dlm", { read: src, dims: { H: 8, W: 8 } });
   assert.deepEqual(fixed.diagnostics, []);
+});
+
+Deno.test("a step's batch norm reads the statistics its gradient computes and updates the running ones as the train-mode node does", () => {
+  const src = `model M {
+  input x: f32[N, 3, 2, 2]
+  output y: f32[N, 3, 2, 2] = x |> bn: batch_norm(momentum: 0.2)
+}
+train M { loss = reduce_mean(y * y * y)  optimizer = sgd(lr: 0.1) }`;
+  const c = compileTrain("m.dlm", { read: () => src });
+  const step = c.step!;
+  const bns = step.nodes.filter((n) => n.op === "BatchNormalization");
+  assert.equal(bns.length, 1);
+  assert.equal(bns[0].attrs.training_mode, undefined);
+  // One ReduceMean for the mean and one for the variance: the forward's and the gradient's merged.
+  const perChannel = step.nodes.filter((n) =>
+    n.op === "ReduceMean" && JSON.stringify(n.attrs.axes) === "[0,2,3]"
+  );
+  assert.equal(perChannel.length, 2);
+  const feeds: Record<string, Tensor> = {
+    x: tensor("f32", [2, 3, 2, 2], Array.from({ length: 24 }, (_, i) => Math.sin(i * 1.7) * 3)),
+    "bn.weight": tensor("f32", [3], [1.5, -0.5, 2]),
+    "bn.bias": tensor("f32", [3], [0.1, 0.2, -0.3]),
+    "bn.running_mean": tensor("f32", [3], [0.5, -1, 2]),
+    "bn.running_var": tensor("f32", [3], [1, 2, 0.5]),
+    step: tensor("i64", [], [0]),
+  };
+  const got = runGraph(step, feeds).outputs;
+  // The train-mode node itself, on the reference interpreter. ONNX's momentum is the weight of the
+  // running value: batch_norm(momentum: 0.2) is PyTorch's, so the node has 0.8.
+  const b = new GraphBuilder("bn");
+  const ins = ["x", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"].map((n) =>
+    b.input(n, { dtype: feeds[n].dtype, shape: [...feeds[n].shape] })
+  );
+  const [y, mean, variance] = b.addNode("BatchNormalization", ins, {
+    training_mode: 1,
+    momentum: bns[0].attrs.momentum ?? 0.8,
+  }, { nOutputs: 3 });
+  const [cube] = b.addNode("Mul", [b.addNode("Mul", [y, y])[0], y]);
+  b.output(b.addNode("ReduceMean", [cube], { keepdims: 0 })[0], "loss");
+  b.output(mean, "mean");
+  b.output(variance, "var");
+  const { step: _, ...bnFeeds } = feeds;
+  const want = runGraph(b.graph, bnFeeds).outputs;
+  const close = (a: Tensor, e: Tensor, what: string) => {
+    const x = toNumbers(a), w = toNumbers(e);
+    for (let i = 0; i < w.length; i++) assert.ok(Math.abs(x[i] - w[i]) < 1e-5, `${what}[${i}]`);
+  };
+  close(got.loss, want.loss, "loss");
+  close(got["next:bn.running_mean"], want.mean, "running mean");
+  close(got["next:bn.running_var"], want.var, "running var");
 });
