@@ -170,6 +170,15 @@ export function getNumber(t: Tensor, i: number): number {
   return v as number;
 }
 
+/** Set element `i` of a numeric tensor from a JS number (f16/bf16 encoded, integers truncated). */
+export function setNumber(t: Tensor, i: number, v: number): void {
+  if (t.data instanceof BigInt64Array || t.data instanceof BigUint64Array) {
+    t.data[i] = BigInt(Math.trunc(v));
+  } else if (t.dtype === "f16") (t.data as Uint16Array)[i] = f32ToF16(v);
+  else if (t.dtype === "bf16") (t.data as Uint16Array)[i] = f32ToBf16(v);
+  else (t.data as Float32Array)[i] = v;
+}
+
 /** All elements of a numeric tensor as an array of JS numbers. */
 export function toNumbers(t: Tensor): number[] {
   const out = new Array<number>(t.data.length);

@@ -17,7 +17,7 @@ import {
 import { windowOutput } from "./window.ts";
 import type { GradContext } from "./registry.ts";
 import { ints, needStatic, op1 } from "./grad_util.ts";
-import { numel, zeros } from "../ir/tensor.ts";
+import { numel, setNumber, zeros } from "../ir/tensor.ts";
 
 register({
   op: "Conv",
@@ -115,8 +115,8 @@ export function explicitPads(
   return pads;
 }
 
-/** The weight-gradient forms' parameters, as convGrad computes them. */
-interface WeightGradShape {
+/** A convolution's static geometry, as convGrad computes it for the gradient forms. */
+interface ConvShape {
   group: number;
   strides: number[];
   dil: number[];
@@ -139,16 +139,14 @@ interface WeightGradShape {
  * channels at 1x1, batch 32: 3.1 against 4.9 ms for the whole weight
  * gradient). The kernel multiplies by 0 and 1 only: exact for finite x.
  */
-function im2col(c: GradContext, x: string, p: WeightGradShape, depthwise: boolean): string {
+function im2col(c: GradContext, x: string, p: ConvShape, depthwise: boolean): string {
   const dtype = c.typeOf(x).dtype;
   const taps = numel(p.kernel);
   const channels = depthwise ? p.channelsIn : 1;
   // One-hot kernel [C*K, 1, k...]: output channel c*K + k copies input channel c at tap k.
   const eye = zeros(dtype, [channels * taps, 1, ...p.kernel]);
-  // f16 and bf16 keep raw bits.
-  const one = dtype === "f16" ? 0x3c00 : dtype === "bf16" ? 0x3f80 : 1;
   for (let ch = 0; ch < channels; ch++) {
-    for (let k = 0; k < taps; k++) (eye.data as Float32Array)[(ch * taps + k) * taps + k] = one;
+    for (let k = 0; k < taps; k++) setNumber(eye, (ch * taps + k) * taps + k, 1);
   }
   const attrs = { group: channels, strides: p.strides, dilations: p.dil, pads: p.pads };
   if (depthwise) return op1(c, "Conv", [x, c.constant(eye)], attrs);
@@ -176,7 +174,7 @@ function im2colWeightGrad(
   c: GradContext,
   x: string,
   g: string,
-  p: WeightGradShape,
+  p: ConvShape,
 ): string | undefined {
   const n = p.kernel.length;
   const taps = numel(p.kernel);
@@ -234,7 +232,7 @@ function colsWeightGrad(
   c: GradContext,
   x: string,
   gO: () => string,
-  p: WeightGradShape,
+  p: ConvShape,
 ): string | undefined {
   const n = p.kernel.length;
   const taps = numel(p.kernel);
@@ -286,18 +284,7 @@ function flippedWeightGrad(
   c: GradContext,
   xT: string,
   gT: string,
-  o: {
-    group: number;
-    strides: number[];
-    dil: number[];
-    pads: number[];
-    kernel: number[];
-    inSp: number[];
-    outSp: number[];
-    batch: string | number;
-    channelsIn: number;
-    channelsOut: number;
-  },
+  o: ConvShape & { batch: string | number },
 ): string | undefined {
   const n = o.kernel.length;
   if (o.group !== 1 || o.strides.some((s) => s !== 1) || o.dil.some((d) => d !== 1)) {
@@ -359,7 +346,7 @@ function dataGrad(
   g: string,
   w: string,
   gO: () => string,
-  p: WeightGradShape & { batch: string | number; outputPadding: number[] },
+  p: ConvShape & { batch: string | number; outputPadding: number[] },
 ): string {
   const n = p.kernel.length;
   const t = convGradTuning;
@@ -403,7 +390,6 @@ function dataGrad(
     ], { transA: 1 });
     // col2im as a 0/1 matrix [i, (k, o)]: output position o reads input o s + k d - p.
     const place = zeros(c.typeOf(g).dtype, [inputs, taps * positions]);
-    const one = place.dtype === "f16" ? 0x3c00 : place.dtype === "bf16" ? 0x3f80 : 1;
     for (let tap = 0; tap < taps; tap++) {
       const at = tapPosition(tap, p.kernel);
       for (let o = 0; o < positions; o++) {
@@ -413,7 +399,7 @@ function dataGrad(
           const id = od[d] * p.strides[d] + at[d] * p.dil[d] - p.pads[d];
           i = id < 0 || id >= p.inSp[d] ? -1 : i * p.inSp[d] + id;
         }
-        if (i >= 0) (place.data as Float32Array)[(i * taps + tap) * positions + o] = one;
+        if (i >= 0) setNumber(place, (i * taps + tap) * positions + o, 1);
       }
     }
     const perChannel = op1(c, "Reshape", [dcols, ints(c, [p.channelsIn, taps * positions, -1])]);
@@ -480,18 +466,7 @@ function convGrad(c: GradContext) {
   if (cols) return [dX, cols, dB];
   const xT = op1(c, "Transpose", [x], { perm });
   const gT = op1(c, "Transpose", [g], { perm });
-  const flipped = flippedWeightGrad(c, xT, gT, {
-    group,
-    strides,
-    dil,
-    pads,
-    kernel,
-    inSp,
-    outSp,
-    batch: xt.shape[0],
-    channelsIn,
-    channelsOut,
-  });
+  const flipped = flippedWeightGrad(c, xT, gT, { ...shape, batch: xt.shape[0] });
   if (flipped) return [dX, flipped, dB];
   const xs = group === 1 ? [xT] : c.op("Split", [xT], { axis: 0 }, { nOutputs: group });
   const gs = group === 1 ? [gT] : c.op("Split", [gT], { axis: 0 }, { nOutputs: group });
