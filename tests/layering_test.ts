@@ -1,0 +1,243 @@
+/**
+ * The layering of ARCHITECTURE.md, enforced: every non-test module of
+ * compiler/, runtime/ and cli/ is read, its imports (static, dynamic and
+ * type-only) are resolved, and the test fails on
+ * - an import from a higher layer than the module's own (a type is a
+ *   dependency too), except the documented exceptions below;
+ * - a cycle of static imports (dynamic imports are lazy and cannot form a
+ *   load-time cycle, but they still obey the layers).
+ *
+ * The layers, bottom first. A module may import from its own layer and the
+ * ones below; the longest matching prefix names a module's layer.
+ */
+import assert from "node:assert/strict";
+
+export const LAYERS: readonly (readonly string[])[] = [
+  // 0: values, spans and diagnostics: the graph IR and what every layer speaks
+  ["compiler/version.ts", "compiler/diagnostics.ts", "compiler/ir/"],
+  // 1: op semantics (shape rules, lowerings, gradient rules); the surface syntax
+  ["compiler/ops/", "compiler/syntax/"],
+  // 2: graph transformations and encodings that know ops but not the language
+  ["compiler/grad/", "compiler/passes/", "compiler/onnx/", "compiler/viz/"],
+  // 3: the language's meaning: names, elaboration, built-ins, fine-tuning
+  ["compiler/check/"],
+  // 4: the compiler's front doors: models and train sections
+  ["compiler/compile.ts", "compiler/train/"],
+  // 5: runtimes that execute graphs and the file formats they read
+  ["runtime/fs.ts", "runtime/formats/", "runtime/reference/"],
+  // 6: onnxruntime, data sets, weights and inputs
+  ["runtime/ort/", "runtime/data/", "runtime/weights.ts", "runtime/inputs.ts"],
+  // 7: what drives a runtime: training loops, differential testing, generation
+  ["runtime/train/", "runtime/diff/", "runtime/generate.ts"],
+  // 8: the command line
+  ["cli/"],
+];
+
+/**
+ * Imports that cross the layers upwards on purpose, each with its reason.
+ * An entry that no longer matches an import fails the test, so the list
+ * stays true.
+ */
+export const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = [
+  {
+    from: "compiler/passes/fold_constants.ts",
+    to: "runtime/reference/",
+    why:
+      "constant folding evaluates nodes with the reference kernels (one definition of each op's numbers)",
+  },
+];
+
+/**
+ * Upward imports that the redesign (issue 11) has still to remove. Each
+ * entry must still exist (the test fails when one is fixed, so that it is
+ * deleted here); no new entry may be added.
+ */
+const PENDING: readonly string[] = [
+  "compiler/grad/grad_check.ts (layer 2) -> runtime/reference/mod.ts (layer 5)",
+  "compiler/ir/builder.ts (layer 0) -> compiler/ops/registry.ts (layer 1)",
+  "compiler/ir/print.ts (layer 0) -> compiler/ops/mod.ts (layer 1)",
+  "compiler/ir/print.ts (layer 0) -> compiler/ops/registry.ts (layer 1)",
+  "compiler/ir/verify.ts (layer 0) -> compiler/ops/mod.ts (layer 1)",
+  "compiler/ir/verify.ts (layer 0) -> compiler/ops/dims.ts (layer 1)",
+  "compiler/ir/verify.ts (layer 0) -> compiler/ops/registry.ts (layer 1)",
+  "compiler/onnx/emit.ts (layer 2) -> runtime/fs.ts (layer 5)",
+  "compiler/passes/fold_batch_norm.ts (layer 2) -> compiler/check/init.ts (layer 3)",
+];
+
+/** Import cycles the redesign has still to break; the same rules as PENDING. */
+const PENDING_CYCLES: readonly string[] = [
+  "compiler/check/scope.ts compiler/check/values.ts",
+  "cli/commands.ts cli/generate.ts cli/main.ts cli/train.ts",
+];
+
+const ROOT = new URL("../", import.meta.url);
+const ROOTS = ["compiler", "runtime", "cli"];
+
+function walk(dir: string, out: string[]): void {
+  for (const e of Deno.readDirSync(new URL(dir, ROOT))) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) walk(p, out);
+    else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts") && !isTestSupport(p)) {
+      out.push(p);
+    }
+  }
+}
+
+/** Test-only helpers that live beside the tests they serve (imported by tests alone). */
+function isTestSupport(path: string): boolean {
+  return /(^|\/)testing\.ts$|_testing\.ts$|(^|\/)test_[a-z_]+\.ts$/.test(path);
+}
+
+interface Import {
+  to: string;
+  dynamic: boolean;
+}
+
+const IMPORT_RE =
+  /(?:^|[;\n])\s*(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+
+function normalize(from: string, spec: string): string {
+  const parts = from.split("/").slice(0, -1);
+  for (const s of spec.split("/")) {
+    if (s === "..") parts.pop();
+    else if (s !== ".") parts.push(s);
+  }
+  return parts.join("/");
+}
+
+function importsOf(path: string): Import[] {
+  const src = Deno.readTextFileSync(new URL(path, ROOT))
+    // Comments and strings in JSDoc examples are not imports.
+    .replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  const out: Import[] = [];
+  for (const m of src.matchAll(IMPORT_RE)) {
+    const spec = m[1] ?? m[2];
+    if (!spec.startsWith(".")) continue;
+    out.push({ to: normalize(path, spec), dynamic: m[2] !== undefined });
+  }
+  return out;
+}
+
+export function layerOf(path: string): number | undefined {
+  let best: { rank: number; len: number } | undefined;
+  LAYERS.forEach((prefixes, rank) => {
+    for (const p of prefixes) {
+      const hit = p.endsWith("/") ? path.startsWith(p) : path === p;
+      if (hit && (!best || p.length > best.len)) best = { rank, len: p.length };
+    }
+  });
+  return best?.rank;
+}
+
+function modules(): Map<string, Import[]> {
+  const files: string[] = [];
+  for (const r of ROOTS) walk(r, files);
+  return new Map(files.sort().map((f) => [f, importsOf(f)]));
+}
+
+Deno.test("every compiler, runtime and cli module belongs to a layer", () => {
+  const orphans = [...modules().keys()].filter((f) => layerOf(f) === undefined);
+  assert.deepEqual(
+    orphans,
+    [],
+    "add these to LAYERS in tests/layering_test.ts and ARCHITECTURE.md",
+  );
+});
+
+Deno.test("no module imports from a layer above its own, except the documented exceptions", () => {
+  const mods = modules();
+  const upward: string[] = [];
+  const used = new Set<string>();
+  for (const [from, imports] of mods) {
+    const mine = layerOf(from);
+    if (mine === undefined) continue;
+    for (const i of imports) {
+      const theirs = layerOf(i.to);
+      if (theirs === undefined || theirs <= mine) continue;
+      const ex = EXCEPTIONS.find((e) => from === e.from && i.to.startsWith(e.to));
+      if (ex) {
+        used.add(`${ex.from} -> ${ex.to}`);
+        continue;
+      }
+      upward.push(`${from} (layer ${mine}) -> ${i.to} (layer ${theirs})`);
+    }
+  }
+  const pending = new Set(PENDING);
+  const fresh = upward.filter((u) => !pending.has(u));
+  const fixed = PENDING.filter((p) => !upward.includes(p));
+  assert.deepEqual(fresh, [], "imports from a higher layer");
+  assert.deepEqual(fixed, [], "fixed: delete these from PENDING");
+  const stale = EXCEPTIONS.map((e) => `${e.from} -> ${e.to}`).filter((e) => !used.has(e));
+  assert.deepEqual(stale, [], "exceptions that no import needs any more");
+});
+
+/** Strongly connected components of more than one module (Tarjan). */
+export function cycles(graph: Map<string, string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const on = new Set<string>();
+  const out: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    on.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const comp: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        on.delete(w);
+        comp.push(w);
+      } while (w !== v);
+      if (comp.length > 1) out.push(comp.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return out;
+}
+
+Deno.test("static imports form no cycle", () => {
+  const graph = new Map(
+    [...modules()].map(([f, is]) => [f, is.filter((i) => !i.dynamic).map((i) => i.to)]),
+  );
+  const found = cycles(graph).map((c) => c.join(" "));
+  const pending = new Set(PENDING_CYCLES);
+  assert.deepEqual(found.filter((c) => !pending.has(c)), [], "import cycles");
+  assert.deepEqual(PENDING_CYCLES.filter((c) => !found.includes(c)), [], "fixed: delete these");
+});
+
+Deno.test("the cycle finder finds a cycle and ignores a chain", () => {
+  const g = new Map([["a", ["b"]], ["b", ["c"]], ["c", ["a"]], ["d", ["a"]]]);
+  assert.deepEqual(cycles(g), [["a", "b", "c"]]);
+  assert.deepEqual(cycles(new Map([["a", ["b"]], ["b", []]])), []);
+});
+
+Deno.test("the import reader sees static, type-only, re-exported and dynamic imports", () => {
+  const path = "compiler/ir/__probe__.ts";
+  const src = `import { a } from "./x.ts";\nimport type { B } from "../ops/y.ts";\n` +
+    `export { c } from "./z.ts";\nimport "./side.ts";\nconst m = await import("../../cli/m.ts");\n` +
+    `// import { no } from "./comment.ts";\n`;
+  const got = [...src.replace(/^\s*\/\/.*$/gm, "").matchAll(IMPORT_RE)].map((m) =>
+    `${normalize(path, m[1] ?? m[2])}${m[2] ? " (dynamic)" : ""}`
+  );
+  assert.deepEqual(got, [
+    "compiler/ir/x.ts",
+    "compiler/ops/y.ts",
+    "compiler/ir/z.ts",
+    "compiler/ir/side.ts",
+    "cli/m.ts (dynamic)",
+  ]);
+  assert.equal(layerOf("compiler/ir/graph.ts"), 0);
+  assert.equal(layerOf("compiler/passes/fold_constants.ts"), 2);
+  assert.equal(layerOf("cli/main.ts"), 8);
+});
