@@ -132,7 +132,7 @@ async function main(): Promise<number> {
   if (write) {
     const merged = only ? { ...baseline, ...got } : got;
     const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a < b ? -1 : 1));
-    Deno.writeTextFileSync(BASELINE, JSON.stringify(sorted, null, 1) + "\n");
+    Deno.writeTextFileSync(BASELINE, JSON.stringify(sorted, null, 2) + "\n");
     console.log(`wrote ${Object.keys(sorted).length} entries to ${BASELINE}`);
     return 0;
   }
