@@ -1,6 +1,6 @@
 /**
  * Elementwise unary ops: the output has the input's type (Not: bool in,
- * bool out). One registry entry per op, generated from the table below,
+ * bool out). One table entry per op, generated from the table below,
  * whose versions, port names, attributes and element types follow the ONNX
  * operator definitions in force at opset 17.
  */
