@@ -28,7 +28,7 @@ import assert from "node:assert/strict";
 import { compileFile } from "../compiler/compile.ts";
 import { formatDiagnostic, sortDiagnostics } from "../compiler/diagnostics.ts";
 import { type Graph, producers } from "../compiler/ir/graph.ts";
-import { printGraph } from "../compiler/ir/print.ts";
+import { printGraph } from "../compiler/ops/print_graph.ts";
 import { emitModel } from "../compiler/onnx/emit.ts";
 import { printOnnx } from "../compiler/onnx/print.ts";
 import { inferencePipeline, runPasses } from "../compiler/passes/mod.ts";

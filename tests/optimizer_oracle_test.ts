@@ -17,7 +17,7 @@
  *   decay added to the gradient (torch's `weight_decay` for SGD/Adagrad/Adam).
  */
 import assert from "node:assert/strict";
-import { GraphBuilder } from "../compiler/ir/builder.ts";
+import { GraphBuilder } from "../compiler/ops/builder.ts";
 import type { Graph } from "../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers, zeros } from "../compiler/ir/tensor.ts";
 import { emitModel } from "../compiler/onnx/emit.ts";

@@ -9,7 +9,7 @@
  */
 import type { Dim, Graph, ParamInfo, Span, TensorType } from "../ir/graph.ts";
 import { formatType } from "../ir/graph.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import {
   type DType,
   f32ToBf16,

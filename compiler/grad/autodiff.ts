@@ -1,7 +1,7 @@
 /**
  * Reverse-mode automatic differentiation over the IR: `buildGradients`
  * appends the backward graph of a scalar loss to a GraphBuilder's graph,
- * using the gradient rule (`grad`) of each op's registry entry. The
+ * using the gradient rule (`grad`) of each op's table entry. The
  * backward graph is made of standard ONNX ops only, so a training step stays
  * a plain ONNX model.
  *
@@ -12,7 +12,7 @@
  */
 import type { AttrValue, Graph, Node, TensorType } from "../ir/graph.ts";
 import { formatSpan, formatType } from "../ir/graph.ts";
-import type { GraphBuilder } from "../ir/builder.ts";
+import type { GraphBuilder } from "../ops/builder.ts";
 import { isFloat, type Tensor, tensor } from "../ir/tensor.ts";
 import { DlmError, fail } from "../diagnostics.ts";
 import { getOp } from "../ops/mod.ts";
@@ -35,34 +35,13 @@ export interface GradientOptions {
 }
 
 /**
- * Ops whose outputs carry no gradient (integer or boolean results, shapes,
- * random draws): the backward pass stops at them without needing a rule.
+ * Whether the backward pass stops at `n` without a rule: its op's table
+ * entry says `differentiable: false` (integer or boolean results, shapes,
+ * constants, random draws).
  */
-export const NON_DIFFERENTIABLE: ReadonlySet<string> = new Set([
-  "Shape",
-  "Size",
-  "ArgMax",
-  "ArgMin",
-  "Equal",
-  "Less",
-  "LessOrEqual",
-  "Greater",
-  "GreaterOrEqual",
-  "And",
-  "Or",
-  "Not",
-  "Sign",
-  "Floor",
-  "Ceil",
-  "Round",
-  "Range",
-  "ConstantOfShape",
-  "Constant",
-  "OneHot",
-  "RandomNormalLike",
-  "RandomUniformLike",
-  "EyeLike",
-]);
+function carriesNoGradient(n: Node): boolean {
+  return getOp(n.op, n.domain)?.differentiable === false;
+}
 
 /**
  * Append the backward graph of `loss` to `b.graph` and return, for each
@@ -97,7 +76,7 @@ export function buildGradients(
   const fromWrt = new Set<string>(wrt);
   const onPath: Node[] = [];
   for (const n of forward) {
-    if (NON_DIFFERENTIABLE.has(n.op)) continue;
+    if (carriesNoGradient(n)) continue;
     if (n.inputs.some((i) => i && fromWrt.has(i))) {
       for (const o of n.outputs) if (o && !opts.stop?.has(o) && isFloatValue(b, o)) fromWrt.add(o);
     }
@@ -107,7 +86,7 @@ export function buildGradients(
     const n = forward[k];
     if (!n.outputs.some((o) => needed.has(o))) continue;
     if (!n.inputs.some((i) => i && fromWrt.has(i))) continue;
-    if (NON_DIFFERENTIABLE.has(n.op)) continue;
+    if (carriesNoGradient(n)) continue;
     onPath.push(n);
     for (const i of n.inputs) if (i && fromWrt.has(i)) needed.add(i);
   }

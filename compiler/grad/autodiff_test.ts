@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import { tensor } from "../ir/tensor.ts";
 import { DlmError } from "../diagnostics.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";

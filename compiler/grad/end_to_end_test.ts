@@ -6,7 +6,7 @@
  * onnxruntime-node with the reference's results.
  */
 import assert from "node:assert/strict";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import { cloneGraph } from "../ir/graph.ts";
 import { type Tensor, tensor } from "../ir/tensor.ts";
 import { emitModel } from "../onnx/emit.ts";

@@ -15,11 +15,10 @@
  * peepholes, `clip`, `input_forget` and `layout` 1 are not expanded (dlm's
  * layers never emit them) and get a diagnostic.
  */
-import type { GraphBuilder } from "../ir/builder.ts";
+import type { GraphBuilder } from "../ops/builder.ts";
 import type { Node, Span } from "../ir/graph.ts";
 import { type DType, tensor } from "../ir/tensor.ts";
 import { DlmError, error } from "../diagnostics.ts";
-import "../ops/mod.ts";
 
 const RECURRENT = new Set(["RNN", "GRU", "LSTM"]);
 

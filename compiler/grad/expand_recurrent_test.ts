@@ -5,7 +5,7 @@
  * differences taken through the fused node.
  */
 import assert from "node:assert/strict";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import { cloneGraph } from "../ir/graph.ts";
 import { type Tensor, tensor } from "../ir/tensor.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";

@@ -1,6 +1,7 @@
 /**
  * The gradient-check cases, one or more per op with a gradient rule; run by
- * `grad_rules_test.ts` and cross-checked by `compiler/ops/grad_completeness_test.ts`.
+ * `grad_rules_test.ts`. `compiler/ops/op_facets_test.ts` fails for an op
+ * whose table entry has a `grad` rule and no case here.
  */
 import { tensor } from "../ir/tensor.ts";
 import { type GradCase, rand } from "./grad_check.ts";

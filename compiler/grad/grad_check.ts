@@ -8,7 +8,7 @@
  */
 import type { AttrValue, Graph } from "../ir/graph.ts";
 import { cloneGraph } from "../ir/graph.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import { isFloat, type Tensor, tensor } from "../ir/tensor.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";
 import { buildGradients } from "./autodiff.ts";

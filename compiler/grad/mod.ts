@@ -2,4 +2,4 @@
  * Reverse-mode automatic differentiation over the IR (the backward half of
  * a training step), built from the gradient rules of the op registry.
  */
-export { buildGradients, type GradientOptions, NON_DIFFERENTIABLE } from "./autodiff.ts";
+export { buildGradients, type GradientOptions } from "./autodiff.ts";

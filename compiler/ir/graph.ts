@@ -24,7 +24,7 @@ export interface TensorType {
   shape: Dim[];
 }
 
-/** An attribute value. Its ONNX type (int/float/...) comes from the op's registry entry. */
+/** An attribute value. Its ONNX type (int/float/...) comes from the op's table entry. */
 export type AttrValue =
   | number
   | number[]
@@ -32,6 +32,17 @@ export type AttrValue =
   | string[]
   | Tensor
   | Graph;
+
+/** ONNX attribute types (an op's table entry gives each attribute one). */
+export type AttrType =
+  | "int"
+  | "float"
+  | "string"
+  | "ints"
+  | "floats"
+  | "strings"
+  | "tensor"
+  | "graph";
 
 export interface Node {
   /** Unique node name; by convention the source-derived hierarchical name. */

@@ -11,9 +11,7 @@
  * The same helpers print ONNX files (`compiler/onnx/print.ts`), so the two
  * forms of one model line up in a diff.
  */
-import "../ops/mod.ts";
-import { type AttrType, getOp } from "../ops/registry.ts";
-import type { AttrValue, Graph, Node, ParamInfo, Span, TensorType } from "./graph.ts";
+import type { AttrType, AttrValue, Graph, Node, ParamInfo, Span, TensorType } from "./graph.ts";
 import { formatSpan, formatType } from "./graph.ts";
 import { type DType, getNumber, isFloat, numel, type Tensor } from "./tensor.ts";
 
@@ -32,7 +30,7 @@ export interface NodeDecor {
 export interface GraphPrintOptions {
   /** Lines before the `graph` line (ONNX model metadata). */
   header?: string[];
-  /** Per-node description; default: attribute types from the op registry, spans as the comment. */
+  /** Per-node description; default: attribute types guessed from the values, spans as the comment. */
   decorate?(node: Node): NodeDecor;
   /** Comment of a graph input or output; default: its span. */
   valueComment?(name: string): string | undefined;
@@ -41,25 +39,10 @@ export interface GraphPrintOptions {
 }
 
 /**
- * The IR graph as text. Deterministic: the same graph always prints the
- * same bytes (attributes sorted by name, initializers and nodes in graph
- * order, floats in their shortest round-tripping form).
- *
- * @example
- * ```ts
- * const { graph } = compileFile("lang-examples/lenet5.dlm");
- * console.log(printGraph(graph!));
- * // graph LeNet5  # 12 nodes, 10 initializers (61706 elements)
- * //   input %image: f32[N, 1, 32, 32]  # lang-examples/lenet5.dlm:3:3
- * //   ...
- * //   %conv2d = Conv[dilations=[1, 1], group=1, ...](%image, %conv2d.weight, %conv2d.bias)  : f32[N, 6, 28, 28]  # ...
- * ```
+ * A graph as text, with hooks for the parts that differ between IR graphs
+ * (`printGraph` of `compiler/ops/print_graph.ts`, which knows attribute
+ * types from the op table) and decoded ONNX files (`compiler/onnx/print.ts`).
  */
-export function printGraph(g: Graph): string {
-  return printGraphWith(g, {});
-}
-
-/** `printGraph` with hooks for the parts that differ between IR graphs and decoded ONNX files. */
 export function printGraphWith(g: Graph, opts: GraphPrintOptions): string {
   const lines: string[] = [...(opts.header ?? [])];
   const params = new Map<string, ParamInfo>(g.params.map((p) => [p.name, p]));
@@ -73,7 +56,7 @@ export function printGraphWith(g: Graph, opts: GraphPrintOptions): string {
       const p = params.get(name);
       return p ? paramNote(p) : undefined;
     });
-  const decorate = opts.decorate ?? irDecor;
+  const decorate = opts.decorate ?? spanDecor;
   printBody(g, "", lines, { valueComment, initializerNote, decorate });
   return lines.join("\n") + "\n";
 }
@@ -117,13 +100,9 @@ function printBody(g: Graph, indent: string, lines: string[], hooks: BodyHooks):
   }
 }
 
-/** The comment the IR printer puts after a node: its name when it differs from its first output, and its spans. */
-function irDecor(n: Node): NodeDecor {
-  const def = getOp(n.op, n.domain ?? "");
-  return {
-    attrType: (name) => def?.attrs[name]?.type,
-    comment: nodeComment(n, n.spans?.length ? formatSpans(n.spans) : undefined),
-  };
+/** A node's name when it differs from its first output, and its spans, as the comment after it. */
+export function spanDecor(n: Node): NodeDecor {
+  return { comment: nodeComment(n, n.spans?.length ? formatSpans(n.spans) : undefined) };
 }
 
 /**

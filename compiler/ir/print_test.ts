@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { formatAttr, formatFloat, formatTensor, formatValue, printGraph } from "./print.ts";
+import { formatAttr, formatFloat, formatTensor, formatValue } from "./print.ts";
+import { printGraph } from "../ops/print_graph.ts";
 import { emptyGraph, type Graph, type Span } from "./graph.ts";
 import { f32ToF16, tensor, zeros } from "./tensor.ts";
 

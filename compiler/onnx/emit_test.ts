@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import "../ops/mod.ts";
 import { DlmError } from "../diagnostics.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import type { Graph, Span } from "../ir/graph.ts";
 import { emptyGraph } from "../ir/graph.ts";
 import { tensor, toNumbers } from "../ir/tensor.ts";

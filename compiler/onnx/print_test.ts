@@ -5,7 +5,7 @@ import { onnx } from "./proto.ts";
 import { toTensorProto } from "./tensor_proto.ts";
 import { DlmError } from "../diagnostics.ts";
 import { emptyGraph, type Graph, type Span } from "../ir/graph.ts";
-import { printGraph } from "../ir/print.ts";
+import { printGraph } from "../ops/print_graph.ts";
 import { tensor, zeros } from "../ir/tensor.ts";
 
 const span = (line: number, col: number): Span => ({

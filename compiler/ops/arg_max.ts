@@ -2,11 +2,12 @@
  * ArgMax (opset 13): indices (i64) of the largest values along `axis`; the
  * axis is kept as size 1 (keepdims = 1) or removed.
  */
-import { register } from "./registry.ts";
+import type { OpDef } from "./registry.ts";
 import { expectDtype, input, intAttr, normAxis, NUMERIC } from "./rules.ts";
 
-register({
+export const argMaxOp: OpDef = {
   op: "ArgMax",
+  differentiable: false,
   since: 13,
   inputs: [{ name: "data" }],
   outputs: [{ name: "reduced" }],
@@ -24,4 +25,4 @@ register({
     else shape.splice(axis, 1);
     return [{ dtype: "i64", shape }];
   },
-});
+};

@@ -2,14 +2,14 @@
  * AveragePool (opset 11): X (N, C, D1..Dn) -> (N, C, O1..On), the window
  * sizes from `kernel_shape` (see `windowOutput`). Opset 11 has no dilations.
  */
-import { type GradContext, register, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
 import { ints, needStatic, op1, shapeOf } from "./grad_util.ts";
 import { explicitPads } from "./conv.ts";
 import { tensor } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input, intAttr, intsAttr } from "./rules.ts";
 import { windowOutput } from "./window.ts";
 
-register({
+export const averagePoolOp: OpDef = {
   op: "AveragePool",
   grad: averagePoolGrad,
   since: 11,
@@ -43,7 +43,7 @@ register({
     const spatial = windowOutput("AveragePool", x, kernel, attrs, ceil);
     return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...spatial] }];
   },
-});
+};
 
 /**
  * The divisor of each output position: the window positions inside the

@@ -4,7 +4,7 @@
  * mode it also outputs the updated running_mean and running_var (C).
  */
 import { formatType, type TensorType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { dimEquals } from "./dims.ts";
 import { expectDtype, expectRank, FLOAT, input, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
@@ -13,7 +13,7 @@ import { DTYPES, numel } from "../ir/tensor.ts";
 
 const PORTS = ["X", "scale", "B", "input_mean", "input_var"];
 
-register({
+export const batchNormalizationOp: OpDef = {
   op: "BatchNormalization",
   grad: batchNormGrad,
   since: 15,
@@ -60,7 +60,7 @@ register({
     if (ctx.attrs.training_mode === 1) out.push(stat, { ...stat, shape: [c] });
     return out;
   },
-});
+};
 
 /**
  * Training mode normalises with the batch statistics over axes (0, 2, ...),

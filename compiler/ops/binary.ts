@@ -1,6 +1,6 @@
 /**
  * Elementwise ops with numpy broadcasting: the binary arithmetic, logic and
- * comparison ops, and the variadic Max/Min/Mean/Sum. One registry entry per
+ * comparison ops, and the variadic Max/Min/Mean/Sum. One table entry per
  * op, generated from the tables below (ONNX definitions in force at opset 17).
  */
 import { formatType } from "../ir/graph.ts";
@@ -10,7 +10,7 @@ import {
   type AttrSpec,
   type GradContext,
   type GradRule,
-  register,
+  type OpDef,
   ShapeError,
 } from "./registry.ts";
 import { broadcastTypes, expectDtype, FLOAT, input, NUMERIC, sameDtype } from "./rules.ts";
@@ -22,6 +22,10 @@ interface BinaryRow {
   /** Output is bool (comparisons) instead of the input type. */
   bool?: boolean;
   attrs?: Record<string, AttrSpec>;
+  /** Set for the logic and comparison ops: a bool result carries no gradient. */
+  differentiable?: false;
+  /** Why a differentiable op has no rule yet. */
+  noGradYet?: string;
 }
 
 // Gradient rules: g = dL/dC; each operand's gradient is summed back over the axes it was broadcast along.
@@ -97,41 +101,48 @@ export const BINARY_OPS: readonly BinaryRow[] = [
   { op: "Sub", since: 14, dtypes: NUMERIC },
   { op: "Mul", since: 14, dtypes: NUMERIC },
   { op: "Div", since: 14, dtypes: NUMERIC },
-  { op: "Mod", since: 13, dtypes: NUMERIC, attrs: { fmod: { type: "int", default: 0 } } },
-  { op: "And", since: 7, dtypes: ["bool"], bool: true },
-  { op: "Or", since: 7, dtypes: ["bool"], bool: true },
-  { op: "Equal", since: 13, dtypes: [...NUMERIC, "bool"], bool: true },
-  { op: "Greater", since: 13, dtypes: NUMERIC, bool: true },
-  { op: "GreaterOrEqual", since: 16, dtypes: NUMERIC, bool: true },
-  { op: "Less", since: 13, dtypes: NUMERIC, bool: true },
-  { op: "LessOrEqual", since: 16, dtypes: NUMERIC, bool: true },
+  {
+    op: "Mod",
+    since: 13,
+    dtypes: NUMERIC,
+    attrs: { fmod: { type: "int", default: 0 } },
+    noGradYet: "no rule yet",
+  },
+  { op: "And", since: 7, dtypes: ["bool"], bool: true, differentiable: false },
+  { op: "Or", since: 7, dtypes: ["bool"], bool: true, differentiable: false },
+  { op: "Equal", since: 13, dtypes: [...NUMERIC, "bool"], bool: true, differentiable: false },
+  { op: "Greater", since: 13, dtypes: NUMERIC, bool: true, differentiable: false },
+  { op: "GreaterOrEqual", since: 16, dtypes: NUMERIC, bool: true, differentiable: false },
+  { op: "Less", since: 13, dtypes: NUMERIC, bool: true, differentiable: false },
+  { op: "LessOrEqual", since: 16, dtypes: NUMERIC, bool: true, differentiable: false },
 ];
 
-for (const row of BINARY_OPS) {
-  register({
-    op: row.op,
-    since: row.since,
-    inputs: [{ name: "A" }, { name: "B" }],
-    outputs: [{ name: "C" }],
-    attrs: row.attrs ?? {},
-    grad: BINARY_GRADS[row.op],
-    infer(ctx) {
-      const a = input(ctx, row.op, 0, "A");
-      const b = input(ctx, row.op, 1, "B");
-      expectDtype(row.op, "A", a, row.dtypes);
-      const dtype = sameDtype(row.op, [["A", a], ["B", b]]);
-      if (row.op === "Mod" && FLOAT.includes(dtype) && ctx.attrs.fmod !== 1) {
-        throw new ShapeError(
-          `Mod expects fmod = 1 for float inputs, found fmod = 0 with ${formatType(a)}`,
-        );
-      }
-      return [{ dtype: row.bool ? "bool" : dtype, shape: broadcastTypes([a, b]) }];
-    },
-  });
-}
+/** The binary ops' table entries, one per row of `BINARY_OPS`. */
+export const binaryOps: readonly OpDef[] = BINARY_OPS.map((row): OpDef => ({
+  op: row.op,
+  since: row.since,
+  inputs: [{ name: "A" }, { name: "B" }],
+  outputs: [{ name: "C" }],
+  attrs: row.attrs ?? {},
+  grad: BINARY_GRADS[row.op],
+  differentiable: row.differentiable,
+  noGradYet: row.noGradYet,
+  infer(ctx) {
+    const a = input(ctx, row.op, 0, "A");
+    const b = input(ctx, row.op, 1, "B");
+    expectDtype(row.op, "A", a, row.dtypes);
+    const dtype = sameDtype(row.op, [["A", a], ["B", b]]);
+    if (row.op === "Mod" && FLOAT.includes(dtype) && ctx.attrs.fmod !== 1) {
+      throw new ShapeError(
+        `Mod expects fmod = 1 for float inputs, found fmod = 0 with ${formatType(a)}`,
+      );
+    }
+    return [{ dtype: row.bool ? "bool" : dtype, shape: broadcastTypes([a, b]) }];
+  },
+}));
 
 // Pow: the exponent may have a different numeric type; the result has the base's type.
-register({
+export const powOp: OpDef = {
   op: "Pow",
   since: 15,
   inputs: [{ name: "X" }, { name: "Y" }],
@@ -145,7 +156,7 @@ register({
     expectDtype("Pow", "Y", y, NUMERIC);
     return [{ dtype: x.dtype, shape: broadcastTypes([x, y]) }];
   },
-});
+};
 
 /** The variadic broadcasting ops with inputs data_0, data_1, ... */
 export const VARIADIC_OPS: readonly BinaryRow[] = [
@@ -155,9 +166,10 @@ export const VARIADIC_OPS: readonly BinaryRow[] = [
   { op: "Sum", since: 13, dtypes: FLOAT },
 ];
 
-for (const row of VARIADIC_OPS) {
+/** The variadic ops' table entries, one per row of `VARIADIC_OPS`. */
+export const variadicOps: readonly OpDef[] = VARIADIC_OPS.map((row): OpDef => {
   const out = row.op.toLowerCase();
-  register({
+  return {
     op: row.op,
     since: row.since,
     inputs: [{ name: "data_0", variadic: true }],
@@ -173,5 +185,5 @@ for (const row of VARIADIC_OPS) {
       const dtype = sameDtype(row.op, ts.map((t, i) => [`data_${i}`, t]));
       return [{ dtype, shape: broadcastTypes(ts) }];
     },
-  });
-}
+  };
+});

@@ -2,13 +2,13 @@
  * Cast (opset 13): same shape, element type given by `to` (an ONNX
  * TensorProto.DataType code).
  */
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { dtypeFromOnnx, input } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { op1 } from "./grad_util.ts";
 import { DTYPES, isFloat } from "../ir/tensor.ts";
 
-register({
+export const castOp: OpDef = {
   op: "Cast",
   grad: castGrad,
   since: 13,
@@ -26,7 +26,7 @@ register({
     }
     return [{ dtype, shape: [...x.shape] }];
   },
-});
+};
 
 /** Float to float: the gradient is cast back. From or to integers there is none. */
 function castGrad(c: GradContext) {

@@ -3,12 +3,12 @@
  * of the input's type. Same shape as the input.
  */
 import { formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { expectDtype, input, NUMERIC, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { maskMul, op1 } from "./grad_util.ts";
 
-register({
+export const clipOp: OpDef = {
   op: "Clip",
   grad: clipGrad,
   since: 13,
@@ -27,7 +27,7 @@ register({
     }
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
-});
+};
 
 /** The gradient passes where min <= x <= max (the bounds themselves get none). */
 function clipGrad(c: GradContext) {

@@ -3,13 +3,13 @@
  * dims must agree and the axis dim is the sum.
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { dimAdd, dimEquals } from "./dims.ts";
 import { input, intAttr, normAxis, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { ints, op1, reshapeLike } from "./grad_util.ts";
 
-register({
+export const concatOp: OpDef = {
   op: "Concat",
   grad: concatGrad,
   since: 13,
@@ -53,7 +53,7 @@ register({
     }
     return [{ dtype, shape }];
   },
-});
+};
 
 /** The gradient is g split back into the inputs' extents along the axis. */
 function concatGrad(c: GradContext) {

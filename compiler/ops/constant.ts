@@ -4,7 +4,7 @@
  */
 import type { TensorType } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 
 const VALUE_ATTRS = [
   "value",
@@ -16,8 +16,9 @@ const VALUE_ATTRS = [
   "value_strings",
 ];
 
-register({
+export const constantOp: OpDef = {
   op: "Constant",
+  differentiable: false,
   since: 13,
   inputs: [],
   outputs: [{ name: "output" }],
@@ -67,4 +68,4 @@ register({
     }
     return [t];
   },
-});
+};

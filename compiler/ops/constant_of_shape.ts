@@ -5,11 +5,12 @@
 import { formatType } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { tensor } from "../ir/tensor.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { constInts, expectDtype, expectRank, freshDim, input } from "./rules.ts";
 
-register({
+export const constantOfShapeOp: OpDef = {
   op: "ConstantOfShape",
+  differentiable: false,
   since: 9,
   inputs: [{ name: "input" }],
   outputs: [{ name: "output" }],
@@ -42,4 +43,4 @@ register({
     }
     return [{ dtype, shape: Array.from({ length: rank }, () => freshDim("ConstantOfShape")) }];
   },
-});
+};

@@ -3,7 +3,7 @@
  * -> Y (N, M, O1..On) with Oi from `windowOutput`.
  */
 import { formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { dimEquals, dimMul } from "./dims.ts";
 import {
   expectDtype,
@@ -19,7 +19,7 @@ import type { GradContext } from "./registry.ts";
 import { ints, needStatic, op1 } from "./grad_util.ts";
 import { numel, setNumber, zeros } from "../ir/tensor.ts";
 
-register({
+export const convOp: OpDef = {
   op: "Conv",
   grad: convGrad,
   since: 11,
@@ -90,7 +90,7 @@ register({
     const spatial = windowOutput("Conv", x, ks ?? kernel, ctx.attrs, false);
     return [{ dtype, shape: [x.shape[0], m, ...spatial] }];
   },
-});
+};
 
 /** Explicit [begins..., ends...] pads of a window op, resolving auto_pad from the shapes. */
 export function explicitPads(

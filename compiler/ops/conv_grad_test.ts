@@ -10,7 +10,7 @@ import type { AttrValue } from "../ir/graph.ts";
 import { gradCheck, rand } from "../grad/grad_check.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { convGradTuning } from "./conv.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "./builder.ts";
 import { buildGradients } from "../grad/autodiff.ts";
 import { emitModel } from "../onnx/emit.ts";
 import { dce } from "../passes/mod.ts";

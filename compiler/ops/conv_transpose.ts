@@ -5,7 +5,7 @@
  * or Oi = Di * stride under SAME_* auto padding, or `output_shape` when set.
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { type GradContext, register, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
 import { ints, needStatic, op1 } from "./grad_util.ts";
 import { dimAdd, dimMul, dimSub } from "./dims.ts";
 import {
@@ -20,7 +20,7 @@ import {
 } from "./rules.ts";
 import { spatialInts } from "./window.ts";
 
-register({
+export const convTransposeOp: OpDef = {
   op: "ConvTranspose",
   grad: convTransposeGrad,
   since: 11,
@@ -94,7 +94,7 @@ register({
     }
     return [{ dtype, shape: [x.shape[0], m, ...spatial] }];
   },
-});
+};
 
 /**
  * y[n, m, i s + k d - p] += x[n, c, i] w[c, m, k] (per group; p = pad_begin,

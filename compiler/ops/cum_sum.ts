@@ -4,13 +4,13 @@
  */
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { type GradContext, register, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
 import { op1 } from "./grad_util.ts";
 import { constInts, expectDtype, FLOAT, INDEX, input, normAxis } from "./rules.ts";
 
 const CUMSUM_TYPES: readonly DType[] = ["u32", "u64", "i32", "i64", ...FLOAT];
 
-register({
+export const cumSumOp: OpDef = {
   op: "CumSum",
   grad: cumSumGrad,
   since: 14,
@@ -29,7 +29,7 @@ register({
     if (axis !== undefined) normAxis("CumSum", axis, x.shape.length);
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
-});
+};
 
 /**
  * y_j = sum_{i <= j} x_i (i < j when exclusive), so dx_i = sum_{j >= i} g_j

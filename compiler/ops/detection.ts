@@ -3,11 +3,12 @@
  * output length depends on the data, and RoiAlign (opset 16).
  */
 import { formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { expectDtype, FLOAT_NO_BF16, freshDim, input, intAttr, strAttr } from "./rules.ts";
 
-register({
+export const nonMaxSuppressionOp: OpDef = {
   op: "NonMaxSuppression",
+  differentiable: false,
   since: 11,
   inputs: [
     { name: "boxes" },
@@ -39,10 +40,11 @@ register({
     }
     return [{ dtype: "i64", shape: [freshDim("NonMaxSuppression"), 3] }];
   },
-});
+};
 
-register({
+export const roiAlignOp: OpDef = {
   op: "RoiAlign",
+  noGradYet: "no rule yet",
   since: 16,
   inputs: [{ name: "X" }, { name: "rois" }, { name: "batch_indices" }],
   outputs: [{ name: "Y" }],
@@ -92,4 +94,4 @@ register({
     }
     return [{ dtype: x.dtype, shape: [rois.shape[0], x.shape[1], oh, ow] }];
   },
-});
+};

@@ -3,13 +3,13 @@
  * is bool of the same shape. `ratio` and `training_mode` are optional scalars.
  */
 import type { TensorType } from "../ir/graph.ts";
-import { register } from "./registry.ts";
+import type { OpDef } from "./registry.ts";
 import { expectDtype, FLOAT, FLOAT_NO_BF16, input } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { maskMul, op1, scalar } from "./grad_util.ts";
 import { DTYPES } from "../ir/tensor.ts";
 
-register({
+export const dropoutOp: OpDef = {
   op: "Dropout",
   grad: dropoutGrad,
   since: 13,
@@ -30,7 +30,7 @@ register({
     if ((ctx.outputCount ?? 1) > 1) out.push({ dtype: "bool", shape: [...x.shape] });
     return out;
   },
-});
+};
 
 /**
  * Eval mode (no or false training_mode) is the identity. Train mode:

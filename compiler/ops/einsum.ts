@@ -6,7 +6,7 @@
  */
 import { type Dim, formatType, type TensorType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { broadcastShapes, dimEquals } from "./dims.ts";
 import { expectDtype, FLOAT_NO_BF16, input, INT, sameDtype, strAttr } from "./rules.ts";
 
@@ -81,8 +81,9 @@ export function einsumShape(equation: string, ts: readonly TensorType[]): Dim[] 
   return shape;
 }
 
-register({
+export const einsumOp: OpDef = {
   op: "Einsum",
+  noGradYet: "no rule yet",
   since: 12,
   inputs: [{ name: "Inputs", variadic: true }],
   outputs: [{ name: "Output" }],
@@ -94,4 +95,4 @@ register({
     const dtype = sameDtype("Einsum", ts.map((t, i) => [`Inputs[${i}]`, t]));
     return [{ dtype, shape: einsumShape(strAttr(ctx.attrs, "equation"), ts) }];
   },
-});
+};

@@ -3,12 +3,12 @@
  * (numpy rules, both ways: the result may be larger than `shape`).
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { broadcastShapes, formatShape } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 
-register({
+export const expandOp: OpDef = {
   op: "Expand",
   grad: expandGrad,
   since: 13,
@@ -42,7 +42,7 @@ register({
     }
     return [{ dtype: x.dtype, shape }];
   },
-});
+};
 
 /** Expand broadcasts: the gradient is summed back over the broadcast axes. */
 function expandGrad(c: GradContext) {

@@ -2,14 +2,14 @@
  * Flatten (opset 13): (d0, ..., dn-1) -> (d0 * ... * d(axis-1), d(axis) * ... * dn-1),
  * with axis in [-rank, rank].
  */
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { dimProduct } from "./dims.ts";
 import { input, intAttr } from "./rules.ts";
 import { formatType } from "../ir/graph.ts";
 import type { GradContext } from "./registry.ts";
 import { reshapeLike } from "./grad_util.ts";
 
-register({
+export const flattenOp: OpDef = {
   op: "Flatten",
   grad: flattenGrad,
   since: 13,
@@ -31,7 +31,7 @@ register({
       shape: [dimProduct(x.shape.slice(0, axis)), dimProduct(x.shape.slice(axis))],
     }];
   },
-});
+};
 
 /** A reshape moves no values: the gradient is g reshaped back to the input's shape. */
 function flattenGrad(c: GradContext) {

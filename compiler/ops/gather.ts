@@ -1,11 +1,11 @@
 /**
  * Gather (opset 13): out = data.shape[:axis] + indices.shape + data.shape[axis+1:].
  */
-import { type GradContext, register } from "./registry.ts";
+import type { GradContext, OpDef } from "./registry.ts";
 import { ints, needStatic, op1, scalar, zerosLike } from "./grad_util.ts";
 import { expectDtype, expectRank, INDEX, input, intAttr, normAxis } from "./rules.ts";
 
-register({
+export const gatherOp: OpDef = {
   op: "Gather",
   grad: gatherGrad,
   since: 13,
@@ -23,7 +23,7 @@ register({
       shape: [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)],
     }];
   },
-});
+};
 
 /**
  * The adjoint of a gather is a scatter-add: with data viewed as

@@ -3,12 +3,12 @@
  * has the rank of `data`.
  */
 import { formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { expectDtype, INDEX, input, intAttr, normAxis } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { op1, zerosLike } from "./grad_util.ts";
 
-register({
+export const gatherElementsOp: OpDef = {
   op: "GatherElements",
   grad: gatherElementsGrad,
   since: 13,
@@ -29,7 +29,7 @@ register({
     normAxis("GatherElements", intAttr(ctx.attrs, "axis"), x.shape.length);
     return [{ dtype: x.dtype, shape: [...idx.shape] }];
   },
-});
+};
 
 /** The adjoint of a gather is a scatter-add of g into zeros at the same indices. */
 function gatherElementsGrad(c: GradContext) {

@@ -5,7 +5,7 @@
  */
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { broadcastShapes, dimEquals, formatShape } from "./dims.ts";
 import { expectDtype, expectRank, FLOAT, input, intAttr, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
@@ -13,7 +13,7 @@ import { op1, scalar } from "./grad_util.ts";
 
 const GEMM_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
 
-register({
+export const gemmOp: OpDef = {
   op: "Gemm",
   grad: gemmGrad,
   since: 13,
@@ -63,7 +63,7 @@ register({
     }
     return [{ dtype, shape: [m, n] }];
   },
-});
+};
 
 /**
  * Y = alpha A' B' + beta C with A' = transA ? A^T : A (same for B):

@@ -2,12 +2,12 @@
  * GlobalAveragePool (opset 1): X (N, C, D1..Dn) -> (N, C, 1, ..., 1), a
  * average over all spatial positions.
  */
-import { register } from "./registry.ts";
+import type { OpDef } from "./registry.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { needStatic, op1, scalar, shapeOf } from "./grad_util.ts";
 
-register({
+export const globalAveragePoolOp: OpDef = {
   op: "GlobalAveragePool",
   grad: globalAveragePoolGrad,
   since: 1,
@@ -20,7 +20,7 @@ register({
     expectRank("GlobalAveragePool", "X", x, 3, true);
     return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...x.shape.slice(2).map(() => 1)] }];
   },
-});
+};
 
 /** Each input element contributes 1 / (spatial size) to its channel's mean. */
 function globalAveragePoolGrad(c: GradContext) {

@@ -2,12 +2,12 @@
  * GlobalMaxPool (opset 1): X (N, C, D1..Dn) -> (N, C, 1, ..., 1), a
  * max over all spatial positions.
  */
-import { type GradContext, register } from "./registry.ts";
+import type { GradContext, OpDef } from "./registry.ts";
 import { ints, op1, shapeOf } from "./grad_util.ts";
 import { DTYPES } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input } from "./rules.ts";
 
-register({
+export const globalMaxPoolOp: OpDef = {
   op: "GlobalMaxPool",
   grad: globalMaxPoolGrad,
   since: 1,
@@ -20,7 +20,7 @@ register({
     expectRank("GlobalMaxPool", "X", x, 3, true);
     return [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...x.shape.slice(2).map(() => 1)] }];
   },
-});
+};
 
 /** As ReduceMax over the spatial axes: g is shared evenly by the elements equal to the maximum. */
 function globalMaxPoolGrad(c: GradContext) {

@@ -9,14 +9,16 @@
  *
  * Shapes as RNN's (see rnn.ts) with 3 gates.
  */
-import { register } from "./registry.ts";
+import type { OpDef } from "./registry.ts";
 import { RECURRENT_ATTRS, RECURRENT_INPUTS, recurrentInfer } from "./rnn.ts";
 
-register({
+export const gruOp: OpDef = {
   op: "GRU",
+  noGradYet:
+    "differentiated through its unrolled form: grad/expand_recurrent.ts replaces it before the backward pass",
   since: 14,
   inputs: RECURRENT_INPUTS,
   outputs: [{ name: "Y", optional: true }, { name: "Y_h", optional: true }],
   attrs: { ...RECURRENT_ATTRS, linear_before_reset: { type: "int", default: 0 } },
   infer: (ctx) => recurrentInfer("GRU", 3, ctx),
-});
+};

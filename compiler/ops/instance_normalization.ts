@@ -3,11 +3,11 @@
  * sample and channel, then scaled by `scale` (C) and shifted by `B` (C).
  */
 import { formatType } from "../ir/graph.ts";
-import { type GradContext, register, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
 import { ints, normalizeGrad, op1 } from "./grad_util.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input, sameDtype } from "./rules.ts";
 
-register({
+export const instanceNormalizationOp: OpDef = {
   op: "InstanceNormalization",
   grad: instanceNormGrad,
   since: 6,
@@ -35,7 +35,7 @@ register({
     }
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
-});
+};
 
 /**
  * Each (n, c) plane is normalised on its own: the normalisation backward

@@ -5,13 +5,13 @@
  * X.shape[:axis] + [1] * (rank - axis) and the stash type (f32 by default).
  */
 import { formatType, type TensorType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { broadcastShapes, dimEquals, formatShape } from "./dims.ts";
 import { dtypeFromOnnx, expectDtype, FLOAT, input, intAttr, normAxis, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { normalizeGrad, op1 } from "./grad_util.ts";
 
-register({
+export const layerNormalizationOp: OpDef = {
   op: "LayerNormalization",
   grad: layerNormGrad,
   since: 17,
@@ -56,7 +56,7 @@ register({
     if (n > 2) out.push({ ...stat, shape: [...stat.shape] });
     return out;
   },
-});
+};
 
 /** Normalised over axes axis..rank-1; Scale and B broadcast from the right. */
 function layerNormGrad(c: GradContext) {

@@ -1,12 +1,12 @@
 /**
  * LogSoftmax (opset 13): along `axis` (default -1); same type as the input.
  */
-import { register } from "./registry.ts";
+import type { OpDef } from "./registry.ts";
 import { expectDtype, FLOAT, input, intAttr, normAxis } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { ints, op1 } from "./grad_util.ts";
 
-register({
+export const logSoftmaxOp: OpDef = {
   op: "LogSoftmax",
   grad: logSoftmaxGrad,
   since: 13,
@@ -19,7 +19,7 @@ register({
     normAxis("LogSoftmax", intAttr(ctx.attrs, "axis", -1), Math.max(x.shape.length, 1));
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
-});
+};
 
 /** y = log_softmax(x) along axis: dx = g - exp(y) sum(g). */
 function logSoftmaxGrad(c: GradContext) {

@@ -2,7 +2,7 @@
  * Lowering of IR nodes (opset 17 semantics) to a target ONNX opset.
  */
 import type { Node } from "../ir/graph.ts";
-import { getOp } from "./registry.ts";
+import { getOp } from "./table.ts";
 
 /**
  * The ONNX nodes for one IR node at `opset`: the op's `lower` rule when it

@@ -2,12 +2,12 @@
  * LRN (opset 13): local response normalisation across channels of
  * X (N, C, D1..Dn), over a window of `size` channels; same shape.
  */
-import { type GradContext, register, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
 import { ints, op1, scalar } from "./grad_util.ts";
 import { tensor } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT, input, intAttr } from "./rules.ts";
 
-register({
+export const lrnOp: OpDef = {
   op: "LRN",
   grad: lrnGrad,
   since: 13,
@@ -27,7 +27,7 @@ register({
     if (size < 1) throw new ShapeError(`LRN expects size >= 1, found ${size}`);
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
-});
+};
 
 /**
  * With S[c] = sum_{c' in [c - lo, c + hi]} x[c']^2 (lo = floor((size - 1) / 2),

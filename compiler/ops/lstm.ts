@@ -9,11 +9,13 @@
  * Shapes as RNN's (see rnn.ts) with 4 gates, plus initial_c / Y_c like
  * initial_h / Y_h and peepholes P [dirs, 3*H].
  */
-import { register } from "./registry.ts";
+import type { OpDef } from "./registry.ts";
 import { RECURRENT_ATTRS, RECURRENT_INPUTS, recurrentInfer } from "./rnn.ts";
 
-register({
+export const lstmOp: OpDef = {
   op: "LSTM",
+  noGradYet:
+    "differentiated through its unrolled form: grad/expand_recurrent.ts replaces it before the backward pass",
   since: 14,
   inputs: [...RECURRENT_INPUTS, { name: "initial_c", optional: true }, {
     name: "P",
@@ -26,4 +28,4 @@ register({
   ],
   attrs: { ...RECURRENT_ATTRS, input_forget: { type: "int", default: 0 } },
   infer: (ctx) => recurrentInfer("LSTM", 4, ctx),
-});
+};

@@ -6,7 +6,7 @@
  */
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { broadcastShapes } from "./dims.ts";
 import { expectDtype, FLOAT, input, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
@@ -14,7 +14,7 @@ import { ints, op1 } from "./grad_util.ts";
 
 const MATMUL_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
 
-register({
+export const matMulOp: OpDef = {
   op: "MatMul",
   grad: matMulGrad,
   since: 13,
@@ -50,7 +50,7 @@ register({
     if (b.shape.length > 1) shape.push(sb[sb.length - 1]);
     return [{ dtype, shape }];
   },
-});
+};
 
 /**
  * C = A B: dA = g B^T, dB = A^T g, batched, then summed over the batch axes

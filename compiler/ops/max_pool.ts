@@ -4,13 +4,13 @@
  * `windowOutput`).
  */
 import type { TensorType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { expectDtype, expectRank, input, intAttr, intsAttr } from "./rules.ts";
 import { windowOutput } from "./window.ts";
 import type { GradContext } from "./registry.ts";
 import { ints, op1, reshapeLike, zerosLike } from "./grad_util.ts";
 
-register({
+export const maxPoolOp: OpDef = {
   op: "MaxPool",
   grad: maxPoolGrad,
   since: 12,
@@ -45,7 +45,7 @@ register({
     if ((ctx.outputCount ?? 1) > 1) out.push({ dtype: "i64", shape: [...shape] });
     return out;
   },
-});
+};
 
 /**
  * Each output's gradient goes to the input element it took the maximum

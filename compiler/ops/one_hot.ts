@@ -4,11 +4,12 @@
  * ([off_value, on_value]).
  */
 import { formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { constInts, expectDtype, freshDim, input, normAxis, NUMERIC } from "./rules.ts";
 
-register({
+export const oneHotOp: OpDef = {
   op: "OneHot",
+  differentiable: false,
   since: 11,
   inputs: [{ name: "indices" }, { name: "depth" }, { name: "values" }],
   outputs: [{ name: "output" }],
@@ -36,4 +37,4 @@ register({
     shape.splice(axis, 0, dv !== undefined ? Math.trunc(dv) : freshDim("OneHot"));
     return [{ dtype: values.dtype, shape }];
   },
-});
+};

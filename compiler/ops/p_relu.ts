@@ -4,14 +4,14 @@
  */
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { type GradContext, register, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
 import { op1, scalar } from "./grad_util.ts";
 import { broadcastShapes, dimEquals } from "./dims.ts";
 import { expectDtype, FLOAT, input, sameDtype } from "./rules.ts";
 
 const PRELU_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
 
-register({
+export const pReluOp: OpDef = {
   op: "PRelu",
   grad: pReluGrad,
   since: 16,
@@ -34,7 +34,7 @@ register({
     }
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
-});
+};
 
 /**
  * y = x for x > 0, slope x otherwise: dx = g or g slope, and

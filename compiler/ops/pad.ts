@@ -4,7 +4,7 @@
  * (negative values crop).
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { type GradContext, register, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
 import { ints, op1 } from "./grad_util.ts";
 import { toNumbers } from "../ir/tensor.ts";
 import { dimAdd } from "./dims.ts";
@@ -18,7 +18,7 @@ import {
   strAttr,
 } from "./rules.ts";
 
-register({
+export const padOp: OpDef = {
   op: "Pad",
   grad: padGrad,
   since: 13,
@@ -54,7 +54,7 @@ register({
     }
     return [{ dtype: x.dtype, shape }];
   },
-});
+};
 
 /**
  * Constant-mode Pad copies x into the middle of y (cropping where a pad is

@@ -2,11 +2,12 @@
  * RandomUniformLike (opset 1): random numbers with the input's shape; the
  * element type is `dtype` (an ONNX type code) or else the input's.
  */
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { dtypeFromOnnx, expectDtype, FLOAT_NO_BF16, input } from "./rules.ts";
 
-register({
+export const randomUniformLikeOp: OpDef = {
   op: "RandomUniformLike",
+  differentiable: false,
   since: 1,
   inputs: [{ name: "input" }],
   outputs: [{ name: "output" }],
@@ -29,4 +30,4 @@ register({
     expectDtype("RandomUniformLike", "output", { dtype, shape: x.shape }, FLOAT_NO_BF16);
     return [{ dtype, shape: [...x.shape] }];
   },
-});
+};

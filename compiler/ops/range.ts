@@ -3,11 +3,12 @@
  * elements; start, limit and delta are scalars of one type.
  */
 import { formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { constInts, expectDtype, freshDim, input, sameDtype } from "./rules.ts";
 
-register({
+export const rangeOp: OpDef = {
   op: "Range",
+  differentiable: false,
   since: 11,
   inputs: [{ name: "start" }, { name: "limit" }, { name: "delta" }],
   outputs: [{ name: "output" }],
@@ -29,4 +30,4 @@ register({
     if (delta === 0) throw new ShapeError("Range expects a non-zero delta, found 0");
     return [{ dtype, shape: [Math.max(Math.ceil((limit - start) / delta), 0)] }];
   },
-});
+};

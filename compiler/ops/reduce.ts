@@ -7,7 +7,7 @@
  */
 import { type Dim, formatType, type Node } from "../ir/graph.ts";
 import { type DType, DTYPES, tensor, toNumbers } from "../ir/tensor.ts";
-import { type GradContext, type GradRule, type OpDef, register, ShapeError } from "./registry.ts";
+import { type GradContext, type GradRule, type OpDef, ShapeError } from "./registry.ts";
 import { ints, op1, scalar, shapeOf } from "./grad_util.ts";
 import {
   constInts,
@@ -165,7 +165,8 @@ export function lowerReduceAxes(node: Node, opset: number): Node[] {
   return [constant, { ...node, inputs: [node.inputs[0], name], attrs }];
 }
 
-for (const row of REDUCE_OPS) {
+/** The reduce ops' table entries, one per row of `REDUCE_OPS`. */
+export const reduceOps: readonly OpDef[] = REDUCE_OPS.map((row) => {
   const def: OpDef = {
     op: row.op,
     since: row.since,
@@ -223,5 +224,5 @@ for (const row of REDUCE_OPS) {
   };
   if (!row.axesInput) def.lower = lowerReduceAxes;
   if (REDUCE_GRADS[row.op]) def.grad = REDUCE_GRADS[row.op];
-  register(def);
-}
+  return def;
+});

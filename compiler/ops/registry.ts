@@ -1,22 +1,17 @@
 /**
- * The op registry: one entry per IR op, defined in `compiler/ops/<op>.ts`,
- * holding its signature, its shape rule, its ONNX lowering and a slot for its
- * gradient rule (filled by the training work). The semantics of an op are
- * those of the ONNX operator of the same name at the opset in `since`.
+ * What an op declares: `OpDef`, one per IR op, exported by
+ * `compiler/ops/<op>.ts` and listed in the table of `compiler/ops/table.ts`.
+ * It holds the op's signature, its shape rule, its ONNX lowering and its
+ * gradient facet (a rule, `differentiable: false`, or why there is no rule
+ * yet). The semantics of an op are those of the ONNX operator of the same
+ * name at the opset in `since`. Nothing registers itself: this module only
+ * declares types, plus the one mutable corner, `register`, for ops that
+ * exist only in tests.
  */
-import type { AttrValue, Node, TensorType } from "../ir/graph.ts";
+import type { AttrType, AttrValue, Node, TensorType } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 
-/** ONNX attribute types. */
-export type AttrType =
-  | "int"
-  | "float"
-  | "string"
-  | "ints"
-  | "floats"
-  | "strings"
-  | "tensor"
-  | "graph";
+export type { AttrType };
 
 export interface AttrSpec {
   type: AttrType;
@@ -114,8 +109,23 @@ export interface OpDef {
    * emitted as it is. Returning nodes lets an op change form across opsets.
    */
   lower?(node: Node, opset: number): Node[];
-  /** Gradient rule (reverse mode), or undefined when the op has none yet. */
+  /**
+   * The gradient facet: every op has exactly one of `grad`,
+   * `differentiable: false` and `noGradYet` (the op-facets test checks it).
+   * `grad` is the reverse-mode rule; each op with one has a
+   * finite-difference case in `compiler/grad/grad_cases.ts`.
+   */
   grad?: GradRule;
+  /**
+   * false: the outputs carry no gradient (integer or boolean results,
+   * shapes, constants, random draws); the backward pass stops at the op.
+   */
+  differentiable?: false;
+  /**
+   * The op is differentiable but has no rule yet: why. Differentiating
+   * through it is error DLM0410.
+   */
+  noGradYet?: string;
   /** Behaviour the graph passes rely on (see `OpNature`); absent: none. */
   nature?: OpNature[];
 }
@@ -128,25 +138,43 @@ export interface OpDef {
  */
 export type OpNature = "eval-noop" | "random";
 
-const REGISTRY = new Map<string, OpDef>();
-
-function key(op: string, domain = ""): string {
+/**
+ * The key of an op in the op table and in the kernel table
+ * (`runtime/reference/kernels/mod.ts`): its name, prefixed by "domain::"
+ * outside the default domain.
+ */
+export function opKey(op: string, domain = ""): string {
   return domain ? `${domain}::${op}` : op;
 }
 
+/** The domain of ops that exist only in tests (see `register`). */
+export const TEST_DOMAIN = "dlm.test";
+
+const TEST_OPS = new Map<string, OpDef>();
+
+/**
+ * Add an op that exists only in tests (domain "dlm.test"), to exercise what
+ * no real op has (every attribute kind, a lowering, a pass-relevant
+ * nature). Real ops are never registered: they are listed in
+ * `compiler/ops/table.ts`.
+ */
 export function register(def: OpDef): OpDef {
-  const k = key(def.op, def.domain);
-  if (REGISTRY.has(k)) throw new Error(`op ${k} registered twice`);
-  REGISTRY.set(k, def);
+  if (def.domain !== TEST_DOMAIN) {
+    throw new Error(
+      `register(): op ${
+        opKey(def.op, def.domain)
+      } is not a test op; list it in compiler/ops/table.ts`,
+    );
+  }
+  const k = opKey(def.op, def.domain);
+  if (TEST_OPS.has(k)) throw new Error(`op ${k} registered twice`);
+  TEST_OPS.set(k, def);
   return def;
 }
 
-export function getOp(op: string, domain = ""): OpDef | undefined {
-  return REGISTRY.get(key(op, domain));
-}
-
-export function allOps(): OpDef[] {
-  return [...REGISTRY.values()];
+/** A test op added by `register`, if any (read by `getOp` after the table). */
+export function testOp(op: string, domain = ""): OpDef | undefined {
+  return domain === TEST_DOMAIN ? TEST_OPS.get(opKey(op, domain)) : undefined;
 }
 
 /** Attributes of a node with the op's defaults filled in. */

@@ -4,13 +4,13 @@
  * whatever size is left: numel(data) / product(other dims).
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { dimDiv, dimProduct, formatShape } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, intAttr } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { reshapeLike } from "./grad_util.ts";
 
-register({
+export const reshapeOp: OpDef = {
   op: "Reshape",
   grad: reshapeGrad,
   since: 14,
@@ -83,7 +83,7 @@ register({
     }
     return [{ dtype: x.dtype, shape: out }];
   },
-});
+};
 
 /** A reshape moves no values: the gradient is g reshaped back to the input's shape. */
 function reshapeGrad(c: GradContext) {

@@ -4,7 +4,7 @@
  * absent (exporters pass an empty `scales` together with `sizes`).
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { dimDiv, dimMul } from "./dims.ts";
 import { constInts, expectDtype, FLOAT_NO_BF16, freshDim, input, strAttr } from "./rules.ts";
 
@@ -13,8 +13,9 @@ function isEmpty(shape: readonly Dim[]): boolean {
   return shape.some((d) => d === 0);
 }
 
-register({
+export const resizeOp: OpDef = {
   op: "Resize",
+  noGradYet: "no rule yet",
   since: 13,
   inputs: [
     { name: "X" },
@@ -74,4 +75,4 @@ register({
     });
     return [{ dtype: x.dtype, shape }];
   },
-});
+};

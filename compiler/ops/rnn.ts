@@ -14,7 +14,7 @@
  * T and N stay as X gives them (symbolic dims stay symbolic).
  */
 import { type Dim, formatType, type TensorType } from "../ir/graph.ts";
-import { type InferContext, register, ShapeError } from "./registry.ts";
+import { type InferContext, type OpDef, ShapeError } from "./registry.ts";
 import { formatShape } from "./dims.ts";
 import {
   expectDtype,
@@ -132,11 +132,13 @@ export function recurrentInfer(op: string, gates: number, ctx: InferContext): Te
   return lstm ? [y, yh, { ...yh, shape: [...state] }] : [y, yh];
 }
 
-register({
+export const rnnOp: OpDef = {
   op: "RNN",
+  noGradYet:
+    "differentiated through its unrolled form: grad/expand_recurrent.ts replaces it before the backward pass",
   since: 14,
   inputs: RECURRENT_INPUTS,
   outputs: [{ name: "Y", optional: true }, { name: "Y_h", optional: true }],
   attrs: RECURRENT_ATTRS,
   infer: (ctx) => recurrentInfer("RNN", 1, ctx),
-});
+};

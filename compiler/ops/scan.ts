@@ -8,10 +8,11 @@
  * dim is the scan inputs' length along their axis.
  */
 import type { Graph } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 
-register({
+export const scanOp: OpDef = {
   op: "Scan",
+  noGradYet: "the gradient of a loop body needs a reverse Scan, not written yet",
   since: 16,
   inputs: [{ name: "initial_state_and_scan_inputs", variadic: true }],
   outputs: [{ name: "final_state_and_scan_outputs", variadic: true }],
@@ -70,4 +71,4 @@ register({
     });
     return [...states, ...stacked];
   },
-});
+};

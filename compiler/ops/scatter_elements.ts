@@ -5,11 +5,12 @@
  * Gradient rules use it to scatter-add (Gather, GatherElements, MaxPool).
  */
 import { formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { expectDtype, INDEX, input, intAttr, normAxis } from "./rules.ts";
 
-register({
+export const scatterElementsOp: OpDef = {
   op: "ScatterElements",
+  noGradYet: "no rule yet",
   since: 16,
   inputs: [{ name: "data" }, { name: "indices" }, { name: "updates" }],
   outputs: [{ name: "output" }],
@@ -40,4 +41,4 @@ register({
     normAxis("ScatterElements", intAttr(ctx.attrs, "axis"), x.shape.length);
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
-});
+};

@@ -3,11 +3,12 @@
  * [start, end) with numpy clamping (end defaults to the rank). Size
  * (opset 13): the input's element count, an i64 scalar.
  */
-import { register } from "./registry.ts";
+import type { OpDef } from "./registry.ts";
 import { input, intAttr } from "./rules.ts";
 
-register({
+export const shapeOp: OpDef = {
   op: "Shape",
+  differentiable: false,
   since: 15,
   inputs: [{ name: "data" }],
   outputs: [{ name: "shape" }],
@@ -20,10 +21,11 @@ register({
     const end = clamp(intAttr(ctx.attrs, "end", r));
     return [{ dtype: "i64", shape: [Math.max(end - start, 0)] }];
   },
-});
+};
 
-register({
+export const sizeOp: OpDef = {
   op: "Size",
+  differentiable: false,
   since: 13,
   inputs: [{ name: "data" }],
   outputs: [{ name: "size" }],
@@ -32,4 +34,4 @@ register({
     input(ctx, "Size", 0, "data");
     return [{ dtype: "i64", shape: [] }];
   },
-});
+};

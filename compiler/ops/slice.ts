@@ -7,7 +7,7 @@
  * H gives H - 2); bounds past INT32 range mean "to the end".
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { dimAdd, dimDiv, dimSub } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, INDEX, input, normAxes } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
@@ -53,7 +53,7 @@ export function sliceLength(dim: Dim, start: number, end: number, step: number):
   return typeof len === "number" ? Math.max(len, 0) : len;
 }
 
-register({
+export const sliceOp: OpDef = {
   op: "Slice",
   grad: sliceGrad,
   since: 13,
@@ -108,7 +108,7 @@ register({
     }
     return [{ dtype: x.dtype, shape }];
   },
-});
+};
 
 /**
  * The gradient scatters g back into zeros of the input's extent: along axes

@@ -6,13 +6,13 @@
  * must equal the number of outputs.
  */
 import { type Dim, formatType, type Node } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { dimDiv } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, intAttr, normAxis } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { op1, zerosLike } from "./grad_util.ts";
 
-register({
+export const splitOp: OpDef = {
   op: "Split",
   grad: splitGrad,
   since: 13,
@@ -95,7 +95,7 @@ register({
       attrs: { ...attrs, num_outputs: node.outputs.length },
     }];
   },
-});
+};
 
 /** The gradient is the outputs' gradients concatenated back (zeros for unused outputs). */
 function splitGrad(c: GradContext) {

@@ -4,12 +4,12 @@
  * dim is then assumed not to be 1).
  */
 import { formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, normAxes } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { reshapeLike } from "./grad_util.ts";
 
-register({
+export const squeezeOp: OpDef = {
   op: "Squeeze",
   grad: squeezeGrad,
   since: 13,
@@ -46,7 +46,7 @@ register({
     }
     return [{ dtype: x.dtype, shape: x.shape.filter((_, i) => !set.has(i)) }];
   },
-});
+};
 
 /** A reshape moves no values: the gradient is g reshaped back to the input's shape. */
 function squeezeGrad(c: GradContext) {

@@ -3,13 +3,13 @@
  * input with one entry per input dim.
  */
 import { formatType } from "../ir/graph.ts";
-import { type GradContext, register, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
 import { ints, needStatic, op1 } from "./grad_util.ts";
 import { toNumbers } from "../ir/tensor.ts";
 import { dimMul } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input } from "./rules.ts";
 
-register({
+export const tileOp: OpDef = {
   op: "Tile",
   grad: tileGrad,
   since: 13,
@@ -34,7 +34,7 @@ register({
     }
     return [{ dtype: x.dtype, shape: x.shape.map((d, i) => dimMul(d, reps[i])) }];
   },
-});
+};
 
 /**
  * y[r_0 d_0 + i_0, ...] = x[i_0, ...] for every repeat r: viewing g as

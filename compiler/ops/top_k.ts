@@ -4,7 +4,7 @@
  * replaced by k (the one-element i64 input K).
  */
 import { formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import {
   constInts,
   expectDtype,
@@ -16,8 +16,9 @@ import {
   normAxis,
 } from "./rules.ts";
 
-register({
+export const topKOp: OpDef = {
   op: "TopK",
+  noGradYet: "no rule yet",
   since: 11,
   inputs: [{ name: "X" }, { name: "K" }],
   outputs: [{ name: "Values" }, { name: "Indices" }],
@@ -46,4 +47,4 @@ register({
     shape[axis] = kv ?? freshDim("TopK");
     return [{ dtype: x.dtype, shape }, { dtype: "i64", shape: [...shape] }];
   },
-});
+};

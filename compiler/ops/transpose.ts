@@ -3,12 +3,12 @@
  * reversed axes.
  */
 import { formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { input, intsAttr } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { op1 } from "./grad_util.ts";
 
-register({
+export const transposeOp: OpDef = {
   op: "Transpose",
   grad: transposeGrad,
   since: 13,
@@ -29,7 +29,7 @@ register({
     }
     return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]) }];
   },
-});
+};
 
 /** The gradient is g transposed by the inverse permutation. */
 function transposeGrad(c: GradContext) {

@@ -3,11 +3,11 @@
  * dims, offset by the optional scalar `k`; same shape as the input.
  */
 import { formatType } from "../ir/graph.ts";
-import { type GradContext, register, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
 import { op1 } from "./grad_util.ts";
 import { expectDtype, expectRank, input } from "./rules.ts";
 
-register({
+export const triluOp: OpDef = {
   op: "Trilu",
   grad: triluGrad,
   since: 14,
@@ -26,7 +26,7 @@ register({
     }
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
-});
+};
 
 /** Trilu multiplies by a constant 0/1 mask, so dx is g through the same mask. */
 function triluGrad(c: GradContext) {

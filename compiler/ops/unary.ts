@@ -1,11 +1,11 @@
 /**
  * Elementwise unary ops: the output has the input's type (Not: bool in,
- * bool out). One registry entry per op, generated from the table below,
+ * bool out). One table entry per op, generated from the table below,
  * whose versions, port names, attributes and element types follow the ONNX
  * operator definitions in force at opset 17.
  */
 import type { DType } from "../ir/tensor.ts";
-import { type AttrSpec, type GradContext, type GradRule, register } from "./registry.ts";
+import { type AttrSpec, type GradContext, type GradRule, type OpDef } from "./registry.ts";
 import { maskGrad, maskMul, op1, scalar } from "./grad_util.ts";
 import { ANY, expectDtype, FLOAT, FLOAT_NO_BF16, input, NUMERIC } from "./rules.ts";
 
@@ -20,6 +20,8 @@ interface UnaryRow {
   dtypes: readonly DType[];
   attrs?: Record<string, AttrSpec>;
   grad?: GradRule;
+  /** Set for the ops whose result carries no gradient (rounding, sign, logic). */
+  differentiable?: false;
 }
 
 const float = (v: number): AttrSpec => ({ type: "float", default: v });
@@ -147,7 +149,7 @@ function seluGrad(c: GradContext) {
 /** The unary ops, by name. */
 export const UNARY_OPS: readonly UnaryRow[] = [
   { op: "Abs", since: 13, ports: "XY", dtypes: NUMERIC, grad: absGrad },
-  { op: "Ceil", since: 13, ports: "XY", dtypes: FLOAT },
+  { op: "Ceil", since: 13, ports: "XY", dtypes: FLOAT, differentiable: false },
   { op: "Cos", since: 7, ports: "io", dtypes: FLOAT_NO_BF16, grad: cosGrad },
   {
     op: "Elu",
@@ -159,7 +161,7 @@ export const UNARY_OPS: readonly UnaryRow[] = [
   },
   { op: "Erf", since: 13, ports: "io", dtypes: NUMERIC, grad: erfGrad },
   { op: "Exp", since: 13, ports: "io", dtypes: FLOAT, grad: expGrad },
-  { op: "Floor", since: 13, ports: "XY", dtypes: FLOAT },
+  { op: "Floor", since: 13, ports: "XY", dtypes: FLOAT, differentiable: false },
   {
     op: "HardSigmoid",
     since: 6,
@@ -180,7 +182,7 @@ export const UNARY_OPS: readonly UnaryRow[] = [
   },
   { op: "Log", since: 13, ports: "io", dtypes: FLOAT, grad: logGrad },
   { op: "Neg", since: 13, ports: "XY", dtypes: SIGNED, grad: negGrad },
-  { op: "Not", since: 1, ports: "XY", dtypes: ["bool"] },
+  { op: "Not", since: 1, ports: "XY", dtypes: ["bool"], differentiable: false },
   { op: "Reciprocal", since: 13, ports: "XY", dtypes: FLOAT, grad: reciprocalGrad },
   { op: "Relu", since: 14, ports: "XY", dtypes: SIGNED, grad: reluGrad },
   {
@@ -193,26 +195,28 @@ export const UNARY_OPS: readonly UnaryRow[] = [
     grad: seluGrad,
   },
   { op: "Sigmoid", since: 13, ports: "XY", dtypes: FLOAT, grad: sigmoidGrad },
-  { op: "Sign", since: 13, ports: "io", dtypes: NUMERIC },
+  { op: "Sign", since: 13, ports: "io", dtypes: NUMERIC, differentiable: false },
   { op: "Sin", since: 7, ports: "io", dtypes: FLOAT_NO_BF16, grad: sinGrad },
   { op: "Softplus", since: 1, ports: "XY", dtypes: FLOAT_NO_BF16, grad: softplusGrad },
   { op: "Sqrt", since: 13, ports: "XY", dtypes: FLOAT, grad: sqrtGrad },
   { op: "Tanh", since: 13, ports: "io", dtypes: FLOAT, grad: tanhGrad },
 ];
 
-for (const row of UNARY_OPS) {
+/** The unary ops' table entries, one per row of `UNARY_OPS`. */
+export const unaryOps: readonly OpDef[] = UNARY_OPS.map((row): OpDef => {
   const [inName, outName] = row.ports === "XY" ? ["X", "Y"] : ["input", "output"];
-  register({
+  return {
     op: row.op,
     since: row.since,
     inputs: [{ name: inName }],
     outputs: [{ name: outName }],
     attrs: row.attrs ?? {},
     grad: row.grad,
+    differentiable: row.differentiable,
     infer(ctx) {
       const x = input(ctx, row.op, 0, inName);
       expectDtype(row.op, inName, x, row.dtypes);
       return [{ dtype: x.dtype, shape: [...x.shape] }];
     },
-  });
-}
+  };
+});

@@ -3,12 +3,12 @@
  * i64 input), the axes counting in the output's rank.
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { register, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./registry.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, normAxes } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { reshapeLike } from "./grad_util.ts";
 
-register({
+export const unsqueezeOp: OpDef = {
   op: "Unsqueeze",
   grad: unsqueezeGrad,
   since: 13,
@@ -40,7 +40,7 @@ register({
     for (let i = 0; i < rank; i++) shape.push(set.has(i) ? 1 : x.shape[j++]);
     return [{ dtype: x.dtype, shape }];
   },
-});
+};
 
 /** A reshape moves no values: the gradient is g reshaped back to the input's shape. */
 function unsqueezeGrad(c: GradContext) {

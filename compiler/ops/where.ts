@@ -2,12 +2,12 @@
  * Where (opset 16): picks X where `condition` is true, else Y; the three
  * inputs broadcast together (numpy rules).
  */
-import { register } from "./registry.ts";
+import type { OpDef } from "./registry.ts";
 import { broadcastTypes, expectDtype, input, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
 import { maskGrad, op1, scalar } from "./grad_util.ts";
 
-register({
+export const whereOp: OpDef = {
   op: "Where",
   grad: whereGrad,
   since: 16,
@@ -22,7 +22,7 @@ register({
     const dtype = sameDtype("Where", [["X", x], ["Y", y]]);
     return [{ dtype, shape: broadcastTypes([c, x, y]) }];
   },
-});
+};
 
 /** The gradient goes to X where the condition holds, to Y elsewhere; the condition has none. */
 function whereGrad(c: GradContext) {

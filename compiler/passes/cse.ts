@@ -15,7 +15,7 @@
  */
 import type { AttrValue, Graph, Node } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
-import { getOp } from "../ops/registry.ts";
+import { getOp } from "../ops/mod.ts";
 import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
 import { hasSubgraph, isTensor, Uses } from "./rewrite.ts";
 

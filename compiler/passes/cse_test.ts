@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import "../ops/mod.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import type { Span } from "../ir/graph.ts";
 import { cse } from "./cse.ts";
 import { applyPass, assertSameOutputs, ops, randomFeeds } from "./testing.ts";

@@ -2,7 +2,7 @@
  * dce: dead code elimination.
  */
 import type { Graph, Node } from "../ir/graph.ts";
-import { capturedNames } from "../ir/verify.ts";
+import { capturedNames } from "../ir/captures.ts";
 import { noteRewrite, type PassContext } from "./context.ts";
 
 /**

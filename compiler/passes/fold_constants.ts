@@ -5,7 +5,7 @@ import type { Graph, Node } from "../ir/graph.ts";
 import { emptyGraph } from "../ir/graph.ts";
 import { numel, type Tensor } from "../ir/tensor.ts";
 import { DlmError } from "../diagnostics.ts";
-import { getOp } from "../ops/registry.ts";
+import { getOp } from "../ops/mod.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";
 import { noteRewrite, type PassContext } from "./context.ts";
 import {

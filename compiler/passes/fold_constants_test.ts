@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import "../ops/mod.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import type { TensorType } from "../ir/graph.ts";
 import { tensor, toNumbers } from "../ir/tensor.ts";
 import { foldConstants } from "./fold_constants.ts";

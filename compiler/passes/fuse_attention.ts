@@ -5,7 +5,7 @@
  */
 import type { Dim, Graph, Node } from "../ir/graph.ts";
 import { type DType, type Tensor, tensor, toNumbers } from "../ir/tensor.ts";
-import { capturedNames } from "../ir/verify.ts";
+import { capturedNames } from "../ir/captures.ts";
 import { dimDiv, dimEquals } from "../ops/dims.ts";
 import { MS_DOMAIN } from "../ops/contrib/common.ts";
 import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";

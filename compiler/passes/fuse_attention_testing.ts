@@ -2,7 +2,7 @@
  * Test helper for fuse_attention and the target pipelines: the canonical
  * scaled dot-product attention pattern, built node by node.
  */
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import type { Span } from "../ir/graph.ts";
 import { tensor } from "../ir/tensor.ts";
 

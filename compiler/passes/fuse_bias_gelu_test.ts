@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import "../ops/mod.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import type { Span, TensorType } from "../ir/graph.ts";
 import { fuseBiasGelu } from "./fuse_bias_gelu.ts";
 import { applyPass, assertSameOutputs, ops, randomFeeds, randomTensor, seeded } from "./testing.ts";

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import "../ops/mod.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import type { Span, TensorType } from "../ir/graph.ts";
 import { tensor } from "../ir/tensor.ts";
 import { fuseLayerNorm } from "./fuse_layer_norm.ts";

@@ -5,7 +5,7 @@
  */
 import type { Graph } from "../ir/graph.ts";
 import { formatSpan } from "../ir/graph.ts";
-import { assertValid } from "../ir/verify.ts";
+import { assertValid } from "../ops/verify.ts";
 import type { Pass, PassContext, PassReport, PassRun, Rewrite } from "./context.ts";
 import { cse } from "./cse.ts";
 import { dce } from "./dce.ts";

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import "../ops/mod.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import { cloneGraph, type Graph, type Span, type TensorType } from "../ir/graph.ts";
 import { DlmError } from "../diagnostics.ts";
 import {

@@ -4,7 +4,7 @@
  */
 import type { Graph, Node } from "../ir/graph.ts";
 import { numel, type Tensor, toNumbers } from "../ir/tensor.ts";
-import { getOp } from "../ops/registry.ts";
+import { getOp } from "../ops/mod.ts";
 import { noteRewrite, type PassContext } from "./context.ts";
 import { allEqual, constantTable, hasSubgraph, isStatic, sameType, Uses } from "./rewrite.ts";
 

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import "../ops/mod.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import type { Graph, TensorType } from "../ir/graph.ts";
 import { tensor } from "../ir/tensor.ts";
 import { register } from "../ops/registry.ts";

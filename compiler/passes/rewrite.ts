@@ -5,7 +5,7 @@
 import type { AttrValue, Graph, Node, TensorType } from "../ir/graph.ts";
 import { dimEquals } from "../ops/dims.ts";
 import { type DType, DTYPES, getNumber, numel, type Tensor, tensor } from "../ir/tensor.ts";
-import { capturedNames } from "../ir/verify.ts";
+import { capturedNames } from "../ir/captures.ts";
 import type { PassContext } from "./context.ts";
 
 /** Whether an attribute value is a tensor (rather than a number, string or graph). */

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import "../ops/mod.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import { cloneGraph, type Graph } from "../ir/graph.ts";
 import { type Tensor, tensor, toNumbers } from "../ir/tensor.ts";
 import { emitModel } from "../onnx/emit.ts";

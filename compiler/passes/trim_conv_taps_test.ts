@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { AttrValue, Graph } from "../ir/graph.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import { emitModel } from "../onnx/emit.ts";
 import { createNodeSession } from "../../runtime/ort/node.ts";
 import { compileTrain } from "../train/mod.ts";

@@ -3,7 +3,7 @@
  * optimiser update: by global norm (torch.nn.utils.clip_grad_norm_) or by
  * value (clip_grad_value_).
  */
-import type { GraphBuilder } from "../ir/builder.ts";
+import type { GraphBuilder } from "../ops/builder.ts";
 import { GraphMath } from "./graph_math.ts";
 
 export type ClipSpec = { kind: "norm"; maxNorm: number } | { kind: "value"; clipValue: number };

@@ -15,7 +15,7 @@
 import type { AttrValue, Graph, Node } from "../ir/graph.ts";
 import { tensor } from "../ir/tensor.ts";
 import { globToRegExp } from "../check/glob.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import { dedupeDiagnostics, type Diagnostic, DlmError, error, SourceMap } from "../diagnostics.ts";
 import {
   isProgram,

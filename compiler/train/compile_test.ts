@@ -3,7 +3,7 @@ import { compileTrain } from "./compile.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";
 import { prepareInputs } from "../../runtime/inputs.ts";
 import { type Tensor, tensor, toNumbers, zeros } from "../ir/tensor.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import type { Graph } from "../ir/graph.ts";
 import { convGradTuning } from "../ops/conv.ts";
 

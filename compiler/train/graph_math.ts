@@ -4,9 +4,8 @@
  * through a GraphBuilder and returns the new value's name. Scalar constants
  * are f32 initializers, shared per value.
  */
-import type { GraphBuilder } from "../ir/builder.ts";
+import type { GraphBuilder } from "../ops/builder.ts";
 import { tensor } from "../ir/tensor.ts";
-import "../ops/mod.ts";
 
 /** Arithmetic helpers bound to one builder. */
 export class GraphMath {

@@ -14,7 +14,7 @@
  */
 import type { Graph, TensorType } from "../ir/graph.ts";
 import { cloneType } from "../ir/graph.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import { fedInput, nextName, stateInputs } from "./contract.ts";
 
 /** The symbolic dim of the stacked batches and of the per-step outputs. */

@@ -10,7 +10,7 @@
  * gradient (`g = g + wd p`), except AdamW whose decay is decoupled
  * (`p = p (1 - lr wd)` before the Adam step).
  */
-import type { GraphBuilder } from "../ir/builder.ts";
+import type { GraphBuilder } from "../ops/builder.ts";
 import { globToRegExp } from "../check/glob.ts";
 import { optSlotName } from "./contract.ts";
 import { GraphMath } from "./graph_math.ts";

@@ -15,7 +15,7 @@
  * own names.
  */
 import { formatType, type Graph, type PackLayout } from "../ir/graph.ts";
-import type { GraphBuilder } from "../ir/builder.ts";
+import type { GraphBuilder } from "../ops/builder.ts";
 import {
   type DType,
   isFloat,

@@ -4,7 +4,7 @@
  * lr_scheduler gives it when `scheduler.step()` follows every
  * `optimizer.step()`.
  */
-import type { GraphBuilder } from "../ir/builder.ts";
+import type { GraphBuilder } from "../ops/builder.ts";
 import { GraphMath } from "./graph_math.ts";
 
 export type ScheduleSpec =

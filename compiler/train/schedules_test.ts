@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import { tensor, toNumbers } from "../ir/tensor.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";
 import { buildSchedule, type ScheduleSpec } from "./schedules.ts";

@@ -3,8 +3,7 @@
  * from GraphBuilder: check one end to end, names and types as the builder makes them.
  */
 import assert from "node:assert/strict";
-import "../ops/mod.ts";
-import { GraphBuilder } from "../ir/builder.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import { zeros } from "../ir/tensor.ts";
 import { graphToDot } from "./dot.ts";
 import { graphToSvg, layoutGraph } from "./svg.ts";

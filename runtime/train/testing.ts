@@ -5,8 +5,7 @@
  * compiler/train/contract.ts, so they exercise the loop exactly as a
  * compiled `train` section will.
  */
-import "../../compiler/ops/mod.ts";
-import { GraphBuilder } from "../../compiler/ir/builder.ts";
+import { GraphBuilder } from "../../compiler/ops/builder.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
 import { type Tensor, tensor } from "../../compiler/ir/tensor.ts";
 import { makeRng } from "../reference/random.ts";

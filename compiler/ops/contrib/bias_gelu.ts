@@ -3,12 +3,14 @@
  * GELU of A + B, with B 1-D over the last dim of A:
  *   C = 0.5 (A + B) (1 + erf((A + B) / sqrt 2)).
  */
-import { register } from "../registry.ts";
+import type { OpDef } from "../registry.ts";
 import { expectDtype, input, sameDtype } from "../rules.ts";
 import { CONTRIB_FLOAT, expectHiddenVector, MS_DOMAIN } from "./common.ts";
 
-register({
+export const biasGeluOp: OpDef = {
   op: "BiasGelu",
+  noGradYet:
+    "made only by the inference fusions of compiler/passes, which training graphs never run",
   domain: MS_DOMAIN,
   since: 1,
   inputs: [{ name: "A" }, { name: "B" }],
@@ -22,4 +24,4 @@ register({
     expectHiddenVector("BiasGelu", "B", b, "A", a);
     return [{ dtype: a.dtype, shape: [...a.shape] }];
   },
-});
+};

@@ -3,12 +3,14 @@
  * approximation of GELU on X + bias (bias optional, 1-D over the last dim):
  *   Y = 0.5 u (1 + tanh(sqrt(2 / pi) (u + 0.044715 u^3))),  u = X + bias.
  */
-import { register } from "../registry.ts";
+import type { OpDef } from "../registry.ts";
 import { expectDtype, input, sameDtype } from "../rules.ts";
 import { CONTRIB_FLOAT, expectHiddenVector, MS_DOMAIN } from "./common.ts";
 
-register({
+export const fastGeluOp: OpDef = {
   op: "FastGelu",
+  noGradYet:
+    "made only by the inference fusions of compiler/passes, which training graphs never run",
   domain: MS_DOMAIN,
   since: 1,
   inputs: [{ name: "X" }, { name: "bias", optional: true }],
@@ -22,4 +24,4 @@ register({
     if (bias) expectHiddenVector("FastGelu", "bias", bias, "X", x);
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
-});
+};

@@ -2,12 +2,14 @@
  * com.microsoft Gelu (onnxruntime contrib op, version 1): the exact GELU,
  * Y = 0.5 X (1 + erf(X / sqrt 2)), elementwise; same type as X.
  */
-import { register } from "../registry.ts";
+import type { OpDef } from "../registry.ts";
 import { expectDtype, input } from "../rules.ts";
 import { CONTRIB_FLOAT, MS_DOMAIN } from "./common.ts";
 
-register({
+export const geluOp: OpDef = {
   op: "Gelu",
+  noGradYet:
+    "made only by the inference fusions of compiler/passes, which training graphs never run",
   domain: MS_DOMAIN,
   since: 1,
   inputs: [{ name: "X" }],
@@ -18,4 +20,4 @@ register({
     expectDtype("Gelu", "X", x, CONTRIB_FLOAT);
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
-});
+};

@@ -12,14 +12,16 @@
  */
 import { formatType, type TensorType } from "../../ir/graph.ts";
 import { dimDiv, dimEquals, formatShape } from "../dims.ts";
-import { register, ShapeError } from "../registry.ts";
+import { type OpDef, ShapeError } from "../registry.ts";
 import { expectDtype, expectRank, input, intAttr, sameDtype } from "../rules.ts";
 import { CONTRIB_FLOAT, MS_DOMAIN } from "./common.ts";
 
 const OP = "MultiHeadAttention";
 
-register({
+export const multiHeadAttentionOp: OpDef = {
   op: OP,
+  noGradYet:
+    "made only by the inference fusions of compiler/passes, which training graphs never run",
   domain: MS_DOMAIN,
   since: 1,
   inputs: [
@@ -129,4 +131,4 @@ register({
     ];
     return out.slice(0, Math.max(1, ctx.outputCount ?? 1));
   },
-});
+};

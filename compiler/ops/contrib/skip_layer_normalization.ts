@@ -7,14 +7,16 @@
  */
 import { formatType, type TensorType } from "../../ir/graph.ts";
 import { dimEquals } from "../dims.ts";
-import { register, ShapeError } from "../registry.ts";
+import { type OpDef, ShapeError } from "../registry.ts";
 import { expectDtype, input, sameDtype } from "../rules.ts";
 import { CONTRIB_FLOAT, expectHiddenVector, MS_DOMAIN } from "./common.ts";
 
 const OP = "SkipLayerNormalization";
 
-register({
+export const skipLayerNormalizationOp: OpDef = {
   op: OP,
+  noGradYet:
+    "made only by the inference fusions of compiler/passes, which training graphs never run",
   domain: MS_DOMAIN,
   since: 1,
   inputs: [
@@ -62,7 +64,7 @@ register({
       { dtype: x.dtype, shape: [...x.shape] },
     ].slice(0, Math.max(1, ctx.outputCount ?? 1));
   },
-});
+};
 
 /** skip: input's shape, or input's last two dims, optionally behind a leading 1. */
 function skipFits(skip: TensorType, x: TensorType): boolean {

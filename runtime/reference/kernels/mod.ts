@@ -1,6 +1,11 @@
 /**
  * The kernel table: ONNX operator type (prefixed by "domain::" outside the
- * default domain) to its reference kernel, one file per operator.
+ * default domain) to its reference kernel, one file per operator. It is
+ * keyed as the compiler's op table (`compiler/ops/table.ts`) is, and
+ * `compiler/ops/op_facets_test.ts` checks that every op of that table has a
+ * kernel here; it also holds ONNX operators the compiler never emits, so
+ * that the interpreter runs the ONNX conformance cases. Adding a kernel: its
+ * file, its import and its entry below.
  */
 import type { Kernel } from "../kernel.ts";
 import { abs } from "./abs.ts";

@@ -3,8 +3,7 @@
  * random inputs, every output within 1e-5 (absolute, plus 1e-5 relative).
  */
 import assert from "node:assert/strict";
-import "../../../../compiler/ops/mod.ts";
-import { GraphBuilder } from "../../../../compiler/ir/builder.ts";
+import { GraphBuilder } from "../../../../compiler/ops/builder.ts";
 import type { AttrValue } from "../../../../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers } from "../../../../compiler/ir/tensor.ts";
 import { emitModel } from "../../../../compiler/onnx/emit.ts";

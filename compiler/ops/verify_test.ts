@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { GraphBuilder } from "./builder.ts";
-import type { Graph } from "./graph.ts";
-import { tensor } from "./tensor.ts";
+import type { Graph } from "../ir/graph.ts";
+import { tensor } from "../ir/tensor.ts";
 import { assertValid, verifyGraph } from "./verify.ts";
 import { DlmError } from "../diagnostics.ts";
 

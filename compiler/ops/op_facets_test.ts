@@ -1,13 +1,19 @@
 /**
- * Every op the CNN family needs is registered, and every registry entry is
- * complete: op, since, ports, typed attributes, a shape rule, and a
- * lowering for each op whose ONNX signature changes between opsets 17 and
- * 21. Entries are cross-checked against the operator spec in
- * `../shared/onnx-operators.md` (version, attribute names, port names).
+ * The op-facets test: every op of the table has every facet. Its entry is
+ * complete (op, since, ports, typed attributes, a shape rule, a lowering
+ * for each op whose ONNX signature changes between opsets 17 and 21) and
+ * agrees with the operator spec in `../shared/onnx-operators.md` (version,
+ * attribute names, port names); it has a reference kernel under the same
+ * key; it declares exactly one gradient facet (a rule, `differentiable:
+ * false`, or `noGradYet`), and a rule has a finite-difference case in
+ * `compiler/grad/grad_cases.ts`. The ops the CNN family and training need
+ * are all there.
  */
 import assert from "node:assert/strict";
 import type { AttrValue } from "../ir/graph.ts";
-import { allOps, type AttrType, getOp, type OpDef } from "./mod.ts";
+import { KERNELS } from "../../runtime/reference/kernels/mod.ts";
+import { GRAD_CASES } from "../grad/grad_cases.ts";
+import { allOps, type AttrType, getOp, type OpDef, opKey, OPS } from "./mod.ts";
 
 const SPEC = new URL("../../../shared/onnx-operators.md", import.meta.url);
 
@@ -108,12 +114,89 @@ function defaultFits(type: AttrType, v: AttrValue): boolean {
   }
 }
 
-Deno.test("every op of the CNN family is registered", () => {
+/** Ops that must have a gradient rule (issue 4). */
+const REQUIRED_GRADS = (
+  "Add Sub Mul Div Neg Pow Exp Log Sqrt Reciprocal Abs Relu LeakyRelu Elu Sigmoid Tanh Softplus " +
+  "Erf Identity Dropout Clip Max Min MatMul Gemm Conv MaxPool GlobalAveragePool Flatten Reshape " +
+  "Squeeze Unsqueeze Transpose Concat ReduceSum ReduceMean ReduceMax Softmax LogSoftmax Expand " +
+  "Where Cast Sum Mean GatherElements LayerNormalization BatchNormalization Slice Split " +
+  // Issue 4, second round: embeddings, pooling, padding and the remaining activations.
+  "Gather AveragePool Tile Pad Sin Cos HardSigmoid HardSwish Selu PRelu InstanceNormalization " +
+  "ConvTranspose ReduceSumSquare ReduceL2 ReduceMin GlobalMaxPool LRN CumSum Trilu"
+).split(" ");
+
+/**
+ * What is missing from the ops `defs`: a kernel in `kernels` (keyed as the
+ * op table is), exactly one gradient facet, and a gradient case (an op name
+ * in `gradCases`) for each op with a rule. One message per problem.
+ */
+function facetProblems(
+  defs: readonly OpDef[],
+  kernels: Record<string, unknown>,
+  gradCases: ReadonlySet<string>,
+): string[] {
+  const problems: string[] = [];
+  for (const def of defs) {
+    const k = opKey(def.op, def.domain);
+    if (!Object.hasOwn(kernels, k)) problems.push(`${k} has no reference kernel`);
+    const facets = [
+      def.grad !== undefined,
+      def.differentiable === false,
+      def.noGradYet !== undefined,
+    ].filter(Boolean).length;
+    if (facets === 0) {
+      problems.push(`${k} has no gradient facet: give it grad, differentiable: false or noGradYet`);
+    }
+    if (facets > 1) problems.push(`${k} has more than one gradient facet`);
+    if (def.noGradYet !== undefined && !def.noGradYet.trim()) {
+      problems.push(`${k} has an empty noGradYet reason`);
+    }
+    if (def.grad && !gradCases.has(def.op)) {
+      problems.push(`${k} has a gradient rule but no case in compiler/grad/grad_cases.ts`);
+    }
+  }
+  return problems;
+}
+
+Deno.test("every op has a kernel, one gradient facet, and a gradient case for its rule", () => {
+  const cases = new Set(GRAD_CASES.map((c) => c.op));
+  assert.deepEqual(facetProblems(allOps(), KERNELS, cases), []);
+});
+
+Deno.test("the facets check reports an op without kernel, without gradient case or facet", () => {
+  const base = getOp("Relu")!;
+  const defs: OpDef[] = [
+    { ...base, op: "NoKernel", differentiable: false, grad: undefined },
+    { ...base, op: "NoCase" },
+    { ...base, op: "NoFacet", grad: undefined },
+    { ...base, op: "TwoFacets", differentiable: false },
+  ];
+  const kernels = { NoCase: 1, NoFacet: 1, TwoFacets: 1 };
+  assert.deepEqual(facetProblems(defs, kernels, new Set(["TwoFacets"])), [
+    "NoKernel has no reference kernel",
+    "NoCase has a gradient rule but no case in compiler/grad/grad_cases.ts",
+    "NoFacet has no gradient facet: give it grad, differentiable: false or noGradYet",
+    "TwoFacets has more than one gradient facet",
+  ]);
+});
+
+Deno.test("the op table is keyed by each entry's op and domain, as the kernel table is", () => {
+  for (const [k, def] of OPS) assert.equal(k, opKey(def.op, def.domain));
+  const contrib = allOps().filter((d) => d.domain).map((d) => opKey(d.op, d.domain));
+  assert.ok(contrib.length > 0 && contrib.every((k) => k.startsWith("com.microsoft::")));
+});
+
+Deno.test("every op issue 4 needs has a gradient rule", () => {
+  const missing = REQUIRED_GRADS.filter((op) => !getOp(op)?.grad);
+  assert.deepEqual(missing, []);
+});
+
+Deno.test("every op of the CNN family is in the table", () => {
   const missing = REQUIRED.filter((op) => !getOp(op));
   assert.deepEqual(missing, []);
 });
 
-Deno.test("every registry entry has op, since, ports, typed attributes and a shape rule", () => {
+Deno.test("every table entry has op, since, ports, typed attributes and a shape rule", () => {
   for (const def of allOps()) {
     const where = `op ${def.op}`;
     assert.match(def.op, /^[A-Z][A-Za-z0-9]*$/, where);
@@ -145,7 +228,7 @@ Deno.test("every registry entry has op, since, ports, typed attributes and a sha
   }
 });
 
-Deno.test("registry entries match the ONNX operator spec at opset 17", () => {
+Deno.test("table entries match the ONNX operator spec at opset 17", () => {
   const spec = readSpec();
   // Other domains (onnxruntime's com.microsoft contrib ops) are not in the ONNX spec.
   for (const def of allOps().filter((d) => !d.domain)) {

@@ -11,22 +11,26 @@
  * - every graph output is defined;
  * - every value has a type in `g.types`, and graph inputs, outputs and
  *   initializers agree with it;
- * - every op is registered, its arity fits its port spec and its required
- *   attributes are present;
+ * - every op is in the op table, its arity fits its port spec and its
+ *   required attributes are present;
  * - re-running the op's shape rule on the input types reproduces the
  *   recorded output types;
  * - every `params` entry names an initializer or a graph input.
  *
  * An unused graph input is not a problem: interfaces may declare inputs a
  * variant of the model ignores.
+ *
+ * It lives with the op table rather than in `compiler/ir` because half of
+ * its checks read each node's table entry.
  */
-import "../ops/mod.ts";
 import { fail } from "../diagnostics.ts";
-import { dimEquals } from "../ops/dims.ts";
-import { getOp, type OpDef, withDefaults } from "../ops/registry.ts";
-import type { AttrValue, Dim, Graph, Node, TensorType } from "./graph.ts";
-import { formatType } from "./graph.ts";
-import type { Tensor } from "./tensor.ts";
+import { dimEquals } from "./dims.ts";
+import { type OpDef, withDefaults } from "./registry.ts";
+import { getOp } from "./table.ts";
+import type { AttrValue, Dim, Graph, Node, TensorType } from "../ir/graph.ts";
+import { formatType } from "../ir/graph.ts";
+import { capturedNames } from "../ir/captures.ts";
+import type { Tensor } from "../ir/tensor.ts";
 
 /**
  * Every broken invariant of `g`, one message each; empty when the graph is valid.
@@ -274,33 +278,4 @@ function checkParams(g: Graph, say: Say): void {
       say(`Parameter '${p.name}' (${p.role}) names neither an initializer nor a graph input`);
     }
   }
-}
-
-/**
- * Outer-scope values a node's subgraph attributes (If/Loop/Scan bodies) read:
- * names their nodes use that the subgraph itself does not define.
- */
-export function capturedNames(n: Node): Set<string> {
-  const out = new Set<string>();
-  for (const v of Object.values(n.attrs)) {
-    if (isGraph(v)) { for (const c of graphCaptures(v)) out.add(c); }
-  }
-  return out;
-}
-
-function isGraph(v: AttrValue): v is Graph {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && "nodes" in v &&
-    "initializers" in v;
-}
-
-function graphCaptures(sub: Graph): Set<string> {
-  const local = new Set<string>([...sub.inputs.map((v) => v.name), ...sub.initializers.keys()]);
-  const out = new Set<string>();
-  for (const n of sub.nodes) {
-    for (const i of n.inputs) if (i && !local.has(i)) out.add(i);
-    for (const c of capturedNames(n)) if (!local.has(c)) out.add(c);
-    for (const o of n.outputs) if (o) local.add(o);
-  }
-  for (const v of sub.outputs) if (!local.has(v.name)) out.add(v.name);
-  return out;
 }

@@ -1,12 +1,15 @@
 /**
  * GraphBuilder: appends nodes to a Graph, naming values and inferring each
- * node's output types through the op registry. Used by the elaborator, by
- * passes that add nodes, and by tests that build graphs by hand.
+ * node's output types through the op table. Used by the elaborator, by
+ * passes that add nodes, and by tests that build graphs by hand. It sits
+ * above the table (it imports `table.ts`), so a module that imports only
+ * this one can build any op.
  */
-import type { AttrValue, Graph, Node, Span, TensorType, ValueInfo } from "./graph.ts";
-import { emptyGraph } from "./graph.ts";
-import type { Tensor } from "./tensor.ts";
-import { getOp, ShapeError, withDefaults } from "../ops/registry.ts";
+import type { AttrValue, Graph, Node, Span, TensorType, ValueInfo } from "../ir/graph.ts";
+import { emptyGraph } from "../ir/graph.ts";
+import type { Tensor } from "../ir/tensor.ts";
+import { ShapeError, withDefaults } from "./registry.ts";
+import { getOp } from "./table.ts";
 
 export class GraphBuilder {
   readonly graph: Graph;
