@@ -54,12 +54,6 @@ export const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = 
  */
 const PENDING: readonly string[] = [
   "compiler/grad/grad_check.ts (layer 2) -> runtime/reference/mod.ts (layer 5)",
-  "compiler/ir/builder.ts (layer 0) -> compiler/ops/registry.ts (layer 1)",
-  "compiler/ir/print.ts (layer 0) -> compiler/ops/mod.ts (layer 1)",
-  "compiler/ir/print.ts (layer 0) -> compiler/ops/registry.ts (layer 1)",
-  "compiler/ir/verify.ts (layer 0) -> compiler/ops/mod.ts (layer 1)",
-  "compiler/ir/verify.ts (layer 0) -> compiler/ops/dims.ts (layer 1)",
-  "compiler/ir/verify.ts (layer 0) -> compiler/ops/registry.ts (layer 1)",
   "compiler/onnx/emit.ts (layer 2) -> runtime/fs.ts (layer 5)",
   "compiler/passes/fold_batch_norm.ts (layer 2) -> compiler/check/init.ts (layer 3)",
 ];
