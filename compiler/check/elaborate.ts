@@ -27,7 +27,7 @@ import { resetFreshDims } from "../ops/mod.ts";
 import type * as A from "../syntax/ast.ts";
 import type { Ctx, ParamOptions } from "./context.ts";
 import { INIT_NAMES, type InitSpec, lazyInitTensor, type Nonlinearity, Rng } from "./init.ts";
-import { Frame, Scope } from "./scope.ts";
+import { Frame } from "./frame.ts";
 import { type ArgIn, type ArgType, bindArgs, num } from "./signature.ts";
 import { FUNCTIONS, LAYERS } from "./builtins/mod.ts";
 import {
@@ -38,6 +38,7 @@ import {
   type Instance,
   isNumber,
   NONE,
+  Scope,
   show,
   type TensorValue,
   type Value,
