@@ -25,11 +25,20 @@ import { type Code, type Diagnostic, error } from "../diagnostics.ts";
 import { ShapeError } from "../ops/registry.ts";
 import { resetFreshDims } from "../ops/mod.ts";
 import type * as A from "../syntax/ast.ts";
-import type { Ctx, ParamOptions } from "./context.ts";
-import { INIT_NAMES, type InitSpec, lazyInitTensor, type Nonlinearity, Rng } from "./init.ts";
+import type { Ctx, ParamOptions, PhaseDecl } from "./context.ts";
+import { type InitSpec, lazyInitTensor, Rng } from "./init.ts";
 import { Frame } from "./frame.ts";
-import { type ArgIn, type ArgType, bindArgs, num } from "./signature.ts";
-import { FUNCTIONS, LAYERS } from "./builtins/mod.ts";
+import { type ArgIn, type ArgType, bindArgs } from "./signature.ts";
+import { makeInit } from "./builtins/mod.ts";
+import {
+  COMPILE_FNS,
+  FUNCTIONS,
+  INIT_FNS,
+  isSymbolName,
+  LAYERS,
+  predefinedNames,
+} from "./names.ts";
+import { LIMITS } from "./limits.ts";
 import {
   describe,
   dimValue,
@@ -47,7 +56,10 @@ import type { Program } from "./program.ts";
 import { globToRegExp } from "./glob.ts";
 import { PRELUDE_PATH } from "./prelude.ts";
 import { closest } from "./suggest.ts";
-import { METHOD_ARGS, methodSpecs, Peft } from "./peft.ts";
+import { methodSpecs, Peft } from "./peft.ts";
+
+export { LIMITS } from "./limits.ts";
+export { COMPILE_FNS, INIT_FNS, isSymbolName } from "./names.ts";
 
 export interface ElabOptions {
   seed?: number;
@@ -60,17 +72,6 @@ export interface ElabOptions {
    */
   dims?: Record<string, number>;
 }
-
-/** Limits that turn runaway programs into diagnostics instead of hangs. */
-export const LIMITS = {
-  depth: 200,
-  iterations: 1_000_000,
-  // Real networks have thousands of nodes (GPT-2: ~3k; an unrolled RNN: tens of thousands).
-  nodes: 250_000,
-  rangeLength: 1_000_000,
-  tensorElements: 2 ** 31 - 1,
-  totalParamElements: 4 * 2 ** 30,
-};
 
 const DTYPES = new Set<string>(TENSOR_DTYPES);
 
@@ -164,11 +165,12 @@ class Elaborator {
   readonly freezeRules: ((name: string) => boolean)[] = [];
   readonly paramIndex = new Map<string, ParamInfo>();
   readonly randomCounters = new Map<string, number>();
-  scanCount = 0;
+  /** Counters behind Ctx.ordinal (scan_0, scan_1, ...). */
+  readonly ordinals = new Map<string, number>();
   /** The fine-tuning methods applied to the model (`with lora(...)`), when there are any. */
   peft?: Peft;
   /** Phases declared by the train section being elaborated (undefined outside one). */
-  phases?: { name: string; loss: Value; optimizer: Value; params?: string; span: Span }[];
+  phases?: PhaseDecl[];
 
   constructor(readonly program: Program, readonly opts: ElabOptions) {
     this.mode = opts.mode ?? "eval";
@@ -834,7 +836,7 @@ class Elaborator {
     const block = this.program.blocks.get(name);
     if (block) return { k: "blockdef", decl: block };
     if (name in LAYERS) return { k: "layerdef", name };
-    if (name in FUNCTIONS || name in SCALAR_FNS) return { k: "fn", name };
+    if (name in FUNCTIONS || name in COMPILE_FNS) return { k: "fn", name };
     if (INIT_FNS.has(name)) return { k: "initfn", name };
     if (this.program.models.has(name)) {
       return this.err(
@@ -843,14 +845,7 @@ class Elaborator {
         span,
       );
     }
-    const known = [
-      ...scopeNames(scope),
-      ...this.program.blocks.keys(),
-      ...Object.keys(LAYERS),
-      ...Object.keys(FUNCTIONS),
-      ...Object.keys(SCALAR_FNS),
-      ...INIT_FNS,
-    ];
+    const known = [...scopeNames(scope), ...this.program.blocks.keys(), ...predefinedNames()];
     const near = closest(name, known);
     return this.err(
       "DLM0101",
@@ -982,9 +977,9 @@ class Elaborator {
     switch (callee.k) {
       case "fn": {
         const all = [...pipeArgs, ...args];
-        const scalar = SCALAR_FNS[callee.name];
+        const scalar = COMPILE_FNS[callee.name];
         if (scalar && (!(callee.name in FUNCTIONS) || all.every((a) => a.value.k !== "tensor"))) {
-          return scalar(this, all, span);
+          return scalar(this.ctx(span, {}), all);
         }
         const def = FUNCTIONS[callee.name];
         let bound = bindArgs(callee.name, def.sig, all, span, this.diags, pipeArgs.length);
@@ -1070,7 +1065,7 @@ class Elaborator {
             span,
           );
         }
-        return this.makeInit(callee.name, args, span);
+        return makeInit(this.ctx(span, {}), callee.name, args);
       }
       default:
         return this.err("DLM0209", `${describe(callee)} is not callable`, span);
@@ -1287,6 +1282,36 @@ class Elaborator {
         this.b.graph.types.set(v.v, { dtype: type.dtype, shape: [...type.shape] });
         return { k: "tensor", v: v.v, t: { dtype: type.dtype, shape: [...type.shape] } };
       },
+      bind: (what, sig, args) => bindArgs(what, sig, args, span, this.diags),
+      get prefix() {
+        return self.frame.prefix;
+      },
+      child: (name) => this.frame.child(name),
+      apply: (layer, inputs) => this.applyInstance(layer, inputs, span),
+      subgraph: (name, prefix, build) => {
+        const body = new GraphBuilder(name, { outer: this.b, prefix });
+        const saved = this.b;
+        this.b = body;
+        try {
+          return { body, result: build(body) };
+        } finally {
+          this.b = saved;
+        }
+      },
+      ordinal: (kind) => {
+        const k = this.ordinals.get(kind) ?? 0;
+        this.ordinals.set(kind, k + 1);
+        return k;
+      },
+      trainableParams: () =>
+        this.root.graph.params.filter((p) => p.trainable).map((p) => ({
+          k: "tensor",
+          v: p.name,
+          t: this.root.graph.types.get(p.name)!,
+        })),
+      get phases() {
+        return self.phases;
+      },
     };
   }
 
@@ -1437,528 +1462,12 @@ class Elaborator {
     return { k: "tensor", v: name, t: { dtype: t.dtype, shape: [...t.shape] } };
   }
 
-  // ------------------------------------------------------------------ scan
-
-  /**
-   * `scan(cell, init, xs, axis: 1, reverse: false)`: run a recurrent cell
-   * over time. The cell is a layer applied as cell(state..., x_t...) that
-   * returns (new_state, y_t); the state may be a tensor or a tuple (h, c),
-   * xs a tensor or a tuple of tensors scanned along `axis`. The result is
-   * (final_state, ys) with the y_t stacked along `axis`. Over a known
-   * length the loop is unrolled; over a symbolic one (T) it becomes one
-   * ONNX Scan whose body is the cell, reading the cell's weights from the
-   * outer graph, so one file serves every sequence length.
-   */
-  scanFn(args: ArgIn[], span: Span): Value {
-    const sig = [
-      { name: "cell", type: "any" as const },
-      { name: "init", type: "any" as const },
-      { name: "xs", type: "any" as const, optional: true },
-      { name: "axis", type: "int" as const, default: { k: "int", v: 1 } as Value },
-      { name: "steps", type: "int" as const, optional: true },
-      { name: "reverse", type: "bool" as const, default: { k: "bool", v: false } as Value },
-    ];
-    const a = bindArgs("scan", sig, args, span, this.diags);
-    if (!a) return ERROR;
-    const sp = (k: string) => a.__spans?.[k] ?? span;
-    let cell = a.cell;
-    if (cell.k === "blockdef" && cell.decl.config.length === 0) {
-      cell = {
-        k: "layer",
-        inst: { kind: "block", name: cell.decl.name, span, decl: cell.decl, config: new Map() },
-      };
-    }
-    if (cell.k !== "layer") {
-      return this.err(
-        "DLM0201",
-        `scan() needs a layer to run at each step (such as Cell(64)), got ${describe(a.cell)}`,
-        sp("cell"),
-      );
-    }
-    const tensors = (v: Value, what: string, where: Span): TensorValue[] | undefined => {
-      const items = v.k === "tuple" || v.k === "list" ? v.items : [v];
-      if (items.length === 0 || items.some((x) => x.k !== "tensor")) {
-        this.err(
-          "DLM0201",
-          `scan() needs ${what} to be a tensor or a tuple of tensors, got ${describe(v)}`,
-          where,
-        );
-        return undefined;
-      }
-      return items as TensorValue[];
-    };
-    const state0 = tensors(a.init, "the initial state", sp("init"));
-    if (!state0) return ERROR;
-    if (!a.xs) return this.scanSteps(cell.inst, a, state0, span);
-    const xs = tensors(a.xs, "the sequence", sp("xs"));
-    if (!xs) return ERROR;
-    const stateIsTuple = a.init.k === "tuple" || a.init.k === "list";
-    const xsIsTuple = a.xs.k === "tuple" || a.xs.k === "list";
-    const axisIn = (a.axis as { v: number }).v;
-    const reverse = (a.reverse as { v: boolean }).v;
-    const rank = xs[0].t.shape.length;
-    const axis = axisIn < 0 ? axisIn + rank : axisIn;
-    if (axis < 0 || axis >= rank || xs.some((x) => x.t.shape.length !== rank)) {
-      return this.err(
-        "DLM0210",
-        `scan() axis ${axisIn} does not fit the sequence ${formatType(xs[0].t)}`,
-        sp("axis"),
-      );
-    }
-    const steps = xs[0].t.shape[axis];
-    if (xs.some((x) => x.t.shape[axis] !== steps)) {
-      return this.err(
-        "DLM0203",
-        `scan() needs sequences of one length along axis ${axis}, got ${
-          xs.map((x) => formatType(x.t)).join(" and ")
-        }`,
-        sp("xs"),
-      );
-    }
-    const inst = cell.inst;
-    // Split the cell's result into (new state tensors, per-step output tensors).
-    const unpack = (
-      out: Value,
-    ): { ns: TensorValue[]; ys: TensorValue[]; ysTuple: boolean } | undefined => {
-      if (out.k === "error") return undefined;
-      if (out.k !== "tuple" || out.items.length !== 2) {
-        this.err(
-          "DLM0201",
-          `scan()'s cell must return (new_state, output), got ${describe(out)}`,
-          span,
-        );
-        return undefined;
-      }
-      const ns = tensors(out.items[0], "the cell's new state", span);
-      const ys = tensors(out.items[1], "the cell's output", span);
-      if (!ns || !ys) return undefined;
-      if (ns.length !== state0.length) {
-        this.err(
-          "DLM0203",
-          `scan()'s cell returns ${ns.length} state tensor(s) but the state has ${state0.length}`,
-          span,
-        );
-        return undefined;
-      }
-      for (let i = 0; i < ns.length; i++) {
-        const want = state0[i].t, got = ns[i].t;
-        if (
-          want.dtype !== got.dtype || want.shape.length !== got.shape.length ||
-          want.shape.some((d, j) => d !== got.shape[j])
-        ) {
-          this.err(
-            "DLM0203",
-            `scan()'s cell returns a state ${formatType(got)} for a state ${
-              formatType(want)
-            }: the state must keep its type`,
-            span,
-          );
-          return undefined;
-        }
-      }
-      return { ns, ys, ysTuple: out.items[1].k === "tuple" || out.items[1].k === "list" };
-    };
-    const pack = (
-      ts: TensorValue[],
-      tuple: boolean,
-    ): Value => (tuple ? { k: "tuple", items: ts } : ts[0]);
-    if (typeof steps === "number") {
-      // Unrolled: one application of the cell per step, sharing its weights.
-      if (steps === 0) return this.err("DLM0210", "scan() over an empty sequence", sp("xs"));
-      let state = state0;
-      const per: TensorValue[][] = new Array(steps);
-      let ysTuple = false;
-      for (let q = 0; q < steps; q++) {
-        const t = reverse ? steps - 1 - q : q;
-        const index = this.constant(mkTensor("i64", [], [t]));
-        const elems: TensorValue[] = [];
-        for (const x of xs) {
-          const g = this.addOp("Gather", [x.v, index.v], { axis }, span);
-          if (!g) return ERROR;
-          elems.push(g[0]);
-        }
-        const r = unpack(this.applyInstance(inst, [...state, ...elems], span));
-        if (!r) return ERROR;
-        state = r.ns;
-        per[t] = r.ys;
-        ysTuple = r.ysTuple;
-      }
-      const axesC = this.constant(mkTensor("i64", [1], [axis]));
-      const stacked: TensorValue[] = [];
-      for (let j = 0; j < per[0].length; j++) {
-        const parts: string[] = [];
-        for (let t = 0; t < steps; t++) {
-          const u = this.addOp("Unsqueeze", [per[t][j].v, axesC.v], {}, span);
-          if (!u) return ERROR;
-          parts.push(u[0].v);
-        }
-        const c = parts.length === 1 ? undefined : this.addOp("Concat", parts, { axis }, span);
-        if (parts.length > 1 && !c) return ERROR;
-        stacked.push(c ? c[0] : { k: "tensor", v: parts[0], t: this.b.graph.types.get(parts[0])! });
-      }
-      void xsIsTuple;
-      return { k: "tuple", items: [pack(state, stateIsTuple), pack(stacked, ysTuple)] };
-    }
-    // Symbolic length: an ONNX Scan whose body is the cell.
-    const k = this.scanCount++;
-    const prefix = `${this.frame.child(`scan_${k}`)}/`;
-    const sub = new GraphBuilder(prefix.slice(0, -1), { outer: this.b, prefix });
-    const bodyState = state0.map((st, i): TensorValue => {
-      const n = sub.input(`state${i}`, st.t);
-      return { k: "tensor", v: n, t: st.t };
-    });
-    const bodyX = xs.map((x, j): TensorValue => {
-      const t = { dtype: x.t.dtype, shape: x.t.shape.filter((_, d) => d !== axis) };
-      return { k: "tensor", v: sub.input(`x${j}`, t), t };
-    });
-    const saved = this.b;
-    this.b = sub;
-    let r: ReturnType<typeof unpack>;
-    try {
-      r = unpack(this.applyInstance(inst, [...bodyState, ...bodyX], span));
-    } finally {
-      this.b = saved;
-    }
-    if (!r) return ERROR;
-    // Body outputs, renaming as they go (one value may be both state and output).
-    const renamed = new Map<string, string>();
-    [...r.ns, ...r.ys].forEach((v, i) => {
-      const from = renamed.get(v.v) ?? v.v;
-      const before = sub.graph.outputs.length;
-      sub.output(from, `${prefix}out${i}`, span);
-      const added = sub.graph.outputs[before].name;
-      if (!sub.graph.nodes.some((n) => n.op === "Identity" && n.outputs[0] === added)) {
-        renamed.set(v.v, added);
-      }
-    });
-    const m = xs.length, nOut = r.ns.length + r.ys.length;
-    const attrs: Record<string, unknown> = {
-      body: sub.graph,
-      num_scan_inputs: m,
-      scan_input_axes: Array(m).fill(axis),
-      scan_output_axes: Array(r.ys.length).fill(axis),
-    };
-    if (reverse) {
-      attrs.scan_input_directions = Array(m).fill(1);
-      attrs.scan_output_directions = Array(r.ys.length).fill(1);
-    }
-    const outs = this.addOp(
-      "Scan",
-      [...state0.map((x) => x.v), ...xs.map((x) => x.v)],
-      attrs,
-      span,
-      this.frame.child(`scan_${k}`),
-      nOut,
-    );
-    if (!outs) return ERROR;
-    return {
-      k: "tuple",
-      items: [
-        pack(outs.slice(0, r.ns.length), stateIsTuple),
-        pack(outs.slice(r.ns.length), r.ysTuple),
-      ],
-    };
-  }
-
-  /**
-   * `scan(cell, init, steps: L)` with no sequence: the cell runs L times on
-   * its state alone (greedy decoding feeds each step's prediction back
-   * through the state). Unrolled; L must be known.
-   */
-  scanSteps(inst: Instance, a: Record<string, Value>, state0: TensorValue[], span: Span): Value {
-    const steps = a.steps;
-    if (!steps || steps.k !== "int" || steps.v <= 0) {
-      return this.err(
-        "DLM0206",
-        "scan() without a sequence needs steps: a positive int (how many times to run the cell)",
-        span,
-      );
-    }
-    const stateIsTuple = a.init.k === "tuple" || a.init.k === "list";
-    let state = state0;
-    const per: Value[] = [];
-    for (let t = 0; t < steps.v; t++) {
-      const out = this.applyInstance(inst, [...state], span);
-      if (out.k === "error") return ERROR;
-      if (out.k !== "tuple" || out.items.length !== 2) {
-        return this.err(
-          "DLM0201",
-          `scan()'s cell must return (new_state, output), got ${describe(out)}`,
-          span,
-        );
-      }
-      const ns = out.items[0];
-      const nsList = ns.k === "tuple" || ns.k === "list" ? ns.items : [ns];
-      if (
-        nsList.length !== state0.length ||
-        nsList.some((x, i) => x.k !== "tensor" || formatType(x.t) !== formatType(state0[i].t))
-      ) {
-        return this.err(
-          "DLM0203",
-          `scan()'s cell returns a new state ${describe(ns)} for a state of ${
-            state0.map((x) => formatType(x.t)).join(", ")
-          }: the state must keep its type`,
-          span,
-        );
-      }
-      state = nsList as TensorValue[];
-      per.push(out.items[1]);
-    }
-    const axis = (a.axis as { v: number }).v;
-    const ysTuple = per[0].k === "tuple";
-    const cols = ysTuple ? (per[0] as { items: Value[] }).items.length : 1;
-    const stacked: TensorValue[] = [];
-    for (let j = 0; j < cols; j++) {
-      const parts: string[] = [];
-      for (const y of per) {
-        const v = ysTuple ? (y as { items: Value[] }).items[j] : y;
-        if (v.k !== "tensor") {
-          return this.err(
-            "DLM0201",
-            `scan()'s cell output must be tensors, got ${describe(v)}`,
-            span,
-          );
-        }
-        const r = v.t.shape.length + 1;
-        const ax = axis < 0 ? axis + r : axis;
-        const u = this.addOp(
-          "Unsqueeze",
-          [v.v, this.constant(mkTensor("i64", [1], [ax])).v],
-          {},
-          span,
-        );
-        if (!u) return ERROR;
-        parts.push(u[0].v);
-      }
-      const r0 = parts.length === 1 ? undefined : this.addOp("Concat", parts, { axis }, span);
-      if (parts.length > 1 && !r0) return ERROR;
-      stacked.push(r0 ? r0[0] : { k: "tensor", v: parts[0], t: this.b.graph.types.get(parts[0])! });
-    }
-    const pack = (
-      ts: TensorValue[],
-      tuple: boolean,
-    ): Value => (tuple ? { k: "tuple", items: ts } : ts[0]);
-    return { k: "tuple", items: [pack(state, stateIsTuple), pack(stacked, ysTuple)] };
-  }
-
-  /**
-   * `params("*.weight")`: the trainable parameters whose names match, as a
-   * tuple of tensors (for regularisers: l2_penalty(params("*.weight"))).
-   */
-  paramsFn(args: ArgIn[], span: Span): Value {
-    const a = bindArgs(
-      "params",
-      [{ name: "pattern", type: "str", default: { k: "str", v: "*" } }],
-      args,
-      span,
-      this.diags,
-    );
-    if (!a) return ERROR;
-    const re = globToRegExp((a.pattern as { v: string }).v);
-    const items: Value[] = this.root.graph.params
-      .filter((p) => p.trainable && re.test(p.name))
-      .map((p) => ({ k: "tensor", v: p.name, t: this.root.graph.types.get(p.name)! }));
-    if (items.length === 0) {
-      return this.err(
-        "DLM0210",
-        `params("${(a.pattern as { v: string }).v}") matches no trainable parameter`,
-        a.__spans?.pattern ?? span,
-      );
-    }
-    return { k: "tuple", items };
-  }
-
-  // --------------------------------------------------------------- phases
-
-  /**
-   * `phase("disc", loss: d_loss, optimizer: adam(lr: 2e-4), params: "disc.*")`
-   * in a train section: one optimisation step of an iteration. Phases run
-   * in order within one training step; a later phase sees the parameters
-   * earlier phases updated (a GAN's discriminator, then generator, step).
-   */
-  phaseFn(args: ArgIn[], span: Span): Value {
-    if (!this.phases) return this.err("DLM0210", "phase() belongs in a train section", span);
-    const a = bindArgs(
-      "phase",
-      [
-        { name: "name", type: "str" },
-        { name: "loss", type: "tensor" },
-        { name: "optimizer", type: "any" },
-        { name: "params", type: "str", optional: true },
-      ],
-      args,
-      span,
-      this.diags,
-    );
-    if (!a) return ERROR;
-    const name = (a.name as { v: string }).v;
-    if (this.phases.some((p) => p.name === name)) {
-      return this.err("DLM0102", `phase '${name}' is declared twice`, span);
-    }
-    if (a.optimizer.k !== "spec") {
-      return this.err(
-        "DLM0201",
-        `phase() needs an optimizer such as adam(lr: 2e-4), got ${describe(a.optimizer)}`,
-        a.__spans?.optimizer ?? span,
-      );
-    }
-    this.phases.push({
-      name,
-      loss: a.loss,
-      optimizer: a.optimizer,
-      params: a.params?.k === "str" ? a.params.v : undefined,
-      span,
-    });
-    return NONE;
-  }
-
-  // ------------------------------------------------- raw parameters, constants
-
-  /**
-   * `param(shape, name: "table", init: normal(std: 0.02))`: a learned tensor
-   * declared in .dlm (a class token, a bias table), named `name` at the
-   * current level (`features.1.0.attn.table`). Applying the enclosing block
-   * twice shares it, as any parameter.
-   */
-  paramFn(args: ArgIn[], span: Span): Value {
-    const a = bindArgs(
-      "param",
-      [
-        { name: "shape", type: "ints" },
-        { name: "name", type: "str" },
-        { name: "init", type: "init", optional: true },
-      ],
-      args,
-      span,
-      this.diags,
-    );
-    if (!a) return ERROR;
-    const shape = a.shape.k === "int"
-      ? [a.shape.v]
-      : (a.shape as { items: { v: number }[] }).items.map((x) => x.v);
-    const name = (a.name as { v: string }).v;
-    if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9]+)*$/.test(name)) {
-      return this.err(
-        "DLM0210",
-        `param() needs a name made of letters, digits and _ (dots for levels), got "${name}"`,
-        a.__spans?.name ?? span,
-      );
-    }
-    if (shape.some((d) => d < 0)) {
-      return this.err(
-        "DLM0210",
-        `param() needs non-negative dims, got (${shape.join(", ")})`,
-        a.__spans?.shape ?? span,
-      );
-    }
-    const init = a.init
-      ? this.initSpecOf(a.init, span)
-      : ({ kind: "normal", mean: 0, std: 1 } as InitSpec);
-    const dot = name.lastIndexOf(".");
-    const prefix = dot < 0 ? this.frame.prefix : this.frame.child(name.slice(0, dot));
-    const role = dot < 0 ? name : name.slice(dot + 1);
-    const v = this.param(prefix, role, shape, init, {
-      layer: "param",
-      explicit: a.init ? init : undefined,
-    }, span);
-    return v ?? ERROR;
-  }
-
-  /**
-   * `tensor([[1, 2], [3, 4]], dtype: "f32")`: a constant tensor from
-   * compile-time numbers (nested lists or tuples of one shape).
-   */
-  tensorFn(args: ArgIn[], span: Span): Value {
-    const a = bindArgs(
-      "tensor",
-      [
-        { name: "values", type: "any" },
-        { name: "dtype", type: "str", default: { k: "str", v: "f32" } },
-      ],
-      args,
-      span,
-      this.diags,
-    );
-    if (!a) return ERROR;
-    const dtype = (a.dtype as { v: string }).v;
-    if (!DTYPES.has(dtype)) {
-      return this.err(
-        "DLM0210",
-        `tensor() needs a dtype such as "f32" or "i64", got "${dtype}"`,
-        a.__spans?.dtype ?? span,
-      );
-    }
-    const flat: number[] = [];
-    const shapeOf = (v: Value, depth: number, shape: number[]): boolean => {
-      if (v.k === "int" || v.k === "float" || v.k === "bool") {
-        if (depth !== shape.length) return false;
-        flat.push(v.k === "bool" ? (v.v ? 1 : 0) : v.v);
-        return true;
-      }
-      if (v.k !== "tuple" && v.k !== "list") return false;
-      if (shape.length === depth) shape.push(v.items.length);
-      else if (shape[depth] !== v.items.length) return false;
-      return v.items.every((x) => shapeOf(x, depth + 1, shape));
-    };
-    const shape: number[] = [];
-    if (!shapeOf(a.values, 0, shape)) {
-      return this.err(
-        "DLM0201",
-        `tensor() needs numbers, or nested lists of numbers of one shape, got ${
-          describe(a.values)
-        }`,
-        a.__spans?.values ?? span,
-      );
-    }
-    if (flat.length > LIMITS.rangeLength) {
-      return this.err(
-        "DLM0303",
-        `tensor() of ${flat.length} values; the limit is ${LIMITS.rangeLength}`,
-        span,
-      );
-    }
-    if (!isFloat(dtype as DType) && flat.some((x) => !Number.isInteger(x))) {
-      return this.err(
-        "DLM0207",
-        `tensor() of dtype ${dtype} needs whole numbers`,
-        a.__spans?.values ?? span,
-      );
-    }
-    const values = dtype === "f16"
-      ? flat.map(f32ToF16)
-      : dtype === "bf16"
-      ? flat.map(f32ToBf16)
-      : flat;
-    return this.constant(mkTensor(dtype as DType, shape, values));
-  }
-
   // ----------------------------------------------------------- initialisers
-
-  makeInit(name: string, args: ArgIn[], span: Span): Value {
-    const sig = INIT_SIGS[canonicalInit(name)];
-    const bound = bindArgs(name, sig, args, span, this.diags);
-    if (!bound) return ERROR;
-    const choices: Record<string, string[]> = {
-      mode: ["fan_in", "fan_out"],
-      nonlinearity: ["relu", "leaky_relu", "linear", "tanh", "sigmoid", "selu"],
-    };
-    for (const [k, allowed] of Object.entries(choices)) {
-      const v = bound[k];
-      if (v?.k === "str" && !allowed.includes(v.v)) {
-        return this.err(
-          "DLM0210",
-          `${name}() ${k} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got "${v.v}"`,
-          bound.__spans?.[k] ?? span,
-        );
-      }
-    }
-    return { k: "init", name, spec: buildInit(canonicalInit(name), bound) };
-  }
 
   initSpecOf(v: Value, span: Span): InitSpec {
     if (v.k === "init") return v.spec;
     if (v.k === "initfn") {
-      const made = this.makeInit(v.name, [], span);
+      const made = makeInit(this.ctx(span, {}), v.name, []);
       if (made.k === "init") return made.spec;
     }
     return { kind: "zeros" };
@@ -2452,15 +1961,6 @@ class Elaborator {
 
 // ------------------------------------------------------------------ helpers
 
-/**
- * Capitalised names in a tensor type introduce symbolic dims (N, C, H);
- * other names must already be bound (classes, width), so a typo such as
- * f32[N, clases] is an unknown name, not a new dim.
- */
-export function isSymbolName(name: string): boolean {
-  return /^[A-Z]/.test(name);
-}
-
 /** A scalar constant of `dtype`; 16-bit floats are stored as their bits. */
 function scalarTensor(dtype: DType, v: number): Tensor {
   if (dtype === "f16") return mkTensor(dtype, [], [f32ToF16(v)]);
@@ -2531,303 +2031,4 @@ function scopeNames(s: Scope): string[] {
   const out: string[] = [];
   for (let c: Scope | undefined = s; c; c = c.parent) out.push(...c.vars.keys());
   return out;
-}
-
-// ------------------------------------------------------ compile-time functions
-
-/**
- * A training-setting constructor (`adam(lr: 1e-3)`): named arguments of the
- * given types, all optional (defaults are the builders' PyTorch defaults).
- */
-function specFn(kind: string, params: [string, ArgType][]): ScalarFn {
-  return (e, args, span) => {
-    const bound = bindArgs(
-      kind,
-      params.map(([name, type]) => ({ name, type, optional: true })),
-      args,
-      span,
-      e.diags,
-    );
-    if (!bound) return ERROR;
-    const out: Record<string, Value> = {};
-    for (const [name] of params) if (bound[name] !== undefined) out[name] = bound[name];
-    return { k: "spec", kind, args: out };
-  };
-}
-
-type ScalarFn = (e: Elaborator, args: ArgIn[], span: Span) => Value;
-
-function numArgs(
-  e: Elaborator,
-  name: string,
-  args: ArgIn[],
-  span: Span,
-  n?: number,
-): number[] | undefined {
-  if (n !== undefined && args.length !== n) {
-    e.err(
-      "DLM0202",
-      `${name}() takes ${n} argument${n === 1 ? "" : "s"}, got ${args.length}`,
-      span,
-    );
-    return undefined;
-  }
-  const out: number[] = [];
-  for (const a of args) {
-    if (a.value.k === "error") return undefined;
-    if (!isNumber(a.value)) {
-      e.err("DLM0201", `${name}() expects numbers, got ${describe(a.value)}`, a.span);
-      return undefined;
-    }
-    out.push(a.value.v);
-  }
-  return out;
-}
-
-/** min/max of numbers given as arguments or as one tuple/list; int when every item is. */
-function extremum(name: string, f: (...xs: number[]) => number): ScalarFn {
-  return (e, args, span) => {
-    const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list")
-      ? args[0].value.items.map((value) => ({ value, span }))
-      : args;
-    const xs = numArgs(e, name, items, span);
-    if (!xs || xs.length === 0) {
-      return xs ? e.err("DLM0206", `${name}() needs at least one number`, span) : ERROR;
-    }
-    const allInt = items.every((a) => a.value.k === "int");
-    return { k: allInt ? "int" : "float", v: f(...xs) };
-  };
-}
-
-function numFn(name: string, f: (x: number) => number, intResult = false): ScalarFn {
-  return (e, args, span) => {
-    const xs = numArgs(e, name, args, span, 1);
-    if (!xs) return ERROR;
-    const v = f(xs[0]);
-    if (Number.isNaN(v)) return e.err("DLM0210", `${name}(${xs[0]}) is not a number`, span);
-    return intResult || (args[0].value.k === "int" && Number.isInteger(v) && name === "abs")
-      ? { k: "int", v }
-      : { k: "float", v };
-  };
-}
-
-export const SCALAR_FNS: Record<string, ScalarFn> = {
-  scan: (e, args, span) => e.scanFn(args, span),
-  param: (e, args, span) => e.paramFn(args, span),
-  phase: (e, args, span) => e.phaseFn(args, span),
-  params: (e, args, span) => e.paramsFn(args, span),
-  sgd: specFn("sgd", [
-    ["lr", "number"],
-    ["momentum", "number"],
-    ["dampening", "number"],
-    ["nesterov", "bool"],
-    ["weight_decay", "number"],
-    ["no_decay", "str"],
-  ]),
-  adam: specFn("adam", [
-    ["lr", "number"],
-    ["beta1", "number"],
-    ["beta2", "number"],
-    ["eps", "number"],
-    ["weight_decay", "number"],
-    ["no_decay", "str"],
-  ]),
-  adamw: specFn("adamw", [
-    ["lr", "number"],
-    ["beta1", "number"],
-    ["beta2", "number"],
-    ["eps", "number"],
-    ["weight_decay", "number"],
-    ["no_decay", "str"],
-  ]),
-  adagrad: specFn("adagrad", [["lr", "number"], ["lr_decay", "number"], ["eps", "number"], [
-    "weight_decay",
-    "number",
-  ], ["no_decay", "str"]]),
-  rmsprop: specFn("rmsprop", [
-    ["lr", "number"],
-    ["alpha", "number"],
-    ["eps", "number"],
-    ["momentum", "number"],
-    ["centered", "bool"],
-    ["weight_decay", "number"],
-    ["no_decay", "str"],
-  ]),
-  step_lr: specFn("step_lr", [["step_size", "int"], ["gamma", "number"], ["warmup", "int"]]),
-  exponential_lr: specFn("exponential_lr", [["gamma", "number"], ["warmup", "int"]]),
-  cosine_lr: specFn("cosine_lr", [["t_max", "int"], ["eta_min", "number"], ["warmup", "int"]]),
-  clip_norm: specFn("clip_norm", [["max_norm", "number"]]),
-  moving_average: specFn("moving_average", [["target", "str"], ["source", "str"], [
-    "decay",
-    "number",
-  ]]),
-  clip_value: specFn("clip_value", [["value", "number"]]),
-  // Fine-tuning methods for `with` (compiler/check/peft.ts).
-  ...Object.fromEntries(
-    Object.entries(METHOD_ARGS).map(([k, ps]) => [k, specFn(k, ps as [string, ArgType][])]),
-  ),
-  tensor: (e, args, span) => e.tensorFn(args, span),
-  training: (e, args, span) =>
-    args.length
-      ? e.err("DLM0202", "training() takes no arguments", span)
-      : { k: "bool", v: e.mode === "train" },
-  min: extremum("min", Math.min),
-  max: extremum("max", Math.max),
-  abs: numFn("abs", Math.abs),
-  sqrt: numFn("sqrt", Math.sqrt),
-  exp: numFn("exp", Math.exp),
-  log: numFn("log", Math.log),
-  floor: numFn("floor", Math.floor, true),
-  ceil: numFn("ceil", Math.ceil, true),
-  round: numFn("round", Math.round, true),
-  int: numFn("int", Math.trunc, true),
-  float: numFn("float", (x) => x),
-  len: (e, args, span) => {
-    if (args.length !== 1) {
-      return e.err("DLM0202", `len() takes 1 argument, got ${args.length}`, span);
-    }
-    const v = args[0].value;
-    if (v.k === "tuple" || v.k === "list") return { k: "int", v: v.items.length };
-    if (v.k === "str") return { k: "int", v: v.v.length };
-    if (v.k === "error") return v;
-    return e.err(
-      "DLM0201",
-      `len() needs a tuple, list or string, got ${describe(v)}`,
-      args[0].span,
-    );
-  },
-  range: (e, args, span) => {
-    const xs = numArgs(e, "range", args, span);
-    if (!xs) return ERROR;
-    if (xs.length < 1 || xs.length > 3 || !args.every((a) => a.value.k === "int")) {
-      return e.err(
-        "DLM0201",
-        "range() takes 1 to 3 ints: range(end), range(start, end), range(start, end, step)",
-        span,
-      );
-    }
-    const [start, end, step] = xs.length === 1 ? [0, xs[0], 1] : [xs[0], xs[1], xs[2] ?? 1];
-    if (step === 0) return e.err("DLM0210", "range() step must not be 0", span);
-    const n = Math.max(0, Math.ceil((end - start) / step));
-    if (n > LIMITS.rangeLength) {
-      return e.err("DLM0302", `range() of ${n} elements; the limit is ${LIMITS.rangeLength}`, span);
-    }
-    return {
-      k: "list",
-      items: Array.from({ length: n }, (_, i) => ({ k: "int", v: start + i * step })),
-    };
-  },
-  enumerate: (e, args, span) => {
-    const v = args[0]?.value;
-    if (args.length !== 1 || !v || (v.k !== "tuple" && v.k !== "list")) {
-      return v?.k === "error" ? v : e.err("DLM0201", "enumerate() takes one list or tuple", span);
-    }
-    return {
-      k: "list",
-      items: v.items.map((x, i) => ({ k: "tuple", items: [{ k: "int", v: i }, x] })),
-    };
-  },
-  zip: (e, args) => {
-    const lists: Value[][] = [];
-    for (const a of args) {
-      if (a.value.k === "error") return ERROR;
-      if (a.value.k !== "tuple" && a.value.k !== "list") {
-        return e.err("DLM0201", `zip() takes lists or tuples, got ${describe(a.value)}`, a.span);
-      }
-      lists.push(a.value.items);
-    }
-    const n = Math.min(...lists.map((l) => l.length));
-    return {
-      k: "list",
-      items: Array.from({ length: n }, (_, i) => ({ k: "tuple", items: lists.map((l) => l[i]) })),
-    };
-  },
-  assert: (e, args, span) => {
-    const c = args[0]?.value;
-    if (!c || c.k === "error") return c ?? e.err("DLM0202", "assert() needs a condition", span);
-    if (c.k !== "bool") {
-      return e.err("DLM0201", `assert() needs a bool, got ${describe(c)}`, args[0].span);
-    }
-    if (!c.v) {
-      const msg = args[1]?.value.k === "str" ? args[1].value.v : "assertion failed";
-      return e.err("DLM0306", msg, span);
-    }
-    return NONE;
-  },
-};
-
-// -------------------------------------------------------------- init specs
-
-/** The initialisers callable in .dlm (a set of init.ts's INIT_NAMES). */
-export const INIT_FNS = new Set<string>(INIT_NAMES);
-
-function canonicalInit(name: string): string {
-  return name === "kaiming" ? "kaiming_normal" : name === "xavier" ? "xavier_uniform" : name;
-}
-
-const fl = (v: number): Value => ({ k: "float", v });
-const KAIMING_SIG = [
-  { name: "mode", type: "str" as const, default: { k: "str", v: "fan_in" } as Value },
-  { name: "nonlinearity", type: "str" as const, default: { k: "str", v: "relu" } as Value },
-  { name: "a", type: "float" as const, default: fl(0) },
-];
-const INIT_SIGS: Record<string, import("./signature.ts").ParamSig[]> = {
-  zeros: [],
-  ones: [],
-  constant: [{ name: "value", type: "float" }],
-  normal: [{ name: "mean", type: "float", default: fl(0) }, {
-    name: "std",
-    type: "float",
-    default: fl(1),
-  }],
-  uniform: [{ name: "low", type: "float", default: fl(0) }, {
-    name: "high",
-    type: "float",
-    default: fl(1),
-  }],
-  kaiming_normal: KAIMING_SIG,
-  kaiming_uniform: KAIMING_SIG,
-  xavier_normal: [{ name: "gain", type: "float", default: fl(1) }],
-  xavier_uniform: [{ name: "gain", type: "float", default: fl(1) }],
-  trunc_normal: [
-    { name: "mean", type: "float", default: fl(0) },
-    { name: "std", type: "float", default: fl(1) },
-    { name: "a", type: "float", default: fl(-2) },
-    { name: "b", type: "float", default: fl(2) },
-  ],
-};
-
-function buildInit(name: string, a: Record<string, Value>): InitSpec {
-  const s = (k: string) => (a[k] as { v: string }).v;
-  switch (name) {
-    case "zeros":
-      return { kind: "zeros" };
-    case "ones":
-      return { kind: "ones" };
-    case "constant":
-      return { kind: "constant", value: num(a.value) };
-    case "normal":
-      return { kind: "normal", mean: num(a.mean), std: num(a.std) };
-    case "uniform":
-      return { kind: "uniform", low: num(a.low), high: num(a.high) };
-    case "kaiming_normal":
-    case "kaiming_uniform":
-      return {
-        kind: name,
-        a: num(a.a),
-        mode: s("mode") === "fan_out" ? "fan_out" : "fan_in",
-        nonlinearity: s("nonlinearity") as Nonlinearity,
-      };
-    case "xavier_normal":
-    case "xavier_uniform":
-      return { kind: name, gain: num(a.gain, 1) };
-    default:
-      return {
-        kind: "trunc_normal",
-        mean: num(a.mean),
-        std: num(a.std, 1),
-        a: num(a.a, -2),
-        b: num(a.b, 2),
-      };
-  }
 }
