@@ -129,7 +129,7 @@ export abstract class CallElab extends ExpressionElab {
         const def = FUNCTIONS[callee.name];
         let bound = bindArgs(callee.name, def.sig, all, span, this.diags, pipeArgs.length);
         if (!bound) return ERROR;
-        if (this.peft && callee.name === "scaled_dot_product_attention") {
+        if (this.peft && def.attention) {
           bound = { ...bound, ...this.peft.attention(this.frame.prefix, bound, span) };
           if (bound.q.k === "error") return ERROR;
         }
@@ -285,12 +285,10 @@ export abstract class CallElab extends ExpressionElab {
         const spans = (inst.args as { __spans?: Record<string, Span> }).__spans ?? {};
         try {
           const xs = this.peft
-            ? this.peft.beforeLayer(inst.name, prefix, inputs as TensorValue[], span)
+            ? this.peft.beforeLayer(def, prefix, inputs as TensorValue[], span)
             : inputs as TensorValue[];
           const out = def.apply(this.ctx(span, spans), inst.args!, xs, prefix, named);
-          return this.peft
-            ? this.peft.afterLayer(inst.name, prefix, xs, inst.args!, out, span)
-            : out;
+          return this.peft ? this.peft.afterLayer(def, prefix, xs, inst.args!, out, span) : out;
         } finally {
           this.frame = saved;
         }
