@@ -76,7 +76,7 @@ export interface Ctx {
    * gives undefined.
    */
   bind(what: string, sig: ParamSig[], args: ArgIn[]): Bound | undefined;
-  /** The current level's name prefix (`layer1.0`; "" at the top). */
+  /** The name prefix of the level the call is at (`layer1.0`; "" at the top). */
   readonly prefix: string;
   /** `name` at the current level: `layer1.0.name`, or `name` at the top. */
   child(name: string): string;

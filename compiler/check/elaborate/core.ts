@@ -194,9 +194,7 @@ export abstract class ElabCore {
         return { k: "tensor", v: v.v, t: { dtype: type.dtype, shape: [...type.shape] } };
       },
       bind: (what, sig, args) => bindArgs(what, sig, args, span, this.diags),
-      get prefix() {
-        return self.frame.prefix;
-      },
+      prefix: this.frame.prefix,
       child: (name) => this.frame.child(name),
       apply: (layer, inputs) => this.applyInstance(layer, inputs, span),
       subgraph: (name, prefix, build) => {
@@ -220,9 +218,7 @@ export abstract class ElabCore {
           v: p.name,
           t: this.root.graph.types.get(p.name)!,
         })),
-      get phases() {
-        return self.phases;
-      },
+      phases: this.phases,
     };
   }
 
