@@ -11,7 +11,7 @@ import {
   type ReadFile,
   readFromDisk,
 } from "./check/program.ts";
-import { type ElabOptions, elaborate } from "./check/elaborate.ts";
+import { type ElabOptions, elaborate } from "./check/elaborate/mod.ts";
 import { resolveNames } from "./check/resolve.ts";
 import type { ModelDecl } from "./syntax/ast.ts";
 import { isStackOverflow } from "./syntax/mod.ts";

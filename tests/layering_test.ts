@@ -60,7 +60,6 @@ const PENDING: readonly string[] = [
 
 /** Import cycles the redesign has still to break; the same rules as PENDING. */
 const PENDING_CYCLES: readonly string[] = [
-  "compiler/check/scope.ts compiler/check/values.ts",
   "cli/commands.ts cli/generate.ts cli/main.ts cli/train.ts",
 ];
 

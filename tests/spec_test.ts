@@ -29,7 +29,8 @@ import assert from "node:assert/strict";
 import { compileFile, type CompileOptions } from "../compiler/compile.ts";
 import { CODES, formatDiagnostic, sortDiagnostics } from "../compiler/diagnostics.ts";
 import { loadProgram, normalizePath } from "../compiler/check/program.ts";
-import { INIT_FNS, LIMITS, SCALAR_FNS } from "../compiler/check/elaborate.ts";
+import { COMPILE_FNS as SCALAR_FNS, INIT_FNS } from "../compiler/check/names.ts";
+import { LIMITS } from "../compiler/check/limits.ts";
 import { generateBuiltinsDoc } from "../tools/gen_builtins_doc.ts";
 
 const ROOT = new URL("../", import.meta.url);

@@ -10,10 +10,9 @@
  * The output is already in `deno fmt`'s markdown form (prose wrapped at 100
  * columns, tables padded), so `deno fmt --check` accepts it unchanged.
  */
-import { FUNCTIONS, LAYERS } from "../compiler/check/builtins/mod.ts";
 import type { ArgType, ParamSig } from "../compiler/check/signature.ts";
 import { show, type Value } from "../compiler/check/values.ts";
-import { INIT_FNS, SCALAR_FNS } from "../compiler/check/elaborate.ts";
+import { COMPILE_FNS as SCALAR_FNS, FUNCTIONS, INIT_FNS, LAYERS } from "../compiler/check/names.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
 
 /** Where the generated reference lives, relative to the repository root. */

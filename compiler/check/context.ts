@@ -1,12 +1,17 @@
 /**
  * What built-in layers and functions may do while the elaborator runs them:
- * add nodes, create parameters, make constants, report diagnostics.
+ * add nodes, create parameters, make constants, report diagnostics. The
+ * compile-time functions (scan, param, phase, the optimiser constructors...)
+ * are built-ins on the same seam; the few things only they need are the
+ * last members of Ctx, marked as such.
  */
 import type { AttrValue, Node, Span, TensorType } from "../ir/graph.ts";
+import type { GraphBuilder } from "../ops/builder.ts";
 import type { DType, Tensor } from "../ir/tensor.ts";
 import type { Code } from "../diagnostics.ts";
 import type { InitSpec } from "./init.ts";
-import type { TensorValue, Value } from "./values.ts";
+import type { ArgIn, Bound, ParamSig } from "./signature.ts";
+import type { Instance, TensorValue, Value } from "./values.ts";
 
 export interface ParamOptions {
   dtype?: DType;
@@ -61,4 +66,53 @@ export interface Ctx {
    * input's own dims). Known dims must agree.
    */
   refine(v: TensorValue, type: TensorType): TensorValue;
+
+  // ---- For compile-time functions, which bind their own arguments (min(3, 4) and
+  // min((3, 4)) are both fine) and reach a little further into the elaboration.
+
+  /**
+   * Bind raw arguments to a signature, as layers' arguments are bound; a
+   * mismatch is reported at the argument (without block-call notes), and
+   * gives undefined.
+   */
+  bind(what: string, sig: ParamSig[], args: ArgIn[]): Bound | undefined;
+  /** The name prefix of the level the call is at (`layer1.0`; "" at the top). */
+  readonly prefix: string;
+  /** `name` at the current level: `layer1.0.name`, or `name` at the top. */
+  child(name: string): string;
+  /** Apply a layer instance (built-in layer, block or group) to inputs at the call, as `cell(h, x)`. */
+  apply(layer: Instance, inputs: Value[]): Value;
+  /**
+   * Build a subgraph (a Scan body) named `name` whose values are prefixed
+   * `prefix`: while `build` runs, every node added through any context goes
+   * into it; it reads the outer graph's values by name.
+   */
+  subgraph<T>(name: string, prefix: string, build: (b: GraphBuilder) => T): {
+    body: GraphBuilder;
+    result: T;
+  };
+  /** The next number (0, 1, ...) of `kind` in this elaboration, for unique names (scan_0). */
+  ordinal(kind: string): number;
+  /** The trainable parameters created so far, in order (for `params("*.weight")`). */
+  trainableParams(): TensorValue[];
+  /** The phases of the train section being elaborated; undefined outside a train section. */
+  readonly phases?: PhaseDecl[];
 }
+
+/** A `phase(...)` of a train section, as declared (train/compile.ts gets them as TrainPhase). */
+export interface PhaseDecl {
+  name: string;
+  loss: Value;
+  optimizer: Value;
+  /** Name glob of the parameters this phase trains (default: all). */
+  params?: string;
+  span: Span;
+}
+
+/**
+ * A compile-time function (`scan`, `param`, `adam`, `min`, `range`...): it
+ * gets its arguments unbound, as written, and runs at the call's span
+ * (`ctx.span`). Unlike a built-in function it may return any value, not
+ * only tensors.
+ */
+export type CompileFn = (ctx: Ctx, args: ArgIn[]) => Value;

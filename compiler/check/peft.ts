@@ -5,12 +5,15 @@
  *
  * - `lora`: a low-rank update (alpha/r) B A beside a linear or convolution
  *   layer (Hu et al.); B starts at zero, so the model starts equal to its base.
+ *   A layer is linear or convolution because its built-in declaration says
+ *   so (`like:` in LayerDef), not because of its name.
  * - `ia3`: a learned vector scaling a layer's output (or, for the layers
  *   matching `feedforward:`, its input), starting at one (Liu et al.).
  * - `adapter`: a bottleneck (down-projection, activation, up-projection,
  *   residual) after a block (Houlsby et al.); the up-projection starts at zero.
  * - `prefix_tuning`: learned keys and values prepended to an attention's
- *   own (Li and Liang), at every `scaled_dot_product_attention` under a target.
+ *   own (Li and Liang), at every call under a target of a function declared
+ *   `attention: true` (FnDef), such as `scaled_dot_product_attention`.
  * - `top_layers`: trains the last k of a stack of numbered layers.
  * - `also_train`: base parameters that train as well (a new classifier head).
  *
@@ -305,7 +308,16 @@ function partsOf(
   return parts;
 }
 
-const LINEAR_OR_CONV = new Set(["linear", "conv1d", "conv2d", "conv3d"]);
+/**
+ * What the methods need of a layer's built-in declaration (LayerDef): its
+ * name, for messages and merge records, and what it is. LoRA and IA3 adapt
+ * a layer because it declares itself linear-like or conv-like, whatever it
+ * is called.
+ */
+export interface AdaptableLayer {
+  readonly name: string;
+  readonly like?: "linear" | "conv";
+}
 
 /** What the elaborator gives the methods: a Ctx at a span, and where parameters are recorded. */
 export interface PeftHost {
@@ -327,14 +339,19 @@ export class Peft {
   }
 
   /** IA3 on the input of a feed-forward layer: x * l before the layer. */
-  beforeLayer(layer: string, prefix: string, inputs: TensorValue[], span: Span): TensorValue[] {
-    if (!LINEAR_OR_CONV.has(layer) || inputs.length !== 1) return inputs;
+  beforeLayer(
+    layer: AdaptableLayer,
+    prefix: string,
+    inputs: TensorValue[],
+    span: Span,
+  ): TensorValue[] {
+    if (!layer.like || inputs.length !== 1) return inputs;
     let x = inputs[0];
     for (const s of this.specs) {
       if (s.method !== "ia3" || !s.re.test(prefix) || !s.feedforward?.test(prefix)) continue;
       this.hit(s);
       const ctx = this.host.ctx(span);
-      const axis = layer === "linear" ? x.t.shape.length - 1 : 1;
+      const axis = layer.like === "linear" ? x.t.shape.length - 1 : 1;
       const n = x.t.shape[axis];
       if (typeof n !== "number") {
         ctx.error(
@@ -343,14 +360,14 @@ export class Peft {
         );
         continue;
       }
-      const shape = layer === "linear" ? [n] : [n, ...Array(x.t.shape.length - 2).fill(1)];
+      const shape = layer.like === "linear" ? [n] : [n, ...Array(x.t.shape.length - 2).fill(1)];
       const l = this.param(ctx, `${prefix}.ia3_l`, s.name, shape, { kind: "ones" }, s);
       const y = l && op1(ctx, "Mul", [x.v, l.v], {}, `${prefix}.ia3.${s.name}`);
       if (!y) continue;
       this.host.merges.push({
         method: "ia3_in",
         adapter: s.name,
-        layer,
+        layer: layer.name,
         weight: `${prefix}.weight`,
         vector: l!.v,
         base: x.v,
@@ -363,14 +380,14 @@ export class Peft {
 
   /** LoRA and IA3 on a layer's output. */
   afterLayer(
-    layer: string,
+    layer: AdaptableLayer,
     prefix: string,
     inputs: TensorValue[],
     args: Record<string, Value>,
     out: Value,
     span: Span,
   ): Value {
-    if (out.k !== "tensor" || !LINEAR_OR_CONV.has(layer)) return out;
+    if (out.k !== "tensor" || !layer.like) return out;
     let y: TensorValue = out;
     for (const s of this.specs) {
       if (!(s.method === "lora" || s.method === "ia3") || !s.re.test(prefix)) continue;
@@ -378,9 +395,9 @@ export class Peft {
       this.hit(s);
       const ctx = this.host.ctx(span);
       const r = s.method === "lora"
-        ? (layer === "linear"
+        ? (layer.like === "linear"
           ? this.loraLinear(ctx, s, prefix, inputs[0], y)
-          : this.loraConv(ctx, s, layer, prefix, inputs[0], args, y))
+          : this.loraConv(ctx, s, layer.name, prefix, inputs[0], args, y))
         : this.ia3Out(ctx, s, layer, prefix, y);
       if (!r) return ERROR;
       y = r;
@@ -687,24 +704,25 @@ export class Peft {
   ia3Out(
     ctx: Ctx,
     s: Ia3Spec,
-    layer: string,
+    layer: AdaptableLayer,
     prefix: string,
     y: TensorValue,
   ): TensorValue | undefined {
-    const axis = layer === "linear" ? y.t.shape.length - 1 : 1;
+    const linear = layer.like === "linear";
+    const axis = linear ? y.t.shape.length - 1 : 1;
     const n = y.t.shape[axis];
     if (typeof n !== "number") return undefined;
     const parts = s.parts ?? [true];
-    if (s.parts && (layer !== "linear" || n % parts.length !== 0)) {
+    if (s.parts && (!linear || n % parts.length !== 0)) {
       ctx.error(
         "DLM0210",
-        `ia3() parts: splits a linear layer's outputs into equal parts; ${prefix} is a ${layer} with ${n} outputs`,
+        `ia3() parts: splits a linear layer's outputs into equal parts; ${prefix} is a ${layer.name} with ${n} outputs`,
         s.span,
       );
       return undefined;
     }
     const part = n / parts.length, k = parts.filter((p) => p).length;
-    const shape = layer === "linear" ? [k * part] : [n, ...Array(y.t.shape.length - 2).fill(1)];
+    const shape = linear ? [k * part] : [n, ...Array(y.t.shape.length - 2).fill(1)];
     const l = this.param(ctx, `${prefix}.ia3_l`, s.name, shape, { kind: "ones" }, s);
     if (!l) return undefined;
     // With parts, the full scale vector: l's pieces where enabled, ones elsewhere.
@@ -730,7 +748,7 @@ export class Peft {
     this.host.merges.push({
       method: "ia3_out",
       adapter: s.name,
-      layer,
+      layer: layer.name,
       weight: `${prefix}.weight`,
       bias: producer?.inputs.find((i) => i === `${prefix}.bias`),
       vector: l.v,

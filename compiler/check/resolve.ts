@@ -9,8 +9,7 @@
 import type * as A from "../syntax/ast.ts";
 import { type Diagnostic, error } from "../diagnostics.ts";
 import type { Program } from "./program.ts";
-import { FUNCTIONS, LAYERS } from "./builtins/mod.ts";
-import { INIT_FNS, isSymbolName, SCALAR_FNS } from "./elaborate.ts";
+import { COMPILE_FNS, FUNCTIONS, isSymbolName, LAYERS, predefinedNames } from "./names.ts";
 import { closest } from "./suggest.ts";
 
 class Names {
@@ -30,16 +29,7 @@ class Names {
 export function resolveNames(p: Program): Diagnostic[] {
   const diags: Diagnostic[] = [];
   const global = new Names();
-  for (
-    const n of [
-      ...Object.keys(LAYERS),
-      ...Object.keys(FUNCTIONS),
-      ...Object.keys(SCALAR_FNS),
-      ...INIT_FNS,
-    ]
-  ) {
-    global.names.add(n);
-  }
+  for (const n of predefinedNames()) global.names.add(n);
   for (const b of p.blocks.keys()) global.names.add(b);
   for (const m of p.models.keys()) global.names.add(m);
   const r = new Resolver(diags);
@@ -88,7 +78,7 @@ class Resolver {
 
   /** A parameter or binding named like a built-in hides it in its scope: say so, once per place. */
   shadowCheck(name: string, span: A.NameExpr["span"]): void {
-    if (!(name in LAYERS || name in FUNCTIONS || name in SCALAR_FNS)) return;
+    if (!(name in LAYERS || name in FUNCTIONS || name in COMPILE_FNS)) return;
     this.diags.push({
       code: "DLM0109",
       severity: "warning",

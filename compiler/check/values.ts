@@ -10,7 +10,6 @@ import type { Dim, Span, TensorType } from "../ir/graph.ts";
 import { formatType } from "../ir/graph.ts";
 import type { BlockDecl, Expr, PipeGroup } from "../syntax/ast.ts";
 import type { InitSpec } from "./init.ts";
-import type { Scope } from "./scope.ts";
 
 export type Value =
   | { k: "int"; v: number }
@@ -173,5 +172,33 @@ export function equalValues(a: Value, b: Value): boolean {
       return true;
     default:
       return a === b;
+  }
+}
+
+/**
+ * A lexical scope: names to values. A block body sees the globals, its
+ * config and its inputs; if/for bodies nest. It lives beside Value because
+ * a group instance keeps the scope it was written in.
+ */
+export class Scope {
+  readonly vars = new Map<string, Value>();
+  constructor(readonly parent?: Scope) {}
+
+  lookup(name: string): Value | undefined {
+    return this.vars.get(name) ?? this.parent?.lookup(name);
+  }
+
+  /** The scope that defines `name`, for assignments. */
+  owner(name: string): Scope | undefined {
+    return this.vars.has(name) ? this : this.parent?.owner(name);
+  }
+
+  define(name: string, v: Value): void {
+    this.vars.set(name, v);
+  }
+
+  /** A nested scope (if/for bodies). */
+  nested(): Scope {
+    return new Scope(this);
   }
 }

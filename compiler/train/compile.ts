@@ -24,7 +24,7 @@ import {
   type ReadFile,
   readFromDisk,
 } from "../check/program.ts";
-import { elaborateTrain, type TrainElabResult } from "../check/elaborate.ts";
+import { elaborateTrain, type TrainElabResult } from "../check/elaborate/mod.ts";
 import { resolveNames } from "../check/resolve.ts";
 import type { Value } from "../check/values.ts";
 import type * as A from "../syntax/ast.ts";

@@ -219,6 +219,7 @@ function rotary(ctx: Ctx, a: Record<string, Value>): Value {
 const fns: FnDef[] = [
   {
     name: "scaled_dot_product_attention",
+    attention: true,
     doc:
       "softmax(q k^T * scale + mask) v for q [..., T, d], k [..., S, d], v [..., S, dv] (batch and head dims broadcast). " +
       "mask: bool (true = attend) or additive float; causal: query i sees keys j <= i; scale defaults to 1 / sqrt(d).",

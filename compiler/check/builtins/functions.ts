@@ -14,6 +14,12 @@ export interface FnDef {
   name: string;
   doc: string;
   sig: ParamSig[];
+  /**
+   * The function is scaled dot-product attention over its q, k, v (and
+   * optional mask) arguments: prefix tuning prepends learned keys and
+   * values to k and v (and widens the mask) at each call under a target.
+   */
+  attention?: boolean;
   apply(ctx: Ctx, args: Record<string, Value>): Value;
 }
 

@@ -27,6 +27,14 @@ export interface LayerDef {
    * `lstm(64)(x, h0: h, c0: c)`; they arrive in `named`.
    */
   namedInputs?: string[];
+  /**
+   * What the layer is, for fine-tuning: "linear" (y = x W^T + b over the
+   * last axis, parameters `<name>.weight` [out, in] and `<name>.bias`) or
+   * "conv" (one Conv node, channels on axis 1, weight [out, in / groups,
+   * k...]). LoRA and IA3 adapt exactly the layers that declare one, and
+   * merge their updates into that weight.
+   */
+  like?: "linear" | "conv";
   apply(
     ctx: Ctx,
     args: Record<string, Value>,
@@ -79,6 +87,7 @@ function weightInit(ctx: Ctx, args: Record<string, Value>): InitSpec | undefined
 
 const linear: LayerDef = {
   name: "linear",
+  like: "linear",
   doc: "Fully connected layer y = x W^T + b over the last dim; weight [out, in].",
   sig: [
     { name: "out", type: "int" },
@@ -128,6 +137,8 @@ const linear: LayerDef = {
 function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
   return {
     name,
+    // A transposed convolution's weight is [in, out / groups, k...]: LoRA's form does not fit it.
+    like: transpose ? undefined : "conv",
     doc: transpose
       ? `${dims}-D transposed convolution; weight [in, out / groups, k...].`
       : `${dims}-D convolution; weight [out, in / groups, k...]; pad may be "same".`,

@@ -1,7 +1,8 @@
 /**
  * All built-in layers and functions, gathered from the files that define
  * them (one family a file: CNN layers, recurrent layers, attention, tensor
- * operations). A name defined twice is a programming error caught at load.
+ * operations), and the compile-time functions and initialisers. A name
+ * defined twice is a programming error caught at load.
  */
 import { type LayerDef, LAYERS as CORE_LAYERS } from "./layers.ts";
 import { type FnDef, FUNCTIONS as CORE_FUNCTIONS } from "./functions.ts";
@@ -11,9 +12,15 @@ import { FUNCTIONS as ATTENTION_FUNCTIONS, LAYERS as ATTENTION_LAYERS } from "./
 import { FUNCTIONS as WINDOW_FUNCTIONS, LAYERS as WINDOW_LAYERS } from "./window_ops.ts";
 import { FUNCTIONS as LOSS_FUNCTIONS } from "./losses.ts";
 import { FUNCTIONS as DETECTION_FUNCTIONS } from "./detection.ts";
+import type { CompileFn } from "../context.ts";
+import { scan } from "./scan.ts";
+import { param, params, tensor } from "./param.ts";
+import { METHODS, phase, SETTINGS } from "./train_specs.ts";
+import { SCALAR_FNS } from "./scalars.ts";
 
 export type { LayerDef } from "./layers.ts";
 export type { FnDef } from "./functions.ts";
+export { INIT_FNS, makeInit } from "./inits.ts";
 
 function merge<T>(what: string, ...tables: Record<string, T>[]): Record<string, T> {
   const out: Record<string, T> = {};
@@ -41,4 +48,17 @@ export const FUNCTIONS: Record<string, FnDef> = merge(
   WINDOW_FUNCTIONS,
   LOSS_FUNCTIONS,
   DETECTION_FUNCTIONS,
+);
+
+/**
+ * Compile-time functions, in the order spec/builtins.md lists them (and
+ * "did you mean" meets them: on a tie the first wins).
+ */
+export const COMPILE_FNS: Record<string, CompileFn> = merge(
+  "compile-time function",
+  { scan, param, phase, params },
+  SETTINGS,
+  METHODS,
+  { tensor },
+  SCALAR_FNS,
 );

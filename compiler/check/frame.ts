@@ -1,14 +1,12 @@
 /**
- * Lexical scopes and naming frames. A Scope maps names to values (lexical:
- * a block body sees the globals, its config and its inputs); a Frame is
- * one application of a block (or the model body, or a group): it owns the
- * hierarchical name prefix, the labels used so far, the counters that give
- * unlabelled layers their deterministic names, and the init/freeze rules in
- * force.
+ * Naming frames. A Frame is one application of a block (or the model body,
+ * or a group): it owns the hierarchical name prefix, the labels used so far,
+ * the counters that give unlabelled layers their deterministic names, and
+ * the init rules in force. (Lexical scopes, which map names to values, are
+ * values.ts's Scope.)
  */
 import type { Span } from "../ir/graph.ts";
 import type { InitSpec } from "./init.ts";
-import type { Value } from "./values.ts";
 
 export interface InitRule {
   /** `conv2d.weight` form: layer kind and role; or a glob over full parameter names. */
@@ -35,28 +33,5 @@ export class Frame {
     const k = this.counters.get(kind) ?? 0;
     this.counters.set(kind, k + 1);
     return `${kind}_${k}`;
-  }
-}
-
-export class Scope {
-  readonly vars = new Map<string, Value>();
-  constructor(readonly parent?: Scope) {}
-
-  lookup(name: string): Value | undefined {
-    return this.vars.get(name) ?? this.parent?.lookup(name);
-  }
-
-  /** The scope that defines `name`, for assignments. */
-  owner(name: string): Scope | undefined {
-    return this.vars.has(name) ? this : this.parent?.owner(name);
-  }
-
-  define(name: string, v: Value): void {
-    this.vars.set(name, v);
-  }
-
-  /** A nested scope (if/for bodies). */
-  nested(): Scope {
-    return new Scope(this);
   }
 }

@@ -1,0 +1,154 @@
+/**
+ * Tensors declared in .dlm rather than made by a layer: `param` (a learned
+ * tensor), `params` (the parameters matching a pattern) and `tensor` (a
+ * constant from compile-time numbers). Compile-time functions.
+ */
+import {
+  type DType,
+  f32ToBf16,
+  f32ToF16,
+  isFloat,
+  tensor as mkTensor,
+  TENSOR_DTYPES,
+} from "../../ir/tensor.ts";
+import type { CompileFn } from "../context.ts";
+import { globToRegExp } from "../glob.ts";
+import type { InitSpec } from "../init.ts";
+import { LIMITS } from "../limits.ts";
+import { describe, ERROR, type Value } from "../values.ts";
+
+const DTYPES = new Set<string>(TENSOR_DTYPES);
+
+/**
+ * `param(shape, name: "table", init: normal(std: 0.02))`: a learned tensor
+ * declared in .dlm (a class token, a bias table), named `name` at the
+ * current level (`features.1.0.attn.table`). Applying the enclosing block
+ * twice shares it, as any parameter.
+ */
+export const param: CompileFn = (ctx, args) => {
+  const span = ctx.span;
+  const a = ctx.bind(
+    "param",
+    [
+      { name: "shape", type: "ints" },
+      { name: "name", type: "str" },
+      { name: "init", type: "init", optional: true },
+    ],
+    args,
+  );
+  if (!a) return ERROR;
+  const shape = a.shape.k === "int"
+    ? [a.shape.v]
+    : (a.shape as { items: { v: number }[] }).items.map((x) => x.v);
+  const name = (a.name as { v: string }).v;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9]+)*$/.test(name)) {
+    return ctx.error(
+      "DLM0210",
+      `param() needs a name made of letters, digits and _ (dots for levels), got "${name}"`,
+      a.__spans?.name ?? span,
+    );
+  }
+  if (shape.some((d) => d < 0)) {
+    return ctx.error(
+      "DLM0210",
+      `param() needs non-negative dims, got (${shape.join(", ")})`,
+      a.__spans?.shape ?? span,
+    );
+  }
+  const init = a.init ? ctx.initSpec(a.init) : ({ kind: "normal", mean: 0, std: 1 } as InitSpec);
+  const dot = name.lastIndexOf(".");
+  const prefix = dot < 0 ? ctx.prefix : ctx.child(name.slice(0, dot));
+  const role = dot < 0 ? name : name.slice(dot + 1);
+  const v = ctx.param(prefix, role, shape, init, {
+    layer: "param",
+    explicit: a.init ? init : undefined,
+  });
+  return v ?? ERROR;
+};
+
+/**
+ * `params("*.weight")`: the trainable parameters whose names match, as a
+ * tuple of tensors (for regularisers: l2_penalty(params("*.weight"))).
+ */
+export const params: CompileFn = (ctx, args) => {
+  const a = ctx.bind(
+    "params",
+    [{ name: "pattern", type: "str", default: { k: "str", v: "*" } }],
+    args,
+  );
+  if (!a) return ERROR;
+  const re = globToRegExp((a.pattern as { v: string }).v);
+  const items: Value[] = ctx.trainableParams().filter((p) => re.test(p.v));
+  if (items.length === 0) {
+    return ctx.error(
+      "DLM0210",
+      `params("${(a.pattern as { v: string }).v}") matches no trainable parameter`,
+      a.__spans?.pattern ?? ctx.span,
+    );
+  }
+  return { k: "tuple", items };
+};
+
+/**
+ * `tensor([[1, 2], [3, 4]], dtype: "f32")`: a constant tensor from
+ * compile-time numbers (nested lists or tuples of one shape).
+ */
+export const tensor: CompileFn = (ctx, args) => {
+  const span = ctx.span;
+  const a = ctx.bind(
+    "tensor",
+    [
+      { name: "values", type: "any" },
+      { name: "dtype", type: "str", default: { k: "str", v: "f32" } },
+    ],
+    args,
+  );
+  if (!a) return ERROR;
+  const dtype = (a.dtype as { v: string }).v;
+  if (!DTYPES.has(dtype)) {
+    return ctx.error(
+      "DLM0210",
+      `tensor() needs a dtype such as "f32" or "i64", got "${dtype}"`,
+      a.__spans?.dtype ?? span,
+    );
+  }
+  const flat: number[] = [];
+  const shapeOf = (v: Value, depth: number, shape: number[]): boolean => {
+    if (v.k === "int" || v.k === "float" || v.k === "bool") {
+      if (depth !== shape.length) return false;
+      flat.push(v.k === "bool" ? (v.v ? 1 : 0) : v.v);
+      return true;
+    }
+    if (v.k !== "tuple" && v.k !== "list") return false;
+    if (shape.length === depth) shape.push(v.items.length);
+    else if (shape[depth] !== v.items.length) return false;
+    return v.items.every((x) => shapeOf(x, depth + 1, shape));
+  };
+  const shape: number[] = [];
+  if (!shapeOf(a.values, 0, shape)) {
+    return ctx.error(
+      "DLM0201",
+      `tensor() needs numbers, or nested lists of numbers of one shape, got ${describe(a.values)}`,
+      a.__spans?.values ?? span,
+    );
+  }
+  if (flat.length > LIMITS.rangeLength) {
+    return ctx.error(
+      "DLM0303",
+      `tensor() of ${flat.length} values; the limit is ${LIMITS.rangeLength}`,
+    );
+  }
+  if (!isFloat(dtype as DType) && flat.some((x) => !Number.isInteger(x))) {
+    return ctx.error(
+      "DLM0207",
+      `tensor() of dtype ${dtype} needs whole numbers`,
+      a.__spans?.values ?? span,
+    );
+  }
+  const values = dtype === "f16"
+    ? flat.map(f32ToF16)
+    : dtype === "bf16"
+    ? flat.map(f32ToBf16)
+    : flat;
+  return ctx.constant(mkTensor(dtype as DType, shape, values));
+};

@@ -1,0 +1,150 @@
+/**
+ * Compile-time functions of numbers and lists: `min`, `max`, `abs`, `sqrt`,
+ * `len`, `range`, `enumerate`, `zip`, `assert`, `training`. They run while
+ * the model is elaborated; on tensors, the names shared with tensor
+ * functions (min, abs, exp...) are the tensor functions instead.
+ */
+import type { Span } from "../../ir/graph.ts";
+import type { CompileFn, Ctx } from "../context.ts";
+import { LIMITS } from "../limits.ts";
+import type { ArgIn } from "../signature.ts";
+import { describe, ERROR, isNumber, NONE, type Value } from "../values.ts";
+
+function numArgs(ctx: Ctx, name: string, args: ArgIn[], n?: number): number[] | undefined {
+  if (n !== undefined && args.length !== n) {
+    ctx.error("DLM0202", `${name}() takes ${n} argument${n === 1 ? "" : "s"}, got ${args.length}`);
+    return undefined;
+  }
+  const out: number[] = [];
+  for (const a of args) {
+    if (a.value.k === "error") return undefined;
+    if (!isNumber(a.value)) {
+      ctx.error("DLM0201", `${name}() expects numbers, got ${describe(a.value)}`, a.span);
+      return undefined;
+    }
+    out.push(a.value.v);
+  }
+  return out;
+}
+
+/** min/max of numbers given as arguments or as one tuple/list; int when every item is. */
+function extremum(name: string, f: (...xs: number[]) => number): CompileFn {
+  return (ctx, args) => {
+    const span: Span = ctx.span;
+    const items = args.length === 1 && (args[0].value.k === "tuple" || args[0].value.k === "list")
+      ? args[0].value.items.map((value) => ({ value, span }))
+      : args;
+    const xs = numArgs(ctx, name, items);
+    if (!xs || xs.length === 0) {
+      return xs ? ctx.error("DLM0206", `${name}() needs at least one number`) : ERROR;
+    }
+    const allInt = items.every((a) => a.value.k === "int");
+    return { k: allInt ? "int" : "float", v: f(...xs) };
+  };
+}
+
+function numFn(name: string, f: (x: number) => number, intResult = false): CompileFn {
+  return (ctx, args) => {
+    const xs = numArgs(ctx, name, args, 1);
+    if (!xs) return ERROR;
+    const v = f(xs[0]);
+    if (Number.isNaN(v)) return ctx.error("DLM0210", `${name}(${xs[0]}) is not a number`);
+    return intResult || (args[0].value.k === "int" && Number.isInteger(v) && name === "abs")
+      ? { k: "int", v }
+      : { k: "float", v };
+  };
+}
+
+/** In the reference's order. */
+export const SCALAR_FNS: Record<string, CompileFn> = {
+  training: (ctx, args) =>
+    args.length
+      ? ctx.error("DLM0202", "training() takes no arguments")
+      : { k: "bool", v: ctx.mode === "train" },
+  min: extremum("min", Math.min),
+  max: extremum("max", Math.max),
+  abs: numFn("abs", Math.abs),
+  sqrt: numFn("sqrt", Math.sqrt),
+  exp: numFn("exp", Math.exp),
+  log: numFn("log", Math.log),
+  floor: numFn("floor", Math.floor, true),
+  ceil: numFn("ceil", Math.ceil, true),
+  round: numFn("round", Math.round, true),
+  int: numFn("int", Math.trunc, true),
+  float: numFn("float", (x) => x),
+  len: (ctx, args) => {
+    if (args.length !== 1) {
+      return ctx.error("DLM0202", `len() takes 1 argument, got ${args.length}`);
+    }
+    const v = args[0].value;
+    if (v.k === "tuple" || v.k === "list") return { k: "int", v: v.items.length };
+    if (v.k === "str") return { k: "int", v: v.v.length };
+    if (v.k === "error") return v;
+    return ctx.error(
+      "DLM0201",
+      `len() needs a tuple, list or string, got ${describe(v)}`,
+      args[0].span,
+    );
+  },
+  range: (ctx, args) => {
+    const xs = numArgs(ctx, "range", args);
+    if (!xs) return ERROR;
+    if (xs.length < 1 || xs.length > 3 || !args.every((a) => a.value.k === "int")) {
+      return ctx.error(
+        "DLM0201",
+        "range() takes 1 to 3 ints: range(end), range(start, end), range(start, end, step)",
+      );
+    }
+    const [start, end, step] = xs.length === 1 ? [0, xs[0], 1] : [xs[0], xs[1], xs[2] ?? 1];
+    if (step === 0) return ctx.error("DLM0210", "range() step must not be 0");
+    const n = Math.max(0, Math.ceil((end - start) / step));
+    if (n > LIMITS.rangeLength) {
+      return ctx.error("DLM0302", `range() of ${n} elements; the limit is ${LIMITS.rangeLength}`);
+    }
+    return {
+      k: "list",
+      items: Array.from({ length: n }, (_, i) => ({ k: "int", v: start + i * step })),
+    };
+  },
+  enumerate: (ctx, args) => {
+    const v = args[0]?.value;
+    if (args.length !== 1 || !v || (v.k !== "tuple" && v.k !== "list")) {
+      return v?.k === "error" ? v : ctx.error("DLM0201", "enumerate() takes one list or tuple");
+    }
+    return {
+      k: "list",
+      items: v.items.map((x, i) => ({ k: "tuple", items: [{ k: "int", v: i }, x] })),
+    };
+  },
+  zip: (ctx, args) => {
+    const lists: Value[][] = [];
+    for (const a of args) {
+      if (a.value.k === "error") return ERROR;
+      if (a.value.k !== "tuple" && a.value.k !== "list") {
+        return ctx.error(
+          "DLM0201",
+          `zip() takes lists or tuples, got ${describe(a.value)}`,
+          a.span,
+        );
+      }
+      lists.push(a.value.items);
+    }
+    const n = Math.min(...lists.map((l) => l.length));
+    return {
+      k: "list",
+      items: Array.from({ length: n }, (_, i) => ({ k: "tuple", items: lists.map((l) => l[i]) })),
+    };
+  },
+  assert: (ctx, args) => {
+    const c = args[0]?.value;
+    if (!c || c.k === "error") return c ?? ctx.error("DLM0202", "assert() needs a condition");
+    if (c.k !== "bool") {
+      return ctx.error("DLM0201", `assert() needs a bool, got ${describe(c)}`, args[0].span);
+    }
+    if (!c.v) {
+      const msg = args[1]?.value.k === "str" ? args[1].value.v : "assertion failed";
+      return ctx.error("DLM0306", msg);
+    }
+    return NONE;
+  },
+};

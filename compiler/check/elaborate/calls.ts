@@ -1,0 +1,380 @@
+/**
+ * Calls: a function runs (a built-in, or a compile-time function such as
+ * scan), a layer or block with its configuration makes an instance, an
+ * instance applied to tensors adds its nodes under its name (a label, a
+ * let, or an automatic conv2d_0). Blocks run their bodies in a new frame
+ * (recursion bounded by LIMITS.depth); fine-tuning methods wrap layers
+ * and blocks as they are applied.
+ */
+import { Abort, Return } from "./core.ts";
+import { argTypeOf, coerce } from "./types.ts";
+import { ExpressionElab } from "./expressions.ts";
+import type * as A from "../../syntax/ast.ts";
+import type { Span } from "../../ir/graph.ts";
+import { Frame } from "../frame.ts";
+import { type ArgIn, bindArgs } from "../signature.ts";
+import { makeInit } from "../builtins/mod.ts";
+import { COMPILE_FNS, FUNCTIONS, LAYERS } from "../names.ts";
+import { LIMITS } from "../limits.ts";
+import { describe, ERROR, type Instance, Scope, type TensorValue, type Value } from "../values.ts";
+
+/** Calls and instances: a call makes or applies a layer, a block or a function. */
+export abstract class CallElab extends ExpressionElab {
+  nameInstance(inst: Instance, label: string, span: Span): void {
+    if (inst.prefix !== undefined) {
+      this.err(
+        "DLM0106",
+        `This layer is already named '${inst.prefix}'; a layer instance has one name`,
+        span,
+      );
+      return;
+    }
+    if (label === "_") {
+      if (inst.kind === "builtin") {
+        this.err(
+          "DLM0210",
+          "The label _ splices a block's names into this level; a built-in layer needs a real name",
+          span,
+        );
+        return;
+      }
+      inst.inline = true;
+      inst.prefix = this.frame.prefix;
+      return;
+    }
+    const prev = this.frame.labels.get(label);
+    if (prev) {
+      this.err(
+        "DLM0106",
+        `Label '${label}' is already used in this scope (at line ${prev.line}); to share weights, bind the layer with let and call it twice`,
+        span,
+      );
+      // Carry on under a private name so the duplicate does not also look like a shared layer.
+      inst.prefix = this.frame.child(`${label}#${span.line}:${span.col}`);
+      return;
+    }
+    this.frame.labels.set(label, span);
+    inst.prefix = this.frame.child(label);
+  }
+
+  autoName(inst: Instance): void {
+    if (inst.prefix !== undefined) return;
+    let name: string;
+    do name = this.frame.auto(inst.name); while (this.frame.labels.has(name));
+    this.frame.labels.set(name, inst.span);
+    inst.prefix = this.frame.child(name);
+  }
+
+  evalArgs(args: A.Arg[], scope: Scope): ArgIn[] {
+    return args.map((a) => ({ name: a.name, value: this.eval(a.value, scope), span: a.span }));
+  }
+
+  evalCall(e: A.CallExpr, scope: Scope, lab?: { label: string; labelSpan: Span }): Value {
+    const callee = this.eval(e.callee, scope);
+    const args = this.evalArgs(e.args, scope);
+    return this.callValue(callee, args, e.span, lab ?? {});
+  }
+
+  /** Apply one `|> stage` to `input`. `index` numbers unlabelled stages inside a labelled group. */
+  applyStage(input: Value, st: A.PipeStage, scope: Scope, index?: number): Value {
+    let label: string | undefined;
+    if (st.label) {
+      label = this.evalLabel(st.label, scope);
+      if (label === undefined) return ERROR;
+    } else if (index !== undefined) label = String(index);
+    const labelSpan = st.label?.span ?? st.span;
+    const tg = st.target;
+    if (tg.kind === "group") {
+      if (label === undefined) {
+        let v = input;
+        for (const s of tg.stages) {
+          if (v.k === "error") return ERROR;
+          v = this.applyStage(v, s, scope);
+        }
+        return v;
+      }
+      const inst: Instance = { kind: "seq", name: "seq", span: tg.span, group: tg, scope };
+      this.nameInstance(inst, label, labelSpan);
+      return this.applyInstance(inst, [input], st.span);
+    }
+    if (tg.kind === "call") {
+      const callee = this.eval(tg.callee, scope);
+      const args = this.evalArgs(tg.args, scope);
+      return this.callValue(callee, args, tg.span, { pipeInput: input, label, labelSpan });
+    }
+    const v = this.eval(tg, scope);
+    return this.callValue(v, [], tg.span, { pipeInput: input, label, labelSpan });
+  }
+
+  callValue(
+    callee: Value,
+    args: ArgIn[],
+    span: Span,
+    o: { pipeInput?: Value; label?: string; labelSpan?: Span },
+  ): Value {
+    if (callee.k === "error" || o.pipeInput?.k === "error") return ERROR;
+    // An argument that already failed was reported; going on would report a confusing follow-on
+    // error (e.g. cast(<error>, "f32") read as cast of the string).
+    if (args.some((a) => a.value.k === "error")) return ERROR;
+    const pipeArgs: ArgIn[] = o.pipeInput
+      ? spread(o.pipeInput).map((v) => ({ value: v, span }))
+      : [];
+    switch (callee.k) {
+      case "fn": {
+        const all = [...pipeArgs, ...args];
+        const scalar = COMPILE_FNS[callee.name];
+        if (scalar && (!(callee.name in FUNCTIONS) || all.every((a) => a.value.k !== "tensor"))) {
+          return scalar(this.ctx(span, {}), all);
+        }
+        const def = FUNCTIONS[callee.name];
+        let bound = bindArgs(callee.name, def.sig, all, span, this.diags, pipeArgs.length);
+        if (!bound) return ERROR;
+        if (this.peft && def.attention) {
+          bound = { ...bound, ...this.peft.attention(this.frame.prefix, bound, span) };
+          if (bound.q.k === "error") return ERROR;
+        }
+        const nameBase = this.frame.child(o.label ?? callee.name);
+        return def.apply(this.ctx(span, bound.__spans ?? {}, nameBase), bound);
+      }
+      case "layerdef": {
+        const def = LAYERS[callee.name];
+        const bound = bindArgs(callee.name, def.sig, args, span, this.diags);
+        if (!bound) return ERROR;
+        const inst: Instance = { kind: "builtin", name: callee.name, span, args: bound };
+        if (o.label) this.nameInstance(inst, o.label, o.labelSpan ?? span);
+        if (o.pipeInput) return this.applyInstance(inst, pipeArgs.map((a) => a.value), span);
+        return { k: "layer", inst };
+      }
+      case "blockdef": {
+        const d = callee.decl;
+        const inst: Instance = { kind: "block", name: d.name, span, decl: d };
+        if (d.config.length > 0) {
+          const cfg = this.bindBlockConfig(d, args, span);
+          if (!cfg) return ERROR;
+          inst.config = cfg;
+          if (o.label) this.nameInstance(inst, o.label, o.labelSpan ?? span);
+          if (o.pipeInput) return this.applyInstance(inst, pipeArgs.map((a) => a.value), span);
+          return { k: "layer", inst };
+        }
+        inst.config = new Map();
+        if (o.label) this.nameInstance(inst, o.label, o.labelSpan ?? span);
+        // `Tower()` with nothing to apply to is an instance, ready to be bound and shared.
+        if (!o.pipeInput && args.length === 0) return { k: "layer", inst };
+        for (const a of args) {
+          if (a.name) {
+            return this.err(
+              "DLM0205",
+              `Block ${d.name} takes its inputs by position, not by name '${a.name}'`,
+              a.span,
+            );
+          }
+        }
+        return this.applyInstance(inst, [...pipeArgs, ...args].map((a) => a.value), span);
+      }
+      case "layer": {
+        if (o.label) this.nameInstance(callee.inst, o.label, o.labelSpan ?? span);
+        const allowed = callee.inst.kind === "builtin"
+          ? LAYERS[callee.inst.name].namedInputs ?? []
+          : [];
+        const named: Record<string, TensorValue> = {};
+        for (const a of args) {
+          if (!a.name) continue;
+          if (!allowed.includes(a.name)) {
+            const which = allowed.length
+              ? `; it takes ${allowed.map((n) => `${n}:`).join(", ")} by name`
+              : "";
+            return this.err(
+              "DLM0205",
+              `${callee.inst.name} is applied to tensors by position${which}; '${a.name}:' is not one of them`,
+              a.span,
+            );
+          }
+          if (a.value.k === "error") return ERROR;
+          if (a.value.k !== "tensor") {
+            return this.err(
+              "DLM0201",
+              `'${a.name}:' must be a tensor, got ${describe(a.value)}`,
+              a.span,
+            );
+          }
+          named[a.name] = a.value;
+        }
+        const positional = [...pipeArgs, ...args.filter((a) => !a.name)].map((a) => a.value);
+        return this.applyInstance(callee.inst, positional, span, named);
+      }
+      case "initfn": {
+        if (o.pipeInput) {
+          return this.err(
+            "DLM0209",
+            `${callee.name} is an initialiser and cannot be applied to a tensor`,
+            span,
+          );
+        }
+        return makeInit(this.ctx(span, {}), callee.name, args);
+      }
+      default:
+        return this.err("DLM0209", `${describe(callee)} is not callable`, span);
+    }
+  }
+
+  bindBlockConfig(d: A.BlockDecl, args: ArgIn[], span: Span): Map<string, Value> | undefined {
+    const sig = d.config.map((p) => ({
+      name: p.name,
+      type: argTypeOf(p.type),
+      optional: p.default !== undefined,
+    }));
+    const bound = bindArgs(d.name, sig, args, span, this.diags);
+    if (!bound) return undefined;
+    const cfg = new Map<string, Value>();
+    const scope = new Scope(this.global);
+    for (const p of d.config) {
+      let v = bound[p.name] as Value | undefined;
+      if (v === undefined) v = this.eval(p.default!, scope);
+      if (
+        p.type && v.k !== "error" &&
+        !this.checkDeclared(
+          v,
+          p.type,
+          scope,
+          bound.__spans?.[p.name] ?? span,
+          `${d.name}'s '${p.name}'`,
+        )
+      ) {
+        return undefined;
+      }
+      v = coerce(v, p.type);
+      scope.define(p.name, v);
+      cfg.set(p.name, v);
+    }
+    return cfg;
+  }
+
+  applyInstance(
+    inst: Instance,
+    inputs: Value[],
+    span: Span,
+    named: Record<string, TensorValue> = {},
+  ): Value {
+    if (inputs.some((v) => v.k === "error")) return ERROR;
+    this.autoName(inst);
+    const prefix = inst.prefix!;
+    switch (inst.kind) {
+      case "builtin": {
+        const def = LAYERS[inst.name];
+        const [lo, hi] = Array.isArray(def.inputs)
+          ? def.inputs
+          : [def.inputs ?? 1, def.inputs ?? 1];
+        if (inputs.length < lo || inputs.length > hi) {
+          const want = lo === hi ? `${lo}` : `${lo} to ${hi}`;
+          return this.err(
+            "DLM0202",
+            `${inst.name}() is applied to ${want} tensor${hi > 1 ? "s" : ""}, got ${inputs.length}`,
+            span,
+          );
+        }
+        for (const v of inputs) {
+          if (v.k !== "tensor") {
+            return this.err(
+              "DLM0201",
+              `${inst.name}() is applied to a tensor, got ${describe(v)}`,
+              span,
+            );
+          }
+        }
+        const saved = this.frame;
+        const spans = (inst.args as { __spans?: Record<string, Span> }).__spans ?? {};
+        try {
+          const xs = this.peft
+            ? this.peft.beforeLayer(def, prefix, inputs as TensorValue[], span)
+            : inputs as TensorValue[];
+          const out = def.apply(this.ctx(span, spans), inst.args!, xs, prefix, named);
+          return this.peft ? this.peft.afterLayer(def, prefix, xs, inst.args!, out, span) : out;
+        } finally {
+          this.frame = saved;
+        }
+      }
+      case "seq": {
+        const saved = this.frame;
+        if (!inst.inline) this.frame = new Frame(prefix, saved);
+        try {
+          let v: Value = inputs.length === 1 ? inputs[0] : { k: "tuple", items: inputs };
+          inst.group!.stages.forEach((st, k) => {
+            if (v.k !== "error") v = this.applyStage(v, st, inst.scope!, k);
+          });
+          return this.peft && !inst.inline ? this.peft.afterBlock(prefix, v, span) : v;
+        } finally {
+          this.frame = saved;
+        }
+      }
+      case "block": {
+        const v = this.applyBlock(inst, inputs, span);
+        return this.peft && !inst.inline ? this.peft.afterBlock(prefix, v, span) : v;
+      }
+    }
+  }
+
+  applyBlock(inst: Instance, inputs: Value[], span: Span): Value {
+    const d = inst.decl!;
+    if (this.depth >= LIMITS.depth) {
+      const tail = this.calls.slice(-4).map((c) => c.name).join(" -> ");
+      this.err(
+        "DLM0301",
+        `Recursion is deeper than ${LIMITS.depth} block calls: ${d.name} never reaches a base case`,
+        span,
+        [`the innermost calls are ${tail} -> ${d.name}`],
+      );
+      throw new Abort();
+    }
+    if (inputs.length !== d.inputs.length) {
+      return this.err(
+        "DLM0202",
+        `Block ${d.name} takes ${d.inputs.length} input${d.inputs.length === 1 ? "" : "s"} (${
+          d.inputs.map((p) => p.name).join(", ")
+        }), got ${inputs.length}`,
+        span,
+      );
+    }
+    const scope = new Scope(this.global);
+    for (const [k, v] of inst.config ?? []) scope.define(k, v);
+    for (let i = 0; i < d.inputs.length; i++) {
+      const p = d.inputs[i];
+      const v = inputs[i];
+      if (p.type) {
+        if (!this.checkDeclared(v, p.type, scope, span, `${d.name}'s input '${p.name}'`, true)) {
+          return ERROR;
+        }
+      }
+      scope.define(p.name, v);
+    }
+    const saved = this.frame;
+    const savedRules = saved.rules.length;
+    if (!inst.inline) this.frame = new Frame(inst.prefix!, saved);
+    this.depth++;
+    this.calls.push({ name: d.name, span });
+    try {
+      const before = this.diags.length;
+      this.hoistInits(d.body, scope);
+      this.execBody(d.body, scope, { model: false });
+      // After an error inside the body (a skipped branch), a missing return is no news.
+      if (this.diags.length > before) return ERROR;
+      return this.err("DLM0211", `Block ${d.name} ends without returning a value`, d.nameSpan);
+    } catch (r) {
+      if (!(r instanceof Return)) throw r;
+      const v = r.value;
+      if (d.returnType && v.k !== "error") {
+        if (!this.checkDeclared(v, d.returnType, scope, span, `${d.name}'s result`)) return ERROR;
+      }
+      return v;
+    } finally {
+      this.depth--;
+      this.calls.pop();
+      this.frame = saved;
+      // An inline (_) block shares its caller's level, but its init rules end with it.
+      saved.rules.length = savedRules;
+    }
+  }
+}
+
+function spread(v: Value): Value[] {
+  return v.k === "tuple" ? v.items : [v];
+}

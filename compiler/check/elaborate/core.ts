@@ -1,0 +1,412 @@
+/**
+ * The elaborator's core: its state (the graph being built, the naming
+ * frame, the counters behind the runaway limits), its diagnostics (with
+ * notes that say which block calls led to an error), and the Ctx that
+ * built-in layers and compile-time functions run against: nodes,
+ * parameters (with init rules), deduplicated constants.
+ */
+import type * as A from "../../syntax/ast.ts";
+import { formatType, type ParamInfo, type Span } from "../../ir/graph.ts";
+import { GraphBuilder } from "../../ops/builder.ts";
+import {
+  type DType,
+  f32ToBf16,
+  f32ToF16,
+  numel,
+  type Tensor,
+  tensor as mkTensor,
+  zeros,
+} from "../../ir/tensor.ts";
+import { type Code, type Diagnostic, error } from "../../diagnostics.ts";
+import { ShapeError } from "../../ops/registry.ts";
+import type { Ctx, ParamOptions, PhaseDecl } from "../context.ts";
+import { type InitSpec, lazyInitTensor, Rng } from "../init.ts";
+import { Frame } from "../frame.ts";
+import { type ArgIn, bindArgs } from "../signature.ts";
+import { makeInit } from "../builtins/mod.ts";
+import { LIMITS } from "../limits.ts";
+import { ERROR, type Instance, Scope, type TensorValue, type Value } from "../values.ts";
+import type { Program } from "../program.ts";
+import { globToRegExp } from "../glob.ts";
+import { PRELUDE_PATH } from "../prelude.ts";
+import { Peft } from "../peft.ts";
+
+export interface ElabOptions {
+  seed?: number;
+  mode?: "eval" | "train";
+  /** Model parameter overrides (`--set classes=100`). */
+  overrides?: Record<string, number | boolean | string>;
+  /**
+   * Fixed sizes for symbolic dims of the model's inputs (`--dim T=35`): the dim becomes that
+   * number everywhere, e.g. so that training can unroll a recurrent layer over T.
+   */
+  dims?: Record<string, number>;
+}
+
+/** A block's `return`, thrown up to the block call that catches it. */
+export class Return {
+  constructor(readonly value: Value) {}
+}
+
+/** Stops elaboration (too many errors, a runaway limit); the result keeps what was built. */
+export class Abort extends Error {}
+
+/** A model `output` (or a train section's metric) waiting to become a graph output. */
+export interface OutputDecl {
+  name: string;
+  value: Value;
+  span: Span;
+}
+
+/**
+ * The elaborator's state and what built-ins reach through Ctx: nodes,
+ * parameters, constants, diagnostics. Each file of this folder adds a layer
+ * of methods on top (see mod.ts).
+ */
+export abstract class ElabCore {
+  /** Where nodes go: the model's graph, or a Scan body while one is being built. */
+  b: GraphBuilder;
+  /** The model's graph: parameters and constants always live here (bodies read them by name). */
+  readonly root: GraphBuilder;
+  readonly diags: Diagnostic[] = [];
+  readonly mode: "eval" | "train";
+  readonly seed: number;
+  frame = new Frame("");
+  depth = 0;
+  /** Block calls being elaborated, innermost last: for notes and the recursion message. */
+  calls: { name: string; span: Span }[] = [];
+  iterations = 0;
+  paramElements = 0;
+  readonly global: Scope;
+  readonly constCache = new Map<string, string>();
+  readonly freezeRules: ((name: string) => boolean)[] = [];
+  readonly paramIndex = new Map<string, ParamInfo>();
+  readonly randomCounters = new Map<string, number>();
+  /** Counters behind Ctx.ordinal (scan_0, scan_1, ...). */
+  readonly ordinals = new Map<string, number>();
+  /** The fine-tuning methods applied to the model (`with lora(...)`), when there are any. */
+  peft?: Peft;
+  /** Phases declared by the train section being elaborated (undefined outside one). */
+  phases?: PhaseDecl[];
+
+  constructor(readonly program: Program, readonly opts: ElabOptions) {
+    this.mode = opts.mode ?? "eval";
+    this.seed = opts.seed ?? 0;
+    this.b = this.root = new GraphBuilder("main");
+    this.global = new Scope();
+  }
+
+  err(code: Code, message: string, span?: Span, notes?: string[]): Value {
+    const here = span && `${span.file}:${span.line}:${span.col}`;
+    const where = this.callNotes(span).filter((n) => !here || !n.endsWith(`used at ${here}`));
+    this.diags.push(
+      error(
+        code,
+        message,
+        this.userSpan(span),
+        notes || where.length ? [...(notes ?? []), ...where] : undefined,
+      ),
+    );
+    if (this.diags.length > 200) {
+      this.diags.push(error(code, "Too many errors; stopping here", span));
+      throw new Abort();
+    }
+    return ERROR;
+  }
+
+  /** "in block Residual(...) called at f.dlm:10:5" for errors inside blocks, innermost first (at most 3). */
+  callNotes(span?: Span): string[] {
+    if (!span || this.calls.length === 0) return [];
+    // Innermost first; repeated calls from one place (recursion) collapse into one note.
+    const groups: { name: string; span: Span; count: number }[] = [];
+    for (let i = this.calls.length - 1; i >= 0; i--) {
+      const c = this.calls[i];
+      if (c.span.file === PRELUDE_PATH) continue;
+      const last = groups[groups.length - 1];
+      if (last && last.name === c.name && last.span === c.span) last.count++;
+      else groups.push({ ...c, count: 1 });
+    }
+    const out = groups.slice(0, 3).map((g) =>
+      `in block ${g.name}, used at ${g.span.file}:${g.span.line}:${g.span.col}${
+        g.count > 1 ? ` (${g.count} nested calls)` : ""
+      }`
+    );
+    if (groups.length > 3) out.push(`(${groups.length - 3} more enclosing block calls)`);
+    return out;
+  }
+
+  /** Code inside the prelude is reported (and located in the graph) at the user's call. */
+  userSpan(span?: Span): Span | undefined {
+    if (!span || span.file !== PRELUDE_PATH) return span;
+    for (let i = this.calls.length - 1; i >= 0; i--) {
+      if (this.calls[i].span.file !== PRELUDE_PATH) return this.calls[i].span;
+    }
+    return span;
+  }
+
+  ctx(span: Span, argSpans: Record<string, Span>, nameBase?: string): Ctx {
+    // deno-lint-ignore no-this-alias
+    const self = this;
+    let named = false;
+    return {
+      mode: this.mode,
+      span,
+      op(op, inputs, attrs = {}, opts = {}) {
+        let name = opts.name;
+        if (!name && nameBase && !named) {
+          name = nameBase;
+          named = true;
+        }
+        return self.addOp(op, inputs, attrs, span, name, opts.nOutputs);
+      },
+      param: (prefix, role, shape, init, opts) => self.param(prefix, role, shape, init, opts, span),
+      constant: (t, base) => self.constant(t, base),
+      scalar: (v, dtype) => self.constant(scalarTensor(dtype, v)),
+      error: (code, message, sp) => self.err(code, message, sp ?? span),
+      argSpan: (name) => argSpans[name] ?? span,
+      initSpec: (v) => self.initSpecOf(v, span),
+      seedFor: (name) => {
+        // From the global seed and where the node is (its level and kind), like parameters:
+        // inserting a random op elsewhere leaves this one's stream unchanged.
+        const key = this.frame.child(name);
+        const k = this.randomCounters.get(key) ?? 0;
+        this.randomCounters.set(key, k + 1);
+        return Rng.forName(this.seed, `${key}#${k}`).u32() % 2147483647;
+      },
+      typeOf: (v) => v.t,
+      producerOf: (value) => {
+        const nodes = this.b.graph.nodes;
+        for (let i = nodes.length - 1; i >= 0; i--) {
+          if (nodes[i].outputs.includes(value)) return nodes[i];
+        }
+        return undefined;
+      },
+      refine: (v, type) => {
+        const cur = this.b.graph.types.get(v.v) ?? v.t;
+        const fits = cur.dtype === type.dtype && cur.shape.length === type.shape.length &&
+          cur.shape.every((d, i) =>
+            (typeof d === "string" && d.startsWith("?")) || d === type.shape[i]
+          );
+        if (!fits) {
+          throw new Error(`internal: refine() of ${formatType(cur)} to ${formatType(type)}`);
+        }
+        this.b.graph.types.set(v.v, { dtype: type.dtype, shape: [...type.shape] });
+        return { k: "tensor", v: v.v, t: { dtype: type.dtype, shape: [...type.shape] } };
+      },
+      bind: (what, sig, args) => bindArgs(what, sig, args, span, this.diags),
+      prefix: this.frame.prefix,
+      child: (name) => this.frame.child(name),
+      apply: (layer, inputs) => this.applyInstance(layer, inputs, span),
+      subgraph: (name, prefix, build) => {
+        const body = new GraphBuilder(name, { outer: this.b, prefix });
+        const saved = this.b;
+        this.b = body;
+        try {
+          return { body, result: build(body) };
+        } finally {
+          this.b = saved;
+        }
+      },
+      ordinal: (kind) => {
+        const k = this.ordinals.get(kind) ?? 0;
+        this.ordinals.set(kind, k + 1);
+        return k;
+      },
+      trainableParams: () =>
+        this.root.graph.params.filter((p) => p.trainable).map((p) => ({
+          k: "tensor",
+          v: p.name,
+          t: this.root.graph.types.get(p.name)!,
+        })),
+      phases: this.phases,
+    };
+  }
+
+  addOp(
+    op: string,
+    inputs: string[],
+    attrs: Record<string, unknown>,
+    span: Span,
+    name?: string,
+    nOutputs?: number,
+  ): TensorValue[] | undefined {
+    if (this.b.graph.nodes.length >= LIMITS.nodes) {
+      this.err(
+        "DLM0302",
+        `The graph has more than ${
+          big(LIMITS.nodes)
+        } nodes; is a loop or a recursion running away?`,
+        span,
+      );
+      throw new Abort();
+    }
+    try {
+      const outs = this.b.addNode(op, inputs, attrs as Record<string, never>, {
+        name: name ?? this.frame.child(op.toLowerCase()),
+        nOutputs,
+        spans: [this.userSpan(span)!],
+      });
+      for (const o of outs) {
+        const t = this.b.graph.types.get(o)!;
+        if (
+          t.shape.every((d) => typeof d === "number") &&
+          numel(t.shape as number[]) > LIMITS.tensorElements
+        ) {
+          this.err(
+            "DLM0303",
+            `${op} would make a tensor ${formatType(t)} of ${
+              big(numel(t.shape as number[]))
+            } elements; the limit is ${big(LIMITS.tensorElements)}`,
+            span,
+          );
+          return undefined;
+        }
+      }
+      return outs.map((o) => ({ k: "tensor", v: o, t: this.b.graph.types.get(o)! }));
+    } catch (e) {
+      if (e instanceof ShapeError) {
+        this.err(e.message.startsWith("Cannot broadcast") ? "DLM0204" : "DLM0203", e.message, span);
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  param(
+    prefix: string,
+    role: string,
+    shape: number[],
+    init: InitSpec,
+    opts: ParamOptions,
+    span: Span,
+  ): TensorValue | undefined {
+    const name = prefix ? `${prefix}.${role}` : role;
+    const dtype: DType = opts.dtype ?? "f32";
+    const existing = this.paramIndex.get(name);
+    if (existing) {
+      const t = this.root.graph.types.get(name)!;
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        this.err(
+          "DLM0203",
+          `Shared layer '${prefix}' needs ${name} of shape [${
+            shape.join(", ")
+          }] here, but it was created as [${
+            t.shape.join(", ")
+          }]; a layer applied twice needs inputs of the same size`,
+          span,
+        );
+        return undefined;
+      }
+      return { k: "tensor", v: name, t };
+    }
+    const n = numel(shape);
+    if (shape.some((d) => !Number.isInteger(d) || d < 0) || n > LIMITS.tensorElements) {
+      this.err(
+        "DLM0303",
+        `Parameter ${name} of shape [${shape.join(", ")}] has ${
+          big(n)
+        } elements; the limit per tensor is ${big(LIMITS.tensorElements)}`,
+        span,
+      );
+      throw new Abort();
+    }
+    this.paramElements += n;
+    if (this.paramElements > LIMITS.totalParamElements) {
+      this.err(
+        "DLM0303",
+        `The model has more than ${big(LIMITS.totalParamElements)} parameter elements`,
+        span,
+      );
+      throw new Abort();
+    }
+    const spec = opts.explicit ?? this.ruleFor(name, opts.layer, role) ?? init;
+    const t: Tensor = dtype === "f32"
+      ? lazyInitTensor(spec, shape, name, this.seed)
+      : zeros(dtype, shape);
+    if (this.root.isUsed(name)) {
+      this.err(
+        "DLM0106",
+        `Parameter name '${name}' clashes with another value of the same name`,
+        span,
+      );
+      return undefined;
+    }
+    const v = this.root.initializer(name, t);
+    const info: ParamInfo = {
+      name,
+      role,
+      trainable: opts.trainable ?? true,
+      layer: opts.layer,
+      span,
+    };
+    this.root.graph.params.push(info);
+    this.paramIndex.set(name, info);
+    return { k: "tensor", v, t: { dtype, shape: [...shape] } };
+  }
+
+  ruleFor(name: string, layer: string, role: string): InitSpec | undefined {
+    const rules = this.frame.rules;
+    for (let i = rules.length - 1; i >= 0; i--) {
+      const r = rules[i];
+      if (r.prefix && !name.startsWith(r.prefix + ".")) continue;
+      if (r.glob) {
+        const rel = r.prefix ? name.slice(r.prefix.length + 1) : name;
+        if (globToRegExp(r.target).test(rel)) return r.spec;
+      } else if (r.target === `${layer}.${role}`) return r.spec;
+    }
+    return undefined;
+  }
+
+  constant(t: Tensor, base = "const"): TensorValue {
+    const small = t.data.length <= 16 && t.dtype !== "str";
+    const key = small
+      ? `${t.dtype}[${t.shape}]:${Array.from(t.data as ArrayLike<number | bigint>).join(",")}`
+      : "";
+    const hit = small ? this.constCache.get(key) : undefined;
+    if (hit) return { k: "tensor", v: hit, t: this.root.graph.types.get(hit)! };
+    const name = this.root.initializer(this.root.isUsed(base) ? this.root.fresh(base) : base, t);
+    if (small) this.constCache.set(key, name);
+    return { k: "tensor", v: name, t: { dtype: t.dtype, shape: [...t.shape] } };
+  }
+
+  initSpecOf(v: Value, span: Span): InitSpec {
+    if (v.k === "init") return v.spec;
+    if (v.k === "initfn") {
+      const made = makeInit(this.ctx(span, {}), v.name, []);
+      if (made.k === "init") return made.spec;
+    }
+    return { kind: "zeros" };
+  }
+
+  // Defined by the layers above (calls.ts, expressions.ts), used from below.
+  abstract eval(e: A.Expr, scope: Scope): Value;
+  abstract evalRhs(e: A.Expr, scope: Scope): Value;
+  abstract evalCall(e: A.CallExpr, scope: Scope, lab?: { label: string; labelSpan: Span }): Value;
+  abstract applyStage(input: Value, st: A.PipeStage, scope: Scope, index?: number): Value;
+  abstract callValue(
+    callee: Value,
+    args: ArgIn[],
+    span: Span,
+    o: { pipeInput?: Value; label?: string; labelSpan?: Span },
+  ): Value;
+  abstract nameInstance(inst: Instance, label: string, span: Span): void;
+  abstract applyInstance(
+    inst: Instance,
+    inputs: Value[],
+    span: Span,
+    named?: Record<string, TensorValue>,
+  ): Value;
+}
+
+/** A scalar constant of `dtype`; 16-bit floats are stored as their bits. */
+export function scalarTensor(dtype: DType, v: number): Tensor {
+  if (dtype === "f16") return mkTensor(dtype, [], [f32ToF16(v)]);
+  if (dtype === "bf16") return mkTensor(dtype, [], [f32ToBf16(v)]);
+  if (dtype === "bool") return mkTensor(dtype, [], [v ? 1 : 0]);
+  return mkTensor(dtype, [], [v]);
+}
+
+/** 2,147,483,647 or, past a trillion, 1.0e+12: one format for every size limit message. */
+export function big(n: number): string {
+  return n < 1e12 ? n.toLocaleString("en-US") : n.toExponential(1);
+}

@@ -1,0 +1,230 @@
+/**
+ * The entry points: a model, or a model with its `train` section, run
+ * from the top (globals, parameters, body, outputs), giving the graph and
+ * the diagnostics.
+ */
+import { Abort, type ElabOptions, type OutputDecl } from "./core.ts";
+import { coerce } from "./types.ts";
+import { CallElab } from "./calls.ts";
+import type * as A from "../../syntax/ast.ts";
+import { formatType, type Graph } from "../../ir/graph.ts";
+import { isFloat } from "../../ir/tensor.ts";
+import { type Diagnostic, error } from "../../diagnostics.ts";
+import { resetFreshDims } from "../../ops/mod.ts";
+import { describe, ERROR, NONE, Scope, type Value } from "../values.ts";
+import type { Program } from "../program.ts";
+
+export interface ElabResult {
+  graph: Graph;
+  diagnostics: Diagnostic[];
+}
+
+/** Settings a `train` section may assign. */
+export const TRAIN_SETTINGS = [
+  "loss",
+  "optimizer",
+  "schedule",
+  "clip",
+  "epochs",
+  "batch_size",
+  "val_split",
+  "early_stop",
+  "patience",
+  "ema",
+] as const;
+
+/** One optimisation step of an iteration: `phase("disc", loss: d_loss, optimizer: adam(), params: "disc.*")`. */
+export interface TrainPhase {
+  name: string;
+  /** The graph output holding this phase's loss (`phase:<name>`). */
+  loss: string;
+  optimizer: Value;
+  /** Name glob of the parameters this phase trains (default: all). */
+  params?: string;
+}
+
+export interface TrainElabResult extends ElabResult {
+  /** Phases in order, when the section declares any. */
+  phases: TrainPhase[];
+  /** The graph output holding the loss ("loss"), when the section has a valid one. */
+  loss?: string;
+  /** Metric names (graph outputs `metric:<name>`). */
+  metrics: string[];
+  settings: Map<string, Value>;
+}
+
+/** Elaborate a model with its `train` section (see Elaborator.runTrain). */
+export function elaborateTrain(
+  program: Program,
+  model: A.ModelDecl,
+  train: A.TrainDecl,
+  opts: ElabOptions = {},
+): TrainElabResult {
+  return new Elaborator(program, opts).runTrain(model, train);
+}
+
+/** Elaborate model `model` of a loaded program into a graph. */
+export function elaborate(
+  program: Program,
+  model: A.ModelDecl,
+  opts: ElabOptions = {},
+): ElabResult {
+  const e = new Elaborator(program, opts);
+  return e.run(model);
+}
+
+class Elaborator extends CallElab {
+  /**
+   * A model and its `train` section: the model's forward graph (in the
+   * mode asked for), then the section's inputs (targets), its `loss`, its
+   * `output`s (metrics, named `metric:<name>`) and its settings
+   * (optimizer, schedule, clip, epochs, batch_size, ...).
+   */
+  runTrain(model: A.ModelDecl, train: A.TrainDecl): TrainElabResult {
+    this.b.graph.name = model.name;
+    resetFreshDims();
+    const settings = new Map<string, Value>();
+    let loss: string | undefined;
+    const metrics: string[] = [];
+    this.phases = [];
+    const phases: TrainPhase[] = [];
+    try {
+      this.defineGlobals();
+      this.setUpPeft([...(model.with ?? []), ...train.with]);
+      const scope = new Scope(this.global);
+      this.bindModelParams(model, scope);
+      this.hoistInits(model.body, scope);
+      const outputs: OutputDecl[] = [];
+      this.execBody(model.body, scope, { model: true, outputs });
+      // The section sees the model's bindings (its outputs by name).
+      const ts = scope.nested();
+      for (const k of TRAIN_SETTINGS) ts.define(k, NONE);
+      const extra: OutputDecl[] = [];
+      this.hoistInits(train.body, ts);
+      this.execBody(train.body, ts, { model: true, outputs: extra });
+      for (const k of TRAIN_SETTINGS) {
+        const v = ts.vars.get(k)!;
+        if (v.k !== "none") settings.set(k, v);
+      }
+      // Phases: each loss becomes an output `phase:<name>` (renamed safely with the others).
+      for (const ph of this.phases) {
+        outputs.push({ name: `phase:${ph.name}`, value: ph.loss, span: ph.span });
+        phases.push({
+          name: ph.name,
+          loss: `phase:${ph.name}`,
+          optimizer: ph.optimizer,
+          params: ph.params,
+        });
+      }
+      if (this.phases.length && !settings.get("loss")) settings.set("loss", this.phases[0].loss);
+      const l = settings.get("loss");
+      if (!l) {
+        this.err(
+          "DLM0206",
+          `train ${train.model} needs a loss: loss = cross_entropy(logits, label)`,
+          train.nameSpan,
+        );
+      } else if (l.k === "tensor") {
+        if (l.t.shape.length !== 0 || !isFloat(l.t.dtype)) {
+          this.err(
+            "DLM0203",
+            `The loss must be a float scalar, but it is ${
+              formatType(l.t)
+            }; reduce it (mean or sum)`,
+            train.nameSpan,
+          );
+        } else outputs.push({ name: "loss", value: l, span: train.nameSpan });
+      } else if (l.k !== "error") {
+        this.err("DLM0201", `The loss must be a tensor, got ${describe(l)}`, train.nameSpan);
+      }
+      for (const m of extra) {
+        if (m.value.k === "tensor" && m.value.t.shape.length !== 0) {
+          this.err(
+            "DLM0203",
+            `A metric must be a scalar, but '${m.name}' is ${formatType(m.value.t)}`,
+            m.span,
+          );
+          continue;
+        }
+        outputs.push({ name: `metric:${m.name}`, value: m.value, span: m.span });
+      }
+      this.finishOutputs(outputs);
+      if (outputs.some((o) => o.name === "loss")) loss = "loss";
+      for (const m of extra) {
+        if (this.b.graph.outputs.some((o) => o.name === `metric:${m.name}`)) metrics.push(m.name);
+      }
+      this.applyFreeze();
+    } catch (e) {
+      if (!(e instanceof Abort)) throw e;
+    }
+    return { graph: this.b.graph, diagnostics: this.diags, loss, metrics, settings, phases };
+  }
+
+  run(model: A.ModelDecl): ElabResult {
+    this.b.graph.name = model.name;
+    resetFreshDims();
+    try {
+      this.defineGlobals();
+      this.setUpPeft(model.with ?? []);
+      const scope = new Scope(this.global);
+      this.bindModelParams(model, scope);
+      this.hoistInits(model.body, scope);
+      const outputs: OutputDecl[] = [];
+      this.execBody(model.body, scope, { model: true, outputs });
+      if (outputs.length === 0 && !this.diags.some((d) => d.severity === "error")) {
+        this.diags.push(error("DLM0210", `Model ${model.name} declares no output`, model.nameSpan));
+      }
+      this.finishOutputs(outputs);
+      this.applyFreeze();
+    } catch (e) {
+      if (!(e instanceof Abort)) throw e;
+    }
+    return { graph: this.b.graph, diagnostics: this.diags };
+  }
+
+  defineGlobals(): void {
+    for (const c of this.program.consts) {
+      const v = this.eval(c.value, this.global);
+      if (c.type) this.checkDeclared(v, c.type, this.global, c.value.span, `'${c.name}'`);
+      this.global.define(c.name, coerce(v, c.type));
+    }
+  }
+
+  bindModelParams(model: A.ModelDecl, scope: Scope): void {
+    const given = new Map(Object.entries(this.opts.overrides ?? {}));
+    for (const p of model.params) {
+      let v: Value;
+      if (given.has(p.name)) {
+        const raw = given.get(p.name)!;
+        const wantsFloat = p.type?.kind === "scalar_type" && p.type.name === "float";
+        v = typeof raw === "number"
+          ? (Number.isInteger(raw) && !wantsFloat ? { k: "int", v: raw } : { k: "float", v: raw })
+          : typeof raw === "boolean"
+          ? { k: "bool", v: raw }
+          : { k: "str", v: raw };
+        given.delete(p.name);
+      } else if (p.default) {
+        v = this.eval(p.default, scope);
+      } else {
+        this.err(
+          "DLM0206",
+          `Model ${model.name} needs a value for '${p.name}' (give it a default, or pass --set ${p.name}=...)`,
+          p.span,
+        );
+        v = ERROR;
+      }
+      if (p.type && !this.checkDeclared(v, p.type, scope, p.span, `model parameter '${p.name}'`)) {
+        v = ERROR;
+      }
+      scope.define(p.name, coerce(v, p.type));
+    }
+    for (const k of given.keys()) {
+      const names = model.params.map((p) => p.name).join(", ") || "none";
+      this.err(
+        "DLM0205",
+        `Model ${model.name} has no parameter '${k}'; its parameters are: ${names}`,
+        model.nameSpan,
+      );
+    }
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * Expressions: literals, names (the scope, then blocks, built-ins,
+ * initialisers, with "did you mean" for an unknown one), tuples, ranges,
+ * pipes and labels; operators, indexing and calls are the layers below
+ * and above.
+ */
+import { StatementElab } from "./statements.ts";
+import type * as A from "../../syntax/ast.ts";
+import type { Span } from "../../ir/graph.ts";
+import { COMPILE_FNS, FUNCTIONS, INIT_FNS, LAYERS, predefinedNames } from "../names.ts";
+import { LIMITS } from "../limits.ts";
+import { describe, ERROR, type Instance, Scope, show, type Value } from "../values.ts";
+import { closest } from "../suggest.ts";
+
+/** Expressions to values; names to what they are bound to. */
+export abstract class ExpressionElab extends StatementElab {
+  /** Right-hand sides may carry a label: `let c = conv1: conv2d(64)(x)`. */
+  evalRhs(e: A.Expr, scope: Scope): Value {
+    return this.eval(e, scope);
+  }
+
+  eval(e: A.Expr, scope: Scope): Value {
+    switch (e.kind) {
+      case "num":
+        return e.isInt ? { k: "int", v: e.value } : { k: "float", v: e.value };
+      case "str": {
+        let s = "";
+        for (const p of e.parts) {
+          if (typeof p === "string") s += p;
+          else {
+            const v = this.eval(p, scope);
+            if (v.k === "error") return ERROR;
+            s += show(v);
+          }
+        }
+        return { k: "str", v: s };
+      }
+      case "bool":
+        return { k: "bool", v: e.value };
+      case "name":
+        return this.lookup(e.name, scope, e.span);
+      case "tuple":
+      case "list": {
+        const items = e.items.map((x) => this.eval(x, scope));
+        if (items.some((x) => x.k === "error")) return ERROR;
+        return { k: e.kind, items };
+      }
+      case "unary":
+        return this.unary(e, this.eval(e.operand, scope));
+      case "binary": {
+        if (e.op === "&&" || e.op === "||") {
+          const l = this.eval(e.left, scope);
+          if (l.k === "bool" && ((e.op === "&&" && !l.v) || (e.op === "||" && l.v))) return l;
+          return this.binary(e, l, this.eval(e.right, scope));
+        }
+        return this.binary(e, this.eval(e.left, scope), this.eval(e.right, scope));
+      }
+      case "call":
+        return this.evalCall(e, scope);
+      case "index":
+        return this.index(e, scope);
+      case "member":
+        return this.member(e, scope);
+      case "pipe": {
+        let v = this.eval(e.head, scope);
+        for (const st of e.stages) {
+          if (v.k === "error") return ERROR;
+          v = this.applyStage(v, st, scope);
+        }
+        return v;
+      }
+      case "labeled": {
+        const label = this.evalLabel(e.label, scope);
+        if (label === undefined) return ERROR;
+        if (e.value.kind === "group") {
+          const inst: Instance = {
+            kind: "seq",
+            name: "seq",
+            span: e.value.span,
+            group: e.value,
+            scope,
+          };
+          this.nameInstance(inst, label, e.label.span);
+          return { k: "layer", inst };
+        }
+        if (e.value.kind === "call") {
+          return this.evalCall(e.value, scope, { label, labelSpan: e.label.span });
+        }
+        const v = this.eval(e.value, scope);
+        if (v.k === "layer" && v.inst.prefix === undefined) {
+          this.nameInstance(v.inst, label, e.label.span);
+          return v;
+        }
+        if (v.k === "layerdef" || v.k === "blockdef") {
+          return this.callValue(v, [], e.span, { label, labelSpan: e.label.span });
+        }
+        if (v.k === "error") return v;
+        return this.err(
+          "DLM0201",
+          `A label names a layer, but '${label}' labels ${describe(v)}`,
+          e.label.span,
+        );
+      }
+      case "ifexpr": {
+        const c = this.condition(this.eval(e.cond, scope), e.cond.span);
+        if (c === undefined) return ERROR;
+        return this.eval(c ? e.then : e.else, scope);
+      }
+      case "range": {
+        const a = this.eval(e.start, scope);
+        const b = this.eval(e.end, scope);
+        if (a.k === "error" || b.k === "error") return ERROR;
+        if (a.k !== "int" || b.k !== "int") {
+          return this.err(
+            "DLM0201",
+            `A range needs int bounds, got ${describe(a)} and ${describe(b)}`,
+            e.span,
+          );
+        }
+        const end = e.inclusive ? b.v + 1 : b.v;
+        const n = Math.max(0, end - a.v);
+        if (n > LIMITS.rangeLength) {
+          return this.err(
+            "DLM0302",
+            `Range ${a.v}..${b.v} has ${n.toLocaleString("en-US")} elements; the limit is ${
+              LIMITS.rangeLength.toLocaleString("en-US")
+            }`,
+            e.span,
+          );
+        }
+        return {
+          k: "list",
+          items: Array.from({ length: n }, (_, i) => ({ k: "int", v: a.v + i })),
+        };
+      }
+    }
+  }
+
+  lookup(name: string, scope: Scope, span: Span): Value {
+    const v = scope.lookup(name);
+    if (v !== undefined) return v;
+    const block = this.program.blocks.get(name);
+    if (block) return { k: "blockdef", decl: block };
+    if (name in LAYERS) return { k: "layerdef", name };
+    if (name in FUNCTIONS || name in COMPILE_FNS) return { k: "fn", name };
+    if (INIT_FNS.has(name)) return { k: "initfn", name };
+    if (this.program.models.has(name)) {
+      return this.err(
+        "DLM0209",
+        `'${name}' is a model; use a block to reuse layers inside another model`,
+        span,
+      );
+    }
+    const known = [...scopeNames(scope), ...this.program.blocks.keys(), ...predefinedNames()];
+    const near = closest(name, known);
+    return this.err(
+      "DLM0101",
+      `Unknown name '${name}'${near ? `; did you mean '${near}'?` : ""}`,
+      span,
+    );
+  }
+
+  evalLabel(l: A.Label, scope: Scope): string | undefined {
+    let s = "";
+    for (const p of l.parts) {
+      if (typeof p === "string") s += p;
+      else {
+        const v = this.eval(p, scope);
+        if (v.k === "error") return undefined;
+        s += show(v);
+      }
+    }
+    if (s !== "_" && !/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(s)) {
+      this.err(
+        "DLM0210",
+        `Label '${s}' must be made of letters, digits and _ (dots separate levels)`,
+        l.span,
+      );
+      return undefined;
+    }
+    return s;
+  }
+}
+
+function scopeNames(s: Scope): string[] {
+  const out: string[] = [];
+  for (let c: Scope | undefined = s; c; c = c.parent) out.push(...c.vars.keys());
+  return out;
+}

@@ -1,0 +1,145 @@
+/**
+ * Indexing and members: a tuple or list takes one int index; a tensor
+ * takes ints and slices (one Slice node, then a Squeeze of the int axes);
+ * `.shape`, `.rank`, `.dtype`, `.T` on tensors, `.length` on tuples.
+ */
+import { OperatorElab } from "./operators.ts";
+import type * as A from "../../syntax/ast.ts";
+import { formatType } from "../../ir/graph.ts";
+import { tensor as mkTensor } from "../../ir/tensor.ts";
+import { describe, dimValue, ERROR, Scope, type Value } from "../values.ts";
+
+/** `x[i, a:b:s]` on tuples, lists and tensors, and members such as `x.shape`. */
+export abstract class IndexElab extends OperatorElab {
+  index(e: A.IndexExpr, scope: Scope): Value {
+    const t = this.eval(e.target, scope);
+    if (t.k === "error") return t;
+    if (t.k === "tuple" || t.k === "list") {
+      if (e.indices.length !== 1 || e.indices[0].kind === "slice") {
+        return this.err("DLM0201", `A ${t.k} takes one int index`, e.span);
+      }
+      const i = this.eval(e.indices[0] as A.Expr, scope);
+      if (i.k !== "int") {
+        return i.k === "error" ? i : this.err(
+          "DLM0201",
+          `A ${t.k} index must be an int, got ${describe(i)}`,
+          e.indices[0].span,
+        );
+      }
+      const k = i.v < 0 ? t.items.length + i.v : i.v;
+      if (k < 0 || k >= t.items.length) {
+        return this.err(
+          "DLM0210",
+          `Index ${i.v} is out of range for a ${t.k} of ${t.items.length}`,
+          e.indices[0].span,
+        );
+      }
+      return t.items[k];
+    }
+    if (t.k !== "tensor") return this.err("DLM0201", `Cannot index ${describe(t)}`, e.span);
+    const rank = t.t.shape.length;
+    if (e.indices.length > rank) {
+      return this.err("DLM0210", `${e.indices.length} indices for ${formatType(t.t)}`, e.span);
+    }
+    const starts: number[] = [],
+      ends: number[] = [],
+      axes: number[] = [],
+      steps: number[] = [],
+      squeeze: number[] = [];
+    const intOf = (x: A.Expr | undefined, dflt: number): number | undefined => {
+      if (!x) return dflt;
+      const v = this.eval(x, scope);
+      if (v.k === "int") return v.v;
+      if (v.k !== "error") {
+        this.err("DLM0201", `A slice bound must be an int, got ${describe(v)}`, x.span);
+      }
+      return undefined;
+    };
+    for (let ax = 0; ax < e.indices.length; ax++) {
+      const ix = e.indices[ax];
+      if (ix.kind === "slice") {
+        const step = intOf(ix.step, 1);
+        if (step === undefined) return ERROR;
+        if (step === 0) return this.err("DLM0210", "A slice step must not be 0", ix.span);
+        const big = 2 ** 53 - 1;
+        const s = intOf(ix.start, step > 0 ? 0 : -1);
+        const en = intOf(ix.end, step > 0 ? big : -big);
+        if (s === undefined || en === undefined) return ERROR;
+        if (!ix.start && !ix.end && step === 1) continue;
+        starts.push(s), ends.push(en), axes.push(ax), steps.push(step);
+      } else {
+        const i = intOf(ix, 0);
+        if (i === undefined) return ERROR;
+        const d = t.t.shape[ax];
+        if (typeof d === "number" && (i >= d || i < -d)) {
+          return this.err(
+            "DLM0210",
+            `Index ${i} is out of range for dim ${ax} of ${formatType(t.t)}`,
+            ix.span,
+          );
+        }
+        starts.push(i),
+          ends.push(i === -1 ? 2 ** 53 - 1 : i + 1),
+          axes.push(ax),
+          steps.push(1),
+          squeeze.push(ax);
+      }
+    }
+    let v: Value = t;
+    if (axes.length) {
+      const c = (xs: number[]) => this.constant(mkTensor("i64", [xs.length], xs)).v;
+      const r = this.addOp("Slice", [t.v, c(starts), c(ends), c(axes), c(steps)], {}, e.span);
+      if (!r) return ERROR;
+      v = r[0];
+    }
+    if (squeeze.length && v.k === "tensor") {
+      const r = this.addOp(
+        "Squeeze",
+        [v.v, this.constant(mkTensor("i64", [squeeze.length], squeeze)).v],
+        {},
+        e.span,
+      );
+      if (!r) return ERROR;
+      v = r[0];
+    }
+    return v;
+  }
+
+  member(e: A.MemberExpr, scope: Scope): Value {
+    const t = this.eval(e.target, scope);
+    if (t.k === "error") return t;
+    if (t.k === "tensor") {
+      switch (e.name) {
+        case "shape":
+          return { k: "tuple", items: t.t.shape.map(dimValue) };
+        case "rank":
+          return { k: "int", v: t.t.shape.length };
+        case "dtype":
+          return { k: "str", v: t.t.dtype };
+        case "T": {
+          const r = t.t.shape.length;
+          if (r < 2) {
+            return this.err(
+              "DLM0210",
+              `.T needs a tensor of rank >= 2, got ${formatType(t.t)}`,
+              e.span,
+            );
+          }
+          const perm = [...Array(r).keys()];
+          [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+          const out = this.addOp("Transpose", [t.v], { perm }, e.span);
+          return out ? out[0] : ERROR;
+        }
+      }
+      return this.err(
+        "DLM0101",
+        `A tensor has no member '${e.name}'; it has shape, rank, dtype and T`,
+        e.nameSpan,
+      );
+    }
+    if ((t.k === "tuple" || t.k === "list") && e.name === "length") {
+      return { k: "int", v: t.items.length };
+    }
+    return this.err("DLM0101", `${describe(t)} has no member '${e.name}'`, e.nameSpan);
+  }
+}

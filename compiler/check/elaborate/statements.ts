@@ -1,0 +1,350 @@
+/**
+ * Statements: inputs, outputs, let and assignments, return, if and for
+ * (run at compile time: loops unroll, a branch is picked), init rules
+ * (hoisted to the top of their body), freeze; then what finishes a model:
+ * its outputs, frozen parameters, fine-tuning set-up.
+ */
+import { Abort, type OutputDecl, Return } from "./core.ts";
+import { coerce } from "./types.ts";
+import { IndexElab } from "./indexing.ts";
+import type * as A from "../../syntax/ast.ts";
+import type { Span } from "../../ir/graph.ts";
+import { LIMITS } from "../limits.ts";
+import { describe, ERROR, Scope, type Value } from "../values.ts";
+import { globToRegExp } from "../glob.ts";
+import { methodSpecs, Peft } from "../peft.ts";
+
+/** Statements of model, block and train bodies, and what finishes a model. */
+export abstract class StatementElab extends IndexElab {
+  hoistInits(body: A.Stmt[], scope: Scope): void {
+    for (const s of body) {
+      if (s.kind !== "init") continue;
+      const v = this.eval(s.value, scope);
+      if (v.k === "error") continue;
+      if (v.k !== "init" && v.k !== "initfn") {
+        this.err(
+          "DLM0201",
+          `init expects an initialiser such as kaiming_normal() or zeros, got ${describe(v)}`,
+          s.value.span,
+        );
+        continue;
+      }
+      const spec = this.initSpecOf(v, s.value.span);
+      if (!s.glob && !/^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/.test(s.target)) {
+        this.err(
+          "DLM0210",
+          `init target '${s.target}' must be layer.role (e.g. conv2d.weight) or a quoted name pattern`,
+          s.span,
+        );
+        continue;
+      }
+      this.frame.rules.push({ target: s.target, glob: s.glob, spec, prefix: this.frame.prefix });
+    }
+  }
+
+  execBody(body: A.Stmt[], scope: Scope, where: { model: boolean; outputs?: OutputDecl[] }): void {
+    for (const s of body) this.exec(s, scope, where);
+  }
+
+  exec(s: A.Stmt, scope: Scope, where: { model: boolean; outputs?: OutputDecl[] }): void {
+    switch (s.kind) {
+      case "input": {
+        if (!where.model) {
+          this.err(
+            "DLM0210",
+            "input declarations belong in a model; a block takes its inputs as parameters",
+            s.span,
+          );
+          return;
+        }
+        if (s.type.kind !== "tensor_type") {
+          this.err(
+            "DLM0201",
+            `input '${s.name}' needs a tensor type such as f32[N, 3, 224, 224]`,
+            s.type.span,
+          );
+          scope.define(s.name, ERROR);
+          return;
+        }
+        const t = this.evalInputType(s.type, scope);
+        if (!t) {
+          scope.define(s.name, ERROR);
+          return;
+        }
+        if (scope.vars.has(s.name)) {
+          this.err("DLM0102", `'${s.name}' is already defined`, s.nameSpan);
+        }
+        const name = this.b.input(s.name, t, s.span);
+        scope.define(s.name, { k: "tensor", v: name, t });
+        return;
+      }
+      case "output": {
+        if (!where.model) {
+          this.err(
+            "DLM0210",
+            "output declarations belong in a model; a block returns its result with return",
+            s.span,
+          );
+          return;
+        }
+        let v: Value;
+        if (s.value) v = this.evalRhs(s.value, scope);
+        else {
+          const found = scope.lookup(s.name);
+          if (!found) {
+            this.err(
+              "DLM0101",
+              `Unknown name '${s.name}': output without a value exports an existing binding`,
+              s.nameSpan,
+            );
+            return;
+          }
+          v = found;
+        }
+        if (v.k === "error") {
+          scope.define(s.name, ERROR);
+          return;
+        }
+        if (v.k !== "tensor") {
+          this.err(
+            "DLM0201",
+            `output '${s.name}' must be a tensor, got ${describe(v)}`,
+            s.value?.span ?? s.span,
+          );
+          return;
+        }
+        if (s.type) {
+          this.checkDeclared(v, s.type, scope, s.value?.span ?? s.span, `output '${s.name}'`);
+        }
+        if (where.outputs!.some((o) => o.name === s.name)) {
+          this.err("DLM0102", `output '${s.name}' is declared twice`, s.nameSpan);
+        }
+        where.outputs!.push({ name: s.name, value: v, span: s.span });
+        scope.define(s.name, v);
+        return;
+      }
+      case "let": {
+        const v = this.evalRhs(s.value, scope);
+        if (s.destructure) {
+          this.destructure(s.names, v, scope, s.span);
+          return;
+        }
+        if (s.type && v.k !== "error") {
+          this.checkDeclared(v, s.type, scope, s.value.span, `'${s.names[0]}'`);
+        }
+        if (v.k === "layer" && v.inst.prefix === undefined) {
+          this.nameInstance(v.inst, s.names[0], s.nameSpan);
+        }
+        scope.define(s.names[0], coerce(v, s.type));
+        return;
+      }
+      case "assign": {
+        const owner = scope.owner(s.name);
+        const v = this.evalRhs(s.value, scope);
+        if (!owner) {
+          this.err(
+            "DLM0107",
+            `'${s.name}' is not declared; declare it first with let ${s.name} = ...`,
+            s.nameSpan,
+          );
+          scope.define(s.name, v);
+          return;
+        }
+        if (owner === this.global) {
+          this.err(
+            "DLM0107",
+            `'${s.name}' is a top-level constant and cannot be reassigned; bind a new name with let`,
+            s.nameSpan,
+          );
+          return;
+        }
+        owner.define(s.name, v);
+        return;
+      }
+      case "return": {
+        if (where.model) {
+          this.err("DLM0210", "return belongs in a block; a model declares outputs", s.span);
+          return;
+        }
+        throw new Return(this.eval(s.value, scope));
+      }
+      case "if": {
+        const c = this.eval(s.cond, scope);
+        const b = this.condition(c, s.cond.span);
+        if (b === undefined) return;
+        const branch = b ? s.then : s.else;
+        if (branch) this.execBody(branch, scope.nested(), where);
+        return;
+      }
+      case "for": {
+        const it = this.eval(s.iter, scope);
+        if (it.k === "error") return;
+        if (it.k !== "tuple" && it.k !== "list") {
+          this.err(
+            "DLM0201",
+            `for needs a range, list or tuple to iterate over, got ${describe(it)}`,
+            s.iter.span,
+          );
+          return;
+        }
+        for (const item of it.items) {
+          if (++this.iterations > LIMITS.iterations) {
+            this.err(
+              "DLM0302",
+              `Loops run more than ${
+                LIMITS.iterations.toLocaleString("en-US")
+              } iterations in all; the limit keeps compile times bounded`,
+              s.span,
+            );
+            throw new Abort();
+          }
+          const inner = scope.nested();
+          if (s.destructure) this.destructure(s.names, item, inner, s.span);
+          else inner.define(s.names[0], item);
+          this.execBody(s.body, inner, where);
+        }
+        return;
+      }
+      case "init":
+        return; // hoisted
+      case "freeze": {
+        // A label freezes everything under it; a quoted pattern matches names below this level.
+        const prefix = this.frame.prefix;
+        const rel = (
+          name: string,
+        ) => (prefix
+          ? (name.startsWith(prefix + ".") ? name.slice(prefix.length + 1) : undefined)
+          : name);
+        const re = s.glob ? globToRegExp(s.target) : undefined;
+        const target = s.target;
+        this.freezeRules.push((name) => {
+          const r = rel(name);
+          if (r === undefined) return false;
+          return re ? re.test(r) : r === target || r.startsWith(target + ".");
+        });
+        return;
+      }
+      case "expr": {
+        this.eval(s.expr, scope);
+        return;
+      }
+    }
+  }
+
+  destructure(names: string[], v: Value, scope: Scope, span: Span): void {
+    if (v.k === "error") {
+      for (const n of names) scope.define(n, ERROR);
+      return;
+    }
+    const flat = flattenTuple(v, names.length);
+    if (!flat) {
+      this.err(
+        "DLM0201",
+        `Cannot unpack ${describe(v)} into ${names.length} names (${names.join(", ")})`,
+        span,
+      );
+      for (const n of names) scope.define(n, ERROR);
+      return;
+    }
+    names.forEach((n, i) => scope.define(n, flat[i]));
+  }
+
+  condition(c: Value, span: Span): boolean | undefined {
+    if (c.k === "error") return undefined;
+    if (c.k === "bool") return c.v;
+    if (c.k === "tensor") {
+      this.err(
+        "DLM0305",
+        "if needs a condition known at compile time; for a choice at run time use where(cond, a, b)",
+        span,
+      );
+      return undefined;
+    }
+    this.err("DLM0201", `if needs a bool, got ${describe(c)}`, span);
+    return undefined;
+  }
+
+  finishOutputs(outputs: OutputDecl[]): void {
+    const renamed = new Map<string, string>();
+    for (const o of outputs) {
+      if (o.value.k !== "tensor") continue;
+      const v = renamed.get(o.value.v) ?? o.value.v;
+      if (this.b.graph.types.get(v) === undefined) continue;
+      const before = new Set(this.b.graph.outputs.map((x) => x.name));
+      if (before.has(o.name)) continue; // a duplicate output, reported as DLM0102 already
+      try {
+        this.b.output(v, o.name, o.span);
+      } catch {
+        this.err(
+          "DLM0102",
+          `output '${o.name}' clashes with another value of the same name`,
+          o.span,
+        );
+        continue;
+      }
+      const added = this.b.graph.outputs.find((x) => !before.has(x.name));
+      if (
+        added &&
+        !this.b.graph.nodes.some((n) =>
+          n.op === "Identity" && n.outputs[0] === added.name && n.inputs[0] === v
+        )
+      ) {
+        renamed.set(v, added.name);
+      }
+    }
+    // Merge records name values, some of which are now outputs.
+    for (const m of this.root.graph.merges ?? []) {
+      m.base = renamed.get(m.base) ?? m.base;
+      m.result = renamed.get(m.result) ?? m.result;
+    }
+  }
+
+  applyFreeze(): void {
+    const params = this.root.graph.params;
+    if (this.peft) {
+      // Fine-tuning trains the methods' parameters (and top_layers' choice); the base is frozen.
+      const names = params.filter((p) => !p.adapter).map((p) => p.name);
+      this.peft.finish(names);
+      const keep = this.peft.trainable(names);
+      for (const p of params) if (!p.adapter && !keep.has(p.name)) p.frozen = true;
+    }
+    if (this.freezeRules.length === 0) return;
+    for (const p of params) {
+      if (this.freezeRules.some((rule) => rule(p.name))) p.frozen = true;
+    }
+  }
+
+  /** Evaluate the `with` methods of a derived model or a train section. */
+  setUpPeft(exprs: A.Expr[]): void {
+    if (exprs.length === 0) return;
+    const values = exprs.map((e) => ({ value: this.eval(e, this.global), span: e.span }));
+    const specs = methodSpecs(values, (code, message, span) => this.err(code, message, span));
+    if (specs.length === 0) return;
+    const merges = this.root.graph.merges ??= [];
+    this.peft = new Peft(specs, {
+      mode: this.mode,
+      ctx: (span) => this.ctx(span, {}),
+      report: (code, message, span) => this.err(code, message, span),
+      markAdapter: (name, method, role) => {
+        const info = this.paramIndex.get(name);
+        if (!info) return;
+        info.adapter = method;
+        if (role) info.role = role;
+      },
+      merges,
+    });
+  }
+}
+
+function flattenTuple(v: Value, n: number): Value[] | undefined {
+  if (v.k !== "tuple" && v.k !== "list") return undefined;
+  const out: Value[] = [];
+  const walk = (x: Value) => {
+    if ((x.k === "tuple" || x.k === "list") && out.length + x.items.length <= n && x !== v) {
+      for (const y of x.items) out.push(y);
+    } else out.push(x);
+  };
+  if (v.items.length === n) return v.items;
+  for (const x of v.items) walk(x);
+  return out.length === n ? out : undefined;
+}

@@ -1,0 +1,10 @@
+/** Limits that turn runaway programs into diagnostics instead of hangs (spec/language.md 4.9). */
+export const LIMITS = {
+  depth: 200,
+  iterations: 1_000_000,
+  // Real networks have thousands of nodes (GPT-2: ~3k; an unrolled RNN: tens of thousands).
+  nodes: 250_000,
+  rangeLength: 1_000_000,
+  tensorElements: 2 ** 31 - 1,
+  totalParamElements: 4 * 2 ** 30,
+};
