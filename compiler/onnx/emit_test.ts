@@ -471,7 +471,7 @@ Deno.test("emitModelParts() draws a lazy weight as its range is read, the bytes 
   const g = lazyNet();
   const { parts } = emitModelParts(g);
   const streamed: number[] = [];
-  for (const c of chunksOf(parts)) streamed.push(...c);
+  for (const c of chunksOf(parts)) for (const b of c) streamed.push(b);
   assert.equal(streamed.length, parts.reduce((n, p) => n + p.length, 0));
   assert.ok(pendingJob(g.initializers.get("big")!), "streaming keeps the weight lazy");
   const whole = emitModel(lazyNet()).model;
