@@ -1,28 +1,42 @@
 import assert from "node:assert/strict";
-import "../../compiler/ops/mod.ts";
 import { DlmError } from "../../compiler/diagnostics.ts";
-import { GraphBuilder } from "../../compiler/ir/builder.ts";
-import type { Graph } from "../../compiler/ir/graph.ts";
+import { emptyGraph, type Graph, type TensorType } from "../../compiler/ir/graph.ts";
 import { lazyInitTensor, pendingJob } from "../../compiler/ir/init.ts";
 import { tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
 import { createSession } from "../ort/mod.ts";
 import { writeModel } from "./onnx_file.ts";
 
-/** y = MatMul(x, W1) + b, z = MatMul(y, W2): W1 8 KiB, W2 4 KiB, b 256 bytes. */
+/**
+ * y = MatMul(x, W1) + b, z = MatMul(y, W2): W1 8 KiB, W2 4 KiB, b 256 bytes
+ * (built by hand: this test needs no graph builder).
+ */
 function bigNet(): Graph {
-  const b = new GraphBuilder("big");
-  const x = b.input("x", { dtype: "f32", shape: ["N", 32] });
+  const g = emptyGraph("big");
+  const f32 = (...shape: (number | string)[]): TensorType => ({ dtype: "f32", shape });
   const fill = (n: number, k: number) =>
     Array.from({ length: n }, (_, i) => ((i * k) % 17) / 16 - 0.5);
-  const w1 = b.initializer("w1", tensor("f32", [32, 64], fill(32 * 64, 5)));
-  const bias = b.initializer("b", tensor("f32", [64], fill(64, 3)));
-  const w2 = b.initializer("w2", tensor("f32", [64, 16], fill(64 * 16, 7)));
-  const [h] = b.addNode("MatMul", [x, w1]);
-  const [hb] = b.addNode("Add", [h, bias]);
-  const [z] = b.addNode("MatMul", [hb, w2]);
-  b.output(z, "z");
-  return b.graph;
+  g.inputs.push({ name: "x", type: f32("N", 32) });
+  g.initializers.set("w1", tensor("f32", [32, 64], fill(32 * 64, 5)));
+  g.initializers.set("b", tensor("f32", [64], fill(64, 3)));
+  g.initializers.set("w2", tensor("f32", [64, 16], fill(64 * 16, 7)));
+  const types: [string, TensorType][] = [
+    ["x", f32("N", 32)],
+    ["w1", f32(32, 64)],
+    ["b", f32(64)],
+    ["w2", f32(64, 16)],
+    ["h", f32("N", 64)],
+    ["hb", f32("N", 64)],
+    ["z", f32("N", 16)],
+  ];
+  for (const [name, t] of types) g.types.set(name, t);
+  g.nodes.push(
+    { name: "mm1", op: "MatMul", inputs: ["x", "w1"], outputs: ["h"], attrs: {} },
+    { name: "add", op: "Add", inputs: ["h", "b"], outputs: ["hb"], attrs: {} },
+    { name: "mm2", op: "MatMul", inputs: ["hb", "w2"], outputs: ["z"], attrs: {} },
+  );
+  g.outputs.push({ name: "z", type: f32("N", 16) });
+  return g;
 }
 
 /** bigNet with W1 and W2 lazily initialised (drawn when read). */
