@@ -124,8 +124,8 @@ export function emitModel(graph: Graph, opts: EmitOptions = {}): EmittedModel {
  * writer can stream 100 MB of weights to a file without first copying them
  * into one buffer. A weight whose values were not drawn yet is drawn as its
  * range is read and is not kept (the tensor stays lazy): on this machine the
- * first touch of 100 MB of fresh memory costs ~300 ms of CPU, drawing the
- * values into a reused 256 KB buffer ~100 ms.
+ * first touch of 100 MB of fresh memory alone costs ~300 ms of CPU, while a
+ * reused 256 KB buffer costs none.
  *
  * @example
  * ```ts
@@ -263,7 +263,7 @@ function rawData(t: Tensor, ctx: EmitContext): ModelPart {
   return {
     length: numel(t.shape) * 4,
     *chunks() {
-      for (const c of drawn) yield new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+      for (const c of drawn) yield tensorBytes({ dtype: "f32", shape: [c.length], data: c });
     },
   };
 }

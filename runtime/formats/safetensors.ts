@@ -199,7 +199,7 @@ export function safetensorsChunks(
       for (const [, t] of list) {
         const drawn = t.dtype === "f32" ? lazyChunks(t) : undefined;
         if (!drawn) yield tensorBytes(t);
-        else for (const c of drawn) yield new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+        else for (const c of drawn) yield tensorBytes({ dtype: "f32", shape: [c.length], data: c });
       }
     },
   };
