@@ -8,7 +8,7 @@
  * one can be drawn a chunk at a time into a small reused buffer, so that
  * writing a model streams its weights to the file without ever holding them
  * all: on this machine the first touch of 100 MB of fresh memory alone costs
- * about 300 ms of CPU, several times what drawing the numbers costs.
+ * about 300 ms of CPU, more than drawing ResNet-50's 25.6M numbers does.
  *
  * This sits with the IR because a lazy tensor is a Tensor, and the passes
  * (batch-norm folding scales a lazy weight) and the ONNX writer handle it;
