@@ -80,7 +80,7 @@ export interface LazyJob {
   per?: number;
 }
 
-/** Values per chunk of drawChunks: 256 KB, a multiple of Rng's chunk (4096), cache-sized. */
+/** Values per chunk of lazyChunks: 256 KB (cache-sized), a multiple of fillNormal's 4096. */
 export const DRAW_CHUNK = 65536;
 
 /**
