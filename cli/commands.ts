@@ -13,7 +13,8 @@ import {
 } from "../compiler/diagnostics.ts";
 import { compileFile, hasErrors } from "../compiler/compile.ts";
 import { resolveNames } from "../compiler/check/resolve.ts";
-import { emitModel, writeModel } from "../compiler/onnx/emit.ts";
+import { emitModel } from "../compiler/onnx/emit.ts";
+import { writeModel } from "../runtime/formats/onnx_file.ts";
 import { SUPPORTED_OPSETS } from "../compiler/ops/mod.ts";
 import { graphToDot, graphToSvg } from "../compiler/viz/mod.ts";
 import { runGraph } from "../runtime/reference/mod.ts";

@@ -20,13 +20,18 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
 }
 
 /**
+ * What a file is written from: bytes, text (UTF-8), or consecutive byte
+ * ranges read one at a time (a chunk may be a reused buffer: it is written
+ * before the next is read).
+ */
+export type FileBytes = Uint8Array | string | Iterable<Uint8Array>;
+
+/**
  * Write several files as one step: every file goes to a temporary file
  * first, and only when all of them are written are they renamed into
  * place. A failure leaves none of the targets changed (DLM0409).
  */
-export function writeFilesAtomic(
-  files: { path: string; bytes: Uint8Array | string | Uint8Array[] }[],
-): void {
+export function writeFilesAtomic(files: { path: string; bytes: FileBytes }[]): void {
   const temps: { tmp: string; path: string }[] = [];
   const cleanup = () => {
     for (const t of temps) {
@@ -37,15 +42,16 @@ export function writeFilesAtomic(
   };
   for (const f of files) {
     const tmp = `${f.path}.${Deno.pid}.${Date.now().toString(36)}.tmp`;
+    // Listed before it is written: a failure midway removes the partial temporary.
+    temps.push({ tmp, path: f.path });
     try {
-      if (Array.isArray(f.bytes)) writeParts(tmp, f.bytes);
-      else {Deno.writeFileSync(
-          tmp,
-          typeof f.bytes === "string" ? new TextEncoder().encode(f.bytes) : f.bytes,
-        );}
-      temps.push({ tmp, path: f.path });
+      if (typeof f.bytes === "string") Deno.writeFileSync(tmp, new TextEncoder().encode(f.bytes));
+      else if (f.bytes instanceof Uint8Array) Deno.writeFileSync(tmp, f.bytes);
+      else writeChunks(tmp, f.bytes);
     } catch (e) {
       cleanup();
+      // A failure to produce the bytes is the producer's, not the file system's.
+      if (e instanceof SourceFailed) throw e.cause;
       fail("DLM0409", `Cannot write '${f.path}': ${describeFsError(e)}`);
     }
   }
@@ -90,13 +96,27 @@ export function describeFsError(e: unknown): string {
 }
 
 /** Write consecutive byte ranges to one file without joining them in memory first. */
-function writeParts(path: string, parts: Uint8Array[]): void {
+function writeChunks(path: string, chunks: Iterable<Uint8Array>): void {
   const file = Deno.openSync(path, { write: true, create: true, truncate: true });
   try {
-    for (const p of parts) {
+    const it = chunks[Symbol.iterator]();
+    for (;;) {
+      let r: IteratorResult<Uint8Array>;
+      try {
+        r = it.next();
+      } catch (e) {
+        throw new SourceFailed(e);
+      }
+      if (r.done) break;
+      const p = r.value;
       for (let off = 0; off < p.length;) off += file.writeSync(p.subarray(off));
     }
   } finally {
     file.close();
   }
+}
+
+/** An error thrown while producing a file's bytes (not while writing them). */
+class SourceFailed {
+  constructor(readonly cause: unknown) {}
 }

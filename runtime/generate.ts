@@ -19,7 +19,7 @@ import { type Tensor, tensor } from "../compiler/ir/tensor.ts";
 import { fail } from "../compiler/diagnostics.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { emitModel } from "../compiler/onnx/emit.ts";
-import { Rng } from "../compiler/check/init.ts";
+import { Rng } from "../compiler/ir/rng.ts";
 import { DEFAULT_OPSET, runGraph } from "./reference/mod.ts";
 import { createSession } from "./ort/mod.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Rng } from "../compiler/check/init.ts";
+import { Rng } from "../compiler/ir/rng.ts";
 import type { ValueInfo } from "../compiler/ir/graph.ts";
 import { DlmError } from "../compiler/diagnostics.ts";
 import { cacheInputs, emptyCache, pickToken } from "./generate.ts";

@@ -8,7 +8,7 @@ import type { Graph } from "../compiler/ir/graph.ts";
 import { formatType } from "../compiler/ir/graph.ts";
 import { type DType, isFloat, numel, type Tensor, zeros } from "../compiler/ir/tensor.ts";
 import { fail } from "../compiler/diagnostics.ts";
-import { Rng } from "../compiler/check/init.ts";
+import { Rng } from "../compiler/ir/rng.ts";
 import { readNpy } from "./formats/mod.ts";
 import { readFileOrFail } from "./fs.ts";
 

@@ -9,8 +9,8 @@ import { type Diagnostic, DlmError, error, fail } from "../compiler/diagnostics.
 import { bf16ToF32, f16ToF32, type Tensor, zeros } from "../compiler/ir/tensor.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { unpackValues } from "../compiler/train/pack.ts";
-import { readSafetensors, writeSafetensors } from "./formats/mod.ts";
-import { readFileOrFail, readTextOrFail, writeFileAtomic } from "./fs.ts";
+import { readSafetensors, safetensorsChunks, writeSafetensors } from "./formats/safetensors.ts";
+import { readFileOrFail, readTextOrFail, writeFilesAtomic } from "./fs.ts";
 
 export interface RenameRule {
   from: RegExp;
@@ -240,15 +240,29 @@ function list(xs: string[]): string {
 
 /** The graph's parameters and buffers, in definition order, as safetensors bytes. */
 export function weightsBytes(graph: Graph): Uint8Array {
+  return writeSafetensors(weightEntries(graph), WEIGHTS_METADATA);
+}
+
+/**
+ * weightsBytes' bytes as ranges for a file writer (writeFilesAtomic): weights
+ * not drawn yet are drawn as they are written and not kept.
+ */
+export function weightsChunks(graph: Graph): Iterable<Uint8Array> {
+  return safetensorsChunks(weightEntries(graph), WEIGHTS_METADATA);
+}
+
+/** Write the graph's parameters and buffers, in definition order, as safetensors. */
+export function saveWeights(graph: Graph, path: string): void {
+  writeFilesAtomic([{ path, bytes: weightsChunks(graph) }]);
+}
+
+const WEIGHTS_METADATA = { producer: "dlm", format: "pt" };
+
+function weightEntries(graph: Graph): [string, Tensor][] {
   const entries: [string, Tensor][] = [];
   for (const p of graph.params) {
     const t = graph.initializers.get(p.name);
     if (t) entries.push([p.name, t]);
   }
-  return writeSafetensors(entries, { producer: "dlm", format: "pt" });
-}
-
-/** Write the graph's parameters and buffers, in definition order, as safetensors. */
-export function saveWeights(graph: Graph, path: string): void {
-  writeFileAtomic(path, weightsBytes(graph));
+  return entries;
 }

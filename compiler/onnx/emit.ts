@@ -11,6 +11,10 @@
  *   (attributes are sorted by name as onnx.helper.make_node does).
  * - Initializers too large for one protobuf (2 GB) go to an external data
  *   blob, each tensor at a 4096-aligned offset (page-aligned for mmap).
+ * - The model comes out as byte ranges (emitModelParts) that a writer streams
+ *   to a file; a weight not drawn yet is drawn as its range is read, a chunk
+ *   at a time, and never held whole (writing files is the runtime's job:
+ *   runtime/formats/onnx_file.ts).
  */
 import { fail } from "../diagnostics.ts";
 import type { AttrValue, Dim, Graph, Node, Span, TensorType } from "../ir/graph.ts";
@@ -20,7 +24,7 @@ import { type AttrType, getOp, SUPPORTED_OPSETS } from "../ops/mod.ts";
 import { DLM_VERSION } from "../version.ts";
 import { onnx } from "./proto.ts";
 import { tensorBytes, toTensorProto } from "./tensor_proto.ts";
-import { writeFilesAtomic } from "../../runtime/fs.ts";
+import { lazyChunks } from "../ir/init.ts";
 
 /**
  * The ONNX IR version that goes with each opset: the one of the ONNX release
@@ -58,6 +62,27 @@ export interface EmitOptions {
   externalData?: { location: string; threshold?: number };
 }
 
+/**
+ * A byte range of an emitted model: bytes in hand, or the raw data of a
+ * weight that is drawn (ir/init.ts) as the range is read. `chunks()` yields
+ * the range's bytes in order; each chunk is valid until the next is read.
+ */
+export type ModelPart = Uint8Array | DrawnPart;
+
+/** The raw data of a lazily initialised weight: its length, and its bytes on demand. */
+export interface DrawnPart {
+  readonly length: number;
+  chunks(): Iterable<Uint8Array>;
+}
+
+/** The bytes of `parts` in order, for a writer (a drawn part's chunks reuse one buffer). */
+export function* chunksOf(parts: readonly ModelPart[]): Generator<Uint8Array> {
+  for (const p of parts) {
+    if (p instanceof Uint8Array) yield p;
+    else yield* p.chunks();
+  }
+}
+
 export interface EmittedModel {
   /** Serialized ModelProto. */
   model: Uint8Array;
@@ -87,21 +112,39 @@ const ATTR_CODE: Record<AttrType, number> = {
  * ```
  */
 export function emitModel(graph: Graph, opts: EmitOptions = {}): EmittedModel {
-  const { parts, data } = emitModelParts(graph, opts);
+  // In memory, lazy weights are drawn and kept (a caller may run the graph next).
+  const { parts, data } = emitParts(graph, opts, false);
   const model = concat(parts);
-  return data ? { model, data } : { model };
+  return data ? { model, data: concat(data) } : { model };
 }
 
 /**
  * The serialized ModelProto as consecutive byte ranges (their concatenation
- * is the model), so a writer can stream 100 MB of weights to a file without
- * first copying them into one buffer; on this machine a fresh 100 MB buffer
- * costs ~60 ms of page faults alone.
+ * is the model), and the external data's when initializers go out, so a
+ * writer can stream 100 MB of weights to a file without first copying them
+ * into one buffer. A weight whose values were not drawn yet is drawn as its
+ * range is read and is not kept (the tensor stays lazy): on this machine the
+ * first touch of 100 MB of fresh memory alone costs ~300 ms of CPU, while a
+ * reused 256 KB buffer costs none.
+ *
+ * @example
+ * ```ts
+ * const { parts } = emitModelParts(graph);
+ * for (const bytes of chunksOf(parts)) file.writeSync(bytes);
+ * ```
  */
 export function emitModelParts(
   graph: Graph,
   opts: EmitOptions = {},
-): { parts: Uint8Array[]; data?: Uint8Array } {
+): { parts: ModelPart[]; data?: ModelPart[] } {
+  return emitParts(graph, opts, true);
+}
+
+function emitParts(
+  graph: Graph,
+  opts: EmitOptions,
+  drawLazy: boolean,
+): { parts: ModelPart[]; data?: ModelPart[] } {
   const opset = opts.opset ?? 17;
   const irVersion = IR_VERSION_FOR_OPSET[opset];
   if (irVersion === undefined || !SUPPORTED_OPSETS.includes(opset)) {
@@ -120,7 +163,7 @@ export function emitModelParts(
   }
   const blob = ext && total > threshold ? new ExternalBlob(ext.location) : undefined;
 
-  const ctx: EmitContext = { opset, blob, domains: new Map() };
+  const ctx: EmitContext = { opset, blob, domains: new Map(), drawLazy };
   const graphParts = encodeGraphBytes(graph, ctx);
 
   const opsetImport = [{ domain: "", version: opset }];
@@ -137,43 +180,12 @@ export function emitModelParts(
   if (graph.packs?.length) {
     msg.metadataProps = [{ key: PACKS_METADATA, value: JSON.stringify(graph.packs) }];
   }
-  // ModelProto without its graph, then the graph as field 7, assembled in one buffer.
+  // ModelProto without its graph, then the graph as field 7.
   const head = onnx.ModelProto.encode(onnx.ModelProto.create(msg)).finish() as Uint8Array;
   let graphLen = 0;
   for (const p of graphParts) graphLen += p.length;
   const parts = [head, tag(7), varint(graphLen), ...graphParts];
-  return blob?.size ? { parts, data: blob.bytes() } : { parts };
-}
-
-/**
- * Emit `graph` and write it to `outPath` atomically. When initializers go
- * external (over `threshold`, default DEFAULT_EXTERNAL_THRESHOLD), they are
- * written to `<outPath>.data`, which the model names by its base name.
- * Returns the paths written.
- */
-export function writeModel(
-  graph: Graph,
-  outPath: string,
-  opts: Omit<EmitOptions, "externalData"> & {
-    externalData?: { threshold?: number };
-    /** Other files to write in the same all-or-nothing step (e.g. --save-weights). */
-    also?: { path: string; bytes: Uint8Array }[];
-  } = {},
-): { model: string; data?: string } {
-  const dataPath = `${outPath}.data`;
-  const location = dataPath.slice(dataPath.lastIndexOf("/") + 1);
-  const { parts, data } = emitModelParts(graph, {
-    ...opts,
-    externalData: { location, threshold: opts.externalData?.threshold },
-  });
-  // Data first: a model that names a missing data file is worse than a stale data file.
-  // All files are written to temporaries before any is renamed into place.
-  writeFilesAtomic([
-    ...(opts.also ?? []),
-    ...(data ? [{ path: dataPath, bytes: data }] : []),
-    { path: outPath, bytes: parts },
-  ]);
-  return data ? { model: outPath, data: dataPath } : { model: outPath };
+  return blob?.size ? { parts, data: blob.parts() } : { parts };
 }
 
 interface EmitContext {
@@ -181,32 +193,29 @@ interface EmitContext {
   blob?: ExternalBlob;
   /** Non-default domains used by emitted nodes, with their opset version. */
   domains: Map<string, number>;
+  /** Lazy weights become DrawnParts (true) or are drawn and kept (false). */
+  drawLazy: boolean;
 }
 
 /** Tensors appended at 4096-aligned offsets. */
 class ExternalBlob {
-  #parts: { offset: number; bytes: Uint8Array }[] = [];
+  #parts: ModelPart[] = [];
   size = 0;
   constructor(readonly location: string) {}
 
-  add(bytes: Uint8Array): number {
+  add(bytes: ModelPart): number {
     const offset = Math.ceil(this.size / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
-    this.#parts.push({ offset, bytes });
-    this.size = offset + bytes.byteLength;
+    if (offset > this.size) this.#parts.push(new Uint8Array(offset - this.size));
+    this.#parts.push(bytes);
+    this.size = offset + bytes.length;
     return offset;
   }
 
-  bytes(): Uint8Array {
-    const out = new Uint8Array(this.size);
-    for (const p of this.#parts) out.set(p.bytes, p.offset);
-    return out;
+  /** The blob as consecutive ranges: each tensor after the zeros that align it. */
+  parts(): ModelPart[] {
+    return this.#parts;
   }
 }
-
-/**
- * protobufjs returns a Node Buffer under Deno, small ones slices of a shared
- * pool: copy into a plain Uint8Array that owns its whole ArrayBuffer.
- */
 
 function initializerBytes(g: Graph): number {
   let n = 0;
@@ -224,9 +233,9 @@ function initializerBytes(g: Graph): number {
  * times. Protobuf readers take repeated fields in the order they appear,
  * so the initializers keep the graph's order.
  */
-function encodeGraphBytes(g: Graph, ctx: EmitContext): Uint8Array[] {
+function encodeGraphBytes(g: Graph, ctx: EmitContext): ModelPart[] {
   const head = onnx.GraphProto.encode(encodeGraph(g, ctx, false)).finish() as Uint8Array;
-  const parts: Uint8Array[] = [head];
+  const parts: ModelPart[] = [head];
   for (const [name, t] of g.initializers) {
     const size = t.dtype === "str" ? 0 : numel(t.shape) * DTYPES[t.dtype].bytes;
     if (t.dtype === "str" || (ctx.blob && size >= EXTERNAL_MIN_BYTES)) {
@@ -237,11 +246,26 @@ function encodeGraphBytes(g: Graph, ctx: EmitContext): Uint8Array[] {
     const meta = onnx.TensorProto.encode(
       onnx.TensorProto.create({ name, dims: t.shape, dataType: DTYPES[t.dtype].onnx }),
     ).finish() as Uint8Array;
-    const raw = tensorBytes(t);
+    const raw = rawData(t, ctx);
     const rawHead = concat([tag(9), varint(raw.length)]);
     parts.push(tag(5), varint(meta.length + rawHead.length + raw.length), meta, rawHead, raw);
   }
   return parts;
+}
+
+/**
+ * A tensor's raw little-endian bytes: a DrawnPart for a weight not drawn yet
+ * when the emitter streams (ctx.drawLazy), else the bytes of its data.
+ */
+function rawData(t: Tensor, ctx: EmitContext): ModelPart {
+  const drawn = ctx.drawLazy && t.dtype === "f32" ? lazyChunks(t) : undefined;
+  if (!drawn) return tensorBytes(t);
+  return {
+    length: numel(t.shape) * 4,
+    *chunks() {
+      for (const c of drawn) yield tensorBytes({ dtype: "f32", shape: [c.length], data: c });
+    },
+  };
 }
 
 /** A length-delimited field key: (field << 3) | 2. */
@@ -259,12 +283,12 @@ function varint(n: number): Uint8Array {
   return new Uint8Array(out);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+function concat(parts: readonly ModelPart[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
   let o = 0;
-  for (const p of parts) {
+  for (const p of chunksOf(parts)) {
     out.set(p, o);
     o += p.length;
   }
@@ -315,7 +339,7 @@ function encodeGraph(g: Graph, ctx: EmitContext, withInitializers = true): unkno
 function tensorProto(name: string, t: Tensor, ctx: EmitContext): unknown {
   const size = t.dtype === "str" ? 0 : numel(t.shape) * DTYPES[t.dtype].bytes;
   if (!ctx.blob || size < EXTERNAL_MIN_BYTES) return toTensorProto(t, name);
-  const offset = ctx.blob.add(tensorBytes(t));
+  const offset = ctx.blob.add(rawData(t, ctx));
   return onnx.TensorProto.create({
     name,
     dims: t.shape,

@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import { DlmError } from "../diagnostics.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import type { Graph, Span } from "../ir/graph.ts";
+import { lazyInitTensor, pendingJob } from "../ir/init.ts";
 import { emptyGraph } from "../ir/graph.ts";
 import { tensor, toNumbers } from "../ir/tensor.ts";
 import { register } from "../ops/registry.ts";
 import { DLM_VERSION } from "../version.ts";
 import { createSession } from "../../runtime/ort/mod.ts";
-import { emitModel, EXTERNAL_ALIGN, writeModel } from "./emit.ts";
+import { chunksOf, emitModel, emitModelParts, EXTERNAL_ALIGN } from "./emit.ts";
 import { longToBigInt, longToNumber, onnx } from "./proto.ts";
 import { fromTensorProto } from "./tensor_proto.ts";
 
@@ -445,42 +446,6 @@ Deno.test("emitModel() keeps everything inline below the threshold", () => {
   assert.ok(decode(model).graph.initializer.every((t: any) => t.dataLocation === 0));
 });
 
-Deno.test("writeModel() writes a model and data pair that onnxruntime loads from the path with the inline results", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "dlm_emit_" });
-  try {
-    const x = tensor("f32", [2, 32], Array.from({ length: 64 }, (_, i) => (i % 9) - 4));
-    const inline = await createSession(emitModel(bigNet()).model);
-    const want = toNumbers((await inline.run({ x })).z);
-    await inline.release();
-
-    const paths = writeModel(bigNet(), `${dir}/m.onnx`, { externalData: { threshold: 1000 } });
-    assert.deepEqual(paths, { model: `${dir}/m.onnx`, data: `${dir}/m.onnx.data` });
-    assert.ok(Deno.statSync(`${dir}/m.onnx.data`).size > 12000);
-    assert.ok(Deno.statSync(`${dir}/m.onnx`).size < 2000, "weights are not in the model file");
-    for (const backend of ["node", "web"] as const) {
-      const s = await createSession(`${dir}/m.onnx`, { backend });
-      assert.deepEqual(toNumbers((await s.run({ x })).z), want, backend);
-      await s.release();
-    }
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
-      "m.onnx",
-      "m.onnx.data",
-    ], "no temp files left");
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});
-
-Deno.test("writeModel() writes one file when the weights fit inline", () => {
-  const dir = Deno.makeTempDirSync({ prefix: "dlm_emit_" });
-  try {
-    assert.deepEqual(writeModel(convNet(), `${dir}/c.onnx`), { model: `${dir}/c.onnx` });
-    assert.deepEqual(Deno.readFileSync(`${dir}/c.onnx`), emitModel(convNet()).model);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});
-
 Deno.test("emitModel() refuses weights over 2 GB without external data", () => {
   // The shape claims 4 GiB; the emitter checks sizes before touching the data.
   const g = emptyGraph("huge");
@@ -493,9 +458,26 @@ Deno.test("emitModel() refuses weights over 2 GB without external data", () => {
   });
 });
 
-Deno.test("writeModel() reports an unwritable path with DLM0409", () => {
-  assert.throws(
-    () => writeModel(convNet(), "/nonexistent-dir/m.onnx"),
-    (e: unknown) => e instanceof DlmError && e.diagnostics[0].code === "DLM0409",
-  );
+Deno.test("emitModelParts() draws a lazy weight as its range is read, the bytes emitModel() writes", () => {
+  const lazyNet = () => {
+    const g = bigNet();
+    // 20,000 normals: several of the drawer's chunks and a partial one.
+    const spec = { kind: "normal", mean: 0, std: 1 } as const;
+    g.initializers.set("w1", lazyInitTensor(spec, [32, 64], "w1", 3));
+    g.initializers.set("big", lazyInitTensor(spec, [200, 100], "big", 3));
+    return g;
+  };
+  const g = lazyNet();
+  const { parts } = emitModelParts(g);
+  const streamed: number[] = [];
+  for (const c of chunksOf(parts)) for (const b of c) streamed.push(b);
+  assert.equal(streamed.length, parts.reduce((n, p) => n + p.length, 0));
+  assert.ok(pendingJob(g.initializers.get("big")!), "streaming keeps the weight lazy");
+  const whole = emitModel(lazyNet()).model;
+  assert.deepEqual(new Uint8Array(streamed), whole);
+  const external = { externalData: { location: "d", threshold: 0 } };
+  const ext = emitModelParts(lazyNet(), external);
+  const inMemory = emitModel(lazyNet(), external);
+  assert.deepEqual(new Uint8Array([...chunksOf(ext.data!)].flatMap((c) => [...c])), inMemory.data);
+  assert.deepEqual(new Uint8Array([...chunksOf(ext.parts)].flatMap((c) => [...c])), inMemory.model);
 });

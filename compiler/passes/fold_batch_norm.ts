@@ -5,7 +5,7 @@
 import type { Graph, Node, ParamInfo } from "../ir/graph.ts";
 import { type DType, numel, type Tensor, tensor, toNumbers, zeros } from "../ir/tensor.ts";
 import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
-import { lazyScaled } from "../check/init.ts";
+import { lazyScaled } from "../ir/init.ts";
 import { constantTable, dropUnusedInitializers, freshName, hasSubgraph, Uses } from "./rewrite.ts";
 
 /**

@@ -17,7 +17,7 @@ import { fail } from "../../compiler/diagnostics.ts";
 import { type Graph, type Node, type TensorType } from "../../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
-import { Rng } from "../../compiler/check/init.ts";
+import { Rng } from "../../compiler/ir/rng.ts";
 import {
   fedInput,
   LOSS_OUTPUT,

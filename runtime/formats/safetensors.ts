@@ -12,6 +12,7 @@
  */
 import { fail } from "../../compiler/diagnostics.ts";
 import { allocData, type DType, DTYPES, numel, type Tensor } from "../../compiler/ir/tensor.ts";
+import { lazyChunks } from "../../compiler/ir/init.ts";
 import { tensorBytes } from "../../compiler/onnx/tensor_proto.ts";
 
 /** The reference implementation's limit on the header size. */
@@ -162,6 +163,53 @@ export function writeSafetensors(
   metadata?: Record<string, string>,
 ): Uint8Array {
   const list = [...tensors];
+  const { head, size } = safetensorsHeader(list, metadata);
+  const out = new Uint8Array(size);
+  out.set(head);
+  let pos = head.length;
+  for (const [, t] of list) {
+    const b = tensorBytes(t);
+    out.set(b, pos);
+    pos += b.byteLength;
+  }
+  return out;
+}
+
+/**
+ * writeSafetensors' bytes as consecutive ranges, for a file writer
+ * (runtime/fs.ts writeFilesAtomic): a weight not drawn yet (ir/init.ts) is
+ * drawn a chunk at a time into one reused buffer and not kept, so saving
+ * ResNet-50's initial weights touches no 100 MB of fresh memory. Errors are
+ * raised by this call, before any byte is produced.
+ *
+ * @example
+ * ```ts
+ * writeFilesAtomic([{ path: "w.safetensors", bytes: safetensorsChunks(weights) }]);
+ * ```
+ */
+export function safetensorsChunks(
+  tensors: Map<string, Tensor> | [string, Tensor][],
+  metadata?: Record<string, string>,
+): Iterable<Uint8Array> {
+  const list = [...tensors];
+  const { head } = safetensorsHeader(list, metadata);
+  return {
+    *[Symbol.iterator]() {
+      yield head;
+      for (const [, t] of list) {
+        const drawn = t.dtype === "f32" ? lazyChunks(t) : undefined;
+        if (!drawn) yield tensorBytes(t);
+        else for (const c of drawn) yield tensorBytes({ dtype: "f32", shape: [c.length], data: c });
+      }
+    },
+  };
+}
+
+/** The length prefix and padded JSON header of a safetensors file, and the file's size. */
+function safetensorsHeader(
+  list: [string, Tensor][],
+  metadata?: Record<string, string>,
+): { head: Uint8Array; size: number } {
   const seen = new Set<string>();
   // The header is built by hand: JSON.stringify of an object would move
   // integer-like names ("0", "1") to the front and lose the given order.
@@ -194,17 +242,11 @@ export function writeSafetensors(
   }
   const json = new TextEncoder().encode(`{${parts.join(",")}}`);
   const headerLen = Math.ceil(json.length / 8) * 8;
-  const out = new Uint8Array(8 + headerLen + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerLen), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + headerLen);
-  let pos = 8 + headerLen;
-  for (const [, t] of list) {
-    const b = tensorBytes(t);
-    out.set(b, pos);
-    pos += b.byteLength;
-  }
-  return out;
+  const head = new Uint8Array(8 + headerLen);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerLen), true);
+  head.set(json, 8);
+  head.fill(0x20, 8 + json.length, 8 + headerLen);
+  return { head, size: 8 + headerLen + offset };
 }
 
 function isSize(v: unknown): boolean {

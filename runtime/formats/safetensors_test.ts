@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { DlmError } from "../../compiler/diagnostics.ts";
 import { type DType, f32ToBf16, f32ToF16, tensor, toNumbers } from "../../compiler/ir/tensor.ts";
-import { readSafetensors, writeSafetensors } from "./safetensors.ts";
+import { lazyInitTensor, pendingJob } from "../../compiler/ir/init.ts";
+import { readSafetensors, safetensorsChunks, writeSafetensors } from "./safetensors.ts";
 
 const FIXTURES = new URL("../../tests/fixtures/formats/", import.meta.url);
 
@@ -192,5 +193,26 @@ Deno.test("readSafetensors() names the data, not a file, when no path is given",
     () => readSafetensors(new Uint8Array(3)),
     (e: unknown) =>
       e instanceof DlmError && e.diagnostics[0].message.startsWith("Invalid safetensors data: "),
+  );
+});
+
+Deno.test("safetensorsChunks() gives writeSafetensors()' bytes, drawing lazy weights without keeping them", () => {
+  const spec = { kind: "normal", mean: 0, std: 1 } as const;
+  const entries = () =>
+    [
+      ["b", tensor("f16", [3], [1, 2, 3])],
+      ["w", lazyInitTensor(spec, [300, 300], "w", 5)],
+    ] as [string, ReturnType<typeof tensor>][];
+  const lazy = entries();
+  const streamed: number[] = [];
+  for (const c of safetensorsChunks(lazy, { producer: "dlm" })) for (const b of c) streamed.push(b);
+  assert.ok(pendingJob(lazy[1][1]), "the weight is still lazy");
+  assert.deepEqual(new Uint8Array(streamed), writeSafetensors(entries(), { producer: "dlm" }));
+});
+
+Deno.test("safetensorsChunks() raises its errors before producing any byte", () => {
+  assert.throws(
+    () => safetensorsChunks([["a", tensor("u8", [1], [1])], ["a", tensor("u8", [1], [1])]]),
+    (e: unknown) => e instanceof DlmError && e.diagnostics[0].code === "DLM0409",
   );
 });
