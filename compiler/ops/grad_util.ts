@@ -4,9 +4,9 @@
  * gradient back to an operand's shape. Every helper adds standard ONNX ops
  * through the rule's `GradContext`.
  */
-import type { AttrValue, Dim, TensorType } from "../ir/graph.ts";
+import type { Dim, TensorType } from "../ir/graph.ts";
 import { type Expr, type ExprGraph, exprGraph } from "../ir/expr.ts";
-import { type DType, tensor } from "../ir/tensor.ts";
+import { tensor } from "../ir/tensor.ts";
 import type { GradContext } from "./registry.ts";
 
 const GRAPHS = new WeakMap<GradContext, ExprGraph>();
@@ -136,26 +136,4 @@ export function normalizeGrad(
   const dxhat = g.mul(gamma);
   const inner = dxhat.sub(mean(dxhat)).sub(xhat.mul(mean(dxhat.mul(xhat))));
   return { dx: rstd.mul(inner), xhat };
-}
-
-// Name-based helpers of the rules not yet written with `graphOf` (same nodes, same constants).
-
-/** A scalar constant of `dtype`. */
-export function scalar(ctx: GradContext, dtype: DType, v: number): string {
-  return graphOf(ctx).scalar(v, dtype).name;
-}
-
-/** A 1-D i64 constant (axes, shapes, pads). */
-export function ints(ctx: GradContext, vs: readonly number[]): string {
-  return graphOf(ctx).ints(vs).name;
-}
-
-/** One node with one output. */
-export function op1(
-  ctx: GradContext,
-  op: string,
-  inputs: string[],
-  attrs: Record<string, AttrValue> = {},
-): string {
-  return ctx.op(op, inputs, attrs)[0];
 }
