@@ -334,6 +334,14 @@ export class Expr {
     const ins = axes === undefined ? [] : [this.#axes(axes)];
     return this.op("ReduceSum", ins, keep(keepdims));
   }
+  /** The sum of all elements, a scalar. */
+  sumAll(): Expr {
+    return this.sum(undefined, false);
+  }
+  /** The mean of all elements, a scalar. */
+  meanAll(): Expr {
+    return this.mean(undefined, false);
+  }
   mean(axes?: readonly number[], keepdims?: boolean): Expr {
     return this.#reduce("ReduceMean", axes, keepdims);
   }
