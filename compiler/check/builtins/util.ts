@@ -94,3 +94,21 @@ export class CtxGraph extends ExprGraph {
     return this.tensor(this.ctx.refine(this.value(x), type));
   }
 }
+
+/**
+ * Run `body` on a {@link CtxGraph} of `ctx` and return its result, or
+ * undefined once a node has reported an error.
+ *
+ * @example
+ * // sigmoid(x) * x, undefined when a shape rule fails
+ * const y = withGraph(ctx, (e) => e.tensor(x).sigmoid().mul(e.tensor(x)));
+ */
+export function withGraph(ctx: Ctx, body: (e: CtxGraph) => Expr): TensorValue | undefined {
+  const e = new CtxGraph(ctx);
+  try {
+    return e.value(body(e));
+  } catch (err) {
+    if (err instanceof Reported) return undefined;
+    throw err;
+  }
+}
