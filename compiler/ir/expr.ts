@@ -38,6 +38,12 @@ export interface NodeSink {
   constant(t: Tensor): string;
   /** The type of a value of the graph. */
   typeOf(name: string): TensorType;
+  /**
+   * A scalar constant, where the context encodes scalars its own way (the
+   * elaborator stores 16-bit floats as their bits); absent: `constant` of
+   * `tensor(dtype, [], [v])`.
+   */
+  scalar?(v: number, dtype: DType): string;
 }
 
 /** An operand: a value, a value's name, or a number (a scalar of the other operand's dtype). */
@@ -133,7 +139,9 @@ export class ExprGraph {
   }
   /** A scalar constant of `dtype`. */
   scalar(v: number, dtype: DType): Expr {
-    return this.constant(tensor(dtype, [], [v]));
+    return this.sink.scalar
+      ? this.v(this.sink.scalar(v, dtype))
+      : this.constant(tensor(dtype, [], [v]));
   }
   /** A 1-D i64 constant: axes, shapes, pads, slice bounds. */
   ints(xs: readonly number[]): Expr {

@@ -69,6 +69,7 @@ export class CtxGraph extends ExprGraph {
         return r.map(keep);
       },
       constant: (t) => keep(ctx.constant(t)),
+      scalar: (v, dtype) => keep(ctx.scalar(v, dtype)),
       typeOf(name) {
         const v = vals.get(name);
         if (!v) throw new Error(`internal: value ${name} was not made through this context`);
