@@ -97,15 +97,20 @@ export class CtxGraph extends ExprGraph {
 }
 
 /**
- * Run `body` on a {@link CtxGraph} of `ctx` and return its result, or
- * undefined once a node has reported an error.
+ * Run `body` on a {@link CtxGraph} of `ctx` (numbers as `scalarDtype`
+ * scalars, when given) and return its result, or undefined once a node has
+ * reported an error.
  *
  * @example
  * // sigmoid(x) * x, undefined when a shape rule fails
  * const y = withGraph(ctx, (e) => e.tensor(x).sigmoid().mul(e.tensor(x)));
  */
-export function withGraph(ctx: Ctx, body: (e: CtxGraph) => Expr): TensorValue | undefined {
-  const e = new CtxGraph(ctx);
+export function withGraph(
+  ctx: Ctx,
+  body: (e: CtxGraph) => Expr,
+  scalarDtype?: DType,
+): TensorValue | undefined {
+  const e = new CtxGraph(ctx, scalarDtype);
   try {
     return e.value(body(e));
   } catch (err) {
