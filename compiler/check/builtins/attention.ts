@@ -19,7 +19,7 @@ import { ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { LayerDef } from "./layers.ts";
 import { normAxisArg, rangeAlong } from "./tensor_ops.ts";
-import { B, fl, i, ints, op1 as one, Reported, t, withGraph } from "./util.ts";
+import { B, fl, i, op1 as one, Reported, t, withGraph } from "./util.ts";
 
 const FLOATS = new Set<DType>(["f32", "f64", "f16", "bf16"]);
 
@@ -484,14 +484,12 @@ const inProjection: LayerDef = {
     if (!w) return ERROR;
     const out: TensorValue[] = [];
     for (const [j, x] of [qIn, kvIn, kvIn].entries()) {
-      const lo = ints(ctx, [j * dim]), hi = ints(ctx, [(j + 1) * dim]), ax = ints(ctx, [0]);
-      const wj = one(ctx, "Slice", [w.v, lo, hi, ax]);
-      const wt = wj && one(ctx, "Transpose", [wj.v], { perm: [1, 0] });
-      let y = wt && one(ctx, "MatMul", [x.v, wt.v]);
-      if (y && b) {
-        const bj = one(ctx, "Slice", [b.v, lo, hi, ax]);
-        y = bj && one(ctx, "Add", [y.v, bj.v]);
-      }
+      const y = withGraph(ctx, (g) => {
+        const lo = g.ints([j * dim]), hi = g.ints([(j + 1) * dim]), ax = g.ints([0]);
+        // x W_j^T + b_j, with W_j and b_j rows j dim .. (j + 1) dim of the packed weight and bias
+        const xw = g.tensor(x).matmul(g.tensor(w).op("Slice", [lo, hi, ax]).transpose([1, 0]));
+        return b ? xw.add(g.tensor(b).op("Slice", [lo, hi, ax])) : xw;
+      });
       if (!y) return ERROR;
       out.push(y);
     }
@@ -543,10 +541,11 @@ const prependToken: LayerDef = {
     );
     if (!w) return ERROR;
     // [N, 1, D] of the token: x's first position times 0 plus the token keeps N symbolic and exact.
-    const first = one(ctx, "Slice", [x.v, ints(ctx, [0]), ints(ctx, [1]), ints(ctx, [1])]);
-    const z = first && one(ctx, "Mul", [first.v, ctx.scalar(0, x.t.dtype).v]);
-    const tok = z && one(ctx, "Add", [z.v, w.v]);
-    return (tok && one(ctx, "Concat", [tok.v, x.v], { axis: 1 }, prefix)) ?? ERROR;
+    return withGraph(ctx, (e) => {
+      const first = e.tensor(x).op("Slice", [e.ints([0]), e.ints([1]), e.ints([1])]);
+      const tok = first.mul(0).add(w.v);
+      return e.op1("Concat", [tok, x.v], { axis: 1 }, { name: prefix });
+    }) ?? ERROR;
   },
 };
 
@@ -610,11 +609,13 @@ const tiedLinear: LayerDef = {
     if (r === 2) return one(ctx, "Gemm", [x.v, w.v, b?.v ?? ""], { transB: 1 }, prefix) ?? ERROR;
     // [..., e] -> [M, e] -> Gemm with transB (the shared weight is read as it is: no
     // transposed copy of a 38M-value embedding) -> [..., out].
-    const flat = one(ctx, "Reshape", [x.v, ints(ctx, [-1, e])]);
-    const mm = flat && one(ctx, "Gemm", [flat.v, w.v, b?.v ?? ""], { transB: 1 });
-    const shape = one(ctx, "Shape", [x.v], { start: 0, end: r - 1 });
-    const full = shape && one(ctx, "Concat", [shape.v, ints(ctx, [out])], { axis: 0 });
-    const y = mm && full && one(ctx, "Reshape", [mm.v, full.v], {}, prefix);
+    const y = withGraph(ctx, (g) => {
+      const xv = g.tensor(x);
+      const mm = xv.reshape([-1, e]).op("Gemm", [w.v, b?.v ?? ""], { transB: 1 });
+      const lead = xv.op("Shape", [], { start: 0, end: r - 1 });
+      const full = g.op1("Concat", [lead, g.ints([out])], { axis: 0 });
+      return g.op1("Reshape", [mm, full], {}, { name: prefix });
+    });
     return y ? ctx.refine(y, { dtype: x.t.dtype, shape: [...x.t.shape.slice(0, -1), out] }) : ERROR;
   },
 };
