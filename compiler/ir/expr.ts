@@ -13,8 +13,13 @@
  * append a node (a `GraphBuilder`, a gradient rule's `GradContext`, a
  * built-in's `Ctx`) is wrapped behind the small {@link NodeSink} interface.
  * Numbers given as operands become scalar constants of the other operand's
- * dtype, made through the sink, so each graph-building context shares its
- * constants through one {@link ConstantPool}.
+ * dtype (or of the context's fixed dtype), made through the sink, so each
+ * graph-building context shares its constants through one
+ * {@link ConstantPool}: the backward graph's `grad_const` initializers (one
+ * pool per graph), each training builder call's `train_const` (one pool per
+ * call), the elaborator's `const` (its own cache, behind `Ctx.constant`).
+ * The contexts keep separate pools on purpose: merging them would rename
+ * initializers of every compiled training step.
  *
  * Every method appends exactly the node(s) its name says, in the order the
  * expression is evaluated (receiver first, then arguments left to right), so
@@ -230,7 +235,11 @@ export class Expr {
   sub(x: Operand): Expr {
     return this.op("Sub", [x]);
   }
-  /** x - this: for `1 - y`, written `y.rsub(1)`. */
+  /**
+   * x - this: for `1 - y`, written `y.rsub(1)`. The constant is made after
+   * the receiver's nodes; where a rewrite must keep the order of constants,
+   * write `graph.scalar(1, dtype).sub(y)`.
+   */
   rsub(x: number): Expr {
     return this.graph.op1("Sub", [this.operand(x), this.name]);
   }
