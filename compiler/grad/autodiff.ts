@@ -14,6 +14,7 @@ import type { AttrValue, Graph, Node, TensorType } from "../ir/graph.ts";
 import { formatSpan, formatType } from "../ir/graph.ts";
 import type { GraphBuilder } from "../ops/builder.ts";
 import { isFloat, type Tensor, tensor } from "../ir/tensor.ts";
+import { ConstantPool } from "../ir/expr.ts";
 import { DlmError, fail } from "../diagnostics.ts";
 import { getOp } from "../ops/mod.ts";
 import { expandRecurrent } from "./expand_recurrent.ts";
@@ -188,23 +189,15 @@ function emit(
   return b.addNode(op, inputs, attrs, { name: `${prefix}/${op.toLowerCase()}`, ...opts });
 }
 
-/** Constants are shared by value so a backward graph does not repeat `1.0` a hundred times. */
-const CONSTANT_CACHE = new WeakMap<Graph, Map<string, string>>();
+/** Constants are shared by value per graph, so a backward graph does not repeat `1.0` a hundred times. */
+const CONSTANT_POOLS = new WeakMap<Graph, ConstantPool>();
 
 function constant(b: GraphBuilder, t: Tensor): string {
-  let cache = CONSTANT_CACHE.get(b.graph);
-  if (!cache) CONSTANT_CACHE.set(b.graph, cache = new Map());
-  const small = t.data.length <= 16;
-  const key = small
-    ? `${t.dtype}[${t.shape}]:${Array.from(t.data as ArrayLike<number | bigint>).join(",")}`
-    : "";
-  if (small) {
-    const hit = cache.get(key);
-    if (hit && b.graph.initializers.has(hit)) return hit;
+  let pool = CONSTANT_POOLS.get(b.graph);
+  if (!pool) {
+    CONSTANT_POOLS.set(b.graph, pool = new ConstantPool((name) => b.graph.initializers.has(name)));
   }
-  const name = b.initializer("grad_const", t);
-  if (small) cache.set(key, name);
-  return name;
+  return pool.get(t, (t) => b.initializer("grad_const", t));
 }
 
 function zerosOf(b: GraphBuilder, value: string, prefix: string): string {

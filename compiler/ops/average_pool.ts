@@ -3,7 +3,7 @@
  * sizes from `kernel_shape` (see `windowOutput`). Opset 11 has no dilations.
  */
 import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { ints, needStatic, op1, shapeOf } from "./grad_util.ts";
+import { gradOf, graphOf, needStatic, shapeOf } from "./grad_util.ts";
 import { explicitPads } from "./conv.ts";
 import { tensor } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input, intAttr, intsAttr } from "./rules.ts";
@@ -94,6 +94,7 @@ function divisors(
  * [-pad_begin, in - (full - pad_begin)].
  */
 function averagePoolGrad(c: GradContext) {
+  const e = graphOf(c);
   const x = c.node.inputs[0];
   const xt = c.inputTypes[0]!;
   const attrs = c.node.attrs;
@@ -109,13 +110,12 @@ function averagePoolGrad(c: GradContext) {
   const includePad = ((attrs.count_include_pad as number | undefined) ?? 0) !== 0;
   const dtype = xt.dtype;
   const div = divisors(inSp, outSp, kernel, strides, pads, includePad);
-  const inv = c.constant(tensor(dtype, outSp, div.map((v) => (v > 0 ? 1 / v : 0))));
-  const scaled = op1(c, "Mul", [c.outputGrads[0], inv]);
-  const planes = op1(c, "Reshape", [scaled, ints(c, [-1, 1, ...outSp])]);
-  const kernelOnes = c.constant(
+  const inv = e.constant(tensor(dtype, outSp, div.map((v) => (v > 0 ? 1 / v : 0))));
+  const planes = gradOf(c, 0).mul(inv).reshape([-1, 1, ...outSp]);
+  const kernelOnes = e.constant(
     tensor(dtype, [1, 1, ...kernel], new Array(kernel.reduce((p, k) => p * k, 1)).fill(1)),
   );
-  const full = op1(c, "ConvTranspose", [planes, kernelOnes], { strides });
+  const full = planes.op("ConvTranspose", [kernelOnes], { strides });
   const fullSp = outSp.map((o, i) => (o - 1) * strides[i] + kernel[i]);
   const crop = [
     0,
@@ -125,6 +125,6 @@ function averagePoolGrad(c: GradContext) {
     0,
     ...inSp.map((h, i) => h + pads[i] - fullSp[i]),
   ];
-  const dx = op1(c, "Pad", [full, ints(c, crop)]);
-  return [op1(c, "Reshape", [dx, shapeOf(c, x)])];
+  const dx = full.op("Pad", [e.ints(crop)]);
+  return [dx.reshape(shapeOf(c, x)).name];
 }

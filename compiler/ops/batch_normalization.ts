@@ -8,8 +8,9 @@ import { type OpDef, ShapeError } from "./registry.ts";
 import { dimEquals } from "./dims.ts";
 import { expectDtype, expectRank, FLOAT, input, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { ints, op1, scalar } from "./grad_util.ts";
-import { DTYPES, numel } from "../ir/tensor.ts";
+import { gradOf, graphOf, inputOf } from "./grad_util.ts";
+import { numel } from "../ir/tensor.ts";
+import type { Expr } from "../ir/expr.ts";
 
 const PORTS = ["X", "scale", "B", "input_mean", "input_var"];
 
@@ -68,17 +69,17 @@ export const batchNormalizationOp: OpDef = {
  * running statistics (which get no gradient).
  */
 function batchNormGrad(c: GradContext) {
-  const [x, scale, , runMean, runVar] = c.node.inputs;
-  const g = c.outputGrads[0];
-  if (!g) return [];
+  const [, scale, , runMean, runVar] = c.node.inputs;
+  if (!c.outputGrads[0]) return [];
+  const e = graphOf(c);
+  const x = inputOf(c, 0), g = gradOf(c, 0);
   const rank = c.inputTypes[0]!.shape.length;
   const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
   const eps = (c.node.attrs.epsilon as number | undefined) ?? 1e-5;
-  const perChannel = ints(c, [-1, ...new Array(rank - 2).fill(1)]);
-  const gamma = op1(c, "Reshape", [scale, perChannel]);
-  const dtype = c.inputTypes[0]!.dtype;
-  const sum = (v: string, keepdims = 0) => op1(c, "ReduceSum", [v, ints(c, axes)], { keepdims });
-  const mul = (a: string, b: string) => op1(c, "Mul", [a, b]);
+  const perChannel = e.ints([-1, ...new Array(rank - 2).fill(1)]);
+  const gamma = e.v(scale).reshape(perChannel);
+  const dtype = x.dtype;
+  const sum = (v: Expr, keepdims = false) => v.sum(axes, keepdims);
   if (c.node.attrs.training_mode === 1) {
     // gamma is constant over the reduced axes. With xc = x - mean(x), rstd = 1 / sqrt(mean(xc^2)
     // + eps), sg = sum(g) and sgx = sum(g xc) per channel and inv = 1 / (elements per channel):
@@ -87,31 +88,24 @@ function batchNormGrad(c: GradContext) {
     // ops and 4 reductions, where dx = gamma rstd (g - mean(g) - xhat mean(g xhat)) takes 8 and 6
     // (and the general normalizeGrad, which LayerNorm needs, more).
     const shape = c.inputTypes[0]!.shape;
-    const size = (v: string) => op1(c, "Cast", [op1(c, "Size", [v])], { to: DTYPES[dtype].onnx });
+    const size = (v: Expr) => v.op("Size").cast(dtype);
     const inv = shape.every((d) => typeof d === "number")
-      ? scalar(c, dtype, (shape[1] as number) / numel(shape as number[]))
-      : op1(c, "Div", [size(scale), size(x)]);
-    const mean = (v: string) => op1(c, "ReduceMean", [v], { axes, keepdims: 1 });
-    const xc = op1(c, "Sub", [x, mean(x)]);
-    const rstd = op1(c, "Reciprocal", [
-      op1(c, "Sqrt", [op1(c, "Add", [mean(mul(xc, xc)), scalar(c, dtype, eps)])]),
-    ]);
-    const sg = sum(g, 1), sgx = sum(mul(g, xc), 1);
-    const k1 = mul(gamma, rstd);
-    const q = mul(mul(rstd, rstd), mul(sgx, inv));
-    const dx = op1(c, "Sub", [
-      mul(op1(c, "Sub", [g, mul(xc, q)]), k1),
-      mul(k1, mul(sg, inv)),
-    ]);
-    const flat = (v: string) => op1(c, "Reshape", [v, ints(c, [-1])]);
-    return [dx, flat(mul(sgx, rstd)), flat(sg), undefined, undefined];
+      ? e.scalar((shape[1] as number) / numel(shape as number[]), dtype)
+      : size(e.v(scale)).div(size(x));
+    const mean = (v: Expr) => v.mean(axes, true);
+    const xc = x.sub(mean(x));
+    const rstd = mean(xc.square()).add(eps).sqrt().reciprocal();
+    const sg = sum(g, true), sgx = sum(g.mul(xc), true);
+    const k1 = gamma.mul(rstd);
+    const q = rstd.square().mul(sgx.mul(inv));
+    const dx = g.sub(xc.mul(q)).mul(k1).sub(k1.mul(sg.mul(inv)));
+    const flat = (v: Expr) => v.reshape([-1]).name;
+    return [dx.name, flat(sgx.mul(rstd)), flat(sg), undefined, undefined];
   }
+  // Eval mode: y = gamma (x - running mean) rstd + B with rstd = 1 / sqrt(running var + eps).
   const dB = sum(g);
-  const rstd = op1(c, "Reshape", [
-    op1(c, "Reciprocal", [op1(c, "Sqrt", [op1(c, "Add", [runVar, scalar(c, dtype, eps)])])]),
-    perChannel,
-  ]);
-  const xhat = op1(c, "Mul", [op1(c, "Sub", [x, op1(c, "Reshape", [runMean, perChannel])]), rstd]);
-  const dx = op1(c, "Mul", [g, op1(c, "Mul", [gamma, rstd])]);
-  return [dx, sum(op1(c, "Mul", [g, xhat])), dB, undefined, undefined];
+  const rstd = e.v(runVar).add(eps).sqrt().reciprocal().reshape(perChannel);
+  const xhat = x.sub(e.v(runMean).reshape(perChannel)).mul(rstd);
+  const dx = g.mul(gamma.mul(rstd));
+  return [dx.name, sum(g.mul(xhat)).name, dB.name, undefined, undefined];
 }

@@ -4,8 +4,9 @@
  * op, generated from the tables below (ONNX definitions in force at opset 17).
  */
 import { formatType } from "../ir/graph.ts";
-import { type DType, DTYPES } from "../ir/tensor.ts";
-import { op1, scalar } from "./grad_util.ts";
+import type { DType } from "../ir/tensor.ts";
+import type { Expr } from "../ir/expr.ts";
+import { gradOf, graphOf, inputOf, outputOf } from "./grad_util.ts";
 import {
   type AttrSpec,
   type GradContext,
@@ -29,59 +30,52 @@ interface BinaryRow {
 }
 
 // Gradient rules: g = dL/dC; each operand's gradient is summed back over the axes it was broadcast along.
-const G = (c: GradContext) => c.outputGrads[0];
-const A = (c: GradContext) => c.node.inputs[0];
-const B = (c: GradContext) => c.node.inputs[1];
-const unbA = (c: GradContext, g: string) => c.unbroadcast(g, c.inputTypes[0]!);
-const unbB = (c: GradContext, g: string) => c.unbroadcast(g, c.inputTypes[1]!);
+const G = (c: GradContext) => gradOf(c, 0);
+const A = (c: GradContext) => inputOf(c, 0);
+const B = (c: GradContext) => inputOf(c, 1);
+const unbA = (c: GradContext, g: Expr) => c.unbroadcast(g.name, c.inputTypes[0]!);
+const unbB = (c: GradContext, g: Expr) => c.unbroadcast(g.name, c.inputTypes[1]!);
 
 function addGrad(c: GradContext) {
   return [unbA(c, G(c)), unbB(c, G(c))];
 }
 function subGrad(c: GradContext) {
-  return [unbA(c, G(c)), unbB(c, op1(c, "Neg", [G(c)]))];
+  return [unbA(c, G(c)), unbB(c, G(c).neg())];
 }
 /** d(ab) = b da + a db. */
 function mulGrad(c: GradContext) {
-  return [unbA(c, op1(c, "Mul", [G(c), B(c)])), unbB(c, op1(c, "Mul", [G(c), A(c)]))];
+  return [unbA(c, G(c).mul(B(c))), unbB(c, G(c).mul(A(c)))];
 }
 /** d(a/b) = da / b - (a/b) db / b. */
 function divGrad(c: GradContext) {
-  const dA = op1(c, "Div", [G(c), B(c)]);
-  const dB = op1(c, "Neg", [op1(c, "Mul", [dA, c.node.outputs[0]])]);
+  const dA = G(c).div(B(c));
+  const dB = dA.mul(outputOf(c, 0)).neg();
   return [unbA(c, dA), unbB(c, dB)];
 }
 /** d(x^p)/dx = p x^(p-1); the exponent gets no gradient (it is a constant). */
 function powGrad(c: GradContext) {
   const dtype = c.inputTypes[0]!.dtype;
-  const p = c.inputTypes[1]!.dtype === dtype
-    ? B(c)
-    : op1(c, "Cast", [B(c)], { to: DTYPES[dtype].onnx });
-  const pm1 = op1(c, "Sub", [p, scalar(c, dtype, 1)]);
-  const d = op1(c, "Mul", [p, op1(c, "Pow", [A(c), pm1])]);
-  return [unbA(c, op1(c, "Mul", [G(c), d])), undefined];
+  const p = c.inputTypes[1]!.dtype === dtype ? B(c) : B(c).cast(dtype);
+  const d = p.mul(A(c).pow(p.sub(1)));
+  return [unbA(c, G(c).mul(d)), undefined];
 }
 /** Max/Min of two: the gradient goes to the selected operand (to the first on ties). */
 function extremumGrad(cmp: "GreaterOrEqual" | "LessOrEqual"): GradRule {
   return (c) => {
-    if (c.node.inputs.length === 1) return [G(c)];
+    if (c.node.inputs.length === 1) return [c.outputGrads[0]];
     if (c.node.inputs.length !== 2) {
       throw new Error(`only 1 or 2 inputs are supported, found ${c.node.inputs.length}`);
     }
-    const first = op1(c, cmp, [A(c), B(c)]);
-    const zero = scalar(c, c.outputTypes[0].dtype, 0);
-    return [
-      unbA(c, op1(c, "Where", [first, G(c), zero])),
-      unbB(c, op1(c, "Where", [first, zero, G(c)])),
-    ];
+    const first = A(c).op(cmp, [B(c)]);
+    const zero = graphOf(c).scalar(0, c.outputTypes[0].dtype);
+    return [unbA(c, first.where(G(c), zero)), unbB(c, first.where(zero, G(c)))];
   };
 }
 function sumGrad(c: GradContext) {
-  return c.inputTypes.map((t) => c.unbroadcast(G(c), t!));
+  return c.inputTypes.map((t) => c.unbroadcast(c.outputGrads[0], t!));
 }
 function meanGrad(c: GradContext) {
-  const n = scalar(c, c.outputTypes[0].dtype, 1 / c.node.inputs.length);
-  const g = op1(c, "Mul", [G(c), n]);
+  const g = G(c).mul(1 / c.node.inputs.length).name;
   return c.inputTypes.map((t) => c.unbroadcast(g, t!));
 }
 const BINARY_GRADS: Record<string, GradRule> = {

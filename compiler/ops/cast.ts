@@ -5,8 +5,8 @@
 import { type OpDef, ShapeError } from "./registry.ts";
 import { dtypeFromOnnx, input } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { op1 } from "./grad_util.ts";
-import { DTYPES, isFloat } from "../ir/tensor.ts";
+import { gradOf } from "./grad_util.ts";
+import { isFloat } from "../ir/tensor.ts";
 
 export const castOp: OpDef = {
   op: "Cast",
@@ -32,5 +32,5 @@ export const castOp: OpDef = {
 function castGrad(c: GradContext) {
   const from = c.inputTypes[0]!.dtype;
   if (!isFloat(from) || !isFloat(c.outputTypes[0].dtype)) return [undefined];
-  return [op1(c, "Cast", [c.outputGrads[0]], { to: DTYPES[from].onnx })];
+  return [gradOf(c, 0).cast(from).name];
 }

@@ -6,7 +6,8 @@ import { formatType } from "../ir/graph.ts";
 import { type OpDef, ShapeError } from "./registry.ts";
 import { expectDtype, input, NUMERIC, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { maskMul, op1 } from "./grad_util.ts";
+import { gradOf, inputOf, maskMul } from "./grad_util.ts";
+import type { Expr } from "../ir/expr.ts";
 
 export const clipOp: OpDef = {
   op: "Clip",
@@ -31,11 +32,12 @@ export const clipOp: OpDef = {
 
 /** The gradient passes where min <= x <= max (the bounds themselves get none). */
 function clipGrad(c: GradContext) {
-  const [x, lo, hi] = c.node.inputs;
-  const conds: string[] = [];
-  if (lo) conds.push(op1(c, "GreaterOrEqual", [x, lo]));
-  if (hi) conds.push(op1(c, "LessOrEqual", [x, hi]));
+  const [, lo, hi] = c.node.inputs;
+  const x = inputOf(c, 0);
+  const conds: Expr[] = [];
+  if (lo) conds.push(x.greaterOrEqual(lo));
+  if (hi) conds.push(x.lessOrEqual(hi));
   if (conds.length === 0) return [c.outputGrads[0]];
-  const cond = conds.length === 2 ? op1(c, "And", conds) : conds[0];
-  return [maskMul(c, cond, c.outputGrads[0]), undefined, undefined];
+  const cond = conds.length === 2 ? conds[0].and(conds[1]) : conds[0];
+  return [maskMul(c, cond, gradOf(c, 0)).name, undefined, undefined];
 }

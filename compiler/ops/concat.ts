@@ -7,7 +7,7 @@ import { type OpDef, ShapeError } from "./registry.ts";
 import { dimAdd, dimEquals } from "./dims.ts";
 import { input, intAttr, normAxis, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { ints, op1, reshapeLike } from "./grad_util.ts";
+import { graphOf, reshapeLike } from "./grad_util.ts";
 
 export const concatOp: OpDef = {
   op: "Concat",
@@ -62,17 +62,19 @@ function concatGrad(c: GradContext) {
   const axis = a < 0 ? a + rank : a;
   const dims = c.inputTypes.map((t) => t!.shape[axis]);
   if (dims.length === 1) return [c.outputGrads[0]];
+  const e = graphOf(c);
+  const g = c.outputGrads[0];
   if (dims.every((d): d is number => typeof d === "number")) {
-    return c.op("Split", [c.outputGrads[0], ints(c, dims)], { axis }, { nOutputs: dims.length });
+    return e.op("Split", [g, e.ints(dims)], { axis }, { nOutputs: dims.length }).map(String);
   }
   // A symbolic size along the axis (NT-Xent joins two views of N rows): the split sizes are
   // read at run time, and each part is reshaped to its input's type (N stays N).
   const sizes = c.node.inputs.map((x, i) =>
     typeof dims[i] === "number"
-      ? ints(c, [dims[i] as number])
-      : op1(c, "Shape", [x], { start: axis, end: axis + 1 })
+      ? e.ints([dims[i] as number])
+      : e.v(x).op("Shape", [], { start: axis, end: axis + 1 })
   );
-  const split = op1(c, "Concat", sizes, { axis: 0 });
-  const parts = c.op("Split", [c.outputGrads[0], split], { axis }, { nOutputs: dims.length });
-  return parts.map((p, i) => reshapeLike(c, p, c.node.inputs[i]));
+  const split = e.op1("Concat", sizes, { axis: 0 });
+  const parts = e.op("Split", [g, split], { axis }, { nOutputs: dims.length });
+  return parts.map((p, i) => reshapeLike(c, p, c.node.inputs[i]).name);
 }

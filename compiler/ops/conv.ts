@@ -16,7 +16,8 @@ import {
 } from "./rules.ts";
 import { windowOutput } from "./window.ts";
 import type { GradContext } from "./registry.ts";
-import { ints, needStatic, op1 } from "./grad_util.ts";
+import { gradOf, graphOf, inputOf, needStatic } from "./grad_util.ts";
+import type { Expr } from "../ir/expr.ts";
 import { numel, setNumber, zeros } from "../ir/tensor.ts";
 
 export const convOp: OpDef = {
@@ -139,8 +140,9 @@ interface ConvShape {
  * channels at 1x1, batch 32: 3.1 against 4.9 ms for the whole weight
  * gradient). The kernel multiplies by 0 and 1 only: exact for finite x.
  */
-function im2col(c: GradContext, x: string, p: ConvShape, depthwise: boolean): string {
-  const dtype = c.typeOf(x).dtype;
+function im2col(x: Expr, p: ConvShape, depthwise: boolean): Expr {
+  const e = x.graph;
+  const dtype = x.dtype;
   const taps = numel(p.kernel);
   const channels = depthwise ? p.channelsIn : 1;
   // One-hot kernel [C*K, 1, k...]: output channel c*K + k copies input channel c at tap k.
@@ -149,10 +151,10 @@ function im2col(c: GradContext, x: string, p: ConvShape, depthwise: boolean): st
     for (let k = 0; k < taps; k++) setNumber(eye, (ch * taps + k) * taps + k, 1);
   }
   const attrs = { group: channels, strides: p.strides, dilations: p.dil, pads: p.pads };
-  if (depthwise) return op1(c, "Conv", [x, c.constant(eye)], attrs);
-  const single = op1(c, "Reshape", [x, ints(c, [-1, 1, ...p.inSp])]);
-  const cols = op1(c, "Conv", [single, c.constant(eye)], attrs);
-  return op1(c, "Reshape", [cols, ints(c, [-1, p.channelsIn * taps, ...p.outSp])]);
+  if (depthwise) return x.op("Conv", [e.constant(eye)], attrs);
+  const single = x.reshape([-1, 1, ...p.inSp]);
+  const cols = single.op("Conv", [e.constant(eye)], attrs);
+  return cols.reshape([-1, p.channelsIn * taps, ...p.outSp]);
 }
 
 /**
@@ -170,12 +172,7 @@ function im2col(c: GradContext, x: string, p: ConvShape, depthwise: boolean): st
  * and for fewer than `convGradTuning.minChannels` input channels (a
  * network's first layer, where the Conv form is faster).
  */
-function im2colWeightGrad(
-  c: GradContext,
-  x: string,
-  g: string,
-  p: ConvShape,
-): string | undefined {
+function im2colWeightGrad(x: Expr, g: Expr, p: ConvShape): Expr | undefined {
   const n = p.kernel.length;
   const taps = numel(p.kernel);
   const positions = numel(p.outSp);
@@ -184,13 +181,10 @@ function im2colWeightGrad(
   if (!t.force && (p.channelsIn < t.minChannels || 2 * positions < p.channelsOut)) {
     return undefined;
   }
-  const flat = (v: string, rows: number) => op1(c, "Reshape", [v, ints(c, [0, rows, -1])]);
-  const colsT = op1(c, "Transpose", [flat(im2col(c, x, p, true), p.channelsIn * taps)], {
-    perm: [0, 2, 1],
-  });
-  const perSample = op1(c, "MatMul", [flat(g, p.channelsOut), colsT]);
-  const sum = op1(c, "ReduceSum", [perSample, ints(c, [0])], { keepdims: 0 });
-  return op1(c, "Reshape", [sum, ints(c, [p.channelsOut, p.channelsIn, ...p.kernel])]);
+  const flat = (v: Expr, rows: number) => v.reshape([0, rows, -1]);
+  const colsT = flat(im2col(x, p, true), p.channelsIn * taps).transpose([0, 2, 1]);
+  const perSample = flat(g, p.channelsOut).matmul(colsT);
+  return perSample.sum([0], false).reshape([p.channelsOut, p.channelsIn, ...p.kernel]);
 }
 
 /**
@@ -228,28 +222,18 @@ export const convGradTuning: {
  * (the Conv form has fewer nodes and is no slower), few input channels,
  * grouped ones, and kernels of more than 25 taps.
  */
-function colsWeightGrad(
-  c: GradContext,
-  x: string,
-  gO: () => string,
-  p: ConvShape,
-): string | undefined {
+function colsWeightGrad(x: Expr, gO: () => Expr, p: ConvShape): Expr | undefined {
   const n = p.kernel.length;
   const taps = numel(p.kernel);
   const work = p.channelsOut * p.channelsIn * taps * numel(p.outSp);
   const t = convGradTuning;
   if (n > 2 || p.group !== 1 || taps > 25 || (t.force && t.force !== "cols")) return undefined;
   if (!t.force && (p.channelsIn < t.minChannels || work < t.colsMinWork)) return undefined;
-  const perSample = op1(c, "Reshape", [
-    im2col(c, x, p, false),
-    ints(c, [0, p.channelsIn * taps, -1]),
-  ]);
-  const cols = op1(c, "Transpose", [perSample], { perm: [1, 2, 0] });
-  const dW = op1(c, "Gemm", [
-    op1(c, "Reshape", [gO(), ints(c, [p.channelsOut, -1])]),
-    op1(c, "Reshape", [cols, ints(c, [p.channelsIn * taps, -1])]),
-  ], { transB: 1 });
-  return op1(c, "Reshape", [dW, ints(c, [p.channelsOut, p.channelsIn, ...p.kernel])]);
+  const perSample = im2col(x, p, false).reshape([0, p.channelsIn * taps, -1]);
+  const cols = perSample.transpose([1, 2, 0]);
+  const dW = gO().reshape([p.channelsOut, -1])
+    .op("Gemm", [cols.reshape([p.channelsIn * taps, -1])], { transB: 1 });
+  return dW.reshape([p.channelsOut, p.channelsIn, ...p.kernel]);
 }
 
 /** A kernel tap's position, last dim fastest. */
@@ -281,11 +265,11 @@ const ASSUMED_BATCH = 32;
  * or is not cheaper.
  */
 function flippedWeightGrad(
-  c: GradContext,
-  xT: string,
-  gT: string,
+  xT: Expr,
+  gT: Expr,
   o: ConvShape & { batch: string | number },
-): string | undefined {
+): Expr | undefined {
+  const e = xT.graph;
   const n = o.kernel.length;
   if (o.group !== 1 || o.strides.some((s) => s !== 1) || o.dil.some((d) => d !== 1)) {
     return undefined;
@@ -301,15 +285,14 @@ function flippedWeightGrad(
   const flipCost = (xAxes.length ? batch * o.channelsIn * area(o.inSp) : 0) +
     (gAxes.length ? batch * o.channelsOut * area(o.outSp) : 0);
   if (flipCost >= o.channelsIn * o.channelsOut * area(o.kernel)) return undefined;
-  const flip = (v: string, axes: number[], sp: number[]) =>
-    axes.length === 0 ? v : op1(c, "Slice", [
-      v,
-      ints(c, axes.map(() => -1)),
-      ints(c, axes.map((a) => -(sp[a - 2] + 1))),
-      ints(c, axes),
-      ints(c, axes.map(() => -1)),
+  const flip = (v: Expr, axes: number[], sp: number[]) =>
+    axes.length === 0 ? v : v.op("Slice", [
+      e.ints(axes.map(() => -1)),
+      e.ints(axes.map((a) => -(sp[a - 2] + 1))),
+      e.ints(axes),
+      e.ints(axes.map(() => -1)),
     ]);
-  return op1(c, "Conv", [flip(gT, gAxes, o.outSp), flip(xT, xAxes, o.inSp)], {
+  return flip(gT, gAxes, o.outSp).op("Conv", [flip(xT, xAxes, o.inSp)], {
     pads: [...qBegin, ...qEnd],
   });
 }
@@ -342,12 +325,12 @@ function flippedWeightGrad(
  * Hence the choice (`convGradTuning`; a symbolic batch counts as 32).
  */
 function dataGrad(
-  c: GradContext,
-  g: string,
-  w: string,
-  gO: () => string,
+  g: Expr,
+  w: Expr,
+  gO: () => Expr,
   p: ConvShape & { batch: string | number; outputPadding: number[] },
-): string {
+): Expr {
+  const e = g.graph;
   const n = p.kernel.length;
   const t = convGradTuning;
   const taps = numel(p.kernel);
@@ -369,27 +352,23 @@ function dataGrad(
     : "transpose";
   const spatial = Array.from({ length: n }, (_, i) => i + 2);
   if (form === "flipped") {
-    const swapped = op1(c, "Transpose", [w], { perm: [1, 0, ...spatial] });
-    const reversed = op1(c, "Slice", [
-      swapped,
-      ints(c, spatial.map(() => -1)),
-      ints(c, spatial.map((a) => -(p.kernel[a - 2] + 1))),
-      ints(c, spatial),
-      ints(c, spatial.map(() => -1)),
+    const reversed = w.transpose([1, 0, ...spatial]).op("Slice", [
+      e.ints(spatial.map(() => -1)),
+      e.ints(spatial.map((a) => -(p.kernel[a - 2] + 1))),
+      e.ints(spatial),
+      e.ints(spatial.map(() => -1)),
     ]);
-    return op1(c, "Conv", [g, reversed], {
+    return g.op("Conv", [reversed], {
       dilations: p.dil,
       pads: p.pads.map((v, i) => p.dil[i % n] * (p.kernel[i % n] - 1) - v),
     });
   }
   if (form === "cols") {
     // g as [M, (o, N)]: the Gemm's columns keep (k, o) together for col2im.
-    const dcols = op1(c, "Gemm", [
-      op1(c, "Reshape", [w, ints(c, [p.channelsOut, -1])]),
-      op1(c, "Reshape", [gO(), ints(c, [p.channelsOut, -1])]),
-    ], { transA: 1 });
+    const dcols = w.reshape([p.channelsOut, -1])
+      .op("Gemm", [gO().reshape([p.channelsOut, -1])], { transA: 1 });
     // col2im as a 0/1 matrix [i, (k, o)]: output position o reads input o s + k d - p.
-    const place = zeros(c.typeOf(g).dtype, [inputs, taps * positions]);
+    const place = zeros(g.dtype, [inputs, taps * positions]);
     for (let tap = 0; tap < taps; tap++) {
       const at = tapPosition(tap, p.kernel);
       for (let o = 0; o < positions; o++) {
@@ -402,12 +381,12 @@ function dataGrad(
         if (i >= 0) setNumber(place, (i * taps + tap) * positions + o, 1);
       }
     }
-    const perChannel = op1(c, "Reshape", [dcols, ints(c, [p.channelsIn, taps * positions, -1])]);
-    const dxT = op1(c, "MatMul", [c.constant(place), perChannel]);
-    const split = op1(c, "Reshape", [dxT, ints(c, [p.channelsIn, ...p.inSp, -1])]);
-    return op1(c, "Transpose", [split], { perm: [n + 1, 0, ...spatial.map((a) => a - 1)] });
+    const perChannel = dcols.reshape([p.channelsIn, taps * positions, -1]);
+    const dxT = e.constant(place).matmul(perChannel);
+    const split = dxT.reshape([p.channelsIn, ...p.inSp, -1]);
+    return split.transpose([n + 1, 0, ...spatial.map((a) => a - 1)]);
   }
-  return op1(c, "ConvTranspose", [g, w], {
+  return g.op("ConvTranspose", [w], {
     strides: p.strides,
     dilations: p.dil,
     group: p.group,
@@ -425,8 +404,9 @@ function dataGrad(
  * to the kernel; one per group.
  */
 function convGrad(c: GradContext) {
-  const [x, w, bias] = c.node.inputs;
-  const g = c.outputGrads[0];
+  const e = graphOf(c);
+  const bias = c.node.inputs[2];
+  const x = inputOf(c, 0), w = inputOf(c, 1), g = gradOf(c, 0);
   const xt = c.inputTypes[0]!;
   const wt = c.inputTypes[1]!;
   const n = xt.shape.length - 2;
@@ -450,27 +430,23 @@ function convGrad(c: GradContext) {
   const channelsOut = needStatic(wt.shape[0], "Conv", "output channels");
   const shape = { group, strides, dil, pads, kernel, inSp, outSp, channelsIn, channelsOut };
   // g as [M, o..., N], for the column forms of both gradients.
-  let gPositionsFirst: string | undefined;
+  let gPositionsFirst: Expr | undefined;
   const gO = () =>
-    gPositionsFirst ??= op1(c, "Transpose", [g], {
-      perm: [1, ...Array.from({ length: n }, (_, i) => i + 2), 0],
-    });
-  const dX = dataGrad(c, g, w, gO, { ...shape, batch: xt.shape[0], outputPadding });
+    gPositionsFirst ??= g.transpose([1, ...Array.from({ length: n }, (_, i) => i + 2), 0]);
+  const dX = dataGrad(g, w, gO, { ...shape, batch: xt.shape[0], outputPadding }).name;
 
   const dB = bias
-    ? op1(c, "ReduceSum", [g, ints(c, [0, ...Array.from({ length: n }, (_, i) => i + 2)])], {
-      keepdims: 0,
-    })
+    ? g.sum([0, ...Array.from({ length: n }, (_, i) => i + 2)], false).name
     : undefined;
-  const cols = im2colWeightGrad(c, x, g, shape) ?? colsWeightGrad(c, x, gO, shape);
-  if (cols) return [dX, cols, dB];
-  const xT = op1(c, "Transpose", [x], { perm });
-  const gT = op1(c, "Transpose", [g], { perm });
-  const flipped = flippedWeightGrad(c, xT, gT, { ...shape, batch: xt.shape[0] });
-  if (flipped) return [dX, flipped, dB];
-  const xs = group === 1 ? [xT] : c.op("Split", [xT], { axis: 0 }, { nOutputs: group });
-  const gs = group === 1 ? [gT] : c.op("Split", [gT], { axis: 0 }, { nOutputs: group });
-  const spatialAxes = ints(c, Array.from({ length: n }, (_, i) => i + 2));
+  const cols = im2colWeightGrad(x, g, shape) ?? colsWeightGrad(x, gO, shape);
+  if (cols) return [dX, cols.name, dB];
+  const xT = x.transpose(perm);
+  const gT = g.transpose(perm);
+  const flipped = flippedWeightGrad(xT, gT, { ...shape, batch: xt.shape[0] });
+  if (flipped) return [dX, flipped.name, dB];
+  const xs = group === 1 ? [xT] : e.op("Split", [xT], { axis: 0 }, { nOutputs: group });
+  const gs = group === 1 ? [gT] : e.op("Split", [gT], { axis: 0 }, { nOutputs: group });
+  const spatialAxes = e.ints(Array.from({ length: n }, (_, i) => i + 2));
   // The correlation can run past the kernel at the end (rows the forward stride never reached).
   // Trimming the end padding drops those positions in the Conv itself; where the padding is too
   // small for that, the result is cropped with a Slice.
@@ -486,16 +462,15 @@ function convGrad(c: GradContext) {
     else crop = true;
   }
   const parts = xs.map((xp, i) => {
-    const full = op1(c, "Conv", [xp, gs[i]], {
+    const full = xp.op("Conv", [gs[i]], {
       strides: dil,
       dilations: strides,
       pads: crop ? pads : wPads,
     });
     return crop
-      ? op1(c, "Slice", [full, ints(c, new Array(n).fill(0)), ints(c, kernel), spatialAxes])
+      ? full.op("Slice", [e.ints(new Array(n).fill(0)), e.ints(kernel), spatialAxes])
       : full;
   });
-  const dWt = parts.length === 1 ? parts[0] : op1(c, "Concat", parts, { axis: 1 });
-  const dW = op1(c, "Transpose", [dWt], { perm });
-  return [dX, dW, dB];
+  const dWt = parts.length === 1 ? parts[0] : e.op1("Concat", parts, { axis: 1 });
+  return [dX, dWt.transpose(perm).name, dB];
 }

@@ -6,7 +6,8 @@
  */
 import { type Dim, formatType } from "../ir/graph.ts";
 import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { ints, needStatic, op1 } from "./grad_util.ts";
+import { gradOf, graphOf, inputOf, needStatic } from "./grad_util.ts";
+import type { Expr } from "../ir/expr.ts";
 import { dimAdd, dimMul, dimSub } from "./dims.ts";
 import {
   expectDtype,
@@ -106,8 +107,9 @@ export const convTransposeOp: OpDef = {
  * kernel; one per group. Explicit pads only (auto_pad NOTSET, no output_shape).
  */
 function convTransposeGrad(c: GradContext) {
-  const [x, w, bias] = c.node.inputs;
-  const g = c.outputGrads[0];
+  const e = graphOf(c);
+  const [, w, bias] = c.node.inputs;
+  const x = inputOf(c, 0), g = gradOf(c, 0);
   const xt = c.inputTypes[0]!;
   const wt = c.inputTypes[1]!;
   const n = xt.shape.length - 2;
@@ -125,27 +127,23 @@ function convTransposeGrad(c: GradContext) {
   const inSp = xt.shape.slice(2).map((d, i) =>
     needStatic(d, "ConvTranspose", `input dim ${i + 2}`)
   );
-  const spatialAxes = ints(c, Array.from({ length: n }, (_, i) => i + 2));
-  const crop = (v: string, to: number[]) =>
-    op1(c, "Slice", [v, ints(c, new Array(n).fill(0)), ints(c, to), spatialAxes]);
+  const spatialAxes = e.ints(Array.from({ length: n }, (_, i) => i + 2));
+  const crop = (v: Expr, to: number[]) =>
+    v.op("Slice", [e.ints(new Array(n).fill(0)), e.ints(to), spatialAxes]);
 
   // Output padding of at least one stride would give extra rows: crop to the input.
-  const dX = crop(op1(c, "Conv", [g, w], { strides, dilations: dil, group, pads }), inSp);
+  const dX = crop(g.op("Conv", [w], { strides, dilations: dil, group, pads }), inSp);
 
   const perm = [1, 0, ...Array.from({ length: n }, (_, i) => i + 2)];
-  const xT = op1(c, "Transpose", [x], { perm });
-  const gT = op1(c, "Transpose", [g], { perm });
-  const xs = group === 1 ? [xT] : c.op("Split", [xT], { axis: 0 }, { nOutputs: group });
-  const gs = group === 1 ? [gT] : c.op("Split", [gT], { axis: 0 }, { nOutputs: group });
+  const xT = x.transpose(perm);
+  const gT = g.transpose(perm);
+  const xs = group === 1 ? [xT] : e.op("Split", [xT], { axis: 0 }, { nOutputs: group });
+  const gs = group === 1 ? [gT] : e.op("Split", [gT], { axis: 0 }, { nOutputs: group });
   const parts = gs.map((gp, i) =>
-    crop(op1(c, "Conv", [gp, xs[i]], { strides: dil, dilations: strides, pads }), kernel)
+    crop(gp.op("Conv", [xs[i]], { strides: dil, dilations: strides, pads }), kernel)
   );
-  const dWt = parts.length === 1 ? parts[0] : op1(c, "Concat", parts, { axis: 1 });
-  const dW = op1(c, "Transpose", [dWt], { perm });
-  const dB = bias
-    ? op1(c, "ReduceSum", [g, ints(c, [0, ...Array.from({ length: n }, (_, i) => i + 2)])], {
-      keepdims: 0,
-    })
-    : undefined;
-  return [dX, dW, dB];
+  const dWt = parts.length === 1 ? parts[0] : e.op1("Concat", parts, { axis: 1 });
+  const dW = dWt.transpose(perm);
+  const dB = bias ? g.sum([0, ...Array.from({ length: n }, (_, i) => i + 2)], false) : undefined;
+  return [dX.name, dW.name, dB?.name];
 }

@@ -5,7 +5,7 @@
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
 import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { op1 } from "./grad_util.ts";
+import { gradOf } from "./grad_util.ts";
 import { constInts, expectDtype, FLOAT, INDEX, input, normAxis } from "./rules.ts";
 
 const CUMSUM_TYPES: readonly DType[] = ["u32", "u64", "i32", "i64", ...FLOAT];
@@ -39,10 +39,7 @@ function cumSumGrad(c: GradContext) {
   const reverse = (c.node.attrs.reverse as number | undefined) ?? 0;
   const exclusive = (c.node.attrs.exclusive as number | undefined) ?? 0;
   return [
-    op1(c, "CumSum", [c.outputGrads[0], c.node.inputs[1]], {
-      exclusive,
-      reverse: reverse ? 0 : 1,
-    }),
+    gradOf(c, 0).op("CumSum", [c.node.inputs[1]], { exclusive, reverse: reverse ? 0 : 1 }).name,
     undefined,
   ];
 }

@@ -6,8 +6,7 @@ import type { TensorType } from "../ir/graph.ts";
 import type { OpDef } from "./registry.ts";
 import { expectDtype, FLOAT, FLOAT_NO_BF16, input } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { maskMul, op1, scalar } from "./grad_util.ts";
-import { DTYPES } from "../ir/tensor.ts";
+import { gradOf, graphOf, maskMul } from "./grad_util.ts";
 
 export const dropoutOp: OpDef = {
   op: "Dropout",
@@ -39,19 +38,18 @@ export const dropoutOp: OpDef = {
  * known only at run time scales by Where(training_mode, 1 / (1 - ratio), 1).
  */
 function dropoutGrad(c: GradContext) {
-  const g = c.outputGrads[0];
   const [, ratio, training] = c.node.inputs;
   const known = training ? c.constantOf(training) : undefined;
-  if (!training || (known && !known.data[0])) return [g];
+  if (!training || (known && !known.data[0])) return [c.outputGrads[0]];
+  const e = graphOf(c);
   const mask = c.node.outputs[1];
   if (!mask) throw new Error("Dropout in training mode needs its mask output for a gradient");
   const dtype = c.outputTypes[0].dtype;
-  let r = ratio || scalar(c, dtype, 0.5);
-  if (ratio && c.typeOf(ratio).dtype !== dtype) {
-    r = op1(c, "Cast", [ratio], { to: DTYPES[dtype].onnx });
-  }
-  const one = scalar(c, dtype, 1);
-  let scale = op1(c, "Div", [one, op1(c, "Sub", [one, r])]);
-  if (!known) scale = op1(c, "Where", [training, scale, one]);
-  return [op1(c, "Mul", [maskMul(c, mask, g), scale])];
+  let r = ratio ? e.v(ratio) : e.scalar(0.5, dtype);
+  if (ratio && r.dtype !== dtype) r = r.cast(dtype);
+  // dx = g mask / (1 - ratio) (or g where training is false at run time)
+  const one = e.scalar(1, dtype);
+  let scale = one.div(one.sub(r));
+  if (!known) scale = e.where(training, scale, one);
+  return [maskMul(c, mask, gradOf(c, 0)).mul(scale).name];
 }

@@ -35,5 +35,5 @@ export const flattenOp: OpDef = {
 
 /** A reshape moves no values: the gradient is g reshaped back to the input's shape. */
 function flattenGrad(c: GradContext) {
-  return [reshapeLike(c, c.outputGrads[0], c.node.inputs[0]), undefined];
+  return [reshapeLike(c, c.outputGrads[0], c.node.inputs[0]).name, undefined];
 }

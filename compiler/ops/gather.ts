@@ -2,7 +2,7 @@
  * Gather (opset 13): out = data.shape[:axis] + indices.shape + data.shape[axis+1:].
  */
 import type { GradContext, OpDef } from "./registry.ts";
-import { ints, needStatic, op1, scalar, zerosLike } from "./grad_util.ts";
+import { gradOf, graphOf, needStatic, zerosLike } from "./grad_util.ts";
 import { expectDtype, expectRank, INDEX, input, intAttr, normAxis } from "./rules.ts";
 
 export const gatherOp: OpDef = {
@@ -42,16 +42,11 @@ function gatherGrad(c: GradContext) {
   const pre = dims.slice(0, axis).reduce((p, d) => p * d, 1);
   const post = dims.slice(axis + 1).reduce((p, d) => p * d, 1);
   const size = dims[axis];
-  const itype = c.typeOf(idx).dtype;
-  const flatIdx = op1(c, "Reshape", [idx, ints(c, [1, -1, 1])]);
-  const positive = op1(c, "Where", [
-    op1(c, "Less", [flatIdx, scalar(c, itype, 0)]),
-    op1(c, "Add", [flatIdx, scalar(c, itype, size)]),
-    flatIdx,
-  ]);
-  const g3 = op1(c, "Reshape", [c.outputGrads[0], ints(c, [pre, -1, post])]);
-  const idx3 = op1(c, "Expand", [positive, op1(c, "Shape", [g3])]);
-  const zeros = op1(c, "Reshape", [zerosLike(c, x), ints(c, [pre, size, post])]);
-  const dx = op1(c, "ScatterElements", [zeros, idx3, g3], { axis: 1, reduction: "add" });
-  return [op1(c, "Reshape", [dx, ints(c, dims)]), undefined];
+  const flatIdx = graphOf(c).v(idx).reshape([1, -1, 1]);
+  const positive = flatIdx.less(0).where(flatIdx.add(size), flatIdx);
+  const g3 = gradOf(c, 0).reshape([pre, -1, post]);
+  const idx3 = positive.expand(g3.shape());
+  const zeros = zerosLike(c, x).reshape([pre, size, post]);
+  const dx = zeros.op("ScatterElements", [idx3, g3], { axis: 1, reduction: "add" });
+  return [dx.reshape(dims).name, undefined];
 }

@@ -6,7 +6,7 @@ import { formatType } from "../ir/graph.ts";
 import { type OpDef, ShapeError } from "./registry.ts";
 import { expectDtype, INDEX, input, intAttr, normAxis } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { op1, zerosLike } from "./grad_util.ts";
+import { zerosLike } from "./grad_util.ts";
 
 export const gatherElementsOp: OpDef = {
   op: "GatherElements",
@@ -36,7 +36,7 @@ function gatherElementsGrad(c: GradContext) {
   const [x, idx] = c.node.inputs;
   const axis = (c.node.attrs.axis as number | undefined) ?? 0;
   return [
-    op1(c, "ScatterElements", [zerosLike(c, x), idx, c.outputGrads[0]], { axis, reduction: "add" }),
+    zerosLike(c, x).op("ScatterElements", [idx, c.outputGrads[0]], { axis, reduction: "add" }).name,
     undefined,
   ];
 }

@@ -9,7 +9,7 @@ import { type OpDef, ShapeError } from "./registry.ts";
 import { broadcastShapes, dimEquals, formatShape } from "./dims.ts";
 import { expectDtype, expectRank, FLOAT, input, intAttr, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { op1, scalar } from "./grad_util.ts";
+import { gradOf, graphOf } from "./grad_util.ts";
 
 const GEMM_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
 
@@ -71,6 +71,7 @@ export const gemmOp: OpDef = {
  * operand was; dC = beta g summed over C's broadcast axes.
  */
 function gemmGrad(c: GradContext) {
+  const e = graphOf(c);
   const [a, b, cc] = c.node.inputs;
   const g = c.outputGrads[0];
   const alpha = (c.node.attrs.alpha as number | undefined) ?? 1;
@@ -78,15 +79,12 @@ function gemmGrad(c: GradContext) {
   const tA = c.node.attrs.transA === 1;
   const tB = c.node.attrs.transB === 1;
   const dA = tA
-    ? op1(c, "Gemm", [b, g], { alpha, transA: tB ? 1 : 0, transB: 1 })
-    : op1(c, "Gemm", [g, b], { alpha, transB: tB ? 0 : 1 });
+    ? e.op1("Gemm", [b, g], { alpha, transA: tB ? 1 : 0, transB: 1 })
+    : e.op1("Gemm", [g, b], { alpha, transB: tB ? 0 : 1 });
   const dB = tB
-    ? op1(c, "Gemm", [g, a], { alpha, transA: 1, transB: tA ? 1 : 0 })
-    : op1(c, "Gemm", [a, g], { alpha, transA: tA ? 0 : 1 });
+    ? e.op1("Gemm", [g, a], { alpha, transA: 1, transB: tA ? 1 : 0 })
+    : e.op1("Gemm", [a, g], { alpha, transA: tA ? 0 : 1 });
   let dC: string | undefined;
-  if (cc) {
-    const gb = beta === 1 ? g : op1(c, "Mul", [g, scalar(c, c.outputTypes[0].dtype, beta)]);
-    dC = c.unbroadcast(gb, c.inputTypes[2]!);
-  }
-  return [dA, dB, dC];
+  if (cc) dC = c.unbroadcast(gradOf(c, 0).scale(beta).name, c.inputTypes[2]!);
+  return [dA.name, dB.name, dC];
 }

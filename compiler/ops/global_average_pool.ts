@@ -5,7 +5,7 @@
 import type { OpDef } from "./registry.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { needStatic, op1, scalar, shapeOf } from "./grad_util.ts";
+import { gradOf, needStatic, shapeOf } from "./grad_util.ts";
 
 export const globalAveragePoolOp: OpDef = {
   op: "GlobalAveragePool",
@@ -29,6 +29,6 @@ function globalAveragePoolGrad(c: GradContext) {
     (p, d, i) => p * needStatic(d, "GlobalAveragePool", `spatial dim ${i}`),
     1,
   );
-  const g = op1(c, "Mul", [c.outputGrads[0], scalar(c, x.dtype, 1 / n)]);
-  return [op1(c, "Expand", [g, shapeOf(c, c.node.inputs[0])])];
+  const g = gradOf(c, 0).mul(1 / n);
+  return [g.expand(shapeOf(c, c.node.inputs[0])).name];
 }

@@ -3,8 +3,8 @@
  * max over all spatial positions.
  */
 import type { GradContext, OpDef } from "./registry.ts";
-import { ints, op1, shapeOf } from "./grad_util.ts";
-import { DTYPES } from "../ir/tensor.ts";
+import { gradOf, graphOf, inputOf, shapeOf } from "./grad_util.ts";
+
 import { expectDtype, expectRank, FLOAT_NO_BF16, input } from "./rules.ts";
 
 export const globalMaxPoolOp: OpDef = {
@@ -24,13 +24,11 @@ export const globalMaxPoolOp: OpDef = {
 
 /** As ReduceMax over the spatial axes: g is shared evenly by the elements equal to the maximum. */
 function globalMaxPoolGrad(c: GradContext) {
-  const x = c.node.inputs[0];
+  const x = inputOf(c, 0);
   const xt = c.inputTypes[0]!;
-  const axes = ints(c, xt.shape.slice(2).map((_, i) => i + 2));
-  const ones = op1(c, "Cast", [op1(c, "Equal", [x, c.node.outputs[0]])], {
-    to: DTYPES[xt.dtype].onnx,
-  });
-  const count = op1(c, "ReduceSum", [ones, axes], { keepdims: 1 });
-  const g = op1(c, "Div", [c.outputGrads[0], count]);
-  return [op1(c, "Mul", [op1(c, "Expand", [g, shapeOf(c, x)]), ones])];
+  const axes = graphOf(c).ints(xt.shape.slice(2).map((_, i) => i + 2));
+  const ones = x.equal(c.node.outputs[0]).cast(xt.dtype);
+  const count = ones.sum(axes, true);
+  const g = gradOf(c, 0).div(count);
+  return [g.expand(shapeOf(c, x)).mul(ones).name];
 }

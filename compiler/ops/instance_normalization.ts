@@ -4,7 +4,7 @@
  */
 import { formatType } from "../ir/graph.ts";
 import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { ints, normalizeGrad, op1 } from "./grad_util.ts";
+import { gradOf, graphOf, inputOf, normalizeGrad } from "./grad_util.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input, sameDtype } from "./rules.ts";
 
 export const instanceNormalizationOp: OpDef = {
@@ -43,15 +43,16 @@ export const instanceNormalizationOp: OpDef = {
  * dB = sum g over the batch and spatial axes.
  */
 function instanceNormGrad(c: GradContext) {
-  const [x, scale] = c.node.inputs;
-  const g = c.outputGrads[0];
+  const e = graphOf(c);
+  const x = inputOf(c, 0), scale = c.node.inputs[1];
+  const g = gradOf(c, 0);
   const rank = c.inputTypes[0]!.shape.length;
   const spatial = Array.from({ length: rank - 2 }, (_, i) => i + 2);
   const eps = (c.node.attrs.epsilon as number | undefined) ?? 1e-5;
-  const gamma = op1(c, "Unsqueeze", [scale, ints(c, spatial.map((a) => a - 1))]);
-  const { dx, xhat } = normalizeGrad(c, x, g, gamma, spatial, eps);
-  const sumAxes = ints(c, [0, ...spatial]);
-  const dScale = op1(c, "ReduceSum", [op1(c, "Mul", [g, xhat]), sumAxes], { keepdims: 0 });
-  const dB = op1(c, "ReduceSum", [g, sumAxes], { keepdims: 0 });
-  return [dx, dScale, dB];
+  const gamma = e.v(scale).unsqueeze(spatial.map((a) => a - 1));
+  const { dx, xhat } = normalizeGrad(x, g, gamma, spatial, eps);
+  const sumAxes = e.ints([0, ...spatial]);
+  const dScale = g.mul(xhat).sum(sumAxes, false);
+  const dB = g.sum(sumAxes, false);
+  return [dx.name, dScale.name, dB.name];
 }

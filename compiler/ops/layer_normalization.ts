@@ -9,7 +9,7 @@ import { type OpDef, ShapeError } from "./registry.ts";
 import { broadcastShapes, dimEquals, formatShape } from "./dims.ts";
 import { dtypeFromOnnx, expectDtype, FLOAT, input, intAttr, normAxis, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { normalizeGrad, op1 } from "./grad_util.ts";
+import { gradOf, inputOf, normalizeGrad } from "./grad_util.ts";
 
 export const layerNormalizationOp: OpDef = {
   op: "LayerNormalization",
@@ -60,7 +60,7 @@ export const layerNormalizationOp: OpDef = {
 
 /** Normalised over axes axis..rank-1; Scale and B broadcast from the right. */
 function layerNormGrad(c: GradContext) {
-  const [x, scale, bias] = c.node.inputs;
+  const [, scale, bias] = c.node.inputs;
   const rank = c.inputTypes[0]!.shape.length;
   const a = (c.node.attrs.axis as number | undefined) ?? -1;
   const axis = a < 0 ? a + rank : a;
@@ -68,7 +68,8 @@ function layerNormGrad(c: GradContext) {
   const eps = (c.node.attrs.epsilon as number | undefined) ?? 1e-5;
   const g = c.outputGrads[0];
   if (!g) return [undefined, undefined, undefined];
-  const { dx, xhat } = normalizeGrad(c, x, g, scale, axes, eps);
-  const dScale = c.unbroadcast(op1(c, "Mul", [g, xhat]), c.inputTypes[1]!);
-  return [dx, dScale, bias ? c.unbroadcast(g, c.inputTypes[2]!) : undefined];
+  const gv = gradOf(c, 0);
+  const { dx, xhat } = normalizeGrad(inputOf(c, 0), gv, scale, axes, eps);
+  const dScale = c.unbroadcast(gv.mul(xhat).name, c.inputTypes[1]!);
+  return [dx.name, dScale, bias ? c.unbroadcast(g, c.inputTypes[2]!) : undefined];
 }

@@ -4,7 +4,7 @@
 import type { OpDef } from "./registry.ts";
 import { expectDtype, FLOAT, input, intAttr, normAxis } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { ints, op1 } from "./grad_util.ts";
+import { gradOf, graphOf, outputOf } from "./grad_util.ts";
 
 export const logSoftmaxOp: OpDef = {
   op: "LogSoftmax",
@@ -23,8 +23,8 @@ export const logSoftmaxOp: OpDef = {
 
 /** y = log_softmax(x) along axis: dx = g - exp(y) sum(g). */
 function logSoftmaxGrad(c: GradContext) {
-  const g = c.outputGrads[0];
-  const axis = ints(c, [(c.node.attrs.axis as number | undefined) ?? -1]);
-  const s = op1(c, "ReduceSum", [g, axis], { keepdims: 1 });
-  return [op1(c, "Sub", [g, op1(c, "Mul", [op1(c, "Exp", [c.node.outputs[0]]), s])])];
+  const g = gradOf(c, 0);
+  const axis = graphOf(c).ints([(c.node.attrs.axis as number | undefined) ?? -1]);
+  const s = g.sum(axis, true);
+  return [g.sub(outputOf(c, 0).exp().mul(s)).name];
 }

@@ -3,7 +3,8 @@
  * X (N, C, D1..Dn), over a window of `size` channels; same shape.
  */
 import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { ints, op1, scalar } from "./grad_util.ts";
+import { gradOf, graphOf, inputOf } from "./grad_util.ts";
+import type { Expr } from "../ir/expr.ts";
 import { tensor } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT, input, intAttr } from "./rules.ts";
 
@@ -38,7 +39,8 @@ export const lrnOp: OpDef = {
  * channel axis (the input unsqueezed to one channel); the adjoint swaps the pads.
  */
 function lrnGrad(c: GradContext) {
-  const x = c.node.inputs[0];
+  const e = graphOf(c);
+  const x = inputOf(c, 0);
   const xt = c.inputTypes[0]!;
   const dtype = xt.dtype;
   const a = c.node.attrs;
@@ -49,24 +51,16 @@ function lrnGrad(c: GradContext) {
   const rank = xt.shape.length;
   const lo = Math.floor((size - 1) / 2), hi = Math.ceil((size - 1) / 2);
   const kernelShape = [1, 1, size, ...new Array<number>(rank - 2).fill(1)];
-  const kernel = c.constant(tensor(dtype, kernelShape, new Array(size).fill(1)));
+  const kernel = e.constant(tensor(dtype, kernelShape, new Array(size).fill(1)));
   const zeros = new Array<number>(rank - 2).fill(0);
-  const one = ints(c, [1]);
-  const windowSum = (v: string, begin: number, end: number) =>
-    op1(c, "Squeeze", [
-      op1(c, "Conv", [op1(c, "Unsqueeze", [v, one]), kernel], {
-        pads: [begin, ...zeros, end, ...zeros],
-      }),
-      one,
-    ]);
-  const mul = (p: string, q: string) => op1(c, "Mul", [p, q]);
-  const g = c.outputGrads[0];
-  const s = op1(c, "Add", [
-    mul(windowSum(mul(x, x), lo, hi), scalar(c, dtype, alpha / size)),
-    scalar(c, dtype, bias),
-  ]);
-  const direct = mul(g, op1(c, "Pow", [s, scalar(c, dtype, -beta)]));
-  const inner = mul(mul(g, x), op1(c, "Pow", [s, scalar(c, dtype, -beta - 1)]));
-  const spread = mul(windowSum(inner, hi, lo), mul(x, scalar(c, dtype, 2 * beta * alpha / size)));
-  return [op1(c, "Sub", [direct, spread])];
+  const one = e.ints([1]);
+  const windowSum = (v: Expr, begin: number, end: number) =>
+    v.unsqueeze(one).op("Conv", [kernel], { pads: [begin, ...zeros, end, ...zeros] })
+      .squeeze(one);
+  const g = gradOf(c, 0);
+  const s = windowSum(x.square(), lo, hi).mul(alpha / size).add(bias);
+  const direct = g.mul(s.pow(-beta));
+  const inner = g.mul(x).mul(s.pow(-beta - 1));
+  const spread = windowSum(inner, hi, lo).mul(x.mul(2 * beta * alpha / size));
+  return [direct.sub(spread).name];
 }

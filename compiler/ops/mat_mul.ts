@@ -10,7 +10,8 @@ import { type OpDef, ShapeError } from "./registry.ts";
 import { broadcastShapes } from "./dims.ts";
 import { expectDtype, FLOAT, input, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { ints, op1 } from "./grad_util.ts";
+import { gradOf, graphOf, inputOf } from "./grad_util.ts";
+import type { Expr } from "../ir/expr.ts";
 
 const MATMUL_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
 
@@ -58,30 +59,32 @@ export const matMulOp: OpDef = {
  * a unit axis (as MatMul does) and the axis is removed again.
  */
 function matMulGrad(c: GradContext) {
-  let [a, b] = c.node.inputs;
-  let g = c.outputGrads[0];
-  const ra = c.inputTypes[0]!.shape.length;
-  const rb = c.inputTypes[1]!.shape.length;
+  const e = graphOf(c);
+  let a = inputOf(c, 0), b = inputOf(c, 1);
+  let g = gradOf(c, 0);
+  const ra = a.type.shape.length;
+  const rb = b.type.shape.length;
   if (rb === 1) {
-    b = op1(c, "Unsqueeze", [b, ints(c, [1])]);
-    g = op1(c, "Unsqueeze", [g, ints(c, [-1])]);
+    b = b.unsqueeze([1]);
+    g = g.unsqueeze([-1]);
   }
   if (ra === 1) {
-    a = op1(c, "Unsqueeze", [a, ints(c, [0])]);
-    g = op1(c, "Unsqueeze", [g, ints(c, [-2])]);
+    a = a.unsqueeze([0]);
+    g = g.unsqueeze([-2]);
   }
-  const t = (v: string) => {
-    const r = c.typeOf(v).shape.length;
+  const t = (v: Expr) => {
+    const r = v.type.shape.length;
     const perm = Array.from({ length: r }, (_, i) => i);
     [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
-    return op1(c, "Transpose", [v], { perm });
+    return v.transpose(perm);
   };
-  let dA = c.unbroadcast(op1(c, "MatMul", [g, t(b)]), c.typeOf(a));
-  let dB = rb === 2 && ra >= 3 ? sharedWeightGrad(c, a, g) : undefined;
-  dB ??= c.unbroadcast(op1(c, "MatMul", [t(a), g]), c.typeOf(b));
-  if (ra === 1) dA = op1(c, "Squeeze", [dA, ints(c, [0])]);
-  if (rb === 1) dB = op1(c, "Squeeze", [dB, ints(c, [1])]);
-  return [dA, dB];
+  const unbroadcast = (v: Expr, to: Expr) => e.v(c.unbroadcast(v.name, to.type));
+  let dA = unbroadcast(g.matmul(t(b)), a);
+  let dB = rb === 2 && ra >= 3 ? sharedWeightGrad(a, g) : undefined;
+  dB ??= unbroadcast(t(a).matmul(g), b);
+  if (ra === 1) dA = dA.squeeze([0]);
+  if (rb === 1) dB = dB.squeeze([1]);
+  return [dA.name, dB.name];
 }
 
 /**
@@ -90,10 +93,8 @@ function matMulGrad(c: GradContext) {
  * [rows, M], instead of a batched MatMul per leading index and a sum over
  * them. Undefined when K or M is not static.
  */
-function sharedWeightGrad(c: GradContext, a: string, g: string): string | undefined {
-  const k = c.typeOf(a).shape.at(-1), m = c.typeOf(g).shape.at(-1);
+function sharedWeightGrad(a: Expr, g: Expr): Expr | undefined {
+  const k = a.type.shape.at(-1), m = g.type.shape.at(-1);
   if (typeof k !== "number" || typeof m !== "number") return undefined;
-  const a2 = op1(c, "Reshape", [a, ints(c, [-1, k])]);
-  const g2 = op1(c, "Reshape", [g, ints(c, [-1, m])]);
-  return op1(c, "Gemm", [a2, g2], { transA: 1 });
+  return a.reshape([-1, k]).op("Gemm", [g.reshape([-1, m])], { transA: 1 });
 }

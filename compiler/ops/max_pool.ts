@@ -8,7 +8,7 @@ import { type OpDef, ShapeError } from "./registry.ts";
 import { expectDtype, expectRank, input, intAttr, intsAttr } from "./rules.ts";
 import { windowOutput } from "./window.ts";
 import type { GradContext } from "./registry.ts";
-import { ints, op1, reshapeLike, zerosLike } from "./grad_util.ts";
+import { gradOf, graphOf, reshapeLike, zerosLike } from "./grad_util.ts";
 
 export const maxPoolOp: OpDef = {
   op: "MaxPool",
@@ -59,11 +59,11 @@ function maxPoolGrad(c: GradContext) {
     throw new Error("storage_order = 1 is not supported");
   }
   const indices = c.node.outputs[1] || c.op("MaxPool", [x], c.node.attrs, { nOutputs: 2 })[1];
-  const flat = ints(c, [-1]);
-  const dx = op1(c, "ScatterElements", [
-    op1(c, "Reshape", [zerosLike(c, x), flat]),
-    op1(c, "Reshape", [indices, flat]),
-    op1(c, "Reshape", [c.outputGrads[0], flat]),
+  const e = graphOf(c);
+  const flat = e.ints([-1]);
+  const dx = zerosLike(c, x).reshape(flat).op("ScatterElements", [
+    e.v(indices).reshape(flat),
+    gradOf(c, 0).reshape(flat),
   ], { axis: 0, reduction: "add" });
-  return [reshapeLike(c, dx, x)];
+  return [reshapeLike(c, dx, x).name];
 }

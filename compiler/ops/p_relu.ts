@@ -5,7 +5,7 @@
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
 import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { op1, scalar } from "./grad_util.ts";
+import { gradOf, graphOf, inputOf } from "./grad_util.ts";
 import { broadcastShapes, dimEquals } from "./dims.ts";
 import { expectDtype, FLOAT, input, sameDtype } from "./rules.ts";
 
@@ -41,11 +41,11 @@ export const pReluOp: OpDef = {
  * dslope = g x where x <= 0, summed back to the slope's shape.
  */
 function pReluGrad(c: GradContext) {
-  const [x, slope] = c.node.inputs;
-  const g = c.outputGrads[0];
-  const zero = scalar(c, c.inputTypes[0]!.dtype, 0);
-  const pos = op1(c, "Greater", [x, zero]);
-  const dx = op1(c, "Where", [pos, g, op1(c, "Mul", [g, slope])]);
-  const dSlope = op1(c, "Where", [pos, zero, op1(c, "Mul", [g, x])]);
-  return [dx, c.unbroadcast(dSlope, c.inputTypes[1]!)];
+  const x = inputOf(c, 0), slope = c.node.inputs[1];
+  const g = gradOf(c, 0);
+  const zero = graphOf(c).scalar(0, x.dtype);
+  const pos = x.greater(zero);
+  const dx = pos.where(g, g.mul(slope));
+  const dSlope = pos.where(zero, g.mul(x));
+  return [dx.name, c.unbroadcast(dSlope.name, c.inputTypes[1]!)];
 }

@@ -5,7 +5,8 @@
  */
 import { type Dim, formatType } from "../ir/graph.ts";
 import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { ints, op1 } from "./grad_util.ts";
+import { gradOf, graphOf } from "./grad_util.ts";
+import type { Expr } from "../ir/expr.ts";
 import { toNumbers } from "../ir/tensor.ts";
 import { dimAdd } from "./dims.ts";
 import {
@@ -68,13 +69,13 @@ function padGrad(c: GradContext) {
   const [, padsName, value] = c.node.inputs;
   const padsValue = c.constantOf(padsName);
   if (!padsValue) throw new Error("Pad needs constant pads");
-  const g = c.outputGrads[0];
-  const dx = op1(c, "Pad", [g, ints(c, toNumbers(padsValue).map((p) => -p))]);
+  const g = gradOf(c, 0);
+  const dx = g.op("Pad", [graphOf(c).ints(toNumbers(padsValue).map((p) => -p))]);
   let dValue: string | undefined;
   if (value) {
-    const total = (v: string) => op1(c, "ReduceSum", [v], { keepdims: 0 });
-    const outside = op1(c, "Sub", [total(g), total(dx)]);
-    dValue = op1(c, "Reshape", [outside, ints(c, c.typeOf(value).shape.map(() => 1))]);
+    const total = (v: Expr) => v.sum(undefined, false);
+    const outside = total(g).sub(total(dx));
+    dValue = outside.reshape(c.typeOf(value).shape.map(() => 1)).name;
   }
-  return [dx, undefined, dValue];
+  return [dx.name, undefined, dValue];
 }

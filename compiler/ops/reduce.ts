@@ -6,9 +6,10 @@
  * input from opset 18, which their `lower` produces as a Constant node.
  */
 import { type Dim, formatType, type Node } from "../ir/graph.ts";
-import { type DType, DTYPES, tensor, toNumbers } from "../ir/tensor.ts";
+import { type DType, tensor, toNumbers } from "../ir/tensor.ts";
 import { type GradContext, type GradRule, type OpDef, ShapeError } from "./registry.ts";
-import { ints, op1, scalar, shapeOf } from "./grad_util.ts";
+import { gradOf, graphOf, inputOf, outputOf, shapeOf } from "./grad_util.ts";
+import type { Expr } from "../ir/expr.ts";
 import {
   constInts,
   expectDtype,
@@ -51,40 +52,38 @@ function reducedAxes(c: GradContext): number[] {
 }
 
 /** A reduced value (gradient or result) with the reduced axes put back as size 1. */
-function keepDims(c: GradContext, v: string, axes: number[]): string {
-  if (c.node.attrs.keepdims === 0 && axes.length > 0) {
-    return op1(c, "Unsqueeze", [v, ints(c, axes)]);
-  }
-  return v;
+function keepDims(c: GradContext, v: Expr, axes: number[]): Expr {
+  return c.node.attrs.keepdims === 0 && axes.length > 0 ? v.unsqueeze(axes) : v;
 }
 
 /** d sum(x) / dx = 1: broadcast g back over the reduced axes. */
 function reduceSumGrad(c: GradContext) {
   const axes = reducedAxes(c);
-  const g = keepDims(c, c.outputGrads[0], axes);
-  return [op1(c, "Expand", [g, shapeOf(c, c.node.inputs[0])]), undefined];
+  const g = keepDims(c, gradOf(c, 0), axes);
+  return [g.expand(shapeOf(c, c.node.inputs[0])).name, undefined];
 }
 
 /** d mean(x) / dx = 1 / count. */
 function reduceMeanGrad(c: GradContext) {
   const axes = reducedAxes(c);
   const x = c.inputTypes[0]!;
-  const g = keepDims(c, c.outputGrads[0], axes);
-  let scaled: string;
+  const g = keepDims(c, gradOf(c, 0), axes);
+  let scaled: Expr;
   if (axes.every((a) => typeof x.shape[a] === "number")) {
     const count = axes.reduce((n, a) => n * (x.shape[a] as number), 1);
-    scaled = op1(c, "Mul", [g, scalar(c, x.dtype, 1 / count)]);
+    scaled = g.mul(1 / count);
   } else {
     // A symbolic reduced dim (the batch N of a mean loss): count it at run time.
+    const e = graphOf(c);
     const shape = shapeOf(c, c.node.inputs[0]);
-    let count = "";
+    let count: Expr | undefined;
     for (const a of axes) {
-      const d = op1(c, "Gather", [shape, c.constant(tensor("i64", [], [a]))], { axis: 0 });
-      count = count ? op1(c, "Mul", [count, d]) : d;
+      const d = shape.op("Gather", [e.scalar(a, "i64")], { axis: 0 });
+      count = count ? count.mul(d) : d;
     }
-    scaled = op1(c, "Div", [g, op1(c, "Cast", [count], { to: DTYPES[x.dtype].onnx })]);
+    scaled = g.div(count!.cast(x.dtype));
   }
-  return [op1(c, "Expand", [scaled, shapeOf(c, c.node.inputs[0])])];
+  return [scaled.expand(shapeOf(c, c.node.inputs[0])).name];
 }
 
 /**
@@ -93,34 +92,31 @@ function reduceMeanGrad(c: GradContext) {
  */
 function reduceMaxGrad(c: GradContext) {
   const axes = reducedAxes(c);
-  const x = c.node.inputs[0];
-  const dtype = c.inputTypes[0]!.dtype;
-  const mask = op1(c, "Equal", [x, keepDims(c, c.node.outputs[0], axes)]);
-  const ones = op1(c, "Cast", [mask], { to: DTYPES[dtype].onnx });
-  const count = op1(c, "ReduceSum", [ones, ints(c, axes)], { keepdims: 1 });
-  const g = op1(c, "Div", [keepDims(c, c.outputGrads[0], axes), count]);
-  return [op1(c, "Mul", [op1(c, "Expand", [g, shapeOf(c, x)]), ones])];
+  const x = inputOf(c, 0);
+  const ones = x.equal(keepDims(c, outputOf(c, 0), axes)).cast(x.dtype);
+  const count = ones.sum(axes, true);
+  const g = keepDims(c, gradOf(c, 0), axes).div(count);
+  return [g.expand(shapeOf(c, x)).mul(ones).name];
 }
 
 /** d sum(x^2) / dx = 2 x. */
 function reduceSumSquareGrad(c: GradContext) {
   const axes = reducedAxes(c);
-  const x = c.node.inputs[0];
-  const g = op1(c, "Expand", [keepDims(c, c.outputGrads[0], axes), shapeOf(c, x)]);
-  return [op1(c, "Mul", [g, op1(c, "Mul", [x, scalar(c, c.inputTypes[0]!.dtype, 2)])])];
+  const x = inputOf(c, 0);
+  const g = keepDims(c, gradOf(c, 0), axes).expand(shapeOf(c, x));
+  return [g.mul(x.mul(2)).name];
 }
 
 /** d sqrt(sum(x^2)) / dx = x / y (the subgradient 0 where y = 0). */
 function reduceL2Grad(c: GradContext) {
   const axes = reducedAxes(c);
-  const x = c.node.inputs[0];
-  const dtype = c.inputTypes[0]!.dtype;
-  const y = keepDims(c, c.node.outputs[0], axes);
-  const zero = op1(c, "Equal", [y, scalar(c, dtype, 0)]);
-  const safeY = op1(c, "Where", [zero, scalar(c, dtype, 1), y]);
-  const gOverY = op1(c, "Div", [keepDims(c, c.outputGrads[0], axes), safeY]);
-  const scaled = op1(c, "Where", [zero, scalar(c, dtype, 0), gOverY]);
-  return [op1(c, "Mul", [op1(c, "Expand", [scaled, shapeOf(c, x)]), x])];
+  const x = inputOf(c, 0);
+  const y = keepDims(c, outputOf(c, 0), axes);
+  const zero = y.equal(0);
+  const safeY = zero.where(1, y);
+  const gOverY = keepDims(c, gradOf(c, 0), axes).div(safeY);
+  const scaled = zero.where(0, gOverY);
+  return [scaled.expand(shapeOf(c, x)).mul(x).name];
 }
 
 const REDUCE_GRADS: Record<string, GradRule> = {

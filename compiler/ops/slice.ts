@@ -11,7 +11,8 @@ import { type OpDef, ShapeError } from "./registry.ts";
 import { dimAdd, dimDiv, dimSub } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, INDEX, input, normAxes } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { ints, needStatic, op1 } from "./grad_util.ts";
+import { gradOf, needStatic } from "./grad_util.ts";
+import type { Expr } from "../ir/expr.ts";
 import { tensor } from "../ir/tensor.ts";
 
 /** |bound| at or beyond this means "past the end" (ONNX exporters use INT_MAX / INT64_MAX). */
@@ -129,7 +130,7 @@ function sliceGrad(c: GradContext) {
   const e = known(ends, "ends")!;
   const axes = known(axesIn, "axes") ?? s.map((_, i) => i);
   const steps = known(stepsIn, "steps") ?? s.map(() => 1);
-  let g = c.outputGrads[0];
+  let g = gradOf(c, 0);
   const pads = new Array<number>(2 * rank).fill(0);
   axes.forEach((a0, i) => {
     const a = a0 < 0 ? a0 + rank : a0;
@@ -141,9 +142,9 @@ function sliceGrad(c: GradContext) {
       pads[a + rank] = d - b - picked.length;
       return;
     }
-    g = unselect(c, g, a, rank, d, picked);
+    g = unselect(g, a, rank, d, picked);
   });
-  return [pads.some((p) => p !== 0) ? op1(c, "Pad", [g, ints(c, pads)]) : g];
+  return [(pads.some((p) => p !== 0) ? g.op("Pad", [g.graph.ints(pads)]) : g).name];
 }
 
 /** The input indices a strided slice of one axis of size d picks, in order. */
@@ -158,14 +159,12 @@ function sliceIndices(d: number, start: number, end: number, step: number): numb
 }
 
 /** g with axis `a` (holding the picked elements) spread back to size d: g ×_a Sᵀ. */
-function unselect(c: GradContext, g: string, a: number, rank: number, d: number, picked: number[]) {
-  const dtype = c.typeOf(g).dtype;
+function unselect(g: Expr, a: number, rank: number, d: number, picked: number[]): Expr {
   const sel = new Array<number>(picked.length * d).fill(0);
   picked.forEach((j, r) => sel[r * d + j] = 1);
-  const S = c.constant(tensor(dtype, [picked.length, d], sel));
-  if (a === rank - 1) return op1(c, "MatMul", [g, S]);
+  const S = g.graph.constant(tensor(g.dtype, [picked.length, d], sel));
+  if (a === rank - 1) return g.matmul(S);
   const perm = [...Array(rank).keys()].filter((q) => q !== a).concat([a]);
   const inv = perm.map((_, q) => perm.indexOf(q));
-  const moved = op1(c, "Transpose", [g], { perm });
-  return op1(c, "Transpose", [op1(c, "MatMul", [moved, S])], { perm: inv });
+  return g.transpose(perm).matmul(S).transpose(inv);
 }

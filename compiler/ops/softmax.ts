@@ -4,7 +4,7 @@
 import type { OpDef } from "./registry.ts";
 import { expectDtype, FLOAT, input, intAttr, normAxis } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { ints, op1 } from "./grad_util.ts";
+import { gradOf, graphOf, outputOf } from "./grad_util.ts";
 
 export const softmaxOp: OpDef = {
   op: "Softmax",
@@ -23,9 +23,9 @@ export const softmaxOp: OpDef = {
 
 /** y = softmax(x) along axis: dx = y (g - sum(g y)). */
 function softmaxGrad(c: GradContext) {
-  const y = c.node.outputs[0];
-  const g = c.outputGrads[0];
-  const axis = ints(c, [(c.node.attrs.axis as number | undefined) ?? -1]);
-  const s = op1(c, "ReduceSum", [op1(c, "Mul", [g, y]), axis], { keepdims: 1 });
-  return [op1(c, "Mul", [y, op1(c, "Sub", [g, s])])];
+  const y = outputOf(c, 0);
+  const g = gradOf(c, 0);
+  const axis = graphOf(c).ints([(c.node.attrs.axis as number | undefined) ?? -1]);
+  const s = g.mul(y).sum(axis, true);
+  return [y.mul(g.sub(s)).name];
 }

@@ -50,5 +50,5 @@ export const squeezeOp: OpDef = {
 
 /** A reshape moves no values: the gradient is g reshaped back to the input's shape. */
 function squeezeGrad(c: GradContext) {
-  return [reshapeLike(c, c.outputGrads[0], c.node.inputs[0]), undefined];
+  return [reshapeLike(c, c.outputGrads[0], c.node.inputs[0]).name, undefined];
 }

@@ -4,7 +4,7 @@
  */
 import { formatType } from "../ir/graph.ts";
 import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { ints, needStatic, op1 } from "./grad_util.ts";
+import { gradOf, needStatic } from "./grad_util.ts";
 import { toNumbers } from "../ir/tensor.ts";
 import { dimMul } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input } from "./rules.ts";
@@ -47,8 +47,8 @@ function tileGrad(c: GradContext) {
   const reps = toNumbers(repsValue);
   const dims = xt.shape.map((d, i) => needStatic(d, "Tile", `input dim ${i}`));
   const split = dims.flatMap((d, i) => [reps[i], d]);
-  const g = op1(c, "Reshape", [c.outputGrads[0], ints(c, split)]);
+  const g = gradOf(c, 0).reshape(split);
   const axes = dims.map((_, i) => 2 * i);
-  if (axes.length === 0) return [g, undefined];
-  return [op1(c, "ReduceSum", [g, ints(c, axes)], { keepdims: 0 }), undefined];
+  if (axes.length === 0) return [g.name, undefined];
+  return [g.sum(axes, false).name, undefined];
 }

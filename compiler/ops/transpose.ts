@@ -6,7 +6,7 @@ import { formatType } from "../ir/graph.ts";
 import { type OpDef, ShapeError } from "./registry.ts";
 import { input, intsAttr } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { op1 } from "./grad_util.ts";
+import { gradOf } from "./grad_util.ts";
 
 export const transposeOp: OpDef = {
   op: "Transpose",
@@ -38,5 +38,5 @@ function transposeGrad(c: GradContext) {
     Array.from({ length: r }, (_, i) => r - 1 - i);
   const inv = new Array<number>(r);
   perm.forEach((p, i) => inv[p] = i);
-  return [op1(c, "Transpose", [c.outputGrads[0]], { perm: inv })];
+  return [gradOf(c, 0).transpose(inv).name];
 }

@@ -4,7 +4,7 @@
  */
 import { formatType } from "../ir/graph.ts";
 import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { op1 } from "./grad_util.ts";
+import { gradOf } from "./grad_util.ts";
 import { expectDtype, expectRank, input } from "./rules.ts";
 
 export const triluOp: OpDef = {
@@ -32,5 +32,5 @@ export const triluOp: OpDef = {
 function triluGrad(c: GradContext) {
   const [, k] = c.node.inputs;
   const upper = (c.node.attrs.upper as number | undefined) ?? 1;
-  return [op1(c, "Trilu", k ? [c.outputGrads[0], k] : [c.outputGrads[0]], { upper }), undefined];
+  return [gradOf(c, 0).op("Trilu", k ? [k] : [], { upper }).name, undefined];
 }

@@ -6,7 +6,7 @@
  */
 import type { DType } from "../ir/tensor.ts";
 import { type AttrSpec, type GradContext, type GradRule, type OpDef } from "./registry.ts";
-import { maskGrad, maskMul, op1, scalar } from "./grad_util.ts";
+import { gradOf, graphOf, inputOf, maskGrad, maskMul, outputOf } from "./grad_util.ts";
 import { ANY, expectDtype, FLOAT, FLOAT_NO_BF16, input, NUMERIC } from "./rules.ts";
 
 /** Relu and Neg: signed types only. */
@@ -27,96 +27,93 @@ interface UnaryRow {
 const float = (v: number): AttrSpec => ({ type: "float", default: v });
 
 // Gradient rules: g = dL/dY, x = the input, y = the output.
-const gx = (c: GradContext) => c.outputGrads[0];
-const xin = (c: GradContext) => c.node.inputs[0];
-const yout = (c: GradContext) => c.node.outputs[0];
-const dt = (c: GradContext) => c.outputTypes[0].dtype;
-const mul = (c: GradContext, a: string, b: string) => op1(c, "Mul", [a, b]);
+const gx = (c: GradContext) => gradOf(c, 0);
+const xin = (c: GradContext) => inputOf(c, 0);
+const yout = (c: GradContext) => outputOf(c, 0);
+const attr = (c: GradContext, name: string, dflt: number) =>
+  (c.node.attrs[name] as number | undefined) ?? dflt;
 
 /** d|x| = sign(x). */
 function absGrad(c: GradContext) {
-  return [mul(c, gx(c), op1(c, "Sign", [xin(c)]))];
+  return [gx(c).mul(xin(c).sign()).name];
 }
 /** d exp(x) = exp(x) = y. */
 function expGrad(c: GradContext) {
-  return [mul(c, gx(c), yout(c))];
+  return [gx(c).mul(yout(c)).name];
 }
 /** d log(x) = 1 / x. */
 function logGrad(c: GradContext) {
-  return [op1(c, "Div", [gx(c), xin(c)])];
+  return [gx(c).div(xin(c)).name];
 }
 /** d sqrt(x) = 1 / (2 sqrt(x)) = 0.5 / y. */
 function sqrtGrad(c: GradContext) {
-  return [op1(c, "Div", [mul(c, gx(c), scalar(c, dt(c), 0.5)), yout(c)])];
+  return [gx(c).mul(0.5).div(yout(c)).name];
 }
 /** d (1/x) = -1/x^2 = -y^2. */
 function reciprocalGrad(c: GradContext) {
-  return [op1(c, "Neg", [mul(c, gx(c), mul(c, yout(c), yout(c)))])];
+  return [gx(c).mul(yout(c).square()).neg().name];
 }
 function negGrad(c: GradContext) {
-  return [op1(c, "Neg", [gx(c)])];
+  return [gx(c).neg().name];
 }
 function identityGrad(c: GradContext) {
-  return [gx(c)];
+  return [c.outputGrads[0]];
 }
 /** relu'(x) = [x > 0]. */
 function reluGrad(c: GradContext) {
   // y > 0 exactly where x > 0. Reading the output leaves the input to Relu alone, so
   // onnxruntime can fuse the layer before it (Conv, Gemm) with the Relu in a training step.
-  return [maskMul(c, op1(c, "Greater", [yout(c), scalar(c, dt(c), 0)]), gx(c))];
+  return [maskMul(c, yout(c).greater(0), gx(c)).name];
 }
 /** leaky_relu'(x) = 1 for x > 0, alpha otherwise. */
 function leakyReluGrad(c: GradContext) {
-  const alpha = (c.node.attrs.alpha as number | undefined) ?? 0.01;
-  const pos = op1(c, "Greater", [xin(c), scalar(c, dt(c), 0)]);
-  return [op1(c, "Where", [pos, gx(c), mul(c, gx(c), scalar(c, dt(c), alpha))])];
+  const alpha = attr(c, "alpha", 0.01);
+  const g = gx(c);
+  return [xin(c).greater(0).where(g, g.mul(alpha)).name];
 }
 /** elu'(x) = 1 for x > 0, alpha e^x = y + alpha otherwise. */
 function eluGrad(c: GradContext) {
-  const alpha = (c.node.attrs.alpha as number | undefined) ?? 1;
-  const pos = op1(c, "Greater", [xin(c), scalar(c, dt(c), 0)]);
-  const neg = mul(c, gx(c), op1(c, "Add", [yout(c), scalar(c, dt(c), alpha)]));
-  return [op1(c, "Where", [pos, gx(c), neg])];
+  const alpha = attr(c, "alpha", 1);
+  const g = gx(c);
+  const pos = xin(c).greater(0);
+  return [pos.where(g, g.mul(yout(c).add(alpha))).name];
 }
 /** sigmoid' = y (1 - y). */
 function sigmoidGrad(c: GradContext) {
-  const oneMinus = op1(c, "Sub", [scalar(c, dt(c), 1), yout(c)]);
-  return [mul(c, gx(c), mul(c, yout(c), oneMinus))];
+  const y = yout(c);
+  return [gx(c).mul(y.mul(y.rsub(1))).name];
 }
 /** tanh' = 1 - y^2. */
 function tanhGrad(c: GradContext) {
-  const oneMinus = op1(c, "Sub", [scalar(c, dt(c), 1), mul(c, yout(c), yout(c))]);
-  return [mul(c, gx(c), oneMinus)];
+  const y = yout(c);
+  const oneMinus = graphOf(c).scalar(1, y.dtype).sub(y.square());
+  return [gx(c).mul(oneMinus).name];
 }
 /** softplus'(x) = sigmoid(x). */
 function softplusGrad(c: GradContext) {
-  return [mul(c, gx(c), op1(c, "Sigmoid", [xin(c)]))];
+  return [gx(c).mul(xin(c).sigmoid()).name];
 }
 /** erf'(x) = 2 / sqrt(pi) exp(-x^2). */
 function erfGrad(c: GradContext) {
-  const x2 = op1(c, "Neg", [mul(c, xin(c), xin(c))]);
-  const d = mul(c, op1(c, "Exp", [x2]), scalar(c, dt(c), 2 / Math.sqrt(Math.PI)));
-  return [mul(c, gx(c), d)];
+  const d = xin(c).square().neg().exp().mul(2 / Math.sqrt(Math.PI));
+  return [gx(c).mul(d).name];
 }
 
 /** sin' = cos. */
 function sinGrad(c: GradContext) {
-  return [mul(c, gx(c), op1(c, "Cos", [xin(c)]))];
+  return [gx(c).mul(xin(c).cos()).name];
 }
 /** cos' = -sin. */
 function cosGrad(c: GradContext) {
-  return [op1(c, "Neg", [mul(c, gx(c), op1(c, "Sin", [xin(c)]))])];
+  return [gx(c).mul(xin(c).sin()).neg().name];
 }
 /** hard_sigmoid(x) = max(0, min(1, alpha x + beta)): slope alpha where 0 < alpha x + beta < 1. */
 function hardSigmoidGrad(c: GradContext) {
-  const alpha = (c.node.attrs.alpha as number | undefined) ?? 0.2;
-  const beta = (c.node.attrs.beta as number | undefined) ?? 0.5;
-  const z = op1(c, "Add", [mul(c, xin(c), scalar(c, dt(c), alpha)), scalar(c, dt(c), beta)]);
-  const inside = op1(c, "And", [
-    op1(c, "Greater", [z, scalar(c, dt(c), 0)]),
-    op1(c, "Less", [z, scalar(c, dt(c), 1)]),
-  ]);
-  return [maskGrad(c, inside, mul(c, gx(c), scalar(c, dt(c), alpha)))];
+  const alpha = attr(c, "alpha", 0.2);
+  const beta = attr(c, "beta", 0.5);
+  const z = xin(c).mul(alpha).add(beta);
+  const inside = z.greater(0).and(z.less(1));
+  return [maskGrad(c, inside, gx(c).mul(alpha)).name];
 }
 /**
  * hard_swish(x) = x hard_sigmoid(x) with alpha 1/6, beta 1/2: the derivative
@@ -124,26 +121,18 @@ function hardSigmoidGrad(c: GradContext) {
  */
 function hardSwishGrad(c: GradContext) {
   const x = xin(c);
-  const mid = op1(c, "Add", [mul(c, x, scalar(c, dt(c), 1 / 3)), scalar(c, dt(c), 0.5)]);
-  const upper = op1(c, "Where", [
-    op1(c, "GreaterOrEqual", [x, scalar(c, dt(c), 3)]),
-    scalar(c, dt(c), 1),
-    mid,
-  ]);
-  const d = op1(c, "Where", [
-    op1(c, "LessOrEqual", [x, scalar(c, dt(c), -3)]),
-    scalar(c, dt(c), 0),
-    upper,
-  ]);
-  return [mul(c, gx(c), d)];
+  const mid = x.mul(1 / 3).add(0.5);
+  const upper = x.greaterOrEqual(3).where(1, mid);
+  const d = x.lessOrEqual(-3).where(0, upper);
+  return [gx(c).mul(d).name];
 }
 /** selu'(x) = gamma for x > 0, gamma alpha e^x = y + gamma alpha otherwise. */
 function seluGrad(c: GradContext) {
-  const alpha = (c.node.attrs.alpha as number | undefined) ?? 1.6732632;
-  const gamma = (c.node.attrs.gamma as number | undefined) ?? 1.0507010;
-  const pos = op1(c, "Greater", [xin(c), scalar(c, dt(c), 0)]);
-  const neg = op1(c, "Add", [yout(c), scalar(c, dt(c), gamma * alpha)]);
-  return [mul(c, gx(c), op1(c, "Where", [pos, scalar(c, dt(c), gamma), neg]))];
+  const alpha = attr(c, "alpha", 1.6732632);
+  const gamma = attr(c, "gamma", 1.0507010);
+  const pos = xin(c).greater(0);
+  const neg = yout(c).add(gamma * alpha);
+  return [gx(c).mul(pos.where(gamma, neg)).name];
 }
 
 /** The unary ops, by name. */

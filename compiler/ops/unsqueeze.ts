@@ -44,5 +44,5 @@ export const unsqueezeOp: OpDef = {
 
 /** A reshape moves no values: the gradient is g reshaped back to the input's shape. */
 function unsqueezeGrad(c: GradContext) {
-  return [reshapeLike(c, c.outputGrads[0], c.node.inputs[0]), undefined];
+  return [reshapeLike(c, c.outputGrads[0], c.node.inputs[0]).name, undefined];
 }

@@ -5,7 +5,7 @@
 import type { OpDef } from "./registry.ts";
 import { broadcastTypes, expectDtype, input, sameDtype } from "./rules.ts";
 import type { GradContext } from "./registry.ts";
-import { maskGrad, op1, scalar } from "./grad_util.ts";
+import { gradOf, graphOf, maskGrad } from "./grad_util.ts";
 
 export const whereOp: OpDef = {
   op: "Where",
@@ -27,11 +27,12 @@ export const whereOp: OpDef = {
 /** The gradient goes to X where the condition holds, to Y elsewhere; the condition has none. */
 function whereGrad(c: GradContext) {
   const [cond] = c.node.inputs;
-  const g = c.outputGrads[0];
-  const zero = scalar(c, c.outputTypes[0].dtype, 0);
+  const e = graphOf(c);
+  const g = gradOf(c, 0);
+  const zero = e.scalar(0, g.dtype);
   return [
     undefined,
-    c.unbroadcast(maskGrad(c, cond, g), c.inputTypes[1]!),
-    c.unbroadcast(op1(c, "Where", [cond, zero, g]), c.inputTypes[2]!),
+    c.unbroadcast(maskGrad(c, cond, g).name, c.inputTypes[1]!),
+    c.unbroadcast(e.where(cond, zero, g).name, c.inputTypes[2]!),
   ];
 }

@@ -4,7 +4,7 @@
  * value (clip_grad_value_).
  */
 import type { GraphBuilder } from "../ops/builder.ts";
-import { GraphMath } from "./graph_math.ts";
+import { trainMath } from "./graph_math.ts";
 
 export type ClipSpec = { kind: "norm"; maxNorm: number } | { kind: "value"; clipValue: number };
 
@@ -19,15 +19,16 @@ export function buildClip(
   spec: ClipSpec,
   grads: string[],
 ): { grads: string[]; norm?: string } {
-  const m = new GraphMath(b);
+  const e = trainMath(b);
   if (grads.length === 0) return { grads: [] };
   if (spec.kind === "value") {
-    const lo = m.c(-spec.clipValue), hi = m.c(spec.clipValue);
-    return { grads: grads.map((g) => m.op("Clip", [g, lo, hi])) };
+    const lo = e.num(-spec.clipValue), hi = e.num(spec.clipValue);
+    return { grads: grads.map((g) => e.op1("Clip", [g, lo, hi]).name) };
   }
-  const sq = grads.map((g) => m.sumSquares(g));
-  const total = sq.length === 1 ? sq[0] : b.addNode("Sum", sq)[0];
-  const norm = m.sqrt(total);
-  const coef = m.op("Min", [m.div(m.c(spec.maxNorm), m.add(norm, m.c(1e-6))), m.c(1)]);
-  return { grads: grads.map((g) => m.mul(g, coef)), norm };
+  const sq = grads.map((g) => e.v(g).sumSquare(undefined, false));
+  const total = sq.length === 1 ? sq[0] : e.op1("Sum", sq);
+  const norm = total.sqrt();
+  // coef = min(1, maxNorm / (||g|| + 1e-6))
+  const coef = e.num(spec.maxNorm).div(norm.add(1e-6)).min(1);
+  return { grads: grads.map((g) => e.v(g).mul(coef).name), norm: norm.name };
 }

@@ -13,7 +13,8 @@
 import type { GraphBuilder } from "../ops/builder.ts";
 import { globToRegExp } from "../check/glob.ts";
 import { optSlotName } from "./contract.ts";
-import { GraphMath } from "./graph_math.ts";
+import { trainMath } from "./graph_math.ts";
+import type { Expr } from "../ir/expr.ts";
 
 /** SGD with optional momentum / Nesterov (torch.optim.SGD). */
 export interface SgdSpec {
@@ -145,12 +146,12 @@ export function buildOptimizer(
   step: string,
   lr: string,
 ): { updates: StateUpdate[] } {
-  const m = new GraphMath(b);
+  const e = trainMath(b);
   const updates: StateUpdate[] = [];
   // Shared per-step values, built once.
-  const stepF = m.toFloat(step);
-  const t = m.add(stepF, m.c(1)); // PyTorch's step count
-  const isFirst = m.op("Equal", [step, m.c(0, "i64")]);
+  const stepF = e.v(step).cast("f32");
+  const t = stepF.add(1); // PyTorch's step count
+  const isFirst = e.v(step).equal(e.scalar(0, "i64"));
   for (const p of params) {
     const { hyper, lrScale } = resolveGroup(spec, { name: p.groupOf ?? p.name, group: p.group });
     const type = b.typeOf(p.name);
@@ -159,60 +160,62 @@ export function buildOptimizer(
       const name = optSlotName(slot, p.name);
       const v = b.input(name, { dtype: type.dtype, shape: [...type.shape] });
       if (v !== name) throw new Error(`internal: optimiser state name ${name} is taken`);
-      return v;
+      return e.v(v);
     };
-    const plr = lrScale === 1 ? lr : m.scale(lr, lrScale);
-    const out = (input: string, output: string) => updates.push({ input, output });
-    const x = p.name;
+    const plr = e.v(lr).scale(lrScale);
+    const out = (input: Expr, output: Expr) =>
+      updates.push({ input: input.name, output: output.name });
+    const x = e.v(p.name);
+    const grad = e.v(p.grad);
     switch (hyper.kind) {
       case "sgd": {
         const mu = hyper.momentum ?? 0, damp = hyper.dampening ?? 0;
-        let g = m.axpy(p.grad, hyper.weightDecay ?? 0, x);
+        let g = grad.axpy(hyper.weightDecay ?? 0, x);
         if (mu !== 0) {
           // buf = mu buf + (1 - dampening) g, except the first step, where
           // torch copies g: with buf fed as zeros that is mu buf + g.
           const buf = state("momentum");
-          const k = damp === 0 ? m.c(1) : m.where(isFirst, m.c(1), m.c(1 - damp));
-          const nb = m.add(m.scale(buf, mu), m.mul(g, k));
+          const k = damp === 0 ? e.num(1) : isFirst.where(1, 1 - damp);
+          const nb = buf.scale(mu).add(g.mul(k));
           out(buf, nb);
-          g = hyper.nesterov ? m.axpy(g, mu, nb) : nb;
+          g = hyper.nesterov ? g.axpy(mu, nb) : nb;
         }
-        out(x, m.sub(x, m.mul(plr, g)));
+        out(x, x.sub(plr.mul(g)));
         break;
       }
       case "adagrad": {
-        const g = m.axpy(p.grad, hyper.weightDecay ?? 0, x);
+        const g = grad.axpy(hyper.weightDecay ?? 0, x);
         const sum = state("sum");
-        const ns = m.add(sum, m.mul(g, g));
+        const ns = sum.add(g.square());
         // lr_t = lr / (1 + step lrDecay)
         const decay = hyper.lrDecay ?? 0;
-        const clr = decay === 0 ? plr : m.div(plr, m.add(m.c(1), m.scale(stepF, decay)));
-        const den = m.add(m.sqrt(ns), m.c(hyper.eps ?? 1e-10));
+        const clr = decay === 0 ? plr : plr.div(e.num(1).add(stepF.scale(decay)));
+        const den = ns.sqrt().add(hyper.eps ?? 1e-10);
         out(sum, ns);
-        out(x, m.sub(x, m.mul(clr, m.div(g, den))));
+        out(x, x.sub(clr.mul(g.div(den))));
         break;
       }
       case "rmsprop": {
         const alpha = hyper.alpha ?? 0.99, mu = hyper.momentum ?? 0;
-        const g = m.axpy(p.grad, hyper.weightDecay ?? 0, x);
+        const g = grad.axpy(hyper.weightDecay ?? 0, x);
         const sq = state("square_avg");
         // sq = alpha sq + (1 - alpha) g^2
-        const nsq = m.add(m.scale(sq, alpha), m.scale(m.mul(g, g), 1 - alpha));
+        const nsq = sq.scale(alpha).add(g.square().scale(1 - alpha));
         out(sq, nsq);
         let avg = nsq;
         if (hyper.centered) {
           const ga = state("grad_avg");
-          const nga = m.add(m.scale(ga, alpha), m.scale(g, 1 - alpha));
+          const nga = ga.scale(alpha).add(g.scale(1 - alpha));
           out(ga, nga);
-          avg = m.sub(nsq, m.mul(nga, nga));
+          avg = nsq.sub(nga.square());
         }
-        const den = m.add(m.sqrt(avg), m.c(hyper.eps ?? 1e-8));
+        const den = avg.sqrt().add(hyper.eps ?? 1e-8);
         if (mu !== 0) {
           const buf = state("momentum");
-          const nb = m.add(m.scale(buf, mu), m.div(g, den));
+          const nb = buf.scale(mu).add(g.div(den));
           out(buf, nb);
-          out(x, m.sub(x, m.mul(plr, nb)));
-        } else out(x, m.sub(x, m.mul(plr, m.div(g, den))));
+          out(x, x.sub(plr.mul(nb)));
+        } else out(x, x.sub(plr.mul(g.div(den))));
         break;
       }
       case "adam":
@@ -220,28 +223,28 @@ export function buildOptimizer(
         const b1 = hyper.beta1 ?? 0.9, b2 = hyper.beta2 ?? 0.999;
         const wd = hyper.weightDecay ?? (hyper.kind === "adamw" ? 0.01 : 0);
         let px = x;
-        let g = p.grad;
+        let g = grad;
         if (hyper.kind === "adamw") {
           // Decoupled decay: p = p (1 - lr wd).
-          if (wd !== 0) px = m.mul(x, m.sub(m.c(1), m.scale(plr, wd)));
-        } else g = m.axpy(g, wd, x);
+          if (wd !== 0) px = x.mul(e.num(1).sub(plr.scale(wd)));
+        } else g = g.axpy(wd, x);
         const mm = state("m"), vv = state("v");
-        const nm = m.add(m.scale(mm, b1), m.scale(g, 1 - b1));
-        const nv = m.add(m.scale(vv, b2), m.scale(m.mul(g, g), 1 - b2));
+        const nm = mm.scale(b1).add(g.scale(1 - b1));
+        const nv = vv.scale(b2).add(g.square().scale(1 - b2));
         out(mm, nm);
         out(vv, nv);
-        const eps = m.c(hyper.eps ?? 1e-8);
-        let upd: string;
+        const eps = e.num(hyper.eps ?? 1e-8);
+        let upd: Expr;
         if (hyper.biasCorrection === false) {
-          upd = m.mul(plr, m.div(nm, m.add(m.sqrt(nv), eps)));
+          upd = plr.mul(nm.div(nv.sqrt().add(eps)));
         } else {
           // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-          const bc1 = m.sub(m.c(1), m.op("Pow", [m.c(b1), t]));
-          const bc2 = m.sub(m.c(1), m.op("Pow", [m.c(b2), t]));
-          const den = m.add(m.div(m.sqrt(nv), m.sqrt(bc2)), eps);
-          upd = m.mul(m.div(plr, bc1), m.div(nm, den));
+          const bc1 = e.num(1).sub(e.num(b1).pow(t));
+          const bc2 = e.num(1).sub(e.num(b2).pow(t));
+          const den = nv.sqrt().div(bc2.sqrt()).add(eps);
+          upd = plr.div(bc1).mul(nm.div(den));
         }
-        out(x, m.sub(px, upd));
+        out(x, px.sub(upd));
         break;
       }
     }

@@ -5,7 +5,8 @@
  * `optimizer.step()`.
  */
 import type { GraphBuilder } from "../ops/builder.ts";
-import { GraphMath } from "./graph_math.ts";
+import { trainMath } from "./graph_math.ts";
+import type { Expr } from "../ir/expr.ts";
 
 export type ScheduleSpec =
   & (
@@ -37,34 +38,36 @@ export function buildSchedule(
   step: string,
   baseLr: number | string,
 ): string {
-  const m = new GraphMath(b);
-  const base = typeof baseLr === "number" ? m.c(baseLr) : baseLr;
+  const e = trainMath(b);
+  const base = typeof baseLr === "number" ? e.num(baseLr) : e.v(baseLr);
   const w = spec.warmup;
-  const s = w ? m.op("Max", [m.sub(step, m.c(w.steps, "i64")), m.c(0, "i64")]) : step;
-  const after = main(m, spec, m.toFloat(s), base);
-  if (!w) return after;
+  const stepV = e.v(step);
+  const s = w ? stepV.sub(e.scalar(w.steps, "i64")).max(e.scalar(0, "i64")) : stepV;
+  const after = main(spec, s.cast("f32"), base);
+  if (!w) return after.name;
   const f0 = w.startFactor ?? 1 / w.steps;
   // factor = f0 + (1 - f0) step / steps
-  const factor = m.add(m.c(f0), m.scale(m.toFloat(step), (1 - f0) / w.steps));
-  const warm = m.mul(base, factor);
-  return m.where(m.op("Less", [step, m.c(w.steps, "i64")]), warm, after);
+  const factor = e.num(f0).add(stepV.cast("f32").scale((1 - f0) / w.steps));
+  const warm = base.mul(factor);
+  return stepV.less(e.scalar(w.steps, "i64")).where(warm, after).name;
 }
 
-function main(m: GraphMath, spec: ScheduleSpec, s: string, base: string): string {
+function main(spec: ScheduleSpec, s: Expr, base: Expr): Expr {
+  const e = s.graph;
   switch (spec.kind) {
     case "constant":
       return base;
     case "step": {
-      const k = m.op("Floor", [m.scale(s, 1 / spec.stepSize)]);
-      return m.mul(base, m.op("Pow", [m.c(spec.gamma ?? 0.1), k]));
+      const k = s.scale(1 / spec.stepSize).op("Floor");
+      return base.mul(e.num(spec.gamma ?? 0.1).pow(k));
     }
     case "exponential":
-      return m.mul(base, m.op("Pow", [m.c(spec.gamma), s]));
+      return base.mul(e.num(spec.gamma).pow(s));
     case "cosine": {
-      const eta = m.c(spec.etaMin ?? 0);
-      const cos = m.op("Cos", [m.scale(s, Math.PI / spec.tMax)]);
+      const eta = e.num(spec.etaMin ?? 0);
+      const cos = s.scale(Math.PI / spec.tMax).cos();
       // (base - eta) (1 + cos) / 2 + eta
-      return m.add(eta, m.mul(m.sub(base, eta), m.scale(m.add(m.c(1), cos), 0.5)));
+      return eta.add(base.sub(eta).mul(e.num(1).add(cos).scale(0.5)));
     }
   }
 }

@@ -10,7 +10,7 @@
  * is true where attention is allowed; a float mask is added to the scores.
  */
 import { formatType } from "../../ir/graph.ts";
-import { type DType, DTYPES, tensor } from "../../ir/tensor.ts";
+import { type DType, tensor } from "../../ir/tensor.ts";
 import { dimEquals } from "../../ops/dims.ts";
 import type { Ctx } from "../context.ts";
 import { type InitSpec, TORCH_DEFAULT_WEIGHT } from "../init.ts";
@@ -19,7 +19,7 @@ import { ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { LayerDef } from "./layers.ts";
 import { normAxisArg, rangeAlong } from "./tensor_ops.ts";
-import { B, fl, i, ints, op1 as one, t } from "./util.ts";
+import { B, fl, i, op1 as one, Reported, t, withGraph } from "./util.ts";
 
 const FLOATS = new Set<DType>(["f32", "f64", "f16", "bf16"]);
 
@@ -46,9 +46,10 @@ function needFloat(ctx: Ctx, x: TensorValue, what: string, arg: string): boolean
 
 /** mask[i, j] = (j <= i) for query positions rq [T] and key positions rk [S]: bool [T, S]. */
 function causalFrom(ctx: Ctx, rq: TensorValue, rk: TensorValue): TensorValue | undefined {
-  const row = one(ctx, "Unsqueeze", [rk.v, ints(ctx, [0])]);
-  const col = one(ctx, "Unsqueeze", [rq.v, ints(ctx, [1])]);
-  return row && col && one(ctx, "LessOrEqual", [row.v, col.v]);
+  return withGraph(
+    ctx,
+    (e) => e.tensor(rk).unsqueeze([0]).lessOrEqual(e.tensor(rq).unsqueeze([1])),
+  );
 }
 
 /** A dim of `like` (found by value) or an int, as the positions 0..n-1. */
@@ -111,9 +112,7 @@ function sdpa(ctx: Ctx, a: Record<string, Value>): Value {
   const rk = k.t.shape.length;
   const perm = [...Array(rk).keys()];
   [perm[rk - 2], perm[rk - 1]] = [perm[rk - 1], perm[rk - 2]];
-  const kt = one(ctx, "Transpose", [k.v], { perm });
-  const qk = kt && one(ctx, "MatMul", [q.v, kt.v]);
-  let s = qk && one(ctx, "Mul", [qk.v, ctx.scalar(scale, q.t.dtype).v]);
+  let s = withGraph(ctx, (e) => e.tensor(q).matmul(e.tensor(k).transpose(perm)).mul(scale));
   if (!s) return ERROR;
   const low = ctx.scalar(lowest(q.t.dtype), q.t.dtype).v;
   if (a.mask) {
@@ -138,8 +137,9 @@ function sdpa(ctx: Ctx, a: Record<string, Value>): Value {
     s = c && one(ctx, "Where", [c.v, s.v, low]);
     if (!s) return ERROR;
   }
-  const p = one(ctx, "Softmax", [s.v], { axis: -1 });
-  return (p && one(ctx, "MatMul", [p.v, v.v])) ?? ERROR;
+  const scores = s;
+  return withGraph(ctx, (e) => e.tensor(scores).op("Softmax", [], { axis: -1 }).matmul(v.v)) ??
+    ERROR;
 }
 
 /** PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(pos / 10000^(2i/d)). */
@@ -177,43 +177,34 @@ function rotary(ctx: Ctx, a: Record<string, Value>): Value {
   const base = num(a.base, 10000);
   const invFreq = [...Array(h).keys()].map((j) => Math.pow(base, (-2 * j) / d));
   const pos = rangeAlong(ctx, x, r - 2);
-  const pf = pos && one(ctx, "Cast", [pos.v], { to: DTYPES[x.t.dtype].onnx });
-  const col = pf && one(ctx, "Unsqueeze", [pf.v, ints(ctx, [1])]);
-  const ang = col &&
-    one(ctx, "Mul", [col.v, ctx.constant(tensor(x.t.dtype, [h], invFreq)).v]);
-  const cos = ang && one(ctx, "Cos", [ang.v]);
-  const sin = ang && one(ctx, "Sin", [ang.v]);
-  if (!cos || !sin) return ERROR;
+  if (!pos) return ERROR;
   const interleaved = a.interleaved.k === "bool" && a.interleaved.v;
-  if (!interleaved) {
-    // [x1, x2] -> [x1 cos - x2 sin, x2 cos + x1 sin] = x * [cos, cos] + [-x2, x1] * [sin, sin].
-    const cc = one(ctx, "Concat", [cos.v, cos.v], { axis: -1 });
-    const ss = one(ctx, "Concat", [sin.v, sin.v], { axis: -1 });
-    const ax = ints(ctx, [r - 1]);
-    const x1 = one(ctx, "Slice", [x.v, ints(ctx, [0]), ints(ctx, [h]), ax]);
-    const x2 = one(ctx, "Slice", [x.v, ints(ctx, [h]), ints(ctx, [d]), ax]);
-    const n2 = x2 && one(ctx, "Neg", [x2.v]);
-    const rot = n2 && x1 && one(ctx, "Concat", [n2.v, x1.v], { axis: r - 1 });
-    const a1 = cc && one(ctx, "Mul", [x.v, cc.v]);
-    const a2 = rot && ss && one(ctx, "Mul", [rot.v, ss.v]);
-    return (a1 && a2 && one(ctx, "Add", [a1.v, a2.v])) ?? ERROR;
-  }
-  // Pairs (2i, 2i+1): view as [..., T, d/2, 2], rotate, view back.
-  const keep = Array(r - 1).fill(0);
-  const xr = one(ctx, "Reshape", [x.v, ints(ctx, [...keep, h, 2])]);
-  const zero = ctx.constant(tensor("i64", [], [0])).v;
-  const onei = ctx.constant(tensor("i64", [], [1])).v;
-  const xe = xr && one(ctx, "Gather", [xr.v, zero], { axis: r });
-  const xo = xr && one(ctx, "Gather", [xr.v, onei], { axis: r });
-  if (!xe || !xo) return ERROR;
-  const mul = (p: TensorValue, q: TensorValue) => one(ctx, "Mul", [p.v, q.v]);
-  const ec = mul(xe, cos), os = mul(xo, sin), es = mul(xe, sin), oc = mul(xo, cos);
-  const oe = ec && os && one(ctx, "Sub", [ec.v, os.v]);
-  const oo = es && oc && one(ctx, "Add", [es.v, oc.v]);
-  const ue = oe && one(ctx, "Unsqueeze", [oe.v, ints(ctx, [r])]);
-  const uo = oo && one(ctx, "Unsqueeze", [oo.v, ints(ctx, [r])]);
-  const st = ue && uo && one(ctx, "Concat", [ue.v, uo.v], { axis: r });
-  return (st && one(ctx, "Reshape", [st.v, ints(ctx, [...keep, d])])) ?? ERROR;
+  return withGraph(ctx, (e) => {
+    const xv = e.tensor(x);
+    const ang = e.tensor(pos).cast(x.t.dtype).unsqueeze([1])
+      .mul(e.constant(tensor(x.t.dtype, [h], invFreq)));
+    const cos = ang.cos(), sin = ang.sin();
+    if (!interleaved) {
+      // [x1, x2] -> [x1 cos - x2 sin, x2 cos + x1 sin] = x * [cos, cos] + [-x2, x1] * [sin, sin].
+      const cc = e.op1("Concat", [cos, cos], { axis: -1 });
+      const ss = e.op1("Concat", [sin, sin], { axis: -1 });
+      const ax = e.ints([r - 1]);
+      const x1 = xv.op("Slice", [e.ints([0]), e.ints([h]), ax]);
+      const x2 = xv.op("Slice", [e.ints([h]), e.ints([d]), ax]);
+      const rot = e.op1("Concat", [x2.neg(), x1], { axis: r - 1 });
+      return xv.mul(cc).add(rot.mul(ss));
+    }
+    // Pairs (2i, 2i+1): view as [..., T, d/2, 2], rotate, view back.
+    const keep = Array(r - 1).fill(0);
+    const xr = xv.reshape([...keep, h, 2]);
+    const zero = e.scalar(0, "i64"), onei = e.scalar(1, "i64");
+    const xe = xr.op("Gather", [zero], { axis: r }), xo = xr.op("Gather", [onei], { axis: r });
+    // (xe, xo) -> (xe cos - xo sin, xe sin + xo cos)
+    const ec = xe.mul(cos), os = xo.mul(sin), es = xe.mul(sin), oc = xo.mul(cos);
+    const oe = ec.sub(os), oo = es.add(oc);
+    return e.op1("Concat", [oe.unsqueeze([r]), oo.unsqueeze([r])], { axis: r })
+      .reshape([...keep, d]);
+  }) ?? ERROR;
 }
 
 const fns: FnDef[] = [
@@ -265,10 +256,12 @@ const fns: FnDef[] = [
       const ax = normAxisArg(ctx, num(a.axis), x.t.shape.length, "padding_mask");
       if (ax === undefined) return ERROR;
       const p = rangeAlong(ctx, x, ax);
-      const l64 = len.t.dtype === "i64" ? len : one(ctx, "Cast", [len.v], { to: 7 });
-      const row = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [0])]);
-      const col = l64 && one(ctx, "Unsqueeze", [l64.v, ints(ctx, [1])]);
-      return (row && col && one(ctx, "Less", [row.v, col.v])) ?? ERROR;
+      return withGraph(ctx, (e) => {
+        const l64 = len.t.dtype === "i64" ? e.tensor(len) : e.tensor(len).cast("i64");
+        if (!p) throw new Reported();
+        // positions[j] < lengths[n]
+        return e.tensor(p).unsqueeze([0]).less(l64.unsqueeze([1]));
+      }) ?? ERROR;
     },
   },
   {
@@ -298,12 +291,12 @@ const fns: FnDef[] = [
         );
       }
       // Any nonzero entry attends: go through bool so a mask of 0s and 1s and one of counts agree.
-      const mb = m.t.dtype === "bool" ? m : one(ctx, "Cast", [m.v], { to: DTYPES.bool.onnx });
-      const f = mb && one(ctx, "Cast", [mb.v], { to: DTYPES[dt].onnx });
-      // (1 - m) * lowest
-      const inv = f && one(ctx, "Sub", [ctx.scalar(1, dt).v, f.v]);
-      const b = inv && one(ctx, "Mul", [inv.v, ctx.scalar(lowest(dt), dt).v]);
-      return (b && one(ctx, "Unsqueeze", [b.v, ints(ctx, [1, 2])])) ?? ERROR;
+      return withGraph(ctx, (e) => {
+        const mb = m.t.dtype === "bool" ? e.tensor(m) : e.tensor(m).cast("bool");
+        const f = mb.cast(dt);
+        // (1 - m) * lowest
+        return e.scalar(1, dt).sub(f).mul(lowest(dt)).unsqueeze([1, 2]);
+      }) ?? ERROR;
     },
   },
   {
@@ -353,12 +346,12 @@ const rmsNorm: LayerDef = {
     }
     const w = ctx.param(prefix, "weight", [d], { kind: "ones" }, { layer: "rms_norm" });
     if (!w) return ERROR;
-    const sq = one(ctx, "Mul", [x.v, x.v]);
-    const ms = sq && one(ctx, "ReduceMean", [sq.v], { axes: [-1], keepdims: 1 });
-    const pe = ms && one(ctx, "Add", [ms.v, ctx.scalar(num(args.eps), x.t.dtype).v]);
-    const rt = pe && one(ctx, "Sqrt", [pe.v]);
-    const y = rt && one(ctx, "Div", [x.v, rt.v]);
-    return (y && one(ctx, "Mul", [y.v, w.v], {}, prefix)) ?? ERROR;
+    return withGraph(ctx, (e) => {
+      const xv = e.tensor(x);
+      // x / sqrt(mean(x^2) + eps) * weight
+      const y = xv.div(xv.square().mean([-1], true).add(num(args.eps)).sqrt());
+      return e.op1("Mul", [y, w.v], {}, { name: prefix });
+    }) ?? ERROR;
   },
 };
 
@@ -389,11 +382,14 @@ const relativeKeys: LayerDef = {
       layer: "relative_position_keys",
     });
     if (!w) return ERROR;
-    const e = relativeEmbeddings(ctx, w, rangeAlong(ctx, q, r - 2), k);
-    const et = e && one(ctx, "Transpose", [e.v], { perm: [0, 2, 1] });
-    const qu = one(ctx, "Unsqueeze", [q.v, ints(ctx, [r - 1])]);
-    const mm = et && qu && one(ctx, "MatMul", [qu.v, et.v]);
-    return (mm && one(ctx, "Squeeze", [mm.v, ints(ctx, [r - 1])], {}, prefix)) ?? ERROR;
+    const emb = relativeEmbeddings(ctx, w, rangeAlong(ctx, q, r - 2), k);
+    if (!emb) return ERROR;
+    return withGraph(ctx, (e) => {
+      // q_i . E[i, j] for every j: q_i as a row times E[i]^T.
+      const et = e.tensor(emb).transpose([0, 2, 1]);
+      const mm = e.tensor(q).unsqueeze([r - 1]).matmul(et);
+      return e.op1("Squeeze", [mm, e.ints([r - 1])], {}, { name: prefix });
+    }) ?? ERROR;
   },
 };
 
@@ -407,14 +403,14 @@ function relativeEmbeddings(
   p: TensorValue | undefined,
   k: number,
 ): TensorValue | undefined {
-  const row = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [0])]);
-  const col = p && one(ctx, "Unsqueeze", [p.v, ints(ctx, [1])]);
-  const rel = row && col && one(ctx, "Sub", [row.v, col.v]);
-  const lo = ctx.scalar(-k, "i64").v, hi = ctx.scalar(k, "i64").v;
-  const cl = rel && one(ctx, "Max", [rel.v, lo]);
-  const cu = cl && one(ctx, "Min", [cl.v, hi]);
-  const idx = cu && one(ctx, "Add", [cu.v, hi]);
-  return idx && one(ctx, "Gather", [w.v, idx.v], { axis: 0 });
+  if (!p) return undefined;
+  return withGraph(ctx, (e) => {
+    const pos = e.tensor(p);
+    const rel = pos.unsqueeze([0]).sub(pos.unsqueeze([1]));
+    // clip(j - i, -k, k) + k
+    const idx = rel.max(-k).min(k).add(k);
+    return e.tensor(w).op("Gather", [idx], { axis: 0 });
+  });
 }
 
 const relativeValues: LayerDef = {
@@ -444,10 +440,12 @@ const relativeValues: LayerDef = {
     });
     if (!w) return ERROR;
     // E[i, j] = w[clip(j - i, -k, k) + k]: [T, T, dim]; out_i = sum_j a_ij E[i, j] = (a_i. as a row) @ E[i].
-    const e = relativeEmbeddings(ctx, w, rangeAlong(ctx, a, r - 1), k);
-    const au = one(ctx, "Unsqueeze", [a.v, ints(ctx, [r - 1])]);
-    const mm = e && au && one(ctx, "MatMul", [au.v, e.v]);
-    return (mm && one(ctx, "Squeeze", [mm.v, ints(ctx, [r - 1])], {}, prefix)) ?? ERROR;
+    const emb = relativeEmbeddings(ctx, w, rangeAlong(ctx, a, r - 1), k);
+    if (!emb) return ERROR;
+    return withGraph(ctx, (e) => {
+      const mm = e.tensor(a).unsqueeze([r - 1]).matmul(e.tensor(emb));
+      return e.op1("Squeeze", [mm, e.ints([r - 1])], {}, { name: prefix });
+    }) ?? ERROR;
   },
 };
 
@@ -487,14 +485,12 @@ const inProjection: LayerDef = {
     if (!w) return ERROR;
     const out: TensorValue[] = [];
     for (const [j, x] of [qIn, kvIn, kvIn].entries()) {
-      const lo = ints(ctx, [j * dim]), hi = ints(ctx, [(j + 1) * dim]), ax = ints(ctx, [0]);
-      const wj = one(ctx, "Slice", [w.v, lo, hi, ax]);
-      const wt = wj && one(ctx, "Transpose", [wj.v], { perm: [1, 0] });
-      let y = wt && one(ctx, "MatMul", [x.v, wt.v]);
-      if (y && b) {
-        const bj = one(ctx, "Slice", [b.v, lo, hi, ax]);
-        y = bj && one(ctx, "Add", [y.v, bj.v]);
-      }
+      const y = withGraph(ctx, (g) => {
+        const lo = g.ints([j * dim]), hi = g.ints([(j + 1) * dim]), ax = g.ints([0]);
+        // x W_j^T + b_j, with W_j and b_j rows j dim .. (j + 1) dim of the packed weight and bias
+        const xw = g.tensor(x).matmul(g.tensor(w).op("Slice", [lo, hi, ax]).transpose([1, 0]));
+        return b ? xw.add(g.tensor(b).op("Slice", [lo, hi, ax])) : xw;
+      });
       if (!y) return ERROR;
       out.push(y);
     }
@@ -546,10 +542,11 @@ const prependToken: LayerDef = {
     );
     if (!w) return ERROR;
     // [N, 1, D] of the token: x's first position times 0 plus the token keeps N symbolic and exact.
-    const first = one(ctx, "Slice", [x.v, ints(ctx, [0]), ints(ctx, [1]), ints(ctx, [1])]);
-    const z = first && one(ctx, "Mul", [first.v, ctx.scalar(0, x.t.dtype).v]);
-    const tok = z && one(ctx, "Add", [z.v, w.v]);
-    return (tok && one(ctx, "Concat", [tok.v, x.v], { axis: 1 }, prefix)) ?? ERROR;
+    return withGraph(ctx, (e) => {
+      const first = e.tensor(x).op("Slice", [e.ints([0]), e.ints([1]), e.ints([1])]);
+      const tok = first.mul(0).add(w.v);
+      return e.op1("Concat", [tok, x.v], { axis: 1 }, { name: prefix });
+    }) ?? ERROR;
   },
 };
 
@@ -613,11 +610,13 @@ const tiedLinear: LayerDef = {
     if (r === 2) return one(ctx, "Gemm", [x.v, w.v, b?.v ?? ""], { transB: 1 }, prefix) ?? ERROR;
     // [..., e] -> [M, e] -> Gemm with transB (the shared weight is read as it is: no
     // transposed copy of a 38M-value embedding) -> [..., out].
-    const flat = one(ctx, "Reshape", [x.v, ints(ctx, [-1, e])]);
-    const mm = flat && one(ctx, "Gemm", [flat.v, w.v, b?.v ?? ""], { transB: 1 });
-    const shape = one(ctx, "Shape", [x.v], { start: 0, end: r - 1 });
-    const full = shape && one(ctx, "Concat", [shape.v, ints(ctx, [out])], { axis: 0 });
-    const y = mm && full && one(ctx, "Reshape", [mm.v, full.v], {}, prefix);
+    const y = withGraph(ctx, (g) => {
+      const xv = g.tensor(x);
+      const mm = xv.reshape([-1, e]).op("Gemm", [w.v, b?.v ?? ""], { transB: 1 });
+      const lead = xv.op("Shape", [], { start: 0, end: r - 1 });
+      const full = g.op1("Concat", [lead, g.ints([out])], { axis: 0 });
+      return g.op1("Reshape", [mm, full], {}, { name: prefix });
+    });
     return y ? ctx.refine(y, { dtype: x.t.dtype, shape: [...x.t.shape.slice(0, -1), out] }) : ERROR;
   },
 };

@@ -11,49 +11,23 @@ import type { Ctx } from "../context.ts";
 import { expandInts, num } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
-import { B, fl, i, ints, op1, t } from "./util.ts";
+import type { Expr } from "../../ir/expr.ts";
+import { B, type CtxGraph, fl, i, op1, Reported, t, withGraph } from "./util.ts";
 
 const FOUR: Value = { k: "tuple", items: [fl(1), fl(1), fl(1), fl(1)] };
 
 /** The four coordinates of boxes [..., 4], each [..., 1]. */
-function corners(ctx: Ctx, b: TensorValue): string[] | undefined {
-  const r = ctx.op("Split", [b.v, ints(ctx, [1, 1, 1, 1])], { axis: -1 }, { nOutputs: 4 });
-  return r?.map((x) => x.v);
+function corners(e: CtxGraph, b: TensorValue): Expr[] {
+  return e.op("Split", [e.tensor(b), e.ints([1, 1, 1, 1])], { axis: -1 }, { nOutputs: 4 });
 }
 
 /**
- * Arithmetic on value names for the box formulas. After the first op that
- * reports a shape error (boxes that do not broadcast) the rest are skipped;
- * `failed` tells the caller to return the poison value.
+ * A box formula: numbers are f32 scalars, and after the first op that
+ * reports a shape error (boxes that do not broadcast) the result is the
+ * poison value.
  */
-function arith(ctx: Ctx) {
-  const state = { failed: false };
-  const made = new Map<string, TensorValue>();
-  const node = (op: string, inputs: string[]): string => {
-    if (state.failed) return "";
-    const r = op1(ctx, op, inputs);
-    if (!r) state.failed = true;
-    else made.set(r.v, r);
-    return r?.v ?? "";
-  };
-  const bin = (op: string) => (x: string, y: string) => node(op, [x, y]);
-  return {
-    add: bin("Add"),
-    sub: bin("Sub"),
-    mul: bin("Mul"),
-    div: bin("Div"),
-    min: bin("Min"),
-    max: bin("Max"),
-    relu: (x: string) => node("Relu", [x]),
-    exp: (x: string) => node("Exp", [x]),
-    log: (x: string) => node("Log", [x]),
-    c: (v: number) => ctx.scalar(v, "f32").v,
-    /** The result of a node made here (with its type), or the poison value after a failure. */
-    result: (v: string): Value => (state.failed ? ERROR : made.get(v) ?? ERROR),
-    get failed() {
-      return state.failed;
-    },
-  };
+function boxFormula(ctx: Ctx, body: (e: CtxGraph) => Expr): Value {
+  return withGraph(ctx, body, "f32") ?? ERROR;
 }
 
 function needBoxes(ctx: Ctx, b: TensorValue, what: string, fn: string, arg: string): boolean {
@@ -85,23 +59,21 @@ const boxIou: FnDef = {
         } and ${formatType(b.t)}`,
       );
     }
-    const ca = corners(ctx, a), cb0 = corners(ctx, b);
-    if (!ca || !cb0) return ERROR;
-    // b's coordinates as rows [..., 1, K], to broadcast against a's columns [..., M, 1].
-    const r = a.t.shape.length;
-    const perm = [...Array(r).keys()];
-    [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
-    const cb = cb0.map((c) => op1(ctx, "Transpose", [c], { perm })?.v);
-    if (cb.some((c) => !c)) return ERROR;
-    const [ax1, ay1, ax2, ay2] = ca, [bx1, by1, bx2, by2] = cb as string[];
-    const f = arith(ctx);
-    const iw = f.relu(f.sub(f.min(ax2, bx2), f.max(ax1, bx1)));
-    const ih = f.relu(f.sub(f.min(ay2, by2), f.max(ay1, by1)));
-    const inter = f.mul(iw, ih);
-    const areaA = f.mul(f.sub(ax2, ax1), f.sub(ay2, ay1));
-    const areaB = f.mul(f.sub(bx2, bx1), f.sub(by2, by1));
-    const iou = f.div(inter, f.sub(f.add(areaA, areaB), inter));
-    return f.result(iou);
+    return boxFormula(ctx, (e) => {
+      const [ax1, ay1, ax2, ay2] = corners(e, a), cb = corners(e, b);
+      // b's coordinates as rows [..., 1, K], to broadcast against a's columns [..., M, 1].
+      const r = a.t.shape.length;
+      const perm = [...Array(r).keys()];
+      [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+      const [bx1, by1, bx2, by2] = cb.map((c) => c.transpose(perm));
+      // intersection / (area a + area b - intersection)
+      const iw = ax2.min(bx2).sub(ax1.max(bx1)).relu();
+      const ih = ay2.min(by2).sub(ay1.max(by1)).relu();
+      const inter = iw.mul(ih);
+      const areaA = ax2.sub(ax1).mul(ay2.sub(ay1));
+      const areaB = bx2.sub(bx1).mul(by2.sub(by1));
+      return inter.div(areaA.add(areaB).sub(inter));
+    });
   },
 };
 
@@ -139,23 +111,22 @@ const nms: FnDef = {
     }
     // ONNX counts 0 as "select none"; here 0 means no limit.
     const limit = maxBoxes === 0 ? 2 ** 31 - 1 : maxBoxes;
-    const b3 = simple ? op1(ctx, "Unsqueeze", [boxes.v, ints(ctx, [0])]) : boxes;
-    const s3 = simple ? op1(ctx, "Unsqueeze", [scores.v, ints(ctx, [0, 1])]) : scores;
-    if (!b3 || !s3) return ERROR;
-    const inputs = [
-      b3.v,
-      s3.v,
-      ctx.constant(tensor("i64", [1], [limit])).v,
-      ctx.constant(tensor("f32", [1], [iou])).v,
-    ];
-    if (args.score_threshold) {
-      inputs.push(ctx.constant(tensor("f32", [1], [num(args.score_threshold)])).v);
-    }
-    const sel = op1(ctx, "NonMaxSuppression", inputs);
-    if (!sel || !simple) return sel ?? ERROR;
-    // The box index column of the (batch, class, box) triples.
-    return op1(ctx, "Gather", [sel.v, ctx.constant(tensor("i64", [], [2])).v], { axis: 1 }) ??
-      ERROR;
+    return withGraph(ctx, (e) => {
+      const b3 = simple ? e.tensor(boxes).unsqueeze([0]) : e.tensor(boxes);
+      const s3 = simple ? e.tensor(scores).unsqueeze([0, 1]) : e.tensor(scores);
+      const inputs = [
+        b3,
+        s3,
+        e.constant(tensor("i64", [1], [limit])),
+        e.constant(tensor("f32", [1], [iou])),
+      ];
+      if (args.score_threshold) {
+        inputs.push(e.constant(tensor("f32", [1], [num(args.score_threshold)])));
+      }
+      const sel = e.op1("NonMaxSuppression", inputs);
+      // The box index column of the (batch, class, box) triples.
+      return simple ? sel.op("Gather", [e.scalar(2, "i64")], { axis: 1 }) : sel;
+    }) ?? ERROR;
   },
 };
 
@@ -182,9 +153,9 @@ const roiAlign: FnDef = {
     let idx: string | undefined = args.batch_indices ? t(args.batch_indices).v : undefined;
     if (!idx) {
       // All rois in image 0: zeros of rois' length.
-      const n = op1(ctx, "Shape", [rois.v], { start: 0, end: 1 });
-      const z = n && ctx.op("ConstantOfShape", [n.v], { value: tensor("i64", [1], [0]) });
-      idx = z?.[0].v;
+      idx = withGraph(ctx, (e) =>
+        e.tensor(rois).op("Shape", [], { start: 0, end: 1 })
+          .op("ConstantOfShape", [], { value: tensor("i64", [1], [0]) }))?.v;
       if (!idx) return ERROR;
     }
     const mode = (args.mode as { v: string }).v;
@@ -264,14 +235,11 @@ function roundHalfEven(x: number): number {
 }
 
 /** Per-box width, height and centre of boxes [..., 4], each [..., 1]. */
-function geometry(ctx: Ctx, b: TensorValue) {
-  const c = corners(ctx, b);
-  if (!c) return undefined;
-  const [x1, y1, x2, y2] = c;
-  const f = arith(ctx);
-  const w = f.sub(x2, x1), h = f.sub(y2, y1);
-  const cx = f.add(x1, f.mul(w, f.c(0.5))), cy = f.add(y1, f.mul(h, f.c(0.5)));
-  return f.failed ? undefined : { w, h, cx, cy };
+function geometry(e: CtxGraph, b: TensorValue) {
+  const [x1, y1, x2, y2] = corners(e, b);
+  const w = x2.sub(x1), h = y2.sub(y1);
+  const cx = x1.add(w.mul(0.5)), cy = y1.add(h.mul(0.5));
+  return { w, h, cx, cy };
 }
 
 function weightsOf(ctx: Ctx, v: Value): number[] | undefined {
@@ -300,18 +268,19 @@ const decodeBoxes: FnDef = {
     if (!needBoxes(ctx, a, "anchors", "decode_boxes", "anchors")) return ERROR;
     if (!needBoxes(ctx, d, "deltas", "decode_boxes", "deltas")) return ERROR;
     const wts = weightsOf(ctx, args.weights);
-    const g = geometry(ctx, a);
-    const c = corners(ctx, d);
-    if (!wts || !g || !c) return ERROR;
-    const f = arith(ctx);
-    const clamp = num(args.clamp);
-    const dx = f.mul(c[0], f.c(1 / wts[0])), dy = f.mul(c[1], f.c(1 / wts[1]));
-    const dw = f.min(f.mul(c[2], f.c(1 / wts[2])), f.c(clamp));
-    const dh = f.min(f.mul(c[3], f.c(1 / wts[3])), f.c(clamp));
-    const cx = f.add(f.mul(dx, g.w), g.cx), cy = f.add(f.mul(dy, g.h), g.cy);
-    const hw = f.mul(f.mul(f.exp(dw), g.w), f.c(0.5)), hh = f.mul(f.mul(f.exp(dh), g.h), f.c(0.5));
-    const parts = [f.sub(cx, hw), f.sub(cy, hh), f.add(cx, hw), f.add(cy, hh)];
-    return f.failed ? ERROR : op1(ctx, "Concat", parts, { axis: -1 }) ?? ERROR;
+    return boxFormula(ctx, (e) => {
+      const g = geometry(e, a);
+      const c = corners(e, d);
+      if (!wts) throw new Reported();
+      const clamp = num(args.clamp);
+      // centre + (d / w) size, half size exp(min(d / w, clamp)) on each side
+      const dx = c[0].mul(1 / wts[0]), dy = c[1].mul(1 / wts[1]);
+      const dw = c[2].mul(1 / wts[2]).min(clamp);
+      const dh = c[3].mul(1 / wts[3]).min(clamp);
+      const cx = dx.mul(g.w).add(g.cx), cy = dy.mul(g.h).add(g.cy);
+      const hw = dw.exp().mul(g.w).mul(0.5), hh = dh.exp().mul(g.h).mul(0.5);
+      return e.op1("Concat", [cx.sub(hw), cy.sub(hh), cx.add(hw), cy.add(hh)], { axis: -1 });
+    });
   },
 };
 
@@ -329,14 +298,16 @@ const encodeBoxes: FnDef = {
     if (!needBoxes(ctx, a, "anchors", "encode_boxes", "anchors")) return ERROR;
     if (!needBoxes(ctx, b, "boxes", "encode_boxes", "boxes")) return ERROR;
     const wts = weightsOf(ctx, args.weights);
-    const ga = geometry(ctx, a), gb = geometry(ctx, b);
-    if (!wts || !ga || !gb) return ERROR;
-    const f = arith(ctx);
-    const dx = f.mul(f.div(f.sub(gb.cx, ga.cx), ga.w), f.c(wts[0]));
-    const dy = f.mul(f.div(f.sub(gb.cy, ga.cy), ga.h), f.c(wts[1]));
-    const dw = f.mul(f.log(f.div(gb.w, ga.w)), f.c(wts[2]));
-    const dh = f.mul(f.log(f.div(gb.h, ga.h)), f.c(wts[3]));
-    return f.failed ? ERROR : op1(ctx, "Concat", [dx, dy, dw, dh], { axis: -1 }) ?? ERROR;
+    return boxFormula(ctx, (e) => {
+      const ga = geometry(e, a), gb = geometry(e, b);
+      if (!wts) throw new Reported();
+      // (centre offset / anchor size, log of the size ratio), each times its weight
+      const dx = gb.cx.sub(ga.cx).div(ga.w).mul(wts[0]);
+      const dy = gb.cy.sub(ga.cy).div(ga.h).mul(wts[1]);
+      const dw = gb.w.div(ga.w).log().mul(wts[2]);
+      const dh = gb.h.div(ga.h).log().mul(wts[3]);
+      return e.op1("Concat", [dx, dy, dw, dh], { axis: -1 });
+    });
   },
 };
 

@@ -8,7 +8,7 @@ import { type DType, DTYPES, tensor, TENSOR_DTYPES } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
 import { expandInts, num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
-import { B, fl, i, op1, t, X } from "./util.ts";
+import { B, fl, i, op1, t, withGraph, X } from "./util.ts";
 
 export interface FnDef {
   name: string;
@@ -270,23 +270,17 @@ const defs: FnDef[] = [
           ctx.argSpan("approximate"),
         );
       }
-      if (approx === "tanh") {
-        const s = (v: number) => ctx.scalar(v, x.t.dtype).v;
-        const x3 = ctx.op("Mul", [x.v, x.v]);
-        const c = x3 && ctx.op("Mul", [x3[0].v, x.v]);
-        const k = c && ctx.op("Mul", [c[0].v, s(0.044715)]);
-        const inner = k && ctx.op("Add", [x.v, k[0].v]);
-        const sc = inner && ctx.op("Mul", [inner[0].v, s(Math.sqrt(2 / Math.PI))]);
-        const th = sc && ctx.op("Tanh", [sc[0].v]);
-        const p1 = th && ctx.op("Add", [th[0].v, s(1)]);
-        const hx = p1 && ctx.op("Mul", [x.v, s(0.5)]);
-        return hx ? one(ctx, "Mul", [hx[0].v, p1![0].v]) : ERROR;
-      }
-      const d = ctx.op("Div", [x.v, ctx.scalar(Math.SQRT2, x.t.dtype).v]);
-      const e = d && ctx.op("Erf", [d[0].v]);
-      const p = e && ctx.op("Add", [e[0].v, ctx.scalar(1, x.t.dtype).v]);
-      const m = p && ctx.op("Mul", [x.v, p[0].v]);
-      return m ? one(ctx, "Mul", [m[0].v, ctx.scalar(0.5, x.t.dtype).v]) : ERROR;
+      return withGraph(ctx, (e) => {
+        const xv = e.tensor(x);
+        if (approx === "tanh") {
+          // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+          const inner = xv.add(xv.square().mul(xv).mul(0.044715));
+          const p1 = inner.mul(Math.sqrt(2 / Math.PI)).tanh().add(1);
+          return xv.mul(0.5).mul(p1);
+        }
+        // x (1 + erf(x / sqrt 2)) 0.5
+        return xv.mul(xv.div(Math.SQRT2).op("Erf").add(1)).mul(0.5);
+      }) ?? ERROR;
     },
   },
   {
@@ -295,8 +289,7 @@ const defs: FnDef[] = [
     sig: [X],
     apply: (ctx, a) => {
       const x = t(a.x);
-      const s = ctx.op("Sigmoid", [x.v]);
-      return s ? one(ctx, "Mul", [x.v, s[0].v]) : ERROR;
+      return withGraph(ctx, (e) => e.tensor(x).mul(e.tensor(x).sigmoid())) ?? ERROR;
     },
   },
   {
@@ -425,8 +418,7 @@ const defs: FnDef[] = [
       const [h, w] = ins as number[];
       const ph = ctx.constant(binMatrix(out[0], h, false));
       const pw = ctx.constant(binMatrix(out[1], w, true));
-      const r1 = ctx.op("MatMul", [ph.v, x.v]);
-      return r1 ? one(ctx, "MatMul", [r1[0].v, pw.v]) : ERROR;
+      return withGraph(ctx, (e) => e.tensor(ph).matmul(x.v).matmul(pw.v)) ?? ERROR;
     },
   },
   {
@@ -485,16 +477,15 @@ const defs: FnDef[] = [
       // The per-sample noise has the shape [N, 1, ...] of a corner slice of x, so N stays symbolic.
       const r = x.t.shape.length;
       const rest = [...Array(r - 1).keys()].map((k) => k + 1);
-      const c = (xs: number[]) => ctx.constant(tensor("i64", [xs.length], xs)).v;
-      const corner = r > 1
-        ? ctx.op("Slice", [x.v, c(rest.map(() => 0)), c(rest.map(() => 1)), c(rest)])
-        : [x];
-      const u = corner &&
-        ctx.op("RandomUniformLike", [corner[0].v], { seed: ctx.seedFor("drop_path") });
-      const k = u && ctx.op("Add", [u[0].v, ctx.scalar(1 - p, x.t.dtype).v]);
-      const keep = k && ctx.op("Floor", [k[0].v]);
-      const scaled = keep && ctx.op("Div", [x.v, ctx.scalar(1 - p, x.t.dtype).v]);
-      return scaled ? one(ctx, "Mul", [scaled[0].v, keep![0].v]) : ERROR;
+      return withGraph(ctx, (e) => {
+        const xv = e.tensor(x);
+        const corner = r > 1
+          ? xv.op("Slice", [e.ints(rest.map(() => 0)), e.ints(rest.map(() => 1)), e.ints(rest)])
+          : xv;
+        const u = corner.op("RandomUniformLike", [], { seed: ctx.seedFor("drop_path") });
+        const keep = u.add(1 - p).op("Floor");
+        return xv.div(1 - p).mul(keep);
+      }) ?? ERROR;
     },
   },
   {

@@ -6,14 +6,14 @@
  * `reduce` is "mean" (default), "sum" or "none" (per-element or per-sample
  * losses).
  */
-import { type Dim, formatType, type TensorType } from "../../ir/graph.ts";
-import { tensor } from "../../ir/tensor.ts";
+import { type Dim, formatType } from "../../ir/graph.ts";
+import type { Expr } from "../../ir/expr.ts";
 import { dimEquals } from "../../ops/dims.ts";
 import type { Ctx } from "../context.ts";
 import { num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
-import { fl, t } from "./util.ts";
+import { CtxGraph, fl, Reported, t } from "./util.ts";
 
 const int = (v: number): Value => ({ k: "int", v });
 const str = (v: string): Value => ({ k: "str", v });
@@ -21,78 +21,20 @@ const str = (v: string): Value => ({ k: "str", v });
 const FLOATS = new Set(["f32", "f64", "f16", "bf16"]);
 const REDUCE: ParamSig = { name: "reduce", type: "str", default: str("mean") };
 
-/** Raised (and caught in `apply`) once a diagnostic has been reported. */
-class Reported extends Error {}
-
-/** Node-building helpers bound to a call; every failure is already reported. */
+/**
+ * A loss call: its graph (numbers are f32 scalars; a node whose shape rule
+ * fails throws `Reported`) and its argument checks, each reporting at the
+ * argument it is about.
+ */
 class L {
-  /** Every value made here, by name, for its type. */
-  readonly vals = new Map<string, TensorValue>();
-  constructor(readonly ctx: Ctx, readonly fn: string) {}
+  readonly e: CtxGraph;
+  constructor(readonly ctx: Ctx, readonly fn: string) {
+    this.e = new CtxGraph(ctx, "f32");
+  }
 
-  #keep(v: TensorValue): string {
-    this.vals.set(v.v, v);
-    return v.v;
-  }
-  op(op: string, inputs: string[], attrs: Record<string, number | number[]> = {}): string {
-    const r = this.ctx.op(op, inputs, attrs);
-    if (!r) throw new Reported();
-    return this.#keep(r[0]);
-  }
-  /** The tensor value of a name made here. */
-  tv(v: string): TensorValue {
-    const x = this.vals.get(v);
-    if (!x) throw new Error(`internal: ${this.fn}() lost value ${v}`);
-    return x;
-  }
-  type(v: string): TensorType {
-    return this.tv(v).t;
-  }
-  refine(v: string, type: TensorType): string {
-    return this.#keep(this.ctx.refine(this.tv(v), type));
-  }
-  c(v: number, dtype: "f32" | "i64" = "f32"): string {
-    return this.#keep(this.ctx.scalar(v, dtype));
-  }
-  ints(xs: number[]): string {
-    return this.#keep(this.ctx.constant(tensor("i64", [xs.length], xs)));
-  }
-  add(a: string, b: string) {
-    return this.op("Add", [a, b]);
-  }
-  sub(a: string, b: string) {
-    return this.op("Sub", [a, b]);
-  }
-  mul(a: string, b: string) {
-    return this.op("Mul", [a, b]);
-  }
-  div(a: string, b: string) {
-    return this.op("Div", [a, b]);
-  }
-  /** a * k for a number k; k = 1 adds no node. */
-  scale(a: string, k: number) {
-    return k === 1 ? a : this.mul(a, this.c(k));
-  }
-  neg(a: string) {
-    return this.op("Neg", [a]);
-  }
-  log(a: string) {
-    return this.op("Log", [a]);
-  }
-  sum(a: string, axes?: number[], keepdims = 0) {
-    return this.op("ReduceSum", axes ? [a, this.ints(axes)] : [a], { keepdims });
-  }
-  mean(a: string, axes?: number[], keepdims = 0) {
-    return this.op("ReduceMean", [a], axes ? { axes, keepdims } : { keepdims });
-  }
-  /** log(1 + exp(-|x|)), stable for any x. */
-  log1pExpNegAbs(x: string) {
-    return this.log(this.add(this.c(1), this.op("Exp", [this.neg(this.op("Abs", [x]))])));
-  }
-  /** Rows scaled to unit L2 norm along axis 1 (F.normalize, eps 1e-12). */
-  normalize(x: string) {
-    const n = this.op("Sqrt", [this.op("ReduceSumSquare", [x], { axes: [1], keepdims: 1 })]);
-    return this.div(x, this.op("Max", [n, this.c(1e-12)]));
+  /** A tensor argument as a value. */
+  v(x: TensorValue): Expr {
+    return this.e.tensor(x);
   }
   error(code: "DLM0201" | "DLM0203" | "DLM0207" | "DLM0210", msg: string, arg?: string): never {
     this.ctx.error(code, `${this.fn}() ${msg}`, arg ? this.ctx.argSpan(arg) : undefined);
@@ -128,9 +70,19 @@ class L {
     return r;
   }
   /** Apply a reduction to per-element losses. */
-  reduce(x: string, r: string): string {
-    return r === "mean" ? this.mean(x) : r === "sum" ? this.sum(x) : x;
+  reduce(x: Expr, r: string): Expr {
+    return r === "mean" ? x.meanAll() : r === "sum" ? x.sumAll() : x;
   }
+}
+
+/** log(1 + exp(-|x|)), stable for any x. */
+function log1pExpNegAbs(x: Expr): Expr {
+  return x.graph.num(1).add(x.abs().neg().exp()).log();
+}
+
+/** Rows scaled to unit L2 norm along axis 1 (F.normalize, eps 1e-12). */
+function normalize(x: Expr): Expr {
+  return x.div(x.sumSquare([1], true).sqrt().max(1e-12));
 }
 
 function sameDims(a: Dim[], b: Dim[]): boolean {
@@ -139,23 +91,23 @@ function sameDims(a: Dim[], b: Dim[]): boolean {
 
 /** Wrap a body so that reported failures return the poison value. */
 /** A penalty summed over every tensor given (a parameter set). */
-function sumOver(l: L, a: Record<string, Value>, each: (x: string) => string): string {
+function sumOver(l: L, a: Record<string, Value>, each: (x: Expr) => Expr): Expr {
   const xs = (a.xs as { items: Value[] }).items.map(t);
   if (xs.length === 0) l.error("DLM0210", "needs at least one tensor", "xs");
-  let acc = "";
+  let acc: Expr | undefined;
   for (const x of xs) {
     l.float(x, "x");
-    const v = each(x.v);
-    acc = acc ? l.add(acc, v) : v;
+    const v = each(l.v(x));
+    acc = acc ? acc.add(v) : v;
   }
-  return acc;
+  return acc!;
 }
 
 function loss(
   name: string,
   doc: string,
   sig: ParamSig[],
-  body: (l: L, a: Record<string, Value>) => string,
+  body: (l: L, a: Record<string, Value>) => Expr,
 ): FnDef {
   return {
     name,
@@ -164,7 +116,7 @@ function loss(
     apply(ctx, a) {
       try {
         const l = new L(ctx, name);
-        return l.tv(body(l, a));
+        return l.e.value(body(l, a));
       } catch (e) {
         if (e instanceof Reported) return ERROR;
         throw e;
@@ -181,42 +133,41 @@ function loss(
  */
 function classNll(
   l: L,
-  logp: TensorValue,
+  logp: Expr,
   target: TensorValue,
   axis: number,
   ignore: number,
   eps: number,
   r: string,
-): string {
-  const shape = logp.t.shape;
+): Expr {
+  const shape = logp.type.shape;
   const want = shape.filter((_, i) => i !== axis);
   if (!sameDims(want, target.t.shape)) {
     l.error(
       "DLM0203",
-      `needs class indices of shape [${want.join(", ")}] for ${formatType(logp.t)}, got ${
+      `needs class indices of shape [${want.join(", ")}] for ${formatType(logp.type)}, got ${
         formatType(target.t)
       }`,
       "target",
     );
   }
+  const e = l.e;
+  const y = l.v(target);
   // Ignored targets index class 0 (any valid class) and are masked out.
-  const keep = l.op("Not", [l.op("Equal", [target.v, l.c(ignore, "i64")])]);
-  const safe = l.op("Where", [keep, target.v, l.c(0, "i64")]);
-  const idx = l.op("Unsqueeze", [safe, l.ints([axis])]);
-  const picked = l.op("Squeeze", [
-    l.op("GatherElements", [logp.v, idx], { axis }),
-    l.ints([axis]),
-  ]);
-  let per = l.neg(picked);
+  const keep = y.equal(e.scalar(ignore, "i64")).not();
+  const safe = keep.where(y, e.scalar(0, "i64"));
+  const picked = logp.op("GatherElements", [safe.unsqueeze([axis])], { axis }).squeeze([axis]);
+  let per = picked.neg();
   if (eps !== 0) {
-    const smooth = l.neg(l.mean(logp.v, [axis]));
-    per = l.add(l.scale(per, 1 - eps), l.scale(smooth, eps));
+    // (1 - eps) nll + eps mean_c(-logp_c)
+    const smooth = logp.mean([axis], false).neg();
+    per = per.scale(1 - eps).add(smooth.scale(eps));
   }
-  const w = l.op("Cast", [keep], { to: 1 });
-  per = l.mul(per, w);
+  const w = keep.cast("f32");
+  per = per.mul(w);
   if (r === "none") return per;
-  if (r === "sum") return l.sum(per);
-  return l.div(l.sum(per), l.sum(w));
+  if (r === "sum") return per.sumAll();
+  return per.sumAll().div(w.sumAll());
 }
 
 function axisOf(l: L, x: TensorValue, axis: number): number {
@@ -250,7 +201,7 @@ const defs: FnDef[] = [
       if (eps < 0 || eps > 1) {
         l.error("DLM0210", `needs 0 <= label_smoothing <= 1, got ${eps}`, "label_smoothing");
       }
-      const logp = l.tv(l.op("LogSoftmax", [x.v], { axis }));
+      const logp = l.v(x).op("LogSoftmax", [], { axis });
       if (y.t.dtype === "i64") return classNll(l, logp, y, axis, num(a.ignore_index), eps, r);
       if (!FLOATS.has(y.t.dtype)) {
         l.error(
@@ -261,10 +212,8 @@ const defs: FnDef[] = [
       }
       l.sameShape(x, y, "logits", "probability target");
       // -sum_c q_c logp_c with q = (1 - eps) target + eps / C = (1 - eps) target + eps mean_c.
-      let per = l.neg(l.sum(l.mul(y.v, logp.v), [axis]));
-      if (eps !== 0) {
-        per = l.add(l.scale(per, 1 - eps), l.scale(l.neg(l.mean(logp.v, [axis])), eps));
-      }
+      let per = l.v(y).mul(logp).sum([axis], false).neg();
+      if (eps !== 0) per = per.scale(1 - eps).add(logp.mean([axis], false).neg().scale(eps));
       return l.reduce(per, r);
     },
   ),
@@ -285,7 +234,7 @@ const defs: FnDef[] = [
       if (y.t.dtype !== "i64") {
         l.error("DLM0207", `needs i64 class indices as target, got ${formatType(y.t)}`, "target");
       }
-      return classNll(l, x, y, axisOf(l, x, num(a.axis)), num(a.ignore_index), 0, r);
+      return classNll(l, l.v(x), y, axisOf(l, x, num(a.axis)), num(a.ignore_index), 0, r);
     },
   ),
   loss(
@@ -297,11 +246,10 @@ const defs: FnDef[] = [
       const p = t(a.p), y = t(a.target), r = l.reduction(a);
       l.float(p, "p");
       l.sameShape(p, y, "p", "target");
-      const clog = (v: string) => l.op("Max", [l.log(v), l.c(-100)]);
-      const one = l.c(1);
-      const per = l.neg(
-        l.add(l.mul(y.v, clog(p.v)), l.mul(l.sub(one, y.v), clog(l.sub(one, p.v)))),
-      );
+      const clog = (v: Expr) => v.log().max(-100);
+      const one = l.e.num(1);
+      const pv = l.v(p), yv = l.v(y);
+      const per = yv.mul(clog(pv)).add(one.sub(yv).mul(clog(one.sub(pv)))).neg();
       return l.reduce(per, r);
     },
   ),
@@ -320,8 +268,9 @@ const defs: FnDef[] = [
       const x = t(a.logits), y = t(a.target), r = l.reduction(a);
       l.float(x, "logits");
       l.sameShape(x, y, "logits", "target");
-      const sp = l.add(l.log1pExpNegAbs(x.v), l.op("Relu", [l.neg(x.v)]));
-      let w: string | undefined;
+      const xv = l.v(x), yv = l.v(y);
+      const sp = log1pExpNegAbs(xv).add(xv.neg().relu());
+      let w: Expr | undefined;
       if (a.pos_weight && a.pos_weight.k === "tensor") {
         const pw = t(a.pos_weight);
         const last = x.t.shape[x.t.shape.length - 1];
@@ -335,9 +284,9 @@ const defs: FnDef[] = [
             "pos_weight",
           );
         }
-        w = l.add(l.c(1), l.mul(l.sub(pw.v, l.c(1)), y.v));
+        w = l.e.num(1).add(l.v(pw).sub(1).mul(yv));
       }
-      const per = l.add(l.mul(l.sub(l.c(1), y.v), x.v), w ? l.mul(w, sp) : sp);
+      const per = l.e.num(1).sub(yv).mul(xv).add(w ? w.mul(sp) : sp);
       return l.reduce(per, r);
     },
   ),
@@ -349,8 +298,7 @@ const defs: FnDef[] = [
       const x = t(a.a), y = t(a.b), r = l.reduction(a);
       l.float(x, "a");
       l.sameShape(x, y, "a", "b");
-      const d = l.sub(x.v, y.v);
-      return l.reduce(l.mul(d, d), r);
+      return l.reduce(l.v(x).sub(l.v(y)).square(), r);
     },
   ),
   loss(
@@ -361,7 +309,7 @@ const defs: FnDef[] = [
       const x = t(a.a), y = t(a.b), r = l.reduction(a);
       l.float(x, "a");
       l.sameShape(x, y, "a", "b");
-      return l.reduce(l.op("Abs", [l.sub(x.v, y.v)]), r);
+      return l.reduce(l.v(x).sub(l.v(y)).abs(), r);
     },
   ),
   loss(
@@ -379,11 +327,11 @@ const defs: FnDef[] = [
       l.float(x, "a");
       l.sameShape(x, y, "a", "b");
       if (beta < 0) l.error("DLM0210", `needs beta >= 0, got ${beta}`, "beta");
-      const d = l.op("Abs", [l.sub(x.v, y.v)]);
+      const d = l.v(x).sub(l.v(y)).abs();
       if (beta === 0) return l.reduce(d, r);
-      const quad = l.scale(l.mul(d, d), 0.5 / beta);
-      const lin = l.sub(d, l.c(0.5 * beta));
-      return l.reduce(l.op("Where", [l.op("Less", [d, l.c(beta)]), quad, lin]), r);
+      const quad = d.square().scale(0.5 / beta);
+      const lin = d.sub(0.5 * beta);
+      return l.reduce(d.less(beta).where(quad, lin), r);
     },
   ),
   loss(
@@ -397,17 +345,17 @@ const defs: FnDef[] = [
       l.float(q, "logq");
       l.sameShape(q, p, "logq", "p");
       // log p with p = 0 replaced by 1 so the term is exactly 0 (and its gradient finite).
-      const pos = l.op("Greater", [p.v, l.c(0)]);
-      const logp = l.log(l.op("Where", [pos, p.v, l.c(1)]));
-      const per = l.mul(p.v, l.sub(logp, q.v));
+      const pv = l.v(p), qv = l.v(q);
+      const logp = pv.greater(0).where(pv, 1).log();
+      const per = pv.mul(logp.sub(qv));
       if (r !== "batchmean") return l.reduce(per, r);
       const n = q.t.shape[0];
       if (typeof n !== "number") {
         // Batch size from the shape at run time.
-        const size = l.op("Cast", [l.op("Shape", [q.v], { start: 0, end: 1 })], { to: 1 });
-        return l.div(l.sum(per), l.op("Squeeze", [size, l.ints([0])]));
+        const size = qv.op("Shape", [], { start: 0, end: 1 }).cast("f32");
+        return per.sumAll().div(size.squeeze([0]));
       }
-      return l.scale(l.sum(per), 1 / n);
+      return per.sumAll().scale(1 / n);
     },
   ),
   loss(
@@ -421,9 +369,10 @@ const defs: FnDef[] = [
       l.sameShape(mu, lv, "mu", "logvar");
       const k = mu.t.shape.length;
       if (k < 1) l.error("DLM0203", `needs mu of rank 1 or more, got ${formatType(mu.t)}`, "mu");
-      const inner = l.sub(l.sub(l.add(l.c(1), lv.v), l.mul(mu.v, mu.v)), l.op("Exp", [lv.v]));
-      const perSample = l.scale(l.sum(inner, [k - 1]), -0.5);
-      return k === 1 ? perSample : l.mean(perSample);
+      const m = l.v(mu), logvar = l.v(lv);
+      const inner = l.e.num(1).add(logvar).sub(m.square()).sub(logvar.exp());
+      const perSample = inner.sum([k - 1], false).scale(-0.5);
+      return k === 1 ? perSample : perSample.meanAll();
     },
   ),
   loss(
@@ -439,13 +388,10 @@ const defs: FnDef[] = [
       const x = t(a.a), y = t(a.b), tau = temperature(l, a);
       l.float(x, "a");
       pairs(l, x, y, "a", "b");
-      const xn = l.normalize(x.v), yn = l.normalize(y.v);
-      const logits = l.scale(
-        l.op("MatMul", [xn, l.op("Transpose", [yn], { perm: [1, 0] })]),
-        1 / tau,
-      );
-      const pos = l.scale(l.sum(l.mul(xn, yn), [1]), 1 / tau);
-      return l.mean(l.sub(logsumexp(l, logits), pos));
+      const xn = normalize(l.v(x)), yn = normalize(l.v(y));
+      const logits = xn.matmul(yn.transpose([1, 0])).scale(1 / tau);
+      const pos = xn.mul(yn).sum([1], false).scale(1 / tau);
+      return logsumexp(logits).sub(pos).meanAll();
     },
   ),
   loss(
@@ -462,24 +408,17 @@ const defs: FnDef[] = [
       const x = t(a.z1), y = t(a.z2), tau = temperature(l, a);
       l.float(x, "z1");
       pairs(l, x, y, "z1", "z2");
-      const z = l.normalize(l.op("Concat", [x.v, y.v], { axis: 0 }));
-      const sim = l.scale(l.op("MatMul", [z, l.op("Transpose", [z], { perm: [1, 0] })]), 1 / tau);
+      const e = l.e;
+      const z = normalize(e.op1("Concat", [l.v(x), l.v(y)], { axis: 0 }));
+      const sim = z.matmul(z.transpose([1, 0])).scale(1 / tau);
       // Mask the diagonal (self-similarity) with a large negative number.
-      const n2 = l.op("Shape", [z], { start: 0, end: 1 });
-      const idx = l.op("Range", [l.c(0, "i64"), l.op("Squeeze", [n2, l.ints([0])]), l.c(1, "i64")]);
-      const st = l.type(sim);
-      const eye = l.op("Equal", [
-        l.op("Unsqueeze", [idx, l.ints([1])]),
-        l.op("Unsqueeze", [idx, l.ints([0])]),
-      ]);
-      const masked = l.op("Where", [
-        l.refine(eye, { dtype: "bool", shape: st.shape }),
-        l.c(-1e9),
-        sim,
-      ]);
-      const pos = l.scale(l.sum(l.mul(l.normalize(x.v), l.normalize(y.v)), [1]), 1 / tau);
-      const pos2 = l.op("Concat", [pos, pos], { axis: 0 });
-      return l.mean(l.sub(logsumexp(l, masked), pos2));
+      const n2 = z.op("Shape", [], { start: 0, end: 1 });
+      const idx = e.op1("Range", [e.scalar(0, "i64"), n2.squeeze([0]), e.scalar(1, "i64")]);
+      const eye = idx.unsqueeze([1]).equal(idx.unsqueeze([0]));
+      const masked = e.refine(eye, { dtype: "bool", shape: sim.type.shape }).where(-1e9, sim);
+      const pos = normalize(l.v(x)).mul(normalize(l.v(y))).sum([1], false).scale(1 / tau);
+      const pos2 = e.op1("Concat", [pos, pos], { axis: 0 });
+      return logsumexp(masked).sub(pos2).meanAll();
     },
   ),
   loss(
@@ -498,7 +437,7 @@ const defs: FnDef[] = [
       l.float(s, "scores");
       if (y.t.dtype !== "i64") {
         l.sameShape(s, y, "scores", "target");
-        return l.reduce(l.op("Relu", [l.sub(l.c(m), l.mul(y.v, s.v))]), r);
+        return l.reduce(l.e.num(m).sub(l.v(y).mul(l.v(s))).relu(), r);
       }
       const [n, c] = s.t.shape;
       if (s.t.shape.length !== 2 || y.t.shape.length !== 1 || !dimEquals(n, y.t.shape[0])) {
@@ -513,10 +452,11 @@ const defs: FnDef[] = [
       if (typeof c !== "number") {
         l.error("DLM0203", `needs a known number of classes, got ${formatType(s.t)}`, "scores");
       }
-      const sy = l.op("GatherElements", [s.v, l.op("Unsqueeze", [y.v, l.ints([1])])], { axis: 1 });
-      // The c = y term is max(0, margin) = margin: subtract it.
-      const all = l.sum(l.op("Relu", [l.add(l.sub(l.c(m), sy), s.v)]), [1]);
-      const per = l.scale(l.sub(all, l.c(Math.max(m, 0))), 1 / (c as number));
+      const sv = l.v(s);
+      const sy = sv.op("GatherElements", [l.v(y).unsqueeze([1])], { axis: 1 });
+      // sum_c max(0, margin - s_y + s_c); the c = y term is max(0, margin): subtract it.
+      const all = l.e.num(m).sub(sy).add(sv).relu().sum([1], false);
+      const per = all.sub(Math.max(m, 0)).scale(1 / (c as number));
       return l.reduce(per, r);
     },
   ),
@@ -524,13 +464,13 @@ const defs: FnDef[] = [
     "l1_penalty",
     'The L1 regulariser sum |x| of tensors (a parameter set: l1_penalty(params("*.weight"))).',
     [{ name: "xs", type: "tensors", variadic: true }],
-    (l, a) => sumOver(l, a, (x) => l.sum(l.op("Abs", [x]))),
+    (l, a) => sumOver(l, a, (x) => x.abs().sumAll()),
   ),
   loss(
     "l2_penalty",
     'The L2 regulariser sum x^2 of tensors, no factor 1/2 (a parameter set: l2_penalty(params("*.weight"))).',
     [{ name: "xs", type: "tensors", variadic: true }],
-    (l, a) => sumOver(l, a, (x) => l.op("ReduceSumSquare", [x], { keepdims: 0 })),
+    (l, a) => sumOver(l, a, (x) => x.sumSquare(undefined, false)),
   ),
   loss(
     "sparsity_penalty",
@@ -545,10 +485,11 @@ const defs: FnDef[] = [
       if (x.t.shape.length < 1) {
         l.error("DLM0203", `needs activations [N, ...], got ${formatType(x.t)}`, "activations");
       }
-      const mean = l.mean(x.v, [0]);
-      const a1 = l.scale(l.log(l.div(l.c(rho), mean)), rho);
-      const a2 = l.scale(l.log(l.div(l.c(1 - rho), l.sub(l.c(1), mean))), 1 - rho);
-      return l.sum(l.add(a1, a2));
+      const e = l.e;
+      const mean = l.v(x).mean([0], false);
+      const a1 = e.num(rho).div(mean).log().scale(rho);
+      const a2 = e.num(1 - rho).div(e.num(1).sub(mean)).log().scale(1 - rho);
+      return a1.add(a2).sumAll();
     },
   ),
 ];
@@ -567,10 +508,10 @@ function pairs(l: L, x: TensorValue, y: TensorValue, an: string, bn: string) {
 }
 
 /** log sum_j exp(x_ij) along axis 1, stabilised by the row max. */
-function logsumexp(l: L, x: string): string {
-  const m = l.op("ReduceMax", [x], { axes: [1], keepdims: 1 });
-  const s = l.sum(l.op("Exp", [l.sub(x, m)]), [1], 1);
-  return l.op("Squeeze", [l.add(m, l.log(s)), l.ints([1])]);
+function logsumexp(x: Expr): Expr {
+  const m = x.reduceMax([1], true);
+  const s = x.sub(m).exp().sum([1], true);
+  return m.add(s.log()).squeeze([1]);
 }
 
 export const FUNCTIONS: Record<string, FnDef> = Object.fromEntries(defs.map((d) => [d.name, d]));

@@ -16,7 +16,7 @@ import type { Ctx } from "../context.ts";
 import { expandInts, num } from "../signature.ts";
 import { describe, ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
-import { i, ints, op1 as one, t, X } from "./util.ts";
+import { i, ints, op1 as one, t, withGraph, X } from "./util.ts";
 
 /** Normalise an axis of a rank-`r` tensor, or report DLM0210 at `argName` and return undefined. */
 export function normAxisArg(
@@ -49,17 +49,17 @@ export function rangeAlong(ctx: Ctx, x: TensorValue, axis: number): TensorValue 
   if (typeof d === "number") {
     return ctx.constant(tensor("i64", [d], [...Array(d).keys()]));
   }
-  let v: TensorValue | undefined = x;
-  const zero = ctx.constant(tensor("i64", [], [0])).v;
-  // Take index 0 of every other axis, last first so the axis numbers stay valid.
-  for (let a = r - 1; a >= 0 && v; a--) {
-    if (a !== axis) v = one(ctx, "Gather", [v.v, zero], { axis: a });
-  }
-  if (v && v.t.dtype !== "i64") v = one(ctx, "Cast", [v.v], { to: 7 });
-  const z = v && one(ctx, "Mul", [v.v, ctx.scalar(0, "i64").v]);
-  const ones = z && one(ctx, "Add", [z.v, ctx.scalar(1, "i64").v]);
-  const c = ones && one(ctx, "CumSum", [ones.v, zero]);
-  return c && one(ctx, "Sub", [c.v, ctx.scalar(1, "i64").v]);
+  return withGraph(ctx, (e) => {
+    const zero = e.scalar(0, "i64");
+    let v = e.tensor(x);
+    // Take index 0 of every other axis, last first so the axis numbers stay valid.
+    for (let a = r - 1; a >= 0; a--) {
+      if (a !== axis) v = v.op("Gather", [zero], { axis: a });
+    }
+    if (v.dtype !== "i64") v = v.cast("i64");
+    // x * 0 + 1 is all ones; their running sum minus 1 counts 0..d-1.
+    return v.mul(0).add(1).op("CumSum", [zero]).sub(1);
+  });
 }
 
 /** Where `d` occurs in `x`'s shape, or -1. */

@@ -1,8 +1,11 @@
 /**
  * Small helpers the built-in definitions share: literal values for default
- * arguments, the tensor view of a bound argument, and one-node graph ops.
+ * arguments, the tensor view of a bound argument, and graph building
+ * through the shared expression API (`ir/expr.ts`).
  */
-import { tensor } from "../../ir/tensor.ts";
+import type { TensorType } from "../../ir/graph.ts";
+import { type Expr, ExprGraph } from "../../ir/expr.ts";
+import { type DType, tensor } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
 import type { ParamSig } from "../signature.ts";
 import type { TensorValue, Value } from "../values.ts";
@@ -37,4 +40,81 @@ export function op1(
 /** A 1-D i64 constant (shapes, axes, slice bounds). */
 export function ints(ctx: Ctx, xs: number[]): string {
   return ctx.constant(tensor("i64", [xs.length], xs)).v;
+}
+
+/** Raised once `ctx.op` has reported a diagnostic; the built-in catches it and returns ERROR. */
+export class Reported extends Error {}
+
+/**
+ * The expression API over a built-in's `Ctx`: nodes go through `ctx.op` (a
+ * node whose shape rule fails has reported its error and throws
+ * {@link Reported}), constants through `ctx.constant`, shared with the rest
+ * of the elaboration. Values made here, or given with `tensor()`, keep
+ * their `TensorValue`.
+ */
+export class CtxGraph extends ExprGraph {
+  readonly #vals: Map<string, TensorValue>;
+
+  /** @param scalarDtype the dtype of number operands (absent: the other operand's) */
+  constructor(readonly ctx: Ctx, scalarDtype?: DType) {
+    const vals = new Map<string, TensorValue>();
+    const keep = (v: TensorValue) => {
+      vals.set(v.v, v);
+      return v.v;
+    };
+    super({
+      node(op, inputs, attrs, opts) {
+        const r = ctx.op(op, inputs, attrs, { name: opts.name, nOutputs: opts.nOutputs });
+        if (!r) throw new Reported();
+        return r.map(keep);
+      },
+      constant: (t) => keep(ctx.constant(t)),
+      scalar: (v, dtype) => keep(ctx.scalar(v, dtype)),
+      typeOf(name) {
+        const v = vals.get(name);
+        if (!v) throw new Error(`internal: value ${name} was not made through this context`);
+        return v.t;
+      },
+    }, scalarDtype);
+    this.#vals = vals;
+  }
+
+  /** A tensor argument as a value. */
+  tensor(v: TensorValue): Expr {
+    this.#vals.set(v.v, v);
+    return this.v(v.v);
+  }
+  /** The `TensorValue` of a value made or given here. */
+  value(x: Expr): TensorValue {
+    const v = this.#vals.get(x.name);
+    if (!v) throw new Error(`internal: value ${x.name} was not made through this context`);
+    return v;
+  }
+  /** `x` with a more precise type (see `Ctx.refine`). */
+  refine(x: Expr, type: TensorType): Expr {
+    return this.tensor(this.ctx.refine(this.value(x), type));
+  }
+}
+
+/**
+ * Run `body` on a {@link CtxGraph} of `ctx` (numbers as `scalarDtype`
+ * scalars, when given) and return its result, or undefined once a node has
+ * reported an error.
+ *
+ * @example
+ * // sigmoid(x) * x, undefined when a shape rule fails
+ * const y = withGraph(ctx, (e) => e.tensor(x).sigmoid().mul(e.tensor(x)));
+ */
+export function withGraph(
+  ctx: Ctx,
+  body: (e: CtxGraph) => Expr,
+  scalarDtype?: DType,
+): TensorValue | undefined {
+  const e = new CtxGraph(ctx, scalarDtype);
+  try {
+    return e.value(body(e));
+  } catch (err) {
+    if (err instanceof Reported) return undefined;
+    throw err;
+  }
 }

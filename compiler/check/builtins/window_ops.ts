@@ -19,7 +19,7 @@ import { expandInts, num } from "../signature.ts";
 import { ERROR, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { LayerDef } from "./layers.ts";
-import { fl, op1 as one } from "./util.ts";
+import { fl, withGraph } from "./util.ts";
 
 /**
  * torchvision's relative_position_index for a window of mh x mw tokens, as
@@ -216,10 +216,11 @@ const relativePositionBias: LayerDef = {
       tensor("i64", [n, n], relativePositionIndex(m[0], m[1])),
       "relative_position_index",
     );
-    // table[idx] is [n, n, heads]; the logits want [heads, n, n].
-    const g = one(ctx, "Gather", [table.v, idx.v], { axis: 0 });
-    const b = g && one(ctx, "Transpose", [g.v], { perm: [2, 0, 1] });
-    return (b && one(ctx, "Add", [x.v, b.v], {}, prefix)) ?? ERROR;
+    return withGraph(ctx, (e) => {
+      // table[idx] is [n, n, heads]; the logits want [heads, n, n].
+      const b = e.tensor(table).op("Gather", [idx.v], { axis: 0 }).transpose([2, 0, 1]);
+      return e.op1("Add", [x.v, b], {}, { name: prefix });
+    }) ?? ERROR;
   },
 };
 
