@@ -4,7 +4,11 @@
  * Error recovery is on, so one run reports many syntax errors. The grammar is
  * specified in spec/grammar.md; rule names here match the nonterminals there.
  *
- * One parser instance is built (and analysed) once at module load and reused.
+ * One parser instance is built (and analysed) on the first parse and reused.
+ * Chevrotain's grammar validations (ambiguities, left recursion) are skipped
+ * at run time: they cost start-up time on every run and can only fail when
+ * this file changes. `parser_test.ts` builds the parser with them on and
+ * fails on any finding.
  */
 import {
   type CstNode,
@@ -90,12 +94,14 @@ const EXPRESSION = "an expression";
  * Children are labelled (`LABEL`) so the CST reads by role, not by token.
  */
 export class DlmParser extends CstParser {
-  constructor() {
+  /** `validate`: run chevrotain's grammar validations (tests; a finding throws). */
+  constructor(options: { validate?: boolean } = {}) {
     super(T.PARSER_TOKENS, {
       recoveryEnabled: true,
       maxLookahead: 3,
       nodeLocationTracking: "full",
       errorMessageProvider: messages,
+      skipValidations: !options.validate,
     });
     this.performSelfAnalysis();
   }
@@ -679,8 +685,8 @@ export class DlmParser extends CstParser {
   });
 }
 
-/** The one parser instance (grammar analysis is done once, at module load). */
-export const parser: DlmParser = new DlmParser();
+/** The one parser instance, built on first use (grammar analysis is done once). */
+let parser: DlmParser | undefined;
 
 /**
  * Parse `tokens` from the entry rule `file` (a whole file) or
@@ -692,9 +698,10 @@ export function parseTokens(
   rule: "file" | "standaloneExpr",
 ): { cst: CstNode; errors: IRecognitionException[] } {
   entry = rule;
-  parser.input = tokens;
-  const cst = rule === "file" ? parser.file() : parser.standaloneExpr();
-  return { cst, errors: parser.errors };
+  const p = parser ??= new DlmParser();
+  p.input = tokens;
+  const cst = rule === "file" ? p.file() : p.standaloneExpr();
+  return { cst, errors: p.errors };
 }
 
 /**
