@@ -33,8 +33,9 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     // Train sections are checked too: their losses and metrics, and that the loss differentiates.
     const dims = dimsOf(args);
     const trains = r.program.main.decls.filter((t): t is TrainDecl => t.kind === "train");
-    // The training compiler (autodiff, optimisers) is loaded only for a file that trains.
-    const train = trains.length ? await import("../../compiler/train/mod.ts") : undefined;
+    // The training compiler (autodiff, optimisers) is loaded only for a file that trains
+    // (a computed specifier: see lazyCommand in cli/command.ts).
+    const train = trains.length ? await loadTrainCompiler() : undefined;
     for (const t of trains) {
       const c = train!.compileTrain(file, { model: t.model, overrides, dims });
       all = dedupeDiagnostics([...all, ...c.diagnostics]);
@@ -47,4 +48,9 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   return hasErrors(all)
     ? (ds.some((d) => d.code === "DLM0501") ? EXIT.usage : EXIT.input)
     : EXIT.ok;
+}
+
+/** compiler/train/mod.ts, imported on demand. */
+function loadTrainCompiler(): Promise<typeof import("../../compiler/train/mod.ts")> {
+  return import(import.meta.resolve("../../compiler/train/mod.ts"));
 }

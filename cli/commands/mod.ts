@@ -23,7 +23,7 @@ const check = lazyCommand({
       help: "fix a symbolic input dim for the train sections, e.g. --dim T=35",
     },
   },
-}, () => import("./check.ts"));
+}, import.meta.resolve("./check.ts"));
 
 const compile = lazyCommand({
   summary: "compile a model to ONNX",
@@ -63,13 +63,13 @@ const compile = lazyCommand({
       help: "fix a symbolic input dim, e.g. --dim T=35 (training unrolls recurrent layers over it)",
     },
   },
-}, () => import("./compile.ts"));
+}, import.meta.resolve("./compile.ts"));
 
 const params = lazyCommand({
   summary: "list every parameter and buffer with its name, shape, dtype, role and size",
   usage: "FILE.dlm [--model NAME] [--json]",
   options: { model: MODEL.model, set: MODEL.set, json: { kind: "bool", help: "print JSON" } },
-}, () => import("./params.ts"));
+}, import.meta.resolve("./params.ts"));
 
 const run = lazyCommand({
   summary: "run a model (.dlm or .onnx) on given or random inputs",
@@ -86,7 +86,7 @@ const run = lazyCommand({
       help: "where to run (default node: onnxruntime-node)",
     },
   },
-}, () => import("./run.ts"));
+}, import.meta.resolve("./run.ts"));
 
 const diff = lazyCommand({
   summary: "run the reference interpreter and onnxruntime on the same inputs and compare",
@@ -117,7 +117,7 @@ const diff = lazyCommand({
     },
     opset: { kind: "number", arg: "N", help: "target ONNX opset (default 17)" },
   },
-}, () => import("./diff.ts"));
+}, import.meta.resolve("./diff.ts"));
 
 const graph = lazyCommand({
   summary: "draw the graph as Graphviz DOT or a standalone SVG",
@@ -128,7 +128,7 @@ const graph = lazyCommand({
     ...MODEL,
     "no-passes": { kind: "bool", help: "draw the graph as declared, before graph passes" },
   },
-}, () => import("./graph.ts"));
+}, import.meta.resolve("./graph.ts"));
 
 const DATA_HELP = "a named array (repeatable): NAME=FILE.npy, NAME=FILE.csv:COLS[@DTYPE] " +
   "(COLS: 0-based columns '0-63', '64', '0,2,5-7' or header names; one plain column gives " +
@@ -230,7 +230,7 @@ const train = lazyCommand({
       help: "epochs without improvement before early stopping (default 3)",
     },
   },
-}, () => import("./train.ts"));
+}, import.meta.resolve("./train.ts"));
 
 const GENERATE_OPTIONS: Record<string, OptSpec> = {
   prompt: {
@@ -302,7 +302,7 @@ const generate = lazyCommand({
   usage: 'FILE.dlm --prompt "1 2 3" [--model NAME] [--max-new N] [--temperature T] ' +
     "[--top-k K] [--seed S] [--no-cache] [--weights W.safetensors] [--backend node|web|reference]",
   options: GENERATE_OPTIONS,
-}, () => import("./generate.ts"));
+}, import.meta.resolve("./generate.ts"));
 
 /** Every command by name, in the order `dlm --help` lists them. */
 export const COMMANDS: Record<string, Command> = {
