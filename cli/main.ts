@@ -2,11 +2,17 @@
  * The dlm command line. Exit codes: 0 success, 1 an error in the user's
  * input (diagnostics printed), 2 a usage error. A user never sees a stack
  * trace: an unexpected exception is reported as an internal error.
+ *
+ * This entry point loads only the command table (commands/mod.ts) and the
+ * argument parser: help and usage errors start no compiler. A command's
+ * implementation is imported when it runs. main_test.ts keeps it so.
  */
-import { DlmError, formatDiagnostic, sortDiagnostics, SourceMap } from "../compiler/diagnostics.ts";
 import { DLM_VERSION } from "../compiler/version.ts";
-import { formatOptions, type OptSpec, parseArgs, type Parsed, UsageError } from "./args.ts";
-import { COMMANDS } from "./commands.ts";
+import { parseArgs, type Parsed, UsageError } from "./args.ts";
+import { commandHelp, defaultIo, EXIT, type Io, usageErrorText, withHelp } from "./command.ts";
+import { COMMANDS } from "./commands/mod.ts";
+
+export type { Io };
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(8)} ${c.summary}`).join("\n");
@@ -20,78 +26,47 @@ ${rows}
 Run 'dlm <command> --help' for a command's options.`;
 }
 
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-const defaultIo: Io = {
-  out: (s) => console.log(s),
-  err: (s) => console.error(s),
-};
-
 /** Run the CLI; returns the exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
     (name ? io.out : io.err)(usage());
-    return name ? 0 : 2;
+    return name ? EXIT.ok : EXIT.usage;
   }
   if (name === "--version" || name === "version") {
     io.out(`dlm ${DLM_VERSION}`);
-    return 0;
+    return EXIT.ok;
   }
-  const cmd = COMMANDS[name];
+  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!cmd) {
     io.err(`error DLM0501: unknown command '${name}'\n\n${usage()}`);
-    return 2;
+    return EXIT.usage;
   }
-  const spec: Record<string, OptSpec> = {
-    ...cmd.options,
-    help: { kind: "bool", short: "h", help: "show this help" },
-  };
   let args: Parsed;
   try {
-    args = parseArgs(rest, spec);
+    args = parseArgs(rest, withHelp(cmd.options));
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(
-        `error DLM0501: ${e.message}\nusage: dlm ${name} ${cmd.usage}\n${formatOptions(spec)}`,
-      );
-      return 2;
+      io.err(usageErrorText(name, cmd, e.message));
+      return EXIT.usage;
     }
     throw e;
   }
   if (args.opts.help) {
-    io.out(`usage: dlm ${name} ${cmd.usage}\n\n${cmd.summary}\n\noptions:\n${formatOptions(spec)}`);
-    return 0;
+    io.out(commandHelp(name, cmd));
+    return EXIT.ok;
   }
   try {
     return await cmd.run(args, io);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`error DLM0501: ${e.message}\nusage: dlm ${name} ${cmd.usage}`);
-      return 2;
+      return EXIT.usage;
     }
-    if (e instanceof DlmError) {
-      printDiagnostics(e, io);
-      return e.diagnostics.some((d) => d.code === "DLM0501") ? 2 : 1;
-    }
-    const msg = e instanceof Error ? e.message : String(e);
-    io.err(
-      `dlm ${name}: internal error: ${msg}\n` +
-        "This is a bug in dlm, not in your input. Please report it with the command line and the files it used.",
-    );
-    if (Deno.env.get("DLM_DEBUG")) io.err(e instanceof Error ? e.stack ?? "" : "");
-    return 1;
+    // Diagnostics need the compiler's formatter, loaded only when something failed.
+    const { reportFailure } = await import("./report.ts");
+    return reportFailure(name, e, io);
   }
-}
-
-export function printDiagnostics(e: DlmError, io: Io, sources?: SourceMap): void {
-  const ds = sortDiagnostics(e.diagnostics);
-  for (const d of ds) io.err(formatDiagnostic(d, e.sources ?? sources));
-  const n = ds.filter((d) => d.severity === "error").length;
-  if (n > 1) io.err(`${n} errors`);
 }
 
 if (import.meta.main) {

@@ -13,11 +13,15 @@ import {
   pipelineFor,
   runPasses,
   type Target,
+  TARGETS,
 } from "../compiler/passes/mod.ts";
 import { loadWeights, readWeightsMap } from "../runtime/weights.ts";
 import { readFileOrFail } from "../runtime/fs.ts";
 import { mergeAdapters } from "../compiler/passes/merge_adapters.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
+import { SUPPORTED_OPSETS } from "../compiler/ops/mod.ts";
+import { overridesOf, type Parsed, UsageError } from "./args.ts";
+import { modeOf } from "./command.ts";
 
 /** How a fine-tuned model's LoRA and IA3 updates are emitted (`--adapters`). */
 export type AdapterMode = "unmerged" | "merged" | "inputs";
@@ -108,6 +112,44 @@ export function applyAdapterMode(
     if (t && !have.has(p.name)) g.inputs.push({ name: p.name, type: t });
   }
   return undefined;
+}
+
+/** The build options of a command line (`--model`, `--mode`, `--target`, `--weights`, ...). */
+export function buildOptionsOf(args: Parsed): BuildOptions {
+  const mode = modeOf(args);
+  const overrides = overridesOf(args);
+  const target = (args.opts.target as string | undefined) ?? "onnx";
+  if (!TARGETS.includes(target as Target)) {
+    throw new UsageError(`--target must be onnx or ort, got '${target}'`);
+  }
+  return {
+    model: args.opts.model as string | undefined,
+    mode,
+    target: target as Target,
+    seed: (args.opts.seed as number | undefined) ?? 0,
+    weights: (args.opts.weights as string[] | undefined) ?? [],
+    weightsMap: args.opts["weights-map"] as string | undefined,
+    overrides,
+    adapters: adaptersOf(args),
+  };
+}
+
+function adaptersOf(args: Parsed): AdapterMode | undefined {
+  const a = args.opts.adapters as string | undefined;
+  if (a === undefined) return undefined;
+  if (!ADAPTER_MODES.includes(a as AdapterMode)) {
+    throw new UsageError(`--adapters must be one of ${ADAPTER_MODES.join(", ")}, got '${a}'`);
+  }
+  return a as AdapterMode;
+}
+
+/** `--opset N` (default 17). */
+export function opsetOf(args: Parsed): number {
+  const opset = (args.opts.opset as number | undefined) ?? 17;
+  if (!SUPPORTED_OPSETS.includes(opset)) {
+    throw new UsageError(`--opset must be one of ${SUPPORTED_OPSETS.join(", ")}, got ${opset}`);
+  }
+  return opset;
 }
 
 export function isOnnxPath(path: string): boolean {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { main } from "../cli/main.ts";
-import { COMMANDS } from "../cli/commands.ts";
+import { COMMANDS } from "../cli/commands/mod.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { parseXml } from "../compiler/viz/xml_wellformed.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";

@@ -9,7 +9,7 @@ import { buildGraph } from "../cli/pipeline.ts";
 import type { Graph } from "../compiler/ir/graph.ts";
 import { type Tensor, tensor } from "../compiler/ir/tensor.ts";
 import { parseArgs, UsageError } from "../cli/args.ts";
-import { generateCommand } from "../cli/generate.ts";
+import { generateCommand } from "../cli/commands/mod.ts";
 import { DlmError } from "../compiler/diagnostics.ts";
 import { runGraph } from "../runtime/reference/mod.ts";
 import { saveWeights } from "../runtime/weights.ts";

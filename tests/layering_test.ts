@@ -55,9 +55,7 @@ export const EXCEPTIONS: readonly { from: string; to: string; why: string }[] = 
 const PENDING: readonly string[] = [];
 
 /** Import cycles the redesign has still to break; the same rules as PENDING. */
-const PENDING_CYCLES: readonly string[] = [
-  "cli/commands.ts cli/generate.ts cli/main.ts cli/train.ts",
-];
+const PENDING_CYCLES: readonly string[] = [];
 
 const ROOT = new URL("../", import.meta.url);
 const ROOTS = ["compiler", "runtime", "cli"];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isUnterminated, lex, tokenSpan } from "./lexer.ts";
+import { createLexer, isUnterminated, lex, tokenSpan } from "./lexer.ts";
 
 /** `Kind:image` of each token, for compact expectations. */
 function kinds(text: string): string[] {
@@ -210,4 +210,18 @@ Deno.test("lex() shifts a fragment's positions to where it sits in the file", ()
 Deno.test("lex() returns no tokens and no diagnostics for an empty or blank file", () => {
   assert.deepEqual(lex("", "t.dlm"), { tokens: [], diagnostics: [] });
   assert.deepEqual(lex(" \n\t// only a comment\n", "t.dlm"), { tokens: [], diagnostics: [] });
+});
+
+Deno.test("the lexer passes chevrotain's definition checks, which lex() skips at run time", () => {
+  // With validations on, a definition error throws and a warning is printed; both fail here.
+  const warnings: unknown[] = [];
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => warnings.push(a);
+  try {
+    const lexer = createLexer({ validate: true });
+    assert.deepEqual(lexer.lexerDefinitionErrors, []);
+  } finally {
+    console.warn = warn;
+  }
+  assert.deepEqual(warnings, []);
 });

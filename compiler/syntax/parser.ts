@@ -4,8 +4,14 @@
  * Error recovery is on, so one run reports many syntax errors. The grammar is
  * specified in spec/grammar.md; rule names here match the nonterminals there.
  *
- * One parser instance is built (and analysed) once at module load and reused.
+ * One parser instance is built (and analysed) on the first parse and reused.
+ * Chevrotain's grammar validations (ambiguities, left recursion) are skipped
+ * at run time: they cost start-up time on every run and can only fail when
+ * this file changes. `parser_test.ts` builds the parser with them on and
+ * fails on any finding.
  */
+// chevrotain's own single-file build: one module to load instead of hundreds (vendor/chevrotain.mjs).
+// @ts-types="chevrotain"
 import {
   type CstNode,
   CstParser,
@@ -15,7 +21,7 @@ import {
   type IToken,
   tokenLabel,
   type TokenType,
-} from "chevrotain";
+} from "./vendor/chevrotain.mjs";
 import type { Span } from "../ir/graph.ts";
 import type { Diagnostic } from "../diagnostics.ts";
 import * as T from "./lexer.ts";
@@ -90,12 +96,14 @@ const EXPRESSION = "an expression";
  * Children are labelled (`LABEL`) so the CST reads by role, not by token.
  */
 export class DlmParser extends CstParser {
-  constructor() {
+  /** `validate`: run chevrotain's grammar validations (tests; a finding throws). */
+  constructor(options: { validate?: boolean } = {}) {
     super(T.PARSER_TOKENS, {
       recoveryEnabled: true,
       maxLookahead: 3,
       nodeLocationTracking: "full",
       errorMessageProvider: messages,
+      skipValidations: !options.validate,
     });
     this.performSelfAnalysis();
   }
@@ -679,8 +687,8 @@ export class DlmParser extends CstParser {
   });
 }
 
-/** The one parser instance (grammar analysis is done once, at module load). */
-export const parser: DlmParser = new DlmParser();
+/** The one parser instance, built on first use (grammar analysis is done once). */
+let parser: DlmParser | undefined;
 
 /**
  * Parse `tokens` from the entry rule `file` (a whole file) or
@@ -692,9 +700,10 @@ export function parseTokens(
   rule: "file" | "standaloneExpr",
 ): { cst: CstNode; errors: IRecognitionException[] } {
   entry = rule;
-  parser.input = tokens;
-  const cst = rule === "file" ? parser.file() : parser.standaloneExpr();
-  return { cst, errors: parser.errors };
+  const p = parser ??= new DlmParser();
+  p.input = tokens;
+  const cst = rule === "file" ? p.file() : p.standaloneExpr();
+  return { cst, errors: p.errors };
 }
 
 /**

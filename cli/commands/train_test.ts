@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { DlmError } from "../compiler/diagnostics.ts";
-import { emitModel } from "../compiler/onnx/emit.ts";
-import { readSafetensors, writeNpy } from "../runtime/formats/mod.ts";
-import { tensor } from "../compiler/ir/tensor.ts";
-import { regressionEval, regressionInit, regressionStep } from "../runtime/train/testing.ts";
-import { parseArgs } from "./args.ts";
-import { trainCommand } from "./train.ts";
+import { DlmError } from "../../compiler/diagnostics.ts";
+import { emitModel } from "../../compiler/onnx/emit.ts";
+import { readSafetensors, writeNpy } from "../../runtime/formats/mod.ts";
+import { tensor } from "../../compiler/ir/tensor.ts";
+import { regressionEval, regressionInit, regressionStep } from "../../runtime/train/testing.ts";
+import { parseArgs } from "../args.ts";
+import { trainCommand } from "./mod.ts";
 
 const C = { features: 64, classes: 10, lr: 0.5, momentum: 0.9 };
 
@@ -58,7 +58,7 @@ Deno.test("dlm train on a .dlm file compiles its train section and trains with i
   const dir = Deno.makeTempDirSync();
   try {
     const { code, err } = await run([
-      new URL("../lang-examples/mlp_digits.dlm", import.meta.url).pathname,
+      new URL("../../lang-examples/mlp_digits.dlm", import.meta.url).pathname,
       "--data",
       "digits",
       "--epochs",
@@ -78,7 +78,11 @@ Deno.test("dlm train on a .dlm file compiles its train section and trains with i
 Deno.test("dlm train on a .dlm file without a train section says so", async () => {
   await assert.rejects(
     () =>
-      run([new URL("../lang-examples/lenet5.dlm", import.meta.url).pathname, "--data", "digits"]),
+      run([
+        new URL("../../lang-examples/lenet5.dlm", import.meta.url).pathname,
+        "--data",
+        "digits",
+      ]),
     (e: DlmError) => e.diagnostics[0].code === "DLM0103" && /no train section/.test(e.message),
   );
 });
@@ -91,7 +95,7 @@ Deno.test("dlm train takes a recurrent model's sequence length from the data", a
     const label = Array.from({ length: 64 }, (_, n) => tokens[n * 6] % 2);
     Deno.writeFileSync(`${dir}/tokens.npy`, writeNpy(tensor("i64", [64, 6], tokens)));
     Deno.writeFileSync(`${dir}/label.npy`, writeNpy(tensor("i64", [64], label)));
-    const file = new URL("../tests/fixtures/train/rnn_models.dlm", import.meta.url).pathname;
+    const file = new URL("../../tests/fixtures/train/rnn_models.dlm", import.meta.url).pathname;
     const data = ["--data", `tokens=${dir}/tokens.npy`, "--data", `label=${dir}/label.npy`];
     const { code, err } = await run([file, "--model", "RnnClassifier", ...data, "--epochs", "1"]);
     assert.equal(code, 0, err);

@@ -1,0 +1,185 @@
+/**
+ * The contract between the CLI's entry point and its commands, and what the
+ * commands share: the options groups, positional and mode checks, help text.
+ *
+ * This module imports nothing from the compiler or the runtime, so that
+ * `dlm --help`, `dlm <command> --help` and usage errors cost no compiler
+ * start-up. A command's implementation is loaded when it runs
+ * (commands/mod.ts).
+ *
+ * Exit codes: 0 success, 1 an error in the user's input (diagnostics
+ * printed), 2 a usage error.
+ */
+import { formatOptions, type OptSpec, type Parsed, UsageError } from "./args.ts";
+
+export { type OptSpec, type Parsed, UsageError };
+
+/** Where a command prints: results to `out` (stdout), diagnostics and progress to `err`. */
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+/** The terminal. */
+export const defaultIo: Io = {
+  out: (s) => console.log(s),
+  err: (s) => console.error(s),
+};
+
+/** Exit codes of the CLI. */
+export const EXIT = { ok: 0, input: 1, usage: 2 } as const;
+
+/** One command: its help (cheap, always loaded) and `run`, which returns the exit code. */
+export interface Command {
+  /** Shown in `dlm --help` and `dlm <command> --help`. */
+  summary: string;
+  usage: string;
+  options: Record<string, OptSpec>;
+  run(args: Parsed, io: Io): Promise<number>;
+}
+
+/** A command implementation module, `cli/commands/<name>.ts`: `run` returns the exit code. */
+export interface CommandModule {
+  run(args: Parsed, io: Io): number | Promise<number>;
+}
+
+/**
+ * A command whose implementation, the module at `url`, is imported the first
+ * time it runs, so the table of commands (and the help it prints) loads none
+ * of it.
+ *
+ * The specifier is computed, not a string literal, on purpose: Deno resolves
+ * and reads the whole module graph behind every literal `import("...")` when
+ * the importing module loads, even if the import never runs. With literals,
+ * `dlm --help` walked all eight commands' graphs (about 380 modules, 50-70 ms
+ * of CPU); computed, it reads five modules. startup_test.ts checks that each
+ * command module exports `run`, which the type checker cannot see here.
+ *
+ * @example
+ * ```ts
+ * const check = lazyCommand({ summary, usage, options }, import.meta.resolve("./check.ts"));
+ * ```
+ */
+export function lazyCommand(help: Omit<Command, "run">, url: string): Command {
+  return {
+    ...help,
+    run: async (args, io) => ((await import(url)) as CommandModule).run(args, io),
+  };
+}
+
+/** The option every command takes. */
+export const HELP_OPTION: OptSpec = { kind: "bool", short: "h", help: "show this help" };
+
+/** A command's options with `--help` added, as parsed and as listed. */
+export function withHelp(options: Record<string, OptSpec>): Record<string, OptSpec> {
+  return { ...options, help: HELP_OPTION };
+}
+
+/** `dlm <name> --help`. */
+export function commandHelp(name: string, cmd: Omit<Command, "run">): string {
+  return `usage: dlm ${name} ${cmd.usage}\n\n${cmd.summary}\n\noptions:\n${
+    formatOptions(withHelp(cmd.options))
+  }`;
+}
+
+/** A usage error found while parsing the command line: the message, the usage and the options. */
+export function usageErrorText(name: string, cmd: Omit<Command, "run">, message: string): string {
+  return `error DLM0501: ${message}\nusage: dlm ${name} ${cmd.usage}\n${
+    formatOptions(withHelp(cmd.options))
+  }`;
+}
+
+// ---------------------------------------------------------------- shared option groups
+
+/** Which model of a file to build, and how. */
+export const MODEL: Record<string, OptSpec> = {
+  model: {
+    kind: "string",
+    arg: "NAME",
+    help: "the model to build (default: the first in the file)",
+  },
+  set: {
+    kind: "multi",
+    arg: "KEY=VALUE",
+    help: "override a model parameter, e.g. --set classes=100 (repeatable)",
+  },
+  seed: {
+    kind: "number",
+    arg: "S",
+    help: "seed for weight initialisation and random inputs (default 0)",
+  },
+  mode: {
+    kind: "string",
+    arg: "eval|train",
+    help: "build the eval graph (default) or the train-mode forward graph",
+  },
+  target: {
+    kind: "string",
+    arg: "onnx|ort",
+    help:
+      "standard ONNX ops only (default), or onnxruntime's fused contrib ops (Gelu, SkipLayerNormalization, MultiHeadAttention)",
+  },
+  adapters: {
+    kind: "string",
+    arg: "unmerged|merged|inputs",
+    help:
+      "a fine-tuned model's LoRA/IA3 updates: beside the base weights (default), folded into them, or as graph inputs swappable at run time",
+  },
+};
+
+/** Weights loaded by name. */
+export const WEIGHTS: Record<string, OptSpec> = {
+  weights: {
+    kind: "multi",
+    arg: "W.safetensors|W.onnx",
+    help:
+      "load weights by dlm parameter name from safetensors or an ONNX model's initializers (repeatable: later files override earlier ones)",
+  },
+  "weights-map": {
+    kind: "string",
+    arg: "MAP.json",
+    help: "regex renames from another framework's names",
+  },
+};
+
+/** A model's inputs: from files, else random. */
+export const INPUTS: Record<string, OptSpec> = {
+  input: {
+    kind: "multi",
+    arg: "NAME=PATH.npy",
+    help: "an input from a .npy file (repeatable); others are random",
+  },
+  dim: {
+    kind: "multi",
+    arg: "SYM=N",
+    help: "size of a symbolic dim for random inputs, e.g. --dim N=4 (default 1)",
+  },
+};
+
+// ---------------------------------------------------------------- shared checks
+
+/** The one positional argument (a file). */
+export function one(args: Parsed, what: string): string {
+  if (args.positional.length !== 1) {
+    throw new UsageError(`expected one ${what}, got ${args.positional.length}`);
+  }
+  return args.positional[0];
+}
+
+/** `--mode eval|train` (default eval). */
+export function modeOf(args: Parsed): "eval" | "train" {
+  const mode = (args.opts.mode as string | undefined) ?? "eval";
+  if (mode !== "eval" && mode !== "train") {
+    throw new UsageError(`--mode must be eval or train, got '${mode}'`);
+  }
+  return mode;
+}
+
+/** `--backend`: onnxruntime-node (default), onnxruntime-web, or (where allowed) the reference interpreter. */
+export function backendOf(args: Parsed, allowReference: boolean): "node" | "web" | "reference" {
+  const b = (args.opts.backend as string | undefined) ?? "node";
+  if (b === "node" || b === "web" || (allowReference && b === "reference")) return b;
+  throw new UsageError(
+    `--backend must be node, web${allowReference ? " or reference" : ""}, got '${b}'`,
+  );
+}

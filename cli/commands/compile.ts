@@ -1,0 +1,141 @@
+/**
+ * `dlm compile`: a model, or a train section's step or evaluation model, to
+ * an ONNX file (and optionally its weights or adapters as safetensors).
+ */
+import { numel, type Tensor } from "../../compiler/ir/tensor.ts";
+import { DlmError } from "../../compiler/diagnostics.ts";
+import { writeModel } from "../../runtime/formats/onnx_file.ts";
+import { compileTrain } from "../../compiler/train/mod.ts";
+import { unpackValues } from "../../compiler/train/pack.ts";
+import { writeSafetensors } from "../../runtime/formats/mod.ts";
+import { weightsChunks } from "../../runtime/weights.ts";
+import type { FileBytes } from "../../runtime/fs.ts";
+import { dimsOf } from "../args.ts";
+import { type Io, one, type Parsed, UsageError } from "../command.ts";
+import { buildGraph, buildOptionsOf, opsetOf } from "../pipeline.ts";
+import { warn } from "../report.ts";
+
+/** Run `dlm compile`; returns the exit code. */
+export function run(args: Parsed, io: Io): number {
+  const file = one(args, "file");
+  const out = args.opts.out as string | undefined;
+  if (!out) throw new UsageError("missing -o OUT.onnx");
+  const save = args.opts["save-weights"] as string | undefined;
+  if (save && samePath(save, out)) {
+    throw new UsageError(`-o and --save-weights name the same file '${out}'`);
+  }
+  const saveAdapter = args.opts["save-adapter"] as string | undefined;
+  if (saveAdapter && (samePath(saveAdapter, out) || (save && samePath(saveAdapter, save)))) {
+    throw new UsageError(`--save-adapter names the same file as another output '${saveAdapter}'`);
+  }
+  for (const target of [out, save, saveAdapter, out + ".data"]) {
+    if (target && samePath(target, file)) {
+      throw new UsageError(`refusing to overwrite the source file '${file}' with an output`);
+    }
+  }
+  const opset = opsetOf(args);
+  if (args.opts.train || args.opts.eval) {
+    if (args.opts.train && args.opts.eval) {
+      throw new UsageError("--train and --eval write different models: give one");
+    }
+    if (args.opts["pack-params"] && !args.opts.train) {
+      throw new UsageError("--pack-params applies to the training-step model: add --train");
+    }
+    const o = buildOptionsOf(args);
+    const c = compileTrain(file, {
+      model: o.model,
+      seed: o.seed,
+      overrides: o.overrides,
+      dims: dimsOf(args),
+      pack: !!args.opts["pack-params"],
+    });
+    if (!c.step || !c.eval) {
+      throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
+    }
+    const g = args.opts.train ? c.step : c.eval;
+    // State values are inputs; their initial values go to --save-weights, not into the model,
+    // so that any onnxruntime session takes them as ordinary feeds.
+    const initial = new Map<string, Tensor>();
+    for (const i of g.inputs) {
+      const t = g.initializers.get(i.name);
+      if (t) {
+        initial.set(i.name, t);
+        g.initializers.delete(i.name);
+      }
+    }
+    // Packed parameters are saved under their own names; a runner packs them again.
+    const named = unpackValues(g.packs ?? [], initial);
+    const written = writeModel(g, out, {
+      opset,
+      also: save ? [{ path: save, bytes: writeSafetensors([...named], { producer: "dlm" }) }] : [],
+    });
+    io.err(
+      `wrote ${written.model}: the ${
+        args.opts.train ? "training-step" : "evaluation"
+      } model of train ${g.name}, ` +
+        `${g.nodes.length} nodes, ${g.inputs.length} inputs, ${g.outputs.length} outputs` +
+        (save ? `; initial state in ${save}` : "; initial state: --save-weights FILE"),
+    );
+    return 0;
+  }
+  const b = buildGraph(file, {
+    ...buildOptionsOf(args),
+    passes: !args.opts["no-passes"],
+    explainPasses: !!args.opts["explain-passes"],
+  });
+  warn(b, io);
+  if (b.passReport) io.out(b.passReport);
+  // Streamed: lazy weights are drawn a chunk at a time and never held whole.
+  const also: { path: string; bytes: FileBytes }[] = save
+    ? [{ path: save, bytes: weightsChunks(b.declared ?? b.graph) }]
+    : [];
+  if (saveAdapter) {
+    if (!b.adapterWeights?.size) {
+      throw new DlmError({
+        code: "DLM0501",
+        severity: "error",
+        message:
+          `--save-adapter: model ${b.graph.name} has no fine-tuning methods (derive one: model M = ${b.graph.name} with lora(...))`,
+      });
+    }
+    also.push({
+      path: saveAdapter,
+      bytes: writeSafetensors([...b.adapterWeights], { producer: "dlm", format: "pt" }),
+    });
+  }
+  const written = writeModel(b.graph, out, {
+    opset,
+    externalData: args.opts["external-data"] ? { threshold: 0 } : undefined,
+    also,
+  });
+  const nodes = b.graph.nodes.length;
+  const params = (b.declared ?? b.graph).params.reduce(
+    (s, p) => s + numel(((b.declared ?? b.graph).initializers.get(p.name)?.shape) ?? []),
+    0,
+  );
+  io.err(
+    `wrote ${written.model}${written.data ? ` and ${written.data}` : ""}: ${nodes} nodes, ${
+      params.toLocaleString("en-US")
+    } parameter elements, opset ${opset}`,
+  );
+  return 0;
+}
+
+/** Do two paths name one file? (Absolute, normalised; real paths when both exist.) */
+function samePath(a: string, b: string): boolean {
+  const abs = (p: string) => {
+    const full = p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
+    const out: string[] = [];
+    for (const seg of full.split("/")) {
+      if (seg === "" || seg === ".") continue;
+      if (seg === "..") out.pop();
+      else out.push(seg);
+    }
+    return "/" + out.join("/");
+  };
+  try {
+    return Deno.realPathSync(a) === Deno.realPathSync(b);
+  } catch {
+    return abs(a) === abs(b);
+  }
+}

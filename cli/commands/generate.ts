@@ -1,0 +1,117 @@
+/**
+ * `dlm generate`: autoregressive generation from a decoder language model,
+ * with its KV-cache step model (`<Model>Cached` in the same file) or, with
+ * --no-cache, by re-running the plain model on the whole sequence per token.
+ */
+import { DlmError } from "../../compiler/diagnostics.ts";
+import { selectModel } from "../../compiler/compile.ts";
+import { isProgram, loadProgram, readFromDisk } from "../../compiler/check/program.ts";
+import { type Target, TARGETS } from "../../compiler/passes/mod.ts";
+import { generate, type GenerateBackend } from "../../runtime/generate.ts";
+import { overridesOf } from "../args.ts";
+import { type Io, type Parsed, UsageError } from "../command.ts";
+import { buildGraph, type BuildOptions, type Built, isOnnxPath } from "../pipeline.ts";
+import { warn } from "../report.ts";
+
+/** "1 2, 3" -> [1, 2, 3]. */
+function parsePrompt(s: string | undefined): number[] {
+  if (s === undefined) throw new UsageError('--prompt is required, e.g. --prompt "1 2 3"');
+  const parts = s.split(/[\s,]+/).filter((p) => p !== "");
+  if (parts.length === 0) throw new UsageError("--prompt needs at least one token id");
+  return parts.map((p) => {
+    const n = Number(p);
+    if (!/^\d+$/.test(p) || !Number.isSafeInteger(n)) {
+      throw new UsageError(`--prompt needs token ids (integers >= 0), got '${p}'`);
+    }
+    return n;
+  });
+}
+
+function intOpt(args: Parsed, name: string, fallback: number): number {
+  const v = (args.opts[name] as number | undefined) ?? fallback;
+  if (!Number.isInteger(v) || v < 0) {
+    throw new UsageError(`--${name} needs an integer >= 0, got ${v}`);
+  }
+  return v;
+}
+
+/** Run `dlm generate FILE.dlm --prompt "1 2 3" ...`; returns the exit code. */
+export async function run(args: Parsed, io: Io): Promise<number> {
+  if (args.positional.length !== 1) {
+    throw new UsageError(`expected one file, got ${args.positional.length}`);
+  }
+  const file = args.positional[0];
+  if (isOnnxPath(file)) {
+    throw new UsageError("generate needs a .dlm file: it builds the model and its step model");
+  }
+  const prompt = parsePrompt(args.opts.prompt as string | undefined);
+  const maxNew = intOpt(args, "max-new", 16);
+  const topK = intOpt(args, "top-k", 0);
+  const seed = intOpt(args, "seed", 0);
+  const temperature = (args.opts.temperature as number | undefined) ?? 0;
+  if (temperature < 0) throw new UsageError(`--temperature must be >= 0, got ${temperature}`);
+  const backend = (args.opts.backend as string | undefined) ?? "node";
+  if (!["node", "web", "reference"].includes(backend)) {
+    throw new UsageError(`--backend must be node, web or reference, got '${backend}'`);
+  }
+  const target = (args.opts.target as string | undefined) ?? "onnx";
+  if (!TARGETS.includes(target as Target)) {
+    throw new UsageError(`--target must be onnx or ort, got '${target}'`);
+  }
+  if (target === "ort" && backend === "reference") {
+    throw new UsageError("--target ort needs an onnxruntime backend (node or web)");
+  }
+  const useCache = !args.opts["no-cache"];
+  const base: BuildOptions = {
+    seed,
+    target: target as Target,
+    weights: (args.opts.weights as string[] | undefined) ?? [],
+    weightsMap: args.opts["weights-map"] as string | undefined,
+    overrides: overridesOf(args),
+  };
+  const model = args.opts.model as string | undefined;
+  let built: Built;
+  if (useCache) {
+    // Find the names from the parsed file alone: only the step model is built (weights load once).
+    const p = loadProgram(file, readFromDisk);
+    const m = isProgram(p) ? selectModel(p, model) : undefined;
+    if (!m || !isProgram(p) || !("kind" in m) || m.kind !== "model") {
+      built = buildGraph(file, { ...base, model }); // reports why the file or model is unusable
+      throw new DlmError({ code: "DLM0103", severity: "error", message: `No model in ${file}` });
+    }
+    const name = `${m.name}Cached`;
+    if (!p.models.has(name)) {
+      throw new DlmError({
+        code: "DLM0103",
+        severity: "error",
+        message: `No KV-cache step model '${name}' for '${m.name}' in ${file}; ` +
+          "declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-cache",
+      });
+    }
+    built = buildGraph(file, { ...base, model: name });
+  } else built = buildGraph(file, { ...base, model });
+  warn(built, io);
+  const r = await generate({
+    model: built.graph,
+    prompt: [prompt],
+    maxNew,
+    temperature,
+    topK,
+    seed,
+    backend: backend as GenerateBackend,
+    cached: useCache,
+  });
+  io.out(r.tokens[0].join(" "));
+  const per = maxNew ? r.totalMs / maxNew : 0;
+  // After the first token (which includes the prompt) each step is one new position.
+  const decode = r.stepMs.slice(1);
+  const perDecode = decode.length ? decode.reduce((a, b) => a + b, 0) / decode.length : 0;
+  io.out(
+    `${maxNew} tokens in ${r.totalMs.toFixed(1)} ms (${per.toFixed(2)} ms/token; ` +
+      `first ${(r.stepMs[0] ?? 0).toFixed(1)} ms with the ${prompt.length}-token prompt, ` +
+      `then ${perDecode.toFixed(2)} ms/token) ${useCache ? "with" : "without"} the KV cache on ${
+        backend === "reference" ? "the reference interpreter" : `onnxruntime-${backend}`
+      }`,
+  );
+  return 0;
+}

@@ -1,0 +1,322 @@
+/**
+ * The commands of the dlm CLI: each one's name, summary, usage and options,
+ * which `dlm --help`, `dlm <command> --help` and the argument parser read,
+ * and the module that implements it (`./<name>.ts`, exporting `run`),
+ * imported only when the command runs. A command module loads what it uses
+ * and nothing else (mod_test.ts checks the heavy cases).
+ *
+ * Adding a command: its file here, exporting `run(args, io)`, and its entry
+ * below.
+ */
+import { type Command, INPUTS, lazyCommand, MODEL, type OptSpec, WEIGHTS } from "../command.ts";
+
+const check = lazyCommand({
+  summary: "parse and check a .dlm file (its model and its train sections); print its diagnostics",
+  usage: "FILE.dlm [--model NAME]",
+  options: {
+    model: MODEL.model,
+    set: MODEL.set,
+    mode: MODEL.mode,
+    dim: {
+      kind: "multi",
+      arg: "SYM=N",
+      help: "fix a symbolic input dim for the train sections, e.g. --dim T=35",
+    },
+  },
+}, import.meta.resolve("./check.ts"));
+
+const compile = lazyCommand({
+  summary: "compile a model to ONNX",
+  usage: "FILE.dlm -o OUT.onnx [options]",
+  options: {
+    out: { kind: "string", short: "o", arg: "OUT.onnx", help: "the ONNX file to write" },
+    ...MODEL,
+    opset: { kind: "number", arg: "N", help: "target ONNX opset (default 17; 17-21)" },
+    ...WEIGHTS,
+    "save-weights": {
+      kind: "string",
+      arg: "OUT.safetensors",
+      help: "also write the (initialised or loaded) weights",
+    },
+    "save-adapter": {
+      kind: "string",
+      arg: "OUT.safetensors",
+      help: "also write only the fine-tuning methods' parameters (LoRA, IA3, adapters, prefixes)",
+    },
+    "no-passes": { kind: "bool", help: "emit the graph as declared, without graph passes" },
+    "explain-passes": { kind: "bool", help: "print which rewrites fired, where, and node counts" },
+    "external-data": { kind: "bool", help: "store weights in OUT.onnx.data even under 2 GB" },
+    train: {
+      kind: "bool",
+      help:
+        "write the training-step model of the file's train section (state in, next:state out; see compiler/train/contract.ts)",
+    },
+    eval: { kind: "bool", help: "write the evaluation model of the file's train section" },
+    "pack-params": {
+      kind: "bool",
+      help:
+        "with --train: update small parameters as flat vectors (pack:N inputs; layout in the model's dlm.packs metadata), as dlm train does",
+    },
+    dim: {
+      kind: "multi",
+      arg: "SYM=N",
+      help: "fix a symbolic input dim, e.g. --dim T=35 (training unrolls recurrent layers over it)",
+    },
+  },
+}, import.meta.resolve("./compile.ts"));
+
+const params = lazyCommand({
+  summary: "list every parameter and buffer with its name, shape, dtype, role and size",
+  usage: "FILE.dlm [--model NAME] [--json]",
+  options: { model: MODEL.model, set: MODEL.set, json: { kind: "bool", help: "print JSON" } },
+}, import.meta.resolve("./params.ts"));
+
+const run = lazyCommand({
+  summary: "run a model (.dlm or .onnx) on given or random inputs",
+  usage:
+    "FILE.dlm|FILE.onnx [--input NAME=PATH.npy ...] [--out DIR] [--backend node|web|reference]",
+  options: {
+    ...INPUTS,
+    ...MODEL,
+    ...WEIGHTS,
+    out: { kind: "string", arg: "DIR", help: "write each output as DIR/NAME.npy" },
+    backend: {
+      kind: "string",
+      arg: "node|web|reference",
+      help: "where to run (default node: onnxruntime-node)",
+    },
+  },
+}, import.meta.resolve("./run.ts"));
+
+const diff = lazyCommand({
+  summary: "run the reference interpreter and onnxruntime on the same inputs and compare",
+  usage: "FILE.dlm|FILE.onnx [--input NAME=PATH.npy ...] [--rtol R] [--atol A]\n" +
+    "       FILE.dlm --train K [--data NAME=PATH ...] [--batch-size B] [--rtol R] [--atol A]",
+  options: {
+    ...INPUTS,
+    ...MODEL,
+    ...WEIGHTS,
+    train: {
+      kind: "number",
+      arg: "K",
+      help: "run K training steps of the file's train section on both sides and compare the state",
+    },
+    data: {
+      kind: "multi",
+      arg: "NAME=PATH",
+      help:
+        "batches for --train (as dlm train; default: digits for image/label models, else random)",
+    },
+    "batch-size": { kind: "number", arg: "B", help: "samples per step for --train (default 8)" },
+    rtol: { kind: "number", arg: "R", help: "relative tolerance (default 1e-4)" },
+    atol: { kind: "number", arg: "A", help: "absolute tolerance (default 1e-5)" },
+    backend: {
+      kind: "string",
+      arg: "node|web",
+      help: "the onnxruntime to compare with (default node)",
+    },
+    opset: { kind: "number", arg: "N", help: "target ONNX opset (default 17)" },
+  },
+}, import.meta.resolve("./diff.ts"));
+
+const graph = lazyCommand({
+  summary: "draw the graph as Graphviz DOT or a standalone SVG",
+  usage: "FILE.dlm|FILE.onnx [--format dot|svg] [-o OUT]",
+  options: {
+    format: { kind: "string", arg: "dot|svg", help: "output format (default dot)" },
+    out: { kind: "string", short: "o", arg: "OUT", help: "write to a file instead of stdout" },
+    ...MODEL,
+    "no-passes": { kind: "bool", help: "draw the graph as declared, before graph passes" },
+  },
+}, import.meta.resolve("./graph.ts"));
+
+const DATA_HELP = "a named array (repeatable): NAME=FILE.npy, NAME=FILE.csv:COLS[@DTYPE] " +
+  "(COLS: 0-based columns '0-63', '64', '0,2,5-7' or header names; one plain column gives " +
+  "a vector, else a matrix; dtype i64 for one all-integer column, else f32), 'digits' as FILE " +
+  "for the bundled digits set (pixels divided by 16), or 'digits' alone for " +
+  "image=digits:0-63 label=digits:64";
+
+const train = lazyCommand({
+  summary: "train a model: a .dlm file's train section, or training-step ONNX models, over data",
+  usage: "FILE.dlm|STEP.onnx --data NAME=PATH ... [--eval EVAL.onnx] [--epochs E] " +
+    "[--batch-size B] [--val-split F] [--out DIR] [options]",
+  options: {
+    data: { kind: "multi", arg: "NAME=PATH[:COLS][@DTYPE]", help: DATA_HELP },
+    eval: {
+      kind: "string",
+      arg: "EVAL.onnx",
+      help: "evaluation model (parameters, buffers and batch in; loss and metric:* out)",
+    },
+    model: {
+      kind: "string",
+      arg: "NAME",
+      help: "the model whose train section to use (.dlm files; default: the file's first)",
+    },
+    dim: {
+      kind: "multi",
+      arg: "SYM=N",
+      help: "fix a symbolic input dim (.dlm files), e.g. --dim T=35 to unroll recurrent layers",
+    },
+    set: {
+      kind: "multi",
+      arg: "KEY=VALUE",
+      help: "override a model parameter (.dlm files), e.g. --set classes=10 (repeatable)",
+    },
+    epochs: { kind: "number", arg: "E", help: "passes over the data (default 1)" },
+    "batch-size": { kind: "number", arg: "B", help: "samples per step (default 32)" },
+    "no-shuffle": { kind: "bool", help: "keep the data order (default: shuffle every epoch)" },
+    "steps-per-run": {
+      kind: "number",
+      arg: "K",
+      help:
+        "training steps per onnxruntime run (.dlm files: default 8, the state stays inside the runtime between them; 1: one step per run)",
+    },
+    weights: {
+      kind: "multi",
+      arg: "INIT.safetensors|INIT.onnx",
+      help:
+        "initial parameters (and any other state) by name, from safetensors or an ONNX model's initializers (repeatable: later files override earlier ones)",
+    },
+    "weights-map": {
+      kind: "string",
+      arg: "MAP.json",
+      help: "regex renames from another framework's names",
+    },
+    save: {
+      kind: "string",
+      arg: "OUT.safetensors",
+      help: "write the trained parameters and buffers",
+    },
+    "save-adapter": {
+      kind: "string",
+      arg: "OUT.safetensors",
+      help:
+        "write only the fine-tuning methods' trained parameters (LoRA, IA3, adapters, prefixes)",
+    },
+    "val-split": {
+      kind: "number",
+      arg: "F",
+      help: "hold out this fraction of the data for validation (needs --eval)",
+    },
+    stratify: {
+      kind: "string",
+      arg: "NAME",
+      help: "keep the class shares of this label array in the validation split",
+    },
+    seed: { kind: "number", arg: "S", help: "seed of the shuffles and the split (default 0)" },
+    backend: {
+      kind: "string",
+      arg: "node|web|reference",
+      help: "where to run the steps (default node: onnxruntime-node)",
+    },
+    resume: {
+      kind: "string",
+      arg: "CKPT",
+      help: "continue from a checkpoint (DIR/checkpoint.safetensors of an earlier run)",
+    },
+    out: {
+      kind: "string",
+      arg: "DIR",
+      help: "write checkpoint.safetensors every epoch and history.csv/history.svg at the end",
+    },
+    "early-stop": {
+      kind: "string",
+      arg: "NAME",
+      help: "stop when this history value stops improving (val_loss, val_accuracy, ...)",
+    },
+    patience: {
+      kind: "number",
+      arg: "N",
+      help: "epochs without improvement before early stopping (default 3)",
+    },
+  },
+}, import.meta.resolve("./train.ts"));
+
+const GENERATE_OPTIONS: Record<string, OptSpec> = {
+  prompt: {
+    kind: "string",
+    arg: "TOKENS",
+    help: 'the prompt\'s token ids, e.g. "1 2 3" (required)',
+  },
+  model: {
+    kind: "string",
+    arg: "NAME",
+    help: "the plain model (default: the first in the file); its step model is NAMECached",
+  },
+  "max-new": { kind: "number", arg: "N", help: "how many tokens to generate (default 16)" },
+  temperature: {
+    kind: "number",
+    arg: "T",
+    help: "sample from softmax(logits / T); 0 (default) is greedy",
+  },
+  "top-k": {
+    kind: "number",
+    arg: "K",
+    help: "sample among the K most likely tokens (default all)",
+  },
+  seed: {
+    kind: "number",
+    arg: "S",
+    help: "seed for sampling and for initial weights (default 0)",
+  },
+  "no-cache": {
+    kind: "bool",
+    help: "re-run the plain model on the whole sequence for each token (no step model needed)",
+  },
+  weights: {
+    kind: "multi",
+    arg: "W.safetensors|W.onnx",
+    help:
+      "load weights by dlm parameter name from safetensors or an ONNX model's initializers (repeatable: later files override earlier ones)",
+  },
+  "weights-map": {
+    kind: "string",
+    arg: "MAP.json",
+    help: "regex renames from another framework's names",
+  },
+  set: {
+    kind: "multi",
+    arg: "KEY=VALUE",
+    help: "override a model parameter of both models, e.g. --set layers=2 (repeatable)",
+  },
+  target: {
+    kind: "string",
+    arg: "onnx|ort",
+    help: "standard ONNX ops only (default), or onnxruntime's fused contrib ops",
+  },
+  backend: {
+    kind: "string",
+    arg: "node|web|reference",
+    help: "onnxruntime-node (default), onnxruntime-web or the reference interpreter",
+  },
+};
+
+const generate = lazyCommand({
+  summary: "generate tokens from a decoder language model, with its KV-cache step model\n\n" +
+    "A model is a KV-cache step model when its inputs named past* (past_key, past_value)\n" +
+    "are matched by outputs named present* (present_key, present_value): the keys and\n" +
+    "values of the earlier positions, [..., P, head_dim] with P the cached length (0 at\n" +
+    "first). The step model of model M is MCached in the same file, with M's parameter\n" +
+    "names, so one weights file serves both. The prompt is run once with an empty cache,\n" +
+    "then each new token alone; --no-cache re-runs M on the whole sequence per token.",
+  usage: 'FILE.dlm --prompt "1 2 3" [--model NAME] [--max-new N] [--temperature T] ' +
+    "[--top-k K] [--seed S] [--no-cache] [--weights W.safetensors] [--backend node|web|reference]",
+  options: GENERATE_OPTIONS,
+}, import.meta.resolve("./generate.ts"));
+
+/** Every command by name, in the order `dlm --help` lists them. */
+export const COMMANDS: Record<string, Command> = {
+  check,
+  compile,
+  params,
+  run,
+  diff,
+  graph,
+  generate,
+  train,
+};
+
+/** `dlm generate` (tests call it directly). */
+export const generateCommand: Command = generate;
+/** `dlm train` (tests call it directly). */
+export const trainCommand: Command = train;

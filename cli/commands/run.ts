@@ -1,0 +1,72 @@
+/**
+ * `dlm run`: a model (.dlm or .onnx) on given or random inputs, on
+ * onnxruntime (loaded when used) or the reference interpreter.
+ */
+import type { Tensor } from "../../compiler/ir/tensor.ts";
+import { DlmError } from "../../compiler/diagnostics.ts";
+import { emitModel } from "../../compiler/onnx/emit.ts";
+import { runGraph } from "../../runtime/reference/mod.ts";
+import { createSession } from "../../runtime/ort/mod.ts";
+import { writeNpy } from "../../runtime/formats/mod.ts";
+import { describeFsError, writeFileAtomic } from "../../runtime/fs.ts";
+import { prepareInputs, summarize } from "../../runtime/inputs.ts";
+import { dimsOf } from "../args.ts";
+import { backendOf, type Io, one, type Parsed } from "../command.ts";
+import { buildGraph, buildOptionsOf, isOnnxPath } from "../pipeline.ts";
+import { warn } from "../report.ts";
+
+/** Run `dlm run`; returns the exit code. */
+export async function run(args: Parsed, io: Io): Promise<number> {
+  const file = one(args, "file");
+  const backend = backendOf(args, true);
+  const o = buildOptionsOf(args);
+  const b = buildGraph(file, o);
+  warn(b, io);
+  const feeds = prepareInputs(b.graph, {
+    files: args.opts.input as string[],
+    seed: o.seed,
+    dims: dimsOf(args),
+  });
+  let outputs: Record<string, Tensor>;
+  const t0 = performance.now();
+  if (backend === "reference") outputs = runGraph(b.graph, feeds).outputs;
+  else {
+    // From the file when it is used as is (external data resolves beside it), else from the graph.
+    const session = isOnnxPath(file) && !(o.weights as string[]).length
+      ? await createSession(file, { backend })
+      : await createSession(emitModel(b.graph).model, { backend });
+    try {
+      outputs = await session.run(feeds);
+    } finally {
+      await session.release();
+    }
+  }
+  const ms = performance.now() - t0;
+  const dir = args.opts.out as string | undefined;
+  if (dir) {
+    try {
+      Deno.mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw new DlmError({
+        code: "DLM0409",
+        severity: "error",
+        message: `Cannot create the folder '${dir}': ${describeFsError(e)}`,
+      });
+    }
+  }
+  const w = Math.max(...Object.keys(outputs).map((k) => k.length));
+  for (const [name, t] of Object.entries(outputs)) {
+    io.out(`${name.padEnd(w)}  ${summarize(t)}`);
+    if (dir) writeFileAtomic(`${dir}/${safeName(name)}.npy`, writeNpy(t));
+  }
+  io.err(
+    `ran on ${
+      backend === "reference" ? "the reference interpreter" : `onnxruntime-${backend}`
+    } in ${ms.toFixed(1)} ms`,
+  );
+  return 0;
+}
+
+function safeName(n: string): string {
+  return n.replace(/[^A-Za-z0-9_.-]/g, "_");
+}

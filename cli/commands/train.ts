@@ -1,0 +1,157 @@
+/**
+ * `dlm train`: run a training-step ONNX model (compiler/train/contract.ts)
+ * over data files, with validation, early stopping, checkpoints and curves.
+ * Training a .dlm file directly comes with the compiler's `train` sections.
+ */
+import { DlmError, formatDiagnostic } from "../../compiler/diagnostics.ts";
+import { loadWeights, readWeightsFile, readWeightsMap, rename } from "../../runtime/weights.ts";
+import type { Graph } from "../../compiler/ir/graph.ts";
+import { compileTrain, type TrainSettings } from "../../compiler/train/mod.ts";
+import { multiStep } from "../../compiler/train/multistep.ts";
+import type { Tensor } from "../../compiler/ir/tensor.ts";
+import { Dataset, loadData, parseDataSpecs } from "../../runtime/data/mod.ts";
+import { writeSafetensors } from "../../runtime/formats/mod.ts";
+import { writeFileAtomic } from "../../runtime/fs.ts";
+import { stderrSink, train } from "../../runtime/train/mod.ts";
+import { dimsOf, overridesOf } from "../args.ts";
+import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
+
+function positiveInt(args: Parsed, flag: string, dflt: number, min = 1): number {
+  const v = (args.opts[flag] as number | undefined) ?? dflt;
+  if (!Number.isInteger(v) || v < min) {
+    throw new UsageError(`--${flag} needs an integer >= ${min}, got ${v}`);
+  }
+  return v;
+}
+
+/** Run `dlm train`; returns the exit code. */
+export async function run(args: Parsed, io: Io): Promise<number> {
+  if (args.positional.length !== 1) {
+    throw new UsageError(`expected one step model file, got ${args.positional.length}`);
+  }
+  const file = args.positional[0];
+  const items = (args.opts.data as string[] | undefined) ?? [];
+  if (items.length === 0) throw new UsageError("missing --data NAME=PATH");
+  const weights = (args.opts.weights as string[] | undefined) ?? [];
+  const map = args.opts["weights-map"] as string | undefined;
+  if (map && !weights.length) throw new UsageError("--weights-map needs --weights");
+  const rules = map ? readWeightsMap(map) : [];
+  const arrays = loadData(parseDataSpecs(items));
+  const data = new Dataset(arrays);
+  // A .dlm file: its train section compiles to the step and evaluation models, and
+  // sets defaults (epochs, batch size, validation split) that flags override.
+  let step: string | Graph = file;
+  // The one-step graph of a .dlm file (parameter lists, frozen values), whatever runs.
+  let stepGraph: Graph | undefined;
+  const perRun = positiveInt(args, "steps-per-run", 8);
+  let evalModel: string | Graph | undefined = args.opts.eval as string | undefined;
+  let defaults: TrainSettings = { metrics: [] };
+  if (file.toLowerCase().endsWith(".dlm")) {
+    const c = compileTrain(file, {
+      model: args.opts.model as string | undefined,
+      seed: (args.opts.seed as number | undefined) ?? 0,
+      overrides: overridesOf(args),
+      dims: dimsOf(args),
+      // Small parameters update as flat vectors: fewer, larger operations per step.
+      pack: true,
+      // A sequence length the model leaves symbolic is the data's: recurrent layers unroll over it.
+      dataShapes: Object.fromEntries(Object.entries(arrays).map(([k, t]) => [k, t.shape])),
+    });
+    if (!c.step || !c.eval) {
+      throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
+    }
+    // Weights load by name into both models: the trained state and the frozen constants.
+    if (weights.length) {
+      for (const d of loadWeights(c.step, weights, rules).warnings) io.err(formatDiagnostic(d));
+      loadWeights(c.eval, weights, rules);
+    }
+    // K steps per run: the step becomes a Scan over K stacked batches (compiler/train/multistep.ts).
+    stepGraph = c.step;
+    step = perRun > 1 ? multiStep(c.step) : c.step;
+    evalModel = c.eval;
+    defaults = c.settings!;
+  } else if (!file.toLowerCase().endsWith(".onnx")) {
+    throw new UsageError(`expected a .dlm file or a .onnx step model, got '${file}'`);
+  }
+  // --save-adapter needs a fine-tuned model: say so before training, not after.
+  const saveAdapter = args.opts["save-adapter"] as string | undefined;
+  const methods = stepGraph ? stepGraph.params.filter((p) => p.adapter) : [];
+  if (saveAdapter && methods.length === 0) {
+    throw new DlmError({
+      code: "DLM0501",
+      severity: "error",
+      message: "--save-adapter: the model has no fine-tuning methods (with lora(...), ...)",
+    });
+  }
+  const seed = (args.opts.seed as number | undefined) ?? 0;
+  const evalFile = evalModel;
+  const frac = (args.opts["val-split"] as number | undefined) ?? defaults.valSplit;
+  let trainSet = data;
+  let val: Dataset | undefined;
+  if (frac !== undefined && frac > 0) {
+    if (!evalFile) throw new UsageError("--val-split needs --eval EVAL.onnx");
+    ({ train: trainSet, val } = data.split(frac, {
+      seed,
+      stratify: args.opts.stratify as string | undefined,
+    }));
+  }
+  let initial: Map<string, Tensor> | undefined;
+  if (weights.length && typeof step === "string") {
+    // An ONNX step model: the files' tensors, renamed, are the initial state (later files win).
+    initial = new Map();
+    for (const w of weights) {
+      for (const [name, t] of readWeightsFile(w)) initial.set(rename(name, rules), t);
+    }
+  }
+  const monitor = (args.opts["early-stop"] as string | undefined) ?? defaults.earlyStop;
+  const r = await train({
+    step,
+    eval: evalFile,
+    data: trainSet,
+    val,
+    epochs: positiveInt(args, "epochs", defaults.epochs ?? 1, 0),
+    batchSize: positiveInt(args, "batch-size", defaults.batchSize ?? 32),
+    shuffle: !args.opts["no-shuffle"],
+    seed: args.opts.seed as number | undefined,
+    backend: backendOf(args, true),
+    initial,
+    resume: args.opts.resume as string | undefined,
+    stepsPerRun: perRun,
+    outDir: args.opts.out as string | undefined,
+    earlyStopping: monitor
+      ? { monitor, patience: positiveInt(args, "patience", defaults.patience ?? 3) }
+      : undefined,
+    progress: stderrSink(),
+  });
+  const save = args.opts.save as string | undefined;
+  if (save) {
+    // Every parameter under its dlm name: the trained ones and, for a .dlm file, the frozen ones.
+    const all = new Map(r.weights);
+    if (stepGraph) {
+      for (const p of stepGraph.params) {
+        const t = all.get(p.name) ?? stepGraph.initializers.get(p.name);
+        if (t && !all.has(p.name)) all.set(p.name, t);
+      }
+    }
+    writeFileAtomic(save, writeSafetensors([...all]));
+    r.files.push(save);
+  }
+  if (saveAdapter) {
+    const entries = methods.map((p): [string, Tensor] => [
+      p.name,
+      r.weights.get(p.name) ?? stepGraph!.initializers.get(p.name)!,
+    ]);
+    writeFileAtomic(saveAdapter, writeSafetensors(entries));
+    r.files.push(saveAdapter);
+  }
+  const last = r.history.at(-1);
+  io.err(
+    `trained ${r.epochs} epoch${r.epochs === 1 ? "" : "s"}` +
+      (r.stoppedEarly ? " (stopped early)" : "") +
+      (last
+        ? `: ${Object.entries(last.values).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")}`
+        : ""),
+  );
+  for (const f of r.files) io.err(`wrote ${f}`);
+  return 0;
+}

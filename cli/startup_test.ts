@@ -1,0 +1,119 @@
+/**
+ * What each part of the CLI loads when it starts, from the module graphs that
+ * `deno info` reports. Help and usage errors must load no compiler; `dlm
+ * check` nothing that emits or runs a model.
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url);
+
+interface InfoDependency {
+  code?: { specifier: string };
+  isDynamic?: boolean;
+}
+interface InfoModule {
+  specifier: string;
+  dependencies?: InfoDependency[];
+}
+
+/** The module graph of `file` as `deno info --json` reports it. */
+async function moduleGraph(file: string): Promise<InfoModule[]> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", file],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+  return JSON.parse(new TextDecoder().decode(r.stdout)).modules;
+}
+
+/** A module's name: its path in the repository (`cli/args.ts`) or its npm package (`npm:chevrotain`). */
+function nameOf(specifier: string): string {
+  return specifier.startsWith(ROOT.href)
+    ? specifier.slice(ROOT.href.length)
+    : specifier.replace(/^npm:\/?/, "npm:").replace(/@[^@/]+$/, "");
+}
+
+/**
+ * The modules `file` loads before any of its code runs: its graph followed
+ * along static imports only (a dynamic `import()` runs when reached, a
+ * type-only import never).
+ */
+async function staticImports(file: string): Promise<string[]> {
+  const modules = new Map((await moduleGraph(file)).map((m) => [nameOf(m.specifier), m]));
+  const seen = new Set<string>();
+  const todo = [file];
+  while (todo.length) {
+    const s = todo.pop()!;
+    if (seen.has(s)) continue;
+    seen.add(s);
+    for (const d of modules.get(s)?.dependencies ?? []) {
+      if (d.code && !d.isDynamic) todo.push(nameOf(d.code.specifier));
+    }
+  }
+  return [...seen].sort();
+}
+
+/** The modules of `loaded` that match one of `forbidden` (path prefixes or npm names). */
+function offending(loaded: string[], forbidden: string[]): string[] {
+  return loaded.filter((m) => forbidden.some((f) => m === f || m.startsWith(f)));
+}
+
+/** Emitting or running a model, and the training runtime. */
+const ONNX_AND_RUNTIMES = [
+  "npm:onnx-proto",
+  "npm:protobufjs",
+  "npm:onnxruntime-node",
+  "npm:onnxruntime-web",
+  "compiler/onnx/",
+  "runtime/reference/",
+  "runtime/ort/",
+  "runtime/train/",
+];
+
+Deno.test("cli/main.ts loads no compiler, runtime or npm package before a command runs", async () => {
+  const loaded = await staticImports("cli/main.ts");
+  // The version string is the one compiler file help needs: a constant, no imports.
+  const heavy = loaded.filter((m) =>
+    (m.startsWith("compiler/") && m !== "compiler/version.ts") || m.startsWith("runtime/") ||
+    m.startsWith("npm:")
+  );
+  assert.deepEqual(heavy, []);
+  assert.ok(loaded.includes("cli/commands/mod.ts"), "the command table is loaded up front");
+});
+
+Deno.test("the graph Deno reads to start cli/main.ts, dynamic imports included, is a few small modules", async () => {
+  // Deno resolves and reads the graph behind every literal import("...") when a module loads,
+  // so a command imported by a literal would be read (not run) on every start, --help included.
+  const all = (await moduleGraph("cli/main.ts")).map((m) => nameOf(m.specifier));
+  assert.deepEqual(all.filter((m) => !m.startsWith("cli/") && !m.startsWith("compiler/")), []);
+  assert.ok(all.length < 20, `cli/main.ts reaches ${all.length} modules: ${all.join(", ")}`);
+});
+
+Deno.test("dlm check loads no ONNX encoder or decoder, interpreter, onnxruntime or training compiler", async () => {
+  const loaded = await staticImports("cli/commands/check.ts");
+  assert.deepEqual(
+    offending(loaded, [...ONNX_AND_RUNTIMES, "compiler/train/", "compiler/passes/"]),
+    [],
+  );
+  assert.ok(loaded.includes("compiler/compile.ts"), "check loads the checker");
+});
+
+Deno.test("no command loads onnxruntime before it runs a model, and only train and diff the training runtime", async () => {
+  const table = await import("./commands/mod.ts");
+  for (const name of Object.keys(table.COMMANDS)) {
+    const file = `cli/commands/${name}.ts`;
+    // The table imports it by a computed specifier, which the type checker cannot follow.
+    assert.equal(
+      typeof (await import(`./commands/${name}.ts`)).run,
+      "function",
+      `${file} exports run`,
+    );
+    const loaded = await staticImports(file);
+    assert.deepEqual(offending(loaded, ["npm:onnxruntime-node", "npm:onnxruntime-web"]), [], name);
+    if (name !== "train" && name !== "diff") {
+      assert.deepEqual(offending(loaded, ["runtime/train/"]), [], name);
+    }
+  }
+});
