@@ -17,7 +17,7 @@ import type { AttrValue, Graph, Node } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { getOp } from "../ops/registry.ts";
 import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
-import { hasSubgraph, isTensor, Uses } from "./rewrite.ts";
+import { hasSubgraph, isTensor, Uses } from "./match.ts";
 
 export function cse(g: Graph, ctx: PassContext): boolean {
   const outputs = new Set(g.outputs.map((o) => o.name));

@@ -16,7 +16,7 @@ import {
   isStatic,
   tensorSize,
   Uses,
-} from "./rewrite.ts";
+} from "./match.ts";
 
 /** Ops that draw random numbers: folding them would freeze one draw into the model. */
 const RANDOM_OPS = new Set([

@@ -7,7 +7,7 @@ import type { Tensor } from "../ir/tensor.ts";
 import { dimEquals } from "../ops/dims.ts";
 import { MS_DOMAIN } from "../ops/contrib/common.ts";
 import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
-import { constantTable, hasSubgraph, Uses } from "./rewrite.ts";
+import { constantTable, producerOnlyFor, Uses } from "./match.ts";
 
 /**
  * With b a vector over the last dim of x (broadcast over the rows):
@@ -31,9 +31,8 @@ export function fuseBiasGelu(g: Graph, ctx: PassContext): boolean {
   for (const act of g.nodes) {
     if (act.domain !== MS_DOMAIN || (act.op !== "Gelu" && act.op !== "FastGelu")) continue;
     if (act.op === "FastGelu" && act.inputs[1]) continue;
-    const add = uses.producer(act.inputs[0]);
-    if (!add || add.op !== "Add" || add.domain || hasSubgraph(add) || removed.has(add)) continue;
-    if (uses.soleReader(add.outputs[0]) !== act) continue;
+    const add = producerOnlyFor(uses, act.inputs[0], act);
+    if (add?.op !== "Add" || removed.has(add)) continue;
     const split = biasOf(g, add, consts);
     if (!split) continue;
     const replaced = [{ ...add }, { ...act }];

@@ -4,7 +4,7 @@
 import type { Graph, Node } from "../ir/graph.ts";
 import type { DType, Tensor } from "../ir/tensor.ts";
 import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
-import { constantTable, hasSubgraph, Uses } from "./rewrite.ts";
+import { constantTable, otherInput, sole, Uses } from "./match.ts";
 
 /**
  * Gemm(A, B, C; alpha = 1, beta = 1, transB) = A B' + C, so with x of rank 2:
@@ -66,10 +66,8 @@ function fuseOne(
   const weight = transposed ? tr!.inputs[0] : w;
   const n = wt.shape[1];
 
-  const add = uses.soleReader(y);
-  const bias = add && add.op === "Add" && !add.domain && !hasSubgraph(add)
-    ? biasOf(add, y, n, xt.dtype, consts)
-    : undefined;
+  const add = sole(uses, y, "Add");
+  const bias = add && biasOf(add, y, n, xt.dtype, consts);
   // Without a Transpose to absorb, only a constant weight with a bias is worth a Gemm.
   if (!transposed && (!bias || !consts.has(w))) return undefined;
 
@@ -124,9 +122,8 @@ function biasOf(
   dtype: DType,
   consts: Map<string, Tensor>,
 ): string | undefined {
-  if (add.inputs.length !== 2) return undefined;
-  const other = add.inputs[0] === y ? add.inputs[1] : add.inputs[0];
-  if (other === y || !add.inputs.includes(y)) return undefined;
+  const other = otherInput(add, y);
+  if (other === undefined) return undefined;
   const b = consts.get(other);
   if (!b || b.dtype !== dtype) return undefined;
   const s = b.shape;

@@ -6,7 +6,7 @@ import type { Graph, Node, TensorType } from "../ir/graph.ts";
 import { dimEquals } from "../ops/dims.ts";
 import { MS_DOMAIN } from "../ops/contrib/common.ts";
 import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
-import { hasSubgraph, Uses } from "./rewrite.ts";
+import { plain, Uses } from "./match.ts";
 
 /**
  * The post-norm residual of a Transformer block, s = a + b; y = LN(s):
@@ -29,8 +29,8 @@ export function fuseSkipLayerNorm(g: Graph, ctx: PassContext): boolean {
   const removed = new Set<Node>();
   for (const ln of g.nodes) {
     if (ln.op !== "LayerNormalization" || ln.domain) continue;
-    const add = uses.producer(ln.inputs[0]);
-    if (!add || add.op !== "Add" || add.domain || hasSubgraph(add) || removed.has(add)) continue;
+    const add = plain(uses.producer(ln.inputs[0]));
+    if (add?.op !== "Add" || removed.has(add)) continue;
     const s = add.outputs[0];
     if (uses.isCaptured(s) || !lnFits(g, ln, uses)) continue;
     const operands = order(g, add);

@@ -6,7 +6,7 @@ import type { Graph, Node } from "../ir/graph.ts";
 import { numel, type Tensor, toNumbers } from "../ir/tensor.ts";
 import { getOp } from "../ops/registry.ts";
 import { noteRewrite, type PassContext } from "./context.ts";
-import { allEqual, constantTable, hasSubgraph, isStatic, sameType, Uses } from "./rewrite.ts";
+import { allEqual, constantTable, hasSubgraph, isStatic, sameType, Uses } from "./match.ts";
 
 /**
  * The identities this pass uses (x is input 0, c a constant):

@@ -6,7 +6,7 @@ import type { Graph, Node } from "../ir/graph.ts";
 import { numel, setNumber, type Tensor, tensor, zeros } from "../ir/tensor.ts";
 import { explicitPads } from "../ops/conv.ts";
 import { noteRewrite, type PassContext } from "./context.ts";
-import { constantTable, freshName, hasSubgraph, Uses } from "./rewrite.ts";
+import { constantTable, freshName, plain, Uses } from "./match.ts";
 
 /**
  * Along one spatial dim of a Conv (input size H, output size O, stride s,
@@ -40,9 +40,7 @@ export function trimConvTaps(g: Graph, ctx: PassContext): boolean {
   const out: Node[] = [];
   let fired = 0;
   for (const n of g.nodes) {
-    const r = n.op === "Conv" && !n.domain && !hasSubgraph(n)
-      ? trim(g, n, consts, uses)
-      : undefined;
+    const r = plain(n)?.op === "Conv" ? trim(g, n, consts, uses) : undefined;
     if (r) {
       if (r !== true) out.push(...r);
       noteRewrite(ctx, [n]);
