@@ -4,7 +4,7 @@
  */
 import type { Graph, Node, ParamInfo } from "../ir/graph.ts";
 import { type DType, numel, type Tensor, tensor, toNumbers, zeros } from "../ir/tensor.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
+import { definePass, mergeSpans, noteRewrite, type PassContext } from "./context.ts";
 import { lazyScaled } from "../check/init.ts";
 import {
   constantTable,
@@ -53,8 +53,7 @@ import {
  * keeps the batch norm's output name and both nodes' spans. Batch-norm
  * initializers left unused are removed, with their `params` entries.
  */
-export function foldBatchNorm(g: Graph, ctx: PassContext): boolean {
-  if (ctx.mode !== "eval") return false;
+export const foldBatchNorm = definePass({ id: "fold_batch_norm", modes: ["eval"] }, (g, ctx) => {
   const consts = constantTable(g, ctx);
   const uses = new Uses(g);
   const taken = takenNames(g);
@@ -70,7 +69,7 @@ export function foldBatchNorm(g: Graph, ctx: PassContext): boolean {
   }
   if (removed.size) g.nodes = g.nodes.filter((n) => !removed.has(n));
   return fired > 0;
-}
+});
 
 const WEIGHT_TYPES: readonly DType[] = ["f32", "f64"];
 

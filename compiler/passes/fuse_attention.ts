@@ -8,7 +8,7 @@ import { type DType, type Tensor, tensor } from "../ir/tensor.ts";
 import { capturedNames } from "../ir/verify.ts";
 import { dimDiv, dimEquals } from "../ops/dims.ts";
 import { MS_DOMAIN } from "../ops/contrib/common.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
+import { definePass, mergeSpans, noteRewrite } from "./context.ts";
 import {
   constantTable,
   freshName,
@@ -59,7 +59,7 @@ import {
  * the final Reshape's output and position, and the spans of all the nodes
  * it replaced.
  */
-export function fuseAttention(g: Graph, ctx: PassContext): boolean {
+export const fuseAttention = definePass({ id: "fuse_attention" }, (g, ctx) => {
   const consts = constantTable(g, { ...ctx, keepParams: false });
   const uses = new Uses(g);
   const removed = new Set<Node>();
@@ -111,7 +111,7 @@ export function fuseAttention(g: Graph, ctx: PassContext): boolean {
     g.nodes.filter((n) => !removed.has(n)).flatMap((n) => [...(inserted.get(n) ?? []), n]),
   );
   return true;
-}
+});
 
 /** A mask read by the pattern, before it becomes an attention_bias. */
 interface Mask {

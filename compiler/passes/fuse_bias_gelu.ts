@@ -6,7 +6,7 @@ import type { Graph, Node } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { dimEquals } from "../ops/dims.ts";
 import { MS_DOMAIN } from "../ops/contrib/common.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
+import { definePass, mergeSpans, noteRewrite } from "./context.ts";
 import { constantTable, producerOnlyFor, Uses } from "./match.ts";
 
 /**
@@ -24,7 +24,7 @@ import { constantTable, producerOnlyFor, Uses } from "./match.ts";
  * Gelu. The fused node keeps the Gelu's name, output and position, and the
  * spans of both nodes.
  */
-export function fuseBiasGelu(g: Graph, ctx: PassContext): boolean {
+export const fuseBiasGelu = definePass({ id: "fuse_bias_gelu" }, (g, ctx) => {
   const consts = constantTable(g, { ...ctx, keepParams: false });
   const uses = new Uses(g);
   const removed = new Set<Node>();
@@ -49,7 +49,7 @@ export function fuseBiasGelu(g: Graph, ctx: PassContext): boolean {
   if (removed.size === 0) return false;
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   return true;
-}
+});
 
 /** Which operand of the Add is the bias vector, and which the full-shape input. */
 function biasOf(

@@ -2,10 +2,10 @@
  * fuse_gelu: GELU spelled out elementwise -> onnxruntime's com.microsoft
  * Gelu (exact, erf form) or FastGelu (tanh approximation). Target "ort" only.
  */
-import type { Graph, Node } from "../ir/graph.ts";
+import type { Node } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { MS_DOMAIN } from "../ops/contrib/common.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
+import { definePass, mergeSpans, noteRewrite } from "./context.ts";
 import { constantTable, producerOnlyFor, scalar, sole, Uses } from "./match.ts";
 
 /**
@@ -25,7 +25,7 @@ import { constantTable, producerOnlyFor, scalar, sole, Uses } from "./match.ts";
  * fused node takes the anchor's name, the last Mul's output name and
  * position, and the spans of all it replaced.
  */
-export function fuseGelu(g: Graph, ctx: PassContext): boolean {
+export const fuseGelu = definePass({ id: "fuse_gelu" }, (g, ctx) => {
   const consts = constantTable(g, { ...ctx, keepParams: false });
   const uses = new Uses(g);
   const removed = new Set<Node>();
@@ -61,7 +61,7 @@ export function fuseGelu(g: Graph, ctx: PassContext): boolean {
   if (removed.size === 0) return false;
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   return true;
-}
+});
 
 /** Erf(x / sqrt 2): x and the scaling node. */
 function matchErf(

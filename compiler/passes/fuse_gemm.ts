@@ -3,7 +3,7 @@
  */
 import type { Graph, Node } from "../ir/graph.ts";
 import type { DType, Tensor } from "../ir/tensor.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
+import { definePass, mergeSpans, noteRewrite } from "./context.ts";
 import { constantTable, otherInput, sole, Uses } from "./match.ts";
 
 /**
@@ -27,7 +27,7 @@ import { constantTable, otherInput, sole, Uses } from "./match.ts";
  * are unchanged), sits where the Add was (all its inputs are defined by then)
  * and keeps the spans of every node it replaced.
  */
-export function fuseGemm(g: Graph, ctx: PassContext): boolean {
+export const fuseGemm = definePass({ id: "fuse_gemm" }, (g, ctx) => {
   // The rewrite moves values without reading them, so a trainable weight or bias
   // (a variable under ctx.keepParams) qualifies as well: only its shape matters.
   const consts = constantTable(g, { ...ctx, keepParams: false });
@@ -43,7 +43,7 @@ export function fuseGemm(g: Graph, ctx: PassContext): boolean {
   if (removed.size === 0) return false;
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   return true;
-}
+});
 
 const GEMM_TYPES: readonly DType[] = ["f32", "f64"];
 

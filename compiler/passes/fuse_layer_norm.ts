@@ -5,7 +5,7 @@
 import type { Graph, Node } from "../ir/graph.ts";
 import { type Tensor, tensor } from "../ir/tensor.ts";
 import { dimEquals } from "../ops/dims.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
+import { definePass, mergeSpans, noteRewrite } from "./context.ts";
 import { constantTable, freshName, otherInput, scalar, sole, Uses } from "./match.ts";
 
 /**
@@ -27,7 +27,7 @@ import { constantTable, freshName, otherInput, scalar, sole, Uses } from "./matc
  * the square and the Div). The fused node takes the first ReduceMean's name,
  * the last node's output name and position, and the spans of all it replaced.
  */
-export function fuseLayerNorm(g: Graph, ctx: PassContext): boolean {
+export const fuseLayerNorm = definePass({ id: "fuse_layer_norm" }, (g, ctx) => {
   const consts = constantTable(g, { ...ctx, keepParams: false });
   const uses = new Uses(g);
   const removed = new Set<Node>();
@@ -63,7 +63,7 @@ export function fuseLayerNorm(g: Graph, ctx: PassContext): boolean {
   if (removed.size === 0) return false;
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   return true;
-}
+});
 
 interface Match {
   x: string;

@@ -5,7 +5,7 @@
 import type { Graph, Node, TensorType } from "../ir/graph.ts";
 import { dimEquals } from "../ops/dims.ts";
 import { MS_DOMAIN } from "../ops/contrib/common.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
+import { definePass, mergeSpans, noteRewrite } from "./context.ts";
 import { plain, Uses } from "./match.ts";
 
 /**
@@ -24,7 +24,7 @@ import { plain, Uses } from "./match.ts";
  * only its first output is used. The fused node keeps the layer norm's name,
  * output and position (later than the Add), and the spans of both.
  */
-export function fuseSkipLayerNorm(g: Graph, ctx: PassContext): boolean {
+export const fuseSkipLayerNorm = definePass({ id: "fuse_skip_layer_norm" }, (g, ctx) => {
   const uses = new Uses(g);
   const removed = new Set<Node>();
   for (const ln of g.nodes) {
@@ -55,7 +55,7 @@ export function fuseSkipLayerNorm(g: Graph, ctx: PassContext): boolean {
   // The Add may be read by nodes between it and the layer norm: they now read
   // the fused node's 4th output, so it moves up to where the Add was.
   return reorder(g);
-}
+});
 
 /** A layer norm over the last axis of a rank-3 f32/f16 input, 1-D gamma/beta, one output used. */
 function lnFits(g: Graph, ln: Node, uses: Uses): boolean {

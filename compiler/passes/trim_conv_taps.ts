@@ -5,7 +5,7 @@
 import type { Graph, Node } from "../ir/graph.ts";
 import { numel, setNumber, type Tensor, tensor, zeros } from "../ir/tensor.ts";
 import { explicitPads } from "../ops/conv.ts";
-import { noteRewrite, type PassContext } from "./context.ts";
+import { definePass, noteRewrite } from "./context.ts";
 import { constantTable, freshName, plain, Uses } from "./match.ts";
 
 /**
@@ -34,7 +34,7 @@ import { constantTable, freshName, plain, Uses } from "./match.ts";
  * by a MatMul with a constant 0/1 matrix (a parameter in training: a copy of
  * the live taps per run; the gradient is the product by its transpose).
  */
-export function trimConvTaps(g: Graph, ctx: PassContext): boolean {
+export const trimConvTaps = definePass({ id: "trim_conv_taps" }, (g, ctx) => {
   const consts = constantTable(g, ctx);
   const uses = new Uses(g);
   const out: Node[] = [];
@@ -50,7 +50,7 @@ export function trimConvTaps(g: Graph, ctx: PassContext): boolean {
   }
   if (fired) g.nodes = out;
   return fired > 0;
-}
+});
 
 /**
  * Rewrites `conv` to read only its live taps: true when its weight was
