@@ -5,7 +5,6 @@
  */
 import type { Dim, Graph, Node } from "../ir/graph.ts";
 import { type DType, type Tensor, tensor } from "../ir/tensor.ts";
-import { capturedNames } from "../ir/verify.ts";
 import { dimDiv, dimEquals } from "../ops/dims.ts";
 import { MS_DOMAIN } from "../ops/contrib/common.ts";
 import { definePass, mergeSpans, noteRewrite } from "./context.ts";
@@ -16,6 +15,7 @@ import {
   producerOnlyFor,
   scalar,
   sole,
+  stableTopo,
   takenNames,
   Uses,
 } from "./match.ts";
@@ -396,25 +396,6 @@ function isRange(
   const cs = sub && is(sub.inputs[0], "CumSum", 0);
   const ones = cs && is(cs.inputs[0], "Add", 1);
   return !!ones && !!is(ones.inputs[0], "Mul", 0) && !cs!.attrs.exclusive && !cs!.attrs.reverse;
-}
-
-/** The nodes in an order where every value is defined before it is read, otherwise as given. */
-function stableTopo(nodes: Node[]): Node[] {
-  const prod = new Map<string, Node>();
-  for (const n of nodes) for (const o of n.outputs) if (o) prod.set(o, n);
-  const done = new Set<Node>();
-  const out: Node[] = [];
-  const visit = (n: Node) => {
-    if (done.has(n)) return;
-    done.add(n);
-    for (const i of [...n.inputs, ...capturedNames(n)]) {
-      const p = i ? prod.get(i) : undefined;
-      if (p) visit(p);
-    }
-    out.push(n);
-  };
-  nodes.forEach(visit);
-  return out;
 }
 
 interface Heads {

@@ -6,7 +6,7 @@ import type { Graph, Node, TensorType } from "../ir/graph.ts";
 import { dimEquals } from "../ops/dims.ts";
 import { MS_DOMAIN } from "../ops/contrib/common.ts";
 import { definePass, mergeSpans, noteRewrite } from "./context.ts";
-import { plain, Uses } from "./match.ts";
+import { plain, stableTopo, Uses } from "./match.ts";
 
 /**
  * The post-norm residual of a Transformer block, s = a + b; y = LN(s):
@@ -54,7 +54,8 @@ export const fuseSkipLayerNorm = definePass({ id: "fuse_skip_layer_norm" }, (g, 
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   // The Add may be read by nodes between it and the layer norm: they now read
   // the fused node's 4th output, so it moves up to where the Add was.
-  return reorder(g);
+  g.nodes = stableTopo(g.nodes);
+  return true;
 });
 
 /** A layer norm over the last axis of a rank-3 f32/f16 input, 1-D gamma/beta, one output used. */
@@ -90,38 +91,4 @@ function order(g: Graph, add: Node): { input: string; skip: string } | undefined
     }
   }
   return undefined;
-}
-
-/**
- * Restore topological order after fused nodes took over values defined
- * earlier: a stable sort that places each node after the producers of its inputs.
- */
-function reorder(g: Graph): true {
-  const producer = new Map<string, Node>();
-  for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
-  const placed = new Set<Node>();
-  const out: Node[] = [];
-  // Depth-first over producers with an explicit stack (graphs can be deep).
-  for (const root of g.nodes) {
-    const stack: [Node, number][] = [[root, 0]];
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      const [n, k] = top;
-      if (placed.has(n)) {
-        stack.pop();
-        continue;
-      }
-      if (k < n.inputs.length) {
-        top[1]++;
-        const p = n.inputs[k] ? producer.get(n.inputs[k]) : undefined;
-        if (p && !placed.has(p)) stack.push([p, 0]);
-        continue;
-      }
-      placed.add(n);
-      out.push(n);
-      stack.pop();
-    }
-  }
-  g.nodes = out;
-  return true;
 }

@@ -251,6 +251,43 @@ export function otherInput(n: Node, value: string): string | undefined {
 }
 
 /**
+ * The nodes in an order where every value is defined before it is read
+ * (by an input or a subgraph capture), otherwise as given: a stable
+ * depth-first sort that places each node after the producers of what it
+ * reads. Rewrites that let a node take over a value defined earlier call it
+ * to restore the order. Iterative, with an explicit stack: graphs can be
+ * deeper than the call stack.
+ */
+export function stableTopo(nodes: readonly Node[]): Node[] {
+  const producer = new Map<string, Node>();
+  for (const n of nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const placed = new Set<Node>();
+  const out: Node[] = [];
+  const reads = (n: Node) => [...n.inputs, ...capturedNames(n)];
+  for (const root of nodes) {
+    const stack: [Node, string[], number][] = [[root, reads(root), 0]];
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const [n, names, k] = top;
+      if (placed.has(n)) {
+        stack.pop();
+        continue;
+      }
+      if (k < names.length) {
+        top[2]++;
+        const p = names[k] ? producer.get(names[k]) : undefined;
+        if (p && !placed.has(p)) stack.push([p, reads(p), 0]);
+        continue;
+      }
+      placed.add(n);
+      out.push(n);
+      stack.pop();
+    }
+  }
+  return out;
+}
+
+/**
  * Remove initializers among `names` that nothing reads any more, with their
  * types and their `params` entries (unless `ctx.keepParams` keeps params).
  */

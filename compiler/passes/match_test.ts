@@ -10,6 +10,7 @@ import {
   producerOnlyFor,
   scalar,
   sole,
+  stableTopo,
   takenNames,
   Uses,
 } from "./match.ts";
@@ -80,4 +81,22 @@ Deno.test("takenNames() holds values and nodes; freshName() avoids them and rese
   assert.equal(freshName(g, "fresh"), "fresh");
   assert.equal(freshName(g, "two", taken), "two_1");
   assert.equal(freshName(g, "two", taken), "two_2", "the first answer was reserved in `taken`");
+});
+
+Deno.test("stableTopo() moves a node after the producers it reads and keeps the rest in order", () => {
+  const node = (name: string, inputs: string[]) => ({
+    name,
+    op: "Relu",
+    inputs,
+    outputs: [name],
+    attrs: {},
+  });
+  const a = node("a", ["x"]), b = node("b", ["c"]), c = node("c", ["a"]), d = node("d", ["a"]);
+  assert.deepEqual(stableTopo([a, b, c, d]).map((n) => n.name), ["a", "c", "b", "d"]);
+  assert.deepEqual(stableTopo([a, c, b, d]).map((n) => n.name), ["a", "c", "b", "d"]);
+  // A chain listed backwards, deeper than the call stack would allow with recursion.
+  const chain = Array.from({ length: 100_000 }, (_, i) => node(`n${i}`, [i ? `n${i - 1}` : "x"]));
+  const sorted = stableTopo([...chain].reverse());
+  assert.equal(sorted[0].name, "n0");
+  assert.equal(sorted.at(-1)!.name, "n99999");
 });
