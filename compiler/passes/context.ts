@@ -1,7 +1,8 @@
 /**
- * What every pass receives: the mode the graph is compiled for, and a hook
- * through which a pass tells the pass manager about each rewrite it makes
- * (for `--explain-passes`).
+ * What a pass is and what it receives: a pass is declared with `definePass`
+ * under a stable name and the modes it runs in; it receives the mode the
+ * graph is compiled for, and a hook through which it tells the pass manager
+ * about each rewrite it makes (for `--explain-passes`).
  */
 import type { Graph, Node, Span } from "../ir/graph.ts";
 
@@ -92,7 +93,11 @@ export interface PassDecl {
  *
  * @example
  * ```ts
- * export const dce: Pass = definePass({ id: "dce" }, (g, ctx) => sweep(g, ctx));
+ * // fold_batch_norm.ts: reported as "fold_batch_norm", and a no-op in train mode.
+ * export const foldBatchNorm = definePass(
+ *   { id: "fold_batch_norm", modes: ["eval"] },
+ *   (g, ctx) => fold(g, ctx),
+ * );
  * ```
  */
 export function definePass(decl: PassDecl, run: PassFn): Pass {
