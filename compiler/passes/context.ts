@@ -1,7 +1,8 @@
 /**
- * What every pass receives: the mode the graph is compiled for, and a hook
- * through which a pass tells the pass manager about each rewrite it makes
- * (for `--explain-passes`).
+ * What a pass is and what it receives: a pass is declared with `definePass`
+ * under a stable name and the modes it runs in; it receives the mode the
+ * graph is compiled for, and a hook through which it tells the pass manager
+ * about each rewrite it makes (for `--explain-passes`).
  */
 import type { Graph, Node, Span } from "../ir/graph.ts";
 
@@ -41,7 +42,7 @@ export interface PassReport {
 
 export interface PassContext {
   /** "eval": inference graph (dropout off, batch norm uses running statistics). */
-  mode: "eval" | "train";
+  mode: Mode;
   /**
    * Training graphs: initializers listed in `params` are variables, not
    * constants (they change every step), and are kept even when unused.
@@ -57,8 +58,53 @@ export interface PassContext {
   onRewrite?: (rewrite: Rewrite) => void;
 }
 
-/** A graph pass: rewrites `g` in place and says whether it changed anything. */
-export type Pass = (g: Graph, ctx: PassContext) => boolean;
+/** What a graph is compiled for; every pass declares the modes it runs in. */
+export type Mode = "eval" | "train";
+
+/** Both modes, the default of a pass's declaration. */
+export const MODES: readonly Mode[] = ["eval", "train"];
+
+/** A rewrite of `g` in place that says whether it changed anything. */
+export type PassFn = (g: Graph, ctx: PassContext) => boolean;
+
+/**
+ * A declared graph pass: called like its rewrite (`dce(g, ctx)`), and
+ * carrying the stable name that pipelines insert by and reports print,
+ * and the modes it runs in. Declared with `definePass`.
+ */
+export interface Pass extends PassFn {
+  /** The stable name, snake_case like the pass's file: "fold_batch_norm". */
+  readonly id: string;
+  /** The modes the pass runs in; in another mode it changes nothing. */
+  readonly modes: readonly Mode[];
+}
+
+/** What `definePass` takes besides the rewrite. */
+export interface PassDecl {
+  /** The stable name (reports, `--explain-passes`, insertion points): the file's name. */
+  id: string;
+  /** The modes the pass runs in (default both). */
+  modes?: readonly Mode[];
+}
+
+/**
+ * Declare a pass: `run` under a stable name, returning `false` (no change)
+ * in a mode it does not run in.
+ *
+ * @example
+ * ```ts
+ * // fold_batch_norm.ts: reported as "fold_batch_norm", and a no-op in train mode.
+ * export const foldBatchNorm = definePass(
+ *   { id: "fold_batch_norm", modes: ["eval"] },
+ *   (g, ctx) => fold(g, ctx),
+ * );
+ * ```
+ */
+export function definePass(decl: PassDecl, run: PassFn): Pass {
+  const modes = decl.modes ?? MODES;
+  const pass = (g: Graph, ctx: PassContext) => modes.includes(ctx.mode) && run(g, ctx);
+  return Object.assign(pass, { id: decl.id, modes });
+}
 
 /** Concatenate the spans of `nodes`, dropping repeats (same file and range). */
 export function mergeSpans(...nodes: (Node | undefined)[]): Span[] | undefined {

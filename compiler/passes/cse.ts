@@ -13,13 +13,13 @@
  * nodes with subgraphs and nodes that define graph outputs are left alone.
  * The kept node carries the spans of both.
  */
-import type { AttrValue, Graph, Node } from "../ir/graph.ts";
+import type { AttrValue, Node } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { getOp } from "../ops/mod.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
-import { hasSubgraph, isTensor, Uses } from "./rewrite.ts";
+import { definePass, mergeSpans, noteRewrite } from "./context.ts";
+import { hasSubgraph, isTensor, Uses } from "./match.ts";
 
-export function cse(g: Graph, ctx: PassContext): boolean {
+export const cse = definePass({ id: "cse" }, (g, ctx) => {
   const outputs = new Set(g.outputs.map((o) => o.name));
   const uses = new Uses(g);
   const seen = new Map<string, Node>();
@@ -54,7 +54,7 @@ export function cse(g: Graph, ctx: PassContext): boolean {
   if (removed.size === 0) return false;
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   return true;
-}
+});
 
 /**
  * Ops whose trailing outputs are optional extras that leave the others

@@ -1,9 +1,9 @@
 /**
  * dce: dead code elimination.
  */
-import type { Graph, Node } from "../ir/graph.ts";
+import type { Node } from "../ir/graph.ts";
 import { capturedNames } from "../ir/captures.ts";
-import { noteRewrite, type PassContext } from "./context.ts";
+import { definePass, noteRewrite } from "./context.ts";
 
 /**
  * A value is live when a graph output is, or a live node reads it (as an
@@ -20,7 +20,7 @@ import { noteRewrite, type PassContext } from "./context.ts";
  *
  * Graph inputs are the model's interface and always stay, used or not.
  */
-export function dce(g: Graph, ctx: PassContext): boolean {
+export const dce = definePass({ id: "dce" }, (g, ctx) => {
   const live = new Set<string>(g.outputs.map((v) => v.name));
   const keep = new Set<Node>();
   for (let k = g.nodes.length - 1; k >= 0; k--) {
@@ -61,4 +61,4 @@ export function dce(g: Graph, ctx: PassContext): boolean {
     }
   }
   return changed;
-}
+});

@@ -4,9 +4,16 @@
  */
 import type { Graph, Node, ParamInfo } from "../ir/graph.ts";
 import { type DType, numel, type Tensor, tensor, toNumbers, zeros } from "../ir/tensor.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
+import { definePass, mergeSpans, noteRewrite, type PassContext } from "./context.ts";
 import { lazyScaled } from "../ir/init.ts";
-import { constantTable, dropUnusedInitializers, freshName, hasSubgraph, Uses } from "./rewrite.ts";
+import {
+  constantTable,
+  dropUnusedInitializers,
+  freshName,
+  producerOnlyFor,
+  takenNames,
+  Uses,
+} from "./match.ts";
 
 /**
  * In eval mode batch norm is an affine map per channel c (axis 1):
@@ -46,8 +53,7 @@ import { constantTable, dropUnusedInitializers, freshName, hasSubgraph, Uses } f
  * keeps the batch norm's output name and both nodes' spans. Batch-norm
  * initializers left unused are removed, with their `params` entries.
  */
-export function foldBatchNorm(g: Graph, ctx: PassContext): boolean {
-  if (ctx.mode !== "eval") return false;
+export const foldBatchNorm = definePass({ id: "fold_batch_norm", modes: ["eval"] }, (g, ctx) => {
   const consts = constantTable(g, ctx);
   const uses = new Uses(g);
   const taken = takenNames(g);
@@ -63,17 +69,7 @@ export function foldBatchNorm(g: Graph, ctx: PassContext): boolean {
   }
   if (removed.size) g.nodes = g.nodes.filter((n) => !removed.has(n));
   return fired > 0;
-}
-
-function takenNames(g: Graph): Set<string> {
-  const used = new Set<string>([...g.inputs.map((v) => v.name), ...g.initializers.keys()]);
-  for (const k of g.types.keys()) used.add(k);
-  for (const n of g.nodes) {
-    used.add(n.name);
-    for (const o of n.outputs) used.add(o);
-  }
-  return used;
-}
+});
 
 const WEIGHT_TYPES: readonly DType[] = ["f32", "f64"];
 
@@ -111,8 +107,8 @@ class Folder {
     const t = beta.map((b, c) => b - mean[c] * s[c]);
 
     const bnBefore = { ...bn }; // the report names it as it was (a bare MatMul's turns into Add)
-    const p = this.uses.producer(x);
-    if (!p || p.domain || hasSubgraph(p) || this.uses.soleReader(x) !== bn) return false;
+    const p = producerOnlyFor(this.uses, x, bn);
+    if (!p) return false;
     let ok = false;
     switch (p.op) {
       case "Conv":

@@ -7,7 +7,7 @@ import { numel, type Tensor } from "../ir/tensor.ts";
 import { DlmError } from "../diagnostics.ts";
 import { getOp } from "../ops/mod.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";
-import { noteRewrite, type PassContext } from "./context.ts";
+import { definePass, noteRewrite, type PassContext } from "./context.ts";
 import {
   allEqual,
   byteSize,
@@ -16,7 +16,7 @@ import {
   isStatic,
   tensorSize,
   Uses,
-} from "./rewrite.ts";
+} from "./match.ts";
 
 /** Ops that draw random numbers: folding them would freeze one draw into the model. */
 const RANDOM_OPS = new Set([
@@ -52,7 +52,7 @@ const MAX_BYTES = 1 << 20;
  * initializers listed in `params` do not count as constants.
  * Inputs left unused are removed by `dce`.
  */
-export function foldConstants(g: Graph, ctx: PassContext): boolean {
+export const foldConstants = definePass({ id: "fold_constants" }, (g, ctx) => {
   const consts = constantTable(g, ctx);
   const uses = new Uses(g);
   const folded = new Set<Node>();
@@ -70,7 +70,7 @@ export function foldConstants(g: Graph, ctx: PassContext): boolean {
   if (folded.size === 0) return false;
   g.nodes = g.nodes.filter((n) => !folded.has(n));
   return true;
-}
+});
 
 function tryFold(
   g: Graph,

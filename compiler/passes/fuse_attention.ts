@@ -4,12 +4,21 @@
  * Target "ort" only.
  */
 import type { Dim, Graph, Node } from "../ir/graph.ts";
-import { type DType, type Tensor, tensor, toNumbers } from "../ir/tensor.ts";
-import { capturedNames } from "../ir/captures.ts";
+import { type DType, type Tensor, tensor } from "../ir/tensor.ts";
 import { dimDiv, dimEquals } from "../ops/dims.ts";
 import { MS_DOMAIN } from "../ops/contrib/common.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
-import { constantTable, freshName, hasSubgraph, Uses } from "./rewrite.ts";
+import { definePass, mergeSpans, noteRewrite } from "./context.ts";
+import {
+  constantTable,
+  freshName,
+  plain,
+  producerOnlyFor,
+  scalar,
+  sole,
+  stableTopo,
+  takenNames,
+  Uses,
+} from "./match.ts";
 
 /**
  * With Q [B, S, D], K [B, L, D], V [B, L, Dv] split into n heads of size
@@ -50,7 +59,7 @@ import { constantTable, freshName, hasSubgraph, Uses } from "./rewrite.ts";
  * the final Reshape's output and position, and the spans of all the nodes
  * it replaced.
  */
-export function fuseAttention(g: Graph, ctx: PassContext): boolean {
+export const fuseAttention = definePass({ id: "fuse_attention" }, (g, ctx) => {
   const consts = constantTable(g, { ...ctx, keepParams: false });
   const uses = new Uses(g);
   const removed = new Set<Node>();
@@ -102,7 +111,7 @@ export function fuseAttention(g: Graph, ctx: PassContext): boolean {
     g.nodes.filter((n) => !removed.has(n)).flatMap((n) => [...(inserted.get(n) ?? []), n]),
   );
   return true;
-}
+});
 
 /** A mask read by the pattern, before it becomes an attention_bias. */
 interface Mask {
@@ -138,7 +147,7 @@ function match(g: Graph, sm: Node, consts: Map<string, Tensor>, uses: Uses): Mat
   if (axis !== -1 && axis !== 3) return undefined;
   const nodes: Node[] = [];
   // Backwards from the Softmax: optional causal Where and mask, optional scale, the score MatMul.
-  let cur = producer(uses, sm.inputs[0], sm);
+  let cur = producerOnlyFor(uses, sm.inputs[0], sm);
   let mask: Mask | undefined, causalLow: number | undefined;
   let causalC: string | undefined;
   for (let step = 0; step < 2 && (cur?.op === "Add" || cur?.op === "Where"); step++) {
@@ -163,7 +172,7 @@ function match(g: Graph, sm: Node, consts: Map<string, Tensor>, uses: Uses): Mat
       else return undefined;
     }
     nodes.push(n);
-    cur = producer(uses, scores, n);
+    cur = producerOnlyFor(uses, scores, n);
   }
   let scale = 1;
   if (cur?.op === "Mul" || cur?.op === "Div") {
@@ -174,7 +183,7 @@ function match(g: Graph, sm: Node, consts: Map<string, Tensor>, uses: Uses): Mat
     if (c === undefined || c === 0) return undefined;
     scale = div ? 1 / c : c;
     nodes.push(cur);
-    cur = producer(uses, cur.inputs[1 - ci], cur);
+    cur = producerOnlyFor(uses, cur.inputs[1 - ci], cur);
   }
   if (cur?.op !== "MatMul") return undefined;
   const qk = cur;
@@ -389,36 +398,6 @@ function isRange(
   return !!ones && !!is(ones.inputs[0], "Mul", 0) && !cs!.attrs.exclusive && !cs!.attrs.reverse;
 }
 
-/** Every value and node name in the graph. */
-function takenNames(g: Graph): Set<string> {
-  const used = new Set<string>([...g.inputs.map((v) => v.name), ...g.initializers.keys()]);
-  for (const k of g.types.keys()) used.add(k);
-  for (const n of g.nodes) {
-    used.add(n.name);
-    for (const o of n.outputs) used.add(o);
-  }
-  return used;
-}
-
-/** The nodes in an order where every value is defined before it is read, otherwise as given. */
-function stableTopo(nodes: Node[]): Node[] {
-  const prod = new Map<string, Node>();
-  for (const n of nodes) for (const o of n.outputs) if (o) prod.set(o, n);
-  const done = new Set<Node>();
-  const out: Node[] = [];
-  const visit = (n: Node) => {
-    if (done.has(n)) return;
-    done.add(n);
-    for (const i of [...n.inputs, ...capturedNames(n)]) {
-      const p = i ? prod.get(i) : undefined;
-      if (p) visit(p);
-    }
-    out.push(n);
-  };
-  nodes.forEach(visit);
-  return out;
-}
-
 interface Heads {
   /** The [B, T, n * h] value split into heads. */
   x: string;
@@ -445,7 +424,7 @@ function heads(g: Graph, uses: Uses, value: string, perm: number[]): Heads | und
 
 /** K as Transpose([0, 1, 3, 2]) of the heads of K taken with perm [0, 2, 1, 3]. */
 function keyViaSwap(g: Graph, uses: Uses, value: string, reader: Node): Heads | undefined {
-  const sw = producer(uses, value, reader);
+  const sw = producerOnlyFor(uses, value, reader);
   if (sw?.op !== "Transpose" || !samePerm(sw, [0, 1, 3, 2])) return undefined;
   const h = heads(g, uses, sw.inputs[0], [0, 2, 1, 3]);
   return h && { ...h, nodes: [...h.nodes, sw], own: [sw] };
@@ -454,29 +433,4 @@ function keyViaSwap(g: Graph, uses: Uses, value: string, reader: Node): Heads | 
 function samePerm(n: Node, perm: number[]): boolean {
   const p = n.attrs.perm;
   return Array.isArray(p) && p.length === perm.length && p.every((x, i) => x === perm[i]);
-}
-
-/** The producer of `value` when `reader` is its sole reader (default domain, no subgraph). */
-function producer(uses: Uses, value: string, reader: Node): Node | undefined {
-  const p = uses.producer(value);
-  if (!p || p.domain || hasSubgraph(p) || uses.soleReader(value) !== reader) return undefined;
-  return p;
-}
-
-/** `n` when it is of the default domain and has no subgraph. */
-function plain(n: Node | undefined): Node | undefined {
-  return n && !n.domain && !hasSubgraph(n) ? n : undefined;
-}
-
-/** The sole reader of `value` when it is an `op` node of the default domain. */
-function sole(uses: Uses, value: string, op: string): Node | undefined {
-  const r = uses.soleReader(value);
-  return r && r.op === op && !r.domain && !hasSubgraph(r) ? r : undefined;
-}
-
-/** The value of a one-element float constant. */
-function scalar(consts: Map<string, Tensor>, name: string): number | undefined {
-  const t = consts.get(name);
-  if (!t || t.data.length !== 1 || t.dtype === "str" || t.dtype === "bool") return undefined;
-  return toNumbers(t)[0];
 }

@@ -6,8 +6,8 @@ import type { Graph, Node } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { dimEquals } from "../ops/dims.ts";
 import { MS_DOMAIN } from "../ops/contrib/common.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
-import { constantTable, hasSubgraph, Uses } from "./rewrite.ts";
+import { definePass, mergeSpans, noteRewrite } from "./context.ts";
+import { constantTable, producerOnlyFor, Uses } from "./match.ts";
 
 /**
  * With b a vector over the last dim of x (broadcast over the rows):
@@ -24,16 +24,15 @@ import { constantTable, hasSubgraph, Uses } from "./rewrite.ts";
  * Gelu. The fused node keeps the Gelu's name, output and position, and the
  * spans of both nodes.
  */
-export function fuseBiasGelu(g: Graph, ctx: PassContext): boolean {
+export const fuseBiasGelu = definePass({ id: "fuse_bias_gelu" }, (g, ctx) => {
   const consts = constantTable(g, { ...ctx, keepParams: false });
   const uses = new Uses(g);
   const removed = new Set<Node>();
   for (const act of g.nodes) {
     if (act.domain !== MS_DOMAIN || (act.op !== "Gelu" && act.op !== "FastGelu")) continue;
     if (act.op === "FastGelu" && act.inputs[1]) continue;
-    const add = uses.producer(act.inputs[0]);
-    if (!add || add.op !== "Add" || add.domain || hasSubgraph(add) || removed.has(add)) continue;
-    if (uses.soleReader(add.outputs[0]) !== act) continue;
+    const add = producerOnlyFor(uses, act.inputs[0], act);
+    if (add?.op !== "Add" || removed.has(add)) continue;
     const split = biasOf(g, add, consts);
     if (!split) continue;
     const replaced = [{ ...add }, { ...act }];
@@ -50,7 +49,7 @@ export function fuseBiasGelu(g: Graph, ctx: PassContext): boolean {
   if (removed.size === 0) return false;
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   return true;
-}
+});
 
 /** Which operand of the Add is the bias vector, and which the full-shape input. */
 function biasOf(

@@ -2,11 +2,11 @@
  * fuse_gelu: GELU spelled out elementwise -> onnxruntime's com.microsoft
  * Gelu (exact, erf form) or FastGelu (tanh approximation). Target "ort" only.
  */
-import type { Graph, Node } from "../ir/graph.ts";
-import { type Tensor, toNumbers } from "../ir/tensor.ts";
+import type { Node } from "../ir/graph.ts";
+import type { Tensor } from "../ir/tensor.ts";
 import { MS_DOMAIN } from "../ops/contrib/common.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
-import { constantTable, hasSubgraph, Uses } from "./rewrite.ts";
+import { definePass, mergeSpans, noteRewrite } from "./context.ts";
+import { constantTable, producerOnlyFor, scalar, sole, Uses } from "./match.ts";
 
 /**
  * erf_gelu(x)  = 0.5 * x * (1 + erf(x / sqrt(2)))                          -> Gelu(x)
@@ -25,7 +25,7 @@ import { constantTable, hasSubgraph, Uses } from "./rewrite.ts";
  * fused node takes the anchor's name, the last Mul's output name and
  * position, and the spans of all it replaced.
  */
-export function fuseGelu(g: Graph, ctx: PassContext): boolean {
+export const fuseGelu = definePass({ id: "fuse_gelu" }, (g, ctx) => {
   const consts = constantTable(g, { ...ctx, keepParams: false });
   const uses = new Uses(g);
   const removed = new Set<Node>();
@@ -61,7 +61,7 @@ export function fuseGelu(g: Graph, ctx: PassContext): boolean {
   if (removed.size === 0) return false;
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   return true;
-}
+});
 
 /** Erf(x / sqrt 2): x and the scaling node. */
 function matchErf(
@@ -149,19 +149,6 @@ function matchHalfProduct(
   return undefined;
 }
 
-/** The producer of `value` when `reader` is its sole reader (default domain, no subgraph). */
-function producerOnlyFor(uses: Uses, value: string, reader: Node): Node | undefined {
-  const p = uses.producer(value);
-  if (!p || p.domain || hasSubgraph(p) || uses.soleReader(value) !== reader) return undefined;
-  return p;
-}
-
-/** The sole reader of `value` when it is an `op` node of the default domain. */
-function sole(uses: Uses, value: string, op: string): Node | undefined {
-  const r = uses.soleReader(value);
-  return r && r.op === op && !r.domain && !hasSubgraph(r) ? r : undefined;
-}
-
 /** For a binary node with one operand the constant `c`: the other operand. */
 function constOperand(
   n: Node,
@@ -178,13 +165,6 @@ function constOperand(
 function constOperandOf(n: Node, value: string, consts: Map<string, Tensor>, c: number): boolean {
   return n.inputs.length === 2 && n.inputs.includes(value) &&
     near(scalar(consts, n.inputs[0] === value ? n.inputs[1] : n.inputs[0]), c);
-}
-
-/** The value of a one-element numeric constant. */
-function scalar(consts: Map<string, Tensor>, name: string): number | undefined {
-  const t = consts.get(name);
-  if (!t || t.data.length !== 1 || t.dtype === "str" || t.dtype === "bool") return undefined;
-  return toNumbers(t)[0];
 }
 
 /** Equal to within 1e-6 relative: constants are stored rounded to f32. */

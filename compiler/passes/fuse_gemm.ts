@@ -3,8 +3,8 @@
  */
 import type { Graph, Node } from "../ir/graph.ts";
 import type { DType, Tensor } from "../ir/tensor.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
-import { constantTable, hasSubgraph, Uses } from "./rewrite.ts";
+import { definePass, mergeSpans, noteRewrite } from "./context.ts";
+import { constantTable, otherInput, sole, Uses } from "./match.ts";
 
 /**
  * Gemm(A, B, C; alpha = 1, beta = 1, transB) = A B' + C, so with x of rank 2:
@@ -27,7 +27,7 @@ import { constantTable, hasSubgraph, Uses } from "./rewrite.ts";
  * are unchanged), sits where the Add was (all its inputs are defined by then)
  * and keeps the spans of every node it replaced.
  */
-export function fuseGemm(g: Graph, ctx: PassContext): boolean {
+export const fuseGemm = definePass({ id: "fuse_gemm" }, (g, ctx) => {
   // The rewrite moves values without reading them, so a trainable weight or bias
   // (a variable under ctx.keepParams) qualifies as well: only its shape matters.
   const consts = constantTable(g, { ...ctx, keepParams: false });
@@ -43,7 +43,7 @@ export function fuseGemm(g: Graph, ctx: PassContext): boolean {
   if (removed.size === 0) return false;
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   return true;
-}
+});
 
 const GEMM_TYPES: readonly DType[] = ["f32", "f64"];
 
@@ -66,10 +66,8 @@ function fuseOne(
   const weight = transposed ? tr!.inputs[0] : w;
   const n = wt.shape[1];
 
-  const add = uses.soleReader(y);
-  const bias = add && add.op === "Add" && !add.domain && !hasSubgraph(add)
-    ? biasOf(add, y, n, xt.dtype, consts)
-    : undefined;
+  const add = sole(uses, y, "Add");
+  const bias = add && biasOf(add, y, n, xt.dtype, consts);
   // Without a Transpose to absorb, only a constant weight with a bias is worth a Gemm.
   if (!transposed && (!bias || !consts.has(w))) return undefined;
 
@@ -124,9 +122,8 @@ function biasOf(
   dtype: DType,
   consts: Map<string, Tensor>,
 ): string | undefined {
-  if (add.inputs.length !== 2) return undefined;
-  const other = add.inputs[0] === y ? add.inputs[1] : add.inputs[0];
-  if (other === y || !add.inputs.includes(y)) return undefined;
+  const other = otherInput(add, y);
+  if (other === undefined) return undefined;
   const b = consts.get(other);
   if (!b || b.dtype !== dtype) return undefined;
   const s = b.shape;

@@ -3,10 +3,10 @@
  * ONNX LayerNormalization (a standard op: every target).
  */
 import type { Graph, Node } from "../ir/graph.ts";
-import { type Tensor, tensor, toNumbers } from "../ir/tensor.ts";
+import { type Tensor, tensor } from "../ir/tensor.ts";
 import { dimEquals } from "../ops/dims.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
-import { constantTable, freshName, hasSubgraph, Uses } from "./rewrite.ts";
+import { definePass, mergeSpans, noteRewrite } from "./context.ts";
+import { constantTable, freshName, otherInput, scalar, sole, Uses } from "./match.ts";
 
 /**
  * Layer norm over the last axis, as exporters and hand-written models spell it:
@@ -27,7 +27,7 @@ import { constantTable, freshName, hasSubgraph, Uses } from "./rewrite.ts";
  * the square and the Div). The fused node takes the first ReduceMean's name,
  * the last node's output name and position, and the spans of all it replaced.
  */
-export function fuseLayerNorm(g: Graph, ctx: PassContext): boolean {
+export const fuseLayerNorm = definePass({ id: "fuse_layer_norm" }, (g, ctx) => {
   const consts = constantTable(g, { ...ctx, keepParams: false });
   const uses = new Uses(g);
   const removed = new Set<Node>();
@@ -63,7 +63,7 @@ export function fuseLayerNorm(g: Graph, ctx: PassContext): boolean {
   if (removed.size === 0) return false;
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   return true;
-}
+});
 
 interface Match {
   x: string;
@@ -85,7 +85,7 @@ function match(
   if (!xt || (xt.dtype !== "f32" && xt.dtype !== "f16") || xt.shape.length < 1) return undefined;
   const h = xt.shape[xt.shape.length - 1];
   if (!isLastAxisMean(mean, xt.shape.length)) return undefined;
-  const sub = only(uses, mean.outputs[0], "Sub");
+  const sub = sole(uses, mean.outputs[0], "Sub");
   if (!sub || sub.inputs[0] !== x || sub.inputs[1] !== mean.outputs[0]) return undefined;
   const d = sub.outputs[0];
   const readers = uses.readers(d);
@@ -96,14 +96,14 @@ function match(
   );
   const div = readers.find((n) => n.op === "Div" && n.inputs[0] === d);
   if (!sq || !div || sq.domain || div.domain) return undefined;
-  const mean2 = only(uses, sq.outputs[0], "ReduceMean");
+  const mean2 = sole(uses, sq.outputs[0], "ReduceMean");
   if (!mean2 || !isLastAxisMean(mean2, xt.shape.length)) return undefined;
-  const add = only(uses, mean2.outputs[0], "Add");
-  const epsName = add && other(add, mean2.outputs[0]);
+  const add = sole(uses, mean2.outputs[0], "Add");
+  const epsName = add && otherInput(add, mean2.outputs[0]);
   const eps = epsName !== undefined ? scalar(consts, epsName) : undefined;
   if (!add || eps === undefined) return undefined;
-  const sqrt = only(uses, add.outputs[0], "Sqrt");
-  if (!sqrt || only(uses, sqrt.outputs[0], "Div") !== div || div.inputs[1] !== sqrt.outputs[0]) {
+  const sqrt = sole(uses, add.outputs[0], "Sqrt");
+  if (!sqrt || sole(uses, sqrt.outputs[0], "Div") !== div || div.inputs[1] !== sqrt.outputs[0]) {
     return undefined;
   }
   const nodes = [mean, sub, sq, mean2, add, sqrt, div];
@@ -113,14 +113,14 @@ function match(
   };
   let out = div.outputs[0];
   let gamma: string | undefined, beta: string | undefined;
-  const mul = only(uses, out, "Mul");
-  if (mul && vector(other(mul, out))) {
-    gamma = other(mul, out);
+  const mul = sole(uses, out, "Mul");
+  if (mul && vector(otherInput(mul, out))) {
+    gamma = otherInput(mul, out);
     nodes.push(mul);
     out = mul.outputs[0];
-    const plus = only(uses, out, "Add");
-    if (plus && vector(other(plus, out))) {
-      beta = other(plus, out);
+    const plus = sole(uses, out, "Add");
+    if (plus && vector(otherInput(plus, out))) {
+      beta = otherInput(plus, out);
       nodes.push(plus);
     }
   }
@@ -134,25 +134,4 @@ function isLastAxisMean(n: Node, rank: number): boolean {
   const keep = n.attrs.keepdims ?? 1;
   return n.inputs.length === 1 && keep === 1 && Array.isArray(axes) && axes.length === 1 &&
     (axes[0] === -1 || axes[0] === rank - 1);
-}
-
-/** The sole reader of `value` when it is an `op` node of the default domain. */
-function only(uses: Uses, value: string, op: string): Node | undefined {
-  const r = uses.soleReader(value);
-  return r && r.op === op && !r.domain && !hasSubgraph(r) ? r : undefined;
-}
-
-/** The other input of a binary node that reads `value` (undefined if it reads it twice). */
-function other(n: Node, value: string): string | undefined {
-  if (n.inputs.length !== 2) return undefined;
-  if (n.inputs[0] === value && n.inputs[1] !== value) return n.inputs[1];
-  if (n.inputs[1] === value && n.inputs[0] !== value) return n.inputs[0];
-  return undefined;
-}
-
-/** The value of a one-element constant, as a number. */
-function scalar(consts: Map<string, Tensor>, name: string): number | undefined {
-  const t = consts.get(name);
-  if (!t || t.data.length !== 1 || t.dtype === "str" || t.dtype === "bool") return undefined;
-  return toNumbers(t)[0];
 }

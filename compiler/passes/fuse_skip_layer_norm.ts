@@ -5,8 +5,8 @@
 import type { Graph, Node, TensorType } from "../ir/graph.ts";
 import { dimEquals } from "../ops/dims.ts";
 import { MS_DOMAIN } from "../ops/contrib/common.ts";
-import { mergeSpans, noteRewrite, type PassContext } from "./context.ts";
-import { hasSubgraph, Uses } from "./rewrite.ts";
+import { definePass, mergeSpans, noteRewrite } from "./context.ts";
+import { plain, stableTopo, Uses } from "./match.ts";
 
 /**
  * The post-norm residual of a Transformer block, s = a + b; y = LN(s):
@@ -24,13 +24,13 @@ import { hasSubgraph, Uses } from "./rewrite.ts";
  * only its first output is used. The fused node keeps the layer norm's name,
  * output and position (later than the Add), and the spans of both.
  */
-export function fuseSkipLayerNorm(g: Graph, ctx: PassContext): boolean {
+export const fuseSkipLayerNorm = definePass({ id: "fuse_skip_layer_norm" }, (g, ctx) => {
   const uses = new Uses(g);
   const removed = new Set<Node>();
   for (const ln of g.nodes) {
     if (ln.op !== "LayerNormalization" || ln.domain) continue;
-    const add = uses.producer(ln.inputs[0]);
-    if (!add || add.op !== "Add" || add.domain || hasSubgraph(add) || removed.has(add)) continue;
+    const add = plain(uses.producer(ln.inputs[0]));
+    if (add?.op !== "Add" || removed.has(add)) continue;
     const s = add.outputs[0];
     if (uses.isCaptured(s) || !lnFits(g, ln, uses)) continue;
     const operands = order(g, add);
@@ -54,8 +54,9 @@ export function fuseSkipLayerNorm(g: Graph, ctx: PassContext): boolean {
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   // The Add may be read by nodes between it and the layer norm: they now read
   // the fused node's 4th output, so it moves up to where the Add was.
-  return reorder(g);
-}
+  g.nodes = stableTopo(g.nodes);
+  return true;
+});
 
 /** A layer norm over the last axis of a rank-3 f32/f16 input, 1-D gamma/beta, one output used. */
 function lnFits(g: Graph, ln: Node, uses: Uses): boolean {
@@ -90,38 +91,4 @@ function order(g: Graph, add: Node): { input: string; skip: string } | undefined
     }
   }
   return undefined;
-}
-
-/**
- * Restore topological order after fused nodes took over values defined
- * earlier: a stable sort that places each node after the producers of its inputs.
- */
-function reorder(g: Graph): true {
-  const producer = new Map<string, Node>();
-  for (const n of g.nodes) for (const o of n.outputs) if (o) producer.set(o, n);
-  const placed = new Set<Node>();
-  const out: Node[] = [];
-  // Depth-first over producers with an explicit stack (graphs can be deep).
-  for (const root of g.nodes) {
-    const stack: [Node, number][] = [[root, 0]];
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      const [n, k] = top;
-      if (placed.has(n)) {
-        stack.pop();
-        continue;
-      }
-      if (k < n.inputs.length) {
-        top[1]++;
-        const p = n.inputs[k] ? producer.get(n.inputs[k]) : undefined;
-        if (p && !placed.has(p)) stack.push([p, 0]);
-        continue;
-      }
-      placed.add(n);
-      out.push(n);
-      stack.pop();
-    }
-  }
-  g.nodes = out;
-  return true;
 }

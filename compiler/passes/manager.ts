@@ -6,16 +6,9 @@
 import type { Graph } from "../ir/graph.ts";
 import { formatSpan } from "../ir/graph.ts";
 import { assertValid } from "../ops/verify.ts";
-import type { Pass, PassContext, PassReport, PassRun, Rewrite } from "./context.ts";
-import { cse } from "./cse.ts";
-import { dce } from "./dce.ts";
-import { foldBatchNorm } from "./fold_batch_norm.ts";
-import { foldConstants } from "./fold_constants.ts";
-import { fuseGemm } from "./fuse_gemm.ts";
-import { removeNoops } from "./remove_noops.ts";
-import { trimConvTaps } from "./trim_conv_taps.ts";
+import type { Pass, PassContext, PassFn, PassReport, PassRun, Rewrite } from "./context.ts";
 
-export type { Pass, PassContext, PassReport, PassRun, Rewrite } from "./context.ts";
+export type { Pass, PassContext, PassFn, PassReport, PassRun, Rewrite } from "./context.ts";
 
 /** Rounds of the fixpoint loop when `ctx.maxRounds` is not set. */
 export const DEFAULT_MAX_ROUNDS = 8;
@@ -26,10 +19,13 @@ export function newPassReport(): PassReport {
 }
 
 /**
- * The name a pass is reported under: its function name in snake_case,
- * like its file (`foldBatchNorm` -> `fold_batch_norm`).
+ * The name a pass is reported under: the name it was declared with
+ * (`definePass({ id: "fold_batch_norm" }, ...)`). An undeclared function,
+ * such as a test writes inline, goes by its function name in snake_case
+ * (`breakIt` -> `break_it`).
  */
-export function passName(p: Pass): string {
+export function passName(p: Pass | PassFn): string {
+  if ("id" in p) return p.id;
   const name = p.name || "anonymous_pass";
   return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
 }
@@ -48,7 +44,11 @@ export function passName(p: Pass): string {
  * console.log(formatPassReport(report));
  * ```
  */
-export function runPasses(g: Graph, passes: readonly Pass[], ctx: PassContext): boolean {
+export function runPasses(
+  g: Graph,
+  passes: readonly (Pass | PassFn)[],
+  ctx: PassContext,
+): boolean {
   const maxRounds = ctx.maxRounds ?? DEFAULT_MAX_ROUNDS;
   if (ctx.verify) assertValid(g, "before the passes");
   let changedAny = false;
@@ -97,25 +97,6 @@ export function runPasses(g: Graph, passes: readonly Pass[], ctx: PassContext): 
     ctx.report.converged &&= converged;
   }
   return changedAny;
-}
-
-/**
- * The default inference pipeline. Order: no-ops go first (they hide
- * patterns: an `Identity` between a conv and its batch norm), then the
- * fusions (batch norm before Gemm, so the bias Add a folded MatMul gets can
- * become a Gemm; both before constant folding, so a `Transpose` of a weight
- * is absorbed as `transB` and the weight keeps its name instead of being
- * folded into a transposed copy), then trimming convolution taps that read
- * only padding (before constant folding, which folds a constant weight's
- * Slice), then constant folding, and dead-code elimination last to sweep
- * what they left. The fixpoint loop takes care of
- * what one pass enables for an earlier one. Train mode skips the batch-norm
- * fold (batch norm then uses batch statistics).
- */
-export function inferencePipeline(mode: "eval" | "train"): Pass[] {
-  return mode === "eval"
-    ? [removeNoops, cse, foldBatchNorm, fuseGemm, trimConvTaps, foldConstants, dce]
-    : [removeNoops, cse, fuseGemm, trimConvTaps, foldConstants, dce];
 }
 
 /**

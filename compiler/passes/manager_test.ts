@@ -4,12 +4,12 @@ import { cloneGraph, type Graph, type Span, type TensorType } from "../ir/graph.
 import { DlmError } from "../diagnostics.ts";
 import {
   formatPassReport,
-  inferencePipeline,
   newPassReport,
   type PassContext,
   passName,
   runPasses,
 } from "./manager.ts";
+import { inferencePipeline } from "./pipelines.ts";
 import { foldBatchNorm } from "./fold_batch_norm.ts";
 import { assertSameOutputs, ops, randomFeeds, randomTensor, seeded } from "./testing.ts";
 

@@ -1,17 +1,35 @@
 /**
  * Graph passes: small rewrites of the IR, each in its own file with the
- * algebra above it, and the pass manager that runs them to a fixpoint.
+ * algebra above it and declared under a stable name (`definePass`), the
+ * matcher helpers they share (match.ts), the named pipelines they form
+ * (pipelines.ts, targets.ts), and the pass manager that runs a pipeline to
+ * a fixpoint (manager.ts).
  */
 export {
   DEFAULT_MAX_ROUNDS,
   formatPassReport,
-  inferencePipeline,
   newPassReport,
   passName,
   runPasses,
 } from "./manager.ts";
-export type { Pass, PassContext, PassReport, PassRun, Rewrite } from "./context.ts";
-export { mergeSpans, noteRewrite } from "./context.ts";
+export {
+  beforeGradientsPipeline,
+  forMode,
+  inferencePipeline,
+  insertPasses,
+  trainStepPipeline,
+} from "./pipelines.ts";
+export type {
+  Mode,
+  Pass,
+  PassContext,
+  PassDecl,
+  PassFn,
+  PassReport,
+  PassRun,
+  Rewrite,
+} from "./context.ts";
+export { definePass, mergeSpans, MODES, noteRewrite } from "./context.ts";
 export { removeNoops } from "./remove_noops.ts";
 export { foldConstants } from "./fold_constants.ts";
 export { foldBatchNorm } from "./fold_batch_norm.ts";
@@ -20,8 +38,9 @@ export { dce } from "./dce.ts";
 export { cse } from "./cse.ts";
 export { fuseLayerNorm } from "./fuse_layer_norm.ts";
 export { trimConvTaps } from "./trim_conv_taps.ts";
+export { shareBatchStatistics } from "./share_batch_statistics.ts";
 export { fuseGelu } from "./fuse_gelu.ts";
 export { fuseBiasGelu } from "./fuse_bias_gelu.ts";
 export { fuseSkipLayerNorm } from "./fuse_skip_layer_norm.ts";
 export { fuseAttention } from "./fuse_attention.ts";
-export { pipelineFor, type Target, TARGETS } from "./targets.ts";
+export { pipelineFor, type Target, TARGET_FUSIONS, TARGETS } from "./targets.ts";

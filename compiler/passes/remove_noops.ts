@@ -5,8 +5,8 @@
 import type { Graph, Node } from "../ir/graph.ts";
 import { numel, type Tensor, toNumbers } from "../ir/tensor.ts";
 import { getOp } from "../ops/mod.ts";
-import { noteRewrite, type PassContext } from "./context.ts";
-import { allEqual, constantTable, hasSubgraph, isStatic, sameType, Uses } from "./rewrite.ts";
+import { definePass, noteRewrite, type PassContext } from "./context.ts";
+import { allEqual, constantTable, hasSubgraph, isStatic, sameType, Uses } from "./match.ts";
 
 /**
  * The identities this pass uses (x is input 0, c a constant):
@@ -33,7 +33,7 @@ import { allEqual, constantTable, hasSubgraph, isStatic, sameType, Uses } from "
  * producer (a graph input or an initializer) or is a graph output too, the
  * node stays.
  */
-export function removeNoops(g: Graph, ctx: PassContext): boolean {
+export const removeNoops = definePass({ id: "remove_noops" }, (g, ctx) => {
   const consts = constantTable(g, ctx);
   const uses = new Uses(g);
   const removed = new Set<Node>();
@@ -46,7 +46,7 @@ export function removeNoops(g: Graph, ctx: PassContext): boolean {
   if (removed.size === 0) return false;
   g.nodes = g.nodes.filter((n) => !removed.has(n));
   return true;
-}
+});
 
 /** [r-1, ..., 0]: Transpose's default perm. */
 function reversed(r: number): number[] {

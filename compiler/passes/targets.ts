@@ -3,8 +3,8 @@
  * standard ONNX operators (any runtime); "ort" also uses onnxruntime's
  * com.microsoft contrib operators for Transformers.
  */
-import type { Pass } from "./context.ts";
-import { inferencePipeline } from "./manager.ts";
+import type { Mode, Pass } from "./context.ts";
+import { forMode, inferencePipeline, insertPasses } from "./pipelines.ts";
 import { fuseAttention } from "./fuse_attention.ts";
 import { fuseBiasGelu } from "./fuse_bias_gelu.ts";
 import { fuseGelu } from "./fuse_gelu.ts";
@@ -18,23 +18,28 @@ export type Target = "onnx" | "ort";
 export const TARGETS: readonly Target[] = ["onnx", "ort"];
 
 /**
+ * The fusions each target allows. Order: layer norm before skip-layer-norm
+ * (which needs the LayerNormalization), gelu before bias-gelu; the fixpoint
+ * loop does the rest.
+ */
+export const TARGET_FUSIONS: Readonly<Record<Target, readonly Pass[]>> = {
+  onnx: [fuseLayerNorm],
+  ort: [fuseLayerNorm, fuseSkipLayerNorm, fuseGelu, fuseBiasGelu, fuseAttention],
+};
+
+/**
  * The inference pipeline for `target`: `inferencePipeline(mode)` with the
- * Transformer fusions inserted before constant folding (which could
- * otherwise fold a pattern's constants out of shape) and dead-code
- * elimination. Order: layer norm before skip-layer-norm (which needs the
- * LayerNormalization), gelu before bias-gelu; the fixpoint loop does the rest.
+ * target's fusions inserted before "fold_constants" (which could otherwise
+ * fold a pattern's constants out of shape), and so before dead-code
+ * elimination.
  *
  * @example
  * ```ts
  * runPasses(graph, pipelineFor("ort", "eval"), { mode: "eval" });
  * ```
  */
-export function pipelineFor(target: Target, mode: "eval" | "train"): Pass[] {
-  const base = inferencePipeline(mode);
-  const fusions: Pass[] = target === "ort"
-    ? [fuseLayerNorm, fuseSkipLayerNorm, fuseGelu, fuseBiasGelu, fuseAttention]
-    : [fuseLayerNorm];
-  const at = base.findIndex((p) => p.name === "foldConstants");
-  const i = at < 0 ? base.length : at;
-  return [...base.slice(0, i), ...fusions, ...base.slice(i)];
+export function pipelineFor(target: Target, mode: Mode): Pass[] {
+  return insertPasses(inferencePipeline(mode), forMode(TARGET_FUSIONS[target], mode), {
+    before: "fold_constants",
+  });
 }

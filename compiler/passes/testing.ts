@@ -8,7 +8,7 @@ import type { Graph } from "../ir/graph.ts";
 import { cloneGraph } from "../ir/graph.ts";
 import { type DType, isFloat, numel, type Tensor, tensor, toNumbers } from "../ir/tensor.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";
-import type { Pass, PassContext, PassRun } from "./context.ts";
+import type { Pass, PassContext, PassFn, PassRun } from "./context.ts";
 import { newPassReport, runPasses } from "./manager.ts";
 
 /** A deterministic generator of floats in [0, 1) (mulberry32). */
@@ -64,7 +64,7 @@ export interface Applied {
  * Run one pass once on a copy of `g`, with the IR verifier before and after
  * (through the pass manager, so the run is recorded as in a pipeline).
  */
-export function applyPass(g: Graph, pass: Pass, ctx: Partial<PassContext> = {}): Applied {
+export function applyPass(g: Graph, pass: Pass | PassFn, ctx: Partial<PassContext> = {}): Applied {
   const graph = cloneGraph(g);
   const report = newPassReport();
   const changed = runPasses(graph, [pass], {

@@ -5,8 +5,8 @@
 import type { Graph, Node } from "../ir/graph.ts";
 import { numel, setNumber, type Tensor, tensor, zeros } from "../ir/tensor.ts";
 import { explicitPads } from "../ops/conv.ts";
-import { noteRewrite, type PassContext } from "./context.ts";
-import { constantTable, freshName, hasSubgraph, Uses } from "./rewrite.ts";
+import { definePass, noteRewrite } from "./context.ts";
+import { constantTable, freshName, plain, Uses } from "./match.ts";
 
 /**
  * Along one spatial dim of a Conv (input size H, output size O, stride s,
@@ -34,15 +34,13 @@ import { constantTable, freshName, hasSubgraph, Uses } from "./rewrite.ts";
  * by a MatMul with a constant 0/1 matrix (a parameter in training: a copy of
  * the live taps per run; the gradient is the product by its transpose).
  */
-export function trimConvTaps(g: Graph, ctx: PassContext): boolean {
+export const trimConvTaps = definePass({ id: "trim_conv_taps" }, (g, ctx) => {
   const consts = constantTable(g, ctx);
   const uses = new Uses(g);
   const out: Node[] = [];
   let fired = 0;
   for (const n of g.nodes) {
-    const r = n.op === "Conv" && !n.domain && !hasSubgraph(n)
-      ? trim(g, n, consts, uses)
-      : undefined;
+    const r = plain(n)?.op === "Conv" ? trim(g, n, consts, uses) : undefined;
     if (r) {
       if (r !== true) out.push(...r);
       noteRewrite(ctx, [n]);
@@ -52,7 +50,7 @@ export function trimConvTaps(g: Graph, ctx: PassContext): boolean {
   }
   if (fired) g.nodes = out;
   return fired > 0;
-}
+});
 
 /**
  * Rewrites `conv` to read only its live taps: true when its weight was

@@ -1,10 +1,21 @@
 /**
- * Helpers the rewrite passes share: which values are constants, who reads a
- * value, and rewiring readers from one value to another.
+ * The matcher layer the rewrite passes share: which values are constants and
+ * what they hold, who produces and who reads a value, the shapes a pattern's
+ * nodes must have, and the few edits every rewrite makes (rewiring readers,
+ * dropping initializers, fresh names). A pass imports these instead of
+ * keeping its own copy.
  */
 import type { AttrValue, Graph, Node, TensorType } from "../ir/graph.ts";
 import { dimEquals } from "../ops/dims.ts";
-import { type DType, DTYPES, getNumber, numel, type Tensor, tensor } from "../ir/tensor.ts";
+import {
+  type DType,
+  DTYPES,
+  getNumber,
+  numel,
+  type Tensor,
+  tensor,
+  toNumbers,
+} from "../ir/tensor.ts";
 import { capturedNames } from "../ir/captures.ts";
 import type { PassContext } from "./context.ts";
 
@@ -21,6 +32,11 @@ export function isGraph(v: AttrValue | undefined): v is Graph {
 /** Whether a node carries a subgraph (If/Loop/Scan): such nodes are left alone. */
 export function hasSubgraph(n: Node): boolean {
   return Object.values(n.attrs).some(isGraph);
+}
+
+/** `n` when it is of the default domain and has no subgraph: a node a pattern may take. */
+export function plain(n: Node | undefined): Node | undefined {
+  return n && !n.domain && !hasSubgraph(n) ? n : undefined;
 }
 
 /** The value of a Constant node, whichever `value*` attribute holds it. */
@@ -81,6 +97,16 @@ export function sameType(a: TensorType | undefined, b: TensorType | undefined): 
 /** Whether every dim of the type is a number. */
 export function isStatic(t: TensorType | undefined): t is TensorType & { shape: number[] } {
   return !!t && t.shape.every((d) => typeof d === "number");
+}
+
+/**
+ * The value of a one-element numeric constant (any shape holding one
+ * element; strings and bools are not numbers here).
+ */
+export function scalar(consts: ReadonlyMap<string, Tensor>, name: string): number | undefined {
+  const t = consts.get(name);
+  if (!t || t.data.length !== 1 || t.dtype === "str" || t.dtype === "bool") return undefined;
+  return toNumbers(t)[0];
 }
 
 /** Every element of a numeric tensor equals `x` exactly (f16/bf16 decoded; -0 equals 0). */
@@ -199,6 +225,69 @@ export class Uses {
 }
 
 /**
+ * The sole reader of `value` when it is a plain `op` node (default domain,
+ * no subgraph) and nothing else reads `value`: the next node of a chain.
+ */
+export function sole(uses: Uses, value: string, op: string): Node | undefined {
+  const r = plain(uses.soleReader(value));
+  return r?.op === op ? r : undefined;
+}
+
+/**
+ * The plain producer of `value` (default domain, no subgraph) when `reader`
+ * is the only thing reading `value`: the previous node of a chain.
+ */
+export function producerOnlyFor(uses: Uses, value: string, reader: Node): Node | undefined {
+  const p = plain(uses.producer(value));
+  return p && uses.soleReader(value) === reader ? p : undefined;
+}
+
+/** The other input of a binary node that reads `value` (undefined if it reads it twice). */
+export function otherInput(n: Node, value: string): string | undefined {
+  if (n.inputs.length !== 2) return undefined;
+  if (n.inputs[0] === value && n.inputs[1] !== value) return n.inputs[1];
+  if (n.inputs[1] === value && n.inputs[0] !== value) return n.inputs[0];
+  return undefined;
+}
+
+/**
+ * The nodes in an order where every value is defined before it is read
+ * (by an input or a subgraph capture), otherwise as given: a stable
+ * depth-first sort that places each node after the producers of what it
+ * reads. Rewrites that let a node take over a value defined earlier call it
+ * to restore the order. Iterative, with an explicit stack: graphs can be
+ * deeper than the call stack.
+ */
+export function stableTopo(nodes: readonly Node[]): Node[] {
+  const producer = new Map<string, Node>();
+  for (const n of nodes) for (const o of n.outputs) if (o) producer.set(o, n);
+  const placed = new Set<Node>();
+  const out: Node[] = [];
+  const reads = (n: Node) => [...n.inputs, ...capturedNames(n)];
+  for (const root of nodes) {
+    const stack: [Node, string[], number][] = [[root, reads(root), 0]];
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const [n, names, k] = top;
+      if (placed.has(n)) {
+        stack.pop();
+        continue;
+      }
+      if (k < names.length) {
+        top[2]++;
+        const p = names[k] ? producer.get(names[k]) : undefined;
+        if (p && !placed.has(p)) stack.push([p, reads(p), 0]);
+        continue;
+      }
+      placed.add(n);
+      out.push(n);
+      stack.pop();
+    }
+  }
+  return out;
+}
+
+/**
  * Remove initializers among `names` that nothing reads any more, with their
  * types and their `params` entries (unless `ctx.keepParams` keeps params).
  */
@@ -220,18 +309,28 @@ export function dropUnusedInitializers(
   if (gone.size) g.params = g.params.filter((p) => !gone.has(p.name));
 }
 
-/** A fresh value name: `base`, else `base_1`, `base_2`, ... (not a value or node name yet). */
-export function freshName(g: Graph, base: string, taken?: Set<string>): string {
-  const used = taken ?? new Set<string>();
-  if (!taken) {
-    for (const v of g.inputs) used.add(v.name);
-    for (const k of g.initializers.keys()) used.add(k);
-    for (const k of g.types.keys()) used.add(k);
-    for (const n of g.nodes) {
-      used.add(n.name);
-      for (const o of n.outputs) used.add(o);
-    }
+/**
+ * Every name the graph uses, values and nodes alike: pass it to `freshName`
+ * when a rewrite makes many names (and add to it what else it reserves).
+ */
+export function takenNames(g: Graph): Set<string> {
+  const used = new Set<string>();
+  for (const v of g.inputs) used.add(v.name);
+  for (const k of g.initializers.keys()) used.add(k);
+  for (const k of g.types.keys()) used.add(k);
+  for (const n of g.nodes) {
+    used.add(n.name);
+    for (const o of n.outputs) used.add(o);
   }
+  return used;
+}
+
+/**
+ * A fresh value name: `base`, else `base_1`, `base_2`, ... (not a value or
+ * node name yet, nor in `taken` when given; the name is added to `taken`).
+ */
+export function freshName(g: Graph, base: string, taken?: Set<string>): string {
+  const used = taken ?? takenNames(g);
   let name = base;
   for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
   used.add(name);

@@ -1,0 +1,98 @@
+/**
+ * The pass pipelines by name: ordered lists of declared passes (each
+ * `definePass`d in its own file), filtered to the passes that run in the
+ * mode at hand. Other lists are built from these by inserting passes before
+ * a named one (targets.ts inserts the fusions before "fold_constants").
+ */
+import type { Mode, Pass } from "./context.ts";
+import { cse } from "./cse.ts";
+import { dce } from "./dce.ts";
+import { foldBatchNorm } from "./fold_batch_norm.ts";
+import { foldConstants } from "./fold_constants.ts";
+import { fuseGemm } from "./fuse_gemm.ts";
+import { removeNoops } from "./remove_noops.ts";
+import { shareBatchStatistics } from "./share_batch_statistics.ts";
+import { trimConvTaps } from "./trim_conv_taps.ts";
+
+/**
+ * The inference pipeline, both modes. Order: no-ops go first (they hide
+ * patterns: an `Identity` between a conv and its batch norm), then the
+ * fusions (batch norm before Gemm, so the bias Add a folded MatMul gets can
+ * become a Gemm; both before constant folding, so a `Transpose` of a weight
+ * is absorbed as `transB` and the weight keeps its name instead of being
+ * folded into a transposed copy), then trimming convolution taps that read
+ * only padding (before constant folding, which folds a constant weight's
+ * Slice), then constant folding, and dead-code elimination last to sweep
+ * what they left. The fixpoint loop takes care of what one pass enables for
+ * an earlier one.
+ */
+const INFERENCE: readonly Pass[] = [
+  removeNoops,
+  cse,
+  foldBatchNorm,
+  fuseGemm,
+  trimConvTaps,
+  foldConstants,
+  dce,
+];
+
+/** The passes of `pipeline` that run in `mode`, in order. */
+export function forMode(pipeline: readonly Pass[], mode: Mode): Pass[] {
+  return pipeline.filter((p) => p.modes.includes(mode));
+}
+
+/**
+ * The default inference pipeline for `mode`. Train mode skips the
+ * batch-norm fold (batch norm then uses batch statistics), which declares
+ * that it runs in eval mode only.
+ *
+ * @example
+ * ```ts
+ * runPasses(graph, inferencePipeline("eval"), { mode: "eval" });
+ * ```
+ */
+export function inferencePipeline(mode: Mode): Pass[] {
+  return forMode(INFERENCE, mode);
+}
+
+/**
+ * `pipeline` with `passes` inserted, in order, just before the pass named
+ * `where.before`. A name no pass of `pipeline` has is an internal error
+ * (an insertion point is part of the pipeline's design, never optional).
+ *
+ * @example
+ * ```ts
+ * insertPasses(inferencePipeline("eval"), [fuseLayerNorm], { before: "fold_constants" });
+ * ```
+ */
+export function insertPasses(
+  pipeline: readonly Pass[],
+  passes: readonly Pass[],
+  where: { before: string },
+): Pass[] {
+  const at = pipeline.findIndex((p) => p.id === where.before);
+  if (at < 0) {
+    const names = pipeline.map((p) => p.id).join(", ");
+    throw new Error(`internal: no pass '${where.before}' to insert before in [${names}]`);
+  }
+  return [...pipeline.slice(0, at), ...passes, ...pipeline.slice(at)];
+}
+
+/**
+ * A training step, before its gradients are built: the rewrites whose result
+ * the gradients should see (the trimmed convolutions are what gets
+ * differentiated). Run with `{ mode: "train", keepParams: true }`.
+ */
+export function beforeGradientsPipeline(): Pass[] {
+  return [trimConvTaps];
+}
+
+/**
+ * A training step once it is built (forward, gradients, optimiser updates):
+ * the batch norms read statistics shared with their gradients, then the
+ * train-mode inference pipeline cleans up (cse merges those statistics).
+ * Run with `{ mode: "train", keepParams: true }`.
+ */
+export function trainStepPipeline(): Pass[] {
+  return [shareBatchStatistics, ...inferencePipeline("train")];
+}
