@@ -263,17 +263,7 @@ const GENERATE_OPTIONS: Record<string, OptSpec> = {
     kind: "bool",
     help: "re-run the plain model on the whole sequence for each token (no step model needed)",
   },
-  weights: {
-    kind: "multi",
-    arg: "W.safetensors|W.onnx",
-    help:
-      "load weights by dlm parameter name from safetensors or an ONNX model's initializers (repeatable: later files override earlier ones)",
-  },
-  "weights-map": {
-    kind: "string",
-    arg: "MAP.json",
-    help: "regex renames from another framework's names",
-  },
+  ...WEIGHTS,
   set: {
     kind: "multi",
     arg: "KEY=VALUE",
