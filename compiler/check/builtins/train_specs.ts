@@ -2,7 +2,9 @@
  * The constructors of training settings (`adam(lr: 1e-3)`, `cosine_lr(...)`,
  * `clip_norm(...)`, the fine-tuning methods of `with`) and `phase(...)` of a
  * train section. Compile-time functions: a setting is a `spec` value that
- * records its arguments; train/compile.ts and peft.ts give it meaning.
+ * records its arguments and the span of its call; train/compile.ts and
+ * peft.ts give it meaning. The settings' arguments are declared in
+ * train_rules.ts, with their defaults and updates.
  */
 import type { CompileFn } from "../context.ts";
 import { METHOD_ARGS } from "../peft.ts";
@@ -41,7 +43,11 @@ function ruleFn(rule: { name: string; args: readonly SettingArg[] }): [string, C
   return [rule.name, specFn(rule.name, languageArgs(rule).map((a) => [a.name, a.type]))];
 }
 
-/** Optimisers, learning-rate schedules, clipping and weight averaging, in the reference's order. */
+/**
+ * Optimisers, learning-rate schedules, clipping and weight averaging, in the
+ * reference's order (moving_average between the two clipping rules, as the
+ * list of compile-time functions has always had it).
+ */
 export const SETTINGS: Record<string, CompileFn> = Object.fromEntries([
   ...OPTIMIZERS.map(ruleFn),
   ...SCHEDULES.map(ruleFn),
