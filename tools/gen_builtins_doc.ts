@@ -1,7 +1,9 @@
 /**
- * Generates `spec/builtins.md`, the reference of the built-in layers and
- * tensor functions, from the tables the elaborator uses (`LAYERS` and
- * `FUNCTIONS`), so the reference cannot drift from the implementation.
+ * Generates `spec/builtins.md`, the reference of the built-in layers, the
+ * tensor functions and the training settings, from the tables the
+ * elaborator and the training compiler use (`LAYERS`, `FUNCTIONS`, and the
+ * optimiser, schedule and clipping rules of train_rules.ts), so the
+ * reference cannot drift from the implementation.
  * `tests/spec_test.ts` fails when the committed file is out of date.
  *
  * Usage: `deno run -A tools/gen_builtins_doc.ts` (rewrites spec/builtins.md),
@@ -13,6 +15,15 @@
 import type { ArgType, ParamSig } from "../compiler/check/signature.ts";
 import { show, type Value } from "../compiler/check/values.ts";
 import { COMPILE_FNS as SCALAR_FNS, FUNCTIONS, INIT_FNS, LAYERS } from "../compiler/check/names.ts";
+import {
+  CLIPS,
+  languageArgs,
+  MOVING_AVERAGE,
+  type OptimizerRule,
+  OPTIMIZERS,
+  SCHEDULES,
+  type SettingArg,
+} from "../compiler/check/builtins/train_rules.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
 
 /** Where the generated reference lives, relative to the repository root. */
@@ -195,6 +206,7 @@ export function generateBuiltinsDoc(): string {
     table(["function", "summary"], fns.map((f) => [`[\`${f.name}\`](#${f.name})`, oneLine(f.doc)])),
     "",
     ...fns.flatMap((f) => [section(f.name, f.name, f.sig, f.doc, ""), ""]),
+    ...trainingSettings(),
     "## Also built in",
     "",
     wrap(
@@ -207,6 +219,69 @@ export function generateBuiltinsDoc(): string {
     bullet(`Initialisers (language.md 8.2): ${codeList([...INIT_FNS])}.`),
   ];
   return parts.join("\n").replace(/\n*$/, "\n");
+}
+
+/** A setting's constructor arguments as a signature: all optional, with their defaults. */
+function settingSig(args: readonly SettingArg[]): ParamSig[] {
+  return languageArgs({ args }).map((a) => ({
+    name: a.name,
+    type: a.type,
+    optional: a.default === undefined,
+    default: a.default === undefined
+      ? undefined
+      : typeof a.default === "boolean"
+      ? { k: "bool", v: a.default }
+      : Number.isInteger(a.default) && a.type === "int"
+      ? { k: "int", v: a.default }
+      : { k: "float", v: a.default },
+  }));
+}
+
+/** One setting: its signature, what it does, and a table of its arguments. */
+function settingSection(
+  rule: { name: string; doc: string; args: readonly SettingArg[] },
+  extra = "",
+): string {
+  const rows = languageArgs(rule).map((a) => [`\`${a.name}\``, oneLine(a.doc)]);
+  return [
+    section(rule.name, rule.name, settingSig(rule.args), rule.doc, extra),
+    "",
+    table(["argument", "meaning"], rows),
+  ].join("\n");
+}
+
+/** The state an optimiser keeps per parameter, as a sentence. */
+function slotsText(rule: OptimizerRule): string {
+  if (rule.slots.length === 0) return "It keeps no state.";
+  const slots = rule.slots.map((s) => `\`${s.name}\`${s.when ? ` (when ${s.when.doc})` : ""}`);
+  return `State per parameter (inputs \`opt:<slot>:<param>\`): ${slots.join(", ")}.`;
+}
+
+/** The training settings of a train section: optimisers, schedules, clipping, weight averaging. */
+function trainingSettings(): string[] {
+  const all = [...OPTIMIZERS, ...SCHEDULES, ...CLIPS, MOVING_AVERAGE];
+  return [
+    `## Training settings (${all.length})`,
+    "",
+    wrap(
+      "The values of a train section's `optimizer`, `schedule`, `clip` and `ema`, and of a " +
+        "`phase`'s `optimizer:`. Every argument is named and may be left out; the defaults are " +
+        "PyTorch's. Generated from the rules in `compiler/check/builtins/train_rules.ts`, which the " +
+        "checker and the training compiler read. Without a schedule the rate is constant; without " +
+        "`clip`, gradients are not clipped.",
+    ),
+    "",
+    table(
+      ["setting", "summary"],
+      all.map((r) => [`[\`${r.name}\`](#${r.name})`, oneLine(r.doc)]),
+    ),
+    "",
+    ...OPTIMIZERS.flatMap((r) => [settingSection(r, slotsText(r)), ""]),
+    ...SCHEDULES.flatMap((r) => [settingSection(r), ""]),
+    ...CLIPS.flatMap((r) => [settingSection(r), ""]),
+    settingSection(MOVING_AVERAGE),
+    "",
+  ];
 }
 
 /** A list item, wrapped with its continuation lines indented under the text. */

@@ -27,8 +27,11 @@ export type Value =
   | { k: "layer"; inst: Instance }
   | { k: "initfn"; name: string }
   | { k: "init"; spec: InitSpec; name: string }
-  /** A training setting built by an optimiser, schedule or clipping function: `adam(lr: 1e-3)`. */
-  | { k: "spec"; kind: string; args: Record<string, Value> }
+  /**
+   * A training setting built by an optimiser, schedule or clipping function: `adam(lr: 1e-3)`,
+   * with the span of its call (where train/compile.ts reports what is wrong with it).
+   */
+  | { k: "spec"; kind: string; args: Record<string, Value>; span?: Span }
   | { k: "none" }
   | { k: "error" };
 

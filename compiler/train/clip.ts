@@ -1,12 +1,13 @@
 /**
  * Gradient clipping as graph ops, applied to all gradients before the
- * optimiser update: by global norm (torch.nn.utils.clip_grad_norm_) or by
- * value (clip_grad_value_).
+ * optimiser update. Each rule (by global norm, by value) is declared once,
+ * in compiler/check/builtins/train_rules.ts.
  */
 import type { GraphBuilder } from "../ops/builder.ts";
 import { trainMath } from "./graph_math.ts";
+import { clipRule, type ClipSpec } from "../check/builtins/train_rules.ts";
 
-export type ClipSpec = { kind: "norm"; maxNorm: number } | { kind: "value"; clipValue: number };
+export type { ClipSpec } from "../check/builtins/train_rules.ts";
 
 /**
  * Clip `grads` (value names) and return the clipped ones in the same order,
@@ -21,14 +22,8 @@ export function buildClip(
 ): { grads: string[]; norm?: string } {
   const e = trainMath(b);
   if (grads.length === 0) return { grads: [] };
-  if (spec.kind === "value") {
-    const lo = e.num(-spec.clipValue), hi = e.num(spec.clipValue);
-    return { grads: grads.map((g) => e.op1("Clip", [g, lo, hi]).name) };
-  }
-  const sq = grads.map((g) => e.v(g).sumSquare(undefined, false));
-  const total = sq.length === 1 ? sq[0] : e.op1("Sum", sq);
-  const norm = total.sqrt();
-  // coef = min(1, maxNorm / (||g|| + 1e-6))
-  const coef = e.num(spec.maxNorm).div(norm.add(1e-6)).min(1);
-  return { grads: grads.map((g) => e.v(g).mul(coef).name), norm: norm.name };
+  const rule = clipRule(spec.kind);
+  if (!rule) throw new Error(`internal: unknown clipping ${spec.kind}`);
+  const r = rule.apply(e, grads.map((g) => e.v(g)), spec);
+  return { grads: r.grads.map((g) => g.name), norm: r.norm?.name };
 }

@@ -12,7 +12,7 @@
  * - the evaluation step: the model in eval mode with the same loss and
  *   metrics, reading the current parameters and statistics as inputs.
  */
-import type { Graph, Node } from "../ir/graph.ts";
+import type { Graph, Node, Span } from "../ir/graph.ts";
 import { globToRegExp } from "../check/glob.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import { dedupeDiagnostics, type Diagnostic, DlmError, error, SourceMap } from "../diagnostics.ts";
@@ -39,6 +39,16 @@ import { packMembers, packParams } from "./pack.ts";
 import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
 import { buildClip, type ClipSpec } from "./clip.ts";
 import { nextName, STEP_INPUT } from "./contract.ts";
+import {
+  argDefault,
+  clipRule,
+  MOVING_AVERAGE,
+  optimizerRule,
+  OPTIMIZERS,
+  scheduleRule,
+  type SettingArg,
+  withDefaults,
+} from "../check/builtins/train_rules.ts";
 
 /** Defaults for `dlm train` from the section (flags override them). */
 export interface TrainSettings {
@@ -218,12 +228,14 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
       loss: p.loss,
       optimizer: p.optimizer,
       params: p.params,
+      span: p.span,
     }))
     : [{
       name: "",
       loss: "loss",
       optimizer: tr.settings.get("optimizer"),
       params: undefined as string | undefined,
+      span: section.nameSpan,
     }];
   // One phase and no moving average: small parameters may be updated as flat vectors.
   let groupOf = new Map<string, string>();
@@ -245,7 +257,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
         error(
           "DLM0210",
           `phase '${ph.name}' trains no parameter (params: "${ph.params}")`,
-          section.nameSpan,
+          ph.span,
         ),
       );
     }
@@ -254,7 +266,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
         error(
           "DLM0210",
           `phase '${ph.name}' trains parameters an earlier phase trains`,
-          section.nameSpan,
+          ph.span,
         ),
       );
     }
@@ -321,13 +333,13 @@ function emaUpdates(
   if (!v || v.k !== "spec" || v.kind !== "moving_average") return [];
   const str = (x: Value | undefined) => (x?.k === "str" ? x.v : undefined);
   const target = str(v.args.target), source = str(v.args.source);
-  const decay = num(v.args.decay) ?? 0.999;
+  const decay = num(v.args.decay) ?? argDefault(MOVING_AVERAGE, "decay");
   if (!target || !source) {
     throw new DlmError(
       error(
         "DLM0206",
         "moving_average() needs target: and source: (label prefixes)",
-        section.nameSpan,
+        spanOf(v, section),
       ),
     );
   }
@@ -353,7 +365,7 @@ function emaUpdates(
         error(
           "DLM0203",
           `moving_average(): ${p.name} has no twin ${src} of the same shape`,
-          section.nameSpan,
+          spanOf(v, section),
         ),
       );
     }
@@ -362,7 +374,7 @@ function emaUpdates(
         error(
           "DLM0210",
           `moving_average(): ${p.name} is trained by gradients too; freeze "${target}.*"`,
-          section.nameSpan,
+          spanOf(v, section),
         ),
       );
     }
@@ -374,7 +386,7 @@ function emaUpdates(
   }
   if (out.length === 0) {
     throw new DlmError(
-      error("DLM0210", `moving_average(): no parameter is named ${target}.*`, section.nameSpan),
+      error("DLM0210", `moving_average(): no parameter is named ${target}.*`, spanOf(v, section)),
     );
   }
   return out;
@@ -432,55 +444,49 @@ function num(v: Value | undefined): number | undefined {
   return v && (v.k === "int" || v.k === "float") ? v.v : undefined;
 }
 
+/** Where an error about setting `v` belongs: its call, else the section's name. */
+function spanOf(v: Value | undefined, section: A.TrainDecl): Span {
+  return (v?.k === "spec" ? v.span : undefined) ?? section.nameSpan;
+}
+
+/**
+ * The builder spec of a setting: each declared argument the call gives, set
+ * on its builder field (defaults are applied by the builders, from the same
+ * declarations).
+ */
+function fieldsOf(
+  args: Record<string, Value>,
+  decl: readonly SettingArg[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const d of decl) {
+    if (!d.name || !d.field) continue;
+    const v = args[d.name];
+    out[d.field] = d.type === "bool" ? (v?.k === "bool" ? v.v : undefined) : num(v);
+  }
+  return out;
+}
+
 function optimizerSpec(
   v: Value | undefined,
   section: A.TrainDecl,
 ): { spec: OptimizerSpec; lr: number } {
-  if (!v || v.k !== "spec" || !["sgd", "adam", "adamw", "adagrad", "rmsprop"].includes(v.kind)) {
+  const rule = v?.k === "spec" ? optimizerRule(v.kind) : undefined;
+  if (!v || v.k !== "spec" || !rule) {
+    const [first, ...others] = OPTIMIZERS.map((r) => r.name);
     throw new DlmError(
       error(
         "DLM0206",
-        `train ${section.model} needs an optimizer: optimizer = sgd(lr: 0.1) (or adam, adamw, adagrad, rmsprop)`,
-        section.nameSpan,
+        `train ${section.model} needs an optimizer: optimizer = ${first}(lr: 0.1) (or ${
+          others.join(", ")
+        })`,
+        spanOf(v, section),
       ),
     );
   }
   const a = v.args;
-  const lr = num(a.lr) ?? (v.kind === "sgd" ? 0.01 : v.kind === "adagrad" ? 0.01 : 0.001);
-  const wd = num(a.weight_decay);
-  let spec: OptimizerSpec;
-  switch (v.kind) {
-    case "sgd":
-      spec = {
-        kind: "sgd",
-        momentum: num(a.momentum),
-        dampening: num(a.dampening),
-        nesterov: a.nesterov?.k === "bool" ? a.nesterov.v : undefined,
-        weightDecay: wd,
-      };
-      break;
-    case "adagrad":
-      spec = { kind: "adagrad", lrDecay: num(a.lr_decay), eps: num(a.eps), weightDecay: wd };
-      break;
-    case "rmsprop":
-      spec = {
-        kind: "rmsprop",
-        alpha: num(a.alpha),
-        eps: num(a.eps),
-        momentum: num(a.momentum),
-        centered: a.centered?.k === "bool" ? a.centered.v : undefined,
-        weightDecay: wd,
-      };
-      break;
-    default:
-      spec = {
-        kind: v.kind as "adam" | "adamw",
-        beta1: num(a.beta1),
-        beta2: num(a.beta2),
-        eps: num(a.eps),
-        weightDecay: wd,
-      };
-  }
+  const lr = num(a.lr) ?? argDefault(rule, "lr");
+  const spec = { kind: rule.name, ...fieldsOf(a, rule.args) } as OptimizerSpec;
   if (a.no_decay?.k === "str") {
     spec.groups = [{ params: a.no_decay.v, overrides: { weightDecay: 0 } }];
   }
@@ -488,27 +494,17 @@ function optimizerSpec(
 }
 
 function scheduleSpec(v: Value | undefined): ScheduleSpec {
-  if (!v || v.k !== "spec") return { kind: "constant" };
-  const a = v.args;
-  const warm = num(a.warmup);
+  const rule = v?.k === "spec" ? scheduleRule(v.kind) : undefined;
+  if (!v || v.k !== "spec" || !rule || rule.name !== v.kind) return { kind: "constant" };
+  const warm = num(v.args.warmup);
   const warmup = warm ? { steps: warm } : undefined;
-  switch (v.kind) {
-    case "step_lr":
-      return { kind: "step", stepSize: num(a.step_size) ?? 1, gamma: num(a.gamma), warmup };
-    case "exponential_lr":
-      return { kind: "exponential", gamma: num(a.gamma) ?? 0.99, warmup };
-    case "cosine_lr":
-      return { kind: "cosine", tMax: num(a.t_max) ?? 1000, etaMin: num(a.eta_min), warmup };
-    default:
-      return { kind: "constant" };
-  }
+  return { kind: rule.kind, ...fieldsOf(v.args, rule.args), warmup } as ScheduleSpec;
 }
 
 function clipSpec(v: Value | undefined): ClipSpec | undefined {
-  if (!v || v.k !== "spec") return undefined;
-  if (v.kind === "clip_norm") return { kind: "norm", maxNorm: num(v.args.max_norm) ?? 1 };
-  if (v.kind === "clip_value") return { kind: "value", clipValue: num(v.args.value) ?? 1 };
-  return undefined;
+  const rule = v?.k === "spec" ? clipRule(v.kind) : undefined;
+  if (!v || v.k !== "spec" || !rule || rule.name !== v.kind) return undefined;
+  return withDefaults(rule, { kind: rule.kind, ...fieldsOf(v.args, rule.args) }) as ClipSpec;
 }
 
 function readSettings(tr: TrainElabResult, _section: A.TrainDecl): TrainSettings {

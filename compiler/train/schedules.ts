@@ -1,32 +1,16 @@
 /**
  * Learning-rate schedules as graph ops: the rate of update number `step`
- * (an i64 scalar, 0 for the first update) in closed form, as torch's
- * lr_scheduler gives it when `scheduler.step()` follows every
- * `optimizer.step()`.
+ * (an i64 scalar, 0 for the first update) in closed form. Each schedule's
+ * arguments, defaults and rate are declared once, in
+ * compiler/check/builtins/train_rules.ts; this file adds the warm-up and
+ * the choice between warm-up and schedule.
  */
 import type { GraphBuilder } from "../ops/builder.ts";
 import { trainMath } from "./graph_math.ts";
 import type { Expr } from "../ir/expr.ts";
+import { scheduleRule, type ScheduleSpec, withDefaults } from "../check/builtins/train_rules.ts";
 
-export type ScheduleSpec =
-  & (
-    | { kind: "constant" }
-    /** StepLR: lr gamma^floor(step / stepSize). */
-    | { kind: "step"; stepSize: number; gamma?: number }
-    /** ExponentialLR: lr gamma^step. */
-    | { kind: "exponential"; gamma: number }
-    /** CosineAnnealingLR: etaMin + (lr - etaMin)(1 + cos(pi step / tMax)) / 2. */
-    | { kind: "cosine"; tMax: number; etaMin?: number }
-  )
-  & {
-    /**
-     * Linear warm-up first (torch LinearLR(startFactor, 1, steps) followed
-     * by the schedule through SequentialLR): for step < steps,
-     * lr (startFactor + (1 - startFactor) step / steps); afterwards the
-     * schedule above runs from its own step 0 at step = steps.
-     */
-    warmup?: { steps: number; startFactor?: number };
-  };
+export type { ScheduleSpec } from "../check/builtins/train_rules.ts";
 
 /**
  * Append the schedule and return the f32 scalar learning rate of update
@@ -52,22 +36,10 @@ export function buildSchedule(
   return stepV.less(e.scalar(w.steps, "i64")).where(warm, after).name;
 }
 
+/** The schedule's rate after the warm-up, from its own step `s` (f32). */
 function main(spec: ScheduleSpec, s: Expr, base: Expr): Expr {
-  const e = s.graph;
-  switch (spec.kind) {
-    case "constant":
-      return base;
-    case "step": {
-      const k = s.scale(1 / spec.stepSize).op("Floor");
-      return base.mul(e.num(spec.gamma ?? 0.1).pow(k));
-    }
-    case "exponential":
-      return base.mul(e.num(spec.gamma).pow(s));
-    case "cosine": {
-      const eta = e.num(spec.etaMin ?? 0);
-      const cos = s.scale(Math.PI / spec.tMax).cos();
-      // (base - eta) (1 + cos) / 2 + eta
-      return eta.add(base.sub(eta).mul(e.num(1).add(cos).scale(0.5)));
-    }
-  }
+  if (spec.kind === "constant") return base;
+  const rule = scheduleRule(spec.kind);
+  if (!rule) throw new Error(`internal: unknown schedule ${spec.kind}`);
+  return rule.rate(s, base, withDefaults(rule, spec));
 }

@@ -2,16 +2,27 @@
  * The constructors of training settings (`adam(lr: 1e-3)`, `cosine_lr(...)`,
  * `clip_norm(...)`, the fine-tuning methods of `with`) and `phase(...)` of a
  * train section. Compile-time functions: a setting is a `spec` value that
- * records its arguments; train/compile.ts and peft.ts give it meaning.
+ * records its arguments and the span of its call; train/compile.ts and
+ * peft.ts give it meaning. The settings' arguments are declared in
+ * train_rules.ts, with their defaults and updates.
  */
 import type { CompileFn } from "../context.ts";
 import { METHOD_ARGS } from "../peft.ts";
 import type { ArgType } from "../signature.ts";
 import { describe, ERROR, NONE, type Value } from "../values.ts";
+import {
+  CLIPS,
+  languageArgs,
+  MOVING_AVERAGE,
+  OPTIMIZERS,
+  SCHEDULES,
+  type SettingArg,
+} from "./train_rules.ts";
 
 /**
  * A training-setting constructor (`adam(lr: 1e-3)`): named arguments of the
- * given types, all optional (defaults are the builders' PyTorch defaults).
+ * given types, all optional (the training compiler applies the defaults).
+ * The value keeps the call's span.
  */
 function specFn(kind: string, params: [string, ArgType][]): CompileFn {
   return (ctx, args) => {
@@ -23,63 +34,27 @@ function specFn(kind: string, params: [string, ArgType][]): CompileFn {
     if (!bound) return ERROR;
     const out: Record<string, Value> = {};
     for (const [name] of params) if (bound[name] !== undefined) out[name] = bound[name];
-    return { k: "spec", kind, args: out };
+    return { k: "spec", kind, args: out, span: ctx.span };
   };
 }
 
-/** Optimisers, learning-rate schedules, clipping and weight averaging, in the reference's order. */
-export const SETTINGS: Record<string, CompileFn> = {
-  sgd: specFn("sgd", [
-    ["lr", "number"],
-    ["momentum", "number"],
-    ["dampening", "number"],
-    ["nesterov", "bool"],
-    ["weight_decay", "number"],
-    ["no_decay", "str"],
-  ]),
-  adam: specFn("adam", [
-    ["lr", "number"],
-    ["beta1", "number"],
-    ["beta2", "number"],
-    ["eps", "number"],
-    ["weight_decay", "number"],
-    ["no_decay", "str"],
-  ]),
-  adamw: specFn("adamw", [
-    ["lr", "number"],
-    ["beta1", "number"],
-    ["beta2", "number"],
-    ["eps", "number"],
-    ["weight_decay", "number"],
-    ["no_decay", "str"],
-  ]),
-  adagrad: specFn("adagrad", [
-    ["lr", "number"],
-    ["lr_decay", "number"],
-    ["eps", "number"],
-    ["weight_decay", "number"],
-    ["no_decay", "str"],
-  ]),
-  rmsprop: specFn("rmsprop", [
-    ["lr", "number"],
-    ["alpha", "number"],
-    ["eps", "number"],
-    ["momentum", "number"],
-    ["centered", "bool"],
-    ["weight_decay", "number"],
-    ["no_decay", "str"],
-  ]),
-  step_lr: specFn("step_lr", [["step_size", "int"], ["gamma", "number"], ["warmup", "int"]]),
-  exponential_lr: specFn("exponential_lr", [["gamma", "number"], ["warmup", "int"]]),
-  cosine_lr: specFn("cosine_lr", [["t_max", "int"], ["eta_min", "number"], ["warmup", "int"]]),
-  clip_norm: specFn("clip_norm", [["max_norm", "number"]]),
-  moving_average: specFn("moving_average", [
-    ["target", "str"],
-    ["source", "str"],
-    ["decay", "number"],
-  ]),
-  clip_value: specFn("clip_value", [["value", "number"]]),
-};
+/** The constructor of a declared setting (train_rules.ts), taking its language arguments. */
+function ruleFn(rule: { name: string; args: readonly SettingArg[] }): [string, CompileFn] {
+  return [rule.name, specFn(rule.name, languageArgs(rule).map((a) => [a.name, a.type]))];
+}
+
+/**
+ * Optimisers, learning-rate schedules, clipping and weight averaging, in the
+ * reference's order (moving_average between the two clipping rules, as the
+ * list of compile-time functions has always had it).
+ */
+export const SETTINGS: Record<string, CompileFn> = Object.fromEntries([
+  ...OPTIMIZERS.map(ruleFn),
+  ...SCHEDULES.map(ruleFn),
+  ruleFn(CLIPS[0]),
+  ruleFn(MOVING_AVERAGE),
+  ...CLIPS.slice(1).map(ruleFn),
+]);
 
 /** The fine-tuning methods of `with` (their meaning is compiler/check/peft.ts's). */
 export const METHODS: Record<string, CompileFn> = Object.fromEntries(

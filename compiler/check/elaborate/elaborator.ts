@@ -7,7 +7,7 @@ import { Abort, type ElabOptions, type OutputDecl } from "./core.ts";
 import { coerce } from "./types.ts";
 import { CallElab } from "./calls.ts";
 import type * as A from "../../syntax/ast.ts";
-import { formatType, type Graph } from "../../ir/graph.ts";
+import { formatType, type Graph, type Span } from "../../ir/graph.ts";
 import { isFloat } from "../../ir/tensor.ts";
 import { type Diagnostic, error } from "../../diagnostics.ts";
 import { resetFreshDims } from "../../ops/mod.ts";
@@ -41,6 +41,8 @@ export interface TrainPhase {
   optimizer: Value;
   /** Name glob of the parameters this phase trains (default: all). */
   params?: string;
+  /** The `phase(...)` call, where errors about the phase are reported. */
+  span: Span;
 }
 
 export interface TrainElabResult extends ElabResult {
@@ -114,6 +116,7 @@ class Elaborator extends CallElab {
           loss: `phase:${ph.name}`,
           optimizer: ph.optimizer,
           params: ph.params,
+          span: ph.span,
         });
       }
       if (this.phases.length && !settings.get("loss")) settings.set("loss", this.phases[0].loss);
