@@ -61,6 +61,7 @@ import { sliceOp } from "./slice.ts";
 import { softmaxOp } from "./softmax.ts";
 import { splitOp } from "./split.ts";
 import { squeezeOp } from "./squeeze.ts";
+import { stopGradientOp } from "./stop_gradient.ts";
 import { tileOp } from "./tile.ts";
 import { topKOp } from "./top_k.ts";
 import { transposeOp } from "./transpose.ts";
@@ -124,6 +125,7 @@ const ALL: readonly OpDef[] = [
   softmaxOp,
   splitOp,
   squeezeOp,
+  stopGradientOp,
   tileOp,
   topKOp,
   transposeOp,
