@@ -27,14 +27,14 @@ export interface Ctx {
   /** Span of the call being elaborated. */
   readonly span: Span;
   /**
-   * Add an ONNX-semantics node. Returns its outputs, or undefined after
-   * reporting a shape error at the call's span.
+   * Add an ONNX-semantics node (of `opts.domain`, default ONNX's). Returns
+   * its outputs, or undefined after reporting a shape error at the call's span.
    */
   op(
     op: string,
     inputs: string[],
     attrs?: Record<string, AttrValue>,
-    opts?: { nOutputs?: number; name?: string },
+    opts?: { nOutputs?: number; name?: string; domain?: string },
   ): TensorValue[] | undefined;
   /** Create (or, for a shared instance, reuse) a parameter `prefix.role`. */
   param(

@@ -14,6 +14,7 @@ import type { AttrValue } from "../ir/graph.ts";
 import { KERNELS } from "../../runtime/reference/kernels/mod.ts";
 import { GRAD_CASES } from "../grad/grad_cases.ts";
 import { allOps, type AttrType, getOp, type OpDef, opKey, OPS } from "./mod.ts";
+import { DLM_DOMAIN } from "./stop_gradient.ts";
 
 const SPEC = new URL("../../../shared/onnx-operators.md", import.meta.url);
 
@@ -183,7 +184,8 @@ Deno.test("the facets check reports an op without kernel, without gradient case 
 Deno.test("the op table is keyed by each entry's op and domain, as the kernel table is", () => {
   for (const [k, def] of OPS) assert.equal(k, opKey(def.op, def.domain));
   const contrib = allOps().filter((d) => d.domain).map((d) => opKey(d.op, d.domain));
-  assert.ok(contrib.length > 0 && contrib.every((k) => k.startsWith("com.microsoft::")));
+  assert.ok(contrib.length > 0);
+  for (const k of contrib) assert.match(k, /^(com\.microsoft|dlm)::/);
 });
 
 Deno.test("every op issue 4 needs has a gradient rule", () => {
@@ -245,8 +247,34 @@ Deno.test("table entries match the ONNX operator spec at opset 17", () => {
 
 Deno.test("every op whose signature changes after opset 17 has a lowering", () => {
   for (const op of CHANGED_AFTER_17) assert.equal(typeof getOp(op)?.lower, "function", op);
-  const others = allOps().filter((d) => d.lower && !CHANGED_AFTER_17.includes(d.op)).map((d) =>
-    d.op
-  );
+  const others = allOps().filter((d) =>
+    d.lower && d.domain !== DLM_DOMAIN && !CHANGED_AFTER_17.includes(d.op)
+  ).map((d) => d.op);
   assert.deepEqual(others, [], "ops with a lowering that is not listed as changed");
+});
+
+Deno.test("every dlm-internal op lowers to standard ONNX ops at every opset", () => {
+  const internal = allOps().filter((d) => d.domain === DLM_DOMAIN);
+  assert.ok(internal.length > 0);
+  for (const def of internal) {
+    assert.equal(typeof def.lower, "function", `${def.op} has no lowering`);
+    const node = {
+      name: "n",
+      op: def.op,
+      domain: def.domain,
+      inputs: def.inputs.map((p) => p.name),
+      outputs: def.outputs.map((p) => p.name),
+      attrs: {},
+    };
+    for (let opset = 17; opset <= 21; opset++) {
+      for (const n of def.lower!(node, opset)) {
+        assert.equal(
+          n.domain ?? "",
+          "",
+          `${def.op} at opset ${opset} lowers to ${opKey(n.op, n.domain)}`,
+        );
+        assert.ok(getOp(n.op), `${def.op} at opset ${opset} lowers to ${n.op}, not in the table`);
+      }
+    }
+  }
 });

@@ -9,6 +9,7 @@ import type { Ctx } from "../context.ts";
 import { expandInts, num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
 import { B, fl, i, op1, t, withGraph, X } from "./util.ts";
+import { DLM_DOMAIN } from "../../ops/stop_gradient.ts";
 
 export interface FnDef {
   name: string;
@@ -45,6 +46,20 @@ function unary(
     doc,
     sig: [X, ...extra],
     apply: (ctx, a) => one(ctx, op, [t(a.x).v], attrs ? attrs(a) : {}),
+  };
+}
+
+/**
+ * `x` unchanged, but a constant to the backward pass: gradients do not
+ * flow through the result back to `x` (dlm's StopGradient, emitted as
+ * ONNX Identity).
+ */
+function stopGradient(name: string, doc: string): FnDef {
+  return {
+    name,
+    doc,
+    sig: [X],
+    apply: (ctx, a) => ctx.op("StopGradient", [t(a.x).v], {}, { domain: DLM_DOMAIN })?.[0] ?? ERROR,
   };
 }
 
@@ -204,6 +219,12 @@ const defs: FnDef[] = [
   unary("reciprocal", "Reciprocal", "1 / x"),
   unary("softplus", "Softplus", "log(1 + exp(x))"),
   unary("identity", "Identity", "x unchanged."),
+  stopGradient(
+    "stop_gradient",
+    "x unchanged, but training treats the result as a constant: no gradient flows back through " +
+      "it to x. For targets computed from the model's own outputs, or a branch that must not learn.",
+  ),
+  stopGradient("detach", "Same as stop_gradient(x) (PyTorch's name)."),
   unary("hardswish", "HardSwish", "x * relu6(x + 3) / 6"),
   unary(
     "leaky_relu",

@@ -157,7 +157,7 @@ export abstract class ElabCore {
           name = nameBase;
           named = true;
         }
-        return self.addOp(op, inputs, attrs, span, name, opts.nOutputs);
+        return self.addOp(op, inputs, attrs, span, name, opts.nOutputs, opts.domain);
       },
       param: (prefix, role, shape, init, opts) => self.param(prefix, role, shape, init, opts, span),
       constant: (t, base) => self.constant(t, base),
@@ -229,6 +229,7 @@ export abstract class ElabCore {
     span: Span,
     name?: string,
     nOutputs?: number,
+    domain?: string,
   ): TensorValue[] | undefined {
     if (this.b.graph.nodes.length >= LIMITS.nodes) {
       this.err(
@@ -245,6 +246,7 @@ export abstract class ElabCore {
         name: name ?? this.frame.child(op.toLowerCase()),
         nOutputs,
         spans: [this.userSpan(span)!],
+        domain,
       });
       for (const o of outs) {
         const t = this.b.graph.types.get(o)!;

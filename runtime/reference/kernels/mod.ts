@@ -348,6 +348,8 @@ export const KERNELS: Record<string, Kernel> = {
   "ai.onnx.preview.training::Adagrad": adagrad,
   "ai.onnx.preview.training::Adam": adam,
   "ai.onnx.preview.training::Momentum": momentum,
+  // dlm's StopGradient is the identity forward; the compiler lowers it to Identity on emission.
+  "dlm::StopGradient": identity,
   ...CONTRIB_KERNELS,
 };
 
