@@ -19,7 +19,7 @@ import { DlmError, fail } from "../diagnostics.ts";
 import { getOp } from "../ops/mod.ts";
 import { expandRecurrent } from "./expand_recurrent.ts";
 import { GradLimit } from "../ops/grad_util.ts";
-import type { GradContext } from "../ops/registry.ts";
+import type { GradContext } from "../ops/op_def.ts";
 
 /** Options of `buildGradients`. */
 export interface GradientOptions {

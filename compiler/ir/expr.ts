@@ -87,7 +87,7 @@ export function constantKey(t: Tensor): string {
 
 /**
  * What a `GraphBuilder` offers (typed structurally so that this module does
- * not import the builder and, through it, the op registry).
+ * not import the builder and, through it, the op table).
  */
 export interface BuilderLike {
   addNode(

@@ -2,7 +2,7 @@
  * AveragePool (opset 11): X (N, C, D1..Dn) -> (N, C, O1..On), the window
  * sizes from `kernel_shape` (see `windowOutput`). Opset 11 has no dilations.
  */
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf, graphOf, needStatic, shapeOf } from "./grad_util.ts";
 import { explicitPads } from "./conv.ts";
 import { tensor } from "../ir/tensor.ts";

@@ -4,10 +4,10 @@
  * mode it also outputs the updated running_mean and running_var (C).
  */
 import { formatType, type TensorType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimEquals } from "./dims.ts";
 import { expectDtype, expectRank, FLOAT, input, sameDtype } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf, graphOf, inputOf } from "./grad_util.ts";
 import { numel } from "../ir/tensor.ts";
 import type { Expr } from "../ir/expr.ts";

@@ -13,7 +13,7 @@ import {
   type GradRule,
   type OpDef,
   ShapeError,
-} from "./registry.ts";
+} from "./op_def.ts";
 import { broadcastTypes, expectDtype, FLOAT, input, NUMERIC, sameDtype } from "./rules.ts";
 
 interface BinaryRow {

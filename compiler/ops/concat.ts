@@ -3,10 +3,10 @@
  * dims must agree and the axis dim is the sum.
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimAdd, dimEquals } from "./dims.ts";
 import { input, intAttr, normAxis, sameDtype } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { graphOf, reshapeLike } from "./grad_util.ts";
 
 export const concatOp: OpDef = {

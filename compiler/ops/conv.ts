@@ -3,7 +3,7 @@
  * -> Y (N, M, O1..On) with Oi from `windowOutput`.
  */
 import { formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimEquals, dimMul } from "./dims.ts";
 import {
   expectDtype,
@@ -15,7 +15,7 @@ import {
   sameDtype,
 } from "./rules.ts";
 import { windowOutput } from "./window.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf, graphOf, inputOf, needStatic } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import { numel, setNumber, zeros } from "../ir/tensor.ts";

@@ -5,7 +5,7 @@
  * or Oi = Di * stride under SAME_* auto padding, or `output_shape` when set.
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf, graphOf, inputOf, needStatic } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import { dimAdd, dimMul, dimSub } from "./dims.ts";

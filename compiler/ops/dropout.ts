@@ -3,9 +3,9 @@
  * is bool of the same shape. `ratio` and `training_mode` are optional scalars.
  */
 import type { TensorType } from "../ir/graph.ts";
-import type { OpDef } from "./registry.ts";
+import type { OpDef } from "./op_def.ts";
 import { expectDtype, FLOAT, FLOAT_NO_BF16, input } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf, graphOf, maskMul } from "./grad_util.ts";
 
 export const dropoutOp: OpDef = {

@@ -1,7 +1,7 @@
 /**
  * Gather (opset 13): out = data.shape[:axis] + indices.shape + data.shape[axis+1:].
  */
-import type { GradContext, OpDef } from "./registry.ts";
+import type { GradContext, OpDef } from "./op_def.ts";
 import { gradOf, graphOf, needStatic, zerosLike } from "./grad_util.ts";
 import { expectDtype, expectRank, INDEX, input, intAttr, normAxis } from "./rules.ts";
 

@@ -5,10 +5,10 @@
  */
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { broadcastShapes, dimEquals, formatShape } from "./dims.ts";
 import { expectDtype, expectRank, FLOAT, input, intAttr, sameDtype } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf, graphOf } from "./grad_util.ts";
 
 const GEMM_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];

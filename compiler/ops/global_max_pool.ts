@@ -2,7 +2,7 @@
  * GlobalMaxPool (opset 1): X (N, C, D1..Dn) -> (N, C, 1, ..., 1), a
  * max over all spatial positions.
  */
-import type { GradContext, OpDef } from "./registry.ts";
+import type { GradContext, OpDef } from "./op_def.ts";
 import { gradOf, graphOf, inputOf, shapeOf } from "./grad_util.ts";
 
 import { expectDtype, expectRank, FLOAT_NO_BF16, input } from "./rules.ts";

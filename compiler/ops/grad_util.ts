@@ -7,7 +7,7 @@
 import type { Dim, TensorType } from "../ir/graph.ts";
 import { type Expr, type ExprGraph, exprGraph } from "../ir/expr.ts";
 import { tensor } from "../ir/tensor.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 
 const GRAPHS = new WeakMap<GradContext, ExprGraph>();
 

@@ -3,7 +3,7 @@
  * sample and channel, then scaled by `scale` (C) and shifted by `B` (C).
  */
 import { formatType } from "../ir/graph.ts";
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf, graphOf, inputOf, normalizeGrad } from "./grad_util.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input, sameDtype } from "./rules.ts";
 

@@ -2,7 +2,7 @@
  * LRN (opset 13): local response normalisation across channels of
  * X (N, C, D1..Dn), over a window of `size` channels; same shape.
  */
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf, graphOf, inputOf } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import { tensor } from "../ir/tensor.ts";

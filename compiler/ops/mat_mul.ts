@@ -6,10 +6,10 @@
  */
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { broadcastShapes } from "./dims.ts";
 import { expectDtype, FLOAT, input, sameDtype } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf, graphOf, inputOf } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 

@@ -4,10 +4,10 @@
  * `windowOutput`).
  */
 import type { TensorType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { expectDtype, expectRank, input, intAttr, intsAttr } from "./rules.ts";
 import { windowOutput } from "./window.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf, graphOf, reshapeLike, zerosLike } from "./grad_util.ts";
 
 export const maxPoolOp: OpDef = {

@@ -4,7 +4,7 @@
  */
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf, graphOf, inputOf } from "./grad_util.ts";
 import { broadcastShapes, dimEquals } from "./dims.ts";
 import { expectDtype, FLOAT, input, sameDtype } from "./rules.ts";

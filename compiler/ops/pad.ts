@@ -4,7 +4,7 @@
  * (negative values crop).
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf, graphOf } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import { toNumbers } from "../ir/tensor.ts";

@@ -7,7 +7,7 @@
  */
 import { type Dim, formatType, type Node } from "../ir/graph.ts";
 import { type DType, tensor, toNumbers } from "../ir/tensor.ts";
-import { type GradContext, type GradRule, type OpDef, ShapeError } from "./registry.ts";
+import { type GradContext, type GradRule, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf, graphOf, inputOf, outputOf, shapeOf } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import {

@@ -1,9 +1,9 @@
 /**
  * Softmax (opset 13): along `axis` (default -1); same type as the input.
  */
-import type { OpDef } from "./registry.ts";
+import type { OpDef } from "./op_def.ts";
 import { expectDtype, FLOAT, input, intAttr, normAxis } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf, graphOf, outputOf } from "./grad_util.ts";
 
 export const softmaxOp: OpDef = {

@@ -6,10 +6,10 @@
  * must equal the number of outputs.
  */
 import { type Dim, formatType, type Node } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimDiv } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, intAttr, normAxis } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { graphOf, zerosLike } from "./grad_util.ts";
 
 export const splitOp: OpDef = {

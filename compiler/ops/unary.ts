@@ -5,7 +5,7 @@
  * operator definitions in force at opset 17.
  */
 import type { DType } from "../ir/tensor.ts";
-import { type AttrSpec, type GradContext, type GradRule, type OpDef } from "./registry.ts";
+import { type AttrSpec, type GradContext, type GradRule, type OpDef } from "./op_def.ts";
 import { gradOf, graphOf, inputOf, maskGrad, maskMul, outputOf } from "./grad_util.ts";
 import { ANY, expectDtype, FLOAT, FLOAT_NO_BF16, input, NUMERIC } from "./rules.ts";
 

@@ -2,9 +2,9 @@
  * Where (opset 16): picks X where `condition` is true, else Y; the three
  * inputs broadcast together (numpy rules).
  */
-import type { OpDef } from "./registry.ts";
+import type { OpDef } from "./op_def.ts";
 import { broadcastTypes, expectDtype, input, sameDtype } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf, graphOf, maskGrad } from "./grad_util.ts";
 
 export const whereOp: OpDef = {

@@ -18,7 +18,7 @@ import {
   zeros,
 } from "../../ir/tensor.ts";
 import { type Code, type Diagnostic, error } from "../../diagnostics.ts";
-import { ShapeError } from "../../ops/registry.ts";
+import { ShapeError } from "../../ops/op_def.ts";
 import type { Ctx, ParamOptions, PhaseDecl } from "../context.ts";
 import { type InitSpec, lazyInitTensor, Rng } from "../init.ts";
 import { Frame } from "../frame.ts";
