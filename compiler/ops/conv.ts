@@ -16,7 +16,7 @@ import {
 } from "./rules.ts";
 import { windowOutput } from "./window.ts";
 import type { GradContext } from "./op_def.ts";
-import { gradOf, graphOf, inputOf, needStatic } from "./grad_util.ts";
+import { gradOf, inputOf, needStatic } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import { numel, setNumber, zeros } from "../ir/tensor.ts";
 
@@ -404,7 +404,7 @@ function dataGrad(
  * to the kernel; one per group.
  */
 function convGrad(c: GradContext) {
-  const e = graphOf(c);
+  const e = c.e;
   const bias = c.node.inputs[2];
   const x = inputOf(c, 0), w = inputOf(c, 1), g = gradOf(c, 0);
   const xt = c.inputTypes[0]!;
