@@ -355,3 +355,14 @@ Deno.test("variadic tensor functions take a list or tuple of tensors as their it
   }`);
   assert.deepEqual(g.outputs.map((o) => o.type.shape), [["N", 5], [2, "N", 2]]);
 });
+
+Deno.test("the elaborator shares one constant for 0.0 and -0.0, as its cache always has", () => {
+  // Pinned so that compiled models stay byte-identical: `x * -0.0` reads the 0.0 made before it.
+  const g = ok(`model M {
+    input x: f32[3]
+    output y = x * 0.0 + x * -0.0
+  }`);
+  assert.deepEqual([...g.initializers.keys()], ["const"]);
+  const muls = g.nodes.filter((n) => n.op === "Mul").map((n) => n.inputs);
+  assert.deepEqual(muls, [["x", "const"], ["x", "const"]]);
+});

@@ -29,7 +29,7 @@ import type { Ctx } from "./context.ts";
 import { globToRegExp } from "./glob.ts";
 import type { InitSpec } from "./init.ts";
 import { describe, ERROR, type TensorValue, type Value } from "./values.ts";
-import { ints, op1 } from "./builtins/util.ts";
+import { ints, op1, withGraph } from "./builtins/util.ts";
 import { FUNCTIONS } from "./builtins/functions.ts";
 import type { Code } from "../diagnostics.ts";
 
@@ -602,7 +602,7 @@ export class Peft {
       }
       bFull = op1(ctx, "Concat", rows, { axis: 0 }, `${base_}.B_full`);
     }
-    const bs = bFull && op1(ctx, "Mul", [bFull.v, ctx.scalar(scale, b.t.dtype).v]);
+    const bs = bFull && scaled(ctx, bFull, scale);
     const xd = bs && this.dropout(ctx, x, s.dropout);
     if (!bs || !xd) return undefined;
     let delta: TensorValue | undefined;
@@ -682,7 +682,7 @@ export class Peft {
     const xd = this.dropout(ctx, x, s.dropout);
     const attrs = { ...conv.attrs } as Record<string, number | number[] | string>;
     const u = xd && op1(ctx, "Conv", [xd.v, a.v], attrs, `${name}.A`);
-    const bs = op1(ctx, "Mul", [b.v, ctx.scalar(scale, b.t.dtype).v]);
+    const bs = scaled(ctx, b, scale);
     const d = u && bs && op1(ctx, "Conv", [u.v, bs.v], {}, `${name}.B`);
     const y = d && op1(ctx, "Add", [base.v, d.v], {}, name);
     if (!y) return undefined;
@@ -802,8 +802,7 @@ export class Peft {
       if (x.t.shape.length === 2) {
         return op1(ctx, "Gemm", [x.v, w.v, b.v], { transB: 1 }, `${base}.${name}`);
       }
-      const wt = op1(ctx, "Transpose", [w.v], { perm: [1, 0] });
-      const m = wt && op1(ctx, "MatMul", [x.v, wt.v]);
+      const m = withGraph(ctx, (e) => e.tensor(x).matmul(e.tensor(w).transpose([1, 0])));
       return m && op1(ctx, "Add", [m.v, b.v], {}, `${base}.${name}`);
     };
     const down = lin(y, "down", s.size, d, false);
@@ -893,9 +892,12 @@ export class Peft {
       if (mask && mask.t.dtype === "bool") {
         mask = op1(ctx, "And", [mask.v, c.v]);
       } else if (mask) {
-        const low = ctx.scalar(-3.4028234663852886e38, mask.t.dtype);
-        const add = op1(ctx, "Where", [c.v, ctx.scalar(0, mask.t.dtype).v, low.v]);
-        mask = add && op1(ctx, "Add", [mask.v, add.v]);
+        // An additive mask: + 0 where the key is visible, + the lowest float elsewhere.
+        const m = mask;
+        mask = withGraph(ctx, (e) => {
+          const low = e.scalar(-3.4028234663852886e38, m.t.dtype);
+          return e.tensor(m).add(e.tensor(c).where(0, low));
+        });
       } else mask = c;
       if (!mask) return undefined;
       out.causal = { k: "bool", v: false };
@@ -905,16 +907,22 @@ export class Peft {
   }
 }
 
+/** t * k: LoRA's update scaled by alpha / r (k a scalar of t's dtype). */
+function scaled(ctx: Ctx, t: TensorValue, k: number): TensorValue | undefined {
+  return withGraph(ctx, (e) => e.tensor(t).mul(k));
+}
+
 function activation(ctx: Ctx, kind: string, x: TensorValue): TensorValue | undefined {
   switch (kind) {
     case "relu":
-      return op1(ctx, "Relu", [x.v]);
+      return withGraph(ctx, (e) => e.tensor(x).relu());
     case "tanh":
-      return op1(ctx, "Tanh", [x.v]);
-    case "silu": {
-      const s = op1(ctx, "Sigmoid", [x.v]);
-      return s && op1(ctx, "Mul", [x.v, s.v]);
-    }
+      return withGraph(ctx, (e) => e.tensor(x).tanh());
+    case "silu":
+      return withGraph(ctx, (e) => {
+        const v = e.tensor(x);
+        return v.mul(v.sigmoid());
+      });
     default: {
       // gelu / gelu_tanh through the built-in, which knows the exact formula.
       const approximate: Value = { k: "str", v: kind === "gelu_tanh" ? "tanh" : "none" };

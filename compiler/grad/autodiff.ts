@@ -14,12 +14,12 @@ import type { AttrValue, Graph, Node, TensorType } from "../ir/graph.ts";
 import { formatSpan, formatType } from "../ir/graph.ts";
 import type { GraphBuilder } from "../ops/builder.ts";
 import { isFloat, type Tensor, tensor } from "../ir/tensor.ts";
-import { ConstantPool } from "../ir/expr.ts";
+import { ConstantPool, exprGraph } from "../ir/expr.ts";
 import { DlmError, fail } from "../diagnostics.ts";
 import { getOp } from "../ops/mod.ts";
 import { expandRecurrent } from "./expand_recurrent.ts";
 import { GradLimit } from "../ops/grad_util.ts";
-import type { GradContext } from "../ops/registry.ts";
+import type { GradContext } from "../ops/op_def.ts";
 
 /** Options of `buildGradients`. */
 export interface GradientOptions {
@@ -219,6 +219,12 @@ function gradContext(b: GraphBuilder, n: Node, outputGrads: string[], prefix: st
     inputTypes: n.inputs.map((i) => (i ? typeOf(i) : undefined)),
     outputTypes: n.outputs.map((o) => typeOf(o)),
     outputGrads,
+    e: exprGraph({
+      node: (op, inputs, attrs, opts) =>
+        ctx.op(op, inputs, attrs, { nOutputs: opts.nOutputs, domain: opts.domain }),
+      constant: (t) => ctx.constant(t),
+      typeOf,
+    }),
     op: (op, inputs, attrs = {}, opts = {}) =>
       emit(b, `${prefix}/${n.name}`, op, inputs, attrs, opts),
     constant: (t) => constant(b, t),

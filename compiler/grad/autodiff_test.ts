@@ -68,3 +68,22 @@ Deno.test("buildGradients() stops at integer values without needing their rules"
   const { outputs } = runGraph(b.graph, { x: tensor("f64", [3], [1, 5, 2]) });
   assert.deepEqual(Array.from(outputs.dx.data as Float64Array), [1, 1, 1]);
 });
+
+Deno.test("buildGradients() gives each rule an expression graph that shares the backward graph's constants", () => {
+  // Tanh's rule writes g * (1 - y^2) through `c.e`: the two rules and the seed
+  // dL/dL = 1 share one f32 scalar 1, and the rules' nodes carry their node's name.
+  const b = new GraphBuilder("g");
+  const x = b.input("x", { dtype: "f32", shape: [3] });
+  const y1 = b.addNode("Tanh", [x], {}, { name: "t1" })[0];
+  const y2 = b.addNode("Tanh", [y1], {}, { name: "t2" })[0];
+  b.output(b.addNode("ReduceSum", [y2], { keepdims: 0 })[0], "loss");
+  buildGradients(b, "loss", [x]);
+  const ones = [...b.graph.initializers].filter(([name, t]) =>
+    name.startsWith("grad_const") && t.dtype === "f32" && t.shape.length === 0 && t.data[0] === 1
+  );
+  assert.equal(ones.length, 1);
+  for (const node of ["t1", "t2"]) {
+    const ops = b.graph.nodes.filter((n) => n.name.startsWith(`grad/${node}/`)).map((n) => n.op);
+    assert.deepEqual(ops.sort(), ["Mul", "Mul", "Sub"]);
+  }
+});

@@ -1,5 +1,5 @@
 /**
  * Reverse-mode automatic differentiation over the IR (the backward half of
- * a training step), built from the gradient rules of the op registry.
+ * a training step), built from the gradient rules of the op table.
  */
 export { buildGradients, type GradientOptions } from "./autodiff.ts";

@@ -17,7 +17,7 @@
  * graph-building context shares its constants through one
  * {@link ConstantPool}: the backward graph's `grad_const` initializers (one
  * pool per graph), each training builder call's `train_const` (one pool per
- * call), the elaborator's `const` (its own cache, behind `Ctx.constant`).
+ * call), the elaborator's `const` (behind `Ctx.constant`).
  * The contexts keep separate pools on purpose: merging them would rename
  * initializers of every compiled training step.
  *
@@ -54,21 +54,42 @@ export interface NodeSink {
 /** An operand: a value, a value's name, or a number (a scalar of the other operand's dtype). */
 export type Operand = Expr | string | number;
 
+/** How a {@link ConstantPool} matches constants. */
+export interface ConstantPoolOptions {
+  /**
+   * Treat 0 and -0 as the same constant. The elaborator's pool does, as its
+   * cache always has (so `x * -0.0` reads the `0.0` made before it; keeping
+   * that keeps compiled models byte-identical); the others keep them apart.
+   */
+  mergeSignedZeros?: boolean;
+}
+
 /**
  * Small constants shared by value within one graph, so that a backward graph
  * does not repeat `1.0` a hundred times. Keyed by dtype, shape and data (0 and
- * -0 apart); an entry whose initializer a pass has since removed is made
- * anew. Tensors of more than 16 elements are never shared.
+ * -0 apart unless `mergeSignedZeros`); an entry whose initializer a pass has
+ * since removed is made anew. Tensors of more than 16 elements are never shared.
  */
 export class ConstantPool {
   #names = new Map<string, string>();
+  readonly #mergeSignedZeros: boolean;
 
-  /** @param alive whether an initializer made earlier still exists */
-  constructor(readonly alive: (name: string) => boolean = () => true) {}
+  /**
+   * @param alive whether an initializer made earlier still exists
+   * @param opts how constants match (see {@link ConstantPoolOptions})
+   */
+  constructor(
+    readonly alive: (name: string) => boolean = () => true,
+    opts: ConstantPoolOptions = {},
+  ) {
+    this.#mergeSignedZeros = opts.mergeSignedZeros ?? false;
+  }
 
   /** The shared initializer holding `t`; `make` creates it when there is none yet. */
   get(t: Tensor, make: (t: Tensor) => string): string {
-    const key = t.data.length <= 16 && t.dtype !== "str" ? constantKey(t) : undefined;
+    const key = t.data.length <= 16 && t.dtype !== "str"
+      ? constantKey(t, this.#mergeSignedZeros)
+      : undefined;
     if (key !== undefined) {
       const hit = this.#names.get(key);
       if (hit !== undefined && this.alive(hit)) return hit;
@@ -79,15 +100,18 @@ export class ConstantPool {
   }
 }
 
-/** The cache key of a small tensor: dtype, shape and elements (-0 kept apart from 0). */
-export function constantKey(t: Tensor): string {
-  const xs = Array.from(t.data as ArrayLike<number | bigint>, (x) => Object.is(x, -0) ? "-0" : x);
+/** The cache key of a small tensor: dtype, shape and elements (-0 kept apart from 0 unless merged). */
+export function constantKey(t: Tensor, mergeSignedZeros = false): string {
+  const xs = Array.from(
+    t.data as ArrayLike<number | bigint>,
+    (x) => !mergeSignedZeros && Object.is(x, -0) ? "-0" : x,
+  );
   return `${t.dtype}[${t.shape}]:${xs.join(",")}`;
 }
 
 /**
  * What a `GraphBuilder` offers (typed structurally so that this module does
- * not import the builder and, through it, the op registry).
+ * not import the builder and, through it, the op table).
  */
 export interface BuilderLike {
   addNode(

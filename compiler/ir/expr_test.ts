@@ -160,3 +160,13 @@ Deno.test("builderSink names constants after its base and types values through t
   exprGraph(builderSink(b, "train_const")).v("x").add(2);
   assert.deepEqual([...b.graph.initializers.keys()], ["train_const", "train_const_1"]);
 });
+
+Deno.test("a pool that merges signed zeros shares one constant for 0 and -0, by dtype", () => {
+  let n = 0;
+  const pool = new ConstantPool(() => true, { mergeSignedZeros: true });
+  const make = () => `k${++n}`;
+  const a = pool.get(tensor("f32", [], [0]), make);
+  const b = pool.get(tensor("f32", [], [-0]), make);
+  const c = pool.get(tensor("f64", [], [-0]), make);
+  assert.deepEqual([a, b, c], ["k1", "k1", "k2"]);
+});

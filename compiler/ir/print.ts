@@ -162,7 +162,7 @@ function formatName(name: string): string {
 }
 
 /**
- * An attribute value. `type` (from the op registry or the ONNX file) tells
+ * An attribute value. `type` (from the op table or the ONNX file) tells
  * floats from ints: a float attribute prints as `1.0`, an int as `1`.
  */
 export function formatAttr(v: AttrValue, type?: AttrType): string {

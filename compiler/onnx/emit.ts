@@ -1,7 +1,7 @@
 /**
  * The ONNX emitter: an IR Graph to ModelProto bytes.
  *
- * - Attribute types come from the op registry (an attribute the registry does
+ * - Attribute types come from the op table (an attribute the op table does
  *   not describe is a compiler bug, reported as an "internal:" Error).
  * - Each node goes through its op's `lower(node, opset)` first.
  * - Node doc strings carry the source spans (`model.dlm:12:7; ...`) so Netron
@@ -355,7 +355,7 @@ function tensorProto(name: string, t: Tensor, ctx: EmitContext): unknown {
 
 /**
  * One emitted node. `source` is the IR node it was lowered from: its spans
- * stand in when the lowered node has none, and its op's registry entry
+ * stand in when the lowered node has none, and its op's table entry
  * describes attributes the lowered op's entry does not.
  */
 function encodeNode(n: Node, source: Node, ctx: EmitContext): unknown {

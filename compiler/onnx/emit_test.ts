@@ -5,7 +5,7 @@ import type { Graph, Span } from "../ir/graph.ts";
 import { lazyInitTensor, pendingJob } from "../ir/init.ts";
 import { emptyGraph } from "../ir/graph.ts";
 import { tensor, toNumbers } from "../ir/tensor.ts";
-import { register } from "../ops/registry.ts";
+import { register } from "../ops/op_def.ts";
 import { DLM_VERSION } from "../version.ts";
 import { createSession } from "../../runtime/ort/mod.ts";
 import { chunksOf, emitModel, emitModelParts, EXTERNAL_ALIGN } from "./emit.ts";

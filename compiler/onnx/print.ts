@@ -17,7 +17,7 @@ import type { AttrValue, Dim, Graph, Node, TensorType } from "../ir/graph.ts";
 import { emptyGraph } from "../ir/graph.ts";
 import { MAX_PRINTED_ELEMENTS, nodeComment, printGraphWith } from "../ir/print.ts";
 import { allocData, type DType, dtypeFromOnnx, numel, type Tensor } from "../ir/tensor.ts";
-import type { AttrType } from "../ops/registry.ts";
+import type { AttrType } from "../ops/op_def.ts";
 import { longToNumber, onnx } from "./proto.ts";
 import { fromTensorProto } from "./tensor_proto.ts";
 

@@ -2,7 +2,7 @@
  * ArgMax (opset 13): indices (i64) of the largest values along `axis`; the
  * axis is kept as size 1 (keepdims = 1) or removed.
  */
-import type { OpDef } from "./registry.ts";
+import type { OpDef } from "./op_def.ts";
 import { expectDtype, input, intAttr, normAxis, NUMERIC } from "./rules.ts";
 
 export const argMaxOp: OpDef = {

@@ -2,8 +2,8 @@
  * AveragePool (opset 11): X (N, C, D1..Dn) -> (N, C, O1..On), the window
  * sizes from `kernel_shape` (see `windowOutput`). Opset 11 has no dilations.
  */
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { gradOf, graphOf, needStatic, shapeOf } from "./grad_util.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
+import { gradOf, needStatic, shapeOf } from "./grad_util.ts";
 import { explicitPads } from "./conv.ts";
 import { tensor } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input, intAttr, intsAttr } from "./rules.ts";
@@ -94,7 +94,7 @@ function divisors(
  * [-pad_begin, in - (full - pad_begin)].
  */
 function averagePoolGrad(c: GradContext) {
-  const e = graphOf(c);
+  const e = c.e;
   const x = c.node.inputs[0];
   const xt = c.inputTypes[0]!;
   const attrs = c.node.attrs;

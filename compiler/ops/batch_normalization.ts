@@ -4,11 +4,11 @@
  * mode it also outputs the updated running_mean and running_var (C).
  */
 import { formatType, type TensorType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimEquals } from "./dims.ts";
 import { expectDtype, expectRank, FLOAT, input, sameDtype } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
-import { gradOf, graphOf, inputOf } from "./grad_util.ts";
+import type { GradContext } from "./op_def.ts";
+import { gradOf, inputOf } from "./grad_util.ts";
 import { numel } from "../ir/tensor.ts";
 import type { Expr } from "../ir/expr.ts";
 
@@ -71,7 +71,7 @@ export const batchNormalizationOp: OpDef = {
 function batchNormGrad(c: GradContext) {
   const [, scale, , runMean, runVar] = c.node.inputs;
   if (!c.outputGrads[0]) return [];
-  const e = graphOf(c);
+  const e = c.e;
   const x = inputOf(c, 0), g = gradOf(c, 0);
   const rank = c.inputTypes[0]!.shape.length;
   const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];

@@ -6,14 +6,14 @@
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
 import type { Expr } from "../ir/expr.ts";
-import { gradOf, graphOf, inputOf, outputOf } from "./grad_util.ts";
+import { gradOf, inputOf, outputOf } from "./grad_util.ts";
 import {
   type AttrSpec,
   type GradContext,
   type GradRule,
   type OpDef,
   ShapeError,
-} from "./registry.ts";
+} from "./op_def.ts";
 import { broadcastTypes, expectDtype, FLOAT, input, NUMERIC, sameDtype } from "./rules.ts";
 
 interface BinaryRow {
@@ -67,7 +67,7 @@ function extremumGrad(cmp: "GreaterOrEqual" | "LessOrEqual"): GradRule {
       throw new Error(`only 1 or 2 inputs are supported, found ${c.node.inputs.length}`);
     }
     const first = A(c).op(cmp, [B(c)]);
-    const zero = graphOf(c).scalar(0, c.outputTypes[0].dtype);
+    const zero = c.e.scalar(0, c.outputTypes[0].dtype);
     return [unbA(c, first.where(G(c), zero)), unbB(c, first.where(zero, G(c)))];
   };
 }

@@ -8,7 +8,7 @@
 import type { AttrValue, Graph, Node, Span, TensorType, ValueInfo } from "../ir/graph.ts";
 import { emptyGraph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
-import { ShapeError, withDefaults } from "./registry.ts";
+import { ShapeError, withDefaults } from "./op_def.ts";
 import { getOp } from "./table.ts";
 
 export class GraphBuilder {

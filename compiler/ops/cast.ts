@@ -2,9 +2,9 @@
  * Cast (opset 13): same shape, element type given by `to` (an ONNX
  * TensorProto.DataType code).
  */
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dtypeFromOnnx, input } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf } from "./grad_util.ts";
 import { isFloat } from "../ir/tensor.ts";
 

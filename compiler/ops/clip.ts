@@ -3,9 +3,9 @@
  * of the input's type. Same shape as the input.
  */
 import { formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { expectDtype, input, NUMERIC, sameDtype } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf, inputOf, maskMul } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 

@@ -3,11 +3,11 @@
  * dims must agree and the axis dim is the sum.
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimAdd, dimEquals } from "./dims.ts";
 import { input, intAttr, normAxis, sameDtype } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
-import { graphOf, reshapeLike } from "./grad_util.ts";
+import type { GradContext } from "./op_def.ts";
+import { reshapeLike } from "./grad_util.ts";
 
 export const concatOp: OpDef = {
   op: "Concat",
@@ -62,7 +62,7 @@ function concatGrad(c: GradContext) {
   const axis = a < 0 ? a + rank : a;
   const dims = c.inputTypes.map((t) => t!.shape[axis]);
   if (dims.length === 1) return [c.outputGrads[0]];
-  const e = graphOf(c);
+  const e = c.e;
   const g = c.outputGrads[0];
   if (dims.every((d): d is number => typeof d === "number")) {
     return e.op("Split", [g, e.ints(dims)], { axis }, { nOutputs: dims.length }).map(String);

@@ -4,7 +4,7 @@
  */
 import type { TensorType } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 
 const VALUE_ATTRS = [
   "value",

@@ -5,7 +5,7 @@
 import { formatType } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { tensor } from "../ir/tensor.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { constInts, expectDtype, expectRank, freshDim, input } from "./rules.ts";
 
 export const constantOfShapeOp: OpDef = {

@@ -3,7 +3,7 @@
  * -> Y (N, M, O1..On) with Oi from `windowOutput`.
  */
 import { formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimEquals, dimMul } from "./dims.ts";
 import {
   expectDtype,
@@ -15,8 +15,8 @@ import {
   sameDtype,
 } from "./rules.ts";
 import { windowOutput } from "./window.ts";
-import type { GradContext } from "./registry.ts";
-import { gradOf, graphOf, inputOf, needStatic } from "./grad_util.ts";
+import type { GradContext } from "./op_def.ts";
+import { gradOf, inputOf, needStatic } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import { numel, setNumber, zeros } from "../ir/tensor.ts";
 
@@ -404,7 +404,7 @@ function dataGrad(
  * to the kernel; one per group.
  */
 function convGrad(c: GradContext) {
-  const e = graphOf(c);
+  const e = c.e;
   const bias = c.node.inputs[2];
   const x = inputOf(c, 0), w = inputOf(c, 1), g = gradOf(c, 0);
   const xt = c.inputTypes[0]!;

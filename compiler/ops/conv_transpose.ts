@@ -5,8 +5,8 @@
  * or Oi = Di * stride under SAME_* auto padding, or `output_shape` when set.
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { gradOf, graphOf, inputOf, needStatic } from "./grad_util.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
+import { gradOf, inputOf, needStatic } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import { dimAdd, dimMul, dimSub } from "./dims.ts";
 import {
@@ -107,7 +107,7 @@ export const convTransposeOp: OpDef = {
  * kernel; one per group. Explicit pads only (auto_pad NOTSET, no output_shape).
  */
 function convTransposeGrad(c: GradContext) {
-  const e = graphOf(c);
+  const e = c.e;
   const [, w, bias] = c.node.inputs;
   const x = inputOf(c, 0), g = gradOf(c, 0);
   const xt = c.inputTypes[0]!;

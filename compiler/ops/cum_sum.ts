@@ -4,7 +4,7 @@
  */
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf } from "./grad_util.ts";
 import { constInts, expectDtype, FLOAT, INDEX, input, normAxis } from "./rules.ts";
 

@@ -3,7 +3,7 @@
  * output length depends on the data, and RoiAlign (opset 16).
  */
 import { formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { expectDtype, FLOAT_NO_BF16, freshDim, input, intAttr, strAttr } from "./rules.ts";
 
 export const nonMaxSuppressionOp: OpDef = {

@@ -16,7 +16,7 @@
  * `(H - 1) / 1 + 1` gives `H`.
  */
 import type { Dim } from "../ir/graph.ts";
-import { ShapeError } from "./registry.ts";
+import { ShapeError } from "./op_def.ts";
 
 /** Atoms of a monomial, sorted; the empty list is the constant monomial. */
 type Poly = Map<string, number>;

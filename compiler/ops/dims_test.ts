@@ -11,7 +11,7 @@ import {
   dimProduct,
   dimSub,
 } from "./dims.ts";
-import { ShapeError } from "./registry.ts";
+import { ShapeError } from "./op_def.ts";
 
 Deno.test("dim arithmetic on numbers stays numeric", () => {
   assert.equal(dimAdd(2, 3), 5);

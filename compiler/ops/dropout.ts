@@ -3,10 +3,10 @@
  * is bool of the same shape. `ratio` and `training_mode` are optional scalars.
  */
 import type { TensorType } from "../ir/graph.ts";
-import type { OpDef } from "./registry.ts";
+import type { OpDef } from "./op_def.ts";
 import { expectDtype, FLOAT, FLOAT_NO_BF16, input } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
-import { gradOf, graphOf, maskMul } from "./grad_util.ts";
+import type { GradContext } from "./op_def.ts";
+import { gradOf, maskMul } from "./grad_util.ts";
 
 export const dropoutOp: OpDef = {
   op: "Dropout",
@@ -41,7 +41,7 @@ function dropoutGrad(c: GradContext) {
   const [, ratio, training] = c.node.inputs;
   const known = training ? c.constantOf(training) : undefined;
   if (!training || (known && !known.data[0])) return [c.outputGrads[0]];
-  const e = graphOf(c);
+  const e = c.e;
   const mask = c.node.outputs[1];
   if (!mask) throw new Error("Dropout in training mode needs its mask output for a gradient");
   const dtype = c.outputTypes[0].dtype;

@@ -6,7 +6,7 @@
  */
 import { type Dim, formatType, type TensorType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { broadcastShapes, dimEquals } from "./dims.ts";
 import { expectDtype, FLOAT_NO_BF16, input, INT, sameDtype, strAttr } from "./rules.ts";
 

@@ -3,10 +3,10 @@
  * (numpy rules, both ways: the result may be larger than `shape`).
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { broadcastShapes, formatShape } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 
 export const expandOp: OpDef = {
   op: "Expand",

@@ -2,11 +2,11 @@
  * Flatten (opset 13): (d0, ..., dn-1) -> (d0 * ... * d(axis-1), d(axis) * ... * dn-1),
  * with axis in [-rank, rank].
  */
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimProduct } from "./dims.ts";
 import { input, intAttr } from "./rules.ts";
 import { formatType } from "../ir/graph.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { reshapeLike } from "./grad_util.ts";
 
 export const flattenOp: OpDef = {

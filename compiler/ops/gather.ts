@@ -1,8 +1,8 @@
 /**
  * Gather (opset 13): out = data.shape[:axis] + indices.shape + data.shape[axis+1:].
  */
-import type { GradContext, OpDef } from "./registry.ts";
-import { gradOf, graphOf, needStatic, zerosLike } from "./grad_util.ts";
+import type { GradContext, OpDef } from "./op_def.ts";
+import { gradOf, needStatic, zerosLike } from "./grad_util.ts";
 import { expectDtype, expectRank, INDEX, input, intAttr, normAxis } from "./rules.ts";
 
 export const gatherOp: OpDef = {
@@ -42,7 +42,7 @@ function gatherGrad(c: GradContext) {
   const pre = dims.slice(0, axis).reduce((p, d) => p * d, 1);
   const post = dims.slice(axis + 1).reduce((p, d) => p * d, 1);
   const size = dims[axis];
-  const flatIdx = graphOf(c).v(idx).reshape([1, -1, 1]);
+  const flatIdx = c.e.v(idx).reshape([1, -1, 1]);
   const positive = flatIdx.less(0).where(flatIdx.add(size), flatIdx);
   const g3 = gradOf(c, 0).reshape([pre, -1, post]);
   const idx3 = positive.expand(g3.shape());

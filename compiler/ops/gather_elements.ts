@@ -3,9 +3,9 @@
  * has the rank of `data`.
  */
 import { formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { expectDtype, INDEX, input, intAttr, normAxis } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { zerosLike } from "./grad_util.ts";
 
 export const gatherElementsOp: OpDef = {

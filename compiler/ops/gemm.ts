@@ -5,11 +5,11 @@
  */
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { broadcastShapes, dimEquals, formatShape } from "./dims.ts";
 import { expectDtype, expectRank, FLOAT, input, intAttr, sameDtype } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
-import { gradOf, graphOf } from "./grad_util.ts";
+import type { GradContext } from "./op_def.ts";
+import { gradOf } from "./grad_util.ts";
 
 const GEMM_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
 
@@ -71,7 +71,7 @@ export const gemmOp: OpDef = {
  * operand was; dC = beta g summed over C's broadcast axes.
  */
 function gemmGrad(c: GradContext) {
-  const e = graphOf(c);
+  const e = c.e;
   const [a, b, cc] = c.node.inputs;
   const g = c.outputGrads[0];
   const alpha = (c.node.attrs.alpha as number | undefined) ?? 1;

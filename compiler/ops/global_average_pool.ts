@@ -2,9 +2,9 @@
  * GlobalAveragePool (opset 1): X (N, C, D1..Dn) -> (N, C, 1, ..., 1), a
  * average over all spatial positions.
  */
-import type { OpDef } from "./registry.ts";
+import type { OpDef } from "./op_def.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf, needStatic, shapeOf } from "./grad_util.ts";
 
 export const globalAveragePoolOp: OpDef = {

@@ -2,8 +2,8 @@
  * GlobalMaxPool (opset 1): X (N, C, D1..Dn) -> (N, C, 1, ..., 1), a
  * max over all spatial positions.
  */
-import type { GradContext, OpDef } from "./registry.ts";
-import { gradOf, graphOf, inputOf, shapeOf } from "./grad_util.ts";
+import type { GradContext, OpDef } from "./op_def.ts";
+import { gradOf, inputOf, shapeOf } from "./grad_util.ts";
 
 import { expectDtype, expectRank, FLOAT_NO_BF16, input } from "./rules.ts";
 
@@ -26,7 +26,7 @@ export const globalMaxPoolOp: OpDef = {
 function globalMaxPoolGrad(c: GradContext) {
   const x = inputOf(c, 0);
   const xt = c.inputTypes[0]!;
-  const axes = graphOf(c).ints(xt.shape.slice(2).map((_, i) => i + 2));
+  const axes = c.e.ints(xt.shape.slice(2).map((_, i) => i + 2));
   const ones = x.equal(c.node.outputs[0]).cast(xt.dtype);
   const count = ones.sum(axes, true);
   const g = gradOf(c, 0).div(count);

@@ -1,45 +1,25 @@
 /**
  * Small building blocks shared by the gradient rules of `compiler/ops/*.ts`:
- * the rule's graph-building context, zeros of a value's shape, reshaping a
- * gradient back to an operand's shape. Every helper adds standard ONNX ops
- * through the rule's `GradContext`.
+ * the node's inputs, outputs and output gradients as expressions, zeros of a
+ * value's shape, reshaping a gradient back to an operand's shape. Every
+ * helper adds standard ONNX ops through the rule's expression graph `c.e`.
  */
 import type { Dim, TensorType } from "../ir/graph.ts";
-import { type Expr, type ExprGraph, exprGraph } from "../ir/expr.ts";
+import type { Expr } from "../ir/expr.ts";
 import { tensor } from "../ir/tensor.ts";
-import type { GradContext } from "./registry.ts";
-
-const GRAPHS = new WeakMap<GradContext, ExprGraph>();
-
-/**
- * The expression API over a rule's context: `graphOf(c).v(c.outputGrads[0]).mul(y)`.
- * Numbers become scalars of the other operand's dtype, shared per graph.
- */
-export function graphOf(c: GradContext): ExprGraph {
-  let e = GRAPHS.get(c);
-  if (!e) {
-    e = exprGraph({
-      node: (op, inputs, attrs, opts) =>
-        c.op(op, inputs, attrs, { nOutputs: opts.nOutputs, domain: opts.domain }),
-      constant: (t) => c.constant(t),
-      typeOf: (name) => c.typeOf(name),
-    });
-    GRAPHS.set(c, e);
-  }
-  return e;
-}
+import type { GradContext } from "./op_def.ts";
 
 /** Input `i` of the node being differentiated. */
 export function inputOf(c: GradContext, i: number): Expr {
-  return graphOf(c).v(c.node.inputs[i]);
+  return c.e.v(c.node.inputs[i]);
 }
 /** Output `i` of the node being differentiated. */
 export function outputOf(c: GradContext, i: number): Expr {
-  return graphOf(c).v(c.node.outputs[i]);
+  return c.e.v(c.node.outputs[i]);
 }
 /** The gradient of the loss with respect to output `i` (dL/dY). */
 export function gradOf(c: GradContext, i: number): Expr {
-  return graphOf(c).v(c.outputGrads[i]);
+  return c.e.v(c.outputGrads[i]);
 }
 
 /** The static shape of a type, or undefined when a dim is symbolic. */
@@ -49,7 +29,7 @@ export function staticShape(t: TensorType): number[] | undefined {
 
 /** A shape tensor for `value`: a constant when its shape is static, else Shape(value). */
 export function shapeOf(c: GradContext, value: Expr | string): Expr {
-  const v = graphOf(c).v(String(value));
+  const v = c.e.v(String(value));
   const s = staticShape(v.type);
   return s ? v.graph.ints(s) : v.shape();
 }
@@ -62,7 +42,7 @@ export function zerosLike(c: GradContext, value: Expr | string): Expr {
 
 /** `g` reshaped to the shape of `like` (same number of elements). */
 export function reshapeLike(c: GradContext, g: Expr | string, like: Expr | string): Expr {
-  const e = graphOf(c);
+  const e = c.e;
   // With one symbolic dim, a constant shape with -1 there keeps the dim's name (N stays N)
   // where a runtime Shape would give the result a fresh, unrelated dim.
   const shape = c.typeOf(String(like)).shape;
@@ -75,7 +55,7 @@ export function reshapeLike(c: GradContext, g: Expr | string, like: Expr | strin
 
 /** Where(cond, g, 0): the gradient where `cond` holds, zero elsewhere. */
 export function maskGrad(c: GradContext, cond: Expr | string, g: Expr | string): Expr {
-  return graphOf(c).where(cond, g, 0);
+  return c.e.where(cond, g, 0);
 }
 
 /**
@@ -85,7 +65,7 @@ export function maskGrad(c: GradContext, cond: Expr | string, g: Expr | string):
  * 1M floats). Unlike Where, an infinite or NaN g gives NaN where masked.
  */
 export function maskMul(c: GradContext, cond: Expr | string, g: Expr | string): Expr {
-  const e = graphOf(c);
+  const e = c.e;
   const gv = e.v(String(g));
   return gv.mul(e.v(String(cond)).cast(gv.dtype));
 }

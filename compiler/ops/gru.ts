@@ -9,7 +9,7 @@
  *
  * Shapes as RNN's (see rnn.ts) with 3 gates.
  */
-import type { OpDef } from "./registry.ts";
+import type { OpDef } from "./op_def.ts";
 import { RECURRENT_ATTRS, RECURRENT_INPUTS, recurrentInfer } from "./rnn.ts";
 
 export const gruOp: OpDef = {

@@ -3,8 +3,8 @@
  * sample and channel, then scaled by `scale` (C) and shifted by `B` (C).
  */
 import { formatType } from "../ir/graph.ts";
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { gradOf, graphOf, inputOf, normalizeGrad } from "./grad_util.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
+import { gradOf, inputOf, normalizeGrad } from "./grad_util.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input, sameDtype } from "./rules.ts";
 
 export const instanceNormalizationOp: OpDef = {
@@ -43,7 +43,7 @@ export const instanceNormalizationOp: OpDef = {
  * dB = sum g over the batch and spatial axes.
  */
 function instanceNormGrad(c: GradContext) {
-  const e = graphOf(c);
+  const e = c.e;
   const x = inputOf(c, 0), scale = c.node.inputs[1];
   const g = gradOf(c, 0);
   const rank = c.inputTypes[0]!.shape.length;

@@ -5,10 +5,10 @@
  * X.shape[:axis] + [1] * (rank - axis) and the stash type (f32 by default).
  */
 import { formatType, type TensorType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { broadcastShapes, dimEquals, formatShape } from "./dims.ts";
 import { dtypeFromOnnx, expectDtype, FLOAT, input, intAttr, normAxis, sameDtype } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf, inputOf, normalizeGrad } from "./grad_util.ts";
 
 export const layerNormalizationOp: OpDef = {

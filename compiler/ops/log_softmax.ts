@@ -1,10 +1,10 @@
 /**
  * LogSoftmax (opset 13): along `axis` (default -1); same type as the input.
  */
-import type { OpDef } from "./registry.ts";
+import type { OpDef } from "./op_def.ts";
 import { expectDtype, FLOAT, input, intAttr, normAxis } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
-import { gradOf, graphOf, outputOf } from "./grad_util.ts";
+import type { GradContext } from "./op_def.ts";
+import { gradOf, outputOf } from "./grad_util.ts";
 
 export const logSoftmaxOp: OpDef = {
   op: "LogSoftmax",
@@ -24,7 +24,7 @@ export const logSoftmaxOp: OpDef = {
 /** y = log_softmax(x) along axis: dx = g - exp(y) sum(g). */
 function logSoftmaxGrad(c: GradContext) {
   const g = gradOf(c, 0);
-  const axis = graphOf(c).ints([(c.node.attrs.axis as number | undefined) ?? -1]);
+  const axis = c.e.ints([(c.node.attrs.axis as number | undefined) ?? -1]);
   const s = g.sum(axis, true);
   return [g.sub(outputOf(c, 0).exp().mul(s)).name];
 }

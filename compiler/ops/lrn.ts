@@ -2,8 +2,8 @@
  * LRN (opset 13): local response normalisation across channels of
  * X (N, C, D1..Dn), over a window of `size` channels; same shape.
  */
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { gradOf, graphOf, inputOf } from "./grad_util.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
+import { gradOf, inputOf } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import { tensor } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT, input, intAttr } from "./rules.ts";
@@ -39,7 +39,7 @@ export const lrnOp: OpDef = {
  * channel axis (the input unsqueezed to one channel); the adjoint swaps the pads.
  */
 function lrnGrad(c: GradContext) {
-  const e = graphOf(c);
+  const e = c.e;
   const x = inputOf(c, 0);
   const xt = c.inputTypes[0]!;
   const dtype = xt.dtype;

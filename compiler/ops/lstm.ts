@@ -9,7 +9,7 @@
  * Shapes as RNN's (see rnn.ts) with 4 gates, plus initial_c / Y_c like
  * initial_h / Y_h and peepholes P [dirs, 3*H].
  */
-import type { OpDef } from "./registry.ts";
+import type { OpDef } from "./op_def.ts";
 import { RECURRENT_ATTRS, RECURRENT_INPUTS, recurrentInfer } from "./rnn.ts";
 
 export const lstmOp: OpDef = {

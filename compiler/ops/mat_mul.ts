@@ -6,11 +6,11 @@
  */
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { broadcastShapes } from "./dims.ts";
 import { expectDtype, FLOAT, input, sameDtype } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
-import { gradOf, graphOf, inputOf } from "./grad_util.ts";
+import type { GradContext } from "./op_def.ts";
+import { gradOf, inputOf } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 
 const MATMUL_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
@@ -59,7 +59,7 @@ export const matMulOp: OpDef = {
  * a unit axis (as MatMul does) and the axis is removed again.
  */
 function matMulGrad(c: GradContext) {
-  const e = graphOf(c);
+  const e = c.e;
   let a = inputOf(c, 0), b = inputOf(c, 1);
   let g = gradOf(c, 0);
   const ra = a.type.shape.length;

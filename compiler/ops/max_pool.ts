@@ -4,11 +4,11 @@
  * `windowOutput`).
  */
 import type { TensorType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { expectDtype, expectRank, input, intAttr, intsAttr } from "./rules.ts";
 import { windowOutput } from "./window.ts";
-import type { GradContext } from "./registry.ts";
-import { gradOf, graphOf, reshapeLike, zerosLike } from "./grad_util.ts";
+import type { GradContext } from "./op_def.ts";
+import { gradOf, reshapeLike, zerosLike } from "./grad_util.ts";
 
 export const maxPoolOp: OpDef = {
   op: "MaxPool",
@@ -59,7 +59,7 @@ function maxPoolGrad(c: GradContext) {
     throw new Error("storage_order = 1 is not supported");
   }
   const indices = c.node.outputs[1] || c.op("MaxPool", [x], c.node.attrs, { nOutputs: 2 })[1];
-  const e = graphOf(c);
+  const e = c.e;
   const flat = e.ints([-1]);
   const dx = zerosLike(c, x).reshape(flat).op("ScatterElements", [
     e.v(indices).reshape(flat),

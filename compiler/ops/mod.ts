@@ -1,12 +1,12 @@
 /**
  * The ops layer's public face: the op table (`OPS`, `getOp`, `allOps`, from
- * `table.ts`), the contract each op meets (`registry.ts`), the shape
+ * `table.ts`), the contract each op meets (`op_def.ts`), the shape
  * helpers, the lowering to a target opset, and what reads the table to
  * interpret a graph: `GraphBuilder` (shape inference), `verifyGraph` and
  * `printGraph`. See `table.ts` for how to add an op.
  */
 export { allOps, getOp, OPS } from "./table.ts";
-export { opKey, register, ShapeError, withDefaults } from "./registry.ts";
+export { opKey, ShapeError, withDefaults } from "./op_def.ts";
 export type {
   AttrSpec,
   AttrType,
@@ -15,7 +15,7 @@ export type {
   OpDef,
   OpNature,
   PortSpec,
-} from "./registry.ts";
+} from "./op_def.ts";
 export {
   broadcastShapes,
   canonicalDim,

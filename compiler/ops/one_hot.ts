@@ -4,7 +4,7 @@
  * ([off_value, on_value]).
  */
 import { formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { constInts, expectDtype, freshDim, input, normAxis, NUMERIC } from "./rules.ts";
 
 export const oneHotOp: OpDef = {

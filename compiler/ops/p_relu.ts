@@ -4,8 +4,8 @@
  */
 import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { gradOf, graphOf, inputOf } from "./grad_util.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
+import { gradOf, inputOf } from "./grad_util.ts";
 import { broadcastShapes, dimEquals } from "./dims.ts";
 import { expectDtype, FLOAT, input, sameDtype } from "./rules.ts";
 
@@ -43,7 +43,7 @@ export const pReluOp: OpDef = {
 function pReluGrad(c: GradContext) {
   const x = inputOf(c, 0), slope = c.node.inputs[1];
   const g = gradOf(c, 0);
-  const zero = graphOf(c).scalar(0, x.dtype);
+  const zero = c.e.scalar(0, x.dtype);
   const pos = x.greater(zero);
   const dx = pos.where(g, g.mul(slope));
   const dSlope = pos.where(zero, g.mul(x));

@@ -4,8 +4,8 @@
  * (negative values crop).
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
-import { gradOf, graphOf } from "./grad_util.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
+import { gradOf } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import { toNumbers } from "../ir/tensor.ts";
 import { dimAdd } from "./dims.ts";
@@ -70,7 +70,7 @@ function padGrad(c: GradContext) {
   const padsValue = c.constantOf(padsName);
   if (!padsValue) throw new Error("Pad needs constant pads");
   const g = gradOf(c, 0);
-  const dx = g.op("Pad", [graphOf(c).ints(toNumbers(padsValue).map((p) => -p))]);
+  const dx = g.op("Pad", [c.e.ints(toNumbers(padsValue).map((p) => -p))]);
   let dValue: string | undefined;
   if (value) {
     const total = (v: Expr) => v.sum(undefined, false);

@@ -2,7 +2,7 @@
  * RandomUniformLike (opset 1): random numbers with the input's shape; the
  * element type is `dtype` (an ONNX type code) or else the input's.
  */
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dtypeFromOnnx, expectDtype, FLOAT_NO_BF16, input } from "./rules.ts";
 
 export const randomUniformLikeOp: OpDef = {

@@ -3,7 +3,7 @@
  * elements; start, limit and delta are scalars of one type.
  */
 import { formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { constInts, expectDtype, freshDim, input, sameDtype } from "./rules.ts";
 
 export const rangeOp: OpDef = {

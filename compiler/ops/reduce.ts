@@ -7,8 +7,8 @@
  */
 import { type Dim, formatType, type Node } from "../ir/graph.ts";
 import { type DType, tensor, toNumbers } from "../ir/tensor.ts";
-import { type GradContext, type GradRule, type OpDef, ShapeError } from "./registry.ts";
-import { gradOf, graphOf, inputOf, outputOf, shapeOf } from "./grad_util.ts";
+import { type GradContext, type GradRule, type OpDef, ShapeError } from "./op_def.ts";
+import { gradOf, inputOf, outputOf, shapeOf } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import {
   constInts,
@@ -74,7 +74,7 @@ function reduceMeanGrad(c: GradContext) {
     scaled = g.mul(1 / count);
   } else {
     // A symbolic reduced dim (the batch N of a mean loss): count it at run time.
-    const e = graphOf(c);
+    const e = c.e;
     const shape = shapeOf(c, c.node.inputs[0]);
     let count: Expr | undefined;
     for (const a of axes) {

@@ -4,10 +4,10 @@
  * whatever size is left: numel(data) / product(other dims).
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimDiv, dimProduct, formatShape } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, intAttr } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { reshapeLike } from "./grad_util.ts";
 
 export const reshapeOp: OpDef = {

@@ -4,7 +4,7 @@
  * absent (exporters pass an empty `scales` together with `sizes`).
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimDiv, dimMul } from "./dims.ts";
 import { constInts, expectDtype, FLOAT_NO_BF16, freshDim, input, strAttr } from "./rules.ts";
 

@@ -14,7 +14,7 @@
  * T and N stay as X gives them (symbolic dims stay symbolic).
  */
 import { type Dim, formatType, type TensorType } from "../ir/graph.ts";
-import { type InferContext, type OpDef, ShapeError } from "./registry.ts";
+import { type InferContext, type OpDef, ShapeError } from "./op_def.ts";
 import { formatShape } from "./dims.ts";
 import {
   expectDtype,
@@ -25,7 +25,7 @@ import {
   sameDtype,
   strAttr,
 } from "./rules.ts";
-import type { AttrSpec, PortSpec } from "./registry.ts";
+import type { AttrSpec, PortSpec } from "./op_def.ts";
 
 /** Attributes all three recurrent ops take (opset 14). */
 export const RECURRENT_ATTRS: Record<string, AttrSpec> = {

@@ -6,7 +6,7 @@
 import { type Dim, formatType, type TensorType } from "../ir/graph.ts";
 import { type DType, toNumbers } from "../ir/tensor.ts";
 import type { AttrValue } from "../ir/graph.ts";
-import { type InferContext, ShapeError } from "./registry.ts";
+import { type InferContext, ShapeError } from "./op_def.ts";
 import { broadcastShapes } from "./dims.ts";
 
 /** Float element types. */

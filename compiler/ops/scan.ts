@@ -8,7 +8,7 @@
  * dim is the scan inputs' length along their axis.
  */
 import type { Graph } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 
 export const scanOp: OpDef = {
   op: "Scan",

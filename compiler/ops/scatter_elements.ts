@@ -5,7 +5,7 @@
  * Gradient rules use it to scatter-add (Gather, GatherElements, MaxPool).
  */
 import { formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { expectDtype, INDEX, input, intAttr, normAxis } from "./rules.ts";
 
 export const scatterElementsOp: OpDef = {

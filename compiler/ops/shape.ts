@@ -3,7 +3,7 @@
  * [start, end) with numpy clamping (end defaults to the rank). Size
  * (opset 13): the input's element count, an i64 scalar.
  */
-import type { OpDef } from "./registry.ts";
+import type { OpDef } from "./op_def.ts";
 import { input, intAttr } from "./rules.ts";
 
 export const shapeOp: OpDef = {

@@ -7,10 +7,10 @@
  * H gives H - 2); bounds past INT32 range mean "to the end".
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimAdd, dimDiv, dimSub } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, INDEX, input, normAxes } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf, needStatic } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import { tensor } from "../ir/tensor.ts";

@@ -1,10 +1,10 @@
 /**
  * Softmax (opset 13): along `axis` (default -1); same type as the input.
  */
-import type { OpDef } from "./registry.ts";
+import type { OpDef } from "./op_def.ts";
 import { expectDtype, FLOAT, input, intAttr, normAxis } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
-import { gradOf, graphOf, outputOf } from "./grad_util.ts";
+import type { GradContext } from "./op_def.ts";
+import { gradOf, outputOf } from "./grad_util.ts";
 
 export const softmaxOp: OpDef = {
   op: "Softmax",
@@ -25,7 +25,7 @@ export const softmaxOp: OpDef = {
 function softmaxGrad(c: GradContext) {
   const y = outputOf(c, 0);
   const g = gradOf(c, 0);
-  const axis = graphOf(c).ints([(c.node.attrs.axis as number | undefined) ?? -1]);
+  const axis = c.e.ints([(c.node.attrs.axis as number | undefined) ?? -1]);
   const s = g.mul(y).sum(axis, true);
   return [y.mul(g.sub(s)).name];
 }

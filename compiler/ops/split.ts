@@ -6,11 +6,11 @@
  * must equal the number of outputs.
  */
 import { type Dim, formatType, type Node } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimDiv } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, intAttr, normAxis } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
-import { graphOf, zerosLike } from "./grad_util.ts";
+import type { GradContext } from "./op_def.ts";
+import { zerosLike } from "./grad_util.ts";
 
 export const splitOp: OpDef = {
   op: "Split",
@@ -102,5 +102,5 @@ function splitGrad(c: GradContext) {
   const rank = c.inputTypes[0]!.shape.length;
   const a = (c.node.attrs.axis as number | undefined) ?? 0;
   const parts = c.outputGrads.map((g, k) => g || zerosLike(c, c.node.outputs[k]).name);
-  return [graphOf(c).op1("Concat", parts, { axis: a < 0 ? a + rank : a }).name, undefined];
+  return [c.e.op1("Concat", parts, { axis: a < 0 ? a + rank : a }).name, undefined];
 }

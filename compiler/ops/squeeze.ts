@@ -4,9 +4,9 @@
  * dim is then assumed not to be 1).
  */
 import { formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, normAxes } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { reshapeLike } from "./grad_util.ts";
 
 export const squeezeOp: OpDef = {

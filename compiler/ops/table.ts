@@ -71,7 +71,7 @@ import { triluOp } from "./trilu.ts";
 import { unsqueezeOp } from "./unsqueeze.ts";
 import { whereOp } from "./where.ts";
 import { contribOps } from "./contrib/mod.ts";
-import { type OpDef, opKey, testOp } from "./registry.ts";
+import { type OpDef, opKey, testOp } from "./op_def.ts";
 
 /** Every op, in the order the table lists them. */
 const ALL: readonly OpDef[] = [

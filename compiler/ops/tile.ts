@@ -3,7 +3,7 @@
  * input with one entry per input dim.
  */
 import { formatType } from "../ir/graph.ts";
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf, needStatic } from "./grad_util.ts";
 import { toNumbers } from "../ir/tensor.ts";
 import { dimMul } from "./dims.ts";

@@ -4,7 +4,7 @@
  * replaced by k (the one-element i64 input K).
  */
 import { formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import {
   constInts,
   expectDtype,

@@ -3,9 +3,9 @@
  * reversed axes.
  */
 import { formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { input, intsAttr } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { gradOf } from "./grad_util.ts";
 
 export const transposeOp: OpDef = {

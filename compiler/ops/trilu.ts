@@ -3,7 +3,7 @@
  * dims, offset by the optional scalar `k`; same shape as the input.
  */
 import { formatType } from "../ir/graph.ts";
-import { type GradContext, type OpDef, ShapeError } from "./registry.ts";
+import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf } from "./grad_util.ts";
 import { expectDtype, expectRank, input } from "./rules.ts";
 

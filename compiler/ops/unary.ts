@@ -5,8 +5,8 @@
  * operator definitions in force at opset 17.
  */
 import type { DType } from "../ir/tensor.ts";
-import { type AttrSpec, type GradContext, type GradRule, type OpDef } from "./registry.ts";
-import { gradOf, graphOf, inputOf, maskGrad, maskMul, outputOf } from "./grad_util.ts";
+import { type AttrSpec, type GradContext, type GradRule, type OpDef } from "./op_def.ts";
+import { gradOf, inputOf, maskGrad, maskMul, outputOf } from "./grad_util.ts";
 import { ANY, expectDtype, FLOAT, FLOAT_NO_BF16, input, NUMERIC } from "./rules.ts";
 
 /** Relu and Neg: signed types only. */
@@ -86,7 +86,7 @@ function sigmoidGrad(c: GradContext) {
 /** tanh' = 1 - y^2. */
 function tanhGrad(c: GradContext) {
   const y = yout(c);
-  const oneMinus = graphOf(c).scalar(1, y.dtype).sub(y.square());
+  const oneMinus = c.e.scalar(1, y.dtype).sub(y.square());
   return [gx(c).mul(oneMinus).name];
 }
 /** softplus'(x) = sigmoid(x). */

@@ -3,9 +3,9 @@
  * i64 input), the axes counting in the output's rank.
  */
 import { type Dim, formatType } from "../ir/graph.ts";
-import { type OpDef, ShapeError } from "./registry.ts";
+import { type OpDef, ShapeError } from "./op_def.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, normAxes } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
+import type { GradContext } from "./op_def.ts";
 import { reshapeLike } from "./grad_util.ts";
 
 export const unsqueezeOp: OpDef = {

@@ -25,7 +25,7 @@
  */
 import { fail } from "../diagnostics.ts";
 import { dimEquals } from "./dims.ts";
-import { type OpDef, withDefaults } from "./registry.ts";
+import { type OpDef, withDefaults } from "./op_def.ts";
 import { getOp } from "./table.ts";
 import type { AttrValue, Dim, Graph, Node, TensorType } from "../ir/graph.ts";
 import { formatType } from "../ir/graph.ts";

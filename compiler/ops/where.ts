@@ -2,10 +2,10 @@
  * Where (opset 16): picks X where `condition` is true, else Y; the three
  * inputs broadcast together (numpy rules).
  */
-import type { OpDef } from "./registry.ts";
+import type { OpDef } from "./op_def.ts";
 import { broadcastTypes, expectDtype, input, sameDtype } from "./rules.ts";
-import type { GradContext } from "./registry.ts";
-import { gradOf, graphOf, maskGrad } from "./grad_util.ts";
+import type { GradContext } from "./op_def.ts";
+import { gradOf, maskGrad } from "./grad_util.ts";
 
 export const whereOp: OpDef = {
   op: "Where",
@@ -27,7 +27,7 @@ export const whereOp: OpDef = {
 /** The gradient goes to X where the condition holds, to Y elsewhere; the condition has none. */
 function whereGrad(c: GradContext) {
   const [cond] = c.node.inputs;
-  const e = graphOf(c);
+  const e = c.e;
   const g = gradOf(c, 0);
   const zero = e.scalar(0, g.dtype);
   return [

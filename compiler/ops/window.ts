@@ -4,7 +4,7 @@
  * attributes, shared so the three ops agree on every padding mode.
  */
 import { type AttrValue, type Dim, formatType, type TensorType } from "../ir/graph.ts";
-import { ShapeError } from "./registry.ts";
+import { ShapeError } from "./op_def.ts";
 import { convOutDim, dimDiv } from "./dims.ts";
 import { intsAttr, strAttr } from "./rules.ts";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { GraphBuilder } from "../ops/builder.ts";
 import type { Graph, TensorType } from "../ir/graph.ts";
 import { tensor } from "../ir/tensor.ts";
-import { register } from "../ops/registry.ts";
+import { register } from "../ops/op_def.ts";
 import { removeNoops } from "./remove_noops.ts";
 import { applyPass, assertSameOutputs, ops, randomFeeds } from "./testing.ts";
 

@@ -1,5 +1,5 @@
 /**
- * The drawing code never touches the op registry, but the graphs it draws come
+ * The drawing code never touches the op table, but the graphs it draws come
  * from GraphBuilder: check one end to end, names and types as the builder makes them.
  */
 import assert from "node:assert/strict";

@@ -2,7 +2,7 @@
  * Op families for colouring graph drawings. A reader scanning a ResNet wants
  * to see "conv, norm, activation" at a glance, so every ONNX op type is put in
  * one coarse family with one colour. The table is by op name only: the
- * drawing code must not depend on the op registry.
+ * drawing code must not depend on the op table.
  */
 
 /** Coarse group of an op, used for colours and the legend. */

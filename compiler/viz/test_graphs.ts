@@ -1,7 +1,7 @@
 /**
  * Hand-built IR graphs for the drawing tests. They are written out literally,
  * with their types worked out here, because the drawing code must not depend
- * on the op registry and neither should its tests.
+ * on the op table and neither should its tests.
  */
 import type { AttrValue, Dim, Graph, Span, TensorType } from "../ir/graph.ts";
 import { emptyGraph } from "../ir/graph.ts";

@@ -8,6 +8,7 @@
 import type * as A from "../../syntax/ast.ts";
 import { formatType, type ParamInfo, type Span } from "../../ir/graph.ts";
 import { GraphBuilder } from "../../ops/builder.ts";
+import { ConstantPool } from "../../ir/expr.ts";
 import {
   type DType,
   f32ToBf16,
@@ -18,7 +19,7 @@ import {
   zeros,
 } from "../../ir/tensor.ts";
 import { type Code, type Diagnostic, error } from "../../diagnostics.ts";
-import { ShapeError } from "../../ops/registry.ts";
+import { ShapeError } from "../../ops/op_def.ts";
 import type { Ctx, ParamOptions, PhaseDecl } from "../context.ts";
 import { type InitSpec, lazyInitTensor, Rng } from "../init.ts";
 import { Frame } from "../frame.ts";
@@ -78,7 +79,12 @@ export abstract class ElabCore {
   iterations = 0;
   paramElements = 0;
   readonly global: Scope;
-  readonly constCache = new Map<string, string>();
+  /**
+   * Small constants of the model's graph, shared by value. Entries never
+   * expire, and 0 and -0 share one, as they always have here (see
+   * ConstantPoolOptions).
+   */
+  readonly constants = new ConstantPool(() => true, { mergeSignedZeros: true });
   readonly freezeRules: ((name: string) => boolean)[] = [];
   readonly paramIndex = new Map<string, ParamInfo>();
   readonly randomCounters = new Map<string, number>();
@@ -359,15 +365,15 @@ export abstract class ElabCore {
     return undefined;
   }
 
+  /**
+   * A constant initializer of the model's graph, named `base` (or a fresh
+   * variant); small ones are shared by value whatever their base.
+   */
   constant(t: Tensor, base = "const"): TensorValue {
-    const small = t.data.length <= 16 && t.dtype !== "str";
-    const key = small
-      ? `${t.dtype}[${t.shape}]:${Array.from(t.data as ArrayLike<number | bigint>).join(",")}`
-      : "";
-    const hit = small ? this.constCache.get(key) : undefined;
-    if (hit) return { k: "tensor", v: hit, t: this.root.graph.types.get(hit)! };
-    const name = this.root.initializer(this.root.isUsed(base) ? this.root.fresh(base) : base, t);
-    if (small) this.constCache.set(key, name);
+    const name = this.constants.get(
+      t,
+      (t) => this.root.initializer(this.root.isUsed(base) ? this.root.fresh(base) : base, t),
+    );
     return { k: "tensor", v: name, t: { dtype: t.dtype, shape: [...t.shape] } };
   }
 

@@ -2,7 +2,7 @@
  * The elaborator: checks a model and builds its graph in one walk. It runs
  * the .dlm program at compile time — loops unroll, conditionals pick a
  * branch, recursion expands — while tensors stay symbolic IR values whose
- * shapes are inferred node by node through the op registry. Every error is a
+ * shapes are inferred node by node through the op table. Every error is a
  * diagnostic at the user's span; after one, the failing expression yields
  * the poison value and elaboration goes on, so independent errors are all
  * reported in one run.

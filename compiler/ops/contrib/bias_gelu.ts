@@ -3,7 +3,7 @@
  * GELU of A + B, with B 1-D over the last dim of A:
  *   C = 0.5 (A + B) (1 + erf((A + B) / sqrt 2)).
  */
-import type { OpDef } from "../registry.ts";
+import type { OpDef } from "../op_def.ts";
 import { expectDtype, input, sameDtype } from "../rules.ts";
 import { CONTRIB_FLOAT, expectHiddenVector, MS_DOMAIN } from "./common.ts";
 

@@ -4,7 +4,7 @@
  */
 import { formatType, type TensorType } from "../../ir/graph.ts";
 import { dimEquals, formatShape } from "../dims.ts";
-import { ShapeError } from "../registry.ts";
+import { ShapeError } from "../op_def.ts";
 
 /** The operator domain of onnxruntime's contrib ops. */
 export const MS_DOMAIN = "com.microsoft";

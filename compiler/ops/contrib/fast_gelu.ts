@@ -3,7 +3,7 @@
  * approximation of GELU on X + bias (bias optional, 1-D over the last dim):
  *   Y = 0.5 u (1 + tanh(sqrt(2 / pi) (u + 0.044715 u^3))),  u = X + bias.
  */
-import type { OpDef } from "../registry.ts";
+import type { OpDef } from "../op_def.ts";
 import { expectDtype, input, sameDtype } from "../rules.ts";
 import { CONTRIB_FLOAT, expectHiddenVector, MS_DOMAIN } from "./common.ts";
 

@@ -2,7 +2,7 @@
  * com.microsoft Gelu (onnxruntime contrib op, version 1): the exact GELU,
  * Y = 0.5 X (1 + erf(X / sqrt 2)), elementwise; same type as X.
  */
-import type { OpDef } from "../registry.ts";
+import type { OpDef } from "../op_def.ts";
 import { expectDtype, input } from "../rules.ts";
 import { CONTRIB_FLOAT, MS_DOMAIN } from "./common.ts";
 

@@ -3,7 +3,7 @@
  * Transformer fusions of `compiler/passes` produce, as table entries;
  * `compiler/ops/table.ts` lists them with the other ops.
  */
-import type { OpDef } from "../registry.ts";
+import type { OpDef } from "../op_def.ts";
 import { biasGeluOp } from "./bias_gelu.ts";
 import { fastGeluOp } from "./fast_gelu.ts";
 import { geluOp } from "./gelu.ts";

@@ -12,7 +12,7 @@
  */
 import { formatType, type TensorType } from "../../ir/graph.ts";
 import { dimDiv, dimEquals, formatShape } from "../dims.ts";
-import { type OpDef, ShapeError } from "../registry.ts";
+import { type OpDef, ShapeError } from "../op_def.ts";
 import { expectDtype, expectRank, input, intAttr, sameDtype } from "../rules.ts";
 import { CONTRIB_FLOAT, MS_DOMAIN } from "./common.ts";
 

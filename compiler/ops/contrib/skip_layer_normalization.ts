@@ -7,7 +7,7 @@
  */
 import { formatType, type TensorType } from "../../ir/graph.ts";
 import { dimEquals } from "../dims.ts";
-import { type OpDef, ShapeError } from "../registry.ts";
+import { type OpDef, ShapeError } from "../op_def.ts";
 import { expectDtype, input, sameDtype } from "../rules.ts";
 import { CONTRIB_FLOAT, expectHiddenVector, MS_DOMAIN } from "./common.ts";
 

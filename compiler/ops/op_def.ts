@@ -8,6 +8,7 @@
  * declares types, plus the one mutable corner, `register`, for ops that
  * exist only in tests.
  */
+import type { ExprGraph } from "../ir/expr.ts";
 import type { AttrType, AttrValue, Node, TensorType } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 
@@ -66,6 +67,14 @@ export interface GradContext {
    * "" for an output the loss does not depend on.
    */
   outputGrads: string[];
+  /**
+   * The expression API over this context, so that a rule reads like its
+   * formula: `c.e.v(c.outputGrads[0]).mul(y)`. Its nodes go through `op`
+   * and its constants through `constant` (the backward graph's shared
+   * `grad_const` initializers); numbers become scalars of the other
+   * operand's dtype.
+   */
+  e: ExprGraph;
   /** Append a node to the backward graph; returns its output value names. */
   op(
     op: string,
