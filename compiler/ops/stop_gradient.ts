@@ -13,7 +13,7 @@
  * remove_noops deletes an Identity in every mode.
  */
 import type { Node } from "../ir/graph.ts";
-import type { OpDef } from "./registry.ts";
+import type { OpDef } from "./op_def.ts";
 import { input } from "./rules.ts";
 
 /** The domain of IR ops that exist only inside dlm and are lowered to standard ONNX. */
