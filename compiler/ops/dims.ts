@@ -426,6 +426,7 @@ export function broadcastShapes(
           : `Cannot broadcast ${la} with ${lb}: dim ${
             i - (rank - b.length)
           } is ${y} but must be 1 or ${x}`,
+        "DLM0204",
       );
     } else if (typeof x === "number") out.push(x);
     else if (typeof y === "number") out.push(y);
