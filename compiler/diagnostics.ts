@@ -24,6 +24,9 @@ export const CODES = {
   DLM0107: "Assignment to an undeclared variable",
   DLM0108: "Ambiguous model",
   DLM0109: "Hides a built-in",
+  DLM0110: "Not allowed here",
+  DLM0111: "Invalid name",
+  DLM0112: "Missing output",
   // 02xx: types and shapes
   DLM0201: "Wrong argument type",
   DLM0202: "Wrong number of arguments",
@@ -36,6 +39,10 @@ export const CODES = {
   DLM0209: "Not callable",
   DLM0210: "Invalid value",
   DLM0211: "Missing return",
+  DLM0212: "Index out of range",
+  DLM0213: "Invalid axis",
+  DLM0214: "Not one of the allowed values",
+  DLM0215: "Matches no parameter",
   // 03xx: compile-time evaluation and limits
   DLM0301: "Recursion too deep",
   DLM0302: "Graph too large",
@@ -43,6 +50,8 @@ export const CODES = {
   DLM0304: "Division by zero",
   DLM0305: "Not known at compile time",
   DLM0306: "Assertion failed",
+  DLM0307: "Integer overflow",
+  DLM0308: "Not a number",
   // 04xx: files, weights and data
   DLM0401: "Cannot read file",
   DLM0402: "Invalid safetensors file",
@@ -62,6 +71,11 @@ export const CODES = {
   // 06xx: runtime
   DLM0601: "Outputs differ",
   DLM0602: "Runtime failure",
+  // 07xx: train sections
+  DLM0701: "Nothing to train",
+  DLM0702: "Parameter trained twice",
+  // 08xx: fine-tuning
+  DLM0801: "Method does not fit the layer",
   // 09xx
   DLM0900: "Internal error",
 } as const;

@@ -184,7 +184,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
   if (trainable.length === 0) {
     throw new DlmError(
       error(
-        "DLM0210",
+        "DLM0701",
         `train ${section.model}: every parameter is frozen; there is nothing to train`,
         section.nameSpan,
       ),
@@ -239,7 +239,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
     if (own.length === 0) {
       throw new DlmError(
         error(
-          "DLM0210",
+          "DLM0701",
           `phase '${ph.name}' trains no parameter (params: "${ph.params}")`,
           section.nameSpan,
         ),
@@ -248,7 +248,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
     if (own.some((p) => updated.has(p))) {
       throw new DlmError(
         error(
-          "DLM0210",
+          "DLM0702",
           `phase '${ph.name}' trains parameters an earlier phase trains`,
           section.nameSpan,
         ),
@@ -410,7 +410,7 @@ function emaUpdates(
     if (trainable.includes(p.name)) {
       throw new DlmError(
         error(
-          "DLM0210",
+          "DLM0702",
           `moving_average(): ${p.name} is trained by gradients too; freeze "${target}.*"`,
           section.nameSpan,
         ),
@@ -424,7 +424,7 @@ function emaUpdates(
   }
   if (out.length === 0) {
     throw new DlmError(
-      error("DLM0210", `moving_average(): no parameter is named ${target}.*`, section.nameSpan),
+      error("DLM0215", `moving_average(): no parameter is named ${target}.*`, section.nameSpan),
     );
   }
   return out;

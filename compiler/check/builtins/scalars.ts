@@ -48,7 +48,7 @@ function numFn(name: string, f: (x: number) => number, intResult = false): Compi
     const xs = numArgs(ctx, name, args, 1);
     if (!xs) return ERROR;
     const v = f(xs[0]);
-    if (Number.isNaN(v)) return ctx.error("DLM0210", `${name}(${xs[0]}) is not a number`);
+    if (Number.isNaN(v)) return ctx.error("DLM0308", `${name}(${xs[0]}) is not a number`);
     return intResult || (args[0].value.k === "int" && Number.isInteger(v) && name === "abs")
       ? { k: "int", v }
       : { k: "float", v };

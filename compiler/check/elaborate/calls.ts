@@ -32,7 +32,7 @@ export abstract class CallElab extends ExpressionElab {
     if (label === "_") {
       if (inst.kind === "builtin") {
         this.err(
-          "DLM0210",
+          "DLM0111",
           "The label _ splices a block's names into this level; a built-in layer needs a real name",
           span,
         );

@@ -172,7 +172,7 @@ class Elaborator extends CallElab {
       const outputs: OutputDecl[] = [];
       this.execBody(model.body, scope, { model: true, outputs });
       if (outputs.length === 0 && !this.diags.some((d) => d.severity === "error")) {
-        this.diags.push(error("DLM0210", `Model ${model.name} declares no output`, model.nameSpan));
+        this.diags.push(error("DLM0112", `Model ${model.name} declares no output`, model.nameSpan));
       }
       this.finishOutputs(outputs);
       this.applyFreeze();

@@ -78,7 +78,7 @@ export abstract class OperatorElab extends TypeElab {
     const n = (v: number): Value => {
       if (ints && Number.isInteger(v)) {
         if (!Number.isSafeInteger(v)) {
-          return this.err("DLM0210", `Integer overflow: ${a} ${e.op} ${b} is beyond 2^53`, e.span);
+          return this.err("DLM0307", `Integer overflow: ${a} ${e.op} ${b} is beyond 2^53`, e.span);
         }
         return { k: "int", v };
       }

@@ -30,7 +30,7 @@ export abstract class TypeElab extends ElabCore {
     for (const d of te.dims) {
       if (d.kind === "dim_any" || d.kind === "dim_rest") {
         this.err(
-          "DLM0210",
+          "DLM0110",
           "Model inputs need every dim named or sized; _ and ... are for block parameters",
           d.span,
         );
