@@ -10,6 +10,7 @@
  */
 import type { AttrType, AttrValue, Node, TensorType } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
+import type { Code } from "../diagnostics.ts";
 
 export type { AttrType };
 
@@ -33,7 +34,7 @@ export interface PortSpec {
  * people, and the caller adds the location.
  */
 export class ShapeError extends Error {
-  constructor(message: string, readonly code: "DLM0203" | "DLM0204" = "DLM0203") {
+  constructor(message: string, readonly code: Code = "DLM0203") {
     super(message);
     this.name = "ShapeError";
   }

@@ -5,6 +5,7 @@
  */
 import { big, ElabCore } from "./core.ts";
 import type * as A from "../../syntax/ast.ts";
+import { diag } from "../../diagnostics.ts";
 import { type Dim, formatType, type Span, type TensorType } from "../../ir/graph.ts";
 import { type DType, numel, TENSOR_DTYPES } from "../../ir/tensor.ts";
 import type { ArgType } from "../signature.ts";
@@ -139,11 +140,7 @@ export abstract class TypeElab extends ElabCore {
         const problem = this.matchTensorType(v.t, te, scope, bind);
         if (problem === null) return false;
         if (problem) {
-          this.err(
-            "DLM0208",
-            `${what} is declared ${typeText(te)} but is ${formatType(v.t)}: ${problem}`,
-            span,
-          );
+          this.err(...diag("DLM0208", what, typeText(te), formatType(v.t), problem), span);
           return false;
         }
         return true;
