@@ -8,65 +8,173 @@ import type { Span } from "./ir/graph.ts";
 
 export type Severity = "error" | "warning";
 
+/** One entry of the catalogue, after TypeScript's `diagnosticMessages.json`. */
+export interface CodeInfo {
+  /** A few words, sentence case: the code's row in spec/language.md 10.2. */
+  readonly title: string;
+  /**
+   * How the code is reported. DLM0404 (a parameter no weights file provides) is an error of the
+   * training runtime, and a warning of the loader, whose missing parameters keep their initial values.
+   */
+  readonly category: Severity;
+  /**
+   * The message, when every diagnostic of the code has one shape; `{0}`, `{1}`, ... are its
+   * arguments, filled in by `diag`. A code without one composes its message where it is raised.
+   */
+  readonly message?: string;
+}
+
 /** The catalogue. Codes are stable: never reuse or renumber one. */
 export const CODES = {
   // 00xx: syntax
-  DLM0001: "Unexpected character",
-  DLM0002: "Syntax error",
-  DLM0003: "Unterminated string",
+  DLM0001: { title: "Unexpected character", category: "error" },
+  DLM0002: { title: "Syntax error", category: "error" },
+  DLM0003: {
+    title: "Unterminated string",
+    category: "error",
+    message: "Unterminated string: expected a closing '\"' before the end of the line",
+  },
   // 01xx: names
-  DLM0101: "Unknown name",
-  DLM0102: "Duplicate definition",
-  DLM0103: "Unknown model",
-  DLM0104: "Import not found",
-  DLM0105: "Import cycle",
-  DLM0106: "Duplicate label",
-  DLM0107: "Assignment to an undeclared variable",
-  DLM0108: "Ambiguous model",
-  DLM0109: "Hides a built-in",
+  DLM0101: { title: "Unknown name", category: "error" },
+  DLM0102: { title: "Duplicate definition", category: "error" },
+  DLM0103: { title: "Unknown model", category: "error" },
+  DLM0104: {
+    title: "Import not found",
+    category: "error",
+    message: "Cannot import '{0}': {1}",
+  },
+  DLM0105: { title: "Import cycle", category: "error" },
+  DLM0106: { title: "Duplicate label", category: "error" },
+  DLM0107: { title: "Assignment to an undeclared variable", category: "error" },
+  DLM0108: { title: "Ambiguous model", category: "error" },
+  DLM0109: {
+    title: "Hides a built-in",
+    category: "warning",
+    message: "'{0}' hides the built-in {0}() in this scope; calling {0}(...) here calls this value",
+  },
+  DLM0110: { title: "Not allowed here", category: "error" },
+  DLM0111: { title: "Invalid name", category: "error" },
+  DLM0112: {
+    title: "Missing output",
+    category: "error",
+    message: "Model {0} declares no output",
+  },
   // 02xx: types and shapes
-  DLM0201: "Wrong argument type",
-  DLM0202: "Wrong number of arguments",
-  DLM0203: "Shape mismatch",
-  DLM0204: "Cannot broadcast",
-  DLM0205: "Unknown named argument",
-  DLM0206: "Missing argument",
-  DLM0207: "Dtype mismatch",
-  DLM0208: "Declared type does not match",
-  DLM0209: "Not callable",
-  DLM0210: "Invalid value",
-  DLM0211: "Missing return",
+  DLM0201: { title: "Wrong argument type", category: "error" },
+  DLM0202: { title: "Wrong number of arguments", category: "error" },
+  DLM0203: { title: "Shape mismatch", category: "error" },
+  DLM0204: {
+    title: "Cannot broadcast",
+    category: "error",
+    message: "Cannot broadcast {0} with {1}: dim {2} is {3} but must be 1 or {4}",
+  },
+  DLM0205: { title: "Unknown named argument", category: "error" },
+  DLM0206: { title: "Missing argument", category: "error" },
+  DLM0207: { title: "Dtype mismatch", category: "error" },
+  DLM0208: {
+    title: "Declared type does not match",
+    category: "error",
+    message: "{0} is declared {1} but is {2}: {3}",
+  },
+  DLM0209: { title: "Not callable", category: "error" },
+  DLM0210: { title: "Invalid value", category: "error" },
+  DLM0211: {
+    title: "Missing return",
+    category: "error",
+    message: "Block {0} ends without returning a value",
+  },
+  DLM0212: { title: "Index out of range", category: "error" },
+  DLM0213: { title: "Invalid axis", category: "error" },
+  DLM0214: { title: "Not one of the allowed values", category: "error" },
+  DLM0215: { title: "Matches no parameter", category: "error" },
   // 03xx: compile-time evaluation and limits
-  DLM0301: "Recursion too deep",
-  DLM0302: "Graph too large",
-  DLM0303: "Tensor too large",
-  DLM0304: "Division by zero",
-  DLM0305: "Not known at compile time",
-  DLM0306: "Assertion failed",
+  DLM0301: {
+    title: "Recursion too deep",
+    category: "error",
+    message: "Recursion is deeper than {0} block calls: {1} never reaches a base case",
+  },
+  DLM0302: { title: "Graph too large", category: "error" },
+  DLM0303: { title: "Tensor too large", category: "error" },
+  DLM0304: {
+    title: "Division by zero",
+    category: "error",
+    message: "Division by zero: {0} {1} {2}",
+  },
+  DLM0305: { title: "Not known at compile time", category: "error" },
+  DLM0306: { title: "Assertion failed", category: "error" },
+  DLM0307: {
+    title: "Integer overflow",
+    category: "error",
+    message: "Integer overflow: {0} {1} {2} is beyond 2^53",
+  },
+  DLM0308: {
+    title: "Not a number",
+    category: "error",
+    message: "{0}({1}) is not a number",
+  },
   // 04xx: files, weights and data
-  DLM0401: "Cannot read file",
-  DLM0402: "Invalid safetensors file",
-  DLM0403: "Weight shape mismatch",
-  DLM0404: "Missing weight",
-  DLM0405: "Invalid ONNX file",
-  DLM0406: "Invalid .npy file",
-  DLM0407: "Unused weight",
-  DLM0408: "Invalid weights map",
-  DLM0409: "Cannot write file",
-  DLM0410: "Unsupported operator",
-  DLM0411: "Input mismatch",
-  DLM0412: "Invalid data file",
-  DLM0413: "Not implemented yet",
+  DLM0401: { title: "Cannot read file", category: "error" },
+  DLM0402: { title: "Invalid safetensors file", category: "error" },
+  DLM0403: { title: "Weight shape mismatch", category: "error" },
+  DLM0404: { title: "Missing weight", category: "error" },
+  DLM0405: { title: "Invalid ONNX file", category: "error" },
+  DLM0406: {
+    title: "Invalid .npy file",
+    category: "error",
+    message: "Invalid {0}: {1}",
+  },
+  DLM0407: { title: "Unused weight", category: "warning" },
+  DLM0408: { title: "Invalid weights map", category: "error" },
+  DLM0409: { title: "Cannot write file", category: "error" },
+  DLM0410: { title: "Unsupported operator", category: "error" },
+  DLM0411: { title: "Input mismatch", category: "error" },
+  DLM0412: { title: "Invalid data file", category: "error" },
+  DLM0413: { title: "Not implemented yet", category: "error" },
   // 05xx: command line
-  DLM0501: "Usage error",
+  DLM0501: { title: "Usage error", category: "error" },
   // 06xx: runtime
-  DLM0601: "Outputs differ",
-  DLM0602: "Runtime failure",
+  DLM0601: { title: "Outputs differ", category: "error" },
+  DLM0602: { title: "Runtime failure", category: "error" },
+  // 07xx: train sections
+  DLM0701: { title: "Nothing to train", category: "error" },
+  DLM0702: { title: "Parameter trained twice", category: "error" },
+  // 08xx: fine-tuning
+  DLM0801: { title: "Method does not fit the layer", category: "error" },
   // 09xx
-  DLM0900: "Internal error",
-} as const;
+  DLM0900: { title: "Internal error", category: "error" },
+} as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;
+
+/** The codes whose messages have one template in the catalogue. */
+export type TemplatedCode = {
+  [C in Code]: (typeof CODES)[C] extends { message: string } ? C : never;
+}[Code];
+
+/** A message argument: a name, a type, a number, or a fragment such as a suggestion. */
+export type MessageArg = string | number;
+
+/**
+ * The code and the message of a templated code, its placeholders filled: spread it into
+ * `fail`, `error` or a checker's `err` so the code is written once and the words come from the
+ * catalogue. Throws (a bug of ours) when the arguments do not match the template's placeholders.
+ * @example fail(...diag("DLM0406", ".npy file 'x.npy'", "truncated data"))
+ * // DLM0406: Invalid .npy file 'x.npy': truncated data
+ */
+export function diag<C extends TemplatedCode>(code: C, ...args: MessageArg[]): [C, string] {
+  const template: string = CODES[code].message;
+  const used = placeholders(template);
+  if (used.length !== args.length) {
+    throw new Error(`${code} takes ${used.length} message arguments, got ${args.length}`);
+  }
+  return [code, template.replace(/\{(\d+)\}/g, (_, i) => String(args[Number(i)]))];
+}
+
+/** The distinct placeholder numbers of a template, ascending: [0, 1] for "{1} and {0}". */
+export function placeholders(template: string): number[] {
+  const found = new Set([...template.matchAll(/\{(\d+)\}/g)].map((m) => Number(m[1])));
+  return [...found].sort((a, b) => a - b);
+}
 
 export interface Diagnostic {
   code: Code;

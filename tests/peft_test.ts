@@ -403,7 +403,7 @@ model Bad = GPT2Tiny with 3
     const typo = compileFile(file, { model: "Typo" }).diagnostics.find((d) =>
       d.severity === "error"
     )!;
-    assert.equal(typo.code, "DLM0210");
+    assert.equal(typo.code, "DLM0215");
     assert.match(typo.message, /matches no linear or convolution layer/);
     assert.equal(typo.span?.line, 5);
     const bad = compileFile(file, { model: "Bad" }).diagnostics.find((d) =>

@@ -151,7 +151,7 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
     const name = str("name") ?? "default";
     if (!NAME_RE.test(name)) {
       report(
-        "DLM0210",
+        "DLM0111",
         `${v.kind}() needs a name made of letters, digits and _, got "${name}"`,
         span,
       );
@@ -222,7 +222,7 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
         const activation = str("activation") ?? "relu";
         if (!ACTIVATIONS.includes(activation)) {
           report(
-            "DLM0210",
+            "DLM0214",
             `adapter() activation must be one of ${ACTIVATIONS.join(", ")}, got "${activation}"`,
             span,
           );
@@ -448,7 +448,7 @@ export class Peft {
       if (s.method === "also_train") {
         if (!paramNames.some((n) => s.re.test(n))) {
           this.host.report(
-            "DLM0210",
+            "DLM0215",
             `also_train(targets: "${s.targets}") matches no parameter (see dlm params)`,
             s.span,
           );
@@ -456,7 +456,7 @@ export class Peft {
       } else if (s.method === "top_layers") {
         if (this.topLayerNames(paramNames, s).size === 0) {
           this.host.report(
-            "DLM0210",
+            "DLM0215",
             `top_layers(layers: "${s.layers}") finds no parameters named ${s.layers}.<i>.*`,
             s.span,
           );
@@ -468,7 +468,7 @@ export class Peft {
           ? "no block or labelled group"
           : "no linear or convolution layer";
         this.host.report(
-          "DLM0210",
+          "DLM0215",
           `${s.method}(targets: "${s.targets}") matches ${what}; targets are matched against names such as h.0.attn.c_attn (see dlm params)`,
           s.span,
         );
@@ -642,13 +642,13 @@ export class Peft {
     base: TensorValue,
   ): TensorValue | undefined {
     if (s.parts) {
-      ctx.error("DLM0210", `lora() parts: is for linear layers; ${prefix} is a ${layer}`, s.span);
+      ctx.error("DLM0801", `lora() parts: is for linear layers; ${prefix} is a ${layer}`, s.span);
       return undefined;
     }
     const groups = args.groups?.k === "int" ? args.groups.v : 1;
     if (groups !== 1) {
       ctx.error(
-        "DLM0210",
+        "DLM0801",
         `lora() on ${prefix}: grouped convolutions (groups: ${groups}) are not supported`,
         s.span,
       );
@@ -657,7 +657,7 @@ export class Peft {
     // The base Conv node: its attributes give A's kernel, stride, pads and dilations.
     const conv = ctx.producerOf(base.v);
     if (!conv || conv.op !== "Conv") {
-      ctx.error("DLM0210", `lora() on ${prefix}: only convolutions (not transposed) adapt`, s.span);
+      ctx.error("DLM0801", `lora() on ${prefix}: only convolutions (not transposed) adapt`, s.span);
       return undefined;
     }
     const outC = base.t.shape[1], inC = x.t.shape[1];
@@ -715,7 +715,7 @@ export class Peft {
     const parts = s.parts ?? [true];
     if (s.parts && (!linear || n % parts.length !== 0)) {
       ctx.error(
-        "DLM0210",
+        "DLM0801",
         `ia3() parts: splits a linear layer's outputs into equal parts; ${prefix} is a ${layer.name} with ${n} outputs`,
         s.span,
       );

@@ -58,7 +58,7 @@ Deno.test("lora() leaves alone a layer that computes the same but declares nothi
       const r = compile(DENSE, "L");
       assert.deepEqual(
         r.diagnostics.map((d) => `${d.code} ${d.message.split(";")[0]}`),
-        ['DLM0210 lora(targets: "fc") matches no linear or convolution layer'],
+        ['DLM0215 lora(targets: "fc") matches no linear or convolution layer'],
       );
     },
   );

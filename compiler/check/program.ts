@@ -5,7 +5,7 @@
  */
 import type * as A from "../syntax/ast.ts";
 import { parse } from "../syntax/mod.ts";
-import { type Diagnostic, error, SourceMap } from "../diagnostics.ts";
+import { diag, type Diagnostic, error, SourceMap } from "../diagnostics.ts";
 import type { Span } from "../ir/graph.ts";
 import { PRELUDE, PRELUDE_PATH } from "./prelude.ts";
 
@@ -76,7 +76,7 @@ export function loadProgram(
     if (text instanceof Error) {
       diagnostics.push(
         from
-          ? error("DLM0104", `Cannot import '${p}': ${text.message}`, from)
+          ? error(...diag("DLM0104", p, text.message), from)
           : error("DLM0401", `Cannot read '${p}': ${text.message}`),
       );
       return undefined;
@@ -90,7 +90,7 @@ export function loadProgram(
       if (d.kind !== "import") continue;
       if (!d.path.endsWith(".dlm")) {
         diagnostics.push(
-          error("DLM0104", `Cannot import '${d.path}': only .dlm files can be imported`, d.span),
+          error(...diag("DLM0104", d.path, "only .dlm files can be imported"), d.span),
         );
         continue;
       }

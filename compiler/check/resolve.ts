@@ -7,7 +7,7 @@
  * dims, not errors.
  */
 import type * as A from "../syntax/ast.ts";
-import { type Diagnostic, error } from "../diagnostics.ts";
+import { CODES, diag, type Diagnostic, error } from "../diagnostics.ts";
 import type { Program } from "./program.ts";
 import { COMPILE_FNS, FUNCTIONS, isSymbolName, LAYERS, predefinedNames } from "./names.ts";
 import { closest } from "./suggest.ts";
@@ -79,13 +79,8 @@ class Resolver {
   /** A parameter or binding named like a built-in hides it in its scope: say so, once per place. */
   shadowCheck(name: string, span: A.NameExpr["span"]): void {
     if (!(name in LAYERS || name in FUNCTIONS || name in COMPILE_FNS)) return;
-    this.diags.push({
-      code: "DLM0109",
-      severity: "warning",
-      message:
-        `'${name}' hides the built-in ${name}() in this scope; calling ${name}(...) here calls this value`,
-      span,
-    });
+    const [code, message] = diag("DLM0109", name);
+    this.diags.push({ code, severity: CODES[code].category, message, span });
   }
 
   body(stmts: A.Stmt[], s: Names): void {

@@ -15,6 +15,7 @@
  * So a stride-2 3x3 conv with padding 1 gives `floor((H + 1) / 2)` and
  * `(H - 1) / 1 + 1` gives `H`.
  */
+import { diag } from "../diagnostics.ts";
 import type { Dim } from "../ir/graph.ts";
 import { ShapeError } from "./op_def.ts";
 
@@ -420,13 +421,10 @@ export function broadcastShapes(
     else if (typeof x === "number" && typeof y === "number") {
       const [la, lb] = labels ?? [formatShape(a), formatShape(b)];
       const ia = i - (rank - a.length);
-      throw new ShapeError(
-        ia >= 0
-          ? `Cannot broadcast ${la} with ${lb}: dim ${ia} is ${x} but must be 1 or ${y}`
-          : `Cannot broadcast ${la} with ${lb}: dim ${
-            i - (rank - b.length)
-          } is ${y} but must be 1 or ${x}`,
-      );
+      const [code, message] = ia >= 0
+        ? diag("DLM0204", la, lb, ia, x, y)
+        : diag("DLM0204", la, lb, i - (rank - b.length), y, x);
+      throw new ShapeError(message, code);
     } else if (typeof x === "number") out.push(x);
     else if (typeof y === "number") out.push(y);
     else out.push(dimMax(x, y));

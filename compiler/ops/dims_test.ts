@@ -147,3 +147,16 @@ Deno.test("broadcastShapes rejects two different sizes, neither 1", () => {
   });
   assert.throws(() => broadcastShapes([2], [3]), ShapeError);
 });
+
+Deno.test("a ShapeError carries its code: DLM0204 for a broadcast, DLM0203 otherwise", () => {
+  const codeOf = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return e instanceof ShapeError ? e.code : "not a ShapeError";
+    }
+    return "no error";
+  };
+  assert.equal(codeOf(() => broadcastShapes([2], [3])), "DLM0204");
+  assert.equal(codeOf(() => dimDiv("H", 0)), "DLM0203");
+});

@@ -11,6 +11,7 @@
 import type { ExprGraph } from "../ir/expr.ts";
 import type { AttrType, AttrValue, Node, TensorType } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
+import type { Code } from "../diagnostics.ts";
 
 export type { AttrType };
 
@@ -28,9 +29,13 @@ export interface PortSpec {
   variadic?: boolean;
 }
 
-/** A shape rule failed: the message is for people (no code, no location: the caller adds them). */
+/**
+ * A shape rule failed. The rule that throws knows what kind of mistake it is and says so with
+ * `code` (a broadcast is DLM0204, anything else a shape mismatch, DLM0203); the message is for
+ * people, and the caller adds the location.
+ */
 export class ShapeError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly code: Code = "DLM0203") {
     super(message);
     this.name = "ShapeError";
   }

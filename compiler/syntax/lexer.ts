@@ -11,7 +11,7 @@
 // @ts-types="chevrotain"
 import { createToken, type IToken, Lexer, type TokenType } from "./vendor/chevrotain.mjs";
 import type { Span } from "../ir/graph.ts";
-import type { Code, Diagnostic } from "../diagnostics.ts";
+import { type Code, diag, type Diagnostic } from "../diagnostics.ts";
 
 // ---------------------------------------------------------------------------
 // Custom matchers. Chevrotain calls them with the whole text and an offset
@@ -405,11 +405,7 @@ export function lex(text: string, file: string, origin?: LexOrigin): LexResult {
   for (const t of tokens) {
     if (t.tokenType === UnterminatedString) {
       diagnostics.push(
-        syntaxError(
-          "DLM0003",
-          "Unterminated string: expected a closing '\"' before the end of the line",
-          tokenSpan(t, file),
-        ),
+        syntaxError(...diag("DLM0003"), tokenSpan(t, file)),
       );
       (t as IToken & { unterminated?: boolean }).unterminated = true;
       t.tokenType = StringLit;

@@ -198,7 +198,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
   if (trainable.length === 0) {
     throw new DlmError(
       error(
-        "DLM0210",
+        "DLM0701",
         `train ${section.model}: every parameter is frozen; there is nothing to train`,
         section.nameSpan,
       ),
@@ -255,7 +255,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
     if (own.length === 0) {
       throw new DlmError(
         error(
-          "DLM0210",
+          "DLM0701",
           `phase '${ph.name}' trains no parameter (params: "${ph.params}")`,
           ph.span,
         ),
@@ -264,7 +264,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
     if (own.some((p) => updated.has(p))) {
       throw new DlmError(
         error(
-          "DLM0210",
+          "DLM0702",
           `phase '${ph.name}' trains parameters an earlier phase trains`,
           ph.span,
         ),
@@ -372,7 +372,7 @@ function emaUpdates(
     if (trainable.includes(p.name)) {
       throw new DlmError(
         error(
-          "DLM0210",
+          "DLM0702",
           `moving_average(): ${p.name} is trained by gradients too; freeze "${target}.*"`,
           spanOf(v, section),
         ),
@@ -386,7 +386,7 @@ function emaUpdates(
   }
   if (out.length === 0) {
     throw new DlmError(
-      error("DLM0210", `moving_average(): no parameter is named ${target}.*`, spanOf(v, section)),
+      error("DLM0215", `moving_average(): no parameter is named ${target}.*`, spanOf(v, section)),
     );
   }
   return out;

@@ -72,7 +72,7 @@ Deno.test("a train section without an optimiser, or with everything frozen, is r
   const b = compileTrain("m.dlm", {
     read: read('freeze "fc.*"  loss = reduce_mean(y)  optimizer = sgd(lr: 0.1)'),
   });
-  assert.deepEqual(b.diagnostics.map((d) => d.code), ["DLM0210"]);
+  assert.deepEqual(b.diagnostics.map((d) => d.code), ["DLM0701"]);
   const c = compileTrain("m.dlm", { read: read("loss = y  optimizer = sgd()") });
   assert.deepEqual(c.diagnostics.map((d) => d.code), ["DLM0203"]);
 });

@@ -17,7 +17,7 @@
  *   more likely a concatenation or a corrupt header than something to ignore;
  * - bool bytes other than 0 read as true (1), as numpy does.
  */
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import { allocData, type DType, DTYPES, numel, type Tensor } from "../../compiler/ir/tensor.ts";
 import { tensorBytes } from "../../compiler/onnx/tensor_proto.ts";
 
@@ -50,7 +50,7 @@ const BY_CODE: Record<string, DType> = {
  */
 export function readNpy(bytes: Uint8Array, path?: string): Tensor {
   const where = path !== undefined ? `.npy file '${path}'` : ".npy data";
-  const bad = (problem: string): never => fail("DLM0406", `Invalid ${where}: ${problem}`);
+  const bad = (problem: string): never => fail(...diag("DLM0406", where, problem));
 
   if (bytes.length < 8 || MAGIC.some((b, i) => bytes[i] !== b)) {
     bad(`expected the magic string "\\x93NUMPY" at the start, found ${quoteBytes(bytes, 6)}`);

@@ -278,7 +278,7 @@ const fns: FnDef[] = [
       const dt = (a.dtype as { v: string }).v as DType;
       if (!FLOATS.has(dt)) {
         return ctx.error(
-          "DLM0210",
+          "DLM0214",
           `attention_bias() needs a float dtype, got "${dt}"`,
           ctx.argSpan("dtype"),
         );

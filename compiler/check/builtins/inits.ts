@@ -29,7 +29,7 @@ export function makeInit(ctx: Ctx, name: string, args: ArgIn[]): Value {
     const v = bound[k];
     if (v?.k === "str" && !allowed.includes(v.v)) {
       return ctx.error(
-        "DLM0210",
+        "DLM0214",
         `${name}() ${k} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got "${v.v}"`,
         bound.__spans?.[k] ?? ctx.span,
       );

@@ -200,7 +200,7 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
       if (args.pad.k === "str") {
         if (args.pad.v !== "same" && args.pad.v !== "valid") {
           return ctx.error(
-            "DLM0210",
+            "DLM0214",
             `${name}() pad must be an int, a tuple, "same" or "valid", got "${args.pad.v}"`,
             ctx.argSpan("pad"),
           );
@@ -345,7 +345,7 @@ const layerNorm: LayerDef = {
     const r = x.t.shape.length;
     if (nd < 1 || nd > r) {
       return ctx.error(
-        "DLM0210",
+        "DLM0213",
         `layer_norm() dims must be between 1 and the input rank ${r}, got ${nd}`,
         ctx.argSpan("dims"),
       );

@@ -10,6 +10,7 @@ import { type Dim, formatType } from "../../ir/graph.ts";
 import type { Expr } from "../../ir/expr.ts";
 import { dimEquals } from "../../ops/dims.ts";
 import type { Ctx } from "../context.ts";
+import type { Code } from "../../diagnostics.ts";
 import { num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
@@ -36,7 +37,7 @@ class L {
   v(x: TensorValue): Expr {
     return this.e.tensor(x);
   }
-  error(code: "DLM0201" | "DLM0203" | "DLM0207" | "DLM0210", msg: string, arg?: string): never {
+  error(code: Code, msg: string, arg?: string): never {
     this.ctx.error(code, `${this.fn}() ${msg}`, arg ? this.ctx.argSpan(arg) : undefined);
     throw new Reported();
   }
@@ -65,7 +66,7 @@ class L {
     const r = a.reduce.k === "str" ? a.reduce.v : "";
     if (!["mean", "sum", "none", ...extra].includes(r)) {
       const all = ["mean", "sum", "none", ...extra].map((s) => `"${s}"`).join(", ");
-      this.error("DLM0210", `needs reduce to be one of ${all}, got "${r}"`, "reduce");
+      this.error("DLM0214", `needs reduce to be one of ${all}, got "${r}"`, "reduce");
     }
     return r;
   }
@@ -173,7 +174,7 @@ function classNll(
 function axisOf(l: L, x: TensorValue, axis: number): number {
   const r = x.t.shape.length;
   if (r < 1 || axis < -r || axis >= r) {
-    l.error("DLM0210", `axis ${axis} is out of range for ${formatType(x.t)}`, "axis");
+    l.error("DLM0213", `axis ${axis} is out of range for ${formatType(x.t)}`, "axis");
   }
   return axis < 0 ? axis + r : axis;
 }

@@ -43,7 +43,7 @@ export const param: CompileFn = (ctx, args) => {
   const name = (a.name as { v: string }).v;
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9]+)*$/.test(name)) {
     return ctx.error(
-      "DLM0210",
+      "DLM0111",
       `param() needs a name made of letters, digits and _ (dots for levels), got "${name}"`,
       a.__spans?.name ?? span,
     );
@@ -81,7 +81,7 @@ export const params: CompileFn = (ctx, args) => {
   const items: Value[] = ctx.trainableParams().filter((p) => re.test(p.v));
   if (items.length === 0) {
     return ctx.error(
-      "DLM0210",
+      "DLM0215",
       `params("${(a.pattern as { v: string }).v}") matches no trainable parameter`,
       a.__spans?.pattern ?? ctx.span,
     );
@@ -107,7 +107,7 @@ export const tensor: CompileFn = (ctx, args) => {
   const dtype = (a.dtype as { v: string }).v;
   if (!DTYPES.has(dtype)) {
     return ctx.error(
-      "DLM0210",
+      "DLM0214",
       `tensor() needs a dtype such as "f32" or "i64", got "${dtype}"`,
       a.__spans?.dtype ?? span,
     );

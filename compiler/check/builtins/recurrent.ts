@@ -159,7 +159,7 @@ function recurrentLayer(k: Kind): LayerDef {
         activation = NONLINEARITIES[args.nonlinearity.v];
         if (!activation) {
           return ctx.error(
-            "DLM0210",
+            "DLM0214",
             `${k.name}() nonlinearity must be "tanh" or "relu", got "${args.nonlinearity.v}"`,
             ctx.argSpan("nonlinearity"),
           );

@@ -154,7 +154,7 @@ Deno.test("recurrent layers reject a wrong input, state or configuration in the 
     ],
     [
       'let (y, s) = x |> rnn(5, nonlinearity: "gelu")',
-      'DLM0210 rnn() nonlinearity must be "tanh" or "relu", got "gelu"',
+      'DLM0214 rnn() nonlinearity must be "tanh" or "relu", got "gelu"',
     ],
     ["let (y, s) = x |> lstm(0)", "DLM0210 lstm() needs a positive hidden size, got 0"],
     [

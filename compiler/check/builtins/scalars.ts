@@ -4,6 +4,7 @@
  * the model is elaborated; on tensors, the names shared with tensor
  * functions (min, abs, exp...) are the tensor functions instead.
  */
+import { diag } from "../../diagnostics.ts";
 import type { Span } from "../../ir/graph.ts";
 import type { CompileFn, Ctx } from "../context.ts";
 import { LIMITS } from "../limits.ts";
@@ -48,7 +49,7 @@ function numFn(name: string, f: (x: number) => number, intResult = false): Compi
     const xs = numArgs(ctx, name, args, 1);
     if (!xs) return ERROR;
     const v = f(xs[0]);
-    if (Number.isNaN(v)) return ctx.error("DLM0210", `${name}(${xs[0]}) is not a number`);
+    if (Number.isNaN(v)) return ctx.error(...diag("DLM0308", name, xs[0]));
     return intResult || (args[0].value.k === "int" && Number.isInteger(v) && name === "abs")
       ? { k: "int", v }
       : { k: "float", v };

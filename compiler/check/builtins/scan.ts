@@ -70,7 +70,7 @@ export const scan: CompileFn = (ctx, args) => {
   const axis = axisIn < 0 ? axisIn + rank : axisIn;
   if (axis < 0 || axis >= rank || xs.some((x) => x.t.shape.length !== rank)) {
     return ctx.error(
-      "DLM0210",
+      "DLM0213",
       `scan() axis ${axisIn} does not fit the sequence ${formatType(xs[0].t)}`,
       sp("axis"),
     );

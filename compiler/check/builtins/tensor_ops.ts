@@ -18,7 +18,7 @@ import { describe, ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import { i, ints, op1 as one, t, withGraph, X } from "./util.ts";
 
-/** Normalise an axis of a rank-`r` tensor, or report DLM0210 at `argName` and return undefined. */
+/** Normalise an axis of a rank-`r` tensor, or report DLM0213 at `argName` and return undefined. */
 export function normAxisArg(
   ctx: Ctx,
   axis: number,
@@ -28,7 +28,7 @@ export function normAxisArg(
 ): number | undefined {
   if (axis < -r || axis >= Math.max(r, 1)) {
     ctx.error(
-      "DLM0210",
+      "DLM0213",
       `${what}() axis ${axis} is out of range for a tensor of rank ${r}`,
       ctx.argSpan(argName),
     );
@@ -420,7 +420,7 @@ const defs: FnDef[] = [
       const ok = perm.length === r && [...perm].sort((p, q) => p - q).every((v, k) => v === k);
       if (!ok) {
         return ctx.error(
-          "DLM0210",
+          "DLM0213",
           `permute() needs a permutation of 0..${r - 1} for ${formatType(x.t)}, got (${
             expandInts(a.dims, r).join(", ")
           })`,

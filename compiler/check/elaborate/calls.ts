@@ -10,6 +10,7 @@ import { Abort, Return } from "./core.ts";
 import { argTypeOf, coerce } from "./types.ts";
 import { ExpressionElab } from "./expressions.ts";
 import type * as A from "../../syntax/ast.ts";
+import { diag } from "../../diagnostics.ts";
 import type { Span } from "../../ir/graph.ts";
 import { Frame } from "../frame.ts";
 import { type ArgIn, bindArgs } from "../signature.ts";
@@ -32,7 +33,7 @@ export abstract class CallElab extends ExpressionElab {
     if (label === "_") {
       if (inst.kind === "builtin") {
         this.err(
-          "DLM0210",
+          "DLM0111",
           "The label _ splices a block's names into this level; a built-in layer needs a real name",
           span,
         );
@@ -317,12 +318,9 @@ export abstract class CallElab extends ExpressionElab {
     const d = inst.decl!;
     if (this.depth >= LIMITS.depth) {
       const tail = this.calls.slice(-4).map((c) => c.name).join(" -> ");
-      this.err(
-        "DLM0301",
-        `Recursion is deeper than ${LIMITS.depth} block calls: ${d.name} never reaches a base case`,
-        span,
-        [`the innermost calls are ${tail} -> ${d.name}`],
-      );
+      this.err(...diag("DLM0301", LIMITS.depth, d.name), span, [
+        `the innermost calls are ${tail} -> ${d.name}`,
+      ]);
       throw new Abort();
     }
     if (inputs.length !== d.inputs.length) {
@@ -357,7 +355,7 @@ export abstract class CallElab extends ExpressionElab {
       this.execBody(d.body, scope, { model: false });
       // After an error inside the body (a skipped branch), a missing return is no news.
       if (this.diags.length > before) return ERROR;
-      return this.err("DLM0211", `Block ${d.name} ends without returning a value`, d.nameSpan);
+      return this.err(...diag("DLM0211", d.name), d.nameSpan);
     } catch (r) {
       if (!(r instanceof Return)) throw r;
       const v = r.value;

@@ -273,7 +273,7 @@ export abstract class ElabCore {
       return outs.map((o) => ({ k: "tensor", v: o, t: this.b.graph.types.get(o)! }));
     } catch (e) {
       if (e instanceof ShapeError) {
-        this.err(e.message.startsWith("Cannot broadcast") ? "DLM0204" : "DLM0203", e.message, span);
+        this.err(e.code, e.message, span);
         return undefined;
       }
       throw e;

@@ -9,7 +9,7 @@ import { CallElab } from "./calls.ts";
 import type * as A from "../../syntax/ast.ts";
 import { formatType, type Graph, type Span } from "../../ir/graph.ts";
 import { isFloat } from "../../ir/tensor.ts";
-import { type Diagnostic, error } from "../../diagnostics.ts";
+import { diag, type Diagnostic, error } from "../../diagnostics.ts";
 import { resetFreshDims } from "../../ops/mod.ts";
 import { describe, ERROR, NONE, Scope, type Value } from "../values.ts";
 import type { Program } from "../program.ts";
@@ -175,7 +175,7 @@ class Elaborator extends CallElab {
       const outputs: OutputDecl[] = [];
       this.execBody(model.body, scope, { model: true, outputs });
       if (outputs.length === 0 && !this.diags.some((d) => d.severity === "error")) {
-        this.diags.push(error("DLM0210", `Model ${model.name} declares no output`, model.nameSpan));
+        this.diags.push(error(...diag("DLM0112", model.name), model.nameSpan));
       }
       this.finishOutputs(outputs);
       this.applyFreeze();

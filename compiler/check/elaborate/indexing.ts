@@ -29,7 +29,7 @@ export abstract class IndexElab extends OperatorElab {
       const k = i.v < 0 ? t.items.length + i.v : i.v;
       if (k < 0 || k >= t.items.length) {
         return this.err(
-          "DLM0210",
+          "DLM0212",
           `Index ${i.v} is out of range for a ${t.k} of ${t.items.length}`,
           e.indices[0].span,
         );
@@ -39,7 +39,7 @@ export abstract class IndexElab extends OperatorElab {
     if (t.k !== "tensor") return this.err("DLM0201", `Cannot index ${describe(t)}`, e.span);
     const rank = t.t.shape.length;
     if (e.indices.length > rank) {
-      return this.err("DLM0210", `${e.indices.length} indices for ${formatType(t.t)}`, e.span);
+      return this.err("DLM0212", `${e.indices.length} indices for ${formatType(t.t)}`, e.span);
     }
     const starts: number[] = [],
       ends: number[] = [],
@@ -73,7 +73,7 @@ export abstract class IndexElab extends OperatorElab {
         const d = t.t.shape[ax];
         if (typeof d === "number" && (i >= d || i < -d)) {
           return this.err(
-            "DLM0210",
+            "DLM0212",
             `Index ${i} is out of range for dim ${ax} of ${formatType(t.t)}`,
             ix.span,
           );
@@ -120,7 +120,7 @@ export abstract class IndexElab extends OperatorElab {
           const r = t.t.shape.length;
           if (r < 2) {
             return this.err(
-              "DLM0210",
+              "DLM0213",
               `.T needs a tensor of rank >= 2, got ${formatType(t.t)}`,
               e.span,
             );

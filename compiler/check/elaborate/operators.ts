@@ -7,6 +7,7 @@
 import { scalarTensor } from "./core.ts";
 import { TypeElab } from "./types.ts";
 import type * as A from "../../syntax/ast.ts";
+import { diag } from "../../diagnostics.ts";
 import { formatType, type Span } from "../../ir/graph.ts";
 import { isFloat, tensor as mkTensor } from "../../ir/tensor.ts";
 import { describe, equalValues, ERROR, isNumber, type TensorValue, type Value } from "../values.ts";
@@ -78,7 +79,7 @@ export abstract class OperatorElab extends TypeElab {
     const n = (v: number): Value => {
       if (ints && Number.isInteger(v)) {
         if (!Number.isSafeInteger(v)) {
-          return this.err("DLM0210", `Integer overflow: ${a} ${e.op} ${b} is beyond 2^53`, e.span);
+          return this.err(...diag("DLM0307", a, e.op, b), e.span);
         }
         return { k: "int", v };
       }
@@ -92,10 +93,10 @@ export abstract class OperatorElab extends TypeElab {
       case "*":
         return n(a * b);
       case "/":
-        if (b === 0) return this.err("DLM0304", `Division by zero: ${a} / ${b}`, e.span);
+        if (b === 0) return this.err(...diag("DLM0304", a, "/", b), e.span);
         return { k: "float", v: a / b };
       case "%":
-        if (b === 0) return this.err("DLM0304", `Division by zero: ${a} % ${b}`, e.span);
+        if (b === 0) return this.err(...diag("DLM0304", a, "%", b), e.span);
         return n(a - b * Math.floor(a / b));
       case "**":
         return ints && b >= 0 ? n(a ** b) : { k: "float", v: a ** b };

@@ -32,7 +32,7 @@ export abstract class StatementElab extends IndexElab {
       const spec = this.initSpecOf(v, s.value.span);
       if (!s.glob && !/^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/.test(s.target)) {
         this.err(
-          "DLM0210",
+          "DLM0111",
           `init target '${s.target}' must be layer.role (e.g. conv2d.weight) or a quoted name pattern`,
           s.span,
         );
@@ -51,7 +51,7 @@ export abstract class StatementElab extends IndexElab {
       case "input": {
         if (!where.model) {
           this.err(
-            "DLM0210",
+            "DLM0110",
             "input declarations belong in a model; a block takes its inputs as parameters",
             s.span,
           );
@@ -81,7 +81,7 @@ export abstract class StatementElab extends IndexElab {
       case "output": {
         if (!where.model) {
           this.err(
-            "DLM0210",
+            "DLM0110",
             "output declarations belong in a model; a block returns its result with return",
             s.span,
           );
@@ -163,7 +163,7 @@ export abstract class StatementElab extends IndexElab {
       }
       case "return": {
         if (where.model) {
-          this.err("DLM0210", "return belongs in a block; a model declares outputs", s.span);
+          this.err("DLM0110", "return belongs in a block; a model declares outputs", s.span);
           return;
         }
         throw new Return(this.eval(s.value, scope));

@@ -5,6 +5,7 @@
  */
 import { big, ElabCore } from "./core.ts";
 import type * as A from "../../syntax/ast.ts";
+import { diag } from "../../diagnostics.ts";
 import { type Dim, formatType, type Span, type TensorType } from "../../ir/graph.ts";
 import { type DType, numel, TENSOR_DTYPES } from "../../ir/tensor.ts";
 import type { ArgType } from "../signature.ts";
@@ -30,7 +31,7 @@ export abstract class TypeElab extends ElabCore {
     for (const d of te.dims) {
       if (d.kind === "dim_any" || d.kind === "dim_rest") {
         this.err(
-          "DLM0210",
+          "DLM0110",
           "Model inputs need every dim named or sized; _ and ... are for block parameters",
           d.span,
         );
@@ -139,11 +140,7 @@ export abstract class TypeElab extends ElabCore {
         const problem = this.matchTensorType(v.t, te, scope, bind);
         if (problem === null) return false;
         if (problem) {
-          this.err(
-            "DLM0208",
-            `${what} is declared ${typeText(te)} but is ${formatType(v.t)}: ${problem}`,
-            span,
-          );
+          this.err(...diag("DLM0208", what, typeText(te), formatType(v.t), problem), span);
           return false;
         }
         return true;
