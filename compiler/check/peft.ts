@@ -24,12 +24,13 @@
  * into the base weights.
  */
 import { formatType, type MergeRecord, type Span } from "../ir/graph.ts";
+import type { Expr } from "../ir/expr.ts";
 import { tensor, zeros as zeroTensor } from "../ir/tensor.ts";
 import type { Ctx } from "./context.ts";
 import { globToRegExp } from "./glob.ts";
 import type { InitSpec } from "./init.ts";
 import { describe, ERROR, type TensorValue, type Value } from "./values.ts";
-import { ints, op1, withGraph } from "./builtins/util.ts";
+import { withGraph, withGraphs } from "./builtins/util.ts";
 import { FUNCTIONS } from "./builtins/functions.ts";
 import type { Code } from "../diagnostics.ts";
 
@@ -362,7 +363,8 @@ export class Peft {
       }
       const shape = layer.like === "linear" ? [n] : [n, ...Array(x.t.shape.length - 2).fill(1)];
       const l = this.param(ctx, `${prefix}.ia3_l`, s.name, shape, { kind: "ones" }, s);
-      const y = l && op1(ctx, "Mul", [x.v, l.v], {}, `${prefix}.ia3.${s.name}`);
+      const name = `${prefix}.ia3.${s.name}`;
+      const y = l && withGraph(ctx, (e) => e.tensor(x).op("Mul", [l.v], {}, { name }));
       if (!y) continue;
       this.host.merges.push({
         method: "ia3_in",
@@ -575,47 +577,44 @@ export class Peft {
     const scale = s.alpha / r;
     const base_ = `${prefix}.lora.${s.name}`;
     // The full update matrix [out, k*r] in weight space: B's blocks placed at their parts.
-    let bFull: TensorValue | undefined = b;
-    if (s.parts) {
-      const rows: string[] = [];
+    const bFull = !s.parts ? b : withGraph(ctx, (e) => {
+      const zeros = (shape: number[], base?: string) =>
+        e.tensor(ctx.constant(zeroTensor(b.t.dtype, shape), base));
+      const rows: Expr[] = [];
       let m = 0;
       for (const on of parts) {
         if (!on) {
-          rows.push(ctx.constant(zeroTensor(b.t.dtype, [partOut, k * r]), `${base_}.zeros`).v);
+          rows.push(zeros([partOut, k * r], `${base_}.zeros`));
           continue;
         }
-        const bm = op1(ctx, "Slice", [
-          b.v,
-          ints(ctx, [m * partOut]),
-          ints(ctx, [(m + 1) * partOut]),
-          ints(ctx, [0]),
+        const bm = e.tensor(b).op("Slice", [
+          e.ints([m * partOut]),
+          e.ints([(m + 1) * partOut]),
+          e.ints([0]),
         ]);
-        if (!bm) return undefined;
-        const cols: string[] = [];
-        if (m > 0) cols.push(ctx.constant(zeroTensor(b.t.dtype, [partOut, m * r])).v);
-        cols.push(bm.v);
-        if (m < k - 1) cols.push(ctx.constant(zeroTensor(b.t.dtype, [partOut, (k - 1 - m) * r])).v);
-        const row = cols.length === 1 ? bm : op1(ctx, "Concat", cols, { axis: 1 });
-        if (!row) return undefined;
-        rows.push(row.v);
+        const cols: Expr[] = [];
+        if (m > 0) cols.push(zeros([partOut, m * r]));
+        cols.push(bm);
+        if (m < k - 1) cols.push(zeros([partOut, (k - 1 - m) * r]));
+        rows.push(cols.length === 1 ? bm : e.op1("Concat", cols, { axis: 1 }));
         m++;
       }
-      bFull = op1(ctx, "Concat", rows, { axis: 0 }, `${base_}.B_full`);
-    }
+      return e.op1("Concat", rows, { axis: 0 }, { name: `${base_}.B_full` });
+    });
     const bs = bFull && scaled(ctx, bFull, scale);
     const xd = bs && this.dropout(ctx, x, s.dropout);
     if (!bs || !xd) return undefined;
-    let delta: TensorValue | undefined;
-    if (x.t.shape.length === 2) {
-      const u = op1(ctx, "Gemm", [xd.v, a.v], { transB: 1 }, `${base_}.A`);
-      delta = u && op1(ctx, "Gemm", [u.v, bs.v, base.v], { transB: 1 }, base_);
-    } else {
-      const at = op1(ctx, "Transpose", [a.v], { perm: [1, 0] });
-      const bt = op1(ctx, "Transpose", [bs.v], { perm: [1, 0] });
-      const u = at && op1(ctx, "MatMul", [xd.v, at.v], {}, `${base_}.A`);
-      const d = u && bt && op1(ctx, "MatMul", [u.v, bt.v], {}, `${base_}.B`);
-      delta = d && op1(ctx, "Add", [base.v, d.v], {}, base_);
-    }
+    const delta = withGraph(ctx, (e) => {
+      if (x.t.shape.length === 2) {
+        const u = e.tensor(xd).op("Gemm", [a.v], { transB: 1 }, { name: `${base_}.A` });
+        return u.op("Gemm", [bs.v, base.v], { transB: 1 }, { name: base_ });
+      }
+      const at = e.tensor(a).transpose([1, 0]);
+      const bt = e.tensor(bs).transpose([1, 0]);
+      const u = e.tensor(xd).op("MatMul", [at], {}, { name: `${base_}.A` });
+      const d = u.op("MatMul", [bt], {}, { name: `${base_}.B` });
+      return e.tensor(base).op("Add", [d], {}, { name: base_ });
+    });
     if (!delta) return undefined;
     this.host.merges.push({
       method: "lora",
@@ -681,10 +680,12 @@ export class Peft {
     const name = `${prefix}.lora.${s.name}`;
     const xd = this.dropout(ctx, x, s.dropout);
     const attrs = { ...conv.attrs } as Record<string, number | number[] | string>;
-    const u = xd && op1(ctx, "Conv", [xd.v, a.v], attrs, `${name}.A`);
-    const bs = scaled(ctx, b, scale);
-    const d = u && bs && op1(ctx, "Conv", [u.v, bs.v], {}, `${name}.B`);
-    const y = d && op1(ctx, "Add", [base.v, d.v], {}, name);
+    const y = xd && withGraph(ctx, (e) => {
+      const u = e.tensor(xd).op("Conv", [a.v], attrs, { name: `${name}.A` });
+      const bs = e.tensor(b).mul(scale);
+      const d = u.op("Conv", [bs], {}, { name: `${name}.B` });
+      return e.tensor(base).op("Add", [d], {}, { name });
+    });
     if (!y) return undefined;
     this.host.merges.push({
       method: "lora",
@@ -725,24 +726,25 @@ export class Peft {
     const shape = linear ? [k * part] : [n, ...Array(y.t.shape.length - 2).fill(1)];
     const l = this.param(ctx, `${prefix}.ia3_l`, s.name, shape, { kind: "ones" }, s);
     if (!l) return undefined;
-    // With parts, the full scale vector: l's pieces where enabled, ones elsewhere.
-    let full: TensorValue | undefined = l;
-    if (s.parts) {
-      const pieces: (string | undefined)[] = [];
-      let m = 0;
-      for (const on of parts) {
-        if (!on) {
-          pieces.push(ctx.constant(tensor(l.t.dtype, [part], new Array(part).fill(1))).v);
-          continue;
+    const out = withGraph(ctx, (e) => {
+      // With parts, the full scale vector: l's pieces where enabled, ones elsewhere.
+      let full = e.tensor(l);
+      if (s.parts) {
+        const pieces: Expr[] = [];
+        let m = 0;
+        for (const on of parts) {
+          if (!on) {
+            pieces.push(e.constant(tensor(l.t.dtype, [part], new Array(part).fill(1))));
+            continue;
+          }
+          const bounds = [e.ints([m * part]), e.ints([(m + 1) * part]), e.ints([0])];
+          pieces.push(e.tensor(l).op("Slice", bounds));
+          m++;
         }
-        const bounds = [ints(ctx, [m * part]), ints(ctx, [(m + 1) * part]), ints(ctx, [0])];
-        pieces.push(op1(ctx, "Slice", [l.v, ...bounds])?.v);
-        m++;
+        full = e.op1("Concat", pieces, { axis: 0 }, { name: `${prefix}.ia3_l.${s.name}.full` });
       }
-      if (pieces.some((x) => !x)) return undefined;
-      full = op1(ctx, "Concat", pieces as string[], { axis: 0 }, `${prefix}.ia3_l.${s.name}.full`);
-    }
-    const out = full && op1(ctx, "Mul", [y.v, full.v], {}, `${prefix}.ia3.${s.name}`);
+      return e.tensor(y).op("Mul", [full], {}, { name: `${prefix}.ia3.${s.name}` });
+    });
     if (!out) return undefined;
     const producer = ctx.producerOf(y.v);
     this.host.merges.push({
@@ -799,16 +801,16 @@ export class Peft {
         s,
       );
       if (!w || !b) return undefined;
-      if (x.t.shape.length === 2) {
-        return op1(ctx, "Gemm", [x.v, w.v, b.v], { transB: 1 }, `${base}.${name}`);
-      }
-      const m = withGraph(ctx, (e) => e.tensor(x).matmul(e.tensor(w).transpose([1, 0])));
-      return m && op1(ctx, "Add", [m.v, b.v], {}, `${base}.${name}`);
+      return withGraph(ctx, (e) => {
+        const opts = { name: `${base}.${name}` };
+        if (x.t.shape.length === 2) return e.op1("Gemm", [x.v, w.v, b.v], { transB: 1 }, opts);
+        return e.tensor(x).matmul(e.tensor(w).transpose([1, 0])).op("Add", [b.v], {}, opts);
+      });
     };
     const down = lin(y, "down", s.size, d, false);
     const act = down && activation(ctx, s.activation, down);
     const up = act && lin(act, "up", d, s.size, true);
-    return up && op1(ctx, "Add", [y.v, up.v], {}, base);
+    return up && withGraph(ctx, (e) => e.tensor(y).op("Add", [up.v], {}, { name: base }));
   }
 
   prefix(
@@ -841,56 +843,75 @@ export class Peft {
     const pv = this.param(ctx, base, "value", [...inner as number[], P, dv as number], init, s);
     if (!pk || !pv) return undefined;
     // [N] ++ pk's shape: the batch dim from k.
-    const nDim = op1(ctx, "Shape", [k.v], { start: 0, end: 1 });
-    const shapeK = nDim &&
-      op1(ctx, "Concat", [nDim.v, ints(ctx, [...inner as number[], P, dk as number])], { axis: 0 });
-    const shapeV = nDim &&
-      op1(ctx, "Concat", [nDim.v, ints(ctx, [...inner as number[], P, dv as number])], { axis: 0 });
-    const batch = k.t.shape[0];
-    const typed = (x: TensorValue | undefined, d: number) =>
-      x && ctx.refine(x, { dtype: k.t.dtype, shape: [batch, ...inner, P, d] });
-    const ek = typed(shapeK && op1(ctx, "Expand", [pk.v, shapeK.v]), dk as number);
-    const ev = typed(shapeV && op1(ctx, "Expand", [pv.v, shapeV.v]), dv as number);
-    const k2 = ek && op1(ctx, "Concat", [ek.v, k.v], { axis: rk - 2 }, `${base}.keys`);
-    const v2 = ev && op1(ctx, "Concat", [ev.v, v.v], { axis: rk - 2 }, `${base}.values`);
-    if (!k2 || !v2) return undefined;
+    const kv = withGraphs(ctx, (e) => {
+      const nDim = e.tensor(k).op("Shape", [], { start: 0, end: 1 });
+      const shapeK = e.op1("Concat", [nDim, e.ints([...inner as number[], P, dk as number])], {
+        axis: 0,
+      });
+      const shapeV = e.op1("Concat", [nDim, e.ints([...inner as number[], P, dv as number])], {
+        axis: 0,
+      });
+      const batch = k.t.shape[0];
+      const typed = (x: Expr, d: number) =>
+        e.refine(x, { dtype: k.t.dtype, shape: [batch, ...inner, P, d] });
+      const ek = typed(e.tensor(pk).expand(shapeK), dk as number);
+      const ev = typed(e.tensor(pv).expand(shapeV), dv as number);
+      const axis = { axis: rk - 2 };
+      return [
+        e.op1("Concat", [ek, k.v], axis, { name: `${base}.keys` }),
+        e.op1("Concat", [ev, v.v], axis, { name: `${base}.values` }),
+      ];
+    });
+    if (!kv) return undefined;
+    const [k2, v2] = kv;
     const out: Record<string, Value> = { ...a, k: k2, v: v2 };
     const causal = a.causal?.k === "bool" && a.causal.v;
     // The masks: the prefix is visible to every query; a causal mask shifts by P.
     let mask: TensorValue | undefined = a.mask && a.mask.k === "tensor" ? a.mask : undefined;
     if (mask) {
       const m = mask;
-      const lead = op1(ctx, "Shape", [m.v], { start: 0, end: m.t.shape.length - 1 });
-      const shp = lead && op1(ctx, "Concat", [lead.v, ints(ctx, [P])], { axis: 0 });
-      const fill = m.t.dtype === "bool"
-        ? ctx.constant(tensor("bool", [], [1]))
-        : ctx.scalar(0, m.t.dtype);
-      const pad = shp && op1(ctx, "Expand", [fill.v, shp.v]);
-      if (pad) ctx.refine(pad, { dtype: m.t.dtype, shape: [...m.t.shape.slice(0, -1), P] });
-      mask = pad && op1(ctx, "Concat", [pad.v, m.v], { axis: -1 }, `${base}.mask`);
+      mask = withGraph(ctx, (e) => {
+        const lead = e.tensor(m).op("Shape", [], { start: 0, end: m.t.shape.length - 1 });
+        const shp = e.op1("Concat", [lead, e.ints([P])], { axis: 0 });
+        const fill = m.t.dtype === "bool"
+          ? e.constant(tensor("bool", [], [1]))
+          : e.scalar(0, m.t.dtype);
+        const pad = e.refine(fill.expand(shp), {
+          dtype: m.t.dtype,
+          shape: [...m.t.shape.slice(0, -1), P],
+        });
+        return e.op1("Concat", [pad, m.v], { axis: -1 }, { name: `${base}.mask` });
+      });
       if (!mask) return undefined;
     }
     if (causal) {
       // Query i sees the P prefix positions and keys 0..i: key position j - P <= i.
-      const tq = op1(ctx, "Shape", [q.v], { start: rk - 2, end: rk - 1 });
-      const tk = op1(ctx, "Shape", [k2.v], { start: rk - 2, end: rk - 1 });
-      const one = ints(ctx, [1]);
-      const zero = ctx.constant(tensor("i64", [], [0])).v;
-      const sq = tq && op1(ctx, "Squeeze", [tq.v]);
-      const sk = tk && op1(ctx, "Squeeze", [tk.v]);
-      const step = ctx.constant(tensor("i64", [], [1])).v;
-      const rq0 = sq && op1(ctx, "Range", [zero, sq.v, step]);
-      const rk0 = sk && op1(ctx, "Range", [zero, sk.v, step]);
-      // The positions' lengths are q's and the widened k's: say so for the shape checker.
-      const rq = rq0 && ctx.refine(rq0, { dtype: "i64", shape: [q.t.shape[rk - 2]] });
-      const rkk = rk0 && ctx.refine(rk0, { dtype: "i64", shape: [k2.t.shape[rk - 2]] });
-      const shifted = rkk && op1(ctx, "Sub", [rkk.v, ctx.constant(tensor("i64", [], [P])).v]);
-      const row = shifted && op1(ctx, "Unsqueeze", [shifted.v, ints(ctx, [0])]);
-      const col = rq && op1(ctx, "Unsqueeze", [rq.v, one]);
-      const c = row && col && op1(ctx, "LessOrEqual", [row.v, col.v], {}, `${base}.causal`);
+      // The constants are made in this order (not where they are first used) so
+      // that their names stay those of earlier versions.
+      const c = withGraph(ctx, (e) => {
+        const i64 = (x: number) => e.constant(tensor("i64", [], [x]));
+        const length = (x: TensorValue) =>
+          e.tensor(x).op("Shape", [], { start: rk - 2, end: rk - 1 });
+        const tq = length(q);
+        const tk = length(k2);
+        const one = e.ints([1]);
+        const zero = i64(0);
+        const sq = tq.op("Squeeze");
+        const sk = tk.op("Squeeze");
+        const step = i64(1);
+        const rq0 = e.op1("Range", [zero, sq, step]);
+        const rk0 = e.op1("Range", [zero, sk, step]);
+        // The positions' lengths are q's and the widened k's: say so for the shape checker.
+        const rq = e.refine(rq0, { dtype: "i64", shape: [q.t.shape[rk - 2]] });
+        const rkk = e.refine(rk0, { dtype: "i64", shape: [k2.t.shape[rk - 2]] });
+        const row = rkk.sub(i64(P)).unsqueeze([0]);
+        const col = rq.unsqueeze(one);
+        return row.op("LessOrEqual", [col], {}, { name: `${base}.causal` });
+      });
       if (!c) return undefined;
       if (mask && mask.t.dtype === "bool") {
-        mask = op1(ctx, "And", [mask.v, c.v]);
+        const m = mask;
+        mask = withGraph(ctx, (e) => e.tensor(m).and(c.v));
       } else if (mask) {
         // An additive mask: + 0 where the key is visible, + the lowest float elsewhere.
         const m = mask;

@@ -221,13 +221,13 @@ function gradContext(b: GraphBuilder, n: Node, outputGrads: string[], prefix: st
     outputGrads,
     e: exprGraph({
       node: (op, inputs, attrs, opts) =>
-        ctx.op(op, inputs, attrs, { nOutputs: opts.nOutputs, domain: opts.domain }),
-      constant: (t) => ctx.constant(t),
+        emit(b, `${prefix}/${n.name}`, op, inputs, attrs, {
+          nOutputs: opts.nOutputs,
+          domain: opts.domain,
+        }),
+      constant: (t) => constant(b, t),
       typeOf,
     }),
-    op: (op, inputs, attrs = {}, opts = {}) =>
-      emit(b, `${prefix}/${n.name}`, op, inputs, attrs, opts),
-    constant: (t) => constant(b, t),
     typeOf,
     constantOf: (name) => b.constantOf(name),
     unbroadcast: (g, to) => unbroadcast(ctx, g, to),
@@ -250,13 +250,11 @@ function unbroadcast(ctx: GradContext, g: string, to: TensorType): string {
     if (d === 1 && gd !== 1) axes.push(lead + i);
   });
   if (axes.length === 0) return g;
-  const axesValue = ctx.constant(tensor("i64", [axes.length], axes));
+  const e = ctx.e;
+  const axesValue = e.ints(axes);
   // Only leading axes (a bias's gradient): one ReduceSum that drops them.
-  if (axes.length === lead) return ctx.op("ReduceSum", [g, axesValue], { keepdims: 0 })[0];
-  let r = ctx.op("ReduceSum", [g, axesValue], { keepdims: 1 })[0];
-  if (lead > 0) {
-    const leadAxes = ctx.constant(tensor("i64", [lead], axes.slice(0, lead)));
-    r = ctx.op("Squeeze", [r, leadAxes])[0];
-  }
-  return r;
+  if (axes.length === lead) return e.v(g).sum(axesValue, false).name;
+  let r = e.v(g).sum(axesValue, true);
+  if (lead > 0) r = r.squeeze(axes.slice(0, lead));
+  return r.name;
 }

@@ -245,11 +245,19 @@ export class Expr {
       ? this.graph.scalar(x, this.graph.scalarDtype ?? this.dtype).name
       : nameOf(x);
   }
-  /** `op(this, ...inputs)` with one output. */
-  op(op: string, inputs: readonly Operand[] = [], attrs: Record<string, AttrValue> = {}): Expr {
+  /**
+   * `op(this, ...inputs)` with one output; `opts.name` names the node (and
+   * so, where the context derives value names from node names, its output).
+   */
+  op(
+    op: string,
+    inputs: readonly Operand[] = [],
+    attrs: Record<string, AttrValue> = {},
+    opts: NodeOpts = {},
+  ): Expr {
     const names = [this.name];
     for (const x of inputs) names.push(this.operand(x));
-    return this.graph.op1(op, names, attrs);
+    return this.graph.op1(op, names, attrs, opts);
   }
 
   // Element-wise binary ops (numpy broadcasting).

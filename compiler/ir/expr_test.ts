@@ -5,13 +5,18 @@ import { type Tensor, tensor } from "./tensor.ts";
 
 /** A sink that records nodes and constants; every value is f32[2] unless it is a constant. */
 function recorder() {
-  const nodes: { op: string; inputs: string[]; attrs: Record<string, AttrValue> }[] = [];
+  const nodes: {
+    op: string;
+    inputs: string[];
+    attrs: Record<string, AttrValue>;
+    name?: string;
+  }[] = [];
   const consts: Tensor[] = [];
   const types = new Map<string, TensorType>();
   const pool = new ConstantPool();
   const sink: NodeSink = {
-    node(op, inputs, attrs) {
-      nodes.push({ op, inputs, attrs });
+    node(op, inputs, attrs, opts) {
+      nodes.push({ op, inputs, attrs, name: opts.name });
       const out = `${op.toLowerCase()}_${nodes.length}`;
       types.set(out, { dtype: "f32", shape: [2] });
       return [out];
@@ -38,6 +43,17 @@ Deno.test("an expression appends its nodes in evaluation order: receiver, then a
   assert.deepEqual(r.nodes[0].inputs, ["c1", "y"]);
   assert.deepEqual(r.nodes[2].inputs, ["g", "mul_2"]);
   assert.deepEqual(dx.name, "mul_3");
+});
+
+Deno.test("a node is named through its options, from the graph or from its first operand", () => {
+  const r = recorder();
+  const e = exprGraph(r.sink);
+  // LoRA's and prefix tuning's nodes keep names that merges and tests look for.
+  const y = e.v("x").op("Mul", ["l"], {}, { name: "fc.ia3.a" });
+  e.op1("Concat", [y, "k"], { axis: 0 }, { name: "attn.keys" });
+  y.relu();
+  assert.deepEqual(r.nodes.map((n) => n.name), ["fc.ia3.a", "attn.keys", undefined]);
+  assert.deepEqual(r.nodes[1].inputs, ["mul_1", "k"]);
 });
 
 Deno.test("number operands become scalars of the other operand's dtype, shared by value", () => {

@@ -58,8 +58,9 @@ function maxPoolGrad(c: GradContext) {
   if ((c.node.attrs.storage_order ?? 0) !== 0) {
     throw new Error("storage_order = 1 is not supported");
   }
-  const indices = c.node.outputs[1] || c.op("MaxPool", [x], c.node.attrs, { nOutputs: 2 })[1];
   const e = c.e;
+  const indices = c.node.outputs[1] ||
+    e.op("MaxPool", [x], c.node.attrs, { nOutputs: 2 })[1].name;
   const flat = e.ints([-1]);
   const dx = zerosLike(c, x).reshape(flat).op("ScatterElements", [
     e.v(indices).reshape(flat),

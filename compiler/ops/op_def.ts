@@ -74,21 +74,12 @@ export interface GradContext {
   outputGrads: string[];
   /**
    * The expression API over this context, so that a rule reads like its
-   * formula: `c.e.v(c.outputGrads[0]).mul(y)`. Its nodes go through `op`
-   * and its constants through `constant` (the backward graph's shared
-   * `grad_const` initializers); numbers become scalars of the other
-   * operand's dtype.
+   * formula: `c.e.v(c.outputGrads[0]).mul(y)`. It is the only way a rule
+   * adds to the backward graph: its nodes are named after the forward
+   * node, its constants are the backward graph's shared `grad_const`
+   * initializers, and numbers become scalars of the other operand's dtype.
    */
   e: ExprGraph;
-  /** Append a node to the backward graph; returns its output value names. */
-  op(
-    op: string,
-    inputs: string[],
-    attrs?: Record<string, AttrValue>,
-    opts?: { nOutputs?: number; domain?: string },
-  ): string[];
-  /** A constant initializer (small tensors are shared). */
-  constant(t: Tensor): string;
   /** The type of any value of the graph. */
   typeOf(name: string): TensorType;
   /** The value of `name` when it is a compile-time constant (Slice's starts, Pow's exponent). */

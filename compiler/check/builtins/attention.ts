@@ -19,7 +19,7 @@ import { ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { LayerDef } from "./layers.ts";
 import { normAxisArg, rangeAlong } from "./tensor_ops.ts";
-import { B, fl, i, op1 as one, Reported, t, withGraph } from "./util.ts";
+import { B, fl, i, Reported, t, withGraph } from "./util.ts";
 
 const FLOATS = new Set<DType>(["f32", "f64", "f16", "bf16"]);
 
@@ -117,8 +117,9 @@ function sdpa(ctx: Ctx, a: Record<string, Value>): Value {
   const low = ctx.scalar(lowest(q.t.dtype), q.t.dtype).v;
   if (a.mask) {
     const m = t(a.mask);
-    if (m.t.dtype === "bool") s = one(ctx, "Where", [m.v, s.v, low]);
-    else if (m.t.dtype === q.t.dtype) s = one(ctx, "Add", [s.v, m.v]);
+    const s0 = s;
+    if (m.t.dtype === "bool") s = withGraph(ctx, (e) => e.op1("Where", [m.v, s0.v, low]));
+    else if (m.t.dtype === q.t.dtype) s = withGraph(ctx, (e) => e.tensor(s0).add(m.v));
     else {
       return ctx.error(
         "DLM0207",
@@ -134,7 +135,8 @@ function sdpa(ctx: Ctx, a: Record<string, Value>): Value {
     const pq = rangeAlong(ctx, q, q.t.shape.length - 2);
     const pk = rangeAlong(ctx, k, rk - 2);
     const c = pq && pk && causalFrom(ctx, pq, pk);
-    s = c && one(ctx, "Where", [c.v, s.v, low]);
+    const s0 = s;
+    s = c && withGraph(ctx, (e) => e.op1("Where", [c.v, s0.v, low]));
     if (!s) return ERROR;
   }
   const scores = s;
@@ -570,7 +572,8 @@ const addPositions: LayerDef = {
       args.init ? ctx.initSpec(args.init) : TOKEN_INIT,
       "add_positions",
     );
-    return (p && one(ctx, "Add", [x.v, p.v], {}, prefix)) ?? ERROR;
+    return (p && withGraph(ctx, (e) => e.tensor(x).op("Add", [p.v], {}, { name: prefix }))) ??
+      ERROR;
   },
 };
 
@@ -607,7 +610,12 @@ const tiedLinear: LayerDef = {
       : undefined;
     if (!w) return ERROR;
     const r = x.t.shape.length;
-    if (r === 2) return one(ctx, "Gemm", [x.v, w.v, b?.v ?? ""], { transB: 1 }, prefix) ?? ERROR;
+    if (r === 2) {
+      return withGraph(
+        ctx,
+        (g) => g.op1("Gemm", [x.v, w.v, b?.v ?? ""], { transB: 1 }, { name: prefix }),
+      ) ?? ERROR;
+    }
     // [..., e] -> [M, e] -> Gemm with transB (the shared weight is read as it is: no
     // transposed copy of a 38M-value embedding) -> [..., out].
     const y = withGraph(ctx, (g) => {

@@ -12,7 +12,7 @@ import { expandInts, num } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { Expr } from "../../ir/expr.ts";
-import { B, type CtxGraph, fl, i, op1, Reported, t, withGraph } from "./util.ts";
+import { B, type CtxGraph, fl, i, Reported, t, withGraph } from "./util.ts";
 
 const FOUR: Value = { k: "tuple", items: [fl(1), fl(1), fl(1), fl(1)] };
 
@@ -159,16 +159,18 @@ const roiAlign: FnDef = {
       if (!idx) return ERROR;
     }
     const mode = (args.mode as { v: string }).v;
-    return op1(ctx, "RoiAlign", [x.v, rois.v, idx], {
-      output_height: out[0],
-      output_width: out[1],
-      spatial_scale: num(args.spatial_scale),
-      sampling_ratio: num(args.sampling_ratio),
-      mode,
-      coordinate_transformation_mode: (args.aligned as { v: boolean }).v
-        ? "half_pixel"
-        : "output_half_pixel",
-    }) ?? ERROR;
+    const batchIdx = idx;
+    return withGraph(ctx, (e) =>
+      e.op1("RoiAlign", [x.v, rois.v, batchIdx], {
+        output_height: out[0],
+        output_width: out[1],
+        spatial_scale: num(args.spatial_scale),
+        sampling_ratio: num(args.sampling_ratio),
+        mode,
+        coordinate_transformation_mode: (args.aligned as { v: boolean }).v
+          ? "half_pixel"
+          : "output_half_pixel",
+      })) ?? ERROR;
   },
 };
 

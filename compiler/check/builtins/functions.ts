@@ -8,7 +8,7 @@ import { type DType, DTYPES, tensor, TENSOR_DTYPES } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
 import { expandInts, num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
-import { B, fl, i, op1, t, withGraph, X } from "./util.ts";
+import { B, fl, i, t, withGraph, X } from "./util.ts";
 import { DLM_DOMAIN } from "../../ops/stop_gradient.ts";
 
 export interface FnDef {
@@ -31,7 +31,7 @@ function one(
   inputs: string[],
   attrs: Record<string, number | number[] | string> = {},
 ): Value {
-  return op1(ctx, op, inputs, attrs) ?? ERROR;
+  return withGraph(ctx, (e) => e.op1(op, inputs, attrs)) ?? ERROR;
 }
 
 function unary(

@@ -16,7 +16,7 @@ import type { Ctx } from "../context.ts";
 import { expandInts, num } from "../signature.ts";
 import { describe, ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
-import { i, ints, op1 as one, t, withGraph, X } from "./util.ts";
+import { i, ints, t, withGraph, X } from "./util.ts";
 
 /** Normalise an axis of a rank-`r` tensor, or report DLM0213 at `argName` and return undefined. */
 export function normAxisArg(
@@ -124,7 +124,7 @@ function view(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
     }
     return viewAtRunTime(ctx, x, target);
   }
-  const r = one(ctx, "Reshape", [x.v, ints(ctx, spec)]);
+  const r = withGraph(ctx, (e) => e.tensor(x).reshape(spec));
   if (!r) return ERROR;
   if (unresolved.length === 1 && !dimEquals(r.t.shape[unresolved[0]], target[unresolved[0]])) {
     return ctx.error(
@@ -138,7 +138,7 @@ function view(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
 }
 
 function viewAtRunTime(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
-  const shape = one(ctx, "Shape", [x.v]);
+  const shape = withGraph(ctx, (e) => e.tensor(x).shape());
   if (!shape) return ERROR;
   const parts: string[] = [];
   for (const d of target) {
@@ -155,12 +155,11 @@ function viewAtRunTime(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
         ctx.argSpan("shape"),
       );
     }
-    const g = one(ctx, "Gather", [shape.v, ints(ctx, [at])], { axis: 0 });
+    const g = withGraph(ctx, (e) => e.tensor(shape).op("Gather", [e.ints([at])], { axis: 0 }));
     if (!g) return ERROR;
     parts.push(g.v);
   }
-  const s = one(ctx, "Concat", parts, { axis: 0 });
-  const r = s && one(ctx, "Reshape", [x.v, s.v]);
+  const r = withGraph(ctx, (e) => e.tensor(x).reshape(e.op1("Concat", parts, { axis: 0 })));
   if (!r) return ERROR;
   // Every dim came from x or is a constant: the result type is exactly the target.
   return target.includes(-1) ? r : ctx.refine(r, { dtype: x.t.dtype, shape: [...target] });
@@ -285,7 +284,7 @@ const defs: FnDef[] = [
           );
         }
       }
-      return one(ctx, "Expand", [x.v, ints(ctx, spec)]) ?? ERROR;
+      return withGraph(ctx, (e) => e.tensor(x).expand(spec)) ?? ERROR;
     },
   },
   {
@@ -336,8 +335,10 @@ const defs: FnDef[] = [
       if (x.t.shape.length < 2) {
         return ctx.error("DLM0203", `${name}() needs a rank >= 2 input, got ${formatType(x.t)}`);
       }
-      const k = ctx.constant(tensor("i64", [], [num(a.k)])).v;
-      return one(ctx, "Trilu", [x.v, k], { upper: name === "triu" ? 1 : 0 }) ?? ERROR;
+      return withGraph(ctx, (e) => {
+        const k = e.constant(tensor("i64", [], [num(a.k)]));
+        return e.tensor(x).op("Trilu", [k], { upper: name === "triu" ? 1 : 0 });
+      }) ?? ERROR;
     },
   })),
   {
@@ -353,7 +354,8 @@ const defs: FnDef[] = [
           ctx.argSpan("mask"),
         );
       }
-      return one(ctx, "Where", [m.v, ctx.scalar(num(a.value), x.t.dtype).v, x.v]) ?? ERROR;
+      return withGraph(ctx, (e) => e.op1("Where", [m.v, e.scalar(num(a.value), x.t.dtype), x.v])) ??
+        ERROR;
     },
   },
   {
@@ -365,7 +367,7 @@ const defs: FnDef[] = [
       const x = t(a.x);
       const axis = normAxisArg(ctx, num(a.axis), x.t.shape.length, "gather");
       if (axis === undefined) return ERROR;
-      return one(ctx, "Gather", [x.v, t(a.indices).v], { axis }) ?? ERROR;
+      return withGraph(ctx, (e) => e.tensor(x).op("Gather", [t(a.indices).v], { axis })) ?? ERROR;
     },
   },
   {
@@ -383,7 +385,7 @@ const defs: FnDef[] = [
       }
       const axis = normAxisArg(ctx, num(a.axis), x.t.shape.length, "index_select");
       if (axis === undefined) return ERROR;
-      return one(ctx, "Gather", [x.v, idx.v], { axis }) ?? ERROR;
+      return withGraph(ctx, (e) => e.tensor(x).op("Gather", [idx.v], { axis })) ?? ERROR;
     },
   },
   {
@@ -399,14 +401,10 @@ const defs: FnDef[] = [
       if (xs.length === 0) return ctx.error("DLM0206", "stack() needs at least one tensor");
       const axis = normAxisArg(ctx, num(a.axis), xs[0].t.shape.length + 1, "stack");
       if (axis === undefined) return ERROR;
-      const us: TensorValue[] = [];
-      for (const x of xs) {
-        const u = one(ctx, "Unsqueeze", [x.v, ints(ctx, [axis])]);
-        if (!u) return ERROR;
-        us.push(u);
-      }
-      if (us.length === 1) return us[0];
-      return one(ctx, "Concat", us.map((u) => u.v), { axis }) ?? ERROR;
+      return withGraph(ctx, (e) => {
+        const us = xs.map((x) => e.tensor(x).unsqueeze([axis]));
+        return us.length === 1 ? us[0] : e.op1("Concat", us, { axis });
+      }) ?? ERROR;
     },
   },
   {
@@ -427,7 +425,7 @@ const defs: FnDef[] = [
           ctx.argSpan("dims"),
         );
       }
-      return one(ctx, "Transpose", [x.v], { perm }) ?? ERROR;
+      return withGraph(ctx, (e) => e.tensor(x).transpose(perm)) ?? ERROR;
     },
   },
 ];

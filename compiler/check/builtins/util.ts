@@ -25,18 +25,6 @@ export function t(v: Value): TensorValue {
   return v as TensorValue;
 }
 
-/** One node with one output; undefined when the op reported an error. */
-export function op1(
-  ctx: Ctx,
-  op: string,
-  inputs: string[],
-  attrs: Record<string, number | number[] | string> = {},
-  name?: string,
-): TensorValue | undefined {
-  const r = ctx.op(op, inputs, attrs, name ? { name } : {});
-  return r ? r[0] : undefined;
-}
-
 /** A 1-D i64 constant (shapes, axes, slice bounds). */
 export function ints(ctx: Ctx, xs: number[]): string {
   return ctx.constant(tensor("i64", [xs.length], xs)).v;
@@ -64,7 +52,7 @@ export class CtxGraph extends ExprGraph {
     };
     super({
       node(op, inputs, attrs, opts) {
-        const r = ctx.op(op, inputs, attrs, { name: opts.name, nOutputs: opts.nOutputs });
+        const r = ctx.op(op, inputs, attrs, opts);
         if (!r) throw new Reported();
         return r.map(keep);
       },
@@ -110,9 +98,28 @@ export function withGraph(
   body: (e: CtxGraph) => Expr,
   scalarDtype?: DType,
 ): TensorValue | undefined {
+  return withGraphs(ctx, (e) => [body(e)], scalarDtype)?.[0];
+}
+
+/**
+ * {@link withGraph} for a body with several results (made in one context,
+ * so that their nodes and constants interleave as the body makes them).
+ *
+ * @example
+ * // a named node: the node and its output take the name `${prefix}.keys`
+ * const [k2, v2] = withGraphs(ctx, (e) => [
+ *   e.op1("Concat", [pk, k.v], { axis: 1 }, { name: `${prefix}.keys` }),
+ *   e.op1("Concat", [pv, v.v], { axis: 1 }, { name: `${prefix}.values` }),
+ * ]) ?? [];
+ */
+export function withGraphs(
+  ctx: Ctx,
+  body: (e: CtxGraph) => Expr[],
+  scalarDtype?: DType,
+): TensorValue[] | undefined {
   const e = new CtxGraph(ctx, scalarDtype);
   try {
-    return e.value(body(e));
+    return body(e).map((x) => e.value(x));
   } catch (err) {
     if (err instanceof Reported) return undefined;
     throw err;
