@@ -35,7 +35,7 @@ export const CODES = {
     message: "Unterminated string: expected a closing '\"' before the end of the line",
   },
   // 01xx: names
-  DLM0101: { title: "Unknown name", category: "error" },
+  DLM0101: { title: "Unknown name", category: "error", message: "Unknown name '{0}'{1}" },
   DLM0102: { title: "Duplicate definition", category: "error" },
   DLM0103: { title: "Unknown model", category: "error" },
   DLM0104: {
@@ -58,6 +58,12 @@ export const CODES = {
     title: "Missing output",
     category: "error",
     message: "Model {0} declares no output",
+  },
+  DLM0113: { title: "Unknown member", category: "error", message: "{0} has no member '{1}'{2}" },
+  DLM0114: {
+    title: "Unknown graph value",
+    category: "error",
+    message: "Unknown value '{0}' in the graph '{1}'",
   },
   // 02xx: types and shapes
   DLM0201: { title: "Wrong argument type", category: "error" },

@@ -241,7 +241,7 @@ class Resolver {
     if (name === "<missing>") return; // the parser already reported it
     const near = closest(name, s.all());
     this.diags.push(
-      error("DLM0101", `Unknown name '${name}'${near ? `; did you mean '${near}'?` : ""}`, span),
+      error(...diag("DLM0101", name, near ? `; did you mean '${near}'?` : ""), span),
     );
   }
 }

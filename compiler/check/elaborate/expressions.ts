@@ -4,6 +4,7 @@
  * pipes and labels; operators, indexing and calls are the layers below
  * and above.
  */
+import { diag } from "../../diagnostics.ts";
 import { StatementElab } from "./statements.ts";
 import type * as A from "../../syntax/ast.ts";
 import type { Span } from "../../ir/graph.ts";
@@ -153,11 +154,7 @@ export abstract class ExpressionElab extends StatementElab {
     }
     const known = [...scopeNames(scope), ...this.program.blocks.keys(), ...predefinedNames()];
     const near = closest(name, known);
-    return this.err(
-      "DLM0101",
-      `Unknown name '${name}'${near ? `; did you mean '${near}'?` : ""}`,
-      span,
-    );
+    return this.err(...diag("DLM0101", name, near ? `; did you mean '${near}'?` : ""), span);
   }
 
   evalLabel(l: A.Label, scope: Scope): string | undefined {

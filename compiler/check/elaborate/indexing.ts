@@ -3,6 +3,7 @@
  * takes ints and slices (one Slice node, then a Squeeze of the int axes);
  * `.shape`, `.rank`, `.dtype`, `.T` on tensors, `.length` on tuples.
  */
+import { diag } from "../../diagnostics.ts";
 import { OperatorElab } from "./operators.ts";
 import type * as A from "../../syntax/ast.ts";
 import { formatType } from "../../ir/graph.ts";
@@ -132,14 +133,13 @@ export abstract class IndexElab extends OperatorElab {
         }
       }
       return this.err(
-        "DLM0101",
-        `A tensor has no member '${e.name}'; it has shape, rank, dtype and T`,
+        ...diag("DLM0113", "A tensor", e.name, "; it has shape, rank, dtype and T"),
         e.nameSpan,
       );
     }
     if ((t.k === "tuple" || t.k === "list") && e.name === "length") {
       return { k: "int", v: t.items.length };
     }
-    return this.err("DLM0101", `${describe(t)} has no member '${e.name}'`, e.nameSpan);
+    return this.err(...diag("DLM0113", describe(t), e.name, ""), e.nameSpan);
   }
 }

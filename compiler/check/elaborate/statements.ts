@@ -4,6 +4,7 @@
  * (hoisted to the top of their body), freeze; then what finishes a model:
  * its outputs, frozen parameters, fine-tuning set-up.
  */
+import { diag } from "../../diagnostics.ts";
 import { Abort, type OutputDecl, Return } from "./core.ts";
 import { coerce } from "./types.ts";
 import { IndexElab } from "./indexing.ts";
@@ -93,8 +94,11 @@ export abstract class StatementElab extends IndexElab {
           const found = scope.lookup(s.name);
           if (!found) {
             this.err(
-              "DLM0101",
-              `Unknown name '${s.name}': output without a value exports an existing binding`,
+              ...diag(
+                "DLM0101",
+                s.name,
+                ": output without a value exports an existing binding",
+              ),
               s.nameSpan,
             );
             return;
