@@ -74,7 +74,11 @@ export const CODES = {
     category: "error",
     message: "Cannot broadcast {0} with {1}: dim {2} is {3} but must be 1 or {4}",
   },
-  DLM0205: { title: "Unknown named argument", category: "error" },
+  DLM0205: {
+    title: "Unknown named argument",
+    category: "error",
+    message: "{0} has no parameter '{1}'; {2}its parameters are: {3}",
+  },
   DLM0206: { title: "Missing argument", category: "error" },
   DLM0207: { title: "Dtype mismatch", category: "error" },
   DLM0208: {
@@ -93,6 +97,16 @@ export const CODES = {
   DLM0213: { title: "Invalid axis", category: "error" },
   DLM0214: { title: "Not one of the allowed values", category: "error" },
   DLM0215: { title: "Matches no parameter", category: "error" },
+  DLM0216: {
+    title: "Block input given by name",
+    category: "error",
+    message: "Block {0} takes its inputs by position, not by name '{1}'",
+  },
+  DLM0217: {
+    title: "Not a named input",
+    category: "error",
+    message: "{0} is applied to tensors by position{1}; '{2}:' is not one of them",
+  },
   // 03xx: compile-time evaluation and limits
   DLM0301: {
     title: "Recursion too deep",

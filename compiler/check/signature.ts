@@ -5,7 +5,7 @@
  */
 import type { Span } from "../ir/graph.ts";
 import type { Diagnostic } from "../diagnostics.ts";
-import { error } from "../diagnostics.ts";
+import { diag, error } from "../diagnostics.ts";
 import { describe, type Value } from "./values.ts";
 import { closest } from "./suggest.ts";
 
@@ -119,11 +119,7 @@ export function bindArgs(
         const near = closest(a.name, sig.map((s) => s.name));
         const hint = near ? `did you mean '${near}'? ` : "";
         diags.push(
-          error(
-            "DLM0205",
-            `${what}() has no parameter '${a.name}'; ${hint}its parameters are: ${names}`,
-            a.span,
-          ),
+          error(...diag("DLM0205", `${what}()`, a.name, hint, names), a.span),
         );
         ok = false;
         continue;

@@ -163,11 +163,7 @@ export abstract class CallElab extends ExpressionElab {
         if (!o.pipeInput && args.length === 0) return { k: "layer", inst };
         for (const a of args) {
           if (a.name) {
-            return this.err(
-              "DLM0205",
-              `Block ${d.name} takes its inputs by position, not by name '${a.name}'`,
-              a.span,
-            );
+            return this.err(...diag("DLM0216", d.name, a.name), a.span);
           }
         }
         return this.applyInstance(inst, [...pipeArgs, ...args].map((a) => a.value), span);
@@ -184,11 +180,7 @@ export abstract class CallElab extends ExpressionElab {
             const which = allowed.length
               ? `; it takes ${allowed.map((n) => `${n}:`).join(", ")} by name`
               : "";
-            return this.err(
-              "DLM0205",
-              `${callee.inst.name} is applied to tensors by position${which}; '${a.name}:' is not one of them`,
-              a.span,
-            );
+            return this.err(...diag("DLM0217", callee.inst.name, which, a.name), a.span);
           }
           if (a.value.k === "error") return ERROR;
           if (a.value.k !== "tensor") {

@@ -223,11 +223,7 @@ class Elaborator extends CallElab {
     }
     for (const k of given.keys()) {
       const names = model.params.map((p) => p.name).join(", ") || "none";
-      this.err(
-        "DLM0205",
-        `Model ${model.name} has no parameter '${k}'; its parameters are: ${names}`,
-        model.nameSpan,
-      );
+      this.err(...diag("DLM0205", `Model ${model.name}`, k, "", names), model.nameSpan);
     }
   }
 }
