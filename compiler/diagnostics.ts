@@ -67,7 +67,11 @@ export const CODES = {
   },
   // 02xx: types and shapes
   DLM0201: { title: "Wrong argument type", category: "error" },
-  DLM0202: { title: "Wrong number of arguments", category: "error" },
+  DLM0202: {
+    title: "Wrong number of arguments",
+    category: "error",
+    message: "{0}() takes at most {1}, but {2} were given{3}",
+  },
   DLM0203: { title: "Shape mismatch", category: "error" },
   DLM0204: {
     title: "Cannot broadcast",
@@ -107,6 +111,24 @@ export const CODES = {
     category: "error",
     message: "{0} is applied to tensors by position{1}; '{2}:' is not one of them",
   },
+  DLM0218: { title: "Argument given twice", category: "error", message: "{0}() got '{1}' twice" },
+  DLM0219: {
+    title: "Wrong number of tensors",
+    category: "error",
+    message: "{0}() is applied to {1}, got {2}",
+  },
+  DLM0220: {
+    title: "Wrong number of block inputs",
+    category: "error",
+    message: "Block {0} takes {1} ({2}), got {3}",
+  },
+  DLM0221: {
+    title: "Wrong number of scalar arguments",
+    category: "error",
+    message: "{0}() takes {1}, got {2}",
+  },
+  DLM0222: { title: "Takes no arguments", category: "error", message: "{0}() takes no arguments" },
+  DLM0223: { title: "Missing value", category: "error", message: "{0} needs {1}" },
   // 03xx: compile-time evaluation and limits
   DLM0301: {
     title: "Recursion too deep",

@@ -125,7 +125,7 @@ export function bindArgs(
         continue;
       }
       if (p.name in out) {
-        diags.push(error("DLM0202", `${what}() got '${a.name}' twice`, a.span));
+        diags.push(error(...diag("DLM0218", what, a.name), a.span));
         ok = false;
         continue;
       }
@@ -143,10 +143,13 @@ export function bindArgs(
       const note = piped ? ` (counting the piped value, which comes first)` : "";
       diags.push(
         error(
-          "DLM0202",
-          `${what}() takes at most ${max} positional argument${
-            max === 1 ? "" : "s"
-          }, but ${given} were given${note}`,
+          ...diag(
+            "DLM0202",
+            what,
+            `${max} positional argument${max === 1 ? "" : "s"}`,
+            given,
+            note,
+          ),
           a.span,
         ),
       );

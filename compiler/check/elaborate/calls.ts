@@ -260,8 +260,7 @@ export abstract class CallElab extends ExpressionElab {
         if (inputs.length < lo || inputs.length > hi) {
           const want = lo === hi ? `${lo}` : `${lo} to ${hi}`;
           return this.err(
-            "DLM0202",
-            `${inst.name}() is applied to ${want} tensor${hi > 1 ? "s" : ""}, got ${inputs.length}`,
+            ...diag("DLM0219", inst.name, `${want} tensor${hi > 1 ? "s" : ""}`, inputs.length),
             span,
           );
         }
@@ -317,10 +316,13 @@ export abstract class CallElab extends ExpressionElab {
     }
     if (inputs.length !== d.inputs.length) {
       return this.err(
-        "DLM0202",
-        `Block ${d.name} takes ${d.inputs.length} input${d.inputs.length === 1 ? "" : "s"} (${
-          d.inputs.map((p) => p.name).join(", ")
-        }), got ${inputs.length}`,
+        ...diag(
+          "DLM0220",
+          d.name,
+          `${d.inputs.length} input${d.inputs.length === 1 ? "" : "s"}`,
+          d.inputs.map((p) => p.name).join(", "),
+          inputs.length,
+        ),
         span,
       );
     }
