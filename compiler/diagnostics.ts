@@ -83,7 +83,11 @@ export const CODES = {
     category: "error",
     message: "{0} has no parameter '{1}'; {2}its parameters are: {3}",
   },
-  DLM0206: { title: "Missing argument", category: "error" },
+  DLM0206: {
+    title: "Missing argument",
+    category: "error",
+    message: "{0}() is missing its argument '{1}' ({2})",
+  },
   DLM0207: { title: "Dtype mismatch", category: "error" },
   DLM0208: {
     title: "Declared type does not match",

@@ -31,7 +31,7 @@ import type { InitSpec } from "./init.ts";
 import { describe, ERROR, type TensorValue, type Value } from "./values.ts";
 import { ints, op1, withGraph } from "./builtins/util.ts";
 import { FUNCTIONS } from "./builtins/functions.ts";
-import type { Code } from "../diagnostics.ts";
+import { type Code, diag } from "../diagnostics.ts";
 
 export interface LoraSpec {
   method: "lora";
@@ -145,7 +145,7 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
       a[k]?.k === "int" || a[k]?.k === "float" ? a[k].v as number : undefined;
     const need = (k: string): boolean => {
       if (a[k] !== undefined) return true;
-      report("DLM0206", `${v.kind}() needs '${k}:'`, span);
+      report(...diag("DLM0223", `${v.kind}()`, `'${k}:'`), span);
       return false;
     };
     const name = str("name") ?? "default";

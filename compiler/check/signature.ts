@@ -189,11 +189,7 @@ export function bindArgs(
     else if (p.optional) continue;
     else if (ok) {
       diags.push(
-        error(
-          "DLM0206",
-          `${what}() is missing its argument '${p.name}' (${TYPE_WORDS[p.type]})`,
-          callSpan,
-        ),
+        error(...diag("DLM0206", what, p.name, TYPE_WORDS[p.type]), callSpan),
       );
       ok = false;
     }

@@ -15,7 +15,14 @@
 import type { Graph, Node, Span } from "../ir/graph.ts";
 import { globToRegExp } from "../check/glob.ts";
 import { GraphBuilder } from "../ops/builder.ts";
-import { dedupeDiagnostics, type Diagnostic, DlmError, error, SourceMap } from "../diagnostics.ts";
+import {
+  dedupeDiagnostics,
+  diag,
+  type Diagnostic,
+  DlmError,
+  error,
+  SourceMap,
+} from "../diagnostics.ts";
 import {
   isProgram,
   loadProgram,
@@ -337,8 +344,7 @@ function emaUpdates(
   if (!target || !source) {
     throw new DlmError(
       error(
-        "DLM0206",
-        "moving_average() needs target: and source: (label prefixes)",
+        ...diag("DLM0223", "moving_average()", "target: and source: (label prefixes)"),
         spanOf(v, section),
       ),
     );
@@ -476,10 +482,11 @@ function optimizerSpec(
     const [first, ...others] = OPTIMIZERS.map((r) => r.name);
     throw new DlmError(
       error(
-        "DLM0206",
-        `train ${section.model} needs an optimizer: optimizer = ${first}(lr: 0.1) (or ${
-          others.join(", ")
-        })`,
+        ...diag(
+          "DLM0223",
+          `train ${section.model}`,
+          `an optimizer: optimizer = ${first}(lr: 0.1) (or ${others.join(", ")})`,
+        ),
         spanOf(v, section),
       ),
     );

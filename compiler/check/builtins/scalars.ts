@@ -37,7 +37,7 @@ function extremum(name: string, f: (...xs: number[]) => number): CompileFn {
       : args;
     const xs = numArgs(ctx, name, items);
     if (!xs || xs.length === 0) {
-      return xs ? ctx.error("DLM0206", `${name}() needs at least one number`) : ERROR;
+      return xs ? ctx.error(...diag("DLM0223", `${name}()`, "at least one number")) : ERROR;
     }
     const allInt = items.every((a) => a.value.k === "int");
     return { k: allInt ? "int" : "float", v: f(...xs) };
