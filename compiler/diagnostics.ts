@@ -36,7 +36,11 @@ export const CODES = {
   },
   // 01xx: names
   DLM0101: { title: "Unknown name", category: "error", message: "Unknown name '{0}'{1}" },
-  DLM0102: { title: "Duplicate definition", category: "error" },
+  DLM0102: {
+    title: "Duplicate definition",
+    category: "error",
+    message: "'{0}' is already defined{1}",
+  },
   DLM0103: { title: "Unknown model", category: "error" },
   DLM0104: {
     title: "Import not found",
@@ -44,8 +48,17 @@ export const CODES = {
     message: "Cannot import '{0}': {1}",
   },
   DLM0105: { title: "Import cycle", category: "error" },
-  DLM0106: { title: "Duplicate label", category: "error" },
-  DLM0107: { title: "Assignment to an undeclared variable", category: "error" },
+  DLM0106: {
+    title: "Duplicate label",
+    category: "error",
+    message:
+      "Label '{0}' is already used in this scope (at line {1}); to share weights, bind the layer with let and call it twice",
+  },
+  DLM0107: {
+    title: "Assignment to an undeclared variable",
+    category: "error",
+    message: "'{0}' is not declared; declare it first with let {0} = ...",
+  },
   DLM0108: { title: "Ambiguous model", category: "error" },
   DLM0109: {
     title: "Hides a built-in",
@@ -64,6 +77,22 @@ export const CODES = {
     title: "Unknown graph value",
     category: "error",
     message: "Unknown value '{0}' in the graph '{1}'",
+  },
+  DLM0115: { title: "Declared twice", category: "error", message: "{0} '{1}' is declared twice" },
+  DLM0116: {
+    title: "Name clash",
+    category: "error",
+    message: "{0} '{1}' clashes with another value of the same name",
+  },
+  DLM0117: {
+    title: "Layer named twice",
+    category: "error",
+    message: "This layer is already named '{0}'; a layer instance has one name",
+  },
+  DLM0118: {
+    title: "Assignment to a constant",
+    category: "error",
+    message: "'{0}' is a top-level constant and cannot be reassigned; bind a new name with let",
   },
   // 02xx: types and shapes
   DLM0201: { title: "Wrong argument type", category: "error" },
@@ -146,8 +175,14 @@ export const CODES = {
     category: "error",
     message: "Division by zero: {0} {1} {2}",
   },
-  DLM0305: { title: "Not known at compile time", category: "error" },
-  DLM0306: { title: "Assertion failed", category: "error" },
+  DLM0305: {
+    title: "Not known at compile time",
+    category: "error",
+    message:
+      "if needs a condition known at compile time; for a choice at run time use where(cond, a, b)",
+  },
+  // The message is the assertion's own, or "assertion failed".
+  DLM0306: { title: "Assertion failed", category: "error", message: "{0}" },
   DLM0307: {
     title: "Integer overflow",
     category: "error",
@@ -157,6 +192,17 @@ export const CODES = {
     title: "Not a number",
     category: "error",
     message: "{0}({1}) is not a number",
+  },
+  DLM0309: {
+    title: "Symbolic dim compared",
+    category: "error",
+    message:
+      "Cannot compare {0} with {1} at compile time: a symbolic dim is only known at run time",
+  },
+  DLM0310: {
+    title: "Symbolic dim in arithmetic",
+    category: "error",
+    message: "{0} {1} {2} needs the symbolic dim's value, which is only known at run time",
   },
   // 04xx: files, weights and data
   DLM0401: { title: "Cannot read file", category: "error" },

@@ -118,11 +118,7 @@ export function loadProgram(
     if (prev && !fromPrelude) {
       if (prev.file === PRELUDE_PATH) return true; // user definitions shadow the prelude
       diagnostics.push(
-        error(
-          "DLM0102",
-          `'${name}' is already defined at ${prev.file}:${prev.line}:${prev.col}`,
-          span,
-        ),
+        error(...diag("DLM0102", name, ` at ${prev.file}:${prev.line}:${prev.col}`), span),
       );
       return false;
     }

@@ -113,11 +113,7 @@ class Resolver {
         this.expr(st.value, s);
         if (!s.has(st.name)) {
           this.diags.push(
-            error(
-              "DLM0107",
-              `'${st.name}' is not declared; declare it first with let ${st.name} = ...`,
-              st.nameSpan,
-            ),
+            error(...diag("DLM0107", st.name), st.nameSpan),
           );
           s.names.add(st.name);
         }

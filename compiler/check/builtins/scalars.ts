@@ -144,7 +144,7 @@ export const SCALAR_FNS: Record<string, CompileFn> = {
     }
     if (!c.v) {
       const msg = args[1]?.value.k === "str" ? args[1].value.v : "assertion failed";
-      return ctx.error("DLM0306", msg);
+      return ctx.error(...diag("DLM0306", msg));
     }
     return NONE;
   },

@@ -6,6 +6,7 @@
  * peft.ts give it meaning. The settings' arguments are declared in
  * train_rules.ts, with their defaults and updates.
  */
+import { diag } from "../../diagnostics.ts";
 import type { CompileFn } from "../context.ts";
 import { METHOD_ARGS } from "../peft.ts";
 import type { ArgType } from "../signature.ts";
@@ -84,7 +85,7 @@ export const phase: CompileFn = (ctx, args) => {
   if (!a) return ERROR;
   const name = (a.name as { v: string }).v;
   if (phases.some((p) => p.name === name)) {
-    return ctx.error("DLM0102", `phase '${name}' is declared twice`);
+    return ctx.error(...diag("DLM0115", "phase", name));
   }
   if (a.optimizer.k !== "spec") {
     return ctx.error(

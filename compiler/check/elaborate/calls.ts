@@ -23,11 +23,7 @@ import { describe, ERROR, type Instance, Scope, type TensorValue, type Value } f
 export abstract class CallElab extends ExpressionElab {
   nameInstance(inst: Instance, label: string, span: Span): void {
     if (inst.prefix !== undefined) {
-      this.err(
-        "DLM0106",
-        `This layer is already named '${inst.prefix}'; a layer instance has one name`,
-        span,
-      );
+      this.err(...diag("DLM0117", inst.prefix), span);
       return;
     }
     if (label === "_") {
@@ -45,11 +41,7 @@ export abstract class CallElab extends ExpressionElab {
     }
     const prev = this.frame.labels.get(label);
     if (prev) {
-      this.err(
-        "DLM0106",
-        `Label '${label}' is already used in this scope (at line ${prev.line}); to share weights, bind the layer with let and call it twice`,
-        span,
-      );
+      this.err(...diag("DLM0106", label, prev.line), span);
       // Carry on under a private name so the duplicate does not also look like a shared layer.
       inst.prefix = this.frame.child(`${label}#${span.line}:${span.col}`);
       return;

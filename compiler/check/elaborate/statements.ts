@@ -73,7 +73,7 @@ export abstract class StatementElab extends IndexElab {
           return;
         }
         if (scope.vars.has(s.name)) {
-          this.err("DLM0102", `'${s.name}' is already defined`, s.nameSpan);
+          this.err(...diag("DLM0102", s.name, ""), s.nameSpan);
         }
         const name = this.b.input(s.name, t, s.span);
         scope.define(s.name, { k: "tensor", v: name, t });
@@ -121,7 +121,7 @@ export abstract class StatementElab extends IndexElab {
           this.checkDeclared(v, s.type, scope, s.value?.span ?? s.span, `output '${s.name}'`);
         }
         if (where.outputs!.some((o) => o.name === s.name)) {
-          this.err("DLM0102", `output '${s.name}' is declared twice`, s.nameSpan);
+          this.err(...diag("DLM0115", "output", s.name), s.nameSpan);
         }
         where.outputs!.push({ name: s.name, value: v, span: s.span });
         scope.define(s.name, v);
@@ -146,20 +146,12 @@ export abstract class StatementElab extends IndexElab {
         const owner = scope.owner(s.name);
         const v = this.evalRhs(s.value, scope);
         if (!owner) {
-          this.err(
-            "DLM0107",
-            `'${s.name}' is not declared; declare it first with let ${s.name} = ...`,
-            s.nameSpan,
-          );
+          this.err(...diag("DLM0107", s.name), s.nameSpan);
           scope.define(s.name, v);
           return;
         }
         if (owner === this.global) {
-          this.err(
-            "DLM0107",
-            `'${s.name}' is a top-level constant and cannot be reassigned; bind a new name with let`,
-            s.nameSpan,
-          );
+          this.err(...diag("DLM0118", s.name), s.nameSpan);
           return;
         }
         owner.define(s.name, v);
@@ -257,11 +249,7 @@ export abstract class StatementElab extends IndexElab {
     if (c.k === "error") return undefined;
     if (c.k === "bool") return c.v;
     if (c.k === "tensor") {
-      this.err(
-        "DLM0305",
-        "if needs a condition known at compile time; for a choice at run time use where(cond, a, b)",
-        span,
-      );
+      this.err(...diag("DLM0305"), span);
       return undefined;
     }
     this.err("DLM0201", `if needs a bool, got ${describe(c)}`, span);
@@ -279,11 +267,7 @@ export abstract class StatementElab extends IndexElab {
       try {
         this.b.output(v, o.name, o.span);
       } catch {
-        this.err(
-          "DLM0102",
-          `output '${o.name}' clashes with another value of the same name`,
-          o.span,
-        );
+        this.err(...diag("DLM0116", "output", o.name), o.span);
         continue;
       }
       const added = this.b.graph.outputs.find((x) => !before.has(x.name));
