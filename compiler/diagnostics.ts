@@ -47,7 +47,7 @@ export const CODES = {
     category: "error",
     message: "Cannot import '{0}': {1}",
   },
-  DLM0105: { title: "Import cycle", category: "error" },
+  DLM0105: { title: "Import cycle", category: "error", message: "Import cycle: {0}" },
   DLM0106: {
     title: "Duplicate label",
     category: "error",
@@ -93,6 +93,11 @@ export const CODES = {
     title: "Assignment to a constant",
     category: "error",
     message: "'{0}' is a top-level constant and cannot be reassigned; bind a new name with let",
+  },
+  DLM0119: {
+    title: "Derivation cycle",
+    category: "error",
+    message: "Model derivation cycle: {0}",
   },
   // 02xx: types and shapes
   DLM0201: { title: "Wrong argument type", category: "error" },
@@ -228,8 +233,26 @@ export const CODES = {
   DLM0601: { title: "Outputs differ", category: "error" },
   DLM0602: { title: "Runtime failure", category: "error" },
   // 07xx: train sections
-  DLM0701: { title: "Nothing to train", category: "error" },
-  DLM0702: { title: "Parameter trained twice", category: "error" },
+  DLM0701: {
+    title: "Nothing to train",
+    category: "error",
+    message: "train {0}: every parameter is frozen; there is nothing to train",
+  },
+  DLM0702: {
+    title: "Parameter trained twice",
+    category: "error",
+    message: "phase '{0}' trains parameters an earlier phase trains",
+  },
+  DLM0703: {
+    title: "Phase trains nothing",
+    category: "error",
+    message: "phase '{0}' trains no parameter (params: \"{1}\")",
+  },
+  DLM0704: {
+    title: "Averaged parameter trained",
+    category: "error",
+    message: 'moving_average(): {0} is trained by gradients too; freeze "{1}.*"',
+  },
   // 08xx: fine-tuning
   DLM0801: { title: "Method does not fit the layer", category: "error" },
   // 09xx

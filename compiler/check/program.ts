@@ -67,7 +67,7 @@ export function loadProgram(
     const cyc = stack.indexOf(key);
     if (cyc >= 0) {
       const loop = [...stack.slice(cyc), key].join(" -> ");
-      diagnostics.push(error("DLM0105", `Import cycle: ${loop}`, from));
+      diagnostics.push(error(...diag("DLM0105", loop), from));
       return undefined;
     }
     const seen = done.get(key);
@@ -160,7 +160,7 @@ function deriveModels(models: Map<string, A.ModelDecl>, diagnostics: Diagnostic[
     if (!m.base || done.has(m.name)) return models.get(m.name);
     if (path.includes(m.name)) {
       diagnostics.push(
-        error("DLM0105", `Model derivation cycle: ${[...path, m.name].join(" -> ")}`, m.base.span),
+        error(...diag("DLM0119", [...path, m.name].join(" -> ")), m.base.span),
       );
       return undefined;
     }
