@@ -128,14 +128,18 @@ export const CODES = {
     category: "error",
     message: "{0} is declared {1} but is {2}: {3}",
   },
-  DLM0209: { title: "Not callable", category: "error" },
+  DLM0209: { title: "Not callable", category: "error", message: "{0} is not callable" },
   DLM0210: { title: "Invalid value", category: "error" },
   DLM0211: {
     title: "Missing return",
     category: "error",
     message: "Block {0} ends without returning a value",
   },
-  DLM0212: { title: "Index out of range", category: "error" },
+  DLM0212: {
+    title: "Index out of range",
+    category: "error",
+    message: "Index {0} is out of range for {1}",
+  },
   DLM0213: { title: "Invalid axis", category: "error" },
   DLM0214: { title: "Not one of the allowed values", category: "error" },
   DLM0215: { title: "Matches no parameter", category: "error" },
@@ -167,6 +171,17 @@ export const CODES = {
   },
   DLM0222: { title: "Takes no arguments", category: "error", message: "{0}() takes no arguments" },
   DLM0223: { title: "Missing value", category: "error", message: "{0} needs {1}" },
+  DLM0224: {
+    title: "Model used as a value",
+    category: "error",
+    message: "'{0}' is a model; use a block to reuse layers inside another model",
+  },
+  DLM0225: {
+    title: "Initialiser applied",
+    category: "error",
+    message: "{0} is an initialiser and cannot be applied to a tensor",
+  },
+  DLM0226: { title: "Too many indices", category: "error", message: "{0} indices for {1}" },
   // 03xx: compile-time evaluation and limits
   DLM0301: {
     title: "Recursion too deep",

@@ -189,16 +189,12 @@ export abstract class CallElab extends ExpressionElab {
       }
       case "initfn": {
         if (o.pipeInput) {
-          return this.err(
-            "DLM0209",
-            `${callee.name} is an initialiser and cannot be applied to a tensor`,
-            span,
-          );
+          return this.err(...diag("DLM0225", callee.name), span);
         }
         return makeInit(this.ctx(span, {}), callee.name, args);
       }
       default:
-        return this.err("DLM0209", `${describe(callee)} is not callable`, span);
+        return this.err(...diag("DLM0209", describe(callee)), span);
     }
   }
 

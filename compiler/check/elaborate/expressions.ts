@@ -146,11 +146,7 @@ export abstract class ExpressionElab extends StatementElab {
     if (name in FUNCTIONS || name in COMPILE_FNS) return { k: "fn", name };
     if (INIT_FNS.has(name)) return { k: "initfn", name };
     if (this.program.models.has(name)) {
-      return this.err(
-        "DLM0209",
-        `'${name}' is a model; use a block to reuse layers inside another model`,
-        span,
-      );
+      return this.err(...diag("DLM0224", name), span);
     }
     const known = [...scopeNames(scope), ...this.program.blocks.keys(), ...predefinedNames()];
     const near = closest(name, known);
