@@ -225,7 +225,7 @@ export const CODES = {
     message: "{0} {1} {2} needs the symbolic dim's value, which is only known at run time",
   },
   // 04xx: files, weights and data
-  DLM0401: { title: "Cannot read file", category: "error" },
+  DLM0401: { title: "Cannot read file", category: "error", message: "Cannot read {0}: {1}" },
   DLM0402: { title: "Invalid safetensors file", category: "error" },
   DLM0403: { title: "Weight shape mismatch", category: "error" },
   DLM0404: { title: "Missing weight", category: "error" },

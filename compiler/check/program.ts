@@ -77,7 +77,7 @@ export function loadProgram(
       diagnostics.push(
         from
           ? error(...diag("DLM0104", p, text.message), from)
-          : error("DLM0401", `Cannot read '${p}': ${text.message}`),
+          : error(...diag("DLM0401", `'${p}'`, text.message)),
       );
       return undefined;
     }
