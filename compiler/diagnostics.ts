@@ -65,7 +65,11 @@ export const CODES = {
     category: "warning",
     message: "'{0}' hides the built-in {0}() in this scope; calling {0}(...) here calls this value",
   },
-  DLM0110: { title: "Not allowed here", category: "error" },
+  DLM0110: {
+    title: "Not allowed here",
+    category: "error",
+    message: "{0} declarations belong in a model; a block {1}",
+  },
   DLM0111: { title: "Invalid name", category: "error" },
   DLM0112: {
     title: "Missing output",
@@ -98,6 +102,12 @@ export const CODES = {
     title: "Derivation cycle",
     category: "error",
     message: "Model derivation cycle: {0}",
+  },
+  DLM0120: { title: "Belongs elsewhere", category: "error", message: "{0} belongs in {1}" },
+  DLM0121: {
+    title: "Wildcard dim in a model input",
+    category: "error",
+    message: "Model inputs need every dim named or sized; _ and ... are for block parameters",
   },
   // 02xx: types and shapes
   DLM0201: { title: "Wrong argument type", category: "error" },

@@ -71,7 +71,7 @@ export const METHODS: Record<string, CompileFn> = Object.fromEntries(
 export const phase: CompileFn = (ctx, args) => {
   const span = ctx.span;
   const phases = ctx.phases;
-  if (!phases) return ctx.error("DLM0110", "phase() belongs in a train section");
+  if (!phases) return ctx.error(...diag("DLM0120", "phase()", "a train section"));
   const a = ctx.bind(
     "phase",
     [

@@ -51,11 +51,7 @@ export abstract class StatementElab extends IndexElab {
     switch (s.kind) {
       case "input": {
         if (!where.model) {
-          this.err(
-            "DLM0110",
-            "input declarations belong in a model; a block takes its inputs as parameters",
-            s.span,
-          );
+          this.err(...diag("DLM0110", "input", "takes its inputs as parameters"), s.span);
           return;
         }
         if (s.type.kind !== "tensor_type") {
@@ -81,11 +77,7 @@ export abstract class StatementElab extends IndexElab {
       }
       case "output": {
         if (!where.model) {
-          this.err(
-            "DLM0110",
-            "output declarations belong in a model; a block returns its result with return",
-            s.span,
-          );
+          this.err(...diag("DLM0110", "output", "returns its result with return"), s.span);
           return;
         }
         let v: Value;
@@ -159,7 +151,7 @@ export abstract class StatementElab extends IndexElab {
       }
       case "return": {
         if (where.model) {
-          this.err("DLM0110", "return belongs in a block; a model declares outputs", s.span);
+          this.err(...diag("DLM0120", "return", "a block; a model declares outputs"), s.span);
           return;
         }
         throw new Return(this.eval(s.value, scope));
