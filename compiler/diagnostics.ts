@@ -70,7 +70,11 @@ export const CODES = {
     category: "error",
     message: "{0} declarations belong in a model; a block {1}",
   },
-  DLM0111: { title: "Invalid name", category: "error" },
+  DLM0111: {
+    title: "Invalid name",
+    category: "error",
+    message: "Label '{0}' must be made of letters, digits and _ (dots separate levels)",
+  },
   DLM0112: {
     title: "Missing output",
     category: "error",
@@ -108,6 +112,22 @@ export const CODES = {
     title: "Wildcard dim in a model input",
     category: "error",
     message: "Model inputs need every dim named or sized; _ and ... are for block parameters",
+  },
+  DLM0122: {
+    title: "Splice label on a built-in",
+    category: "error",
+    message:
+      "The label _ splices a block's names into this level; a built-in layer needs a real name",
+  },
+  DLM0123: {
+    title: "Invalid parameter or method name",
+    category: "error",
+    message: '{0}() needs a name made of letters, digits and _{1}, got "{2}"',
+  },
+  DLM0124: {
+    title: "Invalid init target",
+    category: "error",
+    message: "init target '{0}' must be layer.role (e.g. conv2d.weight) or a quoted name pattern",
   },
   // 02xx: types and shapes
   DLM0201: { title: "Wrong argument type", category: "error" },

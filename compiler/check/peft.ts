@@ -150,11 +150,7 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
     };
     const name = str("name") ?? "default";
     if (!NAME_RE.test(name)) {
-      report(
-        "DLM0111",
-        `${v.kind}() needs a name made of letters, digits and _, got "${name}"`,
-        span,
-      );
+      report(...diag("DLM0123", v.kind, "", name), span);
       continue;
     }
     const positive = (k: string, x: number | undefined): boolean => {

@@ -28,11 +28,7 @@ export abstract class CallElab extends ExpressionElab {
     }
     if (label === "_") {
       if (inst.kind === "builtin") {
-        this.err(
-          "DLM0111",
-          "The label _ splices a block's names into this level; a built-in layer needs a real name",
-          span,
-        );
+        this.err(...diag("DLM0122"), span);
         return;
       }
       inst.inline = true;

@@ -164,11 +164,7 @@ export abstract class ExpressionElab extends StatementElab {
       }
     }
     if (s !== "_" && !/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(s)) {
-      this.err(
-        "DLM0111",
-        `Label '${s}' must be made of letters, digits and _ (dots separate levels)`,
-        l.span,
-      );
+      this.err(...diag("DLM0111", s), l.span);
       return undefined;
     }
     return s;

@@ -32,11 +32,7 @@ export abstract class StatementElab extends IndexElab {
       }
       const spec = this.initSpecOf(v, s.value.span);
       if (!s.glob && !/^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/.test(s.target)) {
-        this.err(
-          "DLM0111",
-          `init target '${s.target}' must be layer.role (e.g. conv2d.weight) or a quoted name pattern`,
-          s.span,
-        );
+        this.err(...diag("DLM0124", s.target), s.span);
         continue;
       }
       this.frame.rules.push({ target: s.target, glob: s.glob, spec, prefix: this.frame.prefix });
