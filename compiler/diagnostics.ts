@@ -35,58 +35,183 @@ export const CODES = {
     message: "Unterminated string: expected a closing '\"' before the end of the line",
   },
   // 01xx: names
-  DLM0101: { title: "Unknown name", category: "error" },
-  DLM0102: { title: "Duplicate definition", category: "error" },
+  DLM0101: { title: "Unknown name", category: "error", message: "Unknown name '{0}'{1}" },
+  DLM0102: {
+    title: "Duplicate definition",
+    category: "error",
+    message: "'{0}' is already defined{1}",
+  },
   DLM0103: { title: "Unknown model", category: "error" },
   DLM0104: {
     title: "Import not found",
     category: "error",
     message: "Cannot import '{0}': {1}",
   },
-  DLM0105: { title: "Import cycle", category: "error" },
-  DLM0106: { title: "Duplicate label", category: "error" },
-  DLM0107: { title: "Assignment to an undeclared variable", category: "error" },
+  DLM0105: { title: "Import cycle", category: "error", message: "Import cycle: {0}" },
+  DLM0106: {
+    title: "Duplicate label",
+    category: "error",
+    message:
+      "Label '{0}' is already used in this scope (at line {1}); to share weights, bind the layer with let and call it twice",
+  },
+  DLM0107: {
+    title: "Assignment to an undeclared variable",
+    category: "error",
+    message: "'{0}' is not declared; declare it first with let {0} = ...",
+  },
   DLM0108: { title: "Ambiguous model", category: "error" },
   DLM0109: {
     title: "Hides a built-in",
     category: "warning",
     message: "'{0}' hides the built-in {0}() in this scope; calling {0}(...) here calls this value",
   },
-  DLM0110: { title: "Not allowed here", category: "error" },
-  DLM0111: { title: "Invalid name", category: "error" },
+  DLM0110: {
+    title: "Not allowed here",
+    category: "error",
+    message: "{0} declarations belong in a model; a block {1}",
+  },
+  DLM0111: {
+    title: "Invalid name",
+    category: "error",
+    message: "Label '{0}' must be made of letters, digits and _ (dots separate levels)",
+  },
   DLM0112: {
     title: "Missing output",
     category: "error",
     message: "Model {0} declares no output",
   },
+  DLM0113: { title: "Unknown member", category: "error", message: "{0} has no member '{1}'{2}" },
+  DLM0114: {
+    title: "Unknown graph value",
+    category: "error",
+    message: "Unknown value '{0}' in the graph '{1}'",
+  },
+  DLM0115: { title: "Declared twice", category: "error", message: "{0} '{1}' is declared twice" },
+  DLM0116: {
+    title: "Name clash",
+    category: "error",
+    message: "{0} '{1}' clashes with another value of the same name",
+  },
+  DLM0117: {
+    title: "Layer named twice",
+    category: "error",
+    message: "This layer is already named '{0}'; a layer instance has one name",
+  },
+  DLM0118: {
+    title: "Assignment to a constant",
+    category: "error",
+    message: "'{0}' is a top-level constant and cannot be reassigned; bind a new name with let",
+  },
+  DLM0119: {
+    title: "Derivation cycle",
+    category: "error",
+    message: "Model derivation cycle: {0}",
+  },
+  DLM0120: { title: "Belongs elsewhere", category: "error", message: "{0} belongs in {1}" },
+  DLM0121: {
+    title: "Wildcard dim in a model input",
+    category: "error",
+    message: "Model inputs need every dim named or sized; _ and ... are for block parameters",
+  },
+  DLM0122: {
+    title: "Splice label on a built-in",
+    category: "error",
+    message:
+      "The label _ splices a block's names into this level; a built-in layer needs a real name",
+  },
+  DLM0123: {
+    title: "Invalid parameter or method name",
+    category: "error",
+    message: '{0}() needs a name made of letters, digits and _{1}, got "{2}"',
+  },
+  DLM0124: {
+    title: "Invalid init target",
+    category: "error",
+    message: "init target '{0}' must be layer.role (e.g. conv2d.weight) or a quoted name pattern",
+  },
   // 02xx: types and shapes
   DLM0201: { title: "Wrong argument type", category: "error" },
-  DLM0202: { title: "Wrong number of arguments", category: "error" },
+  DLM0202: {
+    title: "Wrong number of arguments",
+    category: "error",
+    message: "{0}() takes at most {1}, but {2} were given{3}",
+  },
   DLM0203: { title: "Shape mismatch", category: "error" },
   DLM0204: {
     title: "Cannot broadcast",
     category: "error",
     message: "Cannot broadcast {0} with {1}: dim {2} is {3} but must be 1 or {4}",
   },
-  DLM0205: { title: "Unknown named argument", category: "error" },
-  DLM0206: { title: "Missing argument", category: "error" },
+  DLM0205: {
+    title: "Unknown named argument",
+    category: "error",
+    message: "{0} has no parameter '{1}'; {2}its parameters are: {3}",
+  },
+  DLM0206: {
+    title: "Missing argument",
+    category: "error",
+    message: "{0}() is missing its argument '{1}' ({2})",
+  },
   DLM0207: { title: "Dtype mismatch", category: "error" },
   DLM0208: {
     title: "Declared type does not match",
     category: "error",
     message: "{0} is declared {1} but is {2}: {3}",
   },
-  DLM0209: { title: "Not callable", category: "error" },
+  DLM0209: { title: "Not callable", category: "error", message: "{0} is not callable" },
   DLM0210: { title: "Invalid value", category: "error" },
   DLM0211: {
     title: "Missing return",
     category: "error",
     message: "Block {0} ends without returning a value",
   },
-  DLM0212: { title: "Index out of range", category: "error" },
+  DLM0212: {
+    title: "Index out of range",
+    category: "error",
+    message: "Index {0} is out of range for {1}",
+  },
   DLM0213: { title: "Invalid axis", category: "error" },
   DLM0214: { title: "Not one of the allowed values", category: "error" },
   DLM0215: { title: "Matches no parameter", category: "error" },
+  DLM0216: {
+    title: "Block input given by name",
+    category: "error",
+    message: "Block {0} takes its inputs by position, not by name '{1}'",
+  },
+  DLM0217: {
+    title: "Not a named input",
+    category: "error",
+    message: "{0} is applied to tensors by position{1}; '{2}:' is not one of them",
+  },
+  DLM0218: { title: "Argument given twice", category: "error", message: "{0}() got '{1}' twice" },
+  DLM0219: {
+    title: "Wrong number of tensors",
+    category: "error",
+    message: "{0}() is applied to {1}, got {2}",
+  },
+  DLM0220: {
+    title: "Wrong number of block inputs",
+    category: "error",
+    message: "Block {0} takes {1} ({2}), got {3}",
+  },
+  DLM0221: {
+    title: "Wrong number of scalar arguments",
+    category: "error",
+    message: "{0}() takes {1}, got {2}",
+  },
+  DLM0222: { title: "Takes no arguments", category: "error", message: "{0}() takes no arguments" },
+  DLM0223: { title: "Missing value", category: "error", message: "{0} needs {1}" },
+  DLM0224: {
+    title: "Model used as a value",
+    category: "error",
+    message: "'{0}' is a model; use a block to reuse layers inside another model",
+  },
+  DLM0225: {
+    title: "Initialiser applied",
+    category: "error",
+    message: "{0} is an initialiser and cannot be applied to a tensor",
+  },
+  DLM0226: { title: "Too many indices", category: "error", message: "{0} indices for {1}" },
   // 03xx: compile-time evaluation and limits
   DLM0301: {
     title: "Recursion too deep",
@@ -100,8 +225,14 @@ export const CODES = {
     category: "error",
     message: "Division by zero: {0} {1} {2}",
   },
-  DLM0305: { title: "Not known at compile time", category: "error" },
-  DLM0306: { title: "Assertion failed", category: "error" },
+  DLM0305: {
+    title: "Not known at compile time",
+    category: "error",
+    message:
+      "if needs a condition known at compile time; for a choice at run time use where(cond, a, b)",
+  },
+  // The message is the assertion's own, or "assertion failed".
+  DLM0306: { title: "Assertion failed", category: "error", message: "{0}" },
   DLM0307: {
     title: "Integer overflow",
     category: "error",
@@ -112,8 +243,19 @@ export const CODES = {
     category: "error",
     message: "{0}({1}) is not a number",
   },
+  DLM0309: {
+    title: "Symbolic dim compared",
+    category: "error",
+    message:
+      "Cannot compare {0} with {1} at compile time: a symbolic dim is only known at run time",
+  },
+  DLM0310: {
+    title: "Symbolic dim in arithmetic",
+    category: "error",
+    message: "{0} {1} {2} needs the symbolic dim's value, which is only known at run time",
+  },
   // 04xx: files, weights and data
-  DLM0401: { title: "Cannot read file", category: "error" },
+  DLM0401: { title: "Cannot read file", category: "error", message: "Cannot read {0}: {1}" },
   DLM0402: { title: "Invalid safetensors file", category: "error" },
   DLM0403: { title: "Weight shape mismatch", category: "error" },
   DLM0404: { title: "Missing weight", category: "error" },
@@ -136,8 +278,26 @@ export const CODES = {
   DLM0601: { title: "Outputs differ", category: "error" },
   DLM0602: { title: "Runtime failure", category: "error" },
   // 07xx: train sections
-  DLM0701: { title: "Nothing to train", category: "error" },
-  DLM0702: { title: "Parameter trained twice", category: "error" },
+  DLM0701: {
+    title: "Nothing to train",
+    category: "error",
+    message: "train {0}: every parameter is frozen; there is nothing to train",
+  },
+  DLM0702: {
+    title: "Parameter trained twice",
+    category: "error",
+    message: "phase '{0}' trains parameters an earlier phase trains",
+  },
+  DLM0703: {
+    title: "Phase trains nothing",
+    category: "error",
+    message: "phase '{0}' trains no parameter (params: \"{1}\")",
+  },
+  DLM0704: {
+    title: "Averaged parameter trained",
+    category: "error",
+    message: 'moving_average(): {0} is trained by gradients too; freeze "{1}.*"',
+  },
   // 08xx: fine-tuning
   DLM0801: { title: "Method does not fit the layer", category: "error" },
   // 09xx

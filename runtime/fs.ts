@@ -2,7 +2,7 @@
  * File helpers that never leave a half-written output: data goes to a
  * temporary file beside the target, which is renamed over it at the end.
  */
-import { fail } from "../compiler/diagnostics.ts";
+import { diag, fail } from "../compiler/diagnostics.ts";
 
 /** Write `bytes` to `path` atomically (temp file + rename). Raises DLM0409 on failure. */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
@@ -70,7 +70,7 @@ export function readFileOrFail(path: string, what = "file"): Uint8Array {
   try {
     return Deno.readFileSync(path);
   } catch (e) {
-    fail("DLM0401", `Cannot read ${what} '${path}': ${describeFsError(e)}`);
+    fail(...diag("DLM0401", `${what} '${path}'`, describeFsError(e)));
   }
 }
 

@@ -155,7 +155,7 @@ Deno.test("a parameter of 1e12 elements is refused before any allocation", () =>
 Deno.test("if on a symbolic dim is not known at compile time", () => {
   const ds = errors(`block B()(x: f32[N, C]) { if N == 3 { return x } else { return x } }
   model M { input x: f32[N, 4]  output y = x |> B }`);
-  assert.deepEqual(codes(ds), ["DLM0305"]);
+  assert.deepEqual(codes(ds), ["DLM0309"]);
 });
 
 Deno.test("if on a tensor suggests where()", () => {

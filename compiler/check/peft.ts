@@ -32,7 +32,7 @@ import type { InitSpec } from "./init.ts";
 import { describe, ERROR, type TensorValue, type Value } from "./values.ts";
 import { withGraph, withGraphs } from "./builtins/util.ts";
 import { FUNCTIONS } from "./builtins/functions.ts";
-import type { Code } from "../diagnostics.ts";
+import { type Code, diag } from "../diagnostics.ts";
 
 export interface LoraSpec {
   method: "lora";
@@ -146,16 +146,12 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
       a[k]?.k === "int" || a[k]?.k === "float" ? a[k].v as number : undefined;
     const need = (k: string): boolean => {
       if (a[k] !== undefined) return true;
-      report("DLM0206", `${v.kind}() needs '${k}:'`, span);
+      report(...diag("DLM0223", `${v.kind}()`, `'${k}:'`), span);
       return false;
     };
     const name = str("name") ?? "default";
     if (!NAME_RE.test(name)) {
-      report(
-        "DLM0111",
-        `${v.kind}() needs a name made of letters, digits and _, got "${name}"`,
-        span,
-      );
+      report(...diag("DLM0123", v.kind, "", name), span);
       continue;
     }
     const positive = (k: string, x: number | undefined): boolean => {

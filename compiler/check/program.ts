@@ -67,7 +67,7 @@ export function loadProgram(
     const cyc = stack.indexOf(key);
     if (cyc >= 0) {
       const loop = [...stack.slice(cyc), key].join(" -> ");
-      diagnostics.push(error("DLM0105", `Import cycle: ${loop}`, from));
+      diagnostics.push(error(...diag("DLM0105", loop), from));
       return undefined;
     }
     const seen = done.get(key);
@@ -77,7 +77,7 @@ export function loadProgram(
       diagnostics.push(
         from
           ? error(...diag("DLM0104", p, text.message), from)
-          : error("DLM0401", `Cannot read '${p}': ${text.message}`),
+          : error(...diag("DLM0401", `'${p}'`, text.message)),
       );
       return undefined;
     }
@@ -118,11 +118,7 @@ export function loadProgram(
     if (prev && !fromPrelude) {
       if (prev.file === PRELUDE_PATH) return true; // user definitions shadow the prelude
       diagnostics.push(
-        error(
-          "DLM0102",
-          `'${name}' is already defined at ${prev.file}:${prev.line}:${prev.col}`,
-          span,
-        ),
+        error(...diag("DLM0102", name, ` at ${prev.file}:${prev.line}:${prev.col}`), span),
       );
       return false;
     }
@@ -164,7 +160,7 @@ function deriveModels(models: Map<string, A.ModelDecl>, diagnostics: Diagnostic[
     if (!m.base || done.has(m.name)) return models.get(m.name);
     if (path.includes(m.name)) {
       diagnostics.push(
-        error("DLM0105", `Model derivation cycle: ${[...path, m.name].join(" -> ")}`, m.base.span),
+        error(...diag("DLM0119", [...path, m.name].join(" -> ")), m.base.span),
       );
       return undefined;
     }

@@ -113,11 +113,7 @@ class Resolver {
         this.expr(st.value, s);
         if (!s.has(st.name)) {
           this.diags.push(
-            error(
-              "DLM0107",
-              `'${st.name}' is not declared; declare it first with let ${st.name} = ...`,
-              st.nameSpan,
-            ),
+            error(...diag("DLM0107", st.name), st.nameSpan),
           );
           s.names.add(st.name);
         }
@@ -241,7 +237,7 @@ class Resolver {
     if (name === "<missing>") return; // the parser already reported it
     const near = closest(name, s.all());
     this.diags.push(
-      error("DLM0101", `Unknown name '${name}'${near ? `; did you mean '${near}'?` : ""}`, span),
+      error(...diag("DLM0101", name, near ? `; did you mean '${near}'?` : ""), span),
     );
   }
 }

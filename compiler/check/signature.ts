@@ -5,7 +5,7 @@
  */
 import type { Span } from "../ir/graph.ts";
 import type { Diagnostic } from "../diagnostics.ts";
-import { error } from "../diagnostics.ts";
+import { diag, error } from "../diagnostics.ts";
 import { describe, type Value } from "./values.ts";
 import { closest } from "./suggest.ts";
 
@@ -119,17 +119,13 @@ export function bindArgs(
         const near = closest(a.name, sig.map((s) => s.name));
         const hint = near ? `did you mean '${near}'? ` : "";
         diags.push(
-          error(
-            "DLM0205",
-            `${what}() has no parameter '${a.name}'; ${hint}its parameters are: ${names}`,
-            a.span,
-          ),
+          error(...diag("DLM0205", `${what}()`, a.name, hint, names), a.span),
         );
         ok = false;
         continue;
       }
       if (p.name in out) {
-        diags.push(error("DLM0202", `${what}() got '${a.name}' twice`, a.span));
+        diags.push(error(...diag("DLM0218", what, a.name), a.span));
         ok = false;
         continue;
       }
@@ -147,10 +143,13 @@ export function bindArgs(
       const note = piped ? ` (counting the piped value, which comes first)` : "";
       diags.push(
         error(
-          "DLM0202",
-          `${what}() takes at most ${max} positional argument${
-            max === 1 ? "" : "s"
-          }, but ${given} were given${note}`,
+          ...diag(
+            "DLM0202",
+            what,
+            `${max} positional argument${max === 1 ? "" : "s"}`,
+            given,
+            note,
+          ),
           a.span,
         ),
       );
@@ -190,11 +189,7 @@ export function bindArgs(
     else if (p.optional) continue;
     else if (ok) {
       diags.push(
-        error(
-          "DLM0206",
-          `${what}() is missing its argument '${p.name}' (${TYPE_WORDS[p.type]})`,
-          callSpan,
-        ),
+        error(...diag("DLM0206", what, p.name, TYPE_WORDS[p.type]), callSpan),
       );
       ok = false;
     }

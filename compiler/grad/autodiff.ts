@@ -15,7 +15,7 @@ import { formatSpan, formatType } from "../ir/graph.ts";
 import type { GraphBuilder } from "../ops/builder.ts";
 import { isFloat, type Tensor, tensor } from "../ir/tensor.ts";
 import { ConstantPool, exprGraph } from "../ir/expr.ts";
-import { DlmError, fail } from "../diagnostics.ts";
+import { diag, DlmError, fail } from "../diagnostics.ts";
 import { getOp } from "../ops/mod.ts";
 import { expandRecurrent } from "./expand_recurrent.ts";
 import { GradLimit } from "../ops/grad_util.ts";
@@ -169,7 +169,7 @@ function where(n: Node): string {
 
 function typeOrFail(b: GraphBuilder, name: string): TensorType {
   const t = b.typeOf(name);
-  if (!t) fail("DLM0101", `Unknown value '${name}' in the graph '${b.graph.name}'`);
+  if (!t) fail(...diag("DLM0114", name, b.graph.name));
   return t;
 }
 

@@ -4,7 +4,7 @@
  * fastest; decoding accepts every field the specification allows.
  */
 import { allocData, dtypeFromOnnx, DTYPES, numel, type Tensor } from "../ir/tensor.ts";
-import { fail } from "../diagnostics.ts";
+import { diag, fail } from "../diagnostics.ts";
 import { longToBigInt, longToNumber, onnx } from "./proto.ts";
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -141,10 +141,7 @@ function readExternal(p: any, dtype: Tensor["dtype"], shape: number[], baseDir?:
   try {
     file = Deno.openSync(path, { read: true });
   } catch (e) {
-    fail(
-      "DLM0401",
-      `Cannot read external data '${path}' of tensor${where}: ${(e as Error).message}`,
-    );
+    fail(...diag("DLM0401", `external data '${path}' of tensor${where}`, (e as Error).message));
   }
   try {
     const buf = new Uint8Array(length);

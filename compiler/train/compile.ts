@@ -15,7 +15,14 @@
 import type { Graph, Node, Span } from "../ir/graph.ts";
 import { globToRegExp } from "../check/glob.ts";
 import { GraphBuilder } from "../ops/builder.ts";
-import { dedupeDiagnostics, type Diagnostic, DlmError, error, SourceMap } from "../diagnostics.ts";
+import {
+  dedupeDiagnostics,
+  diag,
+  type Diagnostic,
+  DlmError,
+  error,
+  SourceMap,
+} from "../diagnostics.ts";
 import {
   isProgram,
   loadProgram,
@@ -197,11 +204,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
   const trainable = g.params.filter((p) => p.trainable && !p.frozen).map((p) => p.name);
   if (trainable.length === 0) {
     throw new DlmError(
-      error(
-        "DLM0701",
-        `train ${section.model}: every parameter is frozen; there is nothing to train`,
-        section.nameSpan,
-      ),
+      error(...diag("DLM0701", section.model), section.nameSpan),
     );
   }
   // Only the loss and the metrics leave the step; the model's own outputs are dropped.
@@ -254,20 +257,12 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
     const own = packed.filter((p) => !re || re.test(p));
     if (own.length === 0) {
       throw new DlmError(
-        error(
-          "DLM0701",
-          `phase '${ph.name}' trains no parameter (params: "${ph.params}")`,
-          ph.span,
-        ),
+        error(...diag("DLM0703", ph.name, `${ph.params}`), ph.span),
       );
     }
     if (own.some((p) => updated.has(p))) {
       throw new DlmError(
-        error(
-          "DLM0702",
-          `phase '${ph.name}' trains parameters an earlier phase trains`,
-          ph.span,
-        ),
+        error(...diag("DLM0702", ph.name), ph.span),
       );
     }
     // A later phase recomputes its loss with the parameters earlier phases updated,
@@ -337,8 +332,7 @@ function emaUpdates(
   if (!target || !source) {
     throw new DlmError(
       error(
-        "DLM0206",
-        "moving_average() needs target: and source: (label prefixes)",
+        ...diag("DLM0223", "moving_average()", "target: and source: (label prefixes)"),
         spanOf(v, section),
       ),
     );
@@ -371,11 +365,7 @@ function emaUpdates(
     }
     if (trainable.includes(p.name)) {
       throw new DlmError(
-        error(
-          "DLM0702",
-          `moving_average(): ${p.name} is trained by gradients too; freeze "${target}.*"`,
-          spanOf(v, section),
-        ),
+        error(...diag("DLM0704", p.name, target), spanOf(v, section)),
       );
     }
     exposeState(g, [p.name]);
@@ -476,10 +466,11 @@ function optimizerSpec(
     const [first, ...others] = OPTIMIZERS.map((r) => r.name);
     throw new DlmError(
       error(
-        "DLM0206",
-        `train ${section.model} needs an optimizer: optimizer = ${first}(lr: 0.1) (or ${
-          others.join(", ")
-        })`,
+        ...diag(
+          "DLM0223",
+          `train ${section.model}`,
+          `an optimizer: optimizer = ${first}(lr: 0.1) (or ${others.join(", ")})`,
+        ),
         spanOf(v, section),
       ),
     );

@@ -68,7 +68,7 @@ Deno.test("a train section without an optimiser, or with everything frozen, is r
     `model M { input x: f32[N, 4]  output y = x |> fc: linear(1) }\ntrain M { ${body} }`;
   const read = (body: string) => () => src(body);
   const a = compileTrain("m.dlm", { read: read("loss = reduce_mean(y)") });
-  assert.deepEqual(a.diagnostics.map((d) => d.code), ["DLM0206"]);
+  assert.deepEqual(a.diagnostics.map((d) => d.code), ["DLM0223"]);
   const b = compileTrain("m.dlm", {
     read: read('freeze "fc.*"  loss = reduce_mean(y)  optimizer = sgd(lr: 0.1)'),
   });

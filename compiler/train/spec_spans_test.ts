@@ -63,7 +63,7 @@ Deno.test("a setting that is not an optimiser, given as the optimizer, is report
 }
 `;
   const d = onlyError(src);
-  assert.equal(d.code, "DLM0206");
+  assert.equal(d.code, "DLM0223");
   assert.equal(
     d.message,
     "train M needs an optimizer: optimizer = sgd(lr: 0.1) (or adam, adamw, adagrad, rmsprop)",
@@ -83,7 +83,7 @@ Deno.test("a section without any optimizer is still reported at its name", () =>
 }
 `;
   const d = onlyError(src);
-  assert.equal(d.code, "DLM0206");
+  assert.equal(d.code, "DLM0223");
   assertAt(d, at(src, "M {"));
   assert.equal(d.span?.line, 5);
 });

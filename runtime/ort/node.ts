@@ -4,7 +4,7 @@
  * are found.
  */
 import * as ort from "onnxruntime-node";
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import { describeFsError } from "../fs.ts";
 import type { OrtTensorCtor } from "./convert.ts";
 import { tuneAllocator } from "./allocator.ts";
@@ -41,7 +41,7 @@ export async function createNodeSession(
     try {
       Deno.statSync(model);
     } catch (e) {
-      fail("DLM0401", `Cannot read model '${model}': ${describeFsError(e)}`);
+      fail(...diag("DLM0401", `model '${model}'`, describeFsError(e)));
     }
   }
   // Large outputs (a training step's whole state) reuse heap pages instead of fresh ones.

@@ -3,6 +3,7 @@
  * shape operations, merging branches) and on compile-time values (min, len,
  * range, enumerate...). In a pipe, `x |> f(a)` calls `f(x, a)`.
  */
+import { diag } from "../../diagnostics.ts";
 import { formatType } from "../../ir/graph.ts";
 import { type DType, DTYPES, tensor, TENSOR_DTYPES } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
@@ -170,7 +171,7 @@ function variadic(name: string, op: string, doc: string): FnDef {
     sig: [{ name: "xs", type: "tensors", variadic: true }],
     apply(ctx, a) {
       const xs = (a.xs as { items: Value[] }).items.map(t);
-      if (xs.length === 0) return ctx.error("DLM0206", `${name}() needs at least one tensor`);
+      if (xs.length === 0) return ctx.error(...diag("DLM0223", `${name}()`, "at least one tensor"));
       if (xs.length === 1) return xs[0];
       return one(ctx, op, xs.map((x) => x.v));
     },
@@ -519,7 +520,7 @@ const defs: FnDef[] = [
     }],
     apply: (ctx, a) => {
       const xs = (a.xs as { items: Value[] }).items.map(t);
-      if (xs.length === 0) return ctx.error("DLM0206", "concat() needs at least one tensor");
+      if (xs.length === 0) return ctx.error(...diag("DLM0223", "concat()", "at least one tensor"));
       if (xs.length === 1) return xs[0];
       const ax = axisArg(ctx, xs[0], num(a.axis), "concat");
       return ax === undefined ? ERROR : one(ctx, "Concat", xs.map((x) => x.v), { axis: ax });

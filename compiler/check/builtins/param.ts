@@ -3,6 +3,7 @@
  * tensor), `params` (the parameters matching a pattern) and `tensor` (a
  * constant from compile-time numbers). Compile-time functions.
  */
+import { diag } from "../../diagnostics.ts";
 import {
   type DType,
   f32ToBf16,
@@ -43,8 +44,7 @@ export const param: CompileFn = (ctx, args) => {
   const name = (a.name as { v: string }).v;
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9]+)*$/.test(name)) {
     return ctx.error(
-      "DLM0111",
-      `param() needs a name made of letters, digits and _ (dots for levels), got "${name}"`,
+      ...diag("DLM0123", "param", " (dots for levels)", name),
       a.__spans?.name ?? span,
     );
   }

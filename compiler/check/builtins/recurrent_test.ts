@@ -150,7 +150,7 @@ Deno.test("recurrent layers reject a wrong input, state or configuration in the 
     ],
     [
       "let (y, s) = x |> gru(5)(c0: h)",
-      "DLM0205 gru is applied to tensors by position; it takes h0:, lengths: by name; 'c0:' is not one of them",
+      "DLM0217 gru is applied to tensors by position; it takes h0:, lengths: by name; 'c0:' is not one of them",
     ],
     [
       'let (y, s) = x |> rnn(5, nonlinearity: "gelu")',

@@ -13,7 +13,7 @@ import { describe, ERROR, isNumber, NONE, type Value } from "../values.ts";
 
 function numArgs(ctx: Ctx, name: string, args: ArgIn[], n?: number): number[] | undefined {
   if (n !== undefined && args.length !== n) {
-    ctx.error("DLM0202", `${name}() takes ${n} argument${n === 1 ? "" : "s"}, got ${args.length}`);
+    ctx.error(...diag("DLM0221", name, `${n} argument${n === 1 ? "" : "s"}`, args.length));
     return undefined;
   }
   const out: number[] = [];
@@ -37,7 +37,7 @@ function extremum(name: string, f: (...xs: number[]) => number): CompileFn {
       : args;
     const xs = numArgs(ctx, name, items);
     if (!xs || xs.length === 0) {
-      return xs ? ctx.error("DLM0206", `${name}() needs at least one number`) : ERROR;
+      return xs ? ctx.error(...diag("DLM0223", `${name}()`, "at least one number")) : ERROR;
     }
     const allInt = items.every((a) => a.value.k === "int");
     return { k: allInt ? "int" : "float", v: f(...xs) };
@@ -60,7 +60,7 @@ function numFn(name: string, f: (x: number) => number, intResult = false): Compi
 export const SCALAR_FNS: Record<string, CompileFn> = {
   training: (ctx, args) =>
     args.length
-      ? ctx.error("DLM0202", "training() takes no arguments")
+      ? ctx.error(...diag("DLM0222", "training"))
       : { k: "bool", v: ctx.mode === "train" },
   min: extremum("min", Math.min),
   max: extremum("max", Math.max),
@@ -75,7 +75,7 @@ export const SCALAR_FNS: Record<string, CompileFn> = {
   float: numFn("float", (x) => x),
   len: (ctx, args) => {
     if (args.length !== 1) {
-      return ctx.error("DLM0202", `len() takes 1 argument, got ${args.length}`);
+      return ctx.error(...diag("DLM0221", "len", "1 argument", args.length));
     }
     const v = args[0].value;
     if (v.k === "tuple" || v.k === "list") return { k: "int", v: v.items.length };
@@ -138,13 +138,13 @@ export const SCALAR_FNS: Record<string, CompileFn> = {
   },
   assert: (ctx, args) => {
     const c = args[0]?.value;
-    if (!c || c.k === "error") return c ?? ctx.error("DLM0202", "assert() needs a condition");
+    if (!c || c.k === "error") return c ?? ctx.error(...diag("DLM0223", "assert()", "a condition"));
     if (c.k !== "bool") {
       return ctx.error("DLM0201", `assert() needs a bool, got ${describe(c)}`, args[0].span);
     }
     if (!c.v) {
       const msg = args[1]?.value.k === "str" ? args[1].value.v : "assertion failed";
-      return ctx.error("DLM0306", msg);
+      return ctx.error(...diag("DLM0306", msg));
     }
     return NONE;
   },

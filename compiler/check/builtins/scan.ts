@@ -4,6 +4,7 @@
  * layer instance (the cell) through `ctx.apply` and builds the Scan body
  * through `ctx.subgraph`.
  */
+import { diag } from "../../diagnostics.ts";
 import { formatType, type Span } from "../../ir/graph.ts";
 import { tensor as mkTensor } from "../../ir/tensor.ts";
 import type { CompileFn, Ctx } from "../context.ts";
@@ -231,8 +232,11 @@ function scanSteps(
   const steps = a.steps;
   if (!steps || steps.k !== "int" || steps.v <= 0) {
     return ctx.error(
-      "DLM0206",
-      "scan() without a sequence needs steps: a positive int (how many times to run the cell)",
+      ...diag(
+        "DLM0223",
+        "scan() without a sequence",
+        "steps: a positive int (how many times to run the cell)",
+      ),
     );
   }
   const stateIsTuple = a.init.k === "tuple" || a.init.k === "list";

@@ -9,6 +9,7 @@
  * itself (a cumulative sum of ones along T), so its type is i64[T], not a
  * fresh unknown dim.
  */
+import { diag } from "../../diagnostics.ts";
 import { type Dim, formatType } from "../../ir/graph.ts";
 import { tensor } from "../../ir/tensor.ts";
 import { dimEquals } from "../../ops/dims.ts";
@@ -308,8 +309,11 @@ const defs: FnDef[] = [
       }
       if (!a.like) {
         return ctx.error(
-          "DLM0206",
-          `arange(${n.v}) of a symbolic dim needs a tensor that has it: arange(${n.v}, like: x)`,
+          ...diag(
+            "DLM0223",
+            `arange(${n.v}) of a symbolic dim`,
+            `a tensor that has it: arange(${n.v}, like: x)`,
+          ),
         );
       }
       const like = t(a.like);
@@ -398,7 +402,7 @@ const defs: FnDef[] = [
     }],
     apply(ctx, a) {
       const xs = (a.xs as { items: Value[] }).items.map(t);
-      if (xs.length === 0) return ctx.error("DLM0206", "stack() needs at least one tensor");
+      if (xs.length === 0) return ctx.error(...diag("DLM0223", "stack()", "at least one tensor"));
       const axis = normAxisArg(ctx, num(a.axis), xs[0].t.shape.length + 1, "stack");
       if (axis === undefined) return ERROR;
       return withGraph(ctx, (e) => {

@@ -86,7 +86,7 @@ Deno.test("arange of a symbolic dim without like says what to write", () => {
     input ids: i64[N, T]
     output p = arange(T)
   }`);
-  assert.equal(r.diagnostics[0].code, "DLM0206");
+  assert.equal(r.diagnostics[0].code, "DLM0223");
   assert.match(r.diagnostics[0].message, /arange\(T, like: x\)/);
 });
 

@@ -6,6 +6,7 @@
  * peft.ts give it meaning. The settings' arguments are declared in
  * train_rules.ts, with their defaults and updates.
  */
+import { diag } from "../../diagnostics.ts";
 import type { CompileFn } from "../context.ts";
 import { METHOD_ARGS } from "../peft.ts";
 import type { ArgType } from "../signature.ts";
@@ -70,7 +71,7 @@ export const METHODS: Record<string, CompileFn> = Object.fromEntries(
 export const phase: CompileFn = (ctx, args) => {
   const span = ctx.span;
   const phases = ctx.phases;
-  if (!phases) return ctx.error("DLM0110", "phase() belongs in a train section");
+  if (!phases) return ctx.error(...diag("DLM0120", "phase()", "a train section"));
   const a = ctx.bind(
     "phase",
     [
@@ -84,7 +85,7 @@ export const phase: CompileFn = (ctx, args) => {
   if (!a) return ERROR;
   const name = (a.name as { v: string }).v;
   if (phases.some((p) => p.name === name)) {
-    return ctx.error("DLM0102", `phase '${name}' is declared twice`);
+    return ctx.error(...diag("DLM0115", "phase", name));
   }
   if (a.optimizer.k !== "spec") {
     return ctx.error(

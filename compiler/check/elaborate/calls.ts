@@ -23,20 +23,12 @@ import { describe, ERROR, type Instance, Scope, type TensorValue, type Value } f
 export abstract class CallElab extends ExpressionElab {
   nameInstance(inst: Instance, label: string, span: Span): void {
     if (inst.prefix !== undefined) {
-      this.err(
-        "DLM0106",
-        `This layer is already named '${inst.prefix}'; a layer instance has one name`,
-        span,
-      );
+      this.err(...diag("DLM0117", inst.prefix), span);
       return;
     }
     if (label === "_") {
       if (inst.kind === "builtin") {
-        this.err(
-          "DLM0111",
-          "The label _ splices a block's names into this level; a built-in layer needs a real name",
-          span,
-        );
+        this.err(...diag("DLM0122"), span);
         return;
       }
       inst.inline = true;
@@ -45,11 +37,7 @@ export abstract class CallElab extends ExpressionElab {
     }
     const prev = this.frame.labels.get(label);
     if (prev) {
-      this.err(
-        "DLM0106",
-        `Label '${label}' is already used in this scope (at line ${prev.line}); to share weights, bind the layer with let and call it twice`,
-        span,
-      );
+      this.err(...diag("DLM0106", label, prev.line), span);
       // Carry on under a private name so the duplicate does not also look like a shared layer.
       inst.prefix = this.frame.child(`${label}#${span.line}:${span.col}`);
       return;
@@ -163,11 +151,7 @@ export abstract class CallElab extends ExpressionElab {
         if (!o.pipeInput && args.length === 0) return { k: "layer", inst };
         for (const a of args) {
           if (a.name) {
-            return this.err(
-              "DLM0205",
-              `Block ${d.name} takes its inputs by position, not by name '${a.name}'`,
-              a.span,
-            );
+            return this.err(...diag("DLM0216", d.name, a.name), a.span);
           }
         }
         return this.applyInstance(inst, [...pipeArgs, ...args].map((a) => a.value), span);
@@ -184,11 +168,7 @@ export abstract class CallElab extends ExpressionElab {
             const which = allowed.length
               ? `; it takes ${allowed.map((n) => `${n}:`).join(", ")} by name`
               : "";
-            return this.err(
-              "DLM0205",
-              `${callee.inst.name} is applied to tensors by position${which}; '${a.name}:' is not one of them`,
-              a.span,
-            );
+            return this.err(...diag("DLM0217", callee.inst.name, which, a.name), a.span);
           }
           if (a.value.k === "error") return ERROR;
           if (a.value.k !== "tensor") {
@@ -205,16 +185,12 @@ export abstract class CallElab extends ExpressionElab {
       }
       case "initfn": {
         if (o.pipeInput) {
-          return this.err(
-            "DLM0209",
-            `${callee.name} is an initialiser and cannot be applied to a tensor`,
-            span,
-          );
+          return this.err(...diag("DLM0225", callee.name), span);
         }
         return makeInit(this.ctx(span, {}), callee.name, args);
       }
       default:
-        return this.err("DLM0209", `${describe(callee)} is not callable`, span);
+        return this.err(...diag("DLM0209", describe(callee)), span);
     }
   }
 
@@ -268,8 +244,7 @@ export abstract class CallElab extends ExpressionElab {
         if (inputs.length < lo || inputs.length > hi) {
           const want = lo === hi ? `${lo}` : `${lo} to ${hi}`;
           return this.err(
-            "DLM0202",
-            `${inst.name}() is applied to ${want} tensor${hi > 1 ? "s" : ""}, got ${inputs.length}`,
+            ...diag("DLM0219", inst.name, `${want} tensor${hi > 1 ? "s" : ""}`, inputs.length),
             span,
           );
         }
@@ -325,10 +300,13 @@ export abstract class CallElab extends ExpressionElab {
     }
     if (inputs.length !== d.inputs.length) {
       return this.err(
-        "DLM0202",
-        `Block ${d.name} takes ${d.inputs.length} input${d.inputs.length === 1 ? "" : "s"} (${
-          d.inputs.map((p) => p.name).join(", ")
-        }), got ${inputs.length}`,
+        ...diag(
+          "DLM0220",
+          d.name,
+          `${d.inputs.length} input${d.inputs.length === 1 ? "" : "s"}`,
+          d.inputs.map((p) => p.name).join(", "),
+          inputs.length,
+        ),
         span,
       );
     }

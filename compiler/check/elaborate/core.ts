@@ -18,7 +18,7 @@ import {
   tensor as mkTensor,
   zeros,
 } from "../../ir/tensor.ts";
-import { type Code, type Diagnostic, error } from "../../diagnostics.ts";
+import { type Code, diag, type Diagnostic, error } from "../../diagnostics.ts";
 import { ShapeError } from "../../ops/op_def.ts";
 import type { Ctx, ParamOptions, PhaseDecl } from "../context.ts";
 import { type InitSpec, lazyInitTensor, Rng } from "../init.ts";
@@ -332,11 +332,7 @@ export abstract class ElabCore {
       ? lazyInitTensor(spec, shape, name, this.seed)
       : zeros(dtype, shape);
     if (this.root.isUsed(name)) {
-      this.err(
-        "DLM0106",
-        `Parameter name '${name}' clashes with another value of the same name`,
-        span,
-      );
+      this.err(...diag("DLM0116", "Parameter name", name), span);
       return undefined;
     }
     const v = this.root.initializer(name, t);

@@ -123,8 +123,7 @@ class Elaborator extends CallElab {
       const l = settings.get("loss");
       if (!l) {
         this.err(
-          "DLM0206",
-          `train ${train.model} needs a loss: loss = cross_entropy(logits, label)`,
+          ...diag("DLM0223", `train ${train.model}`, "a loss: loss = cross_entropy(logits, label)"),
           train.nameSpan,
         );
       } else if (l.k === "tensor") {
@@ -210,8 +209,11 @@ class Elaborator extends CallElab {
         v = this.eval(p.default, scope);
       } else {
         this.err(
-          "DLM0206",
-          `Model ${model.name} needs a value for '${p.name}' (give it a default, or pass --set ${p.name}=...)`,
+          ...diag(
+            "DLM0223",
+            `Model ${model.name}`,
+            `a value for '${p.name}' (give it a default, or pass --set ${p.name}=...)`,
+          ),
           p.span,
         );
         v = ERROR;
@@ -223,11 +225,7 @@ class Elaborator extends CallElab {
     }
     for (const k of given.keys()) {
       const names = model.params.map((p) => p.name).join(", ") || "none";
-      this.err(
-        "DLM0205",
-        `Model ${model.name} has no parameter '${k}'; its parameters are: ${names}`,
-        model.nameSpan,
-      );
+      this.err(...diag("DLM0205", `Model ${model.name}`, k, "", names), model.nameSpan);
     }
   }
 }

@@ -4,6 +4,7 @@
  * pipes and labels; operators, indexing and calls are the layers below
  * and above.
  */
+import { diag } from "../../diagnostics.ts";
 import { StatementElab } from "./statements.ts";
 import type * as A from "../../syntax/ast.ts";
 import type { Span } from "../../ir/graph.ts";
@@ -145,19 +146,11 @@ export abstract class ExpressionElab extends StatementElab {
     if (name in FUNCTIONS || name in COMPILE_FNS) return { k: "fn", name };
     if (INIT_FNS.has(name)) return { k: "initfn", name };
     if (this.program.models.has(name)) {
-      return this.err(
-        "DLM0209",
-        `'${name}' is a model; use a block to reuse layers inside another model`,
-        span,
-      );
+      return this.err(...diag("DLM0224", name), span);
     }
     const known = [...scopeNames(scope), ...this.program.blocks.keys(), ...predefinedNames()];
     const near = closest(name, known);
-    return this.err(
-      "DLM0101",
-      `Unknown name '${name}'${near ? `; did you mean '${near}'?` : ""}`,
-      span,
-    );
+    return this.err(...diag("DLM0101", name, near ? `; did you mean '${near}'?` : ""), span);
   }
 
   evalLabel(l: A.Label, scope: Scope): string | undefined {
@@ -171,11 +164,7 @@ export abstract class ExpressionElab extends StatementElab {
       }
     }
     if (s !== "_" && !/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(s)) {
-      this.err(
-        "DLM0111",
-        `Label '${s}' must be made of letters, digits and _ (dots separate levels)`,
-        l.span,
-      );
+      this.err(...diag("DLM0111", s), l.span);
       return undefined;
     }
     return s;

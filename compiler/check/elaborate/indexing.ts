@@ -3,6 +3,7 @@
  * takes ints and slices (one Slice node, then a Squeeze of the int axes);
  * `.shape`, `.rank`, `.dtype`, `.T` on tensors, `.length` on tuples.
  */
+import { diag } from "../../diagnostics.ts";
 import { OperatorElab } from "./operators.ts";
 import type * as A from "../../syntax/ast.ts";
 import { formatType } from "../../ir/graph.ts";
@@ -29,8 +30,7 @@ export abstract class IndexElab extends OperatorElab {
       const k = i.v < 0 ? t.items.length + i.v : i.v;
       if (k < 0 || k >= t.items.length) {
         return this.err(
-          "DLM0212",
-          `Index ${i.v} is out of range for a ${t.k} of ${t.items.length}`,
+          ...diag("DLM0212", i.v, `a ${t.k} of ${t.items.length}`),
           e.indices[0].span,
         );
       }
@@ -39,7 +39,7 @@ export abstract class IndexElab extends OperatorElab {
     if (t.k !== "tensor") return this.err("DLM0201", `Cannot index ${describe(t)}`, e.span);
     const rank = t.t.shape.length;
     if (e.indices.length > rank) {
-      return this.err("DLM0212", `${e.indices.length} indices for ${formatType(t.t)}`, e.span);
+      return this.err(...diag("DLM0226", e.indices.length, formatType(t.t)), e.span);
     }
     const starts: number[] = [],
       ends: number[] = [],
@@ -72,11 +72,7 @@ export abstract class IndexElab extends OperatorElab {
         if (i === undefined) return ERROR;
         const d = t.t.shape[ax];
         if (typeof d === "number" && (i >= d || i < -d)) {
-          return this.err(
-            "DLM0212",
-            `Index ${i} is out of range for dim ${ax} of ${formatType(t.t)}`,
-            ix.span,
-          );
+          return this.err(...diag("DLM0212", i, `dim ${ax} of ${formatType(t.t)}`), ix.span);
         }
         starts.push(i),
           ends.push(i === -1 ? 2 ** 53 - 1 : i + 1),
@@ -132,14 +128,13 @@ export abstract class IndexElab extends OperatorElab {
         }
       }
       return this.err(
-        "DLM0101",
-        `A tensor has no member '${e.name}'; it has shape, rank, dtype and T`,
+        ...diag("DLM0113", "A tensor", e.name, "; it has shape, rank, dtype and T"),
         e.nameSpan,
       );
     }
     if ((t.k === "tuple" || t.k === "list") && e.name === "length") {
       return { k: "int", v: t.items.length };
     }
-    return this.err("DLM0101", `${describe(t)} has no member '${e.name}'`, e.nameSpan);
+    return this.err(...diag("DLM0113", describe(t), e.name, ""), e.nameSpan);
   }
 }

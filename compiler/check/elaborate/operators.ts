@@ -34,13 +34,7 @@ export abstract class OperatorElab extends TypeElab {
     if (op === "==" || op === "!=") {
       if ((l.k === "dim" || r.k === "dim") && !equalValues(l, r)) {
         if ((l.k === "dim" || l.k === "int") && (r.k === "dim" || r.k === "int")) {
-          return this.err(
-            "DLM0305",
-            `Cannot compare ${describe(l)} with ${
-              describe(r)
-            } at compile time: a symbolic dim is only known at run time`,
-            e.span,
-          );
+          return this.err(...diag("DLM0309", describe(l), describe(r)), e.span);
         }
       }
       const eq = equalValues(l, r);
@@ -54,13 +48,7 @@ export abstract class OperatorElab extends TypeElab {
       return { k: l.k, items: [...l.items, ...r.items] };
     }
     if (l.k === "dim" || r.k === "dim") {
-      return this.err(
-        "DLM0305",
-        `${describe(l)} ${op} ${
-          describe(r)
-        } needs the symbolic dim's value, which is only known at run time`,
-        e.span,
-      );
+      return this.err(...diag("DLM0310", describe(l), op, describe(r)), e.span);
     }
     return this.err(
       "DLM0201",

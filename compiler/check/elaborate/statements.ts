@@ -4,6 +4,7 @@
  * (hoisted to the top of their body), freeze; then what finishes a model:
  * its outputs, frozen parameters, fine-tuning set-up.
  */
+import { diag } from "../../diagnostics.ts";
 import { Abort, type OutputDecl, Return } from "./core.ts";
 import { coerce } from "./types.ts";
 import { IndexElab } from "./indexing.ts";
@@ -31,11 +32,7 @@ export abstract class StatementElab extends IndexElab {
       }
       const spec = this.initSpecOf(v, s.value.span);
       if (!s.glob && !/^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/.test(s.target)) {
-        this.err(
-          "DLM0111",
-          `init target '${s.target}' must be layer.role (e.g. conv2d.weight) or a quoted name pattern`,
-          s.span,
-        );
+        this.err(...diag("DLM0124", s.target), s.span);
         continue;
       }
       this.frame.rules.push({ target: s.target, glob: s.glob, spec, prefix: this.frame.prefix });
@@ -50,11 +47,7 @@ export abstract class StatementElab extends IndexElab {
     switch (s.kind) {
       case "input": {
         if (!where.model) {
-          this.err(
-            "DLM0110",
-            "input declarations belong in a model; a block takes its inputs as parameters",
-            s.span,
-          );
+          this.err(...diag("DLM0110", "input", "takes its inputs as parameters"), s.span);
           return;
         }
         if (s.type.kind !== "tensor_type") {
@@ -72,7 +65,7 @@ export abstract class StatementElab extends IndexElab {
           return;
         }
         if (scope.vars.has(s.name)) {
-          this.err("DLM0102", `'${s.name}' is already defined`, s.nameSpan);
+          this.err(...diag("DLM0102", s.name, ""), s.nameSpan);
         }
         const name = this.b.input(s.name, t, s.span);
         scope.define(s.name, { k: "tensor", v: name, t });
@@ -80,11 +73,7 @@ export abstract class StatementElab extends IndexElab {
       }
       case "output": {
         if (!where.model) {
-          this.err(
-            "DLM0110",
-            "output declarations belong in a model; a block returns its result with return",
-            s.span,
-          );
+          this.err(...diag("DLM0110", "output", "returns its result with return"), s.span);
           return;
         }
         let v: Value;
@@ -93,8 +82,11 @@ export abstract class StatementElab extends IndexElab {
           const found = scope.lookup(s.name);
           if (!found) {
             this.err(
-              "DLM0101",
-              `Unknown name '${s.name}': output without a value exports an existing binding`,
+              ...diag(
+                "DLM0101",
+                s.name,
+                ": output without a value exports an existing binding",
+              ),
               s.nameSpan,
             );
             return;
@@ -117,7 +109,7 @@ export abstract class StatementElab extends IndexElab {
           this.checkDeclared(v, s.type, scope, s.value?.span ?? s.span, `output '${s.name}'`);
         }
         if (where.outputs!.some((o) => o.name === s.name)) {
-          this.err("DLM0102", `output '${s.name}' is declared twice`, s.nameSpan);
+          this.err(...diag("DLM0115", "output", s.name), s.nameSpan);
         }
         where.outputs!.push({ name: s.name, value: v, span: s.span });
         scope.define(s.name, v);
@@ -142,20 +134,12 @@ export abstract class StatementElab extends IndexElab {
         const owner = scope.owner(s.name);
         const v = this.evalRhs(s.value, scope);
         if (!owner) {
-          this.err(
-            "DLM0107",
-            `'${s.name}' is not declared; declare it first with let ${s.name} = ...`,
-            s.nameSpan,
-          );
+          this.err(...diag("DLM0107", s.name), s.nameSpan);
           scope.define(s.name, v);
           return;
         }
         if (owner === this.global) {
-          this.err(
-            "DLM0107",
-            `'${s.name}' is a top-level constant and cannot be reassigned; bind a new name with let`,
-            s.nameSpan,
-          );
+          this.err(...diag("DLM0118", s.name), s.nameSpan);
           return;
         }
         owner.define(s.name, v);
@@ -163,7 +147,7 @@ export abstract class StatementElab extends IndexElab {
       }
       case "return": {
         if (where.model) {
-          this.err("DLM0110", "return belongs in a block; a model declares outputs", s.span);
+          this.err(...diag("DLM0120", "return", "a block; a model declares outputs"), s.span);
           return;
         }
         throw new Return(this.eval(s.value, scope));
@@ -253,11 +237,7 @@ export abstract class StatementElab extends IndexElab {
     if (c.k === "error") return undefined;
     if (c.k === "bool") return c.v;
     if (c.k === "tensor") {
-      this.err(
-        "DLM0305",
-        "if needs a condition known at compile time; for a choice at run time use where(cond, a, b)",
-        span,
-      );
+      this.err(...diag("DLM0305"), span);
       return undefined;
     }
     this.err("DLM0201", `if needs a bool, got ${describe(c)}`, span);
@@ -275,11 +255,7 @@ export abstract class StatementElab extends IndexElab {
       try {
         this.b.output(v, o.name, o.span);
       } catch {
-        this.err(
-          "DLM0102",
-          `output '${o.name}' clashes with another value of the same name`,
-          o.span,
-        );
+        this.err(...diag("DLM0116", "output", o.name), o.span);
         continue;
       }
       const added = this.b.graph.outputs.find((x) => !before.has(x.name));

@@ -30,11 +30,7 @@ export abstract class TypeElab extends ElabCore {
     const shape: Dim[] = [];
     for (const d of te.dims) {
       if (d.kind === "dim_any" || d.kind === "dim_rest") {
-        this.err(
-          "DLM0110",
-          "Model inputs need every dim named or sized; _ and ... are for block parameters",
-          d.span,
-        );
+        this.err(...diag("DLM0121"), d.span);
         return undefined;
       }
       if (
