@@ -9,7 +9,7 @@ import { type Diagnostic, DlmError, error, fail } from "../compiler/diagnostics.
 import { bf16ToF32, f16ToF32, type Tensor, zeros } from "../compiler/ir/tensor.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { unpackValues } from "../compiler/train/pack.ts";
-import { readSafetensors, safetensorsChunks, writeSafetensors } from "./formats/safetensors.ts";
+import { readSafetensors, safetensorsChunks } from "./formats/safetensors.ts";
 import { readFileOrFail, readTextOrFail, writeFilesAtomic } from "./fs.ts";
 
 export interface RenameRule {
@@ -238,14 +238,10 @@ function list(xs: string[]): string {
     : `${xs.slice(0, 6).join(", ")}, ... (${xs.length - 6} more)`;
 }
 
-/** The graph's parameters and buffers, in definition order, as safetensors bytes. */
-export function weightsBytes(graph: Graph): Uint8Array {
-  return writeSafetensors(weightEntries(graph), WEIGHTS_METADATA);
-}
-
 /**
- * weightsBytes' bytes as ranges for a file writer (writeFilesAtomic): weights
- * not drawn yet are drawn as they are written and not kept.
+ * The graph's parameters and buffers, in definition order, as safetensors
+ * byte ranges for a file writer (writeFilesAtomic): weights not drawn yet are
+ * drawn as they are written and not kept.
  */
 export function weightsChunks(graph: Graph): Iterable<Uint8Array> {
   return safetensorsChunks(weightEntries(graph), WEIGHTS_METADATA);
