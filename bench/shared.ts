@@ -25,7 +25,7 @@ export interface CompileBench {
   parse: Timing;
   /**
    * Parse, check and elaborate: `compileFile`. Parameters are initialised
-   * lazily (compiler/check/init.ts `lazyInitTensor`), so this excludes
+   * lazily (compiler/ir/init.ts `lazyInitTensor`), so this excludes
    * drawing the initial weights.
    */
   check: Timing;

@@ -9,7 +9,7 @@ import type { AttrValue, Node, Span, TensorType } from "../ir/graph.ts";
 import type { GraphBuilder } from "../ops/builder.ts";
 import type { DType, Tensor } from "../ir/tensor.ts";
 import type { Code } from "../diagnostics.ts";
-import type { InitSpec } from "./init.ts";
+import type { InitSpec } from "../ir/init.ts";
 import type { ArgIn, Bound, ParamSig } from "./signature.ts";
 import type { Instance, TensorValue, Value } from "./values.ts";
 

@@ -6,7 +6,7 @@
  * values.ts's Scope.)
  */
 import type { Span } from "../ir/graph.ts";
-import type { InitSpec } from "./init.ts";
+import type { InitSpec } from "../ir/init.ts";
 
 export interface InitRule {
   /** `conv2d.weight` form: layer kind and role; or a glob over full parameter names. */

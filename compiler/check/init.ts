@@ -2,13 +2,9 @@
  * The language's initialisers: the names a .dlm file can call
  * (`init conv2d.weight = kaiming_normal(mode: "fan_out")`) and PyTorch's
  * defaults that the layers use. What an initialiser draws, and the lazy
- * parameters that draw it, are the IR's (ir/init.ts, ir/rng.ts); they are
- * re-exported here for the checker's modules.
+ * parameters that draw it, are the IR's (ir/init.ts, ir/rng.ts).
  */
 import type { InitSpec } from "../ir/init.ts";
-
-export { type InitSpec, lazyInitTensor, type Nonlinearity } from "../ir/init.ts";
-export { Rng } from "../ir/rng.ts";
 
 /** Names accepted in .dlm (`init conv2d.weight = kaiming_normal(mode: "fan_out")`). */
 export const INIT_NAMES = [

@@ -28,7 +28,7 @@ import type { Expr } from "../ir/expr.ts";
 import { tensor, zeros as zeroTensor } from "../ir/tensor.ts";
 import type { Ctx } from "./context.ts";
 import { globToRegExp } from "./glob.ts";
-import type { InitSpec } from "./init.ts";
+import type { InitSpec } from "../ir/init.ts";
 import { describe, ERROR, type TensorValue, type Value } from "./values.ts";
 import { withGraph, withGraphs } from "./builtins/util.ts";
 import { FUNCTIONS } from "./builtins/functions.ts";

@@ -9,7 +9,7 @@
 import type { Dim, Span, TensorType } from "../ir/graph.ts";
 import { formatType } from "../ir/graph.ts";
 import type { BlockDecl, Expr, PipeGroup } from "../syntax/ast.ts";
-import type { InitSpec } from "./init.ts";
+import type { InitSpec } from "../ir/init.ts";
 
 export type Value =
   | { k: "int"; v: number }

@@ -5,7 +5,8 @@
  * are short for kaiming_normal and xavier_uniform.
  */
 import type { Ctx } from "../context.ts";
-import { INIT_NAMES, type InitSpec, type Nonlinearity } from "../init.ts";
+import { INIT_NAMES } from "../init.ts";
+import type { InitSpec, Nonlinearity } from "../../ir/init.ts";
 import { type ArgIn, num, type ParamSig } from "../signature.ts";
 import { ERROR, type Value } from "../values.ts";
 import { fl } from "./util.ts";

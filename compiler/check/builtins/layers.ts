@@ -8,7 +8,8 @@
 import { formatType } from "../../ir/graph.ts";
 import { type DType, f32ToBf16, f32ToF16, numel, type Tensor, tensor } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
-import { type InitSpec, TORCH_DEFAULT_WEIGHT } from "../init.ts";
+import { TORCH_DEFAULT_WEIGHT } from "../init.ts";
+import type { InitSpec } from "../../ir/init.ts";
 import { expandInts, num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
 import { i } from "./util.ts";

@@ -14,7 +14,7 @@ import {
 } from "../../ir/tensor.ts";
 import type { CompileFn } from "../context.ts";
 import { globToRegExp } from "../glob.ts";
-import type { InitSpec } from "../init.ts";
+import type { InitSpec } from "../../ir/init.ts";
 import { LIMITS } from "../limits.ts";
 import { describe, ERROR, type Value } from "../values.ts";
 

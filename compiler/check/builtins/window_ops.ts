@@ -14,7 +14,7 @@
 import { formatType } from "../../ir/graph.ts";
 import { tensor } from "../../ir/tensor.ts";
 import { dimEquals } from "../../ops/dims.ts";
-import type { InitSpec } from "../init.ts";
+import type { InitSpec } from "../../ir/init.ts";
 import { expandInts, num } from "../signature.ts";
 import { ERROR, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";

@@ -21,7 +21,8 @@ import {
 import { type Code, diag, type Diagnostic, error } from "../../diagnostics.ts";
 import { ShapeError } from "../../ops/op_def.ts";
 import type { Ctx, ParamOptions, PhaseDecl } from "../context.ts";
-import { type InitSpec, lazyInitTensor, Rng } from "../init.ts";
+import { type InitSpec, lazyInitTensor } from "../../ir/init.ts";
+import { Rng } from "../../ir/rng.ts";
 import { Frame } from "../frame.ts";
 import { type ArgIn, bindArgs } from "../signature.ts";
 import { makeInit } from "../builtins/mod.ts";
