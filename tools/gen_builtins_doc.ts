@@ -14,7 +14,7 @@
  */
 import type { ArgType, ParamSig } from "../compiler/check/signature.ts";
 import { show, type Value } from "../compiler/check/values.ts";
-import { COMPILE_FNS as SCALAR_FNS, FUNCTIONS, INIT_FNS, LAYERS } from "../compiler/check/names.ts";
+import { COMPILE_FNS, FUNCTIONS, INIT_FNS, LAYERS } from "../compiler/check/names.ts";
 import {
   CLIPS,
   languageArgs,
@@ -215,7 +215,7 @@ export function generateBuiltinsDoc(): string {
         "and its tables agree.",
     ),
     "",
-    bullet(`Compile-time functions (language.md 4.8): ${codeList(Object.keys(SCALAR_FNS))}.`),
+    bullet(`Compile-time functions (language.md 4.8): ${codeList(Object.keys(COMPILE_FNS))}.`),
     bullet(`Initialisers (language.md 8.2): ${codeList([...INIT_FNS])}.`),
   ];
   return parts.join("\n").replace(/\n*$/, "\n");

@@ -103,7 +103,7 @@ export type MethodSpec =
   | TopLayersSpec
   | AlsoTrainSpec;
 
-/** The spec kinds `with` accepts, and the arguments each takes (for SCALAR_FNS). */
+/** The spec kinds `with` accepts, and the arguments each takes (for COMPILE_FNS). */
 export const METHOD_ARGS: Record<string, [string, "int" | "number" | "str" | "any"][]> = {
   lora: [
     ["rank", "int"],
