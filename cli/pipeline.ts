@@ -20,8 +20,10 @@ import { readFileOrFail } from "../runtime/fs.ts";
 import { mergeAdapters } from "../compiler/passes/merge_adapters.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { SUPPORTED_OPSETS } from "../compiler/ops/mod.ts";
-import { overridesOf, type Parsed, UsageError } from "./args.ts";
-import { modeOf } from "./command.ts";
+import { dimsOf, overridesOf, type Parsed, UsageError } from "./args.ts";
+import { type Io, modeOf } from "./command.ts";
+import { prepareInputs } from "../runtime/inputs.ts";
+import { warn } from "./report.ts";
 
 /** How a fine-tuned model's LoRA and IA3 updates are emitted (`--adapters`). */
 export type AdapterMode = "unmerged" | "merged" | "inputs";
@@ -217,4 +219,25 @@ export function buildGraph(path: string, o: BuildOptions = {}): Built {
     }
   }
   return built;
+}
+
+/**
+ * What `run` and `diff` start from: the graph built as `buildGraph` does (its
+ * warnings printed) and its inputs, read from `--input NAME=PATH.npy` files or
+ * drawn from the seed, with `--dim` sizing symbolic dims.
+ */
+export function buildWithInputs(
+  file: string,
+  o: BuildOptions,
+  args: Parsed,
+  io: Io,
+): { built: Built; feeds: Record<string, Tensor> } {
+  const built = buildGraph(file, o);
+  warn(built, io);
+  const feeds = prepareInputs(built.graph, {
+    files: args.opts.input as string[],
+    seed: o.seed,
+    dims: dimsOf(args),
+  });
+  return { built, feeds };
 }

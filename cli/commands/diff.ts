@@ -4,15 +4,13 @@
  */
 import { DlmError, formatDiagnostic } from "../../compiler/diagnostics.ts";
 import { compileTrain } from "../../compiler/train/mod.ts";
-import { prepareInputs } from "../../runtime/inputs.ts";
 import { loadWeights, readWeightsMap } from "../../runtime/weights.ts";
 import { diffGraph, formatDiff } from "../../runtime/diff/diff.ts";
 import { diffTrain, formatTrainDiff } from "../../runtime/diff/train_diff.ts";
 import { Dataset, loadData, parseDataSpecs } from "../../runtime/data/mod.ts";
 import { dimsOf } from "../args.ts";
 import { backendOf, type Io, one, type Parsed, UsageError } from "../command.ts";
-import { buildGraph, buildOptionsOf, opsetOf } from "../pipeline.ts";
-import { warn } from "../report.ts";
+import { buildOptionsOf, buildWithInputs, opsetOf } from "../pipeline.ts";
 
 /** Run `dlm diff`; returns the exit code. */
 export async function run(args: Parsed, io: Io): Promise<number> {
@@ -62,13 +60,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     io.out(formatTrainDiff(r, topts));
     return r.ok ? 0 : 1;
   }
-  const b = buildGraph(file, o);
-  warn(b, io);
-  const feeds = prepareInputs(b.graph, {
-    files: args.opts.input as string[],
-    seed: o.seed,
-    dims: dimsOf(args),
-  });
+  const { built: b, feeds } = buildWithInputs(file, o, args, io);
   const opts = {
     rtol: (args.opts.rtol as number) ?? 1e-4,
     atol: (args.opts.atol as number) ?? 1e-5,

@@ -9,24 +9,16 @@ import { runGraph } from "../../runtime/reference/mod.ts";
 import { createSession } from "../../runtime/ort/mod.ts";
 import { writeNpy } from "../../runtime/formats/mod.ts";
 import { describeFsError, writeFileAtomic } from "../../runtime/fs.ts";
-import { prepareInputs, summarize } from "../../runtime/inputs.ts";
-import { dimsOf } from "../args.ts";
+import { summarize } from "../../runtime/inputs.ts";
 import { backendOf, type Io, one, type Parsed } from "../command.ts";
-import { buildGraph, buildOptionsOf, isOnnxPath } from "../pipeline.ts";
-import { warn } from "../report.ts";
+import { buildOptionsOf, buildWithInputs, isOnnxPath } from "../pipeline.ts";
 
 /** Run `dlm run`; returns the exit code. */
 export async function run(args: Parsed, io: Io): Promise<number> {
   const file = one(args, "file");
   const backend = backendOf(args, true);
   const o = buildOptionsOf(args);
-  const b = buildGraph(file, o);
-  warn(b, io);
-  const feeds = prepareInputs(b.graph, {
-    files: args.opts.input as string[],
-    seed: o.seed,
-    dims: dimsOf(args),
-  });
+  const { built: b, feeds } = buildWithInputs(file, o, args, io);
   let outputs: Record<string, Tensor>;
   const t0 = performance.now();
   if (backend === "reference") outputs = runGraph(b.graph, feeds).outputs;
