@@ -11,6 +11,7 @@
  * ones below; the longest matching prefix names a module's layer.
  */
 import assert from "node:assert/strict";
+import { cycles, type Import, IMPORT_RE, importsOf, normalize } from "./module_graph.ts";
 
 export const LAYERS: readonly (readonly string[])[] = [
   // 0: values, spans and diagnostics: the graph IR and what every layer speaks
@@ -86,36 +87,6 @@ function isTestSupport(path: string): boolean {
     /(^|\/)testing\.ts$|_testing\.ts$|(^|\/)test_[a-z_]+\.ts$/.test(path);
 }
 
-interface Import {
-  to: string;
-  dynamic: boolean;
-}
-
-const IMPORT_RE =
-  /(?:^|[;\n])\s*(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
-
-function normalize(from: string, spec: string): string {
-  const parts = from.split("/").slice(0, -1);
-  for (const s of spec.split("/")) {
-    if (s === "..") parts.pop();
-    else if (s !== ".") parts.push(s);
-  }
-  return parts.join("/");
-}
-
-function importsOf(path: string): Import[] {
-  const src = Deno.readTextFileSync(new URL(path, ROOT))
-    // Comments and strings in JSDoc examples are not imports.
-    .replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
-  const out: Import[] = [];
-  for (const m of src.matchAll(IMPORT_RE)) {
-    const spec = m[1] ?? m[2];
-    if (!spec.startsWith(".")) continue;
-    out.push({ to: normalize(path, spec), dynamic: m[2] !== undefined });
-  }
-  return out;
-}
-
 export function layerOf(path: string): number | undefined {
   let best: { rank: number; len: number } | undefined;
   LAYERS.forEach((prefixes, rank) => {
@@ -168,41 +139,6 @@ Deno.test("no module imports from a layer above its own, except the documented e
   const stale = EXCEPTIONS.map((e) => `${e.from} -> ${e.to}`).filter((e) => !used.has(e));
   assert.deepEqual(stale, [], "exceptions that no import needs any more");
 });
-
-/** Strongly connected components of more than one module (Tarjan). */
-export function cycles(graph: Map<string, string[]>): string[][] {
-  let next = 0;
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const stack: string[] = [];
-  const on = new Set<string>();
-  const out: string[][] = [];
-  const visit = (v: string) => {
-    index.set(v, next);
-    low.set(v, next++);
-    stack.push(v);
-    on.add(v);
-    for (const w of graph.get(v) ?? []) {
-      if (!graph.has(w)) continue;
-      if (!index.has(w)) {
-        visit(w);
-        low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
-    }
-    if (low.get(v) === index.get(v)) {
-      const comp: string[] = [];
-      let w: string;
-      do {
-        w = stack.pop()!;
-        on.delete(w);
-        comp.push(w);
-      } while (w !== v);
-      if (comp.length > 1) out.push(comp.sort());
-    }
-  };
-  for (const v of graph.keys()) if (!index.has(v)) visit(v);
-  return out;
-}
 
 Deno.test("no module outside the tests imports test support", () => {
   const bad: string[] = [];

@@ -6,20 +6,12 @@
  * the elaborator only through Ctx.
  */
 import assert from "node:assert/strict";
+import { cycles, importsOf } from "../../tests/module_graph.ts";
 
-const CHECK = new URL("./", import.meta.url);
 const ROOT = new URL("../../", import.meta.url);
-const path = (u: URL) => decodeURIComponent(u.pathname);
 
-/** The modules `file` imports (relative imports only), as absolute paths. */
-function importsOf(file: string): string[] {
-  const src = Deno.readTextFileSync(file);
-  const out: string[] = [];
-  for (const m of src.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+"(\.[^"]+)"/gms)) {
-    out.push(path(new URL(m[1], `file://${file}`)));
-  }
-  return out;
-}
+/** The modules the module at `path` imports statically (repository-relative paths). */
+const imported = (path: string) => importsOf(path).filter((i) => !i.dynamic).map((i) => i.to);
 
 /** Every module reachable from `start` (itself included). */
 function closure(start: string): Set<string> {
@@ -29,14 +21,14 @@ function closure(start: string): Set<string> {
     const f = todo.pop()!;
     if (seen.has(f)) continue;
     seen.add(f);
-    todo.push(...importsOf(f));
+    todo.push(...imported(f));
   }
   return seen;
 }
 
-function checkModules(dir = path(CHECK)): string[] {
+function checkModules(dir = "compiler/check/"): string[] {
   const out: string[] = [];
-  for (const e of Deno.readDirSync(dir)) {
+  for (const e of Deno.readDirSync(new URL(dir, ROOT))) {
     const p = `${dir}${e.name}`;
     if (e.isDirectory) out.push(...checkModules(`${p}/`));
     else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) out.push(p);
@@ -44,45 +36,31 @@ function checkModules(dir = path(CHECK)): string[] {
   return out.sort();
 }
 
-const inElaborator = (f: string) => f.startsWith(path(new URL("elaborate/", CHECK)));
+const inElaborator = (f: string) => f.startsWith("compiler/check/elaborate/");
 
 Deno.test("compiler/check has no import cycle, type-only imports included", () => {
-  const state = new Map<string, "open" | "done">();
-  const cycles: string[] = [];
-  const visit = (f: string, stack: string[]) => {
-    if (!f.startsWith(path(CHECK))) return;
-    if (state.get(f) === "done") return;
-    if (state.get(f) === "open") {
-      cycles.push(
-        [...stack.slice(stack.indexOf(f)), f].map((x) => x.slice(path(ROOT).length)).join(" -> "),
-      );
-      return;
-    }
-    state.set(f, "open");
-    for (const g of importsOf(f)) visit(g, [...stack, f]);
-    state.set(f, "done");
-  };
-  for (const f of checkModules()) visit(f, []);
-  assert.deepEqual(cycles, []);
+  const graph = new Map(
+    checkModules().map((f) => [f, imported(f).filter((g) => g.startsWith("compiler/check/"))]),
+  );
+  assert.deepEqual(cycles(graph), []);
 });
 
 Deno.test("the resolver and the docs generator reach the name tables without the elaborator", () => {
   for (
     const start of [
-      path(new URL("resolve.ts", CHECK)),
-      path(new URL("tools/gen_builtins_doc.ts", ROOT)),
+      "compiler/check/resolve.ts",
+      "tools/gen_builtins_doc.ts",
     ]
   ) {
     const reached = [...closure(start)].filter(inElaborator);
     assert.deepEqual(reached, [], `${start} imports the elaborator`);
   }
   // The spec test compiles examples (so it reaches the elaborator), but takes its names from names.ts.
-  const spec = importsOf(path(new URL("tests/spec_test.ts", ROOT)));
-  assert.ok(spec.includes(path(new URL("names.ts", CHECK))));
+  assert.ok(imported("tests/spec_test.ts").includes("compiler/check/names.ts"));
 });
 
 Deno.test("built-ins, compile-time functions included, see the elaborator only through Ctx", () => {
-  const builtins = checkModules().filter((f) => f.includes("/check/builtins/"));
+  const builtins = checkModules().filter((f) => f.startsWith("compiler/check/builtins/"));
   assert.ok(builtins.some((f) => f.endsWith("/scan.ts")));
   for (const f of builtins) {
     assert.deepEqual([...closure(f)].filter(inElaborator), [], f);
