@@ -75,7 +75,6 @@ export function axisOf(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
-/** A dim as a number, or an error naming what needed it. */
 /** A gradient rule's limit on its input (not a bug): autodiff reports it as DLM0410. */
 export class GradLimit extends Error {
   constructor(message: string, readonly dim?: string) {
@@ -84,6 +83,7 @@ export class GradLimit extends Error {
   }
 }
 
+/** A dim as a number, or a GradLimit naming what needed it. */
 export function needStatic(d: Dim, op: string, what: string): number {
   if (typeof d !== "number") {
     throw new GradLimit(
