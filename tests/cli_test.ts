@@ -710,3 +710,76 @@ Deno.test("compile --train --pack-params writes a packed step that dlm train run
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--pack-params applies to the training-step model: add --train/);
 });
+
+Deno.test("dlm train saves num_batches_tracked as PyTorch counts it, and a resumed run continues the count", async () => {
+  const dir = Deno.makeTempDirSync();
+  const file = `${dir}/bn.dlm`;
+  // `c` is one batch norm applied twice per forward: two batches tracked per step.
+  Deno.writeTextFileSync(
+    file,
+    `model M {
+  input image: f32[N, 64]
+  freeze a
+  let c = c: batch_norm
+  output logits: f32[N, 10] = image |> reshape((-1, 4, 4, 4))
+    |> conv1: conv2d(4, kernel: 3, pad: 1) |> a: batch_norm |> relu
+    |> conv2: conv2d(4, kernel: 3, pad: 1) |> c |> relu |> c
+    |> flatten |> fc: linear(10)
+}
+train M {
+  input label: i64[N]
+  loss = cross_entropy(logits, label)
+  optimizer = sgd(lr: 0.05)
+  batch_size = 256
+}`,
+  );
+  const counters = (path: string) => {
+    const t = readSafetensors(Deno.readFileSync(path)).tensors;
+    return ["a", "c"].map((l) => {
+      const n = t.get(`${l}.num_batches_tracked`)!;
+      assert.deepEqual([n.dtype, n.shape], ["i64", []]);
+      return Number(n.data[0]);
+    });
+  };
+  // The digits are 1797 samples: 8 batches of 256 (the last smaller) per epoch.
+  const first = await dlm(
+    "train",
+    file,
+    "--data",
+    "digits",
+    "--out",
+    `${dir}/run`,
+    "--save",
+    `${dir}/one.safetensors`,
+  );
+  assert.equal(first.code, 0, first.err);
+  assert.deepEqual(counters(`${dir}/one.safetensors`), [8, 16]);
+  assert.deepEqual(counters(`${dir}/run/checkpoint.safetensors`), [8, 16]);
+  const resumed = await dlm(
+    "train",
+    file,
+    "--data",
+    "digits",
+    "--epochs",
+    "2",
+    "--resume",
+    `${dir}/run/checkpoint.safetensors`,
+    "--save",
+    `${dir}/two.safetensors`,
+  );
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.deepEqual(counters(`${dir}/two.safetensors`), [16, 32]);
+  // Weights saved by one run start the next one's counters, as a PyTorch state dict would.
+  const more = await dlm(
+    "train",
+    file,
+    "--data",
+    "digits",
+    "--weights",
+    `${dir}/two.safetensors`,
+    "--save",
+    `${dir}/three.safetensors`,
+  );
+  assert.equal(more.code, 0, more.err);
+  assert.deepEqual(counters(`${dir}/three.safetensors`), [24, 48]);
+});

@@ -11,6 +11,9 @@
  *   atol 1e-5, in the reference interpreter (before and after the inference
  *   passes, so batch-norm folding is checked against torch) and in
  *   onnxruntime-node (the emitted ONNX model).
+ * - Buffers: a training step of the narrow ResNet-18 from torch's state dict
+ *   continues each `num_batches_tracked` torch saved (the training-step
+ *   oracle, train_step_oracle_test.ts, checks the counters torch reaches).
  */
 import assert from "node:assert/strict";
 import type { Graph } from "../compiler/ir/graph.ts";
@@ -20,6 +23,11 @@ import { inferencePipeline, runPasses } from "../compiler/passes/mod.ts";
 import { createSession } from "../runtime/ort/mod.ts";
 import { runGraph } from "../runtime/reference/mod.ts";
 import { loadWeights } from "../runtime/weights.ts";
+import { compileTrain } from "../compiler/train/mod.ts";
+import { nextName, stateInputs } from "../compiler/train/contract.ts";
+import { unpackValues } from "../compiler/train/pack.ts";
+import { readSafetensors } from "../runtime/formats/mod.ts";
+import { initialState, loadModel } from "../runtime/train/mod.ts";
 import { assertClose, compile, FIXTURES, pathOf, readFixtureNpy } from "./torch_fixtures.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -145,3 +153,38 @@ for (const c of CASES) {
     });
   });
 }
+
+Deno.test("a training step of the narrow ResNet-18 continues the num_batches_tracked of torch's state dict", () => {
+  // torch's counters here are arbitrary (make_fixtures.py draws them): each is one more after a step.
+  const url = new URL("resnet_narrow.dlm", FIXTURES);
+  const section = `
+train ResNet18Narrow {
+  input label: i64[N]
+  loss = cross_entropy(logits, label)
+  optimizer = sgd(lr: 0.01)
+}`;
+  const c = compileTrain(pathOf(url), {
+    read: (p) => Deno.readTextFileSync(p) + (p === pathOf(url) ? section : ""),
+    pack: true,
+  });
+  assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
+  const weights = pathOf(new URL("resnet_narrow.safetensors", FIXTURES));
+  const torch = readSafetensors(Deno.readFileSync(weights), weights).tensors;
+  assert.deepEqual(loadWeights(c.step!, weights).warnings.map((w) => w.message), []);
+  const m = loadModel(c.step!, "step model");
+  const x = readInput("resnet_narrow_input.npy");
+  const label = tensor("i64", [x.shape[0]], Array.from({ length: x.shape[0] }, (_, i) => i % 10));
+  const out = runGraph(m.graph, { ...Object.fromEntries(initialState(m)), image: x, label })
+    .outputs;
+  const next = unpackValues(
+    m.packs,
+    new Map(stateInputs(m.outputNames).map((n) => [n, out[nextName(n)]])),
+  );
+  const counters = [...torch.keys()].filter((k) => k.endsWith(".num_batches_tracked"));
+  assert.equal(counters.length, 20);
+  for (const k of counters) {
+    const was = toNumbers(torch.get(k)!)[0];
+    assert.ok(was > 0, k);
+    assert.deepEqual([next.get(k)!.dtype, toNumbers(next.get(k)!)], ["i64", [was + 1]], k);
+  }
+});

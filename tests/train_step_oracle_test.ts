@@ -15,7 +15,11 @@
  *   model keeps its gradients internal) or read directly from `grad:<param>`
  *   outputs if the graph exposes them;
  * - lenet_digits (Adam, lr 1e-3), two steps: the second checks that the
- *   optimiser state (`opt:m:`, `opt:v:`) and `step` feed back correctly.
+ *   optimiser state (`opt:m:`, `opt:v:`) and `step` feed back correctly;
+ * - bn_digits (SGD, lr 0.1), three steps of batch norms in training mode,
+ *   one with frozen weight and bias and one applied twice per forward: the
+ *   buffers after each step, `num_batches_tracked` exactly, `running_mean`
+ *   within the tolerance, and `running_var` by dlm's rule (below).
  *
  * Tolerance rtol 1e-4 / atol 1e-5 (torch float32 is within 2e-7 of torch
  * float64 on every value here: the script prints that margin).
@@ -186,6 +190,8 @@ interface Case {
   /** SGD's learning rate, to recover gradients from the update; undefined otherwise. */
   sgdLr?: number;
   steps: number;
+  /** Batch norms by label: PyTorch's momentum, applications per forward, values per channel. */
+  batchNorms?: Record<string, { momentum: number; uses: number; count: number }>;
 }
 
 // The fixture .dlm files mirror make_train_step_fixtures.py's torch modules
@@ -197,7 +203,43 @@ const CASES: Case[] = [
   { name: "mlp_digits", dlm: "tests/fixtures/torch/mlp_digits.dlm", sgdLr: 0.1, steps: 1 },
   { name: "mlp_digits", dlm: "lang-examples/mlp_digits.dlm", sgdLr: 0.1, steps: 1 },
   { name: "lenet_digits", dlm: "tests/fixtures/torch/lenet_digits.dlm", steps: 2 },
+  {
+    name: "bn_digits",
+    dlm: "tests/fixtures/torch/bn_digits.dlm",
+    sgdLr: 0.1,
+    steps: 3,
+    // bn1 sees [16, 4, 8, 8], bn2 twice [16, 8, 4, 4].
+    batchNorms: {
+      bn1: { momentum: 0.1, uses: 1, count: 16 * 8 * 8 },
+      bn2: { momentum: 0.2, uses: 2, count: 16 * 4 * 4 },
+    },
+  },
 ];
+
+/**
+ * The running variance dlm computes, from PyTorch's. Both blend the batch's
+ * variance into the running one per application, with momentum m:
+ * running <- (1 - m) running + m v. dlm follows ONNX's BatchNormalization
+ * and blends the population variance v (spec 11); PyTorch blends the
+ * unbiased one, v * n / (n - 1) for n values per channel. Over one step of
+ * k applications (the same n each) the old value decays by d = (1 - m)^k
+ * and both add the same weighted sum of batch variances, PyTorch's scaled
+ * by n / (n - 1):
+ *
+ *   torch_k = d torch_{k-1} + s n / (n - 1),  dlm_k = d dlm_{k-1} + s
+ *
+ * so dlm_k = d dlm_{k-1} + (torch_k - d torch_{k-1}) (n - 1) / n.
+ */
+function dlmRunningVar(
+  torchNow: Tensor,
+  torchBefore: Tensor,
+  dlmBefore: Tensor,
+  bn: { momentum: number; uses: number; count: number },
+): Tensor {
+  const d = (1 - bn.momentum) ** bn.uses, r = (bn.count - 1) / bn.count;
+  const now = toNumbers(torchNow), before = toNumbers(torchBefore), mine = toNumbers(dlmBefore);
+  return tensor("f32", torchNow.shape, now.map((t, i) => d * mine[i] + (t - d * before[i]) * r));
+}
 
 function compileCase(api: TrainApi, c: Case): { step: Graph; eval?: Graph } {
   const r = api.compileTrain(pathOf(new URL(c.dlm, ROOT)), { seed: 0 });
@@ -210,7 +252,10 @@ function compileCase(api: TrainApi, c: Case): { step: Graph; eval?: Graph } {
   return { step: r.step, eval: r.eval };
 }
 
-/** Load torch's initial weights; every trainable parameter must be there, by torch's name. */
+/**
+ * Load torch's initial weights (its state dict: parameters, frozen ones and
+ * buffers); the trainable parameters must be torch's, by torch's name.
+ */
 function loadInit(g: Graph, c: Case, torchNames: string[]): void {
   const report = loadWeights(g, pathOf(new URL(`${c.name}_init.safetensors`, FIXTURES)));
   assert.deepEqual(report.warnings.map((w) => w.message), [], "weights load with no warnings");
@@ -231,15 +276,24 @@ for (const c of CASES) {
     fn: async () => {
       const { step: g } = compileCase(await trainApi(), c);
       const init = readFixtureTensors(`${c.name}_init.safetensors`);
-      const params = [...init.keys()];
-      loadInit(g, c, params);
-      const outputs = new Set(g.outputs.map((o) => o.name));
-      assert.ok(outputs.has(LOSS_OUTPUT), "the step graph has a 'loss' output");
-      for (const p of params) assert.ok(outputs.has(nextName(p)), `output 'next:${p}'`);
       const fixtures = Array.from(
         { length: c.steps },
         (_, k) => readFixtureTensors(`${c.name}_step${k + 1}.safetensors`),
       );
+      // The trainable parameters are those torch has gradients for; the buffers its state dict's
+      // others that change (frozen parameters are constants of the step).
+      const params = [...fixtures[0].keys()].filter((k) => k.startsWith("grad:"))
+        .map((k) => k.slice("grad:".length));
+      const buffers = [...init.keys()].filter((k) =>
+        !params.includes(k) && fixtures[0].has(nextName(k))
+      );
+      assert.equal(buffers.length, 3 * Object.keys(c.batchNorms ?? {}).length, "buffers");
+      loadInit(g, c, params);
+      const outputs = new Set(g.outputs.map((o) => o.name));
+      assert.ok(outputs.has(LOSS_OUTPUT), "the step graph has a 'loss' output");
+      for (const p of [...params, ...buffers]) {
+        assert.ok(outputs.has(nextName(p)), `output 'next:${p}'`);
+      }
       const first = initialFeeds(g);
       const state = stateInputs(g.outputs.map((o) => o.name));
 
@@ -278,6 +332,22 @@ for (const c of CASES) {
               const scale = Math.max(...toNumbers(t).map(Math.abs));
               assertClose(out[name], t, `${at} ${name}`, RTOL, 1e-4 * scale);
             }
+            // Batch-norm buffers: the counter exactly, the statistics as above.
+            for (const x of buffers) {
+              const got = out[nextName(x)], want1 = want.get(nextName(x))!;
+              const [label, role] = [
+                x.slice(0, x.lastIndexOf(".")),
+                x.slice(x.lastIndexOf(".") + 1),
+              ];
+              if (role === "num_batches_tracked") {
+                assert.deepEqual([got.dtype, got.shape], ["i64", []], `${at} ${x}`);
+                assert.deepEqual(toNumbers(got), toNumbers(want1), `${at} ${x}`);
+              } else if (role === "running_var") {
+                const before = k === 0 ? init.get(x)! : fixtures[k - 1].get(nextName(x))!;
+                const bn = c.batchNorms![label];
+                assertClose(got, dlmRunningVar(want1, before, feeds[x], bn), `${at} ${x}`);
+              } else assertClose(got, want1, `${at} ${x}`);
+            }
             assert.deepEqual(toNumbers(out[nextName(STEP_INPUT)]), [k + 1], `${at} next:step`);
             for (const x of state) feeds[x] = out[nextName(x)];
           }
@@ -303,7 +373,9 @@ for (const c of CASES) {
           feeds[v.name] = t;
         }
       }
-      const want = readFixtureTensors(`${c.name}_step1.safetensors`).get("loss")!;
+      // With batch norms, evaluation (running statistics) differs from the training step.
+      const first = readFixtureTensors(`${c.name}_step1.safetensors`);
+      const want = first.get("eval_loss") ?? first.get("loss")!;
       assertClose(runGraph(g, feeds).outputs[LOSS_OUTPUT], want, `${c.name} evaluation loss`);
     },
   });

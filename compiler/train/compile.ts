@@ -6,9 +6,9 @@
  *   the loss with respect to every trainable (not frozen) parameter
  *   (compiler/grad), gradient clipping, the learning-rate schedule and the
  *   optimiser update; inputs are the parameters (their initial values kept
- *   as initializers), batch-norm running statistics, optimiser state and
- *   `step`; outputs are `loss`, the metrics and `next:<X>` for every state
- *   input X;
+ *   as initializers), batch-norm running statistics and `num_batches_tracked`
+ *   (compiler/train/batch_norm_state.ts), optimiser state and `step`;
+ *   outputs are `loss`, the metrics and `next:<X>` for every state input X;
  * - the evaluation step: the model in eval mode with the same loss and
  *   metrics, reading the current parameters and statistics as inputs.
  */
@@ -43,6 +43,7 @@ import {
 } from "../passes/mod.ts";
 import { buildOptimizer, type OptimizerSpec, resolveGroup } from "./optimizers.ts";
 import { packMembers, packParams } from "./pack.ts";
+import { batchNormState, countBatches } from "./batch_norm_state.ts";
 import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
 import { buildClip, type ClipSpec } from "./clip.ts";
 import { nextName, STEP_INPUT } from "./contract.ts";
@@ -133,10 +134,15 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
     const step = buildStep(tr, section, opts.pack ?? false);
     // The evaluation model reads the same state as the step (parameters being trained, running
     // statistics, moving averages); frozen parameters stay constants in both.
+    // Not num_batches_tracked, which evaluation does not read.
     const members = packMembers(step);
+    const counters = new Set(
+      step.params.filter((p) => p.role === "num_batches_tracked").map((p) => p.name),
+    );
     const state = step.outputs.map((o) => o.name.startsWith("next:") ? o.name.slice(5) : "")
       .filter((n) => n && n !== STEP_INPUT && !n.startsWith("opt:"))
-      .flatMap((n) => members.get(n) ?? [n]);
+      .flatMap((n) => members.get(n) ?? [n])
+      .filter((n) => !counters.has(n));
     const evalGraph = buildEval(ev, state);
     return {
       step,
@@ -213,14 +219,10 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
   g.outputs = g.outputs.filter((o) =>
     o.name === "loss" || o.name.startsWith("metric:") || o.name.startsWith("phase:")
   );
-  // Batch-norm running statistics: the train-mode node's extra outputs are their next values.
-  const buffers = new Map<string, string>();
-  for (const n of g.nodes) {
-    if (n.op !== "BatchNormalization" || n.outputs.length < 3) continue;
-    if (n.outputs[1]) buffers.set(n.inputs[3], n.outputs[1]);
-    if (n.outputs[2]) buffers.set(n.inputs[4], n.outputs[2]);
-  }
-  exposeState(g, [...trainable, ...buffers.keys()]);
+  // Batch norms' running statistics (the train-mode nodes' extra outputs are their next values)
+  // and num_batches_tracked, one more per application.
+  const { buffers, counters } = batchNormState(g);
+  exposeState(g, [...trainable, ...buffers.keys(), ...counters.keys()]);
   const step = b.input(STEP_INPUT, { dtype: "i64", shape: [] });
   const sched = scheduleSpec(tr.settings.get("schedule"));
   const clip = clipSpec(tr.settings.get("clip"));
@@ -240,10 +242,12 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
       params: undefined as string | undefined,
       span: section.nameSpan,
     }];
-  // One phase and no moving average: small parameters may be updated as flat vectors.
+  // One phase and no moving average: small parameters (and the batch norms' counters) may be
+  // updated as flat vectors.
+  const packing = pack && phases.length === 1 && !phases[0].params && !tr.settings.get("ema");
   let groupOf = new Map<string, string>();
   let packed = trainable;
-  if (pack && phases.length === 1 && !phases[0].params && !tr.settings.get("ema")) {
+  if (packing) {
     const opt = optimizerSpec(phases[0].optimizer, section);
     const r = packParams(b, trainable, (p) => JSON.stringify(resolveGroup(opt.spec, { name: p })));
     packed = r.names;
@@ -298,6 +302,9 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
   const outs: [string, string][] = updates.map((u) => [u.output, nextName(u.input)]);
   outs.push(...emaUpdates(b, tr.settings.get("ema"), updates, trainable, section));
   for (const [input, value] of buffers) outs.push([value, nextName(input)]);
+  for (const [value, input] of countBatches(b, counters, packing)) {
+    outs.push([value, nextName(input)]);
+  }
   const [next] = b.addNode("Add", [
     step,
     b.initializer("step.one", { dtype: "i64", shape: [], data: new BigInt64Array([1n]) }),

@@ -5,7 +5,8 @@
  *
  * inputs
  *   - every trainable parameter, by its dlm name (`fc.weight`);
- *   - every buffer that training updates, by its name (`bn1.running_mean`);
+ *   - every buffer that training updates, by its name (`bn1.running_mean`,
+ *     `bn1.num_batches_tracked`, an i64 scalar);
  *   - every optimiser state tensor, named `opt:<slot>:<param>`
  *     (`opt:m:fc.weight`, `opt:v:fc.weight` for Adam);
  *   - `step`: an i64 scalar, the number of updates done before this one;

@@ -76,37 +76,14 @@ export function packParams(
   }
   const names: string[] = [];
   const groupOf = new Map<string, string>();
-  const layouts: PackLayout[] = [...(g.packs ?? [])];
   const front: typeof g.nodes = [];
   for (const members of buckets.values()) {
     if (members.length < 2) {
       single.push(...members);
       continue;
     }
-    const dtype = g.types.get(members[0])!.dtype;
-    const name = b.fresh(`${PACK_PREFIX}${layouts.length}`);
-    const layout: PackLayout = { name, dtype, size: 0, members: [] };
-    for (const p of members) {
-      const shape = g.types.get(p)!.shape as number[];
-      layout.members.push({ param: p, offset: layout.size, shape: [...shape] });
-      layout.size += numel(shape);
-    }
-    // The pack's initial value: the members' initial values, end to end.
-    const data = packData(
-      dtype,
-      layout.size,
-      layout.members.map((m) => g.initializers.get(m.param)!),
-    );
-    const initial: Tensor = { dtype, shape: [layout.size], data };
-    const member = new Set(members);
-    g.inputs = g.inputs.filter((i) => !member.has(i.name));
-    g.inputs.push({ name, type: { dtype, shape: [layout.size] } });
-    g.types.set(name, { dtype, shape: [layout.size] });
-    g.initializers.set(name, initial);
-    for (const p of members) {
-      g.initializers.delete(p);
-      b.constants.delete(p);
-    }
+    const layout = newPack(b, members);
+    const { name, dtype } = layout;
     // Split the pack and give each piece its parameter's name and shape.
     const sizes = b.initializer(
       b.fresh(`${name}/sizes`),
@@ -142,16 +119,49 @@ export function packParams(
         attrs: {},
       });
     });
-    layouts.push(layout);
     names.push(name);
     groupOf.set(name, members[0]);
   }
   g.nodes.unshift(...front);
-  if (layouts.length) g.packs = layouts;
   // Keep the parameters' order for the ones left alone.
   const left = new Set(single);
   names.push(...params.filter((p) => left.has(p)));
   return { names, groupOf };
+}
+
+/**
+ * Make `members` (graph inputs of one dtype and static shape, each with its
+ * initial value as initializer) one input `pack:<k>` whose initial value is
+ * theirs end to end, and record its layout in `Graph.packs`. The members are
+ * inputs no longer; whoever reads them must take them from the pack.
+ */
+export function newPack(b: GraphBuilder, members: string[]): PackLayout {
+  const g = b.graph;
+  const dtype = g.types.get(members[0])!.dtype;
+  const packs = g.packs ??= [];
+  const name = b.fresh(`${PACK_PREFIX}${packs.length}`);
+  const layout: PackLayout = { name, dtype, size: 0, members: [] };
+  for (const p of members) {
+    const shape = g.types.get(p)!.shape as number[];
+    layout.members.push({ param: p, offset: layout.size, shape: [...shape] });
+    layout.size += numel(shape);
+  }
+  const data = packData(
+    dtype,
+    layout.size,
+    layout.members.map((m) => g.initializers.get(m.param)!),
+  );
+  const member = new Set(members);
+  g.inputs = g.inputs.filter((i) => !member.has(i.name));
+  g.inputs.push({ name, type: { dtype, shape: [layout.size] } });
+  g.types.set(name, { dtype, shape: [layout.size] });
+  g.initializers.set(name, { dtype, shape: [layout.size], data } as Tensor);
+  for (const p of members) {
+    g.initializers.delete(p);
+    b.constants.delete(p);
+  }
+  packs.push(layout);
+  return layout;
 }
 
 function packData(dtype: DType, size: number, parts: Tensor[]): TensorData {

@@ -279,7 +279,8 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
 
 const batchNorm: LayerDef = {
   name: "batch_norm",
-  doc: "Batch normalisation over dim 1 (any rank >= 2); running statistics as buffers.",
+  doc:
+    "Batch normalisation over dim 1 (any rank >= 2); running statistics and `num_batches_tracked` as buffers, which a training step updates as PyTorch's training mode does.",
   sig: [
     { name: "eps", type: "float", default: f(1e-5) },
     { name: "momentum", type: "float", default: f(0.1) },

@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { compileTrain } from "./compile.ts";
+import { multiStep } from "./multistep.ts";
+import { nextName } from "./contract.ts";
+import { type Tensor, tensor, toNumbers } from "../ir/tensor.ts";
+import { emitModel } from "../onnx/emit.ts";
+import { Dataset, loadDigits } from "../../runtime/data/mod.ts";
+import { train } from "../../runtime/train/mod.ts";
+import { loadModel } from "../../runtime/train/model.ts";
+
+// Three batch norms: `a` trained, `b` frozen (still in train mode), `c` one layer applied twice.
+const SRC = `model M {
+  input image: f32[N, 64]
+  freeze b
+  let c = c: batch_norm(momentum: 0.3)
+  output logits: f32[N, 10] = image |> reshape((-1, 4, 4, 4))
+    |> conv1: conv2d(4, kernel: 3, pad: 1) |> a: batch_norm |> relu
+    |> conv2: conv2d(4, kernel: 3, pad: 1) |> b: batch_norm |> relu
+    |> conv3: conv2d(4, kernel: 3, pad: 1) |> c |> relu
+    |> conv4: conv2d(4, kernel: 3, pad: 1) |> c |> relu
+    |> flatten |> fc: linear(10)
+}
+train M { input label: i64[N]  loss = cross_entropy(logits, label)  optimizer = sgd(lr: 0.1) }`;
+
+const COUNTERS = ["a", "b", "c"].map((l) => `${l}.num_batches_tracked`);
+
+function compile(pack: boolean, src = SRC) {
+  const c = compileTrain("m.dlm", { read: () => src, pack, seed: 3 });
+  assert.deepEqual(c.diagnostics, []);
+  return c;
+}
+
+// 5 batches of 16 and a last one of 8.
+const data = new Dataset(loadDigits()).take([...Array(88).keys()]);
+const opts = { data, epochs: 1, batchSize: 16, seed: 4, backend: "reference" as const };
+
+const counts = (state: Map<string, Tensor>) =>
+  COUNTERS.map((c) => {
+    const t = state.get(c)!;
+    assert.deepEqual([t.dtype, t.shape], ["i64", []], c);
+    return toNumbers(t)[0];
+  });
+
+Deno.test("num_batches_tracked counts one per step, frozen or not, and k per step for a layer applied k times", async () => {
+  const c = compile(false);
+  const outs = c.step!.outputs.map((o) => o.name);
+  for (const n of COUNTERS) {
+    assert.ok(outs.includes(nextName(n)), n);
+    assert.deepEqual(c.step!.inputs.find((i) => i.name === n)?.type, { dtype: "i64", shape: [] });
+  }
+  const r = await train({ ...opts, step: c.step! });
+  assert.equal(r.losses.length, 6);
+  assert.deepEqual(counts(r.weights), [6, 6, 12]);
+  // The frozen batch norm's statistics move too, as PyTorch's do in training mode.
+  assert.ok(toNumbers(r.weights.get("b.running_mean")!).some((x) => x !== 0));
+});
+
+Deno.test("packed, the counters are one i64 input updated by one Add, and train as unpacked, bit for bit", async () => {
+  const plain = compile(false), packed = compile(true);
+  const g = packed.step!;
+  const pack = g.packs!.find((p) => p.dtype === "i64")!;
+  assert.deepEqual(pack.members.map((m) => m.param), COUNTERS);
+  assert.deepEqual(pack.members.map((m) => m.shape), [[], [], []]);
+  for (const n of COUNTERS) assert.ok(!g.inputs.some((i) => i.name === n), n);
+  const adds = g.nodes.filter((n) => n.op === "Add" && n.inputs.includes(pack.name));
+  assert.equal(adds.length, 1);
+  assert.equal(
+    g.nodes.filter((n) => n.op === "Add").length,
+    plain.step!.nodes.filter((n) => n.op === "Add").length - COUNTERS.length + 1,
+  );
+  const a = await train({ ...opts, step: plain.step! });
+  const b = await train({ ...opts, step: packed.step! });
+  assert.deepEqual(b.losses, a.losses);
+  assert.deepEqual([...b.state.keys()].sort(), [...a.state.keys()].sort());
+  for (const [k, t] of a.state) assert.deepEqual([...b.state.get(k)!.data], [...t.data], k);
+  // And through ONNX bytes, where the layout is metadata.
+  const m = loadModel(emitModel(g).model, "step model");
+  assert.deepEqual(m.packs, g.packs);
+});
+
+Deno.test("a multi-step run counts every step it runs", async () => {
+  const c = compile(true);
+  const four = await train({ ...opts, step: multiStep(c.step!), stepsPerRun: 4 });
+  assert.deepEqual(counts(four.weights), [6, 6, 12]);
+});
+
+Deno.test("counting continues from the given counters (PyTorch's, a saved run's)", async () => {
+  for (const pack of [false, true]) {
+    const c = compile(pack);
+    const initial = new Map(COUNTERS.map((n, i) => [n, tensor("i64", [], [1000 + i])]));
+    const r = await train({ ...opts, step: c.step!, initial });
+    assert.deepEqual(counts(r.weights), [1006, 1007, 1014], `pack ${pack}`);
+  }
+});
+
+Deno.test("the evaluation model does not take num_batches_tracked, which it does not read", () => {
+  const c = compile(true);
+  const inputs = c.eval!.inputs.map((i) => i.name);
+  for (const n of COUNTERS) assert.ok(!inputs.includes(n), n);
+  assert.ok(inputs.includes("c.running_mean") && inputs.includes("a.weight"));
+});
+
+Deno.test("a section with phases counts one per step and its counters stay separate inputs", () => {
+  // The later phase recomputes its loss through the batch norm without updating its statistics,
+  // so the statistics, and the counter, move once per step.
+  const src = `model M {
+  input image: f32[N, 64]
+  output logits: f32[N, 10] = image |> a: linear(8) |> bn: batch_norm |> relu |> b: linear(10)
+}
+train M {
+  input label: i64[N]
+  phase("first", loss: cross_entropy(logits, label), optimizer: sgd(lr: 0.1), params: "a.*")
+  phase("second", loss: cross_entropy(logits, label), optimizer: sgd(lr: 0.1), params: "b.*")
+}`;
+  const c = compile(true, src);
+  const g = c.step!;
+  assert.equal(g.packs, undefined);
+  assert.ok(g.outputs.some((o) => o.name === nextName("bn.num_batches_tracked")));
+  const add = g.nodes.find((n) => n.op === "Add" && n.inputs.includes("bn.num_batches_tracked"));
+  assert.ok(add, "the counter's Add");
+  const one = add.inputs.find((x) => x !== "bn.num_batches_tracked")!;
+  assert.deepEqual(toNumbers(g.initializers.get(one)!), [1]);
+});
