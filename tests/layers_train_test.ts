@@ -12,8 +12,29 @@ import { diffTrain, formatTrainDiff } from "../runtime/diff/train_diff.ts";
 const CASES: [string, string, string][] = [
   ["conv1d", "f32[N, 3, 10]", "conv1d(4, kernel: 3, pad: 1, stride: 2)"],
   ["conv2d (groups, dilation)", "f32[N, 4, 7, 7]", "conv2d(6, kernel: 3, groups: 2, dilation: 2)"],
+  [
+    "conv2d (depthwise, stride 2 on an even input)",
+    "f32[N, 4, 8, 8]",
+    "conv2d(4, kernel: 3, groups: 4, stride: 2, pad: 1)",
+  ],
+  [
+    "conv2d (depthwise, channel multiplier)",
+    "f32[N, 3, 6, 6]",
+    "conv2d(6, kernel: 3, groups: 3, pad: 1)",
+  ],
+  ["conv1d (depthwise, dilation)", "f32[N, 3, 9]", "conv1d(3, kernel: 3, groups: 3, dilation: 2)"],
   ["conv3d", "f32[N, 2, 4, 4, 4]", "conv3d(3, kernel: 2)"],
   ["conv_transpose2d", "f32[N, 3, 4, 4]", "conv_transpose2d(2, kernel: 3, stride: 2)"],
+  [
+    "conv_transpose2d (groups)",
+    "f32[N, 4, 3, 3]",
+    "conv_transpose2d(6, kernel: 3, stride: 2, groups: 2)",
+  ],
+  [
+    "conv_transpose1d (depthwise)",
+    "f32[N, 3, 5]",
+    "conv_transpose1d(3, kernel: 3, groups: 3, stride: 2)",
+  ],
   ["batch_norm", "f32[N, 3, 4, 4]", "batch_norm"],
   ["layer_norm", "f32[N, 5, 6]", "layer_norm"],
   ["instance_norm", "f32[N, 3, 4, 4]", "instance_norm"],

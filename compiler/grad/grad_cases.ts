@@ -181,6 +181,56 @@ export const GRAD_CASES: GradCase[] = [
     inputs: [rand([2, 3, 8]), rand([3, 1, 3], { seed: 2 })],
     attrs: { group: 3, strides: [2], pads: [1, 1] },
   },
+  // Grouped weight gradients are one Conv with the group (conv.ts convGrad); stride 1 makes the
+  // input gradient a flipped Conv with the group, else a ConvTranspose.
+  {
+    name: "Conv with 2 groups, stride, dilation and asymmetric padding",
+    op: "Conv",
+    inputs: [rand([2, 6, 7, 6]), rand([4, 3, 2, 3], { seed: 2 }), rand([4], { seed: 3 })],
+    attrs: { group: 2, strides: [2, 1], dilations: [1, 2], pads: [1, 0, 0, 2] },
+  },
+  {
+    name: "Conv with 2 groups, dilation and asymmetric padding at stride 1",
+    op: "Conv",
+    inputs: [rand([2, 4, 5, 6]), rand([6, 2, 3, 2], { seed: 2 })],
+    attrs: { group: 2, dilations: [2, 1], pads: [1, 0, 3, 1] },
+  },
+  {
+    name: "Conv with 2 groups, 1x1 and stride 2 on an even input (the weight gradient is cropped)",
+    op: "Conv",
+    inputs: [rand([2, 4, 6, 6]), rand([4, 2, 1, 1], { seed: 2 })],
+    attrs: { group: 2, strides: [2, 2] },
+  },
+  {
+    name: "1-D Conv with 3 groups and dilation",
+    op: "Conv",
+    inputs: [rand([2, 6, 8]), rand([9, 2, 3], { seed: 2 })],
+    attrs: { group: 3, dilations: [2], pads: [0, 2] },
+  },
+  {
+    name: "depthwise Conv with stride, dilation and asymmetric padding",
+    op: "Conv",
+    inputs: [rand([2, 3, 7, 6]), rand([3, 1, 3, 2], { seed: 2 }), rand([3], { seed: 3 })],
+    attrs: { group: 3, strides: [2, 1], dilations: [1, 2], pads: [0, 1, 2, 0] },
+  },
+  {
+    name: "depthwise Conv with a channel multiplier",
+    op: "Conv",
+    inputs: [rand([2, 3, 5, 5]), rand([6, 1, 3, 3], { seed: 2 })],
+    attrs: { group: 3, pads: [1, 2, 1, 0] },
+  },
+  {
+    name: "depthwise Conv with a channel multiplier, stride and dilation",
+    op: "Conv",
+    inputs: [rand([2, 2, 7, 7]), rand([4, 1, 3, 3], { seed: 2 })],
+    attrs: { group: 2, strides: [2, 2], dilations: [2, 1], pads: [2, 1, 1, 1] },
+  },
+  {
+    name: "1-D depthwise Conv with a channel multiplier and dilation",
+    op: "Conv",
+    inputs: [rand([2, 2, 9]), rand([6, 1, 3], { seed: 2 })],
+    attrs: { group: 2, dilations: [2], pads: [2, 1] },
+  },
   {
     op: "LayerNormalization",
     inputs: [rand([2, 3, 4]), rand([4], { seed: 2 }), rand([4], { seed: 3 })],
@@ -377,6 +427,30 @@ export const GRAD_CASES: GradCase[] = [
     op: "ConvTranspose",
     inputs: [rand([2, 4, 3, 3]), rand([4, 3, 2, 2], { seed: 2 }), rand([6], { seed: 3 })],
     attrs: { group: 2, strides: [2, 1], pads: [0, 1, 1, 0] },
+  },
+  {
+    name: "depthwise ConvTranspose with a channel multiplier, stride, dilation and output padding",
+    op: "ConvTranspose",
+    inputs: [rand([2, 3, 3, 4]), rand([3, 2, 3, 2], { seed: 2 })],
+    attrs: {
+      group: 3,
+      strides: [2, 2],
+      dilations: [1, 2],
+      pads: [1, 0, 0, 2],
+      output_padding: [1, 0],
+    },
+  },
+  {
+    name: "depthwise ConvTranspose",
+    op: "ConvTranspose",
+    inputs: [rand([2, 3, 4, 3]), rand([3, 1, 3, 3], { seed: 2 }), rand([3], { seed: 3 })],
+    attrs: { group: 3, pads: [1, 1, 1, 1] },
+  },
+  {
+    name: "1-D ConvTranspose with 2 groups, stride and dilation",
+    op: "ConvTranspose",
+    inputs: [rand([2, 4, 5]), rand([4, 3, 2], { seed: 2 })],
+    attrs: { group: 2, strides: [3], dilations: [2], pads: [1, 2] },
   },
   {
     op: "LRN",

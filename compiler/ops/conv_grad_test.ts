@@ -129,12 +129,20 @@ Deno.test("a strided Conv's input gradient is a ConvTranspose when the flipped f
   }
 });
 
-/** The gradients of sum(Conv(x, w) * g) with respect to x and w, as a graph of x, w and g. */
-function gradGraph(x: number[], w: number[], attrs: Record<string, AttrValue>) {
+/**
+ * The gradients of sum(op(x, w) * g) with respect to x and w, as a graph of x, w and g
+ * (`op` a Conv or a ConvTranspose).
+ */
+function gradGraph(
+  x: (number | string)[],
+  w: number[],
+  attrs: Record<string, AttrValue>,
+  op = "Conv",
+) {
   const b = new GraphBuilder("conv_grads");
   const xv = b.input("x", { dtype: "f32", shape: x });
   const wv = b.input("w", { dtype: "f32", shape: w });
-  const [y] = b.addNode("Conv", [xv, wv], attrs);
+  const [y] = b.addNode(op, [xv, wv], attrs);
   const gv = b.input("g", { dtype: "f32", shape: b.typeOf(y)!.shape });
   const [loss] = b.addNode("ReduceSum", [b.addNode("Mul", [y, gv])[0]], { keepdims: 0 });
   const grads = buildGradients(b, loss, ["x", "w"]);
@@ -142,6 +150,33 @@ function gradGraph(x: number[], w: number[], attrs: Record<string, AttrValue>) {
   b.output(grads.get("w")!, "dw");
   dce(b.graph, { mode: "train" });
   return b.graph;
+}
+
+/** Run `g` on onnxruntime-node and the reference interpreter and compare dx and dw. */
+async function sameOnOrt(g: ReturnType<typeof gradGraph>, x: Tensor, w: Tensor, what: string) {
+  const y = g.inputs.find((i) => i.name === "g")!.type.shape.map((d) =>
+    typeof d === "number" ? d : x.shape[0]
+  );
+  const f32 = (t: Tensor): Tensor => ({
+    ...t,
+    dtype: "f32",
+    data: Float32Array.from(t.data as Float64Array),
+  });
+  const feeds = { x: f32(x), w: f32(w), g: f32(rand(y, { seed: 5 })) };
+  const ref = runGraph(g, feeds).outputs;
+  const session = await createNodeSession(emitModel(g).model);
+  try {
+    const got = await session.run(feeds);
+    for (const k of ["dx", "dw"]) {
+      const a = ref[k].data as Float32Array, b = got[k].data as Float32Array;
+      assert.deepEqual(got[k].shape, ref[k].shape, `${what}: ${k}`);
+      for (let i = 0; i < a.length; i++) {
+        assert.ok(Math.abs(a[i] - b[i]) <= 1e-4 * (1 + Math.abs(a[i])), `${what}: ${k}[${i}]`);
+      }
+    }
+  } finally {
+    await session.release();
+  }
 }
 
 const ortForms: Forms[] = [
@@ -154,33 +189,91 @@ for (const forms of ortForms) {
     for (const c of forms.data === "flipped" ? stride1 : dataCases.cols) {
       const [x, w] = c.inputs;
       const g = withForm(forms, () => gradGraph([...x.shape], [...w.shape], c.attrs ?? {}));
-      const y = g.inputs.find((i) => i.name === "g")!.type.shape as number[];
-      const f32 = (t: Tensor): Tensor => ({
-        ...t,
-        dtype: "f32",
-        data: Float32Array.from(t.data as Float64Array),
-      });
-      const feeds = { x: f32(x), w: f32(w), g: f32(rand(y, { seed: 5 })) };
-      const ref = runGraph(g, feeds).outputs;
-      const session = await createNodeSession(emitModel(g).model);
-      try {
-        const got = await session.run(feeds);
-        for (const k of ["dx", "dw"]) {
-          const a = ref[k].data as Float32Array, b = got[k].data as Float32Array;
-          assert.deepEqual(got[k].shape, ref[k].shape, `${c.name}: ${k}`);
-          for (let i = 0; i < a.length; i++) {
-            assert.ok(
-              Math.abs(a[i] - b[i]) <= 1e-4 * (1 + Math.abs(a[i])),
-              `${c.name}: ${k}[${i}]`,
-            );
-          }
-        }
-      } finally {
-        await session.release();
-      }
+      await sameOnOrt(g, x, w, c.name);
     }
   });
 }
+
+// Grouped convolutions and transposed convolutions: G = 2 with C/G != G, depthwise, depthwise
+// with a channel multiplier; strided (the input gradient a ConvTranspose) and not (a flipped Conv).
+const grouped: { name: string; op: string; inputs: Tensor[]; attrs: Record<string, AttrValue> }[] =
+  [
+    {
+      name: "2 groups, stride, dilation, asymmetric padding",
+      op: "Conv",
+      inputs: [rand([2, 6, 7, 6]), rand([4, 3, 2, 3], { seed: 2 })],
+      attrs: { group: 2, strides: [2, 1], dilations: [1, 2], pads: [1, 0, 0, 2] },
+    },
+    {
+      name: "2 groups at stride 1",
+      op: "Conv",
+      inputs: [rand([2, 4, 5, 6]), rand([6, 2, 3, 2], { seed: 2 })],
+      attrs: { group: 2, dilations: [2, 1], pads: [1, 0, 3, 1] },
+    },
+    {
+      name: "depthwise, stride 2, cropped",
+      op: "Conv",
+      inputs: [rand([3, 5, 6, 6]), rand([5, 1, 1, 1], { seed: 2 })],
+      attrs: { group: 5, strides: [2, 2] },
+    },
+    {
+      name: "depthwise 3x3 with a channel multiplier",
+      op: "Conv",
+      inputs: [rand([2, 4, 6, 6]), rand([8, 1, 3, 3], { seed: 2 })],
+      attrs: { group: 4, pads: [1, 1, 1, 1] },
+    },
+    {
+      name: "1-D depthwise with a channel multiplier and stride",
+      op: "Conv",
+      inputs: [rand([2, 3, 9]), rand([6, 1, 3], { seed: 2 })],
+      attrs: { group: 3, strides: [2], pads: [1, 0] },
+    },
+    {
+      name: "transposed, 2 groups",
+      op: "ConvTranspose",
+      inputs: [rand([2, 4, 3, 3]), rand([4, 3, 2, 2], { seed: 2 })],
+      attrs: { group: 2, strides: [2, 1], pads: [0, 1, 1, 0] },
+    },
+    {
+      name: "transposed, depthwise with a channel multiplier",
+      op: "ConvTranspose",
+      inputs: [rand([2, 3, 3, 4]), rand([3, 2, 3, 2], { seed: 2 })],
+      attrs: { group: 3, strides: [2, 2], dilations: [1, 2], pads: [1, 0, 0, 2] },
+    },
+  ];
+
+Deno.test("a grouped convolution's weight gradient is one Conv with its group, over a symbolic batch as over a fixed one", () => {
+  for (const c of grouped) {
+    const [x, w] = c.inputs;
+    for (const batch of [x.shape[0], "N"]) {
+      const g = gradGraph([batch, ...x.shape.slice(1)], [...w.shape], c.attrs, c.op);
+      const ops = g.nodes.map((n) => n.op);
+      assert.ok(!ops.includes("Split") && !ops.includes("Concat"), `${c.name}: ${ops}`);
+      // The forward, the weight gradient, and (for a Conv at stride 1 or a ConvTranspose) dx.
+      const convs = g.nodes.filter((n) => n.op === "Conv");
+      const group = c.attrs.group as number;
+      assert.ok(convs.length <= 3, `${c.name}: ${ops}`);
+      assert.ok(convs.every((n) => n.attrs.group === group), `${c.name}: every Conv has the group`);
+      const dw = g.outputs.find((o) => o.name === "dw")!;
+      assert.deepEqual(dw.type.shape, w.shape, `${c.name}: dw has the weight's static shape`);
+      // (The loss's own gradient names a symbolic batch max(?, N): only the other dims are fixed.)
+      const dx = g.outputs.find((o) => o.name === "dx")!;
+      assert.deepEqual(dx.type.shape.slice(1), x.shape.slice(1), `${c.name}: dx`);
+    }
+  }
+});
+
+Deno.test("onnxruntime-node runs grouped and depthwise gradients over a symbolic batch as the reference does", async () => {
+  for (const c of grouped) {
+    const [x, w] = c.inputs;
+    await sameOnOrt(
+      gradGraph(["N", ...x.shape.slice(1)], [...w.shape], c.attrs, c.op),
+      x,
+      w,
+      c.name,
+    );
+  }
+});
 
 Deno.test("the input gradient is columns for small maps of many channels, else a flipped Conv where the weight is no larger than dx", () => {
   const form = (x: (number | string)[], w: number[], attrs: Record<string, AttrValue> = {}) => {

@@ -104,7 +104,23 @@ export const convTransposeOp: OpDef = {
  * strides, dilations and pads; and dw[c, m, k] = sum_{n, i} x[n, c, i]
  * g[n, m, k d + i s - p] is a Conv of g (channels as batch) with x (batch as
  * channels) as the kernel, strides and dilations swapped, cropped to the
- * kernel; one per group. Explicit pads only (auto_pad NOTSET, no output_shape).
+ * kernel. Explicit pads only (auto_pad NOTSET, no output_shape).
+ *
+ * With G groups, input channel (j, c), c < C/G, feeds output channels (j, m),
+ * m < M/G, and
+ *
+ *   dw[(j, c), m, k] = sum_{n, i} x[n, (j, c), i] g[n, (j, m), k d + i s - p]
+ *
+ * Take g as [N, G, M/G, o...] transposed to G' = [M/G, G, N, o...] and read
+ * as [M/G, (G, N), o...], and x transposed to X' = [C, N, i...] as the
+ * kernel. A Conv with group G pairs output channel (j, c) with input
+ * channels (j, n), so
+ *
+ *   Conv(G', X')[m, (j, c), k] = sum_{n, i} G'[m, (j, n), k d + i s - p] X'[(j, c), n, i]
+ *                              = dw[(j, c), m, k]
+ *
+ * and dw is its transpose, [C, M/G, k...]: one Conv whatever G (conv.ts
+ * derives the same exchange for the Conv's own weight gradient).
  */
 function convTransposeGrad(c: GradContext) {
   const e = c.e;
@@ -136,14 +152,32 @@ function convTransposeGrad(c: GradContext) {
 
   const perm = [1, 0, ...Array.from({ length: n }, (_, i) => i + 2)];
   const xT = x.transpose(perm);
-  const gT = g.transpose(perm);
-  const xs = group === 1 ? [xT] : e.op("Split", [xT], { axis: 0 }, { nOutputs: group });
-  const gs = group === 1 ? [gT] : e.op("Split", [gT], { axis: 0 }, { nOutputs: group });
-  const parts = gs.map((gp, i) =>
-    crop(gp.op("Conv", [xs[i]], { strides: dil, dilations: strides, pads }), kernel)
+  // g as [M/G, G, N, o...]; without groups, or with one output channel a group, a plain transpose.
+  const yt = c.outputTypes[0];
+  const perGroup = group === 1
+    ? 0
+    : needStatic(yt.shape[1], "ConvTranspose", "output channels") / group;
+  const outSp = () =>
+    yt.shape.slice(2).map((d, i) => needStatic(d, "ConvTranspose", `output dim ${i + 2}`));
+  const gT = group === 1 || perGroup === 1
+    ? g.transpose(perm)
+    : g.reshape([0, group, perGroup, ...outSp()])
+      .transpose([2, 1, 0, ...Array.from({ length: n }, (_, i) => i + 3)]);
+  // [M/G, (G, N), o...]: a Reshape with -1 keeps a symbolic batch.
+  const gIn = group === 1 ? gT : gT.reshape([perGroup, -1, ...outSp()]);
+  const dWt = crop(
+    gIn.op("Conv", [xT], {
+      strides: dil,
+      dilations: strides,
+      pads,
+      ...(group === 1 ? {} : { group }),
+    }),
+    kernel,
   );
-  const dWt = parts.length === 1 ? parts[0] : e.op1("Concat", parts, { axis: 1 });
-  const dW = dWt.transpose(perm);
+  // With one output channel a group, [1, C, k...] to [C, 1, k...] moves no element: a Reshape.
+  const dW = group > 1 && perGroup === 1
+    ? dWt.reshape([needStatic(xt.shape[1], "ConvTranspose", "input channels"), 1, ...kernel])
+    : dWt.transpose(perm);
   const dB = bias ? g.sum([0, ...Array.from({ length: n }, (_, i) => i + 2)], false) : undefined;
   return [dX.name, dW.name, dB?.name];
 }

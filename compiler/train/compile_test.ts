@@ -163,6 +163,30 @@ train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
   assert.deepEqual(count(16), { transposes: 3, slices: 0 });
 });
 
+Deno.test("a depthwise layer's step has as many nodes for 64 channels as for 8", () => {
+  // A learned scale in front makes the layer's input gradient part of the step too.
+  const step = (channels: number) => {
+    const src = `model M {
+  input x0: f32[N, ${channels}, 8, 8]
+  let x = x0 * param((1,), name: "scale", init: ones)
+  output y = x |> dw: conv2d(${channels}, kernel: 3, pad: 1, groups: ${channels})
+    |> dws: conv2d(${2 * channels}, kernel: 3, stride: 2, dilation: 2, pad: 2, groups: ${channels})
+}
+train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
+    const r = compileTrain("m.dlm", { read: () => src });
+    assert.deepEqual(r.diagnostics, []);
+    return r.step!;
+  };
+  const [small, large] = [step(8), step(64)];
+  const ops = (g: Graph) => g.nodes.map((n) => n.op).sort().join(" ");
+  assert.equal(ops(large), ops(small));
+  assert.ok(!small.nodes.some((n) => n.op === "Split" || n.op === "Concat"));
+  // The weight gradients keep their static shapes over the symbolic batch.
+  const next = (g: Graph, name: string) => g.outputs.find((o) => o.name === `next:${name}`)!;
+  assert.deepEqual(next(large, "dw.weight").type.shape, [64, 1, 3, 3]);
+  assert.deepEqual(next(large, "dws.weight").type.shape, [128, 1, 3, 3]);
+});
+
 Deno.test("a gradient that needs a symbolic dim as a number is DLM0410 at the layer, naming the --dim fix", () => {
   const src = () =>
     `model M {
