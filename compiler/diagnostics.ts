@@ -18,10 +18,15 @@ export interface CodeInfo {
    */
   readonly category: Severity;
   /**
-   * The message, when every diagnostic of the code has one shape; `{0}`, `{1}`, ... are its
-   * arguments, filled in by `diag`. A code without one composes its message where it is raised.
+   * The message: `{0}`, `{1}`, ... are its arguments, filled in by `diag`. Every code has one,
+   * except a reserved code.
    */
   readonly message?: string;
+  /**
+   * A code the spec names that this compiler never reports: it keeps its number and has no
+   * template until something raises it.
+   */
+  readonly reserved?: true;
 }
 
 /** The catalogue. Codes are stable: never reuse or renumber one. */
@@ -59,7 +64,7 @@ export const CODES = {
     category: "error",
     message: "'{0}' is not declared; declare it first with let {0} = ...",
   },
-  DLM0108: { title: "Ambiguous model", category: "error" },
+  DLM0108: { title: "Ambiguous model", category: "error", reserved: true },
   DLM0109: {
     title: "Hides a built-in",
     category: "warning",
@@ -212,6 +217,24 @@ export const CODES = {
     message: "{0} is an initialiser and cannot be applied to a tensor",
   },
   DLM0226: { title: "Too many indices", category: "error", message: "{0} indices for {1}" },
+  DLM0227: {
+    title: "Op input not accepted",
+    category: "error",
+    message: "{0} expects {1}, found {2}",
+  },
+  DLM0228: { title: "Op inputs disagree", category: "error", message: "{0} expects {1}: {2}" },
+  DLM0229: {
+    title: "Inner dims differ",
+    category: "error",
+    message: "{0} cannot multiply {1} by {2}: inner dims {3} and {4} differ",
+  },
+  DLM0230: { title: "Window does not fit", category: "error", message: "{0} does not fit {1}" },
+  DLM0231: {
+    title: "Shape input not constant",
+    category: "error",
+    message: "{0} needs {1}, found {2}",
+  },
+  DLM0232: { title: "Sizes do not fit", category: "error", message: "{0} cannot {1}" },
   // 03xx: compile-time evaluation and limits
   DLM0301: {
     title: "Recursion too deep",
@@ -271,11 +294,11 @@ export const CODES = {
   DLM0410: { title: "Unsupported operator", category: "error" },
   DLM0411: { title: "Input mismatch", category: "error" },
   DLM0412: { title: "Invalid data file", category: "error" },
-  DLM0413: { title: "Not implemented yet", category: "error" },
+  DLM0413: { title: "Not implemented yet", category: "error", reserved: true },
   // 05xx: command line
   DLM0501: { title: "Usage error", category: "error" },
   // 06xx: runtime
-  DLM0601: { title: "Outputs differ", category: "error" },
+  DLM0601: { title: "Outputs differ", category: "error", reserved: true },
   DLM0602: { title: "Runtime failure", category: "error" },
   // 07xx: train sections
   DLM0701: {

@@ -346,11 +346,11 @@ Deno.test(
 );
 
 Deno.test(
-  "a matmul of mismatched inner dims is DLM0203 with both shapes",
+  "a matmul of mismatched inner dims is DLM0229 with both shapes",
   withTemp(async (dir) => {
     const f = put(dir, "m.dlm", model("  input w: f32[5, 3]\n  output y = x @ w"));
     assertFails(await dlm("check", f), {
-      code: "DLM0203",
+      code: "DLM0229",
       at: `${f}:4:14`,
       says: ["f32[N, 4]", "f32[5, 3]"],
     });
