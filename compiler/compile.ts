@@ -3,7 +3,7 @@
  * `--model NAME`, else the first model declared in the main file.
  */
 import type { Graph } from "./ir/graph.ts";
-import { dedupeDiagnostics, type Diagnostic, error, SourceMap } from "./diagnostics.ts";
+import { dedupeDiagnostics, diag, type Diagnostic, error, SourceMap } from "./diagnostics.ts";
 import {
   isProgram,
   loadProgram,
@@ -55,7 +55,7 @@ export function compileFile(path: string, opts: CompileOptions = {}): CompileRes
     if (!isStackOverflow(e)) throw e;
     // A 100,000-term sum or similar: recursion over the tree ran out of stack.
     return {
-      diagnostics: [error("DLM0302", `${path} nests expressions or calls too deeply to compile`)],
+      diagnostics: [error(...diag("DLM0314", path, "compile"))],
       sources: new SourceMap(),
     };
   }

@@ -32,12 +32,44 @@ export interface CodeInfo {
 /** The catalogue. Codes are stable: never reuse or renumber one. */
 export const CODES = {
   // 00xx: syntax
-  DLM0001: { title: "Unexpected character", category: "error" },
-  DLM0002: { title: "Syntax error", category: "error" },
+  DLM0001: { title: "Unexpected character", category: "error", message: "Unexpected {0} {1}" },
+  DLM0002: { title: "Syntax error", category: "error", message: "Expected {0} but found {1}" },
   DLM0003: {
     title: "Unterminated string",
     category: "error",
     message: "Unterminated string: expected a closing '\"' before the end of the line",
+  },
+  DLM0004: {
+    title: "Unterminated comment",
+    category: "error",
+    message: "Unterminated comment: expected '*/' before the end of the file",
+  },
+  DLM0005: {
+    title: "Unknown type",
+    category: "error",
+    message:
+      "Unknown type '{0}': expected int, float, bool, str, tensor, a tensor type such as f32[N, 10] or a tuple type such as (int, int)",
+  },
+  DLM0006: {
+    title: "Tensor type without dims",
+    category: "error",
+    message: "Expected the dims of the tensor type after '{0}', as in {0}[N, 10]",
+  },
+  DLM0007: {
+    title: "Unknown element type",
+    category: "error",
+    message: "Unknown dtype '{0}': expected one of {1}",
+  },
+  DLM0008: { title: "Operators do not chain", category: "error", message: "{0} do not chain: {1}" },
+  DLM0009: {
+    title: "Unknown escape",
+    category: "error",
+    message: "Unknown escape '\\{0}' in a string: expected \\\", \\\\, \\n, \\t or \\$",
+  },
+  DLM0010: {
+    title: "Interpolation not allowed",
+    category: "error",
+    message: "String interpolation is not allowed in {0}",
   },
   // 01xx: names
   DLM0101: { title: "Unknown name", category: "error", message: "Unknown name '{0}'{1}" },
@@ -241,8 +273,16 @@ export const CODES = {
     category: "error",
     message: "Recursion is deeper than {0} block calls: {1} never reaches a base case",
   },
-  DLM0302: { title: "Graph too large", category: "error" },
-  DLM0303: { title: "Tensor too large", category: "error" },
+  DLM0302: {
+    title: "Graph too large",
+    category: "error",
+    message: "The graph has more than {0} nodes; is a loop or a recursion running away?",
+  },
+  DLM0303: {
+    title: "Tensor too large",
+    category: "error",
+    message: "{0} has {1} elements; the limit per tensor is {2}",
+  },
   DLM0304: {
     title: "Division by zero",
     category: "error",
@@ -276,6 +316,37 @@ export const CODES = {
     title: "Symbolic dim in arithmetic",
     category: "error",
     message: "{0} {1} {2} needs the symbolic dim's value, which is only known at run time",
+  },
+  DLM0311: {
+    title: "Too many iterations",
+    category: "error",
+    message: "Loops run more than {0} iterations in all; the limit keeps compile times bounded",
+  },
+  DLM0312: {
+    title: "Range too long",
+    category: "error",
+    message: "{0} has {1} elements; the limit is {2}",
+  },
+  DLM0313: {
+    title: "Too many parameters",
+    category: "error",
+    message: "The model has more than {0} parameter elements",
+  },
+  DLM0314: {
+    title: "Nesting too deep",
+    category: "error",
+    message: "{0} nests expressions or calls too deeply to {1}",
+  },
+  DLM0315: {
+    title: "Too many errors",
+    category: "error",
+    message: "Too many errors; stopping here",
+  },
+  DLM0316: {
+    title: "Weights too large for one protobuf",
+    category: "error",
+    message:
+      "The model's weights take {0} bytes, more than one ONNX protobuf can hold (2 GB); write it with external data (writeModel) instead",
   },
   // 04xx: files, weights and data
   DLM0401: { title: "Cannot read file", category: "error", message: "Cannot read {0}: {1}" },
@@ -324,7 +395,7 @@ export const CODES = {
   // 08xx: fine-tuning
   DLM0801: { title: "Method does not fit the layer", category: "error" },
   // 09xx
-  DLM0900: { title: "Internal error", category: "error" },
+  DLM0900: { title: "Internal error", category: "error", message: "Internal error: {0}" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

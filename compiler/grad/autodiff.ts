@@ -144,8 +144,10 @@ export function buildGradients(
         fail("DLM0410", `Cannot differentiate '${n.name}': ${msg}${hint}`, n.spans?.[0]);
       }
       fail(
-        "DLM0900",
-        `Cannot differentiate op '${n.op}' (node '${n.name}'${where(n)}): ${msg}`,
+        ...diag(
+          "DLM0900",
+          `cannot differentiate op '${n.op}' (node '${n.name}'${where(n)}): ${msg}`,
+        ),
         n.spans?.[0],
       );
     }

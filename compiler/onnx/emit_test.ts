@@ -452,7 +452,7 @@ Deno.test("emitModel() refuses weights over 2 GB without external data", () => {
   g.initializers.set("w", { dtype: "f32", shape: [2 ** 30], data: new Float32Array(1) });
   assert.throws(() => emitModel(g), (e: unknown) => {
     assert.ok(e instanceof DlmError);
-    assert.equal(e.diagnostics[0].code, "DLM0302");
+    assert.equal(e.diagnostics[0].code, "DLM0316");
     assert.match(e.message, /weights take 4294967296 bytes, more than one ONNX protobuf can hold/);
     return true;
   });

@@ -134,8 +134,12 @@ export const tensor: CompileFn = (ctx, args) => {
   }
   if (flat.length > LIMITS.rangeLength) {
     return ctx.error(
-      "DLM0303",
-      `tensor() of ${flat.length} values; the limit is ${LIMITS.rangeLength}`,
+      ...diag(
+        "DLM0312",
+        "tensor()",
+        flat.length.toLocaleString("en-US"),
+        LIMITS.rangeLength.toLocaleString("en-US"),
+      ),
     );
   }
   if (!isFloat(dtype as DType) && flat.some((x) => !Number.isInteger(x))) {

@@ -100,7 +100,14 @@ export const SCALAR_FNS: Record<string, CompileFn> = {
     if (step === 0) return ctx.error("DLM0210", "range() step must not be 0");
     const n = Math.max(0, Math.ceil((end - start) / step));
     if (n > LIMITS.rangeLength) {
-      return ctx.error("DLM0302", `range() of ${n} elements; the limit is ${LIMITS.rangeLength}`);
+      return ctx.error(
+        ...diag(
+          "DLM0312",
+          `range(${xs.join(", ")})`,
+          n.toLocaleString("en-US"),
+          LIMITS.rangeLength.toLocaleString("en-US"),
+        ),
+      );
     }
     return {
       k: "list",

@@ -122,10 +122,12 @@ export abstract class ExpressionElab extends StatementElab {
         const n = Math.max(0, end - a.v);
         if (n > LIMITS.rangeLength) {
           return this.err(
-            "DLM0302",
-            `Range ${a.v}..${b.v} has ${n.toLocaleString("en-US")} elements; the limit is ${
-              LIMITS.rangeLength.toLocaleString("en-US")
-            }`,
+            ...diag(
+              "DLM0312",
+              `Range ${a.v}..${b.v}`,
+              n.toLocaleString("en-US"),
+              LIMITS.rangeLength.toLocaleString("en-US"),
+            ),
             e.span,
           );
         }

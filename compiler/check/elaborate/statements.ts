@@ -173,13 +173,7 @@ export abstract class StatementElab extends IndexElab {
         }
         for (const item of it.items) {
           if (++this.iterations > LIMITS.iterations) {
-            this.err(
-              "DLM0302",
-              `Loops run more than ${
-                LIMITS.iterations.toLocaleString("en-US")
-              } iterations in all; the limit keeps compile times bounded`,
-              s.span,
-            );
+            this.err(...diag("DLM0311", LIMITS.iterations.toLocaleString("en-US")), s.span);
             throw new Abort();
           }
           const inner = scope.nested();

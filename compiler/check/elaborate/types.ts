@@ -20,11 +20,7 @@ export abstract class TypeElab extends ElabCore {
   /** The type of a model input: unbound capitalised or unknown names become symbolic dims. */
   evalInputType(te: A.TensorTypeExpr, scope: Scope): TensorType | undefined {
     if (!DTYPES.has(te.dtype)) {
-      this.err(
-        "DLM0201",
-        `Unknown element type '${te.dtype}'; use one of ${[...DTYPES].join(", ")}`,
-        te.span,
-      );
+      this.err(...diag("DLM0007", te.dtype, [...DTYPES].join(", ")), te.span);
       return undefined;
     }
     const shape: Dim[] = [];
@@ -69,10 +65,12 @@ export abstract class TypeElab extends ElabCore {
       shape.every((d) => typeof d === "number") && numel(shape as number[]) > LIMITS.tensorElements
     ) {
       this.err(
-        "DLM0303",
-        `Input ${te.dtype}[${shape.join(", ")}] has ${
-          big(numel(shape as number[]))
-        } elements; the limit is ${big(LIMITS.tensorElements)}`,
+        ...diag(
+          "DLM0303",
+          `Input ${te.dtype}[${shape.join(", ")}]`,
+          big(numel(shape as number[])),
+          big(LIMITS.tensorElements),
+        ),
         te.span,
       );
       return undefined;
