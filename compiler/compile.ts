@@ -39,12 +39,12 @@ export function selectModel(p: Program, name?: string): ModelDecl | Diagnostic {
     const m = p.models.get(name);
     if (m) return m;
     const names = [...p.models.keys()].join(", ") || "none";
-    return error("DLM0103", `No model named '${name}'; the models are: ${names}`);
+    return error(...diag("DLM0103", name, names));
   }
   const first = p.main.decls.find((d) => d.kind === "model") as ModelDecl | undefined;
   // A derived model's complete declaration is the one in `models`.
   if (first) return p.models.get(first.name) ?? first;
-  return error("DLM0103", `${p.main.path} declares no model`);
+  return error(...diag("DLM0125", p.main.path));
 }
 
 /** Parse, check and build the graph of one model. Never throws for bad input. */

@@ -78,7 +78,11 @@ export const CODES = {
     category: "error",
     message: "'{0}' is already defined{1}",
   },
-  DLM0103: { title: "Unknown model", category: "error" },
+  DLM0103: {
+    title: "Unknown model",
+    category: "error",
+    message: "No model named '{0}'; the models are: {1}",
+  },
   DLM0104: {
     title: "Import not found",
     category: "error",
@@ -166,6 +170,19 @@ export const CODES = {
     category: "error",
     message: "init target '{0}' must be layer.role (e.g. conv2d.weight) or a quoted name pattern",
   },
+  DLM0125: { title: "No model", category: "error", message: "{0} declares no model" },
+  DLM0126: { title: "No train section", category: "error", message: "{0} has no train section{1}" },
+  DLM0127: {
+    title: "Base is not a model",
+    category: "error",
+    message: "Model {0} derives from '{1}', which is not a model; the models are: {2}",
+  },
+  DLM0128: {
+    title: "No KV-cache step model",
+    category: "error",
+    message:
+      "No KV-cache step model '{0}' for '{1}' in {2}; declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-cache",
+  },
   // 02xx: types and shapes
   DLM0201: { title: "Wrong argument type", category: "error" },
   DLM0202: {
@@ -173,7 +190,7 @@ export const CODES = {
     category: "error",
     message: "{0}() takes at most {1}, but {2} were given{3}",
   },
-  DLM0203: { title: "Shape mismatch", category: "error" },
+  DLM0203: { title: "Shape mismatch", category: "error", message: "{0} needs {1}, got {2}" },
   DLM0204: {
     title: "Cannot broadcast",
     category: "error",
@@ -189,14 +206,14 @@ export const CODES = {
     category: "error",
     message: "{0}() is missing its argument '{1}' ({2})",
   },
-  DLM0207: { title: "Dtype mismatch", category: "error" },
+  DLM0207: { title: "Dtype mismatch", category: "error", message: "{0} needs {1}, got {2}" },
   DLM0208: {
     title: "Declared type does not match",
     category: "error",
     message: "{0} is declared {1} but is {2}: {3}",
   },
   DLM0209: { title: "Not callable", category: "error", message: "{0} is not callable" },
-  DLM0210: { title: "Invalid value", category: "error" },
+  DLM0210: { title: "Invalid value", category: "error", message: "{0} needs {1}, got {2}" },
   DLM0211: {
     title: "Missing return",
     category: "error",
@@ -207,9 +224,17 @@ export const CODES = {
     category: "error",
     message: "Index {0} is out of range for {1}",
   },
-  DLM0213: { title: "Invalid axis", category: "error" },
-  DLM0214: { title: "Not one of the allowed values", category: "error" },
-  DLM0215: { title: "Matches no parameter", category: "error" },
+  DLM0213: {
+    title: "Invalid axis",
+    category: "error",
+    message: "{0} axis {1} is out of range for {2}",
+  },
+  DLM0214: {
+    title: "Not one of the allowed values",
+    category: "error",
+    message: '{0} must be {1}, got "{2}"',
+  },
+  DLM0215: { title: "Matches no parameter", category: "error", message: "{0} matches no {1}{2}" },
   DLM0216: {
     title: "Block input given by name",
     category: "error",
@@ -267,6 +292,11 @@ export const CODES = {
     message: "{0} needs {1}, found {2}",
   },
   DLM0232: { title: "Sizes do not fit", category: "error", message: "{0} cannot {1}" },
+  DLM0233: {
+    title: "Not a permutation",
+    category: "error",
+    message: "{0} needs a permutation of 0..{1} for {2}, got ({3})",
+  },
   // 03xx: compile-time evaluation and limits
   DLM0301: {
     title: "Recursion too deep",
@@ -393,7 +423,11 @@ export const CODES = {
     message: 'moving_average(): {0} is trained by gradients too; freeze "{1}.*"',
   },
   // 08xx: fine-tuning
-  DLM0801: { title: "Method does not fit the layer", category: "error" },
+  DLM0801: {
+    title: "Method does not fit the layer",
+    category: "error",
+    message: "{0} cannot adapt {1}: {2}",
+  },
   // 09xx
   DLM0900: { title: "Internal error", category: "error", message: "Internal error: {0}" },
 } as const satisfies Record<string, CodeInfo>;

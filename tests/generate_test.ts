@@ -173,7 +173,7 @@ Deno.test("dlm generate without a step model names the missing model and --no-ca
   await assert.rejects(
     () => generateCommand.run(parseArgs(argv, generateCommand.options), { out() {}, err() {} }),
     (e: unknown) =>
-      e instanceof DlmError && e.diagnostics[0].code === "DLM0103" &&
+      e instanceof DlmError && e.diagnostics[0].code === "DLM0128" &&
       /'LstmLanguageModelCached'.*--no-cache/.test(e.diagnostics[0].message),
   );
 });

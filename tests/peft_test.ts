@@ -411,7 +411,7 @@ model Bad = GPT2Tiny with 3
     )!;
     assert.match(bad.message, /'with' takes fine-tuning methods/);
     Deno.writeTextFileSync(file, `model Orphan = Missing with lora(rank: 2, targets: "x")\n`);
-    const orphan = compileFile(file).diagnostics.find((d) => d.code === "DLM0103")!;
+    const orphan = compileFile(file).diagnostics.find((d) => d.code === "DLM0127")!;
     assert.match(orphan.message, /derives from 'Missing', which is not a model/);
     assert.equal(orphan.span?.line, 1);
   } finally {

@@ -27,7 +27,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   if (r.program && !model && !decls.some((d) => d.kind === "model")) {
     // A library of blocks, or train sections for imported models: no model of its own to
     // elaborate, so its names are resolved statically (and its train sections checked below).
-    all = [...all.filter((d) => d.code !== "DLM0103"), ...resolveNames(r.program)];
+    all = [...all.filter((d) => d.code !== "DLM0125"), ...resolveNames(r.program)];
   }
   if (!hasErrors(all) && r.program) {
     // Train sections are checked too: their losses and metrics, and that the loss differentiates.

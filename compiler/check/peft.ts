@@ -219,8 +219,12 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
         const activation = str("activation") ?? "relu";
         if (!ACTIVATIONS.includes(activation)) {
           report(
-            "DLM0214",
-            `adapter() activation must be one of ${ACTIVATIONS.join(", ")}, got "${activation}"`,
+            ...diag(
+              "DLM0214",
+              "adapter() activation",
+              `one of ${ACTIVATIONS.join(", ")}`,
+              activation,
+            ),
             span,
           );
           continue;
@@ -446,28 +450,40 @@ export class Peft {
       if (s.method === "also_train") {
         if (!paramNames.some((n) => s.re.test(n))) {
           this.host.report(
-            "DLM0215",
-            `also_train(targets: "${s.targets}") matches no parameter (see dlm params)`,
+            ...diag(
+              "DLM0215",
+              `also_train(targets: "${s.targets}")`,
+              "parameter",
+              " (see dlm params)",
+            ),
             s.span,
           );
         }
       } else if (s.method === "top_layers") {
         if (this.topLayerNames(paramNames, s).size === 0) {
           this.host.report(
-            "DLM0215",
-            `top_layers(layers: "${s.layers}") finds no parameters named ${s.layers}.<i>.*`,
+            ...diag(
+              "DLM0215",
+              `top_layers(layers: "${s.layers}")`,
+              `parameter named ${s.layers}.<i>.*`,
+              "",
+            ),
             s.span,
           );
         }
       } else if (this.hits.get(s) === 0) {
         const what = s.method === "prefix_tuning"
-          ? "no scaled_dot_product_attention under it"
+          ? "scaled_dot_product_attention under it"
           : s.method === "adapter"
-          ? "no block or labelled group"
-          : "no linear or convolution layer";
+          ? "block or labelled group"
+          : "linear or convolution layer";
         this.host.report(
-          "DLM0215",
-          `${s.method}(targets: "${s.targets}") matches ${what}; targets are matched against names such as h.0.attn.c_attn (see dlm params)`,
+          ...diag(
+            "DLM0215",
+            `${s.method}(targets: "${s.targets}")`,
+            what,
+            "; targets are matched against names such as h.0.attn.c_attn (see dlm params)",
+          ),
           s.span,
         );
       }
@@ -637,14 +653,21 @@ export class Peft {
     base: TensorValue,
   ): TensorValue | undefined {
     if (s.parts) {
-      ctx.error("DLM0801", `lora() parts: is for linear layers; ${prefix} is a ${layer}`, s.span);
+      ctx.error(
+        ...diag("DLM0801", "lora() parts:", `${prefix}, a ${layer}`, "it is for linear layers"),
+        s.span,
+      );
       return undefined;
     }
     const groups = args.groups?.k === "int" ? args.groups.v : 1;
     if (groups !== 1) {
       ctx.error(
-        "DLM0801",
-        `lora() on ${prefix}: grouped convolutions (groups: ${groups}) are not supported`,
+        ...diag(
+          "DLM0801",
+          "lora()",
+          prefix,
+          `grouped convolutions (groups: ${groups}) are not supported`,
+        ),
         s.span,
       );
       return undefined;
@@ -652,7 +675,10 @@ export class Peft {
     // The base Conv node: its attributes give A's kernel, stride, pads and dilations.
     const conv = ctx.producerOf(base.v);
     if (!conv || conv.op !== "Conv") {
-      ctx.error("DLM0801", `lora() on ${prefix}: only convolutions (not transposed) adapt`, s.span);
+      ctx.error(
+        ...diag("DLM0801", "lora()", prefix, "only convolutions (not transposed) adapt"),
+        s.span,
+      );
       return undefined;
     }
     const outC = base.t.shape[1], inC = x.t.shape[1];
@@ -712,8 +738,12 @@ export class Peft {
     const parts = s.parts ?? [true];
     if (s.parts && (!linear || n % parts.length !== 0)) {
       ctx.error(
-        "DLM0801",
-        `ia3() parts: splits a linear layer's outputs into equal parts; ${prefix} is a ${layer.name} with ${n} outputs`,
+        ...diag(
+          "DLM0801",
+          "ia3() parts:",
+          `${prefix}, a ${layer.name} with ${n} outputs`,
+          "it splits a linear layer's outputs into equal parts",
+        ),
         s.span,
       );
       return undefined;

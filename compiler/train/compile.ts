@@ -110,11 +110,7 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
     const names = [...p.models.keys()].join(", ") || "none";
     return {
       diagnostics: [
-        error(
-          "DLM0103",
-          `train ${section.model}: no model of that name; the models are: ${names}`,
-          section.nameSpan,
-        ),
+        error(...diag("DLM0103", section.model, names), section.nameSpan),
       ],
       sources: p.sources,
     };
@@ -179,10 +175,9 @@ function pickSection(p: Program, model?: string): A.TrainDecl | Diagnostic {
   const all = model ? p.trains.filter((t) => t.model === model) : mine;
   if (all.length > 0) return all[0];
   return error(
-    "DLM0103",
-    model
-      ? `No train section for model '${model}'`
-      : `${p.main.path} has no train section (train Model { loss = ... optimizer = ... })`,
+    ...(model
+      ? diag("DLM0126", `Model '${model}'`, "")
+      : diag("DLM0126", p.main.path, " (train Model { loss = ... optimizer = ... })")),
   );
 }
 
@@ -376,7 +371,15 @@ function emaUpdates(
   }
   if (out.length === 0) {
     throw new DlmError(
-      error("DLM0215", `moving_average(): no parameter is named ${target}.*`, spanOf(v, section)),
+      error(
+        ...diag(
+          "DLM0215",
+          `moving_average(target: "${target}")`,
+          `parameter named ${target}.*`,
+          "",
+        ),
+        spanOf(v, section),
+      ),
     );
   }
   return out;

@@ -21,6 +21,7 @@ import type { FnDef } from "./functions.ts";
 import type { LayerDef } from "./layers.ts";
 import { normAxisArg, rangeAlong } from "./tensor_ops.ts";
 import { B, fl, i, Reported, t, withGraph } from "./util.ts";
+import { diag } from "../../diagnostics.ts";
 
 const FLOATS = new Set<DType>(["f32", "f64", "f16", "bf16"]);
 
@@ -281,8 +282,7 @@ const fns: FnDef[] = [
       const dt = (a.dtype as { v: string }).v as DType;
       if (!FLOATS.has(dt)) {
         return ctx.error(
-          "DLM0214",
-          `attention_bias() needs a float dtype, got "${dt}"`,
+          ...diag("DLM0214", "attention_bias() dtype", "a float dtype", dt),
           ctx.argSpan("dtype"),
         );
       }

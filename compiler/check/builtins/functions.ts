@@ -76,8 +76,7 @@ function axisArg(ctx: Ctx, x: TensorValue, axis: number, name: string): number |
   const r = x.t.shape.length;
   if (axis < -r || axis >= Math.max(r, 1)) {
     ctx.error(
-      "DLM0213",
-      `${name}() axis ${axis} is out of range for ${formatType(x.t)}`,
+      ...diag("DLM0213", `${name}()`, axis, formatType(x.t)),
       ctx.argSpan("axis"),
     );
     return undefined;
@@ -287,8 +286,7 @@ const defs: FnDef[] = [
       const approx = (a.approximate as { v: string }).v;
       if (approx !== "none" && approx !== "tanh") {
         return ctx.error(
-          "DLM0214",
-          `gelu() approximate must be "none" or "tanh", got "${approx}"`,
+          ...diag("DLM0214", "gelu() approximate", '"none" or "tanh"', `${approx}`),
           ctx.argSpan("approximate"),
         );
       }
@@ -357,10 +355,7 @@ const defs: FnDef[] = [
       const ok = perm.length === r && [...perm].sort((p, q) => p - q).every((v, k) => v === k);
       if (!ok) {
         return ctx.error(
-          "DLM0213",
-          `transpose() needs a permutation of 0..${r - 1} for ${formatType(x.t)}, got (${
-            perm.join(", ")
-          })`,
+          ...diag("DLM0233", "transpose()", r - 1, formatType(x.t), perm.join(", ")),
           ctx.argSpan("perm"),
         );
       }
@@ -569,8 +564,7 @@ const defs: FnDef[] = [
       const d = (a.dtype as { v: string }).v;
       if (!DTYPE_NAMES.has(d)) {
         return ctx.error(
-          "DLM0214",
-          `cast() needs a dtype such as "f32" or "i64", got "${d}"`,
+          ...diag("DLM0214", "cast() dtype", 'a dtype such as "f32" or "i64"', d),
           ctx.argSpan("dtype"),
         );
       }

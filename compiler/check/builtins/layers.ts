@@ -13,6 +13,7 @@ import type { InitSpec } from "../../ir/init.ts";
 import { expandInts, num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
 import { i } from "./util.ts";
+import { diag } from "../../diagnostics.ts";
 
 export interface LayerDef {
   name: string;
@@ -201,8 +202,7 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
       if (args.pad.k === "str") {
         if (args.pad.v !== "same" && args.pad.v !== "valid") {
           return ctx.error(
-            "DLM0214",
-            `${name}() pad must be an int, a tuple, "same" or "valid", got "${args.pad.v}"`,
+            ...diag("DLM0214", `${name}() pad`, 'an int, a tuple, "same" or "valid"', args.pad.v),
             ctx.argSpan("pad"),
           );
         }
@@ -346,8 +346,7 @@ const layerNorm: LayerDef = {
     const r = x.t.shape.length;
     if (nd < 1 || nd > r) {
       return ctx.error(
-        "DLM0213",
-        `layer_norm() dims must be between 1 and the input rank ${r}, got ${nd}`,
+        ...diag("DLM0210", "layer_norm()", `dims between 1 and the input rank ${r}`, nd),
         ctx.argSpan("dims"),
       );
     }

@@ -81,8 +81,12 @@ export const params: CompileFn = (ctx, args) => {
   const items: Value[] = ctx.trainableParams().filter((p) => re.test(p.v));
   if (items.length === 0) {
     return ctx.error(
-      "DLM0215",
-      `params("${(a.pattern as { v: string }).v}") matches no trainable parameter`,
+      ...diag(
+        "DLM0215",
+        `params("${(a.pattern as { v: string }).v}")`,
+        "trainable parameter",
+        "",
+      ),
       a.__spans?.pattern ?? ctx.span,
     );
   }
@@ -107,8 +111,7 @@ export const tensor: CompileFn = (ctx, args) => {
   const dtype = (a.dtype as { v: string }).v;
   if (!DTYPES.has(dtype)) {
     return ctx.error(
-      "DLM0214",
-      `tensor() needs a dtype such as "f32" or "i64", got "${dtype}"`,
+      ...diag("DLM0214", "tensor() dtype", 'a dtype such as "f32" or "i64"', dtype),
       a.__spans?.dtype ?? span,
     );
   }

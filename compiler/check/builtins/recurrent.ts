@@ -19,6 +19,7 @@ import type { Ctx } from "../context.ts";
 import { num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
 import type { LayerDef } from "./layers.ts";
+import { diag } from "../../diagnostics.ts";
 
 interface Kind {
   /** Layer name ("lstm") and ONNX op ("LSTM"). */
@@ -159,8 +160,12 @@ function recurrentLayer(k: Kind): LayerDef {
         activation = NONLINEARITIES[args.nonlinearity.v];
         if (!activation) {
           return ctx.error(
-            "DLM0214",
-            `${k.name}() nonlinearity must be "tanh" or "relu", got "${args.nonlinearity.v}"`,
+            ...diag(
+              "DLM0214",
+              `${k.name}() nonlinearity`,
+              '"tanh" or "relu"',
+              `${args.nonlinearity.v}`,
+            ),
             ctx.argSpan("nonlinearity"),
           );
         }

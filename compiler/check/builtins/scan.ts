@@ -71,8 +71,7 @@ export const scan: CompileFn = (ctx, args) => {
   const axis = axisIn < 0 ? axisIn + rank : axisIn;
   if (axis < 0 || axis >= rank || xs.some((x) => x.t.shape.length !== rank)) {
     return ctx.error(
-      "DLM0213",
-      `scan() axis ${axisIn} does not fit the sequence ${formatType(xs[0].t)}`,
+      ...diag("DLM0213", "scan()", axisIn, `the sequence ${formatType(xs[0].t)}`),
       sp("axis"),
     );
   }

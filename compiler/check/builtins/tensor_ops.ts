@@ -29,8 +29,7 @@ export function normAxisArg(
 ): number | undefined {
   if (axis < -r || axis >= Math.max(r, 1)) {
     ctx.error(
-      "DLM0213",
-      `${what}() axis ${axis} is out of range for a tensor of rank ${r}`,
+      ...diag("DLM0213", `${what}()`, axis, `a tensor of rank ${r}`),
       ctx.argSpan(argName),
     );
     return undefined;
@@ -422,10 +421,13 @@ const defs: FnDef[] = [
       const ok = perm.length === r && [...perm].sort((p, q) => p - q).every((v, k) => v === k);
       if (!ok) {
         return ctx.error(
-          "DLM0213",
-          `permute() needs a permutation of 0..${r - 1} for ${formatType(x.t)}, got (${
-            expandInts(a.dims, r).join(", ")
-          })`,
+          ...diag(
+            "DLM0233",
+            "permute()",
+            r - 1,
+            formatType(x.t),
+            expandInts(a.dims, r).join(", "),
+          ),
           ctx.argSpan("dims"),
         );
       }

@@ -115,11 +115,7 @@ export abstract class IndexElab extends OperatorElab {
         case "T": {
           const r = t.t.shape.length;
           if (r < 2) {
-            return this.err(
-              "DLM0213",
-              `.T needs a tensor of rank >= 2, got ${formatType(t.t)}`,
-              e.span,
-            );
+            return this.err(...diag("DLM0213", ".T", -2, formatType(t.t)), e.span);
           }
           const perm = [...Array(r).keys()];
           [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
