@@ -297,6 +297,17 @@ export const CODES = {
     category: "error",
     message: "{0} needs a permutation of 0..{1} for {2}, got ({3})",
   },
+  DLM0234: {
+    title: "Not a scalar",
+    category: "error",
+    message: "{0} must be {1}, but {2} is {3}",
+  },
+  DLM0235: {
+    title: "Shared layer applied to another size",
+    category: "error",
+    message:
+      "Shared layer '{0}' needs {1} of shape [{2}] here, but it was created as [{3}]; a layer applied twice needs inputs of the same size",
+  },
   // 03xx: compile-time evaluation and limits
   DLM0301: {
     title: "Recursion too deep",

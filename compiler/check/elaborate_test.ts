@@ -82,7 +82,7 @@ Deno.test("a shared layer applied to inputs of different widths is an error at t
     output a = x |> f
     output b = z |> f
   }`);
-  assert.deepEqual(codes(ds), ["DLM0203"]);
+  assert.deepEqual(codes(ds), ["DLM0235"]);
   assert.match(
     ds[0].message,
     /Shared layer 'f' needs f\.weight of shape \[2, 6\] here, but it was created as \[2, 4\]/,

@@ -156,7 +156,7 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
     }
     const positive = (k: string, x: number | undefined): boolean => {
       if (x !== undefined && x > 0) return true;
-      report("DLM0210", `${v.kind}() needs a positive '${k}', got ${x}`, span);
+      report(...diag("DLM0210", `${v.kind}()`, `a positive '${k}'`, `${x}`), span);
       return false;
     };
     switch (v.kind) {
@@ -167,7 +167,7 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
         const alpha = numv("alpha") ?? rank;
         const dropout = numv("dropout") ?? 0;
         if (dropout < 0 || dropout >= 1) {
-          report("DLM0210", `lora() needs 0 <= dropout < 1, got ${dropout}`, span);
+          report(...diag("DLM0210", "lora()", "0 <= dropout < 1", dropout), span);
           continue;
         }
         const std = numv("std") ?? 1 / rank;
@@ -195,8 +195,12 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
         if (parts === null) continue;
         if (parts && ff) {
           report(
-            "DLM0210",
-            "ia3() parts: selects outputs to scale; feedforward: layers scale their input (use two ia3()s)",
+            ...diag(
+              "DLM0210",
+              "ia3()",
+              "parts: (outputs to scale) or feedforward: (layers that scale their input), not both; use two ia3()s",
+              "both",
+            ),
             span,
           );
           continue;
@@ -303,7 +307,7 @@ function partsOf(
   }
   const parts = p.items.map((x) => (x as { v: boolean }).v);
   if (!parts.some((x) => x)) {
-    report("DLM0210", `${method}() parts: enables no part`, span);
+    report(...diag("DLM0210", `${method}() parts:`, "at least one true", describe(p)), span);
     return null;
   }
   return parts;
@@ -355,10 +359,7 @@ export class Peft {
       const axis = layer.like === "linear" ? x.t.shape.length - 1 : 1;
       const n = x.t.shape[axis];
       if (typeof n !== "number") {
-        ctx.error(
-          "DLM0203",
-          `ia3() needs a known input width at ${prefix}, got ${formatType(x.t)}`,
-        );
+        ctx.error(...diag("DLM0203", "ia3()", `a known input width at ${prefix}`, formatType(x.t)));
         continue;
       }
       const shape = layer.like === "linear" ? [n] : [n, ...Array(x.t.shape.length - 2).fill(1)];
@@ -568,8 +569,11 @@ export class Peft {
     const parts = s.parts ?? [true];
     if (outF % parts.length !== 0) {
       ctx.error(
-        "DLM0203",
-        `lora() parts: splits ${prefix}'s ${outF} outputs into ${parts.length} equal parts, which does not divide`,
+        ...diag(
+          "DLM0232",
+          "lora() parts:",
+          `split ${prefix}'s ${outF} outputs into ${parts.length} equal parts`,
+        ),
         s.span,
       );
       return undefined;
@@ -791,8 +795,7 @@ export class Peft {
     const d = y.t.shape[y.t.shape.length - 1];
     if (typeof d !== "number") {
       ctx.error(
-        "DLM0203",
-        `adapter() at '${prefix}' needs a known last dim, got ${formatType(y.t)}`,
+        ...diag("DLM0203", `adapter() at '${prefix}'`, "a known last dim", formatType(y.t)),
       );
       return undefined;
     }
@@ -854,10 +857,12 @@ export class Peft {
       rk < 3 || v.t.shape.length !== rk || [...inner, dk, dv].some((x) => typeof x !== "number")
     ) {
       ctx.error(
-        "DLM0203",
-        `prefix_tuning() at '${level}' needs keys and values [N, ..., S, d] with known dims after N, got k ${
-          formatType(k.t)
-        } and v ${formatType(v.t)}`,
+        ...diag(
+          "DLM0203",
+          `prefix_tuning() at '${level}'`,
+          "keys and values [N, ..., S, d] with known dims after N",
+          `k ${formatType(k.t)} and v ${formatType(v.t)}`,
+        ),
         s.span,
       );
       return undefined;

@@ -113,8 +113,13 @@ export function buildGradients(
   } else {
     if (!lossType.shape.every((d) => d === 1)) {
       fail(
-        "DLM0203",
-        `Expected a scalar loss to differentiate, found '${loss}' of type ${formatType(lossType)}`,
+        ...diag(
+          "DLM0234",
+          "The loss to differentiate",
+          "a scalar",
+          `'${loss}'`,
+          formatType(lossType),
+        ),
       );
     }
     add(loss, constant(b, tensor(lossType.dtype, lossType.shape as number[], [1])));

@@ -36,7 +36,9 @@ Deno.test("buildGradients() rejects a loss that is not a scalar", () => {
   const y = b.addNode("Relu", [x])[0];
   assert.throws(
     () => buildGradients(b, y, [x]),
-    (e: unknown) => e instanceof DlmError && /Expected a scalar loss.*f32\[2\]/.test(e.message),
+    (e: unknown) =>
+      e instanceof DlmError &&
+      /The loss to differentiate must be a scalar, but .* is f32\[2\]/.test(e.message),
   );
 });
 

@@ -12,7 +12,7 @@
  * - the evaluation step: the model in eval mode with the same loss and
  *   metrics, reading the current parameters and statistics as inputs.
  */
-import type { Graph, Node, Span } from "../ir/graph.ts";
+import { formatType, type Graph, type Node, type Span } from "../ir/graph.ts";
 import { globToRegExp } from "../check/glob.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import {
@@ -352,8 +352,12 @@ function emaUpdates(
     if (!st || !tt || tt.shape.join() !== st.shape.join()) {
       throw new DlmError(
         error(
-          "DLM0203",
-          `moving_average(): ${p.name} has no twin ${src} of the same shape`,
+          ...diag(
+            "DLM0203",
+            "moving_average()",
+            `a twin ${src} of ${p.name}'s shape`,
+            st ? formatType(st) : "none",
+          ),
           spanOf(v, section),
         ),
       );

@@ -74,7 +74,7 @@ Deno.test("a train section without an optimiser, or with everything frozen, is r
   });
   assert.deepEqual(b.diagnostics.map((d) => d.code), ["DLM0701"]);
   const c = compileTrain("m.dlm", { read: read("loss = y  optimizer = sgd()") });
-  assert.deepEqual(c.diagnostics.map((d) => d.code), ["DLM0203"]);
+  assert.deepEqual(c.diagnostics.map((d) => d.code), ["DLM0234"]);
 });
 
 Deno.test("transfer learning: a frozen backbone stays a constant and only the new head is trained", () => {

@@ -144,6 +144,6 @@ Deno.test("moving_average() errors are reported at its call", () => {
 }
 `;
   const d = onlyError(twin);
-  assert.match(d.message, /has no twin h\.weight of the same shape/);
+  assert.match(d.message, /needs a twin h\.weight of a\.weight's shape/);
   assertAt(d, at(twin, "moving_average("));
 });

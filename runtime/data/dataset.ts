@@ -3,7 +3,7 @@
  * seeded shuffling, batching (the last partial batch is kept) and a seeded,
  * optionally stratified, validation split.
  */
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import { formatType } from "../../compiler/ir/graph.ts";
 import { allocData, numel, type Tensor, type TensorData } from "../../compiler/ir/tensor.ts";
 import { makeRng } from "../reference/random.ts";
@@ -107,7 +107,7 @@ export class Dataset {
   /** The batches of one pass over the data, in a seeded shuffled order or in file order. */
   *batches(batchSize: number, opts: BatchOptions = {}): Generator<Batch> {
     if (!Number.isInteger(batchSize) || batchSize < 1) {
-      fail("DLM0210", `Expected a positive integer batch size, found ${batchSize}`);
+      fail(...diag("DLM0210", "Batching", "a positive integer batch size", batchSize));
     }
     const order = opts.shuffle === false
       ? [...Array(this.size).keys()]
@@ -129,8 +129,12 @@ export class Dataset {
   split(fraction: number, opts: SplitOptions = {}): { train: Dataset; val: Dataset } {
     if (!(fraction > 0 && fraction < 1)) {
       fail(
-        "DLM0210",
-        `Expected a validation fraction between 0 and 1 (exclusive), found ${fraction}`,
+        ...diag(
+          "DLM0210",
+          "A validation split",
+          "a fraction between 0 and 1 (exclusive)",
+          fraction,
+        ),
       );
     }
     const seed = opts.seed ?? 0;
@@ -168,8 +172,12 @@ export class Dataset {
     const inVal = new Set(val);
     if (inVal.size === 0 || inVal.size === this.size) {
       fail(
-        "DLM0210",
-        `A validation fraction of ${fraction} of ${this.size} samples leaves one part empty`,
+        ...diag(
+          "DLM0210",
+          `A validation split of ${this.size} samples`,
+          "a fraction that leaves both parts non-empty",
+          fraction,
+        ),
       );
     }
     const train = [...Array(this.size).keys()].filter((i) => !inVal.has(i));

@@ -13,7 +13,7 @@
  * RandomUniformLike/RandomNormalLike draws (drop-path) become shared inputs
  * the same way.
  */
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import { type Graph, type Node, type TensorType } from "../../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
@@ -99,11 +99,11 @@ export async function diffTrain(
   opts: TrainDiffOptions,
 ): Promise<TrainDiffResult> {
   if (!Number.isInteger(opts.steps) || opts.steps < 1) {
-    fail("DLM0210", `Expected a positive integer step count for --train, found ${opts.steps}`);
+    fail(...diag("DLM0210", "dlm diff --train", "a positive integer step count", opts.steps));
   }
   const batchSize = opts.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    fail("DLM0210", `Expected a positive integer batch size, found ${batchSize}`);
+    fail(...diag("DLM0210", "dlm diff --train", "a positive integer batch size", batchSize));
   }
   const seed = opts.seed ?? 0;
   const loaded = loadModel(stepGraph, "step model");

@@ -6,7 +6,7 @@
  * write the loss/metric curves. The same seed gives the same run; on the
  * reference backend the losses are bit-identical.
  */
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import { formatType } from "../../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers, zeros } from "../../compiler/ir/tensor.ts";
 import {
@@ -213,10 +213,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const batchSize = opts.batchSize ?? 32;
   const backend = opts.backend ?? "reference";
   if (!Number.isInteger(epochs) || epochs < 0) {
-    fail("DLM0210", `Expected a non-negative integer epoch count, found ${epochs}`);
+    fail(...diag("DLM0210", "Training", "a non-negative integer epoch count", epochs));
   }
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    fail("DLM0210", `Expected a positive integer batch size, found ${batchSize}`);
+    fail(...diag("DLM0210", "Training", "a positive integer batch size", batchSize));
   }
   if (opts.val && !opts.eval) fail("DLM0411", "Validation data needs an evaluation model");
   const step = loadModel(opts.step, "step model");
@@ -282,7 +282,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   const perRun = step.multiStep ? (opts.stepsPerRun ?? 8) : 1;
   if (!Number.isInteger(perRun) || perRun < 1) {
-    fail("DLM0210", `Expected a positive integer for steps per run, found ${opts.stepsPerRun}`);
+    fail(
+      ...diag("DLM0210", "Training", "a positive integer of steps per run", `${opts.stepsPerRun}`),
+    );
   }
   const runner = await openRunner(step, backend);
   // Evaluation runs once an epoch: its session's spinning threads would take a core from the

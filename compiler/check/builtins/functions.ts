@@ -68,7 +68,7 @@ function floatOnly(ctx: Ctx, x: TensorValue, name: string): boolean {
   if (x.t.dtype === "f32" || x.t.dtype === "f64" || x.t.dtype === "f16" || x.t.dtype === "bf16") {
     return true;
   }
-  ctx.error("DLM0207", `${name}() needs a floating-point tensor, got ${formatType(x.t)}`);
+  ctx.error(...diag("DLM0207", `${name}()`, "a floating-point tensor", formatType(x.t)));
   return false;
 }
 
@@ -106,8 +106,7 @@ function pool(name: string, op: "MaxPool" | "AveragePool"): FnDef {
       const sd = x.t.shape.length - 2;
       if (sd < 1) {
         return ctx.error(
-          "DLM0203",
-          `${name}() needs an input [N, C, ...spatial], got ${formatType(x.t)}`,
+          ...diag("DLM0203", `${name}()`, "an input [N, C, ...spatial]", formatType(x.t)),
         );
       }
       const k = expandInts(a.kernel, sd);
@@ -115,8 +114,12 @@ function pool(name: string, op: "MaxPool" | "AveragePool"): FnDef {
       const p = expandInts(a.pad, sd);
       if (k.length !== sd || s.length !== sd) {
         return ctx.error(
-          "DLM0210",
-          `${name}() needs ${sd} kernel and stride sizes for ${formatType(x.t)}`,
+          ...diag(
+            "DLM0210",
+            `${name}()`,
+            `${sd} kernel and stride sizes for ${formatType(x.t)}`,
+            `(${k.join(", ")}) and (${s.join(", ")})`,
+          ),
           ctx.argSpan("kernel"),
         );
       }
@@ -408,10 +411,12 @@ const defs: FnDef[] = [
       const ins = x.t.shape.slice(2);
       if (ins.some((d) => typeof d !== "number")) {
         return ctx.error(
-          "DLM0203",
-          `adaptive_avg_pool() to (${out.join(", ")}) needs known spatial dims, got ${
-            formatType(x.t)
-          }`,
+          ...diag(
+            "DLM0203",
+            `adaptive_avg_pool() to (${out.join(", ")})`,
+            "known spatial dims",
+            formatType(x.t),
+          ),
         );
       }
       if (ins.every((d, k) => (d as number) % out[k] === 0)) {
@@ -424,10 +429,12 @@ const defs: FnDef[] = [
       }
       if (sd !== 2) {
         return ctx.error(
-          "DLM0203",
-          `adaptive_avg_pool() to (${out.join(", ")}) needs spatial dims divisible by it for ${
-            formatType(x.t)
-          }`,
+          ...diag(
+            "DLM0203",
+            `adaptive_avg_pool() to (${out.join(", ")})`,
+            "spatial dims divisible by it",
+            formatType(x.t),
+          ),
         );
       }
       // PyTorch's bins: output i averages input [floor(i*n/o), ceil((i+1)*n/o)). As matrices:
@@ -465,7 +472,7 @@ const defs: FnDef[] = [
       const x = t(a.x);
       const p = num(a.p);
       if (p < 0 || p >= 1) {
-        return ctx.error("DLM0210", `dropout() needs 0 <= p < 1, got ${p}`, ctx.argSpan("p"));
+        return ctx.error(...diag("DLM0210", "dropout()", "0 <= p < 1", p), ctx.argSpan("p"));
       }
       if (ctx.mode === "eval") return one(ctx, "Dropout", [x.v]);
       const ratio = ctx.scalar(p, x.t.dtype);
@@ -486,7 +493,7 @@ const defs: FnDef[] = [
       const x = t(a.x);
       const p = num(a.p);
       if (p < 0 || p >= 1) {
-        return ctx.error("DLM0210", `drop_path() needs 0 <= p < 1, got ${p}`, ctx.argSpan("p"));
+        return ctx.error(...diag("DLM0210", "drop_path()", "0 <= p < 1", p), ctx.argSpan("p"));
       }
       if (ctx.mode === "eval" || p === 0) return x;
       if (!floatOnly(ctx, x, "drop_path")) return ERROR;

@@ -50,8 +50,7 @@ export const param: CompileFn = (ctx, args) => {
   }
   if (shape.some((d) => d < 0)) {
     return ctx.error(
-      "DLM0210",
-      `param() needs non-negative dims, got (${shape.join(", ")})`,
+      ...diag("DLM0210", "param()", "non-negative dims", `(${shape.join(", ")})`),
       a.__spans?.shape ?? span,
     );
   }
@@ -147,8 +146,12 @@ export const tensor: CompileFn = (ctx, args) => {
   }
   if (!isFloat(dtype as DType) && flat.some((x) => !Number.isInteger(x))) {
     return ctx.error(
-      "DLM0207",
-      `tensor() of dtype ${dtype} needs whole numbers`,
+      ...diag(
+        "DLM0207",
+        `tensor() of dtype ${dtype}`,
+        "whole numbers",
+        flat.find((x) => !Number.isInteger(x))!,
+      ),
       a.__spans?.values ?? span,
     );
   }

@@ -97,7 +97,7 @@ export const SCALAR_FNS: Record<string, CompileFn> = {
       );
     }
     const [start, end, step] = xs.length === 1 ? [0, xs[0], 1] : [xs[0], xs[1], xs[2] ?? 1];
-    if (step === 0) return ctx.error("DLM0210", "range() step must not be 0");
+    if (step === 0) return ctx.error(...diag("DLM0210", "range()", "a non-zero step", 0));
     const n = Math.max(0, Math.ceil((end - start) / step));
     if (n > LIMITS.rangeLength) {
       return ctx.error(

@@ -78,10 +78,12 @@ export const scan: CompileFn = (ctx, args) => {
   const steps = xs[0].t.shape[axis];
   if (xs.some((x) => x.t.shape[axis] !== steps)) {
     return ctx.error(
-      "DLM0203",
-      `scan() needs sequences of one length along axis ${axis}, got ${
-        xs.map((x) => formatType(x.t)).join(" and ")
-      }`,
+      ...diag(
+        "DLM0203",
+        "scan()",
+        `sequences of one length along axis ${axis}`,
+        xs.map((x) => formatType(x.t)).join(" and "),
+      ),
       sp("xs"),
     );
   }
@@ -104,8 +106,12 @@ export const scan: CompileFn = (ctx, args) => {
     if (!ns || !ys) return undefined;
     if (ns.length !== state0.length) {
       ctx.error(
-        "DLM0203",
-        `scan()'s cell returns ${ns.length} state tensor(s) but the state has ${state0.length}`,
+        ...diag(
+          "DLM0203",
+          "scan()'s cell",
+          `to return ${state0.length} state tensor(s), as many as the state has`,
+          ns.length,
+        ),
         span,
       );
       return undefined;
@@ -117,10 +123,12 @@ export const scan: CompileFn = (ctx, args) => {
         want.shape.some((d, j) => d !== got.shape[j])
       ) {
         ctx.error(
-          "DLM0203",
-          `scan()'s cell returns a state ${formatType(got)} for a state ${
-            formatType(want)
-          }: the state must keep its type`,
+          ...diag(
+            "DLM0203",
+            "scan()'s cell",
+            `a new state of type ${formatType(want)} (the state must keep its type)`,
+            formatType(got),
+          ),
           span,
         );
         return undefined;
@@ -130,7 +138,12 @@ export const scan: CompileFn = (ctx, args) => {
   };
   if (typeof steps === "number") {
     // Unrolled: one application of the cell per step, sharing its weights.
-    if (steps === 0) return ctx.error("DLM0210", "scan() over an empty sequence", sp("xs"));
+    if (steps === 0) {
+      return ctx.error(
+        ...diag("DLM0210", "scan()", "a sequence of at least one step", "0 steps"),
+        sp("xs"),
+      );
+    }
     let state = state0;
     const per: TensorValue[][] = new Array(steps);
     let ysTuple = false;
@@ -257,10 +270,14 @@ function scanSteps(
       nsList.some((x, i) => x.k !== "tensor" || formatType(x.t) !== formatType(state0[i].t))
     ) {
       return ctx.error(
-        "DLM0203",
-        `scan()'s cell returns a new state ${describe(ns)} for a state of ${
-          state0.map((x) => formatType(x.t)).join(", ")
-        }: the state must keep its type`,
+        ...diag(
+          "DLM0203",
+          "scan()'s cell",
+          `a new state of type ${
+            state0.map((x) => formatType(x.t)).join(", ")
+          } (the state must keep its type)`,
+          describe(ns),
+        ),
       );
     }
     state = nsList as TensorValue[];

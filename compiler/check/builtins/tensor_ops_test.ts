@@ -44,7 +44,7 @@ Deno.test("view reports a dim it cannot find", () => {
     input z: f32[B]
     output y = view(x, (B, T, 4, -1))
   }`);
-  assert.deepEqual(r.diagnostics.map((d) => d.code), ["DLM0203"]);
+  assert.deepEqual(r.diagnostics.map((d) => d.code), ["DLM0232"]);
 });
 
 Deno.test("split and chunk return tuples of the right sizes", () => {

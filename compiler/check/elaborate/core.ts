@@ -292,12 +292,7 @@ export abstract class ElabCore {
       const t = this.root.graph.types.get(name)!;
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
         this.err(
-          "DLM0203",
-          `Shared layer '${prefix}' needs ${name} of shape [${
-            shape.join(", ")
-          }] here, but it was created as [${
-            t.shape.join(", ")
-          }]; a layer applied twice needs inputs of the same size`,
+          ...diag("DLM0235", prefix, name, shape.join(", "), t.shape.join(", ")),
           span,
         );
         return undefined;

@@ -60,7 +60,9 @@ export abstract class IndexElab extends OperatorElab {
       if (ix.kind === "slice") {
         const step = intOf(ix.step, 1);
         if (step === undefined) return ERROR;
-        if (step === 0) return this.err("DLM0210", "A slice step must not be 0", ix.span);
+        if (step === 0) {
+          return this.err(...diag("DLM0210", "A slice", "a non-zero step", 0), ix.span);
+        }
         const big = 2 ** 53 - 1;
         const s = intOf(ix.start, step > 0 ? 0 : -1);
         const en = intOf(ix.end, step > 0 ? big : -big);

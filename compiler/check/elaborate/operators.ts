@@ -112,10 +112,12 @@ export abstract class OperatorElab extends TypeElab {
       if (isNumber(v)) {
         if (!isFloat(ref.t.dtype) && !Number.isInteger(v.v)) {
           this.err(
-            "DLM0207",
-            `Cannot combine ${
-              formatType(ref.t)
-            } with the non-integer ${v.v}; convert the tensor with cast() first`,
+            ...diag(
+              "DLM0207",
+              `Operator ${e.op} on ${formatType(ref.t)}`,
+              "an integer (convert the tensor with cast() first)",
+              v.v,
+            ),
             e.span,
           );
           return undefined;
@@ -136,10 +138,12 @@ export abstract class OperatorElab extends TypeElab {
     }
     if (a.t.dtype !== b.t.dtype) {
       return this.err(
-        "DLM0207",
-        `Operator ${e.op} needs tensors of one element type, got ${formatType(a.t)} and ${
-          formatType(b.t)
-        }; convert with cast()`,
+        ...diag(
+          "DLM0207",
+          `Operator ${e.op}`,
+          "tensors of one element type",
+          `${formatType(a.t)} and ${formatType(b.t)}; convert with cast()`,
+        ),
         e.span,
       );
     }

@@ -45,7 +45,7 @@ export abstract class TypeElab extends ElabCore {
       const v = this.eval(d, scope);
       if (v.k === "int") {
         if (v.v < 0) {
-          this.err("DLM0210", `A dim must not be negative, got ${v.v}`, d.span);
+          this.err(...diag("DLM0210", "A dim", "a size >= 0", v.v), d.span);
           return undefined;
         }
         shape.push(v.v);
