@@ -184,7 +184,11 @@ export const CODES = {
       "No KV-cache step model '{0}' for '{1}' in {2}; declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-cache",
   },
   // 02xx: types and shapes
-  DLM0201: { title: "Wrong argument type", category: "error" },
+  DLM0201: {
+    title: "Wrong argument type",
+    category: "error",
+    message: "{0} expects {1}, but got {2}",
+  },
   DLM0202: {
     title: "Wrong number of arguments",
     category: "error",
@@ -307,6 +311,23 @@ export const CODES = {
     category: "error",
     message:
       "Shared layer '{0}' needs {1} of shape [{2}] here, but it was created as [{3}]; a layer applied twice needs inputs of the same size",
+  },
+  DLM0236: { title: "Wrong type", category: "error", message: "{0} must be {1}, got {2}" },
+  DLM0237: {
+    title: "Operator does not apply",
+    category: "error",
+    message: "Operator {0} does not apply to {1}",
+  },
+  DLM0238: {
+    title: "Cannot unpack",
+    category: "error",
+    message: "Cannot unpack {0} into {1} names ({2})",
+  },
+  DLM0239: { title: "Cannot index", category: "error", message: "Cannot index {0}" },
+  DLM0240: {
+    title: "Label on a value that is no layer",
+    category: "error",
+    message: "A label names a layer, but '{0}' labels {1}",
   },
   // 03xx: compile-time evaluation and limits
   DLM0301: {

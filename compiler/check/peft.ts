@@ -132,10 +132,12 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
     if (v.k === "error") continue;
     if (v.k !== "spec" || !(v.kind in METHOD_ARGS)) {
       report(
-        "DLM0201",
-        `'with' takes fine-tuning methods (${Object.keys(METHOD_ARGS).join(", ")}), got ${
-          describe(v)
-        }`,
+        ...diag(
+          "DLM0201",
+          "'with'",
+          `fine-tuning methods (${Object.keys(METHOD_ARGS).join(", ")})`,
+          describe(v),
+        ),
         span,
       );
       continue;
@@ -302,7 +304,7 @@ function partsOf(
     (p.k !== "tuple" && p.k !== "list") || p.items.length < 1 ||
     p.items.some((x) => x.k !== "bool")
   ) {
-    report("DLM0201", `${method}() needs parts: a tuple of bools, got ${describe(p)}`, span);
+    report(...diag("DLM0201", `${method}()`, "a tuple of bools for 'parts'", describe(p)), span);
     return null;
   }
   const parts = p.items.map((x) => (x as { v: boolean }).v);
@@ -418,8 +420,7 @@ export class Peft {
       if (y.k !== "tensor") {
         if (y.k === "error") return y;
         return ctx.error(
-          "DLM0201",
-          `adapter() at '${prefix}' needs a block that returns one tensor, got ${describe(y)}`,
+          ...diag("DLM0236", `What adapter() adapts at '${prefix}'`, "one tensor", describe(y)),
         );
       }
       const r = this.bottleneck(ctx, s, prefix, y);

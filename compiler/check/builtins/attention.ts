@@ -16,7 +16,7 @@ import type { Ctx } from "../context.ts";
 import { TORCH_DEFAULT_WEIGHT } from "../init.ts";
 import type { InitSpec } from "../../ir/init.ts";
 import { num } from "../signature.ts";
-import { ERROR, type TensorValue, type Value } from "../values.ts";
+import { describe, ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { LayerDef } from "./layers.ts";
 import { normAxisArg, rangeAlong } from "./tensor_ops.ts";
@@ -63,9 +63,14 @@ function positions(ctx: Ctx, n: Value, like: Value | undefined, what: string) {
     return ctx.constant(tensor("i64", [n.v], [...Array(n.v).keys()]));
   }
   if (n.k !== "dim" || !like || like.k !== "tensor") {
+    const got = n.k === "dim" ? `${n.v} without like:` : describe(n);
     ctx.error(
-      "DLM0201",
-      `${what}() expects an int, or a symbolic dim with like: a tensor that has it, for 'n'`,
+      ...diag(
+        "DLM0201",
+        `${what}()`,
+        "an int, or a symbolic dim with like: a tensor that has it, for 'n'",
+        got,
+      ),
       ctx.argSpan("n"),
     );
     return undefined;

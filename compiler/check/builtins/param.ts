@@ -129,8 +129,12 @@ export const tensor: CompileFn = (ctx, args) => {
   const shape: number[] = [];
   if (!shapeOf(a.values, 0, shape)) {
     return ctx.error(
-      "DLM0201",
-      `tensor() needs numbers, or nested lists of numbers of one shape, got ${describe(a.values)}`,
+      ...diag(
+        "DLM0201",
+        "tensor()",
+        "numbers, or nested lists of numbers of one shape",
+        describe(a.values),
+      ),
       a.__spans?.values ?? span,
     );
   }

@@ -42,8 +42,12 @@ export const scan: CompileFn = (ctx, args) => {
   }
   if (cell.k !== "layer") {
     return ctx.error(
-      "DLM0201",
-      `scan() needs a layer to run at each step (such as Cell(64)), got ${describe(a.cell)}`,
+      ...diag(
+        "DLM0201",
+        "scan()",
+        "a layer to run at each step (such as Cell(64))",
+        describe(a.cell),
+      ),
       sp("cell"),
     );
   }
@@ -51,8 +55,7 @@ export const scan: CompileFn = (ctx, args) => {
     const items = v.k === "tuple" || v.k === "list" ? v.items : [v];
     if (items.length === 0 || items.some((x) => x.k !== "tensor")) {
       ctx.error(
-        "DLM0201",
-        `scan() needs ${what} to be a tensor or a tuple of tensors, got ${describe(v)}`,
+        ...diag("DLM0201", "scan()", `a tensor or a tuple of tensors as ${what}`, describe(v)),
         where,
       );
       return undefined;
@@ -95,8 +98,7 @@ export const scan: CompileFn = (ctx, args) => {
     if (out.k === "error") return undefined;
     if (out.k !== "tuple" || out.items.length !== 2) {
       ctx.error(
-        "DLM0201",
-        `scan()'s cell must return (new_state, output), got ${describe(out)}`,
+        ...diag("DLM0236", "scan()'s cell result", "(new_state, output)", describe(out)),
         span,
       );
       return undefined;
@@ -259,8 +261,7 @@ function scanSteps(
     if (out.k === "error") return ERROR;
     if (out.k !== "tuple" || out.items.length !== 2) {
       return ctx.error(
-        "DLM0201",
-        `scan()'s cell must return (new_state, output), got ${describe(out)}`,
+        ...diag("DLM0236", "scan()'s cell result", "(new_state, output)", describe(out)),
       );
     }
     const ns = out.items[0];
@@ -293,8 +294,7 @@ function scanSteps(
       const v = ysTuple ? (y as { items: Value[] }).items[j] : y;
       if (v.k !== "tensor") {
         return ctx.error(
-          "DLM0201",
-          `scan()'s cell output must be tensors, got ${describe(v)}`,
+          ...diag("DLM0236", "scan()'s cell output", "tensors", describe(v)),
         );
       }
       const r = v.t.shape.length + 1;

@@ -76,8 +76,12 @@ function shapeArg(ctx: Ctx, v: Value, what: string): Dim[] | undefined {
     else if (it.k === "dim") out.push(it.v);
     else {
       ctx.error(
-        "DLM0201",
-        `${what}() expects a shape of ints and symbolic dims, but got ${describe(it)} in it`,
+        ...diag(
+          "DLM0201",
+          `${what}()`,
+          "a shape of ints and symbolic dims",
+          `${describe(it)} in it`,
+        ),
         ctx.argSpan("shape"),
       );
       return undefined;
@@ -313,8 +317,7 @@ const defs: FnDef[] = [
       }
       if (n.k !== "dim") {
         return ctx.error(
-          "DLM0201",
-          `arange() expects an int or a symbolic dim for 'n', but got ${describe(n)}`,
+          ...diag("DLM0201", "arange()", "an int or a symbolic dim for 'n'", describe(n)),
           ctx.argSpan("n"),
         );
       }

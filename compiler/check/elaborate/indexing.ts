@@ -17,13 +17,13 @@ export abstract class IndexElab extends OperatorElab {
     if (t.k === "error") return t;
     if (t.k === "tuple" || t.k === "list") {
       if (e.indices.length !== 1 || e.indices[0].kind === "slice") {
-        return this.err("DLM0201", `A ${t.k} takes one int index`, e.span);
+        const got = e.indices.length === 1 ? "a slice" : `${e.indices.length} indices`;
+        return this.err(...diag("DLM0236", `A ${t.k} index`, "one int", got), e.span);
       }
       const i = this.eval(e.indices[0] as A.Expr, scope);
       if (i.k !== "int") {
         return i.k === "error" ? i : this.err(
-          "DLM0201",
-          `A ${t.k} index must be an int, got ${describe(i)}`,
+          ...diag("DLM0236", `A ${t.k} index`, "an int", describe(i)),
           e.indices[0].span,
         );
       }
@@ -36,7 +36,7 @@ export abstract class IndexElab extends OperatorElab {
       }
       return t.items[k];
     }
-    if (t.k !== "tensor") return this.err("DLM0201", `Cannot index ${describe(t)}`, e.span);
+    if (t.k !== "tensor") return this.err(...diag("DLM0239", describe(t)), e.span);
     const rank = t.t.shape.length;
     if (e.indices.length > rank) {
       return this.err(...diag("DLM0226", e.indices.length, formatType(t.t)), e.span);
@@ -51,7 +51,7 @@ export abstract class IndexElab extends OperatorElab {
       const v = this.eval(x, scope);
       if (v.k === "int") return v.v;
       if (v.k !== "error") {
-        this.err("DLM0201", `A slice bound must be an int, got ${describe(v)}`, x.span);
+        this.err(...diag("DLM0236", "A slice bound", "an int", describe(v)), x.span);
       }
       return undefined;
     };

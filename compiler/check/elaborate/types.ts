@@ -53,8 +53,7 @@ export abstract class TypeElab extends ElabCore {
       else {
         if (v.k !== "error") {
           this.err(
-            "DLM0201",
-            `A dim must be an int or a symbolic name, got ${describe(v)}`,
+            ...diag("DLM0236", "A dim", "an int or a symbolic name", describe(v)),
             d.span,
           );
         }
@@ -104,8 +103,7 @@ export abstract class TypeElab extends ElabCore {
           : v.k === "str";
         if (!ok) {
           this.err(
-            "DLM0201",
-            `${what} must be ${te.name === "int" ? "an" : "a"} ${te.name}, got ${describe(v)}`,
+            ...diag("DLM0236", what, `${te.name === "int" ? "an" : "a"} ${te.name}`, describe(v)),
             span,
           );
         }
@@ -114,8 +112,7 @@ export abstract class TypeElab extends ElabCore {
       case "tuple_type": {
         if ((v.k !== "tuple" && v.k !== "list") || v.items.length !== te.items.length) {
           this.err(
-            "DLM0201",
-            `${what} must be a tuple of ${te.items.length}, got ${describe(v)}`,
+            ...diag("DLM0236", what, `a tuple of ${te.items.length}`, describe(v)),
             span,
           );
           return false;
@@ -125,8 +122,7 @@ export abstract class TypeElab extends ElabCore {
       case "tensor_type": {
         if (v.k !== "tensor") {
           this.err(
-            "DLM0201",
-            `${what} must be a tensor ${te.dtype}[...], got ${describe(v)}`,
+            ...diag("DLM0236", what, `a tensor ${te.dtype}[...]`, describe(v)),
             span,
           );
           return false;
