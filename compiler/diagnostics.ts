@@ -412,27 +412,152 @@ export const CODES = {
   },
   // 04xx: files, weights and data
   DLM0401: { title: "Cannot read file", category: "error", message: "Cannot read {0}: {1}" },
-  DLM0402: { title: "Invalid safetensors file", category: "error" },
-  DLM0403: { title: "Weight shape mismatch", category: "error" },
-  DLM0404: { title: "Missing weight", category: "error" },
-  DLM0405: { title: "Invalid ONNX file", category: "error" },
+  DLM0402: { title: "Invalid safetensors file", category: "error", message: "Invalid {0}: {1}" },
+  DLM0403: {
+    title: "Weight shape mismatch",
+    category: "error",
+    message: "{0} is {1} but {2} is {3}",
+  },
+  DLM0404: {
+    title: "Missing weight",
+    category: "warning",
+    message: "{0} not in {1} keep their initial values: {2}",
+  },
+  DLM0405: { title: "Invalid ONNX file", category: "error", message: "Invalid {0}: {1}" },
   DLM0406: {
     title: "Invalid .npy file",
     category: "error",
     message: "Invalid {0}: {1}",
   },
-  DLM0407: { title: "Unused weight", category: "warning" },
-  DLM0408: { title: "Invalid weights map", category: "error" },
-  DLM0409: { title: "Cannot write file", category: "error" },
-  DLM0410: { title: "Unsupported operator", category: "error" },
-  DLM0411: { title: "Input mismatch", category: "error" },
-  DLM0412: { title: "Invalid data file", category: "error" },
+  DLM0407: {
+    title: "Unused weight",
+    category: "warning",
+    message: "{0} in {1} match no parameter: {2}",
+  },
+  DLM0408: { title: "Invalid weights map", category: "error", message: "Invalid {0}: {1}" },
+  DLM0409: { title: "Cannot write file", category: "error", message: "Cannot write {0}: {1}" },
+  DLM0410: {
+    title: "Unsupported operator",
+    category: "error",
+    message: "Cannot differentiate {0}: {1}",
+  },
+  DLM0411: {
+    title: "Input mismatch",
+    category: "error",
+    message: "Input '{0}' expects {1}, found {2}",
+  },
+  DLM0412: { title: "Invalid data file", category: "error", message: "Invalid {0}: {1}" },
   DLM0413: { title: "Not implemented yet", category: "error", reserved: true },
+  DLM0414: {
+    title: "Not supported by dlm",
+    category: "error",
+    message: "{0} has {1}, which dlm does not support",
+  },
+  DLM0415: {
+    title: "onnxruntime cannot load the model",
+    category: "error",
+    message: "onnxruntime ({0}) cannot load {1}: {2}",
+  },
+  DLM0416: {
+    title: "No initial value",
+    category: "error",
+    message:
+      "No initial value for {0}: give a weights file or store them as initializers of the step model",
+  },
+  DLM0417: {
+    title: "Not in the reference interpreter",
+    category: "error",
+    message: "Operator '{0}' is not implemented by the reference interpreter (node '{1}')",
+  },
+  DLM0418: {
+    title: "Unknown input",
+    category: "error",
+    message: "Unknown input {0}; the model's inputs are {1}",
+  },
+  DLM0419: {
+    title: "Missing input",
+    category: "error",
+    message: "Missing input {0}; the model needs {1}",
+  },
+  DLM0420: {
+    title: "Unknown output",
+    category: "error",
+    message: "Unknown output {0}; the model's outputs are {1}",
+  },
+  DLM0421: {
+    title: "No random input of this type",
+    category: "error",
+    message: "Cannot make a random {0} input; give it as a .npy file",
+  },
+  DLM0422: {
+    title: "Not the model expected",
+    category: "error",
+    message: "{0} needs {1}, got {2}",
+  },
+  DLM0423: { title: "Data does not fit", category: "error", message: "{0} needs {1}, got {2}" },
   // 05xx: command line
-  DLM0501: { title: "Usage error", category: "error" },
+  DLM0501: { title: "Usage error", category: "error", message: "{0} needs {1}, got {2}" },
+  DLM0502: { title: "Unknown option", category: "error", message: "unknown option '{0}'" },
+  DLM0503: {
+    title: "Option without its value",
+    category: "error",
+    message: "option '--{0}' needs a value ({1})",
+  },
+  DLM0504: {
+    title: "Option takes no value",
+    category: "error",
+    message: "option '--{0}' takes no value",
+  },
+  DLM0505: {
+    title: "Wrong number of files",
+    category: "error",
+    message: "expected one {0}, got {1}",
+  },
+  DLM0506: { title: "Missing option", category: "error", message: "missing {0}" },
+  DLM0507: { title: "Option needs another", category: "error", message: "{0} needs {1}" },
+  DLM0508: {
+    title: "Options do not go together",
+    category: "error",
+    message: "{0} and {1} do not go together: {2}",
+  },
+  DLM0509: {
+    title: "Outputs name one file",
+    category: "error",
+    message: "{0} name the same file '{1}'",
+  },
+  DLM0510: {
+    title: "Output would overwrite the source",
+    category: "error",
+    message: "refusing to overwrite the source file '{0}' with an output",
+  },
+  DLM0511: {
+    title: "Cannot merge adapters",
+    category: "error",
+    message: "Cannot merge adapters: {0}",
+  },
+  DLM0512: {
+    title: "No fine-tuning methods",
+    category: "error",
+    message: "{0}: model {1} has no fine-tuning methods (derive one: model M = {1} with lora(...))",
+  },
+  DLM0513: {
+    title: "Adapters option without methods",
+    category: "warning",
+    message: "{0}: model {1} has no fine-tuning methods (derive one: model M = {1} with lora(...))",
+  },
+  DLM0514: { title: "Unknown command", category: "error", message: "unknown command '{0}'" },
+  DLM0515: {
+    title: "Not one of the choices",
+    category: "error",
+    message: "{0} must be {1}, got {2}",
+  },
   // 06xx: runtime
   DLM0601: { title: "Outputs differ", category: "error", reserved: true },
-  DLM0602: { title: "Runtime failure", category: "error" },
+  DLM0602: {
+    title: "Runtime failure",
+    category: "error",
+    message: "{0} failed to run {1}: {2}",
+  },
   // 07xx: train sections
   DLM0701: {
     title: "Nothing to train",
@@ -517,6 +642,16 @@ export class DlmError extends Error {
     this.diagnostics = list;
     this.sources = sources;
   }
+}
+
+/** A warning diagnostic (a code whose category is "warning"). */
+export function warning(code: Code, message: string, span?: Span, notes?: string[]): Diagnostic {
+  return { code, severity: "warning", message, span, notes };
+}
+
+/** A mistake in the command line, 05xx: the CLI exits with its usage status (2). */
+export function isUsageCode(code: Code): boolean {
+  return code.startsWith("DLM05");
 }
 
 /** Shorthand: a DlmError with one error diagnostic. */

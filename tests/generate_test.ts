@@ -135,7 +135,7 @@ Deno.test("generation accepts the model as ONNX bytes", async () => {
   assert.deepEqual(r.tokens, g.tokens);
 });
 
-Deno.test("asking for the cache with the plain model is an input mismatch", async () => {
+Deno.test("asking for the cache with the plain model is not the model generation expects", async () => {
   await assert.rejects(
     () => generate({ model: plain, prompt: [[1]], maxNew: 1, cached: true }),
     /no inputs named past/,

@@ -131,8 +131,7 @@ export function buildGradients(
     const def = getOp(n.op, n.domain);
     if (!def?.grad) {
       fail(
-        "DLM0410",
-        `No gradient rule for op '${n.op}' (node '${n.name}'${where(n)})`,
+        ...diag("DLM0410", `op '${n.op}' (node '${n.name}'${where(n)})`, "it has no gradient rule"),
         n.spans?.[0],
       );
     }
@@ -146,7 +145,7 @@ export function buildGradients(
       if (e instanceof GradLimit) {
         // A symbolic dim the rule needs as a number: a limit of training, not a bug.
         const hint = e.dim && !/^\?/.test(e.dim) ? `; fix it with --dim ${e.dim}=<size>` : "";
-        fail("DLM0410", `Cannot differentiate '${n.name}': ${msg}${hint}`, n.spans?.[0]);
+        fail(...diag("DLM0410", `'${n.name}'`, `${msg}${hint}`), n.spans?.[0]);
       }
       fail(
         ...diag(

@@ -54,7 +54,9 @@ Deno.test("buildGradients() names the op, the node and its line when a rule is m
     () => buildGradients(b, "loss", [x]),
     (e: unknown) =>
       e instanceof DlmError &&
-      e.message.includes("No gradient rule for op 'Einsum' (node 'wave', net.dlm:12:3)"),
+      e.message.includes(
+        "Cannot differentiate op 'Einsum' (node 'wave', net.dlm:12:3): it has no gradient rule",
+      ),
   );
 });
 

@@ -148,7 +148,7 @@ function emitParts(
   const opset = opts.opset ?? 17;
   const irVersion = IR_VERSION_FOR_OPSET[opset];
   if (irVersion === undefined || !SUPPORTED_OPSETS.includes(opset)) {
-    fail("DLM0501", `Unsupported opset ${opset}; expected one of ${SUPPORTED_OPSETS.join(", ")}`);
+    fail(...diag("DLM0515", "The opset", `one of ${SUPPORTED_OPSETS.join(", ")}`, opset));
   }
 
   const total = initializerBytes(graph);

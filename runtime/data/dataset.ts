@@ -69,20 +69,27 @@ export class Dataset {
 
   /**
    * Check that the arrays share their first dimension; a scalar or a
-   * disagreeing array raises DLM0411 naming every array's type.
+   * disagreeing array raises DLM0423 naming every array's type.
    */
   constructor(arrays: Record<string, Tensor>) {
     const names = Object.keys(arrays);
-    if (names.length === 0) fail("DLM0411", "Expected at least one data array, found none");
+    if (names.length === 0) fail(...diag("DLM0423", "A data set", "at least one array", "none"));
     const list = names.map((n) => `'${n}' is ${formatType(arrays[n])}`).join(", ");
     for (const n of names) {
       if (arrays[n].shape.length === 0) {
-        fail("DLM0411", `Expected data arrays with a sample axis, found a scalar: ${list}`);
+        fail(...diag("DLM0423", "A data set", "arrays with a sample axis", `a scalar: ${list}`));
       }
     }
     const size = arrays[names[0]].shape[0];
     if (names.some((n) => arrays[n].shape[0] !== size)) {
-      fail("DLM0411", `Expected data arrays with the same number of samples (first dim): ${list}`);
+      fail(
+        ...diag(
+          "DLM0423",
+          "A data set",
+          "arrays with the same number of samples (first dim)",
+          list,
+        ),
+      );
     }
     this.arrays = arrays;
     this.size = size;
@@ -143,16 +150,22 @@ export class Dataset {
       const t = this.arrays[opts.stratify];
       if (!t) {
         fail(
-          "DLM0411",
-          `Unknown data array '${opts.stratify}' to stratify by; have ${
-            this.names.map((n) => `'${n}'`).join(", ")
-          }`,
+          ...diag(
+            "DLM0423",
+            "Stratifying",
+            `a data array '${opts.stratify}'`,
+            `arrays ${this.names.map((n) => `'${n}'`).join(", ")}`,
+          ),
         );
       }
       if (t.shape.length !== 1) {
         fail(
-          "DLM0411",
-          `Expected a 1-D label array to stratify by, found '${opts.stratify}' of ${formatType(t)}`,
+          ...diag(
+            "DLM0423",
+            "Stratifying",
+            "a 1-D label array",
+            `'${opts.stratify}' of ${formatType(t)}`,
+          ),
         );
       }
       const byClass = new Map<string, number[]>();
