@@ -13,8 +13,8 @@ export interface CodeInfo {
   /** A few words, sentence case: the code's row in spec/language.md 10.2. */
   readonly title: string;
   /**
-   * How the code is reported. DLM0404 (a parameter no weights file provides) is an error of the
-   * training runtime, and a warning of the loader, whose missing parameters keep their initial values.
+   * How the code is reported: `error` (raised with `fail`, `error` or a checker's `err`) or
+   * `warning` (with `warning`; the loader's DLM0404, for one, whose parameters keep their values).
    */
   readonly category: Severity;
   /**
@@ -439,7 +439,7 @@ export const CODES = {
   DLM0410: {
     title: "Unsupported operator",
     category: "error",
-    message: "Cannot differentiate {0}: {1}",
+    message: "Operator '{0}' is not implemented by the reference interpreter (node '{1}')",
   },
   DLM0411: {
     title: "Input mismatch",
@@ -454,7 +454,7 @@ export const CODES = {
     message: "{0} has {1}, which dlm does not support",
   },
   DLM0415: {
-    title: "onnxruntime cannot load the model",
+    title: "Model onnxruntime cannot load",
     category: "error",
     message: "onnxruntime ({0}) cannot load {1}: {2}",
   },
@@ -465,9 +465,9 @@ export const CODES = {
       "No initial value for {0}: give a weights file or store them as initializers of the step model",
   },
   DLM0417: {
-    title: "Not in the reference interpreter",
+    title: "Cannot differentiate",
     category: "error",
-    message: "Operator '{0}' is not implemented by the reference interpreter (node '{1}')",
+    message: "Cannot differentiate {0}: {1}",
   },
   DLM0418: {
     title: "Unknown input",

@@ -75,7 +75,7 @@ export interface CacheSlot {
  * the output of the previous call named by replacing `past` with `present`
  * (`present_key`, `present.0.key`). The cache's sequence axis is its
  * second-to-last dim (`[..., P, head_dim]`), 0 long on the first call.
- * Throws DLM0411 when a cache input has no matching output.
+ * Throws DLM0422 when a cache input has no matching output.
  */
 export function cacheInputs(inputs: ValueInfo[], outputs: string[]): CacheSlot[] {
   const slots: CacheSlot[] = [];

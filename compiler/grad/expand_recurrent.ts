@@ -69,7 +69,7 @@ class Unroller {
 
   fail(msg: string): never {
     throw new DlmError(
-      error(...diag("DLM0410", `${this.n.op} node '${this.n.name}'`, msg), this.spans?.[0]),
+      error(...diag("DLM0417", `${this.n.op} node '${this.n.name}'`, msg), this.spans?.[0]),
     );
   }
 

@@ -128,7 +128,7 @@ export interface OpDef {
   differentiable?: false;
   /**
    * The op is differentiable but has no rule yet: why. Differentiating
-   * through it is error DLM0410.
+   * through it is error DLM0417.
    */
   noGradYet?: string;
   /** Behaviour the graph passes rely on (see `OpNature`); absent: none. */

@@ -1,7 +1,7 @@
 /**
  * The .dlm lexer: chevrotain token types and `lex`, which turns source text
  * into tokens plus diagnostics (DLM0001 for an unexpected character, DLM0003
- * for an unterminated string). Lexing never stops at an error: unexpected
+ * for an unterminated string, DLM0004 for an unterminated comment). Lexing never stops at an error: unexpected
  * characters are skipped and an unterminated string still becomes a string
  * token, so the parser sees the rest of the file.
  *

@@ -1,6 +1,6 @@
 /**
  * The .dlm front end: `parse` turns source text into an AST and the syntax
- * diagnostics (DLM0001-DLM0003). The grammar is spec/grammar.md.
+ * diagnostics (DLM0001-DLM0010). The grammar is spec/grammar.md.
  */
 import type { IToken } from "chevrotain";
 import type { Span } from "../ir/graph.ts";

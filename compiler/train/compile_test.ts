@@ -163,7 +163,7 @@ train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
   assert.deepEqual(count(16), { transposes: 3, slices: 0 });
 });
 
-Deno.test("a gradient that needs a symbolic dim as a number is DLM0410 at the layer, naming the --dim fix", () => {
+Deno.test("a gradient that needs a symbolic dim as a number is DLM0417 at the layer, naming the --dim fix", () => {
   const src = () =>
     `model M {
   input x: f32[N, 3, H, W]
@@ -172,7 +172,7 @@ Deno.test("a gradient that needs a symbolic dim as a number is DLM0410 at the la
 train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
   const r = compileTrain("m.dlm", { read: src });
   const d = r.diagnostics.find((x) => x.severity === "error")!;
-  assert.equal(d.code, "DLM0410");
+  assert.equal(d.code, "DLM0417");
   assert.match(
     d.message,
     /needs a known spatial dim 0, found symbolic dim 'H'; fix it with --dim H=<size>/,

@@ -29,7 +29,7 @@ function configure(): void {
 /**
  * Load a model (bytes or a file path) in onnxruntime-web (WASM). For a path,
  * the external data files its initializers name are read from beside it.
- * A missing file raises DLM0401, a model onnxruntime rejects DLM0405.
+ * A missing file raises DLM0401, a model onnxruntime rejects DLM0415.
  * `threads` is ignored: the WASM backend runs single-threaded here.
  */
 export async function createWebSession(

@@ -35,8 +35,9 @@ export const DEFAULT_OPSET = 17;
 
 /**
  * Run `graph` on `feeds` (one tensor per graph input, by name). Synchronous.
- * Errors: a missing or mistyped feed is DLM0411, an operator without a
- * kernel DLM0410, a kernel failure DLM0602 naming the node.
+ * Errors: an unknown feed is DLM0418, a missing one DLM0419, a mistyped one
+ * DLM0411, an operator without a kernel DLM0410, a kernel failure DLM0602
+ * naming the node.
  *
  * @example
  * const { outputs } = runGraph(graph, { x: tensor("f32", [1, 3], [1, 2, 3]) });
@@ -212,7 +213,7 @@ function execute(
     const kernel = kernelFor(node.op, node.domain);
     if (!kernel) {
       const op = node.domain ? `${node.domain}::${node.op}` : node.op;
-      fail(...diag("DLM0417", op, node.name), node.spans?.[0]);
+      fail(...diag("DLM0410", op, node.name), node.spans?.[0]);
     }
     const ctx: KernelContext = {
       node,

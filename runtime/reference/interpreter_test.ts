@@ -62,11 +62,11 @@ Deno.test("runGraph() rejects a feed of the wrong dtype or shape with DLM0411", 
   assert.equal(d2.code, "DLM0411");
 });
 
-Deno.test("runGraph() rejects an unknown operator with DLM0417 naming the node", () => {
+Deno.test("runGraph() rejects an unknown operator with DLM0410 naming the node", () => {
   const g = smallGraph();
   g.nodes[1] = node("FancyOp", ["s"], ["y"]);
   const d = diagnosticOf(() => runGraph(g, { x }));
-  assert.equal(d.code, "DLM0417");
+  assert.equal(d.code, "DLM0410");
   assert.equal(
     d.message,
     "Operator 'FancyOp' is not implemented by the reference interpreter (node 'FancyOp_y')",

@@ -208,9 +208,9 @@ async function evaluate(
 
 /**
  * Train: run the step model over `data` for `epochs` epochs and return the
- * history and the final state. Errors are DlmErrors: DLM0411 for a model
- * that does not follow the contract or data that does not fit it, DLM0404
- * for state without an initial value, DLM0602 for a failing step.
+ * history and the final state. Errors are DlmErrors: DLM0422 for a model
+ * that does not follow the contract, DLM0423 for data that does not fit it,
+ * DLM0416 for state without an initial value, DLM0602 for a failing step.
  *
  * @example
  * ```ts
