@@ -2,6 +2,8 @@
  * A small, strict argument parser: known flags only, values checked, so a
  * typo is a usage error (exit 2) rather than a silently ignored option.
  */
+import { type Code, diag } from "../compiler/diagnostics.ts";
+
 export type OptKind = "string" | "number" | "bool" | "multi";
 
 export interface OptSpec {
@@ -12,7 +14,12 @@ export interface OptSpec {
   arg?: string;
 }
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** `new UsageError(...diag(code, ...args))`: a code of the catalogue and its message. */
+  constructor(readonly code: Code, message: string) {
+    super(message);
+  }
+}
 
 export interface Parsed {
   positional: string[];
@@ -42,24 +49,24 @@ export function parseArgs(argv: string[], spec: Record<string, OptSpec>): Parsed
       inline = eq > 0 ? a.slice(eq + 1) : undefined;
     } else {
       const k = byShort.get(a.slice(1));
-      if (!k) throw new UsageError(`unknown option '${a}'`);
+      if (!k) throw new UsageError(...diag("DLM0502", a));
       name = k;
     }
     const s = spec[name];
-    if (!s) throw new UsageError(`unknown option '--${name}'`);
+    if (!s) throw new UsageError(...diag("DLM0502", `--${name}`));
     if (s.kind === "bool") {
-      if (inline !== undefined) throw new UsageError(`option '--${name}' takes no value`);
+      if (inline !== undefined) throw new UsageError(...diag("DLM0504", name));
       out.opts[name] = true;
       continue;
     }
     const v = inline ?? argv[++i];
     if (v === undefined) {
-      throw new UsageError(`option '--${name}' needs a value (${s.arg ?? "VALUE"})`);
+      throw new UsageError(...diag("DLM0503", name, s.arg ?? "VALUE"));
     }
     if (s.kind === "number") {
       const n = Number(v);
       if (v.trim() === "" || !Number.isFinite(n)) {
-        throw new UsageError(`option '--${name}' needs a number, got '${v}'`);
+        throw new UsageError(...diag("DLM0501", `option '--${name}'`, "a number", `'${v}'`));
       }
       out.opts[name] = n;
     } else if (s.kind === "multi") {
@@ -85,7 +92,7 @@ export function keyValues(list: unknown, flag: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const s of (list as string[] | undefined) ?? []) {
     const eq = s.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--${flag} needs KEY=VALUE, got '${s}'`);
+    if (eq <= 0) throw new UsageError(...diag("DLM0501", `--${flag}`, "KEY=VALUE", `'${s}'`));
     out[s.slice(0, eq)] = s.slice(eq + 1);
   }
   return out;
@@ -97,7 +104,7 @@ export function dimsOf(args: Parsed): Record<string, number> {
   for (const [k, v] of Object.entries(keyValues(args.opts.dim, "dim"))) {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) {
-      throw new UsageError(`--dim ${k} needs a non-negative integer, got '${v}'`);
+      throw new UsageError(...diag("DLM0501", `--dim ${k}`, "a non-negative integer", `'${v}'`));
     }
     out[k] = n;
   }

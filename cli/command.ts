@@ -2,7 +2,8 @@
  * The contract between the CLI's entry point and its commands, and what the
  * commands share: the options groups, positional and mode checks, help text.
  *
- * This module imports nothing from the compiler or the runtime, so that
+ * This module imports nothing from the compiler or the runtime but the diagnostic
+ * catalogue (a table of constants, for usage errors), so that
  * `dlm --help`, `dlm <command> --help` and usage errors cost no compiler
  * start-up. A command's implementation is loaded when it runs
  * (commands/mod.ts).
@@ -11,6 +12,7 @@
  * printed), 2 a usage error.
  */
 import { formatOptions, type OptSpec, type Parsed, UsageError } from "./args.ts";
+import { diag } from "../compiler/diagnostics.ts";
 
 export { type OptSpec, type Parsed, UsageError };
 
@@ -83,8 +85,8 @@ export function commandHelp(name: string, cmd: Omit<Command, "run">): string {
 }
 
 /** A usage error found while parsing the command line: the message, the usage and the options. */
-export function usageErrorText(name: string, cmd: Omit<Command, "run">, message: string): string {
-  return `error DLM0501: ${message}\nusage: dlm ${name} ${cmd.usage}\n${
+export function usageErrorText(name: string, cmd: Omit<Command, "run">, e: UsageError): string {
+  return `error ${e.code}: ${e.message}\nusage: dlm ${name} ${cmd.usage}\n${
     formatOptions(withHelp(cmd.options))
   }`;
 }
@@ -161,7 +163,7 @@ export const INPUTS: Record<string, OptSpec> = {
 /** The one positional argument (a file). */
 export function one(args: Parsed, what: string): string {
   if (args.positional.length !== 1) {
-    throw new UsageError(`expected one ${what}, got ${args.positional.length}`);
+    throw new UsageError(...diag("DLM0505", what, args.positional.length));
   }
   return args.positional[0];
 }
@@ -170,7 +172,7 @@ export function one(args: Parsed, what: string): string {
 export function modeOf(args: Parsed): "eval" | "train" {
   const mode = (args.opts.mode as string | undefined) ?? "eval";
   if (mode !== "eval" && mode !== "train") {
-    throw new UsageError(`--mode must be eval or train, got '${mode}'`);
+    throw new UsageError(...diag("DLM0515", "--mode", "eval or train", `'${mode}'`));
   }
   return mode;
 }
@@ -180,6 +182,6 @@ export function backendOf(args: Parsed, allowReference: boolean): "node" | "web"
   const b = (args.opts.backend as string | undefined) ?? "node";
   if (b === "node" || b === "web" || (allowReference && b === "reference")) return b;
   throw new UsageError(
-    `--backend must be node, web${allowReference ? " or reference" : ""}, got '${b}'`,
+    ...diag("DLM0515", "--backend", `node, web${allowReference ? " or reference" : ""}`, `'${b}'`),
   );
 }

@@ -11,6 +11,7 @@ import { DLM_VERSION } from "../compiler/version.ts";
 import { parseArgs, type Parsed, UsageError } from "./args.ts";
 import { commandHelp, defaultIo, EXIT, type Io, usageErrorText, withHelp } from "./command.ts";
 import { COMMANDS } from "./commands/mod.ts";
+import { diag } from "../compiler/diagnostics.ts";
 
 export type { Io };
 
@@ -39,7 +40,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   }
   const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!cmd) {
-    io.err(`error DLM0501: unknown command '${name}'\n\n${usage()}`);
+    const [code, message] = diag("DLM0514", name);
+    io.err(`error ${code}: ${message}\n\n${usage()}`);
     return EXIT.usage;
   }
   let args: Parsed;
@@ -47,7 +49,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     args = parseArgs(rest, withHelp(cmd.options));
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(usageErrorText(name, cmd, e.message));
+      io.err(usageErrorText(name, cmd, e));
       return EXIT.usage;
     }
     throw e;
@@ -60,7 +62,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     return await cmd.run(args, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`error DLM0501: ${e.message}\nusage: dlm ${name} ${cmd.usage}`);
+      io.err(`error ${e.code}: ${e.message}\nusage: dlm ${name} ${cmd.usage}`);
       return EXIT.usage;
     }
     // Diagnostics need the compiler's formatter, loaded only when something failed.

@@ -3,7 +3,14 @@
  * file decoded), weights loaded, graph passes run.
  */
 import type { Graph } from "../compiler/ir/graph.ts";
-import { type Diagnostic, DlmError, SourceMap } from "../compiler/diagnostics.ts";
+import {
+  diag,
+  type Diagnostic,
+  DlmError,
+  error,
+  SourceMap,
+  warning,
+} from "../compiler/diagnostics.ts";
 import { compileFile, hasErrors } from "../compiler/compile.ts";
 import type { Program } from "../compiler/check/program.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
@@ -83,22 +90,21 @@ export function applyAdapterMode(
   if (!o.adapters || o.adapters === "unmerged") return undefined;
   const adapters = g.params.filter((p) => p.adapter);
   if (adapters.length === 0) {
-    warnings.push({
-      code: "DLM0407",
-      severity: "warning",
-      message:
-        `--adapters ${o.adapters}: model ${g.name} has no fine-tuning methods (derive one: model M = ${g.name} with lora(...))`,
-    });
+    warnings.push(warning(...diag("DLM0513", `--adapters ${o.adapters}`, g.name)));
     return undefined;
   }
   if (o.adapters === "merged") {
     if ((o.mode ?? "eval") === "train") {
-      throw new DlmError({
-        code: "DLM0501",
-        severity: "error",
-        message:
-          "--adapters merged builds an evaluation graph; in train mode adapters stay unmerged (their dropout runs)",
-      });
+      throw new DlmError(
+        error(
+          ...diag(
+            "DLM0508",
+            "--adapters merged",
+            "--mode train",
+            "merging builds an evaluation graph; in train mode adapters stay unmerged (their dropout runs)",
+          ),
+        ),
+      );
     }
     const before = g.nodes.length;
     const r = mergeAdapters(g);
@@ -122,7 +128,7 @@ export function buildOptionsOf(args: Parsed): BuildOptions {
   const overrides = overridesOf(args);
   const target = (args.opts.target as string | undefined) ?? "onnx";
   if (!TARGETS.includes(target as Target)) {
-    throw new UsageError(`--target must be onnx or ort, got '${target}'`);
+    throw new UsageError(...diag("DLM0515", "--target", "onnx or ort", `'${target}'`));
   }
   return {
     model: args.opts.model as string | undefined,
@@ -140,7 +146,9 @@ function adaptersOf(args: Parsed): AdapterMode | undefined {
   const a = args.opts.adapters as string | undefined;
   if (a === undefined) return undefined;
   if (!ADAPTER_MODES.includes(a as AdapterMode)) {
-    throw new UsageError(`--adapters must be one of ${ADAPTER_MODES.join(", ")}, got '${a}'`);
+    throw new UsageError(
+      ...diag("DLM0515", "--adapters", `one of ${ADAPTER_MODES.join(", ")}`, `'${a}'`),
+    );
   }
   return a as AdapterMode;
 }
@@ -149,7 +157,9 @@ function adaptersOf(args: Parsed): AdapterMode | undefined {
 export function opsetOf(args: Parsed): number {
   const opset = (args.opts.opset as number | undefined) ?? 17;
   if (!SUPPORTED_OPSETS.includes(opset)) {
-    throw new UsageError(`--opset must be one of ${SUPPORTED_OPSETS.join(", ")}, got ${opset}`);
+    throw new UsageError(
+      ...diag("DLM0515", "--opset", `one of ${SUPPORTED_OPSETS.join(", ")}`, opset),
+    );
   }
   return opset;
 }
@@ -169,11 +179,9 @@ export function buildGraph(path: string, o: BuildOptions = {}): Built {
     graph = decodeModel(readFileOrFail(path, "model"), { baseDir: dir, file: path }).graph;
   } else {
     if (!path.toLowerCase().endsWith(".dlm")) {
-      throw new DlmError({
-        code: "DLM0501",
-        severity: "error",
-        message: `Expected a .dlm or .onnx file, got '${path}'`,
-      });
+      throw new DlmError(
+        error(...diag("DLM0501", "The command", "a .dlm or .onnx file", `'${path}'`)),
+      );
     }
     const r = compileFile(path, {
       model: o.model,
@@ -194,11 +202,7 @@ export function buildGraph(path: string, o: BuildOptions = {}): Built {
     const rules = o.weightsMap ? readWeightsMap(o.weightsMap) : [];
     warnings.push(...loadWeights(graph, weights, rules).warnings);
   } else if (o.weightsMap) {
-    throw new DlmError({
-      code: "DLM0501",
-      severity: "error",
-      message: "--weights-map needs --weights",
-    });
+    throw new DlmError(error(...diag("DLM0507", "--weights-map", "--weights")));
   }
   const built: Built = { graph, sources, warnings, program, isOnnx: onnx };
   built.adapterWeights = adapterWeights(graph);

@@ -7,6 +7,7 @@ import {
   type Diagnostic,
   DlmError,
   formatDiagnostic,
+  isUsageCode,
   sortDiagnostics,
   type SourceMap,
 } from "../compiler/diagnostics.ts";
@@ -34,7 +35,7 @@ export function warn(b: { warnings: Diagnostic[]; sources?: SourceMap }, io: Io)
 export function reportFailure(name: string, e: unknown, io: Io): number {
   if (e instanceof DlmError) {
     printDiagnostics(e, io);
-    return e.diagnostics.some((d) => d.code === "DLM0501") ? EXIT.usage : EXIT.input;
+    return e.diagnostics.some((d) => isUsageCode(d.code)) ? EXIT.usage : EXIT.input;
   }
   const msg = e instanceof Error ? e.message : String(e);
   io.err(

@@ -3,7 +3,7 @@
  * `--model NAME`, else the first model declared in the main file.
  */
 import type { Graph } from "./ir/graph.ts";
-import { dedupeDiagnostics, type Diagnostic, error, SourceMap } from "./diagnostics.ts";
+import { dedupeDiagnostics, diag, type Diagnostic, error, SourceMap } from "./diagnostics.ts";
 import {
   isProgram,
   loadProgram,
@@ -39,12 +39,12 @@ export function selectModel(p: Program, name?: string): ModelDecl | Diagnostic {
     const m = p.models.get(name);
     if (m) return m;
     const names = [...p.models.keys()].join(", ") || "none";
-    return error("DLM0103", `No model named '${name}'; the models are: ${names}`);
+    return error(...diag("DLM0103", name, names));
   }
   const first = p.main.decls.find((d) => d.kind === "model") as ModelDecl | undefined;
   // A derived model's complete declaration is the one in `models`.
   if (first) return p.models.get(first.name) ?? first;
-  return error("DLM0103", `${p.main.path} declares no model`);
+  return error(...diag("DLM0125", p.main.path));
 }
 
 /** Parse, check and build the graph of one model. Never throws for bad input. */
@@ -55,7 +55,7 @@ export function compileFile(path: string, opts: CompileOptions = {}): CompileRes
     if (!isStackOverflow(e)) throw e;
     // A 100,000-term sum or similar: recursion over the tree ran out of stack.
     return {
-      diagnostics: [error("DLM0302", `${path} nests expressions or calls too deeply to compile`)],
+      diagnostics: [error(...diag("DLM0314", path, "compile"))],
       sources: new SourceMap(),
     };
   }

@@ -13,26 +13,63 @@ export interface CodeInfo {
   /** A few words, sentence case: the code's row in spec/language.md 10.2. */
   readonly title: string;
   /**
-   * How the code is reported. DLM0404 (a parameter no weights file provides) is an error of the
-   * training runtime, and a warning of the loader, whose missing parameters keep their initial values.
+   * How the code is reported: `error` (raised with `fail`, `error` or a checker's `err`) or
+   * `warning` (with `warning`; the loader's DLM0404, for one, whose parameters keep their values).
    */
   readonly category: Severity;
   /**
-   * The message, when every diagnostic of the code has one shape; `{0}`, `{1}`, ... are its
-   * arguments, filled in by `diag`. A code without one composes its message where it is raised.
+   * The message: `{0}`, `{1}`, ... are its arguments, filled in by `diag`. Every code has one,
+   * except a reserved code.
    */
   readonly message?: string;
+  /**
+   * A code the spec names that this compiler never reports: it keeps its number and has no
+   * template until something raises it.
+   */
+  readonly reserved?: true;
 }
 
 /** The catalogue. Codes are stable: never reuse or renumber one. */
 export const CODES = {
   // 00xx: syntax
-  DLM0001: { title: "Unexpected character", category: "error" },
-  DLM0002: { title: "Syntax error", category: "error" },
+  DLM0001: { title: "Unexpected character", category: "error", message: "Unexpected {0} {1}" },
+  DLM0002: { title: "Syntax error", category: "error", message: "Expected {0} but found {1}" },
   DLM0003: {
     title: "Unterminated string",
     category: "error",
     message: "Unterminated string: expected a closing '\"' before the end of the line",
+  },
+  DLM0004: {
+    title: "Unterminated comment",
+    category: "error",
+    message: "Unterminated comment: expected '*/' before the end of the file",
+  },
+  DLM0005: {
+    title: "Unknown type",
+    category: "error",
+    message:
+      "Unknown type '{0}': expected int, float, bool, str, tensor, a tensor type such as f32[N, 10] or a tuple type such as (int, int)",
+  },
+  DLM0006: {
+    title: "Tensor type without dims",
+    category: "error",
+    message: "Expected the dims of the tensor type after '{0}', as in {0}[N, 10]",
+  },
+  DLM0007: {
+    title: "Unknown element type",
+    category: "error",
+    message: "Unknown dtype '{0}': expected one of {1}",
+  },
+  DLM0008: { title: "Operators do not chain", category: "error", message: "{0} do not chain: {1}" },
+  DLM0009: {
+    title: "Unknown escape",
+    category: "error",
+    message: "Unknown escape '\\{0}' in a string: expected \\\", \\\\, \\n, \\t or \\$",
+  },
+  DLM0010: {
+    title: "Interpolation not allowed",
+    category: "error",
+    message: "String interpolation is not allowed in {0}",
   },
   // 01xx: names
   DLM0101: { title: "Unknown name", category: "error", message: "Unknown name '{0}'{1}" },
@@ -41,7 +78,11 @@ export const CODES = {
     category: "error",
     message: "'{0}' is already defined{1}",
   },
-  DLM0103: { title: "Unknown model", category: "error" },
+  DLM0103: {
+    title: "Unknown model",
+    category: "error",
+    message: "No model named '{0}'; the models are: {1}",
+  },
   DLM0104: {
     title: "Import not found",
     category: "error",
@@ -59,7 +100,7 @@ export const CODES = {
     category: "error",
     message: "'{0}' is not declared; declare it first with let {0} = ...",
   },
-  DLM0108: { title: "Ambiguous model", category: "error" },
+  DLM0108: { title: "Ambiguous model", category: "error", reserved: true },
   DLM0109: {
     title: "Hides a built-in",
     category: "warning",
@@ -129,14 +170,31 @@ export const CODES = {
     category: "error",
     message: "init target '{0}' must be layer.role (e.g. conv2d.weight) or a quoted name pattern",
   },
+  DLM0125: { title: "No model", category: "error", message: "{0} declares no model" },
+  DLM0126: { title: "No train section", category: "error", message: "{0} has no train section{1}" },
+  DLM0127: {
+    title: "Base is not a model",
+    category: "error",
+    message: "Model {0} derives from '{1}', which is not a model; the models are: {2}",
+  },
+  DLM0128: {
+    title: "No KV-cache step model",
+    category: "error",
+    message:
+      "No KV-cache step model '{0}' for '{1}' in {2}; declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-cache",
+  },
   // 02xx: types and shapes
-  DLM0201: { title: "Wrong argument type", category: "error" },
+  DLM0201: {
+    title: "Wrong argument type",
+    category: "error",
+    message: "{0} expects {1}, but got {2}",
+  },
   DLM0202: {
     title: "Wrong number of arguments",
     category: "error",
     message: "{0}() takes at most {1}, but {2} were given{3}",
   },
-  DLM0203: { title: "Shape mismatch", category: "error" },
+  DLM0203: { title: "Shape mismatch", category: "error", message: "{0} needs {1}, got {2}" },
   DLM0204: {
     title: "Cannot broadcast",
     category: "error",
@@ -152,14 +210,14 @@ export const CODES = {
     category: "error",
     message: "{0}() is missing its argument '{1}' ({2})",
   },
-  DLM0207: { title: "Dtype mismatch", category: "error" },
+  DLM0207: { title: "Dtype mismatch", category: "error", message: "{0} needs {1}, got {2}" },
   DLM0208: {
     title: "Declared type does not match",
     category: "error",
     message: "{0} is declared {1} but is {2}: {3}",
   },
   DLM0209: { title: "Not callable", category: "error", message: "{0} is not callable" },
-  DLM0210: { title: "Invalid value", category: "error" },
+  DLM0210: { title: "Invalid value", category: "error", message: "{0} needs {1}, got {2}" },
   DLM0211: {
     title: "Missing return",
     category: "error",
@@ -170,9 +228,17 @@ export const CODES = {
     category: "error",
     message: "Index {0} is out of range for {1}",
   },
-  DLM0213: { title: "Invalid axis", category: "error" },
-  DLM0214: { title: "Not one of the allowed values", category: "error" },
-  DLM0215: { title: "Matches no parameter", category: "error" },
+  DLM0213: {
+    title: "Invalid axis",
+    category: "error",
+    message: "{0} axis {1} is out of range for {2}",
+  },
+  DLM0214: {
+    title: "Not one of the allowed values",
+    category: "error",
+    message: '{0} must be {1}, got "{2}"',
+  },
+  DLM0215: { title: "Matches no parameter", category: "error", message: "{0} matches no {1}{2}" },
   DLM0216: {
     title: "Block input given by name",
     category: "error",
@@ -212,14 +278,73 @@ export const CODES = {
     message: "{0} is an initialiser and cannot be applied to a tensor",
   },
   DLM0226: { title: "Too many indices", category: "error", message: "{0} indices for {1}" },
+  DLM0227: {
+    title: "Op input not accepted",
+    category: "error",
+    message: "{0} expects {1}, found {2}",
+  },
+  DLM0228: { title: "Op inputs disagree", category: "error", message: "{0} expects {1}: {2}" },
+  DLM0229: {
+    title: "Inner dims differ",
+    category: "error",
+    message: "{0} cannot multiply {1} by {2}: inner dims {3} and {4} differ",
+  },
+  DLM0230: { title: "Window does not fit", category: "error", message: "{0} does not fit {1}" },
+  DLM0231: {
+    title: "Shape input not constant",
+    category: "error",
+    message: "{0} needs {1}, found {2}",
+  },
+  DLM0232: { title: "Sizes do not fit", category: "error", message: "{0} cannot {1}" },
+  DLM0233: {
+    title: "Not a permutation",
+    category: "error",
+    message: "{0} needs a permutation of 0..{1} for {2}, got ({3})",
+  },
+  DLM0234: {
+    title: "Not a scalar",
+    category: "error",
+    message: "{0} must be {1}, but {2} is {3}",
+  },
+  DLM0235: {
+    title: "Shared layer applied to another size",
+    category: "error",
+    message:
+      "Shared layer '{0}' needs {1} of shape [{2}] here, but it was created as [{3}]; a layer applied twice needs inputs of the same size",
+  },
+  DLM0236: { title: "Wrong type", category: "error", message: "{0} must be {1}, got {2}" },
+  DLM0237: {
+    title: "Operator does not apply",
+    category: "error",
+    message: "Operator {0} does not apply to {1}",
+  },
+  DLM0238: {
+    title: "Cannot unpack",
+    category: "error",
+    message: "Cannot unpack {0} into {1} names ({2})",
+  },
+  DLM0239: { title: "Cannot index", category: "error", message: "Cannot index {0}" },
+  DLM0240: {
+    title: "Label on a value that is no layer",
+    category: "error",
+    message: "A label names a layer, but '{0}' labels {1}",
+  },
   // 03xx: compile-time evaluation and limits
   DLM0301: {
     title: "Recursion too deep",
     category: "error",
     message: "Recursion is deeper than {0} block calls: {1} never reaches a base case",
   },
-  DLM0302: { title: "Graph too large", category: "error" },
-  DLM0303: { title: "Tensor too large", category: "error" },
+  DLM0302: {
+    title: "Graph too large",
+    category: "error",
+    message: "The graph has more than {0} nodes; is a loop or a recursion running away?",
+  },
+  DLM0303: {
+    title: "Tensor too large",
+    category: "error",
+    message: "{0} has {1} elements; the limit per tensor is {2}",
+  },
   DLM0304: {
     title: "Division by zero",
     category: "error",
@@ -254,29 +379,185 @@ export const CODES = {
     category: "error",
     message: "{0} {1} {2} needs the symbolic dim's value, which is only known at run time",
   },
+  DLM0311: {
+    title: "Too many iterations",
+    category: "error",
+    message: "Loops run more than {0} iterations in all; the limit keeps compile times bounded",
+  },
+  DLM0312: {
+    title: "Range too long",
+    category: "error",
+    message: "{0} has {1} elements; the limit is {2}",
+  },
+  DLM0313: {
+    title: "Too many parameters",
+    category: "error",
+    message: "The model has more than {0} parameter elements",
+  },
+  DLM0314: {
+    title: "Nesting too deep",
+    category: "error",
+    message: "{0} nests expressions or calls too deeply to {1}",
+  },
+  DLM0315: {
+    title: "Too many errors",
+    category: "error",
+    message: "Too many errors; stopping here",
+  },
+  DLM0316: {
+    title: "Weights too large for one protobuf",
+    category: "error",
+    message:
+      "The model's weights take {0} bytes, more than one ONNX protobuf can hold (2 GB); write it with external data (writeModel) instead",
+  },
   // 04xx: files, weights and data
   DLM0401: { title: "Cannot read file", category: "error", message: "Cannot read {0}: {1}" },
-  DLM0402: { title: "Invalid safetensors file", category: "error" },
-  DLM0403: { title: "Weight shape mismatch", category: "error" },
-  DLM0404: { title: "Missing weight", category: "error" },
-  DLM0405: { title: "Invalid ONNX file", category: "error" },
+  DLM0402: { title: "Invalid safetensors file", category: "error", message: "Invalid {0}: {1}" },
+  DLM0403: {
+    title: "Weight shape mismatch",
+    category: "error",
+    message: "{0} is {1} but {2} is {3}",
+  },
+  DLM0404: {
+    title: "Missing weight",
+    category: "warning",
+    message: "{0} not in {1} keep their initial values: {2}",
+  },
+  DLM0405: { title: "Invalid ONNX file", category: "error", message: "Invalid {0}: {1}" },
   DLM0406: {
     title: "Invalid .npy file",
     category: "error",
     message: "Invalid {0}: {1}",
   },
-  DLM0407: { title: "Unused weight", category: "warning" },
-  DLM0408: { title: "Invalid weights map", category: "error" },
-  DLM0409: { title: "Cannot write file", category: "error" },
-  DLM0410: { title: "Unsupported operator", category: "error" },
-  DLM0411: { title: "Input mismatch", category: "error" },
-  DLM0412: { title: "Invalid data file", category: "error" },
-  DLM0413: { title: "Not implemented yet", category: "error" },
+  DLM0407: {
+    title: "Unused weight",
+    category: "warning",
+    message: "{0} in {1} match no parameter: {2}",
+  },
+  DLM0408: { title: "Invalid weights map", category: "error", message: "Invalid {0}: {1}" },
+  DLM0409: { title: "Cannot write file", category: "error", message: "Cannot write {0}: {1}" },
+  DLM0410: {
+    title: "Unsupported operator",
+    category: "error",
+    message: "Operator '{0}' is not implemented by the reference interpreter (node '{1}')",
+  },
+  DLM0411: {
+    title: "Input mismatch",
+    category: "error",
+    message: "Input '{0}' expects {1}, found {2}",
+  },
+  DLM0412: { title: "Invalid data file", category: "error", message: "Invalid {0}: {1}" },
+  DLM0413: { title: "Not implemented yet", category: "error", reserved: true },
+  DLM0414: {
+    title: "Not supported by dlm",
+    category: "error",
+    message: "{0} has {1}, which dlm does not support",
+  },
+  DLM0415: {
+    title: "Model onnxruntime cannot load",
+    category: "error",
+    message: "onnxruntime ({0}) cannot load {1}: {2}",
+  },
+  DLM0416: {
+    title: "No initial value",
+    category: "error",
+    message:
+      "No initial value for {0}: give a weights file or store them as initializers of the step model",
+  },
+  DLM0417: {
+    title: "Cannot differentiate",
+    category: "error",
+    message: "Cannot differentiate {0}: {1}",
+  },
+  DLM0418: {
+    title: "Unknown input",
+    category: "error",
+    message: "Unknown input {0}; the model's inputs are {1}",
+  },
+  DLM0419: {
+    title: "Missing input",
+    category: "error",
+    message: "Missing input {0}; the model needs {1}",
+  },
+  DLM0420: {
+    title: "Unknown output",
+    category: "error",
+    message: "Unknown output {0}; the model's outputs are {1}",
+  },
+  DLM0421: {
+    title: "No random input of this type",
+    category: "error",
+    message: "Cannot make a random {0} input; give it as a .npy file",
+  },
+  DLM0422: {
+    title: "Not the model expected",
+    category: "error",
+    message: "{0} needs {1}, got {2}",
+  },
+  DLM0423: { title: "Data does not fit", category: "error", message: "{0} needs {1}, got {2}" },
   // 05xx: command line
-  DLM0501: { title: "Usage error", category: "error" },
+  DLM0501: { title: "Usage error", category: "error", message: "{0} needs {1}, got {2}" },
+  DLM0502: { title: "Unknown option", category: "error", message: "unknown option '{0}'" },
+  DLM0503: {
+    title: "Option without its value",
+    category: "error",
+    message: "option '--{0}' needs a value ({1})",
+  },
+  DLM0504: {
+    title: "Option takes no value",
+    category: "error",
+    message: "option '--{0}' takes no value",
+  },
+  DLM0505: {
+    title: "Wrong number of files",
+    category: "error",
+    message: "expected one {0}, got {1}",
+  },
+  DLM0506: { title: "Missing option", category: "error", message: "missing {0}" },
+  DLM0507: { title: "Option needs another", category: "error", message: "{0} needs {1}" },
+  DLM0508: {
+    title: "Options do not go together",
+    category: "error",
+    message: "{0} and {1} do not go together: {2}",
+  },
+  DLM0509: {
+    title: "Outputs name one file",
+    category: "error",
+    message: "{0} name the same file '{1}'",
+  },
+  DLM0510: {
+    title: "Output would overwrite the source",
+    category: "error",
+    message: "refusing to overwrite the source file '{0}' with an output",
+  },
+  DLM0511: {
+    title: "Cannot merge adapters",
+    category: "error",
+    message: "Cannot merge adapters: {0}",
+  },
+  DLM0512: {
+    title: "No fine-tuning methods",
+    category: "error",
+    message: "{0}: model {1} has no fine-tuning methods (derive one: model M = {1} with lora(...))",
+  },
+  DLM0513: {
+    title: "Adapters option without methods",
+    category: "warning",
+    message: "{0}: model {1} has no fine-tuning methods (derive one: model M = {1} with lora(...))",
+  },
+  DLM0514: { title: "Unknown command", category: "error", message: "unknown command '{0}'" },
+  DLM0515: {
+    title: "Not one of the choices",
+    category: "error",
+    message: "{0} must be {1}, got {2}",
+  },
   // 06xx: runtime
-  DLM0601: { title: "Outputs differ", category: "error" },
-  DLM0602: { title: "Runtime failure", category: "error" },
+  DLM0601: { title: "Outputs differ", category: "error", reserved: true },
+  DLM0602: {
+    title: "Runtime failure",
+    category: "error",
+    message: "{0} failed to run {1}: {2}",
+  },
   // 07xx: train sections
   DLM0701: {
     title: "Nothing to train",
@@ -299,9 +580,13 @@ export const CODES = {
     message: 'moving_average(): {0} is trained by gradients too; freeze "{1}.*"',
   },
   // 08xx: fine-tuning
-  DLM0801: { title: "Method does not fit the layer", category: "error" },
+  DLM0801: {
+    title: "Method does not fit the layer",
+    category: "error",
+    message: "{0} cannot adapt {1}: {2}",
+  },
   // 09xx
-  DLM0900: { title: "Internal error", category: "error" },
+  DLM0900: { title: "Internal error", category: "error", message: "Internal error: {0}" },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;
@@ -357,6 +642,16 @@ export class DlmError extends Error {
     this.diagnostics = list;
     this.sources = sources;
   }
+}
+
+/** A warning diagnostic (a code whose category is "warning"). */
+export function warning(code: Code, message: string, span?: Span, notes?: string[]): Diagnostic {
+  return { code, severity: "warning", message, span, notes };
+}
+
+/** A mistake in the command line, 05xx: the CLI exits with its usage status (2). */
+export function isUsageCode(code: Code): boolean {
+  return code.startsWith("DLM05");
 }
 
 /** Shorthand: a DlmError with one error diagnostic. */

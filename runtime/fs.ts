@@ -15,7 +15,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
     try {
       Deno.removeSync(tmp);
     } catch { /* the temp file may not exist */ }
-    fail("DLM0409", `Cannot write '${path}': ${describeFsError(e)}`);
+    fail(...diag("DLM0409", `'${path}'`, describeFsError(e)));
   }
 }
 
@@ -52,7 +52,7 @@ export function writeFilesAtomic(files: { path: string; bytes: FileBytes }[]): v
       cleanup();
       // A failure to produce the bytes is the producer's, not the file system's.
       if (e instanceof SourceFailed) throw e.cause;
-      fail("DLM0409", `Cannot write '${f.path}': ${describeFsError(e)}`);
+      fail(...diag("DLM0409", `'${f.path}'`, describeFsError(e)));
     }
   }
   for (const t of temps) {
@@ -60,7 +60,7 @@ export function writeFilesAtomic(files: { path: string; bytes: FileBytes }[]): v
       Deno.renameSync(t.tmp, t.path);
     } catch (e) {
       cleanup();
-      fail("DLM0409", `Cannot write '${t.path}': ${describeFsError(e)}`);
+      fail(...diag("DLM0409", `'${t.path}'`, describeFsError(e)));
     }
   }
 }

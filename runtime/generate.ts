@@ -16,7 +16,7 @@
 import type { Graph, ValueInfo } from "../compiler/ir/graph.ts";
 import { formatType } from "../compiler/ir/graph.ts";
 import { type Tensor, tensor } from "../compiler/ir/tensor.ts";
-import { fail } from "../compiler/diagnostics.ts";
+import { diag, fail } from "../compiler/diagnostics.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { emitModel } from "../compiler/onnx/emit.ts";
 import { Rng } from "../compiler/ir/rng.ts";
@@ -75,7 +75,7 @@ export interface CacheSlot {
  * the output of the previous call named by replacing `past` with `present`
  * (`present_key`, `present.0.key`). The cache's sequence axis is its
  * second-to-last dim (`[..., P, head_dim]`), 0 long on the first call.
- * Throws DLM0411 when a cache input has no matching output.
+ * Throws DLM0422 when a cache input has no matching output.
  */
 export function cacheInputs(inputs: ValueInfo[], outputs: string[]): CacheSlot[] {
   const slots: CacheSlot[] = [];
@@ -84,16 +84,22 @@ export function cacheInputs(inputs: ValueInfo[], outputs: string[]): CacheSlot[]
     const output = "present" + v.name.slice("past".length);
     if (!outputs.includes(output)) {
       fail(
-        "DLM0411",
-        `The cache input '${v.name}' needs a matching output '${output}', but the model's outputs are ${
-          outputs.map((o) => `'${o}'`).join(", ")
-        }`,
+        ...diag(
+          "DLM0422",
+          `The cache input '${v.name}'`,
+          `a matching output '${output}'`,
+          `outputs ${outputs.map((o) => `'${o}'`).join(", ")}`,
+        ),
       );
     }
     if (v.type.shape.length < 2) {
       fail(
-        "DLM0411",
-        `The cache input '${v.name}' needs a sequence axis [..., P, d], got ${formatType(v.type)}`,
+        ...diag(
+          "DLM0422",
+          `The cache input '${v.name}'`,
+          "a sequence axis [..., P, d]",
+          formatType(v.type),
+        ),
       );
     }
     slots.push({ input: v, output });
@@ -185,29 +191,35 @@ function checkOptions(o: GenerateOptions): Required<
   const maxNew = o.maxNew ?? 16, temperature = o.temperature ?? 0, topK = o.topK ?? 0;
   const seed = o.seed ?? 0;
   if (!Number.isInteger(maxNew) || maxNew < 0) {
-    fail("DLM0501", `The number of new tokens must be an integer >= 0, got ${maxNew}`);
+    fail(
+      ...diag("DLM0501", "Generation", "a number of new tokens that is an integer >= 0", maxNew),
+    );
   }
   if (!(temperature >= 0) || !Number.isFinite(temperature)) {
-    fail("DLM0501", `The temperature must be a number >= 0, got ${temperature}`);
+    fail(...diag("DLM0501", "Generation", "a temperature >= 0", temperature));
   }
   if (!Number.isInteger(topK) || topK < 0) {
-    fail("DLM0501", `top-k must be an integer >= 0, got ${topK}`);
+    fail(...diag("DLM0501", "Generation", "a top-k that is an integer >= 0", topK));
   }
   const p = o.prompt;
   if (p.length === 0 || p[0].length === 0) {
-    fail("DLM0501", "The prompt needs at least one token");
+    fail(...diag("DLM0501", "Generation", "a prompt of one or more tokens", "none"));
   }
   for (const row of p) {
     if (row.length !== p[0].length) {
       fail(
-        "DLM0501",
-        `Every prompt in a batch must have the same length, got ${
-          p.map((r) => r.length).join(" and ")
-        }`,
+        ...diag(
+          "DLM0501",
+          "Generation",
+          "prompts of the same length",
+          p.map((r) => r.length).join(" and "),
+        ),
       );
     }
     const bad = row.find((x) => !Number.isInteger(x) || x < 0);
-    if (bad !== undefined) fail("DLM0501", `Token ids are integers >= 0, got ${bad}`);
+    if (bad !== undefined) {
+      fail(...diag("DLM0501", "Generation", "token ids that are integers >= 0", bad));
+    }
   }
   return { maxNew, temperature, topK, seed };
 }
@@ -216,8 +228,12 @@ function checkOptions(o: GenerateOptions): Required<
 function lastLogits(t: Tensor, name: string): Float32Array[] | Float64Array[] {
   if (t.shape.length !== 3 || (t.dtype !== "f32" && t.dtype !== "f64")) {
     fail(
-      "DLM0411",
-      `The output '${name}' must be float logits [N, T, vocab], got ${formatType(t)}`,
+      ...diag(
+        "DLM0422",
+        "Generation",
+        `float logits [N, T, vocab] as output '${name}'`,
+        formatType(t),
+      ),
     );
   }
   const [n, len, v] = t.shape;
@@ -249,21 +265,29 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     const cached = o.cached ?? slots.length > 0;
     if (cached && slots.length === 0) {
       fail(
-        "DLM0411",
-        "This is not a cached step model: it has no inputs named past* (with outputs present*)",
+        ...diag(
+          "DLM0422",
+          "Generation with the cache",
+          "a cached step model (inputs past* with outputs present*)",
+          "a model with no inputs named past*",
+        ),
       );
     }
     const idsName = runner.inputs.find((v) => v.name === "ids")?.name ??
       runner.inputs.find((v) => !v.name.startsWith("past"))?.name;
-    if (!idsName) fail("DLM0411", "The model needs a token input 'ids' [N, T]");
+    if (!idsName) fail(...diag("DLM0422", "Generation", "a token input 'ids' [N, T]", "none"));
     const others = runner.inputs.filter((v) => v.name !== idsName && !v.name.startsWith("past"));
     if (others.length || (!cached && slots.length)) {
       const extra = [...others, ...(cached ? [] : slots.map((s) => s.input))];
       fail(
-        "DLM0411",
-        `Generation feeds only 'ids'${cached ? " and the cache" : ""}, but the model also needs ${
-          extra.map((v) => `'${v.name}'`).join(", ")
-        }${cached ? "" : " (a cached step model: leave the cache on)"}`,
+        ...diag(
+          "DLM0422",
+          "Generation",
+          `a model that takes only 'ids'${cached ? " and the cache" : ""}`,
+          `one that also needs ${extra.map((v) => `'${v.name}'`).join(", ")}${
+            cached ? "" : " (a cached step model: leave the cache on)"
+          }`,
+        ),
       );
     }
     const logitsName = runner.outputs.includes("logits") ? "logits" : runner.outputs[0];

@@ -50,11 +50,11 @@ Deno.test("cache inputs pair each past input with its present output", () => {
   assert.equal(dotted[0].output, "present.0.key");
 });
 
-Deno.test("a cache input without its present output is an input mismatch", () => {
+Deno.test("a cache input without its present output is not the model generation expects", () => {
   assert.throws(
     () => cacheInputs([f32("past_value", ["N", "P", 8])], ["logits"]),
     (e: unknown) =>
-      e instanceof DlmError && e.diagnostics[0].code === "DLM0411" &&
+      e instanceof DlmError && e.diagnostics[0].code === "DLM0422" &&
       /'present_value'/.test(e.diagnostics[0].message),
   );
 });

@@ -7,7 +7,7 @@
 import type { Graph } from "../compiler/ir/graph.ts";
 import { formatType } from "../compiler/ir/graph.ts";
 import { type DType, isFloat, numel, type Tensor, zeros } from "../compiler/ir/tensor.ts";
-import { fail } from "../compiler/diagnostics.ts";
+import { diag, fail } from "../compiler/diagnostics.ts";
 import { Rng } from "../compiler/ir/rng.ts";
 import { readNpy } from "./formats/mod.ts";
 import { readFileOrFail } from "./fs.ts";
@@ -25,15 +25,10 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
   const given = new Map<string, Tensor>();
   for (const spec of opts.files ?? []) {
     const eq = spec.indexOf("=");
-    if (eq <= 0) fail("DLM0501", `--input needs NAME=PATH.npy, got '${spec}'`);
+    if (eq <= 0) fail(...diag("DLM0501", "--input", "NAME=PATH.npy", `'${spec}'`));
     const name = spec.slice(0, eq), path = spec.slice(eq + 1);
     if (!graph.inputs.some((i) => i.name === name)) {
-      fail(
-        "DLM0411",
-        `The model has no input '${name}'; its inputs are: ${
-          graph.inputs.map((i) => i.name).join(", ")
-        }`,
-      );
+      fail(...diag("DLM0418", `'${name}'`, graph.inputs.map((i) => `'${i.name}'`).join(", ")));
     }
     given.set(name, readNpy(readFileOrFail(path, "input file"), path));
   }
@@ -43,37 +38,31 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
     const t = given.get(inp.name);
     if (!t) continue;
     if (t.dtype !== inp.type.dtype) {
-      fail(
-        "DLM0411",
-        `Input '${inp.name}' is declared ${formatType(inp.type)} but the file holds ${
-          formatType(t)
-        }`,
-      );
+      fail(...diag("DLM0411", inp.name, formatType(inp.type), `${formatType(t)} in the file`));
     }
     if (t.shape.length !== inp.type.shape.length) {
-      fail(
-        "DLM0411",
-        `Input '${inp.name}' is declared ${formatType(inp.type)} but the file holds ${
-          formatType(t)
-        }`,
-      );
+      fail(...diag("DLM0411", inp.name, formatType(inp.type), `${formatType(t)} in the file`));
     }
     inp.type.shape.forEach((d, i) => {
       if (typeof d === "number") {
         if (d !== t.shape[i]) {
           fail(
-            "DLM0411",
-            `Input '${inp.name}' is declared ${formatType(inp.type)} but the file holds ${
-              formatType(t)
-            }: dim ${i} differs`,
+            ...diag(
+              "DLM0411",
+              inp.name,
+              formatType(inp.type),
+              `${formatType(t)} in the file: dim ${i} differs`,
+            ),
           );
         }
       } else if (dims[d] !== undefined && dims[d] !== t.shape[i]) {
         fail(
-          "DLM0411",
-          `Input '${inp.name}' has ${d} = ${t.shape[i]} but another input or --dim sets ${d} = ${
-            dims[d]
-          }`,
+          ...diag(
+            "DLM0411",
+            inp.name,
+            `${d} = ${dims[d]} (set by another input or --dim)`,
+            `${d} = ${t.shape[i]}`,
+          ),
         );
       } else dims[d] = t.shape[i];
     });
@@ -125,12 +114,12 @@ function randomTensor(dtype: DType, shape: number[], rng: Rng, lo: number, hi: n
     const d = t.data as Float32Array;
     for (let i = 0; i < n; i++) d[i] = rng.normal();
   } else if (isFloat(dtype)) {
-    fail("DLM0411", `Random ${dtype} inputs are not supported; give the input as a .npy file`);
+    fail(...diag("DLM0421", dtype));
   } else if (dtype === "bool") {
     const d = t.data as Uint8Array;
     for (let i = 0; i < n; i++) d[i] = rng.uniform() < 0.5 ? 1 : 0;
   } else if (dtype === "str") {
-    fail("DLM0411", "String inputs must be given as files");
+    fail(...diag("DLM0421", dtype));
   } else {
     for (let i = 0; i < n; i++) {
       const v = lo + Math.floor(rng.uniform() * (hi - lo));

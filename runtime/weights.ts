@@ -5,7 +5,7 @@
  */
 import type { Graph } from "../compiler/ir/graph.ts";
 import { formatType } from "../compiler/ir/graph.ts";
-import { type Diagnostic, DlmError, error, fail } from "../compiler/diagnostics.ts";
+import { diag, type Diagnostic, DlmError, error, fail, warning } from "../compiler/diagnostics.ts";
 import { bf16ToF32, f16ToF32, type Tensor, zeros } from "../compiler/ir/tensor.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { unpackValues } from "../compiler/train/pack.ts";
@@ -28,15 +28,18 @@ export function readWeightsMap(path: string): RenameRule[] {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    fail("DLM0408", `Weights map '${path}' is not valid JSON: ${(e as Error).message}`);
+    fail(...diag("DLM0408", `weights map '${path}'`, `not valid JSON: ${(e as Error).message}`));
   }
   const pairs: [string, string][] = [];
   if (Array.isArray(json)) {
     for (const [i, r] of json.entries()) {
       if (!r || typeof r !== "object" || typeof r.from !== "string" || typeof r.to !== "string") {
         fail(
-          "DLM0408",
-          `Weights map '${path}': rule ${i} must be {"from": "regex", "to": "replacement"}`,
+          ...diag(
+            "DLM0408",
+            `weights map '${path}'`,
+            `rule ${i} must be {"from": "regex", "to": "replacement"}`,
+          ),
         );
       }
       pairs.push([r.from, r.to]);
@@ -44,18 +47,31 @@ export function readWeightsMap(path: string): RenameRule[] {
   } else if (json && typeof json === "object") {
     for (const [k, v] of Object.entries(json)) {
       if (typeof v !== "string") {
-        fail("DLM0408", `Weights map '${path}': the replacement for '${k}' must be a string`);
+        fail(
+          ...diag(
+            "DLM0408",
+            `weights map '${path}'`,
+            `the replacement for '${k}' must be a string`,
+          ),
+        );
       }
       pairs.push([k, v]);
     }
-  } else fail("DLM0408", `Weights map '${path}' must be a JSON object or list of rules`);
+  } else {
+    fail(
+      ...diag("DLM0408", `weights map '${path}'`, "it must be a JSON object or a list of rules"),
+    );
+  }
   return pairs.map(([from, to]) => {
     try {
       return { from: new RegExp(`^(?:${from})$`), to };
     } catch (e) {
       fail(
-        "DLM0408",
-        `Weights map '${path}': '${from}' is not a valid regex: ${(e as Error).message}`,
+        ...diag(
+          "DLM0408",
+          `weights map '${path}'`,
+          `'${from}' is not a valid regex: ${(e as Error).message}`,
+        ),
       );
     }
   });
@@ -111,9 +127,11 @@ export function readWeightsFile(path: string): Map<string, Tensor> {
   } catch (e) {
     if (!(e instanceof DlmError)) throw e;
     fail(
-      "DLM0402",
-      `Weights file '${path}' is neither safetensors (an 8-byte header size, then a JSON header) ` +
-        "nor an ONNX model",
+      ...diag(
+        "DLM0402",
+        `weights file '${path}'`,
+        "it is neither safetensors (an 8-byte header size, then a JSON header) nor an ONNX model",
+      ),
     );
   }
 }
@@ -177,10 +195,13 @@ export function loadWeights(
         } else {
           errors.push(
             error(
-              "DLM0403",
-              `Weight '${raw}' in ${path} is ${formatType(t)} but parameter '${name}' is ${
-                formatType(cur)
-              }`,
+              ...diag(
+                "DLM0403",
+                `Weight '${raw}' in ${path}`,
+                formatType(t),
+                `parameter '${name}'`,
+                formatType(cur),
+              ),
             ),
           );
           continue;
@@ -189,10 +210,13 @@ export function loadWeights(
       if (v.shape.length !== cur.shape.length || v.shape.some((d, i) => d !== cur.shape[i])) {
         errors.push(
           error(
-            "DLM0403",
-            `Weight '${raw}' in ${path} has shape [${
-              v.shape.join(", ")
-            }] but parameter '${name}' has shape [${cur.shape.join(", ")}]`,
+            ...diag(
+              "DLM0403",
+              `Weight '${raw}' in ${path}`,
+              formatType(v),
+              `parameter '${name}'`,
+              formatType(cur),
+            ),
           ),
         );
         continue;
@@ -203,13 +227,8 @@ export function loadWeights(
       seen.add(name);
     }
     if (unused.length) {
-      warnings.push({
-        code: "DLM0407",
-        severity: "warning",
-        message: `${unused.length} tensor${
-          unused.length === 1 ? "" : "s"
-        } in ${path} match no parameter: ${list(unused)}`,
-      });
+      const n = `${unused.length} tensor${unused.length === 1 ? "" : "s"}`;
+      warnings.push(warning(...diag("DLM0407", n, path, list(unused))));
     }
   }
   if (errors.length) throw new DlmError(errors);
@@ -221,13 +240,8 @@ export function loadWeights(
     .map((p) => p.name);
   if (missing.length) {
     const where = files.length === 1 ? files[0] : `any of ${files.join(", ")}`;
-    warnings.push({
-      code: "DLM0404",
-      severity: "warning",
-      message: `${missing.length} parameter${
-        missing.length === 1 ? "" : "s"
-      } not in ${where} keep their initial values: ${list(missing)}`,
-    });
+    const n = `${missing.length} parameter${missing.length === 1 ? "" : "s"}`;
+    warnings.push(warning(...diag("DLM0404", n, where, list(missing))));
   }
   return { loaded, warnings };
 }

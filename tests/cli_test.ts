@@ -639,9 +639,9 @@ Deno.test(
       assert.match(
         r.err,
         new RegExp(
-          `^error DLM0402: Weights file '${
+          `^error DLM0402: Invalid weights file '${
             bad.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-          }' is neither safetensors .* nor an ONNX model$`,
+          }': it is neither safetensors .* nor an ONNX model$`,
           "m",
         ),
       );
@@ -708,7 +708,7 @@ Deno.test("compile --train --pack-params writes a packed step that dlm train run
 
   const bad = await dlm("compile", file, "--eval", "--pack-params", "-o", `${dir}/x.onnx`);
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /--pack-params applies to the training-step model: add --train/);
+  assert.match(bad.err, /--pack-params needs --train \(it applies to the training-step model\)/);
 });
 
 Deno.test("dlm train saves num_batches_tracked as PyTorch counts it, and a resumed run continues the count", async () => {

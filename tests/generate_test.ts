@@ -135,7 +135,7 @@ Deno.test("generation accepts the model as ONNX bytes", async () => {
   assert.deepEqual(r.tokens, g.tokens);
 });
 
-Deno.test("asking for the cache with the plain model is an input mismatch", async () => {
+Deno.test("asking for the cache with the plain model is not the model generation expects", async () => {
   await assert.rejects(
     () => generate({ model: plain, prompt: [[1]], maxNew: 1, cached: true }),
     /no inputs named past/,
@@ -173,7 +173,7 @@ Deno.test("dlm generate without a step model names the missing model and --no-ca
   await assert.rejects(
     () => generateCommand.run(parseArgs(argv, generateCommand.options), { out() {}, err() {} }),
     (e: unknown) =>
-      e instanceof DlmError && e.diagnostics[0].code === "DLM0103" &&
+      e instanceof DlmError && e.diagnostics[0].code === "DLM0128" &&
       /'LstmLanguageModelCached'.*--no-cache/.test(e.diagnostics[0].message),
   );
 });

@@ -409,9 +409,9 @@ model Bad = GPT2Tiny with 3
     const bad = compileFile(file, { model: "Bad" }).diagnostics.find((d) =>
       d.severity === "error"
     )!;
-    assert.match(bad.message, /'with' takes fine-tuning methods/);
+    assert.match(bad.message, /'with' expects fine-tuning methods/);
     Deno.writeTextFileSync(file, `model Orphan = Missing with lora(rank: 2, targets: "x")\n`);
-    const orphan = compileFile(file).diagnostics.find((d) => d.code === "DLM0103")!;
+    const orphan = compileFile(file).diagnostics.find((d) => d.code === "DLM0127")!;
     assert.match(orphan.message, /derives from 'Missing', which is not a model/);
     assert.equal(orphan.span?.line, 1);
   } finally {

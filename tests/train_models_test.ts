@@ -36,7 +36,7 @@ for (const model of ["GPT2Tiny", "BertSmall", "ViTTiny", "SwinTiny", "Transforme
 
 Deno.test("recurrent models over a symbolic length train once --dim fixes it, and say so until then", async () => {
   const without = compileTrain(RNN_FILE, { model: "RnnClassifier" });
-  const d = without.diagnostics.find((x) => x.code === "DLM0410");
+  const d = without.diagnostics.find((x) => x.code === "DLM0417");
   assert.ok(d, JSON.stringify(without.diagnostics));
   assert.match(d.message, /fix it with --dim T=<length>/);
   assert.equal(d.span?.line, 6);

@@ -574,8 +574,8 @@ Deno.test(
     assert.match(
       r.err,
       new RegExp(
-        `^error DLM0403: Weight 'fc\\.weight' in ${escape(a)} has shape \\[1, 5\\] ` +
-          `but parameter 'fc\\.weight' has shape \\[1, 4\\]$`,
+        `^error DLM0403: Weight 'fc\\.weight' in ${escape(a)} is f32\\[1, 5\\] ` +
+          `but parameter 'fc\\.weight' is f32\\[1, 4\\]$`,
         "m",
       ),
     );

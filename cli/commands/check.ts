@@ -7,6 +7,7 @@
 import {
   dedupeDiagnostics,
   formatDiagnostic,
+  isUsageCode,
   sortDiagnostics,
 } from "../../compiler/diagnostics.ts";
 import { compileFile, hasErrors } from "../../compiler/compile.ts";
@@ -27,7 +28,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   if (r.program && !model && !decls.some((d) => d.kind === "model")) {
     // A library of blocks, or train sections for imported models: no model of its own to
     // elaborate, so its names are resolved statically (and its train sections checked below).
-    all = [...all.filter((d) => d.code !== "DLM0103"), ...resolveNames(r.program)];
+    all = [...all.filter((d) => d.code !== "DLM0125"), ...resolveNames(r.program)];
   }
   if (!hasErrors(all) && r.program) {
     // Train sections are checked too: their losses and metrics, and that the loss differentiates.
@@ -45,9 +46,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   for (const d of ds) io.err(formatDiagnostic(d, r.sources));
   const n = ds.filter((d) => d.severity === "error").length;
   if (n > 1) io.err(`${n} errors`);
-  return hasErrors(all)
-    ? (ds.some((d) => d.code === "DLM0501") ? EXIT.usage : EXIT.input)
-    : EXIT.ok;
+  return hasErrors(all) ? (ds.some((d) => isUsageCode(d.code)) ? EXIT.usage : EXIT.input) : EXIT.ok;
 }
 
 /** compiler/train/mod.ts, imported on demand. */

@@ -3,7 +3,7 @@
  * an ONNX file (and optionally its weights or adapters as safetensors).
  */
 import { numel, type Tensor } from "../../compiler/ir/tensor.ts";
-import { DlmError } from "../../compiler/diagnostics.ts";
+import { diag, DlmError, error } from "../../compiler/diagnostics.ts";
 import { writeModel } from "../../runtime/formats/onnx_file.ts";
 import { compileTrain } from "../../compiler/train/mod.ts";
 import { unpackValues } from "../../compiler/train/pack.ts";
@@ -19,27 +19,31 @@ import { warn } from "../report.ts";
 export function run(args: Parsed, io: Io): number {
   const file = one(args, "file");
   const out = args.opts.out as string | undefined;
-  if (!out) throw new UsageError("missing -o OUT.onnx");
+  if (!out) throw new UsageError(...diag("DLM0506", "-o OUT.onnx"));
   const save = args.opts["save-weights"] as string | undefined;
   if (save && samePath(save, out)) {
-    throw new UsageError(`-o and --save-weights name the same file '${out}'`);
+    throw new UsageError(...diag("DLM0509", "-o and --save-weights", out));
   }
   const saveAdapter = args.opts["save-adapter"] as string | undefined;
   if (saveAdapter && (samePath(saveAdapter, out) || (save && samePath(saveAdapter, save)))) {
-    throw new UsageError(`--save-adapter names the same file as another output '${saveAdapter}'`);
+    throw new UsageError(...diag("DLM0509", "--save-adapter and another output", saveAdapter));
   }
   for (const target of [out, save, saveAdapter, out + ".data"]) {
     if (target && samePath(target, file)) {
-      throw new UsageError(`refusing to overwrite the source file '${file}' with an output`);
+      throw new UsageError(...diag("DLM0510", file));
     }
   }
   const opset = opsetOf(args);
   if (args.opts.train || args.opts.eval) {
     if (args.opts.train && args.opts.eval) {
-      throw new UsageError("--train and --eval write different models: give one");
+      throw new UsageError(
+        ...diag("DLM0508", "--train", "--eval", "they write different models; give one"),
+      );
     }
     if (args.opts["pack-params"] && !args.opts.train) {
-      throw new UsageError("--pack-params applies to the training-step model: add --train");
+      throw new UsageError(
+        ...diag("DLM0507", "--pack-params", "--train (it applies to the training-step model)"),
+      );
     }
     const o = buildOptionsOf(args);
     const c = compileTrain(file, {
@@ -91,12 +95,7 @@ export function run(args: Parsed, io: Io): number {
     : [];
   if (saveAdapter) {
     if (!b.adapterWeights?.size) {
-      throw new DlmError({
-        code: "DLM0501",
-        severity: "error",
-        message:
-          `--save-adapter: model ${b.graph.name} has no fine-tuning methods (derive one: model M = ${b.graph.name} with lora(...))`,
-      });
+      throw new DlmError(error(...diag("DLM0512", "--save-adapter", b.graph.name)));
     }
     also.push({
       path: saveAdapter,

@@ -2,7 +2,7 @@
  * `dlm diff`: the reference interpreter and onnxruntime on the same inputs
  * (or K training steps of a train section on both sides), compared.
  */
-import { DlmError, formatDiagnostic } from "../../compiler/diagnostics.ts";
+import { diag, DlmError, formatDiagnostic } from "../../compiler/diagnostics.ts";
 import { compileTrain } from "../../compiler/train/mod.ts";
 import { loadWeights, readWeightsMap } from "../../runtime/weights.ts";
 import { diffGraph, formatDiff } from "../../runtime/diff/diff.ts";
@@ -21,10 +21,12 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     // K training steps of the train section (runtime/diff/train_diff.ts).
     const k = args.opts.train as number;
     if (!Number.isInteger(k) || k < 1) {
-      throw new UsageError(`--train needs an integer >= 1, got ${k}`);
+      throw new UsageError(...diag("DLM0501", "--train", "an integer >= 1", k));
     }
     if (!file.toLowerCase().endsWith(".dlm")) {
-      throw new UsageError(`--train needs a .dlm file with a train section, got '${file}'`);
+      throw new UsageError(
+        ...diag("DLM0501", "--train", "a .dlm file with a train section", `'${file}'`),
+      );
     }
     // The step as `dlm train` runs it (packed parameters).
     const c = compileTrain(file, {
@@ -45,7 +47,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     if (weights.length) {
       const rules = o.weightsMap ? readWeightsMap(o.weightsMap) : [];
       for (const d of loadWeights(c.step, weights, rules).warnings) io.err(formatDiagnostic(d));
-    } else if (o.weightsMap) throw new UsageError("--weights-map needs --weights");
+    } else if (o.weightsMap) throw new UsageError(...diag("DLM0507", "--weights-map", "--weights"));
     const items = (args.opts.data as string[] | undefined) ?? [];
     const topts = {
       steps: k,

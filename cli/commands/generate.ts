@@ -3,7 +3,7 @@
  * with its KV-cache step model (`<Model>Cached` in the same file) or, with
  * --no-cache, by re-running the plain model on the whole sequence per token.
  */
-import { DlmError } from "../../compiler/diagnostics.ts";
+import { diag, DlmError, error } from "../../compiler/diagnostics.ts";
 import { selectModel } from "../../compiler/compile.ts";
 import { isProgram, loadProgram, readFromDisk } from "../../compiler/check/program.ts";
 import { type Target, TARGETS } from "../../compiler/passes/mod.ts";
@@ -15,13 +15,15 @@ import { warn } from "../report.ts";
 
 /** "1 2, 3" -> [1, 2, 3]. */
 function parsePrompt(s: string | undefined): number[] {
-  if (s === undefined) throw new UsageError('--prompt is required, e.g. --prompt "1 2 3"');
+  if (s === undefined) throw new UsageError(...diag("DLM0506", '--prompt, e.g. --prompt "1 2 3"'));
   const parts = s.split(/[\s,]+/).filter((p) => p !== "");
-  if (parts.length === 0) throw new UsageError("--prompt needs at least one token id");
+  if (parts.length === 0) {
+    throw new UsageError(...diag("DLM0501", "--prompt", "at least one token id", "none"));
+  }
   return parts.map((p) => {
     const n = Number(p);
     if (!/^\d+$/.test(p) || !Number.isSafeInteger(n)) {
-      throw new UsageError(`--prompt needs token ids (integers >= 0), got '${p}'`);
+      throw new UsageError(...diag("DLM0501", "--prompt", "token ids (integers >= 0)", `'${p}'`));
     }
     return n;
   });
@@ -30,7 +32,7 @@ function parsePrompt(s: string | undefined): number[] {
 function intOpt(args: Parsed, name: string, fallback: number): number {
   const v = (args.opts[name] as number | undefined) ?? fallback;
   if (!Number.isInteger(v) || v < 0) {
-    throw new UsageError(`--${name} needs an integer >= 0, got ${v}`);
+    throw new UsageError(...diag("DLM0501", `--${name}`, "an integer >= 0", v));
   }
   return v;
 }
@@ -38,28 +40,39 @@ function intOpt(args: Parsed, name: string, fallback: number): number {
 /** Run `dlm generate FILE.dlm --prompt "1 2 3" ...`; returns the exit code. */
 export async function run(args: Parsed, io: Io): Promise<number> {
   if (args.positional.length !== 1) {
-    throw new UsageError(`expected one file, got ${args.positional.length}`);
+    throw new UsageError(...diag("DLM0505", "file", args.positional.length));
   }
   const file = args.positional[0];
   if (isOnnxPath(file)) {
-    throw new UsageError("generate needs a .dlm file: it builds the model and its step model");
+    throw new UsageError(
+      ...diag(
+        "DLM0501",
+        "dlm generate",
+        "a .dlm file (it builds the model and its step model)",
+        `'${file}'`,
+      ),
+    );
   }
   const prompt = parsePrompt(args.opts.prompt as string | undefined);
   const maxNew = intOpt(args, "max-new", 16);
   const topK = intOpt(args, "top-k", 0);
   const seed = intOpt(args, "seed", 0);
   const temperature = (args.opts.temperature as number | undefined) ?? 0;
-  if (temperature < 0) throw new UsageError(`--temperature must be >= 0, got ${temperature}`);
+  if (temperature < 0) {
+    throw new UsageError(...diag("DLM0501", "--temperature", "a number >= 0", temperature));
+  }
   const backend = (args.opts.backend as string | undefined) ?? "node";
   if (!["node", "web", "reference"].includes(backend)) {
-    throw new UsageError(`--backend must be node, web or reference, got '${backend}'`);
+    throw new UsageError(...diag("DLM0515", "--backend", "node, web or reference", `'${backend}'`));
   }
   const target = (args.opts.target as string | undefined) ?? "onnx";
   if (!TARGETS.includes(target as Target)) {
-    throw new UsageError(`--target must be onnx or ort, got '${target}'`);
+    throw new UsageError(...diag("DLM0515", "--target", "onnx or ort", `'${target}'`));
   }
   if (target === "ort" && backend === "reference") {
-    throw new UsageError("--target ort needs an onnxruntime backend (node or web)");
+    throw new UsageError(
+      ...diag("DLM0507", "--target ort", "an onnxruntime backend (node or web)"),
+    );
   }
   const useCache = !args.opts["no-cache"];
   const base: BuildOptions = {
@@ -77,16 +90,11 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     const m = isProgram(p) ? selectModel(p, model) : undefined;
     if (!m || !isProgram(p) || !("kind" in m) || m.kind !== "model") {
       built = buildGraph(file, { ...base, model }); // reports why the file or model is unusable
-      throw new DlmError({ code: "DLM0103", severity: "error", message: `No model in ${file}` });
+      throw new DlmError(error(...diag("DLM0125", file)));
     }
     const name = `${m.name}Cached`;
     if (!p.models.has(name)) {
-      throw new DlmError({
-        code: "DLM0103",
-        severity: "error",
-        message: `No KV-cache step model '${name}' for '${m.name}' in ${file}; ` +
-          "declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-cache",
-      });
+      throw new DlmError(error(...diag("DLM0128", name, m.name, file)));
     }
     built = buildGraph(file, { ...base, model: name });
   } else built = buildGraph(file, { ...base, model });

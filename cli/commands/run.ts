@@ -3,7 +3,7 @@
  * onnxruntime (loaded when used) or the reference interpreter.
  */
 import type { Tensor } from "../../compiler/ir/tensor.ts";
-import { DlmError } from "../../compiler/diagnostics.ts";
+import { diag, DlmError, error } from "../../compiler/diagnostics.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";
 import { createSession } from "../../runtime/ort/mod.ts";
@@ -39,11 +39,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     try {
       Deno.mkdirSync(dir, { recursive: true });
     } catch (e) {
-      throw new DlmError({
-        code: "DLM0409",
-        severity: "error",
-        message: `Cannot create the folder '${dir}': ${describeFsError(e)}`,
-      });
+      throw new DlmError(error(...diag("DLM0409", `the folder '${dir}'`, describeFsError(e))));
     }
   }
   const w = Math.max(...Object.keys(outputs).map((k) => k.length));

@@ -3,7 +3,7 @@
  * over data files, with validation, early stopping, checkpoints and curves.
  * Training a .dlm file directly comes with the compiler's `train` sections.
  */
-import { DlmError, formatDiagnostic } from "../../compiler/diagnostics.ts";
+import { diag, DlmError, error, formatDiagnostic } from "../../compiler/diagnostics.ts";
 import { loadWeights, readWeightsFile, readWeightsMap, rename } from "../../runtime/weights.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
 import { compileTrain, type TrainSettings } from "../../compiler/train/mod.ts";
@@ -19,7 +19,7 @@ import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
 function positiveInt(args: Parsed, flag: string, dflt: number, min = 1): number {
   const v = (args.opts[flag] as number | undefined) ?? dflt;
   if (!Number.isInteger(v) || v < min) {
-    throw new UsageError(`--${flag} needs an integer >= ${min}, got ${v}`);
+    throw new UsageError(...diag("DLM0501", `--${flag}`, `an integer >= ${min}`, v));
   }
   return v;
 }
@@ -27,14 +27,16 @@ function positiveInt(args: Parsed, flag: string, dflt: number, min = 1): number 
 /** Run `dlm train`; returns the exit code. */
 export async function run(args: Parsed, io: Io): Promise<number> {
   if (args.positional.length !== 1) {
-    throw new UsageError(`expected one step model file, got ${args.positional.length}`);
+    throw new UsageError(...diag("DLM0505", "step model file", args.positional.length));
   }
   const file = args.positional[0];
   const items = (args.opts.data as string[] | undefined) ?? [];
-  if (items.length === 0) throw new UsageError("missing --data NAME=PATH");
+  if (items.length === 0) throw new UsageError(...diag("DLM0506", "--data NAME=PATH"));
   const weights = (args.opts.weights as string[] | undefined) ?? [];
   const map = args.opts["weights-map"] as string | undefined;
-  if (map && !weights.length) throw new UsageError("--weights-map needs --weights");
+  if (map && !weights.length) {
+    throw new UsageError(...diag("DLM0507", "--weights-map", "--weights"));
+  }
   const rules = map ? readWeightsMap(map) : [];
   const arrays = loadData(parseDataSpecs(items));
   const data = new Dataset(arrays);
@@ -71,17 +73,15 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     evalModel = c.eval;
     defaults = c.settings!;
   } else if (!file.toLowerCase().endsWith(".onnx")) {
-    throw new UsageError(`expected a .dlm file or a .onnx step model, got '${file}'`);
+    throw new UsageError(
+      ...diag("DLM0501", "dlm train", "a .dlm file or a .onnx step model", `'${file}'`),
+    );
   }
   // --save-adapter needs a fine-tuned model: say so before training, not after.
   const saveAdapter = args.opts["save-adapter"] as string | undefined;
   const methods = stepGraph ? stepGraph.params.filter((p) => p.adapter) : [];
   if (saveAdapter && methods.length === 0) {
-    throw new DlmError({
-      code: "DLM0501",
-      severity: "error",
-      message: "--save-adapter: the model has no fine-tuning methods (with lora(...), ...)",
-    });
+    throw new DlmError(error(...diag("DLM0512", "--save-adapter", stepGraph?.name ?? file)));
   }
   const seed = (args.opts.seed as number | undefined) ?? 0;
   const evalFile = evalModel;
@@ -89,7 +89,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   let trainSet = data;
   let val: Dataset | undefined;
   if (frac !== undefined && frac > 0) {
-    if (!evalFile) throw new UsageError("--val-split needs --eval EVAL.onnx");
+    if (!evalFile) throw new UsageError(...diag("DLM0507", "--val-split", "--eval EVAL.onnx"));
     ({ train: trainSet, val } = data.split(frac, {
       seed,
       stratify: args.opts.stratify as string | undefined,

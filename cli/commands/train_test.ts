@@ -83,7 +83,7 @@ Deno.test("dlm train on a .dlm file without a train section says so", async () =
         "--data",
         "digits",
       ]),
-    (e: DlmError) => e.diagnostics[0].code === "DLM0103" && /no train section/.test(e.message),
+    (e: DlmError) => e.diagnostics[0].code === "DLM0126" && /no train section/.test(e.message),
   );
 });
 

@@ -132,10 +132,12 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
     if (v.k === "error") continue;
     if (v.k !== "spec" || !(v.kind in METHOD_ARGS)) {
       report(
-        "DLM0201",
-        `'with' takes fine-tuning methods (${Object.keys(METHOD_ARGS).join(", ")}), got ${
-          describe(v)
-        }`,
+        ...diag(
+          "DLM0201",
+          "'with'",
+          `fine-tuning methods (${Object.keys(METHOD_ARGS).join(", ")})`,
+          describe(v),
+        ),
         span,
       );
       continue;
@@ -156,7 +158,7 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
     }
     const positive = (k: string, x: number | undefined): boolean => {
       if (x !== undefined && x > 0) return true;
-      report("DLM0210", `${v.kind}() needs a positive '${k}', got ${x}`, span);
+      report(...diag("DLM0210", `${v.kind}()`, `a positive '${k}'`, `${x}`), span);
       return false;
     };
     switch (v.kind) {
@@ -167,7 +169,7 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
         const alpha = numv("alpha") ?? rank;
         const dropout = numv("dropout") ?? 0;
         if (dropout < 0 || dropout >= 1) {
-          report("DLM0210", `lora() needs 0 <= dropout < 1, got ${dropout}`, span);
+          report(...diag("DLM0210", "lora()", "0 <= dropout < 1", dropout), span);
           continue;
         }
         const std = numv("std") ?? 1 / rank;
@@ -195,8 +197,12 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
         if (parts === null) continue;
         if (parts && ff) {
           report(
-            "DLM0210",
-            "ia3() parts: selects outputs to scale; feedforward: layers scale their input (use two ia3()s)",
+            ...diag(
+              "DLM0210",
+              "ia3()",
+              "parts: (outputs to scale) or feedforward: (layers that scale their input), not both; use two ia3()s",
+              "both",
+            ),
             span,
           );
           continue;
@@ -219,8 +225,12 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
         const activation = str("activation") ?? "relu";
         if (!ACTIVATIONS.includes(activation)) {
           report(
-            "DLM0214",
-            `adapter() activation must be one of ${ACTIVATIONS.join(", ")}, got "${activation}"`,
+            ...diag(
+              "DLM0214",
+              "adapter() activation",
+              `one of ${ACTIVATIONS.join(", ")}`,
+              activation,
+            ),
             span,
           );
           continue;
@@ -294,12 +304,12 @@ function partsOf(
     (p.k !== "tuple" && p.k !== "list") || p.items.length < 1 ||
     p.items.some((x) => x.k !== "bool")
   ) {
-    report("DLM0201", `${method}() needs parts: a tuple of bools, got ${describe(p)}`, span);
+    report(...diag("DLM0201", `${method}()`, "a tuple of bools for 'parts'", describe(p)), span);
     return null;
   }
   const parts = p.items.map((x) => (x as { v: boolean }).v);
   if (!parts.some((x) => x)) {
-    report("DLM0210", `${method}() parts: enables no part`, span);
+    report(...diag("DLM0210", `${method}() parts:`, "at least one true", describe(p)), span);
     return null;
   }
   return parts;
@@ -351,10 +361,7 @@ export class Peft {
       const axis = layer.like === "linear" ? x.t.shape.length - 1 : 1;
       const n = x.t.shape[axis];
       if (typeof n !== "number") {
-        ctx.error(
-          "DLM0203",
-          `ia3() needs a known input width at ${prefix}, got ${formatType(x.t)}`,
-        );
+        ctx.error(...diag("DLM0203", "ia3()", `a known input width at ${prefix}`, formatType(x.t)));
         continue;
       }
       const shape = layer.like === "linear" ? [n] : [n, ...Array(x.t.shape.length - 2).fill(1)];
@@ -413,8 +420,7 @@ export class Peft {
       if (y.k !== "tensor") {
         if (y.k === "error") return y;
         return ctx.error(
-          "DLM0201",
-          `adapter() at '${prefix}' needs a block that returns one tensor, got ${describe(y)}`,
+          ...diag("DLM0236", `What adapter() adapts at '${prefix}'`, "one tensor", describe(y)),
         );
       }
       const r = this.bottleneck(ctx, s, prefix, y);
@@ -446,28 +452,40 @@ export class Peft {
       if (s.method === "also_train") {
         if (!paramNames.some((n) => s.re.test(n))) {
           this.host.report(
-            "DLM0215",
-            `also_train(targets: "${s.targets}") matches no parameter (see dlm params)`,
+            ...diag(
+              "DLM0215",
+              `also_train(targets: "${s.targets}")`,
+              "parameter",
+              " (see dlm params)",
+            ),
             s.span,
           );
         }
       } else if (s.method === "top_layers") {
         if (this.topLayerNames(paramNames, s).size === 0) {
           this.host.report(
-            "DLM0215",
-            `top_layers(layers: "${s.layers}") finds no parameters named ${s.layers}.<i>.*`,
+            ...diag(
+              "DLM0215",
+              `top_layers(layers: "${s.layers}")`,
+              `parameter named ${s.layers}.<i>.*`,
+              "",
+            ),
             s.span,
           );
         }
       } else if (this.hits.get(s) === 0) {
         const what = s.method === "prefix_tuning"
-          ? "no scaled_dot_product_attention under it"
+          ? "scaled_dot_product_attention under it"
           : s.method === "adapter"
-          ? "no block or labelled group"
-          : "no linear or convolution layer";
+          ? "block or labelled group"
+          : "linear or convolution layer";
         this.host.report(
-          "DLM0215",
-          `${s.method}(targets: "${s.targets}") matches ${what}; targets are matched against names such as h.0.attn.c_attn (see dlm params)`,
+          ...diag(
+            "DLM0215",
+            `${s.method}(targets: "${s.targets}")`,
+            what,
+            "; targets are matched against names such as h.0.attn.c_attn (see dlm params)",
+          ),
           s.span,
         );
       }
@@ -552,8 +570,11 @@ export class Peft {
     const parts = s.parts ?? [true];
     if (outF % parts.length !== 0) {
       ctx.error(
-        "DLM0203",
-        `lora() parts: splits ${prefix}'s ${outF} outputs into ${parts.length} equal parts, which does not divide`,
+        ...diag(
+          "DLM0232",
+          "lora() parts:",
+          `split ${prefix}'s ${outF} outputs into ${parts.length} equal parts`,
+        ),
         s.span,
       );
       return undefined;
@@ -637,14 +658,21 @@ export class Peft {
     base: TensorValue,
   ): TensorValue | undefined {
     if (s.parts) {
-      ctx.error("DLM0801", `lora() parts: is for linear layers; ${prefix} is a ${layer}`, s.span);
+      ctx.error(
+        ...diag("DLM0801", "lora() parts:", `${prefix}, a ${layer}`, "it is for linear layers"),
+        s.span,
+      );
       return undefined;
     }
     const groups = args.groups?.k === "int" ? args.groups.v : 1;
     if (groups !== 1) {
       ctx.error(
-        "DLM0801",
-        `lora() on ${prefix}: grouped convolutions (groups: ${groups}) are not supported`,
+        ...diag(
+          "DLM0801",
+          "lora()",
+          prefix,
+          `grouped convolutions (groups: ${groups}) are not supported`,
+        ),
         s.span,
       );
       return undefined;
@@ -652,7 +680,10 @@ export class Peft {
     // The base Conv node: its attributes give A's kernel, stride, pads and dilations.
     const conv = ctx.producerOf(base.v);
     if (!conv || conv.op !== "Conv") {
-      ctx.error("DLM0801", `lora() on ${prefix}: only convolutions (not transposed) adapt`, s.span);
+      ctx.error(
+        ...diag("DLM0801", "lora()", prefix, "only convolutions (not transposed) adapt"),
+        s.span,
+      );
       return undefined;
     }
     const outC = base.t.shape[1], inC = x.t.shape[1];
@@ -712,8 +743,12 @@ export class Peft {
     const parts = s.parts ?? [true];
     if (s.parts && (!linear || n % parts.length !== 0)) {
       ctx.error(
-        "DLM0801",
-        `ia3() parts: splits a linear layer's outputs into equal parts; ${prefix} is a ${layer.name} with ${n} outputs`,
+        ...diag(
+          "DLM0801",
+          "ia3() parts:",
+          `${prefix}, a ${layer.name} with ${n} outputs`,
+          "it splits a linear layer's outputs into equal parts",
+        ),
         s.span,
       );
       return undefined;
@@ -761,8 +796,7 @@ export class Peft {
     const d = y.t.shape[y.t.shape.length - 1];
     if (typeof d !== "number") {
       ctx.error(
-        "DLM0203",
-        `adapter() at '${prefix}' needs a known last dim, got ${formatType(y.t)}`,
+        ...diag("DLM0203", `adapter() at '${prefix}'`, "a known last dim", formatType(y.t)),
       );
       return undefined;
     }
@@ -824,10 +858,12 @@ export class Peft {
       rk < 3 || v.t.shape.length !== rk || [...inner, dk, dv].some((x) => typeof x !== "number")
     ) {
       ctx.error(
-        "DLM0203",
-        `prefix_tuning() at '${level}' needs keys and values [N, ..., S, d] with known dims after N, got k ${
-          formatType(k.t)
-        } and v ${formatType(v.t)}`,
+        ...diag(
+          "DLM0203",
+          `prefix_tuning() at '${level}'`,
+          "keys and values [N, ..., S, d] with known dims after N",
+          `k ${formatType(k.t)} and v ${formatType(v.t)}`,
+        ),
         s.span,
       );
       return undefined;

@@ -168,11 +168,7 @@ function deriveModels(models: Map<string, A.ModelDecl>, diagnostics: Diagnostic[
     if (!b) {
       const names = [...models.keys()].filter((n) => n !== m.name).join(", ") || "none";
       diagnostics.push(
-        error(
-          "DLM0103",
-          `Model ${m.name} derives from '${m.base.name}', which is not a model; the models are: ${names}`,
-          m.base.span,
-        ),
+        error(...diag("DLM0127", m.name, m.base.name, names), m.base.span),
       );
       return undefined;
     }

@@ -209,8 +209,7 @@ function check(what: string, p: ParamSig, a: ArgIn, diags: Diagnostic[]): boolea
   if (fits(a.value, p.type)) return true;
   diags.push(
     error(
-      "DLM0201",
-      `${what}() expects ${TYPE_WORDS[p.type]} for '${p.name}', but got ${describe(a.value)}`,
+      ...diag("DLM0201", `${what}()`, `${TYPE_WORDS[p.type]} for '${p.name}'`, describe(a.value)),
       a.span,
     ),
   );

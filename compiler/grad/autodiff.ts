@@ -51,8 +51,8 @@ function carriesNoGradient(n: Node): boolean {
  * several contributions to one value are summed with Add. Only float values
  * carry gradients.
  *
- * Errors (DlmError): DLM0203 when the loss is not a scalar and no seed is
- * given, DLM0410 for a node on the path whose op has no gradient rule
+ * Errors (DlmError): DLM0234 when the loss is not a scalar and no seed is
+ * given, DLM0417 for a node on the path whose op has no gradient rule
  * (naming the op, the node and its source location), DLM0900 when a rule
  * fails.
  *
@@ -113,8 +113,13 @@ export function buildGradients(
   } else {
     if (!lossType.shape.every((d) => d === 1)) {
       fail(
-        "DLM0203",
-        `Expected a scalar loss to differentiate, found '${loss}' of type ${formatType(lossType)}`,
+        ...diag(
+          "DLM0234",
+          "The loss to differentiate",
+          "a scalar",
+          `'${loss}'`,
+          formatType(lossType),
+        ),
       );
     }
     add(loss, constant(b, tensor(lossType.dtype, lossType.shape as number[], [1])));
@@ -126,8 +131,7 @@ export function buildGradients(
     const def = getOp(n.op, n.domain);
     if (!def?.grad) {
       fail(
-        "DLM0410",
-        `No gradient rule for op '${n.op}' (node '${n.name}'${where(n)})`,
+        ...diag("DLM0417", `op '${n.op}' (node '${n.name}'${where(n)})`, "it has no gradient rule"),
         n.spans?.[0],
       );
     }
@@ -141,11 +145,13 @@ export function buildGradients(
       if (e instanceof GradLimit) {
         // A symbolic dim the rule needs as a number: a limit of training, not a bug.
         const hint = e.dim && !/^\?/.test(e.dim) ? `; fix it with --dim ${e.dim}=<size>` : "";
-        fail("DLM0410", `Cannot differentiate '${n.name}': ${msg}${hint}`, n.spans?.[0]);
+        fail(...diag("DLM0417", `'${n.name}'`, `${msg}${hint}`), n.spans?.[0]);
       }
       fail(
-        "DLM0900",
-        `Cannot differentiate op '${n.op}' (node '${n.name}'${where(n)}): ${msg}`,
+        ...diag(
+          "DLM0900",
+          `cannot differentiate op '${n.op}' (node '${n.name}'${where(n)}): ${msg}`,
+        ),
         n.spans?.[0],
       );
     }

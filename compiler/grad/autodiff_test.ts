@@ -36,7 +36,9 @@ Deno.test("buildGradients() rejects a loss that is not a scalar", () => {
   const y = b.addNode("Relu", [x])[0];
   assert.throws(
     () => buildGradients(b, y, [x]),
-    (e: unknown) => e instanceof DlmError && /Expected a scalar loss.*f32\[2\]/.test(e.message),
+    (e: unknown) =>
+      e instanceof DlmError &&
+      /The loss to differentiate must be a scalar, but .* is f32\[2\]/.test(e.message),
   );
 });
 
@@ -52,7 +54,9 @@ Deno.test("buildGradients() names the op, the node and its line when a rule is m
     () => buildGradients(b, "loss", [x]),
     (e: unknown) =>
       e instanceof DlmError &&
-      e.message.includes("No gradient rule for op 'Einsum' (node 'wave', net.dlm:12:3)"),
+      e.message.includes(
+        "Cannot differentiate op 'Einsum' (node 'wave', net.dlm:12:3): it has no gradient rule",
+      ),
   );
 });
 

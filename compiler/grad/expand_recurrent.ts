@@ -18,7 +18,7 @@
 import type { GraphBuilder } from "../ops/builder.ts";
 import type { Node, Span } from "../ir/graph.ts";
 import { type DType, tensor } from "../ir/tensor.ts";
-import { DlmError, error } from "../diagnostics.ts";
+import { diag, DlmError, error } from "../diagnostics.ts";
 
 const RECURRENT = new Set(["RNN", "GRU", "LSTM"]);
 
@@ -69,11 +69,7 @@ class Unroller {
 
   fail(msg: string): never {
     throw new DlmError(
-      error(
-        "DLM0410",
-        `Cannot train through ${this.n.op} node '${this.n.name}': ${msg}`,
-        this.spans?.[0],
-      ),
+      error(...diag("DLM0417", `${this.n.op} node '${this.n.name}'`, msg), this.spans?.[0]),
     );
   }
 

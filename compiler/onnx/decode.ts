@@ -14,7 +14,7 @@ import type {
 } from "../ir/graph.ts";
 import { emptyGraph } from "../ir/graph.ts";
 import { dtypeFromOnnx, type Tensor } from "../ir/tensor.ts";
-import { DlmError, fail } from "../diagnostics.ts";
+import { diag, DlmError, fail } from "../diagnostics.ts";
 import { longToNumber, onnx } from "./proto.ts";
 import { fromTensorProto } from "./tensor_proto.ts";
 import { PACKS_METADATA } from "./emit.ts";
@@ -71,14 +71,14 @@ const ATTR_NAMES: Record<number, string> = Object.fromEntries(
  * const { graph, opset } = decodeModel(Deno.readFileSync("model.onnx"));
  */
 export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedModel {
-  const what = opts.file ? `'${opts.file}'` : "The data";
+  const what = opts.file ? ` '${opts.file}'` : "";
   let model: any;
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
-    fail("DLM0405", `${what} is not a valid ONNX model: ${protoReason(e)}`);
+    fail(...diag("DLM0405", `ONNX model${what}`, protoReason(e)));
   }
-  if (!model.graph) fail("DLM0405", `${what} holds no graph`);
+  if (!model.graph) fail(...diag("DLM0405", `ONNX model${what}`, "it holds no graph"));
   const opsets: Record<string, number> = {};
   for (const o of model.opsetImport ?? []) {
     opsets[normalizeDomain(o.domain ?? "")] = longToNumber(o.version);
@@ -87,8 +87,11 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Decode
   // (protobuf decodes a prefix of a valid file without complaint).
   if (!model.opsetImport?.length) {
     fail(
-      "DLM0405",
-      `${what} declares no operator set (opset_import): it is truncated or not an ONNX model`,
+      ...diag(
+        "DLM0405",
+        `ONNX model${what}`,
+        "it declares no operator set (opset_import): it is truncated or not an ONNX model",
+      ),
     );
   }
   const opset = opsets[""] ?? 1;
@@ -99,7 +102,7 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Decode
     return { graph, opset, opsets };
   } catch (e) {
     if (e instanceof DlmError) throw e;
-    fail("DLM0405", `${what} is not a valid ONNX model: ${(e as Error).message}`);
+    fail(...diag("DLM0405", `ONNX model${what}`, (e as Error).message));
   }
 }
 
@@ -134,18 +137,18 @@ function readPacks(json: string, g: Graph): PackLayout[] {
  * Malformed bytes raise DLM0405.
  */
 export function decodeTensorFile(bytes: Uint8Array, opts: DecodeOptions = {}): Tensor {
-  const what = opts.file ? `'${opts.file}'` : "The data";
+  const what = opts.file ? ` '${opts.file}'` : "";
   let proto: any;
   try {
     proto = onnx.TensorProto.decode(bytes);
   } catch (e) {
-    fail("DLM0405", `${what} is not a valid ONNX TensorProto: ${protoReason(e)}`);
+    fail(...diag("DLM0405", `ONNX TensorProto${what}`, protoReason(e)));
   }
   try {
     return fromTensorProto(proto, opts.baseDir);
   } catch (e) {
     if (e instanceof DlmError) throw e;
-    fail("DLM0405", `${what} is not a valid ONNX TensorProto: ${protoReason(e)}`);
+    fail(...diag("DLM0405", `ONNX TensorProto${what}`, protoReason(e)));
   }
 }
 
@@ -167,13 +170,13 @@ class GraphDecoder {
   graph(g: any, subgraph: boolean): Graph {
     const graph = emptyGraph(g.name || (subgraph ? "subgraph" : "main"));
     for (const init of g.initializer ?? []) {
-      if (!init.name) fail("DLM0405", "An initializer has no name");
+      if (!init.name) fail(...diag("DLM0405", "ONNX model", "an initializer has no name"));
       const t = fromTensorProto(init, this.baseDir);
       graph.initializers.set(init.name, t);
       graph.types.set(init.name, { dtype: t.dtype, shape: [...t.shape] });
     }
     if ((g.sparseInitializer ?? []).length > 0) {
-      fail("DLM0405", `Graph '${graph.name}' has sparse initializers, which dlm does not support`);
+      fail(...diag("DLM0414", `Graph '${graph.name}'`, "sparse initializers"));
     }
     for (const vi of g.valueInfo ?? []) {
       const t = this.type(vi, true);
@@ -189,7 +192,9 @@ class GraphDecoder {
   }
 
   valueInfo(vi: any, graph: Graph, subgraph: boolean): ValueInfo {
-    if (!vi.name) fail("DLM0405", `A value of graph '${graph.name}' has no name`);
+    if (!vi.name) {
+      fail(...diag("DLM0405", "ONNX model", `a value of graph '${graph.name}' has no name`));
+    }
     if (subgraph && !vi.type) {
       // ONNX lets subgraph (loop body) inputs and outputs omit their type; the
       // IR needs one, so they get a placeholder that `types` does not repeat.
@@ -219,15 +224,12 @@ class GraphDecoder {
         : tp?.optionalType
         ? "an optional non-tensor type"
         : "no type";
-      fail("DLM0405", `Value '${vi.name}' has ${kind}; dlm supports tensor values only`);
+      fail(...diag("DLM0414", `Value '${vi.name}'`, kind));
     }
     const dtype = dtypeFromOnnx(tt.elemType ?? 0);
     if (!dtype) {
       if (lenient) return undefined;
-      fail(
-        "DLM0405",
-        `Value '${vi.name}' has unsupported element type ${tt.elemType ?? 0}`,
-      );
+      fail(...diag("DLM0414", `Value '${vi.name}'`, `element type ${tt.elemType ?? 0}`));
     }
     if (!tt.shape) return { dtype, shape: [] };
     const shape: Dim[] = (tt.shape.dim ?? []).map((d: any) => {
@@ -244,7 +246,7 @@ class GraphDecoder {
 
   node(n: any, index: number): Node {
     const op: string = n.opType ?? "";
-    if (!op) fail("DLM0405", `Node ${index} has no operator type`);
+    if (!op) fail(...diag("DLM0405", "ONNX model", `node ${index} has no operator type`));
     const node: Node = {
       name: n.name || `${op}_${index}`,
       op,
@@ -281,10 +283,11 @@ class GraphDecoder {
       }
       default:
         fail(
-          "DLM0405",
-          `Attribute '${a.name}' of node '${node.name}' (${node.op}) has type ${
-            ATTR_NAMES[type] ?? type
-          }, which dlm does not support`,
+          ...diag(
+            "DLM0414",
+            `Attribute '${a.name}' of node '${node.name}' (${node.op})`,
+            `type ${ATTR_NAMES[type] ?? type}`,
+          ),
         );
     }
   }

@@ -151,7 +151,7 @@ Deno.test("decodeModel() rejects sequence-typed graph inputs with a clear messag
     assert.fail("expected an error");
   } catch (e) {
     assert.ok(e instanceof DlmError);
-    assert.match(e.message, /DLM0405: Value 's' has a sequence type/);
+    assert.match(e.message, /DLM0414: Value 's' has a sequence type, which dlm does not support/);
   }
 });
 

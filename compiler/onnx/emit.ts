@@ -16,7 +16,7 @@
  *   at a time, and never held whole (writing files is the runtime's job:
  *   runtime/formats/onnx_file.ts).
  */
-import { fail } from "../diagnostics.ts";
+import { diag, fail } from "../diagnostics.ts";
 import type { AttrValue, Dim, Graph, Node, Span, TensorType } from "../ir/graph.ts";
 import { formatSpan } from "../ir/graph.ts";
 import { DTYPES, numel, type Tensor } from "../ir/tensor.ts";
@@ -148,18 +148,14 @@ function emitParts(
   const opset = opts.opset ?? 17;
   const irVersion = IR_VERSION_FOR_OPSET[opset];
   if (irVersion === undefined || !SUPPORTED_OPSETS.includes(opset)) {
-    fail("DLM0501", `Unsupported opset ${opset}; expected one of ${SUPPORTED_OPSETS.join(", ")}`);
+    fail(...diag("DLM0515", "The opset", `one of ${SUPPORTED_OPSETS.join(", ")}`, opset));
   }
 
   const total = initializerBytes(graph);
   const ext = opts.externalData;
   const threshold = ext?.threshold ?? DEFAULT_EXTERNAL_THRESHOLD;
   if (!ext && total > DEFAULT_EXTERNAL_THRESHOLD) {
-    fail(
-      "DLM0302",
-      `The model's weights take ${total} bytes, more than one ONNX protobuf can hold (2 GB); ` +
-        `write it with external data (writeModel) instead`,
-    );
+    fail(...diag("DLM0316", total));
   }
   const blob = ext && total > threshold ? new ExternalBlob(ext.location) : undefined;
 

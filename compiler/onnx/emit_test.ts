@@ -174,8 +174,8 @@ Deno.test("emitModel() picks the IR version of each opset 17..21 and onnxruntime
 Deno.test("emitModel() rejects an opset it cannot target", () => {
   assert.throws(() => emitModel(convNet(), { opset: 13 }), (e: unknown) => {
     assert.ok(e instanceof DlmError);
-    assert.equal(e.diagnostics[0].code, "DLM0501");
-    assert.match(e.message, /Unsupported opset 13; expected one of 17, 18, 19, 20, 21/);
+    assert.equal(e.diagnostics[0].code, "DLM0515");
+    assert.match(e.message, /The opset must be one of 17, 18, 19, 20, 21, got 13/);
     return true;
   });
 });
@@ -452,7 +452,7 @@ Deno.test("emitModel() refuses weights over 2 GB without external data", () => {
   g.initializers.set("w", { dtype: "f32", shape: [2 ** 30], data: new Float32Array(1) });
   assert.throws(() => emitModel(g), (e: unknown) => {
     assert.ok(e instanceof DlmError);
-    assert.equal(e.diagnostics[0].code, "DLM0302");
+    assert.equal(e.diagnostics[0].code, "DLM0316");
     assert.match(e.message, /weights take 4294967296 bytes, more than one ONNX protobuf can hold/);
     return true;
   });

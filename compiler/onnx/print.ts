@@ -12,7 +12,7 @@
  * inputs, element types dlm does not support) rather than what the IR
  * makes of it.
  */
-import { DlmError, fail } from "../diagnostics.ts";
+import { diag, DlmError, fail } from "../diagnostics.ts";
 import type { AttrValue, Dim, Graph, Node, TensorType } from "../ir/graph.ts";
 import { emptyGraph } from "../ir/graph.ts";
 import { MAX_PRINTED_ELEMENTS, nodeComment, printGraphWith } from "../ir/print.ts";
@@ -68,9 +68,9 @@ export function printOnnx(bytes: Uint8Array): string {
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
-    fail("DLM0405", `The ONNX model is not valid: ${(e as Error).message}`);
+    fail(...diag("DLM0405", "ONNX model", (e as Error).message));
   }
-  if (!model.graph) fail("DLM0405", "The ONNX model holds no graph");
+  if (!model.graph) fail(...diag("DLM0405", "ONNX model", "it holds no graph"));
 
   const header = [`onnx ir_version ${longToNumber(model.irVersion)}`];
   for (const o of model.opsetImport ?? []) {
@@ -99,7 +99,7 @@ export function printOnnx(bytes: Uint8Array): string {
     graph = reader.graph(model.graph);
   } catch (e) {
     if (e instanceof DlmError) throw e;
-    fail("DLM0405", `The ONNX model is not valid: ${(e as Error).message}`);
+    fail(...diag("DLM0405", "ONNX model", (e as Error).message));
   }
   return printGraphWith(graph, {
     header,

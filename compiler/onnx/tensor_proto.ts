@@ -61,10 +61,10 @@ export function toTensorProto(t: Tensor, name = ""): unknown {
 export function fromTensorProto(p: any, baseDir?: string): Tensor {
   const dtype = dtypeFromOnnx(p.dataType);
   const where = p.name ? ` '${p.name}'` : "";
-  if (!dtype) fail("DLM0405", `Tensor${where} has unsupported element type ${p.dataType}`);
+  if (!dtype) fail(...diag("DLM0414", `Tensor${where}`, `element type ${p.dataType}`));
   const shape = (p.dims ?? []).map(longToNumber);
   if (shape.some((d: number) => !Number.isInteger(d) || d < 0)) {
-    fail("DLM0405", `Tensor${where} has an invalid shape [${shape.join(", ")}]`);
+    fail(...diag("DLM0405", `ONNX tensor${where}`, `its shape [${shape.join(", ")}] is invalid`));
   }
   const n = numel(shape);
   if (p.dataLocation === 1 || (p.externalData && p.externalData.length > 0)) {
@@ -74,13 +74,19 @@ export function fromTensorProto(p: any, baseDir?: string): Tensor {
     try {
       return tensorFromBytes(dtype, shape, p.rawData);
     } catch (e) {
-      fail("DLM0405", `Tensor${where}: ${(e as Error).message}`);
+      fail(...diag("DLM0405", `ONNX tensor${where}`, (e as Error).message));
     }
   }
   const data = allocData(dtype, n);
   const src = pickField(p, dtype);
   if (src.length !== n) {
-    fail("DLM0405", `Tensor${where} of shape [${shape.join(", ")}] holds ${src.length} values`);
+    fail(
+      ...diag(
+        "DLM0405",
+        `ONNX tensor${where}`,
+        `its shape is [${shape.join(", ")}] but it holds ${src.length} values`,
+      ),
+    );
   }
   switch (dtype) {
     case "str": {
@@ -129,9 +135,17 @@ function readExternal(p: any, dtype: Tensor["dtype"], shape: number[], baseDir?:
   for (const e of p.externalData ?? []) kv.set(e.key, e.value);
   const location = kv.get("location");
   const where = p.name ? ` '${p.name}'` : "";
-  if (!location) fail("DLM0405", `Tensor${where} has external data without a location`);
+  if (!location) {
+    fail(...diag("DLM0405", `ONNX tensor${where}`, "its external data has no location"));
+  }
   if (location.includes("..") || location.startsWith("/")) {
-    fail("DLM0405", `Tensor${where} has an external data location outside the model's folder`);
+    fail(
+      ...diag(
+        "DLM0405",
+        `ONNX tensor${where}`,
+        "its external data lies outside the model's folder",
+      ),
+    );
   }
   const path = baseDir ? `${baseDir}/${location}` : location;
   const offset = Number(kv.get("offset") ?? 0);
@@ -153,7 +167,13 @@ function readExternal(p: any, dtype: Tensor["dtype"], shape: number[], baseDir?:
       got += r;
     }
     if (got !== length || length !== want) {
-      fail("DLM0405", `External data of tensor${where} is truncated: ${got} of ${want} bytes`);
+      fail(
+        ...diag(
+          "DLM0405",
+          `ONNX tensor${where}`,
+          `its external data is truncated: ${got} of ${want} bytes`,
+        ),
+      );
     }
     return tensorFromBytes(dtype, shape, buf);
   } finally {

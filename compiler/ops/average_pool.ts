@@ -8,6 +8,7 @@ import { explicitPads } from "./conv.ts";
 import { tensor } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input, intAttr, intsAttr } from "./rules.ts";
 import { windowOutput } from "./window.ts";
+import { diag } from "../diagnostics.ts";
 
 export const averagePoolOp: OpDef = {
   op: "AveragePool",
@@ -30,11 +31,12 @@ export const averagePoolOp: OpDef = {
     const kernel = intsAttr(ctx.attrs, "kernel_shape");
     if (!kernel || kernel.length !== x.shape.length - 2) {
       throw new ShapeError(
-        `AveragePool expects kernel_shape with ${
-          x.shape.length - 2
-        } values for input of rank ${x.shape.length}, found ${
-          kernel ? `[${kernel.join(", ")}]` : "none"
-        }`,
+        ...diag(
+          "DLM0227",
+          "AveragePool",
+          `kernel_shape with ${x.shape.length - 2} values for input of rank ${x.shape.length}`,
+          kernel ? `[${kernel.join(", ")}]` : "none",
+        ),
       );
     }
     const attrs = { ...ctx.attrs };

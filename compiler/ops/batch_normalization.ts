@@ -11,6 +11,7 @@ import type { GradContext } from "./op_def.ts";
 import { gradOf, inputOf } from "./grad_util.ts";
 import { numel } from "../ir/tensor.ts";
 import type { Expr } from "../ir/expr.ts";
+import { diag } from "../diagnostics.ts";
 
 const PORTS = ["X", "scale", "B", "input_mean", "input_var"];
 
@@ -50,9 +51,12 @@ export const batchNormalizationOp: OpDef = {
         (typeof c === "number" && typeof t.shape[0] === "number" && !dimEquals(c, t.shape[0]))
       ) {
         throw new ShapeError(
-          `BatchNormalization expects '${PORTS[i]}' of shape [${c}] for input ${
-            formatType(x)
-          }, found ${formatType(t)}`,
+          ...diag(
+            "DLM0227",
+            "BatchNormalization",
+            `'${PORTS[i]}' of shape [${c}] for input ${formatType(x)}`,
+            formatType(t),
+          ),
         );
       }
     }

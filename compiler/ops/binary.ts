@@ -15,6 +15,7 @@ import {
   ShapeError,
 } from "./op_def.ts";
 import { broadcastTypes, expectDtype, FLOAT, input, NUMERIC, sameDtype } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 interface BinaryRow {
   op: string;
@@ -128,7 +129,7 @@ export const binaryOps: readonly OpDef[] = BINARY_OPS.map((row): OpDef => ({
     const dtype = sameDtype(row.op, [["A", a], ["B", b]]);
     if (row.op === "Mod" && FLOAT.includes(dtype) && ctx.attrs.fmod !== 1) {
       throw new ShapeError(
-        `Mod expects fmod = 1 for float inputs, found fmod = 0 with ${formatType(a)}`,
+        ...diag("DLM0227", "Mod", "fmod = 1 for float inputs", `fmod = 0 with ${formatType(a)}`),
       );
     }
     return [{ dtype: row.bool ? "bool" : dtype, shape: broadcastTypes([a, b]) }];
@@ -172,7 +173,7 @@ export const variadicOps: readonly OpDef[] = VARIADIC_OPS.map((row): OpDef => {
     grad: BINARY_GRADS[row.op],
     infer(ctx) {
       if (ctx.inputs.length === 0) {
-        throw new ShapeError(`${row.op} expects at least one input, found none`);
+        throw new ShapeError(...diag("DLM0227", row.op, "at least one input", "none"));
       }
       const ts = ctx.inputs.map((_, i) => input(ctx, row.op, i, `data_${i}`));
       expectDtype(row.op, "data_0", ts[0], row.dtypes);

@@ -10,6 +10,7 @@ import { emptyGraph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { ShapeError, withDefaults } from "./op_def.ts";
 import { getOp } from "./table.ts";
+import { diag } from "../diagnostics.ts";
 
 export class GraphBuilder {
   readonly graph: Graph;
@@ -181,7 +182,9 @@ export class GraphBuilder {
       );
     }
     if (outTypes.length < count) {
-      throw new ShapeError(`${op} yields ${outTypes.length} outputs, ${count} requested`);
+      throw new ShapeError(
+        ...diag("DLM0227", op, `a request for ${outTypes.length} outputs`, count),
+      );
     }
     const node: Node = { name: nodeName, op, inputs: [...inputs], outputs, attrs: { ...attrs } };
     if (opts.domain) node.domain = opts.domain;

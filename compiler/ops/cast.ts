@@ -7,6 +7,7 @@ import { dtypeFromOnnx, input } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
 import { gradOf } from "./grad_util.ts";
 import { isFloat } from "../ir/tensor.ts";
+import { diag } from "../diagnostics.ts";
 
 export const castOp: OpDef = {
   op: "Cast",
@@ -21,7 +22,7 @@ export const castOp: OpDef = {
     const dtype = typeof to === "number" ? dtypeFromOnnx(to) : undefined;
     if (!dtype) {
       throw new ShapeError(
-        `Cast expects 'to' to name a supported element type, found ${JSON.stringify(to)}`,
+        ...diag("DLM0227", "Cast", "'to' to name a supported element type", JSON.stringify(to)),
       );
     }
     return [{ dtype, shape: [...x.shape] }];

@@ -8,6 +8,7 @@ import { expectDtype, input, NUMERIC, sameDtype } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
 import { gradOf, inputOf, maskMul } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
+import { diag } from "../diagnostics.ts";
 
 export const clipOp: OpDef = {
   op: "Clip",
@@ -23,7 +24,7 @@ export const clipOp: OpDef = {
     for (const [i, port] of [[1, "min"], [2, "max"]] as const) {
       const t = ctx.inputs[i];
       if (t && !(t.shape.length === 0 || (t.shape.length === 1 && t.shape[0] === 1))) {
-        throw new ShapeError(`Clip expects '${port}' to be a scalar, found ${formatType(t)}`);
+        throw new ShapeError(...diag("DLM0227", "Clip", `'${port}' to be a scalar`, formatType(t)));
       }
     }
     return [{ dtype: x.dtype, shape: [...x.shape] }];

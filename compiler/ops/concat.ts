@@ -8,6 +8,7 @@ import { dimAdd, dimEquals } from "./dims.ts";
 import { input, intAttr, normAxis, sameDtype } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
 import { reshapeLike } from "./grad_util.ts";
+import { diag } from "../diagnostics.ts";
 
 export const concatOp: OpDef = {
   op: "Concat",
@@ -18,10 +19,10 @@ export const concatOp: OpDef = {
   attrs: { axis: { type: "int", required: true } },
   infer(ctx) {
     if (ctx.inputs.length === 0) {
-      throw new ShapeError("Concat expects at least one input, found none");
+      throw new ShapeError(...diag("DLM0227", "Concat", "at least one input", "none"));
     }
     if (typeof ctx.attrs.axis !== "number") {
-      throw new ShapeError("Concat expects an 'axis' attribute");
+      throw new ShapeError(...diag("DLM0227", "Concat", "an 'axis' attribute", "none"));
     }
     const ts = ctx.inputs.map((_, i) => input(ctx, "Concat", i, `inputs[${i}]`));
     const dtype = sameDtype("Concat", ts.map((t, i) => [`inputs[${i}]`, t]));
@@ -32,9 +33,12 @@ export const concatOp: OpDef = {
     for (const t of ts.slice(1)) {
       if (t.shape.length !== rank) {
         throw new ShapeError(
-          `Concat expects inputs of equal rank: ${formatType(first)} has ${rank} dims, ${
-            formatType(t)
-          } has ${t.shape.length}`,
+          ...diag(
+            "DLM0228",
+            "Concat",
+            "inputs of equal rank",
+            `${formatType(first)} has ${rank} dims, ${formatType(t)} has ${t.shape.length}`,
+          ),
         );
       }
       for (let d = 0; d < rank; d++) {
@@ -42,9 +46,12 @@ export const concatOp: OpDef = {
         const a = shape[d], b = t.shape[d];
         if (typeof a === "number" && typeof b === "number" && a !== b) {
           throw new ShapeError(
-            `Concat along axis ${axis} expects the other dims to agree: dim ${d} is ${a} in ${
-              formatType(first)
-            } but ${b} in ${formatType(t)}`,
+            ...diag(
+              "DLM0228",
+              `Concat along axis ${axis}`,
+              "the other dims to agree",
+              `dim ${d} is ${a} in ${formatType(first)} but ${b} in ${formatType(t)}`,
+            ),
           );
         }
         if (!dimEquals(a, b) && typeof b === "number") shape[d] = b;

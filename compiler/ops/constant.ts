@@ -5,6 +5,7 @@
 import type { TensorType } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { type OpDef, ShapeError } from "./op_def.ts";
+import { diag } from "../diagnostics.ts";
 
 const VALUE_ATTRS = [
   "value",
@@ -35,9 +36,12 @@ export const constantOp: OpDef = {
     const set = VALUE_ATTRS.filter((a) => ctx.attrs[a] !== undefined);
     if (set.length !== 1) {
       throw new ShapeError(
-        `Constant expects exactly one value attribute, found ${
-          set.length === 0 ? "none" : set.join(", ")
-        }`,
+        ...diag(
+          "DLM0227",
+          "Constant",
+          "exactly one value attribute",
+          set.length === 0 ? "none" : set.join(", "),
+        ),
       );
     }
     const v = ctx.attrs[set[0]];

@@ -7,6 +7,7 @@ import type { Tensor } from "../ir/tensor.ts";
 import { tensor } from "../ir/tensor.ts";
 import { type OpDef, ShapeError } from "./op_def.ts";
 import { constInts, expectDtype, expectRank, freshDim, input } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 export const constantOfShapeOp: OpDef = {
   op: "ConstantOfShape",
@@ -23,22 +24,32 @@ export const constantOfShapeOp: OpDef = {
     const dtype = value?.dtype ?? "f32";
     if (value && value.data.length !== 1) {
       throw new ShapeError(
-        `ConstantOfShape expects a one-element value, found ${
-          formatType({ dtype, shape: value.shape })
-        }`,
+        ...diag(
+          "DLM0227",
+          "ConstantOfShape",
+          "a one-element value",
+          formatType({ dtype, shape: value.shape }),
+        ),
       );
     }
     const dims = constInts(ctx, 0);
     if (dims) {
       if (dims.some((d) => d < 0)) {
-        throw new ShapeError(`ConstantOfShape expects dims >= 0, found [${dims.join(", ")}]`);
+        throw new ShapeError(
+          ...diag("DLM0227", "ConstantOfShape", "dims >= 0", `[${dims.join(", ")}]`),
+        );
       }
       return [{ dtype, shape: dims }];
     }
     const rank = s.shape[0];
     if (typeof rank !== "number") {
       throw new ShapeError(
-        `ConstantOfShape needs a constant shape or a shape of known length, found ${formatType(s)}`,
+        ...diag(
+          "DLM0231",
+          "ConstantOfShape",
+          "a constant shape or a shape of known length",
+          formatType(s),
+        ),
       );
     }
     return [{ dtype, shape: Array.from({ length: rank }, () => freshDim("ConstantOfShape")) }];

@@ -19,6 +19,7 @@ import type { GradContext } from "./op_def.ts";
 import { gradOf, inputOf, needStatic } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import { numel, setNumber, zeros } from "../ir/tensor.ts";
+import { diag } from "../diagnostics.ts";
 
 export const convOp: OpDef = {
   op: "Conv",
@@ -43,37 +44,51 @@ export const convOp: OpDef = {
     expectRank("Conv", "X", x, 3, true);
     if (w.shape.length !== x.shape.length) {
       throw new ShapeError(
-        `Conv expects weight rank to equal input rank: input ${
-          formatType(x)
-        } has ${x.shape.length} dims, weight ${formatType(w)} has ${w.shape.length}`,
+        ...diag(
+          "DLM0228",
+          "Conv",
+          "weight rank to equal input rank",
+          `input ${formatType(x)} has ${x.shape.length} dims, weight ${
+            formatType(w)
+          } has ${w.shape.length}`,
+        ),
       );
     }
     const group = intAttr(ctx.attrs, "group", 1);
-    if (group < 1) throw new ShapeError(`Conv expects group >= 1, found ${group}`);
+    if (group < 1) throw new ShapeError(...diag("DLM0227", "Conv", "group >= 1", group));
     const need = dimMul(w.shape[1], group);
     const c = x.shape[1];
     if (typeof c === "number" && typeof need === "number" && c !== need) {
       throw new ShapeError(
-        `Conv expects input channels to equal weight channels x group: input ${
-          formatType(x)
-        } has ${c}, weight ${formatType(w)} needs ${need}`,
+        ...diag(
+          "DLM0228",
+          "Conv",
+          "input channels to equal weight channels x group",
+          `input ${formatType(x)} has ${c}, weight ${formatType(w)} needs ${need}`,
+        ),
       );
     }
     const m = w.shape[0];
     if (typeof m === "number" && m % group !== 0) {
       throw new ShapeError(
-        `Conv expects output channels to be a multiple of group ${group}: weight ${
-          formatType(w)
-        } has ${m}`,
+        ...diag(
+          "DLM0228",
+          "Conv",
+          `output channels to be a multiple of group ${group}`,
+          `weight ${formatType(w)} has ${m}`,
+        ),
       );
     }
     const kernel = w.shape.slice(2);
     const ks = intsAttr(ctx.attrs, "kernel_shape");
     if (ks && (ks.length !== kernel.length || ks.some((k, i) => !dimEquals(k, kernel[i])))) {
       throw new ShapeError(
-        `Conv expects kernel_shape to match the weight: kernel_shape is [${
-          ks.join(", ")
-        }], weight ${formatType(w)} has [${kernel.join(", ")}]`,
+        ...diag(
+          "DLM0228",
+          "Conv",
+          "kernel_shape to match the weight",
+          `kernel_shape is [${ks.join(", ")}], weight ${formatType(w)} has [${kernel.join(", ")}]`,
+        ),
       );
     }
     if (b) {
@@ -82,9 +97,12 @@ export const convOp: OpDef = {
         (typeof b.shape[0] === "number" && typeof m === "number" && b.shape[0] !== m)
       ) {
         throw new ShapeError(
-          `Conv expects bias of shape [${m}] to match weight ${formatType(w)}, found ${
-            formatType(b)
-          }`,
+          ...diag(
+            "DLM0227",
+            "Conv",
+            `bias of shape [${m}] to match weight ${formatType(w)}`,
+            formatType(b),
+          ),
         );
       }
     }

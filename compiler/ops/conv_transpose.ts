@@ -20,6 +20,7 @@ import {
   strAttr,
 } from "./rules.ts";
 import { spatialInts } from "./window.ts";
+import { diag } from "../diagnostics.ts";
 
 export const convTransposeOp: OpDef = {
   op: "ConvTranspose",
@@ -47,17 +48,25 @@ export const convTransposeOp: OpDef = {
     expectRank(op, "X", x, 3, true);
     if (w.shape.length !== x.shape.length) {
       throw new ShapeError(
-        `ConvTranspose expects weight rank to equal input rank: input ${
-          formatType(x)
-        } has ${x.shape.length} dims, weight ${formatType(w)} has ${w.shape.length}`,
+        ...diag(
+          "DLM0228",
+          "ConvTranspose",
+          "weight rank to equal input rank",
+          `input ${formatType(x)} has ${x.shape.length} dims, weight ${
+            formatType(w)
+          } has ${w.shape.length}`,
+        ),
       );
     }
     const c = x.shape[1], wc = w.shape[0];
     if (typeof c === "number" && typeof wc === "number" && c !== wc) {
       throw new ShapeError(
-        `ConvTranspose expects input channels to equal weight dim 0: input ${
-          formatType(x)
-        } has ${c}, weight ${formatType(w)} has ${wc}`,
+        ...diag(
+          "DLM0228",
+          "ConvTranspose",
+          "input channels to equal weight dim 0",
+          `input ${formatType(x)} has ${c}, weight ${formatType(w)} has ${wc}`,
+        ),
       );
     }
     const group = intAttr(ctx.attrs, "group", 1);
@@ -91,7 +100,9 @@ export const convTransposeOp: OpDef = {
       (b.shape.length !== 1 ||
         (typeof b.shape[0] === "number" && typeof m === "number" && b.shape[0] !== m))
     ) {
-      throw new ShapeError(`ConvTranspose expects bias of shape [${m}], found ${formatType(b)}`);
+      throw new ShapeError(
+        ...diag("DLM0227", "ConvTranspose", `bias of shape [${m}]`, formatType(b)),
+      );
     }
     return [{ dtype, shape: [x.shape[0], m, ...spatial] }];
   },

@@ -7,6 +7,7 @@ import type { DType } from "../ir/tensor.ts";
 import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf } from "./grad_util.ts";
 import { constInts, expectDtype, FLOAT, INDEX, input, normAxis } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 const CUMSUM_TYPES: readonly DType[] = ["u32", "u64", "i32", "i64", ...FLOAT];
 
@@ -23,7 +24,7 @@ export const cumSumOp: OpDef = {
     expectDtype("CumSum", "x", x, CUMSUM_TYPES);
     expectDtype("CumSum", "axis", a, INDEX);
     if (!(a.shape.length === 0 || (a.shape.length === 1 && a.shape[0] === 1))) {
-      throw new ShapeError(`CumSum expects 'axis' to be a scalar, found ${formatType(a)}`);
+      throw new ShapeError(...diag("DLM0227", "CumSum", "'axis' to be a scalar", formatType(a)));
     }
     const axis = constInts(ctx, 1)?.[0];
     if (axis !== undefined) normAxis("CumSum", axis, x.shape.length);

@@ -5,6 +5,7 @@
 import { formatType } from "../ir/graph.ts";
 import { type OpDef, ShapeError } from "./op_def.ts";
 import { expectDtype, FLOAT_NO_BF16, freshDim, input, intAttr, strAttr } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 export const nonMaxSuppressionOp: OpDef = {
   op: "NonMaxSuppression",
@@ -26,17 +27,22 @@ export const nonMaxSuppressionOp: OpDef = {
     expectDtype("NonMaxSuppression", "scores", scores, ["f32"]);
     if (boxes.shape.length !== 3 || boxes.shape[2] !== 4) {
       throw new ShapeError(
-        `NonMaxSuppression expects boxes [batches, boxes, 4], found ${formatType(boxes)}`,
+        ...diag("DLM0227", "NonMaxSuppression", "boxes [batches, boxes, 4]", formatType(boxes)),
       );
     }
     if (scores.shape.length !== 3) {
       throw new ShapeError(
-        `NonMaxSuppression expects scores [batches, classes, boxes], found ${formatType(scores)}`,
+        ...diag(
+          "DLM0227",
+          "NonMaxSuppression",
+          "scores [batches, classes, boxes]",
+          formatType(scores),
+        ),
       );
     }
     const box = intAttr(ctx.attrs, "center_point_box", 0);
     if (box !== 0 && box !== 1) {
-      throw new ShapeError(`NonMaxSuppression expects center_point_box 0 or 1, found ${box}`);
+      throw new ShapeError(...diag("DLM0227", "NonMaxSuppression", "center_point_box 0 or 1", box));
     }
     return [{ dtype: "i64", shape: [freshDim("NonMaxSuppression"), 3] }];
   },
@@ -63,33 +69,40 @@ export const roiAlignOp: OpDef = {
     expectDtype("RoiAlign", "X", x, FLOAT_NO_BF16);
     if (rois.dtype !== x.dtype) {
       throw new ShapeError(
-        `RoiAlign expects rois of X's type ${x.dtype}, found ${formatType(rois)}`,
+        ...diag("DLM0227", "RoiAlign", `rois of X's type ${x.dtype}`, formatType(rois)),
       );
     }
     expectDtype("RoiAlign", "batch_indices", idx, ["i64"]);
     if (x.shape.length !== 4) {
-      throw new ShapeError(`RoiAlign expects X [N, C, H, W], found ${formatType(x)}`);
+      throw new ShapeError(...diag("DLM0227", "RoiAlign", "X [N, C, H, W]", formatType(x)));
     }
     if (rois.shape.length !== 2 || rois.shape[1] !== 4) {
-      throw new ShapeError(`RoiAlign expects rois [num_rois, 4], found ${formatType(rois)}`);
+      throw new ShapeError(...diag("DLM0227", "RoiAlign", "rois [num_rois, 4]", formatType(rois)));
     }
     if (idx.shape.length !== 1) {
-      throw new ShapeError(`RoiAlign expects batch_indices [num_rois], found ${formatType(idx)}`);
+      throw new ShapeError(
+        ...diag("DLM0227", "RoiAlign", "batch_indices [num_rois]", formatType(idx)),
+      );
     }
     const mode = strAttr(ctx.attrs, "mode", "avg");
     if (mode !== "avg" && mode !== "max") {
-      throw new ShapeError(`RoiAlign expects mode "avg" or "max", found "${mode}"`);
+      throw new ShapeError(...diag("DLM0227", "RoiAlign", 'mode "avg" or "max"', `"${mode}"`));
     }
     const ctm = strAttr(ctx.attrs, "coordinate_transformation_mode", "half_pixel");
     if (ctm !== "half_pixel" && ctm !== "output_half_pixel") {
       throw new ShapeError(
-        `RoiAlign expects coordinate_transformation_mode "half_pixel" or "output_half_pixel", found "${ctm}"`,
+        ...diag(
+          "DLM0227",
+          "RoiAlign",
+          'coordinate_transformation_mode "half_pixel" or "output_half_pixel"',
+          `"${ctm}"`,
+        ),
       );
     }
     const oh = intAttr(ctx.attrs, "output_height", 1), ow = intAttr(ctx.attrs, "output_width", 1);
     if (oh < 1 || ow < 1) {
       throw new ShapeError(
-        `RoiAlign expects output_height and output_width >= 1, found ${oh}x${ow}`,
+        ...diag("DLM0227", "RoiAlign", "output_height and output_width >= 1", `${oh}x${ow}`),
       );
     }
     return [{ dtype: x.dtype, shape: [rois.shape[0], x.shape[1], oh, ow] }];

@@ -319,7 +319,7 @@ export function dimProduct(ds: readonly Dim[]): Dim {
  * @example dimDiv("2 * H", 2) === "H"; dimDiv(7, 2, "ceil") === 4
  */
 export function dimDiv(a: Dim, b: Dim, mode: "floor" | "ceil" = "floor"): Dim {
-  if (b === 0) throw new ShapeError(`Cannot divide dim ${a} by 0`);
+  if (b === 0) throw new ShapeError(...diag("DLM0304", a, "/", b));
   if (typeof a === "number" && typeof b === "number") {
     return mode === "floor" ? Math.floor(a / b) : Math.ceil(a / b);
   }
@@ -424,7 +424,7 @@ export function broadcastShapes(
       const [code, message] = ia >= 0
         ? diag("DLM0204", la, lb, ia, x, y)
         : diag("DLM0204", la, lb, i - (rank - b.length), y, x);
-      throw new ShapeError(message, code);
+      throw new ShapeError(code, message);
     } else if (typeof x === "number") out.push(x);
     else if (typeof y === "number") out.push(y);
     else out.push(dimMax(x, y));

@@ -70,7 +70,7 @@ Deno.test("dimDiv by a symbol divides exactly when the symbol is a factor of eve
 });
 
 Deno.test("dimDiv rejects a zero divisor", () => {
-  assert.throws(() => dimDiv("H", 0), { name: "ShapeError", message: "Cannot divide dim H by 0" });
+  assert.throws(() => dimDiv("H", 0), { name: "ShapeError", message: "Division by zero: H / 0" });
 });
 
 Deno.test("dimEquals compares canonical forms", () => {
@@ -148,7 +148,7 @@ Deno.test("broadcastShapes rejects two different sizes, neither 1", () => {
   assert.throws(() => broadcastShapes([2], [3]), ShapeError);
 });
 
-Deno.test("a ShapeError carries its code: DLM0204 for a broadcast, DLM0203 otherwise", () => {
+Deno.test("a ShapeError carries its code: DLM0204 for a broadcast, DLM0304 for a division by zero", () => {
   const codeOf = (f: () => unknown) => {
     try {
       f();
@@ -158,5 +158,5 @@ Deno.test("a ShapeError carries its code: DLM0204 for a broadcast, DLM0203 other
     return "no error";
   };
   assert.equal(codeOf(() => broadcastShapes([2], [3])), "DLM0204");
-  assert.equal(codeOf(() => dimDiv("H", 0)), "DLM0203");
+  assert.equal(codeOf(() => dimDiv("H", 0)), "DLM0304");
 });

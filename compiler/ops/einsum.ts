@@ -9,6 +9,7 @@ import type { DType } from "../ir/tensor.ts";
 import { type OpDef, ShapeError } from "./op_def.ts";
 import { broadcastShapes, dimEquals } from "./dims.ts";
 import { expectDtype, FLOAT_NO_BF16, input, INT, sameDtype, strAttr } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 const EINSUM_TYPES: readonly DType[] = [...INT, ...FLOAT_NO_BF16];
 
@@ -19,9 +20,12 @@ export function einsumShape(equation: string, ts: readonly TensorType[]): Dim[] 
   const terms = lhs.split(",");
   if (terms.length !== ts.length) {
     throw new ShapeError(
-      `Einsum equation '${equation}' has ${terms.length} operand${
-        terms.length === 1 ? "" : "s"
-      }, found ${ts.length} input${ts.length === 1 ? "" : "s"}`,
+      ...diag(
+        "DLM0227",
+        `Einsum equation '${equation}'`,
+        `${terms.length} operand${terms.length === 1 ? "" : "s"}`,
+        `${ts.length} input${ts.length === 1 ? "" : "s"}`,
+      ),
     );
   }
   const sizes = new Map<string, Dim>();
@@ -31,12 +35,18 @@ export function einsumShape(equation: string, ts: readonly TensorType[]): Dim[] 
     const t = ts[i];
     const letters = term.replace("...", "");
     if (!/^[A-Za-z]*$/.test(letters) || term.split("...").length > 2) {
-      throw new ShapeError(`Einsum cannot read the term '${term}' of '${equation}'`);
+      throw new ShapeError(
+        ...diag("DLM0232", "Einsum", `read the term '${term}' of '${equation}'`),
+      );
     }
     const nEll = t.shape.length - letters.length;
     if (term.includes("...") ? nEll < 0 : nEll !== 0) {
       throw new ShapeError(
-        `Einsum term '${term}' of '${equation}' does not fit operand ${i}: ${formatType(t)}`,
+        ...diag(
+          "DLM0230",
+          `Einsum term '${term}' of '${equation}'`,
+          `operand ${i}: ${formatType(t)}`,
+        ),
       );
     }
     const at = term.indexOf("...");
@@ -53,7 +63,12 @@ export function einsumShape(equation: string, ts: readonly TensorType[]): Dim[] 
         d !== 1 && !dimEquals(prev, d) && typeof prev === "number" && typeof d === "number"
       ) {
         throw new ShapeError(
-          `Einsum label '${ch}' in '${equation}' is ${prev} in one operand and ${d} in another`,
+          ...diag(
+            "DLM0228",
+            "Einsum",
+            `one size for label '${ch}' in '${equation}'`,
+            `it is ${prev} in one operand and ${d} in another`,
+          ),
         );
       }
     }
@@ -73,7 +88,12 @@ export function einsumShape(equation: string, ts: readonly TensorType[]): Dim[] 
     const d = sizes.get(out[i]);
     if (d === undefined) {
       throw new ShapeError(
-        `Einsum output label '${out[i]}' of '${equation}' appears in no operand`,
+        ...diag(
+          "DLM0227",
+          "Einsum",
+          `every output label of '${equation}' in an operand`,
+          `'${out[i]}' in none`,
+        ),
       );
     }
     shape.push(d);
@@ -90,7 +110,9 @@ export const einsumOp: OpDef = {
   attrs: { equation: { type: "string", required: true } },
   infer(ctx) {
     const ts = ctx.inputs.map((_, i) => input(ctx, "Einsum", i, `Inputs[${i}]`));
-    if (ts.length === 0) throw new ShapeError("Einsum expects at least one input, found none");
+    if (ts.length === 0) {
+      throw new ShapeError(...diag("DLM0227", "Einsum", "at least one input", "none"));
+    }
     expectDtype("Einsum", "Inputs[0]", ts[0], EINSUM_TYPES);
     const dtype = sameDtype("Einsum", ts.map((t, i) => [`Inputs[${i}]`, t]));
     return [{ dtype, shape: einsumShape(strAttr(ctx.attrs, "equation"), ts) }];

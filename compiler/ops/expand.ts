@@ -7,6 +7,7 @@ import { type OpDef, ShapeError } from "./op_def.ts";
 import { broadcastShapes, formatShape } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
+import { diag } from "../diagnostics.ts";
 
 export const expandOp: OpDef = {
   op: "Expand",
@@ -30,7 +31,7 @@ export const expandOp: OpDef = {
     const len = s.shape[0];
     if (typeof len !== "number") {
       throw new ShapeError(
-        `Expand needs a constant shape or a shape of known length, found ${formatType(s)}`,
+        ...diag("DLM0231", "Expand", "a constant shape or a shape of known length", formatType(s)),
       );
     }
     // Unknown target: a dim n != 1 of the input survives (the target must be 1 or n there).

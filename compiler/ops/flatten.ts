@@ -8,6 +8,7 @@ import { input, intAttr } from "./rules.ts";
 import { formatType } from "../ir/graph.ts";
 import type { GradContext } from "./op_def.ts";
 import { reshapeLike } from "./grad_util.ts";
+import { diag } from "../diagnostics.ts";
 
 export const flattenOp: OpDef = {
   op: "Flatten",
@@ -22,7 +23,7 @@ export const flattenOp: OpDef = {
     let axis = intAttr(ctx.attrs, "axis", 1);
     if (axis < -r || axis > r) {
       throw new ShapeError(
-        `Flatten expects axis in [${-r}, ${r}] for ${formatType(x)}, found ${axis}`,
+        ...diag("DLM0227", "Flatten", `axis in [${-r}, ${r}] for ${formatType(x)}`, axis),
       );
     }
     if (axis < 0) axis += r;

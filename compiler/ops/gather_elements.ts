@@ -7,6 +7,7 @@ import { type OpDef, ShapeError } from "./op_def.ts";
 import { expectDtype, INDEX, input, intAttr, normAxis } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
 import { zerosLike } from "./grad_util.ts";
+import { diag } from "../diagnostics.ts";
 
 export const gatherElementsOp: OpDef = {
   op: "GatherElements",
@@ -21,9 +22,12 @@ export const gatherElementsOp: OpDef = {
     expectDtype("GatherElements", "indices", idx, INDEX);
     if (idx.shape.length !== x.shape.length || x.shape.length === 0) {
       throw new ShapeError(
-        `GatherElements expects indices of the same rank (>= 1) as data: data ${
-          formatType(x)
-        }, indices ${formatType(idx)}`,
+        ...diag(
+          "DLM0228",
+          "GatherElements",
+          "indices of the same rank (>= 1) as data",
+          `data ${formatType(x)}, indices ${formatType(idx)}`,
+        ),
       );
     }
     normAxis("GatherElements", intAttr(ctx.attrs, "axis"), x.shape.length);

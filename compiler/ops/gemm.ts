@@ -10,6 +10,7 @@ import { broadcastShapes, dimEquals, formatShape } from "./dims.ts";
 import { expectDtype, expectRank, FLOAT, input, intAttr, sameDtype } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
 import { gradOf } from "./grad_util.ts";
+import { diag } from "../diagnostics.ts";
 
 const GEMM_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
 
@@ -39,9 +40,14 @@ export const gemmOp: OpDef = {
     const [kb, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
     if (typeof ka === "number" && typeof kb === "number" && ka !== kb) {
       throw new ShapeError(
-        `Gemm cannot multiply ${formatType(a)}${transA ? " (transposed)" : ""} by ${formatType(b)}${
-          transB ? " (transposed)" : ""
-        }: inner dims ${ka} and ${kb} differ`,
+        ...diag(
+          "DLM0229",
+          "Gemm",
+          `${formatType(a)}${transA ? " (transposed)" : ""}`,
+          `${formatType(b)}${transB ? " (transposed)" : ""}`,
+          ka,
+          kb,
+        ),
       );
     }
     if (c) {
@@ -55,9 +61,12 @@ export const gemmOp: OpDef = {
         !out.every((d, i) => dimEquals(d, target[i]) || typeof target[i] !== "number")
       ) {
         throw new ShapeError(
-          `Gemm expects C to broadcast to the output ${formatShape(target)}, found ${
-            formatType(c)
-          }`,
+          ...diag(
+            "DLM0227",
+            "Gemm",
+            `C to broadcast to the output ${formatShape(target)}`,
+            formatType(c),
+          ),
         );
       }
     }

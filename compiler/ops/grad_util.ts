@@ -75,7 +75,7 @@ export function axisOf(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
-/** A gradient rule's limit on its input (not a bug): autodiff reports it as DLM0410. */
+/** A gradient rule's limit on its input (not a bug): autodiff reports it as DLM0417. */
 export class GradLimit extends Error {
   constructor(message: string, readonly dim?: string) {
     super(message);

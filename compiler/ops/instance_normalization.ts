@@ -6,6 +6,7 @@ import { formatType } from "../ir/graph.ts";
 import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf, inputOf, normalizeGrad } from "./grad_util.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input, sameDtype } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 export const instanceNormalizationOp: OpDef = {
   op: "InstanceNormalization",
@@ -27,9 +28,12 @@ export const instanceNormalizationOp: OpDef = {
       const d = t.shape[0];
       if (t.shape.length !== 1 || (typeof c === "number" && typeof d === "number" && c !== d)) {
         throw new ShapeError(
-          `${op} expects '${port}' of shape [${c}] for input ${formatType(x)}, found ${
-            formatType(t)
-          }`,
+          ...diag(
+            "DLM0227",
+            op,
+            `'${port}' of shape [${c}] for input ${formatType(x)}`,
+            formatType(t),
+          ),
         );
       }
     }

@@ -10,6 +10,7 @@ import { broadcastShapes, dimEquals, formatShape } from "./dims.ts";
 import { dtypeFromOnnx, expectDtype, FLOAT, input, intAttr, normAxis, sameDtype } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
 import { gradOf, inputOf, normalizeGrad } from "./grad_util.ts";
+import { diag } from "../diagnostics.ts";
 
 export const layerNormalizationOp: OpDef = {
   op: "LayerNormalization",
@@ -39,9 +40,14 @@ export const layerNormalizationOp: OpDef = {
           .every((d, i) => dimEquals(d, normShape[i]) || typeof normShape[i] !== "number");
       if (!fits) {
         throw new ShapeError(
-          `${op} expects '${port}' to broadcast to the normalised dims ${
-            formatShape(normShape)
-          } of ${formatType(x)}, found ${formatType(t)}`,
+          ...diag(
+            "DLM0227",
+            op,
+            `'${port}' to broadcast to the normalised dims ${formatShape(normShape)} of ${
+              formatType(x)
+            }`,
+            formatType(t),
+          ),
         );
       }
     }

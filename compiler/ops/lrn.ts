@@ -7,6 +7,7 @@ import { gradOf, inputOf } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import { tensor } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT, input, intAttr } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 export const lrnOp: OpDef = {
   op: "LRN",
@@ -25,7 +26,7 @@ export const lrnOp: OpDef = {
     expectDtype("LRN", "X", x, FLOAT);
     expectRank("LRN", "X", x, 3, true);
     const size = intAttr(ctx.attrs, "size");
-    if (size < 1) throw new ShapeError(`LRN expects size >= 1, found ${size}`);
+    if (size < 1) throw new ShapeError(...diag("DLM0227", "LRN", "size >= 1", size));
     return [{ dtype: x.dtype, shape: [...x.shape] }];
   },
 };

@@ -12,6 +12,7 @@ import { expectDtype, FLOAT, input, sameDtype } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
 import { gradOf, inputOf } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
+import { diag } from "../diagnostics.ts";
 
 const MATMUL_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
 
@@ -29,18 +30,19 @@ export const matMulOp: OpDef = {
     const dtype = sameDtype("MatMul", [["A", a], ["B", b]]);
     if (a.shape.length === 0 || b.shape.length === 0) {
       throw new ShapeError(
-        `MatMul expects tensors of rank 1 or more, found ${formatType(a)} and ${formatType(b)}`,
+        ...diag(
+          "DLM0227",
+          "MatMul",
+          "tensors of rank 1 or more",
+          `${formatType(a)} and ${formatType(b)}`,
+        ),
       );
     }
     const sa = a.shape.length === 1 ? [1, a.shape[0]] : a.shape;
     const sb = b.shape.length === 1 ? [b.shape[0], 1] : b.shape;
     const k1 = sa[sa.length - 1], k2 = sb[sb.length - 2];
     if (typeof k1 === "number" && typeof k2 === "number" && k1 !== k2) {
-      throw new ShapeError(
-        `MatMul cannot multiply ${formatType(a)} by ${
-          formatType(b)
-        }: inner dims ${k1} and ${k2} differ`,
-      );
+      throw new ShapeError(...diag("DLM0229", "MatMul", formatType(a), formatType(b), k1, k2));
     }
     const batch = broadcastShapes(sa.slice(0, -2), sb.slice(0, -2), [
       formatType(a),

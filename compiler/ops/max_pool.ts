@@ -9,6 +9,7 @@ import { expectDtype, expectRank, input, intAttr, intsAttr } from "./rules.ts";
 import { windowOutput } from "./window.ts";
 import type { GradContext } from "./op_def.ts";
 import { gradOf, reshapeLike, zerosLike } from "./grad_util.ts";
+import { diag } from "../diagnostics.ts";
 
 export const maxPoolOp: OpDef = {
   op: "MaxPool",
@@ -32,11 +33,12 @@ export const maxPoolOp: OpDef = {
     const kernel = intsAttr(ctx.attrs, "kernel_shape");
     if (!kernel || kernel.length !== x.shape.length - 2) {
       throw new ShapeError(
-        `MaxPool expects kernel_shape with ${
-          x.shape.length - 2
-        } values for input of rank ${x.shape.length}, found ${
-          kernel ? `[${kernel.join(", ")}]` : "none"
-        }`,
+        ...diag(
+          "DLM0227",
+          "MaxPool",
+          `kernel_shape with ${x.shape.length - 2} values for input of rank ${x.shape.length}`,
+          kernel ? `[${kernel.join(", ")}]` : "none",
+        ),
       );
     }
     const ceil = intAttr(ctx.attrs, "ceil_mode") === 1;

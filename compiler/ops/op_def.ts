@@ -30,12 +30,12 @@ export interface PortSpec {
 }
 
 /**
- * A shape rule failed. The rule that throws knows what kind of mistake it is and says so with
- * `code` (a broadcast is DLM0204, anything else a shape mismatch, DLM0203); the message is for
- * people, and the caller adds the location.
+ * A shape rule failed. The rule that throws knows what kind of mistake it is and builds its code
+ * and message from the catalogue, `new ShapeError(...diag(code, ...args))`; the caller adds the
+ * location.
  */
 export class ShapeError extends Error {
-  constructor(message: string, readonly code: Code = "DLM0203") {
+  constructor(readonly code: Code, message: string) {
     super(message);
     this.name = "ShapeError";
   }
@@ -128,7 +128,7 @@ export interface OpDef {
   differentiable?: false;
   /**
    * The op is differentiable but has no rule yet: why. Differentiating
-   * through it is error DLM0410.
+   * through it is error DLM0417.
    */
   noGradYet?: string;
   /** Behaviour the graph passes rely on (see `OpNature`); absent: none. */

@@ -8,6 +8,7 @@ import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf, inputOf } from "./grad_util.ts";
 import { broadcastShapes, dimEquals } from "./dims.ts";
 import { expectDtype, FLOAT, input, sameDtype } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 const PRELU_TYPES: readonly DType[] = [...FLOAT, "u32", "u64", "i32", "i64"];
 
@@ -29,7 +30,7 @@ export const pReluOp: OpDef = {
       out.some((d, i) => !dimEquals(d, x.shape[i]) && typeof x.shape[i] === "number")
     ) {
       throw new ShapeError(
-        `PRelu expects slope to broadcast to ${formatType(x)}, found ${formatType(slope)}`,
+        ...diag("DLM0227", "PRelu", `slope to broadcast to ${formatType(x)}`, formatType(slope)),
       );
     }
     return [{ dtype: x.dtype, shape: [...x.shape] }];

@@ -18,6 +18,7 @@ import {
   sameDtype,
   strAttr,
 } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 export const padOp: OpDef = {
   op: "Pad",
@@ -34,23 +35,27 @@ export const padOp: OpDef = {
     sameDtype("Pad", [["data", x], ["constant_value", ctx.inputs[2]]]);
     const mode = strAttr(ctx.attrs, "mode", "constant");
     if (!["constant", "reflect", "edge"].includes(mode)) {
-      throw new ShapeError(`Pad expects mode 'constant', 'reflect' or 'edge', found '${mode}'`);
+      throw new ShapeError(
+        ...diag("DLM0227", "Pad", "mode 'constant', 'reflect' or 'edge'", `'${mode}'`),
+      );
     }
     const rank = x.shape.length;
     const pads = constInts(ctx, 1);
     if (!pads) return [{ dtype: x.dtype, shape: x.shape.map(() => freshDim("Pad")) }];
     if (pads.length !== 2 * rank) {
       throw new ShapeError(
-        `Pad expects ${2 * rank} pads for ${formatType(x)}, found [${pads.join(", ")}]`,
+        ...diag("DLM0227", "Pad", `${2 * rank} pads for ${formatType(x)}`, `[${pads.join(", ")}]`),
       );
     }
     const shape: Dim[] = x.shape.map((d, i) => dimAdd(d, pads[i] + pads[rank + i]));
     const bad = shape.findIndex((d) => typeof d === "number" && d < 0);
     if (bad >= 0) {
       throw new ShapeError(
-        `Pad cannot crop dim ${bad} of ${formatType(x)} by more than its size: pads [${
-          pads.join(", ")
-        }]`,
+        ...diag(
+          "DLM0232",
+          "Pad",
+          `crop dim ${bad} of ${formatType(x)} by more than its size: pads [${pads.join(", ")}]`,
+        ),
       );
     }
     return [{ dtype: x.dtype, shape }];

@@ -4,6 +4,7 @@
  */
 import { type OpDef, ShapeError } from "./op_def.ts";
 import { dtypeFromOnnx, expectDtype, FLOAT_NO_BF16, input } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 export const randomUniformLikeOp: OpDef = {
   op: "RandomUniformLike",
@@ -24,7 +25,12 @@ export const randomUniformLikeOp: OpDef = {
     const dtype = typeof code === "number" ? dtypeFromOnnx(code) : x.dtype;
     if (!dtype) {
       throw new ShapeError(
-        `RandomUniformLike expects 'dtype' to name a supported element type, found ${code}`,
+        ...diag(
+          "DLM0227",
+          "RandomUniformLike",
+          "'dtype' to name a supported element type",
+          `${code}`,
+        ),
       );
     }
     expectDtype("RandomUniformLike", "output", { dtype, shape: x.shape }, FLOAT_NO_BF16);

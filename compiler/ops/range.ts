@@ -5,6 +5,7 @@
 import { formatType } from "../ir/graph.ts";
 import { type OpDef, ShapeError } from "./op_def.ts";
 import { constInts, expectDtype, freshDim, input, sameDtype } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 export const rangeOp: OpDef = {
   op: "Range",
@@ -20,14 +21,16 @@ export const rangeOp: OpDef = {
     const dtype = sameDtype("Range", ts.map((t, i) => [ports[i], t]));
     for (const [i, t] of ts.entries()) {
       if (!(t.shape.length === 0 || (t.shape.length === 1 && t.shape[0] === 1))) {
-        throw new ShapeError(`Range expects '${ports[i]}' to be a scalar, found ${formatType(t)}`);
+        throw new ShapeError(
+          ...diag("DLM0227", "Range", `'${ports[i]}' to be a scalar`, formatType(t)),
+        );
       }
     }
     const [start, limit, delta] = [0, 1, 2].map((i) => constInts(ctx, i)?.[0]);
     if (start === undefined || limit === undefined || delta === undefined) {
       return [{ dtype, shape: [freshDim("Range")] }];
     }
-    if (delta === 0) throw new ShapeError("Range expects a non-zero delta, found 0");
+    if (delta === 0) throw new ShapeError(...diag("DLM0227", "Range", "a non-zero delta", "0"));
     return [{ dtype, shape: [Math.max(Math.ceil((limit - start) / delta), 0)] }];
   },
 };

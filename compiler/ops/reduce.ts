@@ -21,6 +21,7 @@ import {
   intsAttr,
   normAxes,
 } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 const REDUCE_TYPES: readonly DType[] = ["u32", "u64", "i32", "i64", ...FLOAT];
 
@@ -192,9 +193,12 @@ export const reduceOps: readonly OpDef[] = REDUCE_OPS.map((row) => {
           if (keep) return [{ dtype: x.dtype, shape: x.shape.map(() => freshDim(row.op)) }];
           if (typeof a.shape[0] !== "number") {
             throw new ShapeError(
-              `${row.op} needs constant axes, axes of known length or keepdims = 1, found axes ${
-                formatType(a)
-              }`,
+              ...diag(
+                "DLM0231",
+                row.op,
+                "constant axes, axes of known length or keepdims = 1",
+                `axes ${formatType(a)}`,
+              ),
             );
           }
           const n = rank - a.shape[0];

@@ -9,6 +9,7 @@ import { dimDiv, dimProduct, formatShape } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, intAttr } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
 import { reshapeLike } from "./grad_util.ts";
+import { diag } from "../diagnostics.ts";
 
 export const reshapeOp: OpDef = {
   op: "Reshape",
@@ -27,7 +28,12 @@ export const reshapeOp: OpDef = {
       const rank = s.shape[0];
       if (typeof rank !== "number") {
         throw new ShapeError(
-          `Reshape needs a constant shape or a shape of known length, found ${formatType(s)}`,
+          ...diag(
+            "DLM0231",
+            "Reshape",
+            "a constant shape or a shape of known length",
+            formatType(s),
+          ),
         );
       }
       return [{ dtype: x.dtype, shape: Array.from({ length: rank }, () => freshDim("Reshape")) }];
@@ -39,7 +45,7 @@ export const reshapeOp: OpDef = {
       if (v === -1) {
         if (hole >= 0) {
           throw new ShapeError(
-            `Reshape accepts at most one -1 in its shape, found [${spec.join(", ")}]`,
+            ...diag("DLM0227", "Reshape", "at most one -1 in its shape", `[${spec.join(", ")}]`),
           );
         }
         hole = i;
@@ -47,12 +53,16 @@ export const reshapeOp: OpDef = {
       } else if (v === 0 && !allowZero) {
         if (i >= x.shape.length) {
           throw new ShapeError(
-            `Reshape cannot copy dim ${i} (a 0 in [${spec.join(", ")}]) from ${formatType(x)}`,
+            ...diag(
+              "DLM0232",
+              "Reshape",
+              `copy dim ${i} (a 0 in [${spec.join(", ")}]) from ${formatType(x)}`,
+            ),
           );
         }
         out.push(x.shape[i]);
       } else if (v < 0) {
-        throw new ShapeError(`Reshape expects dims >= -1, found [${spec.join(", ")}]`);
+        throw new ShapeError(...diag("DLM0227", "Reshape", "dims >= -1", `[${spec.join(", ")}]`));
       } else out.push(v);
     }
     const total = dimProduct(x.shape);
@@ -61,24 +71,32 @@ export const reshapeOp: OpDef = {
     if (hole >= 0) {
       if (known === 0) {
         throw new ShapeError(
-          `Reshape cannot infer the -1 in ${target} for ${
-            formatType(x)
-          }: the other dims multiply to 0`,
+          ...diag(
+            "DLM0232",
+            "Reshape",
+            `infer the -1 in ${target} for ${formatType(x)}: the other dims multiply to 0`,
+          ),
         );
       }
       if (typeof total === "number" && typeof known === "number" && total % known !== 0) {
         throw new ShapeError(
-          `Reshape cannot turn ${
-            formatType(x)
-          } (${total} elements) into ${target}: ${total} is not a multiple of ${known}`,
+          ...diag(
+            "DLM0232",
+            "Reshape",
+            `turn ${
+              formatType(x)
+            } (${total} elements) into ${target}: ${total} is not a multiple of ${known}`,
+          ),
         );
       }
       out[hole] = dimDiv(total, known);
     } else if (typeof total === "number" && typeof known === "number" && total !== known) {
       throw new ShapeError(
-        `Reshape cannot turn ${formatType(x)} (${total} elements) into ${
-          formatShape(out)
-        } (${known} elements)`,
+        ...diag(
+          "DLM0232",
+          "Reshape",
+          `turn ${formatType(x)} (${total} elements) into ${formatShape(out)} (${known} elements)`,
+        ),
       );
     }
     return [{ dtype: x.dtype, shape: out }];

@@ -7,6 +7,7 @@ import { type Dim, formatType } from "../ir/graph.ts";
 import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimDiv, dimMul } from "./dims.ts";
 import { constInts, expectDtype, FLOAT_NO_BF16, freshDim, input, strAttr } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 /** Size of a tensor type when known to be empty (a 0 dim). */
 function isEmpty(shape: readonly Dim[]): boolean {
@@ -37,15 +38,17 @@ export const resizeOp: OpDef = {
     const rank = x.shape.length;
     const mode = strAttr(ctx.attrs, "mode", "nearest");
     if (!["nearest", "linear", "cubic"].includes(mode)) {
-      throw new ShapeError(`Resize expects mode 'nearest', 'linear' or 'cubic', found '${mode}'`);
+      throw new ShapeError(
+        ...diag("DLM0227", "Resize", "mode 'nearest', 'linear' or 'cubic'", `'${mode}'`),
+      );
     }
     const scalesT = ctx.inputs[2] && !isEmpty(ctx.inputs[2].shape) ? ctx.inputs[2] : undefined;
     const sizesT = ctx.inputs[3] && !isEmpty(ctx.inputs[3].shape) ? ctx.inputs[3] : undefined;
     if (scalesT && sizesT) {
-      throw new ShapeError("Resize expects either 'scales' or 'sizes', found both");
+      throw new ShapeError(...diag("DLM0227", "Resize", "either 'scales' or 'sizes'", "both"));
     }
     if (!scalesT && !sizesT) {
-      throw new ShapeError("Resize expects 'scales' or 'sizes', found neither");
+      throw new ShapeError(...diag("DLM0227", "Resize", "'scales' or 'sizes'", "neither"));
     }
     if (sizesT) {
       expectDtype("Resize", "sizes", sizesT, ["i64"]);
@@ -53,7 +56,12 @@ export const resizeOp: OpDef = {
       if (!sizes) return [{ dtype: x.dtype, shape: x.shape.map(() => freshDim("Resize")) }];
       if (sizes.length !== rank) {
         throw new ShapeError(
-          `Resize expects ${rank} sizes for ${formatType(x)}, found [${sizes.join(", ")}]`,
+          ...diag(
+            "DLM0227",
+            "Resize",
+            `${rank} sizes for ${formatType(x)}`,
+            `[${sizes.join(", ")}]`,
+          ),
         );
       }
       return [{ dtype: x.dtype, shape: sizes }];
@@ -63,7 +71,12 @@ export const resizeOp: OpDef = {
     if (!scales) return [{ dtype: x.dtype, shape: x.shape.map(() => freshDim("Resize")) }];
     if (scales.length !== rank || scales.some((s) => !(s > 0))) {
       throw new ShapeError(
-        `Resize expects ${rank} positive scales for ${formatType(x)}, found [${scales.join(", ")}]`,
+        ...diag(
+          "DLM0227",
+          "Resize",
+          `${rank} positive scales for ${formatType(x)}`,
+          `[${scales.join(", ")}]`,
+        ),
       );
     }
     const shape = x.shape.map((d, i): Dim => {

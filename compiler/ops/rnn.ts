@@ -26,6 +26,7 @@ import {
   strAttr,
 } from "./rules.ts";
 import type { AttrSpec, PortSpec } from "./op_def.ts";
+import { diag } from "../diagnostics.ts";
 
 /** Attributes all three recurrent ops take (opset 14). */
 export const RECURRENT_ATTRS: Record<string, AttrSpec> = {
@@ -86,20 +87,20 @@ export function recurrentInfer(op: string, gates: number, ctx: InferContext): Te
   const direction = strAttr(ctx.attrs, "direction", "forward");
   if (!DIRECTIONS.includes(direction)) {
     throw new ShapeError(
-      `${op} expects direction "forward", "reverse" or "bidirectional", found "${direction}"`,
+      ...diag("DLM0227", op, 'direction "forward", "reverse" or "bidirectional"', `"${direction}"`),
     );
   }
   const dirs = direction === "bidirectional" ? 2 : 1;
   const layout = intAttr(ctx.attrs, "layout", 0);
   if (layout !== 0 && layout !== 1) {
-    throw new ShapeError(`${op} expects layout 0 or 1, found ${layout}`);
+    throw new ShapeError(...diag("DLM0227", op, "layout 0 or 1", layout));
   }
   const [t, n, c] = layout === 0 ? x.shape : [x.shape[1], x.shape[0], x.shape[2]];
 
   // hidden_size is required by the spec, but R's last dim says it too.
   let h: Dim = ctx.attrs.hidden_size !== undefined ? intAttr(ctx.attrs, "hidden_size") : r.shape[2];
   if (typeof h === "number" && (!Number.isInteger(h) || h <= 0)) {
-    throw new ShapeError(`${op} expects a positive hidden_size, found ${h}`);
+    throw new ShapeError(...diag("DLM0227", op, "a positive hidden_size", h));
   }
   const gh: Dim = typeof h === "number" ? gates * h : r.shape[1];
   if (typeof h !== "number" && typeof gh === "number") h = gh / gates;
@@ -108,7 +109,7 @@ export function recurrentInfer(op: string, gates: number, ctx: InferContext): Te
     if (!ty) return;
     if (ty.shape.length !== want.length || ty.shape.some((d, i) => conflict(d, want[i]))) {
       throw new ShapeError(
-        `${op} expects '${port}' of shape ${formatShape(want)}, found ${formatType(ty)}`,
+        ...diag("DLM0227", op, `'${port}' of shape ${formatShape(want)}`, formatType(ty)),
       );
     }
   };

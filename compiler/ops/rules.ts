@@ -8,6 +8,7 @@ import { type DType, toNumbers } from "../ir/tensor.ts";
 import type { AttrValue } from "../ir/graph.ts";
 import { type InferContext, ShapeError } from "./op_def.ts";
 import { broadcastShapes } from "./dims.ts";
+import { diag } from "../diagnostics.ts";
 
 /** Float element types. */
 export const FLOAT: readonly DType[] = ["f16", "f32", "f64", "bf16"];
@@ -25,7 +26,7 @@ export const INDEX: readonly DType[] = ["i32", "i64"];
 /** Input `i`, which must be present. */
 export function input(ctx: InferContext, op: string, i: number, port: string): TensorType {
   const t = ctx.inputs[i];
-  if (!t) throw new ShapeError(`${op} expects input '${port}' but it is missing`);
+  if (!t) throw new ShapeError(...diag("DLM0227", op, `input '${port}'`, "none"));
   return t;
 }
 
@@ -38,7 +39,7 @@ export function expectDtype(
 ): void {
   if (allowed.includes(t.dtype)) return;
   throw new ShapeError(
-    `${op} expects '${port}' to be ${describeDtypes(allowed)}, found ${formatType(t)}`,
+    ...diag("DLM0227", op, `'${port}' to be ${describeDtypes(allowed)}`, formatType(t)),
   );
 }
 
@@ -61,8 +62,12 @@ export function sameDtype(op: string, ports: [string, TensorType | undefined][])
   for (const [name, t] of present.slice(1)) {
     if (t.dtype !== first[1].dtype) {
       throw new ShapeError(
-        `${op} expects '${name}' to have the same element type as '${first[0]}': ` +
+        ...diag(
+          "DLM0228",
+          op,
+          `'${name}' to have the same element type as '${first[0]}'`,
           `found ${formatType(t)} and ${formatType(first[1])}`,
+        ),
       );
     }
   }
@@ -79,9 +84,12 @@ export function expectRank(
 ): void {
   if (atLeast ? t.shape.length >= rank : t.shape.length === rank) return;
   throw new ShapeError(
-    `${op} expects '${port}' to have ${atLeast ? "at least " : ""}${rank} dim${
-      rank === 1 ? "" : "s"
-    }, found ${formatType(t)}`,
+    ...diag(
+      "DLM0227",
+      op,
+      `'${port}' to have ${atLeast ? "at least " : ""}${rank} dim${rank === 1 ? "" : "s"}`,
+      formatType(t),
+    ),
   );
 }
 
@@ -89,7 +97,7 @@ export function expectRank(
 export function normAxis(op: string, axis: number, rank: number, what = "axis"): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
     throw new ShapeError(
-      `${op} expects ${what} in [${-rank}, ${rank - 1}] for a rank-${rank} input, found ${axis}`,
+      ...diag("DLM0227", op, `${what} in [${-rank}, ${rank - 1}] for a rank-${rank} input`, axis),
     );
   }
   return axis < 0 ? axis + rank : axis;
@@ -100,7 +108,7 @@ export function normAxes(op: string, axes: readonly number[], rank: number): num
   const out = axes.map((a) => normAxis(op, a, rank, "axes"));
   const dup = out.find((a, i) => out.indexOf(a) !== i);
   if (dup !== undefined) {
-    throw new ShapeError(`${op} expects distinct axes, found [${axes.join(", ")}]`);
+    throw new ShapeError(...diag("DLM0227", op, "distinct axes", `[${axes.join(", ")}]`));
   }
   return out;
 }

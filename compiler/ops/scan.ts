@@ -9,6 +9,7 @@
  */
 import type { Graph } from "../ir/graph.ts";
 import { type OpDef, ShapeError } from "./op_def.ts";
+import { diag } from "../diagnostics.ts";
 
 export const scanOp: OpDef = {
   op: "Scan",
@@ -28,34 +29,53 @@ export const scanOp: OpDef = {
     const body = ctx.attrs.body as Graph | undefined;
     const m = ctx.attrs.num_scan_inputs as number;
     if (!body || typeof m !== "number") {
-      throw new ShapeError("Scan needs a body graph and num_scan_inputs");
+      throw new ShapeError(
+        ...diag("DLM0227", "Scan", "a body graph and num_scan_inputs", "neither or one"),
+      );
     }
     const n = ctx.inputs.length - m;
     if (n < 0) {
-      throw new ShapeError(`Scan has ${ctx.inputs.length} inputs but num_scan_inputs is ${m}`);
+      throw new ShapeError(
+        ...diag("DLM0227", "Scan", `at least num_scan_inputs (${m}) inputs`, ctx.inputs.length),
+      );
     }
     if (body.inputs.length !== n + m) {
       throw new ShapeError(
-        `Scan's body takes ${body.inputs.length} inputs, expected ${n} states + ${m} scan elements`,
+        ...diag(
+          "DLM0227",
+          "Scan",
+          `a body of ${n} states + ${m} scan elements as inputs`,
+          `${body.inputs.length} inputs`,
+        ),
       );
     }
     if (body.outputs.length < n) {
       throw new ShapeError(
-        `Scan's body returns ${body.outputs.length} values, fewer than its ${n} states`,
+        ...diag(
+          "DLM0227",
+          "Scan",
+          `a body that returns its ${n} states first`,
+          `${body.outputs.length} values`,
+        ),
       );
     }
     const inAxes = (ctx.attrs.scan_input_axes as number[] | undefined) ?? Array(m).fill(0);
     const first = ctx.inputs[n];
-    if (!first) throw new ShapeError("Scan needs at least one scan input");
+    if (!first) throw new ShapeError(...diag("DLM0227", "Scan", "at least one scan input", "none"));
     const ax0 = inAxes[0] < 0 ? inAxes[0] + first.shape.length : inAxes[0];
     const steps = first.shape[ax0];
     for (let i = 0; i < n; i++) {
       const s = ctx.inputs[i]!, o = body.outputs[i].type;
       if (s.dtype !== o.dtype || s.shape.length !== o.shape.length) {
         throw new ShapeError(
-          `Scan state ${i} is ${s.dtype}[${s.shape.join(", ")}] but the body returns ${o.dtype}[${
-            o.shape.join(", ")
-          }]`,
+          ...diag(
+            "DLM0228",
+            "Scan",
+            `its body to keep the type of state ${i}`,
+            `it is ${s.dtype}[${s.shape.join(", ")}] but the body returns ${o.dtype}[${
+              o.shape.join(", ")
+            }]`,
+          ),
         );
       }
     }

@@ -7,6 +7,7 @@
 import { formatType } from "../ir/graph.ts";
 import { type OpDef, ShapeError } from "./op_def.ts";
 import { expectDtype, INDEX, input, intAttr, normAxis } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 export const scatterElementsOp: OpDef = {
   op: "ScatterElements",
@@ -28,14 +29,22 @@ export const scatterElementsOp: OpDef = {
       x.shape.length === 0
     ) {
       throw new ShapeError(
-        `ScatterElements expects data, indices and updates of one rank (>= 1), found data ${
-          formatType(x)
-        }, indices ${formatType(idx)}, updates ${formatType(upd)}`,
+        ...diag(
+          "DLM0227",
+          "ScatterElements",
+          "data, indices and updates of one rank (>= 1)",
+          `data ${formatType(x)}, indices ${formatType(idx)}, updates ${formatType(upd)}`,
+        ),
       );
     }
     if (upd.dtype !== x.dtype) {
       throw new ShapeError(
-        `ScatterElements expects updates of data's dtype ${x.dtype}, found ${formatType(upd)}`,
+        ...diag(
+          "DLM0227",
+          "ScatterElements",
+          `updates of data's dtype ${x.dtype}`,
+          formatType(upd),
+        ),
       );
     }
     normAxis("ScatterElements", intAttr(ctx.attrs, "axis"), x.shape.length);

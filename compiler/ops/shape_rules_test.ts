@@ -252,7 +252,7 @@ Deno.test("Einsum derives the output from the equation", () => {
   assert.deepEqual(one("Einsum", [f32(3, 3)], { equation: "ii" }), f32());
   rejects(
     () => infer("Einsum", [f32(3, 4), f32(5, 6)], { equation: "ij,jk->ik" }),
-    "Einsum label 'j' in 'ij,jk->ik' is 4 in one operand and 5 in another",
+    "Einsum expects one size for label 'j' in 'ij,jk->ik': it is 4 in one operand and 5 in another",
   );
   rejects(
     () => infer("Einsum", [f32(3, 4)], { equation: "ijk->i" }),
@@ -339,7 +339,7 @@ Deno.test("Reshape rejects impossible shapes", () => {
   );
   rejects(
     () => infer("Reshape", [f32(6), ints(-1, -1)]),
-    "Reshape accepts at most one -1 in its shape, found [-1, -1]",
+    "Reshape expects at most one -1 in its shape, found [-1, -1]",
   );
 });
 
@@ -368,7 +368,7 @@ Deno.test("Squeeze and Unsqueeze remove and insert unit dims", () => {
   assert.deepEqual(one("Unsqueeze", [f32("N", 3), ints(0, 3)]), f32(1, "N", 3, 1));
   rejects(
     () => infer("Squeeze", [f32("N", 3), ints(1)]),
-    "Squeeze can only remove dims of size 1: dim 1 of f32[N, 3] is 3",
+    "Squeeze cannot remove dim 1 of f32[N, 3]: its size is 3, not 1",
   );
   rejects(
     () => infer("Unsqueeze", [f32(3), ints(0, 0)]),

@@ -14,6 +14,7 @@ import type { GradContext } from "./op_def.ts";
 import { gradOf, needStatic } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import { tensor } from "../ir/tensor.ts";
+import { diag } from "../diagnostics.ts";
 
 /** |bound| at or beyond this means "past the end" (ONNX exporters use INT_MAX / INT64_MAX). */
 const HUGE = 2 ** 31 - 1;
@@ -96,13 +97,23 @@ export const sliceOp: OpDef = {
       starts.length !== axes.length || ends.length !== axes.length || steps.length !== axes.length
     ) {
       throw new ShapeError(
-        `Slice expects starts, ends, axes and steps of one length, found ${starts.length}, ${ends.length}, ${axes.length} and ${steps.length}`,
+        ...diag(
+          "DLM0227",
+          "Slice",
+          "starts, ends, axes and steps of one length",
+          `${starts.length}, ${ends.length}, ${axes.length} and ${steps.length}`,
+        ),
       );
     }
     for (const [i, a] of axes.entries()) {
       if (steps[i] === 0) {
         throw new ShapeError(
-          `Slice expects non-zero steps, found [${steps.join(", ")}] for ${formatType(x)}`,
+          ...diag(
+            "DLM0227",
+            "Slice",
+            "non-zero steps",
+            `[${steps.join(", ")}] for ${formatType(x)}`,
+          ),
         );
       }
       shape[a] = sliceLength(x.shape[a], starts[i], ends[i], steps[i]);

@@ -11,6 +11,7 @@ import { dimDiv } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, intAttr, normAxis } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
 import { zerosLike } from "./grad_util.ts";
+import { diag } from "../diagnostics.ts";
 
 export const splitOp: OpDef = {
   op: "Split",
@@ -42,7 +43,12 @@ export const splitOp: OpDef = {
         const n = ctx.outputCount ?? s.shape[0];
         if (typeof n !== "number") {
           throw new ShapeError(
-            `Split needs a constant split or a known number of outputs, found ${formatType(s)}`,
+            ...diag(
+              "DLM0231",
+              "Split",
+              "a constant split or a known number of outputs",
+              formatType(s),
+            ),
           );
         }
         return Array.from({ length: n }, () => withSize(freshDim("Split")));
@@ -50,16 +56,22 @@ export const splitOp: OpDef = {
       const total = sizes.reduce((a, b) => a + b, 0);
       if (typeof d === "number" && total !== d) {
         throw new ShapeError(
-          `Split expects sizes [${sizes.join(", ")}] to add up to dim ${axis} of ${
-            formatType(x)
-          }, found ${total}`,
+          ...diag(
+            "DLM0227",
+            "Split",
+            `sizes [${sizes.join(", ")}] to add up to dim ${axis} of ${formatType(x)}`,
+            total,
+          ),
         );
       }
       if (ctx.outputCount !== undefined && ctx.outputCount !== sizes.length) {
         throw new ShapeError(
-          `Split has ${ctx.outputCount} outputs but split [${
-            sizes.join(", ")
-          }] makes ${sizes.length} parts`,
+          ...diag(
+            "DLM0227",
+            "Split",
+            `${sizes.length} outputs for split [${sizes.join(", ")}]`,
+            ctx.outputCount,
+          ),
         );
       }
       return sizes.map(withSize);
@@ -69,16 +81,18 @@ export const splitOp: OpDef = {
       typeof declared === "number" && ctx.outputCount !== undefined && declared !== ctx.outputCount
     ) {
       throw new ShapeError(
-        `Split has ${ctx.outputCount} outputs but num_outputs is ${declared}`,
+        ...diag("DLM0227", "Split", `num_outputs (${declared}) outputs`, ctx.outputCount),
       );
     }
     const n = ctx.outputCount ?? (typeof declared === "number" ? declared : undefined);
     if (n === undefined) {
-      throw new ShapeError("Split without a 'split' input needs the number of outputs");
+      throw new ShapeError(
+        ...diag("DLM0231", "Split", "a 'split' input or a known number of outputs", "neither"),
+      );
     }
     if (typeof d === "number" && d % n !== 0) {
       throw new ShapeError(
-        `Split cannot divide dim ${axis} of ${formatType(x)} into ${n} equal parts`,
+        ...diag("DLM0232", "Split", `divide dim ${axis} of ${formatType(x)} into ${n} equal parts`),
       );
     }
     return Array.from({ length: n }, () => withSize(dimDiv(d, n)));

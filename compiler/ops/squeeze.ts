@@ -8,6 +8,7 @@ import { type OpDef, ShapeError } from "./op_def.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, normAxes } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
 import { reshapeLike } from "./grad_util.ts";
+import { diag } from "../diagnostics.ts";
 
 export const squeezeOp: OpDef = {
   op: "Squeeze",
@@ -27,7 +28,7 @@ export const squeezeOp: OpDef = {
       const k = a.shape[0];
       if (typeof k !== "number") {
         throw new ShapeError(
-          `Squeeze needs constant axes or axes of known length, found ${formatType(a)}`,
+          ...diag("DLM0231", "Squeeze", "constant axes or axes of known length", formatType(a)),
         );
       }
       return [{
@@ -40,7 +41,11 @@ export const squeezeOp: OpDef = {
       const d = x.shape[i];
       if (typeof d === "number" && d !== 1) {
         throw new ShapeError(
-          `Squeeze can only remove dims of size 1: dim ${i} of ${formatType(x)} is ${d}`,
+          ...diag(
+            "DLM0232",
+            "Squeeze",
+            `remove dim ${i} of ${formatType(x)}: its size is ${d}, not 1`,
+          ),
         );
       }
     }

@@ -32,7 +32,7 @@ Deno.test("StopGradient keeps its input's type, whatever the element type", () =
   }
   assert.throws(
     () => def.infer({ inputs: [undefined], attrs: {}, constant: () => undefined }),
-    { name: "ShapeError", message: "StopGradient expects input 'X' but it is missing" },
+    { name: "ShapeError", message: "StopGradient expects input 'X', found none" },
   );
 });
 

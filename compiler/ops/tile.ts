@@ -8,6 +8,7 @@ import { gradOf, needStatic } from "./grad_util.ts";
 import { toNumbers } from "../ir/tensor.ts";
 import { dimMul } from "./dims.ts";
 import { constInts, expectDtype, expectRank, freshDim, input } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 export const tileOp: OpDef = {
   op: "Tile",
@@ -27,9 +28,12 @@ export const tileOp: OpDef = {
     }
     if (reps.length !== x.shape.length || reps.some((v) => v < 0)) {
       throw new ShapeError(
-        `Tile expects ${x.shape.length} non-negative repeats for ${formatType(x)}, found [${
-          reps.join(", ")
-        }]`,
+        ...diag(
+          "DLM0227",
+          "Tile",
+          `${x.shape.length} non-negative repeats for ${formatType(x)}`,
+          `[${reps.join(", ")}]`,
+        ),
       );
     }
     return [{ dtype: x.dtype, shape: x.shape.map((d, i) => dimMul(d, reps[i])) }];

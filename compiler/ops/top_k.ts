@@ -15,6 +15,7 @@ import {
   intAttr,
   normAxis,
 } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 export const topKOp: OpDef = {
   op: "TopK",
@@ -33,14 +34,14 @@ export const topKOp: OpDef = {
     expectDtype("TopK", "X", x, [...INT, ...FLOAT_NO_BF16]);
     expectDtype("TopK", "K", k, ["i64"]);
     if (!(k.shape.length === 1 && k.shape[0] === 1) && k.shape.length !== 0) {
-      throw new ShapeError(`TopK expects 'K' to hold one value, found ${formatType(k)}`);
+      throw new ShapeError(...diag("DLM0227", "TopK", "'K' to hold one value", formatType(k)));
     }
     const axis = normAxis("TopK", intAttr(ctx.attrs, "axis", -1), x.shape.length);
     const kv = constInts(ctx, 1)?.[0];
     const d = x.shape[axis];
     if (kv !== undefined && (kv < 0 || (typeof d === "number" && kv > d))) {
       throw new ShapeError(
-        `TopK expects K in [0, ${d}] for axis ${axis} of ${formatType(x)}, found ${kv}`,
+        ...diag("DLM0227", "TopK", `K in [0, ${d}] for axis ${axis} of ${formatType(x)}`, kv),
       );
     }
     const shape = [...x.shape];

@@ -7,6 +7,7 @@ import { type OpDef, ShapeError } from "./op_def.ts";
 import { input, intsAttr } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
 import { gradOf } from "./grad_util.ts";
+import { diag } from "../diagnostics.ts";
 
 export const transposeOp: OpDef = {
   op: "Transpose",
@@ -22,9 +23,12 @@ export const transposeOp: OpDef = {
     const sorted = [...perm].sort((a, b) => a - b);
     if (perm.length !== r || sorted.some((v, i) => v !== i)) {
       throw new ShapeError(
-        `Transpose expects perm to be a permutation of 0..${r - 1} for ${formatType(x)}, found [${
-          perm.join(", ")
-        }]`,
+        ...diag(
+          "DLM0227",
+          "Transpose",
+          `perm to be a permutation of 0..${r - 1} for ${formatType(x)}`,
+          `[${perm.join(", ")}]`,
+        ),
       );
     }
     return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]) }];

@@ -6,6 +6,7 @@ import { formatType } from "../ir/graph.ts";
 import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf } from "./grad_util.ts";
 import { expectDtype, expectRank, input } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 export const triluOp: OpDef = {
   op: "Trilu",
@@ -21,7 +22,7 @@ export const triluOp: OpDef = {
     if (k) {
       expectDtype("Trilu", "k", k, ["i64"]);
       if (!(k.shape.length === 0 || (k.shape.length === 1 && k.shape[0] === 1))) {
-        throw new ShapeError(`Trilu expects 'k' to be a scalar, found ${formatType(k)}`);
+        throw new ShapeError(...diag("DLM0227", "Trilu", "'k' to be a scalar", formatType(k)));
       }
     }
     return [{ dtype: x.dtype, shape: [...x.shape] }];

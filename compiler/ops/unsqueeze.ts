@@ -7,6 +7,7 @@ import { type OpDef, ShapeError } from "./op_def.ts";
 import { constInts, expectDtype, expectRank, freshDim, input, normAxes } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
 import { reshapeLike } from "./grad_util.ts";
+import { diag } from "../diagnostics.ts";
 
 export const unsqueezeOp: OpDef = {
   op: "Unsqueeze",
@@ -25,7 +26,7 @@ export const unsqueezeOp: OpDef = {
       const k = a.shape[0];
       if (typeof k !== "number") {
         throw new ShapeError(
-          `Unsqueeze needs constant axes or axes of known length, found ${formatType(a)}`,
+          ...diag("DLM0231", "Unsqueeze", "constant axes or axes of known length", formatType(a)),
         );
       }
       return [{

@@ -23,7 +23,7 @@
  * It lives with the op table rather than in `compiler/ir` because half of
  * its checks read each node's table entry.
  */
-import { fail } from "../diagnostics.ts";
+import { diag, fail } from "../diagnostics.ts";
 import { dimEquals } from "./dims.ts";
 import { type OpDef, withDefaults } from "./op_def.ts";
 import { getOp } from "./table.ts";
@@ -68,9 +68,11 @@ export function assertValid(g: Graph, when?: string): void {
     ? [`... and ${problems.length - shown.length} more`]
     : [];
   fail(
-    "DLM0900",
-    `Internal error: graph '${g.name}' is invalid${where} (${problems.length} ` +
-      `problem${problems.length === 1 ? "" : "s"})`,
+    ...diag(
+      "DLM0900",
+      `graph '${g.name}' is invalid${where} (${problems.length} ` +
+        `problem${problems.length === 1 ? "" : "s"})`,
+    ),
     undefined,
     [...shown, ...more, "please report this with the .dlm file that caused it"],
   );

@@ -7,6 +7,7 @@ import { type AttrValue, type Dim, formatType, type TensorType } from "../ir/gra
 import { ShapeError } from "./op_def.ts";
 import { convOutDim, dimDiv } from "./dims.ts";
 import { intsAttr, strAttr } from "./rules.ts";
+import { diag } from "../diagnostics.ts";
 
 /** Read an INTS attribute that must have `n` entries, defaulting to `fill`. */
 export function spatialInts(
@@ -20,7 +21,12 @@ export function spatialInts(
   if (v === undefined) return new Array(n).fill(fill);
   if (v.length !== n) {
     throw new ShapeError(
-      `${op} expects ${name} to have ${n} value${n === 1 ? "" : "s"}, found [${v.join(", ")}]`,
+      ...diag(
+        "DLM0227",
+        op,
+        `${name} to have ${n} value${n === 1 ? "" : "s"}`,
+        `[${v.join(", ")}]`,
+      ),
     );
   }
   return v;
@@ -49,7 +55,12 @@ export function windowOutput(
     : new Array(2 * n).fill(0);
   if (!["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"].includes(autoPad)) {
     throw new ShapeError(
-      `${op} expects auto_pad to be NOTSET, SAME_UPPER, SAME_LOWER or VALID, found '${autoPad}'`,
+      ...diag(
+        "DLM0227",
+        op,
+        "auto_pad to be NOTSET, SAME_UPPER, SAME_LOWER or VALID",
+        `'${autoPad}'`,
+      ),
     );
   }
   for (
@@ -60,7 +71,7 @@ export function windowOutput(
     ]] as const
   ) {
     if (vs.some((v) => v < min)) {
-      throw new ShapeError(`${op} expects ${name} >= ${min}, found [${vs.join(", ")}]`);
+      throw new ShapeError(...diag("DLM0227", op, `${name} >= ${min}`, `[${vs.join(", ")}]`));
     }
   }
   const out: Dim[] = [];
@@ -83,8 +94,13 @@ export function windowOutput(
       const k = kernel[i];
       const span = typeof k === "number" ? (k - 1) * dilations[i] + 1 : k;
       throw new ShapeError(
-        `${op} window of ${span} does not fit in dim ${2 + i} of input ${formatType(x)}` +
-          ` padded to ${typeof input === "number" ? input + pads[i] + pads[n + i] : input}`,
+        ...diag(
+          "DLM0230",
+          `${op} window of ${span}`,
+          `in dim ${2 + i} of input ${formatType(x)} padded to ${
+            typeof input === "number" ? input + pads[i] + pads[n + i] : input
+          }`,
+        ),
       );
     }
     out.push(d);

@@ -15,7 +15,7 @@
  */
 import type { Graph, MergeRecord } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
-import { DlmError } from "../diagnostics.ts";
+import { diag, DlmError, error } from "../diagnostics.ts";
 import { dce } from "./dce.ts";
 
 export interface MergeSummary {
@@ -28,18 +28,14 @@ export interface MergeSummary {
 function f32(g: Graph, name: string, what: string): Tensor {
   const t = g.initializers.get(name);
   if (!t) {
-    throw new DlmError({
-      code: "DLM0501",
-      severity: "error",
-      message: `Cannot merge adapters: ${what} '${name}' is not a constant of the graph`,
-    });
+    throw new DlmError(
+      error(...diag("DLM0511", `${what} '${name}' is not a constant of the graph`)),
+    );
   }
   if (t.dtype !== "f32") {
-    throw new DlmError({
-      code: "DLM0501",
-      severity: "error",
-      message: `Cannot merge adapters: ${what} '${name}' is ${t.dtype}; merging needs f32`,
-    });
+    throw new DlmError(
+      error(...diag("DLM0511", `${what} '${name}' is ${t.dtype}; merging needs f32`)),
+    );
   }
   return t;
 }

@@ -15,7 +15,7 @@
 import type { CstNode, IToken } from "chevrotain";
 import { TENSOR_DTYPES } from "../ir/tensor.ts";
 import type { Span } from "../ir/graph.ts";
-import type { Diagnostic } from "../diagnostics.ts";
+import { type Code, diag, type Diagnostic } from "../diagnostics.ts";
 import type * as A from "./ast.ts";
 import { isUnterminated, lex, StringLit, syntaxError } from "./lexer.ts";
 import { parseTokens, syntaxDiagnostics } from "./parser.ts";
@@ -156,8 +156,8 @@ export class AstBuilder {
     };
   }
 
-  #error(message: string, span: Span): void {
-    this.diagnostics.push(syntaxError("DLM0002", message, span));
+  #error(code: Code, message: string, span: Span): void {
+    this.diagnostics.push(syntaxError(code, message, span));
   }
 
   #missing(): A.NameExpr {
@@ -489,7 +489,7 @@ export class AstBuilder {
       if (has(n, "LBracket")) {
         if (!DTYPE_SET.has(name.image)) {
           this.#error(
-            `Unknown dtype '${name.image}': expected one of ${TENSOR_DTYPES.join(", ")}`,
+            ...diag("DLM0007", name.image, TENSOR_DTYPES.join(", ")),
             this.tokenSpan(name),
           );
         }
@@ -504,16 +504,9 @@ export class AstBuilder {
         return { kind: "scalar_type", name: name.image as A.ScalarTypeExpr["name"], span };
       }
       if (DTYPE_SET.has(name.image)) {
-        this.#error(
-          `Expected the dims of the tensor type after '${name.image}', as in ${name.image}[N, 10]`,
-          span,
-        );
+        this.#error(...diag("DLM0006", name.image), span);
       } else {
-        this.#error(
-          `Unknown type '${name.image}': expected int, float, bool, str, tensor, ` +
-            `a tensor type such as f32[N, 10] or a tuple type such as (int, int)`,
-          span,
-        );
+        this.#error(...diag("DLM0005", name.image), span);
       }
       return { kind: "scalar_type", name: "tensor", span };
     }
@@ -632,10 +625,14 @@ export class AstBuilder {
   #chainError(first: IToken, second: IToken): void {
     const a = first.image;
     const b = second.image;
-    const message = PRECEDENCE[a] === PRECEDENCE[".."]
-      ? "Ranges do not chain: a range has one start and one end"
-      : `Comparisons do not chain: write (a ${a} b) && (b ${b} c) instead of a ${a} b ${b} c`;
-    this.#error(message, this.tokenSpan(second));
+    const [code, message] = PRECEDENCE[a] === PRECEDENCE[".."]
+      ? diag("DLM0008", "Ranges", "a range has one start and one end")
+      : diag(
+        "DLM0008",
+        "Comparisons",
+        `write (a ${a} b) && (b ${b} c) instead of a ${a} b ${b} c`,
+      );
+    this.#error(code, message, this.tokenSpan(second));
   }
 
   /** `unaryExpr`: prefix operators apply to the whole power `base ** exponent`. */
@@ -809,7 +806,7 @@ export class AstBuilder {
         if (decoded === undefined) {
           const col = col0 + i;
           this.#error(
-            `Unknown escape '\\${e ?? ""}' in a string: expected \\", \\\\, \\n, \\t or \\$`,
+            ...diag("DLM0009", e ?? ""),
             { file: this.#file, line, col, endLine: line, endCol: col + 2 },
           );
           text += e ?? "";
@@ -847,7 +844,7 @@ export class AstBuilder {
     const { tokens, diagnostics } = lex(source, this.#file, origin);
     this.diagnostics.push(...diagnostics);
     if (tokens.length === 0) {
-      this.#error("Expected an expression inside '${}'", whole);
+      this.#error(...diag("DLM0002", "an expression inside '${}'", "nothing"), whole);
       return { kind: "name", name: MISSING, span: whole };
     }
     const { cst, errors } = parseTokens(tokens, "standaloneExpr");
@@ -868,7 +865,7 @@ export class AstBuilder {
   plainString(t: IToken, what: string): string {
     const parts = this.stringParts(t);
     if (parts.some((p) => typeof p !== "string")) {
-      this.#error(`Interpolation ('\${...}') is not allowed in ${what}`, this.tokenSpan(t));
+      this.#error(...diag("DLM0010", what), this.tokenSpan(t));
     }
     return parts.filter((p): p is string => typeof p === "string").join("");
   }

@@ -1,7 +1,7 @@
 /**
  * The .dlm lexer: chevrotain token types and `lex`, which turns source text
  * into tokens plus diagnostics (DLM0001 for an unexpected character, DLM0003
- * for an unterminated string). Lexing never stops at an error: unexpected
+ * for an unterminated string, DLM0004 for an unterminated comment). Lexing never stops at an error: unexpected
  * characters are skipped and an unterminated string still becomes a string
  * token, so the parser sees the rest of the file.
  *
@@ -382,11 +382,15 @@ export function lex(text: string, file: string, origin?: LexOrigin): LexResult {
     const line = (e.line ?? 1) + dLine;
     const col = (e.column ?? 1) + (e.line === 1 ? dCol : 0);
     const chars = text.slice(e.offset, e.offset + e.length);
-    const what = chars.length === 1
-      ? `Unexpected character ${quoteChars(chars)}`
-      : `Unexpected characters ${quoteChars(chars)}`;
+    const what = chars.length === 1 ? "character" : "characters";
     diagnostics.push(
-      syntaxError("DLM0001", what, { file, line, col, endLine: line, endCol: col + e.length }),
+      syntaxError(...diag("DLM0001", what, quoteChars(chars)), {
+        file,
+        line,
+        col,
+        endLine: line,
+        endCol: col + e.length,
+      }),
     );
   }
   const tokens = result.tokens;
@@ -417,7 +421,7 @@ export function lex(text: string, file: string, origin?: LexOrigin): LexResult {
     if (c.image.length >= 4 && c.image.endsWith("*/")) continue;
     const s = tokenSpan(c, file);
     diagnostics.push(
-      syntaxError("DLM0002", "Unterminated comment: expected '*/' before the end of the file", {
+      syntaxError(...diag("DLM0004"), {
         ...s,
         endLine: s.line,
         endCol: s.col + 2,

@@ -163,7 +163,7 @@ Deno.test("lex() reports an unterminated block comment at its opening", () => {
   const { tokens, diagnostics } = lex("a\n  /* never closed\nb", "t.dlm");
   assert.deepEqual(tokens.map((t) => t.image), ["a"]);
   assert.deepEqual(diagnostics, [{
-    code: "DLM0002",
+    code: "DLM0004",
     severity: "error",
     message: "Unterminated comment: expected '*/' before the end of the file",
     span: { file: "t.dlm", line: 2, col: 3, endLine: 2, endCol: 5 },

@@ -1,10 +1,10 @@
 /**
  * The .dlm front end: `parse` turns source text into an AST and the syntax
- * diagnostics (DLM0001-DLM0003). The grammar is spec/grammar.md.
+ * diagnostics (DLM0001-DLM0010). The grammar is spec/grammar.md.
  */
 import type { IToken } from "chevrotain";
 import type { Span } from "../ir/graph.ts";
-import { type Diagnostic, sortDiagnostics } from "../diagnostics.ts";
+import { diag, type Diagnostic, error, sortDiagnostics } from "../diagnostics.ts";
 import type { Decl, SourceFile } from "./ast.ts";
 import { AstBuilder } from "./cst_to_ast.ts";
 import { Block, Import, Let, lex, Model, tokenSpan, Train } from "./lexer.ts";
@@ -36,25 +36,19 @@ export function parse(text: string, path: string): { file: SourceFile; diagnosti
     if (isStackOverflow(e)) {
       return {
         file: { kind: "file", path, decls: [], span },
-        diagnostics: [{
-          code: "DLM0302",
-          severity: "error",
-          message:
-            "The file nests too deeply to parse (thousands of levels of parentheses or operators)",
-          span: { ...span, endLine: 1, endCol: 1 },
-        }],
+        diagnostics: [error(...diag("DLM0314", path, "parse"), { ...span, endLine: 1, endCol: 1 })],
       };
     }
     // A bug of ours, not of the input: still no stack trace for the user.
     const message = e instanceof Error ? e.message : String(e);
     return {
       file: { kind: "file", path, decls: [], span },
-      diagnostics: [{
-        code: "DLM0900",
-        severity: "error",
-        message: `Internal error while parsing (please report it with the file): ${message}`,
-        span: { ...span, endLine: 1, endCol: 1 },
-      }],
+      diagnostics: [
+        error(
+          ...diag("DLM0900", `parsing failed (please report it with the file): ${message}`),
+          { ...span, endLine: 1, endCol: 1 },
+        ),
+      ],
     };
   }
 }

@@ -23,7 +23,7 @@ import {
   type TokenType,
 } from "./vendor/chevrotain.mjs";
 import type { Span } from "../ir/graph.ts";
-import type { Diagnostic } from "../diagnostics.ts";
+import { diag, type Diagnostic } from "../diagnostics.ts";
 import * as T from "./lexer.ts";
 import { syntaxError } from "./lexer.ts";
 
@@ -55,6 +55,19 @@ function oneOf(names: string[]): string {
   return `${unique.slice(0, -1).join(", ")} or ${unique[unique.length - 1]}`;
 }
 
+/**
+ * The arguments of each message the provider below made, by its text: chevrotain keeps only the
+ * text, and `syntaxDiagnostics` raises each error through `diag` with its arguments.
+ */
+const expectedFound = new Map<string, [string, string]>();
+
+/** `Expected {what} but found {found}` (DLM0002's template), remembered for `syntaxDiagnostics`. */
+function expectedMessage(what: string, found: string): string {
+  const [, message] = diag("DLM0002", what, found);
+  expectedFound.set(message, [what, found]);
+  return message;
+}
+
 /** The entry rule of the parse in progress (see `parseTokens`). */
 let entry: "file" | "standaloneExpr" = "file";
 
@@ -63,29 +76,29 @@ const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, ruleName }) {
     // Left-over input after the last declaration, or in an interpolation.
     if (expected === EOF && ruleName === "file") {
-      return `Expected ${RULE_DESCRIPTIONS.file} but found ${describeToken(actual)}`;
+      return expectedMessage(RULE_DESCRIPTIONS.file, describeToken(actual));
     }
     if (expected === EOF && ruleName === "standaloneExpr") {
-      return `Expected the end of the interpolation but found ${describeToken(actual)}`;
+      return expectedMessage("the end of the interpolation", describeToken(actual));
     }
-    return `Expected ${describeType(expected)} but found ${describeToken(actual)}`;
+    return expectedMessage(describeType(expected), describeToken(actual));
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {
     // Chevrotain passes no rule name here (the rule stack is empty).
     const what = entry === "standaloneExpr"
       ? "the end of the interpolation"
       : RULE_DESCRIPTIONS.file;
-    return `Expected ${what} but found ${describeToken(firstRedundant)}`;
+    return expectedMessage(what, describeToken(firstRedundant));
   },
   buildNoViableAltMessage({ expectedPathsPerAlt, actual, customUserDescription, ruleName }) {
     const what = customUserDescription ?? RULE_DESCRIPTIONS[ruleName] ??
       oneOf(expectedPathsPerAlt.flat().map((path) => describeType(path[0])));
-    return `Expected ${what} but found ${describeToken(actual[0])}`;
+    return expectedMessage(what, describeToken(actual[0]));
   },
   buildEarlyExitMessage({ expectedIterationPaths, actual, customUserDescription, ruleName }) {
     const what = customUserDescription ?? RULE_DESCRIPTIONS[ruleName] ??
       oneOf(expectedIterationPaths.map((path) => describeType(path[0])));
-    return `Expected ${what} but found ${describeToken(actual[0])}`;
+    return expectedMessage(what, describeToken(actual[0]));
   },
 };
 
@@ -719,6 +732,9 @@ export function syntaxDiagnostics(
     const t = e.token;
     const usable = t && t.tokenType !== EOF && !t.isInsertedInRecovery &&
       Number.isFinite(t.startLine);
-    return syntaxError("DLM0002", e.message, usable ? T.tokenSpan(t, file) : eofSpan);
+    const args = expectedFound.get(e.message);
+    // Every message comes from the provider above; another would be a bug of ours.
+    if (!args) throw new Error(`chevrotain error without a message of ours: ${e.message}`);
+    return syntaxError(...diag("DLM0002", ...args), usable ? T.tokenSpan(t, file) : eofSpan);
   });
 }

@@ -200,10 +200,10 @@ Deno.test("parse() reads scalar, tensor and tuple types", () => {
 
 Deno.test("parse() reports unknown type names and dtypes without dims", () => {
   assert.deepEqual(errors("model M { input a: foo input b: f32 input c: f31[N] }"), [
-    "1:20 DLM0002 Unknown type 'foo': expected int, float, bool, str, tensor, " +
+    "1:20 DLM0005 Unknown type 'foo': expected int, float, bool, str, tensor, " +
     "a tensor type such as f32[N, 10] or a tuple type such as (int, int)",
-    "1:33 DLM0002 Expected the dims of the tensor type after 'f32', as in f32[N, 10]",
-    "1:46 DLM0002 Unknown dtype 'f31': expected one of f32, f64, f16, bf16, i8, i16, i32, i64, " +
+    "1:33 DLM0006 Expected the dims of the tensor type after 'f32', as in f32[N, 10]",
+    "1:46 DLM0007 Unknown dtype 'f31': expected one of f32, f64, f16, bf16, i8, i16, i32, i64, " +
     "u8, u16, u32, u64, bool",
   ]);
 });
@@ -239,13 +239,13 @@ Deno.test("parse() binds ** tighter than a prefix operator and to the right", ()
 
 Deno.test("parse() rejects chained comparisons and ranges", () => {
   assert.deepEqual(errors("let a = x < y < z"), [
-    "1:15 DLM0002 Comparisons do not chain: write (a < b) && (b < c) instead of a < b < c",
+    "1:15 DLM0008 Comparisons do not chain: write (a < b) && (b < c) instead of a < b < c",
   ]);
   assert.deepEqual(errors("let a = x == y != z"), [
-    "1:16 DLM0002 Comparisons do not chain: write (a == b) && (b != c) instead of a == b != c",
+    "1:16 DLM0008 Comparisons do not chain: write (a == b) && (b != c) instead of a == b != c",
   ]);
   assert.deepEqual(errors("let a = 0..4..8"), [
-    "1:13 DLM0002 Ranges do not chain: a range has one start and one end",
+    "1:13 DLM0008 Ranges do not chain: a range has one start and one end",
   ]);
 });
 
@@ -418,23 +418,25 @@ Deno.test("parse() reports errors inside an interpolation at their place in the 
   assert.deepEqual(errors('let s = "ab${x y}"'), [
     "1:16 DLM0002 Expected the end of the interpolation but found 'y'",
   ]);
-  assert.deepEqual(errors('let s = "ab${}"'), ["1:12 DLM0002 Expected an expression inside '${}'"]);
+  assert.deepEqual(errors('let s = "ab${}"'), [
+    "1:12 DLM0002 Expected an expression inside '${}' but found nothing",
+  ]);
   assert.deepEqual(errors('let s = "${x +}"'), [
     "1:15 DLM0002 Expected an expression but found the end of the file",
   ]);
   assert.deepEqual(errors('let s = "${#}"'), [
-    "1:10 DLM0002 Expected an expression inside '${}'",
+    "1:10 DLM0002 Expected an expression inside '${}' but found nothing",
     "1:12 DLM0001 Unexpected character '#'",
   ]);
 });
 
 Deno.test("parse() reports unknown escapes and interpolation where only text is allowed", () => {
   assert.deepEqual(errors(String.raw`let s = "a\qb"`), [
-    String.raw`1:11 DLM0002 Unknown escape '\q' in a string: expected \", \\, \n, \t or \$`,
+    String.raw`1:11 DLM0009 Unknown escape '\q' in a string: expected \", \\, \n, \t or \$`,
   ]);
   assert.deepEqual(errors('import "a${b}.dlm"\nmodel M { freeze "x${i}" }'), [
-    "1:8 DLM0002 Interpolation ('${...}') is not allowed in an import path",
-    "2:18 DLM0002 Interpolation ('${...}') is not allowed in a parameter glob",
+    "1:8 DLM0010 String interpolation is not allowed in an import path",
+    "2:18 DLM0010 String interpolation is not allowed in a parameter glob",
   ]);
 });
 

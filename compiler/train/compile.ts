@@ -12,7 +12,7 @@
  * - the evaluation step: the model in eval mode with the same loss and
  *   metrics, reading the current parameters and statistics as inputs.
  */
-import type { Graph, Node, Span } from "../ir/graph.ts";
+import { formatType, type Graph, type Node, type Span } from "../ir/graph.ts";
 import { globToRegExp } from "../check/glob.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import {
@@ -111,11 +111,7 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
     const names = [...p.models.keys()].join(", ") || "none";
     return {
       diagnostics: [
-        error(
-          "DLM0103",
-          `train ${section.model}: no model of that name; the models are: ${names}`,
-          section.nameSpan,
-        ),
+        error(...diag("DLM0103", section.model, names), section.nameSpan),
       ],
       sources: p.sources,
     };
@@ -185,10 +181,9 @@ function pickSection(p: Program, model?: string): A.TrainDecl | Diagnostic {
   const all = model ? p.trains.filter((t) => t.model === model) : mine;
   if (all.length > 0) return all[0];
   return error(
-    "DLM0103",
-    model
-      ? `No train section for model '${model}'`
-      : `${p.main.path} has no train section (train Model { loss = ... optimizer = ... })`,
+    ...(model
+      ? diag("DLM0126", `Model '${model}'`, "")
+      : diag("DLM0126", p.main.path, " (train Model { loss = ... optimizer = ... })")),
   );
 }
 
@@ -364,8 +359,12 @@ function emaUpdates(
     if (!st || !tt || tt.shape.join() !== st.shape.join()) {
       throw new DlmError(
         error(
-          "DLM0203",
-          `moving_average(): ${p.name} has no twin ${src} of the same shape`,
+          ...diag(
+            "DLM0203",
+            "moving_average()",
+            `a twin ${src} of ${p.name}'s shape`,
+            st ? formatType(st) : "none",
+          ),
           spanOf(v, section),
         ),
       );
@@ -383,7 +382,15 @@ function emaUpdates(
   }
   if (out.length === 0) {
     throw new DlmError(
-      error("DLM0215", `moving_average(): no parameter is named ${target}.*`, spanOf(v, section)),
+      error(
+        ...diag(
+          "DLM0215",
+          `moving_average(target: "${target}")`,
+          `parameter named ${target}.*`,
+          "",
+        ),
+        spanOf(v, section),
+      ),
     );
   }
   return out;

@@ -74,7 +74,7 @@ Deno.test("a train section without an optimiser, or with everything frozen, is r
   });
   assert.deepEqual(b.diagnostics.map((d) => d.code), ["DLM0701"]);
   const c = compileTrain("m.dlm", { read: read("loss = y  optimizer = sgd()") });
-  assert.deepEqual(c.diagnostics.map((d) => d.code), ["DLM0203"]);
+  assert.deepEqual(c.diagnostics.map((d) => d.code), ["DLM0234"]);
 });
 
 Deno.test("transfer learning: a frozen backbone stays a constant and only the new head is trained", () => {
@@ -187,7 +187,7 @@ train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
   assert.deepEqual(next(large, "dws.weight").type.shape, [128, 1, 3, 3]);
 });
 
-Deno.test("a gradient that needs a symbolic dim as a number is DLM0410 at the layer, naming the --dim fix", () => {
+Deno.test("a gradient that needs a symbolic dim as a number is DLM0417 at the layer, naming the --dim fix", () => {
   const src = () =>
     `model M {
   input x: f32[N, 3, H, W]
@@ -196,7 +196,7 @@ Deno.test("a gradient that needs a symbolic dim as a number is DLM0410 at the la
 train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
   const r = compileTrain("m.dlm", { read: src });
   const d = r.diagnostics.find((x) => x.severity === "error")!;
-  assert.equal(d.code, "DLM0410");
+  assert.equal(d.code, "DLM0417");
   assert.match(
     d.message,
     /needs a known spatial dim 0, found symbolic dim 'H'; fix it with --dim H=<size>/,

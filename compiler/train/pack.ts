@@ -25,7 +25,7 @@ import {
   type TensorData,
   zeros,
 } from "../ir/tensor.ts";
-import { fail } from "../diagnostics.ts";
+import { diag, fail } from "../diagnostics.ts";
 import { optSlotName, parseOptSlot } from "./contract.ts";
 
 /**
@@ -262,10 +262,13 @@ export function packValues(
       t.shape.some((d, i) => d !== at.member.shape[i])
     ) {
       fail(
-        "DLM0403",
-        `'${name}' is ${formatType(t)}; the step model expects ${
-          formatType({ dtype: at.pack.dtype, shape: at.member.shape })
-        }`,
+        ...diag(
+          "DLM0403",
+          `'${name}'`,
+          formatType(t),
+          "the step model's input",
+          formatType({ dtype: at.pack.dtype, shape: at.member.shape }),
+        ),
       );
     }
     (p.data as Float32Array).set(t.data as Float32Array, at.member.offset);

@@ -3,7 +3,7 @@
  * names the columns), select columns, infer the dtype. No quoting: a data
  * file for training holds numbers only.
  */
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import type { DType, Tensor } from "../../compiler/ir/tensor.ts";
 import { allocData } from "../../compiler/ir/tensor.ts";
 
@@ -39,25 +39,31 @@ export function parseCsv(text: string, path = "the CSV data"): CsvTable {
     if (cols < 0) cols = fields.length;
     if (fields.length !== cols) {
       fail(
-        "DLM0412",
-        `Expected ${cols} fields on every row of '${path}', found ${fields.length} on line ${
-          i + 1
-        }`,
+        ...diag(
+          "DLM0412",
+          `data file '${path}'`,
+          `expected ${cols} fields on every row, found ${fields.length} on line ${i + 1}`,
+        ),
       );
     }
     const row = new Array<number>(cols);
     for (let j = 0; j < cols; j++) {
       if (!isNumber(fields[j])) {
         fail(
-          "DLM0412",
-          `Expected a number in '${path}' at line ${i + 1}, column ${j}, found '${fields[j]}'`,
+          ...diag(
+            "DLM0412",
+            `data file '${path}'`,
+            `expected a number at line ${i + 1}, column ${j}, found '${fields[j]}'`,
+          ),
         );
       }
       row[j] = Number(fields[j]);
     }
     rows.push(row);
   }
-  if (rows.length === 0) fail("DLM0412", `Expected at least one row of numbers in '${path}'`);
+  if (rows.length === 0) {
+    fail(...diag("DLM0412", `data file '${path}'`, "expected at least one row of numbers"));
+  }
   const values = new Float64Array(rows.length * cols);
   rows.forEach((r, i) => values.set(r, i * cols));
   return header ? { rows: rows.length, cols, values, header } : { rows: rows.length, cols, values };
@@ -92,8 +98,11 @@ export function selectColumns(
   const check = (c: number, item: string) => {
     if (c >= table.cols) {
       fail(
-        "DLM0412",
-        `Column ${c} (in '${item}') is out of range: '${path}' has columns 0-${table.cols - 1}`,
+        ...diag(
+          "DLM0412",
+          `column selection '${item}'`,
+          `column ${c} is out of range: '${path}' has columns 0-${table.cols - 1}`,
+        ),
       );
     }
   };
@@ -101,7 +110,15 @@ export function selectColumns(
     const range = /^(\d+)-(\d+)$/.exec(item);
     if (range) {
       const [a, b] = [Number(range[1]), Number(range[2])];
-      if (a > b) fail("DLM0412", `Expected a range 'FROM-TO' with FROM <= TO, found '${item}'`);
+      if (a > b) {
+        fail(
+          ...diag(
+            "DLM0412",
+            `column selection '${item}'`,
+            "expected a range FROM-TO with FROM <= TO",
+          ),
+        );
+      }
       check(b, item);
       for (let c = a; c <= b; c++) columns.push(c);
     } else if (/^\d+$/.test(item)) {
@@ -113,7 +130,9 @@ export function selectColumns(
         const names = table.header
           ? `; its columns are ${table.header.map((h) => `'${h}'`).join(", ")}`
           : " (it has no header row)";
-        fail("DLM0412", `Unknown column '${item}' in '${path}'${names}`);
+        fail(
+          ...diag("DLM0412", `column selection '${item}'`, `'${path}' has no such column${names}`),
+        );
       }
       columns.push(k);
     }

@@ -59,11 +59,11 @@ Deno.test("bad data files and selectors are diagnostics, not exceptions", () => 
   assert.equal(code(() => parseDataSpecs(["a=x.csv@f99"])), "DLM0501");
 });
 
-Deno.test("arrays with different sample counts are DLM0411 naming their types", () => {
+Deno.test("arrays with different sample counts are DLM0423 naming their types", () => {
   assert.throws(
     () =>
       new Dataset({ a: tensor("f32", [3, 2], [1, 2, 3, 4, 5, 6]), b: tensor("i64", [2], [0, 1]) }),
-    (e: DlmError) => e.diagnostics[0].code === "DLM0411" && /'b' is i64\[2\]/.test(e.message),
+    (e: DlmError) => e.diagnostics[0].code === "DLM0423" && /'b' is i64\[2\]/.test(e.message),
   );
 });
 

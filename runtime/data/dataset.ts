@@ -3,7 +3,7 @@
  * seeded shuffling, batching (the last partial batch is kept) and a seeded,
  * optionally stratified, validation split.
  */
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import { formatType } from "../../compiler/ir/graph.ts";
 import { allocData, numel, type Tensor, type TensorData } from "../../compiler/ir/tensor.ts";
 import { makeRng } from "../reference/random.ts";
@@ -69,20 +69,27 @@ export class Dataset {
 
   /**
    * Check that the arrays share their first dimension; a scalar or a
-   * disagreeing array raises DLM0411 naming every array's type.
+   * disagreeing array raises DLM0423 naming every array's type.
    */
   constructor(arrays: Record<string, Tensor>) {
     const names = Object.keys(arrays);
-    if (names.length === 0) fail("DLM0411", "Expected at least one data array, found none");
+    if (names.length === 0) fail(...diag("DLM0423", "A data set", "at least one array", "none"));
     const list = names.map((n) => `'${n}' is ${formatType(arrays[n])}`).join(", ");
     for (const n of names) {
       if (arrays[n].shape.length === 0) {
-        fail("DLM0411", `Expected data arrays with a sample axis, found a scalar: ${list}`);
+        fail(...diag("DLM0423", "A data set", "arrays with a sample axis", `a scalar: ${list}`));
       }
     }
     const size = arrays[names[0]].shape[0];
     if (names.some((n) => arrays[n].shape[0] !== size)) {
-      fail("DLM0411", `Expected data arrays with the same number of samples (first dim): ${list}`);
+      fail(
+        ...diag(
+          "DLM0423",
+          "A data set",
+          "arrays with the same number of samples (first dim)",
+          list,
+        ),
+      );
     }
     this.arrays = arrays;
     this.size = size;
@@ -107,7 +114,7 @@ export class Dataset {
   /** The batches of one pass over the data, in a seeded shuffled order or in file order. */
   *batches(batchSize: number, opts: BatchOptions = {}): Generator<Batch> {
     if (!Number.isInteger(batchSize) || batchSize < 1) {
-      fail("DLM0210", `Expected a positive integer batch size, found ${batchSize}`);
+      fail(...diag("DLM0210", "Batching", "a positive integer batch size", batchSize));
     }
     const order = opts.shuffle === false
       ? [...Array(this.size).keys()]
@@ -129,8 +136,12 @@ export class Dataset {
   split(fraction: number, opts: SplitOptions = {}): { train: Dataset; val: Dataset } {
     if (!(fraction > 0 && fraction < 1)) {
       fail(
-        "DLM0210",
-        `Expected a validation fraction between 0 and 1 (exclusive), found ${fraction}`,
+        ...diag(
+          "DLM0210",
+          "A validation split",
+          "a fraction between 0 and 1 (exclusive)",
+          fraction,
+        ),
       );
     }
     const seed = opts.seed ?? 0;
@@ -139,16 +150,22 @@ export class Dataset {
       const t = this.arrays[opts.stratify];
       if (!t) {
         fail(
-          "DLM0411",
-          `Unknown data array '${opts.stratify}' to stratify by; have ${
-            this.names.map((n) => `'${n}'`).join(", ")
-          }`,
+          ...diag(
+            "DLM0423",
+            "Stratifying",
+            `a data array '${opts.stratify}'`,
+            `arrays ${this.names.map((n) => `'${n}'`).join(", ")}`,
+          ),
         );
       }
       if (t.shape.length !== 1) {
         fail(
-          "DLM0411",
-          `Expected a 1-D label array to stratify by, found '${opts.stratify}' of ${formatType(t)}`,
+          ...diag(
+            "DLM0423",
+            "Stratifying",
+            "a 1-D label array",
+            `'${opts.stratify}' of ${formatType(t)}`,
+          ),
         );
       }
       const byClass = new Map<string, number[]>();
@@ -168,8 +185,12 @@ export class Dataset {
     const inVal = new Set(val);
     if (inVal.size === 0 || inVal.size === this.size) {
       fail(
-        "DLM0210",
-        `A validation fraction of ${fraction} of ${this.size} samples leaves one part empty`,
+        ...diag(
+          "DLM0210",
+          `A validation split of ${this.size} samples`,
+          "a fraction that leaves both parts non-empty",
+          fraction,
+        ),
       );
     }
     const train = [...Array(this.size).keys()].filter((i) => !inVal.has(i));

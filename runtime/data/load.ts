@@ -14,7 +14,7 @@
  *     its f32 columns are divided by 16 so pixels lie in 0..1.
  *   - `digits` alone (no `NAME=`) is `image=digits:0-63 label=digits:64`.
  */
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
 import { type DType, DTYPES, type Tensor } from "../../compiler/ir/tensor.ts";
 import { readNpy } from "../formats/mod.ts";
@@ -48,7 +48,7 @@ export function parseDataSpecs(items: string[]): DataSpec[] {
     }
     const eq = item.indexOf("=");
     if (eq <= 0 || eq === item.length - 1) {
-      fail("DLM0501", `Expected --data NAME=PATH[:COLUMNS][@DTYPE] or 'digits', found '${item}'`);
+      fail(...diag("DLM0501", "--data", "NAME=PATH[:COLUMNS][@DTYPE] or 'digits'", `'${item}'`));
     }
     const name = item.slice(0, eq);
     let rest = item.slice(eq + 1);
@@ -57,7 +57,7 @@ export function parseDataSpecs(items: string[]): DataSpec[] {
     if (at > 0) {
       const d = rest.slice(at + 1);
       if (!(d in DTYPES) || d === "str") {
-        fail("DLM0501", `Unknown dtype '${d}' in --data '${item}'; expected f32, i64, ...`);
+        fail(...diag("DLM0501", `--data '${item}'`, "a dtype such as f32 or i64", `'${d}'`));
       }
       dtype = d as DType;
       rest = rest.slice(0, at);
@@ -73,7 +73,7 @@ export function parseDataSpecs(items: string[]): DataSpec[] {
       columns = rest.slice(colon + 1);
     }
     if (out.some((s) => s.name === name)) {
-      fail("DLM0501", `The data name '${name}' is given twice`);
+      fail(...diag("DLM0501", "--data", "a new name for each data set", `'${name}' twice`));
     }
     out.push({ name, path, columns, dtype });
   }
@@ -95,13 +95,16 @@ export function loadData(specs: DataSpec[]): Record<string, Tensor> {
     if (lower.endsWith(".npy")) {
       if (s.columns !== undefined) {
         fail(
-          "DLM0412",
-          `Column selectors apply to .csv files only, found ':${s.columns}' on '${path}'`,
+          ...diag(
+            "DLM0412",
+            `column selection ':${s.columns}' on '${path}'`,
+            "column selectors apply to .csv files only",
+          ),
         );
       }
       const t = readNpy(readFileOrFail(path, "data file"), path);
       if (s.dtype && s.dtype !== t.dtype) {
-        fail("DLM0412", `Expected '${path}' to hold ${s.dtype}, found ${t.dtype}`);
+        fail(...diag("DLM0412", `data file '${path}'`, `expected ${s.dtype}, found ${t.dtype}`));
       }
       out[s.name] = t;
     } else if (lower.endsWith(".csv")) {
@@ -116,7 +119,9 @@ export function loadData(specs: DataSpec[]): Record<string, Tensor> {
         scale: digits ? DIGITS_SCALE : 1,
       });
     } else {
-      fail("DLM0412", `Expected a .csv or .npy data file for '${s.name}', found '${s.path}'`);
+      fail(
+        ...diag("DLM0412", `data file '${s.path}' for '${s.name}'`, "expected a .csv or .npy file"),
+      );
     }
   }
   return out;

@@ -13,7 +13,7 @@
  * RandomUniformLike/RandomNormalLike draws (drop-path) become shared inputs
  * the same way.
  */
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import { type Graph, type Node, type TensorType } from "../../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
@@ -99,16 +99,23 @@ export async function diffTrain(
   opts: TrainDiffOptions,
 ): Promise<TrainDiffResult> {
   if (!Number.isInteger(opts.steps) || opts.steps < 1) {
-    fail("DLM0210", `Expected a positive integer step count for --train, found ${opts.steps}`);
+    fail(...diag("DLM0210", "dlm diff --train", "a positive integer step count", opts.steps));
   }
   const batchSize = opts.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    fail("DLM0210", `Expected a positive integer batch size, found ${batchSize}`);
+    fail(...diag("DLM0210", "dlm diff --train", "a positive integer batch size", batchSize));
   }
   const seed = opts.seed ?? 0;
   const loaded = loadModel(stepGraph, "step model");
   if (!loaded.outputNames.includes(LOSS_OUTPUT)) {
-    fail("DLM0411", `Expected the step model to output '${LOSS_OUTPUT}'`);
+    fail(
+      ...diag(
+        "DLM0422",
+        "The step model",
+        `an output '${LOSS_OUTPUT}'`,
+        loaded.outputNames.map((n) => `'${n}'`).join(", "),
+      ),
+    );
   }
   const stateNames = stateInputs(loaded.outputNames);
   const stateSet = new Set(stateNames);
@@ -143,10 +150,12 @@ export async function diffTrain(
       for (const name of [LOSS_OUTPUT, ...stateNames.map(nextName)]) {
         if (!b[name] || !a[name]) {
           fail(
-            "DLM0411",
-            `The step model did not return '${name}' on ${
-              b[name] ? "the reference" : "onnxruntime"
-            }`,
+            ...diag(
+              "DLM0602",
+              b[name] ? "The reference interpreter" : "onnxruntime",
+              "the step model",
+              `it did not return '${name}'`,
+            ),
           );
         }
       }
@@ -281,10 +290,12 @@ function makeBatches(
     const lacking = names.filter((n) => !(n in data!.arrays));
     if (lacking.length) {
       fail(
-        "DLM0411",
-        `The step model needs data for ${lacking.map((n) => `'${n}'`).join(", ")}; the data gives ${
-          data.names.map((n) => `'${n}'`).join(", ")
-        }`,
+        ...diag(
+          "DLM0423",
+          "The step model",
+          `data for ${lacking.map((n) => `'${n}'`).join(", ")}`,
+          `data for ${data.names.map((n) => `'${n}'`).join(", ")}`,
+        ),
       );
     }
     const batches: Record<string, Tensor>[] = [];
@@ -420,8 +431,12 @@ function drawShared(m: SharedDraw, dims: Record<string, number>, seed: number, k
     if (typeof d === "number") return d;
     if (dims[d] === undefined) {
       fail(
-        "DLM0411",
-        `Cannot size the shared random input '${m.input}': dim '${d}' is not bound by the batch`,
+        ...diag(
+          "DLM0423",
+          `The shared random input '${m.input}'`,
+          `its dim '${d}' bound by the batch`,
+          "an unbound dim",
+        ),
       );
     }
     return dims[d];

@@ -152,7 +152,7 @@ export function readNpy(bytes: Uint8Array, path?: string): Tensor {
 export function writeNpy(t: Tensor): Uint8Array {
   const descr = DTYPES[t.dtype].numpy;
   if (!descr || t.dtype === "str") {
-    fail("DLM0409", `Cannot write a ${t.dtype} tensor as .npy: numpy has no '${t.dtype}' dtype`);
+    fail(...diag("DLM0409", `a ${t.dtype} tensor as .npy`, `numpy has no '${t.dtype}' dtype`));
   }
   const shape = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(", ")})`;
   const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;

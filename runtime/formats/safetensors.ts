@@ -10,7 +10,7 @@
  * data section exactly (no gaps, no overlaps, nothing after the last one), and
  * each byte range has the size its shape and dtype require.
  */
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import { allocData, type DType, DTYPES, numel, type Tensor } from "../../compiler/ir/tensor.ts";
 import { lazyChunks } from "../../compiler/ir/init.ts";
 import { tensorBytes } from "../../compiler/onnx/tensor_proto.ts";
@@ -42,7 +42,7 @@ export interface Safetensors {
  */
 export function readSafetensors(bytes: Uint8Array, path?: string): Safetensors {
   const where = path !== undefined ? `safetensors file '${path}'` : "safetensors data";
-  const bad = (problem: string): never => fail("DLM0402", `Invalid ${where}: ${problem}`);
+  const bad = (problem: string): never => fail(...diag("DLM0402", where, problem));
 
   if (bytes.length < 8) bad(`expected at least 8 bytes for the header size, found ${bytes.length}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -222,15 +222,14 @@ function safetensorsHeader(
     const st = DTYPES[t.dtype].safetensors;
     if (!st) {
       fail(
-        "DLM0409",
-        `Cannot write tensor '${name}' as safetensors: dtype ${t.dtype} is not supported`,
+        ...diag("DLM0409", `tensor '${name}' as safetensors`, `dtype ${t.dtype} is not supported`),
       );
     }
     if (name === "__metadata__") {
-      fail("DLM0409", `Cannot write a tensor named '__metadata__': the name is reserved`);
+      fail(...diag("DLM0409", "a tensor named '__metadata__'", "the name is reserved"));
     }
     if (seen.has(name)) {
-      fail("DLM0409", `Cannot write safetensors: tensor '${name}' is given twice`);
+      fail(...diag("DLM0409", "safetensors", `tensor '${name}' is given twice`));
     }
     seen.add(name);
     const len = numel(t.shape) * DTYPES[t.dtype].bytes;

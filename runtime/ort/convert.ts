@@ -3,7 +3,7 @@
  * onnxruntime-common Tensor API, so the constructor is passed in rather than
  * imported: the web package bundles its own copy of the class.
  */
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import type { DType, Tensor, TensorData } from "../../compiler/ir/tensor.ts";
 
 /** The part of onnxruntime-common's Tensor that the conversion uses. */
@@ -49,8 +49,12 @@ export function toOrt(t: Tensor, Ctor: OrtTensorCtor, name = ""): OrtTensorLike 
   const type = TO_ORT[t.dtype];
   if (!type) {
     fail(
-      "DLM0602",
-      `Input '${name}' is ${t.dtype}, which onnxruntime's JavaScript API cannot pass`,
+      ...diag(
+        "DLM0602",
+        "onnxruntime",
+        "the model",
+        `input '${name}' is ${t.dtype}, which onnxruntime's JavaScript API cannot pass`,
+      ),
     );
   }
   // float16 takes the raw bits as a Uint16Array; onnxruntime views them as
@@ -65,7 +69,7 @@ export function toOrt(t: Tensor, Ctor: OrtTensorCtor, name = ""): OrtTensorLike 
 export function fromOrt(o: OrtTensorLike, name = "", owned = false): Tensor {
   const dtype = FROM_ORT.get(o.type);
   if (!dtype) {
-    fail("DLM0602", `Output '${name}' has element type '${o.type}', which dlm does not support`);
+    fail(...diag("DLM0414", `Output '${name}'`, `element type '${o.type}'`));
   }
   const shape = [...o.dims].map(Number);
   const src = o.data as ArrayBufferView | string[];

@@ -12,7 +12,7 @@ export { ortMessage } from "./session.ts";
 
 /**
  * Load an ONNX model (bytes, or a file path whose external data sits beside
- * it) and return a session. A model that does not load raises DLM0405; a
+ * it) and return a session. A model that does not load raises DLM0415; a
  * failed run raises DLM0602.
  *
  * @example

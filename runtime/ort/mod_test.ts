@@ -134,10 +134,10 @@ for (const backend of ["node", "web"] as const) {
     }
   });
 
-  Deno.test(`a ${backend} session rejects a model that is not ONNX with DLM0405`, async () => {
+  Deno.test(`a ${backend} session rejects a model that is not ONNX with DLM0415`, async () => {
     await rejectsWith(
       createSession(new TextEncoder().encode("not a model"), { backend }),
-      "DLM0405",
+      "DLM0415",
       new RegExp(`onnxruntime \\(${backend}\\) cannot load the model: .*protobuf parsing failed`),
     );
   });
@@ -190,19 +190,19 @@ for (const backend of ["node", "web"] as const) {
       const a = tensor("f32", [1, 3], [1, 2, 3]);
       await rejectsWith(
         s.run({ a, b: a, c: a }),
-        "DLM0602",
+        "DLM0418",
         /Unknown input 'c'; the model's inputs are 'a', 'b'/,
       );
-      await rejectsWith(s.run({ a }), "DLM0602", /Missing input 'b'/);
+      await rejectsWith(s.run({ a }), "DLM0419", /Missing input 'b'/);
       await rejectsWith(
         s.run({ a, b: a }, ["w"]),
-        "DLM0602",
+        "DLM0420",
         /Unknown output 'w'; the model's outputs are 'y', 'z'/,
       );
       await rejectsWith(
         s.run({ a, b: { dtype: "bf16", shape: [1, 3], data: new Uint16Array(3) } }),
         "DLM0602",
-        /Input 'b' is bf16/,
+        /input 'b' is bf16/,
       );
     } finally {
       await s.release();

@@ -3,7 +3,7 @@
  * interface both backends implement, feed checking, tensor conversion, and
  * turning onnxruntime's exceptions into diagnostics without stack traces.
  */
-import { DlmError, fail } from "../../compiler/diagnostics.ts";
+import { diag, DlmError, fail } from "../../compiler/diagnostics.ts";
 import { formatType } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { fromOrt, type OrtTensorCtor, type OrtTensorLike, toOrt } from "./convert.ts";
@@ -65,28 +65,31 @@ export function wrapSession(
     inputNames,
     outputNames,
     async run(feeds, fetch) {
-      if (released) fail("DLM0602", `The onnxruntime (${backend}) session was already released`);
+      if (released) {
+        fail(
+          ...diag(
+            "DLM0602",
+            `onnxruntime (${backend})`,
+            "the model",
+            "the session was already released",
+          ),
+        );
+      }
       // onnxruntime-node ignores unknown feeds and the two runtimes word missing
       // ones differently: check names here so both report the same way.
       const given = Object.keys(feeds);
       const unknown = given.filter((n) => !inputNames.includes(n));
       if (unknown.length) {
-        fail(
-          "DLM0602",
-          `Unknown input ${list(unknown)}; the model's inputs are ${list(inputNames)}`,
-        );
+        fail(...diag("DLM0418", list(unknown), list(inputNames)));
       }
       const missing = inputNames.filter((n) => !(n in feeds));
       if (missing.length) {
-        fail("DLM0602", `Missing input ${list(missing)}; the model needs ${list(inputNames)}`);
+        fail(...diag("DLM0419", list(missing), list(inputNames)));
       }
       const wanted = fetch ?? outputNames;
       const bad = wanted.filter((n) => !outputNames.includes(n));
       if (bad.length) {
-        fail(
-          "DLM0602",
-          `Unknown output ${list(bad)}; the model's outputs are ${list(outputNames)}`,
-        );
+        fail(...diag("DLM0420", list(bad), list(outputNames)));
       }
       const ortFeeds: Record<string, OrtTensorLike> = {};
       for (const n of given) ortFeeds[n] = toOrt(feeds[n], Ctor, n);
@@ -96,8 +99,7 @@ export function wrapSession(
       } catch (e) {
         const fed = given.map((n) => `input '${n}' was ${formatType(feeds[n])}`);
         fail(
-          "DLM0602",
-          `onnxruntime (${backend}) failed to run the model: ${ortMessage(e)}`,
+          ...diag("DLM0602", `onnxruntime (${backend})`, "the model", ortMessage(e)),
           undefined,
           fed,
         );
@@ -131,8 +133,8 @@ export function ortMessage(e: unknown): string {
   return m || "unknown error";
 }
 
-/** Raise DLM0405 for a model onnxruntime could not load. */
+/** Raise DLM0415 for a model onnxruntime could not load. */
 export function failLoad(backend: string, what: string, e: unknown): never {
   if (e instanceof DlmError) throw e;
-  fail("DLM0405", `onnxruntime (${backend}) cannot load ${what}: ${ortMessage(e)}`);
+  fail(...diag("DLM0415", backend, what, ortMessage(e)));
 }

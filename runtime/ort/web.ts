@@ -10,7 +10,7 @@
  * backend is here as a second opinion, not for speed.
  */
 import * as ort from "onnxruntime-web";
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import { onnx } from "../../compiler/onnx/proto.ts";
 import { readFileOrFail } from "../fs.ts";
 import type { OrtTensorCtor } from "./convert.ts";
@@ -29,7 +29,7 @@ function configure(): void {
 /**
  * Load a model (bytes or a file path) in onnxruntime-web (WASM). For a path,
  * the external data files its initializers name are read from beside it.
- * A missing file raises DLM0401, a model onnxruntime rejects DLM0405.
+ * A missing file raises DLM0401, a model onnxruntime rejects DLM0415.
  * `threads` is ignored: the WASM backend runs single-threaded here.
  */
 export async function createWebSession(
@@ -68,7 +68,13 @@ function readExternalData(bytes: Uint8Array, path: string): { path: string; data
   }
   return [...locations].map((loc) => {
     if (loc.includes("..") || loc.startsWith("/")) {
-      fail("DLM0405", `Model '${path}' names external data '${loc}' outside its folder`);
+      fail(
+        ...diag(
+          "DLM0405",
+          `ONNX model '${path}'`,
+          `its external data '${loc}' lies outside its folder`,
+        ),
+      );
     }
     return { path: loc, data: readFileOrFail(dir + loc, "external data") };
   });

@@ -7,7 +7,7 @@
 import type { Graph, Node } from "../../compiler/ir/graph.ts";
 import { formatType } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
-import { DlmError, fail } from "../../compiler/diagnostics.ts";
+import { diag, DlmError, fail } from "../../compiler/diagnostics.ts";
 import { decodeModel } from "../../compiler/onnx/decode.ts";
 import type { KernelContext } from "./kernel.ts";
 import { kernelFor } from "./kernels/mod.ts";
@@ -35,8 +35,9 @@ export const DEFAULT_OPSET = 17;
 
 /**
  * Run `graph` on `feeds` (one tensor per graph input, by name). Synchronous.
- * Errors: a missing or mistyped feed is DLM0411, an operator without a
- * kernel DLM0410, a kernel failure DLM0602 naming the node.
+ * Errors: an unknown feed is DLM0418, a missing one DLM0419, a mistyped one
+ * DLM0411, an operator without a kernel DLM0410, a kernel failure DLM0602
+ * naming the node.
  *
  * @example
  * const { outputs } = runGraph(graph, { x: tensor("f32", [1, 3], [1, 2, 3]) });
@@ -115,23 +116,26 @@ function checkFeeds(graph: Graph, feeds: Record<string, Tensor>): void {
   for (const k of Object.keys(feeds)) {
     if (!names.has(k)) {
       const expected = graph.inputs.map((v) => `'${v.name}'`).join(", ") || "none";
-      fail("DLM0411", `Unknown input '${k}': the graph's inputs are ${expected}`);
+      fail(...diag("DLM0418", `'${k}'`, expected));
     }
   }
   for (const v of graph.inputs) {
     const t = feeds[v.name];
     // An input with an initializer has a default (ONNX): feeding it is optional.
     if (!t && graph.initializers.has(v.name)) continue;
-    if (!t) fail("DLM0411", `Missing input '${v.name}' of type ${formatType(v.type)}`);
+    if (!t) {
+      const all = graph.inputs.map((i) => `'${i.name}'`).join(", ");
+      fail(...diag("DLM0419", `'${v.name}' of type ${formatType(v.type)}`, all));
+    }
     const want = formatType(v.type);
     const found = `${t.dtype}[${t.shape.join(", ")}]`;
     if (t.dtype !== v.type.dtype) {
-      fail("DLM0411", `Input '${v.name}' expects ${want}, found ${found}`);
+      fail(...diag("DLM0411", v.name, want, found));
     }
     const rankOk = t.shape.length === v.type.shape.length;
     const dimsOk = rankOk &&
       v.type.shape.every((d, i) => typeof d !== "number" || d === t.shape[i]);
-    if (!dimsOk) fail("DLM0411", `Input '${v.name}' expects ${want}, found ${found}`);
+    if (!dimsOk) fail(...diag("DLM0411", v.name, want, found));
   }
 }
 
@@ -195,8 +199,12 @@ function execute(
       const t = lookup(name);
       if (!t) {
         fail(
-          "DLM0602",
-          `Node '${node.name}' (${node.op}) reads '${name}', which no earlier node defines`,
+          ...diag(
+            "DLM0602",
+            "The reference interpreter",
+            `node '${node.name}' (${node.op})`,
+            `it reads '${name}', which no earlier node defines`,
+          ),
           node.spans?.[0],
         );
       }
@@ -205,11 +213,7 @@ function execute(
     const kernel = kernelFor(node.op, node.domain);
     if (!kernel) {
       const op = node.domain ? `${node.domain}::${node.op}` : node.op;
-      fail(
-        "DLM0410",
-        `Operator '${op}' is not implemented by the reference interpreter (node '${node.name}')`,
-        node.spans?.[0],
-      );
+      fail(...diag("DLM0410", op, node.name), node.spans?.[0]);
     }
     const ctx: KernelContext = {
       node,
@@ -222,7 +226,10 @@ function execute(
     } catch (e) {
       if (e instanceof DlmError) throw e;
       const msg = e instanceof Error ? e.message : String(e);
-      fail("DLM0602", `Node '${node.name}' (${node.op}) failed: ${msg}`, node.spans?.[0]);
+      fail(
+        ...diag("DLM0602", "The reference interpreter", `node '${node.name}' (${node.op})`, msg),
+        node.spans?.[0],
+      );
     }
     node.outputs.forEach((name, i) => {
       if (!name) return;
@@ -242,7 +249,16 @@ function execute(
 
   return graph.outputs.map((o) => {
     const t = lookup(o.name);
-    if (!t) fail("DLM0602", `Graph '${graph.name}' output '${o.name}' was never computed`);
+    if (!t) {
+      fail(
+        ...diag(
+          "DLM0602",
+          "The reference interpreter",
+          `graph '${graph.name}'`,
+          `its output '${o.name}' was never computed`,
+        ),
+      );
+    }
     return t;
   });
 }

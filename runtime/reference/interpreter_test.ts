@@ -48,9 +48,9 @@ Deno.test("runGraph() keeps every value with intermediates and reports each one"
   assert.ok(values!.has("x"));
 });
 
-Deno.test("runGraph() rejects a missing feed with DLM0411", () => {
+Deno.test("runGraph() rejects a missing feed with DLM0419", () => {
   const d = diagnosticOf(() => runGraph(smallGraph(), {}));
-  assert.equal(d.code, "DLM0411");
+  assert.equal(d.code, "DLM0419");
   assert.match(d.message, /Missing input 'x' of type f32\[N, 2\]/);
 });
 
@@ -80,7 +80,10 @@ Deno.test("runGraph() reports a kernel failure as DLM0602 with the node, op and 
   g.initializers.set("shape", tensor("i64", [1], [3]));
   const d = diagnosticOf(() => runGraph(g, { x }));
   assert.equal(d.code, "DLM0602");
-  assert.match(d.message, /^Node 'Reshape_s' \(Reshape\) failed: Cannot reshape/);
+  assert.match(
+    d.message,
+    /^The reference interpreter failed to run node 'Reshape_s' \(Reshape\): Cannot reshape/,
+  );
   assert.deepEqual(d.span, span);
 });
 

@@ -4,7 +4,7 @@
  * the seed and the history so far in its metadata, so a resumed run
  * continues exactly where the saved one stopped.
  */
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { readSafetensors, writeSafetensors } from "../formats/mod.ts";
 import { readFileOrFail, writeFileAtomic } from "../fs.ts";
@@ -40,10 +40,13 @@ export function loadCheckpoint(path: string): Checkpoint {
   const { tensors, metadata } = readSafetensors(readFileOrFail(path, "checkpoint"), path);
   if (metadata.format !== FORMAT) {
     fail(
-      "DLM0402",
-      `Expected a dlm training checkpoint in '${path}' (metadata format '${FORMAT}'), found ${
-        metadata.format ? `format '${metadata.format}'` : "no format"
-      }`,
+      ...diag(
+        "DLM0402",
+        `checkpoint '${path}'`,
+        `expected a dlm training checkpoint (metadata format '${FORMAT}'), found ${
+          metadata.format ? `format '${metadata.format}'` : "no format"
+        }`,
+      ),
     );
   }
   try {
@@ -55,6 +58,6 @@ export function loadCheckpoint(path: string): Checkpoint {
       losses: JSON.parse(metadata.losses ?? "[]"),
     };
   } catch {
-    fail("DLM0402", `The checkpoint '${path}' has malformed metadata`);
+    fail(...diag("DLM0402", `checkpoint '${path}'`, "its metadata is malformed"));
   }
 }

@@ -6,7 +6,7 @@
  * write the loss/metric curves. The same seed gives the same run; on the
  * reference backend the losses are bit-identical.
  */
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import { formatType } from "../../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers, zeros } from "../../compiler/ir/tensor.ts";
 import {
@@ -101,34 +101,45 @@ export function initialState(
   const given = m.packs.length ? packValues(m.packs, named, m.defaults) : named;
   const names = stateInputs(m.outputNames);
   if (!m.outputNames.includes(LOSS_OUTPUT)) {
-    fail(
-      "DLM0411",
-      `Expected the step model to output '${LOSS_OUTPUT}'; its outputs are ${quote(m.outputNames)}`,
-    );
+    fail(...diag("DLM0422", "The step model", `an output '${LOSS_OUTPUT}'`, quote(m.outputNames)));
   }
   if (names.length === 0) {
     fail(
-      "DLM0411",
-      `Expected the step model to output 'next:<name>' for its state; its outputs are ${
-        quote(m.outputNames)
-      }`,
+      ...diag(
+        "DLM0422",
+        "The step model",
+        "outputs 'next:<name>' for its state",
+        quote(m.outputNames),
+      ),
     );
   }
   const state = new Map<string, Tensor>();
   const missing: string[] = [];
   for (const n of names) {
     const v = m.graph.inputs.find((i) => i.name === n);
-    if (!v) fail("DLM0411", `The step model outputs '${nextName(n)}' but has no input '${n}'`);
+    if (!v) {
+      fail(
+        ...diag(
+          "DLM0422",
+          "The step model",
+          `an input '${n}' for its output '${nextName(n)}'`,
+          "none",
+        ),
+      );
+    }
     const t = given.get(n) ?? m.defaults.get(n);
     if (t) {
       const ok = t.dtype === v.type.dtype && t.shape.length === v.type.shape.length &&
         v.type.shape.every((d, i) => typeof d !== "number" || d === t.shape[i]);
       if (!ok) {
         fail(
-          "DLM0403",
-          `The initial value of '${n}' is ${formatType(t)}; the step model expects ${
-            formatType(v.type)
-          }`,
+          ...diag(
+            "DLM0403",
+            `The initial value of '${n}'`,
+            formatType(t),
+            "the step model's input",
+            formatType(v.type),
+          ),
         );
       }
       state.set(n, t);
@@ -140,12 +151,7 @@ export function initialState(
     } else missing.push(n);
   }
   if (missing.length) {
-    fail(
-      "DLM0404",
-      `No initial value for ${
-        quote(missing)
-      }: give a weights file or store them as initializers of the step model`,
-    );
+    fail(...diag("DLM0416", quote(missing)));
   }
   return state;
 }
@@ -153,7 +159,7 @@ export function initialState(
 /** The scalar value of a tensor (loss, metrics). */
 function scalar(t: Tensor, name: string): number {
   if (t.shape.reduce((a, b) => a * b, 1) !== 1) {
-    fail("DLM0411", `Expected output '${name}' to be a scalar, found ${formatType(t)}`);
+    fail(...diag("DLM0234", `The output '${name}'`, "a scalar", "it", formatType(t)));
   }
   return toNumbers(t)[0];
 }
@@ -164,8 +170,12 @@ function batchInputs(m: LoadedModel, state: Set<string>, data: Dataset, what: st
   const lacking = out.filter((n) => !(n in data.arrays));
   if (lacking.length) {
     fail(
-      "DLM0411",
-      `The ${what} needs data for ${quote(lacking)}; the data gives ${quote(data.names)}`,
+      ...diag(
+        "DLM0423",
+        `The ${what}`,
+        `data for ${quote(lacking)}`,
+        `data for ${quote(data.names)}`,
+      ),
     );
   }
   return out;
@@ -198,9 +208,9 @@ async function evaluate(
 
 /**
  * Train: run the step model over `data` for `epochs` epochs and return the
- * history and the final state. Errors are DlmErrors: DLM0411 for a model
- * that does not follow the contract or data that does not fit it, DLM0404
- * for state without an initial value, DLM0602 for a failing step.
+ * history and the final state. Errors are DlmErrors: DLM0422 for a model
+ * that does not follow the contract, DLM0423 for data that does not fit it,
+ * DLM0416 for state without an initial value, DLM0602 for a failing step.
  *
  * @example
  * ```ts
@@ -213,12 +223,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const batchSize = opts.batchSize ?? 32;
   const backend = opts.backend ?? "reference";
   if (!Number.isInteger(epochs) || epochs < 0) {
-    fail("DLM0210", `Expected a non-negative integer epoch count, found ${epochs}`);
+    fail(...diag("DLM0210", "Training", "a non-negative integer epoch count", epochs));
   }
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    fail("DLM0210", `Expected a positive integer batch size, found ${batchSize}`);
+    fail(...diag("DLM0210", "Training", "a positive integer batch size", batchSize));
   }
-  if (opts.val && !opts.eval) fail("DLM0411", "Validation data needs an evaluation model");
+  if (opts.val && !opts.eval) {
+    fail(...diag("DLM0423", "Validation data", "an evaluation model", "none"));
+  }
   const step = loadModel(opts.step, "step model");
   const evalModel = opts.eval !== undefined ? loadModel(opts.eval, "evaluation model") : undefined;
 
@@ -254,7 +266,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     try {
       Deno.mkdirSync(opts.outDir, { recursive: true });
     } catch (e) {
-      fail("DLM0409", `Cannot create the folder '${opts.outDir}': ${describeFsError(e)}`);
+      fail(...diag("DLM0409", `the folder '${opts.outDir}'`, describeFsError(e)));
     }
   }
   const progress = opts.progress ? new Progress(opts.progress) : undefined;
@@ -270,10 +282,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     const v = r.values[stopper.monitor];
     if (v === undefined) {
       fail(
-        "DLM0411",
-        `Early stopping monitors '${stopper.monitor}', but the history has ${
-          quote(Object.keys(r.values))
-        }`,
+        ...diag(
+          "DLM0423",
+          "Early stopping",
+          `a metric '${stopper.monitor}' to monitor`,
+          `metrics ${quote(Object.keys(r.values))}`,
+        ),
       );
     }
     if (Number.isNaN(best) || better(v, best)) [best, sinceBest] = [v, 0];
@@ -282,7 +296,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   const perRun = step.multiStep ? (opts.stepsPerRun ?? 8) : 1;
   if (!Number.isInteger(perRun) || perRun < 1) {
-    fail("DLM0210", `Expected a positive integer for steps per run, found ${opts.stepsPerRun}`);
+    fail(
+      ...diag("DLM0210", "Training", "a positive integer of steps per run", `${opts.stepsPerRun}`),
+    );
   }
   const runner = await openRunner(step, backend);
   // Evaluation runs once an epoch: its session's spinning threads would take a core from the

@@ -97,10 +97,10 @@ Deno.test("data that lacks a model input, or state without a value, is a diagnos
   const noLabel = new Dataset({ image: TRAIN.arrays.image });
   await assert.rejects(
     () => train({ ...base(), data: noLabel, val: undefined, eval: undefined }),
-    (e: DlmError) => e.diagnostics[0].code === "DLM0411" && /'label'/.test(e.message),
+    (e: DlmError) => e.diagnostics[0].code === "DLM0423" && /'label'/.test(e.message),
   );
   await assert.rejects(
     () => train({ ...base(), initial: undefined }),
-    (e: DlmError) => e.diagnostics[0].code === "DLM0404" && /'fc.weight'/.test(e.message),
+    (e: DlmError) => e.diagnostics[0].code === "DLM0416" && /'fc.weight'/.test(e.message),
   );
 });

@@ -5,7 +5,7 @@
  * initializers). Those are stripped from the model so every backend treats
  * them as plain inputs: the loop feeds them at every step.
  */
-import { fail } from "../../compiler/diagnostics.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
 import { cloneGraph, type Graph, type PackLayout } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { decodeModel } from "../../compiler/onnx/decode.ts";
@@ -91,7 +91,9 @@ export function loadModel(src: ModelSource, what = "model"): LoadedModel {
       graph.initializers.delete(v.name);
     }
   }
-  if (graph.outputs.length === 0) fail("DLM0405", `The ${what} '${graph.name}' has no outputs`);
+  if (graph.outputs.length === 0) {
+    fail(...diag("DLM0422", `The ${what} '${graph.name}'`, "outputs", "none"));
+  }
   return {
     graph,
     opset: 17,

@@ -16,11 +16,12 @@ import type { Ctx } from "../context.ts";
 import { TORCH_DEFAULT_WEIGHT } from "../init.ts";
 import type { InitSpec } from "../../ir/init.ts";
 import { num } from "../signature.ts";
-import { ERROR, type TensorValue, type Value } from "../values.ts";
+import { describe, ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { LayerDef } from "./layers.ts";
 import { normAxisArg, rangeAlong } from "./tensor_ops.ts";
 import { B, fl, i, Reported, t, withGraph } from "./util.ts";
+import { diag } from "../../diagnostics.ts";
 
 const FLOATS = new Set<DType>(["f32", "f64", "f16", "bf16"]);
 
@@ -38,8 +39,7 @@ function lowest(dtype: DType): number {
 function needFloat(ctx: Ctx, x: TensorValue, what: string, arg: string): boolean {
   if (FLOATS.has(x.t.dtype)) return true;
   ctx.error(
-    "DLM0207",
-    `${what}() needs a floating-point tensor for '${arg}', got ${formatType(x.t)}`,
+    ...diag("DLM0207", `${what}()`, `a floating-point tensor for '${arg}'`, formatType(x.t)),
     ctx.argSpan(arg),
   );
   return false;
@@ -57,15 +57,20 @@ function causalFrom(ctx: Ctx, rq: TensorValue, rk: TensorValue): TensorValue | u
 function positions(ctx: Ctx, n: Value, like: Value | undefined, what: string) {
   if (n.k === "int") {
     if (n.v <= 0) {
-      ctx.error("DLM0210", `${what}() needs a positive size, got ${n.v}`, ctx.argSpan("n"));
+      ctx.error(...diag("DLM0210", `${what}()`, "a positive size", n.v), ctx.argSpan("n"));
       return undefined;
     }
     return ctx.constant(tensor("i64", [n.v], [...Array(n.v).keys()]));
   }
   if (n.k !== "dim" || !like || like.k !== "tensor") {
+    const got = n.k === "dim" ? `${n.v} without like:` : describe(n);
     ctx.error(
-      "DLM0201",
-      `${what}() expects an int, or a symbolic dim with like: a tensor that has it, for 'n'`,
+      ...diag(
+        "DLM0201",
+        `${what}()`,
+        "an int, or a symbolic dim with like: a tensor that has it, for 'n'",
+        got,
+      ),
       ctx.argSpan("n"),
     );
     return undefined;
@@ -73,8 +78,7 @@ function positions(ctx: Ctx, n: Value, like: Value | undefined, what: string) {
   const at = like.t.shape.findIndex((d) => dimEquals(d, n.v));
   if (at < 0) {
     ctx.error(
-      "DLM0203",
-      `${what}() needs the dim ${n.v} in 'like', but it is ${formatType(like.t)}`,
+      ...diag("DLM0203", `${what}()`, `the dim ${n.v} in 'like'`, formatType(like.t)),
       ctx.argSpan("like"),
     );
     return undefined;
@@ -89,10 +93,12 @@ function sdpa(ctx: Ctx, a: Record<string, Value>): Value {
     if (!needFloat(ctx, x, "scaled_dot_product_attention", n)) return ERROR;
     if (x.t.shape.length < 2) {
       return ctx.error(
-        "DLM0203",
-        `scaled_dot_product_attention() needs '${n}' of rank >= 2 [..., L, d], got ${
-          formatType(x.t)
-        }`,
+        ...diag(
+          "DLM0203",
+          "scaled_dot_product_attention()",
+          `'${n}' of rank >= 2 [..., L, d]`,
+          formatType(x.t),
+        ),
         ctx.argSpan(n),
       );
     }
@@ -103,10 +109,12 @@ function sdpa(ctx: Ctx, a: Record<string, Value>): Value {
   else if (typeof d === "number") scale = 1 / Math.sqrt(d);
   else {
     return ctx.error(
-      "DLM0203",
-      `scaled_dot_product_attention() needs a known head size for the default scale, but q is ${
-        formatType(q.t)
-      }; pass scale:`,
+      ...diag(
+        "DLM0203",
+        "scaled_dot_product_attention()",
+        "a known head size for the default scale (or scale:)",
+        `q ${formatType(q.t)}`,
+      ),
       ctx.argSpan("q"),
     );
   }
@@ -123,10 +131,12 @@ function sdpa(ctx: Ctx, a: Record<string, Value>): Value {
     else if (m.t.dtype === q.t.dtype) s = withGraph(ctx, (e) => e.tensor(s0).add(m.v));
     else {
       return ctx.error(
-        "DLM0207",
-        `scaled_dot_product_attention() needs a bool mask or an additive mask of q's type ${q.t.dtype}, got ${
-          formatType(m.t)
-        }`,
+        ...diag(
+          "DLM0207",
+          "scaled_dot_product_attention()",
+          `a bool mask or an additive mask of q's type ${q.t.dtype}`,
+          formatType(m.t),
+        ),
         ctx.argSpan("mask"),
       );
     }
@@ -172,8 +182,7 @@ function rotary(ctx: Ctx, a: Record<string, Value>): Value {
   const d = r >= 2 ? x.t.shape[r - 1] : undefined;
   if (typeof d !== "number" || d % 2 !== 0) {
     return ctx.error(
-      "DLM0203",
-      `rotary() needs an input [..., T, d] with a known even d, got ${formatType(x.t)}`,
+      ...diag("DLM0203", "rotary()", "an input [..., T, d] with a known even d", formatType(x.t)),
     );
   }
   const h = d / 2;
@@ -251,8 +260,7 @@ const fns: FnDef[] = [
       const len = t(a.lengths), x = t(a.x);
       if (len.t.shape.length !== 1 || (len.t.dtype !== "i64" && len.t.dtype !== "i32")) {
         return ctx.error(
-          "DLM0203",
-          `padding_mask() needs lengths i64[N], got ${formatType(len.t)}`,
+          ...diag("DLM0203", "padding_mask()", "lengths i64[N]", formatType(len.t)),
           ctx.argSpan("lengths"),
         );
       }
@@ -281,15 +289,13 @@ const fns: FnDef[] = [
       const dt = (a.dtype as { v: string }).v as DType;
       if (!FLOATS.has(dt)) {
         return ctx.error(
-          "DLM0214",
-          `attention_bias() needs a float dtype, got "${dt}"`,
+          ...diag("DLM0214", "attention_bias() dtype", "a float dtype", dt),
           ctx.argSpan("dtype"),
         );
       }
       if (m.t.shape.length !== 2) {
         return ctx.error(
-          "DLM0203",
-          `attention_bias() needs a mask [N, S], got ${formatType(m.t)}`,
+          ...diag("DLM0203", "attention_bias()", "a mask [N, S]", formatType(m.t)),
           ctx.argSpan("mask"),
         );
       }
@@ -316,8 +322,7 @@ const fns: FnDef[] = [
       const n = num(a.max_len), d = num(a.dim);
       if (n <= 0 || d <= 0) {
         return ctx.error(
-          "DLM0210",
-          `sinusoidal_positions() needs positive max_len and dim, got ${n} and ${d}`,
+          ...diag("DLM0210", "sinusoidal_positions()", "positive max_len and dim", `${n} and ${d}`),
         );
       }
       return ctx.constant(tensor("f32", [n, d], sinusoidalTable(n, d, num(a.base))), "pe");
@@ -345,7 +350,7 @@ const rmsNorm: LayerDef = {
     if (!needFloat(ctx, x, "rms_norm", "x")) return ERROR;
     const d = x.t.shape[x.t.shape.length - 1];
     if (typeof d !== "number") {
-      return ctx.error("DLM0203", `rms_norm() needs a known last dim, got ${formatType(x.t)}`);
+      return ctx.error(...diag("DLM0203", "rms_norm()", "a known last dim", formatType(x.t)));
     }
     const w = ctx.param(prefix, "weight", [d], { kind: "ones" }, { layer: "rms_norm" });
     if (!w) return ERROR;
@@ -368,8 +373,7 @@ const relativeKeys: LayerDef = {
     const k = num(args.max_distance);
     if (k < 1) {
       return ctx.error(
-        "DLM0210",
-        `relative_position_keys() needs max_distance >= 1, got ${k}`,
+        ...diag("DLM0210", "relative_position_keys()", "max_distance >= 1", k),
         ctx.argSpan("max_distance"),
       );
     }
@@ -377,8 +381,12 @@ const relativeKeys: LayerDef = {
     const d = q.t.shape[r - 1];
     if (r < 2 || typeof d !== "number") {
       return ctx.error(
-        "DLM0203",
-        `relative_position_keys() needs q [..., T, d] with a known d, got ${formatType(q.t)}`,
+        ...diag(
+          "DLM0203",
+          "relative_position_keys()",
+          "q [..., T, d] with a known d",
+          formatType(q.t),
+        ),
       );
     }
     const w = ctx.param(prefix, "weight", [2 * k + 1, d], { kind: "normal", mean: 0, std: 1 }, {
@@ -426,16 +434,24 @@ const relativeValues: LayerDef = {
     const k = num(args.max_distance), dim = num(args.dim);
     if (k < 1 || dim < 1) {
       return ctx.error(
-        "DLM0210",
-        `relative_position_values() needs dim >= 1 and max_distance >= 1, got ${dim} and ${k}`,
+        ...diag(
+          "DLM0210",
+          "relative_position_values()",
+          "dim >= 1 and max_distance >= 1",
+          `${dim} and ${k}`,
+        ),
         ctx.argSpan(k < 1 ? "max_distance" : "dim"),
       );
     }
     const r = a.t.shape.length;
     if (r < 2) {
       return ctx.error(
-        "DLM0203",
-        `relative_position_values() needs attention weights [..., T, T], got ${formatType(a.t)}`,
+        ...diag(
+          "DLM0203",
+          "relative_position_values()",
+          "attention weights [..., T, T]",
+          formatType(a.t),
+        ),
       );
     }
     const w = ctx.param(prefix, "weight", [2 * k + 1, dim], { kind: "normal", mean: 0, std: 1 }, {
@@ -469,10 +485,12 @@ const inProjection: LayerDef = {
     const e2 = kvIn.t.shape[kvIn.t.shape.length - 1];
     if (typeof e !== "number" || e !== e2) {
       return ctx.error(
-        "DLM0203",
-        `in_projection() needs inputs with the same known last dim, got ${formatType(qIn.t)} and ${
-          formatType(kvIn.t)
-        }`,
+        ...diag(
+          "DLM0203",
+          "in_projection()",
+          "inputs with the same known last dim",
+          `${formatType(qIn.t)} and ${formatType(kvIn.t)}`,
+        ),
       );
     }
     // `a.b.in_proj` owns `a.b.in_proj_weight`, as torch names it.
@@ -532,8 +550,7 @@ const prependToken: LayerDef = {
     const d = x.t.shape[2];
     if (x.t.shape.length !== 3 || typeof d !== "number") {
       return ctx.error(
-        "DLM0203",
-        `prepend_token() needs x [N, L, D] with a known D, got ${formatType(x.t)}`,
+        ...diag("DLM0203", "prepend_token()", "x [N, L, D] with a known D", formatType(x.t)),
       );
     }
     const w = rawParam(
@@ -562,8 +579,12 @@ const addPositions: LayerDef = {
     const shape = x.t.shape.slice(1);
     if (x.t.shape.length < 2 || shape.some((s) => typeof s !== "number")) {
       return ctx.error(
-        "DLM0203",
-        `add_positions() needs x [N, L, ...] with known L and features, got ${formatType(x.t)}`,
+        ...diag(
+          "DLM0203",
+          "add_positions()",
+          "x [N, L, ...] with known L and features",
+          formatType(x.t),
+        ),
       );
     }
     const p = rawParam(
@@ -594,10 +615,12 @@ const tiedLinear: LayerDef = {
     const e = x.t.shape[x.t.shape.length - 1];
     if (dot <= 0 || typeof e !== "number") {
       return ctx.error(
-        "DLM0210",
-        `tied_linear() needs a parameter name such as "wte.weight" and an input with a known last dim, got "${path}" and ${
-          formatType(x.t)
-        }`,
+        ...diag(
+          "DLM0210",
+          "tied_linear()",
+          'a parameter name such as "wte.weight" and an input with a known last dim',
+          `"${path}" and ${formatType(x.t)}`,
+        ),
         ctx.argSpan("weight"),
       );
     }

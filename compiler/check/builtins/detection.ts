@@ -9,10 +9,11 @@ import { formatType } from "../../ir/graph.ts";
 import { tensor } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
 import { expandInts, num } from "../signature.ts";
-import { ERROR, type TensorValue, type Value } from "../values.ts";
+import { describe, ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { Expr } from "../../ir/expr.ts";
 import { B, type CtxGraph, fl, i, Reported, t, withGraph } from "./util.ts";
+import { diag } from "../../diagnostics.ts";
 
 const FOUR: Value = { k: "tuple", items: [fl(1), fl(1), fl(1), fl(1)] };
 
@@ -34,8 +35,7 @@ function needBoxes(ctx: Ctx, b: TensorValue, what: string, fn: string, arg: stri
   const d = b.t.shape[b.t.shape.length - 1];
   if (b.t.shape.length >= 1 && d === 4 && b.t.dtype === "f32") return true;
   ctx.error(
-    "DLM0203",
-    `${fn}() needs ${what} as f32[..., 4] boxes (x1, y1, x2, y2), got ${formatType(b.t)}`,
+    ...diag("DLM0203", `${fn}()`, `${what} as f32[..., 4] boxes (x1, y1, x2, y2)`, formatType(b.t)),
     ctx.argSpan(arg),
   );
   return false;
@@ -53,10 +53,12 @@ const boxIou: FnDef = {
     }
     if (a.t.shape.length < 2 || b.t.shape.length !== a.t.shape.length) {
       return ctx.error(
-        "DLM0203",
-        `box_iou() needs a [..., M, 4] and b [..., K, 4] of the same rank, got ${
-          formatType(a.t)
-        } and ${formatType(b.t)}`,
+        ...diag(
+          "DLM0203",
+          "box_iou()",
+          "a [..., M, 4] and b [..., K, 4] of the same rank",
+          `${formatType(a.t)} and ${formatType(b.t)}`,
+        ),
       );
     }
     return boxFormula(ctx, (e) => {
@@ -95,19 +97,21 @@ const nms: FnDef = {
     const batched = boxes.t.shape.length === 3 && scores.t.shape.length === 3;
     if ((!simple && !batched) || scores.t.dtype !== "f32") {
       return ctx.error(
-        "DLM0203",
-        `nms() needs boxes [N, 4] with scores f32[N], or boxes [B, N, 4] with scores f32[B, C, N]; got ${
-          formatType(boxes.t)
-        } and ${formatType(scores.t)}`,
+        ...diag(
+          "DLM0203",
+          "nms()",
+          "boxes [N, 4] with scores f32[N], or boxes [B, N, 4] with scores f32[B, C, N]",
+          `${formatType(boxes.t)} and ${formatType(scores.t)}`,
+        ),
       );
     }
     const iou = num(args.iou);
     if (iou < 0 || iou > 1) {
-      return ctx.error("DLM0210", `nms() needs 0 <= iou <= 1, got ${iou}`, ctx.argSpan("iou"));
+      return ctx.error(...diag("DLM0210", "nms()", "0 <= iou <= 1", iou), ctx.argSpan("iou"));
     }
     const maxBoxes = num(args.max_boxes);
     if (maxBoxes < 0) {
-      return ctx.error("DLM0210", `nms() needs max_boxes >= 0, got ${maxBoxes}`);
+      return ctx.error(...diag("DLM0210", "nms()", "max_boxes >= 0", maxBoxes));
     }
     // ONNX counts 0 as "select none"; here 0 means no limit.
     const limit = maxBoxes === 0 ? 2 ** 31 - 1 : maxBoxes;
@@ -148,7 +152,14 @@ const roiAlign: FnDef = {
     const x = t(args.x), rois = t(args.rois);
     const out = expandInts(args.output, 2);
     if (!out || out.some((d) => d < 1)) {
-      return ctx.error("DLM0210", "roi_align() needs output: a positive size or (h, w)");
+      return ctx.error(
+        ...diag(
+          "DLM0210",
+          "roi_align()",
+          "output: a positive size or (h, w)",
+          describe(args.output),
+        ),
+      );
     }
     let idx: string | undefined = args.batch_indices ? t(args.batch_indices).v : undefined;
     if (!idx) {
@@ -205,10 +216,24 @@ const anchors: FnDef = {
     if (
       !sizes?.length || !ratios?.length || sizes.some((s) => s <= 0) || ratios.some((r) => r <= 0)
     ) {
-      return ctx.error("DLM0210", "anchors() needs positive sizes and ratios (numbers or tuples)");
+      return ctx.error(
+        ...diag(
+          "DLM0210",
+          "anchors()",
+          "positive sizes and ratios (numbers or tuples)",
+          `${describe(args.sizes)} and ${describe(args.ratios)}`,
+        ),
+      );
     }
     if (!grid || !stride || grid.some((d) => d < 1) || stride.some((d) => d < 1)) {
-      return ctx.error("DLM0210", "anchors() needs a positive grid (h, w) and stride");
+      return ctx.error(
+        ...diag(
+          "DLM0210",
+          "anchors()",
+          "a positive grid (h, w) and stride",
+          `${describe(args.grid)} and ${describe(args.stride)}`,
+        ),
+      );
     }
     // Base anchors centred on 0, as torchvision: ws = w_ratio * size, hs = h_ratio * size.
     const base: number[][] = [];
@@ -244,12 +269,11 @@ function geometry(e: CtxGraph, b: TensorValue) {
   return { w, h, cx, cy };
 }
 
-function weightsOf(ctx: Ctx, v: Value): number[] | undefined {
+function weightsOf(ctx: Ctx, v: Value, fn: string): number[] | undefined {
   const w = numbers(v);
   if (w?.length === 4 && w.every((x) => x > 0)) return w;
   ctx.error(
-    "DLM0210",
-    "needs weights: four positive numbers (wx, wy, ww, wh)",
+    ...diag("DLM0210", `${fn}()`, "weights: four positive numbers (wx, wy, ww, wh)", describe(v)),
     ctx.argSpan("weights"),
   );
   return undefined;
@@ -269,7 +293,7 @@ const decodeBoxes: FnDef = {
     const a = t(args.anchors), d = t(args.deltas);
     if (!needBoxes(ctx, a, "anchors", "decode_boxes", "anchors")) return ERROR;
     if (!needBoxes(ctx, d, "deltas", "decode_boxes", "deltas")) return ERROR;
-    const wts = weightsOf(ctx, args.weights);
+    const wts = weightsOf(ctx, args.weights, "decode_boxes");
     return boxFormula(ctx, (e) => {
       const g = geometry(e, a);
       const c = corners(e, d);
@@ -299,7 +323,7 @@ const encodeBoxes: FnDef = {
     const a = t(args.anchors), b = t(args.boxes);
     if (!needBoxes(ctx, a, "anchors", "encode_boxes", "anchors")) return ERROR;
     if (!needBoxes(ctx, b, "boxes", "encode_boxes", "boxes")) return ERROR;
-    const wts = weightsOf(ctx, args.weights);
+    const wts = weightsOf(ctx, args.weights, "encode_boxes");
     return boxFormula(ctx, (e) => {
       const ga = geometry(e, a), gb = geometry(e, b);
       if (!wts) throw new Reported();

@@ -102,6 +102,6 @@ Deno.test("detection built-ins report bad arguments at the call", () => {
   assert.deepEqual(shapes, ["DLM0204"]);
   assert.match(
     errs("  output y = decode_boxes(b, b, weights: (1.0, 2.0))")[0],
-    /DLM0210 needs weights: four positive numbers/,
+    /DLM0210 decode_boxes\(\) needs weights: four positive numbers/,
   );
 });

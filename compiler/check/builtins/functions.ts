@@ -68,7 +68,7 @@ function floatOnly(ctx: Ctx, x: TensorValue, name: string): boolean {
   if (x.t.dtype === "f32" || x.t.dtype === "f64" || x.t.dtype === "f16" || x.t.dtype === "bf16") {
     return true;
   }
-  ctx.error("DLM0207", `${name}() needs a floating-point tensor, got ${formatType(x.t)}`);
+  ctx.error(...diag("DLM0207", `${name}()`, "a floating-point tensor", formatType(x.t)));
   return false;
 }
 
@@ -76,8 +76,7 @@ function axisArg(ctx: Ctx, x: TensorValue, axis: number, name: string): number |
   const r = x.t.shape.length;
   if (axis < -r || axis >= Math.max(r, 1)) {
     ctx.error(
-      "DLM0213",
-      `${name}() axis ${axis} is out of range for ${formatType(x.t)}`,
+      ...diag("DLM0213", `${name}()`, axis, formatType(x.t)),
       ctx.argSpan("axis"),
     );
     return undefined;
@@ -107,8 +106,7 @@ function pool(name: string, op: "MaxPool" | "AveragePool"): FnDef {
       const sd = x.t.shape.length - 2;
       if (sd < 1) {
         return ctx.error(
-          "DLM0203",
-          `${name}() needs an input [N, C, ...spatial], got ${formatType(x.t)}`,
+          ...diag("DLM0203", `${name}()`, "an input [N, C, ...spatial]", formatType(x.t)),
         );
       }
       const k = expandInts(a.kernel, sd);
@@ -116,8 +114,12 @@ function pool(name: string, op: "MaxPool" | "AveragePool"): FnDef {
       const p = expandInts(a.pad, sd);
       if (k.length !== sd || s.length !== sd) {
         return ctx.error(
-          "DLM0210",
-          `${name}() needs ${sd} kernel and stride sizes for ${formatType(x.t)}`,
+          ...diag(
+            "DLM0210",
+            `${name}()`,
+            `${sd} kernel and stride sizes for ${formatType(x.t)}`,
+            `(${k.join(", ")}) and (${s.join(", ")})`,
+          ),
           ctx.argSpan("kernel"),
         );
       }
@@ -287,8 +289,7 @@ const defs: FnDef[] = [
       const approx = (a.approximate as { v: string }).v;
       if (approx !== "none" && approx !== "tanh") {
         return ctx.error(
-          "DLM0214",
-          `gelu() approximate must be "none" or "tanh", got "${approx}"`,
+          ...diag("DLM0214", "gelu() approximate", '"none" or "tanh"', `${approx}`),
           ctx.argSpan("approximate"),
         );
       }
@@ -357,10 +358,7 @@ const defs: FnDef[] = [
       const ok = perm.length === r && [...perm].sort((p, q) => p - q).every((v, k) => v === k);
       if (!ok) {
         return ctx.error(
-          "DLM0213",
-          `transpose() needs a permutation of 0..${r - 1} for ${formatType(x.t)}, got (${
-            perm.join(", ")
-          })`,
+          ...diag("DLM0233", "transpose()", r - 1, formatType(x.t), perm.join(", ")),
           ctx.argSpan("perm"),
         );
       }
@@ -413,10 +411,12 @@ const defs: FnDef[] = [
       const ins = x.t.shape.slice(2);
       if (ins.some((d) => typeof d !== "number")) {
         return ctx.error(
-          "DLM0203",
-          `adaptive_avg_pool() to (${out.join(", ")}) needs known spatial dims, got ${
-            formatType(x.t)
-          }`,
+          ...diag(
+            "DLM0203",
+            `adaptive_avg_pool() to (${out.join(", ")})`,
+            "known spatial dims",
+            formatType(x.t),
+          ),
         );
       }
       if (ins.every((d, k) => (d as number) % out[k] === 0)) {
@@ -429,10 +429,12 @@ const defs: FnDef[] = [
       }
       if (sd !== 2) {
         return ctx.error(
-          "DLM0203",
-          `adaptive_avg_pool() to (${out.join(", ")}) needs spatial dims divisible by it for ${
-            formatType(x.t)
-          }`,
+          ...diag(
+            "DLM0203",
+            `adaptive_avg_pool() to (${out.join(", ")})`,
+            "spatial dims divisible by it",
+            formatType(x.t),
+          ),
         );
       }
       // PyTorch's bins: output i averages input [floor(i*n/o), ceil((i+1)*n/o)). As matrices:
@@ -470,7 +472,7 @@ const defs: FnDef[] = [
       const x = t(a.x);
       const p = num(a.p);
       if (p < 0 || p >= 1) {
-        return ctx.error("DLM0210", `dropout() needs 0 <= p < 1, got ${p}`, ctx.argSpan("p"));
+        return ctx.error(...diag("DLM0210", "dropout()", "0 <= p < 1", p), ctx.argSpan("p"));
       }
       if (ctx.mode === "eval") return one(ctx, "Dropout", [x.v]);
       const ratio = ctx.scalar(p, x.t.dtype);
@@ -491,7 +493,7 @@ const defs: FnDef[] = [
       const x = t(a.x);
       const p = num(a.p);
       if (p < 0 || p >= 1) {
-        return ctx.error("DLM0210", `drop_path() needs 0 <= p < 1, got ${p}`, ctx.argSpan("p"));
+        return ctx.error(...diag("DLM0210", "drop_path()", "0 <= p < 1", p), ctx.argSpan("p"));
       }
       if (ctx.mode === "eval" || p === 0) return x;
       if (!floatOnly(ctx, x, "drop_path")) return ERROR;
@@ -569,8 +571,7 @@ const defs: FnDef[] = [
       const d = (a.dtype as { v: string }).v;
       if (!DTYPE_NAMES.has(d)) {
         return ctx.error(
-          "DLM0214",
-          `cast() needs a dtype such as "f32" or "i64", got "${d}"`,
+          ...diag("DLM0214", "cast() dtype", 'a dtype such as "f32" or "i64"', d),
           ctx.argSpan("dtype"),
         );
       }

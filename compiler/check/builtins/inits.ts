@@ -10,6 +10,7 @@ import type { InitSpec, Nonlinearity } from "../../ir/init.ts";
 import { type ArgIn, num, type ParamSig } from "../signature.ts";
 import { ERROR, type Value } from "../values.ts";
 import { fl } from "./util.ts";
+import { diag } from "../../diagnostics.ts";
 
 /** The initialisers callable in .dlm (a set of init.ts's INIT_NAMES). */
 export const INIT_FNS = new Set<string>(INIT_NAMES);
@@ -30,8 +31,12 @@ export function makeInit(ctx: Ctx, name: string, args: ArgIn[]): Value {
     const v = bound[k];
     if (v?.k === "str" && !allowed.includes(v.v)) {
       return ctx.error(
-        "DLM0214",
-        `${name}() ${k} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got "${v.v}"`,
+        ...diag(
+          "DLM0214",
+          `${name}() ${k}`,
+          `one of ${allowed.map((a) => `"${a}"`).join(", ")}`,
+          v.v,
+        ),
         bound.__spans?.[k] ?? ctx.span,
       );
     }

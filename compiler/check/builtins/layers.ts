@@ -13,6 +13,7 @@ import type { InitSpec } from "../../ir/init.ts";
 import { expandInts, num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
 import { i } from "./util.ts";
+import { diag } from "../../diagnostics.ts";
 
 export interface LayerDef {
   name: string;
@@ -60,10 +61,7 @@ function concreteDim(
   const a = axis < 0 ? r + axis : axis;
   const d = x.t.shape[a];
   if (typeof d === "number") return d;
-  ctx.error(
-    "DLM0203",
-    `${layer} needs a known ${what} (dim ${a}), but the input is ${formatType(x.t)}`,
-  );
+  ctx.error(...diag("DLM0203", layer, `a known ${what} (dim ${a})`, formatType(x.t)));
   return undefined;
 }
 
@@ -100,13 +98,12 @@ const linear: LayerDef = {
     const out = num(args.out);
     if (out <= 0) {
       return ctx.error(
-        "DLM0210",
-        `linear() needs a positive number of outputs, got ${out}`,
+        ...diag("DLM0210", "linear()", "a positive number of outputs", out),
         ctx.argSpan("out"),
       );
     }
     if (x.t.shape.length < 1) {
-      return ctx.error("DLM0203", `linear() needs at least a 1-D input, got ${formatType(x.t)}`);
+      return ctx.error(...diag("DLM0203", "linear()", "at least a 1-D input", formatType(x.t)));
     }
     const inF = concreteDim(ctx, x, -1, "number of input features", "linear()");
     if (inF === undefined) return ERROR;
@@ -159,10 +156,12 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
       const rank = x.t.shape.length;
       if (rank !== dims + 2) {
         return ctx.error(
-          "DLM0203",
-          `${name}() expects a ${dims + 2}-D input [N, C, ${
-            ["L", "H, W", "D, H, W"][dims - 1]
-          }], got ${formatType(x.t)}`,
+          ...diag(
+            "DLM0203",
+            `${name}()`,
+            `a ${dims + 2}-D input [N, C, ${["L", "H, W", "D, H, W"][dims - 1]}]`,
+            formatType(x.t),
+          ),
         );
       }
       const out = num(args.out);
@@ -173,18 +172,19 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
       for (const [label, vals] of [["kernel", k], ["stride", s], ["dilation", d]] as const) {
         if (vals.length !== dims || vals.some((v) => v <= 0)) {
           return ctx.error(
-            "DLM0210",
-            `${name}() needs ${dims} positive ${label} size${dims > 1 ? "s" : ""}, got (${
-              vals.join(", ")
-            })`,
+            ...diag(
+              "DLM0210",
+              `${name}()`,
+              `${dims} positive ${label} size${dims > 1 ? "s" : ""}`,
+              `(${vals.join(", ")})`,
+            ),
             ctx.argSpan(label),
           );
         }
       }
       if (out <= 0) {
         return ctx.error(
-          "DLM0210",
-          `${name}() needs a positive number of output channels, got ${out}`,
+          ...diag("DLM0210", `${name}()`, "a positive number of output channels", out),
           ctx.argSpan("out"),
         );
       }
@@ -192,8 +192,12 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
       if (cin === undefined) return ERROR;
       if (cin % groups !== 0 || out % groups !== 0) {
         return ctx.error(
-          "DLM0203",
-          `${name}() with groups ${groups} needs input channels (${cin}) and output channels (${out}) divisible by ${groups}`,
+          ...diag(
+            "DLM0203",
+            `${name}() with groups ${groups}`,
+            `input and output channels divisible by ${groups}`,
+            `${cin} and ${out}`,
+          ),
           ctx.argSpan("groups"),
         );
       }
@@ -201,15 +205,17 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
       if (args.pad.k === "str") {
         if (args.pad.v !== "same" && args.pad.v !== "valid") {
           return ctx.error(
-            "DLM0214",
-            `${name}() pad must be an int, a tuple, "same" or "valid", got "${args.pad.v}"`,
+            ...diag("DLM0214", `${name}() pad`, 'an int, a tuple, "same" or "valid"', args.pad.v),
             ctx.argSpan("pad"),
           );
         }
         if (args.pad.v === "valid") pads = Array(2 * dims).fill(0);
         else {
           if (s.some((v) => v !== 1)) {
-            return ctx.error("DLM0210", `${name}() pad "same" needs stride 1`, ctx.argSpan("pad"));
+            return ctx.error(
+              ...diag("DLM0210", `${name}() pad "same"`, "stride 1", `stride (${s.join(", ")})`),
+              ctx.argSpan("pad"),
+            );
           }
           // PyTorch's "same": total (k - 1) * d, the extra one at the end.
           const tot = k.map((kk, j) => (kk - 1) * d[j]);
@@ -220,8 +226,7 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
         if (p.length === 2 * dims) pads = p;
         else if (p.length === dims) pads = [...p, ...p];
         else {return ctx.error(
-            "DLM0210",
-            `${name}() pad needs 1, ${dims} or ${2 * dims} values, got ${p.length}`,
+            ...diag("DLM0210", `${name}() pad`, `1, ${dims} or ${2 * dims} values`, p.length),
             ctx.argSpan("pad"),
           );}
       }
@@ -236,10 +241,11 @@ function convLayer(name: string, dims: number, transpose: boolean): LayerDef {
             const withPad = padded === size ? "" : ` (${padded} with padding)`;
             const dil = d[j] > 1 ? ` with dilation ${d[j]} spans ${span}` : "";
             return ctx.error(
-              "DLM0203",
-              `${name}() kernel ${k[j]}${dil} does not fit the input ${formatType(x.t)}: dim ${
-                2 + j
-              } is ${size}${withPad}`,
+              ...diag(
+                "DLM0230",
+                `${name}() kernel ${k[j]}${dil}`,
+                `the input ${formatType(x.t)}: dim ${2 + j} is ${size}${withPad}`,
+              ),
               ctx.argSpan("kernel"),
             );
           }
@@ -289,8 +295,7 @@ const batchNorm: LayerDef = {
   apply(ctx, args, [x], prefix) {
     if (x.t.shape.length < 2) {
       return ctx.error(
-        "DLM0203",
-        `batch_norm() needs an input of rank >= 2 [N, C, ...], got ${formatType(x.t)}`,
+        ...diag("DLM0203", "batch_norm()", "an input of rank >= 2 [N, C, ...]", formatType(x.t)),
       );
     }
     const c = concreteDim(ctx, x, 1, "number of channels", "batch_norm()");
@@ -347,8 +352,7 @@ const layerNorm: LayerDef = {
     const r = x.t.shape.length;
     if (nd < 1 || nd > r) {
       return ctx.error(
-        "DLM0213",
-        `layer_norm() dims must be between 1 and the input rank ${r}, got ${nd}`,
+        ...diag("DLM0210", "layer_norm()", `dims between 1 and the input rank ${r}`, nd),
         ctx.argSpan("dims"),
       );
     }
@@ -389,8 +393,7 @@ const instanceNorm: LayerDef = {
   apply(ctx, args, [x], prefix) {
     if (x.t.shape.length < 3) {
       return ctx.error(
-        "DLM0203",
-        `instance_norm() needs an input [N, C, ...spatial], got ${formatType(x.t)}`,
+        ...diag("DLM0203", "instance_norm()", "an input [N, C, ...spatial]", formatType(x.t)),
       );
     }
     const c = concreteDim(ctx, x, 1, "number of channels", "instance_norm()");
@@ -421,7 +424,7 @@ const embedding: LayerDef = {
   ],
   apply(ctx, args, [x], prefix) {
     if (x.t.dtype !== "i64" && x.t.dtype !== "i32") {
-      return ctx.error("DLM0207", `embedding() needs integer ids, got ${formatType(x.t)}`);
+      return ctx.error(...diag("DLM0207", "embedding()", "integer ids", formatType(x.t)));
     }
     const w = ctx.param(prefix, "weight", [num(args.num), num(args.dim)], {
       kind: "normal",

@@ -10,11 +10,11 @@ import { type Dim, formatType } from "../../ir/graph.ts";
 import type { Expr } from "../../ir/expr.ts";
 import { dimEquals } from "../../ops/dims.ts";
 import type { Ctx } from "../context.ts";
-import type { Code } from "../../diagnostics.ts";
 import { num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import { CtxGraph, fl, Reported, t } from "./util.ts";
+import { type Code, diag } from "../../diagnostics.ts";
 
 const int = (v: number): Value => ({ k: "int", v });
 const str = (v: string): Value => ({ k: "str", v });
@@ -37,27 +37,39 @@ class L {
   v(x: TensorValue): Expr {
     return this.e.tensor(x);
   }
-  error(code: Code, msg: string, arg?: string): never {
-    this.ctx.error(code, `${this.fn}() ${msg}`, arg ? this.ctx.argSpan(arg) : undefined);
+  /** Report `code` at argument `arg` (a catalogue message: `this.error(...diag(code, ...), arg)`). */
+  error(code: Code, message: string, arg?: string): never {
+    this.ctx.error(code, message, arg ? this.ctx.argSpan(arg) : undefined);
     throw new Reported();
   }
   float(x: TensorValue, arg: string) {
     if (!FLOATS.has(x.t.dtype)) {
-      this.error("DLM0207", `needs a floating-point ${arg}, got ${formatType(x.t)}`, arg);
+      this.error(
+        ...diag("DLM0207", `${this.fn}()`, `a floating-point ${arg}`, formatType(x.t)),
+        arg,
+      );
     }
   }
   sameShape(a: TensorValue, b: TensorValue, an: string, bn: string) {
     if (!sameDims(a.t.shape, b.t.shape)) {
       this.error(
-        "DLM0203",
-        `needs ${an} and ${bn} of the same shape, got ${formatType(a.t)} and ${formatType(b.t)}`,
+        ...diag(
+          "DLM0203",
+          `${this.fn}()`,
+          `${an} and ${bn} of the same shape`,
+          `${formatType(a.t)} and ${formatType(b.t)}`,
+        ),
         bn,
       );
     }
     if (a.t.dtype !== b.t.dtype) {
       this.error(
-        "DLM0207",
-        `needs ${an} and ${bn} of the same dtype, got ${formatType(a.t)} and ${formatType(b.t)}`,
+        ...diag(
+          "DLM0207",
+          `${this.fn}()`,
+          `${an} and ${bn} of the same dtype`,
+          `${formatType(a.t)} and ${formatType(b.t)}`,
+        ),
         bn,
       );
     }
@@ -66,7 +78,7 @@ class L {
     const r = a.reduce.k === "str" ? a.reduce.v : "";
     if (!["mean", "sum", "none", ...extra].includes(r)) {
       const all = ["mean", "sum", "none", ...extra].map((s) => `"${s}"`).join(", ");
-      this.error("DLM0214", `needs reduce to be one of ${all}, got "${r}"`, "reduce");
+      this.error(...diag("DLM0214", `${this.fn}() reduce`, `one of ${all}`, r), "reduce");
     }
     return r;
   }
@@ -94,7 +106,7 @@ function sameDims(a: Dim[], b: Dim[]): boolean {
 /** A penalty summed over every tensor given (a parameter set). */
 function sumOver(l: L, a: Record<string, Value>, each: (x: Expr) => Expr): Expr {
   const xs = (a.xs as { items: Value[] }).items.map(t);
-  if (xs.length === 0) l.error("DLM0210", "needs at least one tensor", "xs");
+  if (xs.length === 0) l.error(...diag("DLM0223", `${l.fn}()`, "at least one tensor"), "xs");
   let acc: Expr | undefined;
   for (const x of xs) {
     l.float(x, "x");
@@ -145,10 +157,12 @@ function classNll(
   const want = shape.filter((_, i) => i !== axis);
   if (!sameDims(want, target.t.shape)) {
     l.error(
-      "DLM0203",
-      `needs class indices of shape [${want.join(", ")}] for ${formatType(logp.type)}, got ${
-        formatType(target.t)
-      }`,
+      ...diag(
+        "DLM0203",
+        `${l.fn}()`,
+        `class indices of shape [${want.join(", ")}] for ${formatType(logp.type)}`,
+        formatType(target.t),
+      ),
       "target",
     );
   }
@@ -174,7 +188,7 @@ function classNll(
 function axisOf(l: L, x: TensorValue, axis: number): number {
   const r = x.t.shape.length;
   if (r < 1 || axis < -r || axis >= r) {
-    l.error("DLM0213", `axis ${axis} is out of range for ${formatType(x.t)}`, "axis");
+    l.error(...diag("DLM0213", `${l.fn}()`, axis, formatType(x.t)), "axis");
   }
   return axis < 0 ? axis + r : axis;
 }
@@ -200,14 +214,21 @@ const defs: FnDef[] = [
       const axis = axisOf(l, x, num(a.axis));
       const eps = num(a.label_smoothing);
       if (eps < 0 || eps > 1) {
-        l.error("DLM0210", `needs 0 <= label_smoothing <= 1, got ${eps}`, "label_smoothing");
+        l.error(
+          ...diag("DLM0210", `${l.fn}()`, "0 <= label_smoothing <= 1", eps),
+          "label_smoothing",
+        );
       }
       const logp = l.v(x).op("LogSoftmax", [], { axis });
       if (y.t.dtype === "i64") return classNll(l, logp, y, axis, num(a.ignore_index), eps, r);
       if (!FLOATS.has(y.t.dtype)) {
         l.error(
-          "DLM0207",
-          `needs an i64 class-index or a float probability target, got ${formatType(y.t)}`,
+          ...diag(
+            "DLM0207",
+            `${l.fn}()`,
+            "an i64 class-index or a float probability target",
+            formatType(y.t),
+          ),
           "target",
         );
       }
@@ -233,7 +254,10 @@ const defs: FnDef[] = [
       const x = t(a.logp), y = t(a.target), r = l.reduction(a);
       l.float(x, "logp");
       if (y.t.dtype !== "i64") {
-        l.error("DLM0207", `needs i64 class indices as target, got ${formatType(y.t)}`, "target");
+        l.error(
+          ...diag("DLM0207", `${l.fn}()`, "i64 class indices as target", formatType(y.t)),
+          "target",
+        );
       }
       return classNll(l, l.v(x), y, axisOf(l, x, num(a.axis)), num(a.ignore_index), 0, r);
     },
@@ -280,8 +304,12 @@ const defs: FnDef[] = [
           (pw.t.shape.length === 1 && !dimEquals(pw.t.shape[0], last) && pw.t.shape[0] !== 1)
         ) {
           l.error(
-            "DLM0203",
-            `needs pos_weight of shape [${last}] (the logits' last dim), got ${formatType(pw.t)}`,
+            ...diag(
+              "DLM0203",
+              `${l.fn}()`,
+              `pos_weight of shape [${last}] (the logits' last dim)`,
+              formatType(pw.t),
+            ),
             "pos_weight",
           );
         }
@@ -327,7 +355,7 @@ const defs: FnDef[] = [
       const x = t(a.a), y = t(a.b), r = l.reduction(a), beta = num(a.beta);
       l.float(x, "a");
       l.sameShape(x, y, "a", "b");
-      if (beta < 0) l.error("DLM0210", `needs beta >= 0, got ${beta}`, "beta");
+      if (beta < 0) l.error(...diag("DLM0210", `${l.fn}()`, "beta >= 0", beta), "beta");
       const d = l.v(x).sub(l.v(y)).abs();
       if (beta === 0) return l.reduce(d, r);
       const quad = d.square().scale(0.5 / beta);
@@ -369,7 +397,9 @@ const defs: FnDef[] = [
       l.float(mu, "mu");
       l.sameShape(mu, lv, "mu", "logvar");
       const k = mu.t.shape.length;
-      if (k < 1) l.error("DLM0203", `needs mu of rank 1 or more, got ${formatType(mu.t)}`, "mu");
+      if (k < 1) {
+        l.error(...diag("DLM0203", `${l.fn}()`, "mu of rank 1 or more", formatType(mu.t)), "mu");
+      }
       const m = l.v(mu), logvar = l.v(lv);
       const inner = l.e.num(1).add(logvar).sub(m.square()).sub(logvar.exp());
       const perSample = inner.sum([k - 1], false).scale(-0.5);
@@ -443,15 +473,20 @@ const defs: FnDef[] = [
       const [n, c] = s.t.shape;
       if (s.t.shape.length !== 2 || y.t.shape.length !== 1 || !dimEquals(n, y.t.shape[0])) {
         l.error(
-          "DLM0203",
-          `needs scores [N, C] and class indices [N], got ${formatType(s.t)} and ${
-            formatType(y.t)
-          }`,
+          ...diag(
+            "DLM0203",
+            `${l.fn}()`,
+            "scores [N, C] and class indices [N]",
+            `${formatType(s.t)} and ${formatType(y.t)}`,
+          ),
           "target",
         );
       }
       if (typeof c !== "number") {
-        l.error("DLM0203", `needs a known number of classes, got ${formatType(s.t)}`, "scores");
+        l.error(
+          ...diag("DLM0203", `${l.fn}()`, "a known number of classes", formatType(s.t)),
+          "scores",
+        );
       }
       const sv = l.v(s);
       const sy = sv.op("GatherElements", [l.v(y).unsqueeze([1])], { axis: 1 });
@@ -482,9 +517,14 @@ const defs: FnDef[] = [
     (l, a) => {
       const x = t(a.activations), rho = num(a.rho);
       l.float(x, "activations");
-      if (!(rho > 0 && rho < 1)) l.error("DLM0210", `needs 0 < rho < 1, got ${rho}`, "rho");
+      if (!(rho > 0 && rho < 1)) {
+        l.error(...diag("DLM0210", `${l.fn}()`, "0 < rho < 1", rho), "rho");
+      }
       if (x.t.shape.length < 1) {
-        l.error("DLM0203", `needs activations [N, ...], got ${formatType(x.t)}`, "activations");
+        l.error(
+          ...diag("DLM0203", `${l.fn}()`, "activations [N, ...]", formatType(x.t)),
+          "activations",
+        );
       }
       const e = l.e;
       const mean = l.v(x).mean([0], false);
@@ -497,13 +537,13 @@ const defs: FnDef[] = [
 
 function temperature(l: L, a: Record<string, Value>): number {
   const tau = num(a.temperature);
-  if (!(tau > 0)) l.error("DLM0210", `needs temperature > 0, got ${tau}`, "temperature");
+  if (!(tau > 0)) l.error(...diag("DLM0210", `${l.fn}()`, "temperature > 0", tau), "temperature");
   return tau;
 }
 
 function pairs(l: L, x: TensorValue, y: TensorValue, an: string, bn: string) {
   if (x.t.shape.length !== 2) {
-    l.error("DLM0203", `needs ${an} [N, D], got ${formatType(x.t)}`, an);
+    l.error(...diag("DLM0203", `${l.fn}()`, `${an} [N, D]`, formatType(x.t)), an);
   }
   l.sameShape(x, y, an, bn);
 }

@@ -108,7 +108,7 @@ Deno.test("losses report mismatched shapes, dtypes and values in house style", (
       "DLM0207 cross_entropy() needs an i64 class-index or a float probability target, got i32[N]",
       "DLM0203 cross_entropy() needs logits and probability target of the same shape, got f32[N, 5] and f32[N, 4]",
       "DLM0210 smooth_l1() needs beta >= 0, got -1",
-      'DLM0214 mse() needs reduce to be one of "mean", "sum", "none", got "avg"',
+      'DLM0214 mse() reduce must be one of "mean", "sum", "none", got "avg"',
       "DLM0210 nt_xent() needs temperature > 0, got 0",
       "DLM0210 sparsity_penalty() needs 0 < rho < 1, got 1.5",
       "DLM0213 cross_entropy() axis 2 is out of range for f32[N, 5]",

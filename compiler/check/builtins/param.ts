@@ -50,8 +50,7 @@ export const param: CompileFn = (ctx, args) => {
   }
   if (shape.some((d) => d < 0)) {
     return ctx.error(
-      "DLM0210",
-      `param() needs non-negative dims, got (${shape.join(", ")})`,
+      ...diag("DLM0210", "param()", "non-negative dims", `(${shape.join(", ")})`),
       a.__spans?.shape ?? span,
     );
   }
@@ -81,8 +80,12 @@ export const params: CompileFn = (ctx, args) => {
   const items: Value[] = ctx.trainableParams().filter((p) => re.test(p.v));
   if (items.length === 0) {
     return ctx.error(
-      "DLM0215",
-      `params("${(a.pattern as { v: string }).v}") matches no trainable parameter`,
+      ...diag(
+        "DLM0215",
+        `params("${(a.pattern as { v: string }).v}")`,
+        "trainable parameter",
+        "",
+      ),
       a.__spans?.pattern ?? ctx.span,
     );
   }
@@ -107,8 +110,7 @@ export const tensor: CompileFn = (ctx, args) => {
   const dtype = (a.dtype as { v: string }).v;
   if (!DTYPES.has(dtype)) {
     return ctx.error(
-      "DLM0214",
-      `tensor() needs a dtype such as "f32" or "i64", got "${dtype}"`,
+      ...diag("DLM0214", "tensor() dtype", 'a dtype such as "f32" or "i64"', dtype),
       a.__spans?.dtype ?? span,
     );
   }
@@ -127,21 +129,33 @@ export const tensor: CompileFn = (ctx, args) => {
   const shape: number[] = [];
   if (!shapeOf(a.values, 0, shape)) {
     return ctx.error(
-      "DLM0201",
-      `tensor() needs numbers, or nested lists of numbers of one shape, got ${describe(a.values)}`,
+      ...diag(
+        "DLM0201",
+        "tensor()",
+        "numbers, or nested lists of numbers of one shape",
+        describe(a.values),
+      ),
       a.__spans?.values ?? span,
     );
   }
   if (flat.length > LIMITS.rangeLength) {
     return ctx.error(
-      "DLM0303",
-      `tensor() of ${flat.length} values; the limit is ${LIMITS.rangeLength}`,
+      ...diag(
+        "DLM0312",
+        "tensor()",
+        flat.length.toLocaleString("en-US"),
+        LIMITS.rangeLength.toLocaleString("en-US"),
+      ),
     );
   }
   if (!isFloat(dtype as DType) && flat.some((x) => !Number.isInteger(x))) {
     return ctx.error(
-      "DLM0207",
-      `tensor() of dtype ${dtype} needs whole numbers`,
+      ...diag(
+        "DLM0207",
+        `tensor() of dtype ${dtype}`,
+        "whole numbers",
+        flat.find((x) => !Number.isInteger(x))!,
+      ),
       a.__spans?.values ?? span,
     );
   }

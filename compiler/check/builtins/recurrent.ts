@@ -19,6 +19,7 @@ import type { Ctx } from "../context.ts";
 import { num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
 import type { LayerDef } from "./layers.ts";
+import { diag } from "../../diagnostics.ts";
 
 interface Kind {
   /** Layer name ("lstm") and ONNX op ("LSTM"). */
@@ -108,9 +109,12 @@ function checkState(
     (typeof b === "string" && typeof n === "string" && b !== n);
   if (bad || s.t.dtype !== x.t.dtype) {
     ctx.error(
-      "DLM0203",
-      `${k.name}() expects '${label}:' of type ${x.t.dtype}[${want}, ${n}, ${hidden}] ` +
-        `(layers * directions, batch, hidden), found ${formatType(s.t)}`,
+      ...diag(
+        "DLM0203",
+        `${k.name}()`,
+        `'${label}:' of type ${x.t.dtype}[${want}, ${n}, ${hidden}] (layers * directions, batch, hidden)`,
+        formatType(s.t),
+      ),
     );
     return false;
   }
@@ -142,15 +146,13 @@ function recurrentLayer(k: Kind): LayerDef {
       const batchFirst = args.batch_first.k === "bool" && args.batch_first.v;
       if (hidden <= 0) {
         return ctx.error(
-          "DLM0210",
-          `${k.name}() needs a positive hidden size, got ${hidden}`,
+          ...diag("DLM0210", `${k.name}()`, "a positive hidden size", hidden),
           ctx.argSpan("hidden"),
         );
       }
       if (layers <= 0) {
         return ctx.error(
-          "DLM0210",
-          `${k.name}() needs a positive number of layers, got ${layers}`,
+          ...diag("DLM0210", `${k.name}()`, "a positive number of layers", layers),
           ctx.argSpan("layers"),
         );
       }
@@ -159,8 +161,12 @@ function recurrentLayer(k: Kind): LayerDef {
         activation = NONLINEARITIES[args.nonlinearity.v];
         if (!activation) {
           return ctx.error(
-            "DLM0214",
-            `${k.name}() nonlinearity must be "tanh" or "relu", got "${args.nonlinearity.v}"`,
+            ...diag(
+              "DLM0214",
+              `${k.name}() nonlinearity`,
+              '"tanh" or "relu"',
+              `${args.nonlinearity.v}`,
+            ),
             ctx.argSpan("nonlinearity"),
           );
         }
@@ -168,19 +174,23 @@ function recurrentLayer(k: Kind): LayerDef {
       const layout = batchFirst ? "[N, T, C]" : "[T, N, C]";
       if (x.t.shape.length !== 3 || !["f16", "f32", "f64"].includes(x.t.dtype)) {
         return ctx.error(
-          "DLM0203",
-          `${k.name}() expects a 3-D float input ${layout}${
-            batchFirst ? "" : " (batch_first: false)"
-          }, got ${formatType(x.t)}`,
+          ...diag(
+            "DLM0203",
+            `${k.name}()`,
+            `a 3-D float input ${layout}${batchFirst ? "" : " (batch_first: false)"}`,
+            formatType(x.t),
+          ),
         );
       }
       const input = x.t.shape[2];
       if (typeof input !== "number") {
         return ctx.error(
-          "DLM0203",
-          `${k.name}() needs a known number of input features (dim 2), but the input is ${
-            formatType(x.t)
-          }`,
+          ...diag(
+            "DLM0203",
+            `${k.name}()`,
+            "a known number of input features (dim 2)",
+            formatType(x.t),
+          ),
         );
       }
       const n = x.t.shape[batchFirst ? 0 : 1];
@@ -195,10 +205,12 @@ function recurrentLayer(k: Kind): LayerDef {
           (typeof ln === "number" && typeof n === "number" && ln !== n)
         ) {
           return ctx.error(
-            "DLM0203",
-            `${k.name}() expects 'lengths:' of type i32[${n}] (one length per sequence), found ${
-              formatType(lens.t)
-            }`,
+            ...diag(
+              "DLM0203",
+              `${k.name}()`,
+              `'lengths:' of type i32[${n}] (one length per sequence)`,
+              formatType(lens.t),
+            ),
           );
         }
         // ONNX's sequence_lens is i32.

@@ -130,23 +130,23 @@ Deno.test("recurrent layers reject a wrong input, state or configuration in the 
   const cases: [string, string][] = [
     [
       "let (y, s) = v |> lstm(5)",
-      "DLM0203 lstm() expects a 3-D float input [N, T, C], got f32[N, 3]",
+      "DLM0203 lstm() needs a 3-D float input [N, T, C], got f32[N, 3]",
     ],
     [
       "let (y, s) = ids |> gru(5, batch_first: false)",
-      "DLM0203 gru() expects a 3-D float input [T, N, C] (batch_first: false), got i64[N, T]",
+      "DLM0203 gru() needs a 3-D float input [T, N, C] (batch_first: false), got i64[N, T]",
     ],
     [
       "let (y, s) = x |> rnn(5, layers: 2)(h0: h)",
-      "DLM0203 rnn() expects 'h0:' of type f32[2, N, 5] (layers * directions, batch, hidden), found f32[1, N, 5]",
+      "DLM0203 rnn() needs 'h0:' of type f32[2, N, 5] (layers * directions, batch, hidden), got f32[1, N, 5]",
     ],
     [
       "let (y, s) = x |> lstm(5)(h0: h, c0: bad)",
-      "DLM0203 lstm() expects 'c0:' of type f32[1, N, 5] (layers * directions, batch, hidden), found f32[2, N, 5]",
+      "DLM0203 lstm() needs 'c0:' of type f32[1, N, 5] (layers * directions, batch, hidden), got f32[2, N, 5]",
     ],
     [
       "let (y, s) = x |> gru(5)(lengths: len)",
-      "DLM0203 gru() expects 'lengths:' of type i32[N] (one length per sequence), found f32[N]",
+      "DLM0203 gru() needs 'lengths:' of type i32[N] (one length per sequence), got f32[N]",
     ],
     [
       "let (y, s) = x |> gru(5)(c0: h)",

@@ -20,7 +20,7 @@ function numArgs(ctx: Ctx, name: string, args: ArgIn[], n?: number): number[] | 
   for (const a of args) {
     if (a.value.k === "error") return undefined;
     if (!isNumber(a.value)) {
-      ctx.error("DLM0201", `${name}() expects numbers, got ${describe(a.value)}`, a.span);
+      ctx.error(...diag("DLM0201", `${name}()`, "numbers", describe(a.value)), a.span);
       return undefined;
     }
     out.push(a.value.v);
@@ -82,8 +82,7 @@ export const SCALAR_FNS: Record<string, CompileFn> = {
     if (v.k === "str") return { k: "int", v: v.v.length };
     if (v.k === "error") return v;
     return ctx.error(
-      "DLM0201",
-      `len() needs a tuple, list or string, got ${describe(v)}`,
+      ...diag("DLM0201", "len()", "a tuple, list or string", describe(v)),
       args[0].span,
     );
   },
@@ -92,15 +91,26 @@ export const SCALAR_FNS: Record<string, CompileFn> = {
     if (!xs) return ERROR;
     if (xs.length < 1 || xs.length > 3 || !args.every((a) => a.value.k === "int")) {
       return ctx.error(
-        "DLM0201",
-        "range() takes 1 to 3 ints: range(end), range(start, end), range(start, end, step)",
+        ...diag(
+          "DLM0201",
+          "range()",
+          "1 to 3 ints: range(end), range(start, end), range(start, end, step)",
+          args.map((a) => describe(a.value)).join(", ") || "nothing",
+        ),
       );
     }
     const [start, end, step] = xs.length === 1 ? [0, xs[0], 1] : [xs[0], xs[1], xs[2] ?? 1];
-    if (step === 0) return ctx.error("DLM0210", "range() step must not be 0");
+    if (step === 0) return ctx.error(...diag("DLM0210", "range()", "a non-zero step", 0));
     const n = Math.max(0, Math.ceil((end - start) / step));
     if (n > LIMITS.rangeLength) {
-      return ctx.error("DLM0302", `range() of ${n} elements; the limit is ${LIMITS.rangeLength}`);
+      return ctx.error(
+        ...diag(
+          "DLM0312",
+          `range(${xs.join(", ")})`,
+          n.toLocaleString("en-US"),
+          LIMITS.rangeLength.toLocaleString("en-US"),
+        ),
+      );
     }
     return {
       k: "list",
@@ -110,7 +120,9 @@ export const SCALAR_FNS: Record<string, CompileFn> = {
   enumerate: (ctx, args) => {
     const v = args[0]?.value;
     if (args.length !== 1 || !v || (v.k !== "tuple" && v.k !== "list")) {
-      return v?.k === "error" ? v : ctx.error("DLM0201", "enumerate() takes one list or tuple");
+      if (v?.k === "error") return v;
+      const got = args.length === 1 && v ? describe(v) : `${args.length} arguments`;
+      return ctx.error(...diag("DLM0201", "enumerate()", "one list or tuple", got));
     }
     return {
       k: "list",
@@ -123,8 +135,7 @@ export const SCALAR_FNS: Record<string, CompileFn> = {
       if (a.value.k === "error") return ERROR;
       if (a.value.k !== "tuple" && a.value.k !== "list") {
         return ctx.error(
-          "DLM0201",
-          `zip() takes lists or tuples, got ${describe(a.value)}`,
+          ...diag("DLM0201", "zip()", "lists or tuples", describe(a.value)),
           a.span,
         );
       }
@@ -140,7 +151,7 @@ export const SCALAR_FNS: Record<string, CompileFn> = {
     const c = args[0]?.value;
     if (!c || c.k === "error") return c ?? ctx.error(...diag("DLM0223", "assert()", "a condition"));
     if (c.k !== "bool") {
-      return ctx.error("DLM0201", `assert() needs a bool, got ${describe(c)}`, args[0].span);
+      return ctx.error(...diag("DLM0201", "assert()", "a bool", describe(c)), args[0].span);
     }
     if (!c.v) {
       const msg = args[1]?.value.k === "str" ? args[1].value.v : "assertion failed";

@@ -42,8 +42,12 @@ export const scan: CompileFn = (ctx, args) => {
   }
   if (cell.k !== "layer") {
     return ctx.error(
-      "DLM0201",
-      `scan() needs a layer to run at each step (such as Cell(64)), got ${describe(a.cell)}`,
+      ...diag(
+        "DLM0201",
+        "scan()",
+        "a layer to run at each step (such as Cell(64))",
+        describe(a.cell),
+      ),
       sp("cell"),
     );
   }
@@ -51,8 +55,7 @@ export const scan: CompileFn = (ctx, args) => {
     const items = v.k === "tuple" || v.k === "list" ? v.items : [v];
     if (items.length === 0 || items.some((x) => x.k !== "tensor")) {
       ctx.error(
-        "DLM0201",
-        `scan() needs ${what} to be a tensor or a tuple of tensors, got ${describe(v)}`,
+        ...diag("DLM0201", "scan()", `a tensor or a tuple of tensors as ${what}`, describe(v)),
         where,
       );
       return undefined;
@@ -71,18 +74,19 @@ export const scan: CompileFn = (ctx, args) => {
   const axis = axisIn < 0 ? axisIn + rank : axisIn;
   if (axis < 0 || axis >= rank || xs.some((x) => x.t.shape.length !== rank)) {
     return ctx.error(
-      "DLM0213",
-      `scan() axis ${axisIn} does not fit the sequence ${formatType(xs[0].t)}`,
+      ...diag("DLM0213", "scan()", axisIn, `the sequence ${formatType(xs[0].t)}`),
       sp("axis"),
     );
   }
   const steps = xs[0].t.shape[axis];
   if (xs.some((x) => x.t.shape[axis] !== steps)) {
     return ctx.error(
-      "DLM0203",
-      `scan() needs sequences of one length along axis ${axis}, got ${
-        xs.map((x) => formatType(x.t)).join(" and ")
-      }`,
+      ...diag(
+        "DLM0203",
+        "scan()",
+        `sequences of one length along axis ${axis}`,
+        xs.map((x) => formatType(x.t)).join(" and "),
+      ),
       sp("xs"),
     );
   }
@@ -94,8 +98,7 @@ export const scan: CompileFn = (ctx, args) => {
     if (out.k === "error") return undefined;
     if (out.k !== "tuple" || out.items.length !== 2) {
       ctx.error(
-        "DLM0201",
-        `scan()'s cell must return (new_state, output), got ${describe(out)}`,
+        ...diag("DLM0236", "scan()'s cell result", "(new_state, output)", describe(out)),
         span,
       );
       return undefined;
@@ -105,8 +108,12 @@ export const scan: CompileFn = (ctx, args) => {
     if (!ns || !ys) return undefined;
     if (ns.length !== state0.length) {
       ctx.error(
-        "DLM0203",
-        `scan()'s cell returns ${ns.length} state tensor(s) but the state has ${state0.length}`,
+        ...diag(
+          "DLM0203",
+          "scan()'s cell",
+          `to return ${state0.length} state tensor(s), as many as the state has`,
+          ns.length,
+        ),
         span,
       );
       return undefined;
@@ -118,10 +125,12 @@ export const scan: CompileFn = (ctx, args) => {
         want.shape.some((d, j) => d !== got.shape[j])
       ) {
         ctx.error(
-          "DLM0203",
-          `scan()'s cell returns a state ${formatType(got)} for a state ${
-            formatType(want)
-          }: the state must keep its type`,
+          ...diag(
+            "DLM0203",
+            "scan()'s cell",
+            `a new state of type ${formatType(want)} (the state must keep its type)`,
+            formatType(got),
+          ),
           span,
         );
         return undefined;
@@ -131,7 +140,12 @@ export const scan: CompileFn = (ctx, args) => {
   };
   if (typeof steps === "number") {
     // Unrolled: one application of the cell per step, sharing its weights.
-    if (steps === 0) return ctx.error("DLM0210", "scan() over an empty sequence", sp("xs"));
+    if (steps === 0) {
+      return ctx.error(
+        ...diag("DLM0210", "scan()", "a sequence of at least one step", "0 steps"),
+        sp("xs"),
+      );
+    }
     let state = state0;
     const per: TensorValue[][] = new Array(steps);
     let ysTuple = false;
@@ -247,8 +261,7 @@ function scanSteps(
     if (out.k === "error") return ERROR;
     if (out.k !== "tuple" || out.items.length !== 2) {
       return ctx.error(
-        "DLM0201",
-        `scan()'s cell must return (new_state, output), got ${describe(out)}`,
+        ...diag("DLM0236", "scan()'s cell result", "(new_state, output)", describe(out)),
       );
     }
     const ns = out.items[0];
@@ -258,10 +271,14 @@ function scanSteps(
       nsList.some((x, i) => x.k !== "tensor" || formatType(x.t) !== formatType(state0[i].t))
     ) {
       return ctx.error(
-        "DLM0203",
-        `scan()'s cell returns a new state ${describe(ns)} for a state of ${
-          state0.map((x) => formatType(x.t)).join(", ")
-        }: the state must keep its type`,
+        ...diag(
+          "DLM0203",
+          "scan()'s cell",
+          `a new state of type ${
+            state0.map((x) => formatType(x.t)).join(", ")
+          } (the state must keep its type)`,
+          describe(ns),
+        ),
       );
     }
     state = nsList as TensorValue[];
@@ -277,8 +294,7 @@ function scanSteps(
       const v = ysTuple ? (y as { items: Value[] }).items[j] : y;
       if (v.k !== "tensor") {
         return ctx.error(
-          "DLM0201",
-          `scan()'s cell output must be tensors, got ${describe(v)}`,
+          ...diag("DLM0236", "scan()'s cell output", "tensors", describe(v)),
         );
       }
       const r = v.t.shape.length + 1;

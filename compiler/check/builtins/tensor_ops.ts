@@ -29,8 +29,7 @@ export function normAxisArg(
 ): number | undefined {
   if (axis < -r || axis >= Math.max(r, 1)) {
     ctx.error(
-      "DLM0213",
-      `${what}() axis ${axis} is out of range for a tensor of rank ${r}`,
+      ...diag("DLM0213", `${what}()`, axis, `a tensor of rank ${r}`),
       ctx.argSpan(argName),
     );
     return undefined;
@@ -77,8 +76,12 @@ function shapeArg(ctx: Ctx, v: Value, what: string): Dim[] | undefined {
     else if (it.k === "dim") out.push(it.v);
     else {
       ctx.error(
-        "DLM0201",
-        `${what}() expects a shape of ints and symbolic dims, but got ${describe(it)} in it`,
+        ...diag(
+          "DLM0201",
+          `${what}()`,
+          "a shape of ints and symbolic dims",
+          `${describe(it)} in it`,
+        ),
         ctx.argSpan("shape"),
       );
       return undefined;
@@ -103,8 +106,12 @@ function view(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
       if (d === -1) holes++;
       else if (d <= 0) {
         return ctx.error(
-          "DLM0210",
-          `view() dims must be positive, a symbolic dim or -1, got ${d} at position ${k}`,
+          ...diag(
+            "DLM0210",
+            "view()",
+            "dims that are positive, a symbolic dim or -1",
+            `${d} at position ${k}`,
+          ),
           ctx.argSpan("shape"),
         );
       }
@@ -118,8 +125,7 @@ function view(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
   if (holes > 1 || (holes === 1 && unresolved.length > 0) || unresolved.length > 1) {
     if (holes > 1) {
       return ctx.error(
-        "DLM0210",
-        `view() accepts at most one -1, got (${target.join(", ")})`,
+        ...diag("DLM0210", "view()", "at most one -1", `(${target.join(", ")})`),
         ctx.argSpan("shape"),
       );
     }
@@ -129,10 +135,13 @@ function view(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
   if (!r) return ERROR;
   if (unresolved.length === 1 && !dimEquals(r.t.shape[unresolved[0]], target[unresolved[0]])) {
     return ctx.error(
-      "DLM0203",
-      `view() cannot turn ${formatType(x.t)} into (${target.join(", ")}): the dims left make ${
-        r.t.shape[unresolved[0]]
-      }, not ${target[unresolved[0]]}`,
+      ...diag(
+        "DLM0232",
+        "view()",
+        `turn ${formatType(x.t)} into (${target.join(", ")}): the dims left make ${
+          r.t.shape[unresolved[0]]
+        }, not ${target[unresolved[0]]}`,
+      ),
     );
   }
   return r;
@@ -150,9 +159,13 @@ function viewAtRunTime(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
     const at = findDim(x, d);
     if (at < 0) {
       return ctx.error(
-        "DLM0203",
-        `view() cannot find the dim ${d} in the input ${formatType(x.t)}; ` +
-          `use -1 for one dim that is not in the input`,
+        ...diag(
+          "DLM0232",
+          "view()",
+          `find the dim ${d} in the input ${
+            formatType(x.t)
+          }; use -1 for one dim that is not in the input`,
+        ),
         ctx.argSpan("shape"),
       );
     }
@@ -171,8 +184,7 @@ function partSizes(ctx: Ctx, x: TensorValue, axis: number, what: string): number
   const d = x.t.shape[axis];
   if (typeof d !== "number") {
     ctx.error(
-      "DLM0203",
-      `${what}() into equal parts needs a known dim ${axis}, but the input is ${formatType(x.t)}`,
+      ...diag("DLM0203", `${what}() into equal parts`, `a known dim ${axis}`, formatType(x.t)),
     );
     return undefined;
   }
@@ -212,8 +224,7 @@ const defs: FnDef[] = [
         if (d === undefined) return ERROR;
         if (n <= 0 || d % n !== 0) {
           return ctx.error(
-            "DLM0210",
-            `split() into ${n} equal parts needs dim ${axis} (${d}) divisible by ${n}`,
+            ...diag("DLM0210", `split() into ${n} equal parts`, `dim ${axis} divisible by ${n}`, d),
             ctx.argSpan("sizes"),
           );
         }
@@ -222,8 +233,7 @@ const defs: FnDef[] = [
       const sizes = expandInts(a.sizes, 1);
       if (sizes.some((s) => s <= 0)) {
         return ctx.error(
-          "DLM0210",
-          `split() sizes must be positive, got (${sizes.join(", ")})`,
+          ...diag("DLM0210", "split()", "positive sizes", `(${sizes.join(", ")})`),
           ctx.argSpan("sizes"),
         );
       }
@@ -241,7 +251,7 @@ const defs: FnDef[] = [
       if (axis === undefined) return ERROR;
       const n = num(a.n);
       if (n <= 0) {
-        return ctx.error("DLM0210", `chunk() needs n >= 1, got ${n}`, ctx.argSpan("n"));
+        return ctx.error(...diag("DLM0210", "chunk()", "n >= 1", n), ctx.argSpan("n"));
       }
       const d = partSizes(ctx, x, axis, "chunk");
       if (d === undefined) return ERROR;
@@ -263,10 +273,12 @@ const defs: FnDef[] = [
       const off = s.length - x.t.shape.length;
       if (off < 0) {
         return ctx.error(
-          "DLM0203",
-          `expand() needs a shape of at least rank ${x.t.shape.length} for ${
-            formatType(x.t)
-          }, got (${s.join(", ")})`,
+          ...diag(
+            "DLM0203",
+            "expand()",
+            `a shape of at least rank ${x.t.shape.length} for ${formatType(x.t)}`,
+            `(${s.join(", ")})`,
+          ),
           ctx.argSpan("shape"),
         );
       }
@@ -277,10 +289,13 @@ const defs: FnDef[] = [
         else if (have !== undefined && dimEquals(have, d)) spec.push(1);
         else {
           return ctx.error(
-            "DLM0203",
-            `expand() can only keep a symbolic dim the input has in the same place; ${d} at position ${k} is not in ${
-              formatType(x.t)
-            }`,
+            ...diag(
+              "DLM0232",
+              "expand()",
+              `keep the symbolic dim ${d} at position ${k}: ${
+                formatType(x.t)
+              } does not have it in that place`,
+            ),
             ctx.argSpan("shape"),
           );
         }
@@ -297,13 +312,12 @@ const defs: FnDef[] = [
     apply(ctx, a) {
       const n = a.n;
       if (n.k === "int") {
-        if (n.v < 0) return ctx.error("DLM0210", `arange() needs n >= 0, got ${n.v}`);
+        if (n.v < 0) return ctx.error(...diag("DLM0210", "arange()", "n >= 0", n.v));
         return ctx.constant(tensor("i64", [n.v], [...Array(n.v).keys()]));
       }
       if (n.k !== "dim") {
         return ctx.error(
-          "DLM0201",
-          `arange() expects an int or a symbolic dim for 'n', but got ${describe(n)}`,
+          ...diag("DLM0201", "arange()", "an int or a symbolic dim for 'n'", describe(n)),
           ctx.argSpan("n"),
         );
       }
@@ -320,8 +334,7 @@ const defs: FnDef[] = [
       const at = findDim(like, n.v);
       if (at < 0) {
         return ctx.error(
-          "DLM0203",
-          `arange() needs the dim ${n.v} in 'like', but it is ${formatType(like.t)}`,
+          ...diag("DLM0203", "arange()", `the dim ${n.v} in 'like'`, formatType(like.t)),
           ctx.argSpan("like"),
         );
       }
@@ -337,7 +350,7 @@ const defs: FnDef[] = [
     apply(ctx, a) {
       const x = t(a.x);
       if (x.t.shape.length < 2) {
-        return ctx.error("DLM0203", `${name}() needs a rank >= 2 input, got ${formatType(x.t)}`);
+        return ctx.error(...diag("DLM0203", `${name}()`, "a rank >= 2 input", formatType(x.t)));
       }
       return withGraph(ctx, (e) => {
         const k = e.constant(tensor("i64", [], [num(a.k)]));
@@ -353,8 +366,7 @@ const defs: FnDef[] = [
       const x = t(a.x), m = t(a.mask);
       if (m.t.dtype !== "bool") {
         return ctx.error(
-          "DLM0207",
-          `masked_fill() needs a bool mask, got ${formatType(m.t)}`,
+          ...diag("DLM0207", "masked_fill()", "a bool mask", formatType(m.t)),
           ctx.argSpan("mask"),
         );
       }
@@ -382,8 +394,7 @@ const defs: FnDef[] = [
       const x = t(a.x), idx = t(a.indices);
       if (idx.t.shape.length !== 1) {
         return ctx.error(
-          "DLM0203",
-          `index_select() needs 1-D indices, got ${formatType(idx.t)}`,
+          ...diag("DLM0203", "index_select()", "1-D indices", formatType(idx.t)),
           ctx.argSpan("indices"),
         );
       }
@@ -422,10 +433,13 @@ const defs: FnDef[] = [
       const ok = perm.length === r && [...perm].sort((p, q) => p - q).every((v, k) => v === k);
       if (!ok) {
         return ctx.error(
-          "DLM0213",
-          `permute() needs a permutation of 0..${r - 1} for ${formatType(x.t)}, got (${
-            expandInts(a.dims, r).join(", ")
-          })`,
+          ...diag(
+            "DLM0233",
+            "permute()",
+            r - 1,
+            formatType(x.t),
+            expandInts(a.dims, r).join(", "),
+          ),
           ctx.argSpan("dims"),
         );
       }

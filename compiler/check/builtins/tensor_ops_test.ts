@@ -44,7 +44,7 @@ Deno.test("view reports a dim it cannot find", () => {
     input z: f32[B]
     output y = view(x, (B, T, 4, -1))
   }`);
-  assert.deepEqual(r.diagnostics.map((d) => d.code), ["DLM0203"]);
+  assert.deepEqual(r.diagnostics.map((d) => d.code), ["DLM0232"]);
 });
 
 Deno.test("split and chunk return tuples of the right sizes", () => {
@@ -128,7 +128,7 @@ Deno.test("permute rejects something that is not a permutation", () => {
     input x: f32[N, 3, 4]
     output y = permute(x, (0, 0, 1))
   }`);
-  assert.deepEqual(r.diagnostics.map((d) => d.code), ["DLM0213"]);
+  assert.deepEqual(r.diagnostics.map((d) => d.code), ["DLM0233"]);
 });
 
 Deno.test("view() that moves symbolic dims builds the shape at run time and keeps the exact type", () => {

@@ -89,8 +89,7 @@ export const phase: CompileFn = (ctx, args) => {
   }
   if (a.optimizer.k !== "spec") {
     return ctx.error(
-      "DLM0201",
-      `phase() needs an optimizer such as adam(lr: 2e-4), got ${describe(a.optimizer)}`,
+      ...diag("DLM0201", "phase()", "an optimizer such as adam(lr: 2e-4)", describe(a.optimizer)),
       a.__spans?.optimizer ?? span,
     );
   }

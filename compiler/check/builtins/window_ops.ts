@@ -20,6 +20,8 @@ import { ERROR, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { LayerDef } from "./layers.ts";
 import { fl, withGraph } from "./util.ts";
+import { diag } from "../../diagnostics.ts";
+import { type Ctx } from "../context.ts";
 
 /**
  * torchvision's relative_position_index for a window of mh x mw tokens, as
@@ -80,10 +82,18 @@ export function shiftedWindowMask(
 }
 
 /** A window size argument as [mh, mw] (an int is square), or an error message. */
-function windowArg(v: Value, what: string): [number, number] | string {
+/** A window (an int is square) of positive ints, or undefined after reporting DLM0210 at `arg`. */
+function windowArg(ctx: Ctx, v: Value, what: string, arg: string): [number, number] | undefined {
   const m = expandInts(v, 2);
   if (!m || m.length !== 2 || m.some((x) => !Number.isInteger(x) || x < 1)) {
-    return `${what} needs a window of 1 or 2 positive ints, got ${describeInts(v)}`;
+    const [code, message] = diag(
+      "DLM0210",
+      what,
+      "a window of 1 or 2 positive ints",
+      describeInts(v),
+    );
+    ctx.error(code, message, ctx.argSpan(arg));
+    return undefined;
   }
   return [m[0], m[1]];
 }
@@ -104,8 +114,8 @@ const fns: FnDef[] = [
       "(hi - hj + Mh - 1)(2 Mw - 1) + (wi - wj + Mw - 1) for tokens i, j, a row of the [(2Mh-1)(2Mw-1), heads] table.",
     sig: [{ name: "window", type: "ints" }],
     apply(ctx, a) {
-      const m = windowArg(a.window, "relative_position_index()");
-      if (typeof m === "string") return ctx.error("DLM0210", m, ctx.argSpan("window"));
+      const m = windowArg(ctx, a.window, "relative_position_index()", "window");
+      if (!m) return ERROR;
       const n = m[0] * m[1];
       return ctx.constant(
         tensor("i64", [n, n], relativePositionIndex(m[0], m[1])),
@@ -126,32 +136,40 @@ const fns: FnDef[] = [
       { name: "fill", type: "float", default: fl(-100) },
     ],
     apply(ctx, a) {
-      const s = windowArg(a.size, "shifted_window_mask() size");
-      if (typeof s === "string") return ctx.error("DLM0210", s, ctx.argSpan("size"));
-      const m = windowArg(a.window, "shifted_window_mask()");
-      if (typeof m === "string") return ctx.error("DLM0210", m, ctx.argSpan("window"));
+      const s = windowArg(ctx, a.size, "shifted_window_mask() size", "size");
+      if (!s) return ERROR;
+      const m = windowArg(ctx, a.window, "shifted_window_mask()", "window");
+      if (!m) return ERROR;
       const sh = expandInts(a.shift, 2);
       if (!sh || sh.length !== 2) {
         return ctx.error(
-          "DLM0210",
-          `shifted_window_mask() needs a shift of 1 or 2 ints, got ${describeInts(a.shift)}`,
+          ...diag(
+            "DLM0210",
+            "shifted_window_mask()",
+            "a shift of 1 or 2 ints",
+            describeInts(a.shift),
+          ),
           ctx.argSpan("shift"),
         );
       }
       if (s[0] % m[0] !== 0 || s[1] % m[1] !== 0) {
         return ctx.error(
-          "DLM0210",
-          `shifted_window_mask() needs a size that is a multiple of the window, got (${s[0]}, ${
-            s[1]
-          }) and window (${m[0]}, ${m[1]})`,
+          ...diag(
+            "DLM0210",
+            "shifted_window_mask()",
+            "a size that is a multiple of the window",
+            `(${s[0]}, ${s[1]}) and window (${m[0]}, ${m[1]})`,
+          ),
         );
       }
       if (sh.some((x, k) => x < 0 || x >= m[k])) {
         return ctx.error(
-          "DLM0210",
-          `shifted_window_mask() needs 0 <= shift < window, got shift (${sh[0]}, ${
-            sh[1]
-          }) and window (${m[0]}, ${m[1]})`,
+          ...diag(
+            "DLM0210",
+            "shifted_window_mask()",
+            "0 <= shift < window",
+            `shift (${sh[0]}, ${sh[1]}) and window (${m[0]}, ${m[1]})`,
+          ),
           ctx.argSpan("shift"),
         );
       }
@@ -176,13 +194,12 @@ const relativePositionBias: LayerDef = {
     { name: "init", type: "init", optional: true },
   ],
   apply(ctx, args, [x], prefix) {
-    const m = windowArg(args.window, "relative_position_bias()");
-    if (typeof m === "string") return ctx.error("DLM0210", m, ctx.argSpan("window"));
+    const m = windowArg(ctx, args.window, "relative_position_bias()", "window");
+    if (!m) return ERROR;
     const heads = num(args.heads);
     if (heads < 1) {
       return ctx.error(
-        "DLM0210",
-        `relative_position_bias() needs heads >= 1, got ${heads}`,
+        ...diag("DLM0210", "relative_position_bias()", "heads >= 1", heads),
         ctx.argSpan("heads"),
       );
     }
@@ -191,16 +208,17 @@ const relativePositionBias: LayerDef = {
     const want = [heads, n, n];
     if (r < 3 || !want.every((d, k) => dimEquals(x.t.shape[r - 3 + k], d))) {
       return ctx.error(
-        "DLM0203",
-        `relative_position_bias() needs logits [..., ${heads}, ${n}, ${n}] (heads, window tokens), got ${
-          formatType(x.t)
-        }`,
+        ...diag(
+          "DLM0203",
+          "relative_position_bias()",
+          `logits [..., ${heads}, ${n}, ${n}] (heads, window tokens)`,
+          formatType(x.t),
+        ),
       );
     }
     if (x.t.dtype !== "f32") {
       return ctx.error(
-        "DLM0207",
-        `relative_position_bias() needs f32 logits, got ${formatType(x.t)}`,
+        ...diag("DLM0207", "relative_position_bias()", "f32 logits", formatType(x.t)),
       );
     }
     // `a.b.relative_position_bias_table` is the raw parameter `relative_position_bias_table` of `a.b`.

@@ -173,8 +173,12 @@ export abstract class CallElab extends ExpressionElab {
           if (a.value.k === "error") return ERROR;
           if (a.value.k !== "tensor") {
             return this.err(
-              "DLM0201",
-              `'${a.name}:' must be a tensor, got ${describe(a.value)}`,
+              ...diag(
+                "DLM0201",
+                `${callee.inst.name}()`,
+                `a tensor for '${a.name}:'`,
+                describe(a.value),
+              ),
               a.span,
             );
           }
@@ -251,8 +255,7 @@ export abstract class CallElab extends ExpressionElab {
         for (const v of inputs) {
           if (v.k !== "tensor") {
             return this.err(
-              "DLM0201",
-              `${inst.name}() is applied to a tensor, got ${describe(v)}`,
+              ...diag("DLM0201", `${inst.name}()`, "to be applied to a tensor", describe(v)),
               span,
             );
           }

@@ -115,7 +115,7 @@ export abstract class ElabCore {
       ),
     );
     if (this.diags.length > 200) {
-      this.diags.push(error(code, "Too many errors; stopping here", span));
+      this.diags.push(error(...diag("DLM0315"), span));
       throw new Abort();
     }
     return ERROR;
@@ -239,13 +239,7 @@ export abstract class ElabCore {
     domain?: string,
   ): TensorValue[] | undefined {
     if (this.b.graph.nodes.length >= LIMITS.nodes) {
-      this.err(
-        "DLM0302",
-        `The graph has more than ${
-          big(LIMITS.nodes)
-        } nodes; is a loop or a recursion running away?`,
-        span,
-      );
+      this.err(...diag("DLM0302", big(LIMITS.nodes)), span);
       throw new Abort();
     }
     try {
@@ -262,10 +256,12 @@ export abstract class ElabCore {
           numel(t.shape as number[]) > LIMITS.tensorElements
         ) {
           this.err(
-            "DLM0303",
-            `${op} would make a tensor ${formatType(t)} of ${
-              big(numel(t.shape as number[]))
-            } elements; the limit is ${big(LIMITS.tensorElements)}`,
+            ...diag(
+              "DLM0303",
+              `The output ${formatType(t)} of ${op}`,
+              big(numel(t.shape as number[])),
+              big(LIMITS.tensorElements),
+            ),
             span,
           );
           return undefined;
@@ -296,12 +292,7 @@ export abstract class ElabCore {
       const t = this.root.graph.types.get(name)!;
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
         this.err(
-          "DLM0203",
-          `Shared layer '${prefix}' needs ${name} of shape [${
-            shape.join(", ")
-          }] here, but it was created as [${
-            t.shape.join(", ")
-          }]; a layer applied twice needs inputs of the same size`,
+          ...diag("DLM0235", prefix, name, shape.join(", "), t.shape.join(", ")),
           span,
         );
         return undefined;
@@ -311,21 +302,19 @@ export abstract class ElabCore {
     const n = numel(shape);
     if (shape.some((d) => !Number.isInteger(d) || d < 0) || n > LIMITS.tensorElements) {
       this.err(
-        "DLM0303",
-        `Parameter ${name} of shape [${shape.join(", ")}] has ${
-          big(n)
-        } elements; the limit per tensor is ${big(LIMITS.tensorElements)}`,
+        ...diag(
+          "DLM0303",
+          `Parameter ${name} of shape [${shape.join(", ")}]`,
+          big(n),
+          big(LIMITS.tensorElements),
+        ),
         span,
       );
       throw new Abort();
     }
     this.paramElements += n;
     if (this.paramElements > LIMITS.totalParamElements) {
-      this.err(
-        "DLM0303",
-        `The model has more than ${big(LIMITS.totalParamElements)} parameter elements`,
-        span,
-      );
+      this.err(...diag("DLM0313", big(LIMITS.totalParamElements)), span);
       throw new Abort();
     }
     const spec = opts.explicit ?? this.ruleFor(name, opts.layer, role) ?? init;

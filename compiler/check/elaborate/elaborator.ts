@@ -129,21 +129,26 @@ class Elaborator extends CallElab {
       } else if (l.k === "tensor") {
         if (l.t.shape.length !== 0 || !isFloat(l.t.dtype)) {
           this.err(
-            "DLM0203",
-            `The loss must be a float scalar, but it is ${
-              formatType(l.t)
-            }; reduce it (mean or sum)`,
+            ...diag(
+              "DLM0234",
+              "The loss",
+              "a float scalar",
+              "it",
+              `${formatType(l.t)}; reduce it (mean or sum)`,
+            ),
             train.nameSpan,
           );
         } else outputs.push({ name: "loss", value: l, span: train.nameSpan });
       } else if (l.k !== "error") {
-        this.err("DLM0201", `The loss must be a tensor, got ${describe(l)}`, train.nameSpan);
+        this.err(
+          ...diag("DLM0234", "The loss", "a float scalar", "it", describe(l)),
+          train.nameSpan,
+        );
       }
       for (const m of extra) {
         if (m.value.k === "tensor" && m.value.t.shape.length !== 0) {
           this.err(
-            "DLM0203",
-            `A metric must be a scalar, but '${m.name}' is ${formatType(m.value.t)}`,
+            ...diag("DLM0234", "A metric", "a scalar", `'${m.name}'`, formatType(m.value.t)),
             m.span,
           );
           continue;

@@ -96,11 +96,7 @@ export abstract class ExpressionElab extends StatementElab {
           return this.callValue(v, [], e.span, { label, labelSpan: e.label.span });
         }
         if (v.k === "error") return v;
-        return this.err(
-          "DLM0201",
-          `A label names a layer, but '${label}' labels ${describe(v)}`,
-          e.label.span,
-        );
+        return this.err(...diag("DLM0240", label, describe(v)), e.label.span);
       }
       case "ifexpr": {
         const c = this.condition(this.eval(e.cond, scope), e.cond.span);
@@ -113,8 +109,12 @@ export abstract class ExpressionElab extends StatementElab {
         if (a.k === "error" || b.k === "error") return ERROR;
         if (a.k !== "int" || b.k !== "int") {
           return this.err(
-            "DLM0201",
-            `A range needs int bounds, got ${describe(a)} and ${describe(b)}`,
+            ...diag(
+              "DLM0236",
+              "The bounds of a range",
+              "ints",
+              `${describe(a)} and ${describe(b)}`,
+            ),
             e.span,
           );
         }
@@ -122,10 +122,12 @@ export abstract class ExpressionElab extends StatementElab {
         const n = Math.max(0, end - a.v);
         if (n > LIMITS.rangeLength) {
           return this.err(
-            "DLM0302",
-            `Range ${a.v}..${b.v} has ${n.toLocaleString("en-US")} elements; the limit is ${
-              LIMITS.rangeLength.toLocaleString("en-US")
-            }`,
+            ...diag(
+              "DLM0312",
+              `Range ${a.v}..${b.v}`,
+              n.toLocaleString("en-US"),
+              LIMITS.rangeLength.toLocaleString("en-US"),
+            ),
             e.span,
           );
         }

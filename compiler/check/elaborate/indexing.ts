@@ -17,13 +17,13 @@ export abstract class IndexElab extends OperatorElab {
     if (t.k === "error") return t;
     if (t.k === "tuple" || t.k === "list") {
       if (e.indices.length !== 1 || e.indices[0].kind === "slice") {
-        return this.err("DLM0201", `A ${t.k} takes one int index`, e.span);
+        const got = e.indices.length === 1 ? "a slice" : `${e.indices.length} indices`;
+        return this.err(...diag("DLM0236", `A ${t.k} index`, "one int", got), e.span);
       }
       const i = this.eval(e.indices[0] as A.Expr, scope);
       if (i.k !== "int") {
         return i.k === "error" ? i : this.err(
-          "DLM0201",
-          `A ${t.k} index must be an int, got ${describe(i)}`,
+          ...diag("DLM0236", `A ${t.k} index`, "an int", describe(i)),
           e.indices[0].span,
         );
       }
@@ -36,7 +36,7 @@ export abstract class IndexElab extends OperatorElab {
       }
       return t.items[k];
     }
-    if (t.k !== "tensor") return this.err("DLM0201", `Cannot index ${describe(t)}`, e.span);
+    if (t.k !== "tensor") return this.err(...diag("DLM0239", describe(t)), e.span);
     const rank = t.t.shape.length;
     if (e.indices.length > rank) {
       return this.err(...diag("DLM0226", e.indices.length, formatType(t.t)), e.span);
@@ -51,7 +51,7 @@ export abstract class IndexElab extends OperatorElab {
       const v = this.eval(x, scope);
       if (v.k === "int") return v.v;
       if (v.k !== "error") {
-        this.err("DLM0201", `A slice bound must be an int, got ${describe(v)}`, x.span);
+        this.err(...diag("DLM0236", "A slice bound", "an int", describe(v)), x.span);
       }
       return undefined;
     };
@@ -60,7 +60,9 @@ export abstract class IndexElab extends OperatorElab {
       if (ix.kind === "slice") {
         const step = intOf(ix.step, 1);
         if (step === undefined) return ERROR;
-        if (step === 0) return this.err("DLM0210", "A slice step must not be 0", ix.span);
+        if (step === 0) {
+          return this.err(...diag("DLM0210", "A slice", "a non-zero step", 0), ix.span);
+        }
         const big = 2 ** 53 - 1;
         const s = intOf(ix.start, step > 0 ? 0 : -1);
         const en = intOf(ix.end, step > 0 ? big : -big);
@@ -115,11 +117,7 @@ export abstract class IndexElab extends OperatorElab {
         case "T": {
           const r = t.t.shape.length;
           if (r < 2) {
-            return this.err(
-              "DLM0213",
-              `.T needs a tensor of rank >= 2, got ${formatType(t.t)}`,
-              e.span,
-            );
+            return this.err(...diag("DLM0213", ".T", -2, formatType(t.t)), e.span);
           }
           const perm = [...Array(r).keys()];
           [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];

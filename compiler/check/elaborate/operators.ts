@@ -23,7 +23,7 @@ export abstract class OperatorElab extends TypeElab {
       if (isNumber(v)) return { k: v.k, v: e.op === "-" ? -v.v : v.v };
       if (v.k === "tensor") return e.op === "-" ? this.tensorOp("Neg", [v], e.span) : v;
     }
-    return this.err("DLM0201", `Operator ${e.op} does not apply to ${describe(v)}`, e.span);
+    return this.err(...diag("DLM0237", e.op, describe(v)), e.span);
   }
 
   binary(e: A.BinaryExpr, l: Value, r: Value): Value {
@@ -51,8 +51,7 @@ export abstract class OperatorElab extends TypeElab {
       return this.err(...diag("DLM0310", describe(l), op, describe(r)), e.span);
     }
     return this.err(
-      "DLM0201",
-      `Operator ${op} does not apply to ${describe(l)} and ${describe(r)}`,
+      ...diag("DLM0237", op, `${describe(l)} and ${describe(r)}`),
       e.opSpan,
     );
   }
@@ -101,7 +100,7 @@ export abstract class OperatorElab extends TypeElab {
       case ">=":
         return { k: "bool", v: a >= b };
       default:
-        return this.err("DLM0201", `Operator ${e.op} does not apply to numbers`, e.opSpan);
+        return this.err(...diag("DLM0237", e.op, "numbers"), e.opSpan);
     }
   }
 
@@ -112,10 +111,12 @@ export abstract class OperatorElab extends TypeElab {
       if (isNumber(v)) {
         if (!isFloat(ref.t.dtype) && !Number.isInteger(v.v)) {
           this.err(
-            "DLM0207",
-            `Cannot combine ${
-              formatType(ref.t)
-            } with the non-integer ${v.v}; convert the tensor with cast() first`,
+            ...diag(
+              "DLM0207",
+              `Operator ${e.op} on ${formatType(ref.t)}`,
+              "an integer (convert the tensor with cast() first)",
+              v.v,
+            ),
             e.span,
           );
           return undefined;
@@ -129,17 +130,18 @@ export abstract class OperatorElab extends TypeElab {
     if ((!a && isNumber(l)) || (!b && isNumber(r))) return ERROR; // reported by lift
     if (!a || !b) {
       return this.err(
-        "DLM0201",
-        `Operator ${e.op} does not apply to ${describe(l)} and ${describe(r)}`,
+        ...diag("DLM0237", e.op, `${describe(l)} and ${describe(r)}`),
         e.opSpan,
       );
     }
     if (a.t.dtype !== b.t.dtype) {
       return this.err(
-        "DLM0207",
-        `Operator ${e.op} needs tensors of one element type, got ${formatType(a.t)} and ${
-          formatType(b.t)
-        }; convert with cast()`,
+        ...diag(
+          "DLM0207",
+          `Operator ${e.op}`,
+          "tensors of one element type",
+          `${formatType(a.t)} and ${formatType(b.t)}; convert with cast()`,
+        ),
         e.span,
       );
     }
@@ -164,7 +166,7 @@ export abstract class OperatorElab extends TypeElab {
       return eq.k === "tensor" ? this.tensorOp("Not", [eq], e.span) : eq;
     }
     const op = OPS[e.op];
-    if (!op) return this.err("DLM0201", `Operator ${e.op} does not apply to tensors`, e.opSpan);
+    if (!op) return this.err(...diag("DLM0237", e.op, "tensors"), e.opSpan);
     return this.tensorOp(
       op,
       [a, b],

@@ -24,8 +24,12 @@ export abstract class StatementElab extends IndexElab {
       if (v.k === "error") continue;
       if (v.k !== "init" && v.k !== "initfn") {
         this.err(
-          "DLM0201",
-          `init expects an initialiser such as kaiming_normal() or zeros, got ${describe(v)}`,
+          ...diag(
+            "DLM0236",
+            "An init value",
+            "an initialiser such as kaiming_normal() or zeros",
+            describe(v),
+          ),
           s.value.span,
         );
         continue;
@@ -52,8 +56,12 @@ export abstract class StatementElab extends IndexElab {
         }
         if (s.type.kind !== "tensor_type") {
           this.err(
-            "DLM0201",
-            `input '${s.name}' needs a tensor type such as f32[N, 3, 224, 224]`,
+            ...diag(
+              "DLM0236",
+              `The type of input '${s.name}'`,
+              "a tensor type such as f32[N, 3, 224, 224]",
+              s.type.kind === "scalar_type" ? s.type.name : "a tuple type",
+            ),
             s.type.span,
           );
           scope.define(s.name, ERROR);
@@ -99,8 +107,7 @@ export abstract class StatementElab extends IndexElab {
         }
         if (v.k !== "tensor") {
           this.err(
-            "DLM0201",
-            `output '${s.name}' must be a tensor, got ${describe(v)}`,
+            ...diag("DLM0236", `output '${s.name}'`, "a tensor", describe(v)),
             s.value?.span ?? s.span,
           );
           return;
@@ -165,21 +172,14 @@ export abstract class StatementElab extends IndexElab {
         if (it.k === "error") return;
         if (it.k !== "tuple" && it.k !== "list") {
           this.err(
-            "DLM0201",
-            `for needs a range, list or tuple to iterate over, got ${describe(it)}`,
+            ...diag("DLM0236", "What for iterates over", "a range, list or tuple", describe(it)),
             s.iter.span,
           );
           return;
         }
         for (const item of it.items) {
           if (++this.iterations > LIMITS.iterations) {
-            this.err(
-              "DLM0302",
-              `Loops run more than ${
-                LIMITS.iterations.toLocaleString("en-US")
-              } iterations in all; the limit keeps compile times bounded`,
-              s.span,
-            );
+            this.err(...diag("DLM0311", LIMITS.iterations.toLocaleString("en-US")), s.span);
             throw new Abort();
           }
           const inner = scope.nested();
@@ -222,11 +222,7 @@ export abstract class StatementElab extends IndexElab {
     }
     const flat = flattenTuple(v, names.length);
     if (!flat) {
-      this.err(
-        "DLM0201",
-        `Cannot unpack ${describe(v)} into ${names.length} names (${names.join(", ")})`,
-        span,
-      );
+      this.err(...diag("DLM0238", describe(v), names.length, names.join(", ")), span);
       for (const n of names) scope.define(n, ERROR);
       return;
     }
@@ -240,7 +236,7 @@ export abstract class StatementElab extends IndexElab {
       this.err(...diag("DLM0305"), span);
       return undefined;
     }
-    this.err("DLM0201", `if needs a bool, got ${describe(c)}`, span);
+    this.err(...diag("DLM0236", "A condition", "a bool", describe(c)), span);
     return undefined;
   }
 

@@ -20,11 +20,7 @@ export abstract class TypeElab extends ElabCore {
   /** The type of a model input: unbound capitalised or unknown names become symbolic dims. */
   evalInputType(te: A.TensorTypeExpr, scope: Scope): TensorType | undefined {
     if (!DTYPES.has(te.dtype)) {
-      this.err(
-        "DLM0201",
-        `Unknown element type '${te.dtype}'; use one of ${[...DTYPES].join(", ")}`,
-        te.span,
-      );
+      this.err(...diag("DLM0007", te.dtype, [...DTYPES].join(", ")), te.span);
       return undefined;
     }
     const shape: Dim[] = [];
@@ -49,7 +45,7 @@ export abstract class TypeElab extends ElabCore {
       const v = this.eval(d, scope);
       if (v.k === "int") {
         if (v.v < 0) {
-          this.err("DLM0210", `A dim must not be negative, got ${v.v}`, d.span);
+          this.err(...diag("DLM0210", "A dim", "a size >= 0", v.v), d.span);
           return undefined;
         }
         shape.push(v.v);
@@ -57,8 +53,7 @@ export abstract class TypeElab extends ElabCore {
       else {
         if (v.k !== "error") {
           this.err(
-            "DLM0201",
-            `A dim must be an int or a symbolic name, got ${describe(v)}`,
+            ...diag("DLM0236", "A dim", "an int or a symbolic name", describe(v)),
             d.span,
           );
         }
@@ -69,10 +64,12 @@ export abstract class TypeElab extends ElabCore {
       shape.every((d) => typeof d === "number") && numel(shape as number[]) > LIMITS.tensorElements
     ) {
       this.err(
-        "DLM0303",
-        `Input ${te.dtype}[${shape.join(", ")}] has ${
-          big(numel(shape as number[]))
-        } elements; the limit is ${big(LIMITS.tensorElements)}`,
+        ...diag(
+          "DLM0303",
+          `Input ${te.dtype}[${shape.join(", ")}]`,
+          big(numel(shape as number[])),
+          big(LIMITS.tensorElements),
+        ),
         te.span,
       );
       return undefined;
@@ -106,8 +103,7 @@ export abstract class TypeElab extends ElabCore {
           : v.k === "str";
         if (!ok) {
           this.err(
-            "DLM0201",
-            `${what} must be ${te.name === "int" ? "an" : "a"} ${te.name}, got ${describe(v)}`,
+            ...diag("DLM0236", what, `${te.name === "int" ? "an" : "a"} ${te.name}`, describe(v)),
             span,
           );
         }
@@ -116,8 +112,7 @@ export abstract class TypeElab extends ElabCore {
       case "tuple_type": {
         if ((v.k !== "tuple" && v.k !== "list") || v.items.length !== te.items.length) {
           this.err(
-            "DLM0201",
-            `${what} must be a tuple of ${te.items.length}, got ${describe(v)}`,
+            ...diag("DLM0236", what, `a tuple of ${te.items.length}`, describe(v)),
             span,
           );
           return false;
@@ -127,8 +122,7 @@ export abstract class TypeElab extends ElabCore {
       case "tensor_type": {
         if (v.k !== "tensor") {
           this.err(
-            "DLM0201",
-            `${what} must be a tensor ${te.dtype}[...], got ${describe(v)}`,
+            ...diag("DLM0236", what, `a tensor ${te.dtype}[...]`, describe(v)),
             span,
           );
           return false;

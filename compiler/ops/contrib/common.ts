@@ -5,6 +5,7 @@
 import { formatType, type TensorType } from "../../ir/graph.ts";
 import { dimEquals, formatShape } from "../dims.ts";
 import { ShapeError } from "../op_def.ts";
+import { diag } from "../../diagnostics.ts";
 
 /** The operator domain of onnxruntime's contrib ops. */
 export const MS_DOMAIN = "com.microsoft";
@@ -23,7 +24,13 @@ export function expectHiddenVector(
   const hidden = of.shape[of.shape.length - 1];
   if (t.shape.length === 1 && dimEquals(t.shape[0], hidden)) return;
   throw new ShapeError(
-    `${op} expects '${port}' to be 1-D of the last dim of '${ofPort}' ${formatType(of)}, ` +
-      `i.e. ${formatShape([hidden])}, found ${formatType(t)}`,
+    ...diag(
+      "DLM0227",
+      op,
+      `'${port}' to be 1-D of the last dim of '${ofPort}' ${formatType(of)}, i.e. ${
+        formatShape([hidden])
+      }`,
+      formatType(t),
+    ),
   );
 }

@@ -15,6 +15,7 @@ import { dimDiv, dimEquals, formatShape } from "../dims.ts";
 import { type OpDef, ShapeError } from "../op_def.ts";
 import { expectDtype, expectRank, input, intAttr, sameDtype } from "../rules.ts";
 import { CONTRIB_FLOAT, MS_DOMAIN } from "./common.ts";
+import { diag } from "../../diagnostics.ts";
 
 const OP = "MultiHeadAttention";
 
@@ -54,11 +55,13 @@ export const multiHeadAttentionOp: OpDef = {
     expectDtype(OP, "query", q, CONTRIB_FLOAT);
     if (!key || !value) {
       throw new ShapeError(
-        `${OP} expects separate 'key' and 'value' inputs (packed QKV is not supported)`,
+        ...diag("DLM0227", OP, "separate 'key' and 'value' inputs", "packed QKV (not supported)"),
       );
     }
     if (rest.some((t) => t)) {
-      throw new ShapeError(`${OP} with past state or a cache is not supported`);
+      throw new ShapeError(
+        ...diag("DLM0227", OP, "no past state or cache", "one (not supported)"),
+      );
     }
     sameDtype(OP, [["query", q], ["key", key], ["value", value], ["bias", bias], [
       "attention_bias",
@@ -69,21 +72,30 @@ export const multiHeadAttentionOp: OpDef = {
     }
     const heads = intAttr(ctx.attrs, "num_heads", 0);
     if (!Number.isInteger(heads) || heads < 1) {
-      throw new ShapeError(`${OP} expects 'num_heads' to be a positive integer, found ${heads}`);
+      throw new ShapeError(...diag("DLM0227", OP, "'num_heads' to be a positive integer", heads));
     }
     const [b, s, d] = q.shape;
     const [kb, l, kd] = key.shape;
     const [vb, vl, dv] = value.shape;
     if (!dimEquals(kb, b) || !dimEquals(vb, b) || !dimEquals(kd, d) || !dimEquals(vl, l)) {
       throw new ShapeError(
-        `${OP} expects key [B, L, D] and value [B, L, Dv] for query [B, S, D] ${formatType(q)}, ` +
-          `found key ${formatType(key)} and value ${formatType(value)}`,
+        ...diag(
+          "DLM0227",
+          OP,
+          `key [B, L, D] and value [B, L, Dv] for query [B, S, D] ${formatType(q)}`,
+          `key ${formatType(key)} and value ${formatType(value)}`,
+        ),
       );
     }
     for (const [what, dim] of [["query", d], ["value", dv]] as const) {
       if (typeof dim === "number" && dim % heads !== 0) {
         throw new ShapeError(
-          `${OP} expects the hidden size of '${what}' (${dim}) to be a multiple of 'num_heads' (${heads})`,
+          ...diag(
+            "DLM0228",
+            OP,
+            `the hidden size of '${what}' to be a multiple of 'num_heads'`,
+            `${dim} is not a multiple of ${heads}`,
+          ),
         );
       }
     }
@@ -91,9 +103,12 @@ export const multiHeadAttentionOp: OpDef = {
       const total = typeof d === "number" && typeof dv === "number" ? 2 * d + dv : undefined;
       if (bias.shape.length !== 1 || (total !== undefined && bias.shape[0] !== total)) {
         throw new ShapeError(
-          `${OP} expects 'bias' to be 1-D of size D + D + Dv${
-            total !== undefined ? ` = ${total}` : ""
-          }, found ${formatType(bias)}`,
+          ...diag(
+            "DLM0227",
+            OP,
+            `'bias' to be 1-D of size D + D + Dv${total !== undefined ? ` = ${total}` : ""}`,
+            formatType(bias),
+          ),
         );
       }
     }
@@ -104,9 +119,14 @@ export const multiHeadAttentionOp: OpDef = {
       );
       if (!ok) {
         throw new ShapeError(
-          `${OP} expects 'key_padding_mask' of shape ${formatShape([b])}, ${
-            formatShape([b, l])
-          } or ${formatShape([b, s, l])}, found ${formatType(mask)}`,
+          ...diag(
+            "DLM0227",
+            OP,
+            `'key_padding_mask' of shape ${formatShape([b])}, ${formatShape([b, l])} or ${
+              formatShape([b, s, l])
+            }`,
+            formatType(mask),
+          ),
         );
       }
     }
@@ -116,8 +136,14 @@ export const multiHeadAttentionOp: OpDef = {
         (an === 1 || dimEquals(an, heads)) && dimEquals(as, s) && dimEquals(al, l);
       if (!ok) {
         throw new ShapeError(
-          `${OP} expects 'attention_bias' of shape [${formatShape([b]).slice(1, -1)} or 1, ` +
-            `${heads} or 1, ${formatShape([s, l]).slice(1, -1)}], found ${formatType(attnBias)}`,
+          ...diag(
+            "DLM0227",
+            OP,
+            `'attention_bias' of shape [${formatShape([b]).slice(1, -1)} or 1, ${heads} or 1, ${
+              formatShape([s, l]).slice(1, -1)
+            }]`,
+            formatType(attnBias),
+          ),
         );
       }
     }

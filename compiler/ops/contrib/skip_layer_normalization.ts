@@ -10,6 +10,7 @@ import { dimEquals } from "../dims.ts";
 import { type OpDef, ShapeError } from "../op_def.ts";
 import { expectDtype, input, sameDtype } from "../rules.ts";
 import { CONTRIB_FLOAT, expectHiddenVector, MS_DOMAIN } from "./common.ts";
+import { diag } from "../../diagnostics.ts";
 
 const OP = "SkipLayerNormalization";
 
@@ -45,12 +46,18 @@ export const skipLayerNormalizationOp: OpDef = {
     ]]);
     const r = x.shape.length;
     if (r !== 2 && r !== 3) {
-      throw new ShapeError(`${OP} expects 'input' to have 2 or 3 dims, found ${formatType(x)}`);
+      throw new ShapeError(...diag("DLM0227", OP, "'input' to have 2 or 3 dims", formatType(x)));
     }
     if (!skipFits(skip, x)) {
       throw new ShapeError(
-        `${OP} expects 'skip' to have the shape of 'input' ${formatType(x)}, or its last two ` +
-          `dims (with or without a leading 1), found ${formatType(skip)}`,
+        ...diag(
+          "DLM0227",
+          OP,
+          `'skip' to have the shape of 'input' ${
+            formatType(x)
+          }, or its last two dims (with or without a leading 1)`,
+          formatType(skip),
+        ),
       );
     }
     expectHiddenVector(OP, "gamma", gamma, "input", x);

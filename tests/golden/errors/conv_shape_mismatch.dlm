@@ -1,4 +1,4 @@
-// expect DLM0203
+// expect DLM0230
 // The second convolution's 5x5 kernel does not fit the 4x4 map left by the first.
 model TooSmall {
   input image: f32[N, 3, 8, 8]

@@ -1,4 +1,4 @@
-// expect DLM0302
+// expect DLM0311
 // A billion loop iterations at compile time.
 model Forever {
   input x: f32[N, 4]

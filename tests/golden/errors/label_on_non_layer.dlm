@@ -1,4 +1,4 @@
-// expect DLM0201
+// expect DLM0240
 // A label names a layer; here it labels a number.
 model Labelled {
   input x: f32[N, 4]

@@ -1,4 +1,4 @@
-// expect DLM0203
+// expect DLM0235
 // One linear layer applied to inputs of two widths: its weight fits only the first.
 model Shared {
   input a: f32[N, 16]
