@@ -3,12 +3,11 @@
  * onnxruntime (loaded when used) or the reference interpreter.
  */
 import type { Tensor } from "../../compiler/ir/tensor.ts";
-import { diag, DlmError, error } from "../../compiler/diagnostics.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";
 import { createSession } from "../../runtime/ort/mod.ts";
 import { writeNpy } from "../../runtime/formats/mod.ts";
-import { describeFsError, writeFileAtomic } from "../../runtime/fs.ts";
+import { makeOutputDir, writeFileAtomic } from "../../runtime/fs.ts";
 import { summarize } from "../../runtime/inputs.ts";
 import { backendOf, type Io, one, type Parsed } from "../command.ts";
 import { buildOptionsOf, buildWithInputs, isOnnxPath } from "../pipeline.ts";
@@ -35,13 +34,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   }
   const ms = performance.now() - t0;
   const dir = args.opts.out as string | undefined;
-  if (dir) {
-    try {
-      Deno.mkdirSync(dir, { recursive: true });
-    } catch (e) {
-      throw new DlmError(error(...diag("DLM0409", `the folder '${dir}'`, describeFsError(e))));
-    }
-  }
+  if (dir) makeOutputDir(dir, "--out");
   const w = Math.max(...Object.keys(outputs).map((k) => k.length));
   for (const [name, t] of Object.entries(outputs)) {
     io.out(`${name.padEnd(w)}  ${summarize(t)}`);

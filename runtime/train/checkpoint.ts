@@ -12,6 +12,9 @@ import type { EpochRecord } from "./history.ts";
 
 const FORMAT = "dlm-checkpoint-1";
 
+/** The checkpoint's name in a training run's output folder (`dlm train --out DIR`). */
+export const CHECKPOINT_FILE = "checkpoint.safetensors";
+
 /** What a checkpoint holds. */
 export interface Checkpoint {
   state: Map<string, Tensor>;

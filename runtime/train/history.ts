@@ -111,13 +111,16 @@ export function historySvg(h: EpochRecord[], title = "training"): string {
   return out.join("\n") + "\n";
 }
 
+/** The files writeHistory writes into its folder. */
+export const HISTORY_FILES = ["history.csv", "history.svg"] as const;
+
 /** Write `history.csv` and `history.svg` into `dir` (each atomically); returns their paths. */
 export function writeHistory(
   dir: string,
   h: EpochRecord[],
   title?: string,
 ): { csv: string; svg: string } {
-  const csv = `${dir}/history.csv`, svg = `${dir}/history.svg`;
+  const [csv, svg] = HISTORY_FILES.map((f) => `${dir}/${f}`);
   writeFileAtomic(csv, historyCsv(h));
   writeFileAtomic(svg, historySvg(h, title));
   return { csv, svg };

@@ -19,12 +19,12 @@ import {
   STEP_INPUT,
 } from "../../compiler/train/contract.ts";
 import { packValues, unpackValues } from "../../compiler/train/pack.ts";
-import { describeFsError } from "../fs.ts";
+import { checkOutputFile, makeOutputDir } from "../fs.ts";
 import type { Batch, Dataset } from "../data/mod.ts";
 import { stack } from "../reference/kernels/stack_util.ts";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { EpochRecord } from "./history.ts";
-import { writeHistory } from "./history.ts";
+import { HISTORY_FILES, writeHistory } from "./history.ts";
 import { type LoadedModel, loadModel, type ModelSource } from "./model.ts";
 import { Progress, type ProgressSink } from "./progress.ts";
 import { type Backend, openRunner, type Runner } from "./runner.ts";
@@ -263,11 +263,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   const files: string[] = [];
   if (opts.outDir) {
-    try {
-      Deno.mkdirSync(opts.outDir, { recursive: true });
-    } catch (e) {
-      fail(...diag("DLM0409", `the folder '${opts.outDir}'`, describeFsError(e)));
-    }
+    // Before the first step: a checkpoint or history path that cannot be written fails now.
+    makeOutputDir(opts.outDir);
+    for (const f of [CHECKPOINT_FILE, ...HISTORY_FILES]) checkOutputFile(`${opts.outDir}/${f}`);
   }
   const progress = opts.progress ? new Progress(opts.progress) : undefined;
   const stopper = opts.earlyStopping;
@@ -378,7 +376,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           `  (${record.seconds.toFixed(1)} s)`,
       );
       if (opts.outDir) {
-        const path = `${opts.outDir}/checkpoint.safetensors`;
+        const path = `${opts.outDir}/${CHECKPOINT_FILE}`;
         saveCheckpoint(path, { state: named(state), epoch, seed, history, losses });
         if (!files.includes(path)) files.push(path);
       }
