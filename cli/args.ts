@@ -12,6 +12,47 @@ export interface OptSpec {
   help: string;
   /** Placeholder shown in help: FILE, N, ... */
   arg?: string;
+  /** A number option's accepted values, checked as the command line is parsed. */
+  range?: NumberRange;
+  /**
+   * A path the command writes, a file or a folder of files: checked before the
+   * command does any work (cli/command.ts, runtime/fs.ts).
+   */
+  output?: "file" | "dir";
+}
+
+/**
+ * The values a number option accepts: `int` for whole numbers (at most
+ * 2^53 - 1 in size), `min`/`max` inclusive bounds, `below` an exclusive
+ * upper bound.
+ */
+export interface NumberRange {
+  int?: boolean;
+  min?: number;
+  max?: number;
+  below?: number;
+}
+
+/** `an integer from 0 to 4294967295`, `a number >= 0 and < 1`, ... */
+export function describeRange(r: NumberRange | undefined): string {
+  const what = r?.int ? "an integer" : "a number";
+  if (!r) return what;
+  if (r.min !== undefined && r.max !== undefined) return `${what} from ${r.min} to ${r.max}`;
+  const bounds = [
+    r.min !== undefined ? `>= ${r.min}` : "",
+    r.max !== undefined ? `<= ${r.max}` : "",
+    r.below !== undefined ? `< ${r.below}` : "",
+  ].filter((b) => b);
+  return bounds.length ? `${what} ${bounds.join(" and ")}` : what;
+}
+
+/** Is `n` one of the values `r` accepts? */
+export function inRange(n: number, r: NumberRange | undefined): boolean {
+  if (!Number.isFinite(n)) return false;
+  if (!r) return true;
+  if (r.int && !Number.isSafeInteger(n)) return false;
+  return (r.min === undefined || n >= r.min) && (r.max === undefined || n <= r.max) &&
+    (r.below === undefined || n < r.below);
 }
 
 export class UsageError extends Error {
@@ -65,8 +106,10 @@ export function parseArgs(argv: string[], spec: Record<string, OptSpec>): Parsed
     }
     if (s.kind === "number") {
       const n = Number(v);
-      if (v.trim() === "" || !Number.isFinite(n)) {
-        throw new UsageError(...diag("DLM0501", `option '--${name}'`, "a number", `'${v}'`));
+      if (v.trim() === "" || !inRange(n, s.range)) {
+        throw new UsageError(
+          ...diag("DLM0501", `option '--${name}'`, describeRange(s.range), `'${v}'`),
+        );
       }
       out.opts[name] = n;
     } else if (s.kind === "multi") {

@@ -11,7 +11,7 @@
  * Exit codes: 0 success, 1 an error in the user's input (diagnostics
  * printed), 2 a usage error.
  */
-import { formatOptions, type OptSpec, type Parsed, UsageError } from "./args.ts";
+import { formatOptions, type NumberRange, type OptSpec, type Parsed, UsageError } from "./args.ts";
 import { diag } from "../compiler/diagnostics.ts";
 
 export { type OptSpec, type Parsed, UsageError };
@@ -65,8 +65,41 @@ export interface CommandModule {
 export function lazyCommand(help: Omit<Command, "run">, url: string): Command {
   return {
     ...help,
-    run: async (args, io) => ((await import(url)) as CommandModule).run(args, io),
+    run: async (args, io) => {
+      const [command, fs] = await Promise.all([import(url), import(FS_URL)]);
+      checkOutputs(help.options, args, fs as OutputChecks);
+      return (command as CommandModule).run(args, io);
+    },
   };
+}
+
+/** runtime/fs.ts, imported by a computed specifier for the reason lazyCommand gives. */
+const FS_URL = import.meta.resolve("../runtime/fs.ts");
+
+/** What checkOutputs needs of runtime/fs.ts. */
+interface OutputChecks {
+  checkOutputFile(path: string, what?: string): void;
+  checkOutputDir(path: string, what?: string): void;
+}
+
+/**
+ * Every output option given (`output: "file" | "dir"` in the option table)
+ * checked before the command does any work: a path that is a special file, a
+ * folder where a file goes (or a file where a folder goes), a missing or
+ * read-only folder fails now (DLM0409), not after compiling or training.
+ */
+export function checkOutputs(
+  options: Record<string, OptSpec>,
+  args: Parsed,
+  fs: OutputChecks,
+): void {
+  for (const [name, spec] of Object.entries(options)) {
+    const path = args.opts[name];
+    if (!spec.output || typeof path !== "string") continue;
+    const flag = spec.short ? `-${spec.short}` : `--${name}`;
+    if (spec.output === "dir") fs.checkOutputDir(path, flag);
+    else fs.checkOutputFile(path, flag);
+  }
 }
 
 /** The option every command takes. */
@@ -93,6 +126,12 @@ export function usageErrorText(name: string, cmd: Omit<Command, "run">, e: Usage
 
 // ---------------------------------------------------------------- shared option groups
 
+/** Seeds are 32-bit: the generators take `seed >>> 0` (compiler/ir/rng.ts). */
+export const SEED_RANGE: NumberRange = { int: true, min: 0, max: 2 ** 32 - 1 };
+
+/** `--opset N`: the opsets the compiler emits (compiler/ops/mod.ts SUPPORTED_OPSETS; a test keeps them equal). */
+export const OPSET_RANGE: NumberRange = { int: true, min: 17, max: 21 };
+
 /** Which model of a file to build, and how. */
 export const MODEL: Record<string, OptSpec> = {
   model: {
@@ -108,6 +147,7 @@ export const MODEL: Record<string, OptSpec> = {
   seed: {
     kind: "number",
     arg: "S",
+    range: SEED_RANGE,
     help: "seed for weight initialisation and random inputs (default 0)",
   },
   mode: {

@@ -46,6 +46,11 @@ export type FileBytes = Uint8Array | string | Iterable<Uint8Array>;
 export function writeFilesAtomic(files: { path: string; bytes: FileBytes }[]): void {
   // Every path is checked before anything is written: a refused one changes nothing.
   const targets = files.map((f) => resolveOutput(f.path));
+  // Two outputs leading to one file (through a link) would overwrite each other.
+  targets.forEach((t, i) => {
+    const j = targets.findIndex((u) => u.path === t.path);
+    if (j < i) refuse(files[i].path, undefined, `'${files[j].path}' leads to the same file`);
+  });
   const temps: { tmp: string; target: OutputTarget; path: string }[] = [];
   const cleanup = () => {
     for (const t of temps) {

@@ -347,3 +347,17 @@ Deno.test({
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+Deno.test("writeFilesAtomic() refuses two outputs that lead to one file through a link", () =>
+  inTempDir((dir) => {
+    Deno.symlinkSync("m.onnx", `${dir}/link.onnx`);
+    const e = thrown(() =>
+      writeFilesAtomic([{ path: `${dir}/m.onnx`, bytes: "a" }, {
+        path: `${dir}/link.onnx`,
+        bytes: "b",
+      }])
+    );
+    assert.equal(dlmCode(e), "DLM0409");
+    assert.match(messageOf(e), /leads to the same file/);
+    assert.deepEqual(names(dir), ["link.onnx"]);
+  }));

@@ -11,7 +11,9 @@
  */
 import assert from "node:assert/strict";
 import { main } from "../cli/main.ts";
-import { writeNpy, writeSafetensors } from "../runtime/formats/mod.ts";
+import { readSafetensors, writeNpy, writeSafetensors } from "../runtime/formats/mod.ts";
+import { decodeModel } from "../compiler/onnx/decode.ts";
+import { canMount, deadPid, isRoot, makeSpecialFiles, withTmpfs } from "../runtime/fs_testing.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -899,7 +901,7 @@ Deno.test(
   withTemp(async (dir) => {
     const r = await dlm("compile", MLP, "-o", `${dir}/o.onnx`, "--opset", "12");
     assert.equal(r.code, 2);
-    assert.match(r.err, /--opset must be one of 17, .*got 12/);
+    assert.match(r.err, /option '--opset' needs an integer from 17 to 21, got '12'/);
     assert.doesNotMatch(r.err, STACK);
     assert.deepEqual(listing(dir), []);
     const d = await dlm("diff", MLP, "--opset", "12");
@@ -986,5 +988,216 @@ Deno.test(
     );
     assertFails(r, { code: "DLM0402" });
     assert.deepEqual(listing(dir), ["w.safetensors"]);
+  }),
+);
+
+// ============================================================ outputs dlm must not destroy (issue 12)
+
+const MLP_DIGITS = example("mlp_digits.dlm");
+
+Deno.test(
+  "compile -o a character device, a named pipe or a socket is DLM0409 before compiling, and the file stays what it was",
+  withTemp(async (dir) => {
+    const special = makeSpecialFiles(dir);
+    assert.ok(Object.keys(special).length >= 2, `special files made: ${Object.keys(special)}`);
+    // A source with a syntax error: refusing the output first shows nothing was compiled.
+    const bad = put(dir, "bad.dlm", "model M {\n  input x: f32[N, 4]\n  output y = x |>\n}\n");
+    for (const [kind, p] of Object.entries(special)) {
+      for (
+        const argv of [
+          ["compile", bad, "-o", p],
+          ["compile", bad, "-o", `${dir}/m.onnx`, "--save-weights", p],
+          ["compile", bad, "-o", `${dir}/m.onnx`, "--save-adapter", p],
+          ["graph", bad, "-o", p],
+        ]
+      ) {
+        const r = await dlm(...argv);
+        assertFails(r, { code: "DLM0409", says: [`'${p}'`, `${kind}, not a regular file`] });
+        assert.doesNotMatch(r.err, /DLM0002/, "refused before the source was parsed");
+        assert.ok(!Deno.lstatSync(p).isFile, `${p} was replaced by a file`);
+      }
+    }
+    // Through a symbolic link, the same.
+    const [kind, p] = Object.entries(special)[0];
+    Deno.symlinkSync(p, `${dir}/link.onnx`);
+    assertFails(await dlm("compile", MLP, "-o", `${dir}/link.onnx`), {
+      code: "DLM0409",
+      says: [`it links to '${p}': a ${kind}`],
+    });
+    assert.ok(Deno.lstatSync(`${dir}/link.onnx`).isSymlink);
+    assert.ok(!Deno.lstatSync(p).isFile);
+    assert.ok(!listing(dir).some((n) => n.endsWith(".tmp")));
+  }),
+);
+
+Deno.test(
+  "compile -o a symbolic link writes its target and keeps the link, --save-weights too",
+  withTemp(async (dir) => {
+    Deno.mkdirSync(`${dir}/store`);
+    put(dir, "store/m.onnx", "an earlier model");
+    Deno.symlinkSync("store/m.onnx", `${dir}/m.onnx`);
+    Deno.symlinkSync(`${dir}/store/w.safetensors`, `${dir}/w.safetensors`); // dangling until written
+    const r = await dlm(
+      "compile",
+      MLP,
+      "-o",
+      `${dir}/m.onnx`,
+      "--save-weights",
+      `${dir}/w.safetensors`,
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.ok(Deno.lstatSync(`${dir}/m.onnx`).isSymlink, "the link is kept");
+    assert.ok(Deno.lstatSync(`${dir}/w.safetensors`).isSymlink, "the link is kept");
+    assert.equal(decodeModel(Deno.readFileSync(`${dir}/store/m.onnx`)).graph.name, "Perceptron");
+    assert.ok(
+      readSafetensors(Deno.readFileSync(`${dir}/store/w.safetensors`)).tensors.has("fc.weight"),
+    );
+    assert.deepEqual(listing(`${dir}/store`), ["m.onnx", "w.safetensors"]);
+    assert.deepEqual(listing(dir), ["m.onnx", "store", "w.safetensors"]);
+  }),
+);
+
+Deno.test(
+  "a folder given for a file and a file given for a folder are DLM0409 naming the option",
+  withTemp(async (dir) => {
+    Deno.mkdirSync(`${dir}/d`);
+    put(dir, "f", "x");
+    assertFails(await dlm("train", MLP_DIGITS, "--data", "digits", "--save", `${dir}/d`), {
+      code: "DLM0409",
+      says: [`'${dir}/d' (--save): is a directory`],
+    });
+    assertFails(await dlm("train", MLP_DIGITS, "--data", "digits", "--out", `${dir}/f`), {
+      code: "DLM0409",
+      says: [`'${dir}/f' (--out): a regular file, not a folder`],
+    });
+    // A checkpoint path inside --out that is a folder is refused before the first step.
+    Deno.mkdirSync(`${dir}/run/checkpoint.safetensors`, { recursive: true });
+    const r = await dlm("train", MLP_DIGITS, "--data", "digits", "--out", `${dir}/run`);
+    assertFails(r, { code: "DLM0409", says: ["checkpoint.safetensors", "is a directory"] });
+    assert.doesNotMatch(r.err, /epoch/);
+    assert.deepEqual(listing(dir), ["d", "f", "run"]);
+  }),
+);
+
+/** `dlm train` of mlp_digits for 100,000 epochs (hours) writing to `extra`: it must fail at once. */
+async function trainFailsAtOnce(extra: string[], says: string): Promise<void> {
+  const t0 = performance.now();
+  const r = await dlm("train", MLP_DIGITS, "--data", "digits", "--epochs", "100000", ...extra);
+  assertFails(r, { code: "DLM0409", says: [says] });
+  assert.doesNotMatch(r.err, /epoch \d/, "no epoch ran");
+  assert.ok(performance.now() - t0 < 20_000, "it failed before training");
+}
+
+Deno.test({
+  name:
+    "train --save and --out on a read-only file system fail at once, not after training (as root too)",
+  ignore: !canMount,
+  fn: () =>
+    withTmpfs(16, async (ro) => {
+      await trainFailsAtOnce(["--save", `${ro}/x.safetensors`], "(--save): read-only file system");
+      await trainFailsAtOnce(["--save-adapter", `${ro}/a.safetensors`], "read-only file system");
+      await trainFailsAtOnce(["--out", `${ro}/run`], "(--out): read-only file system");
+      await trainFailsAtOnce(["--out", ro], "(--out): read-only file system");
+    }, { readOnly: true }),
+});
+
+Deno.test({
+  name:
+    "train --save into a folder without write permission fails at once (not as root, whom modes do not stop)",
+  ignore: Deno.build.os === "windows" || isRoot,
+  fn: withTemp(async (dir) => {
+    Deno.mkdirSync(`${dir}/ro`);
+    Deno.chmodSync(`${dir}/ro`, 0o555);
+    try {
+      await trainFailsAtOnce(["--save", `${dir}/ro/x.safetensors`], "permission denied");
+    } finally {
+      Deno.chmodSync(`${dir}/ro`, 0o755);
+    }
+  }),
+});
+
+Deno.test({
+  name:
+    "compile on a full disk (a 64 KiB tmpfs) is DLM0409 and leaves no temporary, streamed weights included",
+  ignore: !canMount,
+  fn: () =>
+    withTmpfs(64, async (full) => {
+      const lenet = example("lenet5.dlm"); // 247 KB of weights
+      assertFails(await dlm("compile", lenet, "-o", `${full}/m.onnx`), {
+        code: "DLM0409",
+        says: ["no space left on device"],
+      });
+      assert.deepEqual(listing(full), []);
+      put(full, "m.onnx", "an earlier model");
+      const r = await dlm(
+        "compile",
+        lenet,
+        "-o",
+        `${full}/m.onnx`,
+        "--save-weights",
+        `${full}/w.safetensors`,
+      );
+      assertFails(r, { code: "DLM0409", says: ["no space left on device"] });
+      assert.deepEqual(listing(full), ["m.onnx"]);
+      assert.equal(Deno.readTextFileSync(`${full}/m.onnx`), "an earlier model");
+    }),
+});
+
+Deno.test(
+  "a compile removes the temporaries a killed compile (kill -9) left for its outputs",
+  withTemp(async (dir) => {
+    const dead = await deadPid();
+    const stale = [`m.onnx.${dead}.lq0abc.tmp`, `w.safetensors.${dead}.lq0abd.tmp`];
+    for (const n of stale) put(dir, n, new Uint8Array(1000));
+    const r = await dlm(
+      "compile",
+      MLP,
+      "-o",
+      `${dir}/m.onnx`,
+      "--save-weights",
+      `${dir}/w.safetensors`,
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(listing(dir), ["m.onnx", "w.safetensors"]);
+  }),
+);
+
+// ============================================================ options checked as they are parsed (issue 12)
+
+Deno.test(
+  "train --val-split -0.1 and 1.5, --seed 0.5, -5 and 1e300 are usage errors naming the option and its range",
+  withTemp(async (dir) => {
+    const cases: [string[], string][] = [
+      [["--val-split", "-0.1"], "option '--val-split' needs a number >= 0 and < 1, got '-0.1'"],
+      [["--val-split", "1.5"], "option '--val-split' needs a number >= 0 and < 1, got '1.5'"],
+      [["--val-split", "1"], "got '1'"],
+      [["--seed", "0.5"], "option '--seed' needs an integer from 0 to 4294967295, got '0.5'"],
+      [["--seed", "-5"], "got '-5'"],
+      [["--seed", "1e300"], "got '1e300'"],
+      [["--epochs", "-1"], "option '--epochs' needs an integer >= 0, got '-1'"],
+      [["--batch-size", "2.5"], "option '--batch-size' needs an integer >= 1, got '2.5'"],
+      [["--patience", "0"], "option '--patience' needs an integer >= 1, got '0'"],
+    ];
+    for (const [opt, says] of cases) {
+      // --out names a folder that must not appear: nothing ran.
+      const r = await dlm("train", MLP_DIGITS, "--data", "digits", ...opt, "--out", `${dir}/run`);
+      assertFails(r, { code: "DLM0501", exit: 2, says: [says] });
+    }
+    // The same seed option elsewhere, and the other commands' numbers.
+    for (
+      const argv of [
+        ["compile", MLP, "-o", `${dir}/m.onnx`, "--seed", "-5"],
+        ["run", MLP, "--seed", "1e300"],
+        ["generate", example("gpt2.dlm"), "--prompt", "1", "--seed", "0.5"],
+        ["generate", example("gpt2.dlm"), "--prompt", "1", "--temperature", "-1"],
+        ["generate", example("gpt2.dlm"), "--prompt", "1", "--top-k", "1.5"],
+        ["diff", MLP, "--rtol", "-1"],
+        ["diff", MLP, "--train", "0"],
+      ]
+    ) {
+      const r = await dlm(...argv);
+      assertFails(r, { code: "DLM0501", exit: 2, says: [`option '${argv.at(-2)}' needs`] });
+    }
+    assert.deepEqual(listing(dir), []);
   }),
 );

@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { main } from "../cli/main.ts";
 import { COMMANDS } from "../cli/commands/mod.ts";
+import { OPSET_RANGE } from "../cli/command.ts";
+import { SUPPORTED_OPSETS } from "../compiler/ops/mod.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { parseXml } from "../compiler/viz/xml_wellformed.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
@@ -583,7 +585,7 @@ Deno.test("an option without its value or with a non-number value exits 2", asyn
   assert.match(a.err, /'--out' needs a value/);
   const b = await dlm("run", LENET, "--seed", "abc");
   assert.equal(b.code, 2);
-  assert.match(b.err, /'--seed' needs a number, got 'abc'/);
+  assert.match(b.err, /'--seed' needs an integer from 0 to 4294967295, got 'abc'/);
   const c = await dlm("check", LENET, "--mode", "infer");
   assert.equal(c.code, 2);
   assert.match(c.err, /--mode must be eval or train, got 'infer'/);
@@ -704,7 +706,7 @@ Deno.test("compile --train --pack-params writes a packed step that dlm train run
 
   const zero = await dlm("train", file, "--data", "digits", "--steps-per-run", "0");
   assert.equal(zero.code, 2);
-  assert.match(zero.err, /--steps-per-run needs an integer >= 1, got 0/);
+  assert.match(zero.err, /'--steps-per-run' needs an integer >= 1, got '0'/);
 
   const bad = await dlm("compile", file, "--eval", "--pack-params", "-o", `${dir}/x.onnx`);
   assert.equal(bad.code, 2);
@@ -782,4 +784,30 @@ train M {
   );
   assert.equal(more.code, 0, more.err);
   assert.deepEqual(counters(`${dir}/three.safetensors`), [24, 48]);
+});
+
+// ---------------------------------------------------------------- the option table (issue 12)
+
+Deno.test("every number option of every command declares its accepted range in the option table", () => {
+  for (const [name, cmd] of Object.entries(COMMANDS)) {
+    for (const [opt, spec] of Object.entries(cmd.options)) {
+      if (spec.kind === "number") assert.ok(spec.range, `dlm ${name} --${opt} has no range`);
+      else assert.equal(spec.range, undefined, `dlm ${name} --${opt} is no number`);
+    }
+  }
+});
+
+Deno.test("every option that names a file or folder a command writes is declared an output", () => {
+  const writes = /^(out|save|save-weights|save-adapter)$/;
+  for (const [name, cmd] of Object.entries(COMMANDS)) {
+    for (const [opt, spec] of Object.entries(cmd.options)) {
+      assert.equal(!!spec.output, writes.test(opt), `dlm ${name} --${opt}`);
+    }
+  }
+});
+
+Deno.test("the --opset range is exactly the opsets the compiler emits", () => {
+  const { min, max } = OPSET_RANGE;
+  const range = Array.from({ length: max! - min! + 1 }, (_, i) => min! + i);
+  assert.deepEqual(range, [...SUPPORTED_OPSETS]);
 });

@@ -8,7 +8,16 @@
  * Adding a command: its file here, exporting `run(args, io)`, and its entry
  * below.
  */
-import { type Command, INPUTS, lazyCommand, MODEL, type OptSpec, WEIGHTS } from "../command.ts";
+import {
+  type Command,
+  INPUTS,
+  lazyCommand,
+  MODEL,
+  OPSET_RANGE,
+  type OptSpec,
+  SEED_RANGE,
+  WEIGHTS,
+} from "../command.ts";
 
 const check = lazyCommand({
   summary: "parse and check a .dlm file (its model and its train sections); print its diagnostics",
@@ -29,18 +38,31 @@ const compile = lazyCommand({
   summary: "compile a model to ONNX",
   usage: "FILE.dlm -o OUT.onnx [options]",
   options: {
-    out: { kind: "string", short: "o", arg: "OUT.onnx", help: "the ONNX file to write" },
+    out: {
+      kind: "string",
+      short: "o",
+      arg: "OUT.onnx",
+      output: "file",
+      help: "the ONNX file to write",
+    },
     ...MODEL,
-    opset: { kind: "number", arg: "N", help: "target ONNX opset (default 17; 17-21)" },
+    opset: {
+      kind: "number",
+      arg: "N",
+      range: OPSET_RANGE,
+      help: "target ONNX opset (default 17; 17-21)",
+    },
     ...WEIGHTS,
     "save-weights": {
       kind: "string",
       arg: "OUT.safetensors",
+      output: "file",
       help: "also write the (initialised or loaded) weights",
     },
     "save-adapter": {
       kind: "string",
       arg: "OUT.safetensors",
+      output: "file",
       help: "also write only the fine-tuning methods' parameters (LoRA, IA3, adapters, prefixes)",
     },
     "no-passes": { kind: "bool", help: "emit the graph as declared, without graph passes" },
@@ -79,7 +101,7 @@ const run = lazyCommand({
     ...INPUTS,
     ...MODEL,
     ...WEIGHTS,
-    out: { kind: "string", arg: "DIR", help: "write each output as DIR/NAME.npy" },
+    out: { kind: "string", arg: "DIR", output: "dir", help: "write each output as DIR/NAME.npy" },
     backend: {
       kind: "string",
       arg: "node|web|reference",
@@ -99,6 +121,7 @@ const diff = lazyCommand({
     train: {
       kind: "number",
       arg: "K",
+      range: { int: true, min: 1 },
       help: "run K training steps of the file's train section on both sides and compare the state",
     },
     data: {
@@ -107,15 +130,30 @@ const diff = lazyCommand({
       help:
         "batches for --train (as dlm train; default: digits for image/label models, else random)",
     },
-    "batch-size": { kind: "number", arg: "B", help: "samples per step for --train (default 8)" },
-    rtol: { kind: "number", arg: "R", help: "relative tolerance (default 1e-4)" },
-    atol: { kind: "number", arg: "A", help: "absolute tolerance (default 1e-5)" },
+    "batch-size": {
+      kind: "number",
+      arg: "B",
+      range: { int: true, min: 1 },
+      help: "samples per step for --train (default 8)",
+    },
+    rtol: {
+      kind: "number",
+      arg: "R",
+      range: { min: 0 },
+      help: "relative tolerance (default 1e-4)",
+    },
+    atol: {
+      kind: "number",
+      arg: "A",
+      range: { min: 0 },
+      help: "absolute tolerance (default 1e-5)",
+    },
     backend: {
       kind: "string",
       arg: "node|web",
       help: "the onnxruntime to compare with (default node)",
     },
-    opset: { kind: "number", arg: "N", help: "target ONNX opset (default 17)" },
+    opset: { kind: "number", arg: "N", range: OPSET_RANGE, help: "target ONNX opset (default 17)" },
   },
 }, import.meta.resolve("./diff.ts"));
 
@@ -124,7 +162,13 @@ const graph = lazyCommand({
   usage: "FILE.dlm|FILE.onnx [--format dot|svg] [-o OUT]",
   options: {
     format: { kind: "string", arg: "dot|svg", help: "output format (default dot)" },
-    out: { kind: "string", short: "o", arg: "OUT", help: "write to a file instead of stdout" },
+    out: {
+      kind: "string",
+      short: "o",
+      arg: "OUT",
+      output: "file",
+      help: "write to a file instead of stdout",
+    },
     ...MODEL,
     "no-passes": { kind: "bool", help: "draw the graph as declared, before graph passes" },
   },
@@ -162,12 +206,23 @@ const train = lazyCommand({
       arg: "KEY=VALUE",
       help: "override a model parameter (.dlm files), e.g. --set classes=10 (repeatable)",
     },
-    epochs: { kind: "number", arg: "E", help: "passes over the data (default 1)" },
-    "batch-size": { kind: "number", arg: "B", help: "samples per step (default 32)" },
+    epochs: {
+      kind: "number",
+      arg: "E",
+      range: { int: true, min: 0 },
+      help: "passes over the data (default 1)",
+    },
+    "batch-size": {
+      kind: "number",
+      arg: "B",
+      range: { int: true, min: 1 },
+      help: "samples per step (default 32)",
+    },
     "no-shuffle": { kind: "bool", help: "keep the data order (default: shuffle every epoch)" },
     "steps-per-run": {
       kind: "number",
       arg: "K",
+      range: { int: true, min: 1 },
       help:
         "training steps per onnxruntime run (.dlm files: default 8, the state stays inside the runtime between them; 1: one step per run)",
     },
@@ -185,17 +240,20 @@ const train = lazyCommand({
     save: {
       kind: "string",
       arg: "OUT.safetensors",
+      output: "file",
       help: "write the trained parameters and buffers",
     },
     "save-adapter": {
       kind: "string",
       arg: "OUT.safetensors",
+      output: "file",
       help:
         "write only the fine-tuning methods' trained parameters (LoRA, IA3, adapters, prefixes)",
     },
     "val-split": {
       kind: "number",
       arg: "F",
+      range: { min: 0, below: 1 },
       help: "hold out this fraction of the data for validation (needs --eval)",
     },
     stratify: {
@@ -203,7 +261,12 @@ const train = lazyCommand({
       arg: "NAME",
       help: "keep the class shares of this label array in the validation split",
     },
-    seed: { kind: "number", arg: "S", help: "seed of the shuffles and the split (default 0)" },
+    seed: {
+      kind: "number",
+      arg: "S",
+      range: SEED_RANGE,
+      help: "seed of the shuffles and the split (default 0)",
+    },
     backend: {
       kind: "string",
       arg: "node|web|reference",
@@ -217,6 +280,7 @@ const train = lazyCommand({
     out: {
       kind: "string",
       arg: "DIR",
+      output: "dir",
       help: "write checkpoint.safetensors every epoch and history.csv/history.svg at the end",
     },
     "early-stop": {
@@ -227,6 +291,7 @@ const train = lazyCommand({
     patience: {
       kind: "number",
       arg: "N",
+      range: { int: true, min: 1 },
       help: "epochs without improvement before early stopping (default 3)",
     },
   },
@@ -243,20 +308,28 @@ const GENERATE_OPTIONS: Record<string, OptSpec> = {
     arg: "NAME",
     help: "the plain model (default: the first in the file); its step model is NAMECached",
   },
-  "max-new": { kind: "number", arg: "N", help: "how many tokens to generate (default 16)" },
+  "max-new": {
+    kind: "number",
+    arg: "N",
+    range: { int: true, min: 0 },
+    help: "how many tokens to generate (default 16)",
+  },
   temperature: {
     kind: "number",
     arg: "T",
+    range: { min: 0 },
     help: "sample from softmax(logits / T); 0 (default) is greedy",
   },
   "top-k": {
     kind: "number",
     arg: "K",
+    range: { int: true, min: 0 },
     help: "sample among the K most likely tokens (default all)",
   },
   seed: {
     kind: "number",
     arg: "S",
+    range: SEED_RANGE,
     help: "seed for sampling and for initial weights (default 0)",
   },
   "no-cache": {

@@ -16,6 +16,10 @@ import { stderrSink, train } from "../../runtime/train/mod.ts";
 import { dimsOf, overridesOf } from "../args.ts";
 import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
 
+/**
+ * An integer setting: the option's value, checked against its range as the command line was
+ * parsed (commands/mod.ts), else the train section's, which is checked here.
+ */
 function positiveInt(args: Parsed, flag: string, dflt: number, min = 1): number {
   const v = (args.opts[flag] as number | undefined) ?? dflt;
   if (!Number.isInteger(v) || v < min) {
