@@ -132,7 +132,7 @@ export function makeOutputDir(path: string, what?: string): void {
       const info = Deno.statSync(path);
       if (!info.isDirectory) reason = `${kindOf(info)}, not a folder`;
     } catch { /* the path is not there: the error says why */ }
-    refuse(path, what ?? "the folder", reason);
+    refuse(path, what, reason);
   }
 }
 
