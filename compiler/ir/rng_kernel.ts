@@ -38,6 +38,8 @@ export interface FillKernel {
   fillNormal(n: number, mean: number, std: number): void;
   /** out[0..n) = low + w * (next word, unsigned), as Rng.fillUniformTs. */
   fillUniform(n: number, low: number, w: number): void;
+  /** out[from..from+n) *= k, each product rounded to f32 (as `v[i] *= k` on a Float32Array). */
+  scale(from: number, n: number, k: number): void;
 }
 
 /** The ziggurat tables the fills read (rng.ts builds them). */
@@ -69,6 +71,7 @@ export function makeFillKernel(t: ZigguratTables): FillKernel | undefined {
     mem: WebAssembly.Memory;
     fill_normal(ptr: number, n: number, mean: number, std: number): void;
     fill_uniform(ptr: number, n: number, low: number, w: number): void;
+    scale(ptr: number, n: number, k: number): void;
   };
   const buf = e.mem.buffer;
   new Float64Array(buf, MEM.KN, 128).set(t.KN);
@@ -89,6 +92,10 @@ export function makeFillKernel(t: ZigguratTables): FillKernel | undefined {
     fillUniform(n, low, w) {
       check(n);
       e.fill_uniform(MEM.OUT, n, low, w);
+    },
+    scale(from, n, k) {
+      check(from + n);
+      e.scale(MEM.OUT + 4 * from, n, k);
     },
   };
 }
@@ -289,6 +296,22 @@ const FUNCS: FuncDef[] = [
       end end
       ${storeState}`,
   },
+  {
+    // v[i] *= k on the n f32 at ptr: f32(f64(v[i]) * k), as a Float32Array store rounds.
+    name: "scale",
+    export: true,
+    params: { ptr: "i32", n: "i32", k: "f64" },
+    locals: { end: "i32" },
+    body: `
+      local.get ptr  local.get n  i32.const 2  i32.shl  i32.add  local.set end
+      block loop
+        local.get ptr  local.get end  i32.ge_s  br_if 1
+        local.get ptr  local.get ptr  f32.load 0  f64.promote_f32  local.get k  f64.mul
+        f32.demote_f64  f32.store 0
+        local.get ptr  i32.const 4  i32.add  local.set ptr
+        br 0
+      end end`,
+  },
 ];
 
 /** The imports, functions 0 and 1: JavaScript's own Math.exp and Math.log. */
@@ -325,6 +348,7 @@ const OPS: Record<string, [number, Immediate?]> = {
   "local.set": [0x21, "local"],
   "local.tee": [0x22, "local"],
   "i32.load": [0x28, "mem4"],
+  "f32.load": [0x2a, "mem4"],
   "f64.load": [0x2b, "mem8"],
   "i32.store": [0x36, "mem4"],
   "f32.store": [0x38, "mem4"],
@@ -350,6 +374,7 @@ const OPS: Record<string, [number, Immediate?]> = {
   "f32.demote_f64": [0xb6],
   "f64.convert_i32_s": [0xb7],
   "f64.convert_i32_u": [0xb8],
+  "f64.promote_f32": [0xbb],
 };
 type Immediate = "void" | "label" | "func" | "local" | "mem4" | "mem8" | "i32" | "f64";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Rng } from "./rng.ts";
+import { Rng, scaleValues } from "./rng.ts";
 import { OUT_VALUES } from "./rng_kernel.ts";
 
 /** Are two arrays equal byte for byte (so -0 and NaN payloads count too)? */
@@ -59,4 +59,25 @@ Deno.test("Float64Array fills stay on the TypeScript path: the f64 values the f3
   Rng.forName(2, "d").fillNormal(a, 0.1, 3);
   Rng.forName(2, "d").fillNormal(b, 0.1, 3);
   assert.ok(sameBytes(a, Float32Array.from(b)));
+});
+
+Deno.test("scaleValues() in the kernel's memory rounds each product as a Float32Array store does", () => {
+  const n = 3 * OUT_VALUES + 77;
+  const ks = [0.9999950000374997, -3, 0, 1e-40, 7.1];
+  const a = new Float32Array(n), b = new Float32Array(n);
+  // Through a fill's `then`: each piece scaled where the kernel drew it, by runs of 1000 values.
+  Rng.forName(5, "s").fillNormal(a, 0, 0.02, (v, base) => {
+    for (let i = 0; i < v.length;) {
+      const c = Math.floor((base + i) / 1000), to = Math.min(v.length, (c + 1) * 1000 - base);
+      scaleValues(v.subarray(i, to), ks[c % ks.length]);
+      i = to;
+    }
+  });
+  Rng.forName(5, "s").fillNormalTs(b, 0, 0.02);
+  for (let i = 0; i < n; i++) b[i] *= ks[Math.floor(i / 1000) % ks.length];
+  assert.ok(sameBytes(a, b));
+});
+
+Deno.test("a fill's `then` needs f32 values", () => {
+  assert.throws(() => new Rng(1).fillNormal(new Float64Array(4), 0, 1, () => {}), TypeError);
 });
