@@ -7,6 +7,12 @@ Needs Debian's python3-torch, python3-torchvision and python3-onnx:
     apt-get install python3-torch python3-torchvision python3-onnx
     python3 bench/torch_export.py [OUT.onnx]     # default /tmp/dlm-bench/torch_resnet50.onnx
     deno task bench                              # or: deno task bench --torch-onnx OUT.onnx
+    python3 bench/torch_export.py --export-only OUT.onnx
+
+With --export-only it builds the model, exports it, prints one JSON line
+({"export_seconds": ...}) and exits: the whole process is what
+bench/compile_vs_torch.ts times against `dlm compile` (it writes no facts
+file and measures no eager latency).
 
 Writes the model (opset 17, batch dim symbolic like dlm's `N`, input
 "image", output "logits", batch norms folded by torch's constant folding in
@@ -26,7 +32,10 @@ import torchvision
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/dlm-bench/torch_resnet50.onnx"
+    args = sys.argv[1:]
+    export_only = "--export-only" in args
+    args = [a for a in args if a != "--export-only"]
+    out = args[0] if args else "/tmp/dlm-bench/torch_resnet50.onnx"
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     torch.manual_seed(0)
     torch.set_num_threads(2)
@@ -45,6 +54,9 @@ def main():
         do_constant_folding=True,
     )
     export_s = time.perf_counter() - t0
+    if export_only:
+        print(json.dumps({"export_seconds": export_s}))
+        return
 
     times = []
     with torch.no_grad():

@@ -21,6 +21,21 @@ export function printDiagnostics(e: DlmError, io: Io, sources?: SourceMap): void
   if (n > 1) io.err(`${n} errors`);
 }
 
+/**
+ * An integer with thousands separators, as `toLocaleString("en-US")` writes
+ * it, without that call's first-use cost (~9 ms of CPU and 15-35 ms of wall
+ * time to set up the locale data: 5% of compiling ResNet-50).
+ *
+ * @example
+ * ```ts
+ * groupDigits(25610205); // "25,610,205"
+ * ```
+ */
+export function groupDigits(n: number): string {
+  const s = String(Math.abs(Math.round(n))).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return n < 0 && Math.round(n) !== 0 ? `-${s}` : s;
+}
+
 /** Warnings of a build, sorted. */
 export function warn(b: { warnings: Diagnostic[]; sources?: SourceMap }, io: Io): void {
   for (const d of sortDiagnostics(b.warnings)) io.err(formatDiagnostic(d, b.sources));

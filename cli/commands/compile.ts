@@ -13,7 +13,7 @@ import type { FileBytes } from "../../runtime/fs.ts";
 import { dimsOf } from "../args.ts";
 import { type Io, one, type Parsed, UsageError } from "../command.ts";
 import { buildGraph, buildOptionsOf, opsetOf } from "../pipeline.ts";
-import { warn } from "../report.ts";
+import { groupDigits, warn } from "../report.ts";
 
 /** Run `dlm compile`; returns the exit code. */
 export function run(args: Parsed, io: Io): number {
@@ -114,7 +114,7 @@ export function run(args: Parsed, io: Io): number {
   );
   io.err(
     `wrote ${written.model}${written.data ? ` and ${written.data}` : ""}: ${nodes} nodes, ${
-      params.toLocaleString("en-US")
+      groupDigits(params)
     } parameter elements, opset ${opset}`,
   );
   return 0;

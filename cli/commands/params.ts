@@ -5,7 +5,7 @@
 import { numel } from "../../compiler/ir/tensor.ts";
 import { type Io, one, type Parsed } from "../command.ts";
 import { buildGraph, buildOptionsOf } from "../pipeline.ts";
-import { warn } from "../report.ts";
+import { groupDigits, warn } from "../report.ts";
 
 /** Run `dlm params`; returns the exit code. */
 export function run(args: Parsed, io: Io): number {
@@ -45,7 +45,7 @@ export function run(args: Parsed, io: Io): number {
     r.adapter ? `${r.adapter} ${r.role}` : r.role + (r.frozen ? " (frozen)" : ""),
     `[${r.shape.join(", ")}]`,
     r.dtype,
-    r.count.toLocaleString("en-US"),
+    groupDigits(r.count),
   ]);
   const head = ["name", "role", "shape", "dtype", "count"];
   const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
@@ -53,7 +53,7 @@ export function run(args: Parsed, io: Io): number {
     c.map((x, i) => (i === 4 ? x.padStart(w[i]) : x.padEnd(w[i]))).join("  ").trimEnd();
   io.out(line(head));
   for (const c of cells) io.out(line(c));
-  const f = (n: number) => n.toLocaleString("en-US");
+  const f = groupDigits;
   io.out(
     `total: ${f(totals.parameters)} parameters (${f(totals.trainable)} trainable, ${
       f(totals.frozen)

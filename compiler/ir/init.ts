@@ -14,7 +14,7 @@
  * (batch-norm folding scales a lazy weight) and the ONNX writer handle it;
  * the language's names for initialisers live in check/init.ts.
  */
-import { Rng } from "./rng.ts";
+import { Rng, scaleValues } from "./rng.ts";
 import { numel, type Tensor, zeros } from "./tensor.ts";
 
 /** How to fill a parameter. Fan values are computed from its shape and role. */
@@ -92,25 +92,30 @@ export const DRAW_CHUNK = 65536;
 class Draw {
   #rng?: Rng;
   #pos = 0;
-  #fill: (dst: Float32Array) => void;
+  /** Fill dst; `then` as Rng.fillNormal's (the fills that have no pieces call it on dst). */
+  #fill: (dst: Float32Array, then?: (values: Float32Array, base: number) => void) => void;
 
   constructor(readonly job: LazyJob) {
     const { spec, shape, name, seed } = job;
     const rng = () => this.#rng ??= Rng.forName(seed, name);
-    const uniform = (low: number, high: number) => (d: Float32Array) =>
-      rng().fillUniform(d, low, high);
-    const normal = (mean: number, std: number) => (d: Float32Array) =>
-      rng().fillNormal(d, mean, std);
+    const uniform = (low: number, high: number) => (d: Float32Array, then?: Then) =>
+      rng().fillUniform(d, low, high, then);
+    const normal = (mean: number, std: number) => (d: Float32Array, then?: Then) =>
+      rng().fillNormal(d, mean, std, then);
+    const fill = (v: number) => (d: Float32Array, then?: Then) => {
+      d.fill(v);
+      then?.(d, 0);
+    };
     const { fanIn, fanOut } = fans(shape);
     switch (spec.kind) {
       case "zeros":
-        this.#fill = (d) => d.fill(0);
+        this.#fill = fill(0);
         break;
       case "ones":
-        this.#fill = (d) => d.fill(1);
+        this.#fill = fill(1);
         break;
       case "constant":
-        this.#fill = (d) => d.fill(spec.value);
+        this.#fill = fill(spec.value);
         break;
       case "normal":
         this.#fill = normal(spec.mean, spec.std);
@@ -119,7 +124,10 @@ class Draw {
         this.#fill = uniform(spec.low, spec.high);
         break;
       case "trunc_normal":
-        this.#fill = (d) => truncNormal(d, rng(), spec.mean, spec.std, spec.a, spec.b);
+        this.#fill = (d, then) => {
+          truncNormal(d, rng(), spec.mean, spec.std, spec.a, spec.b);
+          then?.(d, 0);
+        };
         break;
       case "kaiming_normal":
       case "kaiming_uniform": {
@@ -146,19 +154,29 @@ class Draw {
     }
   }
 
-  /** Fill `dst` with the next dst.length values (drawn, then scaled per channel). */
+  /**
+   * Fill `dst` with the next dst.length values: drawn, then scaled per
+   * channel (on each piece as it is drawn, in the kernel's memory).
+   */
   next(dst: Float32Array): void {
-    this.#fill(dst);
     const { scale, per } = this.job;
-    if (scale && per) {
-      // Value i of the tensor (at dst[i - start]) is in channel floor(i / per).
-      const start = this.#pos, end = start + dst.length;
-      for (let c = Math.floor(start / per); c < scale.length && c * per < end; c++) {
-        const from = Math.max(c * per, start), to = Math.min((c + 1) * per, end);
-        scaleRun(dst, from - start, to - from, scale[c]);
-      }
-    }
+    const pos = this.#pos;
+    this.#fill(
+      dst,
+      scale && per ? (v, base) => scaleChannels(v, pos + base, scale, per) : undefined,
+    );
     this.#pos += dst.length;
+  }
+}
+
+type Then = (values: Float32Array, base: number) => void;
+
+/** Scale v, values start..start+v.length of a tensor whose channel c (`per` values) has scale[c]. */
+function scaleChannels(v: Float32Array, start: number, scale: number[], per: number): void {
+  const end = start + v.length;
+  for (let c = Math.floor(start / per); c < scale.length && c * per < end; c++) {
+    const from = Math.max(c * per, start), to = Math.min((c + 1) * per, end);
+    scaleValues(v.subarray(from - start, to - start), scale[c]);
   }
 }
 
@@ -170,11 +188,6 @@ function truncNormal(d: Float32Array, rng: Rng, mean: number, std: number, a: nu
     do v = mean + std * rng.normal(); while ((v < a || v > b) && ++tries < 100);
     d[i] = Math.min(b, Math.max(a, v));
   }
-}
-
-/** d[i..i+n) *= k (its own function, so that V8 optimises the loop; see Rng.normalRun). */
-function scaleRun(d: Float32Array, i: number, n: number, k: number): void {
-  for (const end = i + n; i < end; i++) d[i] *= k;
 }
 
 const LAZY = new WeakMap<Tensor, LazyJob>();

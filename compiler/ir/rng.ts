@@ -9,10 +9,16 @@
  * initial weights of every example): change nothing here that changes a
  * number, including the chunk size of fillNormal.
  *
+ * Float32Array fills run in a WebAssembly kernel (rng_kernel.ts) that
+ * follows fillNormalTs and fillUniformTs instruction for instruction: the
+ * same values, in about half the time.
+ *
  * (runtime/reference/random.ts is another generator, mulberry32, for the
  * reference interpreter's random ops; its numbers are pinned by tests too,
  * so the two stay apart.)
  */
+
+import { type FillKernel, makeFillKernel, OUT_VALUES } from "./rng_kernel.ts";
 
 /** 32-bit FNV-1a of a string, mixed with the seed. */
 function seedFor(seed: number, name: string): number {
@@ -70,8 +76,38 @@ export class Rng {
     return this.u32() / 4294967296;
   }
 
-  /** Fill `out` with U[low, high): the same values as calling uniform() in a loop, faster. */
-  fillUniform(out: Float32Array | Float64Array, low: number, high: number): void {
+  /**
+   * Fill `out` with U[low, high): the same values as calling uniform() in a
+   * loop, faster. `then(values, base)`, when given, sees each piece of
+   * values before it lands at out[base..] and may change them in place
+   * (with scaleValues: in the kernel's memory, without a further pass).
+   */
+  fillUniform(
+    out: Float32Array | Float64Array,
+    low: number,
+    high: number,
+    then?: (values: Float32Array, base: number) => void,
+  ): void {
+    const k = fillKernel();
+    if (!k || !(out instanceof Float32Array)) {
+      this.fillUniformTs(out, low, high);
+      if (then) then(f32(out), 0);
+      return;
+    }
+    const w = (high - low) / 4294967296;
+    for (let base = 0; base < out.length; base += OUT_VALUES) {
+      const n = Math.min(OUT_VALUES, out.length - base);
+      this.toKernel(k);
+      k.fillUniform(n, low, w);
+      this.fromKernel(k, out, base, n, then);
+    }
+  }
+
+  /**
+   * fillUniform in TypeScript: the definition the WebAssembly kernel
+   * (rng_kernel.ts) follows, and the path of Float64Array outputs.
+   */
+  fillUniformTs(out: Float32Array | Float64Array, low: number, high: number): void {
     const w = (high - low) / 4294967296;
     for (let base = 0; base < out.length; base += CHUNK) {
       this.uniformRun(out, base, Math.min(base + CHUNK, out.length), low, w);
@@ -84,8 +120,54 @@ export class Rng {
    * words (min(CHUNK, out.length) of them) give its fast-path samples, then the
    * few (~3%) samples that need the ziggurat's slow path draw further words,
    * in index order. The chunk size is part of the values, so it never changes.
+   * `then` as in fillUniform.
    */
-  fillNormal(out: Float32Array | Float64Array, mean: number, std: number): void {
+  fillNormal(
+    out: Float32Array | Float64Array,
+    mean: number,
+    std: number,
+    then?: (values: Float32Array, base: number) => void,
+  ): void {
+    const k = fillKernel();
+    if (!k || !(out instanceof Float32Array)) {
+      this.fillNormalTs(out, mean, std);
+      if (then) then(f32(out), 0);
+      return;
+    }
+    // Pieces of OUT_VALUES (a multiple of CHUNK) start chunks where one call would:
+    // every chunk is CHUNK words but the last, which ends where `out` does.
+    for (let base = 0; base < out.length; base += OUT_VALUES) {
+      const n = Math.min(OUT_VALUES, out.length - base);
+      this.toKernel(k);
+      k.fillNormal(n, mean, std);
+      this.fromKernel(k, out, base, n, then);
+    }
+  }
+
+  /** The state into the kernel's memory. */
+  private toKernel(k: FillKernel): void {
+    k.state[0] = this.a, k.state[1] = this.b, k.state[2] = this.c, k.state[3] = this.d;
+  }
+
+  /** The state back from the kernel, and its n values (after `then`) to out[base..]. */
+  private fromKernel(
+    k: FillKernel,
+    out: Float32Array,
+    base: number,
+    n: number,
+    then?: (values: Float32Array, base: number) => void,
+  ): void {
+    this.a = k.state[0], this.b = k.state[1], this.c = k.state[2], this.d = k.state[3];
+    const values = n === OUT_VALUES ? k.out : k.out.subarray(0, n);
+    if (then) then(values, base);
+    out.set(values, base);
+  }
+
+  /**
+   * fillNormal in TypeScript: the definition the WebAssembly kernel
+   * (rng_kernel.ts) follows, and the path of Float64Array outputs.
+   */
+  fillNormalTs(out: Float32Array | Float64Array, mean: number, std: number): void {
     const n = Math.min(CHUNK, out.length);
     const at = new Int32Array(n);
     const hzs = new Int32Array(n);
@@ -198,6 +280,35 @@ export class Rng {
 
 /** Words drawn per run of fillUniform and fillNormal (fillNormal's values depend on it). */
 const CHUNK = 4096;
+
+function f32(out: Float32Array | Float64Array): Float32Array {
+  if (out instanceof Float32Array) return out;
+  throw new TypeError("a fill's `then` takes f32 values: fill a Float32Array");
+}
+
+/**
+ * v[i] *= k for every value of v, each product rounded to f32: in the
+ * kernel when v is a view of its output (a fill's `then`), else in a loop.
+ */
+export function scaleValues(v: Float32Array, k: number): void {
+  const kern = fillKernel();
+  if (kern && v.buffer === kern.out.buffer) {
+    kern.scale((v.byteOffset - kern.out.byteOffset) >> 2, v.length, k);
+  } else scaleRun(v, k);
+}
+
+/** v[i] *= k (its own function, so that V8 optimises the loop; see normalRun). */
+function scaleRun(v: Float32Array, k: number): void {
+  for (let i = 0; i < v.length; i++) v[i] *= k;
+}
+
+let kernel: FillKernel | undefined | null = null;
+
+/** The WebAssembly fills, assembled on first use (undefined without WebAssembly). */
+function fillKernel(): FillKernel | undefined {
+  if (kernel === null) kernel = makeFillKernel({ KN, WN, FN });
+  return kernel;
+}
 
 // Ziggurat tables for the normal density, 128 layers (Marsaglia & Tsang).
 const KN = new Float64Array(128);
