@@ -6,7 +6,7 @@
  */
 import type { DType } from "../ir/tensor.ts";
 import { type AttrSpec, type GradContext, type GradRule, type OpDef } from "./op_def.ts";
-import { gradOf, inputOf, maskGrad, maskMul, outputOf } from "./grad_util.ts";
+import { gradOf, inputOf, maskGrad, outputOf } from "./grad_util.ts";
 import { ANY, expectDtype, FLOAT, FLOAT_NO_BF16, input, NUMERIC } from "./rules.ts";
 
 /** Relu and Neg: signed types only. */
@@ -59,11 +59,14 @@ function negGrad(c: GradContext) {
 function identityGrad(c: GradContext) {
   return [c.outputGrads[0]];
 }
-/** relu'(x) = [x > 0]. */
+/**
+ * relu'(x) = [x > 0] = sign(y), since y = relu(x) is x > 0 where x > 0 and 0 elsewhere: one
+ * Sign where Greater and Cast are two ops and two passes (a NaN y gives NaN, not 0). Reading the
+ * output leaves the input to Relu alone, so onnxruntime can fuse the layer before it (Conv, Gemm)
+ * with the Relu in a training step.
+ */
 function reluGrad(c: GradContext) {
-  // y > 0 exactly where x > 0. Reading the output leaves the input to Relu alone, so
-  // onnxruntime can fuse the layer before it (Conv, Gemm) with the Relu in a training step.
-  return [maskMul(c, yout(c).greater(0), gx(c)).name];
+  return [gx(c).mul(yout(c).sign()).name];
 }
 /** leaky_relu'(x) = 1 for x > 0, alpha otherwise. */
 function leakyReluGrad(c: GradContext) {
