@@ -38,11 +38,12 @@ import { buildGradients } from "../grad/mod.ts";
 import {
   beforeGradientsPipeline,
   inferencePipeline,
+  type PassReport,
   runPasses,
   trainStepPipeline,
 } from "../passes/mod.ts";
 import { buildOptimizer, type OptimizerSpec, resolveGroup } from "./optimizers.ts";
-import { packMembers, packParams } from "./pack.ts";
+import { packMembers, packParams, packRunningStatistics } from "./pack.ts";
 import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
 import { buildClip, type ClipSpec } from "./clip.ts";
 import { nextName, STEP_INPUT } from "./contract.ts";
@@ -94,6 +95,11 @@ export interface TrainCompileOptions {
    * sections without a moving average.
    */
   pack?: boolean;
+  /**
+   * Filled with the passes that ran on the step (before its gradients and once it is built) and
+   * on the evaluation model, for `--explain-passes`.
+   */
+  report?: { step: PassReport; eval: PassReport };
 }
 
 /** Compile the train section of a file into its step and evaluation graphs. Never throws for bad input. */
@@ -130,14 +136,14 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
   }
   try {
     const settings = readSettings(tr, section);
-    const step = buildStep(tr, section, opts.pack ?? false);
+    const step = buildStep(tr, section, opts.pack ?? false, opts.report?.step);
     // The evaluation model reads the same state as the step (parameters being trained, running
     // statistics, moving averages); frozen parameters stay constants in both.
     const members = packMembers(step);
     const state = step.outputs.map((o) => o.name.startsWith("next:") ? o.name.slice(5) : "")
       .filter((n) => n && n !== STEP_INPUT && !n.startsWith("opt:"))
       .flatMap((n) => members.get(n) ?? [n]);
-    const evalGraph = buildEval(ev, state);
+    const evalGraph = buildEval(ev, state, opts.report?.eval);
     return {
       step,
       eval: evalGraph,
@@ -196,10 +202,15 @@ function exposeState(g: Graph, names: string[]): void {
   }
 }
 
-function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Graph {
+function buildStep(
+  tr: TrainElabResult,
+  section: A.TrainDecl,
+  pack: boolean,
+  report?: PassReport,
+): Graph {
   const g = tr.graph;
   // Before the gradients, so that they are built for the trimmed convolutions.
-  runPasses(g, beforeGradientsPipeline(), { mode: "train", keepParams: true });
+  runPasses(g, beforeGradientsPipeline(), { mode: "train", keepParams: true, report });
   const b = new GraphBuilder(g);
   const trainable = g.params.filter((p) => p.trainable && !p.frozen).map((p) => p.name);
   if (trainable.length === 0) {
@@ -243,7 +254,8 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
   // One phase and no moving average: small parameters may be updated as flat vectors.
   let groupOf = new Map<string, string>();
   let packed = trainable;
-  if (pack && phases.length === 1 && !phases[0].params && !tr.settings.get("ema")) {
+  const packing = pack && phases.length === 1 && !phases[0].params && !tr.settings.get("ema");
+  if (packing) {
     const opt = optimizerSpec(phases[0].optimizer, section);
     const r = packParams(b, trainable, (p) => JSON.stringify(resolveGroup(opt.spec, { name: p })));
     packed = r.names;
@@ -297,7 +309,10 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
   }
   const outs: [string, string][] = updates.map((u) => [u.output, nextName(u.input)]);
   outs.push(...emaUpdates(b, tr.settings.get("ema"), updates, trainable, section));
-  for (const [input, value] of buffers) outs.push([value, nextName(input)]);
+  // Running statistics: one chain for all where packed, else each batch norm's own
+  // (share_batch_statistics, in the pipeline below).
+  if (packing) outs.push(...packRunningStatistics(b));
+  else for (const [input, value] of buffers) outs.push([value, nextName(input)]);
   const [next] = b.addNode("Add", [
     step,
     b.initializer("step.one", { dtype: "i64", shape: [], data: new BigInt64Array([1n]) }),
@@ -307,7 +322,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
     // A value may feed two outputs (a parameter that does not change): each gets its own name.
     b.output(value, name);
   }
-  runPasses(g, trainStepPipeline(), { mode: "train", keepParams: true });
+  runPasses(g, trainStepPipeline(), { mode: "train", keepParams: true, report });
   return g;
 }
 
@@ -423,10 +438,10 @@ function recompute(
   return copies.get(value) ?? value;
 }
 
-function buildEval(ev: TrainElabResult, state: string[]): Graph {
+function buildEval(ev: TrainElabResult, state: string[], report?: PassReport): Graph {
   const g = ev.graph;
   exposeState(g, state);
-  runPasses(g, inferencePipeline("eval"), { mode: "eval", keepParams: true });
+  runPasses(g, inferencePipeline("eval"), { mode: "eval", keepParams: true, report });
   return g;
 }
 
