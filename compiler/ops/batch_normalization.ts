@@ -3,14 +3,14 @@
  * with scale, B, input_mean and input_var, all of shape (C). In training
  * mode it also outputs the updated running_mean and running_var (C).
  */
-import { formatType, type TensorType, type ValueInfo } from "../ir/graph.ts";
+import { formatType, type TensorType } from "../ir/graph.ts";
 import { type OpDef, ShapeError } from "./op_def.ts";
 import { dimEquals } from "./dims.ts";
 import { expectDtype, expectRank, FLOAT, input, sameDtype } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
 import { countOver, gradOf, inputOf } from "./grad_util.ts";
 import { tensor, zeros } from "../ir/tensor.ts";
-import type { Expr, ExprGraph } from "../ir/expr.ts";
+import type { Expr } from "../ir/expr.ts";
 
 const PORTS = ["X", "scale", "B", "input_mean", "input_var"];
 
@@ -70,23 +70,17 @@ export const batchNormalizationOp: OpDef = {
  *
  *   mean = ReduceMean(x, axes, keepdims)      [1, C, 1, ...]
  *   xc   = x - mean
- *   var  = ReduceSumSquare(xc, axes) / M      [C]  (population variance; M elements per channel)
+ *   var  = ReduceMean(xc * xc, axes)          [C]  (the population variance)
  *
- * with 1/M from `countOver` (one value per step for each map size). The sum of squares is one
- * pass over xc where Mul and ReduceMean would be two.
+ * onnxruntime's ReduceSumSquare would be one node for the last line, but runs at about 3x the Mul
+ * and ReduceMean together (0.6 against 0.2 ms for 1M floats, one thread).
  */
-export function batchStatistics(
-  e: ExprGraph,
-  inputs: readonly ValueInfo[],
-  x: Expr,
-): { mean: Expr; xc: Expr; variance: Expr; axes: number[] } {
+export function batchStatistics(x: Expr): { mean: Expr; xc: Expr; variance: Expr; axes: number[] } {
   const rank = x.type.shape.length;
   const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
   const mean = x.mean(axes, true);
   const xc = x.sub(mean);
-  const variance = xc.sumSquare(axes, false).mul(countOver(e, inputs, x, axes, x.dtype, {
-    inverse: true,
-  }));
+  const variance = xc.mul(xc).mean(axes, false);
   return { mean, xc, variance, axes };
 }
 
@@ -133,7 +127,7 @@ function batchNormGrad(c: GradContext) {
     // So the backward is g xc, two sums, h, g - h and dx over full-size tensors, and four ops on
     // [C] vectors (dgamma = BN(sum(g xc); 1, 0, 0, var) with a Reshape, and the two / M); xhat
     // is never formed.
-    const { xc, variance, axes } = batchStatistics(e, c.graphInputs, x);
+    const { xc, variance, axes } = batchStatistics(x);
     const invM = countOver(e, c.graphInputs, x, axes, x.dtype, { inverse: true });
     const sg = g.sum(axes, false);
     // sum(g xc) rstd, as a batch norm of the [1, C, 1, ...] sum: one node for rstd and the product.

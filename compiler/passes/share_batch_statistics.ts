@@ -36,7 +36,7 @@ export function isTrainBatchNorm(n: Node): boolean {
  * again from x. Over the axes a = [0, 2, 3, ...] (all but the channel), in
  * the form `batchStatistics` builds for both:
  *
- *   mean = ReduceMean(x, a),  xc = x - mean,  var = ReduceSumSquare(xc, a) / M
+ *   mean = ReduceMean(x, a),  xc = x - mean,  var = ReduceMean(xc * xc, a)
  *   BN_train(x, scale, bias, run_mean, run_var)
  *     = BN_eval(x, scale, bias, mean, var) = BN_eval(xc, scale, bias, 0, var)   output 0
  *   next_mean = run_mean * momentum + mean * (1 - momentum)                     output 1
@@ -60,7 +60,7 @@ export function splitBatchNorm(b: GraphBuilder, bn: Node, pool: ConstantPool): S
   const [y, nextMean = "", nextVar = ""] = bn.outputs;
   const start = g.nodes.length;
   const e = bnMath(b, bn, pool);
-  const { xc, mean, variance } = batchStatistics(e, g.inputs, e.v(x));
+  const { xc, mean, variance } = batchStatistics(e.v(x));
   const t = b.typeOf(scale)!;
   const zero = e.constant(zeros(t.dtype, t.shape as number[]));
   const momentum = (bn.attrs.momentum as number | undefined) ?? 0.9;
