@@ -811,3 +811,67 @@ Deno.test("the --opset range is exactly the opsets the compiler emits", () => {
   const range = Array.from({ length: max! - min! + 1 }, (_, i) => min! + i);
   assert.deepEqual(range, [...SUPPORTED_OPSETS]);
 });
+
+Deno.test("compile --train --explain-passes gives the step's size against the forward's; a packed batch-norm step trains by name", async () => {
+  const dir = Deno.makeTempDirSync();
+  const file = `${dir}/bn.dlm`;
+  Deno.writeTextFileSync(
+    file,
+    `model BnDigits {
+  input image: f32[N, 64]
+  output logits: f32[N, 10] = image |> fc1: linear(32) |> bn: batch_norm |> relu |> fc2: linear(10)
+}
+train BnDigits {
+  input label: i64[N]
+  loss = cross_entropy(logits, label)
+  optimizer = sgd(lr: 0.1)
+}
+`,
+  );
+  const step = await dlm(
+    "compile",
+    file,
+    "--train",
+    "--pack-params",
+    "--explain-passes",
+    "-o",
+    `${dir}/step.onnx`,
+    "--save-weights",
+    `${dir}/init.safetensors`,
+  );
+  assert.equal(step.code, 0, step.err);
+  const m = step.out.match(
+    /forward BnDigits: (\d+) nodes; training step: (\d+) nodes \(([\d.]+)x\); evaluation model: \d+ nodes/,
+  );
+  assert.ok(m, step.out);
+  const { graph } = decodeModel(Deno.readFileSync(`${dir}/step.onnx`));
+  assert.equal(Number(m[2]), graph.nodes.length);
+  assert.equal(Number(m[3]), Number((graph.nodes.length / Number(m[1])).toFixed(1)));
+  assert.match(step.out, /training step by op: .*BatchNormalization \d/);
+  assert.match(step.out, /converged after \d+ rounds/);
+  // The running statistics are a pack of their own, saved by name.
+  assert.ok(!graph.inputs.some((i) => i.name === "bn.running_mean"));
+  const init = readSafetensors(Deno.readFileSync(`${dir}/init.safetensors`)).tensors;
+  assert.ok(init.has("bn.running_mean") && init.has("bn.running_var"));
+  const ev = await dlm("compile", file, "--eval", "-o", `${dir}/eval.onnx`);
+  assert.equal(ev.code, 0, ev.err);
+  const r = await dlm(
+    "train",
+    `${dir}/step.onnx`,
+    "--eval",
+    `${dir}/eval.onnx`,
+    "--weights",
+    `${dir}/init.safetensors`,
+    "--data",
+    "digits",
+    "--epochs",
+    "1",
+    "--save",
+    `${dir}/trained.safetensors`,
+  );
+  assert.equal(r.code, 0, r.err);
+  const trained = readSafetensors(Deno.readFileSync(`${dir}/trained.safetensors`)).tensors;
+  const mean = trained.get("bn.running_mean")!;
+  assert.deepEqual(mean.shape, [32]);
+  assert.ok([...mean.data as Float32Array].some((x) => x !== 0), "the running mean moved");
+});

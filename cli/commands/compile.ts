@@ -4,6 +4,8 @@
  */
 import { numel, type Tensor } from "../../compiler/ir/tensor.ts";
 import { diag, DlmError, error } from "../../compiler/diagnostics.ts";
+import type { Graph } from "../../compiler/ir/graph.ts";
+import { formatPassReport, newPassReport } from "../../compiler/passes/manager.ts";
 import { writeModel } from "../../runtime/formats/onnx_file.ts";
 import { compileTrain } from "../../compiler/train/mod.ts";
 import { unpackValues } from "../../compiler/train/pack.ts";
@@ -46,17 +48,28 @@ export function run(args: Parsed, io: Io): number {
       );
     }
     const o = buildOptionsOf(args);
+    const report = args.opts["explain-passes"]
+      ? { step: newPassReport(), eval: newPassReport() }
+      : undefined;
     const c = compileTrain(file, {
       model: o.model,
       seed: o.seed,
       overrides: o.overrides,
       dims: dimsOf(args),
       pack: !!args.opts["pack-params"],
+      report,
     });
     if (!c.step || !c.eval) {
       throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
     }
     const g = args.opts.train ? c.step : c.eval;
+    if (report) {
+      // The forward model as `dlm compile` writes it (eval mode, inference passes): what the
+      // step's size is measured against.
+      const forward = buildGraph(file, { ...o, mode: "eval", model: c.step.name }).graph;
+      io.out(formatPassReport(args.opts.train ? report.step : report.eval));
+      io.out(formatSizes(forward, c.step, c.eval));
+    }
     // State values are inputs; their initial values go to --save-weights, not into the model,
     // so that any onnxruntime session takes them as ordinary feeds.
     const initial = new Map<string, Tensor>();
@@ -118,6 +131,28 @@ export function run(args: Parsed, io: Io): number {
     } parameter elements, opset ${opset}`,
   );
   return 0;
+}
+
+/**
+ * The node counts of a train section's models against its forward model's, and the step's
+ * nodes by op, most frequent first:
+ *
+ * ```text
+ * forward ResNet18Small: 49 nodes; training step: 784 nodes (16.0x); evaluation model: 94 nodes (1.9x)
+ * training step by op: Mul 205, Reshape 160, ...
+ * ```
+ */
+export function formatSizes(forward: Graph, step: Graph, evaluation: Graph): string {
+  const f = forward.nodes.length;
+  const ratio = (n: number) => (f ? ` (${(n / f).toFixed(1)}x)` : "");
+  const ops = new Map<string, number>();
+  for (const n of step.nodes) ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
+  const byOp = [...ops].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([op, k]) => `${op} ${k}`).join(", ");
+  return `forward ${forward.name}: ${f} nodes; training step: ${step.nodes.length} nodes${
+    ratio(step.nodes.length)
+  }; evaluation model: ${evaluation.nodes.length} nodes${ratio(evaluation.nodes.length)}\n` +
+    `training step by op: ${byOp}`;
 }
 
 /** Do two paths name one file? (Absolute, normalised; real paths when both exist.) */

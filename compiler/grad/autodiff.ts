@@ -201,7 +201,8 @@ const CONSTANT_POOLS = new WeakMap<Graph, ConstantPool>();
 function constant(b: GraphBuilder, t: Tensor): string {
   let pool = CONSTANT_POOLS.get(b.graph);
   if (!pool) {
-    CONSTANT_POOLS.set(b.graph, pool = new ConstantPool((name) => b.graph.initializers.has(name)));
+    pool = new ConstantPool((name) => b.graph.initializers.has(name), { shareUniform: true });
+    CONSTANT_POOLS.set(b.graph, pool);
   }
   return pool.get(t, (t) => b.initializer("grad_const", t));
 }
@@ -237,6 +238,7 @@ function gradContext(b: GraphBuilder, n: Node, outputGrads: string[], prefix: st
     typeOf,
     constantOf: (name) => b.constantOf(name),
     unbroadcast: (g, to) => unbroadcast(ctx, g, to),
+    graphInputs: b.graph.inputs,
   };
   return ctx;
 }

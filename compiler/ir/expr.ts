@@ -62,17 +62,25 @@ export interface ConstantPoolOptions {
    * that keeps compiled models byte-identical); the others keep them apart.
    */
   mergeSignedZeros?: boolean;
+  /**
+   * Share tensors of any size whose elements are all one value (the zeros and ones of a batch
+   * norm used as a per-channel affine map, compiler/ops/batch_normalization.ts): the backward
+   * graph's pool does; the elaborator's does not, so a model's own constants keep their names.
+   */
+  shareUniform?: boolean;
 }
 
 /**
  * Small constants shared by value within one graph, so that a backward graph
  * does not repeat `1.0` a hundred times. Keyed by dtype, shape and data (0 and
  * -0 apart unless `mergeSignedZeros`); an entry whose initializer a pass has
- * since removed is made anew. Tensors of more than 16 elements are never shared.
+ * since removed is made anew. Tensors of more than 16 elements are never shared,
+ * except with `shareUniform` those whose elements are all one value.
  */
 export class ConstantPool {
   #names = new Map<string, string>();
   readonly #mergeSignedZeros: boolean;
+  readonly #shareUniform: boolean;
 
   /**
    * @param alive whether an initializer made earlier still exists
@@ -83,12 +91,17 @@ export class ConstantPool {
     opts: ConstantPoolOptions = {},
   ) {
     this.#mergeSignedZeros = opts.mergeSignedZeros ?? false;
+    this.#shareUniform = opts.shareUniform ?? false;
   }
 
   /** The shared initializer holding `t`; `make` creates it when there is none yet. */
   get(t: Tensor, make: (t: Tensor) => string): string {
-    const key = t.data.length <= 16 && t.dtype !== "str"
+    const key = t.dtype === "str"
+      ? undefined
+      : t.data.length <= 16
       ? constantKey(t, this.#mergeSignedZeros)
+      : this.#shareUniform
+      ? uniformKey(t)
       : undefined;
     if (key !== undefined) {
       const hit = this.#names.get(key);
@@ -98,6 +111,16 @@ export class ConstantPool {
     if (key !== undefined) this.#names.set(key, name);
     return name;
   }
+}
+
+/** The key of a tensor whose elements are all one value (-0 apart from 0), else undefined. */
+function uniformKey(t: Tensor): string | undefined {
+  const d = t.data as ArrayLike<number | bigint>;
+  const first = d[0];
+  for (let i = 1; i < d.length; i++) {
+    if (d[i] !== first || Object.is(d[i], -0) !== Object.is(first, -0)) return undefined;
+  }
+  return `${t.dtype}[${t.shape}]:all ${Object.is(first, -0) ? "-0" : first}`;
 }
 
 /** The cache key of a small tensor: dtype, shape and elements (-0 kept apart from 0 unless merged). */

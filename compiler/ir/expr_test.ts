@@ -186,3 +186,17 @@ Deno.test("a pool that merges signed zeros shares one constant for 0 and -0, by 
   const c = pool.get(tensor("f64", [], [-0]), make);
   assert.deepEqual([a, b, c], ["k1", "k1", "k2"]);
 });
+
+Deno.test("a pool that shares uniform tensors shares large zeros and ones by shape, not other large tensors", () => {
+  let n = 0;
+  const pool = new ConstantPool(() => true, { shareUniform: true });
+  const make = () => `k${++n}`;
+  const fill = (shape: number[], v: number) =>
+    tensor("f32", shape, new Array(shape.reduce((a, b) => a * b, 1)).fill(v));
+  const z = pool.get(fill([64], 0), make), z2 = pool.get(fill([64], 0), make);
+  const o = pool.get(fill([64], 1), make), o2 = pool.get(fill([64], 1), make);
+  const other = pool.get(fill([32], 0), make), negZero = pool.get(fill([64], -0), make);
+  assert.deepEqual([z, z2, o, o2, other, negZero], ["k1", "k1", "k2", "k2", "k3", "k4"]);
+  const ramp = tensor("f32", [20], Array.from({ length: 20 }, (_, i) => i));
+  assert.notEqual(pool.get(ramp, make), pool.get(ramp, make));
+});

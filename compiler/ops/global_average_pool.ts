@@ -5,7 +5,7 @@
 import type { OpDef } from "./op_def.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
-import { gradOf, needStatic, shapeOf } from "./grad_util.ts";
+import { expandTo, gradOf, needStatic } from "./grad_util.ts";
 
 export const globalAveragePoolOp: OpDef = {
   op: "GlobalAveragePool",
@@ -30,5 +30,5 @@ function globalAveragePoolGrad(c: GradContext) {
     1,
   );
   const g = gradOf(c, 0).mul(1 / n);
-  return [g.expand(shapeOf(c, c.node.inputs[0])).name];
+  return [expandTo(c, g, c.node.inputs[0]).name];
 }

@@ -3,7 +3,7 @@
  * max over all spatial positions.
  */
 import type { GradContext, OpDef } from "./op_def.ts";
-import { gradOf, inputOf, shapeOf } from "./grad_util.ts";
+import { expandTo, gradOf, inputOf } from "./grad_util.ts";
 
 import { expectDtype, expectRank, FLOAT_NO_BF16, input } from "./rules.ts";
 
@@ -30,5 +30,5 @@ function globalMaxPoolGrad(c: GradContext) {
   const ones = x.equal(c.node.outputs[0]).cast(xt.dtype);
   const count = ones.sum(axes, true);
   const g = gradOf(c, 0).div(count);
-  return [g.expand(shapeOf(c, x)).mul(ones).name];
+  return [expandTo(c, g, x).mul(ones).name];
 }

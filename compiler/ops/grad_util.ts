@@ -4,9 +4,10 @@
  * value's shape, reshaping a gradient back to an operand's shape. Every
  * helper adds standard ONNX ops through the rule's expression graph `c.e`.
  */
-import type { Dim, TensorType } from "../ir/graph.ts";
-import type { Expr } from "../ir/expr.ts";
-import { tensor } from "../ir/tensor.ts";
+import type { Dim, TensorType, ValueInfo } from "../ir/graph.ts";
+import type { Expr, ExprGraph } from "../ir/expr.ts";
+import { type DType, tensor } from "../ir/tensor.ts";
+import { dimEquals } from "./dims.ts";
 import type { GradContext } from "./op_def.ts";
 
 /** Input `i` of the node being differentiated. */
@@ -32,6 +33,26 @@ export function shapeOf(c: GradContext, value: Expr | string): Expr {
   const v = c.e.v(String(value));
   const s = staticShape(v.type);
   return s ? v.graph.ints(s) : v.shape();
+}
+
+/**
+ * `g` broadcast by Expand to the shape of `like` (a reduction's gradient back over the reduced
+ * axes). The target shape is a constant where it can be: a symbolic dim of `like` that `g`
+ * already has at that axis (the batch N of a pooled [N, C, 1, 1] gradient) is written 1, which
+ * Expand broadcasts to g's own size. So the result's type keeps `like`'s dims (N stays N, where
+ * a run-time Shape would give fresh unknown dims to everything downstream) and no Shape is read.
+ */
+export function expandTo(c: GradContext, g: Expr, like: Expr | string): Expr {
+  const target = c.typeOf(String(like)).shape;
+  const own = g.type.shape;
+  const lead = target.length - own.length;
+  const dims: number[] = [];
+  for (const [i, d] of target.entries()) {
+    if (typeof d === "number") dims.push(d);
+    else if (i >= lead && dimEquals(own[i - lead], d)) dims.push(1);
+    else return g.expand(shapeOf(c, like));
+  }
+  return g.expand(dims);
 }
 
 /** Zeros with the type of `value`. */
@@ -116,4 +137,63 @@ export function normalizeGrad(
   const dxhat = g.mul(gamma);
   const inner = dxhat.sub(mean(dxhat)).sub(xhat.mul(mean(dxhat.mul(xhat))));
   return { dx: rstd.mul(inner), xhat };
+}
+
+/**
+ * The run-time size of the symbolic dim `dim` as an i64 tensor of shape [1], read by `Shape` from
+ * the first of `inputs` (a graph's inputs) that declares it; undefined when none does. Every
+ * caller that asks for the batch N reads the same node of the same input, so cse leaves one.
+ */
+export function inputDimSize(
+  e: ExprGraph,
+  inputs: readonly ValueInfo[],
+  dim: string,
+): Expr | undefined {
+  for (const i of inputs) {
+    const a = i.type.shape.findIndex((d) => typeof d === "string" && dimEquals(d, dim));
+    if (a >= 0) return e.v(i.name).op("Shape", [], { start: a, end: a + 1 });
+  }
+  return undefined;
+}
+
+/**
+ * The number of elements M of `x` over `axes` (the count of a mean over them), or with
+ * `inverse` 1/M, as `dtype`: a scalar constant when those dims are static. Otherwise (the batch
+ * N of a training step) it is computed at run time as a [1] tensor,
+ *
+ *   M = p * d1 * ... * dk        1/M = (1/p) / (d1 * ... * dk)
+ *
+ * with p the product of the static dims and d1..dk the symbolic ones (in sorted order), each read
+ * from the graph's inputs (`inputDimSize`) or, when no input declares it, from `x` itself. Read
+ * from the inputs, the count depends only on the dims: every layer whose reduced dims are
+ * N x 8 x 8 computes the same nodes, which cse merges, so a step counts its batch once per
+ * distinct map size, not once per layer.
+ */
+export function countOver(
+  e: ExprGraph,
+  inputs: readonly ValueInfo[],
+  x: Expr,
+  axes: readonly number[],
+  dtype: DType,
+  opts: { inverse?: boolean } = {},
+): Expr {
+  const shape = x.type.shape;
+  let p = 1;
+  const symbolic: { dim: string; axis: number }[] = [];
+  for (const a of axes) {
+    const d = shape[a];
+    if (typeof d === "number") p *= d;
+    else symbolic.push({ dim: d, axis: a });
+  }
+  if (symbolic.length === 0) return e.scalar(opts.inverse ? 1 / p : p, dtype);
+  symbolic.sort((s, t) => (s.dim < t.dim ? -1 : s.dim > t.dim ? 1 : s.axis - t.axis));
+  let n: Expr | undefined;
+  for (const s of symbolic) {
+    const size = inputDimSize(e, inputs, s.dim) ??
+      x.op("Shape", [], { start: s.axis, end: s.axis + 1 });
+    n = n ? n.mul(size) : size;
+  }
+  const count = n!.cast(dtype);
+  if (opts.inverse) return e.scalar(1 / p, dtype).div(count);
+  return p === 1 ? count : count.mul(e.scalar(p, dtype));
 }

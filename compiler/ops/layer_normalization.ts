@@ -11,6 +11,8 @@ import { dtypeFromOnnx, expectDtype, FLOAT, input, intAttr, normAxis, sameDtype 
 import type { GradContext } from "./op_def.ts";
 import { gradOf, inputOf, normalizeGrad } from "./grad_util.ts";
 import { diag } from "../diagnostics.ts";
+import type { Expr } from "../ir/expr.ts";
+import { numel, tensor } from "../ir/tensor.ts";
 
 export const layerNormalizationOp: OpDef = {
   op: "LayerNormalization",
@@ -64,10 +66,23 @@ export const layerNormalizationOp: OpDef = {
   },
 };
 
-/** Normalised over axes axis..rank-1; Scale and B broadcast from the right. */
+/**
+ * Normalised over axes a = axis..rank-1 (D elements per row); Scale and B broadcast from the
+ * right. With xhat = (x - mean) rstd, rstd = (var + eps)^-1/2 and dxhat = g Scale:
+ *
+ *   dx = rstd (dxhat - mean_a(dxhat) - xhat mean_a(dxhat xhat))
+ *      = rstd / D (D dxhat - sum_a(dxhat) - xhat sum_a(dxhat xhat))
+ *
+ * (the derivative of xhat through x, the mean and the variance; see normalizeGrad).
+ * rstd is the forward node's own InvStdDev output: the rule asks for the same node with all
+ * three outputs, which cse merges into the forward one. xhat is a LayerNormalization of x with
+ * unit scale, one node where (x - mean) rstd takes two. Where the statistics' stash type is not
+ * x's dtype (f16 inputs), the rule computes them from x (normalizeGrad).
+ */
 function layerNormGrad(c: GradContext) {
   const [, scale, bias] = c.node.inputs;
-  const rank = c.inputTypes[0]!.shape.length;
+  const xt = c.inputTypes[0]!;
+  const rank = xt.shape.length;
   const a = (c.node.attrs.axis as number | undefined) ?? -1;
   const axis = a < 0 ? a + rank : a;
   const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
@@ -75,7 +90,21 @@ function layerNormGrad(c: GradContext) {
   const g = c.outputGrads[0];
   if (!g) return [undefined, undefined, undefined];
   const gv = gradOf(c, 0);
-  const { dx, xhat } = normalizeGrad(inputOf(c, 0), gv, scale, axes, eps);
+  const x = inputOf(c, 0);
+  const stash = dtypeFromOnnx((c.node.attrs.stash_type as number | undefined) ?? 1) ?? "f32";
+  const normShape = xt.shape.slice(axis);
+  let dx: Expr, xhat: Expr;
+  if (stash === xt.dtype && normShape.every((d) => typeof d === "number")) {
+    const [, , rstd] = c.e.op("LayerNormalization", c.node.inputs, c.node.attrs, { nOutputs: 3 });
+    const d = normShape as number[];
+    const ones = c.e.constant(tensor(xt.dtype, d, new Array<number>(numel(d)).fill(1)));
+    xhat = x.op("LayerNormalization", [ones], { axis, epsilon: eps });
+    const dxhat = gv.mul(scale);
+    dx = dxhat.sub(dxhat.mean(axes, true)).sub(xhat.mul(dxhat.mul(xhat).mean(axes, true)))
+      .mul(rstd);
+  } else {
+    ({ dx, xhat } = normalizeGrad(x, gv, scale, axes, eps));
+  }
   const dScale = c.unbroadcast(gv.mul(xhat).name, c.inputTypes[1]!);
   return [dx.name, dScale, bias ? c.unbroadcast(g, c.inputTypes[2]!) : undefined];
 }

@@ -9,7 +9,7 @@
  * exist only in tests.
  */
 import type { ExprGraph } from "../ir/expr.ts";
-import type { AttrType, AttrValue, Node, TensorType } from "../ir/graph.ts";
+import type { AttrType, AttrValue, Node, TensorType, ValueInfo } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import type { Code } from "../diagnostics.ts";
 
@@ -89,6 +89,11 @@ export interface GradContext {
    * it came from (the adjoint of numpy broadcasting).
    */
   unbroadcast(grad: string, to: TensorType): string;
+  /**
+   * The graph's inputs: where shape-derived values (the batch size a mean divides by) read
+   * their symbolic dims, so that every rule computes them from the same nodes (`countOver`).
+   */
+  graphInputs: readonly ValueInfo[];
 }
 
 /**

@@ -8,7 +8,7 @@
 import { type Dim, formatType, type Node } from "../ir/graph.ts";
 import { type DType, tensor, toNumbers } from "../ir/tensor.ts";
 import { type GradContext, type GradRule, type OpDef, ShapeError } from "./op_def.ts";
-import { gradOf, inputOf, outputOf, shapeOf } from "./grad_util.ts";
+import { countOver, expandTo, gradOf, inputOf, outputOf } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
 import {
   constInts,
@@ -61,7 +61,7 @@ function keepDims(c: GradContext, v: Expr, axes: number[]): Expr {
 function reduceSumGrad(c: GradContext) {
   const axes = reducedAxes(c);
   const g = keepDims(c, gradOf(c, 0), axes);
-  return [g.expand(shapeOf(c, c.node.inputs[0])).name, undefined];
+  return [expandTo(c, g, c.node.inputs[0]).name, undefined];
 }
 
 /** d mean(x) / dx = 1 / count. */
@@ -74,17 +74,10 @@ function reduceMeanGrad(c: GradContext) {
     const count = axes.reduce((n, a) => n * (x.shape[a] as number), 1);
     scaled = g.mul(1 / count);
   } else {
-    // A symbolic reduced dim (the batch N of a mean loss): count it at run time.
-    const e = c.e;
-    const shape = shapeOf(c, c.node.inputs[0]);
-    let count: Expr | undefined;
-    for (const a of axes) {
-      const d = shape.op("Gather", [e.scalar(a, "i64")], { axis: 0 });
-      count = count ? count.mul(d) : d;
-    }
-    scaled = g.div(count!.cast(x.dtype));
+    // A symbolic reduced dim (the batch N of a mean loss): counted at run time, once per step.
+    scaled = g.mul(countOver(c.e, c.graphInputs, inputOf(c, 0), axes, x.dtype, { inverse: true }));
   }
-  return [scaled.expand(shapeOf(c, c.node.inputs[0])).name];
+  return [expandTo(c, scaled, c.node.inputs[0]).name];
 }
 
 /**
@@ -97,14 +90,14 @@ function reduceMaxGrad(c: GradContext) {
   const ones = x.equal(keepDims(c, outputOf(c, 0), axes)).cast(x.dtype);
   const count = ones.sum(axes, true);
   const g = keepDims(c, gradOf(c, 0), axes).div(count);
-  return [g.expand(shapeOf(c, x)).mul(ones).name];
+  return [expandTo(c, g, x).mul(ones).name];
 }
 
 /** d sum(x^2) / dx = 2 x. */
 function reduceSumSquareGrad(c: GradContext) {
   const axes = reducedAxes(c);
   const x = inputOf(c, 0);
-  const g = keepDims(c, gradOf(c, 0), axes).expand(shapeOf(c, x));
+  const g = expandTo(c, keepDims(c, gradOf(c, 0), axes), x);
   return [g.mul(x.mul(2)).name];
 }
 
@@ -117,7 +110,7 @@ function reduceL2Grad(c: GradContext) {
   const safeY = zero.where(1, y);
   const gOverY = keepDims(c, gradOf(c, 0), axes).div(safeY);
   const scaled = zero.where(0, gOverY);
-  return [scaled.expand(shapeOf(c, x)).mul(x).name];
+  return [expandTo(c, scaled, x).mul(x).name];
 }
 
 const REDUCE_GRADS: Record<string, GradRule> = {

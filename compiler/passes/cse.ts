@@ -11,12 +11,14 @@
  * an earlier one that computes fewer of them, which then computes them all
  * (a MaxPool and the MaxPool with Indices its gradient needs). Random ops,
  * nodes with subgraphs and nodes that define graph outputs are left alone.
- * The kept node carries the spans of both.
+ * The kept node carries the spans of both. Small constant initializers count
+ * by value, not by name.
  */
-import type { AttrValue, Node } from "../ir/graph.ts";
+import type { AttrValue, Graph, Node } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
+import { constantKey } from "../ir/expr.ts";
 import { getOp } from "../ops/mod.ts";
-import { definePass, mergeSpans, noteRewrite } from "./context.ts";
+import { definePass, mergeSpans, noteRewrite, type PassContext } from "./context.ts";
 import { hasSubgraph, isTensor, Uses } from "./match.ts";
 
 export const cse = definePass({ id: "cse" }, (g, ctx) => {
@@ -24,10 +26,11 @@ export const cse = definePass({ id: "cse" }, (g, ctx) => {
   const uses = new Uses(g);
   const seen = new Map<string, Node>();
   const removed = new Set<Node>();
+  const byValue = smallConstants(g, ctx);
   for (const n of g.nodes) {
     if (hasSubgraph(n) || n.outputs.some((o) => outputs.has(o))) continue;
     if (getOp(n.op, n.domain ?? "")?.nature?.includes("random")) continue;
-    const key = nodeKey(n);
+    const key = nodeKey(n, byValue);
     if (key === undefined) continue;
     const first = seen.get(key);
     if (!first) {
@@ -70,11 +73,31 @@ const OPTIONAL_OUTPUTS = new Set([
   "LSTM",
 ]);
 
+/**
+ * Constant initializers of at most this many elements are compared by value: two builders that
+ * each made a `1.0` (a gradient rule's and a pass's) name it differently, and the nodes that read
+ * them still compute the same thing.
+ */
+const BY_VALUE_ELEMENTS = 16;
+
+/** Initializer name -> a key of its value, for the small constants of `g` (not parameters). */
+function smallConstants(g: Graph, ctx: PassContext): Map<string, string> {
+  const out = new Map<string, string>();
+  const vars = ctx.keepParams ? new Set(g.params.map((p) => p.name)) : new Set<string>();
+  for (const i of g.inputs) vars.add(i.name);
+  for (const [name, t] of g.initializers) {
+    if (vars.has(name) || t.data.length > BY_VALUE_ELEMENTS || t.dtype === "str") continue;
+    out.set(name, `=${constantKey(t)}`);
+  }
+  return out;
+}
+
 /** What makes two nodes compute the same thing; undefined for nodes never merged. */
-function nodeKey(n: Node): string | undefined {
+function nodeKey(n: Node, byValue: Map<string, string>): string | undefined {
   const attrs = Object.keys(n.attrs).sort().map((k) => `${k}=${attrKey(n.attrs[k])}`);
   const outputs = !n.domain && OPTIONAL_OUTPUTS.has(n.op) ? "" : `#${n.outputs.length}`;
-  return `${n.domain ?? ""}::${n.op}(${n.inputs.join(",")})[${attrs.join(";")}]${outputs}`;
+  const inputs = n.inputs.map((i) => byValue.get(i) ?? i);
+  return `${n.domain ?? ""}::${n.op}(${inputs.join(",")})[${attrs.join(";")}]${outputs}`;
 }
 
 function attrKey(v: AttrValue): string {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { GraphBuilder } from "../ops/builder.ts";
 import type { Span } from "../ir/graph.ts";
+import { tensor } from "../ir/tensor.ts";
 import { cse } from "./cse.ts";
 import { applyPass, assertSameOutputs, ops, randomFeeds } from "./testing.ts";
 
@@ -88,4 +89,43 @@ Deno.test("cse() merges a MaxPool into an earlier one that lacks its Indices out
   assert.deepEqual(pools[0].outputs, [p1, idx]);
   assert.equal(graph.nodes.filter((n) => n.op === "Split").length, 2);
   assertSameOutputs(b.graph, graph, randomFeeds(b.graph, 2));
+});
+
+Deno.test("cse() compares small constants by value: two builders' 0.5 under two names are one", () => {
+  const b = new GraphBuilder("g");
+  const x = b.input("x", { dtype: "f32", shape: [2, 3] });
+  const half1 = b.initializer("grad_const", tensor("f32", [], [0.5]));
+  const half2 = b.initializer("bn.c", tensor("f32", [], [0.5]));
+  const [m1] = b.addNode("Mul", [x, half1], {}, { name: "m1" });
+  const [m2] = b.addNode("Mul", [x, half2], {}, { name: "m2" });
+  const [s] = b.addNode("Add", [m1, m2], {}, { name: "s" });
+  b.output(s, "y");
+  const { graph } = applyPass(b.graph, cse);
+  assert.deepEqual(ops(graph), ["Mul", "Add"]);
+  assert.deepEqual(graph.nodes[1].inputs, ["m1", "m1"]);
+  assertSameOutputs(b.graph, graph, randomFeeds(b.graph, 2));
+});
+
+Deno.test("cse() keeps apart constants of different values, 0 and -0, and parameters of equal values", () => {
+  const b = new GraphBuilder("g");
+  const x = b.input("x", { dtype: "f32", shape: [3] });
+  const zero = b.initializer("zero", tensor("f32", [], [0]));
+  const negZero = b.initializer("neg_zero", tensor("f32", [], [-0]));
+  const w1 = b.initializer("w1", tensor("f32", [3], [1, 2, 3]));
+  const w2 = b.initializer("w2", tensor("f32", [3], [1, 2, 3]));
+  b.graph.params.push(
+    { name: w1, role: "weight", trainable: true },
+    { name: w2, role: "weight", trainable: true },
+  );
+  const outs = [
+    b.addNode("Mul", [x, zero], {}, { name: "a" })[0],
+    b.addNode("Mul", [x, negZero], {}, { name: "b" })[0],
+    b.addNode("Mul", [x, w1], {}, { name: "c" })[0],
+    b.addNode("Mul", [x, w2], {}, { name: "d" })[0],
+  ];
+  const [s1] = b.addNode("Add", [outs[0], outs[1]], {}, { name: "s1" });
+  const [s2] = b.addNode("Add", [outs[2], outs[3]], {}, { name: "s2" });
+  b.output(s1, "y");
+  b.output(s2, "z");
+  assert.equal(applyPass(b.graph, cse, { mode: "train", keepParams: true }).changed, false);
 });

@@ -39,6 +39,7 @@ export { cse } from "./cse.ts";
 export { fuseLayerNorm } from "./fuse_layer_norm.ts";
 export { trimConvTaps } from "./trim_conv_taps.ts";
 export { shareBatchStatistics } from "./share_batch_statistics.ts";
+export { mergeReshapes } from "./merge_reshapes.ts";
 export { fuseGelu } from "./fuse_gelu.ts";
 export { fuseBiasGelu } from "./fuse_bias_gelu.ts";
 export { fuseSkipLayerNorm } from "./fuse_skip_layer_norm.ts";

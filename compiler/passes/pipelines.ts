@@ -9,6 +9,7 @@ import { cse } from "./cse.ts";
 import { dce } from "./dce.ts";
 import { foldBatchNorm } from "./fold_batch_norm.ts";
 import { foldConstants } from "./fold_constants.ts";
+import { mergeReshapes } from "./merge_reshapes.ts";
 import { fuseGemm } from "./fuse_gemm.ts";
 import { removeNoops } from "./remove_noops.ts";
 import { shareBatchStatistics } from "./share_batch_statistics.ts";
@@ -89,10 +90,12 @@ export function beforeGradientsPipeline(): Pass[] {
 
 /**
  * A training step once it is built (forward, gradients, optimiser updates):
- * the batch norms read statistics shared with their gradients, then the
- * train-mode inference pipeline cleans up (cse merges those statistics).
+ * the batch norms read statistics shared with their gradients, chains of
+ * reshapes that the gradient rules and parameter packs leave are merged,
+ * then the train-mode inference pipeline cleans up (cse merges those
+ * statistics, dce the reshapes no longer read).
  * Run with `{ mode: "train", keepParams: true }`.
  */
 export function trainStepPipeline(): Pass[] {
-  return [shareBatchStatistics, ...inferencePipeline("train")];
+  return [shareBatchStatistics, mergeReshapes, ...inferencePipeline("train")];
 }

@@ -107,10 +107,11 @@ Deno.test("pipelineFor() puts each target's fusions just before fold_constants",
   );
 });
 
-Deno.test("a training step trims convolutions before its gradients and shares batch statistics after", () => {
+Deno.test("a training step trims convolutions before its gradients, shares batch statistics and merges reshapes after", () => {
   assert.deepEqual(beforeGradientsPipeline().map(passName), ["trim_conv_taps"]);
   assert.deepEqual(trainStepPipeline().map(passName), [
     "share_batch_statistics",
+    "merge_reshapes",
     ...inferencePipeline("train").map(passName),
   ]);
 });

@@ -21,6 +21,7 @@ import { allEqual, constantTable, hasSubgraph, isStatic, sameType, Uses } from "
  *   Cast(x, to = dtype(x))      = x
  *   x * c = c * x = x / c       = x   c a single element, exactly 1
  *   x + c = c + x = x - c       = x   c a single element, exactly 0 (-0 + 0 = +0 is accepted)
+ *   MatMul(x, c) = MatMul(c, x) = x   c a square identity matrix (a 1x1 convolution's col2im)
  *   Pad(x, pads = 0)            = x
  *   Concat(x)                   = x
  *   op(x, ...)                  = x   eval mode and `op` has the "eval-noop" nature
@@ -118,6 +119,9 @@ function candidate(
     case "Add":
       if (isScalarOf(c(1), n.op === "Mul" ? 1 : 0)) return x;
       return isScalarOf(c(0), n.op === "Mul" ? 1 : 0) && n.inputs[1] ? n.inputs[1] : undefined;
+    case "MatMul":
+      if (isIdentity(c(1))) return x;
+      return isIdentity(c(0)) && n.inputs[1] ? n.inputs[1] : undefined;
     case "Div":
     case "Sub":
       return isScalarOf(c(1), n.op === "Div" ? 1 : 0) ? x : undefined;
@@ -132,6 +136,13 @@ function candidate(
     default:
       return eval_ && getOp(n.op)?.nature?.includes("eval-noop") ? x : undefined;
   }
+}
+
+/** A 2-D square matrix with ones on the diagonal and zeros elsewhere. */
+function isIdentity(t: Tensor | undefined): boolean {
+  if (!t || t.shape.length !== 2 || t.shape[0] !== t.shape[1]) return false;
+  const n = t.shape[0], v = toNumbers(t);
+  return v.every((x, k) => x === (Math.floor(k / n) === k % n ? 1 : 0));
 }
 
 function isScalarOf(t: Tensor | undefined, v: number): boolean {

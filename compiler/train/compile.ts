@@ -38,11 +38,12 @@ import { buildGradients } from "../grad/mod.ts";
 import {
   beforeGradientsPipeline,
   inferencePipeline,
+  type PassReport,
   runPasses,
   trainStepPipeline,
 } from "../passes/mod.ts";
 import { buildOptimizer, type OptimizerSpec, resolveGroup } from "./optimizers.ts";
-import { packMembers, packParams } from "./pack.ts";
+import { packMembers, packParams, packRunningStatistics } from "./pack.ts";
 import { batchNormState, countBatches } from "./batch_norm_state.ts";
 import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
 import { buildClip, type ClipSpec } from "./clip.ts";
@@ -95,6 +96,11 @@ export interface TrainCompileOptions {
    * sections without a moving average.
    */
   pack?: boolean;
+  /**
+   * Filled with the passes that ran on the step (before its gradients and once it is built) and
+   * on the evaluation model, for `--explain-passes`.
+   */
+  report?: { step: PassReport; eval: PassReport };
 }
 
 /** Compile the train section of a file into its step and evaluation graphs. Never throws for bad input. */
@@ -127,7 +133,7 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
   }
   try {
     const settings = readSettings(tr, section);
-    const step = buildStep(tr, section, opts.pack ?? false);
+    const step = buildStep(tr, section, opts.pack ?? false, opts.report?.step);
     // The evaluation model reads the same state as the step (parameters being trained, running
     // statistics, moving averages); frozen parameters stay constants in both.
     // Not num_batches_tracked, which evaluation does not read.
@@ -139,7 +145,7 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
       .filter((n) => n && n !== STEP_INPUT && !n.startsWith("opt:"))
       .flatMap((n) => members.get(n) ?? [n])
       .filter((n) => !counters.has(n));
-    const evalGraph = buildEval(ev, state);
+    const evalGraph = buildEval(ev, state, opts.report?.eval);
     return {
       step,
       eval: evalGraph,
@@ -197,10 +203,15 @@ function exposeState(g: Graph, names: string[]): void {
   }
 }
 
-function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Graph {
+function buildStep(
+  tr: TrainElabResult,
+  section: A.TrainDecl,
+  pack: boolean,
+  report?: PassReport,
+): Graph {
   const g = tr.graph;
   // Before the gradients, so that they are built for the trimmed convolutions.
-  runPasses(g, beforeGradientsPipeline(), { mode: "train", keepParams: true });
+  runPasses(g, beforeGradientsPipeline(), { mode: "train", keepParams: true, report });
   const b = new GraphBuilder(g);
   const trainable = g.params.filter((p) => p.trainable && !p.frozen).map((p) => p.name);
   if (trainable.length === 0) {
@@ -296,7 +307,13 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
   }
   const outs: [string, string][] = updates.map((u) => [u.output, nextName(u.input)]);
   outs.push(...emaUpdates(b, tr.settings.get("ema"), updates, trainable, section));
-  for (const [input, value] of buffers) outs.push([value, nextName(input)]);
+  // Running statistics: one chain for all where packed, else each batch norm's own
+  // (share_batch_statistics, in the pipeline below).
+  const stats = packing ? packRunningStatistics(b) : undefined;
+  if (stats) outs.push(...stats.outs);
+  for (const [input, value] of buffers) {
+    if (!stats?.packed.has(input)) outs.push([value, nextName(input)]);
+  }
   for (const [value, input] of countBatches(b, counters, packing)) {
     outs.push([value, nextName(input)]);
   }
@@ -309,7 +326,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
     // A value may feed two outputs (a parameter that does not change): each gets its own name.
     b.output(value, name);
   }
-  runPasses(g, trainStepPipeline(), { mode: "train", keepParams: true });
+  runPasses(g, trainStepPipeline(), { mode: "train", keepParams: true, report });
   return g;
 }
 
@@ -437,10 +454,10 @@ function recompute(
   return copies.get(value) ?? value;
 }
 
-function buildEval(ev: TrainElabResult, state: string[]): Graph {
+function buildEval(ev: TrainElabResult, state: string[], report?: PassReport): Graph {
   const g = ev.graph;
   exposeState(g, state);
-  runPasses(g, inferencePipeline("eval"), { mode: "eval", keepParams: true });
+  runPasses(g, inferencePipeline("eval"), { mode: "eval", keepParams: true, report });
   return g;
 }
 

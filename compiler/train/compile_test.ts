@@ -207,23 +207,32 @@ train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
 });
 
 Deno.test("a step's batch norm reads the statistics its gradient computes and updates the running ones as the train-mode node does", () => {
+  // A batch of symbolic size N before a batch norm: its gradient counts N at run time.
   const src = `model M {
   input x: f32[N, 3, 2, 2]
-  output y: f32[N, 3, 2, 2] = x |> bn: batch_norm(momentum: 0.2)
+  output y: f32[N, 3, 2, 2] = x |> conv: conv2d(3, kernel: 1, bias: false)
+    |> bn: batch_norm(momentum: 0.2)
 }
 train M { loss = reduce_mean(y * y * y)  optimizer = sgd(lr: 0.1) }`;
   const c = compileTrain("m.dlm", { read: () => src });
   const step = c.step!;
   const bns = step.nodes.filter((n) => n.op === "BatchNormalization");
-  assert.equal(bns.length, 1);
-  assert.equal(bns[0].attrs.training_mode, undefined);
+  // The forward's and the gradient's three (inference mode, as per-channel affine maps).
+  assert.equal(bns.length, 4);
+  assert.ok(bns.every((n) => n.attrs.training_mode === undefined));
   // One ReduceMean for the mean and one for the variance: the forward's and the gradient's merged.
   const perChannel = step.nodes.filter((n) =>
     n.op === "ReduceMean" && JSON.stringify(n.attrs.axes) === "[0,2,3]"
   );
   assert.equal(perChannel.length, 2);
+  // 1/M is (1/4) / N, with N read once, from the input x.
+  const counts = step.nodes.filter((n) => n.op === "Size" || n.attrs.start !== undefined);
+  assert.deepEqual(counts.map((n) => [n.op, n.inputs[0], n.attrs.start, n.attrs.end]), [
+    ["Shape", "x", 0, 1],
+  ]);
   const feeds: Record<string, Tensor> = {
     x: tensor("f32", [2, 3, 2, 2], Array.from({ length: 24 }, (_, i) => Math.sin(i * 1.7) * 3)),
+    "conv.weight": tensor("f32", [3, 3, 1, 1], [1, 0.2, -0.3, 0.1, 0.8, 0.4, -0.5, 0.3, 1.2]),
     "bn.weight": tensor("f32", [3], [1.5, -0.5, 2]),
     "bn.bias": tensor("f32", [3], [0.1, 0.2, -0.3]),
     "bn.running_mean": tensor("f32", [3], [0.5, -1, 2]),
@@ -234,12 +243,12 @@ train M { loss = reduce_mean(y * y * y)  optimizer = sgd(lr: 0.1) }`;
   // The train-mode node itself, on the reference interpreter. ONNX's momentum is the weight of the
   // running value: batch_norm(momentum: 0.2) is PyTorch's, so the node has 0.8.
   const b = new GraphBuilder("bn");
-  const ins = ["x", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"].map((n) =>
-    b.input(n, { dtype: feeds[n].dtype, shape: [...feeds[n].shape] })
-  );
-  const [y, mean, variance] = b.addNode("BatchNormalization", ins, {
+  const ins = ["x", "conv.weight", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]
+    .map((n) => b.input(n, { dtype: feeds[n].dtype, shape: [...feeds[n].shape] }));
+  const [conv] = b.addNode("Conv", [ins[0], ins[1]], { kernel_shape: [1, 1] });
+  const [y, mean, variance] = b.addNode("BatchNormalization", [conv, ...ins.slice(2)], {
     training_mode: 1,
-    momentum: bns[0].attrs.momentum ?? 0.8,
+    momentum: 0.8,
   }, { nOutputs: 3 });
   const [cube] = b.addNode("Mul", [b.addNode("Mul", [y, y])[0], y]);
   b.output(b.addNode("ReduceMean", [cube], { keepdims: 0 })[0], "loss");
@@ -247,11 +256,26 @@ train M { loss = reduce_mean(y * y * y)  optimizer = sgd(lr: 0.1) }`;
   b.output(variance, "var");
   const { step: _, ...bnFeeds } = feeds;
   const want = runGraph(b.graph, bnFeeds).outputs;
-  const close = (a: Tensor, e: Tensor, what: string) => {
-    const x = toNumbers(a), w = toNumbers(e);
-    for (let i = 0; i < w.length; i++) assert.ok(Math.abs(x[i] - w[i]) < 1e-5, `${what}[${i}]`);
+  const close = (a: Tensor | number[], e: Tensor | number[], what: string, tol = 1e-5) => {
+    const x = Array.isArray(a) ? a : toNumbers(a), w = Array.isArray(e) ? e : toNumbers(e);
+    assert.equal(x.length, w.length, what);
+    for (let i = 0; i < w.length; i++) {
+      assert.ok(Math.abs(x[i] - w[i]) < tol, `${what}[${i}]: ${x[i]} against ${w[i]}`);
+    }
   };
   close(got.loss, want.loss, "loss");
   close(got["next:bn.running_mean"], want.mean, "running mean");
   close(got["next:bn.running_var"], want.var, "running var");
+  // SGD's update, p - 0.1 dL/dp, against central differences of the train-mode node's loss.
+  for (const p of ["conv.weight", "bn.weight", "bn.bias"]) {
+    const p0 = toNumbers(feeds[p]);
+    const lossAt = (k: number, d: number) => {
+      const moved = p0.map((v, i) => (i === k ? v + d : v));
+      const f = { ...bnFeeds, [p]: tensor("f32", [...feeds[p].shape] as number[], moved) };
+      return toNumbers(runGraph(b.graph, f).outputs.loss)[0];
+    };
+    const h = 1e-2;
+    const fd = p0.map((v, k) => v - 0.1 * (lossAt(k, h) - lossAt(k, -h)) / (2 * h));
+    close(got[`next:${p}`], fd, p, 1e-3);
+  }
 });

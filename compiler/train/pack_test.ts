@@ -165,3 +165,39 @@ Deno.test("packValues and unpackValues invert each other, optimiser slots includ
     assert.deepEqual([...back.get(k)!.data], [...t.data], k);
   }
 });
+
+Deno.test("the running statistics of every batch norm update in one chain, as the per-layer updates do", () => {
+  // Batch norms of rank 4 and rank 2 and two momenta.
+  const src = `model M {
+  input image: f32[N, 1, 6, 6]
+  output y = image |> c1: conv2d(4, kernel: 3, pad: 1) |> b1: batch_norm |> relu
+    |> c2: conv2d(3, kernel: 3, pad: 1) |> b2: batch_norm(momentum: 0.3) |> relu
+    |> flatten |> fc: linear(5) |> b3: batch_norm |> relu |> out: linear(10)
+}
+train M { input label: i64[N]  loss = cross_entropy(y, label)  optimizer = sgd(lr: 0.1) }`;
+  const read = () => src;
+  const plain = compileTrain("m.dlm", { read });
+  const packed = compileTrain("m.dlm", { read, pack: true });
+  assert.deepEqual(packed.diagnostics, []);
+  const g = packed.step!;
+  const stats = g.packs!.find((p) => p.members.some((m) => m.param === "b1.running_mean"))!;
+  assert.deepEqual(stats.members.map((m) => [m.param, m.offset, m.shape]), [
+    ["b1.running_mean", 0, [4]],
+    ["b2.running_mean", 4, [3]],
+    ["b3.running_mean", 7, [5]],
+    ["b1.running_var", 12, [4]],
+    ["b2.running_var", 16, [3]],
+    ["b3.running_var", 19, [5]],
+  ]);
+  for (const m of stats.members) assert.ok(!g.inputs.some((i) => i.name === m.param), m.param);
+  // The statistics' updates: their nodes do not grow with the number of batch norms.
+  const chain = g.nodes.filter((n) => n.name.startsWith("stats/"));
+  assert.ok(chain.length <= 8, chain.map((n) => n.op).join(", "));
+  const batch = batchFor(g, 4);
+  const a = run(plain.step!, 3, batch), b = run(g, 3, batch);
+  assert.deepEqual(b.losses, a.losses);
+  assert.deepEqual([...b.state.keys()].sort(), [...a.state.keys()].sort());
+  for (const [k, t] of a.state) assert.deepEqual([...b.state.get(k)!.data], [...t.data], k);
+  // The evaluation model reads them by name.
+  assert.ok(packed.eval!.inputs.some((i) => i.name === "b2.running_var"));
+});
