@@ -988,3 +988,31 @@ Deno.test(
     assert.deepEqual(listing(dir), ["w.safetensors"]);
   }),
 );
+
+// ============================================================ run-time sizes (issue 12)
+
+Deno.test(
+  "--dim N=1000000000 is refused before allocating: DLM0303 names the option and the limit",
+  withTemp(async (dir) => {
+    const r = await spawnDlm(60_000, "run", "lang-examples/mlp.dlm", "--dim", "N=1000000000");
+    assertFails(r, {
+      code: "DLM0303",
+      says: [
+        "Input 'x' f32[N, 4] with --dim N=1000000000 has 4,000,000,000 elements; " +
+        "the limit per tensor is 2,147,483,647",
+      ],
+    });
+    assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
+    // A value the model computes counts too: [N, 4096] from an input of [N, 1].
+    const wide = put(
+      dir,
+      "wide.dlm",
+      "model W {\n  input x: f32[N, 1]\n  output y = x |> fc: linear(4096)\n}\n",
+    );
+    assertFails(await dlm("run", wide, "--dim", "N=1000000"), {
+      code: "DLM0303",
+      says: [/f32\[N, 4096\] with --dim N=1000000 has 4,096,000,000 elements/],
+    });
+    assert.equal((await dlm("run", wide, "--dim", "N=2")).code, 0);
+  }),
+);
