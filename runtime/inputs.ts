@@ -13,6 +13,7 @@ import { diag, fail } from "../compiler/diagnostics.ts";
 import { Rng } from "../compiler/ir/rng.ts";
 import { readNpy } from "./formats/mod.ts";
 import { readFileOrFail } from "./fs.ts";
+import { checkValues, inputNeeds } from "./data/validate.ts";
 
 export interface InputOptions {
   /** NAME=PATH.npy pairs. */
@@ -87,8 +88,22 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
     }
   }
   checkRunSizes(graph, dims, origin);
+  // Values the graph reads as indices (token ids, class indices) must be in range: a file's are
+  // checked, random ones drawn inside.
+  const needs = inputNeeds(graph);
+  for (const spec of opts.files ?? []) {
+    const eq = spec.indexOf("=");
+    const name = spec.slice(0, eq), path = spec.slice(eq + 1);
+    const t = given.get(name)!;
+    for (const n of needs) if (n.input === name) checkValues(name, t, n, { file: path });
+  }
   const seed = opts.seed ?? 0;
-  const bounds = indexBounds(graph);
+  const bounds = new Map<string, number>();
+  for (const n of needs) {
+    if (n.max !== undefined) {
+      bounds.set(n.input, Math.min(n.max + 1, bounds.get(n.input) ?? Infinity));
+    }
+  }
   const out: Record<string, Tensor> = {};
   for (const inp of graph.inputs) {
     const t = given.get(inp.name);
@@ -176,21 +191,6 @@ export function checkRunSizes(
 /** 2,147,483,647 or, past a trillion, 7.8e+11 (the compiler's format for size limits). */
 function count(n: number): string {
   return n < 1e12 ? n.toLocaleString("en-US") : n.toExponential(1);
-}
-
-/** For inputs used as Gather indices into a constant table: the table's length (the smallest). */
-function indexBounds(graph: Graph): Map<string, number> {
-  const inputs = new Set(graph.inputs.map((i) => i.name));
-  const out = new Map<string, number>();
-  for (const n of graph.nodes) {
-    if (n.op !== "Gather" || !inputs.has(n.inputs[1])) continue;
-    const table = graph.initializers.get(n.inputs[0]);
-    if (!table) continue;
-    const axis = typeof n.attrs.axis === "number" ? n.attrs.axis : 0;
-    const len = table.shape[axis < 0 ? axis + table.shape.length : axis];
-    out.set(n.inputs[1], Math.min(len, out.get(n.inputs[1]) ?? Infinity));
-  }
-  return out;
 }
 
 function randomTensor(dtype: DType, shape: number[], rng: Rng, lo: number, hi: number): Tensor {

@@ -9,7 +9,7 @@ import type { Graph } from "../../compiler/ir/graph.ts";
 import { compileTrain, type TrainSettings } from "../../compiler/train/mod.ts";
 import { multiStep } from "../../compiler/train/multistep.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
-import { Dataset, loadData, parseDataSpecs } from "../../runtime/data/mod.ts";
+import { type Dataset, loadDataset, parseDataSpecs } from "../../runtime/data/mod.ts";
 import { writeSafetensors } from "../../runtime/formats/mod.ts";
 import { writeFileAtomic } from "../../runtime/fs.ts";
 import { stderrSink, train } from "../../runtime/train/mod.ts";
@@ -38,8 +38,9 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     throw new UsageError(...diag("DLM0507", "--weights-map", "--weights"));
   }
   const rules = map ? readWeightsMap(map) : [];
-  const arrays = loadData(parseDataSpecs(items));
-  const data = new Dataset(arrays);
+  // The data remembers its files, columns and lines, for messages about a value.
+  const data = loadDataset(parseDataSpecs(items));
+  const arrays = data.arrays;
   // A .dlm file: its train section compiles to the step and evaluation models, and
   // sets defaults (epochs, batch size, validation split) that flags override.
   let step: string | Graph = file;

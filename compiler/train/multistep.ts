@@ -85,5 +85,7 @@ export function multiStep(step: Graph): Graph {
   for (const n of [...state.map(nextName), ...perStep]) b.output(n);
   g.params = step.params.map((p) => ({ ...p }));
   if (step.packs) g.packs = step.packs;
+  // Each stacked batch input holds the values the step reads.
+  if (step.needs) g.needs = step.needs.map((n) => ({ ...n }));
   return g;
 }

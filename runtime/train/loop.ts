@@ -6,8 +6,8 @@
  * write the loss/metric curves. The same seed gives the same run; on the
  * reference backend the losses are bit-identical.
  */
-import { diag, fail } from "../../compiler/diagnostics.ts";
-import { formatType } from "../../compiler/ir/graph.ts";
+import { diag, DlmError, fail } from "../../compiler/diagnostics.ts";
+import { formatType, type Graph, type Node } from "../../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers, zeros } from "../../compiler/ir/tensor.ts";
 import {
   fedInput,
@@ -20,7 +20,8 @@ import {
 } from "../../compiler/train/contract.ts";
 import { packValues, unpackValues } from "../../compiler/train/pack.ts";
 import { describeFsError } from "../fs.ts";
-import type { Batch, Dataset } from "../data/mod.ts";
+import { type Batch, checkData, type Dataset, describeRows } from "../data/mod.ts";
+import { checkRunSizes } from "../inputs.ts";
 import { stack } from "../reference/kernels/stack_util.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { EpochRecord } from "./history.ts";
@@ -181,6 +182,85 @@ function batchInputs(m: LoadedModel, state: Set<string>, data: Dataset, what: st
   return out;
 }
 
+/**
+ * Check `data` against what model `m` reads (runtime/data/validate.ts), then the sizes of what
+ * one run computes (batches of `batchSize`, `perRun` of them stacked) against the size limit.
+ */
+function checkModelData(
+  m: LoadedModel,
+  inputs: string[],
+  data: Dataset,
+  batchSize: number,
+  perRun: number,
+  what: string,
+): void {
+  const sizes = checkData(m.graph, data, { what, names: inputs, stacked: m.multiStep, batchSize });
+  const origin: Record<string, string> = {};
+  const batch = Math.min(batchSize, data.size);
+  for (const n of inputs) {
+    const shape = m.graph.inputs.find((i) => i.name === n)!.type.shape;
+    for (
+      const [d, size, why] of [
+        [shape[0], m.multiStep ? Math.min(perRun, data.batchCount(batchSize)) : batch, "steps"],
+        ...(m.multiStep ? [[shape[1], batch, "batch"] as const] : []),
+      ] as const
+    ) {
+      if (typeof d !== "string" || sizes[d] !== undefined) continue;
+      sizes[d] = size;
+      origin[d] = why === "batch" || !m.multiStep
+        ? `${d} = ${size} (the batch size)`
+        : `${d} = ${size} (steps per run)`;
+    }
+  }
+  checkRunSizes(m.graph, sizes, origin);
+}
+
+/**
+ * A run that failed, with what it read: the batches and their rows in the data (data checked
+ * beforehand can still hold what a model cannot read, such as indices it computes from an
+ * input), and where onnxruntime's failing node comes from in the source, as the reference
+ * interpreter says itself.
+ */
+function explainFailure(
+  e: unknown,
+  m: LoadedModel,
+  when: string,
+  group: Batch[],
+  data: Dataset,
+): unknown {
+  if (!(e instanceof DlmError) || e.diagnostics.length !== 1) return e;
+  const [d] = e.diagnostics;
+  const notes = [...(d.notes ?? [])];
+  // onnxruntime names the failing node last (after the Scan that runs it, in a multi-step model).
+  const node = [...d.message.matchAll(/node\. Name:'([^']*)'/g)].at(-1)?.[1];
+  if (node !== undefined && !d.span) {
+    const found = findNode(m.graph, node);
+    const at = found?.spans?.[0];
+    if (at) notes.push(`node '${node}' (${found!.op}) is from ${at.file}:${at.line}:${at.col}`);
+  }
+  const batches = group.map((b) => b.index + 1);
+  notes.push(
+    `the run read ${when}, batch${batches.length > 1 ? "es" : ""} ${batches.join(", ")}: ${
+      describeRows(group.flatMap((b) => b.rows), data.origins)
+    }`,
+  );
+  return new DlmError({ ...d, notes }, e.sources);
+}
+
+/** A node by name, in the graph or a subgraph (a multi-step model's Scan body). */
+function findNode(g: Graph, name: string): Node | undefined {
+  for (const n of g.nodes) {
+    if (n.name === name) return n;
+    for (const a of Object.values(n.attrs)) {
+      const inner = a && typeof a === "object" && "nodes" in a
+        ? findNode(a as Graph, name)
+        : undefined;
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
 /** Run the model over `data` in order; sample-weighted means of loss and metrics. */
 async function evaluate(
   runner: Runner,
@@ -196,7 +276,9 @@ async function evaluate(
     const feeds: Record<string, Tensor> = {};
     for (const n of m.inputNames) if (state.has(n)) feeds[n] = state.get(n)!;
     for (const n of inputs) feeds[n] = b.arrays[n];
-    const out = await runner.run(feeds);
+    const out = await runner.run(feeds).catch((e) => {
+      throw explainFailure(e, m, "evaluation", [b], data);
+    });
     for (const o of wanted) {
       const key = o === LOSS_OUTPUT ? "loss" : metricOf(o)!;
       sums[key] = (sums[key] ?? 0) + scalar(out[o], o) * b.size;
@@ -254,6 +336,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const named = (s: Map<string, Tensor>) => step.packs.length ? unpackValues(step.packs, s) : s;
   const stateNames = new Set(state.keys());
   const inputs = batchInputs(step, stateNames, opts.data, "step model");
+  const perRun = step.multiStep ? (opts.stepsPerRun ?? 8) : 1;
+  if (!Number.isInteger(perRun) || perRun < 1) {
+    fail(
+      ...diag("DLM0210", "Training", "a positive integer of steps per run", `${opts.stepsPerRun}`),
+    );
+  }
+  // The data against what the models read, and the sizes it gives them against the size limit,
+  // before a session is opened or a step runs.
+  checkModelData(step, inputs, opts.data, batchSize, perRun, "The step model");
+  if (evalModel && opts.val) {
+    const evalState = new Set(named(state).keys());
+    const evalInputs = batchInputs(evalModel, evalState, opts.val, "evaluation model");
+    checkModelData(evalModel, evalInputs, opts.val, batchSize, 1, "The evaluation model");
+  }
   const metrics = step.outputNames.filter((o) => metricOf(o)).map((o) => metricOf(o)!);
   const fetch = [
     LOSS_OUTPUT,
@@ -294,12 +390,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     else sinceBest++;
   }
 
-  const perRun = step.multiStep ? (opts.stepsPerRun ?? 8) : 1;
-  if (!Number.isInteger(perRun) || perRun < 1) {
-    fail(
-      ...diag("DLM0210", "Training", "a positive integer of steps per run", `${opts.stepsPerRun}`),
-    );
-  }
   const runner = await openRunner(step, backend);
   // Evaluation runs once an epoch: its session's spinning threads would take a core from the
   // step's (dlm train on LeNet: 5.6-6.1 s with, 4.5-5.0 s without).
@@ -320,7 +410,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         for (const n of inputs) {
           feeds[n] = step.multiStep ? stack(group.map((b) => b.arrays[n]), 0) : group[0].arrays[n];
         }
-        const out = await runner.run(feeds);
+        const out = await runner.run(feeds).catch((e) => {
+          throw explainFailure(e, step, `epoch ${epoch + 1}`, group, opts.data);
+        });
         const perStep = (name: string) =>
           step.multiStep ? toNumbers(out[name]) : [scalar(out[name], name)];
         const stepLosses = perStep(LOSS_OUTPUT);
@@ -359,7 +451,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const values: Record<string, number> = {};
       for (const [k, v] of Object.entries(sums)) values[k] = v / seen;
       if (evalRunner && evalModel && opts.val) {
-        const v = await evaluate(evalRunner, evalModel, named(state), opts.val, batchSize);
+        const v = await evaluate(
+          evalRunner,
+          evalModel,
+          named(state),
+          opts.val,
+          batchSize,
+        );
         for (const [k, x] of Object.entries(v)) values[`val_${k}`] = x;
       }
       epoch++;
@@ -379,7 +477,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       );
       if (opts.outDir) {
         const path = `${opts.outDir}/checkpoint.safetensors`;
-        saveCheckpoint(path, { state: named(state), epoch, seed, history, losses });
+        saveCheckpoint(path, {
+          state: named(state),
+          epoch,
+          seed,
+          history,
+          losses,
+        });
         if (!files.includes(path)) files.push(path);
       }
     }
