@@ -20,7 +20,8 @@ import { fedInput, nextName, stateInputs } from "./contract.ts";
 /** The symbolic dim of the stacked batches and of the per-step outputs. */
 export const STEPS_DIM = "steps";
 
-const BODY_PREFIX = "step/";
+/** The prefix of every value of the Scan body, which names its step. */
+export const BODY_PREFIX = "step/";
 
 /** Wrap a step graph (contract.ts) in a Scan that runs one step per stacked batch. */
 export function multiStep(step: Graph): Graph {

@@ -23,10 +23,11 @@ import { describeFsError } from "../fs.ts";
 import { type Batch, checkData, type Dataset, describeRows } from "../data/mod.ts";
 import { checkRunSizes } from "../inputs.ts";
 import { stack } from "../reference/kernels/stack_util.ts";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { EpochRecord } from "./history.ts";
 import { writeHistory } from "./history.ts";
 import { type LoadedModel, loadModel, type ModelSource } from "./model.ts";
+import { batchSizes, drawFeeds } from "./draws.ts";
 import { Progress, type ProgressSink } from "./progress.ts";
 import { type Backend, openRunner, type Runner } from "./runner.ts";
 
@@ -58,8 +59,11 @@ export interface TrainOptions {
   backend?: Backend;
   /** Initial values by name; override the model's initializers. */
   initial?: Map<string, Tensor> | Record<string, Tensor>;
-  /** A checkpoint to continue from (its state, epoch count and history). */
-  resume?: string;
+  /**
+   * A checkpoint to continue from (its state, epoch count, steps, seed and history): its path,
+   * or one read already.
+   */
+  resume?: string | Checkpoint;
   /** Folder for `checkpoint.safetensors` (every epoch) and `history.csv`/`.svg` (at the end). */
   outDir?: string;
   earlyStopping?: EarlyStopping;
@@ -167,7 +171,8 @@ function scalar(t: Tensor, name: string): number {
 
 /** The batch inputs of a model: its inputs that are not state. */
 function batchInputs(m: LoadedModel, state: Set<string>, data: Dataset, what: string): string[] {
-  const out = m.inputNames.filter((n) => !state.has(n));
+  const drawn = new Set(m.draws.map((d) => d.input));
+  const out = m.inputNames.filter((n) => !state.has(n) && !drawn.has(n));
   const lacking = out.filter((n) => !(n in data.arrays));
   if (lacking.length) {
     fail(
@@ -261,21 +266,40 @@ function findNode(g: Graph, name: string): Node | undefined {
   return undefined;
 }
 
-/** Run the model over `data` in order; sample-weighted means of loss and metrics. */
+/**
+ * The types of a model's batch inputs in one step (a multi-step model's without their stacked
+ * axis), by which a batch gives its symbols sizes.
+ */
+function stepTypes(m: LoadedModel, inputs: string[]) {
+  return inputs.map((name) => {
+    const type = m.graph.inputs.find((i) => i.name === name)!.type;
+    return { name, type: m.multiStep ? { ...type, shape: type.shape.slice(1) } : type };
+  });
+}
+
+/**
+ * Run the model over `data` in order; sample-weighted means of loss and metrics. Its random
+ * draws, if any (a diffusion model's noise), are keyed by the batch alone: every evaluation
+ * draws the same, so the validation loss of one epoch compares with the next's.
+ */
 async function evaluate(
   runner: Runner,
   m: LoadedModel,
   state: Map<string, Tensor>,
   data: Dataset,
   batchSize: number,
+  seed: number,
 ): Promise<Record<string, number>> {
   const inputs = batchInputs(m, new Set(state.keys()), data, "evaluation model");
+  const types = stepTypes(m, inputs);
   const wanted = m.outputNames.filter((o) => o === LOSS_OUTPUT || metricOf(o));
   const sums: Record<string, number> = {};
   for (const b of data.batches(batchSize, { shuffle: false })) {
     const feeds: Record<string, Tensor> = {};
     for (const n of m.inputNames) if (state.has(n)) feeds[n] = state.get(n)!;
     for (const n of inputs) feeds[n] = b.arrays[n];
+    const sizes = batchSizes(types, b.arrays);
+    Object.assign(feeds, drawFeeds(m.draws, sizes, seed, [`eval:${b.index}`]));
     const out = await runner.run(feeds).catch((e) => {
       throw explainFailure(e, m, "evaluation", [b], data);
     });
@@ -313,8 +337,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (opts.val && !opts.eval) {
     fail(...diag("DLM0423", "Validation data", "an evaluation model", "none"));
   }
-  const step = loadModel(opts.step, "step model");
-  const evalModel = opts.eval !== undefined ? loadModel(opts.eval, "evaluation model") : undefined;
+  // Random draws (dropout masks, drop-path noise) are fed by the loop, a function of the seed and
+  // the step's number: a resumed run draws what the uninterrupted one did (draws.ts).
+  const step = loadModel(opts.step, "step model", { draws: true });
+  const evalModel = opts.eval !== undefined
+    ? loadModel(opts.eval, "evaluation model", { draws: true })
+    : undefined;
 
   let seed = opts.seed ?? 0;
   const given = new Map(
@@ -323,12 +351,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let startEpoch = 0;
   let history: EpochRecord[] = [];
   let losses: number[] = [];
+  // Steps run so far, in all epochs: each step's random draws are keyed by its number.
+  let stepsDone = 0;
   if (opts.resume) {
-    const c = loadCheckpoint(opts.resume);
+    const c = typeof opts.resume === "string" ? loadCheckpoint(opts.resume) : opts.resume;
     for (const [k, t] of c.state) given.set(k, t);
     startEpoch = c.epoch;
     history = c.history;
     losses = c.losses;
+    stepsDone = c.steps;
     if (opts.seed === undefined) seed = c.seed;
   }
   let state = initialState(step, given);
@@ -336,6 +367,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const named = (s: Map<string, Tensor>) => step.packs.length ? unpackValues(step.packs, s) : s;
   const stateNames = new Set(state.keys());
   const inputs = batchInputs(step, stateNames, opts.data, "step model");
+  const types = stepTypes(step, inputs);
   const perRun = step.multiStep ? (opts.stepsPerRun ?? 8) : 1;
   if (!Number.isInteger(perRun) || perRun < 1) {
     fail(
@@ -410,9 +442,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         for (const n of inputs) {
           feeds[n] = step.multiStep ? stack(group.map((b) => b.arrays[n]), 0) : group[0].arrays[n];
         }
+        const numbers = group.map((_, i) => stepsDone + i);
+        Object.assign(
+          feeds,
+          drawFeeds(step.draws, batchSizes(types, group[0].arrays), seed, numbers),
+        );
         const out = await runner.run(feeds).catch((e) => {
           throw explainFailure(e, step, `epoch ${epoch + 1}`, group, opts.data);
         });
+        stepsDone += group.length;
         const perStep = (name: string) =>
           step.multiStep ? toNumbers(out[name]) : [scalar(out[name], name)];
         const stepLosses = perStep(LOSS_OUTPUT);
@@ -457,6 +495,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           named(state),
           opts.val,
           batchSize,
+          seed,
         );
         for (const [k, x] of Object.entries(v)) values[`val_${k}`] = x;
       }
@@ -481,6 +520,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           state: named(state),
           epoch,
           seed,
+          steps: stepsDone,
           history,
           losses,
         });
