@@ -1024,6 +1024,18 @@ Deno.test(
       ],
     });
     assert.doesNotMatch(r.err, /trained|epoch 1/);
+    // dlm diff --train reads its batches from the same data, checked the same way.
+    const diff = await dlm(
+      "diff",
+      MLP_DIGITS,
+      "--train",
+      "2",
+      "--data",
+      `image=${d}:0-63`,
+      "--data",
+      `label=${d}:64`,
+    );
+    assertFails(diff, { code: "DLM0460", says: [`${d}:17: column 64: class index -1`] });
   }),
 );
 
@@ -1105,15 +1117,41 @@ train M {
 `,
     );
     const d = digitsCsv(dir, "7");
-    const r = await dlm("train", m, "--data", `image=${d}:0-63`, "--data", `label=${d}:64`);
-    assertFails(r, {
+    const data = ["--data", `image=${d}:0-63`, "--data", `label=${d}:64`];
+    const batch = new RegExp(`note: the run read epoch 1, batch(es)? 1.*: ${escape(d)} lines \\d+`);
+    assertFails(await dlm("train", m, ...data), {
       code: "DLM0602",
-      says: [
-        /note: node '(step\/)?e' \(Gather\) is from .*shifted\.dlm:4:\d+/,
-        new RegExp(`note: the run read epoch 1, batch(es)? 1.*: ${escape(d)} lines \\d+`),
-      ],
+      says: [/note: node '(step\/)?e' \(Gather\) is from .*shifted\.dlm:4:\d+/, batch],
+    });
+    // The reference interpreter places the node itself.
+    assertFails(await dlm("train", m, ...data, "--backend", "reference"), {
+      code: "DLM0602",
+      at: `${m}:4:76`,
+      says: [batch],
     });
   }),
+);
+
+Deno.test(
+  "dlm generate refuses prompt ids beyond the embedding, and says how long the sequence was when a run fails",
+  async () => {
+    const gpt2 = example("gpt2.dlm");
+    const args = ["generate", gpt2, "--model", "GPT2Tiny"];
+    assertFails(await dlm(...args, "--prompt", "1 2 300", "--max-new", "2"), {
+      code: "DLM0460",
+      says: ["the prompt[0, 2]: id 300 is outside 0..63 that embedding 'wte' (64 ids) accepts"],
+    });
+    // GPT2Tiny has 16 positions: the 17th token's position is outside its table.
+    for (const backend of ["node", "reference"]) {
+      assertFails(
+        await dlm(...args, "--prompt", "1 2 3", "--max-new", "20", "--backend", backend),
+        {
+          code: "DLM0602",
+          says: ["note: the run read a sequence of 17 tokens (3 of the prompt, 14 generated)"],
+        },
+      );
+    }
+  },
 );
 
 Deno.test(

@@ -231,18 +231,26 @@ export function checkArray(
   };
   if (got.length !== per.length) shapeError("");
   const dims: [Dim, number, number][] = per.map((d, k) => [d, got[k], sampleAxis ? k + 1 : k]);
-  if (sampleAxis && opts.batchSize !== undefined) {
-    dims.unshift([type.shape[0], opts.batchSize, 0]);
+  const fixed = type.shape[0];
+  if (sampleAxis && opts.batchSize !== undefined && typeof fixed === "number") {
+    // A model of a fixed batch size takes every batch at that size, the last one included.
+    const samples = t.shape[0];
+    const last = samples % opts.batchSize;
+    const sizes = [
+      Math.min(opts.batchSize, samples),
+      ...(last && samples > opts.batchSize ? [last] : []),
+    ];
+    const bad = sizes.find((n) => n !== fixed);
+    if (bad !== undefined) {
+      shapeError(
+        ` in batches of ${bad}${bad === last ? ` (the last of ${samples} samples)` : ""}, but the` +
+          ` model takes batches of ${fixed} alone`,
+      );
+    }
   }
   for (const [d, n, k] of dims) {
     if (typeof d === "number") {
-      if (d !== n) {
-        shapeError(
-          k === 0 && sampleAxis
-            ? ` in batches of ${n} (the model takes batches of ${d})`
-            : `: dim ${k} is ${n}, not ${d}`,
-        );
-      }
+      if (d !== n) shapeError(`: dim ${k} is ${n}, not ${d}`);
     } else if (opts.sizes && !(k === 0 && sampleAxis)) {
       const seen = opts.sizes[d];
       if (seen && seen.size !== n) shapeError(`: ${d} is ${n} here but ${seen.size} in ${seen.by}`);

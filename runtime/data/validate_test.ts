@@ -6,7 +6,7 @@ import { decodeModel } from "../../compiler/onnx/decode.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
 import { GraphBuilder } from "../../compiler/ops/builder.ts";
 import { tensor } from "../../compiler/ir/tensor.ts";
-import { checkData, inputNeeds, loadDataset, parseDataSpecs } from "./mod.ts";
+import { checkData, Dataset, inputNeeds, loadDataset, parseDataSpecs } from "./mod.ts";
 
 const example = (name: string) =>
   new URL(`../../lang-examples/${name}.dlm`, import.meta.url).pathname;
@@ -147,4 +147,21 @@ Deno.test("a graph without declarations (an ONNX file) is checked at the gathers
   const r = failure(() => checkData(graph, data, { what: "m", names: ["ids"] }));
   assert.equal(r.code, "DLM0460");
   assert.match(r.message, /ids\.csv:3: column 1: index 5 is outside -5\.\.4 that Gather node/);
+});
+
+Deno.test("a model of a fixed batch size gets every batch at that size, the last one included", () => {
+  const b = new GraphBuilder("fixed");
+  const x = b.input("x", { dtype: "f32", shape: [8, 4] });
+  const [y] = b.addNode("Relu", [x]);
+  b.output(y, "y");
+  const data = (n: number) =>
+    new Dataset({ x: { dtype: "f32", shape: [n, 4], data: new Float32Array(n * 4) } });
+  const at = (n: number, batchSize: number) =>
+    failure(() => checkData(b.graph, data(n), { what: "m", names: ["x"], batchSize }));
+  assert.equal(at(24, 8).code, "no error");
+  assert.match(
+    at(20, 8).message,
+    /in batches of 4 \(the last of 20 samples\), but the model takes batches of 8 alone$/,
+  );
+  assert.match(at(24, 6).message, /in batches of 6, but the model takes batches of 8 alone$/);
 });

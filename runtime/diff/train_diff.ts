@@ -27,7 +27,7 @@ import { loadModel } from "../train/model.ts";
 import { batchSizes, drawFeeds } from "../train/draws.ts";
 import { initialState } from "../train/loop.ts";
 import { openRunner } from "../train/runner.ts";
-import { Dataset, digitsFit, loadDigits } from "../data/mod.ts";
+import { checkData, Dataset, digitsFit, loadDigits } from "../data/mod.ts";
 import { prepareInputs } from "../inputs.ts";
 import { compareTensors, type Comparison } from "./compare.ts";
 
@@ -292,6 +292,8 @@ function makeBatches(
         ),
       );
     }
+    // As dlm train does: the data against what the step reads, before a step runs.
+    checkData(g, data, { what: "The step model", names, batchSize });
     const batches: Record<string, Tensor>[] = [];
     for (const b of data.batches(batchSize, { seed })) {
       if (b.size < batchSize && batches.length > 0) break;

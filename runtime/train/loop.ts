@@ -300,9 +300,12 @@ async function evaluate(
     for (const n of inputs) feeds[n] = b.arrays[n];
     const sizes = batchSizes(types, b.arrays);
     Object.assign(feeds, drawFeeds(m.draws, sizes, seed, [`eval:${b.index}`]));
-    const out = await runner.run(feeds).catch((e) => {
+    let out: Record<string, Tensor>;
+    try {
+      out = await runner.run(feeds);
+    } catch (e) {
       throw explainFailure(e, m, "evaluation", [b], data);
-    });
+    }
     for (const o of wanted) {
       const key = o === LOSS_OUTPUT ? "loss" : metricOf(o)!;
       sums[key] = (sums[key] ?? 0) + scalar(out[o], o) * b.size;
@@ -447,9 +450,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           feeds,
           drawFeeds(step.draws, batchSizes(types, group[0].arrays), seed, numbers),
         );
-        const out = await runner.run(feeds).catch((e) => {
+        let out: Record<string, Tensor>;
+        try {
+          out = await runner.run(feeds);
+        } catch (e) {
+          // The reference backend throws before returning a promise: caught here too.
           throw explainFailure(e, step, `epoch ${epoch + 1}`, group, opts.data);
-        });
+        }
         stepsDone += group.length;
         const perStep = (name: string) =>
           step.multiStep ? toNumbers(out[name]) : [scalar(out[name], name)];
