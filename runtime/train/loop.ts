@@ -7,7 +7,7 @@
  * reference backend the losses are bit-identical.
  */
 import { diag, DlmError, fail } from "../../compiler/diagnostics.ts";
-import { formatType, type Graph, type Node } from "../../compiler/ir/graph.ts";
+import { type Dim, formatType, type Graph, type Node } from "../../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers, zeros } from "../../compiler/ir/tensor.ts";
 import {
   fedInput,
@@ -200,22 +200,18 @@ function checkModelData(
   what: string,
 ): void {
   const sizes = checkData(m.graph, data, { what, names: inputs, stacked: m.multiStep, batchSize });
+  // The batch dim is a batch's size; a multi-step model's stacked axis before it, the steps.
   const origin: Record<string, string> = {};
-  const batch = Math.min(batchSize, data.size);
+  const bind = (d: Dim | undefined, size: number, why: string) => {
+    if (typeof d !== "string" || sizes[d] !== undefined) return;
+    sizes[d] = size;
+    origin[d] = `${d} = ${size} (${why})`;
+  };
   for (const n of inputs) {
     const shape = m.graph.inputs.find((i) => i.name === n)!.type.shape;
-    for (
-      const [d, size, why] of [
-        [shape[0], m.multiStep ? Math.min(perRun, data.batchCount(batchSize)) : batch, "steps"],
-        ...(m.multiStep ? [[shape[1], batch, "batch"] as const] : []),
-      ] as const
-    ) {
-      if (typeof d !== "string" || sizes[d] !== undefined) continue;
-      sizes[d] = size;
-      origin[d] = why === "batch" || !m.multiStep
-        ? `${d} = ${size} (the batch size)`
-        : `${d} = ${size} (steps per run)`;
-    }
+    const [steps, batch] = m.multiStep ? shape : [undefined, shape[0]];
+    bind(batch, Math.min(batchSize, data.size), "the batch size");
+    bind(steps, Math.min(perRun, data.batchCount(batchSize)), "steps per run");
   }
   checkRunSizes(m.graph, sizes, origin);
 }
