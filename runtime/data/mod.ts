@@ -24,4 +24,4 @@ export {
   type SplitOptions,
   takeRows,
 } from "./dataset.ts";
-export { checkArray, checkData, type CheckOptions, checkValues, inputNeeds } from "./validate.ts";
+export { checkData, type CheckOptions, checkValues, inputNeeds } from "./validate.ts";

@@ -16,7 +16,6 @@
  */
 import { diag, fail } from "../../compiler/diagnostics.ts";
 import {
-  type Dim,
   formatType,
   type Graph,
   type InputNeed,
@@ -158,11 +157,10 @@ export function checkData(g: Graph, data: Dataset, opts: CheckOptions): Record<s
 }
 
 /**
- * Check one array of samples (axis 0) against an input's type and needs: what `checkData` does
- * for each input, and what `dlm run` does for an input file (with `sampleAxis: false`, the array
- * is the input itself).
+ * Check one array of samples (axis 0) against an input's type and needs, for `checkData`:
+ * `sizes` collects the symbolic dims bound so far, by the array that bound them.
  */
-export function checkArray(
+function checkArray(
   name: string,
   t: Tensor,
   type: TensorType,
@@ -170,14 +168,12 @@ export function checkArray(
   origin: DataOrigin | undefined,
   opts: {
     what: string;
-    sizes?: Record<string, { size: number; by: string }>;
+    sizes: Record<string, { size: number; by: string }>;
     batchSize?: number;
-    sampleAxis?: boolean;
   },
 ): void {
-  const from = originText(origin);
+  const input = `${opts.what}'s input '${name}'${originText(origin)}`;
   const index = needs[0];
-  const sampleAxis = opts.sampleAxis ?? true;
   if (t.dtype !== type.dtype) {
     if (index && !isInteger(t.dtype) && t.dtype !== "str" && t.dtype !== "bool") {
       // Indices given as floats: the first that is not an integer is the better message.
@@ -202,37 +198,30 @@ export function checkArray(
     fail(
       ...diag(
         "DLM0423",
-        `Input '${name}'${from}`,
+        input,
         `${type.dtype} values${index ? ` (${plural(index.what)} for ${index.by})` : ""}`,
         `${t.dtype}${hint}`,
       ),
     );
   }
-  const per = sampleAxis ? type.shape.slice(1) : type.shape;
-  const got = sampleAxis ? t.shape.slice(1) : t.shape;
+  // Per sample: the shape without the batch dim.
+  const per = type.shape.slice(1);
+  const got = t.shape.slice(1);
   const shapeError = (why: string): never => {
-    const want = sampleAxis
-      ? `${formatType(type)}: ${
-        per.length === 0 ? "one value" : `values [${per.join(", ")}]`
-      } per sample`
-      : formatType(type);
-    const hint = sampleAxis && per.length === 0 && origin?.columns?.length === 1 &&
-        t.shape.length === 2
+    const want = `${formatType(type)}: ${
+      per.length === 0 ? "one value" : `values [${per.join(", ")}]`
+    } per sample`;
+    const hint = per.length === 0 && origin?.columns?.length === 1 && t.shape.length === 2
       ? `; select one column without a range for one value per sample${
         origin.select ? ` (${name}=${origin.file}:${origin.select.replace(/-.*/, "")})` : ""
       }`
       : "";
-    const each = sampleAxis
-      ? `${got.length ? `values [${got.join(", ")}]` : "one value"} per sample`
-      : formatType(t);
-    fail(
-      ...diag("DLM0423", `Input '${name}'${from}`, want, `${each}${why}${hint}`),
-    );
+    const each = `${got.length ? `values [${got.join(", ")}]` : "one value"} per sample`;
+    fail(...diag("DLM0423", input, want, `${each}${why}${hint}`));
   };
   if (got.length !== per.length) shapeError("");
-  const dims: [Dim, number, number][] = per.map((d, k) => [d, got[k], sampleAxis ? k + 1 : k]);
   const fixed = type.shape[0];
-  if (sampleAxis && opts.batchSize !== undefined && typeof fixed === "number") {
+  if (opts.batchSize !== undefined && typeof fixed === "number") {
     // A model of a fixed batch size takes every batch at that size, the last one included.
     const samples = t.shape[0];
     const last = samples % opts.batchSize;
@@ -248,15 +237,16 @@ export function checkArray(
       );
     }
   }
-  for (const [d, n, k] of dims) {
+  per.forEach((d, k) => {
+    const n = got[k];
     if (typeof d === "number") {
-      if (d !== n) shapeError(`: dim ${k} is ${n}, not ${d}`);
-    } else if (opts.sizes && !(k === 0 && sampleAxis)) {
-      const seen = opts.sizes[d];
-      if (seen && seen.size !== n) shapeError(`: ${d} is ${n} here but ${seen.size} in ${seen.by}`);
-      opts.sizes[d] ??= { size: n, by: `'${name}'` };
+      if (d !== n) shapeError(`: dim ${k + 1} is ${n}, not ${d}`);
+      return;
     }
-  }
+    const seen = opts.sizes[d];
+    if (seen && seen.size !== n) shapeError(`: ${d} is ${n} here but ${seen.size} in ${seen.by}`);
+    opts.sizes[d] ??= { size: n, by: `'${name}'` };
+  });
   for (const need of needs) checkValues(name, t, need, origin);
 }
 

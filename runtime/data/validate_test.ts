@@ -100,7 +100,7 @@ Deno.test("f32 labels and labels of shape [N, 1] get data-level diagnostics", ()
   assert.equal(f32.code, "DLM0423");
   assert.match(
     f32.message,
-    /^Input 'label' \(from .*d\.csv, column 'label'\) needs i64 values \(class indices for cross_entropy over 10 classes\), got f32; read the column as i64: label=.*d\.csv:label@i64$/,
+    /^The step model's input 'label' \(from .*d\.csv, column 'label'\) needs i64 values \(class indices for cross_entropy over 10 classes\), got f32; read the column as i64: label=.*d\.csv:label@i64$/,
   );
   const col = check(path, `label=${path}:64-64`);
   assert.equal(col.code, "DLM0423");
