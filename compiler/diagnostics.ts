@@ -495,6 +495,16 @@ export const CODES = {
     message: "{0} needs {1}, got {2}",
   },
   DLM0423: { title: "Data does not fit", category: "error", message: "{0} needs {1}, got {2}" },
+  DLM0460: {
+    title: "Data value out of range",
+    category: "error",
+    message: "{0}: {1} {2} is outside {3} that {4} accepts",
+  },
+  DLM0461: {
+    title: "Data value not an integer",
+    category: "error",
+    message: "{0}: {1} {2} is not an integer",
+  },
   // 05xx: command line
   DLM0501: { title: "Usage error", category: "error", message: "{0} needs {1}, got {2}" },
   DLM0502: { title: "Unknown option", category: "error", message: "unknown option '{0}'" },

@@ -16,12 +16,13 @@
 import type { Graph, ValueInfo } from "../compiler/ir/graph.ts";
 import { formatType } from "../compiler/ir/graph.ts";
 import { type Tensor, tensor } from "../compiler/ir/tensor.ts";
-import { diag, fail } from "../compiler/diagnostics.ts";
+import { diag, DlmError, fail } from "../compiler/diagnostics.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { emitModel } from "../compiler/onnx/emit.ts";
 import { Rng } from "../compiler/ir/rng.ts";
 import { DEFAULT_OPSET, runGraph } from "./reference/mod.ts";
 import { createSession } from "./ort/mod.ts";
+import { checkValues, inputNeeds } from "./data/validate.ts";
 
 /** Where the model runs. */
 export type GenerateBackend = "node" | "web" | "reference";
@@ -153,6 +154,7 @@ export function pickToken(
 }
 
 interface Runner {
+  graph: Graph;
   inputs: ValueInfo[];
   outputs: string[];
   run(feeds: Record<string, Tensor>, fetch: string[]): Promise<Record<string, Tensor>>;
@@ -171,6 +173,7 @@ async function makeRunner(
   if (backend === "reference") {
     const opset = decoded?.opset ?? DEFAULT_OPSET;
     return {
+      graph,
       inputs,
       outputs,
       run: (feeds, fetch) => {
@@ -182,7 +185,13 @@ async function makeRunner(
   }
   const bytes = model instanceof Uint8Array ? model : emitModel(graph).model;
   const s = await createSession(bytes, { backend, threads });
-  return { inputs, outputs, run: (f, fetch) => s.run(f, fetch), release: () => s.release() };
+  return {
+    graph,
+    inputs,
+    outputs,
+    run: (f, fetch) => s.run(f, fetch),
+    release: () => s.release(),
+  };
 }
 
 function checkOptions(o: GenerateOptions): Required<
@@ -290,6 +299,10 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
         ),
       );
     }
+    // Prompt tokens the model reads as ids (an embedding's) must be in its table.
+    for (const need of inputNeeds(runner.graph)) {
+      if (need.input === idsName) checkValues(idsName, ids(o.prompt), need, { file: "the prompt" });
+    }
     const logitsName = runner.outputs.includes("logits") ? "logits" : runner.outputs[0];
     const batch = o.prompt.length;
     const seqs = o.prompt.map((r) => [...r]);
@@ -303,7 +316,17 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
       // The cached model sees the whole prompt on its first call, then only the last token.
       const fed = !cached || step === 0 ? seqs : seqs.map((r) => r.slice(-1));
       const t0 = performance.now();
-      const out = await runner.run({ [idsName]: ids(fed), ...past }, fetch);
+      let out: Record<string, Tensor>;
+      try {
+        out = await runner.run({ [idsName]: ids(fed), ...past }, fetch);
+      } catch (e) {
+        // A model that reads positions from a table fails once the sequence outgrows it.
+        if (!(e instanceof DlmError) || e.diagnostics.length !== 1) throw e;
+        const [d] = e.diagnostics;
+        const note = `the run read a sequence of ${seqs[0].length} tokens ` +
+          `(${o.prompt[0].length} of the prompt, ${step} generated)`;
+        throw new DlmError({ ...d, notes: [...(d.notes ?? []), note] }, e.sources);
+      }
       stepMs.push(performance.now() - t0);
       if (cached) {
         past = Object.fromEntries(slots.map((s) => [s.input.name, out[s.output]]));

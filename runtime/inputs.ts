@@ -4,13 +4,16 @@
  * dims take the sizes the user gives (`--dim N=4`), else those implied by
  * the given files, else 1.
  */
-import type { Graph } from "../compiler/ir/graph.ts";
+import type { Dim, Graph } from "../compiler/ir/graph.ts";
 import { formatType } from "../compiler/ir/graph.ts";
+import { evalDim } from "../compiler/ops/dims.ts";
+import { LIMITS } from "../compiler/check/limits.ts";
 import { type DType, isFloat, numel, type Tensor, zeros } from "../compiler/ir/tensor.ts";
 import { diag, fail } from "../compiler/diagnostics.ts";
 import { Rng } from "../compiler/ir/rng.ts";
 import { readNpy } from "./formats/mod.ts";
 import { readFileOrFail } from "./fs.ts";
+import { checkValues, inputNeeds } from "./data/validate.ts";
 
 export interface InputOptions {
   /** NAME=PATH.npy pairs. */
@@ -19,6 +22,8 @@ export interface InputOptions {
   dims?: Record<string, number>;
   /** Range of random integer inputs, [low, high). */
   intRange?: [number, number];
+  /** The option that set `dims`, for the size-limit message (default "--dim"). */
+  dimsOption?: string;
 }
 
 export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<string, Tensor> {
@@ -67,8 +72,38 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
       } else dims[d] = t.shape[i];
     });
   }
+  // Unbound symbols of the inputs are 1; with them, no value the run computes may pass the size
+  // limit: say so before drawing a random input of a trillion elements.
+  const option = opts.dimsOption ?? "--dim";
+  const origin: Record<string, string> = {};
+  for (const k of Object.keys(dims)) {
+    origin[k] = opts.dims?.[k] !== undefined ? `${option} ${k}=${dims[k]}` : `${k} = ${dims[k]}`;
+  }
+  for (const inp of graph.inputs) {
+    for (const d of inp.type.shape) {
+      if (typeof d === "string" && dims[d] === undefined && !given.has(inp.name)) {
+        dims[d] = 1;
+        origin[d] = `${d} = 1`;
+      }
+    }
+  }
+  checkRunSizes(graph, dims, origin);
+  // Values the graph reads as indices (token ids, class indices) must be in range: a file's are
+  // checked, random ones drawn inside.
+  const needs = inputNeeds(graph);
+  for (const spec of opts.files ?? []) {
+    const eq = spec.indexOf("=");
+    const name = spec.slice(0, eq), path = spec.slice(eq + 1);
+    const t = given.get(name)!;
+    for (const n of needs) if (n.input === name) checkValues(name, t, n, { file: path });
+  }
   const seed = opts.seed ?? 0;
-  const bounds = indexBounds(graph);
+  const bounds = new Map<string, number>();
+  for (const n of needs) {
+    if (n.max !== undefined) {
+      bounds.set(n.input, Math.min(n.max + 1, bounds.get(n.input) ?? Infinity));
+    }
+  }
   const out: Record<string, Tensor> = {};
   for (const inp of graph.inputs) {
     const t = given.get(inp.name);
@@ -92,19 +127,70 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
   return out;
 }
 
-/** For inputs used as Gather indices into a constant table: the table's length (the smallest). */
-function indexBounds(graph: Graph): Map<string, number> {
-  const inputs = new Set(graph.inputs.map((i) => i.name));
-  const out = new Map<string, number>();
-  for (const n of graph.nodes) {
-    if (n.op !== "Gather" || !inputs.has(n.inputs[1])) continue;
-    const table = graph.initializers.get(n.inputs[0]);
-    if (!table) continue;
-    const axis = typeof n.attrs.axis === "number" ? n.attrs.axis : 0;
-    const len = table.shape[axis < 0 ? axis + table.shape.length : axis];
-    out.set(n.inputs[1], Math.min(len, out.get(n.inputs[1]) ?? Infinity));
-  }
-  return out;
+/**
+ * The size limit (LIMITS.tensorElements, as at compile time) for the run-time shapes of a graph:
+ * with its symbols sized by `sizes`, every input and every value whose shape those sizes fix
+ * (subgraphs such as a multi-step Scan's body included) stays within it, or DLM0303 names the
+ * first value over it and the sizes that made it so (`origin[symbol]`, e.g. "--dim N=1000000",
+ * else "N = 1000000"). Called before anything of that size is allocated.
+ */
+export function checkRunSizes(
+  graph: Graph,
+  sizes: Readonly<Record<string, number>>,
+  origin: Readonly<Record<string, string>> = {},
+): void {
+  const cache = new Map<Dim, number | undefined>();
+  const size = (d: Dim) => {
+    if (!cache.has(d)) cache.set(d, evalDim(d, sizes));
+    return cache.get(d);
+  };
+  // The symbols a shape mentions: a dim is a symbol or an expression over symbols.
+  const symbols = (shape: Dim[]) => {
+    const used = new Set(
+      shape.flatMap((d) => typeof d === "string" ? d.split(/[\s+\-*/(),]+/) : []),
+    );
+    return Object.keys(sizes).filter((k) => used.has(k))
+      .map((k) => origin[k] ?? `${k} = ${sizes[k]}`).join(", ");
+  };
+  const visit = (g: Graph) => {
+    const named = [
+      ...g.inputs.map((i) => [i.name, i.type, `Input '${i.name}'`] as const),
+      ...[...g.types].map(([k, t]) => [k, t, `The value '${k}'`] as const),
+    ];
+    for (const [, t, what] of named) {
+      let n = 1;
+      for (const d of t.shape) {
+        const v = size(d);
+        if (v === undefined) {
+          n = NaN;
+          break;
+        }
+        n *= Math.max(v, 0);
+      }
+      if (n > LIMITS.tensorElements) {
+        const by = symbols(t.shape);
+        fail(
+          ...diag(
+            "DLM0303",
+            `${what} ${formatType(t)}${by ? ` with ${by}` : ""}`,
+            count(n),
+            count(LIMITS.tensorElements),
+          ),
+        );
+      }
+    }
+    for (const node of g.nodes) {
+      for (const a of Object.values(node.attrs)) {
+        if (a && typeof a === "object" && "nodes" in a) visit(a as Graph);
+      }
+    }
+  };
+  visit(graph);
+}
+
+/** 2,147,483,647 or, past a trillion, 7.8e+11 (the compiler's format for size limits). */
+function count(n: number): string {
+  return n < 1e12 ? n.toLocaleString("en-US") : n.toExponential(1);
 }
 
 function randomTensor(dtype: DType, shape: number[], rng: Rng, lo: number, hi: number): Tensor {

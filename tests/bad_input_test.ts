@@ -993,7 +993,7 @@ Deno.test(
 
 // ============================================================ outputs dlm must not destroy (issue 12)
 
-const MLP_DIGITS = example("mlp_digits.dlm");
+const MLP_DIGITS = example("mlp_digits.dlm"); // cross_entropy(logits, label) over 10 classes
 
 Deno.test(
   "compile -o a character device, a named pipe or a socket is DLM0409 before compiling, and the file stays what it was",
@@ -1199,5 +1199,220 @@ Deno.test(
       assertFails(r, { code: "DLM0501", exit: 2, says: [`option '${argv.at(-2)}' needs`] });
     }
     assert.deepEqual(listing(dir), []);
+  }),
+);
+
+// ============================================================ data against the model (issue 12)
+
+
+/** The first 40 rows of the digits with row 16's label (column 64) set to `label`. */
+function digitsCsv(dir: string, label: string): string {
+  const rows = Deno.readTextFileSync(example("data/digits.csv")).split("\n").slice(0, 40);
+  const text = rows.map((l, i) => {
+    const f = l.split(",");
+    if (i === 16) f[64] = label;
+    return f.join(",");
+  }).join("\n");
+  return put(dir, `d${label}.csv`, text + "\n");
+}
+
+Deno.test(
+  "a class label of -1 is refused at its file, line and column, not trained as class 9",
+  withTemp(async (dir) => {
+    const d = digitsCsv(dir, "-1");
+    const r = await dlm(
+      "train",
+      MLP_DIGITS,
+      "--data",
+      `image=${d}:0-63`,
+      "--data",
+      `label=${d}:64`,
+    );
+    assertFails(r, {
+      code: "DLM0460",
+      says: [
+        `${d}:17: column 64: class index -1 is outside 0..9 that cross_entropy over 10 classes accepts`,
+        /note: cross_entropy over 10 classes at .*mlp_digits\.dlm:13:\d+ reads input 'label'/,
+      ],
+    });
+    assert.doesNotMatch(r.err, /trained|epoch 1/);
+    // dlm diff --train reads its batches from the same data, checked the same way.
+    const diff = await dlm(
+      "diff",
+      MLP_DIGITS,
+      "--train",
+      "2",
+      "--data",
+      `image=${d}:0-63`,
+      "--data",
+      `label=${d}:64`,
+    );
+    assertFails(diff, { code: "DLM0460", says: [`${d}:17: column 64: class index -1`] });
+  }),
+);
+
+Deno.test(
+  "class labels of 10, 3.5, f32 and shape [N, 1] get data-level diagnostics, not DLM0602",
+  withTemp(async (dir) => {
+    const cases: [string, string, Expect][] = [
+      ["10", "64", { code: "DLM0460", says: [":17: column 64: class index 10 is outside 0..9"] }],
+      ["3.5", "64", {
+        code: "DLM0461",
+        says: [":17: column 64: class index 3.5 is not an integer"],
+      }],
+      ["3", "64@f32", { code: "DLM0423", says: ["needs i64 values", "got f32", ":64@i64"] }],
+      ["3", "64-64", { code: "DLM0423", says: ["needs i64[N]: one value per sample"] }],
+      ["3.5", "64@i64", { code: "DLM0412", says: ["expected an integer for @i64 at line 17"] }],
+    ];
+    for (const [label, cols, e] of cases) {
+      const d = digitsCsv(dir, label);
+      for (const backend of ["node", "reference"]) {
+        const r = await dlm(
+          "train",
+          MLP_DIGITS,
+          "--data",
+          `image=${d}:0-63`,
+          "--data",
+          `label=${d}:${cols}`,
+          "--backend",
+          backend,
+        );
+        assertFails(r, e);
+        assert.doesNotMatch(r.err, /DLM0602/);
+      }
+    }
+  }),
+);
+
+Deno.test(
+  "token ids beyond an embedding's table are refused before a run, at their index in the file",
+  withTemp(async (dir) => {
+    const gpt2 = example("gpt2.dlm");
+    const ids = put(
+      dir,
+      "ids.npy",
+      writeNpy({ dtype: "i64", shape: [2, 3], data: new BigInt64Array([1n, 2n, 3n, 4n, 64n, 5n]) }),
+    );
+    const args = ["--model", "GPT2Tiny", "--input", `ids=${ids}`];
+    for (const backend of ["node", "reference"]) {
+      assertFails(await dlm("run", gpt2, ...args, "--backend", backend), {
+        code: "DLM0460",
+        says: [`${ids}[1, 1]: id 64 is outside 0..63 that embedding 'wte' (64 ids) accepts`],
+      });
+    }
+    // An ONNX file declares nothing: its Gather of the input is found and checked.
+    const onnx = `${dir}/tiny.onnx`;
+    assert.equal((await dlm("compile", gpt2, "--model", "GPT2Tiny", "-o", onnx)).code, 0);
+    assertFails(await dlm("run", onnx, "--input", `ids=${ids}`), {
+      code: "DLM0460",
+      says: [`${ids}[1, 1]: index 64 is outside -64..63 that Gather node 'wte'`],
+    });
+  }),
+);
+
+Deno.test(
+  "a failing training step names its batch's lines and the node's source line",
+  withTemp(async (dir) => {
+    // The embedding reads label + 3, which no check can see: label 7 indexes row 10 of 10.
+    const m = put(
+      dir,
+      "shifted.dlm",
+      `model M {
+  input image: f32[N, 64]
+  input label: i64[N]
+  output logits: f32[N, 10] = (image |> fc: linear(10)) + (label + 3 |> e: embedding(10, 10))
+}
+train M {
+  loss = cross_entropy(logits, label)
+  optimizer = sgd(lr: 0.1)
+}
+`,
+    );
+    const d = digitsCsv(dir, "7");
+    const data = ["--data", `image=${d}:0-63`, "--data", `label=${d}:64`];
+    const batch = new RegExp(`note: the run read epoch 1, batch(es)? 1.*: ${escape(d)} lines \\d+`);
+    assertFails(await dlm("train", m, ...data), {
+      code: "DLM0602",
+      says: [/note: node '(step\/)?e' \(Gather\) is from .*shifted\.dlm:4:\d+/, batch],
+    });
+    // The reference interpreter places the node itself.
+    assertFails(await dlm("train", m, ...data, "--backend", "reference"), {
+      code: "DLM0602",
+      at: `${m}:4:76`,
+      says: [batch],
+    });
+  }),
+);
+
+Deno.test(
+  "dlm generate refuses prompt ids beyond the embedding, and says how long the sequence was when a run fails",
+  async () => {
+    const gpt2 = example("gpt2.dlm");
+    const args = ["generate", gpt2, "--model", "GPT2Tiny"];
+    assertFails(await dlm(...args, "--prompt", "1 2 300", "--max-new", "2"), {
+      code: "DLM0460",
+      says: ["the prompt[0, 2]: id 300 is outside 0..63 that embedding 'wte' (64 ids) accepts"],
+    });
+    // GPT2Tiny has 16 positions: the 17th token's position is outside its table.
+    for (const backend of ["node", "reference"]) {
+      assertFails(
+        await dlm(...args, "--prompt", "1 2 3", "--max-new", "20", "--backend", backend),
+        {
+          code: "DLM0602",
+          says: ["note: the run read a sequence of 17 tokens (3 of the prompt, 14 generated)"],
+        },
+      );
+    }
+  },
+);
+
+Deno.test(
+  "--dim N=1000000000 is refused before allocating: DLM0303 names the option and the limit",
+  withTemp(async (dir) => {
+    const r = await spawnDlm(60_000, "run", "lang-examples/mlp.dlm", "--dim", "N=1000000000");
+    assertFails(r, {
+      code: "DLM0303",
+      says: [
+        "Input 'x' f32[N, 4] with --dim N=1000000000 has 4,000,000,000 elements; " +
+        "the limit per tensor is 2,147,483,647",
+      ],
+    });
+    assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
+    // A value the model computes counts too: [N, 4096] from an input of [N, 1].
+    const wide = put(
+      dir,
+      "wide.dlm",
+      "model W {\n  input x: f32[N, 1]\n  output y = x |> fc: linear(4096)\n}\n",
+    );
+    assertFails(await dlm("run", wide, "--dim", "N=1000000"), {
+      code: "DLM0303",
+      says: [/f32\[N, 4096\] with --dim N=1000000 has 4,096,000,000 elements/],
+    });
+    assert.equal((await dlm("run", wide, "--dim", "N=2")).code, 0);
+  }),
+);
+
+Deno.test(
+  "dlm train refuses a batch size that makes a value of its step pass the size limit, before a step runs",
+  withTemp(async (dir) => {
+    const m = put(
+      dir,
+      "wide.dlm",
+      `model M {
+  input image: f32[N, 64]
+  output logits: f32[N, 10] = image |> fc: linear(10)
+}
+train M {
+  input label: i64[N]
+  loss = cross_entropy(logits, label) + reduce_mean(expand(reshape(image, (-1, 64, 1)), (-1, 64, 20000000)))
+  optimizer = sgd(lr: 0.1)
+}
+`,
+    );
+    const r = await spawnDlm(60_000, "train", m, "--data", "digits", "--batch-size", "2");
+    assertFails(r, {
+      code: "DLM0303",
+      says: [/f32\[N, 64, 20000000\] with N = 2 \(the batch size\) has 2,560,000,000 elements/],
+    });
   }),
 );

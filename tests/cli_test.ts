@@ -875,3 +875,29 @@ train BnDigits {
   assert.deepEqual(mean.shape, [32]);
   assert.ok([...mean.data as Float32Array].some((x) => x !== 0), "the running mean moved");
 });
+
+Deno.test("dlm train --resume of lenet_digits (dropout, a validation split, --seed 5) equals the uninterrupted run bit for bit", async () => {
+  const dir = Deno.makeTempDirSync();
+  const file = example("lenet_digits.dlm");
+  const run = (...more: string[]) => dlm("train", file, "--data", "digits", ...more);
+  const full = await run("--epochs", "3", "--seed", "5", "--save", `${dir}/full.safetensors`);
+  assert.equal(full.code, 0, full.err);
+  const first = await run("--epochs", "2", "--seed", "5", "--out", `${dir}/run`);
+  assert.equal(first.code, 0, first.err);
+  // Without --seed: the checkpoint's seed splits and shuffles the data as the first run did.
+  const resumed = await run(
+    "--epochs",
+    "3",
+    "--resume",
+    `${dir}/run/checkpoint.safetensors`,
+    "--save",
+    `${dir}/resumed.safetensors`,
+  );
+  assert.equal(resumed.code, 0, resumed.err);
+  const last = (r: { err: string }) => r.err.split("\n").find((l) => l.startsWith("trained"));
+  assert.equal(last(resumed), last(full));
+  assert.deepEqual(
+    Deno.readFileSync(`${dir}/resumed.safetensors`),
+    Deno.readFileSync(`${dir}/full.safetensors`),
+  );
+});

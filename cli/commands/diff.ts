@@ -7,7 +7,7 @@ import { compileTrain } from "../../compiler/train/mod.ts";
 import { loadWeights, readWeightsMap } from "../../runtime/weights.ts";
 import { diffGraph, formatDiff } from "../../runtime/diff/diff.ts";
 import { diffTrain, formatTrainDiff } from "../../runtime/diff/train_diff.ts";
-import { Dataset, loadData, parseDataSpecs } from "../../runtime/data/mod.ts";
+import { loadDataset, parseDataSpecs } from "../../runtime/data/mod.ts";
 import { dimsOf } from "../args.ts";
 import { backendOf, type Io, one, type Parsed, UsageError } from "../command.ts";
 import { buildOptionsOf, buildWithInputs, opsetOf } from "../pipeline.ts";
@@ -53,7 +53,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       atol: (args.opts.atol as number) ?? 1e-5,
       backend,
       seed: o.seed,
-      data: items.length ? new Dataset(loadData(parseDataSpecs(items))) : undefined,
+      data: items.length ? loadDataset(parseDataSpecs(items)) : undefined,
     };
     const r = await diffTrain(c.step, topts);
     io.out(formatTrainDiff(r, topts));

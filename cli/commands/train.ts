@@ -9,10 +9,10 @@ import type { Graph } from "../../compiler/ir/graph.ts";
 import { compileTrain, type TrainSettings } from "../../compiler/train/mod.ts";
 import { multiStep } from "../../compiler/train/multistep.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
-import { Dataset, loadData, parseDataSpecs } from "../../runtime/data/mod.ts";
+import { type Dataset, loadDataset, parseDataSpecs } from "../../runtime/data/mod.ts";
 import { writeSafetensors } from "../../runtime/formats/mod.ts";
 import { writeFileAtomic } from "../../runtime/fs.ts";
-import { stderrSink, train } from "../../runtime/train/mod.ts";
+import { loadCheckpoint, stderrSink, train } from "../../runtime/train/mod.ts";
 import { dimsOf, overridesOf } from "../args.ts";
 import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
 
@@ -42,8 +42,9 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     throw new UsageError(...diag("DLM0507", "--weights-map", "--weights"));
   }
   const rules = map ? readWeightsMap(map) : [];
-  const arrays = loadData(parseDataSpecs(items));
-  const data = new Dataset(arrays);
+  // The data remembers its files, columns and lines, for messages about a value.
+  const data = loadDataset(parseDataSpecs(items));
+  const arrays = data.arrays;
   // A .dlm file: its train section compiles to the step and evaluation models, and
   // sets defaults (epochs, batch size, validation split) that flags override.
   let step: string | Graph = file;
@@ -87,7 +88,10 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   if (saveAdapter && methods.length === 0) {
     throw new DlmError(error(...diag("DLM0512", "--save-adapter", stepGraph?.name ?? file)));
   }
-  const seed = (args.opts.seed as number | undefined) ?? 0;
+  // A resumed run splits and shuffles with the seed of the run it continues, unless told otherwise.
+  const resumePath = args.opts.resume as string | undefined;
+  const resume = resumePath !== undefined ? loadCheckpoint(resumePath) : undefined;
+  const seed = (args.opts.seed as number | undefined) ?? resume?.seed ?? 0;
   const evalFile = evalModel;
   const frac = (args.opts["val-split"] as number | undefined) ?? defaults.valSplit;
   let trainSet = data;
@@ -119,7 +123,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     seed: args.opts.seed as number | undefined,
     backend: backendOf(args, true),
     initial,
-    resume: args.opts.resume as string | undefined,
+    resume,
     stepsPerRun: perRun,
     outDir: args.opts.out as string | undefined,
     earlyStopping: monitor

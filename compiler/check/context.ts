@@ -5,7 +5,7 @@
  * are built-ins on the same seam; the few things only they need are the
  * last members of Ctx, marked as such.
  */
-import type { AttrValue, Node, Span, TensorType } from "../ir/graph.ts";
+import type { AttrValue, InputNeed, Node, Span, TensorType } from "../ir/graph.ts";
 import type { GraphBuilder } from "../ops/builder.ts";
 import type { DType, Tensor } from "../ir/tensor.ts";
 import type { Code } from "../diagnostics.ts";
@@ -66,6 +66,11 @@ export interface Ctx {
    * input's own dims). Known dims must agree.
    */
   refine(v: TensorValue, type: TensorType): TensorValue;
+  /**
+   * Declare that the call reads `v`'s values as indices (ir/graph.ts InputNeed): when `v` is a
+   * model input (or a reshaping of one), data for it is checked against `need` before a run.
+   */
+  needIndices(v: TensorValue, need: Omit<InputNeed, "input" | "span">): void;
 
   // ---- For compile-time functions, which bind their own arguments (min(3, 4) and
   // min((3, 4)) are both fine) and reach a little further into the elaboration.

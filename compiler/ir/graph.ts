@@ -141,6 +141,33 @@ export interface Graph {
   merges?: MergeRecord[];
   /** Parameters a training step reads from flat vectors (compiler/train/pack.ts). */
   packs?: PackLayout[];
+  /**
+   * What built-ins need of the values of the inputs they read, beyond their types (class
+   * indices in range for a loss, ids within an embedding's table). Not part of the ONNX file:
+   * runtime/data/validate.ts checks data against these before a run.
+   */
+  needs?: InputNeed[];
+}
+
+/**
+ * Integer values a built-in reads from a graph input as indices: `cross_entropy` reads class
+ * indices in 0..C-1 (and its ignore_index), `embedding` ids in 0..num-1. A value outside is read
+ * as another (ONNX's Gather counts a negative index from the end) or fails at run time, so data
+ * is checked against this first.
+ */
+export interface InputNeed {
+  input: string;
+  /** One value, for messages: "class index", "id". */
+  what: string;
+  /** Who reads it, for messages: "cross_entropy over 10 classes", "embedding 'wte' (50257 ids)". */
+  by: string;
+  /** The accepted range, inclusive; absent when not known at compile time (integers only). */
+  min?: number;
+  max?: number;
+  /** Further accepted values and why: [-100, "its ignore_index"]. */
+  also?: [number, string][];
+  /** The call that reads it. */
+  span?: Span;
 }
 
 /** One flat vector of parameters in a training step: `name` holds each member at its offset. */
@@ -187,6 +214,7 @@ export function cloneGraph(g: Graph): Graph {
       ...p,
       members: p.members.map((m) => ({ ...m, shape: [...m.shape] })),
     })),
+    needs: g.needs?.map((n) => ({ ...n })),
   };
 }
 

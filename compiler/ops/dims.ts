@@ -431,3 +431,74 @@ export function broadcastShapes(
   }
   return out;
 }
+
+/**
+ * The size a dim takes when its symbols have the sizes `sizes` (`--dim N=4`, a batch's shape),
+ * or undefined when it names a symbol `sizes` lacks (`?Reshape_0`, known only at run time) or
+ * is not an expression dims.ts wrote. floor/ceil divide as integers, max picks the largest.
+ * @example evalDim("floor((H + 1) / 2)", { H: 7 }) === 4
+ */
+export function evalDim(d: Dim, sizes: Readonly<Record<string, number>>): number | undefined {
+  if (typeof d === "number") return d;
+  if (Object.hasOwn(sizes, d)) return sizes[d];
+  const toks = tokenize(d);
+  if (!toks) return undefined;
+  let pos = 0;
+  const peek = () => toks[pos]?.text;
+  const eat = (t: string) => {
+    if (peek() !== t) throw new Error("parse");
+    pos++;
+  };
+  const expr = (): number => {
+    let v = term();
+    while (peek() === "+" || peek() === "-") v = toks[pos++].text === "+" ? v + term() : v - term();
+    return v;
+  };
+  const term = (): number => {
+    let v = factor();
+    while (peek() === "*") {
+      pos++;
+      v *= factor();
+    }
+    return v;
+  };
+  const factor = (): number => {
+    const t = toks[pos++];
+    if (!t) throw new Error("parse");
+    if (t.text === "-") return -factor();
+    if (t.text === "(") {
+      const v = expr();
+      eat(")");
+      return v;
+    }
+    if (t.kind === "num") return Number(t.text);
+    if (t.kind !== "id") throw new Error("parse");
+    if ((t.text === "floor" || t.text === "ceil") && peek() === "(") {
+      pos++;
+      const a = expr();
+      eat("/");
+      const b = factor();
+      eat(")");
+      if (b === 0) throw new Error("parse");
+      return t.text === "floor" ? Math.floor(a / b) : Math.ceil(a / b);
+    }
+    if (t.text === "max" && peek() === "(") {
+      pos++;
+      let m = expr();
+      while (peek() === ",") {
+        pos++;
+        m = Math.max(m, expr());
+      }
+      eat(")");
+      return m;
+    }
+    if (!Object.hasOwn(sizes, t.text)) throw new Error("unknown");
+    return sizes[t.text];
+  };
+  try {
+    const v = expr();
+    return pos === toks.length && Number.isFinite(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

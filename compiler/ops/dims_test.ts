@@ -10,6 +10,7 @@ import {
   dimMul,
   dimProduct,
   dimSub,
+  evalDim,
 } from "./dims.ts";
 import { ShapeError } from "./op_def.ts";
 
@@ -159,4 +160,29 @@ Deno.test("a ShapeError carries its code: DLM0204 for a broadcast, DLM0304 for a
   };
   assert.equal(codeOf(() => broadcastShapes([2], [3])), "DLM0204");
   assert.equal(codeOf(() => dimDiv("H", 0)), "DLM0304");
+});
+
+Deno.test("evalDim gives a symbolic dim the size its numeric twin has, and undefined for an unknown symbol", () => {
+  // Each symbolic result, evaluated at H and W, equals the same arithmetic done on numbers.
+  for (const h of [1, 2, 7, 8, 31]) {
+    for (const w of [1, 5, 64]) {
+      const sizes = { H: h, W: w };
+      for (
+        const [sym, num] of [
+          [convOutDim("H", 3, 2, 1, 1, 1, false), convOutDim(h, 3, 2, 1, 1, 1, false)],
+          [convOutDim("H", 3, 2, 0, 1, 1, true), convOutDim(h, 3, 2, 0, 1, 1, true)],
+          [dimDiv(dimAdd(dimMul("H", 3), "W"), 4, "ceil"), Math.ceil((3 * h + w) / 4)],
+          [dimDiv(dimSub("W", 1), 2), Math.floor((w - 1) / 2)],
+          [dimMax("H", "W"), Math.max(h, w)],
+          [dimMul(dimProduct(["H", "W"]), 2), 2 * h * w],
+        ] as const
+      ) {
+        assert.equal(evalDim(sym, sizes), num, `${sym} at H=${h}, W=${w}`);
+      }
+    }
+  }
+  assert.equal(evalDim(12, {}), 12);
+  assert.equal(evalDim("N", { N: 3 }), 3);
+  assert.equal(evalDim("2 * N + ?Reshape_0", { N: 3 }), undefined);
+  assert.equal(evalDim("N", {}), undefined);
 });

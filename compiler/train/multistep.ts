@@ -20,7 +20,8 @@ import { fedInput, nextName, stateInputs } from "./contract.ts";
 /** The symbolic dim of the stacked batches and of the per-step outputs. */
 export const STEPS_DIM = "steps";
 
-const BODY_PREFIX = "step/";
+/** The prefix of every value of the Scan body, which names its step. */
+export const BODY_PREFIX = "step/";
 
 /** Wrap a step graph (contract.ts) in a Scan that runs one step per stacked batch. */
 export function multiStep(step: Graph): Graph {
@@ -85,5 +86,7 @@ export function multiStep(step: Graph): Graph {
   for (const n of [...state.map(nextName), ...perStep]) b.output(n);
   g.params = step.params.map((p) => ({ ...p }));
   if (step.packs) g.packs = step.packs;
+  // Each stacked batch input holds the values the step reads.
+  if (step.needs) g.needs = step.needs.map((n) => ({ ...n }));
   return g;
 }

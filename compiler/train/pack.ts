@@ -217,7 +217,7 @@ export function packRunningStatistics(
   });
   const outs: [string, string][] = [];
   const packed = new Set<string>();
-  for (const [dtype, group] of byDtype) {
+  for (const group of byDtype.values()) {
     // The running statistics the step updates (a batch norm's output may be unused: none then).
     const means = group.filter((s) => s.nextMean), vars = group.filter((s) => s.nextVar);
     const members = [...means.map((s) => s.runMean), ...vars.map((s) => s.runVar)];

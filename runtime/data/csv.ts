@@ -4,8 +4,7 @@
  * file for training holds numbers only.
  */
 import { diag, fail } from "../../compiler/diagnostics.ts";
-import type { DType, Tensor } from "../../compiler/ir/tensor.ts";
-import { allocData } from "../../compiler/ir/tensor.ts";
+import { type DType, isInteger, setNumber, type Tensor, zeros } from "../../compiler/ir/tensor.ts";
 
 /** A parsed numeric CSV file: `rows` x `cols` values, row-major. */
 export interface CsvTable {
@@ -14,6 +13,8 @@ export interface CsvTable {
   values: Float64Array;
   /** Column names from a header row, when the first row is not numeric. */
   header?: string[];
+  /** The 1-based line of each row in the file (blank lines and the header are skipped). */
+  lines: Int32Array;
 }
 
 /**
@@ -26,6 +27,7 @@ export function parseCsv(text: string, path = "the CSV data"): CsvTable {
   const lines = text.split(/\r?\n/);
   let header: string[] | undefined;
   const rows: number[][] = [];
+  const lineOf: number[] = [];
   let cols = -1;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
@@ -60,13 +62,17 @@ export function parseCsv(text: string, path = "the CSV data"): CsvTable {
       row[j] = Number(fields[j]);
     }
     rows.push(row);
+    lineOf.push(i + 1);
   }
   if (rows.length === 0) {
     fail(...diag("DLM0412", `data file '${path}'`, "expected at least one row of numbers"));
   }
   const values = new Float64Array(rows.length * cols);
   rows.forEach((r, i) => values.set(r, i * cols));
-  return header ? { rows: rows.length, cols, values, header } : { rows: rows.length, cols, values };
+  const at = Int32Array.from(lineOf);
+  return header
+    ? { rows: rows.length, cols, values, header, lines: at }
+    : { rows: rows.length, cols, values, lines: at };
 }
 
 function isNumber(f: string): boolean {
@@ -141,15 +147,35 @@ export function selectColumns(
   return { columns, vector };
 }
 
+/** Integer dtypes' ranges: a CSV value outside is refused, not wrapped. */
+const INT_RANGE: Partial<Record<DType, [number, number]>> = {
+  u8: [0, 255],
+  i8: [-128, 127],
+  u16: [0, 65535],
+  i16: [-32768, 32767],
+  u32: [0, 2 ** 32 - 1],
+  i32: [-(2 ** 31), 2 ** 31 - 1],
+  u64: [0, Number.MAX_SAFE_INTEGER],
+  i64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+
+/** How messages name column `c` of a table: its header name, else its 0-based number. */
+export function columnName(table: CsvTable, c: number): string {
+  return table.header ? `'${table.header[c]}'` : String(c);
+}
+
 /**
  * The selected columns as a tensor. Without an explicit dtype: i64 when a
  * single column holds only integers (a class label), else f32 (features).
- * `scale` multiplies f32 values (the digits' 0..16 pixels use 1/16).
+ * `scale` multiplies f32 values (the digits' 0..16 pixels use 1/16). An
+ * integer dtype (`@i64`, `@u8`) refuses a value that is not an integer in its
+ * range with DLM0412, naming the line and column, instead of truncating or
+ * wrapping it.
  */
 export function tableToTensor(
   table: CsvTable,
   sel: ColumnSelection,
-  opts: { dtype?: DType; scale?: number } = {},
+  opts: { dtype?: DType; scale?: number; path?: string } = {},
 ): Tensor {
   const k = sel.columns.length;
   const n = table.rows;
@@ -161,14 +187,30 @@ export function tableToTensor(
     }
     dtype = integral ? "i64" : "f32";
   }
-  const data = allocData(dtype, n * k);
-  const scale = dtype === "f32" || dtype === "f64" ? opts.scale ?? 1 : 1;
+  const t = zeros(dtype, sel.vector ? [n] : [n, k]);
+  const scale = dtype === "f32" || dtype === "f64" || dtype === "f16" || dtype === "bf16"
+    ? opts.scale ?? 1
+    : 1;
+  const range = isInteger(dtype) ? INT_RANGE[dtype] : undefined;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < k; j++) {
       const v = table.values[i * table.cols + sel.columns[j]] * scale;
-      if (data instanceof BigInt64Array) data[i * k + j] = BigInt(Math.trunc(v));
-      else (data as Float32Array)[i * k + j] = v;
+      if (range && !(Number.isInteger(v) && v >= range[0] && v <= range[1])) {
+        fail(
+          ...diag(
+            "DLM0412",
+            `data file '${opts.path ?? "the CSV data"}'`,
+            `expected ${
+              Number.isInteger(v) ? `an integer in ${range[0]}..${range[1]}` : "an integer"
+            } for @${dtype} at line ${table.lines[i]}, column ${
+              columnName(table, sel.columns[j])
+            }, found ${v}`,
+          ),
+        );
+      }
+      if (dtype === "bool") (t.data as Uint8Array)[i * k + j] = v !== 0 ? 1 : 0;
+      else setNumber(t, i * k + j, v);
     }
   }
-  return { dtype, shape: sel.vector ? [n] : [n, k], data };
+  return t;
 }

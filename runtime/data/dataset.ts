@@ -15,6 +15,8 @@ export interface Batch {
   /** Number of samples (the last batch may be smaller). */
   size: number;
   arrays: Record<string, Tensor>;
+  /** The samples it holds, by their number in the data set. */
+  rows: number[];
 }
 
 /** Options of `Dataset.batches`. */
@@ -61,17 +63,85 @@ export function takeRows(t: Tensor, indices: readonly number[]): Tensor {
   return { dtype: t.dtype, shape, data };
 }
 
+/**
+ * Where an array's values came from, so that a message about one value can
+ * name its file, column and line (runtime/data/validate.ts).
+ */
+export interface DataOrigin {
+  /** The file as the user named it (`digits` for the bundled set). */
+  file: string;
+  /** A CSV file: how messages name the column at each position of a row ("'label'", "64"). */
+  columns?: string[];
+  /** A CSV file: the column selector as given (`0-63`, `label`). */
+  select?: string;
+  /** A CSV file: the 1-based line of each of its rows. */
+  lines?: Int32Array;
+  /** The file's row that each sample is, after `take` and `split`; absent: sample i is row i. */
+  rows?: Int32Array;
+}
+
+/**
+ * Where element `flat` of the array `name` (of `shape`, samples along axis 0) came from:
+ * `d.csv:18: column 'label'` (a CSV file's line and column), `ids.npy[3, 17]` (a .npy file's
+ * index), or `'label'[16]` when nothing is known of its origin.
+ */
+export function describeElement(
+  name: string,
+  shape: readonly number[],
+  flat: number,
+  origin?: DataOrigin,
+): string {
+  const index: number[] = [];
+  let rest = flat;
+  for (let a = shape.length - 1; a >= 0; a--) {
+    const d = Math.max(shape[a], 1);
+    index.unshift(rest % d);
+    rest = Math.floor(rest / d);
+  }
+  if (origin && index.length) index[0] = origin.rows ? origin.rows[index[0]] : index[0];
+  if (origin?.lines) {
+    const within = shape.length > 1 ? index[index.length - 1] : 0;
+    const column = origin.columns?.[within];
+    return `${origin.file}:${origin.lines[index[0]]}${column ? `: column ${column}` : ""}`;
+  }
+  return `${origin ? origin.file : `'${name}'`}[${index.join(", ")}]`;
+}
+
+/**
+ * Where samples `rows` of a data set came from, for a message about a batch that failed:
+ * `d.csv lines 5, 17, 40 and 13 more`, or `samples 4, 16, 39 and 13 more` when nothing is known.
+ */
+export function describeRows(
+  rows: readonly number[],
+  origins: Readonly<Record<string, DataOrigin>>,
+): string {
+  const o = Object.values(origins).find((x) => x.lines) ?? Object.values(origins)[0];
+  const shown = rows.slice(0, 3).map((r) => {
+    const row = o?.rows ? o.rows[r] : r;
+    return o?.lines ? o.lines[row] : row;
+  });
+  const more = rows.length > 3 ? ` and ${rows.length - 3} more` : "";
+  const what = o?.lines
+    ? `${o.file} line${rows.length > 1 ? "s" : ""}`
+    : o
+    ? `${o.file} row${rows.length > 1 ? "s" : ""}`
+    : `sample${rows.length > 1 ? "s" : ""}`;
+  return `${what} ${shown.join(", ")}${more}`;
+}
+
 export class Dataset {
   /** Arrays by name, each with `size` rows. */
   readonly arrays: Readonly<Record<string, Tensor>>;
   /** Number of samples. */
   readonly size: number;
+  /** Where each array came from, when it was read from a file (load.ts). */
+  readonly origins: Readonly<Record<string, DataOrigin>>;
 
   /**
    * Check that the arrays share their first dimension; a scalar or a
    * disagreeing array raises DLM0423 naming every array's type.
    */
-  constructor(arrays: Record<string, Tensor>) {
+  constructor(arrays: Record<string, Tensor>, origins: Record<string, DataOrigin> = {}) {
     const names = Object.keys(arrays);
     if (names.length === 0) fail(...diag("DLM0423", "A data set", "at least one array", "none"));
     const list = names.map((n) => `'${n}' is ${formatType(arrays[n])}`).join(", ");
@@ -93,6 +163,7 @@ export class Dataset {
     }
     this.arrays = arrays;
     this.size = size;
+    this.origins = origins;
   }
 
   get names(): string[] {
@@ -103,7 +174,12 @@ export class Dataset {
   take(indices: readonly number[]): Dataset {
     const out: Record<string, Tensor> = {};
     for (const [n, t] of Object.entries(this.arrays)) out[n] = takeRows(t, indices);
-    return new Dataset(out);
+    const origins: Record<string, DataOrigin> = {};
+    for (const [n, o] of Object.entries(this.origins)) {
+      const rows = o.rows;
+      origins[n] = { ...o, rows: Int32Array.from(indices, (i) => rows ? rows[i] : i) };
+    }
+    return new Dataset(out, origins);
   }
 
   /** Number of batches of `batchSize` (the last may be partial). */
@@ -123,7 +199,7 @@ export class Dataset {
       const idx = order.slice(start, start + batchSize);
       const arrays: Record<string, Tensor> = {};
       for (const [n, t] of Object.entries(this.arrays)) arrays[n] = takeRows(t, idx);
-      yield { index: b, size: idx.length, arrays };
+      yield { index: b, size: idx.length, arrays, rows: idx };
     }
   }
 

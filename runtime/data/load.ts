@@ -19,7 +19,8 @@ import type { Graph } from "../../compiler/ir/graph.ts";
 import { type DType, DTYPES, type Tensor } from "../../compiler/ir/tensor.ts";
 import { readNpy } from "../formats/mod.ts";
 import { readFileOrFail, readTextOrFail } from "../fs.ts";
-import { type CsvTable, parseCsv, selectColumns, tableToTensor } from "./csv.ts";
+import { columnName, type CsvTable, parseCsv, selectColumns, tableToTensor } from "./csv.ts";
+import { type DataOrigin, Dataset } from "./dataset.ts";
 
 /** The bundled digits CSV, found relative to this module. */
 export const DIGITS_PATH = new URL("../../lang-examples/data/digits.csv", import.meta.url).pathname;
@@ -86,8 +87,24 @@ export function parseDataSpecs(items: string[]): DataSpec[] {
  * column selection).
  */
 export function loadData(specs: DataSpec[]): Record<string, Tensor> {
+  return load(specs).arrays;
+}
+
+/**
+ * Load every spec into one Dataset that remembers where each array came from (file, columns,
+ * lines), so that a value the model cannot read is reported at its place in the file.
+ */
+export function loadDataset(specs: DataSpec[]): Dataset {
+  const { arrays, origins } = load(specs);
+  return new Dataset(arrays, origins);
+}
+
+function load(
+  specs: DataSpec[],
+): { arrays: Record<string, Tensor>; origins: Record<string, DataOrigin> } {
   const tables = new Map<string, CsvTable>();
   const out: Record<string, Tensor> = {};
+  const origins: Record<string, DataOrigin> = {};
   for (const s of specs) {
     const digits = s.path === "digits";
     const path = digits ? DIGITS_PATH : s.path;
@@ -107,24 +124,33 @@ export function loadData(specs: DataSpec[]): Record<string, Tensor> {
         fail(...diag("DLM0412", `data file '${path}'`, `expected ${s.dtype}, found ${t.dtype}`));
       }
       out[s.name] = t;
+      origins[s.name] = { file: path };
     } else if (lower.endsWith(".csv")) {
+      const shown = digits ? "digits" : path;
       let table = tables.get(path);
       if (!table) {
-        table = parseCsv(readTextOrFail(path, "data file"), digits ? "digits" : path);
+        table = parseCsv(readTextOrFail(path, "data file"), shown);
         tables.set(path, table);
       }
-      const sel = selectColumns(s.columns, table, digits ? "digits" : path);
+      const sel = selectColumns(s.columns, table, shown);
       out[s.name] = tableToTensor(table, sel, {
         dtype: s.dtype,
         scale: digits ? DIGITS_SCALE : 1,
+        path: shown,
       });
+      origins[s.name] = {
+        file: shown,
+        columns: sel.columns.map((c) => columnName(table!, c)),
+        select: s.columns,
+        lines: table.lines,
+      };
     } else {
       fail(
         ...diag("DLM0412", `data file '${s.path}' for '${s.name}'`, "expected a .csv or .npy file"),
       );
     }
   }
-  return out;
+  return { arrays: out, origins };
 }
 
 /** The bundled digits set: `image` f32[1797, 64] in 0..1 and `label` i64[1797] in 0..9. */

@@ -9,14 +9,19 @@ export {
   DIGITS_PATH,
   digitsFit,
   loadData,
+  loadDataset,
   loadDigits,
   parseDataSpecs,
 } from "./load.ts";
 export {
   type Batch,
   type BatchOptions,
+  type DataOrigin,
   Dataset,
+  describeElement,
+  describeRows,
   permutation,
   type SplitOptions,
   takeRows,
 } from "./dataset.ts";
+export { checkData, type CheckOptions, checkValues, inputNeeds } from "./validate.ts";

@@ -7,17 +7,14 @@
  * (parameters, buffers, optimiser state, `step`) are compared.
  *
  * Dropout in train mode draws its mask from a runtime-specific generator, so
- * the two sides would never agree. Each train-mode Dropout node is therefore
- * replaced by `Where(mask, x * 1/(1-p), 0)` with the mask as an extra graph
- * input, drawn here from a seeded generator per step and fed to both sides;
- * RandomUniformLike/RandomNormalLike draws (drop-path) become shared inputs
- * the same way.
+ * the two sides would never agree. As in the training loop, every random draw
+ * (a train-mode Dropout's mask, drop-path's RandomUniformLike noise) is an
+ * input (runtime/train/draws.ts), drawn per step from the seed and fed to
+ * both sides.
  */
 import { diag, fail } from "../../compiler/diagnostics.ts";
-import { type Graph, type Node, type TensorType } from "../../compiler/ir/graph.ts";
-import { type Tensor, tensor, toNumbers } from "../../compiler/ir/tensor.ts";
-import { emitModel } from "../../compiler/onnx/emit.ts";
-import { Rng } from "../../compiler/ir/rng.ts";
+import type { Graph } from "../../compiler/ir/graph.ts";
+import { type Tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import {
   fedInput,
   LOSS_OUTPUT,
@@ -27,9 +24,10 @@ import {
 } from "../../compiler/train/contract.ts";
 import { unpackValues } from "../../compiler/train/pack.ts";
 import { loadModel } from "../train/model.ts";
+import { batchSizes, drawFeeds } from "../train/draws.ts";
 import { initialState } from "../train/loop.ts";
 import { openRunner } from "../train/runner.ts";
-import { Dataset, digitsFit, loadDigits } from "../data/mod.ts";
+import { checkData, Dataset, digitsFit, loadDigits } from "../data/mod.ts";
 import { prepareInputs } from "../inputs.ts";
 import { compareTensors, type Comparison } from "./compare.ts";
 
@@ -75,13 +73,11 @@ export interface TrainDiffResult {
   batchSize: number;
   /** Where the batches came from: "digits", "data" or "random". */
   batchSource: string;
-  /** Train-mode Dropout nodes whose mask was made a shared input. */
+  /** Random draws made shared inputs (train-mode Dropout masks, drop-path noise). */
   sharedMasks: number;
   referenceMs: number;
   runtimeMs: number;
 }
-
-const MASK_PREFIX = "diff:mask:";
 
 /**
  * Run K steps on both sides and compare after each. Stops at the first step
@@ -106,7 +102,7 @@ export async function diffTrain(
     fail(...diag("DLM0210", "dlm diff --train", "a positive integer batch size", batchSize));
   }
   const seed = opts.seed ?? 0;
-  const loaded = loadModel(stepGraph, "step model");
+  const loaded = loadModel(stepGraph, "step model", { draws: true });
   if (!loaded.outputNames.includes(LOSS_OUTPUT)) {
     fail(
       ...diag(
@@ -119,23 +115,21 @@ export async function diffTrain(
   }
   const stateNames = stateInputs(loaded.outputNames);
   const stateSet = new Set(stateNames);
-  const batchNames = loaded.inputNames.filter((n) => !stateSet.has(n));
+  const drawn = new Set(loaded.draws.map((d) => d.input));
+  const batchNames = loaded.inputNames.filter((n) => !stateSet.has(n) && !drawn.has(n));
   const { batches, source } = makeBatches(loaded.graph, batchNames, opts, batchSize, seed);
-  const dims = bindDims(loaded.graph, batches[0]);
-  const masks = shareRandomDraws(loaded.graph);
-  const bytes = emitModel(loaded.graph).model;
+  const dims = batchSizes(loaded.graph.inputs, batches[0]);
   const initial = initialState(loaded);
 
-  const ref = await openRunner({ ...loaded, bytes }, "reference");
-  const ort = await openRunner({ ...loaded, bytes }, opts.backend);
+  const ref = await openRunner(loaded, "reference");
+  const ort = await openRunner(loaded, opts.backend);
   let refState = new Map(initial), ortState = new Map(initial);
   const steps: StepDiff[] = [];
   let referenceMs = 0, runtimeMs = 0;
   try {
     for (let k = 0; k < opts.steps; k++) {
       const batch = batches[k % batches.length];
-      const maskFeeds: Record<string, Tensor> = {};
-      for (const m of masks) maskFeeds[m.input] = drawShared(m, dims, seed, k);
+      const maskFeeds = drawFeeds(loaded.draws, dims, seed, [k]);
       const feed = (state: Map<string, Tensor>) => ({
         ...Object.fromEntries(state),
         ...batch,
@@ -201,7 +195,7 @@ export async function diffTrain(
     ok: steps.length === opts.steps && steps.every((s) => s.ok),
     batchSize,
     batchSource: source,
-    sharedMasks: masks.length,
+    sharedMasks: loaded.draws.length,
     referenceMs,
     runtimeMs,
   };
@@ -298,6 +292,8 @@ function makeBatches(
         ),
       );
     }
+    // As dlm train does: the data against what the step reads, before a step runs.
+    checkData(g, data, { what: "The step model", names, batchSize });
     const batches: Record<string, Tensor>[] = [];
     for (const b of data.batches(batchSize, { seed })) {
       if (b.size < batchSize && batches.length > 0) break;
@@ -314,142 +310,7 @@ function makeBatches(
   }
   const batches: Record<string, Tensor>[] = [];
   for (let k = 0; k < opts.steps; k++) {
-    batches.push(prepareInputs(sub, { seed: seed + k, dims }));
+    batches.push(prepareInputs(sub, { seed: seed + k, dims, dimsOption: "--batch-size" }));
   }
   return { batches, source: "random" };
-}
-
-/** Symbolic dims of the graph's inputs, bound by one batch. */
-function bindDims(g: Graph, batch: Record<string, Tensor>): Record<string, number> {
-  const dims: Record<string, number> = {};
-  for (const i of g.inputs) {
-    const t = batch[i.name];
-    if (!t) continue;
-    i.type.shape.forEach((d, k) => {
-      if (typeof d === "string") dims[d] = t.shape[k];
-    });
-  }
-  return dims;
-}
-
-interface SharedDraw {
-  input: string;
-  type: TensorType;
-  /** A dropout mask keeps an element with probability 1 - ratio. */
-  ratio: number;
-  /** Random noise instead of a mask: U[a, b) or N(a, b²). */
-  draw?: { kind: "uniform" | "normal"; a: number; b: number };
-}
-
-/**
- * Make every random draw a graph input fed the same to both sides: a train-mode Dropout becomes
- * Where(mask, x * scale, 0) with the mask as the input; RandomUniformLike/RandomNormalLike
- * (drop-path noise) become the input itself.
- */
-function shareRandomDraws(g: Graph): SharedDraw[] {
-  const out: SharedDraw[] = [];
-  const nodes: Node[] = [];
-  for (const n of g.nodes) {
-    if (n.op === "RandomUniformLike" || n.op === "RandomNormalLike") {
-      // Drop-path noise and the like: the draw becomes a shared input too.
-      const type = g.types.get(n.outputs[0])!;
-      const input = MASK_PREFIX + n.name;
-      g.inputs.push({ name: input, type });
-      g.types.set(input, type);
-      nodes.push({ ...n, op: "Identity", inputs: [input], attrs: {} });
-      const a = n.attrs as Record<string, number>;
-      out.push({
-        input,
-        type,
-        ratio: 0,
-        draw: n.op === "RandomUniformLike"
-          ? { kind: "uniform", a: a.low ?? 0, b: a.high ?? 1 }
-          : { kind: "normal", a: a.mean ?? 0, b: a.scale ?? 1 },
-      });
-      continue;
-    }
-    const ratio = n.op === "Dropout" && n.inputs[2] ? constScalar(g, n.inputs[1]) : undefined;
-    const xType = g.types.get(n.inputs[0]);
-    if (ratio === undefined || !xType || !n.inputs[2]) {
-      nodes.push(n);
-      continue;
-    }
-    const input = MASK_PREFIX + n.name;
-    const type: TensorType = { dtype: "bool", shape: [...xType.shape] };
-    g.inputs.push({ name: input, type });
-    g.types.set(input, type);
-    const scaleName = `${input}:scale`, zeroName = `${input}:zero`, scaled = `${input}:scaled`;
-    g.initializers.set(scaleName, tensor(xType.dtype, [], [1 / (1 - ratio)]));
-    g.initializers.set(zeroName, tensor(xType.dtype, [], [0]));
-    g.types.set(scaleName, { dtype: xType.dtype, shape: [] });
-    g.types.set(zeroName, { dtype: xType.dtype, shape: [] });
-    g.types.set(scaled, xType);
-    nodes.push({
-      name: `${n.name}:scale`,
-      op: "Mul",
-      inputs: [n.inputs[0], scaleName],
-      outputs: [scaled],
-      attrs: {},
-      spans: n.spans,
-    });
-    nodes.push({
-      name: n.name,
-      op: "Where",
-      inputs: [input, scaled, zeroName],
-      outputs: [n.outputs[0]],
-      attrs: {},
-      spans: n.spans,
-    });
-    if (n.outputs[1]) {
-      nodes.push({
-        name: `${n.name}:mask`,
-        op: "Identity",
-        inputs: [input],
-        outputs: [n.outputs[1]],
-        attrs: {},
-        spans: n.spans,
-      });
-    }
-    out.push({ input, type, ratio });
-  }
-  g.nodes = nodes;
-  return out;
-}
-
-/** The value of a scalar initializer or Constant node, if it is one. */
-function constScalar(g: Graph, name: string): number | undefined {
-  const t = g.initializers.get(name) ??
-    (g.nodes.find((n) => n.op === "Constant" && n.outputs[0] === name)?.attrs.value as
-      | Tensor
-      | undefined);
-  return t && t.data && t.data.length === 1 ? toNumbers(t)[0] : undefined;
-}
-
-/** A fresh keep-mask for one step: each element kept with probability 1 - ratio. */
-function drawShared(m: SharedDraw, dims: Record<string, number>, seed: number, k: number): Tensor {
-  const shape = m.type.shape.map((d) => {
-    if (typeof d === "number") return d;
-    if (dims[d] === undefined) {
-      fail(
-        ...diag(
-          "DLM0423",
-          `The shared random input '${m.input}'`,
-          `its dim '${d}' bound by the batch`,
-          "an unbound dim",
-        ),
-      );
-    }
-    return dims[d];
-  });
-  const rng = Rng.forName(seed + k, m.input);
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (m.draw) {
-    const out = new Float32Array(n);
-    if (m.draw.kind === "uniform") rng.fillUniform(out, m.draw.a, m.draw.b);
-    else rng.fillNormal(out, m.draw.a, m.draw.b);
-    return tensor(m.type.dtype, shape, out);
-  }
-  const vals = new Array<number>(n);
-  for (let i = 0; i < n; i++) vals[i] = rng.u32() / 4294967296 >= m.ratio ? 1 : 0;
-  return tensor("bool", shape, vals);
 }

@@ -1,8 +1,11 @@
 /**
  * Checkpoints: the whole training state (parameters, buffers, optimiser
  * state, `step`) as one safetensors file, with the completed epoch count,
- * the seed and the history so far in its metadata, so a resumed run
- * continues exactly where the saved one stopped.
+ * the seed, the number of steps run and the history so far in its metadata,
+ * so a resumed run continues exactly where the saved one stopped: the seed
+ * and the epoch give the next epoch's shuffle, the seed and each step's
+ * number its random draws (dropout masks, drop-path noise: draws.ts), and the
+ * state the rest.
  */
 import { diag, fail } from "../../compiler/diagnostics.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
@@ -21,6 +24,8 @@ export interface Checkpoint {
   /** Epochs completed. */
   epoch: number;
   seed: number;
+  /** Steps run in all (the key of the next step's random draws). */
+  steps: number;
   history: EpochRecord[];
   /** Per-step losses so far. */
   losses: number[];
@@ -32,6 +37,7 @@ export function saveCheckpoint(path: string, c: Checkpoint): void {
     format: FORMAT,
     epoch: String(c.epoch),
     seed: String(c.seed),
+    steps: String(c.steps),
     history: JSON.stringify(c.history),
     losses: JSON.stringify(c.losses),
   });
@@ -53,13 +59,23 @@ export function loadCheckpoint(path: string): Checkpoint {
     );
   }
   try {
-    return {
+    const losses = JSON.parse(metadata.losses ?? "[]");
+    const c = {
       state: tensors,
       epoch: Number(metadata.epoch),
       seed: Number(metadata.seed),
+      // Before the count was kept, one loss was recorded per step.
+      steps: metadata.steps !== undefined ? Number(metadata.steps) : losses.length,
       history: JSON.parse(metadata.history ?? "[]"),
-      losses: JSON.parse(metadata.losses ?? "[]"),
+      losses,
     };
+    if (
+      ![c.epoch, c.steps].every(Number.isInteger) || !Number.isFinite(c.seed) ||
+      !Array.isArray(c.losses)
+    ) {
+      throw new Error("malformed");
+    }
+    return c;
   } catch {
     fail(...diag("DLM0402", `checkpoint '${path}'`, "its metadata is malformed"));
   }

@@ -6,8 +6,8 @@
  * write the loss/metric curves. The same seed gives the same run; on the
  * reference backend the losses are bit-identical.
  */
-import { diag, fail } from "../../compiler/diagnostics.ts";
-import { formatType } from "../../compiler/ir/graph.ts";
+import { diag, DlmError, fail } from "../../compiler/diagnostics.ts";
+import { type Dim, formatType, type Graph, type Node } from "../../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers, zeros } from "../../compiler/ir/tensor.ts";
 import {
   fedInput,
@@ -20,12 +20,14 @@ import {
 } from "../../compiler/train/contract.ts";
 import { packValues, unpackValues } from "../../compiler/train/pack.ts";
 import { checkOutputFile, makeOutputDir } from "../fs.ts";
-import type { Batch, Dataset } from "../data/mod.ts";
+import { type Batch, checkData, type Dataset, describeRows } from "../data/mod.ts";
+import { checkRunSizes } from "../inputs.ts";
 import { stack } from "../reference/kernels/stack_util.ts";
-import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { type Checkpoint, CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { EpochRecord } from "./history.ts";
 import { HISTORY_FILES, writeHistory } from "./history.ts";
 import { type LoadedModel, loadModel, type ModelSource } from "./model.ts";
+import { batchSizes, drawFeeds } from "./draws.ts";
 import { Progress, type ProgressSink } from "./progress.ts";
 import { type Backend, openRunner, type Runner } from "./runner.ts";
 
@@ -57,8 +59,11 @@ export interface TrainOptions {
   backend?: Backend;
   /** Initial values by name; override the model's initializers. */
   initial?: Map<string, Tensor> | Record<string, Tensor>;
-  /** A checkpoint to continue from (its state, epoch count and history). */
-  resume?: string;
+  /**
+   * A checkpoint to continue from (its state, epoch count, steps, seed and history): its path,
+   * or one read already.
+   */
+  resume?: string | Checkpoint;
   /** Folder for `checkpoint.safetensors` (every epoch) and `history.csv`/`.svg` (at the end). */
   outDir?: string;
   earlyStopping?: EarlyStopping;
@@ -166,7 +171,8 @@ function scalar(t: Tensor, name: string): number {
 
 /** The batch inputs of a model: its inputs that are not state. */
 function batchInputs(m: LoadedModel, state: Set<string>, data: Dataset, what: string): string[] {
-  const out = m.inputNames.filter((n) => !state.has(n));
+  const drawn = new Set(m.draws.map((d) => d.input));
+  const out = m.inputNames.filter((n) => !state.has(n) && !drawn.has(n));
   const lacking = out.filter((n) => !(n in data.arrays));
   if (lacking.length) {
     fail(
@@ -181,22 +187,121 @@ function batchInputs(m: LoadedModel, state: Set<string>, data: Dataset, what: st
   return out;
 }
 
-/** Run the model over `data` in order; sample-weighted means of loss and metrics. */
+/**
+ * Check `data` against what model `m` reads (runtime/data/validate.ts), then the sizes of what
+ * one run computes (batches of `batchSize`, `perRun` of them stacked) against the size limit.
+ */
+function checkModelData(
+  m: LoadedModel,
+  inputs: string[],
+  data: Dataset,
+  batchSize: number,
+  perRun: number,
+  what: string,
+): void {
+  const sizes = checkData(m.graph, data, { what, names: inputs, stacked: m.multiStep, batchSize });
+  // The batch dim is a batch's size; a multi-step model's stacked axis before it, the steps.
+  const origin: Record<string, string> = {};
+  const bind = (d: Dim | undefined, size: number, why: string) => {
+    if (typeof d !== "string" || sizes[d] !== undefined) return;
+    sizes[d] = size;
+    origin[d] = `${d} = ${size} (${why})`;
+  };
+  for (const n of inputs) {
+    const shape = m.graph.inputs.find((i) => i.name === n)!.type.shape;
+    const [steps, batch] = m.multiStep ? shape : [undefined, shape[0]];
+    bind(batch, Math.min(batchSize, data.size), "the batch size");
+    bind(steps, Math.min(perRun, data.batchCount(batchSize)), "steps per run");
+  }
+  checkRunSizes(m.graph, sizes, origin);
+}
+
+/**
+ * A run that failed, with what it read: the batches and their rows in the data (data checked
+ * beforehand can still hold what a model cannot read, such as indices it computes from an
+ * input), and where onnxruntime's failing node comes from in the source, as the reference
+ * interpreter says itself.
+ */
+function explainFailure(
+  e: unknown,
+  m: LoadedModel,
+  when: string,
+  group: Batch[],
+  data: Dataset,
+): unknown {
+  if (!(e instanceof DlmError) || e.diagnostics.length !== 1) return e;
+  const [d] = e.diagnostics;
+  const notes = [...(d.notes ?? [])];
+  // onnxruntime names the failing node last (after the Scan that runs it, in a multi-step model).
+  const node = [...d.message.matchAll(/node\. Name:'([^']*)'/g)].at(-1)?.[1];
+  if (node !== undefined && !d.span) {
+    const found = findNode(m.graph, node);
+    const at = found?.spans?.[0];
+    if (at) notes.push(`node '${node}' (${found!.op}) is from ${at.file}:${at.line}:${at.col}`);
+  }
+  const batches = group.map((b) => b.index + 1);
+  notes.push(
+    `the run read ${when}, batch${batches.length > 1 ? "es" : ""} ${batches.join(", ")}: ${
+      describeRows(group.flatMap((b) => b.rows), data.origins)
+    }`,
+  );
+  return new DlmError({ ...d, notes }, e.sources);
+}
+
+/** A node by name, in the graph or a subgraph (a multi-step model's Scan body). */
+function findNode(g: Graph, name: string): Node | undefined {
+  for (const n of g.nodes) {
+    if (n.name === name) return n;
+    for (const a of Object.values(n.attrs)) {
+      const inner = a && typeof a === "object" && "nodes" in a
+        ? findNode(a as Graph, name)
+        : undefined;
+      if (inner) return inner;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The types of a model's batch inputs in one step (a multi-step model's without their stacked
+ * axis), by which a batch gives its symbols sizes.
+ */
+function stepTypes(m: LoadedModel, inputs: string[]) {
+  return inputs.map((name) => {
+    const type = m.graph.inputs.find((i) => i.name === name)!.type;
+    return { name, type: m.multiStep ? { ...type, shape: type.shape.slice(1) } : type };
+  });
+}
+
+/**
+ * Run the model over `data` in order; sample-weighted means of loss and metrics. Its random
+ * draws, if any (a diffusion model's noise), are keyed by the batch alone: every evaluation
+ * draws the same, so the validation loss of one epoch compares with the next's.
+ */
 async function evaluate(
   runner: Runner,
   m: LoadedModel,
   state: Map<string, Tensor>,
   data: Dataset,
   batchSize: number,
+  seed: number,
 ): Promise<Record<string, number>> {
   const inputs = batchInputs(m, new Set(state.keys()), data, "evaluation model");
+  const types = stepTypes(m, inputs);
   const wanted = m.outputNames.filter((o) => o === LOSS_OUTPUT || metricOf(o));
   const sums: Record<string, number> = {};
   for (const b of data.batches(batchSize, { shuffle: false })) {
     const feeds: Record<string, Tensor> = {};
     for (const n of m.inputNames) if (state.has(n)) feeds[n] = state.get(n)!;
     for (const n of inputs) feeds[n] = b.arrays[n];
-    const out = await runner.run(feeds);
+    const sizes = batchSizes(types, b.arrays);
+    Object.assign(feeds, drawFeeds(m.draws, sizes, seed, [`eval:${b.index}`]));
+    let out: Record<string, Tensor>;
+    try {
+      out = await runner.run(feeds);
+    } catch (e) {
+      throw explainFailure(e, m, "evaluation", [b], data);
+    }
     for (const o of wanted) {
       const key = o === LOSS_OUTPUT ? "loss" : metricOf(o)!;
       sums[key] = (sums[key] ?? 0) + scalar(out[o], o) * b.size;
@@ -231,8 +336,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (opts.val && !opts.eval) {
     fail(...diag("DLM0423", "Validation data", "an evaluation model", "none"));
   }
-  const step = loadModel(opts.step, "step model");
-  const evalModel = opts.eval !== undefined ? loadModel(opts.eval, "evaluation model") : undefined;
+  // Random draws (dropout masks, drop-path noise) are fed by the loop, a function of the seed and
+  // the step's number: a resumed run draws what the uninterrupted one did (draws.ts).
+  const step = loadModel(opts.step, "step model", { draws: true });
+  const evalModel = opts.eval !== undefined
+    ? loadModel(opts.eval, "evaluation model", { draws: true })
+    : undefined;
 
   let seed = opts.seed ?? 0;
   const given = new Map(
@@ -241,12 +350,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let startEpoch = 0;
   let history: EpochRecord[] = [];
   let losses: number[] = [];
+  // Steps run so far, in all epochs: each step's random draws are keyed by its number.
+  let stepsDone = 0;
   if (opts.resume) {
-    const c = loadCheckpoint(opts.resume);
+    const c = typeof opts.resume === "string" ? loadCheckpoint(opts.resume) : opts.resume;
     for (const [k, t] of c.state) given.set(k, t);
     startEpoch = c.epoch;
     history = c.history;
     losses = c.losses;
+    stepsDone = c.steps;
     if (opts.seed === undefined) seed = c.seed;
   }
   let state = initialState(step, given);
@@ -254,6 +366,21 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const named = (s: Map<string, Tensor>) => step.packs.length ? unpackValues(step.packs, s) : s;
   const stateNames = new Set(state.keys());
   const inputs = batchInputs(step, stateNames, opts.data, "step model");
+  const types = stepTypes(step, inputs);
+  const perRun = step.multiStep ? (opts.stepsPerRun ?? 8) : 1;
+  if (!Number.isInteger(perRun) || perRun < 1) {
+    fail(
+      ...diag("DLM0210", "Training", "a positive integer of steps per run", `${opts.stepsPerRun}`),
+    );
+  }
+  // The data against what the models read, and the sizes it gives them against the size limit,
+  // before a session is opened or a step runs.
+  checkModelData(step, inputs, opts.data, batchSize, perRun, "The step model");
+  if (evalModel && opts.val) {
+    const evalState = new Set(named(state).keys());
+    const evalInputs = batchInputs(evalModel, evalState, opts.val, "evaluation model");
+    checkModelData(evalModel, evalInputs, opts.val, batchSize, 1, "The evaluation model");
+  }
   const metrics = step.outputNames.filter((o) => metricOf(o)).map((o) => metricOf(o)!);
   const fetch = [
     LOSS_OUTPUT,
@@ -292,12 +419,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     else sinceBest++;
   }
 
-  const perRun = step.multiStep ? (opts.stepsPerRun ?? 8) : 1;
-  if (!Number.isInteger(perRun) || perRun < 1) {
-    fail(
-      ...diag("DLM0210", "Training", "a positive integer of steps per run", `${opts.stepsPerRun}`),
-    );
-  }
   const runner = await openRunner(step, backend);
   // Evaluation runs once an epoch: its session's spinning threads would take a core from the
   // step's (dlm train on LeNet: 5.6-6.1 s with, 4.5-5.0 s without).
@@ -318,7 +439,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         for (const n of inputs) {
           feeds[n] = step.multiStep ? stack(group.map((b) => b.arrays[n]), 0) : group[0].arrays[n];
         }
-        const out = await runner.run(feeds);
+        const numbers = group.map((_, i) => stepsDone + i);
+        Object.assign(
+          feeds,
+          drawFeeds(step.draws, batchSizes(types, group[0].arrays), seed, numbers),
+        );
+        let out: Record<string, Tensor>;
+        try {
+          out = await runner.run(feeds);
+        } catch (e) {
+          // The reference backend throws before returning a promise: caught here too.
+          throw explainFailure(e, step, `epoch ${epoch + 1}`, group, opts.data);
+        }
+        stepsDone += group.length;
         const perStep = (name: string) =>
           step.multiStep ? toNumbers(out[name]) : [scalar(out[name], name)];
         const stepLosses = perStep(LOSS_OUTPUT);
@@ -357,7 +490,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const values: Record<string, number> = {};
       for (const [k, v] of Object.entries(sums)) values[k] = v / seen;
       if (evalRunner && evalModel && opts.val) {
-        const v = await evaluate(evalRunner, evalModel, named(state), opts.val, batchSize);
+        const v = await evaluate(
+          evalRunner,
+          evalModel,
+          named(state),
+          opts.val,
+          batchSize,
+          seed,
+        );
         for (const [k, x] of Object.entries(v)) values[`val_${k}`] = x;
       }
       epoch++;
@@ -377,7 +517,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       );
       if (opts.outDir) {
         const path = `${opts.outDir}/${CHECKPOINT_FILE}`;
-        saveCheckpoint(path, { state: named(state), epoch, seed, history, losses });
+        saveCheckpoint(path, {
+          state: named(state),
+          epoch,
+          seed,
+          steps: stepsDone,
+          history,
+          losses,
+        });
         if (!files.includes(path)) files.push(path);
       }
     }

@@ -13,6 +13,7 @@ import { emitModel } from "../../compiler/onnx/emit.ts";
 import { onnx } from "../../compiler/onnx/proto.ts";
 import { fromTensorProto } from "../../compiler/onnx/tensor_proto.ts";
 import { readFileOrFail } from "../fs.ts";
+import { type Draw, drawsAsInputs } from "./draws.ts";
 
 /** A step or evaluation model: an IR graph, ONNX bytes, or an ONNX file path. */
 export type ModelSource = Graph | Uint8Array | string;
@@ -36,6 +37,8 @@ export interface LoadedModel {
    * axis, `loss` and the metrics one value per step.
    */
   multiStep: boolean;
+  /** The random draws taken out of the graph as inputs (draws.ts), with `draws: true`. */
+  draws: Draw[];
 }
 
 /** Whether a step model's `loss` is a vector: one value per stacked batch. */
@@ -45,9 +48,14 @@ function isMultiStep(g: Graph): boolean {
 
 /**
  * Load a model from a graph, bytes or a file. Bad ONNX raises DLM0405, an
- * unreadable file DLM0401.
+ * unreadable file DLM0401. With `draws`, its random draws become inputs
+ * (draws.ts), which the caller feeds.
  */
-export function loadModel(src: ModelSource, what = "model"): LoadedModel {
+export function loadModel(
+  src: ModelSource,
+  what = "model",
+  opts: { draws?: boolean } = {},
+): LoadedModel {
   if (typeof src === "string" || src instanceof Uint8Array) {
     const file = typeof src === "string" ? src : undefined;
     const raw = typeof src === "string" ? readFileOrFail(src, what) : src;
@@ -71,6 +79,8 @@ export function loadModel(src: ModelSource, what = "model"): LoadedModel {
       bytes = onnx.ModelProto.encode(proto).finish() as Uint8Array;
     }
     const { graph, opset } = decodeModel(bytes, { file, baseDir });
+    const draws = opts.draws ? drawsAsInputs(graph) : [];
+    if (draws.length) bytes = emitModel(graph, { opset }).model;
     return {
       graph,
       opset,
@@ -80,6 +90,7 @@ export function loadModel(src: ModelSource, what = "model"): LoadedModel {
       outputNames: graph.outputs.map((v) => v.name),
       packs: graph.packs ?? [],
       multiStep: isMultiStep(graph),
+      draws,
     };
   }
   const graph = cloneGraph(src);
@@ -94,6 +105,7 @@ export function loadModel(src: ModelSource, what = "model"): LoadedModel {
   if (graph.outputs.length === 0) {
     fail(...diag("DLM0422", `The ${what} '${graph.name}'`, "outputs", "none"));
   }
+  const draws = opts.draws ? drawsAsInputs(graph) : [];
   return {
     graph,
     opset: 17,
@@ -103,5 +115,6 @@ export function loadModel(src: ModelSource, what = "model"): LoadedModel {
     outputNames: graph.outputs.map((v) => v.name),
     packs: graph.packs ?? [],
     multiStep: isMultiStep(graph),
+    draws,
   };
 }

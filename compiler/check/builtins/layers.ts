@@ -435,6 +435,13 @@ const embedding: LayerDef = {
       explicit: weightInit(ctx, args),
     });
     if (!w) return ERROR;
+    const rows = num(args.num);
+    ctx.needIndices(x, {
+      what: "id",
+      by: `embedding '${prefix}' (${rows} ids)`,
+      min: 0,
+      max: rows - 1,
+    });
     const out = ctx.op("Gather", [w.v, x.v], { axis: 0 }, { name: prefix });
     return out ? out[0] : ERROR;
   },

@@ -166,6 +166,13 @@ function classNll(
       "target",
     );
   }
+  const classes = shape[axis];
+  l.ctx.needIndices(target, {
+    what: "class index",
+    by: `${l.fn} over ${classes} classes`,
+    ...(typeof classes === "number" ? { min: 0, max: classes - 1 } : {}),
+    also: [[ignore, "its ignore_index"]],
+  });
   const e = l.e;
   const y = l.v(target);
   // Ignored targets index class 0 (any valid class) and are masked out.
@@ -488,6 +495,12 @@ const defs: FnDef[] = [
           "scores",
         );
       }
+      l.ctx.needIndices(y, {
+        what: "class index",
+        by: `${l.fn} over ${c} classes`,
+        min: 0,
+        max: (c as number) - 1,
+      });
       const sv = l.v(s);
       const sy = sv.op("GatherElements", [l.v(y).unsqueeze([1])], { axis: 1 });
       // sum_c max(0, margin - s_y + s_c); the c = y term is max(0, margin): subtract it.

@@ -6,7 +6,7 @@
  * parameters (with init rules), deduplicated constants.
  */
 import type * as A from "../../syntax/ast.ts";
-import { formatType, type ParamInfo, type Span } from "../../ir/graph.ts";
+import { formatType, type Graph, type Node, type ParamInfo, type Span } from "../../ir/graph.ts";
 import { GraphBuilder } from "../../ops/builder.ts";
 import { ConstantPool } from "../../ir/expr.ts";
 import {
@@ -199,6 +199,20 @@ export abstract class ElabCore {
         }
         this.b.graph.types.set(v.v, { dtype: type.dtype, shape: [...type.shape] });
         return { k: "tensor", v: v.v, t: { dtype: type.dtype, shape: [...type.shape] } };
+      },
+      needIndices: (v, need) => {
+        // Back through ops that only move values, to the model input they come from.
+        const g = this.root.graph;
+        let name = v.v;
+        for (let n = producer(g, name); n && MOVES_VALUES.has(n.op); n = producer(g, name)) {
+          name = n.inputs[0];
+        }
+        if (!g.inputs.some((i) => i.name === name)) return;
+        const needs = g.needs ??= [];
+        const dup = needs.some((x) =>
+          x.input === name && x.by === need.by && x.min === need.min && x.max === need.max
+        );
+        if (!dup) needs.push({ input: name, ...need, span: this.userSpan(span) });
       },
       bind: (what, sig, args) => bindArgs(what, sig, args, span, this.diags),
       prefix: this.frame.prefix,
@@ -398,6 +412,16 @@ export function scalarTensor(dtype: DType, v: number): Tensor {
   if (dtype === "bf16") return mkTensor(dtype, [], [f32ToBf16(v)]);
   if (dtype === "bool") return mkTensor(dtype, [], [v ? 1 : 0]);
   return mkTensor(dtype, [], [v]);
+}
+
+/** Ops whose output holds their first input's values, only arranged otherwise. */
+const MOVES_VALUES = new Set(["Identity", "Reshape", "Squeeze", "Unsqueeze", "Flatten"]);
+
+function producer(g: Graph, value: string): Node | undefined {
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    if (g.nodes[i].outputs.includes(value)) return g.nodes[i];
+  }
+  return undefined;
 }
 
 /** 2,147,483,647 or, past a trillion, 1.0e+12: one format for every size limit message. */
