@@ -1204,7 +1204,6 @@ Deno.test(
 
 // ============================================================ data against the model (issue 12)
 
-
 /** The first 40 rows of the digits with row 16's label (column 64) set to `label`. */
 function digitsCsv(dir: string, label: string): string {
   const rows = Deno.readTextFileSync(example("data/digits.csv")).split("\n").slice(0, 40);
