@@ -56,6 +56,8 @@ export function run(args: Parsed, io: Io): number {
     if (!c.step || !c.eval) {
       throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
     }
+    // Warnings (a loss that reaches no parameter, ...) are worth seeing before a long run.
+    warn({ warnings: c.diagnostics, sources: c.sources }, io);
     const g = args.opts.train ? c.step : c.eval;
     // State values are inputs; their initial values go to --save-weights, not into the model,
     // so that any onnxruntime session takes them as ordinary feeds.
