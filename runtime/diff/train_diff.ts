@@ -6,18 +6,15 @@
  * in a real run; after every step the loss and every state tensor
  * (parameters, buffers, optimiser state, `step`) are compared.
  *
- * Dropout in train mode draws its mask from a runtime-specific generator, so
- * the two sides would never agree. Each train-mode Dropout node is therefore
- * replaced by `Where(mask, x * 1/(1-p), 0)` with the mask as an extra graph
- * input, drawn here from a seeded generator per step and fed to both sides;
- * RandomUniformLike/RandomNormalLike draws (drop-path) become shared inputs
- * the same way.
+ * Dropout in train mode and random draws use each runtime's own generator,
+ * so the two sides would never agree: they become graph inputs drawn here
+ * from a seeded generator per step and fed to both sides
+ * (runtime/diff/random_draws.ts, which a plain `dlm diff` uses too).
  */
 import { diag, fail } from "../../compiler/diagnostics.ts";
-import { type Graph, type Node, type TensorType } from "../../compiler/ir/graph.ts";
-import { type Tensor, tensor, toNumbers } from "../../compiler/ir/tensor.ts";
+import type { Graph } from "../../compiler/ir/graph.ts";
+import { type Tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
-import { Rng } from "../../compiler/ir/rng.ts";
 import {
   fedInput,
   LOSS_OUTPUT,
@@ -32,6 +29,7 @@ import { openRunner } from "../train/runner.ts";
 import { Dataset, digitsFit, loadDigits } from "../data/mod.ts";
 import { prepareInputs } from "../inputs.ts";
 import { compareTensors, type Comparison } from "./compare.ts";
+import { bindDims, drawShared, shareRandomDraws } from "./random_draws.ts";
 
 /** Options of `diffTrain`. */
 export interface TrainDiffOptions {
@@ -80,8 +78,6 @@ export interface TrainDiffResult {
   referenceMs: number;
   runtimeMs: number;
 }
-
-const MASK_PREFIX = "diff:mask:";
 
 /**
  * Run K steps on both sides and compare after each. Stops at the first step
@@ -240,7 +236,7 @@ export function formatTrainDiff(
     if (hint) lines.push(hint);
   }
   const masks = r.sharedMasks
-    ? `; ${r.sharedMasks} random draw(s) shared (dropout masks, drop-path noise)`
+    ? `; ${r.sharedMasks} random draw(s) shared (dropout masks, rand_like, randn_like)`
     : "";
   lines.push(
     `${r.steps.length} of ${opts.steps} steps, batch ${r.batchSize} (${r.batchSource})${masks}; ` +
@@ -317,139 +313,4 @@ function makeBatches(
     batches.push(prepareInputs(sub, { seed: seed + k, dims }));
   }
   return { batches, source: "random" };
-}
-
-/** Symbolic dims of the graph's inputs, bound by one batch. */
-function bindDims(g: Graph, batch: Record<string, Tensor>): Record<string, number> {
-  const dims: Record<string, number> = {};
-  for (const i of g.inputs) {
-    const t = batch[i.name];
-    if (!t) continue;
-    i.type.shape.forEach((d, k) => {
-      if (typeof d === "string") dims[d] = t.shape[k];
-    });
-  }
-  return dims;
-}
-
-interface SharedDraw {
-  input: string;
-  type: TensorType;
-  /** A dropout mask keeps an element with probability 1 - ratio. */
-  ratio: number;
-  /** Random noise instead of a mask: U[a, b) or N(a, b²). */
-  draw?: { kind: "uniform" | "normal"; a: number; b: number };
-}
-
-/**
- * Make every random draw a graph input fed the same to both sides: a train-mode Dropout becomes
- * Where(mask, x * scale, 0) with the mask as the input; RandomUniformLike/RandomNormalLike
- * (drop-path noise) become the input itself.
- */
-function shareRandomDraws(g: Graph): SharedDraw[] {
-  const out: SharedDraw[] = [];
-  const nodes: Node[] = [];
-  for (const n of g.nodes) {
-    if (n.op === "RandomUniformLike" || n.op === "RandomNormalLike") {
-      // Drop-path noise and the like: the draw becomes a shared input too.
-      const type = g.types.get(n.outputs[0])!;
-      const input = MASK_PREFIX + n.name;
-      g.inputs.push({ name: input, type });
-      g.types.set(input, type);
-      nodes.push({ ...n, op: "Identity", inputs: [input], attrs: {} });
-      const a = n.attrs as Record<string, number>;
-      out.push({
-        input,
-        type,
-        ratio: 0,
-        draw: n.op === "RandomUniformLike"
-          ? { kind: "uniform", a: a.low ?? 0, b: a.high ?? 1 }
-          : { kind: "normal", a: a.mean ?? 0, b: a.scale ?? 1 },
-      });
-      continue;
-    }
-    const ratio = n.op === "Dropout" && n.inputs[2] ? constScalar(g, n.inputs[1]) : undefined;
-    const xType = g.types.get(n.inputs[0]);
-    if (ratio === undefined || !xType || !n.inputs[2]) {
-      nodes.push(n);
-      continue;
-    }
-    const input = MASK_PREFIX + n.name;
-    const type: TensorType = { dtype: "bool", shape: [...xType.shape] };
-    g.inputs.push({ name: input, type });
-    g.types.set(input, type);
-    const scaleName = `${input}:scale`, zeroName = `${input}:zero`, scaled = `${input}:scaled`;
-    g.initializers.set(scaleName, tensor(xType.dtype, [], [1 / (1 - ratio)]));
-    g.initializers.set(zeroName, tensor(xType.dtype, [], [0]));
-    g.types.set(scaleName, { dtype: xType.dtype, shape: [] });
-    g.types.set(zeroName, { dtype: xType.dtype, shape: [] });
-    g.types.set(scaled, xType);
-    nodes.push({
-      name: `${n.name}:scale`,
-      op: "Mul",
-      inputs: [n.inputs[0], scaleName],
-      outputs: [scaled],
-      attrs: {},
-      spans: n.spans,
-    });
-    nodes.push({
-      name: n.name,
-      op: "Where",
-      inputs: [input, scaled, zeroName],
-      outputs: [n.outputs[0]],
-      attrs: {},
-      spans: n.spans,
-    });
-    if (n.outputs[1]) {
-      nodes.push({
-        name: `${n.name}:mask`,
-        op: "Identity",
-        inputs: [input],
-        outputs: [n.outputs[1]],
-        attrs: {},
-        spans: n.spans,
-      });
-    }
-    out.push({ input, type, ratio });
-  }
-  g.nodes = nodes;
-  return out;
-}
-
-/** The value of a scalar initializer or Constant node, if it is one. */
-function constScalar(g: Graph, name: string): number | undefined {
-  const t = g.initializers.get(name) ??
-    (g.nodes.find((n) => n.op === "Constant" && n.outputs[0] === name)?.attrs.value as
-      | Tensor
-      | undefined);
-  return t && t.data && t.data.length === 1 ? toNumbers(t)[0] : undefined;
-}
-
-/** A fresh keep-mask for one step: each element kept with probability 1 - ratio. */
-function drawShared(m: SharedDraw, dims: Record<string, number>, seed: number, k: number): Tensor {
-  const shape = m.type.shape.map((d) => {
-    if (typeof d === "number") return d;
-    if (dims[d] === undefined) {
-      fail(
-        ...diag(
-          "DLM0423",
-          `The shared random input '${m.input}'`,
-          `its dim '${d}' bound by the batch`,
-          "an unbound dim",
-        ),
-      );
-    }
-    return dims[d];
-  });
-  const rng = Rng.forName(seed + k, m.input);
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (m.draw) {
-    const out = new Float32Array(n);
-    if (m.draw.kind === "uniform") rng.fillUniform(out, m.draw.a, m.draw.b);
-    else rng.fillNormal(out, m.draw.a, m.draw.b);
-    return tensor(m.type.dtype, shape, out);
-  }
-  const vals = new Array<number>(n);
-  for (let i = 0; i < n; i++) vals[i] = rng.u32() / 4294967296 >= m.ratio ? 1 : 0;
-  return tensor("bool", shape, vals);
 }
