@@ -7,13 +7,16 @@
  * (dropout in train mode, `rand_like`, `randn_like`) draw the same numbers on
  * both sides (runtime/diff/random_draws.ts), as in `dlm diff --train`.
  */
-import type { Graph, Node } from "../../compiler/ir/graph.ts";
+import type { Graph } from "../../compiler/ir/graph.ts";
 import { cloneGraph, formatSpan } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
 import { runGraph } from "../reference/mod.ts";
 import { createSession } from "../ort/mod.ts";
 import { compareTensors, type Comparison } from "./compare.ts";
+import { type Divergence, runtimeValues, withEveryValue } from "./nodes.ts";
+
+export type { Divergence };
 import { bindDims, drawShared, shareRandomDraws } from "./random_draws.ts";
 
 export interface DiffOptions {
@@ -27,12 +30,6 @@ export interface DiffOptions {
 
 export interface OutputDiff extends Comparison {
   name: string;
-}
-
-export interface Divergence {
-  value: string;
-  node?: Node;
-  comparison: Comparison;
 }
 
 export interface DiffResult {
@@ -91,32 +88,12 @@ async function firstDivergence(
   opts: DiffOptions,
 ): Promise<Divergence | undefined> {
   const ref = runGraph(graph, feeds, { intermediates: true });
-  const g = cloneGraph(graph);
-  const have = new Set(g.outputs.map((o) => o.name));
-  const order: { value: string; node: Node }[] = [];
-  for (const n of g.nodes) {
-    for (const o of n.outputs) {
-      if (!o) continue;
-      order.push({ value: o, node: n });
-      const t = g.types.get(o);
-      if (!have.has(o) && t) {
-        g.outputs.push({ name: o, type: t });
-        have.add(o);
-      }
-    }
-  }
-  const { model } = emitModel(g, { opset: opts.opset });
-  const session = await createSession(model, { backend: opts.backend });
-  try {
-    const got = await session.run(feeds);
-    for (const { value, node } of order) {
-      const a = got[value], b = ref.values?.get(value);
-      if (!a || !b) continue;
-      const c = compareTensors(a, b, opts.rtol, opts.atol);
-      if (!c.ok) return { value, node, comparison: c };
-    }
-  } finally {
-    await session.release();
+  const got = await runtimeValues(graph, feeds, opts);
+  for (const { value, node } of withEveryValue(graph).order) {
+    const a = got[value], b = ref.values?.get(value);
+    if (!a || !b) continue;
+    const c = compareTensors(a, b, opts.rtol, opts.atol);
+    if (!c.ok) return { value, node, comparison: c };
   }
   return undefined;
 }
