@@ -441,7 +441,7 @@ export abstract class ElabCore {
 }
 
 /** `a.b.c` -> ["a.b.c", "a.b", "a", ""]: a level and the levels that enclose it, innermost first. */
-export function enclosingLevels(prefix: string): string[] {
+function enclosingLevels(prefix: string): string[] {
   const out: string[] = [];
   for (let p = prefix; p; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") out.push(p);
   out.push("");
