@@ -329,6 +329,17 @@ export const CODES = {
     category: "error",
     message: "A label names a layer, but '{0}' labels {1}",
   },
+  DLM0250: {
+    title: "Loss trains nothing",
+    category: "warning",
+    message:
+      "{0} does not reach {1} it trains: their gradients are zero and training leaves them as they are",
+  },
+  DLM0251: {
+    title: "Parameters without gradient",
+    category: "warning",
+    message: "{0} does not reach {1} parameters it trains, whose gradients are zero: {2}",
+  },
   // 03xx: compile-time evaluation and limits
   DLM0301: {
     title: "Recursion too deep",

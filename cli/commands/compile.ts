@@ -62,6 +62,8 @@ export function run(args: Parsed, io: Io): number {
     if (!c.step || !c.eval) {
       throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
     }
+    // Warnings (a loss that reaches no parameter, ...) are worth seeing before a long run.
+    warn({ warnings: c.diagnostics, sources: c.sources }, io);
     const g = args.opts.train ? c.step : c.eval;
     if (report) {
       // The forward model as `dlm compile` writes it (eval mode, inference passes): what the

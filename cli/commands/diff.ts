@@ -65,6 +65,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     atol: (args.opts.atol as number) ?? 1e-5,
     backend,
     opset: opsetOf(args),
+    seed: o.seed,
   };
   const r = await diffGraph(b.graph, feeds, opts);
   io.out(formatDiff(r, opts));

@@ -4,6 +4,7 @@
  * Training a .dlm file directly comes with the compiler's `train` sections.
  */
 import { diag, DlmError, error, formatDiagnostic } from "../../compiler/diagnostics.ts";
+import { warn } from "../report.ts";
 import { loadWeights, readWeightsFile, readWeightsMap, rename } from "../../runtime/weights.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
 import { compileTrain, type TrainSettings } from "../../compiler/train/mod.ts";
@@ -67,6 +68,8 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     if (!c.step || !c.eval) {
       throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
     }
+    // Warnings (a loss that reaches no parameter, ...) are worth seeing before a long run.
+    warn({ warnings: c.diagnostics, sources: c.sources }, io);
     // Weights load by name into both models: the trained state and the frozen constants.
     if (weights.length) {
       for (const d of loadWeights(c.step, weights, rules).warnings) io.err(formatDiagnostic(d));

@@ -44,6 +44,14 @@ export interface Ctx {
     init: InitSpec,
     opts: ParamOptions,
   ): TensorValue | undefined;
+  /**
+   * The existing parameter a built-in names (`tied_linear("wte.weight")`): `name` below the
+   * call's level, else below each enclosing level out to the top, so a block names its own
+   * layers whatever its instance is called, and an enclosing model's too. Never creates one:
+   * a name that matches none is DLM0215 at `span` (default: the call), saying `what` named it
+   * (`tied_linear("wte.weigth")`) and the nearest existing name.
+   */
+  paramRef(name: string, what: string, span?: Span): TensorValue | undefined;
   /** A constant initializer (deduplicated for small tensors). */
   constant(t: Tensor, base?: string): TensorValue;
   /** A scalar constant of a dtype. */
@@ -98,8 +106,11 @@ export interface Ctx {
   };
   /** The next number (0, 1, ...) of `kind` in this elaboration, for unique names (scan_0). */
   ordinal(kind: string): number;
-  /** The trainable parameters created so far, in order (for `params("*.weight")`). */
-  trainableParams(): TensorValue[];
+  /**
+   * The trainable parameters created so far below the call's level, in order, by their names
+   * relative to it (`params("*.weight")` in a block sees its own instance's parameters).
+   */
+  trainableParams(): { rel: string; value: TensorValue }[];
   /** The phases of the train section being elaborated; undefined outside a train section. */
   readonly phases?: PhaseDecl[];
 }

@@ -278,6 +278,41 @@ Deno.test("freeze marks parameters by name pattern and by label", () => {
   ]);
 });
 
+Deno.test("a freeze that names no parameter is an error at the statement, with the nearest name", () => {
+  const ds = errors(`block B()(x: f32[N, 4]) {
+    freeze fc2
+    return x |> fc: linear(4)
+  }
+  model M {
+    input x: f32[N, 4]
+    freeze bnn1
+    freeze "nothing*"
+    freeze "a.*"
+    output y = x |> bn1: linear(4) |> a: B() |> b: B()
+  }`);
+  assert.deepEqual(ds.map((d) => `${d.span?.line}: ${d.code} ${d.message}`).sort(), [
+    // Once for the statement in the block, however often the block is applied.
+    "2: DLM0215 freeze fc2 matches no parameter; did you mean 'fc'?",
+    "7: DLM0215 freeze bnn1 matches no parameter; did you mean 'bn1'?",
+    '8: DLM0215 freeze "nothing*" matches no parameter (see dlm params)',
+  ]);
+});
+
+Deno.test("params() in a block matches the names below its own instance", () => {
+  const g = ok(`block B()(x: f32[N, 4]) {
+    let h = x |> fc: linear(4)
+    return h + reduce_sum(stack(params("*.weight"), axis: 0)) * 0.0
+  }
+  model M {
+    input x: f32[N, 4]
+    output y = x |> a: B() |> b: B()
+  }`);
+  // b's params("*.weight") sees b.fc.weight only, not a's: each ReduceSum reads one stack.
+  const stacks = g.nodes.filter((n) => n.op === "Concat" || n.op === "Unsqueeze");
+  const read = stacks.flatMap((n) => n.inputs).filter((i) => i.endsWith(".weight"));
+  assert.deepEqual(read, ["a.fc.weight", "b.fc.weight"]);
+});
+
 Deno.test("the _ label splices a block's names into the caller's level", () => {
   const g = ok(`block Body()(x) { return x |> conv1: linear(3) |> relu }
   model M { input x: f32[N, 4]  output y = x |> _: Body() |> fc: linear(2) }`);

@@ -185,10 +185,22 @@ export function equalValues(a: Value, b: Value): boolean {
  */
 export class Scope {
   readonly vars = new Map<string, Value>();
+  /** Names bound here that are settings (a train section's `clip`, `loss`), not values. */
+  private readonly settings = new Set<string>();
   constructor(readonly parent?: Scope) {}
 
   lookup(name: string): Value | undefined {
     return this.vars.get(name) ?? this.parent?.lookup(name);
+  }
+
+  /**
+   * What a call of `name` calls: as `lookup`, but passing over settings. A setting is
+   * assigned (`clip = clip_norm(1.0)`), never called, so it does not hide the function of
+   * its name (`clip(x, 0.0, 1.0)` in the same train section).
+   */
+  lookupCallee(name: string): Value | undefined {
+    if (this.vars.has(name) && !this.settings.has(name)) return this.vars.get(name);
+    return this.parent?.lookupCallee(name);
   }
 
   /** The scope that defines `name`, for assignments. */
@@ -196,7 +208,20 @@ export class Scope {
     return this.vars.has(name) ? this : this.parent?.owner(name);
   }
 
+  /** Bind `name` here (a `let`, a parameter, a loop variable): a value, even if a setting had the name. */
   define(name: string, v: Value): void {
+    this.vars.set(name, v);
+    this.settings.delete(name);
+  }
+
+  /** Bind a setting: assignable, readable, but not what a call of its name calls. */
+  defineSetting(name: string, v: Value): void {
+    this.vars.set(name, v);
+    this.settings.add(name);
+  }
+
+  /** Assign to `name` where it is bound (see `owner`), keeping whether it is a setting. */
+  assign(name: string, v: Value): void {
     this.vars.set(name, v);
   }
 

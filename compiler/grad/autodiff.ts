@@ -69,28 +69,9 @@ export function buildGradients(
   const graph = b.graph;
   // Recurrent layers are differentiated through their unrolled form (backpropagation through time).
   expandRecurrent(b);
-  const forward = [...graph.nodes];
   const lossType = typeOrFail(b, loss);
   const prefix = opts.prefix ?? "grad";
-
-  // Nodes on a path wrt -> loss: descendants of wrt (through float values) that are ancestors of loss.
-  const fromWrt = new Set<string>(wrt);
-  const onPath: Node[] = [];
-  for (const n of forward) {
-    if (carriesNoGradient(n)) continue;
-    if (n.inputs.some((i) => i && fromWrt.has(i))) {
-      for (const o of n.outputs) if (o && !opts.stop?.has(o) && isFloatValue(b, o)) fromWrt.add(o);
-    }
-  }
-  const needed = new Set<string>([loss]);
-  for (let k = forward.length - 1; k >= 0; k--) {
-    const n = forward[k];
-    if (!n.outputs.some((o) => needed.has(o))) continue;
-    if (!n.inputs.some((i) => i && fromWrt.has(i))) continue;
-    if (carriesNoGradient(n)) continue;
-    onPath.push(n);
-    for (const i of n.inputs) if (i && fromWrt.has(i)) needed.add(i);
-  }
+  const { onPath, fromWrt } = gradientPath(graph, loss, wrt, opts.stop);
 
   const contributions = new Map<string, string[]>();
   const add = (value: string, g: string | undefined) => {
@@ -166,6 +147,84 @@ export function buildGradients(
     out.set(w, g || zerosOf(b, w, prefix));
   }
   return out;
+}
+
+/**
+ * The nodes a gradient of `loss` flows back through to `wrt`, in reverse topological order:
+ * descendants of `wrt` through float values (not through `stop`, nor through a node that
+ * carries no gradient) that are ancestors of `loss`; and the set of those descendants.
+ */
+function gradientPath(
+  graph: Graph,
+  loss: string,
+  wrt: readonly string[],
+  stop?: Set<string>,
+): { onPath: Node[]; fromWrt: Set<string>; needed: Set<string> } {
+  const isFloatValue = (name: string) => {
+    const t = graph.types.get(name);
+    return t !== undefined && isFloat(t.dtype);
+  };
+  const forward = graph.nodes;
+  const fromWrt = new Set<string>(wrt);
+  const onPath: Node[] = [];
+  for (const n of forward) {
+    if (carriesNoGradient(n)) continue;
+    if (n.inputs.some((i) => i && fromWrt.has(i))) {
+      for (const o of n.outputs) if (o && !stop?.has(o) && isFloatValue(o)) fromWrt.add(o);
+    }
+  }
+  const needed = new Set<string>([loss]);
+  for (let k = forward.length - 1; k >= 0; k--) {
+    const n = forward[k];
+    if (!n.outputs.some((o) => needed.has(o))) continue;
+    if (!n.inputs.some((i) => i && fromWrt.has(i))) continue;
+    if (carriesNoGradient(n)) continue;
+    onPath.push(n);
+    for (const i of n.inputs) if (i && fromWrt.has(i)) needed.add(i);
+  }
+  return { onPath, fromWrt, needed };
+}
+
+/** Which `wrt` values a gradient of `loss` reaches, and the nodes where it could not pass. */
+export interface GradientReach {
+  /** The `wrt` values with a path to the loss that carries a gradient. */
+  reached: Set<string>;
+  /**
+   * Nodes on which the loss depends, that depend on some `wrt` value, and that pass no
+   * gradient back (`differentiable: false`, or an integer result): where the paths stop.
+   */
+  blocked: Node[];
+}
+
+/**
+ * What `buildGradients(b, loss, wrt)` would differentiate, without building anything: which
+ * values of `wrt` get a gradient that is not zeros by construction, and where the paths from
+ * the others stop. The training compiler warns from it (a loss that trains nothing).
+ *
+ * @example
+ * const { reached } = gradientReach(graph, "loss", ["fc.weight"]);
+ */
+export function gradientReach(
+  graph: Graph,
+  loss: string,
+  wrt: readonly string[],
+): GradientReach {
+  const { needed, fromWrt } = gradientPath(graph, loss, wrt);
+  const reached = new Set(wrt.filter((w) => needed.has(w)));
+  // What the loss depends on, whatever the types and rules.
+  const ancestors = new Set<string>([loss]);
+  for (let k = graph.nodes.length - 1; k >= 0; k--) {
+    const n = graph.nodes[k];
+    if (n.outputs.some((o) => ancestors.has(o))) {
+      for (const i of n.inputs) if (i) ancestors.add(i);
+    }
+  }
+  // A node the gradient reaches from wrt, on which the loss depends, that passes none on.
+  const blocked = graph.nodes.filter((n) =>
+    n.inputs.some((i) => i && fromWrt.has(i)) &&
+    n.outputs.some((o) => o && ancestors.has(o) && !fromWrt.has(o))
+  );
+  return { reached, blocked };
 }
 
 function where(n: Node): string {

@@ -2,4 +2,9 @@
  * Reverse-mode automatic differentiation over the IR (the backward half of
  * a training step), built from the gradient rules of the op table.
  */
-export { buildGradients, type GradientOptions } from "./autodiff.ts";
+export {
+  buildGradients,
+  type GradientOptions,
+  type GradientReach,
+  gradientReach,
+} from "./autodiff.ts";

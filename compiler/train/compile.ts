@@ -48,6 +48,7 @@ import { batchNormState, countBatches } from "./batch_norm_state.ts";
 import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
 import { buildClip, type ClipSpec } from "./clip.ts";
 import { nextName, STEP_INPUT } from "./contract.ts";
+import { gradientWarnings } from "./gradient_warnings.ts";
 import {
   argDefault,
   clipRule,
@@ -131,6 +132,8 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
   if (diags.some((d) => d.severity === "error") || !tr.loss) {
     return { diagnostics: dedupeDiagnostics(diags), sources: p.sources };
   }
+  // A loss that reaches none (or only some) of the parameters it trains: a warning at the loss.
+  diags.push(...gradientWarnings(tr, section));
   try {
     const settings = readSettings(tr, section);
     const step = buildStep(tr, section, opts.pack ?? false, opts.report?.step);

@@ -3,31 +3,33 @@
  * and inputs. Per output, the largest absolute and relative errors; when an
  * output is out of tolerance, the run is repeated with every intermediate
  * value exported, and the first value (in execution order) that diverges is
- * reported with the node that made it and its source line.
+ * reported with the node that made it and its source line. Random nodes
+ * (dropout in train mode, `rand_like`, `randn_like`) draw the same numbers on
+ * both sides (runtime/diff/random_draws.ts), as in `dlm diff --train`.
  */
-import type { Graph, Node } from "../../compiler/ir/graph.ts";
+import type { Graph } from "../../compiler/ir/graph.ts";
 import { cloneGraph, formatSpan } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
 import { runGraph } from "../reference/mod.ts";
 import { createSession } from "../ort/mod.ts";
 import { compareTensors, type Comparison } from "./compare.ts";
+import { type Divergence, runtimeValues, withEveryValue } from "./nodes.ts";
+
+export type { Divergence };
+import { bindDims, drawShared, shareRandomDraws } from "./random_draws.ts";
 
 export interface DiffOptions {
   rtol: number;
   atol: number;
   backend: "node" | "web";
   opset?: number;
+  /** Seed of the random draws both sides share (default 0). */
+  seed?: number;
 }
 
 export interface OutputDiff extends Comparison {
   name: string;
-}
-
-export interface Divergence {
-  value: string;
-  node?: Node;
-  comparison: Comparison;
 }
 
 export interface DiffResult {
@@ -36,13 +38,26 @@ export interface DiffResult {
   divergence?: Divergence;
   referenceMs: number;
   runtimeMs: number;
+  /** Random nodes whose draws were made shared inputs. */
+  sharedDraws: number;
 }
 
+/**
+ * Run `graph` on the reference interpreter and on onnxruntime with the same feeds (and the
+ * same random draws), compare the outputs, and find the first divergence if one is out of
+ * tolerance. `graph` is not changed.
+ */
 export async function diffGraph(
-  graph: Graph,
-  feeds: Record<string, Tensor>,
+  original: Graph,
+  given: Record<string, Tensor>,
   opts: DiffOptions,
 ): Promise<DiffResult> {
+  // Each random node becomes an input drawn here, fed the same to both sides.
+  const graph = cloneGraph(original);
+  const draws = shareRandomDraws(graph);
+  const dims = bindDims(graph, given);
+  const feeds = { ...given };
+  for (const d of draws) feeds[d.input] = drawShared(d, dims, opts.seed ?? 0, 0);
   let t0 = performance.now();
   const ref = runGraph(graph, feeds);
   const referenceMs = performance.now() - t0;
@@ -61,7 +76,7 @@ export async function diffGraph(
     ...compareTensors(got[o.name], ref.outputs[o.name], opts.rtol, opts.atol),
   }));
   const ok = outputs.every((o) => o.ok);
-  const result: DiffResult = { outputs, ok, referenceMs, runtimeMs };
+  const result: DiffResult = { outputs, ok, referenceMs, runtimeMs, sharedDraws: draws.length };
   if (!ok) result.divergence = await firstDivergence(graph, feeds, opts);
   return result;
 }
@@ -73,32 +88,12 @@ async function firstDivergence(
   opts: DiffOptions,
 ): Promise<Divergence | undefined> {
   const ref = runGraph(graph, feeds, { intermediates: true });
-  const g = cloneGraph(graph);
-  const have = new Set(g.outputs.map((o) => o.name));
-  const order: { value: string; node: Node }[] = [];
-  for (const n of g.nodes) {
-    for (const o of n.outputs) {
-      if (!o) continue;
-      order.push({ value: o, node: n });
-      const t = g.types.get(o);
-      if (!have.has(o) && t) {
-        g.outputs.push({ name: o, type: t });
-        have.add(o);
-      }
-    }
-  }
-  const { model } = emitModel(g, { opset: opts.opset });
-  const session = await createSession(model, { backend: opts.backend });
-  try {
-    const got = await session.run(feeds);
-    for (const { value, node } of order) {
-      const a = got[value], b = ref.values?.get(value);
-      if (!a || !b) continue;
-      const c = compareTensors(a, b, opts.rtol, opts.atol);
-      if (!c.ok) return { value, node, comparison: c };
-    }
-  } finally {
-    await session.release();
+  const got = await runtimeValues(graph, feeds, opts);
+  for (const { value, node } of withEveryValue(graph).order) {
+    const a = got[value], b = ref.values?.get(value);
+    if (!a || !b) continue;
+    const c = compareTensors(a, b, opts.rtol, opts.atol);
+    if (!c.ok) return { value, node, comparison: c };
   }
   return undefined;
 }
@@ -121,8 +116,11 @@ export function formatDiff(r: DiffResult, opts: DiffOptions): string {
       }  ${verdict}`,
     );
   }
+  const draws = r.sharedDraws
+    ? `${r.sharedDraws} random draw(s) shared (dropout masks, rand_like, randn_like); `
+    : "";
   lines.push(
-    `tolerance rtol ${opts.rtol}, atol ${opts.atol}; reference ${
+    `${draws}tolerance rtol ${opts.rtol}, atol ${opts.atol}; reference ${
       r.referenceMs.toFixed(1)
     } ms, onnxruntime-${opts.backend} ${r.runtimeMs.toFixed(1)} ms`,
   );

@@ -12,7 +12,8 @@
  * input (runtime/train/draws.ts), drawn per step from the seed and fed to
  * both sides.
  */
-import { diag, fail } from "../../compiler/diagnostics.ts";
+import { diag, DlmError, fail } from "../../compiler/diagnostics.ts";
+import { formatSpan } from "../../compiler/ir/graph.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
 import { type Tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import {
@@ -30,6 +31,7 @@ import { openRunner } from "../train/runner.ts";
 import { checkData, Dataset, digitsFit, loadDigits } from "../data/mod.ts";
 import { prepareInputs } from "../inputs.ts";
 import { compareTensors, type Comparison } from "./compare.ts";
+import { checkNodes, type NodeCheck } from "./nodes.ts";
 
 /** Options of `diffTrain`. */
 export interface TrainDiffOptions {
@@ -61,9 +63,18 @@ export interface StepDiff {
   tensors: TensorDiff[];
   /** The tensor with the largest relative error (ties: absolute). */
   worst: TensorDiff;
+  /** Every tensor within tolerance, or the tensors that are not were checked node by node. */
   ok: boolean;
   /** The first tensor out of tolerance, in output order. */
   firstBad?: TensorDiff;
+  /**
+   * When a tensor is out of tolerance: onnxruntime's step checked node by node against the
+   * reference kernels on its own inputs (runtime/diff/nodes.ts). No disagreeing node makes
+   * the step ok: the difference is rounding the step magnifies.
+   */
+  byNode?: NodeCheck;
+  /** Why the node-by-node check could not run, when it could not. */
+  byNodeUnavailable?: string;
 }
 
 /** The result of `diffTrain`. */
@@ -77,11 +88,17 @@ export interface TrainDiffResult {
   sharedMasks: number;
   referenceMs: number;
   runtimeMs: number;
+  /** Time spent checking steps node by node (both runtimes). */
+  nodeCheckMs: number;
 }
 
 /**
- * Run K steps on both sides and compare after each. Stops at the first step
- * out of tolerance (later steps would only compound the difference).
+ * Run K steps on both sides and compare after each. A step with a tensor out
+ * of tolerance is checked node by node (runtime/diff/nodes.ts): it fails if a
+ * node of onnxruntime's step disagrees with its reference kernel on the same
+ * inputs, and is ok otherwise, both sides then continuing from onnxruntime's
+ * state. Stops at the first failing step (later steps would only compound
+ * the difference).
  *
  * @example
  * ```ts
@@ -125,7 +142,7 @@ export async function diffTrain(
   const ort = await openRunner(loaded, opts.backend);
   let refState = new Map(initial), ortState = new Map(initial);
   const steps: StepDiff[] = [];
-  let referenceMs = 0, runtimeMs = 0;
+  let referenceMs = 0, runtimeMs = 0, nodeCheckMs = 0;
   try {
     for (let k = 0; k < opts.steps; k++) {
       const batch = batches[k % batches.length];
@@ -173,18 +190,37 @@ export async function diffTrain(
         t.maxRel > w.maxRel || (t.maxRel === w.maxRel && t.maxAbs > w.maxAbs) ? t : w
       );
       const firstBad = tensors.find((t) => !t.ok);
+      // Out of tolerance: is it a node computing something else, or rounding the step magnifies
+      // (Adam's update of a gradient near zero)? Check onnxruntime's step node by node.
+      let byNode: NodeCheck | undefined;
+      let byNodeUnavailable: string | undefined;
+      if (firstBad && !tensors.some((t) => t.problem)) {
+        t0 = performance.now();
+        try {
+          byNode = await checkNodes(loaded.graph, feed(ortState), opts);
+        } catch (e) {
+          if (!(e instanceof DlmError)) throw e;
+          byNodeUnavailable = e.diagnostics.map((d) => d.message).join("; ");
+        }
+        nodeCheckMs += performance.now() - t0;
+      }
+      const ok = !firstBad || (byNode !== undefined && !byNode.first);
       steps.push({
         step: k + 1,
         lossReference: toNumbers(a[LOSS_OUTPUT])[0],
         lossRuntime: toNumbers(b[LOSS_OUTPUT])[0],
         tensors,
         worst,
-        ok: !firstBad,
+        ok,
         firstBad,
+        byNode,
+        byNodeUnavailable,
       });
-      if (firstBad) break;
-      refState = new Map(stateNames.map((n) => [n, a[nextName(n)]]));
+      if (!ok) break;
       ortState = new Map(stateNames.map((n) => [n, b[nextName(n)]]));
+      // After a step whose difference is magnified rounding, both continue from onnxruntime's
+      // state, so that the next step is compared on its own, not on the trajectories' spread.
+      refState = firstBad ? ortState : new Map(stateNames.map((n) => [n, a[nextName(n)]]));
     }
   } finally {
     await ref.release();
@@ -198,10 +234,15 @@ export async function diffTrain(
     sharedMasks: loaded.draws.length,
     referenceMs,
     runtimeMs,
+    nodeCheckMs,
   };
 }
 
-/** A per-step table, the tolerance line, and the first tensor out of tolerance if any. */
+/**
+ * A per-step table; for a step out of tolerance that every node agrees on, why that is fine;
+ * for a failing step, the first tensor out of tolerance and the first node that disagrees; the
+ * tolerance line.
+ */
 export function formatTrainDiff(
   r: TrainDiffResult,
   opts: Pick<TrainDiffOptions, "rtol" | "atol" | "backend" | "steps">,
@@ -213,12 +254,31 @@ export function formatTrainDiff(
     }  ${"max abs err".padStart(11)}  ${"max rel err".padStart(11)}  verdict`,
   ];
   for (const s of r.steps) {
+    const verdict = !s.ok ? "FAIL" : s.firstBad ? "ok (node by node)" : "ok";
     lines.push(
       `${String(s.step).padStart(4)}  ${s.lossReference.toPrecision(7).padStart(12)}  ${
         s.lossRuntime.toPrecision(7).padStart(12)
       }  ${s.worst.name.padEnd(w)}  ${fmt(s.worst.maxAbs).padStart(11)}  ${
         fmt(s.worst.maxRel).padStart(11)
-      }  ${s.ok ? "ok" : "FAIL"}`,
+      }  ${verdict}`,
+    );
+  }
+  // Steps out of tolerance that agree node by node, grouped by what they say.
+  const agreed = new Map<string, number[]>();
+  for (const s of r.steps) {
+    if (!s.ok || !s.firstBad || !s.byNode) continue;
+    const bad = s.tensors.filter((t) => !t.ok);
+    const which = `'${bad[0].name}'${bad.length > 1 ? ` and ${bad.length - 1} more` : ""}`;
+    const text = `${which} out of tolerance, but each of onnxruntime's ${s.byNode.values} ` +
+      `values agrees with the reference kernel on onnxruntime's own inputs: ` +
+      (updateHint(s, bad[0]) ?? "the step magnifies rounding (a relu or comparison decided " +
+          "differently near 0, an update that divides by a small root)");
+    agreed.set(text, [...agreed.get(text) ?? [], s.step]);
+  }
+  for (const [text, at] of agreed) {
+    lines.push(
+      `step${at.length > 1 ? "s" : ""} ${at.join(", ")}: ${text}; both sides continued from ` +
+        `onnxruntime's state`,
     );
   }
   const bad = r.steps.find((s) => !s.ok);
@@ -230,17 +290,34 @@ export function formatTrainDiff(
         fmt(t.maxAbs)
       }, max rel err ${fmt(t.maxRel)}`,
     );
-    const hint = updateHint(bad, t);
-    if (hint) lines.push(hint);
+    const d = bad.byNode?.first;
+    if (d) {
+      const where = d.node?.spans?.length ? ` at ${d.node.spans.map(formatSpan).join(", ")}` : "";
+      lines.push(
+        `node by node: value '${d.value}' from ${d.node?.op ?? "?"} node '${
+          d.node?.name ?? "?"
+        }'${where} differs from the reference kernel on onnxruntime's own inputs: max abs err ${
+          fmt(d.comparison.maxAbs)
+        }, max rel err ${fmt(d.comparison.maxRel)}`,
+      );
+    } else if (!t.problem) {
+      // Without the node-by-node check, the old explanation is still the likely one.
+      const hint = updateHint(bad, t);
+      if (hint) lines.push(`${hint} (--atol sets the tolerance)`);
+      if (bad.byNodeUnavailable) {
+        lines.push(`(the node-by-node check could not run: ${bad.byNodeUnavailable})`);
+      }
+    }
   }
   const masks = r.sharedMasks
-    ? `; ${r.sharedMasks} random draw(s) shared (dropout masks, drop-path noise)`
+    ? `; ${r.sharedMasks} random draw(s) shared (dropout masks, rand_like, randn_like)`
     : "";
+  const nodes = r.nodeCheckMs ? `, node by node ${r.nodeCheckMs.toFixed(1)} ms` : "";
   lines.push(
     `${r.steps.length} of ${opts.steps} steps, batch ${r.batchSize} (${r.batchSource})${masks}; ` +
       `tolerance rtol ${opts.rtol}, atol ${opts.atol}; reference ${
         r.referenceMs.toFixed(1)
-      } ms, onnxruntime-${opts.backend} ${r.runtimeMs.toFixed(1)} ms`,
+      } ms, onnxruntime-${opts.backend} ${r.runtimeMs.toFixed(1)} ms${nodes}`,
   );
   return lines.join("\n");
 }
@@ -259,7 +336,7 @@ function updateHint(step: StepDiff, bad: TensorDiff): string | undefined {
   return `its optimiser state (${
     state.map((x) => `'${x.name}'`).join(", ")
   }) agrees, so the difference arises in the update: Adam-style updates lr m / (sqrt(v) + eps) ` +
-    `magnify rounding in gradients near zero (--atol sets the tolerance)`;
+    `magnify rounding in gradients near zero`;
 }
 
 function fmt(v: number): string {

@@ -20,6 +20,12 @@ export interface RunOptions {
   intermediates?: boolean;
   /** Called with every value a node produces, as soon as it exists. */
   onValue?: (name: string, t: Tensor) => void;
+  /**
+   * Values to read in place of the graph's own: a node of the top-level graph whose input
+   * `given(name)` returns a tensor reads that tensor. With another runtime's values it makes
+   * each node's output the reference kernel applied to that runtime's inputs (`dlm diff`).
+   */
+  given?: (name: string) => Tensor | undefined;
 }
 
 /** What `runGraph` returns. */
@@ -182,7 +188,9 @@ function execute(
   const env = new Map<string, Tensor>();
   for (const [k, t] of graph.initializers) env.set(k, t);
   for (const v of graph.inputs) if (feeds[v.name]) env.set(v.name, feeds[v.name]);
-  const lookup = (name: string): Tensor | undefined => env.get(name) ?? outer?.(name);
+  const given = outer ? undefined : opts.given;
+  const lookup = (name: string): Tensor | undefined =>
+    given?.(name) ?? env.get(name) ?? outer?.(name);
 
   // Index of the last node reading each value; graph outputs live to the end.
   const lastUse = new Map<string, number>();

@@ -48,6 +48,17 @@ Deno.test("runGraph() keeps every value with intermediates and reports each one"
   assert.ok(values!.has("x"));
 });
 
+Deno.test("runGraph() with given values runs each node on them in place of its own", () => {
+  // s = x + b is given as [10, -10]: Relu runs on that, not on the sum it computed.
+  const seen: Record<string, number[]> = {};
+  const r = runGraph(smallGraph(), { x: tensor("f32", [1, 2], [1, 2]) }, {
+    given: (name) => (name === "s" ? tensor("f32", [1, 2], [10, -10]) : undefined),
+    onValue: (name, t) => (seen[name] = toNumbers(t)),
+  });
+  assert.deepEqual(seen.s, [2, 1]); // the node's own output is still reported
+  assert.deepEqual(toNumbers(r.outputs.y), [10, 0]);
+});
+
 Deno.test("runGraph() rejects a missing feed with DLM0419", () => {
   const d = diagnosticOf(() => runGraph(smallGraph(), {}));
   assert.equal(d.code, "DLM0419");

@@ -13,7 +13,6 @@ import { formatType } from "../../ir/graph.ts";
 import { type DType, tensor } from "../../ir/tensor.ts";
 import { dimEquals } from "../../ops/dims.ts";
 import type { Ctx } from "../context.ts";
-import { TORCH_DEFAULT_WEIGHT } from "../init.ts";
 import type { InitSpec } from "../../ir/init.ts";
 import { num } from "../signature.ts";
 import { describe, ERROR, type TensorValue, type Value } from "../values.ts";
@@ -601,7 +600,9 @@ const addPositions: LayerDef = {
 
 const tiedLinear: LayerDef = {
   name: "tied_linear",
-  doc: "A linear layer whose weight [out, in] is another layer's parameter, by its full name: " +
+  doc:
+    "A linear layer whose weight [out, in] is another layer's existing parameter, named below the call's " +
+    "level or else an enclosing one (in a block, its own instance's layers first): " +
     'tied_linear("wte.weight", vocab) is GPT-2\'s LM head sharing the token embedding; y = x W^T (+ its own bias [out]).',
   sig: [
     { name: "weight", type: "str" },
@@ -611,9 +612,8 @@ const tiedLinear: LayerDef = {
   apply(ctx, args, [x], prefix) {
     const path = (args.weight as { v: string }).v;
     const out = num(args.out);
-    const dot = path.lastIndexOf(".");
     const e = x.t.shape[x.t.shape.length - 1];
-    if (dot <= 0 || typeof e !== "number") {
+    if (typeof e !== "number") {
       return ctx.error(
         ...diag(
           "DLM0210",
@@ -624,15 +624,24 @@ const tiedLinear: LayerDef = {
         ctx.argSpan("weight"),
       );
     }
-    const owner = path.slice(0, dot);
-    // ctx.param reuses the existing parameter (the tied embedding) and checks its shape.
-    const w = ctx.param(owner, path.slice(dot + 1), [out, e], TORCH_DEFAULT_WEIGHT, {
-      layer: "tied_linear",
-    });
+    // The tied weight must exist already (a typo must not make a new one), named from this
+    // level outwards: in a block applied twice each application ties to its own embedding.
+    const w = ctx.paramRef(path, `tied_linear("${path}")`, ctx.argSpan("weight"));
+    if (!w) return ERROR;
+    if (w.t.shape.length !== 2 || w.t.shape[0] !== out || w.t.shape[1] !== e) {
+      return ctx.error(
+        ...diag(
+          "DLM0210",
+          "tied_linear()",
+          `a weight [${out}, ${e}] (out, the input's last dim)`,
+          `${w.v} ${formatType(w.t)}`,
+        ),
+        ctx.argSpan("weight"),
+      );
+    }
     const b = args.bias.k === "bool" && args.bias.v
       ? ctx.param(prefix, "bias", [out], { kind: "zeros" }, { layer: "tied_linear" })
       : undefined;
-    if (!w) return ERROR;
     const r = x.t.shape.length;
     if (r === 2) {
       return withGraph(

@@ -225,6 +225,53 @@ Deno.test("tied_linear reuses an embedding's weight instead of making a new one"
   assert.equal(outType(g), "f32[N, T, 10]");
 });
 
+Deno.test("tied_linear reports a weight name that names no parameter, with the nearest one", () => {
+  const r = compile(`model M {
+    input ids: i64[N, T]
+    output y = ids |> wte: embedding(10, 4) |> tied_linear("wte.weigth", 10)
+  }`);
+  const d = r.diagnostics.filter((d) => d.severity === "error");
+  assert.deepEqual(d.map((d) => `${d.code} ${d.message}`), [
+    `DLM0215 tied_linear("wte.weigth") matches no parameter; did you mean 'wte.weight'?`,
+  ]);
+  // At the weight's name, not at the call.
+  assert.deepEqual([d[0].span?.line, d[0].span?.col], [3, 60]);
+});
+
+Deno.test("tied_linear in a block applied twice ties each application to its own embedding", () => {
+  const g = ok(`block Lm()(ids: i64[N, T]) {
+    return ids |> wte: embedding(10, 4) |> tied_linear("wte.weight", 10)
+  }
+  model M {
+    input ids: i64[N, T]
+    output y = (ids |> a: Lm()) + (ids |> b: Lm())
+  }`);
+  assert.deepEqual(g.params.map((p) => p.name), ["a.wte.weight", "b.wte.weight"]);
+  const readers = (w: string) => g.nodes.filter((n) => n.inputs.includes(w)).map((n) => n.op);
+  // Each weight is read by its own embedding's Gather and its own head's Gemm.
+  assert.deepEqual(readers("a.wte.weight").sort(), ["Gather", "Gemm"]);
+  assert.deepEqual(readers("b.wte.weight").sort(), ["Gather", "Gemm"]);
+});
+
+Deno.test("tied_linear names a weight from the enclosing levels outwards, and checks its shape", () => {
+  // The head in a block names the model's embedding (the block's level has no wte).
+  const g = ok(`block Head(vocab: int)(h: f32[N, T, D]) {
+    return h |> ln_f: layer_norm |> tied_linear("wte.weight", vocab)
+  }
+  model M {
+    input ids: i64[N, T]
+    output y = ids |> wte: embedding(10, 4) |> head: Head(10)
+  }`);
+  assert.deepEqual(g.params.map((p) => p.name).filter((n) => n.includes("wte")), ["wte.weight"]);
+  const r = compile(`model M {
+    input ids: i64[N, T]
+    output y = ids |> wte: embedding(10, 4) |> tied_linear("wte.weight", 12)
+  }`);
+  assert.deepEqual(r.diagnostics.map((d) => `${d.code} ${d.message}`), [
+    "DLM0210 tied_linear() needs a weight [12, 4] (out, the input's last dim), got wte.weight f32[10, 4]",
+  ]);
+});
+
 Deno.test("prepend_token and add_positions name their parameters by their label", () => {
   const g = ok(`model M {
     input x: f32[N, 4, 8]

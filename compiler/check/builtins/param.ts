@@ -67,7 +67,9 @@ export const param: CompileFn = (ctx, args) => {
 
 /**
  * `params("*.weight")`: the trainable parameters whose names match, as a
- * tuple of tensors (for regularisers: l2_penalty(params("*.weight"))).
+ * tuple of tensors (for regularisers: l2_penalty(params("*.weight"))). The
+ * pattern is matched, as `freeze`'s, against the names below the call's
+ * level: in a block, its own instance's parameters.
  */
 export const params: CompileFn = (ctx, args) => {
   const a = ctx.bind(
@@ -77,7 +79,7 @@ export const params: CompileFn = (ctx, args) => {
   );
   if (!a) return ERROR;
   const re = globToRegExp((a.pattern as { v: string }).v);
-  const items: Value[] = ctx.trainableParams().filter((p) => re.test(p.v));
+  const items: Value[] = ctx.trainableParams().filter((p) => re.test(p.rel)).map((p) => p.value);
   if (items.length === 0) {
     return ctx.error(
       ...diag(

@@ -59,7 +59,7 @@ export abstract class CallElab extends ExpressionElab {
   }
 
   evalCall(e: A.CallExpr, scope: Scope, lab?: { label: string; labelSpan: Span }): Value {
-    const callee = this.eval(e.callee, scope);
+    const callee = this.evalCallee(e.callee, scope);
     const args = this.evalArgs(e.args, scope);
     return this.callValue(callee, args, e.span, lab ?? {});
   }
@@ -87,11 +87,11 @@ export abstract class CallElab extends ExpressionElab {
       return this.applyInstance(inst, [input], st.span);
     }
     if (tg.kind === "call") {
-      const callee = this.eval(tg.callee, scope);
+      const callee = this.evalCallee(tg.callee, scope);
       const args = this.evalArgs(tg.args, scope);
       return this.callValue(callee, args, tg.span, { pipeInput: input, label, labelSpan });
     }
-    const v = this.eval(tg, scope);
+    const v = this.evalCallee(tg, scope);
     return this.callValue(v, [], tg.span, { pipeInput: input, label, labelSpan });
   }
 

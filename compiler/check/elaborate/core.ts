@@ -31,6 +31,7 @@ import { ERROR, type Instance, Scope, type TensorValue, type Value } from "../va
 import type { Program } from "../program.ts";
 import { globToRegExp } from "../glob.ts";
 import { PRELUDE_PATH } from "../prelude.ts";
+import { closest } from "../suggest.ts";
 import { Peft } from "../peft.ts";
 
 export interface ElabOptions {
@@ -86,7 +87,12 @@ export abstract class ElabCore {
    * ConstantPoolOptions).
    */
   readonly constants = new ConstantPool(() => true, { mergeSignedZeros: true });
-  readonly freezeRules: ((name: string) => boolean)[] = [];
+  /** Each `freeze` run, with the statement it came from (one statement runs once per application). */
+  readonly freezeRules: {
+    matches: (name: string) => boolean;
+    stmt: A.FreezeStmt;
+    prefix: string;
+  }[] = [];
   readonly paramIndex = new Map<string, ParamInfo>();
   readonly randomCounters = new Map<string, number>();
   /** Counters behind Ctx.ordinal (scan_0, scan_1, ...). */
@@ -233,12 +239,20 @@ export abstract class ElabCore {
         this.ordinals.set(kind, k + 1);
         return k;
       },
-      trainableParams: () =>
-        this.root.graph.params.filter((p) => p.trainable).map((p) => ({
-          k: "tensor",
-          v: p.name,
-          t: this.root.graph.types.get(p.name)!,
-        })),
+      paramRef: (name, what, sp) => this.paramRef(name, what, sp ?? span),
+      trainableParams: () => {
+        const prefix = this.frame.prefix;
+        const out: { rel: string; value: TensorValue }[] = [];
+        for (const p of this.root.graph.params) {
+          if (!p.trainable || (prefix && !p.name.startsWith(prefix + "."))) continue;
+          const t = this.root.graph.types.get(p.name)!;
+          out.push({
+            rel: prefix ? p.name.slice(prefix.length + 1) : p.name,
+            value: { k: "tensor", v: p.name, t },
+          });
+        }
+        return out;
+      },
       phases: this.phases,
     };
   }
@@ -352,6 +366,40 @@ export abstract class ElabCore {
     return { k: "tensor", v, t: { dtype, shape: [...shape] } };
   }
 
+  /** See Ctx.paramRef: `name` below the current level, then below each enclosing one. */
+  paramRef(name: string, what: string, span: Span): TensorValue | undefined {
+    const levels = enclosingLevels(this.frame.prefix);
+    for (const level of levels) {
+      const full = level ? `${level}.${name}` : name;
+      if (this.paramIndex.has(full)) {
+        return { k: "tensor", v: full, t: this.root.graph.types.get(full)! };
+      }
+    }
+    // Did you mean: the existing names as they would be written at this level or an enclosing one.
+    const known = new Set<string>();
+    for (const p of this.paramIndex.keys()) {
+      for (const level of levels) {
+        if (!level) known.add(p);
+        else if (p.startsWith(level + ".")) known.add(p.slice(level.length + 1));
+      }
+    }
+    const near = closest(name, known);
+    this.err(
+      ...diag(
+        "DLM0215",
+        what,
+        "parameter",
+        near
+          ? `; did you mean '${near}'?`
+          : known.size
+          ? " created so far (see dlm params)"
+          : "; no parameter exists yet where it is named",
+      ),
+      span,
+    );
+    return undefined;
+  }
+
   ruleFor(name: string, layer: string, role: string): InitSpec | undefined {
     const rules = this.frame.rules;
     for (let i = rules.length - 1; i >= 0; i--) {
@@ -404,6 +452,14 @@ export abstract class ElabCore {
     span: Span,
     named?: Record<string, TensorValue>,
   ): Value;
+}
+
+/** `a.b.c` -> ["a.b.c", "a.b", "a", ""]: a level and the levels that enclose it, innermost first. */
+function enclosingLevels(prefix: string): string[] {
+  const out: string[] = [];
+  for (let p = prefix; p; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") out.push(p);
+  out.push("");
+  return out;
 }
 
 /** A scalar constant of `dtype`; 16-bit floats are stored as their bits. */

@@ -100,7 +100,7 @@ class Elaborator extends CallElab {
       this.execBody(model.body, scope, { model: true, outputs });
       // The section sees the model's bindings (its outputs by name).
       const ts = scope.nested();
-      for (const k of TRAIN_SETTINGS) ts.define(k, NONE);
+      for (const k of TRAIN_SETTINGS) ts.defineSetting(k, NONE);
       const extra: OutputDecl[] = [];
       this.hoistInits(train.body, ts);
       this.execBody(train.body, ts, { model: true, outputs: extra });

@@ -139,14 +139,25 @@ export abstract class ExpressionElab extends StatementElab {
     }
   }
 
-  lookup(name: string, scope: Scope, span: Span): Value {
-    const v = scope.lookup(name);
+  /** What a call or a pipe stage calls: a bare name is looked up passing over settings. */
+  evalCallee(e: A.Expr, scope: Scope): Value {
+    return e.kind === "name" ? this.lookup(e.name, scope, e.span, true) : this.eval(e, scope);
+  }
+
+  /**
+   * What `name` is bound to: the scope, then blocks, built-ins and initialisers. For a
+   * `callee`, a setting of the scope does not count unless nothing else has its name.
+   */
+  lookup(name: string, scope: Scope, span: Span, callee = false): Value {
+    const v = callee ? scope.lookupCallee(name) : scope.lookup(name);
     if (v !== undefined) return v;
     const block = this.program.blocks.get(name);
     if (block) return { k: "blockdef", decl: block };
     if (name in LAYERS) return { k: "layerdef", name };
     if (name in FUNCTIONS || name in COMPILE_FNS) return { k: "fn", name };
     if (INIT_FNS.has(name)) return { k: "initfn", name };
+    const setting = callee ? scope.lookup(name) : undefined;
+    if (setting !== undefined) return setting;
     if (this.program.models.has(name)) {
       return this.err(...diag("DLM0224", name), span);
     }

@@ -14,6 +14,7 @@ import { LIMITS } from "../limits.ts";
 import { describe, ERROR, Scope, type Value } from "../values.ts";
 import { globToRegExp } from "../glob.ts";
 import { methodSpecs, Peft } from "../peft.ts";
+import { closest } from "../suggest.ts";
 
 /** Statements of model, block and train bodies, and what finishes a model. */
 export abstract class StatementElab extends IndexElab {
@@ -149,7 +150,7 @@ export abstract class StatementElab extends IndexElab {
           this.err(...diag("DLM0118", s.name), s.nameSpan);
           return;
         }
-        owner.define(s.name, v);
+        owner.assign(s.name, v);
         return;
       }
       case "return": {
@@ -201,10 +202,14 @@ export abstract class StatementElab extends IndexElab {
           : name);
         const re = s.glob ? globToRegExp(s.target) : undefined;
         const target = s.target;
-        this.freezeRules.push((name) => {
-          const r = rel(name);
-          if (r === undefined) return false;
-          return re ? re.test(r) : r === target || r.startsWith(target + ".");
+        this.freezeRules.push({
+          matches: (name) => {
+            const r = rel(name);
+            if (r === undefined) return false;
+            return re ? re.test(r) : r === target || r.startsWith(target + ".");
+          },
+          stmt: s,
+          prefix,
         });
         return;
       }
@@ -281,8 +286,37 @@ export abstract class StatementElab extends IndexElab {
       for (const p of params) if (!p.adapter && !keep.has(p.name)) p.frozen = true;
     }
     if (this.freezeRules.length === 0) return;
+    const used = new Set<A.FreezeStmt>();
     for (const p of params) {
-      if (this.freezeRules.some((rule) => rule(p.name))) p.frozen = true;
+      for (const rule of this.freezeRules) {
+        if (!rule.matches(p.name)) continue;
+        p.frozen = true;
+        used.add(rule.stmt);
+      }
+    }
+    // A freeze that names nothing (a typo, a renamed layer) would silently train what it meant
+    // to keep: an error at the statement, unless another application of it matched.
+    const reported = new Set<A.FreezeStmt>();
+    for (const { stmt, prefix } of this.freezeRules) {
+      if (used.has(stmt) || reported.has(stmt)) continue;
+      reported.add(stmt);
+      const known = params.filter((p) => !prefix || p.name.startsWith(prefix + "."))
+        .flatMap((p) => {
+          const rel = prefix ? p.name.slice(prefix.length + 1) : p.name;
+          // The name and each of its levels (bn1.weight -> bn1), as freeze accepts them.
+          const parts = rel.split(".");
+          return parts.map((_, i) => parts.slice(0, i + 1).join("."));
+        });
+      const near = stmt.glob ? undefined : closest(stmt.target, new Set(known));
+      this.err(
+        ...diag(
+          "DLM0215",
+          `freeze ${stmt.glob ? `"${stmt.target}"` : stmt.target}`,
+          "parameter",
+          near ? `; did you mean '${near}'?` : " (see dlm params)",
+        ),
+        stmt.span,
+      );
     }
   }
 
