@@ -5,7 +5,7 @@
  * value exported, and the first value (in execution order) that diverges is
  * reported with the node that made it and its source line. Random nodes
  * (dropout in train mode, `rand_like`, `randn_like`) draw the same numbers on
- * both sides (runtime/diff/random_draws.ts), as in `dlm diff --train`.
+ * both sides (runtime/train/draws.ts), as in `dlm diff --train` and in training.
  */
 import type { Graph } from "../../compiler/ir/graph.ts";
 import { cloneGraph, formatSpan } from "../../compiler/ir/graph.ts";
@@ -17,7 +17,7 @@ import { compareTensors, type Comparison } from "./compare.ts";
 import { type Divergence, runtimeValues, withEveryValue } from "./nodes.ts";
 
 export type { Divergence };
-import { bindDims, drawShared, shareRandomDraws } from "./random_draws.ts";
+import { batchSizes, drawFeeds, drawsAsInputs } from "../train/draws.ts";
 
 export interface DiffOptions {
   rtol: number;
@@ -54,10 +54,11 @@ export async function diffGraph(
 ): Promise<DiffResult> {
   // Each random node becomes an input drawn here, fed the same to both sides.
   const graph = cloneGraph(original);
-  const draws = shareRandomDraws(graph);
-  const dims = bindDims(graph, given);
-  const feeds = { ...given };
-  for (const d of draws) feeds[d.input] = drawShared(d, dims, opts.seed ?? 0, 0);
+  const draws = drawsAsInputs(graph);
+  const feeds = {
+    ...given,
+    ...drawFeeds(draws, batchSizes(graph.inputs, given), opts.seed ?? 0, [0]),
+  };
   let t0 = performance.now();
   const ref = runGraph(graph, feeds);
   const referenceMs = performance.now() - t0;
