@@ -8,7 +8,12 @@ SGD training steps on a fixed batch, in float32 and (to judge tolerances) float6
       [--perturb 2]
 
 NAME is resnet18, mobilenet_v2, shufflenet_v2 or resnext50_32x4d (torchvision's constructors,
-num_classes=10). bench/parity_train.ts runs this with the hyperparameters of the .dlm file's
+num_classes=10).
+
+  /usr/bin/python3 bench/torch_parity.py --layouts bench/torchvision_layouts.json
+
+writes every model's state_dict layout (names, shapes, dtypes in order) for
+bench/train_models_test.ts. bench/parity_train.ts runs this with the hyperparameters of the .dlm file's
 train section (it holds the one table of them). Writes into DIR:
 
 - weights.safetensors: the model's state_dict (parameters and buffers, num_batches_tracked as
@@ -112,10 +117,28 @@ def max_dev(a, b):
     return float((a.double() - b.double()).abs().max()) if a.numel() else 0.0
 
 
+def write_layouts(file):
+    """Every model's state_dict layout, [{name, shape, dtype}] in order (dtype in dlm's names),
+    for bench/train_models_test.ts: the .dlm files must keep torchvision's names and shapes."""
+    dtypes = {torch.float32: "f32", torch.int64: "i64"}
+    out = {}
+    for name, make in sorted(MODELS.items()):
+        sd = make(num_classes=10).state_dict()
+        out[name] = [{"name": k, "shape": list(v.shape), "dtype": dtypes[v.dtype]}
+                     for k, v in sd.items()]
+    text = "{\n" + ",\n".join(
+        f"  {json.dumps(m)}: [\n" + ",\n".join(f"    {json.dumps(r)}" for r in rows) + "\n  ]"
+        for m, rows in out.items()) + "\n}\n"
+    with open(file + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(file + ".tmp", file)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("name", choices=sorted(MODELS))
-    ap.add_argument("--out", required=True)
+    ap.add_argument("name", choices=sorted(MODELS), nargs="?")
+    ap.add_argument("--out")
+    ap.add_argument("--layouts", metavar="FILE.json")
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--momentum", type=float, default=0.9)
     ap.add_argument("--size", type=int, default=32)
@@ -126,6 +149,11 @@ def main():
     ap.add_argument("--no-dropout", action="store_true")
     ap.add_argument("--perturb", type=int, default=2)
     a = ap.parse_args()
+    if a.layouts:
+        write_layouts(a.layouts)
+        return
+    if not a.name or not a.out:
+        ap.error("NAME and --out are needed (or --layouts FILE.json)")
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
 
