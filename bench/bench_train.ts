@@ -58,12 +58,14 @@ import { summarize, type Timing } from "./stats.ts";
 import { formatTable, ms } from "./table.ts";
 import { TRAIN_MODELS, type TrainModel } from "./train_models.ts";
 import {
-  cell,
   type CliFeatures,
   cliFeatures,
+  lastValAccuracy,
+  type LevelResult,
   type Measured,
+  type ModelReport,
   nextLevelPlan,
-  ratioCell,
+  startupTables,
   worthAnotherRound,
 } from "./train_report.ts";
 
@@ -393,34 +395,6 @@ function timingCell(t: Timing | undefined, s: Status): string {
 
 // ---------------------------------------------------------------- part 2: start-up and PyTorch
 
-/** A level's session creation and step time (one step per run). */
-interface LevelResult {
-  create: Measured;
-  stepMs?: Timing;
-}
-
-interface ModelReport {
-  model: string;
-  file: string;
-  batch: number;
-  nodes: { forward: number; evaluation: number; step: number; stepOverForward: number };
-  compileMs: number;
-  levels: Partial<Record<Level, LevelResult>>;
-  /** dlm's own session (createSession): cold (fresh cache) and warm, when the CLI has a cache. */
-  dlmSession?: { cold: Measured; warm: Measured };
-  /** Per step as `dlm train` runs it (part 1's median), and PyTorch eager's. */
-  stepMs?: number;
-  torch: { result: Measured; stepMs?: Timing; forwardMs?: Timing; threads?: number };
-  stepOverTorch?: number;
-  /** Whole processes: `dlm train` to the end of its first step, `dlm run` of the same model. */
-  process: {
-    train: Measured;
-    run: Measured;
-    trainWarm?: Measured;
-    runWarm?: Measured;
-  };
-}
-
 /** The forward model's node count as `dlm compile FILE --model M` writes it. */
 function forwardNodes(m: TrainModel): number {
   const b = buildGraph(root + m.file, { model: m.model });
@@ -572,70 +546,6 @@ async function benchModel(
   };
 }
 
-function startupTables(reports: ModelReport[], features: CliFeatures): string {
-  const msOf = (x: number | undefined): Measured | undefined =>
-    x === undefined ? undefined : { status: "ok", ms: x };
-  const graph = formatTable(
-    [
-      { header: "model" },
-      { header: "forward nodes", right: true },
-      { header: "step nodes", right: true },
-      { header: "step/forward", right: true },
-      { header: "compile", right: true },
-      ...LEVELS.map((l) => ({ header: `session ${l}`, right: true })),
-      ...LEVELS.map((l) => ({ header: `step ${l}`, right: true })),
-      ...(features.cache
-        ? [{ header: "dlm session cold", right: true }, { header: "warm", right: true }]
-        : []),
-    ],
-    reports.map((r) => [
-      r.model,
-      String(r.nodes.forward),
-      String(r.nodes.step),
-      `${r.nodes.stepOverForward.toFixed(1)}x`,
-      cell(msOf(r.compileMs)),
-      ...LEVELS.map((l) => cell(r.levels[l]?.create)),
-      ...LEVELS.map((l) => cell(msOf(r.levels[l]?.stepMs?.median))),
-      ...(features.cache ? [cell(r.dlmSession?.cold), cell(r.dlmSession?.warm)] : []),
-    ]),
-  );
-  const run = formatTable(
-    [
-      { header: "model" },
-      { header: "step ms", right: true },
-      { header: `PyTorch step ms`, right: true },
-      { header: "step/PyTorch", right: true },
-      { header: "dlm train to 1st step", right: true },
-      { header: "dlm run", right: true },
-      { header: "train/run", right: true },
-      ...(features.cache
-        ? [
-          { header: "warm train", right: true },
-          { header: "warm run", right: true },
-          { header: "warm train/run", right: true },
-        ]
-        : []),
-    ],
-    reports.map((r) => [
-      r.model,
-      cell(msOf(r.stepMs)),
-      r.torch.stepMs ? ms(r.torch.stepMs.median) : cell(r.torch.result),
-      ratioCell(msOf(r.stepMs), msOf(r.torch.stepMs?.median)),
-      cell(r.process.train),
-      cell(r.process.run),
-      ratioCell(r.process.train, r.process.run),
-      ...(features.cache
-        ? [
-          cell(r.process.trainWarm),
-          cell(r.process.runWarm),
-          ratioCell(r.process.trainWarm, r.process.runWarm),
-        ]
-        : []),
-    ]),
-  );
-  return `${graph}\n\n${run}`;
-}
-
 /** `dlm train lang-examples/lenet_digits.dlm --data digits`, end to end, as a user runs it. */
 async function endToEnd(): Promise<{ seconds: number; valAccuracy?: number; output: string }> {
   const r = await runChild(Deno.execPath(), [
@@ -649,11 +559,7 @@ async function endToEnd(): Promise<{ seconds: number; valAccuracy?: number; outp
   ], { cwd: root, timeoutMs: timeoutMs * 5 });
   const text = r.stdout + r.stderr;
   if (r.status !== "ok") throw new Error(`dlm train ${r.status}:\n${tail(text)}`);
-  // The last "val_accuracy" figure printed.
-  const m = [...text.matchAll(/val_accuracy[^0-9]*([0-9.]+)/g)].at(-1);
-  let acc = m ? Number(m[1]) : undefined;
-  if (acc !== undefined && acc > 1) acc /= 100;
-  return { seconds: r.ms / 1000, valAccuracy: acc, output: tail(text, 4) };
+  return { seconds: r.ms / 1000, valAccuracy: lastValAccuracy(text), output: tail(text, 4) };
 }
 
 // ---------------------------------------------------------------- main

@@ -9,13 +9,8 @@ import { tuneAllocator } from "../runtime/ort/allocator.ts";
 import { DEFAULT_THREADS } from "../runtime/ort/node.ts";
 import { type Session, wrapSession } from "../runtime/ort/session.ts";
 
-/** onnxruntime's graph optimisation levels, from none to all. */
-export const LEVELS = ["disabled", "basic", "extended", "all"] as const;
-export type Level = typeof LEVELS[number];
-
-export function isLevel(s: string): s is Level {
-  return (LEVELS as readonly string[]).includes(s);
-}
+import type { Level } from "./levels.ts";
+export { isLevel, type Level, LEVELS } from "./levels.ts";
 
 /** Load ONNX bytes in onnxruntime-node at `level`. */
 export async function sessionAtLevel(

@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
 import { commandHelp } from "../cli/command.ts";
 import { COMMANDS } from "../cli/commands/mod.ts";
+import { summarize } from "./stats.ts";
 import {
   cell,
   cliFeatures,
+  lastValAccuracy,
   type Measured,
+  type ModelReport,
   nextLevelPlan,
   parseHelpOptions,
   ratioCell,
+  startupTables,
   worthAnotherRound,
 } from "./train_report.ts";
 
@@ -86,4 +90,70 @@ Deno.test("nextLevelPlan() measures until a level times out, then skips the high
 Deno.test("worthAnotherRound() stops the rounds of a kind that timed out", () => {
   assert.equal(worthAnotherRound([ok(1), ok(2)]), true);
   assert.equal(worthAnotherRound([ok(1), timedOut]), false);
+});
+
+function report(overrides: Partial<ModelReport> = {}): ModelReport {
+  return {
+    model: "mobilenet_v2 32x32",
+    file: "bench/models/mobilenet_v2.dlm",
+    batch: 16,
+    nodes: { forward: 100, evaluation: 110, step: 10111, stepOverForward: 101.11 },
+    compileMs: 1500,
+    levels: {
+      disabled: { create: ok(18_000), stepMs: summarize([252, 260]) },
+      basic: { create: timedOut },
+      extended: { create: { status: "skipped", reason: "a lower level timed out" } },
+      all: { create: { status: "skipped", reason: "a lower level timed out" } },
+    },
+    stepMs: undefined,
+    torch: { result: ok(9000), stepMs: summarize([246]), forwardMs: summarize([80]), threads: 2 },
+    process: { train: timedOut, run: ok(1200) },
+    ...overrides,
+  };
+}
+
+Deno.test("startupTables() shows counts, each level, and timeouts where a model does not load", () => {
+  const [graph, run] = startupTables([report()], { cache: false, cacheEnv: [] }).split("\n\n");
+  const g = graph.split("\n");
+  assert.match(g[0], /^model +forward nodes +step nodes +step\/forward +compile +session disabled/);
+  assert.ok(!g[0].includes("dlm session cold"), "no cache columns without a cache");
+  assert.match(
+    g[2],
+    /mobilenet_v2 32x32 +100 +10111 +101\.1x +1500 +18\.0 s +timed out \(>120 s\) +skipped +skipped +256 +-/,
+  );
+  const r = run.split("\n");
+  assert.match(
+    r[0],
+    /^model +step ms +PyTorch step ms +step\/PyTorch +dlm train to 1st step +dlm run +train\/run$/,
+  );
+  assert.match(r[2], /mobilenet_v2 32x32 +- +246 +- +timed out \(>120 s\) +1200 +-$/);
+});
+
+Deno.test("startupTables() adds cold and warm columns when the CLI has a cache", () => {
+  const text = startupTables([
+    report({
+      stepMs: 123,
+      dlmSession: { cold: ok(20_000), warm: ok(300) },
+      process: { train: ok(25_000), run: ok(1000), trainWarm: ok(1800), runWarm: ok(1000) },
+    }),
+  ], { cache: true, cacheEnv: [] });
+  const [graph, run] = text.split("\n\n");
+  assert.match(graph.split("\n")[0], /dlm session cold +warm$/);
+  assert.match(graph.split("\n")[2], /20\.0 s +300$/);
+  assert.match(run.split("\n")[0], /warm train +warm run +warm train\/run$/);
+  assert.match(
+    run.split("\n")[2],
+    / 123 +246 +0\.50x +25\.0 s +1000 +25\.00x +1800 +1000 +1\.80x$/,
+  );
+});
+
+Deno.test("lastValAccuracy() reads the last validation accuracy, as a fraction", () => {
+  const out = [
+    "epoch 1/2  loss 1.2  val_accuracy 0.9000  (0.1 s)",
+    "epoch 2/2  loss 0.4  val_accuracy 0.9833  (0.1 s)",
+    "trained 2 epochs: loss 0.4, val_accuracy 0.9833",
+  ].join("\n");
+  assert.equal(lastValAccuracy(out), 0.9833);
+  assert.equal(lastValAccuracy("val_accuracy 97.5%"), 0.975);
+  assert.equal(lastValAccuracy("trained 1 epoch: loss 0.3"), undefined);
 });
