@@ -38,6 +38,8 @@ export interface Comparison {
   ok: boolean;
   /** Passed only thanks to the dev64 slack. */
   needsSlack: boolean;
+  /** When it fails and its shape was given: the leading-axis indices (channels) of its failures. */
+  badSlices?: number[];
 }
 
 /**
@@ -54,15 +56,19 @@ export function compare(
   expected: ArrayLike<number>,
   tol: Tolerance,
   dev64 = 0,
+  shape?: readonly number[],
 ): Comparison {
   if (actual.length !== expected.length) {
     throw new Error(`${name}: ${actual.length} values against torch's ${expected.length}`);
   }
   let maxAbs = 0, worst = -1, worstExcess = -Infinity, strictFail = false, maxAt = 0;
+  const per = shape?.length ? expected.length / Math.max(1, shape[0]) : 0;
+  const slices = new Set<number>();
   for (let i = 0; i < expected.length; i++) {
     const d = Math.abs(actual[i] - expected[i]);
     const strict = tol.atol + tol.rtol * Math.abs(expected[i]);
     const excess = Number.isNaN(d) ? Infinity : d - strict - tol.slack * dev64;
+    if (per && excess > 0) slices.add(Math.floor(i / per));
     if (!(d <= strict)) strictFail = true;
     if (Number.isNaN(d) || d > maxAbs) [maxAbs, maxAt] = [Number.isNaN(d) ? Infinity : d, i];
     if (excess > worstExcess) [worstExcess, worst] = [excess, i];
@@ -78,7 +84,36 @@ export function compare(
     dev64,
     ok,
     needsSlack: ok && strictFail,
+    ...(per && !ok ? { badSlices: [...slices].sort((a, b) => a - b) } : {}),
   };
+}
+
+/** A ReLU input torch saw within rounding of zero (bench/torch_parity.py's "kinks"). */
+export interface Kink {
+  /** The ReLU module, e.g. "layer4.0.relu". */
+  module: string;
+  channel: number;
+  value: number;
+}
+
+const parent = (path: string) => path.split(".").slice(0, -1).join(".");
+
+/**
+ * The kink that explains a failed comparison, if any: a ReLU of the same block as the tensor's
+ * layer (the same parent module: `layer4.0.relu` for `layer4.0.conv1.weight`,
+ * `features.14.conv.0.2` for `features.14.conv.0.0.weight`) had an input within rounding of zero
+ * in a channel, and every failing element of the tensor lies in such a channel. Whether that ReLU
+ * passes its gradient is then rounding's choice, and the choice moves that channel's gradient
+ * by as much as the gradient itself; a wrong model or gradient rule would not stay in one channel.
+ */
+export function kinkExplaining(c: Comparison, kinks: readonly Kink[]): Kink | undefined {
+  if (c.ok || !c.badSlices?.length) return undefined;
+  const param = c.name.replace(/^momentum_buffer:/, "");
+  const block = parent(parent(param));
+  const near = kinks.filter((k) => parent(k.module) === block);
+  const channels = new Set(near.map((k) => k.channel));
+  if (!c.badSlices.every((i) => channels.has(i))) return undefined;
+  return near.find((k) => k.channel === c.badSlices![0]);
 }
 
 /** What a set of comparisons says, in one line. */
@@ -96,19 +131,26 @@ export function summarizeComparisons(cs: readonly Comparison[]): string {
 }
 
 /** A failed comparison as a sentence that names the element. */
-export function describeFailure(c: Comparison): string {
+export function describeFailure(c: StepComparison): string {
+  const kink = c.kink
+    ? `; torch's ReLU input at ${c.kink.module} channel ${c.kink.channel} was ${
+      c.kink.value.toExponential(1)
+    }`
+    : "";
   return `${c.name}: element ${c.worst} is ${c.actual} but torch says ${c.expected} ` +
     `(|diff| ${Math.abs(c.actual - c.expected).toExponential(2)}; torch's own float32-vs-float64 ` +
-    `deviation ${c.dev64.toExponential(1)})`;
+    `deviation ${c.dev64.toExponential(1)}${kink})`;
 }
 
 /** A step's tensor compared, with the comparison against torch's population-variance variant. */
 export interface StepComparison extends Comparison {
   /** For a running_var: against what torch would hold with the population variance. */
   population?: Comparison;
+  /** The ReLU kink that explains the failure (kinkExplaining), if any. */
+  kink?: Kink;
 }
 
-/** A difference between dlm and PyTorch that is dlm's, known and reported, not the model's. */
+/** A difference between dlm and PyTorch that is known and reported, not the model's. */
 export interface KnownDifference {
   id: string;
   /** What differs, as a sentence. */
@@ -120,8 +162,9 @@ export interface KnownDifference {
 }
 
 /**
- * The differences the parity check found in dlm itself (not in the benchmark models); a failed
- * comparison they explain is reported under them, so the check still tells a wrong model apart.
+ * The differences the parity check found that are not the benchmark models' (dlm's own, and
+ * rounding's at ReLU kinks); a failed comparison they explain is reported under them, so the
+ * check still tells a wrong model apart.
  */
 export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   {
@@ -137,6 +180,13 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
       "times it, n the values per channel): the two differ by momentum * var / (n - 1)",
     where: "compiler/check/builtins/layers.ts:320-328 (batch_norm's train-mode lowering)",
     explains: (c) => c.name.endsWith(".running_var") && c.population?.ok === true,
+  },
+  {
+    id: "relu_kink",
+    what: "a ReLU input of that channel lay within 1e-5 of zero in torch's forward, so float32 " +
+      "rounding decides whether its gradient passes (not a difference of dlm's)",
+    where: "rounding (bench/torch_parity.py records the kinks)",
+    explains: (c) => c.kink !== undefined,
   },
 ];
 

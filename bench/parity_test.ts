@@ -3,6 +3,7 @@ import {
   classify,
   compare,
   describeFailure,
+  kinkExplaining,
   KNOWN_DIFFERENCES,
   type StepComparison,
   summarizeComparisons,
@@ -76,4 +77,36 @@ Deno.test("classify() puts failures under the known dlm differences that explain
   assert.deepEqual([...known.keys()], ["num_batches_tracked", "running_var"]);
   assert.deepEqual(known.get("running_var")!.map((c) => c.name), ["step 1 bn1.running_var"]);
   for (const d of KNOWN_DIFFERENCES) assert.ok(d.what && d.where, `${d.id} says what and where`);
+});
+
+Deno.test("compare() lists the channels (leading-axis slices) of a failure when given the shape", () => {
+  const want = [0, 0, 0, 0, 0, 0, 0, 0];
+  const got = [0, 0, 0, 1, 0, 0, 1, 0];
+  assert.deepEqual(compare("w", got, want, STRICT, 0, [4, 2]).badSlices, [1, 3]);
+  assert.equal(compare("w", want, want, STRICT, 0, [4, 2]).badSlices, undefined);
+});
+
+Deno.test("kinkExplaining() explains a failure confined to channels with a ReLU kink of the same block", () => {
+  const kinks = [{ module: "layer4.0.relu", channel: 714, value: 1.7e-6 }];
+  const fail = (name: string, shape: number[], bad: number[]) => {
+    const n = shape.reduce((a, b) => a * b, 1), per = n / shape[0];
+    const want = new Array(n).fill(0), got = want.slice();
+    for (const c of bad) got[c * per] = 1;
+    return compare(name, got, want, STRICT, 0, shape);
+  };
+  assert.deepEqual(
+    kinkExplaining(fail("layer4.0.conv1.weight", [1024, 2], [714]), kinks),
+    kinks[0],
+  );
+  assert.deepEqual(
+    kinkExplaining(fail("momentum_buffer:layer4.0.bn1.bias", [1024], [714]), kinks),
+    kinks[0],
+  );
+  // Another channel, another block, or a failure beyond the kink's channel: not explained.
+  assert.equal(kinkExplaining(fail("layer4.0.conv1.weight", [1024, 2], [713]), kinks), undefined);
+  assert.equal(kinkExplaining(fail("layer4.1.conv1.weight", [1024, 2], [714]), kinks), undefined);
+  assert.equal(kinkExplaining(fail("layer4.0.bn1.bias", [1024], [714, 3]), kinks), undefined);
+  // MobileNetV2's Conv2dNormActivation: the ReLU6 is features.14.conv.0.2.
+  const mb = [{ module: "features.14.conv.0.2", channel: 5, value: -3e-6 }];
+  assert.deepEqual(kinkExplaining(fail("features.14.conv.0.1.weight", [96], [5]), mb), mb[0]);
 });

@@ -28,7 +28,10 @@ train section (it holds the one table of them). Writes into DIR:
   an f32 scalar) and `population:<bn>.running_var`: the running variance had the update used the
   batch's population variance, as ONNX's BatchNormalization does, instead of torch's unbiased one. Training is model.train(), cross-entropy (mean), SGD(lr, momentum, no dampening,
   no weight decay).
-- meta.json: the arguments, and per tensor of step k how far rounding alone moves it over that one
+- meta.json: the arguments; per step the ReLU (and ReLU6) inputs within 1e-5 of zero ("kinks":
+  module, channel, value), where float32 rounding may flip the ReLU's choice and move the
+  gradients of that channel by far more than rounding (ResNeXt-50, step 2: one input of 65,536
+  in layer4.0 at 1.7e-6); and per tensor of step k how far rounding alone moves it over that one
   step: the largest difference from torch's float64 step (from the same float32 state) of
   torch's float32 step and of --perturb float64 steps from that state with every parameter moved
   by float32's relative precision. A float32 implementation cannot be expected to come closer to
@@ -66,6 +69,9 @@ MODELS = {
 }
 
 ST_DTYPE = {torch.float32: "F32", torch.int64: "I64"}
+# A ReLU input closer to zero than this is a kink float32 rounding may flip (activations here are
+# O(1); rounding errors of a deep float32 forward reach 1e-5 after batch norms of small variance).
+KINK = 1e-5
 
 
 def write_safetensors(state, file):
@@ -243,8 +249,22 @@ def main():
                 population[f"population:{name}.running_var"] = (1 - mod.momentum) * old + mod.momentum * v
             return f
 
+        # ReLU inputs within KINK of zero: where float32 rounding can flip the ReLU's choice.
+        kinks = []
+
+        def kink_hook(name):
+            def f(_mod, inputs):
+                x = inputs[0].detach()
+                near = (x.abs() < KINK).nonzero()
+                for idx in near[:16].tolist():
+                    kinks.append({"module": name, "channel": idx[1] if len(idx) > 1 else 0,
+                                  "value": float(x[tuple(idx)])})
+            return f
+
         hooks = [mod.register_forward_pre_hook(hook(n)) for n, mod in model.named_modules()
                  if isinstance(mod, nn.BatchNorm2d)]
+        hooks += [mod.register_forward_pre_hook(kink_hook(n)) for n, mod in model.named_modules()
+                  if isinstance(mod, (nn.ReLU, nn.ReLU6))]
         loss = step(model, opt, sl)
         for h in hooks:
             h.remove()
@@ -257,7 +277,7 @@ def main():
                 dev[n] = max(dev[n], max_dev(other[n], ref_state[n]))
         state.update(population)
         write_safetensors(state, os.path.join(a.out, f"step{k + 1}.safetensors"))
-        meta["steps"].append({"loss": float(loss), "fp64_dev": dev})
+        meta["steps"].append({"loss": float(loss), "fp64_dev": dev, "kinks": kinks})
     with open(os.path.join(a.out, "meta.json.tmp"), "w") as f:
         json.dump(meta, f, indent=1)
     os.replace(os.path.join(a.out, "meta.json.tmp"), os.path.join(a.out, "meta.json"))
