@@ -33,13 +33,13 @@
  *
  * --only times the cases whose name contains NAME (and skips the end-to-end run); --skip takes a
  * comma-separated list of parts to leave out (steps, startup, e2e). Timings on a shared machine
- * are noisy: the report prints the load average.
+ * are noisy: the report prints the load average. Whether the benchmark models compute what
+ * torchvision's do is `deno task bench:parity`'s (bench/parity_train.ts).
  */
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
 import { unpackValues } from "../compiler/train/pack.ts";
 import { multiStep } from "../compiler/train/multistep.ts";
-import { emitModel } from "../compiler/onnx/emit.ts";
 import { stack } from "../runtime/reference/kernels/stack_util.ts";
 import { initialState, type LoadedModel, loadModel, openRunner } from "../runtime/train/mod.ts";
 import { Dataset, digitsFit, loadDigits } from "../runtime/data/mod.ts";
@@ -51,7 +51,6 @@ import { DEFAULT_THREADS } from "../runtime/ort/node.ts";
 import { buildGraph } from "../cli/pipeline.ts";
 import { type ChildResult, lastJsonLine, runChild, tail } from "./child.ts";
 import { formatMachineFacts, machineFacts } from "./machine.ts";
-import { onnxStats } from "./onnx_stats.ts";
 import { isLevel, type Level, LEVELS, sessionAtLevel } from "./ort_level.ts";
 import { parseOptions } from "./options.ts";
 import { summarize, type Timing } from "./stats.ts";
@@ -220,8 +219,9 @@ function prepare(c: Case): Prepared {
     dir,
     params,
     compileMs,
-    stepNodes: onnxStats(step.bytes).nodes,
-    evalNodes: onnxStats(evalModel.bytes).nodes,
+    // As `dlm compile --train --pack-params` and `--eval` count them.
+    stepNodes: compiled.step.nodes.length,
+    evalNodes: compiled.eval.nodes.length,
   };
 }
 
@@ -395,10 +395,9 @@ function timingCell(t: Timing | undefined, s: Status): string {
 
 // ---------------------------------------------------------------- part 2: start-up and PyTorch
 
-/** The forward model's node count as `dlm compile FILE --model M` writes it. */
+/** The forward model's node count as `dlm compile FILE --model M` reports it (after its passes). */
 function forwardNodes(m: TrainModel): number {
-  const b = buildGraph(root + m.file, { model: m.model });
-  return onnxStats(emitModel(b.graph).model).nodes;
+  return buildGraph(root + m.file, { model: m.model }).graph.nodes.length;
 }
 
 let denoDir: string | undefined;
