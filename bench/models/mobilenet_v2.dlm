@@ -28,7 +28,9 @@ block InvertedResidual(out: int, stride: int, t: int)(x: f32[N, C, H, W]) {
   return if stride == 1 && C == out { x + y } else { y }
 }
 
-model MobileNetV2(classes: int = 10, size: int = 32) {
+// `drop` is torchvision's `dropout` argument (the name `dropout` is the function's): the parity
+// check (bench/parity_train.ts) sets it to 0, as dropout masks cannot match another framework's.
+model MobileNetV2(classes: int = 10, size: int = 32, drop: float = 0.2) {
   input image: f32[N, 3, size, size]
   let h = image |> "features.0": ConvBNReLU(32, stride: 2)
   let k = 1
@@ -43,7 +45,7 @@ model MobileNetV2(classes: int = 10, size: int = 32) {
     |> "features.${k}": ConvBNReLU(1280, kernel: 1)
     |> adaptive_avg_pool(1)
     |> flatten
-    |> classifier: (dropout(0.2) |> linear(classes))
+    |> classifier: (dropout(drop) |> linear(classes))
 }
 
 train MobileNetV2 {
