@@ -8,7 +8,15 @@
  * Adding a command: its file here, exporting `run(args, io)`, and its entry
  * below.
  */
-import { type Command, INPUTS, lazyCommand, MODEL, type OptSpec, WEIGHTS } from "../command.ts";
+import {
+  type Command,
+  INPUTS,
+  lazyCommand,
+  MODEL,
+  type OptSpec,
+  SESSION,
+  WEIGHTS,
+} from "../command.ts";
 
 const check = lazyCommand({
   summary: "parse and check a .dlm file (its model and its train sections); print its diagnostics",
@@ -85,6 +93,7 @@ const run = lazyCommand({
       arg: "node|web|reference",
       help: "where to run (default node: onnxruntime-node)",
     },
+    ...SESSION,
   },
 }, import.meta.resolve("./run.ts"));
 
@@ -229,6 +238,7 @@ const train = lazyCommand({
       arg: "N",
       help: "epochs without improvement before early stopping (default 3)",
     },
+    ...SESSION,
   },
 }, import.meta.resolve("./train.ts"));
 

@@ -15,6 +15,7 @@ import { writeFileAtomic } from "../../runtime/fs.ts";
 import { stderrSink, train } from "../../runtime/train/mod.ts";
 import { dimsOf, overridesOf } from "../args.ts";
 import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
+import { sessionArgsOf } from "../sessions.ts";
 
 function positiveInt(args: Parsed, flag: string, dflt: number, min = 1): number {
   const v = (args.opts[flag] as number | undefined) ?? dflt;
@@ -30,6 +31,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     throw new UsageError(`expected one step model file, got ${args.positional.length}`);
   }
   const file = args.positional[0];
+  const sessionArgs = sessionArgsOf(args);
   const items = (args.opts.data as string[] | undefined) ?? [];
   if (items.length === 0) throw new UsageError("missing --data NAME=PATH");
   const weights = (args.opts.weights as string[] | undefined) ?? [];
@@ -122,6 +124,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       ? { monitor, patience: positiveInt(args, "patience", defaults.patience ?? 3) }
       : undefined,
     progress: stderrSink(),
+    sessions: { ...sessionArgs, report: true, warn: io.err },
   });
   const save = args.opts.save as string | undefined;
   if (save) {
