@@ -70,6 +70,7 @@ interface Args {
   runs: number;
   timeout: number;
   cache: boolean;
+  cpu: boolean;
   out: string;
 }
 
@@ -81,6 +82,7 @@ function parseArgs(argv: string[]): Args {
     runs: 10,
     timeout: 300,
     cache: false,
+    cpu: false,
     out: root + "bench/results_ort_levels.json",
   };
   const int = (name: string, v: string | undefined): number => {
@@ -102,6 +104,7 @@ function parseArgs(argv: string[]): Args {
     else if (arg === "--runs") a.runs = int(arg, v());
     else if (arg === "--timeout") a.timeout = int(arg, v());
     else if (arg === "--cache") a.cache = true;
+    else if (arg === "--cpu") a.cpu = true;
     else if (arg === "--out") a.out = v();
     else throw new Error(`unknown option '${arg}'`);
   }
@@ -116,6 +119,8 @@ interface ChildResult {
   runMs: number[];
   /** With --cache: whether the session came from the cache. */
   cache?: string;
+  /** CPU time per step (ms, all threads; with --cpu, threads do not spin). */
+  cpuMs?: number;
 }
 
 /** The feeds of one kind: state and a random batch (steps), or random inputs (forward). */
@@ -143,7 +148,26 @@ function feedsOf(file: string, kind: Kind, c: Case): Record<string, Tensor> {
   };
 }
 
-/** A timing process: create the session, run it `runs` times after 2 untimed runs. */
+/**
+ * The CPU time this process has used (ms, all threads), from /proc/self/stat's utime and stime
+ * (clock ticks of 10 ms); undefined off Linux.
+ */
+function cpuTimeMs(): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    // Fields after the command name (which may hold spaces) start at its closing parenthesis.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A timing process: create the session, run it `runs` times after 2 untimed runs. With `cpu`,
+ * the session's idle threads do not spin, so the process's CPU time per step is the work the
+ * step needs: a measure that other processes' load touches far less than wall time does.
+ */
 async function child(
   file: string,
   kind: Kind,
@@ -151,28 +175,31 @@ async function child(
   runs: number,
   c: Case,
   cacheDir?: string,
+  cpu = false,
 ): Promise<void> {
   const feeds = feedsOf(file, kind, c);
   const bytes = loadModel(file, "model").bytes;
   const t0 = performance.now();
-  const s = await createSession(
-    bytes,
-    {
-      threads: THREADS,
-      optimize: level,
-      ...(cacheDir ? { cache: { dir: cacheDir } } : {}),
-    } as Parameters<typeof createSession>[1],
-  );
+  const s = await createSession(bytes, {
+    threads: THREADS,
+    optimize: level,
+    ...(cpu ? { spin: false } : {}),
+    ...(cacheDir ? { cache: { dir: cacheDir, maxBytes: 2 ** 30 } } : {}),
+  });
   const createMs = performance.now() - t0;
   const per = kind === "multi" ? STEPS_PER_RUN : 1;
   const runMs: number[] = [];
+  let cpu0: number | undefined;
   for (let i = 0; i < runs + 2; i++) {
+    if (i === 2) cpu0 = cpuTimeMs();
     const t = performance.now();
     await s.run(feeds);
     if (i >= 2) runMs.push((performance.now() - t) / per);
   }
+  const cpu1 = cpuTimeMs();
   await s.release();
-  const r: ChildResult = { createMs, runMs, cache: s.load?.cache };
+  const cpuMs = cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / runs / per : undefined;
+  const r: ChildResult = { createMs, runMs, cache: s.load?.cache, cpuMs };
   console.log(JSON.stringify(r));
 }
 
@@ -195,7 +222,8 @@ async function timeInChild(
     level,
     String(a.runs),
     String(caseIndex),
-    ...(cacheDir ? [cacheDir] : []),
+    cacheDir ?? "",
+    ...(a.cpu ? ["--cpu"] : []),
   ];
   const p = new Deno.Command(Deno.execPath(), {
     args,
@@ -263,9 +291,13 @@ interface Cell {
   run: number[];
   /** Fastest run of each process: what the load of other processes touches least. */
   fastest: number[];
+  /** CPU time per step of each process (--cpu). */
+  cpu: number[];
   timeouts: number;
   hitCreate?: number[];
   hitRun?: number[];
+  /** With --cache: the model is not one the cache keeps. */
+  notCached?: boolean;
 }
 
 const range = (xs: number[]) =>
@@ -297,7 +329,7 @@ async function main(a: Args): Promise<void> {
           const levels = a.levels.map((_, i) => a.levels[(i + r) % a.levels.length]);
           for (const level of levels) {
             const key = `${kind} ${level}`;
-            const cell = cells[key] ??= { create: [], run: [], fastest: [], timeouts: 0 };
+            const cell = cells[key] ??= { create: [], run: [], fastest: [], cpu: [], timeouts: 0 };
             // A level that timed out once is not tried again: it would only time out again.
             if (cell.timeouts) continue;
             const cacheDir = a.cache ? Deno.makeTempDirSync({ dir, prefix: "cache_" }) : undefined;
@@ -309,7 +341,10 @@ async function main(a: Args): Promise<void> {
             cell.create.push(res.createMs);
             cell.run.push(median(res.runMs));
             cell.fastest.push(Math.min(...res.runMs));
-            if (cacheDir) {
+            if (res.cpuMs !== undefined) cell.cpu.push(res.cpuMs);
+            // A model the cache does not keep (runtime/ort/node.ts: small or big) has no hit.
+            if (cacheDir && res.cache === "skipped") cell.notCached = true;
+            else if (cacheDir) {
               const hit = await timeInChild(files[kind].file, kind, level, ci, a, cacheDir);
               if (hit?.cache !== "hit") {
                 throw new Error(`${key}: expected a cache hit, got ${hit?.cache}`);
@@ -335,6 +370,7 @@ async function main(a: Args): Promise<void> {
           { header: "create ms", right: true },
           { header: "run ms/step", right: true },
           { header: "fastest run", right: true },
+          ...(a.cpu ? [{ header: "CPU ms/step", right: true }] : []),
           ...(a.cache
             ? [{ header: "cache hit create ms", right: true }, {
               header: "hit run ms/step",
@@ -351,7 +387,12 @@ async function main(a: Args): Promise<void> {
             create,
             range(cell.run),
             cell.fastest.length ? ms(Math.min(...cell.fastest)) : "-",
-            ...(a.cache ? [range(cell.hitCreate ?? []), range(cell.hitRun ?? [])] : []),
+            ...(a.cpu ? [range(cell.cpu)] : []),
+            ...(a.cache
+              ? cell.notCached
+                ? ["not cached", "-"]
+                : [range(cell.hitCreate ?? []), range(cell.hitRun ?? [])]
+              : []),
           ];
         }),
       ));
@@ -381,7 +422,8 @@ if (at >= 0) {
     level as OptimizeLevel,
     Number(runs),
     CASES[Number(caseIndex)],
-    cacheDir,
+    cacheDir || undefined,
+    Deno.args.includes("--cpu"),
   );
   Deno.exit(0);
 }
