@@ -61,9 +61,12 @@ export const DEFAULT_THREADS = 2;
  */
 export const CACHE_MIN_NODES = 500;
 /**
- * Models bigger than this are not cached: hashing and writing their weights
- * costs more than the optimisation saves (a ResNet-50 forward is 100 MB and
- * loads in about 0.3 s), and they would crowd out the entries that matter.
+ * Models bigger than this are not cached: their weights, not their graphs,
+ * are what takes the time. ResNet-50's forward (122 nodes, 100 MB) loads
+ * in 2.2-2.3 s at level all; writing its optimised copy adds 3.4 s, and a
+ * hit reads and hashes 100 MB (2-3 s) before a 1.0-1.5 s load: slower than
+ * no cache (this machine under load, onnxruntime-node 1.30). Such entries
+ * would also crowd out the ones that matter.
  */
 export const CACHE_MAX_MODEL_BYTES = 64 * 2 ** 20;
 

@@ -37,7 +37,7 @@ export interface StatusOptions {
 
 /** A status line in progress. */
 export class LoadStatus {
-  #worker: Worker;
+  #worker: Worker | undefined;
   #flags: Int32Array;
   #start: number;
   #text: string;
@@ -49,9 +49,6 @@ export class LoadStatus {
     this.#start = Date.now();
     const sab = new SharedArrayBuffer(12);
     this.#flags = new Int32Array(sab);
-    this.#worker = new Worker(new URL("./status_worker.ts", import.meta.url).href, {
-      type: "module",
-    });
     const msg: StatusStart = {
       flags: sab,
       text,
@@ -59,7 +56,15 @@ export class LoadStatus {
       start: this.#start,
       delay: opts.delay ?? 1000,
     };
-    this.#worker.postMessage(msg);
+    try {
+      this.#worker = new Worker(new URL("./status_worker.ts", import.meta.url).href, {
+        type: "module",
+      });
+      this.#worker.postMessage(msg);
+    } catch {
+      // No worker (a runtime without them): the load goes unreported rather than failing.
+      this.#worker = undefined;
+    }
   }
 
   /** Start the line for a load described by `text` ("dlm: optimising ..."). */
@@ -76,7 +81,7 @@ export class LoadStatus {
     Atomics.store(this.#flags, STOP, 1);
     // Wait out a write in progress (microseconds), then hold the lock for good.
     while (Atomics.compareExchange(this.#flags, LOCK, 0, 2) !== 0) { /* spin */ }
-    this.#worker.terminate();
+    this.#worker?.terminate();
     if (!Atomics.load(this.#flags, SHOWN)) return false;
     const secs = (Date.now() - this.#start) / 1000;
     const took = `${secs < 10 ? secs.toFixed(1) : Math.round(secs)} s${note}`;
