@@ -14,10 +14,13 @@
  * than `--timeout` seconds is killed and reported as "> T s". With `--cache`,
  * each creation goes through dlm's optimised-model cache (runtime/ort/cache.ts)
  * in a fresh cache folder, then a second process loads the same model again:
- * the "miss" and "hit" figures of a first and a second `dlm train`.
+ * the "miss" and "hit" figures of a first and a second `dlm train`. With `--cpu`,
+ * the sessions' idle threads do not spin and each process also reports its CPU time per step:
+ * on a machine shared with other work, wall times vary several-fold between runs while the CPU
+ * time a step needs varies by a few percent, so levels are best compared by it.
  *
- *   deno run -A bench/ort_levels.ts [--only NAME] [--kinds forward,step,multi]
- *     [--levels disabled,basic,extended,all] [--rounds N] [--runs N] [--timeout S] [--cache]
+ *   deno task bench:ort [--only NAME] [--kinds forward,step,multi]
+ *     [--levels disabled,basic,extended,all] [--rounds N] [--runs N] [--timeout S] [--cache] [--cpu]
  *
  * Prints a table per model and writes bench/results_ort_levels.json (`--out`).
  */

@@ -119,10 +119,12 @@ export async function createNodeSession(
   // Large outputs (a training step's whole state) reuse heap pages instead of fresh ones.
   tuneAllocator();
   const cfg = opts.cache;
-  // The bytes, where the cache or the status line needs them (a file's only when it is small
-  // enough to cache: a bigger one is loaded by onnxruntime from its path, unread here).
+  // The bytes, where the cache, the status line or a step's default level (by its node count)
+  // needs them; a file's only when it is small enough to cache: a bigger one is loaded by
+  // onnxruntime from its path, unread here.
   let bytes = typeof model === "string" ? undefined : model;
-  if (!bytes && (cfg || opts.report) && size <= CACHE_MAX_MODEL_BYTES) {
+  const needed = cfg || opts.report || (opts.kind === "step" && !opts.optimize);
+  if (!bytes && needed && size <= CACHE_MAX_MODEL_BYTES) {
     try {
       bytes = Deno.readFileSync(model as string);
     } catch (e) {

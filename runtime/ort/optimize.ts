@@ -25,11 +25,52 @@ export interface LevelFacts {
   nodes: number;
 }
 
+/** Training steps of more nodes than this get level "disabled" (see `defaultOptimizeLevel`). */
+export const STEP_OPTIMIZE_MAX_NODES = 2000;
+
 /**
- * The level a session uses when none is given.
+ * The level a session uses when none is given: "all" for a forward model,
+ * "extended" for a training step of at most 2,000 nodes, "disabled" for a
+ * bigger step.
  *
- * PLACEHOLDER: chosen from bench/ort_levels.ts's figures (filled in below).
+ * Measured with bench/ort_levels.ts (onnxruntime-node 1.30, this 2-core
+ * machine shared with other work: load average 7-30, so wall times varied
+ * 3-6x between runs; run costs are CPU ms per step with idle threads not
+ * spinning, which varied within about 5%). Creation in seconds, a fresh
+ * process each, `multi` = what `dlm train` loads (8 steps per run):
+ *
+ * | model (nodes)                    | disabled   | basic     | extended  | all       | CPU ms/step d/b/e/a    |
+ * | -------------------------------- | ---------- | --------- | --------- | --------- | ---------------------- |
+ * | ResNet-18 multi (1,263)          | 0.21-0.37  | 0.16-0.52 | 0.25-0.34 | 0.37-0.70 | 71.6 / 71.2 / 66.3 / 66.8 |
+ * | GPT-2 mini multi (734)           | 0.08-0.15  | 0.16-0.28 | 0.11-0.25 | 0.09-0.11 | 38.8 / 36.1 / 35.5 / 35.6 |
+ * | ResNeXt-50 multi (3,738)         | 0.47-0.93  | 0.83-2.5  | 1.4-4.2   | > 300     | 498 / 515 / 509 / -      |
+ * | ShuffleNetV2 multi (5,702)       | 2.3-3.8    | 7.7-16    | 26-39     | 30-43     | 43.8 / 50.0 / 51.3 / 49.2 |
+ * | MobileNetV2 multi (10,111)       | 22         | 244       | > 300     | > 300     | fastest run 235 / 252 ms |
+ * | forwards (49-234 nodes)          | 0.05-0.45  | 0.04-0.37 | 0.05-0.57 | 0.07-0.56 | see below              |
+ *
+ * - A forward model: "all". Its weights are constants, so the layout
+ *   optimisations (NCHWc convolutions) apply, and they are what makes CNN
+ *   inference fast: fastest forward run at disabled vs all, MobileNetV2 53
+ *   vs 2.7 ms, ResNet-18 41 vs 26 ms, ShuffleNetV2 3.4 vs 2.3 ms (ResNeXt-50
+ *   median 122 vs 15 ms); creation stays under about half a second.
+ * - A step of today's ungrouped models (ResNet-18, GPT-2): "extended". It
+ *   runs about 7% cheaper than "disabled" or "basic" (66 vs 72 ms CPU a step
+ *   for ResNet-18, 35.5 vs 38.8 for GPT-2) for a tenth of a second more at
+ *   creation; "all" runs no cheaper, because a step's weights are inputs, not
+ *   constants, so the layout pass finds little to do, and that pass is what
+ *   explodes on grouped convolutions (ResNeXt-50: 1.4-4.2 s at extended,
+ *   over 300 s at all).
+ * - A step of more than 2,000 nodes: "disabled". Today's grouped-convolution
+ *   steps (3,738-10,111 nodes: a Conv per group in the weight gradients)
+ *   take 2-10x longer to create at "basic" and more at "extended", and run
+ *   no faster, often slower (ShuffleNetV2 43.8 ms CPU a step disabled, 50.0
+ *   basic). 2,000 nodes lies between the ungrouped steps (at most 1,263) and
+ *   the grouped ones (at least 3,738). Once grouped-convolution gradients are
+ *   single operators those steps shrink under the bound and get "extended":
+ *   re-measure them then (`deno task bench:ort --only mobilenet_v2 --kinds
+ *   multi --cpu`).
  */
-export function defaultOptimizeLevel(_facts: LevelFacts): OptimizeLevel {
-  return "all";
+export function defaultOptimizeLevel(facts: LevelFacts): OptimizeLevel {
+  if (facts.kind === "forward") return "all";
+  return facts.nodes <= STEP_OPTIMIZE_MAX_NODES ? "extended" : "disabled";
 }
