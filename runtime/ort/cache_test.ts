@@ -198,12 +198,16 @@ Deno.test(
 );
 
 Deno.test(
-  "a model under CACHE_MIN_NODES nodes is not cached, and the cache folder is not even made",
+  "a model under CACHE_MIN_NODES nodes or a session at level disabled is not cached, and the cache folder is not even made",
   withDir(async (dir) => {
     const cfg = cfgAt(dir);
     const r = await load(adds(10), cfg);
     assert.equal(r.info.cache, "skipped");
     assert.deepEqual(r.y, [11, 12, 13]);
+    // Nor is a session at level disabled: there is no optimisation to skip.
+    const d = await load(BIG, cfg, { optimize: "disabled" });
+    assert.equal(d.info.cache, "skipped");
+    assert.deepEqual(d.y, expected);
     assert.throws(() => Deno.statSync(cfg.dir));
   }),
 );

@@ -36,8 +36,8 @@ export interface LoadInfo {
   nodes?: number;
   /**
    * off: no cache given; skipped: a model the cache does not keep (small, big, external
-   * data); hit: loaded from the cache; stored: optimised and written to the cache;
-   * unwritable: optimised, the cache could not be written.
+   * data, level disabled); hit: loaded from the cache; stored: optimised and written to the
+   * cache; unwritable: optimised, the cache could not be written.
    */
   cache: "off" | "skipped" | "hit" | "stored" | "unwritable";
   /** Why a cached model was not used, when an entry was looked for and not used. */
