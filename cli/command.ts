@@ -198,6 +198,21 @@ export const INPUTS: Record<string, OptSpec> = {
   },
 };
 
+/** How onnxruntime sessions are created (run and train). */
+export const SESSION: Record<string, OptSpec> = {
+  optimize: {
+    kind: "string",
+    arg: "disabled|basic|extended|all",
+    help:
+      "onnxruntime's graph optimisation level (default: all for a model, extended for a training step of up to 3,000 nodes, disabled above)",
+  },
+  "no-cache": {
+    kind: "bool",
+    help:
+      "neither use nor fill the cache of optimised models ($DLM_CACHE_DIR, else $XDG_CACHE_HOME/dlm or ~/.cache/dlm)",
+  },
+};
+
 // ---------------------------------------------------------------- shared checks
 
 /** The one positional argument (a file). */

@@ -13,6 +13,8 @@ import { decodeModel } from "../compiler/onnx/decode.ts";
 import { parseXml } from "../compiler/viz/xml_wellformed.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { readNpy, readSafetensors, writeNpy } from "../runtime/formats/mod.ts";
+import { readEntry } from "../runtime/ort/cache.ts";
+import { CACHE_MIN_NODES } from "../runtime/ort/node.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const path = (u: URL) => decodeURIComponent(u.pathname);
@@ -395,6 +397,121 @@ Deno.test(
     }
     assert.ok(maxAbsDiff(outs.node, outs.web) < 1e-5);
     assert.ok(maxAbsDiff(outs.node, outs.reference) < 1e-5);
+  }),
+);
+
+/**
+ * A deep, narrow stack of linear layers and ReLUs (2 nodes a layer, about 10 in its training
+ * step): enough nodes for the session cache, tiny weights, quick to load.
+ */
+function deepModel(dir: string, layers: number): string {
+  const file = `${dir}/deep.dlm`;
+  Deno.writeTextFileSync(
+    file,
+    `model Deep(layers: int = ${layers}) {
+  input image: f32[N, 64]
+  let h = image |> inp: linear(8)
+  for i in 0..layers {
+    h = h |> "fc\${i}": linear(8) |> relu
+  }
+  output logits: f32[N, 10] = h |> out: linear(10)
+}
+
+train Deep {
+  input label: i64[N]
+  loss = cross_entropy(logits, label)
+  optimizer = sgd(lr: 0.01)
+  epochs = 1
+  batch_size = 64
+}
+`,
+  );
+  return file;
+}
+
+/** Run `fn` with DLM_CACHE_DIR set to `dir`. */
+async function withCacheDir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const saved = Deno.env.get("DLM_CACHE_DIR");
+  Deno.env.set("DLM_CACHE_DIR", dir);
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) Deno.env.delete("DLM_CACHE_DIR");
+    else Deno.env.set("DLM_CACHE_DIR", saved);
+  }
+}
+
+/** The cache entries under a DLM_CACHE_DIR, with the level each was optimised at. */
+function cacheEntries(dir: string): { name: string; level: unknown }[] {
+  let names: string[];
+  try {
+    names = [...Deno.readDirSync(`${dir}/onnxruntime`)].map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+  return names.map((name) => {
+    const e = readEntry(Deno.readFileSync(`${dir}/onnxruntime/${name}`));
+    assert.ok(!("miss" in e), `${name} is a whole entry`);
+    return { name, level: (e.header.key as { options: { level: unknown } }).options.level };
+  });
+}
+
+Deno.test(
+  "a second dlm run of a big model loads onnxruntime's optimised model from the cache",
+  withTemp(async (dir) => {
+    const file = deepModel(dir, Math.ceil(CACHE_MIN_NODES / 2) + 5);
+    const cache = `${dir}/cache`;
+    await withCacheDir(cache, async () => {
+      // --no-cache neither reads nor writes the cache.
+      const off = await dlm("run", file, "--no-cache");
+      assert.equal(off.code, 0, off.err);
+      assert.match(off.err, /^ran on onnxruntime-node in [\d.]+ ms$/m);
+      assert.deepEqual(cacheEntries(cache), []);
+      const first = await dlm("run", file);
+      assert.equal(first.code, 0, first.err);
+      assert.match(
+        first.err,
+        /^ran on onnxruntime-node in [\d.]+ ms; the optimised model was cached$/m,
+      );
+      assert.deepEqual(cacheEntries(cache).map((e) => e.level), ["all"]);
+      const second = await dlm("run", file);
+      assert.equal(second.code, 0, second.err);
+      assert.match(second.err, /; the optimised model came from the cache$/m);
+      assert.equal(second.out, first.out);
+      assert.equal(second.out, off.out);
+      // Another level is another entry.
+      const basic = await dlm("run", file, "--optimize", "basic");
+      assert.match(basic.err, /; the optimised model was cached$/m);
+      assert.deepEqual(cacheEntries(cache).map((e) => e.level).sort(), ["all", "basic"]);
+    });
+  }),
+);
+
+Deno.test("run and train reject an unknown --optimize level as a usage error", async () => {
+  for (const args of [["run", MLP], ["train", MLP, "--data", "digits"]]) {
+    const r = await dlm(...args, "--optimize", "fastest");
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /--optimize must be one of disabled, basic, extended, all, got 'fastest'/);
+  }
+});
+
+Deno.test(
+  "dlm train caches its step's session at the level --optimize gives, and --no-cache leaves the cache alone",
+  withTemp(async (dir) => {
+    const file = deepModel(dir, Math.ceil(CACHE_MIN_NODES / 8));
+    const cache = `${dir}/cache`;
+    await withCacheDir(cache, async () => {
+      const off = await dlm("train", file, "--data", "digits", "--no-cache");
+      assert.equal(off.code, 0, off.err);
+      assert.deepEqual(cacheEntries(cache), []);
+      const r = await dlm("train", file, "--data", "digits", "--optimize", "extended");
+      assert.equal(r.code, 0, r.err);
+      assert.deepEqual(cacheEntries(cache).map((e) => e.level), ["extended"]);
+      // The same training from the cache: the same loss.
+      const again = await dlm("train", file, "--data", "digits", "--optimize", "extended");
+      assert.equal(again.err, r.err);
+      assert.equal(again.err, off.err);
+    });
   }),
 );
 

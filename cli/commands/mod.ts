@@ -16,6 +16,7 @@ import {
   OPSET_RANGE,
   type OptSpec,
   SEED_RANGE,
+  SESSION,
   WEIGHTS,
 } from "../command.ts";
 
@@ -107,6 +108,7 @@ const run = lazyCommand({
       arg: "node|web|reference",
       help: "where to run (default node: onnxruntime-node)",
     },
+    ...SESSION,
   },
 }, import.meta.resolve("./run.ts"));
 
@@ -294,6 +296,7 @@ const train = lazyCommand({
       range: { int: true, min: 1 },
       help: "epochs without improvement before early stopping (default 3)",
     },
+    ...SESSION,
   },
 }, import.meta.resolve("./train.ts"));
 

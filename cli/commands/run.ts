@@ -11,21 +11,33 @@ import { makeOutputDir, writeFileAtomic } from "../../runtime/fs.ts";
 import { summarize } from "../../runtime/inputs.ts";
 import { backendOf, type Io, one, type Parsed } from "../command.ts";
 import { buildOptionsOf, buildWithInputs, isOnnxPath } from "../pipeline.ts";
+import { sessionArgsOf } from "../sessions.ts";
 
 /** Run `dlm run`; returns the exit code. */
 export async function run(args: Parsed, io: Io): Promise<number> {
   const file = one(args, "file");
   const backend = backendOf(args, true);
+  const sessionArgs = sessionArgsOf(args);
   const o = buildOptionsOf(args);
   const { built: b, feeds } = buildWithInputs(file, o, args, io);
   let outputs: Record<string, Tensor>;
+  let cached = "";
   const t0 = performance.now();
   if (backend === "reference") outputs = runGraph(b.graph, feeds).outputs;
   else {
+    const opts = {
+      backend,
+      kind: "forward" as const,
+      ...sessionArgs,
+      report: { what: "the model", warn: io.err },
+    };
     // From the file when it is used as is (external data resolves beside it), else from the graph.
     const session = isOnnxPath(file) && !(o.weights as string[]).length
-      ? await createSession(file, { backend })
-      : await createSession(emitModel(b.graph).model, { backend });
+      ? await createSession(file, opts)
+      : await createSession(emitModel(b.graph).model, opts);
+    const how = session.load?.cache;
+    if (how === "hit") cached = "; the optimised model came from the cache";
+    else if (how === "stored") cached = "; the optimised model was cached";
     try {
       outputs = await session.run(feeds);
     } finally {
@@ -43,7 +55,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   io.err(
     `ran on ${
       backend === "reference" ? "the reference interpreter" : `onnxruntime-${backend}`
-    } in ${ms.toFixed(1)} ms`,
+    } in ${ms.toFixed(1)} ms${cached}`,
   );
   return 0;
 }

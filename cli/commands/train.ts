@@ -16,6 +16,7 @@ import { writeFileAtomic } from "../../runtime/fs.ts";
 import { loadCheckpoint, stderrSink, train } from "../../runtime/train/mod.ts";
 import { dimsOf, overridesOf } from "../args.ts";
 import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
+import { sessionArgsOf } from "../sessions.ts";
 
 /**
  * An integer setting: the option's value, checked against its range as the command line was
@@ -35,6 +36,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     throw new UsageError(...diag("DLM0505", "step model file", args.positional.length));
   }
   const file = args.positional[0];
+  const sessionArgs = sessionArgsOf(args);
   const items = (args.opts.data as string[] | undefined) ?? [];
   if (items.length === 0) throw new UsageError(...diag("DLM0506", "--data NAME=PATH"));
   const weights = (args.opts.weights as string[] | undefined) ?? [];
@@ -133,6 +135,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       ? { monitor, patience: positiveInt(args, "patience", defaults.patience ?? 3) }
       : undefined,
     progress: stderrSink(),
+    sessions: { ...sessionArgs, report: true, warn: io.err },
   });
   const save = args.opts.save as string | undefined;
   if (save) {

@@ -7,6 +7,8 @@ import { diag, DlmError, fail } from "../../compiler/diagnostics.ts";
 import { formatType } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { fromOrt, type OrtTensorCtor, type OrtTensorLike, toOrt } from "./convert.ts";
+import type { CacheConfig, Miss } from "./cache.ts";
+import type { ModelKind, OptimizeLevel } from "./optimize.ts";
 
 /** A loaded model, ready to run. */
 export interface Session {
@@ -21,6 +23,37 @@ export interface Session {
   run(feeds: Record<string, Tensor>, fetch?: string[]): Promise<Record<string, Tensor>>;
   /** Free the native session; later runs fail with DLM0602. */
   release(): Promise<void>;
+  /** How the session was created (node). */
+  load?: LoadInfo;
+}
+
+/** How a session was created: the level, the time taken, what the cache did. */
+export interface LoadInfo {
+  /** Creation time (ms), the cache's work included. */
+  ms: number;
+  level: OptimizeLevel;
+  /** The model's nodes, subgraphs included, when the model was read. */
+  nodes?: number;
+  /**
+   * off: no cache given; skipped: a model the cache does not keep (small, big, external
+   * data, level disabled); hit: loaded from the cache; stored: optimised and written to the
+   * cache; unwritable: optimised, the cache could not be written.
+   */
+  cache: "off" | "skipped" | "hit" | "stored" | "unwritable";
+  /** Why a cached model was not used, when an entry was looked for and not used. */
+  miss?: Miss;
+  /** The cache's warning (an unwritable folder), once per process. */
+  warning?: string;
+}
+
+/** A slow load's status line on stderr (status.ts), and where warnings go. */
+export interface LoadReport {
+  /** What is loaded: "the training step", "the model". */
+  what: string;
+  /** stderr is a terminal (default: asked of Deno.stderr). */
+  tty?: boolean;
+  /** Where a warning line goes (default console.error). */
+  warn?: (line: string) => void;
 }
 
 /** Options shared by both backends. */
@@ -34,6 +67,14 @@ export interface SessionOptions {
    * evaluation) should not: its spinning threads take a core from the other.
    */
   spin?: boolean;
+  /** onnxruntime's graph optimisation level (default: optimize.ts's `defaultOptimizeLevel`). */
+  optimize?: OptimizeLevel;
+  /** What the model is, for the default level: a training step or a forward model (default). */
+  kind?: ModelKind;
+  /** node: keep optimised graphs in this cache and load them from it (default: no cache). */
+  cache?: CacheConfig;
+  /** Say on stderr what a slow load is doing (default: silent). */
+  report?: LoadReport;
 }
 
 /** The part of onnxruntime-common's InferenceSession that a Session wraps. */

@@ -30,11 +30,12 @@ function configure(): void {
  * Load a model (bytes or a file path) in onnxruntime-web (WASM). For a path,
  * the external data files its initializers name are read from beside it.
  * A missing file raises DLM0401, a model onnxruntime rejects DLM0415.
- * `threads` is ignored: the WASM backend runs single-threaded here.
+ * `threads` is ignored: the WASM backend runs single-threaded here; so is
+ * the cache (onnxruntime-web cannot write an optimised model to a file).
  */
 export async function createWebSession(
   model: Uint8Array | string,
-  _opts: Omit<SessionOptions, "backend"> = {},
+  opts: Omit<SessionOptions, "backend"> = {},
 ): Promise<Session> {
   configure();
   const what = typeof model === "string" ? `'${model}'` : "the model";
@@ -44,7 +45,7 @@ export async function createWebSession(
   try {
     inner = await ort.InferenceSession.create(bytes, {
       executionProviders: ["wasm"],
-      graphOptimizationLevel: "all",
+      graphOptimizationLevel: opts.optimize ?? "all",
       ...(externalData?.length ? { externalData } : {}),
     });
   } catch (e) {

@@ -30,6 +30,8 @@ import { type LoadedModel, loadModel, type ModelSource } from "./model.ts";
 import { batchSizes, drawFeeds } from "./draws.ts";
 import { Progress, type ProgressSink } from "./progress.ts";
 import { type Backend, openRunner, type Runner } from "./runner.ts";
+import type { CacheConfig } from "../ort/cache.ts";
+import type { OptimizeLevel } from "../ort/optimize.ts";
 
 /** Early stopping on a value of the history (`val_loss`, `val_accuracy`, ...). */
 export interface EarlyStopping {
@@ -74,6 +76,20 @@ export interface TrainOptions {
    * Batches of a different size (an epoch's last) run in a group of their own.
    */
   stepsPerRun?: number;
+  /** How onnxruntime creates the step's and evaluation's sessions (runtime/ort). */
+  sessions?: SessionChoices;
+}
+
+/** The onnxruntime session settings a training run takes. */
+export interface SessionChoices {
+  /** Graph optimisation level of both sessions (default: runtime/ort/optimize.ts's, by kind). */
+  optimize?: OptimizeLevel;
+  /** Keep and reuse optimised graphs here (default: no cache). */
+  cache?: CacheConfig;
+  /** Say on stderr what a slow session load is doing (default: silent). */
+  report?: boolean;
+  /** Where the cache's warning goes (default console.error). */
+  warn?: (line: string) => void;
 }
 
 /** What `train` returns. */
@@ -419,11 +435,24 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     else sinceBest++;
   }
 
-  const runner = await openRunner(step, backend);
+  const sc = opts.sessions ?? {};
+  const report = (what: string) => sc.report ? { what, warn: sc.warn } : undefined;
+  const runner = await openRunner(step, backend, {
+    kind: "step",
+    optimize: sc.optimize,
+    cache: sc.cache,
+    report: report("the training step"),
+  });
   // Evaluation runs once an epoch: its session's spinning threads would take a core from the
   // step's (dlm train on LeNet: 5.6-6.1 s with, 4.5-5.0 s without).
   const evalRunner = evalModel && opts.val
-    ? await openRunner(evalModel, backend, { spin: false })
+    ? await openRunner(evalModel, backend, {
+      spin: false,
+      kind: "forward",
+      optimize: sc.optimize,
+      cache: sc.cache,
+      report: report("the evaluation model"),
+    })
     : undefined;
   let epoch = startEpoch;
   try {

@@ -5,13 +5,14 @@
 export {
   type EarlyStopping,
   initialState,
+  type SessionChoices,
   stepTensor,
   train,
   type TrainOptions,
   type TrainResult,
 } from "./loop.ts";
 export { type LoadedModel, loadModel, type ModelSource } from "./model.ts";
-export { type Backend, openRunner, type Runner } from "./runner.ts";
+export { type Backend, openRunner, type Runner, type SessionSettings } from "./runner.ts";
 export { type Checkpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 export {
   type EpochRecord,

@@ -3,7 +3,7 @@
  * onnxruntime-web, and the reference interpreter.
  */
 import type { Tensor } from "../../compiler/ir/tensor.ts";
-import { createSession } from "../ort/mod.ts";
+import { createSession, type SessionOptions } from "../ort/mod.ts";
 import { runGraph } from "../reference/mod.ts";
 import type { LoadedModel } from "./model.ts";
 
@@ -16,6 +16,12 @@ export interface Runner {
   release(): Promise<void>;
 }
 
+/** How onnxruntime sessions are made: level, cache, status line (runtime/ort). */
+export type SessionSettings = Pick<
+  SessionOptions,
+  "optimize" | "cache" | "report" | "kind" | "spin"
+>;
+
 /**
  * Open a runner for a loaded model on a backend. `spin: false` for a model
  * that runs now and then beside another (see SessionOptions.spin).
@@ -23,7 +29,7 @@ export interface Runner {
 export async function openRunner(
   m: LoadedModel,
   backend: Backend,
-  opts: { spin?: boolean } = {},
+  opts: SessionSettings = {},
 ): Promise<Runner> {
   if (backend === "reference") {
     return {
@@ -31,6 +37,6 @@ export async function openRunner(
       release: () => Promise.resolve(),
     };
   }
-  const s = await createSession(m.bytes, { backend, spin: opts.spin });
+  const s = await createSession(m.bytes, { backend, ...opts });
   return { run: (feeds) => s.run(feeds), release: () => s.release() };
 }
