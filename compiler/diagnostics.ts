@@ -129,6 +129,11 @@ export const CODES = {
     category: "error",
     message: "init target '{0}' must be layer.role (e.g. conv2d.weight) or a quoted name pattern",
   },
+  DLM0150: {
+    title: "Too many syntax errors",
+    category: "error",
+    message: "Too many syntax errors: stopped after {0}",
+  },
   // 02xx: types and shapes
   DLM0201: { title: "Wrong argument type", category: "error" },
   DLM0202: {
@@ -345,6 +350,14 @@ export interface Diagnostic {
   notes?: string[];
 }
 
+/**
+ * Where a diagnostic about a whole file is reported (it declares no model, it nests too deeply):
+ * its first character, as TypeScript places its file-level errors (`file.ts(1,1)`).
+ */
+export function fileStart(file: string): Span {
+  return { file, line: 1, col: 1, endLine: 1, endCol: 1 };
+}
+
 /** Thrown to abort with one or more diagnostics. Caught by the CLI. */
 export class DlmError extends Error {
   readonly diagnostics: Diagnostic[];
@@ -379,15 +392,41 @@ export class SourceMap {
   }
 }
 
+/**
+ * A huge name (generated or mangled code) is shown cut to its first 40 characters and "…", so
+ * that a message stays a line however long the name it quotes.
+ */
+export function cutLongNames(text: string): string {
+  // A loop, not a regular expression: V8's backtracking runs out of stack on a run of millions.
+  const word = (c: number) =>
+    (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < text.length;) {
+    if (!word(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < text.length && word(text.charCodeAt(j))) j++;
+    if (j - i > 40) {
+      out += `${text.slice(from, i + 40)}…`;
+      from = j;
+    }
+    i = j;
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
 /** Render one diagnostic as people read it. */
 export function formatDiagnostic(d: Diagnostic, sources?: SourceMap): string {
   const where = d.span ? `${d.span.file}:${d.span.line}:${d.span.col}: ` : "";
-  const out = [`${where}${d.severity} ${d.code}: ${d.message}`];
+  const out = [`${where}${d.severity} ${d.code}: ${cutLongNames(d.message)}`];
   const src = d.span && sources?.line(d.span.file, d.span.line);
   if (d.span && src !== undefined) {
     const num = String(d.span.line);
     const pad = " ".repeat(num.length);
-    let line = src.replace(/\t/g, " ");
+    let line = src;
     let start = Math.max(1, d.span.col);
     let end = d.span.endLine === d.span.line ? Math.max(d.span.endCol, start + 1) : line.length + 1;
     // A very long line (generated code) is shown as a window around the error.
@@ -400,11 +439,12 @@ export function formatDiagnostic(d: Diagnostic, sources?: SourceMap): string {
       start = start - from + head.length;
       end = Math.min(end - from + head.length, head.length + MAX + 1);
     }
+    line = line.replace(/\t/g, " ");
     const width = Math.max(1, Math.min(end, line.length + 1) - start);
     out.push(`${num} | ${line}`);
     out.push(`${pad} | ${" ".repeat(start - 1)}${"~".repeat(width)}`);
   }
-  for (const n of d.notes ?? []) out.push(`  note: ${n}`);
+  for (const n of d.notes ?? []) out.push(`  note: ${cutLongNames(n)}`);
   return out.join("\n");
 }
 

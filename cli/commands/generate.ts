@@ -3,7 +3,7 @@
  * with its KV-cache step model (`<Model>Cached` in the same file) or, with
  * --no-cache, by re-running the plain model on the whole sequence per token.
  */
-import { DlmError } from "../../compiler/diagnostics.ts";
+import { DlmError, fileStart } from "../../compiler/diagnostics.ts";
 import { selectModel } from "../../compiler/compile.ts";
 import { isProgram, loadProgram, readFromDisk } from "../../compiler/check/program.ts";
 import { type Target, TARGETS } from "../../compiler/passes/mod.ts";
@@ -77,7 +77,12 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     const m = isProgram(p) ? selectModel(p, model) : undefined;
     if (!m || !isProgram(p) || !("kind" in m) || m.kind !== "model") {
       built = buildGraph(file, { ...base, model }); // reports why the file or model is unusable
-      throw new DlmError({ code: "DLM0103", severity: "error", message: `No model in ${file}` });
+      throw new DlmError({
+        code: "DLM0103",
+        severity: "error",
+        message: `No model in ${file}`,
+        span: fileStart(file),
+      });
     }
     const name = `${m.name}Cached`;
     if (!p.models.has(name)) {
@@ -86,6 +91,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
         severity: "error",
         message: `No KV-cache step model '${name}' for '${m.name}' in ${file}; ` +
           "declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-cache",
+        span: m.nameSpan,
       });
     }
     built = buildGraph(file, { ...base, model: name });

@@ -13,7 +13,7 @@
  *   metrics, reading the current parameters and statistics as inputs.
  */
 import type { Graph, Node, Span } from "../ir/graph.ts";
-import { globToRegExp } from "../check/glob.ts";
+import { compileGlob } from "../check/glob.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import {
   dedupeDiagnostics,
@@ -21,6 +21,7 @@ import {
   type Diagnostic,
   DlmError,
   error,
+  fileStart,
   SourceMap,
 } from "../diagnostics.ts";
 import {
@@ -178,11 +179,11 @@ function pickSection(p: Program, model?: string): A.TrainDecl | Diagnostic {
   const mine = p.main.decls.filter((d): d is A.TrainDecl => d.kind === "train");
   const all = model ? p.trains.filter((t) => t.model === model) : mine;
   if (all.length > 0) return all[0];
-  return error(
+  // Without --model, the file is what lacks the section: reported at its start.
+  return model ? error("DLM0103", `No train section for model '${model}'`) : error(
     "DLM0103",
-    model
-      ? `No train section for model '${model}'`
-      : `${p.main.path} has no train section (train Model { loss = ... optimizer = ... })`,
+    `${p.main.path} has no train section (train Model { loss = ... optimizer = ... })`,
+    fileStart(p.main.path),
   );
 }
 
@@ -253,7 +254,7 @@ function buildStep(tr: TrainElabResult, section: A.TrainDecl, pack: boolean): Gr
   const updates: { input: string; output: string }[] = [];
   const forward = [...g.nodes];
   for (const [k, ph] of phases.entries()) {
-    const re = ph.params ? globToRegExp(ph.params) : undefined;
+    const re = ph.params ? compileGlob(ph.params) : undefined;
     const own = packed.filter((p) => !re || re.test(p));
     if (own.length === 0) {
       throw new DlmError(

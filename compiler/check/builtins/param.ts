@@ -13,7 +13,7 @@ import {
   TENSOR_DTYPES,
 } from "../../ir/tensor.ts";
 import type { CompileFn } from "../context.ts";
-import { globToRegExp } from "../glob.ts";
+import { compileGlob, isDottedName } from "../glob.ts";
 import type { InitSpec } from "../../ir/init.ts";
 import { LIMITS } from "../limits.ts";
 import { describe, ERROR, type Value } from "../values.ts";
@@ -42,7 +42,7 @@ export const param: CompileFn = (ctx, args) => {
     ? [a.shape.v]
     : (a.shape as { items: { v: number }[] }).items.map((x) => x.v);
   const name = (a.name as { v: string }).v;
-  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9]+)*$/.test(name)) {
+  if (!isDottedName(name, true)) {
     return ctx.error(
       ...diag("DLM0123", "param", " (dots for levels)", name),
       a.__spans?.name ?? span,
@@ -77,7 +77,7 @@ export const params: CompileFn = (ctx, args) => {
     args,
   );
   if (!a) return ERROR;
-  const re = globToRegExp((a.pattern as { v: string }).v);
+  const re = compileGlob((a.pattern as { v: string }).v);
   const items: Value[] = ctx.trainableParams().filter((p) => re.test(p.v));
   if (items.length === 0) {
     return ctx.error(

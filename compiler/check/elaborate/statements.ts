@@ -12,7 +12,7 @@ import type * as A from "../../syntax/ast.ts";
 import type { Span } from "../../ir/graph.ts";
 import { LIMITS } from "../limits.ts";
 import { describe, ERROR, Scope, type Value } from "../values.ts";
-import { globToRegExp } from "../glob.ts";
+import { compileGlob } from "../glob.ts";
 import { methodSpecs, Peft } from "../peft.ts";
 
 /** Statements of model, block and train bodies, and what finishes a model. */
@@ -199,7 +199,7 @@ export abstract class StatementElab extends IndexElab {
         ) => (prefix
           ? (name.startsWith(prefix + ".") ? name.slice(prefix.length + 1) : undefined)
           : name);
-        const re = s.glob ? globToRegExp(s.target) : undefined;
+        const re = s.glob ? compileGlob(s.target) : undefined;
         const target = s.target;
         this.freezeRules.push((name) => {
           const r = rel(name);
