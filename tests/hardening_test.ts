@@ -150,3 +150,84 @@ Deno.test(
     );
   }),
 );
+
+// ---- defect 3: what a built-in computes at compile time is size-checked before it is allocated
+
+for (
+  const [what, line, col, call] of [
+    ["sinusoidal_positions(1100000000, 4)", 3, 12, "let pe = sinusoidal_positions(1100000000, 4)"],
+    [
+      "anchors() on a 40000 x 40000 grid",
+      3,
+      11,
+      "let a = anchors(sizes: (16, 32), ratios: (0.5, 1.0), grid: (40000, 40000), stride: 8)",
+    ],
+    ["arange(2^40)", 3, 11, "let a = arange(1099511627776)"],
+    ["causal_mask(2^40)", 3, 11, "let m = causal_mask(1099511627776)"],
+    [
+      "relative_position_index((1000, 1000))",
+      3,
+      11,
+      "let r = relative_position_index((1000, 1000))",
+    ],
+    [
+      "shifted_window_mask() of a huge map",
+      3,
+      11,
+      "let m = shifted_window_mask((100000, 100000), 100, 1)",
+    ],
+  ] as const
+) {
+  Deno.test(
+    `${what} is DLM0303 at the call, before anything is allocated`,
+    withFile(model(`  ${call}\n  output y = x`), async (file) => {
+      const r = await checkFails(file, "DLM0303", `${line}:${col}`);
+      assert.match(r.err, /would be a constant of [\d,]+ elements .*; the limit is 268,435,456/);
+      // Before: "Invalid array length" (DLM0900) after seconds, or 18 s and 1.9 GB for anchors.
+      assert.ok(r.ms < 10_000, `${r.ms} ms`);
+    }),
+  );
+}
+
+Deno.test(
+  "adaptive_avg_pool() of a symbolic batch of huge maps is DLM0303 at the call, not its pooling matrix",
+  withFile(
+    "model M {\n  input x: f32[N, 1, 1000000000, 14]\n  output y = adaptive_avg_pool(x, 7)\n}\n",
+    async (file) => {
+      const r = await checkFails(file, "DLM0303", "3:14");
+      assert.match(r.err, /pooling matrix would be a constant of 7,000,000,000 elements/);
+    },
+  ),
+);
+
+Deno.test(
+  "layer_norm() without affine over huge dims is DLM0303 at the layer, for its constant scale",
+  withFile(
+    "model M {\n  input x: f32[N, 100000, 100000]\n  output y = x |> layer_norm(dims: 2, affine: false)\n}\n",
+    async (file) => {
+      await checkFails(file, "DLM0303", "3:19");
+    },
+  ),
+);
+
+Deno.test(
+  "a gradient rule's table past the limit is DLM0303 at the node's source, not an out-of-memory",
+  withFile(
+    model(
+      "  output y = (x |> linear(40000) |> relu)[:, 0::2] |> linear(1)",
+    ) + "train M {\n  input t: f32[N, 1]\n  loss = mse(y, t)\n  optimizer = sgd(lr: 0.1)\n}\n",
+    async (file) => {
+      const r = await dlm("compile", file, "--train", "-o", `${file}.onnx`);
+      assert.equal(r.code, 1, r.err);
+      assert.doesNotMatch(r.err, /internal error|DLM0900/i);
+      // The strided slice's gradient is a [20000, 40000] selection matrix (800 million elements).
+      assert.match(
+        r.err,
+        new RegExp(
+          `^${escape(file)}:3:14: error DLM0303: Slice's gradient would be a constant`,
+          "m",
+        ),
+      );
+    },
+  ),
+);

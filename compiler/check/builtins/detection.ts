@@ -6,7 +6,7 @@
  * (torchvision's BoxCoder, the Faster R-CNN parameterisation).
  */
 import { formatType } from "../../ir/graph.ts";
-import { tensor } from "../../ir/tensor.ts";
+import { table, tensor } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
 import { expandInts, num } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
@@ -221,13 +221,18 @@ const anchors: FnDef = {
       }
     }
     const [gh, gw] = grid, [sy, sx] = stride;
-    const data: number[] = [];
+    const t = table("f32", [gh * gw * base.length, 4], "anchors()");
+    const data = t.data as Float32Array;
+    let k = 0;
     for (let y = 0; y < gh; y++) {
       for (let x = 0; x < gw; x++) {
-        for (const b of base) data.push(b[0] + x * sx, b[1] + y * sy, b[2] + x * sx, b[3] + y * sy);
+        for (const b of base) {
+          data.set([b[0] + x * sx, b[1] + y * sy, b[2] + x * sx, b[3] + y * sy], k);
+          k += 4;
+        }
       }
     }
-    return ctx.constant(tensor("f32", [gh * gw * base.length, 4], data), "anchors");
+    return ctx.constant(t, "anchors");
   },
 };
 

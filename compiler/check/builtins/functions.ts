@@ -5,7 +5,7 @@
  */
 import { diag } from "../../diagnostics.ts";
 import { formatType } from "../../ir/graph.ts";
-import { type DType, DTYPES, tensor, TENSOR_DTYPES } from "../../ir/tensor.ts";
+import { type DType, DTYPES, table, type Tensor, tensor, TENSOR_DTYPES } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
 import { expandInts, num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
@@ -192,13 +192,14 @@ function randomLike(name: string, op: string, doc: string): FnDef {
 }
 
 /** Adaptive-pooling bins as an [o, n] averaging matrix (or its transpose, [n, o]). */
-function binMatrix(o: number, n: number, transposed: boolean): import("../../ir/tensor.ts").Tensor {
-  const m = new Array<number>(o * n).fill(0);
+function binMatrix(o: number, n: number, transposed: boolean): Tensor {
+  const t = table("f32", transposed ? [n, o] : [o, n], "adaptive_avg_pool()'s pooling matrix");
+  const m = t.data as Float32Array;
   for (let i = 0; i < o; i++) {
     const a = Math.floor((i * n) / o), b = Math.ceil(((i + 1) * n) / o);
     for (let j = a; j < b; j++) m[transposed ? j * o + i : i * n + j] = 1 / (b - a);
   }
-  return tensor("f32", transposed ? [n, o] : [o, n], m);
+  return t;
 }
 
 const DTYPE_NAMES = new Set<string>(TENSOR_DTYPES);

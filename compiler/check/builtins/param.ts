@@ -4,14 +4,7 @@
  * constant from compile-time numbers). Compile-time functions.
  */
 import { diag } from "../../diagnostics.ts";
-import {
-  type DType,
-  f32ToBf16,
-  f32ToF16,
-  isFloat,
-  tensor as mkTensor,
-  TENSOR_DTYPES,
-} from "../../ir/tensor.ts";
+import { type DType, isFloat, table, TENSOR_DTYPES } from "../../ir/tensor.ts";
 import type { CompileFn } from "../context.ts";
 import { compileGlob, isDottedName } from "../glob.ts";
 import type { InitSpec } from "../../ir/init.ts";
@@ -145,10 +138,6 @@ export const tensor: CompileFn = (ctx, args) => {
       a.__spans?.values ?? span,
     );
   }
-  const values = dtype === "f16"
-    ? flat.map(f32ToF16)
-    : dtype === "bf16"
-    ? flat.map(f32ToBf16)
-    : flat;
-  return ctx.constant(mkTensor(dtype as DType, shape, values));
+  // table() encodes f16 and bf16 values as their bits.
+  return ctx.constant(table(dtype as DType, shape, "tensor()", (i) => flat[i]));
 };
