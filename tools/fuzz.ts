@@ -2,7 +2,7 @@
  * The compiler's fuzzer: mutates the example programs (lang-examples/*.dlm) and compiles each
  * mutant in a worker process (tools/fuzz_worker.ts: parse, check, graph, passes, ONNX bytes, and
  * the training step of a file that has one), with a time budget per input. It fails on an
- * internal error (DLM0900), an uncaught exception, a hang (the budget exceeded), a crash (the
+ * internal error (DLM0900), an uncaught exception, a hang (its budget of CPU time spent), a crash (the
  * worker died, e.g. out of memory), or an error diagnostic without a location.
  *
  *   deno task fuzz                                    # seed 1, 2,000 inputs
@@ -223,17 +223,46 @@ class Worker {
     this.#lines = lines(this.#child.stdout)[Symbol.asyncIterator]();
   }
 
-  /** Run a job; undefined when the budget ran out (the process is then killed) or it died. */
+  /**
+   * Run a job: its result, "crash" when the worker died, or "hang" when it used `budgetMs` of
+   * CPU time without answering (the process is then to be killed). The budget is CPU time, not
+   * wall time, so that a worker the machine starves (a busy CI runner, `nice`) is not taken for
+   * hung; without /proc to read it from, wall time. A job is given at most 10x its budget of wall
+   * time in any case.
+   */
   async run(job: FuzzJob, budgetMs: number): Promise<FuzzResult | "hang" | "crash"> {
     await this.#writer.write(new TextEncoder().encode(JSON.stringify(job) + "\n"));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"hang">((res) => timer = setTimeout(() => res("hang"), budgetMs));
     const next = this.#lines.next().then((r) =>
       r.done ? "crash" as const : JSON.parse(r.value) as FuzzResult
     );
-    const out = await Promise.race([next, timeout]);
-    clearTimeout(timer);
-    return out;
+    const cpu0 = this.#cpuMs();
+    const t0 = performance.now();
+    let wait = budgetMs;
+    for (;;) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<"wait">((res) => timer = setTimeout(() => res("wait"), wait));
+      const out = await Promise.race([next, timeout]);
+      clearTimeout(timer);
+      if (out !== "wait") return out;
+      const wall = performance.now() - t0;
+      const cpu = this.#cpuMs();
+      const used = cpu0 === undefined || cpu === undefined ? wall : cpu - cpu0;
+      if (used >= budgetMs || wall >= 10 * budgetMs) return "hang";
+      wait = Math.max(100, budgetMs - used);
+    }
+  }
+
+  /** CPU time (user and system, all threads) the worker has used, in ms; undefined without /proc. */
+  #cpuMs(): number | undefined {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${this.#child.pid}/stat`);
+      // After "pid (name) ": state, ppid, ... utime and stime are the 12th and 13th fields, in
+      // clock ticks (100 a second).
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(f[11]) + Number(f[12])) * 10;
+    } catch {
+      return undefined;
+    }
   }
 
   async close(): Promise<void> {
@@ -354,7 +383,9 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
       report.slowest.sort((a, b) => b.ms - a.ms).splice(10);
       if (!OK_OUTCOMES.has(outcome)) {
         const detail = typeof r === "string"
-          ? (r === "hang" ? `no answer within ${Math.round(allowed)} ms` : "the worker died")
+          ? (r === "hang"
+            ? `no answer after ${Math.round(allowed)} ms of CPU time (${Math.round(ms)} ms)`
+            : "the worker died")
           : r.detail;
         report.failures.push({ index, cls, file, outcome, detail, text });
         if (o.out) {

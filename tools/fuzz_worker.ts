@@ -78,13 +78,15 @@ export function runJob(job: FuzzJob): FuzzResult {
       if (weights <= job.passesUpTo) {
         runPasses(r.graph, pipelineFor("onnx", "eval"), { mode: "eval" });
       }
-      // The graph's bytes (weights are drawn only as a writer reads them: not here).
-      emitModelParts(r.graph);
+      // The graph's bytes as `dlm compile` writes them (weights past 2 GB as external data;
+      // a weight is drawn only as a writer reads its bytes: not here).
+      const emit = { externalData: { location: "fuzz.onnx.data" } };
+      emitModelParts(r.graph, emit);
       if (job.train && r.program?.main.decls.some((d) => d.kind === "train")) {
         const t = compileTrain(job.path, { read });
         const jt = judge(t.diagnostics, codes);
         if (typeof jt !== "string") return done(jt.fail, jt.detail);
-        if (t.step) emitModelParts(t.step);
+        if (t.step) emitModelParts(t.step, emit);
         if (jt === "rejected") return done("rejected");
       }
     } catch (e) {
