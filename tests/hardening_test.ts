@@ -106,23 +106,25 @@ Deno.test(
 );
 
 Deno.test(
-  "block applications and nested expressions that exhaust the stack are DLM0302 at an application",
+  "block applications and nested expressions that exhaust the stack are DLM0302 at the statement",
   withFile(
     "block F(d: int)(x) {\n  if d == 0 { return x }\n" +
       `  return ${"relu(".repeat(90)}x |> F(d - 1)${")".repeat(90)}\n}\n` +
       model("  output y = x |> F(150)"),
     async (file) => {
-      const r = await dlm("check", file);
-      assert.equal(r.code, 1);
-      assert.doesNotMatch(r.err, /internal error|DLM0900/i);
-      assert.match(
-        r.err,
-        new RegExp(
-          `^${escape(file)}:3:\\d+: error DLM0302: Block applications and expressions`,
-          "m",
-        ),
-        r.err,
-      );
+      const r = await checkFails(file, "DLM0302", "3:3");
+      assert.match(r.err, /Block applications and what they compute nest too deeply to compile/);
+    },
+  ),
+);
+
+Deno.test(
+  "a value nested 200,000 levels deep by a loop is DLM0302 at the statement that uses it",
+  withFile(
+    model("  let t = (1,)\n  for i in 0..200000 {\n    t = (t,)\n  }\n  output y = x * t"),
+    async (file) => {
+      const r = await checkFails(file, "DLM0302", "7:3");
+      assert.match(r.err, /Values or expressions nest too deeply to compile here/);
     },
   ),
 );

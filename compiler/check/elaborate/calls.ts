@@ -7,7 +7,6 @@
  * and blocks as they are applied.
  */
 import { Abort, Return } from "./core.ts";
-import { isStackOverflow } from "../../syntax/mod.ts";
 import { TooLarge } from "../../ir/tensor.ts";
 import { argTypeOf, coerce } from "./types.ts";
 import { ExpressionElab } from "./expressions.ts";
@@ -357,17 +356,6 @@ export abstract class CallElab extends ExpressionElab {
       if (this.diags.length > before) return ERROR;
       return this.err(...diag("DLM0211", d.name), d.nameSpan);
     } catch (r) {
-      // The call stack ran out below this application (block calls and the expressions inside
-      // them nest too deeply together): reported here, where the recursion is. Should the report
-      // itself find no stack, the exception goes on up to an enclosing application.
-      if (isStackOverflow(r)) {
-        this.err(
-          "DLM0302",
-          `Block applications and expressions nest too deeply to compile (${this.depth} block calls deep here)`,
-          span,
-        );
-        throw new Abort();
-      }
       if (!(r instanceof Return)) throw r;
       const v = r.value;
       if (d.returnType && v.k !== "error") {

@@ -6,6 +6,7 @@
  */
 import { diag } from "../../diagnostics.ts";
 import { Abort, type OutputDecl, Return } from "./core.ts";
+import { isStackOverflow } from "../../syntax/mod.ts";
 import { coerce } from "./types.ts";
 import { IndexElab } from "./indexing.ts";
 import type * as A from "../../syntax/ast.ts";
@@ -40,7 +41,24 @@ export abstract class StatementElab extends IndexElab {
   }
 
   execBody(body: A.Stmt[], scope: Scope, where: { model: boolean; outputs?: OutputDecl[] }): void {
-    for (const s of body) this.exec(s, scope, where);
+    for (const s of body) {
+      try {
+        this.exec(s, scope, where);
+      } catch (e) {
+        if (!isStackOverflow(e)) throw e;
+        // The call stack ran out under this statement: block applications, or values built in a
+        // loop ((((1,),),) ...), nest deeper than the compiler's recursion over them can go.
+        // Reported at the innermost statement whose handler has the stack to do it.
+        this.err(
+          "DLM0302",
+          this.depth > 0
+            ? `Block applications and what they compute nest too deeply to compile (${this.depth} block calls deep here)`
+            : "Values or expressions nest too deeply to compile here",
+          s.span,
+        );
+        throw new Abort();
+      }
+    }
   }
 
   exec(s: A.Stmt, scope: Scope, where: { model: boolean; outputs?: OutputDecl[] }): void {
