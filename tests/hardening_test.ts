@@ -233,3 +233,52 @@ Deno.test(
     },
   ),
 );
+
+// ---- found by the fuzzer's `call` class (built-ins called with arguments of every kind)
+
+Deno.test(
+  "a variadic parameter given by name takes its items, as by position, and is checked as they are",
+  withFile(
+    model("  output y = sum(xs: (x, x))\n  output z = concat(xs: 1, axis: 1)"),
+    async (f) => {
+      // Before: "Cannot read properties of undefined" from the argument binder (an internal error).
+      const r = await checkFails(f, "DLM0201", "4:21");
+      assert.match(r.err, /concat\(\) expects a tensor for 'xs', but got int 1/);
+      assert.doesNotMatch(r.err, /:3:\d+: error/, "sum(xs: (x, x)) is fine");
+    },
+  ),
+);
+
+Deno.test(
+  "zip() of nothing is an empty list, as Python's",
+  withFile(
+    model("  let n = 0\n  for p in zip() {\n    n = n + 1\n  }\n  output y = x * n"),
+    async (f) => {
+      // Before: "Invalid array length" (the length of no lists was Infinity).
+      const r = await dlm("check", f);
+      assert.equal(r.code, 0, r.err);
+    },
+  ),
+);
+
+Deno.test(
+  "adaptive_avg_pool() of a size not positive or of the wrong length, or of a tensor without spatial dims, is a diagnostic",
+  withFile(
+    "model M {\n  input x: f32[N, 3, 8, 8]\n  input t: f32[N]\n" +
+      "  output a = adaptive_avg_pool(x, (3,))\n  output b = adaptive_avg_pool(x, (-3, 5))\n" +
+      "  output c = adaptive_avg_pool(t)\n  output d = adaptive_avg_pool(x, (0, 0))\n}\n",
+    async (f) => {
+      // Before: internal errors for (3,) and t, an empty output for (0, 0).
+      const r = await checkFails(f, "DLM0210", "4:35");
+      assert.match(
+        r.err,
+        /:5:35: error DLM0210: adaptive_avg_pool\(\) needs 2 positive output sizes/,
+      );
+      assert.match(
+        r.err,
+        /:6:14: error DLM0203: adaptive_avg_pool\(\) needs an input \[N, C, \.\.\.spatial\]/,
+      );
+      assert.match(r.err, /:7:35: error DLM0210/);
+    },
+  ),
+);

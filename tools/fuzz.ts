@@ -18,6 +18,7 @@
  */
 import { parseArgs } from "node:util";
 import { lex } from "../compiler/syntax/lexer.ts";
+import { COMPILE_FNS, FUNCTIONS, INIT_FNS, LAYERS } from "../compiler/check/names.ts";
 import type { FuzzJob, FuzzResult, Outcome } from "./fuzz_worker.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -76,6 +77,48 @@ const splice = (text: string, start: number, end: number, insert: string) =>
 const HUGE = ["1000000000", "2147483648", "99999999999", "9007199254740993", "1e308", "1e400"];
 const DEPTHS = [50, 99, 100, 101, 150, 1000, 10_000, 100_000];
 const LENGTHS = [41, 1000, 100_000, 1_000_000];
+
+/** Tensors the `call` class declares as inputs of the model it mutates, by rank and dtype. */
+const CALL_INPUTS = [
+  "input fz4: f32[N, 3, 8, 8]",
+  "input fz3: f32[N, 6, 5]",
+  "input fz2: f32[N, 5]",
+  "input fz1: f32[N]",
+  "input fzi: i64[N, 5]",
+  "input fzb: bool[N, 5]",
+];
+const CALL_TENSORS = ["fz4", "fz3", "fz2", "fz1", "fzi", "fzb"];
+/** Values a built-in's argument is given by the `call` class. */
+const CALL_VALUES = [
+  "0",
+  "-1",
+  "1",
+  "2",
+  "3",
+  "1000000000",
+  "0.5",
+  "-2.5",
+  "true",
+  '"f32"',
+  '"same"',
+  '"x*"',
+  "(1,)",
+  "(2, 2)",
+  "(0, 0)",
+  "(-1, 3)",
+  "(1, 2, 3)",
+  "()",
+  "[1, 2]",
+  "relu",
+  "zeros",
+  "N",
+];
+const BUILTINS = [
+  ...Object.keys(FUNCTIONS).map((n) => ({ n, layer: false, sig: FUNCTIONS[n].sig })),
+  ...Object.keys(LAYERS).map((n) => ({ n, layer: true, sig: LAYERS[n].sig })),
+  ...Object.keys(COMPILE_FNS).map((n) => ({ n, layer: false, sig: [] as { name: string }[] })),
+  ...[...INIT_FNS].map((n) => ({ n, layer: false, sig: [] as { name: string }[] })),
+];
 
 /** A mutation: the text of a mutant of `s` (`all` is every source, for cross-overs). */
 type Mutation = (r: Rand, s: Source, all: Source[]) => string;
@@ -164,6 +207,26 @@ export const MUTATIONS: Record<string, Mutation> = {
     const part = o.text.slice(o.toks[i].start, last.end);
     const at = pick(r, s.toks).start;
     return splice(s.text, at, at, part + " ");
+  },
+  /**
+   * A built-in (function, layer, compile-time function or initialiser) called on tensors of
+   * every rank and dtype, with arguments of any kind, positional and named: its argument checks.
+   */
+  call(r, s) {
+    const open = s.text.search(/^model\s+\w+[^{]*\{/m);
+    if (open < 0) return s.text;
+    const at = s.text.indexOf("{", open) + 1;
+    const b = pick(r, BUILTINS);
+    const value = () => r() < 0.4 ? pick(r, CALL_TENSORS) : pick(r, CALL_VALUES);
+    const args: string[] = [];
+    for (let k = int(r, 4); k > 0; k--) {
+      const named = b.sig.length > 0 && r() < 0.5;
+      args.push(named ? `${pick(r, b.sig).name}: ${value()}` : value());
+    }
+    const call = `${b.n}(${args.join(", ")})`;
+    const use = b.layer && r() < 0.7 ? `${pick(r, CALL_TENSORS)} |> ${call}` : call;
+    const stmt = pick(r, [`let fzr = ${use}`, `output fzo = ${use}`]);
+    return splice(s.text, at, at, `\n  ${CALL_INPUTS.join("\n  ")}\n  ${stmt}\n`);
   },
   /** A token replaced by a token of another example (a name by another built-in, say). */
   substitute(r, s, all) {

@@ -409,7 +409,22 @@ const defs: FnDef[] = [
     apply: (ctx, a) => {
       const x = t(a.x);
       const sd = x.t.shape.length - 2;
+      if (sd < 1) {
+        return ctx.error(
+          "DLM0203",
+          `adaptive_avg_pool() needs an input [N, C, ...spatial], got ${formatType(x.t)}`,
+        );
+      }
       const out = expandInts(a.size, sd);
+      if (out.length !== sd || out.some((v) => v < 1)) {
+        return ctx.error(
+          "DLM0210",
+          `adaptive_avg_pool() needs ${sd} positive output size${sd > 1 ? "s" : ""} for ${
+            formatType(x.t)
+          }, got (${out.join(", ")})`,
+          ctx.argSpan("size"),
+        );
+      }
       if (out.every((v) => v === 1)) return one(ctx, "GlobalAveragePool", [x.v]);
       const ins = x.t.shape.slice(2);
       if (ins.some((d) => typeof d !== "number")) {
