@@ -12,9 +12,10 @@
  * - `models`: many small valid models, one after the other;
  * - `sum`:    one model whose output is a one-line sum `x + x + ... + x`.
  *
- * `--measure` prints, per kind and size, the wall time of `deno run -A cli/main.ts check FILE`,
- * its exit code, the first diagnostic line (cut) and the time per MB, so that growth faster than
- * linear shows as a rising last column. A run is killed after `--timeout` seconds (default 120).
+ * `--measure` prints, per kind and size, the wall time of `deno run -A cli/main.ts check FILE`
+ * and its time per MB (growth faster than linear shows as a rising s/MB), with /usr/bin/time its
+ * CPU time (user + system, less disturbed by a busy machine) and peak memory, its exit code and
+ * its first diagnostic (cut). A run is killed after `--timeout` seconds (default 120).
  */
 import { parseArgs } from "node:util";
 
@@ -74,14 +75,27 @@ export function generate(kind: Kind, bytes: number, seed = 1): string {
 
 interface Run {
   ms: number;
+  /** User + system CPU time and peak memory, when /usr/bin/time is there to measure them. */
+  cpuS?: number;
+  rssMB?: number;
   code: number;
   first: string;
 }
 
+const TIME = "/usr/bin/time";
+const hasTime = (() => {
+  try {
+    return Deno.statSync(TIME).isFile;
+  } catch {
+    return false;
+  }
+})();
+
 async function checkTime(file: string, timeoutS: number): Promise<Run> {
   const t0 = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli/main.ts", "check", file],
+  const argv = [Deno.execPath(), "run", "-A", "cli/main.ts", "check", file];
+  const child = new Deno.Command(hasTime ? TIME : argv[0], {
+    args: hasTime ? ["-f", "@@ %U %S %M", ...argv] : argv.slice(1),
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -92,10 +106,13 @@ async function checkTime(file: string, timeoutS: number): Promise<Run> {
   clearTimeout(timer);
   const err = new TextDecoder().decode(r.stderr);
   const first = (err.split("\n").find((l) => /error|warning/.test(l)) ?? "").replace(file, "FILE");
+  const usage = err.match(/^@@ ([\d.]+) ([\d.]+) (\d+)$/m);
   return {
     ms: performance.now() - t0,
+    cpuS: usage ? Number(usage[1]) + Number(usage[2]) : undefined,
+    rssMB: usage ? Number(usage[3]) / 1024 : undefined,
     code: r.signal ? -1 : r.code,
-    first: first.length > 90 ? first.slice(0, 89) + "…" : first,
+    first: first.length > 80 ? first.slice(0, 79) + "…" : first,
   };
 }
 
@@ -116,17 +133,23 @@ if (import.meta.main) {
   if (values.measure) {
     const dir = Deno.makeTempDirSync({ prefix: "dlm-stress-" });
     try {
-      console.log("kind    MB   time(s)  s/MB  exit  first diagnostic");
+      console.log("kind    MB   wall(s)  s/MB  cpu(s)  s/MB  RSS(MB)  exit  first diagnostic");
       for (const kind of values.kinds.split(",") as Kind[]) {
         for (const size of values.sizes.split(",")) {
           const file = `${dir}/${kind}_${size}.dlm`;
           Deno.writeTextFileSync(file, generate(kind, mb(size)));
           const r = await checkTime(file, Number(values.timeout));
-          const s = r.ms / 1000;
+          const s = r.ms / 1000, mbs = Number(size);
+          const cpu = r.cpuS === undefined
+            ? "      -      -"
+            : `${r.cpuS.toFixed(2).padStart(7)} ${(r.cpuS / mbs).toFixed(2).padStart(5)}`;
+          const rss = r.rssMB === undefined ? "-" : r.rssMB.toFixed(0);
           console.log(
             `${kind.padEnd(7)} ${size.padStart(3)} ${s.toFixed(2).padStart(8)} ${
-              (s / Number(size)).toFixed(2).padStart(5)
-            } ${String(r.code).padStart(5)}  ${r.code === -1 ? "(killed: timeout)" : r.first}`,
+              (s / mbs).toFixed(2).padStart(5)
+            } ${cpu} ${rss.padStart(8)} ${String(r.code).padStart(5)}  ${
+              r.code === -1 ? "(killed: timeout)" : r.first
+            }`,
           );
           Deno.removeSync(file);
         }
