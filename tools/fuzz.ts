@@ -186,7 +186,8 @@ export const MUTATIONS: Record<string, Mutation> = {
       const body = pick(r, ["a", "a.", "_", "*", "${i}"]).repeat(n).slice(0, n);
       return splice(s.text, t.start, t.end, `"${body}"`);
     }
-    const long = (t.image + pick(r, ["a", "_", "9", t.image])).repeat(n).slice(0, n);
+    const unit = t.image.slice(0, 64) + pick(r, ["a", "_", "9", t.image.slice(0, 64)]);
+    const long = unit.repeat(Math.ceil(n / unit.length)).slice(0, n);
     return splice(s.text, t.start, t.end, long);
   },
   /** Random bytes (decoded as the CLI reads a file: invalid UTF-8 as U+FFFD) inserted. */
@@ -355,8 +356,10 @@ export interface FuzzOptions {
   /** Stop starting new inputs after this many seconds. */
   timeS?: number;
   /**
-   * Wall time one input may take before it counts as a hang: this (default 10 s) and 20 s per
-   * megabyte of input, for the compile is linear in the input, not constant.
+   * CPU time one input may take before it counts as a hang: this (default 30 s) and 20 s per
+   * megabyte of input, for the compile is linear in the input, not constant. The default is above
+   * what the compiler's own runaway limits allow (250,000 nodes or 2^32 parameter elements are
+   * reached in 5-10 s: a GRU of 2^31 layers), so a hang is a hang.
    */
   budgetMs?: number;
   workers?: number;
@@ -402,7 +405,7 @@ export const OK_OUTCOMES = new Set(["ok", "rejected"]);
 export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
   const sources = loadSources();
   const classes = o.classes ?? CLASSES;
-  const budget = o.budgetMs ?? 10_000;
+  const budget = o.budgetMs ?? 30_000;
   const count = o.only ? o.only.length : o.count ?? 2_000;
   const t0 = performance.now();
   const report: FuzzReport = {
@@ -503,7 +506,7 @@ if (import.meta.main) {
       seed: { type: "string", default: "1" },
       count: { type: "string" },
       time: { type: "string" },
-      budget: { type: "string", default: "10000" },
+      budget: { type: "string", default: "30000" },
       workers: { type: "string", default: "1" },
       classes: { type: "string" },
       only: { type: "string" },

@@ -1,6 +1,7 @@
 /**
  * The .dlm front end: `parse` turns source text into an AST and the syntax
- * diagnostics (DLM0001-DLM0003). The grammar is spec/grammar.md.
+ * diagnostics (DLM0001-DLM0003; DLM0302 for nesting past the limit, DLM0150
+ * past 100 errors), in time linear in the text. The grammar is spec/grammar.md.
  */
 import type { IToken } from "chevrotain";
 import type { Span } from "../ir/graph.ts";
@@ -40,6 +41,8 @@ export function parse(text: string, path: string): { file: SourceFile; diagnosti
   try {
     return parseUnchecked(text, path, span);
   } catch (e) {
+    // The parser bounds nesting (MAX_NESTING) and the lexer reads without recursion: this is
+    // the last resort, should something else still recurse with the input.
     if (isStackOverflow(e)) {
       return {
         file: { kind: "file", path, decls: [], span },

@@ -63,7 +63,7 @@ let entry: "file" | "standaloneExpr" = "file";
 /**
  * How deeply a program may nest: brackets, calls, indexes, member accesses, prefix operators,
  * `**` exponents, pipe groups, `if` expressions, blocks of statements, `else if` links, tuple types
- * and patterns each count one level (spec/grammar.md 5). The parser, the AST builder, the name
+ * and patterns each count one level (spec/grammar.md 6). The parser, the AST builder, the name
  * resolver and the elaborator recurse once (or a few frames) per level, so this bound keeps every
  * one of them well inside the call stack; chevrotain's rules are the deepest (about 30 frames a
  * level), and run out of stack between 200 and 300 levels of nested calls. A long chain of binary
