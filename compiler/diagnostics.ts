@@ -134,6 +134,12 @@ export const CODES = {
     category: "error",
     message: "Too many syntax errors: stopped after {0}",
   },
+  DLM0151: {
+    title: "File too large",
+    category: "error",
+    message:
+      "The file is too large to compile: it has more than {0} {1} (parsing needs hundreds of bytes of memory for each token)",
+  },
   // 02xx: types and shapes
   DLM0201: { title: "Wrong argument type", category: "error" },
   DLM0202: {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { Diagnostic } from "../diagnostics.ts";
-import { type ModelDecl, parse } from "./mod.ts";
+import { MAX_FILE_CHARS, MAX_FILE_TOKENS, type ModelDecl, parse } from "./mod.ts";
 import { lex } from "./lexer.ts";
 import { MAX_NESTING, MAX_SYNTAX_ERRORS } from "./parser.ts";
 import { MAX_STRING_NESTING } from "./cst_to_ast.ts";
@@ -180,3 +180,19 @@ for (const [what, make, last] of LINEAR) {
     assert.ok(!ds.some((d) => d.code === "DLM0302"));
   });
 }
+
+Deno.test("parse() refuses a file of more than 16 Mi characters with DLM0151, before lexing it", () => {
+  const t0 = performance.now();
+  const ds = parse(`// ${"a".repeat(MAX_FILE_CHARS)}\n`, "t.dlm").diagnostics;
+  assert.deepEqual(ds.map(show), [`1:${MAX_FILE_CHARS + 1} DLM0151`]);
+  assert.match(ds[0].message, /more than 16,777,216 characters/);
+  assert.ok(performance.now() - t0 < 5_000);
+});
+
+Deno.test("parse() refuses more than 4 Mi tokens with DLM0151 at the first token past the limit", () => {
+  // A one-line sum of 10 MB (5 million tokens) peaked at 4 GB and was a heap-limit abort away
+  // from a crash; 4 Mi tokens parse within 3.3 GB.
+  const ds = parse(";".repeat(MAX_FILE_TOKENS + 1), "t.dlm").diagnostics;
+  assert.deepEqual(ds.map(show), [`1:${MAX_FILE_TOKENS + 1} DLM0151`]);
+  assert.match(ds[0].message, /more than 4,194,304 tokens/);
+});

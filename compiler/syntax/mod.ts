@@ -69,12 +69,51 @@ export function parse(text: string, path: string): { file: SourceFile; diagnosti
   }
 }
 
+/**
+ * How large a file may be: 16 Mi characters, and 4 Mi tokens. Parsing holds each token, its
+ * node of the concrete tree and its node of the AST at once, about 800 bytes a token at the peak
+ * (a one-line sum `x + x + ...` of 8 MB, 4.2 million tokens, peaks at 3.3 GB): beyond that, V8's
+ * default heap (4 GB) runs out and the process aborts, which is no diagnostic. The character
+ * bound keeps lexing itself (200 bytes a token) within the heap.
+ */
+export const MAX_FILE_CHARS = 2 ** 24;
+export const MAX_FILE_TOKENS = 2 ** 22;
+
+/** DLM0151 at `span`: the file has more than `n` `what`. */
+function tooLarge(n: number, what: string, span: Span): Diagnostic {
+  return syntaxError(...diag("DLM0151", n.toLocaleString("en-US"), what), span);
+}
+
+/** The span of the character at `offset` (1-based line and column). */
+function spanAt(text: string, offset: number, file: string): Span {
+  let line = 1, lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  const col = offset - lineStart + 1;
+  return { file, line, col, endLine: line, endCol: col + 1 };
+}
+
 function parseUnchecked(
   text: string,
   path: string,
   span: Span,
 ): { file: SourceFile; diagnostics: Diagnostic[] } {
+  const empty = (d: Diagnostic) => ({
+    file: { kind: "file" as const, path, decls: [], span },
+    diagnostics: [d],
+  });
+  if (text.length > MAX_FILE_CHARS) {
+    return empty(tooLarge(MAX_FILE_CHARS, "characters", spanAt(text, MAX_FILE_CHARS, path)));
+  }
   const { tokens, diagnostics } = lex(text, path);
+  if (tokens.length > MAX_FILE_TOKENS) {
+    return empty(tooLarge(MAX_FILE_TOKENS, "tokens", tokenSpan(tokens[MAX_FILE_TOKENS], path)));
+  }
   const builder = new AstBuilder(path);
   const decls: Decl[] = [];
   let budget = MAX_SYNTAX_ERRORS;
