@@ -282,3 +282,18 @@ Deno.test(
     },
   ),
 );
+
+// ---- found by the long fuzz run (seed 7)
+
+Deno.test(
+  "a convolution padded by 1e11 compiles at once: trim_conv_taps solves which taps are live",
+  withFile(
+    "model M {\n  input x: f32[N, 3, 32, 32]\n  output y = x |> conv2d(16, kernel: 3, pad: 99999999999)\n}\n",
+    async (file) => {
+      // Before: the pass searched 2e11 output positions for each tap (input #12057: a hang).
+      const r = await dlm("compile", file, "-o", `${file}.onnx`);
+      assert.equal(r.code, 0, r.err);
+      assert.ok(r.ms < 20_000, `${r.ms} ms`);
+    },
+  ),
+);
