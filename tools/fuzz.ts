@@ -362,6 +362,8 @@ export interface FuzzOptions {
    * reached in 5-10 s: a GRU of 2^31 layers), so a hang is a hang.
    */
   budgetMs?: number;
+  /** CPU time allowed per megabyte of input on top of `budgetMs` (default 20 s). */
+  budgetPerMBMs?: number;
   workers?: number;
   classes?: readonly string[];
   /** Also compile the training step of files that have a train section (default true). */
@@ -431,7 +433,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
         passesUpTo: o.passesUpTo ?? 1e6,
       };
       const started = performance.now();
-      const allowed = budget + 20 * text.length / 1024;
+      const allowed = budget + (o.budgetPerMBMs ?? 20_000) * text.length / 2 ** 20;
       const r = await w.run(job, allowed);
       const ms = performance.now() - started;
       const outcome = typeof r === "string" ? r : r.outcome;
