@@ -140,6 +140,22 @@ export const CODES = {
     message:
       "The file is too large to compile: it has more than {0} {1} (parsing needs hundreds of bytes of memory for each token)",
   },
+  DLM0152: {
+    title: "Nesting too deep",
+    category: "error",
+    message:
+      "This nests more than {0} levels deep (brackets, calls, operators and blocks each count one); split it with let",
+  },
+  DLM0153: {
+    title: "Strings nested too deep",
+    category: "error",
+    message: "Strings nest more than {0} levels deep inside interpolations here",
+  },
+  DLM0154: {
+    title: "Number too large",
+    category: "error",
+    message: "The number {0} is too large: the largest is about 1.8e308",
+  },
   // 02xx: types and shapes
   DLM0201: { title: "Wrong argument type", category: "error" },
   DLM0202: {
@@ -264,6 +280,16 @@ export const CODES = {
     title: "Symbolic dim in arithmetic",
     category: "error",
     message: "{0} {1} {2} needs the symbolic dim's value, which is only known at run time",
+  },
+  DLM0350: {
+    title: "Constant too large",
+    category: "error",
+    message: "{0} would be a constant of {1} elements ([{2}]); the limit is {3}",
+  },
+  DLM0351: {
+    title: "Too deep to compile",
+    category: "error",
+    message: "{0} nest too deeply to compile{1}",
   },
   // 04xx: files, weights and data
   DLM0401: { title: "Cannot read file", category: "error", message: "Cannot read {0}: {1}" },

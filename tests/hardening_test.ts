@@ -95,35 +95,35 @@ Deno.test(
 // ---- defect 5: every diagnostic about a file's content has a place
 
 Deno.test(
-  "expressions nested past 100 levels are DLM0302 at the token that opens the 101st",
+  "expressions nested past 100 levels are DLM0152 at the token that opens the 101st",
   withFile(
     model(`  let a = 1\n  output y = ${"relu(".repeat(150)}x${")".repeat(150)}`),
     async (f) => {
       // `  output y = ` is 13 columns and each `relu(` 5: the 100th "(" is at 13 + 5 * 100.
-      await checkFails(f, "DLM0302", `4:${13 + 5 * 100}`);
+      await checkFails(f, "DLM0152", `4:${13 + 5 * 100}`);
     },
   ),
 );
 
 Deno.test(
-  "block applications and nested expressions that exhaust the stack are DLM0302 at the statement",
+  "block applications and nested expressions that exhaust the stack are DLM0351 at the statement",
   withFile(
     "block F(d: int)(x) {\n  if d == 0 { return x }\n" +
       `  return ${"relu(".repeat(90)}x |> F(d - 1)${")".repeat(90)}\n}\n` +
       model("  output y = x |> F(150)"),
     async (file) => {
-      const r = await checkFails(file, "DLM0302", "3:3");
+      const r = await checkFails(file, "DLM0351", "3:3");
       assert.match(r.err, /Block applications and what they compute nest too deeply to compile/);
     },
   ),
 );
 
 Deno.test(
-  "a value nested 200,000 levels deep by a loop is DLM0302 at the statement that uses it",
+  "a value nested 200,000 levels deep by a loop is DLM0351 at the statement that uses it",
   withFile(
     model("  let t = (1,)\n  for i in 0..200000 {\n    t = (t,)\n  }\n  output y = x * t"),
     async (file) => {
-      const r = await checkFails(file, "DLM0302", "7:3");
+      const r = await checkFails(file, "DLM0351", "7:3");
       assert.match(r.err, /Values or expressions nest too deeply to compile here/);
     },
   ),
@@ -181,9 +181,9 @@ for (
   ] as const
 ) {
   Deno.test(
-    `${what} is DLM0303 at the call, before anything is allocated`,
+    `${what} is DLM0350 at the call, before anything is allocated`,
     withFile(model(`  ${call}\n  output y = x`), async (file) => {
-      const r = await checkFails(file, "DLM0303", `${line}:${col}`);
+      const r = await checkFails(file, "DLM0350", `${line}:${col}`);
       assert.match(r.err, /would be a constant of [\d,]+ elements .*; the limit is 268,435,456/);
       // Before: "Invalid array length" (DLM0900) after seconds, or 18 s and 1.9 GB for anchors.
       assert.ok(r.ms < 10_000, `${r.ms} ms`);
@@ -192,28 +192,28 @@ for (
 }
 
 Deno.test(
-  "adaptive_avg_pool() of a symbolic batch of huge maps is DLM0303 at the call, not its pooling matrix",
+  "adaptive_avg_pool() of a symbolic batch of huge maps is DLM0350 at the call, not its pooling matrix",
   withFile(
     "model M {\n  input x: f32[N, 1, 1000000000, 14]\n  output y = adaptive_avg_pool(x, 7)\n}\n",
     async (file) => {
-      const r = await checkFails(file, "DLM0303", "3:14");
+      const r = await checkFails(file, "DLM0350", "3:14");
       assert.match(r.err, /pooling matrix would be a constant of 7,000,000,000 elements/);
     },
   ),
 );
 
 Deno.test(
-  "layer_norm() without affine over huge dims is DLM0303 at the layer, for its constant scale",
+  "layer_norm() without affine over huge dims is DLM0350 at the layer, for its constant scale",
   withFile(
     "model M {\n  input x: f32[N, 100000, 100000]\n  output y = x |> layer_norm(dims: 2, affine: false)\n}\n",
     async (file) => {
-      await checkFails(file, "DLM0303", "3:19");
+      await checkFails(file, "DLM0350", "3:19");
     },
   ),
 );
 
 Deno.test(
-  "a gradient rule's table past the limit is DLM0303 at the node's source, not an out-of-memory",
+  "a gradient rule's table past the limit is DLM0350 at the node's source, not an out-of-memory",
   withFile(
     model(
       "  output y = (x |> linear(40000) |> relu)[:, 0::2] |> linear(1)",
@@ -226,7 +226,7 @@ Deno.test(
       assert.match(
         r.err,
         new RegExp(
-          `^${escape(file)}:3:14: error DLM0303: Slice's gradient would be a constant`,
+          `^${escape(file)}:3:14: error DLM0350: Slice's gradient would be a constant`,
           "m",
         ),
       );

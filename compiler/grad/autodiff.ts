@@ -138,7 +138,7 @@ export function buildGradients(
     } catch (e) {
       if (e instanceof DlmError) throw e;
       // A table the rule computes (a selection matrix, divisors) past the size limit.
-      if (e instanceof TooLarge) fail("DLM0303", e.message, n.spans?.[0]);
+      if (e instanceof TooLarge) fail(...diag("DLM0350", ...e.args), n.spans?.[0]);
       const msg = e instanceof Error ? e.message : String(e);
       if (e instanceof GradLimit) {
         // A symbolic dim the rule needs as a number: a limit of training, not a bug.

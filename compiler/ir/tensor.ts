@@ -155,13 +155,18 @@ export const MAX_CONSTANT_ELEMENTS = 2 ** 28;
  * elaborator (or autodiff, for a gradient rule's table) reports it as DLM0303 at the call.
  */
 export class TooLarge extends Error {
+  /** The arguments of DLM0350's message: what, its elements, its shape, the limit. */
+  readonly args: [string, string, string, string];
   constructor(readonly what: string, readonly shape: readonly number[]) {
     const n = shape.reduce((p, d) => p * d, 1);
-    super(
-      `${what} would be a constant of ${n.toLocaleString("en-US")} elements ([${
-        shape.join(", ")
-      }]); the limit is ${MAX_CONSTANT_ELEMENTS.toLocaleString("en-US")}`,
-    );
+    const args: [string, string, string, string] = [
+      what,
+      n.toLocaleString("en-US"),
+      shape.join(", "),
+      MAX_CONSTANT_ELEMENTS.toLocaleString("en-US"),
+    ];
+    super(`${what} would be a constant of ${args[1]} elements ([${args[2]}])`);
+    this.args = args;
     this.name = "TooLarge";
   }
 }

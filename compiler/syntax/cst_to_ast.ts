@@ -21,7 +21,7 @@ import { interpolationEnd, isUnterminated, lex, StringLit, syntaxError } from ".
 import {
   describeToken,
   MAX_SYNTAX_ERRORS,
-  nestingMessage,
+  nestingError,
   parseExpr,
   stringDepth,
   syntaxDiagnostics,
@@ -755,10 +755,7 @@ export class AstBuilder {
       const span = this.tokenSpan(num);
       const value = Number(text);
       if (!Number.isFinite(value)) {
-        this.#error(
-          `The number ${describeToken(num)} is too large: the largest is about 1.8e308`,
-          span,
-        );
+        this.diagnostics.push(syntaxError(...diag("DLM0154", describeToken(num)), span));
       }
       return { kind: "num", value, isInt: !/[.eE]/.test(text), span };
     }
@@ -859,13 +856,7 @@ export class AstBuilder {
     depth: number,
   ): A.Expr {
     if (this.#strings >= MAX_STRING_NESTING) {
-      this.diagnostics.push(
-        syntaxError(
-          "DLM0302",
-          `Strings nest more than ${MAX_STRING_NESTING} levels deep inside '\${...}' here`,
-          whole,
-        ),
-      );
+      this.diagnostics.push(syntaxError(...diag("DLM0153", MAX_STRING_NESTING), whole));
       return { kind: "name", name: MISSING, span: whole };
     }
     this.#strings++;
@@ -897,7 +888,7 @@ export class AstBuilder {
       const span = this.tokenSpan(stop.token);
       this.diagnostics.push(
         stop.why === "nesting"
-          ? syntaxError("DLM0302", nestingMessage(), span)
+          ? nestingError(span)
           : syntaxError(...diag("DLM0150", MAX_SYNTAX_ERRORS), span),
       );
     }

@@ -11,7 +11,7 @@ import { AstBuilder } from "./cst_to_ast.ts";
 import { Block, Colon, Import, lex, Model, syntaxError, tokenSpan, Train } from "./lexer.ts";
 import {
   MAX_SYNTAX_ERRORS,
-  nestingMessage,
+  nestingError,
   parseFile,
   type Stop,
   strayDiagnostics,
@@ -174,7 +174,7 @@ function capErrors(ds: Diagnostic[], stop: Stop | undefined, path: string): Diag
   if (stop?.why === "nesting") {
     ds = sortDiagnostics([
       ...ds,
-      syntaxError("DLM0302", nestingMessage(), tokenSpan(stop.token, path)),
+      nestingError(tokenSpan(stop.token, path)),
     ]);
   }
   let errors = 0;

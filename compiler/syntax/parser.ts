@@ -23,7 +23,7 @@ import {
   type TokenType,
 } from "./vendor/chevrotain.mjs";
 import type { Span } from "../ir/graph.ts";
-import type { Diagnostic } from "../diagnostics.ts";
+import { diag, type Diagnostic } from "../diagnostics.ts";
 import * as T from "./lexer.ts";
 import { MAX_SYNTAX_ERRORS, syntaxError } from "./lexer.ts";
 
@@ -79,10 +79,9 @@ export const MAX_NESTING = 100;
  */
 export { MAX_SYNTAX_ERRORS };
 
-/** The message of DLM0302 for a parse that nests deeper than `MAX_NESTING`. */
-export function nestingMessage(): string {
-  return `This nests more than ${MAX_NESTING} levels deep (brackets, calls, operators and blocks ` +
-    "each count one); split it with let";
+/** DLM0152 at `span`: a parse that nests deeper than `MAX_NESTING`. */
+export function nestingError(span: Span): Diagnostic {
+  return syntaxError(...diag("DLM0152", MAX_NESTING), span);
 }
 
 /** The nesting level of the parse in progress, counted as `MAX_NESTING` describes. */

@@ -56,7 +56,7 @@ export abstract class CallElab extends ExpressionElab {
   }
 
   /**
-   * Run a built-in applied at `span`. A constant it would compute past the limit is DLM0303
+   * Run a built-in applied at `span`. A constant it would compute past the limit is DLM0350
    * here: `table()` (compiler/ir/tensor.ts), the one way built-ins allocate the constants they
    * compute, throws TooLarge before allocating.
    */
@@ -64,7 +64,7 @@ export abstract class CallElab extends ExpressionElab {
     try {
       return run();
     } catch (e) {
-      if (e instanceof TooLarge) return this.err("DLM0303", e.message, span);
+      if (e instanceof TooLarge) return this.err(...diag("DLM0350", ...e.args), span);
       throw e;
     }
   }

@@ -50,10 +50,13 @@ export abstract class StatementElab extends IndexElab {
         // loop ((((1,),),) ...), nest deeper than the compiler's recursion over them can go.
         // Reported at the innermost statement whose handler has the stack to do it.
         this.err(
-          "DLM0302",
-          this.depth > 0
-            ? `Block applications and what they compute nest too deeply to compile (${this.depth} block calls deep here)`
-            : "Values or expressions nest too deeply to compile here",
+          ...(this.depth > 0
+            ? diag(
+              "DLM0351",
+              "Block applications and what they compute",
+              ` (${this.depth} block calls deep here)`,
+            )
+            : diag("DLM0351", "Values or expressions", " here")),
           s.span,
         );
         throw new Abort();
