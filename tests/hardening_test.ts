@@ -297,3 +297,20 @@ Deno.test(
     },
   ),
 );
+
+Deno.test(
+  "anchors() and roi_align() of a size that is not one or two positive ints are DLM0210 at the call",
+  withFile(
+    "model M {\n  input x: f32[N, 3, 8, 8]\n  input r: f32[R, 4]\n" +
+      "  let a = anchors(sizes: 16, ratios: 1.0, grid: (4,), stride: 8)\n" +
+      "  let b = anchors(sizes: 16, ratios: 1.0, grid: (4, 4, 4), stride: 8)\n" +
+      "  let c = roi_align(x, r, output: (7,))\n  output y = x\n}\n",
+    async (f) => {
+      // Before: a grid of one int made an anchors table of shape [NaN, 4] (input #11915 of seed 8,
+      // an internal error); a pair of positive ints is now checked in one place (positivePair).
+      const r = await checkFails(f, "DLM0210", "4:11");
+      assert.match(r.err, /:5:11: error DLM0210: anchors\(\) needs a positive grid/);
+      assert.match(r.err, /:6:11: error DLM0210: roi_align\(\) needs output/);
+    },
+  ),
+);

@@ -233,6 +233,16 @@ export function expandInts(v: Value, n: number): number[] {
   return Array(n).fill(0);
 }
 
+/**
+ * An int or a pair of ints as [a, b] (an int is both), when both are positive integers: a size
+ * or stride of two dims. Undefined for anything else, a tuple of another length included.
+ */
+export function positivePair(v: Value): [number, number] | undefined {
+  const p = expandInts(v, 2);
+  if (p.length !== 2 || p.some((x) => !Number.isInteger(x) || x < 1)) return undefined;
+  return [p[0], p[1]];
+}
+
 export function num(v: Value | undefined, fallback = 0): number {
   return v && (v.k === "int" || v.k === "float") ? v.v : fallback;
 }

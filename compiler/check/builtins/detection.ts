@@ -8,7 +8,7 @@
 import { formatType } from "../../ir/graph.ts";
 import { table, tensor } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
-import { expandInts, num } from "../signature.ts";
+import { num, positivePair } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { Expr } from "../../ir/expr.ts";
@@ -146,8 +146,8 @@ const roiAlign: FnDef = {
   ],
   apply(ctx, args) {
     const x = t(args.x), rois = t(args.rois);
-    const out = expandInts(args.output, 2);
-    if (!out || out.some((d) => d < 1)) {
+    const out = positivePair(args.output);
+    if (!out) {
       return ctx.error("DLM0210", "roi_align() needs output: a positive size or (h, w)");
     }
     let idx: string | undefined = args.batch_indices ? t(args.batch_indices).v : undefined;
@@ -201,13 +201,13 @@ const anchors: FnDef = {
   ],
   apply(ctx, args) {
     const sizes = numbers(args.sizes), ratios = numbers(args.ratios);
-    const grid = expandInts(args.grid, 2), stride = expandInts(args.stride, 2);
+    const grid = positivePair(args.grid), stride = positivePair(args.stride);
     if (
       !sizes?.length || !ratios?.length || sizes.some((s) => s <= 0) || ratios.some((r) => r <= 0)
     ) {
       return ctx.error("DLM0210", "anchors() needs positive sizes and ratios (numbers or tuples)");
     }
-    if (!grid || !stride || grid.some((d) => d < 1) || stride.some((d) => d < 1)) {
+    if (!grid || !stride) {
       return ctx.error("DLM0210", "anchors() needs a positive grid (h, w) and stride");
     }
     // Base anchors centred on 0, as torchvision: ws = w_ratio * size, hs = h_ratio * size.

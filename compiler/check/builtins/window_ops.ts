@@ -15,7 +15,7 @@ import { formatType } from "../../ir/graph.ts";
 import { table, type Tensor } from "../../ir/tensor.ts";
 import { dimEquals } from "../../ops/dims.ts";
 import type { InitSpec } from "../../ir/init.ts";
-import { expandInts, num } from "../signature.ts";
+import { expandInts, num, positivePair } from "../signature.ts";
 import { ERROR, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { LayerDef } from "./layers.ts";
@@ -79,11 +79,8 @@ export function shiftedWindowMask(
 
 /** A window size argument as [mh, mw] (an int is square), or an error message. */
 function windowArg(v: Value, what: string): [number, number] | string {
-  const m = expandInts(v, 2);
-  if (!m || m.length !== 2 || m.some((x) => !Number.isInteger(x) || x < 1)) {
-    return `${what} needs a window of 1 or 2 positive ints, got ${describeInts(v)}`;
-  }
-  return [m[0], m[1]];
+  return positivePair(v) ??
+    `${what} needs a window of 1 or 2 positive ints, got ${describeInts(v)}`;
 }
 
 function describeInts(v: Value): string {
