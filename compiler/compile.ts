@@ -3,7 +3,14 @@
  * `--model NAME`, else the first model declared in the main file.
  */
 import type { Graph } from "./ir/graph.ts";
-import { dedupeDiagnostics, diag, type Diagnostic, error, SourceMap } from "./diagnostics.ts";
+import {
+  dedupeDiagnostics,
+  diag,
+  type Diagnostic,
+  error,
+  fileStart,
+  SourceMap,
+} from "./diagnostics.ts";
 import {
   isProgram,
   loadProgram,
@@ -44,32 +51,43 @@ export function selectModel(p: Program, name?: string): ModelDecl | Diagnostic {
   const first = p.main.decls.find((d) => d.kind === "model") as ModelDecl | undefined;
   // A derived model's complete declaration is the one in `models`.
   if (first) return p.models.get(first.name) ?? first;
-  return error(...diag("DLM0125", p.main.path));
+  return error(...diag("DLM0125", p.main.path), fileStart(p.main.path));
 }
 
 /** Parse, check and build the graph of one model. Never throws for bad input. */
 export function compileFile(path: string, opts: CompileOptions = {}): CompileResult {
+  const at: { program?: Program; model?: ModelDecl } = {};
   try {
-    return compileUnchecked(path, opts);
+    return compileUnchecked(path, opts, at);
   } catch (e) {
     if (!isStackOverflow(e)) throw e;
-    // A 100,000-term sum or similar: recursion over the tree ran out of stack.
+    // The parser bounds nesting and the elaborator reports a recursion that runs out of stack at
+    // the block application; this is the last resort, at the model (or the file).
+    const span = at.model?.nameSpan ?? fileStart(path);
     return {
-      diagnostics: [error(...diag("DLM0314", path, "compile"))],
-      sources: new SourceMap(),
+      program: at.program,
+      diagnostics: [
+        error(...diag("DLM0314", path, "compile"), span),
+      ],
+      sources: at.program?.sources ?? new SourceMap(),
     };
   }
 }
 
-function compileUnchecked(path: string, opts: CompileOptions): CompileResult {
+function compileUnchecked(
+  path: string,
+  opts: CompileOptions,
+  at: { program?: Program; model?: ModelDecl },
+): CompileResult {
   const loaded = loadProgram(path, opts.read ?? readFromDisk);
   if (!isProgram(loaded)) return { diagnostics: loaded.diagnostics, sources: loaded.sources };
-  const program = loaded;
+  const program = at.program = loaded;
   if (hasErrors(program.diagnostics)) {
     return { program, diagnostics: program.diagnostics, sources: program.sources };
   }
   const model = selectModel(program, opts.model);
   if (!("kind" in model)) return { program, diagnostics: [model], sources: program.sources };
+  at.model = model;
   const resolved = resolveNames(program);
   const { graph, diagnostics } = elaborate(program, model, opts);
   const all = dedupeDiagnostics([...program.diagnostics, ...resolved, ...diagnostics]);

@@ -183,6 +183,33 @@ export const CODES = {
     message:
       "No KV-cache step model '{0}' for '{1}' in {2}; declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-cache",
   },
+  DLM0150: {
+    title: "Too many syntax errors",
+    category: "error",
+    message: "Too many syntax errors: stopped after {0}",
+  },
+  DLM0151: {
+    title: "File too large",
+    category: "error",
+    message:
+      "The file is too large to compile: it has more than {0} {1} (parsing needs hundreds of bytes of memory for each token)",
+  },
+  DLM0152: {
+    title: "Nesting too deep",
+    category: "error",
+    message:
+      "This nests more than {0} levels deep (brackets, calls, operators and blocks each count one); split it with let",
+  },
+  DLM0153: {
+    title: "Strings nested too deep",
+    category: "error",
+    message: "Strings nest more than {0} levels deep inside interpolations here",
+  },
+  DLM0154: {
+    title: "Number too large",
+    category: "error",
+    message: "The number {0} is too large: the largest is about 1.8e308",
+  },
   // 02xx: types and shapes
   DLM0201: {
     title: "Wrong argument type",
@@ -421,6 +448,16 @@ export const CODES = {
     message:
       "The model's weights take {0} bytes, more than one ONNX protobuf can hold (2 GB); write it with external data (writeModel) instead",
   },
+  DLM0350: {
+    title: "Constant too large",
+    category: "error",
+    message: "{0} would be a constant of {1} elements ([{2}]); the limit is {3}",
+  },
+  DLM0351: {
+    title: "Too deep to compile",
+    category: "error",
+    message: "{0} nest too deeply to compile{1}",
+  },
   // 04xx: files, weights and data
   DLM0401: { title: "Cannot read file", category: "error", message: "Cannot read {0}: {1}" },
   DLM0402: { title: "Invalid safetensors file", category: "error", message: "Invalid {0}: {1}" },
@@ -651,6 +688,14 @@ export interface Diagnostic {
   notes?: string[];
 }
 
+/**
+ * Where a diagnostic about a whole file is reported (it declares no model, it nests too deeply):
+ * its first character, as TypeScript places its file-level errors (`file.ts(1,1)`).
+ */
+export function fileStart(file: string): Span {
+  return { file, line: 1, col: 1, endLine: 1, endCol: 1 };
+}
+
 /** Thrown to abort with one or more diagnostics. Caught by the CLI. */
 export class DlmError extends Error {
   readonly diagnostics: Diagnostic[];
@@ -695,15 +740,41 @@ export class SourceMap {
   }
 }
 
+/**
+ * A huge name (generated or mangled code) is shown cut to its first 40 characters and "…", so
+ * that a message stays a line however long the name it quotes.
+ */
+export function cutLongNames(text: string): string {
+  // A loop, not a regular expression: V8's backtracking runs out of stack on a run of millions.
+  const word = (c: number) =>
+    (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < text.length;) {
+    if (!word(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < text.length && word(text.charCodeAt(j))) j++;
+    if (j - i > 40) {
+      out += `${text.slice(from, i + 40)}…`;
+      from = j;
+    }
+    i = j;
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
 /** Render one diagnostic as people read it. */
 export function formatDiagnostic(d: Diagnostic, sources?: SourceMap): string {
   const where = d.span ? `${d.span.file}:${d.span.line}:${d.span.col}: ` : "";
-  const out = [`${where}${d.severity} ${d.code}: ${d.message}`];
+  const out = [`${where}${d.severity} ${d.code}: ${cutLongNames(d.message)}`];
   const src = d.span && sources?.line(d.span.file, d.span.line);
   if (d.span && src !== undefined) {
     const num = String(d.span.line);
     const pad = " ".repeat(num.length);
-    let line = src.replace(/\t/g, " ");
+    let line = src;
     let start = Math.max(1, d.span.col);
     let end = d.span.endLine === d.span.line ? Math.max(d.span.endCol, start + 1) : line.length + 1;
     // A very long line (generated code) is shown as a window around the error.
@@ -716,11 +787,12 @@ export function formatDiagnostic(d: Diagnostic, sources?: SourceMap): string {
       start = start - from + head.length;
       end = Math.min(end - from + head.length, head.length + MAX + 1);
     }
+    line = line.replace(/\t/g, " ");
     const width = Math.max(1, Math.min(end, line.length + 1) - start);
     out.push(`${num} | ${line}`);
     out.push(`${pad} | ${" ".repeat(start - 1)}${"~".repeat(width)}`);
   }
-  for (const n of d.notes ?? []) out.push(`  note: ${n}`);
+  for (const n of d.notes ?? []) out.push(`  note: ${cutLongNames(n)}`);
   return out.join("\n");
 }
 

@@ -491,7 +491,10 @@ Deno.test("run and train reject an unknown --optimize level as a usage error", a
   for (const args of [["run", MLP], ["train", MLP, "--data", "digits"]]) {
     const r = await dlm(...args, "--optimize", "fastest");
     assert.equal(r.code, 2, r.err);
-    assert.match(r.err, /DLM0501.*--optimize needs one of disabled, basic, extended, all, got 'fastest'/);
+    assert.match(
+      r.err,
+      /DLM0501.*--optimize needs one of disabled, basic, extended, all, got 'fastest'/,
+    );
   }
 });
 

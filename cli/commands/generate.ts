@@ -3,7 +3,7 @@
  * with its KV-cache step model (`<Model>Cached` in the same file) or, with
  * --no-cache, by re-running the plain model on the whole sequence per token.
  */
-import { diag, DlmError, error } from "../../compiler/diagnostics.ts";
+import { diag, DlmError, error, fileStart } from "../../compiler/diagnostics.ts";
 import { selectModel } from "../../compiler/compile.ts";
 import { isProgram, loadProgram, readFromDisk } from "../../compiler/check/program.ts";
 import { type Target, TARGETS } from "../../compiler/passes/mod.ts";
@@ -80,11 +80,11 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     const m = isProgram(p) ? selectModel(p, model) : undefined;
     if (!m || !isProgram(p) || !("kind" in m) || m.kind !== "model") {
       built = buildGraph(file, { ...base, model }); // reports why the file or model is unusable
-      throw new DlmError(error(...diag("DLM0125", file)));
+      throw new DlmError(error(...diag("DLM0125", file), fileStart(file)));
     }
     const name = `${m.name}Cached`;
     if (!p.models.has(name)) {
-      throw new DlmError(error(...diag("DLM0128", name, m.name, file)));
+      throw new DlmError(error(...diag("DLM0128", name, m.name, file), m.nameSpan));
     }
     built = buildGraph(file, { ...base, model: name });
   } else built = buildGraph(file, { ...base, model });

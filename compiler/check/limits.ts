@@ -1,3 +1,5 @@
+import { MAX_CONSTANT_ELEMENTS } from "../ir/tensor.ts";
+
 /** Limits that turn runaway programs into diagnostics instead of hangs (spec/language.md 4.9). */
 export const LIMITS = {
   depth: 200,
@@ -7,4 +9,6 @@ export const LIMITS = {
   rangeLength: 1_000_000,
   tensorElements: 2 ** 31 - 1,
   totalParamElements: 4 * 2 ** 30,
+  /** Elements of one constant the compiler computes (`table()` in compiler/ir/tensor.ts checks it). */
+  constantElements: MAX_CONSTANT_ELEMENTS,
 };

@@ -27,7 +27,7 @@ import { formatType, type MergeRecord, type Span } from "../ir/graph.ts";
 import type { Expr } from "../ir/expr.ts";
 import { tensor, zeros as zeroTensor } from "../ir/tensor.ts";
 import type { Ctx } from "./context.ts";
-import { globToRegExp } from "./glob.ts";
+import { compileGlob, type NamePattern } from "./glob.ts";
 import type { InitSpec } from "../ir/init.ts";
 import { describe, ERROR, type TensorValue, type Value } from "./values.ts";
 import { withGraph, withGraphs } from "./builtins/util.ts";
@@ -42,7 +42,7 @@ export interface LoraSpec {
   dropout: number;
   std: number;
   targets: string;
-  re: RegExp;
+  re: NamePattern;
   /** `parts: (true, false, true)`: the output splits into equal parts; only true ones adapt. */
   parts?: boolean[];
   span: Span;
@@ -52,8 +52,8 @@ export interface Ia3Spec {
   method: "ia3";
   name: string;
   targets: string;
-  re: RegExp;
-  feedforward?: RegExp;
+  re: NamePattern;
+  feedforward?: NamePattern;
   /** As lora's: only these equal parts of the output are scaled (k and v of a fused q/k/v). */
   parts?: boolean[];
   span: Span;
@@ -65,7 +65,7 @@ export interface AdapterSpec {
   size: number;
   activation: string;
   targets: string;
-  re: RegExp;
+  re: NamePattern;
   span: Span;
 }
 
@@ -75,7 +75,7 @@ export interface PrefixSpec {
   length: number;
   std: number;
   targets: string;
-  re: RegExp;
+  re: NamePattern;
   span: Span;
 }
 
@@ -83,7 +83,7 @@ export interface TopLayersSpec {
   method: "top_layers";
   k: number;
   layers: string;
-  also?: RegExp;
+  also?: NamePattern;
   span: Span;
 }
 
@@ -91,7 +91,7 @@ export interface TopLayersSpec {
 export interface AlsoTrainSpec {
   method: "also_train";
   targets: string;
-  re: RegExp;
+  re: NamePattern;
   span: Span;
 }
 
@@ -184,7 +184,7 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
           dropout,
           std,
           targets,
-          re: globToRegExp(targets),
+          re: compileGlob(targets),
           parts,
           span,
         });
@@ -211,8 +211,8 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
           method: "ia3",
           name,
           targets: str("targets")!,
-          re: globToRegExp(str("targets")!),
-          feedforward: ff ? globToRegExp(ff) : undefined,
+          re: compileGlob(str("targets")!),
+          feedforward: ff ? compileGlob(ff) : undefined,
           parts,
           span,
         });
@@ -241,7 +241,7 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
           size,
           activation,
           targets: str("targets")!,
-          re: globToRegExp(str("targets")!),
+          re: compileGlob(str("targets")!),
           span,
         });
         break;
@@ -256,7 +256,7 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
           length,
           std: numv("std") ?? 0.02,
           targets: str("targets")!,
-          re: globToRegExp(str("targets")!),
+          re: compileGlob(str("targets")!),
           span,
         });
         break;
@@ -266,7 +266,7 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
         out.push({
           method: "also_train",
           targets: str("targets")!,
-          re: globToRegExp(str("targets")!),
+          re: compileGlob(str("targets")!),
           span,
         });
         break;
@@ -280,7 +280,7 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
           method: "top_layers",
           k,
           layers: str("layers")!,
-          also: also ? globToRegExp(also) : undefined,
+          also: also ? compileGlob(also) : undefined,
           span,
         });
         break;

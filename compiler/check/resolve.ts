@@ -10,7 +10,7 @@ import type * as A from "../syntax/ast.ts";
 import { CODES, diag, type Diagnostic, error } from "../diagnostics.ts";
 import type { Program } from "./program.ts";
 import { COMPILE_FNS, FUNCTIONS, isSymbolName, LAYERS, predefinedNames } from "./names.ts";
-import { closest } from "./suggest.ts";
+import { Suggester } from "./suggest.ts";
 
 class Names {
   readonly names = new Set<string>();
@@ -18,8 +18,10 @@ class Names {
   has(n: string): boolean {
     return this.names.has(n) || (this.parent?.has(n) ?? false);
   }
-  all(): string[] {
-    return [...this.names, ...(this.parent?.all() ?? [])];
+  /** Every name in scope, the innermost first (lazily: a search may stop early). */
+  *all(): Generator<string> {
+    yield* this.names;
+    if (this.parent) yield* this.parent.all();
   }
   child(): Names {
     return new Names(this);
@@ -74,6 +76,7 @@ export function resolveNames(p: Program): Diagnostic[] {
 }
 
 class Resolver {
+  readonly suggest = new Suggester();
   constructor(readonly diags: Diagnostic[]) {}
 
   /** A parameter or binding named like a built-in hides it in its scope: say so, once per place. */
@@ -193,10 +196,15 @@ class Resolver {
       case "unary":
         this.expr(e.operand, s);
         return;
-      case "binary":
-        this.expr(e.left, s);
-        this.expr(e.right, s);
+      case "binary": {
+        // A long chain (x + x + ... + x) is a deep left spine: walked in a loop, not recursion.
+        const rights: A.Expr[] = [];
+        let left: A.Expr = e;
+        for (; left.kind === "binary"; left = left.left) rights.push(left.right);
+        this.expr(left, s);
+        for (let i = rights.length - 1; i >= 0; i--) this.expr(rights[i], s);
         return;
+      }
       case "call":
         this.expr(e.callee, s);
         e.args.forEach((a) => this.expr(a.value, s));
@@ -235,7 +243,7 @@ class Resolver {
 
   unknown(name: string, span: A.NameExpr["span"], s: Names): void {
     if (name === "<missing>") return; // the parser already reported it
-    const near = closest(name, s.all());
+    const near = this.suggest.closest(name, s.all());
     this.diags.push(
       error(...diag("DLM0101", name, near ? `; did you mean '${near}'?` : ""), span),
     );

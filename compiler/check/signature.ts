@@ -107,6 +107,22 @@ export function bindArgs(
   let ok = true;
   let pos = 0;
   const variadic = sig.find((p) => p.variadic);
+  /** Add `a` to the items of the variadic parameter `p` (given by position or by name). */
+  const addItem = (p: ParamSig, a: ArgIn) => {
+    const list = (out[p.name] as Value | undefined) ?? { k: "tuple", items: [] };
+    // A tuple or list of tensors stands for its items: concat(parts, axis: 1) == concat(a, b, axis: 1).
+    const v = a.value;
+    if (p.type === "tensors" && (v.k === "tuple" || v.k === "list") && fits(v, "tensors")) {
+      (list as { items: Value[] }).items.push(...v.items);
+    } else {
+      if (!check(what, { ...p, type: p.type === "tensors" ? "tensor" : p.type }, a, diags)) {
+        ok = false;
+      }
+      (list as { items: Value[] }).items.push(a.value);
+    }
+    out[p.name] = list;
+    spans[p.name] ??= a.span;
+  };
   for (const a of args) {
     if (a.value.k === "error") {
       ok = false;
@@ -127,6 +143,11 @@ export function bindArgs(
       if (p.name in out) {
         diags.push(error(...diag("DLM0218", what, a.name), a.span));
         ok = false;
+        continue;
+      }
+      if (p.variadic) {
+        // `sum(xs: (a, b))`: the items by name, as they would be by position.
+        addItem(p, a);
         continue;
       }
       if (!check(what, p, a, diags)) ok = false;
@@ -157,21 +178,7 @@ export function bindArgs(
       break;
     }
     if (p.variadic) {
-      const list = (out[p.name] as Value | undefined) ?? { k: "tuple", items: [] };
-      // A tuple or list of tensors stands for its items: concat(parts, axis: 1) == concat(a, b, axis: 1).
-      const v = a.value;
-      if (p.type === "tensors" && (v.k === "tuple" || v.k === "list") && fits(v, "tensors")) {
-        (list as { items: Value[] }).items.push(...v.items);
-        out[p.name] = list;
-        spans[p.name] ??= a.span;
-        continue;
-      }
-      if (!check(what, { ...p, type: p.type === "tensors" ? "tensor" : p.type }, a, diags)) {
-        ok = false;
-      }
-      (list as { items: Value[] }).items.push(a.value);
-      out[p.name] = list;
-      spans[p.name] ??= a.span;
+      addItem(p, a);
       continue;
     }
     if (!check(what, p, a, diags)) ok = false;
@@ -218,9 +225,21 @@ function check(what: string, p: ParamSig, a: ArgIn, diags: Diagnostic[]): boolea
 
 /** An int or tuple argument as a list of `n` ints (an int is repeated). */
 export function expandInts(v: Value, n: number): number[] {
+  // n is a rank less 2 for window sizes: negative for a tensor of rank < 2 (the caller reports).
+  n = Math.max(0, n);
   if (v.k === "int") return Array(n).fill(v.v);
   if (v.k === "tuple" || v.k === "list") return v.items.map((x) => (x as { v: number }).v);
   return Array(n).fill(0);
+}
+
+/**
+ * An int or a pair of ints as [a, b] (an int is both), when both are positive integers: a size
+ * or stride of two dims. Undefined for anything else, a tuple of another length included.
+ */
+export function positivePair(v: Value): [number, number] | undefined {
+  const p = expandInts(v, 2);
+  if (p.length !== 2 || p.some((x) => !Number.isInteger(x) || x < 1)) return undefined;
+  return [p[0], p[1]];
 }
 
 export function num(v: Value | undefined, fallback = 0): number {

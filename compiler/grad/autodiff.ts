@@ -13,7 +13,7 @@
 import type { AttrValue, Graph, Node, TensorType } from "../ir/graph.ts";
 import { formatSpan, formatType } from "../ir/graph.ts";
 import type { GraphBuilder } from "../ops/builder.ts";
-import { isFloat, type Tensor, tensor } from "../ir/tensor.ts";
+import { isFloat, type Tensor, tensor, TooLarge } from "../ir/tensor.ts";
 import { ConstantPool, exprGraph } from "../ir/expr.ts";
 import { diag, DlmError, fail } from "../diagnostics.ts";
 import { getOp } from "../ops/mod.ts";
@@ -122,6 +122,8 @@ export function buildGradients(
       grads = def.grad(ctx);
     } catch (e) {
       if (e instanceof DlmError) throw e;
+      // A table the rule computes (a selection matrix, divisors) past the size limit.
+      if (e instanceof TooLarge) fail(...diag("DLM0350", ...e.args), n.spans?.[0]);
       const msg = e instanceof Error ? e.message : String(e);
       if (e instanceof GradLimit) {
         // A symbolic dim the rule needs as a number: a limit of training, not a bug.

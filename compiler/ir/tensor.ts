@@ -142,6 +142,57 @@ export function allocData(dtype: DType, n: number): TensorData {
   }
 }
 
+/**
+ * The most elements of a constant the compiler computes itself at compile time (a table of
+ * positions, a pooling matrix, anchors, a mask): 2^28, a gibibyte of f32. Real tables are far
+ * smaller; larger ones only exhaust memory before they could be used. `LIMITS.constantElements`
+ * in compiler/check/limits.ts is this.
+ */
+export const MAX_CONSTANT_ELEMENTS = 2 ** 28;
+
+/**
+ * A constant too large to compute: thrown by `table` before anything is allocated; the
+ * elaborator (or autodiff, for a gradient rule's table) reports it as DLM0303 at the call.
+ */
+export class TooLarge extends Error {
+  /** The arguments of DLM0350's message: what, its elements, its shape, the limit. */
+  readonly args: [string, string, string, string];
+  constructor(readonly what: string, readonly shape: readonly number[]) {
+    const n = shape.reduce((p, d) => p * d, 1);
+    const args: [string, string, string, string] = [
+      what,
+      n.toLocaleString("en-US"),
+      shape.join(", "),
+      MAX_CONSTANT_ELEMENTS.toLocaleString("en-US"),
+    ];
+    super(`${what} would be a constant of ${args[1]} elements ([${args[2]}])`);
+    this.args = args;
+    this.name = "TooLarge";
+  }
+}
+
+/**
+ * A constant computed at compile time: the one way such tables are allocated, so that each is
+ * checked against `MAX_CONSTANT_ELEMENTS` first (TooLarge). Zero-filled, or element i is `at(i)`.
+ *
+ * @example
+ * const pos = table("i64", [n], "arange()", (i) => i); // 0, 1, ..., n-1
+ */
+export function table(
+  dtype: DType,
+  shape: readonly number[],
+  what: string,
+  at?: (i: number) => number,
+): Tensor {
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(`internal: ${what} of shape [${shape.join(", ")}]`);
+  }
+  if (numel(shape) > MAX_CONSTANT_ELEMENTS) throw new TooLarge(what, shape);
+  const t = zeros(dtype, [...shape]);
+  if (at) { for (let i = 0; i < t.data.length; i++) setNumber(t, i, at(i)); }
+  return t;
+}
+
 /** A new zero-filled tensor. */
 export function zeros(dtype: DType, shape: number[]): Tensor {
   return { dtype, shape: [...shape], data: allocData(dtype, numel(shape)) };

@@ -5,7 +5,7 @@
 import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf, needStatic, shapeOf } from "./grad_util.ts";
 import { explicitPads } from "./conv.ts";
-import { tensor } from "../ir/tensor.ts";
+import { type DType, setNumber, table, type Tensor } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input, intAttr, intsAttr } from "./rules.ts";
 import { windowOutput } from "./window.ts";
 import { diag } from "../diagnostics.ts";
@@ -48,19 +48,21 @@ export const averagePoolOp: OpDef = {
 };
 
 /**
- * The divisor of each output position: the window positions inside the
- * input (count_include_pad = 0) or inside the explicitly padded input (1;
- * positions past the padding, which ceil_mode can add, never count), as
- * the reference kernel and onnxruntime divide.
+ * 1 / the divisor of each output position (0 where it is 0): the window positions inside the
+ * input (count_include_pad = 0) or inside the explicitly padded input (1; positions past the
+ * padding, which ceil_mode can add, never count), as the reference kernel and onnxruntime
+ * divide. A table of the output's size: checked before anything is computed.
  */
-function divisors(
+function inverseDivisors(
+  dtype: DType,
   inSp: number[],
   outSp: number[],
   kernel: number[],
   strides: number[],
   pads: number[],
   includePad: boolean,
-): number[] {
+): Tensor {
+  const out = table(dtype, outSp, "AveragePool's gradient divisors");
   const n = inSp.length;
   const perDim = inSp.map((h, d) =>
     Array.from({ length: outSp[d] }, (_, o) => {
@@ -74,15 +76,13 @@ function divisors(
       return count;
     })
   );
-  const total = outSp.reduce((p, d) => p * d, 1);
-  const out = new Array<number>(total);
-  for (let p = 0; p < total; p++) {
+  for (let p = 0; p < out.data.length; p++) {
     let q = p, count = 1;
     for (let d = n - 1; d >= 0; d--) {
       count *= perDim[d][q % outSp[d]];
       q = Math.floor(q / outSp[d]);
     }
-    out[p] = count;
+    setNumber(out, p, count > 0 ? 1 / count : 0);
   }
   return out;
 }
@@ -111,12 +111,9 @@ function averagePoolGrad(c: GradContext) {
   const pads = explicitPads(attrs, inSp, outSp, kernel, strides, ones);
   const includePad = ((attrs.count_include_pad as number | undefined) ?? 0) !== 0;
   const dtype = xt.dtype;
-  const div = divisors(inSp, outSp, kernel, strides, pads, includePad);
-  const inv = e.constant(tensor(dtype, outSp, div.map((v) => (v > 0 ? 1 / v : 0))));
+  const inv = e.constant(inverseDivisors(dtype, inSp, outSp, kernel, strides, pads, includePad));
   const planes = gradOf(c, 0).mul(inv).reshape([-1, 1, ...outSp]);
-  const kernelOnes = e.constant(
-    tensor(dtype, [1, 1, ...kernel], new Array(kernel.reduce((p, k) => p * k, 1)).fill(1)),
-  );
+  const kernelOnes = e.constant(table(dtype, [1, 1, ...kernel], "AveragePool's window", () => 1));
   const full = planes.op("ConvTranspose", [kernelOnes], { strides });
   const fullSp = outSp.map((o, i) => (o - 1) * strides[i] + kernel[i]);
   const crop = [

@@ -5,7 +5,7 @@
 import { type GradContext, type OpDef, ShapeError } from "./op_def.ts";
 import { gradOf, inputOf } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
-import { tensor } from "../ir/tensor.ts";
+import { table } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT, input, intAttr } from "./rules.ts";
 import { diag } from "../diagnostics.ts";
 
@@ -52,7 +52,7 @@ function lrnGrad(c: GradContext) {
   const rank = xt.shape.length;
   const lo = Math.floor((size - 1) / 2), hi = Math.ceil((size - 1) / 2);
   const kernelShape = [1, 1, size, ...new Array<number>(rank - 2).fill(1)];
-  const kernel = e.constant(tensor(dtype, kernelShape, new Array(size).fill(1)));
+  const kernel = e.constant(table(dtype, kernelShape, "LRN's window", () => 1));
   const zeros = new Array<number>(rank - 2).fill(0);
   const one = e.ints([1]);
   const windowSum = (v: Expr, begin: number, end: number) =>

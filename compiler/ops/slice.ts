@@ -13,7 +13,7 @@ import { constInts, expectDtype, expectRank, freshDim, INDEX, input, normAxes } 
 import type { GradContext } from "./op_def.ts";
 import { gradOf, needStatic } from "./grad_util.ts";
 import type { Expr } from "../ir/expr.ts";
-import { tensor } from "../ir/tensor.ts";
+import { table } from "../ir/tensor.ts";
 import { diag } from "../diagnostics.ts";
 
 /** |bound| at or beyond this means "past the end" (ONNX exporters use INT_MAX / INT64_MAX). */
@@ -146,34 +146,55 @@ function sliceGrad(c: GradContext) {
   axes.forEach((a0, i) => {
     const a = a0 < 0 ? a0 + rank : a0;
     const d = needStatic(x.shape[a], "Slice", `dim ${a}`);
-    const picked = sliceIndices(d, s[i], e[i], steps[i]);
+    const picks = slicePicks(d, s[i], e[i], steps[i]);
     if (steps[i] === 1) {
-      const b = picked[0] ?? 0;
+      const b = picks.count > 0 ? picks.first : 0;
       pads[a] = b;
-      pads[a + rank] = d - b - picked.length;
+      pads[a + rank] = d - b - picks.count;
       return;
     }
-    g = unselect(g, a, rank, d, picked);
+    g = unselect(g, a, rank, d, picks, steps[i]);
   });
   return [(pads.some((p) => p !== 0) ? g.op("Pad", [g.graph.ints(pads)]) : g).name];
 }
 
-/** The input indices a strided slice of one axis of size d picks, in order. */
-function sliceIndices(d: number, start: number, end: number, step: number): number[] {
+/**
+ * The input indices a strided slice of one axis of size d picks: `first`, first + step, ...,
+ * `count` of them (computed, not listed: an axis may be long).
+ */
+function slicePicks(
+  d: number,
+  start: number,
+  end: number,
+  step: number,
+): { first: number; count: number } {
   const norm = (v: number) => (v < 0 ? v + d : v);
   const [lo, hi] = step > 0 ? [0, d] : [-1, d - 1];
-  const b = Math.min(Math.max(norm(start), lo), hi);
+  const first = Math.min(Math.max(norm(start), lo), hi);
   const stop = Math.min(Math.max(norm(end), lo), hi);
-  const out: number[] = [];
-  for (let j = b; step > 0 ? j < stop : j > stop; j += step) out.push(j);
-  return out;
+  return { first, count: Math.max(0, Math.ceil((stop - first) / step)) };
 }
 
-/** g with axis `a` (holding the picked elements) spread back to size d: g ×_a Sᵀ. */
-function unselect(g: Expr, a: number, rank: number, d: number, picked: number[]): Expr {
-  const sel = new Array<number>(picked.length * d).fill(0);
-  picked.forEach((j, r) => sel[r * d + j] = 1);
-  const S = g.graph.constant(tensor(g.dtype, [picked.length, d], sel));
+/**
+ * g with axis `a` (holding the picked elements) spread back to size d: g ×_a Sᵀ, where
+ * S[r, j] = 1 when pick r is index j.
+ */
+function unselect(
+  g: Expr,
+  a: number,
+  rank: number,
+  d: number,
+  { first, count }: { first: number; count: number },
+  step: number,
+): Expr {
+  const S = g.graph.constant(
+    table(
+      g.dtype,
+      [count, d],
+      "Slice's gradient",
+      (k) => first + Math.floor(k / d) * step === k % d ? 1 : 0,
+    ),
+  );
   if (a === rank - 1) return g.matmul(S);
   const perm = [...Array(rank).keys()].filter((q) => q !== a).concat([a]);
   const inv = perm.map((_, q) => perm.indexOf(q));

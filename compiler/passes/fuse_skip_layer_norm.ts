@@ -35,7 +35,7 @@ export const fuseSkipLayerNorm = definePass({ id: "fuse_skip_layer_norm" }, (g, 
     if (uses.isCaptured(s) || !lnFits(g, ln, uses)) continue;
     const operands = order(g, add);
     if (!operands) continue;
-    const shared = uses.readers(s).length > 1 || uses.isGraphOutput(s);
+    const shared = uses.readerCount(s) > 1 || uses.isGraphOutput(s);
     const replaced = [{ ...add }, { ...ln }];
     uses.drop(add);
     uses.drop(ln);

@@ -121,7 +121,9 @@ export function allEqual(t: Tensor, x: number): boolean {
  * outputs. Kept up to date by `replace` and `drop` while a pass rewrites.
  */
 export class Uses {
-  readonly #readers = new Map<string, Node[]>();
+  // A set per value: a value read by many nodes (x in x + x + ... + x, 100,000 times) made
+  // adding, dropping and replacing readers quadratic with a list.
+  readonly #readers = new Map<string, Set<Node>>();
   readonly #captured = new Set<string>();
   readonly #outputs: Set<string>;
   readonly #producers = new Map<string, Node>();
@@ -142,13 +144,19 @@ export class Uses {
 
   #add(name: string, n: Node): void {
     let l = this.#readers.get(name);
-    if (!l) this.#readers.set(name, l = []);
-    if (!l.includes(n)) l.push(n);
+    if (!l) this.#readers.set(name, l = new Set());
+    l.add(n);
   }
 
-  /** Nodes reading `name` (each once). */
+  /** Nodes reading `name` (each once, in the order they were added). */
   readers(name: string): Node[] {
-    return this.#readers.get(name) ?? [];
+    const l = this.#readers.get(name);
+    return l ? [...l] : [];
+  }
+
+  /** How many nodes read `name`. */
+  readerCount(name: string): number {
+    return this.#readers.get(name)?.size ?? 0;
   }
 
   /** The node defining `name`, if a node does. */
@@ -167,7 +175,7 @@ export class Uses {
 
   /** Read by anything at all (a node, a subgraph or a graph output). */
   isUsed(name: string): boolean {
-    return this.readers(name).length > 0 || this.#outputs.has(name);
+    return this.readerCount(name) > 0 || this.#outputs.has(name);
   }
 
   /**
@@ -175,9 +183,9 @@ export class Uses {
    * graph output, no subgraph): the condition for fusing it into that node.
    */
   soleReader(name: string): Node | undefined {
-    const r = this.readers(name);
-    if (r.length !== 1 || this.#outputs.has(name) || this.#captured.has(name)) return undefined;
-    return r[0];
+    const r = this.#readers.get(name);
+    if (r?.size !== 1 || this.#outputs.has(name) || this.#captured.has(name)) return undefined;
+    return r.values().next().value;
   }
 
   /** Make every node reading `from` read `to` instead. */
@@ -191,10 +199,7 @@ export class Uses {
 
   /** Forget `n` as a reader and producer (it is being removed from the graph). */
   drop(n: Node): void {
-    for (const i of n.inputs) {
-      const l = this.#readers.get(i);
-      if (l) this.#readers.set(i, l.filter((m) => m !== n));
-    }
+    for (const i of n.inputs) this.#readers.get(i)?.delete(n);
     for (const o of n.outputs) if (this.#producers.get(o) === n) this.#producers.delete(o);
   }
 

@@ -53,6 +53,31 @@ export const trimConvTaps = definePass({ id: "trim_conv_taps" }, (g, ctx) => {
 });
 
 /**
+ * The live taps [lo, hi] of one spatial dim (input size H, output size O, kernel size K, stride
+ * s, dilation d, leading pad pb), or undefined when none is. Tap j reads at = p s + j d - pb for
+ * p = 0 .. O-1, and is live when some p puts that in [0, H): when
+ * max(0, ceil((pb - j d) / s)) <= min(O - 1, floor((H - 1 + pb - j d) / s)). Solved for each tap,
+ * not searched over p: O is as large as the padding makes it (a pad of 1e11 hung the pass).
+ */
+export function liveTaps(
+  h: number,
+  o: number,
+  k: number,
+  s: number,
+  d: number,
+  pb: number,
+): [number, number] | undefined {
+  const live = (j: number) => {
+    const base = j * d - pb;
+    return Math.max(0, Math.ceil(-base / s)) <= Math.min(o - 1, Math.floor((h - 1 - base) / s));
+  };
+  let a = 0, b = k - 1;
+  while (a <= b && !live(a)) a++;
+  while (b >= a && !live(b)) b--;
+  return a > b ? undefined : [a, b];
+}
+
+/**
  * Rewrites `conv` to read only its live taps: true when its weight was
  * trimmed in place, else the nodes that now pick them; undefined when every
  * tap is live or the rewrite does not apply.
@@ -77,19 +102,10 @@ function trim(
   const pads = explicitPads(conv.attrs, h, o, k, strides, dil);
   const lo: number[] = [], hi: number[] = [];
   for (let i = 0; i < n; i++) {
-    const live = (j: number) => {
-      for (let p = 0; p < o[i]; p++) {
-        const at = p * strides[i] + j * dil[i] - pads[i];
-        if (at >= 0 && at < h[i]) return true;
-      }
-      return false;
-    };
-    let a = 0, b = k[i] - 1;
-    while (a <= b && !live(a)) a++;
-    while (b >= a && !live(b)) b--;
-    if (a > b) return undefined; // no live tap: the output is the bias alone
-    lo.push(a);
-    hi.push(b);
+    const r = liveTaps(h[i], o[i], k[i], strides[i], dil[i], pads[i]);
+    if (!r) return undefined; // no live tap: the output is the bias alone
+    lo.push(r[0]);
+    hi.push(r[1]);
   }
   if (lo.every((a, i) => a === 0 && hi[i] === k[i] - 1)) return undefined;
   const begin = pads.slice(0, n).map((p, i) => p - lo[i] * dil[i]);

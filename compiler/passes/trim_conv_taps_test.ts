@@ -11,7 +11,7 @@ import { emitModel } from "../onnx/emit.ts";
 import { createNodeSession } from "../../runtime/ort/node.ts";
 import { compileTrain } from "../train/mod.ts";
 import { applyPass, assertSameOutputs, ops, randomFeeds, randomTensor, seeded } from "./testing.ts";
-import { trimConvTaps } from "./trim_conv_taps.ts";
+import { liveTaps, trimConvTaps } from "./trim_conv_taps.ts";
 
 /** y = Conv(x, w) with w an initializer (constant) or an input (a parameter fed at run time). */
 function conv(
@@ -137,4 +137,36 @@ train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
   assert.deepEqual(step.inputs.find((i) => i.name === "c.weight")!.type.shape, [8, 8, 3, 3]);
   assert.deepEqual(step.outputs.find((o) => o.name === "next:c.weight")!.type.shape, [8, 8, 3, 3]);
   assert.ok(!step.nodes.some((n) => n.op === "ConvTranspose"));
+});
+
+Deno.test("liveTaps() finds the taps a search over every output position finds, in constant time", () => {
+  const search = (h: number, o: number, k: number, s: number, d: number, pb: number) => {
+    const live = (j: number) => {
+      for (let p = 0; p < o; p++) {
+        const at = p * s + j * d - pb;
+        if (at >= 0 && at < h) return true;
+      }
+      return false;
+    };
+    let a = 0, b = k - 1;
+    while (a <= b && !live(a)) a++;
+    while (b >= a && !live(b)) b--;
+    return a > b ? undefined : [a, b];
+  };
+  let seed = 3;
+  const r = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  for (let t = 0; t < 20_000; t++) {
+    const h = 1 + r(6), k = 1 + r(5), s = 1 + r(3), d = 1 + r(3), pb = r(6), pe = r(6);
+    const o = Math.floor((h + pb + pe - (k - 1) * d - 1) / s) + 1;
+    if (o < 1) continue;
+    assert.deepEqual(
+      liveTaps(h, o, k, s, d, pb),
+      search(h, o, k, s, d, pb),
+      `${[h, o, k, s, d, pb]}`,
+    );
+  }
+  // A pad of 1e11 makes 2e11 output positions: the search never finished.
+  const t0 = performance.now();
+  assert.deepEqual(liveTaps(32, 2e11 + 30, 3, 1, 1, 1e11), [0, 2]);
+  assert.ok(performance.now() - t0 < 100);
 });

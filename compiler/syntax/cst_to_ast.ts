@@ -17,8 +17,22 @@ import { TENSOR_DTYPES } from "../ir/tensor.ts";
 import type { Span } from "../ir/graph.ts";
 import { type Code, diag, type Diagnostic } from "../diagnostics.ts";
 import type * as A from "./ast.ts";
-import { isUnterminated, lex, StringLit, syntaxError } from "./lexer.ts";
-import { parseTokens, syntaxDiagnostics } from "./parser.ts";
+import { interpolationEnd, isUnterminated, lex, StringLit, syntaxError } from "./lexer.ts";
+import {
+  describeToken,
+  MAX_SYNTAX_ERRORS,
+  nestingError,
+  parseExpr,
+  stringDepth,
+  syntaxDiagnostics,
+} from "./parser.ts";
+
+/**
+ * How deeply strings may nest inside `${...}` (`"${f("${g("...")}")}"` is two levels). Each level
+ * is lexed and parsed again from its text, so the bound keeps that work a small multiple of the
+ * file's size.
+ */
+export const MAX_STRING_NESTING = 8;
 
 /** The name given to an expression that a syntax error left out. */
 export const MISSING = "<missing>";
@@ -103,6 +117,8 @@ export class AstBuilder {
   readonly #file: string;
   /** The last span computed: where a node with no real token is placed. */
   #last: Span;
+  /** How many `${...}` the string being read is inside. */
+  #strings = 0;
 
   constructor(file: string) {
     this.#file = file;
@@ -165,16 +181,6 @@ export class AstBuilder {
   }
 
   // ---- declarations
-
-  /** The declarations of a `file` CST node. */
-  decls(file: CstNode): A.Decl[] {
-    const out: A.Decl[] = [];
-    for (const d of nodes(file, "decl")) {
-      const decl = this.decl(d);
-      if (decl) out.push(decl);
-    }
-    return out;
-  }
 
   decl(n: CstNode): A.Decl | undefined {
     const inner = only(n);
@@ -743,12 +749,12 @@ export class AstBuilder {
     const num = tok(n, "number");
     if (num) {
       const text = num.image.replace(/_/g, "");
-      return {
-        kind: "num",
-        value: Number(text),
-        isInt: !/[.eE]/.test(text),
-        span: this.tokenSpan(num),
-      };
+      const span = this.tokenSpan(num);
+      const value = Number(text);
+      if (!Number.isFinite(value)) {
+        this.diagnostics.push(syntaxError(...diag("DLM0154", describeToken(num)), span));
+      }
+      return { kind: "num", value, isInt: !/[.eE]/.test(text), span };
     }
     const str = tok(n, "string");
     if (str) {
@@ -819,11 +825,12 @@ export class AstBuilder {
         if (close >= 0) {
           if (text) parts.push(text);
           text = "";
-          parts.push(this.interpolation(body.slice(i + 2, close), {
-            offset: off0 + i + 2,
-            line,
-            col: col0 + i + 2,
-          }, { file: this.#file, line, col: col0 + i, endLine: line, endCol: col0 + close + 1 }));
+          parts.push(this.interpolation(
+            body.slice(i + 2, close),
+            { offset: off0 + i + 2, line, col: col0 + i + 2 },
+            { file: this.#file, line, col: col0 + i, endLine: line, endCol: col0 + close + 1 },
+            stringDepth(t) + 1,
+          ));
           i = close + 1;
           continue;
         }
@@ -835,30 +842,56 @@ export class AstBuilder {
     return parts;
   }
 
-  /** Lex and parse the body of one `${...}`; `whole` is the span of `${...}`. */
+  /**
+   * Lex and parse the body of one `${...}`; `whole` is the span of `${...}`, `depth` the nesting
+   * level it starts at (its string's, plus one).
+   */
   interpolation(
     source: string,
     origin: { offset: number; line: number; col: number },
     whole: Span,
+    depth: number,
+  ): A.Expr {
+    if (this.#strings >= MAX_STRING_NESTING) {
+      this.diagnostics.push(syntaxError(...diag("DLM0153", MAX_STRING_NESTING), whole));
+      return { kind: "name", name: MISSING, span: whole };
+    }
+    this.#strings++;
+    try {
+      return this.#interpolation(source, origin, whole, depth);
+    } finally {
+      this.#strings--;
+    }
+  }
+
+  #interpolation(
+    source: string,
+    origin: { offset: number; line: number; col: number },
+    whole: Span,
+    depth: number,
   ): A.Expr {
     const { tokens, diagnostics } = lex(source, this.#file, origin);
-    this.diagnostics.push(...diagnostics);
+    for (const d of diagnostics) this.diagnostics.push(d);
     if (tokens.length === 0) {
       this.#error(...diag("DLM0002", "an expression inside '${}'", "nothing"), whole);
       return { kind: "name", name: MISSING, span: whole };
     }
-    const { cst, errors } = parseTokens(tokens, "standaloneExpr");
+    const { result: cst, errors, stop } = parseExpr(tokens, { depth });
     const endCol = whole.endCol - 1;
-    this.diagnostics.push(
-      ...syntaxDiagnostics(errors, this.#file, {
-        file: this.#file,
-        line: whole.line,
-        col: endCol,
-        endLine: whole.line,
-        endCol: endCol + 1,
-      }),
-    );
-    return this.exprOrMissing(node(cst, "expr"));
+    const eof = { file: this.#file, line: whole.line, col: endCol, endLine: whole.line, endCol };
+    eof.endCol++;
+    for (const d of syntaxDiagnostics(errors, this.#file, eof)) this.diagnostics.push(d);
+    if (stop) {
+      const span = this.tokenSpan(stop.token);
+      this.diagnostics.push(
+        stop.why === "nesting"
+          ? nestingError(span)
+          : syntaxError(...diag("DLM0150", MAX_SYNTAX_ERRORS), span),
+      );
+    }
+    return cst
+      ? this.exprOrMissing(node(cst, "expr"))
+      : { kind: "name", name: MISSING, span: whole };
   }
 
   /** A string that must not interpolate (an import path, a glob). */
@@ -878,36 +911,6 @@ const ESCAPES: Record<string, string> = {
   t: "\t",
   $: "$",
 };
-
-/** Index of the `}` closing an interpolation whose body starts at `i`, or -1. */
-function interpolationEnd(s: string, i: number): number {
-  let depth = 0;
-  while (i < s.length) {
-    const c = s[i];
-    if (c === '"') {
-      // Skip a nested string literal, with its escapes and interpolations.
-      i++;
-      while (i < s.length && s[i] !== '"') {
-        if (s[i] === "\\") i++;
-        else if (s[i] === "$" && s[i + 1] === "{") {
-          const end = interpolationEnd(s, i + 2);
-          if (end < 0) return -1;
-          i = end;
-        }
-        i++;
-      }
-      i++;
-      continue;
-    }
-    if (c === "{") depth++;
-    else if (c === "}") {
-      if (depth === 0) return i;
-      depth--;
-    }
-    i++;
-  }
-  return -1;
-}
 
 /**
  * From the start of `a` to the end of `b`. Written as a hull (earliest start,

@@ -24,52 +24,92 @@ function matchOf(text: string, start: number, end: number): Match {
 }
 
 /**
- * Returns the offset just after the string literal opening at `i` (a `"`),
- * or -1 when the line ends first. `${...}` parts are skipped with brace
- * counting, and strings nested inside them are scanned recursively, so that
- * `"${f("a")}"` is one token.
+ * The string and interpolation scanner: from offset `i`, inside the constructs of `stack` (-1 for
+ * a string, k >= 0 for a `${...}` with k braces open inside it), returns the offset just after the
+ * character that closes the outermost one, or -1 when the line or the text ends first. `${...}`
+ * parts are skipped with brace counting and strings nested inside them are scanned too, so that
+ * `"${f("a")}"` is one token. A loop with an explicit stack, not recursion: nesting costs no call
+ * stack.
  */
-function scanString(text: string, i: number): number {
-  i++;
+function scan(text: string, i: number, stack: number[]): number {
   while (i < text.length) {
     const c = text.charCodeAt(i);
-    if (c === 34 /* " */) return i + 1;
     if (c === 10 || c === 13) return -1;
-    if (c === 92 /* \ */) {
-      const n = text.charCodeAt(i + 1);
-      if (Number.isNaN(n) || n === 10 || n === 13) return -1;
-      i += 2;
-      continue;
-    }
-    if (c === 36 /* $ */ && text.charCodeAt(i + 1) === 123 /* { */) {
-      i = scanInterpolation(text, i + 2);
-      if (i < 0) return -1;
-      continue;
+    const top = stack.length - 1;
+    if (stack[top] < 0) {
+      // In a string.
+      if (c === 34 /* " */) {
+        stack.pop();
+        if (stack.length === 0) return i + 1;
+      } else if (c === 92 /* \ */) {
+        const n = text.charCodeAt(i + 1);
+        if (Number.isNaN(n) || n === 10 || n === 13) return -1;
+        i++;
+      } else if (c === 36 /* $ */ && text.charCodeAt(i + 1) === 123 /* { */) {
+        stack.push(0);
+        i++;
+      }
+    } else if (c === 34) stack.push(-1); // a string inside an interpolation
+    else if (c === 123) stack[top]++;
+    else if (c === 125 /* } */) {
+      if (stack[top] === 0) {
+        stack.pop();
+        if (stack.length === 0) return i + 1;
+      } else stack[top]--;
     }
     i++;
   }
   return -1;
 }
 
-/** Returns the offset just after the `}` that closes an interpolation whose body starts at `i`. */
-function scanInterpolation(text: string, i: number): number {
-  let depth = 0;
-  while (i < text.length) {
+/** The offset just after the string literal opening at `i` (a `"`), or -1 if the line ends first. */
+function scanString(text: string, i: number): number {
+  return scan(text, i + 1, [-1]);
+}
+
+/**
+ * The index of the `}` that closes an interpolation whose body starts at `i` in the body of a
+ * string literal, or -1.
+ */
+export function interpolationEnd(body: string, i: number): number {
+  const end = scan(body, i, [0]);
+  return end < 0 ? -1 : end - 1;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** The end of the digits `\d(?:_?\d)*` from `i`, or -1 when no digit is there. */
+function digitsEnd(text: string, i: number): number {
+  if (!isDigit(text.charCodeAt(i))) return -1;
+  i++;
+  for (;;) {
     const c = text.charCodeAt(i);
-    if (c === 10 || c === 13) return -1;
-    if (c === 34) {
-      i = scanString(text, i);
-      if (i < 0) return -1;
-      continue;
-    }
-    if (c === 123) depth++;
-    else if (c === 125 /* } */) {
-      if (depth === 0) return i + 1;
-      depth--;
-    }
-    i++;
+    if (isDigit(c)) i++;
+    else if (c === 95 /* _ */ && isDigit(text.charCodeAt(i + 1))) i += 2;
+    else return i;
   }
-  return -1;
+}
+
+/** `64`, `1_000`, `0.5`, `2.`, `1e-3`; a `.` followed by another `.` is left to a range. */
+function matchNumber(text: string, offset: number): Match {
+  let i = digitsEnd(text, offset);
+  if (i < 0) return null;
+  if (text.charCodeAt(i) === 46 /* . */ && text.charCodeAt(i + 1) !== 46) {
+    i++;
+    const end = digitsEnd(text, i);
+    if (end >= 0) i = end;
+  }
+  const e = text.charCodeAt(i);
+  if (e === 101 || e === 69 /* e E */) {
+    let k = i + 1;
+    const sign = text.charCodeAt(k);
+    if (sign === 43 || sign === 45) k++;
+    const end = digitsEnd(text, k);
+    if (end >= 0) i = end;
+  }
+  return matchOf(text, offset, i);
 }
 
 function matchString(text: string, offset: number): Match {
@@ -135,33 +175,41 @@ export const BlockComment = createToken({
   start_chars_hint: ["/"],
 });
 
+/**
+ * Category of every token that cannot begin a declaration: what the top level of a file skips
+ * over, in one run, after reporting its first token (parser.ts, `parseFile`). All but `;` and
+ * the keywords `import`, `let`, `model`, `block` and `train`.
+ */
+export const Stray = createToken({ name: "Stray", pattern: Lexer.NA, label: "a stray token" });
+
 export const Identifier = createToken({
   name: "Identifier",
   pattern: /[A-Za-z_][A-Za-z0-9_]*/,
   label: "a name",
+  categories: [Stray],
 });
 
 /** Category of all keywords: a keyword may still name an argument (`linear(10, init: zeros)`). */
 export const Keyword = createToken({ name: "Keyword", pattern: Lexer.NA, label: "a keyword" });
 
-function keyword(word: string): TokenType {
+function keyword(word: string, startsDecl = false): TokenType {
   const name = word[0].toUpperCase() + word.slice(1);
   return createToken({
     name,
     pattern: word,
     longer_alt: Identifier,
     label: `'${word}'`,
-    categories: [Keyword],
+    categories: startsDecl ? [Keyword] : [Keyword, Stray],
   });
 }
 
-export const Model = keyword("model");
-export const Block = keyword("block");
-export const Train = keyword("train");
-export const Import = keyword("import");
+export const Model = keyword("model", true);
+export const Block = keyword("block", true);
+export const Train = keyword("train", true);
+export const Import = keyword("import", true);
 export const Input = keyword("input");
 export const Output = keyword("output");
-export const Let = keyword("let");
+export const Let = keyword("let", true);
 export const Return = keyword("return");
 export const If = keyword("if");
 export const Else = keyword("else");
@@ -200,8 +248,14 @@ export const KEYWORDS: readonly TokenType[] = [
  */
 export const NumberLit = createToken({
   name: "NumberLit",
-  pattern: /\d(?:_?\d)*(?:\.(?!\.)(?:\d(?:_?\d)*)?)?(?:[eE][+-]?\d(?:_?\d)*)?/,
+  // What /\d(?:_?\d)*(?:\.(?!\.)(?:\d(?:_?\d)*)?)?(?:[eE][+-]?\d(?:_?\d)*)?/ matches, read by a
+  // loop: V8's regular expressions backtrack on a repeated group, and a number of millions of
+  // digits ran the lexer out of stack.
+  pattern: { exec: matchNumber },
+  line_breaks: false,
+  start_chars_hint: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
   label: "a number",
+  categories: [Stray],
 });
 
 export const StringLit = createToken({
@@ -210,6 +264,7 @@ export const StringLit = createToken({
   line_breaks: false,
   start_chars_hint: ['"'],
   label: "a string",
+  categories: [Stray],
 });
 /** Never reaches the parser: `lex` reports it and turns it into a `StringLit`. */
 export const UnterminatedString = createToken({
@@ -233,6 +288,7 @@ export const PrefixOperator = createToken({
 });
 
 function punct(name: string, image: string, categories: TokenType[] = []): TokenType {
+  if (image !== ";") categories = [...categories, Stray];
   return createToken({ name, pattern: image, label: `'${image}'`, categories });
 }
 
@@ -316,6 +372,7 @@ export const ALL_TOKENS: TokenType[] = [
   Equals,
   BinaryOperator,
   PrefixOperator,
+  Stray,
 ];
 
 /** The token types the parser consumes (`UnterminatedString` is rewritten by `lex`). */
@@ -337,6 +394,12 @@ export function createLexer(options: { validate?: boolean } = {}): Lexer {
 
 /** The one lexer, built on first use: importing the syntax module costs no lexer analysis. */
 let lexer: Lexer | undefined;
+
+/**
+ * How many syntax errors of one file are reported (javac's default `-Xmaxerrs`): the parser
+ * stops after that many (parser.ts), and the rest of a file of garbage is not worth reading.
+ */
+export const MAX_SYNTAX_ERRORS = 100;
 
 /** An error diagnostic (without the `notes` key, so results compare cleanly). */
 export function syntaxError(code: Code, message: string, span: Span): Diagnostic {
@@ -378,13 +441,16 @@ export function lex(text: string, file: string, origin?: LexOrigin): LexResult {
   const dOff = origin ? origin.offset : 0;
   const dLine = origin ? origin.line - 1 : 0;
   const dCol = origin ? origin.col - 1 : 0;
-  for (const e of result.errors) {
+  // Only the first MAX_SYNTAX_ERRORS errors of a file are reported (mod.ts): the rest of a file
+  // of garbage need not become diagnostics.
+  for (const e of result.errors.slice(0, MAX_SYNTAX_ERRORS + 1)) {
     const line = (e.line ?? 1) + dLine;
     const col = (e.column ?? 1) + (e.line === 1 ? dCol : 0);
-    const chars = text.slice(e.offset, e.offset + e.length);
-    const what = chars.length === 1 ? "character" : "characters";
+    const chars = text.slice(e.offset, e.offset + Math.min(e.length, 20));
+    const more = e.length > 20 ? "…" : "";
+    const what = e.length === 1 ? "character" : "characters";
     diagnostics.push(
-      syntaxError(...diag("DLM0001", what, quoteChars(chars)), {
+      syntaxError(...diag("DLM0001", what, quoteChars(chars) + more), {
         file,
         line,
         col,

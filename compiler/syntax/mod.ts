@@ -1,14 +1,22 @@
 /**
  * The .dlm front end: `parse` turns source text into an AST and the syntax
- * diagnostics (DLM0001-DLM0010). The grammar is spec/grammar.md.
+ * diagnostics (DLM0001-DLM0010; DLM0152 for nesting past the limit, DLM0150
+ * past 100 errors), in time linear in the text. The grammar is spec/grammar.md.
  */
 import type { IToken } from "chevrotain";
 import type { Span } from "../ir/graph.ts";
 import { diag, type Diagnostic, error, sortDiagnostics } from "../diagnostics.ts";
 import type { Decl, SourceFile } from "./ast.ts";
 import { AstBuilder } from "./cst_to_ast.ts";
-import { Block, Import, Let, lex, Model, tokenSpan, Train } from "./lexer.ts";
-import { parseTokens, syntaxDiagnostics } from "./parser.ts";
+import { Block, Colon, Import, lex, Model, syntaxError, tokenSpan, Train } from "./lexer.ts";
+import {
+  MAX_SYNTAX_ERRORS,
+  nestingError,
+  parseFile,
+  type Stop,
+  strayDiagnostics,
+  syntaxDiagnostics,
+} from "./parser.ts";
 
 export type * from "./ast.ts";
 export type { Span } from "../ir/graph.ts";
@@ -33,6 +41,8 @@ export function parse(text: string, path: string): { file: SourceFile; diagnosti
   try {
     return parseUnchecked(text, path, span);
   } catch (e) {
+    // The parser bounds nesting (MAX_NESTING) and the lexer reads without recursion: this is
+    // the last resort, should something else still recurse with the input.
     if (isStackOverflow(e)) {
       return {
         file: { kind: "file", path, decls: [], span },
@@ -53,42 +63,121 @@ export function parse(text: string, path: string): { file: SourceFile; diagnosti
   }
 }
 
+/**
+ * How large a file may be: 16 Mi characters, and 4 Mi tokens. Parsing holds each token, its
+ * node of the concrete tree and its node of the AST at once, about 800 bytes a token at the peak
+ * (a one-line sum `x + x + ...` of 8 MB, 4.2 million tokens, peaks at 3.3 GB): beyond that, V8's
+ * default heap (4 GB) runs out and the process aborts, which is no diagnostic. The character
+ * bound keeps lexing itself (200 bytes a token) within the heap.
+ */
+export const MAX_FILE_CHARS = 2 ** 24;
+export const MAX_FILE_TOKENS = 2 ** 22;
+
+/** DLM0151 at `span`: the file has more than `n` `what`. */
+function tooLarge(n: number, what: string, span: Span): Diagnostic {
+  return syntaxError(...diag("DLM0151", n.toLocaleString("en-US"), what), span);
+}
+
+/** The span of the character at `offset` (1-based line and column). */
+function spanAt(text: string, offset: number, file: string): Span {
+  let line = 1, lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  const col = offset - lineStart + 1;
+  return { file, line, col, endLine: line, endCol: col + 1 };
+}
+
 function parseUnchecked(
   text: string,
   path: string,
   span: Span,
 ): { file: SourceFile; diagnostics: Diagnostic[] } {
+  const empty = (d: Diagnostic) => ({
+    file: { kind: "file" as const, path, decls: [], span },
+    diagnostics: [d],
+  });
+  if (text.length > MAX_FILE_CHARS) {
+    return empty(tooLarge(MAX_FILE_CHARS, "characters", spanAt(text, MAX_FILE_CHARS, path)));
+  }
   const { tokens, diagnostics } = lex(text, path);
-  const eof = eofSpan(tokens, path, span);
+  if (tokens.length > MAX_FILE_TOKENS) {
+    return empty(tooLarge(MAX_FILE_TOKENS, "tokens", tokenSpan(tokens[MAX_FILE_TOKENS], path)));
+  }
   const builder = new AstBuilder(path);
   const decls: Decl[] = [];
-  let start = 0;
-  // Chevrotain's recovery re-synchronises inside the file, but if it gives up
-  // on the rest of the input we restart at the next declaration keyword.
-  while (start < tokens.length) {
-    const { cst, errors } = parseTokens(start === 0 ? tokens : tokens.slice(start), "file");
-    diagnostics.push(...syntaxDiagnostics(errors, path, eof));
-    decls.push(...builder.decls(cst));
-    const stop = errors.find((e) => e.name === "NotAllInputParsedException")?.token;
-    if (!stop) break;
-    const at = tokens.indexOf(stop, start);
-    if (at < 0) break;
-    const next = tokens.findIndex((t, i) => i > at && startsDecl(t));
-    if (next < 0) break;
-    start = next;
+  let budget = MAX_SYNTAX_ERRORS;
+  let stop: Stop | undefined;
+  // Each part of the file is parsed on its own, so that the work of error recovery (which scans
+  // ahead for a token to resynchronise at) stays within one part: see `parts`.
+  const starts = parts(tokens);
+  for (let k = 0; k < starts.length && !stop; k++) {
+    const end = k + 1 < starts.length ? starts[k + 1] : tokens.length;
+    const next = tokens[end] as IToken | undefined;
+    const eof = next ? tokenSpan(next, path) : eofSpan(tokens, path, span);
+    const r = parseFile(tokens.slice(starts[k], end), { budget, after: next });
+    budget -= r.errors.length + r.stray.length;
+    append(diagnostics, syntaxDiagnostics(r.errors, path, eof));
+    append(diagnostics, strayDiagnostics(r.stray, path));
+    for (const cst of r.result ?? []) {
+      const d = builder.decl(cst);
+      if (d) decls.push(d);
+    }
+    stop = r.stop;
   }
-  diagnostics.push(...builder.diagnostics);
+  append(diagnostics, builder.diagnostics);
   return {
     file: { kind: "file", path, decls, span },
-    diagnostics: sortDiagnostics(dedupe(diagnostics)),
+    diagnostics: capErrors(sortDiagnostics(dedupe(diagnostics)), stop, path),
   };
 }
 
-function startsDecl(t: IToken): boolean {
-  const tt = t.tokenType;
-  // A `let` can also be a statement: only one at the start of a line counts.
-  return tt === Model || tt === Block || tt === Train || tt === Import ||
-    (tt === Let && t.startColumn === 1);
+/** `to.push(...from)` without spreading: an argument list has a size limit, an array has not. */
+function append<T>(to: T[], from: readonly T[]): void {
+  for (const x of from) to.push(x);
+}
+
+/**
+ * Where the parts of a file start: at the first token and at each `model`, `block`, `train` and
+ * `import` keyword, which nothing but a declaration can begin (a keyword before `:` names an
+ * argument). A valid file parses to the same declarations whole or in parts; in a broken one, a
+ * declaration left open ends at the next part (its error says so: "but found 'model'").
+ */
+function parts(tokens: IToken[]): number[] {
+  const out = [0];
+  for (let i = 1; i < tokens.length; i++) {
+    const tt = tokens[i].tokenType;
+    if (
+      (tt === Model || tt === Block || tt === Train || tt === Import) &&
+      tokens[i + 1]?.tokenType !== Colon
+    ) out.push(i);
+  }
+  return out;
+}
+
+/**
+ * At most `MAX_SYNTAX_ERRORS` errors (the first, by position), then one DLM0150 where the rest
+ * begins; with the diagnostic of `stop` when the parse stopped early.
+ */
+function capErrors(ds: Diagnostic[], stop: Stop | undefined, path: string): Diagnostic[] {
+  const tooMany = (span: Span) => syntaxError(...diag("DLM0150", MAX_SYNTAX_ERRORS), span);
+  if (stop?.why === "nesting") {
+    ds = sortDiagnostics([
+      ...ds,
+      nestingError(tokenSpan(stop.token, path)),
+    ]);
+  }
+  let errors = 0;
+  for (let i = 0; i < ds.length; i++) {
+    if (ds[i].severity === "error" && ++errors > MAX_SYNTAX_ERRORS) {
+      return [...ds.slice(0, i), tooMany(ds[i].span!)];
+    }
+  }
+  return stop?.why === "errors" ? [...ds, tooMany(tokenSpan(stop.token, path))] : ds;
 }
 
 /** Recovery can report the same error twice at one place; keep the first. */

@@ -25,7 +25,7 @@ import {
 import type { Span } from "../ir/graph.ts";
 import { diag, type Diagnostic } from "../diagnostics.ts";
 import * as T from "./lexer.ts";
-import { syntaxError } from "./lexer.ts";
+import { MAX_SYNTAX_ERRORS, syntaxError } from "./lexer.ts";
 
 /** What the parser expected, for rules whose alternatives would make a long list. */
 const RULE_DESCRIPTIONS: Record<string, string> = {
@@ -40,6 +40,8 @@ const RULE_DESCRIPTIONS: Record<string, string> = {
 
 /** How a token reads in a message: its text in quotes, or "the end of the file". */
 export function describeToken(t: IToken | undefined): string {
+  // A part of a file ends where the next part begins.
+  if ((!t || t.tokenType === EOF) && after) t = after;
   if (!t || t.tokenType === EOF) return "the end of the file";
   const image = t.image.length > 30 ? `${t.image.slice(0, 27)}...` : t.image;
   return `'${image}'`;
@@ -68,37 +70,98 @@ function expectedMessage(what: string, found: string): string {
   return message;
 }
 
-/** The entry rule of the parse in progress (see `parseTokens`). */
+/** The entry rule of the parse in progress (see `begin`). */
 let entry: "file" | "standaloneExpr" = "file";
 
-/** Messages in the house style: `Expected ')' but found '{'`. */
+/**
+ * How deeply a program may nest: brackets, calls, indexes, member accesses, prefix operators,
+ * `**` exponents, pipe groups, `if` expressions, blocks of statements, `else if` links, tuple types
+ * and patterns each count one level (spec/grammar.md 6). The parser, the AST builder, the name
+ * resolver and the elaborator recurse once (or a few frames) per level, so this bound keeps every
+ * one of them well inside the call stack; chevrotain's rules are the deepest (about 30 frames a
+ * level), and run out of stack between 200 and 300 levels of nested calls. A long chain of binary
+ * operators (`x + x + ... + x`) is not nesting: the parser reads it flat and every later stage walks
+ * its left spine in a loop.
+ */
+export const MAX_NESTING = 100;
+
+/**
+ * The parser stops after `MAX_SYNTAX_ERRORS` errors: error recovery costs work and stack per
+ * error (chevrotain re-enters the rule it recovers in and scans ahead for a token to resume at),
+ * so the bound keeps a file of garbage linear in time and shallow in stack.
+ */
+export { MAX_SYNTAX_ERRORS };
+
+/** DLM0152 at `span`: a parse that nests deeper than `MAX_NESTING`. */
+export function nestingError(span: Span): Diagnostic {
+  return syntaxError(...diag("DLM0152", MAX_NESTING), span);
+}
+
+/** The nesting level of the parse in progress, counted as `MAX_NESTING` describes. */
+let depth = 0;
+/** Recognition errors left before the parse in progress stops. */
+let budget = MAX_SYNTAX_ERRORS;
+/** The token just after the input, when the input is a part of a file (see `begin`). */
+let after: IToken | undefined;
+/** The nesting level at which each string token was read: where its `${...}` parts start. */
+const stringDepths = new WeakMap<IToken, number>();
+
+/** Why and where a parse stopped before its end: too deep, or too many errors. */
+export interface Stop {
+  why: "nesting" | "errors";
+  token: IToken;
+}
+/** The stop of the parse in progress, once it is stopping. */
+let stop: Stop | undefined;
+
+/** Thrown out of the parser's rules to stop it (chevrotain rethrows what it does not recognise). */
+class StopParse extends Error {}
+
+function stopAt(why: Stop["why"], token: IToken): never {
+  stop ??= { why, token };
+  throw new StopParse(why);
+}
+
+/** Count one recognition error, about `token`; the one past the budget stops the parse. */
+function counted(message: string, token: IToken): string {
+  // While the parse unwinds, chevrotain still reports the input left over: not counted.
+  if (!stop && --budget < 0) stopAt("errors", token);
+  return message;
+}
+
+/**
+ * Messages in the house style: `Expected ')' but found '{'`. Chevrotain asks for the message of each
+ * recognition error once, as it records the error, so this is also where errors are counted.
+ */
 const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, ruleName }) {
-    // Left-over input after the last declaration, or in an interpolation.
-    if (expected === EOF && ruleName === "file") {
-      return expectedMessage(RULE_DESCRIPTIONS.file, describeToken(actual));
-    }
+    // Left-over input in an interpolation.
     if (expected === EOF && ruleName === "standaloneExpr") {
-      return expectedMessage("the end of the interpolation", describeToken(actual));
+      return counted(
+        expectedMessage("the end of the interpolation", describeToken(actual)),
+        actual,
+      );
     }
-    return expectedMessage(describeType(expected), describeToken(actual));
+    return counted(expectedMessage(describeType(expected), describeToken(actual)), actual);
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {
+    // A file is read one top-level piece at a time: what follows a piece is the next one.
+    if (entry === "file") return "";
     // Chevrotain passes no rule name here (the rule stack is empty).
-    const what = entry === "standaloneExpr"
-      ? "the end of the interpolation"
-      : RULE_DESCRIPTIONS.file;
-    return expectedMessage(what, describeToken(firstRedundant));
+    return counted(
+      expectedMessage("the end of the interpolation", describeToken(firstRedundant)),
+      firstRedundant,
+    );
   },
   buildNoViableAltMessage({ expectedPathsPerAlt, actual, customUserDescription, ruleName }) {
     const what = customUserDescription ?? RULE_DESCRIPTIONS[ruleName] ??
       oneOf(expectedPathsPerAlt.flat().map((path) => describeType(path[0])));
-    return expectedMessage(what, describeToken(actual[0]));
+    return counted(expectedMessage(what, describeToken(actual[0])), actual[0]);
   },
   buildEarlyExitMessage({ expectedIterationPaths, actual, customUserDescription, ruleName }) {
     const what = customUserDescription ?? RULE_DESCRIPTIONS[ruleName] ??
       oneOf(expectedIterationPaths.map((path) => describeType(path[0])));
-    return expectedMessage(what, describeToken(actual[0]));
+    return counted(expectedMessage(what, describeToken(actual[0])), actual[0]);
   },
 };
 
@@ -121,15 +184,54 @@ export class DlmParser extends CstParser {
     this.performSelfAnalysis();
   }
 
+  /** Parse `f` one nesting level deeper (see `MAX_NESTING`), starting at the next token. */
+  private nested<T>(f: () => T): T {
+    const base = depth;
+    this.deeper(1);
+    try {
+      return f();
+    } finally {
+      depth = base;
+    }
+  }
+
+  /**
+   * One level deeper until the rule in progress returns (its `finally` restores `depth`): for a
+   * prefix operator just consumed (`la` 0) or a postfix operator or `**` about to be (`la` 1).
+   */
+  private deeper(la: 0 | 1): void {
+    if (this.RECORDING_PHASE) return;
+    if (++depth > MAX_NESTING) stopAt("nesting", this.LA(la));
+  }
+
+  /** A string token, with the level its `${...}` parts start at. */
+  private string(t: IToken): IToken {
+    if (!this.RECORDING_PHASE) stringDepths.set(t, depth);
+    return t;
+  }
+
   // file = { decl | ";" } ;
-  file = this.RULE("file", () => {
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.SUBRULE(this.decl) },
-        { ALT: () => this.CONSUME(T.Semicolon) },
-      ]);
-    });
+  // The top level is read by `parseFile`, one piece at a time: a declaration, a ";" or a run of
+  // stray tokens (reported once). Chevrotain's own recovery in a top-level repetition re-enters
+  // the rule for each error and scans for the next resynchronising token up to the end of the
+  // input, which makes a file of garbage quadratic in time and deep in stack.
+  semicolon = this.RULE("semicolon", () => {
+    this.CONSUME(T.Semicolon);
   });
+
+  // A repetition directly in a top-level rule would try chevrotain's recovery at its end.
+  stray = this.RULE("stray", () => {
+    this.SUBRULE(this.strayRun);
+  });
+
+  strayRun = this.RULE("strayRun", () => {
+    this.AT_LEAST_ONE(() => this.CONSUME(T.Stray));
+  });
+
+  /** The next token of the input. */
+  next(): IToken {
+    return this.LA(1);
+  }
 
   // The body of a `${...}` interpolation: exactly one expression.
   standaloneExpr = this.RULE("standaloneExpr", () => {
@@ -248,16 +350,17 @@ export class DlmParser extends CstParser {
   });
 
   // body = "{" { statement | ";" } "}" ;
-  body = this.RULE("body", () => {
-    this.CONSUME(T.LCurly);
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.SUBRULE(this.statement) },
-        { ALT: () => this.CONSUME(T.Semicolon) },
-      ]);
-    });
-    this.CONSUME(T.RCurly);
-  });
+  body = this.RULE("body", () =>
+    this.nested(() => {
+      this.CONSUME(T.LCurly);
+      this.MANY(() => {
+        this.OR([
+          { ALT: () => this.SUBRULE(this.statement) },
+          { ALT: () => this.CONSUME(T.Semicolon) },
+        ]);
+      });
+      this.CONSUME(T.RCurly);
+    }));
 
   // statement = inputStmt | outputStmt | letStmt | assignStmt | returnStmt
   //           | ifStmt | forStmt | initStmt | freezeStmt | exprStmt ;
@@ -332,6 +435,7 @@ export class DlmParser extends CstParser {
   });
 
   // ifStmt = "if" expr body [ "else" ( ifStmt | body ) ] ;
+  // (An `else if` nests: the second `if` is the else branch of the first.)
   ifStmt = this.RULE("ifStmt", () => {
     this.CONSUME(T.If);
     this.SUBRULE(this.expr, { LABEL: "cond" });
@@ -339,7 +443,7 @@ export class DlmParser extends CstParser {
     this.OPTION(() => {
       this.CONSUME(T.Else);
       this.OR([
-        { ALT: () => this.SUBRULE(this.ifStmt, { LABEL: "elseIf" }) },
+        { ALT: () => this.nested(() => this.SUBRULE(this.ifStmt, { LABEL: "elseIf" })) },
         { ALT: () => this.SUBRULE2(this.body, { LABEL: "else" }) },
       ]);
     });
@@ -355,23 +459,24 @@ export class DlmParser extends CstParser {
   });
 
   // pattern = IDENT | "(" pattern { "," pattern } [ "," ] ")" ;
-  pattern = this.RULE("pattern", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
-      {
-        ALT: () => {
-          this.CONSUME(T.LParen);
-          this.SUBRULE(this.pattern, { LABEL: "items" });
-          this.MANY(() => {
-            this.CONSUME(T.Comma);
-            this.SUBRULE2(this.pattern, { LABEL: "items" });
-          });
-          this.OPTION(() => this.CONSUME2(T.Comma));
-          this.CONSUME(T.RParen);
+  pattern = this.RULE("pattern", () =>
+    this.nested(() =>
+      this.OR([
+        { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
+        {
+          ALT: () => {
+            this.CONSUME(T.LParen);
+            this.SUBRULE(this.pattern, { LABEL: "items" });
+            this.MANY(() => {
+              this.CONSUME(T.Comma);
+              this.SUBRULE2(this.pattern, { LABEL: "items" });
+            });
+            this.OPTION(() => this.CONSUME2(T.Comma));
+            this.CONSUME(T.RParen);
+          },
         },
-      },
-    ]);
-  });
+      ])
+    ));
 
   // initStmt = "init" initTarget "=" expr ;
   initStmt = this.RULE("initStmt", () => {
@@ -412,39 +517,40 @@ export class DlmParser extends CstParser {
 
   // type = IDENT [ "[" [ dim { "," dim } [ "," ] ] "]" ]
   //      | "(" type { "," type } [ "," ] ")" ;
-  typeExpr = this.RULE("typeExpr", () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.Identifier, { LABEL: "name" });
-          this.OPTION(() => {
-            this.CONSUME(T.LBracket);
-            this.OPTION2(() => {
-              this.SUBRULE(this.dim, { LABEL: "dims" });
-              this.MANY(() => {
-                this.CONSUME(T.Comma);
-                this.SUBRULE2(this.dim, { LABEL: "dims" });
+  typeExpr = this.RULE("typeExpr", () =>
+    this.nested(() =>
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(T.Identifier, { LABEL: "name" });
+            this.OPTION(() => {
+              this.CONSUME(T.LBracket);
+              this.OPTION2(() => {
+                this.SUBRULE(this.dim, { LABEL: "dims" });
+                this.MANY(() => {
+                  this.CONSUME(T.Comma);
+                  this.SUBRULE2(this.dim, { LABEL: "dims" });
+                });
+                this.OPTION3(() => this.CONSUME2(T.Comma));
               });
-              this.OPTION3(() => this.CONSUME2(T.Comma));
+              this.CONSUME(T.RBracket);
             });
-            this.CONSUME(T.RBracket);
-          });
+          },
         },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(T.LParen);
-          this.SUBRULE(this.typeExpr, { LABEL: "items" });
-          this.MANY2(() => {
-            this.CONSUME3(T.Comma, { LABEL: "commas" });
-            this.SUBRULE2(this.typeExpr, { LABEL: "items" });
-          });
-          this.OPTION4(() => this.CONSUME4(T.Comma, { LABEL: "commas" }));
-          this.CONSUME(T.RParen);
+        {
+          ALT: () => {
+            this.CONSUME(T.LParen);
+            this.SUBRULE(this.typeExpr, { LABEL: "items" });
+            this.MANY2(() => {
+              this.CONSUME3(T.Comma, { LABEL: "commas" });
+              this.SUBRULE2(this.typeExpr, { LABEL: "items" });
+            });
+            this.OPTION4(() => this.CONSUME4(T.Comma, { LABEL: "commas" }));
+            this.CONSUME(T.RParen);
+          },
         },
-      },
-    ]);
-  });
+      ])
+    ));
 
   // dim = "..." | expr ;   ("_" is the name of any one dim)
   dim = this.RULE("dim", () => {
@@ -486,7 +592,7 @@ export class DlmParser extends CstParser {
   label = this.RULE("label", () => {
     this.OR([
       { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
-      { ALT: () => this.CONSUME(T.StringLit, { LABEL: "name" }) },
+      { ALT: () => this.string(this.CONSUME(T.StringLit, { LABEL: "name" })) },
     ]);
     this.CONSUME(T.Colon);
   });
@@ -525,32 +631,54 @@ export class DlmParser extends CstParser {
   });
 
   // group = "(" stage { "|>" stage } ")" ;
-  group = this.RULE("group", () => {
-    this.CONSUME(T.LParen);
-    this.SUBRULE(this.stage, { LABEL: "stages" });
-    this.MANY(() => {
-      this.CONSUME(T.Pipe);
-      this.SUBRULE2(this.stage, { LABEL: "stages" });
-    });
-    this.CONSUME(T.RParen);
-  });
+  group = this.RULE("group", () =>
+    this.nested(() => {
+      this.CONSUME(T.LParen);
+      this.SUBRULE(this.stage, { LABEL: "stages" });
+      this.MANY(() => {
+        this.CONSUME(T.Pipe);
+        this.SUBRULE2(this.stage, { LABEL: "stages" });
+      });
+      this.CONSUME(T.RParen);
+    }));
 
   // unaryExpr = { "-" | "+" | "!" } postfixExpr [ "**" unaryExpr ] ;
   // (postfixExpr is written out in place: one CST node less per operand.)
+  // Each prefix operator, postfix operator and `**` nests what follows it one level deeper.
   unaryExpr = this.RULE("unaryExpr", () => {
-    this.MANY(() => this.CONSUME(T.PrefixOperator, { LABEL: "prefix" }));
-    this.primary();
-    this.MANY2(() => this.SUBRULE(this.postfixOp, { LABEL: "ops" }));
-    this.OPTION(() => {
-      this.CONSUME(T.StarStar);
-      this.SUBRULE(this.unaryExpr, { LABEL: "exponent" });
-    });
+    const base = depth;
+    try {
+      this.MANY(() => {
+        this.CONSUME(T.PrefixOperator, { LABEL: "prefix" });
+        this.deeper(0);
+      });
+      this.primary();
+      this.MANY2(() => {
+        this.deeper(1);
+        this.SUBRULE(this.postfixOp, { LABEL: "ops" });
+      });
+      this.OPTION(() => {
+        this.deeper(1);
+        this.CONSUME(T.StarStar);
+        this.SUBRULE(this.unaryExpr, { LABEL: "exponent" });
+      });
+    } finally {
+      depth = base;
+    }
   });
 
   // postfixExpr = primary { postfixOp } ;
   postfixExpr = this.RULE("postfixExpr", () => {
-    this.primary();
-    this.MANY(() => this.SUBRULE(this.postfixOp, { LABEL: "ops" }));
+    const base = depth;
+    try {
+      this.primary();
+      this.MANY(() => {
+        this.deeper(1);
+        this.SUBRULE(this.postfixOp, { LABEL: "ops" });
+      });
+    } finally {
+      depth = base;
+    }
   });
 
   // postfixOp = callSuffix | indexSuffix | "." IDENT ;
@@ -642,7 +770,7 @@ export class DlmParser extends CstParser {
       DEF: [
         { ALT: () => this.SUBRULE9(this.parenExpr) },
         { ALT: () => this.CONSUME9(T.NumberLit, { LABEL: "number" }) },
-        { ALT: () => this.CONSUME9(T.StringLit, { LABEL: "string" }) },
+        { ALT: () => this.string(this.CONSUME9(T.StringLit, { LABEL: "string" })) },
         { ALT: () => this.CONSUME9(T.True, { LABEL: "bool" }) },
         { ALT: () => this.CONSUME9(T.False, { LABEL: "bool" }) },
         { ALT: () => this.CONSUME9(T.Identifier, { LABEL: "name" }) },
@@ -654,69 +782,175 @@ export class DlmParser extends CstParser {
   }
 
   // parenExpr = "(" labeledOrExpr { "," labeledOrExpr } [ "," ] ")" ;
-  parenExpr = this.RULE("parenExpr", () => {
-    this.CONSUME(T.LParen);
-    this.SUBRULE(this.labeledOrExpr, { LABEL: "items" });
-    this.MANY(() => {
-      this.CONSUME(T.Comma, { LABEL: "commas" });
-      this.SUBRULE2(this.labeledOrExpr, { LABEL: "items" });
-    });
-    this.OPTION(() => this.CONSUME2(T.Comma, { LABEL: "commas" }));
-    this.CONSUME(T.RParen);
-  });
+  parenExpr = this.RULE("parenExpr", () =>
+    this.nested(() => {
+      this.CONSUME(T.LParen);
+      this.SUBRULE(this.labeledOrExpr, { LABEL: "items" });
+      this.MANY(() => {
+        this.CONSUME(T.Comma, { LABEL: "commas" });
+        this.SUBRULE2(this.labeledOrExpr, { LABEL: "items" });
+      });
+      this.OPTION(() => this.CONSUME2(T.Comma, { LABEL: "commas" }));
+      this.CONSUME(T.RParen);
+    }));
 
   // listExpr = "[" [ expr { "," expr } [ "," ] ] "]" ;
-  listExpr = this.RULE("listExpr", () => {
-    this.CONSUME(T.LBracket);
-    this.OPTION(() => {
-      this.SUBRULE(this.expr, { LABEL: "items" });
-      this.MANY(() => {
-        this.CONSUME(T.Comma);
-        this.SUBRULE2(this.expr, { LABEL: "items" });
+  listExpr = this.RULE("listExpr", () =>
+    this.nested(() => {
+      this.CONSUME(T.LBracket);
+      this.OPTION(() => {
+        this.SUBRULE(this.expr, { LABEL: "items" });
+        this.MANY(() => {
+          this.CONSUME(T.Comma);
+          this.SUBRULE2(this.expr, { LABEL: "items" });
+        });
+        this.OPTION2(() => this.CONSUME2(T.Comma));
       });
-      this.OPTION2(() => this.CONSUME2(T.Comma));
-    });
-    this.CONSUME(T.RBracket);
-  });
+      this.CONSUME(T.RBracket);
+    }));
 
   // ifExpr = "if" expr "{" expr "}" "else" ( ifExpr | "{" expr "}" ) ;
-  ifExpr = this.RULE("ifExpr", () => {
-    this.CONSUME(T.If);
-    this.SUBRULE(this.expr, { LABEL: "cond" });
-    this.CONSUME(T.LCurly);
-    this.SUBRULE2(this.expr, { LABEL: "then" });
-    this.CONSUME(T.RCurly);
-    this.CONSUME(T.Else);
-    this.OR([
-      { ALT: () => this.SUBRULE(this.ifExpr, { LABEL: "elseIf" }) },
-      {
-        ALT: () => {
-          this.CONSUME2(T.LCurly);
-          this.SUBRULE3(this.expr, { LABEL: "else" });
-          this.CONSUME2(T.RCurly);
+  ifExpr = this.RULE("ifExpr", () =>
+    this.nested(() => {
+      this.CONSUME(T.If);
+      this.SUBRULE(this.expr, { LABEL: "cond" });
+      this.CONSUME(T.LCurly);
+      this.SUBRULE2(this.expr, { LABEL: "then" });
+      this.CONSUME(T.RCurly);
+      this.CONSUME(T.Else);
+      this.OR([
+        { ALT: () => this.SUBRULE(this.ifExpr, { LABEL: "elseIf" }) },
+        {
+          ALT: () => {
+            this.CONSUME2(T.LCurly);
+            this.SUBRULE3(this.expr, { LABEL: "else" });
+            this.CONSUME2(T.RCurly);
+          },
         },
-      },
-    ]);
-  });
+      ]);
+    }));
 }
 
 /** The one parser instance, built on first use (grammar analysis is done once). */
 let parser: DlmParser | undefined;
 
-/**
- * Parse `tokens` from the entry rule `file` (a whole file) or
- * `standaloneExpr` (the body of a `${...}`), returning the CST and the
- * recognition errors. Not re-entrant: read `errors` before the next call.
- */
-export function parseTokens(
-  tokens: IToken[],
-  rule: "file" | "standaloneExpr",
-): { cst: CstNode; errors: IRecognitionException[] } {
+/** Where a parse starts and what it may spend. */
+export interface ParseOptions {
+  /** The nesting level of the first token (an interpolation's, inside its string). */
+  depth?: number;
+  /** Recognition errors allowed before the parse stops (default `MAX_SYNTAX_ERRORS`). */
+  budget?: number;
+  /** The token after `tokens` when they are a part of a file: what "the end" is described as. */
+  after?: IToken;
+}
+
+/** What a parse read, and why and where it stopped if it stopped before the end. */
+export interface Parsed<T> {
+  result?: T;
+  errors: IRecognitionException[];
+  stop?: Stop;
+}
+
+function begin(tokens: IToken[], rule: typeof entry, opts: ParseOptions): DlmParser {
   entry = rule;
+  depth = opts.depth ?? 0;
+  budget = opts.budget ?? MAX_SYNTAX_ERRORS;
+  after = opts.after;
+  stop = undefined;
   const p = parser ??= new DlmParser();
   p.input = tokens;
-  const cst = rule === "file" ? p.file() : p.standaloneExpr();
-  return { cst, errors: p.errors };
+  return p;
+}
+
+/** Run `read` on a parser set up by `begin`, turning a stop into `stop`. */
+function run<T>(p: DlmParser, read: () => T): Parsed<T> {
+  try {
+    const result = read();
+    return { result, errors: p.errors };
+  } catch (e) {
+    if (!(e instanceof StopParse) || !stop) throw e;
+    return { errors: p.errors, stop };
+  } finally {
+    after = undefined;
+  }
+}
+
+/**
+ * Parse the body of a `${...}` (the rule `standaloneExpr`), returning its CST and the
+ * recognition errors. A parse that nests deeper than `MAX_NESTING` or makes more errors than
+ * its budget stops there, with `stop` saying why and where, and no CST.
+ * Not re-entrant: read `errors` before the next call.
+ */
+export function parseExpr(tokens: IToken[], opts: ParseOptions = {}): Parsed<CstNode> {
+  const p = begin(tokens, "standaloneExpr", opts);
+  const r = run(p, () => p.standaloneExpr());
+  release(p);
+  return r;
+}
+
+/**
+ * Let go of the tokens the parser holds (its input and CST stacks): the one parser outlives
+ * each parse, and a file's tokens are most of the memory of parsing it (200 bytes each).
+ */
+function release(p: DlmParser): void {
+  p.input = [];
+}
+
+/**
+ * Parse the declarations of a file (or of a part of one), returning the CST of each, the
+ * recognition errors, and the first token of each run of stray tokens at the top level (tokens
+ * that cannot begin a declaration: each run is one error for the caller to report). A parse that
+ * nests deeper than `MAX_NESTING` or makes more errors than its budget stops there (see
+ * `parseExpr`), keeping what it read before. Not re-entrant.
+ */
+export function parseFile(
+  tokens: IToken[],
+  opts: ParseOptions = {},
+): Parsed<CstNode[]> & { stray: IToken[] } {
+  const p = begin(tokens, "file", opts);
+  const decls: CstNode[] = [];
+  const stray: IToken[] = [];
+  const errors: IRecognitionException[] = [];
+  // Each top-level call records the input left after it as an error: not one.
+  const take = () => {
+    for (const e of p.errors) if (e.name !== "NotAllInputParsedException") errors.push(e);
+    p.errors = [];
+  };
+  const r = run(p, () => {
+    for (let t = p.next(); t.tokenType !== EOF; t = p.next()) {
+      const tt = t.tokenType;
+      if (tt === T.Semicolon) p.semicolon();
+      else if (
+        tt === T.Model || tt === T.Block || tt === T.Train || tt === T.Import || tt === T.Let
+      ) {
+        decls.push(p.decl());
+      } else {
+        counted("", t);
+        stray.push(t);
+        p.stray();
+      }
+      take();
+    }
+  });
+  take();
+  release(p);
+  return { result: decls, errors, stray, stop: r.stop };
+}
+
+/** The nesting level a string token was read at (0 for one the parser did not read). */
+export function stringDepth(t: IToken): number {
+  return stringDepths.get(t) ?? 0;
+}
+
+/** DLM0002 for each run of stray tokens at the top level of a file, at its first token. */
+export function strayDiagnostics(stray: IToken[], file: string): Diagnostic[] {
+  return stray.map((t) =>
+    syntaxError(
+      "DLM0002",
+      `Expected ${RULE_DESCRIPTIONS.file} but found ${describeToken(t)}`,
+      T.tokenSpan(t, file),
+    )
+  );
 }
 
 /**

@@ -13,7 +13,7 @@
  *   metrics, reading the current parameters and statistics as inputs.
  */
 import { formatType, type Graph, type Node, type Span } from "../ir/graph.ts";
-import { globToRegExp } from "../check/glob.ts";
+import { compileGlob } from "../check/glob.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import {
   dedupeDiagnostics,
@@ -21,6 +21,7 @@ import {
   type Diagnostic,
   DlmError,
   error,
+  fileStart,
   SourceMap,
 } from "../diagnostics.ts";
 import {
@@ -189,10 +190,10 @@ function pickSection(p: Program, model?: string): A.TrainDecl | Diagnostic {
   const mine = p.main.decls.filter((d): d is A.TrainDecl => d.kind === "train");
   const all = model ? p.trains.filter((t) => t.model === model) : mine;
   if (all.length > 0) return all[0];
-  return error(
-    ...(model
-      ? diag("DLM0126", `Model '${model}'`, "")
-      : diag("DLM0126", p.main.path, " (train Model { loss = ... optimizer = ... })")),
+  // Without --model, the file is what lacks the section: reported at its start.
+  return model ? error(...diag("DLM0126", `Model '${model}'`, "")) : error(
+    ...diag("DLM0126", p.main.path, " (train Model { loss = ... optimizer = ... })"),
+    fileStart(p.main.path),
   );
 }
 
@@ -266,7 +267,7 @@ function buildStep(
   const updates: { input: string; output: string }[] = [];
   const forward = [...g.nodes];
   for (const [k, ph] of phases.entries()) {
-    const re = ph.params ? globToRegExp(ph.params) : undefined;
+    const re = ph.params ? compileGlob(ph.params) : undefined;
     const own = packed.filter((p) => !re || re.test(p));
     if (own.length === 0) {
       throw new DlmError(

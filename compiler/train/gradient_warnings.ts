@@ -8,7 +8,7 @@
  */
 import { formatSpan, type Graph, type Node, type Span } from "../ir/graph.ts";
 import { diag, type Diagnostic, warning } from "../diagnostics.ts";
-import { globToRegExp } from "../check/glob.ts";
+import { compileGlob } from "../check/glob.ts";
 import { isFloat } from "../ir/tensor.ts";
 import { gradientReach } from "../grad/mod.ts";
 import type { TrainElabResult } from "../check/elaborate/mod.ts";
@@ -29,7 +29,7 @@ export function gradientWarnings(tr: TrainElabResult, section: A.TrainDecl): Dia
     ? tr.phases.map((ph) => ({
       what: `The loss of phase '${ph.name}'`,
       value: ph.loss,
-      own: ph.params ? trainable.filter((p) => globToRegExp(ph.params!).test(p)) : trainable,
+      own: ph.params ? trainable.filter((p) => compileGlob(ph.params!).test(p)) : trainable,
       span: ph.span,
     }))
     : [{ what: "The loss", value: tr.loss, own: trainable, span: lossSpan(section) }];

@@ -11,7 +11,7 @@
  * around them (state inputs, parameter groups, the order of the updates).
  */
 import type { GraphBuilder } from "../ops/builder.ts";
-import { globToRegExp } from "../check/glob.ts";
+import { compileGlob } from "../check/glob.ts";
 import { optSlotName } from "./contract.ts";
 import { trainMath } from "./graph_math.ts";
 import {
@@ -81,7 +81,7 @@ export function resolveGroup(
   const { groups, ...base } = spec;
   const g = groups?.find((g) =>
     (g.name !== undefined && g.name === p.group) ||
-    (g.params !== undefined && globToRegExp(g.params).test(p.name))
+    (g.params !== undefined && compileGlob(g.params).test(p.name))
   );
   if (!g) return { hyper: base as OptimizerHyper, lrScale: 1 };
   return {

@@ -10,7 +10,7 @@
  * is true where attention is allowed; a float mask is added to the scores.
  */
 import { formatType } from "../../ir/graph.ts";
-import { type DType, tensor } from "../../ir/tensor.ts";
+import { type DType, table, type Tensor, tensor } from "../../ir/tensor.ts";
 import { dimEquals } from "../../ops/dims.ts";
 import type { Ctx } from "../context.ts";
 import type { InitSpec } from "../../ir/init.ts";
@@ -59,7 +59,7 @@ function positions(ctx: Ctx, n: Value, like: Value | undefined, what: string) {
       ctx.error(...diag("DLM0210", `${what}()`, "a positive size", n.v), ctx.argSpan("n"));
       return undefined;
     }
-    return ctx.constant(tensor("i64", [n.v], [...Array(n.v).keys()]));
+    return ctx.constant(table("i64", [n.v], `${what}() positions`, (i) => i));
   }
   if (n.k !== "dim" || !like || like.k !== "tensor") {
     const got = n.k === "dim" ? `${n.v} without like:` : describe(n);
@@ -155,15 +155,16 @@ function sdpa(ctx: Ctx, a: Record<string, Value>): Value {
 }
 
 /** PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(pos / 10000^(2i/d)). */
-export function sinusoidalTable(maxLen: number, dim: number, base = 10000): number[] {
-  const out = new Array<number>(maxLen * dim);
+export function sinusoidalTable(maxLen: number, dim: number, base = 10000): Tensor {
+  const t = table("f32", [maxLen, dim], "sinusoidal_positions()");
+  const out = t.data as Float32Array;
   for (let p = 0; p < maxLen; p++) {
     for (let j = 0; j < dim; j++) {
       const ang = p / Math.pow(base, (2 * Math.floor(j / 2)) / dim);
       out[p * dim + j] = j % 2 === 0 ? Math.sin(ang) : Math.cos(ang);
     }
   }
-  return out;
+  return t;
 }
 
 /**
@@ -324,7 +325,7 @@ const fns: FnDef[] = [
           ...diag("DLM0210", "sinusoidal_positions()", "positive max_len and dim", `${n} and ${d}`),
         );
       }
-      return ctx.constant(tensor("f32", [n, d], sinusoidalTable(n, d, num(a.base))), "pe");
+      return ctx.constant(sinusoidalTable(n, d, num(a.base)), "pe");
     },
   },
   {

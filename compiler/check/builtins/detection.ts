@@ -6,9 +6,9 @@
  * (torchvision's BoxCoder, the Faster R-CNN parameterisation).
  */
 import { formatType } from "../../ir/graph.ts";
-import { tensor } from "../../ir/tensor.ts";
+import { table, tensor } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
-import { expandInts, num } from "../signature.ts";
+import { num, positivePair } from "../signature.ts";
 import { describe, ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { Expr } from "../../ir/expr.ts";
@@ -150,8 +150,8 @@ const roiAlign: FnDef = {
   ],
   apply(ctx, args) {
     const x = t(args.x), rois = t(args.rois);
-    const out = expandInts(args.output, 2);
-    if (!out || out.some((d) => d < 1)) {
+    const out = positivePair(args.output);
+    if (!out) {
       return ctx.error(
         ...diag(
           "DLM0210",
@@ -212,7 +212,7 @@ const anchors: FnDef = {
   ],
   apply(ctx, args) {
     const sizes = numbers(args.sizes), ratios = numbers(args.ratios);
-    const grid = expandInts(args.grid, 2), stride = expandInts(args.stride, 2);
+    const grid = positivePair(args.grid), stride = positivePair(args.stride);
     if (
       !sizes?.length || !ratios?.length || sizes.some((s) => s <= 0) || ratios.some((r) => r <= 0)
     ) {
@@ -225,7 +225,7 @@ const anchors: FnDef = {
         ),
       );
     }
-    if (!grid || !stride || grid.some((d) => d < 1) || stride.some((d) => d < 1)) {
+    if (!grid || !stride) {
       return ctx.error(
         ...diag(
           "DLM0210",
@@ -246,13 +246,18 @@ const anchors: FnDef = {
       }
     }
     const [gh, gw] = grid, [sy, sx] = stride;
-    const data: number[] = [];
+    const t = table("f32", [gh * gw * base.length, 4], "anchors()");
+    const data = t.data as Float32Array;
+    let k = 0;
     for (let y = 0; y < gh; y++) {
       for (let x = 0; x < gw; x++) {
-        for (const b of base) data.push(b[0] + x * sx, b[1] + y * sy, b[2] + x * sx, b[3] + y * sy);
+        for (const b of base) {
+          data.set([b[0] + x * sx, b[1] + y * sy, b[2] + x * sx, b[3] + y * sy], k);
+          k += 4;
+        }
       }
     }
-    return ctx.constant(tensor("f32", [gh * gw * base.length, 4], data), "anchors");
+    return ctx.constant(t, "anchors");
   },
 };
 

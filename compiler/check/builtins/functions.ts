@@ -5,7 +5,7 @@
  */
 import { diag } from "../../diagnostics.ts";
 import { formatType } from "../../ir/graph.ts";
-import { type DType, DTYPES, tensor, TENSOR_DTYPES } from "../../ir/tensor.ts";
+import { type DType, DTYPES, table, type Tensor, tensor, TENSOR_DTYPES } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
 import { expandInts, num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
@@ -194,13 +194,14 @@ function randomLike(name: string, op: string, doc: string): FnDef {
 }
 
 /** Adaptive-pooling bins as an [o, n] averaging matrix (or its transpose, [n, o]). */
-function binMatrix(o: number, n: number, transposed: boolean): import("../../ir/tensor.ts").Tensor {
-  const m = new Array<number>(o * n).fill(0);
+function binMatrix(o: number, n: number, transposed: boolean): Tensor {
+  const t = table("f32", transposed ? [n, o] : [o, n], "adaptive_avg_pool()'s pooling matrix");
+  const m = t.data as Float32Array;
   for (let i = 0; i < o; i++) {
     const a = Math.floor((i * n) / o), b = Math.ceil(((i + 1) * n) / o);
     for (let j = a; j < b; j++) m[transposed ? j * o + i : i * n + j] = 1 / (b - a);
   }
-  return tensor("f32", transposed ? [n, o] : [o, n], m);
+  return t;
 }
 
 const DTYPE_NAMES = new Set<string>(TENSOR_DTYPES);
@@ -406,7 +407,22 @@ const defs: FnDef[] = [
     apply: (ctx, a) => {
       const x = t(a.x);
       const sd = x.t.shape.length - 2;
+      if (sd < 1) {
+        return ctx.error(
+          "DLM0203",
+          `adaptive_avg_pool() needs an input [N, C, ...spatial], got ${formatType(x.t)}`,
+        );
+      }
       const out = expandInts(a.size, sd);
+      if (out.length !== sd || out.some((v) => v < 1)) {
+        return ctx.error(
+          "DLM0210",
+          `adaptive_avg_pool() needs ${sd} positive output size${sd > 1 ? "s" : ""} for ${
+            formatType(x.t)
+          }, got (${out.join(", ")})`,
+          ctx.argSpan("size"),
+        );
+      }
       if (out.every((v) => v === 1)) return one(ctx, "GlobalAveragePool", [x.v]);
       const ins = x.t.shape.slice(2);
       if (ins.some((d) => typeof d !== "number")) {

@@ -6,7 +6,7 @@
  * saved as safetensors load by name.
  */
 import { formatType } from "../../ir/graph.ts";
-import { type DType, f32ToBf16, f32ToF16, numel, type Tensor, tensor } from "../../ir/tensor.ts";
+import { type DType, f32ToBf16, f32ToF16, table, type Tensor, tensor } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
 import { TORCH_DEFAULT_WEIGHT } from "../init.ts";
 import type { InitSpec } from "../../ir/init.ts";
@@ -66,9 +66,11 @@ function concreteDim(
 }
 
 /** A constant tensor of the input's float type filled with `v` (16-bit floats as their bits). */
-function filled(dtype: DType, shape: number[], v: number): Tensor {
+function filled(dtype: DType, shape: number[], v: number, what: string): Tensor {
   const bits = dtype === "f16" ? f32ToF16(v) : dtype === "bf16" ? f32ToBf16(v) : v;
-  return tensor(dtype, shape, new Array(numel(shape)).fill(bits));
+  const t = table(dtype, shape, what);
+  (t.data as Float32Array).fill(bits);
+  return t;
 }
 
 function biasInit(fanIn: number): InitSpec {
@@ -366,7 +368,7 @@ const layerNorm: LayerDef = {
     const affine = args.affine.k === "bool" && args.affine.v;
     const w = affine
       ? ctx.param(prefix, "weight", shape, { kind: "ones" }, { layer: "layer_norm" })
-      : ctx.constant(filled(x.t.dtype, shape, 1));
+      : ctx.constant(filled(x.t.dtype, shape, 1, "layer_norm()'s scale"));
     const b = affine
       ? ctx.param(prefix, "bias", shape, { kind: "zeros" }, { layer: "layer_norm" })
       : undefined;
@@ -402,10 +404,10 @@ const instanceNorm: LayerDef = {
     const affine = args.affine.k === "bool" && args.affine.v;
     const w = affine
       ? ctx.param(prefix, "weight", [c], { kind: "ones" }, { layer: "instance_norm" })
-      : ctx.constant(filled(x.t.dtype, [c], 1));
+      : ctx.constant(filled(x.t.dtype, [c], 1, "instance_norm()'s scale"));
     const b = affine
       ? ctx.param(prefix, "bias", [c], { kind: "zeros" }, { layer: "instance_norm" })
-      : ctx.constant(filled(x.t.dtype, [c], 0));
+      : ctx.constant(filled(x.t.dtype, [c], 0, "instance_norm()'s bias"));
     if (!w || !b) return ERROR;
     const out = ctx.op("InstanceNormalization", [x.v, w.v, b.v], { epsilon: num(args.eps) }, {
       name: prefix,

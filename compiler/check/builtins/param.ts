@@ -4,16 +4,9 @@
  * constant from compile-time numbers). Compile-time functions.
  */
 import { diag } from "../../diagnostics.ts";
-import {
-  type DType,
-  f32ToBf16,
-  f32ToF16,
-  isFloat,
-  tensor as mkTensor,
-  TENSOR_DTYPES,
-} from "../../ir/tensor.ts";
+import { type DType, isFloat, table, TENSOR_DTYPES } from "../../ir/tensor.ts";
 import type { CompileFn } from "../context.ts";
-import { globToRegExp } from "../glob.ts";
+import { compileGlob, isDottedName } from "../glob.ts";
 import type { InitSpec } from "../../ir/init.ts";
 import { LIMITS } from "../limits.ts";
 import { describe, ERROR, type Value } from "../values.ts";
@@ -42,7 +35,7 @@ export const param: CompileFn = (ctx, args) => {
     ? [a.shape.v]
     : (a.shape as { items: { v: number }[] }).items.map((x) => x.v);
   const name = (a.name as { v: string }).v;
-  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_0-9]+)*$/.test(name)) {
+  if (!isDottedName(name, true)) {
     return ctx.error(
       ...diag("DLM0123", "param", " (dots for levels)", name),
       a.__spans?.name ?? span,
@@ -78,7 +71,7 @@ export const params: CompileFn = (ctx, args) => {
     args,
   );
   if (!a) return ERROR;
-  const re = globToRegExp((a.pattern as { v: string }).v);
+  const re = compileGlob((a.pattern as { v: string }).v);
   const items: Value[] = ctx.trainableParams().filter((p) => re.test(p.rel)).map((p) => p.value);
   if (items.length === 0) {
     return ctx.error(
@@ -161,10 +154,6 @@ export const tensor: CompileFn = (ctx, args) => {
       a.__spans?.values ?? span,
     );
   }
-  const values = dtype === "f16"
-    ? flat.map(f32ToF16)
-    : dtype === "bf16"
-    ? flat.map(f32ToBf16)
-    : flat;
-  return ctx.constant(mkTensor(dtype as DType, shape, values));
+  // table() encodes f16 and bf16 values as their bits.
+  return ctx.constant(table(dtype as DType, shape, "tensor()", (i) => flat[i]));
 };

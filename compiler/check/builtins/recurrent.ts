@@ -14,7 +14,7 @@
  * and layout (a state dict loads by name).
  */
 import { formatType } from "../../ir/graph.ts";
-import { tensor } from "../../ir/tensor.ts";
+import { table, tensor } from "../../ir/tensor.ts";
 import type { Ctx } from "../context.ts";
 import { num, type ParamSig } from "../signature.ts";
 import { ERROR, type TensorValue, type Value } from "../values.ts";
@@ -66,8 +66,14 @@ const i64 = (v: number[]) => tensor("i64", [v.length], v);
 /** The gate blocks of a [gates * hidden, ...] tensor reordered from PyTorch's order to ONNX's. */
 function reorder(ctx: Ctx, k: Kind, hidden: number, v: TensorValue, name: string) {
   if (k.gates === 1) return v;
-  const rows = k.order.flatMap((g) => Array.from({ length: hidden }, (_, j) => g * hidden + j));
-  const r = ctx.op("Gather", [v.v, ctx.constant(i64(rows)).v], { axis: 0 }, { name });
+  // Row i of the result is row j of gate block order[i / hidden] of v.
+  const rows = table(
+    "i64",
+    [k.order.length * hidden],
+    "the gate order",
+    (i) => k.order[Math.floor(i / hidden)] * hidden + (i % hidden),
+  );
+  const r = ctx.op("Gather", [v.v, ctx.constant(rows).v], { axis: 0 }, { name });
   return r?.[0];
 }
 

@@ -141,7 +141,8 @@ export const SCALAR_FNS: Record<string, CompileFn> = {
       }
       lists.push(a.value.items);
     }
-    const n = Math.min(...lists.map((l) => l.length));
+    // zip() of nothing is empty, as Python's.
+    const n = lists.length ? Math.min(...lists.map((l) => l.length)) : 0;
     return {
       k: "list",
       items: Array.from({ length: n }, (_, i) => ({ k: "tuple", items: lists.map((l) => l[i]) })),

@@ -11,7 +11,7 @@
  */
 import { diag } from "../../diagnostics.ts";
 import { type Dim, formatType } from "../../ir/graph.ts";
-import { tensor } from "../../ir/tensor.ts";
+import { table, tensor } from "../../ir/tensor.ts";
 import { dimEquals } from "../../ops/dims.ts";
 import type { Ctx } from "../context.ts";
 import { expandInts, num } from "../signature.ts";
@@ -47,7 +47,7 @@ export function rangeAlong(ctx: Ctx, x: TensorValue, axis: number): TensorValue 
   const r = x.t.shape.length;
   const d = x.t.shape[axis];
   if (typeof d === "number") {
-    return ctx.constant(tensor("i64", [d], [...Array(d).keys()]));
+    return ctx.constant(table("i64", [d], "positions", (i) => i));
   }
   return withGraph(ctx, (e) => {
     const zero = e.scalar(0, "i64");
@@ -313,7 +313,7 @@ const defs: FnDef[] = [
       const n = a.n;
       if (n.k === "int") {
         if (n.v < 0) return ctx.error(...diag("DLM0210", "arange()", "n >= 0", n.v));
-        return ctx.constant(tensor("i64", [n.v], [...Array(n.v).keys()]));
+        return ctx.constant(table("i64", [n.v], "arange()", (i) => i));
       }
       if (n.k !== "dim") {
         return ctx.error(

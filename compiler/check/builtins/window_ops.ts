@@ -12,10 +12,10 @@
  * [(2 Mh - 1) (2 Mw - 1), heads].
  */
 import { formatType } from "../../ir/graph.ts";
-import { tensor } from "../../ir/tensor.ts";
+import { table, type Tensor } from "../../ir/tensor.ts";
 import { dimEquals } from "../../ops/dims.ts";
 import type { InitSpec } from "../../ir/init.ts";
-import { expandInts, num } from "../signature.ts";
+import { expandInts, num, positivePair } from "../signature.ts";
 import { ERROR, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import type { LayerDef } from "./layers.ts";
@@ -29,17 +29,14 @@ import { type Ctx } from "../context.ts";
  * (hi - hj + mh - 1) (2 mw - 1) + (wi - wj + mw - 1), an index into the
  * (2 mh - 1)(2 mw - 1) rows of the bias table.
  */
-export function relativePositionIndex(mh: number, mw: number): number[] {
+export function relativePositionIndex(mh: number, mw: number): Tensor {
   const n = mh * mw;
-  const out = new Array<number>(n * n);
-  for (let i = 0; i < n; i++) {
+  return table("i64", [n, n], "relative_position_index()", (k) => {
+    const i = Math.floor(k / n), j = k % n;
     const hi = Math.floor(i / mw), wi = i % mw;
-    for (let j = 0; j < n; j++) {
-      const hj = Math.floor(j / mw), wj = j % mw;
-      out[i * n + j] = (hi - hj + mh - 1) * (2 * mw - 1) + (wi - wj + mw - 1);
-    }
-  }
-  return out;
+    const hj = Math.floor(j / mw), wj = j % mw;
+    return (hi - hj + mh - 1) * (2 * mw - 1) + (wi - wj + mw - 1);
+  });
 }
 
 /**
@@ -59,12 +56,13 @@ export function shiftedWindowMask(
   sh: number,
   sw: number,
   fill: number,
-): number[] {
+): Tensor {
   // Region of a coordinate along one axis: 0, 1 or 2 by the slices above.
   const region = (p: number, size: number, m: number, s: number) =>
     s === 0 ? 0 : p < size - m ? 0 : p < size - s ? 1 : 2;
   const nh = h / mh, nw = w / mw, n = mh * mw;
-  const out = new Array<number>(nh * nw * n * n).fill(0);
+  const t = table("f32", [nh * nw, n, n], "shifted_window_mask()");
+  const out = t.data as Float32Array;
   const ids = new Array<number>(n);
   for (let a = 0; a < nh; a++) {
     for (let b = 0; b < nw; b++) {
@@ -78,14 +76,14 @@ export function shiftedWindowMask(
       }
     }
   }
-  return out;
+  return t;
 }
 
 /** A window size argument as [mh, mw] (an int is square), or an error message. */
 /** A window (an int is square) of positive ints, or undefined after reporting DLM0210 at `arg`. */
 function windowArg(ctx: Ctx, v: Value, what: string, arg: string): [number, number] | undefined {
-  const m = expandInts(v, 2);
-  if (!m || m.length !== 2 || m.some((x) => !Number.isInteger(x) || x < 1)) {
+  const m = positivePair(v);
+  if (!m) {
     const [code, message] = diag(
       "DLM0210",
       what,
@@ -116,11 +114,7 @@ const fns: FnDef[] = [
     apply(ctx, a) {
       const m = windowArg(ctx, a.window, "relative_position_index()", "window");
       if (!m) return ERROR;
-      const n = m[0] * m[1];
-      return ctx.constant(
-        tensor("i64", [n, n], relativePositionIndex(m[0], m[1])),
-        "relative_position_index",
-      );
+      return ctx.constant(relativePositionIndex(m[0], m[1]), "relative_position_index");
     },
   },
   {
@@ -173,9 +167,8 @@ const fns: FnDef[] = [
           ctx.argSpan("shift"),
         );
       }
-      const n = m[0] * m[1], nW = (s[0] / m[0]) * (s[1] / m[1]);
-      const data = shiftedWindowMask(s[0], s[1], m[0], m[1], sh[0], sh[1], num(a.fill));
-      return ctx.constant(tensor("f32", [nW, n, n], data), "attn_mask");
+      const mask = shiftedWindowMask(s[0], s[1], m[0], m[1], sh[0], sh[1], num(a.fill));
+      return ctx.constant(mask, "attn_mask");
     },
   },
 ];
@@ -230,10 +223,7 @@ const relativePositionBias: LayerDef = {
       ? ctx.param(level, leaf, [rows, heads], init, { layer: "relative_position_bias" })
       : ctx.param(prefix, "weight", [rows, heads], init, { layer: "relative_position_bias" });
     if (!table) return ERROR;
-    const idx = ctx.constant(
-      tensor("i64", [n, n], relativePositionIndex(m[0], m[1])),
-      "relative_position_index",
-    );
+    const idx = ctx.constant(relativePositionIndex(m[0], m[1]), "relative_position_index");
     return withGraph(ctx, (e) => {
       // table[idx] is [n, n, heads]; the logits want [heads, n, n].
       const b = e.tensor(table).op("Gather", [idx.v], { axis: 0 }).transpose([2, 0, 1]);

@@ -30,7 +30,7 @@ function run(g: Graph, feeds: Record<string, Tensor> = {}, name = "y"): number[]
 Deno.test("relativePositionIndex gives torchvision's index for a 2 x 2 window", () => {
   // torchvision: relative_coords (dh + 1) * 3 + (dw + 1) for tokens (0,0), (0,1), (1,0), (1,1).
   assert.deepEqual(
-    relativePositionIndex(2, 2),
+    toNumbers(relativePositionIndex(2, 2)),
     [
       [4, 3, 1, 0],
       [5, 4, 2, 1],
@@ -39,14 +39,14 @@ Deno.test("relativePositionIndex gives torchvision's index for a 2 x 2 window", 
     ].flat(),
   );
   // Every token sees itself at the centre row of the (2M - 1)^2 table.
-  const idx = relativePositionIndex(7, 7);
+  const idx = toNumbers(relativePositionIndex(7, 7));
   for (let i = 0; i < 49; i++) assert.equal(idx[i * 49 + i], 84);
   assert.equal(Math.max(...idx), 168);
 });
 
 Deno.test("shiftedWindowMask separates the wrapped-around regions of a shifted 4 x 4 map", () => {
   // Map 4 x 4, window 2, shift 1: regions along each axis are rows [0, 2), [2, 3), [3, 4).
-  const m = shiftedWindowMask(4, 4, 2, 2, 1, 1, -100);
+  const m = toNumbers(shiftedWindowMask(4, 4, 2, 2, 1, 1, -100));
   const win = (w: number) => m.slice(w * 16, w * 16 + 16);
   // Window 0 (rows 0-1, cols 0-1) lies in one region: nothing masked.
   assert.deepEqual(win(0), new Array(16).fill(0));
@@ -74,7 +74,7 @@ Deno.test("shiftedWindowMask separates the wrapped-around regions of a shifted 4
     -100,
     0,
   ]);
-  assert.deepEqual(shiftedWindowMask(4, 4, 2, 2, 0, 0, -100), new Array(64).fill(0));
+  assert.deepEqual(toNumbers(shiftedWindowMask(4, 4, 2, 2, 0, 0, -100)), new Array(64).fill(0));
 });
 
 Deno.test("shifted_window_mask and relative_position_index are constants of the documented shapes", () => {
@@ -88,9 +88,12 @@ Deno.test("shifted_window_mask and relative_position_index are constants of the 
   assert.equal(outType(g, "i"), "i64[6, 6]");
   assert.deepEqual(
     run(g, { x: tensor("f32", [1, 1], [0]) }),
-    shiftedWindowMask(4, 6, 2, 2, 1, 1, -100),
+    toNumbers(shiftedWindowMask(4, 6, 2, 2, 1, 1, -100)),
   );
-  assert.deepEqual(run(g, { x: tensor("f32", [1, 1], [0]) }, "i"), relativePositionIndex(2, 3));
+  assert.deepEqual(
+    run(g, { x: tensor("f32", [1, 1], [0]) }, "i"),
+    toNumbers(relativePositionIndex(2, 3)),
+  );
 });
 
 Deno.test("relative_position_bias adds the gathered table to the logits and names it by its label", () => {
@@ -105,7 +108,7 @@ Deno.test("relative_position_bias adds the gathered table to the logits and name
   assert.deepEqual(g.params.map((p) => p.name), ["attn.relative_position_bias_table"]);
   const table = g.initializers.get("attn.relative_position_bias_table")!;
   assert.deepEqual(table.shape, [9, 2]);
-  const w = toNumbers(table), idx = relativePositionIndex(2, 2);
+  const w = toNumbers(table), idx = toNumbers(relativePositionIndex(2, 2));
   const y = run(g, { x: tensor("f32", [1, 2, 4, 4], new Array(32).fill(1)) });
   // y[h, i, j] = 1 + table[idx[i, j], h]
   const want = [0, 1].flatMap((h) => idx.map((r) => 1 + w[r * 2 + h]));

@@ -7,6 +7,7 @@
  * and blocks as they are applied.
  */
 import { Abort, Return } from "./core.ts";
+import { TooLarge } from "../../ir/tensor.ts";
 import { argTypeOf, coerce } from "./types.ts";
 import { ExpressionElab } from "./expressions.ts";
 import type * as A from "../../syntax/ast.ts";
@@ -52,6 +53,20 @@ export abstract class CallElab extends ExpressionElab {
     do name = this.frame.auto(inst.name); while (this.frame.labels.has(name));
     this.frame.labels.set(name, inst.span);
     inst.prefix = this.frame.child(name);
+  }
+
+  /**
+   * Run a built-in applied at `span`. A constant it would compute past the limit is DLM0350
+   * here: `table()` (compiler/ir/tensor.ts), the one way built-ins allocate the constants they
+   * compute, throws TooLarge before allocating.
+   */
+  builtin(span: Span, run: () => Value): Value {
+    try {
+      return run();
+    } catch (e) {
+      if (e instanceof TooLarge) return this.err(...diag("DLM0350", ...e.args), span);
+      throw e;
+    }
   }
 
   evalArgs(args: A.Arg[], scope: Scope): ArgIn[] {
@@ -113,7 +128,7 @@ export abstract class CallElab extends ExpressionElab {
         const all = [...pipeArgs, ...args];
         const scalar = COMPILE_FNS[callee.name];
         if (scalar && (!(callee.name in FUNCTIONS) || all.every((a) => a.value.k !== "tensor"))) {
-          return scalar(this.ctx(span, {}), all);
+          return this.builtin(span, () => scalar(this.ctx(span, {}), all));
         }
         const def = FUNCTIONS[callee.name];
         let bound = bindArgs(callee.name, def.sig, all, span, this.diags, pipeArgs.length);
@@ -123,7 +138,10 @@ export abstract class CallElab extends ExpressionElab {
           if (bound.q.k === "error") return ERROR;
         }
         const nameBase = this.frame.child(o.label ?? callee.name);
-        return def.apply(this.ctx(span, bound.__spans ?? {}, nameBase), bound);
+        return this.builtin(
+          span,
+          () => def.apply(this.ctx(span, bound.__spans ?? {}, nameBase), bound),
+        );
       }
       case "layerdef": {
         const def = LAYERS[callee.name];
@@ -266,7 +284,10 @@ export abstract class CallElab extends ExpressionElab {
           const xs = this.peft
             ? this.peft.beforeLayer(def, prefix, inputs as TensorValue[], span)
             : inputs as TensorValue[];
-          const out = def.apply(this.ctx(span, spans), inst.args!, xs, prefix, named);
+          const out = this.builtin(
+            span,
+            () => def.apply(this.ctx(span, spans), inst.args!, xs, prefix, named),
+          );
           return this.peft ? this.peft.afterLayer(def, prefix, xs, inst.args!, out, span) : out;
         } finally {
           this.frame = saved;

@@ -29,7 +29,7 @@ import { makeInit } from "../builtins/mod.ts";
 import { LIMITS } from "../limits.ts";
 import { ERROR, type Instance, Scope, type TensorValue, type Value } from "../values.ts";
 import type { Program } from "../program.ts";
-import { globToRegExp } from "../glob.ts";
+import { compileGlob } from "../glob.ts";
 import { PRELUDE_PATH } from "../prelude.ts";
 import { closest } from "../suggest.ts";
 import { Peft } from "../peft.ts";
@@ -407,7 +407,7 @@ export abstract class ElabCore {
       if (r.prefix && !name.startsWith(r.prefix + ".")) continue;
       if (r.glob) {
         const rel = r.prefix ? name.slice(r.prefix.length + 1) : name;
-        if (globToRegExp(r.target).test(rel)) return r.spec;
+        if (compileGlob(r.target).test(rel)) return r.spec;
       } else if (r.target === `${layer}.${role}`) return r.spec;
     }
     return undefined;

@@ -12,6 +12,7 @@ import { COMPILE_FNS, FUNCTIONS, INIT_FNS, LAYERS, predefinedNames } from "../na
 import { LIMITS } from "../limits.ts";
 import { describe, ERROR, type Instance, Scope, show, type Value } from "../values.ts";
 import { closest } from "../suggest.ts";
+import { isDottedName } from "../glob.ts";
 
 /** Expressions to values; names to what they are bound to. */
 export abstract class ExpressionElab extends StatementElab {
@@ -49,12 +50,19 @@ export abstract class ExpressionElab extends StatementElab {
       case "unary":
         return this.unary(e, this.eval(e.operand, scope));
       case "binary": {
-        if (e.op === "&&" || e.op === "||") {
-          const l = this.eval(e.left, scope);
-          if (l.k === "bool" && ((e.op === "&&" && !l.v) || (e.op === "||" && l.v))) return l;
-          return this.binary(e, l, this.eval(e.right, scope));
+        // A long chain (x + x + ... + x) is a deep left spine: evaluated in a loop from its
+        // innermost operation out, left operand before right as the recursion would.
+        const spine: A.BinaryExpr[] = [];
+        let left: A.Expr = e;
+        for (; left.kind === "binary"; left = left.left) spine.push(left);
+        let v = this.eval(left, scope);
+        for (let i = spine.length - 1; i >= 0; i--) {
+          const b = spine[i];
+          // && and || do not evaluate their right operand when the left decides.
+          if (v.k === "bool" && ((b.op === "&&" && !v.v) || (b.op === "||" && v.v))) continue;
+          v = this.binary(b, v, this.eval(b.right, scope));
         }
-        return this.binary(e, this.eval(e.left, scope), this.eval(e.right, scope));
+        return v;
       }
       case "call":
         return this.evalCall(e, scope);
@@ -161,8 +169,7 @@ export abstract class ExpressionElab extends StatementElab {
     if (this.program.models.has(name)) {
       return this.err(...diag("DLM0224", name), span);
     }
-    const known = [...scopeNames(scope), ...this.program.blocks.keys(), ...predefinedNames()];
-    const near = closest(name, known);
+    const near = closest(name, knownNames(scope, this.program.blocks.keys()));
     return this.err(...diag("DLM0101", name, near ? `; did you mean '${near}'?` : ""), span);
   }
 
@@ -176,7 +183,7 @@ export abstract class ExpressionElab extends StatementElab {
         s += show(v);
       }
     }
-    if (s !== "_" && !/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(s)) {
+    if (s !== "_" && !isDottedName(s)) {
       this.err(...diag("DLM0111", s), l.span);
       return undefined;
     }
@@ -184,8 +191,9 @@ export abstract class ExpressionElab extends StatementElab {
   }
 }
 
-function scopeNames(s: Scope): string[] {
-  const out: string[] = [];
-  for (let c: Scope | undefined = s; c; c = c.parent) out.push(...c.vars.keys());
-  return out;
+/** The names "did you mean" considers, the innermost scope first (lazily). */
+function* knownNames(s: Scope, blocks: Iterable<string>): Generator<string> {
+  for (let c: Scope | undefined = s; c; c = c.parent) yield* c.vars.keys();
+  yield* blocks;
+  yield* predefinedNames();
 }

@@ -6,13 +6,14 @@
  */
 import { diag } from "../../diagnostics.ts";
 import { Abort, type OutputDecl, Return } from "./core.ts";
+import { isStackOverflow } from "../../syntax/mod.ts";
 import { coerce } from "./types.ts";
 import { IndexElab } from "./indexing.ts";
 import type * as A from "../../syntax/ast.ts";
 import type { Span } from "../../ir/graph.ts";
 import { LIMITS } from "../limits.ts";
 import { describe, ERROR, Scope, type Value } from "../values.ts";
-import { globToRegExp } from "../glob.ts";
+import { compileGlob } from "../glob.ts";
 import { methodSpecs, Peft } from "../peft.ts";
 import { closest } from "../suggest.ts";
 
@@ -45,7 +46,27 @@ export abstract class StatementElab extends IndexElab {
   }
 
   execBody(body: A.Stmt[], scope: Scope, where: { model: boolean; outputs?: OutputDecl[] }): void {
-    for (const s of body) this.exec(s, scope, where);
+    for (const s of body) {
+      try {
+        this.exec(s, scope, where);
+      } catch (e) {
+        if (!isStackOverflow(e)) throw e;
+        // The call stack ran out under this statement: block applications, or values built in a
+        // loop ((((1,),),) ...), nest deeper than the compiler's recursion over them can go.
+        // Reported at the innermost statement whose handler has the stack to do it.
+        this.err(
+          ...(this.depth > 0
+            ? diag(
+              "DLM0351",
+              "Block applications and what they compute",
+              ` (${this.depth} block calls deep here)`,
+            )
+            : diag("DLM0351", "Values or expressions", " here")),
+          s.span,
+        );
+        throw new Abort();
+      }
+    }
   }
 
   exec(s: A.Stmt, scope: Scope, where: { model: boolean; outputs?: OutputDecl[] }): void {
@@ -200,7 +221,7 @@ export abstract class StatementElab extends IndexElab {
         ) => (prefix
           ? (name.startsWith(prefix + ".") ? name.slice(prefix.length + 1) : undefined)
           : name);
-        const re = s.glob ? globToRegExp(s.target) : undefined;
+        const re = s.glob ? compileGlob(s.target) : undefined;
         const target = s.target;
         this.freezeRules.push({
           matches: (name) => {
