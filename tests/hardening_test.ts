@@ -130,25 +130,25 @@ Deno.test(
 );
 
 Deno.test(
-  "a file that declares no model is DLM0103 at its first line, as TypeScript places file errors",
+  "a file that declares no model is DLM0125 at its first line, as TypeScript places file errors",
   withFile("// nothing here\nlet a = 1\n", async (file) => {
     const r = await dlm("compile", file, "-o", `${file}.onnx`);
     assert.equal(r.code, 1);
     assert.match(
       r.err,
-      new RegExp(`^${escape(file)}:1:1: error DLM0103: .* declares no model`, "m"),
+      new RegExp(`^${escape(file)}:1:1: error DLM0125: .* declares no model`, "m"),
     );
   }),
 );
 
 Deno.test(
-  "a file without a train section is DLM0103 at its first line",
+  "a file without a train section is DLM0126 at its first line",
   withFile(model("  output y = x"), async (file) => {
     const r = await dlm("compile", file, "--train", "-o", `${file}.onnx`);
     assert.equal(r.code, 1);
     assert.match(
       r.err,
-      new RegExp(`^${escape(file)}:1:1: error DLM0103: .* has no train section`, "m"),
+      new RegExp(`^${escape(file)}:1:1: error DLM0126: .* has no train section`, "m"),
     );
   }),
 );

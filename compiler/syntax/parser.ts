@@ -946,8 +946,7 @@ export function stringDepth(t: IToken): number {
 export function strayDiagnostics(stray: IToken[], file: string): Diagnostic[] {
   return stray.map((t) =>
     syntaxError(
-      "DLM0002",
-      `Expected ${RULE_DESCRIPTIONS.file} but found ${describeToken(t)}`,
+      ...diag("DLM0002", RULE_DESCRIPTIONS.file, describeToken(t)),
       T.tokenSpan(t, file),
     )
   );

@@ -409,17 +409,18 @@ const defs: FnDef[] = [
       const sd = x.t.shape.length - 2;
       if (sd < 1) {
         return ctx.error(
-          "DLM0203",
-          `adaptive_avg_pool() needs an input [N, C, ...spatial], got ${formatType(x.t)}`,
+          ...diag("DLM0203", "adaptive_avg_pool()", "an input [N, C, ...spatial]", formatType(x.t)),
         );
       }
       const out = expandInts(a.size, sd);
       if (out.length !== sd || out.some((v) => v < 1)) {
         return ctx.error(
-          "DLM0210",
-          `adaptive_avg_pool() needs ${sd} positive output size${sd > 1 ? "s" : ""} for ${
-            formatType(x.t)
-          }, got (${out.join(", ")})`,
+          ...diag(
+            "DLM0210",
+            "adaptive_avg_pool()",
+            `${sd} positive output size${sd > 1 ? "s" : ""} for ${formatType(x.t)}`,
+            `(${out.join(", ")})`,
+          ),
           ctx.argSpan("size"),
         );
       }
