@@ -18,22 +18,11 @@
  * its first diagnostic (cut). A run is killed after `--timeout` seconds (default 120).
  */
 import { parseArgs } from "node:util";
+import { rng } from "./fuzz.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 export const KINDS = ["punct", "ident", "models", "sum"] as const;
 export type Kind = typeof KINDS[number];
-
-/** A small deterministic generator (mulberry32), so that a size always gives the same file. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~";
 

@@ -8,24 +8,13 @@ import { MAX_FILE_CHARS, MAX_FILE_TOKENS, type ModelDecl, parse } from "./mod.ts
 import { lex } from "./lexer.ts";
 import { MAX_NESTING, MAX_SYNTAX_ERRORS } from "./parser.ts";
 import { MAX_STRING_NESTING } from "./cst_to_ast.ts";
+import { rng } from "../../tools/fuzz.ts";
 
 function show(d: Diagnostic): string {
   return `${d.span?.line}:${d.span?.col} ${d.code}`;
 }
 
 const model = (body: string) => `model M {\n  input x: f32[N, 4]\n${body}\n}\n`;
-
-/** A deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The least of three wall times of `f`, in ms (the least is the one least disturbed). */
 function time(f: () => void): number {
