@@ -1,29 +1,23 @@
 /**
  * onnxruntime-node sessions at a chosen graph optimisation level, for the benchmarks that
- * measure each level (dlm's own sessions use runtime/ort's choice). Same threads and allocator
- * tuning as runtime/ort/node.ts, so only the level differs.
+ * measure each level: runtime/ort's own sessions with the level given and no cache, so only the
+ * level differs from what dlm runs.
  */
-import * as ort from "onnxruntime-node";
-import type { OrtTensorCtor } from "../runtime/ort/convert.ts";
-import { tuneAllocator } from "../runtime/ort/allocator.ts";
-import { DEFAULT_THREADS } from "../runtime/ort/node.ts";
-import { type Session, wrapSession } from "../runtime/ort/session.ts";
+import { createNodeSession, DEFAULT_THREADS } from "../runtime/ort/node.ts";
+import type { OptimizeLevel } from "../runtime/ort/optimize.ts";
+import type { Session } from "../runtime/ort/session.ts";
 
-import type { Level } from "./levels.ts";
-export { isLevel, type Level, LEVELS } from "./levels.ts";
+export {
+  isOptimizeLevel as isLevel,
+  OPTIMIZE_LEVELS as LEVELS,
+  type OptimizeLevel as Level,
+} from "../runtime/ort/optimize.ts";
 
 /** Load ONNX bytes in onnxruntime-node at `level`. */
-export async function sessionAtLevel(
+export function sessionAtLevel(
   bytes: Uint8Array,
-  level: Level,
+  level: OptimizeLevel,
   threads = DEFAULT_THREADS,
 ): Promise<Session> {
-  tuneAllocator();
-  const inner = await ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: level,
-    logSeverityLevel: 4,
-  });
-  return wrapSession(inner, "node", ort.Tensor as unknown as OrtTensorCtor, true);
+  return createNodeSession(bytes, { optimize: level, threads });
 }

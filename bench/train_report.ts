@@ -3,7 +3,7 @@
  * from its help), measurements that may have timed out, the order of the onnxruntime levels, and
  * the cells of the start-up table.
  */
-import { type Level, LEVELS } from "./levels.ts";
+import { OPTIMIZE_LEVELS as LEVELS, type OptimizeLevel as Level } from "../runtime/ort/optimize.ts";
 import type { Timing } from "./stats.ts";
 import { formatTable, ms } from "./table.ts";
 
