@@ -18,23 +18,15 @@
  */
 import { parseArgs } from "node:util";
 import { lex } from "../compiler/syntax/lexer.ts";
+import { mulberry32 } from "../compiler/ir/rng.ts";
 import { COMPILE_FNS, FUNCTIONS, INIT_FNS, LAYERS } from "../compiler/check/names.ts";
 import type { FuzzJob, FuzzResult, Outcome } from "./fuzz_worker.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const EXAMPLES = `${ROOT}lang-examples`;
 
-/** A deterministic generator (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic generator of floats in [0, 1). */
+export const rng = mulberry32;
 
 type Rand = () => number;
 const int = (r: Rand, n: number) => Math.floor(r() * n);

@@ -10,18 +10,10 @@ import { type DType, isFloat, numel, type Tensor, tensor, toNumbers } from "../i
 import { runGraph } from "../../runtime/reference/mod.ts";
 import type { Pass, PassContext, PassFn, PassRun } from "./context.ts";
 import { newPassReport, runPasses } from "./manager.ts";
+import { mulberry32 } from "../ir/rng.ts";
 
-/** A deterministic generator of floats in [0, 1) (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic generator of floats in [0, 1). */
+export const seeded = mulberry32;
 
 /** A tensor of values uniform in [lo, hi) (integers rounded down). */
 export function randomTensor(
