@@ -3,6 +3,8 @@ import { compileFile } from "../../compile.ts";
 import { formatType, type Graph } from "../../ir/graph.ts";
 import { type Tensor, tensor, toNumbers } from "../../ir/tensor.ts";
 import { runGraph } from "../../../runtime/reference/interpreter.ts";
+import { compileTrain } from "../../train/mod.ts";
+import { diffTrain, formatTrainDiff } from "../../../runtime/diff/train_diff.ts";
 
 function compile(src: string) {
   return compileFile("main.dlm", { read: (p) => (p === "main.dlm" ? src : new Error("no file")) });
@@ -193,4 +195,28 @@ Deno.test("log_sigmoid is finite and exact where log(sigmoid(x)) is not", () => 
     errs("  output o = log_sigmoid(i)")[0],
     /^DLM0207 .* log_sigmoid\(\) needs a floating/,
   );
+});
+
+Deno.test("top-k pooling, a sort and the indexing built-ins train alike in both runtimes over a symbolic batch", async () => {
+  // The loss reaches the layers through TopK's values, a sort's values, a gather and both
+  // scatters, each of whose gradient rules runs on tensors whose batch N is only known at run time.
+  const src = `model M {
+  input x: f32[N, 6]
+  let h = x |> a: linear(10)
+  let (top, at) = topk(h, 3)
+  let sorted = sort(h, axis: 1, descending: true)[0]
+  let picked = take_along_axis(h |> b: linear(10), at, axis: 1)
+  let spread = scatter_add(zeros_like(h), at, picked, axis: 1) + scatter(h, at, top * 0.5, axis: 1)
+  output y = concat(top, sorted[:, :2], spread, axis: 1) |> c: linear(2)
+}
+train M {
+  input t: f32[N, 2]
+  loss = mse(y, t) + reduce_mean(log_sigmoid(y))
+  optimizer = sgd(lr: 0.1)
+}`;
+  const c = compileTrain("m.dlm", { read: () => src });
+  assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
+  const opts = { rtol: 1e-4, atol: 1e-5, backend: "node" as const, steps: 2, batchSize: 5 };
+  const r = await diffTrain(c.step!, opts);
+  assert.equal(r.ok, true, formatTrainDiff(r, opts));
 });
