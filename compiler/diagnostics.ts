@@ -365,7 +365,7 @@ export const CODES = {
     title: "Symbolic k not in the input",
     category: "error",
     message:
-      "{0}() takes a symbolic k only when it is one of the input's dims ({1}), got {2}; give k as an int or as a dim of the input",
+      "{0}() reads a symbolic k's size from a tensor that has it, but {2} is not a dim of {1}; give k as an int, or a tensor that has {2} as like:",
   },
   DLM0243: {
     title: "Indices not integers",

@@ -45,9 +45,9 @@ function sortable(ctx: Ctx, x: TensorValue, what: string): boolean {
 }
 
 /**
- * TopK of `x` along `axis` with K = `k`: an int (a constant K) or a symbolic dim that x has at
- * some axis (K read from x by Shape, one node). The outputs' dim `axis` is k exactly, whichever
- * way K was made.
+ * TopK of `x` along `axis` with K = `k`: an int (a constant K) or a symbolic dim that x, or else
+ * `like`, has at some axis (K read from that tensor by Shape, one node). The outputs' dim `axis`
+ * is k exactly, whichever way K was made.
  */
 function topK(
   ctx: Ctx,
@@ -55,13 +55,15 @@ function topK(
   axis: number,
   k: Dim,
   largest: boolean,
+  like?: TensorValue,
 ): [TensorValue, TensorValue] | undefined {
   const r = withGraphs(ctx, (e) => {
     let kIn;
     if (typeof k === "number") kIn = e.ints([k]);
     else {
-      const at = x.t.shape.findIndex((d) => dimEquals(d, k));
-      kIn = e.tensor(x).op("Shape", [], { start: at, end: at + 1 });
+      const from = x.t.shape.some((d) => dimEquals(d, k)) ? x : like!;
+      const at = from.t.shape.findIndex((d) => dimEquals(d, k));
+      kIn = e.tensor(from).op("Shape", [], { start: at, end: at + 1 });
     }
     return e.op("TopK", [e.tensor(x), kIn], { axis, largest: largest ? 1 : 0, sorted: 1 });
   });
@@ -74,7 +76,13 @@ function topK(
 }
 
 /** The k argument of topk as a dim, or undefined after reporting why it does not fit. */
-function kArg(ctx: Ctx, x: TensorValue, axis: number, k: Value): Dim | undefined {
+function kArg(
+  ctx: Ctx,
+  x: TensorValue,
+  axis: number,
+  k: Value,
+  like?: TensorValue,
+): Dim | undefined {
   const d = x.t.shape[axis];
   if (k.k === "int") {
     if (k.v < 0 || (typeof d === "number" && k.v > d)) {
@@ -87,8 +95,10 @@ function kArg(ctx: Ctx, x: TensorValue, axis: number, k: Value): Dim | undefined
     return k.v;
   }
   if (k.k === "dim") {
-    if (!x.t.shape.some((s) => dimEquals(s, k.v))) {
-      ctx.error(...diag("DLM0242", "topk", formatType(x.t), k.v), ctx.argSpan("k"));
+    const has = (v?: TensorValue) => v?.t.shape.some((s) => dimEquals(s, k.v));
+    if (!has(x) && !has(like)) {
+      const where = like ? `${formatType(x.t)} or of like: ${formatType(like.t)}` : formatType(x.t);
+      ctx.error(...diag("DLM0242", "topk", where, k.v), ctx.argSpan("k"));
       return undefined;
     }
     return k.v;
@@ -235,15 +245,17 @@ const defs: FnDef[] = [
   {
     name: "topk",
     doc: "torch.topk: the k largest (smallest unless largest) values along axis (default -1) and " +
-      "their i64 indices, a tuple: let (v, idx) = topk(x, 5). k is an int no larger than the dim " +
-      "or a symbolic dim of x. Sorted, equal values in index order; sorted: false is accepted " +
-      "for torch's sake and sorts all the same.",
+      "their i64 indices, a tuple: let (v, idx) = topk(x, 5). k is an int no larger than the dim, " +
+      "or a symbolic dim of x or of a tensor given as like: topk(scores, Q, like: queries). " +
+      "Sorted, equal values in index order; sorted: false is accepted for torch's sake and " +
+      "sorts all the same.",
     sig: [
       X,
       { name: "k", type: "any" },
       { name: "axis", type: "int", default: i(-1) },
       { name: "largest", type: "bool", default: B(true) },
       { name: "sorted", type: "bool", default: B(true) },
+      { name: "like", type: "tensor", optional: true },
     ],
     apply(ctx, a) {
       const x = t(a.x);
@@ -253,11 +265,12 @@ const defs: FnDef[] = [
       if (x.t.shape.length === 0) {
         return ctx.error(...diag("DLM0203", "topk()", "a tensor of rank >= 1", "a scalar"));
       }
-      const k = kArg(ctx, x, axis, a.k);
+      const like = a.like ? t(a.like) : undefined;
+      const k = kArg(ctx, x, axis, a.k, like);
       if (k === undefined) return ERROR;
       // ONNX's unsorted order is the runtime's own (onnxruntime's differs from a sort), so the
       // result is always sorted: one valid order of an unsorted top k, the same everywhere.
-      const r = topK(ctx, x, axis, k, a.largest.k === "bool" && a.largest.v);
+      const r = topK(ctx, x, axis, k, a.largest.k === "bool" && a.largest.v, like);
       return r ? { k: "tuple", items: r } : ERROR;
     },
   },

@@ -80,6 +80,20 @@ Deno.test("each lowers to as few nodes as torch.onnx.export emits, or fewer", ()
   assert.equal(g.nodes[0].attrs.sorted, 1);
 });
 
+Deno.test("a symbolic k of another tensor reads its size from like:", () => {
+  const g = ok(`model M {
+    input scores: f32[N, 50]
+    input queries: f32[Q, 8]
+    output v = topk(scores, Q, like: queries)[1]
+  }`);
+  assert.deepEqual(types(g), ["i64[N, Q]"]);
+  assert.deepEqual(ops(g), ["Shape", "TopK"]);
+  // Value v sits at index 23 v mod 50 (37 * 23 = 1 mod 50): 49, 48, 47 at 27, 4, 31.
+  const scores = tensor("f32", [1, 50], Array.from({ length: 50 }, (_, k) => (k * 37) % 50));
+  const queries = tensor("f32", [3, 8], Array(24).fill(0));
+  assert.deepEqual(toNumbers(runGraph(g, { scores, queries }).outputs.v), [27, 4, 31]);
+});
+
 Deno.test("a symbolic k reads its size from the input with one Shape node", () => {
   const g = ok(`model M {
     input x: f32[N, L]
@@ -126,8 +140,12 @@ Deno.test("topk reports a k out of range and a symbolic k the input does not hav
     "DLM0241 6:22 topk() needs k in 0..10 (dim 1 of f32[N, 10]), got -1",
   ]);
   assert.deepEqual(errs("  let m = z.shape[0]\n  output o = topk(x, m)[0]"), [
-    "DLM0242 7:22 topk() takes a symbolic k only when it is one of the input's dims (f32[N, 10]), " +
-    "got M; give k as an int or as a dim of the input",
+    "DLM0242 7:22 topk() reads a symbolic k's size from a tensor that has it, but M is not a dim " +
+    "of f32[N, 10]; give k as an int, or a tensor that has M as like:",
+  ]);
+  assert.deepEqual(errs("  let m = z.shape[0]\n  output o = topk(x, m, like: y[0])[0]"), [
+    "DLM0242 7:22 topk() reads a symbolic k's size from a tensor that has it, but M is not a dim " +
+    "of f32[N, 10] or of like: f32[5, 3]; give k as an int, or a tensor that has M as like:",
   ]);
   assert.deepEqual(errs('  output o = topk(x, "3")[0]'), [
     "DLM0201 6:22 topk() expects an int or a symbolic dim for 'k', but got string \"3\"",
