@@ -201,10 +201,12 @@ function scatter(name: "scatter" | "scatter_add"): FnDef {
             : e.tensor(idx).shape();
           upd = e.scalar(num(src), x.t.dtype).expand(shape);
         }
-        return e.tensor(x).op("ScatterElements", [idx.v, upd], {
-          axis,
-          reduction: add ? "add" : "none",
-        });
+        // Without a reduction attribute the node is also ScatterElements-11/13's.
+        return e.tensor(x).op(
+          "ScatterElements",
+          [idx.v, upd],
+          add ? { axis, reduction: "add" } : { axis },
+        );
       }) ?? ERROR;
     },
   };
