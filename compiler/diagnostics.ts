@@ -356,6 +356,43 @@ export const CODES = {
     category: "error",
     message: "A label names a layer, but '{0}' labels {1}",
   },
+  DLM0241: {
+    title: "Top k out of range",
+    category: "error",
+    message: "{0}() needs k in 0..{1} (dim {2} of {3}), got {4}",
+  },
+  DLM0242: {
+    title: "Symbolic k not in the input",
+    category: "error",
+    message:
+      "{0}() reads a symbolic k's size from a tensor that has it, but {2} is not a dim of {1}; give k as an int, or a tensor that has {2} as like:",
+  },
+  DLM0243: {
+    title: "Indices not integers",
+    category: "error",
+    message: "{0}() needs integer indices (i64 or i32), got {1}",
+  },
+  DLM0244: {
+    title: "Indices of another rank",
+    category: "error",
+    message: "{0}() needs indices of the input's rank {1} (one index per element), got {2}",
+  },
+  DLM0245: {
+    title: "Indices larger than the input",
+    category: "error",
+    message:
+      "{0}() needs indices no larger than the input outside the axis: dim {1} of {2} is {3}, but the input {4} has {5}",
+  },
+  DLM0246: {
+    title: "Source does not fit the indices",
+    category: "error",
+    message: "{0}() needs src of the indices' shape {1}, or a number, got {2}",
+  },
+  DLM0247: {
+    title: "Arguments in another library's order",
+    category: "error",
+    message: "{0}() expects {1} for '{2}', but got {3}: {4}",
+  },
   DLM0250: {
     title: "Loss trains nothing",
     category: "warning",

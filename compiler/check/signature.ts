@@ -33,6 +33,13 @@ export interface ParamSig {
   /** Accepts the remaining positional arguments (only for type "tensors"/"any"). */
   variadic?: boolean;
   optional?: boolean;
+  /**
+   * For a value of the wrong type here that a call written for another library would give (an
+   * int where torch passes its `dim` first: `gather(x, 1, idx)`), what to write instead. The
+   * argument is then reported with this hint (DLM0247) and the rest of the call is not checked:
+   * its other arguments are shifted too, and their errors would only repeat the one mistake.
+   */
+  hint?: (v: Value) => string | undefined;
 }
 
 export interface ArgIn {
@@ -101,6 +108,25 @@ export function bindArgs(
   diags: Diagnostic[],
   /** Leading arguments supplied by a pipe (`x |> f(a)`), for messages. */
   piped = 0,
+): Bound | undefined {
+  try {
+    return bind(what, sig, args, callSpan, diags, piped);
+  } catch (e) {
+    if (e instanceof Hinted) return undefined;
+    throw e;
+  }
+}
+
+/** Thrown by `check` once it has reported an argument with its parameter's hint. */
+class Hinted extends Error {}
+
+function bind(
+  what: string,
+  sig: ParamSig[],
+  args: ArgIn[],
+  callSpan: Span,
+  diags: Diagnostic[],
+  piped: number,
 ): Bound | undefined {
   const out: Bound = {};
   const spans: Record<string, Span> = {};
@@ -214,6 +240,16 @@ export function bindArgs(
 
 function check(what: string, p: ParamSig, a: ArgIn, diags: Diagnostic[]): boolean {
   if (fits(a.value, p.type)) return true;
+  const hint = p.hint?.(a.value);
+  if (hint !== undefined) {
+    diags.push(
+      error(
+        ...diag("DLM0247", what, TYPE_WORDS[p.type], p.name, describe(a.value), hint),
+        a.span,
+      ),
+    );
+    throw new Hinted();
+  }
   diags.push(
     error(
       ...diag("DLM0201", `${what}()`, `${TYPE_WORDS[p.type]} for '${p.name}'`, describe(a.value)),

@@ -106,6 +106,33 @@ export const GRAD_CASES: GradCase[] = [
     inputs: [rand([3, 4]), i64([2, 4], [0, 2, 1, 0, 2, 2, 0, 1])],
     attrs: { axis: 0 },
   },
+  {
+    name: "GatherElements with indices smaller than data outside the axis",
+    op: "GatherElements",
+    inputs: [rand([3, 4]), i64([3, 2], [3, 0, 1, 1, 2, 0])],
+    attrs: { axis: 1 },
+  },
+  { op: "TopK", inputs: [rand([3, 5]), i64([1], [2])], attrs: { axis: 1 }, lossOutputs: [0] },
+  {
+    name: "TopK of the smallest along axis 0, k the whole dim (a sort)",
+    op: "TopK",
+    inputs: [rand([4, 3]), i64([1], [4])],
+    attrs: { axis: 0, largest: 0 },
+    lossOutputs: [0],
+  },
+  {
+    // Distinct positions in each row: with a repeated one, one write wins and the others'
+    // gradient is zero, which the rule does not give (as torch's does not).
+    op: "ScatterElements",
+    inputs: [rand([3, 4]), i64([3, 2], [3, 0, 1, 2, 0, 3]), rand([3, 2], { seed: 2 })],
+    attrs: { axis: 1 },
+  },
+  {
+    name: "ScatterElements adding, a position hit twice",
+    op: "ScatterElements",
+    inputs: [rand([3, 4]), i64([2, 4], [0, 2, 1, 0, 0, 1, 1, 2]), rand([2, 4], { seed: 2 })],
+    attrs: { axis: 0, reduction: "add" },
+  },
   { op: "GlobalAveragePool", inputs: [rand([2, 3, 2, 3])] },
   { op: "MaxPool", inputs: [rand([2, 2, 5, 5])], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
   {

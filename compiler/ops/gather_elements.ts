@@ -1,6 +1,9 @@
 /**
- * GatherElements (opset 13): the output has the shape of `indices`, which
- * has the rank of `data`.
+ * GatherElements (opset 13): out[i][j][k] = data[indices[i][j][k]][j][k] for
+ * axis 0 (likewise other axes), torch.gather's meaning. The output has the
+ * shape of `indices`, which has the rank of `data` and fits in it outside
+ * the axis (onnxruntime refuses larger indices). The built-in
+ * `take_along_axis` emits it.
  */
 import { formatType } from "../ir/graph.ts";
 import { type OpDef, ShapeError } from "./op_def.ts";
@@ -30,12 +33,29 @@ export const gatherElementsOp: OpDef = {
         ),
       );
     }
-    normAxis("GatherElements", intAttr(ctx.attrs, "axis"), x.shape.length);
+    const axis = normAxis("GatherElements", intAttr(ctx.attrs, "axis"), x.shape.length);
+    const over = idx.shape.findIndex((d, k) =>
+      k !== axis && typeof d === "number" && typeof x.shape[k] === "number" && d > x.shape[k]
+    );
+    if (over >= 0) {
+      throw new ShapeError(
+        ...diag(
+          "DLM0228",
+          "GatherElements",
+          `indices no larger than data outside axis ${axis}`,
+          `data ${formatType(x)}, indices ${formatType(idx)}`,
+        ),
+      );
+    }
     return [{ dtype: x.dtype, shape: [...idx.shape] }];
   },
 };
 
-/** The adjoint of a gather is a scatter-add of g into zeros at the same indices. */
+/**
+ * out[j] = data[p(j)] with p(j) the position index j names, so
+ * dL/ddata[q] = sum over j with p(j) = q of g[j]: a scatter-add of g into
+ * zeros at the same indices (a position gathered twice gets both).
+ */
 function gatherElementsGrad(c: GradContext) {
   const [x, idx] = c.node.inputs;
   const axis = (c.node.attrs.axis as number | undefined) ?? 0;

@@ -1,7 +1,11 @@
 /**
  * TopK (opset 11): the k largest (or smallest) elements along `axis` and
  * their i64 indices; both outputs have the input's shape with dim `axis`
- * replaced by k (the one-element i64 input K).
+ * replaced by k (the one-element i64 input K). Equal values come in the
+ * order of their indices, the lower first (ONNX's tie rule, which
+ * onnxruntime and the reference kernel follow), for largest and smallest
+ * alike: a full-length TopK is a stable sort. The built-ins `topk`, `sort`
+ * and `argsort` (check/builtins/sorting.ts) emit it.
  */
 import { formatType } from "../ir/graph.ts";
 import { type OpDef, ShapeError } from "./op_def.ts";
@@ -16,10 +20,12 @@ import {
   normAxis,
 } from "./rules.ts";
 import { diag } from "../diagnostics.ts";
+import type { GradContext } from "./op_def.ts";
+import { zerosLike } from "./grad_util.ts";
 
 export const topKOp: OpDef = {
   op: "TopK",
-  noGradYet: "no rule yet",
+  grad: topKGrad,
   since: 11,
   inputs: [{ name: "X" }, { name: "K" }],
   outputs: [{ name: "Values" }, { name: "Indices" }],
@@ -49,3 +55,21 @@ export const topKOp: OpDef = {
     return [{ dtype: x.dtype, shape }, { dtype: "i64", shape: [...shape] }];
   },
 };
+
+/**
+ * Values = GatherElements(X, Indices, axis): each value is the element of X
+ * its index names, so dL/dX is the adjoint of that gather, a scatter-add of
+ * dL/dValues into zeros at Indices (elements not selected get 0). The
+ * indices of one row are distinct, so adding and writing agree; "add" is
+ * the gather's adjoint in general. The indices carry no gradient.
+ */
+function topKGrad(c: GradContext) {
+  const x = c.node.inputs[0];
+  const axis = (c.node.attrs.axis as number | undefined) ?? -1;
+  const g = c.outputGrads[0];
+  if (!g) return [undefined, undefined];
+  return [
+    zerosLike(c, x).op("ScatterElements", [c.node.outputs[1], g], { axis, reduction: "add" }).name,
+    undefined,
+  ];
+}

@@ -222,6 +222,20 @@ const defs: FnDef[] = [
   unary("erf", "Erf", "Error function."),
   unary("reciprocal", "Reciprocal", "1 / x"),
   unary("softplus", "Softplus", "log(1 + exp(x))"),
+  {
+    name: "log_sigmoid",
+    doc:
+      "log(sigmoid(x)) as torch's logsigmoid, in the stable form -softplus(-x): no overflow or " +
+      "loss of precision for large |x|.",
+    sig: [X],
+    apply(ctx, a) {
+      const x = t(a.x);
+      if (!floatOnly(ctx, x, "log_sigmoid")) return ERROR;
+      // log(1 / (1 + e^-x)) = -log(1 + e^-x) = -softplus(-x), whose gradient the chain rule
+      // gives as sigmoid(-x) = 1 - sigmoid(x) from Neg's and Softplus's rules.
+      return withGraph(ctx, (e) => e.tensor(x).neg().op("Softplus").neg()) ?? ERROR;
+    },
+  },
   unary("identity", "Identity", "x unchanged."),
   stopGradient(
     "stop_gradient",

@@ -12,6 +12,7 @@ import { FUNCTIONS as ATTENTION_FUNCTIONS, LAYERS as ATTENTION_LAYERS } from "./
 import { FUNCTIONS as WINDOW_FUNCTIONS, LAYERS as WINDOW_LAYERS } from "./window_ops.ts";
 import { FUNCTIONS as LOSS_FUNCTIONS } from "./losses.ts";
 import { FUNCTIONS as DETECTION_FUNCTIONS } from "./detection.ts";
+import { FUNCTIONS as SORTING_FUNCTIONS } from "./sorting.ts";
 import type { CompileFn } from "../context.ts";
 import { scan } from "./scan.ts";
 import { param, params, tensor } from "./param.ts";
@@ -44,6 +45,7 @@ export const FUNCTIONS: Record<string, FnDef> = merge(
   "function",
   CORE_FUNCTIONS,
   TENSOR_FUNCTIONS,
+  SORTING_FUNCTIONS,
   ATTENTION_FUNCTIONS,
   WINDOW_FUNCTIONS,
   LOSS_FUNCTIONS,

@@ -377,8 +377,18 @@ const defs: FnDef[] = [
   {
     name: "gather",
     doc:
-      "Take slices along axis (default 0) at integer indices: the result has the indices' dims in place of the axis.",
-    sig: [X, { name: "indices", type: "tensor" }, { name: "axis", type: "int", default: i(0) }],
+      "ONNX Gather: take slices along axis (default 0) at integer indices; the result has the indices' " +
+      "dims in place of the axis (torch.index_select for 1-D indices). torch.gather is take_along_axis.",
+    sig: [X, {
+      name: "indices",
+      type: "tensor",
+      // gather(x, 1, idx) is torch.gather's order: say which function that is here.
+      hint: (v) =>
+        v.k === "int"
+          ? `torch.gather(x, dim, index) is take_along_axis(x, index, axis: ${v.v}) here; ` +
+            "gather() is ONNX Gather, whole slices as torch.index_select"
+          : undefined,
+    }, { name: "axis", type: "int", default: i(0) }],
     apply(ctx, a) {
       const x = t(a.x);
       const axis = normAxisArg(ctx, num(a.axis), x.t.shape.length, "gather");

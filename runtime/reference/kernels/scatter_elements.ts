@@ -4,18 +4,9 @@
  * coordinate) is set to (or combined with, per `reduction`) updates[i, j, ...].
  */
 import type { Kernel } from "../kernel.ts";
-import {
-  attrInt,
-  attrString,
-  elems,
-  fromValues,
-  input,
-  intsOf,
-  kernelFailIf,
-  normAxis,
-  stridesOf,
-} from "../util.ts";
+import { attrInt, attrString, elems, fromValues, input, kernelFailIf, normAxis } from "../util.ts";
 import { combiner } from "./scatter_util.ts";
+import { alongAxisOffsets } from "./along_axis_util.ts";
 import type { Tensor } from "../../../compiler/ir/tensor.ts";
 
 /** Shared with the deprecated Scatter op. */
@@ -27,26 +18,23 @@ export function scatterElementsTensor(
   reduction: string,
 ): Tensor {
   const combine = combiner(reduction);
-  const r = data.shape.length;
-  const axis = normAxis(axisAttr, r);
-  const idx = intsOf(indices), upd = elems(updates);
-  const iStr = stridesOf(indices.shape), dStr = stridesOf(data.shape);
-  const out = Array.from(elems(data));
-  const dim = data.shape[axis];
-  for (let f = 0; f < idx.length; f++) {
-    let rest = f, target = 0;
-    for (let d = 0; d < r; d++) {
-      let c = Math.floor(rest / iStr[d]);
-      rest -= c * iStr[d];
-      if (d === axis) {
-        c = idx[f] < 0 ? idx[f] + dim : idx[f];
-        kernelFailIf(c < 0 || c >= dim, `Index ${idx[f]} is out of range for size ${dim}`);
-      }
-      target += c * dStr[d];
-    }
-    out[target] = combine(out[target], upd[f]);
+  const axis = normAxis(axisAttr, data.shape.length);
+  const map = alongAxisOffsets(data.shape, indices, axis);
+  const upd = elems(updates);
+  kernelFailIf(upd.length !== map.length, "ScatterElements expects updates of the indices' shape");
+  if (data.dtype === "f16" || data.dtype === "bf16") {
+    // Stored as bits: combine as numbers, round once.
+    const out = Array.from(elems(data));
+    for (let f = 0; f < map.length; f++) out[map[f]] = combine(out[map[f]], upd[f]);
+    return fromValues(data.dtype, data.shape, out);
   }
-  return fromValues(data.dtype, data.shape, out);
+  // A copy of data's typed array, combined in its own type (as onnxruntime does: an f32 sum is
+  // rounded at each addition).
+  const out = (data.data as unknown as { slice(): typeof data.data }).slice();
+  const o = out as unknown as { [i: number]: number | bigint | boolean };
+  if (reduction === "none") { for (let f = 0; f < map.length; f++) o[map[f]] = upd[f]; }
+  else for (let f = 0; f < map.length; f++) o[map[f]] = combine(o[map[f]], upd[f]);
+  return { dtype: data.dtype, shape: [...data.shape], data: out };
 }
 
 export const scatterElements: Kernel = (inputs, attrs) => [
