@@ -590,6 +590,17 @@ export const CODES = {
     category: "error",
     message: "{0}: {1} {2} is not an integer",
   },
+  DLM0470: { title: "Unusable tokenizer", category: "error", message: "{0}: {1}" },
+  DLM0471: {
+    title: "Token id out of range",
+    category: "error",
+    message: "{0}: '{1}' is not a token id of this tokenizer (0..{2})",
+  },
+  DLM0472: {
+    title: "Not UTF-8 text",
+    category: "error",
+    message: "{0} is not UTF-8 text: invalid bytes at offset {1}",
+  },
   // 05xx: command line
   DLM0501: { title: "Usage error", category: "error", message: "{0} needs {1}, got {2}" },
   DLM0502: { title: "Unknown option", category: "error", message: "unknown option '{0}'" },

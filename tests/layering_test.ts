@@ -26,8 +26,15 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["compiler/compile.ts", "compiler/train/"],
   // 5: runtimes that execute graphs and the file formats they read
   ["runtime/fs.ts", "runtime/formats/", "runtime/reference/"],
-  // 6: onnxruntime, data sets, metrics, weights and inputs
-  ["runtime/ort/", "runtime/data/", "runtime/eval/", "runtime/weights.ts", "runtime/inputs.ts"],
+  // 6: onnxruntime, data sets, metrics, tokenizers, weights and inputs
+  [
+    "runtime/ort/",
+    "runtime/data/",
+    "runtime/eval/",
+    "runtime/text/",
+    "runtime/weights.ts",
+    "runtime/inputs.ts",
+  ],
   // 7: what drives a runtime: training loops, differential testing, generation
   ["runtime/train/", "runtime/diff/", "runtime/generate.ts"],
   // 8: the command line

@@ -370,6 +370,46 @@ const generate = lazyCommand({
   options: GENERATE_OPTIONS,
 }, import.meta.resolve("./generate.ts"));
 
+const tokenizer = lazyCommand({
+  summary:
+    "train, encode and decode byte-level BPE tokenizers (Hugging Face's tokenizer.json)\n\n" +
+    "train learns merges from corpus files as GPT-2's tokenizer was made (the 256 bytes, then the\n" +
+    "most frequent adjacent pair merged until the vocabulary is full); encode prints the token\n" +
+    "ids (what `dlm generate --prompt` takes) or writes them as .npy; decode turns ids into text.",
+  usage: "train CORPUS... --vocab-size V -o tokenizer.json [--special TOKEN]...\n" +
+    "       dlm tokenizer encode --tokenizer T.json (TEXT | --file F) [-o ids.npy]\n" +
+    "       dlm tokenizer decode --tokenizer T.json (IDS... | --file ids.npy|ids.txt) [-o text.txt]",
+  options: {
+    tokenizer: { kind: "string", arg: "T.json", help: "the tokenizer.json (encode, decode)" },
+    out: {
+      kind: "string",
+      short: "o",
+      arg: "OUT",
+      output: "file",
+      help: "train: the tokenizer.json to write; encode: ids as .npy; decode: the text file",
+    },
+    "vocab-size": {
+      kind: "number",
+      arg: "V",
+      range: { int: true, min: 256, max: 2 ** 21 - 1 },
+      help: "train: tokens in the vocabulary, bytes and special tokens included",
+    },
+    "min-frequency": {
+      kind: "number",
+      arg: "N",
+      range: { int: true, min: 1 },
+      help: "train: stop when no pair occurs N times (default 2)",
+    },
+    special: {
+      kind: "multi",
+      arg: "TOKEN",
+      help: "train: a special token such as <|endoftext|> (repeatable), given the last ids",
+    },
+    file: { kind: "string", arg: "F", help: "encode: the text file; decode: ids as .npy or text" },
+    "no-special": { kind: "bool", help: "encode: special tokens in the text are ordinary text" },
+  },
+}, import.meta.resolve("./tokenizer.ts"));
+
 /** Every command by name, in the order `dlm --help` lists them. */
 export const COMMANDS: Record<string, Command> = {
   check,
@@ -380,6 +420,7 @@ export const COMMANDS: Record<string, Command> = {
   graph,
   generate,
   train,
+  tokenizer,
 };
 
 /** `dlm generate` (tests call it directly). */
