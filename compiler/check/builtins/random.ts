@@ -250,7 +250,11 @@ const defs: FnDef[] = [
       const u = noise(ctx, "RandomUniform", shape, uDtype, { low: 0, high: 1 }, "bernoulli", like);
       if (!u) return ERROR;
       return withGraph(ctx, (e) => {
-        const pv = p.k === "tensor" ? e.tensor(p).cast(uDtype) : e.scalar(num(p), uDtype);
+        const pv = p.k !== "tensor"
+          ? e.scalar(num(p), uDtype)
+          : p.t.dtype === uDtype
+          ? e.tensor(p)
+          : e.tensor(p).cast(uDtype);
         const mask = e.tensor(u).less(pv);
         return dtype === "bool" ? mask : mask.cast(dtype);
       }) ?? ERROR;
