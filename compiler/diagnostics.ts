@@ -371,7 +371,7 @@ export const CODES = {
     title: "Gradient of a non-scalar",
     category: "error",
     message:
-      "grad() differentiates a value with one element, but y is {0}; reduce it first (sum(y)) or give grad_output: of its type",
+      "grad() differentiates a value with one element, but y is {0}; reduce it first (reduce_sum(y)) or give grad_output: of its type",
   },
   DLM0253: {
     title: "Gradient of integer values",

@@ -5,7 +5,7 @@
  * dy/dx is an ordinary tensor: classifier guidance reads d log p(c | x) / dx
  * inside a sampling model.
  *
- * y must have one element (sum(...) of a per-sample score gives each sample's
+ * y must have one element (reduce_sum(...) of a per-sample score gives each sample's
  * own gradient when the samples do not interact), unless `grad_output:` gives
  * dL/dy, a tensor of y's type (torch's grad_outputs): the result is then the
  * vector-Jacobian product Σ_i g_i ∂y_i/∂x. An x that y does not depend on
@@ -24,7 +24,7 @@ const defs: FnDef[] = [
   {
     name: "grad",
     doc: "The gradient of y (one element) with respect to x, as a tensor of x's type, as " +
-      "torch.autograd.grad: grad(sum(log_softmax(f(x))[:, c]), wrt: x); wrt: (a, b) gives a " +
+      "torch.autograd.grad: grad(reduce_sum(log_softmax(f(x), axis: 1)[:, c]), wrt: x); wrt: (a, b) gives a " +
       "tuple; grad_output: dL/dy for a y of several elements. x may be an input, any value " +
       "y is computed from, or a parameter.",
     sig: [

@@ -23,7 +23,7 @@ import type { Ctx } from "../context.ts";
 import { num } from "../signature.ts";
 import { describe, ERROR, type TensorValue, type Value } from "../values.ts";
 import type { FnDef } from "./functions.ts";
-import { fl, t, withGraph } from "./util.ts";
+import { fl, withGraph } from "./util.ts";
 
 const FLOATS = ["f32", "f64", "f16"];
 const INTS = ["i64", "i32"];
@@ -167,7 +167,7 @@ const defs: FnDef[] = [
   {
     name: "randint",
     doc: "Integers drawn uniformly from [low, high) of a shape of ints and symbolic dims, as " +
-      'torch.randint: randint(0, 10, (N, 4)) is i64[N, 4]; dtype: "i32" for i32.',
+      'torch.randint: randint(0, 10, (N, 4)) is i64[N, 4]; dtype: "i32" for i32; high - low at most 2^24.',
     sig: [
       { name: "low", type: "int" },
       { name: "high", type: "int" },
