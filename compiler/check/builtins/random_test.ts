@@ -235,3 +235,31 @@ Deno.test("random tensors report bad arguments at the argument", () => {
     ],
   );
 });
+
+Deno.test("a dim a block's type bound from an expression (2 * N) sizes a random tensor too", async () => {
+  const g = ok(`block Noisy()(x: f32[B, D]) {
+  return x + randn((B, D))
+}
+model M {
+  input x: f32[N, 8]
+  let both = concat(x, x, axis: 0)
+  output y = both |> Noisy()
+  output p = randperm((2, both.shape[0]))
+}`);
+  assert.deepEqual(g.outputs.map((o) => formatType(g.types.get(o.name)!)), [
+    "f32[2 * N, 8]",
+    "i64[2, 2 * N]",
+  ]);
+  const x = tensor("f32", [3, 8], new Float32Array(24));
+  const { outputs } = runGraph(g, { x });
+  assert.deepEqual(outputs.y.shape, [6, 8]);
+  assert.deepEqual(outputs.p.shape, [2, 6]);
+  for (let r = 0; r < 2; r++) {
+    const row = [...(outputs.p.data as BigInt64Array).slice(r * 6, r * 6 + 6)].map(Number);
+    assert.deepEqual(row.sort(), [0, 1, 2, 3, 4, 5]);
+  }
+  const opts = { rtol: 0, atol: 0, backend: "node" as const };
+  const r = await diffGraph(g, { x }, opts);
+  assert.equal(r.sharedDraws, 2);
+  assert.ok(r.ok, formatDiff(r, opts));
+});
