@@ -42,6 +42,12 @@ export interface GradientOptions {
   seed?: string;
   /** Prefix of backward node names (default "grad"). */
   prefix?: string;
+  /**
+   * Which recurrent nodes to unroll first: all of them (default: a training step's graph), or
+   * only when one lies on the path (a `grad()` value in a model, whose other recurrent layers
+   * stay fused and may keep a symbolic length).
+   */
+  unroll?: "all" | "on_path";
 }
 
 /**
@@ -77,7 +83,11 @@ export function buildGradients(
 ): Map<string, string> {
   const graph = b.graph;
   // Recurrent layers are differentiated through their unrolled form (backpropagation through time).
-  expandRecurrent(b);
+  const crosses = () =>
+    gradientPath(graph, loss, wrt, opts.stop).onPath.some((n) =>
+      !n.domain && (n.op === "RNN" || n.op === "GRU" || n.op === "LSTM")
+    );
+  if (opts.unroll !== "on_path" || crosses()) expandRecurrent(b);
   const lossType = typeOrFail(b, loss);
   const prefix = opts.prefix ?? "grad";
   const { onPath, fromWrt } = gradientPath(graph, loss, wrt, opts.stop);

@@ -192,3 +192,26 @@ Deno.test("a train step through a grad() whose rules lack a second-order rule is
   );
   assert.deepEqual(train(fixed).diagnostics.filter((d) => d.severity === "error"), []);
 });
+
+Deno.test("grad() unrolls a recurrent layer only when the gradient crosses it", async () => {
+  // Off the path, the LSTM stays one fused node and its length may stay symbolic.
+  const off = ok(`model M {
+  input x: f32[N, T, 4]
+  input z: f32[N, 4]
+  let (_, state) = x |> rnn: lstm(6)
+  output h = state[0]
+  output g = grad(reduce_sum(tanh(z |> fc: linear(3))), wrt: z)
+}`);
+  assert.equal(off.nodes.filter((n) => n.op === "LSTM").length, 1);
+  // On it, backpropagation through time: both runtimes agree on the unrolled gradient.
+  const on = ok(`model M {
+  input x: f32[N, 5, 4]
+  let (_, state) = x |> rnn: lstm(6)
+  output g = grad(reduce_sum(state[0] * state[0]), wrt: x)
+}`);
+  assert.equal(on.nodes.filter((n) => n.op === "LSTM").length, 0);
+  const x = rand([2, 5, 4], { dtype: "f32", seed: 9 });
+  const opts = { rtol: 1e-4, atol: 1e-5, backend: "node" as const };
+  const r = await diffGraph(on, { x }, opts);
+  assert.ok(r.ok, formatDiff(r, opts));
+});

@@ -355,17 +355,21 @@ export abstract class ElabCore {
       const where = stops.length ? ` (the paths stop at ${stops.slice(0, 3).join(", ")})` : "";
       this.diags.push(warning(...diag("DLM0254", `'${w.v}'`, where), this.userSpan(span)));
     }
-    const before = this.b.graph.nodes.length;
+    const before = new Set(this.b.graph.nodes);
     let grads: Map<string, string>;
     try {
-      grads = buildGradients(this.b, y.v, wrt.map((w) => w.v), { prefix, seed: seed?.v });
+      grads = buildGradients(this.b, y.v, wrt.map((w) => w.v), {
+        prefix,
+        seed: seed?.v,
+        unroll: "on_path",
+      });
     } catch (e) {
       if (!(e instanceof DlmError)) throw e;
       for (const d of e.diagnostics) this.err(d.code, d.message, d.span ?? span);
       return undefined;
     }
     const at = [this.userSpan(span)!];
-    for (const n of this.b.graph.nodes.slice(before)) n.spans ??= at;
+    for (const n of this.b.graph.nodes) if (!before.has(n)) n.spans ??= at;
     return wrt.map((w) => {
       const g = grads.get(w.v)!;
       return { k: "tensor", v: g, t: this.b.typeOf(g)! };
