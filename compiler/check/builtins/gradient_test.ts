@@ -30,6 +30,8 @@ interface Fixture {
   weights: Record<string, { shape: number[]; data: number[] }>;
   inputs: Record<string, { shape: number[]; data: number[] }>;
   expected: Record<string, { shape: number[]; data: number[] }>;
+  /** Gradients of the output `loss` by parameter: what a training step differentiates. */
+  param_grads?: Record<string, { shape: number[]; data: number[] }>;
 }
 
 const FIXTURES: { cases: Fixture[] } = JSON.parse(
@@ -47,9 +49,23 @@ for (const c of FIXTURES.cases) {
       assert.ok(g.initializers.has(name), `no parameter ${name}`);
       g.initializers.set(name, f32(w));
     }
-    const feeds = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, f32(v)]));
-    const { outputs } = runGraph(g, feeds);
-    for (const [name, want] of Object.entries(c.expected)) {
+    const feeds = Object.fromEntries(
+      g.inputs.map((
+        i,
+      ) => [i.name, tensor(i.type.dtype, c.inputs[i.name].shape, c.inputs[i.name].data)]),
+    );
+    const wanted = { ...c.expected };
+    const b = new GraphBuilder(cloneGraph(g));
+    if (c.param_grads) {
+      // A training step differentiates the loss again, through the grad() value's own nodes.
+      const grads = buildGradients(b, "loss", Object.keys(c.param_grads));
+      for (const [name, d] of Object.entries(c.param_grads)) {
+        b.output(grads.get(name)!, `d:${name}`);
+        wanted[`d:${name}`] = d;
+      }
+    }
+    const { outputs } = runGraph(b.graph, feeds);
+    for (const [name, want] of Object.entries(wanted)) {
       const got = outputs[name];
       assert.deepEqual(got.shape, want.shape, name);
       const scale = Math.max(...want.data.map(Math.abs));
@@ -58,9 +74,9 @@ for (const c of FIXTURES.cases) {
         assert.ok(err <= 1e-5 + 1e-4 * scale, `${c.name} ${name}[${i}]: ${got.data[i]} vs ${v}`);
       });
     }
-    // onnxruntime computes the same backward graph.
+    // onnxruntime computes the same backward graphs.
     const opts = { rtol: 1e-4, atol: 1e-5, backend: "node" as const };
-    const r = await diffGraph(g, feeds, opts);
+    const r = await diffGraph(b.graph, feeds, opts);
     assert.ok(r.ok, formatDiff(r, opts));
   });
 }
