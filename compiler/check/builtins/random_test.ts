@@ -9,6 +9,8 @@ import { createSession } from "../../../runtime/ort/mod.ts";
 import { diffGraph, formatDiff } from "../../../runtime/diff/diff.ts";
 import { diffTrain, formatTrainDiff } from "../../../runtime/diff/train_diff.ts";
 import { batchSizes, drawFeeds, drawsAsInputs } from "../../../runtime/train/draws.ts";
+import { loadCheckpoint, train } from "../../../runtime/train/mod.ts";
+import { Dataset, loadDigits } from "../../../runtime/data/mod.ts";
 
 function compile(src: string, seed = 0) {
   return compileFile("main.dlm", {
@@ -262,4 +264,42 @@ model M {
   const r = await diffGraph(g, { x }, opts);
   assert.equal(r.sharedDraws, 2);
   assert.ok(r.ok, formatDiff(r, opts));
+});
+
+Deno.test("a run whose loss draws random tensors resumes bit for bit", async () => {
+  const src = `model M {
+  input image: f32[N, 64]
+  let noisy = image + randn((N, 64), std: 0.5) * cast(bernoulli(0.5, (N, 1)), "f32")
+  let order = cast(randperm((N, 4)), "f32") + cast(randint(0, 3, (N, 4)), "f32") + rand((4,))
+  output logits: f32[N, 10] = concat(noisy, 0.1 * order, axis: 1) |> fc1: linear(16) |> relu
+    |> fc2: linear(10)
+}
+train M {
+  input label: i64[N]
+  loss = cross_entropy(logits, label)
+  optimizer = adam(lr: 0.01)
+}`;
+  const c = compileTrain("m.dlm", { read: (p) => (p === "m.dlm" ? src : new Error("no")) });
+  assert.deepEqual(c.diagnostics, []);
+  const data = new Dataset(loadDigits()).take([...Array(48).keys()]);
+  const dir = Deno.makeTempDirSync();
+  try {
+    const opts = { step: c.step!, data, batchSize: 16, seed: 3, backend: "node" as const };
+    const full = await train({ ...opts, epochs: 2 });
+    await train({ ...opts, epochs: 1, outDir: dir });
+    const resumed = await train({
+      ...opts,
+      epochs: 2,
+      resume: loadCheckpoint(`${dir}/checkpoint.safetensors`),
+    });
+    assert.deepEqual(resumed.losses, full.losses);
+    const bytes = (w: Map<string, Tensor>) =>
+      [...w].map(([k, t]) => [k, [...new Uint8Array((t.data as Float32Array).buffer)]]);
+    assert.deepEqual(bytes(resumed.weights), bytes(full.weights));
+    // The draws matter: another seed trains otherwise.
+    const other = await train({ ...opts, seed: 4, epochs: 1 });
+    assert.notDeepEqual(other.losses, full.losses.slice(0, 3));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
