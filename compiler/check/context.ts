@@ -85,6 +85,8 @@ export interface Ctx {
    * value has it.
    */
   dimSize(d: Dim): TensorValue | undefined;
+  /** A value of exactly this shape (a model input first, else any value built so far), if any. */
+  valueOfShape(shape: readonly Dim[]): TensorValue | undefined;
   /**
    * d(y)/d(wrt) for each of `wrt`, built into the graph from the op table's gradient rules
    * (compiler/grad): `seed` is dL/dy (default 1, then y must have one element). Gradient nodes

@@ -2,8 +2,10 @@
  * Random tensors of a given shape, as torch's `randn(N, 16)`: the shape may
  * mix ints and symbolic dims. A static shape is one RandomNormal or
  * RandomUniform node; a shape with a symbolic dim is the `*Like` op over a
- * ConstantOfShape of the shape computed at run time (each symbolic dim a
- * Shape slice of a value that has it, then one Concat), typed exactly.
+ * value of that shape when there is one (randn((N, 8)) beside an input
+ * f32[N, 8]), else over a ConstantOfShape of the shape computed at run time
+ * (each symbolic dim a Shape slice of a value that has it, then one Concat),
+ * typed exactly.
  * Every draw is a RandomNormal/RandomUniform(Like) node, so training, `dlm
  * diff` and resume feed it as an input (runtime/train/draws.ts) like
  * `randn_like`'s:
@@ -107,6 +109,11 @@ function noise(
   if (shape.every((d) => typeof d === "number")) {
     return ctx.op(op, [], { ...attrs, shape: shape as number[], dtype: DTYPES[dtype].onnx, seed })
       ?.[0];
+  }
+  // A value of that very shape is the Like op's input: one node, no shape to compute.
+  const same = ctx.valueOfShape(shape);
+  if (same) {
+    return ctx.op(`${op}Like`, [same.v], { ...attrs, dtype: DTYPES[dtype].onnx, seed })?.[0];
   }
   const s = shapeValue(ctx, shape, what);
   if (!s) return undefined;

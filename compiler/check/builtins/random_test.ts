@@ -62,6 +62,7 @@ Deno.test("a static shape is one RandomNormal node; a symbolic one, a Like op ov
     "ConstantOfShape",
     "RandomNormalLike",
   ]);
+  assert.deepEqual(ops("output y = randn((N, 8), std: 2.0)"), ["RandomNormalLike"]);
   assert.deepEqual(ops("output y = bernoulli(sigmoid(x))"), [
     "Sigmoid",
     "RandomUniformLike",

@@ -230,6 +230,16 @@ export abstract class ElabCore {
         if (!dup) needs.push({ input: name, ...need, span: this.userSpan(span) });
       },
       dimSize: (d) => this.dimSize(d, span),
+      valueOfShape: (shape) => {
+        const names = [...this.root.graph.inputs.map((i) => i.name), ...this.b.graph.types.keys()];
+        for (const name of names) {
+          const t = this.b.typeOf(name);
+          if (
+            t && t.shape.length === shape.length && t.shape.every((d, k) => dimEquals(d, shape[k]))
+          ) return { k: "tensor", v: name, t };
+        }
+        return undefined;
+      },
       gradients: (y, wrt, seed) => this.gradients(y, wrt, seed, span),
       warn: (code, message, sp) => {
         this.diags.push(warning(code, message, this.userSpan(sp ?? span)));
