@@ -404,6 +404,23 @@ export const CODES = {
     category: "warning",
     message: "{0} does not reach {1} parameters it trains, whose gradients are zero: {2}",
   },
+  DLM0252: {
+    title: "Gradient of a non-scalar",
+    category: "error",
+    message:
+      "grad() differentiates a value with one element, but y is {0}; reduce it first (reduce_sum(y)) or give grad_output: of its type",
+  },
+  DLM0253: {
+    title: "Gradient of integer values",
+    category: "error",
+    message: "grad() needs floating-point tensors: {0} is {1}",
+  },
+  DLM0254: {
+    title: "Gradient is zero",
+    category: "warning",
+    message:
+      "y does not depend on {0} through differentiable floating-point ops, so grad() gives zeros{1}",
+  },
   // 03xx: compile-time evaluation and limits
   DLM0301: {
     title: "Recursion too deep",
@@ -580,6 +597,12 @@ export const CODES = {
     message: "{0} needs {1}, got {2}",
   },
   DLM0423: { title: "Data does not fit", category: "error", message: "{0} needs {1}, got {2}" },
+  DLM0430: {
+    title: "Second-order gradient",
+    category: "error",
+    message:
+      "Second-order gradient not supported: training differentiates a grad() value through op {0} (node '{1}'), which has no gradient rule; wrap the grad() value in stop_gradient() if training need not differentiate it",
+  },
   DLM0460: {
     title: "Data value out of range",
     category: "error",
