@@ -44,8 +44,13 @@ import {
   trainStepPipeline,
 } from "../passes/mod.ts";
 import { buildOptimizer, type OptimizerSpec, resolveGroup } from "./optimizers.ts";
-import { packMembers, packParams, packRunningStatistics } from "./pack.ts";
-import { batchNormState, countBatches } from "./batch_norm_state.ts";
+import { packMembers, packParams } from "./pack.ts";
+import {
+  batchNormState,
+  countBatches,
+  packRunningStatistics,
+  updateRunningStatistics,
+} from "./batch_norm_state.ts";
 import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
 import { buildClip, type ClipSpec } from "./clip.ts";
 import { nextName, STEP_INPUT } from "./contract.ts";
@@ -311,9 +316,10 @@ function buildStep(
   }
   const outs: [string, string][] = updates.map((u) => [u.output, nextName(u.input)]);
   outs.push(...emaUpdates(b, tr.settings.get("ema"), updates, trainable, section));
-  // Running statistics: one chain for all where packed, else each batch norm's own
-  // (share_batch_statistics, in the pipeline below).
+  // Running statistics, by PyTorch's rule: one chain for all where packed, else (and for a layer
+  // applied more than once) each batch norm's own.
   const stats = packing ? packRunningStatistics(b) : undefined;
+  updateRunningStatistics(b);
   if (stats) outs.push(...stats.outs);
   for (const [input, value] of buffers) {
     if (!stats?.packed.has(input)) outs.push([value, nextName(input)]);
