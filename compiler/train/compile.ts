@@ -104,6 +104,12 @@ export interface TrainCompileOptions {
    */
   pack?: boolean;
   /**
+   * Whether to build the evaluation model, asked once the section's settings are known (default:
+   * always). `dlm train` builds it only when it validates: without validation data the
+   * evaluation model is never run, and building it is a tenth of the compile.
+   */
+  evaluation?: (settings: TrainSettings) => boolean;
+  /**
    * Filled with the passes that ran on the step (before its gradients and once it is built) and
    * on the evaluation model, for `--explain-passes`.
    */
@@ -133,7 +139,6 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
   const dims = { ...dimsFromData(model, section, opts.dataShapes ?? {}), ...opts.dims };
   const eopts = { seed: opts.seed, overrides: opts.overrides, dims };
   const tr = elaborateTrain(p, model, section, { ...eopts, mode: "train" });
-  const ev = elaborateTrain(p, model, section, { ...eopts, mode: "eval" });
   diags.push(...tr.diagnostics);
   if (diags.some((d) => d.severity === "error") || !tr.loss) {
     return { diagnostics: dedupeDiagnostics(diags), sources: p.sources };
@@ -154,7 +159,13 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
       .filter((n) => n && n !== STEP_INPUT && !n.startsWith("opt:"))
       .flatMap((n) => members.get(n) ?? [n])
       .filter((n) => !counters.has(n));
-    const evalGraph = buildEval(ev, state, opts.report?.eval);
+    const evalGraph = (opts.evaluation?.(settings) ?? true)
+      ? buildEval(
+        elaborateTrain(p, model, section, { ...eopts, mode: "eval" }),
+        state,
+        opts.report?.eval,
+      )
+      : undefined;
     return {
       step,
       eval: evalGraph,

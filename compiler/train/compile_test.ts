@@ -298,3 +298,28 @@ train M { loss = reduce_mean(y * y * y)  optimizer = sgd(lr: 0.1) }`;
     close(got[`next:${p}`], fd, p, 1e-3);
   }
 });
+
+Deno.test("compileTrain() builds the evaluation model only when `evaluation` asks for it, with the section's settings", () => {
+  const src = `model M {
+  input x: f32[N, 4]
+  output y: f32[N, 2] = x |> fc: linear(2)
+}
+train M { input t: f32[N, 2]  loss = mse(y, t)  optimizer = sgd(lr: 0.1)  val_split = 0.25 }`;
+  const read = () => src;
+  const seen: (number | undefined)[] = [];
+  const without = compileTrain("m.dlm", {
+    read,
+    evaluation: (s) => {
+      seen.push(s.valSplit);
+      return false;
+    },
+  });
+  assert.deepEqual(without.diagnostics, []);
+  assert.deepEqual(seen, [0.25]);
+  assert.equal(without.eval, undefined);
+  const both = compileTrain("m.dlm", { read, evaluation: () => true });
+  assert.ok(both.eval);
+  // The step is the same either way.
+  assert.deepEqual(without.step!.nodes.map((n) => n.op), both.step!.nodes.map((n) => n.op));
+  assert.deepEqual([...without.step!.initializers.keys()], [...both.step!.initializers.keys()]);
+});
