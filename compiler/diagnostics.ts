@@ -181,7 +181,7 @@ export const CODES = {
     title: "No KV-cache step model",
     category: "error",
     message:
-      "No KV-cache step model '{0}' for '{1}' in {2}; declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-cache",
+      "No KV-cache step model '{0}' for '{1}' in {2}; declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-kv-cache",
   },
   DLM0150: {
     title: "Too many syntax errors",
@@ -679,6 +679,12 @@ export const CODES = {
     title: "Not one of the choices",
     category: "error",
     message: "{0} must be {1}, got {2}",
+  },
+  DLM0516: {
+    title: "Option changed meaning",
+    category: "warning",
+    message:
+      "{0} in dlm generate now turns off the onnxruntime session cache, as in run and train; the KV cache stays on ({1} turns it off)",
   },
   // 06xx: runtime
   DLM0601: { title: "Outputs differ", category: "error", reserved: true },
