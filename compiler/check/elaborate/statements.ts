@@ -16,11 +16,16 @@ import { describe, ERROR, Scope, type Value } from "../values.ts";
 import { compileGlob } from "../glob.ts";
 import { methodSpecs, Peft } from "../peft.ts";
 import { closest } from "../suggest.ts";
+import { applyCopies } from "../copies.ts";
 
 /** Statements of model, block and train bodies, and what finishes a model. */
 export abstract class StatementElab extends IndexElab {
   hoistInits(body: A.Stmt[], scope: Scope): void {
     for (const s of body) {
+      if (s.kind === "copy") {
+        this.copyRules.push({ stmt: s, prefix: this.frame.prefix });
+        continue;
+      }
       if (s.kind !== "init") continue;
       const v = this.eval(s.value, scope);
       if (v.k === "error") continue;
@@ -212,6 +217,7 @@ export abstract class StatementElab extends IndexElab {
         return;
       }
       case "init":
+      case "copy":
         return; // hoisted
       case "freeze": {
         // A label freezes everything under it; a quoted pattern matches names below this level.
@@ -339,6 +345,16 @@ export abstract class StatementElab extends IndexElab {
         stmt.span,
       );
     }
+  }
+
+  /** `init T from S`: checked and applied once the model is elaborated (../copies.ts). */
+  applyCopies(): void {
+    if (this.copyRules.length === 0) return;
+    // After an error a side may lack layers its body never made: a mismatch would be no news.
+    if (this.diags.some((d) => d.severity === "error")) return;
+    applyCopies(this.root.graph, this.copyRules, (code, message, span) => {
+      this.err(code, message, span);
+    });
   }
 
   /** Evaluate the `with` methods of a derived model or a train section. */
