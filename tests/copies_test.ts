@@ -12,6 +12,7 @@ import { main } from "../cli/main.ts";
 import { buildGraph } from "../cli/pipeline.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
+import { compileFile } from "../compiler/compile.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { Rng } from "../compiler/ir/rng.ts";
 import { readSafetensors, writeNpy, writeSafetensors } from "../runtime/formats/mod.ts";
@@ -136,28 +137,38 @@ Deno.test(
 );
 
 Deno.test(
-  "a resumed DPO run equals the uninterrupted one, its reference included",
+  "a resumed DPO run equals the uninterrupted one, its reference included, from scratch and from --weights",
   withTemp(async (dir) => {
     const data = preferenceData(dir);
-    const straight = await dlm("train", DPO, ...data, "--epochs", "2", "--save", `${dir}/a.st`);
-    assert.equal(straight.code, 0, straight.err);
-    const half = await dlm("train", DPO, ...data, "--epochs", "1", "--out", `${dir}/run`);
-    assert.equal(half.code, 0, half.err);
-    const resumed = await dlm(
-      "train",
-      DPO,
-      ...data,
-      "--epochs",
-      "2",
-      "--resume",
-      `${dir}/run/checkpoint.safetensors`,
-      "--save",
-      `${dir}/b.st`,
+    // A pretrained policy, without the reference's tensors.
+    assert.equal(
+      (await dlm("train", DPO, ...data, "--seed", "4", "--save", `${dir}/p.st`)).code,
+      0,
     );
-    assert.equal(resumed.code, 0, resumed.err);
-    const a = readWeights(`${dir}/a.st`), b = readWeights(`${dir}/b.st`);
-    assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
-    for (const [k, t] of a) same(t, b.get(k)!);
+    const policyOnly = [...readWeights(`${dir}/p.st`)].filter(([k]) => k.startsWith("policy."));
+    Deno.writeFileSync(`${dir}/policy.st`, writeSafetensors(policyOnly));
+    for (const [k, from] of [[], ["--weights", `${dir}/policy.st`]].entries()) {
+      const run = (...more: string[]) => dlm("train", DPO, ...data, ...from, ...more);
+      const straight = await run("--epochs", "2", "--save", `${dir}/a${k}.st`);
+      assert.equal(straight.code, 0, straight.err);
+      const half = await run("--epochs", "1", "--out", `${dir}/run${k}`);
+      assert.equal(half.code, 0, half.err);
+      const resumed = await run(
+        "--epochs",
+        "2",
+        "--resume",
+        `${dir}/run${k}/checkpoint.safetensors`,
+        "--save",
+        `${dir}/b${k}.st`,
+      );
+      assert.equal(resumed.code, 0, resumed.err);
+      const a = readWeights(`${dir}/a${k}.st`), b = readWeights(`${dir}/b${k}.st`);
+      assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
+      for (const [name, t] of a) same(t, b.get(name)!);
+      if (from.length) {
+        for (const [name, t] of policyOnly) same(b.get(name.replace("policy.", "ref."))!, t);
+      }
+    }
   }),
 );
 
@@ -313,3 +324,23 @@ Deno.test(
     for (const [k, t] of policy) same(all.get(k.replace("policy.", "ref."))!, t);
   }),
 );
+
+Deno.test("a copy in a train section applies to the step and evaluation models, not to the model itself", () => {
+  const src = `
+model M {
+  input x: f32[N, 4]
+  output y = (x |> a: linear(4)) + (x |> b: linear(4))
+}
+train M {
+  init b from a
+  freeze b
+  loss = reduce_mean(y)
+  optimizer = sgd(lr: 0.1)
+}`;
+  const c = compileTrain("m.dlm", { read: () => src });
+  assert.deepEqual(c.diagnostics, []);
+  same(c.step!.initializers.get("b.weight")!, c.step!.initializers.get("a.weight")!);
+  assert.equal(c.eval!.params.find((p) => p.name === "b.weight")!.copyOf, "a.weight");
+  const g = compileFile("m.dlm", { read: () => src }).graph!;
+  differ(g.initializers.get("b.weight")!, g.initializers.get("a.weight")!);
+});
