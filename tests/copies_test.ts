@@ -25,10 +25,10 @@ const DPO = path("tests/fixtures/train/dpo.dlm");
 const MOCO = path("lang-examples/moco.dlm");
 const ROLES = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"];
 
-async function dlm(...argv: string[]): Promise<{ code: number; err: string }> {
-  const err: string[] = [];
-  const code = await main(argv, { out: () => {}, err: (s) => err.push(s) });
-  return { code, err: err.join("\n") };
+async function dlm(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [], err: string[] = [];
+  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
 function withTemp(fn: (dir: string) => Promise<void>): () => Promise<void> {
@@ -344,3 +344,50 @@ train M {
   const g = compileFile("m.dlm", { read: () => src }).graph!;
   differ(g.initializers.get("b.weight")!, g.initializers.get("a.weight")!);
 });
+
+Deno.test("dlm params marks each copy and its source, in the table and in --json", async () => {
+  const table = await dlm("params", DPO);
+  assert.equal(table.code, 0, table.err);
+  assert.match(
+    table.out,
+    /^ref\.fc1\.weight +weight \(frozen, copy of policy\.fc1\.weight\) +\[32, 16\]/m,
+  );
+  assert.match(table.out, /^policy\.fc1\.weight +weight +\[32, 16\]/m);
+  const json = JSON.parse((await dlm("params", DPO, "--json")).out);
+  const row = (n: string) => json.params.find((p: { name: string }) => p.name === n);
+  assert.equal(row("ref.fc2.bias").copy_of, "policy.fc2.bias");
+  assert.equal(row("policy.fc2.bias").copy_of, undefined);
+});
+
+Deno.test(
+  "loading weights settles a chain of copies from its first source, whatever the order of definition",
+  withTemp(async (dir) => {
+    const src = `
+model M {
+  input x: f32[N, 4]
+  init c from b
+  init b from a
+  output y = (x |> c: linear(4)) + (x |> b: linear(4)) + (x |> a: linear(4))
+}`;
+    const a: [string, Tensor][] = [
+      ["a.weight", { dtype: "f32", shape: [4, 4], data: new Float32Array(16).fill(0.5) }],
+      ["a.bias", { dtype: "f32", shape: [4], data: new Float32Array(4).fill(-1) }],
+    ];
+    Deno.writeFileSync(`${dir}/a.st`, writeSafetensors(a));
+    const g = compileFile("m.dlm", { read: () => src }).graph!;
+    assert.deepEqual(loadWeights(g, `${dir}/a.st`).warnings, []);
+    for (const [name, t] of a) {
+      same(g.initializers.get(name.replace("a.", "b."))!, t);
+      same(g.initializers.get(name.replace("a.", "c."))!, t);
+    }
+    // A file with b's own tensors: c follows b, not a.
+    const b: [string, Tensor][] = a.map(([n, t]) => [n.replace("a.", "b."), {
+      ...t,
+      data: (t.data as Float32Array).map((v) => v * 3),
+    }]);
+    Deno.writeFileSync(`${dir}/b.st`, writeSafetensors(b));
+    const h = compileFile("m.dlm", { read: () => src }).graph!;
+    loadWeights(h, [`${dir}/a.st`, `${dir}/b.st`]);
+    for (const [name, t] of b) same(h.initializers.get(name.replace("b.", "c."))!, t);
+  }),
+);
