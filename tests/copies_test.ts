@@ -31,7 +31,7 @@ async function dlm(...argv: string[]): Promise<{ code: number; out: string; err:
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
-function withTemp(fn: (dir: string) => Promise<void>): () => Promise<void> {
+function withTemp(fn: (dir: string) => Promise<void> | void): () => Promise<void> {
   return async () => {
     const dir = Deno.makeTempDirSync({ prefix: "dlm_copies_test_" });
     try {
@@ -361,7 +361,7 @@ Deno.test("dlm params marks each copy and its source, in the table and in --json
 
 Deno.test(
   "loading weights settles a chain of copies from its first source, whatever the order of definition",
-  withTemp(async (dir) => {
+  withTemp((dir) => {
     const src = `
 model M {
   input x: f32[N, 4]
