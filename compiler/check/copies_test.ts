@@ -226,3 +226,23 @@ Deno.test("init T from S parses with from as a contextual word that stays a name
   assert.equal(bad[0].code, "DLM0002");
   assert.match(bad[0].message, /'=' or 'from'/);
 });
+
+Deno.test("a copy in an if branch applies when the branch runs, and one in a loop once", () => {
+  const src = `
+model M(copy: bool = true) {
+  input x: f32[N, 4]
+  if copy {
+    init b from a
+  }
+  for i in 0..3 {
+    init c from a
+  }
+  output y = (x |> a: linear(4)) + (x |> b: linear(4)) + (x |> c: linear(4))
+}`;
+  const on = ok(src);
+  assert.equal(on.params.find((p) => p.name === "b.weight")!.copyOf, "a.weight");
+  assert.equal(on.params.find((p) => p.name === "c.weight")!.copyOf, "a.weight");
+  const off = ok(src, { overrides: { copy: false } });
+  assert.equal(off.params.find((p) => p.name === "b.weight")!.copyOf, undefined);
+  assert.notDeepEqual(bytes(off, "b.weight"), bytes(off, "a.weight"));
+});

@@ -22,10 +22,6 @@ import { applyCopies } from "../copies.ts";
 export abstract class StatementElab extends IndexElab {
   hoistInits(body: A.Stmt[], scope: Scope): void {
     for (const s of body) {
-      if (s.kind === "copy") {
-        this.copyRules.push({ stmt: s, prefix: this.frame.prefix });
-        continue;
-      }
       if (s.kind !== "init") continue;
       const v = this.eval(s.value, scope);
       if (v.k === "error") continue;
@@ -217,8 +213,12 @@ export abstract class StatementElab extends IndexElab {
         return;
       }
       case "init":
-      case "copy":
         return; // hoisted
+      case "copy":
+        // Applied once the model is elaborated (applyCopies), so where it runs does not matter,
+        // only whether: a copy in a branch not taken, or a loop that never runs, copies nothing.
+        this.copyRules.push({ stmt: s, prefix: this.frame.prefix });
+        return;
       case "freeze": {
         // A label freezes everything under it; a quoted pattern matches names below this level.
         const prefix = this.frame.prefix;
