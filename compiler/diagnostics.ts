@@ -183,6 +183,28 @@ export const CODES = {
     message:
       "No KV-cache step model '{0}' for '{1}' in {2}; declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-kv-cache",
   },
+  DLM0140: {
+    title: "Copied twice",
+    category: "error",
+    message: "'{0}' is copied twice: from '{1}' ({2}) and from '{3}' ({4})",
+  },
+  DLM0141: {
+    title: "Copy overlaps its source",
+    category: "error",
+    message:
+      "{0}: '{1}' and '{2}' overlap; a copy and its source must be separate sub-models, such as two labels of one block",
+  },
+  DLM0142: {
+    title: "Copies form a cycle",
+    category: "error",
+    message: "Copies form a cycle, so nothing gives the first values: {0}",
+  },
+  DLM0143: {
+    title: "Copy of a pattern",
+    category: "error",
+    message:
+      "{0} copies a sub-model by its name, not by a pattern: write the name alone, as in init key from query",
+  },
   DLM0150: {
     title: "Too many syntax errors",
     category: "error",
@@ -420,6 +442,16 @@ export const CODES = {
     category: "warning",
     message:
       "y does not depend on {0} through differentiable floating-point ops, so grad() gives zeros{1}",
+  },
+  DLM0270: {
+    title: "Copy of another shape",
+    category: "error",
+    message: "{0}: '{1}' is {2} but its source '{3}' is {4}",
+  },
+  DLM0271: {
+    title: "Copy without a twin",
+    category: "error",
+    message: "{0}: '{1}' has no twin '{2}'{3}; a copy and its source need the same parameter names",
   },
   // 03xx: compile-time evaluation and limits
   DLM0301: {

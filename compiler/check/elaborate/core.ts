@@ -102,6 +102,8 @@ export abstract class ElabCore {
     stmt: A.FreezeStmt;
     prefix: string;
   }[] = [];
+  /** Each `init T from S` run, with the level it ran at (once per application of its body). */
+  readonly copyRules: { stmt: A.CopyStmt; prefix: string }[] = [];
   readonly paramIndex = new Map<string, ParamInfo>();
   readonly randomCounters = new Map<string, number>();
   /** Counters behind Ctx.ordinal (scan_0, scan_1, ...). */
