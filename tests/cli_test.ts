@@ -664,6 +664,7 @@ Deno.test("every command has --help and -h that print its usage and options and 
     "graph",
     "params",
     "run",
+    "tokenizer",
     "train",
   ]);
 });
