@@ -71,6 +71,17 @@ export const CODES = {
     category: "error",
     message: "String interpolation is not allowed in {0}",
   },
+  DLM0011: {
+    title: "Statement not allowed in an expression",
+    category: "error",
+    message:
+      "An 'if' expression's branch cannot hold '{0}': it may run let, assignments, if, for and expressions before its value",
+  },
+  DLM0012: {
+    title: "Branch without a value",
+    category: "error",
+    message: "An 'if' expression's branch must end with its value, an expression; found {0}",
+  },
   // 01xx: names
   DLM0101: { title: "Unknown name", category: "error", message: "Unknown name '{0}'{1}" },
   DLM0102: {

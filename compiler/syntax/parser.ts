@@ -781,16 +781,18 @@ export class DlmParser extends CstParser {
     });
   }
 
-  // parenExpr = "(" labeledOrExpr { "," labeledOrExpr } [ "," ] ")" ;
+  // parenExpr = "(" [ labeledOrExpr { "," labeledOrExpr } [ "," ] ] ")" ;   ("()": the empty tuple)
   parenExpr = this.RULE("parenExpr", () =>
     this.nested(() => {
       this.CONSUME(T.LParen);
-      this.SUBRULE(this.labeledOrExpr, { LABEL: "items" });
-      this.MANY(() => {
-        this.CONSUME(T.Comma, { LABEL: "commas" });
-        this.SUBRULE2(this.labeledOrExpr, { LABEL: "items" });
+      this.OPTION2(() => {
+        this.SUBRULE(this.labeledOrExpr, { LABEL: "items" });
+        this.MANY(() => {
+          this.CONSUME(T.Comma, { LABEL: "commas" });
+          this.SUBRULE2(this.labeledOrExpr, { LABEL: "items" });
+        });
+        this.OPTION(() => this.CONSUME2(T.Comma, { LABEL: "commas" }));
       });
-      this.OPTION(() => this.CONSUME2(T.Comma, { LABEL: "commas" }));
       this.CONSUME(T.RParen);
     }));
 
@@ -809,24 +811,19 @@ export class DlmParser extends CstParser {
       this.CONSUME(T.RBracket);
     }));
 
-  // ifExpr = "if" expr "{" expr "}" "else" ( ifExpr | "{" expr "}" ) ;
+  // ifExpr = "if" expr body "else" ( ifExpr | body ) ;
+  // Each branch is a body of statements whose last one gives the branch's value: an expression,
+  // or an `if` statement with both branches that end in one (cst_to_ast.ts checks this). A
+  // branch is a body, so an error inside it is recovered from as in any body: at its `}`.
   ifExpr = this.RULE("ifExpr", () =>
     this.nested(() => {
       this.CONSUME(T.If);
       this.SUBRULE(this.expr, { LABEL: "cond" });
-      this.CONSUME(T.LCurly);
-      this.SUBRULE2(this.expr, { LABEL: "then" });
-      this.CONSUME(T.RCurly);
+      this.SUBRULE(this.body, { LABEL: "then" });
       this.CONSUME(T.Else);
       this.OR([
         { ALT: () => this.SUBRULE(this.ifExpr, { LABEL: "elseIf" }) },
-        {
-          ALT: () => {
-            this.CONSUME2(T.LCurly);
-            this.SUBRULE3(this.expr, { LABEL: "else" });
-            this.CONSUME2(T.RCurly);
-          },
-        },
+        { ALT: () => this.SUBRULE2(this.body, { LABEL: "else" }) },
       ]);
     }));
 }

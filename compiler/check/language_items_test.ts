@@ -1,0 +1,180 @@
+/**
+ * The language items of issue 13, as a user writes them: `()` as the empty shape, statements in the
+ * branches of an `if` expression (and the recovery around an error inside one), scalars where a
+ * tensor function expects a tensor, torch's `expand`, contextual keywords as labels, and a block
+ * that owns a built-in layer's parameters at its own level.
+ */
+import assert from "node:assert/strict";
+import { compileFile } from "../compile.ts";
+import type { Diagnostic } from "../diagnostics.ts";
+import { formatType, type Graph } from "../ir/graph.ts";
+import { tensor } from "../ir/tensor.ts";
+import { runGraph } from "../../runtime/reference/interpreter.ts";
+
+function compile(src: string) {
+  return compileFile("main.dlm", { read: (p) => (p === "main.dlm" ? src : new Error("no file")) });
+}
+
+function ok(src: string): Graph {
+  const r = compile(src);
+  assert.deepEqual(r.diagnostics.map((d) => `${d.code} ${d.message}`), []);
+  return r.graph!;
+}
+
+/** `line:col code` of each diagnostic. */
+function located(src: string): string[] {
+  return compile(src).diagnostics.map((d: Diagnostic) =>
+    `${d.span?.line}:${d.span?.col} ${d.code}`
+  );
+}
+
+function types(g: Graph): string[] {
+  return g.outputs.map((o) => formatType(g.types.get(o.name)!));
+}
+
+const f32 = (shape: number[], values: number[]) => tensor("f32", shape, values);
+const out = (g: Graph, inputs: Record<string, ReturnType<typeof f32>>, name: string) =>
+  Array.from(runGraph(g, inputs).outputs[name].data as Float32Array);
+
+// ---- () as the empty shape
+
+Deno.test("() is the empty shape: a scalar parameter and a reshape to rank 0", () => {
+  const g = ok(`model M {
+    input x: f32[N, 2]
+    let s = param((), name: "scale", init: ones)
+    output r = reshape(x[0, 0], ())
+    output y = x * s
+  }`);
+  assert.deepEqual(g.params.map((p) => [p.name, g.initializers.get(p.name)!.shape]), [[
+    "scale",
+    [],
+  ]]);
+  assert.deepEqual(types(g), ["f32[]", "f32[N, 2]"]);
+});
+
+Deno.test("() is an empty tuple: its length is 0 and it equals no other tuple", () => {
+  const g = ok(`model M {
+    input x: f32[N, 2]
+    assert(len(()) == 0 && () == () && () != (1,), "empty tuple")
+    output y = x
+  }`);
+  assert.equal(g.outputs.length, 1);
+});
+
+// ---- statements in if expressions
+
+const ifModel = (flag: string) =>
+  `model M {
+  input x: f32[N, 2]
+  let y = if ${flag} {
+    let t = x * 2
+    t + 1
+  } else if x.rank == 3 {
+    x
+  } else {
+    let u = -x
+    u
+  }
+  output o = y
+}`;
+
+Deno.test("a branch of an if expression runs its statements, then gives its last expression", () => {
+  const x = f32([1, 2], [1, -3]);
+  assert.deepEqual(out(ok(ifModel("true")), { x }, "o"), [3, -5]);
+  assert.deepEqual(out(ok(ifModel("false")), { x }, "o"), [-1, 3]);
+});
+
+Deno.test("an if statement with both branches ending in a value is a branch's value", () => {
+  const g = ok(`model M(deep: bool = true) {
+    input x: f32[N, 2]
+    let y = if deep {
+      let t = x + 1
+      if t.rank == 2 { let v = t * t; v } else { t }
+    } else { x }
+    output o = y
+  }`);
+  assert.deepEqual(out(g, { x: f32([1, 2], [1, 2]) }, "o"), [4, 9]);
+});
+
+Deno.test("a let in a branch of an if expression ends with the branch", () => {
+  assert.deepEqual(
+    located(`model M {
+  input x: f32[N, 2]
+  let y = if true { let t = x; t } else { x }
+  output o = t
+}`),
+    ["4:14 DLM0101"],
+  );
+});
+
+Deno.test("an assignment in a branch of an if expression reaches the enclosing scope", () => {
+  const g = ok(`model M {
+    input x: f32[N, 2]
+    let k = 1
+    let y = if true { k = 3; x * k } else { x }
+    output o = y * k
+  }`);
+  assert.deepEqual(out(g, { x: f32([1, 2], [1, 2]) }, "o"), [9, 18]);
+});
+
+Deno.test("a branch of an if expression must end with its value (DLM0012)", () => {
+  const src = (branch: string) =>
+    `model M {
+  input x: f32[N, 2]
+  let y = if true ${branch} else { x }
+  output o = y
+}`;
+  assert.deepEqual(located(src("{ let t = x }")), ["3:21 DLM0012"]);
+  assert.deepEqual(located(src("{ }")), ["3:19 DLM0012"]);
+  assert.deepEqual(located(src("{ if true { x } }")), ["3:21 DLM0012"]);
+  const r = compile(src("{ }"));
+  assert.match(r.diagnostics[0].message, /must end with its value.*found an empty branch/);
+});
+
+Deno.test("input, output, return, init and freeze in a branch of an if expression are DLM0011", () => {
+  for (
+    const stmt of [
+      "output q = x",
+      "return x",
+      "init x.weight = zeros",
+      "freeze a",
+      "input z: f32[N]",
+    ]
+  ) {
+    const r = compile(`model M {
+  input x: f32[N, 2]
+  let y = if true { ${stmt}; x } else { x }
+  output o = y
+}`);
+    assert.deepEqual(r.diagnostics.map((d) => `${d.span?.line}:${d.span?.col} ${d.code}`), [
+      "3:21 DLM0011",
+    ], stmt);
+    assert.match(r.diagnostics[0].message, new RegExp(`cannot hold '${stmt.split(" ")[0]}'`));
+  }
+});
+
+Deno.test("one syntax error inside an if expression is one diagnostic, not a cascade", () => {
+  // Each line below has one mistake inside the if; the lines after it are valid.
+  for (
+    const [line, col] of [
+      ["let y = if true { let t = x * ; t } else { x }", 33],
+      ["let y = if true { let t = (x * 2; t } else { x }", 35],
+      ["let y = if true { let t = [x, ; t } else { x }", 33],
+      ["let y = if true { let = x; x } else { x }", 25],
+      ["let y = if true { x * } else { x }", 25],
+      ["let y = if true { x } else { let t = x ** ; t }", 45],
+      ["let y = if (true { x } else { x }", 20],
+    ] as const
+  ) {
+    assert.deepEqual(
+      located(`model M {
+  input x: f32[N, 4]
+  ${line}
+  let z = y + 1
+  output o = relu(z)
+}`),
+      [`3:${col} DLM0002`],
+      line,
+    );
+  }
+});
