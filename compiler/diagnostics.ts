@@ -82,6 +82,12 @@ export const CODES = {
     category: "error",
     message: "An 'if' expression's branch must end with its value, an expression; found {0}",
   },
+  DLM0013: {
+    title: "Keyword as a name",
+    category: "error",
+    message:
+      "'{0}' is a keyword: it can label a layer ({0}: ...) but cannot name a value; choose another name",
+  },
   // 01xx: names
   DLM0101: { title: "Unknown name", category: "error", message: "Unknown name '{0}'{1}" },
   DLM0102: {

@@ -178,3 +178,63 @@ Deno.test("one syntax error inside an if expression is one diagnostic, not a cas
     );
   }
 });
+
+// ---- keywords as labels
+
+Deno.test("a keyword is a label: block:, model:, input:, output:, train: name levels", () => {
+  const g = ok(`block Bottleneck(c: int)(x) {
+  return x |> conv1: conv2d(c, kernel: 1) |> relu
+}
+model M {
+  input x: f32[N, 4, 8, 8]
+  let h = x |> block: Bottleneck(4) |> model: conv2d(4, kernel: 1)
+  let g = input: linear(3)(h[:, :, 0, 0])
+  freeze block.conv1
+  init "model.weight" = zeros
+  output y = g |> train: (relu |> output: linear(2))
+}`);
+  assert.deepEqual(
+    g.params.map((p) => `${p.name}${p.frozen ? " (frozen)" : ""}`),
+    [
+      "block.conv1.weight (frozen)",
+      "block.conv1.bias (frozen)",
+      "model.weight",
+      "model.bias",
+      "input.weight",
+      "input.bias",
+      "train.1.weight",
+      "train.1.bias",
+    ].map((n) => n.replace("train.1", "train.output")),
+  );
+  assert.ok((g.initializers.get("model.weight")!.data as Float32Array).every((v) => v === 0));
+});
+
+Deno.test("a keyword alone after freeze or init is a level's name, not a declaration", () => {
+  const g = ok(`model M {
+  input x: f32[N, 4]
+  freeze model
+  output y = x |> model: linear(2)
+}`);
+  assert.ok(g.params.every((p) => p.frozen));
+});
+
+Deno.test("a keyword as a let, for or constant name is DLM0013, one diagnostic each", () => {
+  const r = compile(`let block = 3
+model M {
+  input x: f32[N, 4]
+  let model = linear(2)
+  for train in 0..2 { }
+  let (a, output) = (1, 2)
+  output y = x |> input: linear(2)
+}`);
+  assert.deepEqual(r.diagnostics.map((d) => `${d.span?.line}:${d.span?.col} ${d.code}`), [
+    "1:5 DLM0013",
+    "4:7 DLM0013",
+    "5:7 DLM0013",
+    "6:11 DLM0013",
+  ]);
+  assert.match(
+    r.diagnostics[0].message,
+    /'block' is a keyword: it can label a layer \(block: \.\.\.\)/,
+  );
+});

@@ -17,7 +17,14 @@ import { TENSOR_DTYPES } from "../ir/tensor.ts";
 import type { Span } from "../ir/graph.ts";
 import { type Code, diag, type Diagnostic } from "../diagnostics.ts";
 import type * as A from "./ast.ts";
-import { interpolationEnd, isUnterminated, lex, StringLit, syntaxError } from "./lexer.ts";
+import {
+  interpolationEnd,
+  isUnterminated,
+  KEYWORDS,
+  lex,
+  StringLit,
+  syntaxError,
+} from "./lexer.ts";
 import {
   describeToken,
   MAX_SYNTAX_ERRORS,
@@ -199,6 +206,13 @@ export class AstBuilder {
     this.diagnostics.push(syntaxError(code, message, span));
   }
 
+  /** DLM0013 for a keyword where a name is bound (`let block = ...`): it may only be a label. */
+  #notKeyword(t: IToken): void {
+    if (KEYWORDS.includes(t.tokenType)) {
+      this.#error(...diag("DLM0013", t.image), this.tokenSpan(t));
+    }
+  }
+
   #missing(): A.NameExpr {
     return { kind: "name", name: MISSING, span: this.#here() };
   }
@@ -233,6 +247,7 @@ export class AstBuilder {
   constDecl(n: CstNode): A.ConstDecl | undefined {
     const name = tok(n, "name");
     if (!name) return undefined;
+    this.#notKeyword(name);
     const span = this.nodeSpan(n);
     const nameSpan = this.tokenSpan(name);
     const type = node(n, "type");
@@ -475,7 +490,10 @@ export class AstBuilder {
   /** `x` or `(a, (b, c))`: names flattened in source order. */
   pattern(n: CstNode): { names: string[]; destructure: boolean } {
     const name = tok(n, "name");
-    if (name) return { names: [name.image], destructure: false };
+    if (name) {
+      this.#notKeyword(name);
+      return { names: [name.image], destructure: false };
+    }
     const names: string[] = [];
     for (const item of nodes(n, "items")) names.push(...this.pattern(item).names);
     return { names, destructure: true };

@@ -255,10 +255,17 @@ export class DlmParser extends CstParser {
     this.CONSUME(T.StringLit, { LABEL: "path" });
   });
 
-  // constDecl = "let" IDENT [ ":" type ] "=" expr ;
+  // constDecl = "let" IDENT [ ":" type ] "=" expr ;   (a keyword as IDENT: DLM0013)
   constDecl = this.RULE("constDecl", () => {
     this.CONSUME(T.Let);
-    this.CONSUME(T.Identifier, { LABEL: "name" });
+    // A keyword here is read as the name and reported (DLM0013), not as a syntax error.
+    this.OR({
+      DEF: [
+        { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
+        { ALT: () => this.CONSUME(T.Keyword, { LABEL: "name" }) },
+      ],
+      ERR_MSG: "a name",
+    });
     this.OPTION(() => {
       this.CONSUME(T.Colon);
       this.SUBRULE(this.typeExpr, { LABEL: "type" });
@@ -458,11 +465,13 @@ export class DlmParser extends CstParser {
     this.SUBRULE(this.body);
   });
 
-  // pattern = IDENT | "(" pattern { "," pattern } [ "," ] ")" ;
+  // pattern = IDENT | "(" pattern { "," pattern } [ "," ] ")" ;   (a keyword as IDENT: DLM0013)
   pattern = this.RULE("pattern", () =>
     this.nested(() =>
       this.OR([
         { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
+        // A keyword is read as the name and reported (DLM0013), not as a syntax error.
+        { ALT: () => this.CONSUME(T.Keyword, { LABEL: "name" }) },
         {
           ALT: () => {
             this.CONSUME(T.LParen);
@@ -492,16 +501,24 @@ export class DlmParser extends CstParser {
     this.SUBRULE(this.initTarget, { LABEL: "target" });
   });
 
-  // initTarget = STRING | IDENT { "." IDENT } ;
+  // initTarget = STRING | ( IDENT | KEYWORD ) { "." ( IDENT | KEYWORD ) } ;
+  // (A keyword may be a level's name, as the label `block:` makes one: `freeze block.conv1`,
+  // `freeze model`; mod.ts begins no part of the file at a keyword in a path.)
   initTarget = this.RULE("initTarget", () => {
     this.OR([
       { ALT: () => this.CONSUME(T.StringLit, { LABEL: "glob" }) },
       {
         ALT: () => {
-          this.CONSUME(T.Identifier, { LABEL: "names" });
+          this.OR3([
+            { ALT: () => this.CONSUME(T.Identifier, { LABEL: "names" }) },
+            { ALT: () => this.CONSUME3(T.Keyword, { LABEL: "names" }) },
+          ]);
           this.MANY(() => {
             this.CONSUME(T.Dot);
-            this.CONSUME2(T.Identifier, { LABEL: "names" });
+            this.OR2([
+              { ALT: () => this.CONSUME2(T.Identifier, { LABEL: "names" }) },
+              { ALT: () => this.CONSUME(T.Keyword, { LABEL: "names" }) },
+            ]);
           });
         },
       },
@@ -588,10 +605,13 @@ export class DlmParser extends CstParser {
     });
   });
 
-  // label = ( IDENT | STRING ) ":" ;
+  // label = ( IDENT | KEYWORD | STRING ) ":" ;
+  // A keyword may be a label (`block: Bottleneck(64)`, as torchvision names a submodule): before
+  // a ":" no keyword means anything else, and a file's parts never begin at one (mod.ts).
   label = this.RULE("label", () => {
     this.OR([
       { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
+      { ALT: () => this.CONSUME(T.Keyword, { LABEL: "name" }) },
       { ALT: () => this.string(this.CONSUME(T.StringLit, { LABEL: "name" })) },
     ]);
     this.CONSUME(T.Colon);
