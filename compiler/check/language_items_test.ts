@@ -238,3 +238,54 @@ model M {
     /'block' is a keyword: it can label a layer \(block: \.\.\.\)/,
   );
 });
+
+// ---- numbers where a tensor function expects a tensor
+
+Deno.test("a number where a function expects a tensor is a constant of the other tensor's dtype", () => {
+  const g = ok(`model M {
+    input x: f32[N, 3]
+    input i: i64[N]
+    input c: bool[N, 3]
+    let k = 0.8
+    output a = maximum(x, k)
+    output b = minimum(0, x)
+    output d = where(c, x, 0.0)
+    output e = where(c, 1.0, 0)
+    output f = maximum(i, 2)
+    output h = x |> maximum(0.5)
+  }`);
+  assert.deepEqual(types(g), [
+    "f32[N, 3]",
+    "f32[N, 3]",
+    "f32[N, 3]",
+    "f32[N, 3]",
+    "i64[N]",
+    "f32[N, 3]",
+  ]);
+  const r = runGraph(g, {
+    x: f32([1, 3], [0.2, 1.5, -1]),
+    i: tensor("i64", [1], [1]),
+    c: tensor("bool", [1, 3], [1, 0, 1]),
+  }).outputs;
+  const vals = (n: string) => Array.from(r[n].data as ArrayLike<number | bigint>, Number);
+  assert.deepEqual(vals("a").map((v) => +v.toFixed(5)), [0.8, 1.5, 0.8]);
+  assert.deepEqual(vals("b"), [0, 0, -1]);
+  assert.deepEqual(vals("d").map((v) => +v.toFixed(5)), [0.2, 0, -1]);
+  assert.deepEqual(vals("e"), [1, 0, 1]);
+  assert.deepEqual(vals("f"), [2]);
+  assert.deepEqual(vals("h").map((v) => +v.toFixed(5)), [0.5, 1.5, 0.5]);
+});
+
+Deno.test("a number for a tensor: a fraction beside an int tensor, or no tensor at all, is an error", () => {
+  const src = (line: string) =>
+    `model M {
+  input x: f32[N, 3]
+  input i: i64[N]
+  ${line}
+}`;
+  assert.deepEqual(located(src("output y = maximum(i, 0.5)")), ["4:25 DLM0207"]);
+  assert.deepEqual(located(src("output y = maximum(0.5, 1.0)")), ["4:22 DLM0201"]);
+  assert.deepEqual(located(src("output y = relu(0.5)")), ["4:19 DLM0201"]);
+  const [d] = compile(src("output y = maximum(0.5, 1.0)")).diagnostics;
+  assert.match(d.message, /only beside a tensor argument, whose dtype it takes/);
+});

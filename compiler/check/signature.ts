@@ -101,6 +101,11 @@ export function bindArgs(
   diags: Diagnostic[],
   /** Leading arguments supplied by a pipe (`x |> f(a)`), for messages. */
   piped = 0,
+  /**
+   * Accept a number where a tensor is expected (a built-in function's argument: `maximum(x,
+   * 0.8)`); the caller turns it into a constant tensor (`liftNumbers` in elaborate/calls.ts).
+   */
+  numbers = false,
 ): Bound | undefined {
   const out: Bound = {};
   const spans: Record<string, Span> = {};
@@ -115,7 +120,9 @@ export function bindArgs(
     if (p.type === "tensors" && (v.k === "tuple" || v.k === "list") && fits(v, "tensors")) {
       (list as { items: Value[] }).items.push(...v.items);
     } else {
-      if (!check(what, { ...p, type: p.type === "tensors" ? "tensor" : p.type }, a, diags)) {
+      if (
+        !check(what, { ...p, type: p.type === "tensors" ? "tensor" : p.type }, a, diags, numbers)
+      ) {
         ok = false;
       }
       (list as { items: Value[] }).items.push(a.value);
@@ -150,7 +157,7 @@ export function bindArgs(
         addItem(p, a);
         continue;
       }
-      if (!check(what, p, a, diags)) ok = false;
+      if (!check(what, p, a, diags, numbers)) ok = false;
       out[p.name] = a.value;
       spans[p.name] = a.span;
       continue;
@@ -181,7 +188,7 @@ export function bindArgs(
       addItem(p, a);
       continue;
     }
-    if (!check(what, p, a, diags)) ok = false;
+    if (!check(what, p, a, diags, numbers)) ok = false;
     out[p.name] = a.value;
     spans[p.name] = a.span;
     pos++;
@@ -212,8 +219,15 @@ export function bindArgs(
   return ok ? out : undefined;
 }
 
-function check(what: string, p: ParamSig, a: ArgIn, diags: Diagnostic[]): boolean {
+function check(
+  what: string,
+  p: ParamSig,
+  a: ArgIn,
+  diags: Diagnostic[],
+  numbers = false,
+): boolean {
   if (fits(a.value, p.type)) return true;
+  if (numbers && p.type === "tensor" && (a.value.k === "int" || a.value.k === "float")) return true;
   diags.push(
     error(
       ...diag("DLM0201", `${what}()`, `${TYPE_WORDS[p.type]} for '${p.name}'`, describe(a.value)),
