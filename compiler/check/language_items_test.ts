@@ -289,3 +289,45 @@ Deno.test("a number for a tensor: a fraction beside an int tensor, or no tensor 
   const [d] = compile(src("output y = maximum(0.5, 1.0)")).diagnostics;
   assert.match(d.message, /only beside a tensor argument, whose dtype it takes/);
 });
+
+// ---- torch's expand
+
+Deno.test("expand grows size-1 dims and adds leading ones, reading a missing symbolic dim at run time", () => {
+  const g = ok(`model M {
+    input x: f32[N, 3]
+    let row = param((3,), name: "row", init: ones)
+    output a = expand(unsqueeze(row, 0), (N, 3))
+    output b = expand(row, (N, 3))
+    output c = expand(x[:, 0:1], (-1, 3))
+    output d = expand(row, (2, 1, -1))
+    output e = x + expand(row, (N, 3))
+  }`);
+  assert.deepEqual(types(g), ["f32[N, 3]", "f32[N, 3]", "f32[N, 3]", "f32[2, 1, 3]", "f32[N, 3]"]);
+  const r = runGraph(g, { x: f32([2, 3], [1, 2, 3, 4, 5, 6]) }).outputs;
+  const vals = (n: string) => Array.from(r[n].data as Float32Array);
+  assert.deepEqual(vals("a"), [1, 1, 1, 1, 1, 1]);
+  assert.deepEqual(r.b.shape, [2, 3]);
+  assert.deepEqual(vals("c"), [1, 1, 1, 4, 4, 4]);
+  assert.deepEqual(r.d.shape, [2, 1, 3]);
+  assert.deepEqual(vals("e"), [2, 3, 4, 5, 6, 7]);
+});
+
+Deno.test("expand reports a dim it cannot grow, a -1 on a new dim, and a size it cannot know", () => {
+  const src = (line: string) =>
+    `model M {
+  input x: f32[N, 3]
+  ${line}
+}`;
+  const msg = (line: string) => compile(src(line)).diagnostics.map((d) => `${d.code} ${d.message}`);
+  assert.deepEqual(msg("output y = expand(x, (N, 4))"), [
+    "DLM0232 expand() cannot grow dim 1 of f32[N, 3] from 3 to 4: only a dim of size 1 grows",
+  ]);
+  assert.deepEqual(located(src("output y = expand(x, (-1, N, 3))")), ["3:24 DLM0232"]);
+  // A dim of an intermediate tensor (2 * N here) is no input's.
+  const twice = "let d = concat(x, x, axis: 0).shape[0]\n  output y = expand(x[:, 0:1], (N, d))";
+  assert.deepEqual(located(src(twice)), ["4:32 DLM0232"]);
+  assert.match(
+    msg(twice)[0],
+    /size of 2 \* N at position 1: neither f32\[N, 1\] nor a model input/,
+  );
+});
