@@ -171,12 +171,8 @@ export const CODES = {
     category: "error",
     message: "Model inputs need every dim named or sized; _ and ... are for block parameters",
   },
-  DLM0122: {
-    title: "Splice label on a built-in",
-    category: "error",
-    message:
-      "The label _ splices a block's names into this level; a built-in layer needs a real name",
-  },
+  // No longer raised: `_:` on a built-in layer gives the level its parameters (DLM0129 guards it).
+  DLM0122: { title: "Splice label on a built-in", category: "error", reserved: true },
   DLM0123: {
     title: "Invalid parameter or method name",
     category: "error",
@@ -199,6 +195,12 @@ export const CODES = {
     category: "error",
     message:
       "No KV-cache step model '{0}' for '{1}' in {2}; declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-cache",
+  },
+  DLM0129: {
+    title: "Level owned by another layer",
+    category: "error",
+    message:
+      "Only one built-in layer may take the label _ in {0}: the one at line {1} already owns its parameters; name this one",
   },
   DLM0150: {
     title: "Too many syntax errors",

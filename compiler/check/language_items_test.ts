@@ -331,3 +331,81 @@ Deno.test("expand reports a dim it cannot grow, a -1 on a new dim, and a size it
     /size of 2 \* N at position 1: neither f32\[N, 1\] nor a model input/,
   );
 });
+
+// ---- layer_norm(axis:) and a block owning a built-in layer's parameters
+
+Deno.test("layer_norm(axis: 1) normalises the channels of [N, C, H, W] with [C] parameters", () => {
+  const g = ok(`model M {
+    input x: f32[N, 2, 1, 2]
+    output y = x |> ln: layer_norm(axis: 1)
+    output z = x |> ln2: layer_norm(axis: 1, dims: 2)
+    output w = x |> ln3: layer_norm(axis: -1)
+  }`);
+  assert.deepEqual(
+    g.params.map((p) => `${p.name} [${g.initializers.get(p.name)!.shape}]`),
+    [
+      "ln.weight [2]",
+      "ln.bias [2]",
+      "ln2.weight [2,1]",
+      "ln2.bias [2,1]",
+      "ln3.weight [2]",
+      "ln3.bias [2]",
+    ],
+  );
+  // Per position (h, w), over the 2 channels: (a, b) -> (-1, 1) when a < b.
+  const r = runGraph(g, { x: f32([1, 2, 1, 2], [1, 5, 3, 2]) }).outputs;
+  const y = Array.from(r.y.data as Float32Array, (v) => Math.round(v * 1000) / 1000);
+  assert.deepEqual(y, [-1, 1, 1, -1]);
+  assert.deepEqual(types(g), ["f32[N, 2, 1, 2]", "f32[N, 2, 1, 2]", "f32[N, 2, 1, 2]"]);
+});
+
+Deno.test("layer_norm rejects an axis whose dims do not fit in the input", () => {
+  const src = (line: string) =>
+    `model M {
+  input x: f32[N, 2, 3]
+  ${line}
+}`;
+  assert.deepEqual(located(src("output y = x |> layer_norm(axis: 2, dims: 2)")), ["3:30 DLM0213"]);
+  assert.deepEqual(located(src("output y = x |> layer_norm(axis: -4)")), ["3:30 DLM0213"]);
+  assert.match(
+    compile(src("output y = x |> layer_norm(axis: 2, dims: 2)")).diagnostics[0].message,
+    /layer_norm\(dims: 2\) axis 2 is out of range for f32\[N, 2, 3\]/,
+  );
+});
+
+Deno.test("_: on a built-in layer gives the level its parameters, as class LayerNorm2d(nn.LayerNorm)", () => {
+  const g = ok(`block LayerNorm2d(eps: float = 1e-6)(x) {
+  return x |> _: layer_norm(axis: 1, eps: eps)
+}
+block Twice(x) {
+  let f = _: linear(4)
+  return x |> f |> relu |> f
+}
+model M {
+  input x: f32[N, 4, 2, 2]
+  let h = x |> norm: LayerNorm2d() |> LayerNorm2d()
+  output y = h[:, :, 0, 0] |> head: Twice
+}`);
+  assert.deepEqual(g.params.map((p) => p.name), [
+    "norm.weight",
+    "norm.bias",
+    "LayerNorm2d_0.weight",
+    "LayerNorm2d_0.bias",
+    "head.weight",
+    "head.bias",
+  ]);
+});
+
+Deno.test("two built-in layers with _: in one level are DLM0129", () => {
+  const r = compile(`block Two(x) {
+  return x |> _: linear(4) |> _: linear(4)
+}
+model M {
+  input x: f32[N, 4]
+  output y = x |> two: Two
+}`);
+  assert.deepEqual(r.diagnostics.map((d) => `${d.span?.line}:${d.span?.col} ${d.code}`), [
+    "2:31 DLM0129",
+  ]);
+  assert.match(r.diagnostics[0].message, /in 'two': the one at line 2 already owns its parameters/);
+});

@@ -23,6 +23,13 @@ import { describe, ERROR, type Instance, Scope, type TensorValue, type Value } f
 
 /** Calls and instances: a call makes or applies a layer, a block or a function. */
 export abstract class CallElab extends ExpressionElab {
+  /**
+   * The built-in layer that owns each level's own parameters (`_: layer_norm(axis: 1)` in a
+   * block: PyTorch's `class LayerNorm2d(nn.LayerNorm)`, whose parameters are `norm.weight`), by
+   * the level's prefix, and where it was labelled.
+   */
+  private spliced = new Map<string, { inst: Instance; span: Span }>();
+
   nameInstance(inst: Instance, label: string, span: Span): void {
     if (inst.prefix !== undefined) {
       this.err(...diag("DLM0117", inst.prefix), span);
@@ -30,8 +37,19 @@ export abstract class CallElab extends ExpressionElab {
     }
     if (label === "_") {
       if (inst.kind === "builtin") {
-        this.err(...diag("DLM0122"), span);
-        return;
+        // The layer's parameters are the level's own: `prefix.weight`. One layer per level, or
+        // two would share (or clash over) `weight`.
+        const level = this.frame.prefix;
+        const prev = this.spliced.get(level);
+        if (prev && prev.inst !== inst) {
+          this.err(
+            ...diag("DLM0129", level ? `'${level}'` : "the model's top level", prev.span.line),
+            span,
+          );
+          inst.prefix = this.frame.child(`_#${span.line}:${span.col}`);
+          return;
+        }
+        this.spliced.set(level, { inst, span });
       }
       inst.inline = true;
       inst.prefix = this.frame.prefix;
