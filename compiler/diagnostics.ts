@@ -386,6 +386,12 @@ export const CODES = {
     category: "warning",
     message: "{0} does not reach {1} parameters it trains, whose gradients are zero: {2}",
   },
+  DLM0260: {
+    title: "No full batch",
+    category: "error",
+    message:
+      "{0} has {1} samples, fewer than one batch of {2}: with --drop-last (drop_last = true) it gives no batch; lower the batch size",
+  },
   // 03xx: compile-time evaluation and limits
   DLM0301: {
     title: "Recursion too deep",
