@@ -37,6 +37,7 @@ Deno.test("a train section compiles to a step model that follows the contract", 
   assert.deepEqual(r.settings, {
     epochs: 30,
     batchSize: 32,
+    dropLast: undefined,
     valSplit: 0.2,
     earlyStop: undefined,
     patience: undefined,
@@ -278,4 +279,14 @@ train M { loss = reduce_mean(y * y * y)  optimizer = sgd(lr: 0.1) }`;
     const fd = p0.map((v, k) => v - 0.1 * (lossAt(k, h) - lossAt(k, -h)) / (2 * h));
     close(got[`next:${p}`], fd, p, 1e-3);
   }
+});
+
+Deno.test("drop_last = true in a train section is the default of dlm train's --drop-last", () => {
+  const src = (setting: string) =>
+    `model M {\n  input x: f32[N, 4]\n  output y = x |> linear(2)\n}\ntrain M {\n  loss = reduce_mean(y)\n  optimizer = sgd(lr: 0.1)\n${setting}}\n`;
+  const settings = (setting: string) =>
+    compileTrain("main.dlm", { read: () => src(setting) }).settings?.dropLast;
+  assert.equal(settings("  drop_last = true\n"), true);
+  assert.equal(settings("  drop_last = false\n"), false);
+  assert.equal(settings(""), undefined);
 });
