@@ -164,6 +164,10 @@ Deno.test("one syntax error inside an if expression is one diagnostic, not a cas
       ["let y = if true { x * } else { x }", 25],
       ["let y = if true { x } else { let t = x ** ; t }", 45],
       ["let y = if (true { x } else { x }", 20],
+      // A misspelt else, in an expression and in a statement.
+      ["let y = if true { x } els { x }", 25],
+      ["let y = if true { x } els if false { x } else { x }", 25],
+      ["let y = x; if true { let q = x } els { let r = x }", 36],
     ] as const
   ) {
     assert.deepEqual(

@@ -458,6 +458,7 @@ export class AstBuilder {
   }
 
   ifStmt(n: CstNode): A.IfStmt {
+    this.#badElse(n);
     const span = this.nodeSpan(n);
     const out: A.IfStmt = {
       kind: "if",
@@ -816,7 +817,14 @@ export class AstBuilder {
     return this.#missing();
   }
 
+  /** DLM0002 at a name read where `else` belongs (parser.ts, `misspeltElse`). */
+  #badElse(n: CstNode): void {
+    const t = tok(n, "badElse");
+    if (t) this.#error(...diag("DLM0002", "'else'", describeToken(t)), this.tokenSpan(t));
+  }
+
   ifExpr(n: CstNode): A.IfExpr {
+    this.#badElse(n);
     const span = this.nodeSpan(n);
     const elseIf = node(n, "elseIf");
     const then = this.branch(node(n, "then"));

@@ -442,17 +442,27 @@ export class DlmParser extends CstParser {
   });
 
   // ifStmt = "if" expr body [ "else" ( ifStmt | body ) ] ;
-  // (An `else if` nests: the second `if` is the else branch of the first.)
+  // (An `else if` nests: the second `if` is the else branch of the first. A name followed by a
+  // branch where `else` belongs is read as a misspelt `else`: see `misspeltElse`.)
   ifStmt = this.RULE("ifStmt", () => {
     this.CONSUME(T.If);
     this.SUBRULE(this.expr, { LABEL: "cond" });
     this.SUBRULE(this.body, { LABEL: "then" });
-    this.OPTION(() => {
-      this.CONSUME(T.Else);
-      this.OR([
-        { ALT: () => this.nested(() => this.SUBRULE(this.ifStmt, { LABEL: "elseIf" })) },
-        { ALT: () => this.SUBRULE2(this.body, { LABEL: "else" }) },
-      ]);
+    this.OPTION({
+      GATE: () => this.LA(1).tokenType === T.Else || this.misspeltElse(),
+      DEF: () => {
+        this.OR([
+          { ALT: () => this.CONSUME(T.Else) },
+          {
+            GATE: () => this.misspeltElse(),
+            ALT: () => this.CONSUME(T.Identifier, { LABEL: "badElse" }),
+          },
+        ]);
+        this.OR2([
+          { ALT: () => this.nested(() => this.SUBRULE(this.ifStmt, { LABEL: "elseIf" })) },
+          { ALT: () => this.SUBRULE2(this.body, { LABEL: "else" }) },
+        ]);
+      },
     });
   });
 
@@ -840,12 +850,30 @@ export class DlmParser extends CstParser {
       this.CONSUME(T.If);
       this.SUBRULE(this.expr, { LABEL: "cond" });
       this.SUBRULE(this.body, { LABEL: "then" });
-      this.CONSUME(T.Else);
+      this.OR2([
+        { ALT: () => this.CONSUME(T.Else) },
+        {
+          GATE: () => this.misspeltElse(),
+          ALT: () => this.CONSUME(T.Identifier, { LABEL: "badElse" }),
+        },
+      ]);
       this.OR([
         { ALT: () => this.SUBRULE(this.ifExpr, { LABEL: "elseIf" }) },
         { ALT: () => this.SUBRULE2(this.body, { LABEL: "else" }) },
       ]);
     }));
+
+  /**
+   * A name where `else` belongs, followed by a branch (`} els {`, `} els if c {`): read as the
+   * `else` it stands for and reported there alone (cst_to_ast.ts), where chevrotain's recovery
+   * would take the name for a statement and the branch for stray tokens, and report the lines
+   * after it too. No valid program has a name followed by `{` after a branch.
+   */
+  private misspeltElse(): boolean {
+    const t = this.LA(1).tokenType;
+    return t === T.Identifier &&
+      (this.LA(2).tokenType === T.LCurly || this.LA(2).tokenType === T.If);
+  }
 }
 
 /** The one parser instance, built on first use (grammar analysis is done once). */
