@@ -1051,6 +1051,10 @@ train M {
   const dropped = await run("--dim", "N=32", "--drop-last");
   assert.equal(dropped.code, 0, dropped.err);
   assert.match(dropped.err, /trained 1 epoch: loss [\d.]+, val_loss [\d.]+/);
+  // dlm diff --train takes the model's batch size and never the smaller last batch.
+  const diffed = await dlm("diff", file, "--train", "2", "--dim", "N=32", "--data", "digits");
+  assert.equal(diffed.code, 0, diffed.err);
+  assert.match(diffed.out + diffed.err, /2 of 2 steps, batch 32 \(data\)/);
   // The section's setting drop_last = true does what the flag does.
   Deno.writeTextFileSync(
     file,

@@ -136,7 +136,7 @@ const diff = lazyCommand({
       kind: "number",
       arg: "B",
       range: { int: true, min: 1 },
-      help: "samples per step for --train (default 8)",
+      help: "samples per step for --train (default 8, or the batch size a model was compiled for)",
     },
     rtol: {
       kind: "number",
