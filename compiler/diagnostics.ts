@@ -71,6 +71,23 @@ export const CODES = {
     category: "error",
     message: "String interpolation is not allowed in {0}",
   },
+  DLM0011: {
+    title: "Statement not allowed in an expression",
+    category: "error",
+    message:
+      "An 'if' expression's branch cannot hold '{0}': it may run let, assignments, if, for and expressions before its value",
+  },
+  DLM0012: {
+    title: "Branch without a value",
+    category: "error",
+    message: "An 'if' expression's branch must end with its value, an expression; found {0}",
+  },
+  DLM0013: {
+    title: "Keyword as a name",
+    category: "error",
+    message:
+      "'{0}' is a keyword: it can label a layer ({0}: ...) but cannot name a value; choose another name",
+  },
   // 01xx: names
   DLM0101: { title: "Unknown name", category: "error", message: "Unknown name '{0}'{1}" },
   DLM0102: {
@@ -154,12 +171,8 @@ export const CODES = {
     category: "error",
     message: "Model inputs need every dim named or sized; _ and ... are for block parameters",
   },
-  DLM0122: {
-    title: "Splice label on a built-in",
-    category: "error",
-    message:
-      "The label _ splices a block's names into this level; a built-in layer needs a real name",
-  },
+  // No longer raised: `_:` on a built-in layer gives the level its parameters (DLM0129 guards it).
+  DLM0122: { title: "Splice label on a built-in", category: "error", reserved: true },
   DLM0123: {
     title: "Invalid parameter or method name",
     category: "error",
@@ -204,6 +217,12 @@ export const CODES = {
     category: "error",
     message:
       "{0} copies a sub-model by its name, not by a pattern: write the name alone, as in init key from query",
+  },
+  DLM0129: {
+    title: "Level owned by another layer",
+    category: "error",
+    message:
+      "Only one built-in layer may take the label _ in {0}: the one at line {1} already owns its parameters; name this one",
   },
   DLM0150: {
     title: "Too many syntax errors",
@@ -452,6 +471,12 @@ export const CODES = {
     title: "Copy without a twin",
     category: "error",
     message: "{0}: '{1}' has no twin '{2}'{3}; a copy and its source need the same parameter names",
+  },
+  DLM0260: {
+    title: "No full batch",
+    category: "error",
+    message:
+      "{0} has {1} samples, fewer than one batch of {2}: with --drop-last (drop_last = true) it gives no batch; lower the batch size",
   },
   // 03xx: compile-time evaluation and limits
   DLM0301: {

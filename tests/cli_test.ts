@@ -1022,3 +1022,52 @@ Deno.test("dlm train --resume of lenet_digits (dropout, a validation split, --se
     Deno.readFileSync(`${dir}/full.safetensors`),
   );
 });
+
+Deno.test("dlm train --drop-last: a model of a fixed batch size (--dim N=32) trains on full batches only", async () => {
+  const dir = Deno.makeTempDirSync();
+  const file = `${dir}/neighbours.dlm`;
+  // A loss that compares neighbours in the batch, as one differentiable at any N.
+  Deno.writeTextFileSync(
+    file,
+    `model M {
+  input image: f32[N, 64]
+  output y: f32[N, 4] = image |> fc: linear(4)
+}
+train M {
+  loss = reduce_mean((y[1:] - y[:1]) ** 2)
+  optimizer = sgd(lr: 0.1)
+  val_split = 0.2
+}
+`,
+  );
+  const run = (...more: string[]) => dlm("train", file, "--data", "digits", "--no-cache", ...more);
+  // 1438 training samples: the last batch of 32 has 30, which a model of N = 32 cannot take.
+  const fixed = await run("--dim", "N=32");
+  assert.equal(fixed.code, 1);
+  assert.match(
+    fixed.err,
+    /DLM0423.*the last of 1438 samples.*leave the last batch out with --drop-last/,
+  );
+  assertNoStackTrace(fixed);
+  const dropped = await run("--dim", "N=32", "--drop-last");
+  assert.equal(dropped.code, 0, dropped.err);
+  assert.match(dropped.err, /trained 1 epoch: loss [\d.]+, val_loss [\d.]+/);
+  // dlm diff --train takes the model's batch size and never the smaller last batch.
+  const diffed = await dlm("diff", file, "--train", "2", "--dim", "N=32", "--data", "digits");
+  assert.equal(diffed.code, 0, diffed.err);
+  assert.match(diffed.out + diffed.err, /2 of 2 steps, batch 32 \(data\)/);
+  // The section's setting drop_last = true does what the flag does.
+  Deno.writeTextFileSync(
+    file,
+    Deno.readTextFileSync(file).replace("val_split", "drop_last = true\n  val_split"),
+  );
+  assert.equal((await run("--dim", "N=32")).code, 0);
+  // A symbolic N trains with or without it.
+  assert.equal((await run("--drop-last")).code, 0);
+  const none = await run("--drop-last", "--batch-size", "2000");
+  assert.equal(none.code, 1);
+  assert.match(
+    none.err,
+    /DLM0260: The training data has 1438 samples, fewer than one batch of 2000/,
+  );
+});

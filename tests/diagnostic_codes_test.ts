@@ -129,9 +129,9 @@ const CASES: [string, string, () => string[] | Promise<string[]>][] = [
     () => lines(compile("model M {\n  input x: f32[_]\n  output y = x\n}\n")),
   ],
   [
-    "DLM0122",
-    "The label _ splices a block's names into this level; a built-in layer needs a real name",
-    () => lines(compile(model("  output y = x |> _: linear(2)"))),
+    "DLM0129",
+    "Only one built-in layer may take the label _ in the model's top level: the one at line 3 already owns its parameters; name this one",
+    () => lines(compile(model("  output y = x |> _: linear(4) |> _: linear(2)"))),
   ],
   [
     "DLM0123",

@@ -136,7 +136,7 @@ const diff = lazyCommand({
       kind: "number",
       arg: "B",
       range: { int: true, min: 1 },
-      help: "samples per step for --train (default 8)",
+      help: "samples per step for --train (default 8, or the batch size a model was compiled for)",
     },
     rtol: {
       kind: "number",
@@ -221,6 +221,11 @@ const train = lazyCommand({
       help: "samples per step (default 32)",
     },
     "no-shuffle": { kind: "bool", help: "keep the data order (default: shuffle every epoch)" },
+    "drop-last": {
+      kind: "bool",
+      help:
+        "leave out each epoch's last batch when it is smaller (torch's drop_last=True; for a model of a fixed batch size, --dim N=32)",
+    },
     "steps-per-run": {
       kind: "number",
       arg: "K",

@@ -127,6 +127,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     epochs: positiveInt(args, "epochs", defaults.epochs ?? 1, 0),
     batchSize: positiveInt(args, "batch-size", defaults.batchSize ?? 32),
     shuffle: !args.opts["no-shuffle"],
+    dropLast: !!args.opts["drop-last"] || (defaults.dropLast ?? false),
     seed: args.opts.seed as number | undefined,
     backend: backendOf(args, true),
     initial,

@@ -65,6 +65,11 @@ export interface Ctx {
   /** A fresh seed for an in-graph random op, derived from the global seed and the node. */
   seedFor(name: string): number;
   typeOf(v: TensorValue): TensorType;
+  /**
+   * A model input whose declared type has the symbolic dim `d`, and the axis it has it at: where
+   * a built-in reads the dim's size at run time (`expand(row, (N, 8))` for a row without N).
+   */
+  dimSource(d: string): { value: TensorValue; axis: number } | undefined;
   /** The node that computes a value (undefined for inputs and initializers). */
   producerOf(value: string): Node | undefined;
   /**

@@ -230,11 +230,17 @@ class Resolver {
         if (e.value.kind === "group") e.value.stages.forEach((x) => this.stage(x, s));
         else this.expr(e.value, s);
         return;
-      case "ifexpr":
+      case "ifexpr": {
         this.expr(e.cond, s);
-        this.expr(e.then, s);
-        this.expr(e.else, s);
+        // Each branch is a scope of its own: its statements' names end with it.
+        const then = s.child();
+        this.body(e.thenBody, then);
+        this.expr(e.then, then);
+        const otherwise = s.child();
+        this.body(e.elseBody, otherwise);
+        this.expr(e.else, otherwise);
         return;
+      }
       case "range":
         this.expr(e.start, s);
         this.expr(e.end, s);

@@ -108,9 +108,14 @@ export function bindArgs(
   diags: Diagnostic[],
   /** Leading arguments supplied by a pipe (`x |> f(a)`), for messages. */
   piped = 0,
+  /**
+   * Accept a number where a tensor is expected (a built-in function's argument: `maximum(x,
+   * 0.8)`); the caller turns it into a constant tensor (`liftNumbers` in elaborate/calls.ts).
+   */
+  numbers = false,
 ): Bound | undefined {
   try {
-    return bind(what, sig, args, callSpan, diags, piped);
+    return bind(what, sig, args, callSpan, diags, piped, numbers);
   } catch (e) {
     if (e instanceof Hinted) return undefined;
     throw e;
@@ -127,6 +132,7 @@ function bind(
   callSpan: Span,
   diags: Diagnostic[],
   piped: number,
+  numbers: boolean,
 ): Bound | undefined {
   const out: Bound = {};
   const spans: Record<string, Span> = {};
@@ -141,7 +147,9 @@ function bind(
     if (p.type === "tensors" && (v.k === "tuple" || v.k === "list") && fits(v, "tensors")) {
       (list as { items: Value[] }).items.push(...v.items);
     } else {
-      if (!check(what, { ...p, type: p.type === "tensors" ? "tensor" : p.type }, a, diags)) {
+      if (
+        !check(what, { ...p, type: p.type === "tensors" ? "tensor" : p.type }, a, diags, numbers)
+      ) {
         ok = false;
       }
       (list as { items: Value[] }).items.push(a.value);
@@ -176,7 +184,7 @@ function bind(
         addItem(p, a);
         continue;
       }
-      if (!check(what, p, a, diags)) ok = false;
+      if (!check(what, p, a, diags, numbers)) ok = false;
       out[p.name] = a.value;
       spans[p.name] = a.span;
       continue;
@@ -207,7 +215,7 @@ function bind(
       addItem(p, a);
       continue;
     }
-    if (!check(what, p, a, diags)) ok = false;
+    if (!check(what, p, a, diags, numbers)) ok = false;
     out[p.name] = a.value;
     spans[p.name] = a.span;
     pos++;
@@ -238,7 +246,13 @@ function bind(
   return ok ? out : undefined;
 }
 
-function check(what: string, p: ParamSig, a: ArgIn, diags: Diagnostic[]): boolean {
+function check(
+  what: string,
+  p: ParamSig,
+  a: ArgIn,
+  diags: Diagnostic[],
+  numbers = false,
+): boolean {
   if (fits(a.value, p.type)) return true;
   const hint = p.hint?.(a.value);
   if (hint !== undefined) {
@@ -250,6 +264,8 @@ function check(what: string, p: ParamSig, a: ArgIn, diags: Diagnostic[]): boolea
     );
     throw new Hinted();
   }
+  // A number where a tensor goes becomes a constant beside it (after a misuse's hint).
+  if (numbers && p.type === "tensor" && (a.value.k === "int" || a.value.k === "float")) return true;
   diags.push(
     error(
       ...diag("DLM0201", `${what}()`, `${TYPE_WORDS[p.type]} for '${p.name}'`, describe(a.value)),

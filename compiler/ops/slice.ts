@@ -125,11 +125,23 @@ export const sliceOp: OpDef = {
 /**
  * The gradient scatters g back into zeros of the input's extent: along axes
  * with step 1 by padding, along strided axes (Swin's x[:, 0::2]) by a
- * product with the transposed 0/1 selection matrix of that axis. Sliced
- * axes must have known sizes; the others may be symbolic.
+ * product with the transposed 0/1 selection matrix of that axis. A strided
+ * axis must have a known size; the others may be symbolic.
+ *
+ * A step-1 slice x[s:e] of a symbolic axis (the batch: `y[1:] - y[:1]` in a
+ * loss) has no constant padding in general (after x[:1] comes N - 1 of zeros),
+ * so its gradient is a concatenation along the axis,
+ *   dx = concat(0 · x[:s], g, 0 · x[e:]),
+ * which is exact because x = concat(x[:s], x[s:e], x[e:]) for bounds inside the
+ * axis (what the forward shape rule assumes, too). The zero parts take their
+ * shapes from those slices of x, so their types are x's dims and N - 1 + 1
+ * simplifies back to N: the gradient's type is exactly x's, with no Shape read.
+ * 0 · v is written Cast(v < v), which is 0 for every v, NaN and infinities
+ * included. A part known to be empty (s = 0, e past the end) is left out, and
+ * a slice whose bounds both pad by a constant (x[1:], x[:-1]) is still one Pad.
  */
 function sliceGrad(c: GradContext) {
-  const [, starts, ends, axesIn, stepsIn] = c.node.inputs;
+  const [data, starts, ends, axesIn, stepsIn] = c.node.inputs;
   const x = c.inputTypes[0]!;
   const rank = x.shape.length;
   const known = (v: string | undefined, what: string) => {
@@ -139,13 +151,26 @@ function sliceGrad(c: GradContext) {
   };
   const s = known(starts, "starts")!;
   const e = known(ends, "ends")!;
-  const axes = known(axesIn, "axes") ?? s.map((_, i) => i);
+  const axes = (known(axesIn, "axes") ?? s.map((_, i) => i)).map((a) => (a < 0 ? a + rank : a));
   const steps = known(stepsIn, "steps") ?? s.map(() => 1);
   let g = gradOf(c, 0);
   const pads = new Array<number>(2 * rank).fill(0);
-  axes.forEach((a0, i) => {
-    const a = a0 < 0 ? a0 + rank : a0;
-    const d = needStatic(x.shape[a], "Slice", `dim ${a}`);
+  /** The symbolic step-1 axes whose padding is not constant: by index into `axes`. */
+  const open: number[] = [];
+  axes.forEach((a, i) => {
+    const dim = x.shape[a];
+    if (typeof dim !== "number" && steps[i] === 1) {
+      // Constant padding when the start counts from the front and the end from the back.
+      const before = s[i] <= -HUGE ? 0 : s[i] >= 0 ? s[i] : undefined;
+      const after = e[i] >= HUGE ? 0 : e[i] < 0 && e[i] > -HUGE ? -e[i] : undefined;
+      if (before === undefined || after === undefined) open.push(i);
+      else {
+        pads[a] = before;
+        pads[a + rank] = after;
+      }
+      return;
+    }
+    const d = needStatic(dim, "Slice", `dim ${a}`);
     const picks = slicePicks(d, s[i], e[i], steps[i]);
     if (steps[i] === 1) {
       const b = picks.count > 0 ? picks.first : 0;
@@ -155,7 +180,26 @@ function sliceGrad(c: GradContext) {
     }
     g = unselect(g, a, rank, d, picks, steps[i]);
   });
-  return [(pads.some((p) => p !== 0) ? g.op("Pad", [g.graph.ints(pads)]) : g).name];
+  if (pads.some((p) => p !== 0)) g = g.op("Pad", [g.graph.ints(pads)]);
+  const xv = c.e.v(data);
+  open.forEach((i, k) => {
+    // g is whole along every axis but the open ones from k on: the zero parts are sliced alike.
+    const rest = open.slice(k + 1);
+    const part = (from: number, to: number): Expr => {
+      const sl = xv.op("Slice", [
+        g.graph.ints([from, ...rest.map((j) => s[j])]),
+        g.graph.ints([to, ...rest.map((j) => e[j])]),
+        g.graph.ints([axes[i], ...rest.map((j) => axes[j])]),
+      ]);
+      return sl.less(sl).cast(g.dtype);
+    };
+    const pieces: Expr[] = [];
+    if (s[i] !== 0 && s[i] > -HUGE) pieces.push(part(0, s[i]));
+    pieces.push(g);
+    if (e[i] < HUGE) pieces.push(part(e[i], HUGE));
+    g = pieces.length === 1 ? g : g.graph.op1("Concat", pieces, { axis: axes[i] });
+  });
+  return [g.name];
 }
 
 /**

@@ -399,11 +399,17 @@ export interface LabeledExpr {
   span: Span;
 }
 
-/** `if c { a } else { b }` as an expression; both branches are required. */
+/**
+ * `if c { a } else { b }` as an expression; both branches are required. A branch may run
+ * statements before its value (`if c { let t = f(x); t * 2 } else { x }`): `thenBody` and
+ * `elseBody`, in a scope of their own; `then` and `else` are the branches' last expressions.
+ */
 export interface IfExpr {
   kind: "ifexpr";
   cond: Expr;
+  thenBody: Stmt[];
   then: Expr;
+  elseBody: Stmt[];
   else: Expr;
   span: Span;
 }

@@ -17,7 +17,14 @@ import { TENSOR_DTYPES } from "../ir/tensor.ts";
 import type { Span } from "../ir/graph.ts";
 import { type Code, diag, type Diagnostic } from "../diagnostics.ts";
 import type * as A from "./ast.ts";
-import { interpolationEnd, isUnterminated, lex, StringLit, syntaxError } from "./lexer.ts";
+import {
+  interpolationEnd,
+  isUnterminated,
+  KEYWORDS,
+  lex,
+  StringLit,
+  syntaxError,
+} from "./lexer.ts";
 import {
   describeToken,
   MAX_SYNTAX_ERRORS,
@@ -88,6 +95,30 @@ function only(n: CstNode): CstNode | undefined {
 function has(n: CstNode, key: string): boolean {
   return (n.children[key]?.length ?? 0) > 0;
 }
+
+/** Whether chevrotain's error recovery made any part of `n` (whose error is reported already). */
+function recovered(n: CstNode): boolean {
+  if (n.recoveredNode) return true;
+  for (const key in n.children) {
+    for (const c of n.children[key]) if (!isToken(c) && recovered(c)) return true;
+  }
+  return false;
+}
+
+/** The keyword that begins each kind of statement, for messages. */
+const STMT_WORDS: Record<A.Stmt["kind"], string> = {
+  input: "input",
+  output: "output",
+  let: "let",
+  assign: "assignment",
+  return: "return",
+  if: "if",
+  for: "for",
+  init: "init",
+  copy: "init ... from",
+  freeze: "freeze",
+  expr: "expression",
+};
 
 /** Binding power of the binary operators (higher binds tighter); see spec/grammar.md. */
 const PRECEDENCE: Record<string, number> = {
@@ -176,6 +207,13 @@ export class AstBuilder {
     this.diagnostics.push(syntaxError(code, message, span));
   }
 
+  /** DLM0013 for a keyword where a name is bound (`let block = ...`): it may only be a label. */
+  #notKeyword(t: IToken): void {
+    if (KEYWORDS.includes(t.tokenType)) {
+      this.#error(...diag("DLM0013", t.image), this.tokenSpan(t));
+    }
+  }
+
   #missing(): A.NameExpr {
     return { kind: "name", name: MISSING, span: this.#here() };
   }
@@ -210,6 +248,7 @@ export class AstBuilder {
   constDecl(n: CstNode): A.ConstDecl | undefined {
     const name = tok(n, "name");
     if (!name) return undefined;
+    this.#notKeyword(name);
     const span = this.nodeSpan(n);
     const nameSpan = this.tokenSpan(name);
     const type = node(n, "type");
@@ -420,6 +459,7 @@ export class AstBuilder {
   }
 
   ifStmt(n: CstNode): A.IfStmt {
+    this.#badElse(n);
     const span = this.nodeSpan(n);
     const out: A.IfStmt = {
       kind: "if",
@@ -452,7 +492,10 @@ export class AstBuilder {
   /** `x` or `(a, (b, c))`: names flattened in source order. */
   pattern(n: CstNode): { names: string[]; destructure: boolean } {
     const name = tok(n, "name");
-    if (name) return { names: [name.image], destructure: false };
+    if (name) {
+      this.#notKeyword(name);
+      return { names: [name.image], destructure: false };
+    }
     const names: string[] = [];
     for (const item of nodes(n, "items")) names.push(...this.pattern(item).names);
     return { names, destructure: true };
@@ -787,16 +830,103 @@ export class AstBuilder {
     return this.#missing();
   }
 
+  /** DLM0002 at a name read where `else` belongs (parser.ts, `misspeltElse`). */
+  #badElse(n: CstNode): void {
+    const t = tok(n, "badElse");
+    if (t) this.#error(...diag("DLM0002", "'else'", describeToken(t)), this.tokenSpan(t));
+  }
+
   ifExpr(n: CstNode): A.IfExpr {
+    this.#badElse(n);
     const span = this.nodeSpan(n);
     const elseIf = node(n, "elseIf");
+    const then = this.branch(node(n, "then"));
+    const otherwise = elseIf
+      ? { stmts: [], value: this.ifExpr(elseIf) }
+      : this.branch(node(n, "else"));
     return {
       kind: "ifexpr",
       cond: this.exprOrMissing(node(n, "cond")),
-      then: this.exprOrMissing(node(n, "then")),
-      else: elseIf ? this.ifExpr(elseIf) : this.exprOrMissing(node(n, "else")),
+      thenBody: then.stmts,
+      then: then.value,
+      elseBody: otherwise.stmts,
+      else: otherwise.value,
       span,
     };
+  }
+
+  /**
+   * A branch of an `if` expression: its statements, and the value its last statement gives, an
+   * expression or an `if` statement whose branches both end in one (an `else if` chain or a nested
+   * `if`, which statement position reads as a statement). DLM0011 for a statement that has no
+   * meaning inside an expression (`input`, `output`, `return`, `init`, `freeze`), DLM0012 for a
+   * branch that ends without a value; a body the parser could not read was already reported.
+   */
+  branch(n: CstNode | undefined): { stmts: A.Stmt[]; value: A.Expr } {
+    if (!n) return { stmts: [], value: this.#missing() };
+    const stmts = this.body(n);
+    for (const s of stmts) this.#exprBranchStmt(s);
+    const last = stmts.at(-1);
+    const value = last && this.#branchValue(last);
+    if (value) return { stmts: stmts.slice(0, -1), value };
+    const close = this.nodeSpan(n);
+    const at = last?.span ?? close;
+    // A body cut short by a syntax error has its error already; an empty or valueless one has not.
+    if (toks(n, "RCurly").length > 0 && !recovered(n)) {
+      const found = !last
+        ? "an empty branch"
+        : last.kind === "if"
+        ? "an 'if' without an 'else'"
+        : last.kind === "assign"
+        ? "an assignment"
+        : `a '${STMT_WORDS[last.kind]}' statement`;
+      this.#error(...diag("DLM0012", found), at);
+    }
+    return { stmts, value: { kind: "name", name: MISSING, span: at } };
+  }
+
+  /** DLM0011 for a statement an `if` expression's branch cannot hold (nested bodies included). */
+  #exprBranchStmt(s: A.Stmt): void {
+    switch (s.kind) {
+      case "input":
+      case "output":
+      case "return":
+      case "init":
+      case "freeze":
+        this.#error(...diag("DLM0011", STMT_WORDS[s.kind]), s.span);
+        return;
+      case "if":
+        s.then.forEach((t) => this.#exprBranchStmt(t));
+        s.else?.forEach((t) => this.#exprBranchStmt(t));
+        return;
+      case "for":
+        s.body.forEach((t) => this.#exprBranchStmt(t));
+        return;
+    }
+  }
+
+  /** The value a branch's last statement gives, if it gives one. */
+  #branchValue(s: A.Stmt): A.Expr | undefined {
+    if (s.kind === "expr") return s.expr;
+    if (s.kind !== "if" || !s.else) return undefined;
+    const then = this.#stmtsValue(s.then);
+    const otherwise = this.#stmtsValue(s.else);
+    if (!then || !otherwise) return undefined;
+    return {
+      kind: "ifexpr",
+      cond: s.cond,
+      thenBody: then.stmts,
+      then: then.value,
+      elseBody: otherwise.stmts,
+      else: otherwise.value,
+      span: s.span,
+    };
+  }
+
+  #stmtsValue(stmts: A.Stmt[]): { stmts: A.Stmt[]; value: A.Expr } | undefined {
+    const last = stmts.at(-1);
+    const value = last && this.#branchValue(last);
+    return value && { stmts: stmts.slice(0, -1), value };
   }
 
   // ---- strings

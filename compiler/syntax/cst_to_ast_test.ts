@@ -285,3 +285,17 @@ Deno.test("parse() reports the errors of testdata/errors.dlm as recorded", async
     serializer: (s) => s,
   });
 });
+
+Deno.test("cstToAst reads an if expression's branch as statements and a value, and () as a tuple", () => {
+  const { value } = letValue(
+    "if c { let t = f(x); t * 2 } else if d { if e { 1 } else { let u = 2; u } } else { x }",
+  );
+  assert.equal(
+    sexpr(value),
+    "(if c { (let t = (call f x)) (* t 2) } (if d (if e 1 { (let u = 2) u }) x))",
+  );
+  assert.equal(
+    sexpr(letValue('param((), name: "s")').value),
+    '(call param (tuple) name=(str "s"))',
+  );
+});

@@ -3,12 +3,26 @@
  * diagnostics (DLM0001-DLM0010; DLM0152 for nesting past the limit, DLM0150
  * past 100 errors), in time linear in the text. The grammar is spec/grammar.md.
  */
-import type { IToken } from "chevrotain";
+import type { IToken, TokenType } from "chevrotain";
 import type { Span } from "../ir/graph.ts";
 import { diag, type Diagnostic, error, sortDiagnostics } from "../diagnostics.ts";
 import type { Decl, SourceFile } from "./ast.ts";
 import { AstBuilder } from "./cst_to_ast.ts";
-import { Block, Colon, Import, lex, Model, syntaxError, tokenSpan, Train } from "./lexer.ts";
+import {
+  Block,
+  Colon,
+  Dot,
+  For,
+  Freeze,
+  Import,
+  Init,
+  Let,
+  lex,
+  Model,
+  syntaxError,
+  tokenSpan,
+  Train,
+} from "./lexer.ts";
 import {
   MAX_SYNTAX_ERRORS,
   nestingError,
@@ -144,16 +158,21 @@ function append<T>(to: T[], from: readonly T[]): void {
 /**
  * Where the parts of a file start: at the first token and at each `model`, `block`, `train` and
  * `import` keyword, which nothing but a declaration can begin (a keyword before `:` names an
- * argument). A valid file parses to the same declarations whole or in parts; in a broken one, a
+ * argument or is a label, one before `.` or after `freeze` or `init` is a level in a path:
+ * `freeze block.conv1`, `freeze model`, and one after `let` or `for` is a name, reported). A valid file parses to the same declarations whole or in parts; in a broken one, a
  * declaration left open ends at the next part (its error says so: "but found 'model'").
  */
+/** Tokens after which a keyword is a name (reported or not), never a declaration's start. */
+const AFTER_NO_DECL = new Set<TokenType>([Freeze, Init, Let, For]);
+
 function parts(tokens: IToken[]): number[] {
   const out = [0];
   for (let i = 1; i < tokens.length; i++) {
     const tt = tokens[i].tokenType;
     if (
       (tt === Model || tt === Block || tt === Train || tt === Import) &&
-      tokens[i + 1]?.tokenType !== Colon
+      tokens[i + 1]?.tokenType !== Colon && tokens[i + 1]?.tokenType !== Dot &&
+      !AFTER_NO_DECL.has(tokens[i - 1].tokenType)
     ) out.push(i);
   }
   return out;

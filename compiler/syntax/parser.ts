@@ -255,10 +255,17 @@ export class DlmParser extends CstParser {
     this.CONSUME(T.StringLit, { LABEL: "path" });
   });
 
-  // constDecl = "let" IDENT [ ":" type ] "=" expr ;
+  // constDecl = "let" IDENT [ ":" type ] "=" expr ;   (a keyword as IDENT: DLM0013)
   constDecl = this.RULE("constDecl", () => {
     this.CONSUME(T.Let);
-    this.CONSUME(T.Identifier, { LABEL: "name" });
+    // A keyword here is read as the name and reported (DLM0013), not as a syntax error.
+    this.OR({
+      DEF: [
+        { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
+        { ALT: () => this.CONSUME(T.Keyword, { LABEL: "name" }) },
+      ],
+      ERR_MSG: "a name",
+    });
     this.OPTION(() => {
       this.CONSUME(T.Colon);
       this.SUBRULE(this.typeExpr, { LABEL: "type" });
@@ -435,17 +442,27 @@ export class DlmParser extends CstParser {
   });
 
   // ifStmt = "if" expr body [ "else" ( ifStmt | body ) ] ;
-  // (An `else if` nests: the second `if` is the else branch of the first.)
+  // (An `else if` nests: the second `if` is the else branch of the first. A name followed by a
+  // branch where `else` belongs is read as a misspelt `else`: see `misspeltElse`.)
   ifStmt = this.RULE("ifStmt", () => {
     this.CONSUME(T.If);
     this.SUBRULE(this.expr, { LABEL: "cond" });
     this.SUBRULE(this.body, { LABEL: "then" });
-    this.OPTION(() => {
-      this.CONSUME(T.Else);
-      this.OR([
-        { ALT: () => this.nested(() => this.SUBRULE(this.ifStmt, { LABEL: "elseIf" })) },
-        { ALT: () => this.SUBRULE2(this.body, { LABEL: "else" }) },
-      ]);
+    this.OPTION({
+      GATE: () => this.LA(1).tokenType === T.Else || this.misspeltElse(),
+      DEF: () => {
+        this.OR([
+          { ALT: () => this.CONSUME(T.Else) },
+          {
+            GATE: () => this.misspeltElse(),
+            ALT: () => this.CONSUME(T.Identifier, { LABEL: "badElse" }),
+          },
+        ]);
+        this.OR2([
+          { ALT: () => this.nested(() => this.SUBRULE(this.ifStmt, { LABEL: "elseIf" })) },
+          { ALT: () => this.SUBRULE2(this.body, { LABEL: "else" }) },
+        ]);
+      },
     });
   });
 
@@ -458,11 +475,13 @@ export class DlmParser extends CstParser {
     this.SUBRULE(this.body);
   });
 
-  // pattern = IDENT | "(" pattern { "," pattern } [ "," ] ")" ;
+  // pattern = IDENT | "(" pattern { "," pattern } [ "," ] ")" ;   (a keyword as IDENT: DLM0013)
   pattern = this.RULE("pattern", () =>
     this.nested(() =>
       this.OR([
         { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
+        // A keyword is read as the name and reported (DLM0013), not as a syntax error.
+        { ALT: () => this.CONSUME(T.Keyword, { LABEL: "name" }) },
         {
           ALT: () => {
             this.CONSUME(T.LParen);
@@ -509,16 +528,24 @@ export class DlmParser extends CstParser {
     this.SUBRULE(this.initTarget, { LABEL: "target" });
   });
 
-  // initTarget = STRING | IDENT { "." IDENT } ;
+  // initTarget = STRING | ( IDENT | KEYWORD ) { "." ( IDENT | KEYWORD ) } ;
+  // (A keyword may be a level's name, as the label `block:` makes one: `freeze block.conv1`,
+  // `freeze model`; mod.ts begins no part of the file at a keyword in a path.)
   initTarget = this.RULE("initTarget", () => {
     this.OR([
       { ALT: () => this.CONSUME(T.StringLit, { LABEL: "glob" }) },
       {
         ALT: () => {
-          this.CONSUME(T.Identifier, { LABEL: "names" });
+          this.OR3([
+            { ALT: () => this.CONSUME(T.Identifier, { LABEL: "names" }) },
+            { ALT: () => this.CONSUME3(T.Keyword, { LABEL: "names" }) },
+          ]);
           this.MANY(() => {
             this.CONSUME(T.Dot);
-            this.CONSUME2(T.Identifier, { LABEL: "names" });
+            this.OR2([
+              { ALT: () => this.CONSUME2(T.Identifier, { LABEL: "names" }) },
+              { ALT: () => this.CONSUME(T.Keyword, { LABEL: "names" }) },
+            ]);
           });
         },
       },
@@ -605,10 +632,13 @@ export class DlmParser extends CstParser {
     });
   });
 
-  // label = ( IDENT | STRING ) ":" ;
+  // label = ( IDENT | KEYWORD | STRING ) ":" ;
+  // A keyword may be a label (`block: Bottleneck(64)`, as torchvision names a submodule): before
+  // a ":" no keyword means anything else, and a file's parts never begin at one (mod.ts).
   label = this.RULE("label", () => {
     this.OR([
       { ALT: () => this.CONSUME(T.Identifier, { LABEL: "name" }) },
+      { ALT: () => this.CONSUME(T.Keyword, { LABEL: "name" }) },
       { ALT: () => this.string(this.CONSUME(T.StringLit, { LABEL: "name" })) },
     ]);
     this.CONSUME(T.Colon);
@@ -798,16 +828,18 @@ export class DlmParser extends CstParser {
     });
   }
 
-  // parenExpr = "(" labeledOrExpr { "," labeledOrExpr } [ "," ] ")" ;
+  // parenExpr = "(" [ labeledOrExpr { "," labeledOrExpr } [ "," ] ] ")" ;   ("()": the empty tuple)
   parenExpr = this.RULE("parenExpr", () =>
     this.nested(() => {
       this.CONSUME(T.LParen);
-      this.SUBRULE(this.labeledOrExpr, { LABEL: "items" });
-      this.MANY(() => {
-        this.CONSUME(T.Comma, { LABEL: "commas" });
-        this.SUBRULE2(this.labeledOrExpr, { LABEL: "items" });
+      this.OPTION2(() => {
+        this.SUBRULE(this.labeledOrExpr, { LABEL: "items" });
+        this.MANY(() => {
+          this.CONSUME(T.Comma, { LABEL: "commas" });
+          this.SUBRULE2(this.labeledOrExpr, { LABEL: "items" });
+        });
+        this.OPTION(() => this.CONSUME2(T.Comma, { LABEL: "commas" }));
       });
-      this.OPTION(() => this.CONSUME2(T.Comma, { LABEL: "commas" }));
       this.CONSUME(T.RParen);
     }));
 
@@ -826,26 +858,39 @@ export class DlmParser extends CstParser {
       this.CONSUME(T.RBracket);
     }));
 
-  // ifExpr = "if" expr "{" expr "}" "else" ( ifExpr | "{" expr "}" ) ;
+  // ifExpr = "if" expr body "else" ( ifExpr | body ) ;
+  // Each branch is a body of statements whose last one gives the branch's value: an expression,
+  // or an `if` statement with both branches that end in one (cst_to_ast.ts checks this). A
+  // branch is a body, so an error inside it is recovered from as in any body: at its `}`.
   ifExpr = this.RULE("ifExpr", () =>
     this.nested(() => {
       this.CONSUME(T.If);
       this.SUBRULE(this.expr, { LABEL: "cond" });
-      this.CONSUME(T.LCurly);
-      this.SUBRULE2(this.expr, { LABEL: "then" });
-      this.CONSUME(T.RCurly);
-      this.CONSUME(T.Else);
-      this.OR([
-        { ALT: () => this.SUBRULE(this.ifExpr, { LABEL: "elseIf" }) },
+      this.SUBRULE(this.body, { LABEL: "then" });
+      this.OR2([
+        { ALT: () => this.CONSUME(T.Else) },
         {
-          ALT: () => {
-            this.CONSUME2(T.LCurly);
-            this.SUBRULE3(this.expr, { LABEL: "else" });
-            this.CONSUME2(T.RCurly);
-          },
+          GATE: () => this.misspeltElse(),
+          ALT: () => this.CONSUME(T.Identifier, { LABEL: "badElse" }),
         },
       ]);
+      this.OR([
+        { ALT: () => this.SUBRULE(this.ifExpr, { LABEL: "elseIf" }) },
+        { ALT: () => this.SUBRULE2(this.body, { LABEL: "else" }) },
+      ]);
     }));
+
+  /**
+   * A name where `else` belongs, followed by a branch (`} els {`, `} els if c {`): read as the
+   * `else` it stands for and reported there alone (cst_to_ast.ts), where chevrotain's recovery
+   * would take the name for a statement and the branch for stray tokens, and report the lines
+   * after it too. No valid program has a name followed by `{` after a branch.
+   */
+  private misspeltElse(): boolean {
+    const t = this.LA(1).tokenType;
+    return t === T.Identifier &&
+      (this.LA(2).tokenType === T.LCurly || this.LA(2).tokenType === T.If);
+  }
 }
 
 /** The one parser instance, built on first use (grammar analysis is done once). */

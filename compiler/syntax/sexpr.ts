@@ -49,7 +49,7 @@ export function sexpr(n: Printable): string {
     case "labeled":
       return `(label ${label(n.label)} ${sexpr(n.value)})`;
     case "ifexpr":
-      return `(if ${sexpr(n.cond)} ${sexpr(n.then)} ${sexpr(n.else)})`;
+      return `(if ${sexpr(n.cond)} ${branch(n.thenBody, n.then)} ${branch(n.elseBody, n.else)})`;
     case "range":
       return `(${n.inclusive ? "..=" : ".."} ${sexpr(n.start)} ${sexpr(n.end)})`;
     case "scalar_type":
@@ -133,6 +133,13 @@ function stage(s: A.PipeStage): string {
 
 function names(ns: string[], destructure: boolean): string {
   return destructure ? `(${ns.join(" ")})` : ns[0];
+}
+
+/** An `if` expression's branch: its value, after its statements if it has any. */
+function branch(stmts: A.Stmt[], value: A.Expr): string {
+  return stmts.length
+    ? `{${stmts.map((s) => " " + sexpr(s)).join("")} ${sexpr(value)} }`
+    : sexpr(value);
 }
 
 function block(stmts: A.Stmt[]): string {

@@ -70,6 +70,8 @@ import {
 export interface TrainSettings {
   epochs?: number;
   batchSize?: number;
+  /** `drop_last = true`: leave out each epoch's last, smaller batch (`--drop-last`). */
+  dropLast?: boolean;
   valSplit?: number;
   earlyStop?: string;
   patience?: number;
@@ -556,6 +558,9 @@ function readSettings(tr: TrainElabResult, _section: A.TrainDecl): TrainSettings
   return {
     epochs: num(s.get("epochs")),
     batchSize: num(s.get("batch_size")),
+    dropLast: s.get("drop_last")?.k === "bool"
+      ? (s.get("drop_last") as { v: boolean }).v
+      : undefined,
     valSplit: num(s.get("val_split")),
     earlyStop: str(s.get("early_stop")),
     patience: num(s.get("patience")),

@@ -37,6 +37,7 @@ Deno.test("a train section compiles to a step model that follows the contract", 
   assert.deepEqual(r.settings, {
     epochs: 30,
     batchSize: 32,
+    dropLast: undefined,
     valSplit: 0.2,
     earlyStop: undefined,
     patience: undefined,
@@ -322,4 +323,14 @@ train M { input t: f32[N, 2]  loss = mse(y, t)  optimizer = sgd(lr: 0.1)  val_sp
   // The step is the same either way.
   assert.deepEqual(without.step!.nodes.map((n) => n.op), both.step!.nodes.map((n) => n.op));
   assert.deepEqual([...without.step!.initializers.keys()], [...both.step!.initializers.keys()]);
+});
+
+Deno.test("drop_last = true in a train section is the default of dlm train's --drop-last", () => {
+  const src = (setting: string) =>
+    `model M {\n  input x: f32[N, 4]\n  output y = x |> linear(2)\n}\ntrain M {\n  loss = reduce_mean(y)\n  optimizer = sgd(lr: 0.1)\n${setting}}\n`;
+  const settings = (setting: string) =>
+    compileTrain("main.dlm", { read: () => src(setting) }).settings?.dropLast;
+  assert.equal(settings("  drop_last = true\n"), true);
+  assert.equal(settings("  drop_last = false\n"), false);
+  assert.equal(settings(""), undefined);
 });

@@ -80,6 +80,19 @@ Deno.test("batches cover every sample once, keep the last partial batch, and shu
   assert.deepEqual(permutation(5, 1), permutation(5, 1));
 });
 
+Deno.test("dropLast leaves out the last partial batch, as torch's drop_last=True, and no other", () => {
+  const ds = new Dataset({ x: tensor("f32", [10, 1], [...Array(10).keys()]) });
+  const kept = [...ds.batches(4, { seed: 3, dropLast: true })];
+  assert.deepEqual(kept.map((b) => b.size), [4, 4]);
+  // The same shuffled order as without dropLast, cut before the last batch.
+  const all = [...ds.batches(4, { seed: 3 })].flatMap((b) => toNumbers(b.arrays.x));
+  assert.deepEqual(kept.flatMap((b) => toNumbers(b.arrays.x)), all.slice(0, 8));
+  assert.equal(ds.batchCount(4, true), 2);
+  assert.equal(ds.batchCount(4), 3);
+  // A size that divides the data drops nothing.
+  assert.deepEqual([...ds.batches(5, { dropLast: true })].map((b) => b.size), [5, 5]);
+});
+
 Deno.test("a stratified validation split keeps every class's share and is seeded", () => {
   const ds = new Dataset(loadDigits());
   const { train, val } = ds.split(0.2, { seed: 0, stratify: "label" });

@@ -25,6 +25,11 @@ export interface BatchOptions {
   shuffle?: boolean;
   /** Seed of the order; a different one per epoch gives a different order (default 0). */
   seed?: number;
+  /**
+   * Leave out the last batch when it is smaller than the others (torch's
+   * `DataLoader(drop_last=True)`): a model of a fixed batch size takes no other.
+   */
+  dropLast?: boolean;
 }
 
 /** Options of `Dataset.split`. */
@@ -182,9 +187,9 @@ export class Dataset {
     return new Dataset(out, origins);
   }
 
-  /** Number of batches of `batchSize` (the last may be partial). */
-  batchCount(batchSize: number): number {
-    return Math.ceil(this.size / batchSize);
+  /** Number of batches of `batchSize` (the last may be partial, or left out with `dropLast`). */
+  batchCount(batchSize: number, dropLast = false): number {
+    return (dropLast ? Math.floor : Math.ceil)(this.size / batchSize);
   }
 
   /** The batches of one pass over the data, in a seeded shuffled order or in file order. */
@@ -195,7 +200,8 @@ export class Dataset {
     const order = opts.shuffle === false
       ? [...Array(this.size).keys()]
       : permutation(this.size, opts.seed ?? 0);
-    for (let b = 0, start = 0; start < this.size; b++, start += batchSize) {
+    const end = opts.dropLast ? this.size - this.size % batchSize : this.size;
+    for (let b = 0, start = 0; start < end; b++, start += batchSize) {
       const idx = order.slice(start, start + batchSize);
       const arrays: Record<string, Tensor> = {};
       for (const [n, t] of Object.entries(this.arrays)) arrays[n] = takeRows(t, idx);

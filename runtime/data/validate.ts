@@ -129,6 +129,8 @@ export interface CheckOptions {
   stacked?: boolean;
   /** Samples per batch: an input whose first dim is a number takes batches of that size. */
   batchSize?: number;
+  /** The last, smaller batch is left out (`--drop-last`): only full batches are formed. */
+  dropLast?: boolean;
 }
 
 /**
@@ -151,6 +153,7 @@ export function checkData(g: Graph, data: Dataset, opts: CheckOptions): Record<s
       what: opts.what,
       sizes,
       batchSize: opts.batchSize,
+      dropLast: opts.dropLast,
     });
   }
   return Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, v.size]));
@@ -170,6 +173,7 @@ function checkArray(
     what: string;
     sizes: Record<string, { size: number; by: string }>;
     batchSize?: number;
+    dropLast?: boolean;
   },
 ): void {
   const input = `${opts.what}'s input '${name}'${originText(origin)}`;
@@ -223,17 +227,21 @@ function checkArray(
   const fixed = type.shape[0];
   if (opts.batchSize !== undefined && typeof fixed === "number") {
     // A model of a fixed batch size takes every batch at that size, the last one included.
+    // With dropLast only full batches are formed (none when the data is smaller than one).
     const samples = t.shape[0];
     const last = samples % opts.batchSize;
-    const sizes = [
+    const sizes = opts.dropLast ? (samples >= opts.batchSize ? [opts.batchSize] : []) : [
       Math.min(opts.batchSize, samples),
       ...(last && samples > opts.batchSize ? [last] : []),
     ];
     const bad = sizes.find((n) => n !== fixed);
     if (bad !== undefined) {
+      // The last batch alone is off: leaving it out is the fix torch users know.
+      const lastOnly = bad === last && samples > opts.batchSize && opts.batchSize === fixed;
       shapeError(
         ` in batches of ${bad}${bad === last ? ` (the last of ${samples} samples)` : ""}, but the` +
-          ` model takes batches of ${fixed} alone`,
+          ` model takes batches of ${fixed} alone` +
+          (lastOnly ? "; leave the last batch out with --drop-last (drop_last = true)" : ""),
       );
     }
   }

@@ -156,12 +156,15 @@ Deno.test("a model of a fixed batch size gets every batch at that size, the last
   b.output(y, "y");
   const data = (n: number) =>
     new Dataset({ x: { dtype: "f32", shape: [n, 4], data: new Float32Array(n * 4) } });
-  const at = (n: number, batchSize: number) =>
-    failure(() => checkData(b.graph, data(n), { what: "m", names: ["x"], batchSize }));
+  const at = (n: number, batchSize: number, dropLast = false) =>
+    failure(() => checkData(b.graph, data(n), { what: "m", names: ["x"], batchSize, dropLast }));
   assert.equal(at(24, 8).code, "no error");
   assert.match(
     at(20, 8).message,
-    /in batches of 4 \(the last of 20 samples\), but the model takes batches of 8 alone$/,
+    /in batches of 4 \(the last of 20 samples\), but the model takes batches of 8 alone; leave the last batch out with --drop-last \(drop_last = true\)$/,
   );
   assert.match(at(24, 6).message, /in batches of 6, but the model takes batches of 8 alone$/);
+  // Without the last batch every batch has the model's size.
+  assert.equal(at(20, 8, true).code, "no error");
+  assert.match(at(20, 6, true).message, /in batches of 6, but the model takes batches of 8 alone$/);
 });

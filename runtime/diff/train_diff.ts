@@ -114,10 +114,6 @@ export async function diffTrain(
   if (!Number.isInteger(opts.steps) || opts.steps < 1) {
     fail(...diag("DLM0210", "dlm diff --train", "a positive integer step count", opts.steps));
   }
-  const batchSize = opts.batchSize ?? 8;
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    fail(...diag("DLM0210", "dlm diff --train", "a positive integer batch size", batchSize));
-  }
   const seed = opts.seed ?? 0;
   const loaded = loadModel(stepGraph, "step model", { draws: true });
   if (!loaded.outputNames.includes(LOSS_OUTPUT)) {
@@ -134,6 +130,15 @@ export async function diffTrain(
   const stateSet = new Set(stateNames);
   const drawn = new Set(loaded.draws.map((d) => d.input));
   const batchNames = loaded.inputNames.filter((n) => !stateSet.has(n) && !drawn.has(n));
+  // A model compiled for a fixed batch size (--dim N=32) takes batches of that size alone.
+  const batchAxis = loaded.multiStep ? 1 : 0;
+  const fixed = loaded.graph.inputs.find((i) =>
+    batchNames.includes(i.name) && typeof i.type.shape[batchAxis] === "number"
+  )?.type.shape[batchAxis] as number | undefined;
+  const batchSize = opts.batchSize ?? fixed ?? 8;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    fail(...diag("DLM0210", "dlm diff --train", "a positive integer batch size", batchSize));
+  }
   const { batches, source } = makeBatches(loaded.graph, batchNames, opts, batchSize, seed);
   const dims = batchSizes(loaded.graph.inputs, batches[0]);
   const initial = initialState(loaded);
@@ -369,8 +374,14 @@ function makeBatches(
         ),
       );
     }
-    // As dlm train does: the data against what the step reads, before a step runs.
-    checkData(g, data, { what: "The step model", names, batchSize });
+    // As dlm train does: the data against what the step reads, before a step runs. A last,
+    // smaller batch is never used when a full one comes before it (the loop below).
+    checkData(g, data, {
+      what: "The step model",
+      names,
+      batchSize,
+      dropLast: data.size >= batchSize,
+    });
     const batches: Record<string, Tensor>[] = [];
     for (const b of data.batches(batchSize, { seed })) {
       if (b.size < batchSize && batches.length > 0) break;

@@ -57,6 +57,11 @@ export interface TrainOptions {
   batchSize?: number;
   /** Shuffle every epoch (default true), seeded by `seed` and the epoch. */
   shuffle?: boolean;
+  /**
+   * Leave out each epoch's last batch when it is smaller (torch's `drop_last=True`), in training
+   * and in validation: a model compiled for a fixed batch size takes no other.
+   */
+  dropLast?: boolean;
   seed?: number;
   backend?: Backend;
   /** Initial values by name; override the model's initializers. */
@@ -214,8 +219,15 @@ function checkModelData(
   batchSize: number,
   perRun: number,
   what: string,
+  dropLast = false,
 ): void {
-  const sizes = checkData(m.graph, data, { what, names: inputs, stacked: m.multiStep, batchSize });
+  const sizes = checkData(m.graph, data, {
+    what,
+    names: inputs,
+    stacked: m.multiStep,
+    batchSize,
+    dropLast,
+  });
   // The batch dim is a batch's size; a multi-step model's stacked axis before it, the steps.
   const origin: Record<string, string> = {};
   const bind = (d: Dim | undefined, size: number, why: string) => {
@@ -227,7 +239,7 @@ function checkModelData(
     const shape = m.graph.inputs.find((i) => i.name === n)!.type.shape;
     const [steps, batch] = m.multiStep ? shape : [undefined, shape[0]];
     bind(batch, Math.min(batchSize, data.size), "the batch size");
-    bind(steps, Math.min(perRun, data.batchCount(batchSize)), "steps per run");
+    bind(steps, Math.min(perRun, data.batchCount(batchSize, dropLast)), "steps per run");
   }
   checkRunSizes(m.graph, sizes, origin);
 }
@@ -301,12 +313,15 @@ async function evaluate(
   data: Dataset,
   batchSize: number,
   seed: number,
+  dropLast = false,
 ): Promise<Record<string, number>> {
   const inputs = batchInputs(m, new Set(state.keys()), data, "evaluation model");
   const types = stepTypes(m, inputs);
   const wanted = m.outputNames.filter((o) => o === LOSS_OUTPUT || metricOf(o));
   const sums: Record<string, number> = {};
-  for (const b of data.batches(batchSize, { shuffle: false })) {
+  let seen = 0;
+  for (const b of data.batches(batchSize, { shuffle: false, dropLast })) {
+    seen += b.size;
     const feeds: Record<string, Tensor> = {};
     for (const n of m.inputNames) if (state.has(n)) feeds[n] = state.get(n)!;
     for (const n of inputs) feeds[n] = b.arrays[n];
@@ -323,7 +338,7 @@ async function evaluate(
       sums[key] = (sums[key] ?? 0) + scalar(out[o], o) * b.size;
     }
   }
-  for (const k of Object.keys(sums)) sums[k] /= data.size;
+  for (const k of Object.keys(sums)) sums[k] /= seen;
   return sums;
 }
 
@@ -351,6 +366,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   if (opts.val && !opts.eval) {
     fail(...diag("DLM0423", "Validation data", "an evaluation model", "none"));
+  }
+  const dropLast = opts.dropLast ?? false;
+  if (dropLast) {
+    // Every sample left out would leave an epoch without a step (or a validation without a batch).
+    for (const [what, d] of [["training", opts.data], ["validation", opts.val]] as const) {
+      if (d && d.size < batchSize) fail(...diag("DLM0260", `The ${what} data`, d.size, batchSize));
+    }
   }
   // Random draws (dropout masks, drop-path noise) are fed by the loop, a function of the seed and
   // the step's number: a resumed run draws what the uninterrupted one did (draws.ts).
@@ -392,11 +414,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   // The data against what the models read, and the sizes it gives them against the size limit,
   // before a session is opened or a step runs.
-  checkModelData(step, inputs, opts.data, batchSize, perRun, "The step model");
+  checkModelData(step, inputs, opts.data, batchSize, perRun, "The step model", dropLast);
   if (evalModel && opts.val) {
     const evalState = new Set(named(state).keys());
     const evalInputs = batchInputs(evalModel, evalState, opts.val, "evaluation model");
-    checkModelData(evalModel, evalInputs, opts.val, batchSize, 1, "The evaluation model");
+    checkModelData(
+      evalModel,
+      evalInputs,
+      opts.val,
+      batchSize,
+      1,
+      "The evaluation model",
+      dropLast,
+    );
   }
   const metrics = step.outputNames.filter((o) => metricOf(o)).map((o) => metricOf(o)!);
   const fetch = [
@@ -461,7 +491,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const t0 = performance.now();
       const sums: Record<string, number> = {};
       let seen = 0;
-      const batches = opts.data.batchCount(batchSize);
+      const batches = opts.data.batchCount(batchSize, dropLast);
       // One run per batch, or per group of stackable batches for a multi-step model.
       const runGroup = async (group: Batch[]) => {
         const feeds: Record<string, Tensor> = {};
@@ -508,6 +538,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         const b of opts.data.batches(batchSize, {
           shuffle: opts.shuffle,
           seed: seed * 100003 + epoch,
+          dropLast,
         })
       ) {
         if (group.length && (group.length === perRun || group[0].size !== b.size)) {
@@ -527,6 +558,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           opts.val,
           batchSize,
           seed,
+          dropLast,
         );
         for (const [k, x] of Object.entries(v)) values[`val_${k}`] = x;
       }

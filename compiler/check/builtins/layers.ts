@@ -343,11 +343,14 @@ const batchNorm: LayerDef = {
 const layerNorm: LayerDef = {
   name: "layer_norm",
   doc:
-    "Layer normalisation over the last `dims` dims (default 1); weight and bias unless affine: false.",
+    "Layer normalisation over `dims` dims (default 1) starting at `axis` (default: the last ones); " +
+    "weight and bias of those dims' shape unless affine: false. axis: 1 normalises the channels of " +
+    "[N, C, H, W], as torchvision's LayerNorm2d (ConvNeXt).",
   sig: [
     { name: "eps", type: "float", default: f(1e-5) },
     { name: "dims", type: "int", default: i(1) },
     { name: "affine", type: "bool", default: T },
+    { name: "axis", type: "int", optional: true },
   ],
   apply(ctx, args, [x], prefix) {
     const nd = num(args.dims, 1);
@@ -358,8 +361,21 @@ const layerNorm: LayerDef = {
         ctx.argSpan("dims"),
       );
     }
+    const given = args.axis ? num(args.axis) : r - nd;
+    const first = given < 0 ? given + r : given;
+    if (first < 0 || first + nd > r) {
+      return ctx.error(
+        ...diag(
+          "DLM0213",
+          `layer_norm(dims: ${nd})`,
+          given,
+          `${formatType(x.t)} (the normalised dims must lie inside it)`,
+        ),
+        ctx.argSpan("axis"),
+      );
+    }
     const shape: number[] = [];
-    for (let a = r - nd; a < r; a++) {
+    for (let a = first; a < first + nd; a++) {
       const d = concreteDim(ctx, x, a, "normalised dim", "layer_norm()");
       if (d === undefined) return ERROR;
       shape.push(d);
@@ -373,12 +389,24 @@ const layerNorm: LayerDef = {
       ? ctx.param(prefix, "bias", shape, { kind: "zeros" }, { layer: "layer_norm" })
       : undefined;
     if (!w || (affine && !b)) return ERROR;
-    const out = ctx.op(
-      "LayerNormalization",
-      [x.v, w.v, b?.v ?? ""],
-      { axis: -nd, epsilon: num(args.eps) },
-      { name: prefix, nOutputs: 1 },
-    );
+    const norm = (v: string, name: string | undefined) =>
+      ctx.op(
+        "LayerNormalization",
+        [v, w.v, b?.v ?? ""],
+        { axis: -nd, epsilon: num(args.eps) },
+        { name, nOutputs: 1 },
+      )?.[0];
+    if (first + nd === r) return norm(x.v, prefix) ?? ERROR;
+    // Dims inside the tensor (the channels of [N, C, H, W]): LayerNormalization normalises the
+    // trailing dims, so move them to the end and back, as torchvision's LayerNorm2d permutes
+    // [N, C, H, W] to [N, H, W, C] around F.layer_norm.
+    const moved = [...Array(r).keys()].filter((a) => a < first || a >= first + nd);
+    const perm = [...moved, ...[...Array(nd).keys()].map((k) => first + k)];
+    const back = perm.map((_, a) => perm.indexOf(a));
+    const sub = (s: string) => (prefix ? `${prefix}.${s}` : undefined);
+    const inT = ctx.op("Transpose", [x.v], { perm }, { name: sub("to_last") })?.[0];
+    const y = inT && norm(inT.v, prefix);
+    const out = y && ctx.op("Transpose", [y.v], { perm: back }, { name: sub("from_last") });
     return out ? out[0] : ERROR;
   },
 };

@@ -179,6 +179,86 @@ function viewAtRunTime(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
   return target.includes(-1) ? r : ctx.refine(r, { dtype: x.t.dtype, shape: [...target] });
 }
 
+/**
+ * torch's `x.expand(shape)`: the shape is aligned with x's at the right; each target dim is
+ *   - -1: x's own dim kept (only where x has one),
+ *   - x's own dim (an equal int or the same symbolic dim): kept,
+ *   - anything else where x's dim is 1, or a new leading dim: the broadcast size.
+ * ONNX Expand broadcasts x against a shape tensor where 1 keeps a dim, so a kept dim is 1 in the
+ * spec; a symbolic dim x lacks has no constant size and is read at run time, Gather(Shape(src),
+ * axis) from x itself when it has it elsewhere, else from a model input that declares it
+ * (`Ctx.dimSource`), and the shape is a Concat of those pieces. The result's type is the target
+ * exactly, with -1 read as x's dim.
+ */
+function expand(ctx: Ctx, x: TensorValue, s: Dim[]): Value {
+  const rank = x.t.shape.length;
+  const off = s.length - rank;
+  const fail = (what: string) =>
+    ctx.error(...diag("DLM0232", "expand()", what), ctx.argSpan("shape"));
+  if (off < 0) {
+    return ctx.error(
+      ...diag(
+        "DLM0203",
+        "expand()",
+        `a shape of at least rank ${rank} for ${formatType(x.t)}`,
+        `(${s.join(", ")})`,
+      ),
+      ctx.argSpan("shape"),
+    );
+  }
+  /** Each dim of the shape tensor: a constant, or a symbolic dim read at run time. */
+  const spec: (number | { from: TensorValue; axis: number })[] = [];
+  const result: Dim[] = [];
+  for (const [k, d] of s.entries()) {
+    const have = k >= off ? x.t.shape[k - off] : undefined;
+    if (d === -1) {
+      if (have === undefined) {
+        return fail(`keep a dim with -1 at position ${k}: ${formatType(x.t)} has no dim there`);
+      }
+      spec.push(1);
+      result.push(have);
+    } else if (have !== undefined && dimEquals(have, d)) {
+      spec.push(1);
+      result.push(have);
+    } else if (have !== undefined && have !== 1) {
+      return fail(
+        `grow dim ${k - off} of ${
+          formatType(x.t)
+        } from ${have} to ${d}: only a dim of size 1 grows`,
+      );
+    } else if (typeof d === "number") {
+      if (d < 0) return fail(`a size >= 0 or -1 at position ${k}, not ${d}`);
+      spec.push(d);
+      result.push(d);
+    } else {
+      const own = findDim(x, d);
+      const src = own >= 0 ? { value: x, axis: own } : ctx.dimSource(d);
+      if (!src) {
+        return fail(
+          `know the size of ${d} at position ${k}: neither ${
+            formatType(x.t)
+          } nor a model input has it`,
+        );
+      }
+      spec.push({ from: src.value, axis: src.axis });
+      result.push(d);
+    }
+  }
+  if (spec.every((d) => typeof d === "number")) {
+    const r = withGraph(ctx, (e) => e.tensor(x).expand(spec as number[]));
+    return r ? ctx.refine(r, { dtype: x.t.dtype, shape: result }) : ERROR;
+  }
+  const r = withGraph(ctx, (e) => {
+    const parts = spec.map((d) =>
+      typeof d === "number"
+        ? e.ints([d])
+        : e.tensor(d.from).shape().op("Gather", [e.ints([d.axis])], { axis: 0 })
+    );
+    return e.tensor(x).op("Expand", [e.op1("Concat", parts, { axis: 0 })]);
+  });
+  return r ? ctx.refine(r, { dtype: x.t.dtype, shape: result }) : ERROR;
+}
+
 /** Split sizes for `n` equal parts of a known dim (torch.split(x, size) and chunk differ). */
 function partSizes(ctx: Ctx, x: TensorValue, axis: number, what: string): number | undefined {
   const d = x.t.shape[axis];
@@ -264,43 +344,14 @@ const defs: FnDef[] = [
   {
     name: "expand",
     doc:
-      "Broadcast to a shape (ints, symbolic dims, -1 keeps a dim), as torch's expand: expand(x, (N, 1, T, T)).",
+      "Broadcast to a shape as torch's expand: a dim of size 1 grows to the target's, new leading " +
+      "dims are added, -1 keeps a dim: expand(x, (N, 1, T, T)), expand(row, (N, 8)) for a row f32[8]. " +
+      "A symbolic dim x lacks is read at run time from x or from a model input that has it.",
     sig: [X, { name: "shape", type: "any" }],
     apply(ctx, a) {
       const x = t(a.x);
       const s = shapeArg(ctx, a.shape, "expand");
-      if (!s) return ERROR;
-      const off = s.length - x.t.shape.length;
-      if (off < 0) {
-        return ctx.error(
-          ...diag(
-            "DLM0203",
-            "expand()",
-            `a shape of at least rank ${x.t.shape.length} for ${formatType(x.t)}`,
-            `(${s.join(", ")})`,
-          ),
-          ctx.argSpan("shape"),
-        );
-      }
-      const spec: number[] = [];
-      for (const [k, d] of s.entries()) {
-        const have = k >= off ? x.t.shape[k - off] : undefined;
-        if (typeof d === "number") spec.push(d === -1 ? 1 : d);
-        else if (have !== undefined && dimEquals(have, d)) spec.push(1);
-        else {
-          return ctx.error(
-            ...diag(
-              "DLM0232",
-              "expand()",
-              `keep the symbolic dim ${d} at position ${k}: ${
-                formatType(x.t)
-              } does not have it in that place`,
-            ),
-            ctx.argSpan("shape"),
-          );
-        }
-      }
-      return withGraph(ctx, (e) => e.tensor(x).expand(spec)) ?? ERROR;
+      return s ? expand(ctx, x, s) : ERROR;
     },
   },
   {

@@ -6,7 +6,7 @@
  * (recursion bounded by LIMITS.depth); fine-tuning methods wrap layers
  * and blocks as they are applied.
  */
-import { Abort, Return } from "./core.ts";
+import { Abort, Return, scalarTensor } from "./core.ts";
 import { TooLarge } from "../../ir/tensor.ts";
 import { argTypeOf, coerce } from "./types.ts";
 import { ExpressionElab } from "./expressions.ts";
@@ -14,7 +14,8 @@ import type * as A from "../../syntax/ast.ts";
 import { diag } from "../../diagnostics.ts";
 import type { Span } from "../../ir/graph.ts";
 import { Frame } from "../frame.ts";
-import { type ArgIn, bindArgs } from "../signature.ts";
+import { type ArgIn, bindArgs, type Bound, type ParamSig } from "../signature.ts";
+import { isFloat } from "../../ir/tensor.ts";
 import { makeInit } from "../builtins/mod.ts";
 import { COMPILE_FNS, FUNCTIONS, LAYERS } from "../names.ts";
 import { LIMITS } from "../limits.ts";
@@ -22,6 +23,13 @@ import { describe, ERROR, type Instance, Scope, type TensorValue, type Value } f
 
 /** Calls and instances: a call makes or applies a layer, a block or a function. */
 export abstract class CallElab extends ExpressionElab {
+  /**
+   * The built-in layer that owns each level's own parameters (`_: layer_norm(axis: 1)` in a
+   * block: PyTorch's `class LayerNorm2d(nn.LayerNorm)`, whose parameters are `norm.weight`), by
+   * the level's prefix, and where it was labelled.
+   */
+  private spliced = new Map<string, { inst: Instance; span: Span }>();
+
   nameInstance(inst: Instance, label: string, span: Span): void {
     if (inst.prefix !== undefined) {
       this.err(...diag("DLM0117", inst.prefix), span);
@@ -29,8 +37,19 @@ export abstract class CallElab extends ExpressionElab {
     }
     if (label === "_") {
       if (inst.kind === "builtin") {
-        this.err(...diag("DLM0122"), span);
-        return;
+        // The layer's parameters are the level's own: `prefix.weight`. One layer per level, or
+        // two would share (or clash over) `weight`.
+        const level = this.frame.prefix;
+        const prev = this.spliced.get(level);
+        if (prev && prev.inst !== inst) {
+          this.err(
+            ...diag("DLM0129", level ? `'${level}'` : "the model's top level", prev.span.line),
+            span,
+          );
+          inst.prefix = this.frame.child(`_#${span.line}:${span.col}`);
+          return;
+        }
+        this.spliced.set(level, { inst, span });
       }
       inst.inline = true;
       inst.prefix = this.frame.prefix;
@@ -110,6 +129,86 @@ export abstract class CallElab extends ExpressionElab {
     return this.callValue(v, [], tg.span, { pipeInput: input, label, labelSpan });
   }
 
+  /**
+   * A number where a function expects a tensor (`maximum(x, 0.8)`, `where(c, x, 0.0)`) becomes a
+   * rank-0 constant of the dtype of the tensors it goes with: the first tensor argument that is not
+   * bool (a condition's dtype says nothing about the values), else f32 if a number is a float and
+   * i64 if all are ints, torch's defaults. A fractional number beside an integer tensor is DLM0207, as for an
+   * operator; with no tensor argument at all it is DLM0201, as a number was before: a function of
+   * numbers only is not a tensor function.
+   */
+  liftNumbers(
+    what: string,
+    sig: ParamSig[],
+    bound: Bound,
+    args: ArgIn[],
+    span: Span,
+  ): Bound | undefined {
+    /** Where the argument `v` was written (a variadic parameter's span is its first item's). */
+    const at = (v: Value, p: ParamSig) =>
+      args.find((a) => a.value === v)?.span ?? bound.__spans?.[p.name] ?? span;
+    const slots = sig.filter((p) => p.type === "tensor" || p.type === "tensors");
+    const values = (p: ParamSig): Value[] => {
+      const v = bound[p.name];
+      if (!v) return [];
+      return p.type === "tensors" && (v.k === "tuple" || v.k === "list") ? v.items : [v];
+    };
+    const all = slots.flatMap(values);
+    const isNum = (v: Value) => v.k === "int" || v.k === "float";
+    if (!all.some(isNum)) return bound;
+    const tensors = all.filter((v): v is TensorValue => v.k === "tensor");
+    if (tensors.length === 0) {
+      const p = slots.find((p) => values(p).some(isNum))!;
+      this.err(
+        ...diag(
+          "DLM0201",
+          `${what}()`,
+          `a tensor for '${p.name}'`,
+          describe(values(p).find(isNum)!) +
+            (slots.length > 1 || p.type === "tensors"
+              ? " (a number stands for a tensor only beside a tensor argument, whose dtype it takes)"
+              : ""),
+        ),
+        at(values(p).find(isNum)!, p),
+      );
+      return undefined;
+    }
+    const ref = tensors.find((v) => v.t.dtype !== "bool")?.t.dtype ??
+      (all.some((v) => v.k === "float") ? "f32" : "i64");
+    const lift = (v: Value, p: ParamSig): Value | undefined => {
+      if (v.k !== "int" && v.k !== "float") return v;
+      const dtype = ref;
+      if (!isFloat(dtype) && !Number.isInteger(v.v)) {
+        this.err(
+          ...diag(
+            "DLM0207",
+            `${what}() of ${dtype} tensors`,
+            "an integer (convert the tensor with cast() first)",
+            v.v,
+          ),
+          at(v, p),
+        );
+        return undefined;
+      }
+      return this.constant(scalarTensor(dtype, v.v));
+    };
+    const out: Bound = { ...bound };
+    for (const p of slots) {
+      const v = bound[p.name];
+      if (!v) continue;
+      if (p.type === "tensors" && (v.k === "tuple" || v.k === "list")) {
+        const items = v.items.map((x) => lift(x, p));
+        if (items.some((x) => x === undefined)) return undefined;
+        out[p.name] = { ...v, items: items as Value[] };
+      } else {
+        const x = lift(v, p);
+        if (!x) return undefined;
+        out[p.name] = x;
+      }
+    }
+    return out;
+  }
+
   callValue(
     callee: Value,
     args: ArgIn[],
@@ -131,7 +230,9 @@ export abstract class CallElab extends ExpressionElab {
           return this.builtin(span, () => scalar(this.ctx(span, {}), all));
         }
         const def = FUNCTIONS[callee.name];
-        let bound = bindArgs(callee.name, def.sig, all, span, this.diags, pipeArgs.length);
+        let bound = bindArgs(callee.name, def.sig, all, span, this.diags, pipeArgs.length, true);
+        if (!bound) return ERROR;
+        bound = this.liftNumbers(callee.name, def.sig, bound, all, span);
         if (!bound) return ERROR;
         if (this.peft && def.attention) {
           bound = { ...bound, ...this.peft.attention(this.frame.prefix, bound, span) };

@@ -198,6 +198,13 @@ export abstract class ElabCore {
         return Rng.forName(this.seed, `${key}#${k}`).u32() % 2147483647;
       },
       typeOf: (v) => v.t,
+      dimSource: (d) => {
+        for (const i of this.root.graph.inputs) {
+          const axis = i.type.shape.indexOf(d);
+          if (axis >= 0) return { value: { k: "tensor", v: i.name, t: i.type }, axis };
+        }
+        return undefined;
+      },
       producerOf: (value) => {
         const nodes = this.b.graph.nodes;
         for (let i = nodes.length - 1; i >= 0; i--) {

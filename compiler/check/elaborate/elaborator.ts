@@ -27,6 +27,7 @@ export const TRAIN_SETTINGS = [
   "clip",
   "epochs",
   "batch_size",
+  "drop_last",
   "val_split",
   "early_stop",
   "patience",

@@ -109,7 +109,12 @@ export abstract class ExpressionElab extends StatementElab {
       case "ifexpr": {
         const c = this.condition(this.eval(e.cond, scope), e.cond.span);
         if (c === undefined) return ERROR;
-        return this.eval(c ? e.then : e.else, scope);
+        // The branch taken runs its statements in a scope of its own, then gives its value.
+        const body = c ? e.thenBody : e.elseBody;
+        if (body.length === 0) return this.eval(c ? e.then : e.else, scope);
+        const inner = scope.nested();
+        this.execBody(body, inner, { model: false });
+        return this.eval(c ? e.then : e.else, inner);
       }
       case "range": {
         const a = this.eval(e.start, scope);
