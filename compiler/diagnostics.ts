@@ -196,6 +196,12 @@ export const CODES = {
     message:
       "No KV-cache step model '{0}' for '{1}' in {2}; declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-kv-cache",
   },
+  DLM0129: {
+    title: "Level owned by another layer",
+    category: "error",
+    message:
+      "Only one built-in layer may take the label _ in {0}: the one at line {1} already owns its parameters; name this one",
+  },
   DLM0140: {
     title: "Copied twice",
     category: "error",
@@ -217,12 +223,6 @@ export const CODES = {
     category: "error",
     message:
       "{0} copies a sub-model by its name, not by a pattern: write the name alone, as in init key from query",
-  },
-  DLM0129: {
-    title: "Level owned by another layer",
-    category: "error",
-    message:
-      "Only one built-in layer may take the label _ in {0}: the one at line {1} already owns its parameters; name this one",
   },
   DLM0150: {
     title: "Too many syntax errors",
@@ -462,6 +462,12 @@ export const CODES = {
     message:
       "y does not depend on {0} through differentiable floating-point ops, so grad() gives zeros{1}",
   },
+  DLM0260: {
+    title: "No full batch",
+    category: "error",
+    message:
+      "{0} has {1} samples, fewer than one batch of {2}: with --drop-last (drop_last = true) it gives no batch; lower the batch size",
+  },
   DLM0270: {
     title: "Copy of another shape",
     category: "error",
@@ -471,12 +477,6 @@ export const CODES = {
     title: "Copy without a twin",
     category: "error",
     message: "{0}: '{1}' has no twin '{2}'{3}; a copy and its source need the same parameter names",
-  },
-  DLM0260: {
-    title: "No full batch",
-    category: "error",
-    message:
-      "{0} has {1} samples, fewer than one batch of {2}: with --drop-last (drop_last = true) it gives no batch; lower the batch size",
   },
   // 03xx: compile-time evaluation and limits
   DLM0301: {
