@@ -609,6 +609,23 @@ export const CODES = {
     category: "error",
     message: "{0} must be {1}, got {2}",
   },
+  DLM0530: {
+    title: "Output not an image batch",
+    category: "error",
+    message: "Cannot draw output '{0}' {1} as images: it needs {2}",
+  },
+  DLM0531: {
+    title: "Input to set",
+    category: "error",
+    message:
+      "Input '{0}' is {1}, which is not drawn as noise: give it with --set {0}=VALUE or --input {0}=DATA",
+  },
+  DLM0532: {
+    title: "Value does not fit the input",
+    category: "error",
+    message:
+      "--set {0}: {1} takes one value, a list of one value a row, or the {4} values of a row ({3}); got {2}",
+  },
   // 06xx: runtime
   DLM0601: { title: "Outputs differ", category: "error", reserved: true },
   DLM0602: {

@@ -1021,3 +1021,158 @@ Deno.test("dlm train --resume of lenet_digits (dropout, a validation split, --se
     Deno.readFileSync(`${dir}/full.safetensors`),
   );
 });
+
+// ---------------------------------------------------------------- dlm sample
+
+/** A tiny known "generator": every pixel of item i is scale * level[i]; `noise` is z itself. */
+const TINY_GENERATOR = `model Tiny(scale: float = 0.25) {
+  input z: f32[N, 4]
+  input level: i64[N]
+  output img: f32[N, 4] = z * 0.0 + scale * cast(unsqueeze(level, 1), "f32")
+  output noise = z
+}
+`;
+
+Deno.test(
+  "sample writes a PNG grid: conditions set per row, noise drawn, values mapped from the range",
+  withTemp(async (dir) => {
+    const file = `${dir}/tiny.dlm`;
+    Deno.writeTextFileSync(file, TINY_GENERATOR);
+    const png = `${dir}/grid.png`;
+    const r = await dlm(
+      "sample",
+      file,
+      "-o",
+      png,
+      "--n",
+      "4",
+      "--nrow",
+      "2",
+      "--set",
+      "level=0,1,2,4",
+      "--range",
+      "0,1",
+      "--backend",
+      "reference",
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /drawn from N\(0, 1\): z; set: level=0,1,2,4/);
+    const { decodePng } = await import("../runtime/formats/png.ts");
+    const img = decodePng(Deno.readFileSync(png));
+    // Two 2x2 items a row, one pixel of border around each: 7 x 7.
+    assert.deepEqual([img.width, img.height], [7, 7]);
+    const px = (x: number, y: number) => img.rgba[(y * img.width + x) * 4];
+    // Items 0..3 at (1,1), (4,1), (1,4), (4,4): 0, 0.25, 0.5, 1.0 (clipped) of 255.
+    assert.deepEqual([px(1, 1), px(4, 1), px(2, 5), px(5, 5)], [0, 64, 128, 255]);
+    // --set scale overrides the model's parameter, not an input.
+    const r2 = await dlm(
+      "sample",
+      file,
+      "-o",
+      png,
+      "--n",
+      "2",
+      "--set",
+      "level=1",
+      "--set",
+      "scale=0.5",
+      "--range",
+      "0,1",
+      "--npy",
+      `${dir}/x.npy`,
+    );
+    assert.equal(r2.code, 0, r2.err);
+    assert.deepEqual(
+      Array.from(readNpy(Deno.readFileSync(`${dir}/x.npy`)).data as Float32Array),
+      Array(8).fill(0.5),
+    );
+  }),
+);
+
+Deno.test(
+  "sample draws noise from the seed: the same seed gives the same grid, another seed another",
+  withTemp(async (dir) => {
+    const file = `${dir}/tiny.dlm`;
+    Deno.writeTextFileSync(file, TINY_GENERATOR);
+    const grid = async (seed: string) => {
+      const out = `${dir}/g${seed}.png`;
+      const r = await dlm(
+        "sample",
+        file,
+        "-o",
+        out,
+        "--output",
+        "noise",
+        "--set",
+        "level=1",
+        "--seed",
+        seed,
+      );
+      assert.equal(r.code, 0, r.err);
+      return Deno.readFileSync(out);
+    };
+    const a = await grid("1"), b = await grid("1"), c = await grid("2");
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+  }),
+);
+
+Deno.test(
+  "sample --input draws each reconstruction beside its input",
+  withTemp(async (dir) => {
+    // An "autoencoder" whose output is 1 - its input: the pairs are complementary.
+    const file = `${dir}/ae.dlm`;
+    Deno.writeTextFileSync(
+      file,
+      "model Ae {\n  input image: f32[N, 64]\n  output recon = 1.0 - image\n}\n",
+    );
+    const png = `${dir}/recon.png`;
+    const r = await dlm(
+      "sample",
+      file,
+      "-o",
+      png,
+      "--input",
+      "image=digits:0-63",
+      "--n",
+      "3",
+      "--nrow",
+      "1",
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /beside each its input 'image'/);
+    const { decodePng } = await import("../runtime/formats/png.ts");
+    const img = decodePng(Deno.readFileSync(png));
+    // Three rows of (input, output) 8x8 pairs: 2 * 8 + 3 by 3 * 8 + 4.
+    assert.deepEqual([img.width, img.height], [19, 28]);
+    for (let row = 0; row < 3; row++) {
+      for (let k = 0; k < 64; k++) {
+        const y = 1 + row * 9 + Math.floor(k / 8), x = 1 + (k % 8);
+        const a = img.rgba[(y * img.width + x) * 4], b = img.rgba[(y * img.width + x + 9) * 4];
+        assert.ok(Math.abs(a + b - 255) <= 1, `pair ${row}, pixel ${k}: ${a} + ${b}`);
+      }
+    }
+  }),
+);
+
+Deno.test(
+  "sample rejects an unset integer input, a bad --set value and an output that is no image",
+  withTemp(async (dir) => {
+    const file = `${dir}/tiny.dlm`;
+    Deno.writeTextFileSync(file, TINY_GENERATOR);
+    const png = `${dir}/g.png`;
+    const unset = await dlm("sample", file, "-o", png);
+    assert.equal(unset.code, 2);
+    assert.match(unset.err, /DLM0531: Input 'level' is i64\[N\]/);
+    const bad = await dlm("sample", file, "-o", png, "--set", "level=0.5");
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /DLM0532/);
+    const unknown = await dlm("sample", file, "-o", png, "--set", "level=1", "--set", "nope=1");
+    assert.match(unknown.err, /DLM0418: Unknown input 'nope'/);
+    Deno.writeTextFileSync(file, TINY_GENERATOR.replace("f32[N, 4] = z", "f32[N, 2] = z[:, 0:2]"));
+    const odd = await dlm("sample", file, "-o", png, "--set", "level=1");
+    assert.equal(odd.code, 2);
+    assert.match(odd.err, /DLM0530: Cannot draw output 'img' \[16, 2\] as images/);
+    assert.throws(() => Deno.statSync(png), "no file is written on an error");
+  }),
+);
