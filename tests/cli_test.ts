@@ -12,7 +12,7 @@ import { SUPPORTED_OPSETS } from "../compiler/ops/mod.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { parseXml } from "../compiler/viz/xml_wellformed.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
-import { readNpy, readSafetensors, writeNpy } from "../runtime/formats/mod.ts";
+import { readNpy, readSafetensors, writeNpy, writeSafetensors } from "../runtime/formats/mod.ts";
 import { readEntry } from "../runtime/ort/cache.ts";
 import { CACHE_MIN_NODES } from "../runtime/ort/node.ts";
 
@@ -1174,5 +1174,69 @@ Deno.test(
     assert.equal(odd.code, 2);
     assert.match(odd.err, /DLM0530: Cannot draw output 'img' \[16, 2\] as images/);
     assert.throws(() => Deno.statSync(png), "no file is written on an error");
+  }),
+);
+
+// ---------------------------------------------------------------- dlm probe
+
+Deno.test(
+  "probe scores the given weights' features and the initial random weights' beside them",
+  withTemp(async (dir) => {
+    // Two features; the class is the sign of the first, the second is noise. A linear "encoder"
+    // that keeps the first feature separates the classes; one that keeps only the noise cannot.
+    const rows: string[] = ["x0,x1,label"];
+    let s = 7;
+    const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5;
+    for (let i = 0; i < 200; i++) {
+      const c = i % 2;
+      rows.push(`${(c ? 1 : -1) * (0.5 + Math.abs(rnd()))},${rnd()},${c}`);
+    }
+    Deno.writeTextFileSync(`${dir}/d.csv`, rows.join("\n") + "\n");
+    const file = `${dir}/enc.dlm`;
+    Deno.writeTextFileSync(
+      file,
+      "model Enc {\n  input x: f32[N, 2]\n  output f = x |> fc: linear(2)\n}\n",
+    );
+    const weights = (w: number[]) => {
+      const out = `${dir}/w${w.join("")}.safetensors`;
+      Deno.writeFileSync(
+        out,
+        writeSafetensors([
+          ["fc.weight", { dtype: "f32", shape: [2, 2], data: Float32Array.from(w) }],
+          ["fc.bias", { dtype: "f32", shape: [2], data: new Float32Array(2) }],
+        ]),
+      );
+      return out;
+    };
+    const data = ["--data", `x=${dir}/d.csv:0-1`, "--data", `label=${dir}/d.csv:2@i64`];
+    const score = (out: string, which: string) =>
+      Number(new RegExp(`${which}\\s+([0-9.]+)`).exec(out)![1]);
+    const keep = await dlm("probe", file, "--weights", weights([1, 0, 0, 1]), ...data);
+    assert.equal(keep.code, 0, keep.err);
+    assert.match(
+      keep.out,
+      /probe of 'f' \(2 features, cosine\), 160 rows fit the means, 40 held out/,
+    );
+    assert.equal(score(keep.out, "trained weights"), 1);
+    const noise = await dlm("probe", file, "--weights", weights([0, 0, 0, 1]), ...data);
+    assert.equal(noise.code, 0, noise.err);
+    assert.ok(score(noise.out, "trained weights") < 0.8, noise.out);
+    // The random encoder is the same in both runs: the initial weights of the same seed.
+    assert.equal(
+      score(noise.out, "random encoder \\(init\\)"),
+      score(keep.out, "random encoder \\(init\\)"),
+    );
+    const missing = await dlm(
+      "probe",
+      file,
+      "--weights",
+      weights([1, 0, 0, 1]),
+      "--data",
+      "digits",
+    );
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /DLM0419: Missing input 'x'/);
+    const noWeights = await dlm("probe", file, ...data);
+    assert.equal(noWeights.code, 2);
   }),
 );

@@ -441,6 +441,43 @@ const sample = lazyCommand({
   },
 }, import.meta.resolve("./sample.ts"));
 
+const probe = lazyCommand({
+  summary:
+    "how well a model's features separate labelled classes: a nearest-class-mean probe (cosine)\n" +
+    "on a held-out split, for the given weights and for the initial random weights beside them",
+  usage: "FILE.dlm --weights W.safetensors [--model NAME] [--output NAME] [--data NAME=PATH ...] " +
+    "[--label NAME] [--val-split F] [--seed S]",
+  options: {
+    model: MODEL.model,
+    set: MODEL.set,
+    ...WEIGHTS,
+    output: { kind: "string", arg: "NAME", help: "the features: an output (default the first)" },
+    data: {
+      kind: "multi",
+      arg: "NAME=PATH[:COLS][@DTYPE]",
+      help: "the model's inputs and the labels, as dlm train's --data (default digits)",
+    },
+    label: { kind: "string", arg: "NAME", help: "the data's class labels (default label)" },
+    "val-split": {
+      kind: "number",
+      arg: "F",
+      range: { min: 0.01, below: 1 },
+      help: "the fraction held out to score (default 0.2); the rest fit the class means",
+    },
+    seed: {
+      kind: "number",
+      arg: "S",
+      range: SEED_RANGE,
+      help: "seed of the split and of the initial weights (default 0, as dlm train's)",
+    },
+    backend: {
+      kind: "string",
+      arg: "node|web|reference",
+      help: "where to run (default node: onnxruntime-node)",
+    },
+  },
+}, import.meta.resolve("./probe.ts"));
+
 /** Every command by name, in the order `dlm --help` lists them. */
 export const COMMANDS: Record<string, Command> = {
   check,
@@ -452,6 +489,7 @@ export const COMMANDS: Record<string, Command> = {
   generate,
   train,
   sample,
+  probe,
 };
 
 /** `dlm generate` (tests call it directly). */
