@@ -426,6 +426,12 @@ const sample = lazyCommand({
       help:
         "values mapped to black..white (default auto: [0, 1] if all lie in it, else [-1, 1] if all lie in it, else min..max)",
     },
+    zoom: {
+      kind: "number",
+      arg: "K",
+      range: { int: true, min: 1, max: 64 },
+      help: "draw every pixel as a K x K block (default 1)",
+    },
     npy: {
       kind: "string",
       arg: "OUT.npy",
@@ -462,7 +468,8 @@ const probe = lazyCommand({
       kind: "number",
       arg: "F",
       range: { min: 0.01, below: 1 },
-      help: "the fraction held out to score (default 0.2); the rest fit the class means",
+      help:
+        "the fraction held out to score (default 0.2: the rows dlm train holds out at the same --seed); the rest fit the class means",
     },
     seed: {
       kind: "number",

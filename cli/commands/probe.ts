@@ -3,7 +3,9 @@
  * out by the nearest class mean (runtime/data/probe.ts) on a held-out split,
  * for the given weights and, beside them, for the model's initial random
  * weights (the same seed): what a self-supervised encoder learnt, against
- * what a random encoder of the same shape already gives.
+ * what a random encoder of the same shape already gives. The held-out rows
+ * are those `dlm train` holds out for validation at the same seed and
+ * fraction.
  */
 import { diag, fail } from "../../compiler/diagnostics.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
@@ -65,8 +67,10 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     fail(...diag("DLM0420", `'${outName}'`, g.outputs.map((x) => `'${x.name}'`).join(", ")));
   }
   const n = labels.length;
-  const perm = permutation(n, seed);
-  const nTest = Math.max(1, Math.round(n * split));
+  // The rows `dlm train --val-split F --seed S` holds out (runtime/data/dataset.ts, unstratified):
+  // a probe of trained weights scores rows their training never saw.
+  const perm = permutation(n, seed * 7919);
+  const nTest = Math.min(n - 1, Math.max(1, Math.round(n * split)));
   const test = perm.slice(0, nTest), fit = perm.slice(nTest);
   if (!fit.length) {
     fail(...diag("DLM0423", "--val-split", "rows left to fit the class means", "none"));

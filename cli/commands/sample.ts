@@ -23,6 +23,7 @@ import {
   imageGrid,
   imageShape,
   type ValueRange,
+  zoomImage,
 } from "../../runtime/formats/png.ts";
 import { writeNpy } from "../../runtime/formats/mod.ts";
 import { writeFileAtomic } from "../../runtime/fs.ts";
@@ -132,7 +133,10 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   const r = range === "auto" ? autoRange(batch.data as Float32Array) : range;
   const nrow = ((args.opts.nrow as number | undefined) ?? Math.ceil(Math.sqrt(n))) *
     (beside ? 2 : 1);
-  const img = imageGrid(batch, chw, { nrow, range: r });
+  const img = zoomImage(
+    imageGrid(batch, chw, { nrow, range: r }),
+    (args.opts.zoom as number | undefined) ?? 1,
+  );
   writeFileAtomic(out, encodePng(img));
   const npy = args.opts.npy as string | undefined;
   if (npy) writeFileAtomic(npy, writeNpy(outputs[outName]));

@@ -138,3 +138,18 @@ export function imageGrid(
   }
   return { width, height, channels: c as 1 | 3, data };
 }
+
+/** Every pixel as a k x k block (nearest-neighbour enlargement, for small images to be seen). */
+export function zoomImage(img: Image, k: number): Image {
+  if (k === 1) return img;
+  const width = img.width * k, height = img.height * k, c = img.channels;
+  const data = new Uint8Array(width * height * c);
+  for (let y = 0; y < height; y++) {
+    const sy = Math.floor(y / k);
+    for (let x = 0; x < width; x++) {
+      const s = (sy * img.width + Math.floor(x / k)) * c, d = (y * width + x) * c;
+      for (let ch = 0; ch < c; ch++) data[d + ch] = img.data[s + ch];
+    }
+  }
+  return { width, height, channels: c, data };
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { autoRange, decodePng, encodePng, imageGrid, imageShape } from "./png.ts";
+import { autoRange, decodePng, encodePng, imageGrid, imageShape, zoomImage } from "./png.ts";
 import { tensor } from "../../compiler/ir/tensor.ts";
 
 Deno.test("a grey and an RGB image survive encodePng and decodePng", () => {
@@ -50,4 +50,11 @@ Deno.test("imageGrid tiles items row by row with a black border and maps the ran
     191,
     255,
   ]);
+});
+
+Deno.test("zoomImage draws every pixel as a k x k block", () => {
+  const img = { width: 2, height: 1, channels: 1 as const, data: Uint8Array.of(10, 20) };
+  const z = zoomImage(img, 2);
+  assert.deepEqual([z.width, z.height], [4, 2]);
+  assert.deepEqual(Array.from(z.data), [10, 10, 20, 20, 10, 10, 20, 20]);
 });
