@@ -663,7 +663,9 @@ Deno.test("every command has --help and -h that print its usage and options and 
     "generate",
     "graph",
     "params",
+    "probe",
     "run",
+    "sample",
     "train",
   ]);
 });
@@ -918,7 +920,7 @@ Deno.test("every number option of every command declares its accepted range in t
 });
 
 Deno.test("every option that names a file or folder a command writes is declared an output", () => {
-  const writes = /^(out|save|save-weights|save-adapter)$/;
+  const writes = /^(out|save|save-weights|save-adapter|npy)$/;
   for (const [name, cmd] of Object.entries(COMMANDS)) {
     for (const [opt, spec] of Object.entries(cmd.options)) {
       assert.equal(!!spec.output, writes.test(opt), `dlm ${name} --${opt}`);
