@@ -624,7 +624,7 @@ export const CODES = {
     title: "Value does not fit the input",
     category: "error",
     message:
-      "--set {0}: {1} takes one value, a list of one value a row, or the {4} values of a row ({3}); got {2}",
+      "--set {0}: {1} takes one value, a list of one value a row, or one row's {4} values ({3}); got {2}",
   },
   // 06xx: runtime
   DLM0601: { title: "Outputs differ", category: "error", reserved: true },
