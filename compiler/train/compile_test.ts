@@ -279,3 +279,26 @@ train M { loss = reduce_mean(y * y * y)  optimizer = sgd(lr: 0.1) }`;
     close(got[`next:${p}`], fd, p, 1e-3);
   }
 });
+
+Deno.test("phases: an output named as a phase's reported loss is a located DLM0102, not an internal error", () => {
+  const src = `model G {
+  input x: f32[N, 4]
+  output a = x |> fa: linear(1)
+  output b = x |> fb: linear(1)
+}
+train G {
+  phase("gen", loss: reduce_mean(a * a), optimizer: sgd(lr: 0.1), params: "fa.*")
+  phase("disc", loss: reduce_mean(b * b), optimizer: sgd(lr: 0.1), params: "fb.*")
+  output gen_loss = reduce_mean(a)
+}
+`;
+  const r = compileTrain("phases.dlm", { read: () => src });
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  assert.equal(errors.length, 1, JSON.stringify(r.diagnostics));
+  assert.equal(errors[0].code, "DLM0102");
+  assert.match(
+    errors[0].message,
+    /'gen_loss' is already defined as the loss that phase 'gen' reports \(line 7\)/,
+  );
+  assert.equal(errors[0].span?.line, 9);
+});
