@@ -302,3 +302,31 @@ train G {
   );
   assert.equal(errors[0].span?.line, 9);
 });
+
+Deno.test("a train section that redeclares its model's input is a located DLM0102, not a second input", () => {
+  const src = `model C {
+  input image: f32[N, 4]
+  input label: i64[N]
+  output logits = image |> fc: linear(3)
+}
+train C {
+  input label: i64[N]
+  loss = cross_entropy(logits, label)
+  optimizer = sgd(lr: 0.1)
+}
+`;
+  const r = compileTrain("redeclared.dlm", { read: () => src });
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  assert.equal(errors.length, 1, JSON.stringify(r.diagnostics));
+  assert.equal(errors[0].code, "DLM0102");
+  assert.match(errors[0].message, /'label' is already defined as an input of the model/);
+  assert.equal(errors[0].span?.line, 7);
+  // Without the redeclaration the section reads the model's input: one `label` input.
+  const ok = compileTrain("ok.dlm", {
+    read: () => src.replace("  input label: i64[N]\n  loss", "  loss"),
+  });
+  assert.deepEqual(ok.diagnostics.filter((d) => d.severity === "error"), []);
+  assert.deepEqual(ok.step!.inputs.filter((i) => i.name.startsWith("label")).map((i) => i.name), [
+    "label",
+  ]);
+});
