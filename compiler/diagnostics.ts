@@ -743,6 +743,23 @@ export const CODES = {
     message:
       "{0} in dlm generate now turns off the onnxruntime session cache, as in run and train; the KV cache stays on ({1} turns it off)",
   },
+  DLM0530: {
+    title: "Output not an image batch",
+    category: "error",
+    message: "Cannot draw output '{0}' {1} as images: it needs {2}",
+  },
+  DLM0531: {
+    title: "Input to set",
+    category: "error",
+    message:
+      "Input '{0}' is {1}, which is not drawn as noise: give it with --set {0}=VALUE or --input {0}=DATA",
+  },
+  DLM0532: {
+    title: "Value does not fit the input",
+    category: "error",
+    message:
+      "--set {0}: {1} takes one value, a list of one value a row, or one row's {4} values ({3}); got {2}",
+  },
   // 06xx: runtime
   DLM0601: { title: "Outputs differ", category: "error", reserved: true },
   DLM0602: {

@@ -6,7 +6,7 @@
 // evidence lower bound: the reconstruction's binary cross entropy, summed
 // over pixels, plus the KL divergence of the posterior from N(0, 1).
 //
-//   deno task dlm train lang-examples/vae_digits.dlm --data digits
+//   deno task dlm train lang-examples/vae_digits.dlm --data digits --save vae.safetensors
 //
 // `--data digits` gives the pixels as intensities in [0, 1] (the set's 0..16 scaled).
 
@@ -32,4 +32,13 @@ train VaeDigits {
   epochs = 30
   batch_size = 32
   val_split = 0.2
+}
+
+// The decoder alone, for sampling: z ~ N(0, 1) in (`dlm sample` draws it), intensities out,
+// its parameters named as in VaeDigits (`dec.*`, `out.*`) so the trained weights load into it.
+//
+//   deno task dlm sample lang-examples/vae_digits.dlm --model VaeDecoder --weights vae.safetensors -o vae.png
+model VaeDecoder(latent: int = 8, hidden: int = 128) {
+  input z: f32[N, latent]
+  output image: f32[N, 64] = z |> dec: linear(hidden) |> relu |> out: linear(64) |> sigmoid
 }

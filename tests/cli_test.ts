@@ -12,7 +12,7 @@ import { SUPPORTED_OPSETS } from "../compiler/ops/mod.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { parseXml } from "../compiler/viz/xml_wellformed.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
-import { readNpy, readSafetensors, writeNpy } from "../runtime/formats/mod.ts";
+import { readNpy, readSafetensors, writeNpy, writeSafetensors } from "../runtime/formats/mod.ts";
 import { readEntry } from "../runtime/ort/cache.ts";
 import { CACHE_MIN_NODES } from "../runtime/ort/node.ts";
 
@@ -663,7 +663,9 @@ Deno.test("every command has --help and -h that print its usage and options and 
     "generate",
     "graph",
     "params",
+    "probe",
     "run",
+    "sample",
     "tokenizer",
     "train",
   ]);
@@ -919,7 +921,7 @@ Deno.test("every number option of every command declares its accepted range in t
 });
 
 Deno.test("every option that names a file or folder a command writes is declared an output", () => {
-  const writes = /^(out|save|save-weights|save-adapter)$/;
+  const writes = /^(out|save|save-weights|save-adapter|npy)$/;
   for (const [name, cmd] of Object.entries(COMMANDS)) {
     for (const [opt, spec] of Object.entries(cmd.options)) {
       assert.equal(!!spec.output, writes.test(opt), `dlm ${name} --${opt}`);
@@ -1071,3 +1073,223 @@ train M {
     /DLM0260: The training data has 1438 samples, fewer than one batch of 2000/,
   );
 });
+});
+
+// ---------------------------------------------------------------- dlm sample
+
+/** A tiny known "generator": every pixel of item i is scale * level[i]; `noise` is z itself. */
+const TINY_GENERATOR = `model Tiny(scale: float = 0.25) {
+  input z: f32[N, 4]
+  input level: i64[N]
+  output img: f32[N, 4] = z * 0.0 + scale * cast(unsqueeze(level, 1), "f32")
+  output noise = z
+}
+`;
+
+Deno.test(
+  "sample writes a PNG grid: conditions set per row, noise drawn, values mapped from the range",
+  withTemp(async (dir) => {
+    const file = `${dir}/tiny.dlm`;
+    Deno.writeTextFileSync(file, TINY_GENERATOR);
+    const png = `${dir}/grid.png`;
+    const r = await dlm(
+      "sample",
+      file,
+      "-o",
+      png,
+      "--n",
+      "4",
+      "--nrow",
+      "2",
+      "--set",
+      "level=0,1,2,4",
+      "--range",
+      "0,1",
+      "--backend",
+      "reference",
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /drawn from N\(0, 1\): z; set: level=0,1,2,4/);
+    const { decodePng } = await import("../runtime/formats/png.ts");
+    const img = decodePng(Deno.readFileSync(png));
+    // Two 2x2 items a row, one pixel of border around each: 7 x 7.
+    assert.deepEqual([img.width, img.height], [7, 7]);
+    const px = (x: number, y: number) => img.rgba[(y * img.width + x) * 4];
+    // Items 0..3 at (1,1), (4,1), (1,4), (4,4): 0, 0.25, 0.5, 1.0 (clipped) of 255.
+    assert.deepEqual([px(1, 1), px(4, 1), px(2, 5), px(5, 5)], [0, 64, 128, 255]);
+    // --set scale overrides the model's parameter, not an input.
+    const r2 = await dlm(
+      "sample",
+      file,
+      "-o",
+      png,
+      "--n",
+      "2",
+      "--set",
+      "level=1",
+      "--set",
+      "scale=0.5",
+      "--range",
+      "0,1",
+      "--npy",
+      `${dir}/x.npy`,
+    );
+    assert.equal(r2.code, 0, r2.err);
+    assert.deepEqual(
+      Array.from(readNpy(Deno.readFileSync(`${dir}/x.npy`)).data as Float32Array),
+      Array(8).fill(0.5),
+    );
+  }),
+);
+
+Deno.test(
+  "sample draws noise from the seed: the same seed gives the same grid, another seed another",
+  withTemp(async (dir) => {
+    const file = `${dir}/tiny.dlm`;
+    Deno.writeTextFileSync(file, TINY_GENERATOR);
+    const grid = async (seed: string) => {
+      const out = `${dir}/g${seed}.png`;
+      const r = await dlm(
+        "sample",
+        file,
+        "-o",
+        out,
+        "--output",
+        "noise",
+        "--set",
+        "level=1",
+        "--seed",
+        seed,
+      );
+      assert.equal(r.code, 0, r.err);
+      return Deno.readFileSync(out);
+    };
+    const a = await grid("1"), b = await grid("1"), c = await grid("2");
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+  }),
+);
+
+Deno.test(
+  "sample --input draws each reconstruction beside its input",
+  withTemp(async (dir) => {
+    // An "autoencoder" whose output is 1 - its input: the pairs are complementary.
+    const file = `${dir}/ae.dlm`;
+    Deno.writeTextFileSync(
+      file,
+      "model Ae {\n  input image: f32[N, 64]\n  output recon = 1.0 - image\n}\n",
+    );
+    const png = `${dir}/recon.png`;
+    const r = await dlm(
+      "sample",
+      file,
+      "-o",
+      png,
+      "--input",
+      "image=digits:0-63",
+      "--n",
+      "3",
+      "--nrow",
+      "1",
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /beside each its input 'image'/);
+    const { decodePng } = await import("../runtime/formats/png.ts");
+    const img = decodePng(Deno.readFileSync(png));
+    // Three rows of (input, output) 8x8 pairs: 2 * 8 + 3 by 3 * 8 + 4.
+    assert.deepEqual([img.width, img.height], [19, 28]);
+    for (let row = 0; row < 3; row++) {
+      for (let k = 0; k < 64; k++) {
+        const y = 1 + row * 9 + Math.floor(k / 8), x = 1 + (k % 8);
+        const a = img.rgba[(y * img.width + x) * 4], b = img.rgba[(y * img.width + x + 9) * 4];
+        assert.ok(Math.abs(a + b - 255) <= 1, `pair ${row}, pixel ${k}: ${a} + ${b}`);
+      }
+    }
+  }),
+);
+
+Deno.test(
+  "sample rejects an unset integer input, a bad --set value and an output that is no image",
+  withTemp(async (dir) => {
+    const file = `${dir}/tiny.dlm`;
+    Deno.writeTextFileSync(file, TINY_GENERATOR);
+    const png = `${dir}/g.png`;
+    const unset = await dlm("sample", file, "-o", png);
+    assert.equal(unset.code, 2);
+    assert.match(unset.err, /DLM0531: Input 'level' is i64\[N\]/);
+    const bad = await dlm("sample", file, "-o", png, "--set", "level=0.5");
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /DLM0532/);
+    const unknown = await dlm("sample", file, "-o", png, "--set", "level=1", "--set", "nope=1");
+    assert.match(unknown.err, /DLM0418: Unknown input 'nope'/);
+    Deno.writeTextFileSync(file, TINY_GENERATOR.replace("f32[N, 4] = z", "f32[N, 2] = z[:, 0:2]"));
+    const odd = await dlm("sample", file, "-o", png, "--set", "level=1");
+    assert.equal(odd.code, 2);
+    assert.match(odd.err, /DLM0530: Cannot draw output 'img' \[16, 2\] as images/);
+    assert.throws(() => Deno.statSync(png), "no file is written on an error");
+  }),
+);
+
+// ---------------------------------------------------------------- dlm probe
+
+Deno.test(
+  "probe scores the given weights' features and the initial random weights' beside them",
+  withTemp(async (dir) => {
+    // Two features; the class is the sign of the first, the second is noise. A linear "encoder"
+    // that keeps the first feature separates the classes; one that keeps only the noise cannot.
+    const rows: string[] = ["x0,x1,label"];
+    let s = 7;
+    const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5;
+    for (let i = 0; i < 200; i++) {
+      const c = i % 2;
+      rows.push(`${(c ? 1 : -1) * (0.5 + Math.abs(rnd()))},${rnd()},${c}`);
+    }
+    Deno.writeTextFileSync(`${dir}/d.csv`, rows.join("\n") + "\n");
+    const file = `${dir}/enc.dlm`;
+    Deno.writeTextFileSync(
+      file,
+      "model Enc {\n  input x: f32[N, 2]\n  output f = x |> fc: linear(2)\n}\n",
+    );
+    const weights = (w: number[]) => {
+      const out = `${dir}/w${w.join("")}.safetensors`;
+      Deno.writeFileSync(
+        out,
+        writeSafetensors([
+          ["fc.weight", { dtype: "f32", shape: [2, 2], data: Float32Array.from(w) }],
+          ["fc.bias", { dtype: "f32", shape: [2], data: new Float32Array(2) }],
+        ]),
+      );
+      return out;
+    };
+    const data = ["--data", `x=${dir}/d.csv:0-1`, "--data", `label=${dir}/d.csv:2@i64`];
+    const score = (out: string, which: string) =>
+      Number(new RegExp(`${which}\\s+([0-9.]+)`).exec(out)![1]);
+    const keep = await dlm("probe", file, "--weights", weights([1, 0, 0, 1]), ...data);
+    assert.equal(keep.code, 0, keep.err);
+    assert.match(
+      keep.out,
+      /probe of 'f' \(2 features, cosine\), 160 rows fit the means, 40 held out/,
+    );
+    assert.equal(score(keep.out, "trained weights"), 1);
+    const noise = await dlm("probe", file, "--weights", weights([0, 0, 0, 1]), ...data);
+    assert.equal(noise.code, 0, noise.err);
+    assert.ok(score(noise.out, "trained weights") < 0.8, noise.out);
+    // The random encoder is the same in both runs: the initial weights of the same seed.
+    assert.equal(
+      score(noise.out, "random encoder \\(init\\)"),
+      score(keep.out, "random encoder \\(init\\)"),
+    );
+    const missing = await dlm(
+      "probe",
+      file,
+      "--weights",
+      weights([1, 0, 0, 1]),
+      "--data",
+      "digits",
+    );
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /DLM0419: Missing input 'x'/);
+    const noWeights = await dlm("probe", file, ...data);
+    assert.equal(noWeights.code, 2);
+  }),
+);

@@ -419,6 +419,121 @@ const tokenizer = lazyCommand({
   },
 }, import.meta.resolve("./tokenizer.ts"));
 
+const sample = lazyCommand({
+  summary:
+    "draw a generative model's samples (or an autoencoder's reconstructions) as a PNG grid\n\n" +
+    "Inputs: --set NAME=VALUE sets an input (one value for all, or a list a,b,... cycled over\n" +
+    "the batch, or one row's values); --input NAME=DATA takes the first --n rows of data and\n" +
+    "draws each output beside its input; every other float input is noise, N(0, 1) from\n" +
+    "--seed; an integer input must be set. A --set key naming a model parameter overrides it.\n" +
+    "The output drawn is [N, C, H, W], [N, H, W] or [N, D] (square, or --shape), C 1 or 3.",
+  usage: "FILE.dlm -o OUT.png [--model NAME] [--weights W.safetensors] [--n N] [--nrow R] " +
+    "[--seed S] [--set NAME=VALUE ...] [--input NAME=DATA ...] [--output NAME] [--range auto|LO,HI]",
+  options: {
+    out: { kind: "string", short: "o", arg: "OUT.png", output: "file", help: "the PNG to write" },
+    model: MODEL.model,
+    ...WEIGHTS,
+    set: {
+      kind: "multi",
+      arg: "NAME=VALUE",
+      help:
+        "set an input (a condition: class label, guidance weight) for the whole batch, or override a model parameter (repeatable)",
+    },
+    input: {
+      kind: "multi",
+      arg: "NAME=DATA",
+      help:
+        "an input from data, as dlm train's --data (NAME=FILE.npy, NAME=FILE.csv:COLS, NAME=digits:0-63); each output is drawn beside it",
+    },
+    n: {
+      kind: "number",
+      arg: "N",
+      range: { int: true, min: 1, max: 4096 },
+      help: "how many samples (default 16, or the rows of --input if fewer)",
+    },
+    nrow: {
+      kind: "number",
+      arg: "R",
+      range: { int: true, min: 1, max: 4096 },
+      help: "samples a row of the grid (default ceil(sqrt(N)))",
+    },
+    seed: {
+      kind: "number",
+      arg: "S",
+      range: SEED_RANGE,
+      help: "seed of the noise inputs and of initial weights (default 0)",
+    },
+    output: { kind: "string", arg: "NAME", help: "the output to draw (default the first)" },
+    shape: {
+      kind: "string",
+      arg: "H,W|C,H,W",
+      help: "an item's image shape for [N, D] outputs (default square grey, else square RGB)",
+    },
+    range: {
+      kind: "string",
+      arg: "auto|LO,HI",
+      help:
+        "values mapped to black..white (default auto: [0, 1] if all lie in it, else [-1, 1] if all lie in it, else min..max)",
+    },
+    zoom: {
+      kind: "number",
+      arg: "K",
+      range: { int: true, min: 1, max: 64 },
+      help: "draw every pixel as a K x K block (default 1)",
+    },
+    npy: {
+      kind: "string",
+      arg: "OUT.npy",
+      output: "file",
+      help: "also write the drawn output as .npy",
+    },
+    dim: INPUTS.dim,
+    backend: {
+      kind: "string",
+      arg: "node|web|reference",
+      help: "where to run (default node: onnxruntime-node)",
+    },
+  },
+}, import.meta.resolve("./sample.ts"));
+
+const probe = lazyCommand({
+  summary:
+    "how well a model's features separate labelled classes: a nearest-class-mean probe (cosine)\n" +
+    "on a held-out split, for the given weights and for the initial random weights beside them",
+  usage: "FILE.dlm --weights W.safetensors [--model NAME] [--output NAME] [--data NAME=PATH ...] " +
+    "[--label NAME] [--val-split F] [--seed S]",
+  options: {
+    model: MODEL.model,
+    set: MODEL.set,
+    ...WEIGHTS,
+    output: { kind: "string", arg: "NAME", help: "the features: an output (default the first)" },
+    data: {
+      kind: "multi",
+      arg: "NAME=PATH[:COLS][@DTYPE]",
+      help: "the model's inputs and the labels, as dlm train's --data (default digits)",
+    },
+    label: { kind: "string", arg: "NAME", help: "the data's class labels (default label)" },
+    "val-split": {
+      kind: "number",
+      arg: "F",
+      range: { min: 0.01, below: 1 },
+      help:
+        "the fraction held out to score (default 0.2: the rows dlm train holds out at the same --seed); the rest fit the class means",
+    },
+    seed: {
+      kind: "number",
+      arg: "S",
+      range: SEED_RANGE,
+      help: "seed of the split and of the initial weights (default 0, as dlm train's)",
+    },
+    backend: {
+      kind: "string",
+      arg: "node|web|reference",
+      help: "where to run (default node: onnxruntime-node)",
+    },
+  },
+}, import.meta.resolve("./probe.ts"));
+
 /** Every command by name, in the order `dlm --help` lists them. */
 export const COMMANDS: Record<string, Command> = {
   check,
@@ -430,6 +545,8 @@ export const COMMANDS: Record<string, Command> = {
   generate,
   train,
   tokenizer,
+  sample,
+  probe,
 };
 
 /** `dlm generate` (tests call it directly). */

@@ -334,3 +334,54 @@ Deno.test("drop_last = true in a train section is the default of dlm train's --d
   assert.equal(settings("  drop_last = false\n"), false);
   assert.equal(settings(""), undefined);
 });
+
+Deno.test("phases: an output named as a phase's reported loss is a located DLM0102, not an internal error", () => {
+  const src = `model G {
+  input x: f32[N, 4]
+  output a = x |> fa: linear(1)
+  output b = x |> fb: linear(1)
+}
+train G {
+  phase("gen", loss: reduce_mean(a * a), optimizer: sgd(lr: 0.1), params: "fa.*")
+  phase("disc", loss: reduce_mean(b * b), optimizer: sgd(lr: 0.1), params: "fb.*")
+  output gen_loss = reduce_mean(a)
+}
+`;
+  const r = compileTrain("phases.dlm", { read: () => src });
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  assert.equal(errors.length, 1, JSON.stringify(r.diagnostics));
+  assert.equal(errors[0].code, "DLM0102");
+  assert.match(
+    errors[0].message,
+    /'gen_loss' is already defined as the loss that phase 'gen' reports \(line 7\)/,
+  );
+  assert.equal(errors[0].span?.line, 9);
+});
+
+Deno.test("a train section that redeclares its model's input is a located DLM0102, not a second input", () => {
+  const src = `model C {
+  input image: f32[N, 4]
+  input label: i64[N]
+  output logits = image |> fc: linear(3)
+}
+train C {
+  input label: i64[N]
+  loss = cross_entropy(logits, label)
+  optimizer = sgd(lr: 0.1)
+}
+`;
+  const r = compileTrain("redeclared.dlm", { read: () => src });
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  assert.equal(errors.length, 1, JSON.stringify(r.diagnostics));
+  assert.equal(errors[0].code, "DLM0102");
+  assert.match(errors[0].message, /'label' is already defined as an input of the model/);
+  assert.equal(errors[0].span?.line, 7);
+  // Without the redeclaration the section reads the model's input: one `label` input.
+  const ok = compileTrain("ok.dlm", {
+    read: () => src.replace("  input label: i64[N]\n  loss", "  loss"),
+  });
+  assert.deepEqual(ok.diagnostics.filter((d) => d.severity === "error"), []);
+  assert.deepEqual(ok.step!.inputs.filter((i) => i.name.startsWith("label")).map((i) => i.name), [
+    "label",
+  ]);
+});

@@ -147,6 +147,19 @@ class Elaborator extends CallElab {
         );
       }
       for (const m of extra) {
+        // Every phase's loss is reported as the metric `<phase>_loss` (train/compile.ts).
+        const ph = this.phases.find((p) => `${p.name}_loss` === m.name);
+        if (ph) {
+          this.err(
+            ...diag(
+              "DLM0102",
+              m.name,
+              ` as the loss that phase '${ph.name}' reports (line ${ph.span.line}); name this output otherwise`,
+            ),
+            m.span,
+          );
+          continue;
+        }
         if (m.value.k === "tensor" && m.value.t.shape.length !== 0) {
           this.err(
             ...diag("DLM0234", "A metric", "a scalar", `'${m.name}'`, formatType(m.value.t)),

@@ -97,6 +97,18 @@ export abstract class StatementElab extends IndexElab {
         }
         if (scope.vars.has(s.name)) {
           this.err(...diag("DLM0102", s.name, ""), s.nameSpan);
+        } else if (this.b.graph.inputs.some((i) => i.name === s.name)) {
+          // A train section redeclaring its model's input would add a second graph input (renamed
+          // `label_1`) that no data set names; the section already reads the model's by name.
+          this.err(
+            ...diag(
+              "DLM0102",
+              s.name,
+              " as an input of the model; the train section reads it by name without declaring it",
+            ),
+            s.nameSpan,
+          );
+          return;
         }
         const name = this.b.input(s.name, t, s.span);
         scope.define(s.name, { k: "tensor", v: name, t });
