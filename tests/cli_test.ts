@@ -1073,7 +1073,6 @@ train M {
     /DLM0260: The training data has 1438 samples, fewer than one batch of 2000/,
   );
 });
-});
 
 // ---------------------------------------------------------------- dlm sample
 
