@@ -30,9 +30,16 @@
  * with --only, bench/results_train_only.json.
  *
  *   deno task bench:train [--quick] [--only NAME] [--timeout S] [--skip PARTS]
+ *   deno task bench:train --step-ratio [--rounds R] [--threads T]
  *
  * --only times the cases whose name contains NAME (and skips the end-to-end run); --skip takes a
- * comma-separated list of parts to leave out (steps, startup, e2e). Timings on a shared machine
+ * comma-separated list of parts to leave out (steps, startup, e2e). --step-ratio measures only
+ * the step time of ResNet-18 and MobileNetV2 (32x32, batch 16) against PyTorch eager's, in R
+ * rounds (default 5) that each time dlm's step (a process of its own, 8 steps per run as `dlm
+ * train` runs them) and then PyTorch's (bench/torch_train_ratio.py), both with T threads
+ * (default onnxruntime's DEFAULT_THREADS: its intra-op threads, torch.set_num_threads), and
+ * writes bench/results_train_ratio.json: the figure of the "step <= 0.75x PyTorch" target, for an
+ * idle machine. Timings on a shared machine
  * are noisy: the report prints the load average. Whether the benchmark models compute what
  * torchvision's do is `deno task bench:parity`'s (bench/parity_train.ts).
  */
@@ -81,6 +88,10 @@ const USAGE = `Usage: deno task bench:train [options]
   --only NAME    the cases whose name contains NAME (and no end-to-end run)
   --timeout S    time limit of each child process that loads a model, seconds (default 120)
   --skip PARTS   leave out parts: steps, startup, e2e (comma-separated)
+  --step-ratio   only the step time of ResNet-18 and MobileNetV2 against PyTorch eager's,
+                 interleaved in rounds, equal thread counts
+  --rounds R     rounds of --step-ratio (default 5)
+  --threads T    threads of both sides in --step-ratio (default ${DEFAULT_THREADS})
   --help         this text`;
 
 interface Case {
@@ -248,6 +259,7 @@ async function timingChild(
   session: SessionKind,
   runs: number,
   warmup: number,
+  threads?: number,
 ) {
   const path = `${dir}/${kind}.onnx`;
   const bytes = Deno.readFileSync(path);
@@ -267,7 +279,7 @@ async function timingChild(
   const t0 = performance.now();
   let r: { run(f: Record<string, Tensor>): Promise<unknown>; release(): Promise<void> };
   if (reference) r = await openRunner(reference, "reference");
-  else if (session === "dlm") r = await createSession(bytes);
+  else if (session === "dlm") r = await createSession(bytes, { threads });
   else r = await sessionAtLevel(bytes, session as Level);
   const createMs = performance.now() - t0;
   const out: number[] = [];
@@ -299,6 +311,7 @@ async function timeInChild(
   runs: number,
   warmup: number,
   env?: Record<string, string>,
+  threads?: number,
 ): Promise<{ result: Measured; times?: ChildTimes }> {
   const r = await runChild(Deno.execPath(), [
     "run",
@@ -311,6 +324,7 @@ async function timeInChild(
     session,
     String(runs),
     String(warmup),
+    ...(threads ? [String(threads)] : []),
   ], { cwd: root, timeoutMs, env });
   const result = measured(r, timeoutMs);
   if (result.status === "failed") console.error(`  ${kind} (${session}) failed:\n${result.error}`);
@@ -416,7 +430,11 @@ function coldEnv(features: CliFeatures): Record<string, string> {
   return env;
 }
 
-async function torchStep(m: TrainModel): Promise<ModelReport["torch"]> {
+async function torchStep(
+  m: TrainModel,
+  threads = DEFAULT_THREADS,
+  runs = quick ? 3 : RUNS[m.name]?.runs ?? 10,
+): Promise<ModelReport["torch"]> {
   if (!m.torch) return { result: { status: "skipped", reason: "no PyTorch twin" } };
   const r = await runChild(PYTHON, [
     root + "bench/torch_train_ratio.py",
@@ -425,9 +443,9 @@ async function torchStep(m: TrainModel): Promise<ModelReport["torch"]> {
     "--batch",
     String(m.batch),
     "--threads",
-    String(DEFAULT_THREADS),
+    String(threads),
     "--runs",
-    String(quick ? 3 : RUNS[m.name]?.runs ?? 10),
+    String(runs),
     "--json",
   ], { cwd: root, timeoutMs: timeoutMs * 4 });
   const result = measured(r, timeoutMs * 4);
@@ -561,15 +579,104 @@ async function endToEnd(): Promise<{ seconds: number; valAccuracy?: number; outp
   return { seconds: r.ms / 1000, valAccuracy: lastValAccuracy(text), output: tail(text, 4) };
 }
 
+// ---------------------------------------------------------------- --step-ratio
+
+/** The models of the "step <= 0.75x PyTorch eager" target. */
+const RATIO_MODELS = ["resnet18 32x32", "mobilenet_v2 32x32"];
+
+/**
+ * dlm's step time (8 steps per run, as `dlm train` runs them) against PyTorch eager's for the
+ * RATIO_MODELS, both with `threads` threads, interleaved: each of `rounds` rounds times dlm in a
+ * process of its own and then PyTorch, so that drift in the machine's load reaches both alike.
+ * Prints a table and writes bench/results_train_ratio.json.
+ */
+async function stepRatio(rounds: number, threads: number): Promise<void> {
+  const runs = 10, warmup = 2;
+  console.log(
+    `\nstep time against PyTorch eager, ${threads} thread(s) each (onnxruntime intra-op threads, ` +
+      `torch.set_num_threads), ${rounds} round(s) of dlm then PyTorch, ${runs} timed runs each ` +
+      `(dlm: ${STEPS_PER_RUN} steps per run, after ${warmup} untimed runs); medians and minima`,
+  );
+  const results = [];
+  for (const name of RATIO_MODELS) {
+    const m = TRAIN_MODELS.find((x) => x.name === name)!;
+    console.error(`${m.name}: compiling`);
+    const p = prepare({ ...m, runs, refRuns: 0 });
+    const dlm: number[] = [], torch: number[] = [];
+    const failures: string[] = [];
+    try {
+      for (let i = 0; i < rounds; i++) {
+        console.error(`${m.name}: round ${i + 1} of ${rounds}`);
+        const n = Math.ceil(runs * 2 / 5);
+        const d = await timeInChild(p.dir, "multi", "dlm", n, warmup, undefined, threads);
+        if (d.times) dlm.push(...d.times.runs);
+        else failures.push(`dlm ${d.result.status}`);
+        const t = await torchStep(m, threads, runs);
+        if (t.stepMs) torch.push(...t.stepMs.runs);
+        else failures.push(`torch ${t.result.status}`);
+      }
+    } finally {
+      Deno.removeSync(p.dir, { recursive: true });
+    }
+    const dlmMs = dlm.length ? summarize(dlm) : undefined;
+    const torchMs = torch.length ? summarize(torch) : undefined;
+    results.push({
+      model: m.name,
+      batch: m.batch,
+      dlmStepMs: dlmMs,
+      torchStepMs: torchMs,
+      ratio: dlmMs && torchMs ? dlmMs.median / torchMs.median : undefined,
+      ratioOfMinima: dlmMs && torchMs ? dlmMs.min / torchMs.min : undefined,
+      failures,
+    });
+  }
+  const x = (v: number | undefined) => (v === undefined ? "-" : `${v.toFixed(2)}x`);
+  console.log(formatTable(
+    [
+      { header: "model" },
+      { header: "batch", right: true },
+      { header: "dlm step ms", right: true },
+      { header: "PyTorch step ms", right: true },
+      { header: "dlm/PyTorch", right: true },
+      { header: "of minima", right: true },
+      { header: "target", right: true },
+    ],
+    results.map((r) => [
+      r.model,
+      String(r.batch),
+      r.dlmStepMs ? ms(r.dlmStepMs.median) : r.failures.join(", ") || "-",
+      r.torchStepMs ? ms(r.torchStepMs.median) : r.failures.join(", ") || "-",
+      x(r.ratio),
+      x(r.ratioOfMinima),
+      "<= 0.75x",
+    ]),
+  ));
+  writeFileAtomic(
+    root + "bench/results_train_ratio.json",
+    JSON.stringify(
+      { version: 1, date: new Date().toISOString(), machine: facts, threads, rounds, results },
+      null,
+      2,
+    ) + "\n",
+  );
+}
+
 // ---------------------------------------------------------------- main
 
 const child = Deno.args.indexOf("--child");
 if (child >= 0) {
-  const [dir, kind, session, runs, warmup] = Deno.args.slice(child + 1);
+  const [dir, kind, session, runs, warmup, threads] = Deno.args.slice(child + 1);
   if (session !== "dlm" && session !== "reference" && !isLevel(session)) {
     throw new Error(`unknown session kind '${session}'`);
   }
-  await timingChild(dir, kind as Kind, session as SessionKind, Number(runs), Number(warmup));
+  await timingChild(
+    dir,
+    kind as Kind,
+    session as SessionKind,
+    Number(runs),
+    Number(warmup),
+    threads ? Number(threads) : undefined,
+  );
   Deno.exit(0);
 }
 
@@ -580,6 +687,9 @@ try {
     only: "string",
     timeout: { min: 1 },
     skip: "string",
+    "step-ratio": "flag",
+    rounds: { min: 1, integer: true },
+    threads: { min: 1, integer: true },
     help: "flag",
   });
   for (const s of String(opts.skip ?? "").split(",").filter((x) => x)) {
@@ -602,6 +712,13 @@ const skip = new Set(String(opts.skip ?? "").split(","));
 
 const facts = machineFacts();
 console.log(formatMachineFacts(facts));
+if (opts["step-ratio"]) {
+  await stepRatio(
+    (opts.rounds as number | undefined) ?? 5,
+    (opts.threads as number | undefined) ?? DEFAULT_THREADS,
+  );
+  Deno.exit(0);
+}
 const help = async (cmd: string) =>
   (await runChild(Deno.execPath(), ["run", "-A", "cli/main.ts", cmd, "--help"], { cwd: root }))
     .stdout;

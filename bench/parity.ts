@@ -142,10 +142,8 @@ export function describeFailure(c: StepComparison): string {
     `deviation ${c.dev64.toExponential(1)}${kink})`;
 }
 
-/** A step's tensor compared, with the comparison against torch's population-variance variant. */
+/** A step's tensor compared. */
 export interface StepComparison extends Comparison {
-  /** For a running_var: against what torch would hold with the population variance. */
-  population?: Comparison;
   /** The ReLU kink that explains the failure (kinkExplaining), if any. */
   kink?: Kink;
 }
@@ -167,20 +165,6 @@ export interface KnownDifference {
  * check still tells a wrong model apart.
  */
 export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
-  {
-    id: "num_batches_tracked",
-    what: "dlm keeps num_batches_tracked constant in its step; PyTorch adds 1 per training step",
-    where: "issue 19, part 4",
-    explains: (c) => c.name.endsWith(".num_batches_tracked"),
-  },
-  {
-    id: "running_var",
-    what: "dlm updates running_var with the batch's population variance (ONNX " +
-      "BatchNormalization in training mode); PyTorch with the unbiased variance (n / (n - 1) " +
-      "times it, n the values per channel): the two differ by momentum * var / (n - 1)",
-    where: "compiler/check/builtins/layers.ts:320-328 (batch_norm's train-mode lowering)",
-    explains: (c) => c.name.endsWith(".running_var") && c.population?.ok === true,
-  },
   {
     id: "relu_kink",
     what: "a ReLU input of that channel lay within 1e-5 of zero in torch's forward, so float32 " +

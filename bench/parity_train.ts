@@ -230,7 +230,7 @@ async function stepChild(
       const dev = meta.steps[k]?.fp64_dev ?? {};
       const tensors: Comparison[] = [];
       for (const [n, t] of want) {
-        if (n === LOSS_OUTPUT || n.startsWith("population:")) continue;
+        if (n === LOSS_OUTPUT) continue;
         const got = named.get(dlmName(n)) ?? constants.get(n);
         if (!got) {
           if (k === 0) report.missing.push(n);
@@ -246,10 +246,6 @@ async function stepChild(
           t.shape,
         );
         c.kink = kinkExplaining(c, meta.steps[k]?.kinks ?? []);
-        const pop = want.get(`population:${n}`);
-        if (pop && !c.ok) {
-          c.population = compare(n, toNumbers(got), toNumbers(pop), STEP_TOLERANCE, dev[n] ?? 0);
-        }
         tensors.push(c);
       }
       const loss = compare(

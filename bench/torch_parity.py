@@ -24,9 +24,8 @@ train section (it holds the one table of them). Writes into DIR:
 - train_image.npy (f32 [steps * train-batch, 3, size, size]) and train_label.npy (i64): the
   batches of the steps, in order.
 - step<k>.safetensors for k = 1..steps: the whole state_dict after update k (parameters, running
-  statistics, num_batches_tracked), SGD's `momentum_buffer:<param>`, `loss` (the loss of step k,
-  an f32 scalar) and `population:<bn>.running_var`: the running variance had the update used the
-  batch's population variance, as ONNX's BatchNormalization does, instead of torch's unbiased one. Training is model.train(), cross-entropy (mean), SGD(lr, momentum, no dampening,
+  statistics, num_batches_tracked), SGD's `momentum_buffer:<param>` and `loss` (the loss of step
+  k, an f32 scalar). Training is model.train(), cross-entropy (mean), SGD(lr, momentum, no dampening,
   no weight decay).
 - meta.json: the arguments; per step the ReLU (and ReLU6) inputs within 1e-5 of zero ("kinks":
   module, channel, value), where float32 rounding may flip the ReLU's choice and move the
@@ -236,19 +235,6 @@ def main():
         # float32 sample alone can underestimate (a ReLU or max-pool choice flips or not).
         ref = twin()
         others = [twin(2.0 ** -24) for _ in range(a.perturb)]
-        # What each batch norm's running_var would be with the population variance of the batch
-        # (ONNX BatchNormalization's training mode) instead of torch's unbiased one.
-        population = {}
-
-        def hook(name):
-            # Before the forward, which updates running_var.
-            def f(mod, inputs):
-                x = inputs[0].detach()
-                v = x.transpose(0, 1).reshape(x.shape[1], -1).var(dim=1, unbiased=False)
-                old = mod.running_var.detach().clone()
-                population[f"population:{name}.running_var"] = (1 - mod.momentum) * old + mod.momentum * v
-            return f
-
         # ReLU inputs within KINK of zero: where float32 rounding can flip the ReLU's choice.
         kinks = []
 
@@ -261,10 +247,8 @@ def main():
                                   "value": float(x[tuple(idx)])})
             return f
 
-        hooks = [mod.register_forward_pre_hook(hook(n)) for n, mod in model.named_modules()
-                 if isinstance(mod, nn.BatchNorm2d)]
-        hooks += [mod.register_forward_pre_hook(kink_hook(n)) for n, mod in model.named_modules()
-                  if isinstance(mod, (nn.ReLU, nn.ReLU6))]
+        hooks = [mod.register_forward_pre_hook(kink_hook(n)) for n, mod in model.named_modules()
+                 if isinstance(mod, (nn.ReLU, nn.ReLU6))]
         loss = step(model, opt, sl)
         for h in hooks:
             h.remove()
@@ -275,7 +259,6 @@ def main():
             other = full_state(m, o, step(m, o, sl))
             for n in dev:
                 dev[n] = max(dev[n], max_dev(other[n], ref_state[n]))
-        state.update(population)
         write_safetensors(state, os.path.join(a.out, f"step{k + 1}.safetensors"))
         meta["steps"].append({"loss": float(loss), "fp64_dev": dev, "kinks": kinks})
     with open(os.path.join(a.out, "meta.json.tmp"), "w") as f:

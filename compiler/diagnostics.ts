@@ -181,7 +181,29 @@ export const CODES = {
     title: "No KV-cache step model",
     category: "error",
     message:
-      "No KV-cache step model '{0}' for '{1}' in {2}; declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-cache",
+      "No KV-cache step model '{0}' for '{1}' in {2}; declare it (inputs past_key/past_value, outputs present_key/present_value) or pass --no-kv-cache",
+  },
+  DLM0140: {
+    title: "Copied twice",
+    category: "error",
+    message: "'{0}' is copied twice: from '{1}' ({2}) and from '{3}' ({4})",
+  },
+  DLM0141: {
+    title: "Copy overlaps its source",
+    category: "error",
+    message:
+      "{0}: '{1}' and '{2}' overlap; a copy and its source must be separate sub-models, such as two labels of one block",
+  },
+  DLM0142: {
+    title: "Copies form a cycle",
+    category: "error",
+    message: "Copies form a cycle, so nothing gives the first values: {0}",
+  },
+  DLM0143: {
+    title: "Copy of a pattern",
+    category: "error",
+    message:
+      "{0} copies a sub-model by its name, not by a pattern: write the name alone, as in init key from query",
   },
   DLM0150: {
     title: "Too many syntax errors",
@@ -404,6 +426,33 @@ export const CODES = {
     category: "warning",
     message: "{0} does not reach {1} parameters it trains, whose gradients are zero: {2}",
   },
+  DLM0252: {
+    title: "Gradient of a non-scalar",
+    category: "error",
+    message:
+      "grad() differentiates a value with one element, but y is {0}; reduce it first (reduce_sum(y)) or give grad_output: of its type",
+  },
+  DLM0253: {
+    title: "Gradient of integer values",
+    category: "error",
+    message: "grad() needs floating-point tensors: {0} is {1}",
+  },
+  DLM0254: {
+    title: "Gradient is zero",
+    category: "warning",
+    message:
+      "y does not depend on {0} through differentiable floating-point ops, so grad() gives zeros{1}",
+  },
+  DLM0270: {
+    title: "Copy of another shape",
+    category: "error",
+    message: "{0}: '{1}' is {2} but its source '{3}' is {4}",
+  },
+  DLM0271: {
+    title: "Copy without a twin",
+    category: "error",
+    message: "{0}: '{1}' has no twin '{2}'{3}; a copy and its source need the same parameter names",
+  },
   // 03xx: compile-time evaluation and limits
   DLM0301: {
     title: "Recursion too deep",
@@ -580,6 +629,12 @@ export const CODES = {
     message: "{0} needs {1}, got {2}",
   },
   DLM0423: { title: "Data does not fit", category: "error", message: "{0} needs {1}, got {2}" },
+  DLM0430: {
+    title: "Second-order gradient",
+    category: "error",
+    message:
+      "Second-order gradient not supported: training differentiates a grad() value through op {0} (node '{1}'), which has no gradient rule; wrap the grad() value in stop_gradient() if training need not differentiate it",
+  },
   DLM0460: {
     title: "Data value out of range",
     category: "error",
@@ -656,6 +711,12 @@ export const CODES = {
     title: "Not one of the choices",
     category: "error",
     message: "{0} must be {1}, got {2}",
+  },
+  DLM0516: {
+    title: "Option changed meaning",
+    category: "warning",
+    message:
+      "{0} in dlm generate now turns off the onnxruntime session cache, as in run and train; the KV cache stays on ({1} turns it off)",
   },
   // 06xx: runtime
   DLM0601: { title: "Outputs differ", category: "error", reserved: true },

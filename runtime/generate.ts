@@ -21,7 +21,7 @@ import { decodeModel } from "../compiler/onnx/decode.ts";
 import { emitModel } from "../compiler/onnx/emit.ts";
 import { Rng } from "../compiler/ir/rng.ts";
 import { DEFAULT_OPSET, runGraph } from "./reference/mod.ts";
-import { createSession } from "./ort/mod.ts";
+import { createSession, type SessionOptions } from "./ort/mod.ts";
 import { checkValues, inputNeeds } from "./data/validate.ts";
 
 /** Where the model runs. */
@@ -50,6 +50,8 @@ export interface GenerateOptions {
   cached?: boolean;
   /** onnxruntime intra-op threads (node only). */
   threads?: number;
+  /** How the onnxruntime session is created: level, optimised-model cache, load report. */
+  session?: Pick<SessionOptions, "optimize" | "cache" | "report">;
 }
 
 /** What `generate` returns. */
@@ -165,6 +167,7 @@ async function makeRunner(
   model: Graph | Uint8Array,
   backend: GenerateBackend,
   threads?: number,
+  session: GenerateOptions["session"] = {},
 ): Promise<Runner> {
   const decoded = model instanceof Uint8Array ? decodeModel(model) : undefined;
   const graph = decoded ? decoded.graph : model as Graph;
@@ -184,7 +187,7 @@ async function makeRunner(
     };
   }
   const bytes = model instanceof Uint8Array ? model : emitModel(graph).model;
-  const s = await createSession(bytes, { backend, threads });
+  const s = await createSession(bytes, { backend, threads, ...session });
   return {
     graph,
     inputs,
@@ -268,7 +271,7 @@ function ids(rows: number[][]): Tensor {
  */
 export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   const { maxNew, temperature, topK, seed } = checkOptions(o);
-  const runner = await makeRunner(o.model, o.backend ?? "node", o.threads);
+  const runner = await makeRunner(o.model, o.backend ?? "node", o.threads, o.session);
   try {
     const slots = cacheInputs(runner.inputs, runner.outputs);
     const cached = o.cached ?? slots.length > 0;
@@ -276,7 +279,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
       fail(
         ...diag(
           "DLM0422",
-          "Generation with the cache",
+          "Generation with the KV cache",
           "a cached step model (inputs past* with outputs present*)",
           "a model with no inputs named past*",
         ),
@@ -292,9 +295,9 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
         ...diag(
           "DLM0422",
           "Generation",
-          `a model that takes only 'ids'${cached ? " and the cache" : ""}`,
+          `a model that takes only 'ids'${cached ? " and the KV cache" : ""}`,
           `one that also needs ${extra.map((v) => `'${v.name}'`).join(", ")}${
-            cached ? "" : " (a cached step model: leave the cache on)"
+            cached ? "" : " (a KV-cache step model: leave the KV cache on)"
           }`,
         ),
       );

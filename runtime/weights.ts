@@ -232,11 +232,12 @@ export function loadWeights(
     }
   }
   if (errors.length) throw new DlmError(errors);
+  const copied = copyUnloaded(graph, seen, packed);
   // Fine-tuning from a base checkpoint: the methods' parameters (LoRA, IA3, ...) start from
   // their own initialisation (B = 0), so they are missing on purpose unless some file has any.
   const anyAdapter = graph.params.some((p) => p.adapter && seen.has(p.name));
   const missing = graph.params
-    .filter((p) => !seen.has(p.name) && (!p.adapter || anyAdapter))
+    .filter((p) => !seen.has(p.name) && !copied.has(p.name) && (!p.adapter || anyAdapter))
     .map((p) => p.name);
   if (missing.length) {
     const where = files.length === 1 ? files[0] : `any of ${files.join(", ")}`;
@@ -244,6 +245,40 @@ export function loadWeights(
     warnings.push(warning(...diag("DLM0404", n, where, list(missing))));
   }
   return { loaded, warnings };
+}
+
+/**
+ * Copies (`init ref from policy`, compiler/check/copies.ts) that no file gave a value: each takes
+ * its source's value as loaded, so fine-tuning from a pretrained policy gets its reference model
+ * from the same weights, while a file that has the copy's own tensors (a saved run) keeps them.
+ * A copy of a copy takes its source's value once that one is settled. Returns the names copied.
+ */
+function copyUnloaded(
+  graph: Graph,
+  seen: ReadonlySet<string>,
+  packed: ReadonlyMap<string, Tensor>,
+): Set<string> {
+  const sourceOf = new Map<string, string>();
+  for (const p of graph.params) {
+    if (p.copyOf && !seen.has(p.name)) sourceOf.set(p.name, p.copyOf);
+  }
+  const copied = new Set<string>();
+  const copy = (name: string) => {
+    if (copied.has(name)) return;
+    copied.add(name);
+    const source = sourceOf.get(name)!;
+    // The compiler rejects cycles, so this recursion ends.
+    if (sourceOf.has(source)) copy(source);
+    const from = packed.get(source) ?? graph.initializers.get(source);
+    if (!from) return;
+    const into = packed.get(name);
+    // A packed value is a view of a pack that training replaces: the target gets its own data.
+    if (into) (into.data as Float32Array).set(from.data as Float32Array);
+    else if (packed.has(source)) graph.initializers.set(name, { ...from, data: from.data.slice() });
+    else graph.initializers.set(name, from);
+  };
+  for (const name of sourceOf.keys()) copy(name);
+  return copied;
 }
 
 function list(xs: string[]): string {

@@ -149,13 +149,13 @@ Deno.test("prompts of different lengths are a usage error", async () => {
   );
 });
 
-Deno.test("dlm generate prints the tokens and the time per token, with or without the cache", async () => {
+Deno.test("dlm generate prints the tokens and the time per token, with or without the KV cache", async () => {
   const lines: string[] = [];
   const io = { out: (x: string) => lines.push(x), err: (x: string) => lines.push(x) };
   const argv = [FILE, "--model", "GPT2Tiny", "--prompt", "1 2 3", "--max-new", "4"];
   assert.equal(await generateCommand.run(parseArgs(argv, generateCommand.options), io), 0);
   assert.equal(
-    await generateCommand.run(parseArgs([...argv, "--no-cache"], generateCommand.options), io),
+    await generateCommand.run(parseArgs([...argv, "--no-kv-cache"], generateCommand.options), io),
     0,
   );
   assert.match(lines[0], /^\d+ \d+ \d+ \d+$/);
@@ -167,14 +167,42 @@ Deno.test("dlm generate prints the tokens and the time per token, with or withou
   assert.match(lines[3], /without the KV cache/);
 });
 
-Deno.test("dlm generate without a step model names the missing model and --no-cache", async () => {
+Deno.test("dlm generate's --no-cache is the session cache's, as in run and train: alone it warns that the KV cache stays on", async () => {
+  const run = async (...extra: string[]) => {
+    const out: string[] = [], err: string[] = [];
+    const io = { out: (x: string) => out.push(x), err: (x: string) => err.push(x) };
+    const argv = [FILE, "--model", "GPT2Tiny", "--prompt", "1 2 3", "--max-new", "4", ...extra];
+    assert.equal(await generateCommand.run(parseArgs(argv, generateCommand.options), io), 0);
+    return { out, err: err.join("\n") };
+  };
+  const plain = await run();
+  const old = await run("--no-cache");
+  // The old meaning (no KV cache) is not taken silently: a warning, and the KV cache is used.
+  assert.match(
+    old.err,
+    /warning DLM0516: --no-cache in dlm generate now turns off the onnxruntime/,
+  );
+  assert.match(old.err, /--no-kv-cache turns it off/);
+  assert.match(old.out[1], / with the KV cache /);
+  assert.equal(old.out[0], plain.out[0]);
+  assert.equal(plain.err, "");
+  // Both switches: no warning, no KV cache, the same tokens.
+  const both = await run("--no-cache", "--no-kv-cache", "--optimize", "basic");
+  assert.equal(both.err, "");
+  assert.match(both.out[1], /without the KV cache/);
+  assert.equal(both.out[0], plain.out[0]);
+  // --optimize is checked as in run and train.
+  await assert.rejects(() => run("--optimize", "fastest"), /--optimize needs one of/);
+});
+
+Deno.test("dlm generate without a step model names the missing model and --no-kv-cache", async () => {
   const lstm = new URL("../lang-examples/lstm.dlm", import.meta.url).pathname;
   const argv = [lstm, "--prompt", "1 2"];
   await assert.rejects(
     () => generateCommand.run(parseArgs(argv, generateCommand.options), { out() {}, err() {} }),
     (e: unknown) =>
       e instanceof DlmError && e.diagnostics[0].code === "DLM0128" &&
-      /'LstmLanguageModelCached'.*--no-cache/.test(e.diagnostics[0].message),
+      /'LstmLanguageModelCached'.*--no-kv-cache/.test(e.diagnostics[0].message),
   );
 });
 

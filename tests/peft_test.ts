@@ -493,7 +493,10 @@ Deno.test(
       return r.out.trim().split("\n")[0];
     };
     const cached = await gen("GPT2TinyLoRA", "--weights", all, "--weights", w);
-    assert.equal(await gen("GPT2TinyLoRA", "--weights", all, "--weights", w, "--no-cache"), cached);
+    assert.equal(
+      await gen("GPT2TinyLoRA", "--weights", all, "--weights", w, "--no-kv-cache"),
+      cached,
+    );
     // The adapter is applied: without it (B = 0) the tokens differ.
     assert.notEqual(await gen("GPT2TinyLoRA", "--weights", all), cached);
   }),

@@ -1,9 +1,24 @@
 /**
  * `dlm generate`: autoregressive generation from a decoder language model,
  * with its KV-cache step model (`<Model>Cached` in the same file) or, with
- * --no-cache, by re-running the plain model on the whole sequence per token.
+ * --no-kv-cache, by re-running the plain model on the whole sequence per
+ * token. `--optimize` and `--no-cache` are the session's, as in run and train.
+ *
+ * `--no-cache` meant "no KV cache" here until the session cache came, and now
+ * means what it means in run and train. A script that passes it for the old
+ * meaning is not silently switched: given without --no-kv-cache, it warns
+ * (DLM0516) that the KV cache stays on; and a file without the step model
+ * fails with DLM0128, which names --no-kv-cache. The tokens are the same
+ * either way (the step model is the plain one, computed incrementally).
  */
-import { diag, DlmError, error, fileStart } from "../../compiler/diagnostics.ts";
+import {
+  diag,
+  DlmError,
+  error,
+  fileStart,
+  formatDiagnostic,
+  warning,
+} from "../../compiler/diagnostics.ts";
 import { selectModel } from "../../compiler/compile.ts";
 import { isProgram, loadProgram, readFromDisk } from "../../compiler/check/program.ts";
 import { type Target, TARGETS } from "../../compiler/passes/mod.ts";
@@ -12,6 +27,7 @@ import { overridesOf } from "../args.ts";
 import { type Io, type Parsed, UsageError } from "../command.ts";
 import { buildGraph, type BuildOptions, type Built, isOnnxPath } from "../pipeline.ts";
 import { warn } from "../report.ts";
+import { sessionArgsOf } from "../sessions.ts";
 
 /** "1 2, 3" -> [1, 2, 3]. */
 function parsePrompt(s: string | undefined): number[] {
@@ -64,7 +80,11 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       ...diag("DLM0507", "--target ort", "an onnxruntime backend (node or web)"),
     );
   }
-  const useCache = !args.opts["no-cache"];
+  const useCache = !args.opts["no-kv-cache"];
+  const session = sessionArgsOf(args);
+  if (args.opts["no-cache"] && useCache) {
+    io.err(formatDiagnostic(warning(...diag("DLM0516", "--no-cache", "--no-kv-cache"))));
+  }
   const base: BuildOptions = {
     seed,
     target: target as Target,
@@ -98,6 +118,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     seed,
     backend: backend as GenerateBackend,
     cached: useCache,
+    session: { ...session, report: { what: "the model", warn: io.err } },
   });
   io.out(r.tokens[0].join(" "));
   const per = maxNew ? r.totalMs / maxNew : 0;

@@ -345,10 +345,11 @@ const GENERATE_OPTIONS: Record<string, OptSpec> = {
     range: SEED_RANGE,
     help: "seed for sampling and for initial weights (default 0)",
   },
-  "no-cache": {
+  "no-kv-cache": {
     kind: "bool",
     help: "re-run the plain model on the whole sequence for each token (no step model needed)",
   },
+  ...SESSION,
   ...WEIGHTS,
   set: {
     kind: "multi",
@@ -374,9 +375,12 @@ const generate = lazyCommand({
     "values of the earlier positions, [..., P, head_dim] with P the cached length (0 at\n" +
     "first). The step model of model M is MCached in the same file, with M's parameter\n" +
     "names, so one weights file serves both. The prompt is run once with an empty cache,\n" +
-    "then each new token alone; --no-cache re-runs M on the whole sequence per token.",
+    "then each new token alone; --no-kv-cache re-runs M on the whole sequence per token.\n" +
+    "--optimize and --no-cache are the onnxruntime session's, as in run and train (until\n" +
+    "this release --no-cache meant --no-kv-cache; it now warns, DLM0516, when given alone).",
   usage: 'FILE.dlm --prompt "1 2 3" [--model NAME] [--max-new N] [--temperature T] ' +
-    "[--top-k K] [--seed S] [--no-cache] [--weights W.safetensors] [--backend node|web|reference]",
+    "[--top-k K] [--seed S] [--no-kv-cache] [--optimize LEVEL] [--no-cache] " +
+    "[--weights W.safetensors] [--backend node|web|reference]",
   options: GENERATE_OPTIONS,
 }, import.meta.resolve("./generate.ts"));
 

@@ -23,6 +23,7 @@ export function run(args: Parsed, io: Io): number {
       kind: p.trainable ? "parameter" : "buffer",
       frozen: !!p.frozen,
       ...(p.adapter ? { adapter: p.adapter } : {}),
+      ...(p.copyOf ? { copy_of: p.copyOf } : {}),
       count: numel(t.shape),
     };
   });
@@ -42,7 +43,7 @@ export function run(args: Parsed, io: Io): number {
     r,
   ) => [
     r.name,
-    r.adapter ? `${r.adapter} ${r.role}` : r.role + (r.frozen ? " (frozen)" : ""),
+    r.adapter ? `${r.adapter} ${r.role}` : r.role + tags(r),
     `[${r.shape.join(", ")}]`,
     r.dtype,
     groupDigits(r.count),
@@ -60,4 +61,10 @@ export function run(args: Parsed, io: Io): number {
     } frozen), ${f(totals.buffers)} buffer elements`,
   );
   return 0;
+}
+
+/** " (frozen)", " (copy of policy.fc1.weight)", " (frozen, copy of ...)", or nothing. */
+function tags(r: { frozen: boolean; copy_of?: string }): string {
+  const t = [...(r.frozen ? ["frozen"] : []), ...(r.copy_of ? [`copy of ${r.copy_of}`] : [])];
+  return t.length ? ` (${t.join(", ")})` : "";
 }

@@ -68,8 +68,10 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       pack: true,
       // A sequence length the model leaves symbolic is the data's: recurrent layers unroll over it.
       dataShapes: Object.fromEntries(Object.entries(arrays).map(([k, t]) => [k, t.shape])),
+      // The evaluation model runs only on validation data (--val-split or the section's).
+      evaluation: (s) => ((args.opts["val-split"] as number | undefined) ?? s.valSplit ?? 0) > 0,
     });
-    if (!c.step || !c.eval) {
+    if (!c.step) {
       throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
     }
     // Warnings (a loss that reaches no parameter, ...) are worth seeing before a long run.
@@ -77,7 +79,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     // Weights load by name into both models: the trained state and the frozen constants.
     if (weights.length) {
       for (const d of loadWeights(c.step, weights, rules).warnings) io.err(formatDiagnostic(d));
-      loadWeights(c.eval, weights, rules);
+      if (c.eval) loadWeights(c.eval, weights, rules);
     }
     // K steps per run: the step becomes a Scan over K stacked batches (compiler/train/multistep.ts).
     stepGraph = c.step;

@@ -5,7 +5,7 @@
  * are built-ins on the same seam; the few things only they need are the
  * last members of Ctx, marked as such.
  */
-import type { AttrValue, InputNeed, Node, Span, TensorType } from "../ir/graph.ts";
+import type { AttrValue, Dim, InputNeed, Node, Span, TensorType } from "../ir/graph.ts";
 import type { GraphBuilder } from "../ops/builder.ts";
 import type { DType, Tensor } from "../ir/tensor.ts";
 import type { Code } from "../diagnostics.ts";
@@ -79,6 +79,22 @@ export interface Ctx {
    * model input (or a reshaping of one), data for it is checked against `need` before a run.
    */
   needIndices(v: TensorValue, need: Omit<InputNeed, "input" | "span">): void;
+  /**
+   * The run-time size of a symbolic dim as an i64[1] tensor: a Shape slice of a value whose
+   * type has that dim (a model input first, else any value built so far). Undefined when no
+   * value has it.
+   */
+  dimSize(d: Dim): TensorValue | undefined;
+  /** A value of exactly this shape (a model input first, else any value built so far), if any. */
+  valueOfShape(shape: readonly Dim[]): TensorValue | undefined;
+  /**
+   * d(y)/d(wrt) for each of `wrt`, built into the graph from the op table's gradient rules
+   * (compiler/grad): `seed` is dL/dy (default 1, then y must have one element). Gradient nodes
+   * carry the call's span. Undefined after an error was reported at the call.
+   */
+  gradients(y: TensorValue, wrt: TensorValue[], seed?: TensorValue): TensorValue[] | undefined;
+  /** Report a warning at `span` (default: the call). */
+  warn(code: Code, message: string, span?: Span): void;
 
   // ---- For compile-time functions, which bind their own arguments (min(3, 4) and
   // min((3, 4)) are both fine) and reach a little further into the elaboration.

@@ -138,6 +138,7 @@ class Resolver {
         return;
       }
       case "init":
+      case "copy":
       case "freeze":
         return;
     }

@@ -21,6 +21,15 @@ import { expandRecurrent } from "./expand_recurrent.ts";
 import { GradLimit } from "../ops/grad_util.ts";
 import type { GradContext } from "../ops/op_def.ts";
 
+/**
+ * The name stem of the nodes a `grad(y, wrt: x)` value is built from (the elaborator names them
+ * `<level>.grad_value_<k>/...`): when a training step's backward pass meets one whose op has no
+ * gradient rule, the missing rule is a second-order one, and says so (DLM0430).
+ */
+export const GRAD_VALUE_PREFIX = "grad_value";
+
+const GRAD_VALUE_NODE = new RegExp(`(^|\\.)${GRAD_VALUE_PREFIX}_\\d+/`);
+
 /** Options of `buildGradients`. */
 export interface GradientOptions {
   /**
@@ -33,6 +42,12 @@ export interface GradientOptions {
   seed?: string;
   /** Prefix of backward node names (default "grad"). */
   prefix?: string;
+  /**
+   * Which recurrent nodes to unroll first: all of them (default: a training step's graph), or
+   * only when one lies on the path (a `grad()` value in a model, whose other recurrent layers
+   * stay fused and may keep a symbolic length).
+   */
+  unroll?: "all" | "on_path";
 }
 
 /**
@@ -68,7 +83,11 @@ export function buildGradients(
 ): Map<string, string> {
   const graph = b.graph;
   // Recurrent layers are differentiated through their unrolled form (backpropagation through time).
-  expandRecurrent(b);
+  const crosses = () =>
+    gradientPath(graph, loss, wrt, opts.stop).onPath.some((n) =>
+      !n.domain && (n.op === "RNN" || n.op === "GRU" || n.op === "LSTM")
+    );
+  if (opts.unroll !== "on_path" || crosses()) expandRecurrent(b);
   const lossType = typeOrFail(b, loss);
   const prefix = opts.prefix ?? "grad";
   const { onPath, fromWrt } = gradientPath(graph, loss, wrt, opts.stop);
@@ -111,6 +130,9 @@ export function buildGradients(
     if (outputGrads.every((g) => g === "")) continue;
     const def = getOp(n.op, n.domain);
     if (!def?.grad) {
+      if (GRAD_VALUE_NODE.test(n.name)) {
+        fail(...diag("DLM0430", n.op, n.name), n.spans?.[0]);
+      }
       fail(
         ...diag("DLM0417", `op '${n.op}' (node '${n.name}'${where(n)})`, "it has no gradient rule"),
         n.spans?.[0],

@@ -4,6 +4,7 @@
  */
 export {
   buildGradients,
+  GRAD_VALUE_PREFIX,
   type GradientOptions,
   type GradientReach,
   gradientReach,

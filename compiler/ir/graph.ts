@@ -83,6 +83,12 @@ export interface ParamInfo {
   span?: Span;
   /** Created by a fine-tuning method, e.g. "lora:qv" (compiler/check/peft.ts). */
   adapter?: string;
+  /**
+   * Starts as a copy of this parameter (`init ref from policy`, compiler/check/copies.ts): its
+   * initial value is the source's, and loading weights copies the source's loaded value into it
+   * when no file gives its own.
+   */
+  copyOf?: string;
 }
 
 /**

@@ -125,6 +125,7 @@ function paramNote(p: ParamInfo): string {
   const words = [p.layer ? `${p.role} of ${p.layer}` : p.role];
   if (!p.trainable) words.push("not trainable");
   if (p.frozen) words.push("frozen");
+  if (p.copyOf) words.push(`copy of ${p.copyOf}`);
   const note = words.join(", ");
   return p.span ? `${note}  # ${formatSpan(p.span)}` : note;
 }

@@ -575,3 +575,16 @@ Deno.test("Dropout, Clip, Trilu, CumSum and the random ops keep the input shape"
   assert.deepEqual(one("RandomNormalLike", [f32("N", 4)]), f32("N", 4));
   assert.deepEqual(one("RandomUniformLike", [i64("N", 4)], { dtype: 1 }), f32("N", 4));
 });
+
+Deno.test("RandomNormal and RandomUniform take their static shape and dtype from attributes", () => {
+  assert.deepEqual(one("RandomNormal", [], { shape: [3, 4] }), f32(3, 4));
+  assert.deepEqual(one("RandomUniform", [], { shape: [2], dtype: 11 }), t("f64", 2));
+  rejects(
+    () => infer("RandomNormal", [], { shape: [3, -1] }),
+    "RandomNormal expects 'shape' of dims >= 0, found [3, -1]",
+  );
+  rejects(
+    () => infer("RandomUniform", [], { shape: [2], dtype: 7 }),
+    "RandomUniform expects 'output' to be a float tensor (f16, f32, f64), found i64[2]",
+  );
+});

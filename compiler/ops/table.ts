@@ -51,6 +51,7 @@ import { maxPoolOp } from "./max_pool.ts";
 import { oneHotOp } from "./one_hot.ts";
 import { pReluOp } from "./p_relu.ts";
 import { padOp } from "./pad.ts";
+import { randomNormalOp, randomUniformOp } from "./random_normal.ts";
 import { randomNormalLikeOp } from "./random_normal_like.ts";
 import { randomUniformLikeOp } from "./random_uniform_like.ts";
 import { rangeOp } from "./range.ts";
@@ -114,7 +115,9 @@ const ALL: readonly OpDef[] = [
   oneHotOp,
   pReluOp,
   padOp,
+  randomNormalOp,
   randomNormalLikeOp,
+  randomUniformOp,
   randomUniformLikeOp,
   rangeOp,
   reshapeOp,

@@ -90,7 +90,10 @@ export function beforeGradientsPipeline(): Pass[] {
 
 /**
  * A training step once it is built (forward, gradients, optimiser updates):
- * the batch norms read statistics shared with their gradients, chains of
+ * the batch norms read statistics shared with their gradients (a step's
+ * builder has split them already, with PyTorch's running variance:
+ * compiler/train/batch_norm_state.ts; share_batch_statistics is there for a
+ * train-mode node left in a graph, by ONNX's rule), chains of
  * reshapes that the gradient rules and parameter packs leave are merged,
  * then the train-mode inference pipeline cleans up (cse merges those
  * statistics, dce the reshapes no longer read).

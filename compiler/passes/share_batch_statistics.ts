@@ -1,7 +1,11 @@
 /**
- * share_batch_statistics: a training step's train-mode BatchNormalization
- * reads batch statistics computed by plain nodes, which cse then merges
- * with the ones its gradient computes.
+ * share_batch_statistics: a train-mode BatchNormalization reads batch
+ * statistics computed by plain nodes, which cse then merges with the ones
+ * its gradient computes. The pass keeps ONNX's meaning of the node (its
+ * running variance blends the population variance). A training step splits
+ * its batch norms itself, with PyTorch's running variance, before its
+ * pipeline runs (compiler/train/batch_norm_state.ts, through
+ * `splitAndUpdate`), so in a step the pass finds none left.
  */
 import type { Graph, Node } from "../ir/graph.ts";
 import { tensor, zeros } from "../ir/tensor.ts";
@@ -16,6 +20,9 @@ export interface SplitBatchNorm {
   mean: Expr;
   /** The batch's population variance, shape [C]. */
   variance: Expr;
+  /** The batch norm's input and the axes its statistics reduce (all but the channel). */
+  x: Expr;
+  axes: number[];
   /** ONNX's momentum: the weight of the running value. */
   momentum: number;
   runMean: string;
@@ -46,8 +53,9 @@ export function isTrainBatchNorm(n: Node): boolean {
  * an inference-mode one that reads the centred input and the variance as the
  * gradient computes them (cse merges the two copies), and returns the
  * statistics; the running statistics' update is left to the caller: this
- * pass updates them per batch norm, a step with packed parameters in one
- * chain for all (compiler/train/pack.ts). onnxruntime runs the train-mode
+ * pass updates them per batch norm by ONNX's rule, a training step by
+ * PyTorch's, per batch norm or in one chain for all where its parameters are
+ * packed (compiler/train/batch_norm_state.ts). onnxruntime runs the train-mode
  * node at about 3x the inference-mode one (17.7 against 5.6 ms for the
  * CIFAR ResNet-18's 20 at batch 16).
  *
@@ -60,7 +68,7 @@ export function splitBatchNorm(b: GraphBuilder, bn: Node, pool: ConstantPool): S
   const [y, nextMean = "", nextVar = ""] = bn.outputs;
   const start = g.nodes.length;
   const e = bnMath(b, bn, pool);
-  const { xc, mean, variance } = batchStatistics(e.v(x));
+  const { xc, mean, variance, axes } = batchStatistics(e.v(x));
   const t = b.typeOf(scale)!;
   const zero = e.constant(zeros(t.dtype, t.shape as number[]));
   const momentum = (bn.attrs.momentum as number | undefined) ?? 0.9;
@@ -70,11 +78,51 @@ export function splitBatchNorm(b: GraphBuilder, bn: Node, pool: ConstantPool): S
   // The statistics come before the node that reads them.
   const added = g.nodes.splice(start);
   g.nodes.splice(g.nodes.indexOf(bn), 0, ...added);
-  return { mean, variance, momentum, runMean, runVar, nextMean, nextVar };
+  return { mean, variance, x: e.v(x), axes, momentum, runMean, runVar, nextMean, nextVar };
+}
+
+/**
+ * Split the train-mode batch norm `bn` (`splitBatchNorm`) and update its running statistics, each
+ * update taking the name the node's output had and sitting just after the node:
+ *
+ *   next_mean = run_mean * momentum + mean * (1 - momentum)
+ *   next_var  = run_var * momentum + var * w
+ *
+ * with `w` the variance's weight, by default ONNX's 1 - momentum (a training step passes
+ * PyTorch's, compiler/train/batch_norm_state.ts). Nodes named `<bn>/<op>` with its spans.
+ */
+export function splitAndUpdate(
+  b: GraphBuilder,
+  bn: Node,
+  pool: ConstantPool,
+  varWeight?: (e: ExprGraph, s: SplitBatchNorm) => Expr,
+): SplitBatchNorm {
+  const g = b.graph;
+  const s = splitBatchNorm(b, bn, pool);
+  const at = g.nodes.length;
+  const e = bnMath(b, bn, pool);
+  const dtype = b.typeOf(s.runMean)!.dtype;
+  const scalar = (v: number) => e.constant(tensor(dtype, [], [v]));
+  const update = (run: string, batch: Expr, weight: () => Expr, name: string) => {
+    if (!name) return;
+    const v = e.v(run).mul(scalar(s.momentum)).add(batch.mul(weight()));
+    // The update takes the name the node's output had.
+    const producer = g.nodes.at(-1)!;
+    g.types.set(name, g.types.get(v.name)!);
+    g.types.delete(v.name);
+    producer.outputs = [name];
+  };
+  const rest = () => scalar(1 - s.momentum);
+  update(s.runMean, s.mean.reshape([-1]), rest, s.nextMean);
+  update(s.runVar, s.variance, varWeight ? () => varWeight(e, s) : rest, s.nextVar);
+  // After the batch norm, which the updates do not feed.
+  const updates = g.nodes.splice(at);
+  g.nodes.splice(g.nodes.indexOf(bn) + 1, 0, ...updates);
+  return s;
 }
 
 /** The expression API over `b` for nodes named `<bn>/<op>` with the batch norm's spans. */
-function bnMath(b: GraphBuilder, bn: Node, pool: ConstantPool): ExprGraph {
+export function bnMath(b: GraphBuilder, bn: Node, pool: ConstantPool): ExprGraph {
   return exprGraph({
     node: (op, inputs, attrs, o) =>
       b.addNode(op, inputs, attrs, {
@@ -113,25 +161,7 @@ export const shareBatchStatistics = definePass(
       b ??= new GraphBuilder(g);
       pool ??= constantPool(g);
       const before = { ...bn };
-      const s = splitBatchNorm(b, bn, pool);
-      const at = g.nodes.length;
-      const e = bnMath(b, bn, pool);
-      const dtype = b.typeOf(s.runMean)!.dtype;
-      const scalar = (v: number) => e.constant(tensor(dtype, [], [v]));
-      const update = (run: string, batch: Expr, name: string) => {
-        if (!name) return;
-        const v = e.v(run).mul(scalar(s.momentum)).add(batch.mul(scalar(1 - s.momentum)));
-        // The update takes the name the node's output had.
-        const producer = g.nodes.at(-1)!;
-        g.types.set(name, g.types.get(v.name)!);
-        g.types.delete(v.name);
-        producer.outputs = [name];
-      };
-      update(s.runMean, s.mean.reshape([-1]), s.nextMean);
-      update(s.runVar, s.variance, s.nextVar);
-      // After the batch norm, which the updates do not feed.
-      const updates = g.nodes.splice(at);
-      g.nodes.splice(g.nodes.indexOf(bn) + 1, 0, ...updates);
+      splitAndUpdate(b, bn, pool);
       noteRewrite(ctx, [before]);
       fired++;
     }

@@ -90,6 +90,7 @@ export type Stmt =
   | IfStmt
   | ForStmt
   | InitStmt
+  | CopyStmt
   | FreezeStmt
   | ExprStmt;
 
@@ -170,6 +171,21 @@ export interface InitStmt {
   /** True when the target was written as a string (a name glob). */
   glob: boolean;
   value: Expr;
+  span: Span;
+}
+
+/**
+ * `init ref from policy` or `init "ref.h.0" from "policy.h.0"`: the parameters and buffers under
+ * `target` start as copies of those under `source` (a reference model, a target network, an
+ * EMA teacher). Both are names relative to the level, never patterns.
+ */
+export interface CopyStmt {
+  kind: "copy";
+  target: string;
+  source: string;
+  /** Where each name is written, for diagnostics about one side. */
+  targetSpan: Span;
+  sourceSpan: Span;
   span: Span;
 }
 

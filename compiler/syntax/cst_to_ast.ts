@@ -458,10 +458,22 @@ export class AstBuilder {
     return { names, destructure: true };
   }
 
-  initStmt(n: CstNode): A.InitStmt | undefined {
+  initStmt(n: CstNode): A.InitStmt | A.CopyStmt | undefined {
     const target = this.initTarget(node(n, "target"));
     if (!target) return undefined;
     const span = this.nodeSpan(n);
+    if (tok(n, "from")) {
+      const source = this.initTarget(node(n, "source"));
+      if (!source) return undefined;
+      return {
+        kind: "copy",
+        target: target.target,
+        source: source.target,
+        targetSpan: this.nodeSpan(node(n, "target")),
+        sourceSpan: this.nodeSpan(node(n, "source")),
+        span,
+      };
+    }
     return {
       kind: "init",
       target: target.target,

@@ -478,12 +478,29 @@ export class DlmParser extends CstParser {
       ])
     ));
 
-  // initStmt = "init" initTarget "=" expr ;
+  // initStmt = "init" initTarget ( "=" expr | "from" initTarget ) ;
+  // `from` is a contextual word, not a keyword: it stays a name everywhere else.
   initStmt = this.RULE("initStmt", () => {
     this.CONSUME(T.Init);
     this.SUBRULE(this.initTarget, { LABEL: "target" });
-    this.CONSUME(T.Equals);
-    this.SUBRULE(this.expr, { LABEL: "value" });
+    this.OR({
+      DEF: [
+        {
+          ALT: () => {
+            this.CONSUME(T.Equals);
+            this.SUBRULE(this.expr, { LABEL: "value" });
+          },
+        },
+        {
+          GATE: () => this.LA(1).image === "from",
+          ALT: () => {
+            this.CONSUME(T.Identifier, { LABEL: "from" });
+            this.SUBRULE2(this.initTarget, { LABEL: "source" });
+          },
+        },
+      ],
+      ERR_MSG: "'=' or 'from'",
+    });
   });
 
   // freezeStmt = "freeze" initTarget ;

@@ -82,6 +82,8 @@ export function sexpr(n: Printable): string {
       return `(for ${names(n.names, n.destructure)} in ${sexpr(n.iter)} ${block(n.body)})`;
     case "init":
       return `(init ${n.glob ? JSON.stringify(n.target) : n.target} = ${sexpr(n.value)})`;
+    case "copy":
+      return `(init ${JSON.stringify(n.target)} from ${JSON.stringify(n.source)})`;
     case "freeze":
       return `(freeze ${n.glob ? JSON.stringify(n.target) : n.target})`;
     case "expr":

@@ -25,10 +25,27 @@
  * forward applies in train mode. Frozen parameters (`freeze`, fine-tuning
  * methods) do not change the mode, as `requires_grad = False` leaves a
  * PyTorch module in training mode: their statistics and counters move.
+ *
+ * The batch statistics a batch norm normalises with are the batch's mean
+ * and its population variance, var = mean(xc^2) over the M = N H W values
+ * of a channel (xc = x - mean). PyTorch blends the unbiased variance into
+ * running_var, sum(xc^2) / (M - 1) = var M / (M - 1), where ONNX's
+ * BatchNormalization in training mode blends var itself; a step follows
+ * PyTorch (`varianceWeight`), so dlm-trained statistics are torch's.
  */
-import type { Graph } from "../ir/graph.ts";
-import { tensor } from "../ir/tensor.ts";
+import type { Graph, Node, ValueInfo } from "../ir/graph.ts";
+import { type Expr, type ExprGraph, exprGraph } from "../ir/expr.ts";
+import { type DType, numel, tensor } from "../ir/tensor.ts";
 import type { GraphBuilder } from "../ops/builder.ts";
+import { countOver } from "../ops/grad_util.ts";
+import {
+  constantPool,
+  isTrainBatchNorm,
+  splitAndUpdate,
+  type SplitBatchNorm,
+  splitBatchNorm,
+} from "../passes/share_batch_statistics.ts";
+import { nextName } from "./contract.ts";
 import { newPack } from "./pack.ts";
 
 /** What a step's batch norms update. */
@@ -109,4 +126,198 @@ export function countBatches(
     const [next] = b.addNode("Add", [c, amount], {}, { name: `${c}/count` });
     return [next, c];
   });
+}
+
+/**
+ * The weight of the batch's variance in PyTorch's update of running_var. With dlm's momentum
+ * m' (ONNX's m = 1 - m', the weight of the running value) and var the population variance of the
+ * M values per channel:
+ *
+ *   torch:  next = (1 - m') run + m' sum(xc^2) / (M - 1)
+ *                = m run + (1 - m) var M / (M - 1)
+ *                = m run + var (1 - m) / (1 - 1/M)
+ *
+ * so the weight is w = (1 - m) / (1 - 1/M), ONNX's 1 - m over 1 - 1/M. 1/M is what the batch
+ * norm's gradient computes (`countOver`: a constant for static dims, else read from the batch's
+ * size once per step, shared by cse). M = 1 is the one case PyTorch refuses ("Expected more than
+ * 1 value per channel"); var is 0 there, and the denominator max(1 - 1/M, 1/M), which is
+ * 1 - 1/M for every M >= 2 and 1 for M = 1, keeps the update finite: next = m run.
+ */
+export function varianceWeight(
+  e: ExprGraph,
+  inputs: readonly ValueInfo[],
+  s: SplitBatchNorm,
+): Expr {
+  const dtype = s.variance.dtype;
+  const shape = s.x.type.shape;
+  if (s.axes.every((a) => typeof shape[a] === "number")) {
+    const m = s.axes.reduce((n, a) => n * (shape[a] as number), 1);
+    return e.scalar(staticWeight(s.momentum, m), dtype);
+  }
+  const inv = countOver(e, inputs, s.x, s.axes, dtype, { inverse: true });
+  return inv.rsub(1).max(inv).rdiv(1 - s.momentum);
+}
+
+/** w = (1 - m) / max(1 - 1/M, 1/M) for a static M (`varianceWeight`). */
+function staticWeight(momentum: number, m: number): number {
+  return (1 - momentum) / Math.max(1 - 1 / m, 1 / m);
+}
+
+/**
+ * Every train-mode batch norm `packRunningStatistics` left (or all, unpacked) split as
+ * share_batch_statistics does, its running statistics updated per layer by PyTorch's rule
+ * (`varianceWeight`), each update taking the name the node's output had: a layer applied more
+ * than once (chained by `batchNormState`) updates its statistics once per application, in order.
+ */
+export function updateRunningStatistics(b: GraphBuilder): void {
+  const g = b.graph;
+  const pool = constantPool(g);
+  for (const bn of [...g.nodes]) {
+    if (isTrainBatchNorm(bn)) splitAndUpdate(b, bn, pool, (e, s) => varianceWeight(e, g.inputs, s));
+  }
+}
+
+/**
+ * The running statistics of every train-mode batch norm of a step, updated in one chain: the
+ * batch norms are split as share_batch_statistics does (inference-mode nodes reading the batch's
+ * statistics), and their running means and variances become one step input per dtype, a pack
+ * `pack:<k>` [m_1 .. m_k, v_1 .. v_k] (f32[2 sum C]) laid out as parameter packs are, whose next
+ * value is PyTorch's rule applied once to the whole vector:
+ *
+ *   next = pack * momentum + concat(mean_1 .. mean_k, var_1 .. var_k) * weight
+ *
+ * with momentum ONNX's (a per-element constant where the batch norms differ) and weight 1 -
+ * momentum on the means' elements and `varianceWeight` on the variances' (`varianceRest`). That
+ * is six nodes for the step, and four more for the weights where the batch's size is known only
+ * at run time, where the per-layer form takes seven (ten) per batch norm: a Concat of the
+ * keepdims means along the channel axis and a Reshape, a Concat with the variances ([C] already),
+ * and the update. The batch norms read only the batch's statistics in a step, so the pack needs
+ * no Split. A batch norm applied more than once in a step (a shared layer, whose applications
+ * update its statistics in turn: `batchNormState`) is left out: its statistics are not the
+ * step's inputs updated once, and `updateRunningStatistics` gives it its own chain.
+ * Returns the packs' next values with their output names, and the statistics packed; those are no
+ * longer step inputs (nor initializers: their initial values are the pack's).
+ */
+export function packRunningStatistics(
+  b: GraphBuilder,
+): { outs: [string, string][]; packed: Set<string> } {
+  const g = b.graph;
+  const pool = constantPool(g);
+  const splits: SplitBatchNorm[] = [];
+  const state = new Set(g.inputs.map((i) => i.name).filter((n) => g.initializers.has(n)));
+  const reads = new Map<string, number>();
+  for (const n of g.nodes) for (const i of n.inputs) reads.set(i, (reads.get(i) ?? 0) + 1);
+  const once = (bn: Node) =>
+    [3, 4].every((j) => state.has(bn.inputs[j]) && !reads.has(bn.outputs[j - 2] ?? ""));
+  for (const bn of [...g.nodes]) {
+    if (isTrainBatchNorm(bn) && once(bn)) splits.push(splitBatchNorm(b, bn, pool));
+  }
+  const byDtype = new Map<string, SplitBatchNorm[]>();
+  for (const s of splits) {
+    const dtype = g.types.get(s.runMean)!.dtype;
+    byDtype.set(dtype, [...(byDtype.get(dtype) ?? []), s]);
+  }
+  const e = exprGraph({
+    node: (op, inputs, attrs, o) =>
+      b.addNode(op, inputs, attrs, { ...o, name: `stats/${op.toLowerCase()}` }),
+    constant: (t) => pool.get(t, (t) => b.initializer("stats.c", t)),
+    typeOf: (name) => g.types.get(name)!,
+  });
+  const outs: [string, string][] = [];
+  const packed = new Set<string>();
+  for (const group of byDtype.values()) {
+    // The running statistics the step updates (a batch norm's output may be unused: none then).
+    const means = group.filter((s) => s.nextMean), vars = group.filter((s) => s.nextVar);
+    const members = [...means.map((s) => s.runMean), ...vars.map((s) => s.runVar)];
+    if (members.length === 0) continue;
+    const layout = newPack(b, members);
+    const name = layout.name;
+    const momenta: number[] = [];
+    for (const [i, m] of layout.members.entries()) {
+      const s = i < means.length ? means[i] : vars[i - means.length];
+      for (let k = 0; k < numel(m.shape); k++) momenta.push(s.momentum);
+    }
+    // The keepdims means ([1, C, 1, ...]) concatenated along the channel axis and flattened
+    // (each flattened first where the batch norms' ranks differ).
+    const pieces: Expr[] = [];
+    const rank = means[0]?.mean.type.shape.length;
+    if (means.length > 1 && means.every((s) => s.mean.type.shape.length === rank)) {
+      pieces.push(e.op1("Concat", means.map((s) => s.mean), { axis: 1 }).reshape([-1]));
+    } else pieces.push(...means.map((s) => s.mean.reshape([-1])));
+    // The variances' weights (`varianceWeight`): see `varianceRest`.
+    const rest = varianceRest(e, g.inputs, layout.dtype, means, vars);
+    pieces.push(...rest.vars);
+    const batch = pieces.length === 1 ? pieces[0] : e.op1("Concat", pieces, { axis: 0 });
+    const uniform = momenta.every((m) => m === momenta[0]);
+    const m = uniform
+      ? e.scalar(momenta[0], layout.dtype)
+      : e.constant(tensor(layout.dtype, [layout.size], momenta));
+    const next = e.v(name).mul(m).add(batch.mul(rest.weight));
+    outs.push([next.name, nextName(name)]);
+    for (const m of members) packed.add(m);
+  }
+  return { outs, packed };
+}
+
+/**
+ * The weights of a packed chain's batch statistics, [1 - m_i per mean element, w_i per variance
+ * element] with w_i = (1 - m_i) / max(1 - 1/M_i, 1/M_i) (`varianceWeight`), and the variances as
+ * the chain concatenates them:
+ *
+ * - M_i all static: the weights are one constant (a scalar where they are all equal);
+ * - M_i = n S_i, every batch norm's symbolic dims the same (the batch N of a step; n their
+ *   product, S_i the static rest): 1/M_i = (1/n) (1/S_i) is one Mul of the step's 1/n by a
+ *   constant vector, and the weights are (1 - m) / max(1 - 1/M, 1/M) on that vector (with
+ *   1/M = 0 on the means' elements, whose weight is then 1 - m): four nodes for the step, not
+ *   four per layer;
+ * - otherwise each variance is scaled by its own w_i before the chain (whose weight there is 1).
+ */
+function varianceRest(
+  e: ExprGraph,
+  inputs: readonly ValueInfo[],
+  dtype: DType,
+  means: SplitBatchNorm[],
+  vars: SplitBatchNorm[],
+): { weight: Expr; vars: Expr[] } {
+  const channels = (s: SplitBatchNorm) => numel(s.variance.type.shape as number[]);
+  const meanRest = means.flatMap((s) => new Array<number>(channels(s)).fill(1 - s.momentum));
+  const symbolic = (s: SplitBatchNorm) =>
+    s.axes.filter((a) => typeof s.x.type.shape[a] !== "number");
+  const key = (s: SplitBatchNorm) => symbolic(s).map((a) => s.x.type.shape[a]).sort().join();
+  const staticPart = (s: SplitBatchNorm) =>
+    s.axes.reduce(
+      (n, a) => typeof s.x.type.shape[a] === "number" ? n * (s.x.type.shape[a] as number) : n,
+      1,
+    );
+  const vector = (xs: number[]) =>
+    xs.length > 0 && xs.every((x) => x === xs[0])
+      ? e.scalar(xs[0], dtype)
+      : e.constant(tensor(dtype, [xs.length], xs));
+  if (vars.every((s) => symbolic(s).length === 0)) {
+    const varRest = vars.flatMap((s) =>
+      new Array<number>(channels(s)).fill(staticWeight(s.momentum, staticPart(s)))
+    );
+    return { weight: vector([...meanRest, ...varRest]), vars: vars.map((s) => s.variance) };
+  }
+  if (vars.every((s) => key(s) === key(vars[0]))) {
+    // 1/S_i on the variances' elements and 0 on the means', whose weight is then
+    // (1 - m) / max(1 - 0, 0) = 1 - m exactly: no Concat of two weight vectors.
+    const invN = countOver(e, inputs, vars[0].x, symbolic(vars[0]), dtype, { inverse: true });
+    const invS = [
+      ...meanRest.map(() => 0),
+      ...vars.flatMap((s) => new Array<number>(channels(s)).fill(1 / staticPart(s))),
+    ];
+    const invM = invN.mul(e.constant(tensor(dtype, [invS.length], invS)));
+    const num = [
+      ...meanRest,
+      ...vars.flatMap((s) => new Array<number>(channels(s)).fill(1 - s.momentum)),
+    ];
+    const weight = vector(num).div(invM.rsub(1).max(invM));
+    return { weight, vars: vars.map((s) => s.variance) };
+  }
+  const ones = vars.flatMap((s) => new Array<number>(channels(s)).fill(1));
+  return {
+    weight: vector([...meanRest, ...ones]),
+    vars: vars.map((s) => s.variance.mul(varianceWeight(e, inputs, s))),
+  };
 }

@@ -7,6 +7,8 @@ import { emitModel } from "../onnx/emit.ts";
 import { Dataset, loadDigits } from "../../runtime/data/mod.ts";
 import { train } from "../../runtime/train/mod.ts";
 import { loadModel } from "../../runtime/train/model.ts";
+import { runGraph } from "../../runtime/reference/mod.ts";
+import { unpackValues } from "./pack.ts";
 
 // Three batch norms: `a` trained, `b` frozen (still in train mode), `c` one layer applied twice.
 const SRC = `model M {
@@ -122,3 +124,63 @@ train M {
   const one = add.inputs.find((x) => x !== "bn.num_batches_tracked")!;
   assert.deepEqual(toNumbers(g.initializers.get(one)!), [1]);
 });
+
+/**
+ * One step of `src` (one batch norm `bn` of momentum 0.5 on x) from running_var = 1 on the
+ * reference interpreter, packed or not, and what PyTorch's rule gives: 0.5 * 1 + 0.5 * the
+ * unbiased variance of each channel's values (computed here), or 0.5 * 1 where a channel has
+ * one value (the population variance is 0 there; PyTorch refuses the batch).
+ */
+function runningVarAfterOneStep(src: string, x: Tensor, pack: boolean) {
+  const c = compileTrain("m.dlm", { read: () => src, pack, seed: 1 });
+  assert.deepEqual(c.diagnostics, []);
+  const g = c.step!;
+  const feeds: Record<string, Tensor> = { x, step: tensor("i64", [], [0]) };
+  for (const i of g.inputs) if (!(i.name in feeds)) feeds[i.name] = g.initializers.get(i.name)!;
+  const out = runGraph(g, feeds).outputs;
+  const packs = g.packs ?? [];
+  const named = new Map<string, Tensor>();
+  for (const [k, t] of Object.entries(out)) named.set(k.replace(/^next:/, ""), t);
+  const got = toNumbers(unpackValues(packs, named).get("bn.running_var")!);
+  // Channel values: x is [N, C, ...] with the channel on axis 1.
+  const [n, ch] = x.shape as number[];
+  const inner = x.shape.slice(2).reduce((a, d) => a * (d as number), 1);
+  const v = toNumbers(x);
+  const want = Array.from({ length: ch }, (_, k) => {
+    const xs = Array.from(
+      { length: n * inner },
+      (_, i) => v[Math.floor(i / inner) * ch * inner + k * inner + (i % inner)],
+    );
+    if (xs.length === 1) return 0.5;
+    const mu = xs.reduce((a, b) => a + b, 0) / xs.length;
+    return 0.5 + 0.5 * xs.reduce((a, b) => a + (b - mu) ** 2, 0) / (xs.length - 1);
+  });
+  return { got, want, g };
+}
+
+const bnOnly = (type: string) =>
+  `model M {
+  input x: ${type}
+  output y = x |> bn: batch_norm(momentum: 0.5)
+}
+train M { loss = reduce_mean(y * y * y)  optimizer = sgd(lr: 0.1) }`;
+
+for (const pack of [false, true]) {
+  const how = pack ? "packed" : "per layer";
+  Deno.test(`running_var blends the batch's unbiased variance for a static batch (${how})`, () => {
+    const x = tensor("f32", [2, 3, 2], Array.from({ length: 12 }, (_, i) => Math.sin(i * 2.1) * 2));
+    const { got, want, g } = runningVarAfterOneStep(bnOnly("f32[2, 3, 2]"), x, pack);
+    // M = 4 is static: the weights are constants, nothing reads the shape.
+    assert.ok(!g.nodes.some((n) => n.op === "Shape"), "no Shape node");
+    for (let k = 0; k < 3; k++) assert.ok(Math.abs(got[k] - want[k]) < 1e-5, `${got} ${want}`);
+  });
+
+  Deno.test(`running_var only decays where a channel has one value per batch (${how})`, () => {
+    for (const type of ["f32[1, 3]", "f32[N, 3]"]) {
+      const x = tensor("f32", [1, 3], [0.5, -2, 3]);
+      const { got, want } = runningVarAfterOneStep(bnOnly(type), x, pack);
+      assert.deepEqual(got, want, type);
+      assert.deepEqual(want, [0.5, 0.5, 0.5]);
+    }
+  });
+}

@@ -44,8 +44,13 @@ import {
   trainStepPipeline,
 } from "../passes/mod.ts";
 import { buildOptimizer, type OptimizerSpec, resolveGroup } from "./optimizers.ts";
-import { packMembers, packParams, packRunningStatistics } from "./pack.ts";
-import { batchNormState, countBatches } from "./batch_norm_state.ts";
+import { packMembers, packParams } from "./pack.ts";
+import {
+  batchNormState,
+  countBatches,
+  packRunningStatistics,
+  updateRunningStatistics,
+} from "./batch_norm_state.ts";
 import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
 import { buildClip, type ClipSpec } from "./clip.ts";
 import { nextName, STEP_INPUT } from "./contract.ts";
@@ -99,6 +104,12 @@ export interface TrainCompileOptions {
    */
   pack?: boolean;
   /**
+   * Whether to build the evaluation model, asked once the section's settings are known (default:
+   * always). `dlm train` builds it only when it validates: without validation data the
+   * evaluation model is never run, and building it is a tenth of the compile.
+   */
+  evaluation?: (settings: TrainSettings) => boolean;
+  /**
    * Filled with the passes that ran on the step (before its gradients and once it is built) and
    * on the evaluation model, for `--explain-passes`.
    */
@@ -128,7 +139,6 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
   const dims = { ...dimsFromData(model, section, opts.dataShapes ?? {}), ...opts.dims };
   const eopts = { seed: opts.seed, overrides: opts.overrides, dims };
   const tr = elaborateTrain(p, model, section, { ...eopts, mode: "train" });
-  const ev = elaborateTrain(p, model, section, { ...eopts, mode: "eval" });
   diags.push(...tr.diagnostics);
   if (diags.some((d) => d.severity === "error") || !tr.loss) {
     return { diagnostics: dedupeDiagnostics(diags), sources: p.sources };
@@ -149,7 +159,13 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
       .filter((n) => n && n !== STEP_INPUT && !n.startsWith("opt:"))
       .flatMap((n) => members.get(n) ?? [n])
       .filter((n) => !counters.has(n));
-    const evalGraph = buildEval(ev, state, opts.report?.eval);
+    const evalGraph = (opts.evaluation?.(settings) ?? true)
+      ? buildEval(
+        elaborateTrain(p, model, section, { ...eopts, mode: "eval" }),
+        state,
+        opts.report?.eval,
+      )
+      : undefined;
     return {
       step,
       eval: evalGraph,
@@ -311,9 +327,10 @@ function buildStep(
   }
   const outs: [string, string][] = updates.map((u) => [u.output, nextName(u.input)]);
   outs.push(...emaUpdates(b, tr.settings.get("ema"), updates, trainable, section));
-  // Running statistics: one chain for all where packed, else each batch norm's own
-  // (share_batch_statistics, in the pipeline below).
+  // Running statistics, by PyTorch's rule: one chain for all where packed, else (and for a layer
+  // applied more than once) each batch norm's own.
   const stats = packing ? packRunningStatistics(b) : undefined;
+  updateRunningStatistics(b);
   if (stats) outs.push(...stats.outs);
   for (const [input, value] of buffers) {
     if (!stats?.packed.has(input)) outs.push([value, nextName(input)]);

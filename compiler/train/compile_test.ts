@@ -206,7 +206,7 @@ train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
   assert.deepEqual(fixed.diagnostics, []);
 });
 
-Deno.test("a step's batch norm reads the statistics its gradient computes and updates the running ones as the train-mode node does", () => {
+Deno.test("a step's batch norm reads the statistics its gradient computes and updates the running ones as PyTorch does", () => {
   // A batch of symbolic size N before a batch norm: its gradient counts N at run time.
   const src = `model M {
   input x: f32[N, 3, 2, 2]
@@ -254,6 +254,7 @@ train M { loss = reduce_mean(y * y * y)  optimizer = sgd(lr: 0.1) }`;
   b.output(b.addNode("ReduceMean", [cube], { keepdims: 0 })[0], "loss");
   b.output(mean, "mean");
   b.output(variance, "var");
+  b.output(conv, "conv");
   const { step: _, ...bnFeeds } = feeds;
   const want = runGraph(b.graph, bnFeeds).outputs;
   const close = (a: Tensor | number[], e: Tensor | number[], what: string, tol = 1e-5) => {
@@ -265,7 +266,25 @@ train M { loss = reduce_mean(y * y * y)  optimizer = sgd(lr: 0.1) }`;
   };
   close(got.loss, want.loss, "loss");
   close(got["next:bn.running_mean"], want.mean, "running mean");
-  close(got["next:bn.running_var"], want.var, "running var");
+  // The node blends the population variance (ONNX's rule), the step the unbiased one, over the
+  // M = N H W = 8 values of each channel (PyTorch's rule): computed here from the conv's output.
+  const z = toNumbers(want.conv), run0 = toNumbers(feeds["bn.running_var"]);
+  const unbiased = [0, 1, 2].map((ch) => {
+    const v = [0, 1].flatMap((n) => [0, 1, 2, 3].map((k) => z[n * 12 + ch * 4 + k]));
+    const mu = v.reduce((a, x) => a + x, 0) / v.length;
+    return v.reduce((a, x) => a + (x - mu) ** 2, 0) / (v.length - 1);
+  });
+  close(
+    got["next:bn.running_var"],
+    unbiased.map((u, ch) => 0.8 * run0[ch] + 0.2 * u),
+    "running var",
+  );
+  assert.ok(
+    toNumbers(got["next:bn.running_var"]).some((x, ch) =>
+      Math.abs(x - toNumbers(want.var)[ch]) > 1e-3
+    ),
+    "the unbiased variance differs from the population one here",
+  );
   // SGD's update, p - 0.1 dL/dp, against central differences of the train-mode node's loss.
   for (const p of ["conv.weight", "bn.weight", "bn.bias"]) {
     const p0 = toNumbers(feeds[p]);
@@ -278,4 +297,29 @@ train M { loss = reduce_mean(y * y * y)  optimizer = sgd(lr: 0.1) }`;
     const fd = p0.map((v, k) => v - 0.1 * (lossAt(k, h) - lossAt(k, -h)) / (2 * h));
     close(got[`next:${p}`], fd, p, 1e-3);
   }
+});
+
+Deno.test("compileTrain() builds the evaluation model only when `evaluation` asks for it, with the section's settings", () => {
+  const src = `model M {
+  input x: f32[N, 4]
+  output y: f32[N, 2] = x |> fc: linear(2)
+}
+train M { input t: f32[N, 2]  loss = mse(y, t)  optimizer = sgd(lr: 0.1)  val_split = 0.25 }`;
+  const read = () => src;
+  const seen: (number | undefined)[] = [];
+  const without = compileTrain("m.dlm", {
+    read,
+    evaluation: (s) => {
+      seen.push(s.valSplit);
+      return false;
+    },
+  });
+  assert.deepEqual(without.diagnostics, []);
+  assert.deepEqual(seen, [0.25]);
+  assert.equal(without.eval, undefined);
+  const both = compileTrain("m.dlm", { read, evaluation: () => true });
+  assert.ok(both.eval);
+  // The step is the same either way.
+  assert.deepEqual(without.step!.nodes.map((n) => n.op), both.step!.nodes.map((n) => n.op));
+  assert.deepEqual([...without.step!.initializers.keys()], [...both.step!.initializers.keys()]);
 });

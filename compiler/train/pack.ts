@@ -14,14 +14,7 @@
  * unpack the results: checkpoints and saved weights keep the parameters'
  * own names.
  */
-import { formatType, type Graph, type Node, type PackLayout } from "../ir/graph.ts";
-import { type Expr, exprGraph } from "../ir/expr.ts";
-import {
-  constantPool,
-  isTrainBatchNorm,
-  type SplitBatchNorm,
-  splitBatchNorm,
-} from "../passes/share_batch_statistics.ts";
+import { formatType, type Graph, type PackLayout } from "../ir/graph.ts";
 import type { GraphBuilder } from "../ops/builder.ts";
 import {
   type DType,
@@ -33,7 +26,7 @@ import {
   zeros,
 } from "../ir/tensor.ts";
 import { diag, fail } from "../diagnostics.ts";
-import { nextName, optSlotName, parseOptSlot } from "./contract.ts";
+import { optSlotName, parseOptSlot } from "./contract.ts";
 
 /**
  * Parameters above this many elements stay separate: their update's cost is
@@ -169,87 +162,6 @@ export function newPack(b: GraphBuilder, members: string[]): PackLayout {
   }
   packs.push(layout);
   return layout;
-}
-
-/**
- * The running statistics of every train-mode batch norm of a step, updated in one chain: the
- * batch norms are split as share_batch_statistics does (inference-mode nodes reading the batch's
- * statistics), and their running means and variances become one step input per dtype, a pack
- * `pack:<k>` [m_1 .. m_k, v_1 .. v_k] (f32[2 sum C]) laid out as parameter packs are, whose next
- * value is ONNX's rule applied once to the whole vector:
- *
- *   next = pack * momentum + concat(mean_1 .. mean_k, var_1 .. var_k) * (1 - momentum)
- *
- * (momentum a per-element constant where the batch norms differ). That is six nodes for the step
- * where the per-layer form takes seven per batch norm: a Concat of the keepdims means along the
- * channel axis and a Reshape, a Concat with the variances ([C] already), and the update. The
- * batch norms read only the batch's statistics in a step, so the pack needs no Split.
- * A batch norm applied more than once in a step (a shared layer, whose applications update its
- * statistics in turn: batch_norm_state.ts) is left out: its statistics are not the step's inputs
- * updated once, and share_batch_statistics gives it its own chain.
- * Returns the packs' next values with their output names, and the statistics packed; those are no
- * longer step inputs (nor initializers: their initial values are the pack's).
- */
-export function packRunningStatistics(
-  b: GraphBuilder,
-): { outs: [string, string][]; packed: Set<string> } {
-  const g = b.graph;
-  const pool = constantPool(g);
-  const splits: SplitBatchNorm[] = [];
-  const state = new Set(g.inputs.map((i) => i.name).filter((n) => g.initializers.has(n)));
-  const reads = new Map<string, number>();
-  for (const n of g.nodes) for (const i of n.inputs) reads.set(i, (reads.get(i) ?? 0) + 1);
-  const once = (bn: Node) =>
-    [3, 4].every((j) => state.has(bn.inputs[j]) && !reads.has(bn.outputs[j - 2] ?? ""));
-  for (const bn of [...g.nodes]) {
-    if (isTrainBatchNorm(bn) && once(bn)) splits.push(splitBatchNorm(b, bn, pool));
-  }
-  const byDtype = new Map<string, SplitBatchNorm[]>();
-  for (const s of splits) {
-    const dtype = g.types.get(s.runMean)!.dtype;
-    byDtype.set(dtype, [...(byDtype.get(dtype) ?? []), s]);
-  }
-  const e = exprGraph({
-    node: (op, inputs, attrs, o) =>
-      b.addNode(op, inputs, attrs, { ...o, name: `stats/${op.toLowerCase()}` }),
-    constant: (t) => pool.get(t, (t) => b.initializer("stats.c", t)),
-    typeOf: (name) => g.types.get(name)!,
-  });
-  const outs: [string, string][] = [];
-  const packed = new Set<string>();
-  for (const group of byDtype.values()) {
-    // The running statistics the step updates (a batch norm's output may be unused: none then).
-    const means = group.filter((s) => s.nextMean), vars = group.filter((s) => s.nextVar);
-    const members = [...means.map((s) => s.runMean), ...vars.map((s) => s.runVar)];
-    if (members.length === 0) continue;
-    const layout = newPack(b, members);
-    const name = layout.name;
-    const momenta: number[] = [];
-    for (const [i, m] of layout.members.entries()) {
-      const s = i < means.length ? means[i] : vars[i - means.length];
-      for (let k = 0; k < numel(m.shape); k++) momenta.push(s.momentum);
-    }
-    // The keepdims means ([1, C, 1, ...]) concatenated along the channel axis and flattened
-    // (each flattened first where the batch norms' ranks differ).
-    const pieces: Expr[] = [];
-    const rank = means[0]?.mean.type.shape.length;
-    if (means.length > 1 && means.every((s) => s.mean.type.shape.length === rank)) {
-      pieces.push(e.op1("Concat", means.map((s) => s.mean), { axis: 1 }).reshape([-1]));
-    } else pieces.push(...means.map((s) => s.mean.reshape([-1])));
-    pieces.push(...vars.map((s) => s.variance));
-    const batch = pieces.length === 1 ? pieces[0] : e.op1("Concat", pieces, { axis: 0 });
-    const uniform = momenta.every((m) => m === momenta[0]);
-    const m = uniform
-      ? e.scalar(momenta[0], layout.dtype)
-      : e.constant(tensor(layout.dtype, [layout.size], momenta));
-    const rest = uniform
-      ? e.scalar(1 - momenta[0], layout.dtype)
-      : e.constant(tensor(layout.dtype, [layout.size], momenta.map((x) => 1 - x)));
-    const next = e.v(name).mul(m).add(batch.mul(rest));
-    outs.push([next.name, nextName(name)]);
-    for (const m of members) packed.add(m);
-  }
-  return { outs, packed };
 }
 
 function packData(dtype: DType, size: number, parts: Tensor[]): TensorData {

@@ -4,7 +4,7 @@
  * output is out of tolerance, the run is repeated with every intermediate
  * value exported, and the first value (in execution order) that diverges is
  * reported with the node that made it and its source line. Random nodes
- * (dropout in train mode, `rand_like`, `randn_like`) draw the same numbers on
+ * (dropout in train mode, `rand_like`, `randn`, `randperm`...) draw the same numbers on
  * both sides (runtime/train/draws.ts), as in `dlm diff --train` and in training.
  */
 import type { Graph } from "../../compiler/ir/graph.ts";
@@ -118,7 +118,7 @@ export function formatDiff(r: DiffResult, opts: DiffOptions): string {
     );
   }
   const draws = r.sharedDraws
-    ? `${r.sharedDraws} random draw(s) shared (dropout masks, rand_like, randn_like); `
+    ? `${r.sharedDraws} random draw(s) shared (dropout masks, random tensors); `
     : "";
   lines.push(
     `${draws}tolerance rtol ${opts.rtol}, atol ${opts.atol}; reference ${

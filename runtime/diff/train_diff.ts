@@ -310,7 +310,7 @@ export function formatTrainDiff(
     }
   }
   const masks = r.sharedMasks
-    ? `; ${r.sharedMasks} random draw(s) shared (dropout masks, rand_like, randn_like)`
+    ? `; ${r.sharedMasks} random draw(s) shared (dropout masks, random tensors)`
     : "";
   const nodes = r.nodeCheckMs ? `, node by node ${r.nodeCheckMs.toFixed(1)} ms` : "";
   lines.push(

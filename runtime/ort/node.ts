@@ -171,7 +171,7 @@ export async function createNodeSession(
   } else if (cfg) info.cache = "skipped";
 
   const nodes = facts ? `${facts.nodes.toLocaleString("en")} nodes, ` : "";
-  const status = opts.report && mayBeSlow(facts?.nodes ?? 0, size)
+  const status = opts.report && mayBeSlow(facts?.nodes ?? 0, size, !hit && level !== "disabled")
     ? LoadStatus.start(
       hit
         ? `dlm: loading the optimised ${

@@ -19,12 +19,23 @@ const LOCK = 0, STOP = 1, SHOWN = 2;
 
 /** Loads of at least this many nodes get a status worker: below it, creation takes well under 1 s. */
 export const STATUS_MIN_NODES = 1000;
+/**
+ * The same for a load that optimises nothing (an optimised graph from the cache, or level
+ * disabled), which takes 0.2-0.3 ms a node (bench/results_ort_levels.json: ResNet-18's
+ * 1,263-node step from the cache in 0.22 s, ResNeXt-50's 3,738 at disabled in 0.47-1.0 s,
+ * ShuffleNetV2's 5,702 in 1.7 s): a warm start of a 1,600-node step does not pay for a worker.
+ */
+export const STATUS_MIN_NODES_UNOPTIMISED = 3000;
 /** ... or of models at least this big (reading weights can take a second on its own). */
 export const STATUS_MIN_BYTES = 64 * 2 ** 20;
 
-/** Whether a load of a model this size may take a second or more. */
-export function mayBeSlow(nodes: number, bytes: number): boolean {
-  return nodes >= STATUS_MIN_NODES || bytes >= STATUS_MIN_BYTES;
+/**
+ * Whether a load of a model this size may take a second or more; `optimising: false` for one
+ * that runs none of onnxruntime's graph optimisations.
+ */
+export function mayBeSlow(nodes: number, bytes: number, optimising = true): boolean {
+  const min = optimising ? STATUS_MIN_NODES : STATUS_MIN_NODES_UNOPTIMISED;
+  return nodes >= min || bytes >= STATUS_MIN_BYTES;
 }
 
 /** Where the line goes and how. */

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { mayBeSlow, STATUS_MIN_BYTES, STATUS_MIN_NODES } from "./status.ts";
+import {
+  mayBeSlow,
+  STATUS_MIN_BYTES,
+  STATUS_MIN_NODES,
+  STATUS_MIN_NODES_UNOPTIMISED,
+} from "./status.ts";
 
 const STATUS = new URL("./status.ts", import.meta.url).href;
 
@@ -50,4 +55,8 @@ Deno.test("mayBeSlow() starts a status worker only for big graphs or big files",
   assert.equal(mayBeSlow(100, 1000), false);
   assert.equal(mayBeSlow(STATUS_MIN_NODES, 0), true);
   assert.equal(mayBeSlow(10, STATUS_MIN_BYTES), true);
+  // A load that optimises nothing (a cache hit, level disabled) is quicker per node.
+  assert.equal(mayBeSlow(STATUS_MIN_NODES, 0, false), false);
+  assert.equal(mayBeSlow(STATUS_MIN_NODES_UNOPTIMISED, 0, false), true);
+  assert.equal(mayBeSlow(10, STATUS_MIN_BYTES, false), true);
 });

@@ -10,6 +10,7 @@
  *   Dropout(x, r, true)        ->  Where(mask, x * 1/(1-r), 0), mask an input
  *                                  (and the Dropout's mask output is that input)
  *   RandomUniformLike(x) etc.  ->  the draw, an input of the same type
+ *   RandomNormal(shape) etc.      (randn((N, 16)) is one or the other)
  *
  * and feeds each step a draw that depends on the run's seed, the step's
  * number and the node alone. The step is then a pure function of its inputs:
@@ -30,6 +31,14 @@ import { Rng } from "../../compiler/ir/rng.ts";
 import { type Tensor, tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { evalDim } from "../../compiler/ops/dims.ts";
 import { BODY_PREFIX } from "../../compiler/train/multistep.ts";
+
+/** The ops that fill a tensor with uniform or normal noise, with or without a like input. */
+const RANDOM_FILLS = new Set([
+  "RandomUniform",
+  "RandomUniformLike",
+  "RandomNormal",
+  "RandomNormalLike",
+]);
 
 /** The prefix of the inputs that draws are fed to. */
 export const DRAW_PREFIX = "draw:";
@@ -65,7 +74,7 @@ export function drawsAsInputs(g: Graph): Draw[] {
     g.types.set(name, type);
   };
   for (const n of g.nodes) {
-    if (n.op === "RandomUniformLike" || n.op === "RandomNormalLike") {
+    if (RANDOM_FILLS.has(n.op)) {
       const type = g.types.get(n.outputs[0]);
       if (!type || !fixed(type) || (type.dtype !== "f32" && type.dtype !== "f64")) {
         nodes.push(n);
@@ -76,7 +85,7 @@ export function drawsAsInputs(g: Graph): Draw[] {
       nodes.push({ ...n, op: "Identity", inputs: [input], attrs: {} });
       const a = n.attrs as Record<string, number>;
       out.push(
-        n.op === "RandomUniformLike"
+        n.op.startsWith("RandomUniform")
           ? {
             input,
             key: n.name,

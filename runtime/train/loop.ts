@@ -355,7 +355,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   // Random draws (dropout masks, drop-path noise) are fed by the loop, a function of the seed and
   // the step's number: a resumed run draws what the uninterrupted one did (draws.ts).
   const step = loadModel(opts.step, "step model", { draws: true });
-  const evalModel = opts.eval !== undefined
+  // The evaluation model runs only on validation data: without it, it is not even emitted.
+  const evalModel = opts.eval !== undefined && opts.val
     ? loadModel(opts.eval, "evaluation model", { draws: true })
     : undefined;
 

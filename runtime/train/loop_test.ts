@@ -104,3 +104,15 @@ Deno.test("data that lacks a model input, or state without a value, is a diagnos
     (e: DlmError) => e.diagnostics[0].code === "DLM0416" && /'fc.weight'/.test(e.message),
   );
 });
+
+Deno.test("without validation data the evaluation model is never loaded (nor emitted)", async () => {
+  // A path that does not exist: loading it would be DLM0401.
+  const missing = "/nonexistent/dlm/eval.onnx";
+  const r = await train({ ...base(), eval: missing, val: undefined, epochs: 1 });
+  assert.equal(r.history.length, 1);
+  assert.equal(r.history[0].values.val_accuracy, undefined);
+  await assert.rejects(
+    () => train({ ...base(), eval: missing, epochs: 1 }),
+    (e: unknown) => e instanceof DlmError && e.diagnostics[0].code === "DLM0401",
+  );
+});

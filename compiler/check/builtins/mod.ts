@@ -13,6 +13,8 @@ import { FUNCTIONS as WINDOW_FUNCTIONS, LAYERS as WINDOW_LAYERS } from "./window
 import { FUNCTIONS as LOSS_FUNCTIONS } from "./losses.ts";
 import { FUNCTIONS as DETECTION_FUNCTIONS } from "./detection.ts";
 import { FUNCTIONS as SORTING_FUNCTIONS } from "./sorting.ts";
+import { FUNCTIONS as RANDOM_FUNCTIONS } from "./random.ts";
+import { FUNCTIONS as GRADIENT_FUNCTIONS } from "./gradient.ts";
 import type { CompileFn } from "../context.ts";
 import { scan } from "./scan.ts";
 import { param, params, tensor } from "./param.ts";
@@ -50,6 +52,8 @@ export const FUNCTIONS: Record<string, FnDef> = merge(
   WINDOW_FUNCTIONS,
   LOSS_FUNCTIONS,
   DETECTION_FUNCTIONS,
+  RANDOM_FUNCTIONS,
+  GRADIENT_FUNCTIONS,
 );
 
 /**

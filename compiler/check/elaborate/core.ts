@@ -6,7 +6,14 @@
  * parameters (with init rules), deduplicated constants.
  */
 import type * as A from "../../syntax/ast.ts";
-import { formatType, type Graph, type Node, type ParamInfo, type Span } from "../../ir/graph.ts";
+import {
+  type Dim,
+  formatType,
+  type Graph,
+  type Node,
+  type ParamInfo,
+  type Span,
+} from "../../ir/graph.ts";
 import { GraphBuilder } from "../../ops/builder.ts";
 import { ConstantPool } from "../../ir/expr.ts";
 import {
@@ -18,7 +25,9 @@ import {
   tensor as mkTensor,
   zeros,
 } from "../../ir/tensor.ts";
-import { type Code, diag, type Diagnostic, error } from "../../diagnostics.ts";
+import { type Code, diag, type Diagnostic, DlmError, error, warning } from "../../diagnostics.ts";
+import { buildGradients, GRAD_VALUE_PREFIX, gradientReach } from "../../grad/mod.ts";
+import { dimEquals } from "../../ops/dims.ts";
 import { ShapeError } from "../../ops/op_def.ts";
 import type { Ctx, ParamOptions, PhaseDecl } from "../context.ts";
 import { type InitSpec, lazyInitTensor } from "../../ir/init.ts";
@@ -93,6 +102,8 @@ export abstract class ElabCore {
     stmt: A.FreezeStmt;
     prefix: string;
   }[] = [];
+  /** Each `init T from S` run, with the level it ran at (once per application of its body). */
+  readonly copyRules: { stmt: A.CopyStmt; prefix: string }[] = [];
   readonly paramIndex = new Map<string, ParamInfo>();
   readonly randomCounters = new Map<string, number>();
   /** Counters behind Ctx.ordinal (scan_0, scan_1, ...). */
@@ -220,6 +231,21 @@ export abstract class ElabCore {
         );
         if (!dup) needs.push({ input: name, ...need, span: this.userSpan(span) });
       },
+      dimSize: (d) => this.dimSize(d, span),
+      valueOfShape: (shape) => {
+        const names = [...this.root.graph.inputs.map((i) => i.name), ...this.b.graph.types.keys()];
+        for (const name of names) {
+          const t = this.b.typeOf(name);
+          if (
+            t && t.shape.length === shape.length && t.shape.every((d, k) => dimEquals(d, shape[k]))
+          ) return { k: "tensor", v: name, t };
+        }
+        return undefined;
+      },
+      gradients: (y, wrt, seed) => this.gradients(y, wrt, seed, span),
+      warn: (code, message, sp) => {
+        this.diags.push(warning(code, message, this.userSpan(sp ?? span)));
+      },
       bind: (what, sig, args) => bindArgs(what, sig, args, span, this.diags),
       prefix: this.frame.prefix,
       child: (name) => this.frame.child(name),
@@ -303,6 +329,63 @@ export abstract class ElabCore {
       }
       throw e;
     }
+  }
+
+  /** See Ctx.dimSize: Shape(v, start: k, end: k + 1) of the first value whose dim k is `d`. */
+  dimSize(d: Dim, span: Span): TensorValue | undefined {
+    const find = (names: Iterable<string>) => {
+      for (const name of names) {
+        const t = this.b.typeOf(name);
+        const k = t?.shape.findIndex((x) => dimEquals(x, d)) ?? -1;
+        if (k >= 0) return { name, k };
+      }
+      return undefined;
+    };
+    const at = find(this.root.graph.inputs.map((i) => i.name)) ?? find(this.b.graph.types.keys());
+    if (!at) return undefined;
+    return this.addOp("Shape", [at.name], { start: at.k, end: at.k + 1 }, span)?.[0];
+  }
+
+  /**
+   * See Ctx.gradients: compiler/grad's reverse mode over the graph built so far, its nodes
+   * named below \`grad_value_<k>\` at the call's level (so that a training step that meets one
+   * without a rule knows it for a second-order gradient) and located at the call.
+   */
+  gradients(
+    y: TensorValue,
+    wrt: TensorValue[],
+    seed: TensorValue | undefined,
+    span: Span,
+  ): TensorValue[] | undefined {
+    const k = this.ordinals.get(GRAD_VALUE_PREFIX) ?? 0;
+    this.ordinals.set(GRAD_VALUE_PREFIX, k + 1);
+    const prefix = this.frame.child(`${GRAD_VALUE_PREFIX}_${k}`);
+    const { reached, blocked } = gradientReach(this.b.graph, y.v, wrt.map((w) => w.v));
+    for (const w of wrt) {
+      if (reached.has(w.v)) continue;
+      const stops = blocked.map((n) => `${n.op} '${n.name}'`);
+      const where = stops.length ? ` (the paths stop at ${stops.slice(0, 3).join(", ")})` : "";
+      this.diags.push(warning(...diag("DLM0254", `'${w.v}'`, where), this.userSpan(span)));
+    }
+    const before = new Set(this.b.graph.nodes);
+    let grads: Map<string, string>;
+    try {
+      grads = buildGradients(this.b, y.v, wrt.map((w) => w.v), {
+        prefix,
+        seed: seed?.v,
+        unroll: "on_path",
+      });
+    } catch (e) {
+      if (!(e instanceof DlmError)) throw e;
+      for (const d of e.diagnostics) this.err(d.code, d.message, d.span ?? span);
+      return undefined;
+    }
+    const at = [this.userSpan(span)!];
+    for (const n of this.b.graph.nodes) if (!before.has(n)) n.spans ??= at;
+    return wrt.map((w) => {
+      const g = grads.get(w.v)!;
+      return { k: "tensor", v: g, t: this.b.typeOf(g)! };
+    });
   }
 
   param(

@@ -161,6 +161,7 @@ class Elaborator extends CallElab {
         if (this.b.graph.outputs.some((o) => o.name === `metric:${m.name}`)) metrics.push(m.name);
       }
       this.applyFreeze();
+      this.applyCopies();
     } catch (e) {
       if (!(e instanceof Abort)) throw e;
     }
@@ -183,6 +184,7 @@ class Elaborator extends CallElab {
       }
       this.finishOutputs(outputs);
       this.applyFreeze();
+      this.applyCopies();
     } catch (e) {
       if (!(e instanceof Abort)) throw e;
     }

@@ -16,6 +16,7 @@ import { describe, ERROR, Scope, type Value } from "../values.ts";
 import { compileGlob } from "../glob.ts";
 import { methodSpecs, Peft } from "../peft.ts";
 import { closest } from "../suggest.ts";
+import { applyCopies } from "../copies.ts";
 
 /** Statements of model, block and train bodies, and what finishes a model. */
 export abstract class StatementElab extends IndexElab {
@@ -213,6 +214,11 @@ export abstract class StatementElab extends IndexElab {
       }
       case "init":
         return; // hoisted
+      case "copy":
+        // Applied once the model is elaborated (applyCopies), so where it runs does not matter,
+        // only whether: a copy in a branch not taken, or a loop that never runs, copies nothing.
+        this.copyRules.push({ stmt: s, prefix: this.frame.prefix });
+        return;
       case "freeze": {
         // A label freezes everything under it; a quoted pattern matches names below this level.
         const prefix = this.frame.prefix;
@@ -339,6 +345,16 @@ export abstract class StatementElab extends IndexElab {
         stmt.span,
       );
     }
+  }
+
+  /** `init T from S`: checked and applied once the model is elaborated (../copies.ts). */
+  applyCopies(): void {
+    if (this.copyRules.length === 0) return;
+    // After an error a side may lack layers its body never made: a mismatch would be no news.
+    if (this.diags.some((d) => d.severity === "error")) return;
+    applyCopies(this.root.graph, this.copyRules, (code, message, span) => {
+      this.err(code, message, span);
+    });
   }
 
   /** Evaluate the `with` methods of a derived model or a train section. */
