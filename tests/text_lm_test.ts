@@ -67,6 +67,8 @@ Deno.test("gpt_factbook.dlm trains on windows of a text file's tokens and both r
       "1",
       "--out",
       `${dir}/run`,
+      "--save",
+      `${dir}/gpt.safetensors`,
     );
     assert.equal(r.code, 0, r.err);
     const [head, ...rows] = Deno.readTextFileSync(`${dir}/run/history.csv`).trim().split("\n");
@@ -75,6 +77,28 @@ Deno.test("gpt_factbook.dlm trains on windows of a text file's tokens and both r
     assert.equal(losses.length, 3, head);
     // Below the uniform guess's log(320) = 5.77, and falling.
     assert.ok(losses[2] < 5.0 && losses[2] < losses[0], `${losses}`);
+    // Text in, text out: the prompt's text comes back first, then what the model adds.
+    const g = await dlm(
+      "generate",
+      EXAMPLE,
+      ...TINY,
+      "--tokenizer",
+      tok,
+      "--weights",
+      `${dir}/gpt.safetensors`,
+      "--prompt",
+      "The economy of",
+      "--max-new",
+      "6",
+      "--temperature",
+      "0.8",
+      "--top-p",
+      "0.9",
+    );
+    assert.equal(g.code, 0, g.err);
+    const [line, stats] = g.out.split("\n");
+    assert.ok(line.startsWith("The economy of") && line.length > "The economy of".length, line);
+    assert.match(stats, /^6 tokens in/);
     const d = await dlm("diff", EXAMPLE, ...TINY, "--train", "2", ...data);
     assert.equal(d.code, 0, d.out + d.err);
   } finally {

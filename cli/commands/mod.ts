@@ -313,8 +313,19 @@ const train = lazyCommand({
 const GENERATE_OPTIONS: Record<string, OptSpec> = {
   prompt: {
     kind: "string",
-    arg: "TOKENS",
-    help: 'the prompt\'s token ids, e.g. "1 2 3" (required)',
+    arg: "TOKENS|TEXT",
+    help: 'the prompt\'s token ids, e.g. "1 2 3", or with --tokenizer its text (required)',
+  },
+  tokenizer: {
+    kind: "string",
+    arg: "T.json",
+    help: "a tokenizer.json: the prompt is text, and the output is printed as text",
+  },
+  "top-p": {
+    kind: "number",
+    arg: "P",
+    range: { min: 0, max: 1 },
+    help: "nucleus sampling: among the most likely tokens holding probability P (default 1: all)",
   },
   model: {
     kind: "string",
