@@ -42,6 +42,8 @@ export interface GenerateOptions {
   temperature?: number;
   /** Sample among the k most likely tokens only; 0 (the default) means all. */
   topK?: number;
+  /** Nucleus sampling: among the most likely tokens whose probabilities first sum to p (default 1: all). */
+  topP?: number;
   /** Seed of the sampling RNG (default 0). */
   seed?: number;
   /** Default "node" (onnxruntime-node). */
@@ -123,13 +125,17 @@ export function emptyCache(slot: CacheSlot, batch: number): Tensor {
 /**
  * The next token from one row of logits: argmax when `temperature` is 0
  * (the first maximum on ties), else a draw from softmax(logits / T)
- * restricted to the `topK` largest logits (all when 0).
+ * restricted to the `topK` largest logits (all when 0) and then to the
+ * nucleus (Holtzman et al. 2019): the most likely tokens, in order, up to
+ * the first whose cumulative probability reaches `topP` (all when 1; the
+ * most likely token always stays).
  */
 export function pickToken(
   logits: ArrayLike<number>,
   temperature: number,
   topK: number,
   rng: Rng,
+  topP = 1,
 ): number {
   const n = logits.length;
   if (temperature === 0) {
@@ -138,15 +144,24 @@ export function pickToken(
     return best;
   }
   let order = [...Array(n).keys()];
-  if (topK > 0 && topK < n) {
+  if ((topK > 0 && topK < n) || topP < 1) {
     // A stable sort keeps the lower index first among equal logits.
-    order = order.sort((a, b) => logits[b] - logits[a]).slice(0, topK);
+    order = order.sort((a, b) => logits[b] - logits[a]);
+    if (topK > 0 && topK < n) order = order.slice(0, topK);
   }
   // softmax(l / T) with the maximum subtracted: exp(l_j - l_max) / T cannot overflow.
   let max = -Infinity;
   for (const j of order) max = Math.max(max, logits[j]);
-  const w = order.map((j) => Math.exp((logits[j] - max) / temperature));
-  const total = w.reduce((s, x) => s + x, 0);
+  let w = order.map((j) => Math.exp((logits[j] - max) / temperature));
+  let total = w.reduce((s, x) => s + x, 0);
+  if (topP < 1) {
+    // The nucleus: the shortest prefix of the sorted tokens holding probability topP.
+    let mass = 0, keep = 0;
+    while (keep < w.length && (keep === 0 || mass < topP * total)) mass += w[keep++];
+    order = order.slice(0, keep);
+    w = w.slice(0, keep);
+    total = mass;
+  }
   let u = rng.uniform() * total;
   for (let j = 0; j < order.length; j++) {
     u -= w[j];
@@ -198,9 +213,13 @@ async function makeRunner(
 }
 
 function checkOptions(o: GenerateOptions): Required<
-  Pick<GenerateOptions, "maxNew" | "temperature" | "topK" | "seed">
+  Pick<GenerateOptions, "maxNew" | "temperature" | "topK" | "topP" | "seed">
 > {
   const maxNew = o.maxNew ?? 16, temperature = o.temperature ?? 0, topK = o.topK ?? 0;
+  const topP = o.topP ?? 1;
+  if (!(topP > 0 && topP <= 1)) {
+    fail(...diag("DLM0501", "Generation", "a top-p in (0, 1]", topP));
+  }
   const seed = o.seed ?? 0;
   if (!Number.isInteger(maxNew) || maxNew < 0) {
     fail(
@@ -233,7 +252,7 @@ function checkOptions(o: GenerateOptions): Required<
       fail(...diag("DLM0501", "Generation", "token ids that are integers >= 0", bad));
     }
   }
-  return { maxNew, temperature, topK, seed };
+  return { maxNew, temperature, topK, topP, seed };
 }
 
 /** The logits of the last position of every row: `logits [N, T, V]` -> N rows of V. */
@@ -270,7 +289,7 @@ function ids(rows: number[][]): Tensor {
  * const { tokens } = await generate({ model: cachedGraph, prompt: [[1, 2, 3]], maxNew: 8 });
  */
 export async function generate(o: GenerateOptions): Promise<GenerateResult> {
-  const { maxNew, temperature, topK, seed } = checkOptions(o);
+  const { maxNew, temperature, topK, topP, seed } = checkOptions(o);
   const runner = await makeRunner(o.model, o.backend ?? "node", o.threads, o.session);
   try {
     const slots = cacheInputs(runner.inputs, runner.outputs);
@@ -335,7 +354,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
         past = Object.fromEntries(slots.map((s) => [s.input.name, out[s.output]]));
       }
       lastLogits(out[logitsName], logitsName).forEach((row, i) => {
-        const tok = pickToken(row, temperature, topK, rng);
+        const tok = pickToken(row, temperature, topK, rng, topP);
         tokens[i].push(tok);
         seqs[i].push(tok);
       });

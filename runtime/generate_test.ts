@@ -34,6 +34,31 @@ Deno.test("sampling follows softmax(logits / T) in frequency", () => {
   assert.ok(Math.abs(ones / n - 0.75) < 0.03, `frequency ${ones / n}`);
 });
 
+Deno.test("top-p sampling draws from the nucleus, renormalised", () => {
+  // Probabilities 0.5, 0.3, 0.15, 0.05 (logits their logs, T = 1). With p = 0.7
+  // the nucleus is the first two (0.5 < 0.7 <= 0.8): draws 5/8 and 3/8.
+  const logits = [0.5, 0.3, 0.15, 0.05].map(Math.log);
+  const rng = new Rng(19);
+  const counts = [0, 0, 0, 0];
+  const n = 4000;
+  for (let i = 0; i < n; i++) counts[pickToken(logits, 1, 0, rng, 0.7)]++;
+  assert.equal(counts[2] + counts[3], 0);
+  assert.ok(Math.abs(counts[0] / n - 5 / 8) < 0.03, `${counts}`);
+  // Either side of the boundary at 0.8: two tokens, then three.
+  const seen = (p: number) => {
+    const r = new Rng(2);
+    return new Set([...Array(500)].map(() => pickToken(logits, 1, 0, r, p))).size;
+  };
+  assert.equal(seen(0.79), 2);
+  assert.equal(seen(0.81), 3);
+  // The most likely token always stays, however small p is; p = 1 is all of them.
+  assert.equal(seen(1e-9), 1);
+  assert.equal(seen(1), 4);
+  // With top-k too, the nucleus is taken within the k.
+  const r = new Rng(4);
+  for (let i = 0; i < 200; i++) assert.ok(pickToken(logits, 1, 1, r, 0.99) === 0);
+});
+
 Deno.test("the same seed gives the same draws", () => {
   const draw = (seed: number) => {
     const rng = new Rng(seed);

@@ -53,7 +53,11 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       atol: (args.opts.atol as number) ?? 1e-5,
       backend,
       seed: o.seed,
-      data: items.length ? loadDataset(parseDataSpecs(items)) : undefined,
+      data: items.length
+        ? loadDataset(parseDataSpecs(items), {
+          tokenizer: args.opts.tokenizer as string | undefined,
+        })
+        : undefined,
     };
     const r = await diffTrain(c.step, topts);
     io.out(formatTrainDiff(r, topts));

@@ -15,6 +15,7 @@ import {
   diag,
   DlmError,
   error,
+  fail,
   fileStart,
   formatDiagnostic,
   warning,
@@ -23,6 +24,9 @@ import { selectModel } from "../../compiler/compile.ts";
 import { isProgram, loadProgram, readFromDisk } from "../../compiler/check/program.ts";
 import { type Target, TARGETS } from "../../compiler/passes/mod.ts";
 import { generate, type GenerateBackend } from "../../runtime/generate.ts";
+import { BpeError, BpeTokenizer } from "../../runtime/text/bpe.ts";
+import { readTokenizerJson } from "../../runtime/text/tokenizer_json.ts";
+import { readUtf8File } from "../../runtime/text/utf8.ts";
 import { overridesOf } from "../args.ts";
 import { type Io, type Parsed, UsageError } from "../command.ts";
 import { buildGraph, type BuildOptions, type Built, isOnnxPath } from "../pipeline.ts";
@@ -45,6 +49,27 @@ function parsePrompt(s: string | undefined): number[] {
   });
 }
 
+function loadTokenizer(path: string): BpeTokenizer {
+  try {
+    return new BpeTokenizer(readTokenizerJson(readUtf8File(path, "tokenizer")));
+  } catch (e) {
+    if (e instanceof BpeError) fail(...diag("DLM0470", path, e.message));
+    throw e;
+  }
+}
+
+/** A text prompt's token ids. */
+function textPrompt(s: string | undefined, tokenizer: BpeTokenizer): number[] {
+  if (s === undefined) {
+    throw new UsageError(...diag("DLM0506", '--prompt, e.g. --prompt "The economy of"'));
+  }
+  const ids = tokenizer.encode(s);
+  if (ids.length === 0) {
+    throw new UsageError(...diag("DLM0501", "--prompt", "some text", "an empty prompt"));
+  }
+  return ids;
+}
+
 /** Run `dlm generate FILE.dlm --prompt "1 2 3" ...`; returns the exit code. */
 export async function run(args: Parsed, io: Io): Promise<number> {
   if (args.positional.length !== 1) {
@@ -61,10 +86,16 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       ),
     );
   }
-  const prompt = parsePrompt(args.opts.prompt as string | undefined);
+  // With a tokenizer the prompt is text, and the tokens are printed as text.
+  const tokenizerPath = args.opts.tokenizer as string | undefined;
+  const tokenizer = tokenizerPath ? loadTokenizer(tokenizerPath) : undefined;
+  const prompt = tokenizer
+    ? textPrompt(args.opts.prompt as string | undefined, tokenizer)
+    : parsePrompt(args.opts.prompt as string | undefined);
   // Ranges are the option table's (commands/mod.ts), checked as the command line is parsed.
   const maxNew = (args.opts["max-new"] as number | undefined) ?? 16;
   const topK = (args.opts["top-k"] as number | undefined) ?? 0;
+  const topP = (args.opts["top-p"] as number | undefined) ?? 1;
   const seed = (args.opts.seed as number | undefined) ?? 0;
   const temperature = (args.opts.temperature as number | undefined) ?? 0;
   const backend = (args.opts.backend as string | undefined) ?? "node";
@@ -115,12 +146,19 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     maxNew,
     temperature,
     topK,
+    topP,
     seed,
     backend: backend as GenerateBackend,
     cached: useCache,
     session: { ...session, report: { what: "the model", warn: io.err } },
   });
-  io.out(r.tokens[0].join(" "));
+  if (tokenizer) {
+    const bad = r.tokens[0].find((t) => t >= tokenizer.vocabSize);
+    if (bad !== undefined) {
+      fail(...diag("DLM0471", "the model's output", bad, tokenizer.vocabSize - 1));
+    }
+    io.out(tokenizer.decode([...prompt, ...r.tokens[0]]));
+  } else io.out(r.tokens[0].join(" "));
   const per = maxNew ? r.totalMs / maxNew : 0;
   // After the first token (which includes the prompt) each step is one new position.
   const decode = r.stepMs.slice(1);

@@ -20,6 +20,13 @@ import {
   WEIGHTS,
 } from "../command.ts";
 
+/** The tokenizer of `--data NAME=text:...` items. */
+const TOKENIZER: OptSpec = {
+  kind: "string",
+  arg: "T.json",
+  help: "the tokenizer.json that --data NAME=text:FILE:T items are tokenized with",
+};
+
 const check = lazyCommand({
   summary: "parse and check a .dlm file (its model and its train sections); print its diagnostics",
   usage: "FILE.dlm [--model NAME]",
@@ -132,6 +139,7 @@ const diff = lazyCommand({
       help:
         "batches for --train (as dlm train; default: digits for image/label models, else random)",
     },
+    tokenizer: TOKENIZER,
     "batch-size": {
       kind: "number",
       arg: "B",
@@ -179,8 +187,9 @@ const graph = lazyCommand({
 const DATA_HELP = "a named array (repeatable): NAME=FILE.npy, NAME=FILE.csv:COLS[@DTYPE] " +
   "(COLS: 0-based columns '0-63', '64', '0,2,5-7' or header names; one plain column gives " +
   "a vector, else a matrix; dtype i64 for one all-integer column, else f32), 'digits' as FILE " +
-  "for the bundled digits set (pixels divided by 16), or 'digits' alone for " +
-  "image=digits:0-63 label=digits:64";
+  "for the bundled digits set (pixels divided by 16), 'digits' alone for " +
+  "image=digits:0-63 label=digits:64, or NAME=text:FILE.txt:T[:next] for windows of T token " +
+  "ids (:next one token on) of a text file, tokenized with --tokenizer";
 
 const train = lazyCommand({
   summary: "train a model: a .dlm file's train section, or training-step ONNX models, over data",
@@ -188,6 +197,7 @@ const train = lazyCommand({
     "[--batch-size B] [--val-split F] [--out DIR] [options]",
   options: {
     data: { kind: "multi", arg: "NAME=PATH[:COLS][@DTYPE]", help: DATA_HELP },
+    tokenizer: TOKENIZER,
     eval: {
       kind: "string",
       arg: "EVAL.onnx",
@@ -308,8 +318,19 @@ const train = lazyCommand({
 const GENERATE_OPTIONS: Record<string, OptSpec> = {
   prompt: {
     kind: "string",
-    arg: "TOKENS",
-    help: 'the prompt\'s token ids, e.g. "1 2 3" (required)',
+    arg: "TOKENS|TEXT",
+    help: 'the prompt\'s token ids, e.g. "1 2 3", or with --tokenizer its text (required)',
+  },
+  tokenizer: {
+    kind: "string",
+    arg: "T.json",
+    help: "a tokenizer.json: the prompt is text, and the output is printed as text",
+  },
+  "top-p": {
+    kind: "number",
+    arg: "P",
+    range: { min: 0, max: 1 },
+    help: "nucleus sampling: among the most likely tokens holding probability P (default 1: all)",
   },
   model: {
     kind: "string",

@@ -16,9 +16,8 @@ import { readNpy, writeNpy } from "../../runtime/formats/npy.ts";
 import { readFileOrFail, writeFileAtomic } from "../../runtime/fs.ts";
 import { BpeError, BpeTokenizer, trainBpe, WordCounts } from "../../runtime/text/bpe.ts";
 import { readTokenizerJson, writeTokenizerJson } from "../../runtime/text/tokenizer_json.ts";
+import { readUtf8File } from "../../runtime/text/utf8.ts";
 import { type Io, type Parsed, UsageError } from "../command.ts";
-
-const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Run `dlm tokenizer`; returns the exit code. */
 export function run(args: Parsed, io: Io): number {
@@ -42,46 +41,10 @@ export function run(args: Parsed, io: Io): number {
   }
 }
 
-/** A file's text, refusing bytes that are not UTF-8 with the offset of the first. */
-function readUtf8(path: string, what: string): string {
-  const bytes = readFileOrFail(path, what);
-  try {
-    return UTF8.decode(bytes);
-  } catch {
-    // Find the first bad byte for the message: decode growing prefixes is
-    // slow, so walk the bytes by UTF-8's rules.
-    fail(...diag("DLM0472", `${what} '${path}'`, firstInvalidUtf8(bytes)));
-  }
-}
-
-/** The offset of the first byte that does not continue valid UTF-8. */
-export function firstInvalidUtf8(b: Uint8Array): number {
-  let i = 0;
-  while (i < b.length) {
-    const x = b[i];
-    const n = x < 0x80
-      ? 0
-      : x >= 0xc2 && x < 0xe0
-      ? 1
-      : x >= 0xe0 && x < 0xf0
-      ? 2
-      : x >= 0xf0 && x < 0xf5
-      ? 3
-      : -1;
-    if (n < 0) return i;
-    for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k] & 0xc0) !== 0x80) return i;
-    // Overlong 3- and 4-byte forms, surrogates and code points above U+10FFFF.
-    if (n === 2 && ((x === 0xe0 && b[i + 1] < 0xa0) || (x === 0xed && b[i + 1] >= 0xa0))) return i;
-    if (n === 3 && ((x === 0xf0 && b[i + 1] < 0x90) || (x === 0xf4 && b[i + 1] >= 0x90))) return i;
-    i += n + 1;
-  }
-  return b.length;
-}
-
 function loadTokenizer(args: Parsed): BpeTokenizer {
   const path = args.opts.tokenizer as string | undefined;
   if (!path) throw new UsageError(...diag("DLM0506", "--tokenizer T.json"));
-  const text = readUtf8(path, "tokenizer");
+  const text = readUtf8File(path, "tokenizer");
   try {
     return new BpeTokenizer(readTokenizerJson(text));
   } catch (e) {
@@ -112,7 +75,7 @@ function train(files: string[], args: Parsed, io: Io): number {
   const words = new WordCounts();
   let bytes = 0;
   for (const f of files) {
-    const text = readUtf8(f, "corpus");
+    const text = readUtf8File(f, "corpus");
     bytes += new TextEncoder().encode(text).length;
     words.add(text, special);
   }
@@ -142,7 +105,7 @@ function encode(rest: string[], args: Parsed, io: Io): number {
   if (file && rest.length) {
     throw new UsageError(...diag("DLM0508", "--file", "a text argument", "give one or the other"));
   }
-  const text = file ? readUtf8(file, "text") : rest.join(" ");
+  const text = file ? readUtf8File(file, "text") : rest.join(" ");
   const ids = tok.encode(text, { special: !args.opts["no-special"] });
   const out = args.opts.out as string | undefined;
   if (out) {
@@ -168,7 +131,9 @@ function decode(rest: string[], args: Parsed, io: Io): number {
     ids = toNumbers(t);
     where = file;
   } else {
-    const words = file ? readUtf8(file, "ids").split(/\s+/) : rest.flatMap((r) => r.split(/\s+/));
+    const words = file
+      ? readUtf8File(file, "ids").split(/\s+/)
+      : rest.flatMap((r) => r.split(/\s+/));
     where = file ?? "the arguments";
     ids = words.filter((w) => w.length).map((w) => {
       if (!/^\d+$/.test(w)) fail(...diag("DLM0471", where, w, tok.vocabSize - 1));

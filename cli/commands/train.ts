@@ -46,7 +46,9 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   }
   const rules = map ? readWeightsMap(map) : [];
   // The data remembers its files, columns and lines, for messages about a value.
-  const data = loadDataset(parseDataSpecs(items));
+  const data = loadDataset(parseDataSpecs(items), {
+    tokenizer: args.opts.tokenizer as string | undefined,
+  });
   const arrays = data.arrays;
   // A .dlm file: its train section compiles to the step and evaluation models, and
   // sets defaults (epochs, batch size, validation split) that flags override.

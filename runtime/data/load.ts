@@ -13,6 +13,12 @@
  *     (lang-examples/data/digits.csv: 1797 rows, 64 pixels then the label);
  *     its f32 columns are divided by 16 so pixels lie in 0..1.
  *   - `digits` alone (no `NAME=`) is `image=digits:0-63 label=digits:64`.
+ *   - `text:PATH:T` is a text file as token ids, cut by the tokenizer of
+ *     `--tokenizer T.json` into windows of T tokens: i64 [W, T], window w
+ *     the tokens w*T .. w*T+T-1. `text:PATH:T:next` is the same windows
+ *     one token later (the next-token targets of a language model), and W
+ *     is (tokens - 1) / T rounded down, so both name the same windows.
+ *     The text is tokenized once however many specs read it.
  */
 import { diag, fail } from "../../compiler/diagnostics.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
@@ -21,6 +27,9 @@ import { readNpy } from "../formats/mod.ts";
 import { readFileOrFail, readTextOrFail } from "../fs.ts";
 import { columnName, type CsvTable, parseCsv, selectColumns, tableToTensor } from "./csv.ts";
 import { type DataOrigin, Dataset } from "./dataset.ts";
+import { BpeError, BpeTokenizer } from "../text/bpe.ts";
+import { readTokenizerJson } from "../text/tokenizer_json.ts";
+import { readUtf8File } from "../text/utf8.ts";
 
 /** The bundled digits CSV, found relative to this module. */
 export const DIGITS_PATH = new URL("../../lang-examples/data/digits.csv", import.meta.url).pathname;
@@ -33,6 +42,14 @@ export interface DataSpec {
   path: string;
   columns?: string;
   dtype?: DType;
+  /** `text:PATH:T[:next]`: windows of T token ids, or the same windows one token on. */
+  text?: { window: number; next: boolean };
+}
+
+/** What loading needs besides the specs. */
+export interface LoadOptions {
+  /** The tokenizer.json that `text:` data is tokenized with. */
+  tokenizer?: string;
 }
 
 /**
@@ -53,6 +70,10 @@ export function parseDataSpecs(items: string[]): DataSpec[] {
     }
     const name = item.slice(0, eq);
     let rest = item.slice(eq + 1);
+    if (rest.startsWith("text:")) {
+      out.push({ name, ...parseTextSpec(item, rest.slice(5)) });
+      continue;
+    }
     let dtype: DType | undefined;
     const at = rest.lastIndexOf("@");
     if (at > 0) {
@@ -81,31 +102,59 @@ export function parseDataSpecs(items: string[]): DataSpec[] {
   return out;
 }
 
+/** `PATH:T[:next]` of a `text:` item. */
+function parseTextSpec(item: string, rest: string): Omit<DataSpec, "name"> {
+  const next = rest.endsWith(":next");
+  if (next) rest = rest.slice(0, -5);
+  const colon = rest.lastIndexOf(":");
+  const t = colon > 0 ? rest.slice(colon + 1) : "";
+  if (!/^\d+$/.test(t) || Number(t) < 1 || Number(t) > 1 << 20) {
+    fail(
+      ...diag("DLM0501", `--data '${item}'`, "text:PATH:T with T the window's tokens", `'${t}'`),
+    );
+  }
+  return { path: rest.slice(0, colon), text: { window: Number(t), next } };
+}
+
 /**
  * Load every spec as a named tensor. Each CSV file is parsed once. Bad files
  * raise DLM0401 (unreadable), DLM0406 (bad .npy) or DLM0412 (bad CSV or
  * column selection).
  */
-export function loadData(specs: DataSpec[]): Record<string, Tensor> {
-  return load(specs).arrays;
+export function loadData(specs: DataSpec[], options: LoadOptions = {}): Record<string, Tensor> {
+  return load(specs, options).arrays;
 }
 
 /**
  * Load every spec into one Dataset that remembers where each array came from (file, columns,
  * lines), so that a value the model cannot read is reported at its place in the file.
  */
-export function loadDataset(specs: DataSpec[]): Dataset {
-  const { arrays, origins } = load(specs);
+export function loadDataset(specs: DataSpec[], options: LoadOptions = {}): Dataset {
+  const { arrays, origins } = load(specs, options);
   return new Dataset(arrays, origins);
 }
 
 function load(
   specs: DataSpec[],
+  options: LoadOptions,
 ): { arrays: Record<string, Tensor>; origins: Record<string, DataOrigin> } {
   const tables = new Map<string, CsvTable>();
+  const streams = new Map<string, Int32Array>();
+  let tokenizer: BpeTokenizer | undefined;
   const out: Record<string, Tensor> = {};
   const origins: Record<string, DataOrigin> = {};
   for (const s of specs) {
+    if (s.text) {
+      tokenizer ??= loadTokenizer(options.tokenizer, s);
+      let ids = streams.get(s.path);
+      if (!ids) {
+        ids = Int32Array.from(tokenizer.encode(readUtf8File(s.path, "text file")));
+        streams.set(s.path, ids);
+      }
+      out[s.name] = windows(ids, s.text.window, s.text.next, s);
+      origins[s.name] = { file: s.path };
+      continue;
+    }
     const digits = s.path === "digits";
     const path = digits ? DIGITS_PATH : s.path;
     const lower = path.toLowerCase();
@@ -151,6 +200,37 @@ function load(
     }
   }
   return { arrays: out, origins };
+}
+
+function loadTokenizer(path: string | undefined, s: DataSpec): BpeTokenizer {
+  if (!path) {
+    fail(...diag("DLM0507", `--data ${s.name}=text:${s.path}:...`, "--tokenizer T.json"));
+  }
+  try {
+    return new BpeTokenizer(readTokenizerJson(readUtf8File(path, "tokenizer")));
+  } catch (e) {
+    if (e instanceof BpeError) fail(...diag("DLM0470", path, e.message));
+    throw e;
+  }
+}
+
+/** Windows of T tokens (one token on for `next`): i64 [W, T] with W = (n - 1) / T rounded down. */
+function windows(ids: Int32Array, t: number, next: boolean, s: DataSpec): Tensor {
+  const w = Math.floor((ids.length - 1) / t);
+  if (w < 1) {
+    fail(
+      ...diag(
+        "DLM0423",
+        `text data '${s.path}'`,
+        `at least ${t + 1} tokens for one window of ${t} and its next tokens`,
+        `${ids.length} tokens`,
+      ),
+    );
+  }
+  const out = new BigInt64Array(w * t);
+  const off = next ? 1 : 0;
+  for (let i = 0; i < w * t; i++) out[i] = BigInt(ids[i + off]);
+  return { dtype: "i64", shape: [w, t], data: out };
 }
 
 /** The bundled digits set: `image` f32[1797, 64] in 0..1 and `label` i64[1797] in 0..9. */
