@@ -458,6 +458,11 @@ export const CODES = {
     category: "error",
     message: "{0} nest too deeply to compile{1}",
   },
+  DLM0352: {
+    title: "Schedule longer than training",
+    category: "warning",
+    message: "The schedule has {0}, more than the training takes ({1}); the rest never runs",
+  },
   // 04xx: files, weights and data
   DLM0401: { title: "Cannot read file", category: "error", message: "Cannot read {0}: {1}" },
   DLM0402: { title: "Invalid safetensors file", category: "error", message: "Invalid {0}: {1}" },

@@ -3,7 +3,14 @@
  * over data files, with validation, early stopping, checkpoints and curves.
  * Training a .dlm file directly comes with the compiler's `train` sections.
  */
-import { diag, DlmError, error, formatDiagnostic } from "../../compiler/diagnostics.ts";
+import {
+  diag,
+  DlmError,
+  error,
+  formatDiagnostic,
+  type SourceMap,
+  warning,
+} from "../../compiler/diagnostics.ts";
 import { warn } from "../report.ts";
 import { loadWeights, readWeightsFile, readWeightsMap, rename } from "../../runtime/weights.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
@@ -56,6 +63,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   const perRun = positiveInt(args, "steps-per-run", 8);
   let evalModel: string | Graph | undefined = args.opts.eval as string | undefined;
   let defaults: TrainSettings = { metrics: [] };
+  let sources: SourceMap | undefined;
   if (file.toLowerCase().endsWith(".dlm")) {
     const c = compileTrain(file, {
       model: args.opts.model as string | undefined,
@@ -70,6 +78,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     if (!c.step || !c.eval) {
       throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
     }
+    sources = c.sources;
     // Warnings (a loss that reaches no parameter, ...) are worth seeing before a long run.
     warn({ warnings: c.diagnostics, sources: c.sources }, io);
     // Weights load by name into both models: the trained state and the frozen constants.
@@ -117,13 +126,24 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     }
   }
   const monitor = (args.opts["early-stop"] as string | undefined) ?? defaults.earlyStop;
+  const epochs = positiveInt(args, "epochs", defaults.epochs ?? 1, 0);
+  const batchSize = positiveInt(args, "batch-size", defaults.batchSize ?? 32);
+  // A schedule that needs more steps than the run takes never plays out: said before training.
+  const steps = epochs * trainSet.batchCount(batchSize);
+  const sched = defaults.schedule;
+  if (sched && resume === undefined && sched.steps > steps) {
+    const run = `${steps} steps: ${epochs} epoch${epochs === 1 ? "" : "s"} of ${
+      trainSet.batchCount(batchSize)
+    } batches`;
+    io.err(formatDiagnostic(warning(...diag("DLM0352", sched.what, run), sched.span), sources));
+  }
   const r = await train({
     step,
     eval: evalFile,
     data: trainSet,
     val,
-    epochs: positiveInt(args, "epochs", defaults.epochs ?? 1, 0),
-    batchSize: positiveInt(args, "batch-size", defaults.batchSize ?? 32),
+    epochs,
+    batchSize,
     shuffle: !args.opts["no-shuffle"],
     seed: args.opts.seed as number | undefined,
     backend: backendOf(args, true),
