@@ -14,6 +14,7 @@ import { Rng } from "../compiler/ir/rng.ts";
 import { readNpy } from "./formats/mod.ts";
 import { readFileOrFail } from "./fs.ts";
 import { checkValues, inputNeeds } from "./data/validate.ts";
+import { checkMemory, type MemoryBudget, memoryBudget } from "./memory.ts";
 
 export interface InputOptions {
   /** NAME=PATH.npy pairs. */
@@ -24,6 +25,8 @@ export interface InputOptions {
   intRange?: [number, number];
   /** The option that set `dims`, for the size-limit message (default "--dim"). */
   dimsOption?: string;
+  /** The run's memory budget (runtime/memory.ts; default from the environment and the machine). */
+  memoryBudget?: MemoryBudget;
 }
 
 export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<string, Tensor> {
@@ -87,7 +90,7 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
       }
     }
   }
-  checkRunSizes(graph, dims, origin);
+  checkRunSizes(graph, dims, origin, { budget: opts.memoryBudget });
   // Values the graph reads as indices (token ids, class indices) must be in range: a file's are
   // checked, random ones drawn inside.
   const needs = inputNeeds(graph);
@@ -132,12 +135,14 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
  * with its symbols sized by `sizes`, every input and every value whose shape those sizes fix
  * (subgraphs such as a multi-step Scan's body included) stays within it, or DLM0303 names the
  * first value over it and the sizes that made it so (`origin[symbol]`, e.g. "--dim N=1000000",
- * else "N = 1000000"). Called before anything of that size is allocated.
+ * else "N = 1000000"). Then the whole run's memory (runtime/memory.ts) within `budget`, or
+ * DLM0353. Called before anything of that size is allocated.
  */
 export function checkRunSizes(
   graph: Graph,
   sizes: Readonly<Record<string, number>>,
   origin: Readonly<Record<string, string>> = {},
+  opts: { budget?: MemoryBudget; what?: string } = {},
 ): void {
   const cache = new Map<Dim, number | undefined>();
   const size = (d: Dim) => {
@@ -186,6 +191,9 @@ export function checkRunSizes(
     }
   };
   visit(graph);
+  const by = Object.keys(sizes).map((k) => origin[k] ?? `${k} = ${sizes[k]}`).join(", ");
+  const what = opts.what ?? (graph.name ? `The model '${graph.name}'` : "The model");
+  checkMemory(graph, sizes, opts.budget ?? memoryBudget(), what, by);
 }
 
 /** 2,147,483,647 or, past a trillion, 7.8e+11 (the compiler's format for size limits). */

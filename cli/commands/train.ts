@@ -20,6 +20,7 @@ import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { type Dataset, loadDataset, parseDataSpecs } from "../../runtime/data/mod.ts";
 import { writeSafetensors } from "../../runtime/formats/mod.ts";
 import { writeFileAtomic } from "../../runtime/fs.ts";
+import { memoryBudget } from "../../runtime/memory.ts";
 import { loadCheckpoint, stderrSink, train } from "../../runtime/train/mod.ts";
 import { dimsOf, overridesOf } from "../args.ts";
 import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
@@ -156,6 +157,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       : undefined,
     progress: stderrSink(),
     sessions: { ...sessionArgs, report: true, warn: io.err },
+    memoryBudget: memoryBudget(args.opts["memory-budget"] as string | undefined),
   });
   const save = args.opts.save as string | undefined;
   if (save) {

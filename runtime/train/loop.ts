@@ -22,6 +22,7 @@ import { packValues, unpackValues } from "../../compiler/train/pack.ts";
 import { checkOutputFile, makeOutputDir } from "../fs.ts";
 import { type Batch, checkData, type Dataset, describeRows } from "../data/mod.ts";
 import { checkRunSizes } from "../inputs.ts";
+import type { MemoryBudget } from "../memory.ts";
 import { stack } from "../reference/kernels/stack_util.ts";
 import { type Checkpoint, CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { EpochRecord } from "./history.ts";
@@ -78,6 +79,11 @@ export interface TrainOptions {
   stepsPerRun?: number;
   /** How onnxruntime creates the step's and evaluation's sessions (runtime/ort). */
   sessions?: SessionChoices;
+  /**
+   * The memory budget of a run of the step and of the evaluation model, each checked before its
+   * first run (runtime/memory.ts; default from the environment and the machine).
+   */
+  memoryBudget?: MemoryBudget;
 }
 
 /** The onnxruntime session settings a training run takes. */
@@ -214,6 +220,7 @@ function checkModelData(
   batchSize: number,
   perRun: number,
   what: string,
+  budget?: MemoryBudget,
 ): void {
   const sizes = checkData(m.graph, data, { what, names: inputs, stacked: m.multiStep, batchSize });
   // The batch dim is a batch's size; a multi-step model's stacked axis before it, the steps.
@@ -229,7 +236,7 @@ function checkModelData(
     bind(batch, Math.min(batchSize, data.size), "the batch size");
     bind(steps, Math.min(perRun, data.batchCount(batchSize)), "steps per run");
   }
-  checkRunSizes(m.graph, sizes, origin);
+  checkRunSizes(m.graph, sizes, origin, { budget, what });
 }
 
 /**
@@ -391,11 +398,19 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   // The data against what the models read, and the sizes it gives them against the size limit,
   // before a session is opened or a step runs.
-  checkModelData(step, inputs, opts.data, batchSize, perRun, "The step model");
+  checkModelData(step, inputs, opts.data, batchSize, perRun, "The step model", opts.memoryBudget);
   if (evalModel && opts.val) {
     const evalState = new Set(named(state).keys());
     const evalInputs = batchInputs(evalModel, evalState, opts.val, "evaluation model");
-    checkModelData(evalModel, evalInputs, opts.val, batchSize, 1, "The evaluation model");
+    checkModelData(
+      evalModel,
+      evalInputs,
+      opts.val,
+      batchSize,
+      1,
+      "The evaluation model",
+      opts.memoryBudget,
+    );
   }
   const metrics = step.outputNames.filter((o) => metricOf(o)).map((o) => metricOf(o)!);
   const fetch = [
