@@ -42,14 +42,17 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
   }
   const dims: Record<string, number> = { ...(opts.dims ?? {}) };
   // Bind symbolic dims from the files given.
+  const fileOf = new Map<string, string>();
+  for (const spec of opts.files ?? []) {
+    const eq = spec.indexOf("=");
+    fileOf.set(spec.slice(0, eq), spec.slice(eq + 1));
+  }
   for (const inp of graph.inputs) {
     const t = given.get(inp.name);
     if (!t) continue;
-    if (t.dtype !== inp.type.dtype) {
-      fail(...diag("DLM0411", inp.name, formatType(inp.type), `${formatType(t)} in the file`));
-    }
-    if (t.shape.length !== inp.type.shape.length) {
-      fail(...diag("DLM0411", inp.name, formatType(inp.type), `${formatType(t)} in the file`));
+    const inFile = `in '${fileOf.get(inp.name)}'`;
+    if (t.dtype !== inp.type.dtype || t.shape.length !== inp.type.shape.length) {
+      fail(...diag("DLM0411", inp.name, formatType(inp.type), `${formatType(t)} ${inFile}`));
     }
     inp.type.shape.forEach((d, i) => {
       if (typeof d === "number") {
@@ -59,7 +62,7 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
               "DLM0411",
               inp.name,
               formatType(inp.type),
-              `${formatType(t)} in the file: dim ${i} differs`,
+              `${formatType(t)} ${inFile}: dim ${i} differs`,
             ),
           );
         }
@@ -69,7 +72,7 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
             "DLM0411",
             inp.name,
             `${d} = ${dims[d]} (set by another input or --dim)`,
-            `${d} = ${t.shape[i]}`,
+            `${d} = ${t.shape[i]} ${inFile}`,
           ),
         );
       } else dims[d] = t.shape[i];
