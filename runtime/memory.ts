@@ -135,7 +135,7 @@ function estimateGraph(g: Graph, bytes: (t: TensorType | undefined) => number): 
   });
   for (const o of g.outputs) lastUse.set(o.name, Infinity);
   const live = new Map<string, number>();
-  let current = 0, peak = 0, peakAt: string[] = [];
+  let current = 0, peak = 0, peakNode = -1;
   g.nodes.forEach((n, k) => {
     for (const o of n.outputs) {
       if (!o || resident.has(o) || live.has(o)) continue;
@@ -151,10 +151,7 @@ function estimateGraph(g: Graph, bytes: (t: TensorType | undefined) => number): 
         body = Math.max(body, e.weights + e.peak);
       }
     }
-    if (current + body > peak) {
-      peak = current + body;
-      peakAt = [...live.keys()];
-    }
+    if (current + body > peak) [peak, peakNode] = [current + body, k];
     for (const x of new Set([...n.inputs, ...n.outputs])) {
       if (x && live.has(x) && (lastUse.get(x) ?? -1) <= k) {
         current -= live.get(x)!;
@@ -162,10 +159,14 @@ function estimateGraph(g: Graph, bytes: (t: TensorType | undefined) => number): 
       }
     }
   });
+  // The largest value live at the peak: made at or before that node, read at or after it.
   let largest: string | undefined, most = -1;
-  for (const v of peakAt) {
-    const b = bytes(g.types.get(v));
-    if (b > most) [largest, most] = [v, b];
+  for (let k = 0; k <= peakNode; k++) {
+    for (const o of g.nodes[k].outputs) {
+      if (!o || resident.has(o) || (lastUse.get(o) ?? k) < peakNode) continue;
+      const b = bytes(g.types.get(o));
+      if (b > most) [largest, most] = [o, b];
+    }
   }
   return { weights, inputs, peak, largest, total: weights + inputs + peak };
 }
