@@ -185,6 +185,16 @@ export const WEIGHTS: Record<string, OptSpec> = {
 };
 
 /** A model's inputs: from files, else random. */
+/** The memory a run may plan to use (run, diff, train; runtime/memory.ts). */
+export const MEMORY: Record<string, OptSpec> = {
+  "memory-budget": {
+    kind: "string",
+    arg: "SIZE",
+    help:
+      "refuse a run whose estimated memory exceeds SIZE (16G, 512M; default $DLM_MEMORY_BUDGET, else 75% of the machine's memory)",
+  },
+};
+
 export const INPUTS: Record<string, OptSpec> = {
   input: {
     kind: "multi",
@@ -196,6 +206,7 @@ export const INPUTS: Record<string, OptSpec> = {
     arg: "SYM=N",
     help: "size of a symbolic dim for random inputs, e.g. --dim N=4 (default 1)",
   },
+  ...MEMORY,
 };
 
 /** How onnxruntime sessions are created (run and train). */

@@ -29,6 +29,7 @@ import type { Tensor } from "../compiler/ir/tensor.ts";
 import { dimsOf, overridesOf, type Parsed, UsageError } from "./args.ts";
 import { type Io, modeOf } from "./command.ts";
 import { prepareInputs } from "../runtime/inputs.ts";
+import { memoryBudget } from "../runtime/memory.ts";
 import { warn } from "./report.ts";
 
 /** How a fine-tuned model's LoRA and IA3 updates are emitted (`--adapters`). */
@@ -235,6 +236,7 @@ export function buildWithInputs(
     files: args.opts.input as string[],
     seed: o.seed,
     dims: dimsOf(args),
+    memoryBudget: memoryBudget(args.opts["memory-budget"] as string | undefined),
   });
   return { built, feeds };
 }

@@ -569,6 +569,17 @@ export const CODES = {
     category: "error",
     message: "{0} nest too deeply to compile{1}",
   },
+  DLM0352: {
+    title: "Schedule longer than training",
+    category: "warning",
+    message: "The schedule has {0}, more than the training takes ({1}); the rest never runs",
+  },
+  DLM0353: {
+    title: "Run over the memory budget",
+    category: "error",
+    message:
+      "{0} needs about {1} of memory ({2}), more than the budget of {3} ({4}); --memory-budget or DLM_MEMORY_BUDGET sets it",
+  },
   // 04xx: files, weights and data
   DLM0401: { title: "Cannot read file", category: "error", message: "Cannot read {0}: {1}" },
   DLM0402: { title: "Invalid safetensors file", category: "error", message: "Invalid {0}: {1}" },

@@ -11,6 +11,12 @@
  *   through, its target replaced and the link kept, as editors and `install`
  *   do; a directory, a device, a FIFO or a socket is refused (DLM0409) and
  *   left as it was. A replaced file keeps its permission bits.
+ * - The temporary's data is flushed to the disk (fsync) before the rename, and
+ *   the folder's entry after it where the platform allows (POSIX; Windows
+ *   cannot open a folder for it): after a crash or a power cut the target is
+ *   the old file or the whole new one, never an empty or a partial file that
+ *   the journal renamed before the data arrived (ext4's delayed allocation,
+ *   XFS). `fsOps` holds these calls, for tests to watch them.
  * - A temporary that outlived its process (kill -9, a power cut) is removed by
  *   the next write to the same path, when its pid names no running process.
  *   Whether a process runs is read from `/proc/<pid>` (Linux); where there is
@@ -75,15 +81,50 @@ export function writeFilesAtomic(files: { path: string; bytes: FileBytes }[]): v
       fail(...diag("DLM0409", `'${f.path}'`, describeFsError(e)));
     }
   });
+  const dirs = new Set<string>();
   for (const t of temps) {
     try {
-      Deno.renameSync(t.tmp, t.target.path);
+      fsOps.rename(t.tmp, t.target.path);
     } catch (e) {
       cleanup();
       fail(...diag("DLM0409", `'${t.path}'`, describeFsError(e)));
     }
+    dirs.add(parentOf(t.target.path));
   }
+  // The renames are durable once each folder's entries are: one sync a folder.
+  for (const d of dirs) fsOps.syncDir(d);
 }
+
+/**
+ * The file-system calls that make a write durable, as one object so that a test can see them
+ * called in order (fs_test.ts): `syncFile` flushes a written temporary (fsync) before it is
+ * renamed, `rename` puts it in place, `syncDir` flushes the folder's entries after the renames.
+ * `syncDir` does nothing where a folder cannot be opened (Windows) or synced (some network file
+ * systems): the data itself is safe by then, only the rename may be lost.
+ */
+export const fsOps = {
+  syncFile(file: Deno.FsFile, _path: string): void {
+    file.syncSync();
+  },
+  rename(from: string, to: string): void {
+    Deno.renameSync(from, to);
+  },
+  syncDir(dir: string): void {
+    let d: Deno.FsFile;
+    try {
+      d = Deno.openSync(dir, { read: true });
+    } catch {
+      return;
+    }
+    try {
+      d.syncSync();
+    } catch {
+      /* a folder this platform does not sync */
+    } finally {
+      d.close();
+    }
+  },
+};
 
 /**
  * Check, before any work, that `path` can be written as a file: it is a
@@ -364,6 +405,8 @@ function writeChunks(path: string, bytes: FileBytes): void {
       const p = r.value;
       for (let off = 0; off < p.length;) off += file.writeSync(p.subarray(off));
     }
+    // On the disk before the rename makes it the target (see the module's comment).
+    fsOps.syncFile(file, path);
   } finally {
     file.close();
   }

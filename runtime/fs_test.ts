@@ -3,6 +3,7 @@ import { DlmError } from "../compiler/diagnostics.ts";
 import {
   checkOutputDir,
   checkOutputFile,
+  fsOps,
   processGone,
   writeFaults,
   writeFileAtomic,
@@ -361,3 +362,53 @@ Deno.test("writeFilesAtomic() refuses two outputs that lead to one file through 
     assert.match(messageOf(e), /leads to the same file/);
     assert.deepEqual(names(dir), ["link.onnx"]);
   }));
+
+Deno.test("every file is flushed to the disk before its rename, and each folder after the renames", () =>
+  inTempDir((dir) => {
+    Deno.mkdirSync(`${dir}/sub`);
+    const calls: string[] = [];
+    const saved = { ...fsOps };
+    const rel = (p: string) => p.slice(dir.length + 1).replace(/\.\d+\.[0-9a-z]+\.tmp$/, ".TMP");
+    fsOps.syncFile = (f, path) => {
+      // What is synced is the temporary's whole content: its size is final by now.
+      calls.push(`sync ${rel(path)} ${f.statSync().size}`);
+      saved.syncFile(f, path);
+    };
+    fsOps.rename = (from, to) => {
+      calls.push(`rename ${rel(from)} -> ${rel(to)}`);
+      saved.rename(from, to);
+    };
+    fsOps.syncDir = (d) => {
+      calls.push(`syncdir ${d === dir ? "." : rel(d)}`);
+      saved.syncDir(d);
+    };
+    try {
+      writeFilesAtomic([
+        { path: `${dir}/a`, bytes: "abc" },
+        { path: `${dir}/sub/b`, bytes: [new Uint8Array(5), new Uint8Array(2)] },
+      ]);
+      assert.deepEqual(calls, [
+        "sync a.TMP 3",
+        "sync sub/b.TMP 7",
+        "rename a.TMP -> a",
+        "rename sub/b.TMP -> sub/b",
+        "syncdir .",
+        "syncdir sub",
+      ]);
+      // A failed write syncs and renames nothing more.
+      calls.length = 0;
+      writeFaults.beforeChunk = () => {
+        throw new Error("No space left on device (os error 28)");
+      };
+      assert.throws(() => writeFileAtomic(`${dir}/a`, "xyz"), DlmError);
+      assert.deepEqual(calls, []);
+      assert.equal(Deno.readTextFileSync(`${dir}/a`), "abc");
+    } finally {
+      Object.assign(fsOps, saved);
+      writeFaults.beforeChunk = undefined;
+    }
+  }));
+
+Deno.test("syncing a folder that cannot be opened is skipped, not an error", () => {
+  fsOps.syncDir("/no/such/folder/for/dlm");
+});

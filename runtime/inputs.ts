@@ -14,6 +14,7 @@ import { Rng } from "../compiler/ir/rng.ts";
 import { readNpy } from "./formats/mod.ts";
 import { readFileOrFail } from "./fs.ts";
 import { checkValues, inputNeeds } from "./data/validate.ts";
+import { checkMemory, type MemoryBudget, memoryBudget } from "./memory.ts";
 
 export interface InputOptions {
   /** NAME=PATH.npy pairs. */
@@ -24,6 +25,8 @@ export interface InputOptions {
   intRange?: [number, number];
   /** The option that set `dims`, for the size-limit message (default "--dim"). */
   dimsOption?: string;
+  /** The run's memory budget (runtime/memory.ts; default from the environment and the machine). */
+  memoryBudget?: MemoryBudget;
 }
 
 export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<string, Tensor> {
@@ -39,14 +42,17 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
   }
   const dims: Record<string, number> = { ...(opts.dims ?? {}) };
   // Bind symbolic dims from the files given.
+  const fileOf = new Map<string, string>();
+  for (const spec of opts.files ?? []) {
+    const eq = spec.indexOf("=");
+    fileOf.set(spec.slice(0, eq), spec.slice(eq + 1));
+  }
   for (const inp of graph.inputs) {
     const t = given.get(inp.name);
     if (!t) continue;
-    if (t.dtype !== inp.type.dtype) {
-      fail(...diag("DLM0411", inp.name, formatType(inp.type), `${formatType(t)} in the file`));
-    }
-    if (t.shape.length !== inp.type.shape.length) {
-      fail(...diag("DLM0411", inp.name, formatType(inp.type), `${formatType(t)} in the file`));
+    const inFile = `in '${fileOf.get(inp.name)}'`;
+    if (t.dtype !== inp.type.dtype || t.shape.length !== inp.type.shape.length) {
+      fail(...diag("DLM0411", inp.name, formatType(inp.type), `${formatType(t)} ${inFile}`));
     }
     inp.type.shape.forEach((d, i) => {
       if (typeof d === "number") {
@@ -56,7 +62,7 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
               "DLM0411",
               inp.name,
               formatType(inp.type),
-              `${formatType(t)} in the file: dim ${i} differs`,
+              `${formatType(t)} ${inFile}: dim ${i} differs`,
             ),
           );
         }
@@ -66,7 +72,7 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
             "DLM0411",
             inp.name,
             `${d} = ${dims[d]} (set by another input or --dim)`,
-            `${d} = ${t.shape[i]}`,
+            `${d} = ${t.shape[i]} ${inFile}`,
           ),
         );
       } else dims[d] = t.shape[i];
@@ -87,7 +93,7 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
       }
     }
   }
-  checkRunSizes(graph, dims, origin);
+  checkRunSizes(graph, dims, origin, { budget: opts.memoryBudget });
   // Values the graph reads as indices (token ids, class indices) must be in range: a file's are
   // checked, random ones drawn inside.
   const needs = inputNeeds(graph);
@@ -132,12 +138,14 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
  * with its symbols sized by `sizes`, every input and every value whose shape those sizes fix
  * (subgraphs such as a multi-step Scan's body included) stays within it, or DLM0303 names the
  * first value over it and the sizes that made it so (`origin[symbol]`, e.g. "--dim N=1000000",
- * else "N = 1000000"). Called before anything of that size is allocated.
+ * else "N = 1000000"). Then the whole run's memory (runtime/memory.ts) within `budget`, or
+ * DLM0353. Called before anything of that size is allocated.
  */
 export function checkRunSizes(
   graph: Graph,
   sizes: Readonly<Record<string, number>>,
   origin: Readonly<Record<string, string>> = {},
+  opts: { budget?: MemoryBudget; what?: string } = {},
 ): void {
   const cache = new Map<Dim, number | undefined>();
   const size = (d: Dim) => {
@@ -186,6 +194,9 @@ export function checkRunSizes(
     }
   };
   visit(graph);
+  const by = Object.keys(sizes).map((k) => origin[k] ?? `${k} = ${sizes[k]}`).join(", ");
+  const what = opts.what ?? (graph.name ? `The model '${graph.name}'` : "The model");
+  checkMemory(graph, sizes, opts.budget ?? memoryBudget(), what, by);
 }
 
 /** 2,147,483,647 or, past a trillion, 7.8e+11 (the compiler's format for size limits). */

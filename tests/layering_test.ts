@@ -26,7 +26,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["compiler/compile.ts", "compiler/train/"],
   // 5: runtimes that execute graphs and the file formats they read
   ["runtime/fs.ts", "runtime/formats/", "runtime/reference/"],
-  // 6: onnxruntime, data sets, metrics, tokenizers, weights and inputs
+  // 6: onnxruntime, data sets, metrics, tokenizers, memory estimates, weights and inputs
   [
     "runtime/ort/",
     "runtime/data/",
@@ -34,6 +34,7 @@ export const LAYERS: readonly (readonly string[])[] = [
     "runtime/text/",
     "runtime/weights.ts",
     "runtime/inputs.ts",
+    "runtime/memory.ts",
   ],
   // 7: what drives a runtime: training loops, differential testing, generation
   ["runtime/train/", "runtime/diff/", "runtime/generate.ts"],

@@ -12,15 +12,19 @@
  *   deno task fuzz --classes nest,long_name --out /tmp/fuzz   # failing inputs written there
  *   deno task fuzz --passes-up-to Infinity            # the passes on every graph (slower)
  *
+ *   deno task fuzz --data --count 1000               # data files instead (tools/fuzz_data.ts)
+ *
  * Every input is a function of (seed, index): the example file, the mutation class and the
  * mutation are drawn from a generator seeded by both, so `--only INDEX` replays any of them.
- * Data files (.npy, .csv, safetensors) are not mutated here: this fuzzes the compiler.
+ * With `--data`, the mutants are data files (.npy, .csv, safetensors, ONNX weights) given to the
+ * command line paths that read them (tools/fuzz_data.ts); a rejection must also name the file.
  */
 import { parseArgs } from "node:util";
 import { lex } from "../compiler/syntax/lexer.ts";
 import { mulberry32 } from "../compiler/ir/rng.ts";
 import { COMPILE_FNS, FUNCTIONS, INIT_FNS, LAYERS } from "../compiler/check/names.ts";
-import type { FuzzJob, FuzzResult, Outcome } from "./fuzz_worker.ts";
+import type { DataJob, FuzzJob, FuzzResult, Outcome } from "./fuzz_worker.ts";
+import { DATA_CLASSES, DATA_TARGETS, dataInput, makeSeeds, type Seeds } from "./fuzz_data.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const EXAMPLES = `${ROOT}lang-examples`;
@@ -271,6 +275,8 @@ class Worker {
   constructor() {
     this.#child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--v8-flags=--max-old-space-size=3072", `${ROOT}tools/fuzz_worker.ts`],
+      // An internal error's stack, for the report (the CLI prints it only with DLM_DEBUG).
+      env: { DLM_DEBUG: "1" },
       stdin: "piped",
       stdout: "piped",
       stderr: "null",
@@ -286,7 +292,7 @@ class Worker {
    * hung; without /proc to read it from, wall time. A job is given at most 10x its budget of wall
    * time in any case.
    */
-  async run(job: FuzzJob, budgetMs: number): Promise<FuzzResult | "hang" | "crash"> {
+  async run(job: FuzzJob | DataJob, budgetMs: number): Promise<FuzzResult | "hang" | "crash"> {
     await this.#writer.write(new TextEncoder().encode(JSON.stringify(job) + "\n"));
     const next = this.#lines.next().then((r) =>
       r.done ? "crash" as const : JSON.parse(r.value) as FuzzResult
@@ -343,6 +349,8 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
 
 export interface FuzzOptions {
   seed: number;
+  /** Mutate data files instead of programs (tools/fuzz_data.ts); `classes` are then its classes. */
+  data?: boolean;
   /** Inputs to run (default 2,000), unless `timeS` stops the run first. */
   count?: number;
   /** Stop starting new inputs after this many seconds. */
@@ -377,6 +385,7 @@ export interface Failure {
   file: string;
   outcome: Outcome | "hang" | "crash";
   detail?: string;
+  /** The mutant: a program's text, or for a data file its command line. */
   text: string;
 }
 
@@ -397,8 +406,9 @@ export const OK_OUTCOMES = new Set(["ok", "rejected"]);
 
 /** Run the fuzzer. */
 export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
-  const sources = loadSources();
-  const classes = o.classes ?? CLASSES;
+  const sources = o.data ? [] : loadSources();
+  const seeds: Seeds | undefined = o.data ? makeSeeds() : undefined;
+  const classes = o.classes ?? (o.data ? DATA_CLASSES : CLASSES);
   const budget = o.budgetMs ?? 30_000;
   const count = o.only ? o.only.length : o.count ?? 2_000;
   const t0 = performance.now();
@@ -411,11 +421,9 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
     slowest: [],
     codes: {},
   };
-  let next = 0;
-  const one = async (w: Worker): Promise<Worker> => {
-    while (next < count && !(o.timeS !== undefined && performance.now() - t0 > o.timeS * 1000)) {
-      const index = o.only ? o.only[next] : next;
-      next++;
+  /** Input `index`: its class (a table row), what it mutates, the job, and what to keep of it. */
+  const make = (index: number) => {
+    if (!seeds) {
       const { cls, source, text } = input(o.seed, index, sources, classes);
       const job: FuzzJob = {
         id: index,
@@ -424,8 +432,38 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
         train: o.train ?? true,
         passesUpTo: o.passesUpTo ?? 1e6,
       };
+      return { cls, file: source.path.slice(ROOT.length), job, text, size: text.length };
+    }
+    const { cls, target, backend, bytes } = dataInput(o.seed, index, seeds, classes);
+    const name = DATA_TARGETS[target].seed;
+    const file = `${seeds.dir}/m${index}_${name}`;
+    Deno.writeFileSync(file, bytes);
+    const argv = DATA_TARGETS[target].argv(file, seeds.dir, backend);
+    const job: DataJob = { id: index, kind: "data", argv, file };
+    const keep = () => {
+      if (!o.out) return;
+      Deno.mkdirSync(o.out, { recursive: true });
+      Deno.writeFileSync(`${o.out}/seed${o.seed}_${index}_${target}_${cls}_${name}`, bytes);
+    };
+    return {
+      cls: `${target}/${cls}`,
+      file: `${name} (${backend})`,
+      job,
+      text: `dlm ${argv.join(" ")}`,
+      size: bytes.length,
+      keep,
+      cleanup: () => Deno.removeSync(file),
+    };
+  };
+  let next = 0;
+  const one = async (w: Worker): Promise<Worker> => {
+    while (next < count && !(o.timeS !== undefined && performance.now() - t0 > o.timeS * 1000)) {
+      const index = o.only ? o.only[next] : next;
+      next++;
+      const m = make(index);
+      const { cls, file, job, text } = m;
       const started = performance.now();
-      const allowed = budget + (o.budgetPerMBMs ?? 20_000) * text.length / 2 ** 20;
+      const allowed = budget + (o.budgetPerMBMs ?? 20_000) * m.size / 2 ** 20;
       const r = await w.run(job, allowed);
       const ms = performance.now() - started;
       const outcome = typeof r === "string" ? r : r.outcome;
@@ -438,7 +476,6 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
       report.inputs++;
       const row = report.table[cls] ??= {};
       row[outcome] = (row[outcome] ?? 0) + 1;
-      const file = source.path.slice(ROOT.length);
       report.slowest.push({ index, cls, file, ms: Math.round(ms) });
       report.slowest.sort((a, b) => b.ms - a.ms).splice(10);
       if (!OK_OUTCOMES.has(outcome)) {
@@ -448,18 +485,24 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
             : "the worker died")
           : r.detail;
         report.failures.push({ index, cls, file, outcome, detail, text });
-        if (o.out) {
+        if (m.keep) m.keep();
+        else if (o.out) {
           Deno.mkdirSync(o.out, { recursive: true });
           Deno.writeTextFileSync(`${o.out}/seed${o.seed}_${index}_${cls}_${outcome}.dlm`, text);
         }
       }
+      m.cleanup?.();
       o.progress?.(report.inputs, report.failures.length);
     }
     return w;
   };
   const workers = Array.from({ length: Math.max(1, o.workers ?? 1) }, () => new Worker());
-  const finished = await Promise.all(workers.map(one));
-  await Promise.all(finished.map((w) => w.close()));
+  try {
+    const finished = await Promise.all(workers.map(one));
+    await Promise.all(finished.map((w) => w.close()));
+  } finally {
+    if (seeds) Deno.removeSync(seeds.dir, { recursive: true });
+  }
   report.seconds = (performance.now() - t0) / 1000;
   return report;
 }
@@ -467,16 +510,16 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
 /** The report as a table of inputs per class and outcome, then the failures. */
 export function formatReport(r: FuzzReport): string {
   const outcomes = ["ok", "rejected", "internal", "exception", "unlocated", "hang", "crash"];
-  const head = ["class".padEnd(11), ...outcomes.map((o) => o.padStart(10)), "     total"].join("");
+  const w = Math.max(11, ...Object.keys(r.table).map((c) => c.length + 1));
+  const head = ["class".padEnd(w), ...outcomes.map((o) => o.padStart(10)), "     total"].join("");
   const rows = Object.keys(r.table).sort().map((c) => {
     const row = r.table[c];
     const total = Object.values(row).reduce((a, b) => a + b, 0);
-    return [c.padEnd(11), ...outcomes.map((o) => String(row[o] ?? 0).padStart(10))].join("") +
+    return [c.padEnd(w), ...outcomes.map((o) => String(row[o] ?? 0).padStart(10))].join("") +
       String(total).padStart(10);
   });
   const sum = (o: string) => Object.values(r.table).reduce((a, row) => a + (row[o] ?? 0), 0);
-  const totals =
-    ["total".padEnd(11), ...outcomes.map((o) => String(sum(o)).padStart(10))].join("") +
+  const totals = ["total".padEnd(w), ...outcomes.map((o) => String(sum(o)).padStart(10))].join("") +
     String(r.inputs).padStart(10);
   const lines = [
     `seed ${r.seed}: ${r.inputs} inputs in ${r.seconds.toFixed(1)} s`,
@@ -498,6 +541,7 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       seed: { type: "string", default: "1" },
+      data: { type: "boolean", default: false },
       count: { type: "string" },
       time: { type: "string" },
       budget: { type: "string", default: "30000" },
@@ -513,14 +557,15 @@ if (import.meta.main) {
   });
   const seed = Number(values.seed);
   const classes = values.classes?.split(",");
+  const known = values.data ? DATA_CLASSES : CLASSES;
   for (const c of classes ?? []) {
-    if (!MUTATIONS[c]) {
-      console.error(`unknown class '${c}'; the classes are ${CLASSES.join(", ")}`);
+    if (!known.includes(c)) {
+      console.error(`unknown class '${c}'; the classes are ${known.join(", ")}`);
       Deno.exit(2);
     }
   }
   const only = values.only?.split(",").map(Number);
-  if (values.show && only) {
+  if (values.show && only && !values.data) {
     const sources = loadSources();
     for (const i of only) {
       const { cls, source, text } = input(seed, i, sources, classes);
@@ -535,6 +580,7 @@ if (import.meta.main) {
   let last = 0;
   const report = await fuzz({
     seed,
+    data: values.data,
     count,
     timeS: values.time !== undefined ? Number(values.time) : undefined,
     budgetMs: Number(values.budget),

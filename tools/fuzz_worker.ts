@@ -12,6 +12,7 @@ import { pipelineFor, runPasses } from "../compiler/passes/mod.ts";
 import { emitModelParts } from "../compiler/onnx/emit.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
 import { numel } from "../compiler/ir/tensor.ts";
+import { main } from "../cli/main.ts";
 
 /** A request: compile `text` as the file `path` (its imports are read from disk). */
 export interface FuzzJob {
@@ -26,6 +27,17 @@ export interface FuzzJob {
    * model (1.2 s of GPT-2's 1.3).
    */
   passesUpTo: number;
+}
+
+/**
+ * A data job (tools/fuzz_data.ts): run the command line `argv` in-process, which reads the
+ * mutated data file `file`.
+ */
+export interface DataJob {
+  id: number;
+  kind: "data";
+  argv: string[];
+  file: string;
 }
 
 /** How a compile ended: "ok" and "rejected" are fine, the others are failures. */
@@ -101,6 +113,44 @@ export function runJob(job: FuzzJob): FuzzResult {
   }
 }
 
+/**
+ * Run one data job through the command line, as a user would; never throws. Besides the
+ * compile's failures, a rejection must name the file it rejects (else "unlocated": a message
+ * about data that does not say which file), and nothing may look like a stack trace.
+ */
+export async function runDataJob(job: DataJob): Promise<FuzzResult> {
+  const t0 = performance.now();
+  const codes: string[] = [];
+  const done = (outcome: Outcome, detail?: string): FuzzResult => ({
+    id: job.id,
+    outcome,
+    detail,
+    codes,
+    ms: performance.now() - t0,
+  });
+  const lines: string[] = [];
+  let code: number;
+  try {
+    code = await main(job.argv, { out: () => {}, err: (s) => lines.push(s) });
+  } catch (e) {
+    const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    return done("exception", detail.split("\n").slice(0, 8).join("\n"));
+  }
+  const text = lines.join("\n");
+  for (const m of text.matchAll(/error (DLM\d{4})/g)) codes.push(m[1]);
+  const short = () => text.split("\n").slice(0, 12).join("\n");
+  if (/internal error|DLM0900/.test(text)) return done("internal", short());
+  if (
+    /^\s+at .+:\d+:\d+\)?$/m.test(text) || /\b(TypeError|RangeError|ReferenceError):/.test(text)
+  ) {
+    return done("exception", short());
+  }
+  if (code === 0) return done("ok");
+  const base = job.file.slice(job.file.lastIndexOf("/") + 1);
+  if (codes.length === 0 || !text.includes(base)) return done("unlocated", short());
+  return done("rejected");
+}
+
 // As a process: a job per line of stdin (JSON), a result per line of stdout. A process, not a
 // Worker, so that a job that exhausts its memory takes down only this process.
 if (import.meta.main) {
@@ -113,7 +163,8 @@ if (import.meta.main) {
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
       if (!line) continue;
-      const result = runJob(JSON.parse(line) as FuzzJob);
+      const job = JSON.parse(line) as FuzzJob | DataJob;
+      const result = "kind" in job ? await runDataJob(job) : runJob(job);
       await Deno.stdout.write(enc.encode(JSON.stringify(result) + "\n"));
     }
   }

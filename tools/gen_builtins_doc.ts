@@ -17,11 +17,13 @@ import { show, type Value } from "../compiler/check/values.ts";
 import { COMPILE_FNS, FUNCTIONS, INIT_FNS, LAYERS } from "../compiler/check/names.ts";
 import {
   CLIPS,
+  describeSetting,
   languageArgs,
   MOVING_AVERAGE,
   type OptimizerRule,
   OPTIMIZERS,
   SCHEDULES,
+  SECTION_SETTINGS,
   type SettingArg,
 } from "../compiler/check/builtins/train_rules.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
@@ -242,11 +244,13 @@ function settingSection(
   rule: { name: string; doc: string; args: readonly SettingArg[] },
   extra = "",
 ): string {
-  const rows = languageArgs(rule).map((a) => [`\`${a.name}\``, oneLine(a.doc)]);
+  const rows = languageArgs(rule).map((
+    a,
+  ) => [`\`${a.name}\``, oneLine(describeSetting(a)), oneLine(a.doc)]);
   return [
     section(rule.name, rule.name, settingSig(rule.args), rule.doc, extra),
     "",
-    table(["argument", "meaning"], rows),
+    table(["argument", "values", "meaning"], rows),
   ].join("\n");
 }
 
@@ -274,6 +278,25 @@ function trainingSettings(): string[] {
     table(
       ["setting", "summary"],
       all.map((r) => [`[\`${r.name}\`](#${r.name})`, oneLine(r.doc)]),
+    ),
+    "",
+    wrap(
+      "A train section's settings besides `loss`, and the values each takes (`dlm check` reports " +
+        "another type as DLM0201 and a number out of range as DLM0210, at the assignment; so are " +
+        "the arguments below, at the argument):",
+    ),
+    "",
+    table(
+      ["setting", "values", "meaning"],
+      SECTION_SETTINGS.map((
+        a,
+      ) => [
+        `\`${a.name}\``,
+        oneLine(
+          a.specs ? "a call of " + a.specs.map((s) => `\`${s}\``).join(", ") : describeSetting(a),
+        ),
+        oneLine(a.doc),
+      ]),
     ),
     "",
     ...OPTIMIZERS.flatMap((r) => [settingSection(r, slotsText(r)), ""]),

@@ -12,6 +12,7 @@ import {
   type Command,
   INPUTS,
   lazyCommand,
+  MEMORY,
   MODEL,
   OPSET_RANGE,
   type OptSpec,
@@ -312,6 +313,7 @@ const train = lazyCommand({
       help: "epochs without improvement before early stopping (default 3)",
     },
     ...SESSION,
+    ...MEMORY,
   },
 }, import.meta.resolve("./train.ts"));
 

@@ -3,7 +3,14 @@
  * over data files, with validation, early stopping, checkpoints and curves.
  * Training a .dlm file directly comes with the compiler's `train` sections.
  */
-import { diag, DlmError, error, formatDiagnostic } from "../../compiler/diagnostics.ts";
+import {
+  diag,
+  DlmError,
+  error,
+  formatDiagnostic,
+  type SourceMap,
+  warning,
+} from "../../compiler/diagnostics.ts";
 import { warn } from "../report.ts";
 import { loadWeights, readWeightsFile, readWeightsMap, rename } from "../../runtime/weights.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
@@ -13,6 +20,7 @@ import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { type Dataset, loadDataset, parseDataSpecs } from "../../runtime/data/mod.ts";
 import { writeSafetensors } from "../../runtime/formats/mod.ts";
 import { writeFileAtomic } from "../../runtime/fs.ts";
+import { memoryBudget } from "../../runtime/memory.ts";
 import { loadCheckpoint, stderrSink, train } from "../../runtime/train/mod.ts";
 import { dimsOf, overridesOf } from "../args.ts";
 import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
@@ -58,6 +66,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   const perRun = positiveInt(args, "steps-per-run", 8);
   let evalModel: string | Graph | undefined = args.opts.eval as string | undefined;
   let defaults: TrainSettings = { metrics: [] };
+  let sources: SourceMap | undefined;
   if (file.toLowerCase().endsWith(".dlm")) {
     const c = compileTrain(file, {
       model: args.opts.model as string | undefined,
@@ -74,6 +83,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     if (!c.step) {
       throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
     }
+    sources = c.sources;
     // Warnings (a loss that reaches no parameter, ...) are worth seeing before a long run.
     warn({ warnings: c.diagnostics, sources: c.sources }, io);
     // Weights load by name into both models: the trained state and the frozen constants.
@@ -121,13 +131,24 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     }
   }
   const monitor = (args.opts["early-stop"] as string | undefined) ?? defaults.earlyStop;
+  const epochs = positiveInt(args, "epochs", defaults.epochs ?? 1, 0);
+  const batchSize = positiveInt(args, "batch-size", defaults.batchSize ?? 32);
+  // A schedule that needs more steps than the run takes never plays out: said before training.
+  const steps = epochs * trainSet.batchCount(batchSize);
+  const sched = defaults.schedule;
+  if (sched && resume === undefined && sched.steps > steps) {
+    const run = `${steps} steps: ${epochs} epoch${epochs === 1 ? "" : "s"} of ${
+      trainSet.batchCount(batchSize)
+    } batches`;
+    io.err(formatDiagnostic(warning(...diag("DLM0352", sched.what, run), sched.span), sources));
+  }
   const r = await train({
     step,
     eval: evalFile,
     data: trainSet,
     val,
-    epochs: positiveInt(args, "epochs", defaults.epochs ?? 1, 0),
-    batchSize: positiveInt(args, "batch-size", defaults.batchSize ?? 32),
+    epochs,
+    batchSize,
     shuffle: !args.opts["no-shuffle"],
     dropLast: !!args.opts["drop-last"] || (defaults.dropLast ?? false),
     seed: args.opts.seed as number | undefined,
@@ -141,6 +162,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       : undefined,
     progress: stderrSink(),
     sessions: { ...sessionArgs, report: true, warn: io.err },
+    memoryBudget: memoryBudget(args.opts["memory-budget"] as string | undefined),
   });
   const save = args.opts.save as string | undefined;
   if (save) {

@@ -81,6 +81,11 @@ export function fits(v: Value, t: ArgType): boolean {
   }
 }
 
+/** A type in words ("an int", "a number"), as messages say it. */
+export function describeType(t: ArgType): string {
+  return TYPE_WORDS[t];
+}
+
 const TYPE_WORDS: Record<ArgType, string> = {
   tensor: "a tensor",
   tensors: "tensors",

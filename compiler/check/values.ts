@@ -220,6 +220,11 @@ export class Scope {
     this.settings.add(name);
   }
 
+  /** Is `name` bound here as a setting? */
+  isSetting(name: string): boolean {
+    return this.settings.has(name);
+  }
+
   /** Assign to `name` where it is bound (see `owner`), keeping whether it is a setting. */
   assign(name: string, v: Value): void {
     this.vars.set(name, v);

@@ -101,9 +101,22 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Decode
     if (packs) graph.packs = readPacks(packs.value, graph);
     return { graph, opset, opsets };
   } catch (e) {
-    if (e instanceof DlmError) throw e;
+    // What the graph's decoder finds wrong is said of this file.
+    if (e instanceof DlmError) throw opts.file ? inFile(e, opts.file) : e;
     fail(...diag("DLM0405", `ONNX model${what}`, (e as Error).message));
   }
+}
+
+/**
+ * `e` with a note naming `file` on each diagnostic that neither points into a source nor names
+ * the file: a message about a node or a tensor of an ONNX file says which file it is.
+ */
+function inFile(e: DlmError, file: string): DlmError {
+  for (const d of e.diagnostics) {
+    if (d.span || d.message.includes(file)) continue;
+    d.notes = [...(d.notes ?? []), `in the ONNX file '${file}'`];
+  }
+  return e;
 }
 
 /** The `dlm.packs` metadata entry, checked against the graph it describes. */

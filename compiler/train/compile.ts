@@ -61,6 +61,7 @@ import {
   MOVING_AVERAGE,
   optimizerRule,
   OPTIMIZERS,
+  scheduleLength,
   scheduleRule,
   type SettingArg,
   withDefaults,
@@ -76,6 +77,11 @@ export interface TrainSettings {
   earlyStop?: string;
   patience?: number;
   metrics: string[];
+  /**
+   * How many steps the schedule takes to play out, when it says so (train_rules.ts
+   * scheduleLength), and its call: `dlm train` warns when the training is shorter (DLM0352).
+   */
+  schedule?: { steps: number; what: string; span: Span };
 }
 
 export interface CompiledTrain {
@@ -552,10 +558,13 @@ function clipSpec(v: Value | undefined): ClipSpec | undefined {
   return withDefaults(rule, { kind: rule.kind, ...fieldsOf(v.args, rule.args) }) as ClipSpec;
 }
 
-function readSettings(tr: TrainElabResult, _section: A.TrainDecl): TrainSettings {
+function readSettings(tr: TrainElabResult, section: A.TrainDecl): TrainSettings {
   const s = tr.settings;
   const str = (v: Value | undefined) => (v?.k === "str" ? v.v : undefined);
+  const sched = s.get("schedule");
+  const length = sched?.k === "spec" ? scheduleLength(sched.kind, sched.args) : undefined;
   return {
+    schedule: length && { ...length, span: spanOf(sched, section) },
     epochs: num(s.get("epochs")),
     batchSize: num(s.get("batch_size")),
     dropLast: s.get("drop_last")?.k === "bool"

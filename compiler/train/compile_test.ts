@@ -42,6 +42,7 @@ Deno.test("a train section compiles to a step model that follows the contract", 
     earlyStop: undefined,
     patience: undefined,
     metrics: ["accuracy"],
+    schedule: undefined,
   });
   const out = runGraph(g, feeds(g, ["image", "label"], { N: 8 })).outputs;
   // SGD: next = w - 0.1 * grad; the loss of a fresh MLP on 10 classes is near log(10).

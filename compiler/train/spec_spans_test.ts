@@ -62,11 +62,12 @@ Deno.test("a setting that is not an optimiser, given as the optimizer, is report
   optimizer = cosine_lr(t_max: 10)
 }
 `;
+  // The section's settings are checked against their declarations (train_rules.ts).
   const d = onlyError(src);
-  assert.equal(d.code, "DLM0223");
+  assert.equal(d.code, "DLM0201");
   assert.equal(
     d.message,
-    "train M needs an optimizer: optimizer = sgd(lr: 0.1) (or adam, adamw, adagrad, rmsprop)",
+    "The setting 'optimizer' expects an optimizer: sgd(...), adam(...), adamw(...), adagrad(...), rmsprop(...), but got cosine_lr(...)",
   );
   assertAt(d, at(src, "cosine_lr("));
   // The same inside a phase.

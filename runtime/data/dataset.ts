@@ -149,7 +149,10 @@ export class Dataset {
   constructor(arrays: Record<string, Tensor>, origins: Record<string, DataOrigin> = {}) {
     const names = Object.keys(arrays);
     if (names.length === 0) fail(...diag("DLM0423", "A data set", "at least one array", "none"));
-    const list = names.map((n) => `'${n}' is ${formatType(arrays[n])}`).join(", ");
+    // Each array with the file it came from: a message about data says which file to look at.
+    const list = names.map((n) =>
+      `'${n}'${origins[n] ? ` (${origins[n].file})` : ""} is ${formatType(arrays[n])}`
+    ).join(", ");
     for (const n of names) {
       if (arrays[n].shape.length === 0) {
         fail(...diag("DLM0423", "A data set", "arrays with a sample axis", `a scalar: ${list}`));
@@ -169,6 +172,12 @@ export class Dataset {
     this.arrays = arrays;
     this.size = size;
     this.origins = origins;
+  }
+
+  /** " (from a.npy, b.npy)": the files of the arrays, for messages; "" when none is known. */
+  fromFiles(): string {
+    const files = [...new Set(Object.values(this.origins).map((o) => o.file))];
+    return files.length ? ` (from ${files.join(", ")})` : "";
   }
 
   get names(): string[] {
@@ -269,7 +278,7 @@ export class Dataset {
       fail(
         ...diag(
           "DLM0210",
-          `A validation split of ${this.size} samples`,
+          `A validation split of ${this.size} samples${this.fromFiles()}`,
           "a fraction that leaves both parts non-empty",
           fraction,
         ),

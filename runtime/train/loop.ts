@@ -22,6 +22,7 @@ import { packValues, unpackValues } from "../../compiler/train/pack.ts";
 import { checkOutputFile, makeOutputDir } from "../fs.ts";
 import { type Batch, checkData, type Dataset, describeRows } from "../data/mod.ts";
 import { checkRunSizes } from "../inputs.ts";
+import type { MemoryBudget } from "../memory.ts";
 import { stack } from "../reference/kernels/stack_util.ts";
 import { type Checkpoint, CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { EpochRecord } from "./history.ts";
@@ -83,6 +84,11 @@ export interface TrainOptions {
   stepsPerRun?: number;
   /** How onnxruntime creates the step's and evaluation's sessions (runtime/ort). */
   sessions?: SessionChoices;
+  /**
+   * The memory budget of a run of the step and of the evaluation model, each checked before its
+   * first run (runtime/memory.ts; default from the environment and the machine).
+   */
+  memoryBudget?: MemoryBudget;
 }
 
 /** The onnxruntime session settings a training run takes. */
@@ -220,6 +226,7 @@ function checkModelData(
   perRun: number,
   what: string,
   dropLast = false,
+  budget?: MemoryBudget,
 ): void {
   const sizes = checkData(m.graph, data, {
     what,
@@ -241,7 +248,7 @@ function checkModelData(
     bind(batch, Math.min(batchSize, data.size), "the batch size");
     bind(steps, Math.min(perRun, data.batchCount(batchSize, dropLast)), "steps per run");
   }
-  checkRunSizes(m.graph, sizes, origin);
+  checkRunSizes(m.graph, sizes, origin, { budget, what });
 }
 
 /**
@@ -414,7 +421,16 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   // The data against what the models read, and the sizes it gives them against the size limit,
   // before a session is opened or a step runs.
-  checkModelData(step, inputs, opts.data, batchSize, perRun, "The step model", dropLast);
+  checkModelData(
+    step,
+    inputs,
+    opts.data,
+    batchSize,
+    perRun,
+    "The step model",
+    dropLast,
+    opts.memoryBudget,
+  );
   if (evalModel && opts.val) {
     const evalState = new Set(named(state).keys());
     const evalInputs = batchInputs(evalModel, evalState, opts.val, "evaluation model");
@@ -426,6 +442,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       1,
       "The evaluation model",
       dropLast,
+      opts.memoryBudget,
     );
   }
   const metrics = step.outputNames.filter((o) => metricOf(o)).map((o) => metricOf(o)!);

@@ -21,7 +21,8 @@
  * (`p = p (1 - lr wd)` before the Adam step).
  */
 import type { Expr, ExprGraph } from "../../ir/expr.ts";
-import type { ArgType } from "../signature.ts";
+import { type ArgType, describeType, fits } from "../signature.ts";
+import { describe, type Value } from "../values.ts";
 
 /**
  * One argument of a setting's constructor. `field` is the builder spec's
@@ -36,7 +37,69 @@ export interface SettingArg {
   type: ArgType;
   /** The value when the argument is left out; absent: the doc says what happens. */
   default?: number | boolean;
+  /** The values a number may take (checked by `dlm check`, at the call or the assignment). */
+  range?: Range;
+  /**
+   * For a setting whose value is a setting's constructor call (a train section's `optimizer`,
+   * `schedule`, `clip`, `ema`): the constructors it accepts.
+   */
+  specs?: readonly string[];
   doc: string;
+}
+
+/** What the check of a setting reads of its declaration. */
+type Checked = Pick<SettingArg, "type" | "range" | "specs"> & { doc?: string };
+
+/** The numbers a setting may take: each bound inclusive unless marked open. */
+export interface Range {
+  min?: number;
+  max?: number;
+  minOpen?: boolean;
+  maxOpen?: boolean;
+}
+
+const AT_LEAST_0: Range = { min: 0 };
+const POSITIVE: Range = { min: 0, minOpen: true };
+const UNIT: Range = { min: 0, max: 1 };
+const UNIT_OPEN: Range = { min: 0, max: 1, maxOpen: true };
+
+/** "an int ≥ 1", "a number in [0, 1)": the values `a` accepts, for messages and docs. */
+export function describeSetting(a: Checked): string {
+  if (a.specs) return `${a.doc}: ${a.specs.map((s) => `${s}(...)`).join(", ")}`;
+  const what = describeType(a.type);
+  const r = a.range;
+  if (!r) return what;
+  if (r.min !== undefined && r.max !== undefined) {
+    return `${what} in ${r.minOpen ? "(" : "["}${r.min}, ${r.max}${r.maxOpen ? ")" : "]"}`;
+  }
+  if (r.min !== undefined) return `${what} ${r.minOpen ? ">" : "≥"} ${r.min}`;
+  if (r.max !== undefined) return `${what} ${r.maxOpen ? "<" : "≤"} ${r.max}`;
+  return what;
+}
+
+/**
+ * What is wrong with `v` as the value of setting `a`: "type" (not of its type, or not a call of
+ * one of its constructors), "range" (a number outside its range), or undefined when it fits.
+ * The one check of every setting and every setting argument (train_specs.ts at the call, the
+ * elaborator at a section's assignment).
+ */
+export function settingProblem(a: Checked, v: Value): "type" | "range" | undefined {
+  if (v.k === "error") return undefined;
+  if (a.specs) return v.k === "spec" && a.specs.includes(v.kind) ? undefined : "type";
+  if (!fits(v, a.type)) return "type";
+  const r = a.range;
+  if (r && (v.k === "int" || v.k === "float")) {
+    const x = v.v;
+    if (Number.isNaN(x)) return "range";
+    if (r.min !== undefined && (r.minOpen ? x <= r.min : x < r.min)) return "range";
+    if (r.max !== undefined && (r.maxOpen ? x >= r.max : x > r.max)) return "range";
+  }
+  return undefined;
+}
+
+/** `v` as a message shows it. */
+export function describeSettingValue(v: Value): string {
+  return v.k === "int" || v.k === "float" ? String(v.v) : describe(v);
 }
 
 /** The arguments of `rule` that the language accepts, in order. */
@@ -156,7 +219,7 @@ const WD_DOC = "L2 weight decay added to the gradient";
 const NO_DECAY_DOC = 'a parameter name glob (`"*.bias"`) whose parameters get no weight decay';
 
 function lrArg(lr: number): SettingArg {
-  return { name: "lr", type: "number", default: lr, doc: LR_DOC };
+  return { name: "lr", type: "number", default: lr, range: AT_LEAST_0, doc: LR_DOC };
 }
 const NO_DECAY: SettingArg = { name: "no_decay", type: "str", doc: NO_DECAY_DOC };
 
@@ -169,20 +232,36 @@ function adamRule(kind: "adam" | "adamw"): OptimizerRule<AdamSpec> {
       : "Adam (torch.optim.Adam), with bias correction; weight decay is L2, added to the gradient.",
     args: [
       lrArg(0.001),
-      { name: "beta1", field: "beta1", type: "number", default: 0.9, doc: "decay of the mean" },
+      {
+        name: "beta1",
+        field: "beta1",
+        type: "number",
+        default: 0.9,
+        range: UNIT_OPEN,
+        doc: "decay of the mean",
+      },
       {
         name: "beta2",
         field: "beta2",
         type: "number",
         default: 0.999,
+        range: UNIT_OPEN,
         doc: "decay of the mean square",
       },
-      { name: "eps", field: "eps", type: "number", default: 1e-8, doc: "added to the root" },
+      {
+        name: "eps",
+        field: "eps",
+        type: "number",
+        default: 1e-8,
+        range: AT_LEAST_0,
+        doc: "added to the root",
+      },
       {
         name: "weight_decay",
         field: "weightDecay",
         type: "number",
         default: decoupled ? 0.01 : 0,
+        range: AT_LEAST_0,
         doc: decoupled ? "decoupled weight decay (PyTorch's default)" : WD_DOC,
       },
       NO_DECAY,
@@ -224,16 +303,31 @@ const SGD: OptimizerRule<SgdSpec> = {
     "Stochastic gradient descent (torch.optim.SGD), with optional momentum and Nesterov momentum.",
   args: [
     lrArg(0.01),
-    { name: "momentum", field: "momentum", type: "number", default: 0, doc: "momentum factor" },
+    {
+      name: "momentum",
+      field: "momentum",
+      type: "number",
+      default: 0,
+      range: AT_LEAST_0,
+      doc: "momentum factor",
+    },
     {
       name: "dampening",
       field: "dampening",
       type: "number",
       default: 0,
+      range: UNIT,
       doc: "dampening of the momentum",
     },
     { name: "nesterov", field: "nesterov", type: "bool", default: false, doc: "Nesterov momentum" },
-    { name: "weight_decay", field: "weightDecay", type: "number", default: 0, doc: WD_DOC },
+    {
+      name: "weight_decay",
+      field: "weightDecay",
+      type: "number",
+      default: 0,
+      range: AT_LEAST_0,
+      doc: WD_DOC,
+    },
     NO_DECAY,
   ],
   slots: [{ name: "momentum", when: { doc: "momentum ≠ 0", holds: (h) => h.momentum !== 0 } }],
@@ -264,10 +358,25 @@ const ADAGRAD: OptimizerRule<AdagradSpec> = {
       field: "lrDecay",
       type: "number",
       default: 0,
+      range: AT_LEAST_0,
       doc: "decay of the learning rate per step",
     },
-    { name: "eps", field: "eps", type: "number", default: 1e-10, doc: "added to the root" },
-    { name: "weight_decay", field: "weightDecay", type: "number", default: 0, doc: WD_DOC },
+    {
+      name: "eps",
+      field: "eps",
+      type: "number",
+      default: 1e-10,
+      range: AT_LEAST_0,
+      doc: "added to the root",
+    },
+    {
+      name: "weight_decay",
+      field: "weightDecay",
+      type: "number",
+      default: 0,
+      range: AT_LEAST_0,
+      doc: WD_DOC,
+    },
     NO_DECAY,
   ],
   slots: [{ name: "sum" }],
@@ -295,10 +404,25 @@ const RMSPROP: OptimizerRule<RmspropSpec> = {
       field: "alpha",
       type: "number",
       default: 0.99,
+      range: UNIT,
       doc: "decay of the mean square",
     },
-    { name: "eps", field: "eps", type: "number", default: 1e-8, doc: "added to the root" },
-    { name: "momentum", field: "momentum", type: "number", default: 0, doc: "momentum factor" },
+    {
+      name: "eps",
+      field: "eps",
+      type: "number",
+      default: 1e-8,
+      range: AT_LEAST_0,
+      doc: "added to the root",
+    },
+    {
+      name: "momentum",
+      field: "momentum",
+      type: "number",
+      default: 0,
+      range: AT_LEAST_0,
+      doc: "momentum factor",
+    },
     {
       name: "centered",
       field: "centered",
@@ -306,7 +430,14 @@ const RMSPROP: OptimizerRule<RmspropSpec> = {
       default: false,
       doc: "subtract the squared mean gradient",
     },
-    { name: "weight_decay", field: "weightDecay", type: "number", default: 0, doc: WD_DOC },
+    {
+      name: "weight_decay",
+      field: "weightDecay",
+      type: "number",
+      default: 0,
+      range: AT_LEAST_0,
+      doc: WD_DOC,
+    },
     NO_DECAY,
   ],
   slots: [
@@ -387,6 +518,7 @@ export interface ScheduleRule<S extends ScheduleSpec = ScheduleSpec> {
 const WARMUP: SettingArg = {
   name: "warmup",
   type: "int",
+  range: AT_LEAST_0,
   doc: "steps of linear warm-up from lr / warmup before the schedule starts (0: none)",
 };
 
@@ -395,8 +527,22 @@ const STEP_LR: ScheduleRule<Extract<ScheduleSpec, { kind: "step" }>> = {
   kind: "step",
   doc: "StepLR: lr gamma^floor(step / step_size).",
   args: [
-    { name: "step_size", field: "stepSize", type: "int", default: 1, doc: "steps per decay" },
-    { name: "gamma", field: "gamma", type: "number", default: 0.1, doc: "factor per decay" },
+    {
+      name: "step_size",
+      field: "stepSize",
+      type: "int",
+      default: 1,
+      range: { min: 1 },
+      doc: "steps per decay",
+    },
+    {
+      name: "gamma",
+      field: "gamma",
+      type: "number",
+      default: 0.1,
+      range: AT_LEAST_0,
+      doc: "factor per decay",
+    },
     WARMUP,
   ],
   rate(s, base, h) {
@@ -410,7 +556,14 @@ const EXPONENTIAL_LR: ScheduleRule<Extract<ScheduleSpec, { kind: "exponential" }
   kind: "exponential",
   doc: "ExponentialLR: lr gamma^step.",
   args: [
-    { name: "gamma", field: "gamma", type: "number", default: 0.99, doc: "factor per step" },
+    {
+      name: "gamma",
+      field: "gamma",
+      type: "number",
+      default: 0.99,
+      range: AT_LEAST_0,
+      doc: "factor per step",
+    },
     WARMUP,
   ],
   rate: (s, base, h) => base.mul(s.graph.num(h.gamma).pow(s)),
@@ -421,8 +574,22 @@ const COSINE_LR: ScheduleRule<Extract<ScheduleSpec, { kind: "cosine" }>> = {
   kind: "cosine",
   doc: "CosineAnnealingLR: eta_min + (lr - eta_min) (1 + cos(pi step / t_max)) / 2.",
   args: [
-    { name: "t_max", field: "tMax", type: "int", default: 1000, doc: "steps of a half period" },
-    { name: "eta_min", field: "etaMin", type: "number", default: 0, doc: "the lowest rate" },
+    {
+      name: "t_max",
+      field: "tMax",
+      type: "int",
+      default: 1000,
+      range: { min: 1 },
+      doc: "steps of a half period",
+    },
+    {
+      name: "eta_min",
+      field: "etaMin",
+      type: "number",
+      default: 0,
+      range: AT_LEAST_0,
+      doc: "the lowest rate",
+    },
     WARMUP,
   ],
   rate(s, base, h) {
@@ -475,6 +642,7 @@ const CLIP_NORM: ClipRule<Extract<ClipSpec, { kind: "norm" }>> = {
     field: "maxNorm",
     type: "number",
     default: 1,
+    range: POSITIVE,
     doc: "the largest norm",
   }],
   apply(e, grads, h) {
@@ -492,7 +660,14 @@ const CLIP_VALUE: ClipRule<Extract<ClipSpec, { kind: "value" }>> = {
   kind: "value",
   doc:
     "Clip by value (torch.nn.utils.clip_grad_value_): every gradient element into [-value, value].",
-  args: [{ name: "value", field: "clipValue", type: "number", default: 1, doc: "the bound" }],
+  args: [{
+    name: "value",
+    field: "clipValue",
+    type: "number",
+    default: 1,
+    range: POSITIVE,
+    doc: "the bound",
+  }],
   apply(e, grads, h) {
     const lo = e.num(-h.clipValue), hi = e.num(h.clipValue);
     return { grads: grads.map((g) => e.op1("Clip", [g, lo, hi])) };
@@ -518,6 +693,71 @@ export const MOVING_AVERAGE = {
   args: [
     { name: "target", type: "str", doc: "label prefix of the tracking parameters" },
     { name: "source", type: "str", doc: "label prefix of the trained parameters" },
-    { name: "decay", type: "number", default: 0.999, doc: "weight of the old value" },
+    { name: "decay", type: "number", default: 0.999, range: UNIT, doc: "weight of the old value" },
   ] as readonly SettingArg[],
 };
+
+// ---------------------------------------------------------------------------
+// A train section's settings
+
+/**
+ * What a train section may assign besides `loss` (which the elaborator checks as the loss), each
+ * with its type and range, checked by `dlm check` at the assignment; the command line's options of
+ * the same names take the same ranges (cli/commands/mod.ts).
+ */
+export const SECTION_SETTINGS: readonly (SettingArg & { name: string })[] = [
+  {
+    name: "optimizer",
+    type: "any",
+    specs: OPTIMIZERS.map((r) => r.name),
+    doc: "an optimizer",
+  },
+  { name: "schedule", type: "any", specs: SCHEDULES.map((r) => r.name), doc: "a schedule" },
+  { name: "clip", type: "any", specs: CLIPS.map((r) => r.name), doc: "a clipping rule" },
+  { name: "epochs", type: "int", range: AT_LEAST_0, doc: "passes over the training data" },
+  { name: "batch_size", type: "int", range: { min: 1 }, doc: "examples per step" },
+  {
+    name: "drop_last",
+    type: "bool",
+    default: false,
+    doc: "leave out each epoch's last batch when it is smaller (--drop-last)",
+  },
+  {
+    name: "val_split",
+    type: "number",
+    range: UNIT_OPEN,
+    doc: "the fraction of the data held out for validation",
+  },
+  { name: "early_stop", type: "str", doc: "the metric whose stalling stops training" },
+  {
+    name: "patience",
+    type: "int",
+    range: { min: 1 },
+    doc: "epochs without improvement before early stopping",
+  },
+  { name: "ema", type: "any", specs: [MOVING_AVERAGE.name], doc: "a moving average" },
+];
+
+/**
+ * How many steps a schedule takes to play out, when it says so explicitly: its warm-up, the
+ * period of a step decay, the half period of a cosine given as `t_max`. A training of fewer
+ * steps never sees the rest (`dlm train` warns, DLM0352).
+ */
+export function scheduleLength(
+  kind: string,
+  args: Record<string, Value>,
+): { steps: number; what: string } | undefined {
+  const n = (k: string) => {
+    const v = args[k];
+    return v?.k === "int" ? v.v : undefined;
+  };
+  const warm = n("warmup");
+  if (warm !== undefined && warm > 0) return { steps: warm, what: `a warm-up of ${warm} steps` };
+  if (kind === "step_lr" && n("step_size") !== undefined) {
+    return { steps: n("step_size")!, what: `a decay every ${n("step_size")} steps` };
+  }
+  if (kind === "cosine_lr" && n("t_max") !== undefined) {
+    return { steps: n("t_max")!, what: `a half period of ${n("t_max")} steps` };
+  }
+  return undefined;
+}

@@ -13,35 +13,53 @@ import type { ArgType } from "../signature.ts";
 import { describe, ERROR, NONE, type Value } from "../values.ts";
 import {
   CLIPS,
+  describeSetting,
+  describeSettingValue,
   languageArgs,
   MOVING_AVERAGE,
   OPTIMIZERS,
+  type Range,
   SCHEDULES,
   type SettingArg,
+  settingProblem,
 } from "./train_rules.ts";
 
 /**
  * A training-setting constructor (`adam(lr: 1e-3)`): named arguments of the
- * given types, all optional (the training compiler applies the defaults).
- * The value keeps the call's span.
+ * given types, all optional (the training compiler applies the defaults),
+ * each number in its declared range (DLM0210 at the argument). The value
+ * keeps the call's span.
  */
-function specFn(kind: string, params: [string, ArgType][]): CompileFn {
+function specFn(kind: string, params: { name: string; type: ArgType; range?: Range }[]): CompileFn {
   return (ctx, args) => {
     const bound = ctx.bind(
       kind,
-      params.map(([name, type]) => ({ name, type, optional: true })),
+      params.map(({ name, type }) => ({ name, type, optional: true })),
       args,
     );
     if (!bound) return ERROR;
     const out: Record<string, Value> = {};
-    for (const [name] of params) if (bound[name] !== undefined) out[name] = bound[name];
+    let bad = false;
+    for (const p of params) {
+      const v = bound[p.name];
+      if (v === undefined) continue;
+      if (settingProblem(p, v) === "range") {
+        ctx.error(
+          ...diag("DLM0210", `${kind}()'s ${p.name}`, describeSetting(p), describeSettingValue(v)),
+          bound.__spans?.[p.name] ?? ctx.span,
+        );
+        bad = true;
+      }
+      out[p.name] = v;
+    }
+    if (bad) return ERROR;
     return { k: "spec", kind, args: out, span: ctx.span };
   };
 }
 
 /** The constructor of a declared setting (train_rules.ts), taking its language arguments. */
 function ruleFn(rule: { name: string; args: readonly SettingArg[] }): [string, CompileFn] {
-  return [rule.name, specFn(rule.name, languageArgs(rule).map((a) => [a.name, a.type]))];
+  return [rule.name, specFn(rule.name, languageArgs(rule))];
 }
 
 /**
@@ -59,7 +77,9 @@ export const SETTINGS: Record<string, CompileFn> = Object.fromEntries([
 
 /** The fine-tuning methods of `with` (their meaning is compiler/check/peft.ts's). */
 export const METHODS: Record<string, CompileFn> = Object.fromEntries(
-  Object.entries(METHOD_ARGS).map(([k, ps]) => [k, specFn(k, ps as [string, ArgType][])]),
+  Object.entries(METHOD_ARGS).map((
+    [k, ps],
+  ) => [k, specFn(k, (ps as [string, ArgType][]).map(([name, type]) => ({ name, type })))]),
 );
 
 /**

@@ -112,6 +112,8 @@ export abstract class ElabCore {
   peft?: Peft;
   /** Phases declared by the train section being elaborated (undefined outside one). */
   phases?: PhaseDecl[];
+  /** Where each setting of a train section was last assigned (its value), for its check. */
+  settingSpans = new Map<string, Span>();
 
   constructor(readonly program: Program, readonly opts: ElabOptions) {
     this.mode = opts.mode ?? "eval";

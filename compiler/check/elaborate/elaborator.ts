@@ -13,26 +13,20 @@ import { diag, type Diagnostic, error } from "../../diagnostics.ts";
 import { resetFreshDims } from "../../ops/mod.ts";
 import { describe, ERROR, NONE, Scope, type Value } from "../values.ts";
 import type { Program } from "../program.ts";
+import {
+  describeSetting,
+  describeSettingValue,
+  SECTION_SETTINGS,
+  settingProblem,
+} from "../builtins/train_rules.ts";
 
 export interface ElabResult {
   graph: Graph;
   diagnostics: Diagnostic[];
 }
 
-/** Settings a `train` section may assign. */
-export const TRAIN_SETTINGS = [
-  "loss",
-  "optimizer",
-  "schedule",
-  "clip",
-  "epochs",
-  "batch_size",
-  "drop_last",
-  "val_split",
-  "early_stop",
-  "patience",
-  "ema",
-] as const;
+/** Settings a `train` section may assign: the loss, and those declared in train_rules.ts. */
+export const TRAIN_SETTINGS: readonly string[] = ["loss", ...SECTION_SETTINGS.map((s) => s.name)];
 
 /** One optimisation step of an iteration: `phase("disc", loss: d_loss, optimizer: adam(), params: "disc.*")`. */
 export interface TrainPhase {
@@ -109,6 +103,7 @@ class Elaborator extends CallElab {
         const v = ts.vars.get(k)!;
         if (v.k !== "none") settings.set(k, v);
       }
+      this.checkSettings(settings, train);
       // Phases: each loss becomes an output `phase:<name>` (renamed safely with the others).
       for (const ph of this.phases) {
         outputs.push({ name: `phase:${ph.name}`, value: ph.loss, span: ph.span });
@@ -180,6 +175,26 @@ class Elaborator extends CallElab {
       if (!(e instanceof Abort)) throw e;
     }
     return { graph: this.b.graph, diagnostics: this.diags, loss, metrics, settings, phases };
+  }
+
+  /**
+   * Every setting a section assigns has its declared type and range (train_rules.ts): a wrong
+   * one is DLM0201 or DLM0210 at the value assigned, at check time rather than when training.
+   */
+  private checkSettings(settings: Map<string, Value>, train: A.TrainDecl): void {
+    for (const decl of SECTION_SETTINGS) {
+      const v = settings.get(decl.name);
+      if (!v) continue;
+      const problem = settingProblem(decl, v);
+      if (!problem) continue;
+      const span = this.settingSpans.get(decl.name) ?? train.nameSpan;
+      const what = `The setting '${decl.name}'`;
+      const shown = describeSettingValue(v);
+      if (problem === "type") {
+        this.err(...diag("DLM0201", what, describeSetting(decl), shown), span);
+      } else this.err(...diag("DLM0210", what, describeSetting(decl), shown), span);
+      settings.delete(decl.name);
+    }
   }
 
   run(model: A.ModelDecl): ElabResult {

@@ -184,6 +184,7 @@ export abstract class StatementElab extends IndexElab {
           this.err(...diag("DLM0118", s.name), s.nameSpan);
           return;
         }
+        if (owner.isSetting(s.name)) this.settingSpans.set(s.name, s.value.span);
         owner.assign(s.name, v);
         return;
       }
