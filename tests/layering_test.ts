@@ -27,7 +27,13 @@ export const LAYERS: readonly (readonly string[])[] = [
   // 5: runtimes that execute graphs and the file formats they read
   ["runtime/fs.ts", "runtime/formats/", "runtime/reference/"],
   // 6: onnxruntime, data sets, weights and inputs
-  ["runtime/ort/", "runtime/data/", "runtime/weights.ts", "runtime/inputs.ts"],
+  [
+    "runtime/ort/",
+    "runtime/data/",
+    "runtime/weights.ts",
+    "runtime/save_weights.ts",
+    "runtime/inputs.ts",
+  ],
   // 7: what drives a runtime: training loops, differential testing, generation
   ["runtime/train/", "runtime/diff/", "runtime/generate.ts"],
   // 8: the command line
