@@ -6,7 +6,7 @@ import { numel, type Tensor } from "../../compiler/ir/tensor.ts";
 import { diag, DlmError, error } from "../../compiler/diagnostics.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
 import { formatPassReport, newPassReport } from "../../compiler/passes/manager.ts";
-import { writeModel } from "../../runtime/formats/onnx_file.ts";
+import { writeModelAsync } from "../../runtime/formats/onnx_file.ts";
 import { compileTrain } from "../../compiler/train/mod.ts";
 import { unpackValues } from "../../compiler/train/pack.ts";
 import { writeSafetensors } from "../../runtime/formats/mod.ts";
@@ -89,7 +89,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     }
     // Packed parameters are saved under their own names; a runner packs them again.
     const named = unpackValues(g.packs ?? [], initial);
-    const written = writeModel(g, out, {
+    const written = await writeModelAsync(g, out, {
       opset,
       also: save ? [{ path: save, bytes: writeSafetensors([...named], { producer: "dlm" }) }] : [],
     });
@@ -123,7 +123,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       bytes: writeSafetensors([...b.adapterWeights], { producer: "dlm", format: "pt" }),
     });
   }
-  const written = writeModel(b.graph, out, {
+  const written = await writeModelAsync(b.graph, out, {
     opset,
     externalData: args.opts["external-data"] ? { threshold: 0 } : undefined,
     also,
