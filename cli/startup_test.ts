@@ -102,6 +102,16 @@ Deno.test("dlm check loads no ONNX encoder or decoder, interpreter, onnxruntime 
   assert.ok(loaded.includes("compiler/compile.ts"), "check loads the checker");
 });
 
+Deno.test("dlm compile loads no ONNX decoder or protobufjs unless its input is ONNX or weights", async () => {
+  // Emitting is wire.ts's; onnx-proto (about 25 ms of CPU to load) only decodes.
+  const loaded = await staticImports("cli/commands/compile.ts");
+  assert.deepEqual(
+    offending(loaded, ["npm:onnx-proto", "npm:protobufjs", "compiler/onnx/decode.ts"]),
+    [],
+  );
+  assert.ok(loaded.includes("compiler/onnx/emit.ts"), "compile loads the emitter");
+});
+
 Deno.test("no command loads onnxruntime before it runs a model, and only train and diff the training runtime", async () => {
   const table = await import("./commands/mod.ts");
   for (const name of Object.keys(table.COMMANDS)) {

@@ -8,6 +8,7 @@ import {
   writeFaults,
   writeFileAtomic,
   writeFilesAtomic,
+  writeFilesAtomicAsync,
 } from "./fs.ts";
 import { canMount, deadPid, isRoot, livePid, makeSpecialFiles, withTmpfs } from "./fs_testing.ts";
 
@@ -412,3 +413,88 @@ Deno.test("every file is flushed to the disk before its rename, and each folder 
 Deno.test("syncing a folder that cannot be opened is skipped, not an error", () => {
   fsOps.syncDir("/no/such/folder/for/dlm");
 });
+
+// ---------------------------------------------------------------- the overlapped writer
+
+async function inTempDirAsync(f: (dir: string) => Promise<void>): Promise<void> {
+  const dir = Deno.makeTempDirSync({ prefix: "dlm_fs_" });
+  try {
+    await f(dir);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+/** Chunks of the given sizes from one reused buffer, chunk k filled with k + 1. */
+function* reused(sizes: number[]): Generator<Uint8Array> {
+  const buf = new Uint8Array(Math.max(...sizes, 1));
+  for (const [k, n] of sizes.entries()) {
+    buf.fill((k + 1) % 251);
+    yield buf.subarray(0, n);
+  }
+}
+
+Deno.test("writeFilesAtomicAsync() writes the bytes writeFilesAtomic() writes, from a reused buffer and across its 1 MiB buffers", () =>
+  inTempDirAsync(async (dir) => {
+    const MiB = 1 << 20;
+    const sizes = [0, 5, MiB - 5, 1, 3 * MiB + 7, 0, 262_144, 262_144, 100, MiB, 2];
+    writeFilesAtomic([{ path: `${dir}/sync`, bytes: reused(sizes) }]);
+    await writeFilesAtomicAsync([
+      { path: `${dir}/async`, bytes: reused(sizes) },
+      { path: `${dir}/t`, bytes: "text" },
+      { path: `${dir}/empty`, bytes: reused([0]) },
+    ]);
+    const want = Deno.readFileSync(`${dir}/sync`);
+    assert.equal(want.length, sizes.reduce((a, b) => a + b, 0));
+    // Compared without deepEqual, whose diff of 5 MB arrays would not fit in memory.
+    const got = Deno.readFileSync(`${dir}/async`);
+    assert.equal(got.length, want.length);
+    assert.equal(got.findIndex((b, i) => b !== want[i]), -1, "the first byte that differs");
+    assert.equal(Deno.readTextFileSync(`${dir}/t`), "text");
+    assert.equal(Deno.readFileSync(`${dir}/empty`).length, 0);
+    assert.deepEqual(names(dir), ["async", "empty", "sync", "t"]);
+  }));
+
+Deno.test("writeFilesAtomicAsync() passes on a failure to produce the bytes, and a write error in any chunk is DLM0409; neither leaves a temporary", () =>
+  inTempDirAsync(async (dir) => {
+    Deno.writeTextFileSync(`${dir}/m.onnx`, "old model");
+    function* failing() {
+      yield new Uint8Array(3 << 20);
+      throw new Error("internal: drawing failed");
+    }
+    await assert.rejects(
+      writeFilesAtomicAsync([
+        { path: `${dir}/w.safetensors`, bytes: "new weights" },
+        { path: `${dir}/m.onnx`, bytes: failing() },
+      ]),
+      (e: unknown) => !(e instanceof DlmError) && /drawing failed/.test(String(e)),
+    );
+    assert.deepEqual(names(dir), ["m.onnx"]);
+    // Chunks of 700 KB: a fault lands while an earlier megabyte is being written.
+    const chunks = () => reused([700_000, 700_000, 700_000]);
+    for (let file = 0; file < 2; file++) {
+      for (let chunk = 0; chunk < 3; chunk++) {
+        let n = 0;
+        writeFaults.beforeChunk = (_tmp, k) => {
+          if (n++ === file * 3 + chunk) {
+            assert.equal(k, chunk);
+            throw new Deno.errors.WriteZero("No space left on device (os error 28)");
+          }
+        };
+        try {
+          await assert.rejects(
+            writeFilesAtomicAsync([
+              { path: `${dir}/m.onnx.data`, bytes: chunks() },
+              { path: `${dir}/m.onnx`, bytes: chunks() },
+            ]),
+            (e: unknown) =>
+              dlmCode(e) === "DLM0409" && /no space left on device/.test(messageOf(e)),
+          );
+        } finally {
+          writeFaults.beforeChunk = undefined;
+        }
+        assert.deepEqual(names(dir), ["m.onnx"], `file ${file}, chunk ${chunk}`);
+        assert.equal(Deno.readTextFileSync(`${dir}/m.onnx`), "old model");
+      }
+    }
+  }));

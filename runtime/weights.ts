@@ -9,8 +9,10 @@ import { diag, type Diagnostic, DlmError, error, fail, warning } from "../compil
 import { bf16ToF32, f16ToF32, type Tensor, zeros } from "../compiler/ir/tensor.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { unpackValues } from "../compiler/train/pack.ts";
-import { readSafetensors, safetensorsChunks } from "./formats/safetensors.ts";
-import { readFileOrFail, readTextOrFail, writeFilesAtomic } from "./fs.ts";
+import { readSafetensors } from "./formats/safetensors.ts";
+import { readFileOrFail, readTextOrFail } from "./fs.ts";
+
+export { saveWeights, weightsChunks } from "./save_weights.ts";
 
 export interface RenameRule {
   from: RegExp;
@@ -285,29 +287,4 @@ function list(xs: string[]): string {
   return xs.length <= 6
     ? xs.join(", ")
     : `${xs.slice(0, 6).join(", ")}, ... (${xs.length - 6} more)`;
-}
-
-/**
- * The graph's parameters and buffers, in definition order, as safetensors
- * byte ranges for a file writer (writeFilesAtomic): weights not drawn yet are
- * drawn as they are written and not kept.
- */
-export function weightsChunks(graph: Graph): Iterable<Uint8Array> {
-  return safetensorsChunks(weightEntries(graph), WEIGHTS_METADATA);
-}
-
-/** Write the graph's parameters and buffers, in definition order, as safetensors. */
-export function saveWeights(graph: Graph, path: string): void {
-  writeFilesAtomic([{ path, bytes: weightsChunks(graph) }]);
-}
-
-const WEIGHTS_METADATA = { producer: "dlm", format: "pt" };
-
-function weightEntries(graph: Graph): [string, Tensor][] {
-  const entries: [string, Tensor][] = [];
-  for (const p of graph.params) {
-    const t = graph.initializers.get(p.name);
-    if (t) entries.push([p.name, t]);
-  }
-  return entries;
 }

@@ -33,6 +33,7 @@ export const LAYERS: readonly (readonly string[])[] = [
     "runtime/eval/",
     "runtime/text/",
     "runtime/weights.ts",
+    "runtime/save_weights.ts",
     "runtime/inputs.ts",
     "runtime/memory.ts",
   ],

@@ -6,19 +6,23 @@ import { numel, type Tensor } from "../../compiler/ir/tensor.ts";
 import { diag, DlmError, error } from "../../compiler/diagnostics.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
 import { formatPassReport, newPassReport } from "../../compiler/passes/manager.ts";
-import { writeModel } from "../../runtime/formats/onnx_file.ts";
+import { writeModelAsync } from "../../runtime/formats/onnx_file.ts";
 import { compileTrain } from "../../compiler/train/mod.ts";
 import { unpackValues } from "../../compiler/train/pack.ts";
 import { writeSafetensors } from "../../runtime/formats/mod.ts";
-import { weightsChunks } from "../../runtime/weights.ts";
+import { weightsChunks } from "../../runtime/save_weights.ts";
 import type { FileBytes } from "../../runtime/fs.ts";
 import { dimsOf } from "../args.ts";
 import { type Io, one, type Parsed, UsageError } from "../command.ts";
-import { buildGraph, buildOptionsOf, opsetOf } from "../pipeline.ts";
+import { buildGraphWith, buildOptionsOf, onnxInputFor, opsetOf } from "../build.ts";
 import { groupDigits, warn } from "../report.ts";
 
-/** Run `dlm compile`; returns the exit code. */
-export function run(args: Parsed, io: Io): number {
+/**
+ * Run `dlm compile`; returns the exit code. It builds through build.ts, not
+ * pipeline.ts, so that the ONNX decoder is loaded only for an .onnx input or
+ * `--weights`.
+ */
+export async function run(args: Parsed, io: Io): Promise<number> {
   const file = one(args, "file");
   const out = args.opts.out as string | undefined;
   if (!out) throw new UsageError(...diag("DLM0506", "-o OUT.onnx"));
@@ -68,7 +72,8 @@ export function run(args: Parsed, io: Io): number {
     if (report) {
       // The forward model as `dlm compile` writes it (eval mode, inference passes): what the
       // step's size is measured against.
-      const forward = buildGraph(file, { ...o, mode: "eval", model: c.step.name }).graph;
+      const fo = { ...o, mode: "eval" as const, model: c.step.name };
+      const forward = buildGraphWith(file, fo, await onnxInputFor(file, fo)).graph;
       io.out(formatPassReport(args.opts.train ? report.step : report.eval));
       io.out(formatSizes(forward, c.step, c.eval));
     }
@@ -84,7 +89,7 @@ export function run(args: Parsed, io: Io): number {
     }
     // Packed parameters are saved under their own names; a runner packs them again.
     const named = unpackValues(g.packs ?? [], initial);
-    const written = writeModel(g, out, {
+    const written = await writeModelAsync(g, out, {
       opset,
       also: save ? [{ path: save, bytes: writeSafetensors([...named], { producer: "dlm" }) }] : [],
     });
@@ -97,11 +102,12 @@ export function run(args: Parsed, io: Io): number {
     );
     return 0;
   }
-  const b = buildGraph(file, {
+  const bo = {
     ...buildOptionsOf(args),
     passes: !args.opts["no-passes"],
     explainPasses: !!args.opts["explain-passes"],
-  });
+  };
+  const b = buildGraphWith(file, bo, await onnxInputFor(file, bo));
   warn(b, io);
   if (b.passReport) io.out(b.passReport);
   // Streamed: lazy weights are drawn a chunk at a time and never held whole.
@@ -117,7 +123,7 @@ export function run(args: Parsed, io: Io): number {
       bytes: writeSafetensors([...b.adapterWeights], { producer: "dlm", format: "pt" }),
     });
   }
-  const written = writeModel(b.graph, out, {
+  const written = await writeModelAsync(b.graph, out, {
     opset,
     externalData: args.opts["external-data"] ? { threshold: 0 } : undefined,
     also,

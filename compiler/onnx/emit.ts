@@ -22,8 +22,21 @@ import { formatSpan } from "../ir/graph.ts";
 import { DTYPES, numel, type Tensor } from "../ir/tensor.ts";
 import { type AttrType, getOp, SUPPORTED_OPSETS } from "../ops/mod.ts";
 import { DLM_VERSION } from "../version.ts";
-import { onnx } from "./proto.ts";
 import { tensorBytes, toTensorProto } from "./tensor_proto.ts";
+import {
+  type AttributeMsg,
+  type DimMsg,
+  encode,
+  type GraphMsg,
+  type Int64,
+  type ModelMsg,
+  type NodeMsg,
+  type TensorMsg,
+  type ValueInfoMsg,
+  writeGraph,
+  writeModel,
+  writeTensor,
+} from "./wire.ts";
 import { lazyChunks } from "../ir/init.ts";
 
 /**
@@ -60,7 +73,25 @@ export interface EmitOptions {
    * DEFAULT_EXTERNAL_THRESHOLD; 0 = always).
    */
   externalData?: { location: string; threshold?: number };
+  /**
+   * The message encoder (default: wire.ts's). wire_test.ts passes one built
+   * on protobufjs, the oracle the bytes must equal.
+   */
+  encoder?: Encoder;
 }
+
+/** Bytes of the three messages the emitter encodes whole (see wire.ts). */
+export interface Encoder {
+  model(m: ModelMsg): Uint8Array;
+  graph(m: GraphMsg): Uint8Array;
+  tensor(m: TensorMsg): Uint8Array;
+}
+
+const WIRE: Encoder = {
+  model: (m) => encode(writeModel, m),
+  graph: (m) => encode(writeGraph, m),
+  tensor: (m) => encode(writeTensor, m),
+};
 
 /**
  * A byte range of an emitted model: bytes in hand, or the raw data of a
@@ -159,14 +190,15 @@ function emitParts(
   }
   const blob = ext && total > threshold ? new ExternalBlob(ext.location) : undefined;
 
-  const ctx: EmitContext = { opset, blob, domains: new Map(), drawLazy };
+  const enc = opts.encoder ?? WIRE;
+  const ctx: EmitContext = { opset, blob, domains: new Map(), drawLazy, enc };
   const graphParts = encodeGraphBytes(graph, ctx);
 
-  const opsetImport = [{ domain: "", version: opset }];
+  const opsetImport: { domain: string; version: number }[] = [{ domain: "", version: opset }];
   for (const d of [...ctx.domains.keys()].sort()) {
     opsetImport.push({ domain: d, version: ctx.domains.get(d)! });
   }
-  const msg: Record<string, unknown> = {
+  const msg: ModelMsg = {
     irVersion,
     opsetImport,
     producerName: "dlm",
@@ -177,7 +209,7 @@ function emitParts(
     msg.metadataProps = [{ key: PACKS_METADATA, value: JSON.stringify(graph.packs) }];
   }
   // ModelProto without its graph, then the graph as field 7.
-  const head = onnx.ModelProto.encode(onnx.ModelProto.create(msg)).finish() as Uint8Array;
+  const head = enc.model(msg);
   let graphLen = 0;
   for (const p of graphParts) graphLen += p.length;
   const parts = [head, tag(7), varint(graphLen), ...graphParts];
@@ -191,6 +223,7 @@ interface EmitContext {
   domains: Map<string, number>;
   /** Lazy weights become DrawnParts (true) or are drawn and kept (false). */
   drawLazy: boolean;
+  enc: Encoder;
 }
 
 /** Tensors appended at 4096-aligned offsets. */
@@ -230,18 +263,16 @@ function initializerBytes(g: Graph): number {
  * so the initializers keep the graph's order.
  */
 function encodeGraphBytes(g: Graph, ctx: EmitContext): ModelPart[] {
-  const head = onnx.GraphProto.encode(encodeGraph(g, ctx, false)).finish() as Uint8Array;
+  const head = ctx.enc.graph(encodeGraph(g, ctx, false));
   const parts: ModelPart[] = [head];
   for (const [name, t] of g.initializers) {
     const size = t.dtype === "str" ? 0 : numel(t.shape) * DTYPES[t.dtype].bytes;
     if (t.dtype === "str" || (ctx.blob && size >= EXTERNAL_MIN_BYTES)) {
-      const tp = onnx.TensorProto.encode(tensorProto(name, t, ctx)).finish() as Uint8Array;
+      const tp = ctx.enc.tensor(tensorProto(name, t, ctx));
       parts.push(tag(5), varint(tp.length), tp);
       continue;
     }
-    const meta = onnx.TensorProto.encode(
-      onnx.TensorProto.create({ name, dims: t.shape, dataType: DTYPES[t.dtype].onnx }),
-    ).finish() as Uint8Array;
+    const meta = ctx.enc.tensor({ name, dims: t.shape, dataType: DTYPES[t.dtype].onnx });
     const raw = rawData(t, ctx);
     const rawHead = concat([tag(9), varint(raw.length)]);
     parts.push(tag(5), varint(meta.length + rawHead.length + raw.length), meta, rawHead, raw);
@@ -292,8 +323,8 @@ function concat(parts: readonly ModelPart[]): Uint8Array {
 }
 
 /** A GraphProto message; subgraphs carry their initializers, the main graph appends them as bytes. */
-function encodeGraph(g: Graph, ctx: EmitContext, withInitializers = true): unknown {
-  const nodes: unknown[] = [];
+function encodeGraph(g: Graph, ctx: EmitContext, withInitializers = true): GraphMsg {
+  const nodes: NodeMsg[] = [];
   for (const node of g.nodes) {
     const def = getOp(node.op, node.domain ?? "");
     if (!def) throw new Error(`internal: node '${node.name}' uses unregistered op ${opName(node)}`);
@@ -306,7 +337,7 @@ function encodeGraph(g: Graph, ctx: EmitContext, withInitializers = true): unkno
     ...g.outputs.map((v) => v.name),
     ...g.initializers.keys(),
   ]);
-  const valueInfo: unknown[] = [];
+  const valueInfo: ValueInfoMsg[] = [];
   for (const node of g.nodes) {
     for (const o of node.outputs) {
       const t = o ? g.types.get(o) : undefined;
@@ -316,27 +347,27 @@ function encodeGraph(g: Graph, ctx: EmitContext, withInitializers = true): unkno
     }
   }
 
-  const initializer: unknown[] = [];
+  const initializer: TensorMsg[] = [];
   if (withInitializers) {
     for (const [name, t] of g.initializers) initializer.push(tensorProto(name, t, ctx));
   }
 
-  return onnx.GraphProto.create({
+  return {
     name: g.name,
     node: nodes,
     initializer,
     input: g.inputs.map((v) => valueInfoProto(v.name, v.type, g.spans?.get(v.name))),
     output: g.outputs.map((v) => valueInfoProto(v.name, v.type, g.spans?.get(v.name))),
     valueInfo,
-  });
+  };
 }
 
 /** An initializer, inline (raw_data) or in the external blob. */
-function tensorProto(name: string, t: Tensor, ctx: EmitContext): unknown {
+function tensorProto(name: string, t: Tensor, ctx: EmitContext): TensorMsg {
   const size = t.dtype === "str" ? 0 : numel(t.shape) * DTYPES[t.dtype].bytes;
   if (!ctx.blob || size < EXTERNAL_MIN_BYTES) return toTensorProto(t, name);
   const offset = ctx.blob.add(rawData(t, ctx));
-  return onnx.TensorProto.create({
+  return {
     name,
     dims: t.shape,
     dataType: DTYPES[t.dtype].onnx,
@@ -346,7 +377,7 @@ function tensorProto(name: string, t: Tensor, ctx: EmitContext): unknown {
       { key: "offset", value: String(offset) },
       { key: "length", value: String(size) },
     ],
-  });
+  };
 }
 
 /**
@@ -354,7 +385,7 @@ function tensorProto(name: string, t: Tensor, ctx: EmitContext): unknown {
  * stand in when the lowered node has none, and its op's table entry
  * describes attributes the lowered op's entry does not.
  */
-function encodeNode(n: Node, source: Node, ctx: EmitContext): unknown {
+function encodeNode(n: Node, source: Node, ctx: EmitContext): NodeMsg {
   const domain = n.domain ?? "";
   const def = getOp(n.op, domain);
   // A lowered node may use an op outside the IR (e.g. a newer opset's form);
@@ -365,7 +396,7 @@ function encodeNode(n: Node, source: Node, ctx: EmitContext): unknown {
     ctx.domains.set(domain, v);
   }
 
-  const attribute: unknown[] = [];
+  const attribute: AttributeMsg[] = [];
   for (const name of Object.keys(n.attrs).sort()) {
     const value = n.attrs[name];
     if (value === undefined) continue;
@@ -380,7 +411,7 @@ function encodeNode(n: Node, source: Node, ctx: EmitContext): unknown {
     attribute.push(attrProto(name, type, value, n, ctx));
   }
 
-  const msg: Record<string, unknown> = {
+  const msg: NodeMsg = {
     name: n.name,
     opType: n.op,
     input: trimTrailingEmpty(n.inputs),
@@ -390,10 +421,16 @@ function encodeNode(n: Node, source: Node, ctx: EmitContext): unknown {
   if (domain) msg.domain = domain;
   const spans = n.spans?.length ? n.spans : source.spans;
   if (spans?.length) msg.docString = spans.map(formatSpan).join("; ");
-  return onnx.NodeProto.create(msg);
+  return msg;
 }
 
-function attrProto(name: string, type: AttrType, v: AttrValue, n: Node, ctx: EmitContext): unknown {
+function attrProto(
+  name: string,
+  type: AttrType,
+  v: AttrValue,
+  n: Node,
+  ctx: EmitContext,
+): AttributeMsg {
   const wrong = (): never => {
     throw new Error(
       `internal: attribute '${name}' of node '${n.name}' (${opName(n)}) must be ${type}, found ${
@@ -401,7 +438,7 @@ function attrProto(name: string, type: AttrType, v: AttrValue, n: Node, ctx: Emi
       }`,
     );
   };
-  const msg: Record<string, unknown> = { name, type: ATTR_CODE[type] };
+  const msg: AttributeMsg = { name, type: ATTR_CODE[type] };
   switch (type) {
     case "int":
       if (typeof v !== "number" || !Number.isInteger(v)) wrong();
@@ -409,7 +446,7 @@ function attrProto(name: string, type: AttrType, v: AttrValue, n: Node, ctx: Emi
       break;
     case "float":
       if (typeof v !== "number") wrong();
-      msg.f = v;
+      msg.f = v as number;
       break;
     case "string":
       if (typeof v !== "string") wrong();
@@ -423,7 +460,7 @@ function attrProto(name: string, type: AttrType, v: AttrValue, n: Node, ctx: Emi
       break;
     case "floats":
       if (!Array.isArray(v) || !v.every((x) => typeof x === "number")) wrong();
-      msg.floats = v;
+      msg.floats = v as number[];
       break;
     case "strings":
       if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) wrong();
@@ -438,7 +475,7 @@ function attrProto(name: string, type: AttrType, v: AttrValue, n: Node, ctx: Emi
       msg.g = encodeGraph(v as Graph, ctx);
       break;
   }
-  return onnx.AttributeProto.create(msg);
+  return msg;
 }
 
 /**
@@ -446,7 +483,7 @@ function attrProto(name: string, type: AttrType, v: AttrValue, n: Node, ctx: Emi
  * number, e.g. Slice's "to the end") saturate to the int64 range instead of
  * wrapping around.
  */
-function int64(v: number): number | { low: number; high: number; unsigned: boolean } {
+function int64(v: number): Int64 {
   if (Number.isSafeInteger(v)) return v;
   const max = (1n << 63n) - 1n, min = -(1n << 63n);
   let b = BigInt(v);
@@ -456,8 +493,8 @@ function int64(v: number): number | { low: number; high: number; unsigned: boole
   return { low: Number(u & 0xffffffffn) | 0, high: Number(u >> 32n) | 0, unsigned: false };
 }
 
-function valueInfoProto(name: string, t: TensorType, span?: Span): unknown {
-  const msg: Record<string, unknown> = {
+function valueInfoProto(name: string, t: TensorType, span?: Span): ValueInfoMsg {
+  const msg: ValueInfoMsg = {
     name,
     type: {
       tensorType: {
@@ -467,11 +504,11 @@ function valueInfoProto(name: string, t: TensorType, span?: Span): unknown {
     },
   };
   if (span) msg.docString = formatSpan(span);
-  return onnx.ValueInfoProto.create(msg);
+  return msg;
 }
 
 /** A number is dim_value, a name dim_param; "?k" names (unknown dims from the decoder) stay unknown. */
-function dimProto(d: Dim): Record<string, unknown> {
+function dimProto(d: Dim): DimMsg {
   if (typeof d === "number") return { dimValue: d };
   return d.startsWith("?") ? {} : { dimParam: d };
 }

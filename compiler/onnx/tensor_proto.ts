@@ -5,7 +5,8 @@
  */
 import { allocData, dtypeFromOnnx, DTYPES, numel, type Tensor } from "../ir/tensor.ts";
 import { diag, fail } from "../diagnostics.ts";
-import { longToBigInt, longToNumber, onnx } from "./proto.ts";
+import { longToBigInt, longToNumber } from "./long.ts";
+import type { TensorMsg } from "./wire.ts";
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -36,9 +37,12 @@ export function tensorFromBytes(
   return { dtype, shape: [...shape], data };
 }
 
-/** A TensorProto message (an onnx-proto object) for a tensor. */
-export function toTensorProto(t: Tensor, name = ""): unknown {
-  const msg: Record<string, unknown> = {
+/**
+ * A TensorProto message for a tensor: a plain object that wire.ts encodes,
+ * and that onnx-proto's `TensorProto.encode` takes too.
+ */
+export function toTensorProto(t: Tensor, name = ""): TensorMsg {
+  const msg: TensorMsg = {
     name,
     dims: t.shape,
     dataType: DTYPES[t.dtype].onnx,
@@ -51,7 +55,7 @@ export function toTensorProto(t: Tensor, name = ""): unknown {
     // encoded right away (copying 100 MB of weights cost tens of ms).
     msg.rawData = tensorBytes(t);
   }
-  return onnx.TensorProto.create(msg);
+  return msg;
 }
 
 /**

@@ -15,7 +15,7 @@
  * by value, not by name.
  */
 import type { AttrValue, Graph, Node } from "../ir/graph.ts";
-import type { Tensor } from "../ir/tensor.ts";
+import { numel, type Tensor } from "../ir/tensor.ts";
 import { constantKey } from "../ir/expr.ts";
 import { getOp } from "../ops/mod.ts";
 import { definePass, mergeSpans, noteRewrite, type PassContext } from "./context.ts";
@@ -86,7 +86,9 @@ function smallConstants(g: Graph, ctx: PassContext): Map<string, string> {
   const vars = ctx.keepParams ? new Set(g.params.map((p) => p.name)) : new Set<string>();
   for (const i of g.inputs) vars.add(i.name);
   for (const [name, t] of g.initializers) {
-    if (vars.has(name) || t.data.length > BY_VALUE_ELEMENTS || t.dtype === "str") continue;
+    // numel, not t.data.length: reading `data` draws a lazy weight (ir/init.ts), 100 MB for
+    // ResNet-50, which compiling otherwise draws a chunk at a time as it writes the file.
+    if (vars.has(name) || numel(t.shape) > BY_VALUE_ELEMENTS || t.dtype === "str") continue;
     out.set(name, `=${constantKey(t)}`);
   }
   return out;

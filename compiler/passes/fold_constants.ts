@@ -6,7 +6,8 @@ import { emptyGraph } from "../ir/graph.ts";
 import { numel, type Tensor } from "../ir/tensor.ts";
 import { DlmError } from "../diagnostics.ts";
 import { getOp } from "../ops/mod.ts";
-import { runGraph } from "../../runtime/reference/mod.ts";
+// The interpreter alone, not runtime/reference/mod.ts: that loads the ONNX decoder too.
+import { runGraph } from "../../runtime/reference/interpreter.ts";
 import { definePass, noteRewrite, type PassContext } from "./context.ts";
 import {
   allEqual,

@@ -105,7 +105,8 @@ export function isStatic(t: TensorType | undefined): t is TensorType & { shape: 
  */
 export function scalar(consts: ReadonlyMap<string, Tensor>, name: string): number | undefined {
   const t = consts.get(name);
-  if (!t || t.data.length !== 1 || t.dtype === "str" || t.dtype === "bool") return undefined;
+  // numel, not t.data.length: reading a lazy weight's `data` draws all of it.
+  if (!t || numel(t.shape) !== 1 || t.dtype === "str" || t.dtype === "bool") return undefined;
   return toNumbers(t)[0];
 }
 

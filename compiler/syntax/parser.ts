@@ -26,6 +26,8 @@ import type { Span } from "../ir/graph.ts";
 import { diag, type Diagnostic } from "../diagnostics.ts";
 import * as T from "./lexer.ts";
 import { MAX_SYNTAX_ERRORS, syntaxError } from "./lexer.ts";
+import { type LookaheadTable, TabledLookahead } from "./lookahead.ts";
+import LOOKAHEAD_TABLE from "./lookahead_table.json" with { type: "json" };
 
 /** What the parser expected, for rules whose alternatives would make a long list. */
 const RULE_DESCRIPTIONS: Record<string, string> = {
@@ -167,20 +169,36 @@ const messages: IParserErrorMessageProvider = {
 
 const EXPRESSION = "an expression";
 
+/** Tokens the parser may look ahead to choose an alternative. */
+const MAX_LOOKAHEAD = 3;
+
 /**
  * The grammar. Each rule's comment gives its EBNF as in spec/grammar.md.
  * Children are labelled (`LABEL`) so the CST reads by role, not by token.
  */
 export class DlmParser extends CstParser {
-  /** `validate`: run chevrotain's grammar validations (tests; a finding throws). */
-  constructor(options: { validate?: boolean } = {}) {
+  /** The lookahead paths, from `lookahead_table.json` (see lookahead.ts). */
+  readonly lookahead: TabledLookahead;
+
+  /**
+   * `validate`: run chevrotain's grammar validations (tests; a finding throws).
+   * `table`: the lookahead paths to start from (tests: `{}` computes them all).
+   */
+  constructor(options: { validate?: boolean; table?: LookaheadTable } = {}) {
+    const lookahead = new TabledLookahead(
+      options.table ?? LOOKAHEAD_TABLE,
+      [...T.PARSER_TOKENS, EOF],
+      { maxLookahead: MAX_LOOKAHEAD },
+    );
     super(T.PARSER_TOKENS, {
       recoveryEnabled: true,
-      maxLookahead: 3,
+      maxLookahead: MAX_LOOKAHEAD,
+      lookaheadStrategy: lookahead,
       nodeLocationTracking: "full",
       errorMessageProvider: messages,
       skipValidations: !options.validate,
     });
+    this.lookahead = lookahead;
     this.performSelfAnalysis();
   }
 

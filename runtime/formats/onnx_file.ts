@@ -10,7 +10,14 @@
  */
 import type { Graph } from "../../compiler/ir/graph.ts";
 import { chunksOf, emitModelParts, type EmitOptions } from "../../compiler/onnx/emit.ts";
-import { type FileBytes, writeFilesAtomic } from "../fs.ts";
+import { type FileBytes, writeFilesAtomic, writeFilesAtomicAsync } from "../fs.ts";
+
+/** writeModel's options: emit's, with the data file's name fixed, and other files to write. */
+export type WriteModelOptions = Omit<EmitOptions, "externalData"> & {
+  externalData?: { threshold?: number };
+  /** Other files to write in the same all-or-nothing step (e.g. --save-weights). */
+  also?: { path: string; bytes: FileBytes }[];
+};
 
 /**
  * Emit `graph` and write it to `outPath` atomically. When initializers go
@@ -26,12 +33,28 @@ import { type FileBytes, writeFilesAtomic } from "../fs.ts";
 export function writeModel(
   graph: Graph,
   outPath: string,
-  opts: Omit<EmitOptions, "externalData"> & {
-    externalData?: { threshold?: number };
-    /** Other files to write in the same all-or-nothing step (e.g. --save-weights). */
-    also?: { path: string; bytes: FileBytes }[];
-  } = {},
+  opts: WriteModelOptions = {},
 ): { model: string; data?: string } {
+  const { files, written } = modelFiles(graph, outPath, opts);
+  writeFilesAtomic(files);
+  return written;
+}
+
+/**
+ * writeModel, writing the file while its weights are drawn (writeFilesAtomicAsync):
+ * what `dlm compile` uses. The same files, byte for byte.
+ */
+export async function writeModelAsync(
+  graph: Graph,
+  outPath: string,
+  opts: WriteModelOptions = {},
+): Promise<{ model: string; data?: string }> {
+  const { files, written } = modelFiles(graph, outPath, opts);
+  await writeFilesAtomicAsync(files);
+  return written;
+}
+
+function modelFiles(graph: Graph, outPath: string, opts: WriteModelOptions) {
   const dataPath = `${outPath}.data`;
   const location = dataPath.slice(dataPath.lastIndexOf("/") + 1);
   const { parts, data } = emitModelParts(graph, {
@@ -40,10 +63,10 @@ export function writeModel(
   });
   // Data first: a model that names a missing data file is worse than a stale data file.
   // All files are written to temporaries before any is renamed into place.
-  writeFilesAtomic([
+  const files = [
     ...(opts.also ?? []),
     ...(data ? [{ path: dataPath, bytes: chunksOf(data) }] : []),
     { path: outPath, bytes: chunksOf(parts) },
-  ]);
-  return data ? { model: outPath, data: dataPath } : { model: outPath };
+  ];
+  return { files, written: data ? { model: outPath, data: dataPath } : { model: outPath } };
 }

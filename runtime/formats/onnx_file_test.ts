@@ -5,7 +5,7 @@ import { lazyInitTensor, pendingJob } from "../../compiler/ir/init.ts";
 import { tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
 import { createSession } from "../ort/mod.ts";
-import { writeModel } from "./onnx_file.ts";
+import { writeModel, writeModelAsync } from "./onnx_file.ts";
 
 /**
  * y = MatMul(x, W1) + b, z = MatMul(y, W2): W1 8 KiB, W2 4 KiB, b 256 bytes
@@ -112,3 +112,31 @@ Deno.test("writeModel() streams lazy weights: the file holds emitModel()'s bytes
     assert.deepEqual(Deno.readFileSync(`${dir}/ext.onnx`), inMemory.model);
     assert.deepEqual(Deno.readFileSync(`${dir}/ext.onnx.data`), inMemory.data);
   }));
+
+Deno.test("writeModelAsync() writes writeModel()'s files, inline and with external data, and keeps the weights lazy", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "dlm_onnx_file_" });
+  try {
+    // One name in two folders: an external-data model names its data file.
+    Deno.mkdirSync(`${dir}/sync`);
+    Deno.mkdirSync(`${dir}/async`);
+    for (const opts of [{}, { externalData: { threshold: 0 } }]) {
+      writeModel(lazyNet(), `${dir}/sync/m.onnx`, opts);
+      const g = lazyNet();
+      const written = await writeModelAsync(g, `${dir}/async/m.onnx`, opts);
+      assert.ok(pendingJob(g.initializers.get("w1")!), "w1 stays lazy");
+      assert.deepEqual(
+        Deno.readFileSync(`${dir}/async/m.onnx`),
+        Deno.readFileSync(`${dir}/sync/m.onnx`),
+      );
+      if (opts.externalData) {
+        assert.equal(written.data, `${dir}/async/m.onnx.data`);
+        assert.deepEqual(
+          Deno.readFileSync(`${dir}/async/m.onnx.data`),
+          Deno.readFileSync(`${dir}/sync/m.onnx.data`),
+        );
+      } else assert.equal(written.data, undefined);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -8,7 +8,6 @@ import type { Graph, Node } from "../../compiler/ir/graph.ts";
 import { formatType } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { diag, DlmError, fail } from "../../compiler/diagnostics.ts";
-import { decodeModel } from "../../compiler/onnx/decode.ts";
 import type { KernelContext } from "./kernel.ts";
 import { kernelFor } from "./kernels/mod.ts";
 
@@ -60,19 +59,6 @@ export function runGraph(
   const outputs: Record<string, Tensor> = {};
   graph.outputs.forEach((o, i) => outputs[o.name] = env[i]);
   return values ? { outputs, values } : { outputs };
-}
-
-/**
- * Decode ONNX model bytes and run them at the model's own opset.
- * Feeds are by graph input name.
- */
-export function runModelBytes(
-  bytes: Uint8Array,
-  feeds: Record<string, Tensor>,
-  opts: Omit<RunOptions, "opset"> & { baseDir?: string; file?: string } = {},
-): RunResult {
-  const { graph, opset } = decodeModel(bytes, { baseDir: opts.baseDir, file: opts.file });
-  return runGraph(graph, feeds, { ...opts, opset });
 }
 
 /**

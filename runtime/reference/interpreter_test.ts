@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { runGraph, runModelBytes, runOp } from "./interpreter.ts";
+import { runGraph, runOp } from "./interpreter.ts";
+import { runModelBytes } from "./model_bytes.ts";
 import { emptyGraph, type Graph, type Node } from "../../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { DlmError } from "../../compiler/diagnostics.ts";
