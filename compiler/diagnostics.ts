@@ -405,6 +405,23 @@ export const CODES = {
     message: "{0} does not reach {1} parameters it trains, whose gradients are zero: {2}",
   },
   // 03xx: compile-time evaluation and limits
+  DLM0280: {
+    title: "Cost is no matrix",
+    category: "error",
+    message: "linear_sum_assignment() expects a cost of floats, [R, C] or [B, R, C], but got {0}",
+  },
+  DLM0281: {
+    title: "Cost of unknown size",
+    category: "error",
+    message: "linear_sum_assignment() needs the numbers of rows and columns at compile time " +
+      "(at least one of each), but the cost is {0}; pad the objects to a maximum, as DETR does",
+  },
+  DLM0282: {
+    title: "Mask does not fit the cost",
+    category: "error",
+    message: "linear_sum_assignment() expects a mask of the cost's rows, {0} for the cost {1} " +
+      "(or of 1/0 numbers), but got {2}",
+  },
   DLM0301: {
     title: "Recursion too deep",
     category: "error",
