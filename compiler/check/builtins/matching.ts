@@ -115,8 +115,6 @@ function hungarian(
   n: number,
   K: number,
 ): Expr {
-  const f64 = (v: number) => e.scalar(v, "f64");
-  const i64 = (v: number) => e.scalar(v, "i64");
   const scalarI64 = (v: number) => e.constant(tensor("i64", [], [v]));
   // Zeros [B, N+1]: the dummy row 0 of the cost, so that B stays the cost's own dim.
   const zerosF = o1.op("Slice", [e.ints([0]), e.ints([1]), e.ints([1])]).squeeze([1]);
@@ -128,8 +126,7 @@ function hungarian(
   // Active rows first, in index order (TopK is stable), and how many each element has.
   const rows = e.op("TopK", [active, e.ints([n])], { axis: 1, largest: 1, sorted: 1 })[1];
   const count = active.sum([1], true); // [B, 1]
-  const b2 = (x: Expr) => x.type; // for the carried types
-  const tBN1f = b2(zerosF), tBN1i = b2(zerosI), tBN1b = b2(falses);
+  const tBN1f = zerosF.type, tBN1i = zerosI.type, tBN1b = falses.type;
   const tB1i = { dtype: "i64" as DType, shape: [o1.type.shape[0], 1] };
   const tB1b = { dtype: "bool" as DType, shape: [o1.type.shape[0], 1] };
 
