@@ -44,7 +44,7 @@ import type { Expr } from "../../ir/expr.ts";
 import { type DType, tensor } from "../../ir/tensor.ts";
 import { DLM_DOMAIN } from "../../ops/stop_gradient.ts";
 import type { Ctx } from "../context.ts";
-import { ERROR } from "../values.ts";
+import { ERROR, type TensorValue } from "../values.ts";
 import type { FnDef } from "./functions.ts";
 import { B, type CtxGraph, t, withGraphs } from "./util.ts";
 
@@ -303,14 +303,14 @@ const linearSumAssignment: FnDef = {
       return [outCols, outRows];
     });
     if (!r) return ERROR;
-    const shapeOf = (n: number) => [...cost.t.shape.slice(0, -2), n];
-    return {
-      k: "tuple",
-      items: [
-        ctx.refine(r[0], { dtype: "i64", shape: shapeOf(R) }),
-        ctx.refine(r[1], { dtype: "i64", shape: shapeOf(C) }),
-      ],
+    // The results have the cost's batch dim: where a rule left a dim to run time, say so.
+    const fit = (v: TensorValue, n: number) => {
+      const shape = [...cost.t.shape.slice(0, -2), n];
+      const open = v.t.shape.length === shape.length &&
+        v.t.shape.every((d, k) => d === shape[k] || (typeof d === "string" && d.startsWith("?")));
+      return open ? ctx.refine(v, { dtype: "i64", shape }) : v;
     };
+    return { k: "tuple", items: [fit(r[0], R), fit(r[1], C)] };
   },
 };
 
