@@ -27,6 +27,14 @@
  * lines for all columns and all batch elements at once: the inner Loop runs until every batch
  * element has found its free column, an element that has stays put (its delta taken as 0).
  *
+ * Why no column reduction first (Jonker-Volgenant's v[j] = min_i a[i][j]): with fewer rows than
+ * columns the dual of "each column at most once" needs v <= 0, with v = 0 on the columns left
+ * unmatched, which a reduced start breaks (it gives a matching of cost 4 where 3 is optimal in
+ * matching_test.ts's masked example). Starting from zeros, v only decreases, on columns that stay
+ * matched. The price: when every row prefers the same columns (DETR's first steps, all queries
+ * alike), row k's path runs through the k columns taken before it, about R^2 / 2 inner
+ * iterations in all (bench/matching.ts, "alike").
+ *
  * The arithmetic is f64 whatever the cost's float type: the potentials are sums and
  * differences of costs, exact in f64 for the costs a f32 tensor holds unless they span more
  * than 2^29 of their own ulps, so the optimum is scipy's, not a rounding of it.
