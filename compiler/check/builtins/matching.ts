@@ -57,13 +57,6 @@ import type { FnDef } from "./functions.ts";
 import { B, type CtxGraph, t, withGraphs } from "./util.ts";
 
 const FLOATS: readonly DType[] = ["f16", "f32", "f64", "bf16"];
-const I64 = 7, BOOL = 9;
-
-/** A body being built: its inputs as expressions, and a way to name its outputs. */
-interface Body {
-  ins: Expr[];
-  graph: Graph;
-}
 
 /**
  * Build a Loop body: `build` gets the body's inputs (iteration_num, cond, then one per
@@ -77,10 +70,9 @@ function loopBody(
   name: string,
   carried: TensorType[],
   build: (iter: Expr, cond: Expr, ...vs: Expr[]) => Expr[],
-): Body {
+): Graph {
   const k = ctx.ordinal(name);
   const prefix = `${ctx.child(`${name}_${k}`)}/`;
-  let ins: Expr[] = [];
   const { body } = ctx.subgraph(prefix.slice(0, -1), prefix, (sub) => {
     const types: TensorType[] = [
       { dtype: "i64", shape: [] },
@@ -88,7 +80,7 @@ function loopBody(
       ...carried,
     ];
     const names = ["iter", "cond", ...carried.map((_, i) => `v${i}`)];
-    ins = types.map((ty, i) =>
+    const ins = types.map((ty, i) =>
       e.tensor({ k: "tensor", v: sub.input(names[i], ty), t: { ...ty, shape: [...ty.shape] } })
     );
     const outs = build(ins[0], ins[1], ...ins.slice(2));
@@ -100,12 +92,12 @@ function loopBody(
       sub.output(own.name);
     }
   });
-  return { ins, graph: body.graph };
+  return body.graph;
 }
 
 /** cond of a while loop: whether any element of the bool `x` is true, a bool scalar. */
 function any(x: Expr): Expr {
-  return x.op("Cast", [], { to: I64 }).reduceMax(undefined, false).op("Cast", [], { to: BOOL });
+  return x.cast("i64").reduceMax(undefined, false).cast("bool");
 }
 
 /**
@@ -181,7 +173,7 @@ function hungarian(
     const [j0f, , , , wayf, uf, vf] = e.op(
       "Loop",
       [scalarI64(n + 1), any(act), j0, done0, infs, falses, zerosI, u, v],
-      { body: inner.graph },
+      { body: inner },
       { nOutputs: 7 },
     );
     // Flip the path back: p[j0] = p[way[j0]], j0 = way[j0], until j0 = 0 (way[0] = 0 and
@@ -195,13 +187,13 @@ function hungarian(
     const [, pf] = e.op(
       "Loop",
       [scalarI64(n + 1), any(j0f.equal(0).not()), j0f, p1],
-      { body: aug.graph },
+      { body: aug },
       { nOutputs: 2 },
     );
     return [cond, uf, vf, pf];
   });
   const [, , pFinal] = e.op("Loop", [scalarI64(K), "", zerosF, zerosF, zerosI], {
-    body: outer.graph,
+    body: outer,
   }, { nOutputs: 3 });
   return pFinal;
 }
