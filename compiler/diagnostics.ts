@@ -479,6 +479,23 @@ export const CODES = {
     message: "{0}: '{1}' has no twin '{2}'{3}; a copy and its source need the same parameter names",
   },
   // 03xx: compile-time evaluation and limits
+  DLM0280: {
+    title: "Cost is no matrix",
+    category: "error",
+    message: "linear_sum_assignment() expects a cost of floats, [R, C] or [B, R, C], but got {0}",
+  },
+  DLM0281: {
+    title: "Cost of unknown size",
+    category: "error",
+    message: "linear_sum_assignment() needs the numbers of rows and columns at compile time " +
+      "(at least one of each), but the cost is {0}; pad the objects to a maximum, as DETR does",
+  },
+  DLM0282: {
+    title: "Mask does not fit the cost",
+    category: "error",
+    message: "linear_sum_assignment() expects a mask of the cost's rows, {0} for the cost {1} " +
+      "(or of 1/0 numbers), but got {2}",
+  },
   DLM0301: {
     title: "Recursion too deep",
     category: "error",

@@ -351,6 +351,9 @@ export class Expr {
   and(x: Operand): Expr {
     return this.op("And", [x]);
   }
+  or(x: Operand): Expr {
+    return this.op("Or", [x]);
+  }
   not(): Expr {
     return this.op("Not");
   }

@@ -18,6 +18,7 @@
 import { unaryOps } from "./unary.ts";
 import { binaryOps, powOp, variadicOps } from "./binary.ts";
 import { scanOp } from "./scan.ts";
+import { loopOp } from "./loop.ts";
 import { reduceOps } from "./reduce.ts";
 import { argMaxOp } from "./arg_max.ts";
 import { averagePoolOp } from "./average_pool.ts";
@@ -81,6 +82,7 @@ const ALL: readonly OpDef[] = [
   powOp,
   ...variadicOps,
   scanOp,
+  loopOp,
   ...reduceOps,
   argMaxOp,
   averagePoolOp,

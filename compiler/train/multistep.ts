@@ -12,7 +12,7 @@
  * `next:<X>` after the last step, and `loss` and every `metric:<name>` as
  * [K] vectors, one value per step.
  */
-import type { Graph, TensorType } from "../ir/graph.ts";
+import type { AttrValue, Graph, TensorType } from "../ir/graph.ts";
 import { cloneType } from "../ir/graph.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import { fedInput, nextName, stateInputs } from "./contract.ts";
@@ -42,6 +42,11 @@ export function multiStep(step: Graph): Graph {
     [...step.initializers].filter(([k]) => !step.inputs.some((i) => i.name === k)),
   );
   const rename = (v: string) => (v && !constants.has(v) ? BODY_PREFIX + v : v);
+  // The step's own values, which a node's subgraph (a Loop body) may read by name.
+  const stepValues = new Set([
+    ...step.inputs.map((i) => i.name),
+    ...step.nodes.flatMap((n) => n.outputs),
+  ]);
   const body: Graph = {
     name: `${step.name}_step`,
     inputs: [...state, ...batch.map((b) => b.name)].map((n) => ({
@@ -57,6 +62,7 @@ export function multiStep(step: Graph): Graph {
       name: BODY_PREFIX + n.name,
       inputs: n.inputs.map(rename),
       outputs: n.outputs.map(rename),
+      attrs: renameCaptures(n.attrs, rename, stepValues),
     })),
     initializers: constants,
     types: new Map([...step.types].map(([k, t]) => [rename(k), t])),
@@ -89,4 +95,33 @@ export function multiStep(step: Graph): Graph {
   // Each stacked batch input holds the values the step reads.
   if (step.needs) g.needs = step.needs.map((n) => ({ ...n }));
   return g;
+}
+
+/**
+ * A node's attributes with the step values its subgraphs read (If/Loop/Scan bodies, nested
+ * ones too) renamed as the step's are; the subgraphs' own values keep their names (names are
+ * unique across scopes, so a name of `outer` is always a capture). Copies, never mutates.
+ */
+function renameCaptures(
+  attrs: Record<string, AttrValue>,
+  rename: (v: string) => string,
+  outer: Set<string>,
+): Record<string, AttrValue> {
+  const r = (v: string) => (outer.has(v) ? rename(v) : v);
+  const sub = (g: Graph): Graph => ({
+    ...g,
+    nodes: g.nodes.map((n) => ({
+      ...n,
+      inputs: n.inputs.map(r),
+      attrs: renameCaptures(n.attrs, rename, outer),
+    })),
+    outputs: g.outputs.map((o) => ({ ...o, name: r(o.name) })),
+  });
+  const out: Record<string, AttrValue> = {};
+  for (const [k, v] of Object.entries(attrs)) {
+    const isGraph = typeof v === "object" && v !== null && !Array.isArray(v) && "nodes" in v &&
+      "initializers" in v;
+    out[k] = isGraph ? sub(v as Graph) : v;
+  }
+  return out;
 }

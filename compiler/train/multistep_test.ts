@@ -5,6 +5,7 @@ import { Dataset, loadDigits } from "../../runtime/data/mod.ts";
 import { train } from "../../runtime/train/mod.ts";
 import { loadModel } from "../../runtime/train/model.ts";
 import { emitModel } from "../onnx/emit.ts";
+import { tensor } from "../ir/tensor.ts";
 
 const ex = (f: string) => new URL(`../../lang-examples/${f}`, import.meta.url).pathname;
 
@@ -86,4 +87,40 @@ train M { input label: i64[N]  loss = cross_entropy(logits, label)  optimizer = 
   const mean = one.state.get("bn.running_mean")!;
   assert.ok([...mean.data].some((x) => x !== 0), "the statistics moved");
   assert.deepEqual([...four.state.get("bn.running_mean")!.data], [...mean.data]);
+});
+
+Deno.test("a step whose Loop bodies read the step's values trains alike K steps per run", async () => {
+  // linear_sum_assignment's Loop bodies read the cost and other step values by name: the Scan
+  // body renames them, and must rename them inside the Loop bodies too.
+  const src = `model M {
+  input x: f32[N, 4]
+  output p = reshape(x |> a: linear(10), (-1, 5, 2))
+}
+train M {
+  input t: f32[N, 3, 2]
+  input valid: f32[N, 3]
+  let cost = reduce_sum(abs(unsqueeze(t, (2)) - unsqueeze(p, (1))), (3))
+  let (q, _) = linear_sum_assignment(cost, mask: valid)
+  let idx = expand(unsqueeze(where(q < 0, zeros_like(q), q), (2)), (-1, 3, 2))
+  loss = reduce_sum(abs(take_along_axis(p, idx, axis: 1) - t) * unsqueeze(valid, (2))) / 6.0
+  optimizer = sgd(lr: 0.05)
+}`;
+  const c = compileTrain("m.dlm", { read: () => src, seed: 0 });
+  assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
+  const n = 24;
+  const val = (k: number) => ((k * 7919) % 23) / 23;
+  const sets = new Dataset({
+    x: tensor("f32", [n, 4], Array.from({ length: n * 4 }, (_, k) => val(k))),
+    t: tensor("f32", [n, 3, 2], Array.from({ length: n * 6 }, (_, k) => val(k + 5))),
+    valid: tensor("f32", [n, 3], Array.from({ length: n * 3 }, (_, k) => (k % 4 === 3 ? 0 : 1))),
+  });
+  for (const backend of ["reference", "node"] as const) {
+    const opts = { data: sets, epochs: 1, batchSize: 4, seed: 1, backend, shuffle: false };
+    const one = await train({ ...opts, step: c.step! });
+    const three = await train({ ...opts, step: multiStep(c.step!), stepsPerRun: 3 });
+    assert.equal(one.losses.length, 6);
+    for (let i = 0; i < 6; i++) {
+      assert.ok(Math.abs(three.losses[i] - one.losses[i]) <= 1e-6, `${backend} step ${i}`);
+    }
+  }
 });

@@ -15,6 +15,7 @@ import { FUNCTIONS as DETECTION_FUNCTIONS } from "./detection.ts";
 import { FUNCTIONS as SORTING_FUNCTIONS } from "./sorting.ts";
 import { FUNCTIONS as RANDOM_FUNCTIONS } from "./random.ts";
 import { FUNCTIONS as GRADIENT_FUNCTIONS } from "./gradient.ts";
+import { FUNCTIONS as MATCHING_FUNCTIONS } from "./matching.ts";
 import type { CompileFn } from "../context.ts";
 import { scan } from "./scan.ts";
 import { param, params, tensor } from "./param.ts";
@@ -48,6 +49,7 @@ export const FUNCTIONS: Record<string, FnDef> = merge(
   CORE_FUNCTIONS,
   TENSOR_FUNCTIONS,
   SORTING_FUNCTIONS,
+  MATCHING_FUNCTIONS,
   ATTENTION_FUNCTIONS,
   WINDOW_FUNCTIONS,
   LOSS_FUNCTIONS,
