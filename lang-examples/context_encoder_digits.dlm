@@ -54,7 +54,7 @@ train ContextEncoder {
   let fill = reduce_mean(image, axes: 0, keepdims: true)
   output mean_fill_mse = reduce_sum(erased * (fill - image) * (fill - image)) / count
   optimizer = adam(lr: 1e-3)
-  epochs = 30
+  epochs = 60
   batch_size = 64
   val_split = 0.2
 }

@@ -12,8 +12,10 @@
 // `val_permutation_accuracy` against chance (1/24) is the figure of merit;
 // `features_out`, the four patches' features in place, is what a probe reads.
 
-block PatchEncoder(hidden: int, features: int)(p: f32[N, 4, 16]) -> f32[N, 4, features] {
-  return p |> fc1: linear(hidden) |> relu |> fc2: linear(features) |> relu
+// One layer: with a second, the features learnt where in a digit a patch sits and lost what
+// digit it is (a probe read 0.73 against a random encoder's 0.89); with one they keep it.
+block PatchEncoder(features: int)(p: f32[N, 4, 16]) -> f32[N, 4, features] {
+  return p |> fc1: linear(features) |> relu
 }
 
 block Head(hidden: int, classes: int)(h: f32[N, F]) -> f32[N, classes] {
@@ -31,7 +33,7 @@ block Unpatch()(p: f32[N, 4, 16]) -> f32[N, 64] {
   return reshape(transpose(reshape(p, (-1, 2, 2, 4, 4)), (0, 1, 3, 2, 4)), (-1, 64))
 }
 
-model Jigsaw(hidden: int = 64, features: int = 32, head: int = 128) {
+model Jigsaw(features: int = 64, head: int = 128) {
   input image: f32[N, 64]
   // The 24 permutations of (0, 1, 2, 3), in lexicographic order, built at compile time.
   let orders = ()
@@ -52,7 +54,7 @@ model Jigsaw(hidden: int = 64, features: int = 32, head: int = 128) {
   let k = randint(0, len(orders), (N,))
   let order = index_select(tensor(orders, dtype: "i64"), 0, k)
   let shuffled = take_along_axis(patches, expand(unsqueeze(order, 2), (N, 4, 16)), axis: 1)
-  let enc = encoder: PatchEncoder(hidden, features)
+  let enc = encoder: PatchEncoder(features)
   output logits = reshape(shuffled |> enc, (-1, 4 * features)) |> head: Head(head, len(orders))
   output permutation = k
   // The puzzle as the network sees it, an image to look at.
@@ -64,7 +66,7 @@ train Jigsaw {
   loss = cross_entropy(logits, permutation)
   output permutation_accuracy = reduce_mean(cast(argmax(logits, axis: 1) == permutation, "f32"))
   optimizer = adam(lr: 1e-3)
-  epochs = 30
+  epochs = 60
   batch_size = 64
   val_split = 0.2
 }

@@ -13,6 +13,7 @@ import { readHistory } from "./train_history.ts";
 import { main } from "../cli/main.ts";
 import { compileFile } from "../compiler/compile.ts";
 import { formatDiagnostic } from "../compiler/diagnostics.ts";
+import { producers } from "../compiler/ir/graph.ts";
 import { type Tensor, tensor } from "../compiler/ir/tensor.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
 import { runGraph } from "../runtime/reference/mod.ts";
@@ -47,6 +48,33 @@ function runOnIndexImages(file: string, rows: number): Record<string, Tensor> {
   };
   for (const i of g.inputs) if (!feeds[i.name]) feeds[i.name] = g.initializers.get(i.name)!;
   return runGraph(g, feeds).outputs;
+}
+
+/** The ops `output` of `file`'s eval model is computed from, and the graph inputs it reads. */
+function ancestry(file: string, output: string): { ops: Set<string>; inputs: Set<string> } {
+  const g = compileFile(example(file)).graph!;
+  const made = producers(g), ops = new Set<string>(), inputs = new Set<string>();
+  const params = new Set(g.initializers.keys());
+  const seen = new Set<string>(), todo = [output];
+  while (todo.length) {
+    const v = todo.pop()!;
+    if (seen.has(v)) continue;
+    seen.add(v);
+    const n = made.get(v);
+    if (n) {
+      ops.add(n.op);
+      todo.push(...n.inputs.filter((i) => i));
+    } else if (g.inputs.some((i) => i.name === v) && !params.has(v)) inputs.add(v);
+  }
+  return { ops, inputs };
+}
+
+for (const file of ["context_encoder_digits.dlm", "jigsaw_digits.dlm"]) {
+  Deno.test(`${file}'s features_out, what a probe reads, is the encoder on the image alone`, () => {
+    const { ops, inputs } = ancestry(file, "features_out");
+    assert.deepEqual([...inputs], ["image"]);
+    assert.deepEqual([...ops].filter((op) => op.startsWith("Random")), [], "no random draw");
+  });
 }
 
 /** Two training steps from one start agree between the reference interpreter and onnxruntime. */
