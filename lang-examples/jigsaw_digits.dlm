@@ -13,7 +13,8 @@
 // `features_out`, the four patches' features in place, is what a probe reads.
 
 // One layer: with a second, the features learnt where in a digit a patch sits and lost what
-// digit it is (a probe read 0.73 against a random encoder's 0.89); with one they keep it.
+// digit it is (a nearest-class-mean probe read 0.73 against a random encoder's 0.89); with one
+// they keep as much of it as a random layer does, a little more (0.92 against 0.91).
 block PatchEncoder(features: int)(p: f32[N, 4, 16]) -> f32[N, 4, features] {
   return p |> fc1: linear(features) |> relu
 }
