@@ -104,6 +104,8 @@ const CONFIGS: Record<string, Record<string, number>> = {
   SparseAutoencoder: {},
   Ddpm: { steps: 10, hidden: 32 },
   SimClr: {},
+  ContextEncoder: { hidden: 32, features: 16 },
+  Jigsaw: { features: 8, head: 32 },
   Detector: {},
   DigitDetector: {},
   GPT2SmallCached: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
