@@ -59,8 +59,9 @@ Deno.test("MAE: the encoder attends over the visible patches only, the decoder o
     g.types.get(n.outputs[0])!.shape
   )
     .filter((s) => s.length === 4).map((s) => `${s[2]}x${s[3]}`);
-  // keep = 4 visible patches through 2 encoder layers, 16 tokens through 1 decoder layer.
-  assert.deepEqual(attn.sort(), ["16x16", "4x4", "4x4"]);
+  // keep = 4 visible patches through the 2 encoder layers, 16 tokens through the decoder's 1;
+  // the probe's features (no patch hidden, not in the loss) are 16 through the 2 encoder layers.
+  assert.deepEqual(attn.sort(), ["16x16", "16x16", "16x16", "4x4", "4x4"]);
 });
 
 Deno.test("MAE: masked-patch loss falls to the per-pixel-mean baseline; two steps agree", async () => {
