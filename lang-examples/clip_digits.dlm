@@ -26,22 +26,14 @@ import "lib/transformer.dlm"
 // The vocabulary: 0 padding, 1 "a", 2 "handwritten", 3 "digit", 4 "the", 5 "number",
 // 6 "written", and 10 + c the name of digit c ("zero" .. "nine").
 let WORDS = 20
-let CAPTION = 4
-let TEMPLATES = 4
+// Each template's words before the name, padded in front: "a handwritten digit seven",
+// "the number seven", "a written seven", "seven".
+let TEMPLATES = [[1, 2, 3], [0, 4, 5], [0, 1, 6], [0, 0, 0]]
 
-// Template t's caption of each class in c, padded in front to CAPTION words: i64[B, 4].
-block Caption(template: int)(c: i64[B]) -> i64[B, 4] {
-  let w = zeros_like(c)
-  let name = c + 10
-  return if template == 0 {
-    stack(w + 1, w + 2, w + 3, name, axis: 1) // a handwritten digit seven
-  } else if template == 1 {
-    stack(w, w + 4, w + 5, name, axis: 1) // the number seven
-  } else if template == 2 {
-    stack(w, w + 1, w + 6, name, axis: 1) // a written seven
-  } else {
-    stack(w, w, w, name, axis: 1) // seven
-  }
+// The caption of class c[i] under template t[i]: i64[B, 4], the name last.
+block Caption(c: i64[B], t: i64[B]) -> i64[B, 4] {
+  let words = gather(tensor(TEMPLATES, dtype: "i64"), t)
+  return concat(words, unsqueeze(c + 10, 1), axis: 1)
 }
 
 // Rows scaled to unit length.
@@ -68,9 +60,9 @@ block TextEncoder(width: int, layers: int, heads: int, embed: int)(ids: i64[B, T
 // averaged per class (renormalised), against the image embeddings [N, 10].
 block ZeroShotLogits(text_encoder, scale: f32[])(image_embeds: f32[N, D]) -> f32[N, 10] {
   let classes = arange(10)
-  let class_sum = classes |> Caption(0) |> text_encoder |> Normalize
-  for t in 1..TEMPLATES {
-    class_sum = class_sum + (classes |> Caption(t) |> text_encoder |> Normalize)
+  let class_sum = Caption(classes, classes * 0) |> text_encoder |> Normalize
+  for t in 1..len(TEMPLATES) {
+    class_sum = class_sum + (Caption(classes, classes * 0 + t) |> text_encoder |> Normalize)
   }
   return scale * image_embeds @ (class_sum |> Normalize).T
 }
@@ -78,7 +70,7 @@ block ZeroShotLogits(text_encoder, scale: f32[])(image_embeds: f32[N, D]) -> f32
 // CLIP's temperature: logit_scale starts at log(1 / 0.07), and exp(logit_scale) is kept
 // within [1, 100] (open_clip clamps the parameter to [0, log 100] after each step; here
 // the clamp is in the forward, so the gradient stops at the bound).
-block Scale(x: f32[N, D]) -> f32[] {
+block Scale()() -> f32[] {
   let logit_scale = param((), name: "logit_scale", init: constant(2.6592600369))
   return exp(clip(logit_scale, 0.0, 4.6051701860))
 }
@@ -89,13 +81,9 @@ model Clip(hidden: int = 128, embed: int = 32, width: int = 32, layers: int = 1,
   let text_encoder = text: TextEncoder(width, layers, heads, embed)
   output image_embeds: f32[N, embed] = image |> visual: ImageEncoder(hidden, embed) |> Normalize
   // A caption per image, its template drawn at random (in eval mode too).
-  let template = unsqueeze(randint(0, TEMPLATES, (N,)), 1)
-  let captions = Caption(0)(label)
-  for t in 1..TEMPLATES {
-    captions = where(template == t, Caption(t)(label), captions)
-  }
+  let captions = Caption(label, randint(0, len(TEMPLATES), (N,)))
   output text_embeds: f32[N, embed] = captions |> text_encoder |> Normalize
-  output scale = _: Scale(image_embeds)
+  output scale = _: Scale()()
   // [N images, N captions]: the scaled cosine similarities.
   output logits_per_image: f32[N, N] = scale * image_embeds @ text_embeds.T
   output zero_shot_logits = image_embeds |> ZeroShotLogits(text_encoder, scale)
@@ -107,7 +95,7 @@ model ZeroShot(hidden: int = 128, embed: int = 32, width: int = 32, layers: int 
   input image: f32[N, 64]
   let image_embeds = image |> visual: ImageEncoder(hidden, embed) |> Normalize
   let text_encoder = text: TextEncoder(width, layers, heads, embed)
-  let scale = _: Scale(image_embeds)
+  let scale = _: Scale()()
   output class_logits = image_embeds |> ZeroShotLogits(text_encoder, scale)
   output predicted = argmax(class_logits, axis: 1)
 }

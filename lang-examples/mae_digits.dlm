@@ -48,7 +48,7 @@ model Mae(
   decoder_layers: int = 1,
   norm_pix: bool = false,
 ) {
-  input image: f32[N, 64]
+  input image: f32[N, side * side]
   assert(side % patch == 0, "the image side must be a multiple of the patch side")
   let tokens = floor(side / patch) ** 2
   let pixels = patch * patch
@@ -61,7 +61,7 @@ model Mae(
   let shuffle = argsort(rand((N, tokens)), axis: 1)
   let restore = argsort(shuffle, axis: 1)
   let visible_ids = shuffle[:, 0:keep]
-  output mask: f32[N, tokens] = cast(restore >= keep, "f32")
+  let mask: f32[N, tokens] = cast(restore >= keep, "f32")
 
   // Encoder: every patch embedded with its position, then the visible ones gathered
   // (take_along_axis, torch.gather) and encoded alone: [N, keep, dim].
@@ -72,7 +72,7 @@ model Mae(
   let latent = visible |> encoder |> encoder_norm
   // The same encoder over a whole image (no patch hidden), averaged over the patches: the
   // features a probe reads.
-  output features: f32[N, dim] = embedded |> encoder |> encoder_norm |> reduce_mean(axes: 1)
+  let features: f32[N, dim] = embedded |> encoder |> encoder_norm |> reduce_mean(axes: 1)
 
   // Decoder: the mask token at every place, the encoded visible tokens scattered back
   // into theirs, positions added, a lighter Transformer, pixels per patch.
@@ -80,7 +80,7 @@ model Mae(
   let projected = latent |> decoder_embed: linear(decoder_dim)
   let full = scatter(expand(mask_token, (N, tokens, decoder_dim)),
     expand(unsqueeze(visible_ids, 2), (N, keep, decoder_dim)), projected, axis: 1)
-  output pred: f32[N, tokens, pixels] = full
+  let pred: f32[N, tokens, pixels] = full
     |> decoder_pos_embed: add_positions
     |> decoder: Encoder(decoder_layers, decoder_dim, heads, 2 * decoder_dim, norm_first: true,
       act: "gelu")
@@ -91,16 +91,21 @@ model Mae(
   // normalised by the patch's own mean and variance, as MAE's norm_pix_loss.
   let mu = reduce_mean(patches, axes: 2, keepdims: true)
   let var = reduce_mean((patches - mu) ** 2, axes: 2, keepdims: true)
-  output target: f32[N, tokens, pixels] = if norm_pix { (patches - mu) / sqrt(var + 1e-6) } else {
+  let target: f32[N, tokens, pixels] = if norm_pix { (patches - mu) / sqrt(var + 1e-6) } else {
     patches
   }
 
   // The image with the hidden patches predicted (with norm_pix the predictions are in
   // each patch's normalised units, so only the default shows pixels).
   let hidden = unsqueeze(mask, 2)
-  output reconstruction: f32[N, 64] = (patches * (1.0 - hidden) + pred * hidden)
+  output reconstruction: f32[N, side * side] = (patches * (1.0 - hidden) + pred * hidden)
     |> Unpatchify(side, patch)
-  output masked_image: f32[N, 64] = patches * (1.0 - hidden) |> Unpatchify(side, patch)
+  output masked_image: f32[N, side * side] = patches * (1.0 - hidden) |> Unpatchify(side, patch)
+  // What the train section reads (`reconstruction` first: what `dlm sample` draws by default).
+  output mask
+  output pred
+  output target
+  output features
 }
 
 train Mae {
