@@ -87,6 +87,9 @@ export const CASES: Case[] = [
   { file: "ddpm_digits.dlm", set: { steps: 10, hidden: 32 }, dims: { N: 4 } },
   { file: "context_encoder_digits.dlm", dims: { N: 4 } },
   { file: "jigsaw_digits.dlm", dims: { N: 4 } },
+  { file: "mae_digits.dlm", dims: { N: 4 } },
+  { file: "clip_digits.dlm", dims: { N: 4 } },
+  { file: "clip_digits.dlm", model: "ZeroShot", dims: { N: 4 } },
   // Train mode: dropout masks and drop-path noise are drawn once and fed to both sides.
   { file: "lenet_digits.dlm", set: { c1: 4, c2: 8 }, dims: { N: 2 }, mode: "train" },
   { file: "resnet_stochastic_depth.dlm", set: { blocks: 2 }, mode: "train" },
