@@ -5,21 +5,11 @@
  * that owns a built-in layer's parameters at its own level.
  */
 import assert from "node:assert/strict";
-import { compileFile } from "../compile.ts";
 import type { Diagnostic } from "../diagnostics.ts";
 import { formatType, type Graph } from "../ir/graph.ts";
 import { tensor } from "../ir/tensor.ts";
 import { runGraph } from "../../runtime/reference/interpreter.ts";
-
-function compile(src: string) {
-  return compileFile("main.dlm", { read: (p) => (p === "main.dlm" ? src : new Error("no file")) });
-}
-
-function ok(src: string): Graph {
-  const r = compile(src);
-  assert.deepEqual(r.diagnostics.map((d) => `${d.code} ${d.message}`), []);
-  return r.graph!;
-}
+import { compileOk as ok, compileSource as compile } from "./testing.ts";
 
 /** `line:col code` of each diagnostic. */
 function located(src: string): string[] {

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { compileFile } from "../../compile.ts";
-import type { Graph } from "../../ir/graph.ts";
 import { type DType, type Tensor, tensor, toNumbers } from "../../ir/tensor.ts";
 import { emitModel } from "../../onnx/emit.ts";
 import { runGraph } from "../../../runtime/reference/interpreter.ts";
 import { createSession } from "../../../runtime/ort/mod.ts";
 import { compileTrain } from "../../train/mod.ts";
 import { diffTrain, formatTrainDiff } from "../../../runtime/diff/train_diff.ts";
+import { compileOk as ok, compileSource as compile } from "../testing.ts";
 
 interface Encoded {
   dtype: DType;
@@ -20,16 +19,6 @@ const FIX: { inputs: Record<string, Encoded>; cases: (Encoded & { expr: string }
     new URL("../../../tests/fixtures/torch/detection_fixtures.json", import.meta.url),
   ),
 );
-
-function compile(src: string) {
-  return compileFile("main.dlm", { read: (p) => (p === "main.dlm" ? src : new Error("no file")) });
-}
-
-function ok(src: string): Graph {
-  const r = compile(src);
-  assert.deepEqual(r.diagnostics.map((d) => `${d.code} ${d.message}`), []);
-  return r.graph!;
-}
 
 function close(got: number[], want: number[], what: string) {
   assert.equal(got.length, want.length, `${what}: ${got.length} values, want ${want.length}`);

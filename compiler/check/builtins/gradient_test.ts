@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { compileFile } from "../../compile.ts";
 import { cloneGraph, formatType, type Graph } from "../../ir/graph.ts";
 import { type Tensor, tensor } from "../../ir/tensor.ts";
 import { GraphBuilder } from "../../ops/builder.ts";
@@ -11,16 +10,7 @@ import { runGraph } from "../../../runtime/reference/mod.ts";
 import { diffGraph, formatDiff } from "../../../runtime/diff/diff.ts";
 import { compileTrain } from "../../train/mod.ts";
 import { diffTrain, formatTrainDiff } from "../../../runtime/diff/train_diff.ts";
-
-function compile(src: string) {
-  return compileFile("main.dlm", { read: (p) => (p === "main.dlm" ? src : new Error("no file")) });
-}
-
-function ok(src: string): Graph {
-  const r = compile(src);
-  assert.deepEqual(r.diagnostics.map((d) => `${d.code} ${d.message}`), []);
-  return r.graph!;
-}
+import { compileOk as ok, compileSource as compile } from "../testing.ts";
 
 function codes(src: string): string[] {
   return compile(src).diagnostics.map((d) => `${d.severity} ${d.code} ${d.span?.line}`);

@@ -1,20 +1,10 @@
 import assert from "node:assert/strict";
-import { compileFile } from "../../compile.ts";
-import { formatType, type Graph } from "../../ir/graph.ts";
+import { formatType } from "../../ir/graph.ts";
 import { type DType, type Tensor, tensor, toNumbers } from "../../ir/tensor.ts";
 import { emitModel } from "../../onnx/emit.ts";
 import { runGraph } from "../../../runtime/reference/interpreter.ts";
 import { createSession } from "../../../runtime/ort/mod.ts";
-
-function compile(src: string) {
-  return compileFile("main.dlm", { read: (p) => (p === "main.dlm" ? src : new Error("no file")) });
-}
-
-function ok(src: string): Graph {
-  const r = compile(src);
-  assert.deepEqual(r.diagnostics.map((d) => `${d.code} ${d.message}`), []);
-  return r.graph!;
-}
+import { compileOk as ok, compileSource as compile } from "../testing.ts";
 
 function errors(src: string): string[] {
   return compile(src).diagnostics.map((d) => `${d.code} ${d.message}`);

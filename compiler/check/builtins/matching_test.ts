@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { compileFile } from "../../compile.ts";
 import { formatType, type Graph } from "../../ir/graph.ts";
 import { type Tensor, tensor, toNumbers } from "../../ir/tensor.ts";
 import { emitModel } from "../../onnx/emit.ts";
@@ -9,16 +8,7 @@ import { runGraph } from "../../../runtime/reference/interpreter.ts";
 import { createSession } from "../../../runtime/ort/mod.ts";
 import { compileTrain } from "../../train/mod.ts";
 import { diffTrain, formatTrainDiff } from "../../../runtime/diff/train_diff.ts";
-
-function compile(src: string) {
-  return compileFile("main.dlm", { read: (p) => (p === "main.dlm" ? src : new Error("no file")) });
-}
-
-function ok(src: string): Graph {
-  const r = compile(src);
-  assert.deepEqual(r.diagnostics.map((d) => `${d.code} ${d.message}`), []);
-  return r.graph!;
-}
+import { compileOk as ok, compileSource as compile } from "../testing.ts";
 
 const types = (g: Graph) => g.outputs.map((o) => formatType(g.types.get(o.name)!));
 

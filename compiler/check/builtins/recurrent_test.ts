@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
-import { compileFile } from "../../compile.ts";
 import type { Graph } from "../../ir/graph.ts";
 import { formatType } from "../../ir/graph.ts";
-
-function compile(src: string) {
-  return compileFile("main.dlm", { read: (p) => (p === "main.dlm" ? src : new Error("no file")) });
-}
-
-function ok(src: string): Graph {
-  const r = compile(src);
-  assert.deepEqual(r.diagnostics.map((d) => `${d.code} ${d.message}`), []);
-  return r.graph!;
-}
+import { compileOk as ok, compileSource as compile } from "../testing.ts";
 
 /** The error diagnostics as "CODE message". */
 function errors(src: string): string[] {

@@ -3,16 +3,7 @@ import { compileFile } from "../../compile.ts";
 import { formatType, type Graph } from "../../ir/graph.ts";
 import { tensor } from "../../ir/tensor.ts";
 import { runGraph } from "../../../runtime/reference/interpreter.ts";
-
-function compile(src: string) {
-  return compileFile("main.dlm", { read: (p) => (p === "main.dlm" ? src : new Error("no file")) });
-}
-
-function ok(src: string): Graph {
-  const r = compile(src);
-  assert.deepEqual(r.diagnostics.map((d) => `${d.code} ${d.message}`), []);
-  return r.graph!;
-}
+import { compileOk as ok, compileSource as compile } from "../testing.ts";
 
 function types(g: Graph): string[] {
   return g.outputs.map((o) => formatType(g.types.get(o.name)!));
