@@ -3,12 +3,16 @@
 // 2022), and two samplers: one that mixes the conditional and unconditional predictions by a
 // guidance weight w, one guided by a classifier's gradient (Dhariwal and Nichol, 2021).
 //
-//   deno task dlm train lang-examples/unet_ddpm_digits.dlm --data digits --save-weights unet.safetensors
+//   deno task dlm train lang-examples/unet_ddpm_digits.dlm --data digits --save unet.safetensors
 //   deno task dlm train lang-examples/unet_ddpm_digits.dlm --model NoisyClassifier --data digits \
-//     --save-weights clf.safetensors
-//   deno task dlm run lang-examples/unet_ddpm_digits.dlm --model GuidedSampler --weights unet.safetensors
+//     --save noisy.safetensors
+//   deno task dlm run lang-examples/unet_ddpm_digits.dlm --model GuidedSampler \
+//     --weights unet.safetensors --input label=label.npy --input guidance=w.npy --out samples
 //   deno task dlm run lang-examples/unet_ddpm_digits.dlm --model ClassifierGuidedSampler \
-//     --weights unet.safetensors --weights clf.safetensors
+//     --weights unet.safetensors --weights noisy.safetensors --input label=... --input guidance=...
+//
+// (label.npy: i64 [n] classes; w.npy: f32 [n] guidance weights.) tools/unet_ddpm_eval.ts samples
+// both and has a separately trained LeNet judge whether the samples are of the requested class.
 //
 // The U-Net (Ronneberger et al., 2015, as DDPM uses it) sees the noised image as [N, 1, 8, 8]:
 // a down path of residual blocks (8x8, then 4x4 after a strided convolution), a bottleneck at 2x2
