@@ -47,7 +47,7 @@ async function train(model: string, set: Record<string, number>, epochs: number,
 Deno.test("the U-Net DDPM and its noisy classifier train; the samplers load both by name", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "dlm_unet_ddpm_test_" });
   try {
-    const h = await train("UNetDdpm", TINY, 4, dir);
+    const h = await train("UNetDdpm", TINY, 2, dir);
     // Predicting zero noise scores 1 (eps ~ N(0, 1)); the U-Net learns to do better.
     const loss = h.map((r) => r.loss);
     assert.ok(loss.at(-1)! < loss[0] && loss.at(-1)! < 0.8, JSON.stringify(loss));
@@ -99,9 +99,18 @@ Deno.test("the U-Net DDPM and its noisy classifier train; the samplers load both
 Deno.test("two U-Net DDPM training steps agree between the runtimes; label dropout is in the step", async () => {
   const c = compileTrain(FILE, { overrides: TINY });
   assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
-  // The null class comes from a bernoulli draw, and t and the noise from their own draws.
-  const ops = new Set(c.step!.nodes.map((n) => n.op));
-  for (const op of ["Where", "InstanceNormalization", "ConvTranspose"]) assert.ok(ops.has(op), op);
+  // Label dropout: where(bernoulli draw < p, 10, label), the draw a RandomUniformLike over the label.
+  const g = c.step!;
+  const by = (name: string) => g.nodes.find((n) => n.outputs.includes(name));
+  const swap = g.nodes.find((n) => n.op === "Where" && n.inputs[2] === "label");
+  assert.ok(swap, "a Where picks between the null class and the label");
+  const cond = by(swap.inputs[0])!, draw = by(cond.inputs[0])!;
+  assert.equal(cond.op, "Less");
+  assert.equal(draw.op, "RandomUniformLike");
+  assert.deepEqual([...g.initializers.get(swap.inputs[1])!.data].map(Number), [10]);
+  assert.deepEqual([...g.initializers.get(cond.inputs[1])!.data].map(Number), [Math.fround(0.1)]);
+  const ops = new Set(g.nodes.map((n) => n.op));
+  for (const op of ["InstanceNormalization", "ConvTranspose", "Concat"]) assert.ok(ops.has(op), op);
   const opts = { rtol: 1e-4, atol: 1e-5, backend: "node" as const, steps: 2, batchSize: 4 };
   const r = await diffTrain(c.step!, opts);
   assert.equal(r.ok, true, formatTrainDiff(r, opts));
