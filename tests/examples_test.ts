@@ -90,6 +90,27 @@ export const CASES: Case[] = [
   { file: "mae_digits.dlm", dims: { N: 4 } },
   { file: "clip_digits.dlm", dims: { N: 4 } },
   { file: "clip_digits.dlm", model: "ZeroShot", dims: { N: 4 } },
+  // The U-Net DDPM's training forward and its samplers (the class-name table and the null class
+  // read the label as indices; every draw of the unrolled chain is shared).
+  { file: "unet_ddpm_digits.dlm", set: { steps: 4, width: 8, groups: 2 }, dims: { N: 3 } },
+  {
+    file: "unet_ddpm_digits.dlm",
+    model: "GuidedSampler",
+    set: { steps: 3, width: 8, groups: 2 },
+    dims: { N: 2 },
+  },
+  {
+    file: "unet_ddpm_digits.dlm",
+    model: "ClassifierGuidedSampler",
+    set: { steps: 3, width: 8, groups: 2, classifier_width: 4 },
+    dims: { N: 2 },
+  },
+  {
+    file: "unet_ddpm_digits.dlm",
+    model: "NoisyClassifier",
+    set: { steps: 4, width: 4 },
+    dims: { N: 3 },
+  },
   // Train mode: dropout masks and drop-path noise are drawn once and fed to both sides.
   { file: "lenet_digits.dlm", set: { c1: 4, c2: 8 }, dims: { N: 2 }, mode: "train" },
   { file: "resnet_stochastic_depth.dlm", set: { blocks: 2 }, mode: "train" },

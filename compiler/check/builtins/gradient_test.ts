@@ -240,3 +240,19 @@ Deno.test("grad() unrolls a recurrent layer only when the gradient crosses it", 
   const r = await diffGraph(on, { x }, opts);
   assert.ok(r.ok, formatDiff(r, opts));
 });
+
+Deno.test("grad() with respect to a drawn randn((N, 64)) has its type, as classifier guidance needs", () => {
+  // The rules see the draw's shape only at run time (a ConstantOfShape), and would infer dim 0 as
+  // max(?ConstantOfShape_k, N); the gradient is typed as x is, so x + grad(...) stays f32[N, 64].
+  const g = ok(`model M {
+  input label: i64[N]
+  let x = randn((N, 64))
+  let logp = x |> fc: linear(10) |> log_softmax(axis: 1)
+  let score: f32[N, 64] = grad(reduce_sum(take_along_axis(logp, unsqueeze(label, 1), axis: 1)), wrt: x)
+  output guided = x + score
+}
+`);
+  assert.equal(formatType(g.types.get(g.outputs[0].name)!), "f32[N, 64]");
+  const out = runGraph(g, { label: tensor("i64", [3], [1, 4, 9]) }).outputs.guided;
+  assert.deepEqual(out.shape, [3, 64]);
+});

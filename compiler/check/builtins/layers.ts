@@ -444,6 +444,88 @@ const instanceNorm: LayerDef = {
   },
 };
 
+/**
+ * Group normalisation (Wu and He, 2018), torch.nn.GroupNorm: the C channels of [N, C, ...] fall
+ * into `groups` groups of C / G consecutive channels, and each sample's group is normalised over
+ * its channels and spatial positions together, y = (x - mean) / sqrt(var + eps) (the population
+ * variance), then scaled and shifted per channel. A group is exactly what InstanceNormalization
+ * normalises once the tensor is viewed as [N, G, (C / G) * spatial]: one "channel" per group, its
+ * channels and positions as one spatial axis. So: Reshape to [N, G, -1], InstanceNormalization
+ * with a constant scale 1 and shift 0 per group, Reshape back to the input's shape, then the
+ * per-channel affine map as Mul and Add by weight and bias viewed as [C, 1, ...]. Every piece has
+ * its gradient rule, so the layer trains and grad() sees through it with no rule of its own.
+ */
+const groupNorm: LayerDef = {
+  name: "group_norm",
+  doc:
+    "Group normalisation (torch.nn.GroupNorm): the channels (dim 1) of [N, C, ...] in `groups` " +
+    "groups, each sample's group normalised over its channels and positions; per-channel weight " +
+    "and bias unless affine: false.",
+  sig: [
+    { name: "groups", type: "int" },
+    { name: "eps", type: "float", default: f(1e-5) },
+    { name: "affine", type: "bool", default: T },
+  ],
+  apply(ctx, args, [x], prefix) {
+    const r = x.t.shape.length;
+    if (r < 2) {
+      return ctx.error(
+        ...diag("DLM0203", "group_norm()", "an input [N, C, ...spatial]", formatType(x.t)),
+      );
+    }
+    const c = concreteDim(ctx, x, 1, "number of channels", "group_norm()");
+    if (c === undefined) return ERROR;
+    const g = num(args.groups);
+    if (g < 1 || c % g !== 0) {
+      return ctx.error(
+        ...diag("DLM0210", "group_norm()", `groups dividing the ${c} channels`, g),
+        ctx.argSpan("groups"),
+      );
+    }
+    const sub = (s: string) => (prefix ? `${prefix}.${s}` : undefined);
+    const grouped = ctx.op(
+      "Reshape",
+      [
+        x.v,
+        ctx.constant(tensor("i64", [3], [0, g, -1])).v,
+      ],
+      {},
+      { name: sub("groups") },
+    )?.[0];
+    if (!grouped) return ERROR;
+    const normed = ctx.op(
+      "InstanceNormalization",
+      [
+        grouped.v,
+        ctx.constant(filled(x.t.dtype, [g], 1, "group_norm()'s group scale")).v,
+        ctx.constant(filled(x.t.dtype, [g], 0, "group_norm()'s group shift")).v,
+      ],
+      { epsilon: num(args.eps) },
+      { name: prefix },
+    )?.[0];
+    if (!normed) return ERROR;
+    // Back to the input's shape: its dims as constants when all are known, else read at run time.
+    const known = x.t.shape.every((d, a) => a === 0 || typeof d === "number");
+    const shape = known
+      ? ctx.constant(tensor("i64", [r], x.t.shape.map((d, a) => (a === 0 ? 0 : d as number))))
+      : ctx.op("Shape", [x.v], {}, { name: sub("shape") })?.[0];
+    const back = shape && ctx.op("Reshape", [normed.v, shape.v], {}, { name: sub("ungroup") })?.[0];
+    if (!back) return ERROR;
+    const y = ctx.refine(back, x.t);
+    const affine = args.affine.k === "bool" && args.affine.v;
+    if (!affine) return y;
+    const w = ctx.param(prefix, "weight", [c], { kind: "ones" }, { layer: "group_norm" });
+    const b = ctx.param(prefix, "bias", [c], { kind: "zeros" }, { layer: "group_norm" });
+    if (!w || !b) return ERROR;
+    const perChannel = ctx.constant(tensor("i64", [r - 1], [c, ...Array(r - 2).fill(1)]));
+    const ws = ctx.op("Reshape", [w.v, perChannel.v], {}, { name: sub("weight_view") })?.[0];
+    const bs = ctx.op("Reshape", [b.v, perChannel.v], {}, { name: sub("bias_view") })?.[0];
+    const scaled = ws && ctx.op("Mul", [y.v, ws.v], {}, { name: sub("scale") })?.[0];
+    const out = scaled && bs && ctx.op("Add", [scaled.v, bs.v], {}, { name: sub("shift") });
+    return out ? out[0] : ERROR;
+  },
+};
+
 const embedding: LayerDef = {
   name: "embedding",
   doc: "Lookup table: integer ids [...] to vectors [..., dim]; weight [num, dim] ~ N(0, 1).",
@@ -514,6 +596,7 @@ export const LAYERS: Record<string, LayerDef> = Object.fromEntries(
     batchNorm,
     layerNorm,
     instanceNorm,
+    groupNorm,
     embedding,
     prelu,
   ].map((d) => [d.name, d]),

@@ -391,9 +391,18 @@ export abstract class ElabCore {
     }
     const at = [this.userSpan(span)!];
     for (const n of this.b.graph.nodes) if (!before.has(n)) n.spans ??= at;
+    // dy/dx has x's shape, whatever the rules' shape inference could see: a rule that broadcasts
+    // against a shape read at run time (a ConstantOfShape behind randn((N, 64))) infers a dim as
+    // max(?ConstantOfShape_k, N). Where such dims are all that differ, the value takes x's type,
+    // as spec/language.md 5.9 says (DLM0208 against f32[N, 64] otherwise).
     return wrt.map((w) => {
       const g = grads.get(w.v)!;
-      return { k: "tensor", v: g, t: this.b.typeOf(g)! };
+      const t = this.b.typeOf(g)!;
+      const unknownOnly = t.dtype === w.t.dtype && t.shape.length === w.t.shape.length &&
+        t.shape.every((d, i) => dimEquals(d, w.t.shape[i]) || String(d).includes("?"));
+      if (!unknownOnly) return { k: "tensor", v: g, t };
+      this.b.graph.types.set(g, { dtype: w.t.dtype, shape: [...w.t.shape] });
+      return { k: "tensor", v: g, t: { dtype: w.t.dtype, shape: [...w.t.shape] } };
     });
   }
 
