@@ -34,7 +34,7 @@
  * Detections below `scoreThreshold` are dropped. Image ids are the row
  * numbers plus `firstImage`, so batches run in chunks line up with the truth.
  */
-import { diag, DlmError, error, type MessageArg } from "../../compiler/diagnostics.ts";
+import { type Code, diag, DlmError, error } from "../../compiler/diagnostics.ts";
 import type { Span } from "../../compiler/ir/graph.ts";
 import { isFloat, type Tensor } from "../../compiler/ir/tensor.ts";
 import type { Box, Detection, GroundTruth } from "./average_precision.ts";
@@ -83,7 +83,7 @@ export function resolveRoles(
     const named = chosen[role];
     if (named !== undefined) {
       if (!have.has(named)) {
-        throw located(spans, undefined, "DLM0420", `'${named}' (${role})`, list);
+        throw located(spans, undefined, diag("DLM0420", `'${named}' (${role})`, list));
       }
       roles[role] = named;
     } else {
@@ -95,10 +95,12 @@ export function resolveRoles(
     throw located(
       spans,
       undefined,
-      "DLM0545",
-      `boxes (an output named ${DEFAULT_NAMES.boxes.map((n) => `'${n}'`).join(", ")}, ` +
-        `or --output boxes=NAME)`,
-      list,
+      diag(
+        "DLM0545",
+        `boxes (an output named ${DEFAULT_NAMES.boxes.map((n) => `'${n}'`).join(", ")}, ` +
+          `or --output boxes=NAME)`,
+        list,
+      ),
     );
   }
   return roles;
@@ -126,7 +128,7 @@ export function toDetections(
     const name = roles[r];
     if (name === undefined) return undefined;
     const t = outputs[name];
-    if (!t) throw located(spans, undefined, "DLM0545", `'${name}' (${r})`, "no such output");
+    if (!t) throw located(spans, undefined, diag("DLM0545", `'${name}' (${r})`, "no such output"));
     if (Array.isArray(t.data)) bad(spans, name, t, "numbers, not strings");
     return { name, t };
   };
@@ -143,7 +145,11 @@ export function toDetections(
       bad(spans, selected.name, selected.t, "(image, class, box) triples [K, 3]");
     }
     if (!scores) {
-      throw located(spans, selected.name, "DLM0545", "scores [N, C, M] beside NMS triples", "none");
+      throw located(
+        spans,
+        selected.name,
+        diag("DLM0545", "scores [N, C, M] beside NMS triples", "none"),
+      );
     }
     const st = scores.t;
     if (st.shape.length !== 3 || st.shape[0] !== nb || st.shape[2] !== m) {
@@ -341,15 +347,15 @@ function bad(
   t: Tensor,
   needs: string,
 ): never {
-  throw located(spans, name, "DLM0546", name, `${t.dtype}${shapeText(t.shape)}`, needs);
+  throw located(spans, name, diag("DLM0546", name, `${t.dtype}${shapeText(t.shape)}`, needs));
 }
 
+/** A diagnostic located at output `at`'s declaration, when its span is known. */
 function located(
   spans: ReadonlyMap<string, Span> | undefined,
   at: string | undefined,
-  code: "DLM0420" | "DLM0545" | "DLM0546",
-  ...args: MessageArg[]
+  [code, message]: [Code, string],
 ): DlmError {
   const span = at === undefined ? undefined : spans?.get(at);
-  return new DlmError(error(...diag(code, ...args), span));
+  return new DlmError(error(code, message, span));
 }
