@@ -15,7 +15,7 @@ import {
   toDetections,
   toGroundTruth,
 } from "../runtime/eval/detections.ts";
-import { takeRows } from "../runtime/data/mod.ts";
+import { permutation, takeRows } from "../runtime/data/mod.ts";
 import { keyValues } from "./args.ts";
 import { type Io, type Parsed, UsageError } from "./command.ts";
 import type { Built } from "./pipeline.ts";
@@ -145,4 +145,19 @@ function located<T>(built: Built, f: () => T): T {
     if (e instanceof DlmError && !e.sources) e.sources = built.sources;
     throw e;
   }
+}
+
+/** The rows scored: all, or those `dlm train --val-split F --seed S` holds out. */
+export function rowsOf(args: Parsed, n: number): { rows: number[]; which: string } {
+  const split = args.opts["val-split"] as number | undefined;
+  if (split === undefined) return { rows: [...Array(n).keys()], which: "all rows" };
+  const seed = (args.opts.seed as number | undefined) ?? 0;
+  // runtime/data/dataset.ts's unstratified split: the first rows of one seeded permutation.
+  const perm = permutation(n, seed * 7919);
+  const k = Math.min(n - 1, Math.max(1, Math.round(n * split)));
+  if (k < 1) fail(...diag("DLM0423", "--val-split", "at least 2 rows", `${n}`));
+  return {
+    rows: perm.slice(0, k).sort((a, b) => a - b),
+    which: `held out by --val-split ${split} --seed ${seed}`,
+  };
 }

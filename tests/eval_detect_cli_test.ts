@@ -245,7 +245,7 @@ Deno.test(
       png,
     );
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /1 image of 'image' \(rows 0\.\.0, 8x\), 2 detections scored 0\.5 or more/);
+    assert.match(r.out, /1 image of 'image' \(rows 0; 8x\), 2 detections scored 0\.5 or more/);
     const img = decodePng(Deno.readFileSync(png));
     assert.deepEqual([img.width, img.height], [64, 64]);
     const px = (

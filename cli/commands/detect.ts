@@ -21,7 +21,7 @@ import { overridesOf } from "../args.ts";
 import { backendOf, type Io, one, type Parsed, UsageError } from "../command.ts";
 import { buildGraph } from "../pipeline.ts";
 import { warn } from "../report.ts";
-import { detect, rolesOf, truthArrays, truthOf } from "../detector.ts";
+import { detect, rolesOf, rowsOf, truthArrays, truthOf } from "../detector.ts";
 
 /** Run `dlm detect FILE --input image=DATA -o OUT.png`; returns the exit code. */
 export async function run(args: Parsed, io: Io): Promise<number> {
@@ -60,10 +60,19 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   const total = images.shape[0];
   const start = (args.opts.start as number | undefined) ?? 0;
   const n = (args.opts.n as number | undefined) ?? 1;
-  if (start + n > total) {
-    fail(...diag("DLM0423", `--start ${start} --n ${n}`, `${start + n} rows of data`, `${total}`));
+  // The rows drawn: from --start, among all rows or those dlm train holds out (--val-split).
+  const { rows: pool, which } = rowsOf(args, total);
+  if (start + n > pool.length) {
+    fail(
+      ...diag(
+        "DLM0423",
+        `--start ${start} --n ${n}`,
+        `${start + n} rows (${which})`,
+        `${pool.length}`,
+      ),
+    );
   }
-  const rows = Array.from({ length: n }, (_, i) => start + i);
+  const rows = pool.slice(start, start + n);
   const chw = imageShape(images.shape);
   if (typeof chw === "string") {
     fail(
@@ -103,9 +112,9 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   writeFileAtomic(out, encodePng(grid));
   const labels = [...new Set(detections.map((d) => d.label))].sort((a, b) => a - b);
   io.out(
-    `wrote ${out}: ${n} image${n === 1 ? "" : "s"} of '${imageInput.name}' (rows ${start}..${
-      start + n - 1
-    }, ${zoom}x), ${detections.length} detection${
+    `wrote ${out}: ${n} image${n === 1 ? "" : "s"} of '${imageInput.name}' (rows ${
+      rows.length > 8 ? `${rows.slice(0, 8).join(", ")}, ...` : rows.join(", ")
+    }${which === "all rows" ? "" : `, ${which}`}; ${zoom}x), ${detections.length} detection${
       detections.length === 1 ? "" : "s"
     } scored ${threshold} or more (classes ${labels.join(", ") || "none"})` +
       (truthNames ? `, ${truth.length} ground-truth boxes in green` : ""),

@@ -11,13 +11,13 @@
 import { diag, fail } from "../../compiler/diagnostics.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { type ApResult, averagePrecision } from "../../runtime/eval/average_precision.ts";
-import { loadData, parseDataSpecs, permutation } from "../../runtime/data/mod.ts";
+import { loadData, parseDataSpecs } from "../../runtime/data/mod.ts";
 import { overridesOf } from "../args.ts";
 import { backendOf, type Io, one, type Parsed, UsageError } from "../command.ts";
 import { buildGraph } from "../pipeline.ts";
 import { warn } from "../report.ts";
 import { runForward } from "../forward.ts";
-import { detect, rolesOf, truthArrays, truthOf } from "../detector.ts";
+import { detect, rolesOf, rowsOf, truthArrays, truthOf } from "../detector.ts";
 import { takeRows } from "../../runtime/data/mod.ts";
 
 const METRICS = ["map", "accuracy"] as const;
@@ -96,21 +96,6 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   );
   for (const line of apTable(r)) io.out(line);
   return 0;
-}
-
-/** The rows scored: all, or those `dlm train --val-split F --seed S` holds out. */
-function rowsOf(args: Parsed, n: number): { rows: number[]; which: string } {
-  const split = args.opts["val-split"] as number | undefined;
-  if (split === undefined) return { rows: [...Array(n).keys()], which: "all rows" };
-  const seed = (args.opts.seed as number | undefined) ?? 0;
-  // runtime/data/dataset.ts's unstratified split: the first rows of one seeded permutation.
-  const perm = permutation(n, seed * 7919);
-  const k = Math.min(n - 1, Math.max(1, Math.round(n * split)));
-  if (k < 1) fail(...diag("DLM0423", "--val-split", "at least 2 rows", `${n}`));
-  return {
-    rows: perm.slice(0, k).sort((a, b) => a - b),
-    which: `held out by --val-split ${split} --seed ${seed}`,
-  };
 }
 
 /** The summary and the per-class table of an AP result. */

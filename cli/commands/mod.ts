@@ -633,6 +633,7 @@ const detect = lazyCommand({
     "drawn in its class's colour with the class number on a tag at its top-left corner; the\n" +
     "ground truth (given --truth or arrays gt|boxes|box and labels|label in --input) in green.",
   usage: "FILE.dlm --weights W.safetensors --input image=DATA -o OUT.png [--n N] [--start I] " +
+    "[--val-split F] [--seed S] " +
     "[--output ROLE=NAME ...] [--truth ROLE=NAME ...] [--score-threshold T] [--zoom K]",
   options: {
     out: { kind: "string", short: "o", arg: "OUT.png", output: "file", help: "the PNG to write" },
@@ -657,7 +658,13 @@ const detect = lazyCommand({
       kind: "number",
       arg: "I",
       range: { int: true, min: 0 },
-      help: "the first row drawn (default 0)",
+      help: "the first row drawn (default 0), counted among the rows --val-split picks if given",
+    },
+    "val-split": {
+      kind: "number",
+      arg: "F",
+      range: { min: 0.0001, below: 1 },
+      help: "draw from the rows dlm train holds out for validation at this fraction and --seed",
     },
     nrow: {
       kind: "number",
@@ -676,7 +683,12 @@ const detect = lazyCommand({
       range: { int: true, min: 1, max: 64 },
       help: "draw every pixel as a K x K block (default: enough for 128 pixels a side)",
     },
-    seed: { kind: "number", arg: "S", range: SEED_RANGE, help: "seed of initial weights" },
+    seed: {
+      kind: "number",
+      arg: "S",
+      range: SEED_RANGE,
+      help: "seed of the split (and of initial weights without --weights; default 0)",
+    },
     backend: {
       kind: "string",
       arg: "node|web|reference",
