@@ -127,7 +127,7 @@ export function drawDetections(
 
 /** Font pixels a tag's pixel: the number stays about as large as a zoomed source pixel allows. */
 export function fontScale(zoom: number): number {
-  return Math.max(1, Math.floor(zoom / 2));
+  return Math.max(1, Math.round(zoom / 2));
 }
 
 /** Images of one size tiled `nrow` a row with `pad` dark grey pixels between them. */
