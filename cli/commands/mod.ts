@@ -597,6 +597,7 @@ const evalCommand = lazyCommand({
     "score-threshold": {
       kind: "number",
       arg: "T",
+      range: {},
       help: "drop detections scored below T (default: keep all, as COCO does)",
     },
     "max-detections": {
@@ -675,6 +676,7 @@ const detect = lazyCommand({
     "score-threshold": {
       kind: "number",
       arg: "T",
+      range: {},
       help: "draw detections scored T or more (default 0.3)",
     },
     zoom: {
