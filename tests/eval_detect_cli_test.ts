@@ -330,3 +330,134 @@ Deno.test(
     }
   }),
 );
+
+Deno.test(
+  "eval reads the batched nms built-in's (image, class, box) triples",
+  withTemp(async (dir) => {
+    Deno.writeTextFileSync(
+      `${dir}/nms.dlm`,
+      "model Nms {\n  input b: f32[N, 4, 4]\n  input s: f32[N, 2, 4]\n" +
+        "  output boxes = b * 1.0\n  output scores = s * 1.0\n" +
+        "  output selected = nms(b, s, iou: 0.5)\n}\n",
+    );
+    const files: Record<string, Tensor> = {
+      // Box 1 of image 0 overlaps box 0 (IoU 0.95): suppressed in both classes.
+      b: tensor("f32", [2, 4, 4], [
+        ...[0, 0, 4, 4, 0, 0, 4, 4.2, 4, 4, 8, 8, 0, 4, 4, 8],
+        ...[1, 1, 5, 5, 2, 2, 6, 6, 0, 0, 2, 2, 5, 5, 8, 8],
+      ]),
+      s: tensor("f32", [2, 2, 4], [
+        ...[0.9, 0.8, 0.1, 0.2, 0.1, 0.2, 0.7, 0.3],
+        ...[0.6, 0.5, 0.4, 0.1, 0.2, 0.3, 0.1, 0.9],
+      ]),
+      gt: tensor("f32", [2, 2, 4], [0, 0, 4, 4, 4, 4, 8, 8, 1, 1, 5, 5, 5, 5, 8, 8]),
+      label: tensor("i64", [2, 2], [0, 1, 0, 1]),
+    };
+    for (const [k, t] of Object.entries(files)) Deno.writeFileSync(`${dir}/${k}.npy`, writeNpy(t));
+    const data = Object.keys(files).flatMap((k) => ["--data", `${k}=${dir}/${k}.npy`]);
+    const r = await dlm("eval", `${dir}/nms.dlm`, ...data, "--json");
+    assert.equal(r.code, 0, r.err);
+    const got = JSON.parse(r.out);
+    assert.equal(got.detections, 14, "16 boxes and classes, less the 2 suppressed");
+    const want = averagePrecision(
+      toDetections(
+        {
+          boxes: files.b,
+          scores: files.s,
+          selected: readNpyOf(await runOut(dir, "nms.dlm", ["b", "s"]), "selected"),
+        },
+        { boxes: "boxes", scores: "scores", selected: "selected" },
+      ),
+      toGroundTruth(files.gt, files.label, { boxes: "gt", labels: "label" }),
+    );
+    assert.equal(got.ap, want.ap);
+    assert.equal(got.ap50, 1);
+  }),
+);
+
+Deno.test(
+  "eval --metric accuracy scores a classifier's logits against the labels",
+  withTemp(async (dir) => {
+    Deno.writeTextFileSync(
+      `${dir}/c.dlm`,
+      "model C {\n  input x: f32[N, 3]\n  output logits = x * 1.0\n}\n",
+    );
+    Deno.writeFileSync(
+      `${dir}/x.npy`,
+      writeNpy(tensor("f32", [4, 3], [1, 0, 0, 0, 2, 1, 0, 0, 3, 5, 1, 0])),
+    );
+    Deno.writeFileSync(`${dir}/label.npy`, writeNpy(tensor("i64", [4], [0, 1, 2, 1])));
+    const data = ["--data", `x=${dir}/x.npy`, "--data", `label=${dir}/label.npy`];
+    const r = await dlm("eval", `${dir}/c.dlm`, ...data, "--metric", "accuracy");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /accuracy of 'logits' on 4 rows \(all rows\): 0\.7500/);
+    const j = await dlm("eval", `${dir}/c.dlm`, ...data, "--metric", "accuracy", "--json");
+    assert.equal(JSON.parse(j.out).correct, 3);
+  }),
+);
+
+Deno.test(
+  "detect --val-split draws the rows dlm train holds out",
+  withTemp(async (dir) => {
+    Deno.writeTextFileSync(`${dir}/known.dlm`, KNOWN);
+    knownData(dir);
+    const inputs = ["image", "det"].flatMap((k) => ["--input", `${k}=${dir}/${k}.npy`]);
+    const r = await dlm(
+      "detect",
+      `${dir}/known.dlm`,
+      ...inputs,
+      "--val-split",
+      "0.34",
+      "-o",
+      `${dir}/v.png`,
+    );
+    assert.equal(r.code, 0, r.err);
+    const ev = await dlm(
+      "eval",
+      `${dir}/known.dlm`,
+      ...knownDataArgs(dir),
+      "--val-split",
+      "0.34",
+      "--json",
+    );
+    assert.equal(JSON.parse(ev.out).images, 1);
+    assert.match(r.out, /\(rows \d, held out by --val-split 0\.34 --seed 0; 16x\)/);
+    const over = await dlm(
+      "detect",
+      `${dir}/known.dlm`,
+      ...inputs,
+      "--val-split",
+      "0.34",
+      "--n",
+      "2",
+      "-o",
+      `${dir}/w.png`,
+    );
+    assert.equal(over.code, 1);
+    assert.match(
+      over.err,
+      /DLM0423: --start 0 --n 2 needs 2 rows \(held out by --val-split 0\.34 --seed 0\), got 1/,
+    );
+  }),
+);
+
+function knownDataArgs(dir: string): string[] {
+  return ["det", "gt", "label", "image"].flatMap((k) => ["--data", `${k}=${dir}/${k}.npy`]);
+}
+
+/** `dlm run FILE --input NAME=DIR/NAME.npy ... --out DIR/out`; the output directory. */
+async function runOut(dir: string, file: string, inputs: string[]): Promise<string> {
+  const r = await dlm(
+    "run",
+    `${dir}/${file}`,
+    ...inputs.flatMap((k) => ["--input", `${k}=${dir}/${k}.npy`]),
+    "--out",
+    `${dir}/out`,
+  );
+  assert.equal(r.code, 0, r.err);
+  return `${dir}/out`;
+}
+
+function readNpyOf(dir: string, name: string): Tensor {
+  return readNpy(Deno.readFileSync(`${dir}/${name}.npy`));
+}
