@@ -116,6 +116,7 @@ export async function detect(
     out.push(...located(built, () =>
       toDetections(outputs, resolved, {
         firstImage: s,
+        images: part.length,
         scoreThreshold: opts.scoreThreshold,
         spans,
       })));

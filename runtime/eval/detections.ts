@@ -31,6 +31,10 @@
  * [N, M], padded: an entry whose label is negative or whose box is all zeros
  * is not a box.
  *
+ * A model of one image a run whose outputs have no batch dim (boxes [K, 4],
+ * labels, scores [K], as detection.dlm's kept boxes) is read as one image of
+ * K boxes when `images` is 1; else the boxes' first dim must be `images`.
+ *
  * Detections below `scoreThreshold` are dropped. Image ids are the row
  * numbers plus `firstImage`, so batches run in chunks line up with the truth.
  */
@@ -54,10 +58,10 @@ export const ROLES: readonly Role[] = [
 
 /** Output names tried for each role, in order, when the role is not named. */
 export const DEFAULT_NAMES: Readonly<Record<Role, readonly string[]>> = {
-  boxes: ["boxes", "box", "pred_boxes", "detection_boxes"],
+  boxes: ["boxes", "box", "pred_boxes", "detection_boxes", "kept_boxes"],
   labels: ["labels", "pred_labels", "detection_classes", "classes"],
   logits: ["class_logits", "logits", "pred_logits"],
-  scores: ["scores", "score", "detection_scores"],
+  scores: ["scores", "score", "detection_scores", "kept_scores"],
   objectness: ["objectness"],
   count: ["count", "num_detections"],
   selected: ["selected", "selected_indices"],
@@ -109,6 +113,8 @@ export function resolveRoles(
 export interface ConvertOptions {
   /** The image id of row 0 (default 0). */
   firstImage?: number;
+  /** Images the outputs are of (the rows run), when known: checked against the outputs. */
+  images?: number;
   /** Detections scored below this are dropped (default: none). */
   scoreThreshold?: number;
   /** Where each output is declared, for located diagnostics. */
@@ -134,6 +140,7 @@ export function toDetections(
   };
   const boxes = get("boxes")!;
   const out: Detection[] = [];
+  const images = options.images;
   const selected = get("selected");
   if (selected) {
     const scores = get("scores");
@@ -155,6 +162,9 @@ export function toDetections(
     if (st.shape.length !== 3 || st.shape[0] !== nb || st.shape[2] !== m) {
       bad(spans, scores.name, st, `[${nb}, C, ${m}] beside boxes ${shapeText(boxes.t.shape)}`);
     }
+    if (images !== undefined && nb !== images) {
+      bad(spans, boxes.name, boxes.t, `boxes [${images}, M, 4] for the ${images} images run`);
+    }
     const c = st.shape[1];
     const sel = numbers(selected.t), bx = numbers(boxes.t), sc = numbers(st);
     for (let k = 0; k < selected.t.shape[0]; k++) {
@@ -175,10 +185,26 @@ export function toDetections(
     return out;
   }
 
-  // Per box: [N, K, 4] or [N, 4].
-  const bs = boxes.t.shape;
-  if (!((bs.length === 3 || bs.length === 2) && bs[bs.length - 1] === 4)) {
+  // Per box: [N, K, 4] or [N, 4]; one image's [K, 4] when one image was run.
+  if (!((boxes.t.shape.length === 3 || boxes.t.shape.length === 2) && boxes.t.shape.at(-1) === 4)) {
     bad(spans, boxes.name, boxes.t, "boxes [N, K, 4] or [N, 4]");
+  }
+  const unbatched = images === 1 && boxes.t.shape.length === 2 && boxes.t.shape[0] !== 1;
+  if (unbatched) {
+    // Every per-box output gains the batch dim of one: [K, ...] -> [1, K, ...].
+    const lift = (x: Tensor): Tensor => ({ ...x, shape: [1, ...x.shape] });
+    const lifted: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(outputs)) lifted[k] = lift(v);
+    return toDetections(lifted, roles, { ...options, images: 1 });
+  }
+  const bs = boxes.t.shape;
+  if (images !== undefined && bs[0] !== images) {
+    bad(
+      spans,
+      boxes.name,
+      boxes.t,
+      `boxes [${images}, K, 4] or [${images}, 4] for the ${images} images run`,
+    );
   }
   const n = bs[0], k = bs.length === 3 ? bs[1] : 1;
   const perBox = bs.length === 3 ? [n, k] : [n];

@@ -163,3 +163,22 @@ Deno.test("toGroundTruth() reads one box an image, or padded boxes [N, M, 4]", (
     /labels 'label' is i64\[3\], but needs integer labels \[2\] beside boxes 'gt' \[2, 4\]/,
   );
 });
+
+Deno.test("toDetections() reads one image's boxes [K, 4] when one image was run, and checks N otherwise", () => {
+  // detection.dlm's outputs: the kept boxes and scores of its one image, class-agnostic.
+  const outputs = {
+    kept_boxes: t("f32", [2, 4], [0, 0, 2, 2, 1, 1, 3, 3]),
+    kept_scores: t("f32", [2], [0.75, 0.5]),
+  };
+  const roles = resolveRoles(Object.keys(outputs));
+  const d = toDetections(outputs, roles, { images: 1, firstImage: 4 });
+  assert.deepEqual(d.map((x) => [x.image, x.label, x.score, x.box]), [
+    [4, 0, 0.75, [0, 0, 2, 2]],
+    [4, 0, 0.5, [1, 1, 3, 3]],
+  ]);
+  // Without knowing the images run, [2, 4] is two images of one box each.
+  assert.deepEqual(toDetections(outputs, roles).map((x) => x.image), [0, 1]);
+  const e = code(() => toDetections(outputs, roles, { images: 3 }));
+  assert.equal(e.code, "DLM0546");
+  assert.match(e.message, /for the 3 images run/);
+});
