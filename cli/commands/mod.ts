@@ -575,7 +575,8 @@ const evalCommand = lazyCommand({
     "boxes [N, K, 4] or [N, 4] (x1, y1, x2, y2 in input pixels); labels [N, K] (integers; a\n" +
     "negative label is padding) or class logits [N, K, C] (label: argmax, p: its softmax);\n" +
     "scores [N, K], else p * sigmoid(objectness) (objectness [N, K], or [N, A] for one box an\n" +
-    "image, the top-scoring of A anchors: its maximum); count [N] valid boxes an image. Or the\n" +
+    "image, the top-scoring of A anchors: its maximum); count [N] valid boxes an image; a model\n" +
+    "run one image at a time may drop the batch dim (boxes [K, 4], detection.dlm's kept_boxes). Or the\n" +
     "batched nms triples: selected [K, 3] (image, class, box) with boxes [N, M, 4] and scores\n" +
     "[N, C, M]. Ground truth: --truth boxes [N, 4] with labels [N], or padded [N, M, 4] with\n" +
     "[N, M] (a negative label or an all-zero box is padding). AP is COCO's: 101-point\n" +
