@@ -148,10 +148,10 @@ function located<T>(built: Built, f: () => T): T {
   }
 }
 
-/** The rows scored: all, or those `dlm train --val-split F --seed S` holds out. */
+/** The rows scored: all (no --val-split, or 0), or those `dlm train --val-split F --seed S` holds out. */
 export function rowsOf(args: Parsed, n: number): { rows: number[]; which: string } {
   const split = args.opts["val-split"] as number | undefined;
-  if (split === undefined) return { rows: [...Array(n).keys()], which: "all rows" };
+  if (!split) return { rows: [...Array(n).keys()], which: "all rows" };
   const seed = (args.opts.seed as number | undefined) ?? 0;
   // runtime/data/dataset.ts's unstratified split: the first rows of one seeded permutation.
   const perm = permutation(n, seed * 7919);

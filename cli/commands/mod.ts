@@ -610,7 +610,7 @@ const evalCommand = lazyCommand({
     "val-split": {
       kind: "number",
       arg: "F",
-      range: { min: 0.0001, below: 1 },
+      range: { min: 0, below: 1 },
       help:
         "score only the rows dlm train holds out for validation at this fraction and --seed (default: all rows)",
     },
@@ -665,7 +665,7 @@ const detect = lazyCommand({
     "val-split": {
       kind: "number",
       arg: "F",
-      range: { min: 0.0001, below: 1 },
+      range: { min: 0, below: 1 },
       help: "draw from the rows dlm train holds out for validation at this fraction and --seed",
     },
     nrow: {
