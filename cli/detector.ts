@@ -4,7 +4,7 @@
  * detections (runtime/eval/detections.ts) and the data's boxes into ground
  * truth, with diagnostics located at the model's output declarations.
  */
-import { diag, DlmError, fail } from "../compiler/diagnostics.ts";
+import { diag, DlmError, fail, formatDiagnostic, warning } from "../compiler/diagnostics.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import type { Detection, GroundTruth } from "../runtime/eval/average_precision.ts";
 import {
@@ -76,6 +76,17 @@ export function truthArrays(
   if (b === undefined && boxes !== "none") fail(...diag("DLM0423", what, names("boxes"), "none"));
   if (labels === undefined) fail(...diag("DLM0423", what, names("labels"), "none"));
   return { boxes: b, labels };
+}
+
+/**
+ * A warning (DLM0547) when a model with trainable parameters is scored or
+ * drawn without --weights: its initial random weights, seldom what is meant.
+ */
+export function noWeights(args: Parsed, built: Built, command: string, io: Io): void {
+  const given = (args.opts.weights as string[] | undefined) ?? [];
+  if (given.length || !built.graph.params.some((p) => p.trainable)) return;
+  const seed = (args.opts.seed as number | undefined) ?? 0;
+  io.err(formatDiagnostic(warning(...diag("DLM0547", command, seed))));
 }
 
 /** The detector's detections on `rows` of `data` (image ids: the positions in `rows`). */

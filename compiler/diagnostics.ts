@@ -786,6 +786,11 @@ export const CODES = {
     category: "error",
     message: "Output '{0}' is {1}, but detections need {2}",
   },
+  DLM0547: {
+    title: "No weights given",
+    category: "warning",
+    message: "{0} without --weights runs the model's initial random weights (seed {1})",
+  },
   // 06xx: runtime
   DLM0601: { title: "Outputs differ", category: "error", reserved: true },
   DLM0602: {

@@ -76,6 +76,7 @@ Deno.test(
     const data = knownData(dir);
     const r = await dlm("eval", `${dir}/known.dlm`, ...data, "--json");
     assert.equal(r.code, 0, r.err);
+    assert.equal(r.err, "", "no warning for a model without parameters");
     const got = JSON.parse(r.out);
     // The same detections, written out by hand from det.npy.
     const det = readNpy(Deno.readFileSync(`${dir}/det.npy`));
@@ -303,6 +304,14 @@ Deno.test(
     assert.equal(t.code, 0, t.err);
     const r = await dlm("eval", file, "--weights", `${dir}/w.safetensors`, ...data, "--json");
     assert.equal(r.code, 0, r.err);
+    assert.doesNotMatch(r.err, /DLM0547/);
+    // Without --weights: the initial weights, with a warning that says so.
+    const init = await dlm("eval", file, ...data, "--json");
+    assert.equal(init.code, 0, init.err);
+    assert.match(
+      init.err,
+      /warning DLM0547: dlm eval without --weights runs the model's initial random weights \(seed 0\)/,
+    );
     const got = JSON.parse(r.out);
     const run = await dlm(
       "run",

@@ -21,7 +21,7 @@ import { overridesOf } from "../args.ts";
 import { backendOf, type Io, one, type Parsed, UsageError } from "../command.ts";
 import { buildGraph } from "../pipeline.ts";
 import { warn } from "../report.ts";
-import { detect, rolesOf, rowsOf, truthArrays, truthOf } from "../detector.ts";
+import { detect, noWeights, rolesOf, rowsOf, truthArrays, truthOf } from "../detector.ts";
 
 /** Run `dlm detect FILE --input image=DATA -o OUT.png`; returns the exit code. */
 export async function run(args: Parsed, io: Io): Promise<number> {
@@ -41,6 +41,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     overrides: overridesOf(args),
   });
   warn(built, io);
+  noWeights(args, built, "dlm detect", io);
   const g = built.graph;
 
   // The image drawn: the first float input of the model given in the data, as [C, H, W].

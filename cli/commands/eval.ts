@@ -9,16 +9,16 @@
  * rows `dlm train` holds out for validation at that fraction and seed.
  */
 import { diag, fail } from "../../compiler/diagnostics.ts";
+import type { Graph } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { type ApResult, averagePrecision } from "../../runtime/eval/average_precision.ts";
-import { loadData, parseDataSpecs } from "../../runtime/data/mod.ts";
+import { loadData, parseDataSpecs, takeRows } from "../../runtime/data/mod.ts";
 import { overridesOf } from "../args.ts";
 import { backendOf, type Io, one, type Parsed, UsageError } from "../command.ts";
 import { buildGraph } from "../pipeline.ts";
 import { warn } from "../report.ts";
 import { runForward } from "../forward.ts";
-import { detect, rolesOf, rowsOf, truthArrays, truthOf } from "../detector.ts";
-import { takeRows } from "../../runtime/data/mod.ts";
+import { detect, noWeights, rolesOf, rowsOf, truthArrays, truthOf } from "../detector.ts";
 
 const METRICS = ["map", "accuracy"] as const;
 
@@ -41,6 +41,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     overrides: overridesOf(args),
   });
   warn(built, io);
+  noWeights(args, built, "dlm eval", io);
   const roles = rolesOf(args);
   const what = `dlm eval --metric ${metric}`;
   const truth = truthArrays(args, arrays, what, metric === "map" ? "required" : "none")!;
@@ -126,7 +127,7 @@ function fmt(x: number | null): string {
 
 /** Top-1 accuracy of logits [N, C] (the `logits` role, else the first output) against labels [N]. */
 async function accuracy(
-  g: import("../../compiler/ir/graph.ts").Graph,
+  g: Graph,
   data: Record<string, Tensor>,
   rows: number[],
   labelName: string,
