@@ -709,6 +709,11 @@ export const CODES = {
     category: "error",
     message: "{0} is not UTF-8 text: invalid bytes at offset {1}",
   },
+  DLM0480: {
+    title: "Ground truth of the wrong shape",
+    category: "error",
+    message: "Ground truth {0} is {1}, but needs {2}",
+  },
   // 05xx: command line
   DLM0501: { title: "Usage error", category: "error", message: "{0} needs {1}, got {2}" },
   DLM0502: { title: "Unknown option", category: "error", message: "unknown option '{0}'" },
@@ -787,6 +792,21 @@ export const CODES = {
     category: "error",
     message:
       "--set {0}: {1} takes one value, a list of one value a row, or one row's {4} values ({3}); got {2}",
+  },
+  DLM0545: {
+    title: "Outputs are not detections",
+    category: "error",
+    message: "The model's outputs give no {0}; its outputs are {1}",
+  },
+  DLM0546: {
+    title: "Detection output of the wrong shape",
+    category: "error",
+    message: "Output '{0}' is {1}, but detections need {2}",
+  },
+  DLM0547: {
+    title: "No weights given",
+    category: "warning",
+    message: "{0} without --weights runs the model's initial random weights (seed {1})",
   },
   // 06xx: runtime
   DLM0601: { title: "Outputs differ", category: "error", reserved: true },

@@ -659,7 +659,9 @@ Deno.test("every command has --help and -h that print its usage and options and 
   assert.deepEqual(Object.keys(COMMANDS).sort(), [
     "check",
     "compile",
+    "detect",
     "diff",
+    "eval",
     "generate",
     "graph",
     "params",

@@ -557,6 +557,149 @@ const probe = lazyCommand({
   },
 }, import.meta.resolve("./probe.ts"));
 
+const DETECTION_OUTPUTS =
+  "which output plays a role of the detections convention (repeatable): boxes, labels, " +
+  "logits, scores, objectness, count, selected (default: outputs named boxes|box, labels, " +
+  "class_logits|logits, scores|score, objectness, count, selected)";
+
+const TRUTH: OptSpec = {
+  kind: "multi",
+  arg: "ROLE=NAME",
+  help:
+    "the data arrays of the ground truth: boxes=NAME ([N, 4] or padded [N, M, 4]) and labels=NAME ([N] or [N, M]; default arrays gt|boxes|box and labels|label)",
+};
+
+const evalCommand = lazyCommand({
+  summary: "score a trained model on data: COCO-style detection AP (--metric map) or accuracy\n\n" +
+    "Detections are read from the model's outputs by role. Per box, one row an image:\n" +
+    "boxes [N, K, 4] or [N, 4] (x1, y1, x2, y2 in input pixels); labels [N, K] (integers; a\n" +
+    "negative label is padding) or class logits [N, K, C] (label: argmax, p: its softmax);\n" +
+    "scores [N, K], else p * sigmoid(objectness) (objectness [N, K], or [N, A] for one box an\n" +
+    "image, the top-scoring of A anchors: its maximum); count [N] valid boxes an image; a model\n" +
+    "run one image at a time may drop the batch dim (boxes [K, 4], detection.dlm's kept_boxes). Or the\n" +
+    "batched nms triples: selected [K, 3] (image, class, box) with boxes [N, M, 4] and scores\n" +
+    "[N, C, M]. Ground truth: --truth boxes [N, 4] with labels [N], or padded [N, M, 4] with\n" +
+    "[N, M] (a negative label or an all-zero box is padding). AP is COCO's: 101-point\n" +
+    "interpolated precision, IoU 0.50:0.05:0.95, AP50, AP75, AR, and each class's.",
+  usage: "FILE.dlm --weights W.safetensors --data NAME=PATH ... [--metric map|accuracy] " +
+    "[--output ROLE=NAME ...] [--truth ROLE=NAME ...] [--val-split F] [--seed S] [--json]",
+  options: {
+    model: MODEL.model,
+    set: MODEL.set,
+    ...WEIGHTS,
+    data: {
+      kind: "multi",
+      arg: "NAME=PATH[:COLS][@DTYPE]",
+      help: "the model's inputs and the ground truth, as dlm train's --data",
+    },
+    metric: { kind: "string", arg: "map|accuracy", help: "what to compute (default map)" },
+    output: { kind: "multi", arg: "ROLE=NAME", help: DETECTION_OUTPUTS },
+    truth: TRUTH,
+    "score-threshold": {
+      kind: "number",
+      arg: "T",
+      range: {},
+      help: "drop detections scored below T (default: keep all, as COCO does)",
+    },
+    "max-detections": {
+      kind: "number",
+      arg: "K",
+      range: { int: true, min: 1 },
+      help: "detections kept an image and class, highest scores first (default 100, COCO's)",
+    },
+    "val-split": {
+      kind: "number",
+      arg: "F",
+      range: { min: 0, below: 1 },
+      help:
+        "score only the rows dlm train holds out for validation at this fraction and --seed (default: all rows)",
+    },
+    seed: {
+      kind: "number",
+      arg: "S",
+      range: SEED_RANGE,
+      help: "seed of the split (and of initial weights without --weights; default 0)",
+    },
+    json: { kind: "bool", help: "print the figures as JSON" },
+    backend: {
+      kind: "string",
+      arg: "node|web|reference",
+      help: "where to run (default node: onnxruntime-node)",
+    },
+  },
+}, import.meta.resolve("./eval.ts"));
+
+const detect = lazyCommand({
+  summary: "draw images with a detector's boxes and labels (and the ground truth) as a PNG\n\n" +
+    "Detections are read from the outputs as dlm eval --metric map reads them. Each box is\n" +
+    "drawn in its class's colour with the class number on a tag at its top-left corner; the\n" +
+    "ground truth (given --truth or arrays gt|boxes|box and labels|label in --input) in green.",
+  usage: "FILE.dlm --weights W.safetensors --input image=DATA -o OUT.png [--n N] [--start I] " +
+    "[--val-split F] [--seed S] " +
+    "[--output ROLE=NAME ...] [--truth ROLE=NAME ...] [--score-threshold T] [--zoom K]",
+  options: {
+    out: { kind: "string", short: "o", arg: "OUT.png", output: "file", help: "the PNG to write" },
+    model: MODEL.model,
+    set: MODEL.set,
+    ...WEIGHTS,
+    input: {
+      kind: "multi",
+      arg: "NAME=DATA",
+      help:
+        "the model's inputs (and the ground truth's arrays), as dlm train's --data; the first image input is drawn",
+    },
+    output: { kind: "multi", arg: "ROLE=NAME", help: DETECTION_OUTPUTS },
+    truth: TRUTH,
+    n: {
+      kind: "number",
+      arg: "N",
+      range: { int: true, min: 1, max: 1024 },
+      help: "how many images, in a grid (default 1)",
+    },
+    start: {
+      kind: "number",
+      arg: "I",
+      range: { int: true, min: 0 },
+      help: "the first row drawn (default 0), counted among the rows --val-split picks if given",
+    },
+    "val-split": {
+      kind: "number",
+      arg: "F",
+      range: { min: 0, below: 1 },
+      help: "draw from the rows dlm train holds out for validation at this fraction and --seed",
+    },
+    nrow: {
+      kind: "number",
+      arg: "R",
+      range: { int: true, min: 1, max: 1024 },
+      help: "images a row of the grid (default ceil(sqrt(N)))",
+    },
+    "score-threshold": {
+      kind: "number",
+      arg: "T",
+      range: {},
+      help: "draw detections scored T or more (default 0.3)",
+    },
+    zoom: {
+      kind: "number",
+      arg: "K",
+      range: { int: true, min: 1, max: 64 },
+      help: "draw every pixel as a K x K block (default: enough for 128 pixels a side)",
+    },
+    seed: {
+      kind: "number",
+      arg: "S",
+      range: SEED_RANGE,
+      help: "seed of the split (and of initial weights without --weights; default 0)",
+    },
+    backend: {
+      kind: "string",
+      arg: "node|web|reference",
+      help: "where to run (default node: onnxruntime-node)",
+    },
+  },
+}, import.meta.resolve("./detect.ts"));
+
 /** Every command by name, in the order `dlm --help` lists them. */
 export const COMMANDS: Record<string, Command> = {
   check,
@@ -570,6 +713,8 @@ export const COMMANDS: Record<string, Command> = {
   tokenizer,
   sample,
   probe,
+  eval: evalCommand,
+  detect,
 };
 
 /** `dlm generate` (tests call it directly). */
