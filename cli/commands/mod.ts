@@ -519,6 +519,89 @@ const sample = lazyCommand({
   },
 }, import.meta.resolve("./sample.ts"));
 
+const sweep = lazyCommand({
+  summary: "train a family of configurations of a .dlm file (the product of --set lists) on the\n" +
+    "same data, seed and token budget, and fit the scaling law L(N) = a*N^-alpha + c\n\n" +
+    "Writes DIR/sweep.csv (per configuration: parameters N, in all and without embeddings,\n" +
+    "tokens, compute C = 6*N*tokens with N non-embedding, final training and validation loss,\n" +
+    "seconds, or the error of a configuration that failed: the sweep goes on without it and exits\n" +
+    "1), DIR/fit.json and DIR/sweep.svg (log-log). The fit is over the non-embedding N and the\n" +
+    "validation loss (the training loss without a validation split), at the largest budget;\n" +
+    "with several budgets (--tokens 1e5,4e5) the compute-optimal frontier is marked and fitted.",
+  usage: "FILE.dlm --set KEY=V1,V2,... [--set ...] --data NAME=PATH ... [--tokenizer T.json] " +
+    "[--epochs E | --tokens B[,B...]] -o DIR [options]",
+  options: {
+    set: {
+      kind: "multi",
+      arg: "KEY=V1,V2,...",
+      help:
+        "a model parameter's values: several are swept, one is fixed for every run (repeatable)",
+    },
+    data: { kind: "multi", arg: "NAME=PATH[:COLS][@DTYPE]", help: DATA_HELP },
+    tokenizer: TOKENIZER,
+    out: {
+      kind: "string",
+      short: "o",
+      arg: "DIR",
+      output: "dir",
+      help: "the folder for sweep.csv, sweep.svg and fit.json",
+    },
+    model: {
+      kind: "string",
+      arg: "NAME",
+      help: "the model whose train section to use (default: the file's first)",
+    },
+    dim: {
+      kind: "multi",
+      arg: "SYM=N",
+      help: "fix a symbolic input dim, e.g. --dim T=35",
+    },
+    epochs: {
+      kind: "number",
+      arg: "E",
+      range: { int: true, min: 1 },
+      help: "passes over the data of every run (default: the train section's)",
+    },
+    tokens: {
+      kind: "string",
+      arg: "B[,B...]",
+      help:
+        "train every configuration on B tokens (steps = B / (batch size * window)); several budgets sweep them too",
+    },
+    "batch-size": {
+      kind: "number",
+      arg: "B",
+      range: { int: true, min: 1 },
+      help: "samples per step (default: the train section's, else 32)",
+    },
+    "val-split": {
+      kind: "number",
+      arg: "F",
+      range: { min: 0, below: 1 },
+      help: "the held-out fraction the validation loss is measured on (default: the section's)",
+    },
+    seed: {
+      kind: "number",
+      arg: "S",
+      range: SEED_RANGE,
+      help: "seed of the weights, the split and the shuffles, the same for every run (default 0)",
+    },
+    "steps-per-run": {
+      kind: "number",
+      arg: "K",
+      range: { int: true, min: 1 },
+      help: "training steps per onnxruntime run (default 8, as dlm train)",
+    },
+    backend: {
+      kind: "string",
+      arg: "node|web|reference",
+      help: "where to run the steps (default node: onnxruntime-node)",
+    },
+    ...SESSION,
+    ...MEMORY,
+  },
+}, import.meta.resolve("./sweep.ts"));
+
 const probe = lazyCommand({
   summary:
     "how well a model's features separate labelled classes: a nearest-class-mean probe (cosine)\n" +
@@ -567,6 +650,7 @@ export const COMMANDS: Record<string, Command> = {
   graph,
   generate,
   train,
+  sweep,
   tokenizer,
   sample,
   probe,
