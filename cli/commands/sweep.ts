@@ -138,7 +138,11 @@ export interface SweepRow {
 
 /** A CSV field: quoted when it holds a comma, a quote or a line break. */
 function field(v: unknown): string {
-  const s = v === undefined ? "" : typeof v === "number" ? String(+v.toPrecision(8)) : String(v);
+  const s = v === undefined
+    ? ""
+    : typeof v === "number" && !Number.isInteger(v)
+    ? String(+v.toPrecision(8))
+    : String(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
