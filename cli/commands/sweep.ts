@@ -13,7 +13,6 @@
  * the sweep goes on: the others' results are worth having. The exit code is then 1 (DLM0543).
  */
 import {
-  type Code,
   diag,
   type Diagnostic,
   DlmError,
@@ -262,8 +261,10 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     });
     sources ??= c.sources;
     const errors = c.diagnostics.filter((d) => d.severity === "error");
-    const fatal: Code[] = ["DLM0205", "DLM0401"];
-    if (errors.some((d) => fatal.includes(d.code))) throw new DlmError(errors, c.sources);
+    // A parameter the model lacks, or a file that cannot be read, fails every configuration.
+    if (errors.some((d) => d.code === "DLM0205" || d.code === "DLM0401")) {
+      throw new DlmError(errors, c.sources);
+    }
     if (!c.step || errors.length) {
       for (const d of errors) io.err(formatDiagnostic(d, c.sources));
       compiled.push({ config, error: oneLine(errors) });
