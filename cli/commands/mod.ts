@@ -520,14 +520,15 @@ const sample = lazyCommand({
 }, import.meta.resolve("./sample.ts"));
 
 const sweep = lazyCommand({
-  summary: "train a family of configurations of a .dlm file (the product of --set lists) on the\n" +
-    "same data, seed and token budget, and fit the scaling law L(N) = a*N^-alpha + c\n\n" +
-    "Writes DIR/sweep.csv (per configuration: parameters N, in all and without embeddings,\n" +
-    "tokens, compute C = 6*N*tokens with N non-embedding, final training and validation loss,\n" +
-    "seconds, or the error of a configuration that failed: the sweep goes on without it and exits\n" +
-    "1), DIR/fit.json and DIR/sweep.svg (log-log). The fit is over the non-embedding N and the\n" +
-    "validation loss (the training loss without a validation split), at the largest budget;\n" +
-    "with several budgets (--tokens 1e5,4e5) the compute-optimal frontier is marked and fitted.",
+  summary: "a scaling-law sweep: train each configuration of the --set lists, fit L(N)\n\n" +
+    "Every configuration (the product of the --set lists) trains as dlm train would, on the\n" +
+    "same data split, seed and token budget. DIR/sweep.csv gets a row for each: parameters N\n" +
+    "(in all and without embeddings), tokens, compute C = 6*N*tokens (N non-embedding), final\n" +
+    "training and validation loss, seconds, or the error of a configuration that failed (the\n" +
+    "sweep goes on without it, then exits 1). DIR/fit.json and the log-log DIR/sweep.svg hold\n" +
+    "the fit of L(N) = a*N^-alpha + c over the non-embedding N and the validation loss (the\n" +
+    "training loss without a validation split) at the largest budget; with several budgets\n" +
+    "(--tokens 1e5,4e5) the compute-optimal frontier is marked and fitted as well.",
   usage: "FILE.dlm --set KEY=V1,V2,... [--set ...] --data NAME=PATH ... [--tokenizer T.json] " +
     "[--epochs E | --tokens B[,B...]] -o DIR [options]",
   options: {
