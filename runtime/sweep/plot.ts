@@ -43,12 +43,21 @@ export function tickLabel(v: number): string {
   return String(+v.toPrecision(3));
 }
 
+/** Mantissas of tick candidates, coarse to fine: decades, 1-2-5, digits, halves, tenths. */
+const MANTISSAS = [
+  [1],
+  [1, 2, 5],
+  [1, 2, 3, 4, 5, 6, 7, 8, 9],
+  Array.from({ length: 18 }, (_, i) => 1 + i / 2),
+  Array.from({ length: 90 }, (_, i) => 1 + i / 10),
+];
+
 /**
  * Ticks of a log axis over [lo, hi]: powers of ten, else 1-2-5 steps, else every digit, else
- * the two ends, whichever first gives at least two in range.
+ * halves, else tenths of a digit, whichever first gives at least two in range; else the ends.
  */
 export function logTicks(lo: number, hi: number): number[] {
-  for (const ms of [[1], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]]) {
+  for (const ms of MANTISSAS) {
     const out: number[] = [];
     for (let k = Math.floor(Math.log10(lo)) - 1; k <= Math.ceil(Math.log10(hi)); k++) {
       for (const m of ms) {
@@ -65,7 +74,7 @@ export function logTicks(lo: number, hi: number): number[] {
 export function sweepSvg(p: SweepPlot): string {
   const groups = [...new Set(p.points.map((q) => q.group))];
   const twoPanels = groups.length > 1;
-  const W = 520, PH = 240, M = { l: 60, r: 130, t: 30, b: 44 };
+  const W = 580, PH = 240, M = { l: 60, r: 190, t: 30, b: 44 };
   const H = M.t + (twoPanels ? 2 : 1) * (PH + M.b) + 8;
   const pw = W - M.l - M.r;
   const out: string[] = [
@@ -163,7 +172,7 @@ export function sweepSvg(p: SweepPlot): string {
   }
   const fitLabel = f
     ? `${+f.a.toPrecision(3)}·N^-${+f.alpha.toPrecision(3)}${
-      f.c ? ` + ${+f.c.toPrecision(3)}` : ""
+      f.c > 1e-6 ? ` + ${+f.c.toPrecision(3)}` : ""
     }`
     : undefined;
   panel(M.t, (q) => q.n, p.nLabel, curve, fitLabel);

@@ -17,7 +17,9 @@ Deno.test("logTicks() picks decades, else 1-2-5 steps, else digits, else the end
   assert.deepEqual(logTicks(5, 2000), [10, 100, 1000]);
   assert.deepEqual(logTicks(3, 60), [5, 10, 20, 50]);
   assert.deepEqual(logTicks(2.5, 4.5), [3, 4]);
-  assert.deepEqual(logTicks(4.1, 4.3), [4.1, 4.3]);
+  assert.deepEqual(logTicks(5.79, 6.5), [6, 6.5]);
+  assert.deepEqual(logTicks(4.1, 4.35), [4.1, 4.2, 4.3]);
+  assert.deepEqual(logTicks(4.12, 4.15), [4.12, 4.15]);
   assert.equal(tickLabel(25000), "25k");
   assert.equal(tickLabel(3e9), "3G");
   assert.equal(tickLabel(0.25), "0.25");
