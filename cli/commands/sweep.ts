@@ -440,7 +440,11 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     io.out(
       `L(N) = ${fit.a.toPrecision(4)} * N^-${fit.alpha.toFixed(4)} + ${fit.c.toPrecision(4)}` +
         ` (${lossName}, N non-embedding parameters, ${fit.n} runs, R^2 ${fit.r2.toFixed(4)}${
-          fit.kind === "pure" ? ", c held at 0: fewer than three sizes" : ""
+          fit.kind === "pure"
+            ? ", c held at 0: fewer than three sizes"
+            : fit.c < 1e-6
+            ? ", c at its bound 0: the runs show no irreducible loss yet"
+            : ""
         })`,
     );
   } else {
