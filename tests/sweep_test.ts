@@ -198,7 +198,7 @@ Deno.test("dlm sweep: lists that do not parse, a key twice, nothing to sweep are
   }
 });
 
-Deno.test("dlm sweep stops on a parameter the model lacks, and records a failing configuration", async () => {
+Deno.test("dlm sweep stops on a parameter the model lacks, and records a configuration that fails to compile or to train", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "dlm_sweep_" });
   try {
     const data = await corpus(dir);
@@ -240,6 +240,31 @@ Deno.test("dlm sweep stops on a parameter the model lacks, and records a failing
     assert.match(rows[0].error, /^DLM0306: dim must be divisible by heads \(.*transformer\.dlm:/);
     assert.equal(JSON.parse(Deno.readTextFileSync(`${dir}/b/fit.json`)).fit, null);
     parseXml(Deno.readTextFileSync(`${dir}/b/sweep.svg`));
+    // A run that fails in training (here: over its memory budget) is recorded the same way.
+    const m = await dlm(
+      "sweep",
+      EXAMPLE,
+      ...TINY,
+      "--set",
+      "layers=1",
+      "--set",
+      "dim=16,32",
+      ...data,
+      "--tokens",
+      "1024",
+      "--memory-budget",
+      "64K",
+      "-o",
+      `${dir}/c`,
+    );
+    assert.equal(m.code, 1, m.err);
+    assert.match(m.err, /DLM0543: 2 of 2 configurations failed/);
+    const failed = readCsv(`${dir}/c/sweep.csv`);
+    assert.deepEqual(failed.map((x) => x.status), ["failed", "failed"]);
+    for (const x of failed) {
+      assert.match(x.error, /^DLM0353: The step model .* more than the budget of 64.0 KB/);
+      assert.ok(Number(x.params_non_embedding) > 0, "the counts of a compiled configuration stay");
+    }
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

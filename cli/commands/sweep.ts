@@ -30,7 +30,7 @@ import { checkOutputFile, makeOutputDir, writeFileAtomic } from "../../runtime/f
 import { memoryBudget } from "../../runtime/memory.ts";
 import { computeFrontier, fitPowerLaw, type PowerLawFit } from "../../runtime/sweep/fit.ts";
 import { sweepSvg } from "../../runtime/sweep/plot.ts";
-import { train } from "../../runtime/train/mod.ts";
+import { stderrSink, train } from "../../runtime/train/mod.ts";
 import { dimsOf } from "../args.ts";
 import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
 import { groupDigits, warn } from "../report.ts";
@@ -338,6 +338,8 @@ export async function run(args: Parsed, io: Io): Promise<number> {
           backend,
           stepsPerRun: perRun,
           sessions: { ...sessionArgs, warn: io.err },
+          // A progress line while a run trains, at a terminal; the sweep's own lines otherwise.
+          progress: Deno.stderr.isTerminal() ? stderrSink() : undefined,
           memoryBudget: budget,
         });
         const seconds = (performance.now() - t0) / 1000;
