@@ -280,7 +280,9 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   // One split for every configuration.
   let trainSet: Dataset = data, val: Dataset | undefined;
   if (frac > 0) ({ train: trainSet, val } = data.split(frac, { seed }));
-  const perEpoch = trainSet.batchCount(batchSize);
+  // The section's drop_last, as dlm train reads it: an epoch is its full batches.
+  const dropLast = settings.dropLast ?? false;
+  const perEpoch = trainSet.batchCount(batchSize, dropLast);
   const perStep = batchSize * perSample;
   // The plan of each budget: epochs and a step limit.
   const plans = (budgets ?? [undefined]).map((b) => {
@@ -302,8 +304,9 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     return { budget: b, epochs: Math.ceil(steps / perEpoch), steps };
   });
   // Samples a run of `steps` steps reads: whole epochs, then full batches of the cut one.
+  const epochSamples = dropLast ? perEpoch * batchSize : trainSet.size;
   const samplesOf = (steps: number) =>
-    Math.floor(steps / perEpoch) * trainSet.size + (steps % perEpoch) * batchSize;
+    Math.floor(steps / perEpoch) * epochSamples + (steps % perEpoch) * batchSize;
   const perRun = (args.opts["steps-per-run"] as number | undefined) ?? 8;
 
   const rows: SweepRow[] = [];
@@ -334,6 +337,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
           epochs: plan.epochs,
           maxSteps: plan.budget !== undefined ? plan.steps : undefined,
           batchSize,
+          dropLast,
           seed,
           backend,
           stepsPerRun: perRun,
