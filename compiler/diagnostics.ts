@@ -793,6 +793,31 @@ export const CODES = {
     message:
       "--set {0}: {1} takes one value, a list of one value a row, or one row's {4} values ({3}); got {2}",
   },
+  DLM0540: {
+    title: "Sweep list that does not parse",
+    category: "error",
+    message: "--set '{0}': {1} (a sweep's --set takes KEY=V1,V2,... with distinct values)",
+  },
+  DLM0541: {
+    title: "Sweep key given twice",
+    category: "error",
+    message: "--set {0} is given twice: list its values once, --set {0}=V1,V2,...",
+  },
+  DLM0542: {
+    title: "Nothing to sweep",
+    category: "error",
+    message: "dlm sweep needs at least one --set KEY=V1,V2,... with two or more values, got {0}",
+  },
+  DLM0543: {
+    title: "Configurations failed",
+    category: "error",
+    message: "{0} of {1} configurations failed; their errors are in {2}",
+  },
+  DLM0544: {
+    title: "No scaling fit",
+    category: "warning",
+    message: "Cannot fit L(N) to {0}: it needs finished runs of at least two parameter counts",
+  },
   DLM0545: {
     title: "Outputs are not detections",
     category: "error",

@@ -668,6 +668,7 @@ Deno.test("every command has --help and -h that print its usage and options and 
     "probe",
     "run",
     "sample",
+    "sweep",
     "tokenizer",
     "train",
   ]);

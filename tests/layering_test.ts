@@ -37,8 +37,8 @@ export const LAYERS: readonly (readonly string[])[] = [
     "runtime/inputs.ts",
     "runtime/memory.ts",
   ],
-  // 7: what drives a runtime: training loops, differential testing, generation
-  ["runtime/train/", "runtime/diff/", "runtime/generate.ts"],
+  // 7: what drives a runtime: training loops, differential testing, generation, sweeps
+  ["runtime/train/", "runtime/diff/", "runtime/generate.ts", "runtime/sweep/"],
   // 8: the command line
   ["cli/"],
 ];

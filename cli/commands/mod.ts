@@ -519,6 +519,90 @@ const sample = lazyCommand({
   },
 }, import.meta.resolve("./sample.ts"));
 
+const sweep = lazyCommand({
+  summary: "a scaling-law sweep: train each configuration of the --set lists, fit L(N)\n\n" +
+    "Every configuration (the product of the --set lists) trains as dlm train would, on the\n" +
+    "same data split, seed and token budget. DIR/sweep.csv gets a row for each: parameters N\n" +
+    "(in all and without embeddings), tokens, compute C = 6*N*tokens (N non-embedding), final\n" +
+    "training and validation loss, seconds, or the error of a configuration that failed (the\n" +
+    "sweep goes on without it, then exits 1). DIR/fit.json and the log-log DIR/sweep.svg hold\n" +
+    "the fit of L(N) = a*N^-alpha + c over the non-embedding N and the validation loss (the\n" +
+    "training loss without a validation split) at the largest budget; with several budgets\n" +
+    "(--tokens 1e5,4e5) the compute-optimal frontier is marked and fitted as well.",
+  usage: "FILE.dlm --set KEY=V1,V2,... [--set ...] --data NAME=PATH ... [--tokenizer T.json] " +
+    "[--epochs E | --tokens B[,B...]] -o DIR [options]",
+  options: {
+    set: {
+      kind: "multi",
+      arg: "KEY=V1,V2,...",
+      help:
+        "a model parameter's values: several are swept, one is fixed for every run (repeatable)",
+    },
+    data: { kind: "multi", arg: "NAME=PATH[:COLS][@DTYPE]", help: DATA_HELP },
+    tokenizer: TOKENIZER,
+    out: {
+      kind: "string",
+      short: "o",
+      arg: "DIR",
+      output: "dir",
+      help: "the folder for sweep.csv, sweep.svg and fit.json",
+    },
+    model: {
+      kind: "string",
+      arg: "NAME",
+      help: "the model whose train section to use (default: the file's first)",
+    },
+    dim: {
+      kind: "multi",
+      arg: "SYM=N",
+      help: "fix a symbolic input dim, e.g. --dim T=35",
+    },
+    epochs: {
+      kind: "number",
+      arg: "E",
+      range: { int: true, min: 1 },
+      help: "passes over the data of every run (default: the train section's)",
+    },
+    tokens: {
+      kind: "string",
+      arg: "B[,B...]",
+      help:
+        "train every configuration on B tokens (steps = B / (batch size * window)); several budgets sweep them too",
+    },
+    "batch-size": {
+      kind: "number",
+      arg: "B",
+      range: { int: true, min: 1 },
+      help: "samples per step (default: the train section's, else 32)",
+    },
+    "val-split": {
+      kind: "number",
+      arg: "F",
+      range: { min: 0, below: 1 },
+      help: "the held-out fraction the validation loss is measured on (default: the section's)",
+    },
+    seed: {
+      kind: "number",
+      arg: "S",
+      range: SEED_RANGE,
+      help: "seed of the weights, the split and the shuffles, the same for every run (default 0)",
+    },
+    "steps-per-run": {
+      kind: "number",
+      arg: "K",
+      range: { int: true, min: 1 },
+      help: "training steps per onnxruntime run (default 8, as dlm train)",
+    },
+    backend: {
+      kind: "string",
+      arg: "node|web|reference",
+      help: "where to run the steps (default node: onnxruntime-node)",
+    },
+    ...SESSION,
+    ...MEMORY,
+  },
+}, import.meta.resolve("./sweep.ts"));
+
 const probe = lazyCommand({
   summary:
     "how well a model's features separate labelled classes: a nearest-class-mean probe (cosine)\n" +
@@ -710,6 +794,7 @@ export const COMMANDS: Record<string, Command> = {
   graph,
   generate,
   train,
+  sweep,
   tokenizer,
   sample,
   probe,

@@ -55,6 +55,12 @@ export interface TrainOptions {
   /** Validation data; needs `eval`. */
   val?: Dataset;
   epochs?: number;
+  /**
+   * Stop once this many steps have run in all (counting a resumed run's earlier steps), within
+   * an epoch if need be: a token budget (`dlm sweep --tokens`). The cut epoch is evaluated and
+   * recorded as a whole one is, its training means over the steps it ran. Default: no limit.
+   */
+  maxSteps?: number;
   batchSize?: number;
   /** Shuffle every epoch (default true), seeded by `seed` and the epoch. */
   shuffle?: boolean;
@@ -371,6 +377,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     fail(...diag("DLM0210", "Training", "a positive integer batch size", batchSize));
   }
+  const maxSteps = opts.maxSteps ?? Infinity;
+  if (!(maxSteps === Infinity || (Number.isInteger(maxSteps) && maxSteps >= 1))) {
+    fail(...diag("DLM0210", "Training", "a positive integer step limit", maxSteps));
+  }
   if (opts.val && !opts.eval) {
     fail(...diag("DLM0423", "Validation data", "an evaluation model", "none"));
   }
@@ -504,7 +514,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     : undefined;
   let epoch = startEpoch;
   try {
-    while (epoch < epochs && !(stopper && sinceBest >= (stopper.patience ?? 3))) {
+    while (
+      epoch < epochs && stepsDone < maxSteps && !(stopper && sinceBest >= (stopper.patience ?? 3))
+    ) {
       const t0 = performance.now();
       const sums: Record<string, number> = {};
       let seen = 0;
@@ -550,6 +562,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         progress?.batch(epoch + 1, epochs, last.index + 1, batches, sums.loss / seen, seen / secs);
       };
       let group: Batch[] = [];
+      // Steps run or waiting in `group`: the step limit cuts the epoch short.
+      let planned = stepsDone;
       // One seed per epoch, so a resumed run shuffles as the uninterrupted one did.
       for (
         const b of opts.data.batches(batchSize, {
@@ -558,11 +572,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           dropLast,
         })
       ) {
+        if (planned >= maxSteps) break;
         if (group.length && (group.length === perRun || group[0].size !== b.size)) {
           await runGroup(group);
           group = [];
         }
         group.push(b);
+        planned++;
       }
       if (group.length) await runGroup(group);
       const values: Record<string, number> = {};
@@ -607,7 +623,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         if (!files.includes(path)) files.push(path);
       }
     }
-    stoppedEarly = epoch < epochs;
+    // Early stopping only: a run that reached its step limit did what it was asked.
+    stoppedEarly = epoch < epochs && stepsDone < maxSteps;
   } finally {
     await runner.release();
     await evalRunner?.release();

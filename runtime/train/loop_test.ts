@@ -116,3 +116,16 @@ Deno.test("without validation data the evaluation model is never loaded (nor emi
     (e: unknown) => e instanceof DlmError && e.diagnostics[0].code === "DLM0401",
   );
 });
+
+Deno.test("maxSteps stops a run within an epoch and evaluates where it stopped", async () => {
+  const per = TRAIN.batchCount(64);
+  const r = await train({ ...base(), epochs: 5, maxSteps: per + 3 });
+  assert.equal(r.losses.length, per + 3);
+  assert.equal(r.history.length, 2);
+  assert.equal(r.history[1].step, per + 3);
+  assert.ok(r.history[1].values.val_loss > 0);
+  assert.equal(r.stoppedEarly, false);
+  // The same steps as the unlimited run's first ones.
+  const full = await train({ ...base(), epochs: 2 });
+  assert.deepEqual(r.losses, full.losses.slice(0, per + 3));
+});
