@@ -125,6 +125,22 @@ Deno.test("a mask_id outside the vocabulary's last special ids fails at compile 
   assert.equal(two.code, 0, two.err);
 });
 
+Deno.test("the BERT-base configuration compiles its masked-language-model training step", () => {
+  const base = { vocab: 30522, positions: 512, dim: 768, layers: 12, heads: 12, hidden: 3072 };
+  const c = compileTrain(EXAMPLE, { overrides: base, evaluation: () => false });
+  assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
+  const size = (shape: readonly (number | string)[]) => shape.reduce<number>((a, b) => a * +b, 1);
+  const params = c.step!.params.filter((p) => p.trainable)
+    .reduce((s, p) => s + size(c.step!.types.get(p.name)!.shape), 0);
+  // BERT-base with its MLM head (Hugging Face's BertForMaskedLM, whose 109,514,298 count a
+  // second token-type row, 768 more): embeddings, 12 layers, the head's transform and its bias.
+  const { vocab: V, positions: P, dim: d, hidden: h } = base;
+  const embeddings = V * d + P * d + d + 2 * d;
+  const layer = 4 * (d * d + d) + 2 * 2 * d + (d * h + h) + (h * d + d);
+  assert.equal(params, embeddings + 12 * layer + (d * d + d + 2 * d + V));
+  assert.equal(params, 109_513_530);
+});
+
 Deno.test("bert_factbook.dlm trains on the corpus and both runtimes agree on its steps", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "dlm_bert_mlm_" });
   try {
