@@ -6,7 +6,7 @@
 //
 //   dlm tokenizer train lang-examples/data/factbook.txt --vocab-size 2048 \
 //       --special "[MASK]" -o bert_tok.json
-//   dlm train lang-examples/bert_factbook.dlm --tokenizer bert_tok.json \
+//   dlm train lang-examples/bert_factbook.dlm --tokenizer bert_tok.json --set "mask_id=[MASK]" \
 //       --data ids=text:lang-examples/data/factbook.txt:64 --save bert.safetensors
 //
 // Framing: the data are windows of 64 consecutive token ids of the corpus
@@ -17,12 +17,15 @@
 //
 // Special tokens: `dlm tokenizer train --special ...` gives them the last ids
 // of the vocabulary, in order, so the model takes `specials` (how many there
-// are) and `mask_id`, which counts from the end when negative as a Python
-// index does: the default -1 is the last id, [MASK] for a tokenizer trained
-// with `--special "[MASK]"` (last, or alone) at `--vocab-size` equal to
-// `vocab`. A mask_id outside the vocabulary, or not among its last `specials`
-// ids, is an error at compile time (DLM0306). Positions holding a special
-// token are never chosen, and a random replacement is never special.
+// are) and `mask_id`. `--set "mask_id=[MASK]"` with `--tokenizer` reads the
+// id from the tokenizer (a tokenizer without [MASK] is DLM0335); without it,
+// a negative mask_id counts from the end as a Python index does, and the
+// default -1 is the last id, [MASK] for a tokenizer trained with
+// `--special "[MASK]"` (last, or alone) whose vocabulary is `vocab` tokens
+// (a small corpus may not fill it). A mask_id outside the vocabulary, or not
+// among its last `specials` ids, is an error at compile time (DLM0306).
+// Positions holding a special token are never chosen, and a random
+// replacement is never special.
 //
 // The masking is drawn in the graph at every step from the random built-ins
 // (5.8), so `dlm diff --train` feeds both runtimes the same draws and a

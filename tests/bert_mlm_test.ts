@@ -11,6 +11,8 @@ import { cloneGraph } from "../compiler/ir/graph.ts";
 import { type Tensor, tensor } from "../compiler/ir/tensor.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
 import { runGraph } from "../runtime/reference/mod.ts";
+import { withTokenIds } from "../cli/token_overrides.ts";
+import { UsageError } from "../cli/args.ts";
 import { batchSizes, drawFeeds, drawsAsInputs } from "../runtime/train/draws.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
@@ -125,6 +127,68 @@ Deno.test("a mask_id outside the vocabulary's last special ids fails at compile 
   assert.equal(two.code, 0, two.err);
 });
 
+Deno.test("--set NAME=[MASK] is the id of the --tokenizer's special token, and a missing one fails", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "dlm_bert_tok_" });
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/c.txt`,
+      "The economy of the island rests on fishing.\n".repeat(20),
+    );
+    const tok = `${dir}/tok.json`;
+    const t = await dlm(
+      "tokenizer",
+      "train",
+      `${dir}/c.txt`,
+      "--vocab-size",
+      "300",
+      "--special",
+      "[MASK]",
+      "--special",
+      "[SEP]",
+      "-o",
+      tok,
+    );
+    assert.equal(t.code, 0, t.err);
+    // The ids Hugging Face's file gives them (the last ones, in order; a corpus this small does
+    // not fill 300).
+    const added: { id: number; content: string }[] = JSON.parse(Deno.readTextFileSync(tok))
+      .added_tokens;
+    const id = (s: string) => added.find((a) => a.content === s)!.id;
+    assert.equal(id("[SEP]"), id("[MASK]") + 1);
+    assert.deepEqual(withTokenIds({ mask_id: "[MASK]", sep: "[SEP]", k: 3, s: "x" }, tok), {
+      mask_id: id("[MASK]"),
+      sep: id("[SEP]"),
+      k: 3,
+      s: "x",
+    });
+    // Without a tokenizer the value would reach the model as a string: a usage error instead.
+    assert.throws(
+      () => withTokenIds({ mask_id: "[MASK]" }, undefined),
+      (e: Error) =>
+        e instanceof UsageError && e.code === "DLM0507" &&
+        e.message === "--set mask_id=[MASK] needs --tokenizer T.json",
+    );
+    const r = await dlm(
+      "train",
+      EXAMPLE,
+      ...SET,
+      "--tokenizer",
+      tok,
+      "--data",
+      `ids=text:${dir}/c.txt:8`,
+      "--set",
+      "mask_id=[CLS]",
+    );
+    assert.equal(r.code, 1, r.err);
+    assert.match(
+      r.err,
+      /DLM0335: --set mask_id=\[CLS\]: the tokenizer '.*tok.json' has no special token '\[CLS\]' \(its special tokens: \[MASK\] \[SEP\]\)/,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("the BERT-base configuration compiles its masked-language-model training step", () => {
   const base = { vocab: 30522, positions: 512, dim: 768, layers: 12, heads: 12, hidden: 3072 };
   const c = compileTrain(EXAMPLE, { overrides: base, evaluation: () => false });
@@ -159,7 +223,15 @@ Deno.test("bert_factbook.dlm trains on the corpus and both runtimes agree on its
       tok,
     );
     assert.equal(t.code, 0, t.err);
-    const data = ["--tokenizer", tok, "--data", `ids=text:${dir}/corpus.txt:16`];
+    // The [MASK] id read from the tokenizer (the last one, as the default -1 says).
+    const data = [
+      "--tokenizer",
+      tok,
+      "--set",
+      "mask_id=[MASK]",
+      "--data",
+      `ids=text:${dir}/corpus.txt:16`,
+    ];
     const r = await dlm(
       "train",
       EXAMPLE,
