@@ -576,6 +576,11 @@ export const CODES = {
     message:
       "The model's weights take {0} bytes, more than one ONNX protobuf can hold (2 GB); write it with external data (writeModel) instead",
   },
+  DLM0335: {
+    title: "Not a special token of the tokenizer",
+    category: "error",
+    message: "{0}: the tokenizer '{1}' has no special token '{2}' (its special tokens: {3})",
+  },
   DLM0350: {
     title: "Constant too large",
     category: "error",

@@ -44,6 +44,11 @@ export const CASES: Case[] = [
   { file: "gru.dlm", set: { features: 8, hidden: 16, layers: 2 }, dims: { N: 2, T: 5 } },
   { file: "transformer.dlm", model: "TransformerTiny", dims: { N: 2, S: 7, T: 5 } },
   { file: "bert.dlm", model: "BertSmall", dims: { N: 2, T: 6 } },
+  {
+    file: "bert_factbook.dlm",
+    set: { vocab: 300, positions: 16, dim: 32, layers: 1, heads: 2, hidden: 64 },
+    dims: { N: 2, T: 6 },
+  },
   { file: "gpt2.dlm", model: "GPT2Tiny", dims: { N: 2, T: 6 } },
   { file: "gpt2.dlm", model: "GPT2TinyCached", dims: { N: 2, T: 2, P: 3 } },
   {

@@ -78,6 +78,7 @@ const CONFIGS: Record<string, Record<string, number>> = {
   BertSmall: {},
   GPT2Small: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2Tiny: {},
+  BertFactbook: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4, hidden: 64 },
   GPTFactbook: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPTFactbookCached: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2SmallLoRA: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },

@@ -9,6 +9,7 @@ import { diffGraph, formatDiff } from "../../runtime/diff/diff.ts";
 import { diffTrain, formatTrainDiff } from "../../runtime/diff/train_diff.ts";
 import { loadDataset, parseDataSpecs } from "../../runtime/data/mod.ts";
 import { dimsOf } from "../args.ts";
+import { withTokenIds } from "../token_overrides.ts";
 import { backendOf, type Io, one, type Parsed, UsageError } from "../command.ts";
 import { buildOptionsOf, buildWithInputs, opsetOf } from "../pipeline.ts";
 
@@ -29,7 +30,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     const c = compileTrain(file, {
       model: o.model,
       seed: o.seed,
-      overrides: o.overrides,
+      overrides: withTokenIds(o.overrides ?? {}, args.opts.tokenizer as string | undefined),
       dims: dimsOf(args),
       pack: true,
     });

@@ -21,11 +21,12 @@ import {
   WEIGHTS,
 } from "../command.ts";
 
-/** The tokenizer of `--data NAME=text:...` items. */
+/** The tokenizer of `--data NAME=text:...` items, and of `--set NAME=[X]` values. */
 const TOKENIZER: OptSpec = {
   kind: "string",
   arg: "T.json",
-  help: "the tokenizer.json that --data NAME=text:FILE:T items are tokenized with",
+  help: "the tokenizer.json that --data NAME=text:FILE:T items are tokenized with; " +
+    "--set NAME=[X] (or <|X|>) sets a model parameter to the id of its special token [X]",
 };
 
 const check = lazyCommand({

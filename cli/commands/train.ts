@@ -23,6 +23,7 @@ import { writeFileAtomic } from "../../runtime/fs.ts";
 import { memoryBudget } from "../../runtime/memory.ts";
 import { loadCheckpoint, stderrSink, train } from "../../runtime/train/mod.ts";
 import { dimsOf, overridesOf } from "../args.ts";
+import { withTokenIds } from "../token_overrides.ts";
 import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
 import { sessionArgsOf } from "../sessions.ts";
 
@@ -71,7 +72,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     const c = compileTrain(file, {
       model: args.opts.model as string | undefined,
       seed: (args.opts.seed as number | undefined) ?? 0,
-      overrides: overridesOf(args),
+      overrides: withTokenIds(overridesOf(args), args.opts.tokenizer as string | undefined),
       dims: dimsOf(args),
       // Small parameters update as flat vectors: fewer, larger operations per step.
       pack: true,
