@@ -164,11 +164,20 @@ export const GRAD_CASES: GradCase[] = [
     attrs: { strides: [2, 2], pads: [1, 1, 1, 1] },
   },
   {
-    // ResNet's 1x1 shortcut: no padding to trim, so the weight gradient is cropped.
+    // ResNet's 1x1 shortcut: no padding to trim, so the weight gradient slices x's last rows off.
     name: "Conv 1x1 with stride 2 on an even input",
     op: "Conv",
     inputs: [rand([2, 2, 6, 6]), rand([3, 2, 1, 1], { seed: 2 })],
     attrs: { strides: [2, 2] },
+  },
+  {
+    // Begin padding past every position the stride reads on one axis (that axis's output reads
+    // padding only, so y and both gradients are 0): the weight gradient's Conv output is
+    // cropped there, x sliced on the other axis.
+    name: "Conv whose begin padding spans all it reads on one axis, stride 3",
+    op: "Conv",
+    inputs: [rand([2, 2, 1, 8]), rand([3, 2, 1, 1], { seed: 2 })],
+    attrs: { strides: [3, 3], pads: [2, 0, 0, 0] },
   },
   {
     // Weights larger than the activations: the weight gradient comes out in the weight's layout
@@ -223,7 +232,7 @@ export const GRAD_CASES: GradCase[] = [
     attrs: { group: 2, dilations: [2, 1], pads: [1, 0, 3, 1] },
   },
   {
-    name: "Conv with 2 groups, 1x1 and stride 2 on an even input (the weight gradient is cropped)",
+    name: "Conv with 2 groups, 1x1 and stride 2 on an even input (x's last rows sliced off)",
     op: "Conv",
     inputs: [rand([2, 4, 6, 6]), rand([4, 2, 1, 1], { seed: 2 })],
     attrs: { group: 2, strides: [2, 2] },

@@ -226,29 +226,53 @@ export const convGradTuning: {
 
 /**
  * The weight gradient of an ungrouped 1-D or 2-D convolution as one Gemm
- * over all of im2col's columns: cols [N, (C, K), o...] transposed to
- * [(C, K), (o..., N)] against the output gradient gO ([M, (o..., N)], which
- * the input gradient's columns share) gives dW as [M, (C, K)], the weight's
- * own layout. For small maps and many
- * channels this beats the Conv form, which correlates with an image-sized
- * kernel into a kernel-sized output (a Gemm [M x N*o*C] by [.. x k], k = 9
- * columns, per input channel) that MLAS runs slowly, and im2col per sample,
- * whose [N, M, C*K] product grows with the channels. ResNet-18's 3x3 layers
- * at batch 16 (fastest of 20 runs): 256 channels at 8x8 6.7 ms (a Gemm per
- * tap and a Concat 9.7, the Conv form 17.0), 512 at 4x4 9.1 (16.3, 14.1),
- * 512 at 1x1 and batch 32 3.2 (8.3, 4.7). Undefined for small convolutions
- * (the Conv form has fewer nodes and is no slower), few input channels,
- * grouped ones, and kernels of more than 25 taps.
+ * over all of im2col's columns in [(C, K), (o..., N)] against the output
+ * gradient gO ([M, (o..., N)], which the input gradient's columns share):
+ *
+ *   dW[m, (c, k)] = sum_{o, n} gO[m, (o, n)] cols[(c, k), (o, n)]
+ *
+ * gives dW as [M, (C, K)], the weight's own layout (Gemm transB). The
+ * columns come out in that layout from x itself: x transposed to [C, i...,
+ * N] is C single-channel images of i... x N positions, and a Conv with the
+ * one-hot kernel [K, 1, k..., 1] (the forward's strides, dilations and pads
+ * on i..., none on N) gives
+ *
+ *   cols[c, tap, o..., n] = x[n, c, o s + tap d - p]
+ *
+ * so only x (C N i elements) is transposed, not the columns (C K N o): with
+ * im2col per sample and the columns transposed from [N, (C, K), o...] to
+ * [(C, K), o..., N], that Transpose was ResNet-18's costliest (0.8-1.0 ms
+ * each for layer2's 128 channels at 4x4, batch 16; shared machine). The
+ * kernel multiplies by 0 and 1 only: exact for finite x.
+ *
+ * For small maps and many channels this beats the Conv form, which
+ * correlates with an image-sized kernel into a kernel-sized output (a Gemm
+ * [M x N*o*C] by [.. x k], k = 9 columns, per input channel) that MLAS runs
+ * slowly, and im2col per sample, whose [N, M, C*K] product grows with the
+ * channels. ResNet-18's 3x3 layers at batch 16 (fastest of 20 runs, columns
+ * per sample then): 256 channels at 8x8 6.7 ms (a Gemm per tap and a Concat
+ * 9.7, the Conv form 17.0), 512 at 4x4 9.1 (16.3, 14.1), 512 at 1x1 and
+ * batch 32 3.2 (8.3, 4.7). Undefined for small convolutions (the Conv form
+ * has fewer nodes and is no slower), few input channels, grouped ones, and
+ * kernels of more than 25 taps.
  */
 function colsWeightGrad(x: Expr, gO: () => Expr, p: ConvShape): Expr | undefined {
+  const e = x.graph;
   const n = p.kernel.length;
   const taps = numel(p.kernel);
   const work = p.channelsOut * p.channelsIn * taps * numel(p.outSp);
   const t = convGradTuning;
   if (n > 2 || p.group !== 1 || taps > 25 || (t.force && t.force !== "cols")) return undefined;
   if (!t.force && (p.channelsIn < t.minChannels || work < t.colsMinWork)) return undefined;
-  const perSample = im2col(x, p, false).reshape([0, p.channelsIn * taps, -1]);
-  const cols = perSample.transpose([1, 2, 0]);
+  const eye = zeros(x.dtype, [taps, 1, ...p.kernel, 1]);
+  for (let k = 0; k < taps; k++) setNumber(eye, k * taps + k, 1);
+  const spatial = Array.from({ length: n }, (_, i) => i + 2);
+  const images = x.transpose([1, ...spatial, 0]).reshape([p.channelsIn, 1, ...p.inSp, -1]);
+  const cols = images.op("Conv", [e.constant(eye)], {
+    strides: [...p.strides, 1],
+    dilations: [...p.dil, 1],
+    pads: [...p.pads.slice(0, n), 0, ...p.pads.slice(n), 0],
+  });
   const dW = gO().reshape([p.channelsOut, -1])
     .op("Gemm", [cols.reshape([p.channelsIn * taps, -1])], { transB: 1 });
   return dW.reshape([p.channelsOut, p.channelsIn, ...p.kernel]);
@@ -525,11 +549,16 @@ function convGrad(c: GradContext) {
   if (flipped) return [dX, flipped.name, dB];
   // [C/G, (G, N), i...]: a Reshape with -1 keeps a symbolic batch.
   const xIn = group === 1 ? xT : xT.reshape([perGroup, -1, ...inSp]);
-  const spatialAxes = e.ints(Array.from({ length: n }, (_, i) => i + 2));
-  // The correlation can run past the kernel at the end (rows the forward stride never reached).
-  // Trimming the end padding drops those positions in the Conv itself; where the padding is too
-  // small for that, the result is cropped with a Slice.
+  // The correlation can run past the kernel at the end (rows the forward stride never reached):
+  // over a padded length P it has floor((P - span) / d) + 1 positions, span = (o - 1) s + 1, and
+  // `excess` more than the kernel's. Taking excess * d off the end of P drops exactly those, in
+  // the end padding where it is large enough, else by slicing x's last rows off first
+  // (dw[.., k] reads x at k d + o s - p only, so those rows never reach it). Slicing x costs
+  // C N i elements; cropping the Conv's output instead (a Slice of C M (k + excess) elements) was
+  // the slowest node of ResNet-18's step: its stride-2 1x1 downsample at 2x2 correlated [256, 16,
+  // 2, 2] by [512, 16, 1, 1] into 2x2 taps and kept one (1.4 ms against 0.2 for that Conv).
   const wPads = [...pads];
+  const xEnds = [...inSp];
   let crop = false;
   for (let i = 0; i < n; i++) {
     const span = (outSp[i] - 1) * strides[i] + 1;
@@ -537,17 +566,32 @@ function convGrad(c: GradContext) {
     const excess = positions - kernel[i];
     if (excess <= 0) continue;
     const trimmed = pads[i + n] - excess * dil[i];
-    if (trimmed >= 0) wPads[i + n] = trimmed;
-    else crop = true;
+    // (Where the begin padding alone spans every position read, no row of x is: crop then.)
+    if (inSp[i] + trimmed < 1) {
+      crop = true;
+      continue;
+    }
+    wPads[i + n] = Math.max(trimmed, 0);
+    if (trimmed < 0) xEnds[i] = inSp[i] + trimmed;
   }
-  const full = xIn.op("Conv", [gT], {
+  const cut = xEnds.flatMap((end, i) => (end < inSp[i] ? [i] : []));
+  const xKept = cut.length === 0 ? xIn : xIn.op("Slice", [
+    e.ints(cut.map(() => 0)),
+    e.ints(cut.map((i) => xEnds[i])),
+    e.ints(cut.map((i) => i + 2)),
+  ]);
+  const full = xKept.op("Conv", [gT], {
     strides: dil,
     dilations: strides,
-    pads: crop ? pads : wPads,
+    pads: wPads,
     ...(group === 1 ? {} : { group }),
   });
   const dWt = crop
-    ? full.op("Slice", [e.ints(new Array(n).fill(0)), e.ints(kernel), spatialAxes])
+    ? full.op("Slice", [
+      e.ints(new Array(n).fill(0)),
+      e.ints(kernel),
+      e.ints(Array.from({ length: n }, (_, i) => i + 2)),
+    ])
     : full;
   // With one channel a group, [1, M, k...] to [M, 1, k...] moves no element: a Reshape.
   const dW = group > 1 && perGroup === 1

@@ -34,6 +34,7 @@ export { removeNoops } from "./remove_noops.ts";
 export { foldConstants } from "./fold_constants.ts";
 export { foldBatchNorm } from "./fold_batch_norm.ts";
 export { fuseGemm } from "./fuse_gemm.ts";
+export { fuseGemmAccumulate } from "./fuse_gemm_accumulate.ts";
 export { dce } from "./dce.ts";
 export { cse } from "./cse.ts";
 export { fuseLayerNorm } from "./fuse_layer_norm.ts";

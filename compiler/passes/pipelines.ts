@@ -11,6 +11,7 @@ import { foldBatchNorm } from "./fold_batch_norm.ts";
 import { foldConstants } from "./fold_constants.ts";
 import { mergeReshapes } from "./merge_reshapes.ts";
 import { fuseGemm } from "./fuse_gemm.ts";
+import { fuseGemmAccumulate } from "./fuse_gemm_accumulate.ts";
 import { removeNoops } from "./remove_noops.ts";
 import { shareBatchStatistics } from "./share_batch_statistics.ts";
 import { trimConvTaps } from "./trim_conv_taps.ts";
@@ -95,10 +96,15 @@ export function beforeGradientsPipeline(): Pass[] {
  * compiler/train/batch_norm_state.ts; share_batch_statistics is there for a
  * train-mode node left in a graph, by ONNX's rule), chains of
  * reshapes that the gradient rules and parameter packs leave are merged,
- * then the train-mode inference pipeline cleans up (cse merges those
+ * then the train-mode inference pipeline, with momentum sums folded into the
+ * Gemms of their gradients (fuse_gemm_accumulate) before constant folding, cleans up (cse merges those
  * statistics, dce the reshapes no longer read).
  * Run with `{ mode: "train", keepParams: true }`.
  */
 export function trainStepPipeline(): Pass[] {
-  return [shareBatchStatistics, mergeReshapes, ...inferencePipeline("train")];
+  return [
+    shareBatchStatistics,
+    mergeReshapes,
+    ...insertPasses(inferencePipeline("train"), [fuseGemmAccumulate], { before: "fold_constants" }),
+  ];
 }

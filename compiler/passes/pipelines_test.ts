@@ -107,11 +107,15 @@ Deno.test("pipelineFor() puts each target's fusions just before fold_constants",
   );
 });
 
-Deno.test("a training step trims convolutions before its gradients, shares batch statistics and merges reshapes after", () => {
+Deno.test("a training step trims convolutions before its gradients, shares batch statistics and merges reshapes after, and folds momentum sums into Gemms before constant folding", () => {
   assert.deepEqual(beforeGradientsPipeline().map(passName), ["trim_conv_taps"]);
+  const inference = inferencePipeline("train").map(passName);
+  const at = inference.indexOf("fold_constants");
   assert.deepEqual(trainStepPipeline().map(passName), [
     "share_batch_statistics",
     "merge_reshapes",
-    ...inferencePipeline("train").map(passName),
+    ...inference.slice(0, at),
+    "fuse_gemm_accumulate",
+    ...inference.slice(at),
   ]);
 });

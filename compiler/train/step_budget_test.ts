@@ -47,14 +47,14 @@ const BUDGETS: Budget[] = [
     name: "ResNet-18 32x32",
     file: "bench/resnet18_train.dlm",
     model: "ResNet18Small",
-    budget: 800,
+    budget: 780,
   },
   // forward 48: 8x = 384
   {
     name: "ResNet-18 CIFAR",
     file: "bench/resnet18_train.dlm",
     model: "ResNet18Cifar",
-    budget: 750,
+    budget: 730,
   },
   // forward 100: 8x = 800
   { name: "MobileNetV2", file: "bench/models/mobilenet_v2.dlm", budget: 1640, perGroup: 8800 },
