@@ -452,23 +452,33 @@ function writeChunks(path: string, bytes: FileBytes): void {
     : bytes;
   const file = Deno.openSync(path, { write: true, createNew: true });
   try {
-    const it = chunks[Symbol.iterator]();
-    for (let k = 0;; k++) {
-      let r: IteratorResult<Uint8Array>;
-      try {
-        r = it.next();
-      } catch (e) {
-        throw new SourceFailed(e);
-      }
-      if (r.done) break;
-      writeFaults.beforeChunk?.(path, k);
-      const p = r.value;
+    for (const p of produced(path, chunks)) {
       for (let off = 0; off < p.length;) off += file.writeSync(p.subarray(off));
     }
     // On the disk before the rename makes it the target (see the module's comment).
     fsOps.syncFile(file, path);
   } finally {
     file.close();
+  }
+}
+
+/**
+ * The chunks of a file in order: a producer's failure is a SourceFailed (the
+ * producer's error, not the file system's), and the test hook `writeFaults`
+ * runs before each chunk is written.
+ */
+function* produced(path: string, chunks: Iterable<Uint8Array>): Generator<Uint8Array> {
+  const it = chunks[Symbol.iterator]();
+  for (let k = 0;; k++) {
+    let r: IteratorResult<Uint8Array>;
+    try {
+      r = it.next();
+    } catch (e) {
+      throw new SourceFailed(e);
+    }
+    if (r.done) return;
+    writeFaults.beforeChunk?.(path, k);
+    yield r.value;
   }
 }
 
@@ -498,17 +508,7 @@ async function writeChunksAsync(path: string, bytes: FileBytes): Promise<void> {
     fill = 0;
   };
   try {
-    const it = bytes[Symbol.iterator]();
-    for (let k = 0;; k++) {
-      let r: IteratorResult<Uint8Array>;
-      try {
-        r = it.next();
-      } catch (e) {
-        throw new SourceFailed(e);
-      }
-      if (r.done) break;
-      writeFaults.beforeChunk?.(path, k);
-      let p = r.value;
+    for (let p of produced(path, bytes)) {
       while (p.length > 0) {
         const n = Math.min(p.length, STAGE_BYTES - fill);
         stages[cur].set(p.subarray(0, n), fill);
