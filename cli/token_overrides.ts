@@ -6,9 +6,7 @@
  * DLM0335, and one given without a tokenizer DLM0507: neither reaches the model as a string.
  */
 import { diag, fail } from "../compiler/diagnostics.ts";
-import { BpeError } from "../runtime/text/bpe.ts";
-import { readTokenizerJson } from "../runtime/text/tokenizer_json.ts";
-import { readUtf8File } from "../runtime/text/utf8.ts";
+import { readTokenizerFile } from "../runtime/text/tokenizer_json.ts";
 import { UsageError } from "./command.ts";
 
 /** How special tokens are written: BERT's [MASK], GPT-2's <|endoftext|>, and <s>, </s>, <pad>. */
@@ -27,13 +25,7 @@ export function withTokenIds(
     const [k, v] = tokens[0];
     throw new UsageError(...diag("DLM0507", `--set ${k}=${v}`, "--tokenizer T.json"));
   }
-  let model;
-  try {
-    model = readTokenizerJson(readUtf8File(path, "tokenizer"));
-  } catch (e) {
-    if (e instanceof BpeError) fail(...diag("DLM0470", path, e.message));
-    throw e;
-  }
+  const model = readTokenizerFile(path);
   const out = { ...overrides };
   for (const [k, v] of tokens) {
     const id = model.special.includes(v as string) ? model.tokens.indexOf(v as string) : -1;

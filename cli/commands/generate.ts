@@ -24,9 +24,8 @@ import { selectModel } from "../../compiler/compile.ts";
 import { isProgram, loadProgram, readFromDisk } from "../../compiler/check/program.ts";
 import { type Target, TARGETS } from "../../compiler/passes/mod.ts";
 import { generate, type GenerateBackend } from "../../runtime/generate.ts";
-import { BpeError, BpeTokenizer } from "../../runtime/text/bpe.ts";
-import { readTokenizerJson } from "../../runtime/text/tokenizer_json.ts";
-import { readUtf8File } from "../../runtime/text/utf8.ts";
+import type { BpeTokenizer } from "../../runtime/text/bpe.ts";
+import { openTokenizer } from "../../runtime/text/tokenizer_json.ts";
 import { overridesOf } from "../args.ts";
 import { type Io, type Parsed, UsageError } from "../command.ts";
 import { buildGraph, type BuildOptions, type Built, isOnnxPath } from "../pipeline.ts";
@@ -47,15 +46,6 @@ function parsePrompt(s: string | undefined): number[] {
     }
     return n;
   });
-}
-
-function loadTokenizer(path: string): BpeTokenizer {
-  try {
-    return new BpeTokenizer(readTokenizerJson(readUtf8File(path, "tokenizer")));
-  } catch (e) {
-    if (e instanceof BpeError) fail(...diag("DLM0470", path, e.message));
-    throw e;
-  }
 }
 
 /** A text prompt's token ids. */
@@ -88,7 +78,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   }
   // With a tokenizer the prompt is text, and the tokens are printed as text.
   const tokenizerPath = args.opts.tokenizer as string | undefined;
-  const tokenizer = tokenizerPath ? loadTokenizer(tokenizerPath) : undefined;
+  const tokenizer = tokenizerPath ? openTokenizer(tokenizerPath) : undefined;
   const prompt = tokenizer
     ? textPrompt(args.opts.prompt as string | undefined, tokenizer)
     : parsePrompt(args.opts.prompt as string | undefined);

@@ -14,8 +14,8 @@ import { diag, fail } from "../../compiler/diagnostics.ts";
 import { tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { readNpy, writeNpy } from "../../runtime/formats/npy.ts";
 import { readFileOrFail, writeFileAtomic } from "../../runtime/fs.ts";
-import { BpeError, BpeTokenizer, trainBpe, WordCounts } from "../../runtime/text/bpe.ts";
-import { readTokenizerJson, writeTokenizerJson } from "../../runtime/text/tokenizer_json.ts";
+import { type BpeTokenizer, trainBpe, WordCounts } from "../../runtime/text/bpe.ts";
+import { openTokenizer, writeTokenizerJson } from "../../runtime/text/tokenizer_json.ts";
 import { readUtf8File } from "../../runtime/text/utf8.ts";
 import { type Io, type Parsed, UsageError } from "../command.ts";
 
@@ -44,13 +44,7 @@ export function run(args: Parsed, io: Io): number {
 function loadTokenizer(args: Parsed): BpeTokenizer {
   const path = args.opts.tokenizer as string | undefined;
   if (!path) throw new UsageError(...diag("DLM0506", "--tokenizer T.json"));
-  const text = readUtf8File(path, "tokenizer");
-  try {
-    return new BpeTokenizer(readTokenizerJson(text));
-  } catch (e) {
-    if (e instanceof BpeError) fail(...diag("DLM0470", path, e.message));
-    throw e;
-  }
+  return openTokenizer(path);
 }
 
 function train(files: string[], args: Parsed, io: Io): number {

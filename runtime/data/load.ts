@@ -27,8 +27,8 @@ import { readNpy } from "../formats/mod.ts";
 import { readFileOrFail, readTextOrFail } from "../fs.ts";
 import { columnName, type CsvTable, parseCsv, selectColumns, tableToTensor } from "./csv.ts";
 import { type DataOrigin, Dataset } from "./dataset.ts";
-import { BpeError, BpeTokenizer } from "../text/bpe.ts";
-import { readTokenizerJson } from "../text/tokenizer_json.ts";
+import type { BpeTokenizer } from "../text/bpe.ts";
+import { openTokenizer } from "../text/tokenizer_json.ts";
 import { readUtf8File } from "../text/utf8.ts";
 
 /** The bundled digits CSV, found relative to this module. */
@@ -206,12 +206,7 @@ function loadTokenizer(path: string | undefined, s: DataSpec): BpeTokenizer {
   if (!path) {
     fail(...diag("DLM0507", `--data ${s.name}=text:${s.path}:...`, "--tokenizer T.json"));
   }
-  try {
-    return new BpeTokenizer(readTokenizerJson(readUtf8File(path, "tokenizer")));
-  } catch (e) {
-    if (e instanceof BpeError) fail(...diag("DLM0470", path, e.message));
-    throw e;
-  }
+  return openTokenizer(path);
 }
 
 /** Windows of T tokens (one token on for `next`): i64 [W, T] with W = (n - 1) / T rounded down. */

@@ -12,7 +12,9 @@
  * prefix or an end-of-word suffix are refused with the reason, rather than
  * encoded differently from the original.
  */
-import { BpeError, type BpeModel } from "./bpe.ts";
+import { diag, fail } from "../../compiler/diagnostics.ts";
+import { BpeError, type BpeModel, BpeTokenizer } from "./bpe.ts";
+import { readUtf8File } from "./utf8.ts";
 
 /** Parse a tokenizer.json's text into a model, or throw BpeError saying what is not supported. */
 export function readTokenizerJson(text: string): BpeModel {
@@ -137,4 +139,23 @@ export function writeTokenizerJson(model: BpeModel): string {
   };
   // One merge or vocabulary entry per line keeps the file diffable, as tokenizers writes it.
   return JSON.stringify(json, null, 2) + "\n";
+}
+
+/** The model of the tokenizer.json at `path`; one dlm cannot use is DLM0470 naming the file. */
+export function readTokenizerFile(path: string): BpeModel {
+  return orDiagnostic(path, () => readTokenizerJson(readUtf8File(path, "tokenizer")));
+}
+
+/** The tokenizer of the tokenizer.json at `path` (DLM0470 when it cannot be used). */
+export function openTokenizer(path: string): BpeTokenizer {
+  return orDiagnostic(path, () => new BpeTokenizer(readTokenizerFile(path)));
+}
+
+function orDiagnostic<T>(path: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof BpeError) fail(...diag("DLM0470", path, e.message));
+    throw e;
+  }
 }
