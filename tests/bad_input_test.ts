@@ -10,11 +10,11 @@
  * `// BUG:` comment that says what happens instead.
  */
 import assert from "node:assert/strict";
-import { main } from "../cli/main.ts";
 import { readSafetensors, writeNpy, writeSafetensors } from "../runtime/formats/mod.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { canMount, deadPid, isRoot, makeSpecialFiles, withTmpfs } from "../runtime/fs_testing.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
+import { dlm } from "./cli_testing.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const path = (u: URL) => decodeURIComponent(u.pathname);
@@ -25,12 +25,6 @@ interface Result {
   code: number;
   out: string;
   err: string;
-}
-
-async function dlm(...argv: string[]): Promise<Result> {
-  const out: string[] = [], err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
 /** `deno run -A cli/main.ts ...` from the repository root, killed after `timeoutMs`. */

@@ -6,7 +6,6 @@
  * the bundled corpus with both runtimes agreeing on its steps.
  */
 import assert from "node:assert/strict";
-import { main } from "../cli/main.ts";
 import { cloneGraph } from "../compiler/ir/graph.ts";
 import { type Tensor, tensor } from "../compiler/ir/tensor.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
@@ -14,18 +13,13 @@ import { runGraph } from "../runtime/reference/mod.ts";
 import { withTokenIds } from "../cli/token_overrides.ts";
 import { UsageError } from "../cli/args.ts";
 import { batchSizes, drawFeeds, drawsAsInputs } from "../runtime/train/draws.ts";
+import { dlm } from "./cli_testing.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const CORPUS = `${ROOT}lang-examples/data/factbook.txt`;
 const EXAMPLE = `${ROOT}lang-examples/bert_factbook.dlm`;
 const SMALL = { vocab: 320, positions: 32, dim: 16, layers: 1, heads: 2, hidden: 32 };
 const SET = Object.entries(SMALL).flatMap(([k, v]) => ["--set", `${k}=${v}`]);
-
-async function dlm(...argv: string[]) {
-  const out: string[] = [], err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 const nums = (t: Tensor) => Array.from(t.data as ArrayLike<number | bigint | boolean>, Number);
 

@@ -5,7 +5,6 @@
  * nothing resembling a stack trace reaches the terminal.
  */
 import assert from "node:assert/strict";
-import { main } from "../cli/main.ts";
 import { COMMANDS } from "../cli/commands/mod.ts";
 import { OPSET_RANGE } from "../cli/command.ts";
 import { SUPPORTED_OPSETS } from "../compiler/ops/mod.ts";
@@ -15,6 +14,7 @@ import type { Tensor } from "../compiler/ir/tensor.ts";
 import { readNpy, readSafetensors, writeNpy, writeSafetensors } from "../runtime/formats/mod.ts";
 import { readEntry } from "../runtime/ort/cache.ts";
 import { CACHE_MIN_NODES } from "../runtime/ort/node.ts";
+import { dlm } from "./cli_testing.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const path = (u: URL) => decodeURIComponent(u.pathname);
@@ -26,13 +26,6 @@ interface Result {
   code: number;
   out: string;
   err: string;
-}
-
-/** Run the CLI in-process, capturing what it prints. */
-async function dlm(...argv: string[]): Promise<Result> {
-  const out: string[] = [], err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
 /** Run `deno run -A cli/main.ts ...` from the repository root, as a user would. */

@@ -8,7 +8,6 @@
  * MoCo's key encoder starts as its query encoder.
  */
 import assert from "node:assert/strict";
-import { main } from "../cli/main.ts";
 import { buildGraph } from "../cli/pipeline.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
@@ -18,18 +17,13 @@ import { Rng } from "../compiler/ir/rng.ts";
 import { readSafetensors, writeNpy, writeSafetensors } from "../runtime/formats/mod.ts";
 import { loadWeights } from "../runtime/weights.ts";
 import { diffTrain, formatTrainDiff } from "../runtime/diff/train_diff.ts";
+import { dlm } from "./cli_testing.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const path = (rel: string) => decodeURIComponent(new URL(rel, ROOT).pathname);
 const DPO = path("tests/fixtures/train/dpo.dlm");
 const MOCO = path("lang-examples/moco.dlm");
 const ROLES = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"];
-
-async function dlm(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 function withTemp(fn: (dir: string) => Promise<void> | void): () => Promise<void> {
   return async () => {

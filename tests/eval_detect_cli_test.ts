@@ -6,7 +6,6 @@
  * and the pixels of a drawn PNG.
  */
 import assert from "node:assert/strict";
-import { main } from "../cli/main.ts";
 import { type Tensor, tensor } from "../compiler/ir/tensor.ts";
 import { readNpy, writeNpy } from "../runtime/formats/mod.ts";
 import { decodePng } from "../runtime/formats/png.ts";
@@ -14,18 +13,7 @@ import { averagePrecision, type Detection } from "../runtime/eval/average_precis
 import { resolveRoles, toDetections, toGroundTruth } from "../runtime/eval/detections.ts";
 import { classColour, TRUTH_COLOUR } from "../runtime/eval/draw.ts";
 import { digitsDetection } from "../tools/digits_detection_data.ts";
-
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function dlm(...argv: string[]): Promise<Result> {
-  const out: string[] = [], err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
+import { dlm } from "./cli_testing.ts";
 
 function withTemp(f: (dir: string) => Promise<void>): () => Promise<void> {
   return async () => {

@@ -6,23 +6,17 @@
  * --train 2`), the gradients reaching the encoder through the gather and the scatter.
  */
 import assert from "node:assert/strict";
-import { main } from "../cli/main.ts";
 import { compileFile } from "../compiler/compile.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
 import { formatType, type Graph } from "../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers, zeros } from "../compiler/ir/tensor.ts";
 import { runGraph } from "../runtime/reference/mod.ts";
 import { prepareInputs } from "../runtime/inputs.ts";
+import { dlm } from "./cli_testing.ts";
 
 const FILE = decodeURIComponent(
   new URL("fixtures/programs/mae_masking.dlm", import.meta.url).pathname,
 );
-
-async function dlm(...argv: string[]) {
-  const out: string[] = [], err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 function model(): Graph {
   const r = compileFile(FILE, { mode: "eval" });

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { readHistory } from "./train_history.ts";
-import { main } from "../cli/main.ts";
+import { dlm } from "./cli_testing.ts";
 import { compileFile } from "../compiler/compile.ts";
 import type { Graph } from "../compiler/ir/graph.ts";
 import { type Tensor, tensor } from "../compiler/ir/tensor.ts";
@@ -23,12 +23,6 @@ const path = (u: URL) => decodeURIComponent(u.pathname);
 const example = (name: string) => path(new URL(`lang-examples/${name}`, ROOT));
 const GPT2_LORA = example("gpt2_lora.dlm");
 const RESNET_LORA = example("resnet_lora.dlm");
-
-async function dlm(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 function withTemp(fn: (dir: string) => Promise<void> | void): () => Promise<void> {
   return async () => {

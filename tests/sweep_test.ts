@@ -4,19 +4,13 @@
  * frontier; and the sweep's bad input.
  */
 import assert from "node:assert/strict";
-import { main } from "../cli/main.ts";
 import { findAll, parseXml, textOf } from "../compiler/viz/xml_wellformed.ts";
 import { configurations, parseSweepSets } from "../cli/commands/sweep.ts";
+import { dlm } from "./cli_testing.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const EXAMPLE = `${ROOT}lang-examples/gpt_factbook.dlm`;
 const TINY = ["vocab=320", "positions=16", "heads=2"].flatMap((s) => ["--set", s]);
-
-async function dlm(...argv: string[]) {
-  const out: string[] = [], err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 /** A slice of the corpus and a 320-token tokenizer in a temporary folder; the --data flags. */
 async function corpus(dir: string): Promise<string[]> {

@@ -5,7 +5,7 @@
  * onnxruntime agreeing on its training steps.
  */
 import assert from "node:assert/strict";
-import { main } from "../cli/main.ts";
+import { dlm } from "./cli_testing.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const CORPUS = `${ROOT}lang-examples/data/factbook.txt`;
@@ -14,12 +14,6 @@ const TINY = ["vocab=320", "positions=16", "dim=32", "layers=1", "heads=2"].flat
   "--set",
   s,
 ]);
-
-async function dlm(...argv: string[]) {
-  const out: string[] = [], err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 Deno.test("the corpus: over 2 MB of UTF-8 English prose in paragraphs", () => {
   const bytes = Deno.readFileSync(CORPUS);

@@ -4,19 +4,13 @@
  * tokenizer.json, and every mistake a diagnostic with its exit code.
  */
 import assert from "node:assert/strict";
-import { main } from "../cli/main.ts";
 import { readNpy } from "../runtime/formats/mod.ts";
 import { writeTokenizerJson } from "../runtime/text/tokenizer_json.ts";
 import { gpt2Model } from "../runtime/text/testing.ts";
 import { toNumbers } from "../compiler/ir/tensor.ts";
+import { dlm } from "./cli_testing.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
-
-async function dlm(...argv: string[]) {
-  const out: string[] = [], err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 function withTemp(fn: (dir: string) => Promise<void>): () => Promise<void> {
   return async () => {

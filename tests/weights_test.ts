@@ -6,13 +6,13 @@
  * end to end (a ResNet-18 backbone into lang-examples/transfer.dlm).
  */
 import assert from "node:assert/strict";
-import { main } from "../cli/main.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
 import { onnx } from "../compiler/onnx/proto.ts";
 import { buildGraph } from "../cli/pipeline.ts";
 import { loadWeights, readWeightsFile } from "../runtime/weights.ts";
 import { f32ToBf16, f32ToF16, type Tensor, toNumbers } from "../compiler/ir/tensor.ts";
 import { readNpy, readSafetensors, writeNpy, writeSafetensors } from "../runtime/formats/mod.ts";
+import { dlm } from "./cli_testing.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const path = (u: URL) => decodeURIComponent(u.pathname);
@@ -23,12 +23,6 @@ interface Result {
   code: number;
   out: string;
   err: string;
-}
-
-async function dlm(...argv: string[]): Promise<Result> {
-  const out: string[] = [], err: string[] = [];
-  const code = await main(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
 function withTemp(fn: (dir: string) => Promise<void>): () => Promise<void> {
