@@ -50,6 +50,24 @@ class NodeTensor extends (ort.Tensor as unknown as OrtTensorCtor) {
   }
 }
 
+/**
+ * onnxruntime (1.30) starts its environment with the first session and then writes
+ * telemetry files, a device id and a database, under
+ * `~/.cache/Microsoft/DeveloperTools/.onnxruntime`, on every run. dlm writes nothing outside
+ * the files it is asked for and its own cache, so it turns that off before any session,
+ * unless the user set `ORT_DISABLE_TELEMETRY` themselves (`=0` keeps onnxruntime's default).
+ */
+export function quietOrtTelemetry(): void {
+  try {
+    if (Deno.env.get("ORT_DISABLE_TELEMETRY") === undefined) {
+      Deno.env.set("ORT_DISABLE_TELEMETRY", "1");
+    }
+  } catch {
+    // No permission to read or set the environment: onnxruntime's default stands.
+  }
+}
+quietOrtTelemetry();
+
 /** Threads per operator when not given: small models gain nothing from more, tests run in parallel. */
 export const DEFAULT_THREADS = 2;
 
