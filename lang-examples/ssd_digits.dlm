@@ -31,7 +31,7 @@
 // back into ranks; it only selects, so it sits under stop_gradient.
 //
 // Inference: softmax scores, boxes decoded from the offsets, and per-class
-// NMS (IoU 0.45, scores above 0.05, at most 10 a class), whose (image,
+// NMS (IoU 0.45, scores above 0.01, at most 10 a class), whose (image,
 // class, box) triples `dlm eval --metric map` and `dlm detect` read with
 // `boxes` and `scores`.
 //
@@ -88,7 +88,7 @@ model SsdDigits(width: int = 32, classes: int = 10) {
   output boxes: f32[N, 480, 4] = decode_boxes(priors, offsets, weights: coder)
   output scores: f32[N, classes, 480] =
     permute(softmax(class_logits, axis: 2)[:, :, 1:], (0, 2, 1))
-  output selected = nms(boxes, scores, iou: 0.45, max_boxes: 10, score_threshold: 0.05)
+  output selected = nms(boxes, scores, iou: 0.45, max_boxes: 10, score_threshold: 0.01)
 }
 
 train SsdDigits {
