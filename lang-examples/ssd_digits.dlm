@@ -7,8 +7,10 @@
 // centre ((x + 0.5) * stride, (y + 0.5) * stride), boxes of two scales and
 // three aspect ratios (1:2, 1:1, 2:1): scales 12 and 17 on the fine map,
 // 24 and 34 on the coarse one, so small digits fall to the fine map and
-// large ones to the coarse (SSD's s_k rising with depth, and the extra
-// box between two scales, sqrt(s_k * s_k+1)). 8*8*6 + 4*4*6 = 480 priors.
+// large ones to the coarse: SSD's scale s_k rising with depth, and its
+// extra box between two scales, sqrt(s_k * s_k+1) (17 ~ sqrt(12 * 24),
+// 34 ~ sqrt(24 * 48)), here in every ratio since anchors() pairs every size
+// with every ratio. 8*8*6 + 4*4*6 = 480 priors.
 //
 // Matching (SSD section 2.2). Every prior takes the ground truth it
 // overlaps most and is positive when that IoU is at least 0.5; besides,
