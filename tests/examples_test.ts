@@ -88,6 +88,8 @@ export const CASES: Case[] = [
   { file: "sparse_autoencoder_digits.dlm", dims: { N: 4 } },
   { file: "detection.dlm" },
   { file: "digit_detector.dlm", dims: { N: 2 } },
+  { file: "ssd_digits.dlm", set: { width: 4 }, dims: { N: 2 } },
+  { file: "yolo_digits.dlm", set: { width: 4 }, dims: { N: 2 } },
   { file: "simclr_digits.dlm", dims: { N: 4 } },
   { file: "ddpm_digits.dlm", set: { steps: 10, hidden: 32 }, dims: { N: 4 } },
   { file: "context_encoder_digits.dlm", dims: { N: 4 } },

@@ -116,6 +116,8 @@ const CONFIGS: Record<string, Record<string, number>> = {
   ZeroShot: { hidden: 16, embed: 8, width: 8, heads: 2 },
   Detector: {},
   DigitDetector: {},
+  SsdDigits: { width: 8 },
+  YoloDigits: { width: 8 },
   GPT2SmallCached: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2TinyCached: {},
   ViTB16: { size: 32, patch: 8, dim: 32, layers: 1, heads: 4, hidden: 64, classes: 10 },
