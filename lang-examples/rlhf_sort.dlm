@@ -1,0 +1,151 @@
+// SFT and RLHF (DPO, GRPO, PPO) over a tiny GPT on a task whose reward is
+// computed exactly: the prompt is 4 random digits and a separator, the
+// response should be the same digits in ascending order, and the reward of a
+// response is the fraction of its 4 positions that are right. Token ids are
+// the digits 0-9 and the separator 10; no tokenizer is needed.
+//
+// The data (tools/make_sort_task.ts writes it; a CSV, one example a row:
+// prompt digits d0-d3, sorted response r0-r3, a rejected response x0-x3 with
+// one mistake, for DPO):
+//
+//   D=lang-examples/data/sort_digits.csv
+//   dlm train lang-examples/rlhf_sort.dlm --model SortSFT \
+//       --data digits=$D:0-3@i64 --data response=$D:4-7@i64 --save sft.safetensors
+//   dlm train lang-examples/rlhf_sort.dlm --model SortDPO --weights sft.safetensors \
+//       --data digits=$D:0-3@i64 --data chosen=$D:4-7@i64 --data rejected=$D:8-11@i64
+//   dlm train lang-examples/rlhf_sort.dlm --model SortGRPO --weights sft.safetensors \
+//       --data digits=$D:0-3@i64
+//
+// Every model names its language model `policy`, so the SFT run's weights
+// load into the others by name, and each RL model's frozen reference `ref`
+// starts as a copy of the policy (`init ref from policy`, spec 8.5): from
+// the SFT weights when they are loaded.
+//
+// Rollouts are sampled inside the training step (see SampleResponse): the
+// step draws a batch's responses from the policy as it is at the start of
+// the step, scores them with the reward below and updates on them, so one
+// `dlm train` alternates rollouts and updates, every runtime runs the same
+// graph, and `dlm diff --train 2` covers the sampling too.
+import "gpt2.dlm"
+
+// The separator between a prompt's digits and its response.
+let SEP = 10
+// Digits in a prompt, and in a response.
+let DIGITS = 4
+
+// The prompt: the digits, then the separator.
+block SortPrompt()(digits: i64[N, D]) -> i64[N, P] {
+  return concat(digits, digits[:, :1] * 0 + SEP, axis: 1)
+}
+
+// lm's logits at the positions that predict each response token: the
+// prompt's last position and every response position but the last.
+block ResponseLogits()(lm, prompt: i64[N, P], response: i64[N, R]) -> f32[N, R, V] {
+  let seq = concat(prompt, response, axis: 1)
+  return (seq[:, :-1] |> lm)[:, P - 1:, :]
+}
+
+// log p(response token | everything before it) under lm, one a position.
+block ResponseLogp()(lm, prompt: i64[N, P], response: i64[N, R]) -> f32[N, R] {
+  let logp = ResponseLogits()(lm, prompt, response) |> log_softmax(axis: 2)
+  return squeeze(take_along_axis(logp, unsqueeze(response, 2), axis: 2), 2)
+}
+
+// A response of `length` tokens sampled from lm, one token at a time, at
+// `temperature`: each token is argmax(logits / temperature + Gumbel noise),
+// which is a draw from softmax(logits / temperature). The noise is the
+// step's random input (dlm train feeds it, a function of the seed and the
+// step), and no gradient flows through the choice. Without a KV cache each
+// token runs lm over the whole prefix: length forwards of at most P + length
+// positions, nothing for this task's 9 tokens.
+block SampleResponse(length: int, temperature: float = 1.0)(lm, prompt: i64[N, P]) -> i64[N, R] {
+  let s = prompt
+  for i in 0..length {
+    let last = stop_gradient((s |> lm)[:, -1, :])
+    let gumbel = -log(-log(rand_like(last) * 0.999998 + 0.000001))
+    s = concat(s, unsqueeze(argmax(last / temperature + gumbel, axis: 1), 1), axis: 1)
+  }
+  return s[:, P:]
+}
+
+// log pi(response | prompt) - log ref(response | prompt), summed over the
+// response's tokens: [N].
+block LogRatio()(pi, ref, prompt: i64[N, P], response: i64[N, R]) -> f32[N] {
+  let d = ResponseLogp()(pi, prompt, response) - ResponseLogp()(ref, prompt, response)
+  return reduce_sum(d, axes: 1)
+}
+
+// The task's reward of each response: the fraction of its positions equal to
+// the prompt's digits sorted.
+block SortReward()(digits: i64[N, D], response: i64[N, D]) -> f32[N] {
+  let target = sort(digits, axis: 1)[0]
+  return reduce_mean(cast(response == target, "f32"), axes: 1)
+}
+
+// SFT: the policy trained on prompt/response pairs, its loss the cross
+// entropy of the response tokens only (the prompt's positions are not
+// predicted: ResponseLogits leaves them out).
+model SortSFT(vocab: int = 11, positions: int = 16, dim: int = 64, layers: int = 2,
+              heads: int = 4) {
+  input digits: i64[N, DIGITS]
+  input response: i64[N, DIGITS]
+  let policy = GPT2(vocab, positions, dim, layers, heads)
+  let prompt = _: SortPrompt()(digits)
+  output logits = _: ResponseLogits()(policy, prompt, response)
+}
+
+train SortSFT {
+  loss = cross_entropy(transpose(logits, (0, 2, 1)), response)
+  output token_accuracy = reduce_mean(cast(argmax(logits, axis: 2) == response, "f32"))
+  // The task's reward of responses sampled from the policy at temperature 1.
+  output reward = reduce_mean(
+    SortReward()(digits, SampleResponse(DIGITS)(policy, prompt)),
+  )
+  optimizer = adamw(lr: 0.003)
+  epochs = 1
+  batch_size = 64
+  val_split = 0.1
+}
+
+// DPO (Rafailov et al., 2023): the policy and a frozen reference, a copy of
+// the policy as it starts (the SFT weights when --weights loads them), on
+// pairs of a chosen and a rejected response. With each response's log
+// probability summed over its tokens, the implicit reward of a response is
+// beta (log pi(y|x) - log ref(y|x)), and the loss is
+// -log sigmoid(reward(chosen) - reward(rejected)).
+model SortDPO(vocab: int = 11, positions: int = 16, dim: int = 64, layers: int = 2,
+              heads: int = 4, beta: float = 0.1, rpo_alpha: float = 1.0) {
+  input digits: i64[N, DIGITS]
+  input chosen: i64[N, DIGITS]
+  input rejected: i64[N, DIGITS]
+  let policy = GPT2(vocab, positions, dim, layers, heads)
+  let ref = GPT2(vocab, positions, dim, layers, heads)
+  init ref from policy
+  freeze ref
+  let prompt = _: SortPrompt()(digits)
+  output chosen_reward = beta * LogRatio()(policy, ref, prompt, chosen)
+  output rejected_reward = beta * LogRatio()(policy, ref, prompt, rejected)
+  // The chosen response's mean token log-likelihood under the policy (RPO's NLL term).
+  output chosen_logp = reduce_mean(ResponseLogp()(policy, prompt, chosen), axes: 1)
+}
+
+train SortDPO {
+  let margin = chosen_reward - rejected_reward
+  // DPO's loss, plus rpo_alpha times the chosen responses' negative log-likelihood (RPO, Pang et
+  // al. 2024; TRL's rpo_alpha): without it (--set rpo_alpha=0, plain DPO) the preferences are
+  // learnt but the chosen responses' likelihood may fall with the rejected ones', and here the
+  // sampled responses do not improve.
+  loss = -reduce_mean(log_sigmoid(margin)) - rpo_alpha * reduce_mean(chosen_logp)
+  // How often the implicit reward ranks the pair right, and by how much (TRL's
+  // rewards/accuracies and rewards/margins).
+  output reward_accuracy = reduce_mean(cast(margin > 0, "f32"))
+  output reward_margin = reduce_mean(margin)
+  // The task's reward of responses sampled from the policy: what DPO should raise.
+  output reward = reduce_mean(
+    SortReward()(digits, SampleResponse(DIGITS)(policy, prompt)),
+  )
+  optimizer = adamw(lr: 0.002)
+  epochs = 1
+  batch_size = 64
+  val_split = 0.1
+}
