@@ -149,3 +149,49 @@ train SortDPO {
   batch_size = 64
   val_split = 0.1
 }
+
+// Each prompt `group` times, [N * group, P]: prompt n's copies are rows n * group ... n * group +
+// group - 1, so a reshape to [N, group] gathers each prompt's completions.
+block Repeat(group: int)(x: i64[N, L]) -> i64[M, L] {
+  return reshape(expand(unsqueeze(x, 1), (N, group, L)), (-1, L))
+}
+
+// GRPO (Shao et al., 2024, DeepSeekMath): for each prompt, `group` responses sampled from the
+// policy; each response's advantage is its reward standardised within its group,
+// A = (r - mean(r_group)) / (std(r_group) + eps), so no value model is needed. Every response
+// token is pushed by its response's advantage, against a KL penalty to the frozen reference (the
+// k3 estimator exp(ref - pi) - (ref - pi) - 1, per token, as in the paper). One update per
+// rollout: the ratio pi / pi_old is exp(logp - stop_gradient(logp)), 1 in value, whose gradient
+// is the policy gradient A grad log pi; the clipping of several updates per rollout is PPO's
+// below.
+model SortGRPO(vocab: int = 11, positions: int = 16, dim: int = 64, layers: int = 2,
+               heads: int = 4, group: int = 8, beta: float = 0.04, temperature: float = 1.0) {
+  input digits: i64[N, DIGITS]
+  assert(group >= 2, "GRPO normalises rewards within a group of completions: group must be at least 2, got ${group}")
+  assert(DIGITS + 1 + DIGITS <= positions, "a prompt and its response are ${2 * DIGITS + 1} tokens, more than the policy's ${positions} positions")
+  let policy = GPT2(vocab, positions, dim, layers, heads)
+  let ref = GPT2(vocab, positions, dim, layers, heads)
+  init ref from policy
+  freeze ref
+  let prompts = _: Repeat(group)(SortPrompt()(digits))
+  let responses = SampleResponse(DIGITS, temperature)(policy, prompts)
+  let rewards = reshape(SortReward()(Repeat(group)(digits), responses), (-1, group))
+  let mean_r = reduce_mean(rewards, axes: 1, keepdims: true)
+  let std_r = sqrt(reduce_mean((rewards - mean_r) * (rewards - mean_r), axes: 1, keepdims: true))
+  let advantages = unsqueeze(reshape((rewards - mean_r) / (std_r + 0.0001), (-1,)), 1)
+  let logp = ResponseLogp()(policy, prompts, responses)
+  let ref_logp = ResponseLogp()(ref, prompts, responses)
+  output kl = exp(ref_logp - logp) - (ref_logp - logp) - 1.0
+  output objective = exp(logp - stop_gradient(logp)) * advantages - beta * kl
+  output sampled_reward = reduce_mean(rewards)
+}
+
+train SortGRPO {
+  loss = -reduce_mean(objective)
+  output mean_kl = reduce_mean(kl)
+  output reward = sampled_reward
+  optimizer = adamw(lr: 0.0005)
+  epochs = 1
+  batch_size = 16
+  val_split = 0.1
+}

@@ -99,3 +99,34 @@ Deno.test("DPO from the SFT policy learns the preferences and raises the reward"
   );
   assert.equal(d.code, 0, d.out + d.err);
 });
+
+Deno.test("GRPO from the SFT policy raises the reward of sampled responses", async () => {
+  const start = await sft();
+  const h = await train("SortGRPO", "--weights", start.weights, "--set", "group=4", ...digits);
+  assert.ok(h[0].val_reward > start.reward + 0.05, JSON.stringify([start, h]));
+  // The policy moved away from its reference, which started equal to it.
+  assert.ok(h[0].val_mean_kl > 0, JSON.stringify(h));
+  const d = await dlm(
+    "diff",
+    EXAMPLE,
+    "--model",
+    "SortGRPO",
+    ...SMALL,
+    "--set",
+    "group=2",
+    "--train",
+    "2",
+    ...digits,
+  );
+  assert.equal(d.code, 0, d.out + d.err);
+});
+
+Deno.test("GRPO refuses a group of one completion, at the model's assertion", async () => {
+  const r = await dlm("check", EXAMPLE, "--model", "SortGRPO", "--set", "group=1");
+  assert.equal(r.code, 1, r.err);
+  assert.match(
+    r.err,
+    /rlhf_sort\.dlm:\d+:\d+: error DLM0306: GRPO normalises rewards within a group/,
+  );
+  assert.match(r.err, /group must be at least 2, got 1/);
+});
