@@ -195,3 +195,98 @@ train SortGRPO {
   batch_size = 16
   val_split = 0.1
 }
+
+// GPT2 without its LM head: the final hidden states [N, T, dim]. Its parameter names are GPT2's,
+// so a critic of this trunk starts as a copy of the policy (`init critic from policy`).
+block GPT2Trunk(vocab: int, positions: int, dim: int, layers: int, heads: int)(ids: i64[N, T])
+    -> f32[N, T, dim] {
+  init linear.weight = normal(std: 0.02)
+  init linear.bias = zeros
+  init embedding.weight = normal(std: 0.02)
+  init "h.*.c_proj.weight" = normal(std: 0.02 / sqrt(2 * layers))
+  let h = (ids |> wte: embedding(vocab, dim)) + (arange(T, like: ids) |> wpe: embedding(positions, dim))
+  for i in 0..layers {
+    h = h |> "h.${i}": GPT2Block(dim, heads)
+  }
+  return h |> ln_f: layer_norm
+}
+
+// The value of the state before each response token (the prefix that predicts it): [N, R].
+block ResponseValues()(trunk, head, prompt: i64[N, P], response: i64[N, R]) -> f32[N, R] {
+  let seq = concat(prompt, response, axis: 1)
+  return squeeze((seq[:, :-1] |> trunk)[:, P - 1:, :] |> head, 2)
+}
+
+// Generalised advantage estimation (Schulman et al., 2016) over a response's R tokens, from the
+// last back: delta_t = r_t + gamma V_{t+1} - V_t (V_R = 0), A_t = delta_t + gamma lambda A_{t+1}.
+// R is known, so the recursion unrolls at compile time. Returns the advantages [N, R].
+block Gae(gamma: float, lam: float)(rewards: f32[N, R], values: f32[N, R]) -> f32[N, R] {
+  let a = rewards[:, R - 1] - values[:, R - 1]
+  let columns = (a,)
+  for t in range(R - 2, -1, -1) {
+    let delta = rewards[:, t] + gamma * values[:, t + 1] - values[:, t]
+    a = delta + gamma * lam * a
+    columns = (a,) + columns
+  }
+  return columns |> stack(axis: 1)
+}
+
+// PPO (Schulman et al., 2017) as RLHF uses it (Ouyang et al., 2022): each step samples one
+// response per prompt from the policy (the rollout), scores it with the task's reward at its last
+// token and a per-token KL penalty to the frozen reference, -kl_coef (log pi_old - log ref),
+// estimates advantages with GAE from a value head (a critic that starts as a copy of the policy's
+// trunk, plus a linear head), then makes several epochs of minibatch updates over that rollout
+// (the train section's `updates`): the clipped objective
+// min(ratio A, clip(ratio, 1 - clip_eps, 1 + clip_eps) A), ratio = pi / pi_old, and the value
+// loss 0.5 (V - returns)^2.
+model SortPPO(vocab: int = 11, positions: int = 16, dim: int = 64, layers: int = 2,
+              heads: int = 4, temperature: float = 1.0, kl_coef: float = 0.05, gamma: float = 1.0,
+              lam: float = 0.95, ppo_epochs: int = 4, ppo_minibatches: int = 4) {
+  input digits: i64[N, DIGITS]
+  let policy = GPT2(vocab, positions, dim, layers, heads)
+  let ref = GPT2(vocab, positions, dim, layers, heads)
+  let critic = GPT2Trunk(vocab, positions, dim, layers, heads)
+  let value_head = linear(1)
+  init ref from policy
+  init critic from policy
+  freeze ref
+  // The rollout, with the parameters as the step starts.
+  let prompt = _: SortPrompt()(digits)
+  let responses = SampleResponse(DIGITS, temperature)(policy, prompt)
+  let old_logp = stop_gradient(ResponseLogp()(policy, prompt, responses))
+  let kl = old_logp - ResponseLogp()(ref, prompt, responses)
+  let score = SortReward()(digits, responses)
+  // The task's reward at the last token, the KL penalty at every token.
+  let last = cast(arange(DIGITS) == DIGITS - 1, "f32")
+  let rewards = -kl_coef * kl + unsqueeze(score, 1) * last
+  let old_values = stop_gradient(ResponseValues()(critic, value_head, prompt, responses))
+  let adv = Gae(gamma, lam)(rewards, old_values)
+  let returns = adv + old_values
+  // Advantages whitened over the rollout.
+  let adv_mean = reduce_mean(adv)
+  let adv_std = sqrt(reduce_mean((adv - adv_mean) * (adv - adv_mean)))
+  let advantages = (adv - adv_mean) / (adv_std + 0.00000001)
+  output sampled_reward = reduce_mean(score)
+  output sampled_kl = reduce_mean(reduce_sum(kl, axes: 1))
+}
+
+train SortPPO {
+  let clip_eps = 0.2
+  let vf_coef = 0.5
+  let ratio = exp(ResponseLogp()(policy, prompt, responses) - old_logp)
+  let clipped = clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps)
+  let policy_loss = -reduce_mean(minimum(ratio * advantages, clipped * advantages))
+  let v = ResponseValues()(critic, value_head, prompt, responses)
+  let value_loss = 0.5 * reduce_mean((v - returns) * (v - returns))
+  loss = policy_loss + vf_coef * value_loss
+  // ppo_epochs epochs of ppo_minibatches minibatches over each step's rollout of batch_size
+  // responses; the loss reads the rollout's per-sample tensors through over:, sliced.
+  updates = minibatches(epochs: ppo_epochs, count: ppo_minibatches,
+                        over: (prompt, responses, old_logp, advantages, returns))
+  output reward = sampled_reward
+  output kl = sampled_kl
+  optimizer = adamw(lr: 0.0003)
+  epochs = 1
+  batch_size = 64
+  val_split = 0.1
+}

@@ -130,3 +130,55 @@ Deno.test("GRPO refuses a group of one completion, at the model's assertion", as
   );
   assert.match(r.err, /group must be at least 2, got 1/);
 });
+
+Deno.test("PPO from the SFT policy raises the reward, with epochs of minibatches per rollout", async () => {
+  const start = await sft();
+  const ppo = ["--set", "ppo_epochs=2", "--set", "ppo_minibatches=2"];
+  const h = await train("SortPPO", "--weights", start.weights, ...ppo, ...digits);
+  assert.ok(h[0].val_reward > start.reward + 0.05, JSON.stringify([start, h]));
+  const d = await dlm(
+    "diff",
+    EXAMPLE,
+    "--model",
+    "SortPPO",
+    ...SMALL,
+    ...ppo,
+    "--train",
+    "2",
+    ...digits,
+  );
+  assert.equal(d.code, 0, d.out + d.err);
+});
+
+Deno.test("PPO's loss reading a per-sample tensor that over: leaves out is DLM0707 at the setting", async () => {
+  const src = Deno.readTextFileSync(EXAMPLE).replace(
+    "over: (prompt, responses, old_logp, advantages, returns)",
+    "over: (prompt, responses, old_logp, advantages)",
+  );
+  const dir = Deno.makeTempDirSync({ prefix: "dlm_rlhf_test_" });
+  try {
+    Deno.copyFileSync(EXAMPLE.replace("rlhf_sort.dlm", "gpt2.dlm"), `${dir}/gpt2.dlm`);
+    Deno.mkdirSync(`${dir}/lib`);
+    Deno.copyFileSync(
+      EXAMPLE.replace("rlhf_sort.dlm", "lib/transformer.dlm"),
+      `${dir}/lib/transformer.dlm`,
+    );
+    Deno.writeTextFileSync(`${dir}/rlhf.dlm`, src);
+    const r = await dlm(
+      "compile",
+      `${dir}/rlhf.dlm`,
+      "--model",
+      "SortPPO",
+      "--train",
+      "-o",
+      `${dir}/step.onnx`,
+    );
+    assert.equal(r.code, 1, r.err);
+    // The task's reward, which returns is computed from, reads the prompts' digits: unsliced.
+    assert.match(r.err, /rlhf\.dlm:284:13: error DLM0707: the loss reads '[^']+' \(i64\[N, 4\]\)/);
+    assert.match(r.err, /note: it is computed at .*rlhf\.dlm:\d+:\d+/);
+    assert.ok(!Deno.readDirSync(dir).some((e) => e.name.startsWith("step")), "no file written");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
