@@ -58,7 +58,11 @@ block ResponseLogp()(lm, prompt: i64[N, P], response: i64[N, R]) -> f32[N, R] {
 // step), and no gradient flows through the choice. Without a KV cache each
 // token runs lm over the whole prefix: length forwards of at most P + length
 // positions, nothing for this task's 9 tokens.
-block SampleResponse(length: int, temperature: float = 1.0)(lm, prompt: i64[N, P]) -> i64[N, R] {
+block SampleResponse(length: int, positions: int, temperature: float = 1.0)(lm, prompt: i64[N, P])
+    -> i64[N, R] {
+  // The last token is predicted from the prompt and the length - 1 tokens before it.
+  assert(P + length - 1 <= positions,
+         "sampling ${length} tokens after a prompt of ${P} runs the policy on ${P + length - 1} positions, more than its ${positions}")
   let s = prompt
   for i in 0..length {
     let last = stop_gradient((s |> lm)[:, -1, :])
@@ -99,7 +103,7 @@ train SortSFT {
   output token_accuracy = reduce_mean(cast(argmax(logits, axis: 2) == response, "f32"))
   // The task's reward of responses sampled from the policy at temperature 1.
   output reward = reduce_mean(
-    SortReward()(digits, SampleResponse(DIGITS)(policy, prompt)),
+    SortReward()(digits, SampleResponse(DIGITS, positions)(policy, prompt)),
   )
   optimizer = adamw(lr: 0.003)
   epochs = 1
@@ -142,7 +146,7 @@ train SortDPO {
   output reward_margin = reduce_mean(margin)
   // The task's reward of responses sampled from the policy: what DPO should raise.
   output reward = reduce_mean(
-    SortReward()(digits, SampleResponse(DIGITS)(policy, prompt)),
+    SortReward()(digits, SampleResponse(DIGITS, positions)(policy, prompt)),
   )
   optimizer = adamw(lr: 0.002)
   epochs = 1
@@ -168,13 +172,12 @@ model SortGRPO(vocab: int = 11, positions: int = 16, dim: int = 64, layers: int 
                heads: int = 4, group: int = 8, beta: float = 0.04, temperature: float = 1.0) {
   input digits: i64[N, DIGITS]
   assert(group >= 2, "GRPO normalises rewards within a group of completions: group must be at least 2, got ${group}")
-  assert(DIGITS + 1 + DIGITS <= positions, "a prompt and its response are ${2 * DIGITS + 1} tokens, more than the policy's ${positions} positions")
   let policy = GPT2(vocab, positions, dim, layers, heads)
   let ref = GPT2(vocab, positions, dim, layers, heads)
   init ref from policy
   freeze ref
   let prompts = _: Repeat(group)(SortPrompt()(digits))
-  let responses = SampleResponse(DIGITS, temperature)(policy, prompts)
+  let responses = SampleResponse(DIGITS, positions, temperature)(policy, prompts)
   let rewards = reshape(SortReward()(Repeat(group)(digits), responses), (-1, group))
   let mean_r = reduce_mean(rewards, axes: 1, keepdims: true)
   let std_r = sqrt(reduce_mean((rewards - mean_r) * (rewards - mean_r), axes: 1, keepdims: true))
@@ -252,7 +255,7 @@ model SortPPO(vocab: int = 11, positions: int = 16, dim: int = 64, layers: int =
   freeze ref
   // The rollout, with the parameters as the step starts.
   let prompt = _: SortPrompt()(digits)
-  let responses = SampleResponse(DIGITS, temperature)(policy, prompt)
+  let responses = SampleResponse(DIGITS, positions, temperature)(policy, prompt)
   let old_logp = stop_gradient(ResponseLogp()(policy, prompt, responses))
   let kl = old_logp - ResponseLogp()(ref, prompt, responses)
   let score = SortReward()(digits, responses)

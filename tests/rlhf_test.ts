@@ -182,3 +182,15 @@ Deno.test("PPO's loss reading a per-sample tensor that over: leaves out is DLM07
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("a rollout longer than the policy's positions is refused where it is sampled", async () => {
+  // 5 prompt tokens and 3 sampled before the last: 8 positions.
+  assert.equal((await dlm("check", EXAMPLE, "--model", "SortPPO", "--set", "positions=8")).code, 0);
+  const r = await dlm("check", EXAMPLE, "--model", "SortPPO", "--set", "positions=7");
+  assert.equal(r.code, 1, r.err);
+  assert.match(
+    r.err,
+    /rlhf_sort\.dlm:\d+:\d+: error DLM0306: sampling 4 tokens after a prompt of 5 runs the policy on 8 positions, more than its 7/,
+  );
+  assert.match(r.err, /note: in block SampleResponse, used at .*rlhf_sort\.dlm:\d+:\d+/);
+});
