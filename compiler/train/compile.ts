@@ -12,7 +12,7 @@
  * - the evaluation step: the model in eval mode with the same loss and
  *   metrics, reading the current parameters and statistics as inputs.
  */
-import { formatType, type Graph, type Node, type Span } from "../ir/graph.ts";
+import { formatType, type Graph, type Span } from "../ir/graph.ts";
 import { compileGlob } from "../check/glob.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import {
