@@ -175,7 +175,13 @@ Deno.test("PPO's loss reading a per-sample tensor that over: leaves out is DLM07
     );
     assert.equal(r.code, 1, r.err);
     // The task's reward, which returns is computed from, reads the prompts' digits: unsliced.
-    assert.match(r.err, /rlhf\.dlm:284:13: error DLM0707: the loss reads '[^']+' \(i64\[N, 4\]\)/);
+    // At the updates setting.
+    const line = src.split("\n").findIndex((l) => l.includes("updates = minibatches(")) + 1;
+    assert.ok(
+      r.err.includes(`rlhf.dlm:${line}:13: error DLM0707: the loss reads '`),
+      `${line}: ${r.err}`,
+    );
+    assert.match(r.err, /DLM0707: the loss reads '[^']+' \(i64\[N, 4\]\)/);
     assert.match(r.err, /note: it is computed at .*rlhf\.dlm:\d+:\d+/);
     assert.ok(!Deno.readDirSync(dir).some((e) => e.name.startsWith("step")), "no file written");
   } finally {
