@@ -252,9 +252,8 @@ function buildStep(
   // Only the loss and the metrics leave the step; the model's own outputs are dropped.
   // Phase losses are reported as metrics `metric:<phase>_loss`.
   const phaseLoss = new Map(tr.phases.map((p) => [p.name, p.loss]));
-  // The rollout of `updates = minibatches(...)`: the tensors of its `over:` (outputs `rollout:<i>`
-  // until here).
-  // An output of a graph input (or of a value with other outputs) is an Identity of it; the loss
+  // The rollout of `updates = minibatches(...)`: the tensors of its `over:`, outputs `rollout:<i>`
+  // until here. One that is a graph input (or another output) is an Identity of it, while the loss
   // reads the value itself, which is what the updates slice.
   const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
   const source = (v: string): string => {
