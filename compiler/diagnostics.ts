@@ -866,6 +866,23 @@ export const CODES = {
     category: "error",
     message: 'moving_average(): {0} is trained by gradients too; freeze "{1}.*"',
   },
+  DLM0705: {
+    title: "Updates with phases",
+    category: "error",
+    message:
+      "updates = minibatches(...) cannot be combined with phase(...): each phase is one update of its own parameters; write one loss",
+  },
+  DLM0706: {
+    title: "Rollout tensor not per sample",
+    category: "error",
+    message: "minibatches() slices each tensor of over: along axis 0, its samples, but {0}",
+  },
+  DLM0707: {
+    title: "Per-sample value not sliced",
+    category: "error",
+    message:
+      "the loss reads {0} ({1}) with the rollout's samples along axis 0, but minibatches() does not slice it: add it to over:",
+  },
   // 08xx: fine-tuning
   DLM0801: {
     title: "Method does not fit the layer",

@@ -132,6 +132,10 @@ export const CASES: Case[] = [
     dims: { N: 2, S: 5, T: 4 },
     mode: "train",
   },
+  { file: "rlhf_sort.dlm", model: "SortSFT", set: { dim: 16 }, dims: { N: 2 } },
+  { file: "rlhf_sort.dlm", model: "SortDPO", set: { dim: 16 }, dims: { N: 2 } },
+  { file: "rlhf_sort.dlm", model: "SortGRPO", set: { dim: 16, group: 2 }, dims: { N: 2 } },
+  { file: "rlhf_sort.dlm", model: "SortPPO", set: { dim: 16 }, dims: { N: 2 } },
 ];
 
 for (const c of CASES) {

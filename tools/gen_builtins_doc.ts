@@ -19,6 +19,7 @@ import {
   CLIPS,
   describeSetting,
   languageArgs,
+  MINIBATCHES,
   MOVING_AVERAGE,
   type OptimizerRule,
   OPTIMIZERS,
@@ -263,12 +264,12 @@ function slotsText(rule: OptimizerRule): string {
 
 /** The training settings of a train section: optimisers, schedules, clipping, weight averaging. */
 function trainingSettings(): string[] {
-  const all = [...OPTIMIZERS, ...SCHEDULES, ...CLIPS, MOVING_AVERAGE];
+  const all = [...OPTIMIZERS, ...SCHEDULES, ...CLIPS, MOVING_AVERAGE, MINIBATCHES];
   return [
     `## Training settings (${all.length})`,
     "",
     wrap(
-      "The values of a train section's `optimizer`, `schedule`, `clip` and `ema`, and of a " +
+      "The values of a train section's `optimizer`, `schedule`, `clip`, `ema` and `updates`, and of a " +
         "`phase`'s `optimizer:`. Every argument is named and may be left out; the defaults are " +
         "PyTorch's. Generated from the rules in `compiler/check/builtins/train_rules.ts`, which the " +
         "checker and the training compiler read. Without a schedule the rate is constant; without " +
@@ -303,6 +304,8 @@ function trainingSettings(): string[] {
     ...SCHEDULES.flatMap((r) => [settingSection(r), ""]),
     ...CLIPS.flatMap((r) => [settingSection(r), ""]),
     settingSection(MOVING_AVERAGE),
+    "",
+    settingSection(MINIBATCHES),
     "",
   ];
 }

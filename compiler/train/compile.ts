@@ -12,7 +12,7 @@
  * - the evaluation step: the model in eval mode with the same loss and
  *   metrics, reading the current parameters and statistics as inputs.
  */
-import { formatType, type Graph, type Node, type Span } from "../ir/graph.ts";
+import { formatType, type Graph, type Span } from "../ir/graph.ts";
 import { compileGlob } from "../check/glob.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import {
@@ -55,6 +55,8 @@ import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
 import { buildClip, type ClipSpec } from "./clip.ts";
 import { nextName, STEP_INPUT } from "./contract.ts";
 import { gradientWarnings } from "./gradient_warnings.ts";
+import { recompute } from "./recompute.ts";
+import { minibatchesSpec, minibatchUpdates } from "./minibatches.ts";
 import {
   argDefault,
   clipRule,
@@ -250,6 +252,15 @@ function buildStep(
   // Only the loss and the metrics leave the step; the model's own outputs are dropped.
   // Phase losses are reported as metrics `metric:<phase>_loss`.
   const phaseLoss = new Map(tr.phases.map((p) => [p.name, p.loss]));
+  // The rollout of `updates = minibatches(...)`: the tensors of its `over:`, outputs `rollout:<i>`
+  // until here. One that is a graph input (or another output) is an Identity of it, while the loss
+  // reads the value itself, which is what the updates slice.
+  const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const source = (v: string): string => {
+    const n = producer.get(v);
+    return n && n.op === "Identity" && !n.domain && n.inputs[0] ? source(n.inputs[0]) : v;
+  };
+  const rollout = g.outputs.filter((o) => o.name.startsWith("rollout:")).map((o) => source(o.name));
   g.outputs = g.outputs.filter((o) =>
     o.name === "loss" || o.name.startsWith("metric:") || o.name.startsWith("phase:")
   );
@@ -278,7 +289,9 @@ function buildStep(
     }];
   // One phase and no moving average: small parameters (and the batch norms' counters) may be
   // updated as flat vectors.
-  const packing = pack && phases.length === 1 && !phases[0].params && !tr.settings.get("ema");
+  const minibatches = minibatchesSpec(tr.settings.get("updates"), rollout);
+  const packing = pack && phases.length === 1 && !phases[0].params && !tr.settings.get("ema") &&
+    !minibatches;
   let groupOf = new Map<string, string>();
   let packed = trainable;
   if (packing) {
@@ -290,7 +303,21 @@ function buildStep(
   const updated = new Map<string, string>(); // parameter -> its value after earlier phases
   const updates: { input: string; output: string }[] = [];
   const forward = [...g.nodes];
-  for (const [k, ph] of phases.entries()) {
+  if (minibatches) {
+    // The elaborator allows no phases with `updates`: one loss, several updates.
+    const opt = optimizerSpec(phases[0].optimizer, section);
+    const own = packed;
+    for (
+      const u of minibatchUpdates(b, forward, phases[0].loss, own, minibatches, {
+        step,
+        optimizer: opt,
+        sched,
+        clip,
+        span: minibatches.span ?? section.nameSpan,
+      })
+    ) updates.push(u);
+  }
+  for (const [k, ph] of (minibatches ? [] : phases).entries()) {
     const re = ph.params ? compileGlob(ph.params) : undefined;
     const own = packed.filter((p) => !re || re.test(p));
     if (own.length === 0) {
@@ -440,47 +467,6 @@ function emaUpdates(
     );
   }
   return out;
-}
-
-/**
- * Copy the nodes that compute `value` (its ancestors in `nodes`) under fresh
- * names, reading `subst`'s values in place of the parameters they replace.
- * Returns the copy of `value`.
- */
-function recompute(
-  b: GraphBuilder,
-  nodes: Node[],
-  value: string,
-  subst: Map<string, string>,
-  prefix: string,
-): string {
-  const need = new Set([value]);
-  const chosen: Node[] = [];
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    const n = nodes[i];
-    if (!n.outputs.some((o) => need.has(o))) continue;
-    chosen.push(n);
-    for (const x of n.inputs) if (x) need.add(x);
-  }
-  chosen.reverse();
-  // Only nodes that read a substituted value (directly or not) need copying.
-  const changed = new Set(subst.keys());
-  const copies = new Map(subst);
-  for (const n of chosen) {
-    if (!n.inputs.some((x) => changed.has(x))) continue;
-    const outs = b.addNode(n.op, n.inputs.map((x) => copies.get(x) ?? x), n.attrs, {
-      name: prefix + n.name,
-      nOutputs: n.outputs.length,
-      domain: n.domain,
-      spans: n.spans,
-    });
-    n.outputs.forEach((o, j) => {
-      if (!o) return;
-      changed.add(o);
-      copies.set(o, outs[j]);
-    });
-  }
-  return copies.get(value) ?? value;
 }
 
 function buildEval(ev: TrainElabResult, state: string[], report?: PassReport): Graph {

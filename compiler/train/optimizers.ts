@@ -98,6 +98,10 @@ export function resolveGroup(
  *
  * @example
  * const { updates } = buildOptimizer(b, { kind: "adamw" }, [{ name: "w", grad: "grad:w" }], "step", lr);
+ *
+ * `current` chains updates within one step (compiler/train/minibatches.ts): for a parameter or a
+ * state input it gives the value an earlier update made, which this one reads instead of the input
+ * (state inputs are declared by the first update only); the updates returned still name the inputs.
  * for (const u of updates) b.output(u.output, nextName(u.input));
  */
 export function buildOptimizer(
@@ -106,6 +110,7 @@ export function buildOptimizer(
   params: OptimizerParam[],
   step: string,
   lr: string,
+  current?: Map<string, string>,
 ): { updates: StateUpdate[] } {
   const e = trainMath(b);
   const updates: StateUpdate[] = [];
@@ -113,22 +118,31 @@ export function buildOptimizer(
   const stepF = e.v(step).cast("f32");
   const t = stepF.add(1); // PyTorch's step count
   const isFirst = e.v(step).equal(e.scalar(0, "i64"));
+  // The input each value read as a parameter or state stands for (itself unless chained).
+  const inputOf = new Map<string, string>();
   for (const p of params) {
     const { hyper, lrScale } = resolveGroup(spec, { name: p.groupOf ?? p.name, group: p.group });
     const type = b.typeOf(p.name);
     if (!type) throw new Error(`internal: parameter ${p.name} has no type`);
     const state = (slot: string) => {
       const name = optSlotName(slot, p.name);
+      const now = current?.get(name);
+      if (now) {
+        inputOf.set(now, name);
+        return e.v(now);
+      }
       const v = b.input(name, { dtype: type.dtype, shape: [...type.shape] });
       if (v !== name) throw new Error(`internal: optimiser state name ${name} is taken`);
       return e.v(v);
     };
+    const x = current?.get(p.name) ?? p.name;
+    inputOf.set(x, p.name);
     const rule = ruleOf(hyper);
     const slots = optimizerSlots(hyper);
     const plr = e.v(lr).scale(lrScale);
     rule.update({
       e,
-      x: e.v(p.name),
+      x: e.v(x),
       grad: e.v(p.grad),
       lr: plr,
       stepF,
@@ -138,7 +152,8 @@ export function buildOptimizer(
         if (!slots.includes(slot)) throw new Error(`internal: ${rule.name} has no slot ${slot}`);
         return state(slot);
       },
-      out: (input, output) => updates.push({ input: input.name, output: output.name }),
+      out: (input, output) =>
+        updates.push({ input: inputOf.get(input.name) ?? input.name, output: output.name }),
     }, withDefaults(rule, hyper));
   }
   // Parameters first, then state, so callers can list outputs in a stable order.

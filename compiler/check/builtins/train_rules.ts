@@ -698,6 +698,42 @@ export const MOVING_AVERAGE = {
 };
 
 // ---------------------------------------------------------------------------
+// Several updates per rollout
+
+/**
+ * `minibatches(epochs:, count:, over:)`: the `updates` setting. The step computes its rollout once
+ * (what the loss reads through `over`, with the parameters as they are when the step starts), then
+ * makes epochs x count updates, each over one of `count` equal slices along axis 0 of every tensor
+ * in `over` (PPO's epochs of minibatches per rollout).
+ */
+export const MINIBATCHES = {
+  name: "minibatches",
+  doc:
+    "Several updates per step (PPO's epochs of minibatches over one rollout): the step computes the tensors of `over` once, with the parameters as the step starts, then makes epochs x count updates, update k recomputing the loss over slice k mod count (along axis 0, in order) of each of them with the parameters the updates before it made; no gradient flows into `over`.",
+  args: [
+    {
+      name: "epochs",
+      type: "int",
+      default: 1,
+      range: { min: 1 },
+      doc: "passes over the rollout",
+    },
+    {
+      name: "count",
+      type: "int",
+      default: 1,
+      range: { min: 1 },
+      doc: "minibatches a pass",
+    },
+    {
+      name: "over",
+      type: "tensors",
+      doc: "the rollout's per-sample tensors the loss reads, each sliced along axis 0",
+    },
+  ] as readonly SettingArg[],
+};
+
+// ---------------------------------------------------------------------------
 // A train section's settings
 
 /**
@@ -736,6 +772,12 @@ export const SECTION_SETTINGS: readonly (SettingArg & { name: string })[] = [
     doc: "epochs without improvement before early stopping",
   },
   { name: "ema", type: "any", specs: [MOVING_AVERAGE.name], doc: "a moving average" },
+  {
+    name: "updates",
+    type: "any",
+    specs: [MINIBATCHES.name],
+    doc: "several updates a step over its rollout",
+  },
 ];
 
 /**

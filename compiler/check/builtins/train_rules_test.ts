@@ -39,7 +39,7 @@ Deno.test("every setting constructor of the checker is a declared rule, and ever
   for (const name of declared) assert.ok(name in SETTINGS, name);
   assert.deepEqual(
     Object.keys(SETTINGS).filter((n) => !declared.includes(n)),
-    ["moving_average"],
+    ["moving_average", "minibatches"],
   );
 });
 

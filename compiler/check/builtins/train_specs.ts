@@ -16,6 +16,7 @@ import {
   describeSetting,
   describeSettingValue,
   languageArgs,
+  MINIBATCHES,
   MOVING_AVERAGE,
   OPTIMIZERS,
   type Range,
@@ -73,6 +74,7 @@ export const SETTINGS: Record<string, CompileFn> = Object.fromEntries([
   ruleFn(CLIPS[0]),
   ruleFn(MOVING_AVERAGE),
   ...CLIPS.slice(1).map(ruleFn),
+  ruleFn(MINIBATCHES),
 ]);
 
 /** The fine-tuning methods of `with` (their meaning is compiler/check/peft.ts's). */

@@ -116,6 +116,7 @@ class Elaborator extends CallElab {
         });
       }
       if (this.phases.length && !settings.get("loss")) settings.set("loss", this.phases[0].loss);
+      this.rolloutOutputs(settings, outputs, train);
       const l = settings.get("loss");
       if (!l) {
         this.err(
@@ -181,6 +182,45 @@ class Elaborator extends CallElab {
    * Every setting a section assigns has its declared type and range (train_rules.ts): a wrong
    * one is DLM0201 or DLM0210 at the value assigned, at check time rather than when training.
    */
+  /**
+   * `updates = minibatches(epochs:, count:, over: (...))`: each tensor of `over` becomes the output
+   * `rollout:<i>`, so that the training compiler finds it after the passes rename values. They
+   * must have an axis 0 to slice (DLM0706); phases, which are updates of their own, do not combine
+   * with it (DLM0705).
+   */
+  private rolloutOutputs(
+    settings: Map<string, Value>,
+    outputs: OutputDecl[],
+    train: A.TrainDecl,
+  ): void {
+    const v = settings.get("updates");
+    if (v?.k !== "spec") return;
+    if (this.phases?.length) {
+      this.err(...diag("DLM0705"), v.span ?? train.nameSpan);
+      return;
+    }
+    const over = v.args.over;
+    const items = over === undefined
+      ? []
+      : over.k === "tensor"
+      ? [over]
+      : over.k === "tuple" || over.k === "list"
+      ? over.items
+      : [over];
+    if (items.length === 0) {
+      this.err(...diag("DLM0706", "over: is left out"), v.span ?? train.nameSpan);
+      return;
+    }
+    items.forEach((t, i) => {
+      if (t.k !== "tensor" || t.t.shape.length === 0) {
+        const what = t.k === "tensor" ? `a scalar ${formatType(t.t)}` : describe(t);
+        this.err(...diag("DLM0706", `over: item ${i + 1} is ${what}`), v.span ?? train.nameSpan);
+        return;
+      }
+      outputs.push({ name: `rollout:${i}`, value: t, span: v.span ?? train.nameSpan });
+    });
+  }
+
   private checkSettings(settings: Map<string, Value>, train: A.TrainDecl): void {
     for (const decl of SECTION_SETTINGS) {
       const v = settings.get(decl.name);
