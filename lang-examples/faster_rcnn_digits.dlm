@@ -26,12 +26,12 @@
 // truth by IoU (>= 0.7 positive, < 0.3 negative, and each box's best anchors
 // positive), 256 sampled per canvas (at most half positive, drawn at random);
 // objectness BCE and smooth L1 (beta 1/9) on the sampled positives' encoded
-// deltas. The head's proposals are matched the same way (>= 0.5 a digit, below
-// background), sampled per canvas (at most a quarter positive); cross entropy,
-// and smooth L1 on the deltas of the true class. All four losses are divided by
-// the number sampled, as torchvision's. Unlike torchvision, the ground-truth
-// boxes are not added to the head's proposals: the model's forward does not
-// read the ground truth (a model input is an input at inference too).
+// deltas. The head's rois are the proposals and the ground-truth boxes
+// (torchvision's add_gt_proposals: the section applies the model's own
+// `roi_head` to them, the same parameters), matched the same way (>= 0.5 a
+// digit, below background) and sampled per canvas (at most a quarter
+// positive); cross entropy, and smooth L1 on the deltas of the true class.
+// All four losses are divided by the number sampled, as torchvision's.
 //
 //   deno run -A tools/digits_detection_data.ts out/canvases --objects 4 --count 2000 --digits 0:1500
 //   deno run -A tools/digits_detection_data.ts out/heldout --objects 4 --count 300 --digits 1500:1797 --seed 2
@@ -115,6 +115,20 @@ block Detect(size: int, classes: int, detections: int)(
   return (TakeBoxes(each, idx), where(found, score, 0.0), where(found, gather(label, idx), -1))
 }
 
+// torchvision's MultiScaleRoIAlign (one level, sampling ratio 2, aligned false),
+// TwoMLPHead and FastRCNNPredictor over each canvas's rois [N, R, 4]: class logits
+// [N R, classes + 1] (0 background) and class-specific deltas [N R, classes + 1, 4],
+// canvas-major.
+block RoiHead(pool: int, hidden: int, classes: int)(f: f32[N, C, H, W], rois: f32[N, R, 4]) {
+  // roi r of the flattened [N R, 4] is in canvas floor(r / R).
+  let which = reshape(unsqueeze(arange(N, like: f), 1) + 0 * unsqueeze(arange(R, like: rois), 0), (-1,))
+  let pooled = roi_align(f, reshape(rois, (-1, 4)), output: pool, batch_indices: which,
+    spatial_scale: 1.0 / stride, sampling_ratio: 2, aligned: false)
+  let h = pooled |> flatten |> fc6: linear(hidden) |> relu |> fc7: linear(hidden) |> relu
+  return (h |> cls_score: linear(classes + 1), h |> bbox_pred: linear(4 * (classes + 1))
+    |> reshape((-1, classes + 1, 4)))
+}
+
 model FasterRcnnDigits(
   canvas: int = 64,
   width: int = 32,
@@ -127,27 +141,24 @@ model FasterRcnnDigits(
 ) {
   input image: f32[N, 1, canvas, canvas]
   let grid = floor(canvas / stride)
-  let f = image
+  let features = image
     |> conv1: conv2d(floor(width / 2), kernel: 3, pad: 1) |> relu
     |> conv2: conv2d(width, kernel: 3, stride: 2, pad: 1) |> relu
     |> conv3: conv2d(width, kernel: 3, stride: 2, pad: 1) |> relu
     |> conv4: conv2d(width, kernel: 3, pad: 1) |> relu
   let priors = anchors(sizes: anchor_sizes, ratios: 1.0, grid: grid, stride: stride)
-  let (objectness, deltas) = f |> rpn: RpnHead(len(anchor_sizes))
+  let (objectness, deltas) = features |> rpn: RpnHead(len(anchor_sizes))
   output rpn_objectness: f32[N, grid * grid * len(anchor_sizes)] = objectness
   output rpn_deltas: f32[N, grid * grid * len(anchor_sizes), 4] = deltas
   let (boxes, _) = Proposals(canvas, pre_nms, proposals, 0.7)(
     priors, stop_gradient(objectness), stop_gradient(deltas))
   output rois: f32[N, proposals, 4] = boxes
-  // RoI Align over every canvas's proposals: roi r of canvas floor(r / proposals).
-  let which = reshape(unsqueeze(arange(N, like: image), 1) + 0 * unsqueeze(arange(proposals), 0), (-1,))
-  let pooled = roi_align(f, reshape(boxes, (-1, 4)), output: pool, batch_indices: which,
-    spatial_scale: 1.0 / stride, sampling_ratio: 2, aligned: false)
-  let h = pooled |> flatten |> fc6: linear(hidden) |> relu |> fc7: linear(hidden) |> relu
+  let roi_head = RoiHead(pool, hidden, classes)
+  let (logits, box_deltas) = roi_head(features, boxes)
   output roi_class_logits: f32[N, proposals, classes + 1] =
-    h |> cls_score: linear(classes + 1) |> reshape((-1, proposals, classes + 1))
+    reshape(logits, (-1, proposals, classes + 1))
   output roi_box_deltas: f32[N, proposals, classes + 1, 4] =
-    h |> bbox_pred: linear(4 * (classes + 1)) |> reshape((-1, proposals, classes + 1, 4))
+    reshape(box_deltas, (-1, proposals, classes + 1, 4))
   let (b, s, l) = Detect(canvas, classes, detections)(boxes, roi_class_logits, roi_box_deltas)
   output detection_boxes: f32[N, detections, 4] = b
   output detection_scores: f32[N, detections] = s
@@ -200,26 +211,32 @@ train FasterRcnnDigits {
   let rpn_targets = encode_boxes(priors, TakeBoxes(boxes, matched))
   let rpn_reg = reduce_sum(smooth_l1(rpn_deltas, rpn_targets, beta: 1.0 / 9, reduce: "none"), axes: 2)
   let rpn_box_loss = reduce_sum(rpn_reg * rpn_pos) / rpn_n
-  // Detection head: the proposals against the ground truth.
-  let (roi_best, roi_matched, _) = Match(rois, boxes, mask)
-  let fg = cast(roi_best >= 0.5, "f32")
-  let (roi_pos, roi_all) = Sample(roi_batch, 0.25)(fg, 1.0 - fg)
+  // Detection head: the proposals and the ground-truth boxes (torchvision's add_gt_proposals)
+  // against the ground truth, through the model's own head; padding rows are no candidates.
+  let train_rois = concat(rois, boxes, axis: 1)
+  let candidate = concat(zeros_like(rois[:, :, 0]) + 1.0, mask, axis: 1)
+  let (roi_best, roi_matched, _) = Match(train_rois, boxes, mask)
+  let fg = cast(roi_best >= 0.5, "f32") * candidate
+  let (roi_pos, roi_all) = Sample(roi_batch, 0.25)(fg, candidate - fg)
   let roi_n = reduce_sum(roi_all)
-  let target = where(fg > 0.5, take_along_axis(labels, roi_matched, axis: 1) + 1, 0)
-  let ce = cross_entropy(roi_class_logits, target, reduce: "none", axis: 2)
-  let cls_loss = reduce_sum(ce * roi_all) / roi_n
-  let idx = unsqueeze(unsqueeze(target, 2), 3) + 0 * unsqueeze(arange(4), (0, 1, 2))
-  let own = squeeze(take_along_axis(roi_box_deltas, idx, axis: 2), 2)
-  let roi_targets = encode_boxes(rois, TakeBoxes(boxes, roi_matched), weights: head_weights)
-  let roi_reg = reduce_sum(smooth_l1(own, roi_targets, beta: 1.0 / 9, reduce: "none"), axes: 2)
-  let roi_box_loss = reduce_sum(roi_reg * roi_pos) / roi_n
+  let target = reshape(where(fg > 0.5, take_along_axis(labels, roi_matched, axis: 1) + 1, 0), (-1,))
+  // The head's predictions over the rois flattened canvas-major, as the targets.
+  let (roi_logits, roi_deltas) = roi_head(features, train_rois)
+  let cls_loss = reduce_sum(cross_entropy(roi_logits, target, reduce: "none") * reshape(roi_all, (-1,))) / roi_n
+  let idx = unsqueeze(unsqueeze(target, 1), 2) + 0 * unsqueeze(arange(4), (0, 1))
+  let own = squeeze(take_along_axis(roi_deltas, idx, axis: 1), 1)
+  // Targets of the positives only: a padding row (an empty box) encodes to infinities.
+  let pos = unsqueeze(reshape(roi_pos, (-1,)), 1) > 0.5
+  let encoded = encode_boxes(train_rois, TakeBoxes(boxes, roi_matched), weights: head_weights)
+  let roi_targets = where(pos, reshape(encoded, (-1, 4)), own)
+  let roi_box_loss = reduce_sum(smooth_l1(own, roi_targets, beta: 1.0 / 9, reduce: "none")) / roi_n
   loss = obj_loss + rpn_box_loss + cls_loss + roi_box_loss
   output rpn_loss = obj_loss + rpn_box_loss
   output head_loss = cls_loss + roi_box_loss
-  // The share of proposals that overlap a digit (IoU >= 0.5): the RPN's recall at work.
-  output fg_share = reduce_mean(fg)
+  // The share of the model's proposals that overlap a digit (IoU >= 0.5): the RPN at work.
+  output fg_share = reduce_mean(cast(roi_best[:, 0:proposals] >= 0.5, "f32"))
   optimizer = adam(lr: 1e-3)
-  epochs = 20
+  epochs = 12
   batch_size = 16
   val_split = 0.1
 }
