@@ -20,7 +20,8 @@
 //   (weights 10, 10, 5, 5). Detections: each class's refined box scored by its
 //   softmax probability, scores above 0.05, NMS at 0.5 within each class
 //   (boxes of different classes moved apart first, torchvision's batched_nms),
-//   the `detections` best, padded with label -1.
+//   the `detections` best, padded with label -1. `--set pooler=pool` pools with
+//   Fast R-CNN's RoI max pooling (roi_pool, torchvision's RoIPool) instead.
 //
 // Training (the train section): the RPN's anchors are matched to the ground
 // truth by IoU (>= 0.7 positive, < 0.3 negative, and each box's best anchors
@@ -119,11 +120,17 @@ block Detect(size: int, classes: int, detections: int)(
 // TwoMLPHead and FastRCNNPredictor over each canvas's rois [N, R, 4]: class logits
 // [N R, classes + 1] (0 background) and class-specific deltas [N R, classes + 1, 4],
 // canvas-major.
-block RoiHead(pool: int, hidden: int, classes: int)(f: f32[N, C, H, W], rois: f32[N, R, 4]) {
+// pooler "pool" takes Fast R-CNN's RoI max pooling (roi_pool) instead of RoI Align.
+block RoiHead(pool: int, hidden: int, classes: int, pooler: str)(f: f32[N, C, H, W], rois: f32[N, R, 4]) {
   // roi r of the flattened [N R, 4] is in canvas floor(r / R).
   let which = reshape(unsqueeze(arange(N, like: f), 1) + 0 * unsqueeze(arange(R, like: rois), 0), (-1,))
-  let pooled = roi_align(f, reshape(rois, (-1, 4)), output: pool, batch_indices: which,
-    spatial_scale: 1.0 / stride, sampling_ratio: 2, aligned: false)
+  let flat = reshape(rois, (-1, 4))
+  let pooled = if pooler == "pool" {
+    roi_pool(f, flat, output: pool, batch_indices: which, spatial_scale: 1.0 / stride)
+  } else {
+    roi_align(f, flat, output: pool, batch_indices: which, spatial_scale: 1.0 / stride,
+      sampling_ratio: 2, aligned: false)
+  }
   let h = pooled |> flatten |> fc6: linear(hidden) |> relu |> fc7: linear(hidden) |> relu
   return (h |> cls_score: linear(classes + 1), h |> bbox_pred: linear(4 * (classes + 1))
     |> reshape((-1, classes + 1, 4)))
@@ -138,6 +145,7 @@ model FasterRcnnDigits(
   hidden: int = 128,
   classes: int = 10,
   detections: int = 20,
+  pooler: str = "align",
 ) {
   input image: f32[N, 1, canvas, canvas]
   let grid = floor(canvas / stride)
@@ -153,7 +161,7 @@ model FasterRcnnDigits(
   let (boxes, _) = Proposals(canvas, pre_nms, proposals, 0.7)(
     priors, stop_gradient(objectness), stop_gradient(deltas))
   output rois: f32[N, proposals, 4] = boxes
-  let roi_head = RoiHead(pool, hidden, classes)
+  let roi_head = RoiHead(pool, hidden, classes, pooler)
   let (logits, box_deltas) = roi_head(features, boxes)
   output roi_class_logits: f32[N, proposals, classes + 1] =
     reshape(logits, (-1, proposals, classes + 1))

@@ -76,7 +76,7 @@ function writeCanvases(dir: string, opts: Parameters<typeof digitsCanvases>[0]):
   return names.flatMap((n) => ["--data", `${n}=${dir}/${n}.npy`]);
 }
 
-Deno.test("faster_rcnn_digits.dlm trains end to end at a tiny size: both stages' losses fall, and dlm diff --train 2 agrees", async () => {
+Deno.test("faster_rcnn_digits.dlm trains end to end at a tiny size: both stages' losses fall, and dlm diff --train 2 agrees with RoI Align and with RoI Pool", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "dlm_frcnn_test_" });
   try {
     const small = { canvas: 32, objects: 2, sizes: [12, 16] };
@@ -95,6 +95,9 @@ Deno.test("faster_rcnn_digits.dlm trains end to end at a tiny size: both stages'
     assert.ok(h.at(-1)!.val_head_loss < 0.6 * h[0].val_head_loss, show);
     const d = await dlm("diff", EXAMPLE, ...TINY, "--train", "2", ...data);
     assert.equal(d.code, 0, d.out + d.err);
+    // Fast R-CNN's RoI max pooling in place of RoI Align: its gradient in both runtimes.
+    const p = await dlm("diff", EXAMPLE, ...TINY, "--set", "pooler=pool", "--train", "2", ...data);
+    assert.equal(p.code, 0, p.out + p.err);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
