@@ -36,9 +36,15 @@
 //
 //   deno run -A tools/digits_detection_data.ts out/canvases --objects 4 --count 2000 --digits 0:1500
 //   deno run -A tools/digits_detection_data.ts out/heldout --objects 4 --count 300 --digits 1500:1797 --seed 2
-//   deno task dlm train lang-examples/faster_rcnn_digits.dlm --data out/canvases --save frcnn.safetensors
-//   deno task dlm eval lang-examples/faster_rcnn_digits.dlm --weights frcnn.safetensors \
-//       --data out/heldout --metric map
+//   deno task dlm train lang-examples/faster_rcnn_digits.dlm --data image=out/canvases/image.npy \
+//       --data boxes=out/canvases/boxes.npy --data labels=out/canvases/labels.npy \
+//       --data mask=out/canvases/mask.npy --out frcnn
+//   deno task dlm eval lang-examples/faster_rcnn_digits.dlm --weights frcnn/checkpoint.safetensors \
+//       --data image=out/heldout/image.npy --data boxes=out/heldout/boxes.npy \
+//       --data labels=out/heldout/labels.npy --metric map
+//
+// After its 12 epochs: AP 0.789, AP50 0.939 on the 300 held-out canvases (README,
+// "Detection on digit canvases").
 
 // Anchor sizes in canvas pixels (the digits are 12 to 24 pixels square), one aspect ratio.
 let anchor_sizes = (12, 20)
