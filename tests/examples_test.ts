@@ -90,6 +90,11 @@ export const CASES: Case[] = [
   { file: "digit_detector.dlm", dims: { N: 2 } },
   { file: "ssd_digits.dlm", set: { width: 4 }, dims: { N: 2 } },
   { file: "yolo_digits.dlm", set: { width: 4 }, dims: { N: 2 } },
+  {
+    file: "faster_rcnn_digits.dlm",
+    set: { canvas: 32, width: 8, proposals: 8, pool: 3, hidden: 32, pre_nms: 64, detections: 8 },
+    dims: { N: 2 },
+  },
   { file: "simclr_digits.dlm", dims: { N: 4 } },
   { file: "ddpm_digits.dlm", set: { steps: 10, hidden: 32 }, dims: { N: 4 } },
   { file: "context_encoder_digits.dlm", dims: { N: 4 } },

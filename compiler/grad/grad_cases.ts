@@ -142,6 +142,49 @@ export const GRAD_CASES: GradCase[] = [
     attrs: { kernel_shape: [3, 3], strides: [1, 2], pads: [1, 1, 1, 1] },
   },
   {
+    // Rois inside, across the border (samples clamped to the last row or column) and past it
+    // (samples below -1 weigh nothing), over two images, with torchvision's aligned = True.
+    op: "RoiAlign",
+    inputs: [
+      rand([2, 2, 5, 6]),
+      f64([4, 4], [0.5, 0.7, 4.2, 3.9, 3, 2.5, 7.5, 6, -2.5, -1.8, 2, 1.5, 1, 0, 5, 4.5]),
+      i64([4], [0, 1, 1, 0]),
+    ],
+    attrs: { output_height: 2, output_width: 3, sampling_ratio: 2, spatial_scale: 1 },
+    wrt: [0],
+  },
+  {
+    name: "RoiAlign without the half-pixel shift (aligned = False), scaled rois",
+    op: "RoiAlign",
+    inputs: [rand([1, 3, 4, 4]), f64([2, 4], [1, 2, 9, 7, 3, 3, 3.5, 4]), i64([2], [0, 0])],
+    attrs: {
+      output_height: 3,
+      output_width: 2,
+      sampling_ratio: 3,
+      spatial_scale: 0.5,
+      coordinate_transformation_mode: "output_half_pixel",
+    },
+    wrt: [0],
+  },
+  {
+    // Bins of several sizes (a 3-pixel roi in 2 bins overlaps them), a roi half off the map
+    // (clipped bins, an empty one), rounding half away from zero (-0.5 -> -1), two images.
+    op: "MaxRoiPool",
+    inputs: [
+      rand([2, 2, 5, 6]),
+      f64([4, 5], [0, 0, 0, 4, 3, 1, 2.6, 1.2, 5, 4, 1, -2.5, -0.5, 1, 1.4, 0, 3, 3, 8, 9]),
+    ],
+    attrs: { pooled_shape: [2, 3], spatial_scale: 1 },
+    wrt: [0],
+  },
+  {
+    name: "MaxRoiPool with scaled rois",
+    op: "MaxRoiPool",
+    inputs: [rand([1, 3, 4, 4]), f64([2, 5], [0, 1, 2, 7, 7, 0, 0, 0, 3, 2])],
+    attrs: { pooled_shape: [3, 2], spatial_scale: 0.5 },
+    wrt: [0],
+  },
+  {
     op: "Concat",
     inputs: [rand([2, 3]), rand([2, 1], { seed: 2 }), rand([2, 2], { seed: 3 })],
     attrs: { axis: -1 },

@@ -31,7 +31,7 @@ import { constantOfShapeOp } from "./constant_of_shape.ts";
 import { convOp } from "./conv.ts";
 import { convTransposeOp } from "./conv_transpose.ts";
 import { cumSumOp } from "./cum_sum.ts";
-import { nonMaxSuppressionOp, roiAlignOp } from "./detection.ts";
+import { maxRoiPoolOp, nonMaxSuppressionOp, roiAlignOp } from "./detection.ts";
 import { dropoutOp } from "./dropout.ts";
 import { einsumOp } from "./einsum.ts";
 import { expandOp } from "./expand.ts";
@@ -97,6 +97,7 @@ const ALL: readonly OpDef[] = [
   cumSumOp,
   nonMaxSuppressionOp,
   roiAlignOp,
+  maxRoiPoolOp,
   dropoutOp,
   einsumOp,
   expandOp,

@@ -1,7 +1,8 @@
 /**
  * Detection built-ins, following torchvision's conventions (boxes as
  * [x1, y1, x2, y2]): `box_iou`, `nms` (ONNX NonMaxSuppression),
- * `roi_align` (ONNX RoiAlign), `anchors` (torchvision's AnchorGenerator
+ * `roi_align` (ONNX RoiAlign), `roi_pool` (ONNX MaxRoiPool, torchvision's
+ * RoIPool), `anchors` (torchvision's AnchorGenerator
  * grid, a compile-time constant) and `decode_boxes` / `encode_boxes`
  * (torchvision's BoxCoder, the Faster R-CNN parameterisation).
  */
@@ -137,7 +138,7 @@ const nms: FnDef = {
 const roiAlign: FnDef = {
   name: "roi_align",
   doc:
-    'RoI Align (ONNX RoiAlign; torchvision.ops.roi_align): features x [N, C, H, W] pooled over rois [R, 4] (x1, y1, x2, y2 in image coordinates, scaled by spatial_scale) into [R, C, h, w]. batch_indices i64[R] says which image each roi is in (default all 0); aligned: true shifts by half a pixel (torchvision\'s aligned=True); sampling_ratio 0 is adaptive; mode "avg" or "max".',
+    'RoI Align (ONNX RoiAlign; torchvision.ops.roi_align): features x [N, C, H, W] pooled over rois [R, 4] (x1, y1, x2, y2 in image coordinates, scaled by spatial_scale) into [R, C, h, w]. batch_indices i64[R] says which image each roi is in (default all 0); aligned: true shifts by half a pixel (torchvision\'s aligned=True); sampling_ratio 0 is adaptive; mode "avg" or "max". Differentiable with respect to x (torchvision\'s backward) in mode "avg" with a fixed sampling_ratio > 0 (torchvision\'s Faster R-CNN uses 2); rois get no gradient.',
   sig: [
     { name: "x", type: "tensor" },
     { name: "rois", type: "tensor" },
@@ -182,6 +183,47 @@ const roiAlign: FnDef = {
           ? "half_pixel"
           : "output_half_pixel",
       })) ?? ERROR;
+  },
+};
+
+const roiPool: FnDef = {
+  name: "roi_pool",
+  doc:
+    "RoI max pooling (ONNX MaxRoiPool; torchvision.ops.roi_pool, Fast R-CNN): features x [N, C, H, W] pooled over rois [R, 4] (x1, y1, x2, y2 in image coordinates, scaled by spatial_scale and rounded to whole pixels) into [R, C, h, w], each bin the largest value in its cells (0 for an empty bin). batch_indices i64[R] says which image each roi is in (default all 0). Its gradient goes to each bin's first maximum, as torchvision's.",
+  sig: [
+    { name: "x", type: "tensor" },
+    { name: "rois", type: "tensor" },
+    { name: "output", type: "ints" },
+    { name: "batch_indices", type: "tensor", optional: true },
+    { name: "spatial_scale", type: "float", default: fl(1) },
+  ],
+  apply(ctx, args) {
+    const x = t(args.x), rois = t(args.rois);
+    const out = positivePair(args.output);
+    if (!out) {
+      return ctx.error(
+        ...diag(
+          "DLM0210",
+          "roi_pool()",
+          "output: a positive size or (h, w)",
+          describe(args.output),
+        ),
+      );
+    }
+    if (!needBoxes(ctx, rois, "rois", "roi_pool", "rois")) return ERROR;
+    const idx = args.batch_indices ? t(args.batch_indices) : undefined;
+    return withGraph(ctx, (e) => {
+      const r = e.tensor(rois);
+      // ONNX's rois are rows (batch, x1, y1, x2, y2).
+      const batch = idx
+        ? e.tensor(idx).cast(x.t.dtype).unsqueeze([1])
+        : r.op("Shape", [], { start: 0, end: 1 }).op("Concat", [e.ints([1])], { axis: 0 })
+          .op("ConstantOfShape", [], { value: tensor(x.t.dtype, [1], [0]) });
+      return e.op1("MaxRoiPool", [x.v, e.op1("Concat", [batch, r], { axis: 1 })], {
+        pooled_shape: out,
+        spatial_scale: num(args.spatial_scale),
+      });
+    }) ?? ERROR;
   },
 };
 
@@ -342,5 +384,5 @@ const encodeBoxes: FnDef = {
   },
 };
 
-const fns: FnDef[] = [boxIou, nms, roiAlign, anchors, decodeBoxes, encodeBoxes];
+const fns: FnDef[] = [boxIou, nms, roiAlign, roiPool, anchors, decodeBoxes, encodeBoxes];
 export const FUNCTIONS: Record<string, FnDef> = Object.fromEntries(fns.map((d) => [d.name, d]));

@@ -84,6 +84,14 @@ Deno.test("detection built-ins report bad arguments at the call", () => {
     errs("  output y = anchors(sizes: (0,), ratios: 1.0, grid: 2, stride: 4)")[0],
     /DLM0210 anchors\(\) needs positive sizes and ratios/,
   );
+  assert.match(
+    errs("  output y = roi_pool(b, b, output: (0, 2))")[0],
+    /DLM0210 roi_pool\(\) needs output: a positive size or \(h, w\)/,
+  );
+  assert.match(
+    errs("  output y = roi_pool(b, c, output: 2)")[0],
+    /DLM0203 roi_pool\(\) needs rois as f32\[\.\.\., 4\] boxes/,
+  );
   // Boxes that do not broadcast are a shape error at the call, not a crash.
   const shapes = compile(
     "model M {\n  input a: f32[3, 4]\n  input z: f32[5, 4]\n  output y = encode_boxes(a, z)\n}",
@@ -93,4 +101,51 @@ Deno.test("detection built-ins report bad arguments at the call", () => {
     errs("  output y = decode_boxes(b, b, weights: (1.0, 2.0))")[0],
     /DLM0210 decode_boxes\(\) needs weights: four positive numbers/,
   );
+});
+
+/** torchvision 0.14's values and gradients, made by tests/fixtures/torch/make_roi_grad_fixtures.py. */
+const ROI: {
+  inputs: Record<string, Encoded>;
+  cases: { expr: string; weight: string; y: Encoded; dx: Encoded }[];
+} = JSON.parse(
+  Deno.readTextFileSync(
+    new URL("../../../tests/fixtures/torch/roi_grad_fixtures.json", import.meta.url),
+  ),
+);
+
+Deno.test("roi_align and roi_pool and their gradients match torchvision in both runtimes", async () => {
+  const decls = Object.entries(ROI.inputs).map(([k, v]) =>
+    `  input ${k}: ${v.dtype}[${v.shape.join(", ")}]`
+  );
+  const outs = ROI.cases.flatMap((c, i) => [
+    `  output y${i} = ${c.expr}`,
+    `  output dx${i} = grad(reduce_sum(${c.expr} * ${c.weight}), wrt: x)`,
+  ]);
+  const g = ok(`model M {\n${[...decls, ...outs].join("\n")}\n}`);
+  const feeds: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(ROI.inputs)) feeds[k] = tensor(v.dtype, v.shape, v.data);
+  const ref = runGraph(g, feeds).outputs;
+  const s = await createSession(emitModel(g).model);
+  const ort = await s.run(feeds);
+  await s.release();
+  ROI.cases.forEach((c, i) => {
+    for (const [name, want] of [[`y${i}`, c.y], [`dx${i}`, c.dx]] as const) {
+      assert.deepEqual(ref[name].shape, want.shape, `${name} = ${c.expr}`);
+      close(toNumbers(ref[name]), want.data, `${name} = ${c.expr} (reference)`);
+      close(toNumbers(ort[name]), want.data, `${name} = ${c.expr} (onnxruntime)`);
+    }
+  });
+});
+
+Deno.test("roi_align's gradient asks for a fixed sampling_ratio, located at the call", () => {
+  const r = compile(`model M {
+  input x: f32[1, 2, 6, 6]
+  input r: f32[3, 4]
+  output g = grad(reduce_sum(roi_align(x, r, output: 2)), wrt: x)
+}`);
+  const e = r.diagnostics.filter((d) => d.severity === "error");
+  assert.equal(e.length, 1);
+  assert.equal(e[0].code, "DLM0417");
+  assert.match(e[0].message, /fixed sampling_ratio > 0/);
+  assert.equal(e[0].span?.line, 4);
 });

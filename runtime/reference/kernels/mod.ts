@@ -137,6 +137,7 @@ import { resize } from "./resize.ts";
 import { reverseSequence } from "./reverse_sequence.ts";
 import { rnn } from "./rnn.ts";
 import { roiAlign } from "./roi_align.ts";
+import { maxRoiPool } from "./max_roi_pool.ts";
 import { round } from "./round.ts";
 import { scan } from "./scan.ts";
 import { scatter } from "./scatter.ts";
@@ -306,6 +307,7 @@ export const KERNELS: Record<string, Kernel> = {
   "Resize": resize,
   "ReverseSequence": reverseSequence,
   "RoiAlign": roiAlign,
+  "MaxRoiPool": maxRoiPool,
   "Round": round,
   "STFT": stft,
   "Scan": scan,
