@@ -113,8 +113,15 @@ function size(ctx: Ctx, v: Value, what: string): [number, number] | undefined {
   if (items.length !== 2 || !items.every((x) => x.k === "int" && x.v >= 1)) {
     return bad(ctx, what, "size", "an int >= 1 or a pair (h, w) of them", describe(v));
   }
-  return [num(items[0]), num(items[1])];
+  const [h, w] = [num(items[0]), num(items[1])];
+  // The output grid is a constant of h w coordinates: bounded as a tensor of the elaborator's.
+  if (h * w > MAX_PIXELS) {
+    return bad(ctx, what, "size", `at most ${MAX_PIXELS} pixels (2^24)`, `${h} x ${w}`);
+  }
+  return [h, w];
 }
+
+const MAX_PIXELS = 2 ** 24;
 
 /** Per-image uniforms U[0, 1) of shape [N, k]: column j is parameter j's draw. */
 function uniforms(ctx: Ctx, img: { n: Dim }, k: number, what: string): TensorValue | undefined {

@@ -236,6 +236,10 @@ const BAD: [string, string][] = [
     "random_resized_crop(x, 0)",
     "random_resized_crop() size needs an int >= 1 or a pair (h, w) of them, got int 0",
   ],
+  [
+    "random_resized_crop(x, (100000, 100000))",
+    "random_resized_crop() size needs at most 16777216 pixels (2^24), got 100000 x 100000",
+  ],
   ["mixup(x, alpha: 0.0)", "mixup() alpha needs alpha > 0, got 0"],
   ["gaussian_noise(x, std: -1.0)", "gaussian_noise() std needs std >= 0, got -1"],
 ];
