@@ -73,3 +73,13 @@ Deno.test("two augmented steps agree between the reference interpreter and onnxr
   const r = await diffTrain(c.step!, opts);
   assert.equal(r.ok, true, formatTrainDiff(r, opts));
 });
+
+Deno.test("an augmented run is reproducible under --seed (and the comparison sees another seed)", async () => {
+  const run = (seed: string) =>
+    train("--epochs", "2", "--train-samples", "48", "--seed", seed).then((h) =>
+      h.map((r) => [r.loss, r.val_loss])
+    );
+  const [a, b, c] = [await run("3"), await run("3"), await run("4")];
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+});
