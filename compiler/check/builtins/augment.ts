@@ -5,9 +5,9 @@
  * per-sample parameters from one uniform draw u of shape [N, k] (one row an
  * image, one column a parameter; Gaussian noise is a normal draw of x's shape,
  * and mixup's and cutmix's Beta sampler adds its proposals), which training,
- * `dlm diff` and resume feed
- * as an input like every draw (runtime/train/draws.ts): reproducible under
- * --seed, the same on every backend, no loop over the batch in the graph.
+ * `dlm diff` and resume feed as inputs like every draw (runtime/train/
+ * draws.ts): reproducible under --seed, the same on every backend, no loop
+ * over the batch in the graph.
  * Everything lowers to plain ONNX ops; nothing here needs a gradient (it
  * acts on the data, before any parameter), though the ops carry their own.
  *
