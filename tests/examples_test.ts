@@ -125,6 +125,8 @@ export const CASES: Case[] = [
   },
   // Train mode: dropout masks and drop-path noise are drawn once and fed to both sides.
   { file: "lenet_digits.dlm", set: { c1: 4, c2: 8 }, dims: { N: 2 }, mode: "train" },
+  // Train mode: each image's affine draw is shared by both sides.
+  { file: "lenet_digits_augmented.dlm", set: { c1: 4, c2: 8 }, dims: { N: 3 }, mode: "train" },
   { file: "resnet_stochastic_depth.dlm", set: { blocks: 2 }, mode: "train" },
   {
     file: "seq2seq_attention.dlm",

@@ -143,6 +143,7 @@ const CONFIGS: Record<string, Record<string, number>> = {
   ParityHead: {},
   Gan: { hidden: 16 },
   LenetDigits: { c1: 4, c2: 8 },
+  LenetDigitsAugmented: { c1: 4, c2: 8 },
   LstmDigits: { hidden: 8 },
   Seq2Seq: { src_vocab: 30, tgt_vocab: 20, dim: 8, hidden: 16, max_len: 4 },
 };

@@ -280,6 +280,12 @@ const train = lazyCommand({
       arg: "NAME",
       help: "keep the class shares of this label array in the validation split",
     },
+    "train-samples": {
+      kind: "number",
+      arg: "N",
+      range: { int: true, min: 1 },
+      help: "train on the first N samples left after the validation split (a small-data run)",
+    },
     seed: {
       kind: "number",
       arg: "S",

@@ -123,6 +123,11 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       stratify: args.opts.stratify as string | undefined,
     }));
   }
+  // A small-data run: the first N training samples (in the data's order) after the split.
+  const limit = (args.opts["train-samples"] as number | undefined) ?? defaults.trainSamples;
+  if (limit !== undefined && limit < trainSet.size) {
+    trainSet = trainSet.take([...Array(limit).keys()]);
+  }
   let initial: Map<string, Tensor> | undefined;
   if (weights.length && typeof step === "string") {
     // An ONNX step model: the files' tensors, renamed, are the initial state (later files win).

@@ -76,6 +76,8 @@ export interface TrainSettings {
   /** `drop_last = true`: leave out each epoch's last, smaller batch (`--drop-last`). */
   dropLast?: boolean;
   valSplit?: number;
+  /** `train_samples = 300`: train on the first 300 samples left after the split. */
+  trainSamples?: number;
   earlyStop?: string;
   patience?: number;
   metrics: string[];
@@ -557,6 +559,7 @@ function readSettings(tr: TrainElabResult, section: A.TrainDecl): TrainSettings 
       ? (s.get("drop_last") as { v: boolean }).v
       : undefined,
     valSplit: num(s.get("val_split")),
+    trainSamples: num(s.get("train_samples")),
     earlyStop: str(s.get("early_stop")),
     patience: num(s.get("patience")),
     metrics: tr.metrics,

@@ -14,6 +14,7 @@ import { FUNCTIONS as LOSS_FUNCTIONS } from "./losses.ts";
 import { FUNCTIONS as DETECTION_FUNCTIONS } from "./detection.ts";
 import { FUNCTIONS as SORTING_FUNCTIONS } from "./sorting.ts";
 import { FUNCTIONS as RANDOM_FUNCTIONS } from "./random.ts";
+import { FUNCTIONS as AUGMENT_FUNCTIONS } from "./augment.ts";
 import { FUNCTIONS as GRADIENT_FUNCTIONS } from "./gradient.ts";
 import { FUNCTIONS as MATCHING_FUNCTIONS } from "./matching.ts";
 import type { CompileFn } from "../context.ts";
@@ -55,6 +56,7 @@ export const FUNCTIONS: Record<string, FnDef> = merge(
   LOSS_FUNCTIONS,
   DETECTION_FUNCTIONS,
   RANDOM_FUNCTIONS,
+  AUGMENT_FUNCTIONS,
   GRADIENT_FUNCTIONS,
 );
 

@@ -93,7 +93,7 @@ function shapeValue(ctx: Ctx, shape: Dim[], what: string): TensorValue | undefin
  * Noise of `shape` and `dtype`: `op` is "RandomNormal" or "RandomUniform", `attrs` its
  * mean/scale or low/high.
  */
-function noise(
+export function noise(
   ctx: Ctx,
   op: "RandomNormal" | "RandomUniform",
   shape: Dim[],

@@ -764,6 +764,12 @@ export const SECTION_SETTINGS: readonly (SettingArg & { name: string })[] = [
     range: UNIT_OPEN,
     doc: "the fraction of the data held out for validation",
   },
+  {
+    name: "train_samples",
+    type: "int",
+    range: { min: 1 },
+    doc: "train on the first this many samples left after the validation split (--train-samples)",
+  },
   { name: "early_stop", type: "str", doc: "the metric whose stalling stops training" },
   {
     name: "patience",
