@@ -33,7 +33,7 @@ train M {
 }
 `;
 
-function withTemp(fn: (dir: string) => Promise<void>): () => Promise<void> {
+function withTemp(fn: (dir: string) => Promise<void> | void): () => Promise<void> {
   return async () => {
     const dir = Deno.makeTempDirSync({ prefix: "dlm_step_cache_test_" });
     try {
@@ -206,7 +206,7 @@ Deno.test(
 
 Deno.test(
   "past its size bound the least recently used entries go, and only the cache's own files",
-  withTemp(async (dir) => {
+  withTemp((dir) => {
     const cfg = { dir: `${dir}/steps`, maxBytes: 0 };
     Deno.mkdirSync(cfg.dir);
     const old = new Date(Date.now() - 3600_000);
