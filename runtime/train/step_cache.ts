@@ -341,9 +341,19 @@ export async function storeStep(
   const name = await entryName(key);
   const tmp = `${cfg.dir}/${name}.${crypto.randomUUID()}.tmp`;
   const path = `${cfg.dir}/${name}`;
+  let payload: Uint8Array;
+  try {
+    payload = new Uint8Array(v8.serialize(value));
+  } catch (e) {
+    // A value that cannot be serialised is a defect of ours, not of the folder: said once.
+    if (warned.has("")) return undefined;
+    warned.add("");
+    return `dlm: warning: cannot cache the compiled step (${
+      (e as Error).message
+    }); continuing without it`;
+  }
   let claimed = false;
   try {
-    const payload = new Uint8Array(v8.serialize(value));
     const hashed: [string, string][] = [];
     for (const [file, text] of files) {
       hashed.push([file, await sha256(new TextEncoder().encode(text))]);

@@ -205,6 +205,28 @@ Deno.test(
 );
 
 Deno.test(
+  "a value that cannot be serialised is not cached, with one warning line that says so",
+  withTemp(async (dir) => {
+    resetStepWarnings();
+    const cfg = { dir: `${dir}/cache/steps`, maxBytes: 2 ** 30 };
+    const { value, files } = compiled(dir);
+    const key = (await stepKey(`${dir}/main.dlm`, OPTIONS))!;
+    const bad = { ...value, settings: { ...value.settings, f: () => 0 } } as CompiledStep;
+    const w = await storeStep(cfg, key, files, bad);
+    assert.match(
+      w ?? "",
+      /^dlm: warning: cannot cache the compiled step \(.+\); continuing without it$/,
+    );
+    assert.equal(await storeStep(cfg, key, files, bad), undefined);
+    assert.deepEqual(entries(cfg.dir), []);
+    // The folder itself is fine: a good value is stored.
+    assert.equal(await storeStep(cfg, key, files, value), undefined);
+    assert.equal(entries(cfg.dir).length, 1);
+    resetStepWarnings();
+  }),
+);
+
+Deno.test(
   "past its size bound the least recently used entries go, and only the cache's own files",
   withTemp((dir) => {
     const cfg = { dir: `${dir}/steps`, maxBytes: 0 };
