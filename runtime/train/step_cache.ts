@@ -29,7 +29,8 @@
  * file per entry named by the key's hash (`<sha256>.step`), at most
  * `$DLM_CACHE_MAX_MB` MiB (default 1024) in the folder: past it, the least
  * recently used entries (modification time, refreshed on every hit) are
- * deleted. `--no-cache` bypasses it, and so does `--weights` (the weights
+ * deleted, and a step whose models and initial values alone exceed it is not
+ * stored. `--no-cache` bypasses it, and so does `--weights` (the weights
  * are loaded into the compiled graphs).
  *
  * Entry layout: the payload (the value, `node:v8`'s structured
@@ -47,7 +48,7 @@
 import v8 from "node:v8";
 import type { Diagnostic } from "../../compiler/diagnostics.ts";
 import type { ParamInfo } from "../../compiler/ir/graph.ts";
-import type { Tensor } from "../../compiler/ir/tensor.ts";
+import { DTYPES, numel, type Tensor } from "../../compiler/ir/tensor.ts";
 import type { TrainSettings } from "../../compiler/train/mod.ts";
 import { describeFsError } from "../fs.ts";
 import { type CacheConfig, canonical, sha256 } from "../ort/cache.ts";
@@ -341,6 +342,8 @@ export async function storeStep(
   const name = await entryName(key);
   const tmp = `${cfg.dir}/${name}.${crypto.randomUUID()}.tmp`;
   const path = `${cfg.dir}/${name}`;
+  // A step whose weights alone exceed the size bound would only evict everything else.
+  if (approximateBytes(value) > cfg.maxBytes) return undefined;
   let payload: Uint8Array;
   try {
     payload = new Uint8Array(v8.serialize(value));
@@ -377,6 +380,18 @@ export async function storeStep(
   }
   evictSteps(cfg, path);
   return undefined;
+}
+
+/** The bytes of a compiled step's ONNX models and initial values: most of an entry's size. */
+export function approximateBytes(value: CompiledStep): number {
+  let n = 0;
+  for (const m of [value.step, value.eval]) {
+    if (!m) continue;
+    n += m.bytes.length;
+    // By shape: a lazy initial value is not drawn to be measured.
+    for (const t of m.defaults.values()) n += numel(t.shape) * DTYPES[t.dtype].bytes;
+  }
+  return n;
 }
 
 /**

@@ -3,6 +3,7 @@ import { compileTrain } from "../../compiler/train/mod.ts";
 import { readFromDisk } from "../../compiler/check/program.ts";
 import { loadModel } from "./model.ts";
 import {
+  approximateBytes,
   buildId,
   checksum,
   type CompiledStep,
@@ -223,6 +224,22 @@ Deno.test(
     assert.equal(await storeStep(cfg, key, files, value), undefined);
     assert.equal(entries(cfg.dir).length, 1);
     resetStepWarnings();
+  }),
+);
+
+Deno.test(
+  "a step bigger than the size bound is not stored",
+  withTemp(async (dir) => {
+    const { value, files } = compiled(dir);
+    const key = (await stepKey(`${dir}/main.dlm`, OPTIONS))!;
+    const size = approximateBytes(value);
+    assert.ok(size > value.step.bytes.length, `${size} bytes`);
+    const small = { dir: `${dir}/small`, maxBytes: size - 1 };
+    assert.equal(await storeStep(small, key, files, value), undefined);
+    assert.deepEqual(entries(small.dir), []);
+    const fits = { dir: `${dir}/fits`, maxBytes: 2 * size };
+    await storeStep(fits, key, files, value);
+    assert.equal(entries(fits.dir).length, 1);
   }),
 );
 
