@@ -559,9 +559,14 @@ Deno.test(
       // --weights loads into the compiled graphs: no entry is read or written.
       const weights = `${dir}/w.safetensors`;
       assert.equal((await dlm("train", file, "--data", "digits", "--save", weights)).code, 0);
+      // One tensor more than the model has: loading it says so (DLM0407), after compiling.
+      const extra: [string, Tensor][] = [...readSafetensors(Deno.readFileSync(weights)).tensors];
+      extra.push(["unused.weight", { dtype: "f32", shape: [1], data: new Float32Array(1) }]);
+      Deno.writeFileSync(weights, writeSafetensors(extra));
       const before = stepEntries(cache);
       const loaded = await dlm("train", file, "--data", "digits", "--weights", weights);
       assert.equal(loaded.code, 0, loaded.err);
+      assert.match(loaded.err, /DLM0407.*unused\.weight/);
       assert.deepEqual(stepEntries(cache), before);
     });
   }),

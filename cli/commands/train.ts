@@ -84,11 +84,19 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   let defaults: TrainSettings = { metrics: [] };
   let sources: SourceMap | undefined;
   if (file.toLowerCase().endsWith(".dlm")) {
-    const compiled = await compileStep(file, args, { data: arrays, perRun, weights, rules, io });
+    const { compiled, weightNotes } = await compileStep(file, args, {
+      data: arrays,
+      perRun,
+      weights,
+      rules,
+      io,
+    });
     sources = new SourceMap();
     for (const [f, text] of compiled.sources) sources.add(f, text);
     // Warnings (a loss that reaches no parameter, ...) are worth seeing before a long run.
     warn({ warnings: compiled.warnings, sources }, io);
+    // Then what loading the weights found (names that matched nothing, ...).
+    for (const note of weightNotes) io.err(note);
     stepGraph = compiled.graph;
     step = compiled.step;
     evalModel = compiled.eval;
@@ -210,7 +218,7 @@ async function compileStep(
     rules: RenameRule[];
     io: Io;
   },
-): Promise<CompiledStep> {
+): Promise<{ compiled: CompiledStep; weightNotes: string[] }> {
   const valSplit = args.opts["val-split"] as number | undefined;
   const options = {
     model: args.opts.model as string | undefined,
@@ -227,7 +235,7 @@ async function compileStep(
     : undefined;
   if (cache && key) {
     const hit = await lookupStep(cache, key);
-    if ("value" in hit) return hit.value;
+    if ("value" in hit) return { compiled: hit.value, weightNotes: [] };
   }
   const reads = recordingReads(readFromDisk);
   const c = compileTrain(file, {
@@ -242,9 +250,10 @@ async function compileStep(
     throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
   }
   // Weights load by name into both models: the trained state and the frozen constants.
+  const weightNotes: string[] = [];
   if (ctx.weights.length) {
     for (const d of loadWeights(c.step, ctx.weights, ctx.rules).warnings) {
-      ctx.io.err(formatDiagnostic(d));
+      weightNotes.push(formatDiagnostic(d));
     }
     if (c.eval) loadWeights(c.eval, ctx.weights, ctx.rules);
   }
@@ -267,5 +276,5 @@ async function compileStep(
     const w = await storeStep(cache, key, reads.files, compiled);
     if (w) ctx.io.err(w);
   }
-  return compiled;
+  return { compiled, weightNotes };
 }
