@@ -220,7 +220,7 @@ export const SESSION: Record<string, OptSpec> = {
   "no-cache": {
     kind: "bool",
     help:
-      "neither use nor fill the cache of optimised models ($DLM_CACHE_DIR, else $XDG_CACHE_HOME/dlm or ~/.cache/dlm)",
+      "neither use nor fill the caches of optimised models and compiled training steps ($DLM_CACHE_DIR, else $XDG_CACHE_HOME/dlm or ~/.cache/dlm)",
   },
 };
 

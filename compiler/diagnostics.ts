@@ -984,6 +984,10 @@ export class SourceMap {
   line(file: string, line: number): string | undefined {
     return this.#files.get(file)?.[line - 1];
   }
+  /** Each file and its text (lines joined by "\n"), in the order they were added. */
+  files(): [string, string][] {
+    return [...this.#files].map(([file, lines]) => [file, lines.join("\n")]);
+  }
 }
 
 /**

@@ -511,6 +511,67 @@ Deno.test(
   }),
 );
 
+/** The compiled-step cache's entries under a cache directory: name, inode and use time. */
+function stepEntries(dir: string): { name: string; ino: number | null; used: number }[] {
+  try {
+    return [...Deno.readDirSync(`${dir}/steps`)].map((e) => {
+      const st = Deno.statSync(`${dir}/steps/${e.name}`);
+      return { name: e.name, ino: st.ino, used: st.mtime!.getTime() };
+    }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  } catch {
+    return [];
+  }
+}
+
+Deno.test(
+  "a second dlm train of the same file takes its compiled step from the cache; a change, --weights or --no-cache does not",
+  withTemp(async (dir) => {
+    const file = deepModel(dir, 2);
+    const cache = `${dir}/cache`;
+    await withCacheDir(cache, async () => {
+      const off = await dlm("train", file, "--data", "digits", "--no-cache");
+      assert.equal(off.code, 0, off.err);
+      assert.deepEqual(stepEntries(cache), []);
+      const first = await dlm("train", file, "--data", "digits");
+      assert.equal(first.code, 0, first.err);
+      const [entry] = stepEntries(cache);
+      assert.match(entry?.name ?? "", /^[0-9a-f]{64}\.step$/);
+      // Back-date the entry: a hit refreshes its use time, and reads it in place (same inode).
+      const old = new Date(Date.now() - 3600_000);
+      Deno.utimeSync(`${cache}/steps/${entry.name}`, old, old);
+      const second = await dlm("train", file, "--data", "digits");
+      assert.equal(second.code, 0, second.err);
+      assert.equal(second.err, first.err);
+      assert.equal(second.err, off.err);
+      const [hit] = stepEntries(cache);
+      assert.equal(hit.ino, entry.ino);
+      assert.ok(hit.used > old.getTime() + 1000, "the hit refreshed the entry's use time");
+      // Another seed is another entry.
+      const seeded = await dlm("train", file, "--data", "digits", "--seed", "3");
+      assert.equal(seeded.code, 0, seeded.err);
+      assert.equal(stepEntries(cache).length, 2);
+      // The file changed (another learning rate): compiled again, not read from the old entry.
+      Deno.writeTextFileSync(file, Deno.readTextFileSync(file).replace("lr: 0.01", "lr: 0.5"));
+      const changed = await dlm("train", file, "--data", "digits");
+      assert.equal(changed.code, 0, changed.err);
+      assert.notEqual(changed.err, first.err);
+      assert.equal(stepEntries(cache).length, 3);
+      // --weights loads into the compiled graphs: no entry is read or written.
+      const weights = `${dir}/w.safetensors`;
+      assert.equal((await dlm("train", file, "--data", "digits", "--save", weights)).code, 0);
+      // One tensor more than the model has: loading it says so (DLM0407), after compiling.
+      const extra: [string, Tensor][] = [...readSafetensors(Deno.readFileSync(weights)).tensors];
+      extra.push(["unused.weight", { dtype: "f32", shape: [1], data: new Float32Array(1) }]);
+      Deno.writeFileSync(weights, writeSafetensors(extra));
+      const before = stepEntries(cache);
+      const loaded = await dlm("train", file, "--data", "digits", "--weights", weights);
+      assert.equal(loaded.code, 0, loaded.err);
+      assert.match(loaded.err, /DLM0407.*unused\.weight/);
+      assert.deepEqual(stepEntries(cache), before);
+    });
+  }),
+);
+
 // ---------------------------------------------------------------- diff
 
 Deno.test("diff exits 0 and prints one table row per output with the tolerances", async () => {

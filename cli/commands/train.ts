@@ -8,12 +8,11 @@ import {
   DlmError,
   error,
   formatDiagnostic,
-  type SourceMap,
+  SourceMap,
   warning,
 } from "../../compiler/diagnostics.ts";
 import { warn } from "../report.ts";
 import { loadWeights, readWeightsFile, readWeightsMap, rename } from "../../runtime/weights.ts";
-import type { Graph } from "../../compiler/ir/graph.ts";
 import { compileTrain, type TrainSettings } from "../../compiler/train/mod.ts";
 import { multiStep } from "../../compiler/train/multistep.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
@@ -21,7 +20,23 @@ import { type Dataset, loadDataset, parseDataSpecs } from "../../runtime/data/mo
 import { writeSafetensors } from "../../runtime/formats/mod.ts";
 import { writeFileAtomic } from "../../runtime/fs.ts";
 import { memoryBudget } from "../../runtime/memory.ts";
-import { loadCheckpoint, stderrSink, train } from "../../runtime/train/mod.ts";
+import {
+  loadCheckpoint,
+  loadModel,
+  type ModelSource,
+  stderrSink,
+  train,
+} from "../../runtime/train/mod.ts";
+import {
+  type CompiledStep,
+  lookupStep,
+  recordingReads,
+  stepCacheConfig,
+  stepKey,
+  storeStep,
+} from "../../runtime/train/step_cache.ts";
+import { readFromDisk } from "../../compiler/check/program.ts";
+import type { RenameRule } from "../../runtime/weights.ts";
 import { dimsOf, overridesOf } from "../args.ts";
 import { withTokenIds } from "../token_overrides.ts";
 import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
@@ -61,42 +76,31 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   const arrays = data.arrays;
   // A .dlm file: its train section compiles to the step and evaluation models, and
   // sets defaults (epochs, batch size, validation split) that flags override.
-  let step: string | Graph = file;
-  // The one-step graph of a .dlm file (parameter lists, frozen values), whatever runs.
-  let stepGraph: Graph | undefined;
+  let step: ModelSource = file;
+  // The one-step graph's parameters and the values of the frozen ones, whatever runs.
+  let stepGraph: CompiledStep["graph"] | undefined;
   const perRun = positiveInt(args, "steps-per-run", 8);
-  let evalModel: string | Graph | undefined = args.opts.eval as string | undefined;
+  let evalModel: ModelSource | undefined = args.opts.eval as string | undefined;
   let defaults: TrainSettings = { metrics: [] };
   let sources: SourceMap | undefined;
   if (file.toLowerCase().endsWith(".dlm")) {
-    const c = compileTrain(file, {
-      model: args.opts.model as string | undefined,
-      seed: (args.opts.seed as number | undefined) ?? 0,
-      overrides: withTokenIds(overridesOf(args), args.opts.tokenizer as string | undefined),
-      dims: dimsOf(args),
-      // Small parameters update as flat vectors: fewer, larger operations per step.
-      pack: true,
-      // A sequence length the model leaves symbolic is the data's: recurrent layers unroll over it.
-      dataShapes: Object.fromEntries(Object.entries(arrays).map(([k, t]) => [k, t.shape])),
-      // The evaluation model runs only on validation data (--val-split or the section's).
-      evaluation: (s) => ((args.opts["val-split"] as number | undefined) ?? s.valSplit ?? 0) > 0,
+    const { compiled, weightNotes } = await compileStep(file, args, {
+      data: arrays,
+      perRun,
+      weights,
+      rules,
+      io,
     });
-    if (!c.step) {
-      throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
-    }
-    sources = c.sources;
+    sources = new SourceMap();
+    for (const [f, text] of compiled.sources) sources.add(f, text);
     // Warnings (a loss that reaches no parameter, ...) are worth seeing before a long run.
-    warn({ warnings: c.diagnostics, sources: c.sources }, io);
-    // Weights load by name into both models: the trained state and the frozen constants.
-    if (weights.length) {
-      for (const d of loadWeights(c.step, weights, rules).warnings) io.err(formatDiagnostic(d));
-      if (c.eval) loadWeights(c.eval, weights, rules);
-    }
-    // K steps per run: the step becomes a Scan over K stacked batches (compiler/train/multistep.ts).
-    stepGraph = c.step;
-    step = perRun > 1 ? multiStep(c.step) : c.step;
-    evalModel = c.eval;
-    defaults = c.settings!;
+    warn({ warnings: compiled.warnings, sources }, io);
+    // Then what loading the weights found (names that matched nothing, ...).
+    for (const note of weightNotes) io.err(note);
+    stepGraph = compiled.graph;
+    step = compiled.step;
+    evalModel = compiled.eval;
+    defaults = compiled.settings;
   } else if (!file.toLowerCase().endsWith(".onnx")) {
     throw new UsageError(
       ...diag("DLM0501", "dlm train", "a .dlm file or a .onnx step model", `'${file}'`),
@@ -176,7 +180,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     const all = new Map(r.weights);
     if (stepGraph) {
       for (const p of stepGraph.params) {
-        const t = all.get(p.name) ?? stepGraph.initializers.get(p.name);
+        const t = all.get(p.name) ?? stepGraph.frozen.get(p.name);
         if (t && !all.has(p.name)) all.set(p.name, t);
       }
     }
@@ -186,7 +190,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   if (saveAdapter) {
     const entries = methods.map((p): [string, Tensor] => [
       p.name,
-      r.weights.get(p.name) ?? stepGraph!.initializers.get(p.name)!,
+      r.weights.get(p.name) ?? stepGraph!.frozen.get(p.name)!,
     ]);
     writeFileAtomic(saveAdapter, writeSafetensors(entries));
     r.files.push(saveAdapter);
@@ -201,4 +205,81 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   );
   for (const f of r.files) io.err(`wrote ${f}`);
   return 0;
+}
+
+/**
+ * The step and evaluation models of a .dlm file's train section, as the loop loads them, from
+ * the compiled-step cache (runtime/train/step_cache.ts) or compiled. The cache is keyed by every
+ * option that reaches the compiler here; `--no-cache` bypasses it, and so do `--weights` (they
+ * are loaded into the compiled graphs).
+ */
+async function compileStep(
+  file: string,
+  args: Parsed,
+  ctx: {
+    data: Record<string, Tensor>;
+    perRun: number;
+    weights: string[];
+    rules: RenameRule[];
+    io: Io;
+  },
+): Promise<{ compiled: CompiledStep; weightNotes: string[] }> {
+  const valSplit = args.opts["val-split"] as number | undefined;
+  const options = {
+    model: args.opts.model as string | undefined,
+    seed: (args.opts.seed as number | undefined) ?? 0,
+    overrides: withTokenIds(overridesOf(args), args.opts.tokenizer as string | undefined),
+    dims: dimsOf(args),
+    // A sequence length the model leaves symbolic is the data's: recurrent layers unroll over it.
+    dataShapes: Object.fromEntries(Object.entries(ctx.data).map(([k, t]) => [k, t.shape])),
+  };
+  const session = sessionArgsOf(args).cache;
+  const cache = session && !ctx.weights.length ? stepCacheConfig(session) : undefined;
+  const key = cache
+    ? await stepKey(file, { ...options, pack: true, valSplit, perRun: ctx.perRun })
+    : undefined;
+  if (cache && key) {
+    const hit = await lookupStep(cache, key);
+    if ("value" in hit) return { compiled: hit.value, weightNotes: [] };
+  }
+  const reads = recordingReads(readFromDisk);
+  const c = compileTrain(file, {
+    ...options,
+    read: reads.read,
+    // Small parameters update as flat vectors: fewer, larger operations per step.
+    pack: true,
+    // The evaluation model runs only on validation data (--val-split or the section's).
+    evaluation: (s) => (valSplit ?? s.valSplit ?? 0) > 0,
+  });
+  if (!c.step) {
+    throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
+  }
+  // Weights load by name into both models: the trained state and the frozen constants.
+  const weightNotes: string[] = [];
+  if (ctx.weights.length) {
+    for (const d of loadWeights(c.step, ctx.weights, ctx.rules).warnings) {
+      weightNotes.push(formatDiagnostic(d));
+    }
+    if (c.eval) loadWeights(c.eval, ctx.weights, ctx.rules);
+  }
+  const frozen = new Map<string, Tensor>();
+  for (const p of c.step.params) {
+    const t = c.step.initializers.get(p.name);
+    if (t) frozen.set(p.name, t);
+  }
+  // K steps per run: the step becomes a Scan over K stacked batches (compiler/train/multistep.ts).
+  // Loaded as the loop loads them: random draws become inputs it feeds.
+  const compiled: CompiledStep = {
+    step: loadModel(ctx.perRun > 1 ? multiStep(c.step) : c.step, "step model", { draws: true }),
+    eval: c.eval ? loadModel(c.eval, "evaluation model", { draws: true }) : undefined,
+    graph: { name: c.step.name, params: c.step.params, frozen },
+    settings: c.settings!,
+    warnings: c.diagnostics,
+    sources: c.sources.files(),
+  };
+  if (cache && key) {
+    const w = await storeStep(cache, key, reads.files, compiled);
+    if (w) ctx.io.err(w);
+  }
+  return { compiled, weightNotes };
 }

@@ -28,6 +28,8 @@ import * as T from "./lexer.ts";
 import { MAX_SYNTAX_ERRORS, syntaxError } from "./lexer.ts";
 import { type LookaheadTable, TabledLookahead } from "./lookahead.ts";
 import LOOKAHEAD_TABLE from "./lookahead_table.json" with { type: "json" };
+import { type GrammarTable, restoreAnalysis } from "./grammar_table.ts";
+import GRAMMAR_TABLE from "./grammar_table.json" with { type: "json" };
 
 /** What the parser expected, for rules whose alternatives would make a long list. */
 const RULE_DESCRIPTIONS: Record<string, string> = {
@@ -183,8 +185,12 @@ export class DlmParser extends CstParser {
   /**
    * `validate`: run chevrotain's grammar validations (tests; a finding throws).
    * `table`: the lookahead paths to start from (tests: `{}` computes them all).
+   * `grammar`: the recorded grammar and follow sets to start from (grammar_table.ts; `false`:
+   * chevrotain records and analyses the grammar, as it always does with `validate`).
    */
-  constructor(options: { validate?: boolean; table?: LookaheadTable } = {}) {
+  constructor(
+    options: { validate?: boolean; table?: LookaheadTable; grammar?: GrammarTable | false } = {},
+  ) {
     const lookahead = new TabledLookahead(
       options.table ?? LOOKAHEAD_TABLE,
       [...T.PARSER_TOKENS, EOF],
@@ -199,7 +205,12 @@ export class DlmParser extends CstParser {
       skipValidations: !options.validate,
     });
     this.lookahead = lookahead;
-    this.performSelfAnalysis();
+    const grammar = options.validate
+      ? false
+      : options.grammar ?? (GRAMMAR_TABLE as unknown as GrammarTable);
+    if (!grammar || !restoreAnalysis(this, grammar, [...T.PARSER_TOKENS, EOF])) {
+      this.performSelfAnalysis();
+    }
   }
 
   /** Parse `f` one nesting level deeper (see `MAX_NESTING`), starting at the next token. */

@@ -15,8 +15,17 @@ import { fromTensorProto } from "../../compiler/onnx/tensor_proto.ts";
 import { readFileOrFail } from "../fs.ts";
 import { type Draw, drawsAsInputs } from "./draws.ts";
 
-/** A step or evaluation model: an IR graph, ONNX bytes, or an ONNX file path. */
-export type ModelSource = Graph | Uint8Array | string;
+/**
+ * A step or evaluation model: an IR graph, ONNX bytes, an ONNX file path, or a model already
+ * loaded (by `loadModel` with the options its user gives: `dlm train`'s compiled-step cache).
+ */
+export type ModelSource = Graph | Uint8Array | string | LoadedModel;
+
+/** Whether a model source is a loaded model. */
+export function isLoaded(src: ModelSource): src is LoadedModel {
+  return typeof src === "object" && !(src instanceof Uint8Array) && "bytes" in src &&
+    "defaults" in src;
+}
 
 /** A model ready for the loop. */
 export interface LoadedModel {
@@ -56,6 +65,7 @@ export function loadModel(
   what = "model",
   opts: { draws?: boolean } = {},
 ): LoadedModel {
+  if (isLoaded(src)) return src;
   if (typeof src === "string" || src instanceof Uint8Array) {
     const file = typeof src === "string" ? src : undefined;
     const raw = typeof src === "string" ? readFileOrFail(src, what) : src;

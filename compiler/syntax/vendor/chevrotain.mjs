@@ -1,10 +1,13 @@
 // deno-fmt-ignore-file
 // deno-lint-ignore-file
 // chevrotain's own single-file build: lib/chevrotain.mjs of npm:chevrotain@11.0.3 (Apache-2.0;
-// it includes lodash-es, MIT), byte for byte below this header. lexer.ts and parser.ts import it
-// instead of npm:chevrotain, whose hundreds of modules (chevrotain's and lodash-es's) cost about
+// it includes lodash-es, MIT), byte for byte below this header but for the patches listed in
+// chevrotain_test.ts (one: charCodeToOptimizedIndex computes what the lexer's 65536-entry table
+// held, instead of filling the table at every start, about 2.5 ms). lexer.ts and parser.ts import
+// it instead of npm:chevrotain, whose hundreds of modules (chevrotain's and lodash-es's) cost about
 // 150 ms at every start of the CLI. chevrotain_test.ts fails if it differs from the package that
-// deno.json names; to update: copy node_modules/chevrotain/lib/chevrotain.mjs below these lines.
+// deno.json names with those patches applied; to update: copy node_modules/chevrotain/lib/
+// chevrotain.mjs below these lines and apply the patches (the test says which no longer apply).
 // ---- end of header
 // lib/src/version.js
 var VERSION = "11.0.3";
@@ -5039,15 +5042,9 @@ function addToMapOfArrays(map2, key, value) {
 var minOptimizationVal = 256;
 var charCodeToOptimizedIdxMap = [];
 function charCodeToOptimizedIndex(charCode) {
-  return charCode < minOptimizationVal ? charCode : charCodeToOptimizedIdxMap[charCode];
+  return charCode < minOptimizationVal ? charCode : charCode < 65536 ? 255 + ~~(charCode / 255) : void 0;
 }
 function initCharCodeToOptimizedIndexMap() {
-  if (isEmpty_default(charCodeToOptimizedIdxMap)) {
-    charCodeToOptimizedIdxMap = new Array(65536);
-    for (let i = 0; i < 65536; i++) {
-      charCodeToOptimizedIdxMap[i] = i > 255 ? 255 + ~~(i / 255) : i;
-    }
-  }
 }
 
 // lib/src/scan/tokens.js
