@@ -866,6 +866,23 @@ export const CODES = {
     category: "error",
     message: 'moving_average(): {0} is trained by gradients too; freeze "{1}.*"',
   },
+  DLM0725: {
+    title: "Subspace larger than its parameters",
+    category: "error",
+    message:
+      "subspace(d: {0}) spans only {1} parameter values ({2}): d must be in 1..{1}, a subspace no larger than the space it lies in",
+  },
+  DLM0726: {
+    title: "Sweep metric not reported",
+    category: "error",
+    message: "--metric {0}: the train section of {1} reports no metric '{0}'; it reports {2}",
+  },
+  DLM0727: {
+    title: "Sweep reference needs a metric",
+    category: "error",
+    message:
+      "{0} needs --metric NAME: the metric whose fraction of the reference's the sweep looks for",
+  },
   // 08xx: fine-tuning
   DLM0801: {
     title: "Method does not fit the layer",

@@ -87,9 +87,10 @@ class Elaborator extends CallElab {
     const phases: TrainPhase[] = [];
     try {
       this.defineGlobals();
-      this.setUpPeft([...(model.with ?? []), ...train.with]);
       const scope = new Scope(this.global);
       this.bindModelParams(model, scope);
+      // The methods see the model's parameters: `with subspace(d: d)` under --set d=...
+      this.setUpPeft([...(model.with ?? []), ...train.with], scope);
       this.hoistInits(model.body, scope);
       const outputs: OutputDecl[] = [];
       this.execBody(model.body, scope, { model: true, outputs });
@@ -202,9 +203,9 @@ class Elaborator extends CallElab {
     resetFreshDims();
     try {
       this.defineGlobals();
-      this.setUpPeft(model.with ?? []);
       const scope = new Scope(this.global);
       this.bindModelParams(model, scope);
+      this.setUpPeft(model.with ?? [], scope);
       this.hoistInits(model.body, scope);
       const outputs: OutputDecl[] = [];
       this.execBody(model.body, scope, { model: true, outputs });

@@ -15,6 +15,7 @@ import { LIMITS } from "../limits.ts";
 import { describe, ERROR, Scope, type Value } from "../values.ts";
 import { compileGlob } from "../glob.ts";
 import { methodSpecs, Peft } from "../peft.ts";
+import { applySubspace } from "../subspace.ts";
 import { closest } from "../suggest.ts";
 import { applyCopies } from "../copies.ts";
 
@@ -321,6 +322,20 @@ export abstract class StatementElab extends IndexElab {
     if (this.peft) {
       // Fine-tuning trains the methods' parameters (and top_layers' choice); the base is frozen.
       const names = params.filter((p) => !p.adapter).map((p) => p.name);
+      for (const s of this.peft.specs) {
+        if (s.method !== "subspace") continue;
+        applySubspace(s, {
+          graph: this.root.graph,
+          ctx: (span) => this.ctx(span, {}),
+          seed: this.seed,
+          report: (code, message, span) => this.err(code, message, span),
+          markAdapter: (name, method) => {
+            const info = this.paramIndex.get(name);
+            if (info) info.adapter = method;
+          },
+          merges: this.root.graph.merges ??= [],
+        });
+      }
       this.peft.finish(names);
       const keep = this.peft.trainable(names);
       for (const p of params) if (!p.adapter && !keep.has(p.name)) p.frozen = true;
@@ -371,9 +386,9 @@ export abstract class StatementElab extends IndexElab {
   }
 
   /** Evaluate the `with` methods of a derived model or a train section. */
-  setUpPeft(exprs: A.Expr[]): void {
+  setUpPeft(exprs: A.Expr[], scope: Scope): void {
     if (exprs.length === 0) return;
-    const values = exprs.map((e) => ({ value: this.eval(e, this.global), span: e.span }));
+    const values = exprs.map((e) => ({ value: this.eval(e, scope), span: e.span }));
     const specs = methodSpecs(values, (code, message, span) => this.err(code, message, span));
     if (specs.length === 0) return;
     const merges = this.root.graph.merges ??= [];
