@@ -119,6 +119,14 @@ export const CASES: Case[] = [
   // Train mode: dropout masks and drop-path noise are drawn once and fed to both sides.
   { file: "lenet_digits.dlm", set: { c1: 4, c2: 8 }, dims: { N: 2 }, mode: "train" },
   { file: "resnet_stochastic_depth.dlm", set: { blocks: 2 }, mode: "train" },
+  { file: "intrinsic_dimension_digits.dlm", dims: { N: 4 } },
+  { file: "intrinsic_dimension_digits.dlm", model: "MlpDigitsSubspace", dims: { N: 4 } },
+  {
+    file: "intrinsic_dimension_digits.dlm",
+    model: "MlpDigitsSubspace",
+    set: { d: 2000 },
+    dims: { N: 4 },
+  },
   {
     file: "seq2seq_attention.dlm",
     set: { src_vocab: 30, tgt_vocab: 20, dim: 8, hidden: 16, max_len: 6 },

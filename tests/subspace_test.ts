@@ -16,6 +16,8 @@ import { writeSafetensors } from "../runtime/formats/mod.ts";
 import { buildGraph } from "../cli/pipeline.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
 import { diffTrain, formatTrainDiff } from "../runtime/diff/train_diff.ts";
+import { findAll, parseXml, textOf } from "../compiler/viz/xml_wellformed.ts";
+import { dlm } from "./cli_testing.ts";
 
 const SRC = `
 model Mlp(hidden: int = 6, d: int = 5) {
@@ -240,4 +242,99 @@ Deno.test(
     const t = compileFile(file, { model: "Head" });
     assert.ok(t.diagnostics.some((d) => d.code === "DLM0215" && d.span?.line === 8));
   }),
+);
+
+const EXAMPLE = decodeURIComponent(
+  new URL("../lang-examples/intrinsic_dimension_digits.dlm", import.meta.url).pathname,
+);
+
+Deno.test(
+  "dlm sweep over d finds d_90 against the full model, writing the metric per run and its curve",
+  async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "dlm_subspace_sweep_" });
+    try {
+      const r = await dlm(
+        "sweep",
+        EXAMPLE,
+        "--model",
+        "MlpDigitsSubspace",
+        "--set",
+        "hidden=16",
+        "--set",
+        "d=2,300",
+        "--metric",
+        "accuracy",
+        "--reference-model",
+        "MlpDigitsFull",
+        "--reach",
+        "0.5",
+        "--data",
+        "digits",
+        "--epochs",
+        "2",
+        "-o",
+        `${dir}/out`,
+      );
+      assert.equal(r.code, 0, r.err);
+      const [head, ...lines] = Deno.readTextFileSync(`${dir}/out/sweep.csv`).trim().split("\n");
+      const cols = head.split(",");
+      const rows = lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [cols[i], v])));
+      // N is what trains: z's d numbers.
+      assert.deepEqual(rows.map((x) => [x.d, x.params]), [["2", "2"], ["300", "300"]]);
+      const acc = rows.map((x) => Number(x.val_accuracy));
+      assert.ok(acc[1] > acc[0], `${acc}`);
+      const fit = JSON.parse(Deno.readTextFileSync(`${dir}/out/fit.json`));
+      const m = fit.metric;
+      assert.equal(m.name, "val_accuracy");
+      assert.equal(m.reference_model, "MlpDigitsFull");
+      assert.ok(m.reference > 0.5 && m.reference <= 1, `${m.reference}`);
+      assert.ok(Math.abs(m.threshold - 0.5 * m.reference) < 1e-9);
+      // The answer is the smaller d exactly when it reaches the threshold.
+      const expect = acc[0] >= m.threshold ? 2 : acc[1] >= m.threshold ? 300 : null;
+      assert.equal(m.N_50, expect);
+      if (expect !== null) assert.match(r.out, new RegExp(`^N_50 = ${expect}: `, "m"));
+      const svg = parseXml(Deno.readTextFileSync(`${dir}/out/sweep.svg`));
+      assert.equal(findAll(svg, "circle").length, 2);
+      assert.ok(findAll(svg, "text").map(textOf).includes("trained parameters N (log)"));
+      assert.ok(
+        findAll(svg, "text").map(textOf).some((t) =>
+          t.startsWith("MlpDigitsFull (all parameters)")
+        ),
+      );
+
+      // A metric the section does not report; a reference without a metric.
+      const bad = await dlm(
+        "sweep",
+        EXAMPLE,
+        "--model",
+        "MlpDigitsSubspace",
+        "--set",
+        "d=2,3",
+        "--metric",
+        "acc",
+        "--data",
+        "digits",
+        "-o",
+        `${dir}/bad`,
+      );
+      assert.equal(bad.code, 1);
+      assert.match(bad.err, /DLM0726: --metric acc: .* reports 'accuracy'/);
+      const noMetric = await dlm(
+        "sweep",
+        EXAMPLE,
+        "--set",
+        "d=2,3",
+        "--reference-model",
+        "MlpDigitsFull",
+        "--data",
+        "digits",
+        "-o",
+        `${dir}/bad`,
+      );
+      assert.equal(noMetric.code, 2);
+      assert.match(noMetric.err, /DLM0727: --reference-model needs --metric NAME/);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
 );
