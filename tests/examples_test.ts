@@ -127,6 +127,8 @@ export const CASES: Case[] = [
     set: { d: 2000 },
     dims: { N: 4 },
   },
+  { file: "split_brain_digits.dlm", dims: { N: 4 } },
+  { file: "split_brain_digits.dlm", model: "PlainAutoencoderDigits", dims: { N: 4 } },
   {
     file: "seq2seq_attention.dlm",
     set: { src_vocab: 30, tgt_vocab: 20, dim: 8, hidden: 16, max_len: 6 },
