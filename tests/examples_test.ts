@@ -128,6 +128,7 @@ export const CASES: Case[] = [
     dims: { N: 4 },
   },
   { file: "split_brain_digits.dlm", dims: { N: 4 } },
+  { file: "deep_clustering_digits.dlm", dims: { N: 4 } },
   { file: "split_brain_digits.dlm", model: "PlainAutoencoderDigits", dims: { N: 4 } },
   {
     file: "seq2seq_attention.dlm",

@@ -37,6 +37,7 @@ import { memoryBudget } from "../../runtime/memory.ts";
 import { computeFrontier, fitPowerLaw, type PowerLawFit } from "../../runtime/sweep/fit.ts";
 import { metricSvg, sweepSvg } from "../../runtime/sweep/plot.ts";
 import { stderrSink, train } from "../../runtime/train/mod.ts";
+import { kmeansStage } from "../../runtime/train/stages.ts";
 import { dimsOf } from "../args.ts";
 import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
 import { groupDigits, warn } from "../report.ts";
@@ -383,6 +384,8 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       // A progress line while a run trains, at a terminal; the sweep's own lines otherwise.
       progress: Deno.stderr.isTerminal() ? stderrSink() : undefined,
       memoryBudget: budget,
+      // Data the section's stages compute between epochs (deep clustering's clusters), afresh.
+      stages: (c.stages ?? []).map((st) => kmeansStage(st, backend, seed, c.sources)),
     });
   const metricName = metric ? (val ? `val_${metric}` : metric) : undefined;
   let referenceValue: number | undefined;

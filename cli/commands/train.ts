@@ -14,7 +14,8 @@ import {
 import { warn } from "../report.ts";
 import { loadWeights, readWeightsFile, readWeightsMap, rename } from "../../runtime/weights.ts";
 import type { Graph } from "../../compiler/ir/graph.ts";
-import { compileTrain, type TrainSettings } from "../../compiler/train/mod.ts";
+import { type CompiledStage, compileTrain, type TrainSettings } from "../../compiler/train/mod.ts";
+import { kmeansStage } from "../../runtime/train/stages.ts";
 import { multiStep } from "../../compiler/train/multistep.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { type Dataset, loadDataset, parseDataSpecs } from "../../runtime/data/mod.ts";
@@ -68,6 +69,8 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   let evalModel: string | Graph | undefined = args.opts.eval as string | undefined;
   let defaults: TrainSettings = { metrics: [] };
   let sources: SourceMap | undefined;
+  // Data a stage computes between epochs (`input pseudo: i64[N] from kmeans(...)`).
+  let compiledStages: CompiledStage[] = [];
   if (file.toLowerCase().endsWith(".dlm")) {
     const c = compileTrain(file, {
       model: args.opts.model as string | undefined,
@@ -91,7 +94,9 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     if (weights.length) {
       for (const d of loadWeights(c.step, weights, rules).warnings) io.err(formatDiagnostic(d));
       if (c.eval) loadWeights(c.eval, weights, rules);
+      for (const st of c.stages ?? []) loadWeights(st.graph, weights, rules);
     }
+    compiledStages = c.stages ?? [];
     // K steps per run: the step becomes a Scan over K stacked batches (compiler/train/multistep.ts).
     stepGraph = c.step;
     step = perRun > 1 ? multiStep(c.step) : c.step;
@@ -164,6 +169,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     progress: stderrSink(),
     sessions: { ...sessionArgs, report: true, warn: io.err },
     memoryBudget: memoryBudget(args.opts["memory-budget"] as string | undefined),
+    stages: compiledStages.map((st) => kmeansStage(st, backendOf(args, true), seed, sources)),
   });
   const save = args.opts.save as string | undefined;
   if (save) {

@@ -104,6 +104,8 @@ class Resolver {
   stmt(st: A.Stmt, s: Names): void {
     switch (st.kind) {
       case "input":
+        // The stage's expression sees what comes before the input, not the input itself.
+        if (st.source) this.expr(st.source, s);
         this.typeBinding(st.type, s);
         s.names.add(st.name);
         return;

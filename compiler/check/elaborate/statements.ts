@@ -10,9 +10,11 @@ import { isStackOverflow } from "../../syntax/mod.ts";
 import { coerce } from "./types.ts";
 import { IndexElab } from "./indexing.ts";
 import type * as A from "../../syntax/ast.ts";
-import type { Span } from "../../ir/graph.ts";
+import { formatType, type Span, type TensorType } from "../../ir/graph.ts";
+import { isFloat } from "../../ir/tensor.ts";
+import type { TrainStage } from "../context.ts";
 import { LIMITS } from "../limits.ts";
-import { describe, ERROR, Scope, type Value } from "../values.ts";
+import { describe, ERROR, Scope, type TensorValue, type Value } from "../values.ts";
 import { compileGlob } from "../glob.ts";
 import { methodSpecs, Peft } from "../peft.ts";
 import { applySubspace } from "../subspace.ts";
@@ -91,8 +93,19 @@ export abstract class StatementElab extends IndexElab {
           scope.define(s.name, ERROR);
           return;
         }
+        // `input pseudo: i64[N] from kmeans(...)`: the stage is evaluated before the input exists,
+        // so what it clusters cannot depend on what it makes.
+        const stage = s.source ? this.stageOf(s, scope) : undefined;
+        if (s.source && !stage) {
+          scope.define(s.name, ERROR);
+          return;
+        }
         const t = this.evalInputType(s.type, scope);
         if (!t) {
+          scope.define(s.name, ERROR);
+          return;
+        }
+        if (stage && !this.checkStageType(s, t, stage)) {
           scope.define(s.name, ERROR);
           return;
         }
@@ -113,6 +126,7 @@ export abstract class StatementElab extends IndexElab {
         }
         const name = this.b.input(s.name, t, s.span);
         scope.define(s.name, { k: "tensor", v: name, t });
+        if (stage) this.stages!.push({ ...stage, input: name });
         return;
       }
       case "output": {
@@ -310,11 +324,12 @@ export abstract class StatementElab extends IndexElab {
         renamed.set(v, added.name);
       }
     }
-    // Merge records name values, some of which are now outputs.
+    // Merge records and stages name values, some of which are now outputs.
     for (const m of this.root.graph.merges ?? []) {
       m.base = renamed.get(m.base) ?? m.base;
       m.result = renamed.get(m.result) ?? m.result;
     }
+    for (const st of this.stages ?? []) st.source = renamed.get(st.source) ?? st.source;
   }
 
   applyFreeze(): void {
@@ -383,6 +398,87 @@ export abstract class StatementElab extends IndexElab {
     applyCopies(this.root.graph, this.copyRules, (code, message, span) => {
       this.err(code, message, span);
     });
+  }
+
+  /**
+   * The stage of `input NAME: T from kmeans(x, k: ...)`: only in a train section (DLM0729), a
+   * `kmeans(...)` value (DLM0201), x a float [N, F] (DLM0731), `classes:` a data input (DLM0731).
+   */
+  stageOf(s: A.InputStmt, scope: Scope): Omit<TrainStage, "input"> | undefined {
+    const src = s.source!;
+    if (!this.stages) {
+      this.err(...diag("DLM0729", s.name, "a model"), src.span);
+      return undefined;
+    }
+    const v = this.eval(src, scope);
+    if (v.k === "error") return undefined;
+    if (v.k !== "spec" || v.kind !== "kmeans") {
+      this.err(
+        ...diag(
+          "DLM0201",
+          `input '${s.name}' from`,
+          "a stage such as kmeans(features, k: 10)",
+          describe(v),
+        ),
+        src.span,
+      );
+      return undefined;
+    }
+    const spans = v.argSpans ?? {};
+    const x = v.args.x as TensorValue;
+    const shape = x.t.shape;
+    if (shape.length !== 2 || !isFloat(x.t.dtype) || typeof shape[1] !== "number") {
+      this.err(
+        ...diag(
+          "DLM0731",
+          "its first argument",
+          "a float tensor [N, F] with F known",
+          formatType(x.t),
+        ),
+        spans.x ?? src.span,
+      );
+      return undefined;
+    }
+    let classes: string | undefined;
+    const c = v.args.classes;
+    if (c?.k === "tensor") {
+      if (!this.b.graph.inputs.some((i) => i.name === c.v) || c.t.dtype !== "i64") {
+        this.err(
+          ...diag("DLM0731", "against 'classes:'", "an i64 input of the data", formatType(c.t)),
+          spans.classes ?? src.span,
+        );
+        return undefined;
+      }
+      classes = c.v;
+    }
+    const int = (k: string, d: number) => (v.args[k]?.k === "int" ? v.args[k].v as number : d);
+    return {
+      kind: "kmeans",
+      source: x.v,
+      k: int("k", 1),
+      every: int("every", 1),
+      iterations: int("iterations", 100),
+      classes,
+      span: v.span ?? src.span,
+      kSpan: spans.k ?? src.span,
+    };
+  }
+
+  /** A k-means stage makes one cluster index a row: `i64[N]`, N the clustered value's rows. */
+  checkStageType(s: A.InputStmt, t: TensorType, stage: Omit<TrainStage, "input">): boolean {
+    const rows = this.b.graph.types.get(stage.source)?.shape[0];
+    if (t.dtype === "i64" && t.shape.length === 1 && t.shape[0] === rows) return true;
+    this.err(
+      ...diag(
+        "DLM0730",
+        s.name,
+        "kmeans()",
+        `i64[${rows}], a cluster index for each row of what it clusters`,
+        formatType(t),
+      ),
+      s.type.span,
+    );
+    return false;
   }
 
   /** Evaluate the `with` methods of a derived model or a train section. */
