@@ -883,6 +883,45 @@ export const CODES = {
     message:
       "the loss reads {0} ({1}) with the rollout's samples along axis 0, but minibatches() does not slice it: add it to over:",
   },
+  DLM0725: {
+    title: "Subspace larger than its parameters",
+    category: "error",
+    message:
+      "subspace(d: {0}) spans only {1} parameter values ({2}): d must be in 1..{1}, a subspace no larger than the space it lies in",
+  },
+  DLM0726: {
+    title: "Sweep metric not reported",
+    category: "error",
+    message: "--metric {0}: the train section of {1} reports no metric '{0}'; it reports {2}",
+  },
+  DLM0727: {
+    title: "Sweep reference needs a metric",
+    category: "error",
+    message:
+      "{0} needs --metric NAME: the metric whose fraction of the reference's the sweep looks for",
+  },
+  DLM0728: {
+    title: "More clusters than points",
+    category: "error",
+    message:
+      "kmeans(k: {0}) needs at most as many clusters as the {1} rows it clusters{2}: k must be in 1..{1}",
+  },
+  DLM0729: {
+    title: "Stage outside a train section",
+    category: "error",
+    message:
+      "'input {0}: ... from ...' declares data a stage computes between epochs; it belongs in a train section, not {1}",
+  },
+  DLM0730: {
+    title: "Stage data of the wrong type",
+    category: "error",
+    message: "input '{0}' from {1} must be {2}, got {3}",
+  },
+  DLM0731: {
+    title: "Clustered value of the wrong shape",
+    category: "error",
+    message: "kmeans() clusters {0}: it needs {1}, got {2}",
+  },
   // 08xx: fine-tuning
   DLM0801: {
     title: "Method does not fit the layer",

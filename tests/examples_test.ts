@@ -128,6 +128,17 @@ export const CASES: Case[] = [
   // Train mode: each image's affine draw is shared by both sides.
   { file: "lenet_digits_augmented.dlm", set: { c1: 4, c2: 8 }, dims: { N: 3 }, mode: "train" },
   { file: "resnet_stochastic_depth.dlm", set: { blocks: 2 }, mode: "train" },
+  { file: "intrinsic_dimension_digits.dlm", dims: { N: 4 } },
+  { file: "intrinsic_dimension_digits.dlm", model: "MlpDigitsSubspace", dims: { N: 4 } },
+  {
+    file: "intrinsic_dimension_digits.dlm",
+    model: "MlpDigitsSubspace",
+    set: { d: 2000 },
+    dims: { N: 4 },
+  },
+  { file: "split_brain_digits.dlm", dims: { N: 4 } },
+  { file: "deep_clustering_digits.dlm", dims: { N: 4 } },
+  { file: "split_brain_digits.dlm", model: "PlainAutoencoderDigits", dims: { N: 4 } },
   {
     file: "seq2seq_attention.dlm",
     set: { src_vocab: 30, tgt_vocab: 20, dim: 8, hidden: 16, max_len: 6 },

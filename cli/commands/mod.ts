@@ -600,6 +600,24 @@ const sweep = lazyCommand({
       range: { int: true, min: 1 },
       help: "training steps per onnxruntime run (default 8, as dlm train)",
     },
+    metric: {
+      kind: "string",
+      arg: "NAME",
+      help:
+        "record each run's last value of this metric of the section (validation when split) and plot it against N",
+    },
+    "reference-model": {
+      kind: "string",
+      arg: "NAME",
+      help:
+        "train this model's section once the same way first, and report the fewest parameters N whose --metric reaches --reach of its value (d_90)",
+    },
+    reach: {
+      kind: "number",
+      arg: "F",
+      range: { min: 0.01, max: 1 },
+      help: "the share of the reference's --metric to reach (default 0.9)",
+    },
     backend: {
       kind: "string",
       arg: "node|web|reference",

@@ -6,6 +6,12 @@
  * L(N) = a·N^-alpha + c over the non-embedding parameter count N (runtime/sweep/fit.ts), marks
  * the compute-optimal frontier when the budgets vary, and draws sweep.svg.
  *
+ * With `--metric NAME` each row also gets the run's last value of that metric (validation when
+ * there is a split), and sweep.svg plots it against N instead of the loss. With
+ * `--reference-model M` the sweep first trains M's section the same way (the full model, for
+ * intrinsic dimension) and reports N_F: the fewest trained parameters whose metric reaches
+ * `--reach F` (default 0.9) of the reference's (Li et al.'s d_90 when N is a subspace's d).
+ *
  * Bad input: a list that does not parse, a key given twice or nothing to sweep is a usage error
  * (DLM0540-DLM0542) before anything runs; a parameter the model lacks is the compiler's DLM0205,
  * found when every configuration is compiled, before any trains. A configuration that fails to
@@ -29,8 +35,9 @@ import { type Dataset, loadDataset, parseDataSpecs } from "../../runtime/data/mo
 import { checkOutputFile, makeOutputDir, writeFileAtomic } from "../../runtime/fs.ts";
 import { memoryBudget } from "../../runtime/memory.ts";
 import { computeFrontier, fitPowerLaw, type PowerLawFit } from "../../runtime/sweep/fit.ts";
-import { sweepSvg } from "../../runtime/sweep/plot.ts";
+import { metricSvg, sweepSvg } from "../../runtime/sweep/plot.ts";
 import { stderrSink, train } from "../../runtime/train/mod.ts";
+import { kmeansStage } from "../../runtime/train/stages.ts";
 import { dimsOf } from "../args.ts";
 import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
 import { groupDigits, warn } from "../report.ts";
@@ -133,6 +140,8 @@ export interface SweepRow {
   seconds?: number;
   frontier?: boolean;
   error?: string;
+  /** `--metric NAME`'s last value. */
+  metric?: number;
 }
 
 /** A CSV field: quoted when it holds a comma, a quote or a line break. */
@@ -146,7 +155,7 @@ function field(v: unknown): string {
 }
 
 /** sweep.csv: one row per configuration (and budget). */
-export function sweepCsv(keys: string[], rows: SweepRow[]): string {
+export function sweepCsv(keys: string[], rows: SweepRow[], metric?: string): string {
   const head = [
     ...keys,
     "token_budget",
@@ -160,6 +169,7 @@ export function sweepCsv(keys: string[], rows: SweepRow[]): string {
     "val_loss",
     "seconds",
     "frontier",
+    ...(metric ? [metric] : []),
     "error",
   ];
   const lines = [head.join(",")];
@@ -178,6 +188,7 @@ export function sweepCsv(keys: string[], rows: SweepRow[]): string {
         r.valLoss,
         r.seconds === undefined ? undefined : r.seconds.toFixed(2),
         r.frontier === undefined ? undefined : r.frontier ? "yes" : "no",
+        ...(metric ? [r.metric] : []),
         r.error,
       ].map(field).join(","),
     );
@@ -275,6 +286,51 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   }
   const first = compiled.find((x) => x.c)?.c;
   const settings = first?.settings ?? { metrics: [] };
+  const metric = args.opts.metric as string | undefined;
+  const refModel = args.opts["reference-model"] as string | undefined;
+  const reachOpt = args.opts.reach as number | undefined;
+  if (!metric && (refModel !== undefined || reachOpt !== undefined)) {
+    throw new UsageError(
+      ...diag("DLM0727", refModel !== undefined ? "--reference-model" : "--reach"),
+    );
+  }
+  const reach = reachOpt ?? 0.9;
+  const checkMetric = (c: CompiledTrain, model: string) => {
+    const have = c.settings?.metrics ?? [];
+    if (metric && !have.includes(metric)) {
+      throw new DlmError([
+        error(
+          ...diag(
+            "DLM0726",
+            metric,
+            model,
+            have.length ? have.map((m) => `'${m}'`).join(", ") : "none (only its loss)",
+          ),
+        ),
+      ]);
+    }
+  };
+  if (first) checkMetric(first, (args.opts.model as string | undefined) ?? "the file's model");
+  // The reference (the full model): compiled now, so that a mistake stops the sweep before it runs.
+  let reference: CompiledTrain | undefined;
+  if (refModel !== undefined) {
+    reference = compileTrain(file, {
+      model: refModel,
+      seed,
+      overrides: fixed,
+      dims: dimsOf(args),
+      pack: true,
+      dataShapes,
+      evaluation: (s) => (valOpt ?? s.valSplit ?? 0) > 0,
+    });
+    if (!reference.step || reference.diagnostics.some((d) => d.severity === "error")) {
+      throw new DlmError(
+        reference.diagnostics.filter((d) => d.severity === "error"),
+        reference.sources,
+      );
+    }
+    checkMetric(reference, refModel);
+  }
   const batchSize = (args.opts["batch-size"] as number | undefined) ?? settings.batchSize ?? 32;
   const frac = valOpt ?? settings.valSplit ?? 0;
   // One split for every configuration.
@@ -309,6 +365,47 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     Math.floor(steps / perEpoch) * epochSamples + (steps % perEpoch) * batchSize;
   const perRun = (args.opts["steps-per-run"] as number | undefined) ?? 8;
 
+  const metricOf = (h: { values: Record<string, number> }[]) =>
+    metric ? h.at(-1)?.values[val ? `val_${metric}` : metric] : undefined;
+  const runOne = (c: CompiledTrain, plan: (typeof plans)[number]) =>
+    train({
+      step: perRun > 1 ? multiStep(c.step!) : c.step!,
+      eval: c.eval,
+      data: trainSet,
+      val,
+      epochs: plan.epochs,
+      maxSteps: plan.budget !== undefined ? plan.steps : undefined,
+      batchSize,
+      dropLast,
+      seed,
+      backend,
+      stepsPerRun: perRun,
+      sessions: { ...sessionArgs, warn: io.err },
+      // A progress line while a run trains, at a terminal; the sweep's own lines otherwise.
+      progress: Deno.stderr.isTerminal() ? stderrSink() : undefined,
+      memoryBudget: budget,
+      // Data the section's stages compute between epochs (deep clustering's clusters), afresh.
+      stages: (c.stages ?? []).map((st) => kmeansStage(st, backend, seed, c.sources)),
+    });
+  const metricName = metric ? (val ? `val_${metric}` : metric) : undefined;
+  let referenceValue: number | undefined;
+  if (reference) {
+    const plan = plans.at(-1)!;
+    io.err(
+      `[reference] ${refModel}: ${
+        groupDigits(parameterCounts(reference.step!).total)
+      } parameters, ${plan.steps} steps`,
+    );
+    const t0 = performance.now();
+    const r = await runOne(reference, plan);
+    referenceValue = metricOf(r.history);
+    io.err(
+      `[reference] ${refModel}: ${metricName} ${referenceValue?.toFixed(4)} (${
+        ((performance.now() - t0) / 1000).toFixed(1)
+      } s)`,
+    );
+  }
+
   const rows: SweepRow[] = [];
   const total = compiled.length * plans.length;
   let k = 0;
@@ -329,23 +426,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       );
       const t0 = performance.now();
       try {
-        const r = await train({
-          step: perRun > 1 ? multiStep(c.step!) : c.step!,
-          eval: c.eval,
-          data: trainSet,
-          val,
-          epochs: plan.epochs,
-          maxSteps: plan.budget !== undefined ? plan.steps : undefined,
-          batchSize,
-          dropLast,
-          seed,
-          backend,
-          stepsPerRun: perRun,
-          sessions: { ...sessionArgs, warn: io.err },
-          // A progress line while a run trains, at a terminal; the sweep's own lines otherwise.
-          progress: Deno.stderr.isTerminal() ? stderrSink() : undefined,
-          memoryBudget: budget,
-        });
+        const r = await runOne(c, plan);
         const seconds = (performance.now() - t0) / 1000;
         const steps = r.losses.length;
         // The training loss at the end: the mean of the last tenth of the steps' losses.
@@ -364,11 +445,13 @@ export async function run(args: Parsed, io: Io): Promise<number> {
           trainLoss: tail.reduce((s, x) => s + x, 0) / tail.length,
           valLoss: r.history.at(-1)?.values.val_loss,
           seconds,
+          metric: metricOf(r.history),
         };
         rows.push(row);
         io.err(
           `[${k}/${total}] ${name}: train_loss ${row.trainLoss!.toFixed(4)}` +
             (row.valLoss !== undefined ? `, val_loss ${row.valLoss.toFixed(4)}` : "") +
+            (row.metric !== undefined ? `, ${metricName} ${row.metric.toFixed(4)}` : "") +
             ` (${seconds.toFixed(1)} s)`,
         );
       } catch (e) {
@@ -426,8 +509,45 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       group: group(r),
     })),
   });
+  // --metric: the metric against N; with a reference, the fewest parameters reaching its share.
+  const threshold = referenceValue !== undefined ? reach * referenceValue : undefined;
+  const measured = rows.filter((r) => r.status === "ok" && Number.isFinite(r.metric))
+    .sort((a, b) => a.nonEmbedding! - b.nonEmbedding!);
+  const reached = threshold !== undefined
+    ? measured.find((r) => r.metric! >= threshold)
+    : undefined;
+  const reachName = `N_${+(reach * 100).toPrecision(3)}`;
+  const metricSummary = metricName
+    ? {
+      name: metricName,
+      reference_model: refModel ?? null,
+      reference: referenceValue ?? null,
+      reach: refModel !== undefined ? reach : null,
+      threshold: threshold ?? null,
+      [reachName]: reached?.nonEmbedding ?? null,
+      points: measured.map((r) => ({ ...r.config, n: r.nonEmbedding, value: r.metric })),
+    }
+    : null;
+  const plotted = metricName
+    ? metricSvg({
+      title: `${file.split("/").at(-1)}: ${metricName} against trained parameters N`,
+      points: measured.map((r) => ({ n: r.nonEmbedding!, value: r.metric! })),
+      nLabel: "trained parameters N",
+      valueLabel: metricName,
+      reference: referenceValue !== undefined
+        ? { value: referenceValue, label: `${refModel} (all parameters)` }
+        : undefined,
+      threshold: threshold !== undefined
+        ? { value: threshold, label: `${+(reach * 100).toPrecision(3)}% of it` }
+        : undefined,
+      reached: reached
+        ? { n: reached.nonEmbedding!, label: `${reachName} = ${reached.nonEmbedding}` }
+        : undefined,
+    })
+    : svg;
   const summary = {
     file,
+    metric: metricSummary,
     loss: lossName,
     parameters: "non-embedding",
     fit: fit ? { ...fit, points: fitted.length, token_budget: top ?? null } : null,
@@ -438,9 +558,9 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   };
   writeFileAtomic(
     csvPath,
-    sweepCsv(keys, rows.map((r) => ({ ...r, config: { ...fixed, ...r.config } }))),
+    sweepCsv(keys, rows.map((r) => ({ ...r, config: { ...fixed, ...r.config } })), metricName),
   );
-  writeFileAtomic(svgPath, svg);
+  writeFileAtomic(svgPath, plotted);
   writeFileAtomic(jsonPath, JSON.stringify(summary, null, 2) + "\n");
   if (fit) {
     io.out(
@@ -465,6 +585,21 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       `L(C) = ${computeFit.a.toPrecision(4)} * C^-${computeFit.alpha.toFixed(4)} + ${
         computeFit.c.toPrecision(4)
       } on the compute frontier (${frontier.length} runs)`,
+    );
+  }
+  if (threshold !== undefined) {
+    io.out(
+      reached
+        ? `${reachName} = ${reached.nonEmbedding}: the fewest trained parameters whose ${metricName} (${
+          reached.metric!.toFixed(4)
+        }) reaches ${reach} x ${referenceValue!.toFixed(4)} (${refModel}'s) = ${
+          threshold.toFixed(4)
+        }`
+        : `${reachName}: no configuration reaches ${reach} x ${
+          referenceValue!.toFixed(4)
+        } (${refModel}'s ${metricName}) = ${threshold.toFixed(4)}; the best is ${
+          Math.max(...measured.map((r) => r.metric!)).toFixed(4)
+        }`,
     );
   }
   for (const f of [csvPath, svgPath, jsonPath]) io.err(`wrote ${f}`);

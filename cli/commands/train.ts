@@ -13,7 +13,8 @@ import {
 } from "../../compiler/diagnostics.ts";
 import { warn } from "../report.ts";
 import { loadWeights, readWeightsFile, readWeightsMap, rename } from "../../runtime/weights.ts";
-import { compileTrain, type TrainSettings } from "../../compiler/train/mod.ts";
+import { type CompiledStage, compileTrain, type TrainSettings } from "../../compiler/train/mod.ts";
+import { kmeansStage } from "../../runtime/train/stages.ts";
 import { multiStep } from "../../compiler/train/multistep.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { type Dataset, loadDataset, parseDataSpecs } from "../../runtime/data/mod.ts";
@@ -83,8 +84,10 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   let evalModel: ModelSource | undefined = args.opts.eval as string | undefined;
   let defaults: TrainSettings = { metrics: [] };
   let sources: SourceMap | undefined;
+  // Data a stage computes between epochs (`input pseudo: i64[N] from kmeans(...)`).
+  let compiledStages: CompiledStage[] = [];
   if (file.toLowerCase().endsWith(".dlm")) {
-    const { compiled, weightNotes } = await compileStep(file, args, {
+    const { compiled, weightNotes, stages } = await compileStep(file, args, {
       data: arrays,
       perRun,
       weights,
@@ -101,6 +104,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     step = compiled.step;
     evalModel = compiled.eval;
     defaults = compiled.settings;
+    compiledStages = stages;
   } else if (!file.toLowerCase().endsWith(".onnx")) {
     throw new UsageError(
       ...diag("DLM0501", "dlm train", "a .dlm file or a .onnx step model", `'${file}'`),
@@ -173,6 +177,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     progress: stderrSink(),
     sessions: { ...sessionArgs, report: true, warn: io.err },
     memoryBudget: memoryBudget(args.opts["memory-budget"] as string | undefined),
+    stages: compiledStages.map((st) => kmeansStage(st, backendOf(args, true), seed, sources)),
   });
   const save = args.opts.save as string | undefined;
   if (save) {
@@ -223,7 +228,7 @@ async function compileStep(
     rules: RenameRule[];
     io: Io;
   },
-): Promise<{ compiled: CompiledStep; weightNotes: string[] }> {
+): Promise<{ compiled: CompiledStep; weightNotes: string[]; stages: CompiledStage[] }> {
   const valSplit = args.opts["val-split"] as number | undefined;
   const options = {
     model: args.opts.model as string | undefined,
@@ -240,7 +245,7 @@ async function compileStep(
     : undefined;
   if (cache && key) {
     const hit = await lookupStep(cache, key);
-    if ("value" in hit) return { compiled: hit.value, weightNotes: [] };
+    if ("value" in hit) return { compiled: hit.value, weightNotes: [], stages: [] };
   }
   const reads = recordingReads(readFromDisk);
   const c = compileTrain(file, {
@@ -261,6 +266,7 @@ async function compileStep(
       weightNotes.push(formatDiagnostic(d));
     }
     if (c.eval) loadWeights(c.eval, ctx.weights, ctx.rules);
+    for (const st of c.stages ?? []) loadWeights(st.graph, ctx.weights, ctx.rules);
   }
   const frozen = new Map<string, Tensor>();
   for (const p of c.step.params) {
@@ -277,9 +283,12 @@ async function compileStep(
     warnings: c.diagnostics,
     sources: c.sources.files(),
   };
-  if (cache && key) {
+  // A section with stages (k-means between epochs) is not stored: its stage graphs are not part
+  // of an entry, so such a file always compiles (and a lookup of it always misses).
+  const stages = c.stages ?? [];
+  if (cache && key && stages.length === 0) {
     const w = await storeStep(cache, key, reads.files, compiled);
     if (w) ctx.io.err(w);
   }
-  return { compiled, weightNotes };
+  return { compiled, weightNotes, stages };
 }

@@ -136,6 +136,28 @@ export interface Ctx {
   readonly phases?: PhaseDecl[];
 }
 
+/**
+ * `input pseudo: i64[N] from kmeans(features, k: 10)`: data a stage computes between epochs from
+ * the model as it is then, for the updates that follow (deep clustering's pseudo-labels).
+ */
+export interface TrainStage {
+  kind: "kmeans";
+  /** The graph input the stage's data feeds. */
+  input: string;
+  /** The value it clusters, [N, F], in this elaboration's graph. */
+  source: string;
+  k: number;
+  /** Run before every `every`-th epoch (and a run's first). */
+  every: number;
+  /** Lloyd iterations of each clustering. */
+  iterations: number;
+  /** A data input the clusters are scored against (NMI, matched accuracy), when given. */
+  classes?: string;
+  /** The kmeans(...) call, and its k (where k larger than the data is reported). */
+  span: Span;
+  kSpan: Span;
+}
+
 /** A `phase(...)` of a train section, as declared (train/compile.ts gets them as TrainPhase). */
 export interface PhaseDecl {
   name: string;

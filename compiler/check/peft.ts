@@ -16,6 +16,8 @@
  *   `attention: true` (FnDef), such as `scaled_dot_product_attention`.
  * - `top_layers`: trains the last k of a stack of numbered layers.
  * - `also_train`: base parameters that train as well (a new classifier head).
+ * - `subspace`: every selected parameter becomes theta0 + P z, one trainable
+ *   z of d numbers and a fixed random P (Li et al.; ./subspace.ts).
  *
  * Everything of the base model is frozen; the methods' parameters are the
  * trainable ones. The graph always holds the unmerged form; each LoRA and
@@ -33,6 +35,7 @@ import { describe, ERROR, type TensorValue, type Value } from "./values.ts";
 import { withGraph, withGraphs } from "./builtins/util.ts";
 import { FUNCTIONS } from "./builtins/functions.ts";
 import { type Code, diag } from "../diagnostics.ts";
+import { PROJECTIONS, type SubspaceSpec } from "./subspace.ts";
 
 export interface LoraSpec {
   method: "lora";
@@ -101,7 +104,8 @@ export type MethodSpec =
   | AdapterSpec
   | PrefixSpec
   | TopLayersSpec
-  | AlsoTrainSpec;
+  | AlsoTrainSpec
+  | SubspaceSpec;
 
 /** The spec kinds `with` accepts, and the arguments each takes (for COMPILE_FNS). */
 export const METHOD_ARGS: Record<string, [string, "int" | "number" | "str" | "any"][]> = {
@@ -119,6 +123,7 @@ export const METHOD_ARGS: Record<string, [string, "int" | "number" | "str" | "an
   prefix_tuning: [["length", "int"], ["targets", "str"], ["name", "str"], ["std", "number"]],
   top_layers: [["k", "int"], ["layers", "str"], ["also", "str"]],
   also_train: [["targets", "str"]],
+  subspace: [["d", "int"], ["targets", "str"], ["projection", "str"], ["name", "str"]],
 };
 
 type Report = (code: Code, message: string, span: Span) => void;
@@ -267,6 +272,35 @@ export function methodSpecs(values: { value: Value; span: Span }[], report: Repo
           method: "also_train",
           targets: str("targets")!,
           re: compileGlob(str("targets")!),
+          span,
+        });
+        break;
+      }
+      case "subspace": {
+        if (!need("d")) continue;
+        const d = numv("d")!;
+        if (!positive("d", d)) continue;
+        const projection = str("projection") ?? "auto";
+        if (!(PROJECTIONS as readonly string[]).includes(projection)) {
+          report(
+            ...diag(
+              "DLM0214",
+              "subspace() projection",
+              `one of ${PROJECTIONS.join(", ")}`,
+              projection,
+            ),
+            span,
+          );
+          continue;
+        }
+        const targets = str("targets") ?? "*";
+        out.push({
+          method: "subspace",
+          name,
+          d,
+          targets,
+          re: compileGlob(targets),
+          projection: projection as SubspaceSpec["projection"],
           span,
         });
         break;
@@ -473,6 +507,8 @@ export class Peft {
             s.span,
           );
         }
+      } else if (s.method === "subspace") {
+        // Reported where it is applied, over the parameters (./subspace.ts).
       } else if (this.hits.get(s) === 0) {
         const what = s.method === "prefix_tuning"
           ? "scaled_dot_product_attention under it"

@@ -42,11 +42,20 @@ export function resolveNames(p: Program): Diagnostic[] {
   }
   for (const f of p.files) {
     for (const d of f.decls) {
+      // The methods of a derived model or a train section see the globals and the model's
+      // parameters (`with subspace(d: d)`, d set by --set); a derived model's body is its
+      // base's, resolved there.
+      const withParams = (m: { params: { name: string }[] } | undefined) => {
+        const s = global.child();
+        for (const prm of m?.params ?? []) s.names.add(prm.name);
+        return s;
+      };
       if (d.kind === "model" && d.base) {
-        // A derived model's body is its base's (resolved there); its methods see the globals.
-        for (const w of d.with ?? []) r.expr(w, global);
+        const s = withParams(p.models.get(d.name));
+        for (const w of d.with ?? []) r.expr(w, s);
       } else if (d.kind === "train") {
-        for (const w of d.with) r.expr(w, global);
+        const s = withParams(p.models.get(d.model));
+        for (const w of d.with) r.expr(w, s);
       } else if (d.kind === "model") {
         const s = global.child();
         for (const prm of d.params) {
@@ -95,6 +104,8 @@ class Resolver {
   stmt(st: A.Stmt, s: Names): void {
     switch (st.kind) {
       case "input":
+        // The stage's expression sees what comes before the input, not the input itself.
+        if (st.source) this.expr(st.source, s);
         this.typeBinding(st.type, s);
         s.names.add(st.name);
         return;

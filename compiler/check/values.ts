@@ -31,7 +31,14 @@ export type Value =
    * A training setting built by an optimiser, schedule or clipping function: `adam(lr: 1e-3)`,
    * with the span of its call (where train/compile.ts reports what is wrong with it).
    */
-  | { k: "spec"; kind: string; args: Record<string, Value>; span?: Span }
+  | {
+    k: "spec";
+    kind: string;
+    args: Record<string, Value>;
+    span?: Span;
+    /** Where each argument was written, for errors found after the call (a stage's). */
+    argSpans?: Record<string, Span>;
+  }
   | { k: "none" }
   | { k: "error" };
 

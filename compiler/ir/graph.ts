@@ -123,6 +123,19 @@ export type MergeRecord =
     parts?: boolean[];
     base: string;
     result: string;
+  }
+  | {
+    /**
+     * Intrinsic-dimension subspace training (compiler/check/subspace.ts): `result` is
+     * `weight + reshape(P z)`, computed from constants and the vector z alone.
+     */
+    method: "subspace";
+    adapter: string;
+    layer: string;
+    weight: string;
+    vector: string;
+    base: string;
+    result: string;
   };
 
 export interface ValueInfo {

@@ -7,6 +7,8 @@
  *   IA3 output: W'[o, :] = l[o] W[o, :],  b'[o] = l[o] b[o]
  *   IA3 input:  W'[:, i] = l[i] W[:, i]     (after the layer's LoRA updates, which read the
  *                                          scaled input too)
+ *   subspace:   W' = W + reshape(P z)       (P dense or a fastfood product of constants:
+ *                                          evaluated by folding the graph's own nodes)
  *
  * Runs after weights are loaded and before the other passes (batch-norm
  * folding would otherwise change W under it). Each adapted value's node
@@ -17,6 +19,8 @@ import type { Graph, MergeRecord } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { diag, DlmError, error } from "../diagnostics.ts";
 import { dce } from "./dce.ts";
+import { foldConstants } from "./fold_constants.ts";
+import { emptyGraph } from "../ir/graph.ts";
 
 export interface MergeSummary {
   /** Weights that changed, each once. */
@@ -50,6 +54,9 @@ export function mergeAdapters(g: Graph): MergeSummary {
   // In application order, except IA3 input scalings last: the scaling applies to the layer's
   // input, which every LoRA update of that layer also reads, so W' = (W + s B A) diag(l).
   const all = g.merges ?? [];
+  // Subspace records first, from the weights as loaded: theta' = theta + P z, all of them at once.
+  const subspace = all.filter((m) => m.method === "subspace");
+  if (subspace.length) mergeSubspace(g, subspace);
   const records = [
     ...all.filter((m) => m.method !== "ia3_in"),
     ...all.filter((m) => m.method === "ia3_in"),
@@ -63,7 +70,7 @@ export function mergeAdapters(g: Graph): MergeSummary {
     if (!done.has(key)) {
       done.add(key);
       if (m.method === "lora") mergeLora(g, m);
-      else mergeIa3(g, m);
+      else if (m.method !== "subspace") mergeIa3(g, m);
       weights.add(m.weight);
     }
     if (m.method === "lora") adapterValues.add(m.a).add(m.b);
@@ -113,6 +120,41 @@ function mergeLora(g: Graph, m: Extract<MergeRecord, { method: "lora" }>): void 
     k++;
   }
   g.initializers.set(m.weight, f32Tensor(w.shape, W));
+}
+
+/**
+ * theta := theta + reshape(P z) for every subspace record. The projection's nodes read only
+ * constants and z, so folding a graph of just those nodes (the reference kernels, as constant
+ * folding does) gives each theta' with the numbers the unmerged graph computes.
+ */
+function mergeSubspace(g: Graph, records: Extract<MergeRecord, { method: "subspace" }>[]): void {
+  const want = new Set(records.map((m) => m.result));
+  const need = new Set(want);
+  const cone: Graph["nodes"] = [];
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i];
+    if (!n.outputs.some((o) => need.has(o))) continue;
+    cone.unshift(n);
+    for (const x of n.inputs) if (x) need.add(x);
+  }
+  const sub = emptyGraph(`${g.name}.subspace`);
+  sub.nodes = cone.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs] }));
+  for (const x of need) {
+    const t = g.initializers.get(x);
+    if (t) sub.initializers.set(x, t);
+  }
+  for (const [k, t] of g.types) sub.types.set(k, t);
+  foldConstants(sub, { mode: "eval" });
+  for (const m of records) {
+    const t = sub.initializers.get(m.result);
+    if (!t) {
+      throw new DlmError(
+        error(...diag("DLM0511", `subspace '${m.adapter}': ${m.weight} + P z did not fold`)),
+      );
+    }
+    f32(g, m.weight, "weight");
+    g.initializers.set(m.weight, t);
+  }
 }
 
 function mergeIa3(g: Graph, m: Extract<MergeRecord, { method: "ia3_out" | "ia3_in" }>): void {

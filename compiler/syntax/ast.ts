@@ -99,6 +99,11 @@ export interface InputStmt {
   kind: "input";
   name: string;
   type: TypeExpr;
+  /**
+   * `input pseudo: i64[N] from kmeans(features, k: 10)` in a train section: data a stage
+   * computes between epochs (spec/language.md 11), not read from the data files.
+   */
+  source?: Expr;
   span: Span;
   nameSpan: Span;
 }

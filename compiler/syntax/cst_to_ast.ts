@@ -392,11 +392,14 @@ export class AstBuilder {
     const span = this.nodeSpan(n);
     const nameSpan = this.tokenSpan(name);
     const type = node(n, "type");
+    const source = node(n, "source");
+    const from = source ? this.expr(source) : undefined;
     return {
       kind: "input",
       name: name.image,
       // A missing type was reported; `tensor` (any tensor) keeps the AST usable.
       type: type ? this.typeExpr(type) : { kind: "scalar_type", name: "tensor", span: nameSpan },
+      ...(from ? { source: from } : {}),
       span,
       nameSpan,
     };

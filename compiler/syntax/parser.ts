@@ -419,12 +419,21 @@ export class DlmParser extends CstParser {
     });
   });
 
-  // inputStmt = "input" IDENT ":" type ;
+  // inputStmt = "input" IDENT ":" type [ "from" expr ] ;
+  // `from` is contextual (as in initStmt), and must follow the type on its line: a statement on
+  // the next line may start with a name `from`.
   inputStmt = this.RULE("inputStmt", () => {
     this.CONSUME(T.Input);
     this.CONSUME(T.Identifier, { LABEL: "name" });
     this.CONSUME(T.Colon);
     this.SUBRULE(this.typeExpr, { LABEL: "type" });
+    this.OPTION({
+      GATE: () => this.LA(1).image === "from" && this.LA(1).startLine === this.LA(0).endLine,
+      DEF: () => {
+        this.CONSUME2(T.Identifier, { LABEL: "from" });
+        this.SUBRULE(this.expr, { LABEL: "source" });
+      },
+    });
   });
 
   // outputStmt = "output" IDENT [ ":" type ] [ "=" labeledOrExpr ] ;

@@ -63,7 +63,7 @@ export function sexpr(n: Printable): string {
     case "dim_rest":
       return "...";
     case "input":
-      return `(input ${n.name} ${sexpr(n.type)})`;
+      return `(input ${n.name} ${sexpr(n.type)}${n.source ? " from " + sexpr(n.source) : ""})`;
     case "output":
       return `(output ${n.name}${n.type ? " : " + sexpr(n.type) : ""}${
         n.value ? " = " + sexpr(n.value) : ""

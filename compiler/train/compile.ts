@@ -31,7 +31,7 @@ import {
   type ReadFile,
   readFromDisk,
 } from "../check/program.ts";
-import { elaborateTrain, type TrainElabResult } from "../check/elaborate/mod.ts";
+import { elaborateTrain, type TrainElabResult, type TrainStage } from "../check/elaborate/mod.ts";
 import { resolveNames } from "../check/resolve.ts";
 import type { Value } from "../check/values.ts";
 import type * as A from "../syntax/ast.ts";
@@ -88,9 +88,21 @@ export interface TrainSettings {
   schedule?: { steps: number; what: string; span: Span };
 }
 
+/**
+ * A stage of the section (`input pseudo: i64[N] from kmeans(...)`) with the model that computes
+ * what it clusters: the model in eval mode, its state (parameters, running statistics) as inputs
+ * as the evaluation model takes them, one output `stage:<input>`, and only the data inputs that
+ * value needs.
+ */
+export interface CompiledStage extends TrainStage {
+  graph: Graph;
+}
+
 export interface CompiledTrain {
   step?: Graph;
   eval?: Graph;
+  /** The section's stages, in order (empty without any). */
+  stages?: CompiledStage[];
   settings?: TrainSettings;
   diagnostics: Diagnostic[];
   sources: SourceMap;
@@ -178,9 +190,16 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
         opts.report?.eval,
       )
       : undefined;
+    // Each stage's feature model comes from an eval-mode elaboration of its own (a graph a
+    // stage prunes to its value), with that elaboration's name for the value.
+    const stages = tr.stages.map((st, i) => {
+      const ev = elaborateTrain(p, model, section, { ...eopts, mode: "eval" });
+      return { ...st, graph: buildStage(ev, ev.stages[i], state) };
+    });
     return {
       step,
       eval: evalGraph,
+      stages,
       settings,
       diagnostics: dedupeDiagnostics(diags),
       sources: p.sources,
@@ -475,6 +494,28 @@ function buildEval(ev: TrainElabResult, state: string[], report?: PassReport): G
   const g = ev.graph;
   exposeState(g, state);
   runPasses(g, inferencePipeline("eval"), { mode: "eval", keepParams: true, report });
+  return g;
+}
+
+function buildStage(ev: TrainElabResult, st: TrainStage, state: string[]): Graph {
+  const g = ev.graph;
+  const out = `stage:${st.input}`;
+  g.nodes.push({
+    name: out,
+    op: "Identity",
+    inputs: [st.source],
+    outputs: [out],
+    attrs: {},
+    spans: [st.span],
+  });
+  g.types.set(out, g.types.get(st.source)!);
+  g.outputs = [{ name: out, type: g.types.get(out)! }];
+  exposeState(g, state);
+  runPasses(g, inferencePipeline("eval"), { mode: "eval", keepParams: true });
+  // Inputs the value does not read (the section's targets, the stage's own input) are dropped:
+  // the stage runs before the data they come from exists.
+  const read = new Set(g.nodes.flatMap((n) => n.inputs));
+  g.inputs = g.inputs.filter((i) => read.has(i.name) || g.outputs.some((o) => o.name === i.name));
   return g;
 }
 

@@ -1,5 +1,6 @@
 /** Training: compiling train sections into step models, and the builders they use. */
 export {
+  type CompiledStage,
   type CompiledTrain,
   compileTrain,
   type TrainCompileOptions,

@@ -189,3 +189,128 @@ export function sweepSvg(p: SweepPlot): string {
   out.push("</svg>");
   return out.join("\n") + "\n";
 }
+
+/** A metric against parameters (`dlm sweep --metric`): what the plot shows. */
+export interface MetricPlot {
+  title: string;
+  points: { n: number; value: number }[];
+  nLabel: string;
+  valueLabel: string;
+  /** The reference run's value (the full model), a grey line. */
+  reference?: { value: number; label: string };
+  /** The share of it to reach, a red dashed line. */
+  threshold?: { value: number; label: string };
+  /** The fewest parameters that reach it, a vertical line. */
+  reached?: { n: number; label: string };
+}
+
+/** Ticks of a linear axis over [lo, hi]: steps of 1, 2 or 5 times a power of ten, 4 to 10 of them. */
+export function linearTicks(lo: number, hi: number): number[] {
+  const range = hi - lo || Math.abs(hi) || 1;
+  const base = Math.pow(10, Math.floor(Math.log10(range / 4)));
+  for (const m of [1, 2, 5, 10]) {
+    const step = base * m;
+    const out: number[] = [];
+    for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+      out.push(+v.toPrecision(6));
+    }
+    if (out.length <= 10) return out;
+  }
+  return [lo, hi];
+}
+
+/**
+ * The metric of each run against its parameter count N (log x, linear y), joined in order of N,
+ * with the reference's value, the threshold and the N that first reaches it.
+ */
+export function metricSvg(p: MetricPlot): string {
+  const W = 580, PH = 260, M = { l: 60, r: 190, t: 30, b: 44 };
+  const H = M.t + PH + M.b + 8;
+  const pw = W - M.l - M.r;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="17" text-anchor="middle" font-size="13">${esc(p.title)}</text>`,
+  ];
+  const pts = p.points.filter((q) => q.n > 0 && Number.isFinite(q.value))
+    .sort((a, b) => a.n - b.n);
+  if (pts.length) {
+    const xs = pts.map((q) => q.n);
+    const ys = pts.map((q) => q.value);
+    if (p.reference) ys.push(p.reference.value);
+    if (p.threshold) ys.push(p.threshold.value);
+    const [a, b] = [Math.log(Math.min(...xs)), Math.log(Math.max(...xs))];
+    const mx = b > a ? (b - a) * 0.08 : Math.log(1.2);
+    const x0 = Math.exp(a - mx), x1 = Math.exp(b + mx);
+    const [ylo, yhi] = [Math.min(...ys), Math.max(...ys)];
+    const my = yhi > ylo ? (yhi - ylo) * 0.08 : Math.abs(yhi) * 0.1 || 1;
+    const y0 = ylo - my, y1 = yhi + my;
+    const sx = (v: number) => M.l + (Math.log(v / x0) / Math.log(x1 / x0)) * pw;
+    const sy = (v: number) => M.t + PH - ((v - y0) / (y1 - y0)) * PH;
+    out.push(
+      `<rect x="${M.l}" y="${M.t}" width="${pw}" height="${PH}" fill="none" stroke="#999"/>`,
+    );
+    for (const t of logTicks(x0, x1)) {
+      const x = sx(t).toFixed(1);
+      out.push(
+        `<line x1="${x}" y1="${M.t + PH}" x2="${x}" y2="${M.t + PH + 4}" stroke="#999"/>`,
+        `<text x="${x}" y="${M.t + PH + 15}" text-anchor="middle">${tickLabel(t)}</text>`,
+      );
+    }
+    for (const t of linearTicks(y0, y1)) {
+      const y = sy(t).toFixed(1);
+      out.push(
+        `<line x1="${M.l - 4}" y1="${y}" x2="${M.l}" y2="${y}" stroke="#999"/>`,
+        `<text x="${M.l - 6}" y="${(+y + 4).toFixed(1)}" text-anchor="end">${tickLabel(t)}</text>`,
+      );
+    }
+    out.push(
+      `<text x="${M.l + pw / 2}" y="${M.t + PH + 32}" text-anchor="middle">${
+        esc(p.nLabel)
+      } (log)</text>`,
+      `<text transform="translate(14 ${M.t + PH / 2}) rotate(-90)" text-anchor="middle">${
+        esc(p.valueLabel)
+      }</text>`,
+    );
+    const legend: string[] = [];
+    const lx = M.l + pw + 10;
+    const hline = (v: number, color: string, dash: string, label: string) => {
+      const y = sy(v).toFixed(1);
+      out.push(
+        `<line x1="${M.l}" y1="${y}" x2="${
+          M.l + pw
+        }" y2="${y}" stroke="${color}" stroke-dasharray="${dash}"/>`,
+      );
+      const ly = M.t + 12 + legend.length * 15;
+      legend.push(
+        `<line x1="${lx}" y1="${ly - 4}" x2="${lx + 10}" y2="${
+          ly - 4
+        }" stroke="${color}" stroke-dasharray="${dash}"/>`,
+        `<text x="${lx + 14}" y="${ly}">${esc(`${label}: ${+v.toPrecision(4)}`)}</text>`,
+      );
+    };
+    if (p.reference) hline(p.reference.value, "#888", "2 2", p.reference.label);
+    if (p.threshold) hline(p.threshold.value, "#d62728", "5 3", p.threshold.label);
+    if (p.reached) {
+      const x = sx(p.reached.n).toFixed(1);
+      out.push(
+        `<line x1="${x}" y1="${M.t}" x2="${x}" y2="${M.t + PH}" stroke="#2ca02c"/>`,
+        `<text x="${(+x + 4).toFixed(1)}" y="${M.t + 14}" fill="#2ca02c">${
+          esc(p.reached.label)
+        }</text>`,
+      );
+    }
+    const line = pts.map((q) => `${sx(q.n).toFixed(1)},${sy(q.value).toFixed(1)}`).join(" ");
+    out.push(`<polyline fill="none" stroke="${COLORS[0]}" stroke-width="1.5" points="${line}"/>`);
+    for (const q of pts) {
+      out.push(
+        `<circle cx="${sx(q.n).toFixed(1)}" cy="${sy(q.value).toFixed(1)}" r="3.5" fill="${
+          COLORS[0]
+        }"/>`,
+      );
+    }
+    out.push(...legend);
+  }
+  out.push("</svg>");
+  return out.join("\n") + "\n";
+}

@@ -31,6 +31,7 @@ import { type LoadedModel, loadModel, type ModelSource } from "./model.ts";
 import { batchSizes, drawFeeds } from "./draws.ts";
 import { Progress, type ProgressSink } from "./progress.ts";
 import { type Backend, openRunner, type Runner } from "./runner.ts";
+import type { DataStage } from "./stages.ts";
 import type { CacheConfig } from "../ort/cache.ts";
 import type { OptimizeLevel } from "../ort/optimize.ts";
 
@@ -95,6 +96,12 @@ export interface TrainOptions {
    * first run (runtime/memory.ts; default from the environment and the machine).
    */
   memoryBudget?: MemoryBudget;
+  /**
+   * Stages that compute data for the next updates (stages.ts; deep clustering's pseudo-labels):
+   * each runs before the epochs it is due and before the run's first, and the epoch trains and
+   * validates on the data it returns. Its figures join the epoch's record.
+   */
+  stages?: DataStage[];
 }
 
 /** The onnxruntime session settings a training run takes. */
@@ -420,8 +427,28 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let state = initialState(step, given);
   // The state by parameter name, as the evaluation model, checkpoints and callers see it.
   const named = (s: Map<string, Tensor>) => step.packs.length ? unpackValues(step.packs, s) : s;
+  // The data of the epochs to come: the given data, with what the stages last computed.
+  let data = opts.data, val = opts.val;
+  const stages = opts.stages ?? [];
+  let stageValues: Record<string, number> = {};
+  const runStages = async (e: number, first: boolean) => {
+    stageValues = {};
+    for (const st of stages) {
+      if (!first && e % st.every !== 0) continue;
+      const r = await st.run(e, named(state), data, val);
+      ({ data, val } = r);
+      Object.assign(stageValues, r.values);
+    }
+  };
+  try {
+    // Before the data is checked against the step: the stages make inputs it reads.
+    if (epochs > startEpoch && stepsDone < maxSteps) await runStages(startEpoch, true);
+  } catch (e) {
+    for (const st of stages) await st.release();
+    throw e;
+  }
   const stateNames = new Set(state.keys());
-  const inputs = batchInputs(step, stateNames, opts.data, "step model");
+  const inputs = batchInputs(step, stateNames, data, "step model");
   const types = stepTypes(step, inputs);
   const perRun = step.multiStep ? (opts.stepsPerRun ?? 8) : 1;
   if (!Number.isInteger(perRun) || perRun < 1) {
@@ -434,20 +461,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   checkModelData(
     step,
     inputs,
-    opts.data,
+    data,
     batchSize,
     perRun,
     "The step model",
     dropLast,
     opts.memoryBudget,
   );
-  if (evalModel && opts.val) {
+  if (evalModel && val) {
     const evalState = new Set(named(state).keys());
-    const evalInputs = batchInputs(evalModel, evalState, opts.val, "evaluation model");
+    const evalInputs = batchInputs(evalModel, evalState, val, "evaluation model");
     checkModelData(
       evalModel,
       evalInputs,
-      opts.val,
+      val,
       batchSize,
       1,
       "The evaluation model",
@@ -503,7 +530,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   });
   // Evaluation runs once an epoch: its session's spinning threads would take a core from the
   // step's (dlm train on LeNet: 5.6-6.1 s with, 4.5-5.0 s without).
-  const evalRunner = evalModel && opts.val
+  const evalRunner = evalModel && val
     ? await openRunner(evalModel, backend, {
       spin: false,
       kind: "forward",
@@ -518,9 +545,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       epoch < epochs && stepsDone < maxSteps && !(stopper && sinceBest >= (stopper.patience ?? 3))
     ) {
       const t0 = performance.now();
+      if (epoch > startEpoch) await runStages(epoch, false);
       const sums: Record<string, number> = {};
       let seen = 0;
-      const batches = opts.data.batchCount(batchSize, dropLast);
+      const batches = data.batchCount(batchSize, dropLast);
       // One run per batch, or per group of stackable batches for a multi-step model.
       const runGroup = async (group: Batch[]) => {
         const feeds: Record<string, Tensor> = {};
@@ -538,7 +566,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
           out = await runner.run(feeds);
         } catch (e) {
           // The reference backend throws before returning a promise: caught here too.
-          throw explainFailure(e, step, `epoch ${epoch + 1}`, group, opts.data);
+          throw explainFailure(e, step, `epoch ${epoch + 1}`, group, data);
         }
         stepsDone += group.length;
         const perStep = (name: string) =>
@@ -566,7 +594,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       let planned = stepsDone;
       // One seed per epoch, so a resumed run shuffles as the uninterrupted one did.
       for (
-        const b of opts.data.batches(batchSize, {
+        const b of data.batches(batchSize, {
           shuffle: opts.shuffle,
           seed: seed * 100003 + epoch,
           dropLast,
@@ -583,12 +611,13 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       if (group.length) await runGroup(group);
       const values: Record<string, number> = {};
       for (const [k, v] of Object.entries(sums)) values[k] = v / seen;
-      if (evalRunner && evalModel && opts.val) {
+      Object.assign(values, stageValues);
+      if (evalRunner && evalModel && val) {
         const v = await evaluate(
           evalRunner,
           evalModel,
           named(state),
-          opts.val,
+          val,
           batchSize,
           seed,
           dropLast,
@@ -628,6 +657,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   } finally {
     await runner.release();
     await evalRunner?.release();
+    for (const st of stages) await st.release();
   }
   if (opts.outDir && history.length) {
     const w = writeHistory(opts.outDir, history, step.graph.name || "training");

@@ -20,7 +20,7 @@ import { FUNCTIONS as MATCHING_FUNCTIONS } from "./matching.ts";
 import type { CompileFn } from "../context.ts";
 import { scan } from "./scan.ts";
 import { param, params, tensor } from "./param.ts";
-import { METHODS, phase, SETTINGS } from "./train_specs.ts";
+import { kmeansStage, METHODS, phase, SETTINGS } from "./train_specs.ts";
 import { SCALAR_FNS } from "./scalars.ts";
 
 export type { LayerDef } from "./layers.ts";
@@ -66,7 +66,7 @@ export const FUNCTIONS: Record<string, FnDef> = merge(
  */
 export const COMPILE_FNS: Record<string, CompileFn> = merge(
   "compile-time function",
-  { scan, param, phase, params },
+  { scan, param, phase, params, kmeans: kmeansStage },
   SETTINGS,
   METHODS,
   { tensor },

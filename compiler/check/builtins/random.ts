@@ -78,10 +78,17 @@ function shapeValue(ctx: Ctx, shape: Dim[], what: string): TensorValue | undefin
       continue;
     }
     flush();
-    // A symbolic dim the program can name is always some value's: an input's, or the
-    // value a block parameter's type bound it from.
+    // A symbolic dim the program can name is some value's: an input's, or the value a block
+    // parameter's type bound it from. Not when that input's own type was in error
+    // (`f32[N, typo]` still names N): then no value has it, and the shape cannot be computed.
     const size = ctx.dimSize(d);
-    if (!size) throw new Error(`internal: ${what}() found no value with the dim ${d}`);
+    if (!size) {
+      ctx.error(
+        ...diag("DLM0232", `${what}()`, `know the size of ${d}: no input or value has it`),
+        ctx.argSpan("shape"),
+      );
+      return undefined;
+    }
     parts.push(size);
   }
   flush();

@@ -304,3 +304,17 @@ train M {
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("a random shape naming a dim of an input whose type is in error is a located error, not an internal one", () => {
+  // `f32[N, typo]` fails, so no value has N, though the name N exists (a fuzzer's mutant).
+  const c = compile(`model M {
+  input x: f32[N, typo]
+  output r = randint(0, 5, (N,))
+}`);
+  const codes = c.diagnostics.map((d) => `${d.code} ${d.span?.line}`);
+  assert.ok(codes.includes("DLM0232 3"), `${codes}`);
+  assert.ok(
+    c.diagnostics.some((d) => /randint\(\) cannot know the size of N/.test(d.message)),
+    c.diagnostics.map((d) => d.message).join("\n"),
+  );
+});

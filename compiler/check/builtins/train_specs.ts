@@ -124,3 +124,43 @@ export const phase: CompileFn = (ctx, args) => {
   });
   return NONE;
 };
+
+/**
+ * `kmeans(features, k: 10, every: 1, iterations: 100, classes: label)`: a stage for
+ * `input pseudo: i64[N] from kmeans(...)` in a train section (deep clustering). Before the
+ * epochs it is due (every `every`, and a run's first), `dlm train` runs the model over the
+ * training data, clusters the rows of `features` ([N, F]) into k clusters with k-means
+ * (runtime/eval/kmeans.ts) and feeds each row's cluster as `pseudo` to the epoch's updates.
+ * `classes:`, a data input, only scores each clustering (NMI and matched accuracy in the
+ * history). The value records its arguments and their spans; the input statement checks them
+ * (elaborate/statements.ts).
+ */
+export const kmeansStage: CompileFn = (ctx, args) => {
+  const a = ctx.bind(
+    "kmeans",
+    [
+      { name: "x", type: "tensor" },
+      { name: "k", type: "int" },
+      { name: "every", type: "int", optional: true },
+      { name: "iterations", type: "int", optional: true },
+      { name: "classes", type: "tensor", optional: true },
+    ],
+    args,
+  );
+  if (!a) return ERROR;
+  let bad = false;
+  for (const [name, min] of [["k", 1], ["every", 1], ["iterations", 1]] as const) {
+    const v = a[name];
+    if (v?.k === "int" && v.v < min) {
+      ctx.error(
+        ...diag("DLM0210", `kmeans()'s ${name}`, `an int >= ${min}`, v.v),
+        a.__spans?.[name] ?? ctx.span,
+      );
+      bad = true;
+    }
+  }
+  if (bad) return ERROR;
+  const out: Record<string, Value> = {};
+  for (const k of ["x", "k", "every", "iterations", "classes"]) if (a[k]) out[k] = a[k];
+  return { k: "spec", kind: "kmeans", args: out, span: ctx.span, argSpans: a.__spans };
+};

@@ -29,7 +29,7 @@ import { type Code, diag, type Diagnostic, DlmError, error, warning } from "../.
 import { buildGradients, GRAD_VALUE_PREFIX, gradientReach } from "../../grad/mod.ts";
 import { dimEquals } from "../../ops/dims.ts";
 import { ShapeError } from "../../ops/op_def.ts";
-import type { Ctx, ParamOptions, PhaseDecl } from "../context.ts";
+import type { Ctx, ParamOptions, PhaseDecl, TrainStage } from "../context.ts";
 import { type InitSpec, lazyInitTensor } from "../../ir/init.ts";
 import { Rng } from "../../ir/rng.ts";
 import { Frame } from "../frame.ts";
@@ -112,6 +112,8 @@ export abstract class ElabCore {
   peft?: Peft;
   /** Phases declared by the train section being elaborated (undefined outside one). */
   phases?: PhaseDecl[];
+  /** Stages the train section's inputs come from (undefined outside a train section). */
+  stages?: TrainStage[];
   /** Where each setting of a train section was last assigned (its value), for its check. */
   settingSpans = new Map<string, Span>();
 

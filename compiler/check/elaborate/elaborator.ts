@@ -13,6 +13,9 @@ import { diag, type Diagnostic, error } from "../../diagnostics.ts";
 import { resetFreshDims } from "../../ops/mod.ts";
 import { describe, ERROR, NONE, Scope, type Value } from "../values.ts";
 import type { Program } from "../program.ts";
+import type { TrainStage } from "../context.ts";
+
+export type { TrainStage };
 import {
   describeSetting,
   describeSettingValue,
@@ -43,6 +46,8 @@ export interface TrainPhase {
 export interface TrainElabResult extends ElabResult {
   /** Phases in order, when the section declares any. */
   phases: TrainPhase[];
+  /** Stages that compute inputs between epochs (`input x: T from kmeans(...)`). */
+  stages: TrainStage[];
   /** The graph output holding the loss ("loss"), when the section has a valid one. */
   loss?: string;
   /** Metric names (graph outputs `metric:<name>`). */
@@ -84,12 +89,14 @@ class Elaborator extends CallElab {
     let loss: string | undefined;
     const metrics: string[] = [];
     this.phases = [];
+    this.stages = [];
     const phases: TrainPhase[] = [];
     try {
       this.defineGlobals();
-      this.setUpPeft([...(model.with ?? []), ...train.with]);
       const scope = new Scope(this.global);
       this.bindModelParams(model, scope);
+      // The methods see the model's parameters: `with subspace(d: d)` under --set d=...
+      this.setUpPeft([...(model.with ?? []), ...train.with], scope);
       this.hoistInits(model.body, scope);
       const outputs: OutputDecl[] = [];
       this.execBody(model.body, scope, { model: true, outputs });
@@ -175,7 +182,15 @@ class Elaborator extends CallElab {
     } catch (e) {
       if (!(e instanceof Abort)) throw e;
     }
-    return { graph: this.b.graph, diagnostics: this.diags, loss, metrics, settings, phases };
+    return {
+      graph: this.b.graph,
+      diagnostics: this.diags,
+      loss,
+      metrics,
+      settings,
+      phases,
+      stages: this.stages,
+    };
   }
 
   /**
@@ -242,9 +257,9 @@ class Elaborator extends CallElab {
     resetFreshDims();
     try {
       this.defineGlobals();
-      this.setUpPeft(model.with ?? []);
       const scope = new Scope(this.global);
       this.bindModelParams(model, scope);
+      this.setUpPeft(model.with ?? [], scope);
       this.hoistInits(model.body, scope);
       const outputs: OutputDecl[] = [];
       this.execBody(model.body, scope, { model: true, outputs });

@@ -26,7 +26,7 @@
  * here: they live in ../builtins/ and see only Ctx.
  */
 export { elaborate, elaborateTrain, TRAIN_SETTINGS } from "./elaborator.ts";
-export type { ElabResult, TrainElabResult, TrainPhase } from "./elaborator.ts";
+export type { ElabResult, TrainElabResult, TrainPhase, TrainStage } from "./elaborator.ts";
 export type { ElabOptions } from "./core.ts";
 export { LIMITS } from "../limits.ts";
 export { COMPILE_FNS, INIT_FNS, isSymbolName } from "../names.ts";

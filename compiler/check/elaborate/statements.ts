@@ -10,11 +10,14 @@ import { isStackOverflow } from "../../syntax/mod.ts";
 import { coerce } from "./types.ts";
 import { IndexElab } from "./indexing.ts";
 import type * as A from "../../syntax/ast.ts";
-import type { Span } from "../../ir/graph.ts";
+import { formatType, type Span, type TensorType } from "../../ir/graph.ts";
+import { isFloat } from "../../ir/tensor.ts";
+import type { TrainStage } from "../context.ts";
 import { LIMITS } from "../limits.ts";
-import { describe, ERROR, Scope, type Value } from "../values.ts";
+import { describe, ERROR, Scope, type TensorValue, type Value } from "../values.ts";
 import { compileGlob } from "../glob.ts";
 import { methodSpecs, Peft } from "../peft.ts";
+import { applySubspace } from "../subspace.ts";
 import { closest } from "../suggest.ts";
 import { applyCopies } from "../copies.ts";
 
@@ -90,8 +93,19 @@ export abstract class StatementElab extends IndexElab {
           scope.define(s.name, ERROR);
           return;
         }
+        // `input pseudo: i64[N] from kmeans(...)`: the stage is evaluated before the input exists,
+        // so what it clusters cannot depend on what it makes.
+        const stage = s.source ? this.stageOf(s, scope) : undefined;
+        if (s.source && !stage) {
+          scope.define(s.name, ERROR);
+          return;
+        }
         const t = this.evalInputType(s.type, scope);
         if (!t) {
+          scope.define(s.name, ERROR);
+          return;
+        }
+        if (stage && !this.checkStageType(s, t, stage)) {
           scope.define(s.name, ERROR);
           return;
         }
@@ -112,6 +126,7 @@ export abstract class StatementElab extends IndexElab {
         }
         const name = this.b.input(s.name, t, s.span);
         scope.define(s.name, { k: "tensor", v: name, t });
+        if (stage) this.stages!.push({ ...stage, input: name });
         return;
       }
       case "output": {
@@ -309,11 +324,12 @@ export abstract class StatementElab extends IndexElab {
         renamed.set(v, added.name);
       }
     }
-    // Merge records name values, some of which are now outputs.
+    // Merge records and stages name values, some of which are now outputs.
     for (const m of this.root.graph.merges ?? []) {
       m.base = renamed.get(m.base) ?? m.base;
       m.result = renamed.get(m.result) ?? m.result;
     }
+    for (const st of this.stages ?? []) st.source = renamed.get(st.source) ?? st.source;
   }
 
   applyFreeze(): void {
@@ -321,6 +337,20 @@ export abstract class StatementElab extends IndexElab {
     if (this.peft) {
       // Fine-tuning trains the methods' parameters (and top_layers' choice); the base is frozen.
       const names = params.filter((p) => !p.adapter).map((p) => p.name);
+      for (const s of this.peft.specs) {
+        if (s.method !== "subspace") continue;
+        applySubspace(s, {
+          graph: this.root.graph,
+          ctx: (span) => this.ctx(span, {}),
+          seed: this.seed,
+          report: (code, message, span) => this.err(code, message, span),
+          markAdapter: (name, method) => {
+            const info = this.paramIndex.get(name);
+            if (info) info.adapter = method;
+          },
+          merges: this.root.graph.merges ??= [],
+        });
+      }
       this.peft.finish(names);
       const keep = this.peft.trainable(names);
       for (const p of params) if (!p.adapter && !keep.has(p.name)) p.frozen = true;
@@ -370,10 +400,91 @@ export abstract class StatementElab extends IndexElab {
     });
   }
 
+  /**
+   * The stage of `input NAME: T from kmeans(x, k: ...)`: only in a train section (DLM0729), a
+   * `kmeans(...)` value (DLM0201), x a float [N, F] (DLM0731), `classes:` a data input (DLM0731).
+   */
+  stageOf(s: A.InputStmt, scope: Scope): Omit<TrainStage, "input"> | undefined {
+    const src = s.source!;
+    if (!this.stages) {
+      this.err(...diag("DLM0729", s.name, "a model"), src.span);
+      return undefined;
+    }
+    const v = this.eval(src, scope);
+    if (v.k === "error") return undefined;
+    if (v.k !== "spec" || v.kind !== "kmeans") {
+      this.err(
+        ...diag(
+          "DLM0201",
+          `input '${s.name}' from`,
+          "a stage such as kmeans(features, k: 10)",
+          describe(v),
+        ),
+        src.span,
+      );
+      return undefined;
+    }
+    const spans = v.argSpans ?? {};
+    const x = v.args.x as TensorValue;
+    const shape = x.t.shape;
+    if (shape.length !== 2 || !isFloat(x.t.dtype) || typeof shape[1] !== "number") {
+      this.err(
+        ...diag(
+          "DLM0731",
+          "its first argument",
+          "a float tensor [N, F] with F known",
+          formatType(x.t),
+        ),
+        spans.x ?? src.span,
+      );
+      return undefined;
+    }
+    let classes: string | undefined;
+    const c = v.args.classes;
+    if (c?.k === "tensor") {
+      if (!this.b.graph.inputs.some((i) => i.name === c.v) || c.t.dtype !== "i64") {
+        this.err(
+          ...diag("DLM0731", "against 'classes:'", "an i64 input of the data", formatType(c.t)),
+          spans.classes ?? src.span,
+        );
+        return undefined;
+      }
+      classes = c.v;
+    }
+    const int = (k: string, d: number) => (v.args[k]?.k === "int" ? v.args[k].v as number : d);
+    return {
+      kind: "kmeans",
+      source: x.v,
+      k: int("k", 1),
+      every: int("every", 1),
+      iterations: int("iterations", 100),
+      classes,
+      span: v.span ?? src.span,
+      kSpan: spans.k ?? src.span,
+    };
+  }
+
+  /** A k-means stage makes one cluster index a row: `i64[N]`, N the clustered value's rows. */
+  checkStageType(s: A.InputStmt, t: TensorType, stage: Omit<TrainStage, "input">): boolean {
+    const rows = this.b.graph.types.get(stage.source)?.shape[0];
+    if (t.dtype === "i64" && t.shape.length === 1 && t.shape[0] === rows) return true;
+    this.err(
+      ...diag(
+        "DLM0730",
+        s.name,
+        "kmeans()",
+        `i64[${rows}], a cluster index for each row of what it clusters`,
+        formatType(t),
+      ),
+      s.type.span,
+    );
+    return false;
+  }
+
   /** Evaluate the `with` methods of a derived model or a train section. */
-  setUpPeft(exprs: A.Expr[]): void {
+  setUpPeft(exprs: A.Expr[], scope: Scope): void {
     if (exprs.length === 0) return;
-    const values = exprs.map((e) => ({ value: this.eval(e, this.global), span: e.span }));
+    const values = exprs.map((e) => ({ value: this.eval(e, scope), span: e.span }));
     const specs = methodSpecs(values, (code, message, span) => this.err(code, message, span));
     if (specs.length === 0) return;
     const merges = this.root.graph.merges ??= [];
