@@ -122,6 +122,23 @@ Deno.test("deep clustering: k-means runs before every epoch, and the network lea
   }
 });
 
+Deno.test("a section with stages runs them on a second run too: the step cache does not keep it", async () => {
+  // The suite's DLM_CACHE_DIR turns the compiled-step cache on (runtime/train/step_cache.ts); a
+  // cached entry holds no stage graphs, so such a section must compile every time.
+  const dirs = [0, 1].map(() => Deno.makeTempDirSync({ prefix: "dlm_deep_clustering_cache_" }));
+  try {
+    for (const dir of dirs) {
+      const r = await dlm("train", EXAMPLE, "--data", "digits", "--epochs", "1", "--out", dir);
+      assert.equal(r.code, 0, r.err);
+      const [e] = readHistory(dir);
+      assert.equal(e.pseudo_changed, 1, JSON.stringify(e));
+      assert.ok(e.pseudo_nmi > 0.3, JSON.stringify(e));
+    }
+  } finally {
+    for (const dir of dirs) Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("kmeans(k:) larger than the training rows is DLM0728 at k, before any step", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "dlm_deep_clustering_" });
   try {
