@@ -95,6 +95,11 @@ export const CASES: Case[] = [
     set: { canvas: 32, width: 8, proposals: 8, pool: 3, hidden: 32, pre_nms: 64, detections: 8 },
     dims: { N: 2 },
   },
+  {
+    file: "detr_digits.dlm",
+    set: { size: 32, width: 16, dim: 32, heads: 2, hidden: 32, enc_layers: 1, queries: 5 },
+    dims: { N: 2 },
+  },
   { file: "simclr_digits.dlm", dims: { N: 4 } },
   { file: "ddpm_digits.dlm", set: { steps: 10, hidden: 32 }, dims: { N: 4 } },
   { file: "context_encoder_digits.dlm", dims: { N: 4 } },

@@ -131,6 +131,7 @@ const CONFIGS: Record<string, Record<string, number>> = {
     pre_nms: 64,
     detections: 8,
   },
+  DetrDigits: { size: 32, width: 8, dim: 16, heads: 2, hidden: 16, enc_layers: 1, queries: 4 },
   GPT2SmallCached: { vocab: 64, positions: 16, dim: 32, layers: 1, heads: 4 },
   GPT2TinyCached: {},
   ViTB16: { size: 32, patch: 8, dim: 32, layers: 1, heads: 4, hidden: 64, classes: 10 },

@@ -1,6 +1,6 @@
 /**
  * Detection built-ins, following torchvision's conventions (boxes as
- * [x1, y1, x2, y2]): `box_iou`, `nms` (ONNX NonMaxSuppression),
+ * [x1, y1, x2, y2]): `box_iou`, `generalized_box_iou`, `nms` (ONNX NonMaxSuppression),
  * `roi_align` (ONNX RoiAlign), `roi_pool` (ONNX MaxRoiPool, torchvision's
  * RoIPool), `anchors` (torchvision's AnchorGenerator
  * grid, a compile-time constant) and `decode_boxes` / `encode_boxes`
@@ -42,40 +42,86 @@ function needBoxes(ctx: Ctx, b: TensorValue, what: string, fn: string, arg: stri
   return false;
 }
 
+/**
+ * Checks pairwise box arguments a [..., M, 4] and b [..., K, 4] of `fn` and
+ * builds `formula` over a's coordinates as columns [..., M, 1] and b's as rows
+ * [..., 1, K], so that every result broadcasts to [..., M, K].
+ */
+function pairwise(
+  ctx: Ctx,
+  args: Record<string, Value>,
+  fn: string,
+  formula: (e: CtxGraph, a: Expr[], b: Expr[]) => Expr,
+): Value {
+  const a = t(args.a), b = t(args.b);
+  if (!needBoxes(ctx, a, "a", fn, "a") || !needBoxes(ctx, b, "b", fn, "b")) return ERROR;
+  if (a.t.shape.length < 2 || b.t.shape.length !== a.t.shape.length) {
+    return ctx.error(
+      ...diag(
+        "DLM0203",
+        `${fn}()`,
+        "a [..., M, 4] and b [..., K, 4] of the same rank",
+        `${formatType(a.t)} and ${formatType(b.t)}`,
+      ),
+    );
+  }
+  return boxFormula(ctx, (e) => {
+    const r = a.t.shape.length;
+    const perm = [...Array(r).keys()];
+    [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+    return formula(e, corners(e, a), corners(e, b).map((c) => c.transpose(perm)));
+  });
+}
+
+/** Intersection and union of boxes given as broadcasting corners (x1, y1, x2, y2). */
+function interUnion(a: Expr[], b: Expr[]): { inter: Expr; union: Expr } {
+  const [ax1, ay1, ax2, ay2] = a, [bx1, by1, bx2, by2] = b;
+  const iw = ax2.min(bx2).sub(ax1.max(bx1)).relu();
+  const ih = ay2.min(by2).sub(ay1.max(by1)).relu();
+  const inter = iw.mul(ih);
+  const areaA = ax2.sub(ax1).mul(ay2.sub(ay1));
+  const areaB = bx2.sub(bx1).mul(by2.sub(by1));
+  return { inter, union: areaA.add(areaB).sub(inter) };
+}
+
 const boxIou: FnDef = {
   name: "box_iou",
   doc:
     "Intersection over union of boxes a [..., M, 4] and b [..., K, 4] (x1, y1, x2, y2): [..., M, K] (torchvision.ops.box_iou).",
   sig: [{ name: "a", type: "tensor" }, { name: "b", type: "tensor" }],
   apply(ctx, args) {
-    const a = t(args.a), b = t(args.b);
-    if (!needBoxes(ctx, a, "a", "box_iou", "a") || !needBoxes(ctx, b, "b", "box_iou", "b")) {
-      return ERROR;
-    }
-    if (a.t.shape.length < 2 || b.t.shape.length !== a.t.shape.length) {
-      return ctx.error(
-        ...diag(
-          "DLM0203",
-          "box_iou()",
-          "a [..., M, 4] and b [..., K, 4] of the same rank",
-          `${formatType(a.t)} and ${formatType(b.t)}`,
-        ),
-      );
-    }
-    return boxFormula(ctx, (e) => {
-      const [ax1, ay1, ax2, ay2] = corners(e, a), cb = corners(e, b);
-      // b's coordinates as rows [..., 1, K], to broadcast against a's columns [..., M, 1].
-      const r = a.t.shape.length;
-      const perm = [...Array(r).keys()];
-      [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
-      const [bx1, by1, bx2, by2] = cb.map((c) => c.transpose(perm));
-      // intersection / (area a + area b - intersection)
-      const iw = ax2.min(bx2).sub(ax1.max(bx1)).relu();
-      const ih = ay2.min(by2).sub(ay1.max(by1)).relu();
-      const inter = iw.mul(ih);
-      const areaA = ax2.sub(ax1).mul(ay2.sub(ay1));
-      const areaB = bx2.sub(bx1).mul(by2.sub(by1));
-      return inter.div(areaA.add(areaB).sub(inter));
+    // intersection / (area a + area b - intersection)
+    return pairwise(ctx, args, "box_iou", (_e, a, b) => {
+      const { inter, union } = interUnion(a, b);
+      return inter.div(union);
+    });
+  },
+};
+
+/**
+ * Generalised IoU (Rezatofighi et al., 2019), DETR's box cost and loss: with U the union and C
+ * the area of the smallest box enclosing both,
+ *
+ *   GIoU = IoU - (C - U) / C,   in [-1, 1];  1 - GIoU is a distance that still has a gradient
+ *                               when the boxes do not overlap (IoU = 0 has none there).
+ *
+ * Its gradient is the chain rule through min/max/relu/div: d(-(C - U)/C) = d(U/C) - 0, so
+ * dGIoU = d(I/U) + d(U/C), with dC flowing only into the extreme coordinates (the Max/Min
+ * gradients pick the larger/smaller side, as torch's max/min do away from ties).
+ */
+const generalizedBoxIou: FnDef = {
+  name: "generalized_box_iou",
+  doc:
+    "Generalised intersection over union of boxes a [..., M, 4] and b [..., K, 4] (x1, y1, x2, y2): IoU - (C - U) / C with C the area of the smallest box enclosing both and U their union, [..., M, K] in [-1, 1] (torchvision.ops.generalized_box_iou); differentiable, so 1 - GIoU serves as a box loss (DETR).",
+  sig: [{ name: "a", type: "tensor" }, { name: "b", type: "tensor" }],
+  apply(ctx, args) {
+    return pairwise(ctx, args, "generalized_box_iou", (_e, a, b) => {
+      const { inter, union } = interUnion(a, b);
+      const [ax1, ay1, ax2, ay2] = a, [bx1, by1, bx2, by2] = b;
+      const cw = ax2.max(bx2).sub(ax1.min(bx1)).relu();
+      const ch = ay2.max(by2).sub(ay1.min(by1)).relu();
+      const hull = cw.mul(ch);
+      return inter.div(union).sub(hull.sub(union).div(hull));
     });
   },
 };
@@ -384,5 +430,14 @@ const encodeBoxes: FnDef = {
   },
 };
 
-const fns: FnDef[] = [boxIou, nms, roiAlign, roiPool, anchors, decodeBoxes, encodeBoxes];
+const fns: FnDef[] = [
+  boxIou,
+  generalizedBoxIou,
+  nms,
+  roiAlign,
+  roiPool,
+  anchors,
+  decodeBoxes,
+  encodeBoxes,
+];
 export const FUNCTIONS: Record<string, FnDef> = Object.fromEntries(fns.map((d) => [d.name, d]));

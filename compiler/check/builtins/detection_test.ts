@@ -76,6 +76,10 @@ Deno.test("detection built-ins report bad arguments at the call", () => {
     /DLM0203 box_iou\(\) needs b as f32\[\.\.\., 4\] boxes/,
   );
   assert.match(
+    errs("  output y = generalized_box_iou(b, unsqueeze(b, 0))")[0],
+    /DLM0203 generalized_box_iou\(\) needs a \[\.\.\., M, 4\] and b \[\.\.\., K, 4\] of the same rank/,
+  );
+  assert.match(
     errs("  output y = nms(b, c)")[0],
     /DLM0203 nms\(\) needs boxes \[N, 4\] with scores f32\[N\]/,
   );
@@ -148,4 +152,78 @@ Deno.test("roi_align's gradient asks for a fixed sampling_ratio, located at the 
   assert.equal(e[0].code, "DLM0417");
   assert.match(e[0].message, /fixed sampling_ratio > 0/);
   assert.equal(e[0].span?.line, 4);
+});
+
+/** torchvision's generalized_box_iou and torch.autograd's gradients, by make_giou_fixtures.py. */
+const GIOU: Record<string, { shape: number[]; data: number[] }> = JSON.parse(
+  Deno.readTextFileSync(
+    new URL("../../../tests/fixtures/torch/giou_fixtures.json", import.meta.url),
+  ),
+);
+
+const GIOU_MODEL = `model M {
+  input a: f32[5, 4]
+  input b: f32[3, 4]
+  input w: f32[5, 3]
+  output giou = generalized_box_iou(a, b)
+  output y = reduce_sum(giou * w)
+  let (ga, gb) = grad(y, wrt: (a, b))
+  output grad_a = ga
+  output grad_b = gb
+}`;
+
+Deno.test("generalized_box_iou and its gradient match torchvision and torch.autograd in both runtimes", async () => {
+  const g = ok(GIOU_MODEL);
+  const feeds: Record<string, Tensor> = {};
+  for (const k of ["a", "b", "w"]) feeds[k] = tensor("f32", GIOU[k].shape, GIOU[k].data);
+  const ref = runGraph(g, feeds).outputs;
+  const s = await createSession(emitModel(g).model);
+  const ort = await s.run(feeds);
+  await s.release();
+  for (const k of ["giou", "grad_a", "grad_b"]) {
+    assert.deepEqual(ref[k].shape, GIOU[k].shape, k);
+    close(toNumbers(ref[k]), GIOU[k].data, `${k} (reference)`);
+    close(toNumbers(ort[k]), GIOU[k].data, `${k} (onnxruntime)`);
+  }
+});
+
+Deno.test("generalized_box_iou's gradient matches central finite differences", () => {
+  const g = ok(GIOU_MODEL);
+  const feeds: Record<string, Tensor> = {};
+  for (const k of ["a", "b", "w"]) feeds[k] = tensor("f32", GIOU[k].shape, GIOU[k].data);
+  const { outputs } = runGraph(g, feeds);
+  const eps = 1e-2;
+  for (const [x, gname] of [["a", "grad_a"], ["b", "grad_b"]]) {
+    const base = Float32Array.from(GIOU[x].data);
+    base.forEach((_, i) => {
+      const at = (d: number) => {
+        const data = base.slice();
+        data[i] += d;
+        const f = { ...feeds, [x]: tensor("f32", GIOU[x].shape, data) };
+        return runGraph(g, f).outputs.y.data[0] as number;
+      };
+      const numeric = (at(eps) - at(-eps)) / (2 * eps);
+      const analytic = outputs[gname].data[i] as number;
+      assert.ok(
+        Math.abs(numeric - analytic) <= 2e-3 + 2e-2 * Math.abs(numeric),
+        `d y / d ${x}[${i}]: ${analytic} by the gradient rule, ${numeric} by finite differences`,
+      );
+    });
+  }
+});
+
+Deno.test("a GIoU loss trains learned box offsets, both runtimes agreeing over 2 steps", async () => {
+  const src = `model M {
+  input q: f32[N, 4]
+  output p: f32[N, 4] = q + param((4,), name: "offset", init: constant(3.0))
+}
+train M {
+  loss = reduce_mean(1.0 - generalized_box_iou(unsqueeze(p, 1), unsqueeze(q, 1)))
+  optimizer = sgd(lr: 0.5)
+}`;
+  const c = compileTrain("m.dlm", { read: () => src });
+  assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
+  const opts = { rtol: 1e-4, atol: 1e-5, backend: "node" as const, steps: 2, batchSize: 4 };
+  const r = await diffTrain(c.step!, opts);
+  assert.equal(r.ok, true, formatTrainDiff(r, opts));
 });
