@@ -573,12 +573,14 @@ function convGrad(c: GradContext) {
   let gPositionsFirst: Expr | undefined;
   const gO = () =>
     gPositionsFirst ??= g.transpose([1, ...Array.from({ length: n }, (_, i) => i + 2), 0]);
+  const pixels = pixelGrads(x, w, g, shape);
+  const dX = pixels?.dX.name ??
+    dataGrad(g, w, gO, { ...shape, batch: xt.shape[0], outputPadding }).name;
+
   const dB = bias
     ? g.sum([0, ...Array.from({ length: n }, (_, i) => i + 2)], false).name
     : undefined;
-  const pixels = pixelGrads(x, w, g, shape);
-  if (pixels) return [pixels.dX.name, pixels.dW.name, dB];
-  const dX = dataGrad(g, w, gO, { ...shape, batch: xt.shape[0], outputPadding }).name;
+  if (pixels) return [dX, pixels.dW.name, dB];
   const cols = im2colWeightGrad(x, g, shape) ?? colsWeightGrad(x, gO, shape);
   if (cols) return [dX, cols.name, dB];
   const perGroup = channelsIn / group;
