@@ -311,9 +311,14 @@ function colsWeightGrad(x: Expr, gO: () => Expr, p: ConvShape): Expr | undefined
 function pixelGrads(x: Expr, w: Expr, g: Expr, p: ConvShape): { dX: Expr; dW: Expr } | undefined {
   const t = convGradTuning;
   if (t.force || t.forceData || !isPointwise(p) || numel(p.inSp) !== 1) return undefined;
-  const g2 = g.reshape([0, -1]);
-  const dX = g2.op("Gemm", [w.reshape([p.channelsOut, -1])]).reshape([0, p.channelsIn, ...p.inSp]);
-  const dW = g2.op("Gemm", [x.reshape([0, -1])], { transA: 1 })
+  // Every dim but the batch given: the products keep static shapes (fuse_gemm_accumulate needs them).
+  const g2 = g.reshape([0, p.channelsOut]);
+  const dX = g2.op("Gemm", [w.reshape([p.channelsOut, p.channelsIn])]).reshape([
+    0,
+    p.channelsIn,
+    ...p.inSp,
+  ]);
+  const dW = g2.op("Gemm", [x.reshape([0, p.channelsIn])], { transA: 1 })
     .reshape([p.channelsOut, p.channelsIn, ...p.kernel]);
   return { dX, dW };
 }
