@@ -148,6 +148,16 @@ interface ConvShape {
 }
 
 /**
+ * A pointwise convolution: ungrouped, a kernel of one tap, stride 1 and no padding. Its
+ * output positions are its input positions, o = i, so im2col's columns are x itself (the
+ * one-hot kernel's Conv would copy x and change nothing).
+ */
+function isPointwise(p: ConvShape): boolean {
+  return p.group === 1 && p.kernel.every((k) => k === 1) && p.strides.every((s) => s === 1) &&
+    p.pads.every((v) => v === 0);
+}
+
+/**
  * im2col: a Conv of x with a one-hot kernel (the forward's strides,
  * dilations and padding) gives every input channel shifted by every tap,
  * [N, (C, K), o...]. `depthwise`: a Conv of C groups with C*K output
@@ -159,6 +169,7 @@ interface ConvShape {
  * gradient). The kernel multiplies by 0 and 1 only: exact for finite x.
  */
 function im2col(x: Expr, p: ConvShape, depthwise: boolean): Expr {
+  if (isPointwise(p)) return x;
   const e = x.graph;
   const dtype = x.dtype;
   const taps = numel(p.kernel);
@@ -262,20 +273,54 @@ function colsWeightGrad(x: Expr, gO: () => Expr, p: ConvShape): Expr | undefined
   const taps = numel(p.kernel);
   const work = p.channelsOut * p.channelsIn * taps * numel(p.outSp);
   const t = convGradTuning;
+  const pointwise = isPointwise(p);
   if (n > 2 || p.group !== 1 || taps > 25 || (t.force && t.force !== "cols")) return undefined;
-  if (!t.force && (p.channelsIn < t.minChannels || work < t.colsMinWork)) return undefined;
-  const eye = zeros(x.dtype, [taps, 1, ...p.kernel, 1]);
-  for (let k = 0; k < taps; k++) setNumber(eye, k * taps + k, 1);
+  // A pointwise layer's columns are x transposed, with no Conv: fewer nodes than the Conv form
+  // at any size, and a Gemm into which fuse_gemm_accumulate folds SGD's momentum.
+  if (!t.force && !pointwise && (p.channelsIn < t.minChannels || work < t.colsMinWork)) {
+    return undefined;
+  }
   const spatial = Array.from({ length: n }, (_, i) => i + 2);
   const images = x.transpose([1, ...spatial, 0]).reshape([p.channelsIn, 1, ...p.inSp, -1]);
-  const cols = images.op("Conv", [e.constant(eye)], {
-    strides: [...p.strides, 1],
-    dilations: [...p.dil, 1],
-    pads: [...p.pads.slice(0, n), 0, ...p.pads.slice(n), 0],
-  });
+  let cols = images;
+  if (!pointwise) {
+    const eye = zeros(x.dtype, [taps, 1, ...p.kernel, 1]);
+    for (let k = 0; k < taps; k++) setNumber(eye, k * taps + k, 1);
+    cols = images.op("Conv", [e.constant(eye)], {
+      strides: [...p.strides, 1],
+      dilations: [...p.dil, 1],
+      pads: [...p.pads.slice(0, n), 0, ...p.pads.slice(n), 0],
+    });
+  }
   const dW = gO().reshape([p.channelsOut, -1])
     .op("Gemm", [cols.reshape([p.channelsIn * taps, -1])], { transB: 1 });
   return dW.reshape([p.channelsOut, p.channelsIn, ...p.kernel]);
+}
+
+/**
+ * The gradients of a pointwise convolution on maps of one position (the last stages of a CNN
+ * on small images, as MobileNetV2's and, after trim_conv_taps, ResNet-18's at 32x32): every
+ * spatial dim is 1, so with X = x as [N, C], W = w as [M, C] and G = g as [N, M],
+ *
+ *   y[n, m] = sum_c X[n, c] W[m, c],  y = X W^T   =>   dX = G W,   dW = G^T X
+ *
+ * two Gemms on Reshapes that move no element, where the other forms transpose x and g (copies)
+ * and correlate [C, N] images with [M, N] kernels or multiply their transposes. Undefined
+ * otherwise, and while a test forces a form.
+ */
+function pixelGrads(x: Expr, w: Expr, g: Expr, p: ConvShape): { dX: Expr; dW: Expr } | undefined {
+  const t = convGradTuning;
+  if (t.force || t.forceData || !isPointwise(p) || numel(p.inSp) !== 1) return undefined;
+  // Every dim but the batch given: the products keep static shapes (fuse_gemm_accumulate needs them).
+  const g2 = g.reshape([0, p.channelsOut]);
+  const dX = g2.op("Gemm", [w.reshape([p.channelsOut, p.channelsIn])]).reshape([
+    0,
+    p.channelsIn,
+    ...p.inSp,
+  ]);
+  const dW = g2.op("Gemm", [x.reshape([0, p.channelsIn])], { transA: 1 })
+    .reshape([p.channelsOut, p.channelsIn, ...p.kernel]);
+  return { dX, dW };
 }
 
 /** A kernel tap's position, last dim fastest. */
@@ -424,7 +469,9 @@ function dataGrad(
     : "transpose";
   const spatial = Array.from({ length: n }, (_, i) => i + 2);
   if (form === "flipped") {
-    const reversed = swapGroupChannels(w, p).op("Slice", [
+    // A kernel of one tap is its own flip.
+    const swapped = swapGroupChannels(w, p);
+    const reversed = taps === 1 ? swapped : swapped.op("Slice", [
       e.ints(spatial.map(() => -1)),
       e.ints(spatial.map((a) => -(p.kernel[a - 2] + 1))),
       e.ints(spatial),
@@ -531,11 +578,14 @@ function convGrad(c: GradContext) {
   let gPositionsFirst: Expr | undefined;
   const gO = () =>
     gPositionsFirst ??= g.transpose([1, ...Array.from({ length: n }, (_, i) => i + 2), 0]);
-  const dX = dataGrad(g, w, gO, { ...shape, batch: xt.shape[0], outputPadding }).name;
+  const pixels = pixelGrads(x, w, g, shape);
+  const dX = pixels?.dX.name ??
+    dataGrad(g, w, gO, { ...shape, batch: xt.shape[0], outputPadding }).name;
 
   const dB = bias
     ? g.sum([0, ...Array.from({ length: n }, (_, i) => i + 2)], false).name
     : undefined;
+  if (pixels) return [dX, pixels.dW.name, dB];
   const cols = im2colWeightGrad(x, g, shape) ?? colsWeightGrad(x, gO, shape);
   if (cols) return [dX, cols.name, dB];
   const perGroup = channelsIn / group;

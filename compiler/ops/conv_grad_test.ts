@@ -328,3 +328,52 @@ Deno.test("the cost model picks im2col for large maps, one Gemm over the columns
   assert.equal(form(ops(["N", 1, 8, 8], [16, 1, 3, 3])), "conv");
   assert.equal(form(ops(["N", 8, 4, 4], [32, 8, 3, 3])), "conv");
 });
+
+// Pointwise convolutions (a 1x1 kernel at stride 1, no padding): on 1-position maps two Gemms on
+// Reshapes (`pixelGrads`), on larger maps columns that are x itself, with no one-hot Conv.
+const pointwise: { name: string; inputs: Tensor[]; pixels: boolean }[] = [
+  {
+    name: "on 1x1 maps, with a bias",
+    inputs: [rand([3, 4, 1, 1]), rand([5, 4, 1, 1], { seed: 2 }), rand([5], { seed: 3 })],
+    pixels: true,
+  },
+  {
+    name: "1-D, on 1-position maps",
+    inputs: [rand([2, 3, 1]), rand([6, 3, 1], { seed: 2 })],
+    pixels: true,
+  },
+  {
+    name: "on 3x2 maps",
+    inputs: [rand([2, 3, 3, 2]), rand([4, 3, 1, 1], { seed: 2 })],
+    pixels: false,
+  },
+  {
+    name: "on 4x4 maps, many input channels",
+    inputs: [rand([2, 16, 4, 4]), rand([3, 16, 1, 1], { seed: 2 })],
+    pixels: false,
+  },
+];
+
+for (const c of pointwise) {
+  Deno.test(`the gradients of a pointwise Conv (${c.name}) match finite differences and copy no activation through a one-hot Conv`, () => {
+    const r = gradCheck({ op: "Conv", inputs: c.inputs });
+    const ops = r.graph.nodes.map((n) => n.op);
+    // Besides the forward, at most the input gradient's Conv (by the weight, unflipped: a
+    // 1-tap kernel flips to itself): no one-hot im2col Conv, no correlation of x with g.
+    const convs = r.graph.nodes.filter((n) => n.op === "Conv").slice(1);
+    assert.ok(convs.length <= (c.pixels ? 0 : 1), ops.join(" "));
+    for (const n of convs) assert.ok(!r.graph.initializers.has(n.inputs[1]), ops.join(" "));
+    assert.ok(!ops.includes("Slice"), ops.join(" "));
+    assert.ok(ops.includes("Gemm") || ops.includes("MatMul"), ops.join(" "));
+    // On 1-position maps, nothing is transposed.
+    if (c.pixels) assert.ok(!ops.includes("Transpose"), ops.join(" "));
+  });
+}
+
+Deno.test("onnxruntime-node runs a pointwise Conv's gradients over a symbolic batch as the reference does", async () => {
+  for (const c of pointwise) {
+    const [x, w] = c.inputs;
+    const g = gradGraph(["N", ...x.shape.slice(1)], [...w.shape], {});
+    await sameOnOrt(g, x, w, c.name);
+  }
+});

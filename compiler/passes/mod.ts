@@ -39,6 +39,7 @@ export { dce } from "./dce.ts";
 export { cse } from "./cse.ts";
 export { fuseLayerNorm } from "./fuse_layer_norm.ts";
 export { trimConvTaps } from "./trim_conv_taps.ts";
+export { depthwiseScale } from "./depthwise_scale.ts";
 export { shareBatchStatistics } from "./share_batch_statistics.ts";
 export { mergeReshapes } from "./merge_reshapes.ts";
 export { fuseGelu } from "./fuse_gelu.ts";

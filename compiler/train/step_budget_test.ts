@@ -47,7 +47,7 @@ const BUDGETS: Budget[] = [
     name: "ResNet-18 32x32",
     file: "bench/resnet18_train.dlm",
     model: "ResNet18Small",
-    budget: 780,
+    budget: 770,
   },
   // forward 48: 8x = 384
   {
@@ -57,16 +57,16 @@ const BUDGETS: Budget[] = [
     budget: 730,
   },
   // forward 100: 8x = 800
-  { name: "MobileNetV2", file: "bench/models/mobilenet_v2.dlm", budget: 1640, perGroup: 8800 },
+  { name: "MobileNetV2", file: "bench/models/mobilenet_v2.dlm", budget: 1570, perGroup: 8800 },
   // forward 173: 8x = 1384
   {
     name: "ShuffleNetV2 x1.0",
     file: "bench/models/shufflenet_v2.dlm",
-    budget: 1875,
+    budget: 1805,
     perGroup: 4360,
   },
   // forward 122: 8x = 976
-  { name: "ResNeXt-50 32x4d", file: "bench/models/resnext50.dlm", budget: 1960, perGroup: 2440 },
+  { name: "ResNeXt-50 32x4d", file: "bench/models/resnext50.dlm", budget: 1810, perGroup: 2440 },
   // forward 234 (T = 64): 8x = 1872
   { name: "GPT-2 mini", file: "bench/gpt2_train.dlm", dims: { T: 64 }, budget: 680 },
 ];
