@@ -462,6 +462,11 @@ export const CODES = {
     message:
       "y does not depend on {0} through differentiable floating-point ops, so grad() gives zeros{1}",
   },
+  DLM0255: {
+    title: "Two ellipses in an index",
+    category: "error",
+    message: "An index has at most one ...: which axes each stands for would be ambiguous",
+  },
   DLM0260: {
     title: "No full batch",
     category: "error",

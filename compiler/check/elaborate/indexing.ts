@@ -1,6 +1,7 @@
 /**
  * Indexing and members: a tuple or list takes one int index; a tensor
- * takes ints and slices (one Slice node, then a Squeeze of the int axes);
+ * takes ints, slices and at most one `...` (one Slice node, then a Squeeze
+ * of the int axes);
  * `.shape`, `.rank`, `.dtype`, `.T` on tensors, `.length` on tuples.
  */
 import { diag } from "../../diagnostics.ts";
@@ -16,8 +17,13 @@ export abstract class IndexElab extends OperatorElab {
     const t = this.eval(e.target, scope);
     if (t.k === "error") return t;
     if (t.k === "tuple" || t.k === "list") {
-      if (e.indices.length !== 1 || e.indices[0].kind === "slice") {
-        const got = e.indices.length === 1 ? "a slice" : `${e.indices.length} indices`;
+      const only = e.indices[0].kind;
+      if (e.indices.length !== 1 || only === "slice" || only === "ellipsis") {
+        const got = e.indices.length !== 1
+          ? `${e.indices.length} indices`
+          : only === "slice"
+          ? "a slice"
+          : "...";
         return this.err(...diag("DLM0236", `A ${t.k} index`, "one int", got), e.span);
       }
       const i = this.eval(e.indices[0] as A.Expr, scope);
@@ -38,9 +44,18 @@ export abstract class IndexElab extends OperatorElab {
     }
     if (t.k !== "tensor") return this.err(...diag("DLM0239", describe(t)), e.span);
     const rank = t.t.shape.length;
-    if (e.indices.length > rank) {
-      return this.err(...diag("DLM0226", e.indices.length, formatType(t.t)), e.span);
+    // `...` stands for as many full slices as the other items leave axes:
+    // x[..., 0] on a rank-3 x is x[:, :, 0]; it may stand for none.
+    const dots = e.indices.filter((i) => i.kind === "ellipsis");
+    if (dots.length > 1) return this.err(...diag("DLM0255"), dots[1].span);
+    const items = e.indices.filter((i) => i.kind !== "ellipsis");
+    if (items.length > rank) {
+      return this.err(...diag("DLM0226", items.length, formatType(t.t)), e.span);
     }
+    const full: A.SliceExpr = { kind: "slice", span: e.span };
+    const indices = e.indices.flatMap((i) =>
+      i.kind === "ellipsis" ? Array(rank - items.length).fill(full) : [i]
+    ) as (A.Expr | A.SliceExpr)[];
     const starts: number[] = [],
       ends: number[] = [],
       axes: number[] = [],
@@ -55,8 +70,8 @@ export abstract class IndexElab extends OperatorElab {
       }
       return undefined;
     };
-    for (let ax = 0; ax < e.indices.length; ax++) {
-      const ix = e.indices[ax];
+    for (let ax = 0; ax < indices.length; ax++) {
+      const ix = indices[ax];
       if (ix.kind === "slice") {
         const step = intOf(ix.step, 1);
         if (step === undefined) return ERROR;
