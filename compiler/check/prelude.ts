@@ -4,7 +4,11 @@
  */
 export const PRELUDE_PATH = "<prelude>";
 
-export const PRELUDE = `// Convolution, batch norm, ReLU: the workhorse of CNNs.
+export const PRELUDE =
+  `// The circle constant, for compile-time trigonometry (cosine schedules, rotations).
+let pi = 3.141592653589793
+
+// Convolution, batch norm, ReLU: the workhorse of CNNs.
 block conv_bn_relu(out: int, kernel: int = 3, stride: int = 1, pad: int = -1)(x) {
   let p = if pad < 0 { floor(kernel / 2) } else { pad }
   return x |> conv: conv2d(out, kernel: kernel, stride: stride, pad: p, bias: false) |> bn: batch_norm |> relu
