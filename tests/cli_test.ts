@@ -688,7 +688,7 @@ Deno.test("dlm --help lists each command's first paragraph; dlm CMD --help the w
     const [first, ...more] = c.summary.split("\n\n");
     // The entry is the first paragraph, rewrapped under the summary column, and nothing more.
     const at = list.search(new RegExp(`^  ${name} `, "m"));
-    const entry = list.slice(at).split(/\n(?=  \S)/)[0];
+    const entry = list.slice(at).split(/\n(?= {2}\S)/)[0];
     assert.equal(entry.replace(/\s+/g, " ").trim(), `${name} ${first.replace(/\s+/g, " ")}`);
     assert.ok(entry.split("\n").every((l) => l.length <= 100), entry);
     for (const p of more) assert.ok(!help.out.includes(p.split("\n")[0]), `${name}: ${p}`);
