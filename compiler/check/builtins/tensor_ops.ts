@@ -187,8 +187,7 @@ function viewAtRunTime(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
     }
     const g = withGraph(ctx, (e) =>
       (src ? e.tensor(src.value).shape() : e.tensor(shape))
-        .op("Gather", [e.ints([src ? src.axis : at])], { axis: 0 })
-    );
+        .op("Gather", [e.ints([src ? src.axis : at])], { axis: 0 }));
     if (!g) return ERROR;
     parts.push(g.v);
   }

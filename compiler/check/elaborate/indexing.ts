@@ -7,7 +7,7 @@
 import { diag } from "../../diagnostics.ts";
 import { OperatorElab } from "./operators.ts";
 import type * as A from "../../syntax/ast.ts";
-import { formatType } from "../../ir/graph.ts";
+import { type Dim, formatType, type Span } from "../../ir/graph.ts";
 import { tensor as mkTensor } from "../../ir/tensor.ts";
 import { describe, dimValue, ERROR, Scope, type Value } from "../values.ts";
 
@@ -83,6 +83,18 @@ export abstract class IndexElab extends OperatorElab {
         const en = intOf(ix.end, step > 0 ? big : -big);
         if (s === undefined || en === undefined) return ERROR;
         if (!ix.start && !ix.end && step === 1) continue;
+        if (step > 0) {
+          // The shape rule assumes the bounds lie inside a symbolic dim: start and end each
+          // within it (|v| for one from the end), and start before end when one counts from each.
+          const from = ix.start ? s : 0, to = ix.end ? en : big;
+          const least = Math.max(
+            Math.abs(from),
+            to === big ? 0 : Math.abs(to),
+            from >= 0 && to < 0 ? from - to : 0,
+          );
+          const text = `${ix.start ? s : ""}:${ix.end ? en : ""}${ix.step ? `:${step}` : ""}`;
+          this.assumeDim(t.t.shape[ax], least, `the slice ${text} of axis ${ax}`, ix.span);
+        }
         starts.push(s), ends.push(en), axes.push(ax), steps.push(step);
       } else {
         const i = intOf(ix, 0);
@@ -91,6 +103,7 @@ export abstract class IndexElab extends OperatorElab {
         if (typeof d === "number" && (i >= d || i < -d)) {
           return this.err(...diag("DLM0212", i, `dim ${ax} of ${formatType(t.t)}`), ix.span);
         }
+        this.assumeDim(d, i < 0 ? -i : i + 1, `the index ${i} of axis ${ax}`, ix.span);
         starts.push(i),
           ends.push(i === -1 ? 2 ** 53 - 1 : i + 1),
           axes.push(ax),
@@ -116,6 +129,17 @@ export abstract class IndexElab extends OperatorElab {
       v = r[0];
     }
     return v;
+  }
+
+  /**
+   * Record that an index assumed the symbolic dim `d` to be at least `least` (`x[0:10]` of
+   * `f32[N, 4]` is typed `f32[10, 4]`): the run checks the sizes it binds (runtime/inputs.ts).
+   */
+  private assumeDim(d: Dim, least: number, what: string, span: Span): void {
+    if (typeof d === "number" || least <= 0) return;
+    const bounds = this.root.graph.dimBounds ??= [];
+    if (bounds.some((b) => b.dim === d && b.min >= least)) return;
+    bounds.push({ dim: d, min: least, what, span: this.userSpan(span) });
   }
 
   member(e: A.MemberExpr, scope: Scope): Value {
