@@ -264,7 +264,8 @@ function checkModelData(
       const batch = m.multiStep ? shape[1] : shape[0];
       if (typeof batch === "string") {
         small[batch] = last;
-        why[batch] = `${batch} = ${last}, the last batch of ${data.size} samples; drop_last = true leaves it out`;
+        why[batch] =
+          `${batch} = ${last}, the last batch of ${data.size} samples; drop_last = true leaves it out`;
       }
     }
     checkDimBounds(m.graph, small, why);
