@@ -4,11 +4,7 @@
  */
 export const PRELUDE_PATH = "<prelude>";
 
-export const PRELUDE =
-  `// The circle constant, for compile-time trigonometry (cosine schedules, rotations).
-let pi = 3.141592653589793
-
-// Convolution, batch norm, ReLU: the workhorse of CNNs.
+export const PRELUDE = `// Convolution, batch norm, ReLU: the workhorse of CNNs.
 block conv_bn_relu(out: int, kernel: int = 3, stride: int = 1, pad: int = -1)(x) {
   let p = if pad < 0 { floor(kernel / 2) } else { pad }
   return x |> conv: conv2d(out, kernel: kernel, stride: stride, pad: p, bias: false) |> bn: batch_norm |> relu
@@ -18,4 +14,8 @@ block conv_bn_relu(out: int, kernel: int = 3, stride: int = 1, pad: int = -1)(x)
 block linear_relu(out: int)(x) {
   return x |> fc: linear(out) |> relu
 }
+
+// The circle constant, for compile-time trigonometry (cosine schedules, rotations); last, so
+// the spans of the blocks above stay where they were.
+let pi = 3.141592653589793
 `;

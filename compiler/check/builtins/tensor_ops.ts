@@ -178,6 +178,15 @@ function viewAtRunTime(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
     }
     const at = findDim(x, d);
     const src = at >= 0 ? undefined : ctx.dimSource(d);
+    if (src && (hole >= 0 ? filled === undefined : !dimEquals(total, rest))) {
+      // A dim read from another input is trusted only where the algebra proves the sizes fit.
+      return fail(
+        `turn ${formatType(x.t)} into ${shown}: ${d} is not a dim of the input, and the dim ` +
+          `algebra cannot show that the element counts agree (${total} and ${rest}${
+            hole >= 0 ? " times the -1" : ""
+          })`,
+      );
+    }
     if (at < 0 && !src) {
       return fail(
         `know the size of ${d} at position ${k}: neither ${
