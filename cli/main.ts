@@ -15,8 +15,27 @@ import { diag } from "../compiler/diagnostics.ts";
 
 export type { Io };
 
+/**
+ * A command's line in the list: the first paragraph of its summary (up to a blank line), wrapped
+ * at 100 columns under the summary column (names padded to `width`). The rest is for `dlm <command> --help`.
+ */
+export function listEntry(name: string, summary: string, width = 8): string {
+  const words = summary.split(/\n\s*\n/)[0].split(/\s+/).filter((w) => w);
+  const indent = " ".repeat(width + 3);
+  const lines: string[] = [];
+  let line = `  ${name.padEnd(width)}`;
+  for (const w of words) {
+    if (line.length > indent.length && line.length + 1 + w.length > 100) {
+      lines.push(line);
+      line = indent + w;
+    } else line += ` ${w}`;
+  }
+  return [...lines, line].join("\n");
+}
+
 function usage(): string {
-  const rows = Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(8)} ${c.summary}`).join("\n");
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const rows = Object.entries(COMMANDS).map(([k, c]) => listEntry(k, c.summary, width)).join("\n");
   return `dlm ${DLM_VERSION}: a declarative deep-learning model language, compiled to ONNX
 
 usage: dlm <command> [options]

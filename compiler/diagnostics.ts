@@ -462,6 +462,17 @@ export const CODES = {
     message:
       "y does not depend on {0} through differentiable floating-point ops, so grad() gives zeros{1}",
   },
+  DLM0255: {
+    title: "Two ellipses in an index",
+    category: "error",
+    message: "An index has at most one ...: which axes each stands for would be ambiguous",
+  },
+  DLM0256: {
+    title: "Dim smaller than an index assumes",
+    category: "error",
+    message:
+      "{0} assumes {1} >= {2}, as its type does, but {1} is {3} here ({4}); onnxruntime would clamp or fail",
+  },
   DLM0260: {
     title: "No full batch",
     category: "error",

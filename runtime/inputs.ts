@@ -88,8 +88,15 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
   for (const inp of graph.inputs) {
     for (const d of inp.type.shape) {
       if (typeof d === "string" && dims[d] === undefined && !given.has(inp.name)) {
-        dims[d] = 1;
-        origin[d] = `${d} = 1`;
+        // 1, or the least size the model's indices assume of it (x[0:10] needs N >= 10).
+        const least = Math.max(
+          1,
+          ...(graph.dimBounds ?? []).filter((b) => b.dim === d).map((b) => b.min),
+        );
+        dims[d] = least;
+        origin[d] = least === 1
+          ? `${d} = 1`
+          : `${d} = ${least}, the least the model's indices assume`;
       }
     }
   }
@@ -141,12 +148,36 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
  * else "N = 1000000"). Then the whole run's memory (runtime/memory.ts) within `budget`, or
  * DLM0353. Called before anything of that size is allocated.
  */
+/**
+ * The sizes a run binds against what the model's indices assumed of its symbolic dims
+ * (Graph.dimBounds: `x[0:10]` typed `[10, ...]` assumes N >= 10): DLM0256 at the index, before
+ * onnxruntime clamps the slice to fewer rows than the type says or fails without a location.
+ */
+export function checkDimBounds(
+  graph: Graph,
+  sizes: Readonly<Record<string, number>>,
+  origin: Readonly<Record<string, string>> = {},
+): void {
+  for (const b of graph.dimBounds ?? []) {
+    const v = evalDim(b.dim, sizes);
+    if (v === undefined || v >= b.min) continue;
+    const why = Object.keys(sizes).filter((k) => String(b.dim).split(/[\s+\-*/(),]+/).includes(k))
+      .map((k) => origin[k] ?? `${k} = ${sizes[k]}`).join(", ");
+    fail(...diag("DLM0256", capitalise(b.what), b.dim, b.min, v, why || "its inputs"), b.span);
+  }
+}
+
+function capitalise(s: string): string {
+  return s[0].toUpperCase() + s.slice(1);
+}
+
 export function checkRunSizes(
   graph: Graph,
   sizes: Readonly<Record<string, number>>,
   origin: Readonly<Record<string, string>> = {},
   opts: { budget?: MemoryBudget; what?: string } = {},
 ): void {
+  checkDimBounds(graph, sizes, origin);
   const cache = new Map<Dim, number | undefined>();
   const size = (d: Dim) => {
     if (!cache.has(d)) cache.set(d, evalDim(d, sizes));

@@ -742,6 +742,26 @@ Deno.test("dlm --help lists every command; dlm with no command is a usage error"
   assert.match(version.out, /^dlm \d+\.\d+\.\d+/);
 });
 
+Deno.test("dlm --help lists each command's first paragraph; dlm CMD --help the whole summary", async () => {
+  const help = await dlm("--help");
+  const list = help.out.slice(help.out.indexOf("commands:\n") + 10, help.out.indexOf("\n\nRun"));
+  for (const [name, c] of Object.entries(COMMANDS)) {
+    const [first, ...more] = c.summary.split("\n\n");
+    // The entry is the first paragraph, rewrapped under the summary column, and nothing more.
+    const at = list.search(new RegExp(`^  ${name} `, "m"));
+    const entry = list.slice(at).split(/\n(?= {2}\S)/)[0];
+    assert.equal(entry.replace(/\s+/g, " ").trim(), `${name} ${first.replace(/\s+/g, " ")}`);
+    assert.ok(entry.split("\n").every((l) => l.length <= 100), entry);
+    for (const p of more) assert.ok(!help.out.includes(p.split("\n")[0]), `${name}: ${p}`);
+    const own = await dlm(name, "--help");
+    assert.ok(own.out.includes(c.summary), name);
+  }
+  // generate's and sweep's details are in their own help only.
+  assert.ok(COMMANDS.generate.summary.includes("\n\n") && COMMANDS.sweep.summary.includes("\n\n"));
+  assert.doesNotMatch(help.out, /KV-cache step model when its inputs named past/);
+  assert.match((await dlm("generate", "--help")).out, /KV-cache step model when its inputs/);
+});
+
 Deno.test("an unknown command exits 2 and names it", async () => {
   const r = await dlm("compiel", LENET);
   assert.equal(r.code, 2);

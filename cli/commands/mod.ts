@@ -630,8 +630,9 @@ const sweep = lazyCommand({
 
 const probe = lazyCommand({
   summary:
-    "how well a model's features separate labelled classes: a nearest-class-mean probe (cosine)\n" +
-    "on a held-out split, for the given weights and for the initial random weights beside them",
+    "how well a model's features separate labelled classes (a nearest-class-mean probe)\n\n" +
+    "A nearest-class-mean probe (cosine) on a held-out split, for the given weights and for the\n" +
+    "initial random weights beside them.",
   usage: "FILE.dlm --weights W.safetensors [--model NAME] [--output NAME] [--data NAME=PATH ...] " +
     "[--label NAME] [--val-split F] [--seed S]",
   options: {

@@ -14,4 +14,8 @@ block conv_bn_relu(out: int, kernel: int = 3, stride: int = 1, pad: int = -1)(x)
 block linear_relu(out: int)(x) {
   return x |> fc: linear(out) |> relu
 }
+
+// The circle constant, for compile-time trigonometry (cosine schedules, rotations); last, so
+// the spans of the blocks above stay where they were.
+let pi = 3.141592653589793
 `;

@@ -226,7 +226,7 @@ class Resolver {
         for (const i of e.indices) {
           if (i.kind === "slice") {
             for (const x of [i.start, i.end, i.step]) if (x) this.expr(x, s);
-          } else this.expr(i, s);
+          } else if (i.kind !== "ellipsis") this.expr(i, s);
         }
         return;
       case "member":

@@ -166,6 +166,21 @@ export interface Graph {
    * runtime/data/validate.ts checks data against these before a run.
    */
   needs?: InputNeed[];
+  /**
+   * Sizes the shape rules assumed of symbolic dims: `x[0:10]` of an `x: f32[N, 4]` is typed
+   * `f32[10, 4]`, assuming N >= 10. Not part of the ONNX file: runtime/inputs.ts checks the
+   * sizes a run binds against these before it runs (onnxruntime would clamp or fail unlocated).
+   */
+  dimBounds?: DimBound[];
+}
+
+/** A symbolic dim (or dim expression) that a source index assumed at least `min`. */
+export interface DimBound {
+  dim: Dim;
+  min: number;
+  /** The source index, for messages: "x[0:10]". */
+  what: string;
+  span?: Span;
 }
 
 /**
@@ -234,6 +249,7 @@ export function cloneGraph(g: Graph): Graph {
       members: p.members.map((m) => ({ ...m, shape: [...m.shape] })),
     })),
     needs: g.needs?.map((n) => ({ ...n })),
+    dimBounds: g.dimBounds?.map((b) => ({ ...b })),
   };
 }
 

@@ -329,33 +329,83 @@ export function dimDiv(a: Dim, b: Dim, mode: "floor" | "ceil" = "floor"): Dim {
     const num = b < 0 ? polyMul(pa, constPoly(-1)) : pa;
     return toDim(polyFloorDiv(mode === "ceil" ? polyAdd(num, constPoly(k - 1)) : num, k));
   }
-  // Symbolic divisor: exact when it is a single monomial dividing every term.
+  // Symbolic divisor: exact when polynomial long division leaves no remainder.
   const pa = polyOf(a), pb = polyOf(b);
-  if (pb.size === 1) {
-    const [[kb, cb]] = [...pb];
-    const divisor = kb ? kb.split(SEP) : [];
-    const out: Poly = new Map();
-    let exact = true;
-    for (const [ka, ca] of pa) {
-      const atoms = ka ? ka.split(SEP) : [];
-      for (const d of divisor) {
-        const i = atoms.indexOf(d);
-        if (i < 0) {
-          exact = false;
-          break;
-        }
-        atoms.splice(i, 1);
-      }
-      if (!exact || ca % cb !== 0) {
-        exact = false;
-        break;
-      }
-      addTo(out, monoKey(atoms), ca / cb);
-    }
-    if (exact) return toDim(out);
-  }
+  const q = polyDivExact(pa, pb);
+  if (q) return toDim(q);
   const s = `${mode}((${printPoly(pa)}) / (${printPoly(pb)}))`;
   return s;
+}
+
+/**
+ * a / b when b divides a exactly as polynomials with integer coefficients, else undefined:
+ * `K * N + 32 * N` / `N` = `K + 32`, and `H * K * N + 32 * H * N` / `K * N + 32 * N` = `H`
+ * (the common factor N * (K + 32)). Atoms (symbols, floor and max atoms) count as independent
+ * variables, so a relation between them (floor(H / 2) * 2 = H for an even H) is not used.
+ * @example dimDivExact("K * N + 32 * N", "N") === "K + 32"; dimDivExact("N + 1", "N") === undefined
+ */
+export function dimDivExact(a: Dim, b: Dim): Dim | undefined {
+  if (typeof a === "number" && typeof b === "number") {
+    return b !== 0 && a % b === 0 ? a / b : undefined;
+  }
+  const q = polyDivExact(polyOf(a), polyOf(b));
+  return q ? toDim(q) : undefined;
+}
+
+/** A monomial's atoms, as a multiset in sorted order. */
+function monoAtoms(key: string): string[] {
+  return key ? key.split(SEP) : [];
+}
+
+/** Graded order of monomials: more atoms first, then by spelling; a total order. */
+function monoCompare(x: string, y: string): number {
+  const dx = monoAtoms(x).length, dy = monoAtoms(y).length;
+  if (dx !== dy) return dy - dx;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function leadingTerm(p: Poly): [string, number] {
+  let best = "";
+  let first = true;
+  for (const k of p.keys()) {
+    if (first || monoCompare(k, best) < 0) best = k, first = false;
+  }
+  return [best, p.get(best)!];
+}
+
+/** The atoms of x once those of y are taken out, or undefined when y does not divide x. */
+function monoQuotient(x: string, y: string): string[] | undefined {
+  const atoms = monoAtoms(x);
+  for (const d of monoAtoms(y)) {
+    const i = atoms.indexOf(d);
+    if (i < 0) return undefined;
+    atoms.splice(i, 1);
+  }
+  return atoms;
+}
+
+/**
+ * Multivariate long division in a graded monomial order: while p is not zero, its leading term
+ * must be a multiple c * m of the divisor's leading term (c an integer), and p -= c * m * d.
+ * If d divides p then p = q * d and LT(p) = LT(q) * LT(d) in any monomial order, so a leading
+ * term that is not such a multiple proves there is no exact integer quotient. Each step removes
+ * p's leading term and adds only smaller ones, so it ends (a graded order is a well-order).
+ */
+function polyDivExact(p: Poly, d: Poly): Poly | undefined {
+  if (d.size === 0) return undefined;
+  const [dk, dc] = leadingTerm(d);
+  const q: Poly = new Map();
+  let r = p;
+  for (let steps = 0; r.size > 0; steps++) {
+    if (steps > 1000) return undefined;
+    const [rk, rc] = leadingTerm(r);
+    const atoms = monoQuotient(rk, dk);
+    if (!atoms || rc % dc !== 0) return undefined;
+    const t: Poly = new Map([[monoKey(atoms), rc / dc]]);
+    addTo(q, monoKey(atoms), rc / dc);
+    r = polyAdd(r, polyMul(t, d), -1);
+  }
+  return q;
 }
 
 /** max(a, b), used for broadcasting two different symbols. */

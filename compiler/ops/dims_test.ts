@@ -5,6 +5,7 @@ import {
   convOutDim,
   dimAdd,
   dimDiv,
+  dimDivExact,
   dimEquals,
   dimMax,
   dimMul,
@@ -185,4 +186,27 @@ Deno.test("evalDim gives a symbolic dim the size its numeric twin has, and undef
   assert.equal(evalDim("N", { N: 3 }), 3);
   assert.equal(evalDim("2 * N + ?Reshape_0", { N: 3 }), undefined);
   assert.equal(evalDim("N", {}), undefined);
+});
+
+Deno.test("dimDiv and dimDivExact divide by a polynomial that is a factor", () => {
+  const kn = dimAdd(dimMul("K", "N"), dimMul(32, "N")); // K*N + 32*N = N * (K + 32)
+  assert.equal(kn, "K * N + 32 * N");
+  assert.equal(dimDivExact(kn, "N"), "K + 32");
+  assert.equal(dimDivExact(kn, dimAdd("K", 32)), "N");
+  assert.equal(dimDiv(kn, dimAdd("K", 32)), "N");
+  // (N + 1)(N - 1) / (N - 1), and a product of three factors by two of them.
+  assert.equal(dimDivExact(dimMul(dimAdd("N", 1), dimSub("N", 1)), dimSub("N", 1)), "N + 1");
+  const three = dimMul(dimMul(dimAdd("H", 1), dimAdd("W", 2)), kn);
+  assert.equal(
+    dimDivExact(three, dimMul(dimAdd("W", 2), "N")),
+    dimMul(dimAdd("H", 1), dimAdd("K", 32)),
+  );
+  // No exact quotient: a remainder, a fractional coefficient, a divisor of another symbol.
+  assert.equal(dimDivExact(dimAdd(kn, 1), "N"), undefined);
+  assert.equal(dimDivExact(dimAdd(dimMul(2, "N"), 1), dimMul(2, "N")), undefined);
+  assert.equal(dimDivExact(dimMul(3, "N"), dimMul(2, "N")), undefined);
+  assert.equal(dimDivExact(kn, "M"), undefined);
+  assert.equal(dimDiv(dimAdd("N", 1), "N"), "floor((N + 1) / (N))");
+  assert.equal(dimDivExact(12, 4), 3);
+  assert.equal(dimDivExact(12, 5), undefined);
 });

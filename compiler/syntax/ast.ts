@@ -348,11 +348,17 @@ export interface SliceExpr {
   span: Span;
 }
 
-/** `t[0]`, `x[:, 0]`. */
+/** `...` inside an index, `x[..., 0]`: as many full slices as the rank leaves. */
+export interface EllipsisIndex {
+  kind: "ellipsis";
+  span: Span;
+}
+
+/** `t[0]`, `x[:, 0]`, `x[..., 1:]`. */
 export interface IndexExpr {
   kind: "index";
   target: Expr;
-  indices: (Expr | SliceExpr)[];
+  indices: (Expr | SliceExpr | EllipsisIndex)[];
   span: Span;
 }
 

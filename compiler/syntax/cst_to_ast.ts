@@ -769,7 +769,9 @@ export class AstBuilder {
     return { name: name.image, value, span: join(this.tokenSpan(name), value.span) };
   }
 
-  indexItem(n: CstNode): A.Expr | A.SliceExpr {
+  indexItem(n: CstNode): A.Expr | A.SliceExpr | A.EllipsisIndex {
+    const dots = tok(n, "ellipsis");
+    if (dots) return { kind: "ellipsis", span: this.tokenSpan(dots) };
     const startNode = node(n, "start");
     const start = startNode ? this.expr(startNode) : undefined;
     const slice = node(n, "slice");

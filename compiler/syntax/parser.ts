@@ -821,11 +821,12 @@ export class DlmParser extends CstParser {
     this.CONSUME(T.RBracket);
   });
 
-  // indexItem = expr [ slice ] | slice ;
+  // indexItem = expr [ slice ] | slice | "..." ;
   // slice     = ":" [ expr ] [ ":" [ expr ] ] ;
   indexItem = this.RULE("indexItem", () => {
     this.OR({
       DEF: [
+        { ALT: () => this.CONSUME(T.Ellipsis, { LABEL: "ellipsis" }) },
         {
           ALT: () => {
             this.SUBRULE(this.expr, { LABEL: "start" });
@@ -834,7 +835,7 @@ export class DlmParser extends CstParser {
         },
         { ALT: () => this.SUBRULE2(this.slice) },
       ],
-      ERR_MSG: "an index or a slice",
+      ERR_MSG: "an index, a slice or ...",
     });
   });
 

@@ -5,7 +5,15 @@
  */
 import type * as A from "./ast.ts";
 
-type Printable = A.Expr | A.PipeGroup | A.SliceExpr | A.TypeExpr | A.DimExpr | A.Stmt | A.Decl;
+type Printable =
+  | A.Expr
+  | A.PipeGroup
+  | A.SliceExpr
+  | A.EllipsisIndex
+  | A.TypeExpr
+  | A.DimExpr
+  | A.Stmt
+  | A.Decl;
 
 /**
  * Render a node.
@@ -38,6 +46,8 @@ export function sexpr(n: Printable): string {
       return `(call ${sexpr(n.callee)}${n.args.map((a) => " " + arg(a)).join("")})`;
     case "index":
       return `(index ${sexpr(n.target)}${items(n.indices)})`;
+    case "ellipsis":
+      return "...";
     case "slice":
       return `(slice ${opt(n.start)} ${opt(n.end)} ${opt(n.step)})`;
     case "member":

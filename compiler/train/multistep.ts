@@ -94,6 +94,7 @@ export function multiStep(step: Graph): Graph {
   if (step.packs) g.packs = step.packs;
   // Each stacked batch input holds the values the step reads.
   if (step.needs) g.needs = step.needs.map((n) => ({ ...n }));
+  if (step.dimBounds) g.dimBounds = step.dimBounds.map((b) => ({ ...b }));
   return g;
 }
 

@@ -21,7 +21,7 @@ import {
 import { packValues, unpackValues } from "../../compiler/train/pack.ts";
 import { checkOutputFile, makeOutputDir } from "../fs.ts";
 import { type Batch, checkData, type Dataset, describeRows } from "../data/mod.ts";
-import { checkRunSizes } from "../inputs.ts";
+import { checkDimBounds, checkRunSizes } from "../inputs.ts";
 import type { MemoryBudget } from "../memory.ts";
 import { stack } from "../reference/kernels/stack_util.ts";
 import { type Checkpoint, CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
@@ -262,6 +262,21 @@ function checkModelData(
     bind(steps, Math.min(perRun, data.batchCount(batchSize, dropLast)), "steps per run");
   }
   checkRunSizes(m.graph, sizes, origin, { budget, what });
+  // Without drop_last the last batch is smaller: the model's indices must fit it too.
+  const last = data.size % batchSize;
+  if (!dropLast && last > 0 && data.size > batchSize) {
+    const small = { ...sizes }, why = { ...origin };
+    for (const n of inputs) {
+      const shape = m.graph.inputs.find((i) => i.name === n)!.type.shape;
+      const batch = m.multiStep ? shape[1] : shape[0];
+      if (typeof batch === "string") {
+        small[batch] = last;
+        why[batch] =
+          `${batch} = ${last}, the last batch of ${data.size} samples; drop_last = true leaves it out`;
+      }
+    }
+    checkDimBounds(m.graph, small, why);
+  }
 }
 
 /**

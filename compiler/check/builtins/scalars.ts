@@ -1,8 +1,10 @@
 /**
  * Compile-time functions of numbers and lists: `min`, `max`, `abs`, `sqrt`,
- * `len`, `range`, `enumerate`, `zip`, `assert`, `training`. They run while
- * the model is elaborated; on tensors, the names shared with tensor
- * functions (min, abs, exp...) are the tensor functions instead.
+ * `exp`, `log`, `sin`, `cos`, `tan`, `floor`, `ceil`, `round` (the functions of
+ * one number also map over a tuple or list of numbers), `len`, `range`,
+ * `enumerate`, `zip`, `assert`, `training`. They run while the model is
+ * elaborated; when an argument is a tensor, the names shared with tensor
+ * functions (min, abs, exp, cos...) are the tensor functions instead.
  */
 import { diag } from "../../diagnostics.ts";
 import type { Span } from "../../ir/graph.ts";
@@ -44,15 +46,37 @@ function extremum(name: string, f: (...xs: number[]) => number): CompileFn {
   };
 }
 
+/**
+ * A function of one number, also mapped over a tuple or list of numbers item by item (the result
+ * is of the same kind and length): `cos((0.0, pi / 2))` is `(1.0, 6.1e-17)`, so a schedule table
+ * computed once is a constant of the file, not a loop in each model.
+ */
 function numFn(name: string, f: (x: number) => number, intResult = false): CompileFn {
-  return (ctx, args) => {
-    const xs = numArgs(ctx, name, args, 1);
-    if (!xs) return ERROR;
-    const v = f(xs[0]);
-    if (Number.isNaN(v)) return ctx.error(...diag("DLM0308", name, xs[0]));
-    return intResult || (args[0].value.k === "int" && Number.isInteger(v) && name === "abs")
+  const one = (ctx: Ctx, x: Value, span?: Span): Value => {
+    if (x.k === "error") return x;
+    if (!isNumber(x)) {
+      return ctx.error(
+        ...diag("DLM0201", `${name}()`, "a number or a tuple of numbers", describe(x)),
+        span,
+      );
+    }
+    const v = f(x.v);
+    if (Number.isNaN(v)) return ctx.error(...diag("DLM0308", name, x.v), span);
+    return intResult || (x.k === "int" && Number.isInteger(v) && name === "abs")
       ? { k: "int", v }
       : { k: "float", v };
+  };
+  return (ctx, args) => {
+    if (args.length !== 1) return ctx.error(...diag("DLM0221", name, "1 argument", args.length));
+    const a = args[0].value;
+    if (a.k !== "tuple" && a.k !== "list") return one(ctx, a, args[0].span);
+    const items: Value[] = [];
+    for (const x of a.items) {
+      const v = one(ctx, x, args[0].span);
+      if (v.k === "error") return v;
+      items.push(v);
+    }
+    return { k: a.k, items };
   };
 }
 
@@ -67,6 +91,9 @@ export const SCALAR_FNS: Record<string, CompileFn> = {
   abs: numFn("abs", Math.abs),
   sqrt: numFn("sqrt", Math.sqrt),
   exp: numFn("exp", Math.exp),
+  sin: numFn("sin", Math.sin),
+  cos: numFn("cos", Math.cos),
+  tan: numFn("tan", Math.tan),
   log: numFn("log", Math.log),
   floor: numFn("floor", Math.floor, true),
   ceil: numFn("ceil", Math.ceil, true),

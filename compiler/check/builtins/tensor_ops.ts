@@ -12,7 +12,7 @@
 import { diag } from "../../diagnostics.ts";
 import { type Dim, formatType } from "../../ir/graph.ts";
 import { table, tensor } from "../../ir/tensor.ts";
-import { dimEquals } from "../../ops/dims.ts";
+import { dimDivExact, dimEquals, dimProduct } from "../../ops/dims.ts";
 import type { Ctx } from "../context.ts";
 import { expandInts, num } from "../signature.ts";
 import { describe, ERROR, type TensorValue, type Value } from "../values.ts";
@@ -147,36 +147,69 @@ function view(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
   return r;
 }
 
+/**
+ * The shape tensor of a view assembled at run time: each symbolic dim read from x where x has it
+ * (Gather(Shape(x), axis)), else from a model input that declares it (`Ctx.dimSource`). The result
+ * type is the target exactly, with a -1 read as numel(x) / product(other dims) when the dim algebra
+ * divides that exactly: polynomial division, so x: [K * N + 32 * N, 11] views as (N, -1, 11) with
+ * the -1 = K + 32, the common factor N taken out. Without a -1 the element counts must agree as
+ * polynomials; a difference between polynomials of plain symbols is an error here, as it would be
+ * at run time for some sizes (opaque atoms, floor and max, are left to run time).
+ */
 function viewAtRunTime(ctx: Ctx, x: TensorValue, target: Dim[]): Value {
+  const total = dimProduct(x.t.shape);
+  const hole = target.indexOf(-1);
+  const rest = dimProduct(target.filter((_, k) => k !== hole));
+  const shown = `(${target.join(", ")})`;
+  const fail = (what: string) =>
+    ctx.error(...diag("DLM0232", "view()", what), ctx.argSpan("shape"));
+  let filled: Dim | undefined;
+  if (hole >= 0) filled = dimDivExact(total, rest);
+  else if (!dimEquals(total, rest) && plainPolynomial(total) && plainPolynomial(rest)) {
+    return fail(`turn ${formatType(x.t)} (${total} elements) into ${shown} (${rest} elements)`);
+  }
   const shape = withGraph(ctx, (e) => e.tensor(x).shape());
   if (!shape) return ERROR;
   const parts: string[] = [];
-  for (const d of target) {
+  for (const [k, d] of target.entries()) {
     if (typeof d === "number") {
       parts.push(ints(ctx, [d]));
       continue;
     }
     const at = findDim(x, d);
-    if (at < 0) {
-      return ctx.error(
-        ...diag(
-          "DLM0232",
-          "view()",
-          `find the dim ${d} in the input ${
-            formatType(x.t)
-          }; use -1 for one dim that is not in the input`,
-        ),
-        ctx.argSpan("shape"),
+    const src = at >= 0 ? undefined : ctx.dimSource(d);
+    if (src && (hole >= 0 ? filled === undefined : !dimEquals(total, rest))) {
+      // A dim read from another input is trusted only where the algebra proves the sizes fit.
+      return fail(
+        `turn ${formatType(x.t)} into ${shown}: ${d} is not a dim of the input, and the dim ` +
+          `algebra cannot show that the element counts agree (${total} and ${rest}${
+            hole >= 0 ? " times the -1" : ""
+          })`,
       );
     }
-    const g = withGraph(ctx, (e) => e.tensor(shape).op("Gather", [e.ints([at])], { axis: 0 }));
+    if (at < 0 && !src) {
+      return fail(
+        `know the size of ${d} at position ${k}: neither ${
+          formatType(x.t)
+        } nor a model input has it; use -1 for one dim that is not in the input`,
+      );
+    }
+    const g = withGraph(ctx, (e) =>
+      (src ? e.tensor(src.value).shape() : e.tensor(shape))
+        .op("Gather", [e.ints([src ? src.axis : at])], { axis: 0 }));
     if (!g) return ERROR;
     parts.push(g.v);
   }
   const r = withGraph(ctx, (e) => e.tensor(x).reshape(e.op1("Concat", parts, { axis: 0 })));
   if (!r) return ERROR;
-  // Every dim came from x or is a constant: the result type is exactly the target.
-  return target.includes(-1) ? r : ctx.refine(r, { dtype: x.t.dtype, shape: [...target] });
+  if (hole >= 0 && filled === undefined) return r;
+  const shapeOut = target.map((d, k) => (k === hole ? filled! : d));
+  return ctx.refine(r, { dtype: x.t.dtype, shape: shapeOut });
+}
+
+/** A dim that is a polynomial of plain symbols: no floor, max or run-time (`?`) atom. */
+function plainPolynomial(d: Dim): boolean {
+  return typeof d === "number" || !/[?(]/.test(d);
 }
 
 /**
@@ -281,7 +314,8 @@ const defs: FnDef[] = [
     name: "view",
     doc:
       "Reshape to a shape of ints, symbolic dims and at most one -1: view(x, (N, T, heads, -1)). " +
-      "The result type is exact: f32[N, T, 8, 64].",
+      "The result type is exact: f32[N, T, 8, 64]; a -1 is numel / the other dims by the dim " +
+      "algebra (3.5), so f32[K * N + 32 * N, 11] views as (N, -1, 11) to f32[N, K + 32, 11].",
     sig: [X, { name: "shape", type: "any" }],
     apply(ctx, a) {
       const s = shapeArg(ctx, a.shape, "view");

@@ -1,12 +1,13 @@
 /**
  * Indexing and members: a tuple or list takes one int index; a tensor
- * takes ints and slices (one Slice node, then a Squeeze of the int axes);
+ * takes ints, slices and at most one `...` (one Slice node, then a Squeeze
+ * of the int axes);
  * `.shape`, `.rank`, `.dtype`, `.T` on tensors, `.length` on tuples.
  */
 import { diag } from "../../diagnostics.ts";
 import { OperatorElab } from "./operators.ts";
 import type * as A from "../../syntax/ast.ts";
-import { formatType } from "../../ir/graph.ts";
+import { type Dim, formatType, type Span } from "../../ir/graph.ts";
 import { tensor as mkTensor } from "../../ir/tensor.ts";
 import { describe, dimValue, ERROR, Scope, type Value } from "../values.ts";
 
@@ -16,8 +17,13 @@ export abstract class IndexElab extends OperatorElab {
     const t = this.eval(e.target, scope);
     if (t.k === "error") return t;
     if (t.k === "tuple" || t.k === "list") {
-      if (e.indices.length !== 1 || e.indices[0].kind === "slice") {
-        const got = e.indices.length === 1 ? "a slice" : `${e.indices.length} indices`;
+      const only = e.indices[0].kind;
+      if (e.indices.length !== 1 || only === "slice" || only === "ellipsis") {
+        const got = e.indices.length !== 1
+          ? `${e.indices.length} indices`
+          : only === "slice"
+          ? "a slice"
+          : "...";
         return this.err(...diag("DLM0236", `A ${t.k} index`, "one int", got), e.span);
       }
       const i = this.eval(e.indices[0] as A.Expr, scope);
@@ -38,9 +44,18 @@ export abstract class IndexElab extends OperatorElab {
     }
     if (t.k !== "tensor") return this.err(...diag("DLM0239", describe(t)), e.span);
     const rank = t.t.shape.length;
-    if (e.indices.length > rank) {
-      return this.err(...diag("DLM0226", e.indices.length, formatType(t.t)), e.span);
+    // `...` stands for as many full slices as the other items leave axes:
+    // x[..., 0] on a rank-3 x is x[:, :, 0]; it may stand for none.
+    const dots = e.indices.filter((i) => i.kind === "ellipsis");
+    if (dots.length > 1) return this.err(...diag("DLM0255"), dots[1].span);
+    const items = e.indices.filter((i) => i.kind !== "ellipsis");
+    if (items.length > rank) {
+      return this.err(...diag("DLM0226", items.length, formatType(t.t)), e.span);
     }
+    const full: A.SliceExpr = { kind: "slice", span: e.span };
+    const indices = e.indices.flatMap((i) =>
+      i.kind === "ellipsis" ? Array(rank - items.length).fill(full) : [i]
+    ) as (A.Expr | A.SliceExpr)[];
     const starts: number[] = [],
       ends: number[] = [],
       axes: number[] = [],
@@ -55,8 +70,8 @@ export abstract class IndexElab extends OperatorElab {
       }
       return undefined;
     };
-    for (let ax = 0; ax < e.indices.length; ax++) {
-      const ix = e.indices[ax];
+    for (let ax = 0; ax < indices.length; ax++) {
+      const ix = indices[ax];
       if (ix.kind === "slice") {
         const step = intOf(ix.step, 1);
         if (step === undefined) return ERROR;
@@ -68,6 +83,18 @@ export abstract class IndexElab extends OperatorElab {
         const en = intOf(ix.end, step > 0 ? big : -big);
         if (s === undefined || en === undefined) return ERROR;
         if (!ix.start && !ix.end && step === 1) continue;
+        if (step > 0) {
+          // The shape rule assumes the bounds lie inside a symbolic dim: start and end each
+          // within it (|v| for one from the end), and start before end when one counts from each.
+          const from = ix.start ? s : 0, to = ix.end ? en : big;
+          const least = Math.max(
+            Math.abs(from),
+            to === big ? 0 : Math.abs(to),
+            from >= 0 && to < 0 ? from - to : 0,
+          );
+          const text = `${ix.start ? s : ""}:${ix.end ? en : ""}${ix.step ? `:${step}` : ""}`;
+          this.assumeDim(t.t.shape[ax], least, `the slice ${text} of axis ${ax}`, ix.span);
+        }
         starts.push(s), ends.push(en), axes.push(ax), steps.push(step);
       } else {
         const i = intOf(ix, 0);
@@ -76,6 +103,7 @@ export abstract class IndexElab extends OperatorElab {
         if (typeof d === "number" && (i >= d || i < -d)) {
           return this.err(...diag("DLM0212", i, `dim ${ax} of ${formatType(t.t)}`), ix.span);
         }
+        this.assumeDim(d, i < 0 ? -i : i + 1, `the index ${i} of axis ${ax}`, ix.span);
         starts.push(i),
           ends.push(i === -1 ? 2 ** 53 - 1 : i + 1),
           axes.push(ax),
@@ -101,6 +129,17 @@ export abstract class IndexElab extends OperatorElab {
       v = r[0];
     }
     return v;
+  }
+
+  /**
+   * Record that an index assumed the symbolic dim `d` to be at least `least` (`x[0:10]` of
+   * `f32[N, 4]` is typed `f32[10, 4]`): the run checks the sizes it binds (runtime/inputs.ts).
+   */
+  private assumeDim(d: Dim, least: number, what: string, span: Span): void {
+    if (typeof d === "number" || least <= 0) return;
+    const bounds = this.root.graph.dimBounds ??= [];
+    if (bounds.some((b) => b.dim === d && b.min >= least)) return;
+    bounds.push({ dim: d, min: least, what, span: this.userSpan(span) });
   }
 
   member(e: A.MemberExpr, scope: Scope): Value {
