@@ -112,6 +112,7 @@ export abstract class StatementElab extends IndexElab {
         }
         const name = this.b.input(s.name, t, s.span);
         scope.define(s.name, { k: "tensor", v: name, t });
+        this.opts.facts?.record(s.nameSpan, { k: "tensor", v: name, t });
         return;
       }
       case "output": {
@@ -170,6 +171,7 @@ export abstract class StatementElab extends IndexElab {
           this.nameInstance(v.inst, s.names[0], s.nameSpan);
         }
         scope.define(s.names[0], coerce(v, s.type));
+        this.opts.facts?.record(s.nameSpan, v);
         return;
       }
       case "assign": {
