@@ -7,8 +7,8 @@
  *
  * Diagnostics are published after the document stops changing for
  * `debounceMs` (initializationOptions.debounceMs, default 25 ms), for the
- * changed document and every other open one (an edit to an imported file
- * changes what importers mean). Inlay hints can be turned off with
+ * changed document and every open one whose last check loaded it (an edit
+ * to an imported file changes what its importers mean). Inlay hints can be turned off with
  * initializationOptions.inlayHints = false.
  *
  * Formatting: `ServerOptions.format` is the hook `dlm fmt` plugs into
@@ -118,10 +118,12 @@ export function serve(connection: Connection, opts: ServerOptions): void {
     if (timer !== undefined) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = undefined;
-      // The changed documents first, then every other open one (they may import them).
-      const order = [...dirty, ...documents.keys().filter((u) => !dirty.has(u))];
+      // The changed documents first, then the open ones that import them.
+      const order = new Set(dirty);
+      const affected = new Set([...dirty].flatMap((u) => service.affectedBy(uriToPath(u))));
+      for (const u of documents.keys()) if (affected.has(uriToPath(u))) order.add(u);
       dirty.clear();
-      for (const u of order) publish(u);
+      for (const u of order) if (documents.get(u)) publish(u);
     }, debounceMs);
   };
 

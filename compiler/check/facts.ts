@@ -38,9 +38,11 @@ export const MAX_TYPES = 4;
 /** The span → type side table (see the module comment). */
 export class Facts {
   readonly params: ParamFact[] = [];
-  readonly bySpan = new Map<string, SpanFact>();
   /** Parameters per application of each block, from its first application. */
   readonly blockParams = new Map<string, number>();
+  /** By the span object itself: an AST node's span is one object however often it runs. */
+  readonly #byRef = new Map<Span, SpanFact & { last?: Value }>();
+  #byKey?: Map<string, SpanFact>;
 
   /** The description a hover shows: a tensor's type alone, anything else as `describe` says. */
   static typeOf(v: Value): string {
@@ -50,23 +52,40 @@ export class Facts {
   /** Record that `span` evaluated to `v`; `from` is `params.length` before it ran. */
   record(span: Span, v: Value, from?: number): void {
     if (v.k === "error") return;
-    const key = spanKey(span);
-    let f = this.bySpan.get(key);
+    let f = this.#byRef.get(span);
     if (!f) {
       f = { span, types: [], runs: 0 };
       if (from !== undefined && this.params.length > from) f.params = [from, this.params.length];
-      this.bySpan.set(key, f);
+      this.#byRef.set(span, f);
+      this.#byKey = undefined;
     }
     f.runs++;
-    if (f.types.length < MAX_TYPES) {
+    // Describing a value costs more than the rest of recording it: the same value (a name read
+    // again in a loop) is described once.
+    if (f.types.length < MAX_TYPES && f.last !== v) {
+      f.last = v;
       const t = Facts.typeOf(v);
       if (!f.types.includes(t)) f.types.push(t);
     }
   }
 
+  /** The facts by `spanKey` of their spans (built when first asked after a change). */
+  get bySpan(): ReadonlyMap<string, SpanFact> {
+    if (!this.#byKey) {
+      this.#byKey = new Map();
+      for (const f of this.#byRef.values()) {
+        const k = spanKey(f.span);
+        const prev = this.#byKey.get(k);
+        // Two nodes with one span (a pipe stage and its target): the first recorded stands.
+        if (!prev) this.#byKey.set(k, f);
+      }
+    }
+    return this.#byKey;
+  }
+
   /** The facts of spans in `file`. */
   inFile(file: string): SpanFact[] {
-    return [...this.bySpan.values()].filter((f) => f.span.file === file);
+    return [...this.#byRef.values()].filter((f) => f.span.file === file);
   }
 }
 

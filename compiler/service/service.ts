@@ -148,6 +148,8 @@ interface Doc {
   text: string;
   version: number;
   analysis?: Analysis;
+  /** The files its last check loaded (kept after a change drops the analysis). */
+  files?: Set<string>;
 }
 
 /** A source file's lines. */
@@ -183,8 +185,10 @@ export class LanguageService {
   };
 
   open(path: string, text: string, version = 0): void {
-    this.#docs.set(normalizePath(path), { text, version });
-    this.#invalidate();
+    const key = normalizePath(path);
+    const files = this.#docs.get(key)?.files;
+    this.#docs.set(key, { text, version, files });
+    this.#invalidate(key);
   }
 
   update(path: string, text: string, version: number): void {
@@ -192,8 +196,9 @@ export class LanguageService {
   }
 
   close(path: string): void {
-    this.#docs.delete(normalizePath(path));
-    this.#invalidate();
+    const key = normalizePath(path);
+    this.#docs.delete(key);
+    this.#invalidate(key);
   }
 
   text(path: string): string | undefined {
@@ -205,9 +210,22 @@ export class LanguageService {
     return [...this.#docs.keys()];
   }
 
-  /** Any change may change what a document that imports the changed one means. */
-  #invalidate(): void {
-    for (const d of this.#docs.values()) d.analysis = undefined;
+  /** A change to `path` changes what it means and what each document that loads it means. */
+  #invalidate(path: string): void {
+    for (const d of this.#docs.values()) {
+      if (!d.files || d.files.has(path)) d.analysis = undefined;
+    }
+  }
+
+  /**
+   * The open documents whose meaning a change to `path` may change: it, and those whose last
+   * check loaded it (the server re-publishes their diagnostics).
+   */
+  affectedBy(path: string): string[] {
+    const key = normalizePath(path);
+    return [...this.#docs.entries()]
+      .filter(([p, d]) => p === key || !d.files || d.files.has(key))
+      .map(([p]) => p);
   }
 
   /** Check `path` (cached until a document changes). */
@@ -216,7 +234,10 @@ export class LanguageService {
     const doc = this.#docs.get(key);
     if (doc?.analysis) return doc.analysis;
     const a = this.#check(key, doc?.version ?? 0);
-    if (doc) doc.analysis = a;
+    if (doc) {
+      doc.analysis = a;
+      doc.files = new Set([key, ...a.indexes.keys()]);
+    }
     return a;
   }
 

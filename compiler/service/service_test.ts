@@ -226,3 +226,20 @@ Deno.test("service: runs without Deno or Node (a browser's Web Worker can host i
   }
   assert.ok(seen.size > 20);
 });
+
+Deno.test("service: a change re-checks the documents that load the changed file, not the others", () => {
+  const files: Record<string, string> = {
+    "lib.dlm": LIB,
+    "main.dlm": MAIN,
+    "other.dlm": "model O {\n  input x: f32[N, 2]\n  output y = x |> relu\n}\n",
+  };
+  const s = service(files);
+  s.open("lib.dlm", LIB, 1);
+  s.open("other.dlm", files["other.dlm"], 1);
+  for (const p of s.documents()) s.diagnostics(p);
+  assert.deepEqual(s.affectedBy("lib.dlm").sort(), ["lib.dlm", "main.dlm"]);
+  assert.deepEqual(s.affectedBy("other.dlm"), ["other.dlm"]);
+  // An edit to the library reaches its importer's diagnostics.
+  s.update("lib.dlm", LIB.replace("relu", "rleu"), 2);
+  assert.equal(s.diagnostics("main.dlm")[0]?.code, "DLM0101");
+});
