@@ -378,10 +378,24 @@ export class LanguageService {
     return undefined;
   }
 
+  /**
+   * The types of `a`'s file: its own check's, or, for a file that elaborates nothing of its own
+   * (a library of blocks), those of an open document that loads and runs it.
+   */
+  #factsOf(a: Analysis): Facts {
+    if (a.facts.inFile(a.path).length || !a.program) return a.facts;
+    for (const p of this.#docs.keys()) {
+      if (p === a.path) continue;
+      const other = this.analyze(p);
+      if (other.indexes.has(a.path) && other.facts.inFile(a.path).length) return other.facts;
+    }
+    return a.facts;
+  }
+
   /** The smallest recorded span of `path` that contains `pos`. */
   #factAt(a: Analysis, pos: Position): SpanFact | undefined {
     let best: SpanFact | undefined;
-    for (const f of a.facts.bySpan.values()) {
+    for (const f of this.#factsOf(a).bySpan.values()) {
       if (f.span.file !== a.path || !contains(f.span, pos.line + 1, pos.character + 1)) continue;
       if (!best || spanSize(f.span) < spanSize(best.span)) best = f;
     }
@@ -403,13 +417,11 @@ export class LanguageService {
       parts.push(this.#declDoc(a, target));
     }
     // A definition's own type (a let, an input), else that of the smallest expression around.
-    const shown = def && def.kind !== "label"
-      ? a.facts.bySpan.get(spanKeyOf(def.span))
-      : this.#factAt(a, pos);
+    const shown = def && def.kind !== "label" ? this.#defFact(a, def) : this.#factAt(a, pos);
     if (shown) {
       const lines = a.lines.get(a.path) ?? [];
       const what = def ? `${def.kind} ${def.name}` : textOf(lines, shown.span);
-      parts.unshift(typeDoc(what, shown, a.facts));
+      parts.unshift(typeDoc(what, shown, this.#factsOf(a)));
       range ??= shown.span;
     }
     if (imp && !parts.length) parts.push(`import of \`${imp.path}\``);
@@ -424,7 +436,7 @@ export class LanguageService {
       const sig = `block ${b.name}(${b.config.map((p) => paramText(lines, p)).join(", ")})(${
         b.inputs.map((p) => paramText(lines, p)).join(", ")
       })${b.returnType ? ` -> ${textOf(lines, b.returnType.span)}` : ""}`;
-      const n = a.facts.blockParams.get(b.name);
+      const n = this.#factsOf(a).blockParams.get(b.name) ?? a.facts.blockParams.get(b.name);
       return "```dlm\n" + sig + "\n```" +
         (n !== undefined ? `\n\n${n.toLocaleString("en-US")} parameters per use` : "");
     }
@@ -549,13 +561,19 @@ export class LanguageService {
     return tops;
   }
 
+  /** What a definition was bound to: a let's or input's name, a parameter's declaration. */
+  #defFact(a: Analysis, d: Def): SpanFact | undefined {
+    const facts = this.#factsOf(a);
+    return facts.bySpan.get(spanKeyOf(d.span)) ??
+      (d.kind === "param" ? facts.bySpan.get(spanKeyOf(d.full)) : undefined);
+  }
+
   #detail(a: Analysis, d: Def): string | undefined {
     if (d.kind === "model") {
       const n = a.modelParams.get(d.name);
       return n !== undefined ? `${n.toLocaleString("en-US")} parameters` : undefined;
     }
-    const f = a.facts.bySpan.get(spanKeyOf(d.span));
-    return f?.types.join(" | ");
+    return this.#defFact(a, d)?.types.join(" | ");
   }
 
   workspaceSymbols(query: string): WorkspaceSymbol[] {
@@ -694,8 +712,9 @@ export class LanguageService {
     const a = this.analyze(path);
     const ix = a.indexes.get(a.path);
     const out: InlayHint[] = [];
+    const facts = this.#factsOf(a);
     for (const st of ix?.stages ?? []) {
-      const f = a.facts.bySpan.get(spanKeyOf(st.span));
+      const f = facts.bySpan.get(spanKeyOf(st.span));
       if (!f || !f.types.length) continue;
       // A stage run with several shapes (a block applied in several places) shows the first and
       // how many more; the hover lists them all.

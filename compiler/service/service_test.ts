@@ -243,3 +243,28 @@ Deno.test("service: a change re-checks the documents that load the changed file,
   s.update("lib.dlm", LIB.replace("relu", "rleu"), 2);
   assert.equal(s.diagnostics("main.dlm")[0]?.code, "DLM0101");
 });
+
+Deno.test("service: hover on a block's and a model's parameters shows the values they were given", () => {
+  const s = service();
+  assert.match(s.hover("main.dlm", at(MAIN, 3, "classes", 1))!.markdown, /param classes`: `int 3`/);
+});
+
+Deno.test("service: a library's types come from an open document that runs it", () => {
+  const s = service();
+  s.open("lib.dlm", LIB, 1);
+  // lib.dlm declares no model; main.dlm, open too, applies Mlp twice.
+  assert.match(
+    s.hover("lib.dlm", at(LIB, 1, "width", 1))!.markdown,
+    /param width`: `int 16`, `int 4`/,
+  );
+  assert.match(
+    s.hover("lib.dlm", at(LIB, 2, "relu", 1))!.markdown,
+    /`f32\[N, 16\]`, `f32\[N, 4\]`/,
+  );
+  assert.deepEqual(s.inlayHints("lib.dlm").map((h) => h.label), [
+    ": f32[N, 16] (+1)",
+    ": f32[N, 16] (+1)",
+  ]);
+  s.close("main.dlm");
+  assert.equal(s.hover("lib.dlm", at(LIB, 2, "relu", 1))?.markdown.includes("f32"), false);
+});

@@ -356,6 +356,7 @@ export abstract class CallElab extends ExpressionElab {
       v = coerce(v, p.type);
       scope.define(p.name, v);
       cfg.set(p.name, v);
+      this.opts.facts?.record(p.span, v);
     }
     return cfg;
   }
@@ -457,6 +458,7 @@ export abstract class CallElab extends ExpressionElab {
         }
       }
       scope.define(p.name, v);
+      this.opts.facts?.record(p.span, v);
     }
     const saved = this.frame;
     const savedRules = saved.rules.length;
