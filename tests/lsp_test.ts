@@ -4,6 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { PassThrough } from "node:stream";
+import {
+  createConnection,
+  StreamMessageReader as ServerReader,
+  StreamMessageWriter as ServerWriter,
+} from "vscode-languageserver/node";
+import { serve } from "../cli/lsp_server.ts";
 import {
   createMessageConnection,
   type MessageConnection,
@@ -217,6 +224,59 @@ Deno.test({
       s.conn.dispose();
       s.child.kill();
       Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "dlm lsp: the formatting hook (where dlm fmt plugs in) answers textDocument/formatting",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    // The server in this process, over a pair of in-memory streams, with a stand-in formatter.
+    const toServer = new PassThrough();
+    const toClient = new PassThrough();
+    const server = createConnection(
+      new ServerReader(toServer),
+      new ServerWriter(toClient),
+    );
+    const calls: string[] = [];
+    serve(server, {
+      read: () => new Error("no such file"),
+      format: (text, path) => {
+        calls.push(path);
+        return text.includes("{") ? text.replace(/ +/g, " ") : undefined;
+      },
+    });
+    const client = createMessageConnection(
+      new StreamMessageReader(toClient),
+      new StreamMessageWriter(toServer),
+    );
+    client.listen();
+    try {
+      const init = await client.sendRequest("initialize", {
+        processId: null,
+        rootUri: null,
+        capabilities: {},
+      }) as { capabilities: { documentFormattingProvider: boolean } };
+      assert.equal(init.capabilities.documentFormattingProvider, true);
+      await client.sendNotification("initialized", {});
+      const uri = "file:///tmp/fmt.dlm";
+      const text = "model M {\n  input x:   f32[N]\n  output y =  x\n}\n";
+      await client.sendNotification("textDocument/didOpen", {
+        textDocument: { uri, languageId: "dlm", version: 1, text },
+      });
+      const edits = await client.sendRequest("textDocument/formatting", {
+        textDocument: { uri },
+        options: { tabSize: 2, insertSpaces: true },
+      }) as { newText: string; range: { end: { line: number } } }[];
+      assert.deepEqual(calls, ["/tmp/fmt.dlm"]);
+      assert.equal(edits.length, 1);
+      assert.equal(edits[0].newText, "model M {\n input x: f32[N]\n output y = x\n}\n");
+      assert.equal(edits[0].range.end.line, 4);
+    } finally {
+      client.dispose();
+      server.dispose();
     }
   },
 });
