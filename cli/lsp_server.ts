@@ -106,7 +106,7 @@ export function serve(connection: Connection, opts: ServerOptions): void {
         location: location(r.location),
         message: r.message,
       })),
-      data: d.suggestion === undefined ? undefined : { suggestion: d.suggestion },
+      data: d.fix === undefined ? undefined : { fix: d.fix },
     }));
     const doc = documents.get(uri);
     connection.sendDiagnostics({ uri, version: doc?.version, diagnostics });
@@ -240,14 +240,14 @@ export function serve(connection: Connection, opts: ServerOptions): void {
   });
   connection.onCodeAction((p) =>
     p.context.diagnostics.flatMap((d) => {
-      const suggestion = (d.data as { suggestion?: string } | undefined)?.suggestion;
-      if (!suggestion) return [];
+      const fix = (d.data as { fix?: TextEdit } | undefined)?.fix;
+      if (!fix) return [];
       return [{
-        title: `Change to '${suggestion}'`,
+        title: `Change to '${fix.newText}'`,
         kind: CodeActionKind.QuickFix,
         diagnostics: [d],
         isPreferred: true,
-        edit: { changes: { [p.textDocument.uri]: [TextEdit.replace(d.range, suggestion)] } },
+        edit: { changes: { [p.textDocument.uri]: [TextEdit.replace(fix.range, fix.newText)] } },
       }];
     })
   );

@@ -33,6 +33,7 @@ import { COMPILE_FNS, FUNCTIONS, INIT_FNS, LAYERS } from "../check/names.ts";
 import { formatSignature } from "../check/builtin_docs.ts";
 import type { ParamSig } from "../check/signature.ts";
 import { PRELUDE_PATH } from "../check/prelude.ts";
+import { editDistance } from "../check/suggest.ts";
 import type * as A from "../syntax/ast.ts";
 import { contains, type Def, type FileIndex, indexFile, spanSize, type Use } from "./index.ts";
 
@@ -58,6 +59,8 @@ export interface FileDiagnostic {
   related: { location: Location; message: string }[];
   /** The replacement the checker suggests ("did you mean 'relu'?"), for a quick fix. */
   suggestion?: string;
+  /** The edit that applies it: the misspelt word in the diagnostic's range replaced. */
+  fix?: { range: Range; newText: string };
 }
 
 export interface Hover {
@@ -314,6 +317,7 @@ export class LanguageService {
       const suggestion = /did you mean '([^']+)'/.exec(d.message)?.[1];
       if (!d.span || d.span.file === a.path) {
         const span = d.span ?? { file: a.path, line: 1, col: 1, endLine: 1, endCol: 1 };
+        const lines = a.lines.get(a.path) ?? [];
         out.push({
           range: toRange(span),
           severity: d.severity,
@@ -321,6 +325,7 @@ export class LanguageService {
           message: d.message,
           related,
           suggestion,
+          fix: suggestion === undefined ? undefined : fixFor(lines, span, suggestion),
         });
       } else if (d.span.file !== PRELUDE_PATH && imports.length) {
         const imp = imports.find((i) => d.span!.file.endsWith(i.path.replace(/^\.\//, ""))) ??
@@ -833,6 +838,33 @@ function typeDoc(what: string, f: SpanFact, facts: Facts): string {
     if (ps.length > 12) s += `\n- … ${ps.length - 12} more`;
   }
   return s;
+}
+
+/**
+ * The edit a suggestion makes: the word in `span` nearest to it replaced (the span may cover more
+ * than the word: a named argument `kernal: 3`, a statement `freeze conv1x`).
+ */
+function fixFor(
+  lines: string[],
+  span: Span,
+  suggestion: string,
+): { range: Range; newText: string } | undefined {
+  if (span.line !== span.endLine) return undefined;
+  const text = (lines[span.line - 1] ?? "").slice(span.col - 1, span.endCol - 1);
+  let best: { at: number; word: string; d: number } | undefined;
+  for (const m of text.matchAll(/[A-Za-z_][A-Za-z0-9_.]*/g)) {
+    const d = editDistance(m[0], suggestion, Math.max(m[0].length, suggestion.length));
+    if (!best || d < best.d) best = { at: m.index!, word: m[0], d };
+  }
+  if (!best) return undefined;
+  const col = span.col - 1 + best.at;
+  return {
+    range: {
+      start: { line: span.line - 1, character: col },
+      end: { line: span.line - 1, character: col + best.word.length },
+    },
+    newText: suggestion,
+  };
 }
 
 /** Locations in a diagnostic's notes ("in block B, used at f.dlm:3:5"). */

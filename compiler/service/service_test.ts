@@ -106,6 +106,20 @@ Deno.test("service: diagnostics carry codes and a did-you-mean suggestion", () =
   assert.equal(ds[0].code, "DLM0101");
   assert.equal(ds[0].suggestion, "linear");
   assert.deepEqual(ds[0].range.start, at(src, 6, "lienar"));
+  assert.deepEqual(ds[0].fix?.range.start, at(src, 6, "lienar"));
+});
+
+Deno.test("service: the quick fix of a misspelt named argument replaces the name alone", () => {
+  const src = MAIN.replace("linear(classes)", "linear(classes, bais: false)");
+  const ds = service({ "lib.dlm": LIB, "main.dlm": src }).diagnostics("main.dlm");
+  assert.equal(ds.length, 1);
+  assert.equal(ds[0].code, "DLM0205");
+  const fix = ds[0].fix!;
+  assert.equal(fix.newText, "bias");
+  assert.deepEqual(fix.range, {
+    start: at(src, 6, "bais"),
+    end: at(src, 6, "bais", 4),
+  });
 });
 
 Deno.test("service: an error inside a block relates to its call site", () => {
