@@ -82,8 +82,12 @@ const COMPLETION_KINDS: Record<Completion["kind"], CompletionItemKind> = {
   keyword: CompletionItemKind.Keyword,
 };
 
-/** Serve the protocol on `connection` until it closes. */
-export function serve(connection: Connection, opts: ServerOptions): void {
+/**
+ * Serve the protocol on `connection` until it closes. After `stop()` (which `dlm lsp` calls on
+ * `shutdown`; a connection keeps one shutdown handler) no pending check publishes: the client may
+ * already have closed the connection.
+ */
+export function serve(connection: Connection, opts: ServerOptions): { stop(): void } {
   const service = new LanguageService(opts.read);
   const documents = new TextDocuments(TextDocument);
   let debounceMs = 25;
@@ -113,7 +117,15 @@ export function serve(connection: Connection, opts: ServerOptions): void {
     opts.onChecked?.(path, performance.now() - t0);
   };
 
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+  };
+
   const schedule = (uri: string) => {
+    if (stopped) return;
     dirty.add(uri);
     if (timer !== undefined) clearTimeout(timer);
     timer = setTimeout(() => {
@@ -123,7 +135,15 @@ export function serve(connection: Connection, opts: ServerOptions): void {
       const affected = new Set([...dirty].flatMap((u) => service.affectedBy(uriToPath(u))));
       for (const u of documents.keys()) if (affected.has(uriToPath(u))) order.add(u);
       dirty.clear();
-      for (const u of order) if (documents.get(u)) publish(u);
+      for (const u of order) {
+        if (stopped || !documents.get(u)) continue;
+        try {
+          publish(u);
+        } catch (e) {
+          // A bug of the checker's must not end the session: the editor's log gets it.
+          connection.console.error(`dlm lsp: checking ${u} failed: ${(e as Error)?.stack ?? e}`);
+        }
+      }
     }, debounceMs);
   };
 
@@ -273,4 +293,5 @@ export function serve(connection: Connection, opts: ServerOptions): void {
 
   documents.listen(connection);
   connection.listen();
+  return { stop };
 }

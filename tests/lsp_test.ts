@@ -241,7 +241,7 @@ Deno.test({
       new ServerWriter(toClient),
     );
     const calls: string[] = [];
-    serve(server, {
+    const served = serve(server, {
       read: () => new Error("no such file"),
       format: (text, path) => {
         calls.push(path);
@@ -275,6 +275,8 @@ Deno.test({
       assert.equal(edits[0].newText, "model M {\n input x: f32[N]\n output y = x\n}\n");
       assert.equal(edits[0].range.end.line, 4);
     } finally {
+      // The open document's check is still pending: stop it before the connection goes.
+      served.stop();
       client.dispose();
       server.dispose();
     }

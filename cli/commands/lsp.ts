@@ -21,14 +21,15 @@ export function run(_args: Parsed, _io: Io): Promise<number> {
   );
   return new Promise((resolve) => {
     let shutdown = false;
+    // The formatter (dlm fmt) plugs in here as `format`.
+    const server = serve(connection, { read: readFromDisk });
     connection.onShutdown(() => {
       shutdown = true;
+      server.stop();
     });
     // `exit` after `shutdown` is a normal end (0); without it, 1, as the protocol asks.
     connection.onExit(() => resolve(shutdown ? EXIT.ok : EXIT.input));
     // The client went away without `exit`.
     process.stdin.on("end", () => resolve(shutdown ? EXIT.ok : EXIT.input));
-    // The formatter (dlm fmt) plugs in here as `format`.
-    serve(connection, { read: readFromDisk });
   });
 }
