@@ -245,8 +245,7 @@ export function serve(connection: Connection, opts: ServerOptions): { stop(): vo
   });
   connection.languages.inlayHint.on((p) => {
     if (!inlayHints) return [];
-    return service.inlayHints(pathOf(p.textDocument.uri))
-      .filter((h) => h.position.line >= p.range.start.line && h.position.line <= p.range.end.line)
+    return service.inlayHints(pathOf(p.textDocument.uri), p.range)
       .map((h) => ({ position: h.position, label: h.label, paddingLeft: false }));
   });
   connection.onRenameRequest((p) => {

@@ -145,6 +145,11 @@ export interface Analysis {
   lines: Map<string, string[]>;
   /** How long the check took, in milliseconds. */
   ms: number;
+  /**
+   * Models of the file left out of the check by the time budget, by name: each is elaborated
+   * when a hover or inlay hint first asks about its lines (its diagnostics are not reported).
+   */
+  deferred: Map<string, { span: Span; run: () => void }>;
 }
 
 interface Doc {
@@ -169,16 +174,30 @@ export function toRange(s: Span): Range {
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * How long a check may spend on the models `dlm check` would not elaborate (all but the file's
+ * first model and its train sections' models) before it leaves the rest for later: a file of
+ * samplers that unroll a U-Net fifty times must not cost seconds a keystroke.
+ */
+export const CHECK_BUDGET_MS = 250;
+
+export interface ServiceOptions {
+  /** See CHECK_BUDGET_MS. */
+  budgetMs?: number;
+}
+
 export class LanguageService {
   readonly #docs = new Map<string, Doc>();
+  readonly #budgetMs: number;
   readonly #parsed: ParseCache = new Map();
   readonly #read: ReadFile;
   /** Indexes of files seen in any check (imports of open documents included), by path. */
   readonly #known = new Map<string, FileIndex>();
   readonly #knownLines = new Map<string, string[]>();
 
-  constructor(read: ReadFile) {
+  constructor(read: ReadFile, opts: ServiceOptions = {}) {
     this.#read = read;
+    this.#budgetMs = opts.budgetMs ?? CHECK_BUDGET_MS;
   }
 
   /** Reads open documents from memory, everything else through the injected reader. */
@@ -250,6 +269,7 @@ export class LanguageService {
     const modelParams = new Map<string, number>();
     const indexes = new Map<string, FileIndex>();
     const lines = new Map<string, string[]>();
+    const deferred = new Map<string, { span: Span; run: () => void }>();
     const loaded = loadProgram(path, this.readFile, this.#parsed);
     let diagnostics = loaded.diagnostics;
     let program: Program | undefined;
@@ -271,26 +291,39 @@ export class LanguageService {
       // its types, but only the syntax errors are reported (the rest would be their echoes).
       const trains = program.main.decls.filter((d): d is A.TrainDecl => d.kind === "train");
       const trained = new Set(trains.map((t) => t.model));
-      const run = (what: () => { diagnostics: Diagnostic[] }, model?: string) => {
+      const run = (what: () => { diagnostics: Diagnostic[] }, model?: string, report = true) => {
         const from = facts.params.length;
         try {
           const r = what();
-          found.push(...r.diagnostics);
+          if (report) found.push(...r.diagnostics);
         } catch {
           // A recovered AST may hold what the elaborator never sees from the parser (it reports
           // every input error itself); the types learned before it stopped are kept.
         }
         if (model) modelParams.set(model, countParams(facts.params.slice(from)));
       };
-      for (const d of program.main.decls) {
-        if (d.kind !== "model" || trained.has(d.name)) continue;
-        const m = program.models.get(d.name);
-        if (m) run(() => elaborate(program!, m, { facts }), d.name);
-      }
+      // What dlm check elaborates first (the first model, the train sections), then the other
+      // models while the budget lasts; the rest wait for a hover in them.
+      const models = program.main.decls.filter((d): d is A.ModelDecl =>
+        d.kind === "model" && !trained.has(d.name)
+      );
       for (const t of trains) {
         const m = program.models.get(t.model);
         if (m) run(() => elaborateTrain(program!, m, t, { facts }), t.model);
       }
+      const first = program.main.decls.find((d) => d.kind === "model");
+      models.forEach((d) => {
+        const m = program!.models.get(d.name);
+        if (!m) return;
+        if (d === first || performance.now() - t0 < this.#budgetMs) {
+          run(() => elaborate(program!, m, { facts }), d.name);
+        } else {
+          deferred.set(d.name, {
+            span: d.span,
+            run: () => run(() => elaborate(program!, m, { facts }), d.name, false),
+          });
+        }
+      });
       if (!broken) diagnostics = found;
     }
     return {
@@ -304,6 +337,7 @@ export class LanguageService {
       indexes,
       lines,
       ms: performance.now() - t0,
+      deferred,
     };
   }
 
@@ -383,6 +417,15 @@ export class LanguageService {
     return undefined;
   }
 
+  /** Elaborate the deferred models of `a` whose declarations overlap lines `from`..`to` (0-based). */
+  #ensure(a: Analysis, from: number, to: number): void {
+    for (const [name, d] of a.deferred) {
+      if (d.span.endLine - 1 < from || d.span.line - 1 > to) continue;
+      a.deferred.delete(name);
+      d.run();
+    }
+  }
+
   /**
    * The types of `a`'s file: its own check's, or, for a file that elaborates nothing of its own
    * (a library of blocks), those of an open document that loads and runs it.
@@ -411,6 +454,7 @@ export class LanguageService {
 
   hover(path: string, pos: Position): Hover | undefined {
     const a = this.analyze(path);
+    this.#ensure(a, pos.line, pos.line);
     const parts: string[] = [];
     const { use, def, imp } = this.#at(a, pos);
     const target = this.#target(a, pos);
@@ -713,12 +757,17 @@ export class LanguageService {
     };
   }
 
-  inlayHints(path: string): InlayHint[] {
+  /** The shape after each pipe stage of `path` (within `range`, when given). */
+  inlayHints(path: string, range?: Range): InlayHint[] {
     const a = this.analyze(path);
+    const from = range?.start.line ?? 0;
+    const to = range?.end.line ?? Infinity;
+    this.#ensure(a, from, to);
     const ix = a.indexes.get(a.path);
     const out: InlayHint[] = [];
     const facts = this.#factsOf(a);
     for (const st of ix?.stages ?? []) {
+      if (st.span.endLine - 1 < from || st.span.endLine - 1 > to) continue;
       const f = facts.bySpan.get(spanKeyOf(st.span));
       if (!f || !f.types.length) continue;
       // A stage run with several shapes (a block applied in several places) shows the first and

@@ -282,3 +282,30 @@ Deno.test("service: a library's types come from an open document that runs it", 
   s.close("main.dlm");
   assert.equal(s.hover("lib.dlm", at(LIB, 2, "relu", 1))?.markdown.includes("f32"), false);
 });
+
+Deno.test("service: models past the time budget are elaborated when a hover or hint reaches them", () => {
+  const src = MAIN + `
+model Second {
+  input z: f32[N, 2]
+  output w = z |> linear(7) |> bogus_name
+}
+`;
+  const s = new LanguageService(
+    (p) => ({ "lib.dlm": LIB, "main.dlm": src } as Record<string, string>)[p] ?? new Error("none"),
+    { budgetMs: 0 },
+  );
+  s.open("main.dlm", src, 1);
+  // The first model is always checked; Second is past the budget (its unknown name is a static
+  // error that name resolution reports anyway, without the elaborator).
+  assert.deepEqual(s.diagnostics("main.dlm").map((d) => d.code), ["DLM0101"]);
+  assert.equal(s.analyze("main.dlm").deferred.size, 1);
+  const line = src.split("\n").findIndex((l) => l.includes("linear(7)"));
+  const hints = s.inlayHints("main.dlm", {
+    start: { line, character: 0 },
+    end: { line, character: 0 },
+  });
+  assert.deepEqual(hints.map((h) => h.label), [": f32[N, 7]"]);
+  assert.equal(s.analyze("main.dlm").deferred.size, 0);
+  // The first model's hints were there all along.
+  assert.ok(s.inlayHints("main.dlm").some((h) => h.label === ": f32[N, 16]"));
+});
