@@ -718,6 +718,7 @@ Deno.test("every command has --help and -h that print its usage and options and 
     "eval",
     "generate",
     "graph",
+    "lsp",
     "params",
     "probe",
     "run",

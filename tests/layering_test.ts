@@ -23,7 +23,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   // 3: the language's meaning: names, elaboration, built-ins, fine-tuning
   ["compiler/check/"],
   // 4: the compiler's front doors: models and train sections
-  ["compiler/compile.ts", "compiler/train/"],
+  ["compiler/compile.ts", "compiler/train/", "compiler/service/"],
   // 5: runtimes that execute graphs and the file formats they read
   ["runtime/fs.ts", "runtime/formats/", "runtime/reference/"],
   // 6: onnxruntime, data sets, metrics, tokenizers, memory estimates, weights and inputs

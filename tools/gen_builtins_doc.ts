@@ -12,8 +12,13 @@
  * The output is already in `deno fmt`'s markdown form (prose wrapped at 100
  * columns, tables padded), so `deno fmt --check` accepts it unchanged.
  */
-import type { ArgType, ParamSig } from "../compiler/check/signature.ts";
-import { show, type Value } from "../compiler/check/values.ts";
+import type { ParamSig } from "../compiler/check/signature.ts";
+import {
+  formatParam,
+  formatSignature,
+  LINE_WIDTH,
+  TYPE_NAMES,
+} from "../compiler/check/builtin_docs.ts";
 import { COMPILE_FNS, FUNCTIONS, INIT_FNS, LAYERS } from "../compiler/check/names.ts";
 import {
   CLIPS,
@@ -29,26 +34,10 @@ import {
 } from "../compiler/check/builtins/train_rules.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
 
+export { formatParam, formatSignature, TYPE_NAMES };
+
 /** Where the generated reference lives, relative to the repository root. */
 export const BUILTINS_DOC_PATH = "spec/builtins.md";
-
-const LINE_WIDTH = 100;
-
-/** How each argument type is written in a signature; a new ArgType fails `deno check` here. */
-const TYPE_NAMES: Record<ArgType, string> = {
-  tensor: "tensor",
-  tensors: "tensor",
-  int: "int",
-  float: "float",
-  number: "number",
-  bool: "bool",
-  str: "str",
-  ints: "ints",
-  ints_or_str: "ints_or_str",
-  init: "initialiser",
-  tensor_or_number: "tensor_or_number",
-  any: "any",
-};
 
 /** What each type name accepts, for the legend. */
 const TYPE_MEANINGS: [string, string][] = [
@@ -64,40 +53,6 @@ const TYPE_MEANINGS: [string, string][] = [
   ["tensor_or_number", "a tensor or a number"],
   ["any", "any value"],
 ];
-
-/** One parameter as written in a signature: `stride: ints = 1`, `init?: initialiser`, `...xs: tensor`. */
-export function formatParam(p: ParamSig): string {
-  const type = TYPE_NAMES[p.type];
-  if (p.variadic) return `...${p.name}: ${type}`;
-  if (p.default !== undefined) return `${p.name}: ${type} = ${formatDefault(p.default)}`;
-  return `${p.name}${p.optional ? "?" : ""}: ${type}`;
-}
-
-function formatDefault(v: Value): string {
-  return v.k === "str" ? JSON.stringify(v.v) : show(v);
-}
-
-/**
- * A signature `name(p1, p2, ...)`, broken after a comma when it would pass
- * the line width, continuation lines indented under the first parameter.
- */
-export function formatSignature(name: string, sig: ParamSig[]): string {
-  const params = sig.map(formatParam);
-  const indent = " ".repeat(name.length + 1);
-  const lines: string[] = [];
-  let line = `${name}(`;
-  params.forEach((p, k) => {
-    const piece = p + (k < params.length - 1 ? "," : ")");
-    const sep = line.endsWith("(") ? "" : " ";
-    if (line.length + sep.length + piece.length > LINE_WIDTH && !line.endsWith("(")) {
-      lines.push(line);
-      line = indent + piece;
-    } else line += sep + piece;
-  });
-  if (params.length === 0) line += ")";
-  lines.push(line);
-  return lines.join("\n");
-}
 
 /**
  * Greedy word wrap at the line width, as `deno fmt` wraps markdown prose:

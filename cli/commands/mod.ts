@@ -810,6 +810,15 @@ const detect = lazyCommand({
   },
 }, import.meta.resolve("./detect.ts"));
 
+const lsp = lazyCommand({
+  summary: "the language server: diagnostics, hover with shapes, definitions, completion " +
+    "and more for any editor with an LSP client, over stdin and stdout",
+  usage: "[--stdio]",
+  options: {
+    stdio: { kind: "bool", help: "talk over stdin and stdout (the default and only transport)" },
+  },
+}, import.meta.resolve("./lsp.ts"));
+
 /** Every command by name, in the order `dlm --help` lists them. */
 export const COMMANDS: Record<string, Command> = {
   check,
@@ -826,6 +835,7 @@ export const COMMANDS: Record<string, Command> = {
   probe,
   eval: evalCommand,
   detect,
+  lsp,
 };
 
 /** `dlm generate` (tests call it directly). */

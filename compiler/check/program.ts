@@ -51,10 +51,25 @@ function dirname(p: string): string {
   return i < 0 ? "." : i === 0 ? "/" : p.slice(0, i);
 }
 
+/**
+ * Parsed files by path, reused while their text is the same: the language server keeps one so a
+ * keystroke re-parses only the file it changed (not its imports, nor the prelude).
+ */
+export type ParseCache = Map<string, { text: string } & ReturnType<typeof parse>>;
+
+function parseWith(cache: ParseCache | undefined, text: string, path: string) {
+  const hit = cache?.get(path);
+  if (hit && hit.text === text) return hit;
+  const r = parse(text, path);
+  cache?.set(path, { text, ...r });
+  return r;
+}
+
 /** Load `path` and everything it imports. Never throws for bad input: see `diagnostics`. */
 export function loadProgram(
   path: string,
   read: ReadFile = readFromDisk,
+  cache?: ParseCache,
 ): Program | { diagnostics: Diagnostic[]; sources: SourceMap } {
   const sources = new SourceMap();
   const diagnostics: Diagnostic[] = [];
@@ -82,7 +97,7 @@ export function loadProgram(
       return undefined;
     }
     sources.add(p, text);
-    const { file, diagnostics: ds } = parse(text, p);
+    const { file, diagnostics: ds } = parseWith(cache, text, p);
     diagnostics.push(...ds);
     done.set(key, file);
     stack.push(key);
@@ -102,7 +117,7 @@ export function loadProgram(
     return file;
   };
 
-  const prelude = parse(PRELUDE, PRELUDE_PATH);
+  const prelude = parseWith(cache, PRELUDE, PRELUDE_PATH);
   sources.add(PRELUDE_PATH, PRELUDE);
   diagnostics.push(...prelude.diagnostics);
   const main = load(path);

@@ -20,6 +20,7 @@ import { makeInit } from "../builtins/mod.ts";
 import { COMPILE_FNS, FUNCTIONS, LAYERS } from "../names.ts";
 import { LIMITS } from "../limits.ts";
 import { describe, ERROR, type Instance, Scope, type TensorValue, type Value } from "../values.ts";
+import { countParams, type Facts } from "../facts.ts";
 
 /** Calls and instances: a call makes or applies a layer, a block or a function. */
 export abstract class CallElab extends ExpressionElab {
@@ -100,6 +101,16 @@ export abstract class CallElab extends ExpressionElab {
 
   /** Apply one `|> stage` to `input`. `index` numbers unlabelled stages inside a labelled group. */
   applyStage(input: Value, st: A.PipeStage, scope: Scope, index?: number): Value {
+    const facts = this.opts.facts;
+    if (!facts) return this.applyStageOnce(input, st, scope, index);
+    const from = facts.params.length;
+    const v = this.applyStageOnce(input, st, scope, index);
+    facts.record(st.span, v, from);
+    if (st.target.span !== st.span) facts.record(st.target.span, v, from);
+    return v;
+  }
+
+  applyStageOnce(input: Value, st: A.PipeStage, scope: Scope, index?: number): Value {
     let label: string | undefined;
     if (st.label) {
       label = this.evalLabel(st.label, scope);
@@ -345,6 +356,7 @@ export abstract class CallElab extends ExpressionElab {
       v = coerce(v, p.type);
       scope.define(p.name, v);
       cfg.set(p.name, v);
+      this.opts.facts?.record(p.span, v);
     }
     return cfg;
   }
@@ -446,9 +458,12 @@ export abstract class CallElab extends ExpressionElab {
         }
       }
       scope.define(p.name, v);
+      this.opts.facts?.record(p.span, v);
     }
     const saved = this.frame;
     const savedRules = saved.rules.length;
+    const facts = this.opts.facts;
+    const paramsFrom = facts?.params.length ?? 0;
     if (!inst.inline) this.frame = new Frame(inst.prefix!, saved);
     this.depth++;
     this.calls.push({ name: d.name, span });
@@ -467,6 +482,9 @@ export abstract class CallElab extends ExpressionElab {
       }
       return v;
     } finally {
+      if (facts && !facts.blockParams.has(d.name)) {
+        facts.blockParams.set(d.name, countParamsFrom(facts, paramsFrom));
+      }
       this.depth--;
       this.calls.pop();
       this.frame = saved;
@@ -474,6 +492,11 @@ export abstract class CallElab extends ExpressionElab {
       saved.rules.length = savedRules;
     }
   }
+}
+
+/** Elements of the parameters recorded since index `from`. */
+function countParamsFrom(facts: Facts, from: number): number {
+  return countParams(facts.params.slice(from));
 }
 
 function spread(v: Value): Value[] {

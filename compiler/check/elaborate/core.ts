@@ -42,6 +42,7 @@ import { compileGlob } from "../glob.ts";
 import { PRELUDE_PATH } from "../prelude.ts";
 import { closest } from "../suggest.ts";
 import { Peft } from "../peft.ts";
+import type { Facts } from "../facts.ts";
 
 export interface ElabOptions {
   seed?: number;
@@ -53,6 +54,11 @@ export interface ElabOptions {
    * number everywhere, e.g. so that training can unroll a recurrent layer over T.
    */
   dims?: Record<string, number>;
+  /**
+   * A side table to fill with the type of every span evaluated and the parameters each created
+   * (the language server's hovers and inlay hints); left out, nothing is recorded.
+   */
+  facts?: Facts;
 }
 
 /** A block's `return`, thrown up to the block call that catches it. */
@@ -466,6 +472,12 @@ export abstract class ElabCore {
     };
     this.root.graph.params.push(info);
     this.paramIndex.set(name, info);
+    this.opts.facts?.params.push({
+      name,
+      shape: [...shape],
+      layer: opts.layer,
+      trainable: info.trainable,
+    });
     return { k: "tensor", v, t: { dtype, shape: [...shape] } };
   }
 

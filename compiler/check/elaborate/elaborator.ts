@@ -313,6 +313,7 @@ class Elaborator extends CallElab {
         v = ERROR;
       }
       scope.define(p.name, coerce(v, p.type));
+      this.opts.facts?.record(p.span, v);
     }
     for (const k of given.keys()) {
       const names = model.params.map((p) => p.name).join(", ") || "none";

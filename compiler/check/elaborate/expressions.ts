@@ -22,6 +22,15 @@ export abstract class ExpressionElab extends StatementElab {
   }
 
   eval(e: A.Expr, scope: Scope): Value {
+    const facts = this.opts.facts;
+    if (!facts) return this.evalExpr(e, scope);
+    const from = facts.params.length;
+    const v = this.evalExpr(e, scope);
+    facts.record(e.span, v, from);
+    return v;
+  }
+
+  evalExpr(e: A.Expr, scope: Scope): Value {
     switch (e.kind) {
       case "num":
         return e.isInt ? { k: "int", v: e.value } : { k: "float", v: e.value };

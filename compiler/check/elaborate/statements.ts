@@ -127,6 +127,7 @@ export abstract class StatementElab extends IndexElab {
         const name = this.b.input(s.name, t, s.span);
         scope.define(s.name, { k: "tensor", v: name, t });
         if (stage) this.stages!.push({ ...stage, input: name });
+        this.opts.facts?.record(s.nameSpan, { k: "tensor", v: name, t });
         return;
       }
       case "output": {
@@ -185,6 +186,7 @@ export abstract class StatementElab extends IndexElab {
           this.nameInstance(v.inst, s.names[0], s.nameSpan);
         }
         scope.define(s.names[0], coerce(v, s.type));
+        this.opts.facts?.record(s.nameSpan, v);
         return;
       }
       case "assign": {

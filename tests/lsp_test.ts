@@ -1,0 +1,284 @@
+/**
+ * `dlm lsp` driven as an editor drives it: the server runs as its own process and this test
+ * talks to it over stdin/stdout with vscode-jsonrpc, the JSON-RPC package VS Code's client uses.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { PassThrough } from "node:stream";
+import {
+  createConnection,
+  StreamMessageReader as ServerReader,
+  StreamMessageWriter as ServerWriter,
+} from "vscode-languageserver/node";
+import { serve } from "../cli/lsp_server.ts";
+import {
+  createMessageConnection,
+  type MessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+} from "vscode-jsonrpc/node";
+
+const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
+
+const LIB = `block Mlp(width: int)(x) {
+  return x |> linear(width) |> relu
+}
+`;
+const MAIN = `import "lib.dlm"
+
+model Net(classes: int = 3) {
+  input x: f32[N, 8]
+  let h = x |> Mlp(16) |> enc: Mlp(4)
+  output y = h |> fc: linear(classes)
+}
+`;
+
+interface Published {
+  uri: string;
+  version?: number;
+  diagnostics: {
+    range: { start: { line: number; character: number } };
+    code: string;
+    message: string;
+    data?: unknown;
+  }[];
+}
+
+/** A started server, its connection, and the diagnostics it published, by URI in order. */
+async function start(dir: string) {
+  const child = spawn(Deno.execPath(), ["run", "-A", CLI, "lsp", "--stdio"], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const conn: MessageConnection = createMessageConnection(
+    new StreamMessageReader(child.stdout!),
+    new StreamMessageWriter(child.stdin!),
+  );
+  const published: Published[] = [];
+  const waiters: ((p: Published) => void)[] = [];
+  conn.onNotification("textDocument/publishDiagnostics", (p: Published) => {
+    published.push(p);
+    for (const w of waiters.splice(0)) w(p);
+  });
+  conn.listen();
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  const init = await conn.sendRequest("initialize", {
+    processId: null,
+    rootUri: `file://${dir}`,
+    capabilities: {},
+    initializationOptions: { debounceMs: 10 },
+  }) as { capabilities: Record<string, unknown> };
+  await conn.sendNotification("initialized", {});
+  /** The next diagnostics published for `uri` (at `version`, when given). */
+  const next = (uri: string, version?: number) =>
+    new Promise<Published>((resolve) => {
+      const wait = (p: Published) => {
+        if (p.uri === uri && (version === undefined || p.version === version)) resolve(p);
+        else waiters.push(wait);
+      };
+      waiters.push(wait);
+    });
+  return { child, conn, init, published, next, exited };
+}
+
+function pos(src: string, line: number, text: string, dx = 0) {
+  const character = src.split("\n")[line - 1].indexOf(text);
+  assert.ok(character >= 0, `${text} on line ${line}`);
+  return { line: line - 1, character: character + dx };
+}
+
+Deno.test({
+  name:
+    "dlm lsp: initialize, open, hover, definition, references, completion, rename, change, quick fix, recovery, shutdown",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = Deno.makeTempDirSync();
+    Deno.writeTextFileSync(`${dir}/lib.dlm`, LIB);
+    Deno.writeTextFileSync(`${dir}/main.dlm`, MAIN);
+    const uri = `file://${dir}/main.dlm`;
+    const libUri = `file://${dir}/lib.dlm`;
+    const s = await start(dir);
+    try {
+      const caps = s.init.capabilities;
+      assert.equal(caps.textDocumentSync, 2, "incremental sync");
+      assert.equal(caps.hoverProvider, true);
+      assert.equal(caps.renameProvider, true);
+
+      // open: the clean program publishes no diagnostics
+      let diags = s.next(uri, 1);
+      await s.conn.sendNotification("textDocument/didOpen", {
+        textDocument: { uri, languageId: "dlm", version: 1, text: MAIN },
+      });
+      assert.deepEqual((await diags).diagnostics, []);
+
+      // hover on a stage: its shape and parameters
+      const hover = await s.conn.sendRequest("textDocument/hover", {
+        textDocument: { uri },
+        position: pos(MAIN, 5, "Mlp(16)", 1),
+      }) as { contents: { kind: string; value: string } };
+      assert.equal(hover.contents.kind, "markdown");
+      assert.match(hover.contents.value, /`f32\[N, 16\]`/);
+      assert.match(hover.contents.value, /144 parameters/);
+      const model = await s.conn.sendRequest("textDocument/hover", {
+        textDocument: { uri },
+        position: pos(MAIN, 3, "Net", 1),
+      }) as { contents: { value: string } };
+      assert.match(model.contents.value, /227 parameters in total/);
+
+      // definition: into the imported file, which is not open (read from disk)
+      const def = await s.conn.sendRequest("textDocument/definition", {
+        textDocument: { uri },
+        position: pos(MAIN, 5, "Mlp", 1),
+      }) as { uri: string; range: { start: { line: number; character: number } } };
+      assert.equal(def.uri, libUri);
+      assert.deepEqual(def.range.start, { line: 0, character: 6 });
+
+      // references of the block, across the two files
+      const refs = await s.conn.sendRequest("textDocument/references", {
+        textDocument: { uri },
+        position: pos(MAIN, 5, "Mlp", 1),
+        context: { includeDeclaration: true },
+      }) as { uri: string }[];
+      assert.deepEqual(refs.map((r) => r.uri), [libUri, uri, uri]);
+
+      // completion inside a call: its named arguments, and the program's blocks
+      const items = await s.conn.sendRequest("textDocument/completion", {
+        textDocument: { uri },
+        position: pos(MAIN, 6, "classes)", 7),
+      }) as { label: string }[];
+      const labels = items.map((i) => i.label);
+      assert.ok(labels.includes("bias:"));
+      assert.ok(labels.includes("Mlp"));
+
+      // rename a let: both of its places
+      const edit = await s.conn.sendRequest("textDocument/rename", {
+        textDocument: { uri },
+        position: pos(MAIN, 5, "h"),
+        newName: "hidden",
+      }) as { changes: Record<string, { range: { start: { line: number } } }[]> };
+      assert.deepEqual(edit.changes[uri].map((e) => e.range.start.line), [4, 5]);
+
+      // an incremental change introduces a typo: a coded diagnostic and its quick fix
+      const at = pos(MAIN, 6, "linear");
+      diags = s.next(uri, 2);
+      await s.conn.sendNotification("textDocument/didChange", {
+        textDocument: { uri, version: 2 },
+        contentChanges: [{
+          range: { start: at, end: { line: at.line, character: at.character + 6 } },
+          text: "lienar",
+        }],
+      });
+      const bad = (await diags).diagnostics;
+      assert.equal(bad.length, 1);
+      assert.equal(bad[0].code, "DLM0101");
+      assert.deepEqual(bad[0].range.start, at);
+      const actions = await s.conn.sendRequest("textDocument/codeAction", {
+        textDocument: { uri },
+        range: { start: at, end: at },
+        context: { diagnostics: bad },
+      }) as { title: string; edit: { changes: Record<string, { newText: string }[]> } }[];
+      assert.equal(actions[0].title, "Change to 'linear'");
+      assert.equal(actions[0].edit.changes[uri][0].newText, "linear");
+
+      // recovery: a syntax error; the parts that parse keep their symbols and hovers
+      const end = pos(MAIN, 6, "classes)", 7);
+      diags = s.next(uri, 3);
+      await s.conn.sendNotification("textDocument/didChange", {
+        textDocument: { uri, version: 3 },
+        contentChanges: [{
+          range: { start: end, end: { line: end.line, character: end.character + 1 } },
+          text: "",
+        }],
+      });
+      const syntax = (await diags).diagnostics;
+      assert.ok(
+        syntax.length >= 1 && syntax.every((d) => d.code.startsWith("DLM00")),
+        JSON.stringify(syntax),
+      );
+      const symbols = await s.conn.sendRequest("textDocument/documentSymbol", {
+        textDocument: { uri },
+      }) as { name: string; children: { name: string }[] }[];
+      assert.deepEqual(symbols.map((x) => x.name), ["Net"]);
+      assert.ok(symbols[0].children.some((c) => c.name === "h"));
+      const still = await s.conn.sendRequest("textDocument/hover", {
+        textDocument: { uri },
+        position: pos(MAIN, 5, "Mlp(4)", 1),
+      }) as { contents: { value: string } };
+      assert.match(still.contents.value, /`f32\[N, 4\]`/);
+
+      // inlay hints and semantic tokens answer too
+      const hints = await s.conn.sendRequest("textDocument/inlayHint", {
+        textDocument: { uri },
+        range: { start: { line: 0, character: 0 }, end: { line: 10, character: 0 } },
+      }) as { label: string }[];
+      assert.ok(hints.some((h) => h.label === ": f32[N, 16]"));
+      const tokens = await s.conn.sendRequest("textDocument/semanticTokens/full", {
+        textDocument: { uri },
+      }) as { data: number[] };
+      assert.ok(tokens.data.length > 0 && tokens.data.length % 5 === 0);
+
+      await s.conn.sendRequest("shutdown");
+      await s.conn.sendNotification("exit");
+      assert.equal(await s.exited, 0);
+    } finally {
+      s.conn.dispose();
+      s.child.kill();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "dlm lsp: the formatting hook (where dlm fmt plugs in) answers textDocument/formatting",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    // The server in this process, over a pair of in-memory streams, with a stand-in formatter.
+    const toServer = new PassThrough();
+    const toClient = new PassThrough();
+    const server = createConnection(
+      new ServerReader(toServer),
+      new ServerWriter(toClient),
+    );
+    const calls: string[] = [];
+    const served = serve(server, {
+      read: () => new Error("no such file"),
+      format: (text, path) => {
+        calls.push(path);
+        return text.includes("{") ? text.replace(/ +/g, " ") : undefined;
+      },
+    });
+    const client = createMessageConnection(
+      new StreamMessageReader(toClient),
+      new StreamMessageWriter(toServer),
+    );
+    client.listen();
+    try {
+      const init = await client.sendRequest("initialize", {
+        processId: null,
+        rootUri: null,
+        capabilities: {},
+      }) as { capabilities: { documentFormattingProvider: boolean } };
+      assert.equal(init.capabilities.documentFormattingProvider, true);
+      await client.sendNotification("initialized", {});
+      const uri = "file:///tmp/fmt.dlm";
+      const text = "model M {\n  input x:   f32[N]\n  output y =  x\n}\n";
+      await client.sendNotification("textDocument/didOpen", {
+        textDocument: { uri, languageId: "dlm", version: 1, text },
+      });
+      const edits = await client.sendRequest("textDocument/formatting", {
+        textDocument: { uri },
+        options: { tabSize: 2, insertSpaces: true },
+      }) as { newText: string; range: { end: { line: number } } }[];
+      assert.deepEqual(calls, ["/tmp/fmt.dlm"]);
+      assert.equal(edits.length, 1);
+      assert.equal(edits[0].newText, "model M {\n input x: f32[N]\n output y = x\n}\n");
+      assert.equal(edits[0].range.end.line, 4);
+    } finally {
+      // The open document's check is still pending: stop it before the connection goes.
+      served.stop();
+      client.dispose();
+      server.dispose();
+    }
+  },
+});
