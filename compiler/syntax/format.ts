@@ -700,17 +700,22 @@ class Formatter {
       if (!closing.length) return [this.token(b.open), this.bare(b.close)];
       return [this.token(b.open), indent([hardline, closing]), hardline, this.bare(b.close)];
     }
-    const inner: Doc[] = [softline];
+    // An index or a tensor type's dims stay on one line: `f32[N,` broken off its dims reads badly,
+    // and the brackets around them (arguments, parameters) break instead.
+    const brk = isIndex ? "" : softline, sep = isIndex ? " " : line;
+    const inner: Doc[] = [brk];
     items.forEach((it, k) => {
-      if (k > 0) inner.push(this.token(commas[k - 1]), line);
+      if (k > 0) inner.push(this.token(commas[k - 1]), sep);
       inner.push(this.pipe(it, isIndex));
     });
     if (trailingComma !== undefined) {
       const keep = !commaFree || this.leading[trailingComma].length ||
         this.trailing[trailingComma].length;
-      inner.push(keep ? this.token(trailingComma) : ifBreak(","));
-    } else if (commaFree) inner.push(ifBreak(","));
+      if (keep) inner.push(this.token(trailingComma));
+      else if (!isIndex) inner.push(ifBreak(","));
+    } else if (commaFree && !isIndex) inner.push(ifBreak(","));
     if (closing.length) inner.push(hardline, closing);
+    if (isIndex) return [this.token(b.open), indent(inner), closing.length ? hardline : "", this.bare(b.close)];
     return group([this.token(b.open), indent(inner), softline, this.bare(b.close)]);
   }
 
