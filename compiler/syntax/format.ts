@@ -32,6 +32,8 @@ import type { IToken, TokenType } from "chevrotain";
 import { diag, type Diagnostic, error } from "../diagnostics.ts";
 import type { SourceFile } from "./ast.ts";
 import {
+  Bang,
+  Colon,
   Comma,
   Dot,
   DotDot,
@@ -39,22 +41,20 @@ import {
   Else,
   False,
   Identifier,
-  lex,
   LBracket,
   LCurly,
+  lex,
   LParen,
+  Minus,
   NumberLit,
   Pipe,
+  Plus,
   RBracket,
   RCurly,
   RParen,
   Semicolon,
   StringLit,
   True,
-  Colon,
-  Bang,
-  Minus,
-  Plus,
 } from "./lexer.ts";
 import { parse } from "./mod.ts";
 
@@ -483,26 +483,29 @@ class Formatter {
       if (expr) this.exprBody.add(i);
     };
     for (const d of file.decls) mark(d, false);
-    const walk = (x: unknown, inExprIf: boolean): void => {
+    // A loop with a stack, not recursion: a long chain `x + x + ... + x` is a deep tree.
+    const stack: unknown[] = [file.decls];
+    while (stack.length) {
+      const x = stack.pop();
       if (Array.isArray(x)) {
-        for (const y of x) walk(y, inExprIf);
-        return;
+        for (const y of x) stack.push(y);
+        continue;
       }
-      if (!x || typeof x !== "object") return;
+      if (!x || typeof x !== "object") continue;
       const o = x as Record<string, unknown>;
       const isIfExpr = o.kind === "ifexpr";
-      for (const [key, v] of Object.entries(o)) {
-        if (key === "span" || key === "nameSpan") continue;
+      for (const key in o) {
+        if (key === "span" || key.endsWith("Span")) continue;
+        const v = o[key];
         if (STATEMENT_LISTS.includes(key) && Array.isArray(v)) {
           for (const s of v) if (s && typeof s === "object" && "span" in s) mark(s, isIfExpr);
         }
         if (isIfExpr && (key === "then" || key === "else") && v && typeof v === "object") {
           mark(v as { span: { line: number; col: number } }, true);
         }
-        walk(v, isIfExpr);
+        stack.push(v);
       }
-    };
-    walk(file.decls, false);
+    }
   }
 
   format(width: number): string {
@@ -564,7 +567,7 @@ class Formatter {
     this.leading[f] = [];
     cs.forEach((c) => {
       if (c.blankBefore && !(first && doc.length === 0)) doc.push(hardline);
-      doc.push(c.text, hardline);
+      doc.push(c.text, c.newlineAfter ? hardline : " ");
     });
     if (this.blankBefore[f] && !(first && doc.length === 0)) doc.push(hardline);
     const l = this.last(nodes[nodes.length - 1]);
@@ -715,7 +718,14 @@ class Formatter {
       else if (!isIndex) inner.push(ifBreak(","));
     } else if (commaFree && !isIndex) inner.push(ifBreak(","));
     if (closing.length) inner.push(hardline, closing);
-    if (isIndex) return [this.token(b.open), indent(inner), closing.length ? hardline : "", this.bare(b.close)];
+    if (isIndex) {
+      return [
+        this.token(b.open),
+        indent(inner),
+        closing.length ? hardline : "",
+        this.bare(b.close),
+      ];
+    }
     return group([this.token(b.open), indent(inner), softline, this.bare(b.close)]);
   }
 
