@@ -32,6 +32,7 @@ import type { IToken, TokenType } from "chevrotain";
 import { diag, type Diagnostic, error } from "../diagnostics.ts";
 import type { SourceFile } from "./ast.ts";
 import {
+  AndAnd,
   Bang,
   Colon,
   Comma,
@@ -47,6 +48,7 @@ import {
   LParen,
   Minus,
   NumberLit,
+  OrOr,
   Pipe,
   Plus,
   RBracket,
@@ -419,6 +421,7 @@ interface Bracket {
 const OPERAND_END = new Set<TokenType>([
   Identifier,
   NumberLit,
+  OrOr,
   StringLit,
   True,
   False,
@@ -622,14 +625,53 @@ class Formatter {
     return group([this.run(segs[0], inIndex), indent(stages)]);
   }
 
-  /** Nodes side by side, spaced by the tokens that meet. */
+  /**
+   * Nodes side by side, spaced by the tokens that meet. A run too long for its line breaks after
+   * each `+`, `-`, `&&` and `||` of its own (the loosest operators but comparisons), the rest
+   * indented, before any bracket inside it breaks.
+   */
   private run(nodes: Node[], inIndex: boolean): Doc {
+    // A statement's body (always broken) ends the part that may break: `if a - 1 {` stays whole.
+    const cut = nodes.findIndex((n) => typeof n !== "number" && this.isStatementBody(n));
+    if (cut > 0) {
+      return [this.run(nodes.slice(0, cut), inIndex), " ", this.plain(nodes.slice(cut), inIndex)];
+    }
+    if (cut === 0) return this.plain(nodes, inIndex);
+    const segs: Doc[][] = [[]];
+    nodes.forEach((n, k) => {
+      if (k > 0) {
+        const a = this.last(nodes[k - 1]);
+        if (typeof nodes[k - 1] === "number" && this.breaksAfter(a)) segs.push([]);
+        else if (this.spaced(a, this.first(n), inIndex)) segs[segs.length - 1].push(" ");
+      }
+      segs[segs.length - 1].push(typeof n === "number" ? this.token(n) : this.bracket(n));
+    });
+    if (segs.length === 1) return segs[0];
+    return group([segs[0], indent(segs.slice(1).map((s) => [line, s]))]);
+  }
+
+  /** Nodes side by side, without breaks of their own. */
+  private plain(nodes: Node[], inIndex: boolean): Doc {
     const doc: Doc[] = [];
     nodes.forEach((n, k) => {
       if (k > 0 && this.spaced(this.last(nodes[k - 1]), this.first(n), inIndex)) doc.push(" ");
       doc.push(typeof n === "number" ? this.token(n) : this.bracket(n));
     });
     return doc;
+  }
+
+  /** `{ ... }` of a declaration or a statement (not an `if` expression's branch). */
+  private isStatementBody(b: Bracket): boolean {
+    if (this.tokens[b.open].tokenType !== LCurly) return false;
+    const first = b.children[0];
+    return first === undefined || !this.exprBody.has(this.first(first));
+  }
+
+  /** A binary `+`, `-`, `&&` or `||`, after which a long run may break. */
+  private breaksAfter(i: number): boolean {
+    const tt = this.tokens[i].tokenType;
+    if (tt === OrOr || tt === AndAnd) return true;
+    return (tt === Plus || tt === Minus) && !this.isPrefix(i);
   }
 
   /** Whether a space separates token `a` from token `b`, which follows it. */
@@ -702,6 +744,14 @@ class Formatter {
     if (items.length === 1 && items[0].length === 0) {
       if (!closing.length) return [this.token(b.open), this.bare(b.close)];
       return [this.token(b.open), indent([hardline, closing]), hardline, this.bare(b.close)];
+    }
+    // A parenthesised pipe (a group of stages) hugs its parentheses: when it breaks, its stages
+    // go one a line below its head and the `)` closes the last one.
+    if (
+      tt === LParen && items.length === 1 && trailingComma === undefined && !closing.length &&
+      items[0].some((n) => typeof n === "number" && this.tokens[n].tokenType === Pipe)
+    ) {
+      return [this.token(b.open), this.pipe(items[0], false), this.bare(b.close)];
     }
     // An index or a tensor type's dims stay on one line: `f32[N,` broken off its dims reads badly,
     // and the brackets around them (arguments, parameters) break instead.

@@ -186,3 +186,28 @@ Deno.test("formatSource leaves strings with interpolations, numbers and a byte-o
   assert.equal(canonical(""), "");
   assert.equal(canonical("\n\n// only\n\n"), "// only\n");
 });
+
+Deno.test("formatSource breaks a long sum after its + before breaking a bracket, and a parenthesised pipe hugs its parentheses", () => {
+  assert.equal(
+    canonical("let s = alpha_alpha(one, two) + beta_beta(three, four) - gamma(five)", 40),
+    "let s = alpha_alpha(one, two) +\n  beta_beta(three, four) -\n  gamma(five)\n",
+  );
+  assert.equal(
+    canonical("block B()(x) { return x + (x |> norm: layer_norm |> fc1: linear(64) |> gelu) }", 50),
+    [
+      "block B()(x) {",
+      "  return x +",
+      "    (x",
+      "      |> norm: layer_norm",
+      "      |> fc1: linear(64)",
+      "      |> gelu)",
+      "}",
+      "",
+    ].join("\n"),
+  );
+  // A statement's body does not break its header's operators.
+  assert.equal(
+    canonical("block B(n: int)(x) { if n - 1 > 0 { return x } return x }", 20),
+    "block B(n: int)(x) {\n  if n - 1 > 0 {\n    return x\n  }\n  return x\n}\n",
+  );
+});
