@@ -14,7 +14,10 @@ async function activate(context) {
   const [command, ...args] = config.get("server.command", ["dlm", "lsp"]);
   const serverOptions = { command, args, transport: TransportKind.stdio };
   const clientOptions = {
-    documentSelector: [{ scheme: "file", language: "dlm" }, { scheme: "untitled", language: "dlm" }],
+    documentSelector: [{ scheme: "file", language: "dlm" }, {
+      scheme: "untitled",
+      language: "dlm",
+    }],
     synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher("**/*.dlm") },
     initializationOptions: { inlayHints: config.get("inlayHints.shapes", true) },
   };

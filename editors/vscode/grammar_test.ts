@@ -203,3 +203,23 @@ Deno.test("every example's comments, strings, numbers, booleans and pipes get th
   }
   assert.ok(checked > 4_000, `${checked} tokens checked`);
 });
+
+Deno.test("the extension's manifest names the grammar, its scope and the language configuration it ships", () => {
+  const pkg = JSON.parse(Deno.readTextFileSync(`${HERE}package.json`));
+  const [lang] = pkg.contributes.languages;
+  assert.equal(lang.id, "dlm");
+  assert.deepEqual(lang.extensions, [".dlm"]);
+  const config = JSON.parse(Deno.readTextFileSync(`${HERE}${lang.configuration}`));
+  assert.equal(config.comments.lineComment, "//");
+  assert.deepEqual(config.comments.blockComment, ["/*", "*/"]);
+  const [grammar] = pkg.contributes.grammars;
+  const tm = JSON.parse(Deno.readTextFileSync(`${HERE}${grammar.path}`));
+  assert.equal(grammar.scopeName, tm.scopeName);
+  assert.equal(grammar.language, lang.id);
+  // The client is pinned, and the server command defaults to `dlm lsp`.
+  assert.match(pkg.dependencies["vscode-languageclient"], /^\d+\.\d+\.\d+$/);
+  assert.deepEqual(pkg.contributes.configuration.properties["dlm.server.command"].default, [
+    "dlm",
+    "lsp",
+  ]);
+});
