@@ -59,7 +59,7 @@ Deno.test("dlm fmt leaves a file that does not parse untouched, prints its diagn
     const r = await dlm("fmt", bad, good);
     assert.equal(r.code, 1);
     assert.match(r.err, /bad\.dlm:2:20: error DLM0002: Expected '\)' but found 'kernel'/);
-    assert.match(r.err, /2 \|   let y = conv2d\(8 kernel: 3\)/);
+    assert.match(r.err, /2 \| {3}let y = conv2d\(8 kernel: 3\)/);
     assert.equal(Deno.readTextFileSync(bad), text);
     // The other files are still formatted.
     assert.equal(Deno.readTextFileSync(good), FORMATTED);
