@@ -311,15 +311,15 @@ type Cmd = [number, Mode, Doc];
 
 /** Lay `doc` out in `width` columns. */
 function print(doc: Doc, width: number): string {
-  let out = "";
-  let pos = 0;
+  // The text a line at a time (a string grown by `+=` is a rope, which looking at its end flattens).
+  const lines: string[] = [];
+  let cur = "";
   let suffix: string[] = [];
   const cmds: Cmd[] = [[0, "break", doc]];
   while (cmds.length) {
     const [ind, mode, d] = cmds.pop()!;
     if (typeof d === "string") {
-      out += d;
-      pos += d.length;
+      cur += d;
       continue;
     }
     if (Array.isArray(d)) {
@@ -333,23 +333,20 @@ function print(doc: Doc, width: number): string {
       case "group":
         if (mode === "flat" && !d.brk) cmds.push([ind, "flat", d.c]);
         else {
-          const flat = !d.brk && fits([ind, "flat", d.c], cmds, width - pos);
+          const flat = !d.brk && fits([ind, "flat", d.c], cmds, width - cur.length);
           cmds.push([ind, flat ? "flat" : "break", d.c]);
         }
         break;
       case "line":
         if (mode === "flat" && !d.hard) {
-          if (!d.soft) {
-            out += " ";
-            pos++;
-          }
+          if (!d.soft) cur += " ";
         } else {
           if (suffix.length) {
-            out += suffix.join("");
+            cur += suffix.join("");
             suffix = [];
           }
-          out = out.replace(/[ \t]+$/, "") + "\n" + " ".repeat(ind);
-          pos = ind;
+          lines.push(cur.trimEnd());
+          cur = " ".repeat(ind);
         }
         break;
       case "ifbreak":
@@ -362,8 +359,9 @@ function print(doc: Doc, width: number): string {
         break;
     }
   }
-  if (suffix.length) out += suffix.join("");
-  return out;
+  if (suffix.length) cur += suffix.join("");
+  lines.push(cur);
+  return lines.join("\n");
 }
 
 /** Whether `next` fits in `room` columns, followed by `rest` up to its first line end. */
