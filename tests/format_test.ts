@@ -17,6 +17,7 @@ import type { Graph } from "../compiler/ir/graph.ts";
 import { printGraph } from "../compiler/ops/print_graph.ts";
 import { formatSource } from "../compiler/syntax/format.ts";
 import { parse } from "../compiler/syntax/mod.ts";
+import { lex } from "../compiler/syntax/lexer.ts";
 import { compileTrain } from "../compiler/train/compile.ts";
 import { input, loadSources } from "../tools/fuzz.ts";
 
@@ -82,6 +83,20 @@ Deno.test("every model and train section of lang-examples compiles to the same g
   }
   console.log(`${models} models and ${trains} training steps compared`);
   assert.ok(models >= 50, `only ${models} models compiled`);
+});
+
+Deno.test("the layout is canonical: an example's tokens laid out any way format to the same text", () => {
+  let seed = 1;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (const path of dlmFiles(EXAMPLES)) {
+    // Without its comments and blank lines (which the layout keeps), as one line of tokens...
+    const images = lex(Deno.readTextFileSync(path), path).tokens.map((t) => t.image);
+    const oneLine = format(images.join(" "), path);
+    // ...and with a random mix of spaces, tabs and single line ends between them.
+    const gaps = [" ", "  ", "\t", "\n", " \n   "];
+    const scattered = images.map((im) => im + gaps[Math.floor(random() * gaps.length)]).join("");
+    assert.equal(format(scattered, path), oneLine, path);
+  }
 });
 
 /** The ```dlm examples of spec/language.md, by name (as tests/spec_test.ts reads them). */
