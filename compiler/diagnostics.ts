@@ -798,11 +798,6 @@ export const CODES = {
     message:
       "--set {0}: {1} takes one value, a list of one value a row, or one row's {4} values ({3}); got {2}",
   },
-  DLM0560: {
-    title: "File not formatted",
-    category: "error",
-    message: "'{0}' is not formatted: dlm fmt would change it",
-  },
   DLM0540: {
     title: "Sweep list that does not parse",
     category: "error",
@@ -844,6 +839,11 @@ export const CODES = {
     message: "{0} without --weights runs the model's initial random weights (seed {1})",
   },
   // 06xx: runtime
+  DLM0560: {
+    title: "File not formatted",
+    category: "error",
+    message: "'{0}' is not formatted: dlm fmt would change it",
+  },
   DLM0601: { title: "Outputs differ", category: "error", reserved: true },
   DLM0602: {
     title: "Runtime failure",

@@ -441,7 +441,7 @@ class Formatter {
   private endComments: Comment[];
 
   constructor(
-    private text: string,
+    text: string,
     private tokens: readonly IToken[],
     file: SourceFile,
   ) {
