@@ -24,7 +24,8 @@ model GPT2SmallIA3 = GPT2Small with ia3(
   targets: "h.*.attn.c_attn",
   parts: (false, true, true),
   name: "kv",
-), ia3(targets: "h.*.mlp.c_proj", feedforward: "h.*.mlp.c_proj", name: "ff")
+),
+  ia3(targets: "h.*.mlp.c_proj", feedforward: "h.*.mlp.c_proj", name: "ff")
 
 // Tiny configurations for tests and quick runs.
 model GPT2TinyAdapters = GPT2Tiny with adapter(
@@ -38,7 +39,8 @@ model GPT2TinyIA3 = GPT2Tiny with ia3(
   targets: "h.*.attn.c_attn",
   parts: (false, true, true),
   name: "kv",
-), ia3(targets: "h.*.mlp.c_proj", feedforward: "h.*.mlp.c_proj", name: "ff")
+),
+  ia3(targets: "h.*.mlp.c_proj", feedforward: "h.*.mlp.c_proj", name: "ff")
 
 train GPT2TinyAdapters {
   input next: i64[N, T]

@@ -14,7 +14,8 @@ model ResNet18LoRA = ResNet18 with lora(
   alpha: 8,
   targets: "layer{3,4}.*.conv{1,2}",
   name: "task",
-), also_train(targets: "fc.*")
+),
+  also_train(targets: "fc.*")
 
 train ResNet18LoRA {
   input label: i64[N]

@@ -594,15 +594,22 @@ class Formatter {
         parts.push([]);
       } else parts[parts.length - 1].push(n);
     }
+    // Too long for its line, the list breaks after each comma, the rest two columns in; not when
+    // a statement's body follows (`train M with a, b {`), which breaks anyway.
+    const breakable = commas.length > 0 && parts.every((p) => p.length > 0) &&
+      !nodes.some((n) => typeof n !== "number" && this.isStatementBody(n));
     const doc: Doc[] = [];
+    const rest: Doc[] = [];
     parts.forEach((p, k) => {
+      const to = breakable && k > 0 ? rest : doc;
       if (k > 0) {
-        doc.push(this.token(commas[k - 1]));
-        if (p.length) doc.push(" ");
+        // The comma ends the part before it.
+        (breakable && k > 1 ? rest : doc).push(this.token(commas[k - 1]));
+        if (p.length) to.push(breakable ? line : " ");
       }
-      if (p.length) doc.push(this.pipe(p, inIndex));
+      if (p.length) to.push(this.pipe(p, inIndex));
     });
-    return doc;
+    return breakable ? group([doc, indent(rest)]) : doc;
   }
 
   /** `head |> s1 |> s2`: on one line if it fits, else one stage a line, the `|>` aligned. */

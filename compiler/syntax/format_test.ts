@@ -211,3 +211,16 @@ Deno.test("formatSource breaks a long sum after its + before breaking a bracket,
     "block B(n: int)(x) {\n  if n - 1 > 0 {\n    return x\n  }\n  return x\n}\n",
   );
 });
+
+Deno.test("formatSource breaks a long list of methods or returned values after its commas", () => {
+  assert.equal(
+    canonical(
+      'model Big = Base with lora(rank: 8, alpha: 16), ia3(targets: "h.*"), prefix(length: 10)',
+      50,
+    ),
+    'model Big = Base with lora(rank: 8, alpha: 16),\n  ia3(targets: "h.*"),\n  prefix(length: 10)\n',
+  );
+  // Line ends written \r\n format as \n ones do.
+  const lf = "model M {\n  input x: f32[N] // x\n  output y = x\n}\n";
+  assert.equal(canonical(lf.replaceAll("\n", "\r\n")), lf);
+});
