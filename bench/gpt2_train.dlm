@@ -2,8 +2,13 @@
 // with AdamW: the attention model of the training benchmark (bench/bench_train.ts).
 import "../lang-examples/gpt2.dlm"
 
-model GPT2Mini(vocab: int = 1024, positions: int = 64, dim: int = 128, layers: int = 4,
-               heads: int = 4) {
+model GPT2Mini(
+  vocab: int = 1024,
+  positions: int = 64,
+  dim: int = 128,
+  layers: int = 4,
+  heads: int = 4,
+) {
   input ids: i64[N, T]
   output logits: f32[N, T, vocab] = ids |> _: GPT2(vocab, positions, dim, layers, heads)
 }

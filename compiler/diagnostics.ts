@@ -850,6 +850,11 @@ export const CODES = {
     message: "{0} without --weights runs the model's initial random weights (seed {1})",
   },
   // 06xx: runtime
+  DLM0560: {
+    title: "File not formatted",
+    category: "error",
+    message: "'{0}' is not formatted: dlm fmt would change it",
+  },
   DLM0601: { title: "Outputs differ", category: "error", reserved: true },
   DLM0602: {
     title: "Runtime failure",

@@ -49,13 +49,23 @@ block MaskTokens(vocab: int, mask_id: int, specials: int, rate: float)(ids: i64[
 }
 
 // The pre-training model: masking, then BERT with its tied MLM head.
-model BertFactbook(vocab: int = 2048, positions: int = 64, dim: int = 128, layers: int = 4,
-                   heads: int = 4, hidden: int = 512, mask_id: int = -1, specials: int = 1,
-                   rate: float = 0.15) {
+model BertFactbook(
+  vocab: int = 2048,
+  positions: int = 64,
+  dim: int = 128,
+  layers: int = 4,
+  heads: int = 4,
+  hidden: int = 512,
+  mask_id: int = -1,
+  specials: int = 1,
+  rate: float = 0.15,
+) {
   let mask = if mask_id < 0 { vocab + mask_id } else { mask_id }
-  assert(mask >= vocab - specials && mask < vocab,
+  assert(
+    mask >= vocab - specials && mask < vocab,
     "mask_id ${mask_id} is not one of the last ${specials} id(s) of the vocabulary of ${vocab} " +
-    "(${vocab - specials}..${vocab - 1}), where `dlm tokenizer train --special` puts [MASK]")
+      "(${vocab - specials}..${vocab - 1}), where `dlm tokenizer train --special` puts [MASK]",
+  )
   input ids: i64[N, T]
   let (corrupted, l, c) = masking: MaskTokens(vocab, mask, specials, rate)(ids)
   output masked_ids = corrupted
@@ -70,8 +80,9 @@ train BertFactbook {
   // counted in the mean.
   loss = cross_entropy(transpose(logits, (0, 2, 1)), labels)
   // The share of chosen positions whose original token is the top prediction.
-  output masked_accuracy = reduce_sum(cast(chosen && argmax(logits, axis: 2) == labels, "f32"))
-    / maximum(reduce_sum(cast(chosen, "f32")), 1.0)
+  output masked_accuracy = reduce_sum(
+    cast(chosen && argmax(logits, axis: 2) == labels, "f32"),
+  ) / maximum(reduce_sum(cast(chosen, "f32")), 1.0)
   optimizer = adamw(lr: 1e-3, no_decay: "*.bias")
   epochs = 1
   batch_size = 32

@@ -22,14 +22,26 @@ block OneHot(classes: int)(label: i64[N]) -> f32[N, classes] {
 }
 
 block Generator(hidden: int)(z: f32[N, Z], y: f32[N, C]) -> f32[N, 64] {
-  return concat(z, y, axis: 1) |> fc1: linear(hidden) |> relu |> fc2: linear(hidden) |> relu
-    |> fc3: linear(64) |> sigmoid
+  return concat(z, y, axis: 1)
+    |> fc1: linear(hidden)
+    |> relu
+    |> fc2: linear(hidden)
+    |> relu
+    |> fc3: linear(64)
+    |> sigmoid
 }
 
 // Column 0: the real-or-generated logit; columns 1 .. classes: the class logits.
-block Discriminator(hidden: int, classes: int)(x: f32[N, 64], y: f32[N, classes]) -> f32[N, classes + 1] {
-  return concat(x, y, axis: 1) |> fc1: linear(hidden) |> leaky_relu(alpha: 0.2)
-    |> fc2: linear(hidden) |> leaky_relu(alpha: 0.2) |> fc3: linear(classes + 1)
+block Discriminator(hidden: int, classes: int)(
+  x: f32[N, 64],
+  y: f32[N, classes],
+) -> f32[N, classes + 1] {
+  return concat(x, y, axis: 1)
+    |> fc1: linear(hidden)
+    |> leaky_relu(alpha: 0.2)
+    |> fc2: linear(hidden)
+    |> leaky_relu(alpha: 0.2)
+    |> fc3: linear(classes + 1)
 }
 
 model Cgan(noise: int = 16, hidden: int = 128, classes: int = 10) {
@@ -51,7 +63,9 @@ model Cgan(noise: int = 16, hidden: int = 128, classes: int = 10) {
 train Cgan {
   let ones = d_real * 0.0 + 1.0
   let zeros = d_real * 0.0
-  let d_loss = bce_with_logits(d_real, ones) + bce_with_logits(d_fake, zeros) + cross_entropy(c_real, label)
+  let d_loss = bce_with_logits(d_real, ones) +
+    bce_with_logits(d_fake, zeros) +
+    cross_entropy(c_real, label)
   let g_loss = bce_with_logits(d_fake, ones) + cross_entropy(c_fake, label)
   phase("disc", loss: d_loss, optimizer: adam(lr: 1e-3, beta1: 0.5), params: "disc.*")
   phase("gen", loss: g_loss, optimizer: adam(lr: 1e-3, beta1: 0.5), params: "gen.*")

@@ -42,15 +42,23 @@ block Normalize(x: f32[B, D]) -> f32[B, D] {
 }
 
 block ImageEncoder(hidden: int, embed: int)(x: f32[N, 64]) -> f32[N, embed] {
-  return x |> fc1: linear(hidden) |> relu |> fc2: linear(hidden) |> relu
+  return x
+    |> fc1: linear(hidden)
+    |> relu
+    |> fc2: linear(hidden)
+    |> relu
     |> proj: linear(embed, bias: false)
 }
 
 // Word embeddings and positions, a pre-norm Transformer, and (as CLIP reads its
 // end-of-text token) the last position's features, which here is the class name
 // having attended to its template.
-block TextEncoder(width: int, layers: int, heads: int, embed: int)(ids: i64[B, T]) -> f32[B, embed] {
-  let h = ids |> token_embedding: embedding(WORDS, width) |> positional_embedding: add_positions
+block TextEncoder(width: int, layers: int, heads: int, embed: int)(
+  ids: i64[B, T],
+) -> f32[B, embed] {
+  let h = ids
+    |> token_embedding: embedding(WORDS, width)
+    |> positional_embedding: add_positions
     |> transformer: Encoder(layers, width, heads, 4 * width, norm_first: true, act: "gelu")
     |> ln_final: layer_norm
   return h[:, -1] |> text_projection: linear(embed, bias: false)
@@ -90,8 +98,13 @@ model Clip(hidden: int = 128, embed: int = 32, width: int = 32, layers: int = 1,
 }
 
 // The trained encoders as a classifier: image in, class out (Clip's parameter names).
-model ZeroShot(hidden: int = 128, embed: int = 32, width: int = 32, layers: int = 1,
-               heads: int = 4) {
+model ZeroShot(
+  hidden: int = 128,
+  embed: int = 32,
+  width: int = 32,
+  layers: int = 1,
+  heads: int = 4,
+) {
   input image: f32[N, 64]
   let image_embeds = image |> visual: ImageEncoder(hidden, embed) |> Normalize
   let text_encoder = text: TextEncoder(width, layers, heads, embed)
@@ -104,8 +117,10 @@ train Clip {
   // Image i's caption is caption i: the diagonal is the target, across the rows (image to
   // text) and down the columns (text to image).
   let targets = arange(image.shape[0], like: image)
-  loss = (cross_entropy(logits_per_image, targets)
-    + cross_entropy(transpose(logits_per_image, (1, 0)), targets)) / 2
+  loss = (
+    cross_entropy(logits_per_image, targets) +
+      cross_entropy(transpose(logits_per_image, (1, 0)), targets)
+  ) / 2
   output zero_shot_accuracy = reduce_mean(cast(argmax(zero_shot_logits, axis: 1) == label, "f32"))
   output temperature = 1.0 / scale
   optimizer = adamw(lr: 2e-3, weight_decay: 0.1, no_decay: "*logit_scale")

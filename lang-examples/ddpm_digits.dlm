@@ -35,9 +35,12 @@ model Ddpm(steps: int = 100, hidden: int = 256, embed: int = 32) {
   let noised = a * x0 + b * eps
   let time = index_select(sinusoidal_positions(steps, embed), 0, t)
   output predicted: f32[N, 64] = concat(noised, time, axis: 1)
-    |> fc1: linear(hidden) |> silu
-    |> fc2: linear(hidden) |> silu
-    |> fc3: linear(hidden) |> silu
+    |> fc1: linear(hidden)
+    |> silu
+    |> fc2: linear(hidden)
+    |> silu
+    |> fc3: linear(hidden)
+    |> silu
     |> out: linear(64)
   output noise = eps
 }

@@ -23,7 +23,9 @@ model DeepClusterDigits(hidden: int = 128, features: int = 32, k: int = 10, weig
   input image: f32[N, 64]
   output features: f32[N, features] = image |> encoder: Encoder(hidden, features)
   // What k-means clusters: the features on the unit sphere (DeepCluster l2-normalises them too).
-  output normalized = features / (reduce_sum(features * features, axes: 1, keepdims: true) + 1e-6) ** 0.5
+  output normalized = features / (
+    reduce_sum(features * features, axes: 1, keepdims: true) + 1e-6
+  ) ** 0.5
   output logits: f32[N, k] = features |> head: linear(k)
   output recon: f32[N, 64] = features |> decoder: linear(64)
 }
@@ -32,7 +34,9 @@ train DeepClusterDigits {
   input label: i64[N]
   // Before every epoch: the features of every training image, clustered into k groups.
   input pseudo: i64[N] from kmeans(normalized, k: k, every: 1, iterations: 50, classes: label)
-  let reconstruction = reduce_mean(reduce_sum(bce_with_logits(recon, image, reduce: "none"), axes: 1))
+  let reconstruction = reduce_mean(
+    reduce_sum(bce_with_logits(recon, image, reduce: "none"), axes: 1),
+  )
   loss = weight * cross_entropy(logits, pseudo) + reconstruction
   output recon_loss = reconstruction
   // How often the head names the cluster k-means gave: the pseudo-label task itself.

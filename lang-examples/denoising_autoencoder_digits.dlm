@@ -27,7 +27,12 @@ block Corrupt(erase: float, noise: float)(x: f32[N, D]) -> f32[N, D] {
   return x * cast(rand_like(x) >= erase, "f32") + noise * randn_like(x)
 }
 
-model DenoisingAutoencoder(hidden: int = 128, features: int = 32, erase: float = 0.3, noise: float = 0.2) {
+model DenoisingAutoencoder(
+  hidden: int = 128,
+  features: int = 32,
+  erase: float = 0.3,
+  noise: float = 0.2,
+) {
   input image: f32[N, 64]
   // Corrupted in train mode only: evaluation reconstructs the clean image.
   let seen = if training() { image |> Corrupt(erase, noise) } else { image }
@@ -51,7 +56,10 @@ train DenoisingAutoencoder {
 // image beside its reconstruction from the corrupted one.
 model Denoiser(hidden: int = 128, features: int = 32, erase: float = 0.3, noise: float = 0.2) {
   input image: f32[N, 64]
-  output denoised: f32[N, 64] = image |> Corrupt(erase, noise)
-    |> encoder: Encoder(hidden, features) |> decoder: Decoder(hidden) |> sigmoid
+  output denoised: f32[N, 64] = image
+    |> Corrupt(erase, noise)
+    |> encoder: Encoder(hidden, features)
+    |> decoder: Decoder(hidden)
+    |> sigmoid
   output corrupted = image |> Corrupt(erase, noise)
 }

@@ -16,14 +16,21 @@ model Detector(size: int = 64, width: int = 32, sizes: (int, int) = (16, 32), po
   let a = len(ratios) * len(sizes)
   let grid = floor(size / 8)
   let features = image
-    |> conv1: conv2d(width, kernel: 3, stride: 2, pad: 1) |> relu
-    |> conv2: conv2d(width, kernel: 3, stride: 2, pad: 1) |> relu
-    |> conv3: conv2d(width, kernel: 3, stride: 2, pad: 1) |> relu
+    |> conv1: conv2d(width, kernel: 3, stride: 2, pad: 1)
+    |> relu
+    |> conv2: conv2d(width, kernel: 3, stride: 2, pad: 1)
+    |> relu
+    |> conv3: conv2d(width, kernel: 3, stride: 2, pad: 1)
+    |> relu
   // Per cell and anchor: 4 deltas and 1 score, laid out (y, x, anchor) like the anchors.
-  let deltas = features |> box_head: conv2d(4 * a, kernel: 3, pad: 1)
-    |> permute((0, 2, 3, 1)) |> reshape((-1, 4))
-  let logits = features |> score_head: conv2d(a, kernel: 3, pad: 1)
-    |> permute((0, 2, 3, 1)) |> reshape((-1,))
+  let deltas = features
+    |> box_head: conv2d(4 * a, kernel: 3, pad: 1)
+    |> permute((0, 2, 3, 1))
+    |> reshape((-1, 4))
+  let logits = features
+    |> score_head: conv2d(a, kernel: 3, pad: 1)
+    |> permute((0, 2, 3, 1))
+    |> reshape((-1,))
   let priors = anchors(sizes: sizes, ratios: ratios, grid: (grid, grid), stride: 8)
   let boxes = decode_boxes(priors, deltas, weights: (1.0, 1.0, 1.0, 1.0))
   let scores = sigmoid(logits)

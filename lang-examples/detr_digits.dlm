@@ -57,34 +57,58 @@ import "lib/transformer.dlm"
 
 // The names of the ten digits as letter tokens, padded with 0 to 5 letters.
 let DIGIT_NAMES = (
-  (26, 5, 18, 15, 0), (15, 14, 5, 0, 0), (20, 23, 15, 0, 0), (20, 8, 18, 5, 5),
-  (6, 15, 21, 18, 0), (6, 9, 22, 5, 0), (19, 9, 24, 0, 0), (19, 5, 22, 5, 14),
-  (5, 9, 7, 8, 20), (14, 9, 14, 5, 0),
+  (26, 5, 18, 15, 0),
+  (15, 14, 5, 0, 0),
+  (20, 23, 15, 0, 0),
+  (20, 8, 18, 5, 5),
+  (6, 15, 21, 18, 0),
+  (6, 9, 22, 5, 0),
+  (19, 9, 24, 0, 0),
+  (19, 5, 22, 5, 14),
+  (5, 9, 7, 8, 20),
+  (14, 9, 14, 5, 0),
 )
 
 // Three stride-2 convolutions (a 1/16 map would be 4 x 4 on a 64 x 64 canvas) and one more.
 block SmallBackbone(width: int)(x) {
   return x
-    |> conv1: conv2d(width, kernel: 3, stride: 2, pad: 1) |> bn1: batch_norm |> relu
-    |> conv2: conv2d(width, kernel: 3, stride: 2, pad: 1) |> bn2: batch_norm |> relu
-    |> conv3: conv2d(width, kernel: 3, stride: 2, pad: 1) |> bn3: batch_norm |> relu
-    |> conv4: conv2d(width, kernel: 3, pad: 1) |> bn4: batch_norm |> relu
+    |> conv1: conv2d(width, kernel: 3, stride: 2, pad: 1)
+    |> bn1: batch_norm
+    |> relu
+    |> conv2: conv2d(width, kernel: 3, stride: 2, pad: 1)
+    |> bn2: batch_norm
+    |> relu
+    |> conv3: conv2d(width, kernel: 3, stride: 2, pad: 1)
+    |> bn3: batch_norm
+    |> relu
+    |> conv4: conv2d(width, kernel: 3, pad: 1)
+    |> bn4: batch_norm
+    |> relu
 }
 
 // ResNet-50 (resnet50.dlm) without its classifier: [N, 2048, H / 32, W / 32].
 block R50Bottleneck(width: int, stride: int = 1)(x: f32[N, C, H, W]) -> f32[N, width * 4, _, _] {
   let y = x
-    |> conv1: conv2d(width, kernel: 1, bias: false) |> bn1: batch_norm |> relu
-    |> conv2: conv2d(width, kernel: 3, stride: stride, pad: 1, bias: false) |> bn2: batch_norm |> relu
-    |> conv3: conv2d(width * 4, kernel: 1, bias: false) |> bn3: batch_norm
-  let skip = if stride == 1 && C == width * 4 { x }
-             else { x |> downsample: (conv2d(width * 4, kernel: 1, stride: stride, bias: false) |> batch_norm) }
+    |> conv1: conv2d(width, kernel: 1, bias: false)
+    |> bn1: batch_norm
+    |> relu
+    |> conv2: conv2d(width, kernel: 3, stride: stride, pad: 1, bias: false)
+    |> bn2: batch_norm
+    |> relu
+    |> conv3: conv2d(width * 4, kernel: 1, bias: false)
+    |> bn3: batch_norm
+  let skip = if stride == 1 &&
+    C == width * 4 { x } else {
+      x |> downsample: (conv2d(width * 4, kernel: 1, stride: stride, bias: false) |> batch_norm)
+    }
   return relu(y + skip)
 }
 
 block ResNet50Backbone()(x) {
   let h = x
-    |> conv1: conv2d(64, kernel: 7, stride: 2, pad: 3, bias: false) |> bn1: batch_norm |> relu
+    |> conv1: conv2d(64, kernel: 7, stride: 2, pad: 3, bias: false)
+    |> bn1: batch_norm
+    |> relu
     |> max_pool(3, stride: 2, pad: 1)
   for (s, (width, blocks)) in enumerate([(64, 3), (128, 4), (256, 6), (512, 3)]) {
     for i in 0..blocks {
@@ -137,8 +161,9 @@ block Attention(dim: int, heads: int, masked: bool = false)(q_in, k_in, v_in, ma
   let q = q_in |> q_proj: linear(dim) |> SplitHeads(heads)
   let k = k_in |> k_proj: linear(dim) |> SplitHeads(heads)
   let v = v_in |> v_proj: linear(dim) |> SplitHeads(heads)
-  let o = if masked { scaled_dot_product_attention(q, k, v, mask: mask) }
-          else { scaled_dot_product_attention(q, k, v) }
+  let o = if masked { scaled_dot_product_attention(q, k, v, mask: mask) } else {
+    scaled_dot_product_attention(q, k, v)
+  }
   return o |> MergeHeads |> out_proj: linear(dim)
 }
 
@@ -153,7 +178,12 @@ block EncoderLayerPos(dim: int, heads: int, hidden: int)(x: f32[N, S, D], pos) -
 // DETR's decoder layer: self-attention among the queries (masked for denoising groups),
 // with the text head cross-attention to the class names, cross-attention to the image.
 block DecoderLayerPos(dim: int, heads: int, hidden: int, masked: bool, with_text: bool)(
-  t: f32[N, T, D], qpos, memory, pos, mask, text,
+  t: f32[N, T, D],
+  qpos,
+  memory,
+  pos,
+  mask,
+  text,
 ) -> f32[N, T, D] {
   let q = t + qpos
   let sa = self_attn: Attention(dim, heads, masked: masked)
@@ -169,14 +199,25 @@ block DecoderLayerPos(dim: int, heads: int, hidden: int, masked: bool, with_text
 
 // The decoder's every layer, through one shared final norm: [layers, N, T, D].
 block DetrDecoder(layers: int, dim: int, heads: int, hidden: int, masked: bool, with_text: bool)(
-  t: f32[N, T, D], qpos, memory, pos, mask, text,
+  t: f32[N, T, D],
+  qpos,
+  memory,
+  pos,
+  mask,
+  text,
 ) -> f32[layers, N, T, D] {
   let norm = layer_norm()
   let hs = []
   let h = t
   for i in 0..layers {
     h = "layers.${i}": DecoderLayerPos(dim, heads, hidden, masked, with_text)(
-      h, qpos, memory, pos, mask, text)
+      h,
+      qpos,
+      memory,
+      pos,
+      mask,
+      text,
+    )
     hs = hs + [h |> norm]
   }
   return stack(hs, axis: 0)
@@ -185,7 +226,11 @@ block DetrDecoder(layers: int, dim: int, heads: int, hidden: int, masked: bool, 
 // A box from a query h and its reference box ref (cx, cy, w, h in [0, 1]): a 3-layer MLP
 // moves the reference in logit space (Deformable DETR, DAB-DETR).
 block BoxHead(dim: int)(h, ref) {
-  let delta = h |> "layers.0": linear(dim) |> relu |> "layers.1": linear(dim) |> relu
+  let delta = h
+    |> "layers.0": linear(dim)
+    |> relu
+    |> "layers.1": linear(dim)
+    |> relu
     |> "layers.2": linear(4)
   return sigmoid(delta + InverseSigmoid()(ref))
 }
@@ -217,38 +262,68 @@ block NameEncoder(dim: int, heads: int, hidden: int)(tokens: i64[C, T]) -> f32[C
 // similarity of each query with each name, beside a learned "no object" logit.
 block ClassHead(classes: int, dim: int, text_head: bool)(h, names) {
   return if text_head {
-    let sim = matmul(h |> query_proj: linear(dim), transpose(names |> name_proj: linear(dim), (0, 2, 1)))
+    let sim = matmul(
+      h |> query_proj: linear(dim),
+      transpose(names |> name_proj: linear(dim), (0, 2, 1)),
+    )
     concat(sim / sqrt(dim), h |> no_object: linear(1), axis: -1)
-  } else {
-    h |> class_embed: linear(classes + 1)
-  }
+  } else { h |> class_embed: linear(classes + 1) }
 }
 
-model DetrDigits(size: int = 64, channels: int = 1, backbone: str = "small", width: int = 64,
-                 dim: int = 64, heads: int = 4, hidden: int = 128, enc_layers: int = 2,
-                 dec_layers: int = 2, queries: int = 12, classes: int = 10, objects: int = 4, head: str = "linear",
-                 dn_groups: int = 0, dn_box_noise: float = 0.4, dn_label_noise: float = 0.2,
-                 eos: float = 0.1, w_class: float = 1.0, w_l1: float = 5.0, w_giou: float = 2.0) {
+model DetrDigits(
+  size: int = 64,
+  channels: int = 1,
+  backbone: str = "small",
+  width: int = 64,
+  dim: int = 64,
+  heads: int = 4,
+  hidden: int = 128,
+  enc_layers: int = 2,
+  dec_layers: int = 2,
+  queries: int = 12,
+  classes: int = 10,
+  objects: int = 4,
+  head: str = "linear",
+  dn_groups: int = 0,
+  dn_box_noise: float = 0.4,
+  dn_label_noise: float = 0.2,
+  eos: float = 0.1,
+  w_class: float = 1.0,
+  w_l1: float = 5.0,
+  w_giou: float = 2.0,
+) {
   input image: f32[N, channels, size, size]
   assert(head == "linear" || head == "text", "head must be \"linear\" or \"text\"")
-  assert(head == "linear" || classes == len(DIGIT_NAMES), "the text head reads the ten digits' names")
+  assert(
+    head == "linear" || classes == len(DIGIT_NAMES),
+    "the text head reads the ten digits' names",
+  )
   let text_head = head == "text"
-  let f = if backbone == "resnet50" { image |> backbone: ResNet50Backbone() }
-          else { image |> backbone: SmallBackbone(width) }
+  let f = if backbone == "resnet50" { image |> backbone: ResNet50Backbone() } else {
+    image |> backbone: SmallBackbone(width)
+  }
   // Tokens [N, H W, dim] and their positions [1, H W, dim].
   let pos = SinePositions2d(dim)(f)
   // The map's side: 1/8 of the canvas for the small backbone, 1/32 for ResNet-50.
   let stride = if backbone == "resnet50" { 32 } else { 8 }
   let fh = floor((size + stride - 1) / stride)
-  let tokens = f |> input_proj: conv2d(dim, kernel: 1) |> reshape((0, dim, -1)) |> permute((0, 2, 1))
+  let tokens = f
+    |> input_proj: conv2d(dim, kernel: 1)
+    |> reshape((0, dim, -1))
+    |> permute((0, 2, 1))
   let memory0 = tokens
   for i in 0..enc_layers {
     memory0 = "encoder.layers.${i}": EncoderLayerPos(dim, heads, hidden)(memory0, pos)
   }
   // The text head's feature enhancer: image tokens attend to the names, the names to the image.
   let names0 = if text_head {
-    expand(unsqueeze(tensor(DIGIT_NAMES, dtype: "i64") |> text_encoder: NameEncoder(dim, heads, hidden), 0),
-           (N, classes, dim))
+    expand(
+      unsqueeze(
+        tensor(DIGIT_NAMES, dtype: "i64") |> text_encoder: NameEncoder(dim, heads, hidden),
+        0,
+      ),
+      (N, classes, dim),
+    )
   } else { memory0 }
   let memory = memory0
   let names = names0
@@ -286,7 +361,11 @@ model DetrDigits(size: int = 64, channels: int = 1, backbone: str = "small", wid
 // by the exact matching of least cost; the others are "no object". Returns
 // (class loss, L1 loss, GIoU loss), each averaged (the class loss weighted).
 block SetLoss(classes: int, eos: float, w_class: float, w_l1: float, w_giou: float)(
-  logits: f32[B, Q, C], pb: f32[B, Q, 4], tb: f32[B, K, 4], tl: i64[B, K], tm: f32[B, K],
+  logits: f32[B, Q, C],
+  pb: f32[B, Q, 4],
+  tb: f32[B, K, 4],
+  tl: i64[B, K],
+  tm: f32[B, K],
 ) {
   let tlc = where(tm > 0.5, tl, zeros_like(tl))
   // Cost [B, K, Q]: the matched class's probability, L1 and GIoU between the boxes.
@@ -295,7 +374,8 @@ block SetLoss(classes: int, eos: float, w_class: float, w_l1: float, w_giou: flo
   let pxy = CornerBoxes()(pb)
   let txy = CornerBoxes()(tb)
   let c_l1 = reduce_sum(abs(unsqueeze(tb, 2) - unsqueeze(pb, 1)), axes: 3)
-  let cost = c_l1 * w_l1 - generalized_box_iou(txy, pxy) * w_giou -
+  let cost = c_l1 * w_l1 -
+    generalized_box_iou(txy, pxy) * w_giou -
     transpose(p_obj, (0, 2, 1)) * w_class
   let (query_of, object_of) = linear_sum_assignment(cost, mask: tm)
   // Each query's class: its object's, or "no object" (index `classes`), weighted by eos.
@@ -310,7 +390,10 @@ block SetLoss(classes: int, eos: float, w_class: float, w_l1: float, w_giou: flo
   let pm = take_along_axis(pb, expand(unsqueeze(qk, 2), (-1, -1, 4)), axis: 1)
   let n = maximum(reduce_sum(tm), 1.0)
   let loss_l1 = reduce_sum(abs(pm - tb) * unsqueeze(tm, 2)) / n
-  let giou = squeeze(generalized_box_iou(unsqueeze(CornerBoxes()(pm), 2), unsqueeze(txy, 2)), (2, 3))
+  let giou = squeeze(
+    generalized_box_iou(unsqueeze(CornerBoxes()(pm), 2), unsqueeze(txy, 2)),
+    (2, 3),
+  )
   let loss_giou = reduce_sum((1.0 - giou) * tm) / n
   return (loss_class, loss_l1, loss_giou)
 }
@@ -346,7 +429,11 @@ train DetrDigits {
     let noised = CentreBoxes()(clip(xy + sign * part * half * dn_box_noise, 0.0, 1.0))
     let flip = bernoulli(dn_label_noise, (N, D), dtype: "bool")
     let valid = tl_dn >= 0
-    let noised_labels = where(flip, randint(0, classes, (N, D)), where(valid, tl_dn, zeros_like(tl_dn)))
+    let noised_labels = where(
+      flip,
+      randint(0, classes, (N, D)),
+      where(valid, tl_dn, zeros_like(tl_dn)),
+    )
     // Content: an embedding of the noised label; reference box: the noised box (DINO).
     let content = noised_labels |> dn_label_embed: embedding(classes, dim)
     let dn_pos = ref_pos(noised)
@@ -358,20 +445,36 @@ train DetrDigits {
     let to_matching = cast(unsqueeze(gid, 0) < 0.0, "f32")
     let key_ok = concat(zeros_like(qpos[:, :, 0]) + 1.0, tm_dn, axis: 1)
     let sees = maximum(to_matching, same * unsqueeze(key_ok, 1)) > 0.5
-    let hs_all = decoder(concat(qpos * 0.0, content, axis: 1), concat(qpos, dn_pos, axis: 1),
-                         memory, pos, unsqueeze(sees, 1), names)
-    let parts = (hs_all[:, :, 0:queries], hs_all[:, :, queries:queries + D], tb_dn, tl_dn, tm_dn,
-                 negative, noised)
+    let hs_all = decoder(
+      concat(qpos * 0.0, content, axis: 1),
+      concat(qpos, dn_pos, axis: 1),
+      memory,
+      pos,
+      unsqueeze(sees, 1),
+      names,
+    )
+    let parts = (
+      hs_all[:, :, 0:queries],
+      hs_all[:, :, queries:queries + D],
+      tb_dn,
+      tl_dn,
+      tm_dn,
+      negative,
+      noised
+    )
     parts
   } else { (hs, hs, tb, labels, mask, mask, tb) }
   let m_logits = if G > 0 { class_head(dn[0], names) } else { logits_all }
   let m_boxes = if G > 0 { box_head(dn[0], ref) } else { boxes_all }
   // Every decoder layer's predictions matched and scored as one batch of L N images.
   let crit = SetLoss(classes, eos, w_class, w_l1, w_giou)
-  let (lc, l1, lg) = crit(reshape(m_logits, (-1, queries, classes + 1)), reshape(m_boxes, (-1, queries, 4)),
+  let (lc, l1, lg) = crit(
+    reshape(m_logits, (-1, queries, classes + 1)),
+    reshape(m_boxes, (-1, queries, 4)),
     reshape(expand(unsqueeze(tb, 0), (L, -1, -1, -1)), (-1, K, 4)),
     reshape(expand(unsqueeze(labels, 0), (L, -1, -1)), (-1, K)),
-    reshape(expand(unsqueeze(mask, 0), (L, -1, -1)), (-1, K)))
+    reshape(expand(unsqueeze(mask, 0), (L, -1, -1)), (-1, K)),
+  )
   let matching_loss = (lc * w_class + l1 * w_l1 + lg * w_giou) * L
   // Denoising: positives reconstruct their object, negatives say "no object"; no matching.
   let dn_loss = if G > 0 {
@@ -379,16 +482,26 @@ train DetrDigits {
     let lg_dn = class_head(h_dn, names)
     let bx_dn = box_head(h_dn, noised)
     let pos_q = unsqueeze(1.0 - negative, 0) * tm_dn
-    let tcls = where(unsqueeze(negative, 0) > 0.5, zeros_like(tl_dn) + classes,
-                     where(tm_dn > 0.5, tl_dn, zeros_like(tl_dn)))
+    let tcls = where(
+      unsqueeze(negative, 0) > 0.5,
+      zeros_like(tl_dn) + classes,
+      where(tm_dn > 0.5, tl_dn, zeros_like(tl_dn)),
+    )
     let ce = cross_entropy(lg_dn, expand(unsqueeze(tcls, 0), (L, -1, -1)), reduce: "none", axis: 3)
     let wq = unsqueeze(tm_dn * (unsqueeze(negative, 0) * eos + (1.0 - unsqueeze(negative, 0))), 0)
     let n = maximum(reduce_sum(pos_q), 1.0)
     let l1_dn = reduce_sum(abs(bx_dn - unsqueeze(tb_dn, 0)) * unsqueeze(unsqueeze(pos_q, 0), 3)) / n
-    let gi = squeeze(generalized_box_iou(unsqueeze(CornerBoxes()(bx_dn), 3),
-                                         unsqueeze(unsqueeze(CornerBoxes()(tb_dn), 0), 3)), (3, 4))
+    let gi = squeeze(
+      generalized_box_iou(
+        unsqueeze(CornerBoxes()(bx_dn), 3),
+        unsqueeze(unsqueeze(CornerBoxes()(tb_dn), 0), 3),
+      ),
+      (3, 4),
+    )
     let giou_dn = reduce_sum((1.0 - gi) * unsqueeze(pos_q, 0)) / n
-    reduce_sum(ce * wq) / maximum(reduce_sum(wq), 1e-6) * L * w_class + l1_dn * w_l1 + giou_dn * w_giou
+    reduce_sum(ce * wq) / maximum(reduce_sum(wq), 1e-6) * L * w_class +
+      l1_dn * w_l1 +
+      giou_dn * w_giou
   } else { 0.0 }
   loss = matching_loss + dn_loss
   output class_loss = lc

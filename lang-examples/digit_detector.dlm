@@ -20,16 +20,27 @@ let anchor_sizes = (12, 20)
 model DigitDetector(width: int = 32, classes: int = 10) {
   input image: f32[N, 1, 32, 32]
   let f = image
-    |> conv1: conv2d(width, kernel: 3, stride: 2, pad: 1) |> relu
-    |> conv2: conv2d(width, kernel: 3, stride: 2, pad: 1) |> relu
-    |> conv3: conv2d(width, kernel: 3, stride: 2, pad: 1) |> relu
+    |> conv1: conv2d(width, kernel: 3, stride: 2, pad: 1)
+    |> relu
+    |> conv2: conv2d(width, kernel: 3, stride: 2, pad: 1)
+    |> relu
+    |> conv3: conv2d(width, kernel: 3, stride: 2, pad: 1)
+    |> relu
   let a = len(anchor_sizes)
   // Per cell (y, x) and anchor: an objectness logit and 4 deltas, in the anchors' order.
-  output objectness: f32[N, 16 * a] = f |> obj_head: conv2d(a, kernel: 3, pad: 1)
-    |> permute((0, 2, 3, 1)) |> reshape((0, -1))
-  output deltas: f32[N, 16 * a, 4] = f |> box_head: conv2d(4 * a, kernel: 3, pad: 1)
-    |> permute((0, 2, 3, 1)) |> reshape((0, -1, 4))
-  output class_logits: f32[N, classes] = f |> flatten |> cls_hidden: linear(128) |> relu |> cls_head: linear(classes)
+  output objectness: f32[N, 16 * a] = f
+    |> obj_head: conv2d(a, kernel: 3, pad: 1)
+    |> permute((0, 2, 3, 1))
+    |> reshape((0, -1))
+  output deltas: f32[N, 16 * a, 4] = f
+    |> box_head: conv2d(4 * a, kernel: 3, pad: 1)
+    |> permute((0, 2, 3, 1))
+    |> reshape((0, -1, 4))
+  output class_logits: f32[N, classes] = f
+    |> flatten
+    |> cls_hidden: linear(128)
+    |> relu
+    |> cls_head: linear(classes)
   // The anchors, and the decoded box of the highest-scoring anchor.
   let priors = anchors(sizes: anchor_sizes, ratios: 1.0, grid: (4, 4), stride: 8)
   let best = argmax(objectness, axis: 1)

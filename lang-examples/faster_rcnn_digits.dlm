@@ -56,10 +56,14 @@ let head_weights = (10.0, 10.0, 5.0, 5.0)
 // and 4 deltas, flattened cell-major (y, x, anchor) as the anchors are.
 block RpnHead(anchors_per_cell: int)(f: f32[N, C, H, W]) {
   let t = f |> conv: conv2d(C, kernel: 3, pad: 1) |> relu
-  let objectness = t |> cls_logits: conv2d(anchors_per_cell, kernel: 1)
-    |> permute((0, 2, 3, 1)) |> reshape((0, -1))
-  let deltas = t |> bbox_pred: conv2d(4 * anchors_per_cell, kernel: 1)
-    |> permute((0, 2, 3, 1)) |> reshape((0, -1, 4))
+  let objectness = t
+    |> cls_logits: conv2d(anchors_per_cell, kernel: 1)
+    |> permute((0, 2, 3, 1))
+    |> reshape((0, -1))
+  let deltas = t
+    |> bbox_pred: conv2d(4 * anchors_per_cell, kernel: 1)
+    |> permute((0, 2, 3, 1))
+    |> reshape((0, -1, 4))
   return (objectness, deltas)
 }
 
@@ -116,7 +120,10 @@ block Detect(size: int, classes: int, detections: int)(
   let prob = reshape(softmax(logits, axis: -1)[:, :, 1:], (0, -1)) * BigEnough(0.01)(each)
   // Classes apart: each box moved by (size + 1) times its class, so NMS never compares two classes.
   let apart = each + unsqueeze(cast(label, "f32") * (size + 1.0), 1)
-  let kept = Kept(P * classes)(nms(apart, unsqueeze(prob, 1), iou: 0.5, score_threshold: 0.05), prob)
+  let kept = Kept(P * classes)(
+    nms(apart, unsqueeze(prob, 1), iou: 0.5, score_threshold: 0.05),
+    prob,
+  )
   let (score, idx) = topk(where(kept > 0.5, prob, -1.0), detections, axis: 1)
   let found = score > 0.0
   return (TakeBoxes(each, idx), where(found, score, 0.0), where(found, gather(label, idx), -1))
@@ -127,19 +134,34 @@ block Detect(size: int, classes: int, detections: int)(
 // [N R, classes + 1] (0 background) and class-specific deltas [N R, classes + 1, 4],
 // canvas-major.
 // pooler "pool" takes Fast R-CNN's RoI max pooling (roi_pool) instead of RoI Align.
-block RoiHead(pool: int, hidden: int, classes: int, pooler: str)(f: f32[N, C, H, W], rois: f32[N, R, 4]) {
+block RoiHead(pool: int, hidden: int, classes: int, pooler: str)(
+  f: f32[N, C, H, W],
+  rois: f32[N, R, 4],
+) {
   // roi r of the flattened [N R, 4] is in canvas floor(r / R).
-  let which = reshape(unsqueeze(arange(N, like: f), 1) + 0 * unsqueeze(arange(R, like: rois), 0), (-1,))
+  let which = reshape(
+    unsqueeze(arange(N, like: f), 1) + 0 * unsqueeze(arange(R, like: rois), 0),
+    (-1,),
+  )
   let flat = reshape(rois, (-1, 4))
   let pooled = if pooler == "pool" {
     roi_pool(f, flat, output: pool, batch_indices: which, spatial_scale: 1.0 / stride)
   } else {
-    roi_align(f, flat, output: pool, batch_indices: which, spatial_scale: 1.0 / stride,
-      sampling_ratio: 2, aligned: false)
+    roi_align(
+      f,
+      flat,
+      output: pool,
+      batch_indices: which,
+      spatial_scale: 1.0 / stride,
+      sampling_ratio: 2,
+      aligned: false,
+    )
   }
   let h = pooled |> flatten |> fc6: linear(hidden) |> relu |> fc7: linear(hidden) |> relu
-  return (h |> cls_score: linear(classes + 1), h |> bbox_pred: linear(4 * (classes + 1))
-    |> reshape((-1, classes + 1, 4)))
+  return (
+    h |> cls_score: linear(classes + 1),
+    h |> bbox_pred: linear(4 * (classes + 1)) |> reshape((-1, classes + 1, 4))
+  )
 }
 
 model FasterRcnnDigits(
@@ -156,23 +178,34 @@ model FasterRcnnDigits(
   input image: f32[N, 1, canvas, canvas]
   let grid = floor(canvas / stride)
   let features = image
-    |> conv1: conv2d(floor(width / 2), kernel: 3, pad: 1) |> relu
-    |> conv2: conv2d(width, kernel: 3, stride: 2, pad: 1) |> relu
-    |> conv3: conv2d(width, kernel: 3, stride: 2, pad: 1) |> relu
-    |> conv4: conv2d(width, kernel: 3, pad: 1) |> relu
+    |> conv1: conv2d(floor(width / 2), kernel: 3, pad: 1)
+    |> relu
+    |> conv2: conv2d(width, kernel: 3, stride: 2, pad: 1)
+    |> relu
+    |> conv3: conv2d(width, kernel: 3, stride: 2, pad: 1)
+    |> relu
+    |> conv4: conv2d(width, kernel: 3, pad: 1)
+    |> relu
   let priors = anchors(sizes: anchor_sizes, ratios: 1.0, grid: grid, stride: stride)
   let (objectness, deltas) = features |> rpn: RpnHead(len(anchor_sizes))
   output rpn_objectness: f32[N, grid * grid * len(anchor_sizes)] = objectness
   output rpn_deltas: f32[N, grid * grid * len(anchor_sizes), 4] = deltas
   let (boxes, _) = Proposals(canvas, pre_nms, proposals, 0.7)(
-    priors, stop_gradient(objectness), stop_gradient(deltas))
+    priors,
+    stop_gradient(objectness),
+    stop_gradient(deltas),
+  )
   output rois: f32[N, proposals, 4] = boxes
   let roi_head = RoiHead(pool, hidden, classes, pooler)
   let (logits, box_deltas) = roi_head(features, boxes)
-  output roi_class_logits: f32[N, proposals, classes + 1] =
-    reshape(logits, (-1, proposals, classes + 1))
-  output roi_box_deltas: f32[N, proposals, classes + 1, 4] =
-    reshape(box_deltas, (-1, proposals, classes + 1, 4))
+  output roi_class_logits: f32[N, proposals, classes + 1] = reshape(
+    logits,
+    (-1, proposals, classes + 1),
+  )
+  output roi_box_deltas: f32[N, proposals, classes + 1, 4] = reshape(
+    box_deltas,
+    (-1, proposals, classes + 1, 4),
+  )
   let (b, s, l) = Detect(canvas, classes, detections)(boxes, roi_class_logits, roi_box_deltas)
   output detection_boxes: f32[N, detections, 4] = b
   output detection_scores: f32[N, detections] = s
@@ -190,10 +223,15 @@ block Rank(kind: f32[N, A], u: f32[N, A]) -> f32[N, A] {
 
 block Sample(per_image: int, fraction: float)(positive: f32[N, A], negative: f32[N, A]) {
   let u = rand((N, A))
-  let n_pos = minimum(reduce_sum(positive, axes: 1, keepdims: true), floor(per_image * fraction) * 1.0)
+  let n_pos = minimum(
+    reduce_sum(positive, axes: 1, keepdims: true),
+    floor(per_image * fraction) * 1.0,
+  )
   let pos = positive * cast(Rank(positive, u) < n_pos, "f32")
-  let n_neg = minimum(reduce_sum(negative, axes: 1, keepdims: true),
-    per_image - reduce_sum(pos, axes: 1, keepdims: true))
+  let n_neg = minimum(
+    reduce_sum(negative, axes: 1, keepdims: true),
+    per_image - reduce_sum(pos, axes: 1, keepdims: true),
+  )
   return (pos, pos + negative * cast(Rank(negative, u) < n_neg, "f32"))
 }
 
@@ -215,15 +253,25 @@ train FasterRcnnDigits {
   let rpn_batch = 256
   let roi_batch = 64
   // RPN: anchors against the ground truth.
-  let priors = unsqueeze(anchors(sizes: anchor_sizes, ratios: 1.0, grid: floor(canvas / stride),
-    stride: stride), 0)
+  let priors = unsqueeze(
+    anchors(sizes: anchor_sizes, ratios: 1.0, grid: floor(canvas / stride), stride: stride),
+    0,
+  )
   let (best, matched, low_quality) = Match(priors, boxes, mask)
   let positive = maximum(cast(best >= 0.7, "f32"), low_quality)
-  let (rpn_pos, rpn_all) = Sample(rpn_batch, 0.5)(positive, cast(best < 0.3, "f32") * (1.0 - positive))
+  let (rpn_pos, rpn_all) = Sample(rpn_batch, 0.5)(
+    positive,
+    cast(best < 0.3, "f32") * (1.0 - positive),
+  )
   let rpn_n = reduce_sum(rpn_all)
-  let obj_loss = reduce_sum(bce_with_logits(rpn_objectness, positive, reduce: "none") * rpn_all) / rpn_n
+  let obj_loss = reduce_sum(
+    bce_with_logits(rpn_objectness, positive, reduce: "none") * rpn_all,
+  ) / rpn_n
   let rpn_targets = encode_boxes(priors, TakeBoxes(boxes, matched))
-  let rpn_reg = reduce_sum(smooth_l1(rpn_deltas, rpn_targets, beta: 1.0 / 9, reduce: "none"), axes: 2)
+  let rpn_reg = reduce_sum(
+    smooth_l1(rpn_deltas, rpn_targets, beta: 1.0 / 9, reduce: "none"),
+    axes: 2,
+  )
   let rpn_box_loss = reduce_sum(rpn_reg * rpn_pos) / rpn_n
   // Detection head: the proposals and the ground-truth boxes (torchvision's add_gt_proposals)
   // against the ground truth, through the model's own head; padding rows are no candidates.
@@ -236,7 +284,9 @@ train FasterRcnnDigits {
   let target = reshape(where(fg > 0.5, take_along_axis(labels, roi_matched, axis: 1) + 1, 0), (-1,))
   // The head's predictions over the rois flattened canvas-major, as the targets.
   let (roi_logits, roi_deltas) = roi_head(features, train_rois)
-  let cls_loss = reduce_sum(cross_entropy(roi_logits, target, reduce: "none") * reshape(roi_all, (-1,))) / roi_n
+  let cls_loss = reduce_sum(
+    cross_entropy(roi_logits, target, reduce: "none") * reshape(roi_all, (-1,)),
+  ) / roi_n
   let idx = unsqueeze(unsqueeze(target, 1), 2) + 0 * unsqueeze(arange(4), (0, 1))
   let own = squeeze(take_along_axis(roi_deltas, idx, axis: 1), 1)
   // Targets of the positives only: a padding row (an empty box) encodes to infinities.

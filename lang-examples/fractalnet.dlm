@@ -5,8 +5,13 @@
 // branches. A network is a few fractal blocks separated by pooling.
 
 block Fractal(c: int, depth: int)(x) {
-  if depth == 1 { return x |> conv_bn_relu(c) }
-  return join(x |> deep: (Fractal(c, depth - 1) |> Fractal(c, depth - 1)), x |> shallow: conv_bn_relu(c))
+  if depth == 1 {
+    return x |> conv_bn_relu(c)
+  }
+  return join(
+    x |> deep: (Fractal(c, depth - 1) |> Fractal(c, depth - 1)),
+    x |> shallow: conv_bn_relu(c),
+  )
 }
 
 model FractalNet(classes: int = 10, columns: int = 3, width: int = 64, size: int = 32) {

@@ -7,7 +7,9 @@ block conv_relu(out: int, kernel: int = 1, stride: int = 1)(x) {
   return x |> conv: conv2d(out, kernel: kernel, stride: stride, pad: floor(kernel / 2)) |> relu
 }
 
-block Inception(c1: int, r3: int, c3: int, r5: int, c5: int, pool: int)(x: f32[N, C, H, W]) -> f32[N, c1 + c3 + c5 + pool, H, W] {
+block Inception(c1: int, r3: int, c3: int, r5: int, c5: int, pool: int)(
+  x: f32[N, C, H, W],
+) -> f32[N, c1 + c3 + c5 + pool, H, W] {
   let b1 = x |> branch1: conv_relu(c1)
   let b2 = x |> branch2: (conv_relu(r3) |> conv_relu(c3, kernel: 3))
   let b3 = x |> branch3: (conv_relu(r5) |> conv_relu(c5, kernel: 5))
@@ -34,5 +36,9 @@ model GoogLeNet(classes: int = 1000, size: int = 224) {
     |> max_pool(3, stride: 2, pad: 1, ceil: true)
     |> inception5a: Inception(256, 160, 320, 32, 128, 128)
     |> inception5b: Inception(384, 192, 384, 48, 128, 128)
-  output logits: f32[N, classes] = h |> global_avg_pool |> flatten |> dropout(0.4) |> fc: linear(classes)
+  output logits: f32[N, classes] = h
+    |> global_avg_pool
+    |> flatten
+    |> dropout(0.4)
+    |> fc: linear(classes)
 }

@@ -10,16 +10,23 @@ import "lib/transformer.dlm"
 
 block GPT2Block(dim: int, heads: int, eps: float = 1e-5)(x: f32[N, T, D]) -> f32[N, T, D] {
   let n1 = x |> ln_1: layer_norm(eps: eps)
-  let a = attn: MultiHeadAttention(dim, heads, causal: true, proj: "qkv",
-                                   names: ("c_attn", "", "", "c_proj"))(n1, n1)
+  let a = attn: MultiHeadAttention(
+    dim,
+    heads,
+    causal: true,
+    proj: "qkv",
+    names: ("c_attn", "", "", "c_proj"),
+  )(n1, n1)
   let h = x + a
-  let f = h |> ln_2: layer_norm(eps: eps)
+  let f = h
+    |> ln_2: layer_norm(eps: eps)
     |> mlp: (c_fc: linear(4 * dim) |> gelu(approximate: "tanh") |> c_proj: linear(dim))
   return h + f
 }
 
-block GPT2(vocab: int, positions: int, dim: int, layers: int, heads: int)(ids: i64[N, T])
-    -> f32[N, T, vocab] {
+block GPT2(vocab: int, positions: int, dim: int, layers: int, heads: int)(
+  ids: i64[N, T],
+) -> f32[N, T, vocab] {
   // Hugging Face's initialisation (GPT2PreTrainedModel._init_weights), for training from scratch:
   // N(0, 0.02) weights and embeddings, zero biases, and the residual projections scaled by
   // 1/sqrt(2 * layers).
@@ -27,7 +34,8 @@ block GPT2(vocab: int, positions: int, dim: int, layers: int, heads: int)(ids: i
   init linear.bias = zeros
   init embedding.weight = normal(std: 0.02)
   init "h.*.c_proj.weight" = normal(std: 0.02 / sqrt(2 * layers))
-  let h = (ids |> wte: embedding(vocab, dim)) + (arange(T, like: ids) |> wpe: embedding(positions, dim))
+  let h = (ids |> wte: embedding(vocab, dim)) +
+    (arange(T, like: ids) |> wpe: embedding(positions, dim))
   for i in 0..layers {
     h = h |> "h.${i}": GPT2Block(dim, heads)
   }
@@ -35,15 +43,25 @@ block GPT2(vocab: int, positions: int, dim: int, layers: int, heads: int)(ids: i
 }
 
 // GPT-2 small: 12 layers, width 768, 12 heads, 1024 positions (124M parameters).
-model GPT2Small(vocab: int = 50257, positions: int = 1024, dim: int = 768, layers: int = 12,
-                heads: int = 12) {
+model GPT2Small(
+  vocab: int = 50257,
+  positions: int = 1024,
+  dim: int = 768,
+  layers: int = 12,
+  heads: int = 12,
+) {
   input ids: i64[N, T]
   output logits: f32[N, T, vocab] = ids |> _: GPT2(vocab, positions, dim, layers, heads)
 }
 
 // A tiny configuration for tests.
-model GPT2Tiny(vocab: int = 64, positions: int = 16, dim: int = 32, layers: int = 2,
-               heads: int = 4) {
+model GPT2Tiny(
+  vocab: int = 64,
+  positions: int = 16,
+  dim: int = 32,
+  layers: int = 2,
+  heads: int = 4,
+) {
   input ids: i64[N, T]
   output logits: f32[N, T, vocab] = ids |> _: GPT2(vocab, positions, dim, layers, heads)
 }
@@ -86,7 +104,8 @@ block GPT2CachedBlock(dim: int, heads: int, eps: float = 1e-5)(
   let n1 = x |> ln_1: layer_norm(eps: eps)
   let (a, k, v) = attn: GPT2CachedAttention(dim, heads)(n1, past_k, past_v, mask)
   let h = x + a
-  let f = h |> ln_2: layer_norm(eps: eps)
+  let f = h
+    |> ln_2: layer_norm(eps: eps)
     |> mlp: (c_fc: linear(4 * dim) |> gelu(approximate: "tanh") |> c_proj: linear(dim))
   return h + f, k, v
 }
@@ -117,8 +136,13 @@ block GPT2Cached(vocab: int, positions: int, dim: int, layers: int, heads: int)(
 }
 
 // GPT-2 small's cached step model (parameters identical to GPT2Small's).
-model GPT2SmallCached(vocab: int = 50257, positions: int = 1024, dim: int = 768, layers: int = 12,
-                      heads: int = 12) {
+model GPT2SmallCached(
+  vocab: int = 50257,
+  positions: int = 1024,
+  dim: int = 768,
+  layers: int = 12,
+  heads: int = 12,
+) {
   input ids: i64[N, T]
   input past_key: f32[layers, N, heads, P, floor(dim / heads)]
   input past_value: f32[layers, N, heads, P, floor(dim / heads)]
@@ -129,8 +153,13 @@ model GPT2SmallCached(vocab: int = 50257, positions: int = 1024, dim: int = 768,
 }
 
 // GPT2Tiny's cached step model.
-model GPT2TinyCached(vocab: int = 64, positions: int = 16, dim: int = 32, layers: int = 2,
-                     heads: int = 4) {
+model GPT2TinyCached(
+  vocab: int = 64,
+  positions: int = 16,
+  dim: int = 32,
+  layers: int = 2,
+  heads: int = 4,
+) {
   input ids: i64[N, T]
   input past_key: f32[layers, N, heads, P, floor(dim / heads)]
   input past_value: f32[layers, N, heads, P, floor(dim / heads)]

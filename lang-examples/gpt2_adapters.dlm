@@ -13,19 +13,33 @@
 // weights; adapters stay as graph ops.
 import "gpt2.dlm"
 
-model GPT2SmallAdapters = GPT2Small with
-  adapter(size: 64, targets: "h.*.{attn,mlp}", activation: "gelu_tanh", name: "task")
+model GPT2SmallAdapters = GPT2Small with adapter(
+  size: 64,
+  targets: "h.*.{attn,mlp}",
+  activation: "gelu_tanh",
+  name: "task",
+)
 
-model GPT2SmallIA3 = GPT2Small with
-  ia3(targets: "h.*.attn.c_attn", parts: (false, true, true), name: "kv"),
+model GPT2SmallIA3 = GPT2Small with ia3(
+  targets: "h.*.attn.c_attn",
+  parts: (false, true, true),
+  name: "kv",
+),
   ia3(targets: "h.*.mlp.c_proj", feedforward: "h.*.mlp.c_proj", name: "ff")
 
 // Tiny configurations for tests and quick runs.
-model GPT2TinyAdapters = GPT2Tiny with
-  adapter(size: 8, targets: "h.*.{attn,mlp}", activation: "gelu_tanh", name: "task")
+model GPT2TinyAdapters = GPT2Tiny with adapter(
+  size: 8,
+  targets: "h.*.{attn,mlp}",
+  activation: "gelu_tanh",
+  name: "task",
+)
 
-model GPT2TinyIA3 = GPT2Tiny with
-  ia3(targets: "h.*.attn.c_attn", parts: (false, true, true), name: "kv"),
+model GPT2TinyIA3 = GPT2Tiny with ia3(
+  targets: "h.*.attn.c_attn",
+  parts: (false, true, true),
+  name: "kv",
+),
   ia3(targets: "h.*.mlp.c_proj", feedforward: "h.*.mlp.c_proj", name: "ff")
 
 train GPT2TinyAdapters {

@@ -14,14 +14,24 @@
 // and `--save-adapter qv.safetensors` writes the adapter alone.
 import "gpt2.dlm"
 
-model GPT2SmallLoRA = GPT2Small with
-  lora(rank: 8, alpha: 16, dropout: 0.05, targets: "h.*.attn.c_attn", parts: (true, false, true),
-       name: "qv")
+model GPT2SmallLoRA = GPT2Small with lora(
+  rank: 8,
+  alpha: 16,
+  dropout: 0.05,
+  targets: "h.*.attn.c_attn",
+  parts: (true, false, true),
+  name: "qv",
+)
 
 // The tiny configuration, for tests and quick runs: next-token prediction.
-model GPT2TinyLoRA = GPT2Tiny with
-  lora(rank: 4, alpha: 8, dropout: 0.05, targets: "h.*.attn.c_attn", parts: (true, false, true),
-       name: "qv")
+model GPT2TinyLoRA = GPT2Tiny with lora(
+  rank: 4,
+  alpha: 8,
+  dropout: 0.05,
+  targets: "h.*.attn.c_attn",
+  parts: (true, false, true),
+  name: "qv",
+)
 
 train GPT2TinyLoRA {
   input next: i64[N, T]
@@ -33,10 +43,20 @@ train GPT2TinyLoRA {
 
 // The KV-cache step models (`dlm generate`): the same LoRA on the same layers, under the same
 // parameter names, so one adapter file serves both.
-model GPT2SmallLoRACached = GPT2SmallCached with
-  lora(rank: 8, alpha: 16, dropout: 0.05, targets: "h.*.attn.c_attn", parts: (true, false, true),
-       name: "qv")
+model GPT2SmallLoRACached = GPT2SmallCached with lora(
+  rank: 8,
+  alpha: 16,
+  dropout: 0.05,
+  targets: "h.*.attn.c_attn",
+  parts: (true, false, true),
+  name: "qv",
+)
 
-model GPT2TinyLoRACached = GPT2TinyCached with
-  lora(rank: 4, alpha: 8, dropout: 0.05, targets: "h.*.attn.c_attn", parts: (true, false, true),
-       name: "qv")
+model GPT2TinyLoRACached = GPT2TinyCached with lora(
+  rank: 4,
+  alpha: 8,
+  dropout: 0.05,
+  targets: "h.*.attn.c_attn",
+  parts: (true, false, true),
+  name: "qv",
+)

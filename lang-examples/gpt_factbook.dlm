@@ -14,15 +14,25 @@
 // exp(validation loss).
 import "gpt2.dlm"
 
-model GPTFactbook(vocab: int = 2048, positions: int = 64, dim: int = 128, layers: int = 4,
-                  heads: int = 4) {
+model GPTFactbook(
+  vocab: int = 2048,
+  positions: int = 64,
+  dim: int = 128,
+  layers: int = 4,
+  heads: int = 4,
+) {
   input ids: i64[N, T]
   output logits: f32[N, T, vocab] = ids |> _: GPT2(vocab, positions, dim, layers, heads)
 }
 
 // The KV-cache step model of `dlm generate` (the same parameters).
-model GPTFactbookCached(vocab: int = 2048, positions: int = 64, dim: int = 128, layers: int = 4,
-                        heads: int = 4) {
+model GPTFactbookCached(
+  vocab: int = 2048,
+  positions: int = 64,
+  dim: int = 128,
+  layers: int = 4,
+  heads: int = 4,
+) {
   input ids: i64[N, T]
   input past_key: f32[layers, N, heads, P, floor(dim / heads)]
   input past_value: f32[layers, N, heads, P, floor(dim / heads)]

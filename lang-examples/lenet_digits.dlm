@@ -7,11 +7,18 @@ model LenetDigits(classes: int = 10, c1: int = 16, c2: int = 32) {
   input image: f32[N, 64]
   output logits: f32[N, classes] = image
     |> reshape((-1, 1, 8, 8))
-    |> conv1: conv2d(c1, kernel: 3, pad: 1) |> relu |> max_pool(2)
-    |> conv2: conv2d(c2, kernel: 3, pad: 1) |> relu |> max_pool(2)
+    |> conv1: conv2d(c1, kernel: 3, pad: 1)
+    |> relu
+    |> max_pool(2)
+    |> conv2: conv2d(c2, kernel: 3, pad: 1)
+    |> relu
+    |> max_pool(2)
     |> flatten
-    |> fc1: linear(120) |> relu |> dropout(0.3)
-    |> fc2: linear(84) |> relu
+    |> fc1: linear(120)
+    |> relu
+    |> dropout(0.3)
+    |> fc2: linear(84)
+    |> relu
     |> fc3: linear(classes)
 }
 

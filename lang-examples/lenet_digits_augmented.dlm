@@ -28,15 +28,20 @@ model LenetDigitsAugmented(
       |> random_affine(degrees: degrees, scale: (1.0 - zoom, 1.0 + zoom))
       |> gaussian_noise(std: noise)
       |> mixup(alpha: mix)
-  } else {
-    (x, 1.0)
-  }
+  } else { (x, 1.0) }
   output logits: f32[N, classes] = seen
-    |> conv1: conv2d(c1, kernel: 3, pad: 1) |> relu |> max_pool(2)
-    |> conv2: conv2d(c2, kernel: 3, pad: 1) |> relu |> max_pool(2)
+    |> conv1: conv2d(c1, kernel: 3, pad: 1)
+    |> relu
+    |> max_pool(2)
+    |> conv2: conv2d(c2, kernel: 3, pad: 1)
+    |> relu
+    |> max_pool(2)
     |> flatten
-    |> fc1: linear(120) |> relu |> dropout(0.3)
-    |> fc2: linear(84) |> relu
+    |> fc1: linear(120)
+    |> relu
+    |> dropout(0.3)
+    |> fc2: linear(84)
+    |> relu
     |> fc3: linear(classes)
 }
 

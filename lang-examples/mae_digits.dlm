@@ -27,7 +27,9 @@ import "lib/transformer.dlm"
 // torch's x.view(N, 4, 2, 4, 2).permute(0, 1, 3, 2, 4).reshape(N, 16, 4).
 block Patchify(side: int, patch: int)(x: f32[N, P]) {
   let g = floor(side / patch)
-  return x |> view((N, g, patch, g, patch)) |> permute((0, 1, 3, 2, 4))
+  return x
+    |> view((N, g, patch, g, patch))
+    |> permute((0, 1, 3, 2, 4))
     |> view((N, g * g, patch * patch))
 }
 
@@ -66,7 +68,11 @@ model Mae(
   // Encoder: every patch embedded with its position, then the visible ones gathered
   // (take_along_axis, torch.gather) and encoded alone: [N, keep, dim].
   let embedded = patches |> patch_embed: linear(dim) |> pos_embed: add_positions
-  let visible = take_along_axis(embedded, expand(unsqueeze(visible_ids, 2), (N, keep, dim)), axis: 1)
+  let visible = take_along_axis(
+    embedded,
+    expand(unsqueeze(visible_ids, 2), (N, keep, dim)),
+    axis: 1,
+  )
   let encoder = encoder: Encoder(layers, dim, heads, 2 * dim, norm_first: true, act: "gelu")
   let encoder_norm = encoder_norm: layer_norm
   let latent = visible |> encoder |> encoder_norm
@@ -78,12 +84,22 @@ model Mae(
   // into theirs, positions added, a lighter Transformer, pixels per patch.
   let mask_token = param((1, 1, decoder_dim), name: "mask_token", init: normal(std: 0.02))
   let projected = latent |> decoder_embed: linear(decoder_dim)
-  let full = scatter(expand(mask_token, (N, tokens, decoder_dim)),
-    expand(unsqueeze(visible_ids, 2), (N, keep, decoder_dim)), projected, axis: 1)
+  let full = scatter(
+    expand(mask_token, (N, tokens, decoder_dim)),
+    expand(unsqueeze(visible_ids, 2), (N, keep, decoder_dim)),
+    projected,
+    axis: 1,
+  )
   let pred: f32[N, tokens, pixels] = full
     |> decoder_pos_embed: add_positions
-    |> decoder: Encoder(decoder_layers, decoder_dim, heads, 2 * decoder_dim, norm_first: true,
-      act: "gelu")
+    |> decoder: Encoder(
+      decoder_layers,
+      decoder_dim,
+      heads,
+      2 * decoder_dim,
+      norm_first: true,
+      act: "gelu",
+    )
     |> decoder_norm: layer_norm
     |> decoder_pred: linear(pixels)
 
@@ -115,8 +131,9 @@ train Mae {
   loss = reduce_sum(per_patch * mask) / reduce_sum(mask)
   // The figure of merit's yardstick: every pixel predicted as its mean over the batch.
   let pixel_mean = reduce_mean(target, axes: 0, keepdims: true)
-  output baseline_loss = reduce_sum(reduce_mean((pixel_mean - target) ** 2, axes: 2) * mask)
-    / reduce_sum(mask)
+  output baseline_loss = reduce_sum(
+    reduce_mean((pixel_mean - target) ** 2, axes: 2) * mask,
+  ) / reduce_sum(mask)
   // A nearest-class-mean readout of the features (cosine) within the batch, each sample
   // left out of its own class's mean: the labels measure, the loss never sees them.
   let f = features / sqrt(reduce_sum(features * features, axes: 1, keepdims: true) + 1e-8)
@@ -124,8 +141,11 @@ train Mae {
   let sums = matmul(transpose(onehot, (1, 0)), f)
   // f . (sum of its class - f) = f . sum - 1 for a unit f; a class with no other sample is out.
   let others = reduce_sum(onehot, axes: 0, keepdims: true) - onehot
-  let scores = where(others > 0.0, (matmul(f, transpose(sums, (1, 0))) - onehot) / maximum(others, 1.0),
-    -2.0)
+  let scores = where(
+    others > 0.0,
+    (matmul(f, transpose(sums, (1, 0))) - onehot) / maximum(others, 1.0),
+    -2.0,
+  )
   output probe_accuracy = reduce_mean(cast(argmax(scores, axis: 1) == label, "f32"))
   optimizer = adamw(lr: 1e-3, weight_decay: 0.05)
   epochs = 60

@@ -11,8 +11,10 @@ block BasicBlock(width: int, stride: int = 1)(x: f32[N, C, H, W]) {
     |> relu
     |> conv2: conv2d(width, kernel: 3, pad: 1, bias: false)
     |> bn2: batch_norm
-  let skip = if stride == 1 && C == width { x }
-             else { x |> downsample: (conv2d(width, kernel: 1, stride: stride, bias: false) |> batch_norm) }
+  let skip = if stride == 1 &&
+    C == width { x } else {
+      x |> downsample: (conv2d(width, kernel: 1, stride: stride, bias: false) |> batch_norm)
+    }
   return relu(y + skip)
 }
 

@@ -4,11 +4,18 @@
 
 block Bottleneck(width: int, stride: int = 1)(x: f32[N, C, H, W]) -> f32[N, width * 4, _, _] {
   let y = x
-    |> conv1: conv2d(width, kernel: 1, bias: false) |> bn1: batch_norm |> relu
-    |> conv2: conv2d(width, kernel: 3, stride: stride, pad: 1, bias: false) |> bn2: batch_norm |> relu
-    |> conv3: conv2d(width * 4, kernel: 1, bias: false) |> bn3: batch_norm
-  let skip = if stride == 1 && C == width * 4 { x }
-             else { x |> downsample: (conv2d(width * 4, kernel: 1, stride: stride, bias: false) |> batch_norm) }
+    |> conv1: conv2d(width, kernel: 1, bias: false)
+    |> bn1: batch_norm
+    |> relu
+    |> conv2: conv2d(width, kernel: 3, stride: stride, pad: 1, bias: false)
+    |> bn2: batch_norm
+    |> relu
+    |> conv3: conv2d(width * 4, kernel: 1, bias: false)
+    |> bn3: batch_norm
+  let skip = if stride == 1 &&
+    C == width * 4 { x } else {
+      x |> downsample: (conv2d(width * 4, kernel: 1, stride: stride, bias: false) |> batch_norm)
+    }
   return relu(y + skip)
 }
 

@@ -9,8 +9,12 @@
 // gives ResNet-18's graph with W + (alpha/r) B A folded into each conv.
 import "resnet18.dlm"
 
-model ResNet18LoRA = ResNet18 with
-  lora(rank: 8, alpha: 8, targets: "layer{3,4}.*.conv{1,2}", name: "task"),
+model ResNet18LoRA = ResNet18 with lora(
+  rank: 8,
+  alpha: 8,
+  targets: "layer{3,4}.*.conv{1,2}",
+  name: "task",
+),
   also_train(targets: "fc.*")
 
 train ResNet18LoRA {

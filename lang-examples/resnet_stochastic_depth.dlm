@@ -7,15 +7,25 @@ import "resnet18.dlm"
 
 block StochasticBlock(width: int, stride: int, p: float)(x: f32[N, C, H, W]) {
   let y = x
-    |> conv1: conv2d(width, kernel: 3, stride: stride, pad: 1, bias: false) |> bn1: batch_norm |> relu
-    |> conv2: conv2d(width, kernel: 3, pad: 1, bias: false) |> bn2: batch_norm
+    |> conv1: conv2d(width, kernel: 3, stride: stride, pad: 1, bias: false)
+    |> bn1: batch_norm
+    |> relu
+    |> conv2: conv2d(width, kernel: 3, pad: 1, bias: false)
+    |> bn2: batch_norm
     |> drop_path(p)
-  let skip = if stride == 1 && C == width { x }
-             else { x |> downsample: (conv2d(width, kernel: 1, stride: stride, bias: false) |> batch_norm) }
+  let skip = if stride == 1 &&
+    C == width { x } else {
+      x |> downsample: (conv2d(width, kernel: 1, stride: stride, bias: false) |> batch_norm)
+    }
   return relu(y + skip)
 }
 
-model StochasticDepthResNet(classes: int = 10, blocks: int = 3, p_last: float = 0.5, size: int = 32) {
+model StochasticDepthResNet(
+  classes: int = 10,
+  blocks: int = 3,
+  p_last: float = 0.5,
+  size: int = 32,
+) {
   input image: f32[N, 3, size, size]
   let h = image |> conv1: conv2d(16, kernel: 3, pad: 1, bias: false) |> bn1: batch_norm |> relu
   let total = 3 * blocks

@@ -58,11 +58,15 @@ block ResponseLogp()(lm, prompt: i64[N, P], response: i64[N, R]) -> f32[N, R] {
 // step), and no gradient flows through the choice. Without a KV cache each
 // token runs lm over the whole prefix: length forwards of at most P + length
 // positions, nothing for this task's 9 tokens.
-block SampleResponse(length: int, positions: int, temperature: float = 1.0)(lm, prompt: i64[N, P])
-    -> i64[N, R] {
+block SampleResponse(length: int, positions: int, temperature: float = 1.0)(
+  lm,
+  prompt: i64[N, P],
+) -> i64[N, R] {
   // The last token is predicted from the prompt and the length - 1 tokens before it.
-  assert(P + length - 1 <= positions,
-         "sampling ${length} tokens after a prompt of ${P} runs the policy on ${P + length - 1} positions, more than its ${positions}")
+  assert(
+    P + length - 1 <= positions,
+    "sampling ${length} tokens after a prompt of ${P} runs the policy on ${P + length - 1} positions, more than its ${positions}",
+  )
   let s = prompt
   for i in 0..length {
     let last = stop_gradient((s |> lm)[:, -1, :])
@@ -89,8 +93,13 @@ block SortReward()(digits: i64[N, D], response: i64[N, D]) -> f32[N] {
 // SFT: the policy trained on prompt/response pairs, its loss the cross
 // entropy of the response tokens only (the prompt's positions are not
 // predicted: ResponseLogits leaves them out).
-model SortSFT(vocab: int = 11, positions: int = 16, dim: int = 64, layers: int = 2,
-              heads: int = 4) {
+model SortSFT(
+  vocab: int = 11,
+  positions: int = 16,
+  dim: int = 64,
+  layers: int = 2,
+  heads: int = 4,
+) {
   input digits: i64[N, DIGITS]
   input response: i64[N, DIGITS]
   let policy = GPT2(vocab, positions, dim, layers, heads)
@@ -117,8 +126,15 @@ train SortSFT {
 // probability summed over its tokens, the implicit reward of a response is
 // beta (log pi(y|x) - log ref(y|x)), and the loss is
 // -log sigmoid(reward(chosen) - reward(rejected)).
-model SortDPO(vocab: int = 11, positions: int = 16, dim: int = 64, layers: int = 2,
-              heads: int = 4, beta: float = 0.1, rpo_alpha: float = 1.0) {
+model SortDPO(
+  vocab: int = 11,
+  positions: int = 16,
+  dim: int = 64,
+  layers: int = 2,
+  heads: int = 4,
+  beta: float = 0.1,
+  rpo_alpha: float = 1.0,
+) {
   input digits: i64[N, DIGITS]
   input chosen: i64[N, DIGITS]
   input rejected: i64[N, DIGITS]
@@ -168,10 +184,21 @@ block Repeat(group: int)(x: i64[N, L]) -> i64[M, L] {
 // rollout: the ratio pi / pi_old is exp(logp - stop_gradient(logp)), 1 in value, whose gradient
 // is the policy gradient A grad log pi; the clipping of several updates per rollout is PPO's
 // below.
-model SortGRPO(vocab: int = 11, positions: int = 16, dim: int = 64, layers: int = 2,
-               heads: int = 4, group: int = 8, beta: float = 0.04, temperature: float = 1.0) {
+model SortGRPO(
+  vocab: int = 11,
+  positions: int = 16,
+  dim: int = 64,
+  layers: int = 2,
+  heads: int = 4,
+  group: int = 8,
+  beta: float = 0.04,
+  temperature: float = 1.0,
+) {
   input digits: i64[N, DIGITS]
-  assert(group >= 2, "GRPO normalises rewards within a group of completions: group must be at least 2, got ${group}")
+  assert(
+    group >= 2,
+    "GRPO normalises rewards within a group of completions: group must be at least 2, got ${group}",
+  )
   let policy = GPT2(vocab, positions, dim, layers, heads)
   let ref = GPT2(vocab, positions, dim, layers, heads)
   init ref from policy
@@ -201,13 +228,15 @@ train SortGRPO {
 
 // GPT2 without its LM head: the final hidden states [N, T, dim]. Its parameter names are GPT2's,
 // so a critic of this trunk starts as a copy of the policy (`init critic from policy`).
-block GPT2Trunk(vocab: int, positions: int, dim: int, layers: int, heads: int)(ids: i64[N, T])
-    -> f32[N, T, dim] {
+block GPT2Trunk(vocab: int, positions: int, dim: int, layers: int, heads: int)(
+  ids: i64[N, T],
+) -> f32[N, T, dim] {
   init linear.weight = normal(std: 0.02)
   init linear.bias = zeros
   init embedding.weight = normal(std: 0.02)
   init "h.*.c_proj.weight" = normal(std: 0.02 / sqrt(2 * layers))
-  let h = (ids |> wte: embedding(vocab, dim)) + (arange(T, like: ids) |> wpe: embedding(positions, dim))
+  let h = (ids |> wte: embedding(vocab, dim)) +
+    (arange(T, like: ids) |> wpe: embedding(positions, dim))
   for i in 0..layers {
     h = h |> "h.${i}": GPT2Block(dim, heads)
   }
@@ -242,9 +271,19 @@ block Gae(gamma: float, lam: float)(rewards: f32[N, R], values: f32[N, R]) -> f3
 // (the train section's `updates`): the clipped objective
 // min(ratio A, clip(ratio, 1 - clip_eps, 1 + clip_eps) A), ratio = pi / pi_old, and the value
 // loss 0.5 (V - returns)^2.
-model SortPPO(vocab: int = 11, positions: int = 16, dim: int = 64, layers: int = 2,
-              heads: int = 4, temperature: float = 1.0, kl_coef: float = 0.05, gamma: float = 1.0,
-              lam: float = 0.95, ppo_epochs: int = 4, ppo_minibatches: int = 4) {
+model SortPPO(
+  vocab: int = 11,
+  positions: int = 16,
+  dim: int = 64,
+  layers: int = 2,
+  heads: int = 4,
+  temperature: float = 1.0,
+  kl_coef: float = 0.05,
+  gamma: float = 1.0,
+  lam: float = 0.95,
+  ppo_epochs: int = 4,
+  ppo_minibatches: int = 4,
+) {
   input digits: i64[N, DIGITS]
   let policy = GPT2(vocab, positions, dim, layers, heads)
   let ref = GPT2(vocab, positions, dim, layers, heads)
@@ -284,8 +323,11 @@ train SortPPO {
   loss = policy_loss + vf_coef * value_loss
   // ppo_epochs epochs of ppo_minibatches minibatches over each step's rollout of batch_size
   // responses; the loss reads the rollout's per-sample tensors through over:, sliced.
-  updates = minibatches(epochs: ppo_epochs, count: ppo_minibatches,
-                        over: (prompt, responses, old_logp, advantages, returns))
+  updates = minibatches(
+    epochs: ppo_epochs,
+    count: ppo_minibatches,
+    over: (prompt, responses, old_logp, advantages, returns),
+  )
   output reward = sampled_reward
   output kl = sampled_kl
   optimizer = adamw(lr: 0.0003)

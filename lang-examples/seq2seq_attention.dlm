@@ -42,7 +42,14 @@ block GreedyStep(step, embed)(s: f32[N, H], y: f32[N, D]) {
   return ((s2, token |> embed), token)
 }
 
-model Seq2Seq(src_vocab: int = 8000, tgt_vocab: int = 8000, dim: int = 256, hidden: int = 512, max_len: int = 50, bos: int = 1) {
+model Seq2Seq(
+  src_vocab: int = 8000,
+  tgt_vocab: int = 8000,
+  dim: int = 256,
+  hidden: int = 512,
+  max_len: int = 50,
+  bos: int = 1,
+) {
   input src: i64[N, S]
 
   // Encoder: a bidirectional GRU over the source embeddings.
@@ -68,7 +75,11 @@ model Seq2Seq(src_vocab: int = 8000, tgt_vocab: int = 8000, dim: int = 256, hidd
     output logits_seq = logits
   } else {
     let first = (src[:, 0:1] * 0 + bos) |> embed
-    let ((s_last, y_last), tokens) = scan(GreedyStep(step, embed), (s0, squeeze(first, 1)), steps: max_len)
+    let ((s_last, y_last), tokens) = scan(
+      GreedyStep(step, embed),
+      (s0, squeeze(first, 1)),
+      steps: max_len,
+    )
     output tokens_seq = tokens
   }
 }

@@ -42,7 +42,9 @@ train SimClr {
   loss = nt_xent(z1, z2, temperature: temperature)
   // A label-free encoder's features, read out by the nearest class mean (cosine) within the
   // batch: the labels are used here only, to measure, never by the loss.
-  let f = features_out / sqrt(reduce_sum(features_out * features_out, axes: 1, keepdims: true) + 1e-8)
+  let f = features_out / sqrt(
+    reduce_sum(features_out * features_out, axes: 1, keepdims: true) + 1e-8,
+  )
   let onehot = cast(unsqueeze(label, 1) == unsqueeze(arange(10), 0), "f32")
   let means = matmul(transpose(onehot, (1, 0)), f)
   let scores = matmul(f, transpose(means, (1, 0)))

@@ -28,18 +28,20 @@ block Encoder(hidden: int, features: int)(x: f32[N, D]) -> f32[N, features] {
 // 8 r + 2 q + (r mod 2) for row r and q = 0..3, and its neighbour), or the left and right halves,
 // each taken with one gather of constant indices.
 block Halves(pixels: str)(image: f32[N, 64]) -> (f32[N, 32], f32[N, 32]) {
-  assert(pixels == "checkerboard" || pixels == "halves",
-    "pixels must be \"checkerboard\" or \"halves\", got \"${pixels}\"")
+  assert(
+    pixels == "checkerboard" || pixels == "halves",
+    "pixels must be \"checkerboard\" or \"halves\", got \"${pixels}\"",
+  )
   let rows = reshape(arange(8), (8, 1))
   let quarter = reshape(arange(4), (1, 4))
-  let first = if pixels == "checkerboard" {
-    8 * rows + 2 * quarter + rows % 2
-  } else {
+  let first = if pixels == "checkerboard" { 8 * rows + 2 * quarter + rows % 2 } else {
     8 * rows + quarter
   }
   let second = if pixels == "checkerboard" { first + 1 - 2 * (rows % 2) } else { first + 4 }
-  return (gather(image, reshape(first, (32,)), axis: 1),
-    gather(image, reshape(second, (32,)), axis: 1))
+  return (
+    gather(image, reshape(first, (32,)), axis: 1),
+    gather(image, reshape(second, (32,)), axis: 1)
+  )
 }
 
 model SplitBrainDigits(hidden: int = 64, half: int = 16, pixels: str = "checkerboard") {

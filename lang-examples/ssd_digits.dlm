@@ -66,30 +66,43 @@ let priors = concat(
 
 // One map's head: per cell and default box, `per` numbers, as [N, h*w*A, per].
 block Head(x, boxes: int, per: int) {
-  return x |> conv: conv2d(boxes * per, kernel: 3, pad: 1)
-    |> permute((0, 2, 3, 1)) |> reshape((0, -1, per))
+  return x
+    |> conv: conv2d(boxes * per, kernel: 3, pad: 1)
+    |> permute((0, 2, 3, 1))
+    |> reshape((0, -1, per))
 }
 
 model SsdDigits(width: int = 32, classes: int = 10) {
   input image: f32[N, 1, canvas, canvas]
   let a = len(ratios) * len(fine_sizes)
   let fine = image
-    |> conv1: conv2d(width, kernel: 3, stride: 2, pad: 1) |> relu
-    |> conv2: conv2d(2 * width, kernel: 3, stride: 2, pad: 1) |> relu
-    |> conv3: conv2d(2 * width, kernel: 3, stride: 2, pad: 1) |> relu
-    |> conv4: conv2d(2 * width, kernel: 3, pad: 1) |> relu
+    |> conv1: conv2d(width, kernel: 3, stride: 2, pad: 1)
+    |> relu
+    |> conv2: conv2d(2 * width, kernel: 3, stride: 2, pad: 1)
+    |> relu
+    |> conv3: conv2d(2 * width, kernel: 3, stride: 2, pad: 1)
+    |> relu
+    |> conv4: conv2d(2 * width, kernel: 3, pad: 1)
+    |> relu
   let coarse = fine
-    |> conv5: conv2d(2 * width, kernel: 3, stride: 2, pad: 1) |> relu
-    |> conv6: conv2d(2 * width, kernel: 3, pad: 1) |> relu
+    |> conv5: conv2d(2 * width, kernel: 3, stride: 2, pad: 1)
+    |> relu
+    |> conv6: conv2d(2 * width, kernel: 3, pad: 1)
+    |> relu
   // Per default box: offsets and class logits (0 is background).
   output offsets: f32[N, 480, 4] = concat(
-    fine |> loc_fine: Head(a, 4), coarse |> loc_coarse: Head(a, 4), axis: 1)
+    fine |> loc_fine: Head(a, 4),
+    coarse |> loc_coarse: Head(a, 4),
+    axis: 1,
+  )
   output class_logits: f32[N, 480, classes + 1] = concat(
-    fine |> conf_fine: Head(a, classes + 1), coarse |> conf_coarse: Head(a, classes + 1), axis: 1)
+    fine |> conf_fine: Head(a, classes + 1),
+    coarse |> conf_coarse: Head(a, classes + 1),
+    axis: 1,
+  )
   // Inference: every prior's box, each digit class's score, and per-class NMS.
   output boxes: f32[N, 480, 4] = decode_boxes(priors, offsets, weights: coder)
-  output scores: f32[N, classes, 480] =
-    permute(softmax(class_logits, axis: 2)[:, :, 1:], (0, 2, 1))
+  output scores: f32[N, classes, 480] = permute(softmax(class_logits, axis: 2)[:, :, 1:], (0, 2, 1))
   output selected = nms(boxes, scores, iou: 0.45, max_boxes: 10, score_threshold: 0.01)
 }
 
@@ -122,7 +135,11 @@ train SsdDigits {
   let ce = cross_entropy(class_logits, target, reduce: "none", axis: 2)
   let mining = stop_gradient(ce * (1.0 - positive) - positive)
   let (_, order) = topk(mining, p)
-  let rank = scatter(zeros_like(mining), order, unsqueeze(cast(arange(p), "f32"), 0) + zeros_like(mining))
+  let rank = scatter(
+    zeros_like(mining),
+    order,
+    unsqueeze(cast(arange(p), "f32"), 0) + zeros_like(mining),
+  )
   let n_neg = 3.0 * reduce_sum(positive, axes: 1, keepdims: true)
   let hard_negative = cast(rank < n_neg, "f32") * (1.0 - positive)
   let conf_loss = reduce_sum(ce * (positive + hard_negative)) / n_pos

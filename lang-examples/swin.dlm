@@ -33,10 +33,13 @@ block Roll(s: int)(x: f32[N, H, W, C]) -> f32[N, H, W, C] {
 
 // Multi-head self-attention within window x window windows, the map shifted by
 // `shift` first (and back after). [N, H, W, C] -> [N, H, W, C].
-block ShiftedWindowAttention(dim: int, heads: int, window: int, shift: int)(x: f32[N, H, W, C])
-    -> f32[N, H, W, C] {
-  assert(H % window == 0 && W % window == 0,
-    "the feature map ${H} x ${W} must be a multiple of the window ${window}")
+block ShiftedWindowAttention(dim: int, heads: int, window: int, shift: int)(
+  x: f32[N, H, W, C],
+) -> f32[N, H, W, C] {
+  assert(
+    H % window == 0 && W % window == 0,
+    "the feature map ${H} x ${W} must be a multiple of the window ${window}",
+  )
   assert(dim % heads == 0, "dim ${dim} must be divisible by heads ${heads}")
   let nh = floor(H / window)
   let nw = floor(W / window)
@@ -72,13 +75,24 @@ block ShiftedWindowAttention(dim: int, heads: int, window: int, shift: int)(x: f
 
 // One Swin block: pre-norm window attention and MLP (GELU), each a residual
 // branch with stochastic depth (drop_path with probability drop in train mode).
-block SwinBlock(dim: int, heads: int, window: int, shift: int, mlp_ratio: float = 4.0,
-                drop: float = 0.0, drop_rate: float = 0.0)(x: f32[N, H, W, C]) -> f32[N, H, W, C] {
+block SwinBlock(
+  dim: int,
+  heads: int,
+  window: int,
+  shift: int,
+  mlp_ratio: float = 4.0,
+  drop: float = 0.0,
+  drop_rate: float = 0.0,
+)(x: f32[N, H, W, C]) -> f32[N, H, W, C] {
   let a = x |> norm1: layer_norm |> attn: ShiftedWindowAttention(dim, heads, window, shift)
   let h = x + drop_path(a, drop)
-  let m = h |> norm2: layer_norm
-    |> mlp: (linear(int(dim * mlp_ratio)) |> gelu |> dropout(drop_rate) |> linear(dim)
-             |> dropout(drop_rate))
+  let m = h
+    |> norm2: layer_norm
+    |> mlp: (linear(int(dim * mlp_ratio))
+      |> gelu
+      |> dropout(drop_rate)
+      |> linear(dim)
+      |> dropout(drop_rate))
   return h + drop_path(m, drop)
 }
 
@@ -96,17 +110,18 @@ block PatchMerging(x: f32[N, H, W, C]) -> f32[N, floor(H / 2), floor(W / 2), 2 *
 // Blocks alternate shift 0 and window / 2; no shift where the window covers
 // the whole map. Stochastic depth rises linearly from 0 to depth_drop over all
 // blocks (torchvision's stochastic_depth_prob: 0.2 for swin_t).
-block Swin(patch: int, dim: int, depths, heads,
-           window: int, classes: int, depth_drop: float = 0.2)(image: f32[N, 3, S1, S2])
-    -> f32[N, classes] {
+block Swin(patch: int, dim: int, depths, heads, window: int, classes: int, depth_drop: float = 0.2)(
+  image: f32[N, 3, S1, S2],
+) -> f32[N, classes] {
   assert(len(depths) == len(heads), "depths and heads must have one entry per stage")
   let total = 0
   for d in depths {
     total = total + d
   }
   let h = image
-    |> "features.0": (conv2d(dim, kernel: patch, stride: patch) |> permute((0, 2, 3, 1))
-                      |> layer_norm)
+    |> "features.0": (conv2d(dim, kernel: patch, stride: patch)
+      |> permute((0, 2, 3, 1))
+      |> layer_norm)
   let id = 0
   for (s, depth) in enumerate(depths) {
     let width = dim * 2 ** s
@@ -126,8 +141,7 @@ block Swin(patch: int, dim: int, depths, heads,
 
 // Swin-T: 224 x 224 images, 4 x 4 patches, width 96, depths (2, 2, 6, 2),
 // heads (3, 6, 12, 24), 7 x 7 windows (28M parameters).
-model SwinT(size: int = 224, patch: int = 4, dim: int = 96, window: int = 7,
-            classes: int = 1000) {
+model SwinT(size: int = 224, patch: int = 4, dim: int = 96, window: int = 7, classes: int = 1000) {
   input image: f32[N, 3, size, size]
   output logits: f32[N, classes] = image
     |> _: Swin(patch, dim, (2, 2, 6, 2), (3, 6, 12, 24), window, classes)
@@ -136,8 +150,7 @@ model SwinT(size: int = 224, patch: int = 4, dim: int = 96, window: int = 7,
 // A tiny configuration for tests: 32 x 32 images, 4 x 4 patches, width 16,
 // 4 x 4 windows, two stages (8 x 8 with a shifted block, then 4 x 4 where the
 // window covers the map and nothing shifts).
-model SwinTiny(size: int = 32, patch: int = 4, dim: int = 16, window: int = 4,
-               classes: int = 10) {
+model SwinTiny(size: int = 32, patch: int = 4, dim: int = 16, window: int = 4, classes: int = 10) {
   input image: f32[N, 3, size, size]
   output logits: f32[N, classes] = image |> _: Swin(patch, dim, (2, 2), (2, 4), window, classes)
 }

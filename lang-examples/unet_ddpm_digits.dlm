@@ -57,7 +57,9 @@ let CLASS_NAMES = (
 // an MLP, plus the class's embedding: what sets every adaptive group norm.
 block Conditioning(steps: int, dim: int)(t: i64[N], label: i64[N]) -> f32[N, dim] {
   let time = index_select(sinusoidal_positions(steps, dim), 0, t)
-    |> time_fc1: linear(dim * 2) |> silu |> time_fc2: linear(dim)
+    |> time_fc1: linear(dim * 2)
+    |> silu
+    |> time_fc2: linear(dim)
   return time + (label |> class_embed: embedding(NULL_CLASS + 1, dim))
 }
 
@@ -87,14 +89,18 @@ block ResBlock(width: int, groups: int)(x: f32[N, C, H, W], emb: f32[N, E]) -> f
 
 // Cross-attention from the map's positions (the queries) to a condition sequence (keys and
 // values), added back to the map: f32[N, C, H, W] attends to f32[N, S, D].
-block CrossAttention(dim: int, heads: int, groups: int)(x: f32[N, C, H, W], context: f32[N, S, D])
-  -> f32[N, C, H, W] {
+block CrossAttention(dim: int, heads: int, groups: int)(
+  x: f32[N, C, H, W],
+  context: f32[N, S, D],
+) -> f32[N, C, H, W] {
   let tokens = x |> norm: group_norm(groups) |> view((N, C, H * W)) |> permute((0, 2, 1))
   let q = tokens |> q_proj: linear(dim) |> view((N, H * W, heads, -1)) |> permute((0, 2, 1, 3))
   let k = context |> k_proj: linear(dim) |> view((N, S, heads, -1)) |> permute((0, 2, 1, 3))
   let v = context |> v_proj: linear(dim) |> view((N, S, heads, -1)) |> permute((0, 2, 1, 3))
   let o = scaled_dot_product_attention(q, k, v)
-    |> permute((0, 2, 1, 3)) |> view((N, H * W, dim)) |> out_proj: linear(C)
+    |> permute((0, 2, 1, 3))
+    |> view((N, H * W, dim))
+    |> out_proj: linear(C)
   return x + view(permute(o, (0, 2, 1)), (N, C, H, W))
 }
 
@@ -121,7 +127,10 @@ block UNet(steps: int, width: int, groups: int, heads: int)(
   u2 = (concat(u2, h3, axis: 1), emb) |> up2: ResBlock(width * 2, groups)
   let u1 = u2 |> up1_upsample: conv_transpose2d(width, kernel: 2, stride: 2)
   u1 = (concat(u1, h1, axis: 1), emb) |> up1: ResBlock(width, groups)
-  return u1 |> out_norm: group_norm(groups) |> silu |> conv_out: conv2d(1, kernel: 3, pad: 1)
+  return u1
+    |> out_norm: group_norm(groups)
+    |> silu
+    |> conv_out: conv2d(1, kernel: 3, pad: 1)
     |> view((N, 64))
 }
 
@@ -223,19 +232,28 @@ block Denoise(abar: float, abar_prev: float, b: float)(x: f32[N, P], eps: f32[N,
   let x0 = clip((x - sqrt(1.0 - abar) * eps) / sqrt(abar), -1.0, 1.0)
   let mu = x0 * (sqrt(abar_prev) * b / (1.0 - abar)) +
     x * (sqrt(1.0 - b) * (1.0 - abar_prev) / (1.0 - abar))
-  return if abar_prev == 1.0 { mu } else { mu + randn((N, P)) * sqrt(b * (1.0 - abar_prev) / (1.0 - abar)) }
+  return if abar_prev == 1.0 { mu } else {
+    mu + randn((N, P)) * sqrt(b * (1.0 - abar_prev) / (1.0 - abar))
+  }
 }
 
 // A classifier of noised digits, p(c | x_t, t): the same timestep embedding, a small
 // convolutional network. Trained on its own (`--model NoisyClassifier`), its parameters are named
 // `classifier.*`, as the classifier-guided sampler names them, so its weights file loads there.
 block TimeClassifier(steps: int, width: int)(x: f32[N, 64], t: i64[N]) -> f32[N, 10] {
-  let time = index_select(sinusoidal_positions(steps, width * 2), 0, t) |> time_fc: linear(width * 2)
-  let h = x |> view((N, 1, 8, 8)) |> conv1: conv2d(width, kernel: 3, pad: 1) |> silu
+  let time = index_select(sinusoidal_positions(steps, width * 2), 0, t)
+    |> time_fc: linear(width * 2)
+  let h = x
+    |> view((N, 1, 8, 8))
+    |> conv1: conv2d(width, kernel: 3, pad: 1)
+    |> silu
     |> conv2: conv2d(width * 2, kernel: 3, stride: 2, pad: 1)
   h = silu(h + view(time, (N, width * 2, 1, 1)))
-  return h |> conv3: conv2d(width * 2, kernel: 3, stride: 2, pad: 1) |> silu
-    |> flatten |> fc: linear(10)
+  return h
+    |> conv3: conv2d(width * 2, kernel: 3, stride: 2, pad: 1)
+    |> silu
+    |> flatten
+    |> fc: linear(10)
 }
 
 model NoisyClassifier(steps: int = 50, width: int = 32) {

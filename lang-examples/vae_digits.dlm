@@ -23,7 +23,9 @@ model VaeDigits(latent: int = 8, hidden: int = 128) {
 }
 
 train VaeDigits {
-  let reconstruction = reduce_mean(reduce_sum(bce_with_logits(recon, image, reduce: "none"), axes: 1))
+  let reconstruction = reduce_mean(
+    reduce_sum(bce_with_logits(recon, image, reduce: "none"), axes: 1),
+  )
   let kl = kl_std_normal(mean, log_var)
   loss = reconstruction + kl
   output recon_loss = reconstruction

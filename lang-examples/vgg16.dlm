@@ -25,5 +25,11 @@ model VGG16(classes: int = 1000, width: int = 64, hidden: int = 4096, size: int 
     |> features: Features(width)
     |> adaptive_avg_pool(7)
     |> flatten
-    |> classifier: (linear(hidden) |> relu |> dropout(0.5) |> linear(hidden) |> relu |> dropout(0.5) |> linear(classes))
+    |> classifier: (linear(hidden)
+      |> relu
+      |> dropout(0.5)
+      |> linear(hidden)
+      |> relu
+      |> dropout(0.5)
+      |> linear(classes))
 }

@@ -49,13 +49,19 @@ model YoloDigits(width: int = 32, classes: int = 10) {
   input image: f32[N, 1, canvas, canvas]
   let s2 = grid * grid
   let out = image
-    |> conv1: conv2d(width, kernel: 3, stride: 2, pad: 1) |> leaky_relu(0.1)
-    |> conv2: conv2d(2 * width, kernel: 3, stride: 2, pad: 1) |> leaky_relu(0.1)
-    |> conv3: conv2d(2 * width, kernel: 3, stride: 2, pad: 1) |> leaky_relu(0.1)
-    |> conv4: conv2d(4 * width, kernel: 3, pad: 1) |> leaky_relu(0.1)
-    |> conv5: conv2d(4 * width, kernel: 3, pad: 1) |> leaky_relu(0.1)
+    |> conv1: conv2d(width, kernel: 3, stride: 2, pad: 1)
+    |> leaky_relu(0.1)
+    |> conv2: conv2d(2 * width, kernel: 3, stride: 2, pad: 1)
+    |> leaky_relu(0.1)
+    |> conv3: conv2d(2 * width, kernel: 3, stride: 2, pad: 1)
+    |> leaky_relu(0.1)
+    |> conv4: conv2d(4 * width, kernel: 3, pad: 1)
+    |> leaky_relu(0.1)
+    |> conv5: conv2d(4 * width, kernel: 3, pad: 1)
+    |> leaky_relu(0.1)
     |> head: conv2d(per_cell * 5 + classes, kernel: 1)
-    |> permute((0, 2, 3, 1)) |> reshape((0, s2, per_cell * 5 + classes))
+    |> permute((0, 2, 3, 1))
+    |> reshape((0, s2, per_cell * 5 + classes))
   // Per cell (row-major) and box: (x, y, sqrt w, sqrt h, confidence).
   let raw = reshape(out[:, :, 0:per_cell * 5], (0, s2, per_cell, 5))
   output xy: f32[N, s2, per_cell, 2] = sigmoid(raw[:, :, :, 0:2])
@@ -68,12 +74,16 @@ model YoloDigits(width: int = 32, classes: int = 10) {
   let corner = unsqueeze(stack(index - float(grid) * row, row, axis: 1), 1)
   let centre = (corner + xy) * cell
   let half = 0.5 * float(canvas) * sqrt_wh * sqrt_wh
-  output boxes: f32[N, s2 * per_cell, 4] =
-    reshape(concat(centre - half, centre + half, axis: 3), (0, s2 * per_cell, 4))
+  output boxes: f32[N, s2 * per_cell, 4] = reshape(
+    concat(centre - half, centre + half, axis: 3),
+    (0, s2 * per_cell, 4),
+  )
   // Class-specific confidence of every box: C * p(c), as [N, classes, boxes].
   let specific = unsqueeze(confidence, 3) * unsqueeze(class_probs, 2)
-  output scores: f32[N, classes, s2 * per_cell] =
-    permute(reshape(specific, (0, s2 * per_cell, classes)), (0, 2, 1))
+  output scores: f32[N, classes, s2 * per_cell] = permute(
+    reshape(specific, (0, s2 * per_cell, classes)),
+    (0, 2, 1),
+  )
   output selected = nms(boxes, scores, iou: 0.5, max_boxes: 10, score_threshold: 0.01)
 }
 

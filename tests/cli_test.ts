@@ -716,6 +716,7 @@ Deno.test("every command has --help and -h that print its usage and options and 
     "detect",
     "diff",
     "eval",
+    "fmt",
     "generate",
     "graph",
     "lsp",

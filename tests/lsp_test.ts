@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { formatSource } from "../compiler/syntax/format.ts";
 import { PassThrough } from "node:stream";
 import {
   createConnection,
@@ -103,6 +104,21 @@ Deno.test({
       assert.equal(caps.textDocumentSync, 2, "incremental sync");
       assert.equal(caps.hoverProvider, true);
       assert.equal(caps.renameProvider, true);
+      assert.equal(caps.documentFormattingProvider, true, "dlm fmt's layout is offered");
+
+      // formatting: a document laid out by hand comes back in dlm fmt's layout
+      const messyUri = `file://${dir}/messy.dlm`;
+      const messy = "model   Messy {\n  input x:f32[N,4]\n    output y = x|>relu\n}\n";
+      await s.conn.sendNotification("textDocument/didOpen", {
+        textDocument: { uri: messyUri, languageId: "dlm", version: 1, text: messy },
+      });
+      const fmtEdits = await s.conn.sendRequest("textDocument/formatting", {
+        textDocument: { uri: messyUri },
+        options: { tabSize: 2, insertSpaces: true },
+      }) as { newText: string }[];
+      const expected = formatSource(messy, { path: `${dir}/messy.dlm` });
+      assert.ok(expected.ok && expected.text !== messy);
+      assert.deepEqual(fmtEdits.map((e) => e.newText), [expected.text]);
 
       // open: the clean program publishes no diagnostics
       let diags = s.next(uri, 1);

@@ -3,15 +3,23 @@
 // benchmark model of grouped convolutions (bench/bench_train.ts).
 
 // ResNet-50's bottleneck with a grouped 3x3 convolution: 32 groups of 4 channels per 64 planes.
-block Bottleneck(planes: int, stride: int = 1, groups: int = 32, base_width: int = 4)(x: f32[N, C, H, W]) {
+block Bottleneck(planes: int, stride: int = 1, groups: int = 32, base_width: int = 4)(
+  x: f32[N, C, H, W],
+) {
   let width = floor(planes * base_width / 64) * groups
   let y = x
-    |> conv1: conv2d(width, kernel: 1, bias: false) |> bn1: batch_norm |> relu
+    |> conv1: conv2d(width, kernel: 1, bias: false)
+    |> bn1: batch_norm
+    |> relu
     |> conv2: conv2d(width, kernel: 3, stride: stride, pad: 1, groups: groups, bias: false)
-    |> bn2: batch_norm |> relu
-    |> conv3: conv2d(planes * 4, kernel: 1, bias: false) |> bn3: batch_norm
-  let skip = if stride == 1 && C == planes * 4 { x }
-             else { x |> downsample: (conv2d(planes * 4, kernel: 1, stride: stride, bias: false) |> batch_norm) }
+    |> bn2: batch_norm
+    |> relu
+    |> conv3: conv2d(planes * 4, kernel: 1, bias: false)
+    |> bn3: batch_norm
+  let skip = if stride == 1 &&
+    C == planes * 4 { x } else {
+      x |> downsample: (conv2d(planes * 4, kernel: 1, stride: stride, bias: false) |> batch_norm)
+    }
   return relu(y + skip)
 }
 

@@ -14,22 +14,22 @@ block ShuffleUnit(out: int, stride: int)(x: f32[N, C, H, W]) {
   let half = floor(out / 2)
   let (x1, x2) = if stride == 1 { chunk(x, 2, axis: 1) } else { (x, x) }
   let left = if stride == 1 { x1 } else {
-    x |> branch1: (
-      conv2d(C, kernel: 3, stride: stride, pad: 1, groups: C, bias: false)
+    x
+      |> branch1: (conv2d(C, kernel: 3, stride: stride, pad: 1, groups: C, bias: false)
+        |> batch_norm
+        |> conv2d(half, kernel: 1, bias: false)
+        |> batch_norm
+        |> relu)
+  }
+  let right = x2
+    |> branch2: (conv2d(half, kernel: 1, bias: false)
+      |> batch_norm
+      |> relu
+      |> conv2d(half, kernel: 3, stride: stride, pad: 1, groups: half, bias: false)
       |> batch_norm
       |> conv2d(half, kernel: 1, bias: false)
       |> batch_norm
       |> relu)
-  }
-  let right = x2 |> branch2: (
-    conv2d(half, kernel: 1, bias: false)
-    |> batch_norm
-    |> relu
-    |> conv2d(half, kernel: 3, stride: stride, pad: 1, groups: half, bias: false)
-    |> batch_norm
-    |> conv2d(half, kernel: 1, bias: false)
-    |> batch_norm
-    |> relu)
   return concat([left, right], axis: 1) |> ChannelShuffle(2)
 }
 

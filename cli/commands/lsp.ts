@@ -10,6 +10,7 @@ import {
   StreamMessageWriter,
 } from "vscode-languageserver/node";
 import { readFromDisk } from "../../compiler/check/program.ts";
+import { formatSource } from "../../compiler/syntax/format.ts";
 import { serve } from "../lsp_server.ts";
 import { EXIT, type Io, type Parsed } from "../command.ts";
 
@@ -21,8 +22,14 @@ export function run(_args: Parsed, _io: Io): Promise<number> {
   );
   return new Promise((resolve) => {
     let shutdown = false;
-    // The formatter (dlm fmt) plugs in here as `format`.
-    const server = serve(connection, { read: readFromDisk });
+    // Document formatting is dlm fmt's layout; a text that does not parse is left as it is.
+    const server = serve(connection, {
+      read: readFromDisk,
+      format: (text, path) => {
+        const r = formatSource(text, { path });
+        return r.ok ? r.text : undefined;
+      },
+    });
     connection.onShutdown(() => {
       shutdown = true;
       server.stop();

@@ -44,6 +44,20 @@ const check = lazyCommand({
   },
 }, import.meta.resolve("./check.ts"));
 
+const fmt = lazyCommand({
+  summary: "format .dlm files in place in the canonical layout (--check lists those that are not)",
+  usage: "[FILES... | DIRS...] [--check] [--width N]",
+  options: {
+    check: { kind: "bool", help: "write nothing; list the files that are not formatted (exit 1)" },
+    width: {
+      kind: "number",
+      arg: "N",
+      range: { int: true, min: 20, max: 1000 },
+      help: "the line width (default 100)",
+    },
+  },
+}, import.meta.resolve("./fmt.ts"));
+
 const compile = lazyCommand({
   summary: "compile a model to ONNX",
   usage: "FILE.dlm -o OUT.onnx [options]",
@@ -822,6 +836,7 @@ const lsp = lazyCommand({
 /** Every command by name, in the order `dlm --help` lists them. */
 export const COMMANDS: Record<string, Command> = {
   check,
+  fmt,
   compile,
   params,
   run,

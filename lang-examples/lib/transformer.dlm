@@ -32,23 +32,19 @@ block MaskedMultiHeadAttention(
   masked: bool = true,
 )(q_in: f32[N, T, D], kv_in: f32[N, S, E], mask) -> f32[N, T, dim] {
   assert(dim % heads == 0, "dim must be divisible by heads")
-  let qkv = if proj == "in_proj" {
-    (q_in, kv_in) |> in_proj: in_projection(dim, bias: bias)
-  } else {
-    if proj == "qkv" {
-      split(q_in |> "${names[0]}": linear(3 * dim, bias: bias), 3)
-    } else {
-      (q_in |> "${names[0]}": linear(dim, bias: bias),
-       kv_in |> "${names[1]}": linear(dim, bias: bias),
-       kv_in |> "${names[2]}": linear(dim, bias: bias))
+  let qkv = if proj == "in_proj" { (q_in, kv_in) |> in_proj: in_projection(dim, bias: bias) } else {
+    if proj == "qkv" { split(q_in |> "${names[0]}": linear(3 * dim, bias: bias), 3) } else {
+      (
+        q_in |> "${names[0]}": linear(dim, bias: bias),
+        kv_in |> "${names[1]}": linear(dim, bias: bias),
+        kv_in |> "${names[2]}": linear(dim, bias: bias)
+      )
     }
   }
   let q = qkv[0] |> SplitHeads(heads)
   let k = qkv[1] |> SplitHeads(heads)
   let v = qkv[2] |> SplitHeads(heads)
-  let o = if masked {
-    scaled_dot_product_attention(q, k, v, mask: mask, causal: causal)
-  } else {
+  let o = if masked { scaled_dot_product_attention(q, k, v, mask: mask, causal: causal) } else {
     scaled_dot_product_attention(q, k, v, causal: causal)
   }
   return o |> MergeHeads |> "${names[3]}": linear(dim, bias: bias)
@@ -113,13 +109,10 @@ block EncoderLayer(
 
 // nn.TransformerDecoderLayer (batch_first, post-norm): causal self-attention,
 // cross-attention over the encoder's memory, feed-forward.
-block DecoderLayer(
-  dim: int,
-  heads: int,
-  hidden: int,
-  act: str = "relu",
-  eps: float = 1e-5,
-)(x: f32[N, T, D], memory: f32[N, S, D]) -> f32[N, T, D] {
+block DecoderLayer(dim: int, heads: int, hidden: int, act: str = "relu", eps: float = 1e-5)(
+  x: f32[N, T, D],
+  memory: f32[N, S, D],
+) -> f32[N, T, D] {
   let sa = self_attn: MultiHeadAttention(dim, heads, causal: true, proj: "in_proj")(x, x)
   let h = x + sa |> norm1: layer_norm(eps: eps)
   let ca = multihead_attn: MultiHeadAttention(dim, heads, proj: "in_proj")(h, memory)
@@ -128,8 +121,14 @@ block DecoderLayer(
 }
 
 // A stack of encoder layers named layers.0, layers.1, ... (nn.TransformerEncoder).
-block Encoder(layers: int, dim: int, heads: int, hidden: int, norm_first: bool = false,
-              act: str = "relu")(x: f32[N, T, D]) -> f32[N, T, D] {
+block Encoder(
+  layers: int,
+  dim: int,
+  heads: int,
+  hidden: int,
+  norm_first: bool = false,
+  act: str = "relu",
+)(x: f32[N, T, D]) -> f32[N, T, D] {
   let h = x
   for i in 0..layers {
     h = "layers.${i}": EncoderLayer(dim, heads, hidden, norm_first, act)(h, h)
