@@ -2,10 +2,10 @@
  * The RLHF steps of lang-examples/rlhf_sort.dlm (issues 15 and 19): for each model, its step's
  * nodes (subgraph bodies included) and the time onnxruntime-node takes to create a session for
  * the step alone and for what `dlm train` loads (8 steps per run, compiler/train/multistep.ts),
- * at level `disabled`, then the step's run time (median of a few runs, the first left out).
+ * at level `disabled` (`--level`), then the step's run time (median of a few runs, the first left out).
  * Each (model, kind) loads in a fresh process, so no cache or warm session helps the next.
  *
- *   deno run -A bench/rl_step_load.ts [--only SortPPO] [--runs N]
+ *   deno run -A bench/rl_step_load.ts [--only SortPPO] [--runs N] [--level disabled|basic|extended|all]
  */
 import { compileTrain } from "../compiler/train/mod.ts";
 import { multiStep } from "../compiler/train/multistep.ts";
@@ -14,20 +14,26 @@ import { createSession } from "../runtime/ort/mod.ts";
 import { prepareInputs } from "../runtime/inputs.ts";
 import { scanModel } from "../runtime/ort/model_scan.ts";
 import { median } from "./stats.ts";
+import { isOptimizeLevel, type OptimizeLevel } from "../runtime/ort/optimize.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { initialState, loadModel } from "../runtime/train/mod.ts";
 
 const FILE = new URL("../lang-examples/rlhf_sort.dlm", import.meta.url).pathname;
 const MODELS: Record<string, number> = { SortSFT: 64, SortDPO: 64, SortGRPO: 16, SortPPO: 64 };
 
-async function child(model: string, kind: string, runs: number): Promise<void> {
+async function child(
+  model: string,
+  kind: string,
+  runs: number,
+  level: OptimizeLevel,
+): Promise<void> {
   const c = compileTrain(FILE, { model, pack: true });
   if (!c.step) throw new Error(c.diagnostics.map((d) => d.message).join("; "));
   const g = kind === "multi" ? multiStep(c.step) : c.step;
   const bytes = emitModel(g).model;
   const nodes = scanModel(bytes)?.nodes ?? 0;
   const t0 = performance.now();
-  const s = await createSession(bytes, { optimize: "disabled" });
+  const s = await createSession(bytes, { optimize: level });
   const loadMs = performance.now() - t0;
   let stepMs: number | undefined;
   if (kind === "step") {
@@ -58,7 +64,9 @@ async function main(): Promise<void> {
   const args = Deno.args;
   const at = (k: string) => (args.includes(k) ? args[args.indexOf(k) + 1] : undefined);
   const runs = Number(at("--runs") ?? 5);
-  if (args.includes("--child")) return await child(at("--model")!, at("--kind")!, runs);
+  const level = at("--level") ?? "disabled";
+  if (!isOptimizeLevel(level)) throw new Error(`--level: ${level}`);
+  if (args.includes("--child")) return await child(at("--model")!, at("--kind")!, runs, level);
   const only = at("--only")?.split(",") ?? Object.keys(MODELS);
   console.log("model     kind   nodes   load (s)  step (ms)");
   for (const model of only) {
@@ -75,6 +83,8 @@ async function main(): Promise<void> {
           kind,
           "--runs",
           `${runs}`,
+          "--level",
+          level,
         ],
         stderr: "inherit",
       }).output();

@@ -20,7 +20,10 @@
  */
 import type { Dim, Graph, Node, Span } from "../ir/graph.ts";
 import { GraphBuilder } from "../ops/builder.ts";
-import { capturedNames } from "../ir/captures.ts";
+import { capturedNames, renameCaptured } from "../ir/captures.ts";
+import { runPasses } from "../passes/manager.ts";
+import { trainStepPipeline } from "../passes/pipelines.ts";
+import { hasSubgraph } from "../passes/match.ts";
 import { optSlotName } from "./contract.ts";
 import { diag, DlmError, error } from "../diagnostics.ts";
 import { buildGradients } from "../grad/mod.ts";
@@ -166,7 +169,7 @@ export function minibatchUpdates(
   body.output(own(cond));
   for (const v of carried) body.output(own(after.get(v) ?? current.get(v)!));
   const outs = b.addNode("Loop", [i64(b, "minibatch.updates", total, []), "", ...carried], {
-    body: hoist(b, body.graph),
+    body: optimized(b, hoist(b, body.graph)),
   }, { name: "minibatch.loop", nOutputs: carried.length });
   return carried.map((input, i) => ({ input, output: outs[i] }));
 }
@@ -217,6 +220,48 @@ function hoist(b: GraphBuilder, body: Graph): Graph {
   );
   const types = new Map([...body.types].filter(([k]) => !hoisted.includes(k)));
   return { ...body, nodes: keep, initializers, types };
+}
+
+/**
+ * The body through the step's passes (fusions, CSE, folding), which run on the step only after
+ * the loop is built and leave a node's subgraph alone: without them one update is 1.7 times the
+ * nodes of an unrolled one. The passes see the values the body captures with their types; the
+ * names they make are then prefixed, as the body's own are, so none can clash with a step value.
+ */
+function optimized(b: GraphBuilder, body: Graph): Graph {
+  const captured = [
+    ...capturedNames({ name: "", op: "Loop", inputs: [], outputs: [], attrs: { body } }),
+  ];
+  const added = captured.filter((c) => !body.types.has(c) && b.typeOf(c));
+  for (const c of added) body.types.set(c, b.typeOf(c)!);
+  runPasses(body, trainStepPipeline(), { mode: "train", keepParams: true });
+  for (const c of added) body.types.delete(c);
+  const own = new Set([
+    ...body.inputs.map((i) => i.name),
+    ...body.initializers.keys(),
+    ...body.nodes.flatMap((n) => n.outputs),
+  ]);
+  const renamed = new Map<string, string>();
+  for (const v of own) {
+    if (!v || v.startsWith(BODY)) continue;
+    let to = BODY + v;
+    for (let i = 1; own.has(to) || renamed.has(to); i++) to = `${BODY}${v}_${i}`;
+    renamed.set(v, to);
+  }
+  if (renamed.size === 0) return body;
+  const r = (v: string) => renamed.get(v) ?? v;
+  for (const n of body.nodes) {
+    n.inputs = n.inputs.map(r);
+    n.outputs = n.outputs.map(r);
+    if (hasSubgraph(n)) { for (const [from, to] of renamed) renameCaptured(n, from, to); }
+  }
+  return {
+    ...body,
+    inputs: body.inputs.map((i) => ({ ...i, name: r(i.name) })),
+    outputs: body.outputs.map((o) => ({ ...o, name: r(o.name) })),
+    initializers: new Map([...body.initializers].map(([k, t]) => [r(k), t])),
+    types: new Map([...body.types].map(([k, t]) => [r(k), t])),
+  };
 }
 
 /** Whether the loss's cone (stopping at the rollout) draws random numbers. */
