@@ -102,13 +102,17 @@ export function minibatchUpdates(
   // The loop-carried values: the parameters, then every optimiser state slot of each, by the
   // names buildOptimizer gives its state inputs (which it reads from `current` in the body).
   const carried: string[] = [...params];
+  const stateOf = new Map<string, string>(); // state input -> its parameter
   for (const p of params) {
     const { hyper } = resolveGroup(ctx.optimizer.spec, { name: p });
-    for (const slot of optimizerSlots(hyper)) carried.push(optSlotName(slot, p));
+    for (const slot of optimizerSlots(hyper)) stateOf.set(optSlotName(slot, p), p);
   }
-  // The outer state inputs the loop starts from, declared as buildOptimizer would declare them.
-  for (const v of carried.slice(params.length)) {
-    const type = stateType(b, v, params);
+  carried.push(...stateOf.keys());
+  // The outer state inputs the loop starts from, declared as buildOptimizer would declare them
+  // (each of its parameter's type).
+  for (const [v, p] of stateOf) {
+    const type = b.typeOf(p);
+    if (!type) throw new Error(`internal: parameter ${p} has no type`);
     if (b.input(v, { dtype: type.dtype, shape: [...type.shape] }) !== v) {
       throw new Error(`internal: optimiser state name ${v} is taken`);
     }
@@ -176,14 +180,6 @@ export function minibatchUpdates(
 
 /** The values of the body's own names, so that names and prefixes stay unique across scopes. */
 const BODY = "minibatch/";
-
-/** The type of optimiser state input `v` (`opt:<slot>:<param>`): its parameter's. */
-function stateType(b: GraphBuilder, v: string, params: string[]) {
-  const p = params.find((p) => v.endsWith(`:${p}`) && v.startsWith("opt:"));
-  const t = p ? b.typeOf(p) : undefined;
-  if (!t) throw new Error(`internal: optimiser state ${v} has no parameter`);
-  return t;
-}
 
 /**
  * Move the body's nodes that read nothing of the iteration (no body input, directly or not)
