@@ -33,3 +33,27 @@ function graphCaptures(sub: Graph): Set<string> {
   for (const v of sub.outputs) if (!local.has(v.name)) out.add(v.name);
   return out;
 }
+
+/**
+ * Make `n`'s subgraphs (nested ones too) read `to` wherever they read the outer value `from`
+ * (a pass replaced it). Names are unique across scopes, so a read of `from` that no subgraph
+ * defines is always the capture. The subgraphs are copied, never mutated in place.
+ */
+export function renameCaptured(n: Node, from: string, to: string): void {
+  const sub = (g: Graph): Graph => ({
+    ...g,
+    nodes: g.nodes.map((m) => {
+      const r = { ...m, inputs: m.inputs.map((i) => (i === from ? to : i)) };
+      renameCaptured(r, from, to);
+      return r;
+    }),
+    outputs: g.outputs.map((o) => (o.name === from ? { ...o, name: to } : o)),
+  });
+  let attrs: Record<string, AttrValue> | undefined;
+  for (const [k, v] of Object.entries(n.attrs)) {
+    if (!isGraph(v) || !graphCaptures(v).has(from)) continue;
+    attrs ??= { ...n.attrs };
+    attrs[k] = sub(v);
+  }
+  if (attrs) n.attrs = attrs;
+}

@@ -129,3 +129,28 @@ Deno.test("cse() keeps apart constants of different values, 0 and -0, and parame
   b.output(s2, "z");
   assert.equal(applyPass(b.graph, cse, { mode: "train", keepParams: true }).changed, false);
 });
+
+Deno.test("cse() merging a value a Loop body reads by name makes the body read the one kept", () => {
+  const b = new GraphBuilder("g");
+  const x = b.input("x", { dtype: "f32", shape: [2, 3] });
+  const [r1] = b.addNode("Relu", [x], {}, { name: "r1" });
+  const [r2] = b.addNode("Relu", [x], {}, { name: "r2" });
+  // Three iterations of acc + r2, the body capturing r2.
+  const body = new GraphBuilder("body", { outer: b, prefix: "body/" });
+  body.input("iter", { dtype: "i64", shape: [] });
+  const cond = body.input("cond", { dtype: "bool", shape: [] });
+  const acc = body.input("acc", { dtype: "f32", shape: [2, 3] });
+  const [c] = body.addNode("Identity", [cond]);
+  const [next] = body.addNode("Add", [acc, r2]);
+  body.output(c);
+  body.output(next);
+  const three = b.initializer("three", tensor("i64", [], [3]));
+  const [out] = b.addNode("Loop", [three, "", r1], { body: body.graph }, { name: "loop" });
+  b.output(out, "y");
+  const g = b.graph;
+  const { graph } = applyPass(g, cse);
+  assert.deepEqual(ops(graph), ["Relu", "Loop"]);
+  const inner = graph.nodes[1].attrs.body as typeof g;
+  assert.deepEqual(inner.nodes[1].inputs, ["body/acc", "r1"]);
+  assertSameOutputs(g, graph, randomFeeds(g, 3));
+});

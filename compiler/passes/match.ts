@@ -16,7 +16,7 @@ import {
   tensor,
   toNumbers,
 } from "../ir/tensor.ts";
-import { capturedNames } from "../ir/captures.ts";
+import { capturedNames, renameCaptured } from "../ir/captures.ts";
 import type { PassContext } from "./context.ts";
 
 /** Whether an attribute value is a tensor (rather than a number, string or graph). */
@@ -193,8 +193,11 @@ export class Uses {
   replace(from: string, to: string): void {
     for (const n of this.readers(from)) {
       n.inputs = n.inputs.map((i) => (i === from ? to : i));
+      // A subgraph reading `from` by name (a Loop body's capture) reads `to` too.
+      if (this.#captured.has(from)) renameCaptured(n, from, to);
       this.#add(to, n);
     }
+    if (this.#captured.has(from)) this.#captured.add(to);
     this.#readers.delete(from);
   }
 

@@ -56,7 +56,7 @@ import { buildClip, type ClipSpec } from "./clip.ts";
 import { nextName, STEP_INPUT } from "./contract.ts";
 import { gradientWarnings } from "./gradient_warnings.ts";
 import { recompute } from "./recompute.ts";
-import { minibatchesSpec, minibatchUpdates } from "./minibatches.ts";
+import { minibatchesSpec, minibatchUpdates, minibatchUpdatesUnrolled } from "./minibatches.ts";
 import {
   argDefault,
   clipRule,
@@ -138,6 +138,11 @@ export interface TrainCompileOptions {
    * on the evaluation model, for `--explain-passes`.
    */
   report?: { step: PassReport; eval: PassReport };
+  /**
+   * `updates = minibatches(...)` as E·M unrolled copies of the update instead of one Loop
+   * (compiler/train/minibatches.ts): the reference the loop is tested against.
+   */
+  unrollUpdates?: boolean;
 }
 
 /** Compile the train section of a file into its step and evaluation graphs. Never throws for bad input. */
@@ -171,7 +176,7 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
   diags.push(...gradientWarnings(tr, section));
   try {
     const settings = readSettings(tr, section);
-    const step = buildStep(tr, section, opts.pack ?? false, opts.report?.step);
+    const step = buildStep(tr, section, opts.pack ?? false, opts.report?.step, opts.unrollUpdates);
     // The evaluation model reads the same state as the step (parameters being trained, running
     // statistics, moving averages); frozen parameters stay constants in both.
     // Not num_batches_tracked, which evaluation does not read.
@@ -259,6 +264,7 @@ function buildStep(
   section: A.TrainDecl,
   pack: boolean,
   report?: PassReport,
+  unroll = false,
 ): Graph {
   const g = tr.graph;
   // Before the gradients, so that they are built for the trimmed convolutions.
@@ -329,13 +335,20 @@ function buildStep(
     const opt = optimizerSpec(phases[0].optimizer, section);
     const own = packed;
     for (
-      const u of minibatchUpdates(b, forward, phases[0].loss, own, minibatches, {
-        step,
-        optimizer: opt,
-        sched,
-        clip,
-        span: minibatches.span ?? section.nameSpan,
-      })
+      const u of (unroll ? minibatchUpdatesUnrolled : minibatchUpdates)(
+        b,
+        forward,
+        phases[0].loss,
+        own,
+        minibatches,
+        {
+          step,
+          optimizer: opt,
+          sched,
+          clip,
+          span: minibatches.span ?? section.nameSpan,
+        },
+      )
     ) updates.push(u);
   }
   for (const [k, ph] of (minibatches ? [] : phases).entries()) {

@@ -123,3 +123,23 @@ Deno.test("minibatches()'s counts are checked where they are written", () => {
   assert.equal(e[0]?.code, "DLM0210", JSON.stringify(r.diagnostics));
   assert.equal(e[0].span?.line, 9);
 });
+
+Deno.test("minibatches()'s updates are one Loop, unrolled only for a loss that draws random numbers", () => {
+  const step = (loss: string) => {
+    const r = compileTrain("m.dlm", {
+      read: () =>
+        src(`updates = minibatches(epochs: 2, count: 3, over: (x, target))`).replace(
+          "loss = reduce_mean((pred - target) * (pred - target))",
+          loss,
+        ),
+    });
+    assert.deepEqual(r.diagnostics.filter((d) => d.severity === "error"), []);
+    return r.step!;
+  };
+  const loops = (g: Graph) => g.nodes.filter((n) => n.op === "Loop").length;
+  assert.equal(loops(step("loss = reduce_mean((pred - target) * (pred - target))")), 1);
+  // Dropout's masks are fed inputs, one per update: the updates stay 6 copies, without a Loop.
+  const drop = step("loss = reduce_mean(dropout((pred - target) * (pred - target), 0.5))");
+  assert.equal(loops(drop), 0);
+  assert.ok(drop.nodes.filter((n) => n.op === "Dropout").length >= 6);
+});
