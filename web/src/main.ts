@@ -61,7 +61,7 @@ export function toCm(state: EditorState, d: WebDiagnostic): CmDiagnostic {
     to,
     severity: d.severity,
     source: d.code,
-    message: `${d.code}: ${d.message}`,
+    message: d.message,
   };
 }
 
