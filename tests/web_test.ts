@@ -93,7 +93,9 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     assert.ok(chromium, "CI=true and no Chromium: install Debian's chromium (see README)");
-    const built = await buildWeb();
+    // Built into a folder of its own, so a `deno task web` running meanwhile keeps its web/dist/.
+    const outDir = await Deno.makeTempDir({ prefix: "dlm_web_test_" });
+    const built = await buildWeb({ outDir });
     const { server, url } = serveDist(built.outDir);
     Deno.mkdirSync(ARTIFACTS, { recursive: true });
     let browser: Browser | undefined;
@@ -108,6 +110,10 @@ Deno.test({
       page.on("pageerror", (e) => errors.push(String(e)));
       // What the page downloads, for the size report.
       const fetched = new Set<string>();
+      const elsewhere: string[] = [];
+      page.on("request", (r) => {
+        if (!/^(blob:|data:)/.test(r.url()) && !r.url().startsWith(url)) elsewhere.push(r.url());
+      });
       page.on("response", (r) => {
         if (r.url().startsWith(url) && r.status() === 200) {
           fetched.add(new URL(r.url()).pathname.slice(1) || "index.html");
@@ -181,6 +187,7 @@ Deno.test({
       await page.waitForSelector("#graph svg", { timeout: 60_000 });
       await page.screenshot({ path: `${ARTIFACTS}run_and_graph.png` });
       assert.deepEqual(errors, []);
+      assert.deepEqual(elsewhere, [], "the page fetches nothing but its own files");
       const downloaded = [...fetched].sort().map((path) => ({ path }));
       const gz = await compressedSize(built.outDir, downloaded);
       console.log(
@@ -191,6 +198,7 @@ Deno.test({
     } finally {
       await browser?.close();
       await server.shutdown();
+      await Deno.remove(outDir, { recursive: true });
     }
   },
 });
