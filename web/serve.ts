@@ -60,6 +60,13 @@ function portOf(args: string[]): number | undefined {
 if (import.meta.main) {
   const port = portOf(Deno.args) ?? 0;
   const built = await buildWeb();
-  const { url } = serveDist(built.outDir, port);
+  let url: string;
+  try {
+    url = serveDist(built.outDir, port).url;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    console.error(`error: port ${port} on 127.0.0.1 is in use; give another with --port N`);
+    Deno.exit(1);
+  }
   console.log(`dlm playground: ${url}  (serving ${built.outDir}; Ctrl-C stops)`);
 }
