@@ -1,6 +1,6 @@
 /**
  * The layering of ARCHITECTURE.md, enforced: every non-test module of
- * compiler/, runtime/ and cli/ is read, its imports (static, dynamic and
+ * compiler/, runtime/, cli/ and web/ is read, its imports (static, dynamic and
  * type-only) are resolved, and the test fails on
  * - an import from a higher layer than the module's own (a type is a
  *   dependency too), except the documented exceptions below;
@@ -41,6 +41,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["runtime/train/", "runtime/diff/", "runtime/generate.ts", "runtime/sweep/"],
   // 8: the command line
   ["cli/"],
+  // 9: the browser playground (the compiler, interpreter and onnxruntime-web in a page)
+  ["web/"],
 ];
 
 /**
@@ -68,7 +70,7 @@ const PENDING: readonly string[] = [];
 const PENDING_CYCLES: readonly string[] = [];
 
 const ROOT = new URL("../", import.meta.url);
-const ROOTS = ["compiler", "runtime", "cli"];
+const ROOTS = ["compiler", "runtime", "cli", "web"];
 
 function walk(dir: string, out: string[]): void {
   for (const e of Deno.readDirSync(new URL(dir, ROOT))) {
@@ -113,7 +115,7 @@ function modules(): Map<string, Import[]> {
   return new Map(files.sort().map((f) => [f, importsOf(f)]));
 }
 
-Deno.test("every compiler, runtime and cli module belongs to a layer", () => {
+Deno.test("every compiler, runtime, cli and web module belongs to a layer", () => {
   const orphans = [...modules().keys()].filter((f) => layerOf(f) === undefined);
   assert.deepEqual(
     orphans,

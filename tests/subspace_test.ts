@@ -138,7 +138,7 @@ Deno.test(
         const u = Array.from({ length: L }, (_, i) => H(i, k) * b[blk * L + k]);
         const w = Array.from({ length: L }, (_, i) => g[blk * L + i] * u[perm[blk * L + i]]);
         for (let i = 0; i < L; i++) {
-          const row = blk * L + i;
+          const row: number = blk * L + i;
           let v = 0;
           for (let j = 0; j < L; j++) v += H(i, j) * w[j];
           norm += v * v;

@@ -1,0 +1,204 @@
+/**
+ * The playground in a real browser: web/ built by web/build.ts, served on loopback, driven in
+ * headless Chromium by puppeteer-core. It loads the page, types an error into a program and sees
+ * the diagnostic at its line, fixes it, compiles, runs and sees the diff verdict, and saves a
+ * screenshot of each state in web/artifacts/.
+ *
+ * Without a Chromium (`DLM_CHROMIUM`, else chromium or chromium-browser on PATH) the test is
+ * skipped with a message, except under `CI=true`, where a missing browser fails it.
+ */
+import assert from "node:assert/strict";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { buildWeb, compressedSize } from "../web/build.ts";
+import { serveDist } from "../web/serve.ts";
+
+// The functions given to page.evaluate run in the page; this module is checked with Deno's types,
+// not the DOM's, so the page's globals are declared loosely here.
+declare const document: any;
+
+const ARTIFACTS = new URL("../web/artifacts/", import.meta.url).pathname;
+
+/** The Chromium to drive: `$DLM_CHROMIUM`, else the first on PATH. */
+export function findChromium(): string | undefined {
+  const given = Deno.env.get("DLM_CHROMIUM");
+  if (given) return given;
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    for (const name of ["chromium", "chromium-browser"]) {
+      try {
+        if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
+      } catch { /* not here */ }
+    }
+  }
+  return undefined;
+}
+
+const chromium = findChromium();
+const ci = Deno.env.get("CI") === "true";
+if (!chromium && !ci) {
+  console.warn(
+    "tests/web_test.ts: skipped: no Chromium found (install Debian's chromium, or set DLM_CHROMIUM)",
+  );
+}
+
+// The program the test types: its line 3 calls a layer that does not exist.
+const PROGRAM = `// typed by tests/web_test.ts
+model Tiny(features: int = 4) {
+  input x: f32[N, features]
+  output y: f32[N, 3] = x |> fc: linear(3) |> tanh
+}
+`;
+
+async function setDoc(page: Page, text: string): Promise<void> {
+  // As a paste: one transaction with the whole text (typing it would meet auto-closed brackets).
+  await page.evaluate((t) => {
+    const v = (globalThis as any).dlmPlayground.view;
+    v.dispatch({
+      changes: { from: 0, to: v.state.doc.length, insert: t },
+      userEvent: "input.paste",
+    });
+  }, text);
+}
+
+/** Put the cursor in the editor just after the first occurrence of `after`. */
+async function cursorAfter(page: Page, after: string): Promise<void> {
+  await page.evaluate((s) => {
+    const v = (globalThis as any).dlmPlayground.view;
+    const at = v.state.doc.toString().indexOf(s) + s.length;
+    v.focus();
+    v.dispatch({ selection: { anchor: at } });
+  }, after);
+}
+
+async function checks(page: Page): Promise<number> {
+  return Number(await page.evaluate(() => document.body.dataset.checks ?? "0"));
+}
+
+/** Wait until a check newer than `since` has been answered, and return the problems shown. */
+async function nextCheck(page: Page, since: number): Promise<{ code: string; line: number }[]> {
+  await page.waitForFunction((n) => Number(document.body.dataset.checks ?? "0") > n, {
+    timeout: 60_000,
+  }, since);
+  return await page.evaluate(() =>
+    [...document.querySelectorAll("#problems li")].map((li) => ({
+      code: (li as any).dataset.code ?? "",
+      line: Number((li as any).dataset.line ?? 0),
+    }))
+  );
+}
+
+Deno.test({
+  name: "the playground in Chromium: diagnostic at its line, fix, compile, run, diff verdict",
+  ignore: !chromium && !ci,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    assert.ok(chromium, "CI=true and no Chromium: install Debian's chromium (see README)");
+    // Built into a folder of its own, so a `deno task web` running meanwhile keeps its web/dist/.
+    const outDir = await Deno.makeTempDir({ prefix: "dlm_web_test_" });
+    const built = await buildWeb({ outDir });
+    const { server, url } = serveDist(built.outDir);
+    Deno.mkdirSync(ARTIFACTS, { recursive: true });
+    let browser: Browser | undefined;
+    try {
+      browser = await puppeteer.launch({
+        executablePath: chromium,
+        headless: true,
+        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+      });
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      // What the page downloads, for the size report.
+      const fetched = new Set<string>();
+      const elsewhere: string[] = [];
+      page.on("request", (r) => {
+        if (!/^(blob:|data:)/.test(r.url()) && !r.url().startsWith(url)) elsewhere.push(r.url());
+      });
+      page.on("response", (r) => {
+        if (r.url().startsWith(url) && r.status() === 200) {
+          fetched.add(new URL(r.url()).pathname.slice(1) || "index.html");
+        }
+      });
+      await page.setViewport({ width: 1280, height: 760 });
+      await page.goto(url, { waitUntil: "load" });
+      // The first example is checked without a keystroke: the time to an editable, checked page.
+      await page.waitForFunction(() => document.body.dataset.ready, { timeout: 120_000 });
+      const ready = Number(await page.evaluate(() => document.body.dataset.ready));
+      const first = await page.evaluate(() => document.querySelectorAll("#problems li").length);
+      assert.equal(first, 0, "mlp.dlm checks clean in the page");
+      const gallery = await page.$$eval("#gallery option", (os) => os.map((o) => o.textContent));
+      assert.ok(gallery.includes("lenet_digits.dlm") && gallery.includes("lib/transformer.dlm"));
+
+      // Type an error: `tanh` becomes `tanhx` on line 4, keystroke by keystroke.
+      await setDoc(page, PROGRAM);
+      let n = await checks(page);
+      await nextCheck(page, n);
+      await cursorAfter(page, "|> tanh");
+      n = await checks(page);
+      await page.keyboard.type("x");
+      let problems = await nextCheck(page, n);
+      assert.deepEqual(problems, [{ code: "DLM0101", line: 4 }]);
+      // The lint marker sits on line 4 of the editor, with the code in its message.
+      await page.waitForSelector(".cm-lintRange-error", { timeout: 30_000 });
+      const marked = await page.evaluate(() => {
+        const el = document.querySelector(".cm-lintRange-error")!;
+        const v = (globalThis as any).dlmPlayground.view;
+        const pos = v.posAtDOM(el);
+        return { line: v.state.doc.lineAt(pos).number, text: el.textContent };
+      });
+      assert.deepEqual(marked, { line: 4, text: "tanhx" });
+      await page.screenshot({ path: `${ARTIFACTS}diagnostic.png` });
+
+      // Fix it.
+      n = await checks(page);
+      await page.keyboard.press("Backspace");
+      problems = await nextCheck(page, n);
+      assert.deepEqual(problems, []);
+
+      // Compile: the ONNX model is offered for download.
+      await page.click("#compile");
+      await page.waitForSelector("#download", { timeout: 60_000 });
+      const link = await page.$eval("#download", (a) => ({
+        name: (a as any).download,
+        text: a.textContent,
+      }));
+      assert.equal(link.name, "Tiny.onnx");
+      const bytes = await page.$eval("#download", async (a) => {
+        const buf = await (await fetch((a as any).href)).arrayBuffer();
+        return buf.byteLength;
+      });
+      assert.ok(bytes > 100, `the model has ${bytes} bytes`);
+      // The dims form has the symbolic dim N: run with N = 5.
+      await page.$eval('#dims input[name="N"]', (i) => (i as any).value = "5");
+
+      await page.click("#run");
+      await page.waitForFunction(() => document.body.dataset.verdict, { timeout: 120_000 });
+      const verdict = await page.evaluate(() => document.body.dataset.verdict);
+      const table = await page.$$eval(
+        "#run-result tr",
+        (rows) => rows.map((r) => [...r.querySelectorAll("td")].map((c) => c.textContent)),
+      );
+      assert.equal(verdict, "ok");
+      assert.equal(table[1][0], "y");
+      assert.equal(table[1][1], "f32[5, 3]");
+      const [min, max] = [Number(table[1][2]), Number(table[1][3])];
+      assert.ok(min >= -1 && max <= 1 && min < max, `tanh output in [-1, 1]: ${min}..${max}`);
+      await page.click("#show-graph");
+      await page.waitForSelector("#graph svg", { timeout: 60_000 });
+      await page.screenshot({ path: `${ARTIFACTS}run_and_graph.png` });
+      assert.deepEqual(errors, []);
+      assert.deepEqual(elsewhere, [], "the page fetches nothing but its own files");
+      const downloaded = [...fetched].sort().map((path) => ({ path }));
+      const gz = await compressedSize(built.outDir, downloaded);
+      console.log(
+        `playground: the page downloaded ${downloaded.map((f) => f.path).join(", ")}: ${
+          (gz / 1024).toFixed(0)
+        } KiB gzip-compressed; first example checked ${ready} ms after navigation (machine shared, noisy)`,
+      );
+    } finally {
+      await browser?.close();
+      await server.shutdown();
+      await Deno.remove(outDir, { recursive: true });
+    }
+  },
+});

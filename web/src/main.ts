@@ -1,0 +1,242 @@
+/// <reference lib="dom" />
+/**
+ * The playground page: a CodeMirror 6 editor with dlm highlighting and live diagnostics, the
+ * example gallery, the graph view, compile-and-download, and run-and-diff. Everything the
+ * compiler does happens in the worker (worker.ts), so typing never waits on a check.
+ *
+ * For tests and scripts, the page exposes its state on `document.body.dataset`: `checks` (checks
+ * answered), `ready` (ms from navigation to the first example checked), `verdict` (the last
+ * diff's), and `window.dlmPlayground` (the editor view and the current path).
+ */
+import EXAMPLES from "dlm:examples";
+import { basicSetup, EditorView } from "codemirror";
+import { EditorState } from "@codemirror/state";
+import { type Diagnostic as CmDiagnostic, linter, lintGutter } from "@codemirror/lint";
+import { dlmLanguage } from "./dlm_language.ts";
+import type { Request, Response, TensorInfo, WebDiagnostic } from "./protocol.ts";
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+// ---- the worker --------------------------------------------------------------------------------
+
+/** A request without what `ask` adds (distributed over the request kinds). */
+type Payload = Request extends infer R ? R extends Request ? Omit<R, "id" | "path" | "text"> : never
+  : never;
+
+const worker = new Worker("worker.js", { type: "module" });
+let nextId = 1;
+const pending = new Map<number, (r: Response) => void>();
+worker.onmessage = (e: MessageEvent<Response>) => {
+  pending.get(e.data.id)?.(e.data);
+  pending.delete(e.data.id);
+};
+
+function ask(p: Payload): Promise<Response> {
+  const id = nextId++;
+  const req = { ...p, id, path: current, text: view.state.doc.toString() } as Request;
+  return new Promise((resolve) => {
+    pending.set(id, resolve);
+    worker.postMessage(req);
+  });
+}
+
+// ---- the editor --------------------------------------------------------------------------------
+
+const files = EXAMPLES as Record<string, string>;
+let current = "mlp.dlm";
+let checks = 0;
+
+/** A compiler diagnostic as a CodeMirror one, at its line and column (1-based, clamped). */
+export function toCm(state: EditorState, d: WebDiagnostic): CmDiagnostic {
+  const doc = state.doc;
+  const pos = (line: number, col: number) => {
+    const l = doc.line(Math.min(Math.max(1, line), doc.lines));
+    return l.from + Math.min(Math.max(0, col - 1), l.length);
+  };
+  const from = pos(d.line ?? 1, d.col ?? 1);
+  let to = pos(d.endLine ?? d.line ?? 1, d.endCol ?? d.col ?? 1);
+  if (to <= from) to = Math.min(from + 1, doc.length);
+  return {
+    from,
+    to,
+    severity: d.severity,
+    source: d.code,
+    message: d.message,
+  };
+}
+
+function showProblems(ds: WebDiagnostic[]): void {
+  const ul = $("problems");
+  ul.replaceChildren(
+    ...ds.map((d) => {
+      const li = document.createElement("li");
+      li.className = d.severity;
+      const where = d.file ? `${d.file}:${d.line}:${d.col}` : "";
+      li.textContent = `${where} ${d.severity} ${d.code}: ${d.message.split("\n")[0]}`;
+      li.dataset.code = d.code;
+      if (d.line) li.dataset.line = String(d.line);
+      return li;
+    }),
+  );
+}
+
+const dlmLinter = linter(async (v) => {
+  const r = await ask({ kind: "check" });
+  if (v.state.doc.toString() !== view.state.doc.toString()) return []; // stale: a newer check follows
+  checks++;
+  const errors = r.diagnostics.filter((d) => d.severity === "error").length;
+  setStatus(
+    `${current}: checked in ${r.ms.toFixed(0)} ms, ${errors} error${errors === 1 ? "" : "s"}`,
+  );
+  showProblems(r.diagnostics);
+  document.body.dataset.checks = String(checks);
+  if (!document.body.dataset.ready) {
+    document.body.dataset.ready = performance.now().toFixed(0);
+  }
+  return r.diagnostics.filter((d) => !d.file || d.file === current).map((d) => toCm(v.state, d));
+}, { delay: 250 });
+
+function setStatus(s: string): void {
+  $("status").textContent = s;
+}
+
+const view = new EditorView({
+  parent: $("editor"),
+  state: EditorState.create({
+    doc: files[current],
+    extensions: [basicSetup, dlmLanguage, lintGutter(), dlmLinter],
+  }),
+});
+
+function open(path: string): void {
+  files[current] = view.state.doc.toString(); // edits survive switching examples (not reloads)
+  current = path;
+  view.setState(EditorState.create({
+    doc: files[path] ?? "",
+    extensions: [basicSetup, dlmLanguage, lintGutter(), dlmLinter],
+  }));
+  $("graph").replaceChildren();
+  $("run-result").replaceChildren();
+  $("dims").replaceChildren();
+}
+
+// ---- the gallery -------------------------------------------------------------------------------
+
+const gallery = $<HTMLSelectElement>("gallery");
+for (const path of Object.keys(files)) {
+  const o = document.createElement("option");
+  o.value = o.textContent = path;
+  gallery.append(o);
+}
+gallery.value = current;
+gallery.onchange = () => open(gallery.value);
+
+// ---- graph, compile, run -----------------------------------------------------------------------
+
+function failed(r: Response): boolean {
+  if (r.kind === "failed" || r.diagnostics.some((d) => d.severity === "error")) {
+    showProblems(r.diagnostics);
+    const msg = r.kind === "failed" ? r.error : "fix the errors first";
+    $("run-result").textContent = msg;
+    setStatus(msg.split("\n")[0]);
+    return true;
+  }
+  return false;
+}
+
+$("show-graph").onclick = async () => {
+  setStatus("drawing the graph…");
+  const r = await ask({ kind: "graph" });
+  if (failed(r) || r.kind !== "graph" || !r.svg) return;
+  // The SVG is the compiler's own output (compiler/viz/svg.ts escapes every label).
+  $("graph").innerHTML = r.svg.replace(/^<\?xml[^>]*>\s*/, "");
+  setStatus(`graph drawn in ${r.ms.toFixed(0)} ms`);
+};
+
+/** The symbolic dims of the inputs, each with a number field (kept across runs). */
+function showDims(inputs: TensorInfo[]): void {
+  const span = $("dims");
+  const have = new Set([...span.querySelectorAll("input")].map((i) => i.name));
+  for (const inp of inputs) {
+    for (const d of inp.shape) {
+      if (typeof d !== "string" || have.has(d)) continue;
+      have.add(d);
+      const label = document.createElement("label");
+      label.textContent = `${d} `;
+      const field = document.createElement("input");
+      field.type = "number";
+      field.min = "1";
+      field.value = "1";
+      field.name = d;
+      label.append(field);
+      span.append(label);
+    }
+  }
+}
+
+function dims(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of $("dims").querySelectorAll("input")) {
+    const v = Number(i.value);
+    if (Number.isInteger(v) && v >= 1) out[i.name] = v;
+  }
+  return out;
+}
+
+$("compile").onclick = async () => {
+  setStatus("compiling…");
+  const r = await ask({ kind: "compile" });
+  if (failed(r) || r.kind !== "compile" || !r.onnx) return;
+  showDims(r.inputs ?? []);
+  const url = URL.createObjectURL(
+    new Blob([r.onnx as BlobPart], { type: "application/octet-stream" }),
+  );
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = `${r.name}.onnx`;
+  a.id = "download";
+  a.textContent = `download ${r.name}.onnx (${r.onnx.byteLength.toLocaleString("en-US")} bytes)`;
+  $("run-result").replaceChildren(a);
+  a.click();
+  setStatus(`compiled ${r.name} in ${r.ms.toFixed(0)} ms`);
+};
+
+const num = (v: number) => Number.isFinite(v) ? Number(v.toPrecision(5)).toString() : String(v);
+
+$("run").onclick = async () => {
+  setStatus("running on onnxruntime-web and the reference interpreter…");
+  const r = await ask({ kind: "run", dims: dims(), seed: 0 });
+  if (failed(r) || r.kind !== "run" || !r.outputs || !r.diff) return;
+  showDims(r.inputs ?? []);
+  const rows = r.outputs.map((o) =>
+    `<tr><td style="text-align:left">${esc(o.name)}</td><td>${o.dtype}[${
+      o.shape.join(", ")
+    }]</td>` +
+    `<td>${num(o.min)}</td><td>${num(o.max)}</td><td>${num(o.mean)}</td><td>${num(o.std)}</td></tr>`
+  ).join("");
+  const verdict = r.diff.ok
+    ? `<p class="verdict-ok" id="verdict">diff against the reference interpreter: ok</p>`
+    : `<p class="verdict-fail" id="verdict">diff against the reference interpreter: FAIL${
+      r.diff.divergence ? `; first divergence: ${esc(r.diff.divergence)}` : ""
+    }</p>`;
+  $("run-result").innerHTML = `<table><tr><th style="text-align:left">output</th><th>shape</th>` +
+    `<th>min</th><th>max</th><th>mean</th><th>std</th></tr>${rows}</table>${verdict}` +
+    `<pre>${esc(r.diff.text)}</pre>`;
+  document.body.dataset.verdict = r.diff.ok ? "ok" : "fail";
+  setStatus(`ran in ${r.ms.toFixed(0)} ms`);
+};
+
+function esc(s: string): string {
+  return s.replace(
+    /[&<>"]/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!,
+  );
+}
+
+(globalThis as unknown as { dlmPlayground: unknown }).dlmPlayground = {
+  view,
+  get path() {
+    return current;
+  },
+  open,
+};
