@@ -576,6 +576,12 @@ export const CODES = {
     message:
       "The model's weights take {0} bytes, more than one ONNX protobuf can hold (2 GB); write it with external data (writeModel) instead",
   },
+  DLM0317: {
+    title: "Clustered value not finite",
+    category: "error",
+    message:
+      "kmeans({0}) needs finite values to cluster, but row {1} of the {2} is {3} with the weights before epoch {4}",
+  },
   DLM0335: {
     title: "Not a special token of the tokenizer",
     category: "error",
