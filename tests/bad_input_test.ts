@@ -511,6 +511,27 @@ Deno.test(
   }),
 );
 
+Deno.test(
+  "an op output with a batch dim and 4e18 elements a row is DLM0303 at the call, not a crash in the ONNX writer",
+  withTemp(async (dir) => {
+    // yolo_digits.dlm with pad: 1000000000 (fuzz seed 412 #3955): the dims passed shape inference
+    // unchecked, being symbolic in N, and failed the writer's int64 (beyond 2^53).
+    const f = put(
+      dir,
+      "pad.dlm",
+      "model M {\n  input x: f32[N, 3, 8, 8]\n" +
+        "  output y = x |> conv: conv2d(4, kernel: 3, stride: 2, pad: 1000000000)\n}\n",
+    );
+    const e = {
+      code: "DLM0303",
+      at: `${f}:3:25`,
+      says: ["f32[N, 4, 1000000003, 1000000003] of Conv", "x N elements"],
+    };
+    assertFails(await dlm("check", f), e);
+    await compileFails(dir, [f], e);
+  }),
+);
+
 Deno.test("--set of a size that makes a 1e12-element parameter is DLM0303", async () => {
   assertFails(await dlm("params", MLP, "--set", "features=1e12"), { code: "DLM0303" });
 });

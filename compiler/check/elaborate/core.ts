@@ -316,15 +316,17 @@ export abstract class ElabCore {
       });
       for (const o of outs) {
         const t = this.b.graph.types.get(o)!;
-        if (
-          t.shape.every((d) => typeof d === "number") &&
-          numel(t.shape as number[]) > LIMITS.tensorElements
-        ) {
+        // With symbolic dims, the known dims' product is the size at each value of them: over
+        // the limit, the tensor is too large at any batch of one row or more (and its dims may
+        // be beyond what an ONNX int64 dim of a double holds exactly, 2^53).
+        const known = t.shape.filter((d): d is number => typeof d === "number");
+        const symbolic = t.shape.filter((d) => typeof d !== "number").map(String);
+        if (numel(known) > LIMITS.tensorElements) {
           this.err(
             ...diag(
               "DLM0303",
               `The output ${formatType(t)} of ${op}`,
-              big(numel(t.shape as number[])),
+              [big(numel(known)), ...symbolic].join(" x "),
               big(LIMITS.tensorElements),
             ),
             span,
