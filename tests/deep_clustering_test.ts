@@ -62,6 +62,11 @@ ${LOSS}`);
     /^DLM0210 .*kmeans\(\)'s k needs an int >= 1, got 0/,
   );
   assert.match(e("  input pseudo: i64[N] from adam()")[0], /^DLM0201 .*a stage such as kmeans/);
+  // No features: every row at distance 0 from every other, a clustering of nothing (it trained).
+  assert.match(
+    e("  input pseudo: i64[N] from kmeans(features[:, :0], k: 3)")[0],
+    /^DLM0731 .*\[N, F\] with F known and at least 1, got f32\[N, 0\]/,
+  );
   assert.match(
     e("  input pseudo: i64[N] from kmeans(features, k: 3, classes: argmax(logits, axis: 1))")[0],
     /^DLM0731 .*an i64 input of the data/,
