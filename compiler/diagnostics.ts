@@ -582,6 +582,12 @@ export const CODES = {
     message:
       "kmeans({0}) needs finite values to cluster, but row {1} of the {2} is {3} with the weights before epoch {4}",
   },
+  DLM0318: {
+    title: "Too many updates a step",
+    category: "error",
+    message:
+      "minibatches(epochs: {0}, count: {1}) unrolls {2} updates in the training step, which add more than {3} nodes to it; fewer epochs or minibatches a step keep it in bounds",
+  },
   DLM0335: {
     title: "Not a special token of the tokenizer",
     category: "error",

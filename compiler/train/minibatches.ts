@@ -29,6 +29,7 @@ import { buildOptimizer, type OptimizerSpec } from "./optimizers.ts";
 import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
 import { buildClip, type ClipSpec } from "./clip.ts";
 import { recompute } from "./recompute.ts";
+import { LIMITS } from "../check/limits.ts";
 
 export interface MinibatchesSpec {
   epochs: number;
@@ -73,6 +74,25 @@ export function minibatchUpdates(
 ): { input: string; output: string }[] {
   checkPerSample(b, forward, loss, spec, ctx.span);
   const total = spec.epochs * spec.count;
+  // The updates are unrolled in the step: each adds a copy of the loss's cone, its gradient and
+  // the optimiser's update. Past the elaborator's node limit in all, the step would take minutes
+  // to build and more memory than a machine has (epochs: 1000000, count: 1000000 ran on).
+  const start = b.graph.nodes.length;
+  const limit = () => {
+    if (b.graph.nodes.length - start <= LIMITS.nodes) return;
+    throw new DlmError(
+      error(
+        ...diag(
+          "DLM0318",
+          spec.epochs,
+          spec.count,
+          total.toLocaleString("en-US"),
+          LIMITS.nodes.toLocaleString("en-US"),
+        ),
+        spec.span ?? ctx.span,
+      ),
+    );
+  };
   const i64 = (name: string, v: number) =>
     b.initializer(name, { dtype: "i64", shape: [1], data: new BigInt64Array([BigInt(v)]) });
   const axis = i64("minibatch.axis", 0);
@@ -95,6 +115,7 @@ export function minibatchUpdates(
       rows.set(v, s);
     }
     slices.push(rows);
+    limit();
   }
   const [base] = b.addNode("Mul", [
     ctx.step,
@@ -135,6 +156,7 @@ export function minibatchUpdates(
       now,
     );
     for (const u of r.updates) now.set(u.input, u.output);
+    limit();
   }
   return [...now].map(([input, output]) => ({ input, output }));
 }

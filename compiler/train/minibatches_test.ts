@@ -123,3 +123,25 @@ Deno.test("minibatches()'s counts are checked where they are written", () => {
   assert.equal(e[0]?.code, "DLM0210", JSON.stringify(r.diagnostics));
   assert.equal(e[0].span?.line, 9);
 });
+
+Deno.test("minibatches() of 10^12 updates a step is DLM0318 at the setting, in bounded time", () => {
+  // The updates are unrolled in the step: this built on without end (a hang of dlm train).
+  const t0 = performance.now();
+  const r = compileTrain("m.dlm", {
+    read: () => src(`updates = minibatches(epochs: 1000000, count: 1000000, over: (x, target))`),
+  });
+  const e = r.diagnostics.filter((d) => d.severity === "error");
+  assert.equal(e.length, 1, JSON.stringify(r.diagnostics));
+  assert.equal(e[0].code, "DLM0318");
+  assert.equal(
+    e[0].message,
+    "minibatches(epochs: 1000000, count: 1000000) unrolls 1,000,000,000,000 updates in the training step, which add more than 250,000 nodes to it; fewer epochs or minibatches a step keep it in bounds",
+  );
+  assert.equal(e[0].span?.line, 9);
+  assert.ok(performance.now() - t0 < 60_000);
+  // Many updates of a small loss are no error: 4 x 100 here.
+  const ok = compileTrain("m.dlm", {
+    read: () => src(`updates = minibatches(epochs: 4, count: 100, over: (x, target))`),
+  });
+  assert.deepEqual(ok.diagnostics.filter((d) => d.severity === "error"), []);
+});
