@@ -532,6 +532,28 @@ Deno.test(
   }),
 );
 
+Deno.test(
+  "an embedding of no ids or no dim is DLM0210 at the argument, not an internal error of its gradient",
+  withTemp(async (dir) => {
+    // rlhf_sort.dlm with vocab: 0 (fuzz seed 412 #24799): the Gather's gradient had no row.
+    for (
+      const [args, col, says] of [["0, 4", 36, "positive number of ids, got 0"], [
+        "5, 0",
+        39,
+        "positive dim, got 0",
+      ]] as const
+    ) {
+      const f = put(
+        dir,
+        "emb.dlm",
+        `model E {\n  input ids: i64[N, T]\n  output y = ids |> wte: embedding(${args})\n}\n` +
+          "train E {\n  loss = reduce_mean(y)\n  optimizer = sgd(lr: 0.1)\n}\n",
+      );
+      assertFails(await dlm("check", f), { code: "DLM0210", at: `${f}:3:${col}`, says: [says] });
+    }
+  }),
+);
+
 Deno.test("--set of a size that makes a 1e12-element parameter is DLM0303", async () => {
   assertFails(await dlm("params", MLP, "--set", "features=1e12"), { code: "DLM0303" });
 });
