@@ -588,6 +588,12 @@ export const CODES = {
     message:
       "minibatches(epochs: {0}, count: {1}) unrolls {2} updates in the training step, which add more than {3} nodes to it; fewer epochs or minibatches a step keep it in bounds",
   },
+  DLM0319: {
+    title: "Too many items concatenated",
+    category: "error",
+    message:
+      "Tuple and list concatenations copy more than {0} items in all; the limit keeps compile times bounded",
+  },
   DLM0335: {
     title: "Not a special token of the tokenizer",
     category: "error",

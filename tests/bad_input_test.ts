@@ -554,6 +554,33 @@ Deno.test(
   }),
 );
 
+Deno.test(
+  "a chain of 20,000 tuple concatenations is DLM0319 at once, not a quadratic hang",
+  withTemp(async (dir) => {
+    // ssd_digits.dlm with sizes: s + s + ... + s, 100,000 long (fuzz seed 413 #21251): each +
+    // copied the growing tuple, 1.5e10 copies in all.
+    const long = put(
+      dir,
+      "long.dlm",
+      model(`  let t = (1, 2, 3)\n  let u = t${" + t".repeat(20_000)}\n  output y = x`),
+    );
+    const t0 = performance.now();
+    const r = await dlm("check", long);
+    assert.equal(r.code, 1, r.err);
+    assert.match(
+      r.err,
+      /error DLM0319: Tuple and list concatenations copy more than 100,000,000 items/,
+    );
+    assert.ok(performance.now() - t0 < 30_000);
+    const short = put(
+      dir,
+      "short.dlm",
+      model(`  let t = (1, 2, 3)\n  let u = t${" + t".repeat(1000)}\n  output y = x`),
+    );
+    assert.equal((await dlm("check", short)).code, 0);
+  }),
+);
+
 Deno.test("--set of a size that makes a 1e12-element parameter is DLM0303", async () => {
   assertFails(await dlm("params", MLP, "--set", "features=1e12"), { code: "DLM0303" });
 });

@@ -88,6 +88,8 @@ export abstract class ElabCore {
   /** Block calls being elaborated, innermost last: for notes and the recursion message. */
   calls: { name: string; span: Span }[] = [];
   iterations = 0;
+  /** Items tuple and list concatenations copied so far (LIMITS.copiedItems). */
+  copied = 0;
   paramElements = 0;
   readonly global: Scope;
   /**
