@@ -587,6 +587,24 @@ export const CODES = {
     message:
       "The model's weights take {0} bytes, more than one ONNX protobuf can hold (2 GB); write it with external data (writeModel) instead",
   },
+  DLM0317: {
+    title: "Clustered value not finite",
+    category: "error",
+    message:
+      "kmeans({0}) needs finite values to cluster, but row {1} of the {2} is {3} with the weights before epoch {4}",
+  },
+  DLM0318: {
+    title: "Too many updates a step",
+    category: "error",
+    message:
+      "minibatches(epochs: {0}, count: {1}) makes {2} updates in each training step, {3}; fewer epochs or minibatches a step keep it in bounds",
+  },
+  DLM0319: {
+    title: "Too many items concatenated",
+    category: "error",
+    message:
+      "Tuple and list concatenations copy more than {0} items in all; the limit keeps compile times bounded",
+  },
   DLM0335: {
     title: "Not a special token of the tokenizer",
     category: "error",

@@ -511,6 +511,76 @@ Deno.test(
   }),
 );
 
+Deno.test(
+  "an op output with a batch dim and 4e18 elements a row is DLM0303 at the call, not a crash in the ONNX writer",
+  withTemp(async (dir) => {
+    // yolo_digits.dlm with pad: 1000000000 (fuzz seed 412 #3955): the dims passed shape inference
+    // unchecked, being symbolic in N, and failed the writer's int64 (beyond 2^53).
+    const f = put(
+      dir,
+      "pad.dlm",
+      "model M {\n  input x: f32[N, 3, 8, 8]\n" +
+        "  output y = x |> conv: conv2d(4, kernel: 3, stride: 2, pad: 1000000000)\n}\n",
+    );
+    const e = {
+      code: "DLM0303",
+      at: `${f}:3:25`,
+      says: ["f32[N, 4, 1000000003, 1000000003] of Conv", "x N elements"],
+    };
+    assertFails(await dlm("check", f), e);
+    await compileFails(dir, [f], e);
+  }),
+);
+
+Deno.test(
+  "an embedding of no ids or no dim is DLM0210 at the argument, not an internal error of its gradient",
+  withTemp(async (dir) => {
+    // rlhf_sort.dlm with vocab: 0 (fuzz seed 412 #24799): the Gather's gradient had no row.
+    for (
+      const [args, col, says] of [["0, 4", 36, "positive number of ids, got 0"], [
+        "5, 0",
+        39,
+        "positive dim, got 0",
+      ]] as const
+    ) {
+      const f = put(
+        dir,
+        "emb.dlm",
+        `model E {\n  input ids: i64[N, T]\n  output y = ids |> wte: embedding(${args})\n}\n` +
+          "train E {\n  loss = reduce_mean(y)\n  optimizer = sgd(lr: 0.1)\n}\n",
+      );
+      assertFails(await dlm("check", f), { code: "DLM0210", at: `${f}:3:${col}`, says: [says] });
+    }
+  }),
+);
+
+Deno.test(
+  "a chain of 20,000 tuple concatenations is DLM0319 at once, not a quadratic hang",
+  withTemp(async (dir) => {
+    // ssd_digits.dlm with sizes: s + s + ... + s, 100,000 long (fuzz seed 413 #21251): each +
+    // copied the growing tuple, 1.5e10 copies in all.
+    const long = put(
+      dir,
+      "long.dlm",
+      model(`  let t = (1, 2, 3)\n  let u = t${" + t".repeat(20_000)}\n  output y = x`),
+    );
+    const t0 = performance.now();
+    const r = await dlm("check", long);
+    assert.equal(r.code, 1, r.err);
+    assert.match(
+      r.err,
+      /error DLM0319: Tuple and list concatenations copy more than 100,000,000 items/,
+    );
+    assert.ok(performance.now() - t0 < 30_000);
+    const short = put(
+      dir,
+      "short.dlm",
+      model(`  let t = (1, 2, 3)\n  let u = t${" + t".repeat(1000)}\n  output y = x`),
+    );
+    assert.equal((await dlm("check", short)).code, 0);
+  }),
+);
+
 Deno.test("--set of a size that makes a 1e12-element parameter is DLM0303", async () => {
   assertFails(await dlm("params", MLP, "--set", "features=1e12"), { code: "DLM0303" });
 });

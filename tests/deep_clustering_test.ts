@@ -3,9 +3,10 @@
  * and lang-examples/deep_clustering_digits.dlm: the checker's located errors; a stage runs before
  * every epoch it is due and its clusters are the data the epoch trains on; new clusters keep the
  * previous numbers where they can; k larger than the data is a located DLM0728 before training;
- * two steps agree on both runtimes.
+ * a clustered value that is NaN or infinite is a located DLM0317; two steps agree on both runtimes.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { compileTrain } from "../compiler/train/mod.ts";
 import { compileFile } from "../compiler/compile.ts";
 import { formatDiagnostic } from "../compiler/diagnostics.ts";
@@ -61,6 +62,11 @@ ${LOSS}`);
     /^DLM0210 .*kmeans\(\)'s k needs an int >= 1, got 0/,
   );
   assert.match(e("  input pseudo: i64[N] from adam()")[0], /^DLM0201 .*a stage such as kmeans/);
+  // No features: every row at distance 0 from every other, a clustering of nothing (it trained).
+  assert.match(
+    e("  input pseudo: i64[N] from kmeans(features[:, :0], k: 3)")[0],
+    /^DLM0731 .*\[N, F\] with F known and at least 1, got f32\[N, 0\]/,
+  );
   assert.match(
     e("  input pseudo: i64[N] from kmeans(features, k: 3, classes: argmax(logits, axis: 1))")[0],
     /^DLM0731 .*an i64 input of the data/,
@@ -158,6 +164,43 @@ Deno.test("kmeans(k:) larger than the training rows is DLM0728 at k, before any 
       /deep_clustering_digits\.dlm:\d+:\d+: error DLM0728: kmeans\(k: 2000\) needs at most as many clusters as the 1438 rows it clusters \(the training rows\): k must be in 1\.\.1438/,
     );
     assert.doesNotMatch(r.err, /epoch 1/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a clustered value that is NaN is DLM0317 at the kmeans call, not an internal error", async () => {
+  // k-means++ drew its centres with probabilities D^2 / sum D^2, NaN for NaN features, and
+  // failed inside with "Cannot convert undefined or null to object".
+  const dir = Deno.makeTempDirSync({ prefix: "dlm_deep_clustering_nan_" });
+  try {
+    const rows = Deno.readTextFileSync(
+      new URL("../lang-examples/data/digits.csv", import.meta.url),
+    ).split("\n").slice(0, 12).join("\n") + "\n";
+    Deno.writeTextFileSync(`${dir}/d.csv`, rows);
+    // log of a negative number: NaN in every row, from the first epoch on.
+    Deno.writeTextFileSync(
+      `${dir}/m.dlm`,
+      MODEL.replace("image |> enc: linear(8) |> relu", "log(image - 100.0) |> enc: linear(8)") +
+        `train M {\n  input pseudo: i64[N] from kmeans(features, k: 2)\n${LOSS}\n}\n`,
+    );
+    const r = await dlm(
+      "train",
+      `${dir}/m.dlm`,
+      "--data",
+      `image=${dir}/d.csv:0-63`,
+      "--epochs",
+      "1",
+      "--out",
+      `${dir}/out`,
+    );
+    assert.equal(r.code, 1, r.err);
+    assert.match(
+      r.err,
+      /m\.dlm:\d+:29: error DLM0317: kmeans\(features\) needs finite values to cluster, but row 0 of the training rows is NaN with the weights before epoch 1/,
+    );
+    assert.doesNotMatch(r.err, /internal error/);
+    assert.ok(!existsSync(`${dir}/out/checkpoint.safetensors`));
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

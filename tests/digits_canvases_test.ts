@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { digitsCanvases, parseArgs } from "../tools/digits_detection_data.ts";
 
+const TOOL = new URL("../tools/digits_detection_data.ts", import.meta.url).pathname;
+
 Deno.test("canvases: padded truth agrees with mask and count; boxes fit, never touch, hold all the ink", () => {
   const side = 48, k = 3;
   const d = digitsCanvases({ count: 60, canvas: side, objects: k, sizes: [10, 16], seed: 5 });
@@ -79,10 +81,36 @@ Deno.test("canvases: the command line's bad options are messages, not throws", (
       [["o", "--count", "5"], /go with --objects/],
       [["o", "--bogus", "1"], /unknown option/],
       [["o", "--seed"], /needs a value/],
+      // Each was a stack trace from a typed array too large to allocate, or a silent last-wins.
+      [["o", "--objects", "100000000", "--count", "100"], /more than 2147483647 numbers/],
+      [["o", "--objects", "2", "--count", "100000", "--canvas", "100000"], /more than 2147483647/],
+      [["o", "--objects", "2", "--objects", "3"], /--objects is given twice/],
     ] as const
   ) {
     const r = parseArgs([...args]);
     assert.equal(typeof r, "string");
     assert.match(r as string, msg);
+  }
+});
+
+Deno.test("canvases: an output path that cannot be written is a message and exit 1, not a stack trace", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "dlm_canvases_" });
+  try {
+    Deno.writeTextFileSync(`${dir}/file`, "");
+    for (
+      const [out, says] of [[`${dir}/file`, "already exists"], [`${dir}/file/sub`, "not a folder"]]
+    ) {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", TOOL, out, "--objects", "2", "--count", "3"],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const err = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 1, err);
+      assert.match(err, new RegExp(`^error: cannot write to '${out}': .*${says}`));
+      assert.doesNotMatch(err, /\bat /);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });

@@ -8,7 +8,7 @@
  * when it fails).
  */
 import assert from "node:assert/strict";
-import { CLASSES, formatReport, fuzz } from "../tools/fuzz.ts";
+import { CLASSES, formatReport, fuzz, input, loadSources } from "../tools/fuzz.ts";
 import { DATA_CLASSES, TARGETS } from "../tools/fuzz_data.ts";
 
 Deno.test("2,000 mutants of the examples compile or get located diagnostics, in bounded time", async () => {
@@ -44,4 +44,14 @@ Deno.test("1,000 mutated data files (.npy, .csv, safetensors, ONNX weights) are 
     report.failures.map((f) => `#${f.index} ${f.cls} ${f.file}: ${f.outcome}: ${f.detail}`),
     [],
   );
+});
+
+Deno.test("--files mutates only the examples it names, and refuses one that is not there", () => {
+  const sources = loadSources(["ssd_digits", "rlhf_sort.dlm"]);
+  assert.deepEqual(sources.map((s) => s.path.split("/").at(-1)), [
+    "rlhf_sort.dlm",
+    "ssd_digits.dlm",
+  ]);
+  for (let i = 0; i < 20; i++) assert.ok(sources.includes(input(3, i, sources).source));
+  assert.throws(() => loadSources(["no_such_example"]), /no example 'no_such_example.dlm'/);
 });

@@ -24,7 +24,7 @@
 import { type Tensor, tensor } from "../compiler/ir/tensor.ts";
 import { loadDigits } from "../runtime/data/mod.ts";
 import { writeNpy } from "../runtime/formats/mod.ts";
-import { writeFileAtomic } from "../runtime/fs.ts";
+import { describeFsError, writeFileAtomic } from "../runtime/fs.ts";
 
 export const CANVAS = 32;
 
@@ -184,6 +184,9 @@ function lcg(seed: number): () => number {
   };
 }
 
+/** The most numbers one array of the set may hold (2^31 - 1, as dlm's tensors). */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
 const USAGE = "usage: deno run -A tools/digits_detection_data.ts OUT_DIR " +
   "[--objects K [--canvas S] [--sizes A,B,..] [--count N] [--digits FROM:TO] [--seed S]]";
 
@@ -192,6 +195,7 @@ export function parseArgs(args: string[]): { dir: string; canvases?: CanvasOptio
   let dir: string | undefined;
   const o: CanvasOptions = {};
   let multi = false;
+  const seen = new Set<string>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (!a.startsWith("--")) {
@@ -199,6 +203,8 @@ export function parseArgs(args: string[]): { dir: string; canvases?: CanvasOptio
       dir = a;
       continue;
     }
+    if (seen.has(a)) return `${a} is given twice`;
+    seen.add(a);
     const v = args[++i];
     if (v === undefined) return `${a} needs a value`;
     const int = (lo: number) => {
@@ -235,6 +241,12 @@ export function parseArgs(args: string[]): { dir: string; canvases?: CanvasOptio
   if (multi && (o.sizes ?? [24]).some((s) => s > (o.canvas ?? 64))) {
     return `--sizes must fit the canvas (${o.canvas ?? 64})`;
   }
+  // Each array is one typed array in memory and one .npy file: at most MAX_ELEMENTS numbers.
+  const n = o.count ?? 1000, side = o.canvas ?? 64, k = o.objects ?? 4;
+  if (multi && (n * side * side > MAX_ELEMENTS || n * k * 4 > MAX_ELEMENTS)) {
+    return `--count ${n} canvases of ${side} x ${side} pixels and ${k} objects make more than ` +
+      `${MAX_ELEMENTS} numbers in one array`;
+  }
   return multi ? { dir, canvases: o } : { dir };
 }
 
@@ -244,9 +256,23 @@ if (import.meta.main) {
     console.error(`error: ${p}\n${USAGE}`);
     Deno.exit(2);
   }
-  Deno.mkdirSync(p.dir, { recursive: true });
-  const d: Record<string, Tensor> = p.canvases ? digitsCanvases(p.canvases) : digitsDetection();
-  for (const [name, t] of Object.entries(d)) writeFileAtomic(`${p.dir}/${name}.npy`, writeNpy(t));
+  let d: Record<string, Tensor>;
+  try {
+    d = p.canvases ? digitsCanvases(p.canvases) : digitsDetection();
+  } catch (e) {
+    // Within MAX_ELEMENTS, an allocation the machine's memory cannot hold.
+    console.error(`error: cannot make the set: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+  try {
+    Deno.mkdirSync(p.dir, { recursive: true });
+    for (const [name, t] of Object.entries(d)) {
+      writeFileAtomic(`${p.dir}/${name}.npy`, writeNpy(t));
+    }
+  } catch (e) {
+    console.error(`error: cannot write to '${p.dir}': ${describeFsError(e)}`);
+    Deno.exit(1);
+  }
   console.error(
     `wrote ${Object.keys(d).map((n) => `${p.dir}/${n}.npy`).join(", ")} (${
       d.image.shape[0]

@@ -10,6 +10,7 @@
  *   deno task fuzz --time 600                         # as many as 10 minutes allow
  *   deno task fuzz --seed 7 --only 1234 --show        # one input again: its text and outcome
  *   deno task fuzz --classes nest,long_name --out /tmp/fuzz   # failing inputs written there
+ *   deno task fuzz --files ssd_digits,rlhf_sort       # mutants of these examples only
  *   deno task fuzz --passes-up-to Infinity            # the passes on every graph (slower)
  *
  *   deno task fuzz --data --count 1000               # data files instead (tools/fuzz_data.ts)
@@ -51,9 +52,14 @@ export interface Source {
   toks: Tok[];
 }
 
-export function loadSources(): Source[] {
+/** The examples, or those of `only` (file names, `ssd_digits` or `ssd_digits.dlm`). */
+export function loadSources(only?: readonly string[]): Source[] {
+  const want = only?.map((n) => n.endsWith(".dlm") ? n : `${n}.dlm`);
   const names = [...Deno.readDirSync(EXAMPLES)].filter((e) => e.isFile && e.name.endsWith(".dlm"))
-    .map((e) => e.name).sort();
+    .map((e) => e.name).filter((n) => !want || want.includes(n)).sort();
+  for (const n of want ?? []) {
+    if (!names.includes(n)) throw new Error(`no example '${n}' in lang-examples/`);
+  }
   return names.map((n) => {
     const path = `${EXAMPLES}/${n}`;
     const text = Deno.readTextFileSync(path);
@@ -366,6 +372,8 @@ export interface FuzzOptions {
   budgetPerMBMs?: number;
   workers?: number;
   classes?: readonly string[];
+  /** Mutate only these examples (file names in lang-examples/; default all). */
+  files?: readonly string[];
   /** Also compile the training step of files that have a train section (default true). */
   train?: boolean;
   /** Run the inference passes on graphs of at most this many weight elements (default 1e6). */
@@ -406,7 +414,7 @@ export const OK_OUTCOMES = new Set(["ok", "rejected"]);
 
 /** Run the fuzzer. */
 export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
-  const sources = o.data ? [] : loadSources();
+  const sources = o.data ? [] : loadSources(o.files);
   const seeds: Seeds | undefined = o.data ? makeSeeds() : undefined;
   const classes = o.classes ?? (o.data ? DATA_CLASSES : CLASSES);
   const budget = o.budgetMs ?? 30_000;
@@ -547,6 +555,7 @@ if (import.meta.main) {
       budget: { type: "string", default: "30000" },
       workers: { type: "string", default: "1" },
       classes: { type: "string" },
+      files: { type: "string" },
       only: { type: "string" },
       "no-train": { type: "boolean", default: false },
       "passes-up-to": { type: "string", default: "1000000" },
@@ -565,8 +574,9 @@ if (import.meta.main) {
     }
   }
   const only = values.only?.split(",").map(Number);
+  const files = values.files?.split(",");
   if (values.show && only && !values.data) {
-    const sources = loadSources();
+    const sources = loadSources(files);
     for (const i of only) {
       const { cls, source, text } = input(seed, i, sources, classes);
       console.log(`// #${i} ${cls} of ${source.path.slice(ROOT.length)}\n${text.slice(0, 5000)}`);
@@ -586,6 +596,7 @@ if (import.meta.main) {
     budgetMs: Number(values.budget),
     workers: Number(values.workers),
     classes,
+    files,
     only,
     train: !values["no-train"],
     passesUpTo: Number(values["passes-up-to"]),

@@ -18,6 +18,7 @@
  * all updates; one with the rollout's samples along axis 0 would not match a slice's rows, so it
  * is DLM0707 at the setting (it belongs in `over`).
  */
+import { LIMITS } from "../check/limits.ts";
 import type { Dim, Graph, Node, Span } from "../ir/graph.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import { capturedNames, renameCaptured } from "../ir/captures.ts";
@@ -91,6 +92,15 @@ export function minibatchUpdates(
   const total = spec.epochs * spec.count;
   if (total === 1 || drawsIn(forward, loss, new Set(spec.over))) {
     return unrolled(b, forward, loss, params, spec, ctx);
+  }
+  // One Loop runs them all, so the step's size does not grow with them; its time does, and a
+  // step of more than MAX_UPDATES updates would run for hours (10^12 of them, forever).
+  if (total > MAX_UPDATES) {
+    throw tooManyUpdates(
+      spec,
+      ctx,
+      `more than the ${MAX_UPDATES.toLocaleString("en-US")} a step may run`,
+    );
   }
   const i64 = (g: GraphBuilder, name: string, v: number, shape: number[] = [1]) =>
     g.initializer(name, { dtype: "i64", shape, data: new BigInt64Array([BigInt(v)]) });
@@ -298,6 +308,20 @@ function unrolled(
   ctx: UpdateContext,
 ): { input: string; output: string }[] {
   const total = spec.epochs * spec.count;
+  // Unrolled, each update adds a copy of the loss's cone, its gradient and the optimiser's update:
+  // past the elaborator's node limit the step would take minutes to build and more memory than a
+  // machine has (epochs: 1000000, count: 1000000 ran on).
+  const start = b.graph.nodes.length;
+  const limit = () => {
+    if (b.graph.nodes.length - start <= LIMITS.nodes) return;
+    throw tooManyUpdates(
+      spec,
+      ctx,
+      `unrolled (its loss draws random numbers), which add more than ${
+        LIMITS.nodes.toLocaleString("en-US")
+      } nodes to it`,
+    );
+  };
   const i64 = (name: string, v: number) =>
     b.initializer(name, { dtype: "i64", shape: [1], data: new BigInt64Array([BigInt(v)]) });
   const axis = i64("minibatch.axis", 0);
@@ -320,6 +344,7 @@ function unrolled(
       rows.set(v, s);
     }
     slices.push(rows);
+    limit();
   }
   const [base] = b.addNode("Mul", [
     ctx.step,
@@ -360,6 +385,7 @@ function unrolled(
       now,
     );
     for (const u of r.updates) now.set(u.input, u.output);
+    limit();
   }
   return [...now].map(([input, output]) => ({ input, output }));
 }
@@ -419,4 +445,23 @@ function checkPerSample(
       }
     }
   }
+}
+
+/** The most updates one step's Loop may run (PPO's are tens to hundreds). */
+export const MAX_UPDATES = 1_000_000;
+
+/** DLM0318 at the setting: `why` says which bound the updates pass. */
+function tooManyUpdates(spec: MinibatchesSpec, ctx: UpdateContext, why: string): DlmError {
+  return new DlmError(
+    error(
+      ...diag(
+        "DLM0318",
+        spec.epochs,
+        spec.count,
+        (spec.epochs * spec.count).toLocaleString("en-US"),
+        why,
+      ),
+      spec.span ?? ctx.span,
+    ),
+  );
 }

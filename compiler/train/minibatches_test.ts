@@ -143,3 +143,35 @@ Deno.test("minibatches()'s updates are one Loop, unrolled only for a loss that d
   assert.equal(loops(drop), 0);
   assert.ok(drop.nodes.filter((n) => n.op === "Dropout").length >= 6);
 });
+
+Deno.test("minibatches() of 10^12 updates a step is DLM0318 at the setting, in bounded time, looped or unrolled", () => {
+  const compile = (updates: string, loss?: string) => {
+    const t0 = performance.now();
+    let text = src(updates);
+    if (loss) text = text.replace("loss = reduce_mean((pred - target) * (pred - target))", loss);
+    const r = compileTrain("m.dlm", { read: () => text });
+    assert.ok(performance.now() - t0 < 60_000);
+    return r.diagnostics.filter((d) => d.severity === "error");
+  };
+  const huge = `updates = minibatches(epochs: 1000000, count: 1000000, over: (x, target))`;
+  // One Loop: the step stays small, but 10^12 updates would run forever.
+  let e = compile(huge);
+  assert.equal(e.length, 1, JSON.stringify(e));
+  assert.equal(e[0].code, "DLM0318");
+  assert.equal(
+    e[0].message,
+    "minibatches(epochs: 1000000, count: 1000000) makes 1,000,000,000,000 updates in each training step, more than the 1,000,000 a step may run; fewer epochs or minibatches a step keep it in bounds",
+  );
+  assert.equal(e[0].span?.line, 9);
+  // Unrolled (the loss draws dropout masks): the step itself would grow without end.
+  e = compile(huge, "loss = reduce_mean(dropout((pred - target) * (pred - target), 0.5))");
+  assert.equal(e.length, 1, JSON.stringify(e));
+  assert.equal(e[0].code, "DLM0318");
+  assert.match(
+    e[0].message,
+    /unrolled \(its loss draws random numbers\), which add more than 250,000 nodes/,
+  );
+  assert.equal(e[0].span?.line, 9);
+  // Many updates of a small loss are no error: 4 x 100 here.
+  assert.deepEqual(compile(`updates = minibatches(epochs: 4, count: 100, over: (x, target))`), []);
+});

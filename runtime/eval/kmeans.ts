@@ -145,6 +145,12 @@ export function kmeans(
   if (!Number.isInteger(k) || k < 1 || k > n) {
     throw new RangeError(`k-means needs 1 <= k <= ${n} (the points), got k = ${k}`);
   }
+  // A NaN or infinite coordinate has no nearest centre (every distance to it is NaN).
+  for (let i = 0; i < n * d; i++) {
+    if (!Number.isFinite(x[i])) {
+      throw new RangeError(`k-means needs finite points: point ${Math.floor(i / d)} is ${x[i]}`);
+    }
+  }
   const runs = opts.init ? 1 : Math.max(1, opts.nInit ?? 1);
   const rng = new Rng(opts.seed ?? 0);
   let best: KMeansResult | undefined;

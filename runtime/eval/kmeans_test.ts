@@ -70,9 +70,12 @@ Deno.test("k-means++ spreads its centres: one in each blob, from its own seeded 
   assert.equal(blobs.size, 5);
 });
 
-Deno.test("k-means refuses k outside 1..n, the points it has", () => {
+Deno.test("k-means refuses k outside 1..n, the points it has, and points that are not finite", () => {
   assert.throws(() => kmeans([0, 1, 2], 3, 1, 4), /1 <= k <= 3 \(the points\), got k = 4/);
   assert.throws(() => kmeans([0, 1, 2], 3, 1, 0), /got k = 0/);
+  // Not a failure inside k-means++ (whose draw is D^2 / sum D^2, NaN here).
+  assert.throws(() => kmeans([0, 0, NaN, 1, 2, 2], 3, 2, 2), /finite points: point 1 is NaN/);
+  assert.throws(() => kmeans([0, Infinity, 2], 3, 1, 2), /point 1 is Infinity/);
 });
 
 for (const c of F.scores) {

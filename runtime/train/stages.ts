@@ -66,6 +66,28 @@ async function features(
   return { x, d };
 }
 
+/**
+ * DLM0317 at the kmeans(...) call when a row of the clustered value is NaN or infinite: k-means
+ * has no nearest centre for it (every distance to it is NaN), and k-means++ would draw it with a
+ * NaN probability. NaN data, or weights a run has driven to NaN, give such rows.
+ */
+function checkFinite(
+  st: CompiledStage,
+  x: Float64Array,
+  d: number,
+  rows: string,
+  epoch: number,
+  sources?: SourceMap,
+): void {
+  const at = x.findIndex((v) => !Number.isFinite(v));
+  if (at < 0) return;
+  const what = Number.isNaN(x[at]) ? "NaN" : "infinite";
+  throw new DlmError(
+    [error(...diag("DLM0317", st.source, Math.floor(at / d), rows, what, epoch + 1), st.span)],
+    sources,
+  );
+}
+
 /** Each row's nearest centre ([k * d] centres). */
 function nearest(x: Float64Array, d: number, centers: Float64Array, k: number): Int32Array {
   const n = x.length / d;
@@ -115,6 +137,7 @@ export function kmeansStage(
         spin: false,
       });
       const { x, d } = await features(runner, st.graph, weights, data);
+      checkFinite(st, x, d, "training rows", epoch, sources);
       const r = kmeans(x, data.size, d, st.k, {
         seed: (seed * 100003 + epoch) >>> 0,
         maxIter: st.iterations,
@@ -152,6 +175,7 @@ export function kmeansStage(
       let nextVal: Dataset | undefined;
       if (val) {
         const fv = await features(runner, st.graph, weights, val);
+        checkFinite(st, fv.x, d, "validation rows", epoch, sources);
         nextVal = withLabels(val, nearest(fv.x, d, centers, st.k));
       }
       return { data: withLabels(data, labels), val: nextVal, values };

@@ -315,3 +315,54 @@ Deno.test("checksum() changes with any byte, its position and the length", () =>
   shifted.set(b, 1);
   assert.equal(checksum(shifted.subarray(1)), c);
 });
+
+Deno.test(
+  "two dlm train runs of one file at once, on an empty cache, both train and leave one whole entry",
+  withTemp(async (dir) => {
+    // Both miss, both compile, both store the same entry: each writes a temporary file of its own
+    // and renames it over the name, so neither reads a half-written entry or fails on the other's.
+    Deno.writeTextFileSync(`${dir}/lib.dlm`, LIB);
+    Deno.writeTextFileSync(`${dir}/main.dlm`, MAIN);
+    const rows = (n: number, w: number) =>
+      Array.from({ length: n }, (_, i) => Array.from({ length: w }, (_, j) => (i * w + j) % 5))
+        .map((r) => r.join(",")).join("\n") + "\n";
+    Deno.writeTextFileSync(`${dir}/d.csv`, rows(40, 7));
+    const cli = new URL("../../cli/main.ts", import.meta.url).pathname;
+    const run = (k: number) =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          cli,
+          "train",
+          `${dir}/main.dlm`,
+          "--data",
+          `x=${dir}/d.csv:0-3`,
+          "--data",
+          `t=${dir}/d.csv:4-6`,
+          "--epochs",
+          "1",
+          "--out",
+          `${dir}/out${k}`,
+        ],
+        env: { DLM_CACHE_DIR: `${dir}/cache` },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const results = await Promise.all([run(0), run(1)]);
+    for (const r of results) {
+      const err = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 0, err);
+      assert.doesNotMatch(err, /warning|internal error/, err);
+    }
+    const names = entries(`${dir}/cache/steps`);
+    assert.equal(names.length, 1, names.join(", "));
+    assert.match(names[0], /^[0-9a-f]{64}\.step$/);
+    // The entry is whole (its trailer, length and checksum hold), and a third run uses it.
+    const e = decodeEntry(Deno.readFileSync(`${dir}/cache/steps/${names[0]}`));
+    assert.ok(!("miss" in e), JSON.stringify(e));
+    const third = await run(2);
+    assert.equal(third.code, 0, new TextDecoder().decode(third.stderr));
+    assert.deepEqual(entries(`${dir}/cache/steps`), names);
+  }),
+);

@@ -691,6 +691,20 @@ const defs: FnDef[] = [
           ctx.argSpan("lam"),
         );
       }
+      // One lam a target row: lam's rows are the target's (or one for all), else the product
+      // would broadcast to another batch than the target's.
+      const m = lam.t.shape[0];
+      if (m !== n && m !== 1) {
+        return ctx.error(
+          ...diag(
+            "DLM0203",
+            "mix_labels()",
+            `lam f32[${n}] with a row for each of the target's ${n} rows`,
+            formatType(lam.t),
+          ),
+          ctx.argSpan("lam"),
+        );
+      }
       return withGraph(ctx, (e) => {
         const yy = e.tensor(y);
         const q = y.t.dtype === "i64"

@@ -264,3 +264,24 @@ Deno.test("saturation and hue need RGB images; the geometry needs images of know
   const flat = compile(model("random_affine(x, degrees: 10)", "f32[N, 64]"), "train");
   assert.deepEqual(flat.diagnostics.map((d) => d.code), ["DLM0203"]);
 });
+
+Deno.test("mix_labels with lam of another batch than the target's is DLM0203 at lam, not an internal error", () => {
+  // The product broadcast to max(N, M) rows, which the result's declared [N, K] could not refine.
+  const src = (label: string) =>
+    `model M {
+  input x: f32[N, 1, 4, 4]
+  input label: ${label}
+  let (m, lam) = mixup(x)
+  output target = mix_labels(label, lam, classes: 3)
+}`;
+  for (const mode of ["eval", "train"] as const) {
+    const r = compile(src("i64[M]"), mode);
+    assert.deepEqual(
+      r.diagnostics.map((d) => `${d.code} ${d.span?.line}:${d.span?.col} ${d.message}`),
+      [
+        "DLM0203 5:37 mix_labels() needs lam f32[M] with a row for each of the target's M rows, got f32[N]",
+      ],
+    );
+  }
+  ok(src("i64[N]"), "train");
+});

@@ -15,6 +15,7 @@ import type { FnDef } from "./functions.ts";
 import type { Expr } from "../../ir/expr.ts";
 import { B, type CtxGraph, fl, i, Reported, t, withGraph } from "./util.ts";
 import { diag } from "../../diagnostics.ts";
+import { LIMITS } from "../limits.ts";
 
 const FOUR: Value = { k: "tuple", items: [fl(1), fl(1), fl(1), fl(1)] };
 
@@ -184,7 +185,7 @@ const nms: FnDef = {
 const roiAlign: FnDef = {
   name: "roi_align",
   doc:
-    'RoI Align (ONNX RoiAlign; torchvision.ops.roi_align): features x [N, C, H, W] pooled over rois [R, 4] (x1, y1, x2, y2 in image coordinates, scaled by spatial_scale) into [R, C, h, w]. batch_indices i64[R] says which image each roi is in (default all 0); aligned: true shifts by half a pixel (torchvision\'s aligned=True); sampling_ratio 0 is adaptive; mode "avg" or "max". Differentiable with respect to x (torchvision\'s backward) in mode "avg" with a fixed sampling_ratio > 0 (torchvision\'s Faster R-CNN uses 2); rois get no gradient.',
+    'RoI Align (ONNX RoiAlign; torchvision.ops.roi_align): features x [N, C, H, W] pooled over rois [R, 4] (x1, y1, x2, y2 in image coordinates, scaled by spatial_scale > 0) into [R, C, h, w]. batch_indices i64[R] says which image each roi is in (default all 0); aligned: true shifts by half a pixel (torchvision\'s aligned=True); sampling_ratio 0 is adaptive (torchvision\'s -1), else at most the feature map\'s larger side; mode "avg" or "max". Differentiable with respect to x (torchvision\'s backward) in mode "avg" with a fixed sampling_ratio > 0 (torchvision\'s Faster R-CNN uses 2); rois get no gradient.',
   sig: [
     { name: "x", type: "tensor" },
     { name: "rois", type: "tensor" },
@@ -206,6 +207,27 @@ const roiAlign: FnDef = {
           "output: a positive size or (h, w)",
           describe(args.output),
         ),
+      );
+    }
+    if (!positiveScale(ctx, args, "roi_align")) return ERROR;
+    // onnxruntime's RoiAlign tabulates h w ratio^2 sample points a roi, 32 bytes each (and the
+    // gradient as many): sampling_ratio 1000000 was std::bad_alloc at the step. A bin spans at
+    // most the feature map, so ratio samples a side more than the map's larger side sample it
+    // finer than its pixels: that is the bound (the tensor limit when the map's size is unknown).
+    const ratio = num(args.sampling_ratio);
+    const [hx, wx] = x.t.shape.slice(2);
+    const side = typeof hx === "number" && typeof wx === "number" ? Math.max(hx, wx) : undefined;
+    const most = side ?? Math.floor(Math.sqrt(LIMITS.tensorElements / (out[0] * out[1])));
+    if (!(ratio >= 0 && ratio <= most)) {
+      return ctx.error(
+        ...diag(
+          "DLM0210",
+          "roi_align() sampling_ratio",
+          `0 <= sampling_ratio <= ${most} (0 is adaptive, torchvision's -1` +
+            (side !== undefined ? "; at most the feature map's larger side)" : ")"),
+          ratio,
+        ),
+        ctx.argSpan("sampling_ratio"),
       );
     }
     let idx: string | undefined = args.batch_indices ? t(args.batch_indices).v : undefined;
@@ -235,7 +257,7 @@ const roiAlign: FnDef = {
 const roiPool: FnDef = {
   name: "roi_pool",
   doc:
-    "RoI max pooling (ONNX MaxRoiPool; torchvision.ops.roi_pool, Fast R-CNN): features x [N, C, H, W] pooled over rois [R, 4] (x1, y1, x2, y2 in image coordinates, scaled by spatial_scale and rounded to whole pixels) into [R, C, h, w], each bin the largest value in its cells (0 for an empty bin). batch_indices i64[R] says which image each roi is in (default all 0). Its gradient goes to each bin's first maximum, as torchvision's.",
+    "RoI max pooling (ONNX MaxRoiPool; torchvision.ops.roi_pool, Fast R-CNN): features x [N, C, H, W] pooled over rois [R, 4] (x1, y1, x2, y2 in image coordinates, scaled by spatial_scale > 0 and rounded to whole pixels) into [R, C, h, w], each bin the largest value in its cells (0 for an empty bin). batch_indices i64[R] says which image each roi is in (default all 0). Its gradient goes to each bin's first maximum, as torchvision's.",
   sig: [
     { name: "x", type: "tensor" },
     { name: "rois", type: "tensor" },
@@ -257,14 +279,19 @@ const roiPool: FnDef = {
       );
     }
     if (!needBoxes(ctx, rois, "rois", "roi_pool", "rois")) return ERROR;
+    if (!positiveScale(ctx, args, "roi_pool")) return ERROR;
     const idx = args.batch_indices ? t(args.batch_indices) : undefined;
     return withGraph(ctx, (e) => {
       const r = e.tensor(rois);
       // ONNX's rois are rows (batch, x1, y1, x2, y2).
-      const batch = idx
-        ? e.tensor(idx).cast(x.t.dtype).unsqueeze([1])
-        : r.op("Shape", [], { start: 0, end: 1 }).op("Concat", [e.ints([1])], { axis: 0 })
-          .op("ConstantOfShape", [], { value: tensor(x.t.dtype, [1], [0]) });
+      // Without batch_indices a column of zeros, [R, 1]: its shape is computed at run time, so
+      // it is declared (R of the rois), else the Concat below saw [?, ?] and MaxRoiPool's rule
+      // refused the rois (DLM0227 on a well-formed call).
+      const batch = idx ? e.tensor(idx).cast(x.t.dtype).unsqueeze([1]) : e.refine(
+        r.op("Shape", [], { start: 0, end: 1 }).op("Concat", [e.ints([1])], { axis: 0 })
+          .op("ConstantOfShape", [], { value: tensor(x.t.dtype, [1], [0]) }),
+        { dtype: x.t.dtype, shape: [rois.t.shape[0], 1] },
+      );
       return e.op1("MaxRoiPool", [x.v, e.op1("Concat", [batch, r], { axis: 1 })], {
         pooled_shape: out,
         spatial_scale: num(args.spatial_scale),
@@ -272,6 +299,21 @@ const roiPool: FnDef = {
     }) ?? ERROR;
   },
 };
+
+/**
+ * spatial_scale > 0 and finite: it maps image coordinates to the feature map's; onnxruntime's
+ * MaxRoiPool refuses any other when the model loads (DLM0415 at the step, not at the call), and
+ * torchvision's pools assume it.
+ */
+function positiveScale(ctx: Ctx, args: Record<string, Value>, what: string): boolean {
+  const s = num(args.spatial_scale);
+  if (s > 0 && Number.isFinite(s)) return true;
+  ctx.error(
+    ...diag("DLM0210", `${what}() spatial_scale`, "a finite spatial_scale > 0", s),
+    ctx.argSpan("spatial_scale"),
+  );
+  return false;
+}
 
 /** Numbers from an int, a float, or a tuple/list of them. */
 function numbers(v: Value | undefined): number[] | undefined {

@@ -227,3 +227,43 @@ train M {
   const r = await diffTrain(c.step!, opts);
   assert.equal(r.ok, true, formatTrainDiff(r, opts));
 });
+
+Deno.test("roi pooling's spatial_scale and sampling_ratio are checked at the argument, not by onnxruntime at the step", () => {
+  // spatial_scale 0 or below was DLM0415 when onnxruntime loaded MaxRoiPool; sampling_ratio
+  // 1000000 was std::bad_alloc in RoiAlign's table of h w ratio^2 sample points a roi.
+  const errs = (call: string) =>
+    compile(
+      `model M {\n  input x: f32[N, 3, 8, 16]\n  input r: f32[K, 4]\n  output y = ${call}\n}`,
+    ).diagnostics.filter((d) => d.severity === "error").map((d) =>
+      `${d.code} ${d.span?.line}:${d.span?.col} ${d.message}`
+    );
+  assert.deepEqual(errs("roi_pool(x, r, output: 2, spatial_scale: 0.0)"), [
+    "DLM0210 4:40 roi_pool() spatial_scale needs a finite spatial_scale > 0, got 0",
+  ]);
+  assert.deepEqual(errs("roi_align(x, r, output: 2, spatial_scale: -0.5)"), [
+    "DLM0210 4:41 roi_align() spatial_scale needs a finite spatial_scale > 0, got -0.5",
+  ]);
+  assert.deepEqual(errs("roi_align(x, r, output: 2, sampling_ratio: 1000000)"), [
+    "DLM0210 4:41 roi_align() sampling_ratio needs 0 <= sampling_ratio <= 16 (0 is adaptive, torchvision's -1; at most the feature map's larger side), got 1000000",
+  ]);
+  assert.match(errs("roi_align(x, r, output: 2, sampling_ratio: -1)")[0], /got -1$/);
+  for (
+    const ok of ["roi_align(x, r, output: 2, sampling_ratio: 16)", "roi_pool(x, r, output: 2)"]
+  ) {
+    assert.deepEqual(errs(ok), []);
+  }
+});
+
+Deno.test("roi_pool without batch_indices pools every roi from image 0, as with zeros given", () => {
+  // Its column of zeros had no static shape, and the call was refused as DLM0227.
+  const src = (extra: string) =>
+    `model M {\n  input x: f32[N, 1, 4, 4]\n  input r: f32[K, 4]\n  input b: i64[K]\n` +
+    `  output y = roi_pool(x, r, output: 2${extra})\n}`;
+  const x = tensor("f32", [2, 1, 4, 4], [...Array(32).keys()].map((v) => (v * 7) % 11));
+  const r = tensor("f32", [2, 4], [0, 0, 3, 3, 1, 1, 2, 3]);
+  const b = tensor("i64", [2], [0, 0]);
+  const plain = runGraph(ok(src("")), { x, r, b }).outputs.y;
+  const given = runGraph(ok(src(", batch_indices: b")), { x, r, b }).outputs.y;
+  assert.deepEqual(plain.shape, [2, 1, 2, 2]);
+  assert.deepEqual(toNumbers(plain), toNumbers(given));
+});

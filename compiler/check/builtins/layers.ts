@@ -538,6 +538,21 @@ const embedding: LayerDef = {
     if (x.t.dtype !== "i64" && x.t.dtype !== "i32") {
       return ctx.error(...diag("DLM0207", "embedding()", "integer ids", formatType(x.t)));
     }
+    // A table of no rows has no id to look up (every id is out of range, and its gradient's
+    // scatter had no row to add to: an internal error); of no columns, no vector to give.
+    for (const arg of ["num", "dim"] as const) {
+      if (num(args[arg]) <= 0) {
+        return ctx.error(
+          ...diag(
+            "DLM0210",
+            "embedding()",
+            arg === "num" ? "a positive number of ids" : "a positive dim",
+            num(args[arg]),
+          ),
+          ctx.argSpan(arg),
+        );
+      }
+    }
     const w = ctx.param(prefix, "weight", [num(args.num), num(args.dim)], {
       kind: "normal",
       mean: 0,

@@ -94,6 +94,8 @@ export abstract class ElabCore {
   /** Block calls being elaborated, innermost last: for notes and the recursion message. */
   calls: { name: string; span: Span }[] = [];
   iterations = 0;
+  /** Items tuple and list concatenations copied so far (LIMITS.copiedItems). */
+  copied = 0;
   paramElements = 0;
   readonly global: Scope;
   /**
@@ -322,15 +324,17 @@ export abstract class ElabCore {
       });
       for (const o of outs) {
         const t = this.b.graph.types.get(o)!;
-        if (
-          t.shape.every((d) => typeof d === "number") &&
-          numel(t.shape as number[]) > LIMITS.tensorElements
-        ) {
+        // With symbolic dims, the known dims' product is the size at each value of them: over
+        // the limit, the tensor is too large at any batch of one row or more (and its dims may
+        // be beyond what an ONNX int64 dim of a double holds exactly, 2^53).
+        const known = t.shape.filter((d): d is number => typeof d === "number");
+        const symbolic = t.shape.filter((d) => typeof d !== "number").map(String);
+        if (numel(known) > LIMITS.tensorElements) {
           this.err(
             ...diag(
               "DLM0303",
               `The output ${formatType(t)} of ${op}`,
-              big(numel(t.shape as number[])),
+              [big(numel(known)), ...symbolic].join(" x "),
               big(LIMITS.tensorElements),
             ),
             span,

@@ -4,7 +4,8 @@
  * `a @ b` MatMul, a number beside a tensor becomes a scalar constant of
  * its dtype).
  */
-import { scalarTensor } from "./core.ts";
+import { Abort, scalarTensor } from "./core.ts";
+import { LIMITS } from "../limits.ts";
 import { TypeElab } from "./types.ts";
 import type * as A from "../../syntax/ast.ts";
 import { diag } from "../../diagnostics.ts";
@@ -45,6 +46,11 @@ export abstract class OperatorElab extends TypeElab {
     }
     if (l.k === "str" && r.k === "str" && op === "+") return { k: "str", v: l.v + r.v };
     if ((l.k === "tuple" || l.k === "list") && l.k === r.k && op === "+") {
+      this.copied += l.items.length + r.items.length;
+      if (this.copied > LIMITS.copiedItems) {
+        this.err(...diag("DLM0319", LIMITS.copiedItems.toLocaleString("en-US")), e.span);
+        throw new Abort();
+      }
       return { k: l.k, items: [...l.items, ...r.items] };
     }
     if (l.k === "dim" || r.k === "dim") {

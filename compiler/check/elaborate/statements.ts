@@ -429,12 +429,15 @@ export abstract class StatementElab extends IndexElab {
     const spans = v.argSpans ?? {};
     const x = v.args.x as TensorValue;
     const shape = x.t.shape;
-    if (shape.length !== 2 || !isFloat(x.t.dtype) || typeof shape[1] !== "number") {
+    // F >= 1: rows of no features are all at distance 0, and any clustering of them is arbitrary.
+    if (
+      shape.length !== 2 || !isFloat(x.t.dtype) || typeof shape[1] !== "number" || shape[1] < 1
+    ) {
       this.err(
         ...diag(
           "DLM0731",
           "its first argument",
-          "a float tensor [N, F] with F known",
+          "a float tensor [N, F] with F known and at least 1",
           formatType(x.t),
         ),
         spans.x ?? src.span,
