@@ -376,17 +376,33 @@ export function abandon(p: Pending): void {
  * in its folder are considered.
  */
 export function evict(cfg: CacheConfig, keep?: string): void {
-  let names: Deno.DirEntry[];
+  evictFiles(cfg.dir, cfg.maxBytes, { entry: ENTRY, temp: TEMP }, keep);
+}
+
+/**
+ * The eviction of a cache folder (this one's, and the compiled-step cache's,
+ * runtime/train/step_cache.ts): the least recently used files named like
+ * `names.entry` go until the rest fit in `maxBytes` (never `keep`), and files
+ * named like `names.temp` older than a day (left by killed runs) go too.
+ * Links, folders and other names are not the cache's and are left alone.
+ */
+export function evictFiles(
+  dir: string,
+  maxBytes: number,
+  names: { entry: RegExp; temp: RegExp },
+  keep?: string,
+): void {
+  let listed: Deno.DirEntry[];
   try {
-    names = [...Deno.readDirSync(cfg.dir)];
+    listed = [...Deno.readDirSync(dir)];
   } catch {
     return;
   }
   const now = Date.now();
   const entries: { path: string; size: number; used: number }[] = [];
-  for (const e of names) {
+  for (const e of listed) {
     if (!e.isFile) continue; // links and folders are not ours
-    const path = `${cfg.dir}/${e.name}`;
+    const path = `${dir}/${e.name}`;
     let st: Deno.FileInfo;
     try {
       st = Deno.lstatSync(path);
@@ -395,20 +411,21 @@ export function evict(cfg: CacheConfig, keep?: string): void {
     }
     if (!st.isFile) continue;
     const used = st.mtime?.getTime() ?? 0;
-    if (ENTRY.test(e.name)) entries.push({ path, size: st.size, used });
-    else if (TEMP.test(e.name) && now - used > STALE_TEMP_MS) removeQuietly(path);
+    if (names.entry.test(e.name)) entries.push({ path, size: st.size, used });
+    else if (names.temp.test(e.name) && now - used > STALE_TEMP_MS) removeQuietly(path);
   }
   let total = entries.reduce((s, e) => s + e.size, 0);
   entries.sort((a, b) => a.used - b.used);
   for (const e of entries) {
-    if (total <= cfg.maxBytes) break;
+    if (total <= maxBytes) break;
     if (e.path === keep) continue;
     removeQuietly(e.path);
     total -= e.size;
   }
 }
 
-function removeQuietly(path: string): void {
+/** Delete a file; one already gone (a concurrent run removed it) is no error. */
+export function removeQuietly(path: string): void {
   try {
     Deno.removeSync(path);
   } catch { /* already gone: a concurrent run removed it */ }

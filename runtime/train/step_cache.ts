@@ -51,7 +51,7 @@ import type { ParamInfo } from "../../compiler/ir/graph.ts";
 import { DTYPES, numel, type Tensor } from "../../compiler/ir/tensor.ts";
 import type { TrainSettings } from "../../compiler/train/mod.ts";
 import { describeFsError } from "../fs.ts";
-import { type CacheConfig, canonical, sha256 } from "../ort/cache.ts";
+import { type CacheConfig, canonical, evictFiles, removeQuietly, sha256 } from "../ort/cache.ts";
 import type { LoadedModel } from "./model.ts";
 
 /** The folder under the cache directory that holds the compiled steps. */
@@ -60,8 +60,6 @@ export const STEPS_SUBDIR = "steps";
 const MAGIC = new TextEncoder().encode("DLMSTEP1");
 const ENTRY = /^[0-9a-f]{64}\.step$/;
 const TEMP = /^[0-9a-f]{64}\.step\.[0-9a-f-]{36}\.tmp$/;
-/** A temporary file older than this is a leftover of a killed run, not one being written. */
-const STALE_TEMP_MS = 24 * 3600 * 1000;
 
 /** The step cache's configuration beside the session cache's (`<base>/onnxruntime`). */
 export function stepCacheConfig(sessions: CacheConfig): CacheConfig {
@@ -400,40 +398,5 @@ export function approximateBytes(value: CompiledStep): number {
  * of the cache's own name patterns in its folder are considered.
  */
 export function evictSteps(cfg: CacheConfig, keep?: string): void {
-  let names: Deno.DirEntry[];
-  try {
-    names = [...Deno.readDirSync(cfg.dir)];
-  } catch {
-    return;
-  }
-  const now = Date.now();
-  const entries: { path: string; size: number; used: number }[] = [];
-  for (const e of names) {
-    if (!e.isFile) continue;
-    const path = `${cfg.dir}/${e.name}`;
-    let st: Deno.FileInfo;
-    try {
-      st = Deno.lstatSync(path);
-    } catch {
-      continue; // deleted by a concurrent run
-    }
-    if (!st.isFile) continue;
-    const used = st.mtime?.getTime() ?? 0;
-    if (ENTRY.test(e.name)) entries.push({ path, size: st.size, used });
-    else if (TEMP.test(e.name) && now - used > STALE_TEMP_MS) removeQuietly(path);
-  }
-  let total = entries.reduce((s, e) => s + e.size, 0);
-  entries.sort((a, b) => a.used - b.used);
-  for (const e of entries) {
-    if (total <= cfg.maxBytes) break;
-    if (e.path === keep) continue;
-    removeQuietly(e.path);
-    total -= e.size;
-  }
-}
-
-function removeQuietly(path: string): void {
-  try {
-    Deno.removeSync(path);
-  } catch { /* already gone: a concurrent run removed it */ }
+  evictFiles(cfg.dir, cfg.maxBytes, { entry: ENTRY, temp: TEMP }, keep);
 }
