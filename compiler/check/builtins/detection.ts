@@ -198,17 +198,8 @@ const roiAlign: FnDef = {
   ],
   apply(ctx, args) {
     const x = t(args.x), rois = t(args.rois);
-    const out = positivePair(args.output);
-    if (!out) {
-      return ctx.error(
-        ...diag(
-          "DLM0210",
-          "roi_align()",
-          "output: a positive size or (h, w)",
-          describe(args.output),
-        ),
-      );
-    }
+    const out = pooledSize(ctx, args, "roi_align");
+    if (!out) return ERROR;
     if (!positiveScale(ctx, args, "roi_align")) return ERROR;
     // onnxruntime's RoiAlign tabulates h w ratio^2 sample points a roi, 32 bytes each (and the
     // gradient as many): sampling_ratio 1000000 was std::bad_alloc at the step. A bin spans at
@@ -267,17 +258,8 @@ const roiPool: FnDef = {
   ],
   apply(ctx, args) {
     const x = t(args.x), rois = t(args.rois);
-    const out = positivePair(args.output);
-    if (!out) {
-      return ctx.error(
-        ...diag(
-          "DLM0210",
-          "roi_pool()",
-          "output: a positive size or (h, w)",
-          describe(args.output),
-        ),
-      );
-    }
+    const out = pooledSize(ctx, args, "roi_pool");
+    if (!out) return ERROR;
     if (!needBoxes(ctx, rois, "rois", "roi_pool", "rois")) return ERROR;
     if (!positiveScale(ctx, args, "roi_pool")) return ERROR;
     const idx = args.batch_indices ? t(args.batch_indices) : undefined;
@@ -299,6 +281,21 @@ const roiPool: FnDef = {
     }) ?? ERROR;
   },
 };
+
+/** A pool's `output:` as (h, w), both positive; else DLM0210 at the call and undefined. */
+function pooledSize(
+  ctx: Ctx,
+  args: Record<string, Value>,
+  what: string,
+): [number, number] | undefined {
+  const out = positivePair(args.output);
+  if (!out) {
+    ctx.error(
+      ...diag("DLM0210", `${what}()`, "output: a positive size or (h, w)", describe(args.output)),
+    );
+  }
+  return out;
+}
 
 /**
  * spatial_scale > 0 and finite: it maps image coordinates to the feature map's; onnxruntime's
