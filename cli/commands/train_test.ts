@@ -87,6 +87,31 @@ Deno.test("dlm train on a .dlm file without a train section says so", async () =
   );
 });
 
+Deno.test("dlm train --model naming no model is DLM0103 with the models there are, not 'no train section'", async () => {
+  const file = new URL("../../lang-examples/lenet_digits.dlm", import.meta.url).pathname;
+  await assert.rejects(
+    () => run([file, "--model", "Nope", "--data", "digits"]),
+    (e: DlmError) =>
+      e.diagnostics[0].code === "DLM0103" &&
+      e.message.includes("No model named 'Nope'; the models are: LenetDigits"),
+  );
+  // A model that exists but has no section is still DLM0126.
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/two.dlm`,
+      Deno.readTextFileSync(file) +
+        "\nmodel Extra {\n  input x: f32[N, 64]\n  output y = x |> fc: linear(2)\n}\n",
+    );
+    await assert.rejects(
+      () => run([`${dir}/two.dlm`, "--model", "Extra", "--data", "digits"]),
+      (e: DlmError) => e.diagnostics[0].code === "DLM0126",
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("dlm train takes a recurrent model's sequence length from the data", async () => {
   const dir = Deno.makeTempDirSync();
   try {

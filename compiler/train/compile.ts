@@ -242,6 +242,11 @@ function pickSection(p: Program, model?: string): A.TrainDecl | Diagnostic {
   const mine = p.main.decls.filter((d): d is A.TrainDecl => d.kind === "train");
   const all = model ? p.trains.filter((t) => t.model === model) : mine;
   if (all.length > 0) return all[0];
+  // A model that does not exist is that, not a model without a section (DLM0103 names those
+  // there are, as --model does everywhere else).
+  if (model && !p.models.has(model)) {
+    return error(...diag("DLM0103", model, [...p.models.keys()].join(", ") || "none"));
+  }
   // Without --model, the file is what lacks the section: reported at its start.
   return model ? error(...diag("DLM0126", `Model '${model}'`, "")) : error(
     ...diag("DLM0126", p.main.path, " (train Model { loss = ... optimizer = ... })"),
