@@ -184,25 +184,41 @@ export async function lookup(
   key: CacheKey,
 ): Promise<{ model: Uint8Array } | { miss: Miss }> {
   const path = `${cfg.dir}/${await entryName(key)}`;
+  const read = readEntryFile(path);
+  if ("miss" in read) return read;
+  const checked = await check(read.bytes, key);
+  if ("miss" in checked) {
+    removeQuietly(path);
+    return checked;
+  }
+  touch(path);
+  return checked;
+}
+
+/**
+ * A cache entry's bytes (this cache's and the compiled-step cache's), or why there are none:
+ * absent, not a regular file (a link or a folder under an entry's name is not ours: neither
+ * read nor deleted), or unreadable. The file read is the one checked: the same inode, not a
+ * link swapped in since.
+ */
+export function readEntryFile(
+  path: string,
+): { bytes: Uint8Array } | { miss: "absent" | "not a file" | "unreadable" } {
   let st: Deno.FileInfo;
   try {
     st = Deno.lstatSync(path);
   } catch {
     return { miss: "absent" };
   }
-  // A link or a folder under an entry's name is not ours: neither read nor delete it.
   if (!st.isFile) return { miss: "not a file" };
-  let bytes: Uint8Array;
   let file: Deno.FsFile | undefined;
   try {
     file = Deno.openSync(path, { read: true });
-    // The file opened is the one checked (not a link swapped in since): same inode.
     const opened = file.statSync();
     if (!opened.isFile || (st.ino !== null && opened.ino !== st.ino)) {
-      file.close();
       return { miss: "not a file" };
     }
-    bytes = new Uint8Array(opened.size);
+    let bytes = new Uint8Array(opened.size);
     for (let off = 0; off < bytes.length;) {
       const n = file.readSync(bytes.subarray(off));
       if (n === null || n === 0) {
@@ -211,22 +227,20 @@ export async function lookup(
       }
       off += n;
     }
+    return { bytes };
   } catch {
-    file?.close();
     return { miss: "unreadable" };
+  } finally {
+    file?.close();
   }
-  const checked = await check(bytes, key);
-  if ("miss" in checked) {
-    file.close();
-    removeQuietly(path);
-    return checked;
-  }
+}
+
+/** Mark an entry as just used (its modification time orders eviction); a read-only cache still serves hits. */
+export function touch(path: string): void {
   try {
     const now = new Date();
-    file.utimeSync(now, now);
-  } catch { /* a read-only cache still serves hits */ }
-  file.close();
-  return checked;
+    Deno.utimeSync(path, now, now);
+  } catch { /* read-only: the hit stands */ }
 }
 
 /** Delete a key's entry (one onnxruntime refused to load), if it is a regular file. */

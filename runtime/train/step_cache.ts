@@ -51,7 +51,15 @@ import type { ParamInfo } from "../../compiler/ir/graph.ts";
 import { DTYPES, numel, type Tensor } from "../../compiler/ir/tensor.ts";
 import type { TrainSettings } from "../../compiler/train/mod.ts";
 import { describeFsError } from "../fs.ts";
-import { type CacheConfig, canonical, evictFiles, removeQuietly, sha256 } from "../ort/cache.ts";
+import {
+  type CacheConfig,
+  canonical,
+  evictFiles,
+  readEntryFile,
+  removeQuietly,
+  sha256,
+  touch,
+} from "../ort/cache.ts";
 import type { LoadedModel } from "./model.ts";
 
 /** The folder under the cache directory that holds the compiled steps. */
@@ -268,21 +276,9 @@ export async function lookupStep(
   key: StepKey,
 ): Promise<{ value: CompiledStep } | { miss: StepMiss }> {
   const path = `${cfg.dir}/${await entryName(key)}`;
-  let st: Deno.FileInfo;
-  try {
-    st = Deno.lstatSync(path);
-  } catch {
-    return { miss: "absent" };
-  }
-  // A link or a folder under an entry's name is not ours: neither read nor delete it.
-  if (!st.isFile) return { miss: "not a file" };
-  let bytes: Uint8Array;
-  try {
-    bytes = Deno.readFileSync(path);
-  } catch {
-    return { miss: "unreadable" };
-  }
-  const e = decodeEntry(bytes);
+  const read = readEntryFile(path);
+  if ("miss" in read) return read;
+  const e = decodeEntry(read.bytes);
   if ("miss" in e) {
     removeQuietly(path);
     return e;
@@ -312,10 +308,7 @@ export async function lookupStep(
     removeQuietly(path);
     return { miss: "corrupt" };
   }
-  try {
-    const now = new Date();
-    Deno.utimeSync(path, now, now);
-  } catch { /* a read-only cache still serves hits */ }
+  touch(path);
   return { value };
 }
 
