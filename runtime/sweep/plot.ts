@@ -103,31 +103,18 @@ export function sweepSvg(p: SweepPlot): string {
     const [x0, x1] = span(xs), [y0, y1] = span(ys);
     const sx = (v: number) => M.l + (Math.log(v / x0) / Math.log(x1 / x0)) * pw;
     const sy = (v: number) => top + PH - (Math.log(v / y0) / Math.log(y1 / y0)) * PH;
-    out.push(
-      `<rect x="${M.l}" y="${top}" width="${pw}" height="${PH}" fill="none" stroke="#999"/>`,
-    );
-    for (const t of logTicks(x0, x1)) {
-      const x = sx(t).toFixed(1);
-      out.push(
-        `<line x1="${x}" y1="${top + PH}" x2="${x}" y2="${top + PH + 4}" stroke="#999"/>`,
-        `<text x="${x}" y="${top + PH + 15}" text-anchor="middle">${tickLabel(t)}</text>`,
-      );
-    }
-    for (const t of logTicks(y0, y1)) {
-      const y = sy(t).toFixed(1);
-      out.push(
-        `<line x1="${M.l - 4}" y1="${y}" x2="${M.l}" y2="${y}" stroke="#999"/>`,
-        `<text x="${M.l - 6}" y="${(+y + 4).toFixed(1)}" text-anchor="end">${tickLabel(t)}</text>`,
-      );
-    }
-    out.push(
-      `<text x="${M.l + pw / 2}" y="${top + PH + 32}" text-anchor="middle">${
-        esc(xLabel)
-      } (log)</text>`,
-      `<text transform="translate(14 ${top + PH / 2}) rotate(-90)" text-anchor="middle">${
-        esc(p.lossLabel)
-      } (log)</text>`,
-    );
+    drawAxes(out, {
+      left: M.l,
+      top,
+      width: pw,
+      height: PH,
+      sx,
+      sy,
+      xTicks: logTicks(x0, x1),
+      yTicks: logTicks(y0, y1),
+      xLabel: `${xLabel} (log)`,
+      yLabel: `${p.lossLabel} (log)`,
+    });
     if (curve && curve.length > 1) {
       const pts = curve.filter(([x, y]) => x > 0 && y > 0)
         .map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(" ");
@@ -247,31 +234,18 @@ export function metricSvg(p: MetricPlot): string {
     const y0 = ylo - my, y1 = yhi + my;
     const sx = (v: number) => M.l + (Math.log(v / x0) / Math.log(x1 / x0)) * pw;
     const sy = (v: number) => M.t + PH - ((v - y0) / (y1 - y0)) * PH;
-    out.push(
-      `<rect x="${M.l}" y="${M.t}" width="${pw}" height="${PH}" fill="none" stroke="#999"/>`,
-    );
-    for (const t of logTicks(x0, x1)) {
-      const x = sx(t).toFixed(1);
-      out.push(
-        `<line x1="${x}" y1="${M.t + PH}" x2="${x}" y2="${M.t + PH + 4}" stroke="#999"/>`,
-        `<text x="${x}" y="${M.t + PH + 15}" text-anchor="middle">${tickLabel(t)}</text>`,
-      );
-    }
-    for (const t of linearTicks(y0, y1)) {
-      const y = sy(t).toFixed(1);
-      out.push(
-        `<line x1="${M.l - 4}" y1="${y}" x2="${M.l}" y2="${y}" stroke="#999"/>`,
-        `<text x="${M.l - 6}" y="${(+y + 4).toFixed(1)}" text-anchor="end">${tickLabel(t)}</text>`,
-      );
-    }
-    out.push(
-      `<text x="${M.l + pw / 2}" y="${M.t + PH + 32}" text-anchor="middle">${
-        esc(p.nLabel)
-      } (log)</text>`,
-      `<text transform="translate(14 ${M.t + PH / 2}) rotate(-90)" text-anchor="middle">${
-        esc(p.valueLabel)
-      }</text>`,
-    );
+    drawAxes(out, {
+      left: M.l,
+      top: M.t,
+      width: pw,
+      height: PH,
+      sx,
+      sy,
+      xTicks: logTicks(x0, x1),
+      yTicks: linearTicks(y0, y1),
+      xLabel: `${p.nLabel} (log)`,
+      yLabel: p.valueLabel,
+    });
     const legend: string[] = [];
     const lx = M.l + pw + 10;
     const hline = (v: number, color: string, dash: string, label: string) => {
@@ -313,4 +287,51 @@ export function metricSvg(p: MetricPlot): string {
   }
   out.push("</svg>");
   return out.join("\n") + "\n";
+}
+
+/**
+ * A panel's frame, its ticks and their labels, and the axis titles, for a plot area of
+ * `width` x `height` at (left, top) with the scales sx and sy.
+ */
+function drawAxes(
+  out: string[],
+  a: {
+    left: number;
+    top: number;
+    width: number;
+    height: number;
+    sx: (v: number) => number;
+    sy: (v: number) => number;
+    xTicks: number[];
+    yTicks: number[];
+    xLabel: string;
+    yLabel: string;
+  },
+): void {
+  const { left, top, width, height: PH } = a;
+  out.push(
+    `<rect x="${left}" y="${top}" width="${width}" height="${PH}" fill="none" stroke="#999"/>`,
+  );
+  for (const t of a.xTicks) {
+    const x = a.sx(t).toFixed(1);
+    out.push(
+      `<line x1="${x}" y1="${top + PH}" x2="${x}" y2="${top + PH + 4}" stroke="#999"/>`,
+      `<text x="${x}" y="${top + PH + 15}" text-anchor="middle">${tickLabel(t)}</text>`,
+    );
+  }
+  for (const t of a.yTicks) {
+    const y = a.sy(t).toFixed(1);
+    out.push(
+      `<line x1="${left - 4}" y1="${y}" x2="${left}" y2="${y}" stroke="#999"/>`,
+      `<text x="${left - 6}" y="${(+y + 4).toFixed(1)}" text-anchor="end">${tickLabel(t)}</text>`,
+    );
+  }
+  out.push(
+    `<text x="${left + width / 2}" y="${top + PH + 32}" text-anchor="middle">${
+      esc(a.xLabel)
+    }</text>`,
+    `<text transform="translate(14 ${top + PH / 2}) rotate(-90)" text-anchor="middle">${
+      esc(a.yLabel)
+    }</text>`,
+  );
 }
