@@ -154,6 +154,17 @@ export function dimsOf(args: Parsed): Record<string, number> {
   return out;
 }
 
+/** A `--set` value as written: true/false are bools, numbers are numbers, anything else a string. */
+export function setValue(v: string): number | boolean | string {
+  return v === "true"
+    ? true
+    : v === "false"
+    ? false
+    : v.trim() !== "" && Number.isFinite(Number(v))
+    ? Number(v)
+    : v;
+}
+
 /**
  * `--set KEY=VALUE` pairs as model parameter overrides: true/false are
  * bools, numbers are numbers, anything else a string.
@@ -161,13 +172,7 @@ export function dimsOf(args: Parsed): Record<string, number> {
 export function overridesOf(args: Parsed): Record<string, number | boolean | string> {
   const out: Record<string, number | boolean | string> = {};
   for (const [k, v] of Object.entries(keyValues(args.opts.set, "set"))) {
-    out[k] = v === "true"
-      ? true
-      : v === "false"
-      ? false
-      : v.trim() !== "" && Number.isFinite(Number(v))
-      ? Number(v)
-      : v;
+    out[k] = setValue(v);
   }
   return out;
 }

@@ -17,7 +17,7 @@ import {
 import { drawDetections, tile } from "../../runtime/eval/draw.ts";
 import { writeFileAtomic } from "../../runtime/fs.ts";
 import { loadData, parseDataSpecs, takeRows } from "../../runtime/data/mod.ts";
-import { overridesOf } from "../args.ts";
+import { buildOptionsOf } from "../build.ts";
 import { backendOf, type Io, one, type Parsed, UsageError } from "../command.ts";
 import { buildGraph } from "../pipeline.ts";
 import { warn } from "../report.ts";
@@ -33,13 +33,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   const backend = backendOf(args, true);
   const roles = rolesOf(args);
   const data = loadData(parseDataSpecs(inputs));
-  const built = buildGraph(file, {
-    model: args.opts.model as string | undefined,
-    seed: (args.opts.seed as number | undefined) ?? 0,
-    weights: (args.opts.weights as string[] | undefined) ?? [],
-    weightsMap: args.opts["weights-map"] as string | undefined,
-    overrides: overridesOf(args),
-  });
+  const built = buildGraph(file, buildOptionsOf(args));
   warn(built, io);
   noWeights(args, built, "dlm detect", io);
   const g = built.graph;

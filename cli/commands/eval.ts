@@ -13,7 +13,7 @@ import type { Graph } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { type ApResult, averagePrecision } from "../../runtime/eval/average_precision.ts";
 import { loadData, parseDataSpecs, takeRows } from "../../runtime/data/mod.ts";
-import { overridesOf } from "../args.ts";
+import { buildOptionsOf } from "../build.ts";
 import { backendOf, type Io, one, type Parsed, UsageError } from "../command.ts";
 import { buildGraph } from "../pipeline.ts";
 import { warn } from "../report.ts";
@@ -33,13 +33,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   const data = (args.opts.data as string[] | undefined) ?? [];
   if (!data.length) throw new UsageError(...diag("DLM0506", "--data NAME=PATH"));
   const arrays = loadData(parseDataSpecs(data));
-  const built = buildGraph(file, {
-    model: args.opts.model as string | undefined,
-    seed: (args.opts.seed as number | undefined) ?? 0,
-    weights: (args.opts.weights as string[] | undefined) ?? [],
-    weightsMap: args.opts["weights-map"] as string | undefined,
-    overrides: overridesOf(args),
-  });
+  const built = buildGraph(file, buildOptionsOf(args));
   warn(built, io);
   noWeights(args, built, "dlm eval", io);
   const roles = rolesOf(args);

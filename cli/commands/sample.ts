@@ -28,7 +28,7 @@ import {
 import { writeNpy } from "../../runtime/formats/mod.ts";
 import { writeFileAtomic } from "../../runtime/fs.ts";
 import { loadData, parseDataSpecs, takeRows } from "../../runtime/data/mod.ts";
-import { dimsOf, keyValues } from "../args.ts";
+import { dimsOf, keyValues, setValue } from "../args.ts";
 import { backendOf, type Io, one, type Parsed, UsageError } from "../command.ts";
 import { buildGraph, type BuildOptions, isOnnxPath } from "../pipeline.ts";
 import { warn } from "../report.ts";
@@ -199,13 +199,7 @@ function splitSets(
       conditions[k] = v;
       continue;
     }
-    overrides[k] = v === "true"
-      ? true
-      : v === "false"
-      ? false
-      : v.trim() !== "" && Number.isFinite(Number(v))
-      ? Number(v)
-      : v;
+    overrides[k] = setValue(v);
   }
   return { overrides, conditions };
 }

@@ -38,7 +38,7 @@ import { computeFrontier, fitPowerLaw, type PowerLawFit } from "../../runtime/sw
 import { metricSvg, sweepSvg } from "../../runtime/sweep/plot.ts";
 import { stderrSink, train } from "../../runtime/train/mod.ts";
 import { kmeansStage } from "../../runtime/train/stages.ts";
-import { dimsOf } from "../args.ts";
+import { dimsOf, setValue } from "../args.ts";
 import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
 import { groupDigits, warn } from "../report.ts";
 import { sessionArgsOf } from "../sessions.ts";
@@ -47,17 +47,6 @@ type Value = number | boolean | string;
 
 /** The files `dlm sweep -o DIR` writes. */
 export const SWEEP_FILES = ["sweep.csv", "sweep.svg", "fit.json"] as const;
-
-/** One value of `--set`, read as `dlm train --set` reads it. */
-function parseValue(v: string): Value {
-  return v === "true"
-    ? true
-    : v === "false"
-    ? false
-    : v.trim() !== "" && Number.isFinite(Number(v))
-    ? Number(v)
-    : v;
-}
 
 /**
  * The `--set` options: each `KEY=V1,V2,...`; a key with one value is fixed for every
@@ -73,7 +62,7 @@ export function parseSweepSets(items: readonly string[]): [string, Value[]][] {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw why("it needs KEY=V1,V2,...");
     const raw = item.slice(eq + 1).split(",").map((s) => s.trim());
     if (raw.some((s) => s === "")) throw why("a value is empty");
-    const values = raw.map(parseValue);
+    const values = raw.map(setValue);
     const seen = new Set<string>();
     for (const v of values) {
       if (seen.has(String(v))) throw why(`the value ${v} is listed twice`);
