@@ -217,6 +217,12 @@ export const SESSION: Record<string, OptSpec> = {
     help:
       "onnxruntime's graph optimisation level (default: all for a model, extended for a training step of up to 3,000 nodes, disabled above)",
   },
+  "cache-dir": {
+    kind: "string",
+    arg: "DIR",
+    help:
+      "the cache folder of optimised models and compiled training steps (default $DLM_CACHE_DIR, else $XDG_CACHE_HOME/dlm or ~/.cache/dlm)",
+  },
   "no-cache": {
     kind: "bool",
     help:

@@ -24,6 +24,8 @@ export function sessionArgsOf(args: Parsed): SessionArgs {
   }
   return {
     optimize: level as OptimizeLevel | undefined,
-    cache: args.opts["no-cache"] ? undefined : cacheConfigFromEnv(),
+    cache: args.opts["no-cache"]
+      ? undefined
+      : cacheConfigFromEnv(args.opts["cache-dir"] as string | undefined),
   };
 }

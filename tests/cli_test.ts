@@ -14,7 +14,7 @@ import type { Tensor } from "../compiler/ir/tensor.ts";
 import { readNpy, readSafetensors, writeNpy, writeSafetensors } from "../runtime/formats/mod.ts";
 import { readEntry } from "../runtime/ort/cache.ts";
 import { CACHE_MIN_NODES } from "../runtime/ort/node.ts";
-import { dlm } from "./cli_testing.ts";
+import { dlm as dlmInProcess } from "./cli_testing.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const path = (u: URL) => decodeURIComponent(u.pathname);
@@ -422,16 +422,26 @@ train Deep {
   return file;
 }
 
-/** Run `fn` with DLM_CACHE_DIR set to `dir`. */
+/**
+ * Run `fn` with its `dlm run`/`dlm train` calls given `--cache-dir dir`. Not by setting
+ * DLM_CACHE_DIR: the environment is the whole process's, which `deno test --parallel` shares
+ * between test files, so a file training at the same time wrote its entries into this one's
+ * cache (a step entry appeared after a `--no-cache` run).
+ */
 async function withCacheDir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const saved = Deno.env.get("DLM_CACHE_DIR");
-  Deno.env.set("DLM_CACHE_DIR", dir);
+  cacheDir = dir;
   try {
     return await fn();
   } finally {
-    if (saved === undefined) Deno.env.delete("DLM_CACHE_DIR");
-    else Deno.env.set("DLM_CACHE_DIR", saved);
+    cacheDir = undefined;
   }
+}
+
+let cacheDir: string | undefined;
+
+/** The in-process CLI, with `--cache-dir` inside `withCacheDir`. */
+function dlm(...argv: string[]) {
+  return dlmInProcess(...argv, ...(cacheDir ? ["--cache-dir", cacheDir] : []));
 }
 
 /** The cache entries under a DLM_CACHE_DIR, with the level each was optimised at. */

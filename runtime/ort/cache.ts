@@ -68,10 +68,11 @@ function env(name: string): string | undefined {
  * The cache's configuration from the environment: `$DLM_CACHE_DIR`, else
  * `$XDG_CACHE_HOME/dlm`, else `$HOME/.cache/dlm` (on Windows
  * `%LOCALAPPDATA%\dlm`), with `onnxruntime/` below it; `$DLM_CACHE_MAX_MB`
- * for the size bound. Undefined when no folder can be named (no home).
+ * for the size bound. Undefined when no folder can be named (no home). `dir`
+ * (`--cache-dir`) names the folder instead of the environment.
  */
-export function cacheConfigFromEnv(): CacheConfig | undefined {
-  const base = env("DLM_CACHE_DIR") ??
+export function cacheConfigFromEnv(dir?: string): CacheConfig | undefined {
+  const base = dir ?? env("DLM_CACHE_DIR") ??
     (env("XDG_CACHE_HOME") ? `${env("XDG_CACHE_HOME")}/dlm` : undefined) ??
     (env("LOCALAPPDATA") ? `${env("LOCALAPPDATA")}/dlm` : undefined) ??
     (env("HOME") ? `${env("HOME")}/.cache/dlm` : undefined);
