@@ -56,7 +56,7 @@ const TEMP = /^[0-9a-f]{64}\.ortc\.[0-9a-f-]{36}\.tmp$/;
 /** A temporary file older than this is a leftover of a killed run, not one being written. */
 const STALE_TEMP_MS = 24 * 3600 * 1000;
 
-function env(name: string): string | undefined {
+function processEnv(name: string): string | undefined {
   try {
     return Deno.env.get(name) || undefined;
   } catch {
@@ -69,9 +69,14 @@ function env(name: string): string | undefined {
  * `$XDG_CACHE_HOME/dlm`, else `$HOME/.cache/dlm` (on Windows
  * `%LOCALAPPDATA%\dlm`), with `onnxruntime/` below it; `$DLM_CACHE_MAX_MB`
  * for the size bound. Undefined when no folder can be named (no home). `dir`
- * (`--cache-dir`) names the folder instead of the environment.
+ * (`--cache-dir`) names the folder instead of the environment; `env` reads the variables
+ * (the process's by default; a test passes its own rather than change the process's, which
+ * parallel test files share).
  */
-export function cacheConfigFromEnv(dir?: string): CacheConfig | undefined {
+export function cacheConfigFromEnv(
+  dir?: string,
+  env: (name: string) => string | undefined = processEnv,
+): CacheConfig | undefined {
   const base = dir ?? env("DLM_CACHE_DIR") ??
     (env("XDG_CACHE_HOME") ? `${env("XDG_CACHE_HOME")}/dlm` : undefined) ??
     (env("LOCALAPPDATA") ? `${env("LOCALAPPDATA")}/dlm` : undefined) ??

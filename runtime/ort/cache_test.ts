@@ -149,30 +149,25 @@ Deno.test("a cache entry's name changes with the model, onnxruntime's version, t
 });
 
 Deno.test("cacheConfigFromEnv() takes DLM_CACHE_DIR, else XDG_CACHE_HOME/dlm, else HOME/.cache/dlm, and DLM_CACHE_MAX_MB", () => {
-  const names = ["DLM_CACHE_DIR", "XDG_CACHE_HOME", "LOCALAPPDATA", "HOME", "DLM_CACHE_MAX_MB"];
-  const saved = Object.fromEntries(names.map((n) => [n, Deno.env.get(n)]));
-  const set = (vars: Record<string, string>) => {
-    for (const n of names) Deno.env.delete(n);
-    for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
-  };
-  try {
-    set({ HOME: "/home/u" });
-    assert.deepEqual(cacheConfigFromEnv(), {
-      dir: "/home/u/.cache/dlm/onnxruntime",
-      maxBytes: 2 ** 30,
-    });
-    set({ HOME: "/home/u", XDG_CACHE_HOME: "/xdg" });
-    assert.equal(cacheConfigFromEnv()?.dir, "/xdg/dlm/onnxruntime");
-    set({ HOME: "/home/u", XDG_CACHE_HOME: "/xdg", DLM_CACHE_DIR: "/c/", DLM_CACHE_MAX_MB: "5" });
-    assert.deepEqual(cacheConfigFromEnv(), { dir: "/c/onnxruntime", maxBytes: 5 * 2 ** 20 });
-    set({});
-    assert.equal(cacheConfigFromEnv(), undefined);
-  } finally {
-    for (const n of names) {
-      if (saved[n] === undefined) Deno.env.delete(n);
-      else Deno.env.set(n, saved[n]!);
-    }
-  }
+  // Variables of the test's own: the process's environment is shared with the test files that
+  // run beside this one, and changing it sent their caches elsewhere.
+  let vars: Record<string, string> = {};
+  const set = (v: Record<string, string>) => (vars = v);
+  const config = () => cacheConfigFromEnv(undefined, (n) => vars[n] || undefined);
+  set({ HOME: "/home/u" });
+  assert.deepEqual(config(), {
+    dir: "/home/u/.cache/dlm/onnxruntime",
+    maxBytes: 2 ** 30,
+  });
+  set({ HOME: "/home/u", XDG_CACHE_HOME: "/xdg" });
+  assert.equal(config()?.dir, "/xdg/dlm/onnxruntime");
+  set({ HOME: "/home/u", XDG_CACHE_HOME: "/xdg", DLM_CACHE_DIR: "/c/", DLM_CACHE_MAX_MB: "5" });
+  assert.deepEqual(config(), { dir: "/c/onnxruntime", maxBytes: 5 * 2 ** 20 });
+  set({});
+  assert.equal(config(), undefined);
+  // --cache-dir names the folder before any variable.
+  set({ DLM_CACHE_DIR: "/c" });
+  assert.equal(cacheConfigFromEnv("/flag", (n) => vars[n] || undefined)?.dir, "/flag/onnxruntime");
 });
 
 // ---------------------------------------------------------------- hit and miss
