@@ -47,13 +47,16 @@ export interface MemoryBudget {
  * `$DLM_MEMORY_BUDGET`, else 75% of the machine's memory (Deno.systemMemoryInfo); Infinity when
  * none of these can be read. A size is bytes or a number with K, M, G or T (powers of 1024).
  */
-export function memoryBudget(option?: string): MemoryBudget {
+export function memoryBudget(
+  option?: string,
+  getEnv: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): MemoryBudget {
   if (option !== undefined) {
     return { bytes: parseSize(option, "--memory-budget"), origin: `--memory-budget ${option}` };
   }
   let env: string | undefined;
   try {
-    env = Deno.env.get("DLM_MEMORY_BUDGET") || undefined;
+    env = getEnv("DLM_MEMORY_BUDGET") || undefined;
   } catch { /* no --allow-env: the machine's memory decides */ }
   if (env !== undefined) {
     return { bytes: parseSize(env, "DLM_MEMORY_BUDGET"), origin: `DLM_MEMORY_BUDGET=${env}` };

@@ -109,24 +109,25 @@ Deno.test("prepareInputs() refuses a run over its budget before drawing the inpu
 });
 
 Deno.test("the budget is the option, else $DLM_MEMORY_BUDGET, else a fraction of the machine's memory", () => {
-  const saved = Deno.env.get("DLM_MEMORY_BUDGET");
-  try {
-    Deno.env.delete("DLM_MEMORY_BUDGET");
-    const machine = memoryBudget();
+  // The test's own variables, not the process's (shared with parallel test files).
+  let vars: Record<string, string> = {};
+  const env = (n: string) => vars[n];
+  {
+    const machine = memoryBudget(undefined, env);
     assert.equal(
       machine.bytes,
       Math.floor(Deno.systemMemoryInfo().total * DEFAULT_BUDGET_FRACTION),
     );
     assert.match(machine.origin, /^75% of the machine's \d+\.\d GB$/);
-    Deno.env.set("DLM_MEMORY_BUDGET", "2G");
-    assert.deepEqual(memoryBudget(), { bytes: 2 * 2 ** 30, origin: "DLM_MEMORY_BUDGET=2G" });
-    assert.deepEqual(memoryBudget("512M"), {
+    vars = { DLM_MEMORY_BUDGET: "2G" };
+    assert.deepEqual(memoryBudget(undefined, env), {
+      bytes: 2 * 2 ** 30,
+      origin: "DLM_MEMORY_BUDGET=2G",
+    });
+    assert.deepEqual(memoryBudget("512M", env), {
       bytes: 512 * 2 ** 20,
       origin: "--memory-budget 512M",
     });
-  } finally {
-    if (saved === undefined) Deno.env.delete("DLM_MEMORY_BUDGET");
-    else Deno.env.set("DLM_MEMORY_BUDGET", saved);
   }
 });
 
@@ -187,13 +188,20 @@ Deno.test("dlm train refuses a step (parameters, optimiser state, batch) over th
   assert.equal(r.code, 1, r.err);
   assert.match(r.err, /error DLM0353: The step model with .*N = 32 \(the batch size\)/);
   assert.doesNotMatch(r.err, /epoch 1/);
-  const env = Deno.env.get("DLM_MEMORY_BUDGET");
-  Deno.env.set("DLM_MEMORY_BUDGET", "20K");
-  try {
-    const viaEnv = await dlm("train", MLP_DIGITS, ...data);
-    assert.match(viaEnv.err, /DLM0353: .*\(DLM_MEMORY_BUDGET=20K\)/);
-  } finally {
-    if (env === undefined) Deno.env.delete("DLM_MEMORY_BUDGET");
-    else Deno.env.set("DLM_MEMORY_BUDGET", env);
-  }
+  // The variable in a process of its own: setting it here would set it for the test files that
+  // run beside this one in the same process (deno test --parallel), and fail their training.
+  const viaEnv = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../cli/main.ts", import.meta.url).pathname,
+      "train",
+      MLP_DIGITS,
+      ...data,
+    ],
+    env: { DLM_MEMORY_BUDGET: "20K", NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.match(new TextDecoder().decode(viaEnv.stderr), /DLM0353: .*\(DLM_MEMORY_BUDGET=20K\)/);
 });
