@@ -251,6 +251,12 @@ export const CODES = {
     category: "error",
     message: "The number {0} is too large: the largest is about 1.8e308",
   },
+  DLM0155: {
+    title: "Integer too large",
+    category: "error",
+    message:
+      "The integer {0} is beyond 2^53 (9007199254740991), so it would not be exact: write it as a float ({1}) if an approximate value is meant",
+  },
   // 02xx: types and shapes
   DLM0201: {
     title: "Wrong argument type",
@@ -809,6 +815,11 @@ export const CODES = {
     category: "warning",
     message:
       "{0} in dlm generate now turns off the onnxruntime session cache, as in run and train; the KV cache stays on ({1} turns it off)",
+  },
+  DLM0517: {
+    title: "Option given twice",
+    category: "error",
+    message: "option '--{0}' takes one value and is given two: {1} and {2}",
   },
   DLM0530: {
     title: "Output not an image batch",

@@ -138,6 +138,15 @@ Deno.test("parse() reports a number too large for a float at the number", () => 
   ]);
 });
 
+Deno.test("parse() reports an integer literal beyond 2^53 at the literal, and keeps 2^53 - 1", () => {
+  const ds = parse(model("  output y = x * 9007199254740993 + 9_007_199_254_740_991"), "t.dlm")
+    .diagnostics;
+  assert.deepEqual(ds.map((d) => `${show(d)} ${d.message}`), [
+    "3:18 DLM0155 The integer '9007199254740993' is beyond 2^53 (9007199254740991), so it would not be exact: write it as a float (9.007199254740992e+15) if an approximate value is meant",
+  ]);
+  assert.deepEqual(parse(model("  output y = x * 1e19 * 12.0"), "t.dlm").diagnostics, []);
+});
+
 Deno.test("lex() quotes at most 20 unexpected characters of a run", () => {
   const ds = lex(`let a = 1 ${"#".repeat(100_000)}`, "t.dlm").diagnostics;
   assert.deepEqual(ds.map((d) => d.message), [`Unexpected characters '${"#".repeat(20)}'…`]);

@@ -811,10 +811,16 @@ export class AstBuilder {
       const text = num.image.replace(/_/g, "");
       const span = this.tokenSpan(num);
       const value = Number(text);
+      const isInt = !/[.eE]/.test(text);
       if (!Number.isFinite(value)) {
         this.diagnostics.push(syntaxError(...diag("DLM0154", describeToken(num)), span));
+      } else if (isInt && !Number.isSafeInteger(value)) {
+        // An integer is exact or an error (spec 3.3): 2^53 + 1 would silently read as 2^53.
+        this.diagnostics.push(
+          syntaxError(...diag("DLM0155", describeToken(num), value.toExponential()), span),
+        );
       }
-      return { kind: "num", value, isInt: !/[.eE]/.test(text), span };
+      return { kind: "num", value, isInt, span };
     }
     const str = tok(n, "string");
     if (str) {
