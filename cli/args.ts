@@ -104,17 +104,25 @@ export function parseArgs(argv: string[], spec: Record<string, OptSpec>): Parsed
     if (v === undefined) {
       throw new UsageError(...diag("DLM0503", name, s.arg ?? "VALUE"));
     }
+    if (s.kind === "multi") {
+      ((out.opts[name] ??= []) as string[]).push(v);
+      continue;
+    }
+    let value: string | number = v;
     if (s.kind === "number") {
-      const n = Number(v);
-      if (v.trim() === "" || !inRange(n, s.range)) {
+      value = Number(v);
+      if (v.trim() === "" || !inRange(value, s.range)) {
         throw new UsageError(
           ...diag("DLM0501", `option '--${name}'`, describeRange(s.range), `'${v}'`),
         );
       }
-      out.opts[name] = n;
-    } else if (s.kind === "multi") {
-      ((out.opts[name] ??= []) as string[]).push(v);
-    } else out.opts[name] = v;
+    }
+    // A second, different value is a mistake to point out, not one to settle by order.
+    const before = out.opts[name];
+    if (before !== undefined && before !== value) {
+      throw new UsageError(...diag("DLM0517", name, `'${before}'`, `'${v}'`));
+    }
+    out.opts[name] = value;
   }
   return out;
 }

@@ -437,6 +437,12 @@ const CLI: [string, string, number, (dir: string) => string[]][] = [
     (d) => ["compile", MLP, "-o", `${d}/m.onnx`, "--adapters", "merged"],
   ],
   ["DLM0514", "unknown command 'compiel'", 2, () => ["compiel", MLP]],
+  [
+    "DLM0517",
+    "option '--model' takes one value and is given two: 'Perceptron' and 'Other'",
+    2,
+    () => ["check", MLP, "--model", "Perceptron", "--model=Other"],
+  ],
 ];
 
 for (const [code, message, exit, argv] of CLI) {
