@@ -632,6 +632,12 @@ const sweep = lazyCommand({
       range: { min: 0.01, max: 1 },
       help: "the share of the reference's --metric to reach (default 0.9)",
     },
+    mode: {
+      kind: "string",
+      arg: "max|min",
+      help:
+        "whether a larger or a smaller --metric is better (default min for losses, perplexities and errors, else max); with min, reaching F means at most the reference's value / F",
+    },
     backend: {
       kind: "string",
       arg: "node|web|reference",

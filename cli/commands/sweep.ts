@@ -34,9 +34,16 @@ import { multiStep } from "../../compiler/train/multistep.ts";
 import { type Dataset, loadDataset, parseDataSpecs } from "../../runtime/data/mod.ts";
 import { checkOutputFile, makeOutputDir, writeFileAtomic } from "../../runtime/fs.ts";
 import { memoryBudget } from "../../runtime/memory.ts";
-import { computeFrontier, fitPowerLaw, type PowerLawFit } from "../../runtime/sweep/fit.ts";
+import {
+  computeFrontier,
+  fewestReaching,
+  fitPowerLaw,
+  type PowerLawFit,
+  reachThreshold,
+} from "../../runtime/sweep/fit.ts";
 import { metricSvg, sweepSvg } from "../../runtime/sweep/plot.ts";
 import { stderrSink, train } from "../../runtime/train/mod.ts";
+import { lowerIsBetter } from "../../runtime/train/history.ts";
 import { kmeansStage } from "../../runtime/train/stages.ts";
 import { dimsOf, setValue } from "../args.ts";
 import { backendOf, type Io, type Parsed, UsageError } from "../command.ts";
@@ -284,6 +291,14 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     );
   }
   const reach = reachOpt ?? 0.9;
+  const modeOpt = args.opts.mode as string | undefined;
+  if (modeOpt !== undefined && modeOpt !== "max" && modeOpt !== "min") {
+    throw new UsageError(...diag("DLM0515", "--mode", "'max' or 'min'", `'${modeOpt}'`));
+  }
+  if (!metric && modeOpt !== undefined) {
+    throw new UsageError(...diag("DLM0507", "--mode", "--metric NAME"));
+  }
+  const lower = modeOpt ? modeOpt === "min" : lowerIsBetter(metric ?? "");
   const checkMetric = (c: CompiledTrain, model: string) => {
     const have = c.settings?.metrics ?? [];
     if (metric && !have.includes(metric)) {
@@ -499,11 +514,17 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     })),
   });
   // --metric: the metric against N; with a reference, the fewest parameters reaching its share.
-  const threshold = referenceValue !== undefined ? reach * referenceValue : undefined;
+  const threshold = referenceValue === undefined
+    ? undefined
+    : reachThreshold(referenceValue, reach, lower);
   const measured = rows.filter((r) => r.status === "ok" && Number.isFinite(r.metric))
     .sort((a, b) => a.nonEmbedding! - b.nonEmbedding!);
   const reached = threshold !== undefined
-    ? measured.find((r) => r.metric! >= threshold)
+    ? fewestReaching(
+      measured.map((r) => ({ n: r.nonEmbedding!, value: r.metric!, row: r })),
+      threshold,
+      lower,
+    )?.row
     : undefined;
   const reachName = `N_${+(reach * 100).toPrecision(3)}`;
   const metricSummary = metricName
@@ -512,6 +533,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       reference_model: refModel ?? null,
       reference: referenceValue ?? null,
       reach: refModel !== undefined ? reach : null,
+      mode: lower ? "min" : "max",
       threshold: threshold ?? null,
       [reachName]: reached?.nonEmbedding ?? null,
       points: measured.map((r) => ({ ...r.config, n: r.nonEmbedding, value: r.metric })),
@@ -577,18 +599,18 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     );
   }
   if (threshold !== undefined) {
+    const share = lower
+      ? `${referenceValue!.toFixed(4)} / ${reach}`
+      : `${reach} x ${referenceValue!.toFixed(4)}`;
+    const best = (lower ? Math.min : Math.max)(...measured.map((r) => r.metric!));
     io.out(
       reached
         ? `${reachName} = ${reached.nonEmbedding}: the fewest trained parameters whose ${metricName} (${
           reached.metric!.toFixed(4)
-        }) reaches ${reach} x ${referenceValue!.toFixed(4)} (${refModel}'s) = ${
+        }) reaches ${share} (${refModel}'s) = ${threshold.toFixed(4)}`
+        : `${reachName}: no configuration reaches ${share} (${refModel}'s ${metricName}) = ${
           threshold.toFixed(4)
-        }`
-        : `${reachName}: no configuration reaches ${reach} x ${
-          referenceValue!.toFixed(4)
-        } (${refModel}'s ${metricName}) = ${threshold.toFixed(4)}; the best is ${
-          Math.max(...measured.map((r) => r.metric!)).toFixed(4)
-        }`,
+        }; the best is ${best.toFixed(4)}`,
     );
   }
   for (const f of [csvPath, svgPath, jsonPath]) io.err(`wrote ${f}`);

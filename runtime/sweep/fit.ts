@@ -173,3 +173,22 @@ export function computeFrontier<P extends { compute: number; loss: number }>(
   for (const p of sorted) if (!out.length || p.loss < out[out.length - 1].loss) out.push(p);
   return out;
 }
+
+/**
+ * The value a run's metric must reach to count as reaching the share `reach` of a reference's
+ * (Li et al.'s d_90 at 0.9): `reach * reference` when larger is better; when smaller is better
+ * (a loss), `reference / reach`, the same share of 1/value.
+ */
+export function reachThreshold(reference: number, reach: number, lowerIsBetter: boolean): number {
+  return lowerIsBetter ? reference / reach : reach * reference;
+}
+
+/** The point of fewest parameters `n` whose `value` reaches `threshold`, if any does. */
+export function fewestReaching<P extends { n: number; value: number }>(
+  points: readonly P[],
+  threshold: number,
+  lowerIsBetter: boolean,
+): P | undefined {
+  return [...points].sort((a, b) => a.n - b.n)
+    .find((p) => lowerIsBetter ? p.value <= threshold : p.value >= threshold);
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Rng } from "../../compiler/ir/rng.ts";
-import { computeFrontier, fitPowerLaw, powerLaw } from "./fit.ts";
+import { computeFrontier, fewestReaching, fitPowerLaw, powerLaw, reachThreshold } from "./fit.ts";
 
 const NS = [2e3, 5e3, 1e4, 3e4, 1e5, 3e5, 1e6, 3e6];
 
@@ -71,4 +71,16 @@ Deno.test("computeFrontier() keeps the runs no cheaper run beats", () => {
     { id: "g", compute: 9, loss: NaN },
   ];
   assert.deepEqual(computeFrontier(runs).map((r) => r.id), ["a", "b", "d"]);
+});
+
+Deno.test("reachThreshold and fewestReaching read larger-is-better and smaller-is-better metrics", () => {
+  // Accuracy: 0.9 of 0.8 is 0.72; the smallest N at or above it.
+  const acc = [{ n: 300, value: 0.79 }, { n: 2, value: 0.3 }, { n: 40, value: 0.75 }];
+  assert.ok(Math.abs(reachThreshold(0.8, 0.9, false) - 0.72) < 1e-12);
+  assert.equal(fewestReaching(acc, 0.72, false)?.n, 40);
+  // A loss: within 1/0.9 of 1.8 is 2.0; the smallest N at or below it.
+  const loss = [{ n: 300, value: 1.9 }, { n: 2, value: 2.3 }, { n: 40, value: 2.01 }];
+  assert.ok(Math.abs(reachThreshold(1.8, 0.9, true) - 2) < 1e-12);
+  assert.equal(fewestReaching(loss, 2, true)?.n, 300);
+  assert.equal(fewestReaching(loss, 1.5, true), undefined);
 });

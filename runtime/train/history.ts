@@ -125,3 +125,12 @@ export function writeHistory(
   writeFileAtomic(svg, historySvg(h, title));
   return { csv, svg };
 }
+
+/**
+ * Whether a smaller value of a history value (a metric or a loss) is the better one, when the user
+ * did not say: losses, perplexities and errors go down as a model improves, accuracies and scores
+ * up. Early stopping and `dlm sweep --metric` read the same rule.
+ */
+export function lowerIsBetter(name: string): boolean {
+  return /(loss|perplexity|ppl|error|mse|mae)$/i.test(name);
+}

@@ -26,7 +26,7 @@ import type { MemoryBudget } from "../memory.ts";
 import { stack } from "../reference/kernels/stack_util.ts";
 import { type Checkpoint, CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { EpochRecord } from "./history.ts";
-import { HISTORY_FILES, writeHistory } from "./history.ts";
+import { HISTORY_FILES, lowerIsBetter, writeHistory } from "./history.ts";
 import { type LoadedModel, loadModel, type ModelSource } from "./model.ts";
 import { batchSizes, drawFeeds } from "./draws.ts";
 import { Progress, type ProgressSink } from "./progress.ts";
@@ -38,7 +38,7 @@ import type { OptimizeLevel } from "../ort/optimize.ts";
 /** Early stopping on a value of the history (`val_loss`, `val_accuracy`, ...). */
 export interface EarlyStopping {
   monitor: string;
-  /** Default: "min" for names ending in "loss", else "max". */
+  /** Default: "min" for losses, perplexities and errors (history.ts `lowerIsBetter`), else "max". */
   mode?: "min" | "max";
   /** Epochs without improvement before stopping (default 3). */
   patience?: number;
@@ -512,7 +512,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   const progress = opts.progress ? new Progress(opts.progress) : undefined;
   const stopper = opts.earlyStopping;
-  const mode = stopper?.mode ?? (stopper?.monitor.endsWith("loss") ? "min" : "max");
+  const mode = stopper?.mode ?? (lowerIsBetter(stopper?.monitor ?? "") ? "min" : "max");
   const better = (a: number, b: number) =>
     mode === "min" ? a < b - (stopper?.minDelta ?? 0) : a > b + (stopper?.minDelta ?? 0);
   let best = NaN, sinceBest = 0, stoppedEarly = false;
