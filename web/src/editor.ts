@@ -56,7 +56,9 @@ export class EditorClient {
     return { path: this.path(), text: view.state.doc.toString(), version: ++this.#version };
   }
 
-  async lint(view: EditorView): Promise<{ diagnostics: LintDiagnostic[]; ms: number }> {
+  async lint(
+    view: EditorView,
+  ): Promise<{ diagnostics: LintDiagnostic[]; ms: number; checkMs?: number }> {
     const r = await this.ask({ kind: "lint", ...this.doc(view) });
     if (r.kind === "failed") {
       return {
@@ -64,7 +66,8 @@ export class EditorClient {
         ms: r.ms,
       };
     }
-    return { diagnostics: r.kind === "lint" ? r.diagnostics : [], ms: r.ms };
+    if (r.kind !== "lint") return { diagnostics: [], ms: r.ms };
+    return { diagnostics: r.diagnostics, ms: r.ms, checkMs: r.checkMs };
   }
 }
 

@@ -53,7 +53,12 @@ export interface CompletionItem {
 export type EditorResponse =
   & { id: number; ms: number }
   & (
-    | { kind: "lint"; diagnostics: LintDiagnostic[] }
+    | {
+      kind: "lint";
+      diagnostics: LintDiagnostic[];
+      /** How long the language service's check of this text took (wherever it ran first). */
+      checkMs: number;
+    }
     | { kind: "hover"; markdown?: string; from?: Pos; to?: Pos }
     | { kind: "complete"; items: CompletionItem[] }
     | {

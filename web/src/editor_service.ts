@@ -79,7 +79,9 @@ export class EditorSide {
               }
               : {}),
           }));
-          return { id: r.id, kind: "lint", diagnostics, ms: ms() };
+          // The check may have run for an earlier hover or signature request of the same text.
+          const checkMs = s.analyze(r.path).ms;
+          return { id: r.id, kind: "lint", diagnostics, checkMs, ms: ms() };
         }
         case "hover": {
           const h = this.#doc(r.path, r.text, r.version).hover(r.path, r.pos);

@@ -58,7 +58,8 @@ Deno.test("hover shows a pipe stage's shape; completion offers built-ins; signat
 Deno.test("sync: an edited library file is what an importing file sees", () => {
   const lib = (act: string) => `block B()(x: f32[N, C]) {\n  return x |> ${act}\n}\n`;
   const s = new EditorSide({ "lib/l.dlm": lib("relu") });
-  const text = `import "lib/l.dlm"\nmodel M {\n  input x: f32[2, 4]\n  output y: f32[2, 4] = x |> B\n}\n`;
+  const text =
+    `import "lib/l.dlm"\nmodel M {\n  input x: f32[2, 4]\n  output y: f32[2, 4] = x |> B\n}\n`;
   const lint = () => {
     const r = s.handle({ id: 1, kind: "lint", path: "m.dlm", text, version: 1 });
     return r.kind === "lint" ? r.diagnostics.map((d) => d.code) : ["failed"];
