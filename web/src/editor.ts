@@ -10,11 +10,11 @@ import { EditorView, hoverTooltip, showTooltip, type Tooltip, ViewPlugin } from 
 import type { CompletionContext, CompletionResult } from "@codemirror/autocomplete";
 import type { Action } from "@codemirror/lint";
 import { dlmLanguage } from "./dlm_language.ts";
+import type { GraphLink } from "./graph_links.ts";
 import type {
   CompletionItem,
   EditorRequest,
   EditorResponse,
-  GraphLink,
   LintDiagnostic,
   Pos,
 } from "./editor_protocol.ts";

@@ -78,8 +78,3 @@ export type EditorResponse =
     | { kind: "sync" }
     | { kind: "failed"; error: string }
   );
-
-/** A vertex of the graph view (in the SVG's drawing order) and the source spans it came from. */
-export interface GraphLink {
-  spans: { file: string; line: number; col: number; endLine: number; endCol: number }[];
-}

@@ -1,7 +1,11 @@
-/** The graph view's vertices linked to the source they came from (editor_protocol.ts GraphLink). */
+/** The graph view's vertices linked to the source they came from (a graph response's `links`). */
 import type { Graph } from "../../compiler/ir/graph.ts";
 import { buildDiagram } from "../../compiler/viz/diagram.ts";
-import type { GraphLink } from "./editor_protocol.ts";
+
+/** A vertex of the graph view (in the SVG's drawing order) and the source spans it came from. */
+export interface GraphLink {
+  spans: { file: string; line: number; col: number; endLine: number; endCol: number }[];
+}
 
 /**
  * The source spans of each vertex of the graph view, in the order graphToSvg draws them

@@ -116,7 +116,9 @@ const dlmLinter = linter(async (v) => {
   }
   const errors = r.diagnostics.filter((d) => d.severity === "error").length;
   setStatus(
-    `${current}: checked in ${(r.checkMs ?? r.ms).toFixed(0)} ms, ${errors} error${errors === 1 ? "" : "s"}`,
+    `${current}: checked in ${(r.checkMs ?? r.ms).toFixed(0)} ms, ${errors} error${
+      errors === 1 ? "" : "s"
+    }`,
   );
   showProblems(r.diagnostics);
   document.body.dataset.checks = String(checks);

@@ -5,7 +5,7 @@
  * examples, so `import` between files resolves in the page's workspace.
  */
 
-import type { GraphLink } from "./editor_protocol.ts";
+import type { GraphLink } from "./graph_links.ts";
 
 /** A diagnostic for the editor: 1-based line and column, as the compiler's spans are. */
 export interface WebDiagnostic {
