@@ -65,6 +65,11 @@ Deno.test("sync: an edited library file is what an importing file sees", () => {
     return r.kind === "lint" ? r.diagnostics.map((d) => d.code) : ["failed"];
   };
   assert.deepEqual(lint(), []);
+  const checkMs = (r: ReturnType<EditorSide["handle"]>) => r.kind === "lint" ? r.checkMs : -1;
+  const before = checkMs(s.handle({ id: 1, kind: "lint", path: "m.dlm", text, version: 1 }));
+  // The same edits again keep the service and its check (a keystroke in the open file syncs none).
+  s.handle({ id: 2, kind: "sync", files: {} });
+  assert.equal(checkMs(s.handle({ id: 1, kind: "lint", path: "m.dlm", text, version: 1 })), before);
   s.handle({ id: 2, kind: "sync", files: { "lib/l.dlm": lib("reluu") } });
   assert.equal(s.workspace()["lib/l.dlm"], lib("reluu"));
   assert.deepEqual(lint(), ["DLM0101"]);

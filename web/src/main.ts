@@ -65,8 +65,21 @@ function persist(): void {
   files[current] = view.state.doc.toString();
   const edits = editsOf(files, bundled);
   saveState(globalThis.localStorage, { current, edits });
-  client.ask({ kind: "sync", files: edits });
+  syncOthers(edits);
 }
+
+/**
+ * Give the worker the edits of the files not open (the open one comes with every request): a
+ * keystroke then changes nothing the worker holds, so its language service keeps its caches.
+ */
+function syncOthers(edits: Record<string, string>): void {
+  const others = Object.fromEntries(Object.entries(edits).filter(([p]) => p !== current));
+  const key = JSON.stringify(others);
+  if (key === synced) return;
+  synced = key;
+  client.ask({ kind: "sync", files: others });
+}
+let synced: string | undefined;
 let persistTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** A compiler diagnostic as a CodeMirror one, at its line and column (1-based, clamped). */
@@ -154,7 +167,7 @@ const view: EditorView = new EditorView({
   parent: $("editor"),
   state: EditorState.create({ doc: files[current], extensions: extensions() }),
 });
-client.ask({ kind: "sync", files: editsOf(files, bundled) });
+syncOthers(editsOf(files, bundled));
 
 function open(path: string): void {
   persist(); // edits survive switching examples and reloads
