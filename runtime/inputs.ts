@@ -19,6 +19,8 @@ import { checkMemory, type MemoryBudget, memoryBudget } from "./memory.ts";
 export interface InputOptions {
   /** NAME=PATH.npy pairs. */
   files?: string[];
+  /** Inputs already read (the playground's uploaded .npy files), each named by its file. */
+  tensors?: { name: string; file: string; tensor: Tensor }[];
   seed?: number;
   dims?: Record<string, number>;
   /** Range of random integer inputs, [low, high). */
@@ -31,22 +33,25 @@ export interface InputOptions {
 
 export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<string, Tensor> {
   const given = new Map<string, Tensor>();
-  for (const spec of opts.files ?? []) {
-    const eq = spec.indexOf("=");
-    if (eq <= 0) fail(...diag("DLM0501", "--input", "NAME=PATH.npy", `'${spec}'`));
-    const name = spec.slice(0, eq), path = spec.slice(eq + 1);
+  // Bind symbolic dims from the files given.
+  const fileOf = new Map<string, string>();
+  const supplied = [
+    ...(opts.files ?? []).map((spec) => {
+      const eq = spec.indexOf("=");
+      if (eq <= 0) fail(...diag("DLM0501", "--input", "NAME=PATH.npy", `'${spec}'`));
+      const name = spec.slice(0, eq), path = spec.slice(eq + 1);
+      return { name, file: path, read: () => readNpy(readFileOrFail(path, "input file"), path) };
+    }),
+    ...(opts.tensors ?? []).map((t) => ({ ...t, read: () => t.tensor })),
+  ];
+  for (const { name, file, read } of supplied) {
     if (!graph.inputs.some((i) => i.name === name)) {
       fail(...diag("DLM0418", `'${name}'`, graph.inputs.map((i) => `'${i.name}'`).join(", ")));
     }
-    given.set(name, readNpy(readFileOrFail(path, "input file"), path));
+    given.set(name, read());
+    fileOf.set(name, file);
   }
   const dims: Record<string, number> = { ...(opts.dims ?? {}) };
-  // Bind symbolic dims from the files given.
-  const fileOf = new Map<string, string>();
-  for (const spec of opts.files ?? []) {
-    const eq = spec.indexOf("=");
-    fileOf.set(spec.slice(0, eq), spec.slice(eq + 1));
-  }
   for (const inp of graph.inputs) {
     const t = given.get(inp.name);
     if (!t) continue;
@@ -104,9 +109,7 @@ export function prepareInputs(graph: Graph, opts: InputOptions = {}): Record<str
   // Values the graph reads as indices (token ids, class indices) must be in range: a file's are
   // checked, random ones drawn inside.
   const needs = inputNeeds(graph);
-  for (const spec of opts.files ?? []) {
-    const eq = spec.indexOf("=");
-    const name = spec.slice(0, eq), path = spec.slice(eq + 1);
+  for (const [name, path] of fileOf) {
     const t = given.get(name)!;
     for (const n of needs) if (n.input === name) checkValues(name, t, n, { file: path });
   }

@@ -10,10 +10,14 @@
  */
 import EXAMPLES from "dlm:examples";
 import { basicSetup, EditorView } from "codemirror";
-import { EditorState } from "@codemirror/state";
+import { EditorState, type Extension } from "@codemirror/state";
 import { type Diagnostic as CmDiagnostic, linter, lintGutter } from "@codemirror/lint";
 import { dlmLanguage } from "./dlm_language.ts";
 import type { Request, Response, TensorInfo, WebDiagnostic } from "./protocol.ts";
+import { EditorClient, fixActions, GraphLinks, languageService } from "./editor.ts";
+import type { LintDiagnostic } from "./editor_protocol.ts";
+import { clearState, editsOf, loadState, saveState } from "./persist.ts";
+import { clearUploads, dimsBesideUploads, showUploads, uploads } from "./run_inputs.ts";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -42,12 +46,44 @@ function ask(p: Payload): Promise<Response> {
 
 // ---- the editor --------------------------------------------------------------------------------
 
-const files = EXAMPLES as Record<string, string>;
-let current = "mlp.dlm";
+// The bundled examples with the edits saved by an earlier visit (persist.ts) on top.
+const bundled = EXAMPLES as Record<string, string>;
+const saved = loadState(globalThis.localStorage);
+const files: Record<string, string> = { ...bundled, ...saved?.edits };
+let current = saved && Object.hasOwn(files, saved.current) ? saved.current : "mlp.dlm";
 let checks = 0;
+const client = new EditorClient(worker, () => current);
+const graphLinks: GraphLinks = new GraphLinks(() => view, () => current);
+/** Keystroke → diagnostics shown, in ms, for each check that followed an edit. */
+const latencies: number[] = [];
+/** The worker's part of each: the language service's check, in ms. */
+const checkTimes: number[] = [];
+let editedAt: number | undefined;
+
+/** Save the open file and every edit (browser storage only), and give the worker the edits. */
+function persist(): void {
+  files[current] = view.state.doc.toString();
+  const edits = editsOf(files, bundled);
+  saveState(globalThis.localStorage, { current, edits });
+  syncOthers(edits);
+}
+
+/**
+ * Give the worker the edits of the files not open (the open one comes with every request): a
+ * keystroke then changes nothing the worker holds, so its language service keeps its caches.
+ */
+function syncOthers(edits: Record<string, string>): void {
+  const others = Object.fromEntries(Object.entries(edits).filter(([p]) => p !== current));
+  const key = JSON.stringify(others);
+  if (key === synced) return;
+  synced = key;
+  client.ask({ kind: "sync", files: others });
+}
+let synced: string | undefined;
+let persistTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** A compiler diagnostic as a CodeMirror one, at its line and column (1-based, clamped). */
-export function toCm(state: EditorState, d: WebDiagnostic): CmDiagnostic {
+export function toCm(state: EditorState, d: WebDiagnostic | LintDiagnostic): CmDiagnostic {
   const doc = state.doc;
   const pos = (line: number, col: number) => {
     const l = doc.line(Math.min(Math.max(1, line), doc.lines));
@@ -62,6 +98,7 @@ export function toCm(state: EditorState, d: WebDiagnostic): CmDiagnostic {
     severity: d.severity,
     source: d.code,
     message: d.message,
+    actions: fixActions(d),
   };
 }
 
@@ -81,12 +118,20 @@ function showProblems(ds: WebDiagnostic[]): void {
 }
 
 const dlmLinter = linter(async (v) => {
-  const r = await ask({ kind: "check" });
+  const r = await client.lint(v);
   if (v.state.doc.toString() !== view.state.doc.toString()) return []; // stale: a newer check follows
   checks++;
+  if (editedAt !== undefined) {
+    checkTimes.push(r.checkMs ?? r.ms);
+    latencies.push(performance.now() - editedAt);
+    editedAt = undefined;
+    document.body.dataset.latency = latencies[latencies.length - 1].toFixed(0);
+  }
   const errors = r.diagnostics.filter((d) => d.severity === "error").length;
   setStatus(
-    `${current}: checked in ${r.ms.toFixed(0)} ms, ${errors} error${errors === 1 ? "" : "s"}`,
+    `${current}: checked in ${(r.checkMs ?? r.ms).toFixed(0)} ms, ${errors} error${
+      errors === 1 ? "" : "s"
+    }`,
   );
   showProblems(r.diagnostics);
   document.body.dataset.checks = String(checks);
@@ -100,21 +145,37 @@ function setStatus(s: string): void {
   $("status").textContent = s;
 }
 
-const view = new EditorView({
+/** The editor's extensions: highlighting, diagnostics, the language service, graph links. */
+function extensions(): Extension[] {
+  return [
+    basicSetup,
+    dlmLanguage,
+    lintGutter(),
+    dlmLinter,
+    languageService(client),
+    graphLinks.extension(),
+    EditorView.updateListener.of((u) => {
+      if (!u.docChanged) return;
+      editedAt ??= performance.now();
+      clearTimeout(persistTimer);
+      persistTimer = setTimeout(persist, 300);
+    }),
+  ];
+}
+
+const view: EditorView = new EditorView({
   parent: $("editor"),
-  state: EditorState.create({
-    doc: files[current],
-    extensions: [basicSetup, dlmLanguage, lintGutter(), dlmLinter],
-  }),
+  state: EditorState.create({ doc: files[current], extensions: extensions() }),
 });
+syncOthers(editsOf(files, bundled));
 
 function open(path: string): void {
-  files[current] = view.state.doc.toString(); // edits survive switching examples (not reloads)
+  persist(); // edits survive switching examples and reloads
   current = path;
-  view.setState(EditorState.create({
-    doc: files[path] ?? "",
-    extensions: [basicSetup, dlmLanguage, lintGutter(), dlmLinter],
-  }));
+  view.setState(EditorState.create({ doc: files[path] ?? "", extensions: extensions() }));
+  persist();
+  graphLinks.clear();
+  clearUploads($("uploads"));
   $("graph").replaceChildren();
   $("run-result").replaceChildren();
   $("dims").replaceChildren();
@@ -150,6 +211,7 @@ $("show-graph").onclick = async () => {
   if (failed(r) || r.kind !== "graph" || !r.svg) return;
   // The SVG is the compiler's own output (compiler/viz/svg.ts escapes every label).
   $("graph").innerHTML = r.svg.replace(/^<\?xml[^>]*>\s*/, "");
+  graphLinks.attach($("graph"), r.links ?? []);
   setStatus(`graph drawn in ${r.ms.toFixed(0)} ms`);
 };
 
@@ -188,6 +250,8 @@ $("compile").onclick = async () => {
   const r = await ask({ kind: "compile" });
   if (failed(r) || r.kind !== "compile" || !r.onnx) return;
   showDims(r.inputs ?? []);
+  inputs = r.inputs ?? [];
+  showUploads($("uploads"), inputs);
   const url = URL.createObjectURL(
     new Blob([r.onnx as BlobPart], { type: "application/octet-stream" }),
   );
@@ -201,13 +265,60 @@ $("compile").onclick = async () => {
   setStatus(`compiled ${r.name} in ${r.ms.toFixed(0)} ms`);
 };
 
+/** The model's inputs, as the last compile or run reported them. */
+let inputs: TensorInfo[] = [];
+
+$("weights").onclick = async () => {
+  setStatus("writing the weights…");
+  const r = await client.ask({ kind: "weights", ...client.doc(view) });
+  if (r.kind === "failed") {
+    $("run-result").textContent = r.error;
+    return setStatus(r.error.split("\n")[0]);
+  }
+  if (r.kind !== "weights" || !r.safetensors) {
+    if (r.kind === "weights") showProblems(r.diagnostics);
+    $("run-result").textContent = "fix the errors first";
+    return;
+  }
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([r.safetensors as BlobPart]));
+  a.download = `${r.name}.safetensors`;
+  a.id = "download-weights";
+  a.textContent = `download ${r.name}.safetensors (${r.tensors} tensors, ${
+    r.safetensors.byteLength.toLocaleString("en-US")
+  } bytes)`;
+  $("run-result").replaceChildren(a);
+  a.click();
+  setStatus(`weights written in ${r.ms.toFixed(0)} ms`);
+};
+
+$("reset").onclick = () => {
+  if (!confirm("Forget every edit and reopen the bundled examples?")) return;
+  clearTimeout(persistTimer);
+  clearState(globalThis.localStorage);
+  // A reload, without the unload-time save: the page starts as on a first visit.
+  resetting = true;
+  location.reload();
+};
+let resetting = false;
+addEventListener("pagehide", () => {
+  if (!resetting) persist();
+});
+
 const num = (v: number) => Number.isFinite(v) ? Number(v.toPrecision(5)).toString() : String(v);
 
 $("run").onclick = async () => {
   setStatus("running on onnxruntime-web and the reference interpreter…");
-  const r = await ask({ kind: "run", dims: dims(), seed: 0 });
+  const r = await ask({
+    kind: "run",
+    dims: dimsBesideUploads(dims(), inputs),
+    seed: 0,
+    uploads: uploads(),
+  });
   if (failed(r) || r.kind !== "run" || !r.outputs || !r.diff) return;
   showDims(r.inputs ?? []);
+  inputs = r.inputs ?? [];
+  showUploads($("uploads"), inputs);
   const rows = r.outputs.map((o) =>
     `<tr><td style="text-align:left">${esc(o.name)}</td><td>${o.dtype}[${
       o.shape.join(", ")
@@ -239,4 +350,7 @@ function esc(s: string): string {
     return current;
   },
   open,
+  latencies,
+  checkTimes,
+  graphLinks,
 };

@@ -5,6 +5,8 @@
  * examples, so `import` between files resolves in the page's workspace.
  */
 
+import type { GraphLink } from "./graph_links.ts";
+
 /** A diagnostic for the editor: 1-based line and column, as the compiler's spans are. */
 export interface WebDiagnostic {
   code: string;
@@ -48,14 +50,20 @@ export type Request =
     | { kind: "check" }
     | { kind: "graph" }
     | { kind: "compile" }
-    | { kind: "run"; dims: Record<string, number>; seed: number }
+    | {
+      kind: "run";
+      dims: Record<string, number>;
+      seed: number;
+      /** .npy files uploaded for inputs (the rest are drawn at random). */
+      uploads?: { input: string; file: string; bytes: Uint8Array }[];
+    }
   );
 
 export type Response =
   & { id: number; diagnostics: WebDiagnostic[]; ms: number }
   & (
     | { kind: "check" }
-    | { kind: "graph"; svg?: string }
+    | { kind: "graph"; svg?: string; links?: GraphLink[] }
     | { kind: "compile"; onnx?: Uint8Array; name?: string; inputs?: TensorInfo[] }
     | {
       kind: "run";

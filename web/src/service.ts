@@ -23,6 +23,8 @@ import type {
   WebDiagnostic,
 } from "./protocol.ts";
 import { outputSummary } from "./stats.ts";
+import { graphLinks } from "./graph_links.ts";
+import { readNpy } from "../../runtime/formats/npy.ts";
 
 /** A workspace: file texts by relative path (`lib/transformer.dlm`). */
 export type Workspace = Readonly<Record<string, string>>;
@@ -72,10 +74,17 @@ async function runAndDiff(
   g: Graph,
   dims: Record<string, number>,
   seed: number,
+  uploads: { input: string; file: string; bytes: Uint8Array }[] = [],
 ): Promise<{ outputs: OutputSummary[]; diff: DiffSummary }> {
   const feeds: Record<string, Tensor> = prepareInputs(g, {
     seed,
     dims,
+    // Uploaded .npy files, checked against the inputs as `dlm run --input` checks its files.
+    tensors: uploads.map((u) => ({
+      name: u.input,
+      file: u.file,
+      tensor: readNpy(u.bytes, u.file),
+    })),
     dimsOption: "the dims form's",
     memoryBudget: BUDGET,
   });
@@ -127,7 +136,8 @@ export async function handle(r: Request, files: Workspace): Promise<Response> {
       case "graph": {
         const g = built(c);
         const svg = g ? graphToSvg(g, { title: g.name }) : undefined;
-        return { id: r.id, kind: "graph", diagnostics, svg, ms: ms() };
+        const links = g ? graphLinks(g) : undefined;
+        return { id: r.id, kind: "graph", diagnostics, svg, links, ms: ms() };
       }
       case "compile": {
         const g = built(c);
@@ -148,7 +158,7 @@ export async function handle(r: Request, files: Workspace): Promise<Response> {
         const g = built(c);
         if (!g) return { id: r.id, kind: "run", diagnostics, ms: ms() };
         const inputs = inputsOf(g);
-        const { outputs, diff } = await runAndDiff(g, r.dims, r.seed);
+        const { outputs, diff } = await runAndDiff(g, r.dims, r.seed, r.uploads);
         return { id: r.id, kind: "run", diagnostics, inputs, outputs, diff, ms: ms() };
       }
     }
