@@ -4,7 +4,7 @@
  * (hoisted to the top of their body), freeze; then what finishes a model:
  * its outputs, frozen parameters, fine-tuning set-up.
  */
-import { diag } from "../../diagnostics.ts";
+import { diag, renameFix, tailSpan } from "../../diagnostics.ts";
 import { Abort, type OutputDecl, Return } from "./core.ts";
 import { isStackOverflow } from "../../syntax/mod.ts";
 import { coerce } from "./types.ts";
@@ -388,6 +388,8 @@ export abstract class StatementElab extends IndexElab {
           near ? `; did you mean '${near}'?` : " (see dlm params)",
         ),
         stmt.span,
+        undefined,
+        near ? renameFix(tailSpan(stmt.span, stmt.target.length), near) : undefined,
       );
     }
   }
