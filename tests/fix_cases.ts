@@ -57,6 +57,8 @@ export const FIX_CASES: {
   code: string;
   title: string;
   fixDims?: Record<string, number>;
+  /** Files opened in the editor before main.dlm. */
+  open?: string[];
 }[] = [
   {
     name: "a misspelt layer",
@@ -94,6 +96,28 @@ export const FIX_CASES: {
     },
     code: "DLM0207",
     title: 'Convert the right side with cast(..., "f32")',
+  },
+  {
+    name: "a linear layer on a feature map where a flat vector was declared",
+    files: {
+      "main.dlm": `model Net {
+  input x: f32[N, 1, 8, 8]
+  output y: f32[N, 10] = x |> conv2d(4, 3) |> relu |> fc: linear(10)
+}
+`,
+    },
+    code: "DLM0208",
+    title: "Insert |> flatten() before linear(...)",
+  },
+  {
+    name: "a block of an open file the program does not import",
+    files: {
+      "lib.dlm": LIB,
+      "main.dlm": MAIN.replace('import "lib.dlm"\n', ""),
+    },
+    open: ["lib.dlm"],
+    code: "DLM0101",
+    title: "Import 'lib.dlm' (it declares block 'Mlp')",
   },
   {
     name: "a misspelt parameter to freeze",

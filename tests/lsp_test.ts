@@ -278,6 +278,16 @@ Deno.test({
           Deno.writeTextFileSync(`${dir}/${name}`, text);
         }
         const uri = `file://${dir}/main.dlm`;
+        for (const f of c.open ?? []) {
+          await s.conn.sendNotification("textDocument/didOpen", {
+            textDocument: {
+              uri: `file://${dir}/${f}`,
+              languageId: "dlm",
+              version: 1,
+              text: c.files[f],
+            },
+          });
+        }
         const from = s.published.length;
         await s.conn.sendNotification("textDocument/didOpen", {
           textDocument: { uri, languageId: "dlm", version: 1, text: c.files["main.dlm"] },

@@ -364,7 +364,42 @@ export class LanguageService {
   /** The diagnostics of `path`: its own, and those of the files it imports at their import. */
   diagnostics(path: string): FileDiagnostic[] {
     const a = this.analyze(path);
-    return this.#fileDiagnostics(a, a.diagnostics);
+    const out = this.#fileDiagnostics(a, a.diagnostics);
+    for (const d of out) {
+      if (d.code !== "DLM0101") continue;
+      const fixes = this.#importFixes(a, d.range);
+      if (fixes.length) (d.fixes ??= []).push(...fixes);
+    }
+    return out;
+  }
+
+  /**
+   * An unknown name that other files the service knows (open documents, and those a check
+   * loaded) declare at their top level, while the program does not load them: a fix imports
+   * one, at the start of the document; the nearest files first, three at most. The name is the
+   * text the diagnostic underlines.
+   */
+  #importFixes(a: Analysis, range: Range): FileFix[] {
+    if (range.start.line !== range.end.line) return [];
+    const line = a.lines.get(a.path)?.[range.start.line] ?? "";
+    const name = line.slice(range.start.character, range.end.character);
+    if (!IDENT.test(name)) return [];
+    this.#workspace(a);
+    const found: { rel: string; kind: string }[] = [];
+    for (const [file, ix] of this.#known) {
+      if (file === a.path || a.indexes.has(file) || file === PRELUDE_PATH) continue;
+      const def = ix.defs.find((d) =>
+        d.name === name && d.container === undefined && (d.kind === "block" || d.kind === "const")
+      );
+      if (def) found.push({ rel: relativePath(a.path, file), kind: def.kind });
+    }
+    const ups = (r: string) => r.split("/").length;
+    const start = { line: 0, character: 0 };
+    return found.sort((x, y) => ups(x.rel) - ups(y.rel) || (x.rel < y.rel ? -1 : 1)).slice(0, 3)
+      .map(({ rel, kind }) => ({
+        title: `Import '${rel}' (it declares ${kind} '${name}')`,
+        edits: [{ path: a.path, range: { start, end: start }, newText: `import "${rel}"\n` }],
+      }));
   }
 
   #fileDiagnostics(a: Analysis, ds: Diagnostic[]): FileDiagnostic[] {
@@ -1053,6 +1088,16 @@ function typeDoc(what: string, f: SpanFact, facts: Facts): string {
     if (ps.length > 12) s += `\n- … ${ps.length - 12} more`;
   }
   return s;
+}
+
+/** The path of `to` as an import in `from` writes it: relative to `from`'s folder. */
+export function relativePath(from: string, to: string): string {
+  const a = normalizePath(from).split("/").slice(0, -1);
+  const b = normalizePath(to).split("/");
+  let k = 0;
+  while (k < a.length && k < b.length - 1 && a[k] === b[k]) k++;
+  const up = a.slice(k).map(() => "..");
+  return [...up, ...b.slice(k)].join("/");
 }
 
 /** What tells two diagnostics apart: code, place and words. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type FileFix, LanguageService, type Position } from "./service.ts";
+import { LanguageService, type Position, relativePath } from "./service.ts";
 import { LAYERS } from "../check/names.ts";
 import { normalize } from "../../tests/module_graph.ts";
 import { applyFix, FIX_CASES, RNN, TRAIN_RNN } from "../../tests/fix_cases.ts";
@@ -165,6 +165,7 @@ for (const c of FIX_CASES) {
       const s = new LanguageService((p) => files[p] ?? new Error("no such file"), {
         fixDims: c.fixDims,
       });
+      for (const f of c.open ?? []) s.open(f, files[f], 1);
       s.open("main.dlm", files["main.dlm"], 1);
       return [...s.diagnostics("main.dlm"), ...s.trainDiagnostics("main.dlm")];
     };
@@ -177,6 +178,12 @@ for (const c of FIX_CASES) {
     assert.deepEqual(after.filter((x) => x.severity === "error"), []);
   });
 }
+
+Deno.test("service: an import's path is relative to the importing file", () => {
+  assert.equal(relativePath("/w/a/main.dlm", "/w/a/lib.dlm"), "lib.dlm");
+  assert.equal(relativePath("/w/a/main.dlm", "/w/b/c/lib.dlm"), "../b/c/lib.dlm");
+  assert.equal(relativePath("/w/a/b/main.dlm", "/w/lib.dlm"), "../../lib.dlm");
+});
 
 Deno.test("service: the --dim hint has no fix until a size is proposed", () => {
   const files: Record<string, string> = { "rnn.dlm": RNN, "main.dlm": TRAIN_RNN };

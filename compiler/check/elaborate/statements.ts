@@ -164,7 +164,15 @@ export abstract class StatementElab extends IndexElab {
           return;
         }
         if (s.type) {
-          this.checkDeclared(v, s.type, scope, s.value?.span ?? s.span, `output '${s.name}'`);
+          this.checkDeclared(
+            v,
+            s.type,
+            scope,
+            s.value?.span ?? s.span,
+            `output '${s.name}'`,
+            true,
+            s.value,
+          );
         }
         if (where.outputs!.some((o) => o.name === s.name)) {
           this.err(...diag("DLM0115", "output", s.name), s.nameSpan);
@@ -180,7 +188,7 @@ export abstract class StatementElab extends IndexElab {
           return;
         }
         if (s.type && v.k !== "error") {
-          this.checkDeclared(v, s.type, scope, s.value.span, `'${s.names[0]}'`);
+          this.checkDeclared(v, s.type, scope, s.value.span, `'${s.names[0]}'`, true, s.value);
         }
         if (v.k === "layer" && v.inst.prefix === undefined) {
           this.nameInstance(v.inst, s.names[0], s.nameSpan);
