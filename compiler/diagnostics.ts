@@ -1043,6 +1043,17 @@ export function renameFix(span: Span, near: string): Fix {
   return { title: `Change to '${near}'`, edits: [{ span, newText: near }] };
 }
 
+/** The fix of an assignment to an undeclared name (DLM0107): `let` before it declares it. */
+export function declareFix(nameSpan: Span, name: string): Fix {
+  return {
+    title: `Declare '${name}' here: let ${name} = ...`,
+    edits: [{
+      span: { ...nameSpan, endLine: nameSpan.line, endCol: nameSpan.col },
+      newText: "let ",
+    }],
+  };
+}
+
 /** The span of `length` characters at the start of `span` (a named argument's name). */
 export function headSpan(span: Span, length: number): Span {
   return { ...span, endLine: span.line, endCol: span.col + length };

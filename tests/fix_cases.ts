@@ -120,6 +120,32 @@ export const FIX_CASES: {
     title: "Import 'lib.dlm' (it declares block 'Mlp')",
   },
   {
+    name: "an assignment to a name never declared",
+    files: {
+      "lib.dlm": LIB,
+      "main.dlm": MAIN.replace("let h = x |>", "h = x |>"),
+    },
+    code: "DLM0107",
+    title: "Declare 'h' here: let h = ...",
+  },
+  {
+    name: "a misspelt source of a copy",
+    files: {
+      "main.dlm": `model M {
+  input x: f32[N, 4]
+  output y = (x |> enc: linear(4)) + (x |> dec: linear(4))
+}
+train M {
+  init dec from encc
+  loss = reduce_mean(y)
+  optimizer = sgd(lr: 0.1)
+}
+`,
+    },
+    code: "DLM0215",
+    title: "Change to 'enc'",
+  },
+  {
     name: "a misspelt parameter to freeze",
     files: {
       "lib.dlm": LIB,

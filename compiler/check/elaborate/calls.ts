@@ -478,7 +478,10 @@ export abstract class CallElab extends ExpressionElab {
       const fix = last?.kind === "expr"
         ? {
           title: "Return the last expression",
-          edits: [{ span: { ...last.span, endLine: last.span.line, endCol: last.span.col }, newText: "return " }],
+          edits: [{
+            span: { ...last.span, endLine: last.span.line, endCol: last.span.col },
+            newText: "return ",
+          }],
         }
         : undefined;
       return this.err(...diag("DLM0211", d.name), d.nameSpan, undefined, fix);

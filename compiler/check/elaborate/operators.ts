@@ -199,4 +199,3 @@ export abstract class OperatorElab extends TypeElab {
     return r ? r[0] : ERROR;
   }
 }
-

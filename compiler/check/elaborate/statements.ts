@@ -4,7 +4,7 @@
  * (hoisted to the top of their body), freeze; then what finishes a model:
  * its outputs, frozen parameters, fine-tuning set-up.
  */
-import { diag, renameFix, tailSpan } from "../../diagnostics.ts";
+import { declareFix, diag, renameFix, tailSpan } from "../../diagnostics.ts";
 import { Abort, type OutputDecl, Return } from "./core.ts";
 import { isStackOverflow } from "../../syntax/mod.ts";
 import { coerce } from "./types.ts";
@@ -201,7 +201,12 @@ export abstract class StatementElab extends IndexElab {
         const owner = scope.owner(s.name);
         const v = this.evalRhs(s.value, scope);
         if (!owner) {
-          this.err(...diag("DLM0107", s.name), s.nameSpan);
+          this.err(
+            ...diag("DLM0107", s.name),
+            s.nameSpan,
+            undefined,
+            declareFix(s.nameSpan, s.name),
+          );
           scope.define(s.name, v);
           return;
         }
@@ -407,8 +412,8 @@ export abstract class StatementElab extends IndexElab {
     if (this.copyRules.length === 0) return;
     // After an error a side may lack layers its body never made: a mismatch would be no news.
     if (this.diags.some((d) => d.severity === "error")) return;
-    applyCopies(this.root.graph, this.copyRules, (code, message, span) => {
-      this.err(code, message, span);
+    applyCopies(this.root.graph, this.copyRules, (code, message, span, fix) => {
+      this.err(code, message, span, undefined, fix);
     });
   }
 
