@@ -8,8 +8,13 @@
  * Diagnostics are published after the document stops changing for
  * `debounceMs` (initializationOptions.debounceMs, default 25 ms), for the
  * changed document and every open one whose last check loaded it (an edit
- * to an imported file changes what its importers mean). Inlay hints can be turned off with
- * initializationOptions.inlayHints = false.
+ * to an imported file changes what its importers mean). A document with train sections is then
+ * published again with the training compiler's checks once no document has changed for
+ * `trainDelayMs` (default 400 ms): they build each section's step, too slow for a keystroke.
+ * Inlay hints can be turned off with initializationOptions.inlayHints = false;
+ * initializationOptions.fixDims (`{ "T": 35 }`) gives the sizes the quick fix of a "--dim" hint
+ * writes. Each fix a diagnostic carries is a quick fix (a workspace edit, possibly of several
+ * files); rename is prepared and refused with the service's reason.
  *
  * Formatting: `ServerOptions.format` is the hook `dlm fmt` plugs into
  * (text and path in, formatted text out, or undefined when the text does not

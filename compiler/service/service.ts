@@ -3,8 +3,10 @@
  * the compiler's own parser, name tables and elaborator. It keeps the open
  * documents, checks each with the parser's recovery and the elaborator (which
  * fills the span → type table of compiler/check/facts.ts), and answers
- * diagnostics, hover, definition, references, symbols, completion, signature
- * help, inlay hints, rename and semantic tokens.
+ * diagnostics (with the fixes the checker attaches to them), the training
+ * compiler's diagnostics of train sections (trainDiagnostics, asked for apart:
+ * they build each step), hover, definition, references, symbols, completion,
+ * signature help, inlay hints, rename (refusing clashes) and semantic tokens.
  *
  * Plain TypeScript with no Deno or Node API: files are read through the
  * injected `ReadFile` (open documents shadow it), so a browser can run it in a
