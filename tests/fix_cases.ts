@@ -162,4 +162,21 @@ train M {
     title: "Fix T to 6 in the input's type",
     fixDims: { T: 6 },
   },
+  {
+    name: "a convolution whose gradient needs a size training does not know (--dim)",
+    files: {
+      "main.dlm": `model M {
+  input x: f32[N, 3, H, 8]
+  output y = x |> c: conv2d(4, kernel: 3, pad: 1) |> global_avg_pool |> flatten
+}
+train M {
+  loss = reduce_mean(y * y)
+  optimizer = sgd(lr: 0.1)
+}
+`,
+    },
+    code: "DLM0417",
+    title: "Fix H to 8 in the input's type",
+    fixDims: { H: 8, T: 6 },
+  },
 ];

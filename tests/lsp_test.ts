@@ -269,7 +269,8 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const root = Deno.makeTempDirSync();
-    const s = await start(root, { fixDims: { T: 6 }, trainDelayMs: 0 });
+    const fixDims = Object.assign({}, ...FIX_CASES.map((c) => c.fixDims ?? {}));
+    const s = await start(root, { fixDims, trainDelayMs: 0 });
     try {
       for (const [k, c] of FIX_CASES.entries()) {
         const dir = `${root}/case${k}`;
