@@ -32,7 +32,6 @@ import {
   DlmError,
   error,
   type Fix,
-  renameFix,
   warning,
   withFix,
 } from "../../diagnostics.ts";
