@@ -642,6 +642,10 @@ export class LanguageService {
     const a = this.analyze(path);
     const t = this.#target(a, pos);
     if (!t || "builtin" in t) return [];
+    return this.#referencesOf(a, t, includeDeclaration);
+  }
+
+  #referencesOf(a: Analysis, t: Def, includeDeclaration: boolean): Location[] {
     const spans: Span[] = includeDeclaration ? [t.span] : [];
     if (t.kind === "label") {
       for (const ix of this.#workspace(a)) {
@@ -689,6 +693,9 @@ export class LanguageService {
     if (!t) return "Nothing to rename here: put the caret on a block, model, let or label";
     if ("builtin" in t) return `'${t.builtin}' is built in and cannot be renamed`;
     if (t.span.file === PRELUDE_PATH) return `'${t.name}' is defined by the prelude`;
+    // `train Net` names the model: renaming it there renames the model (its declaration and
+    // every use), not the section's reference alone.
+    if (t.kind === "train") return this.#topLevel(a, t.name) ?? t;
     return t;
   }
 
@@ -714,7 +721,7 @@ export class LanguageService {
     if (t.kind !== "label" && isBuiltin(name)) {
       return `'${name}' is a built-in name: renaming '${t.name}' to it would hide the built-in`;
     }
-    const refs = this.references(path, pos, true);
+    const refs = this.#referencesOf(a, t, true);
     const clash = this.#renameClash(a, t, name, refs);
     if (clash) return clash;
     const edits = new Map<string, { range: Range; newText: string }[]>();

@@ -123,6 +123,18 @@ Deno.test("service: rename refuses a name already visible where the renamed name
   assert.ok(s.rename("main.dlm", at(MAIN, 5, "Mlp"), "Perceptron") instanceof Map);
 });
 
+Deno.test("service: renaming a model at its train section renames the model everywhere", () => {
+  const src = MAIN + "\ntrain Net {\n  loss = reduce_mean(y)\n  optimizer = sgd(lr: 0.1)\n}\n";
+  const s = service({ "lib.dlm": LIB, "main.dlm": src });
+  for (const [line, word] of [[9, "Net"], [3, "Net"]] as const) {
+    const r = s.rename("main.dlm", at(src, line, word, 1), "Classifier");
+    assert.ok(r instanceof Map);
+    assert.deepEqual(r.get("main.dlm")!.map((e) => e.range.start.line + 1), [3, 9], `${line}`);
+  }
+  // And a clash met from there is refused as from the model's own name.
+  assert.match(s.rename("main.dlm", at(src, 9, "Net"), "Mlp") as string, /block 'Mlp'/);
+});
+
 Deno.test("service: prepareRename gives the name under the caret, or why it cannot be renamed", () => {
   const s = service();
   assert.deepEqual(s.prepareRename("main.dlm", at(MAIN, 5, "Mlp", 1)), {
