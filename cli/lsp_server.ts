@@ -10,7 +10,8 @@
  * changed document and every open one whose last check loaded it (an edit
  * to an imported file changes what its importers mean). A document with train sections is then
  * published again with the training compiler's checks once no document has changed for
- * `trainDelayMs` (default 400 ms): they build each section's step, too slow for a keystroke.
+ * `trainDelayMs` (default 400 ms): they build each section's step, too slow for a keystroke;
+ * meanwhile the last ones published stay.
  * Inlay hints can be turned off with initializationOptions.inlayHints = false;
  * initializationOptions.fixDims (`{ "T": 35 }`) gives the sizes the quick fix of a "--dim" hint
  * writes. Each fix a diagnostic carries is a quick fix (a workspace edit, possibly of several
@@ -110,6 +111,12 @@ export function serve(connection: Connection, opts: ServerOptions): { stop(): vo
   const dirty = new Set<string>();
   /** Documents published without their training diagnostics, which wait for a rest. */
   const trainDue = new Set<string>();
+  /**
+   * The last training diagnostics published for each document: until the next ones replace them
+   * they stay (without their fixes, whose edits may no longer fit the text), so that typing does
+   * not make them blink, as rust-analyzer keeps cargo check's until the next check.
+   */
+  const lastTrain = new Map<string, FileDiagnostic[]>();
 
   const location = (l: Location) => ({ uri: pathToUri(l.path), range: l.range });
 
@@ -135,9 +142,15 @@ export function serve(connection: Connection, opts: ServerOptions): { stop(): vo
     const t0 = performance.now();
     const found = service.diagnostics(path);
     if (service.hasTrainSections(path)) {
-      if (train || service.analyze(path).train) found.push(...service.trainDiagnostics(path));
-      else trainDue.add(uri);
-    }
+      if (train || service.analyze(path).train) {
+        const t = service.trainDiagnostics(path);
+        lastTrain.set(uri, t);
+        found.push(...t);
+      } else {
+        trainDue.add(uri);
+        found.push(...(lastTrain.get(uri) ?? []).map((d) => ({ ...d, fixes: undefined })));
+      }
+    } else lastTrain.delete(uri);
     const doc = documents.get(uri);
     connection.sendDiagnostics({ uri, version: doc?.version, diagnostics: found.map(toLsp) });
     opts.onChecked?.(path, performance.now() - t0, train);
@@ -247,6 +260,8 @@ export function serve(connection: Connection, opts: ServerOptions): { stop(): vo
   });
   documents.onDidClose((e) => {
     service.close(uriToPath(e.document.uri));
+    lastTrain.delete(e.document.uri);
+    trainDue.delete(e.document.uri);
     connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
 

@@ -381,6 +381,27 @@ Deno.test({
       );
       assert.deepEqual(train.diagnostics.map((d) => d.code), ["DLM0250"]);
       assert.equal(train.version, 1);
+      // A keystroke: its check keeps the last training diagnostics until the next ones come;
+      // a change that makes the loss reach the parameters clears them once the document rests.
+      const typed = s.published.length;
+      const at = pos(src, 10, "(x)", 1);
+      await s.conn.sendNotification("textDocument/didChange", {
+        textDocument: { uri, version: 2 },
+        contentChanges: [{
+          range: { start: at, end: { ...at, character: at.character + 1 } },
+          text: "y",
+        }],
+      });
+      const kept = await until(s.published, uri, typed, (p) => p.version === 2, "the check");
+      assert.deepEqual(kept.diagnostics.map((d) => d.code), ["DLM0250"]);
+      const cleared = await until(
+        s.published,
+        uri,
+        typed,
+        (p) => p.version === 2 && p.diagnostics.length === 0,
+        "the training checks after the change",
+      );
+      assert.deepEqual(cleared.diagnostics, []);
 
       const prep = await s.conn.sendRequest("textDocument/prepareRename", {
         textDocument: { uri },
