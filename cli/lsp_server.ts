@@ -8,8 +8,14 @@
  * Diagnostics are published after the document stops changing for
  * `debounceMs` (initializationOptions.debounceMs, default 25 ms), for the
  * changed document and every open one whose last check loaded it (an edit
- * to an imported file changes what its importers mean). Inlay hints can be turned off with
- * initializationOptions.inlayHints = false.
+ * to an imported file changes what its importers mean). A document with train sections is then
+ * published again with the training compiler's checks once no document has changed for
+ * `trainDelayMs` (default 400 ms): they build each section's step, too slow for a keystroke;
+ * meanwhile the last ones published stay.
+ * Inlay hints can be turned off with initializationOptions.inlayHints = false;
+ * initializationOptions.fixDims (`{ "T": 35 }`) gives the sizes the quick fix of a "--dim" hint
+ * writes. Each fix a diagnostic carries is a quick fix (a workspace edit, possibly of several
+ * files); rename is prepared and refused with the service's reason.
  *
  * Formatting: `ServerOptions.format` is the hook `dlm fmt` plugs into
  * (text and path in, formatted text out, or undefined when the text does not
@@ -20,8 +26,10 @@ import {
   type Connection,
   type Diagnostic as LspDiagnostic,
   DiagnosticSeverity,
+  ErrorCodes,
   type InitializeResult,
   type MarkupContent,
+  ResponseError,
   SemanticTokensBuilder,
   SymbolKind,
   TextDocumentSyncKind,
@@ -32,6 +40,8 @@ import { TextDocument } from "vscode-languageserver-textdocument";
 import {
   type Completion,
   type DocumentSymbol,
+  type FileDiagnostic,
+  type FileFix,
   LanguageService,
   type Location,
   TOKEN_MODIFIERS,
@@ -45,8 +55,11 @@ export interface ServerOptions {
   read: ReadFile;
   /** `dlm fmt`'s formatter: the formatted text, or undefined when the text cannot be formatted. */
   format?: (text: string, path: string) => string | undefined;
-  /** Called with each published check's duration (the benchmark reads it). */
-  onChecked?: (path: string, ms: number) => void;
+  /**
+   * Called with each published check's duration (the benchmark reads it), and whether it
+   * included the training compiler's checks.
+   */
+  onChecked?: (path: string, ms: number, train: boolean) => void;
 }
 
 /** A `file://` URI's path, and back. Other schemes are kept as they are. */
@@ -88,46 +101,103 @@ const COMPLETION_KINDS: Record<Completion["kind"], CompletionItemKind> = {
  * already have closed the connection.
  */
 export function serve(connection: Connection, opts: ServerOptions): { stop(): void } {
-  const service = new LanguageService(opts.read);
+  let service = new LanguageService(opts.read);
   const documents = new TextDocuments(TextDocument);
   let debounceMs = 25;
+  let trainDelayMs = 400;
   let inlayHints = true;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let trainTimer: ReturnType<typeof setTimeout> | undefined;
   const dirty = new Set<string>();
+  /** Documents published without their training diagnostics, which wait for a rest. */
+  const trainDue = new Set<string>();
+  /**
+   * The last training diagnostics published for each document: until the next ones replace them
+   * they stay (without their fixes, whose edits may no longer fit the text), so that typing does
+   * not make them blink, as rust-analyzer keeps cargo check's until the next check.
+   */
+  const lastTrain = new Map<string, FileDiagnostic[]>();
 
   const location = (l: Location) => ({ uri: pathToUri(l.path), range: l.range });
 
-  const publish = (uri: string) => {
+  const toLsp = (d: FileDiagnostic): LspDiagnostic => ({
+    range: d.range,
+    severity: d.severity === "error" ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
+    code: d.code,
+    source: "dlm",
+    message: d.message,
+    relatedInformation: d.related.map((r) => ({
+      location: location(r.location),
+      message: r.message,
+    })),
+    data: d.fixes?.length ? { fixes: d.fixes } : undefined,
+  });
+
+  /**
+   * Publish the check's diagnostics of `uri`, with the training compiler's when `train` (or
+   * when they are known already); otherwise they are due once the documents rest.
+   */
+  const publish = (uri: string, train = false) => {
     const path = uriToPath(uri);
     const t0 = performance.now();
-    const diagnostics: LspDiagnostic[] = service.diagnostics(path).map((d) => ({
-      range: d.range,
-      severity: d.severity === "error" ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
-      code: d.code,
-      source: "dlm",
-      message: d.message,
-      relatedInformation: d.related.map((r) => ({
-        location: location(r.location),
-        message: r.message,
-      })),
-      data: d.fix === undefined ? undefined : { fix: d.fix },
-    }));
+    const found = service.diagnostics(path);
+    if (service.hasTrainSections(path)) {
+      if (train || service.analyze(path).train) {
+        const t = service.trainDiagnostics(path);
+        lastTrain.set(uri, t);
+        found.push(...t);
+      } else {
+        trainDue.add(uri);
+        found.push(...(lastTrain.get(uri) ?? []).map((d) => ({ ...d, fixes: undefined })));
+      }
+    } else lastTrain.delete(uri);
     const doc = documents.get(uri);
-    connection.sendDiagnostics({ uri, version: doc?.version, diagnostics });
-    opts.onChecked?.(path, performance.now() - t0);
+    connection.sendDiagnostics({ uri, version: doc?.version, diagnostics: found.map(toLsp) });
+    opts.onChecked?.(path, performance.now() - t0, train);
   };
 
   let stopped = false;
   const stop = () => {
     stopped = true;
     if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
+    if (trainTimer !== undefined) clearTimeout(trainTimer);
+    timer = trainTimer = undefined;
+  };
+
+  const safely = (uri: string, f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      // A bug of the checker's must not end the session: the editor's log gets it.
+      connection.console.error(`dlm lsp: checking ${uri} failed: ${(e as Error)?.stack ?? e}`);
+    }
+  };
+
+  /**
+   * The training compiler's checks build each section's step, slower than a keystroke's check:
+   * they run once no document has changed for `trainDelayMs`, and a change in the meantime puts
+   * them off again, so typing is never held up by them.
+   */
+  const scheduleTrain = () => {
+    if (stopped || trainDue.size === 0) return;
+    if (trainTimer !== undefined) clearTimeout(trainTimer);
+    trainTimer = setTimeout(() => {
+      trainTimer = undefined;
+      const due = [...trainDue];
+      trainDue.clear();
+      for (const u of due) {
+        if (stopped || !documents.get(u)) continue;
+        safely(u, () => publish(u, true));
+      }
+    }, trainDelayMs);
   };
 
   const schedule = (uri: string) => {
     if (stopped) return;
     dirty.add(uri);
     if (timer !== undefined) clearTimeout(timer);
+    if (trainTimer !== undefined) clearTimeout(trainTimer);
+    trainTimer = undefined;
     timer = setTimeout(() => {
       timer = undefined;
       // The changed documents first, then the open ones that import them.
@@ -137,23 +207,30 @@ export function serve(connection: Connection, opts: ServerOptions): { stop(): vo
       dirty.clear();
       for (const u of order) {
         if (stopped || !documents.get(u)) continue;
-        try {
-          publish(u);
-        } catch (e) {
-          // A bug of the checker's must not end the session: the editor's log gets it.
-          connection.console.error(`dlm lsp: checking ${u} failed: ${(e as Error)?.stack ?? e}`);
-        }
+        safely(u, () => publish(u));
       }
+      scheduleTrain();
     }, debounceMs);
   };
 
   connection.onInitialize((params): InitializeResult => {
     const init = (params.initializationOptions ?? {}) as {
       debounceMs?: number;
+      trainDelayMs?: number;
       inlayHints?: boolean;
+      fixDims?: Record<string, number>;
     };
     if (typeof init.debounceMs === "number" && init.debounceMs >= 0) debounceMs = init.debounceMs;
+    if (typeof init.trainDelayMs === "number" && init.trainDelayMs >= 0) {
+      trainDelayMs = init.trainDelayMs;
+    }
     if (init.inlayHints === false) inlayHints = false;
+    const fixDims = Object.fromEntries(
+      Object.entries(init.fixDims ?? {}).filter(([k, v]) =>
+        /^[A-Za-z_]\w*$/.test(k) && Number.isInteger(v) && v > 0
+      ),
+    );
+    if (Object.keys(fixDims).length) service = new LanguageService(opts.read, { fixDims });
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -165,7 +242,7 @@ export function serve(connection: Connection, opts: ServerOptions): { stop(): vo
         completionProvider: { triggerCharacters: ["(", ",", " ", "|", ">"] },
         signatureHelpProvider: { triggerCharacters: ["(", ","] },
         inlayHintProvider: inlayHints,
-        renameProvider: true,
+        renameProvider: { prepareProvider: true },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         semanticTokensProvider: {
           legend: { tokenTypes: [...TOKEN_TYPES], tokenModifiers: [...TOKEN_MODIFIERS] },
@@ -183,6 +260,8 @@ export function serve(connection: Connection, opts: ServerOptions): { stop(): vo
   });
   documents.onDidClose((e) => {
     service.close(uriToPath(e.document.uri));
+    lastTrain.delete(e.document.uri);
+    trainDue.delete(e.document.uri);
     connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
 
@@ -248,26 +327,38 @@ export function serve(connection: Connection, opts: ServerOptions): { stop(): vo
     return service.inlayHints(pathOf(p.textDocument.uri), p.range)
       .map((h) => ({ position: h.position, label: h.label, paddingLeft: false }));
   });
+  connection.onPrepareRename((p) => {
+    const r = service.prepareRename(pathOf(p.textDocument.uri), p.position);
+    if (typeof r === "string") throw new ResponseError(ErrorCodes.InvalidRequest, r);
+    return { range: r.range, placeholder: r.placeholder };
+  });
   connection.onRenameRequest((p) => {
     const r = service.rename(pathOf(p.textDocument.uri), p.position, p.newName);
-    if (typeof r === "string") throw new Error(r);
+    if (typeof r === "string") throw new ResponseError(ErrorCodes.InvalidRequest, r);
     const changes: Record<string, TextEdit[]> = {};
     for (const [path, edits] of r) {
       changes[pathToUri(path)] = edits.map((e) => TextEdit.replace(e.range, e.newText));
     }
     return { changes };
   });
+  // Each fix a diagnostic carries (its data, from the checker's catalogue of fixes) is a quick
+  // fix; its edits may reach other files (a workspace edit).
   connection.onCodeAction((p) =>
     p.context.diagnostics.flatMap((d) => {
-      const fix = (d.data as { fix?: TextEdit } | undefined)?.fix;
-      if (!fix) return [];
-      return [{
-        title: `Change to '${fix.newText}'`,
-        kind: CodeActionKind.QuickFix,
-        diagnostics: [d],
-        isPreferred: true,
-        edit: { changes: { [p.textDocument.uri]: [TextEdit.replace(fix.range, fix.newText)] } },
-      }];
+      const fixes = (d.data as { fixes?: FileFix[] } | undefined)?.fixes ?? [];
+      return fixes.map((fix, i) => {
+        const changes: Record<string, TextEdit[]> = {};
+        for (const e of fix.edits) {
+          (changes[pathToUri(e.path)] ??= []).push(TextEdit.replace(e.range, e.newText));
+        }
+        return {
+          title: fix.title,
+          kind: CodeActionKind.QuickFix,
+          diagnostics: [d],
+          isPreferred: i === 0,
+          edit: { changes },
+        };
+      });
     })
   );
   connection.languages.semanticTokens.on((p) => {

@@ -1016,6 +1016,63 @@ export interface Diagnostic {
   span?: Span;
   /** Extra lines printed under the source excerpt ("note: ..."). */
   notes?: string[];
+  /**
+   * The fixes the checker knows, as data (an editor offers each as a quick fix; the CLI prints
+   * the message, whose words already name the fix).
+   */
+  fixes?: Fix[];
+  /**
+   * A symbolic dim the check needs a size for (`--dim NAME=<size>` in the message): the layer
+   * that knows the inputs' declarations (the training compiler) turns it into a fix of them.
+   */
+  needsDim?: string;
+}
+
+/** One edit of a fix: the text of `span` replaced by `newText` (an empty span inserts). */
+export interface FixEdit {
+  span: Span;
+  newText: string;
+}
+
+/**
+ * A fix: what it does, in a few words ("Change to 'relu'", "Insert return"), and its edits,
+ * in one file or several (an input declared in an imported file).
+ */
+export interface Fix {
+  title: string;
+  edits: FixEdit[];
+}
+
+/** `d` with `fix` added to its fixes (returned for chaining). */
+export function withFix(d: Diagnostic, fix: Fix | undefined): Diagnostic {
+  if (fix) (d.fixes ??= []).push(fix);
+  return d;
+}
+
+/** The fix of a "did you mean": the name written at `span` (its whole text) replaced by `near`. */
+export function renameFix(span: Span, near: string): Fix {
+  return { title: `Change to '${near}'`, edits: [{ span, newText: near }] };
+}
+
+/** The fix of an assignment to an undeclared name (DLM0107): `let` before it declares it. */
+export function declareFix(nameSpan: Span, name: string): Fix {
+  return {
+    title: `Declare '${name}' here: let ${name} = ...`,
+    edits: [{
+      span: { ...nameSpan, endLine: nameSpan.line, endCol: nameSpan.col },
+      newText: "let ",
+    }],
+  };
+}
+
+/** The span of `length` characters at the start of `span` (a named argument's name). */
+export function headSpan(span: Span, length: number): Span {
+  return { ...span, endLine: span.line, endCol: span.col + length };
+}
+
+/** The span of the last `length` characters of `span` (the name ending a statement). */
+export function tailSpan(span: Span, length: number): Span {
+  return { ...span, line: span.endLine, col: span.endCol - length };
 }
 
 /**

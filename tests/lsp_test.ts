@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { formatSource } from "../compiler/syntax/format.ts";
+import { type Range, TextDocument } from "vscode-languageserver-textdocument";
 import { PassThrough } from "node:stream";
 import {
   createConnection,
@@ -12,6 +13,7 @@ import {
   StreamMessageWriter as ServerWriter,
 } from "vscode-languageserver/node";
 import { serve } from "../cli/lsp_server.ts";
+import { FIX_CASES } from "./fix_cases.ts";
 import {
   createMessageConnection,
   type MessageConnection,
@@ -46,7 +48,7 @@ interface Published {
 }
 
 /** A started server, its connection, and the diagnostics it published, by URI in order. */
-async function start(dir: string) {
+async function start(dir: string, options: Record<string, unknown> = {}) {
   const child = spawn(Deno.execPath(), ["run", "-A", CLI, "lsp", "--stdio"], {
     stdio: ["pipe", "pipe", "inherit"],
   });
@@ -66,7 +68,7 @@ async function start(dir: string) {
     processId: null,
     rootUri: `file://${dir}`,
     capabilities: {},
-    initializationOptions: { debounceMs: 10 },
+    initializationOptions: { debounceMs: 10, ...options },
   }) as { capabilities: Record<string, unknown> };
   await conn.sendNotification("initialized", {});
   /** The next diagnostics published for `uri` (at `version`, when given). */
@@ -103,7 +105,7 @@ Deno.test({
       const caps = s.init.capabilities;
       assert.equal(caps.textDocumentSync, 2, "incremental sync");
       assert.equal(caps.hoverProvider, true);
-      assert.equal(caps.renameProvider, true);
+      assert.deepEqual(caps.renameProvider, { prepareProvider: true });
       assert.equal(caps.documentFormattingProvider, true, "dlm fmt's layout is offered");
 
       // formatting: a document laid out by hand comes back in dlm fmt's layout
@@ -233,6 +235,194 @@ Deno.test({
       }) as { data: number[] };
       assert.ok(tokens.data.length > 0 && tokens.data.length % 5 === 0);
 
+      await s.conn.sendRequest("shutdown");
+      await s.conn.sendNotification("exit");
+      assert.equal(await s.exited, 0);
+    } finally {
+      s.conn.dispose();
+      s.child.kill();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+/** The diagnostics published for `uri` from the `from`th on, once one satisfies `ok`. */
+async function until(
+  published: Published[],
+  uri: string,
+  from: number,
+  ok: (p: Published) => boolean,
+  what: string,
+): Promise<Published> {
+  for (let waited = 0; waited < 30_000; waited += 20) {
+    const p = published.slice(from).find((x) => x.uri === uri && ok(x));
+    if (p) return p;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(published.slice(from))}`);
+}
+
+Deno.test({
+  name:
+    "dlm lsp: each fix the checker knows is a quick fix whose edit (in any file) removes its diagnostic",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const root = Deno.makeTempDirSync();
+    const fixDims = Object.assign({}, ...FIX_CASES.map((c) => c.fixDims ?? {}));
+    const s = await start(root, { fixDims, trainDelayMs: 0 });
+    try {
+      for (const [k, c] of FIX_CASES.entries()) {
+        const dir = `${root}/case${k}`;
+        Deno.mkdirSync(dir);
+        for (const [name, text] of Object.entries(c.files)) {
+          Deno.writeTextFileSync(`${dir}/${name}`, text);
+        }
+        const uri = `file://${dir}/main.dlm`;
+        for (const f of c.open ?? []) {
+          await s.conn.sendNotification("textDocument/didOpen", {
+            textDocument: {
+              uri: `file://${dir}/${f}`,
+              languageId: "dlm",
+              version: 1,
+              text: c.files[f],
+            },
+          });
+        }
+        const from = s.published.length;
+        await s.conn.sendNotification("textDocument/didOpen", {
+          textDocument: { uri, languageId: "dlm", version: 1, text: c.files["main.dlm"] },
+        });
+        const bad = await until(
+          s.published,
+          uri,
+          from,
+          (p) => p.diagnostics.some((d) => d.code === c.code),
+          `${c.name}: ${c.code}`,
+        );
+        const d = bad.diagnostics.find((x) => x.code === c.code)!;
+        const actions = await s.conn.sendRequest("textDocument/codeAction", {
+          textDocument: { uri },
+          range: d.range,
+          context: { diagnostics: [d] },
+        }) as {
+          title: string;
+          edit: { changes: Record<string, { range: Range; newText: string }[]> };
+        }[];
+        const action = actions.find((a) => a.title === c.title);
+        assert.ok(action, `${c.name}: ${JSON.stringify(actions.map((a) => a.title))}`);
+        // Apply it as an editor does: the open document changes, another file opens edited.
+        const after = s.published.length;
+        for (const [u, edits] of Object.entries(action.edit.changes)) {
+          const path = u.slice("file://".length);
+          const text = u === uri ? c.files["main.dlm"] : Deno.readTextFileSync(path);
+          const edited = TextDocument.applyEdits(TextDocument.create(u, "dlm", 1, text), edits);
+          if (u === uri) {
+            await s.conn.sendNotification("textDocument/didChange", {
+              textDocument: { uri, version: 2 },
+              contentChanges: [{ text: edited }],
+            });
+          } else {
+            await s.conn.sendNotification("textDocument/didOpen", {
+              textDocument: { uri: u, languageId: "dlm", version: 1, text: edited },
+            });
+          }
+        }
+        // A document with train sections publishes twice: the check, then the training checks.
+        const twice = c.files["main.dlm"].includes("train ");
+        const good = await until(
+          s.published,
+          uri,
+          after,
+          (p) =>
+            s.published.slice(after).filter((x) => x.uri === uri).indexOf(p) >= (twice ? 1 : 0),
+          `${c.name}: the check after the fix`,
+        );
+        assert.deepEqual(good.diagnostics.filter((x) => x.code === c.code), [], c.name);
+        assert.deepEqual(good.diagnostics, [], c.name);
+      }
+      await s.conn.sendRequest("shutdown");
+      await s.conn.sendNotification("exit");
+      assert.equal(await s.exited, 0);
+    } finally {
+      s.conn.dispose();
+      s.child.kill();
+      Deno.removeSync(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "dlm lsp: prepareRename and rename refuse a clash with a clear message; the training checks follow the check",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = Deno.makeTempDirSync();
+    Deno.writeTextFileSync(`${dir}/lib.dlm`, LIB);
+    const src = MAIN + "\ntrain Net {\n  loss = reduce_mean(x)\n  optimizer = sgd(lr: 0.1)\n}\n";
+    Deno.writeTextFileSync(`${dir}/main.dlm`, src);
+    const uri = `file://${dir}/main.dlm`;
+    const s = await start(dir, { trainDelayMs: 50 });
+    try {
+      const from = s.published.length;
+      await s.conn.sendNotification("textDocument/didOpen", {
+        textDocument: { uri, languageId: "dlm", version: 1, text: src },
+      });
+      // First the check (clean), then the training compiler's warning: the loss reaches nothing.
+      const first = await until(s.published, uri, from, () => true, "the check");
+      assert.deepEqual(first.diagnostics, []);
+      const train = await until(
+        s.published,
+        uri,
+        from,
+        (p) => p.diagnostics.length > 0,
+        "the training checks",
+      );
+      assert.deepEqual(train.diagnostics.map((d) => d.code), ["DLM0250"]);
+      assert.equal(train.version, 1);
+      // A keystroke: its check keeps the last training diagnostics until the next ones come;
+      // a change that makes the loss reach the parameters clears them once the document rests.
+      const typed = s.published.length;
+      const at = pos(src, 10, "(x)", 1);
+      await s.conn.sendNotification("textDocument/didChange", {
+        textDocument: { uri, version: 2 },
+        contentChanges: [{
+          range: { start: at, end: { ...at, character: at.character + 1 } },
+          text: "y",
+        }],
+      });
+      const kept = await until(s.published, uri, typed, (p) => p.version === 2, "the check");
+      assert.deepEqual(kept.diagnostics.map((d) => d.code), ["DLM0250"]);
+      const cleared = await until(
+        s.published,
+        uri,
+        typed,
+        (p) => p.version === 2 && p.diagnostics.length === 0,
+        "the training checks after the change",
+      );
+      assert.deepEqual(cleared.diagnostics, []);
+
+      const prep = await s.conn.sendRequest("textDocument/prepareRename", {
+        textDocument: { uri },
+        position: pos(src, 5, "h"),
+      }) as { placeholder: string };
+      assert.equal(prep.placeholder, "h");
+      await assert.rejects(
+        s.conn.sendRequest("textDocument/prepareRename", {
+          textDocument: { uri },
+          position: pos(src, 6, "linear", 1),
+        }),
+        /'linear' is built in/,
+      );
+      await assert.rejects(
+        s.conn.sendRequest("textDocument/rename", {
+          textDocument: { uri },
+          position: pos(src, 5, "Mlp"),
+          newName: "Net",
+        }),
+        /Cannot rename 'Mlp' to 'Net': model 'Net'/,
+      );
       await s.conn.sendRequest("shutdown");
       await s.conn.sendNotification("exit");
       assert.equal(await s.exited, 0);

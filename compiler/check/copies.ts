@@ -15,7 +15,7 @@
  * source's loaded value into a target that no file provides, after every file is read.
  * Parameters a fine-tuning method adds are not the model's own and are never copied.
  */
-import { type Code, diag } from "../diagnostics.ts";
+import { type Code, diag, type Fix, renameFix } from "../diagnostics.ts";
 import { formatType, type Graph, type ParamInfo, type Span } from "../ir/graph.ts";
 import type * as A from "../syntax/ast.ts";
 import { closest } from "./suggest.ts";
@@ -26,7 +26,7 @@ export interface CopyRule {
   prefix: string;
 }
 
-export type CopyReport = (code: Code, message: string, span: Span) => void;
+export type CopyReport = (code: Code, message: string, span: Span, fix?: Fix) => void;
 
 /**
  * Check the copies of `rules` against the graph's parameters and apply them: each target gets
@@ -75,6 +75,10 @@ export function applyCopies(graph: Graph, rules: readonly CopyRule[], report: Co
           near ? `; did you mean '${near}'?` : " (see dlm params)",
         ),
         span,
+        // A side written as a string ("ref.h.0") keeps its quotes.
+        near === undefined
+          ? undefined
+          : renameFix(span, span.endCol - span.col === side.length + 2 ? `"${near}"` : near),
       );
     }
     if (missing) continue;

@@ -7,7 +7,15 @@
  * dims, not errors.
  */
 import type * as A from "../syntax/ast.ts";
-import { CODES, diag, type Diagnostic, error } from "../diagnostics.ts";
+import {
+  CODES,
+  declareFix,
+  diag,
+  type Diagnostic,
+  error,
+  renameFix,
+  withFix,
+} from "../diagnostics.ts";
 import type { Program } from "./program.ts";
 import { COMPILE_FNS, FUNCTIONS, isSymbolName, LAYERS, predefinedNames } from "./names.ts";
 import { Suggester } from "./suggest.ts";
@@ -127,7 +135,10 @@ class Resolver {
         this.expr(st.value, s);
         if (!s.has(st.name)) {
           this.diags.push(
-            error(...diag("DLM0107", st.name), st.nameSpan),
+            withFix(
+              error(...diag("DLM0107", st.name), st.nameSpan),
+              declareFix(st.nameSpan, st.name),
+            ),
           );
           s.names.add(st.name);
         }
@@ -263,7 +274,10 @@ class Resolver {
     if (name === "<missing>") return; // the parser already reported it
     const near = this.suggest.closest(name, s.all());
     this.diags.push(
-      error(...diag("DLM0101", name, near ? `; did you mean '${near}'?` : ""), span),
+      withFix(
+        error(...diag("DLM0101", name, near ? `; did you mean '${near}'?` : ""), span),
+        near ? renameFix(span, near) : undefined,
+      ),
     );
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Span } from "../ir/graph.ts";
 import type { Diagnostic } from "../diagnostics.ts";
-import { diag, error } from "../diagnostics.ts";
+import { diag, error, headSpan, renameFix, withFix } from "../diagnostics.ts";
 import { describe, type Value } from "./values.ts";
 import { closest } from "./suggest.ts";
 
@@ -173,9 +173,10 @@ function bind(
         const names = sig.map((s) => s.name).join(", ");
         const near = closest(a.name, sig.map((s) => s.name));
         const hint = near ? `did you mean '${near}'? ` : "";
-        diags.push(
+        diags.push(withFix(
           error(...diag("DLM0205", `${what}()`, a.name, hint, names), a.span),
-        );
+          near ? renameFix(headSpan(a.span, a.name.length), near) : undefined,
+        ));
         ok = false;
         continue;
       }

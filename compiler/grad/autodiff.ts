@@ -15,7 +15,7 @@ import { formatSpan, formatType } from "../ir/graph.ts";
 import type { GraphBuilder } from "../ops/builder.ts";
 import { isFloat, type Tensor, tensor, TooLarge } from "../ir/tensor.ts";
 import { ConstantPool, exprGraph } from "../ir/expr.ts";
-import { diag, DlmError, fail } from "../diagnostics.ts";
+import { diag, DlmError, error, fail } from "../diagnostics.ts";
 import { getOp } from "../ops/mod.ts";
 import { expandRecurrent } from "./expand_recurrent.ts";
 import { GradLimit } from "../ops/grad_util.ts";
@@ -149,8 +149,11 @@ export function buildGradients(
       const msg = e instanceof Error ? e.message : String(e);
       if (e instanceof GradLimit) {
         // A symbolic dim the rule needs as a number: a limit of training, not a bug.
-        const hint = e.dim && !/^\?/.test(e.dim) ? `; fix it with --dim ${e.dim}=<size>` : "";
-        fail(...diag("DLM0417", `'${n.name}'`, `${msg}${hint}`), n.spans?.[0]);
+        const named = e.dim && !/^\?/.test(e.dim) ? e.dim : undefined;
+        const hint = named ? `; fix it with --dim ${named}=<size>` : "";
+        const d = error(...diag("DLM0417", `'${n.name}'`, `${msg}${hint}`), n.spans?.[0]);
+        if (named) d.needsDim = named;
+        throw new DlmError(d);
       }
       fail(
         ...diag(

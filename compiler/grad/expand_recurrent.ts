@@ -67,10 +67,10 @@ class Unroller {
     this.dtype = b.typeOf(n.inputs[0])!.dtype;
   }
 
-  fail(msg: string): never {
-    throw new DlmError(
-      error(...diag("DLM0417", `${this.n.op} node '${this.n.name}'`, msg), this.spans?.[0]),
-    );
+  fail(msg: string, needsDim?: string): never {
+    const d = error(...diag("DLM0417", `${this.n.op} node '${this.n.name}'`, msg), this.spans?.[0]);
+    if (needsDim) d.needsDim = needsDim;
+    throw new DlmError(d);
   }
 
   op(op: string, inputs: string[], attrs: Record<string, number | number[]> = {}): string {
@@ -151,6 +151,7 @@ class Unroller {
             ? `fix it with --dim ${T}=<length>, or declare the input with a fixed length`
             : "declare the input with a fixed length"
         }`,
+        /^[A-Za-z_]\w*$/.test(String(T)) ? String(T) : undefined,
       );
     }
     const gates = n.op === "LSTM" ? 4 : n.op === "GRU" ? 3 : 1;

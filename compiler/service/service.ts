@@ -3,8 +3,10 @@
  * the compiler's own parser, name tables and elaborator. It keeps the open
  * documents, checks each with the parser's recovery and the elaborator (which
  * fills the span → type table of compiler/check/facts.ts), and answers
- * diagnostics, hover, definition, references, symbols, completion, signature
- * help, inlay hints, rename and semantic tokens.
+ * diagnostics (with the fixes the checker attaches to them), the training
+ * compiler's diagnostics of train sections (trainDiagnostics, asked for apart:
+ * they build each step), hover, definition, references, symbols, completion,
+ * signature help, inlay hints, rename (refusing clashes) and semantic tokens.
  *
  * Plain TypeScript with no Deno or Node API: files are read through the
  * injected `ReadFile` (open documents shadow it), so a browser can run it in a
@@ -33,8 +35,9 @@ import { COMPILE_FNS, FUNCTIONS, INIT_FNS, LAYERS } from "../check/names.ts";
 import { formatSignature } from "../check/builtin_docs.ts";
 import type { ParamSig } from "../check/signature.ts";
 import { PRELUDE_PATH } from "../check/prelude.ts";
-import { editDistance } from "../check/suggest.ts";
+import { compileSection } from "../train/compile.ts";
 import type * as A from "../syntax/ast.ts";
+import { KEYWORDS } from "../syntax/lexer.ts";
 import { contains, type Def, type FileIndex, indexFile, spanSize, type Use } from "./index.ts";
 
 export interface Position {
@@ -57,10 +60,17 @@ export interface FileDiagnostic {
   code: string;
   message: string;
   related: { location: Location; message: string }[];
-  /** The replacement the checker suggests ("did you mean 'relu'?"), for a quick fix. */
-  suggestion?: string;
-  /** The edit that applies it: the misspelt word in the diagnostic's range replaced. */
-  fix?: { range: Range; newText: string };
+  /**
+   * The fixes the checker knows (compiler/diagnostics.ts `Fix`), each a quick fix: its title and
+   * its edits, which may reach other files (an input declared in an imported file).
+   */
+  fixes?: FileFix[];
+}
+
+/** A fix of a diagnostic: what it does, and its edits by location. */
+export interface FileFix {
+  title: string;
+  edits: { path: string; range: Range; newText: string }[];
 }
 
 export interface Hover {
@@ -150,6 +160,8 @@ export interface Analysis {
    * when a hover or inlay hint first asks about its lines (its diagnostics are not reported).
    */
   deferred: Map<string, { span: Span; run: () => void }>;
+  /** The training compiler's diagnostics (trainDiagnostics), once asked for. */
+  train?: FileDiagnostic[];
 }
 
 interface Doc {
@@ -174,6 +186,9 @@ export function toRange(s: Span): Range {
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** The language's keywords (`model`, `let`, `true`, ...), which cannot name a definition. */
+const KEYWORD_NAMES = new Set(KEYWORDS.map((k) => String(k.PATTERN)));
+
 /**
  * How long a check may spend on the models `dlm check` would not elaborate (all but the file's
  * first model and its train sections' models) before it leaves the rest for later: a file of
@@ -184,11 +199,17 @@ export const CHECK_BUDGET_MS = 250;
 export interface ServiceOptions {
   /** See CHECK_BUDGET_MS. */
   budgetMs?: number;
+  /**
+   * Sizes the quick fix of "fix it with --dim T=<size>" proposes, by dim name: the fix writes
+   * the size into the declared types that name the dim.
+   */
+  fixDims?: Record<string, number>;
 }
 
 export class LanguageService {
   readonly #docs = new Map<string, Doc>();
   readonly #budgetMs: number;
+  readonly #fixDims?: Record<string, number>;
   readonly #parsed: ParseCache = new Map();
   readonly #read: ReadFile;
   /** Indexes of files seen in any check (imports of open documents included), by path. */
@@ -198,6 +219,7 @@ export class LanguageService {
   constructor(read: ReadFile, opts: ServiceOptions = {}) {
     this.#read = read;
     this.#budgetMs = opts.budgetMs ?? CHECK_BUDGET_MS;
+    this.#fixDims = opts.fixDims;
   }
 
   /** Reads open documents from memory, everything else through the injected reader. */
@@ -344,22 +366,66 @@ export class LanguageService {
   /** The diagnostics of `path`: its own, and those of the files it imports at their import. */
   diagnostics(path: string): FileDiagnostic[] {
     const a = this.analyze(path);
+    const out = this.#fileDiagnostics(a, a.diagnostics);
+    for (const d of out) {
+      if (d.code !== "DLM0101") continue;
+      const fixes = this.#importFixes(a, d.range);
+      if (fixes.length) (d.fixes ??= []).push(...fixes);
+    }
+    return out;
+  }
+
+  /**
+   * An unknown name that other files the service knows (open documents, and those a check
+   * loaded) declare at their top level, while the program does not load them: a fix imports
+   * one, at the start of the document; the nearest files first, three at most. The name is the
+   * text the diagnostic underlines.
+   */
+  #importFixes(a: Analysis, range: Range): FileFix[] {
+    if (range.start.line !== range.end.line) return [];
+    const line = a.lines.get(a.path)?.[range.start.line] ?? "";
+    const name = line.slice(range.start.character, range.end.character);
+    if (!IDENT.test(name)) return [];
+    this.#workspace(a);
+    const found: { rel: string; kind: string }[] = [];
+    for (const [file, ix] of this.#known) {
+      if (file === a.path || a.indexes.has(file) || file === PRELUDE_PATH) continue;
+      const def = ix.defs.find((d) =>
+        d.name === name && d.container === undefined && (d.kind === "block" || d.kind === "const")
+      );
+      if (def) found.push({ rel: relativePath(a.path, file), kind: def.kind });
+    }
+    const ups = (r: string) => r.split("/").length;
+    const start = { line: 0, character: 0 };
+    return found.sort((x, y) => ups(x.rel) - ups(y.rel) || (x.rel < y.rel ? -1 : 1)).slice(0, 3)
+      .map(({ rel, kind }) => ({
+        title: `Import '${rel}' (it declares ${kind} '${name}')`,
+        edits: [{ path: a.path, range: { start, end: start }, newText: `import "${rel}"\n` }],
+      }));
+  }
+
+  #fileDiagnostics(a: Analysis, ds: Diagnostic[]): FileDiagnostic[] {
     const out: FileDiagnostic[] = [];
     const imports = a.indexes.get(a.path)?.imports ?? [];
-    for (const d of a.diagnostics) {
+    for (const d of ds) {
       const related = relatedOf(d);
-      const suggestion = /did you mean '([^']+)'/.exec(d.message)?.[1];
+      const fixes = d.fixes?.map((f) => ({
+        title: f.title,
+        edits: f.edits.map((e) => ({
+          path: e.span.file,
+          range: toRange(e.span),
+          newText: e.newText,
+        })),
+      }));
       if (!d.span || d.span.file === a.path) {
         const span = d.span ?? { file: a.path, line: 1, col: 1, endLine: 1, endCol: 1 };
-        const lines = a.lines.get(a.path) ?? [];
         out.push({
           range: toRange(span),
           severity: d.severity,
           code: d.code,
           message: d.message,
           related,
-          suggestion,
-          fix: suggestion === undefined ? undefined : fixFor(lines, span, suggestion),
+          fixes,
         });
       } else if (d.span.file !== PRELUDE_PATH && imports.length) {
         const imp = imports.find((i) => d.span!.file.endsWith(i.path.replace(/^\.\//, ""))) ??
@@ -373,10 +439,50 @@ export class LanguageService {
             { location: { path: d.span.file, range: toRange(d.span) }, message: d.message },
             ...related,
           ],
+          fixes,
         });
       }
     }
     return out;
+  }
+
+  /** Whether `path` declares train sections (which trainDiagnostics checks). */
+  hasTrainSections(path: string): boolean {
+    return this.analyze(path).program?.main.decls.some((d) => d.kind === "train") ?? false;
+  }
+
+  /**
+   * What the training compiler adds to diagnostics(path) for the file's train sections, as `dlm
+   * check` reports them: a loss that reaches no parameter, optimiser and schedule arguments, a
+   * dim the step needs fixed, what building the step finds. It builds each section's step
+   * (autodiff, optimiser), which costs more than a keystroke's check, so the server asks for it
+   * once the document rests; cached until a document changes. Only when the check found no
+   * error (as `dlm check` runs it).
+   */
+  trainDiagnostics(path: string): FileDiagnostic[] {
+    const a = this.analyze(path);
+    if (a.train) return a.train;
+    const p = a.program;
+    const found: Diagnostic[] = [];
+    if (p && !a.diagnostics.some((d) => d.severity === "error")) {
+      const seen = new Set(a.diagnostics.map(diagnosticKey));
+      for (const t of p.main.decls) {
+        if (t.kind !== "train") continue;
+        try {
+          const c = compileSection(p, t, { fixDims: this.#fixDims, evaluation: () => false });
+          for (const d of c.diagnostics) {
+            const k = diagnosticKey(d);
+            if (seen.has(k)) continue;
+            seen.add(k);
+            found.push(d);
+          }
+        } catch {
+          // A bug of the training compiler's: the editor keeps the check's diagnostics.
+        }
+      }
+    }
+    a.train = this.#fileDiagnostics(a, sortDiagnostics(found));
+    return a.train;
   }
 
   // ---- finding what is under the caret ----
@@ -536,6 +642,10 @@ export class LanguageService {
     const a = this.analyze(path);
     const t = this.#target(a, pos);
     if (!t || "builtin" in t) return [];
+    return this.#referencesOf(a, t, includeDeclaration);
+  }
+
+  #referencesOf(a: Analysis, t: Def, includeDeclaration: boolean): Location[] {
     const spans: Span[] = includeDeclaration ? [t.span] : [];
     if (t.kind === "label") {
       for (const ix of this.#workspace(a)) {
@@ -565,26 +675,126 @@ export class LanguageService {
     }).map((s) => ({ path: s.file, range: toRange(s) }));
   }
 
-  /** The edits that rename what is at `pos` to `name`, by file; an error message when it cannot. */
+  /**
+   * What a rename at `pos` would rename: the span of the name under the caret and the name; or
+   * why it cannot (nothing there, a built-in, the prelude's).
+   */
+  prepareRename(path: string, pos: Position): { range: Range; placeholder: string } | string {
+    const a = this.analyze(path);
+    const t = this.#renameTarget(a, pos);
+    if (typeof t === "string") return t;
+    const { use, def } = this.#at(a, pos);
+    const at = def?.span ?? use?.span ?? t.span;
+    return { range: toRange(at), placeholder: t.name };
+  }
+
+  #renameTarget(a: Analysis, pos: Position): Def | string {
+    const t = this.#target(a, pos);
+    if (!t) return "Nothing to rename here: put the caret on a block, model, let or label";
+    if ("builtin" in t) return `'${t.builtin}' is built in and cannot be renamed`;
+    if (t.span.file === PRELUDE_PATH) return `'${t.name}' is defined by the prelude`;
+    // `train Net` names the model: renaming it there renames the model (its declaration and
+    // every use), not the section's reference alone.
+    if (t.kind === "train") return this.#topLevel(a, t.name) ?? t;
+    return t;
+  }
+
+  /**
+   * The edits that rename what is at `pos` to `name`, by file; or why it cannot: the name is not
+   * an identifier, is a keyword or a built-in name, or is already visible where the renamed
+   * definition or one of its uses is (it would shadow it, or be shadowed), in any file the
+   * rename edits.
+   */
   rename(
     path: string,
     pos: Position,
     name: string,
   ): Map<string, { range: Range; newText: string }[]> | string {
-    if (!IDENT.test(name)) return `'${name}' is not a name`;
+    if (!IDENT.test(name)) {
+      return `'${name}' is not a name: a name is a letter or _, then letters, digits or _`;
+    }
+    if (KEYWORD_NAMES.has(name)) return `'${name}' is a keyword and cannot name a definition`;
     const a = this.analyze(path);
-    const t = this.#target(a, pos);
-    if (!t) return "nothing to rename here";
-    if ("builtin" in t) return `'${t.builtin}' is built in`;
-    if (t.span.file === PRELUDE_PATH) return `'${t.name}' is defined by the prelude`;
+    const t = this.#renameTarget(a, pos);
+    if (typeof t === "string") return t;
+    if (name === t.name) return new Map();
+    if (t.kind !== "label" && isBuiltin(name)) {
+      return `'${name}' is a built-in name: renaming '${t.name}' to it would hide the built-in`;
+    }
+    const refs = this.#referencesOf(a, t, true);
+    const clash = this.#renameClash(a, t, name, refs);
+    if (clash) return clash;
     const edits = new Map<string, { range: Range; newText: string }[]>();
-    for (const loc of this.references(path, pos, true)) {
+    for (const loc of refs) {
       const list = edits.get(loc.path) ?? [];
       // A train section's name span covers `train Model`'s model name only.
       list.push({ range: loc.range, newText: name });
       edits.set(loc.path, list);
     }
     return edits;
+  }
+
+  /**
+   * A definition already named `name` where renaming `t` would meet it, described; undefined
+   * when there is none. Labels meet the labels of their declaration; a top-level name meets the
+   * top-level names of each file it is written in (with what that file loads: its imports, the
+   * prelude) and the local names of each declaration it is used in; a local name meets the names
+   * of its declaration and the top-level names it sees.
+   */
+  #renameClash(a: Analysis, t: Def, name: string, refs: Location[]): string | undefined {
+    const where = (d: Def) => `${d.kind} '${name}' at ${d.span.file}:${d.span.line}:${d.span.col}`;
+    const refused = (d: Def) =>
+      `Cannot rename '${t.name}' to '${name}': ${where(d)} is already visible there`;
+    const localIn = (file: string, container: string | undefined) =>
+      (a.indexes.get(file) ?? this.#known.get(file))?.defs.find((d) =>
+        d.name === name && d.container === container && d.kind !== "label" &&
+        d.kind !== "output"
+      );
+    if (t.kind === "label") {
+      const ix = a.indexes.get(t.span.file) ?? this.#known.get(t.span.file);
+      const d = ix?.defs.find((d) =>
+        d.kind === "label" && d.name === name && d.container === t.container
+      );
+      return d && refused(d);
+    }
+    // The files the rename edits, and the declarations it edits in them.
+    const files = new Set(refs.map((r) => r.path));
+    files.add(t.span.file);
+    for (const file of files) {
+      const visible = this.#topLevelNames(a, file);
+      const top = visible.get(name);
+      if (top) return refused(top);
+    }
+    if (a.program?.blocks.get(name)?.span.file === PRELUDE_PATH) {
+      return `Cannot rename '${t.name}' to '${name}': the prelude defines block '${name}'`;
+    }
+    if (t.container !== undefined) {
+      const d = localIn(t.span.file, t.container);
+      return d && refused(d);
+    }
+    // A top-level name's uses inside declarations: their locals would shadow it.
+    for (const r of refs) {
+      const ix = a.indexes.get(r.path) ?? this.#known.get(r.path);
+      const line = r.range.start.line + 1, col = r.range.start.character + 1;
+      const decl = ix?.defs.find((d) => d.container === undefined && contains(d.full, line, col));
+      if (!decl) continue;
+      const d = localIn(r.path, decl.kind === "train" ? `train ${decl.name}` : decl.name);
+      if (d) return refused(d);
+    }
+    return undefined;
+  }
+
+  /** The top-level names a file sees: its own and those of every file its check loads. */
+  #topLevelNames(a: Analysis, file: string): Map<string, Def> {
+    const b = this.#docs.has(file) ? this.analyze(file) : a;
+    const ixs = b.indexes.has(file) ? [...b.indexes.values()] : [this.#known.get(file)];
+    const out = new Map<string, Def>();
+    for (const ix of ixs) {
+      for (const d of ix?.defs ?? []) {
+        if (d.container === undefined && d.kind !== "train") out.set(d.name, d);
+      }
+    }
+    return out;
   }
 
   documentSymbols(path: string): DocumentSymbol[] {
@@ -889,31 +1099,22 @@ function typeDoc(what: string, f: SpanFact, facts: Facts): string {
   return s;
 }
 
-/**
- * The edit a suggestion makes: the word in `span` nearest to it replaced (the span may cover more
- * than the word: a named argument `kernal: 3`, a statement `freeze conv1x`).
- */
-function fixFor(
-  lines: string[],
-  span: Span,
-  suggestion: string,
-): { range: Range; newText: string } | undefined {
-  if (span.line !== span.endLine) return undefined;
-  const text = (lines[span.line - 1] ?? "").slice(span.col - 1, span.endCol - 1);
-  let best: { at: number; word: string; d: number } | undefined;
-  for (const m of text.matchAll(/[A-Za-z_][A-Za-z0-9_.]*/g)) {
-    const d = editDistance(m[0], suggestion, Math.max(m[0].length, suggestion.length));
-    if (!best || d < best.d) best = { at: m.index!, word: m[0], d };
-  }
-  if (!best) return undefined;
-  const col = span.col - 1 + best.at;
-  return {
-    range: {
-      start: { line: span.line - 1, character: col },
-      end: { line: span.line - 1, character: col + best.word.length },
-    },
-    newText: suggestion,
-  };
+/** The path of `to` as an import in `from` writes it: relative to `from`'s folder. */
+export function relativePath(from: string, to: string): string {
+  const a = normalizePath(from).split("/").slice(0, -1);
+  const b = normalizePath(to).split("/");
+  let k = 0;
+  while (k < a.length && k < b.length - 1 && a[k] === b[k]) k++;
+  const up = a.slice(k).map(() => "..");
+  return [...up, ...b.slice(k)].join("/");
+}
+
+/** What tells two diagnostics apart: code, place and words. */
+function diagnosticKey(d: Diagnostic): string {
+  const s = d.span;
+  return `${d.code} ${
+    s ? `${s.file}:${s.line}:${s.col}-${s.endLine}:${s.endCol}` : ""
+  } ${d.message}`;
 }
 
 /** Locations in a diagnostic's notes ("in block B, used at f.dlm:3:5"). */

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { LanguageService, type Position } from "./service.ts";
+import { LanguageService, type Position, relativePath } from "./service.ts";
 import { LAYERS } from "../check/names.ts";
 import { normalize } from "../../tests/module_graph.ts";
+import { applyFix, FIX_CASES, RNN, TRAIN_RNN } from "../../tests/fix_cases.ts";
 
 const LIB = `block Mlp(width: int)(x) {
   return x |> linear(width) |> relu
@@ -98,15 +99,63 @@ Deno.test("service: rename a block across files, and a let within its body", () 
   assert.equal(typeof s.rename("main.dlm", at(MAIN, 6, "linear"), "x"), "string");
 });
 
-Deno.test("service: diagnostics carry codes and a did-you-mean suggestion", () => {
+Deno.test("service: rename refuses a name already visible where the renamed name is", () => {
+  const s = service();
+  const refused = (line: number, word: string, to: string) => {
+    const r = s.rename("main.dlm", at(MAIN, line, word), to);
+    assert.equal(typeof r, "string", `${word} -> ${to}`);
+    return r as string;
+  };
+  // A let meets its model's input, and a top-level name it would shadow.
+  assert.match(refused(5, "h", "x"), /Cannot rename 'h' to 'x': input 'x' at main.dlm:4:9/);
+  assert.match(refused(5, "h", "Net"), /model 'Net' at main.dlm:3:7 is already visible/);
+  // A block of lib.dlm meets the model of the file that imports it, and a let where it is used.
+  assert.match(refused(5, "Mlp", "Net"), /model 'Net'/);
+  assert.match(refused(5, "Mlp", "h"), /let 'h' at main.dlm:5:7/);
+  // A label meets the labels of its model.
+  assert.match(refused(5, "enc", "fc"), /label 'fc'/);
+  // Keywords, built-ins, what is not a name.
+  assert.match(refused(5, "h", "model"), /keyword/);
+  assert.match(refused(5, "Mlp", "relu"), /built-in name/);
+  assert.match(refused(5, "h", "2h"), /is not a name/);
+  // What is not renamed here stays renamable there: a label may share a value's name.
+  assert.ok(s.rename("main.dlm", at(MAIN, 5, "enc"), "h") instanceof Map);
+  assert.ok(s.rename("main.dlm", at(MAIN, 5, "Mlp"), "Perceptron") instanceof Map);
+});
+
+Deno.test("service: renaming a model at its train section renames the model everywhere", () => {
+  const src = MAIN + "\ntrain Net {\n  loss = reduce_mean(y)\n  optimizer = sgd(lr: 0.1)\n}\n";
+  const s = service({ "lib.dlm": LIB, "main.dlm": src });
+  for (const [line, word] of [[9, "Net"], [3, "Net"]] as const) {
+    const r = s.rename("main.dlm", at(src, line, word, 1), "Classifier");
+    assert.ok(r instanceof Map);
+    assert.deepEqual(r.get("main.dlm")!.map((e) => e.range.start.line + 1), [3, 9], `${line}`);
+  }
+  // And a clash met from there is refused as from the model's own name.
+  assert.match(s.rename("main.dlm", at(src, 9, "Net"), "Mlp") as string, /block 'Mlp'/);
+});
+
+Deno.test("service: prepareRename gives the name under the caret, or why it cannot be renamed", () => {
+  const s = service();
+  assert.deepEqual(s.prepareRename("main.dlm", at(MAIN, 5, "Mlp", 1)), {
+    range: { start: at(MAIN, 5, "Mlp"), end: at(MAIN, 5, "Mlp", 3) },
+    placeholder: "Mlp",
+  });
+  assert.match(s.prepareRename("main.dlm", at(MAIN, 6, "linear")) as string, /built in/);
+  assert.match(s.prepareRename("main.dlm", at(MAIN, 4, "input", 2)) as string, /Nothing to rename/);
+});
+
+Deno.test("service: diagnostics carry codes and a did-you-mean fix", () => {
   const src = MAIN.replace("|> fc: linear(classes)", "|> fc: lienar(classes)");
   const s = service({ "lib.dlm": LIB, "main.dlm": src });
   const ds = s.diagnostics("main.dlm");
   assert.equal(ds.length, 1);
   assert.equal(ds[0].code, "DLM0101");
-  assert.equal(ds[0].suggestion, "linear");
   assert.deepEqual(ds[0].range.start, at(src, 6, "lienar"));
-  assert.deepEqual(ds[0].fix?.range.start, at(src, 6, "lienar"));
+  assert.deepEqual(ds[0].fixes?.map((f) => f.title), ["Change to 'linear'"]);
+  assert.deepEqual(ds[0].fixes![0].edits.map((e) => [e.path, e.range.start, e.newText]), [
+    ["main.dlm", at(src, 6, "lienar"), "linear"],
+  ]);
 });
 
 Deno.test("service: the quick fix of a misspelt named argument replaces the name alone", () => {
@@ -114,12 +163,64 @@ Deno.test("service: the quick fix of a misspelt named argument replaces the name
   const ds = service({ "lib.dlm": LIB, "main.dlm": src }).diagnostics("main.dlm");
   assert.equal(ds.length, 1);
   assert.equal(ds[0].code, "DLM0205");
-  const fix = ds[0].fix!;
+  const fix = ds[0].fixes![0].edits[0];
   assert.equal(fix.newText, "bias");
   assert.deepEqual(fix.range, {
     start: at(src, 6, "bais"),
     end: at(src, 6, "bais", 4),
   });
+});
+
+for (const c of FIX_CASES) {
+  Deno.test(`service: the fix of ${c.name} removes its diagnostic`, () => {
+    const check = (files: Record<string, string>) => {
+      const s = new LanguageService((p) => files[p] ?? new Error("no such file"), {
+        fixDims: c.fixDims,
+      });
+      for (const f of c.open ?? []) s.open(f, files[f], 1);
+      s.open("main.dlm", files["main.dlm"], 1);
+      return [...s.diagnostics("main.dlm"), ...s.trainDiagnostics("main.dlm")];
+    };
+    const before = check(c.files);
+    const d = before.find((x) => x.code === c.code);
+    assert.ok(d, JSON.stringify(before));
+    const fix = d.fixes?.find((f) => f.title === c.title);
+    assert.ok(fix, JSON.stringify(d));
+    const after = check(applyFix(c.files, fix));
+    assert.deepEqual(after.filter((x) => x.severity === "error"), []);
+  });
+}
+
+Deno.test("service: an import's path is relative to the importing file", () => {
+  assert.equal(relativePath("/w/a/main.dlm", "/w/a/lib.dlm"), "lib.dlm");
+  assert.equal(relativePath("/w/a/main.dlm", "/w/b/c/lib.dlm"), "../b/c/lib.dlm");
+  assert.equal(relativePath("/w/a/b/main.dlm", "/w/lib.dlm"), "../../lib.dlm");
+});
+
+Deno.test("service: the --dim hint has no fix until a size is proposed", () => {
+  const files: Record<string, string> = { "rnn.dlm": RNN, "main.dlm": TRAIN_RNN };
+  const s = new LanguageService((p) => files[p] ?? new Error("no such file"));
+  s.open("main.dlm", TRAIN_RNN, 1);
+  const [d] = s.trainDiagnostics("main.dlm");
+  assert.equal(d.code, "DLM0417");
+  assert.match(d.message, /fix it with --dim T=<length>/);
+  assert.equal(d.fixes, undefined);
+});
+
+Deno.test("service: the training compiler's checks come apart from the check's, once each", () => {
+  // The loss reads only the input: it reaches none of the parameters (DLM0250, a warning the
+  // training compiler finds when it builds the step).
+  const src = MAIN + "\ntrain Net {\n  loss = reduce_mean(x)\n  optimizer = sgd(lr: 0.1)\n}\n";
+  const s = service({ "lib.dlm": LIB, "main.dlm": src });
+  assert.deepEqual(s.diagnostics("main.dlm"), []);
+  assert.equal(s.hasTrainSections("main.dlm"), true);
+  const t = s.trainDiagnostics("main.dlm");
+  assert.deepEqual(t.map((d) => [d.code, d.severity, d.range.start.line + 1]), [
+    ["DLM0250", "warning", 10],
+  ]);
+  assert.equal(s.trainDiagnostics("main.dlm"), t, "cached until a change");
+  s.update("main.dlm", src.replace("reduce_mean(x)", "reduce_mean(y)"), 2);
+  assert.deepEqual(s.trainDiagnostics("main.dlm"), []);
 });
 
 Deno.test("service: an error inside a block relates to its call site", () => {

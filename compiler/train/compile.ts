@@ -22,7 +22,9 @@ import {
   DlmError,
   error,
   fileStart,
+  type FixEdit,
   SourceMap,
+  withFix,
 } from "../diagnostics.ts";
 import {
   isProgram,
@@ -143,6 +145,12 @@ export interface TrainCompileOptions {
    * (compiler/train/minibatches.ts): the reference the loop is tested against.
    */
   unrollUpdates?: boolean;
+  /**
+   * Sizes to propose for symbolic dims the step needs fixed: a diagnostic that says "fix it with
+   * --dim T=<size>" gets a fix writing the size into the declarations of T (the editor's
+   * settings give them; `dlm check` has no use for them, as its --dim fixes the dims instead).
+   */
+  fixDims?: Record<string, number>;
 }
 
 /** Compile the train section of a file into its step and evaluation graphs. Never throws for bad input. */
@@ -154,6 +162,30 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
   if (diags.some((d) => d.severity === "error")) return { diagnostics: diags, sources: p.sources };
   const section = pickSection(p, opts.model);
   if (!("kind" in section)) return { diagnostics: [section], sources: p.sources };
+  const r = compileSection(p, section, opts);
+  return { ...r, diagnostics: dedupeDiagnostics([...diags, ...r.diagnostics]) };
+}
+
+/**
+ * Compile one train section of a loaded program (without errors of its own): what compileTrain
+ * does once it has found the section. The language service calls it with the program it checked,
+ * for the training compiler's diagnostics.
+ */
+export function compileSection(
+  p: Program,
+  section: A.TrainDecl,
+  opts: TrainCompileOptions = {},
+): CompiledTrain {
+  const r = compileSectionOf(p, section, opts);
+  return { ...r, diagnostics: r.diagnostics.map((d) => withDimFix(d, p, section, opts.fixDims)) };
+}
+
+function compileSectionOf(
+  p: Program,
+  section: A.TrainDecl,
+  opts: TrainCompileOptions,
+): CompiledTrain {
+  const diags: Diagnostic[] = [];
   const model = p.models.get(section.model);
   if (!model) {
     const names = [...p.models.keys()].join(", ") || "none";
@@ -215,6 +247,37 @@ export function compileTrain(path: string, opts: TrainCompileOptions = {}): Comp
     }
     throw e;
   }
+}
+
+/**
+ * The fix of a diagnostic that needs a symbolic dim fixed (`d.needsDim`, "fix it with --dim
+ * T=<size>"), when `sizes` proposes its size: every declared type of the model's and the
+ * section's inputs and outputs that names the dim gets the size there (the dim stays consistent
+ * between them; the model may be declared in an imported file, so the edits may span files).
+ */
+function withDimFix(
+  d: Diagnostic,
+  p: Program,
+  section: A.TrainDecl,
+  sizes: Record<string, number> | undefined,
+): Diagnostic {
+  const dim = d.needsDim;
+  const size = dim === undefined ? undefined : sizes?.[dim];
+  const model = p.models.get(section.model);
+  if (dim === undefined || size === undefined || !model) return d;
+  const edits: FixEdit[] = [];
+  for (const s of [...model.body, ...section.body]) {
+    if (s.kind !== "input" && s.kind !== "output") continue;
+    if (s.type?.kind !== "tensor_type") continue;
+    for (const x of s.type.dims) {
+      if (x.kind === "name" && x.name === dim) edits.push({ span: x.span, newText: String(size) });
+    }
+  }
+  if (!edits.length) return d;
+  return withFix({ ...d, fixes: d.fixes && [...d.fixes] }, {
+    title: `Fix ${dim} to ${size} in the ${edits.length > 1 ? "declared types" : "input's type"}`,
+    edits,
+  });
 }
 
 /**

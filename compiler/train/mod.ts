@@ -2,6 +2,7 @@
 export {
   type CompiledStage,
   type CompiledTrain,
+  compileSection,
   compileTrain,
   type TrainCompileOptions,
   type TrainSettings,

@@ -19,7 +19,11 @@ async function activate(context) {
       language: "dlm",
     }],
     synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher("**/*.dlm") },
-    initializationOptions: { inlayHints: config.get("inlayHints.shapes", true) },
+    initializationOptions: {
+      inlayHints: config.get("inlayHints.shapes", true),
+      fixDims: config.get("fixDims", {}),
+      trainDelayMs: config.get("trainDelayMs", 400),
+    },
   };
   client = new LanguageClient("dlm", "dlm language server", serverOptions, clientOptions);
   context.subscriptions.push(

@@ -473,7 +473,18 @@ export abstract class CallElab extends ExpressionElab {
       this.execBody(d.body, scope, { model: false });
       // After an error inside the body (a skipped branch), a missing return is no news.
       if (this.diags.length > before) return ERROR;
-      return this.err(...diag("DLM0211", d.name), d.nameSpan);
+      // A body that ends with an expression meant it as the value: the fix returns it.
+      const last = d.body.at(-1);
+      const fix = last?.kind === "expr"
+        ? {
+          title: "Return the last expression",
+          edits: [{
+            span: { ...last.span, endLine: last.span.line, endCol: last.span.col },
+            newText: "return ",
+          }],
+        }
+        : undefined;
+      return this.err(...diag("DLM0211", d.name), d.nameSpan, undefined, fix);
     } catch (r) {
       if (!(r instanceof Return)) throw r;
       const v = r.value;

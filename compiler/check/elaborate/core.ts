@@ -25,7 +25,16 @@ import {
   tensor as mkTensor,
   zeros,
 } from "../../ir/tensor.ts";
-import { type Code, diag, type Diagnostic, DlmError, error, warning } from "../../diagnostics.ts";
+import {
+  type Code,
+  diag,
+  type Diagnostic,
+  DlmError,
+  error,
+  type Fix,
+  warning,
+  withFix,
+} from "../../diagnostics.ts";
 import { buildGradients, GRAD_VALUE_PREFIX, gradientReach } from "../../grad/mod.ts";
 import { dimEquals } from "../../ops/dims.ts";
 import { ShapeError } from "../../ops/op_def.ts";
@@ -132,15 +141,19 @@ export abstract class ElabCore {
     this.global = new Scope();
   }
 
-  err(code: Code, message: string, span?: Span, notes?: string[]): Value {
+  /**
+   * Report an error. `fix` is the fix it knows; it is kept only when the error is reported where
+   * the fix edits (an error inside a prelude block moves to the user's call, which the fix does
+   * not edit).
+   */
+  err(code: Code, message: string, span?: Span, notes?: string[], fix?: Fix): Value {
     const here = span && `${span.file}:${span.line}:${span.col}`;
     const where = this.callNotes(span).filter((n) => !here || !n.endsWith(`used at ${here}`));
+    const at = this.userSpan(span);
     this.diags.push(
-      error(
-        code,
-        message,
-        this.userSpan(span),
-        notes || where.length ? [...(notes ?? []), ...where] : undefined,
+      withFix(
+        error(code, message, at, notes || where.length ? [...(notes ?? []), ...where] : undefined),
+        at === span && fix?.edits.every((e) => e.span.file !== PRELUDE_PATH) ? fix : undefined,
       ),
     );
     if (this.diags.length > 200) {

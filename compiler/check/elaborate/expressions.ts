@@ -4,7 +4,7 @@
  * pipes and labels; operators, indexing and calls are the layers below
  * and above.
  */
-import { diag } from "../../diagnostics.ts";
+import { diag, renameFix } from "../../diagnostics.ts";
 import { StatementElab } from "./statements.ts";
 import type * as A from "../../syntax/ast.ts";
 import type { Span } from "../../ir/graph.ts";
@@ -184,7 +184,12 @@ export abstract class ExpressionElab extends StatementElab {
       return this.err(...diag("DLM0224", name), span);
     }
     const near = closest(name, knownNames(scope, this.program.blocks.keys()));
-    return this.err(...diag("DLM0101", name, near ? `; did you mean '${near}'?` : ""), span);
+    return this.err(
+      ...diag("DLM0101", name, near ? `; did you mean '${near}'?` : ""),
+      span,
+      undefined,
+      near && span ? renameFix(span, near) : undefined,
+    );
   }
 
   evalLabel(l: A.Label, scope: Scope): string | undefined {

@@ -141,6 +141,11 @@ export abstract class OperatorElab extends TypeElab {
       );
     }
     if (a.t.dtype !== b.t.dtype) {
+      // The fix converts one side to the other's dtype: an integer or boolean side to the float
+      // one (what arithmetic on them means), else the right side to the left's.
+      const castRight = isFloat(a.t.dtype) || !isFloat(b.t.dtype);
+      const [side, to] = castRight ? [e.right, a.t.dtype] : [e.left, b.t.dtype];
+      const s = side.span;
       return this.err(
         ...diag(
           "DLM0207",
@@ -149,6 +154,14 @@ export abstract class OperatorElab extends TypeElab {
           `${formatType(a.t)} and ${formatType(b.t)}; convert with cast()`,
         ),
         e.span,
+        undefined,
+        {
+          title: `Convert the ${castRight ? "right" : "left"} side with cast(..., "${to}")`,
+          edits: [
+            { span: { ...s, endLine: s.line, endCol: s.col }, newText: "cast(" },
+            { span: { ...s, line: s.endLine, col: s.endCol }, newText: `, "${to}")` },
+          ],
+        },
       );
     }
     const OPS: Record<string, string> = {

@@ -4,7 +4,7 @@
  * (hoisted to the top of their body), freeze; then what finishes a model:
  * its outputs, frozen parameters, fine-tuning set-up.
  */
-import { diag } from "../../diagnostics.ts";
+import { declareFix, diag, renameFix, tailSpan } from "../../diagnostics.ts";
 import { Abort, type OutputDecl, Return } from "./core.ts";
 import { isStackOverflow } from "../../syntax/mod.ts";
 import { coerce } from "./types.ts";
@@ -164,7 +164,15 @@ export abstract class StatementElab extends IndexElab {
           return;
         }
         if (s.type) {
-          this.checkDeclared(v, s.type, scope, s.value?.span ?? s.span, `output '${s.name}'`);
+          this.checkDeclared(
+            v,
+            s.type,
+            scope,
+            s.value?.span ?? s.span,
+            `output '${s.name}'`,
+            true,
+            s.value,
+          );
         }
         if (where.outputs!.some((o) => o.name === s.name)) {
           this.err(...diag("DLM0115", "output", s.name), s.nameSpan);
@@ -180,7 +188,7 @@ export abstract class StatementElab extends IndexElab {
           return;
         }
         if (s.type && v.k !== "error") {
-          this.checkDeclared(v, s.type, scope, s.value.span, `'${s.names[0]}'`);
+          this.checkDeclared(v, s.type, scope, s.value.span, `'${s.names[0]}'`, true, s.value);
         }
         if (v.k === "layer" && v.inst.prefix === undefined) {
           this.nameInstance(v.inst, s.names[0], s.nameSpan);
@@ -193,7 +201,12 @@ export abstract class StatementElab extends IndexElab {
         const owner = scope.owner(s.name);
         const v = this.evalRhs(s.value, scope);
         if (!owner) {
-          this.err(...diag("DLM0107", s.name), s.nameSpan);
+          this.err(
+            ...diag("DLM0107", s.name),
+            s.nameSpan,
+            undefined,
+            declareFix(s.nameSpan, s.name),
+          );
           scope.define(s.name, v);
           return;
         }
@@ -388,6 +401,8 @@ export abstract class StatementElab extends IndexElab {
           near ? `; did you mean '${near}'?` : " (see dlm params)",
         ),
         stmt.span,
+        undefined,
+        near ? renameFix(tailSpan(stmt.span, stmt.target.length), near) : undefined,
       );
     }
   }
@@ -397,8 +412,8 @@ export abstract class StatementElab extends IndexElab {
     if (this.copyRules.length === 0) return;
     // After an error a side may lack layers its body never made: a mismatch would be no news.
     if (this.diags.some((d) => d.severity === "error")) return;
-    applyCopies(this.root.graph, this.copyRules, (code, message, span) => {
-      this.err(code, message, span);
+    applyCopies(this.root.graph, this.copyRules, (code, message, span, fix) => {
+      this.err(code, message, span, undefined, fix);
     });
   }
 

@@ -5,7 +5,7 @@
  */
 import { big, ElabCore } from "./core.ts";
 import type * as A from "../../syntax/ast.ts";
-import { diag } from "../../diagnostics.ts";
+import { diag, type Fix } from "../../diagnostics.ts";
 import { type Dim, formatType, type Span, type TensorType } from "../../ir/graph.ts";
 import { type DType, numel, TENSOR_DTYPES } from "../../ir/tensor.ts";
 import type { ArgType } from "../signature.ts";
@@ -88,6 +88,7 @@ export abstract class TypeElab extends ElabCore {
     span: Span,
     what = "value",
     bind = true,
+    expr?: A.Expr,
   ): boolean {
     if (v.k === "error") return false;
     switch (te.kind) {
@@ -130,7 +131,12 @@ export abstract class TypeElab extends ElabCore {
         const problem = this.matchTensorType(v.t, te, scope, bind);
         if (problem === null) return false;
         if (problem) {
-          this.err(...diag("DLM0208", what, typeText(te), formatType(v.t), problem), span);
+          this.err(
+            ...diag("DLM0208", what, typeText(te), formatType(v.t), problem),
+            span,
+            undefined,
+            expr && flattenFix(expr, v.t.shape.length, te),
+          );
           return false;
         }
         return true;
@@ -213,4 +219,24 @@ function typeText(te: A.TensorTypeExpr): string {
     return "?";
   });
   return `${te.dtype}[${dims.join(", ")}]`;
+}
+
+/**
+ * A value declared [N, features] that a pipe ends with `linear(k)` applied to a feature map of
+ * higher rank: linear maps the last axis alone, so the value is [N, ..., k]. Flattening before
+ * it (flatten() keeps axis 0 and joins the rest) makes linear see [N, C·H·W] and give [N, k],
+ * the rank declared: the fix inserts `flatten() |>` before the linear stage.
+ */
+function flattenFix(expr: A.Expr, rank: number, te: A.TensorTypeExpr): Fix | undefined {
+  if (expr.kind !== "pipe" || te.dims.length !== 2 || rank <= 2) return undefined;
+  const last = expr.stages.at(-1)!;
+  const t = last.target;
+  const callee = t.kind === "call" && t.callee.kind === "name" ? t.callee.name : undefined;
+  if (callee !== "linear") return undefined;
+  // Before the stage's label too (`|> fc: linear(10)`): the label stays on the linear layer.
+  const at = last.label?.span ?? t.span;
+  return {
+    title: "Insert |> flatten() before linear(...)",
+    edits: [{ span: { ...at, endLine: at.line, endCol: at.col }, newText: "flatten() |> " }],
+  };
 }
