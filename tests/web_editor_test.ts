@@ -145,7 +145,7 @@ Deno.test({
       await page.waitForSelector(".cm-tooltip-lint .cm-diagnosticAction", { timeout: 30_000 });
       await page.screenshot({ path: `${ARTIFACTS}editor_diagnostic.png` });
       const action = await page.$eval(".cm-diagnosticAction", (b) => b.textContent);
-      assert.equal(action, "replace with 'tanh'");
+      assert.equal(action, "Change to 'tanh'");
       n = await checks(page);
       await page.click(".cm-diagnosticAction");
       assert.deepEqual(await nextCheck(page, n), []);

@@ -84,23 +84,21 @@ export function offsetOf(view: EditorView, p: Pos): number {
   return l.from + Math.min(Math.max(0, p.character), l.length);
 }
 
-/** The quick fix of a diagnostic as a lint action ("did you mean 'tanh'?"). */
+/** The quick fixes of a diagnostic as lint actions ("Change to 'tanh'"). */
 export function fixActions(d: LintDiagnostic): Action[] {
-  const fix = d.fix;
-  if (!fix) return [];
-  return [{
+  return (d.fixes ?? []).map((fix) => ({
     name: fix.label,
     apply(view: EditorView) {
       view.dispatch({
-        changes: {
-          from: offsetOf(view, fix.from),
-          to: offsetOf(view, fix.to),
-          insert: fix.newText,
-        },
+        changes: fix.changes.map((c) => ({
+          from: offsetOf(view, c.from),
+          to: offsetOf(view, c.to),
+          insert: c.newText,
+        })),
         userEvent: "input.complete",
       });
     },
-  }];
+  }));
 }
 
 // ---- hover ------------------------------------------------------------------------------------

@@ -37,9 +37,12 @@ export const EDITOR_KINDS = new Set<string>([
   "sync",
 ]);
 
-/** A diagnostic with the language service's quick fix ("did you mean 'relu'?"), if any. */
+/**
+ * A diagnostic with the language service's quick fixes ("Change to 'relu'", "Insert |> flatten()
+ * before linear(...)"), those whose edits all fall in the diagnostic's own file.
+ */
 export interface LintDiagnostic extends WebDiagnostic {
-  fix?: { label: string; from: Pos; to: Pos; newText: string };
+  fixes?: { label: string; changes: { from: Pos; to: Pos; newText: string }[] }[];
 }
 
 export interface CompletionItem {

@@ -68,16 +68,17 @@ export class EditorSide {
             col: d.range.start.character + 1,
             endLine: d.range.end.line + 1,
             endCol: d.range.end.character + 1,
-            ...(d.fix
-              ? {
-                fix: {
-                  label: `replace with '${d.fix.newText}'`,
-                  from: d.fix.range.start,
-                  to: d.fix.range.end,
-                  newText: d.fix.newText,
-                },
-              }
-              : {}),
+            // The page edits one file at a time: a fix that reaches another file is left to dlm lsp.
+            fixes: (d.fixes ?? []).filter((f) => f.edits.every((e) => e.path === r.path)).map((
+              f,
+            ) => ({
+              label: f.title,
+              changes: f.edits.map((e) => ({
+                from: e.range.start,
+                to: e.range.end,
+                newText: e.newText,
+              })),
+            })),
           }));
           // The check may have run for an earlier hover or signature request of the same text.
           const checkMs = s.analyze(r.path).ms;

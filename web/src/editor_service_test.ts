@@ -29,12 +29,14 @@ Deno.test("lint: the language service's diagnostic with its did-you-mean fix", (
   assert.equal(r.diagnostics.length, 1);
   const d = r.diagnostics[0];
   assert.deepEqual([d.code, d.line, d.col, d.endCol], ["DLM0101", 3, 47, 52]);
-  assert.deepEqual(d.fix, {
-    label: "replace with 'tanh'",
-    from: { line: 2, character: 46 },
-    to: { line: 2, character: 51 },
-    newText: "tanh",
-  });
+  assert.deepEqual(d.fixes, [{
+    label: "Change to 'tanh'",
+    changes: [{
+      from: { line: 2, character: 46 },
+      to: { line: 2, character: 51 },
+      newText: "tanh",
+    }],
+  }]);
 });
 
 Deno.test("hover shows a pipe stage's shape; completion offers built-ins; signature help", () => {
