@@ -76,6 +76,44 @@ block SampleResponse(length: int, positions: int, temperature: float = 1.0)(
   return s[:, P:]
 }
 
+// SampleResponse with a KV cache: lm is GPT2Cached (gpt2.dlm) over the policy's live parameters,
+// `GPT2Cached(...) sharing policy` (spec 8.6). The prompt runs once with an empty cache, then
+// each token is one position attending to the cached keys and values: P + length - 1 positions
+// in all, where SampleResponse runs P + (P + 1) + ... + (P + length - 1). The draws are
+// SampleResponse's, in the same order, so with the same noise the tokens are the same.
+block SampleResponseCached(
+  length: int,
+  positions: int,
+  layers: int,
+  heads: int,
+  dim: int,
+  temperature: float = 1.0,
+)(lm, prompt: i64[N, P]) -> i64[N, R] {
+  assert(
+    P + length - 1 <= positions,
+    "sampling ${length} tokens after a prompt of ${P} runs the policy on ${P + length - 1} positions, more than its ${positions}",
+  )
+  // The empty cache, [layers, N, heads, 0, dim / heads].
+  let none = unsqueeze(unsqueeze(unsqueeze(cast(prompt[:, :0], "f32"), 0), 2), 4)
+  let empty = expand(none, (layers, N, heads, 0, floor(dim / heads)))
+  let (logits, k, v) = lm(prompt, empty, empty)
+  let last = stop_gradient(logits[:, -1, :])
+  let s = prompt
+  for i in 0..length {
+    let gumbel = -log(-log(rand_like(last) * 0.999998 + 0.000001))
+    let token = unsqueeze(argmax(last / temperature + gumbel, axis: 1), 1)
+    s = concat(s, token, axis: 1)
+    // The next token's logits from this one's position alone; none after the last token.
+    if i < length - 1 {
+      let (l, k2, v2) = lm(token, k, v)
+      last = stop_gradient(l[:, -1, :])
+      k = k2
+      v = v2
+    }
+  }
+  return s[:, P:]
+}
+
 // log pi(response | prompt) - log ref(response | prompt), summed over the
 // response's tokens: [N].
 block LogRatio()(pi, ref, prompt: i64[N, P], response: i64[N, R]) -> f32[N] {
