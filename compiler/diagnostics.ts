@@ -485,7 +485,7 @@ export const CODES = {
     message: "{0}: '{1}' is {2} here but {3} in '{4}'",
   },
   DLM0259: {
-    title: "Sharing needs a new layer and an instance",
+    title: "Sharing of no layer or instance",
     category: "error",
     message: "The {0} of 'sharing' must be {1}, got {2}",
   },

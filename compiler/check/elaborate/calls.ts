@@ -162,13 +162,21 @@ export abstract class CallElab extends ExpressionElab {
     }
     for (const { sh, names } of bySharing.values()) {
       const more = names.length - 1;
+      // A source that is never applied itself makes no parameters: say so rather than list them.
+      const own = [...this.paramIndex.keys()].some((n) =>
+        (sh.prefix === "" || n.startsWith(sh.prefix + ".")) && !this.sharedFirst.has(n)
+      );
       this.err(
         ...diag(
           "DLM0257",
           sh.what,
           names[0],
           sh.source,
-          more ? ` (and ${more} more name${more === 1 ? "" : "s"} without one)` : "",
+          !own
+            ? ` ('${sh.source}' is never applied, so it makes no parameters)`
+            : more
+            ? ` (and ${more} more name${more === 1 ? "" : "s"} without one)`
+            : "",
         ),
         sh.span,
       );
