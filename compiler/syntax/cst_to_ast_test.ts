@@ -299,3 +299,15 @@ Deno.test("cstToAst reads an if expression's branch as statements and a value, a
     '(call param (tuple) name=(str "s"))',
   );
 });
+
+Deno.test("cstToAst reads `X sharing S` as a postfix on X, and `sharing` stays a name elsewhere", () => {
+  const { src, value } = letValue("GPT2Cached(64, dim: 32) sharing policy.lm + 1");
+  assert.equal(sexpr(value), "(+ (sharing (call GPT2Cached 64 dim=32) (. policy lm)) 1)");
+  const sh = (value as A.BinaryExpr).left as A.SharingExpr;
+  assert.equal(cover(src, sh.span), "GPT2Cached(64, dim: 32) sharing policy.lm");
+  assert.equal(cover(src, sh.wordSpan), "sharing");
+  // A name of its own where it follows no expression, and on the next line a new statement.
+  const stmts = body("model M {\n  let sharing = 3\n  let a = f(x)\n  sharing\n}");
+  assert.deepEqual(stmts.map((s) => s.kind), ["let", "let", "expr"]);
+  assert.equal(sexpr((stmts[1] as A.LetStmt).value), "(call f x)");
+});

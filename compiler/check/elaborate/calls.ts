@@ -83,13 +83,20 @@ export abstract class CallElab extends ExpressionElab {
    * known only once both were applied: checkSharing() reports those S never made.
    */
   sharingLayer(e: A.SharingExpr, scope: Scope): Value {
-    const layer = this.eval(e.layer, scope);
+    let layer = this.eval(e.layer, scope);
+    // A layer or block named without its configuration (`Features sharing net`) is configured
+    // with its defaults, as a label on it would be.
+    if (layer.k === "layerdef" || layer.k === "blockdef") {
+      layer = this.callValue(layer, [], e.layer.span, {});
+    }
     const source = this.eval(e.source, scope);
     if (layer.k === "error" || source.k === "error") return ERROR;
     if (layer.k !== "layer" || layer.inst.prefix !== undefined || layer.inst.shares) {
-      const what = layer.k === "layer"
-        ? `layer ${layer.inst.name} '${layer.inst.prefix}', which has a name of its own`
-        : describe(layer);
+      const what = layer.k !== "layer"
+        ? describe(layer)
+        : layer.inst.shares
+        ? `layer ${layer.inst.name}, which already shares '${layer.inst.shares.source}'`
+        : `layer ${layer.inst.name} '${layer.inst.prefix}', which has a name of its own`;
       return this.err(
         ...diag(
           "DLM0259",
