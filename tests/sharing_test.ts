@@ -109,3 +109,35 @@ Deno.test("freezing the source by its name freezes the parameters the sharing la
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("a block whose `_:` built-in owns its level is applied twice and shared without DLM0129", () => {
+  const src = `block Norm()(x: f32[N, C]) {
+  return x |> _: layer_norm
+}
+block Twice()(x: f32[N, C]) {
+  return 2.0 * (x |> _: layer_norm)
+}
+block Both()(x: f32[N, C]) {
+  return (x |> _: layer_norm) + (x |> _: layer_norm)
+}
+model M {
+  input x: f32[N, 4]
+  let n = Norm()
+  let t = Twice() sharing n
+  output a = x |> n
+  output b = x |> n
+  output c = x |> t
+}
+model Two {
+  input x: f32[N, 4]
+  output y = x |> both: Both()
+}
+`;
+  const read = () => src;
+  const r = compileFile("m.dlm", { read });
+  assert.deepEqual(r.diagnostics, []);
+  assert.deepEqual(r.graph!.params.map((p) => p.name), ["n.weight", "n.bias"]);
+  // Two different `_:` layers in one application of a block still compete for its names.
+  const two = compileFile("m.dlm", { read, model: "Two" });
+  assert.deepEqual(two.diagnostics.map((d) => d.code), ["DLM0129"]);
+});

@@ -743,11 +743,14 @@ export class DlmParser extends CstParser {
         this.SUBRULE(this.postfixOp, { LABEL: "ops" });
       });
       // [ "sharing" postfixExpr ]: a layer whose parameters are another instance's (language.md
-      // 8.6). `sharing` is contextual, as `from` is, and must follow the layer on its line.
+      // 8.6). `sharing` is contextual, as `from` is: after an expression it is this word when it
+      // is on the expression's line or a name follows it (line ends are spaces, so the layout may
+      // break the line before it); a statement on the next line may still begin with a name
+      // `sharing` (`sharing = 3`, `sharing(x)`).
       this.OPTION2({
         GATE: () =>
           this.LA(1).image === "sharing" && this.LA(1).tokenType === T.Identifier &&
-          this.LA(1).startLine === this.LA(0).endLine,
+          (this.LA(1).startLine === this.LA(0).endLine || this.LA(2).tokenType === T.Identifier),
         DEF: () => {
           this.CONSUME(T.Identifier, { LABEL: "sharing" });
           this.SUBRULE(this.postfixExpr, { LABEL: "source" });

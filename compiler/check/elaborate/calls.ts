@@ -35,9 +35,11 @@ export abstract class CallElab extends ExpressionElab {
   /**
    * The built-in layer that owns each level's own parameters (`_: layer_norm(axis: 1)` in a
    * block: PyTorch's `class LayerNorm2d(nn.LayerNorm)`, whose parameters are `norm.weight`), by
-   * the level's prefix, and where it was labelled.
+   * the frame of the application that makes the level, and where it was labelled. By frame, not
+   * by prefix: a block instance applied again (a shared layer, or one sharing it, 8.6) runs its
+   * body in a new frame of the same prefix, and its `_:` layer is the same layer again.
    */
-  private spliced = new Map<string, { inst: Instance; span: Span }>();
+  private spliced = new Map<Frame, { inst: Instance; span: Span }>();
 
   nameInstance(inst: Instance, label: string, span: Span): void {
     if (inst.prefix !== undefined) {
@@ -49,7 +51,7 @@ export abstract class CallElab extends ExpressionElab {
         // The layer's parameters are the level's own: `prefix.weight`. One layer per level, or
         // two would share (or clash over) `weight`.
         const level = this.frame.prefix;
-        const prev = this.spliced.get(level);
+        const prev = this.spliced.get(this.frame);
         if (prev && prev.inst !== inst) {
           this.err(
             ...diag("DLM0129", level ? `'${level}'` : "the model's top level", prev.span.line),
@@ -58,7 +60,7 @@ export abstract class CallElab extends ExpressionElab {
           inst.prefix = this.frame.child(`_#${span.line}:${span.col}`);
           return;
         }
-        this.spliced.set(level, { inst, span });
+        this.spliced.set(this.frame, { inst, span });
       }
       inst.inline = true;
       inst.prefix = this.frame.prefix;
