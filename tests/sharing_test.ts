@@ -141,3 +141,34 @@ model Two {
   const two = compileFile("m.dlm", { read, model: "Two" });
   assert.deepEqual(two.diagnostics.map((d) => d.code), ["DLM0129"]);
 });
+
+Deno.test("a built-in layer shares another's parameters, a sharing of a sharing shares the first source, and a block named alone takes its defaults", () => {
+  const src = `block Features(hidden: int = 8)(x: f32[N, C]) {
+  return x |> fc1: linear(hidden) |> relu
+}
+model M {
+  input x: f32[N, 4]
+  let l = linear(8)
+  let t = linear(8) sharing l
+  let tt = linear(8) sharing t
+  let net = Features(hidden: 8)
+  let f = Features sharing net
+  output a = x |> l
+  output b = x |> tt
+  output c = x |> net
+  output d = x |> f
+}
+`;
+  const r = compileFile("m.dlm", { read: () => src });
+  assert.deepEqual(r.diagnostics, []);
+  const g = r.graph!;
+  assert.deepEqual(g.params.map((p) => p.name), [
+    "l.weight",
+    "l.bias",
+    "net.fc1.weight",
+    "net.fc1.bias",
+  ]);
+  for (const name of ["l.weight", "net.fc1.weight"]) {
+    assert.equal(g.nodes.filter((n) => n.inputs.includes(name)).length, 2, name);
+  }
+});
