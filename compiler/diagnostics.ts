@@ -479,11 +479,33 @@ export const CODES = {
     message:
       "{0} assumes {1} >= {2}, as its type does, but {1} is {3} here ({4}); onnxruntime would clamp or fail",
   },
+  DLM0257: {
+    title: "Sharing without a twin",
+    category: "error",
+    message:
+      "{0}: '{1}' has no twin in '{2}'{3}; a layer sharing an instance's parameters uses only parameters the instance has",
+  },
+  DLM0258: {
+    title: "Sharing a parameter of another shape",
+    category: "error",
+    message: "{0}: '{1}' is {2} here but {3} in '{4}'",
+  },
+  DLM0259: {
+    title: "Sharing of no layer or instance",
+    category: "error",
+    message: "The {0} of 'sharing' must be {1}, got {2}",
+  },
   DLM0260: {
     title: "No full batch",
     category: "error",
     message:
       "{0} has {1} samples, fewer than one batch of {2}: with --drop-last (drop_last = true) it gives no batch; lower the batch size",
+  },
+  DLM0261: {
+    title: "Sharing inside its source",
+    category: "error",
+    message:
+      "{0} is applied inside '{1}' itself, whose parameters are still being made; apply it outside '{1}'",
   },
   DLM0270: {
     title: "Copy of another shape",

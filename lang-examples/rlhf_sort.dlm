@@ -25,7 +25,11 @@
 // step draws a batch's responses from the policy as it is at the start of
 // the step, scores them with the reward below and updates on them, so one
 // `dlm train` alternates rollouts and updates, every runtime runs the same
-// graph, and `dlm diff --train 2` covers the sampling too.
+// graph, and `dlm diff --train 2` covers the sampling too. The sampler runs
+// the policy's KV-cached model, `GPT2Cached(...) sharing policy` (spec 8.6):
+// GPT2Cached's layers on the policy's live parameters, so the prompt runs
+// once and each token after it is one position (8 positions a response
+// here, where re-running the policy over each prefix takes 26).
 import "gpt2.dlm"
 
 // The separator between a prompt's digits and its response.
@@ -51,14 +55,15 @@ block ResponseLogp()(lm, prompt: i64[N, P], response: i64[N, R]) -> f32[N, R] {
   return squeeze(take_along_axis(logp, unsqueeze(response, 2), axis: 2), 2)
 }
 
-// A response of `length` tokens sampled from lm, one token at a time, at
+// A response of `length` tokens sampled from lm (the policy), one token at a time, at
 // `temperature`: each token is argmax(logits / temperature + Gumbel noise),
 // which is a draw from softmax(logits / temperature). The noise is the
 // step's random input (dlm train feeds it, a function of the seed and the
 // step), and no gradient flows through the choice. Without a KV cache each
 // token runs lm over the whole prefix: length forwards of at most P + length
-// positions, nothing for this task's 9 tokens.
-block SampleResponse(length: int, positions: int, temperature: float = 1.0)(
+// positions. The models sample with SampleResponse below, its cached form;
+// this one is the reference it is tested against.
+block SampleResponseUncached(length: int, positions: int, temperature: float = 1.0)(
   lm,
   prompt: i64[N, P],
 ) -> i64[N, R] {
@@ -72,6 +77,45 @@ block SampleResponse(length: int, positions: int, temperature: float = 1.0)(
     let last = stop_gradient((s |> lm)[:, -1, :])
     let gumbel = -log(-log(rand_like(last) * 0.999998 + 0.000001))
     s = concat(s, unsqueeze(argmax(last / temperature + gumbel, axis: 1), 1), axis: 1)
+  }
+  return s[:, P:]
+}
+
+// The sampler the models use: SampleResponseUncached with a KV cache. lm is GPT2Cached
+// (gpt2.dlm) over the policy's live parameters, `GPT2Cached(...) sharing policy` (spec 8.6). The
+// prompt runs once with an empty cache, then each token is one position attending to the cached
+// keys and values: P + length - 1 positions in all (8 here), where SampleResponseUncached runs
+// P + (P + 1) + ... + (P + length - 1) (26). Its draws are SampleResponseUncached's, in the same
+// order and shape, so with the same noise the tokens are the same (tests/rlhf_test.ts).
+block SampleResponse(
+  length: int,
+  positions: int,
+  layers: int,
+  heads: int,
+  dim: int,
+  temperature: float = 1.0,
+)(lm, prompt: i64[N, P]) -> i64[N, R] {
+  assert(
+    P + length - 1 <= positions,
+    "sampling ${length} tokens after a prompt of ${P} runs the policy on ${P + length - 1} positions, more than its ${positions}",
+  )
+  // The empty cache, [layers, N, heads, 0, dim / heads].
+  let none = unsqueeze(unsqueeze(unsqueeze(cast(prompt[:, :0], "f32"), 0), 2), 4)
+  let empty = expand(none, (layers, N, heads, 0, floor(dim / heads)))
+  let (logits, k, v) = lm(prompt, empty, empty)
+  let last = stop_gradient(logits[:, -1, :])
+  let s = prompt
+  for i in 0..length {
+    let gumbel = -log(-log(rand_like(last) * 0.999998 + 0.000001))
+    let token = unsqueeze(argmax(last / temperature + gumbel, axis: 1), 1)
+    s = concat(s, token, axis: 1)
+    // The next token's logits from this one's position alone; none after the last token.
+    if i < length - 1 {
+      let (l, k2, v2) = lm(token, k, v)
+      last = stop_gradient(l[:, -1, :])
+      k = k2
+      v = v2
+    }
   }
   return s[:, P:]
 }
@@ -110,9 +154,11 @@ model SortSFT(
 train SortSFT {
   loss = cross_entropy(transpose(logits, (0, 2, 1)), response)
   output token_accuracy = reduce_mean(cast(argmax(logits, axis: 2) == response, "f32"))
-  // The task's reward of responses sampled from the policy at temperature 1.
+  // The task's reward of responses sampled from the policy at temperature 1, through its KV-cached
+  // model: GPT2Cached's layers over the policy's parameters, not a copy of them.
+  let fast = GPT2Cached(vocab, positions, dim, layers, heads) sharing policy
   output reward = reduce_mean(
-    SortReward()(digits, SampleResponse(DIGITS, positions)(policy, prompt)),
+    SortReward()(digits, SampleResponse(DIGITS, positions, layers, heads, dim)(fast, prompt)),
   )
   optimizer = adamw(lr: 0.003)
   epochs = 1
@@ -160,9 +206,11 @@ train SortDPO {
   // rewards/accuracies and rewards/margins).
   output reward_accuracy = reduce_mean(cast(margin > 0, "f32"))
   output reward_margin = reduce_mean(margin)
-  // The task's reward of responses sampled from the policy: what DPO should raise.
+  // The task's reward of responses sampled from the policy (cached, as SFT's): what DPO should
+  // raise.
+  let fast = GPT2Cached(vocab, positions, dim, layers, heads) sharing policy
   output reward = reduce_mean(
-    SortReward()(digits, SampleResponse(DIGITS, positions)(policy, prompt)),
+    SortReward()(digits, SampleResponse(DIGITS, positions, layers, heads, dim)(fast, prompt)),
   )
   optimizer = adamw(lr: 0.002)
   epochs = 1
@@ -203,8 +251,10 @@ model SortGRPO(
   let ref = GPT2(vocab, positions, dim, layers, heads)
   init ref from policy
   freeze ref
+  // The policy's KV-cached model, on the policy's own parameters (spec 8.6).
+  let fast = GPT2Cached(vocab, positions, dim, layers, heads) sharing policy
   let prompts = _: Repeat(group)(SortPrompt()(digits))
-  let responses = SampleResponse(DIGITS, positions, temperature)(policy, prompts)
+  let responses = SampleResponse(DIGITS, positions, layers, heads, dim, temperature)(fast, prompts)
   let rewards = reshape(SortReward()(Repeat(group)(digits), responses), (-1, group))
   let mean_r = reduce_mean(rewards, axes: 1, keepdims: true)
   let std_r = sqrt(reduce_mean((rewards - mean_r) * (rewards - mean_r), axes: 1, keepdims: true))
@@ -292,9 +342,10 @@ model SortPPO(
   init ref from policy
   init critic from policy
   freeze ref
-  // The rollout, with the parameters as the step starts.
+  // The rollout, with the parameters as the step starts, from the policy's KV-cached model.
+  let fast = GPT2Cached(vocab, positions, dim, layers, heads) sharing policy
   let prompt = _: SortPrompt()(digits)
-  let responses = SampleResponse(DIGITS, positions, temperature)(policy, prompt)
+  let responses = SampleResponse(DIGITS, positions, layers, heads, dim, temperature)(fast, prompt)
   let old_logp = stop_gradient(ResponseLogp()(policy, prompt, responses))
   let kl = old_logp - ResponseLogp()(ref, prompt, responses)
   let score = SortReward()(digits, responses)

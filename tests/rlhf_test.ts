@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { dlm } from "./cli_testing.ts";
 import { readHistory } from "./train_history.ts";
+import { readNpy, writeNpy } from "../runtime/formats/mod.ts";
 import { mulberry32, sortExample, sortTaskCsv } from "../tools/make_sort_task.ts";
 
 const EXAMPLE = decodeURIComponent(
@@ -199,4 +200,73 @@ Deno.test("a rollout longer than the policy's positions is refused where it is s
     /rlhf_sort\.dlm:\d+:\d+: error DLM0306: sampling 4 tokens after a prompt of 5 runs the policy on 8 positions, more than its 7/,
   );
   assert.match(r.err, /note: in block SampleResponse, used at .*rlhf_sort\.dlm:\d+:\d+/);
+});
+
+Deno.test("the KV-cached sampler on the policy's shared parameters draws the uncached sampler's tokens, on both runtimes", async () => {
+  // The two samplers at the same level (label `sample`) draw the same noise; the cached one runs
+  // GPT2Cached sharing the policy. At temperature 1 the noise decides much of each token, at 0.05
+  // the logits do: equal ids at both say the cached logits pick what the uncached ones pick.
+  const dir = Deno.makeTempDirSync({ prefix: "dlm_rlhf_test_" });
+  try {
+    const file = `${dir}/samplers.dlm`;
+    const model = (name: string, lm: string, sampler: string) => `
+model ${name}(vocab: int = 11, positions: int = 16, dim: int = 32, layers: int = 2, heads: int = 4,
+    temperature: float = 1.0) {
+  input digits: i64[N, DIGITS]
+  let policy = GPT2(vocab, positions, dim, layers, heads)
+  ${lm}
+  let prompt = _: SortPrompt()(digits)
+  output logits = _: ResponseLogits()(policy, prompt, digits)
+  output ids = sample: ${sampler}
+}
+`;
+    Deno.writeTextFileSync(
+      file,
+      `import "${EXAMPLE}"\n` +
+        model(
+          "Uncached",
+          "",
+          "SampleResponseUncached(DIGITS, positions, temperature)(policy, prompt)",
+        ) +
+        model(
+          "Cached",
+          "let fast = GPT2Cached(vocab, positions, dim, layers, heads) sharing policy",
+          "SampleResponse(DIGITS, positions, layers, heads, dim, temperature)(fast, prompt)",
+        ),
+    );
+    const rand = mulberry32(11);
+    const ids = BigInt64Array.from({ length: 32 * 4 }, () => BigInt(Math.floor(rand() * 10)));
+    Deno.writeFileSync(`${dir}/digits.npy`, writeNpy({ dtype: "i64", shape: [32, 4], data: ids }));
+    const sampled = async (model: string, backend: string, temperature: string) => {
+      const out = `${dir}/${model}_${backend}_${temperature}`;
+      const r = await dlm(
+        "run",
+        file,
+        "--model",
+        model,
+        "--set",
+        `temperature=${temperature}`,
+        "--input",
+        `digits=${dir}/digits.npy`,
+        "--backend",
+        backend,
+        "--out",
+        out,
+      );
+      assert.equal(r.code, 0, r.err);
+      const t = readNpy(Deno.readFileSync(`${out}/ids.npy`), "ids.npy");
+      assert.deepEqual(t.shape, [32, 4]);
+      return Array.from(t.data as BigInt64Array, Number);
+    };
+    for (const backend of ["node", "reference"]) {
+      for (const temperature of ["1.0", "0.05"]) {
+        const u = await sampled("Uncached", backend, temperature);
+        const c = await sampled("Cached", backend, temperature);
+        assert.deepEqual(c, u, `${backend} at temperature ${temperature}`);
+        assert.ok(u.every((t) => t >= 0 && t <= 10), `${u}`);
+      }
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -267,6 +267,10 @@ class Resolver {
         this.expr(e.start, s);
         this.expr(e.end, s);
         return;
+      case "sharing":
+        this.expr(e.layer, s);
+        this.expr(e.source, s);
+        return;
     }
   }
 

@@ -64,6 +64,22 @@ export interface Instance {
   scope?: Scope;
   /** Extra arguments captured from `Block(cfg)(extra)` partial applications in pipes. */
   extra?: Expr[];
+  /** `X sharing S`: the instance's parameters are S's, below S's prefix (language.md 8.6). */
+  shares?: Sharing;
+}
+
+/** One `X sharing S`: the layer X makes, applied with the parameters of the instance S. */
+export interface Sharing {
+  /** S's prefix, which X's parameter names are below. */
+  prefix: string;
+  /** S is labelled `_`: its names are its caller's level's own. */
+  inline: boolean;
+  /** The whole `X sharing S` expression, where its errors are reported. */
+  span: Span;
+  /** "GPT2Cached(...) sharing policy", for messages. */
+  what: string;
+  /** S's name for messages: its prefix, or "the model's top level". */
+  source: string;
 }
 
 export const ERROR: Value = { k: "error" };

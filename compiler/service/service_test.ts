@@ -410,3 +410,29 @@ model Second {
   // The first model's hints were there all along.
   assert.ok(s.inlayHints("main.dlm").some((h) => h.label === ": f32[N, 16]"));
 });
+
+Deno.test("service: a layer sharing another instance's parameters does not count them again", () => {
+  const main = `block Mlp(width: int)(x) {
+  return x |> fc: linear(width) |> relu
+}
+block Head(width: int)(x) {
+  return x |> fc: linear(width)
+}
+model Net {
+  input x: f32[N, 8]
+  let mlp = Mlp(16)
+  let head = Head(16) sharing mlp
+  output z = x |> head
+  output y = x |> mlp
+}
+`;
+  const s = service({ "main.dlm": main });
+  assert.deepEqual(s.diagnostics("main.dlm"), []);
+  // 8*16+16, once: the head's fc is the Mlp's.
+  assert.match(s.hover("main.dlm", at(main, 7, "Net", 1))!.markdown, /144 parameters in total/);
+  const h = s.hover("main.dlm", at(main, 11, "head", 1))!.markdown;
+  assert.match(h, /`f32\[N, 16\]`/);
+  // Applied before its source, the head makes the parameters, under the source's names.
+  assert.match(h, /`mlp\.fc\.weight` \[16, 8\]/);
+  assert.doesNotMatch(h, /head\.fc/);
+});

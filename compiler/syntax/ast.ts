@@ -248,7 +248,8 @@ export type Expr =
   | PipeExpr
   | LabeledExpr
   | IfExpr
-  | RangeExpr;
+  | RangeExpr
+  | SharingExpr;
 
 export interface NumExpr {
   kind: "num";
@@ -288,6 +289,19 @@ export interface TupleExpr {
 export interface ListExpr {
   kind: "list";
   items: Expr[];
+  span: Span;
+}
+
+/**
+ * `GPT2Cached(...) sharing policy`: the layer `layer` makes whose parameters are those of the
+ * instance `source` names, matched by path (language.md 8.6).
+ */
+export interface SharingExpr {
+  kind: "sharing";
+  layer: Expr;
+  source: Expr;
+  /** The word `sharing`. */
+  wordSpan: Span;
   span: Span;
 }
 

@@ -702,6 +702,18 @@ export class AstBuilder {
   /** `unaryExpr`: prefix operators apply to the whole power `base ** exponent`. */
   unary(n: CstNode): A.Expr {
     let e = this.postfix(n);
+    const sharing = tok(n, "sharing");
+    if (sharing) {
+      const sourceNode = node(n, "source");
+      const source = sourceNode ? this.postfix(sourceNode) : this.#missing();
+      e = {
+        kind: "sharing",
+        layer: e,
+        source,
+        wordSpan: this.tokenSpan(sharing),
+        span: join(e.span, source.span),
+      };
+    }
     const starStar = tok(n, "StarStar");
     if (starStar) {
       const right = this.unaryOrMissing(node(n, "exponent"));

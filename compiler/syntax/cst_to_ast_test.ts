@@ -299,3 +299,18 @@ Deno.test("cstToAst reads an if expression's branch as statements and a value, a
     '(call param (tuple) name=(str "s"))',
   );
 });
+
+Deno.test("cstToAst reads `X sharing S` as a postfix on X, and `sharing` stays a name elsewhere", () => {
+  const { src, value } = letValue("GPT2Cached(64, dim: 32) sharing policy.lm + 1");
+  assert.equal(sexpr(value), "(+ (sharing (call GPT2Cached 64 dim=32) (. policy lm)) 1)");
+  const sh = (value as A.BinaryExpr).left as A.SharingExpr;
+  assert.equal(cover(src, sh.span), "GPT2Cached(64, dim: 32) sharing policy.lm");
+  assert.equal(cover(src, sh.wordSpan), "sharing");
+  // A name of its own where it follows no expression, and on the next line a new statement.
+  const stmts = body("model M {\n  let sharing = 3\n  let a = f(x)\n  sharing = 4\n}");
+  assert.deepEqual(stmts.map((s) => s.kind), ["let", "let", "assign"]);
+  assert.equal(sexpr((stmts[1] as A.LetStmt).value), "(call f x)");
+  // A line end before it is a space when a name follows: the layout may break the line there.
+  const broken = body("model M {\n  let a = F()\n    sharing net\n}");
+  assert.equal(sexpr((broken[0] as A.LetStmt).value), "(sharing (call F) net)");
+});

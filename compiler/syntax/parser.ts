@@ -727,7 +727,7 @@ export class DlmParser extends CstParser {
       this.CONSUME(T.RParen);
     }));
 
-  // unaryExpr = { "-" | "+" | "!" } postfixExpr [ "**" unaryExpr ] ;
+  // unaryExpr = { "-" | "+" | "!" } postfixExpr [ "sharing" postfixExpr ] [ "**" unaryExpr ] ;
   // (postfixExpr is written out in place: one CST node less per operand.)
   // Each prefix operator, postfix operator and `**` nests what follows it one level deeper.
   unaryExpr = this.RULE("unaryExpr", () => {
@@ -741,6 +741,20 @@ export class DlmParser extends CstParser {
       this.MANY2(() => {
         this.deeper(1);
         this.SUBRULE(this.postfixOp, { LABEL: "ops" });
+      });
+      // [ "sharing" postfixExpr ]: a layer whose parameters are another instance's (language.md
+      // 8.6). `sharing` is contextual, as `from` is: after an expression it is this word when it
+      // is on the expression's line or a name follows it (line ends are spaces, so the layout may
+      // break the line before it); a statement on the next line may still begin with a name
+      // `sharing` (`sharing = 3`, `sharing(x)`).
+      this.OPTION2({
+        GATE: () =>
+          this.LA(1).image === "sharing" && this.LA(1).tokenType === T.Identifier &&
+          (this.LA(1).startLine === this.LA(0).endLine || this.LA(2).tokenType === T.Identifier),
+        DEF: () => {
+          this.CONSUME(T.Identifier, { LABEL: "sharing" });
+          this.SUBRULE(this.postfixExpr, { LABEL: "source" });
+        },
       });
       this.OPTION(() => {
         this.deeper(1);

@@ -60,6 +60,8 @@ export function sexpr(n: Printable): string {
       return `(label ${label(n.label)} ${sexpr(n.value)})`;
     case "ifexpr":
       return `(if ${sexpr(n.cond)} ${branch(n.thenBody, n.then)} ${branch(n.elseBody, n.else)})`;
+    case "sharing":
+      return `(sharing ${sexpr(n.layer)} ${sexpr(n.source)})`;
     case "range":
       return `(${n.inclusive ? "..=" : ".."} ${sexpr(n.start)} ${sexpr(n.end)})`;
     case "scalar_type":

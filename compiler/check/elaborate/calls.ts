@@ -19,7 +19,15 @@ import { isFloat } from "../../ir/tensor.ts";
 import { makeInit } from "../builtins/mod.ts";
 import { COMPILE_FNS, FUNCTIONS, LAYERS } from "../names.ts";
 import { LIMITS } from "../limits.ts";
-import { describe, ERROR, type Instance, Scope, type TensorValue, type Value } from "../values.ts";
+import {
+  describe,
+  ERROR,
+  type Instance,
+  Scope,
+  type Sharing,
+  type TensorValue,
+  type Value,
+} from "../values.ts";
 import { countParams, type Facts } from "../facts.ts";
 
 /** Calls and instances: a call makes or applies a layer, a block or a function. */
@@ -27,9 +35,11 @@ export abstract class CallElab extends ExpressionElab {
   /**
    * The built-in layer that owns each level's own parameters (`_: layer_norm(axis: 1)` in a
    * block: PyTorch's `class LayerNorm2d(nn.LayerNorm)`, whose parameters are `norm.weight`), by
-   * the level's prefix, and where it was labelled.
+   * the frame of the application that makes the level, and where it was labelled. By frame, not
+   * by prefix: a block instance applied again (a shared layer, or one sharing it, 8.6) runs its
+   * body in a new frame of the same prefix, and its `_:` layer is the same layer again.
    */
-  private spliced = new Map<string, { inst: Instance; span: Span }>();
+  private spliced = new Map<Frame, { inst: Instance; span: Span }>();
 
   nameInstance(inst: Instance, label: string, span: Span): void {
     if (inst.prefix !== undefined) {
@@ -41,7 +51,7 @@ export abstract class CallElab extends ExpressionElab {
         // The layer's parameters are the level's own: `prefix.weight`. One layer per level, or
         // two would share (or clash over) `weight`.
         const level = this.frame.prefix;
-        const prev = this.spliced.get(level);
+        const prev = this.spliced.get(this.frame);
         if (prev && prev.inst !== inst) {
           this.err(
             ...diag("DLM0129", level ? `'${level}'` : "the model's top level", prev.span.line),
@@ -50,7 +60,7 @@ export abstract class CallElab extends ExpressionElab {
           inst.prefix = this.frame.child(`_#${span.line}:${span.col}`);
           return;
         }
-        this.spliced.set(level, { inst, span });
+        this.spliced.set(this.frame, { inst, span });
       }
       inst.inline = true;
       inst.prefix = this.frame.prefix;
@@ -65,6 +75,121 @@ export abstract class CallElab extends ExpressionElab {
     }
     this.frame.labels.set(label, span);
     inst.prefix = this.frame.child(label);
+  }
+
+  /**
+   * `X sharing S` (language.md 8.6): X must make a new layer (a built-in layer or a block with
+   * its configuration, neither named nor applied yet) and S must be a layer instance; the result
+   * is X's layer under S's prefix, so that every parameter X makes is the one of that name below
+   * S: the same tensor in the forward pass and in the gradient. Which of X's parameters S has is
+   * known only once both were applied: checkSharing() reports those S never made.
+   */
+  sharingLayer(e: A.SharingExpr, scope: Scope): Value {
+    let layer = this.eval(e.layer, scope);
+    // A layer or block named without its configuration (`Features sharing net`) is configured
+    // with its defaults, as a label on it would be.
+    if (layer.k === "layerdef" || layer.k === "blockdef") {
+      layer = this.callValue(layer, [], e.layer.span, {});
+    }
+    const source = this.eval(e.source, scope);
+    if (layer.k === "error" || source.k === "error") return ERROR;
+    if (layer.k !== "layer" || layer.inst.prefix !== undefined || layer.inst.shares) {
+      const what = layer.k !== "layer"
+        ? describe(layer)
+        : layer.inst.shares
+        ? `layer ${layer.inst.name}, which already shares '${layer.inst.shares.source}'`
+        : `layer ${layer.inst.name} '${layer.inst.prefix}', which has a name of its own`;
+      return this.err(
+        ...diag(
+          "DLM0259",
+          "left side",
+          "a new layer (a built-in layer or a block with its configuration, not yet named)",
+          what,
+        ),
+        e.layer.span,
+      );
+    }
+    if (source.k !== "layer") {
+      return this.err(
+        ...diag(
+          "DLM0259",
+          "right side",
+          "a layer instance (a let-bound or labelled layer, or a layer argument)",
+          describe(source),
+        ),
+        e.source.span,
+      );
+    }
+    // An instance not named yet takes its automatic name now, which its parameters will have.
+    this.autoName(source.inst);
+    const src = source.inst.shares ?? {
+      prefix: source.inst.prefix!,
+      inline: source.inst.inline ?? false,
+    };
+    const shares: Sharing = {
+      prefix: src.prefix,
+      inline: src.inline,
+      span: e.span,
+      what: `${layer.inst.name}(...) sharing ${sourceText(e.source) ?? src.prefix}`,
+      source: src.prefix || "the model's top level",
+    };
+    const inst: Instance = { ...layer.inst, prefix: src.prefix, inline: src.inline, shares };
+    return { k: "layer", inst };
+  }
+
+  /**
+   * Apply a sharing layer: its parameters' names are its source's (the prefix), and each one is
+   * checked against its twin as it is made (core.ts param()). Applied inside its own source, the
+   * source's parameters are still being made: DLM0261.
+   */
+  applySharing(inst: Instance, inputs: Value[], span: Span, named: Record<string, TensorValue>) {
+    const sh = inst.shares!;
+    const here = this.frame.prefix;
+    if (!sh.inline && (here === sh.prefix || here.startsWith(sh.prefix + "."))) {
+      return this.err(...diag("DLM0261", sh.what, sh.prefix), sh.span);
+    }
+    this.sharing.push(sh);
+    try {
+      return this.applyInstance({ ...inst, shares: undefined }, inputs, span, named);
+    } finally {
+      this.sharing.pop();
+    }
+  }
+
+  /**
+   * After elaboration: a parameter a sharing layer made that its source never made is DLM0257,
+   * once per `sharing`, at its first such name.
+   */
+  checkSharing(): void {
+    // After an error a source may lack layers its body never made: a missing twin is no news.
+    if (this.sharedFirst.size === 0 || this.diags.some((d) => d.severity === "error")) return;
+    const bySharing = new Map<Span, { sh: Sharing; names: string[] }>();
+    for (const [name, sh] of this.sharedFirst) {
+      const entry = bySharing.get(sh.span) ?? { sh, names: [] };
+      entry.names.push(name);
+      bySharing.set(sh.span, entry);
+    }
+    for (const { sh, names } of bySharing.values()) {
+      const more = names.length - 1;
+      // A source that is never applied itself makes no parameters: say so rather than list them.
+      const own = [...this.paramIndex.keys()].some((n) =>
+        (sh.prefix === "" || n.startsWith(sh.prefix + ".")) && !this.sharedFirst.has(n)
+      );
+      this.err(
+        ...diag(
+          "DLM0257",
+          sh.what,
+          names[0],
+          sh.source,
+          !own
+            ? ` ('${sh.source}' is never applied, so it makes no parameters)`
+            : more
+            ? ` (and ${more} more name${more === 1 ? "" : "s"} without one)`
+            : "",
+        ),
+        sh.span,
+      );
+    }
   }
 
   autoName(inst: Instance): void {
@@ -368,6 +493,7 @@ export abstract class CallElab extends ExpressionElab {
     named: Record<string, TensorValue> = {},
   ): Value {
     if (inputs.some((v) => v.k === "error")) return ERROR;
+    if (inst.shares) return this.applySharing(inst, inputs, span, named);
     this.autoName(inst);
     const prefix = inst.prefix!;
     switch (inst.kind) {
@@ -512,4 +638,14 @@ function countParamsFrom(facts: Facts, from: number): number {
 
 function spread(v: Value): Value[] {
   return v.k === "tuple" ? v.items : [v];
+}
+
+/** `policy`, `model.policy`: the source of a sharing as written, when it is a dotted name. */
+function sourceText(e: A.Expr): string | undefined {
+  if (e.kind === "name") return e.name;
+  if (e.kind === "member") {
+    const t = sourceText(e.target);
+    return t === undefined ? undefined : `${t}.${e.name}`;
+  }
+  return undefined;
 }

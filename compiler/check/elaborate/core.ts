@@ -45,7 +45,14 @@ import { Frame } from "../frame.ts";
 import { type ArgIn, bindArgs } from "../signature.ts";
 import { makeInit } from "../builtins/mod.ts";
 import { LIMITS } from "../limits.ts";
-import { ERROR, type Instance, Scope, type TensorValue, type Value } from "../values.ts";
+import {
+  ERROR,
+  type Instance,
+  Scope,
+  type Sharing,
+  type TensorValue,
+  type Value,
+} from "../values.ts";
 import type { Program } from "../program.ts";
 import { compileGlob } from "../glob.ts";
 import { PRELUDE_PATH } from "../prelude.ts";
@@ -122,6 +129,13 @@ export abstract class ElabCore {
   /** Each `init T from S` run, with the level it ran at (once per application of its body). */
   readonly copyRules: { stmt: A.CopyStmt; prefix: string }[] = [];
   readonly paramIndex = new Map<string, ParamInfo>();
+  /** The `X sharing S` layers being applied, innermost last (language.md 8.6). */
+  readonly sharing: Sharing[] = [];
+  /**
+   * Parameters a sharing layer made before its source did (the source made them later, or it
+   * never does: DLM0257 when the model is elaborated), with the sharing that made them.
+   */
+  readonly sharedFirst = new Map<string, Sharing>();
   readonly randomCounters = new Map<string, number>();
   /** Counters behind Ctx.ordinal (scan_0, scan_1, ...). */
   readonly ordinals = new Map<string, number>();
@@ -442,14 +456,56 @@ export abstract class ElabCore {
     const name = prefix ? `${prefix}.${role}` : role;
     const dtype: DType = opts.dtype ?? "f32";
     const existing = this.paramIndex.get(name);
+    // The sharing layer (`X sharing S`) being applied whose source this name is below, if any.
+    const sharing = this.sharing.findLast((s) =>
+      s.prefix === "" || name.startsWith(s.prefix + ".")
+    );
     if (existing) {
       const t = this.root.graph.types.get(name)!;
-      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      const sameShape = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
+      const first = this.sharedFirst.get(name);
+      const alias = sharing ?? first;
+      if (alias && (!sameShape || t.dtype !== dtype)) {
+        // The source's side is the tensor the name stands for, the sharing layer's the other.
+        const [mine, theirs] = sharing ? [{ dtype, shape }, t] : [t, { dtype, shape }];
+        // Reported here: the source's making it is no twin to report again at the end.
+        this.sharedFirst.delete(name);
+        this.err(
+          ...diag(
+            "DLM0258",
+            alias.what,
+            name,
+            formatType(mine),
+            formatType(theirs),
+            alias.source,
+          ),
+          alias.span,
+        );
+        return undefined;
+      }
+      if (!sameShape) {
         this.err(
           ...diag("DLM0235", prefix, name, shape.join(", "), t.shape.join(", ")),
           span,
         );
         return undefined;
+      }
+      if (first && !sharing) {
+        // The source makes a parameter that a sharing layer applied before it made: the
+        // parameter is the source's, with the source's initialiser, layer kind and place.
+        this.sharedFirst.delete(name);
+        const spec = opts.explicit ?? this.ruleFor(name, opts.layer, role) ?? init;
+        if (dtype === "f32") {
+          this.root.graph.initializers.set(name, lazyInitTensor(spec, shape, name, this.seed));
+        }
+        existing.layer = opts.layer;
+        existing.span = span;
+        existing.trainable = opts.trainable ?? true;
+        const fact = this.opts.facts?.params.find((p) => p.name === name);
+        if (fact) {
+          fact.layer = opts.layer;
+          fact.trainable = existing.trainable;
+        }
       }
       return { k: "tensor", v: name, t };
     }
@@ -489,6 +545,7 @@ export abstract class ElabCore {
     };
     this.root.graph.params.push(info);
     this.paramIndex.set(name, info);
+    if (sharing) this.sharedFirst.set(name, sharing);
     this.opts.facts?.params.push({
       name,
       shape: [...shape],
@@ -578,6 +635,7 @@ export abstract class ElabCore {
     o: { pipeInput?: Value; label?: string; labelSpan?: Span },
   ): Value;
   abstract nameInstance(inst: Instance, label: string, span: Span): void;
+  abstract sharingLayer(e: A.SharingExpr, scope: Scope): Value;
   abstract applyInstance(
     inst: Instance,
     inputs: Value[],

@@ -177,6 +177,7 @@ class Elaborator extends CallElab {
       for (const m of extra) {
         if (this.b.graph.outputs.some((o) => o.name === `metric:${m.name}`)) metrics.push(m.name);
       }
+      this.checkSharing();
       this.applyFreeze();
       this.applyCopies();
     } catch (e) {
@@ -267,6 +268,7 @@ class Elaborator extends CallElab {
         this.diags.push(error(...diag("DLM0112", model.name), model.nameSpan));
       }
       this.finishOutputs(outputs);
+      this.checkSharing();
       this.applyFreeze();
       this.applyCopies();
     } catch (e) {

@@ -125,6 +125,8 @@ export abstract class ExpressionElab extends StatementElab {
         this.execBody(body, inner, { model: false });
         return this.eval(c ? e.then : e.else, inner);
       }
+      case "sharing":
+        return this.sharingLayer(e, scope);
       case "range": {
         const a = this.eval(e.start, scope);
         const b = this.eval(e.end, scope);
