@@ -257,6 +257,12 @@ export const CODES = {
     message:
       "The integer {0} is beyond 2^53 (9007199254740991), so it would not be exact: write it as a float ({1}) if an approximate value is meant",
   },
+  DLM0156: {
+    title: "Init of no layer kind",
+    category: "error",
+    message:
+      "init {0}: '{1}' is not a built-in layer, so the rule would set nothing{2}; to set a named layer's parameters, quote a pattern: init \"{0}\" = ...",
+  },
   // 02xx: types and shapes
   DLM0201: {
     title: "Wrong argument type",

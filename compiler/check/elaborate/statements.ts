@@ -19,6 +19,7 @@ import { compileGlob } from "../glob.ts";
 import { methodSpecs, Peft } from "../peft.ts";
 import { applySubspace } from "../subspace.ts";
 import { closest } from "../suggest.ts";
+import { LAYERS } from "../builtins/mod.ts";
 import { applyCopies } from "../copies.ts";
 
 /** Statements of model, block and train bodies, and what finishes a model. */
@@ -43,6 +44,15 @@ export abstract class StatementElab extends IndexElab {
       const spec = this.initSpecOf(v, s.value.span);
       if (!s.glob && !/^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/.test(s.target)) {
         this.err(...diag("DLM0124", s.target), s.span);
+        continue;
+      }
+      // `init fc1.weight = ...` reads as the parameters of a layer labelled fc1, but the unquoted
+      // form names a layer kind: a kind that no layer has would silently set nothing.
+      const kind = s.target.split(".")[0];
+      if (!s.glob && kind !== "param" && !(kind in LAYERS)) {
+        const near = closest(kind, Object.keys(LAYERS));
+        const hint = near ? ` (did you mean '${near}.${s.target.split(".")[1]}'?)` : "";
+        this.err(...diag("DLM0156", s.target, kind, hint), s.span);
         continue;
       }
       this.frame.rules.push({ target: s.target, glob: s.glob, spec, prefix: this.frame.prefix });
