@@ -14,6 +14,7 @@ import { EditorState } from "@codemirror/state";
 import { type Diagnostic as CmDiagnostic, linter, lintGutter } from "@codemirror/lint";
 import { dlmLanguage } from "./dlm_language.ts";
 import type { Request, Response, TensorInfo, WebDiagnostic } from "./protocol.ts";
+import "./train_panel.ts";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 

@@ -202,7 +202,7 @@ export class TrainSession {
    * `onStep` hears every run, `onEpoch` every epoch's record.
    */
   async advance(
-    stop: () => boolean,
+    stop: () => boolean | Promise<boolean>,
     onStep: (r: StepReport) => void = () => {},
     onEpoch: (r: EpochRecord) => void = () => {},
   ): Promise<"done" | "stopped"> {
@@ -232,7 +232,7 @@ export class TrainSession {
         this.epochSeconds = 0;
       }
       while (this.pos < this.queue.length) {
-        if (stop()) return "stopped";
+        if (await stop()) return "stopped";
         // The group loop.ts runs: up to perRun batches of one size.
         const group: Batch[] = [this.queue[this.pos]];
         while (

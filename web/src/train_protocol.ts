@@ -1,0 +1,44 @@
+/**
+ * The page <-> training worker protocol (train_worker.ts; the page side is train_panel.ts). A
+ * worker of its own, so that a training run never delays the editor's checks.
+ */
+import type { EpochRecord } from "./train.ts";
+
+export type TrainRequest =
+  /** Compile the section of `path` (the bundled lenet_digits.dlm) and train it from its start. */
+  | { kind: "start"; path: string; text: string; epochs: number; seed: number }
+  | { kind: "pause" }
+  | { kind: "resume" }
+  /** Classify an 8x8 image of 0..16 with `weights` (safetensors), or the last ones given. */
+  | { kind: "classify"; path: string; text: string; pixels: number[]; weights?: Uint8Array };
+
+export type TrainEvent =
+  | {
+    kind: "ready";
+    trainSize: number;
+    valSize: number;
+    batches: number;
+    epochs: number;
+    batchSize: number;
+    perRun: number;
+    /** Milliseconds to compile the section and open the sessions. */
+    ms: number;
+  }
+  | {
+    kind: "step";
+    epoch: number;
+    epochs: number;
+    batch: number;
+    batches: number;
+    steps: number;
+    /** Means over the run's steps. */
+    loss: number;
+    accuracy?: number;
+    msPerStep: number;
+    seconds: number;
+  }
+  /** An epoch's record, with the weights after it (safetensors). */
+  | { kind: "epoch"; record: EpochRecord; weights: Uint8Array }
+  | { kind: "paused" | "done"; steps: number; seconds: number; weights: Uint8Array }
+  | { kind: "probs"; probs: number[]; ms: number }
+  | { kind: "error"; message: string };
