@@ -4,8 +4,10 @@
  * (no step runs while paused) and resumed, to above 90% held-out accuracy; a "0" drawn on the pad
  * with mouse strokes is classified as one; a reload restores the weights from IndexedDB and the
  * pad classifies with them; the downloaded weights are the safetensors `dlm run --weights` reads
- * (web/src/train_test.ts runs that round trip in Deno). Screenshots in web/artifacts/:
- * train_chart.png (the chart README shows), train_pad.png, train_restored.png.
+ * (web/src/train_test.ts runs that round trip in Deno). The sample viewer draws the VAE trained
+ * in the page and the CGAN from an uploaded `dlm train --save` file. Screenshots in
+ * web/artifacts/: train_chart.png (the chart README shows), train_pad.png, train_restored.png,
+ * samples_vae.png, samples_cgan.png.
  *
  * Skipped without a Chromium as tests/web_test.ts is, except under CI=true.
  */
@@ -189,6 +191,68 @@ Deno.test({
       await drawZero(page);
       assert.equal(await prediction(page), "0");
       await (await page.$("#train-panel"))!.screenshot({ path: `${ARTIFACTS}train_restored.png` });
+
+      // The sample viewer: the VAE trained in the page, then the CGAN from an uploaded file.
+      await page.select("#train-file", "vae_digits.dlm");
+      await page.$eval("#train-epochs", (i) => (i as any).value = "3");
+      await page.click("#train-start");
+      await page.waitForFunction(
+        () => ["done", "error"].includes(document.body.dataset.trainState),
+        { timeout: 300_000 },
+      );
+      assert.equal((await state(page)).trainState, "done");
+      const vae: { values: Record<string, number> }[] = await page.evaluate(() =>
+        (globalThis as any).dlmTraining.record.history
+      );
+      assert.equal(vae.length, 3);
+      assert.ok(vae[2].values.val_loss < vae[0].values.val_loss, "the VAE's held-out loss falls");
+      await page.select("#sample-file", "vae_digits.dlm");
+      await page.click("#sample-draw");
+      await page.waitForFunction(() => document.body.dataset.samples === "vae_digits.dlm", {
+        timeout: 120_000,
+      });
+      // 64 samples, 8 a row, 8x8 pixels with a pixel between, drawn 4x.
+      const vaeGrid = await page.$eval(
+        "#sample-grid",
+        (c) => [(c as any).width, (c as any).height],
+      );
+      assert.deepEqual(vaeGrid, [73 * 4, 73 * 4]);
+      await (await page.$("#train-panel"))!.screenshot({ path: `${ARTIFACTS}samples_vae.png` });
+
+      const dir = await Deno.makeTempDir({ prefix: "dlm_web_cgan_" });
+      try {
+        const r = await dlm(
+          "train",
+          "lang-examples/cgan_digits.dlm",
+          "--data",
+          "digits",
+          "--epochs",
+          "2",
+          "--save",
+          `${dir}/cgan.safetensors`,
+          "--no-cache",
+        );
+        assert.equal(r.code, 0, r.err);
+        await page.select("#sample-file", "cgan_digits.dlm");
+        const upload = await page.$("#sample-upload");
+        await (upload as any).uploadFile(`${dir}/cgan.safetensors`);
+        await page.waitForFunction(
+          () => /cgan\.safetensors/.test(document.querySelector("#sample-status").textContent),
+          { timeout: 30_000 },
+        );
+        await page.click("#sample-draw");
+        await page.waitForFunction(() => document.body.dataset.samples === "cgan_digits.dlm", {
+          timeout: 120_000,
+        });
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+      const cganGrid = await page.$eval(
+        "#sample-grid",
+        (c) => [(c as any).width, (c as any).height],
+      );
+      assert.deepEqual(cganGrid, [91 * 4, 91 * 4], "100 samples, 10 a row");
+      await (await page.$("#train-panel"))!.screenshot({ path: `${ARTIFACTS}samples_cgan.png` });
       assert.deepEqual(errors, []);
       console.log(
         `playground training: LeNet ${EPOCHS} epochs (${

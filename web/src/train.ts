@@ -62,9 +62,10 @@ export function prepare(
   path: string,
   read: ReadFile,
   data: Record<string, Tensor>,
-  opts: { seed?: number; perRun?: number } = {},
+  opts: { seed?: number; perRun?: number; model?: string } = {},
 ): Prepared {
   const c = compileTrain(path, {
+    model: opts.model,
     seed: opts.seed ?? 0,
     read,
     pack: true,

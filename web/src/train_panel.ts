@@ -1,33 +1,40 @@
 /// <reference lib="dom" />
 /**
- * The playground's training panel: `lenet_digits.dlm` trained in the page by the training worker
- * (train_worker.ts), a live loss and accuracy chart (chart.ts), pause and resume, the trained
- * weights to download (safetensors, as `dlm train --save` writes them) and kept in IndexedDB
- * (store.ts) across reloads, and a drawing pad (pad.ts) the trained model classifies.
+ * The playground's training panel: an example's train section (`lenet_digits.dlm` first, and the
+ * generative examples) trained in the page by the training worker (train_worker.ts), a live loss
+ * and accuracy chart (chart.ts), pause and resume, the trained weights to download (safetensors,
+ * as `dlm train --save` writes them) and kept in IndexedDB (store.ts) across reloads; a drawing
+ * pad (pad.ts) that the trained LeNet classifies; and a sample viewer (samples.ts) that draws a
+ * generative example's samples from weights trained here or uploaded (`dlm train --save`).
  *
  * For tests, the panel's state is on `document.body.dataset`: `trainState` (starting, running,
  * paused, done, restored, error), `trainEpochs` (epochs completed), `valAccuracy` (the last
- * epoch's), `trainSteps`, `msPerStep` (the mean over the runs after the first) and `prediction`
- * (the pad's class); `window.dlmTraining.record` is the run's record (history, chart points).
+ * epoch's), `trainSteps`, `msPerStep` (the mean over the runs after the first), `stored` (steps
+ * when the weights were last stored), `prediction` (the pad's class) and `samples` (the file
+ * whose samples are drawn); `window.dlmTraining.record` is the shown run's record.
  */
 import EXAMPLES from "dlm:examples";
-import { chartSvg } from "./chart.ts";
+import { chartSvg, type Panel } from "./chart.ts";
 import { digitPixels } from "./pad.ts";
+import { SAMPLERS } from "./samples.ts";
 import { loadTrained, saveTrained, type TrainedRecord } from "./store.ts";
 import type { EpochRecord } from "./train.ts";
 import type { TrainEvent, TrainRequest } from "./train_protocol.ts";
 
-const FILE = "lenet_digits.dlm";
-const text = (EXAMPLES as Record<string, string>)[FILE];
+const LENET = "lenet_digits.dlm";
+const TRAINABLE = [LENET, ...SAMPLERS.map((s) => s.file)];
+const textOf = (f: string) => (EXAMPLES as Record<string, string>)[f];
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const data = document.body.dataset;
+const options = (files: string[]) => files.map((f) => `<option>${f}</option>`).join("");
 
 const panel = $("train-panel");
 panel.innerHTML = `
-<h2>train <code>${FILE}</code> in the page</h2>
+<h2>train in the page</h2>
 <p class="note">The digits set (1,797 8x8 images) is bundled with the page; steps are compiled by
 dlm's training compiler and run by onnxruntime-web (WASM) in a worker. Nothing is sent anywhere.</p>
 <div class="train-controls">
+  <select id="train-file">${options(TRAINABLE)}</select>
   <label>epochs <input id="train-epochs" type="number" min="1" max="200" value="10"></label>
   <label>seed <input id="train-seed" type="number" min="0" value="0"></label>
   <button id="train-start">train</button>
@@ -36,7 +43,7 @@ dlm's training compiler and run by onnxruntime-web (WASM) in a worker. Nothing i
 </div>
 <div id="train-status">not trained yet</div>
 <div id="train-chart"></div>
-<h3>draw a digit</h3>
+<h3>draw a digit for LeNet</h3>
 <div class="pad-row">
   <canvas id="pad" width="192" height="192"></canvas>
   <div>
@@ -44,7 +51,17 @@ dlm's training compiler and run by onnxruntime-web (WASM) in a worker. Nothing i
     <br><button id="pad-clear">clear</button>
   </div>
   <div id="pad-probs"></div>
-</div>`;
+</div>
+<h3>samples of a generative example</h3>
+<div class="train-controls">
+  <select id="sample-file">${options(SAMPLERS.map((s) => s.file))}</select>
+  <label>weights <input id="sample-upload" type="file" accept=".safetensors"></label>
+  <label>seed <input id="sample-seed" type="number" min="0" value="0"></label>
+  <button id="sample-draw">draw samples</button>
+</div>
+<div id="sample-status">weights trained above (choose the file there) or uploaded from
+<code>dlm train FILE --data digits --save W.safetensors</code></div>
+<canvas id="sample-grid" width="0" height="0"></canvas>`;
 
 // ---- the worker --------------------------------------------------------------------------------
 
@@ -57,9 +74,12 @@ function send(r: TrainRequest): void {
   worker.postMessage(r);
 }
 
-// ---- state: the chart's points, the weights, the storage --------------------------------------
+// ---- state: each file's record (chart points, weights), the storage ---------------------------
 
-let rec: TrainedRecord = empty(0);
+const recs = new Map<string, TrainedRecord>();
+/** The file the chart shows, and the one being trained (one run at a time). */
+let shown = LENET;
+let training: string | undefined;
 /** The weights the classifier was last given (sent again only when they change). */
 let classifierHas: Uint8Array | undefined;
 let runTimes: number[] = [];
@@ -77,18 +97,22 @@ function empty(epochs: number): TrainedRecord {
   };
 }
 
+const recOf = (f: string) => recs.get(f) ?? empty(0);
+
 function drawChart(): void {
+  const rec = recOf(shown);
   const val = (k: string) =>
     rec.history.filter((h) => k in h.values).map((h): [number, number] => [h.step, h.values[k]]);
-  $("train-chart").innerHTML = chartSvg([
-    {
-      title: "loss (cross-entropy)",
-      series: [
-        { name: "train", color: "#36c", points: rec.loss },
-        { name: "val", color: "#c33", points: val("val_loss"), dots: true },
-      ],
-    },
-    {
+  const panels: Panel[] = [{
+    title: "loss",
+    series: [
+      { name: "train", color: "#36c", points: rec.loss },
+      { name: "val", color: "#c33", points: val("val_loss"), dots: true },
+    ],
+  }];
+  // An accuracy panel for a section that reports one (LeNet's, before its first step too).
+  if (shown === LENET || rec.accuracy.length) {
+    panels.push({
       title: "accuracy",
       range: [0, 1],
       legend: "bottom",
@@ -96,8 +120,9 @@ function drawChart(): void {
         { name: "train", color: "#36c", points: rec.accuracy },
         { name: "val", color: "#c33", points: val("val_accuracy"), dots: true },
       ],
-    },
-  ]);
+    });
+  }
+  $("train-chart").innerHTML = chartSvg(panels);
 }
 
 function status(s: string): void {
@@ -106,11 +131,13 @@ function status(s: string): void {
 
 function offerDownload(): void {
   const a = $<HTMLAnchorElement>("train-download");
+  const w = recOf(shown).weights;
   if (a.href) URL.revokeObjectURL(a.href);
-  a.href = URL.createObjectURL(new Blob([rec.weights as BlobPart]));
-  a.download = "lenet_digits.safetensors";
-  a.textContent = `download weights (${rec.weights.byteLength.toLocaleString("en-US")} bytes)`;
-  a.hidden = false;
+  a.hidden = w.byteLength === 0;
+  if (a.hidden) return;
+  a.href = URL.createObjectURL(new Blob([w as BlobPart]));
+  a.download = shown.replace(/\.dlm$/, ".safetensors");
+  a.textContent = `download weights (${w.byteLength.toLocaleString("en-US")} bytes)`;
 }
 
 function lastEpoch(h: EpochRecord[]): string {
@@ -119,13 +146,37 @@ function lastEpoch(h: EpochRecord[]): string {
   return Object.entries(e.values).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ");
 }
 
+function describe(f: string): string {
+  const r = recs.get(f);
+  if (!r || !r.weights.byteLength) return `${f}: not trained yet`;
+  if (!r.history.length) return `${f}: uploaded weights`;
+  return `${f}: ${r.history.length} epoch${r.history.length === 1 ? "" : "s"}, ${r.steps} steps, ` +
+    `${r.seconds.toFixed(1)} s${r.finished ? "" : " (paused)"}: ${lastEpoch(r.history)}`;
+}
+
+/** Show `f`'s record (the chart, the download, the status). */
+function show(f: string): void {
+  shown = f;
+  $<HTMLSelectElement>("train-file").value = f;
+  drawChart();
+  offerDownload();
+  if (training !== f) status(describe(f));
+}
+
+function store(f: string): Promise<unknown> {
+  return saveTrained(f, recOf(f)).catch(() => {});
+}
+
 function onEvent(e: TrainEvent): void {
+  const f = training ?? shown;
+  const rec = recOf(f);
   switch (e.kind) {
     case "ready":
       data.trainState = "running";
       status(
-        `compiled and loaded in ${e.ms.toFixed(0)} ms: ${e.trainSize} training and ${e.valSize} ` +
-          `validation samples, ${e.batches} batches of ${e.batchSize} an epoch, ${e.perRun} steps a run`,
+        `${f}: compiled and loaded in ${e.ms.toFixed(0)} ms: ${e.trainSize} training and ` +
+          `${e.valSize} validation samples, ${e.batches} batches of ${e.batchSize} an epoch, ` +
+          `${e.perRun} steps a run`,
       );
       return;
     case "step": {
@@ -138,12 +189,14 @@ function onEvent(e: TrainEvent): void {
       const ms = later.length ? later.reduce((a, b) => a + b, 0) / later.length : e.msPerStep;
       data.trainSteps = String(e.steps);
       data.msPerStep = ms.toFixed(3);
-      status(
-        `epoch ${e.epoch}/${e.epochs}, batch ${e.batch}/${e.batches}, step ${e.steps}, ` +
-          `${e.seconds.toFixed(1)} s training, ${ms.toFixed(2)} ms a step` +
-          (rec.history.length ? `; last epoch: ${lastEpoch(rec.history)}` : ""),
-      );
-      drawChart();
+      if (shown === f) {
+        status(
+          `${f}: epoch ${e.epoch}/${e.epochs}, batch ${e.batch}/${e.batches}, step ${e.steps}, ` +
+            `${e.seconds.toFixed(1)} s training, ${ms.toFixed(2)} ms a step` +
+            (rec.history.length ? `; last epoch: ${lastEpoch(rec.history)}` : ""),
+        );
+        drawChart();
+      }
       return;
     }
     case "epoch":
@@ -153,54 +206,70 @@ function onEvent(e: TrainEvent): void {
       if ("val_accuracy" in e.record.values) {
         data.valAccuracy = e.record.values.val_accuracy.toFixed(4);
       }
-      drawChart();
-      offerDownload();
-      void saveTrained(FILE, rec);
+      if (shown === f) {
+        drawChart();
+        offerDownload();
+      }
+      void store(f);
       return;
     case "paused":
-    case "done":
+    case "done": {
       rec.weights = e.weights;
       rec.finished = e.kind === "done";
       data.trainState = e.kind;
       $("train-start").removeAttribute("disabled");
-      $<HTMLButtonElement>("train-pause").textContent = e.kind === "done" ? "pause" : "resume";
-      $<HTMLButtonElement>("train-pause").disabled = e.kind === "done";
+      const pause = $<HTMLButtonElement>("train-pause");
+      pause.textContent = e.kind === "done" ? "pause" : "resume";
+      pause.disabled = e.kind === "done";
+      if (e.kind === "done") training = undefined;
       status(
-        `${e.kind === "done" ? "trained" : "paused after"} ${rec.history.length} epoch${
+        `${f}: ${e.kind === "done" ? "trained" : "paused after"} ${rec.history.length} epoch${
           rec.history.length === 1 ? "" : "s"
         }, ${e.steps} steps, ${e.seconds.toFixed(1)} s` +
           (rec.history.length ? `: ${lastEpoch(rec.history)}` : ""),
       );
-      offerDownload();
-      void saveTrained(FILE, rec).then(() => (data.stored = String(e.steps)));
-      classifyPad();
+      if (shown === f) offerDownload();
+      void store(f).then(() => (data.stored = String(e.steps)));
+      if (f === LENET) classifyPad();
       return;
+    }
     case "probs":
       showProbs(e.probs);
       return;
+    case "samples":
+      showSamples(e);
+      return;
     case "error":
-      data.trainState = "error";
+      if (data.trainState === "starting" || data.trainState === "running") {
+        data.trainState = "error";
+        training = undefined;
+        $("train-start").removeAttribute("disabled");
+      }
       status(`error: ${e.message}`);
-      $("train-start").removeAttribute("disabled");
+      $("sample-status").textContent = `error: ${e.message}`;
       return;
   }
 }
 
+$<HTMLSelectElement>("train-file").onchange = () => show($<HTMLSelectElement>("train-file").value);
+
 $("train-start").onclick = () => {
   const epochs = Math.max(1, Math.floor(Number($<HTMLInputElement>("train-epochs").value) || 1));
   const seed = Math.max(0, Math.floor(Number($<HTMLInputElement>("train-seed").value) || 0));
-  rec = empty(epochs);
+  const f = shown;
+  recs.set(f, empty(epochs));
+  training = f;
   runTimes = [];
-  drawChart();
+  show(f);
   data.trainState = "starting";
   delete data.trainEpochs;
   delete data.valAccuracy;
-  status("compiling the train section and loading the digits…");
+  status(`${f}: compiling the train section and loading the digits…`);
   $("train-start").setAttribute("disabled", "");
   const pause = $<HTMLButtonElement>("train-pause");
   pause.disabled = false;
   pause.textContent = "pause";
-  send({ kind: "start", path: FILE, text, epochs, seed });
+  send({ kind: "start", path: f, text: textOf(f), epochs, seed });
 };
 
 $("train-pause").onclick = () => {
@@ -275,14 +344,14 @@ function padPixels(): number[] {
 function classifyPad(): void {
   if (!inked) return;
   const pixels = padPixels();
-  if (!rec.weights.byteLength) {
-    $("pad-probs").textContent = "train the model first (or reload weights trained before)";
+  const w = recOf(LENET).weights;
+  if (!w.byteLength) {
+    $("pad-probs").textContent = `train ${LENET} first (or reload weights trained before)`;
     return;
   }
-  const weights = classifierHas === rec.weights ? undefined : rec.weights;
-  classifierHas = rec.weights;
-  // A copy: the record keeps its bytes (postMessage clones, it does not transfer).
-  send({ kind: "classify", path: FILE, text, pixels, weights });
+  const weights = classifierHas === w ? undefined : w;
+  classifierHas = w;
+  send({ kind: "classify", path: LENET, text: textOf(LENET), pixels, weights });
 }
 
 function showProbs(probs: number[]): void {
@@ -296,30 +365,83 @@ function showProbs(probs: number[]): void {
     ).join("");
 }
 
-(globalThis as unknown as { dlmTraining: unknown }).dlmTraining = {
-  get record() {
-    return rec;
-  },
+// ---- the sample viewer -------------------------------------------------------------------------
+
+const uploaded = new Map<string, Uint8Array>();
+
+$<HTMLInputElement>("sample-upload").onchange = async () => {
+  const input = $<HTMLInputElement>("sample-upload");
+  const file = input.files?.[0];
+  if (!file) return;
+  const f = $<HTMLSelectElement>("sample-file").value;
+  uploaded.set(f, new Uint8Array(await file.arrayBuffer()));
+  $("sample-status").textContent = `${f}: weights from ${file.name} (${file.size} bytes)`;
+};
+$<HTMLSelectElement>("sample-file").onchange = () => {
+  $<HTMLInputElement>("sample-upload").value = "";
 };
 
+$("sample-draw").onclick = () => {
+  const f = $<HTMLSelectElement>("sample-file").value;
+  const weights = uploaded.get(f) ?? recOf(f).weights;
+  if (!weights.byteLength) {
+    $("sample-status").textContent = `${f}: no weights: train it above, or upload a .safetensors`;
+    return;
+  }
+  const seed = Math.max(0, Math.floor(Number($<HTMLInputElement>("sample-seed").value) || 0));
+  const spec = SAMPLERS.find((s) => s.file === f)!;
+  delete data.samples;
+  $("sample-status").textContent = `${f}: compiling ${spec.sampler} and drawing ${spec.n} samples…`;
+  send({ kind: "sample", file: f, text: textOf(f), weights, seed });
+};
+
+function showSamples(e: Extract<TrainEvent, { kind: "samples" }>): void {
+  const spec = SAMPLERS.find((s) => s.file === e.file)!;
+  const zoom = 4;
+  const c = $<HTMLCanvasElement>("sample-grid");
+  c.width = e.width * zoom;
+  c.height = e.height * zoom;
+  const g = c.getContext("2d")!;
+  const img = g.createImageData(c.width, c.height);
+  for (let y = 0; y < c.height; y++) {
+    for (let x = 0; x < c.width; x++) {
+      const v = e.pixels[Math.floor(y / zoom) * e.width + Math.floor(x / zoom)];
+      const o = (y * c.width + x) * 4;
+      img.data[o] = img.data[o + 1] = img.data[o + 2] = v;
+      img.data[o + 3] = 255;
+    }
+  }
+  g.putImageData(img, 0, 0);
+  data.samples = e.file;
+  $("sample-status").textContent = `${e.file}: ${spec.n} samples of ${spec.what}, values ` +
+    `[${e.range.map((v) => +v.toPrecision(3)).join(", ")}] to black..white, in ` +
+    `${e.ms.toFixed(0)} ms`;
+}
+
 // ---- the panel's toggle and what a reload restores ---------------------------------------------
+
+(globalThis as unknown as { dlmTraining: unknown }).dlmTraining = {
+  get record() {
+    return recOf(shown);
+  },
+};
 
 $("train-toggle").onclick = () => {
   panel.hidden = !panel.hidden;
 };
 
-drawChart();
-void loadTrained(FILE).then((stored) => {
-  if (!stored || !stored.weights?.byteLength || rec.weights.byteLength) return;
-  rec = stored;
-  drawChart();
-  offerDownload();
-  data.trainEpochs = String(stored.history.length);
-  const acc = stored.history.at(-1)?.values.val_accuracy;
+show(LENET);
+void Promise.all(TRAINABLE.map(async (f) => [f, await loadTrained(f)] as const)).then((all) => {
+  for (const [f, stored] of all) {
+    if (!stored?.weights?.byteLength || recs.has(f)) continue;
+    recs.set(f, stored);
+  }
+  const lenet = recs.get(LENET);
+  if (!lenet || training) return;
+  show(shown);
+  data.trainEpochs = String(lenet.history.length);
+  const acc = lenet.history.at(-1)?.values.val_accuracy;
   if (acc !== undefined) data.valAccuracy = acc.toFixed(4);
   data.trainState = "restored";
-  status(
-    `weights restored from browser storage: ${stored.history.length} epochs, ${stored.steps} ` +
-      `steps${stored.finished ? "" : " (paused)"}: ${lastEpoch(stored.history)}`,
-  );
+  status(`weights restored from browser storage: ${describe(LENET)}`);
 });

@@ -5,12 +5,14 @@
 import type { EpochRecord } from "./train.ts";
 
 export type TrainRequest =
-  /** Compile the section of `path` (the bundled lenet_digits.dlm) and train it from its start. */
-  | { kind: "start"; path: string; text: string; epochs: number; seed: number }
+  /** Compile the train section of `path` (of `model`, if it has several) and train from the start. */
+  | { kind: "start"; path: string; text: string; model?: string; epochs: number; seed: number }
   | { kind: "pause" }
   | { kind: "resume" }
   /** Classify an 8x8 image of 0..16 with `weights` (safetensors), or the last ones given. */
-  | { kind: "classify"; path: string; text: string; pixels: number[]; weights?: Uint8Array };
+  | { kind: "classify"; path: string; text: string; pixels: number[]; weights?: Uint8Array }
+  /** Draw the samples of SAMPLERS' entry for `file` (samples.ts) with `weights`. */
+  | { kind: "sample"; file: string; text: string; weights: Uint8Array; seed: number };
 
 export type TrainEvent =
   | {
@@ -41,4 +43,14 @@ export type TrainEvent =
   | { kind: "epoch"; record: EpochRecord; weights: Uint8Array }
   | { kind: "paused" | "done"; steps: number; seconds: number; weights: Uint8Array }
   | { kind: "probs"; probs: number[]; ms: number }
+  /** A sample grid: grey pixels, row-major; `range` the values mapped to black..white. */
+  | {
+    kind: "samples";
+    file: string;
+    width: number;
+    height: number;
+    pixels: Uint8Array;
+    range: [number, number];
+    ms: number;
+  }
   | { kind: "error"; message: string };

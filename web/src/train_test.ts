@@ -12,6 +12,7 @@ import { readSafetensors } from "../../runtime/formats/safetensors.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";
 import { toNumbers } from "../../compiler/ir/tensor.ts";
 import { dlm } from "../../tests/cli_testing.ts";
+import { drawSamples, SAMPLERS } from "./samples.ts";
 
 const files = exampleFiles();
 const LENET = "lenet_digits.dlm";
@@ -122,4 +123,73 @@ Deno.test("softmax sums to one and keeps the order", () => {
   const p = softmax([1, 3, 2]);
   assert.ok(Math.abs(p.reduce((a, b) => a + b) - 1) < 1e-12);
   assert.ok(p[1] > p[2] && p[2] > p[0]);
+});
+
+Deno.test("samples: the VAE's decoder with page-trained weights draws dlm sample's samples", async () => {
+  const vae = SAMPLERS.find((s) => s.file === "vae_digits.dlm")!;
+  const vread = workspaceReader(files, vae.file, files[vae.file]);
+  const prep = prepare(vae.file, vread, { image: digits.image }, { seed: 0 });
+  const open = (m: Parameters<typeof openRunner>[0]) => openRunner(m, "node");
+  const s = new TrainSession(prep, new Dataset({ image: digits.image }), {
+    epochs: 1,
+    batchSize: 32,
+    seed: 0,
+    valSplit: 0.2,
+  }, open);
+  await s.advance(() => false);
+  await s.release();
+  const w = weightsFile(s.weights());
+  const got = await drawSamples(vae, vread, w, 5, open);
+  assert.deepEqual(got.output.shape, [64, 64]);
+  assert.deepEqual(got.range, [0, 1]);
+  assert.deepEqual([got.grid.width, got.grid.height], [8 * 9 + 1, 8 * 9 + 1]);
+  const dir = await Deno.makeTempDir({ prefix: "dlm_web_samples_" });
+  try {
+    Deno.writeFileSync(`${dir}/vae.safetensors`, w);
+    const r = await dlm(
+      "sample",
+      `lang-examples/${vae.file}`,
+      "--model",
+      vae.sampler,
+      "--weights",
+      `${dir}/vae.safetensors`,
+      "--n",
+      String(vae.n),
+      "--seed",
+      "5",
+      "-o",
+      `${dir}/s.png`,
+      "--npy",
+      `${dir}/s.npy`,
+    );
+    assert.equal(r.code, 0, r.err);
+    const cli = readNpy(Deno.readFileSync(`${dir}/s.npy`));
+    assert.deepEqual(cli.shape, got.output.shape);
+    const a = cli.data as Float32Array, b = got.output.data as Float32Array;
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-5, `value ${i}: ${v} vs ${b[i]}`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("samples: the CGAN's sampler draws 100 samples, 10 a row", async () => {
+  const cgan = SAMPLERS.find((s) => s.file === "cgan_digits.dlm")!;
+  const cread = workspaceReader(files, cgan.file, files[cgan.file]);
+  const prep = prepare(cgan.file, cread, digits, { seed: 0, perRun: 1 });
+  // The initial weights are enough for the shapes: 100 samples, 10 a row.
+  const s = new TrainSession(
+    prep,
+    new Dataset(digits),
+    { epochs: 0, batchSize: 32, seed: 0 },
+    (m) => openRunner(m, "reference"),
+  );
+  const got = await drawSamples(
+    cgan,
+    cread,
+    weightsFile(s.weights()),
+    0,
+    (m) => openRunner(m, "node"),
+  );
+  assert.deepEqual(got.output.shape, [100, 64]);
+  assert.deepEqual([got.grid.width, got.grid.height], [10 * 9 + 1, 10 * 9 + 1]);
 });

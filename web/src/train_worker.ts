@@ -14,6 +14,7 @@ import { loadModel } from "../../runtime/train/model.ts";
 import { decodeDigits } from "./digits.ts";
 import { workspaceReader } from "./service.ts";
 import { inferenceModel, prepare, softmax, TrainSession, weightsFile } from "./train.ts";
+import { drawSamples, SAMPLERS } from "./samples.ts";
 import type { TrainEvent, TrainRequest } from "./train_protocol.ts";
 
 const scope = globalThis as unknown as {
@@ -118,7 +119,11 @@ async function handle(r: TrainRequest): Promise<void> {
       const t0 = performance.now();
       const all = await data();
       const read = workspaceReader(EXAMPLES, r.path, r.text);
-      const prep = prepare(r.path, read, all.arrays, { seed: r.seed, perRun: PER_RUN });
+      const prep = prepare(r.path, read, all.arrays, {
+        seed: r.seed,
+        perRun: PER_RUN,
+        model: r.model,
+      });
       const st = prep.settings;
       session = new TrainSession(prep, all, {
         epochs: r.epochs,
@@ -153,6 +158,29 @@ async function handle(r: TrainRequest): Promise<void> {
     case "classify":
       await classify(r);
       return;
+    case "sample": {
+      const spec = SAMPLERS.find((s) => s.file === r.file);
+      if (!spec) throw new Error(`no sampler for ${r.file}`);
+      const t0 = performance.now();
+      const read = workspaceReader(EXAMPLES, r.file, r.text);
+      const s = await drawSamples(
+        spec,
+        read,
+        r.weights,
+        r.seed,
+        (m, kind) => openRunner(m, "web", { kind }),
+      );
+      post({
+        kind: "samples",
+        file: r.file,
+        width: s.grid.width,
+        height: s.grid.height,
+        pixels: s.grid.data,
+        range: s.range,
+        ms: performance.now() - t0,
+      });
+      return;
+    }
   }
 }
 

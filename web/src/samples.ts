@@ -1,0 +1,96 @@
+/**
+ * The sample viewer's side in the training worker: a generative example's sampler model with
+ * trained weights (from a training in the page, or a safetensors file of `dlm train --save`),
+ * its inputs drawn as `dlm sample` draws them (runtime/sample_inputs.ts: noise N(0, 1) from the
+ * seed and the input's name, conditions cycled over the rows), its first output tiled into a grid
+ * (runtime/formats/image_grid.ts) with `dlm sample`'s automatic range. The same weights and seed
+ * give `dlm sample`'s samples.
+ */
+import type { Tensor } from "../../compiler/ir/tensor.ts";
+import type { ReadFile } from "../../compiler/check/program.ts";
+import { autoRange, type Image, imageGrid, imageShape } from "../../runtime/formats/image_grid.ts";
+import { sampleInputs } from "../../runtime/sample_inputs.ts";
+import { loadModel } from "../../runtime/train/model.ts";
+import { inferenceModel, type OpenRunner } from "./train.ts";
+
+/** A generative example: the file, its sampler model and how `dlm sample` is told to draw it. */
+export interface SamplerSpec {
+  file: string;
+  sampler: string;
+  n: number;
+  nrow: number;
+  /** Conditions, as `--set NAME=VALUES`. */
+  set: Record<string, string>;
+  /** What the viewer says it draws. */
+  what: string;
+}
+
+const CLASSES = "0,1,2,3,4,5,6,7,8,9";
+
+/** The generative examples of lang-examples/ the viewer draws, with their README commands. */
+export const SAMPLERS: SamplerSpec[] = [
+  {
+    file: "vae_digits.dlm",
+    sampler: "VaeDecoder",
+    n: 64,
+    nrow: 8,
+    set: {},
+    what: "the VAE's decoder on z ~ N(0, 1)",
+  },
+  {
+    file: "cgan_digits.dlm",
+    sampler: "CganSampler",
+    n: 100,
+    nrow: 10,
+    set: { label: CLASSES },
+    what: "the CGAN's generator, one class a column",
+  },
+  {
+    file: "unet_ddpm_digits.dlm",
+    sampler: "GuidedSampler",
+    n: 40,
+    nrow: 10,
+    set: { label: CLASSES, guidance: "2" },
+    what: "the guided DDPM (50 U-Net steps, w = 2), one class a column",
+  },
+];
+
+/** The sample batch's first output and its grid. */
+export interface Samples {
+  output: Tensor;
+  grid: Image;
+  range: [number, number];
+}
+
+/** Draw `spec`'s samples with `weights` (safetensors bytes) on a runner `open` gives. */
+export async function drawSamples(
+  spec: SamplerSpec,
+  read: ReadFile,
+  weights: Uint8Array,
+  seed: number,
+  open: OpenRunner,
+): Promise<Samples> {
+  const { graph, onnx } = inferenceModel(spec.file, read, weights, spec.sampler);
+  const dims: Record<string, number> = {};
+  for (const inp of graph.inputs) {
+    const d = inp.type.shape[0];
+    if (typeof d === "string") dims[d] = spec.n;
+  }
+  const { feeds } = sampleInputs(graph, { seed, dims, conditions: spec.set });
+  const runner = await open(loadModel(onnx, "sampler"), "forward");
+  let out: Record<string, Tensor>;
+  try {
+    out = await runner.run(feeds);
+  } finally {
+    await runner.release();
+  }
+  const name = graph.outputs[0].name;
+  const t = out[name];
+  const y: Tensor = t.data instanceof Float32Array
+    ? t
+    : { dtype: "f32", shape: t.shape, data: Float32Array.from(t.data as ArrayLike<number>) };
+  const chw = imageShape(y.shape);
+  if (typeof chw === "string") throw new Error(`'${name}' cannot be drawn: ${chw}`);
+  const range = autoRange(y.data as Float32Array);
+  return { output: y, grid: imageGrid(y, chw, { nrow: spec.nrow, range }), range };
+}
