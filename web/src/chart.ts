@@ -103,3 +103,15 @@ export function chartSvg(panels: Panel[]): string {
     `viewBox="0 0 ${W * panels.length} ${H}" font-family="sans-serif" font-size="10">` +
     `<rect width="100%" height="100%" fill="#fff"/>${body}</svg>`;
 }
+
+/**
+ * An exponential moving average of a per-run series (each run's mean is noisy, most of all an
+ * epoch's last run of one small batch): s_i = s_{i-1} + a (v_i - s_{i-1}), s_0 = v_0.
+ */
+export function smooth(points: readonly [number, number][], a = 0.3): [number, number][] {
+  let s = NaN;
+  return points.map(([x, v]) => {
+    s = Number.isNaN(s) ? v : s + a * (v - s);
+    return [x, s];
+  });
+}

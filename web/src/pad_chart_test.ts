@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { digitPixels } from "./pad.ts";
-import { chartSvg, ticks } from "./chart.ts";
+import { chartSvg, smooth, ticks } from "./chart.ts";
 
 /** An ink map of `w` x `h` with the pixels for which `inked(x, y)` holds. */
 function ink(w: number, h: number, inked: (x: number, y: number) => boolean): Float32Array {
@@ -62,4 +62,9 @@ Deno.test("chartSvg: a polyline per series, dots for validation, the last value 
   assert.match(svg, /width="600"/);
   // The largest step sits at the plot's right edge (x = 300 - 8).
   assert.match(svg, /292\.0,/);
+});
+
+Deno.test("smooth: a moving average that starts at the first value", () => {
+  assert.deepEqual(smooth([[1, 2], [2, 4], [3, 4]], 0.5), [[1, 2], [2, 3], [3, 3.5]]);
+  assert.deepEqual(smooth([]), []);
 });

@@ -14,9 +14,9 @@
  * whose samples are drawn); `window.dlmTraining.record` is the shown run's record.
  */
 import EXAMPLES from "dlm:examples";
-import { chartSvg, type Panel } from "./chart.ts";
+import { chartSvg, type Panel, smooth } from "./chart.ts";
 import { digitPixels } from "./pad.ts";
-import { SAMPLERS } from "./samples.ts";
+import { SAMPLERS } from "./sampler_specs.ts";
 import { loadTrained, saveTrained, type TrainedRecord } from "./store.ts";
 import type { EpochRecord } from "./train.ts";
 import type { TrainEvent, TrainRequest } from "./train_protocol.ts";
@@ -106,7 +106,7 @@ function drawChart(): void {
   const panels: Panel[] = [{
     title: "loss",
     series: [
-      { name: "train", color: "#36c", points: rec.loss },
+      { name: "train", color: "#36c", points: smooth(rec.loss) },
       { name: "val", color: "#c33", points: val("val_loss"), dots: true },
     ],
   }];
@@ -117,7 +117,7 @@ function drawChart(): void {
       range: [0, 1],
       legend: "bottom",
       series: [
-        { name: "train", color: "#36c", points: rec.accuracy },
+        { name: "train", color: "#36c", points: smooth(rec.accuracy) },
         { name: "val", color: "#c33", points: val("val_accuracy"), dots: true },
       ],
     });

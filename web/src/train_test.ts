@@ -12,7 +12,8 @@ import { readSafetensors } from "../../runtime/formats/safetensors.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";
 import { toNumbers } from "../../compiler/ir/tensor.ts";
 import { dlm } from "../../tests/cli_testing.ts";
-import { drawSamples, SAMPLERS } from "./samples.ts";
+import { drawSamples } from "./samples.ts";
+import { SAMPLERS } from "./sampler_specs.ts";
 
 const files = exampleFiles();
 const LENET = "lenet_digits.dlm";

@@ -14,7 +14,8 @@ import { loadModel } from "../../runtime/train/model.ts";
 import { decodeDigits } from "./digits.ts";
 import { workspaceReader } from "./service.ts";
 import { inferenceModel, prepare, softmax, TrainSession, weightsFile } from "./train.ts";
-import { drawSamples, SAMPLERS } from "./samples.ts";
+import { drawSamples } from "./samples.ts";
+import { SAMPLERS } from "./sampler_specs.ts";
 import type { TrainEvent, TrainRequest } from "./train_protocol.ts";
 
 const scope = globalThis as unknown as {
