@@ -233,7 +233,22 @@ Deno.test({
           "--no-cache",
         );
         assert.equal(r.code, 0, r.err);
+        // A file that is not safetensors: the viewer says so, naming it, and draws nothing.
+        Deno.writeFileSync(`${dir}/junk.safetensors`, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]));
         await page.select("#sample-file", "cgan_digits.dlm");
+        await (await page.$("#sample-upload") as any).uploadFile(`${dir}/junk.safetensors`);
+        await page.waitForFunction(
+          () => /junk\.safetensors/.test(document.querySelector("#sample-status").textContent),
+          { timeout: 30_000 },
+        );
+        await page.click("#sample-draw");
+        await page.waitForFunction(
+          () => /^error/.test(document.querySelector("#sample-status").textContent),
+          { timeout: 60_000 },
+        );
+        const refused = await page.$eval("#sample-status", (e) => e.textContent!);
+        assert.match(refused, /DLM04\d\d: .*the uploaded junk\.safetensors/);
+        assert.equal((await state(page)).samples, undefined);
         const upload = await page.$("#sample-upload");
         await (upload as any).uploadFile(`${dir}/cgan.safetensors`);
         await page.waitForFunction(

@@ -17,6 +17,8 @@ import type { SamplerSpec } from "./sampler_specs.ts";
 /** The sample batch's first output and its grid. */
 export interface Samples {
   output: Tensor;
+  /** What loading the weights noted (parameters they lack, tensors nothing takes). */
+  warnings: string[];
   grid: Image;
   range: [number, number];
 }
@@ -28,8 +30,15 @@ export async function drawSamples(
   weights: Uint8Array,
   seed: number,
   open: OpenRunner,
+  weightsName = "the weights",
 ): Promise<Samples> {
-  const { graph, onnx } = inferenceModel(spec.file, read, weights, spec.sampler);
+  const { graph, onnx, warnings } = inferenceModel(
+    spec.file,
+    read,
+    weights,
+    spec.sampler,
+    weightsName,
+  );
   const dims: Record<string, number> = {};
   for (const inp of graph.inputs) {
     const d = inp.type.shape[0];
@@ -51,5 +60,10 @@ export async function drawSamples(
   const chw = imageShape(y.shape);
   if (typeof chw === "string") throw new Error(`'${name}' cannot be drawn: ${chw}`);
   const range = autoRange(y.data as Float32Array);
-  return { output: y, grid: imageGrid(y, chw, { nrow: spec.nrow, range }), range };
+  return {
+    output: y,
+    grid: imageGrid(y, chw, { nrow: spec.nrow, range }),
+    range,
+    warnings: warnings.map((w) => `${w.code}: ${w.message}`),
+  };
 }

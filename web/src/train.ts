@@ -39,6 +39,7 @@ import { initialState } from "../../runtime/train/loop.ts";
 import { type LoadedModel, loadModel } from "../../runtime/train/model.ts";
 import type { Runner } from "../../runtime/train/runner.ts";
 import type { ReadFile } from "../../compiler/check/program.ts";
+import { loadWeights } from "../../runtime/weights.ts";
 
 /** Opens a runner on a loaded model: `forward` for the evaluation and inference models. */
 export type OpenRunner = (m: LoadedModel, kind: "step" | "forward") => Promise<Runner>;
@@ -364,35 +365,26 @@ export function weightsFile(w: Map<string, Tensor>): Uint8Array {
 
 /**
  * The model's inference graph (eval mode, the inference passes run, as `dlm run` builds it) with
- * its parameters replaced by `weights` (a safetensors file's bytes): a parameter the file lacks,
- * or one of another shape, is an error naming it.
+ * its parameters loaded from `weights` (a safetensors file's bytes, called `name` in messages) as
+ * `dlm run --weights` loads them (runtime/weights.ts): a tensor of another shape is DLM0403, bytes
+ * that are not safetensors DLM0402/DLM0409 (thrown); parameters the file lacks keep their initial
+ * values (DLM0404) and tensors no parameter takes are named (DLM0407): the warnings returned.
  */
 export function inferenceModel(
   path: string,
   read: ReadFile,
   weights: Uint8Array,
   model?: string,
-): { graph: Graph; onnx: Uint8Array } {
+  name = "the weights",
+): { graph: Graph; onnx: Uint8Array; warnings: Diagnostic[] } {
   const c: CompileResult = compileFile(path, { model, mode: "eval", seed: 0, read });
   if (!c.graph || hasErrors(c.diagnostics)) {
     throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
   }
   const g = c.graph;
-  const tensors = readSafetensors(weights, "the stored weights").tensors;
-  for (const p of g.params) {
-    const cur = g.initializers.get(p.name);
-    const t = tensors.get(p.name);
-    if (!cur) continue;
-    if (!t) throw new Error(`the weights have no '${p.name}'`);
-    if (t.dtype !== cur.dtype || t.shape.join() !== cur.shape.join()) {
-      throw new Error(
-        `the weights' '${p.name}' is ${t.dtype}[${t.shape}], the model's ${cur.dtype}[${cur.shape}]`,
-      );
-    }
-    g.initializers.set(p.name, t);
-  }
+  const { warnings } = loadWeights(g, [{ name, tensors: readSafetensors(weights, name).tensors }]);
   runPasses(g, pipelineFor("onnx", "eval"), { mode: "eval" });
-  return { graph: g, onnx: emitModel(g).model };
+  return { graph: g, onnx: emitModel(g).model, warnings };
 }
 
 /** Softmax of one row of logits, in f64. */

@@ -367,14 +367,17 @@ function showProbs(probs: number[]): void {
 
 // ---- the sample viewer -------------------------------------------------------------------------
 
-const uploaded = new Map<string, Uint8Array>();
+const uploaded = new Map<string, { name: string; bytes: Uint8Array }>();
 
 $<HTMLInputElement>("sample-upload").onchange = async () => {
   const input = $<HTMLInputElement>("sample-upload");
   const file = input.files?.[0];
   if (!file) return;
   const f = $<HTMLSelectElement>("sample-file").value;
-  uploaded.set(f, new Uint8Array(await file.arrayBuffer()));
+  uploaded.set(f, {
+    name: `the uploaded ${file.name}`,
+    bytes: new Uint8Array(await file.arrayBuffer()),
+  });
   $("sample-status").textContent = `${f}: weights from ${file.name} (${file.size} bytes)`;
 };
 $<HTMLSelectElement>("sample-file").onchange = () => {
@@ -383,7 +386,9 @@ $<HTMLSelectElement>("sample-file").onchange = () => {
 
 $("sample-draw").onclick = () => {
   const f = $<HTMLSelectElement>("sample-file").value;
-  const weights = uploaded.get(f) ?? recOf(f).weights;
+  const up = uploaded.get(f);
+  const weights = up?.bytes ?? recOf(f).weights;
+  const weightsName = up?.name ?? `the weights trained in the page`;
   if (!weights.byteLength) {
     $("sample-status").textContent = `${f}: no weights: train it above, or upload a .safetensors`;
     return;
@@ -392,7 +397,7 @@ $("sample-draw").onclick = () => {
   const spec = SAMPLERS.find((s) => s.file === f)!;
   delete data.samples;
   $("sample-status").textContent = `${f}: compiling ${spec.sampler} and drawing ${spec.n} samples…`;
-  send({ kind: "sample", file: f, text: textOf(f), weights, seed });
+  send({ kind: "sample", file: f, text: textOf(f), weights, weightsName, seed });
 };
 
 function showSamples(e: Extract<TrainEvent, { kind: "samples" }>): void {
@@ -415,7 +420,7 @@ function showSamples(e: Extract<TrainEvent, { kind: "samples" }>): void {
   data.samples = e.file;
   $("sample-status").textContent = `${e.file}: ${spec.n} samples of ${spec.what}, values ` +
     `[${e.range.map((v) => +v.toPrecision(3)).join(", ")}] to black..white, in ` +
-    `${e.ms.toFixed(0)} ms`;
+    `${e.ms.toFixed(0)} ms` + e.warnings.map((w) => `\n${w}`).join("");
 }
 
 // ---- the panel's toggle and what a reload restores ---------------------------------------------

@@ -12,7 +12,15 @@ export type TrainRequest =
   /** Classify an 8x8 image of 0..16 with `weights` (safetensors), or the last ones given. */
   | { kind: "classify"; path: string; text: string; pixels: number[]; weights?: Uint8Array }
   /** Draw the samples of SAMPLERS' entry for `file` (samples.ts) with `weights`. */
-  | { kind: "sample"; file: string; text: string; weights: Uint8Array; seed: number };
+  | {
+    kind: "sample";
+    file: string;
+    text: string;
+    weights: Uint8Array;
+    /** What messages call the weights ("the uploaded cgan.safetensors"). */
+    weightsName: string;
+    seed: number;
+  };
 
 export type TrainEvent =
   | {
@@ -51,6 +59,8 @@ export type TrainEvent =
     height: number;
     pixels: Uint8Array;
     range: [number, number];
+    /** What loading the weights noted (DLM0404, DLM0407). */
+    warnings: string[];
     ms: number;
   }
   | { kind: "error"; message: string };

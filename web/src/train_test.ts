@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { exampleFiles } from "../build.ts";
+import { exampleFiles, packDigits } from "../build.ts";
 import { decodeDigits, encodeDigits } from "./digits.ts";
 import { inferenceModel, prepare, softmax, TrainSession, weightsFile } from "./train.ts";
 import { workspaceReader } from "./service.ts";
@@ -114,10 +114,19 @@ Deno.test("trained weights: safetensors that dlm run --weights reads, giving the
   }
 });
 
-Deno.test("inferenceModel names a missing or misshapen parameter", () => {
-  const w = weightsFile(new Map([["conv1.weight", digits.image]]));
-  assert.throws(() => inferenceModel(LENET, read, w), /'conv1.weight' is f32\[1797,64\]/);
-  assert.throws(() => inferenceModel(LENET, read, weightsFile(new Map())), /no 'conv1.weight'/);
+Deno.test("inferenceModel loads as dlm run --weights: DLM0403 for a misshapen tensor, DLM0404 for a missing one", () => {
+  const bad = weightsFile(new Map([["conv1.weight", digits.image]]));
+  assert.throws(
+    () => inferenceModel(LENET, read, bad, undefined, "the uploaded w.safetensors"),
+    /DLM0403|Weight 'conv1.weight' in the uploaded w.safetensors/,
+  );
+  const { warnings } = inferenceModel(LENET, read, weightsFile(new Map()));
+  assert.deepEqual(warnings.map((w) => w.code), ["DLM0404"]);
+  assert.match(warnings[0].message, /10 parameters/);
+  assert.throws(
+    () => inferenceModel(LENET, read, new Uint8Array([1, 2, 3]), undefined, "junk"),
+    /junk/,
+  );
 });
 
 Deno.test("softmax sums to one and keeps the order", () => {
@@ -193,4 +202,19 @@ Deno.test("samples: the CGAN's sampler draws 100 samples, 10 a row", async () =>
   );
   assert.deepEqual(got.output.shape, [100, 64]);
   assert.deepEqual([got.grid.width, got.grid.height], [10 * 9 + 1, 10 * 9 + 1]);
+});
+
+Deno.test("the build packs the digits, and fails naming the file when it is missing", () => {
+  assert.deepEqual(packDigits(), encodeDigits(Deno.readTextFileSync(DIGITS_PATH)));
+  assert.throws(
+    () => packDigits("/nonexistent/digits.csv"),
+    /training set \/nonexistent\/digits\.csv cannot be read/,
+  );
+  const bad = Deno.makeTempFileSync({ suffix: ".csv" });
+  try {
+    Deno.writeTextFileSync(bad, "1,2,3\n");
+    assert.throws(() => packDigits(bad), /line 1: not 64 pixels/);
+  } finally {
+    Deno.removeSync(bad);
+  }
 });

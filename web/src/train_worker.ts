@@ -170,6 +170,7 @@ async function handle(r: TrainRequest): Promise<void> {
         r.weights,
         r.seed,
         (m, kind) => openRunner(m, "web", { kind }),
+        r.weightsName,
       );
       post({
         kind: "samples",
@@ -178,6 +179,7 @@ async function handle(r: TrainRequest): Promise<void> {
         height: s.grid.height,
         pixels: s.grid.data,
         range: s.range,
+        warnings: s.warnings,
         ms: performance.now() - t0,
       });
       return;
