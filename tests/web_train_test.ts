@@ -3,7 +3,7 @@
  * LeNet trained on the bundled digits by onnxruntime-web in the page's training worker, paused
  * (no step runs while paused) and resumed, to above 90% held-out accuracy; a "0" drawn on the pad
  * with mouse strokes is classified as one; a reload restores the weights from IndexedDB and the
- * pad classifies with them; the downloaded weights are the safetensors `dlm run --weights` reads
+ * pad classifies a "0" drawn by touch with them; the downloaded weights are the safetensors `dlm run --weights` reads
  * (web/src/train_test.ts runs that round trip in Deno). The sample viewer draws the VAE trained
  * in the page and the CGAN from an uploaded `dlm train --save` file. Screenshots in
  * web/artifacts/: train_chart.png (the chart README shows), train_pad.png, train_restored.png,
@@ -30,18 +30,25 @@ const ci = Deno.env.get("CI") === "true";
 const state = (page: Page) =>
   page.evaluate(() => ({ ...document.body.dataset })) as Promise<Record<string, string>>;
 
-/** A "0" drawn as a mouse user would: one closed stroke round an ellipse on the pad. */
-async function drawZero(page: Page): Promise<void> {
+/** A "0" drawn as a user would, with the mouse or a finger: one closed stroke round an ellipse. */
+async function drawZero(page: Page, by: "mouse" | "touch" = "mouse"): Promise<void> {
   const box = (await (await page.$("#pad"))!.boundingBox())!;
   const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
   const [rx, ry] = [box.width * 0.25, box.height * 0.36];
-  await page.mouse.move(cx + rx, cy);
-  await page.mouse.down();
-  for (let i = 1; i <= 40; i++) {
+  const point = (i: number) => {
     const a = (i / 40) * 2 * Math.PI;
-    await page.mouse.move(cx + rx * Math.cos(a), cy + ry * Math.sin(a));
+    return [cx + rx * Math.cos(a), cy + ry * Math.sin(a)] as const;
+  };
+  if (by === "mouse") {
+    await page.mouse.move(...point(0));
+    await page.mouse.down();
+    for (let i = 1; i <= 40; i++) await page.mouse.move(...point(i));
+    await page.mouse.up();
+  } else {
+    const finger = await page.touchscreen.touchStart(...point(0));
+    for (let i = 1; i <= 40; i++) await finger.move(...point(i));
+    await finger.end();
   }
-  await page.mouse.up();
 }
 
 async function prediction(page: Page): Promise<string> {
@@ -72,7 +79,7 @@ Deno.test({
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
-      await page.setViewport({ width: 1280, height: 860 });
+      await page.setViewport({ width: 1280, height: 860, hasTouch: true });
       await page.goto(url, { waitUntil: "load" });
       await page.waitForFunction(() => document.body.dataset.ready, { timeout: 120_000 });
       // The editor shows the file being trained.
@@ -188,7 +195,8 @@ Deno.test({
       assert.equal(restored.valAccuracy, done.valAccuracy);
       assert.equal(restored.trainEpochs, String(EPOCHS));
       await page.click("#train-toggle");
-      await drawZero(page);
+      // With a finger this time: touch strokes are pointer events too.
+      await drawZero(page, "touch");
       assert.equal(await prediction(page), "0");
       await (await page.$("#train-panel"))!.screenshot({ path: `${ARTIFACTS}train_restored.png` });
 
