@@ -88,6 +88,27 @@ Deno.test({
       assert.equal((await state(page)).trainState, undefined, "a fresh browser has no weights");
       await page.$eval("#train-epochs", (i, n) => (i as any).value = String(n), EPOCHS);
 
+      // The editor's text is what trains: an error in it is reported with its code, not run.
+      const original = await page.evaluate(() =>
+        (globalThis as any).dlmPlayground.view.state.doc.toString()
+      );
+      const broken = original.replace("|> relu", "|> reluu");
+      const setDoc = (t: string) =>
+        page.evaluate((t) => {
+          const v = (globalThis as any).dlmPlayground.view;
+          v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: t } });
+        }, t);
+      await setDoc(broken);
+      await page.click("#train-start");
+      await page.waitForFunction(() => document.body.dataset.trainState === "error", {
+        timeout: 60_000,
+      });
+      assert.match(
+        await page.$eval("#train-status", (s) => s.textContent!),
+        /error: DLM0101: lenet_digits\.dlm:11:8: /,
+      );
+      await setDoc(original);
+
       // Train, pause after some steps, see that nothing runs while paused, resume.
       const t0 = performance.now();
       await page.click("#train-start");

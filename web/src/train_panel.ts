@@ -23,7 +23,16 @@ import type { TrainEvent, TrainRequest } from "./train_protocol.ts";
 
 const LENET = "lenet_digits.dlm";
 const TRAINABLE = [LENET, ...SAMPLERS.map((s) => s.file)];
-const textOf = (f: string) => (EXAMPLES as Record<string, string>)[f];
+/**
+ * A file's text: the editor's when it shows that file (an edited LeNet trains as edited), else
+ * the bundled example's.
+ */
+function textOf(f: string): string {
+  const pg = (globalThis as { dlmPlayground?: { path: string; view: { state: { doc: unknown } } } })
+    .dlmPlayground;
+  if (pg?.path === f) return String(pg.view.state.doc);
+  return (EXAMPLES as Record<string, string>)[f];
+}
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const data = document.body.dataset;
 const options = (files: string[]) => files.map((f) => `<option>${f}</option>`).join("");

@@ -187,8 +187,13 @@ async function handle(r: TrainRequest): Promise<void> {
   }
 }
 
+/** An error as the panel shows it: a diagnostic with its code and, when it has one, its place. */
 function message(e: unknown): string {
-  if (e instanceof DlmError) return e.message;
+  if (e instanceof DlmError) {
+    return e.diagnostics.map((d) =>
+      `${d.code}: ${d.span ? `${d.span.file}:${d.span.line}:${d.span.col}: ` : ""}${d.message}`
+    ).join("\n");
+  }
   return e instanceof Error ? e.message : String(e);
 }
 
