@@ -94,6 +94,15 @@ function toF32(t: Tensor): Tensor {
   return out;
 }
 
+/**
+ * Weights read already (the playground's, which has no files): `name` stands for the file in
+ * messages ("the uploaded cgan.safetensors").
+ */
+export interface WeightsSource {
+  name: string;
+  tensors: ReadonlyMap<string, Tensor>;
+}
+
 export interface LoadReport {
   loaded: number;
   warnings: Diagnostic[];
@@ -149,10 +158,11 @@ export function readWeightsFile(path: string): Map<string, Tensor> {
  */
 export function loadWeights(
   graph: Graph,
-  paths: string | readonly string[],
+  paths: string | readonly (string | WeightsSource)[],
   rules: RenameRule[] = [],
 ): LoadReport {
-  const files = typeof paths === "string" ? [paths] : [...paths];
+  const sources = typeof paths === "string" ? [paths] : [...paths];
+  const files = sources.map((s) => typeof s === "string" ? s : s.name);
   const errors: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   const seen = new Set<string>();
@@ -171,9 +181,10 @@ export function loadWeights(
     }
     for (const [k, t] of unpackValues(graph.packs, packs)) packed.set(k, t);
   }
-  for (const path of files) {
+  for (const src of sources) {
+    const path = typeof src === "string" ? src : src.name;
     const unused: string[] = [];
-    for (const [raw, t] of readWeightsFile(path)) {
+    for (const [raw, t] of typeof src === "string" ? readWeightsFile(src) : src.tensors) {
       const name = rename(raw, rules);
       const cur = graph.initializers.get(name) ?? packed.get(name);
       // An imported ONNX graph has no parameter list: every initializer is loadable.

@@ -35,6 +35,7 @@ export const LAYERS: readonly (readonly string[])[] = [
     "runtime/weights.ts",
     "runtime/save_weights.ts",
     "runtime/inputs.ts",
+    "runtime/sample_inputs.ts",
     "runtime/memory.ts",
   ],
   // 7: what drives a runtime: training loops, differential testing, generation, sweeps

@@ -11,10 +11,15 @@
  * - `runtime/ort/mod.ts` (which picks onnxruntime-node or -web by a dynamic import) is replaced by
  *   `src/ort_web.ts`, which creates onnxruntime-web sessions only, so the runtime's diff code
  *   (`runtime/diff/diff.ts`) is reused as it is, without onnxruntime-node in the bundle.
+ * - `src/train_worker.ts` (training in the page, train.ts's loop on onnxruntime-web) is a third
+ *   entry, a worker of its own, loaded at the first training or classification; the digits set it
+ *   trains on, `lang-examples/data/digits.csv` (what `dlm train --data digits` reads), is packed
+ *   into `dist/digits.bin` (src/digits.ts: one byte a value), and the build fails without it.
  * - onnxruntime-web's WASM runtime (`ort-wasm-simd-threaded.{mjs,wasm}`) is copied to
  *   `dist/ort/`, where the worker points `ort.env.wasm.wasmPaths`: nothing comes from a CDN.
  */
 import * as esbuild from "esbuild";
+import { encodeDigits } from "./src/digits.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const here = (p: string) => new URL(p, import.meta.url).pathname;
@@ -66,19 +71,46 @@ const workspacePlugin: esbuild.Plugin = {
   },
 };
 
+/** The digits set the page trains on: the file `dlm train --data digits` reads. */
+export const DIGITS_CSV = root("lang-examples/data/digits.csv");
+
+/** The digits set packed for the page; a missing or malformed file fails the build, saying which. */
+export function packDigits(path = DIGITS_CSV): Uint8Array {
+  let csv: string;
+  try {
+    csv = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new Error(
+      `web/build.ts: the page's training set ${path} cannot be read (${(e as Error).message}); ` +
+        "it is the digits set dlm train reads (lang-examples/data/digits.csv)",
+    );
+  }
+  try {
+    return encodeDigits(csv);
+  } catch (e) {
+    throw new Error(`web/build.ts: ${path}: ${(e as Error).message}`);
+  }
+}
+
 const ORT_FILES = ["ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"];
 
 /** Build the playground into `outDir` (default web/dist/). */
 export async function buildWeb(
-  opts: { outDir?: string; minify?: boolean } = {},
+  opts: { outDir?: string; minify?: boolean; digits?: string } = {},
 ): Promise<BuildResult> {
   const t0 = performance.now();
+  // Before anything is removed or written: a missing data set leaves the last build as it was.
+  const digits = packDigits(opts.digits);
   const outDir = opts.outDir ?? here("dist");
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
   Deno.mkdirSync(`${outDir}/ort`, { recursive: true });
   try {
     await esbuild.build({
-      entryPoints: { main: here("src/main.ts"), worker: here("src/worker.ts") },
+      entryPoints: {
+        main: here("src/main.ts"),
+        worker: here("src/worker.ts"),
+        "train-worker": here("src/train_worker.ts"),
+      },
       bundle: true,
       format: "esm",
       platform: "browser",
@@ -98,6 +130,7 @@ export async function buildWeb(
   for (const f of ["index.html", "style.css"]) {
     Deno.copyFileSync(here(`src/${f}`), `${outDir}/${f}`);
   }
+  Deno.writeFileSync(`${outDir}/digits.bin`, digits);
   const ortDist = new URL("./", import.meta.resolve("onnxruntime-web")).pathname;
   for (const f of ORT_FILES) Deno.copyFileSync(`${ortDist}${f}`, `${outDir}/ort/${f}`);
   const files: { path: string; bytes: number }[] = [];

@@ -14,9 +14,7 @@
 import { diag, fail } from "../../compiler/diagnostics.ts";
 import { selectModel } from "../../compiler/compile.ts";
 import { isProgram, loadProgram, readFromDisk } from "../../compiler/check/program.ts";
-import { formatType } from "../../compiler/ir/graph.ts";
-import { type DType, isFloat, numel, type Tensor, zeros } from "../../compiler/ir/tensor.ts";
-import { Rng } from "../../compiler/ir/rng.ts";
+import { isFloat, numel, type Tensor } from "../../compiler/ir/tensor.ts";
 import {
   autoRange,
   encodePng,
@@ -33,6 +31,7 @@ import { backendOf, type Io, one, type Parsed, UsageError } from "../command.ts"
 import { buildGraph, type BuildOptions, isOnnxPath } from "../pipeline.ts";
 import { warn } from "../report.ts";
 import { runForward } from "../forward.ts";
+import { sampleInputs } from "../../runtime/sample_inputs.ts";
 
 /** Run `dlm sample FILE -o grid.png ...`; returns the exit code. */
 export async function run(args: Parsed, io: Io): Promise<number> {
@@ -77,37 +76,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     const d = inp.type.shape[0];
     if (typeof d === "string") dims[d] = n;
   }
-  const feeds: Record<string, Tensor> = {};
-  const drawn: string[] = [], set: string[] = [];
-  for (const inp of g.inputs) {
-    const shapeOfInput = inp.type.shape.map((d) => typeof d === "number" ? d : dims[d] ?? 1);
-    const batched = typeof inp.type.shape[0] === "string";
-    if (given[inp.name]) {
-      feeds[inp.name] = given[inp.name];
-      continue;
-    }
-    if (conditions[inp.name] !== undefined) {
-      feeds[inp.name] = condition(
-        inp.name,
-        inp.type.dtype,
-        shapeOfInput,
-        batched,
-        conditions[inp.name],
-      );
-      set.push(`${inp.name}=${conditions[inp.name]}`);
-      continue;
-    }
-    if (g.initializers.has(inp.name)) continue;
-    if (!isFloat(inp.type.dtype) || inp.type.dtype === "bf16" || inp.type.dtype === "f16") {
-      fail(...diag("DLM0531", inp.name, formatType(inp.type)));
-    }
-    const t = zeros(inp.type.dtype, shapeOfInput);
-    const rng = Rng.forName(seed, inp.name);
-    const v = t.data as Float32Array | Float64Array;
-    for (let i = 0; i < v.length; i++) v[i] = rng.normal();
-    feeds[inp.name] = t;
-    drawn.push(inp.name);
-  }
+  const { feeds, drawn, set } = sampleInputs(g, { seed, dims, given, conditions });
   for (const name of Object.keys(conditions)) {
     if (!g.inputs.some((i) => i.name === name)) {
       fail(...diag("DLM0418", `'${name}'`, g.inputs.map((i) => `'${i.name}'`).join(", ")));
@@ -202,49 +171,6 @@ function splitSets(
     overrides[k] = setValue(v);
   }
   return { overrides, conditions };
-}
-
-/**
- * An input set by `--set NAME=a[,b,...]`: one value fills it; a list as
- * long as one row of a batched input is every row; any other list gives
- * row i the value i mod its length (rows of one element each).
- */
-function condition(
-  name: string,
-  dtype: DType,
-  shape: number[],
-  batched: boolean,
-  text: string,
-): Tensor {
-  const values = text.split(",").map((s) => Number(s.trim()));
-  const t = zeros(dtype, shape);
-  const total = numel(shape), rows = batched ? shape[0] : 1, per = rows ? total / rows : 0;
-  const integral = !isFloat(dtype) && dtype !== "bool";
-  if (
-    values.some((v) => !Number.isFinite(v) || (integral && !Number.isInteger(v))) ||
-    !(values.length === 1 || values.length === per || (batched && per === 1))
-  ) {
-    fail(
-      ...diag(
-        "DLM0532",
-        name,
-        formatType({ dtype, shape }),
-        `'${text}'`,
-        integral ? "integers" : "numbers",
-        per,
-      ),
-    );
-  }
-  const at = (i: number) =>
-    values.length === 1 ? values[0] : values.length === per ? values[i % per] : values[
-      Math.floor(i / per) % values.length
-    ];
-  const d = t.data;
-  for (let i = 0; i < total; i++) {
-    if (d instanceof BigInt64Array || d instanceof BigUint64Array) d[i] = BigInt(at(i));
-    else (d as Float32Array)[i] = at(i);
-  }
-  return t;
 }
 
 /** A float32 copy of a numeric output (images are drawn from f32). */

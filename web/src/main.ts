@@ -18,6 +18,7 @@ import { EditorClient, fixActions, GraphLinks, languageService } from "./editor.
 import type { LintDiagnostic } from "./editor_protocol.ts";
 import { clearState, editsOf, loadState, saveState } from "./persist.ts";
 import { clearUploads, dimsBesideUploads, showUploads, uploads } from "./run_inputs.ts";
+import "./train_panel.ts";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
