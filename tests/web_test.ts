@@ -8,37 +8,14 @@
  * skipped with a message, except under `CI=true`, where a missing browser fails it.
  */
 import assert from "node:assert/strict";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Browser, Page } from "puppeteer-core";
+import { ARTIFACTS, chromium, launch, skip } from "./web_harness.ts";
 import { buildWeb, compressedSize } from "../web/build.ts";
 import { serveDist } from "../web/serve.ts";
 
 // The functions given to page.evaluate run in the page; this module is checked with Deno's types,
 // not the DOM's, so the page's globals are declared loosely here.
 declare const document: any;
-
-const ARTIFACTS = new URL("../web/artifacts/", import.meta.url).pathname;
-
-/** The Chromium to drive: `$DLM_CHROMIUM`, else the first on PATH. */
-export function findChromium(): string | undefined {
-  const given = Deno.env.get("DLM_CHROMIUM");
-  if (given) return given;
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    for (const name of ["chromium", "chromium-browser"]) {
-      try {
-        if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-      } catch { /* not here */ }
-    }
-  }
-  return undefined;
-}
-
-const chromium = findChromium();
-const ci = Deno.env.get("CI") === "true";
-if (!chromium && !ci) {
-  console.warn(
-    "tests/web_test.ts: skipped: no Chromium found (install Debian's chromium, or set DLM_CHROMIUM)",
-  );
-}
 
 // The program the test types: its line 3 calls a layer that does not exist.
 const PROGRAM = `// typed by tests/web_test.ts
@@ -88,7 +65,7 @@ async function nextCheck(page: Page, since: number): Promise<{ code: string; lin
 
 Deno.test({
   name: "the playground in Chromium: diagnostic at its line, fix, compile, run, diff verdict",
-  ignore: !chromium && !ci,
+  ignore: skip,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -100,11 +77,7 @@ Deno.test({
     Deno.mkdirSync(ARTIFACTS, { recursive: true });
     let browser: Browser | undefined;
     try {
-      browser = await puppeteer.launch({
-        executablePath: chromium,
-        headless: true,
-        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-      });
+      browser = await launch();
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));

@@ -12,20 +12,17 @@
  * Skipped without a Chromium as tests/web_test.ts is, except under CI=true.
  */
 import assert from "node:assert/strict";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Browser, Page } from "puppeteer-core";
 import { buildWeb } from "../web/build.ts";
 import { serveDist } from "../web/serve.ts";
 import { readSafetensors } from "../runtime/formats/safetensors.ts";
-import { findChromium } from "./web_testing.ts";
+import { ARTIFACTS, chromium, launch, skip } from "./web_harness.ts";
 import { dlm } from "./cli_testing.ts";
 
 // The page's globals, for the functions page.evaluate runs there (checked with Deno's types).
 declare const document: any;
 
-const ARTIFACTS = new URL("../web/artifacts/", import.meta.url).pathname;
 const EPOCHS = 6;
-const chromium = findChromium();
-const ci = Deno.env.get("CI") === "true";
 
 const state = (page: Page) =>
   page.evaluate(() => ({ ...document.body.dataset })) as Promise<Record<string, string>>;
@@ -60,7 +57,7 @@ async function prediction(page: Page): Promise<string> {
 
 Deno.test({
   name: "training in the playground: LeNet above 90%, pause and resume, the pad, a reload",
-  ignore: !chromium && !ci,
+  ignore: skip,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -71,11 +68,7 @@ Deno.test({
     Deno.mkdirSync(ARTIFACTS, { recursive: true });
     let browser: Browser | undefined;
     try {
-      browser = await puppeteer.launch({
-        executablePath: chromium,
-        headless: true,
-        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-      });
+      browser = await launch();
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
