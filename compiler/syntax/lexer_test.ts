@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { createLexer, isUnterminated, lex, tokenSpan } from "./lexer.ts";
+import { ALL_TOKENS, createLexer, isUnterminated, lex, tokenSpan } from "./lexer.ts";
+// @ts-types="chevrotain"
+import { createToken, Lexer, type TokenType } from "./vendor/chevrotain.mjs";
 
 /** `Kind:image` of each token, for compact expectations. */
 function kinds(text: string): string[] {
@@ -224,4 +226,45 @@ Deno.test("the lexer passes chevrotain's definition checks, which lex() skips at
     console.warn = warn;
   }
   assert.deepEqual(warnings, []);
+});
+
+Deno.test("the lexer's start-up hints give the analysis chevrotain computes without them", () => {
+  // `start_chars_hint` and `line_breaks` on a token with a plain pattern (a string or a regular
+  // expression) spare chevrotain parsing that pattern at every start; here it parses them, and the
+  // first-character index and line-terminator flags must come out the same.
+  const plain = ALL_TOKENS.map((t) => {
+    const p = t.PATTERN;
+    const custom = typeof p === "object" && !(p instanceof RegExp);
+    return createToken({
+      name: t.name,
+      pattern: p as RegExp,
+      group: t.GROUP as string | undefined,
+      ...(custom ? { start_chars_hint: t.START_CHARS_HINT, line_breaks: t.LINE_BREAKS } : {}),
+    });
+  });
+  type Config = { tokenType: TokenType; canLineTerminator: boolean };
+  const analysis = (tokens: TokenType[]) => {
+    const l = new Lexer(tokens, {
+      positionTracking: "full",
+      ensureOptimizations: true,
+      skipValidations: true,
+    }) as
+      & Lexer
+      & {
+        charCodeToPatternIdxToConfig: Record<string, (Config[] | undefined)[]>;
+        patternIdxToConfig: Record<string, Config[]>;
+      };
+    const index = l.charCodeToPatternIdxToConfig.defaultMode;
+    return {
+      firstChars: Array.from(index, (cs) => cs?.map((c) => c.tokenType.name).join(" ")),
+      lineBreaks: l.patternIdxToConfig.defaultMode.map((c) =>
+        `${c.tokenType.name}:${c.canLineTerminator}`
+      ),
+    };
+  };
+  const hinted = analysis(ALL_TOKENS);
+  assert.ok(hinted.firstChars.length > 0);
+  assert.deepEqual(hinted, analysis(plain));
+  // The hints are there (the test would pass vacuously without them).
+  assert.ok(ALL_TOKENS.some((t) => t.PATTERN instanceof RegExp && t.START_CHARS_HINT));
 });
