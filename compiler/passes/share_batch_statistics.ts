@@ -58,9 +58,13 @@ export function isTrainBatchNorm(n: Node): boolean {
  * statistics; the running statistics' update is left to the caller: this
  * pass updates them per batch norm by ONNX's rule, a training step by
  * PyTorch's, per batch norm or in one chain for all where its parameters are
- * packed (compiler/train/batch_norm_state.ts). onnxruntime runs the train-mode
- * node at about 3x the inference-mode one (17.7 against 5.6 ms for the
- * CIFAR ResNet-18's 20 at batch 16).
+ * packed (compiler/train/batch_norm_state.ts), where once cse has merged the
+ * copies each batch norm becomes one train-mode node again, with momentum 0
+ * and its own running inputs (`fuseBatchStatistics`). onnxruntime runs that
+ * node alone at about 3x the inference-mode one (17.7 against 5.6 ms for the
+ * CIFAR ResNet-18's 20 at batch 16), but with its statistics it replaces five
+ * nodes, and takes less time than they do (2.2 against 2.7 ms, statistics,
+ * normalisation and backward of f32[16, 64, 32, 32], one thread).
  *
  * The new nodes are named `<bn>/<op>`, carry the batch norm's spans and sit
  * just before it; `pool` shares the constants of one rewrite.
