@@ -420,6 +420,12 @@ export const GRAD_CASES: GradCase[] = [
     attrs: { axis: 1 },
   },
   {
+    name: "Gather of a constant channel permutation (its gradient a Gather by the inverse)",
+    op: "Gather",
+    inputs: [rand([2, 6, 2]), i64([6], [0, 3, 1, 4, -4, 5])],
+    attrs: { axis: 1 },
+  },
+  {
     name: "Gather of a scalar index along the last axis",
     op: "Gather",
     inputs: [rand([2, 3]), i64([], [2])],

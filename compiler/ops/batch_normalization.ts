@@ -72,20 +72,22 @@ export const batchNormalizationOp: OpDef = {
  * its gradient and the forward rewrite of compiler/passes/share_batch_statistics.ts build, so
  * that cse keeps one copy:
  *
- *   mean = ReduceMean(x, axes, keepdims)      [1, C, 1, ...]
- *   xc   = x - mean
- *   var  = ReduceMean(xc * xc, axes)          [C]  (the population variance)
+ *   mean = Reshape(ReduceMean(x, axes, keepdims), [-1])   [C]
+ *   xc   = x - ReduceMean(x, axes, keepdims)
+ *   var  = ReduceMean(xc * xc, axes)                      [C]  (the population variance)
  *
  * onnxruntime's ReduceSumSquare would be one node for the last line, but runs at about 3x the Mul
- * and ReduceMean together (0.6 against 0.2 ms for 1M floats, one thread).
+ * and ReduceMean together (0.6 against 0.2 ms for 1M floats, one thread). A packed training step
+ * turns these and its forward's batch norm into one train-mode node
+ * (`fuseBatchStatistics`, compiler/train/batch_norm_state.ts).
  */
 export function batchStatistics(x: Expr): { mean: Expr; xc: Expr; variance: Expr; axes: number[] } {
   const rank = x.type.shape.length;
   const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
-  const mean = x.mean(axes, true);
-  const xc = x.sub(mean);
+  const kept = x.mean(axes, true);
+  const xc = x.sub(kept);
   const variance = xc.mul(xc).mean(axes, false);
-  return { mean, xc, variance, axes };
+  return { mean: kept.reshape([-1]), xc, variance, axes };
 }
 
 /** Zeros for the per-channel inputs of a batch norm used as an affine map. */
@@ -116,34 +118,39 @@ function batchNormGrad(c: GradContext) {
   const eps = (c.node.attrs.epsilon as number | undefined) ?? 1e-5;
   const bn = (z: Expr, s: Expr | string, b: Expr | string, m: Expr | string, v: Expr | string) =>
     z.op("BatchNormalization", [s, b, m, v], { epsilon: eps });
-  const zero = zerosLikeChannels(c, scale);
   if (c.node.attrs.training_mode === 1) {
-    // Per channel, over the M elements of the reduced axes, with xc = x - mean(x),
-    // var = mean(xc^2), rstd = (var + eps)^-1/2, xhat = xc rstd and y = gamma xhat + B:
+    // Per channel, over the M elements of the reduced axes, with mean and var the batch's
+    // (population) statistics, rstd = (var + eps)^-1/2, xhat = (x - mean) rstd and
+    // y = gamma xhat + B:
     //   dB     = sum(g) =: sg
-    //   dgamma = sum(g xhat) = rstd sum(g xc)
+    //   dgamma = sum(g xhat)
     //   dx     = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)),  dxhat = gamma g
     //          = gamma rstd (g - h),  h = (dgamma / M) xhat + sg / M
     // since gamma is constant over the axes (mean(gamma g) = gamma sg / M and
-    // mean(gamma g xhat) = gamma dgamma / M). Both h and dx are batch norms in inference mode:
-    //   h  = BN(xc;    dgamma / M, sg / M, 0, var)
-    //   dx = BN(g - h; gamma,      0,      0, var)
-    // So the backward is g xc, two sums, h, g - h and dx over full-size tensors, and four ops on
-    // [C] vectors (dgamma = BN(sum(g xc); 1, 0, 0, var) with a Reshape, and the two / M); xhat
-    // is never formed.
-    const { xc, variance, axes } = batchStatistics(x);
+    // mean(gamma g xhat) = gamma dgamma / M). xhat, h and dx are batch norms in inference mode
+    // reading the batch's statistics as the step's forward computes them (`batchStatistics`; cse
+    // keeps one copy, and a packed step computes them in its forward's train-mode node):
+    //   xhat = BN(x;     1,          0,      mean, var)
+    //   h    = BN(x;     dgamma / M, sg / M, mean, var)
+    //   dx   = BN(g - h; gamma,      0,      0,    var)
+    // So the backward is xhat, g xhat, two sums to [C], h, g - h and dx, and the two / M on [C]
+    // vectors: nine nodes. (With the centred xc of the statistics, dgamma = rstd sum(g xc) is a
+    // batch norm of the [1, C, 1, ...] sum and a Reshape, and h = BN(xc; .., 0, var): one node
+    // more and one full-size pass fewer, but the train-mode node has no xc.)
+    const zero = zerosLikeChannels(c, scale);
+    const { mean, variance, axes } = batchStatistics(x);
     const invM = countOver(e, c.graphInputs, x, axes, x.dtype, { inverse: true });
     const sg = g.sum(axes, false);
-    // sum(g xc) rstd, as a batch norm of the [1, C, 1, ...] sum: one node for rstd and the product.
-    const sgx = g.mul(xc).sum(axes, true);
-    const dgamma = bn(sgx, ones(c, scale), zero, zero, variance).reshape([-1]);
-    const h = bn(xc, dgamma.mul(invM), sg.mul(invM), zero, variance);
+    const xhat = bn(x, ones(c, scale), zero, mean, variance);
+    const dgamma = g.mul(xhat).sum(axes, false);
+    const h = bn(x, dgamma.mul(invM), sg.mul(invM), mean, variance);
     const dx = bn(g.sub(h), scale, zero, zero, variance);
     return [dx.name, dgamma.name, sg.name, undefined, undefined];
   }
   // Eval mode: y = gamma xhat + B with xhat = (x - running mean) / sqrt(running var + eps):
   //   dx = gamma g / sqrt(running var + eps) = BN(g; gamma, 0, 0, running var)
   //   dgamma = sum(g xhat),  xhat = BN(x; 1, 0, running mean, running var),  dB = sum(g)
+  const zero = zerosLikeChannels(c, scale);
   const rank = c.inputTypes[0]!.shape.length;
   const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
   const dx = bn(g, scale, zero, zero, runVar);

@@ -6,7 +6,7 @@ import type { TensorType } from "../ir/graph.ts";
 import type { OpDef } from "./op_def.ts";
 import { expectDtype, FLOAT, FLOAT_NO_BF16, input } from "./rules.ts";
 import type { GradContext } from "./op_def.ts";
-import { gradOf, maskMul } from "./grad_util.ts";
+import { gradOf, maskWhere } from "./grad_util.ts";
 
 export const dropoutOp: OpDef = {
   op: "Dropout",
@@ -51,5 +51,5 @@ function dropoutGrad(c: GradContext) {
   const one = e.scalar(1, dtype);
   let scale = one.div(one.sub(r));
   if (!known) scale = e.where(training, scale, one);
-  return [maskMul(c, mask, gradOf(c, 0)).mul(scale).name];
+  return [maskWhere(c, mask, gradOf(c, 0)).mul(scale).name];
 }

@@ -8,6 +8,7 @@ import type { Mode, Pass } from "./context.ts";
 import { cse } from "./cse.ts";
 import { dce } from "./dce.ts";
 import { depthwiseScale } from "./depthwise_scale.ts";
+import { gatherChannelShuffle } from "./gather_channel_shuffle.ts";
 import { foldBatchNorm } from "./fold_batch_norm.ts";
 import { foldConstants } from "./fold_constants.ts";
 import { mergeReshapes } from "./merge_reshapes.ts";
@@ -85,10 +86,11 @@ export function insertPasses(
  * A training step, before its gradients are built: the rewrites whose result
  * the gradients should see (the trimmed convolutions are what gets
  * differentiated, and a depthwise one trimmed to one tap is a per-channel
- * scale). Run with `{ mode: "train", keepParams: true }`.
+ * scale; a channel shuffle is one Gather, whose gradient is one Gather).
+ * Run with `{ mode: "train", keepParams: true }`.
  */
 export function beforeGradientsPipeline(): Pass[] {
-  return [trimConvTaps, depthwiseScale];
+  return [trimConvTaps, depthwiseScale, gatherChannelShuffle];
 }
 
 /**

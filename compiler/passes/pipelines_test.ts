@@ -108,7 +108,11 @@ Deno.test("pipelineFor() puts each target's fusions just before fold_constants",
 });
 
 Deno.test("a training step trims convolutions before its gradients, shares batch statistics and merges reshapes after, and folds momentum sums into Gemms before constant folding", () => {
-  assert.deepEqual(beforeGradientsPipeline().map(passName), ["trim_conv_taps", "depthwise_scale"]);
+  assert.deepEqual(beforeGradientsPipeline().map(passName), [
+    "trim_conv_taps",
+    "depthwise_scale",
+    "gather_channel_shuffle",
+  ]);
   const inference = inferencePipeline("train").map(passName);
   const at = inference.indexOf("fold_constants");
   assert.deepEqual(trainStepPipeline().map(passName), [

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { GraphBuilder } from "../ops/builder.ts";
 import type { Graph, Span } from "../ir/graph.ts";
-import { toNumbers } from "../ir/tensor.ts";
 import { shareBatchStatistics } from "./share_batch_statistics.ts";
 import { applyPass, assertSameOutputs, ops, randomFeeds, randomTensor, seeded } from "./testing.ts";
 
@@ -36,7 +35,7 @@ function trainModeBn(attrs: Record<string, number> = { training_mode: 1, momentu
   return b.graph;
 }
 
-Deno.test("shareBatchStatistics() turns a train-mode batch norm into plain statistics and an inference-mode node", () => {
+Deno.test("shareBatchStatistics() turns a train-mode batch norm into plain statistics and an inference-mode node reading them", () => {
   const { graph, changed, run } = applyPass(trainModeBn(), shareBatchStatistics, {
     mode: "train",
     keepParams: true,
@@ -47,8 +46,8 @@ Deno.test("shareBatchStatistics() turns a train-mode batch norm into plain stati
     "Sub",
     "Mul",
     "ReduceMean",
-    "BatchNormalization",
     "Reshape",
+    "BatchNormalization",
     "Mul",
     "Mul",
     "Add",
@@ -57,14 +56,18 @@ Deno.test("shareBatchStatistics() turns a train-mode batch norm into plain stati
     "Add",
     "Relu",
   ]);
-  const bn = graph.nodes[4];
+  const bn = graph.nodes[5];
   assert.deepEqual(bn.attrs, { epsilon: 1e-5 });
   assert.deepEqual(bn.outputs, ["bn_y"]);
-  // The centred input with a zero mean, and the variance ReduceMean(xc * xc) of shape [C].
-  const [xc, , , zero, variance] = bn.inputs;
-  assert.equal(xc, graph.nodes[1].outputs[0]);
+  // x itself with the batch's mean, the keepdims mean reshaped to [C], and the variance
+  // ReduceMean(xc * xc) of shape [C].
+  const [x, , , mean, variance] = bn.inputs;
+  assert.equal(x, "x");
+  const xc = graph.nodes[1].outputs[0];
   assert.deepEqual(graph.nodes[2].inputs, [xc, xc]);
-  assert.deepEqual(toNumbers(graph.initializers.get(zero)!), [0, 0, 0]);
+  assert.equal(mean, graph.nodes[4].outputs[0]);
+  assert.equal(graph.nodes[4].inputs[0], graph.nodes[0].outputs[0]);
+  assert.deepEqual(graph.types.get(mean)!.shape, [3]);
   assert.equal(variance, graph.nodes[3].outputs[0]);
   assert.deepEqual(graph.nodes[0].attrs, { axes: [0, 2, 3], keepdims: 1 });
   assert.deepEqual(graph.nodes[3].attrs, { axes: [0, 2, 3], keepdims: 0 });

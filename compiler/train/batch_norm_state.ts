@@ -179,7 +179,7 @@ export function updateRunningStatistics(b: GraphBuilder): void {
 
 /**
  * The running statistics of every train-mode batch norm of a step, updated in one chain: the
- * batch norms are split as share_batch_statistics does (inference-mode nodes reading the batch's
+ * batch norms are split as share_batch_statistics does (nodes whose extra outputs are the batch's
  * statistics), and their running means and variances become one step input per dtype, a pack
  * `pack:<k>` [m_1 .. m_k, v_1 .. v_k] (f32[2 sum C]) laid out as parameter packs are, whose next
  * value is PyTorch's rule applied once to the whole vector:
@@ -188,10 +188,9 @@ export function updateRunningStatistics(b: GraphBuilder): void {
  *
  * with momentum ONNX's (a per-element constant where the batch norms differ) and weight 1 -
  * momentum on the means' elements and `varianceWeight` on the variances' (`varianceRest`). That
- * is six nodes for the step, and four more for the weights where the batch's size is known only
- * at run time, where the per-layer form takes seven (ten) per batch norm: a Concat of the
- * keepdims means along the channel axis and a Reshape, a Concat with the variances ([C] already),
- * and the update. The batch norms read only the batch's statistics in a step, so the pack needs
+ * is four nodes for the step, and four more for the weights where the batch's size is known only
+ * at run time, where the per-layer form takes six (nine) per batch norm: one Concat of the means
+ * and variances ([C] each) and the update. The batch norms read only the batch's statistics in a step, so the pack needs
  * no Split. A batch norm applied more than once in a step (a shared layer, whose applications
  * update its statistics in turn: `batchNormState`) is left out: its statistics are not the
  * step's inputs updated once, and `updateRunningStatistics` gives it its own chain.
@@ -200,7 +199,7 @@ export function updateRunningStatistics(b: GraphBuilder): void {
  */
 export function packRunningStatistics(
   b: GraphBuilder,
-): { outs: [string, string][]; packed: Set<string> } {
+): { outs: [string, string][]; packed: Set<string>; slots: StatisticsSlots[] } {
   const g = b.graph;
   const pool = constantPool(g);
   const splits: SplitBatchNorm[] = [];
@@ -225,6 +224,7 @@ export function packRunningStatistics(
   });
   const outs: [string, string][] = [];
   const packed = new Set<string>();
+  const slots: StatisticsSlots[] = [];
   for (const group of byDtype.values()) {
     // The running statistics the step updates (a batch norm's output may be unused: none then).
     const means = group.filter((s) => s.nextMean), vars = group.filter((s) => s.nextVar);
@@ -232,18 +232,19 @@ export function packRunningStatistics(
     if (members.length === 0) continue;
     const layout = newPack(b, members);
     const name = layout.name;
+    const at = new Map<string, [number, number]>();
+    for (const [i, s] of means.entries()) {
+      const j = vars.indexOf(s);
+      if (j >= 0) at.set(s.node, [i, means.length + j]);
+    }
+    slots.push({ pack: name, sizes: layout.members.map((m) => numel(m.shape)), at });
     const momenta: number[] = [];
     for (const [i, m] of layout.members.entries()) {
       const s = i < means.length ? means[i] : vars[i - means.length];
       for (let k = 0; k < numel(m.shape); k++) momenta.push(s.momentum);
     }
-    // The keepdims means ([1, C, 1, ...]) concatenated along the channel axis and flattened
-    // (each flattened first where the batch norms' ranks differ).
-    const pieces: Expr[] = [];
-    const rank = means[0]?.mean.type.shape.length;
-    if (means.length > 1 && means.every((s) => s.mean.type.shape.length === rank)) {
-      pieces.push(e.op1("Concat", means.map((s) => s.mean), { axis: 1 }).reshape([-1]));
-    } else pieces.push(...means.map((s) => s.mean.reshape([-1])));
+    // The means and variances, [C] each (`batchStatistics`), in one Concat.
+    const pieces: Expr[] = means.map((s) => s.mean);
     // The variances' weights (`varianceWeight`): see `varianceRest`.
     const rest = varianceRest(e, g.inputs, layout.dtype, means, vars);
     pieces.push(...rest.vars);
@@ -256,9 +257,124 @@ export function packRunningStatistics(
     outs.push([next.name, nextName(name)]);
     for (const m of members) packed.add(m);
   }
-  return { outs, packed };
+  return { outs, packed, slots };
 }
 
+/** A pack of running statistics, its members' sizes, and each batch norm's mean and variance slots. */
+export interface StatisticsSlots {
+  pack: string;
+  sizes: number[];
+  /** A batch norm's node name -> the indices of its running mean and variance among the members. */
+  at: Map<string, [number, number]>;
+}
+
+/**
+ * A packed step's batch norms as one train-mode node each, once its pipeline has run (cse has
+ * merged the forward's statistics with the gradient's). A split batch norm (`splitBatchNorm`)
+ * computes, over the axes a (all but the channel),
+ *
+ *   m = ReduceMean(x, a, keepdims),  mean = Reshape(m, [-1]),  var = ReduceMean((x - m)^2, a)
+ *   y = BN(x; scale, B, mean, var)
+ *
+ * which is ONNX's BatchNormalization in training mode with momentum 0, whose running outputs are
+ * then input * 0 + batch * 1, the batch's statistics:
+ *
+ *   y, mean, var = BN_train(x, scale, B, r_mean, r_var; momentum 0)
+ *
+ * one node where those were five. The running inputs' values do not matter (finite: 0 * them), but
+ * their buffers do: onnxruntime's kernel aliases the running outputs to the running inputs
+ * (`Alias(3, 1)`, `Alias(4, 2)`) and writes the batch's statistics into them, an initializer (a
+ * shared zero) included, which then reads wrong in every later node and run. So each node reads
+ * its own slots of the pack of running statistics, split by one Split for the step: fresh buffers
+ * in every run that nothing else reads. A batch norm whose statistics do not have that form, or
+ * that lacks a slot (its running mean or variance unused), stays split.
+ *
+ * Returns the number of batch norms fused; dce then drops the statistics' nodes no longer read.
+ */
+export function fuseBatchStatistics(b: GraphBuilder, slots: StatisticsSlots[]): number {
+  const g = b.graph;
+  const producer = new Map<string, Node>();
+  const readers = new Map<string, Node[]>();
+  for (const n of g.nodes) {
+    for (const o of n.outputs) if (o) producer.set(o, n);
+    for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
+  }
+  const byName = new Map(g.nodes.map((n) => [n.name, n]));
+  const order = new Map(g.nodes.map((n, i) => [n, i]));
+  const removed = new Set<Node>();
+  let fused = 0;
+  for (const s of slots) {
+    const fusable: [Node, Node, Node, number, number][] = [];
+    for (const [name, [im, iv]] of s.at) {
+      const bn = byName.get(name);
+      const m = bn && statisticsOf(g, bn, producer);
+      if (!bn || !m) continue;
+      // Every reader of the statistics comes after the node that will compute them.
+      const later = [m.reshape, m.variance].every((p) =>
+        (readers.get(p.outputs[0]) ?? []).every((r) => r === bn || order.get(r)! > order.get(bn)!)
+      );
+      if (later && !removed.has(m.reshape) && !removed.has(m.variance)) {
+        fusable.push([bn, m.reshape, m.variance, im, iv]);
+        removed.add(m.reshape).add(m.variance);
+      }
+    }
+    if (fusable.length === 0) continue;
+    const t = g.types.get(s.pack)!;
+    const sizes = b.initializer(`${s.pack}/sizes`, tensor("i64", [s.sizes.length], s.sizes));
+    const parts = b.addNode("Split", [s.pack, sizes], { axis: 0 }, {
+      name: `${s.pack}/split`,
+      nOutputs: s.sizes.length,
+    });
+    for (const [i, p] of parts.entries()) g.types.set(p, { dtype: t.dtype, shape: [s.sizes[i]] });
+    // The Split reads a step input only: first.
+    g.nodes.unshift(g.nodes.pop()!);
+    for (const [bn, reshape, variance, im, iv] of fusable) {
+      const [x, scale, bias] = bn.inputs;
+      bn.inputs = [x, scale, bias, parts[im], parts[iv]];
+      bn.outputs = [bn.outputs[0], reshape.outputs[0], variance.outputs[0]];
+      bn.attrs = {
+        epsilon: (bn.attrs.epsilon as number | undefined) ?? 1e-5,
+        momentum: 0,
+        training_mode: 1,
+      };
+      fused++;
+    }
+  }
+  g.nodes = g.nodes.filter((n) => !removed.has(n));
+  return fused;
+}
+
+/**
+ * The Reshape and variance ReduceMean of a split batch norm's statistics (`batchStatistics`), if
+ * `bn` is an inference-mode batch norm reading them for its own input.
+ */
+function statisticsOf(
+  g: Graph,
+  bn: Node,
+  producer: Map<string, Node>,
+): { reshape: Node; variance: Node } | undefined {
+  if (bn.op !== "BatchNormalization" || bn.domain || bn.attrs.training_mode === 1) return;
+  if (bn.outputs.length !== 1) return;
+  const [x, , , mean, variance] = bn.inputs;
+  const rank = g.types.get(x)?.shape.length ?? 0;
+  // All axes but the channel, as an attribute (opset < 18).
+  const axes = JSON.stringify([0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)]);
+  const over = (n: Node | undefined, keepdims: number) =>
+    n?.op === "ReduceMean" && !n.domain && n.inputs.length === 1 &&
+    JSON.stringify(n.attrs.axes) === axes && (n.attrs.keepdims ?? 1) === keepdims;
+  const reshape = producer.get(mean), v = producer.get(variance);
+  if (reshape?.op !== "Reshape" || !over(v, 0)) return;
+  const kept = producer.get(reshape.inputs[0]);
+  const sq = producer.get(v!.inputs[0]);
+  const xc = sq?.op === "Mul" && sq.inputs[0] === sq.inputs[1]
+    ? producer.get(sq.inputs[0])
+    : undefined;
+  if (
+    !over(kept, 1) || kept!.inputs[0] !== x || xc?.op !== "Sub" || xc.inputs[0] !== x ||
+    xc.inputs[1] !== kept!.outputs[0]
+  ) return;
+  return { reshape, variance: v! };
+}
 /**
  * The weights of a packed chain's batch statistics, [1 - m_i per mean element, w_i per variance
  * element] with w_i = (1 - m_i) / max(1 - 1/M_i, 1/M_i) (`varianceWeight`), and the variances as

@@ -184,3 +184,47 @@ for (const pack of [false, true]) {
     }
   });
 }
+
+Deno.test("packed, a batch norm applied once is one train-mode node reading its own slots of the statistics' pack; a shared one stays split", () => {
+  const g = compile(true).step!;
+  const fused = g.nodes.filter((n) => n.op === "BatchNormalization" && n.attrs.training_mode === 1);
+  assert.deepEqual(fused.map((n) => n.name), ["a", "b"]);
+  const stats = g.packs!.find((p) => p.members.some((m) => m.param === "a.running_mean"))!;
+  const splits = g.nodes.filter((n) => n.op === "Split" && n.inputs[0] === stats.name);
+  assert.equal(splits.length, 1);
+  const slot = (p: string) => splits[0].outputs[stats.members.findIndex((m) => m.param === p)];
+  for (const bn of fused) {
+    assert.deepEqual(bn.attrs, { epsilon: 1e-5, momentum: 0, training_mode: 1 });
+    // onnxruntime writes the running outputs into the running inputs' buffers: each node's own.
+    assert.deepEqual(bn.inputs.slice(3), [
+      slot(`${bn.name}.running_mean`),
+      slot(`${bn.name}.running_var`),
+    ]);
+    for (const i of bn.inputs.slice(3)) {
+      assert.deepEqual(g.nodes.filter((n) => n.inputs.includes(i)), [bn], i);
+    }
+    assert.equal(bn.outputs.length, 3);
+  }
+  // c, applied twice, updates its statistics per application: its own ReduceMeans, two each.
+  assert.equal(g.nodes.filter((n) => n.op === "ReduceMean").length, 4);
+  assert.ok(
+    g.nodes.filter((n) => n.op === "ReduceMean").every((n) => /^c(_1)?\//.test(n.name)),
+  );
+});
+
+Deno.test("the fused batch norms train in onnxruntime as in the reference interpreter, run after run", async () => {
+  // onnxruntime aliases a train-mode node's running outputs to its inputs: a shared or constant
+  // input would be overwritten, and every later run read it wrong.
+  const c = compile(true);
+  const a = await train({ ...opts, step: c.step! });
+  const b = await train({ ...opts, step: c.step!, backend: "node" });
+  for (const [i, l] of a.losses.entries()) {
+    assert.ok(Math.abs(b.losses[i] - l) <= 1e-4 * Math.abs(l), `step ${i}: ${b.losses[i]} ${l}`);
+  }
+  for (const [k, t] of a.state) {
+    const x = toNumbers(t), y = toNumbers(b.state.get(k)!);
+    for (const [i, v] of x.entries()) {
+      assert.ok(Math.abs(y[i] - v) <= 1e-3 + 1e-3 * Math.abs(v), `${k}[${i}]: ${y[i]} ${v}`);
+    }
+  }
+});

@@ -40,6 +40,7 @@ import type * as A from "../syntax/ast.ts";
 import { buildGradients } from "../grad/mod.ts";
 import {
   beforeGradientsPipeline,
+  dce,
   inferencePipeline,
   type PassReport,
   runPasses,
@@ -50,6 +51,7 @@ import { packMembers, packParams } from "./pack.ts";
 import {
   batchNormState,
   countBatches,
+  fuseBatchStatistics,
   packRunningStatistics,
   updateRunningStatistics,
 } from "./batch_norm_state.ts";
@@ -485,6 +487,11 @@ function buildStep(
     b.output(value, name);
   }
   runPasses(g, trainStepPipeline(), { mode: "train", keepParams: true, report });
+  // Packed, each batch norm's statistics and normalisation become one train-mode node (after cse,
+  // which merged the forward's statistics with the gradient's), and dce drops what they replace.
+  if (stats && fuseBatchStatistics(new GraphBuilder(g), stats.slots) > 0) {
+    runPasses(g, [dce], { mode: "train", keepParams: true, report });
+  }
   return g;
 }
 

@@ -24,6 +24,11 @@ export const batchNormalization: Kernel = (inputs, attrs, ctx) => {
   const xv = numbers(x);
   let mean = Float64Array.from(numbers(meanIn)), variance = Float64Array.from(numbers(varIn));
   if (training) {
+    // The statistics as ReduceMean, Sub, Mul and ReduceMean compute them, each value rounded to
+    // x's dtype as those nodes' outputs are (sums in f64, in the same order): a step whose batch
+    // norms are one train-mode node each (compiler/train/batch_norm_state.ts,
+    // `fuseBatchStatistics`) computes what the split form does, bit for bit.
+    const round = x.dtype === "f32" ? Math.fround : (v: number) => v;
     mean = new Float64Array(C);
     variance = new Float64Array(C);
     const count = N * inner;
@@ -33,14 +38,17 @@ export const batchNormalization: Kernel = (inputs, attrs, ctx) => {
         for (let i = 0; i < inner; i++) mean[c] += xv[off + i];
       }
     }
-    for (let c = 0; c < C; c++) mean[c] /= count;
+    for (let c = 0; c < C; c++) mean[c] = round(mean[c] / count);
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
         const off = (n * C + c) * inner;
-        for (let i = 0; i < inner; i++) variance[c] += (xv[off + i] - mean[c]) ** 2;
+        for (let i = 0; i < inner; i++) {
+          const d = round(xv[off + i] - mean[c]);
+          variance[c] += round(d * d);
+        }
       }
     }
-    for (let c = 0; c < C; c++) variance[c] /= count;
+    for (let c = 0; c < C; c++) variance[c] = round(variance[c] / count);
   }
   const out = scratch(x.dtype, xv.length);
   for (let c = 0; c < C; c++) {
