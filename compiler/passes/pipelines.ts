@@ -5,6 +5,7 @@
  * a named one (targets.ts inserts the fusions before "fold_constants").
  */
 import type { Mode, Pass } from "./context.ts";
+import { convColumns } from "./conv_columns.ts";
 import { cse } from "./cse.ts";
 import { dce } from "./dce.ts";
 import { depthwiseScale } from "./depthwise_scale.ts";
@@ -107,6 +108,7 @@ export function trainStepPipeline(): Pass[] {
   return [
     shareBatchStatistics,
     mergeReshapes,
+    convColumns,
     ...insertPasses(inferencePipeline("train"), [fuseGemmAccumulate], { before: "fold_constants" }),
   ];
 }
