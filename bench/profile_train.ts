@@ -5,7 +5,10 @@
  * the step/forward ratio (bench/bench_train.ts measures the ratio itself).
  *
  *   deno task profile:train FILE.dlm [--model NAME] [--eval] [--batch N] [--dim T=16,...] [--runs R]
+ *     [--threads T]
  *
+ * Times are each node's fastest run: on a shared machine another process's work lands on
+ * whichever node was running, and minima are what comparisons of graph forms can rely on.
  * TOP=N in the environment lists the N slowest nodes (default 15).
  */
 import * as ort from "onnxruntime-node";
@@ -37,6 +40,7 @@ const dims: Record<string, number> = Object.fromEntries(
 );
 const batch = flag("--batch", 16);
 const runs = flag("--runs", 20);
+const threads = flag("--threads", 2);
 const file = args.find((a) => a.endsWith(".dlm"));
 if (!file) {
   console.error(
@@ -67,7 +71,7 @@ const ortFeeds = Object.fromEntries(
 );
 const dir = Deno.makeTempDirSync();
 const session = await ort.InferenceSession.create(emitModel(g).model, {
-  intraOpNumThreads: 2,
+  intraOpNumThreads: threads,
   interOpNumThreads: 1,
   graphOptimizationLevel: "all",
   logSeverityLevel: 3,
@@ -109,7 +113,8 @@ const sumUs = [...byNode.values()].reduce((a, v) => a + v.min, 0);
 const ms = (us: number) => (us / 1000).toFixed(3);
 console.log(
   `${file} ${evalOnly ? "evaluation" : "step"} model, batch ${batch}, ${g.nodes.length} nodes: ` +
-    `${ms(runUs)} ms per run (mean of ${runs}, the first included; onnxruntime-node, 2 threads)`,
+    `${ms(runUs)} ms in the fastest of ${runs} runs, ${ms(sumUs)} ms the sum of each node's ` +
+    `fastest (onnxruntime-node, ${threads} thread(s))`,
 );
 console.log("\nop type                 ms min  nodes");
 for (const [op, v] of [...byOp].sort((a, b) => b[1].us - a[1].us)) {

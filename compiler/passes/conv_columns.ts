@@ -6,17 +6,18 @@ import type { Graph, Node } from "../ir/graph.ts";
 import { type Expr, exprGraph } from "../ir/expr.ts";
 import { numel, setNumber, type Tensor, zeros } from "../ir/tensor.ts";
 import { GraphBuilder } from "../ops/builder.ts";
-import { explicitPads } from "../ops/conv.ts";
+import { convGradTuning, explicitPads } from "../ops/conv.ts";
 import { definePass, noteRewrite } from "./context.ts";
 import { constantPool } from "./share_batch_statistics.ts";
 import { constantTable, plain } from "./match.ts";
 
 /**
- * Which convolutions become a Gemm: at most `maxPositions` output positions
- * per sample, at least `minChannels` input channels, at most `maxTaps`
- * kernel taps (the one-hot kernel and the columns grow with them).
+ * Which convolutions become a Gemm: at most `convGradTuning.columnsMaxPositions` output
+ * positions per sample (the weight gradient then reads the same columns), at least
+ * `minChannels` input channels, at most `maxTaps` kernel taps (the one-hot kernel and the
+ * columns grow with them).
  */
-export const convColumnsTuning = { maxPositions: 16, minChannels: 16, maxTaps: 25 };
+export const convColumnsTuning = { minChannels: 16, maxTaps: 25 };
 
 /**
  * onnxruntime runs a Conv whose weight is not a constant (every convolution
@@ -111,7 +112,8 @@ function applies(
 ): boolean {
   if (consts.has(conv.inputs[1])) return false;
   const p = geometry(g, conv);
-  return !!p && numel(p.outSp) <= t.maxPositions && p.channelsIn >= t.minChannels &&
+  return !!p && numel(p.outSp) <= convGradTuning.columnsMaxPositions &&
+    p.channelsIn >= t.minChannels &&
     numel(p.kernel) <= t.maxTaps;
 }
 

@@ -99,6 +99,8 @@ export function beforeGradientsPipeline(): Pass[] {
  * compiler/train/batch_norm_state.ts; share_batch_statistics is there for a
  * train-mode node left in a graph, by ONNX's rule), chains of
  * reshapes that the gradient rules and parameter packs leave are merged,
+ * convolutions on small maps become Gemms over the columns their weight gradients
+ * read (conv_columns; before cse, which then builds those columns once),
  * then the train-mode inference pipeline, with momentum sums folded into the
  * Gemms of their gradients (fuse_gemm_accumulate) before constant folding, cleans up (cse merges those
  * statistics, dce the reshapes no longer read).
