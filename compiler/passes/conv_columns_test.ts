@@ -10,6 +10,7 @@ import { compileTrain } from "../train/mod.ts";
 import { tensor } from "../ir/tensor.ts";
 import { applyPass, assertSameOutputs, ops, randomFeeds } from "./testing.ts";
 import { convColumns } from "./conv_columns.ts";
+import { convGradTuning } from "../ops/conv.ts";
 
 /** y = Conv(x, w[, b]) with every operand a graph input (a constant w with `constW`). */
 function conv(
@@ -101,4 +102,34 @@ train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1, momentum: 0.9) }`;
   const cols = step.nodes.find((n) => n.op === "Reshape" && n.inputs[0] === convs[0].outputs[0])!;
   const readers = step.nodes.filter((n) => n.op === "Gemm" && n.inputs.includes(cols.outputs[0]));
   assert.equal(readers.length, 2);
+});
+
+Deno.test("a training step on columns computes the same loss, parameters and momentum as with Convs", () => {
+  const src = `model M {
+  input x: f32[N, 16, 4, 4]
+  output y: f32[N, 8, 2, 2] = x |> c: conv2d(32, kernel: 3, pad: 1) |> relu
+    |> d: conv2d(8, kernel: 3, stride: 2, pad: 1)
+}
+train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1, momentum: 0.9) }`;
+  const compile = (positions: number) => {
+    const saved = convGradTuning.columnsMaxPositions;
+    convGradTuning.columnsMaxPositions = positions;
+    try {
+      const c = compileTrain("m.dlm", { read: () => src });
+      assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
+      return c.step!;
+    } finally {
+      convGradTuning.columnsMaxPositions = saved;
+    }
+  };
+  const convs = compile(0), columns = compile(16);
+  assert.ok(columns.nodes.filter((n) => n.op === "Gemm").length >= 2);
+  assert.ok(!convs.nodes.some((n) => n.name.includes("/columns/")));
+  const feeds = randomFeeds(convs, 3, { N: 4 });
+  for (const [k, t] of Object.entries(feeds)) {
+    // Nonzero momentum, so its sum is checked too.
+    if (!k.startsWith("opt:momentum:")) continue;
+    feeds[k] = { ...t, data: (t.data as Float32Array).map((v) => v * 0.1) };
+  }
+  assertSameOutputs(convs, columns, feeds, { rtol: 1e-4, atol: 1e-5 });
 });
