@@ -207,6 +207,13 @@ function im2colWeightGrad(x: Expr, g: Expr, p: ConvShape): Expr | undefined {
   const positions = numel(p.outSp);
   const t = convGradTuning;
   if (n > 2 || p.group !== 1 || (t.force && t.force !== "im2col")) return undefined;
+  // Where the step's forward runs on the batch's columns (passes/conv_columns.ts), the Gemm
+  // form reads the same columns.
+  if (
+    !t.force && positions <= t.columnsMaxPositions && p.channelsIn >= t.minChannels && taps <= 25
+  ) {
+    return undefined;
+  }
   if (!t.force && (p.channelsIn < t.minChannels || 2 * positions < p.channelsOut)) {
     return undefined;
   }
@@ -225,15 +232,25 @@ function im2colWeightGrad(x: Expr, g: Expr, p: ConvShape): Expr | undefined {
  * `col2imMaxElements`), else a flipped Conv where the weight has no more
  * elements than the input, else a ConvTranspose. `force` and `forceData` make
  * one form apply wherever it can (tests check each on small convolutions).
+ * `columnsMaxPositions`: the output positions per sample up to which a training step's
+ * forward Conv becomes a Gemm over the batch's columns (passes/conv_columns.ts, which reads
+ * it), and the weight gradient takes the Gemm over those columns rather than im2col per sample.
  */
 export const convGradTuning: {
   minChannels: number;
+  columnsMaxPositions: number;
   colsMinWork: number;
   colsMinChannelRatio: number;
   col2imMaxElements: number;
   force?: "im2col" | "cols" | "conv";
   forceData?: "transpose" | "flipped" | "cols";
-} = { minChannels: 16, colsMinWork: 5e5, colsMinChannelRatio: 2, col2imMaxElements: 1 << 16 };
+} = {
+  minChannels: 16,
+  columnsMaxPositions: 16,
+  colsMinWork: 5e5,
+  colsMinChannelRatio: 2,
+  col2imMaxElements: 1 << 16,
+};
 
 /**
  * The weight gradient of an ungrouped 1-D or 2-D convolution as one Gemm

@@ -5,6 +5,7 @@
  * a named one (targets.ts inserts the fusions before "fold_constants").
  */
 import type { Mode, Pass } from "./context.ts";
+import { convColumns } from "./conv_columns.ts";
 import { cse } from "./cse.ts";
 import { dce } from "./dce.ts";
 import { depthwiseScale } from "./depthwise_scale.ts";
@@ -100,6 +101,8 @@ export function beforeGradientsPipeline(): Pass[] {
  * compiler/train/batch_norm_state.ts; share_batch_statistics is there for a
  * train-mode node left in a graph, by ONNX's rule), chains of
  * reshapes that the gradient rules and parameter packs leave are merged,
+ * convolutions on small maps become Gemms over the columns their weight gradients
+ * read (conv_columns; before cse, which then builds those columns once),
  * then the train-mode inference pipeline, with momentum sums folded into the
  * Gemms of their gradients (fuse_gemm_accumulate) before constant folding, cleans up (cse merges those
  * statistics, dce the reshapes no longer read).
@@ -109,6 +112,7 @@ export function trainStepPipeline(): Pass[] {
   return [
     shareBatchStatistics,
     mergeReshapes,
+    convColumns,
     ...insertPasses(inferencePipeline("train"), [fuseGemmAccumulate], { before: "fold_constants" }),
   ];
 }

@@ -316,3 +316,16 @@ Deno.test("a node session without spinning threads runs as one with them", async
     await quiet.release();
   }
 });
+
+Deno.test("onnxruntime-node writes the outputs a run is given tensors for into them, and returns the same values", async () => {
+  const s = await createSession(ADD_RELU);
+  const a = tensor("f32", [2, 3], [1, -2, 3, -4, 5, -6]);
+  const b = tensor("f32", [2, 3], [1, 1, 1, 1, 1, 1]);
+  const into = { y: tensor("f32", [2, 3], [9, 9, 9, 9, 9, 9]) };
+  const out = await s.run({ a, b }, undefined, into);
+  assert.deepEqual(toNumbers(out.y), [2, 0, 4, 0, 6, 0]);
+  assert.deepEqual(toNumbers(out.z), [2, -1, 4, -3, 6, -5]);
+  // onnxruntime wrote there instead of a buffer of its own.
+  assert.deepEqual(toNumbers(into.y), [2, 0, 4, 0, 6, 0]);
+  await s.release();
+});

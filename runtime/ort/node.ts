@@ -239,8 +239,9 @@ export async function createNodeSession(
     info.warning = warnings.join("\n");
     if (opts.report) { for (const w of warnings) (opts.report.warn ?? console.error)(w); }
   }
-  // onnxruntime-node's outputs are fresh JS buffers nothing else refers to: no second copy.
-  const s = wrapSession(inner, "node", NodeTensor, true);
+  // onnxruntime-node's outputs are fresh JS buffers nothing else refers to: no second copy; it
+  // writes into pre-allocated outputs (onnxruntime-common's fetches) where given.
+  const s = wrapSession(inner, "node", NodeTensor, true, true);
   s.load = info;
   return s;
 }

@@ -18,9 +18,19 @@ export interface Session {
   outputNames: string[];
   /**
    * Run the model. `fetch` selects outputs (default: all). Failures raise
-   * DLM0602 with onnxruntime's message.
+   * DLM0602 with onnxruntime's message. `into`: tensors of some outputs' types for
+   * onnxruntime-node to write those outputs into, which the caller no longer reads (the
+   * training loop's state of the run before): onnxruntime then allocates no buffer of its
+   * own for them (88 MB a run for ResNet-18's parameters and momentum; 5% less CPU per
+   * step, ResNet-18 at batch 16, 8 steps a run). The results are still copies: the
+   * binding (onnxruntime-node 1.30) copies every output into a fresh JavaScript buffer,
+   * given ones included. Ignored by the other backends.
    */
-  run(feeds: Record<string, Tensor>, fetch?: string[]): Promise<Record<string, Tensor>>;
+  run(
+    feeds: Record<string, Tensor>,
+    fetch?: string[],
+    into?: Record<string, Tensor>,
+  ): Promise<Record<string, Tensor>>;
   /** Free the native session; later runs fail with DLM0602. */
   release(): Promise<void>;
   /** How the session was created (node). */
@@ -81,7 +91,10 @@ export interface SessionOptions {
 export interface OrtSessionLike {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(feeds: Record<string, any>, fetches: string[]): Promise<Record<string, OrtTensorLike>>;
+  run(
+    feeds: Record<string, any>,
+    fetches: string[] | Record<string, any>,
+  ): Promise<Record<string, OrtTensorLike>>;
   release(): Promise<void>;
 }
 
@@ -89,13 +102,15 @@ export interface OrtSessionLike {
  * Wrap a created onnxruntime session as a dlm Session. With `ownedOutputs`
  * the runtime's output buffers become the results' data without a copy
  * (onnxruntime-node copies every output into a fresh JS buffer already; a
- * training step's outputs are all the parameters and optimiser state).
+ * training step's outputs are all the parameters and optimiser state), and
+ * with `preallocated` it writes outputs into the tensors a run's `into` gives.
  */
 export function wrapSession(
   inner: OrtSessionLike,
   backend: string,
   Ctor: OrtTensorCtor,
   ownedOutputs = false,
+  preallocated = false,
 ): Session {
   const inputNames = [...inner.inputNames];
   const outputNames = [...inner.outputNames];
@@ -105,7 +120,7 @@ export function wrapSession(
     backend,
     inputNames,
     outputNames,
-    async run(feeds, fetch) {
+    async run(feeds, fetch, into) {
       if (released) {
         fail(
           ...diag(
@@ -134,9 +149,17 @@ export function wrapSession(
       }
       const ortFeeds: Record<string, OrtTensorLike> = {};
       for (const n of given) ortFeeds[n] = toOrt(feeds[n], Ctor, n);
+      // onnxruntime-common's fetches: a name with a tensor is written into that tensor.
+      const targets: Record<string, OrtTensorLike | null> = {};
+      let preset = 0;
+      for (const n of wanted) {
+        const t = preallocated ? into?.[n] : undefined;
+        targets[n] = t ? toOrt(t, Ctor, n) : null;
+        if (t) preset++;
+      }
       let out: Record<string, OrtTensorLike>;
       try {
-        out = await inner.run(ortFeeds, wanted);
+        out = await inner.run(ortFeeds, preset ? targets : wanted);
       } catch (e) {
         const fed = given.map((n) => `input '${n}' was ${formatType(feeds[n])}`);
         fail(

@@ -12,7 +12,14 @@ export type Backend = "node" | "web" | "reference";
 
 /** A model that can be run repeatedly. */
 export interface Runner {
-  run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>>;
+  /**
+   * Run once; `into` gives tensors that some outputs may be written into (onnxruntime-node;
+   * see Session.run), which the caller must no longer read otherwise.
+   */
+  run(
+    feeds: Record<string, Tensor>,
+    into?: Record<string, Tensor>,
+  ): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
 }
 
@@ -38,5 +45,5 @@ export async function openRunner(
     };
   }
   const s = await createSession(m.bytes, { backend, ...opts });
-  return { run: (feeds) => s.run(feeds), release: () => s.release() };
+  return { run: (feeds, into) => s.run(feeds, undefined, into), release: () => s.release() };
 }
