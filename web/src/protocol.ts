@@ -69,6 +69,10 @@ export type Response =
       kind: "run";
       inputs?: TensorInfo[];
       outputs?: OutputSummary[];
+      /** Where onnxruntime-web ran the model (the diff's runtime side ran there too). */
+      backend?: "webgpu" | "wasm";
+      /** Why the run is not on WebGPU, when the worker asked for it (ort_web.ts). */
+      note?: string;
       diff?: DiffSummary;
     }
     | { kind: "failed"; error: string }

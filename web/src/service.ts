@@ -13,7 +13,7 @@ import { emitModel } from "../../compiler/onnx/emit.ts";
 import { graphToSvg } from "../../compiler/viz/mod.ts";
 import { prepareInputs } from "../../runtime/inputs.ts";
 import { diffGraph, formatDiff } from "../../runtime/diff/diff.ts";
-import { createSession } from "./ort_web.ts";
+import { createSession, type WebBackend, webGpuFallback } from "./ort_web.ts";
 import type {
   DiffSummary,
   OutputSummary,
@@ -75,7 +75,9 @@ async function runAndDiff(
   dims: Record<string, number>,
   seed: number,
   uploads: { input: string; file: string; bytes: Uint8Array }[] = [],
-): Promise<{ outputs: OutputSummary[]; diff: DiffSummary }> {
+): Promise<
+  { outputs: OutputSummary[]; backend: WebBackend; note?: string; diff: DiffSummary }
+> {
   const feeds: Record<string, Tensor> = prepareInputs(g, {
     seed,
     dims,
@@ -90,6 +92,8 @@ async function runAndDiff(
   });
   const { model } = emitModel(g);
   const session = await createSession(model);
+  const backend = session.backend as WebBackend;
+  const note = webGpuFallback();
   let got: Record<string, Tensor>;
   try {
     got = await session.run(feeds);
@@ -102,6 +106,8 @@ async function runAndDiff(
   const d = r.divergence;
   return {
     outputs,
+    backend,
+    ...(note ? { note } : {}),
     diff: {
       ok: r.ok,
       outputs: r.outputs.map((o) => ({
@@ -158,8 +164,18 @@ export async function handle(r: Request, files: Workspace): Promise<Response> {
         const g = built(c);
         if (!g) return { id: r.id, kind: "run", diagnostics, ms: ms() };
         const inputs = inputsOf(g);
-        const { outputs, diff } = await runAndDiff(g, r.dims, r.seed, r.uploads);
-        return { id: r.id, kind: "run", diagnostics, inputs, outputs, diff, ms: ms() };
+        const { outputs, backend, note, diff } = await runAndDiff(g, r.dims, r.seed, r.uploads);
+        return {
+          id: r.id,
+          kind: "run",
+          diagnostics,
+          inputs,
+          outputs,
+          backend,
+          ...(note ? { note } : {}),
+          diff,
+          ms: ms(),
+        };
       }
     }
   } catch (e) {
