@@ -154,6 +154,11 @@ Deno.test({
       assert.equal(verdict, "ok");
       // Launched with --disable-gpu and without --enable-unsafe-webgpu: no adapter, so WASM, noted.
       assert.equal(await page.evaluate(() => document.body.dataset.backend), "wasm");
+      assert.equal(await page.evaluate(() => document.body.dataset.diffBackend), "wasm");
+      assert.ok(
+        ![...fetched].some((f) => /webgpu|asyncify/.test(f)),
+        `without an adapter the page fetches no WebGPU build: ${[...fetched].join(", ")}`,
+      );
       assert.match(
         await page.$eval("#backend", (p) => p.textContent ?? ""),
         /backend: wasm \(WebGPU gave no adapter; ran on WASM\)/,
@@ -179,7 +184,7 @@ Deno.test({
 
       // A second launch whose Chromium has a (software) WebGPU adapter: the run is on WebGPU.
       browser = await launch(WEBGPU_ARGS);
-      await runOnWebGpu(browser, url);
+      await runOnWebGpu(browser, url, built.outDir);
     } finally {
       await browser?.close();
       await server.shutdown();
@@ -203,10 +208,16 @@ model Wide(features: int = 784) {
  * that gives no adapter even with WEBGPU_ARGS skips this part with a message: whether a browser has
  * WebGPU is the machine's business, not the playground's.
  */
-async function runOnWebGpu(browser: Browser, url: string): Promise<void> {
+async function runOnWebGpu(browser: Browser, url: string, dist: string): Promise<void> {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  const fetched = new Set<string>();
+  page.on("response", (r) => {
+    if (r.url().startsWith(url) && r.status() === 200) {
+      fetched.add(new URL(r.url()).pathname.slice(1) || "index.html");
+    }
+  });
   await page.setViewport({ width: 1280, height: 760 });
   await page.goto(url, { waitUntil: "load" });
   const adapter = await page.evaluate(async () => {
@@ -229,6 +240,7 @@ async function runOnWebGpu(browser: Browser, url: string): Promise<void> {
   const ms = performance.now() - t0;
   const shown = await page.$eval("#backend", (p) => p.textContent ?? "");
   assert.equal(await page.evaluate(() => document.body.dataset.backend), "webgpu", shown);
+  assert.equal(await page.evaluate(() => document.body.dataset.diffBackend), "webgpu", shown);
   const diff = await page.$eval("#run-result pre", (p) => p.textContent ?? "");
   assert.equal(await page.evaluate(() => document.body.dataset.verdict), "ok", diff);
   const table = await page.$$eval(
@@ -241,9 +253,14 @@ async function runOnWebGpu(browser: Browser, url: string): Promise<void> {
   assert.ok(min >= 0 && max <= 1 && min < max, `softmax output in [0, 1]: ${min}..${max}`);
   await page.screenshot({ path: `${ARTIFACTS}run_webgpu.png` });
   assert.deepEqual(errors, []);
+  assert.ok(fetched.has("ort/webgpu.js"), [...fetched].join(", "));
+  const downloaded = [...fetched].sort().map((path) => ({ path }));
+  const gz = await compressedSize(dist, downloaded);
   console.log(
     `playground: Wide ran on WebGPU (adapter ${adapter}) and diffed ok in ${
       ms.toFixed(0)
-    } ms, its first session included (machine shared, noisy)\n${diff}`,
+    } ms, its first session included (machine shared, noisy); the page downloaded ${
+      downloaded.map((f) => f.path).join(", ")
+    }: ${(gz / 1024).toFixed(0)} KiB gzip-compressed\n${diff}`,
   );
 }

@@ -37,6 +37,8 @@ export interface OutputSummary {
 
 export interface DiffSummary {
   ok: boolean;
+  /** Where the diff's onnxruntime side ran (the run's backend, unless WebGPU failed it alone). */
+  backend: "webgpu" | "wasm";
   outputs: { name: string; ok: boolean; maxAbs: number; maxRel: number; problem?: string }[];
   /** The first value out of tolerance, with its node and source line (runtime/diff's report). */
   divergence?: string;

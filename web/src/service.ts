@@ -13,7 +13,7 @@ import { emitModel } from "../../compiler/onnx/emit.ts";
 import { graphToSvg } from "../../compiler/viz/mod.ts";
 import { prepareInputs } from "../../runtime/inputs.ts";
 import { diffGraph, formatDiff } from "../../runtime/diff/diff.ts";
-import { createSession, type WebBackend, webGpuFallback } from "./ort_web.ts";
+import { createSession, lastBackend, type WebBackend, webGpuFallback } from "./ort_web.ts";
 import type {
   DiffSummary,
   OutputSummary,
@@ -92,17 +92,21 @@ async function runAndDiff(
   });
   const { model } = emitModel(g);
   const session = await createSession(model);
-  const backend = session.backend as WebBackend;
-  const note = webGpuFallback();
   let got: Record<string, Tensor>;
   try {
     got = await session.run(feeds);
   } finally {
     await session.release();
   }
+  // Read after the run: a WebGPU session whose run failed has moved to WASM (ort_web.ts).
+  const backend = session.backend as WebBackend;
+  const note = webGpuFallback();
   const outputs = g.outputs.map((o) => outputSummary(o.name, got[o.name]));
   const opts = { rtol: 1e-4, atol: 1e-5, backend: "web" as const, seed };
   const r = await diffGraph(g, feeds, opts);
+  // In the bundle diffGraph's session is ort_web.ts's too (build.ts), so on the same backend
+  // unless WebGPU failed it alone; in Deno it is onnxruntime-node's, and this is the run's.
+  const diffBackend = lastBackend() ?? backend;
   const d = r.divergence;
   return {
     outputs,
@@ -110,6 +114,7 @@ async function runAndDiff(
     ...(note ? { note } : {}),
     diff: {
       ok: r.ok,
+      backend: diffBackend,
       outputs: r.outputs.map((o) => ({
         name: o.name,
         ok: o.ok,
