@@ -31,10 +31,18 @@ if (skip) {
   );
 }
 
-export function launch(): Promise<Browser> {
+/**
+ * Chromium's flag that gives headless Chromium here a WebGPU adapter: SwiftShader's software
+ * Vulkan, reported as a fallback adapter (vendor "google", architecture "swiftshader"), even with
+ * `--disable-gpu`. Without it `navigator.gpu.requestAdapter()` gives null.
+ */
+export const WEBGPU_ARGS = ["--enable-unsafe-webgpu"];
+
+/** Headless Chromium, with no WebGPU adapter unless `extra` asks for one (WEBGPU_ARGS). */
+export function launch(extra: string[] = []): Promise<Browser> {
   return puppeteer.launch({
     executablePath: chromium,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", ...extra],
   });
 }

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "puppeteer-core";
-import { ARTIFACTS, chromium, launch, skip } from "./web_harness.ts";
+import { ARTIFACTS, chromium, launch, skip, WEBGPU_ARGS } from "./web_harness.ts";
 import { buildWeb, compressedSize } from "../web/build.ts";
 import { serveDist } from "../web/serve.ts";
 
@@ -152,6 +152,17 @@ Deno.test({
         (rows) => rows.map((r) => [...r.querySelectorAll("td")].map((c) => c.textContent)),
       );
       assert.equal(verdict, "ok");
+      // Launched with --disable-gpu and without --enable-unsafe-webgpu: no adapter, so WASM, noted.
+      assert.equal(await page.evaluate(() => document.body.dataset.backend), "wasm");
+      assert.equal(await page.evaluate(() => document.body.dataset.diffBackend), "wasm");
+      assert.ok(
+        ![...fetched].some((f) => /webgpu|asyncify/.test(f)),
+        `without an adapter the page fetches no WebGPU build: ${[...fetched].join(", ")}`,
+      );
+      assert.match(
+        await page.$eval("#backend", (p) => p.textContent ?? ""),
+        /backend: wasm \(WebGPU gave no adapter; ran on WASM\)/,
+      );
       assert.equal(table[1][0], "y");
       assert.equal(table[1][1], "f32[5, 3]");
       const [min, max] = [Number(table[1][2]), Number(table[1][3])];
@@ -168,6 +179,12 @@ Deno.test({
           (gz / 1024).toFixed(0)
         } KiB gzip-compressed; first example checked ${ready} ms after navigation (machine shared, noisy)`,
       );
+      await browser.close();
+      browser = undefined;
+
+      // A second launch whose Chromium has a (software) WebGPU adapter: the run is on WebGPU.
+      browser = await launch(WEBGPU_ARGS);
+      await runOnWebGpu(browser, url, built.outDir);
     } finally {
       await browser?.close();
       await server.shutdown();
@@ -175,3 +192,75 @@ Deno.test({
     }
   },
 });
+
+// The WebGPU run's program: matrix products long enough (784 terms) for the GPU's summation order
+// to differ from the reference interpreter's, and exp and a reduction in the softmax.
+const WIDE = `// typed by tests/web_test.ts, run on WebGPU
+model Wide(features: int = 784) {
+  input x: f32[N, features]
+  output p: f32[N, 10] = x |> h: linear(256) |> relu |> out: linear(10) |> softmax
+}
+`;
+
+/**
+ * A small MLP (WIDE: 784 → 256 → 10, softmax) run on onnxruntime-web's WebGPU
+ * backend and diffed against the reference interpreter, at the WASM run's tolerance. A Chromium
+ * that gives no adapter even with WEBGPU_ARGS skips this part with a message: whether a browser has
+ * WebGPU is the machine's business, not the playground's.
+ */
+async function runOnWebGpu(browser: Browser, url: string, dist: string): Promise<void> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const fetched = new Set<string>();
+  page.on("response", (r) => {
+    if (r.url().startsWith(url) && r.status() === 200) {
+      fetched.add(new URL(r.url()).pathname.slice(1) || "index.html");
+    }
+  });
+  await page.setViewport({ width: 1280, height: 760 });
+  await page.goto(url, { waitUntil: "load" });
+  const adapter = await page.evaluate(async () => {
+    const a = await (navigator as any).gpu?.requestAdapter();
+    return a ? `${a.info?.vendor ?? "?"} ${a.info?.architecture ?? "?"}` : undefined;
+  });
+  if (!adapter) {
+    console.warn(
+      `WebGPU part skipped: this Chromium gives no WebGPU adapter with ${WEBGPU_ARGS.join(" ")}`,
+    );
+    return;
+  }
+  await page.waitForFunction(() => document.body.dataset.ready, { timeout: 120_000 });
+  const n = await checks(page);
+  await setDoc(page, WIDE);
+  assert.deepEqual(await nextCheck(page, n), []);
+  const t0 = performance.now();
+  await page.click("#run");
+  await page.waitForFunction(() => document.body.dataset.verdict, { timeout: 180_000 });
+  const ms = performance.now() - t0;
+  const shown = await page.$eval("#backend", (p) => p.textContent ?? "");
+  assert.equal(await page.evaluate(() => document.body.dataset.backend), "webgpu", shown);
+  assert.equal(await page.evaluate(() => document.body.dataset.diffBackend), "webgpu", shown);
+  const diff = await page.$eval("#run-result pre", (p) => p.textContent ?? "");
+  assert.equal(await page.evaluate(() => document.body.dataset.verdict), "ok", diff);
+  const table = await page.$$eval(
+    "#run-result tr",
+    (rows) => rows.map((r) => [...r.querySelectorAll("td")].map((c) => c.textContent)),
+  );
+  assert.equal(table[1][0], "p");
+  assert.match(table[1][1] ?? "", /^f32\[\d+, 10\]$/);
+  const [min, max] = [Number(table[1][2]), Number(table[1][3])];
+  assert.ok(min >= 0 && max <= 1 && min < max, `softmax output in [0, 1]: ${min}..${max}`);
+  await page.screenshot({ path: `${ARTIFACTS}run_webgpu.png` });
+  assert.deepEqual(errors, []);
+  assert.ok(fetched.has("ort/webgpu.js"), [...fetched].join(", "));
+  const downloaded = [...fetched].sort().map((path) => ({ path }));
+  const gz = await compressedSize(dist, downloaded);
+  console.log(
+    `playground: Wide ran on WebGPU (adapter ${adapter}) and diffed ok in ${
+      ms.toFixed(0)
+    } ms, its first session included (machine shared, noisy); the page downloaded ${
+      downloaded.map((f) => f.path).join(", ")
+    }: ${(gz / 1024).toFixed(0)} KiB gzip-compressed\n${diff}`,
+  );
+}

@@ -17,6 +17,11 @@
  *   into `dist/digits.bin` (src/digits.ts: one byte a value), and the build fails without it.
  * - onnxruntime-web's WASM runtime (`ort-wasm-simd-threaded.{mjs,wasm}`) is copied to
  *   `dist/ort/`, where the worker points `ort.env.wasm.wasmPaths`: nothing comes from a CDN.
+ * - The run's WebGPU backend: onnxruntime-web's WebGPU build is a fourth entry, `ort/webgpu.js`
+ *   (src/ort_webgpu.ts), beside its runtime `ort-wasm-simd-threaded.asyncify.{mjs,wasm}` (in 1.30
+ *   the WebGPU execution provider is C++ in the asyncify build, no longer the JSEP one);
+ *   src/ort_web.ts imports it by URL only once `navigator.gpu.requestAdapter()` gives an adapter,
+ *   so a browser without WebGPU downloads what it did before.
  */
 import * as esbuild from "esbuild";
 import { encodeDigits } from "./src/digits.ts";
@@ -92,7 +97,13 @@ export function packDigits(path = DIGITS_CSV): Uint8Array {
   }
 }
 
-const ORT_FILES = ["ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"];
+const ORT_FILES = [
+  "ort-wasm-simd-threaded.mjs",
+  "ort-wasm-simd-threaded.wasm",
+  // The WebGPU build's runtime, fetched only by a page whose browser has an adapter.
+  "ort-wasm-simd-threaded.asyncify.mjs",
+  "ort-wasm-simd-threaded.asyncify.wasm",
+];
 
 /** Build the playground into `outDir` (default web/dist/). */
 export async function buildWeb(
@@ -110,6 +121,8 @@ export async function buildWeb(
         main: here("src/main.ts"),
         worker: here("src/worker.ts"),
         "train-worker": here("src/train_worker.ts"),
+        // onnxruntime-web's WebGPU build, imported by URL only where an adapter exists.
+        "ort/webgpu": here("src/ort_webgpu.ts"),
       },
       bundle: true,
       format: "esm",

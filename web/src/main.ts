@@ -6,7 +6,8 @@
  *
  * For tests and scripts, the page exposes its state on `document.body.dataset`: `checks` (checks
  * answered), `ready` (ms from navigation to the first example checked), `verdict` (the last
- * diff's), and `window.dlmPlayground` (the editor view and the current path).
+ * diff's), `backend` and `diffBackend` (where the last run and its diff's
+ * onnxruntime side ran: "webgpu" or "wasm"), and `window.dlmPlayground` (the editor view and the current path).
  */
 import EXAMPLES from "dlm:examples";
 import { basicSetup, EditorView } from "codemirror";
@@ -331,9 +332,15 @@ $("run").onclick = async () => {
     : `<p class="verdict-fail" id="verdict">diff against the reference interpreter: FAIL${
       r.diff.divergence ? `; first divergence: ${esc(r.diff.divergence)}` : ""
     }</p>`;
-  $("run-result").innerHTML = `<table><tr><th style="text-align:left">output</th><th>shape</th>` +
-    `<th>min</th><th>max</th><th>mean</th><th>std</th></tr>${rows}</table>${verdict}` +
-    `<pre>${esc(r.diff.text)}</pre>`;
+  const other = r.diff.backend !== r.backend ? `; the diff's run: ${r.diff.backend}` : "";
+  const backend = `<p id="backend">onnxruntime-web backend: <b>${r.backend ?? "wasm"}</b>${
+    r.note ? ` <span class="note">(${esc(r.note)})</span>` : ""
+  }${other}</p>`;
+  $("run-result").innerHTML = `${backend}<table><tr><th style="text-align:left">output</th>` +
+    `<th>shape</th><th>min</th><th>max</th><th>mean</th><th>std</th></tr>${rows}</table>` +
+    `${verdict}<pre>${esc(r.diff.text)}</pre>`;
+  document.body.dataset.backend = r.backend ?? "wasm";
+  document.body.dataset.diffBackend = r.diff.backend;
   document.body.dataset.verdict = r.diff.ok ? "ok" : "fail";
   setStatus(`ran in ${r.ms.toFixed(0)} ms`);
 };

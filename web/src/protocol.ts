@@ -37,6 +37,8 @@ export interface OutputSummary {
 
 export interface DiffSummary {
   ok: boolean;
+  /** Where the diff's onnxruntime side ran (the run's backend, unless WebGPU failed it alone). */
+  backend: "webgpu" | "wasm";
   outputs: { name: string; ok: boolean; maxAbs: number; maxRel: number; problem?: string }[];
   /** The first value out of tolerance, with its node and source line (runtime/diff's report). */
   divergence?: string;
@@ -69,6 +71,10 @@ export type Response =
       kind: "run";
       inputs?: TensorInfo[];
       outputs?: OutputSummary[];
+      /** Where onnxruntime-web ran the model (the diff's runtime side ran there too). */
+      backend?: "webgpu" | "wasm";
+      /** Why the run is not on WebGPU, when the worker asked for it (ort_web.ts). */
+      note?: string;
       diff?: DiffSummary;
     }
     | { kind: "failed"; error: string }

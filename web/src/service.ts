@@ -13,7 +13,7 @@ import { emitModel } from "../../compiler/onnx/emit.ts";
 import { graphToSvg } from "../../compiler/viz/mod.ts";
 import { prepareInputs } from "../../runtime/inputs.ts";
 import { diffGraph, formatDiff } from "../../runtime/diff/diff.ts";
-import { createSession } from "./ort_web.ts";
+import { createSession, lastBackend, type WebBackend, webGpuFallback } from "./ort_web.ts";
 import type {
   DiffSummary,
   OutputSummary,
@@ -75,7 +75,9 @@ async function runAndDiff(
   dims: Record<string, number>,
   seed: number,
   uploads: { input: string; file: string; bytes: Uint8Array }[] = [],
-): Promise<{ outputs: OutputSummary[]; diff: DiffSummary }> {
+): Promise<
+  { outputs: OutputSummary[]; backend: WebBackend; note?: string; diff: DiffSummary }
+> {
   const feeds: Record<string, Tensor> = prepareInputs(g, {
     seed,
     dims,
@@ -96,14 +98,23 @@ async function runAndDiff(
   } finally {
     await session.release();
   }
+  // Read after the run: a WebGPU session whose run failed has moved to WASM (ort_web.ts).
+  const backend = session.backend as WebBackend;
+  const note = webGpuFallback();
   const outputs = g.outputs.map((o) => outputSummary(o.name, got[o.name]));
   const opts = { rtol: 1e-4, atol: 1e-5, backend: "web" as const, seed };
   const r = await diffGraph(g, feeds, opts);
+  // In the bundle diffGraph's session is ort_web.ts's too (build.ts), so on the same backend
+  // unless WebGPU failed it alone; in Deno it is onnxruntime-node's, and this is the run's.
+  const diffBackend = lastBackend() ?? backend;
   const d = r.divergence;
   return {
     outputs,
+    backend,
+    ...(note ? { note } : {}),
     diff: {
       ok: r.ok,
+      backend: diffBackend,
       outputs: r.outputs.map((o) => ({
         name: o.name,
         ok: o.ok,
@@ -158,8 +169,18 @@ export async function handle(r: Request, files: Workspace): Promise<Response> {
         const g = built(c);
         if (!g) return { id: r.id, kind: "run", diagnostics, ms: ms() };
         const inputs = inputsOf(g);
-        const { outputs, diff } = await runAndDiff(g, r.dims, r.seed, r.uploads);
-        return { id: r.id, kind: "run", diagnostics, inputs, outputs, diff, ms: ms() };
+        const { outputs, backend, note, diff } = await runAndDiff(g, r.dims, r.seed, r.uploads);
+        return {
+          id: r.id,
+          kind: "run",
+          diagnostics,
+          inputs,
+          outputs,
+          backend,
+          ...(note ? { note } : {}),
+          diff,
+          ms: ms(),
+        };
       }
     }
   } catch (e) {

@@ -4,11 +4,15 @@
  */
 import EXAMPLES from "dlm:examples";
 import { handle } from "./service.ts";
+import { preferWebGpu } from "./ort_web.ts";
 import type { Request, Response } from "./protocol.ts";
 import { EditorSide } from "./editor_service.ts";
 import { EDITOR_KINDS, type EditorRequest, type EditorResponse } from "./editor_protocol.ts";
 
 const editor = new EditorSide(EXAMPLES);
+// The page's run tries WebGPU where the browser has an adapter (ort_web.ts); the training worker
+// does not ask, so training stays on WASM.
+preferWebGpu();
 
 const scope = globalThis as unknown as {
   onmessage: ((e: MessageEvent<Request | EditorRequest>) => void) | null;
