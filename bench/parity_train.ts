@@ -8,7 +8,7 @@
  *    statistics) as safetensors, the eval-mode logits for a fixed input, and the whole state after
  *    each of `--steps` SGD steps (the train section's lr and momentum) on fixed batches, in
  *    float32, with torch's own float32-vs-float64 deviation per tensor (kept in --dir, made again
- *    when missing or made with other arguments, or with --regen).
+ *    when missing, made with other arguments or by another torch_parity.py, or with --regen).
  * 2. Eval: `dlm run FILE --model M --weights weights.safetensors --input image=eval_image.npy
  *    --out DIR`, as a user runs it; logits within 1e-4 of torch's.
  * 3. Training: the train section compiled as `dlm train` compiles it (`compileTrain`, packed
@@ -51,6 +51,7 @@ import { formatDiagnostic } from "../compiler/diagnostics.ts";
 import { type Tensor, tensor, toNumbers } from "../compiler/ir/tensor.ts";
 import { readNpy, readSafetensors, writeSafetensors } from "../runtime/formats/mod.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
+import { sha256 } from "../runtime/ort/cache.ts";
 import { initialState, loadModel, openRunner } from "../runtime/train/mod.ts";
 import { loadWeights } from "../runtime/weights.ts";
 import { runChild, tail } from "./child.ts";
@@ -284,14 +285,17 @@ async function fixtures(
     no_dropout: m.deterministic !== undefined,
     perturb: 2,
   };
+  // Fixtures are made again when torch_parity.py changed: a fixture of another version of the
+  // script (another naming of the state, say) would be compared as if it were torch's answer.
+  const script = await sha256(Deno.readFileSync(`${root}bench/torch_parity.py`));
+  const stamp = `${dir}/torch_parity.sha256`;
   try {
     const meta = JSON.parse(Deno.readTextFileSync(`${dir}/meta.json`)) as Meta;
-    // Fixtures of an older torch_parity.py lack the kinks.
     const same = Object.entries(want).every(([k, v]) => meta.args[k] === v) &&
-      meta.steps.every((st) => st.kinks !== undefined);
+      Deno.readTextFileSync(stamp) === script;
     if (same && !regen) return undefined;
   } catch {
-    // None yet.
+    // None yet, or made before the stamp.
   }
   const args = [
     root + "bench/torch_parity.py",
@@ -311,6 +315,7 @@ async function fixtures(
   // torch's side runs each step 1 + 1 + --perturb times (float32, float64, perturbed float64).
   const r = await runChild(PYTHON, args, { cwd: root, timeoutMs: timeoutMs * 3 });
   if (r.status !== "ok") return `torch_parity.py ${r.status}:\n${tail(r.stderr)}`;
+  writeFileAtomic(stamp, script);
   return undefined;
 }
 
