@@ -4,6 +4,8 @@
  * `CI=true`), where screenshots go, and a headless launch.
  */
 import puppeteer, { type Browser } from "puppeteer-core";
+import { buildWeb } from "../web/build.ts";
+import { serveDist } from "../web/serve.ts";
 
 export const ARTIFACTS = new URL("../web/artifacts/", import.meta.url).pathname;
 
@@ -45,4 +47,49 @@ export function launch(extra: string[] = []): Promise<Browser> {
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", ...extra],
   });
+}
+
+/** What a browser test gets from `withPlayground`: the served app and a way to open browsers. */
+export interface Playground {
+  /** The page's URL on loopback. */
+  url: string;
+  /** The folder the app was built into (for sizes of what the page fetched). */
+  dist: string;
+  /** Launch headless Chromium (`extra`: e.g. WEBGPU_ARGS); closed when the test ends. */
+  launch(extra?: string[]): Promise<Browser>;
+}
+
+/**
+ * Build the app into a temporary folder of its own (so a `deno task web` running meanwhile keeps
+ * its web/dist/), serve it on loopback, run `body`, then close every browser it launched, stop the
+ * server and remove the folder. Without a Chromium it fails, which only CI reaches (`skip`).
+ */
+export async function withPlayground(
+  prefix: string,
+  body: (p: Playground) => Promise<void>,
+): Promise<void> {
+  if (!chromium) throw new Error("CI=true and no Chromium: install Debian's chromium (see README)");
+  const outDir = await Deno.makeTempDir({ prefix });
+  const browsers: Browser[] = [];
+  try {
+    const built = await buildWeb({ outDir });
+    const { server, url } = serveDist(built.outDir);
+    Deno.mkdirSync(ARTIFACTS, { recursive: true });
+    try {
+      await body({
+        url,
+        dist: built.outDir,
+        launch: async (extra) => {
+          const b = await launch(extra);
+          browsers.push(b);
+          return b;
+        },
+      });
+    } finally {
+      for (const b of browsers) if (b.connected) await b.close();
+      await server.shutdown();
+    }
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
 }

@@ -9,9 +9,8 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "puppeteer-core";
-import { ARTIFACTS, chromium, launch, skip, WEBGPU_ARGS } from "./web_harness.ts";
-import { buildWeb, compressedSize } from "../web/build.ts";
-import { serveDist } from "../web/serve.ts";
+import { ARTIFACTS, skip, WEBGPU_ARGS, withPlayground } from "./web_harness.ts";
+import { compressedSize } from "../web/build.ts";
 
 // The functions given to page.evaluate run in the page; this module is checked with Deno's types,
 // not the DOM's, so the page's globals are declared loosely here.
@@ -69,15 +68,8 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    assert.ok(chromium, "CI=true and no Chromium: install Debian's chromium (see README)");
-    // Built into a folder of its own, so a `deno task web` running meanwhile keeps its web/dist/.
-    const outDir = await Deno.makeTempDir({ prefix: "dlm_web_test_" });
-    const built = await buildWeb({ outDir });
-    const { server, url } = serveDist(built.outDir);
-    Deno.mkdirSync(ARTIFACTS, { recursive: true });
-    let browser: Browser | undefined;
-    try {
-      browser = await launch();
+    await withPlayground("dlm_web_test_", async ({ url, dist, launch }) => {
+      const browser = await launch();
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
@@ -173,23 +165,17 @@ Deno.test({
       assert.deepEqual(errors, []);
       assert.deepEqual(elsewhere, [], "the page fetches nothing but its own files");
       const downloaded = [...fetched].sort().map((path) => ({ path }));
-      const gz = await compressedSize(built.outDir, downloaded);
+      const gz = await compressedSize(dist, downloaded);
       console.log(
         `playground: the page downloaded ${downloaded.map((f) => f.path).join(", ")}: ${
           (gz / 1024).toFixed(0)
         } KiB gzip-compressed; first example checked ${ready} ms after navigation (machine shared, noisy)`,
       );
       await browser.close();
-      browser = undefined;
 
       // A second launch whose Chromium has a (software) WebGPU adapter: the run is on WebGPU.
-      browser = await launch(WEBGPU_ARGS);
-      await runOnWebGpu(browser, url, built.outDir);
-    } finally {
-      await browser?.close();
-      await server.shutdown();
-      await Deno.remove(outDir, { recursive: true });
-    }
+      await runOnWebGpu(await launch(WEBGPU_ARGS), url, dist);
+    });
   },
 });
 

@@ -12,11 +12,9 @@
  * Skipped without a Chromium as tests/web_test.ts is, except under CI=true.
  */
 import assert from "node:assert/strict";
-import type { Browser, Page } from "puppeteer-core";
-import { buildWeb } from "../web/build.ts";
-import { serveDist } from "../web/serve.ts";
+import type { Page } from "puppeteer-core";
 import { readSafetensors } from "../runtime/formats/safetensors.ts";
-import { ARTIFACTS, chromium, launch, skip } from "./web_harness.ts";
+import { ARTIFACTS, skip, withPlayground } from "./web_harness.ts";
 import { dlm } from "./cli_testing.ts";
 
 // The page's globals, for the functions page.evaluate runs there (checked with Deno's types).
@@ -61,14 +59,8 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    assert.ok(chromium, "CI=true and no Chromium: install Debian's chromium (see README)");
-    const outDir = await Deno.makeTempDir({ prefix: "dlm_web_train_test_" });
-    const built = await buildWeb({ outDir });
-    const { server, url } = serveDist(built.outDir);
-    Deno.mkdirSync(ARTIFACTS, { recursive: true });
-    let browser: Browser | undefined;
-    try {
-      browser = await launch();
+    await withPlayground("dlm_web_train_test_", async ({ url, launch }) => {
+      const browser = await launch();
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
@@ -300,10 +292,6 @@ Deno.test({
           } s wall with a pause ` +
           "(machine shared, noisy)",
       );
-    } finally {
-      await browser?.close();
-      await server.shutdown();
-      await Deno.remove(outDir, { recursive: true });
-    }
+    });
   },
 });
