@@ -101,6 +101,9 @@ train M {
   loss = cross_entropy(logits, label, label_smoothing: 0.1)
   let s = "tab\\t quote\\" \\q"
   let ok = !false || true
+  init "ref" from policy
+  let fast = Features(8) sharing policy
+  let sharing = 3
 }
 `;
 
@@ -152,6 +155,11 @@ Deno.test("the grammar scopes every class of token of a sample as recorded", asy
   has(29, "\\t", "constant.character.escape.dlm");
   has(29, "\\q", "invalid.illegal.escape.dlm");
   has(30, "!", "keyword.operator.logical.dlm");
+  has(31, "from", "keyword.other.from.dlm");
+  has(31, "ref", "string.quoted.double.dlm");
+  has(32, "sharing", "keyword.other.sharing.dlm");
+  // Elsewhere the contextual words are names.
+  assert.ok(!scopeOf(33, "sharing").includes("keyword"), scopeOf(33, "sharing"));
 });
 
 /** The scope each class of dlm token must have (a prefix of one of its scopes). */
