@@ -49,3 +49,27 @@ Deno.test("dlm diff agrees on lang-examples/gan.dlm, whose generator draws its n
   assert.match(out.join("\n"), /^fake .* ok$/m);
   assert.match(out.join("\n"), /1 random draw\(s\) shared/);
 });
+
+Deno.test("diffGraph compares the caller's onnxruntime outputs when the graph draws nothing, and runs its own when it does", async () => {
+  const src = `model Lin {
+    input x: f32[N, 4]
+    output y = x |> fc: linear(3)
+  }`;
+  const r = compileFile("lin.dlm", { read: () => src });
+  assert.deepEqual(r.diagnostics, []);
+  const g = r.graph!;
+  const feeds = prepareInputs(g, { seed: 1, dims: { N: 2 } });
+  const ok = await diffGraph(g, feeds, TOL);
+  assert.equal(ok.ok, true, formatDiff(ok, TOL));
+  // Outputs that are off by one: the diff reports them, so they were what it compared.
+  const y = feeds.x; // any f32 tensor of the wrong values and shape
+  const off = await diffGraph(g, feeds, { ...TOL, runtimeOutputs: { y } });
+  assert.equal(off.ok, false);
+  assert.equal(off.runtimeMs, 0);
+  // A graph with random draws runs its own session: the caller's outputs (without the shared
+  // draws) are not what it would compute.
+  const noisyGraph = noisy("train");
+  const nf = prepareInputs(noisyGraph, { seed: 1, dims: { N: 3 } });
+  const own = await diffGraph(noisyGraph, nf, { ...TOL, runtimeOutputs: { y: nf.x } });
+  assert.equal(own.ok, true, formatDiff(own, TOL));
+});

@@ -102,7 +102,9 @@ async function runAndDiff(
   const backend = session.backend as WebBackend;
   const note = webGpuFallback();
   const outputs = g.outputs.map((o) => outputSummary(o.name, got[o.name]));
-  const opts = { rtol: 1e-4, atol: 1e-5, backend: "web" as const, seed };
+  // The run's outputs are the diff's onnxruntime side (unless the graph draws at random): the
+  // model is not loaded and run a second time.
+  const opts = { rtol: 1e-4, atol: 1e-5, backend: "web" as const, seed, runtimeOutputs: got };
   const r = await diffGraph(g, feeds, opts);
   // In the bundle diffGraph's session is ort_web.ts's too (build.ts), so on the same backend
   // unless WebGPU failed it alone; in Deno it is onnxruntime-node's, and this is the run's.
