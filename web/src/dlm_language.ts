@@ -31,9 +31,38 @@ const DTYPES = /^(f16|bf16|f32|f64|i8|i16|i32|i64|u8|u16|u32|u64|bool|str|int|fl
 
 interface State {
   inComment: boolean;
+  /** Inside `init T` before a possible `from` (T a name, a dotted path or a string). */
+  initTarget?: boolean;
+  /** The last token ended a value (a name or `)`): a `sharing` after it is the keyword. */
+  afterValue?: boolean;
+}
+
+/**
+ * The contextual words of `init T from S` (spec 8.5) and `B(...) sharing S` (8.6) are keywords
+ * there and names elsewhere (`let sharing = 3`), as the parser reads them.
+ */
+function contextual(w: string, stream: StringStream, state: State): boolean {
+  if (w === "from") return !!state.initTarget;
+  if (w === "sharing") {
+    return !!state.afterValue && stream.match(/^\s+[A-Za-z_"]/, false) !== null;
+  }
+  return false;
 }
 
 export function token(stream: StringStream, state: State): string | null {
+  if (!state.inComment && stream.eatSpace()) return null;
+  const wasInit = state.initTarget, start = stream.pos;
+  const style = tokenOf(stream, state);
+  const text = stream.string.slice(start, stream.pos);
+  // `init` opens a target; names, dots and a string continue it; anything else ends it.
+  state.initTarget = text === "init" ||
+    (!!wasInit && (style === "variableName" || style === "string" || text === "."));
+  state.afterValue = text === ")" || style === "variableName" || style === "className" ||
+    style === "variableName.function";
+  return style;
+}
+
+function tokenOf(stream: StringStream, state: State): string | null {
   if (state.inComment) {
     if (stream.skipTo("*/")) {
       stream.pos += 2;
@@ -48,7 +77,7 @@ export function token(stream: StringStream, state: State): string | null {
   }
   if (stream.match("/*")) {
     state.inComment = true;
-    return token(stream, state) ?? "comment";
+    return tokenOf(stream, state) ?? "comment";
   }
   if (stream.peek() === '"') {
     stream.next();
@@ -67,7 +96,7 @@ export function token(stream: StringStream, state: State): string | null {
   const word = stream.match(/^[A-Za-z_][A-Za-z0-9_]*/) as RegExpMatchArray | null;
   if (word) {
     const w = word[0];
-    if (KEYWORDS.has(w)) return "keyword";
+    if (KEYWORDS.has(w) || contextual(w, stream, state)) return "keyword";
     if (/^[A-Z]/.test(w)) return "className";
     if (stream.peek() === "(") return "variableName.function";
     return "variableName";

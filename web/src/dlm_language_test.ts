@@ -55,3 +55,15 @@ Deno.test("a block comment spans lines", () => {
     ["x", "variableName"],
   ]);
 });
+
+Deno.test("init T from S and B(...) sharing S: keywords there, names elsewhere", () => {
+  const styleOf = (line: string, word: string, nth = 0) =>
+    tokens([line]).filter(([t]) => t === word)[nth]?.[1];
+  assert.equal(styleOf('  init "ref.h" from policy', "from"), "keyword");
+  assert.equal(styleOf("  init ref.h from policy", "from"), "keyword");
+  assert.equal(styleOf("  let fast = GPT2Cached(8) sharing policy", "sharing"), "keyword");
+  assert.equal(styleOf("  let f = Features sharing net", "sharing"), "keyword");
+  assert.equal(styleOf("  let sharing = 3", "sharing"), "variableName");
+  assert.equal(styleOf("  let from = 2", "from"), "variableName");
+  assert.equal(styleOf("  let y = x + from", "from"), "variableName");
+});
