@@ -52,7 +52,7 @@ const BUDGETS: Budget[] = [
     name: "ResNet-18 32x32",
     file: "bench/resnet18_train.dlm",
     model: "ResNet18Small",
-    budget: 680,
+    budget: 665,
   },
   // forward 48: 8x = 384
   {
