@@ -209,11 +209,7 @@ function im2colWeightGrad(x: Expr, g: Expr, p: ConvShape): Expr | undefined {
   if (n > 2 || p.group !== 1 || (t.force && t.force !== "im2col")) return undefined;
   // Where the step's forward runs on the batch's columns (passes/conv_columns.ts), the Gemm
   // form reads the same columns.
-  if (
-    !t.force && positions <= t.columnsMaxPositions && p.channelsIn >= t.minChannels && taps <= 25
-  ) {
-    return undefined;
-  }
+  if (!t.force && onColumns(p)) return undefined;
   if (!t.force && (p.channelsIn < t.minChannels || 2 * positions < p.channelsOut)) {
     return undefined;
   }
@@ -221,6 +217,17 @@ function im2colWeightGrad(x: Expr, g: Expr, p: ConvShape): Expr | undefined {
   const colsT = flat(im2col(x, p, true), p.channelsIn * taps).transpose([0, 2, 1]);
   const perSample = flat(g, p.channelsOut).matmul(colsT);
   return perSample.sum([0], false).reshape([p.channelsOut, p.channelsIn, ...p.kernel]);
+}
+
+/**
+ * Whether passes/conv_columns.ts runs a training step's forward of this convolution as a Gemm
+ * over the batch's columns (its conditions, less the weight being a parameter, which it is
+ * wherever a weight gradient is built): the columns then exist already.
+ */
+function onColumns(p: ConvShape): boolean {
+  const t = convGradTuning;
+  return p.group === 1 && p.kernel.length <= 2 && numel(p.outSp) <= t.columnsMaxPositions &&
+    p.channelsIn >= t.minChannels && numel(p.kernel) <= 25;
 }
 
 /**
@@ -293,8 +300,15 @@ function colsWeightGrad(x: Expr, gO: () => Expr, p: ConvShape): Expr | undefined
   const pointwise = isPointwise(p);
   if (n > 2 || p.group !== 1 || taps > 25 || (t.force && t.force !== "cols")) return undefined;
   // A pointwise layer's columns are x transposed, with no Conv: fewer nodes than the Conv form
-  // at any size, and a Gemm into which fuse_gemm_accumulate folds SGD's momentum.
-  if (!t.force && !pointwise && (p.channelsIn < t.minChannels || work < t.colsMinWork)) {
+  // at any size, and a Gemm into which fuse_gemm_accumulate folds SGD's momentum. Where the
+  // forward runs on the columns (`onColumns`), they and g's [M, (o..., N)] (the input
+  // gradient's) are there already, whatever the work: the weight gradient is one Gemm on them,
+  // where the Conv form transposed x and g, sliced x, correlated and transposed dW (ResNet-18's
+  // stride-2 1x1 downsamples at 32x32, 131,072 multiply-adds a sample: 5 nodes then, 1 now).
+  if (
+    !t.force && !pointwise && !onColumns(p) &&
+    (p.channelsIn < t.minChannels || work < t.colsMinWork)
+  ) {
     return undefined;
   }
   const spatial = Array.from({ length: n }, (_, i) => i + 2);

@@ -329,6 +329,44 @@ Deno.test("the cost model picks im2col for large maps, one Gemm over the columns
   assert.equal(form(ops(["N", 8, 4, 4], [32, 8, 3, 3])), "conv");
 });
 
+Deno.test("a strided 1x1 convolution whose forward runs on the batch's columns takes its weight gradient from them in one Gemm, whatever its work", () => {
+  const ops = (x: (number | string)[], w: number[]) => {
+    const b = new GraphBuilder("conv");
+    const xv = b.input("x", { dtype: "f32", shape: x });
+    const wv = b.input("w", { dtype: "f32", shape: w });
+    const [y] = b.addNode("Conv", [xv, wv], { strides: [2, 2] });
+    const [loss] = b.addNode("ReduceSum", [y], { keepdims: 0 });
+    b.output(buildGradients(b, loss, ["w"]).get("w")!, "dw");
+    dce(b.graph, { mode: "train" });
+    return b.graph.nodes.map((n) => n.op);
+  };
+  // ResNet-18's downsamples at 32x32 (64 to 128 at 8x8, 128 to 256 at 4x4, 256 to 512 at 2x2):
+  // 131,072 multiply-adds a sample, under `colsMinWork`, but on at most 16 output positions.
+  for (
+    const [x, w] of [
+      [["N", 64, 8, 8], [128, 64, 1, 1]],
+      [["N", 128, 4, 4], [256, 128, 1, 1]],
+      [["N", 256, 2, 2], [512, 256, 1, 1]],
+    ] as const
+  ) {
+    const o = ops([...x], [...w]);
+    assert.equal(o.filter((op) => op === "Gemm").length, 1, o.join(" "));
+    // The forward's Conv and the columns' one-hot Conv: no correlation of x with g, no Slice.
+    assert.equal(o.filter((op) => op === "Conv").length, 2, o.join(" "));
+    assert.ok(!o.includes("Slice"), o.join(" "));
+  }
+  // On more positions than conv_columns takes, the Conv form stays.
+  const large = ops(["N", 64, 16, 16], [128, 64, 1, 1]);
+  assert.ok(!large.includes("Gemm"), large.join(" "));
+  // Unforced, at a size that takes this form: finite differences agree.
+  const r = gradCheck({
+    op: "Conv",
+    inputs: [rand([2, 16, 4, 4]), rand([3, 16, 1, 1], { seed: 2 })],
+    attrs: { strides: [2, 2] },
+  });
+  assert.ok(r.graph.nodes.some((n) => n.op === "Gemm"), r.graph.nodes.map((n) => n.op).join(" "));
+});
+
 // Pointwise convolutions (a 1x1 kernel at stride 1, no padding): on 1-position maps two Gemms on
 // Reshapes (`pixelGrads`), on larger maps columns that are x itself, with no one-hot Conv.
 const pointwise: { name: string; inputs: Tensor[]; pixels: boolean }[] = [

@@ -42,6 +42,7 @@ export { trimConvTaps } from "./trim_conv_taps.ts";
 export { depthwiseScale } from "./depthwise_scale.ts";
 export { gatherChannelShuffle } from "./gather_channel_shuffle.ts";
 export { convColumns, convColumnsTuning } from "./conv_columns.ts";
+export { sinkLayout } from "./sink_layout.ts";
 export { shareBatchStatistics } from "./share_batch_statistics.ts";
 export { mergeReshapes } from "./merge_reshapes.ts";
 export { fuseGelu } from "./fuse_gelu.ts";

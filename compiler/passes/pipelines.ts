@@ -17,6 +17,7 @@ import { fuseGemm } from "./fuse_gemm.ts";
 import { fuseGemmAccumulate } from "./fuse_gemm_accumulate.ts";
 import { removeNoops } from "./remove_noops.ts";
 import { shareBatchStatistics } from "./share_batch_statistics.ts";
+import { sinkLayout } from "./sink_layout.ts";
 import { trimConvTaps } from "./trim_conv_taps.ts";
 
 /**
@@ -102,7 +103,9 @@ export function beforeGradientsPipeline(): Pass[] {
  * train-mode node left in a graph, by ONNX's rule), chains of
  * reshapes that the gradient rules and parameter packs leave are merged,
  * convolutions on small maps become Gemms over the columns their weight gradients
- * read (conv_columns; before cse, which then builds those columns once),
+ * read (conv_columns; before cse, which then builds those columns once), an
+ * elementwise op of two operands transposed or reshaped alike runs before that
+ * layout node (sink_layout: a residual block's two gradient branches off the columns),
  * then the train-mode inference pipeline, with momentum sums folded into the
  * Gemms of their gradients (fuse_gemm_accumulate) before constant folding, cleans up (cse merges those
  * statistics, dce the reshapes no longer read).
@@ -113,6 +116,7 @@ export function trainStepPipeline(): Pass[] {
     shareBatchStatistics,
     mergeReshapes,
     convColumns,
+    sinkLayout,
     ...insertPasses(inferencePipeline("train"), [fuseGemmAccumulate], { before: "fold_constants" }),
   ];
 }
