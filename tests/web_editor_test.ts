@@ -16,7 +16,7 @@ import { compressedSize } from "../web/build.ts";
 import { readSafetensors } from "../runtime/formats/safetensors.ts";
 import { writeNpy } from "../runtime/formats/npy.ts";
 import { tensor } from "../compiler/ir/tensor.ts";
-import { ARTIFACTS, skip, withPlayground } from "./web_harness.ts";
+import { ARTIFACTS, checks, setDoc, skip, withPlayground } from "./web_harness.ts";
 
 declare const document: any;
 declare const localStorage: any;
@@ -27,20 +27,6 @@ model Tiny {
   output y: f32[N, 3] = x |> fc: linear(3) |> tanhx
 }
 `;
-
-async function setDoc(page: Page, text: string): Promise<void> {
-  await page.evaluate((t) => {
-    const v = (globalThis as any).dlmPlayground.view;
-    v.dispatch({
-      changes: { from: 0, to: v.state.doc.length, insert: t },
-      userEvent: "input.paste",
-    });
-  }, text);
-}
-
-async function checks(page: Page): Promise<number> {
-  return Number(await page.evaluate(() => document.body.dataset.checks ?? "0"));
-}
 
 async function nextCheck(page: Page, since: number): Promise<string[]> {
   await page.waitForFunction((n) => Number(document.body.dataset.checks ?? "0") > n, {

@@ -3,7 +3,7 @@
  * chromium-browser on PATH), whether to skip without one (a missing browser fails under
  * `CI=true`), where screenshots go, and a headless launch.
  */
-import puppeteer, { type Browser } from "puppeteer-core";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { buildWeb } from "../web/build.ts";
 import { serveDist } from "../web/serve.ts";
 
@@ -92,4 +92,25 @@ export async function withPlayground(
   } finally {
     await Deno.remove(outDir, { recursive: true });
   }
+}
+
+// The page's globals, for the functions page.evaluate runs there.
+// deno-lint-ignore no-explicit-any
+declare const document: any;
+
+/** Replace the editor's text as a paste: one transaction (typing would meet auto-closed brackets). */
+export async function setDoc(page: Page, text: string): Promise<void> {
+  await page.evaluate((t) => {
+    // deno-lint-ignore no-explicit-any
+    const v = (globalThis as any).dlmPlayground.view;
+    v.dispatch({
+      changes: { from: 0, to: v.state.doc.length, insert: t },
+      userEvent: "input.paste",
+    });
+  }, text);
+}
+
+/** How many checks the page has answered (its `data-checks`). */
+export async function checks(page: Page): Promise<number> {
+  return Number(await page.evaluate(() => document.body.dataset.checks ?? "0"));
 }

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "puppeteer-core";
-import { ARTIFACTS, skip, WEBGPU_ARGS, withPlayground } from "./web_harness.ts";
+import { ARTIFACTS, checks, setDoc, skip, WEBGPU_ARGS, withPlayground } from "./web_harness.ts";
 import { compressedSize } from "../web/build.ts";
 
 // The functions given to page.evaluate run in the page; this module is checked with Deno's types,
@@ -24,17 +24,6 @@ model Tiny(features: int = 4) {
 }
 `;
 
-async function setDoc(page: Page, text: string): Promise<void> {
-  // As a paste: one transaction with the whole text (typing it would meet auto-closed brackets).
-  await page.evaluate((t) => {
-    const v = (globalThis as any).dlmPlayground.view;
-    v.dispatch({
-      changes: { from: 0, to: v.state.doc.length, insert: t },
-      userEvent: "input.paste",
-    });
-  }, text);
-}
-
 /** Put the cursor in the editor just after the first occurrence of `after`. */
 async function cursorAfter(page: Page, after: string): Promise<void> {
   await page.evaluate((s) => {
@@ -43,10 +32,6 @@ async function cursorAfter(page: Page, after: string): Promise<void> {
     v.focus();
     v.dispatch({ selection: { anchor: at } });
   }, after);
-}
-
-async function checks(page: Page): Promise<number> {
-  return Number(await page.evaluate(() => document.body.dataset.checks ?? "0"));
 }
 
 /** Wait until a check newer than `since` has been answered, and return the problems shown. */
