@@ -30,6 +30,12 @@ type Payload = Request extends infer R ? R extends Request ? Omit<R, "id" | "pat
   : never;
 
 const worker = new Worker("worker.js", { type: "module" });
+/**
+ * The language service answers in a second worker of the same script, so a check, a hover or a
+ * completion never waits behind a compile, a run or its diff in the first (the reference
+ * interpreter can take seconds). Both hold the edits of the files not open (`syncOthers`).
+ */
+const editorWorker = new Worker("worker.js", { type: "module" });
 let nextId = 1;
 const pending = new Map<number, (r: Response) => void>();
 worker.onmessage = (e: MessageEvent<Response>) => {
@@ -54,7 +60,7 @@ const saved = loadState(globalThis.localStorage);
 const files: Record<string, string> = { ...bundled, ...saved?.edits };
 let current = saved && Object.hasOwn(files, saved.current) ? saved.current : "mlp.dlm";
 let checks = 0;
-const client = new EditorClient(worker, () => current);
+const client = new EditorClient(editorWorker, () => current);
 const graphLinks: GraphLinks = new GraphLinks(() => view, () => current);
 /** Keystroke → diagnostics shown, in ms, for each check that followed an edit. */
 const latencies: number[] = [];
@@ -80,6 +86,8 @@ function syncOthers(edits: Record<string, string>): void {
   if (key === synced) return;
   synced = key;
   client.ask({ kind: "sync", files: others });
+  // The compiling worker reads imports from the same edits; its answer is not waited for.
+  worker.postMessage({ id: 0, kind: "sync", files: others });
 }
 let synced: string | undefined;
 let persistTimer: ReturnType<typeof setTimeout> | undefined;

@@ -19,6 +19,15 @@ const chosen = new Map<string, Upload>();
 
 /** A file picker per input in `span`, each labelled with the input's type. */
 export function showUploads(span: HTMLElement, inputs: TensorInfo[]): void {
+  // A picker (and its file) of an input the model no longer has goes: the program was edited.
+  const names = new Set(inputs.map((i) => i.name));
+  for (const field of [...span.querySelectorAll("input")]) {
+    if (names.has(field.name)) continue;
+    chosen.delete(field.name);
+    field.closest("label")?.remove();
+  }
+  if (chosen.size) span.dataset.uploads = String(chosen.size);
+  else delete span.dataset.uploads;
   const have = new Set([...span.querySelectorAll("input")].map((i) => i.name));
   for (const inp of inputs) {
     if (have.has(inp.name)) continue;

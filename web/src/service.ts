@@ -82,7 +82,8 @@ async function runAndDiff(
     seed,
     dims,
     // Uploaded .npy files, checked against the inputs as `dlm run --input` checks its files.
-    tensors: uploads.map((u) => ({
+    // Files picked for inputs an earlier version of the program had are left out.
+    tensors: uploads.filter((u) => g.inputs.some((i) => i.name === u.input)).map((u) => ({
       name: u.input,
       file: u.file,
       tensor: readNpy(u.bytes, u.file),
