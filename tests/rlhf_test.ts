@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { dlm } from "./cli_testing.ts";
 import { readHistory } from "./train_history.ts";
 import { readNpy, writeNpy } from "../runtime/formats/mod.ts";
-import { mulberry32, sortExample, sortTaskCsv } from "../tools/make_sort_task.ts";
+import { mulberry32 } from "../compiler/ir/rng.ts";
+import { sortExample, sortTaskCsv } from "../tools/make_sort_task.ts";
 
 const EXAMPLE = decodeURIComponent(
   new URL("../lang-examples/rlhf_sort.dlm", import.meta.url).pathname,

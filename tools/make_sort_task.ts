@@ -22,18 +22,8 @@
  * The output is committed (56 KB); this tool remakes it byte for byte.
  */
 import { writeFileAtomic } from "../runtime/fs.ts";
-
-/** mulberry32: a small seeded generator, so the file is the same on every machine. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A small seeded generator, so the file is the same on every machine.
+import { mulberry32 } from "../compiler/ir/rng.ts";
 
 export const DIGITS = 4;
 

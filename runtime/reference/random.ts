@@ -4,6 +4,8 @@
  * seed; it does not reproduce numpy's or onnxruntime's streams.
  */
 
+import { mulberry32 } from "../../compiler/ir/rng.ts";
+
 /** Default seed when an op has no `seed` attribute: runs stay reproducible. */
 export const DEFAULT_SEED = 0x5eed;
 
@@ -16,14 +18,7 @@ export interface Rng {
 /** mulberry32: 32-bit state, full period, good enough for tests and dropout masks. */
 export function makeRng(seed: number = DEFAULT_SEED): Rng {
   // Float seeds (ONNX `seed` is a float) are folded to 32 bits.
-  let s = (Math.floor(seed * 1000003) ^ 0x9e3779b9) >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(Math.floor(seed * 1000003) ^ 0x9e3779b9);
   // Box–Muller: two uniforms to one normal (the second one is dropped for simplicity).
   const normal = () => {
     const u = 1 - uniform(), v = uniform();
