@@ -265,22 +265,35 @@ export interface EntryHeader {
 }
 
 /**
- * An entry's header and model, from its trailer; "truncated" without the
- * magic at the end (a file cut short), "corrupt" when the trailer does not
- * parse.
+ * The trailer both caches append to an entry's payload: the header as JSON, its length (u32,
+ * little-endian) and the cache's magic, so that a file cut short is told by its missing end.
  */
-export function readEntry(
+export function trailer(header: unknown, magic: Uint8Array): Uint8Array {
+  const h = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(h.length + 4 + magic.length);
+  out.set(h, 0);
+  new DataView(out.buffer).setUint32(h.length, h.length, true);
+  out.set(magic, h.length + 4);
+  return out;
+}
+
+/**
+ * An entry's payload and parsed header object, from its trailer; "truncated" without the magic
+ * at the end (a file cut short), "corrupt" when the trailer does not parse to an object.
+ */
+export function splitTrailer(
   bytes: Uint8Array,
-): { header: EntryHeader; model: Uint8Array } | { miss: "truncated" | "corrupt" } {
+  magic: Uint8Array,
+): { header: Record<string, unknown>; payload: Uint8Array } | { miss: "truncated" | "corrupt" } {
   const n = bytes.length;
-  if (n < MAGIC.length + 4) return { miss: "truncated" };
-  for (let i = 0; i < MAGIC.length; i++) {
-    if (bytes[n - MAGIC.length + i] !== MAGIC[i]) return { miss: "truncated" };
+  if (n < magic.length + 4) return { miss: "truncated" };
+  for (let i = 0; i < magic.length; i++) {
+    if (bytes[n - magic.length + i] !== magic[i]) return { miss: "truncated" };
   }
-  const lenAt = n - MAGIC.length - 4;
+  const lenAt = n - magic.length - 4;
   const headerLen = new DataView(bytes.buffer, bytes.byteOffset + lenAt, 4).getUint32(0, true);
   if (headerLen > lenAt) return { miss: "corrupt" };
-  let header: EntryHeader;
+  let header: unknown;
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(
       bytes.subarray(lenAt - headerLen, lenAt),
@@ -289,7 +302,18 @@ export function readEntry(
     return { miss: "corrupt" };
   }
   if (!header || typeof header !== "object") return { miss: "corrupt" };
-  return { header, model: bytes.subarray(0, lenAt - headerLen) };
+  return {
+    header: header as Record<string, unknown>,
+    payload: bytes.subarray(0, lenAt - headerLen),
+  };
+}
+
+/** An entry's header and model, from its trailer (splitTrailer). */
+export function readEntry(
+  bytes: Uint8Array,
+): { header: EntryHeader; model: Uint8Array } | { miss: "truncated" | "corrupt" } {
+  const e = splitTrailer(bytes, MAGIC);
+  return "miss" in e ? e : { header: e.header as unknown as EntryHeader, model: e.payload };
 }
 
 /** Check an entry's trailer, key and model hash; the model when all hold. */
@@ -362,16 +386,10 @@ export async function commit(cfg: CacheConfig, p: Pending): Promise<string | und
     const st = Deno.lstatSync(p.tmp);
     if (!st.isFile || st.size === 0) throw new Error("onnxruntime wrote no optimised model");
     const model = Deno.readFileSync(p.tmp);
-    const header = new TextEncoder().encode(
-      JSON.stringify({ key: p.key, bytes: model.length, sha256: await sha256(model) }),
-    );
-    const len = new Uint8Array(4);
-    new DataView(len.buffer).setUint32(0, header.length, true);
+    const end = trailer({ key: p.key, bytes: model.length, sha256: await sha256(model) }, MAGIC);
     const f = Deno.openSync(p.tmp, { append: true });
     try {
-      for (const part of [header, len, MAGIC]) {
-        for (let off = 0; off < part.length;) off += f.writeSync(part.subarray(off));
-      }
+      for (let off = 0; off < end.length;) off += f.writeSync(end.subarray(off));
     } finally {
       f.close();
     }

@@ -58,7 +58,9 @@ import {
   readEntryFile,
   removeQuietly,
   sha256,
+  splitTrailer,
   touch,
+  trailer,
 } from "../ort/cache.ts";
 import type { LoadedModel } from "./model.ts";
 
@@ -229,12 +231,10 @@ interface Header {
 
 /** An entry's bytes: the payload and its trailer. */
 export function encodeEntry(header: Header, payload: Uint8Array): Uint8Array {
-  const h = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(payload.length + h.length + 4 + MAGIC.length);
+  const end = trailer(header, MAGIC);
+  const out = new Uint8Array(payload.length + end.length);
   out.set(payload, 0);
-  out.set(h, payload.length);
-  new DataView(out.buffer).setUint32(payload.length + h.length, h.length, true);
-  out.set(MAGIC, payload.length + h.length + 4);
+  out.set(end, payload.length);
   return out;
 }
 
@@ -242,26 +242,10 @@ export function encodeEntry(header: Header, payload: Uint8Array): Uint8Array {
 export function decodeEntry(
   bytes: Uint8Array,
 ): { header: Header; payload: Uint8Array } | { miss: "truncated" | "corrupt" } {
-  const n = bytes.length;
-  if (n < MAGIC.length + 4) return { miss: "truncated" };
-  for (let i = 0; i < MAGIC.length; i++) {
-    if (bytes[n - MAGIC.length + i] !== MAGIC[i]) return { miss: "truncated" };
-  }
-  const lenAt = n - MAGIC.length - 4;
-  const len = new DataView(bytes.buffer, bytes.byteOffset + lenAt, 4).getUint32(0, true);
-  if (len > lenAt) return { miss: "corrupt" };
-  let header: Header;
-  try {
-    header = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(lenAt - len, lenAt)),
-    );
-  } catch {
-    return { miss: "corrupt" };
-  }
-  if (!header || typeof header !== "object" || !Array.isArray(header.files)) {
-    return { miss: "corrupt" };
-  }
-  const payload = bytes.subarray(0, lenAt - len);
+  const e = splitTrailer(bytes, MAGIC);
+  if ("miss" in e) return e;
+  const header = e.header as unknown as Header, payload = e.payload;
+  if (!Array.isArray(header.files)) return { miss: "corrupt" };
   if (header.bytes !== payload.length) return { miss: "truncated" };
   if (header.checksum !== checksum(payload)) return { miss: "corrupt" };
   return { header, payload };
