@@ -16,7 +16,7 @@ import { compressedSize } from "../web/build.ts";
 import { readSafetensors } from "../runtime/formats/safetensors.ts";
 import { writeNpy } from "../runtime/formats/npy.ts";
 import { tensor } from "../compiler/ir/tensor.ts";
-import { ARTIFACTS, checks, setDoc, skip, withPlayground } from "./web_harness.ts";
+import { ARTIFACTS, checks, setDoc, skip, watchedPage, withPlayground } from "./web_harness.ts";
 
 declare const document: any;
 declare const localStorage: any;
@@ -84,16 +84,7 @@ Deno.test({
     try {
       await withPlayground("dlm_web_editor_test_", async ({ url, dist, launch }) => {
         const browser = await launch();
-        const page = await browser.newPage();
-        const errors: string[] = [];
-        page.on("pageerror", (e) => errors.push(String(e)));
-        const fetched = new Set<string>();
-        page.on("response", (r) => {
-          if (r.url().startsWith(url) && r.status() === 200) {
-            fetched.add(new URL(r.url()).pathname.slice(1) || "index.html");
-          }
-        });
-        await page.setViewport({ width: 1280, height: 760 });
+        const { page, errors, fetched } = await watchedPage(browser, url);
 
         // ---- time to an editable, checked example, over several fresh loads ----
         const loads: number[] = [];

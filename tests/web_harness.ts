@@ -114,3 +114,32 @@ export async function setDoc(page: Page, text: string): Promise<void> {
 export async function checks(page: Page): Promise<number> {
   return Number(await page.evaluate(() => document.body.dataset.checks ?? "0"));
 }
+
+/** What a browser test watches on a page: its errors, the app's files it fetched, and any request
+ * that went elsewhere (the page must fetch nothing but its own files). */
+export interface Watched {
+  errors: string[];
+  fetched: Set<string>;
+  elsewhere: string[];
+}
+
+/** A new page of `browser`, watched (`Watched`), with the tests' viewport. */
+export async function watchedPage(
+  browser: Browser,
+  url: string,
+  viewport = { width: 1280, height: 760 },
+): Promise<{ page: Page } & Watched> {
+  const page = await browser.newPage();
+  const w: Watched = { errors: [], fetched: new Set(), elsewhere: [] };
+  page.on("pageerror", (e) => w.errors.push(String(e)));
+  page.on("request", (r) => {
+    if (!/^(blob:|data:)/.test(r.url()) && !r.url().startsWith(url)) w.elsewhere.push(r.url());
+  });
+  page.on("response", (r) => {
+    if (r.url().startsWith(url) && r.status() === 200) {
+      w.fetched.add(new URL(r.url()).pathname.slice(1) || "index.html");
+    }
+  });
+  await page.setViewport(viewport);
+  return { page, ...w };
+}

@@ -9,7 +9,15 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "puppeteer-core";
-import { ARTIFACTS, checks, setDoc, skip, WEBGPU_ARGS, withPlayground } from "./web_harness.ts";
+import {
+  ARTIFACTS,
+  checks,
+  setDoc,
+  skip,
+  watchedPage,
+  WEBGPU_ARGS,
+  withPlayground,
+} from "./web_harness.ts";
 import { compressedSize } from "../web/build.ts";
 
 // The functions given to page.evaluate run in the page; this module is checked with Deno's types,
@@ -55,21 +63,8 @@ Deno.test({
   async fn() {
     await withPlayground("dlm_web_test_", async ({ url, dist, launch }) => {
       const browser = await launch();
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on("pageerror", (e) => errors.push(String(e)));
       // What the page downloads, for the size report.
-      const fetched = new Set<string>();
-      const elsewhere: string[] = [];
-      page.on("request", (r) => {
-        if (!/^(blob:|data:)/.test(r.url()) && !r.url().startsWith(url)) elsewhere.push(r.url());
-      });
-      page.on("response", (r) => {
-        if (r.url().startsWith(url) && r.status() === 200) {
-          fetched.add(new URL(r.url()).pathname.slice(1) || "index.html");
-        }
-      });
-      await page.setViewport({ width: 1280, height: 760 });
+      const { page, errors, fetched, elsewhere } = await watchedPage(browser, url);
       await page.goto(url, { waitUntil: "load" });
       // The first example is checked without a keystroke: the time to an editable, checked page.
       await page.waitForFunction(() => document.body.dataset.ready, { timeout: 120_000 });
@@ -180,16 +175,7 @@ model Wide(features: int = 784) {
  * WebGPU is the machine's business, not the playground's.
  */
 async function runOnWebGpu(browser: Browser, url: string, dist: string): Promise<void> {
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  const fetched = new Set<string>();
-  page.on("response", (r) => {
-    if (r.url().startsWith(url) && r.status() === 200) {
-      fetched.add(new URL(r.url()).pathname.slice(1) || "index.html");
-    }
-  });
-  await page.setViewport({ width: 1280, height: 760 });
+  const { page, errors, fetched } = await watchedPage(browser, url);
   await page.goto(url, { waitUntil: "load" });
   const adapter = await page.evaluate(async () => {
     const a = await (navigator as any).gpu?.requestAdapter();
