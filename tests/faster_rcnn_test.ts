@@ -11,8 +11,8 @@ import { loadWeights } from "../runtime/weights.ts";
 import { assertClose, compile, FIXTURES } from "./torch_fixtures.ts";
 import { dlm } from "./cli_testing.ts";
 import { readHistory } from "./train_history.ts";
-import { writeNpy, writeSafetensors } from "../runtime/formats/mod.ts";
-import { digitsCanvases } from "../tools/digits_detection_data.ts";
+import { writeSafetensors } from "../runtime/formats/mod.ts";
+import { writeCanvases } from "./detection_canvases.ts";
 
 interface Enc {
   shape: number[];
@@ -67,14 +67,6 @@ const TINY = [
   ...["canvas=32", "width=8", "proposals=8", "pool=3", "hidden=32", "pre_nms=64", "detections=8"]
     .flatMap((s) => ["--set", s]),
 ];
-
-function writeCanvases(dir: string, opts: Parameters<typeof digitsCanvases>[0]): string[] {
-  const d = digitsCanvases(opts);
-  const names = ["image", "boxes", "labels", "mask"] as const;
-  Deno.mkdirSync(dir, { recursive: true });
-  for (const n of names) Deno.writeFileSync(`${dir}/${n}.npy`, writeNpy(d[n]));
-  return names.flatMap((n) => ["--data", `${n}=${dir}/${n}.npy`]);
-}
 
 Deno.test("faster_rcnn_digits.dlm trains end to end at a tiny size: both stages' losses fall, and dlm diff --train 2 agrees with RoI Align and with RoI Pool", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "dlm_frcnn_test_" });

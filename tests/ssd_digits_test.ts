@@ -11,20 +11,20 @@ import { dlm } from "./cli_testing.ts";
 import { compileFile } from "../compiler/compile.ts";
 import { formatDiagnostic } from "../compiler/diagnostics.ts";
 import { compileTrain } from "../compiler/train/mod.ts";
-import { writeNpy } from "../runtime/formats/mod.ts";
-import { digitsCanvases } from "../tools/digits_detection_data.ts";
+import { writeCanvases } from "./detection_canvases.ts";
 
 const FILE = decodeURIComponent(
   new URL("../lang-examples/ssd_digits.dlm", import.meta.url).pathname,
 );
 
-/** Canvases written as .npy, and the --data arguments that name them as the train section does. */
+/** Canvases of 1 to 3 digits, named as the train section reads them (`gt` the boxes). */
 function canvases(dir: string, count: number, digits: [number, number], seed: number): string[] {
-  const d = digitsCanvases({ count, objects: 3, digits, seed });
-  const files = { image: d.image, gt: d.boxes, labels: d.labels, mask: d.mask };
-  Deno.mkdirSync(dir, { recursive: true });
-  for (const [k, t] of Object.entries(files)) Deno.writeFileSync(`${dir}/${k}.npy`, writeNpy(t));
-  return Object.keys(files).flatMap((k) => ["--data", `${k}=${dir}/${k}.npy`]);
+  return writeCanvases(dir, { count, objects: 3, digits, seed }, {
+    image: "image",
+    gt: "boxes",
+    labels: "labels",
+    mask: "mask",
+  });
 }
 
 Deno.test("ssd_digits.dlm trains on digit canvases: every truth matched, negatives mined 3:1, eval reads its NMS", async () => {
