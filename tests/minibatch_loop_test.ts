@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { compileTrain } from "../compiler/train/mod.ts";
-import type { Graph } from "../compiler/ir/graph.ts";
+import { type Graph, nodeCount } from "../compiler/ir/graph.ts";
 import { type Tensor, tensor, toNumbers, zeros } from "../compiler/ir/tensor.ts";
 import { emitModel } from "../compiler/onnx/emit.ts";
 import { runGraph } from "../runtime/reference/mod.ts";
@@ -26,18 +26,6 @@ function ppo(unrollUpdates: boolean, epochs: number, count: number): Graph {
   });
   assert.ok(r.step, r.diagnostics.map((d) => d.message).join("; "));
   return r.step;
-}
-
-/** Nodes of a graph and of its subgraphs. */
-function nodeCount(g: Graph): number {
-  let n = 0;
-  for (const x of g.nodes) {
-    n++;
-    for (const v of Object.values(x.attrs)) {
-      if (typeof v === "object" && v !== null && "nodes" in v) n += nodeCount(v as Graph);
-    }
-  }
-  return n;
 }
 
 /** The step's feeds: initial state, a fixed batch of prompts, step 3, its draws as inputs. */

@@ -3,7 +3,7 @@
  * around them: the verifier checks they are defined first, and the passes
  * keep them alive and rename them with the rest.
  */
-import type { AttrValue, Graph, Node } from "./graph.ts";
+import { type AttrValue, type Graph, isGraph, type Node } from "./graph.ts";
 
 /**
  * Outer-scope values a node's subgraph attributes (If/Loop/Scan bodies) read:
@@ -15,11 +15,6 @@ export function capturedNames(n: Node): Set<string> {
     if (isGraph(v)) { for (const c of graphCaptures(v)) out.add(c); }
   }
   return out;
-}
-
-function isGraph(v: AttrValue): v is Graph {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && "nodes" in v &&
-    "initializers" in v;
 }
 
 function graphCaptures(sub: Graph): Set<string> {

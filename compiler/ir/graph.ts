@@ -174,6 +174,22 @@ export interface Graph {
   dimBounds?: DimBound[];
 }
 
+/** Whether a value (an attribute's) is a subgraph: a Loop's, Scan's or If's body. */
+export function isGraph(v: unknown): v is Graph {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && "nodes" in v &&
+    "initializers" in v;
+}
+
+/** Nodes of a graph and of its subgraphs, at any depth. */
+export function nodeCount(g: Graph): number {
+  let n = 0;
+  for (const x of g.nodes) {
+    n++;
+    for (const v of Object.values(x.attrs)) if (isGraph(v)) n += nodeCount(v);
+  }
+  return n;
+}
+
 /** A symbolic dim (or dim expression) that a source index assumed at least `min`. */
 export interface DimBound {
   dim: Dim;

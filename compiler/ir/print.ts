@@ -12,7 +12,7 @@
  * forms of one model line up in a diff.
  */
 import type { AttrType, AttrValue, Graph, Node, ParamInfo, Span, TensorType } from "./graph.ts";
-import { formatSpan, formatType } from "./graph.ts";
+import { formatSpan, formatType, isGraph } from "./graph.ts";
 import { type DType, getNumber, isFloat, numel, type Tensor } from "./tensor.ts";
 
 /** Tensors with at most this many elements have their values printed. */
@@ -260,8 +260,4 @@ export function formatFloat(v: number, precision: "f32" | "f64" = "f32"): string
   const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
   const ee = `${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
   return `${sign}${m}e${ee}`;
-}
-
-function isGraph(v: unknown): v is Graph {
-  return typeof v === "object" && v !== null && "nodes" in v && "initializers" in v;
 }

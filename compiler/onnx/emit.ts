@@ -18,7 +18,7 @@
  */
 import { diag, fail } from "../diagnostics.ts";
 import type { AttrValue, Dim, Graph, Node, Span, TensorType } from "../ir/graph.ts";
-import { formatSpan } from "../ir/graph.ts";
+import { formatSpan, isGraph } from "../ir/graph.ts";
 import { DTYPES, numel, type Tensor } from "../ir/tensor.ts";
 import { type AttrType, getOp, SUPPORTED_OPSETS } from "../ops/mod.ts";
 import { DLM_VERSION } from "../version.ts";
@@ -525,10 +525,6 @@ function opName(n: Node): string {
 
 function isTensor(v: unknown): v is Tensor {
   return typeof v === "object" && v !== null && "dtype" in v && "shape" in v && "data" in v;
-}
-
-function isGraph(v: unknown): v is Graph {
-  return typeof v === "object" && v !== null && "nodes" in v && "initializers" in v;
 }
 
 function describe(v: unknown): string {

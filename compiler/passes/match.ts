@@ -5,7 +5,8 @@
  * dropping initializers, fresh names). A pass imports these instead of
  * keeping its own copy.
  */
-import type { AttrValue, Graph, Node, TensorType } from "../ir/graph.ts";
+import { type AttrValue, type Graph, isGraph, type Node, type TensorType } from "../ir/graph.ts";
+
 import { dimEquals } from "../ops/dims.ts";
 import {
   type DType,
@@ -22,11 +23,6 @@ import type { PassContext } from "./context.ts";
 /** Whether an attribute value is a tensor (rather than a number, string or graph). */
 export function isTensor(v: AttrValue | undefined): v is Tensor {
   return typeof v === "object" && v !== null && !Array.isArray(v) && "data" in v && "dtype" in v;
-}
-
-/** Whether an attribute value is a subgraph. */
-export function isGraph(v: AttrValue | undefined): v is Graph {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && "nodes" in v;
 }
 
 /** Whether a node carries a subgraph (If/Loop/Scan): such nodes are left alone. */

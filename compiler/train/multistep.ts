@@ -13,7 +13,7 @@
  * [K] vectors, one value per step.
  */
 import type { AttrValue, Graph, TensorType } from "../ir/graph.ts";
-import { cloneType } from "../ir/graph.ts";
+import { cloneType, isGraph } from "../ir/graph.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import { fedInput, nextName, stateInputs } from "./contract.ts";
 
@@ -120,9 +120,7 @@ function renameCaptures(
   });
   const out: Record<string, AttrValue> = {};
   for (const [k, v] of Object.entries(attrs)) {
-    const isGraph = typeof v === "object" && v !== null && !Array.isArray(v) && "nodes" in v &&
-      "initializers" in v;
-    out[k] = isGraph ? sub(v as Graph) : v;
+    out[k] = isGraph(v) ? sub(v) : v;
   }
   return out;
 }

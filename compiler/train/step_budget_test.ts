@@ -19,7 +19,7 @@ import assert from "node:assert/strict";
 import { compileTrain } from "./compile.ts";
 import { compileFile } from "../compile.ts";
 import { inferencePipeline, runPasses } from "../passes/mod.ts";
-import type { Graph } from "../ir/graph.ts";
+import { nodeCount } from "../ir/graph.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -102,18 +102,6 @@ train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1) }`;
 }
 
 const singleOps = groupedGradientsAreSingleOps();
-
-/** Nodes of a graph and of its subgraphs (PPO's minibatch updates are a Loop's body). */
-function nodeCount(g: Graph): number {
-  let n = 0;
-  for (const x of g.nodes) {
-    n++;
-    for (const v of Object.values(x.attrs)) {
-      if (typeof v === "object" && v !== null && "nodes" in v) n += nodeCount(v as Graph);
-    }
-  }
-  return n;
-}
 
 function forwardNodes(b: Budget): number {
   const r = compileFile(root + b.file, { model: b.model, mode: "eval" });

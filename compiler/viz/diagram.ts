@@ -9,7 +9,7 @@
  * them ("weight f32[64, 3, 7, 7]"), with their values when they are tiny.
  */
 import type { AttrValue, Graph, Node, Span } from "../ir/graph.ts";
-import { formatSpan, formatType } from "../ir/graph.ts";
+import { formatSpan, formatType, isGraph } from "../ir/graph.ts";
 import type { Tensor } from "../ir/tensor.ts";
 import { getNumber } from "../ir/tensor.ts";
 import { type OpFamily, opFamily } from "./op_family.ts";
@@ -228,10 +228,6 @@ export function formatNumber(v: number): string {
 
 function isTensor(v: AttrValue): v is Tensor {
   return typeof v === "object" && v !== null && "dtype" in v && "data" in v;
-}
-
-function isGraph(v: AttrValue): v is Graph {
-  return typeof v === "object" && v !== null && "nodes" in v && "initializers" in v;
 }
 
 function listText(items: string[], max = 8): string {

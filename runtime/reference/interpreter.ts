@@ -5,7 +5,7 @@
  * are freed after their last use so large models fit in memory.
  */
 import type { Graph, Node } from "../../compiler/ir/graph.ts";
-import { formatType } from "../../compiler/ir/graph.ts";
+import { formatType, isGraph } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { diag, DlmError, fail } from "../../compiler/diagnostics.ts";
 import type { KernelContext } from "./kernel.ts";
@@ -156,10 +156,6 @@ function freeNames(g: Graph): string[] {
   const list = [...free];
   FREE.set(g, list);
   return list;
-}
-
-function isGraph(a: unknown): a is Graph {
-  return typeof a === "object" && a !== null && "nodes" in a && "initializers" in a;
 }
 
 /** Run one graph; returns its outputs in order. */
