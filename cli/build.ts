@@ -48,10 +48,10 @@ export interface OnnxInput {
  */
 export async function onnxInputFor(path: string, o: BuildOptions): Promise<OnnxInput | undefined> {
   if (!needsOnnxInput(path, o)) return undefined;
-  return ((await import(ONNX_INPUT_URL)) as { ONNX_INPUT: OnnxInput }).ONNX_INPUT;
+  // The specifier written inline, so that the CLI's code cache can bundle it (code_cache_build.ts).
+  const m = await import(import.meta.resolve("./onnx_input.ts"));
+  return (m as { ONNX_INPUT: OnnxInput }).ONNX_INPUT;
 }
-
-const ONNX_INPUT_URL = import.meta.resolve("./onnx_input.ts");
 
 /** Whether building `path` with `o` reads an ONNX model or a weights file. */
 export function needsOnnxInput(path: string, o: BuildOptions): boolean {

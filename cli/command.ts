@@ -12,7 +12,7 @@
  * printed), 2 a usage error.
  */
 import { formatOptions, type NumberRange, type OptSpec, type Parsed, UsageError } from "./args.ts";
-import { diag } from "../compiler/diagnostics.ts";
+import { type Code, diag } from "../compiler/diagnostics.ts";
 
 export { type OptSpec, type Parsed, UsageError };
 
@@ -37,6 +37,10 @@ export interface Command {
   summary: string;
   usage: string;
   options: Record<string, OptSpec>;
+  /** The module that implements it (lazyCommand's `url`). */
+  module?: string;
+  /** Whether it runs from the CLI's code cache (cli/code_cache.ts) when it can. */
+  codeCache?: boolean;
   run(args: Parsed, io: Io): Promise<number>;
 }
 
@@ -57,15 +61,28 @@ export interface CommandModule {
  * of CPU); computed, it reads five modules. startup_test.ts checks that each
  * command module exports `run`, which the type checker cannot see here.
  *
+ * `codeCache`: run it from the CLI's code cache (cli/code_cache.ts: its module
+ * graph bundled, with V8's code for it), falling back to importing `url` when
+ * the cache is off or cannot hold it. For commands whose start-up matters and
+ * whose graph bundles as one script (code_cache_test.ts builds each).
+ *
  * @example
  * ```ts
  * const check = lazyCommand({ summary, usage, options }, import.meta.resolve("./check.ts"));
  * ```
  */
-export function lazyCommand(help: Omit<Command, "run">, url: string): Command {
+export function lazyCommand(
+  help: Omit<Command, "run" | "module" | "codeCache">,
+  url: string,
+  opts: { codeCache?: boolean } = {},
+): Command {
   return {
     ...help,
+    module: url,
+    codeCache: opts.codeCache ?? false,
     run: async (args, io) => {
+      const cached = opts.codeCache ? await loadCached(url, io) : undefined;
+      if (cached) return await runCached(cached, help.options, args, io);
       const [command, fs] = await Promise.all([import(url), import(FS_URL)]);
       checkOutputs(help.options, args, fs as OutputChecks);
       return (command as CommandModule).run(args, io);
@@ -75,6 +92,66 @@ export function lazyCommand(help: Omit<Command, "run">, url: string): Command {
 
 /** runtime/fs.ts, imported by a computed specifier for the reason lazyCommand gives. */
 const FS_URL = import.meta.resolve("../runtime/fs.ts");
+
+/** cli/code_cache.ts (and node:vm), imported the same way: only a cached command loads it. */
+const CODE_CACHE_URL = import.meta.resolve("./code_cache.ts");
+
+/**
+ * What a command's bundle in the CLI's code cache (cli/code_cache.ts) exports: the command's
+ * `run`, runtime/fs.ts's output checks, and the CLI's `UsageError` and `reportFailure`
+ * (cli/args.ts, cli/report.ts) as the bundle has them: an error the bundle throws is an object
+ * of the bundle's classes, which the entry point's `instanceof` does not recognise, so it is
+ * reported by the bundle's own `reportFailure`. (Declared here, not imported from
+ * code_cache.ts: even a type import would add that module to the graph Deno reads at start.)
+ */
+export interface BundledCommand extends OutputChecks {
+  run(args: Parsed, io: Io): number | Promise<number>;
+  UsageError: new (...a: never[]) => Error & { code: string };
+  reportFailure(name: string, e: unknown, io: Io): number;
+}
+
+/** A command loaded from the code cache, and what to do once it ran. */
+export interface CachedCommand {
+  /** The command's name (its module's, `check` for `.../commands/check.ts`). */
+  name: string;
+  module: BundledCommand;
+  /** Write the code cache if this run should (see cli/code_cache.ts); never throws. */
+  finish(): Promise<void>;
+}
+
+/** The command module `url` from the CLI's code cache, if it has it. */
+async function loadCached(url: string, io: Io): Promise<CachedCommand | undefined> {
+  const cache = await import(CODE_CACHE_URL) as {
+    loadCached(
+      url: string,
+      opts: { warn: (s: string) => void },
+    ): Promise<CachedCommand | undefined>;
+  };
+  return cache.loadCached(url, { warn: io.err });
+}
+
+/**
+ * Run a command from its bundle (exported for its tests). Its errors are objects of the bundle's classes: a usage error
+ * becomes the entry point's `UsageError` again (main prints the command's usage line under it),
+ * and any other failure is reported by the bundle's `reportFailure`, as main would report it.
+ */
+export async function runCached(
+  cached: CachedCommand,
+  options: Record<string, OptSpec>,
+  args: Parsed,
+  io: Io,
+): Promise<number> {
+  const m = cached.module;
+  try {
+    checkOutputs(options, args, m);
+    return await m.run(args, io);
+  } catch (e) {
+    if (e instanceof m.UsageError) throw new UsageError(e.code as Code, e.message);
+    return m.reportFailure(cached.name, e, io);
+  } finally {
+    await cached.finish();
+  }
+}
 
 /** What checkOutputs needs of runtime/fs.ts. */
 interface OutputChecks {

@@ -29,87 +29,108 @@ const TOKENIZER: OptSpec = {
     "--set NAME=[X] (or <|X|>) sets a model parameter to the id of its special token [X]",
 };
 
-const check = lazyCommand({
-  summary: "parse and check a .dlm file (its model and its train sections); print its diagnostics",
-  usage: "FILE.dlm [--model NAME]",
-  options: {
-    model: MODEL.model,
-    set: MODEL.set,
-    mode: MODEL.mode,
-    dim: {
-      kind: "multi",
-      arg: "SYM=N",
-      help: "fix a symbolic input dim for the train sections, e.g. --dim T=35",
+const check = lazyCommand(
+  {
+    summary:
+      "parse and check a .dlm file (its model and its train sections); print its diagnostics",
+    usage: "FILE.dlm [--model NAME]",
+    options: {
+      model: MODEL.model,
+      set: MODEL.set,
+      mode: MODEL.mode,
+      dim: {
+        kind: "multi",
+        arg: "SYM=N",
+        help: "fix a symbolic input dim for the train sections, e.g. --dim T=35",
+      },
     },
   },
-}, import.meta.resolve("./check.ts"));
+  import.meta.resolve("./check.ts"),
+  { codeCache: true },
+);
 
-const fmt = lazyCommand({
-  summary: "format .dlm files in place in the canonical layout (--check lists those that are not)",
-  usage: "[FILES... | DIRS...] [--check] [--width N]",
-  options: {
-    check: { kind: "bool", help: "write nothing; list the files that are not formatted (exit 1)" },
-    width: {
-      kind: "number",
-      arg: "N",
-      range: { int: true, min: 20, max: 1000 },
-      help: "the line width (default 100)",
+const fmt = lazyCommand(
+  {
+    summary:
+      "format .dlm files in place in the canonical layout (--check lists those that are not)",
+    usage: "[FILES... | DIRS...] [--check] [--width N]",
+    options: {
+      check: {
+        kind: "bool",
+        help: "write nothing; list the files that are not formatted (exit 1)",
+      },
+      width: {
+        kind: "number",
+        arg: "N",
+        range: { int: true, min: 20, max: 1000 },
+        help: "the line width (default 100)",
+      },
     },
   },
-}, import.meta.resolve("./fmt.ts"));
+  import.meta.resolve("./fmt.ts"),
+  { codeCache: true },
+);
 
-const compile = lazyCommand({
-  summary: "compile a model to ONNX",
-  usage: "FILE.dlm -o OUT.onnx [options]",
-  options: {
-    out: {
-      kind: "string",
-      short: "o",
-      arg: "OUT.onnx",
-      output: "file",
-      help: "the ONNX file to write",
-    },
-    ...MODEL,
-    opset: {
-      kind: "number",
-      arg: "N",
-      range: OPSET_RANGE,
-      help: "target ONNX opset (default 17; 17-21)",
-    },
-    ...WEIGHTS,
-    "save-weights": {
-      kind: "string",
-      arg: "OUT.safetensors",
-      output: "file",
-      help: "also write the (initialised or loaded) weights",
-    },
-    "save-adapter": {
-      kind: "string",
-      arg: "OUT.safetensors",
-      output: "file",
-      help: "also write only the fine-tuning methods' parameters (LoRA, IA3, adapters, prefixes)",
-    },
-    "no-passes": { kind: "bool", help: "emit the graph as declared, without graph passes" },
-    "explain-passes": { kind: "bool", help: "print which rewrites fired, where, and node counts" },
-    "external-data": { kind: "bool", help: "store weights in OUT.onnx.data even under 2 GB" },
-    train: {
-      kind: "bool",
-      help:
-        "write the training-step model of the file's train section (state in, next:state out; see compiler/train/contract.ts)",
-    },
-    eval: { kind: "bool", help: "write the evaluation model of the file's train section" },
-    "pack-params": {
-      kind: "bool",
-      help:
-        "with --train: update small parameters as flat vectors (pack:N inputs; layout in the model's dlm.packs metadata), as dlm train does",
-    },
-    dim: {
-      kind: "multi",
-      arg: "SYM=N",
-      help: "fix a symbolic input dim, e.g. --dim T=35 (training unrolls recurrent layers over it)",
+const compile = lazyCommand(
+  {
+    summary: "compile a model to ONNX",
+    usage: "FILE.dlm -o OUT.onnx [options]",
+    options: {
+      out: {
+        kind: "string",
+        short: "o",
+        arg: "OUT.onnx",
+        output: "file",
+        help: "the ONNX file to write",
+      },
+      ...MODEL,
+      opset: {
+        kind: "number",
+        arg: "N",
+        range: OPSET_RANGE,
+        help: "target ONNX opset (default 17; 17-21)",
+      },
+      ...WEIGHTS,
+      "save-weights": {
+        kind: "string",
+        arg: "OUT.safetensors",
+        output: "file",
+        help: "also write the (initialised or loaded) weights",
+      },
+      "save-adapter": {
+        kind: "string",
+        arg: "OUT.safetensors",
+        output: "file",
+        help: "also write only the fine-tuning methods' parameters (LoRA, IA3, adapters, prefixes)",
+      },
+      "no-passes": { kind: "bool", help: "emit the graph as declared, without graph passes" },
+      "explain-passes": {
+        kind: "bool",
+        help: "print which rewrites fired, where, and node counts",
+      },
+      "external-data": { kind: "bool", help: "store weights in OUT.onnx.data even under 2 GB" },
+      train: {
+        kind: "bool",
+        help:
+          "write the training-step model of the file's train section (state in, next:state out; see compiler/train/contract.ts)",
+      },
+      eval: { kind: "bool", help: "write the evaluation model of the file's train section" },
+      "pack-params": {
+        kind: "bool",
+        help:
+          "with --train: update small parameters as flat vectors (pack:N inputs; layout in the model's dlm.packs metadata), as dlm train does",
+      },
+      dim: {
+        kind: "multi",
+        arg: "SYM=N",
+        help:
+          "fix a symbolic input dim, e.g. --dim T=35 (training unrolls recurrent layers over it)",
+      },
     },
   },
-}, import.meta.resolve("./compile.ts"));
+  import.meta.resolve("./compile.ts"),
+  { codeCache: true },
+);
 
 const params = lazyCommand({
   summary: "list every parameter and buffer with its name, shape, dtype, role and size",

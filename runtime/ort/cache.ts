@@ -77,14 +77,26 @@ export function cacheConfigFromEnv(
   dir?: string,
   env: (name: string) => string | undefined = processEnv,
 ): CacheConfig | undefined {
-  const base = dir ?? env("DLM_CACHE_DIR") ??
-    (env("XDG_CACHE_HOME") ? `${env("XDG_CACHE_HOME")}/dlm` : undefined) ??
-    (env("LOCALAPPDATA") ? `${env("LOCALAPPDATA")}/dlm` : undefined) ??
-    (env("HOME") ? `${env("HOME")}/.cache/dlm` : undefined);
+  const base = cacheRoot(dir, env);
   if (!base) return undefined;
   const mb = Number(env("DLM_CACHE_MAX_MB") ?? DEFAULT_CACHE_MAX_MB);
   const maxBytes = Number.isFinite(mb) && mb >= 0 ? mb * 2 ** 20 : DEFAULT_CACHE_MAX_MB * 2 ** 20;
   return { dir: `${base.replace(/\/+$/, "")}/${ORT_SUBDIR}`, maxBytes };
+}
+
+/**
+ * dlm's cache directory, which holds each cache's folder: `dir` when given, else
+ * `$DLM_CACHE_DIR`, else `$XDG_CACHE_HOME/dlm`, else `%LOCALAPPDATA%\\dlm`, else
+ * `$HOME/.cache/dlm`; undefined when none can be named.
+ */
+export function cacheRoot(
+  dir?: string,
+  env: (name: string) => string | undefined = processEnv,
+): string | undefined {
+  return dir ?? env("DLM_CACHE_DIR") ??
+    (env("XDG_CACHE_HOME") ? `${env("XDG_CACHE_HOME")}/dlm` : undefined) ??
+    (env("LOCALAPPDATA") ? `${env("LOCALAPPDATA")}/dlm` : undefined) ??
+    (env("HOME") ? `${env("HOME")}/.cache/dlm` : undefined);
 }
 
 /** What identifies an entry: everything the optimised graph depends on. */
