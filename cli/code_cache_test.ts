@@ -163,7 +163,7 @@ Deno.test("a bundle records its inputs, and its code cache names it", async () =
   }
   assert.ok(paths.includes("deno.lock") && paths.includes("deno.json"));
   assert.ok(!paths.some((p) => p.includes("node_modules")));
-  assert.equal(await isFresh(m, CHECK), true);
+  assert.equal(isFresh(m, CHECK), true);
   const h = v8Header(root);
   assert.equal(h.build, m.build);
   assert.equal(h.runs, 0);
@@ -187,13 +187,13 @@ Deno.test("a stale bundle is rebuilt before the command runs", async () => {
       (m: Manifest) => ({ ...m, entry: import.meta.resolve("./commands/fmt.ts") }),
     ]
   ) {
-    assert.equal(await isFresh(edit(old), CHECK), false);
+    assert.equal(isFresh(edit(old), CHECK), false);
     const root = await copyRoot(from, { js: (t) => withManifest(t, edit) });
     const c = await loadCached(CHECK, { root, env: noEnv });
     assert.ok(c);
     const m = manifestOf(root);
     assert.notEqual(m.build, old.build, "rebuilt");
-    assert.equal(await isFresh(m, CHECK), true);
+    assert.equal(isFresh(m, CHECK), true);
     await c.finish();
     assert.equal(v8Header(root).runs, 0, "a rebuilt bundle's code cache starts again");
   }
