@@ -5,6 +5,7 @@
  * a named one (targets.ts inserts the fusions before "fold_constants").
  */
 import type { Mode, Pass } from "./context.ts";
+import { columnsLayout } from "./columns_layout.ts";
 import { convColumns } from "./conv_columns.ts";
 import { cse } from "./cse.ts";
 import { dce } from "./dce.ts";
@@ -117,6 +118,7 @@ export function trainStepPipeline(): Pass[] {
     mergeReshapes,
     convColumns,
     sinkLayout,
+    columnsLayout,
     ...insertPasses(inferencePipeline("train"), [fuseGemmAccumulate], { before: "fold_constants" }),
   ];
 }
