@@ -10,6 +10,12 @@ import { definePass, noteRewrite } from "./context.ts";
 import { constantPool } from "./share_batch_statistics.ts";
 import { constantTable, plain, stableTopo, Uses } from "./match.ts";
 
+/**
+ * A region is rewritten when it ends with at least `minSaving` nodes fewer (a test sets
+ * Infinity to compare a step with the unrewritten one).
+ */
+export const columnsLayoutTuning = { minSaving: 1 };
+
 /** Ops of one input that map each element on its own (attributes only, no other operand). */
 const UNARY = new Set([
   "Relu",
@@ -210,7 +216,7 @@ function planRegions(g: Graph, consts: Map<string, Tensor>, uses: Uses): Plan {
     }
   }
   const chosen = new Set<number>();
-  for (const [r, c] of cost) if (c < 0) chosen.add(r);
+  for (const [r, c] of cost) if (-c >= columnsLayoutTuning.minSaving) chosen.add(r);
   return { steps, layouts, chosen, root, replaced: [] };
 }
 
@@ -248,7 +254,9 @@ function convertible(
   const onlyFirst = !!twins[0] && twins.slice(1).every((t) => !t);
   if (n.op === "BatchNormalization") {
     if (!onlyFirst || l.perChannel || outRank(0) !== rank) return undefined;
-    const operands: Operand[] = n.inputs.map((_, k) => k === 0 ? { kind: "twin" } : { kind: "same" });
+    const operands: Operand[] = n.inputs.map((_, k) =>
+      k === 0 ? { kind: "twin" } : { kind: "same" }
+    );
     return { kind: "map", region: l.region, layout: l, operands, twinOutputs: [0] };
   }
   if (n.op === "ReduceSum" || n.op === "ReduceMean") {
@@ -366,7 +374,9 @@ function rewrite(g: Graph, plan: Plan, uses: Uses): void {
     const l = s.layout;
     if (s.kind === "entry") {
       out.push(n);
-      emit(() => twin.set(n.outputs[0], add(n, "Reshape", [n.inputs[0], ints([1, l.channels, -1])])[0]));
+      emit(() =>
+        twin.set(n.outputs[0], add(n, "Reshape", [n.inputs[0], ints([1, l.channels, -1])])[0])
+      );
       continue;
     }
     plan.replaced.push({ ...n });
