@@ -107,11 +107,12 @@ export function beforeGradientsPipeline(): Pass[] {
  * read (conv_columns; before cse, which then builds those columns once), an
  * elementwise op of two operands transposed or reshaped alike runs before that
  * layout node (sink_layout: a residual block's two gradient branches off the columns),
- * the batch norms, ReLUs, residual adds and their gradients between such convolutions
- * run in the columns layout, with Transposes only at a region's edges (columns_layout),
  * then the train-mode inference pipeline, with momentum sums folded into the
  * Gemms of their gradients (fuse_gemm_accumulate) before constant folding, cleans up (cse merges those
- * statistics, dce the reshapes no longer read).
+ * statistics, dce the reshapes no longer read); after cse (whose merged copies it then
+ * counts once) and before constant folding, the batch norms, ReLUs, residual adds and their
+ * gradients between columns convolutions run in the columns layout, with Transposes only
+ * at a region's edges (columns_layout).
  * Run with `{ mode: "train", keepParams: true }`.
  */
 export function trainStepPipeline(): Pass[] {
@@ -120,7 +121,8 @@ export function trainStepPipeline(): Pass[] {
     mergeReshapes,
     convColumns,
     sinkLayout,
-    columnsLayout,
-    ...insertPasses(inferencePipeline("train"), [fuseGemmAccumulate], { before: "fold_constants" }),
+    ...insertPasses(inferencePipeline("train"), [columnsLayout, fuseGemmAccumulate], {
+      before: "fold_constants",
+    }),
   ];
 }

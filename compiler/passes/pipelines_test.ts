@@ -120,8 +120,8 @@ Deno.test("a training step trims convolutions before its gradients, shares batch
     "merge_reshapes",
     "conv_columns",
     "sink_layout",
-    "columns_layout",
     ...inference.slice(0, at),
+    "columns_layout",
     "fuse_gemm_accumulate",
     ...inference.slice(at),
   ]);
