@@ -217,11 +217,6 @@ function planRegions(g: Graph, consts: Map<string, Tensor>, uses: Uses): Plan {
   }
   const chosen = new Set<number>();
   for (const [r, c] of cost) if (-c >= columnsLayoutTuning.minSaving) chosen.add(r);
-  if (Deno.env.get("CLDEBUG")) {
-    for (const [n, s] of steps) {
-      console.error(s.kind, root(s.region), cost.get(root(s.region)), n.name);
-    }
-  }
   return { steps, layouts, chosen, root, replaced: [] };
 }
 
