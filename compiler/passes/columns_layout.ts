@@ -94,8 +94,11 @@ const ELEMENTWISE = new Set([
  * output) costs a Reshape and a Transpose back. conv_columns' Gemm of a one-position
  * map reads [N, C] itself: the last stage of ResNet-18 at 32x32 stays in NCHW.
  *
- * Runs in train mode after conv_columns and sink_layout, before the cleanup (merge_reshapes,
- * cse and dce take what it leaves).
+ * Runs in train mode after conv_columns and sink_layout, and after cse (a region's copies that
+ * cse merges would count twice), before constant folding; merge_reshapes and dce take what it
+ * leaves in the next round. The batch dims of two twins are taken to be equal at run time (a
+ * gradient's `max(?Expand, N)` is the batch N): a twin broadcast over the batch would fail
+ * onnxruntime's shape check, never compute other numbers, as T's positions would not match.
  */
 export const columnsLayout = definePass({ id: "columns_layout", modes: ["train"] }, (g, ctx) => {
   const consts = constantTable(g, ctx);
@@ -156,7 +159,7 @@ function planRegions(g: Graph, consts: Map<string, Tensor>, uses: Uses): Plan {
     const first = twins.find((t) => t);
     if (n.op === "Transpose") {
       const perm = n.attrs.perm as number[] | undefined;
-      if (first && perm && inverse(first.perm, perm)) {
+      if (first && !first.perChannel && perm && inverse(first.perm, perm)) {
         steps.set(n, { kind: "cancel", region: first.region, layout: first });
         continue;
       }
@@ -414,7 +417,8 @@ function rewrite(g: Graph, plan: Plan, uses: Uses): void {
         const o = s.operands[k];
         if (o.kind === "twin") return twin.get(i)!;
         if (o.kind === "channel") {
-          return constant(`${i}.columns`, { ...o.t, shape: [1, l.channels, 1] });
+          const c = o.t.data.length === 1 ? 1 : l.channels;
+          return constant(`${i}.columns`, { ...o.t, shape: [1, c, 1] });
         }
         return i;
       });

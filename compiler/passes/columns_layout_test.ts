@@ -83,7 +83,7 @@ Deno.test("columnsLayout() runs a block between columns convolutions on [1, C, P
   }
 });
 
-Deno.test("columnsLayout() keeps the elementwise part bit for bit: a ReLU, an Add and a per-channel scale", () => {
+Deno.test("columnsLayout() keeps the elementwise part bit for bit: a ReLU, an Add, a per-channel scale and a scalar", () => {
   const b = new GraphBuilder("g");
   const ra = b.input("ra", { dtype: "f32", shape: [C, 2, 2, "N"] });
   const rb = b.input("rb", { dtype: "f32", shape: [C, 2, 2, "N"] });
@@ -92,7 +92,9 @@ Deno.test("columnsLayout() keeps the elementwise part bit for bit: a ReLU, an Ad
   const [r] = b.addNode("Relu", [a]);
   const [sum] = b.addNode("Add", [r, s]);
   const k = b.initializer("k", tensor("f32", [C, 1, 1], [3, -2, 0.5, 7]));
-  const [y] = b.addNode("Mul", [sum, k]);
+  const [scaled] = b.addNode("Mul", [sum, k]);
+  // One element of rank 4: read as [1, 1, 1] (rank 3, so that the twin keeps its rank).
+  const [y] = b.addNode("Sub", [scaled, b.initializer("one", tensor("f32", [1, 1, 1, 1], [1]))]);
   const [back] = b.addNode("Transpose", [y], { perm: TO_COLUMNS });
   b.output(b.addNode("Reshape", [back, b.initializer("s", tensor("i64", [2], [C, -1]))])[0], "y");
   const after = structuredClone(b.graph);
