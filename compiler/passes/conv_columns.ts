@@ -38,7 +38,10 @@ export const convColumnsTuning = { minChannels: 16, maxTaps: 25 };
  * as [M, 1]. On maps of one position with a kernel of one tap (ResNet-18's and
  * MobileNetV2's last stages at 32x32, after trim_conv_taps) the columns are x
  * itself: y = Gemm(x as [N, C], w as [M, C]; transB) as [N, M, 1...], no
- * transposes (the Reshape of x that conv.ts's `pixelGrads` reads as well).
+ * transposes (the Reshape of x that conv.ts's `pixelGrads` reads as well). On an output
+ * map of one position from a larger input (ResNet-18's first block of layer 4 at 32x32),
+ * O = 1 and y[n, m] = (cols^T W^T)[n, m]: one Gemm with transA and transB writes [N, M]
+ * and a Reshape makes it [N, M, 1...], no Transpose.
  *
  * Batch 16, 2 threads, fastest of 40 runs on a loaded machine (Conv against
  * the columns' Gemm, the columns' Conv included): 256 channels at 2x2 1.58
@@ -200,9 +203,18 @@ function rewrite(
         pads: [...p.pads.slice(0, n), 0, ...p.pads.slice(n), 0],
       });
     }
-    const cBias = bias ? [e.v(bias).reshape([m, 1])] : [];
-    y = e.v(w).reshape([m, -1]).op("Gemm", [cols.reshape([c * taps, -1]), ...cBias])
-      .reshape([m, ...p.outSp, -1]).transpose([n + 1, 0, ...spatial.map((a) => a - 1)]);
+    if (numel(p.outSp) === 1) {
+      // One output position: (W cols)^T = cols^T W^T is [N, M] already, NCHW without a Transpose.
+      const cBias = bias ? [e.v(bias)] : [];
+      y = cols.reshape([c * taps, -1]).op("Gemm", [e.v(w).reshape([m, -1]), ...cBias], {
+        transA: 1,
+        transB: 1,
+      }).reshape([0, m, ...p.outSp]);
+    } else {
+      const cBias = bias ? [e.v(bias).reshape([m, 1])] : [];
+      y = e.v(w).reshape([m, -1]).op("Gemm", [cols.reshape([c * taps, -1]), ...cBias])
+        .reshape([m, ...p.outSp, -1]).transpose([n + 1, 0, ...spatial.map((a) => a - 1)]);
+    }
   }
   // The last node writes the Conv's output.
   const out = conv.outputs[0];

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { AttrValue, Graph } from "../ir/graph.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import { compileTrain } from "../train/mod.ts";
-import { tensor } from "../ir/tensor.ts";
+import { numel, tensor } from "../ir/tensor.ts";
 import { applyPass, assertSameOutputs, ops, randomFeeds } from "./testing.ts";
 import { convColumns } from "./conv_columns.ts";
 import { convGradTuning } from "../ops/conv.ts";
@@ -42,6 +42,8 @@ Deno.test("a Conv on small maps becomes one Gemm over the batch's columns, with 
     [[2, 16, 4, 4], [4, 16, 1, 1], { strides: [2, 2] }], // one tap, strided
     [[2, 16, 3, 3], [4, 16, 1, 1], {}], // one tap: the columns are x itself
     [[2, 16, 7], [4, 16, 3], { pads: [1, 1], strides: [2] }], // 1-D
+    [[2, 16, 2, 2], [4, 16, 3, 3], { pads: [1, 1, 1, 1], strides: [2, 2] }], // one output position
+    [[3, 16, 3], [4, 16, 3], {}], // one output position, 1-D
   ];
   for (const [x, w, attrs] of cases) {
     for (const bias of [false, true]) {
@@ -53,6 +55,13 @@ Deno.test("a Conv on small maps becomes one Gemm over the batch's columns, with 
       // The only Conv left is the one-hot kernel's, a constant.
       assert.ok(kept.every((n) => r.graph.initializers.has(n.inputs[1])), what);
       assert.equal(r.graph.nodes.filter((n) => n.op === "Gemm").length, 1, what);
+      // One output position: the Gemm writes [N, M] (NCHW as it is), no Transpose back.
+      const outMap = g.types.get(g.nodes[0].outputs[0])!.shape.slice(2) as number[];
+      const back = [x.length - 1, 0, ...outMap.map((_, i) => i + 1)].join();
+      const transposedBack = r.graph.nodes.some((n) =>
+        n.op === "Transpose" && (n.attrs.perm as number[]).join() === back
+      );
+      assert.equal(transposedBack, numel(outMap) > 1, what);
       assert.equal(r.graph.nodes.at(-1)!.outputs[0], g.nodes[0].outputs[0]);
       assertSameOutputs(g, r.graph, randomFeeds(g), { rtol: 1e-4, atol: 1e-5 });
     }

@@ -41,6 +41,7 @@ export { fuseLayerNorm } from "./fuse_layer_norm.ts";
 export { trimConvTaps } from "./trim_conv_taps.ts";
 export { depthwiseScale } from "./depthwise_scale.ts";
 export { gatherChannelShuffle } from "./gather_channel_shuffle.ts";
+export { columnsLayout, columnsLayoutTuning } from "./columns_layout.ts";
 export { convColumns, convColumnsTuning } from "./conv_columns.ts";
 export { sinkLayout } from "./sink_layout.ts";
 export { shareBatchStatistics } from "./share_batch_statistics.ts";

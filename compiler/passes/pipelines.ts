@@ -5,6 +5,7 @@
  * a named one (targets.ts inserts the fusions before "fold_constants").
  */
 import type { Mode, Pass } from "./context.ts";
+import { columnsLayout } from "./columns_layout.ts";
 import { convColumns } from "./conv_columns.ts";
 import { cse } from "./cse.ts";
 import { dce } from "./dce.ts";
@@ -108,7 +109,10 @@ export function beforeGradientsPipeline(): Pass[] {
  * layout node (sink_layout: a residual block's two gradient branches off the columns),
  * then the train-mode inference pipeline, with momentum sums folded into the
  * Gemms of their gradients (fuse_gemm_accumulate) before constant folding, cleans up (cse merges those
- * statistics, dce the reshapes no longer read).
+ * statistics, dce the reshapes no longer read); after cse (whose merged copies it then
+ * counts once) and before constant folding, the batch norms, ReLUs, residual adds and their
+ * gradients between columns convolutions run in the columns layout, with Transposes only
+ * at a region's edges (columns_layout).
  * Run with `{ mode: "train", keepParams: true }`.
  */
 export function trainStepPipeline(): Pass[] {
@@ -117,6 +121,8 @@ export function trainStepPipeline(): Pass[] {
     mergeReshapes,
     convColumns,
     sinkLayout,
-    ...insertPasses(inferencePipeline("train"), [fuseGemmAccumulate], { before: "fold_constants" }),
+    ...insertPasses(inferencePipeline("train"), [columnsLayout, fuseGemmAccumulate], {
+      before: "fold_constants",
+    }),
   ];
 }

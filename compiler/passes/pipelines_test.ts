@@ -107,7 +107,7 @@ Deno.test("pipelineFor() puts each target's fusions just before fold_constants",
   );
 });
 
-Deno.test("a training step trims convolutions before its gradients, shares batch statistics, merges reshapes and runs small-map convolutions on columns after (summing their branches' gradients before the layout nodes), and folds momentum sums into Gemms before constant folding", () => {
+Deno.test("a training step trims convolutions before its gradients, shares batch statistics, merges reshapes and runs small-map convolutions on columns after (summing their branches' gradients before the layout nodes, and keeping the layers between them in the columns layout), and folds momentum sums into Gemms before constant folding", () => {
   assert.deepEqual(beforeGradientsPipeline().map(passName), [
     "trim_conv_taps",
     "depthwise_scale",
@@ -121,6 +121,7 @@ Deno.test("a training step trims convolutions before its gradients, shares batch
     "conv_columns",
     "sink_layout",
     ...inference.slice(0, at),
+    "columns_layout",
     "fuse_gemm_accumulate",
     ...inference.slice(at),
   ]);
