@@ -15,6 +15,7 @@ import { foldConstants } from "./fold_constants.ts";
 import { mergeReshapes } from "./merge_reshapes.ts";
 import { fuseGemm } from "./fuse_gemm.ts";
 import { fuseGemmAccumulate } from "./fuse_gemm_accumulate.ts";
+import { fullRankScalars } from "./full_rank_scalars.ts";
 import { removeNoops } from "./remove_noops.ts";
 import { shareBatchStatistics } from "./share_batch_statistics.ts";
 import { sinkLayout } from "./sink_layout.ts";
@@ -108,7 +109,9 @@ export function beforeGradientsPipeline(): Pass[] {
  * layout node (sink_layout: a residual block's two gradient branches off the columns),
  * then the train-mode inference pipeline, with momentum sums folded into the
  * Gemms of their gradients (fuse_gemm_accumulate) before constant folding, cleans up (cse merges those
- * statistics, dce the reshapes no longer read).
+ * statistics, dce the reshapes no longer read); last, before dce, the scalar operands of elementwise
+ * ops over tensors ending in a dim of 1 take the tensors' rank (full_rank_scalars: onnxruntime
+ * broadcasts a lower-rank scalar over such a tensor one element at a time).
  * Run with `{ mode: "train", keepParams: true }`.
  */
 export function trainStepPipeline(): Pass[] {
@@ -117,6 +120,10 @@ export function trainStepPipeline(): Pass[] {
     mergeReshapes,
     convColumns,
     sinkLayout,
-    ...insertPasses(inferencePipeline("train"), [fuseGemmAccumulate], { before: "fold_constants" }),
+    ...insertPasses(
+      insertPasses(inferencePipeline("train"), [fuseGemmAccumulate], { before: "fold_constants" }),
+      [fullRankScalars],
+      { before: "dce" },
+    ),
   ];
 }
