@@ -107,7 +107,7 @@ Deno.test("pipelineFor() puts each target's fusions just before fold_constants",
   );
 });
 
-Deno.test("a training step trims convolutions before its gradients, shares batch statistics, merges reshapes and runs small-map convolutions on columns after (summing their branches' gradients before the layout nodes), and folds momentum sums into Gemms before constant folding", () => {
+Deno.test("a training step trims convolutions before its gradients, shares batch statistics, merges reshapes and runs small-map convolutions on columns after (summing their branches' gradients before the layout nodes), folds momentum sums into Gemms before constant folding, and lifts scalars to full rank before dce", () => {
   assert.deepEqual(beforeGradientsPipeline().map(passName), [
     "trim_conv_taps",
     "depthwise_scale",
@@ -122,6 +122,9 @@ Deno.test("a training step trims convolutions before its gradients, shares batch
     "sink_layout",
     ...inference.slice(0, at),
     "fuse_gemm_accumulate",
-    ...inference.slice(at),
+    ...inference.slice(at, -1),
+    "full_rank_scalars",
+    "dce",
   ]);
+  assert.equal(inference.at(-1), "dce");
 });
