@@ -24,7 +24,7 @@ function update(lrShape: number[] = []) {
 
 const inputsOf = (g: Graph, node: string) => g.nodes.find((n) => n.name === node)!.inputs;
 
-Deno.test("fullRankScalars() gives a constant scalar the rank of a result ending in 1, once per rank", () => {
+Deno.test("fullRankScalars() gives a constant scalar the rank of a result with a dim of 1, once per rank", () => {
   const before = update();
   const { graph, changed } = applyPass(before, fullRankScalars, { mode: "train" });
   assert.ok(changed);
@@ -63,10 +63,11 @@ Deno.test("fullRankScalars() reshapes a computed scalar before its first reader,
   assertSameOutputs(before, graph, randomFeeds(before, 2, { N: 5 }), { rtol: 0, atol: 0 });
 });
 
-Deno.test("fullRankScalars() leaves results not ending in 1, full-rank scalars and bigger operands", () => {
+Deno.test("fullRankScalars() leaves results without a dim of 1, full-rank scalars and bigger operands", () => {
   const cases: [TensorType, number[], boolean][] = [
-    [f32(4, 3), [], false], // last dim 3: onnxruntime's loop runs over whole rows
+    [f32(4, 3), [], false], // no dim of 1: onnxruntime's loop runs over the whole tensor
     [f32(4, 3, 3, 3), [], false],
+    [f32(4, 3, 1, 3), [], true], // spans of 3 elements: the dims after the last 1
     [f32(4, 3, 1, 1), [1, 1, 1, 1], false], // already of the result's rank
     [f32(4, 3, 1, 1), [3, 1, 1], false], // not one element
     [f32("N", "C", 1, 1), [1], true], // the other operand's dims may be symbolic

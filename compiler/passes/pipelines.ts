@@ -110,8 +110,8 @@ export function beforeGradientsPipeline(): Pass[] {
  * then the train-mode inference pipeline, with momentum sums folded into the
  * Gemms of their gradients (fuse_gemm_accumulate) before constant folding, cleans up (cse merges those
  * statistics, dce the reshapes no longer read); last, before dce, the scalar operands of elementwise
- * ops over tensors ending in a dim of 1 take the tensors' rank (full_rank_scalars: onnxruntime
- * broadcasts a lower-rank scalar over such a tensor one element at a time).
+ * ops over tensors with a dim of 1 take the tensors' rank (full_rank_scalars: onnxruntime
+ * broadcasts a lower-rank scalar over such a tensor in spans of the dims after that 1).
  * Run with `{ mode: "train", keepParams: true }`.
  */
 export function trainStepPipeline(): Pass[] {
