@@ -35,6 +35,7 @@ export { foldConstants } from "./fold_constants.ts";
 export { foldBatchNorm } from "./fold_batch_norm.ts";
 export { fuseGemm } from "./fuse_gemm.ts";
 export { fuseGemmAccumulate } from "./fuse_gemm_accumulate.ts";
+export { fullRankScalars } from "./full_rank_scalars.ts";
 export { dce } from "./dce.ts";
 export { cse } from "./cse.ts";
 export { fuseLayerNorm } from "./fuse_layer_norm.ts";

@@ -16,6 +16,7 @@ import { foldConstants } from "./fold_constants.ts";
 import { mergeReshapes } from "./merge_reshapes.ts";
 import { fuseGemm } from "./fuse_gemm.ts";
 import { fuseGemmAccumulate } from "./fuse_gemm_accumulate.ts";
+import { fullRankScalars } from "./full_rank_scalars.ts";
 import { removeNoops } from "./remove_noops.ts";
 import { shareBatchStatistics } from "./share_batch_statistics.ts";
 import { sinkLayout } from "./sink_layout.ts";
@@ -112,7 +113,9 @@ export function beforeGradientsPipeline(): Pass[] {
  * statistics, dce the reshapes no longer read); after cse (whose merged copies it then
  * counts once) and before constant folding, the batch norms, ReLUs, residual adds and their
  * gradients between columns convolutions run in the columns layout, with Transposes only
- * at a region's edges (columns_layout).
+ * at a region's edges (columns_layout); last, before dce, the scalar operands of elementwise
+ * ops over tensors with a dim of 1 take the tensors' rank (full_rank_scalars: onnxruntime
+ * broadcasts a lower-rank scalar over such a tensor in spans of the dims after that 1).
  * Run with `{ mode: "train", keepParams: true }`.
  */
 export function trainStepPipeline(): Pass[] {
@@ -121,8 +124,12 @@ export function trainStepPipeline(): Pass[] {
     mergeReshapes,
     convColumns,
     sinkLayout,
-    ...insertPasses(inferencePipeline("train"), [columnsLayout, fuseGemmAccumulate], {
-      before: "fold_constants",
-    }),
+    ...insertPasses(
+      insertPasses(inferencePipeline("train"), [columnsLayout, fuseGemmAccumulate], {
+        before: "fold_constants",
+      }),
+      [fullRankScalars],
+      { before: "dce" },
+    ),
   ];
 }

@@ -107,7 +107,7 @@ Deno.test("pipelineFor() puts each target's fusions just before fold_constants",
   );
 });
 
-Deno.test("a training step trims convolutions before its gradients, shares batch statistics, merges reshapes and runs small-map convolutions on columns after (summing their branches' gradients before the layout nodes, and keeping the layers between them in the columns layout), and folds momentum sums into Gemms before constant folding", () => {
+Deno.test("a training step trims convolutions before its gradients, shares batch statistics, merges reshapes and runs small-map convolutions on columns after (summing their branches' gradients before the layout nodes, and keeping the layers between them in the columns layout), folds momentum sums into Gemms before constant folding, and lifts scalars to full rank before dce", () => {
   assert.deepEqual(beforeGradientsPipeline().map(passName), [
     "trim_conv_taps",
     "depthwise_scale",
@@ -123,6 +123,9 @@ Deno.test("a training step trims convolutions before its gradients, shares batch
     ...inference.slice(0, at),
     "columns_layout",
     "fuse_gemm_accumulate",
-    ...inference.slice(at),
+    ...inference.slice(at, -1),
+    "full_rank_scalars",
+    "dce",
   ]);
+  assert.equal(inference.at(-1), "dce");
 });
