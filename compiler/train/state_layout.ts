@@ -2,7 +2,7 @@
  * Optimiser state in the layout its update writes: a step model declares an
  * `opt:<slot>:<param>` input (and its `next:` output) in the shape of the
  * node that computes the new value, when that node's result only reaches the
- * output through a Reshape.
+ * output through a view (Reshape, Flatten, Squeeze, Unsqueeze, Identity).
  */
 import type { Graph, Node, TensorType } from "../ir/graph.ts";
 import { numel, tensor } from "../ir/tensor.ts";
@@ -23,8 +23,9 @@ import { fedInput, parseOptSlot } from "./contract.ts";
  *
  *   next:X = Reshape(v, S)       v = P(...) of shape S', numel S' = numel S,
  *
- * declares X and next:X of shape S' (the same elements in the same row-major
- * order: a Reshape only relabels them), lets P write next:X itself, and gives
+ * (or Flatten, Squeeze, Unsqueeze, Identity of v: each a Reshape to its output's
+ * shape) declares X and next:X of shape S' (the same elements in the same
+ * row-major order: a view only relabels them), lets P write next:X itself, and gives
  * the nodes that read X or next:X in shape S a Reshape of them to S (a view in
  * onnxruntime); a Reshape of X to S' is X itself. Values are unchanged, so
  * results are exactly those of the graph before.
@@ -33,7 +34,7 @@ import { fedInput, parseOptSlot } from "./contract.ts";
  * in its parameter's shape and view it in the declared one: runtime/train's
  * initialState and the `named` state of a run), while parameters and buffers
  * keep the shapes weight files give them. Conditions: X is a graph input, v is
- * not one and is made by a plain node other than a Reshape (no chain of views),
+ * not one and is made by a plain node other than a view (no chain of views),
  * static shapes, and next:X and v not read by subgraphs.
  *
  * Returns how many states changed layout.
@@ -50,16 +51,18 @@ export function stateInUpdateLayout(g: Graph): number {
     const xin = x === undefined ? undefined : inputs.get(x);
     if (!x || !xin || !parseOptSlot(x)) continue;
     const r = plain(uses.producer(out.name));
-    if (r?.op !== "Reshape" || uses.isCaptured(out.name)) continue;
+    if (!r || !VIEWS.has(r.op) || uses.isCaptured(out.name)) continue;
     const v = r.inputs[0];
     const p = plain(uses.producer(v));
     const vt = g.types.get(v), xt = xin.type;
-    if (!p || p.op === "Reshape" || inputs.has(v) || uses.isGraphOutput(v)) continue;
+    if (!p || VIEWS.has(p.op) || inputs.has(v) || uses.isGraphOutput(v)) continue;
     if (uses.isCaptured(v) || uses.isCaptured(x)) continue;
     if (!isStatic(vt) || !isStatic(xt) || vt.dtype !== xt.dtype) continue;
     if (numel(vt.shape) !== numel(xt.shape)) continue;
     const old: TensorType = { dtype: xt.dtype, shape: [...xt.shape] };
     const layout: TensorType = { dtype: vt.dtype, shape: [...vt.shape] };
+    // An Identity (or a view to the same shape): P writes next:X, nothing else changes.
+    const relabel = !sameShape(old, layout);
 
     // The output: P writes next:X in v's shape; v's other readers read it under its new name.
     uses.drop(r);
@@ -70,20 +73,23 @@ export function stateInUpdateLayout(g: Graph): number {
     g.types.set(out.name, layout);
     out.type = { ...layout, shape: [...layout.shape] };
     // Nodes that read next:X in its old shape read a view of it.
-    if (outReaders.length) {
+    if (relabel && outReaders.length) {
       const view = viewOf(g, out.name, old, taken, `${out.name}/view`);
       for (const n of outReaders) n.inputs = n.inputs.map((i) => (i === out.name ? view.out : i));
       added.push([view.node, outReaders[0]]);
       uses.add(view.node);
     }
 
-    // The input: a Reshape of X to the new shape is X; other readers read a view in the old shape.
+    changed++;
+    if (!relabel) continue;
+    // The input: a view of X in the new shape is X; other readers read a view in the old shape.
     xin.type = { ...layout, shape: [...layout.shape] };
     g.types.set(x, layout);
     const others: Node[] = [];
     for (const n of uses.readers(x)) {
-      const nt = g.types.get(n.outputs[0]);
-      if (plain(n)?.op === "Reshape" && n.inputs[0] === x && sameShape(nt, layout)) {
+      const o = n.outputs[0];
+      const isView = VIEWS.has(plain(n)?.op ?? "") && n.inputs[0] === x;
+      if (isView && sameShape(g.types.get(o), layout) && !uses.isGraphOutput(o)) {
         uses.drop(n);
         removed.add(n);
         uses.replace(n.outputs[0], x);
@@ -96,7 +102,6 @@ export function stateInUpdateLayout(g: Graph): number {
       added.push([view.node, others[0]]);
       uses.add(view.node);
     }
-    changed++;
   }
   if (!changed) return 0;
   const before = new Map<Node, Node[]>();
@@ -106,6 +111,9 @@ export function stateInUpdateLayout(g: Graph): number {
   g.nodes = stableTopo(g.nodes);
   return changed;
 }
+
+/** Ops whose output is their first input's elements in the same order, under another shape. */
+const VIEWS = new Set(["Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"]);
 
 /** A Reshape of `value` to `type`'s shape, with its shape constant. */
 function viewOf(

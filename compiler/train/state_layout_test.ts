@@ -20,12 +20,17 @@ import {
 import { Dataset } from "../../runtime/data/mod.ts";
 import { multiStep } from "./multistep.ts";
 
-/** SGD's momentum of a weight [2, 3, 2, 2] as fuse_gemm_accumulate leaves it: Gemm, then Reshape. */
-function momentumStep(): Graph {
+/**
+ * SGD's momentum of a weight [2, 3, 2, 2] as fuse_gemm_accumulate leaves it: a Gemm [2, 12], then
+ * a Reshape to the weight's shape; or written through an Unsqueeze (the state [2, 12, 1]) or an
+ * Identity (the state [2, 12]).
+ */
+function momentumStep(view: "Reshape" | "Unsqueeze" | "Identity" = "Reshape"): Graph {
   const g = emptyGraph("m");
   const b = new GraphBuilder(g);
-  const w = b.input("W", { dtype: "f32", shape: [2, 3, 2, 2] });
-  const v = b.input("opt:momentum:W", { dtype: "f32", shape: [2, 3, 2, 2] });
+  const shape = { Reshape: [2, 3, 2, 2], Unsqueeze: [2, 12, 1], Identity: [2, 12] }[view];
+  const w = b.input("W", { dtype: "f32", shape });
+  const v = b.input("opt:momentum:W", { dtype: "f32", shape });
   const dy = b.input("dy", { dtype: "f32", shape: [2, 5] });
   const cols = b.input("cols", { dtype: "f32", shape: [12, 5] });
   const i64 = (name: string, xs: number[]) =>
@@ -34,9 +39,13 @@ function momentumStep(): Graph {
       shape: [xs.length],
       data: new BigInt64Array(xs.map(BigInt)),
     });
-  const [v2] = b.addNode("Reshape", [v, i64("rows", [2, 12])]);
+  const [v2] = view === "Identity" ? [v] : b.addNode("Reshape", [v, i64("rows", [2, 12])]);
   const [acc] = b.addNode("Gemm", [dy, cols, v2], { transB: 1, beta: 0.9 });
-  const [next] = b.addNode("Reshape", [acc, i64("kernel", [2, 3, 2, 2])]);
+  const [next] = view === "Reshape"
+    ? b.addNode("Reshape", [acc, i64("kernel", shape)])
+    : view === "Unsqueeze"
+    ? b.addNode("Unsqueeze", [acc, i64("axes", [2])])
+    : b.addNode("Identity", [acc]);
   const lr = b.initializer("lr", { dtype: "f32", shape: [], data: new Float32Array([0.1]) });
   const [step] = b.addNode("Mul", [next, lr]);
   const [w2] = b.addNode("Sub", [w, step]);
@@ -89,6 +98,35 @@ Deno.test("momentum written by a Gemm is declared in the Gemm's shape, with the 
   } finally {
     await s0.release();
     await s1.release();
+  }
+});
+
+Deno.test("momentum written through an Unsqueeze or an Identity is written by its Gemm, with the same numbers", () => {
+  for (const view of ["Unsqueeze", "Identity"] as const) {
+    const before = momentumStep(view);
+    const after = cloneGraph(before);
+    assert.equal(stateInUpdateLayout(after), 1, view);
+    assert.deepEqual(verifyGraph(after), [], view);
+    assert.deepEqual(after.inputs.find((i) => i.name === "opt:momentum:W")!.type.shape, [2, 12]);
+    const producer = after.nodes.find((n) => n.outputs.includes("next:opt:momentum:W"))!;
+    assert.equal(producer.op, "Gemm", view);
+    // No view left on the input side; the update reads a view of the state (none for Identity).
+    assert.equal(producer.inputs[2], "opt:momentum:W", view);
+    const expected = view === "Identity"
+      ? ["Gemm", "Mul", "Sub"]
+      : ["Gemm", "Reshape", "Mul", "Sub"];
+    assert.deepEqual(after.nodes.map((n) => n.op), expected, view);
+    const shape = view === "Identity" ? [2, 12] : [2, 12, 1];
+    const feeds: Record<string, Tensor> = {
+      W: tensor("f32", shape, values(24, 1)),
+      "opt:momentum:W": tensor("f32", shape, values(24, 2)),
+      dy: tensor("f32", [2, 5], values(10, 3)),
+      cols: tensor("f32", [12, 5], values(60, 4)),
+    };
+    const viewed = { ...feeds, "opt:momentum:W": { ...feeds["opt:momentum:W"], shape: [2, 12] } };
+    const want = runGraph(before, feeds).outputs;
+    const got = runGraph(after, viewed).outputs;
+    for (const k of Object.keys(want)) assert.deepEqual([...got[k].data], [...want[k].data], k);
   }
 });
 
