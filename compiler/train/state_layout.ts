@@ -27,7 +27,7 @@ import { fedInput, parseOptSlot } from "./contract.ts";
  * shape) declares X and next:X of shape S' (the same elements in the same
  * row-major order: a view only relabels them), lets P write next:X itself, and gives
  * the nodes that read X or next:X in shape S a Reshape of them to S (a view in
- * onnxruntime); a Reshape of X to S' is X itself. Values are unchanged, so
+ * onnxruntime); a view of X in shape S' is X itself. Values are unchanged, so
  * results are exactly those of the graph before.
  *
  * Only optimiser state: its layout is the step's own business (callers hold it
