@@ -52,7 +52,7 @@ import { type Tensor, tensor, toNumbers } from "../compiler/ir/tensor.ts";
 import { readNpy, readSafetensors, writeSafetensors } from "../runtime/formats/mod.ts";
 import { writeFileAtomic } from "../runtime/fs.ts";
 import { sha256 } from "../runtime/ort/cache.ts";
-import { initialState, loadModel, openRunner } from "../runtime/train/mod.ts";
+import { initialState, loadModel, openRunner, stateInParamShapes } from "../runtime/train/mod.ts";
 import { loadWeights } from "../runtime/weights.ts";
 import { runChild, tail } from "./child.ts";
 import { isLevel, LEVELS, sessionAtLevel } from "./ort_level.ts";
@@ -223,7 +223,11 @@ async function stepChild(
       const out = await runner.run(feeds);
       const next = new Map<string, Tensor>();
       for (const n of names) next.set(n, out[nextName(n)]);
-      const named = step.packs.length ? unpackValues(step.packs, next) : next;
+      // By parameter name, optimiser state in its parameter's shape (as torch's).
+      const named = stateInParamShapes(
+        step,
+        step.packs.length ? unpackValues(step.packs, next) : next,
+      );
       if (dump) {
         writeFileAtomic(`${dir}/dlm_step${k + 1}.safetensors`, writeSafetensors([...named]));
       }

@@ -124,7 +124,8 @@ train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1, momentum: 0.9) }`;
     const saved = convGradTuning.columnsMaxPositions;
     convGradTuning.columnsMaxPositions = positions;
     try {
-      const c = compileTrain("m.dlm", { read: () => src });
+      // Momentum in the weights' shape in both: the columns' Gemm would write it as [32, 144].
+      const c = compileTrain("m.dlm", { read: () => src, paramShapedState: true });
       assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
       return c.step!;
     } finally {

@@ -58,6 +58,7 @@ import {
 import { buildSchedule, type ScheduleSpec } from "./schedules.ts";
 import { buildClip, type ClipSpec } from "./clip.ts";
 import { nextName, STEP_INPUT } from "./contract.ts";
+import { stateInUpdateLayout } from "./state_layout.ts";
 import { gradientWarnings } from "./gradient_warnings.ts";
 import { recompute } from "./recompute.ts";
 import { minibatchesSpec, minibatchUpdates, minibatchUpdatesUnrolled } from "./minibatches.ts";
@@ -148,6 +149,12 @@ export interface TrainCompileOptions {
    */
   unrollUpdates?: boolean;
   /**
+   * Optimiser state declared in its parameters' shapes, as the optimiser builds it, instead of the
+   * layout its update writes (compiler/train/state_layout.ts): the reference that rewrite is
+   * tested against.
+   */
+  paramShapedState?: boolean;
+  /**
    * Sizes to propose for symbolic dims the step needs fixed: a diagnostic that says "fix it with
    * --dim T=<size>" gets a fix writing the size into the declarations of T (the editor's
    * settings give them; `dlm check` has no use for them, as its --dim fixes the dims instead).
@@ -211,6 +218,8 @@ function compileSectionOf(
   try {
     const settings = readSettings(tr, section);
     const step = buildStep(tr, section, opts.pack ?? false, opts.report?.step, opts.unrollUpdates);
+    // Last: the nodes that write optimiser state are final once the step is built.
+    if (!opts.paramShapedState) stateInUpdateLayout(step);
     // The evaluation model reads the same state as the step (parameters being trained, running
     // statistics, moving averages); frozen parameters stay constants in both.
     // Not num_batches_tracked, which evaluation does not read.

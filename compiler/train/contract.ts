@@ -8,7 +8,11 @@
  *   - every buffer that training updates, by its name (`bn1.running_mean`,
  *     `bn1.num_batches_tracked`, an i64 scalar);
  *   - every optimiser state tensor, named `opt:<slot>:<param>`
- *     (`opt:m:fc.weight`, `opt:v:fc.weight` for Adam);
+ *     (`opt:m:fc.weight`, `opt:v:fc.weight` for Adam), of its parameter's
+ *     element count, declared in the shape the step writes it in (a
+ *     convolution's SGD momentum [M, C k k], its Gemm's: state_layout.ts);
+ *     callers hold it in the parameter's shape and view it in the declared
+ *     one (runtime/train: initialState, stateInParamShapes);
  *   - `step`: an i64 scalar, the number of updates done before this one;
  *   - the batch, by the model's input names (`image`, `label`).
  * outputs

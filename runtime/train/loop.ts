@@ -8,7 +8,7 @@
  */
 import { diag, DlmError, fail } from "../../compiler/diagnostics.ts";
 import { type Dim, formatType, type Graph, type Node } from "../../compiler/ir/graph.ts";
-import { type Tensor, tensor, toNumbers, zeros } from "../../compiler/ir/tensor.ts";
+import { type DType, type Tensor, tensor, toNumbers, zeros } from "../../compiler/ir/tensor.ts";
 import {
   fedInput,
   LOSS_OUTPUT,
@@ -172,7 +172,10 @@ export function initialState(
         ),
       );
     }
-    const t = given.get(n) ?? m.defaults.get(n);
+    const given1 = given.get(n) ?? m.defaults.get(n);
+    // Optimiser state is held in its parameter's shape and may be declared in another of the same
+    // elements (compiler/train/state_layout.ts): a view of the same data.
+    const t = given1 && parseOptSlot(n) ? inLayout(given1, v.type.dtype, v.type.shape) : given1;
     if (t) {
       const ok = t.dtype === v.type.dtype && t.shape.length === v.type.shape.length &&
         v.type.shape.every((d, i) => typeof d !== "number" || d === t.shape[i]);
@@ -199,6 +202,37 @@ export function initialState(
     fail(...diag("DLM0416", quote(missing)));
   }
   return state;
+}
+
+/**
+ * `t` viewed in `shape` (the same data) when that is static, of the same element count and
+ * dtype, and not already its shape; else `t` itself.
+ */
+function inLayout(t: Tensor, dtype: DType, shape: readonly Dim[]): Tensor {
+  if (t.dtype !== dtype || !shape.every((d): d is number => typeof d === "number")) return t;
+  const dims = shape as number[];
+  const same = dims.length === t.shape.length && dims.every((d, i) => d === t.shape[i]);
+  const count = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+  return same || count(dims) !== count(t.shape) ? t : { ...t, shape: [...dims] };
+}
+
+/**
+ * State as callers see it: each optimiser state tensor in its parameter's shape (a step may
+ * declare it in the layout its update writes: compiler/train/state_layout.ts), so that
+ * checkpoints and results hold it as PyTorch's optimisers do. A view, no copy.
+ */
+export function stateInParamShapes(
+  m: LoadedModel,
+  state: Map<string, Tensor>,
+): Map<string, Tensor> {
+  const types = new Map(m.graph.inputs.map((i) => [i.name, i.type]));
+  let out: Map<string, Tensor> | undefined;
+  for (const [n, t] of state) {
+    const p = parseOptSlot(n)?.param, pt = p === undefined ? undefined : types.get(p);
+    const u = pt ? inLayout(t, pt.dtype, pt.shape) : t;
+    if (u !== t) (out ??= new Map(state)).set(n, u);
+  }
+  return out ?? state;
 }
 
 /** The scalar value of a tensor (loss, metrics). */
@@ -445,7 +479,8 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let spare = new Map<string, Tensor>();
   const produced = new WeakSet<Tensor>();
   // The state by parameter name, as the evaluation model, checkpoints and callers see it.
-  const named = (s: Map<string, Tensor>) => step.packs.length ? unpackValues(step.packs, s) : s;
+  const named = (s: Map<string, Tensor>) =>
+    stateInParamShapes(step, step.packs.length ? unpackValues(step.packs, s) : s);
   // The data of the epochs to come: the given data, with what the stages last computed.
   let data = opts.data, val = opts.val;
   const stages = opts.stages ?? [];

@@ -6,6 +6,7 @@ export {
   type EarlyStopping,
   initialState,
   type SessionChoices,
+  stateInParamShapes,
   stepTensor,
   train,
   type TrainOptions,
