@@ -8,7 +8,10 @@
  *   file; issue 11's target: dlm at least 6x faster), and against the
  *   export call alone, which the script times itself and prints;
  * - start-up: a bare `deno eval 0`, `dlm --help` (target at most 2x bare) and
- *   `dlm check lang-examples/resnet50.dlm` (target at most 4x bare).
+ *   `dlm check lang-examples/resnet50.dlm` (target at most 4x bare), from the CLI's code
+ *   cache (cli/code_cache.ts, in a folder of the run's own, filled in the warm-up round), and
+ *   for comparison with the code cache off (`DLM_CLI_CACHE=0`) and as a first run (an empty
+ *   cache folder: the bundle is built, then run).
  *
  * Each round runs every process once, in an order rotated from round to
  * round, so that a burst of load from another process falls on all of them
@@ -31,6 +34,8 @@ const ROOT = new URL("../", import.meta.url).pathname;
 export interface Proc {
   name: string;
   cmd: string[];
+  /** Environment variables for this run (made afresh for each run, before the clock starts). */
+  env?: () => Record<string, string>;
   /** A figure the process prints about itself (torch's export call), in ms. */
   inner?: (stdout: string) => number;
 }
@@ -128,10 +133,12 @@ function parseOptions(argv: readonly string[]): Options {
 
 /** Run one process to its end; its wall time in ms and its stdout. Fails on a non-zero exit. */
 async function timeProcess(p: Proc): Promise<{ ms: number; stdout: string }> {
+  const env = p.env?.();
   const t0 = performance.now();
   const r = await new Deno.Command(p.cmd[0], {
     args: p.cmd.slice(1),
     cwd: ROOT,
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -158,13 +165,25 @@ async function main(): Promise<void> {
   const dir = Deno.makeTempDirSync({ prefix: "dlm-bench-compile-" });
   const deno = Deno.execPath();
   const dlm = [deno, "run", "-A", "cli/main.ts"];
+  const check = [...dlm, "check", "lang-examples/resnet50.dlm"];
+  // dlm's caches in a folder of the run's own (the CLI's code cache fills in the warm-up round),
+  // a fresh empty one for each first run, and the code cache off.
+  const cache = { DLM_CACHE_DIR: `${dir}/cache` };
+  let fresh = 0;
   const procs: Proc[] = [
     { name: "deno eval 0", cmd: [deno, "eval", "0"] },
-    { name: "dlm --help", cmd: [...dlm, "--help"] },
-    { name: "dlm check resnet50", cmd: [...dlm, "check", "lang-examples/resnet50.dlm"] },
+    { name: "dlm --help", cmd: [...dlm, "--help"], env: () => cache },
+    { name: "dlm check resnet50", cmd: check, env: () => cache },
+    { name: "dlm check, no code cache", cmd: check, env: () => ({ DLM_CLI_CACHE: "0" }) },
+    {
+      name: "dlm check, first run",
+      cmd: check,
+      env: () => ({ DLM_CACHE_DIR: `${dir}/fresh${fresh++}` }),
+    },
     {
       name: "dlm compile resnet50",
       cmd: [...dlm, "compile", "lang-examples/resnet50.dlm", "-o", `${dir}/dlm.onnx`],
+      env: () => cache,
     },
   ];
   if (o.torch) {
@@ -202,6 +221,8 @@ async function main(): Promise<void> {
   const ratios: Ratio[] = [
     { ...ratioOf("dlm --help / deno eval 0", t("dlm --help"), bare), target: "<= 2" },
     { ...ratioOf("dlm check / deno eval 0", t("dlm check resnet50"), bare), target: "<= 4" },
+    ratioOf("dlm check, no code cache / deno eval 0", t("dlm check, no code cache"), bare),
+    ratioOf("dlm check, first run / deno eval 0", t("dlm check, first run"), bare),
   ];
   if (o.torch) {
     const dlmCompile = t("dlm compile resnet50");
