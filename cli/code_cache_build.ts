@@ -32,6 +32,13 @@ const ROOT = new URL("../", import.meta.url);
 /** The name of the generated entry module (it is no file: esbuild reads it from `stdin`). */
 const ENTRY_NAME = "dlm-bundle-entry.ts";
 
+/**
+ * How long a source must have been left alone before a bundle is built from it: a file written
+ * during the build (or within a file system's time granularity before it) may have been read
+ * half-written or in its older version.
+ */
+const SETTLE_MS = 2000;
+
 /** The files beside the sources that decide what the bundle holds: the import map and the lock. */
 const CONFIG = ["deno.json", "deno.lock"];
 
@@ -82,6 +89,7 @@ export async function buildBundle(
     `export { checkOutputDir, checkOutputFile } from ${path(fsUrl)};\n` +
     `export { UsageError } from ${path(new URL("cli/args.ts", ROOT))};\n` +
     `export { reportFailure } from ${path(new URL("cli/report.ts", ROOT))};\n`;
+  const started = Date.now();
   let result: esbuild.BuildResult & {
     metafile: esbuild.Metafile;
     outputFiles: esbuild.OutputFile[];
@@ -120,7 +128,11 @@ export async function buildBundle(
   for (const path of [...paths.sort(), ...CONFIG.map((c) => new URL(c, ROOT).pathname)]) {
     try {
       const st = Deno.statSync(path);
-      inputs.push([path, st.size, st.mtime?.getTime() ?? -1]);
+      const mtime = st.mtime?.getTime() ?? -1;
+      // A file changed while (or just before) esbuild read it may hold other text than the
+      // bundle does under the size and time recorded now: no bundle this time.
+      if (mtime >= started - SETTLE_MS) return undefined;
+      inputs.push([path, st.size, mtime]);
     } catch {
       if (!CONFIG.some((c) => path.endsWith(`/${c}`))) return undefined;
     }

@@ -319,3 +319,25 @@ Deno.test("every command marked for the code cache bundles as one script", async
     assert.equal(built.manifest.entry, c.module);
   }
 });
+
+Deno.test("a bundle is not built from a source written moments ago, and records each source it holds", async () => {
+  const { buildBundle } = await import("./code_cache_build.ts");
+  const dir = await tempDir();
+  await Deno.writeTextFile(`${dir}/dep.ts`, "export const answer = 42;\n");
+  await Deno.writeTextFile(
+    `${dir}/cmd.ts`,
+    'import { answer } from "./dep.ts";\nexport function run(): number { return answer; }\n',
+  );
+  const fs = import.meta.resolve("../runtime/fs.ts");
+  const entry = `file://${dir}/cmd.ts`;
+  assert.equal(await buildBundle(entry, fs), undefined, "just written: it may be half-written");
+  const past = new Date(Date.now() - 60_000);
+  for (const f of ["dep.ts", "cmd.ts"]) Deno.utimeSync(`${dir}/${f}`, past, past);
+  const built = await buildBundle(entry, fs);
+  assert.ok(built);
+  const paths = built.manifest.inputs.map(([p]) => p);
+  assert.ok(paths.includes(`${dir}/dep.ts`) && paths.includes(`${dir}/cmd.ts`));
+  assert.ok(isFresh(built.manifest, entry));
+  await Deno.writeTextFile(`${dir}/dep.ts`, "export const answer = 43;\n");
+  assert.equal(isFresh(built.manifest, entry), false, "an edited source makes it stale");
+});
