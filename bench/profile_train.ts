@@ -9,7 +9,8 @@
  *
  * Times are each node's fastest run: on a shared machine another process's work lands on
  * whichever node was running, and minima are what comparisons of graph forms can rely on.
- * TOP=N in the environment lists the N slowest nodes (default 15).
+ * TOP=N in the environment lists the N slowest nodes (default 15); NODES_JSON=FILE writes every
+ * node's fastest time as JSON.
  */
 import * as ort from "onnxruntime-node";
 import type { Tensor } from "../compiler/ir/tensor.ts";
@@ -122,6 +123,12 @@ for (const [op, v] of [...byOp].sort((a, b) => b[1].us - a[1].us)) {
 }
 console.log("\nslowest nodes                                                     ms min");
 const top = Number(Deno.env.get("TOP") ?? 15);
+// NODES_JSON=FILE writes every node's fastest time (µs) for analyses of one's own.
+const nodesJson = Deno.env.get("NODES_JSON");
+if (nodesJson) {
+  const rows = [...byNode].map(([name, v]) => ({ name, op: v.op, us: v.min }));
+  Deno.writeTextFileSync(nodesJson, JSON.stringify(rows, null, 1));
+}
 for (const [n, v] of [...byNode].sort((a, b) => b[1].min - a[1].min).slice(0, top)) {
   console.log(`${n.slice(0, 64).padEnd(64)} ${ms(v.min).padStart(7)}`);
 }
