@@ -9,6 +9,7 @@ import { columnsLayout } from "./columns_layout.ts";
 import { convColumns } from "./conv_columns.ts";
 import { cse } from "./cse.ts";
 import { dce } from "./dce.ts";
+import { depthwiseMatrix } from "./depthwise_matrix.ts";
 import { depthwiseScale } from "./depthwise_scale.ts";
 import { gatherChannelShuffle } from "./gather_channel_shuffle.ts";
 import { foldBatchNorm } from "./fold_batch_norm.ts";
@@ -90,11 +91,12 @@ export function insertPasses(
  * A training step, before its gradients are built: the rewrites whose result
  * the gradients should see (the trimmed convolutions are what gets
  * differentiated, and a depthwise one trimmed to one tap is a per-channel
- * scale; a channel shuffle is one Gather, whose gradient is one Gather).
+ * scale, one on small maps a batched MatMul by per-channel matrices; a channel
+ * shuffle is one Gather, whose gradient is one Gather).
  * Run with `{ mode: "train", keepParams: true }`.
  */
 export function beforeGradientsPipeline(): Pass[] {
-  return [trimConvTaps, depthwiseScale, gatherChannelShuffle];
+  return [trimConvTaps, depthwiseScale, depthwiseMatrix, gatherChannelShuffle];
 }
 
 /**

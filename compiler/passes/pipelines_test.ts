@@ -111,6 +111,7 @@ Deno.test("a training step trims convolutions before its gradients, shares batch
   assert.deepEqual(beforeGradientsPipeline().map(passName), [
     "trim_conv_taps",
     "depthwise_scale",
+    "depthwise_matrix",
     "gather_channel_shuffle",
   ]);
   const inference = inferencePipeline("train").map(passName);
