@@ -40,6 +40,7 @@ export { dce } from "./dce.ts";
 export { cse } from "./cse.ts";
 export { fuseLayerNorm } from "./fuse_layer_norm.ts";
 export { trimConvTaps } from "./trim_conv_taps.ts";
+export { sumAsMatmul, sumAsMatmulTuning } from "./sum_as_matmul.ts";
 export { depthwiseMatrix, depthwiseMatrixTuning } from "./depthwise_matrix.ts";
 export { depthwiseScale } from "./depthwise_scale.ts";
 export { gatherChannelShuffle } from "./gather_channel_shuffle.ts";

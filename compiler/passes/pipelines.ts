@@ -21,6 +21,7 @@ import { fullRankScalars } from "./full_rank_scalars.ts";
 import { removeNoops } from "./remove_noops.ts";
 import { shareBatchStatistics } from "./share_batch_statistics.ts";
 import { sinkLayout } from "./sink_layout.ts";
+import { sumAsMatmul } from "./sum_as_matmul.ts";
 import { trimConvTaps } from "./trim_conv_taps.ts";
 
 /**
@@ -111,7 +112,8 @@ export function beforeGradientsPipeline(): Pass[] {
  * elementwise op of two operands transposed or reshaped alike runs before that
  * layout node (sink_layout: a residual block's two gradient branches off the columns),
  * then the train-mode inference pipeline, with momentum sums folded into the
- * Gemms of their gradients (fuse_gemm_accumulate) before constant folding, cleans up (cse merges those
+ * Gemms of their gradients (fuse_gemm_accumulate) and sums over leading axes (bias and layer
+ * norm gradients) as MatMuls by a row of ones (sum_as_matmul) before constant folding, cleans up (cse merges those
  * statistics, dce the reshapes no longer read); after cse (whose merged copies it then
  * counts once) and before constant folding, the batch norms, ReLUs, residual adds and their
  * gradients between columns convolutions run in the columns layout, with Transposes only
@@ -127,7 +129,7 @@ export function trainStepPipeline(): Pass[] {
     convColumns,
     sinkLayout,
     ...insertPasses(
-      insertPasses(inferencePipeline("train"), [columnsLayout, fuseGemmAccumulate], {
+      insertPasses(inferencePipeline("train"), [columnsLayout, fuseGemmAccumulate, sumAsMatmul], {
         before: "fold_constants",
       }),
       [fullRankScalars],

@@ -124,6 +124,7 @@ Deno.test("a training step trims convolutions before its gradients, shares batch
     ...inference.slice(0, at),
     "columns_layout",
     "fuse_gemm_accumulate",
+    "sum_as_matmul",
     ...inference.slice(at, -1),
     "full_rank_scalars",
     "dce",
