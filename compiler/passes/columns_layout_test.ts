@@ -13,7 +13,7 @@ import { columnsLayout, columnsLayoutTuning } from "./columns_layout.ts";
 import { dce } from "./dce.ts";
 import { mergeReshapes } from "./merge_reshapes.ts";
 import { runPasses } from "./manager.ts";
-import { applyPass, assertSameOutputs, randomFeeds } from "./testing.ts";
+import { applyPass, assertSameOutputs, randomFeeds, withTuning } from "./testing.ts";
 
 const train = { mode: "train" as const };
 const C = 4;
@@ -130,15 +130,11 @@ model M {
 train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1, momentum: 0.9) }`;
 
 function step(src: string, minSaving: number): Graph {
-  const saved = columnsLayoutTuning.minSaving;
-  columnsLayoutTuning.minSaving = minSaving;
-  try {
+  return withTuning(columnsLayoutTuning, { minSaving }, () => {
     const c = compileTrain("m.dlm", { read: () => src, pack: true });
     assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
     return c.step!;
-  } finally {
-    columnsLayoutTuning.minSaving = saved;
-  }
+  });
 }
 
 Deno.test("a training step's residual block on small maps keeps the columns layout and computes the same step", () => {

@@ -3,13 +3,12 @@
  * over the whole batch's im2col columns.
  */
 import type { Graph, Node } from "../ir/graph.ts";
-import { type Expr, exprGraph } from "../ir/expr.ts";
+import type { Expr, ExprGraph } from "../ir/expr.ts";
 import { numel, setNumber, type Tensor, zeros } from "../ir/tensor.ts";
-import { GraphBuilder } from "../ops/builder.ts";
-import { convGradTuning, explicitPads } from "../ops/conv.ts";
-import { definePass, noteRewrite } from "./context.ts";
-import { constantPool } from "./share_batch_statistics.ts";
-import { constantTable, plain } from "./match.ts";
+import { convGradTuning } from "../ops/conv.ts";
+import { definePass } from "./context.ts";
+import { expandInPlace } from "./expand.ts";
+import { constantTable, type ConvGeometry, convGeometry, plain } from "./match.ts";
 
 /**
  * Which convolutions become a Gemm: at most `convGradTuning.columnsMaxPositions` output
@@ -62,49 +61,21 @@ export const convColumns = definePass({ id: "conv_columns", modes: ["train"] }, 
   const t = convColumnsTuning;
   const candidates = g.nodes.filter((n) => plain(n)?.op === "Conv" && applies(g, n, consts, t));
   if (candidates.length === 0) return false;
-  const b = new GraphBuilder(g);
-  const pool = constantPool(g);
   const eyes = oneHotKernels(g, consts);
-  for (const conv of candidates) {
-    noteRewrite(ctx, [{ ...conv }]);
-    const at = g.nodes.length;
-    rewrite(g, b, pool, eyes, conv);
-    // The new nodes take the Conv's place.
-    const added = g.nodes.splice(at);
-    g.nodes.splice(g.nodes.indexOf(conv), 1, ...added);
-  }
+  expandInPlace(
+    g,
+    ctx,
+    candidates,
+    { tag: "columns", constants: "columns" },
+    (e, conv) => rewrite(g, e, eyes, conv),
+  );
   return true;
 });
 
-interface Geometry {
-  n: number;
-  channelsIn: number;
-  channelsOut: number;
-  inSp: number[];
-  outSp: number[];
-  kernel: number[];
-  strides: number[];
-  dil: number[];
-  pads: number[];
-}
-
-function geometry(g: Graph, conv: Node): Geometry | undefined {
-  const [x, w] = conv.inputs;
-  const xt = g.types.get(x), wt = g.types.get(w), yt = g.types.get(conv.outputs[0]);
-  if (!xt || !wt || !yt || xt.shape.length < 3 || xt.shape.length > 4) return undefined;
-  if (((conv.attrs.group as number | undefined) ?? 1) !== 1) return undefined;
-  const n = xt.shape.length - 2;
-  const dims = [xt.shape[1], wt.shape[0], ...xt.shape.slice(2), ...yt.shape.slice(2)];
-  const kernel = wt.shape.slice(2);
-  if ([...dims, ...kernel].some((d) => typeof d !== "number")) return undefined;
-  const [channelsIn, channelsOut] = dims as number[];
-  const inSp = xt.shape.slice(2) as number[], outSp = yt.shape.slice(2) as number[];
-  const k = kernel as number[];
-  const ones = new Array<number>(n).fill(1);
-  const strides = (conv.attrs.strides as number[] | undefined) ?? ones;
-  const dil = (conv.attrs.dilations as number[] | undefined) ?? ones;
-  const pads = explicitPads(conv.attrs, inSp, outSp, k, strides, dil);
-  return { n, channelsIn, channelsOut, inSp, outSp, kernel: k, strides, dil, pads };
+/** Ungrouped 1-D and 2-D convolutions of static sizes. */
+function geometry(g: Graph, conv: Node): ConvGeometry | undefined {
+  const p = convGeometry(g, conv);
+  return p && p.group === 1 && p.n <= 2 ? p : undefined;
 }
 
 function applies(
@@ -162,25 +133,9 @@ function sameTensor(a: Tensor, b: Tensor): boolean {
   return true;
 }
 
-function rewrite(
-  g: Graph,
-  b: GraphBuilder,
-  pool: ReturnType<typeof constantPool>,
-  eyes: Map<string, string>,
-  conv: Node,
-): void {
+function rewrite(g: Graph, e: ExprGraph, eyes: Map<string, string>, conv: Node): Expr {
   const p = geometry(g, conv)!;
   const [x, w, bias] = conv.inputs;
-  const e = exprGraph({
-    node: (op, inputs, attrs, o) =>
-      b.addNode(op, inputs, attrs, {
-        ...o,
-        name: `${conv.name}/columns/${op.toLowerCase()}`,
-        spans: conv.spans,
-      }),
-    constant: (t) => pool.get(t, (t) => b.initializer(`${conv.name}.columns`, t)),
-    typeOf: (name) => b.typeOf(name)!,
-  });
   const { n, channelsIn: c, channelsOut: m } = p;
   const taps = numel(p.kernel);
   const oneTap = taps === 1 && p.strides.every((s) => s === 1) && p.pads.every((v) => v === 0);
@@ -216,10 +171,5 @@ function rewrite(
         .reshape([m, ...p.outSp, -1]).transpose([n + 1, 0, ...spatial.map((a) => a - 1)]);
     }
   }
-  // The last node writes the Conv's output.
-  const out = conv.outputs[0];
-  const last = g.nodes.at(-1)!;
-  g.types.set(out, g.types.get(y.name)!);
-  g.types.delete(y.name);
-  last.outputs = [out];
+  return y;
 }

@@ -3,13 +3,11 @@
  * MatMul by per-channel matrices.
  */
 import type { Graph, Node } from "../ir/graph.ts";
-import { exprGraph } from "../ir/expr.ts";
+import type { Expr, ExprGraph } from "../ir/expr.ts";
 import { numel, setNumber, type Tensor, zeros } from "../ir/tensor.ts";
-import { GraphBuilder } from "../ops/builder.ts";
-import { explicitPads } from "../ops/conv.ts";
-import { definePass, noteRewrite } from "./context.ts";
-import { constantPool } from "./share_batch_statistics.ts";
-import { plain } from "./match.ts";
+import { definePass } from "./context.ts";
+import { expandInPlace } from "./expand.ts";
+import { type ConvGeometry, convGeometry, plain } from "./match.ts";
 
 /**
  * `maxPairs`: the most (input position, output position) pairs per channel, I * O, for which a
@@ -63,61 +61,31 @@ export const depthwiseMatrix = definePass(
   (g, ctx) => {
     const candidates = g.nodes.filter((n) => plain(n)?.op === "Conv" && geometry(g, n));
     if (candidates.length === 0) return false;
-    const b = new GraphBuilder(g);
-    const pool = constantPool(g);
-    for (const conv of candidates) {
-      noteRewrite(ctx, [{ ...conv }]);
-      const at = g.nodes.length;
-      rewrite(g, b, pool, conv, geometry(g, conv)!);
-      // The new nodes take the Conv's place.
-      const added = g.nodes.splice(at);
-      g.nodes.splice(g.nodes.indexOf(conv), 1, ...added);
-    }
+    expandInPlace(
+      g,
+      ctx,
+      candidates,
+      { tag: "matrix", constants: "taps" },
+      (e, conv) => rewrite(g, e, conv, geometry(g, conv)!),
+    );
     return true;
   },
 );
 
-interface Geometry {
-  c: number;
-  kernel: number[];
-  strides: number[];
-  dil: number[];
-  pads: number[];
-  inSp: number[];
-  outSp: number[];
-}
-
-function geometry(g: Graph, conv: Node): Geometry | undefined {
-  const [x, w] = conv.inputs;
-  const xt = g.types.get(x), wt = g.types.get(w), yt = g.types.get(conv.outputs[0]);
-  if (!xt || !wt || !yt) return undefined;
-  const rank = xt.shape.length;
-  const c = xt.shape[1];
-  const group = (conv.attrs.group as number | undefined) ?? 1;
-  if (rank < 3 || typeof c !== "number" || c < 2 || group !== c) return undefined;
-  if (wt.shape.length !== rank || wt.shape[0] !== c || wt.shape[1] !== 1) return undefined;
-  const inSp = xt.shape.slice(2), outSp = yt.shape.slice(2), kernel = wt.shape.slice(2);
-  if (![...inSp, ...outSp, ...kernel].every((d) => typeof d === "number")) return undefined;
-  const n = rank - 2;
-  const ones = new Array<number>(n).fill(1);
-  const strides = (conv.attrs.strides as number[] | undefined) ?? ones;
-  const dil = (conv.attrs.dilations as number[] | undefined) ?? ones;
-  const p = {
-    c,
-    kernel: kernel as number[],
-    strides,
-    dil,
-    inSp: inSp as number[],
-    outSp: outSp as number[],
-    pads: [] as number[],
-  };
-  if (numel(p.inSp) * numel(p.outSp) > depthwiseMatrixTuning.maxPairs) return undefined;
-  p.pads = explicitPads(conv.attrs, p.inSp, p.outSp, p.kernel, strides, dil);
-  return p;
+/** A depthwise convolution of static sizes with at most `maxPairs` position pairs. */
+function geometry(g: Graph, conv: Node): ConvGeometry | undefined {
+  const p = convGeometry(g, conv);
+  if (!p || p.channelsIn < 2 || p.group !== p.channelsIn || p.channelsOut !== p.channelsIn) {
+    return undefined;
+  }
+  return numel(p.inSp) * numel(p.outSp) <= depthwiseMatrixTuning.maxPairs ? p : undefined;
 }
 
 /** S [K, O * I]: S[k, (o, i)] = 1 where tap k of output position o reads input position i. */
-export function tapMatrix(dtype: Tensor["dtype"], p: Geometry): Tensor {
+export function tapMatrix(
+  dtype: Tensor["dtype"],
+  p: Pick<ConvGeometry, "kernel" | "strides" | "dil" | "pads" | "inSp" | "outSp">,
+): Tensor {
   const taps = numel(p.kernel), positionsIn = numel(p.inSp), positionsOut = numel(p.outSp);
   const s = zeros(dtype, [taps, positionsOut * positionsIn]);
   const n = p.kernel.length;
@@ -145,26 +113,10 @@ export function tapMatrix(dtype: Tensor["dtype"], p: Geometry): Tensor {
   return s;
 }
 
-function rewrite(
-  g: Graph,
-  b: GraphBuilder,
-  pool: ReturnType<typeof constantPool>,
-  conv: Node,
-  p: Geometry,
-): void {
+function rewrite(g: Graph, e: ExprGraph, conv: Node, p: ConvGeometry): Expr {
   const [x, w, bias] = conv.inputs;
-  const e = exprGraph({
-    node: (op, inputs, attrs, o) =>
-      b.addNode(op, inputs, attrs, {
-        ...o,
-        name: `${conv.name}/matrix/${op.toLowerCase()}`,
-        spans: conv.spans,
-      }),
-    constant: (t) => pool.get(t, (t) => b.initializer(`${conv.name}.taps`, t)),
-    typeOf: (name) => b.typeOf(name)!,
-  });
   const n = p.kernel.length;
-  const c = p.c, positionsIn = numel(p.inSp), positionsOut = numel(p.outSp);
+  const c = p.channelsIn, positionsIn = numel(p.inSp), positionsOut = numel(p.outSp);
   const spatial = Array.from({ length: n }, (_, i) => i + 2);
   const s = e.constant(tapMatrix(g.types.get(w)!.dtype, p));
   const matrices = e.v(w).reshape([c, numel(p.kernel)]).matmul(s)
@@ -174,9 +126,5 @@ function rewrite(
   let y = matrices.matmul(e.v(x).transpose([1, ...spatial, 0]).reshape([c, positionsIn, -1]));
   if (bias) y = y.add(e.v(bias).reshape([c, 1, 1]));
   const out = y.reshape([c, ...p.outSp, -1]).transpose([n + 1, 0, ...spatial.map((a) => a - 1)]);
-  // The last node writes the Conv's output.
-  const last = g.nodes.at(-1)!;
-  g.types.set(conv.outputs[0], g.types.get(out.name)!);
-  g.types.delete(out.name);
-  last.outputs = [conv.outputs[0]];
+  return out;
 }

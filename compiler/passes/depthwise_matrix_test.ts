@@ -7,27 +7,9 @@
 import assert from "node:assert/strict";
 import type { AttrValue, Graph } from "../ir/graph.ts";
 import { toNumbers } from "../ir/tensor.ts";
-import { GraphBuilder } from "../ops/builder.ts";
 import { compileTrain } from "../train/mod.ts";
-import { applyPass, assertSameOutputs, randomFeeds } from "./testing.ts";
+import { applyPass, assertSameOutputs, convGraph, randomFeeds, withTuning } from "./testing.ts";
 import { depthwiseMatrix, depthwiseMatrixTuning, tapMatrix } from "./depthwise_matrix.ts";
-
-/** y = Conv(x, w[, b]) with every operand a graph input. */
-function conv(
-  x: (number | string)[],
-  w: number[],
-  attrs: Record<string, AttrValue>,
-  bias = false,
-): Graph {
-  const b = new GraphBuilder("conv");
-  const inputs = [
-    b.input("x", { dtype: "f32", shape: x }),
-    b.input("w", { dtype: "f32", shape: w }),
-    ...(bias ? [b.input("b", { dtype: "f32", shape: [w[0]] })] : []),
-  ];
-  b.output(b.addNode("Conv", inputs, attrs)[0], "y");
-  return b.graph;
-}
 
 const train = { mode: "train" as const };
 
@@ -42,7 +24,7 @@ Deno.test("a depthwise Conv on small maps becomes one batched MatMul with the Co
     [[2, 4, 7], [4, 1, 3], { group: 4, pads: [1, 2], strides: [2] }, true],
   ];
   for (const [x, w, attrs, bias] of cases) {
-    const g = conv(x, w, attrs, bias);
+    const g = convGraph(x, w, attrs, bias);
     const r = applyPass(g, depthwiseMatrix, train);
     assert.equal(r.changed, true, JSON.stringify(attrs));
     assert.ok(!r.graph.nodes.some((n) => n.op === "Conv"));
@@ -56,7 +38,6 @@ Deno.test("a depthwise Conv on small maps becomes one batched MatMul with the Co
 Deno.test("tapMatrix() maps each tap of each output position to the input position it reads", () => {
   // 1-D: 3 inputs, kernel 3, pad 1, stride 1: output o reads o - 1, o, o + 1 where they exist.
   const s = tapMatrix("f32", {
-    c: 1,
     kernel: [3],
     strides: [1],
     dil: [1],
@@ -82,26 +63,22 @@ Deno.test("convolutions that are not depthwise, maps with too many position pair
   ];
   for (const [x, w, attrs] of cases) {
     assert.equal(
-      applyPass(conv(x, w, attrs), depthwiseMatrix, train).changed,
+      applyPass(convGraph(x, w, attrs), depthwiseMatrix, train).changed,
       false,
       JSON.stringify([x, w, attrs]),
     );
   }
-  const g = conv([2, 4, 2, 2], [4, 1, 3, 3], { group: 4, pads: [1, 1, 1, 1] });
+  const g = convGraph([2, 4, 2, 2], [4, 1, 3, 3], { group: 4, pads: [1, 1, 1, 1] });
   assert.equal(applyPass(g, depthwiseMatrix, { mode: "eval" }).changed, false);
 });
 
 /** The training step of a depthwise layer between two pointwise ones, the matrices on or off. */
 function step(src: string, maxPairs: number): Graph {
-  const saved = depthwiseMatrixTuning.maxPairs;
-  depthwiseMatrixTuning.maxPairs = maxPairs;
-  try {
+  return withTuning(depthwiseMatrixTuning, { maxPairs }, () => {
     const c = compileTrain("m.dlm", { read: () => src, pack: true });
     assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
     return c.step!;
-  } finally {
-    depthwiseMatrixTuning.maxPairs = saved;
-  }
+  });
 }
 
 Deno.test("a training step through the matrices computes the step of the depthwise Conv", () => {

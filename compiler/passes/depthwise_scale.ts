@@ -2,10 +2,9 @@
  * depthwise_scale: a depthwise convolution of one tap is a per-channel scale.
  */
 import type { Graph, Node } from "../ir/graph.ts";
-import { tensor } from "../ir/tensor.ts";
-import { explicitPads } from "../ops/conv.ts";
+import { numel, tensor } from "../ir/tensor.ts";
 import { definePass, noteRewrite } from "./context.ts";
-import { freshName, plain } from "./match.ts";
+import { convGeometry, freshName, plain } from "./match.ts";
 
 /**
  * A Conv with group C over C input and C output channels, a kernel of one
@@ -50,24 +49,16 @@ export const depthwiseScale = definePass({ id: "depthwise_scale", modes: ["train
 
 function rewrite(g: Graph, conv: Node): Node[] | undefined {
   const [x, w, b] = conv.inputs;
-  const xt = g.types.get(x), wt = g.types.get(w), yt = g.types.get(conv.outputs[0]);
-  if (!xt || !wt || !yt) return undefined;
-  const rank = xt.shape.length;
-  const c = xt.shape[1];
-  const group = (conv.attrs.group as number | undefined) ?? 1;
-  if (rank < 3 || typeof c !== "number" || c < 2 || group !== c) return undefined;
-  if (wt.shape.length !== rank || wt.shape[0] !== c || wt.shape.slice(1).some((d) => d !== 1)) {
+  const p = convGeometry(g, conv);
+  if (!p || p.channelsIn < 2 || p.group !== p.channelsIn || p.channelsOut !== p.channelsIn) {
     return undefined;
   }
-  const n = rank - 2;
-  const inSp = xt.shape.slice(2), outSp = yt.shape.slice(2);
-  if ([...inSp, ...outSp].some((d) => typeof d !== "number")) return undefined;
-  const ones = new Array<number>(n).fill(1);
-  const strides = (conv.attrs.strides as number[] | undefined) ?? ones;
-  if (strides.some((s) => s !== 1)) return undefined;
-  const pads = explicitPads(conv.attrs, inSp as number[], outSp as number[], ones, strides, ones);
-  if (pads.some((p) => p !== 0)) return undefined;
-
+  if (numel(p.kernel) !== 1 || p.strides.some((s) => s !== 1) || p.pads.some((v) => v !== 0)) {
+    return undefined;
+  }
+  const wt = g.types.get(w)!, yt = g.types.get(conv.outputs[0])!;
+  const c = p.channelsIn, rank = p.n + 2;
+  const ones = new Array<number>(p.n).fill(1);
   const shape = freshName(g, `${conv.name}/scale/shape`);
   g.initializers.set(shape, tensor("i64", [rank], [1, c, ...ones]));
   g.types.set(shape, { dtype: "i64", shape: [rank] });

@@ -4,29 +4,16 @@
  * step of a 3x3 depthwise layer on 1x1 maps has no grouped Conv left.
  */
 import assert from "node:assert/strict";
-import type { AttrValue, Graph } from "../ir/graph.ts";
-import { GraphBuilder } from "../ops/builder.ts";
+import type { AttrValue } from "../ir/graph.ts";
 import { compileTrain } from "../train/mod.ts";
-import { applyPass, assertSameOutputs, ops, randomFeeds } from "./testing.ts";
+import { applyPass, assertSameOutputs, convGraph, ops, randomFeeds } from "./testing.ts";
 import { depthwiseScale } from "./depthwise_scale.ts";
-
-/** y = Conv(x, w[, b]) with every operand a graph input. */
-function conv(x: number[], w: number[], attrs: Record<string, AttrValue>, bias = false): Graph {
-  const b = new GraphBuilder("conv");
-  const inputs = [
-    b.input("x", { dtype: "f32", shape: x }),
-    b.input("w", { dtype: "f32", shape: w }),
-    ...(bias ? [b.input("b", { dtype: "f32", shape: [w[0]] })] : []),
-  ];
-  b.output(b.addNode("Conv", inputs, attrs)[0], "y");
-  return b.graph;
-}
 
 const train = { mode: "train" as const };
 
 Deno.test("a depthwise Conv of one tap becomes a Mul by its weight, and an Add of its bias", () => {
   for (const bias of [false, true]) {
-    const g = conv([2, 4, 3, 3], [4, 1, 1, 1], { group: 4, kernel_shape: [1, 1] }, bias);
+    const g = convGraph([2, 4, 3, 3], [4, 1, 1, 1], { group: 4, kernel_shape: [1, 1] }, bias);
     const r = applyPass(g, depthwiseScale, train);
     assert.equal(r.changed, true);
     assert.deepEqual(
@@ -40,7 +27,7 @@ Deno.test("a depthwise Conv of one tap becomes a Mul by its weight, and an Add o
     assertSameOutputs(g, r.graph, randomFeeds(g));
   }
   // 1-D, explicit zero pads.
-  const d1 = conv([3, 5, 7], [5, 1, 1], { group: 5, pads: [0, 0], strides: [1] });
+  const d1 = convGraph([3, 5, 7], [5, 1, 1], { group: 5, pads: [0, 0], strides: [1] });
   const r1 = applyPass(d1, depthwiseScale, train);
   assert.equal(r1.changed, true);
   assertSameOutputs(d1, r1.graph, randomFeeds(d1));
@@ -57,12 +44,12 @@ Deno.test("convolutions that are no per-channel scale, and eval mode, are left a
   ];
   for (const [x, w, attrs] of cases) {
     assert.equal(
-      applyPass(conv(x, w, attrs), depthwiseScale, train).changed,
+      applyPass(convGraph(x, w, attrs), depthwiseScale, train).changed,
       false,
       JSON.stringify(attrs),
     );
   }
-  const g = conv([2, 4, 3, 3], [4, 1, 1, 1], { group: 4 });
+  const g = convGraph([2, 4, 3, 3], [4, 1, 1, 1], { group: 4 });
   assert.equal(applyPass(g, depthwiseScale, { mode: "eval" }).changed, false);
 });
 

@@ -8,6 +8,7 @@
 import { type AttrValue, type Graph, isGraph, type Node, type TensorType } from "../ir/graph.ts";
 
 import { dimEquals } from "../ops/dims.ts";
+import { explicitPads } from "../ops/conv.ts";
 import {
   type DType,
   DTYPES,
@@ -340,4 +341,45 @@ export function freshName(g: Graph, base: string, taken?: Set<string>): string {
   for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
   used.add(name);
   return name;
+}
+
+/** A Conv's sizes, every one static, and its padding made explicit (`explicitPads`). */
+export interface ConvGeometry {
+  /** Spatial dims. */
+  n: number;
+  group: number;
+  channelsIn: number;
+  channelsOut: number;
+  inSp: number[];
+  outSp: number[];
+  kernel: number[];
+  strides: number[];
+  dil: number[];
+  /** Begin pads of every spatial dim, then end pads. */
+  pads: number[];
+}
+
+/**
+ * The geometry of a Conv whose input, weight and output types give static channels, maps and
+ * kernel (any batch), or undefined.
+ */
+export function convGeometry(g: Graph, conv: Node): ConvGeometry | undefined {
+  const [x, w] = conv.inputs;
+  const xt = g.types.get(x), wt = g.types.get(w), yt = g.types.get(conv.outputs[0]);
+  if (!xt || !wt || !yt || xt.shape.length < 3 || wt.shape.length !== xt.shape.length) {
+    return undefined;
+  }
+  const n = xt.shape.length - 2;
+  const dims = [xt.shape[1], wt.shape[0], ...xt.shape.slice(2), ...yt.shape.slice(2)];
+  const kernel = wt.shape.slice(2);
+  if ([...dims, ...kernel].some((d) => typeof d !== "number")) return undefined;
+  const [channelsIn, channelsOut] = dims as number[];
+  const inSp = xt.shape.slice(2) as number[], outSp = yt.shape.slice(2) as number[];
+  const k = kernel as number[];
+  const ones = new Array<number>(n).fill(1);
+  const strides = (conv.attrs.strides as number[] | undefined) ?? ones;
+  const dil = (conv.attrs.dilations as number[] | undefined) ?? ones;
+  const group = (conv.attrs.group as number | undefined) ?? 1;
+  const pads = explicitPads(conv.attrs, inSp, outSp, k, strides, dil);
+  return { n, group, channelsIn, channelsOut, inSp, outSp, kernel: k, strides, dil, pads };
 }

@@ -3,11 +3,10 @@
  * of ones.
  */
 import type { Graph, Node } from "../ir/graph.ts";
-import { exprGraph } from "../ir/expr.ts";
+import type { Expr, ExprGraph } from "../ir/expr.ts";
 import { numel, type Tensor, tensor, toNumbers } from "../ir/tensor.ts";
-import { GraphBuilder } from "../ops/builder.ts";
-import { definePass, noteRewrite } from "./context.ts";
-import { constantPool } from "./share_batch_statistics.ts";
+import { definePass } from "./context.ts";
+import { expandInPlace } from "./expand.ts";
 import { constantTable, plain } from "./match.ts";
 
 /**
@@ -41,22 +40,20 @@ export const sumAsMatmulTuning = { minColumns: 64, minElements: 4096, symbolicDi
  */
 export const sumAsMatmul = definePass({ id: "sum_as_matmul", modes: ["train"] }, (g, ctx) => {
   const consts = constantTable(g, ctx);
-  const found: [Node, number][] = [];
+  const found = new Map<Node, number>();
   for (const n of g.nodes) {
     const k = plain(n)?.op === "ReduceSum" ? leadingAxes(g, n, consts) : undefined;
-    if (k !== undefined) found.push([n, k]);
+    if (k !== undefined) found.set(n, k);
   }
-  if (found.length === 0) return false;
-  const b = new GraphBuilder(g);
-  const pool = constantPool(g);
+  if (found.size === 0) return false;
   const rows = new Map<string, string>();
-  for (const [sum, k] of found) {
-    noteRewrite(ctx, [{ ...sum }]);
-    const at = g.nodes.length;
-    rewrite(g, b, pool, rows, sum, k);
-    const added = g.nodes.splice(at);
-    g.nodes.splice(g.nodes.indexOf(sum), 1, ...added);
-  }
+  expandInPlace(
+    g,
+    ctx,
+    [...found.keys()],
+    { tag: "matmul", constants: "ones" },
+    (e, sum) => rewrite(g, e, rows, sum, found.get(sum)!),
+  );
   return true;
 });
 
@@ -87,28 +84,10 @@ function leadingAxes(
   return k;
 }
 
-function rewrite(
-  g: Graph,
-  b: GraphBuilder,
-  pool: ReturnType<typeof constantPool>,
-  rows: Map<string, string>,
-  sum: Node,
-  k: number,
-): void {
+function rewrite(g: Graph, e: ExprGraph, rows: Map<string, string>, sum: Node, k: number): Expr {
   const x = sum.inputs[0];
   const xt = g.types.get(x)!;
-  const out = sum.outputs[0];
-  const yt = g.types.get(out)!;
-  const e = exprGraph({
-    node: (op, inputs, attrs, o) =>
-      b.addNode(op, inputs, attrs, {
-        ...o,
-        name: `${sum.name}/matmul/${op.toLowerCase()}`,
-        spans: sum.spans,
-      }),
-    constant: (t) => pool.get(t, (t) => b.initializer(`${sum.name}.ones`, t)),
-    typeOf: (name) => b.typeOf(name)!,
-  });
+  const yt = g.types.get(sum.outputs[0])!;
   const leading = xt.shape.slice(0, k);
   const columns = numel(xt.shape.slice(k) as number[]);
   // One row of ones per leading dims: dims of the same name have the same size, and the first
@@ -116,23 +95,14 @@ function rewrite(
   const key = JSON.stringify(leading);
   let ones = rows.get(key);
   if (!ones) {
-    ones = leading.every((d) => typeof d === "number")
-      ? e.constant(
-        tensor(
-          "f32",
-          [1, numel(leading as number[])],
-          new Float32Array(numel(leading as number[])).fill(1),
-        ),
-      ).name
+    const r = leading.every((d) => typeof d === "number") ? numel(leading as number[]) : 0;
+    ones = r > 0
+      ? e.constant(tensor("f32", [1, r], new Float32Array(r).fill(1))).name
       : e.op1("ConstantOfShape", [e.op1("Shape", [e.v(x)], { end: k })], {
         value: tensor("f32", [1], [1]),
       }).reshape([1, -1]).name;
     rows.set(key, ones);
   }
   // The output's dims are static: the trailing ones, after k 1s with keepdims.
-  const y = e.v(ones).matmul(e.v(x).reshape([-1, columns])).reshape(yt.shape as number[]);
-  // The last node writes the sum's output.
-  const last = g.nodes.at(-1)!;
-  g.types.delete(y.name);
-  last.outputs = [out];
+  return e.v(ones).matmul(e.v(x).reshape([-1, columns])).reshape(yt.shape as number[]);
 }

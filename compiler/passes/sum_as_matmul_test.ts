@@ -9,7 +9,7 @@ import type { Graph } from "../ir/graph.ts";
 import { tensor } from "../ir/tensor.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import { compileTrain } from "../train/mod.ts";
-import { applyPass, assertSameOutputs, randomFeeds } from "./testing.ts";
+import { applyPass, assertSameOutputs, randomFeeds, withTuning } from "./testing.ts";
 import { sumAsMatmul, sumAsMatmulTuning } from "./sum_as_matmul.ts";
 
 /** y = ReduceSum(x, axes) with x a graph input. */
@@ -70,15 +70,11 @@ Deno.test("sums over other axes, all axes, few elements, other dtypes, and eval 
 
 /** A small MLP's training step, the rewrite on or off. */
 function step(src: string, minColumns: number): Graph {
-  const saved = sumAsMatmulTuning.minColumns;
-  sumAsMatmulTuning.minColumns = minColumns;
-  try {
+  return withTuning(sumAsMatmulTuning, { minColumns }, () => {
     const c = compileTrain("m.dlm", { read: () => src, pack: true });
     assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
     return c.step!;
-  } finally {
-    sumAsMatmulTuning.minColumns = saved;
-  }
+  });
 }
 
 Deno.test("a training step's bias gradients are MatMuls by one shared row of ones and the step computes the same values", () => {

@@ -4,8 +4,9 @@
  * interpreter. Used by the `*_test.ts` files of this folder only.
  */
 import assert from "node:assert/strict";
-import type { Graph } from "../ir/graph.ts";
+import type { AttrValue, Graph } from "../ir/graph.ts";
 import { cloneGraph } from "../ir/graph.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import { type DType, isFloat, numel, type Tensor, tensor, toNumbers } from "../ir/tensor.ts";
 import { runGraph } from "../../runtime/reference/mod.ts";
 import type { Pass, PassContext, PassFn, PassRun } from "./context.ts";
@@ -102,5 +103,36 @@ export function assertSameOutputs(
         (Number.isNaN(x[i]) && Number.isNaN(y[i]));
       assert.ok(ok, `output '${name}'[${i}] is ${x[i]} after the pass, ${y[i]} before`);
     }
+  }
+}
+
+/** y = Conv(x, w[, b]) with every operand a graph input (x's dims may be symbolic). */
+export function convGraph(
+  x: (number | string)[],
+  w: number[],
+  attrs: Record<string, AttrValue>,
+  bias = false,
+): Graph {
+  const b = new GraphBuilder("conv");
+  const inputs = [
+    b.input("x", { dtype: "f32", shape: x }),
+    b.input("w", { dtype: "f32", shape: w }),
+    ...(bias ? [b.input("b", { dtype: "f32", shape: [w[0]] })] : []),
+  ];
+  b.output(b.addNode("Conv", inputs, attrs)[0], "y");
+  return b.graph;
+}
+
+/**
+ * `fn`'s result with some fields of a tuning object (a pass's thresholds) set, and the fields
+ * restored after, also when it throws: a test compares a step built with a rewrite and without.
+ */
+export function withTuning<T extends object, R>(tuning: T, patch: Partial<T>, fn: () => R): R {
+  const saved = { ...tuning };
+  Object.assign(tuning, patch);
+  try {
+    return fn();
+  } finally {
+    Object.assign(tuning, saved);
   }
 }
