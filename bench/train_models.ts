@@ -69,6 +69,16 @@ export const TRAIN_MODELS: TrainModel[] = [
     sgd: { lr: 0.05, momentum: 0.9 },
   },
   {
+    name: "efficientnet_b0 32x32",
+    id: "efficientnet_b0",
+    file: "bench/models/efficientnet_b0.dlm",
+    model: "EfficientNetB0",
+    batch: 16,
+    torch: "efficientnet_b0",
+    sgd: { lr: 0.05, momentum: 0.9 },
+    deterministic: { drop: 0, sd_prob: 0 },
+  },
+  {
     name: "gpt2 mini T=64",
     id: "gpt2_mini",
     file: "bench/gpt2_train.dlm",
