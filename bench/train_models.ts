@@ -29,7 +29,10 @@ export interface TrainModel {
   deterministic?: Record<string, number>;
 }
 
-/** ResNet-18, MobileNetV2, ShuffleNetV2 x1.0 and ResNeXt-50 32x4d at 32x32, batch 16; GPT-2. */
+/**
+ * ResNet-18, MobileNetV2, ShuffleNetV2 x1.0, ResNeXt-50 32x4d and EfficientNet-B0 at 32x32,
+ * batch 16; GPT-2.
+ */
 export const TRAIN_MODELS: TrainModel[] = [
   {
     name: "resnet18 32x32",
