@@ -2,7 +2,8 @@
  * The parity check of the training benchmark's models (bench/train_models.ts): does each .dlm
  * model compute what its torchvision twin does?
  *
- * For ResNet-18 (ResNet18Small), MobileNetV2, ShuffleNetV2 and ResNeXt-50 32x4d at 32x32:
+ * For ResNet-18 (ResNet18Small), MobileNetV2, ShuffleNetV2, ResNeXt-50 32x4d and EfficientNet-B0
+ * at 32x32:
  *
  * 1. bench/torch_parity.py saves torchvision's seeded weights (batch norms with non-trivial
  *    statistics) as safetensors, the eval-mode logits for a fixed input, and the whole state after
@@ -27,7 +28,7 @@
  *    element of 15,000 at 1.5e-5 against the reference's -2.1e-6), and such a flip moves every
  *    gradient upstream by 1e-3; so when onnxruntime's steps differ, they run again in the
  *    reference, and only a difference there makes the check fail.
- *    Dropout is off on both sides (the model's `deterministic` parameters).
+ *    Dropout and stochastic depth are off on both sides (the model's `deterministic` parameters).
  *
  * Each model's eval and training runs in a process of its own with a time limit (`--timeout`,
  * seconds): a step that takes minutes to load is reported as timed out, not waited for.
