@@ -7,8 +7,8 @@ SGD training steps on a fixed batch, in float32 and (to judge tolerances) float6
       [--size 32] [--eval-batch 2] [--train-batch 4] [--steps 2] [--seed 0] [--no-dropout]
       [--perturb 2]
 
-NAME is resnet18, mobilenet_v2, shufflenet_v2 or resnext50_32x4d (torchvision's constructors,
-num_classes=10).
+NAME is resnet18, mobilenet_v2, shufflenet_v2, resnext50_32x4d or densenet121 (torchvision's
+constructors, num_classes=10).
 
   /usr/bin/python3 bench/torch_parity.py --layouts bench/torchvision_layouts.json
 
@@ -41,8 +41,9 @@ own previous step: a step is not continuous in its inputs (a ReLU or max-pool ch
 and differences of 1e-6 in ResNet-18's state after one step at lr 0.1 move some gradients of the
 next by 1e-2, in dlm's reference interpreter as in onnxruntime.
 
---no-dropout sets every Dropout's p to 0 (MobileNetV2's classifier): dropout masks are random
-and cannot match between two frameworks; the .dlm side sets its dropout rate to 0 too.
+--no-dropout sets every Dropout's p to 0 (MobileNetV2's classifier) and DenseNet's drop_rate (0
+by default already): dropout masks are random and cannot match between two frameworks; the .dlm
+side sets its dropout rate to 0 too.
 
 safetensors is written by hand (Debian has no python3-safetensors), as in
 tests/fixtures/torch/make_fixtures.py. Not part of the build or the tests.
@@ -65,6 +66,7 @@ MODELS = {
     "mobilenet_v2": torchvision.models.mobilenet_v2,
     "shufflenet_v2": torchvision.models.shufflenet_v2_x1_0,
     "resnext50_32x4d": torchvision.models.resnext50_32x4d,
+    "densenet121": torchvision.models.densenet121,
 }
 
 ST_DTYPE = {torch.float32: "F32", torch.int64: "I64"}
@@ -170,6 +172,8 @@ def main():
         for m in model.modules():
             if isinstance(m, nn.Dropout):
                 m.p = 0.0
+            if hasattr(m, "drop_rate"):  # DenseNet's dense layers (F.dropout, 0 by default)
+                m.drop_rate = 0.0
     write_safetensors(model.state_dict(), os.path.join(a.out, "weights.safetensors"))
 
     s = a.size

@@ -29,7 +29,10 @@ export interface TrainModel {
   deterministic?: Record<string, number>;
 }
 
-/** ResNet-18, MobileNetV2, ShuffleNetV2 x1.0 and ResNeXt-50 32x4d at 32x32, batch 16; GPT-2. */
+/**
+ * ResNet-18, MobileNetV2, ShuffleNetV2 x1.0, ResNeXt-50 32x4d and DenseNet-121 at 32x32, batch 16;
+ * GPT-2.
+ */
 export const TRAIN_MODELS: TrainModel[] = [
   {
     name: "resnet18 32x32",
@@ -67,6 +70,16 @@ export const TRAIN_MODELS: TrainModel[] = [
     batch: 16,
     torch: "resnext50_32x4d",
     sgd: { lr: 0.05, momentum: 0.9 },
+  },
+  {
+    name: "densenet121 32x32",
+    id: "densenet121",
+    file: "bench/models/densenet121.dlm",
+    model: "DenseNet121",
+    batch: 16,
+    torch: "densenet121",
+    sgd: { lr: 0.05, momentum: 0.9 },
+    deterministic: { drop: 0 },
   },
   {
     name: "gpt2 mini T=64",
