@@ -3,12 +3,13 @@
  *
  * 1. Step vs forward: for MLP and LeNet on the digits set (batch 32), the benchmark models of
  *    bench/train_models.ts (ResNet-18, MobileNetV2, ShuffleNetV2, ResNeXt-50 32x4d and
- *    EfficientNet-B0 at 32x32, batch 16; a 4-layer GPT-2, batch 8 of 64 tokens), ResNet-18 at
- *    batch 32 and its CIFAR variant: the onnxruntime-node time of one training step (as `dlm
- *    train` runs it, 8 per run, and one per run) against one forward pass of the evaluation model
- *    on the same batch (each kind timed in a process of its own, in rounds; medians), their ratio
- *    (target <= 4x: a step does about 3x the work of a forward) and the ratio of the fastest runs,
- *    dlm's session creation time for each, and the reference interpreter's step time.
+ *    EfficientNet-B0 and DenseNet-121 at 32x32, batch 16; a 4-layer GPT-2, batch 8 of 64 tokens),
+ *    ResNet-18 at batch 32 and its CIFAR variant: the onnxruntime-node time of one training step
+ *    (as `dlm train` runs it, 8 per run, and one per run) against one forward pass of the
+ *    evaluation model on the same batch (each kind timed in a process of its own, in rounds;
+ *    medians), their ratio (target <= 4x: a step does about 3x the work of a forward) and the
+ *    ratio of the fastest runs, dlm's session creation time for each, and the reference
+ *    interpreter's step time.
  * 2. Start-up and PyTorch, per benchmark model: the forward's (as `dlm compile` writes it) and the
  *    step's (`dlm compile --train --pack-params`) node counts and their ratio (target <= 8x); the
  *    step's session creation and step time at each onnxruntime optimisation level (a level that

@@ -2,8 +2,8 @@
  * The parity check of the training benchmark's models (bench/train_models.ts): does each .dlm
  * model compute what its torchvision twin does?
  *
- * For ResNet-18 (ResNet18Small), MobileNetV2, ShuffleNetV2, ResNeXt-50 32x4d and EfficientNet-B0
- * at 32x32:
+ * For ResNet-18 (ResNet18Small), MobileNetV2, ShuffleNetV2, ResNeXt-50 32x4d, EfficientNet-B0
+ * and DenseNet-121 at 32x32:
  *
  * 1. bench/torch_parity.py saves torchvision's seeded weights (batch norms with non-trivial
  *    statistics) as safetensors, the eval-mode logits for a fixed input, and the whole state after

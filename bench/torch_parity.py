@@ -7,8 +7,8 @@ SGD training steps on a fixed batch, in float32 and (to judge tolerances) float6
       [--size 32] [--eval-batch 2] [--train-batch 4] [--steps 2] [--seed 0] [--no-dropout]
       [--perturb 2]
 
-NAME is resnet18, mobilenet_v2, shufflenet_v2, resnext50_32x4d or efficientnet_b0 (torchvision's
-constructors, num_classes=10).
+NAME is resnet18, mobilenet_v2, shufflenet_v2, resnext50_32x4d, efficientnet_b0 or densenet121
+(torchvision's constructors, num_classes=10).
 
   /usr/bin/python3 bench/torch_parity.py --layouts bench/torchvision_layouts.json
 
@@ -42,8 +42,9 @@ and differences of 1e-6 in ResNet-18's state after one step at lr 0.1 move some 
 next by 1e-2, in dlm's reference interpreter as in onnxruntime.
 
 --no-dropout sets every Dropout's and StochasticDepth's p to 0 (MobileNetV2's classifier,
-EfficientNet-B0's classifier and residual branches): dropout masks are random and cannot match
-between two frameworks; the .dlm side sets its dropout rates to 0 too.
+EfficientNet-B0's classifier and residual branches) and DenseNet's drop_rate (0 by default
+already): dropout masks are random and cannot match between two frameworks; the .dlm side sets
+its dropout rates to 0 too.
 
 safetensors is written by hand (Debian has no python3-safetensors), as in
 tests/fixtures/torch/make_fixtures.py. Not part of the build or the tests.
@@ -67,6 +68,7 @@ MODELS = {
     "shufflenet_v2": torchvision.models.shufflenet_v2_x1_0,
     "resnext50_32x4d": torchvision.models.resnext50_32x4d,
     "efficientnet_b0": torchvision.models.efficientnet_b0,
+    "densenet121": torchvision.models.densenet121,
 }
 
 ST_DTYPE = {torch.float32: "F32", torch.int64: "I64"}
@@ -172,6 +174,8 @@ def main():
         for m in model.modules():
             if isinstance(m, (nn.Dropout, torchvision.ops.StochasticDepth)):
                 m.p = 0.0
+            if hasattr(m, "drop_rate"):  # DenseNet's dense layers (F.dropout, 0 by default)
+                m.drop_rate = 0.0
     write_safetensors(model.state_dict(), os.path.join(a.out, "weights.safetensors"))
 
     s = a.size

@@ -30,8 +30,8 @@ export interface TrainModel {
 }
 
 /**
- * ResNet-18, MobileNetV2, ShuffleNetV2 x1.0, ResNeXt-50 32x4d and EfficientNet-B0 at 32x32,
- * batch 16; GPT-2.
+ * ResNet-18, MobileNetV2, ShuffleNetV2 x1.0, ResNeXt-50 32x4d, EfficientNet-B0 and DenseNet-121
+ * at 32x32, batch 16; GPT-2.
  */
 export const TRAIN_MODELS: TrainModel[] = [
   {
@@ -80,6 +80,16 @@ export const TRAIN_MODELS: TrainModel[] = [
     torch: "efficientnet_b0",
     sgd: { lr: 0.05, momentum: 0.9 },
     deterministic: { drop: 0, sd_prob: 0 },
+  },
+  {
+    name: "densenet121 32x32",
+    id: "densenet121",
+    file: "bench/models/densenet121.dlm",
+    model: "DenseNet121",
+    batch: 16,
+    torch: "densenet121",
+    sgd: { lr: 0.05, momentum: 0.9 },
+    deterministic: { drop: 0 },
   },
   {
     name: "gpt2 mini T=64",

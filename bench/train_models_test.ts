@@ -51,6 +51,7 @@ Deno.test("selectModels() picks by part of the name and names the models when no
     "mobilenet_v2",
     "shufflenet_v2",
     "efficientnet_b0",
+    "densenet121",
   ]);
   assert.equal(selectModels(TRAIN_MODELS).length, TRAIN_MODELS.length);
   assert.throws(

@@ -87,6 +87,11 @@ const BUDGETS: Budget[] = [
   // forward 239: 8x = 1912. Each SiLU is x * sigmoid(x) (2 nodes forward), and each of the 16
   // squeeze-and-excitations 6 more (pool, 2 convolutions, SiLU, sigmoid, the scaling product).
   { name: "EfficientNet-B0", file: "bench/models/efficientnet_b0.dlm", budget: 2230 },
+  // forward 368: 8x = 2944. Over the target: a dense layer's forward is lean (2 batch norms,
+  // 2 ReLUs, 2 convolutions, a Concat, as Gemms over columns from the 4x4 maps on: 16 nodes),
+  // its backward ~35 (10 per batch norm, a Split and an Add for the Concat), for 58 layers; the
+  // issue's 7,837 nodes (21x) recomputed each batch norm's batch count (364 Cast, 242 Size).
+  { name: "DenseNet-121", file: "bench/models/densenet121.dlm", budget: 3420 },
   // forward 234 (T = 64): 8x = 1872
   { name: "GPT-2 mini", file: "bench/gpt2_train.dlm", dims: { T: 64 }, budget: 730 },
   // forward 556 (the rollout included): 8x = 4448. Its 4 x 4 minibatch updates are one Loop whose
