@@ -25,7 +25,10 @@ export interface TrainModel {
   torch?: string;
   /** The train section's SGD (lr, momentum), which the parity check's torch side repeats. */
   sgd?: { lr: number; momentum: number };
-  /** Model parameters that make a training step deterministic (dropout off), for the parity check. */
+  /**
+ * Model parameters that make a training step deterministic (dropout and stochastic depth off),
+ * for the parity check.
+ */
   deterministic?: Record<string, number>;
 }
 
@@ -67,6 +70,16 @@ export const TRAIN_MODELS: TrainModel[] = [
     batch: 16,
     torch: "resnext50_32x4d",
     sgd: { lr: 0.05, momentum: 0.9 },
+  },
+  {
+    name: "convnext_tiny 32x32",
+    id: "convnext_tiny",
+    file: "bench/models/convnext_tiny.dlm",
+    model: "ConvNeXtTiny",
+    batch: 16,
+    torch: "convnext_tiny",
+    sgd: { lr: 0.05, momentum: 0.9 },
+    deterministic: { stochastic_depth_prob: 0 },
   },
   {
     name: "gpt2 mini T=64",
