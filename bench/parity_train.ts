@@ -2,13 +2,15 @@
  * The parity check of the training benchmark's models (bench/train_models.ts): does each .dlm
  * model compute what its torchvision twin does?
  *
- * For ResNet-18 (ResNet18Small), MobileNetV2, ShuffleNetV2 and ResNeXt-50 32x4d at 32x32:
+ * For ResNet-18 (ResNet18Small), MobileNetV2, ShuffleNetV2, ResNeXt-50 32x4d and ConvNeXt-Tiny at
+ * 32x32:
  *
  * 1. bench/torch_parity.py saves torchvision's seeded weights (batch norms with non-trivial
- *    statistics) as safetensors, the eval-mode logits for a fixed input, and the whole state after
- *    each of `--steps` SGD steps (the train section's lr and momentum) on fixed batches, in
- *    float32, with torch's own float32-vs-float64 deviation per tensor (kept in --dir, made again
- *    when missing, made with other arguments or by another torch_parity.py, or with --regen).
+ *    statistics, layer norms and ConvNeXt's layer scales off their initial values) as
+ *    safetensors, the eval-mode logits for a fixed input, and the whole state after each of
+ *    `--steps` SGD steps (the train section's lr and momentum) on fixed batches, in float32, with
+ *    torch's own float32-vs-float64 deviation per tensor (kept in --dir, made again when missing,
+ *    made with other arguments or by another torch_parity.py, or with --regen).
  * 2. Eval: `dlm run FILE --model M --weights weights.safetensors --input image=eval_image.npy
  *    --out DIR`, as a user runs it; logits within 1e-4 of torch's.
  * 3. Training: the train section compiled as `dlm train` compiles it (`compileTrain`, packed
@@ -27,7 +29,7 @@
  *    element of 15,000 at 1.5e-5 against the reference's -2.1e-6), and such a flip moves every
  *    gradient upstream by 1e-3; so when onnxruntime's steps differ, they run again in the
  *    reference, and only a difference there makes the check fail.
- *    Dropout is off on both sides (the model's `deterministic` parameters).
+ *    Dropout and stochastic depth are off on both sides (the model's `deterministic` parameters).
  *
  * Each model's eval and training runs in a process of its own with a time limit (`--timeout`,
  * seconds): a step that takes minutes to load is reported as timed out, not waited for.

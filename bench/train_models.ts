@@ -26,9 +26,9 @@ export interface TrainModel {
   /** The train section's SGD (lr, momentum), which the parity check's torch side repeats. */
   sgd?: { lr: number; momentum: number };
   /**
- * Model parameters that make a training step deterministic (dropout and stochastic depth off),
- * for the parity check.
- */
+   * Model parameters that make a training step deterministic (dropout and stochastic depth off),
+   * for the parity check.
+   */
   deterministic?: Record<string, number>;
 }
 

@@ -6,8 +6,8 @@
  * above what the step takes today; issue 19's target, 8x the forward model
  * (`dlm compile`, eval mode), is beside it.
  *
- * Compile only, no runtime: the six steps take about 2 s together on an idle
- * machine (MobileNetV2's, the largest, about 0.5 s).
+ * Compile only, no runtime: the steps take about 3 s together on an idle
+ * machine (PPO's and ConvNeXt-Tiny's, the largest, under 1 s each).
  *
  * Grouped and depthwise convolutions (ResNeXt, MobileNetV2, ShuffleNetV2):
  * their weight gradient is one Conv per group until it is a single operator
@@ -84,6 +84,9 @@ const BUDGETS: Budget[] = [
   },
   // forward 122: 8x = 976
   { name: "ResNeXt-50 32x4d", file: "bench/models/resnext50.dlm", budget: 1470, perGroup: 2440 },
+  // forward 292: 8x = 2336. Its 7x7 depthwise layers all run on maps of 8x8 or less, so they
+  // are batched MatMuls (passes/depthwise_matrix.ts) whatever a grouped Conv's gradient is.
+  { name: "ConvNeXt-Tiny", file: "bench/models/convnext_tiny.dlm", budget: 2080 },
   // forward 234 (T = 64): 8x = 1872
   { name: "GPT-2 mini", file: "bench/gpt2_train.dlm", dims: { T: 64 }, budget: 730 },
   // forward 556 (the rollout included): 8x = 4448. Its 4 x 4 minibatch updates are one Loop whose
