@@ -2,13 +2,13 @@
  * The training benchmark (issues 4 and 19). Three parts:
  *
  * 1. Step vs forward: for MLP and LeNet on the digits set (batch 32), the benchmark models of
- *    bench/train_models.ts (ResNet-18, MobileNetV2, ShuffleNetV2, ResNeXt-50 32x4d and
- *    EfficientNet-B0 and DenseNet-121 at 32x32, batch 16; a 4-layer GPT-2, batch 8 of 64 tokens),
- *    ResNet-18 at batch 32 and its CIFAR variant: the onnxruntime-node time of one training step
- *    (as `dlm train` runs it, 8 per run, and one per run) against one forward pass of the
- *    evaluation model on the same batch (each kind timed in a process of its own, in rounds;
- *    medians), their ratio (target <= 4x: a step does about 3x the work of a forward) and the
- *    ratio of the fastest runs, dlm's session creation time for each, and the reference
+ *    bench/train_models.ts (ResNet-18, MobileNetV2, ShuffleNetV2, ResNeXt-50 32x4d,
+ *    EfficientNet-B0, DenseNet-121 and ConvNeXt-Tiny at 32x32, batch 16; a 4-layer GPT-2, batch 8
+ *    of 64 tokens), ResNet-18 at batch 32 and its CIFAR variant: the onnxruntime-node time of
+ *    one training step (as `dlm train` runs it, 8 per run, and one per run) against one forward
+ *    pass of the evaluation model on the same batch (each kind timed in a process of its own, in
+ *    rounds; medians), their ratio (target <= 4x: a step does about 3x the work of a forward) and
+ *    the ratio of the fastest runs, dlm's session creation time for each, and the reference
  *    interpreter's step time.
  * 2. Start-up and PyTorch, per benchmark model: the forward's (as `dlm compile` writes it) and the
  *    step's (`dlm compile --train --pack-params`) node counts and their ratio (target <= 8x); the
@@ -114,6 +114,9 @@ const RUNS: Record<string, { runs: number; refRuns: number }> = {
   "mobilenet_v2 32x32": { runs: 25, refRuns: 1 },
   "shufflenet_v2 32x32": { runs: 25, refRuns: 1 },
   "resnext50 32x32": { runs: 10, refRuns: 1 },
+  "efficientnet_b0 32x32": { runs: 25, refRuns: 1 },
+  "densenet121 32x32": { runs: 10, refRuns: 1 },
+  "convnext_tiny 32x32": { runs: 10, refRuns: 1 },
   "gpt2 mini T=64": { runs: 40, refRuns: 1 },
 };
 
@@ -768,7 +771,8 @@ const rows: Row[] = [];
 if (!skip.has("steps")) {
   console.log(
     `\ntraining step vs forward (onnxruntime-node), medians of timed runs (mlp 400, lenet 200, ` +
-      `resnet 25 and 15, mobilenet and shufflenet 25, resnext 10, cifar 10, gpt2 40), each kind ` +
+      `resnet 25 and 15, mobilenet, shufflenet and efficientnet 25, resnext, densenet, convnext and ` +
+      `cifar 10, gpt2 40), each kind ` +
       `in a process of its own, ${quick ? 1 : 3} round(s) of the kinds in turn, the first tenth ` +
       `of each process's runs untimed; "step" as dlm train runs it (${STEPS_PER_RUN} steps per ` +
       `run), "1 step/run" one step per run; "session" dlm's session creation for the step`,

@@ -2,14 +2,15 @@
  * The parity check of the training benchmark's models (bench/train_models.ts): does each .dlm
  * model compute what its torchvision twin does?
  *
- * For ResNet-18 (ResNet18Small), MobileNetV2, ShuffleNetV2, ResNeXt-50 32x4d, EfficientNet-B0
- * and DenseNet-121 at 32x32:
+ * For ResNet-18 (ResNet18Small), MobileNetV2, ShuffleNetV2, ResNeXt-50 32x4d, EfficientNet-B0,
+ * DenseNet-121 and ConvNeXt-Tiny at 32x32:
  *
  * 1. bench/torch_parity.py saves torchvision's seeded weights (batch norms with non-trivial
- *    statistics) as safetensors, the eval-mode logits for a fixed input, and the whole state after
- *    each of `--steps` SGD steps (the train section's lr and momentum) on fixed batches, in
- *    float32, with torch's own float32-vs-float64 deviation per tensor (kept in --dir, made again
- *    when missing, made with other arguments or by another torch_parity.py, or with --regen).
+ *    statistics, layer norms and ConvNeXt's layer scales off their initial values) as
+ *    safetensors, the eval-mode logits for a fixed input, and the whole state after each of
+ *    `--steps` SGD steps (the train section's lr and momentum) on fixed batches, in float32, with
+ *    torch's own float32-vs-float64 deviation per tensor (kept in --dir, made again when missing,
+ *    made with other arguments or by another torch_parity.py, or with --regen).
  * 2. Eval: `dlm run FILE --model M --weights weights.safetensors --input image=eval_image.npy
  *    --out DIR`, as a user runs it; logits within 1e-4 of torch's.
  * 3. Training: the train section compiled as `dlm train` compiles it (`compileTrain`, packed

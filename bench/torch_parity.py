@@ -7,8 +7,8 @@ SGD training steps on a fixed batch, in float32 and (to judge tolerances) float6
       [--size 32] [--eval-batch 2] [--train-batch 4] [--steps 2] [--seed 0] [--no-dropout]
       [--perturb 2]
 
-NAME is resnet18, mobilenet_v2, shufflenet_v2, resnext50_32x4d, efficientnet_b0 or densenet121
-(torchvision's constructors, num_classes=10).
+NAME is resnet18, mobilenet_v2, shufflenet_v2, resnext50_32x4d, efficientnet_b0, densenet121 or
+convnext_tiny (torchvision's constructors, num_classes=10).
 
   /usr/bin/python3 bench/torch_parity.py --layouts bench/torchvision_layouts.json
 
@@ -19,7 +19,12 @@ train section (it holds the one table of them). Writes into DIR:
 - weights.safetensors: the model's state_dict (parameters and buffers, num_batches_tracked as
   i64). Batch norms get non-trivial affine parameters and running statistics (weight in
   [0.5, 1.5], bias and running_mean N(0, 0.2), running_var in [0.5, 2]), so a model that ignored
-  or misnamed them would differ.
+  or misnamed them would differ. Layer norms (ConvNeXt's) get weight in [0.5, 1.5] and bias
+  N(0, 0.2) too, and ConvNeXt's per-channel `layer_scale` values in [0.5, 1.5] instead of
+  torchvision's 1e-6: at 1e-6 every block adds a millionth of its branch to the residual, so the
+  logits (checked to 1e-4) and the branches' weight updates (lr times a gradient scaled by 1e-6,
+  checked to 1e-5) could not tell a wrong branch from a right one. Models without layer norms or
+  layer scales draw exactly what they drew before.
 - eval_image.npy (f32 [eval-batch, 3, size, size]) and eval_logits.npy: model.eval() on it.
 - train_image.npy (f32 [steps * train-batch, 3, size, size]) and train_label.npy (i64): the
   batches of the steps, in order.
@@ -42,9 +47,9 @@ and differences of 1e-6 in ResNet-18's state after one step at lr 0.1 move some 
 next by 1e-2, in dlm's reference interpreter as in onnxruntime.
 
 --no-dropout sets every Dropout's and StochasticDepth's p to 0 (MobileNetV2's classifier,
-EfficientNet-B0's classifier and residual branches) and DenseNet's drop_rate (0 by default
-already): dropout masks are random and cannot match between two frameworks; the .dlm side sets
-its dropout rates to 0 too.
+EfficientNet-B0's classifier and residual branches, ConvNeXt's blocks) and DenseNet's drop_rate
+(0 by default already): dropout and drop-path masks are random and cannot match between two
+frameworks; the .dlm side sets its rates to 0 too.
 
 safetensors is written by hand (Debian has no python3-safetensors), as in
 tests/fixtures/torch/make_fixtures.py. Not part of the build or the tests.
@@ -69,6 +74,7 @@ MODELS = {
     "resnext50_32x4d": torchvision.models.resnext50_32x4d,
     "efficientnet_b0": torchvision.models.efficientnet_b0,
     "densenet121": torchvision.models.densenet121,
+    "convnext_tiny": torchvision.models.convnext_tiny,
 }
 
 ST_DTYPE = {torch.float32: "F32", torch.int64: "I64"}
@@ -109,7 +115,9 @@ def save_npy(file, array):
     os.replace(tmp, file)
 
 
-def randomize_batch_norms(model, g):
+def randomize_norms(model, g):
+    """Batch and layer norms off their identity initialisation, and ConvNeXt's layer scales off
+    1e-6 (the header says why), in module order."""
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             n = m.num_features
@@ -118,6 +126,14 @@ def randomize_batch_norms(model, g):
                 m.bias.copy_(0.2 * torch.randn(n, generator=g))
                 m.running_mean.copy_(0.2 * torch.randn(n, generator=g))
                 m.running_var.copy_(0.5 + 1.5 * torch.rand(n, generator=g))
+        elif isinstance(m, nn.LayerNorm) and m.elementwise_affine:
+            shape = m.normalized_shape
+            with torch.no_grad():
+                m.weight.copy_(0.5 + torch.rand(shape, generator=g))
+                m.bias.copy_(0.2 * torch.randn(shape, generator=g))
+        elif isinstance(getattr(m, "layer_scale", None), nn.Parameter):
+            with torch.no_grad():
+                m.layer_scale.copy_(0.5 + torch.rand(m.layer_scale.shape, generator=g))
 
 
 def max_dev(a, b):
@@ -169,7 +185,7 @@ def main():
     torch.manual_seed(a.seed)
     model = MODELS[a.name](num_classes=10)
     g = torch.Generator().manual_seed(a.seed + 1)
-    randomize_batch_norms(model, g)
+    randomize_norms(model, g)
     if a.no_dropout:
         for m in model.modules():
             if isinstance(m, (nn.Dropout, torchvision.ops.StochasticDepth)):

@@ -12,9 +12,9 @@ forward, loss, backward, optimizer step.
 
 Models (torchvision's, num_classes=10, 32x32 images, SGD lr 0.1 or 0.05 with momentum 0.9, as
 the .dlm files' train sections): resnet18, resnet18_cifar, mobilenet_v2, shufflenet_v2,
-resnext50_32x4d, efficientnet_b0, densenet121; mlp_digits and lenet_digits (8x8 digits); gpt2_mini
-(bench/gpt2_train.dlm's GPT-2: 4 layers of width 128, 4 heads, 1,024 tokens, 64 positions, tied
-output, AdamW lr 3e-4).
+resnext50_32x4d, efficientnet_b0, densenet121, convnext_tiny; mlp_digits and lenet_digits (8x8
+digits); gpt2_mini (bench/gpt2_train.dlm's GPT-2: 4 layers of width 128, 4 heads, 1,024 tokens,
+64 positions, tied output, AdamW lr 3e-4).
 
 Not part of the build or the tests: a reference figure for the benchmark.
 """
@@ -125,6 +125,8 @@ MODELS = {
                         lambda n: (images(n), labels(n)), cross_entropy),
     "densenet121": (lambda: torchvision.models.densenet121(num_classes=10), sgd(0.05),
                     lambda n: (images(n), labels(n)), cross_entropy),
+    "convnext_tiny": (lambda: torchvision.models.convnext_tiny(num_classes=10), sgd(0.05),
+                      lambda n: (images(n), labels(n)), cross_entropy),
     "gpt2_mini": (Gpt2Mini, lambda m: torch.optim.AdamW(m.parameters(), lr=3e-4),
                   lambda n: (torch.randint(0, 1024, (n, 64)), torch.randint(0, 1024, (n, 64))),
                   lambda logits, y: F.cross_entropy(logits.transpose(1, 2), y)),
@@ -188,6 +190,7 @@ def main():
         ("resnet18", 32, 15, 5), ("resnet18_cifar", 16, 10, 2), ("mobilenet_v2", 16, 25, 5),
         ("shufflenet_v2", 16, 25, 5), ("resnext50_32x4d", 16, 10, 2), ("efficientnet_b0", 16, 25, 5),
         ("densenet121", 16, 10, 2),
+        ("convnext_tiny", 16, 10, 2),
         ("gpt2_mini", 8, 40, 5),
     ):
         r = bench(name, batch, runs, block)

@@ -25,13 +25,16 @@ export interface TrainModel {
   torch?: string;
   /** The train section's SGD (lr, momentum), which the parity check's torch side repeats. */
   sgd?: { lr: number; momentum: number };
-  /** Model parameters that make a training step deterministic (dropout off), for the parity check. */
+  /**
+   * Model parameters that make a training step deterministic (dropout and stochastic depth off),
+   * for the parity check.
+   */
   deterministic?: Record<string, number>;
 }
 
 /**
- * ResNet-18, MobileNetV2, ShuffleNetV2 x1.0, ResNeXt-50 32x4d, EfficientNet-B0 and DenseNet-121
- * at 32x32, batch 16; GPT-2.
+ * ResNet-18, MobileNetV2, ShuffleNetV2 x1.0, ResNeXt-50 32x4d, EfficientNet-B0, DenseNet-121 and
+ * ConvNeXt-Tiny at 32x32, batch 16; GPT-2.
  */
 export const TRAIN_MODELS: TrainModel[] = [
   {
@@ -90,6 +93,16 @@ export const TRAIN_MODELS: TrainModel[] = [
     torch: "densenet121",
     sgd: { lr: 0.05, momentum: 0.9 },
     deterministic: { drop: 0 },
+  },
+  {
+    name: "convnext_tiny 32x32",
+    id: "convnext_tiny",
+    file: "bench/models/convnext_tiny.dlm",
+    model: "ConvNeXtTiny",
+    batch: 16,
+    torch: "convnext_tiny",
+    sgd: { lr: 0.05, momentum: 0.9 },
+    deterministic: { stochastic_depth_prob: 0 },
   },
   {
     name: "gpt2 mini T=64",

@@ -6,8 +6,8 @@
  * above what the step takes today; issue 19's target, 8x the forward model
  * (`dlm compile`, eval mode), is beside it.
  *
- * Compile only, no runtime: the eight steps took 3 s together at a load average of 2
- * (EfficientNet-B0's and PPO's, the largest, about 0.6 s each).
+ * Compile only, no runtime: the steps take about 3-4 s together on an idle machine (EfficientNet-B0's,
+ * ConvNeXt-Tiny's and PPO's, the largest, under 1 s each).
  *
  * Grouped and depthwise convolutions (ResNeXt, MobileNetV2, ShuffleNetV2):
  * their weight gradient is one Conv per group until it is a single operator
@@ -92,6 +92,9 @@ const BUDGETS: Budget[] = [
   // its backward ~35 (10 per batch norm, a Split and an Add for the Concat), for 58 layers; the
   // issue's 7,837 nodes (21x) recomputed each batch norm's batch count (364 Cast, 242 Size).
   { name: "DenseNet-121", file: "bench/models/densenet121.dlm", budget: 3420 },
+  // forward 292: 8x = 2336. Its 7x7 depthwise layers all run on maps of 8x8 or less, so they
+  // are batched MatMuls (passes/depthwise_matrix.ts) whatever a grouped Conv's gradient is.
+  { name: "ConvNeXt-Tiny", file: "bench/models/convnext_tiny.dlm", budget: 2080 },
   // forward 234 (T = 64): 8x = 1872
   { name: "GPT-2 mini", file: "bench/gpt2_train.dlm", dims: { T: 64 }, budget: 730 },
   // forward 556 (the rollout included): 8x = 4448. Its 4 x 4 minibatch updates are one Loop whose
