@@ -20,6 +20,13 @@ export { type OptSpec, type Parsed, UsageError };
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
+  /**
+   * The process ends when the command returns (cli/main.ts run as the program): a command may
+   * then leave its onnxruntime sessions to the process's end rather than release them, which
+   * took 40-100 ms of a DenseNet-121 `dlm train` (0.8 s) for nothing. Unset in-process (tests,
+   * the code cache's callers), where sessions are released.
+   */
+  exitsAfter?: boolean;
 }
 
 /** The terminal. */

@@ -91,6 +91,6 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 }
 
 if (import.meta.main) {
-  const code = await main(Deno.args);
+  const code = await main(Deno.args, { ...defaultIo, exitsAfter: true });
   Deno.exit(code);
 }

@@ -41,7 +41,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     try {
       outputs = await session.run(feeds);
     } finally {
-      await session.release();
+      if (!io.exitsAfter) await session.release();
     }
   }
   const ms = performance.now() - t0;

@@ -175,7 +175,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
       ? { monitor, patience: positiveInt(args, "patience", defaults.patience ?? 3) }
       : undefined,
     progress: stderrSink(),
-    sessions: { ...sessionArgs, report: true, warn: io.err },
+    sessions: { ...sessionArgs, report: true, warn: io.err, keepAtEnd: io.exitsAfter },
     memoryBudget: memoryBudget(args.opts["memory-budget"] as string | undefined),
     stages: compiledStages.map((st) => kmeansStage(st, backendOf(args, true), seed, sources)),
   });

@@ -114,6 +114,11 @@ export interface SessionChoices {
   report?: boolean;
   /** Where the cache's warning goes (default console.error). */
   warn?: (line: string) => void;
+  /**
+   * Leave the sessions to the process's end instead of releasing them when training ends: for a
+   * caller that exits right after (the CLI), where releasing a large step only costs time.
+   */
+  keepAtEnd?: boolean;
 }
 
 /** What `train` returns. */
@@ -719,9 +724,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     // Early stopping only: a run that reached its step limit did what it was asked.
     stoppedEarly = epoch < epochs && stepsDone < maxSteps;
   } finally {
-    await runner.release();
-    await evalRunner?.release();
-    for (const st of stages) await st.release();
+    if (!opts.sessions?.keepAtEnd) {
+      await runner.release();
+      await evalRunner?.release();
+      for (const st of stages) await st.release();
+    }
   }
   if (opts.outDir && history.length) {
     const w = writeHistory(opts.outDir, history, step.graph.name || "training");
