@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { Graph } from "../ir/graph.ts";
 import { tensor } from "../ir/tensor.ts";
 import { GraphBuilder } from "../ops/builder.ts";
-import { compileTrain } from "../train/mod.ts";
+import { packedStep } from "../train/testing.ts";
 import { columnsLayout, columnsLayoutTuning } from "./columns_layout.ts";
 import { dce } from "./dce.ts";
 import { mergeReshapes } from "./merge_reshapes.ts";
@@ -130,11 +130,7 @@ model M {
 train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1, momentum: 0.9) }`;
 
 function step(src: string, minSaving: number): Graph {
-  return withTuning(columnsLayoutTuning, { minSaving }, () => {
-    const c = compileTrain("m.dlm", { read: () => src, pack: true });
-    assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
-    return c.step!;
-  });
+  return withTuning(columnsLayoutTuning, { minSaving }, () => packedStep(src));
 }
 
 Deno.test("a training step's residual block on small maps keeps the columns layout and computes the same step", () => {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { AttrValue, Graph } from "../ir/graph.ts";
 import { toNumbers } from "../ir/tensor.ts";
-import { compileTrain } from "../train/mod.ts";
+import { packedStep } from "../train/testing.ts";
 import { applyPass, assertSameOutputs, convGraph, randomFeeds, withTuning } from "./testing.ts";
 import { depthwiseMatrix, depthwiseMatrixTuning, tapMatrix } from "./depthwise_matrix.ts";
 
@@ -74,11 +74,7 @@ Deno.test("convolutions that are not depthwise, maps with too many position pair
 
 /** The training step of a depthwise layer between two pointwise ones, the matrices on or off. */
 function step(src: string, maxPairs: number): Graph {
-  return withTuning(depthwiseMatrixTuning, { maxPairs }, () => {
-    const c = compileTrain("m.dlm", { read: () => src, pack: true });
-    assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
-    return c.step!;
-  });
+  return withTuning(depthwiseMatrixTuning, { maxPairs }, () => packedStep(src));
 }
 
 Deno.test("a training step through the matrices computes the step of the depthwise Conv", () => {

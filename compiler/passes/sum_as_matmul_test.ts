@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { Graph } from "../ir/graph.ts";
 import { tensor } from "../ir/tensor.ts";
 import { GraphBuilder } from "../ops/builder.ts";
-import { compileTrain } from "../train/mod.ts";
+import { packedStep } from "../train/testing.ts";
 import { applyPass, assertSameOutputs, randomFeeds, withTuning } from "./testing.ts";
 import { sumAsMatmul, sumAsMatmulTuning } from "./sum_as_matmul.ts";
 
@@ -70,11 +70,7 @@ Deno.test("sums over other axes, all axes, few elements, other dtypes, and eval 
 
 /** A small MLP's training step, the rewrite on or off. */
 function step(src: string, minColumns: number): Graph {
-  return withTuning(sumAsMatmulTuning, { minColumns }, () => {
-    const c = compileTrain("m.dlm", { read: () => src, pack: true });
-    assert.deepEqual(c.diagnostics.filter((d) => d.severity === "error"), []);
-    return c.step!;
-  });
+  return withTuning(sumAsMatmulTuning, { minColumns }, () => packedStep(src));
 }
 
 Deno.test("a training step's bias gradients are MatMuls by one shared row of ones and the step computes the same values", () => {
