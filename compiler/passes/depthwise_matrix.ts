@@ -53,8 +53,9 @@ export const depthwiseMatrixTuning = { maxPairs: 4096 };
  * Runs in train mode only, before the gradients are built (`beforeGradientsPipeline`, after
  * depthwise_scale, which makes one-tap layers a Mul): the gradients are derived from the
  * matrices; in eval mode a Conv keeps its weight's name and the batch norm folded into it.
- * Conditions: C = group = M (no channel multiplier), a weight [C, 1, k...], static channels,
- * maps and kernel, at most `maxPairs` position pairs, more than one channel.
+ * Conditions: an f32 weight (onnxruntime's CPU MatMul is the float kernel measured),
+ * C = group = M (no channel multiplier), a weight [C, 1, k...], static channels, maps and
+ * kernel, at most `maxPairs` position pairs, more than one channel.
  */
 export const depthwiseMatrix = definePass(
   { id: "depthwise_matrix", modes: ["train"] },
@@ -74,6 +75,7 @@ export const depthwiseMatrix = definePass(
 
 /** A depthwise convolution of static sizes with at most `maxPairs` position pairs. */
 function geometry(g: Graph, conv: Node): ConvGeometry | undefined {
+  if (g.types.get(conv.inputs[1])?.dtype !== "f32") return undefined;
   const p = convGeometry(g, conv);
   if (!p || p.channelsIn < 2 || p.group !== p.channelsIn || p.channelsOut !== p.channelsIn) {
     return undefined;

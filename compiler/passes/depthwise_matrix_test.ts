@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { AttrValue, Graph } from "../ir/graph.ts";
 import { toNumbers } from "../ir/tensor.ts";
+import { GraphBuilder } from "../ops/builder.ts";
 import { packedStep } from "../train/testing.ts";
 import { applyPass, assertSameOutputs, convGraph, randomFeeds, withTuning } from "./testing.ts";
 import { depthwiseMatrix, depthwiseMatrixTuning, tapMatrix } from "./depthwise_matrix.ts";
@@ -70,6 +71,12 @@ Deno.test("convolutions that are not depthwise, maps with too many position pair
   }
   const g = convGraph([2, 4, 2, 2], [4, 1, 3, 3], { group: 4, pads: [1, 1, 1, 1] });
   assert.equal(applyPass(g, depthwiseMatrix, { mode: "eval" }).changed, false);
+  // An f64 layer.
+  const b = new GraphBuilder("conv");
+  const x = b.input("x", { dtype: "f64", shape: [2, 4, 2, 2] });
+  const w = b.input("w", { dtype: "f64", shape: [4, 1, 3, 3] });
+  b.output(b.addNode("Conv", [x, w], { group: 4, pads: [1, 1, 1, 1] })[0], "y");
+  assert.equal(applyPass(b.graph, depthwiseMatrix, train).changed, false);
 });
 
 /** The training step of a depthwise layer between two pointwise ones, the matrices on or off. */
