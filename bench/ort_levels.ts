@@ -22,7 +22,8 @@
  *   deno task bench:ort [--only NAME] [--kinds forward,step,multi]
  *     [--levels disabled,basic,extended,all] [--rounds N] [--runs N] [--timeout S] [--cache] [--cpu]
  *
- * Prints a table per model and writes bench/results_ort_levels.json (`--out`).
+ * The models are the training benchmark's (bench/train_models.ts). Prints a table per model and
+ * writes bench/results_ort_levels.json (`--out`; with `--only`, bench/results_ort_levels_only.json).
  */
 import { compileTrain } from "../compiler/train/mod.ts";
 import { multiStep } from "../compiler/train/multistep.ts";
@@ -36,6 +37,7 @@ import { createSession } from "../runtime/ort/mod.ts";
 import { isOptimizeLevel, OPTIMIZE_LEVELS, type OptimizeLevel } from "../runtime/ort/optimize.ts";
 import { scanModel } from "../runtime/ort/model_scan.ts";
 import { formatMachineFacts, machineFacts } from "./machine.ts";
+import { TRAIN_MODELS } from "./train_models.ts";
 import { median } from "./stats.ts";
 import { count, formatTable, ms } from "./table.ts";
 
@@ -54,13 +56,14 @@ interface Case {
   dims?: Record<string, number>;
 }
 
-const CASES: Case[] = [
-  { name: "resnet18", file: "bench/resnet18_train.dlm", model: "ResNet18Small", batch: 16 },
-  { name: "gpt2", file: "bench/gpt2_train.dlm", batch: 8, dims: { T: 64 } },
-  { name: "mobilenet_v2", file: "bench/models/mobilenet_v2.dlm", batch: 16 },
-  { name: "shufflenet_v2", file: "bench/models/shufflenet_v2.dlm", batch: 16 },
-  { name: "resnext50", file: "bench/models/resnext50.dlm", batch: 16 },
-];
+/** The training benchmark's models (bench/train_models.ts), by their short ids. */
+const CASES: Case[] = TRAIN_MODELS.map((m) => ({
+  name: m.id,
+  file: m.file,
+  model: m.model,
+  batch: m.batch,
+  dims: m.dims,
+}));
 
 type Kind = "forward" | "step" | "multi";
 const KINDS: Kind[] = ["forward", "step", "multi"];
@@ -93,6 +96,7 @@ function parseArgs(argv: string[]): Args {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${name} needs an integer >= 1, got ${v}`);
     return n;
   };
+  let out: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i], v = () => argv[++i];
     if (arg === "--only") a.only = v();
@@ -108,9 +112,12 @@ function parseArgs(argv: string[]): Args {
     else if (arg === "--timeout") a.timeout = int(arg, v());
     else if (arg === "--cache") a.cache = true;
     else if (arg === "--cpu") a.cpu = true;
-    else if (arg === "--out") a.out = v();
+    else if (arg === "--out") out = v();
     else throw new Error(`unknown option '${arg}'`);
   }
+  // Some models' rows go beside the whole run's results, not over them.
+  a.out = out ??
+    root + (a.only ? "bench/results_ort_levels_only.json" : "bench/results_ort_levels.json");
   return a;
 }
 
