@@ -4,7 +4,7 @@
 import type { Graph, Node } from "../ir/graph.ts";
 import { numel, tensor } from "../ir/tensor.ts";
 import { definePass, noteRewrite } from "./context.ts";
-import { convGeometry, freshName, plain } from "./match.ts";
+import { convGeometry, freshName, plain, takenNames } from "./match.ts";
 
 /**
  * A Conv with group C over C input and C output channels, a kernel of one
@@ -31,10 +31,12 @@ import { convGeometry, freshName, plain } from "./match.ts";
  * output.
  */
 export const depthwiseScale = definePass({ id: "depthwise_scale", modes: ["train"] }, (g, ctx) => {
+  let taken: Set<string> | undefined;
+  const fresh = (base: string) => freshName(g, base, taken ??= takenNames(g));
   const out: Node[] = [];
   let fired = 0;
   for (const n of g.nodes) {
-    const r = plain(n)?.op === "Conv" ? rewrite(g, n) : undefined;
+    const r = plain(n)?.op === "Conv" ? rewrite(g, n, fresh) : undefined;
     if (!r) {
       out.push(n);
       continue;
@@ -47,7 +49,7 @@ export const depthwiseScale = definePass({ id: "depthwise_scale", modes: ["train
   return fired > 0;
 });
 
-function rewrite(g: Graph, conv: Node): Node[] | undefined {
+function rewrite(g: Graph, conv: Node, fresh: (base: string) => string): Node[] | undefined {
   const [x, w, b] = conv.inputs;
   const p = convGeometry(g, conv);
   if (!p || p.channelsIn < 2 || p.group !== p.channelsIn || p.channelsOut !== p.channelsIn) {
@@ -59,15 +61,15 @@ function rewrite(g: Graph, conv: Node): Node[] | undefined {
   const wt = g.types.get(w)!, yt = g.types.get(conv.outputs[0])!;
   const c = p.channelsIn, rank = p.n + 2;
   const ones = new Array<number>(p.n).fill(1);
-  const shape = freshName(g, `${conv.name}/scale/shape`);
+  const shape = fresh(`${conv.name}/scale/shape`);
   g.initializers.set(shape, tensor("i64", [rank], [1, c, ...ones]));
   g.types.set(shape, { dtype: "i64", shape: [rank] });
   const perChannel = (v: string, what: string): [Node, string] => {
-    const name = freshName(g, `${conv.name}/scale/${what}`);
+    const name = fresh(`${conv.name}/scale/${what}`);
     g.types.set(name, { dtype: wt.dtype, shape: [1, c, ...ones] });
     const node: Node = {
       op: "Reshape",
-      name: freshName(g, `${conv.name}/scale/${what}_reshape`),
+      name: fresh(`${conv.name}/scale/${what}_reshape`),
       inputs: [v, shape],
       outputs: [name],
       attrs: {},
@@ -81,7 +83,7 @@ function rewrite(g: Graph, conv: Node): Node[] | undefined {
     return [scaleNode, { ...conv, op: "Mul", inputs: [x, scale], attrs: {}, outputs: [y] }];
   }
   const [biasNode, bias] = perChannel(b, "bias");
-  const scaled = freshName(g, `${conv.name}/scaled`);
+  const scaled = fresh(`${conv.name}/scaled`);
   g.types.set(scaled, { dtype: yt.dtype, shape: [...yt.shape] });
   return [
     scaleNode,
@@ -89,7 +91,7 @@ function rewrite(g: Graph, conv: Node): Node[] | undefined {
     { ...conv, op: "Mul", inputs: [x, scale], attrs: {}, outputs: [scaled] },
     {
       op: "Add",
-      name: freshName(g, `${conv.name}/bias`),
+      name: fresh(`${conv.name}/bias`),
       inputs: [scaled, bias],
       outputs: [y],
       attrs: {},

@@ -6,7 +6,7 @@ import type { Graph, Node } from "../ir/graph.ts";
 import { numel, setNumber, type Tensor, tensor, zeros } from "../ir/tensor.ts";
 import { explicitPads } from "../ops/conv.ts";
 import { definePass, noteRewrite } from "./context.ts";
-import { constantTable, freshName, plain, Uses } from "./match.ts";
+import { constantTable, freshName, plain, takenNames, Uses } from "./match.ts";
 
 /**
  * Along one spatial dim of a Conv (input size H, output size O, stride s,
@@ -37,10 +37,13 @@ import { constantTable, freshName, plain, Uses } from "./match.ts";
 export const trimConvTaps = definePass({ id: "trim_conv_taps" }, (g, ctx) => {
   const consts = constantTable(g, ctx);
   const uses = new Uses(g);
+  // The graph's names, once: each new name joins it (freshName), so no rewrite scans the graph.
+  let taken: Set<string> | undefined;
+  const fresh = (base: string) => freshName(g, base, taken ??= takenNames(g));
   const out: Node[] = [];
   let fired = 0;
   for (const n of g.nodes) {
-    const r = plain(n)?.op === "Conv" ? trim(g, n, consts, uses) : undefined;
+    const r = plain(n)?.op === "Conv" ? trim(g, n, consts, uses, fresh) : undefined;
     if (r) {
       if (r !== true) out.push(...r);
       noteRewrite(ctx, [n]);
@@ -87,6 +90,7 @@ function trim(
   conv: Node,
   consts: Map<string, Tensor>,
   uses: Uses,
+  fresh: (base: string) => string,
 ): Node[] | true | undefined {
   const [x, w] = conv.inputs;
   const xt = g.types.get(x), wt = g.types.get(w), yt = g.types.get(conv.outputs[0]);
@@ -145,7 +149,7 @@ function trim(
   const pick = zeros(wt.dtype, [whole, live]);
   for (let j = 0; j < live; j++) setNumber(pick, kernelOffset(j, lo, size, k) * live + j, 1);
   const value = (base: string, dims: number[], t?: Tensor) => {
-    const name = freshName(g, base);
+    const name = fresh(base);
     g.types.set(name, { dtype: t?.dtype ?? wt.dtype, shape: dims });
     if (t) g.initializers.set(name, t);
     return name;
@@ -153,7 +157,7 @@ function trim(
   const shapeOf = (dims: number[]) =>
     value(`${w}.shape`, [dims.length], tensor("i64", [dims.length], dims));
   const node = (op: string, what: string, inputs: string[], output: string): Node => ({
-    name: freshName(g, `${conv.name}/taps/${what}`),
+    name: fresh(`${conv.name}/taps/${what}`),
     op,
     inputs,
     outputs: [output],
