@@ -201,7 +201,7 @@ function prepare(c: Case): Prepared {
   const compileMs = performance.now() - t0;
   const state = initialState(step);
   const batch = batchOf(step, state, c.batch, c.dims);
-  const named = unpackValues(step.packs, state);
+  const named = unpackValues(step.packs, state, step.defaults);
   const evalFeeds: Record<string, Tensor> = {};
   for (const n of evalModel.inputNames) {
     const t = batch[n] ?? named.get(n) ?? evalModel.defaults.get(n);
@@ -224,7 +224,7 @@ function prepare(c: Case): Prepared {
   // The batch as `dlm train --data NAME=PATH.npy` reads it.
   for (const [k, t] of Object.entries(batch)) writeFileAtomic(`${dir}/data/${k}.npy`, writeNpy(t));
   let params = 0;
-  const initial = unpackValues(step.packs, step.defaults);
+  const initial = unpackValues(step.packs, step.defaults, step.defaults);
   for (const p of compiled.step.params) {
     if (!p.trainable || p.frozen) continue;
     const t = initial.get(p.name);

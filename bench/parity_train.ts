@@ -228,7 +228,7 @@ async function stepChild(
       // By parameter name, optimiser state in its parameter's shape (as torch's).
       const named = stateInParamShapes(
         step,
-        step.packs.length ? unpackValues(step.packs, next) : next,
+        step.packs.length ? unpackValues(step.packs, next, step.defaults) : next,
       );
       if (dump) {
         writeFileAtomic(`${dir}/dlm_step${k + 1}.safetensors`, writeSafetensors([...named]));

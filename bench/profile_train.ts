@@ -58,14 +58,15 @@ if (!c.step || !c.eval) {
 const g = evalOnly ? c.eval : c.step;
 // State as `dlm train` starts it (compiled initial values, zeros for optimiser state and step);
 // the batch inputs random.
-const state = initialState(loadModel(c.step, "step model"));
+const loaded = loadModel(c.step, "step model");
+const state = initialState(loaded);
 const batchGraph = { ...g, inputs: g.inputs.filter((i) => !state.has(i.name)) };
 const feeds: Record<string, Tensor> = prepareInputs(batchGraph, {
   seed: 0,
   dims: { N: batch, ...dims },
 });
 // The evaluation model reads packed parameters by name.
-const named = unpackValues(c.step.packs ?? [], state);
+const named = unpackValues(c.step.packs ?? [], state, loaded.defaults);
 for (const i of g.inputs) feeds[i.name] ??= state.get(i.name) ?? named.get(i.name)!;
 const ortFeeds = Object.fromEntries(
   Object.entries(feeds).map(([k, t]) => [k, toOrt(t, ort.Tensor as never, k)]),

@@ -750,6 +750,12 @@ export const CODES = {
     message: "{0} needs {1}, got {2}",
   },
   DLM0423: { title: "Data does not fit", category: "error", message: "{0} needs {1}, got {2}" },
+  DLM0424: {
+    title: "Optimiser state on taps not trained",
+    category: "error",
+    message:
+      "{0} is not zero on kernel taps of '{1}' that only padding reads at this input size, and the step trains the other taps alone: resume at the input size the state was saved at, or without its optimiser state",
+  },
   DLM0430: {
     title: "Second-order gradient",
     category: "error",

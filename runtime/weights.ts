@@ -8,7 +8,7 @@ import { formatType } from "../compiler/ir/graph.ts";
 import { diag, type Diagnostic, DlmError, error, fail, warning } from "../compiler/diagnostics.ts";
 import { bf16ToF32, f16ToF32, type Tensor, zeros } from "../compiler/ir/tensor.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
-import { unpackValues } from "../compiler/train/pack.ts";
+import { setPackMember, unpackValues } from "../compiler/train/pack.ts";
 import { readSafetensors } from "./formats/safetensors.ts";
 import { readFileOrFail, readTextOrFail } from "./fs.ts";
 
@@ -179,7 +179,11 @@ export function loadWeights(
       graph.initializers.set(p.name, copy);
       packs.set(p.name, copy);
     }
-    for (const [k, t] of unpackValues(graph.packs, packs)) packed.set(k, t);
+    // A weight packed at some taps unpacks to a copy: it loads into its initializer (the taps
+    // its step does not train), and its taps into the pack below.
+    for (const [k, t] of unpackValues(graph.packs, packs, graph.initializers)) {
+      if (!graph.initializers.has(k)) packed.set(k, t);
+    }
   }
   for (const src of sources) {
     const path = typeof src === "string" ? src : src.name;
@@ -246,6 +250,14 @@ export function loadWeights(
   }
   if (errors.length) throw new DlmError(errors);
   const copied = copyUnloaded(graph, seen, packed);
+  for (const p of graph.packs ?? []) {
+    for (const m of p.members) {
+      const pack = graph.initializers.get(p.name);
+      if (m.taps && pack && (seen.has(m.param) || copied.has(m.param))) {
+        setPackMember(pack, m, graph.initializers.get(m.param)!);
+      }
+    }
+  }
   // Fine-tuning from a base checkpoint: the methods' parameters (LoRA, IA3, ...) start from
   // their own initialisation (B = 0), so they are missing on purpose unless some file has any.
   const anyAdapter = graph.params.some((p) => p.adapter && seen.has(p.name));

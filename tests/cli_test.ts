@@ -925,6 +925,94 @@ Deno.test("compile --train --pack-params writes a packed step that dlm train run
   assert.match(bad.err, /--pack-params needs --train \(it applies to the training-step model\)/);
 });
 
+Deno.test("a weight read at its centre tap only trains there: dlm train, compile --train and their files keep it whole", async () => {
+  const dir = Deno.makeTempDirSync();
+  const file = `${dir}/taps.dlm`;
+  // 8x8 digits down to a 1x1 map, where c4 (3x3, padded by 1) reads its centre tap alone.
+  Deno.writeTextFileSync(
+    file,
+    `model M {
+  input image: f32[N, 64]
+  output logits: f32[N, 10] = image |> reshape((-1, 1, 8, 8))
+    |> c1: conv2d(8, kernel: 3, stride: 2, pad: 1) |> relu
+    |> c2: conv2d(8, kernel: 3, stride: 2, pad: 1) |> relu
+    |> c3: conv2d(16, kernel: 3, stride: 2, pad: 1) |> relu
+    |> c4: conv2d(16, kernel: 3, pad: 1) |> relu
+    |> flatten |> fc: linear(10)
+}
+train M {
+  input label: i64[N]
+  loss = cross_entropy(logits, label)
+  optimizer = sgd(lr: 0.05, momentum: 0.9)
+  batch_size = 256
+}`,
+  );
+  const step = await dlm(
+    "compile",
+    file,
+    "--train",
+    "--pack-params",
+    "-o",
+    `${dir}/step.onnx`,
+    "--save-weights",
+    `${dir}/init.safetensors`,
+  );
+  assert.equal(step.code, 0, step.err);
+  const { graph } = decodeModel(Deno.readFileSync(`${dir}/step.onnx`));
+  const member = graph.packs!.flatMap((p) => p.members).find((m) => m.param === "c4.weight");
+  assert.deepEqual(member?.taps, [4]);
+  // Its initial value goes to --save-weights, whole, like the other state's.
+  assert.ok(!graph.initializers.has("c4.weight"));
+  const init = readSafetensors(Deno.readFileSync(`${dir}/init.safetensors`)).tensors;
+  const w0 = init.get("c4.weight")!;
+  assert.deepEqual(w0.shape, [16, 16, 3, 3]);
+  const moved = (w: Tensor) => {
+    const at = new Set<number>();
+    for (let i = 0; i < w.data.length; i++) if (w.data[i] !== w0.data[i]) at.add(i % 9);
+    return [...at];
+  };
+  for (
+    const args of [
+      [file],
+      [`${dir}/step.onnx`, "--weights", `${dir}/init.safetensors`],
+    ]
+  ) {
+    const r = await dlm(
+      "train",
+      ...args,
+      "--data",
+      "digits",
+      "--epochs",
+      "1",
+      "--out",
+      `${dir}/run`,
+      "--save",
+      `${dir}/trained.safetensors`,
+    );
+    assert.equal(r.code, 0, r.err);
+    // Trained at the centre; every other tap as it started, in the weights and the checkpoint.
+    const trained = readSafetensors(Deno.readFileSync(`${dir}/trained.safetensors`)).tensors;
+    assert.deepEqual(moved(trained.get("c4.weight")!), [4], args[0]);
+    const ckpt = readSafetensors(Deno.readFileSync(`${dir}/run/checkpoint.safetensors`)).tensors;
+    assert.deepEqual(moved(ckpt.get("c4.weight")!), [4], args[0]);
+    const m = ckpt.get("opt:momentum:c4.weight")!;
+    assert.deepEqual(m.shape, [16, 16, 3, 3]);
+    assert.ok([...m.data].every((v, i) => v === 0 || i % 9 === 4));
+  }
+  // A resume of that checkpoint continues.
+  const resumed = await dlm(
+    "train",
+    file,
+    "--data",
+    "digits",
+    "--epochs",
+    "2",
+    "--resume",
+    `${dir}/run/checkpoint.safetensors`,
+  );
+  assert.equal(resumed.code, 0, resumed.err);
+});
+
 Deno.test("dlm train saves num_batches_tracked as PyTorch counts it, and a resumed run continues the count", async () => {
   const dir = Deno.makeTempDirSync();
   const file = `${dir}/bn.dlm`;

@@ -179,6 +179,7 @@ train ResNet18Narrow {
   const next = unpackValues(
     m.packs,
     new Map(stateInputs(m.outputNames).map((n) => [n, out[nextName(n)]])),
+    m.defaults,
   );
   const counters = [...torch.keys()].filter((k) => k.endsWith(".num_batches_tracked"));
   assert.equal(counters.length, 20);

@@ -268,7 +268,10 @@ function withMembers(g: Graph, values: Record<string, Tensor>): Record<string, T
     const next = k.startsWith("next:") ? "next:" : "";
     const name = k.slice(next.length);
     if (!packs.some((p) => p.name === name)) continue;
-    for (const [m, v] of unpackValues(packs, new Map([[name, t]]))) out[next + m] = v;
+    // (A weight packed at some taps takes its others from the step's initial values.)
+    for (const [m, v] of unpackValues(packs, new Map([[name, t]]), g.initializers)) {
+      out[next + m] = v;
+    }
   }
   return out;
 }

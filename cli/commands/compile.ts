@@ -79,16 +79,18 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     }
     // State values are inputs; their initial values go to --save-weights, not into the model,
     // so that any onnxruntime session takes them as ordinary feeds.
+    // So are those of weights trained at some taps only (their other taps: compiler/train/pack.ts).
     const initial = new Map<string, Tensor>();
-    for (const i of g.inputs) {
-      const t = g.initializers.get(i.name);
+    const tapped = (g.packs ?? []).flatMap((p) => p.members.filter((m) => m.taps));
+    for (const name of [...g.inputs.map((i) => i.name), ...tapped.map((m) => m.param)]) {
+      const t = g.initializers.get(name);
       if (t) {
-        initial.set(i.name, t);
-        g.initializers.delete(i.name);
+        initial.set(name, t);
+        g.initializers.delete(name);
       }
     }
     // Packed parameters are saved under their own names; a runner packs them again.
-    const named = unpackValues(g.packs ?? [], initial);
+    const named = unpackValues(g.packs ?? [], initial, initial);
     const written = await writeModelAsync(g, out, {
       opset,
       also: save ? [{ path: save, bytes: writeSafetensors([...named], { producer: "dlm" }) }] : [],

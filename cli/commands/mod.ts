@@ -118,7 +118,7 @@ const compile = lazyCommand(
       "pack-params": {
         kind: "bool",
         help:
-          "with --train: update small parameters as flat vectors (pack:N inputs; layout in the model's dlm.packs metadata), as dlm train does",
+          "with --train: update small parameters as flat vectors (pack:N inputs; layout in the model's dlm.packs metadata), and convolution weights read at some kernel taps only on those taps, as dlm train does",
       },
       dim: {
         kind: "multi",

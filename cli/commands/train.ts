@@ -269,9 +269,13 @@ async function compileStep(
     for (const st of c.stages ?? []) loadWeights(st.graph, ctx.weights, ctx.rules);
   }
   const frozen = new Map<string, Tensor>();
+  // (A weight trained at some taps keeps its initial value as an initializer too: not frozen.)
+  const tapped = new Set(
+    (c.step.packs ?? []).flatMap((p) => p.members.filter((m) => m.taps).map((m) => m.param)),
+  );
   for (const p of c.step.params) {
     const t = c.step.initializers.get(p.name);
-    if (t) frozen.set(p.name, t);
+    if (t && !tapped.has(p.name)) frozen.set(p.name, t);
   }
   // K steps per run: the step becomes a Scan over K stacked batches (compiler/train/multistep.ts).
   // Loaded as the loop loads them: random draws become inputs it feeds.

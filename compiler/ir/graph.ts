@@ -226,7 +226,34 @@ export interface PackLayout {
   dtype: DType;
   /** Elements in all. */
   size: number;
-  members: { param: string; offset: number; shape: number[] }[];
+  members: PackMember[];
+}
+
+/**
+ * A parameter in a pack, from `offset` on: all of its elements in order, or with `taps` only
+ * some. Then the parameter (a convolution weight [M, C, k...]) is seen as rows [M C, K] (K the
+ * product of its kernel dims) and the pack holds, row after row, the elements at the offsets
+ * `taps` in each row: the kernel taps a convolution reads at the model's input size
+ * (compiler/train/pack.ts, windowParams). The others never change in a step.
+ */
+export interface PackMember {
+  param: string;
+  offset: number;
+  /** The parameter's own shape. */
+  shape: number[];
+  /** The row offsets the pack holds, ascending; absent: every element. */
+  taps?: number[];
+}
+
+/** Elements `m` takes in its pack: all of its parameter's, or its taps in every row. */
+export function memberSize(m: Pick<PackMember, "shape" | "taps">): number {
+  const n = m.shape.reduce((a, d) => a * d, 1);
+  return m.taps ? (n / rowLength(m.shape)) * m.taps.length : n;
+}
+
+/** K of a convolution weight [M, C, k...] seen as rows [M C, K]: its kernel's elements. */
+export function rowLength(shape: readonly number[]): number {
+  return shape.slice(2).reduce((a, d) => a * d, 1);
 }
 
 export function emptyGraph(name: string): Graph {
@@ -262,7 +289,11 @@ export function cloneGraph(g: Graph): Graph {
     merges: g.merges?.map((m) => ({ ...m })),
     packs: g.packs?.map((p) => ({
       ...p,
-      members: p.members.map((m) => ({ ...m, shape: [...m.shape] })),
+      members: p.members.map((m) => ({
+        ...m,
+        shape: [...m.shape],
+        ...(m.taps ? { taps: [...m.taps] } : {}),
+      })),
     })),
     needs: g.needs?.map((n) => ({ ...n })),
     dimBounds: g.dimBounds?.map((b) => ({ ...b })),

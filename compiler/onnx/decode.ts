@@ -12,7 +12,7 @@ import type {
   TensorType,
   ValueInfo,
 } from "../ir/graph.ts";
-import { emptyGraph } from "../ir/graph.ts";
+import { emptyGraph, memberSize, rowLength } from "../ir/graph.ts";
 import { dtypeFromOnnx, type Tensor } from "../ir/tensor.ts";
 import { diag, DlmError, fail } from "../diagnostics.ts";
 import { longToNumber, onnx } from "./proto.ts";
@@ -119,6 +119,21 @@ function inFile(e: DlmError, file: string): DlmError {
   return e;
 }
 
+/**
+ * A member's `taps`, when it has them: ascending offsets within a row of its convolution weight
+ * (rank 3 or more), fewer than the row holds (compiler/train/pack.ts).
+ */
+function tapsFit(m: any): boolean {
+  if (m.taps === undefined) return true;
+  if (!isIntList(m.taps) || m.shape.length < 3) return false;
+  const k = rowLength(m.shape);
+  return m.taps.length > 0 && m.taps.length < k &&
+    m.taps.every((t: number, i: number) => t < k && (i === 0 || t > m.taps[i - 1]));
+}
+
+const isIntList = (x: unknown): x is number[] =>
+  Array.isArray(x) && x.every((d) => Number.isInteger(d) && d >= 0);
+
 /** The `dlm.packs` metadata entry, checked against the graph it describes. */
 function readPacks(json: string, g: Graph): PackLayout[] {
   let v: unknown;
@@ -134,7 +149,7 @@ function readPacks(json: string, g: Graph): PackLayout[] {
       g.inputs.some((i) => i.name === p.name) && Array.isArray(p.members) &&
       p.members.every((m: any) =>
         typeof m?.param === "string" && Number.isInteger(m.offset) && m.offset >= 0 &&
-        isNums(m.shape) && m.offset + m.shape.reduce((a: number, d: number) => a * d, 1) <= p.size
+        isNums(m.shape) && tapsFit(m) && m.offset + memberSize(m) <= p.size
       )
     );
   if (!ok) {

@@ -38,6 +38,8 @@ export const dce = definePass({ id: "dce" }, (g, ctx) => {
   }
 
   const params = new Set(ctx.keepParams ? g.params.map((p) => p.name) : []);
+  // A weight a step trains at some taps keeps its initial value for the others (train/pack.ts).
+  for (const p of g.packs ?? []) for (const m of p.members) if (m.taps) params.add(m.param);
   for (const k of [...g.initializers.keys()]) {
     if (live.has(k) || params.has(k)) continue;
     g.initializers.delete(k);

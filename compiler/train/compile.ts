@@ -46,8 +46,8 @@ import {
   runPasses,
   trainStepPipeline,
 } from "../passes/mod.ts";
-import { buildOptimizer, type OptimizerSpec, resolveGroup } from "./optimizers.ts";
-import { packMembers, packParams } from "./pack.ts";
+import { buildOptimizer, keepsZeros, type OptimizerSpec, resolveGroup } from "./optimizers.ts";
+import { packMembers, packParams, tapWindows } from "./pack.ts";
 import {
   batchNormState,
   countBatches,
@@ -402,7 +402,15 @@ function buildStep(
   let packed = trainable;
   if (packing) {
     const opt = optimizerSpec(phases[0].optimizer, section);
-    const r = packParams(b, trainable, (p) => JSON.stringify(resolveGroup(opt.spec, { name: p })));
+    // Weights read at some kernel taps only are trained on those (pack.ts, tapWindows).
+    const windows = tapWindows(g, trainable, (p) => keepsZeros(opt.spec, p));
+    const r = packParams(
+      b,
+      trainable,
+      (p) => JSON.stringify(resolveGroup(opt.spec, { name: p })),
+      undefined,
+      windows,
+    );
     packed = r.names;
     groupOf = r.groupOf;
   }

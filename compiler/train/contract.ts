@@ -27,7 +27,10 @@
  * A step with packed parameters (compiler/train/pack.ts, what `dlm train`
  * compiles) takes flat vectors `pack:<k>` in place of their members, with
  * optimiser state `opt:<slot>:pack:<k>`; the ModelProto's metadata entry
- * `dlm.packs` gives each member's offset and shape.
+ * `dlm.packs` gives each member's offset and shape, and for a convolution
+ * weight packed at some kernel taps only, the `taps` (compiler/train/pack.ts,
+ * tapWindows): its other taps never change, and the step model keeps its
+ * initial value as an initializer that no node reads.
  *
  * A multi-step model (compiler/train/multistep.ts, what `dlm train` runs)
  * takes each batch input with a leading `steps` axis and returns `loss` and

@@ -38,8 +38,15 @@ export function multiStep(step: Graph): Graph {
 
   // The body: the step with every value but its constants renamed, so that no name is
   // defined twice across the two scopes.
+  // Weights trained at some taps keep their other taps in the outer graph, as the step does
+  // (compiler/train/pack.ts): no node reads them.
+  const tapped = new Set(
+    (step.packs ?? []).flatMap((p) => p.members.filter((m) => m.taps).map((m) => m.param)),
+  );
   const constants = new Map(
-    [...step.initializers].filter(([k]) => !step.inputs.some((i) => i.name === k)),
+    [...step.initializers].filter(([k]) =>
+      !step.inputs.some((i) => i.name === k) && !tapped.has(k)
+    ),
   );
   const rename = (v: string) => (v && !constants.has(v) ? BODY_PREFIX + v : v);
   // The step's own values, which a node's subgraph (a Loop body) may read by name.
@@ -92,6 +99,10 @@ export function multiStep(step: Graph): Graph {
   for (const n of [...state.map(nextName), ...perStep]) b.output(n);
   g.params = step.params.map((p) => ({ ...p }));
   if (step.packs) g.packs = step.packs;
+  for (const k of tapped) {
+    const t = step.initializers.get(k);
+    if (t) g.initializers.set(k, t);
+  }
   // Each stacked batch input holds the values the step reads.
   if (step.needs) g.needs = step.needs.map((n) => ({ ...n }));
   if (step.dimBounds) g.dimBounds = step.dimBounds.map((b) => ({ ...b }));

@@ -91,6 +91,19 @@ export function resolveGroup(
 }
 
 /**
+ * Whether the update of `param` leaves an element whose gradient and state are zero as it was,
+ * its state zero: so for SGD (any momentum, dampening, Nesterov), Adam, AdamW, RMSprop (centred
+ * or not) and AdaGrad without weight decay (with it, `g + wd p` or `p (1 - lr wd)` moves every
+ * element), which compiler/train/pack.ts's tapWindows relies on.
+ */
+export function keepsZeros(spec: OptimizerSpec, param: string): boolean {
+  const { hyper } = resolveGroup(spec, { name: param });
+  const h = withDefaults(ruleOf(hyper), hyper) as { weightDecay?: number };
+  return ["sgd", "adam", "adamw", "rmsprop", "adagrad"].includes(hyper.kind) &&
+    h.weightDecay === 0;
+}
+
+/**
  * Append the optimiser update of `params` to the graph. Declares one graph
  * input per state slot and parameter (`opt:<slot>:<param>`, the
  * parameter's type) and returns, for each parameter and state input, the

@@ -14,7 +14,15 @@
  * unpack the results: checkpoints and saved weights keep the parameters'
  * own names.
  */
-import { formatType, type Graph, type PackLayout } from "../ir/graph.ts";
+import {
+  formatType,
+  type Graph,
+  memberSize,
+  type Node,
+  type PackLayout,
+  type PackMember,
+  rowLength,
+} from "../ir/graph.ts";
 import type { GraphBuilder } from "../ops/builder.ts";
 import {
   type DType,
@@ -27,6 +35,7 @@ import {
 } from "../ir/tensor.ts";
 import { diag, fail } from "../diagnostics.ts";
 import { optSlotName, parseOptSlot } from "./contract.ts";
+import { plain, Uses } from "../passes/match.ts";
 
 /**
  * Parameters above this many elements stay separate: their update's cost is
@@ -52,6 +61,7 @@ export function packParams(
   params: string[],
   bucket: (param: string) => string,
   maxElements = PACK_MAX_ELEMENTS,
+  windows: ReadonlyMap<string, TapWindow> = new Map(),
 ): { names: string[]; groupOf: Map<string, string> } {
   const g = b.graph;
   const buckets = new Map<string, string[]>();
@@ -59,9 +69,17 @@ export function packParams(
   for (const p of params) {
     const t = g.types.get(p);
     const init = g.initializers.get(p);
-    const size = t?.shape.every((d) => typeof d === "number")
+    const w = windows.get(p);
+    const size = w
+      ? w.rows * w.taps.length
+      : t?.shape.every((d) => typeof d === "number")
       ? numel(t.shape as number[])
       : undefined;
+    // A windowed weight is packed however large: its pack holds what the step trains of it.
+    if (w && t && init && size !== undefined && size > maxElements) {
+      buckets.set(`window\u0000${p}`, [p]);
+      continue;
+    }
     if (
       !t || !init || !isFloat(t.dtype) || t.dtype === "bf16" || size === undefined ||
       size > maxElements || !g.inputs.some((i) => i.name === p)
@@ -77,51 +95,54 @@ export function packParams(
   const names: string[] = [];
   const groupOf = new Map<string, string>();
   const front: typeof g.nodes = [];
+  const dropped = new Set<Node>();
   for (const members of buckets.values()) {
-    if (members.length < 2) {
+    if (members.length < 2 && !windows.has(members[0])) {
       single.push(...members);
       continue;
     }
-    const layout = newPack(b, members);
+    const layout = newPack(b, members, windows);
     const { name, dtype } = layout;
-    // Split the pack and give each piece its parameter's name and shape.
-    const sizes = b.initializer(
-      b.fresh(`${name}/sizes`),
-      tensor(
-        "i64",
-        [members.length],
-        layout.members.map((m) => numel(m.shape)),
-      ),
-    );
+    // Split the pack and give each piece its parameter's name and shape. A pack of one (a weight
+    // trained at some taps) is its one piece.
+    const alone = layout.members.length === 1;
     const pieces = layout.members.map((m) =>
-      m.shape.length === 1 ? m.param : b.fresh(`${name}/${m.param}`)
+      alone ? name : m.shape.length === 1 && !m.taps ? m.param : b.fresh(`${name}/${m.param}`)
     );
-    front.push({
-      name: `${name}/split`,
-      op: "Split",
-      inputs: [name, sizes],
-      outputs: pieces,
-      attrs: { axis: 0 },
-    });
-    layout.members.forEach((m, i) => {
-      const n = numel(m.shape);
-      g.types.set(pieces[i], { dtype, shape: [n] });
-      if (pieces[i] === m.param) return;
-      const shape = b.initializer(
-        b.fresh(`${name}/shape`),
-        tensor("i64", [m.shape.length], m.shape),
+    if (!alone) {
+      const sizes = b.initializer(
+        b.fresh(`${name}/sizes`),
+        tensor("i64", [members.length], layout.members.map(memberSize)),
       );
+      front.push({
+        name: `${name}/split`,
+        op: "Split",
+        inputs: [name, sizes],
+        outputs: pieces,
+        attrs: { axis: 0 },
+      });
+    }
+    layout.members.forEach((m, i) => {
+      const n = memberSize(m);
+      if (!alone) g.types.set(pieces[i], { dtype, shape: [n] });
+      if (pieces[i] === m.param) return;
+      const w = windows.get(m.param);
+      // A windowed weight's piece is its live taps as rows: what the pick made of it.
+      const dims = w ? [w.rows, w.taps.length] : m.shape;
+      const shape = b.initializer(b.fresh(`${name}/shape`), tensor("i64", [dims.length], dims));
       front.push({
         name: `${name}/${m.param}/reshape`,
         op: "Reshape",
         inputs: [pieces[i], shape],
-        outputs: [m.param],
+        outputs: [w ? w.picked : m.param],
         attrs: {},
       });
+      if (w) { for (const n of w.nodes) dropped.add(n); }
     });
     names.push(name);
     groupOf.set(name, members[0]);
   }
+  if (dropped.size) g.nodes = g.nodes.filter((n) => !dropped.has(n));
   g.nodes.unshift(...front);
   // Keep the parameters' order for the ones left alone.
   const left = new Set(single);
@@ -135,7 +156,11 @@ export function packParams(
  * theirs end to end, and record its layout in `Graph.packs`. The members are
  * inputs no longer; whoever reads them must take them from the pack.
  */
-export function newPack(b: GraphBuilder, members: string[]): PackLayout {
+export function newPack(
+  b: GraphBuilder,
+  members: string[],
+  windows: ReadonlyMap<string, TapWindow> = new Map(),
+): PackLayout {
   const g = b.graph;
   const dtype = g.types.get(members[0])!.dtype;
   const packs = g.packs ??= [];
@@ -143,13 +168,16 @@ export function newPack(b: GraphBuilder, members: string[]): PackLayout {
   const layout: PackLayout = { name, dtype, size: 0, members: [] };
   for (const p of members) {
     const shape = g.types.get(p)!.shape as number[];
-    layout.members.push({ param: p, offset: layout.size, shape: [...shape] });
-    layout.size += numel(shape);
+    const taps = windows.get(p)?.taps;
+    const m: PackMember = { param: p, offset: layout.size, shape: [...shape] };
+    if (taps) m.taps = [...taps];
+    layout.members.push(m);
+    layout.size += memberSize(m);
   }
   const data = packData(
     dtype,
     layout.size,
-    layout.members.map((m) => g.initializers.get(m.param)!),
+    layout.members.map((m) => packedPart(m, g.initializers.get(m.param)!)),
   );
   const member = new Set(members);
   g.inputs = g.inputs.filter((i) => !member.has(i.name));
@@ -157,7 +185,9 @@ export function newPack(b: GraphBuilder, members: string[]): PackLayout {
   g.types.set(name, { dtype, shape: [layout.size] });
   g.initializers.set(name, { dtype, shape: [layout.size], data } as Tensor);
   for (const p of members) {
-    g.initializers.delete(p);
+    // A windowed weight keeps its initial value, read by no node: the taps its step never
+    // changes come from there (unpackValues' `base`).
+    if (!windows.has(p)) g.initializers.delete(p);
     b.constants.delete(p);
   }
   packs.push(layout);
@@ -195,10 +225,17 @@ function packedSlot(
  * pack, `opt:m:pack:0`) becomes its members (`fc.weight`,
  * `opt:m:fc.weight`), as views of the pack's data. Other values pass
  * through.
+ *
+ * A member with `taps` is a new tensor: its parameter's value in `base` (by
+ * the parameter's name: the values the step started from) with the pack's
+ * taps written in, or zeros and the taps for an optimiser slot, whose other
+ * taps stay zero (packValues checks that they start so). Without its base,
+ * DLM0416.
  */
 export function unpackValues(
   packs: readonly PackLayout[],
   values: ReadonlyMap<string, Tensor>,
+  base: ReadonlyMap<string, Tensor> = new Map(),
 ): Map<string, Tensor> {
   const byName = new Map(packs.map((p) => [p.name, p]));
   const out = new Map<string, Tensor>();
@@ -212,12 +249,24 @@ export function unpackValues(
     }
     const data = t.data as Float32Array;
     for (const m of pack.members) {
-      const n = numel(m.shape);
-      out.set(slot ? optSlotName(slot.slot, m.param) : m.param, {
-        dtype: t.dtype,
-        shape: [...m.shape],
-        data: data.subarray(m.offset, m.offset + n),
-      });
+      const n = memberSize(m);
+      const part = data.subarray(m.offset, m.offset + n);
+      const key = slot ? optSlotName(slot.slot, m.param) : m.param;
+      if (!m.taps) {
+        out.set(key, { dtype: t.dtype, shape: [...m.shape], data: part });
+        continue;
+      }
+      let whole: Tensor;
+      if (slot) whole = zeros(t.dtype, m.shape);
+      else {
+        const from = base.get(m.param);
+        if (!from || from.dtype !== t.dtype || numel(from.shape) !== numel(m.shape)) {
+          fail(...diag("DLM0416", `'${m.param}' (the kernel taps its step does not train)`));
+        }
+        whole = { dtype: t.dtype, shape: [...m.shape], data: from.data.slice() } as Tensor;
+      }
+      scatterTaps(whole.data as Float32Array, rowLength(m.shape), m.taps, part);
+      out.set(key, whole);
     }
   }
   return out;
@@ -271,9 +320,138 @@ export function packValues(
         ),
       );
     }
-    (p.data as Float32Array).set(t.data as Float32Array, at.member.offset);
+    const m = at.member;
+    if (m.taps) {
+      const k = rowLength(m.shape);
+      // A slot's other taps must be zero: the step keeps them so, as a step of every tap would
+      // (their gradient is zero), only from zero.
+      if (target !== at.pack.name && !deadTapsZero(t.data as Float32Array, k, m.taps)) {
+        fail(...diag("DLM0424", `'${name}'`, m.param));
+      }
+    }
+    (p.data as Float32Array).set(packedPart(m, t).data as Float32Array, m.offset);
     out.delete(name);
   }
   for (const [k, t] of built) out.set(k, t);
   return out;
+}
+
+/** Writes what a pack holds of member `m`'s value `t` into the pack's data (`pack`, in place). */
+export function setPackMember(pack: Tensor, m: PackMember, t: Tensor): void {
+  (pack.data as Float32Array).set(packedPart(m, t).data as Float32Array, m.offset);
+}
+
+/** What a pack holds of a member's value `t`: all of it, or its taps. */
+function packedPart(m: PackMember, t: Tensor): Tensor {
+  if (!m.taps) return t;
+  const k = rowLength(m.shape), rows = numel(m.shape) / k, l = m.taps.length;
+  const src = t.data as Float32Array;
+  const out = zeros(t.dtype, [rows * l]);
+  const dst = out.data as Float32Array;
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < l; j++) dst[r * l + j] = src[r * k + m.taps[j]];
+  }
+  return out;
+}
+
+/** Writes `part` (rows of the taps) into `whole` (rows of K). */
+function scatterTaps(whole: Float32Array, k: number, taps: number[], part: Float32Array): void {
+  const l = taps.length, rows = whole.length / k;
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < l; j++) whole[r * k + taps[j]] = part[r * l + j];
+  }
+}
+
+/** Whether every element of `data` (rows of K) off the taps is zero. */
+function deadTapsZero(data: Float32Array, k: number, taps: number[]): boolean {
+  const live = new Set(taps);
+  for (let i = 0; i < data.length; i++) if (data[i] !== 0 && !live.has(i % k)) return false;
+  return true;
+}
+
+/**
+ * A convolution weight of which a training step reads only some kernel taps: trim_conv_taps
+ * made the convolution read `picked` = W as rows [M C, K] times a constant 0/1 matrix [K, L]
+ * (compiler/passes/trim_conv_taps.ts), and `nodes` (that Reshape and MatMul) are W's only
+ * readers.
+ */
+export interface TapWindow {
+  /** The row offsets picked, ascending. */
+  taps: number[];
+  /** M C. */
+  rows: number;
+  /** The MatMul's output [M C, L], which the pack's piece becomes. */
+  picked: string;
+  nodes: Node[];
+}
+
+/**
+ * The trainable weights of `params` that a step can train on their live taps alone, with the
+ * rest left as they are: why dlm train's step updates 1/9 of ResNet-18's last stage at 32x32.
+ *
+ * At a fixed input size trim_conv_taps proves that the other taps only ever meet padding, so
+ * their gradient is exactly zero. An optimiser whose update of a zero gradient and zero state
+ * is zero (`keepsZeros`: SGD, Adam, AdamW, RMSprop and AdaGrad without weight decay) leaves
+ * them, and their state, as they were: PyTorch's step reads, writes and returns them unchanged
+ * (for ResNet-18 at 32x32, four 2.36M-element weights: the momentum, the lr scaling and the
+ * subtraction, three passes over 9.4 MB each, and the pick itself). Packed with their live taps
+ * only (PackMember.taps), the step reads and writes only those; runners put the rest back from
+ * the values they started with (unpackValues), and refuse optimiser state that is not zero off
+ * the taps (packValues, DLM0424).
+ *
+ * Conditions: W's only reader is the pick's Reshape to rows [M C, K], whose only reader is the
+ * MatMul by a constant 0/1 matrix with one 1 per column, in ascending rows; W is a graph input
+ * of static shape with an initial value, not a graph output.
+ */
+export function tapWindows(
+  g: Graph,
+  params: readonly string[],
+  keepsZeros: (param: string) => boolean,
+): Map<string, TapWindow> {
+  const uses = new Uses(g);
+  const out = new Map<string, TapWindow>();
+  const inputs = new Map(g.inputs.map((i) => [i.name, i.type]));
+  for (const p of params) {
+    const t = inputs.get(p);
+    if (!t || t.dtype !== "f32" || t.shape.length < 3) continue;
+    if (!t.shape.every((d): d is number => typeof d === "number")) continue;
+    if (!g.initializers.has(p)) continue;
+    if (uses.isGraphOutput(p) || uses.isCaptured(p) || !keepsZeros(p)) continue;
+    const shape = t.shape as number[];
+    const k = rowLength(shape), rows = numel(shape) / k;
+    const readers = uses.readers(p);
+    const reshape = readers.length === 1 ? plain(readers[0]) : undefined;
+    if (!reshape || reshape.op !== "Reshape" || reshape.inputs[0] !== p) continue;
+    const rt = g.types.get(reshape.outputs[0]);
+    if (!rt || rt.shape.length !== 2 || rt.shape[0] !== rows || rt.shape[1] !== k) continue;
+    const next = uses.readers(reshape.outputs[0]);
+    const pick = next.length === 1 ? plain(next[0]) : undefined;
+    if (!pick || pick.op !== "MatMul" || pick.inputs[0] !== reshape.outputs[0]) continue;
+    if (uses.isGraphOutput(reshape.outputs[0]) || uses.isCaptured(reshape.outputs[0])) continue;
+    const m = g.initializers.get(pick.inputs[1]);
+    if (!m || inputs.has(pick.inputs[1])) continue;
+    const taps = pickedRows(m, k);
+    if (!taps) continue;
+    out.set(p, { taps, rows, picked: pick.outputs[0], nodes: [readers[0], next[0]] });
+  }
+  return out;
+}
+
+/** The row of the single 1 in each column of a 0/1 matrix [K, L], ascending; else undefined. */
+function pickedRows(m: Tensor, k: number): number[] | undefined {
+  if (m.shape.length !== 2 || m.shape[0] !== k || m.dtype !== "f32") return undefined;
+  const l = m.shape[1], d = m.data as Float32Array;
+  const taps: number[] = [];
+  for (let j = 0; j < l; j++) {
+    let at = -1;
+    for (let i = 0; i < k; i++) {
+      const v = d[i * l + j];
+      if (v === 0) continue;
+      if (v !== 1 || at >= 0) return undefined;
+      at = i;
+    }
+    if (at < 0 || (taps.length && at <= taps[taps.length - 1])) return undefined;
+    taps.push(at);
+  }
+  return l > 0 && l < k ? taps : undefined;
 }

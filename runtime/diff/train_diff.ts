@@ -177,7 +177,11 @@ export async function diffTrain(
       }
       // Packed parameters are compared one by one, under their own names.
       const named = (out: Record<string, Tensor>) =>
-        unpackValues(loaded.packs, new Map(stateNames.map((n) => [n, out[nextName(n)]])));
+        unpackValues(
+          loaded.packs,
+          new Map(stateNames.map((n) => [n, out[nextName(n)]])),
+          loaded.defaults,
+        );
       const want = named(a), got = named(b);
       const tensors: TensorDiff[] = [
         {

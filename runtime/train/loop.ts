@@ -484,8 +484,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   let spare = new Map<string, Tensor>();
   const produced = new WeakSet<Tensor>();
   // The state by parameter name, as the evaluation model, checkpoints and callers see it.
+  // A weight its step trains at some taps only takes the others from the values it started from.
+  const bases = new Map([...step.defaults, ...given]);
   const named = (s: Map<string, Tensor>) =>
-    stateInParamShapes(step, step.packs.length ? unpackValues(step.packs, s) : s);
+    stateInParamShapes(step, step.packs.length ? unpackValues(step.packs, s, bases) : s);
   // The data of the epochs to come: the given data, with what the stages last computed.
   let data = opts.data, val = opts.val;
   const stages = opts.stages ?? [];

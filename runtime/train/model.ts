@@ -9,7 +9,7 @@ import { diag, fail } from "../../compiler/diagnostics.ts";
 import { cloneGraph, type Graph, type PackLayout } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { decodeModel } from "../../compiler/onnx/decode.ts";
-import { emitModel } from "../../compiler/onnx/emit.ts";
+import { emitModel, PACKS_METADATA } from "../../compiler/onnx/emit.ts";
 import { onnx } from "../../compiler/onnx/proto.ts";
 import { fromTensorProto } from "../../compiler/onnx/tensor_proto.ts";
 import { readFileOrFail } from "../fs.ts";
@@ -79,7 +79,12 @@ export function loadModel(
     }
     const defaults = new Map<string, Tensor>();
     let bytes = raw;
-    const inputs = new Set<string>((proto?.graph?.input ?? []).map((v: any) => v.name));
+    // Initial values of state inputs and of the weights a step trains at some taps only (their
+    // other taps, which no node reads: compiler/train/pack.ts) are defaults, not initializers.
+    const inputs = new Set<string>([
+      ...(proto?.graph?.input ?? []).map((v: any) => v.name),
+      ...tapWeights(proto?.metadataProps),
+    ]);
     const inits: any[] = proto?.graph?.initializer ?? [];
     if (inits.some((t) => inputs.has(t.name))) {
       for (const t of inits) {
@@ -105,11 +110,12 @@ export function loadModel(
   }
   const graph = cloneGraph(src);
   const defaults = new Map<string, Tensor>();
-  for (const v of graph.inputs) {
-    const t = graph.initializers.get(v.name);
+  const tapped = (graph.packs ?? []).flatMap((p) => p.members.filter((m) => m.taps));
+  for (const name of [...graph.inputs.map((v) => v.name), ...tapped.map((m) => m.param)]) {
+    const t = graph.initializers.get(name);
     if (t) {
-      defaults.set(v.name, t);
-      graph.initializers.delete(v.name);
+      defaults.set(name, t);
+      graph.initializers.delete(name);
     }
   }
   if (graph.outputs.length === 0) {
@@ -127,4 +133,26 @@ export function loadModel(
     multiStep: isMultiStep(graph),
     draws,
   };
+}
+
+/**
+ * The weights that a step's `dlm.packs` metadata packs at some taps only: their initializers
+ * hold the taps the step does not train.
+ */
+function tapWeights(props: { key?: string; value?: string }[] | undefined): string[] {
+  const entry = props?.find((p) => p.key === PACKS_METADATA);
+  if (!entry?.value) return [];
+  try {
+    const packs = JSON.parse(entry.value);
+    if (!Array.isArray(packs)) return [];
+    return packs.flatMap((p: any) =>
+      Array.isArray(p?.members)
+        ? p.members.filter((m: any) => m?.taps && typeof m.param === "string").map((m: any) =>
+          m.param as string
+        )
+        : []
+    );
+  } catch {
+    return []; // decodeModel words a broken entry
+  }
 }

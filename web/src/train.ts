@@ -77,9 +77,13 @@ export function prepare(
     throw new DlmError(c.diagnostics.filter((d) => d.severity === "error"), c.sources);
   }
   const frozen = new Map<string, Tensor>();
+  // (A weight trained at some taps keeps its initial value as an initializer too: not frozen.)
+  const tapped = new Set(
+    (c.step.packs ?? []).flatMap((p) => p.members.filter((m) => m.taps).map((m) => m.param)),
+  );
   for (const p of c.step.params) {
     const t = c.step.initializers.get(p.name);
-    if (t) frozen.set(p.name, t);
+    if (t && !tapped.has(p.name)) frozen.set(p.name, t);
   }
   const perRun = opts.perRun ?? 8;
   return {
@@ -178,7 +182,7 @@ export class TrainSession {
   /** The state by parameter name (packs unpacked): what evaluation and the weights file read. */
   named(): Map<string, Tensor> {
     const packs = this.prep.step.packs;
-    return packs.length ? unpackValues(packs, this.state) : this.state;
+    return packs.length ? unpackValues(packs, this.state, this.prep.step.defaults) : this.state;
   }
 
   /**
