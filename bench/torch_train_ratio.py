@@ -16,10 +16,16 @@ resnext50_32x4d, efficientnet_b0, densenet121, convnext_tiny; mlp_digits and len
 digits); gpt2_mini (bench/gpt2_train.dlm's GPT-2: 4 layers of width 128, 4 heads, 1,024 tokens,
 64 positions, tied output, AdamW lr 3e-4).
 
-Not part of the build or the tests: a reference figure for the benchmark.
+Not part of the build or the tests: a reference figure for the benchmark. Its figures depend on the
+machine more than onnxruntime's do: with Debian's reference BLAS (libblas3 alone) torch's Linear and
+some convolution paths are several times slower (install libopenblas0-pthread), and on a CPU
+without AVX-512 oneDNN computes convolution weight gradients through its "x64:gemm:jit" path (a
+2-core AVX2 EPYC: ResNet-18's step 115-140 ms, where the 2-core EPYC of earlier runs took about
+31 ms). The --json line says which (`cpu`).
 """
 import argparse
 import json
+import os
 import math
 import statistics
 import time
@@ -168,6 +174,23 @@ def bench(name, batch, runs, block=5):
     return {"stepMs": steps, "forwardMs": fwds}
 
 
+def cpu_note():
+    """What sets the torch side's speed beyond the thread count: whether the CPU has AVX-512
+    (without it oneDNN's convolution weight gradients take "x64:gemm:jit": 21 ms for a 512x512x3x3
+    weight at a 1x1 map on a 2-core AVX2 EPYC) and which BLAS libblas.so.3 is (Debian's reference
+    libblas3 unless libopenblas0 is installed)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            avx512 = " avx512f" in f.read()
+    except OSError:
+        avx512 = None
+    try:
+        blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    except OSError:
+        blas = None
+    return {"avx512": avx512, "blas": blas}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", choices=sorted(MODELS))
@@ -180,7 +203,7 @@ def main():
     if a.model:
         r = bench(a.model, a.batch or 16, a.runs)
         r.update(model=a.model, batch=a.batch or 16, threads=torch.get_num_threads(),
-                 torch=torch.__version__)
+                 torch=torch.__version__, cpu=cpu_note())
         print(json.dumps(r) if a.json else
               f"{a.model}: step {statistics.median(r['stepMs']):.2f} ms, "
               f"forward {statistics.median(r['forwardMs']):.2f} ms")

@@ -107,6 +107,20 @@ export function stateInUpdateLayout(g: Graph): number {
   const before = new Map<Node, Node[]>();
   for (const [n, at] of added) before.set(at, [...(before.get(at) ?? []), n]);
   g.nodes = g.nodes.flatMap((n) => removed.has(n) ? [] : [...(before.get(n) ?? []), n]);
+  // The shapes of the views removed, when nothing else reads them (onnxruntime would warn of
+  // each unused initializer at every load).
+  const read = new Set(g.nodes.flatMap((n) => n.inputs));
+  for (const n of removed) {
+    for (const i of n.inputs) {
+      if (
+        g.initializers.has(i) && !read.has(i) && !inputs.has(i) && !uses.isGraphOutput(i) &&
+        !uses.isCaptured(i)
+      ) {
+        g.initializers.delete(i);
+        g.types.delete(i);
+      }
+    }
+  }
   // A view goes before its first reader, which may come before the writer of what it views.
   g.nodes = stableTopo(g.nodes);
   return changed;
