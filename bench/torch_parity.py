@@ -260,17 +260,21 @@ def main():
         # ReLU inputs within KINK of zero: where float32 rounding can flip the ReLU's choice.
         kinks = []
 
-        def kink_hook(name):
+        def kink_hook(name, six):
             def f(_mod, inputs):
                 x = inputs[0].detach()
-                near = (x.abs() < KINK).nonzero()
+                # ReLU6 has a second kink at 6, where rounding decides as much.
+                close = x.abs() < KINK
+                if six:
+                    close = close | ((x - 6).abs() < KINK)
+                near = close.nonzero()
                 for idx in near[:16].tolist():
                     kinks.append({"module": name, "channel": idx[1] if len(idx) > 1 else 0,
                                   "value": float(x[tuple(idx)])})
             return f
 
-        hooks = [mod.register_forward_pre_hook(kink_hook(n)) for n, mod in model.named_modules()
-                 if isinstance(mod, (nn.ReLU, nn.ReLU6))]
+        hooks = [mod.register_forward_pre_hook(kink_hook(n, isinstance(mod, nn.ReLU6)))
+                 for n, mod in model.named_modules() if isinstance(mod, (nn.ReLU, nn.ReLU6))]
         loss = step(model, opt, sl)
         for h in hooks:
             h.remove()
