@@ -218,4 +218,16 @@ Deno.test("dlm train's loop: given weights keep their other taps; a resume conti
     if (k === "step") continue;
     assert.deepEqual([...resumed.state.get(k)!.data], [...t.data], k);
   }
+  // onnxruntime runs the same step, two per run as a Scan (dlm train runs 8 so).
+  const ort = await train({
+    ...opts,
+    step: multiStep(g),
+    stepsPerRun: 2,
+    backend: "node",
+    epochs: 2,
+    initial: new Map([["b.weight", w]]),
+  });
+  for (const [k, t] of whole.state) {
+    if (t.dtype === "f32") assertClose(ort.state.get(k)!, t, `onnxruntime ${k}`);
+  }
 });
