@@ -492,6 +492,26 @@ export const GRAD_CASES: GradCase[] = [
     inputs: [rand([1, 1, 7])],
     attrs: { kernel_shape: [2], strides: [3] },
   },
+  // Planes of more than 4,096 (output, input) pairs: the transposed-convolution form of the
+  // gradient (the small ones above take the spreading matrix).
+  {
+    name: "AveragePool on a large map, padded",
+    op: "AveragePool",
+    inputs: [rand([1, 1, 18, 18])],
+    attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 0, 0] },
+  },
+  {
+    name: "AveragePool on a large map with ceil_mode and counted pads",
+    op: "AveragePool",
+    inputs: [rand([1, 2, 16, 20])],
+    attrs: {
+      kernel_shape: [2, 3],
+      strides: [2, 2],
+      pads: [0, 1, 0, 1],
+      ceil_mode: 1,
+      count_include_pad: 1,
+    },
+  },
   {
     op: "InstanceNormalization",
     inputs: [rand([2, 3, 2, 3]), rand([3], { seed: 2 }), rand([3], { seed: 3 })],
