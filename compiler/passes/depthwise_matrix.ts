@@ -1,6 +1,6 @@
 /**
- * depthwise_matrix: a training step's depthwise convolution on small maps as one batched
- * MatMul by per-channel matrices.
+ * depthwise_matrix: a training step's depthwise (or grouped) convolution on small maps as one
+ * batched MatMul by per-channel (per-group) matrices.
  */
 import type { Graph, Node } from "../ir/graph.ts";
 import type { Expr, ExprGraph } from "../ir/expr.ts";
@@ -10,8 +10,9 @@ import { expandInPlace } from "./expand.ts";
 import { type ConvGeometry, convGeometry, plain } from "./match.ts";
 
 /**
- * `maxPairs`: the most (input position, output position) pairs per channel, I * O, for which a
- * depthwise layer becomes matrices (each channel's matrix has I * O entries, of which at most
+ * `maxPairs`: the most entries of a group's matrix, Ig I * Og O (for a depthwise layer the
+ * (input position, output position) pairs per channel, I * O), for which a layer becomes
+ * matrices (each channel's matrix has I * O entries, of which at most
  * K * O are taps and the rest zeros). MobileNetV2 at 32x32, batch 16 (depthwise layers at 16x16,
  * 8x8, 4x4 and 2x2), its step's nodes' fastest times summed (40 runs, 2 threads, idle machine):
  * every layer a Conv 29.2 ms; matrices up to 64 pairs (2x2 maps) 21.6, 256 (4x4) 19.5, 4096
@@ -50,12 +51,24 @@ export const depthwiseMatrixTuning = { maxPairs: 4096 };
  * Transposes) ran as slowly as the Conv (onnxruntime multiplies N * C pairs of small matrices);
  * a Mul of x as [N, C, I, 1] by T and a ReduceSum took twice the MatMul form's time.
  *
+ * A grouped convolution (G groups of Ig input and Og output channels) is the same per group:
+ *
+ *   y[n, (g, og), o] = sum_{ig, i} T[g, (og, o), (ig, i)] x[n, (g, ig), i]
+ *   T = Reshape(Transpose(Reshape(W [M Ig, K] . S, [G, Og, Ig, O, I]), [0, 1, 3, 2, 4]),
+ *               [G, Og O, Ig I])
+ *
+ * with x as [G, Ig I, N] (C = G Ig channels in order) and y as [G, Og O, N] = [M, O, N]. Each
+ * product then holds Ig nonzero terms at most per tap, the Conv's sum in another order.
+ * ResNeXt-50 32x4d at 32x32, batch 16: layer 3's grouped 3x3 convolutions (32 groups of 16
+ * channels on 2x2 maps, 4,096 entries a group), forward and both gradients with their
+ * Transposes, took 3.4 ms each as Convs.
+ *
  * Runs in train mode only, before the gradients are built (`beforeGradientsPipeline`, after
  * depthwise_scale, which makes one-tap layers a Mul): the gradients are derived from the
  * matrices; in eval mode a Conv keeps its weight's name and the batch norm folded into it.
- * Conditions: an f32 weight (onnxruntime's CPU MatMul is the float kernel measured),
- * C = group = M (no channel multiplier), a weight [C, 1, k...], static channels, maps and
- * kernel, at most `maxPairs` position pairs, more than one channel.
+ * Conditions: an f32 weight (onnxruntime's CPU MatMul is the float kernel measured), at least
+ * 2 groups that divide the input and output channels, static channels, maps and kernel, and at
+ * most `maxPairs` entries in each group's matrix (for a depthwise layer, position pairs).
  */
 export const depthwiseMatrix = definePass(
   { id: "depthwise_matrix", modes: ["train"] },
@@ -73,14 +86,17 @@ export const depthwiseMatrix = definePass(
   },
 );
 
-/** A depthwise convolution of static sizes with at most `maxPairs` position pairs. */
+/**
+ * A grouped convolution (depthwise or not) of static sizes whose groups' matrices have at most
+ * `maxPairs` entries: (input channels x positions) x (output channels x positions) per group.
+ */
 function geometry(g: Graph, conv: Node): ConvGeometry | undefined {
   if (g.types.get(conv.inputs[1])?.dtype !== "f32") return undefined;
   const p = convGeometry(g, conv);
-  if (!p || p.channelsIn < 2 || p.group !== p.channelsIn || p.channelsOut !== p.channelsIn) {
-    return undefined;
-  }
-  return numel(p.inSp) * numel(p.outSp) <= depthwiseMatrixTuning.maxPairs ? p : undefined;
+  if (!p || p.group < 2 || p.channelsIn % p.group || p.channelsOut % p.group) return undefined;
+  const perGroup = (p.channelsIn / p.group) * (p.channelsOut / p.group);
+  const entries = perGroup * numel(p.inSp) * numel(p.outSp);
+  return entries <= depthwiseMatrixTuning.maxPairs ? p : undefined;
 }
 
 /** S [K, O * I]: S[k, (o, i)] = 1 where tap k of output position o reads input position i. */
@@ -118,15 +134,24 @@ export function tapMatrix(
 function rewrite(g: Graph, e: ExprGraph, conv: Node, p: ConvGeometry): Expr {
   const [x, w, bias] = conv.inputs;
   const n = p.kernel.length;
-  const c = p.channelsIn, positionsIn = numel(p.inSp), positionsOut = numel(p.outSp);
+  const groups = p.group, m = p.channelsOut;
+  const ig = p.channelsIn / groups, og = m / groups;
+  const positionsIn = numel(p.inSp), positionsOut = numel(p.outSp);
   const spatial = Array.from({ length: n }, (_, i) => i + 2);
   const s = e.constant(tapMatrix(g.types.get(w)!.dtype, p));
-  const matrices = e.v(w).reshape([c, numel(p.kernel)]).matmul(s)
-    .reshape([c, positionsOut, positionsIn]);
-  // x as [C, I, N] and y as [C, O, N], conv_columns' layout (a Reshape with -1 keeps a
+  // W [M, Ig, k...] as rows [M Ig, K] times S: [G, Og, Ig, O, I], each group's [Og O, Ig I]
+  // once its output and input channels sit beside their positions (no Transpose when Ig = 1).
+  let matrices = e.v(w).reshape([m * ig, numel(p.kernel)]).matmul(s);
+  if (ig > 1) {
+    matrices = matrices.reshape([groups, og, ig, positionsOut, positionsIn])
+      .transpose([0, 1, 3, 2, 4]);
+  }
+  matrices = matrices.reshape([groups, og * positionsOut, ig * positionsIn]);
+  // x as [G, Ig I, N] and y as [M, O, N], conv_columns' layout (a Reshape with -1 keeps a
   // symbolic batch): columns_layout keeps runs of such layers and Gemms in it.
-  let y = matrices.matmul(e.v(x).transpose([1, ...spatial, 0]).reshape([c, positionsIn, -1]));
-  if (bias) y = y.add(e.v(bias).reshape([c, 1, 1]));
-  const out = y.reshape([c, ...p.outSp, -1]).transpose([n + 1, 0, ...spatial.map((a) => a - 1)]);
+  const columns = e.v(x).transpose([1, ...spatial, 0]).reshape([groups, ig * positionsIn, -1]);
+  let y = matrices.matmul(columns).reshape([m, positionsOut, -1]);
+  if (bias) y = y.add(e.v(bias).reshape([m, 1, 1]));
+  const out = y.reshape([m, ...p.outSp, -1]).transpose([n + 1, 0, ...spatial.map((a) => a - 1)]);
   return out;
 }

@@ -14,7 +14,7 @@ import { depthwiseMatrix, depthwiseMatrixTuning, tapMatrix } from "./depthwise_m
 
 const train = { mode: "train" as const };
 
-Deno.test("a depthwise Conv on small maps becomes one batched MatMul with the Conv's outputs", () => {
+Deno.test("a depthwise or grouped Conv on small maps becomes one batched MatMul with the Conv's outputs", () => {
   const cases: [(number | string)[], number[], Record<string, AttrValue>, boolean][] = [
     [[2, 4, 2, 2], [4, 1, 3, 3], { group: 4, pads: [1, 1, 1, 1] }, false],
     [[3, 5, 4, 4], [5, 1, 3, 3], { group: 5, pads: [1, 1, 1, 1], strides: [2, 2] }, true],
@@ -23,6 +23,10 @@ Deno.test("a depthwise Conv on small maps becomes one batched MatMul with the Co
     [[2, 6, 3, 3], [6, 1, 3, 3], { group: 6, auto_pad: "SAME_UPPER" }, false],
     // 1-D.
     [[2, 4, 7], [4, 1, 3], { group: 4, pads: [1, 2], strides: [2] }, true],
+    // Grouped: two channels a group; a channel multiplier; 3 groups of 2 in, 4 out, strided.
+    [[2, 4, 2, 2], [4, 2, 3, 3], { group: 2, pads: [1, 1, 1, 1] }, true],
+    [[2, 4, 2, 2], [8, 1, 3, 3], { group: 4, pads: [1, 1, 1, 1] }, false],
+    [["N", 6, 3, 3], [12, 2, 3, 3], { group: 3, pads: [1, 0, 1, 1], strides: [2, 1] }, true],
   ];
   for (const [x, w, attrs, bias] of cases) {
     const g = convGraph(x, w, attrs, bias);
@@ -55,12 +59,12 @@ Deno.test("tapMatrix() maps each tap of each output position to the input positi
   ]);
 });
 
-Deno.test("convolutions that are not depthwise, maps with too many position pairs, and eval mode are left alone", () => {
+Deno.test("ungrouped convolutions, groups with too many matrix entries, and eval mode are left alone", () => {
   const cases: [number[], number[], Record<string, AttrValue>][] = [
     [[2, 4, 2, 2], [4, 4, 3, 3], { pads: [1, 1, 1, 1] }], // ungrouped
-    [[2, 4, 2, 2], [8, 1, 3, 3], { group: 4, pads: [1, 1, 1, 1] }], // a channel multiplier
-    [[2, 4, 2, 2], [2, 2, 3, 3], { group: 2, pads: [1, 1, 1, 1] }], // two channels a group
     [[2, 4, 9, 9], [4, 1, 3, 3], { group: 4, pads: [1, 1, 1, 1] }], // 81 x 81 pairs
+    // Groups of 16 channels on 4x4 maps: (16 x 16) x (16 x 16) entries a group.
+    [[2, 64, 4, 4], [64, 16, 3, 3], { group: 4, pads: [1, 1, 1, 1] }],
   ];
   for (const [x, w, attrs] of cases) {
     assert.equal(
@@ -84,11 +88,17 @@ function step(src: string, maxPairs: number): Graph {
   return withTuning(depthwiseMatrixTuning, { maxPairs }, () => packedStep(src));
 }
 
-Deno.test("a training step through the matrices computes the step of the depthwise Conv", () => {
+for (const groups of [24, 4]) {
+  Deno.test(`a training step through the matrices computes the step of the Conv (${groups} groups)`, () => {
+    stepMatches(groups);
+  });
+}
+
+function stepMatches(groups: number) {
   const src = `model M {
   input x: f32[N, 16, 4, 4]
   output y = x |> a: conv2d(24, kernel: 1, bias: false) |> an: batch_norm |> relu6
-    |> d: conv2d(24, kernel: 3, pad: 1, stride: 2, groups: 24) |> dn: batch_norm |> relu6
+    |> d: conv2d(24, kernel: 3, pad: 1, stride: 2, groups: ${groups}) |> dn: batch_norm |> relu6
     |> b: conv2d(16, kernel: 1)
 }
 train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1, momentum: 0.9) }`;
@@ -105,4 +115,4 @@ train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1, momentum: 0.9) }`;
     feeds[k] = { ...t, data: (t.data as Float32Array).map((v) => v * 0.1) };
   }
   assertSameOutputs(before, after, feeds, { rtol: 1e-4, atol: 1e-5 });
-});
+}

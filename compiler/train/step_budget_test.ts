@@ -85,8 +85,9 @@ const BUDGETS: Budget[] = [
     budget: 1490,
     perGroup: 4360,
   },
-  // forward 122: 8x = 976
-  { name: "ResNeXt-50 32x4d", file: "bench/models/resnext50.dlm", budget: 1460, perGroup: 2440 },
+  // forward 122: 8x = 976. Its grouped 3x3 layers on 2x2 and 1x1 maps are batched MatMuls
+  // (passes/depthwise_matrix.ts, +46 nodes): 13% off its step.
+  { name: "ResNeXt-50 32x4d", file: "bench/models/resnext50.dlm", budget: 1505, perGroup: 2440 },
   // forward 239: 8x = 1912. Each SiLU is x * sigmoid(x) (2 nodes forward), and each of the 16
   // squeeze-and-excitations 6 more (pool, 2 convolutions, SiLU, sigmoid, the scaling product).
   { name: "EfficientNet-B0", file: "bench/models/efficientnet_b0.dlm", budget: 2195 },
