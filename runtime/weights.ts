@@ -179,11 +179,10 @@ export function loadWeights(
       graph.initializers.set(p.name, copy);
       packs.set(p.name, copy);
     }
-    // A weight packed at some taps unpacks to a copy: it loads into its initializer (the taps
-    // its step does not train), and its taps into the pack below.
-    for (const [k, t] of unpackValues(graph.packs, packs, graph.initializers)) {
-      if (!graph.initializers.has(k)) packed.set(k, t);
-    }
+    // A weight packed at some taps loads into its initializer (the taps its step does not
+    // train), and its taps into the pack below: no view of the pack holds it.
+    const views = graph.packs.map((p) => ({ ...p, members: p.members.filter((m) => !m.taps) }));
+    for (const [k, t] of unpackValues(views, packs)) packed.set(k, t);
   }
   for (const src of sources) {
     const path = typeof src === "string" ? src : src.name;

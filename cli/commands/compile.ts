@@ -4,7 +4,7 @@
  */
 import { numel, type Tensor } from "../../compiler/ir/tensor.ts";
 import { diag, DlmError, error } from "../../compiler/diagnostics.ts";
-import type { Graph } from "../../compiler/ir/graph.ts";
+import { type Graph, tapWeights } from "../../compiler/ir/graph.ts";
 import { formatPassReport, newPassReport } from "../../compiler/passes/manager.ts";
 import { writeModelAsync } from "../../runtime/formats/onnx_file.ts";
 import { compileTrain } from "../../compiler/train/mod.ts";
@@ -81,8 +81,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     // so that any onnxruntime session takes them as ordinary feeds.
     // So are those of weights trained at some taps only (their other taps: compiler/train/pack.ts).
     const initial = new Map<string, Tensor>();
-    const tapped = (g.packs ?? []).flatMap((p) => p.members.filter((m) => m.taps));
-    for (const name of [...g.inputs.map((i) => i.name), ...tapped.map((m) => m.param)]) {
+    for (const name of [...g.inputs.map((i) => i.name), ...tapWeights(g.packs)]) {
       const t = g.initializers.get(name);
       if (t) {
         initial.set(name, t);

@@ -17,6 +17,7 @@ import { type CompiledStage, compileTrain, type TrainSettings } from "../../comp
 import { kmeansStage } from "../../runtime/train/stages.ts";
 import { multiStep } from "../../compiler/train/multistep.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
+import { tapWeights } from "../../compiler/ir/graph.ts";
 import { type Dataset, loadDataset, parseDataSpecs } from "../../runtime/data/mod.ts";
 import { writeSafetensors } from "../../runtime/formats/mod.ts";
 import { writeFileAtomic } from "../../runtime/fs.ts";
@@ -270,9 +271,7 @@ async function compileStep(
   }
   const frozen = new Map<string, Tensor>();
   // (A weight trained at some taps keeps its initial value as an initializer too: not frozen.)
-  const tapped = new Set(
-    (c.step.packs ?? []).flatMap((p) => p.members.filter((m) => m.taps).map((m) => m.param)),
-  );
+  const tapped = tapWeights(c.step.packs);
   for (const p of c.step.params) {
     const t = c.step.initializers.get(p.name);
     if (t && !tapped.has(p.name)) frozen.set(p.name, t);

@@ -234,7 +234,8 @@ export interface PackLayout {
  * some. Then the parameter (a convolution weight [M, C, k...]) is seen as rows [M C, K] (K the
  * product of its kernel dims) and the pack holds, row after row, the elements at the offsets
  * `taps` in each row: the kernel taps a convolution reads at the model's input size
- * (compiler/train/pack.ts, windowParams). The others never change in a step.
+ * (compiler/train/pack.ts, tapWindows). The others never change in a step, and the step model
+ * keeps the parameter's initial value as an initializer that no node reads.
  */
 export interface PackMember {
   param: string;
@@ -249,6 +250,14 @@ export interface PackMember {
 export function memberSize(m: Pick<PackMember, "shape" | "taps">): number {
   const n = m.shape.reduce((a, d) => a * d, 1);
   return m.taps ? (n / rowLength(m.shape)) * m.taps.length : n;
+}
+
+/**
+ * The parameters packed at some taps only: their initializers are not constants of the step but
+ * the initial values of the taps it does not train (runners take them as defaults).
+ */
+export function tapWeights(packs: readonly PackLayout[] | undefined): Set<string> {
+  return new Set((packs ?? []).flatMap((p) => p.members.filter((m) => m.taps).map((m) => m.param)));
 }
 
 /** K of a convolution weight [M, C, k...] seen as rows [M C, K]: its kernel's elements. */

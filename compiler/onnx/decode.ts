@@ -125,13 +125,13 @@ function inFile(e: DlmError, file: string): DlmError {
  */
 function tapsFit(m: any): boolean {
   if (m.taps === undefined) return true;
-  if (!isIntList(m.taps) || m.shape.length < 3) return false;
+  if (!isNums(m.taps) || m.shape.length < 3) return false;
   const k = rowLength(m.shape);
   return m.taps.length > 0 && m.taps.length < k &&
     m.taps.every((t: number, i: number) => t < k && (i === 0 || t > m.taps[i - 1]));
 }
 
-const isIntList = (x: unknown): x is number[] =>
+const isNums = (x: unknown): x is number[] =>
   Array.isArray(x) && x.every((d) => Number.isInteger(d) && d >= 0);
 
 /** The `dlm.packs` metadata entry, checked against the graph it describes. */
@@ -142,7 +142,6 @@ function readPacks(json: string, g: Graph): PackLayout[] {
   } catch {
     throw new Error(`its '${PACKS_METADATA}' metadata is not JSON`);
   }
-  const isNums = (x: unknown) => Array.isArray(x) && x.every((d) => Number.isInteger(d) && d >= 0);
   const ok = Array.isArray(v) &&
     v.every((p) =>
       typeof p?.name === "string" && typeof p.dtype === "string" && Number.isInteger(p.size) &&

@@ -7,7 +7,7 @@ import { gradOf, needStatic, shapeOf } from "./grad_util.ts";
 import { explicitPads } from "./conv.ts";
 import { type DType, getNumber, setNumber, table, type Tensor } from "../ir/tensor.ts";
 import { expectDtype, expectRank, FLOAT_NO_BF16, input, intAttr, intsAttr } from "./rules.ts";
-import { windowOutput } from "./window.ts";
+import { tapMatrix, windowOutput } from "./window.ts";
 import { diag } from "../diagnostics.ts";
 
 export const averagePoolOp: OpDef = {
@@ -101,7 +101,7 @@ const SPREAD_MATRIX_MAX = 4096;
 /**
  * The matrix [prod(out), prod(in)] that spreads one plane's gradient over the windows:
  * entry (o, i) is 1 / count[o] when input position i lies in output o's window (the positions
- * in the padding read nothing), else 0.
+ * in the padding read nothing), else 0: the tap matrix's taps summed, row o scaled by inv[o].
  */
 function spreadMatrix(
   dtype: DType,
@@ -112,26 +112,14 @@ function spreadMatrix(
   strides: number[],
   pads: number[],
 ): Tensor {
-  const n = inSp.length;
+  const dil = kernel.map(() => 1);
+  const s = tapMatrix(dtype, { kernel, strides, dil, pads, inSp, outSp });
   const outSize = outSp.reduce((a, b) => a * b, 1), inSize = inSp.reduce((a, b) => a * b, 1);
   const m = table(dtype, [outSize, inSize], "AveragePool's gradient matrix");
-  const taps = kernel.reduce((a, b) => a * b, 1);
-  for (let o = 0; o < outSize; o++) {
-    const w = getNumber(inv, o);
-    if (w === 0) continue;
-    for (let t = 0; t < taps; t++) {
-      let i = 0, inside = true;
-      for (let d = 0, oq = o, tq = t, span = outSize, kspan = taps; d < n; d++) {
-        span /= outSp[d];
-        kspan /= kernel[d];
-        const od = Math.floor(oq / span), kd = Math.floor(tq / kspan);
-        oq -= od * span;
-        tq -= kd * kspan;
-        const pos = od * strides[d] + kd - pads[d];
-        if (pos < 0 || pos >= inSp[d]) inside = false;
-        i = i * inSp[d] + pos;
-      }
-      if (inside) setNumber(m, o * inSize + i, w);
+  const taps = kernel.reduce((a, b) => a * b, 1), pairs = outSize * inSize;
+  for (let k = 0; k < taps; k++) {
+    for (let p = 0; p < pairs; p++) {
+      if (getNumber(s, k * pairs + p)) setNumber(m, p, getNumber(inv, Math.floor(p / inSize)));
     }
   }
   return m;

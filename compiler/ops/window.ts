@@ -8,6 +8,7 @@ import { ShapeError } from "./op_def.ts";
 import { convOutDim, dimDiv } from "./dims.ts";
 import { intsAttr, strAttr } from "./rules.ts";
 import { diag } from "../diagnostics.ts";
+import { numel, setNumber, type Tensor, zeros } from "../ir/tensor.ts";
 
 /** Read an INTS attribute that must have `n` entries, defaulting to `fill`. */
 export function spatialInts(
@@ -106,4 +107,49 @@ export function windowOutput(
     out.push(d);
   }
   return out;
+}
+
+/**
+ * S [K, O * I]: S[k, (o, i)] = 1 where tap k of output position o reads input position i, for a
+ * window op (a convolution, a pool) of that kernel, strides, dilations and pads between maps of
+ * those sizes (positions row-major). passes/depthwise_matrix.ts builds convolution matrices from
+ * it, AveragePool's gradient its spreading matrix.
+ */
+export function tapMatrix(
+  dtype: Tensor["dtype"],
+  p: {
+    kernel: number[];
+    strides: number[];
+    dil: number[];
+    /** Begin pads of every spatial dim, then end pads. */
+    pads: number[];
+    inSp: number[];
+    outSp: number[];
+  },
+): Tensor {
+  const taps = numel(p.kernel), positionsIn = numel(p.inSp), positionsOut = numel(p.outSp);
+  const s = zeros(dtype, [taps, positionsOut * positionsIn]);
+  const n = p.kernel.length;
+  const index = (flat: number, dims: number[]) => {
+    const at = new Array<number>(dims.length);
+    for (let d = dims.length - 1; d >= 0; d--) {
+      at[d] = flat % dims[d];
+      flat = Math.floor(flat / dims[d]);
+    }
+    return at;
+  };
+  for (let o = 0; o < positionsOut; o++) {
+    const oAt = index(o, p.outSp);
+    for (let k = 0; k < taps; k++) {
+      const kAt = index(k, p.kernel);
+      let i = 0, inside = true;
+      for (let d = 0; d < n && inside; d++) {
+        const at = oAt[d] * p.strides[d] + kAt[d] * p.dil[d] - p.pads[d];
+        inside = at >= 0 && at < p.inSp[d];
+        i = i * p.inSp[d] + at;
+      }
+      if (inside) setNumber(s, k * positionsIn * positionsOut + o * positionsIn + i, 1);
+    }
+  }
+  return s;
 }

@@ -1,7 +1,7 @@
 /**
  * dce: dead code elimination.
  */
-import type { Node } from "../ir/graph.ts";
+import { type Node, tapWeights } from "../ir/graph.ts";
 import { capturedNames } from "../ir/captures.ts";
 import { definePass, noteRewrite } from "./context.ts";
 
@@ -39,7 +39,7 @@ export const dce = definePass({ id: "dce" }, (g, ctx) => {
 
   const params = new Set(ctx.keepParams ? g.params.map((p) => p.name) : []);
   // A weight a step trains at some taps keeps its initial value for the others (train/pack.ts).
-  for (const p of g.packs ?? []) for (const m of p.members) if (m.taps) params.add(m.param);
+  for (const p of tapWeights(g.packs)) params.add(p);
   for (const k of [...g.initializers.keys()]) {
     if (live.has(k) || params.has(k)) continue;
     g.initializers.delete(k);

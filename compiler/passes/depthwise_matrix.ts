@@ -4,10 +4,13 @@
  */
 import type { Graph, Node } from "../ir/graph.ts";
 import type { Expr, ExprGraph } from "../ir/expr.ts";
-import { numel, setNumber, type Tensor, zeros } from "../ir/tensor.ts";
+import { numel } from "../ir/tensor.ts";
+import { tapMatrix } from "../ops/window.ts";
 import { definePass } from "./context.ts";
 import { expandInPlace } from "./expand.ts";
 import { type ConvGeometry, convGeometry, plain } from "./match.ts";
+
+export { tapMatrix };
 
 /**
  * `maxPairs`: the most entries of a group's matrix, Ig I * Og O (for a depthwise layer the
@@ -97,38 +100,6 @@ function geometry(g: Graph, conv: Node): ConvGeometry | undefined {
   const perGroup = (p.channelsIn / p.group) * (p.channelsOut / p.group);
   const entries = perGroup * numel(p.inSp) * numel(p.outSp);
   return entries <= depthwiseMatrixTuning.maxPairs ? p : undefined;
-}
-
-/** S [K, O * I]: S[k, (o, i)] = 1 where tap k of output position o reads input position i. */
-export function tapMatrix(
-  dtype: Tensor["dtype"],
-  p: Pick<ConvGeometry, "kernel" | "strides" | "dil" | "pads" | "inSp" | "outSp">,
-): Tensor {
-  const taps = numel(p.kernel), positionsIn = numel(p.inSp), positionsOut = numel(p.outSp);
-  const s = zeros(dtype, [taps, positionsOut * positionsIn]);
-  const n = p.kernel.length;
-  const index = (flat: number, dims: number[]) => {
-    const at = new Array<number>(dims.length);
-    for (let d = dims.length - 1; d >= 0; d--) {
-      at[d] = flat % dims[d];
-      flat = Math.floor(flat / dims[d]);
-    }
-    return at;
-  };
-  for (let o = 0; o < positionsOut; o++) {
-    const oAt = index(o, p.outSp);
-    for (let k = 0; k < taps; k++) {
-      const kAt = index(k, p.kernel);
-      let i = 0, inside = true;
-      for (let d = 0; d < n && inside; d++) {
-        const at = oAt[d] * p.strides[d] + kAt[d] * p.dil[d] - p.pads[d];
-        inside = at >= 0 && at < p.inSp[d];
-        i = i * p.inSp[d] + at;
-      }
-      if (inside) setNumber(s, k * positionsIn * positionsOut + o * positionsIn + i, 1);
-    }
-  }
-  return s;
 }
 
 function rewrite(g: Graph, e: ExprGraph, conv: Node, p: ConvGeometry): Expr {

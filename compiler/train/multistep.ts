@@ -13,7 +13,7 @@
  * [K] vectors, one value per step.
  */
 import type { AttrValue, Graph, TensorType } from "../ir/graph.ts";
-import { cloneType, isGraph } from "../ir/graph.ts";
+import { cloneType, isGraph, tapWeights } from "../ir/graph.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import { fedInput, nextName, stateInputs } from "./contract.ts";
 
@@ -40,9 +40,7 @@ export function multiStep(step: Graph): Graph {
   // defined twice across the two scopes.
   // Weights trained at some taps keep their other taps in the outer graph, as the step does
   // (compiler/train/pack.ts): no node reads them.
-  const tapped = new Set(
-    (step.packs ?? []).flatMap((p) => p.members.filter((m) => m.taps).map((m) => m.param)),
-  );
+  const tapped = tapWeights(step.packs);
   const constants = new Map(
     [...step.initializers].filter(([k]) =>
       !step.inputs.some((i) => i.name === k) && !tapped.has(k)

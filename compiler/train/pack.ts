@@ -329,7 +329,7 @@ export function packValues(
         fail(...diag("DLM0424", `'${name}'`, m.param));
       }
     }
-    (p.data as Float32Array).set(packedPart(m, t).data as Float32Array, m.offset);
+    setPackMember(p, m, t);
     out.delete(name);
   }
   for (const [k, t] of built) out.set(k, t);

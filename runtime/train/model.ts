@@ -6,7 +6,7 @@
  * them as plain inputs: the loop feeds them at every step.
  */
 import { diag, fail } from "../../compiler/diagnostics.ts";
-import { cloneGraph, type Graph, type PackLayout } from "../../compiler/ir/graph.ts";
+import { cloneGraph, type Graph, type PackLayout, tapWeights } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { decodeModel } from "../../compiler/onnx/decode.ts";
 import { emitModel, PACKS_METADATA } from "../../compiler/onnx/emit.ts";
@@ -83,7 +83,7 @@ export function loadModel(
     // other taps, which no node reads: compiler/train/pack.ts) are defaults, not initializers.
     const inputs = new Set<string>([
       ...(proto?.graph?.input ?? []).map((v: any) => v.name),
-      ...tapWeights(proto?.metadataProps),
+      ...tappedInMetadata(proto?.metadataProps),
     ]);
     const inits: any[] = proto?.graph?.initializer ?? [];
     if (inits.some((t) => inputs.has(t.name))) {
@@ -110,8 +110,7 @@ export function loadModel(
   }
   const graph = cloneGraph(src);
   const defaults = new Map<string, Tensor>();
-  const tapped = (graph.packs ?? []).flatMap((p) => p.members.filter((m) => m.taps));
-  for (const name of [...graph.inputs.map((v) => v.name), ...tapped.map((m) => m.param)]) {
+  for (const name of [...graph.inputs.map((v) => v.name), ...tapWeights(graph.packs)]) {
     const t = graph.initializers.get(name);
     if (t) {
       defaults.set(name, t);
@@ -139,19 +138,15 @@ export function loadModel(
  * The weights that a step's `dlm.packs` metadata packs at some taps only: their initializers
  * hold the taps the step does not train.
  */
-function tapWeights(props: { key?: string; value?: string }[] | undefined): string[] {
+function tappedInMetadata(props: { key?: string; value?: string }[] | undefined): string[] {
   const entry = props?.find((p) => p.key === PACKS_METADATA);
   if (!entry?.value) return [];
   try {
     const packs = JSON.parse(entry.value);
-    if (!Array.isArray(packs)) return [];
-    return packs.flatMap((p: any) =>
-      Array.isArray(p?.members)
-        ? p.members.filter((m: any) => m?.taps && typeof m.param === "string").map((m: any) =>
-          m.param as string
-        )
-        : []
-    );
+    // Unchecked here (decodeModel checks the entry): only well-formed members are named.
+    const ok = Array.isArray(packs) &&
+      packs.every((p: any) => Array.isArray(p?.members) && p.members.every((m: any) => m));
+    return ok ? [...tapWeights(packs)].filter((n) => typeof n === "string") : [];
   } catch {
     return []; // decodeModel words a broken entry
   }

@@ -15,7 +15,7 @@
  */
 import { compileFile, type CompileResult, hasErrors } from "../../compiler/compile.ts";
 import { type Diagnostic, DlmError } from "../../compiler/diagnostics.ts";
-import type { Graph } from "../../compiler/ir/graph.ts";
+import { type Graph, tapWeights } from "../../compiler/ir/graph.ts";
 import { type Tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { pipelineFor, runPasses } from "../../compiler/passes/mod.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
@@ -78,9 +78,7 @@ export function prepare(
   }
   const frozen = new Map<string, Tensor>();
   // (A weight trained at some taps keeps its initial value as an initializer too: not frozen.)
-  const tapped = new Set(
-    (c.step.packs ?? []).flatMap((p) => p.members.filter((m) => m.taps).map((m) => m.param)),
-  );
+  const tapped = tapWeights(c.step.packs);
   for (const p of c.step.params) {
     const t = c.step.initializers.get(p.name);
     if (t && !tapped.has(p.name)) frozen.set(p.name, t);
