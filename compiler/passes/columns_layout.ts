@@ -85,13 +85,21 @@ const ELEMENTWISE = new Set([
  * - ReduceSum / ReduceMean over every axis but 1 without keepdims (a batch norm
  *   gradient's per-channel sums): the same [C] as the reduction of T over [0, 2],
  *   within summation order.
+ * - Concat, Split and Gather (constant indices) on the channel axis 1, their twins of
+ *   the same positions (p and s but for the channel count, DenseNet's growing features
+ *   and their gradients, ShuffleNetV2's channel split, concatenation and shuffle):
+ *   T_y = Concat(T_a, T_b, axis 1), the Split and Gather of T on axis 1. A channel of v
+ *   is a row of T, its positions in the same order: the same bits. A Concat's operand
+ *   that is no twin but a map of the same positions in NCHW (a dense block's input,
+ *   from a pooling) enters the form as Reshape(Transpose(v, p^-1), [1, C, -1]).
  *
  * The pass finds regions (values connected through such ops, from entry Transposes)
  * and rewrites a region only when it ends with fewer nodes: each entry whose output
  * every reader takes in the twin form goes (and the Reshape r before it, merged into
  * T), a reader Transpose by p^-1 becomes a Reshape (merged into the Reshape after it),
- * and each value a reader needs in NCHW (a 1x1 map's Reshape to [N, C], a Shape, an
- * output) costs a Reshape and a Transpose back. conv_columns' Gemm of a one-position
+ * each value a reader needs in NCHW (a 1x1 map's Reshape to [N, C], a Shape, an
+ * output) costs a Reshape and a Transpose back, and each value entered costs a Transpose
+ * and a Reshape. conv_columns' Gemm of a one-position
  * map reads [N, C] itself: the last stage of ResNet-18 at 32x32 stays in NCHW.
  *
  * Runs in train mode after conv_columns and sink_layout, and after cse (a region's copies that
@@ -130,14 +138,29 @@ function perChannel(l: Layout, shape: number[]): Layout {
   return { ...l, key: `channel|${l.channels}`, shape, perChannel: true };
 }
 
-type Operand = { kind: "twin" } | { kind: "same" } | { kind: "channel"; t: Tensor };
+type Operand =
+  | { kind: "twin" }
+  | { kind: "same" }
+  | { kind: "channel"; t: Tensor }
+  | { kind: "enter"; layout: Layout };
 
 type Step =
   | { kind: "entry"; region: number; layout: Layout }
   | { kind: "cancel"; region: number; layout: Layout }
-  | { kind: "map"; region: number; layout: Layout; operands: Operand[]; twinOutputs: number[] }
+  | {
+    kind: "map";
+    region: number;
+    layout: Layout;
+    operands: Operand[];
+    twinOutputs: number[];
+    /** The twin outputs' layouts when not the lead's (Concat, Split and Gather: other counts). */
+    outLayouts?: Layout[];
+  }
   | { kind: "reduce"; region: number; layout: Layout; keep: boolean }
   | { kind: "relabel"; region: number; layout: Layout };
+
+/** A map step of a channel op: its outputs' layouts given. */
+type ChannelStep = Extract<Step, { kind: "map" }> & { outLayouts: Layout[] };
 
 interface Plan {
   steps: Map<Node, Step>;
@@ -172,6 +195,15 @@ function planRegions(g: Graph, consts: Map<string, Tensor>, uses: Uses): Plan {
       continue;
     }
     if (!first) continue;
+    const channelStep = channelOp(g, n, twins, consts);
+    if (channelStep) {
+      for (const t of twins) if (t) join(t.region, channelStep.region);
+      steps.set(n, channelStep);
+      channelStep.twinOutputs.forEach((k, j) =>
+        layouts.set(n.outputs[k], channelStep.outLayouts[j])
+      );
+      continue;
+    }
     // Full twins of one layout, per-channel ones of as many channels.
     const full = twins.find((t) => t && !t.perChannel);
     const lead = full ?? first;
@@ -193,6 +225,7 @@ function planRegions(g: Graph, consts: Map<string, Tensor>, uses: Uses): Plan {
   // Each region's change in node count (what merge_reshapes and dce then take).
   const served = (n: Node) => steps.has(n);
   const cost = new Map<number, number>();
+  const entered = new Set<string>();
   const add = (r: number, d: number) => cost.set(root(r), (cost.get(root(r)) ?? 0) + d);
   for (const [n, s] of steps) {
     if (s.kind === "entry") {
@@ -207,6 +240,14 @@ function planRegions(g: Graph, consts: Map<string, Tensor>, uses: Uses): Plan {
       const after = plain(uses.soleReader(n.outputs[0]));
       if (after?.op === "Reshape" && after.inputs[0] === n.outputs[0]) add(s.region, -1);
     } else if (s.kind === "map") {
+      for (const [k, o] of s.operands.entries()) {
+        // An entered value costs its Transpose and Reshape once.
+        const key = `${root(s.region)}|${n.inputs[k]}`;
+        if (o.kind === "enter" && !entered.has(key)) {
+          entered.add(key);
+          add(s.region, 2);
+        }
+      }
       for (const k of s.twinOutputs) {
         const v = n.outputs[k];
         if (uses.isGraphOutput(v) || !uses.readers(v).every(served)) {
@@ -242,6 +283,97 @@ function entryLayout(g: Graph, n: Node, region: number): Layout | undefined {
   if (r.shape.filter((d) => typeof d !== "number").length > 1) return undefined;
   const shape = r.shape.map((d) => (typeof d === "number" ? d : -1));
   return { key: `${perm}|${shape}`, perm, shape, channels: r.shape[0] as number, region };
+}
+
+/** The layout of `l`'s positions with `c` channels. */
+function withChannels(l: Layout, c: number): Layout {
+  const shape = [c, ...l.shape.slice(1)];
+  return { key: `${l.perm}|${shape}`, perm: l.perm, shape, channels: c, region: l.region };
+}
+
+/** Twins of the same positions (any channel count) concatenate, split and gather on axis 1. */
+const samePositions = (a: Layout, b: Layout) =>
+  !a.perChannel && !b.perChannel && withChannels(a, 0).key === withChannels(b, 0).key;
+
+/**
+ * How a Concat, Split or Gather on the channel axis runs on twins of one positions layout
+ * (a Concat's NCHW operands of those positions entered), if it can.
+ */
+function channelOp(
+  g: Graph,
+  n: Node,
+  twins: (Layout | undefined)[],
+  consts: Map<string, Tensor>,
+): ChannelStep | undefined {
+  if (n.op !== "Concat" && n.op !== "Split" && n.op !== "Gather") return undefined;
+  const lead = twins.find((t) => t && !t.perChannel);
+  if (!lead) return undefined;
+  const rank = lead.perm.length;
+  const axis = (n.attrs.axis as number | undefined) ?? 0;
+  if ((axis < 0 ? axis + rank : axis) !== 1) return undefined;
+  if (n.outputs.some((o) => !o || g.types.get(o)?.shape.length !== rank)) return undefined;
+  const map = (operands: Operand[], outChannels: number[]): ChannelStep => ({
+    kind: "map",
+    region: lead.region,
+    layout: lead,
+    operands,
+    twinOutputs: outChannels.map((_, k) => k),
+    outLayouts: outChannels.map((c) => withChannels(lead, c)),
+  });
+  if (n.op === "Concat") {
+    const operands: Operand[] = [];
+    let total = 0;
+    for (const [k, i] of n.inputs.entries()) {
+      const t = twins[k];
+      if (t) {
+        if (!samePositions(t, lead)) return undefined;
+        operands.push({ kind: "twin" });
+        total += t.channels;
+        continue;
+      }
+      const entered = enterable(g, i, lead);
+      if (!entered) return undefined;
+      operands.push({ kind: "enter", layout: entered });
+      total += entered.channels;
+    }
+    return map(operands, [total]);
+  }
+  // Split and Gather: the data is the only twin, the sizes or indices constant.
+  if (!twins[0] || twins[0].perChannel || twins.slice(1).some((t) => t)) return undefined;
+  const other: Operand[] = n.inputs.slice(1).map(() => ({ kind: "same" }));
+  if (n.op === "Gather") {
+    const idx = consts.get(n.inputs[1]);
+    if (!idx || idx.shape.length !== 1) return undefined;
+    return map([{ kind: "twin" }, ...other], [idx.shape[0]]);
+  }
+  let sizes: number[];
+  if (n.inputs[1]) {
+    const t = consts.get(n.inputs[1]);
+    if (!t) return undefined;
+    sizes = toNumbers(t);
+  } else if (Array.isArray(n.attrs.split)) sizes = n.attrs.split as number[];
+  else {
+    if (lead.channels % n.outputs.length !== 0) return undefined;
+    sizes = n.outputs.map(() => lead.channels / n.outputs.length);
+  }
+  if (sizes.length !== n.outputs.length) return undefined;
+  return map([{ kind: "twin" }, ...other], sizes);
+}
+
+/**
+ * The twin layout an NCHW value `v` takes when entered into `l`'s positions: its shape is a
+ * twin's of the same positions (the batch, -1 in r, symbolic in v) with its own static channels.
+ */
+function enterable(g: Graph, v: string, l: Layout): Layout | undefined {
+  const t = g.types.get(v);
+  const rank = l.perm.length;
+  if (!t || t.shape.length !== rank || typeof t.shape[1] !== "number") return undefined;
+  for (let a = 0; a < rank; a++) {
+    if (a === 1) continue;
+    const d = l.shape[l.perm[a]], vd = t.shape[a];
+    if (d === -1 ? typeof vd === "number" : vd !== d) return undefined;
+  }
+  return withChannels(l, t.shape[1]);
 }
 
 /** How `n` runs on its twin inputs (`l` the layout of its lead twin), if it can. */
@@ -336,6 +468,19 @@ function rewrite(g: Graph, plan: Plan, uses: Uses): void {
   const constant = (base: string, t: Tensor) => pool.get(t, (t) => b.initializer(base, t));
   const ints = (xs: number[]) => constant("columns_layout.shape", tensor("i64", [xs.length], xs));
   const twin = new Map<string, string>();
+  // NCHW values entered into the twin form: Reshape(Transpose(v, p^-1), [1, C, -1]).
+  const entered = new Map<string, string>();
+  const enter = (n: Node, v: string, l: Layout) => {
+    let t = entered.get(v);
+    if (!t) {
+      const q: number[] = [];
+      l.perm.forEach((d, j) => (q[d] = j));
+      const [r] = add(n, "Transpose", [v], { perm: q });
+      [t] = add(n, "Reshape", [r, ints([1, l.channels, -1])]);
+      entered.set(v, t);
+    }
+    return t;
+  };
   const out: Node[] = [];
   const chosen = (s: Step) => plan.chosen.has(plan.root(s.region));
   const served = (n: Node) => {
@@ -416,13 +561,16 @@ function rewrite(g: Graph, plan: Plan, uses: Uses): void {
       const inputs = n.inputs.map((i, k) => {
         const o = s.operands[k];
         if (o.kind === "twin") return twin.get(i)!;
+        if (o.kind === "enter") return enter(n, i, o.layout);
         if (o.kind === "channel") {
           const c = o.t.data.length === 1 ? 1 : l.channels;
           return constant(`${i}.columns`, { ...o.t, shape: [1, c, 1] });
         }
         return i;
       });
-      const ys = add(n, n.op, inputs, { ...n.attrs }, n.outputs.length);
+      // A channel op's axis is the twin's channel axis 1 (a negative axis counted NCHW's rank).
+      const attrs = s.outLayouts ? { ...n.attrs, axis: 1 } : { ...n.attrs };
+      const ys = add(n, n.op, inputs, attrs, n.outputs.length);
       const made = g.nodes.at(-1)!;
       made.name = n.name; // the node it replaces goes (fuseBatchStatistics finds batch norms by name)
       n.outputs.forEach((v, k) => {

@@ -1,8 +1,8 @@
 /**
- * columns_layout: a region of batch norms, ReLUs, residual adds and their gradients between
- * columns convolutions runs on the twin [1, C, P] with the same numbers and no Transposes
- * inside; a region that would grow (a reader that needs NCHW, a broadcast that is not per
- * channel) and a step on large maps are left alone.
+ * columns_layout: a region of batch norms, ReLUs, residual adds, channel concatenations, splits
+ * and shuffles and their gradients between columns convolutions runs on the twin [1, C, P] with
+ * the same numbers and no Transposes inside; a region that would grow (a reader that needs NCHW,
+ * a broadcast that is not per channel) and a step on large maps are left alone.
  */
 import assert from "node:assert/strict";
 import type { Graph } from "../ir/graph.ts";
@@ -115,6 +115,94 @@ Deno.test("columnsLayout() leaves a region that a reader needing NCHW or a broad
   b.output(b.addNode("Relu", [a])[0], "y");
   assert.ok(!applyPass(b.graph, columnsLayout, train).changed);
   assert.ok(!applyPass(block(), columnsLayout, { mode: "eval" }).changed);
+});
+
+Deno.test("columnsLayout() concatenates, splits and gathers twins on the channel axis, entering an NCHW operand once, bit for bit", () => {
+  const b = new GraphBuilder("g");
+  const ints = (name: string, xs: number[]) => b.initializer(name, tensor("i64", [xs.length], xs));
+  // A map in the columns layout (a convolution's Gemm) and one in NCHW (a pooling's output).
+  const gemm = b.input("gemm", { dtype: "f32", shape: [C, 2, 2, "N"] });
+  const [ra] = b.addNode("Reshape", [gemm, ints("r", [C, 2, 2, -1])]);
+  const x0 = b.input("x0", { dtype: "f32", shape: ["N", 2, 2, 2] });
+  const [a] = b.addNode("Transpose", [ra], { perm: TO_NCHW });
+  // A dense block's growing features (the NCHW operand read twice), NCHW's axis counted from
+  // the end.
+  const [cat] = b.addNode("Concat", [x0, a], { axis: -3 });
+  const [r] = b.addNode("Relu", [cat]);
+  const [cat2] = b.addNode("Concat", [x0, r], { axis: 1 });
+  // A channel split and shuffle (ShuffleNetV2), then the next convolutions' columns.
+  const [s1, s2] = b.addNode("Split", [cat2, ints("sizes", [3, 5])], { axis: 1 }, {
+    nOutputs: 2,
+  });
+  const [shuffled] = b.addNode("Gather", [s2, ints("order", [4, 0, 3, 1, 2])], { axis: 1 });
+  const [y] = b.addNode("Mul", [shuffled, b.initializer("half", tensor("f32", [], [0.5]))]);
+  for (const [k, v] of [s1, y].entries()) {
+    const [back] = b.addNode("Transpose", [v], { perm: TO_COLUMNS });
+    b.output(b.addNode("Reshape", [back, ints(`shape${k}`, [k === 0 ? 3 : 5, -1])])[0], `cols${k}`);
+  }
+  const after = structuredClone(b.graph);
+  assert.ok(runPasses(after, [columnsLayout, mergeReshapes, dce], { ...train, verify: true }));
+  // One Transpose left: x0's way in, shared by both Concats; the channel ops read the twins.
+  assert.equal(count(after, "Transpose"), 1);
+  assert.equal(after.nodes.find((n) => n.op === "Transpose")!.inputs[0], "x0");
+  for (const n of after.nodes.filter((n) => ["Concat", "Split", "Gather"].includes(n.op))) {
+    assert.equal(n.attrs.axis, 1);
+    assert.equal(after.types.get(n.inputs[0])!.shape.length, 3);
+  }
+  for (const N of [1, 3]) {
+    assertSameOutputs(b.graph, after, randomFeeds(b.graph, N + 2, { N }), { rtol: 0, atol: 0 });
+  }
+});
+
+Deno.test("columnsLayout() leaves a Concat on another axis or of an operand it cannot enter", () => {
+  const cases: [(string | number)[], number][] = [[["N", C, 2, 2], 2], [["N", "K", 2, 2], 1]];
+  for (const [shape, axis] of cases) {
+    const b = new GraphBuilder("g");
+    const ra = b.input("ra", { dtype: "f32", shape: [C, 2, 2, "N"] });
+    const x0 = b.input("x0", { dtype: "f32", shape });
+    const [a] = b.addNode("Transpose", [ra], { perm: TO_NCHW });
+    const [cat] = b.addNode("Concat", [x0, a], { axis });
+    b.output(b.addNode("Relu", [cat])[0], "y");
+    assert.ok(!applyPass(b.graph, columnsLayout, train).changed);
+  }
+});
+
+const denseBlock = `block Layer()(x: f32[N, C, H, W]) {
+  return x |> b1: batch_norm |> relu |> c1: conv2d(32, kernel: 1, bias: false)
+    |> b2: batch_norm |> relu |> c2: conv2d(16, kernel: 3, pad: 1, bias: false)
+}
+model M {
+  input x: f32[N, 32, 8, 8]
+  let h = x |> avg_pool(2)
+  for i in 0..3 {
+    h = concat([h, h |> "layer\${i}": Layer()], axis: 1)
+  }
+  // A transition's batch norm, ReLU and 1x1 convolution read the block's features.
+  output y: f32[N, 16, 4, 4] = h |> bt: batch_norm |> relu |> ct: conv2d(16, kernel: 1, bias: false)
+}
+train M { loss = reduce_mean(y * y)  optimizer = sgd(lr: 0.1, momentum: 0.9) }`;
+
+Deno.test("a training step's dense block on small maps keeps its growing features in the columns layout and computes the same step", () => {
+  const before = withTuning(
+    columnsLayoutTuning,
+    { minSaving: Infinity },
+    () => packedStep(denseBlock),
+  );
+  const after = withTuning(columnsLayoutTuning, { minSaving: 1 }, () => packedStep(denseBlock));
+  // The Concats and their gradients' Splits read twins: each layer's two convolutions lose their
+  // Transposes forward and backward, for the block input's one way in and its gradient's out.
+  const twinConcats = after.nodes.filter((n) =>
+    n.op === "Concat" && after.types.get(n.outputs[0])!.shape.length === 3
+  );
+  assert.equal(twinConcats.length, 3);
+  assert.ok(count(after, "Transpose") <= count(before, "Transpose") - 8);
+  assert.ok(after.nodes.length < before.nodes.length);
+  const feeds = randomFeeds(before, 3, { N: 4 });
+  for (const [k, t] of Object.entries(feeds)) {
+    if (!k.startsWith("opt:momentum:")) continue;
+    feeds[k] = { ...t, data: (t.data as Float32Array).map((v) => v * 0.1) };
+  }
+  assertSameOutputs(before, after, feeds, { rtol: 1e-4, atol: 1e-5 });
 });
 
 const resnetBlock = (size: number) =>
