@@ -9,13 +9,20 @@ import { type AttrValue, type Graph, isGraph, type Node } from "./graph.ts";
  * Outer-scope values a node's subgraph attributes (If/Loop/Scan bodies) read:
  * names their nodes use that the subgraph itself does not define.
  */
-export function capturedNames(n: Node): Set<string> {
-  const out = new Set<string>();
-  for (const v of Object.values(n.attrs)) {
-    if (isGraph(v)) { for (const c of graphCaptures(v)) out.add(c); }
+export function capturedNames(n: Node): ReadonlySet<string> {
+  // Most nodes have no subgraph: no set is made for them (the passes ask of every node).
+  let out: Set<string> | undefined;
+  for (const k in n.attrs) {
+    const v = n.attrs[k];
+    if (isGraph(v)) {
+      out ??= new Set<string>();
+      for (const c of graphCaptures(v)) out.add(c);
+    }
   }
-  return out;
+  return out ?? NONE;
 }
+
+const NONE: ReadonlySet<string> = new Set<string>();
 
 function graphCaptures(sub: Graph): Set<string> {
   const local = new Set<string>([...sub.inputs.map((v) => v.name), ...sub.initializers.keys()]);

@@ -28,7 +28,8 @@ export function isTensor(v: AttrValue | undefined): v is Tensor {
 
 /** Whether a node carries a subgraph (If/Loop/Scan): such nodes are left alone. */
 export function hasSubgraph(n: Node): boolean {
-  return Object.values(n.attrs).some(isGraph);
+  for (const k in n.attrs) if (isGraph(n.attrs[k])) return true;
+  return false;
 }
 
 /** `n` when it is of the default domain and has no subgraph: a node a pattern may take. */
@@ -119,9 +120,11 @@ export function allEqual(t: Tensor, x: number): boolean {
  * outputs. Kept up to date by `replace` and `drop` while a pass rewrites.
  */
 export class Uses {
-  // A set per value: a value read by many nodes (x in x + x + ... + x, 100,000 times) made
-  // adding, dropping and replacing readers quadratic with a list.
-  readonly #readers = new Map<string, Set<Node>>();
+  // A set per value read by two nodes or more: a value read by many nodes (x in x + x + ... + x,
+  // 100,000 times) made adding, dropping and replacing readers quadratic with a list. A value
+  // read by one node (most of them) maps to that node: a Uses is built by every pass, and a Set
+  // per value was most of its cost.
+  readonly #readers = new Map<string, Node | Set<Node>>();
   readonly #captured = new Set<string>();
   readonly #outputs: Set<string>;
   readonly #producers = new Map<string, Node>();
@@ -141,20 +144,22 @@ export class Uses {
   }
 
   #add(name: string, n: Node): void {
-    let l = this.#readers.get(name);
-    if (!l) this.#readers.set(name, l = new Set());
-    l.add(n);
+    const l = this.#readers.get(name);
+    if (!l) this.#readers.set(name, n);
+    else if (l instanceof Set) l.add(n);
+    else if (l !== n) this.#readers.set(name, new Set([l, n]));
   }
 
   /** Nodes reading `name` (each once, in the order they were added). */
   readers(name: string): Node[] {
     const l = this.#readers.get(name);
-    return l ? [...l] : [];
+    return !l ? [] : l instanceof Set ? [...l] : [l];
   }
 
   /** How many nodes read `name`. */
   readerCount(name: string): number {
-    return this.#readers.get(name)?.size ?? 0;
+    const l = this.#readers.get(name);
+    return !l ? 0 : l instanceof Set ? l.size : 1;
   }
 
   /** The node defining `name`, if a node does. */
@@ -182,8 +187,9 @@ export class Uses {
    */
   soleReader(name: string): Node | undefined {
     const r = this.#readers.get(name);
-    if (r?.size !== 1 || this.#outputs.has(name) || this.#captured.has(name)) return undefined;
-    return r.values().next().value;
+    if (!r || this.#outputs.has(name) || this.#captured.has(name)) return undefined;
+    if (!(r instanceof Set)) return r;
+    return r.size === 1 ? r.values().next().value : undefined;
   }
 
   /** Make every node reading `from` read `to` instead. */
@@ -200,7 +206,11 @@ export class Uses {
 
   /** Forget `n` as a reader and producer (it is being removed from the graph). */
   drop(n: Node): void {
-    for (const i of n.inputs) this.#readers.get(i)?.delete(n);
+    for (const i of n.inputs) {
+      const l = this.#readers.get(i);
+      if (l === n) this.#readers.delete(i);
+      else if (l instanceof Set) l.delete(n);
+    }
     for (const o of n.outputs) if (this.#producers.get(o) === n) this.#producers.delete(o);
   }
 
