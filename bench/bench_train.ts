@@ -287,9 +287,13 @@ async function timingChild(
   };
   if (reference) r = await openRunner(reference, "reference");
   else if (session === "dlm") {
-    // As the training loop runs it (runtime/train/loop.ts): the state outputs go into the
-    // buffers of the state before.
-    const s = await createSession(bytes, { threads });
+    // As the training loop runs it (runtime/train/loop.ts): at the level dlm picks for a step
+    // (a forward model's "all" was measured for steps too until 2026-12-07), the state outputs
+    // into the buffers of the state before.
+    const s = await createSession(bytes, {
+      threads,
+      kind: kind === "forward" ? "forward" : "step",
+    });
     r = { run: (f, into) => s.run(f, undefined, into), release: () => s.release() };
   } else {
     const s = await sessionAtLevel(bytes, session as Level);
