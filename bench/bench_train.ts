@@ -70,8 +70,10 @@ import {
   lastValAccuracy,
   type LevelResult,
   type Measured,
+  medianMeasured,
   type ModelReport,
   nextLevelPlan,
+  roundRatios,
   startupTables,
   worthAnotherRound,
 } from "./train_report.ts";
@@ -92,6 +94,9 @@ const USAGE = `Usage: deno task bench:train [options]
   --step-ratio   only the step time of ResNet-18 and MobileNetV2 against PyTorch eager's,
                  interleaved in rounds, equal thread counts
   --rounds R     rounds of --step-ratio (default 5)
+  --process-rounds R
+                 rounds of the whole-process times (dlm train and dlm run, cold and warm;
+                 default 3, --quick 1): the medians and each ratio's range over rounds
   --threads T    threads of both sides in --step-ratio (default ${DEFAULT_THREADS})
   --help         this text`;
 
@@ -554,14 +559,33 @@ async function benchModel(
   console.error(`  ${m.name}: PyTorch`);
   const torch = await torchStep(m);
   console.error(`  ${m.name}: dlm train (1 step) and dlm run, whole processes`);
-  const trainEnv = features.cache ? coldEnv(features) : undefined;
-  const train = await processTime("train", m, p, trainEnv);
-  const runEnv = features.cache ? coldEnv(features) : undefined;
-  const run = await processTime("run", m, p, runEnv);
-  if (features.cache) {
-    trainWarm = await processTime("train", m, p, trainEnv);
-    runWarm = await processTime("run", m, p, runEnv);
+  // Rounds of the four in turn, each round's cold runs with fresh cache folders: a ratio's range
+  // over rounds, not one pair of processes on a noisy machine.
+  const got: Record<"train" | "run" | "trainWarm" | "runWarm", Measured[]> = {
+    train: [],
+    run: [],
+    trainWarm: [],
+    runWarm: [],
+  };
+  for (let round = 0; round < processRounds; round++) {
+    const trainEnv = features.cache ? coldEnv(features) : undefined;
+    got.train.push(await processTime("train", m, p, trainEnv));
+    const runEnv = features.cache ? coldEnv(features) : undefined;
+    got.run.push(await processTime("run", m, p, runEnv));
+    if (features.cache) {
+      got.trainWarm.push(await processTime("train", m, p, trainEnv));
+      got.runWarm.push(await processTime("run", m, p, runEnv));
+    }
   }
+  const train = medianMeasured(got.train), run = medianMeasured(got.run);
+  if (features.cache) {
+    trainWarm = medianMeasured(got.trainWarm);
+    runWarm = medianMeasured(got.runWarm);
+  }
+  const ratios = {
+    cold: roundRatios(got.train, got.run),
+    warm: features.cache ? roundRatios(got.trainWarm, got.runWarm) : [],
+  };
   const stepMs = row?.stepMs?.median;
   return {
     model: m.name,
@@ -579,7 +603,7 @@ async function benchModel(
     stepMs,
     torch,
     stepOverTorch: stepMs !== undefined && torch.stepMs ? stepMs / torch.stepMs.median : undefined,
-    process: { train, run, trainWarm, runWarm },
+    process: { train, run, trainWarm, runWarm, ratios },
   };
 }
 
@@ -709,6 +733,7 @@ try {
     skip: "string",
     "step-ratio": "flag",
     rounds: { min: 1, integer: true },
+    "process-rounds": { min: 1, integer: true },
     threads: { min: 1, integer: true },
     help: "flag",
   });
@@ -729,6 +754,7 @@ const quick = !!opts.quick;
 const only = opts.only as string | undefined;
 const timeoutMs = ((opts.timeout as number | undefined) ?? 120) * 1000;
 const skip = new Set(String(opts.skip ?? "").split(","));
+const processRounds = quick ? 1 : (opts["process-rounds"] as number | undefined) ?? 3;
 
 const facts = machineFacts();
 console.log(formatMachineFacts(facts));
@@ -822,7 +848,9 @@ if (!skip.has("startup") && models.length) {
     `\nstart-up and PyTorch (step graphs as dlm train compiles them; sessions and steps per ` +
       `onnxruntime level: one step per run, ${quick ? 1 : 3} timed after 1; PyTorch eager in ` +
       `this run with ${DEFAULT_THREADS} threads; "step ms" is part 1's, ${STEPS_PER_RUN} steps ` +
-      `per run as dlm train runs them; dlm train on one batch of synthetic data, one epoch)`,
+      `per run as dlm train runs them; dlm train on one batch of synthetic data, one epoch; ` +
+      `whole processes the medians of ${processRounds} round(s), each ratio's range over ` +
+      `rounds in brackets)`,
   );
   for (const m of models) {
     const c = cases.find((x) => x.name === m.name && x.batch === m.batch) ??

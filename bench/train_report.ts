@@ -29,6 +29,39 @@ export function cell(m: Measured | undefined): string {
   }
 }
 
+/** The median of measurements that all succeeded, else the first that did not. */
+export function medianMeasured(ms: readonly Measured[]): Measured {
+  const bad = ms.find((m) => m.status !== "ok");
+  if (bad || ms.length === 0) return bad ?? { status: "skipped", reason: "not measured" };
+  const v = ms.map((m) => (m as { ms: number }).ms).sort((a, b) => a - b);
+  const k = v.length >> 1;
+  return { status: "ok", ms: v.length % 2 ? v[k] : (v[k - 1] + v[k]) / 2 };
+}
+
+/** a[i] / b[i] for each round where both were measured. */
+export function roundRatios(a: readonly Measured[], b: readonly Measured[]): number[] {
+  const out: number[] = [];
+  a.forEach((x, i) => {
+    const y = b[i];
+    if (x.status === "ok" && y?.status === "ok" && y.ms > 0) out.push(x.ms / y.ms);
+  });
+  return out;
+}
+
+/**
+ * The ratio of the medians a / b as "1.23x", with the range of the rounds' own ratios after it
+ * when there were two rounds or more: "1.23x (1.10-1.41)".
+ */
+export function ratioRangeCell(
+  a: Measured | undefined,
+  b: Measured | undefined,
+  rounds: readonly number[] | undefined,
+): string {
+  const mid = ratioCell(a, b);
+  if (mid === "-" || !rounds || rounds.length < 2) return mid;
+  return `${mid} (${Math.min(...rounds).toFixed(2)}-${Math.max(...rounds).toFixed(2)})`;
+}
+
 /** a / b as "1.23x", or "-" when either is missing. */
 export function ratioCell(a: Measured | undefined, b: Measured | undefined): string {
   if (a?.status !== "ok" || b?.status !== "ok" || b.ms <= 0) return "-";
@@ -115,12 +148,16 @@ export interface ModelReport {
   stepMs?: number;
   torch: { result: Measured; stepMs?: Timing; forwardMs?: Timing; threads?: number };
   stepOverTorch?: number;
-  /** Whole processes: `dlm train` to the end of its first step, `dlm run` of the same model. */
+  /**
+   * Whole processes: `dlm train` to the end of its first step, `dlm run` of the same model (the
+   * medians over rounds), and each round's train/run ratio, cold and warm.
+   */
   process: {
     train: Measured;
     run: Measured;
     trainWarm?: Measured;
     runWarm?: Measured;
+    ratios?: { cold: number[]; warm: number[] };
   };
 }
 
@@ -176,12 +213,12 @@ export function startupTables(reports: ModelReport[], features: CliFeatures): st
       ratioCell(msOf(r.stepMs), msOf(r.torch.stepMs?.median)),
       cell(r.process.train),
       cell(r.process.run),
-      ratioCell(r.process.train, r.process.run),
+      ratioRangeCell(r.process.train, r.process.run, r.process.ratios?.cold),
       ...(features.cache
         ? [
           cell(r.process.trainWarm),
           cell(r.process.runWarm),
-          ratioCell(r.process.trainWarm, r.process.runWarm),
+          ratioRangeCell(r.process.trainWarm, r.process.runWarm, r.process.ratios?.warm),
         ]
         : []),
     ]),

@@ -7,10 +7,12 @@ import {
   cliFeatures,
   lastValAccuracy,
   type Measured,
+  medianMeasured,
   type ModelReport,
   nextLevelPlan,
   parseHelpOptions,
   ratioCell,
+  roundRatios,
   startupTables,
   worthAnotherRound,
 } from "./train_report.ts";
@@ -156,4 +158,29 @@ Deno.test("lastValAccuracy() reads the last validation accuracy, as a fraction",
   assert.equal(lastValAccuracy(out), 0.9833);
   assert.equal(lastValAccuracy("val_accuracy 97.5%"), 0.975);
   assert.equal(lastValAccuracy("trained 1 epoch: loss 0.3"), undefined);
+});
+
+Deno.test("startupTables() gives each train/run ratio's range over rounds beside the ratio of the medians", () => {
+  const text = startupTables([
+    report({
+      stepMs: 123,
+      process: {
+        train: ok(2000),
+        run: ok(1000),
+        trainWarm: ok(1100),
+        runWarm: ok(500),
+        ratios: { cold: [1.9, 2.0, 2.4], warm: [2.2] },
+      },
+    }),
+  ], { cache: true, cacheEnv: [] });
+  const row = text.split("\n\n")[1].split("\n")[2];
+  // Cold: three rounds, a range; warm: one round, the ratio alone.
+  assert.match(row, / 2000 +1000 +2\.00x \(1\.90-2\.40\) +1100 +500 +2\.20x$/);
+});
+
+Deno.test("medianMeasured() and roundRatios() keep a round that failed visible", () => {
+  assert.deepEqual(medianMeasured([ok(3), ok(1), ok(2)]), ok(2));
+  assert.deepEqual(medianMeasured([ok(3), ok(1)]), ok(2));
+  assert.deepEqual(medianMeasured([ok(3), timedOut]), timedOut);
+  assert.deepEqual(roundRatios([ok(4), timedOut, ok(9)], [ok(2), ok(1), ok(3)]), [2, 3]);
 });
