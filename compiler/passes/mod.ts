@@ -45,6 +45,7 @@ export { depthwiseMatrix, depthwiseMatrixTuning } from "./depthwise_matrix.ts";
 export { depthwiseScale } from "./depthwise_scale.ts";
 export { gatherChannelShuffle } from "./gather_channel_shuffle.ts";
 export { columnsLayout, columnsLayoutTuning } from "./columns_layout.ts";
+export { columnsMatmul } from "./columns_matmul.ts";
 export { convColumns, convColumnsTuning } from "./conv_columns.ts";
 export { sinkLayout } from "./sink_layout.ts";
 export { shareBatchStatistics } from "./share_batch_statistics.ts";

@@ -6,6 +6,7 @@
  */
 import type { Mode, Pass } from "./context.ts";
 import { columnsLayout } from "./columns_layout.ts";
+import { columnsMatmul } from "./columns_matmul.ts";
 import { convColumns } from "./conv_columns.ts";
 import { cse } from "./cse.ts";
 import { dce } from "./dce.ts";
@@ -117,7 +118,8 @@ export function beforeGradientsPipeline(): Pass[] {
  * statistics, dce the reshapes no longer read); after cse (whose merged copies it then
  * counts once) and before constant folding, the batch norms, ReLUs, residual adds and their
  * gradients between columns convolutions run in the columns layout, with Transposes only
- * at a region's edges (columns_layout); last, before dce, the scalar operands of elementwise
+ * at a region's edges (columns_layout), a 1x1 convolution there a MatMul of its weight by
+ * the twin it reads (columns_matmul); last, before dce, the scalar operands of elementwise
  * ops over tensors with a dim of 1 take the tensors' rank (full_rank_scalars: onnxruntime
  * broadcasts a lower-rank scalar over such a tensor in spans of the dims after that 1).
  * Run with `{ mode: "train", keepParams: true }`.
@@ -129,9 +131,11 @@ export function trainStepPipeline(): Pass[] {
     convColumns,
     sinkLayout,
     ...insertPasses(
-      insertPasses(inferencePipeline("train"), [columnsLayout, fuseGemmAccumulate, sumAsMatmul], {
-        before: "fold_constants",
-      }),
+      insertPasses(
+        inferencePipeline("train"),
+        [columnsLayout, columnsMatmul, fuseGemmAccumulate, sumAsMatmul],
+        { before: "fold_constants" },
+      ),
       [fullRankScalars],
       { before: "dce" },
     ),
