@@ -4,7 +4,7 @@
  * the cells of the start-up table.
  */
 import { OPTIMIZE_LEVELS as LEVELS, type OptimizeLevel as Level } from "../runtime/ort/optimize.ts";
-import type { Timing } from "./stats.ts";
+import { median, type Timing } from "./stats.ts";
 import { formatTable, ms } from "./table.ts";
 
 /** A measured duration, or why there is none. */
@@ -33,9 +33,7 @@ export function cell(m: Measured | undefined): string {
 export function medianMeasured(ms: readonly Measured[]): Measured {
   const bad = ms.find((m) => m.status !== "ok");
   if (bad || ms.length === 0) return bad ?? { status: "skipped", reason: "not measured" };
-  const v = ms.map((m) => (m as { ms: number }).ms).sort((a, b) => a - b);
-  const k = v.length >> 1;
-  return { status: "ok", ms: v.length % 2 ? v[k] : (v[k - 1] + v[k]) / 2 };
+  return { status: "ok", ms: median(ms.map((m) => (m as { ms: number }).ms)) };
 }
 
 /** a[i] / b[i] for each round where both were measured. */

@@ -311,8 +311,14 @@ function channelOp(
   const rank = lead.perm.length;
   const axis = (n.attrs.axis as number | undefined) ?? 0;
   if ((axis < 0 ? axis + rank : axis) !== 1) return undefined;
-  if (n.outputs.some((o) => !o || g.types.get(o)?.shape.length !== rank)) return undefined;
-  const map = (operands: Operand[], outChannels: number[]): ChannelStep => ({
+  // Each output's channels, as its type has them (Split's sizes, Gather's indices, the sum).
+  const outChannels: number[] = [];
+  for (const o of n.outputs) {
+    const shape = o ? g.types.get(o)?.shape : undefined;
+    if (shape?.length !== rank || typeof shape[1] !== "number") return undefined;
+    outChannels.push(shape[1]);
+  }
+  const map = (operands: Operand[]): ChannelStep => ({
     kind: "map",
     region: lead.region,
     layout: lead,
@@ -322,42 +328,19 @@ function channelOp(
   });
   if (n.op === "Concat") {
     const operands: Operand[] = [];
-    let total = 0;
     for (const [k, i] of n.inputs.entries()) {
       const t = twins[k];
-      if (t) {
-        if (!samePositions(t, lead)) return undefined;
-        operands.push({ kind: "twin" });
-        total += t.channels;
-        continue;
-      }
-      const entered = enterable(g, i, lead);
-      if (!entered) return undefined;
-      operands.push({ kind: "enter", layout: entered });
-      total += entered.channels;
+      if (t && !samePositions(t, lead)) return undefined;
+      const entered = t ? undefined : enterable(g, i, lead);
+      if (!t && !entered) return undefined;
+      operands.push(entered ? { kind: "enter", layout: entered } : { kind: "twin" });
     }
-    return map(operands, [total]);
+    return map(operands);
   }
   // Split and Gather: the data is the only twin, the sizes or indices constant.
   if (!twins[0] || twins[0].perChannel || twins.slice(1).some((t) => t)) return undefined;
-  const other: Operand[] = n.inputs.slice(1).map(() => ({ kind: "same" }));
-  if (n.op === "Gather") {
-    const idx = consts.get(n.inputs[1]);
-    if (!idx || idx.shape.length !== 1) return undefined;
-    return map([{ kind: "twin" }, ...other], [idx.shape[0]]);
-  }
-  let sizes: number[];
-  if (n.inputs[1]) {
-    const t = consts.get(n.inputs[1]);
-    if (!t) return undefined;
-    sizes = toNumbers(t);
-  } else if (Array.isArray(n.attrs.split)) sizes = n.attrs.split as number[];
-  else {
-    if (lead.channels % n.outputs.length !== 0) return undefined;
-    sizes = n.outputs.map(() => lead.channels / n.outputs.length);
-  }
-  if (sizes.length !== n.outputs.length) return undefined;
-  return map([{ kind: "twin" }, ...other], sizes);
+  if (n.inputs[1] && !consts.has(n.inputs[1])) return undefined;
+  return map([{ kind: "twin" }, ...n.inputs.slice(1).map((): Operand => ({ kind: "same" }))]);
 }
 
 /**
