@@ -129,3 +129,41 @@ Deno.test("no command loads onnxruntime before it runs a model, and only train, 
     }
   }
 });
+
+Deno.test("dlm train loads no compiler, ONNX encoder or decoder, or interpreter before its step cache misses", async () => {
+  // A step from the cache (runtime/train/step_cache.ts) runs without them: the compiler, the ONNX
+  // loader (runtime/train/model.ts) and weights files are imported when a step is compiled, the
+  // interpreter when it is the backend.
+  const loaded = await staticImports("cli/commands/train.ts");
+  assert.deepEqual(
+    offending(loaded, [
+      "npm:onnx-proto",
+      "npm:protobufjs",
+      "npm:chevrotain",
+      "npm:onnxruntime-node",
+      "compiler/onnx/proto.ts",
+      "compiler/onnx/decode.ts",
+      "compiler/onnx/emit.ts",
+      "compiler/check/program.ts",
+      "compiler/passes/",
+      "compiler/ops/table.ts",
+      "compiler/ops/builder.ts",
+      "compiler/train/mod.ts",
+      "compiler/train/pack.ts",
+      "compiler/train/multistep.ts",
+      "runtime/reference/mod.ts",
+      "runtime/train/model.ts",
+      "runtime/weights.ts",
+      "cli/onnx_input.ts",
+    ]),
+    [],
+  );
+  assert.ok(loaded.includes("runtime/train/step_cache.ts"), "train loads the step cache");
+});
+
+Deno.test("dlm run loads the interpreter only for --backend reference", async () => {
+  assert.deepEqual(
+    offending(await staticImports("cli/commands/run.ts"), ["runtime/reference/mod.ts"]),
+    [],
+  );
+});

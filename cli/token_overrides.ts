@@ -6,17 +6,19 @@
  * DLM0335, and one given without a tokenizer DLM0507: neither reaches the model as a string.
  */
 import { diag, fail } from "../compiler/diagnostics.ts";
-import { readTokenizerFile } from "../runtime/text/tokenizer_json.ts";
 import { UsageError } from "./command.ts";
 
 /** How special tokens are written: BERT's [MASK], GPT-2's <|endoftext|>, and <s>, </s>, <pad>. */
 const SPECIAL_SHAPE = /^(\[[^\]\s]+\]|<\|[^|\s]+\|>|<\/?[A-Za-z_]+>)$/;
 
-/** The overrides with each special-token value replaced by its id in the tokenizer at `path`. */
-export function withTokenIds(
+/**
+ * The overrides with each special-token value replaced by its id in the tokenizer at `path`
+ * (whose reader is loaded only then).
+ */
+export async function withTokenIds(
   overrides: Record<string, number | boolean | string>,
   path: string | undefined,
-): Record<string, number | boolean | string> {
+): Promise<Record<string, number | boolean | string>> {
   const tokens = Object.entries(overrides).filter(([, v]) =>
     typeof v === "string" && SPECIAL_SHAPE.test(v)
   );
@@ -25,6 +27,7 @@ export function withTokenIds(
     const [k, v] = tokens[0];
     throw new UsageError(...diag("DLM0507", `--set ${k}=${v}`, "--tokenizer T.json"));
   }
+  const { readTokenizerFile } = await import("../runtime/text/tokenizer_json.ts");
   const model = readTokenizerFile(path);
   const out = { ...overrides };
   for (const [k, v] of tokens) {

@@ -8,7 +8,7 @@ import { formatType } from "../compiler/ir/graph.ts";
 import { diag, type Diagnostic, DlmError, error, fail, warning } from "../compiler/diagnostics.ts";
 import { bf16ToF32, f16ToF32, type Tensor, zeros } from "../compiler/ir/tensor.ts";
 import { decodeModel } from "../compiler/onnx/decode.ts";
-import { setPackMember, unpackValues } from "../compiler/train/pack.ts";
+import { setPackMember, unpackValues } from "../compiler/train/pack_values.ts";
 import { readSafetensors } from "./formats/safetensors.ts";
 import { readFileOrFail, readTextOrFail } from "./fs.ts";
 

@@ -149,14 +149,14 @@ Deno.test("--set NAME=[MASK] is the id of the --tokenizer's special token, and a
       .added_tokens;
     const id = (s: string) => added.find((a) => a.content === s)!.id;
     assert.equal(id("[SEP]"), id("[MASK]") + 1);
-    assert.deepEqual(withTokenIds({ mask_id: "[MASK]", sep: "[SEP]", k: 3, s: "x" }, tok), {
+    assert.deepEqual(await withTokenIds({ mask_id: "[MASK]", sep: "[SEP]", k: 3, s: "x" }, tok), {
       mask_id: id("[MASK]"),
       sep: id("[SEP]"),
       k: 3,
       s: "x",
     });
     // Without a tokenizer the value would reach the model as a string: a usage error instead.
-    assert.throws(
+    await assert.rejects(
       () => withTokenIds({ mask_id: "[MASK]" }, undefined),
       (e: Error) =>
         e instanceof UsageError && e.code === "DLM0507" &&

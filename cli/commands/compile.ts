@@ -8,7 +8,7 @@ import { type Graph, tapWeights } from "../../compiler/ir/graph.ts";
 import { formatPassReport, newPassReport } from "../../compiler/passes/manager.ts";
 import { writeModelAsync } from "../../runtime/formats/onnx_file.ts";
 import { compileTrain } from "../../compiler/train/mod.ts";
-import { unpackValues } from "../../compiler/train/pack.ts";
+import { unpackValues } from "../../compiler/train/pack_values.ts";
 import { writeSafetensors } from "../../runtime/formats/mod.ts";
 import { weightsChunks } from "../../runtime/save_weights.ts";
 import type { FileBytes } from "../../runtime/fs.ts";

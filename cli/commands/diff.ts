@@ -30,7 +30,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     const c = compileTrain(file, {
       model: o.model,
       seed: o.seed,
-      overrides: withTokenIds(o.overrides ?? {}, args.opts.tokenizer as string | undefined),
+      overrides: await withTokenIds(o.overrides ?? {}, args.opts.tokenizer as string | undefined),
       dims: dimsOf(args),
       pack: true,
     });

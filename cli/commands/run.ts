@@ -4,7 +4,6 @@
  */
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { emitModel } from "../../compiler/onnx/emit.ts";
-import { runGraph } from "../../runtime/reference/mod.ts";
 import { createSession } from "../../runtime/ort/mod.ts";
 import { writeNpy } from "../../runtime/formats/mod.ts";
 import { makeOutputDir, writeFileAtomic } from "../../runtime/fs.ts";
@@ -23,8 +22,11 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   let outputs: Record<string, Tensor>;
   let cached = "";
   const t0 = performance.now();
-  if (backend === "reference") outputs = runGraph(b.graph, feeds).outputs;
-  else {
+  if (backend === "reference") {
+    // The interpreter's kernels are loaded only when it runs.
+    const { runGraph } = await import("../../runtime/reference/mod.ts");
+    outputs = runGraph(b.graph, feeds).outputs;
+  } else {
     const opts = {
       backend,
       kind: "forward" as const,

@@ -12,22 +12,17 @@ import {
   warning,
 } from "../../compiler/diagnostics.ts";
 import { warn } from "../report.ts";
-import { loadWeights, readWeightsFile, readWeightsMap, rename } from "../../runtime/weights.ts";
 import type { CompiledStage, TrainSettings } from "../../compiler/train/mod.ts";
-import { kmeansStage } from "../../runtime/train/stages.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { tapWeights } from "../../compiler/ir/graph.ts";
 import { type Dataset, loadDataset, parseDataSpecs } from "../../runtime/data/mod.ts";
 import { writeSafetensors } from "../../runtime/formats/mod.ts";
 import { writeFileAtomic } from "../../runtime/fs.ts";
 import { memoryBudget } from "../../runtime/memory.ts";
-import {
-  loadCheckpoint,
-  loadModel,
-  type ModelSource,
-  stderrSink,
-  train,
-} from "../../runtime/train/mod.ts";
+import { train } from "../../runtime/train/loop.ts";
+import type { ModelSource } from "../../runtime/train/loaded.ts";
+import { loadCheckpoint } from "../../runtime/train/checkpoint.ts";
+import { stderrSink } from "../../runtime/train/progress.ts";
 import {
   type CompiledStep,
   lookupStep,
@@ -68,7 +63,10 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   if (map && !weights.length) {
     throw new UsageError(...diag("DLM0507", "--weights-map", "--weights"));
   }
-  const rules = map ? readWeightsMap(map) : [];
+  // Weights files, their maps and the compiler are loaded only when used: a step from the cache
+  // starts without them (the module graph of a cached start: compiler/train/pack_values.ts).
+  const weightsIo = () => import("../../runtime/weights.ts");
+  const rules = map ? (await weightsIo()).readWeightsMap(map) : [];
   // The data remembers its files, columns and lines, for messages about a value.
   const data = loadDataset(parseDataSpecs(items), {
     tokenizer: args.opts.tokenizer as string | undefined,
@@ -139,6 +137,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   if (weights.length && typeof step === "string") {
     // An ONNX step model: the files' tensors, renamed, are the initial state (later files win).
     initial = new Map();
+    const { readWeightsFile, rename } = await weightsIo();
     for (const w of weights) {
       for (const [name, t] of readWeightsFile(w)) initial.set(rename(name, rules), t);
     }
@@ -176,7 +175,11 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     progress: stderrSink(),
     sessions: { ...sessionArgs, report: true, warn: io.err, keepAtEnd: io.exitsAfter },
     memoryBudget: memoryBudget(args.opts["memory-budget"] as string | undefined),
-    stages: compiledStages.map((st) => kmeansStage(st, backendOf(args, true), seed, sources)),
+    stages: compiledStages.length
+      ? await import("../../runtime/train/stages.ts").then(({ kmeansStage }) =>
+        compiledStages.map((st) => kmeansStage(st, backendOf(args, true), seed, sources))
+      )
+      : [],
   });
   const save = args.opts.save as string | undefined;
   if (save) {
@@ -232,7 +235,7 @@ async function compileStep(
   const options = {
     model: args.opts.model as string | undefined,
     seed: (args.opts.seed as number | undefined) ?? 0,
-    overrides: withTokenIds(overridesOf(args), args.opts.tokenizer as string | undefined),
+    overrides: await withTokenIds(overridesOf(args), args.opts.tokenizer as string | undefined),
     dims: dimsOf(args),
     // A sequence length the model leaves symbolic is the data's: recurrent layers unroll over it.
     dataShapes: Object.fromEntries(Object.entries(ctx.data).map(([k, t]) => [k, t.shape])),
@@ -248,11 +251,14 @@ async function compileStep(
   }
   // The compiler is loaded only when the step is not in the cache: a cached step starts without
   // it (about 40 ms of module loading).
-  const [{ compileTrain }, { multiStep }, { readFromDisk }] = await Promise.all([
-    import("../../compiler/train/mod.ts"),
-    import("../../compiler/train/multistep.ts"),
-    import("../../compiler/check/program.ts"),
-  ]);
+  const [{ compileTrain }, { multiStep }, { readFromDisk }, { loadModel }, { loadWeights }] =
+    await Promise.all([
+      import("../../compiler/train/mod.ts"),
+      import("../../compiler/train/multistep.ts"),
+      import("../../compiler/check/program.ts"),
+      import("../../runtime/train/model.ts"),
+      import("../../runtime/weights.ts"),
+    ]);
   const reads = recordingReads(readFromDisk);
   const c = compileTrain(file, {
     ...options,

@@ -39,6 +39,9 @@
 
 export const STEP_INPUT = "step";
 export const LOSS_OUTPUT = "loss";
+
+/** The prefix of every value of a multi-step model's Scan body (multistep.ts), which names its step. */
+export const BODY_PREFIX = "step/";
 const NEXT = "next:";
 const METRIC = "metric:";
 const OPT = "opt:";

@@ -15,13 +15,12 @@
 import type { AttrValue, Graph, TensorType } from "../ir/graph.ts";
 import { cloneType, isGraph, tapWeights } from "../ir/graph.ts";
 import { GraphBuilder } from "../ops/builder.ts";
-import { fedInput, nextName, stateInputs } from "./contract.ts";
+import { BODY_PREFIX, fedInput, nextName, stateInputs } from "./contract.ts";
 
 /** The symbolic dim of the stacked batches and of the per-step outputs. */
 export const STEPS_DIM = "steps";
 
-/** The prefix of every value of the Scan body, which names its step. */
-export const BODY_PREFIX = "step/";
+export { BODY_PREFIX } from "./contract.ts";
 
 /** Wrap a step graph (contract.ts) in a Scan that runs one step per stacked batch. */
 export function multiStep(step: Graph): Graph {

@@ -23,7 +23,7 @@ import {
   parseOptSlot,
   stateInputs,
 } from "../../compiler/train/contract.ts";
-import { unpackValues } from "../../compiler/train/pack.ts";
+import { unpackValues } from "../../compiler/train/pack_values.ts";
 import { loadModel } from "../train/model.ts";
 import { batchSizes, drawFeeds } from "../train/draws.ts";
 import { initialState } from "../train/loop.ts";

@@ -30,7 +30,7 @@ import {
 import { Rng } from "../../compiler/ir/rng.ts";
 import { type Tensor, tensor, toNumbers } from "../../compiler/ir/tensor.ts";
 import { evalDim } from "../../compiler/ops/dims.ts";
-import { BODY_PREFIX } from "../../compiler/train/multistep.ts";
+import { BODY_PREFIX } from "../../compiler/train/contract.ts";
 
 /** The ops that fill a tensor with uniform or normal noise, with or without a like input. */
 const RANDOM_FILLS = new Set([

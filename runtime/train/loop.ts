@@ -18,7 +18,7 @@ import {
   stateInputs,
   STEP_INPUT,
 } from "../../compiler/train/contract.ts";
-import { packValues, unpackValues } from "../../compiler/train/pack.ts";
+import { packValues, unpackValues } from "../../compiler/train/pack_values.ts";
 import { checkOutputFile, makeOutputDir } from "../fs.ts";
 import { type Batch, checkData, type Dataset, describeRows } from "../data/mod.ts";
 import { checkDimBounds, checkRunSizes } from "../inputs.ts";
@@ -27,7 +27,7 @@ import { stack } from "../reference/kernels/stack_util.ts";
 import { type Checkpoint, CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import type { EpochRecord } from "./history.ts";
 import { HISTORY_FILES, lowerIsBetter, writeHistory } from "./history.ts";
-import { type LoadedModel, loadModel, type ModelSource } from "./model.ts";
+import { isLoaded, type LoadedModel, type ModelSource } from "./loaded.ts";
 import { batchSizes, drawFeeds } from "./draws.ts";
 import { Progress, type ProgressSink } from "./progress.ts";
 import { type Backend, openRunner, type Runner } from "./runner.ts";
@@ -454,10 +454,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   // Random draws (dropout masks, drop-path noise) are fed by the loop, a function of the seed and
   // the step's number: a resumed run draws what the uninterrupted one did (draws.ts).
-  const step = loadModel(opts.step, "step model", { draws: true });
+  const step = await loaded(opts.step, "step model");
   // The evaluation model runs only on validation data: without it, it is not even emitted.
   const evalModel = opts.eval !== undefined && opts.val
-    ? loadModel(opts.eval, "evaluation model", { draws: true })
+    ? await loaded(opts.eval, "evaluation model")
     : undefined;
 
   let seed = opts.seed ?? 0;
@@ -739,6 +739,17 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const final = named(state);
   const weights = new Map([...final].filter(([k]) => k !== STEP_INPUT && !parseOptSlot(k)));
   return { history, losses, state: final, weights, stoppedEarly, epochs: epoch, files };
+}
+
+/**
+ * A model as the loop runs it, its random draws as inputs: given loaded (`dlm train`'s
+ * compiled-step cache), or loaded here by model.ts, whose ONNX decoder and encoder are imported
+ * only then.
+ */
+async function loaded(src: ModelSource, what: string): Promise<LoadedModel> {
+  if (isLoaded(src)) return src;
+  const { loadModel } = await import("./model.ts");
+  return loadModel(src, what, { draws: true });
 }
 
 /** Whether a tensor of `state` views `t`'s bytes. */

@@ -6,54 +6,17 @@
  * them as plain inputs: the loop feeds them at every step.
  */
 import { diag, fail } from "../../compiler/diagnostics.ts";
-import { cloneGraph, type Graph, type PackLayout, tapWeights } from "../../compiler/ir/graph.ts";
+import { cloneGraph, tapWeights } from "../../compiler/ir/graph.ts";
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { decodeModel } from "../../compiler/onnx/decode.ts";
 import { emitModel, PACKS_METADATA } from "../../compiler/onnx/emit.ts";
 import { onnx } from "../../compiler/onnx/proto.ts";
 import { fromTensorProto } from "../../compiler/onnx/tensor_proto.ts";
 import { readFileOrFail } from "../fs.ts";
-import { type Draw, drawsAsInputs } from "./draws.ts";
+import { drawsAsInputs } from "./draws.ts";
+import { isLoaded, isMultiStep, type LoadedModel, type ModelSource } from "./loaded.ts";
 
-/**
- * A step or evaluation model: an IR graph, ONNX bytes, an ONNX file path, or a model already
- * loaded (by `loadModel` with the options its user gives: `dlm train`'s compiled-step cache).
- */
-export type ModelSource = Graph | Uint8Array | string | LoadedModel;
-
-/** Whether a model source is a loaded model. */
-export function isLoaded(src: ModelSource): src is LoadedModel {
-  return typeof src === "object" && !(src instanceof Uint8Array) && "bytes" in src &&
-    "defaults" in src;
-}
-
-/** A model ready for the loop. */
-export interface LoadedModel {
-  /** The graph without input defaults (for the reference interpreter). */
-  graph: Graph;
-  /** Default-domain opset (for the reference interpreter). */
-  opset: number;
-  /** The same model as ONNX bytes (for onnxruntime). */
-  bytes: Uint8Array;
-  /** Initializer values of graph inputs: initial state. */
-  defaults: Map<string, Tensor>;
-  inputNames: string[];
-  outputNames: string[];
-  /** Parameters the step reads from flat vectors (compiler/train/pack.ts); empty when none. */
-  packs: PackLayout[];
-  /**
-   * A multi-step model (compiler/train/multistep.ts): batch inputs stacked along a leading
-   * axis, `loss` and the metrics one value per step.
-   */
-  multiStep: boolean;
-  /** The random draws taken out of the graph as inputs (draws.ts), with `draws: true`. */
-  draws: Draw[];
-}
-
-/** Whether a step model's `loss` is a vector: one value per stacked batch. */
-function isMultiStep(g: Graph): boolean {
-  return g.outputs.find((o) => o.name === "loss")?.type.shape.length === 1;
-}
+export { isLoaded, type LoadedModel, type ModelSource } from "./loaded.ts";
 
 /**
  * Load a model from a graph, bytes or a file. Bad ONNX raises DLM0405, an

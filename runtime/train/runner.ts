@@ -4,7 +4,6 @@
  */
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { createSession, type SessionOptions } from "../ort/mod.ts";
-import { runGraph } from "../reference/mod.ts";
 import type { LoadedModel } from "./model.ts";
 
 /** Where a model runs. */
@@ -39,6 +38,8 @@ export async function openRunner(
   opts: SessionSettings = {},
 ): Promise<Runner> {
   if (backend === "reference") {
+    // The interpreter's kernels are loaded only when it runs (about 60 ms of modules otherwise).
+    const { runGraph } = await import("../reference/mod.ts");
     return {
       run: (feeds) => Promise.resolve(runGraph(m.graph, feeds, { opset: m.opset }).outputs),
       release: () => Promise.resolve(),

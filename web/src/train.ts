@@ -30,7 +30,7 @@ import {
   type TrainSettings,
 } from "../../compiler/train/mod.ts";
 import { multiStep } from "../../compiler/train/multistep.ts";
-import { unpackValues } from "../../compiler/train/pack.ts";
+import { unpackValues } from "../../compiler/train/pack_values.ts";
 import { type Batch, Dataset } from "../../runtime/data/mod.ts";
 import { readSafetensors, writeSafetensors } from "../../runtime/formats/safetensors.ts";
 import { stack } from "../../runtime/reference/kernels/stack_util.ts";
