@@ -4,7 +4,7 @@
  * dims take the sizes the user gives (`--dim N=4`), else those implied by
  * the given files, else 1.
  */
-import type { Dim, Graph } from "../compiler/ir/graph.ts";
+import type { Dim, Graph, TensorType } from "../compiler/ir/graph.ts";
 import { formatType } from "../compiler/ir/graph.ts";
 import { evalDim } from "../compiler/ops/dims.ts";
 import { LIMITS } from "../compiler/check/limits.ts";
@@ -194,35 +194,32 @@ export function checkRunSizes(
     return Object.keys(sizes).filter((k) => used.has(k))
       .map((k) => origin[k] ?? `${k} = ${sizes[k]}`).join(", ");
   };
-  const visit = (g: Graph) => {
-    const named = [
-      ...g.inputs.map((i) => [i.name, i.type, `Input '${i.name}'`] as const),
-      ...[...g.types].map(([k, t]) => [k, t, `The value '${k}'`] as const),
-    ];
-    for (const [, t, what] of named) {
-      let n = 1;
-      for (const d of t.shape) {
-        const v = size(d);
-        if (v === undefined) {
-          n = NaN;
-          break;
-        }
-        n *= Math.max(v, 0);
-      }
-      if (n > LIMITS.tensorElements) {
-        const by = symbols(t.shape);
-        fail(
-          ...diag(
-            "DLM0303",
-            `${what} ${formatType(t)}${by ? ` with ${by}` : ""}`,
-            count(n),
-            count(LIMITS.tensorElements),
-          ),
-        );
-      }
+  // Each input and value against the element limit (named only when one exceeds it).
+  const check = (t: TensorType, what: () => string) => {
+    let n = 1;
+    for (const d of t.shape) {
+      const v = size(d);
+      if (v === undefined) return;
+      n *= Math.max(v, 0);
     }
+    if (n > LIMITS.tensorElements) {
+      const by = symbols(t.shape);
+      fail(
+        ...diag(
+          "DLM0303",
+          `${what()} ${formatType(t)}${by ? ` with ${by}` : ""}`,
+          count(n),
+          count(LIMITS.tensorElements),
+        ),
+      );
+    }
+  };
+  const visit = (g: Graph) => {
+    for (const i of g.inputs) check(i.type, () => `Input '${i.name}'`);
+    for (const [k, t] of g.types) check(t, () => `The value '${k}'`);
     for (const node of g.nodes) {
-      for (const a of Object.values(node.attrs)) {
+      for (const key in node.attrs) {
+        const a = node.attrs[key];
         if (a && typeof a === "object" && "nodes" in a) visit(a as Graph);
       }
     }

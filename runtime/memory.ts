@@ -148,19 +148,25 @@ function estimateGraph(g: Graph, bytes: (t: TensorType | undefined) => number): 
     }
     // A body runs while its node does: its own peak comes on top of what is live.
     let body = 0;
-    for (const a of Object.values(n.attrs)) {
+    for (const key in n.attrs) {
+      const a = n.attrs[key];
       if (a && typeof a === "object" && "nodes" in a) {
         const e = estimateGraph(a as Graph, bytes);
         body = Math.max(body, e.weights + e.peak);
       }
     }
     if (current + body > peak) [peak, peakNode] = [current + body, k];
-    for (const x of new Set([...n.inputs, ...n.outputs])) {
-      if (x && live.has(x) && (lastUse.get(x) ?? -1) <= k) {
-        current -= live.get(x)!;
+    // (A value both read and written here is freed once: the second time it is not live.)
+    const free = (x: string) => {
+      if (x && (lastUse.get(x) ?? -1) <= k) {
+        const b = live.get(x);
+        if (b === undefined) return;
+        current -= b;
         live.delete(x);
       }
-    }
+    };
+    for (const x of n.inputs) free(x);
+    for (const x of n.outputs) free(x);
   });
   // The largest value live at the peak: made at or before that node, read at or after it.
   let largest: string | undefined, most = -1;

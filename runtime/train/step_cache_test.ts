@@ -304,12 +304,19 @@ Deno.test("checksum() changes with any byte, its position and the length", () =>
   const b = new Uint8Array(1001).map((_, i) => i * 7);
   const c = checksum(b);
   assert.match(c, /^[0-9a-f]{16}$/);
-  for (const i of [0, 3, 500, 1000]) {
+  // A byte of each of the four lanes, of the words after the last four and the last byte.
+  for (const i of [0, 3, 4, 9, 14, 500, 995, 999, 1000]) {
     const d = b.slice();
     d[i] ^= 1;
     assert.notEqual(checksum(d), c, `byte ${i}`);
   }
   assert.notEqual(checksum(b.subarray(0, 1000)), c);
+  // Two words exchanged, in one lane (0 and 4) and across lanes (0 and 1).
+  for (const j of [1, 4]) {
+    const d = b.slice();
+    d.copyWithin(0, 4 * j, 4 * j + 4).set(b.subarray(0, 4), 4 * j);
+    assert.notEqual(checksum(d), c, `words 0 and ${j}`);
+  }
   // Not aligned to 4 bytes: the same value as aligned.
   const shifted = new Uint8Array(1002);
   shifted.set(b, 1);
