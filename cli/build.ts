@@ -32,7 +32,11 @@ import type { loadWeights, readWeightsMap } from "../runtime/weights.ts";
 import { readFileOrFail } from "../runtime/fs.ts";
 import { mergeAdapters } from "../compiler/passes/merge_adapters.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
-import { overridesOf, type Parsed, UsageError } from "./args.ts";
+import { dimsOf, overridesOf, type Parsed, UsageError } from "./args.ts";
+import type { Io } from "./command.ts";
+import { prepareInputs } from "../runtime/inputs.ts";
+import { memoryBudget } from "../runtime/memory.ts";
+import { warn } from "./report.ts";
 import { modeOf } from "./command.ts";
 
 /** What reading ONNX models and weights files takes (onnx_input.ts). */
@@ -252,4 +256,26 @@ export function buildGraphWith(
     }
   }
   return built;
+}
+
+/**
+ * What `run` and `diff` start from: the graph built as pipeline.ts's `buildGraph` does (its
+ * warnings printed), the ONNX reader loaded only when the input needs it, and its inputs, read
+ * from `--input NAME=PATH.npy` files or drawn from the seed, with `--dim` sizing symbolic dims.
+ */
+export async function buildWithInputs(
+  file: string,
+  o: BuildOptions,
+  args: Parsed,
+  io: Io,
+): Promise<{ built: Built; feeds: Record<string, Tensor> }> {
+  const built = buildGraphWith(file, o, await onnxInputFor(file, o));
+  warn(built, io);
+  const feeds = prepareInputs(built.graph, {
+    files: args.opts.input as string[],
+    seed: o.seed,
+    dims: dimsOf(args),
+    memoryBudget: memoryBudget(args.opts["memory-budget"] as string | undefined),
+  });
+  return { built, feeds };
 }

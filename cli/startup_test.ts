@@ -161,9 +161,14 @@ Deno.test("dlm train loads no compiler, ONNX encoder or decoder, or interpreter 
   assert.ok(loaded.includes("runtime/train/step_cache.ts"), "train loads the step cache");
 });
 
-Deno.test("dlm run loads the interpreter only for --backend reference", async () => {
+Deno.test("dlm run loads the interpreter only for --backend reference, the ONNX decoder only for ONNX input", async () => {
   assert.deepEqual(
-    offending(await staticImports("cli/commands/run.ts"), ["runtime/reference/mod.ts"]),
+    offending(await staticImports("cli/commands/run.ts"), [
+      "runtime/reference/mod.ts",
+      "npm:onnx-proto",
+      "npm:protobufjs",
+      "compiler/onnx/decode.ts",
+    ]),
     [],
   );
 });

@@ -64,7 +64,7 @@ export async function run(args: Parsed, io: Io): Promise<number> {
     io.out(formatTrainDiff(r, topts));
     return r.ok ? 0 : 1;
   }
-  const { built: b, feeds } = buildWithInputs(file, o, args, io);
+  const { built: b, feeds } = await buildWithInputs(file, o, args, io);
   const opts = {
     rtol: (args.opts.rtol as number) ?? 1e-4,
     atol: (args.opts.atol as number) ?? 1e-5,

@@ -9,7 +9,7 @@ import { writeNpy } from "../../runtime/formats/mod.ts";
 import { makeOutputDir, writeFileAtomic } from "../../runtime/fs.ts";
 import { summarize } from "../../runtime/inputs.ts";
 import { backendOf, type Io, one, type Parsed } from "../command.ts";
-import { buildOptionsOf, buildWithInputs, isOnnxPath } from "../pipeline.ts";
+import { buildOptionsOf, buildWithInputs, isOnnxPath } from "../build.ts";
 import { sessionArgsOf } from "../sessions.ts";
 
 /** Run `dlm run`; returns the exit code. */
@@ -18,15 +18,16 @@ export async function run(args: Parsed, io: Io): Promise<number> {
   const backend = backendOf(args, true);
   const sessionArgs = sessionArgsOf(args);
   const o = buildOptionsOf(args);
-  const { built: b, feeds } = buildWithInputs(file, o, args, io);
+  const { built: b, feeds } = await buildWithInputs(file, o, args, io);
   let outputs: Record<string, Tensor>;
   let cached = "";
+  // The interpreter's kernels are loaded only when it runs (and before it is timed).
+  const reference = backend === "reference"
+    ? await import("../../runtime/reference/mod.ts")
+    : undefined;
   const t0 = performance.now();
-  if (backend === "reference") {
-    // The interpreter's kernels are loaded only when it runs.
-    const { runGraph } = await import("../../runtime/reference/mod.ts");
-    outputs = runGraph(b.graph, feeds).outputs;
-  } else {
+  if (backend === "reference") outputs = reference!.runGraph(b.graph, feeds).outputs;
+  else {
     const opts = {
       backend,
       kind: "forward" as const,
