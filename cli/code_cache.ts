@@ -55,7 +55,7 @@ import { cacheRoot, sha256, splitTrailer, trailer } from "../runtime/ort/cache.t
 export const CLI_SUBDIR = "cli";
 
 /** The bundle format: a change to the bundle's layout or manifest bumps it. */
-export const BUNDLE_FORMAT = 1;
+export const BUNDLE_FORMAT = 2;
 
 /** How many runs after the first rewrite the code cache (see the module comment). */
 export const REFRESH_RUNS = 2;
@@ -252,7 +252,11 @@ async function load(
   const module = { exports: {} as Record<string, unknown> };
   try {
     script = new vm.Script(text!, { filename: jsPath, cachedData: cached?.data });
-    (script.runInThisContext() as (m: typeof module) => void)(module);
+    const { createRequire } = await import("node:module");
+    (script.runInThisContext() as (m: typeof module, r: NodeRequire) => void)(
+      module,
+      createRequire(entry),
+    );
   } catch {
     return undefined; // a bundle that does not run: the modules will
   }

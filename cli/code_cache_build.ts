@@ -5,8 +5,10 @@
  * with everything they import, as one script that `node:vm` compiles.
  *
  * esbuild bundles the module graph as CommonJS inside a function of
- * `module`: the script's value is that function, and calling it fills
- * `module.exports`. Modules the command imports on demand stay on demand
+ * `module` and `require`: the script's value is that function, and calling it
+ * fills `module.exports`. `require` loads what stays outside the bundle:
+ * Node's built-ins (`node:v8`) and onnxruntime's packages (a native addon,
+ * which no script can hold), resolved from the command module's folder. Modules the command imports on demand stay on demand
  * (esbuild initialises a module reached by `import()` when it is first
  * imported), and three module-relative forms are made literal, since a
  * script has no `import.meta`:
@@ -14,13 +16,14 @@
  * - `import(import.meta.resolve("./x.ts"))` (the computed specifiers that
  *   keep Deno from loading a graph before it is needed) becomes
  *   `import("./x.ts")`, which esbuild bundles;
- * - `import.meta.resolve("s")` becomes the URL it resolves to, and
+ * - `import.meta.resolve("s")` becomes the URL it resolves to (a package's
+ *   name through deno.json's import map, as the module resolves it), and
  *   `import.meta.url` the module's own URL, both as string literals;
  * - `import.meta.main` becomes `false` (a bundled module is never the
  *   program's main module).
  *
  * Anything else esbuild cannot bundle (another `import.meta`, a top-level
- * `await`, a native addon, a dynamic `import()` of a computed name) makes
+ * `await`, a dynamic `import()` of a computed name or of a module left outside) makes
  * the build fail or is found in its output, and the command runs from its
  * modules: `buildBundle` returns undefined and the cache stays out of the way.
  */
@@ -51,7 +54,13 @@ export function literalMeta(src: string, url: string): string {
     )
     .replace(
       /import\.meta\.resolve\(\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*\)/g,
-      (_m, s: string) => JSON.stringify(new URL(resolveLiteral(s), url).href),
+      (_m, s: string) => {
+        const spec = resolveLiteral(s);
+        // A package's name resolves as the module would resolve it: through deno.json's import
+        // map, which is the builder's too (and part of the bundle's manifest).
+        const bare = !/^(\.{0,2}\/|[a-z][a-z0-9+.-]*:)/i.test(spec);
+        return JSON.stringify(bare ? import.meta.resolve(spec) : new URL(spec, url).href);
+      },
     )
     .replace(/import\.meta\.url\b/g, JSON.stringify(url))
     .replace(/import\.meta\.main\b/g, "false");
@@ -109,6 +118,9 @@ export async function buildBundle(
       write: false,
       metafile: true,
       logLevel: "silent",
+      // Node's built-ins and onnxruntime (a native addon; its web build a package of its own)
+      // stay outside: the bundle requires them at run time (code_cache.ts gives it `require`).
+      external: ["node:*", "onnxruntime-node", "onnxruntime-web"],
       plugins: [literalPlugin],
     });
   } catch {
@@ -145,6 +157,6 @@ export async function buildBundle(
     build: crypto.randomUUID(),
     inputs,
   };
-  const text = `//${JSON.stringify(manifest)}\n(function (module) {\n${body}\n})`;
+  const text = `//${JSON.stringify(manifest)}\n(function (module, require) {\n${body}\n})`;
   return { text, manifest };
 }

@@ -114,6 +114,11 @@ Deno.test("literalMeta makes module-relative forms literal", () => {
   );
   assert.equal(literalMeta(`new URL("a", import.meta.url)`, url), `new URL("a", "${url}")`);
   assert.equal(literalMeta(`if (import.meta.main) run();`, url), `if (false) run();`);
+  // A package's name resolves through deno.json's import map, as in the module (web.ts finds
+  // onnxruntime-web's wasm files beside its entry so).
+  const web = JSON.parse(literalMeta(`import.meta.resolve("onnxruntime-web")`, url));
+  assert.equal(web, import.meta.resolve("onnxruntime-web"));
+  assert.match(web, /^file:\/\/.*\/onnxruntime-web\/dist\//);
   // Nothing else is touched.
   assert.equal(
     literalMeta(`import { x } from "./y.ts"; import("z")`, url),
@@ -309,14 +314,59 @@ Deno.test("dlm check from the cache, as a user runs it: the same output as witho
   assert.deepEqual(files, ["check.js", "check.v8"]);
 });
 
+Deno.test("dlm run and dlm train from the cache, as a user runs them: the same output as without", async () => {
+  const cache = await tempDir();
+  const dlm = async (env: Record<string, string>, ...args: string[]) => {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "cli/main.ts", ...args],
+      cwd: ROOT,
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    // Timings differ from run to run: "in 12.3 ms", "(0.1 s)".
+    const err = dec.decode(r.stderr).replace(/ in [0-9.]+ ms/g, "").replace(/\([0-9.]+ s\)/g, "");
+    return { code: r.code, out: dec.decode(r.stdout), err };
+  };
+  const cases = [
+    ["run", "lang-examples/mlp.dlm", "--dim", "N=3"],
+    [
+      "train",
+      "lang-examples/lenet_digits.dlm",
+      "--data",
+      "digits",
+      "--epochs",
+      "1",
+      "--train-samples",
+      "64",
+    ],
+    // A failure inside the bundle is reported as the modules report it.
+    ["run", "lang-examples/mlp.dlm", "--dim", "N=3", "--input", `x=${cache}/missing.npy`],
+  ];
+  for (const args of cases) {
+    const plain = await dlm({ DLM_CLI_CACHE: "0", DLM_CACHE_DIR: cache }, ...args);
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(await dlm({ DLM_CACHE_DIR: cache }, ...args), plain, args.join(" "));
+    }
+  }
+  const files = (await Array.fromAsync(Deno.readDir(`${cache}/cli`))).map((e) => e.name).sort();
+  assert.deepEqual(files, ["run.js", "run.v8", "train.js", "train.v8"]);
+});
+
 Deno.test("every command marked for the code cache bundles as one script", async () => {
   const { buildBundle } = await import("./code_cache_build.ts");
   const marked = Object.entries(COMMANDS).filter(([, c]) => c.codeCache);
-  assert.deepEqual(marked.map(([n]) => n).sort(), ["check", "compile", "fmt"]);
+  assert.deepEqual(marked.map(([n]) => n).sort(), ["check", "compile", "fmt", "run", "train"]);
   for (const [name, c] of marked) {
     const built = await buildBundle(c.module!, import.meta.resolve("../runtime/fs.ts"));
     assert.ok(built, `${name} bundles (a computed import() or a top-level await would stop it)`);
     assert.equal(built.manifest.entry, c.module);
+    // onnxruntime stays outside (a native addon), required when a model runs.
+    if (name === "run" || name === "train") {
+      assert.match(built.text, /require\("onnxruntime-node"\)/, name);
+      assert.ok(!built.manifest.inputs.some(([p]) => p.includes("node_modules")), name);
+    }
   }
 });
 

@@ -70,7 +70,8 @@ export interface CommandModule {
  *
  * `codeCache`: run it from the CLI's code cache (cli/code_cache.ts: its module
  * graph bundled, with V8's code for it), falling back to importing `url` when
- * the cache is off or cannot hold it. For commands whose start-up matters and
+ * the cache is off or cannot hold it, when the command runs in-process (`Io`
+ * without `exitsAfter`: tests) or with `--no-cache`. For commands whose start-up matters and
  * whose graph bundles as one script (code_cache_test.ts builds each).
  *
  * @example
@@ -88,7 +89,11 @@ export function lazyCommand(
     module: url,
     codeCache: opts.codeCache ?? false,
     run: async (args, io) => {
-      const cached = opts.codeCache ? await loadCached(url, io) : undefined;
+      // Only a process that runs this one command and ends: in-process (tests) the modules are
+      // loaded already and their errors are the caller's classes. --no-cache turns it off too.
+      const cached = opts.codeCache && io.exitsAfter && !args.opts["no-cache"]
+        ? await loadCached(url, io)
+        : undefined;
       if (cached) return await runCached(cached, help.options, args, io);
       const [command, fs] = await Promise.all([import(url), import(FS_URL)]);
       checkOutputs(help.options, args, fs as OutputChecks);
@@ -310,7 +315,7 @@ export const SESSION: Record<string, OptSpec> = {
   "no-cache": {
     kind: "bool",
     help:
-      "neither use nor fill the caches of optimised models and compiled training steps ($DLM_CACHE_DIR, else $XDG_CACHE_HOME/dlm or ~/.cache/dlm)",
+      "neither use nor fill the caches of optimised models, compiled training steps and the CLI's code ($DLM_CACHE_DIR, else $XDG_CACHE_HOME/dlm or ~/.cache/dlm)",
   },
 };
 

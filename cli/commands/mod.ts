@@ -138,23 +138,27 @@ const params = lazyCommand({
   options: { model: MODEL.model, set: MODEL.set, json: { kind: "bool", help: "print JSON" } },
 }, import.meta.resolve("./params.ts"));
 
-const run = lazyCommand({
-  summary: "run a model (.dlm or .onnx) on given or random inputs",
-  usage:
-    "FILE.dlm|FILE.onnx [--input NAME=PATH.npy ...] [--out DIR] [--backend node|web|reference]",
-  options: {
-    ...INPUTS,
-    ...MODEL,
-    ...WEIGHTS,
-    out: { kind: "string", arg: "DIR", output: "dir", help: "write each output as DIR/NAME.npy" },
-    backend: {
-      kind: "string",
-      arg: "node|web|reference",
-      help: "where to run (default node: onnxruntime-node)",
+const run = lazyCommand(
+  {
+    summary: "run a model (.dlm or .onnx) on given or random inputs",
+    usage:
+      "FILE.dlm|FILE.onnx [--input NAME=PATH.npy ...] [--out DIR] [--backend node|web|reference]",
+    options: {
+      ...INPUTS,
+      ...MODEL,
+      ...WEIGHTS,
+      out: { kind: "string", arg: "DIR", output: "dir", help: "write each output as DIR/NAME.npy" },
+      backend: {
+        kind: "string",
+        arg: "node|web|reference",
+        help: "where to run (default node: onnxruntime-node)",
+      },
+      ...SESSION,
     },
-    ...SESSION,
   },
-}, import.meta.resolve("./run.ts"));
+  import.meta.resolve("./run.ts"),
+  { codeCache: true },
+);
 
 const diff = lazyCommand({
   summary: "run the reference interpreter and onnxruntime on the same inputs and compare",
@@ -228,136 +232,140 @@ const DATA_HELP = "a named array (repeatable): NAME=FILE.npy, NAME=FILE.csv:COLS
   "image=digits:0-63 label=digits:64, or NAME=text:FILE.txt:T[:next] for windows of T token " +
   "ids (:next one token on) of a text file, tokenized with --tokenizer";
 
-const train = lazyCommand({
-  summary: "train a model: a .dlm file's train section, or training-step ONNX models, over data",
-  usage: "FILE.dlm|STEP.onnx --data NAME=PATH ... [--eval EVAL.onnx] [--epochs E] " +
-    "[--batch-size B] [--val-split F] [--out DIR] [options]",
-  options: {
-    data: { kind: "multi", arg: "NAME=PATH[:COLS][@DTYPE]", help: DATA_HELP },
-    tokenizer: TOKENIZER,
-    eval: {
-      kind: "string",
-      arg: "EVAL.onnx",
-      help: "evaluation model (parameters, buffers and batch in; loss and metric:* out)",
+const train = lazyCommand(
+  {
+    summary: "train a model: a .dlm file's train section, or training-step ONNX models, over data",
+    usage: "FILE.dlm|STEP.onnx --data NAME=PATH ... [--eval EVAL.onnx] [--epochs E] " +
+      "[--batch-size B] [--val-split F] [--out DIR] [options]",
+    options: {
+      data: { kind: "multi", arg: "NAME=PATH[:COLS][@DTYPE]", help: DATA_HELP },
+      tokenizer: TOKENIZER,
+      eval: {
+        kind: "string",
+        arg: "EVAL.onnx",
+        help: "evaluation model (parameters, buffers and batch in; loss and metric:* out)",
+      },
+      model: {
+        kind: "string",
+        arg: "NAME",
+        help: "the model whose train section to use (.dlm files; default: the file's first)",
+      },
+      dim: {
+        kind: "multi",
+        arg: "SYM=N",
+        help: "fix a symbolic input dim (.dlm files), e.g. --dim T=35 to unroll recurrent layers",
+      },
+      set: {
+        kind: "multi",
+        arg: "KEY=VALUE",
+        help: "override a model parameter (.dlm files), e.g. --set classes=10 (repeatable)",
+      },
+      epochs: {
+        kind: "number",
+        arg: "E",
+        range: { int: true, min: 0 },
+        help: "passes over the data (default 1)",
+      },
+      "batch-size": {
+        kind: "number",
+        arg: "B",
+        range: { int: true, min: 1 },
+        help: "samples per step (default 32)",
+      },
+      "no-shuffle": { kind: "bool", help: "keep the data order (default: shuffle every epoch)" },
+      "drop-last": {
+        kind: "bool",
+        help:
+          "leave out each epoch's last batch when it is smaller (torch's drop_last=True; for a model of a fixed batch size, --dim N=32)",
+      },
+      "steps-per-run": {
+        kind: "number",
+        arg: "K",
+        range: { int: true, min: 1 },
+        help:
+          "training steps per onnxruntime run (.dlm files: default 8, the state stays inside the runtime between them; 1: one step per run)",
+      },
+      weights: {
+        kind: "multi",
+        arg: "INIT.safetensors|INIT.onnx",
+        help:
+          "initial parameters (and any other state) by name, from safetensors or an ONNX model's initializers (repeatable: later files override earlier ones)",
+      },
+      "weights-map": {
+        kind: "string",
+        arg: "MAP.json",
+        help: "regex renames from another framework's names",
+      },
+      save: {
+        kind: "string",
+        arg: "OUT.safetensors",
+        output: "file",
+        help: "write the trained parameters and buffers",
+      },
+      "save-adapter": {
+        kind: "string",
+        arg: "OUT.safetensors",
+        output: "file",
+        help:
+          "write only the fine-tuning methods' trained parameters (LoRA, IA3, adapters, prefixes)",
+      },
+      "val-split": {
+        kind: "number",
+        arg: "F",
+        range: { min: 0, below: 1 },
+        help: "hold out this fraction of the data for validation (needs --eval)",
+      },
+      stratify: {
+        kind: "string",
+        arg: "NAME",
+        help: "keep the class shares of this label array in the validation split",
+      },
+      "train-samples": {
+        kind: "number",
+        arg: "N",
+        range: { int: true, min: 1 },
+        help: "train on the first N samples left after the validation split (a small-data run)",
+      },
+      seed: {
+        kind: "number",
+        arg: "S",
+        range: SEED_RANGE,
+        help: "seed of the shuffles and the split (default 0)",
+      },
+      backend: {
+        kind: "string",
+        arg: "node|web|reference",
+        help: "where to run the steps (default node: onnxruntime-node)",
+      },
+      resume: {
+        kind: "string",
+        arg: "CKPT",
+        help: "continue from a checkpoint (DIR/checkpoint.safetensors of an earlier run)",
+      },
+      out: {
+        kind: "string",
+        arg: "DIR",
+        output: "dir",
+        help: "write checkpoint.safetensors every epoch and history.csv/history.svg at the end",
+      },
+      "early-stop": {
+        kind: "string",
+        arg: "NAME",
+        help: "stop when this history value stops improving (val_loss, val_accuracy, ...)",
+      },
+      patience: {
+        kind: "number",
+        arg: "N",
+        range: { int: true, min: 1 },
+        help: "epochs without improvement before early stopping (default 3)",
+      },
+      ...SESSION,
+      ...MEMORY,
     },
-    model: {
-      kind: "string",
-      arg: "NAME",
-      help: "the model whose train section to use (.dlm files; default: the file's first)",
-    },
-    dim: {
-      kind: "multi",
-      arg: "SYM=N",
-      help: "fix a symbolic input dim (.dlm files), e.g. --dim T=35 to unroll recurrent layers",
-    },
-    set: {
-      kind: "multi",
-      arg: "KEY=VALUE",
-      help: "override a model parameter (.dlm files), e.g. --set classes=10 (repeatable)",
-    },
-    epochs: {
-      kind: "number",
-      arg: "E",
-      range: { int: true, min: 0 },
-      help: "passes over the data (default 1)",
-    },
-    "batch-size": {
-      kind: "number",
-      arg: "B",
-      range: { int: true, min: 1 },
-      help: "samples per step (default 32)",
-    },
-    "no-shuffle": { kind: "bool", help: "keep the data order (default: shuffle every epoch)" },
-    "drop-last": {
-      kind: "bool",
-      help:
-        "leave out each epoch's last batch when it is smaller (torch's drop_last=True; for a model of a fixed batch size, --dim N=32)",
-    },
-    "steps-per-run": {
-      kind: "number",
-      arg: "K",
-      range: { int: true, min: 1 },
-      help:
-        "training steps per onnxruntime run (.dlm files: default 8, the state stays inside the runtime between them; 1: one step per run)",
-    },
-    weights: {
-      kind: "multi",
-      arg: "INIT.safetensors|INIT.onnx",
-      help:
-        "initial parameters (and any other state) by name, from safetensors or an ONNX model's initializers (repeatable: later files override earlier ones)",
-    },
-    "weights-map": {
-      kind: "string",
-      arg: "MAP.json",
-      help: "regex renames from another framework's names",
-    },
-    save: {
-      kind: "string",
-      arg: "OUT.safetensors",
-      output: "file",
-      help: "write the trained parameters and buffers",
-    },
-    "save-adapter": {
-      kind: "string",
-      arg: "OUT.safetensors",
-      output: "file",
-      help:
-        "write only the fine-tuning methods' trained parameters (LoRA, IA3, adapters, prefixes)",
-    },
-    "val-split": {
-      kind: "number",
-      arg: "F",
-      range: { min: 0, below: 1 },
-      help: "hold out this fraction of the data for validation (needs --eval)",
-    },
-    stratify: {
-      kind: "string",
-      arg: "NAME",
-      help: "keep the class shares of this label array in the validation split",
-    },
-    "train-samples": {
-      kind: "number",
-      arg: "N",
-      range: { int: true, min: 1 },
-      help: "train on the first N samples left after the validation split (a small-data run)",
-    },
-    seed: {
-      kind: "number",
-      arg: "S",
-      range: SEED_RANGE,
-      help: "seed of the shuffles and the split (default 0)",
-    },
-    backend: {
-      kind: "string",
-      arg: "node|web|reference",
-      help: "where to run the steps (default node: onnxruntime-node)",
-    },
-    resume: {
-      kind: "string",
-      arg: "CKPT",
-      help: "continue from a checkpoint (DIR/checkpoint.safetensors of an earlier run)",
-    },
-    out: {
-      kind: "string",
-      arg: "DIR",
-      output: "dir",
-      help: "write checkpoint.safetensors every epoch and history.csv/history.svg at the end",
-    },
-    "early-stop": {
-      kind: "string",
-      arg: "NAME",
-      help: "stop when this history value stops improving (val_loss, val_accuracy, ...)",
-    },
-    patience: {
-      kind: "number",
-      arg: "N",
-      range: { int: true, min: 1 },
-      help: "epochs without improvement before early stopping (default 3)",
-    },
-    ...SESSION,
-    ...MEMORY,
   },
-}, import.meta.resolve("./train.ts"));
+  import.meta.resolve("./train.ts"),
+  { codeCache: true },
+);
 
 const GENERATE_OPTIONS: Record<string, OptSpec> = {
   prompt: {
