@@ -33,11 +33,10 @@ import { readFileOrFail } from "../runtime/fs.ts";
 import { mergeAdapters } from "../compiler/passes/merge_adapters.ts";
 import type { Tensor } from "../compiler/ir/tensor.ts";
 import { dimsOf, overridesOf, type Parsed, UsageError } from "./args.ts";
-import type { Io } from "./command.ts";
 import { prepareInputs } from "../runtime/inputs.ts";
 import { memoryBudget } from "../runtime/memory.ts";
 import { warn } from "./report.ts";
-import { modeOf } from "./command.ts";
+import { type Io, modeOf } from "./command.ts";
 
 /** What reading ONNX models and weights files takes (onnx_input.ts). */
 export interface OnnxInput {

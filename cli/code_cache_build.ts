@@ -8,10 +8,11 @@
  * `module` and `require`: the script's value is that function, and calling it
  * fills `module.exports`. `require` loads what stays outside the bundle:
  * Node's built-ins (`node:v8`) and onnxruntime's packages (a native addon,
- * which no script can hold), resolved from the command module's folder. Modules the command imports on demand stay on demand
- * (esbuild initialises a module reached by `import()` when it is first
- * imported), and three module-relative forms are made literal, since a
- * script has no `import.meta`:
+ * which no script can hold), resolved from the command module's folder.
+ * Modules the command imports on demand stay on demand (esbuild initialises a
+ * module reached by `import()` when it is first imported), and three
+ * module-relative forms are made literal, since a script has no
+ * `import.meta`:
  *
  * - `import(import.meta.resolve("./x.ts"))` (the computed specifiers that
  *   keep Deno from loading a graph before it is needed) becomes
@@ -23,9 +24,10 @@
  *   program's main module).
  *
  * Anything else esbuild cannot bundle (another `import.meta`, a top-level
- * `await`, a dynamic `import()` of a computed name or of a module left outside) makes
- * the build fail or is found in its output, and the command runs from its
- * modules: `buildBundle` returns undefined and the cache stays out of the way.
+ * `await`, a dynamic `import()` of a computed name or of a module left
+ * outside) makes the build fail or is found in its output, and the command
+ * runs from its modules: `buildBundle` returns undefined and the cache stays
+ * out of the way.
  */
 import * as esbuild from "esbuild";
 import { BUNDLE_FORMAT, type Manifest } from "./code_cache.ts";

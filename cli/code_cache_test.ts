@@ -45,6 +45,22 @@ globalThis.addEventListener("unload", () => {
 });
 
 /** An Io that records what is printed. */
+/** `dlm ARGS` as a user runs it, in a process of its own with `env`: exit code and output. */
+async function dlmProcess(
+  env: Record<string, string>,
+  args: string[],
+): Promise<{ code: number; out: string; err: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli/main.ts", ...args],
+    cwd: ROOT,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}
+
 function capture(): Io & { text(): string } {
   const lines: string[] = [];
   return {
@@ -295,17 +311,8 @@ Deno.test("a bundled command's errors are reported as the entry point reports th
 
 Deno.test("dlm check from the cache, as a user runs it: the same output as without", async () => {
   const cache = await tempDir();
-  const run = async (env: Record<string, string>) => {
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "cli/main.ts", "check", "tests/golden/errors/conv_shape_mismatch.dlm"],
-      cwd: ROOT,
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-  };
+  const run = (env: Record<string, string>) =>
+    dlmProcess(env, ["check", "tests/golden/errors/conv_shape_mismatch.dlm"]);
   const plain = await run({ DLM_CLI_CACHE: "0", DLM_CACHE_DIR: cache });
   assert.equal(plain.code, 1);
   assert.equal((await Array.fromAsync(Deno.readDir(cache))).length, 0, "off: nothing written");
@@ -317,17 +324,9 @@ Deno.test("dlm check from the cache, as a user runs it: the same output as witho
 Deno.test("dlm run and dlm train from the cache, as a user runs them: the same output as without", async () => {
   const cache = await tempDir();
   const dlm = async (env: Record<string, string>, ...args: string[]) => {
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "cli/main.ts", ...args],
-      cwd: ROOT,
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
+    const r = await dlmProcess(env, args);
     // Timings differ from run to run: "in 12.3 ms", "(0.1 s)".
-    const err = dec.decode(r.stderr).replace(/ in [0-9.]+ ms/g, "").replace(/\([0-9.]+ s\)/g, "");
-    return { code: r.code, out: dec.decode(r.stdout), err };
+    return { ...r, err: r.err.replace(/ in [0-9.]+ ms/g, "").replace(/\([0-9.]+ s\)/g, "") };
   };
   const cases = [
     ["run", "lang-examples/mlp.dlm", "--dim", "N=3"],

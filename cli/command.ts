@@ -71,8 +71,9 @@ export interface CommandModule {
  * `codeCache`: run it from the CLI's code cache (cli/code_cache.ts: its module
  * graph bundled, with V8's code for it), falling back to importing `url` when
  * the cache is off or cannot hold it, when the command runs in-process (`Io`
- * without `exitsAfter`: tests) or with `--no-cache`. For commands whose start-up matters and
- * whose graph bundles as one script (code_cache_test.ts builds each).
+ * without `exitsAfter`: tests) or with `--no-cache`. For commands whose
+ * start-up matters and whose graph bundles as one script (code_cache_test.ts
+ * builds each).
  *
  * @example
  * ```ts

@@ -4,7 +4,7 @@
  */
 import type { Tensor } from "../../compiler/ir/tensor.ts";
 import { createSession, type SessionOptions } from "../ort/mod.ts";
-import type { LoadedModel } from "./model.ts";
+import type { LoadedModel } from "./loaded.ts";
 
 /** Where a model runs. */
 export type Backend = "node" | "web" | "reference";

@@ -62,7 +62,7 @@ import {
   touch,
   trailer,
 } from "../ort/cache.ts";
-import type { LoadedModel } from "./model.ts";
+import type { LoadedModel } from "./loaded.ts";
 
 /** The folder under the cache directory that holds the compiled steps. */
 export const STEPS_SUBDIR = "steps";
