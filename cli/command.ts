@@ -305,7 +305,7 @@ export const SESSION: Record<string, OptSpec> = {
     kind: "string",
     arg: "disabled|basic|extended|all",
     help:
-      "onnxruntime's graph optimisation level (default: all for a model, extended for a training step of up to 3,000 nodes, disabled above)",
+      "onnxruntime's graph optimisation level (default: all for a model, extended for a training step of up to 2,500 nodes, disabled above)",
   },
   "cache-dir": {
     kind: "string",

@@ -26,11 +26,11 @@ export interface LevelFacts {
 }
 
 /** Training steps of more nodes than this get level "disabled" (see `defaultOptimizeLevel`). */
-export const STEP_OPTIMIZE_MAX_NODES = 3000;
+export const STEP_OPTIMIZE_MAX_NODES = 2500;
 
 /**
  * The level a session uses when none is given: "all" for a forward model,
- * "extended" for a training step of at most 3,000 nodes, "disabled" for a
+ * "extended" for a training step of at most 2,500 nodes, "disabled" for a
  * bigger step.
  *
  * Measured with bench/ort_levels.ts (onnxruntime-node 1.30, 2 threads, on a
@@ -73,20 +73,33 @@ export const STEP_OPTIMIZE_MAX_NODES = 3000;
  *   optimisations (NCHWc convolutions) apply, and they make CNN inference
  *   1.8-5.9x cheaper (GPT-2: the same) for at most a few tenths of a second
  *   more at creation.
- * - A step of at most 3,000 nodes: "extended". Every level creates these in
- *   half a second or less and the levels run within a few percent of each
+ * - A step of at most 2,500 nodes: "extended". Every level creates these in
+ *   about half a second or less and the levels run within a few percent of each
  *   other, "disabled" the dearest (ResNet-18 before: 72 ms CPU a step against
  *   66 at extended; MobileNetV2 now: 91 against 82). "all" runs no cheaper,
  *   because a step's weights are inputs, not constants, so the layout pass
  *   finds little to do, and that pass is what exploded on grouped
  *   convolutions (ResNeXt-50 before: 0.9-4.2 s at extended, over 300 s at
  *   all); its graphs are also specific to the CPU.
- * - A step of more than 3,000 nodes: "disabled". Big steps were where every
+ * - A step of more than 2,500 nodes: "disabled". Big steps were where every
  *   level above it exploded (3,738-10,111 nodes before: 2-11x longer to
  *   create at basic, up to over 300x above) and ran no cheaper, often dearer
- *   (ShuffleNetV2 43.8 ms CPU a step at disabled, 50.0 at basic). 3,000
- *   nodes lies above every benchmark step today (at most 1,946) and below
- *   the sizes where creation at extended went from seconds to minutes.
+ *   (ShuffleNetV2 43.8 ms CPU a step at disabled, 50.0 at basic). Below
+ *   that, extended's creation still grows faster than the graph. The larger
+ *   benchmark steps once batch norms' parameter gradients were scaled once
+ *   per pack (wall times of 4 fresh processes each, interleaved; the step's
+ *   fastest of 20 runs):
+ *
+ * | model (nodes)                 | create disabled | create extended | step disabled | step extended |
+ * | ----------------------------- | --------------- | --------------- | ------------- | ------------- |
+ * | ConvNeXt-Tiny multi (2,039)   | 0.20-0.26       | 0.36-0.45       | 187-212 ms    | 158-179 ms    |
+ * | EfficientNet-B0 multi (2,092) | 0.36-0.48       | 0.50-0.59       | 55-61 ms      | 46-57 ms      |
+ * | DenseNet-121 multi (2,930)    | 0.53-0.63       | 0.85-1.20       | 106-119 ms    | 102-113 ms    |
+ *
+ *   2,500 keeps "extended" for the first two, where it buys 5-15% a step for
+ *   0.1-0.2 s once, and "disabled" for DenseNet-121, where it would cost
+ *   0.3-0.5 s more for a few percent; it lies below the sizes where creation
+ *   at extended went from seconds to minutes.
  */
 export function defaultOptimizeLevel(facts: LevelFacts): OptimizeLevel {
   if (facts.kind === "forward") return "all";
