@@ -122,29 +122,33 @@ function batchNormGrad(c: GradContext) {
     // Per channel, over the M elements of the reduced axes, with mean and var the batch's
     // (population) statistics, rstd = (var + eps)^-1/2, xhat = (x - mean) rstd and
     // y = gamma xhat + B:
-    //   dB     = sum(g) =: sg
-    //   dgamma = sum(g xhat)
+    //   dB     = sum(g)        = M mg,    mg  = mean(g)
+    //   dgamma = sum(g xhat)   = M mgx,   mgx = mean(g xhat)
     //   dx     = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)),  dxhat = gamma g
-    //          = gamma rstd (g - h),  h = (dgamma / M) xhat + sg / M
-    // since gamma is constant over the axes (mean(gamma g) = gamma sg / M and
-    // mean(gamma g xhat) = gamma dgamma / M). xhat, h and dx are batch norms in inference mode
+    //          = gamma rstd (g - h),  h = mgx xhat + mg
+    // since gamma is constant over the axes (mean(gamma g) = gamma mg and
+    // mean(gamma g xhat) = gamma mgx). xhat, h and dx are batch norms in inference mode
     // reading the batch's statistics as the step's forward computes them (`batchStatistics`; cse
     // keeps one copy, and a packed step computes them in its forward's train-mode node):
-    //   xhat = BN(x;     1,          0,      mean, var)
-    //   h    = BN(x;     dgamma / M, sg / M, mean, var)
-    //   dx   = BN(g - h; gamma,      0,      0,    var)
-    // So the backward is xhat, g xhat, two sums to [C], h, g - h and dx, and the two / M on [C]
-    // vectors: nine nodes. (With the centred xc of the statistics, dgamma = rstd sum(g xc) is a
-    // batch norm of the [1, C, 1, ...] sum and a Reshape, and h = BN(xc; .., 0, var): one node
-    // more and one full-size pass fewer, but the train-mode node has no xc.)
+    //   xhat = BN(x;     1,   0,  mean, var)
+    //   h    = BN(x;     mgx, mg, mean, var)
+    //   dx   = BN(g - h; gamma, 0, 0,   var)
+    // So the backward is xhat, g xhat, two means to [C], h, g - h and dx, and the two scalings by
+    // M of the parameters' gradients: nine nodes. The means are what h reads; where the
+    // gradients go into a parameter pack's gradient, hoist_concat_scales takes the two scalings
+    // out to one per pack (a packed step's batch norm backward: seven nodes). (With the centred
+    // xc of the statistics, dgamma = rstd sum(g xc) is a batch norm of the [1, C, 1, ...] sum
+    // and a Reshape, and h = BN(xc; .., 0, var): one node more and one full-size pass fewer, but
+    // the train-mode node has no xc.)
     const zero = zerosLikeChannels(c, scale);
     const { mean, variance, axes } = batchStatistics(x);
-    const invM = countOver(e, c.graphInputs, x, axes, x.dtype, { inverse: true });
-    const sg = g.sum(axes, false);
+    const count = countOver(e, c.graphInputs, x, axes, x.dtype);
+    const mg = g.mean(axes, false);
     const xhat = bn(x, ones(c, scale), zero, mean, variance);
-    const dgamma = g.mul(xhat).sum(axes, false);
-    const h = bn(x, dgamma.mul(invM), sg.mul(invM), mean, variance);
+    const mgx = g.mul(xhat).mean(axes, false);
+    const h = bn(x, mgx, mg, mean, variance);
     const dx = bn(g.sub(h), scale, zero, zero, variance);
+    const dgamma = mgx.mul(count), sg = mg.mul(count);
     return [dx.name, dgamma.name, sg.name, undefined, undefined];
   }
   // Eval mode: y = gamma xhat + B with xhat = (x - running mean) / sqrt(running var + eps):

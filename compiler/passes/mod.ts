@@ -36,6 +36,7 @@ export { foldBatchNorm } from "./fold_batch_norm.ts";
 export { fuseGemm } from "./fuse_gemm.ts";
 export { fuseGemmAccumulate } from "./fuse_gemm_accumulate.ts";
 export { fullRankScalars } from "./full_rank_scalars.ts";
+export { hoistConcatScales } from "./hoist_concat_scales.ts";
 export { dce } from "./dce.ts";
 export { cse } from "./cse.ts";
 export { fuseLayerNorm } from "./fuse_layer_norm.ts";

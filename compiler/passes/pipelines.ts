@@ -13,6 +13,7 @@ import { dce } from "./dce.ts";
 import { depthwiseMatrix } from "./depthwise_matrix.ts";
 import { depthwiseScale } from "./depthwise_scale.ts";
 import { gatherChannelShuffle } from "./gather_channel_shuffle.ts";
+import { hoistConcatScales } from "./hoist_concat_scales.ts";
 import { foldBatchNorm } from "./fold_batch_norm.ts";
 import { foldConstants } from "./fold_constants.ts";
 import { mergeReshapes } from "./merge_reshapes.ts";
@@ -119,7 +120,10 @@ export function beforeGradientsPipeline(): Pass[] {
  * counts once) and before constant folding, the batch norms, ReLUs, residual adds and their
  * gradients between columns convolutions run in the columns layout, with Transposes only
  * at a region's edges (columns_layout), a 1x1 convolution there a MatMul of its weight by
- * the twin it reads (columns_matmul); last, before dce, the scalar operands of elementwise
+ * the twin it reads (columns_matmul), and a pack's gradient is the Concat of its members'
+ * gradients times one vector of their scalings (hoist_concat_scales: a batch norm's two
+ * parameter gradients are means times the count, after cse has made the counts' shared factor
+ * one value); last, before dce, the scalar operands of elementwise
  * ops over tensors with a dim of 1 take the tensors' rank (full_rank_scalars: onnxruntime
  * broadcasts a lower-rank scalar over such a tensor in spans of the dims after that 1).
  * Run with `{ mode: "train", keepParams: true }`.
@@ -133,7 +137,7 @@ export function trainStepPipeline(): Pass[] {
     ...insertPasses(
       insertPasses(
         inferencePipeline("train"),
-        [columnsLayout, columnsMatmul, fuseGemmAccumulate, sumAsMatmul],
+        [columnsLayout, columnsMatmul, fuseGemmAccumulate, sumAsMatmul, hoistConcatScales],
         { before: "fold_constants" },
       ),
       [fullRankScalars],

@@ -107,7 +107,7 @@ Deno.test("pipelineFor() puts each target's fusions just before fold_constants",
   );
 });
 
-Deno.test("a training step trims convolutions before its gradients, shares batch statistics, merges reshapes and runs small-map convolutions on columns after (summing their branches' gradients before the layout nodes, and keeping the layers between them in the columns layout, their 1x1 convolutions MatMuls by it), folds momentum sums into Gemms before constant folding, and lifts scalars to full rank before dce", () => {
+Deno.test("a training step trims convolutions before its gradients, shares batch statistics, merges reshapes and runs small-map convolutions on columns after (summing their branches' gradients before the layout nodes, and keeping the layers between them in the columns layout, their 1x1 convolutions MatMuls by it), folds momentum sums into Gemms and takes scalings out of packs' gradients before constant folding, and lifts scalars to full rank before dce", () => {
   assert.deepEqual(beforeGradientsPipeline().map(passName), [
     "trim_conv_taps",
     "depthwise_scale",
@@ -126,6 +126,7 @@ Deno.test("a training step trims convolutions before its gradients, shares batch
     "columns_matmul",
     "fuse_gemm_accumulate",
     "sum_as_matmul",
+    "hoist_concat_scales",
     ...inference.slice(at, -1),
     "full_rank_scalars",
     "dce",

@@ -223,12 +223,13 @@ train M { loss = reduce_mean(y * y * y)  optimizer = sgd(lr: 0.1) }`;
   // The forward's and the gradient's three (inference mode, as per-channel affine maps).
   assert.equal(bns.length, 4);
   assert.ok(bns.every((n) => n.attrs.training_mode === undefined));
-  // One ReduceMean for the mean and one for the variance: the forward's and the gradient's merged.
+  // One ReduceMean for the mean and one for the variance (the forward's and the gradient's
+  // merged), and the gradient's means of g and g xhat.
   const perChannel = step.nodes.filter((n) =>
     n.op === "ReduceMean" && JSON.stringify(n.attrs.axes) === "[0,2,3]"
   );
-  assert.equal(perChannel.length, 2);
-  // 1/M is (1/4) / N, with N read once, from the input x.
+  assert.equal(perChannel.length, 4);
+  // M is N * 4, with N read once, from the input x.
   const counts = step.nodes.filter((n) => n.op === "Size" || n.attrs.start !== undefined);
   assert.deepEqual(counts.map((n) => [n.op, n.inputs[0], n.attrs.start, n.attrs.end]), [
     ["Shape", "x", 0, 1],

@@ -95,6 +95,14 @@ export function packParams(
   const groupOf = new Map<string, string>();
   const front: typeof g.nodes = [];
   const dropped = new Set<Node>();
+  // A batch norm's scale and bias go last, in their order: their gradients are means times a
+  // count, which the pack's gradient then scales in one run (passes/hoist_concat_scales.ts).
+  const norms = new Set(
+    g.nodes.filter((n) => n.op === "BatchNormalization").flatMap((n) => n.inputs.slice(1, 3)),
+  );
+  for (const [key, list] of buckets) {
+    buckets.set(key, [...list.filter((p) => !norms.has(p)), ...list.filter((p) => norms.has(p))]);
+  }
   for (const members of buckets.values()) {
     if (members.length < 2 && !windows.has(members[0])) {
       single.push(...members);
