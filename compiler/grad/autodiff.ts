@@ -125,6 +125,12 @@ export function buildGradients(
     add(loss, constant(b, tensor(lossType.dtype, lossType.shape as number[], [1])));
   }
 
+  // What a rule may differentiate through besides its own node (GradContext.producerOnPath).
+  const asked = new Set(wrt);
+  const producers = new Map<string, Node>();
+  for (const n of onPath) for (const o of n.outputs) if (o && !asked.has(o)) producers.set(o, n);
+  const producerOnPath = (name: string) => producers.get(name);
+
   for (const n of onPath) { // already in reverse topological order
     const outputGrads = n.outputs.map((o) => (o ? total(o) : ""));
     if (outputGrads.every((g) => g === "")) continue;
@@ -138,7 +144,7 @@ export function buildGradients(
         n.spans?.[0],
       );
     }
-    const ctx = gradContext(b, n, outputGrads, prefix);
+    const ctx = gradContext(b, n, outputGrads, prefix, producerOnPath);
     let grads: (string | undefined)[];
     try {
       grads = def.grad(ctx);
@@ -305,7 +311,13 @@ function zerosOf(b: GraphBuilder, value: string, prefix: string): string {
 }
 
 /** The `GradContext` handed to the rule of node `n`. */
-function gradContext(b: GraphBuilder, n: Node, outputGrads: string[], prefix: string): GradContext {
+function gradContext(
+  b: GraphBuilder,
+  n: Node,
+  outputGrads: string[],
+  prefix: string,
+  producerOnPath: (name: string) => Node | undefined,
+): GradContext {
   const typeOf = (name: string): TensorType => typeOrFail(b, name);
   const ctx: GradContext = {
     node: n,
@@ -325,6 +337,7 @@ function gradContext(b: GraphBuilder, n: Node, outputGrads: string[], prefix: st
     constantOf: (name) => b.constantOf(name),
     unbroadcast: (g, to) => unbroadcast(ctx, g, to),
     graphInputs: b.graph.inputs,
+    producerOnPath,
   };
   return ctx;
 }

@@ -3,7 +3,8 @@
  * comparison ops, and the variadic Max/Min/Mean/Sum. One table entry per
  * op, generated from the tables below (ONNX definitions in force at opset 17).
  */
-import { formatType } from "../ir/graph.ts";
+import { formatType, type TensorType } from "../ir/graph.ts";
+import { dimEquals } from "./dims.ts";
 import type { DType } from "../ir/tensor.ts";
 import type { Expr } from "../ir/expr.ts";
 import { gradOf, inputOf, outputOf } from "./grad_util.ts";
@@ -45,7 +46,35 @@ function subGrad(c: GradContext) {
 }
 /** d(ab) = b da + a db. */
 function mulGrad(c: GradContext) {
-  return [unbA(c, G(c).mul(B(c))), unbB(c, G(c).mul(A(c)))];
+  return siluGrad(c) ?? [unbA(c, G(c).mul(B(c))), unbB(c, G(c).mul(A(c)))];
+}
+/**
+ * SiLU, y = x s with s = sigmoid(x) (either operand order), differentiated whole when the
+ * sigmoid lies on the gradient's path (GradContext.producerOnPath):
+ *
+ *   dx = g s + (g x) s (1 - s) = g (s + y (1 - s))      (x s (1 - s) = y (1 - s))
+ *
+ * four nodes over the map (1 - s, y (1 - s), the sum, the product by g) where the product's rule
+ * and the sigmoid's take six (g s, g x, 1 - s, s (1 - s), the product, the sum). The sigmoid's
+ * output gets no gradient from this node, so its own rule sees only its other readers' (none in
+ * a SiLU). x, s and y of one shape: no broadcasting.
+ */
+function siluGrad(c: GradContext): (string | undefined)[] | undefined {
+  const [a, b] = c.node.inputs;
+  const same = (t: TensorType | undefined) =>
+    !!t && t.shape.length === c.outputTypes[0].shape.length &&
+    t.shape.every((d, i) => dimEquals(d, c.outputTypes[0].shape[i]));
+  if (!same(c.inputTypes[0]) || !same(c.inputTypes[1])) return undefined;
+  const sigmoidOf = (s: string, x: string) => {
+    const p = c.producerOnPath(s);
+    return !!p && !p.domain && p.op === "Sigmoid" && p.inputs[0] === x;
+  };
+  const k = sigmoidOf(b, a) ? 1 : sigmoidOf(a, b) ? 0 : -1;
+  if (k < 0) return undefined;
+  const s = inputOf(c, k), y = outputOf(c, 0);
+  const x = 1 - k;
+  const dx = c.unbroadcast(G(c).mul(s.add(y.mul(s.rsub(1)))).name, c.inputTypes[x]!);
+  return x === 0 ? [dx, undefined] : [undefined, dx];
 }
 /** d(a/b) = da / b - (a/b) db / b. */
 function divGrad(c: GradContext) {

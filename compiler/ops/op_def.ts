@@ -94,6 +94,12 @@ export interface GradContext {
    * their symbolic dims, so that every rule computes them from the same nodes (`countOver`).
    */
   graphInputs: readonly ValueInfo[];
+  /**
+   * The node computing `name` when it lies on the gradient's path and the gradient of `name`
+   * itself is not asked for: a rule may then differentiate through that node as well, and
+   * return no gradient for `name` (Mul's rule takes x * sigmoid(x) whole). Undefined otherwise.
+   */
+  producerOnPath(name: string): Node | undefined;
 }
 
 /**
