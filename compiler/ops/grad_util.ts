@@ -37,10 +37,12 @@ export function shapeOf(c: GradContext, value: Expr | string): Expr {
 
 /**
  * `g` broadcast by Expand to the shape of `like` (a reduction's gradient back over the reduced
- * axes). The target shape is a constant where it can be: a symbolic dim of `like` that `g`
- * already has at that axis (the batch N of a pooled [N, C, 1, 1] gradient) is written 1, which
- * Expand broadcasts to g's own size. So the result's type keeps `like`'s dims (N stays N, where
- * a run-time Shape would give fresh unknown dims to everything downstream) and no Shape is read.
+ * axes). The target shape is a constant where it can be: a symbolic dim of `like` at an axis
+ * that `g` keeps (the batch N of a pooled [N, C, 1, 1] gradient) is written 1, which Expand
+ * broadcasts to g's own size: `g` must be the gradient of a reduction of `like` with its dims
+ * kept, whose kept axes have `like`'s sizes at run time. So the result's type keeps `like`'s
+ * static dims (where a run-time Shape would give fresh unknown dims to everything downstream,
+ * and unbroadcast a ReduceSum over each) and no Shape is read.
  */
 export function expandTo(c: GradContext, g: Expr, like: Expr | string): Expr {
   const target = c.typeOf(String(like)).shape;
@@ -49,7 +51,9 @@ export function expandTo(c: GradContext, g: Expr, like: Expr | string): Expr {
   const dims: number[] = [];
   for (const [i, d] of target.entries()) {
     if (typeof d === "number") dims.push(d);
-    else if (i >= lead && dimEquals(own[i - lead], d)) dims.push(1);
+    // An axis g keeps (not 1) has like's size at run time: g is the gradient of a reduction of
+    // like that kept its dims, whose type may name that size otherwise (max(?, N)).
+    else if (i >= lead && (dimEquals(own[i - lead], d) || own[i - lead] !== 1)) dims.push(1);
     else return g.expand(shapeOf(c, like));
   }
   return g.expand(dims);
