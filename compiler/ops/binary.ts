@@ -3,8 +3,7 @@
  * comparison ops, and the variadic Max/Min/Mean/Sum. One table entry per
  * op, generated from the tables below (ONNX definitions in force at opset 17).
  */
-import { formatType, type TensorType } from "../ir/graph.ts";
-import { dimEquals } from "./dims.ts";
+import { formatType } from "../ir/graph.ts";
 import type { DType } from "../ir/tensor.ts";
 import type { Expr } from "../ir/expr.ts";
 import { gradOf, inputOf, outputOf } from "./grad_util.ts";
@@ -57,14 +56,10 @@ function mulGrad(c: GradContext) {
  * four nodes over the map (1 - s, y (1 - s), the sum, the product by g) where the product's rule
  * and the sigmoid's take six (g s, g x, 1 - s, s (1 - s), the product, the sum). The sigmoid's
  * output gets no gradient from this node, so its own rule sees only its other readers' (none in
- * a SiLU). x, s and y of one shape: no broadcasting.
+ * a SiLU). x, s and y have one shape (s is x's sigmoid).
  */
 function siluGrad(c: GradContext): (string | undefined)[] | undefined {
   const [a, b] = c.node.inputs;
-  const same = (t: TensorType | undefined) =>
-    !!t && t.shape.length === c.outputTypes[0].shape.length &&
-    t.shape.every((d, i) => dimEquals(d, c.outputTypes[0].shape[i]));
-  if (!same(c.inputTypes[0]) || !same(c.inputTypes[1])) return undefined;
   const sigmoidOf = (s: string, x: string) => {
     const p = c.producerOnPath(s);
     return !!p && !p.domain && p.op === "Sigmoid" && p.inputs[0] === x;

@@ -53,7 +53,7 @@ export function expandTo(c: GradContext, g: Expr, like: Expr | string): Expr {
     if (typeof d === "number") dims.push(d);
     // An axis g keeps (not 1) has like's size at run time: g is the gradient of a reduction of
     // like that kept its dims, whose type may name that size otherwise (max(?, N)).
-    else if (i >= lead && (dimEquals(own[i - lead], d) || own[i - lead] !== 1)) dims.push(1);
+    else if (i >= lead && own[i - lead] !== 1) dims.push(1);
     else return g.expand(shapeOf(c, like));
   }
   return g.expand(dims);

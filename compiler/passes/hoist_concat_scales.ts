@@ -106,14 +106,13 @@ export const hoistConcatScales = definePass({ id: "hoist_concat_scales" }, (g, c
     const was = { ...n, inputs: [...n.inputs], outputs: [...n.outputs] };
     const vectors = taking.map((p) => p.vector);
     // The run's unscaled vectors: the Concat itself, or a Concat of the run before it.
-    let unscaled: string, scaled: string;
+    const unscaled = value("unscaled");
+    let scaled: string;
     if (whole) {
-      unscaled = value("unscaled");
       scaled = n.outputs[0];
       n.inputs = vectors;
       n.outputs = [unscaled];
     } else {
-      unscaled = value("unscaled");
       scaled = value("scaled");
       before.push(node("Concat", vectors, unscaled, { axis: 0 }));
       n.inputs = [...n.inputs.slice(0, from), scaled, ...n.inputs.slice(to)];
@@ -193,10 +192,10 @@ export const hoistConcatScales = definePass({ id: "hoist_concat_scales" }, (g, c
     if (c !== undefined) return { mul, vector, scale: c, factor: undefined };
     const p = plain(uses.producer(s));
     if (p?.op === "Mul") {
-      for (const [f, k] of [[0, 1], [1, 0]]) {
-        const c = scalar(consts, p.inputs[k]);
-        if (c !== undefined && one(p.inputs[f]) && g.types.get(p.inputs[k])!.dtype === t.dtype) {
-          return { mul, vector, scale: c, factor: p.inputs[f] };
+      for (const [f, constant] of [p.inputs, [...p.inputs].reverse()]) {
+        const c = scalar(consts, constant);
+        if (c !== undefined && one(f) && g.types.get(constant)!.dtype === t.dtype) {
+          return { mul, vector, scale: c, factor: f };
         }
       }
     }
