@@ -8,48 +8,20 @@ import { type Tensor, tensor, toNumbers } from "../ir/tensor.ts";
 import { GraphBuilder } from "../ops/builder.ts";
 import { definePass, noteRewrite } from "./context.ts";
 import { constantPool } from "./share_batch_statistics.ts";
-import { constantTable, plain, stableTopo, Uses } from "./match.ts";
+import {
+  constantTable,
+  ELEMENTWISE_BROADCAST as ELEMENTWISE,
+  ELEMENTWISE_UNARY as UNARY,
+  plain,
+  stableTopo,
+  Uses,
+} from "./match.ts";
 
 /**
  * A region is rewritten when it ends with at least `minSaving` nodes fewer (a test sets
  * Infinity to compare a step with the unrewritten one).
  */
 export const columnsLayoutTuning = { minSaving: 1 };
-
-/** Ops of one input that map each element on its own (attributes only, no other operand). */
-const UNARY = new Set([
-  "Relu",
-  "Neg",
-  "Abs",
-  "Sigmoid",
-  "Tanh",
-  "Exp",
-  "Sqrt",
-  "Reciprocal",
-  "HardSigmoid",
-  "HardSwish",
-  "LeakyRelu",
-  "Identity",
-  "Not",
-  "Clip",
-]);
-/** Ops whose inputs broadcast against each other and meet element by element. */
-const ELEMENTWISE = new Set([
-  "Add",
-  "Sub",
-  "Mul",
-  "Div",
-  "Greater",
-  "Less",
-  "GreaterOrEqual",
-  "LessOrEqual",
-  "Equal",
-  "Where",
-  "Max",
-  "Min",
-  "And",
-  "Or",
-]);
 
 /**
  * The columns layout of a map. conv_columns writes a convolution's output as a Gemm's

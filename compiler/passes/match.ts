@@ -393,3 +393,38 @@ export function convGeometry(g: Graph, conv: Node): ConvGeometry | undefined {
   const pads = explicitPads(conv.attrs, inSp, outSp, k, strides, dil);
   return { n, group, channelsIn, channelsOut, inSp, outSp, kernel: k, strides, dil, pads };
 }
+
+/** Ops of one input that map each element on its own (attributes only, no other operand). */
+export const ELEMENTWISE_UNARY: ReadonlySet<string> = new Set([
+  "Relu",
+  "Neg",
+  "Abs",
+  "Sigmoid",
+  "Tanh",
+  "Exp",
+  "Sqrt",
+  "Reciprocal",
+  "HardSigmoid",
+  "HardSwish",
+  "LeakyRelu",
+  "Identity",
+  "Not",
+  "Clip",
+]);
+/** Ops whose inputs broadcast against each other and meet element by element. */
+export const ELEMENTWISE_BROADCAST: ReadonlySet<string> = new Set([
+  "Add",
+  "Sub",
+  "Mul",
+  "Div",
+  "Greater",
+  "Less",
+  "GreaterOrEqual",
+  "LessOrEqual",
+  "Equal",
+  "Where",
+  "Max",
+  "Min",
+  "And",
+  "Or",
+]);
