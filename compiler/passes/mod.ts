@@ -45,6 +45,8 @@ export { sumAsMatmul, sumAsMatmulTuning } from "./sum_as_matmul.ts";
 export { depthwiseMatrix, depthwiseMatrixTuning } from "./depthwise_matrix.ts";
 export { depthwiseScale } from "./depthwise_scale.ts";
 export { gatherChannelShuffle } from "./gather_channel_shuffle.ts";
+export { pointwiseGemm } from "./pointwise_gemm.ts";
+export { elideReshapes } from "./elide_reshapes.ts";
 export { columnsLayout, columnsLayoutTuning } from "./columns_layout.ts";
 export { columnsMatmul } from "./columns_matmul.ts";
 export { convColumns, convColumnsTuning } from "./conv_columns.ts";

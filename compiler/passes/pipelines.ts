@@ -12,11 +12,13 @@ import { cse } from "./cse.ts";
 import { dce } from "./dce.ts";
 import { depthwiseMatrix } from "./depthwise_matrix.ts";
 import { depthwiseScale } from "./depthwise_scale.ts";
+import { elideReshapes } from "./elide_reshapes.ts";
 import { gatherChannelShuffle } from "./gather_channel_shuffle.ts";
 import { hoistConcatScales } from "./hoist_concat_scales.ts";
 import { foldBatchNorm } from "./fold_batch_norm.ts";
 import { foldConstants } from "./fold_constants.ts";
 import { mergeReshapes } from "./merge_reshapes.ts";
+import { pointwiseGemm } from "./pointwise_gemm.ts";
 import { fuseGemm } from "./fuse_gemm.ts";
 import { fuseGemmAccumulate } from "./fuse_gemm_accumulate.ts";
 import { fullRankScalars } from "./full_rank_scalars.ts";
@@ -95,11 +97,20 @@ export function insertPasses(
  * the gradients should see (the trimmed convolutions are what gets
  * differentiated, and a depthwise one trimmed to one tap is a per-channel
  * scale, one on small maps a batched MatMul by per-channel matrices; a channel
- * shuffle is one Gather, whose gradient is one Gather).
+ * shuffle is one Gather, whose gradient is one Gather; a 1x1 convolution on 1x1 maps
+ * is a Gemm, after trimming, and the elementwise ops between two such, as a
+ * squeeze-and-excitation's SiLU, run on the Gemm's [N, C] with no Reshape around them).
  * Run with `{ mode: "train", keepParams: true }`.
  */
 export function beforeGradientsPipeline(): Pass[] {
-  return [trimConvTaps, depthwiseScale, depthwiseMatrix, gatherChannelShuffle];
+  return [
+    trimConvTaps,
+    depthwiseScale,
+    depthwiseMatrix,
+    gatherChannelShuffle,
+    pointwiseGemm,
+    elideReshapes,
+  ];
 }
 
 /**

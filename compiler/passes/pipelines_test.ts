@@ -107,12 +107,14 @@ Deno.test("pipelineFor() puts each target's fusions just before fold_constants",
   );
 });
 
-Deno.test("a training step trims convolutions before its gradients, shares batch statistics, merges reshapes and runs small-map convolutions on columns after (summing their branches' gradients before the layout nodes, and keeping the layers between them in the columns layout, their 1x1 convolutions MatMuls by it), folds momentum sums into Gemms and takes scalings out of packs' gradients before constant folding, and lifts scalars to full rank before dce", () => {
+Deno.test("a training step trims convolutions before its gradients (and makes a 1x1 one on 1x1 maps a Gemm, with no Reshapes around the elementwise ops between two), shares batch statistics, merges reshapes and runs small-map convolutions on columns after (summing their branches' gradients before the layout nodes, and keeping the layers between them in the columns layout, their 1x1 convolutions MatMuls by it), folds momentum sums into Gemms and takes scalings out of packs' gradients before constant folding, and lifts scalars to full rank before dce", () => {
   assert.deepEqual(beforeGradientsPipeline().map(passName), [
     "trim_conv_taps",
     "depthwise_scale",
     "depthwise_matrix",
     "gather_channel_shuffle",
+    "pointwise_gemm",
+    "elide_reshapes",
   ]);
   const inference = inferencePipeline("train").map(passName);
   const at = inference.indexOf("fold_constants");

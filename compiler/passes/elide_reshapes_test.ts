@@ -1,0 +1,96 @@
+/**
+ * elide_reshapes: the elementwise ops between a Reshape and the Reshapes reading their
+ * results run on the first Reshape's input, with the same outputs; a Reshape back goes, one to
+ * another shape stays; regions read by anything else, graph outputs, broadcasts and eval mode
+ * are left alone.
+ */
+import assert from "node:assert/strict";
+import { GraphBuilder } from "../ops/builder.ts";
+import { tensor } from "../ir/tensor.ts";
+import type { Graph } from "../ir/graph.ts";
+import { applyPass, assertSameOutputs, ops, randomFeeds } from "./testing.ts";
+import { elideReshapes } from "./elide_reshapes.ts";
+
+const train = { mode: "train" as const };
+
+const ints = (b: GraphBuilder, name: string, xs: number[]) =>
+  b.initializer(name, tensor("i64", [xs.length], xs));
+
+/**
+ * x [N, 6] -> Reshape [N, 6, 1, 1] -> SiLU (and `extra`) -> Reshape back to [N, 6] -> Relu,
+ * as pointwise_gemm leaves a squeeze-and-excitation block.
+ */
+function silu(opts: {
+  back?: number[];
+  extra?: (b: GraphBuilder, v: string) => string;
+  alsoOut?: boolean;
+} = {}): Graph {
+  const b = new GraphBuilder("g");
+  const x = b.input("x", { dtype: "f32", shape: ["N", 6] });
+  const [r] = b.addNode("Reshape", [x, ints(b, "to4", [0, 6, 1, 1])], {}, { name: "r1" });
+  const [s] = b.addNode("Sigmoid", [r], {}, { name: "sig" });
+  let [m] = b.addNode("Mul", [r, s], {}, { name: "silu" });
+  if (opts.extra) m = opts.extra(b, m);
+  const [back] = b.addNode("Reshape", [m, ints(b, "to2", opts.back ?? [0, 6])], {}, {
+    name: "r2",
+  });
+  b.output(b.addNode("Relu", [back], {}, { name: "relu" })[0], "y");
+  if (opts.alsoOut) b.output(s, "s");
+  return b.graph;
+}
+
+Deno.test("a SiLU between a Reshape and its inverse runs on the Reshape's input: both Reshapes go", () => {
+  const g = silu();
+  const r = applyPass(g, elideReshapes, train);
+  assert.equal(r.changed, true);
+  assert.deepEqual(ops(r.graph), ["Sigmoid", "Mul", "Relu"]);
+  assert.deepEqual(r.graph.nodes[0].inputs, ["x"]);
+  assert.deepEqual(r.graph.types.get("silu")!.shape, ["N", 6]);
+  for (const N of [1, 4]) assertSameOutputs(g, r.graph, randomFeeds(g, 3 + N, { N }));
+});
+
+Deno.test("scalar operands join the region; a Reshape to another shape stays and reads the region", () => {
+  // (silu + 1) * c with c a scalar constant, then a Reshape to [N, 3, 2].
+  const g = silu({
+    back: [-1, 3, 2],
+    extra: (b, v) => {
+      const one = b.initializer("one", tensor("f32", [], [1]));
+      const c = b.initializer("c", tensor("f32", [1, 1], [0.5]));
+      return b.addNode("Mul", [b.addNode("Add", [v, one])[0], c])[0];
+    },
+  });
+  const r = applyPass(g, elideReshapes, train);
+  assert.equal(r.changed, true);
+  assert.deepEqual(ops(r.graph), ["Sigmoid", "Mul", "Add", "Mul", "Reshape", "Relu"]);
+  for (const N of [1, 4]) assertSameOutputs(g, r.graph, randomFeeds(g, 9 + N, { N }));
+});
+
+Deno.test("elide_reshapes leaves a region read by another op, a graph output, a broadcast, a Reshape by 0, and eval mode", () => {
+  const cases: [string, Graph][] = [
+    // The SiLU is also added to a full tensor of the reshaped shape.
+    [
+      "read by an op",
+      silu({
+        extra: (b, v) => {
+          const z = b.input("z", { dtype: "f32", shape: ["N", 6, 1, 1] });
+          return b.addNode("Add", [v, z])[0];
+        },
+      }),
+    ],
+    ["a graph output", silu({ alsoOut: true })],
+    // A constant of rank 4 would make the region's ops rank 4 on x's shape.
+    [
+      "a rank-4 scalar",
+      silu({
+        extra: (b, v) =>
+          b.addNode("Mul", [v, b.initializer("c4", tensor("f32", [1, 1, 1, 1], [2]))])[0],
+      }),
+    ],
+    // A Reshape whose 0 copies a dim of its input: [N, 6, 1, 1] -> [N, 3, 2] by [0, 3, 2].
+    ["a Reshape by 0", silu({ back: [0, 3, 2] })],
+  ];
+  for (const [what, g] of cases) {
+    assert.equal(applyPass(g, elideReshapes, train).changed, false, what);
+  }
+  assert.equal(applyPass(silu(), elideReshapes, { mode: "eval" }).changed, false);
+});
