@@ -29,7 +29,8 @@ const ELEMENTWISE = new Set([...ELEMENTWISE_UNARY, ...ELEMENTWISE_BROADCAST]);
  * set above, with output shape r's and every input a region value or a value of one element
  * whose rank is at most a's and r's; no region value is a graph output or read by a
  * subgraph; every outside reader of a region value is a plain Reshape by a constant shape
- * that is a's shape (goes) or has no 0 (a 0 copies its input's dim).
+ * to a's shape (it goes, or stays when its output is a graph output) or with no 0 (a 0
+ * copies its input's dim).
  * Runs in train mode before the gradients are built (`beforeGradientsPipeline`).
  */
 export const elideReshapes = definePass({ id: "elide_reshapes", modes: ["train"] }, (g, ctx) => {
@@ -110,10 +111,10 @@ export const elideReshapes = definePass({ id: "elide_reshapes", modes: ["train"]
       }
       const t = g.types.get(node.outputs[0]);
       if (t && sameShape(t.shape, aShape)) {
-        if (uses.isGraphOutput(node.outputs[0]) || uses.isCaptured(node.outputs[0])) {
-          return undefined;
-        }
-        undo.push(node);
+        // One whose output is a graph output keeps its name: it stays, a Reshape to the shape
+        // of what it now reads (a 0 copies that very dim).
+        const named = uses.isGraphOutput(node.outputs[0]) || uses.isCaptured(node.outputs[0]);
+        (named ? kept : undo).push(node);
       } else {
         const s = consts.get(node.inputs[1]);
         if (!s || toNumbers(s).some((d) => d === 0)) return undefined;

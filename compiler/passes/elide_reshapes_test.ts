@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { GraphBuilder } from "../ops/builder.ts";
 import { tensor } from "../ir/tensor.ts";
 import type { Graph } from "../ir/graph.ts";
-import { applyPass, assertSameOutputs, ops, randomFeeds } from "./testing.ts";
+import { applyPass, assertSameOutputs, ops, randomFeeds, seeded } from "./testing.ts";
 import { elideReshapes } from "./elide_reshapes.ts";
 
 const train = { mode: "train" as const };
@@ -47,6 +47,14 @@ Deno.test("a SiLU between a Reshape and its inverse runs on the Reshape's input:
   assert.deepEqual(r.graph.nodes[0].inputs, ["x"]);
   assert.deepEqual(r.graph.types.get("silu")!.shape, ["N", 6]);
   for (const N of [1, 4]) assertSameOutputs(g, r.graph, randomFeeds(g, 3 + N, { N }));
+  // A Reshape back that is a graph output keeps its name: it stays, reading the SiLU of x.
+  const named = silu();
+  named.outputs = [{ name: named.nodes[3].outputs[0], type: named.outputs[0].type }];
+  named.nodes.pop();
+  const n = applyPass(named, elideReshapes, train);
+  assert.equal(n.changed, true);
+  assert.deepEqual(ops(n.graph), ["Sigmoid", "Mul", "Reshape"]);
+  for (const N of [1, 4]) assertSameOutputs(named, n.graph, randomFeeds(named, 5 + N, { N }));
 });
 
 Deno.test("scalar operands join the region; a Reshape to another shape stays and reads the region", () => {
@@ -93,4 +101,48 @@ Deno.test("elide_reshapes leaves a region read by another op, a graph output, a 
     assert.equal(applyPass(g, elideReshapes, train).changed, false, what);
   }
   assert.equal(applyPass(silu(), elideReshapes, { mode: "eval" }).changed, false);
+});
+
+Deno.test("elide_reshapes keeps the outputs of random regions between Reshapes, and fires exactly when every outside reader is a Reshape", () => {
+  const rand = seeded(19);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const unary = ["Sigmoid", "Relu", "Neg", "Abs", "Tanh", "Exp", "Identity"];
+  const binary = ["Add", "Sub", "Mul", "Max", "Min"];
+  let fired = 0;
+  for (let t = 0; t < 60; t++) {
+    const b = new GraphBuilder("g");
+    const x = b.input("x", { dtype: "f32", shape: ["N", 6] });
+    const [r] = b.addNode("Reshape", [x, ints(b, "to4", [0, 2, 3, 1])], {});
+    const region = [r];
+    for (let k = 0, n = 1 + Math.floor(rand() * 5); k < n; k++) {
+      const a = pick(region);
+      const other = rand() < 0.3
+        ? b.initializer(`c${k}`, tensor("f32", rand() < 0.5 ? [] : [1, 1], [rand() + 0.5]))
+        : pick(region);
+      region.push(
+        rand() < 0.5 ? b.addNode(pick(unary), [a])[0] : b.addNode(pick(binary), [a, other])[0],
+      );
+    }
+    // Outside readers: Reshapes back to [N, 6], to [N, 3, 2], and sometimes an op that reads
+    // the 4-D value as it is (the region must then stay).
+    const blocked = rand() < 0.25;
+    const [back] = b.addNode("Reshape", [region.at(-1)!, ints(b, "back", [0, 6])], {});
+    b.output(b.addNode("Relu", [back])[0], "y");
+    if (rand() < 0.5) {
+      b.output(b.addNode("Reshape", [pick(region), ints(b, "other", [-1, 3, 2])], {})[0], "z");
+    }
+    if (blocked) {
+      const w = b.input("w", { dtype: "f32", shape: ["N", 2, 3, 1] });
+      b.output(b.addNode("Add", [pick(region), w])[0], "u");
+    }
+    const g = b.graph;
+    const res = applyPass(g, elideReshapes, train);
+    assert.equal(res.changed, !blocked, `case ${t}`);
+    if (res.changed) {
+      fired++;
+      assert.ok(!res.graph.nodes.some((n) => n.outputs.includes(back)), "the Reshape back goes");
+    }
+    for (const N of [1, 3]) assertSameOutputs(g, res.graph, randomFeeds(g, t + N, { N }));
+  }
+  assert.ok(fired > 30, `${fired} of 60 fired`);
 });
