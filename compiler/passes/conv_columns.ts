@@ -8,6 +8,7 @@ import { numel, setNumber, type Tensor, zeros } from "../ir/tensor.ts";
 import { convGradTuning } from "../ops/conv.ts";
 import { definePass } from "./context.ts";
 import { expandInPlace } from "./expand.ts";
+import { pointwiseGemmOf } from "./pointwise_gemm.ts";
 import { constantTable, type ConvGeometry, convGeometry, plain } from "./match.ts";
 
 /**
@@ -142,9 +143,7 @@ function rewrite(g: Graph, e: ExprGraph, eyes: Map<string, string>, conv: Node):
   const spatial = Array.from({ length: n }, (_, i) => i + 2);
   let y: Expr;
   if (oneTap && numel(p.inSp) === 1) {
-    const cBias = bias ? [e.v(bias)] : [];
-    y = e.v(x).reshape([0, c]).op("Gemm", [e.v(w).reshape([m, c]), ...cBias], { transB: 1 })
-      .reshape([0, m, ...p.outSp]);
+    y = pointwiseGemmOf(e, conv, p);
   } else {
     let cols = e.v(x).transpose([1, ...spatial, 0]).reshape([c, 1, ...p.inSp, -1]);
     if (!oneTap) {

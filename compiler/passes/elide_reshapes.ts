@@ -2,10 +2,17 @@
  * elide_reshapes: elementwise ops between a Reshape and the Reshapes that read their results
  * run on the first Reshape's input, and the Reshapes that undo it go.
  */
-import type { Node } from "../ir/graph.ts";
+import type { Dim, Node } from "../ir/graph.ts";
 import { toNumbers } from "../ir/tensor.ts";
 import { definePass, noteRewrite } from "./context.ts";
-import { constantTable, ELEMENTWISE_BROADCAST, ELEMENTWISE_UNARY, plain, Uses } from "./match.ts";
+import {
+  constantTable,
+  ELEMENTWISE_BROADCAST,
+  ELEMENTWISE_UNARY,
+  plain,
+  sameDims,
+  Uses,
+} from "./match.ts";
 
 /** Ops whose output element i is a function of element i of each input. */
 const ELEMENTWISE = new Set([...ELEMENTWISE_UNARY, ...ELEMENTWISE_BROADCAST]);
@@ -75,8 +82,8 @@ export const elideReshapes = definePass({ id: "elide_reshapes", modes: ["train"]
    */
   function regionOf(
     r: string,
-    aShape: readonly (number | string)[],
-    rShape: readonly (number | string)[],
+    aShape: readonly Dim[],
+    rShape: readonly Dim[],
   ): { nodes: Node[]; undo: Node[]; kept: Node[] } | undefined {
     const values = new Set([r]);
     const nodes: Node[] = [], undo: Node[] = [], kept: Node[] = [];
@@ -95,7 +102,7 @@ export const elideReshapes = definePass({ id: "elide_reshapes", modes: ["train"]
       const node = n!;
       const out = node.outputs.length === 1 ? g.types.get(node.outputs[0]) : undefined;
       if (
-        plain(node) && ELEMENTWISE.has(node.op) && out && sameShape(out.shape, rShape) &&
+        plain(node) && ELEMENTWISE.has(node.op) && out && sameDims(out.shape, rShape) &&
         node.inputs.every((v) => values.has(v) || (v !== "" && scalar(v)))
       ) {
         nodes.push(node);
@@ -110,7 +117,7 @@ export const elideReshapes = definePass({ id: "elide_reshapes", modes: ["train"]
         return undefined;
       }
       const t = g.types.get(node.outputs[0]);
-      if (t && sameShape(t.shape, aShape)) {
+      if (t && sameDims(t.shape, aShape)) {
         // One whose output is a graph output keeps its name: it stays, a Reshape to the shape
         // of what it now reads (a 0 copies that very dim).
         const named = uses.isGraphOutput(node.outputs[0]) || uses.isCaptured(node.outputs[0]);
@@ -127,7 +134,3 @@ export const elideReshapes = definePass({ id: "elide_reshapes", modes: ["train"]
   if (fired) g.nodes = g.nodes.filter((n) => !removed.has(n));
   return fired > 0;
 });
-
-function sameShape(a: readonly (number | string)[], b: readonly (number | string)[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}

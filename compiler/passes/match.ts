@@ -5,7 +5,14 @@
  * dropping initializers, fresh names). A pass imports these instead of
  * keeping its own copy.
  */
-import { type AttrValue, type Graph, isGraph, type Node, type TensorType } from "../ir/graph.ts";
+import {
+  type AttrValue,
+  type Dim,
+  type Graph,
+  isGraph,
+  type Node,
+  type TensorType,
+} from "../ir/graph.ts";
 
 import { dimEquals } from "../ops/dims.ts";
 import { explicitPads } from "../ops/conv.ts";
@@ -88,8 +95,12 @@ export function tensorSize(t: Tensor): number {
 
 /** Same dtype and the same dims (compared as dim expressions). */
 export function sameType(a: TensorType | undefined, b: TensorType | undefined): boolean {
-  return !!a && !!b && a.dtype === b.dtype && a.shape.length === b.shape.length &&
-    a.shape.every((d, i) => dimEquals(d, b.shape[i]));
+  return !!a && !!b && a.dtype === b.dtype && sameDims(a.shape, b.shape);
+}
+
+/** The same dims, compared as dim expressions. */
+export function sameDims(a: readonly Dim[], b: readonly Dim[]): boolean {
+  return a.length === b.length && a.every((d, i) => dimEquals(d, b[i]));
 }
 
 /** Whether every dim of the type is a number. */

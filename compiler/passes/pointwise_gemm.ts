@@ -2,10 +2,11 @@
  * pointwise_gemm: a training step's 1x1 convolution on maps of one position as one Gemm.
  */
 import type { Graph, Node } from "../ir/graph.ts";
+import type { Expr, ExprGraph } from "../ir/expr.ts";
 import { numel } from "../ir/tensor.ts";
 import { definePass } from "./context.ts";
 import { expandInPlace } from "./expand.ts";
-import { constantTable, convGeometry, plain } from "./match.ts";
+import { constantTable, type ConvGeometry, convGeometry, plain } from "./match.ts";
 
 /**
  * An ungrouped Conv of one tap (stride 1, no padding) on a map of one position reads one
@@ -35,16 +36,27 @@ export const pointwiseGemm = definePass({ id: "pointwise_gemm", modes: ["train"]
     plain(n)?.op === "Conv" && !consts.has(n.inputs[1]) && applies(g, n)
   );
   if (candidates.length === 0) return false;
-  expandInPlace(g, ctx, candidates, { tag: "pointwise", constants: "pointwise" }, (e, conv) => {
-    const p = convGeometry(g, conv)!;
-    const [x, w, bias] = conv.inputs;
-    const cBias = bias ? [e.v(bias)] : [];
-    return e.v(x).reshape([0, p.channelsIn])
-      .op("Gemm", [e.v(w).reshape([p.channelsOut, p.channelsIn]), ...cBias], { transB: 1 })
-      .reshape([0, p.channelsOut, ...p.outSp]);
-  });
+  expandInPlace(
+    g,
+    ctx,
+    candidates,
+    { tag: "pointwise", constants: "pointwise" },
+    (e, conv) => pointwiseGemmOf(e, conv, convGeometry(g, conv)!),
+  );
   return true;
 });
+
+/**
+ * The Gemm of a one-tap convolution on maps of one position (above): also conv_columns', for
+ * such a layer in a step already built.
+ */
+export function pointwiseGemmOf(e: ExprGraph, conv: Node, p: ConvGeometry): Expr {
+  const [x, w, bias] = conv.inputs;
+  const cBias = bias ? [e.v(bias)] : [];
+  return e.v(x).reshape([0, p.channelsIn])
+    .op("Gemm", [e.v(w).reshape([p.channelsOut, p.channelsIn]), ...cBias], { transB: 1 })
+    .reshape([0, p.channelsOut, ...p.outSp]);
+}
 
 function applies(g: Graph, conv: Node): boolean {
   const p = convGeometry(g, conv);
